@@ -1,0 +1,83 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { PoolSplit } from '../pool/types.ts';
+import type { ModelSpec } from '../../evaluator/types.ts';
+import type { Progress } from '../util/progress.ts';
+
+/** What an analyser may ask the audit to prepare before it runs. */
+export type AnalyserNeed = 'features' | 'labels' | 'groups' | 'oos-probabilities' | 'test';
+
+/** Out-of-sample class probabilities for every train row, from seeded K-fold cross-validation. */
+export interface OosPredictions {
+  /** Row-major n × k probabilities, each row predicted by a model that never saw it. */
+  proba: Float32Array;
+  n: number;
+  k: number;
+  folds: number;
+  seed: number;
+  model: ModelSpec;
+}
+
+export interface AuditContext {
+  poolName: string;
+  /** The rows being audited (the whole pool, or a submission's subset of it). */
+  train: PoolSplit;
+  /** Test split when the caller is allowed to see it (auditor-owned pools, or --organiser). */
+  test?: PoolSplit;
+  /** Out-of-sample probabilities on `train`, computed once and shared between analysers. */
+  oos(): Promise<OosPredictions>;
+  /** Model used for out-of-sample predictions. */
+  model: ModelSpec;
+  seed: number;
+  progress: Progress;
+}
+
+/** One row of an analyser's findings; `detail` holds analyser-specific columns. */
+export interface Finding {
+  id: string;
+  score: number;
+  flagged: boolean;
+  detail: Record<string, string | number | boolean | null>;
+}
+
+export type Severity = 'ok' | 'info' | 'warning' | 'problem';
+
+export interface AnalyserSummary {
+  /** A plain-language sentence or two, e.g. "About 6% of labels look wrong (1,204 rows)." */
+  verdict: string;
+  severity: Severity;
+  /** Headline figures, flat: name → number or short string. */
+  figures: Record<string, number | string | null>;
+}
+
+/** A plot as a Vega-Lite spec with its data inlined; the report renders it to SVG. */
+export interface PlotSpec {
+  title: string;
+  vegaLite: Record<string, unknown>;
+}
+
+/** A further table an analyser wants kept (e.g. per-group metrics), as rows of plain values. */
+export interface ExtraTable {
+  name: string;
+  rows: Record<string, string | number | boolean | null>[];
+}
+
+export interface AnalyserResult {
+  name: string;
+  summary: AnalyserSummary;
+  /** Per-row findings; written to the DuckDB table `findings_<name with _>`. */
+  findings: Finding[];
+  tables: ExtraTable[];
+  plots: PlotSpec[];
+  seconds: number;
+}
+
+export interface Analyser<Options extends object = Record<string, unknown>> {
+  /** Kebab-case name used by --only and in table names. */
+  name: string;
+  title: string;
+  needs: AnalyserNeed[];
+  defaults: Options;
+  run(ctx: AuditContext, opts: Options): Promise<AnalyserResult>;
+}
+
+export type { DuckDBConnection };
