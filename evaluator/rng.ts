@@ -1,0 +1,103 @@
+/**
+ * Seeded pseudo-random numbers: xoshiro128** seeded through splitmix32. Pure 32-bit integer
+ * arithmetic, so the same seed gives the same stream on every platform and Node version.
+ * Every random choice in sieve (synthetic pools, splits, model initialisation, bootstrap)
+ * goes through here; Math.random is never used.
+ */
+export interface Rng {
+  /** Uniform 32-bit unsigned integer. */
+  nextU32(): number;
+  /** Uniform double in [0, 1) with 53 random bits. */
+  uniform(): number;
+  /** Standard normal (Box–Muller, both values used). */
+  normal(): number;
+  /** Uniform integer in [0, n). Unbiased (rejection sampling). */
+  int(n: number): number;
+  /** Fisher–Yates shuffle in place; returns the same array. */
+  shuffle<T extends { length: number; [i: number]: any }>(a: T): T;
+  /** A random permutation of 0..n-1. */
+  permutation(n: number): Int32Array;
+}
+
+function splitmix32(state: number): () => number {
+  let s = state >>> 0;
+  return () => {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+}
+
+/** Mixes a seed with string/number tags into a new 32-bit seed (independent sub-streams). */
+export function deriveSeed(seed: number, ...tags: (string | number)[]): number {
+  let h = (seed >>> 0) ^ 0x811c9dc5;
+  const text = tags.map(String).join('\u0000');
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  const mix = splitmix32(h);
+  mix();
+  return mix();
+}
+
+export function createRng(seed: number): Rng {
+  const sm = splitmix32(seed);
+  let s0 = sm(), s1 = sm(), s2 = sm(), s3 = sm();
+  if ((s0 | s1 | s2 | s3) === 0) s0 = 1;
+  let spare: number | null = null;
+
+  const nextU32 = (): number => {
+    const result = Math.imul(rotl(Math.imul(s1, 5) >>> 0, 7), 9) >>> 0;
+    const t = (s1 << 9) >>> 0;
+    s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3;
+    s2 = (s2 ^ t) >>> 0;
+    s3 = rotl(s3, 11);
+    s0 >>>= 0; s1 >>>= 0; s2 >>>= 0;
+    return result;
+  };
+  const uniform = (): number => {
+    const hi = nextU32() >>> 5; // 27 bits
+    const lo = nextU32() >>> 6; // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992;
+  };
+  const rng: Rng = {
+    nextU32,
+    uniform,
+    normal() {
+      if (spare !== null) { const v = spare; spare = null; return v; }
+      let u = 0;
+      while (u === 0) u = uniform();
+      const v = uniform();
+      const r = Math.sqrt(-2 * Math.log(u));
+      spare = r * Math.sin(2 * Math.PI * v);
+      return r * Math.cos(2 * Math.PI * v);
+    },
+    int(n: number) {
+      if (!(n > 0) || n > 0x100000000) throw new RangeError(`int(n) needs 0 < n <= 2^32, got ${n}`);
+      const limit = 0x100000000 - (0x100000000 % n);
+      let x = nextU32();
+      while (x >= limit) x = nextU32();
+      return x % n;
+    },
+    shuffle(a) {
+      for (let i = a.length - 1; i > 0; i--) {
+        const j = rng.int(i + 1);
+        const t = a[i]; a[i] = a[j]; a[j] = t;
+      }
+      return a;
+    },
+    permutation(n: number) {
+      const p = new Int32Array(n);
+      for (let i = 0; i < n; i++) p[i] = i;
+      return rng.shuffle(p);
+    },
+  };
+  return rng;
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
