@@ -1,0 +1,119 @@
+/**
+ * Finding and loading challenges: a built-in name (a folder under challenges/), a challenge
+ * directory, or a path to a challenge.yaml. Parsing and schema errors become SieveErrors that
+ * name the file and the field path.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import { SieveError } from '../util/errors.ts';
+import { challengeSchema, type Challenge } from './schema.ts';
+
+/** The directory holding the built-in challenges. */
+export const BUILTIN_CHALLENGES_DIR = fileURLToPath(new URL('../../challenges/', import.meta.url));
+
+const SPEC_FILE = 'challenge.yaml';
+
+/** True when a string names a file system location rather than a built-in name. */
+function looksLikePath(s: string): boolean {
+  return s.includes('/') || s.includes('\\') || s.startsWith('.') || s.endsWith('.yaml') || s.endsWith('.yml');
+}
+
+async function isFile(p: string): Promise<boolean> {
+  return stat(p).then((s) => s.isFile(), () => false);
+}
+async function isDir(p: string): Promise<boolean> {
+  return stat(p).then((s) => s.isDirectory(), () => false);
+}
+
+/** Resolves a challenge name or path to the absolute path of its challenge.yaml. */
+export async function resolveChallengePath(nameOrPath: string): Promise<{ specPath: string; builtin: boolean }> {
+  if (!looksLikePath(nameOrPath)) {
+    const builtinSpec = join(BUILTIN_CHALLENGES_DIR, nameOrPath, SPEC_FILE);
+    if (await isFile(builtinSpec)) return { specPath: builtinSpec, builtin: true };
+  }
+  const p = resolve(nameOrPath);
+  if (await isFile(p)) return { specPath: p, builtin: false };
+  if (await isDir(p)) {
+    const inside = join(p, SPEC_FILE);
+    if (await isFile(inside)) return { specPath: inside, builtin: false };
+    throw new SieveError(`no ${SPEC_FILE} in challenge directory ${p}`, { where: nameOrPath });
+  }
+  const names = (await listChallengeNames()).join(', ') || '(none)';
+  throw new SieveError(`unknown challenge "${nameOrPath}": not a built-in challenge nor an existing path`, {
+    where: 'challenge',
+    examples: [`built-in challenges: ${names}`],
+  });
+}
+
+/** Parses and validates challenge.yaml text. `where` names the file in errors. */
+export function parseChallengeText(text: string, where: string): ReturnType<typeof challengeSchema.parse> {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    throw new SieveError(`invalid YAML in ${where}: ${e.message.split('\n')[0]}`, {
+      where,
+      count: doc.errors.length,
+      examples: doc.errors.map((x) => x.message.split('\n')[0]),
+    });
+  }
+  const raw = doc.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new SieveError(`${where} must be a YAML mapping (name:, pool:, task:, ...)`, { where });
+  }
+  const parsed = challengeSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`);
+    throw new SieveError(`invalid challenge spec: ${issues[0]}`, { where, count: issues.length, examples: issues });
+  }
+  return parsed.data;
+}
+
+/** "model.seeds[2]" from a zod issue path; "(top level)" for the root. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  if (!path.length) return '(top level)';
+  let s = '';
+  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${String(p)}` : String(p);
+  return s;
+}
+
+/** Loads a challenge by built-in name, directory or challenge.yaml path. */
+export async function loadChallenge(nameOrPath: string): Promise<Challenge> {
+  const { specPath, builtin } = await resolveChallengePath(nameOrPath);
+  const bytes = await readFile(specPath);
+  const spec = parseChallengeText(bytes.toString('utf8'), specPath);
+  const dir = dirname(specPath);
+  const poolRef = looksLikePath(spec.pool) || isAbsolute(spec.pool) ? resolve(dir, spec.pool) : spec.pool;
+  return {
+    ...spec,
+    specPath,
+    dir,
+    specSha256: createHash('sha256').update(bytes).digest('hex'),
+    poolRef,
+    builtin,
+  };
+}
+
+async function listChallengeNames(): Promise<string[]> {
+  const entries = await readdir(BUILTIN_CHALLENGES_DIR, { withFileTypes: true }).catch(() => []);
+  const names: string[] = [];
+  for (const e of entries) {
+    if (e.isDirectory() && (await isFile(join(BUILTIN_CHALLENGES_DIR, e.name, SPEC_FILE)))) names.push(e.name);
+  }
+  return names.sort();
+}
+
+/** Every built-in challenge, loaded and validated, in name order. */
+export async function listChallenges(): Promise<Challenge[]> {
+  const out: Challenge[] = [];
+  for (const name of await listChallengeNames()) out.push(await loadChallenge(name));
+  return out;
+}
+
+/** True once the challenge's `closes` moment has passed (private scores may then be shown). */
+export function isClosed(challenge: Pick<Challenge, 'closes'>, now: Date = new Date()): boolean {
+  if (!challenge.closes) return false;
+  return Date.parse(challenge.closes) <= now.getTime();
+}

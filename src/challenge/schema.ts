@@ -1,0 +1,181 @@
+/**
+ * The challenge.yaml schema. A challenge fixes everything but the data: the pool, the task,
+ * the budget, the model with its hyperparameters and seeds, the metrics, the public/private
+ * test partition and the submission limits. Validation errors name the field path.
+ */
+import { z } from 'zod';
+
+export const TASKS = ['selection', 'relabel', 'ranking'] as const;
+export type Task = (typeof TASKS)[number];
+
+export const MODEL_KINDS = ['logistic-regression', 'knn', 'mlp'] as const;
+
+/**
+ * Metric names a challenge may ask for. Classification metrics are computed on the test
+ * predictions of every seed; group metrics need `groups`; ranking metrics need task ranking.
+ */
+export const CLASSIFICATION_METRICS = [
+  'accuracy',
+  'balanced_accuracy',
+  'macro_f1',
+  'log_loss',
+  'ece',
+  'per_class_precision',
+  'per_class_recall',
+  'per_class_f1',
+  'group_accuracy',
+  'worst_group_accuracy',
+  'demographic_parity_gap',
+] as const;
+export const RANKING_METRICS = ['auc', 'fraction_to_95', 'final_accuracy'] as const;
+export const METRIC_NAMES = [...CLASSIFICATION_METRICS, ...RANKING_METRICS] as const;
+export type MetricName = (typeof METRIC_NAMES)[number];
+
+/** Metrics that need the challenge's group columns. */
+export const GROUP_METRICS: readonly MetricName[] = ['group_accuracy', 'worst_group_accuracy', 'demographic_parity_gap'];
+/** Metrics that are vectors or maps rather than one number (kept in the record, not ranked on). */
+export const STRUCTURED_METRICS: readonly MetricName[] = [
+  'per_class_precision',
+  'per_class_recall',
+  'per_class_f1',
+  'group_accuracy',
+];
+/** Metrics where smaller is better; everything else is "higher is better". */
+export const LOWER_IS_BETTER: readonly MetricName[] = ['log_loss', 'ece', 'demographic_parity_gap', 'fraction_to_95'];
+
+const nonEmptyName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes');
+const paramValue = z.union([z.number(), z.string(), z.boolean()]);
+/** YYYY-MM-DD or a full ISO timestamp; YAML's core schema leaves both as strings. */
+const isoDate = z
+  .string()
+  .refine((s) => /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(s) && !Number.isNaN(Date.parse(s)), {
+    message: 'an ISO date such as 2030-12-31',
+  });
+
+export const challengeSchema = z
+  .object({
+    name: nonEmptyName,
+    version: z.number().int().positive(),
+    title: z.string().min(1),
+    description: z.string().optional(),
+    /** When the challenge closes; afterwards private scores are shown. Absent: never closes. */
+    closes: isoDate.optional(),
+    /** A built-in pool name, or a path to a pool directory relative to the challenge.yaml. */
+    pool: z.string().min(1),
+    task: z.enum(TASKS),
+    budget: z
+      .object({
+        /** selection: most ids a subset may hold. */
+        rows: z.number().int().positive().optional(),
+        /** relabel: most (id, label) corrections. */
+        corrections: z.number().int().positive().optional(),
+        /** ranking: most ids a ranking may list (default: every train row). */
+        max_length: z.number().int().positive().optional(),
+      })
+      .strict()
+      .default({}),
+    model: z
+      .object({
+        kind: z.enum(MODEL_KINDS),
+        params: z.record(z.string(), paramValue).default({}),
+        preprocess: z
+          .object({
+            scale: z.number().positive().optional(),
+            pca: z.number().int().positive().optional(),
+            standardize: z.boolean().optional(),
+          })
+          .strict()
+          .default({}),
+        seeds: z.array(z.number().int().nonnegative()).min(1),
+      })
+      .strict(),
+    metrics: z
+      .object({
+        primary: z.enum(METRIC_NAMES),
+        direction: z.enum(['max', 'min']),
+        report: z.array(z.enum(METRIC_NAMES)).default([]),
+      })
+      .strict(),
+    /** Group columns of the pool on which group metrics are reported. */
+    groups: z.array(z.string().min(1)).default([]),
+    test: z
+      .object({
+        /** Share of the hidden test rows whose scores are shown while the challenge is open. */
+        public_fraction: z.number().gt(0).lte(1),
+        /** Seed of the stratified public/private partition. */
+        seed: z.number().int().nonnegative().default(0),
+      })
+      .strict(),
+    limits: z
+      .object({ submissions_per_day: z.number().int().positive().optional() })
+      .strict()
+      .default({}),
+    baselines: z.array(z.string().min(1)).default([]),
+    bootstrap: z
+      .object({
+        samples: z.number().int().positive().max(100_000).default(1000),
+        seed: z.number().int().nonnegative().default(0),
+      })
+      .strict()
+      .default({ samples: 1000, seed: 0 }),
+    ranking: z
+      .object({
+        /** Retrain after every `step` fixes (1 = every step). */
+        step: z.number().int().positive().default(1),
+        /** Share of the clean-pool accuracy a ranking must reach for fraction_to_95. */
+        target: z.number().gt(0).lte(1).default(0.95),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const need = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    if (c.task === 'selection' && c.budget.rows === undefined) need(['budget', 'rows'], 'selection needs budget.rows');
+    if (c.task === 'relabel' && c.budget.corrections === undefined)
+      need(['budget', 'corrections'], 'relabel needs budget.corrections');
+    if (c.task !== 'selection' && c.budget.rows !== undefined) need(['budget', 'rows'], `only for task selection, not ${c.task}`);
+    if (c.task !== 'relabel' && c.budget.corrections !== undefined)
+      need(['budget', 'corrections'], `only for task relabel, not ${c.task}`);
+    if (c.task !== 'ranking' && c.budget.max_length !== undefined)
+      need(['budget', 'max_length'], `only for task ranking, not ${c.task}`);
+    if (c.task !== 'ranking' && c.ranking !== undefined) need(['ranking'], `only for task ranking, not ${c.task}`);
+    const seen = new Set<number>();
+    c.model.seeds.forEach((s, i) => {
+      if (seen.has(s)) need(['model', 'seeds', i], `duplicate seed ${s}`);
+      seen.add(s);
+    });
+    const all: [MetricName, (string | number)[]][] = [
+      [c.metrics.primary, ['metrics', 'primary']],
+      ...c.metrics.report.map((m, i): [MetricName, (string | number)[]] => [m, ['metrics', 'report', i]]),
+    ];
+    for (const [m, path] of all) {
+      if (GROUP_METRICS.includes(m) && c.groups.length === 0) need(path, `${m} needs at least one column in groups`);
+      if ((RANKING_METRICS as readonly string[]).includes(m) && c.task !== 'ranking')
+        need(path, `${m} is a ranking metric; task is ${c.task}`);
+    }
+    if (STRUCTURED_METRICS.includes(c.metrics.primary))
+      need(['metrics', 'primary'], `${c.metrics.primary} is not a single number; pick e.g. accuracy`);
+    const natural = LOWER_IS_BETTER.includes(c.metrics.primary) ? 'min' : 'max';
+    if (c.metrics.direction !== natural)
+      need(['metrics', 'direction'], `${c.metrics.primary} is better when ${natural === 'max' ? 'higher' : 'lower'}; use ${natural}`);
+    const dupGroups = c.groups.filter((g, i) => c.groups.indexOf(g) !== i);
+    if (dupGroups.length) need(['groups'], `duplicate group column ${dupGroups[0]}`);
+  });
+
+/** A challenge as written in challenge.yaml, with defaults filled in. */
+export type ChallengeSpec = z.output<typeof challengeSchema>;
+
+/** A loaded challenge: the spec plus where it came from and how to find its pool. */
+export interface Challenge extends ChallengeSpec {
+  /** Absolute path of challenge.yaml. */
+  specPath: string;
+  /** Absolute directory of the challenge (README.md lives here). */
+  dir: string;
+  /** sha256 of the challenge.yaml bytes, recorded in every result. */
+  specSha256: string;
+  /** What to hand to openPool: the built-in name, or an absolute path. */
+  poolRef: string;
+  /** True when this is one of the challenges shipped in challenges/. */
+  builtin: boolean;
+}

@@ -1,0 +1,136 @@
+/**
+ * Columnar submissions: Parquet (read through DuckDB) and Arrow IPC (file or stream, read
+ * through apache-arrow). Both must hold an `id` column of strings or integers (and `label`
+ * for relabel); nulls are kept as null so that validation can report their rows.
+ */
+import { DuckDBInstance, DuckDBTypeId } from '@duckdb/node-api';
+import { DataType, tableFromIPC, type Table } from 'apache-arrow';
+import { sniffBinary } from './text.ts';
+import { SubmissionError, type RawSubmission } from './types.ts';
+
+const STRING_OR_INTEGER_DUCK = new Set<number>([
+  DuckDBTypeId.VARCHAR,
+  DuckDBTypeId.TINYINT,
+  DuckDBTypeId.SMALLINT,
+  DuckDBTypeId.INTEGER,
+  DuckDBTypeId.BIGINT,
+  DuckDBTypeId.HUGEINT,
+  DuckDBTypeId.UTINYINT,
+  DuckDBTypeId.USMALLINT,
+  DuckDBTypeId.UINTEGER,
+  DuckDBTypeId.UBIGINT,
+  DuckDBTypeId.UHUGEINT,
+  DuckDBTypeId.ENUM,
+]);
+
+function checkMagic(bytes: Uint8Array, expected: 'parquet' | 'arrow', where: string): void {
+  if (bytes.length === 0) throw new SubmissionError('empty', 'the submission file is empty (0 bytes)', { where });
+  const real = sniffBinary(bytes);
+  const isArrowStream = bytes.length >= 4 && bytes[0] === 0xff && bytes[1] === 0xff && bytes[2] === 0xff && bytes[3] === 0xff;
+  if (expected === 'arrow' && (real === 'arrow' || isArrowStream)) return;
+  if (expected === 'parquet' && real === 'parquet') {
+    const n = bytes.length;
+    if (n >= 12 && bytes[n - 4] === 0x50 && bytes[n - 3] === 0x41 && bytes[n - 2] === 0x52 && bytes[n - 1] === 0x31) return;
+    throw new SubmissionError('wrong-format', 'the Parquet file is truncated (no closing PAR1 footer)', { where });
+  }
+  const what = real ? `a ${real} file` : 'not one (no magic bytes at the start)';
+  throw new SubmissionError('wrong-format', `the file claims to be ${expected === 'arrow' ? 'Arrow IPC' : 'Parquet'} but is ${what}`, { where });
+}
+
+/** Parquet through DuckDB. The file is read in row order, one thread. */
+export async function parseParquet(bytes: Uint8Array, path: string, where: string): Promise<RawSubmission> {
+  checkMagic(bytes, 'parquet', where);
+  const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+  const conn = await instance.connect();
+  try {
+    const src = `read_parquet('${path.replaceAll("'", "''")}')`;
+    let columns: string[];
+    let types: number[];
+    let typeNames: string[];
+    try {
+      const probe = await conn.run(`SELECT * FROM ${src} LIMIT 0`);
+      columns = probe.columnNames();
+      types = probe.columnTypes().map((t) => t.typeId);
+      typeNames = probe.columnTypes().map((t) => t.toString());
+    } catch (err) {
+      throw new SubmissionError('wrong-format', `DuckDB cannot read the Parquet file: ${(err as Error).message.split('\n')[0]}`, { where });
+    }
+    for (const name of ['id', 'label']) {
+      const c = columns.indexOf(name);
+      if (c >= 0 && !STRING_OR_INTEGER_DUCK.has(types[c])) {
+        throw new SubmissionError('syntax', `column "${name}" has type ${typeNames[c]}; use VARCHAR or an integer type`, { where });
+      }
+    }
+    const wanted = ['id', 'label'].filter((c) => columns.includes(c));
+    const ids: (string | null)[] = [];
+    const labels: (string | null)[] = [];
+    let n = 0;
+    if (wanted.length) {
+      const sel = wanted.map((c) => `CAST("${c}" AS VARCHAR)`).join(', ');
+      const result = await conn.stream(`SELECT ${sel} FROM ${src}`);
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) break;
+        for (let c = 0; c < wanted.length; c++) {
+          const v = chunk.getColumnVector(c);
+          const out = wanted[c] === 'id' ? ids : labels;
+          for (let i = 0; i < chunk.rowCount; i++) out.push(v.getItem(i) as string | null);
+        }
+        n += chunk.rowCount;
+      }
+    } else {
+      const r = await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM ${src}`);
+      n = Number(r.getColumns()[0][0]);
+    }
+    if (n === 0) throw new SubmissionError('empty', 'the Parquet file has no rows', { where });
+    return {
+      format: 'parquet',
+      columns,
+      ids,
+      labels: columns.includes('label') ? labels : null,
+      origins: Int32Array.from({ length: n }, (_, i) => i + 1),
+      originKind: 'row',
+    };
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+function arrowColumn(table: Table, name: string, where: string): (string | null)[] | null {
+  const col = table.getChild(name);
+  if (!col) return null;
+  let type = col.type as DataType;
+  if (DataType.isDictionary(type)) type = type.dictionary;
+  if (!(DataType.isUtf8(type) || DataType.isLargeUtf8(type) || DataType.isInt(type))) {
+    throw new SubmissionError('syntax', `column "${name}" has Arrow type ${String(col.type)}; use a string or integer type`, { where });
+  }
+  const out: (string | null)[] = new Array(col.length);
+  for (let i = 0; i < col.length; i++) {
+    const v = col.get(i);
+    out[i] = v === null || v === undefined ? null : String(v);
+  }
+  return out;
+}
+
+/** Arrow IPC, file ("ARROW1") or stream format. */
+export function parseArrow(bytes: Uint8Array, where: string): RawSubmission {
+  checkMagic(bytes, 'arrow', where);
+  let table: Table;
+  try {
+    table = tableFromIPC(bytes);
+  } catch (err) {
+    throw new SubmissionError('wrong-format', `apache-arrow cannot read the file: ${(err as Error).message.split('\n')[0]}`, { where });
+  }
+  const columns = table.schema.fields.map((f) => f.name);
+  const n = table.numRows;
+  if (n === 0) throw new SubmissionError('empty', 'the Arrow file has no rows', { where });
+  return {
+    format: 'arrow',
+    columns,
+    ids: arrowColumn(table, 'id', where) ?? [],
+    labels: arrowColumn(table, 'label', where),
+    origins: Int32Array.from({ length: n }, (_, i) => i + 1),
+    originKind: 'row',
+  };
+}

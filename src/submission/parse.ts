@@ -1,0 +1,85 @@
+/**
+ * Reads a submission file: picks the format from the extension (or an explicit format),
+ * hashes the bytes, and parses into a RawSubmission. Nothing is checked against a pool here.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, resolve } from 'node:path';
+import { SieveError } from '../util/errors.ts';
+import { parseArrow, parseParquet } from './binary.ts';
+import { parseJson } from './json.ts';
+import { parseCsv, parseTxt } from './text.ts';
+import { SUBMISSION_FORMATS, type RawSubmission, type SubmissionFormat } from './types.ts';
+
+const EXTENSIONS: Record<string, SubmissionFormat> = {
+  '.csv': 'csv',
+  '.txt': 'txt',
+  '.ids': 'txt',
+  '.json': 'json',
+  '.parquet': 'parquet',
+  '.pq': 'parquet',
+  '.arrow': 'arrow',
+  '.feather': 'arrow',
+  '.ipc': 'arrow',
+  '.arrows': 'arrow',
+};
+
+/** Largest submission accepted; a pool's ids fit many times over. */
+export const MAX_SUBMISSION_BYTES = 256 * 1024 * 1024;
+
+/** The format a file name implies, or a SieveError listing the known extensions. */
+export function formatFromPath(path: string): SubmissionFormat {
+  const ext = extname(path).toLowerCase();
+  const f = EXTENSIONS[ext];
+  if (f) return f;
+  throw new SieveError(`cannot tell the submission format from the extension "${ext || '(none)'}"`, {
+    where: path,
+    examples: [`known: ${Object.keys(EXTENSIONS).join(' ')}`, 'or pass --format csv|txt|json|parquet|arrow'],
+  });
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export interface ReadSubmission {
+  raw: RawSubmission;
+  /** Absolute path of the file read. */
+  path: string;
+  sha256: string;
+  bytes: number;
+}
+
+/** Reads and parses a submission file. `format` overrides the extension. */
+export async function readSubmission(path: string, opts: { format?: string } = {}): Promise<ReadSubmission> {
+  const abs = resolve(path);
+  const st = await stat(abs).catch(() => null);
+  if (!st) throw new SieveError(`submission file not found: ${path}`, { where: 'submission' });
+  if (!st.isFile()) throw new SieveError(`submission is not a file: ${path}`, { where: 'submission' });
+  if (st.size > MAX_SUBMISSION_BYTES) {
+    throw new SieveError(`submission file is ${st.size} bytes; the limit is ${MAX_SUBMISSION_BYTES}`, { where: path });
+  }
+  let format: SubmissionFormat;
+  if (opts.format !== undefined) {
+    if (!(SUBMISSION_FORMATS as readonly string[]).includes(opts.format)) {
+      throw new SieveError(`unknown submission format "${opts.format}"`, { where: '--format', examples: [...SUBMISSION_FORMATS] });
+    }
+    format = opts.format as SubmissionFormat;
+  } else {
+    format = formatFromPath(abs);
+  }
+  const bytes = new Uint8Array(await readFile(abs));
+  const raw = await parseSubmissionBytes(bytes, format, abs);
+  return { raw, path: abs, sha256: sha256Hex(bytes), bytes: bytes.length };
+}
+
+/** Parses bytes already in memory. Parquet needs `path` (DuckDB reads from disk). */
+export async function parseSubmissionBytes(bytes: Uint8Array, format: SubmissionFormat, path: string): Promise<RawSubmission> {
+  switch (format) {
+    case 'csv': return parseCsv(bytes, path);
+    case 'txt': return parseTxt(bytes, path);
+    case 'json': return parseJson(bytes, path);
+    case 'parquet': return parseParquet(bytes, path, path);
+    case 'arrow': return parseArrow(bytes, path);
+  }
+}
