@@ -1,0 +1,90 @@
+/**
+ * Mean, standard deviation and bootstrap interval of metrics over seeds.
+ *
+ * A `SeedScorer` computes a fixed list of scalar metrics for one seed's predictions under a
+ * row weighting. `summariseSeeds` evaluates it on the scored rows for every seed (per_seed,
+ * mean, sample std) and on each bootstrap resample of those rows: per resample, the metric is
+ * recomputed for every seed's predictions and averaged over seeds; ci95 is the 2.5th–97.5th
+ * percentile of those averages. See docs/evaluator.md "Metrics".
+ */
+import { forEachResample, percentileInterval, type BootstrapSpec } from './bootstrap.ts';
+import { computeMetrics, MetricScratch, type MetricLayout, type RowScores } from './metrics.ts';
+
+export interface MetricSummary {
+  /** Mean over seeds. */
+  mean: number;
+  /** Sample standard deviation over seeds (ddof = 1); 0 for a single seed. */
+  std: number;
+  /** Percentile bootstrap interval over test rows of the mean-over-seeds metric. */
+  ci95: [number, number];
+  per_seed: number[];
+}
+
+export interface SeedScorer {
+  names: string[];
+  seeds: number;
+  /** Fills `out` with the metrics of seed index `s` over `rows` weighted by `weights` (1 if null). */
+  compute(s: number, rows: Int32Array, weights: Int32Array | null, out: Float64Array): void;
+}
+
+export function meanAndStd(values: readonly number[]): { mean: number; std: number } {
+  const n = values.length;
+  if (n === 0) return { mean: NaN, std: NaN };
+  let sum = 0;
+  for (const v of values) sum += v;
+  const mean = sum / n;
+  if (n === 1) return { mean, std: Number.isNaN(mean) ? NaN : 0 };
+  let ss = 0;
+  for (const v of values) ss += (v - mean) * (v - mean);
+  return { mean, std: Math.sqrt(ss / (n - 1)) };
+}
+
+/** Metric summaries keyed by metric name. `nTotal` is the length of the weights arrays. */
+export function summariseSeeds(
+  scorer: SeedScorer,
+  rows: Int32Array,
+  nTotal: number,
+  bootstrap: BootstrapSpec,
+): Record<string, MetricSummary> {
+  const nm = scorer.names.length;
+  const S = scorer.seeds;
+  const out = new Float64Array(nm);
+  const perSeed: number[][] = scorer.names.map(() => []);
+  for (let s = 0; s < S; s++) {
+    scorer.compute(s, rows, null, out);
+    for (let m = 0; m < nm; m++) perSeed[m].push(out[m]);
+  }
+  // boot[m * samples + b] = metric m averaged over seeds on resample b.
+  const samples = bootstrap.samples;
+  const boot = new Float64Array(nm * samples);
+  const acc = new Float64Array(nm);
+  forEachResample(rows, nTotal, bootstrap, (b, weights) => {
+    acc.fill(0);
+    for (let s = 0; s < S; s++) {
+      scorer.compute(s, rows, weights, out);
+      for (let m = 0; m < nm; m++) acc[m] += out[m];
+    }
+    for (let m = 0; m < nm; m++) boot[m * samples + b] = acc[m] / S;
+  });
+  const result: Record<string, MetricSummary> = {};
+  for (let m = 0; m < nm; m++) {
+    const { mean, std } = meanAndStd(perSeed[m]);
+    const ci95 = samples > 0 && rows.length > 0
+      ? percentileInterval(boot.subarray(m * samples, (m + 1) * samples))
+      : [NaN, NaN] as [number, number];
+    result[scorer.names[m]] = { mean, std, ci95, per_seed: perSeed[m] };
+  }
+  return result;
+}
+
+/** The classification-metric scorer over one RowScores per seed. */
+export function classificationScorer(layout: MetricLayout, perSeed: RowScores[]): SeedScorer {
+  const scratch = new MetricScratch(layout);
+  return {
+    names: layout.names,
+    seeds: perSeed.length,
+    compute(s, rows, weights, out) {
+      computeMetrics(perSeed[s], layout, rows, weights, out, scratch);
+    },
+  };
+}

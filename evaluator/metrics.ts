@@ -1,0 +1,349 @@
+/**
+ * Classification metrics on typed arrays.
+ *
+ * Every metric here is a function of a handful of weighted per-row counts (confusion matrix,
+ * calibration bins, per-group tallies). `RowScores` holds the per-row facts of one set of
+ * predictions; `MetricLayout` fixes which scalar metrics exist and in what order; and
+ * `computeMetrics` fills one Float64Array of values for a given row weighting. Plain
+ * evaluation uses weight 1 on the scored rows; the bootstrap uses resample multiplicities,
+ * so one pass over the rows serves every metric at once.
+ *
+ * Conventions (as scikit-learn / fairlearn, see docs/evaluator.md "Metrics"):
+ * - the prediction is the arg-max class (lowest index on ties);
+ * - 0/0 in precision, recall or F1 counts as 0 (scikit-learn's zero_division=0);
+ * - balanced accuracy averages recall over classes present in y_true;
+ * - macro-F1 averages F1 over classes present in y_true or in the predictions;
+ * - log loss clips the true-class probability to [1e-15, 1 − 1e-15];
+ * - ECE uses 15 equal-width bins on the max probability, right-closed ((i−1)/15, i/15],
+ *   with a confidence of exactly 0 in the first bin;
+ * - a metric that is undefined on the rows given (no rows, or a group absent) is NaN.
+ */
+
+/** A group (sensitive attribute) column: `codes[row]` indexes `names`. */
+export interface GroupColumn {
+  codes: Int32Array;
+  names: string[];
+}
+
+/** Name given to rows whose group value is missing; they form a group of their own. */
+export const MISSING_GROUP = '<missing>';
+
+export const LOG_LOSS_EPS = 1e-15;
+export const ECE_BINS = 15;
+
+/**
+ * Encodes a column of group values (null/undefined = missing) as codes. Names are sorted
+ * (code-unit order) so that the encoding does not depend on row order; the missing group,
+ * if any, comes last.
+ */
+export function encodeGroupColumn(values: readonly (string | null | undefined)[]): GroupColumn {
+  const present = new Set<string>();
+  let anyMissing = false;
+  for (const v of values) {
+    if (v === null || v === undefined) anyMissing = true;
+    else present.add(v);
+  }
+  const names = [...present].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (anyMissing) names.push(MISSING_GROUP);
+  const index = new Map(names.map((name, i) => [name, i]));
+  const missingCode = anyMissing ? names.length - 1 : -1;
+  const codes = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    codes[i] = v === null || v === undefined ? missingCode : index.get(v)!;
+  }
+  return { codes, names };
+}
+
+/** Per-row facts about one set of predictions. */
+export interface RowScores {
+  n: number;
+  k: number;
+  yTrue: Int32Array;
+  /** Arg-max class per row. */
+  pred: Int32Array;
+  /** Max class probability per row. */
+  confidence: Float64Array;
+  /** Clipped negative log probability of the true class. */
+  nll: Float64Array;
+  /** ECE bin of `confidence`, 0..ECE_BINS-1. */
+  bin: Uint8Array;
+}
+
+/** Arg-max per row of an n × k probability matrix (lowest index wins ties). */
+export function argmaxRows(proba: Float32Array, n: number, k: number): Int32Array {
+  const pred = new Int32Array(n);
+  for (let i = 0, o = 0; i < n; i++, o += k) {
+    let best = 0;
+    let bestP = proba[o];
+    for (let c = 1; c < k; c++) {
+      const p = proba[o + c];
+      if (p > bestP) { bestP = p; best = c; }
+    }
+    pred[i] = best;
+  }
+  return pred;
+}
+
+export function rowScores(yTrue: Int32Array, proba: Float32Array, n: number, k: number): RowScores {
+  if (yTrue.length !== n) throw new RangeError(`rowScores: y_true has ${yTrue.length} rows, expected ${n}`);
+  if (proba.length !== n * k) throw new RangeError(`rowScores: proba has ${proba.length} values, expected ${n} × ${k}`);
+  const pred = argmaxRows(proba, n, k);
+  const confidence = new Float64Array(n);
+  const nll = new Float64Array(n);
+  const bin = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const y = yTrue[i];
+    if (!(y >= 0 && y < k)) throw new RangeError(`rowScores: y_true[${i}] = ${y} is outside [0, ${k})`);
+    const conf = proba[i * k + pred[i]];
+    confidence[i] = conf;
+    let p = proba[i * k + y];
+    if (p < LOG_LOSS_EPS) p = LOG_LOSS_EPS;
+    else if (p > 1 - LOG_LOSS_EPS) p = 1 - LOG_LOSS_EPS;
+    nll[i] = -Math.log(p);
+    // Right-closed bins ((b-1)/B, b/B]; confidence 0 (or below) goes to the first bin.
+    let b = Math.ceil(conf * ECE_BINS) - 1;
+    if (b < 0) b = 0;
+    else if (b >= ECE_BINS) b = ECE_BINS - 1;
+    bin[i] = b;
+  }
+  return { n, k, yTrue, pred, confidence, nll, bin };
+}
+
+/** Metric families: the part of a metric name before '['. */
+export const METRIC_FAMILIES = {
+  accuracy: { direction: 'max', description: 'fraction of rows whose arg-max class is the true class' },
+  balanced_accuracy: { direction: 'max', description: 'mean recall over classes present in y_true' },
+  macro_f1: { direction: 'max', description: 'mean F1 over classes present in y_true or the predictions' },
+  log_loss: { direction: 'min', description: 'mean negative log probability of the true class, clipped at 1e-15' },
+  ece: { direction: 'min', description: 'expected calibration error, 15 equal-width bins on the max probability' },
+  precision: { direction: 'max', description: 'per class: true positives / predicted positives' },
+  recall: { direction: 'max', description: 'per class: true positives / actual positives' },
+  f1: { direction: 'max', description: 'per class: 2·TP / (2·TP + FP + FN)' },
+  group_accuracy: { direction: 'max', description: 'accuracy within one group value' },
+  worst_group_accuracy: { direction: 'max', description: 'lowest group accuracy of a group column' },
+  demographic_parity_gap: { direction: 'min', description: 'max − min over groups of the positive-prediction rate' },
+  equalized_odds_difference: { direction: 'min', description: 'max of the TPR range and the FPR range over groups' },
+} as const;
+export type MetricFamily = keyof typeof METRIC_FAMILIES;
+
+/** The family of a metric name, e.g. "f1[Coat]" → "f1". */
+export function metricFamily(name: string): string {
+  const i = name.indexOf('[');
+  return i < 0 ? name : name.slice(0, i);
+}
+
+export interface MetricOptions {
+  /** Class names for per-class metric names; default "0".."k-1". */
+  classNames?: readonly string[];
+  /** Group columns over the scored rows (codes aligned with test rows). */
+  groups?: Record<string, GroupColumn>;
+  /**
+   * The positive class for the demographic-parity gap and equalized-odds difference
+   * (one-vs-rest). Those two metrics are computed only when this is given.
+   */
+  positiveClass?: number;
+}
+
+/** Which scalar metrics exist, their names and their slots in a values array. */
+export interface MetricLayout {
+  k: number;
+  names: string[];
+  classNames: string[];
+  groups: { column: string; g: GroupColumn }[];
+  positiveClass: number | null;
+  /** Slot of the first per-group accuracy of each group column (then worst, dp, eo). */
+  groupSlots: { accuracy: number; worst: number; dp: number; eo: number }[];
+}
+
+export function metricLayout(k: number, opts: MetricOptions = {}): MetricLayout {
+  const classNames = opts.classNames ? [...opts.classNames] : Array.from({ length: k }, (_, c) => String(c));
+  if (classNames.length !== k) throw new RangeError(`metricLayout: ${classNames.length} class names for k = ${k}`);
+  const pos = opts.positiveClass ?? null;
+  if (pos !== null && !(Number.isInteger(pos) && pos >= 0 && pos < k)) {
+    throw new RangeError(`metricLayout: positive class ${pos} is outside [0, ${k})`);
+  }
+  const names = ['accuracy', 'balanced_accuracy', 'macro_f1', 'log_loss', 'ece'];
+  for (const fam of ['precision', 'recall', 'f1']) for (const c of classNames) names.push(`${fam}[${c}]`);
+  const groups = Object.keys(opts.groups ?? {}).sort().map((column) => ({ column, g: opts.groups![column] }));
+  const groupSlots: MetricLayout['groupSlots'] = [];
+  for (const { column, g } of groups) {
+    for (let i = 0; i < g.codes.length; i++) {
+      const c = g.codes[i];
+      if (!(c >= 0 && c < g.names.length)) {
+        throw new RangeError(`metricLayout: group column "${column}" row ${i} has code ${c}, outside [0, ${g.names.length})`);
+      }
+    }
+    const accuracy = names.length;
+    for (const v of g.names) names.push(`group_accuracy[${column}=${v}]`);
+    const worst = names.length;
+    names.push(`worst_group_accuracy[${column}]`);
+    let dp = -1, eo = -1;
+    if (pos !== null) {
+      dp = names.length; names.push(`demographic_parity_gap[${column}]`);
+      eo = names.length; names.push(`equalized_odds_difference[${column}]`);
+    }
+    groupSlots.push({ accuracy, worst, dp, eo });
+  }
+  return { k, names, classNames, groups, positiveClass: pos, groupSlots };
+}
+
+/** Reusable scratch space for computeMetrics (avoids allocation inside the bootstrap loop). */
+export class MetricScratch {
+  readonly confusion: Float64Array;
+  readonly binCount = new Float64Array(ECE_BINS);
+  readonly binConf = new Float64Array(ECE_BINS);
+  readonly binCorrect = new Float64Array(ECE_BINS);
+  /** Per group column: count, correct, predicted positive, actual positive, TP (5 per group). */
+  readonly groupTallies: Float64Array[];
+  constructor(layout: MetricLayout) {
+    this.confusion = new Float64Array(layout.k * layout.k);
+    this.groupTallies = layout.groups.map(({ g }) => new Float64Array(g.names.length * 5));
+  }
+}
+
+/**
+ * Fills `out` (length layout.names.length) with every metric over `rows`, each row counted
+ * `weights[row]` times (once when weights is null). Accumulation runs in the order of
+ * `rows`, so results are bit-identical for the same inputs.
+ */
+export function computeMetrics(
+  s: RowScores,
+  layout: MetricLayout,
+  rows: Int32Array,
+  weights: Int32Array | null,
+  out: Float64Array,
+  scratch: MetricScratch = new MetricScratch(layout),
+): Float64Array {
+  const k = layout.k;
+  const { confusion, binCount, binConf, binCorrect, groupTallies } = scratch;
+  confusion.fill(0); binCount.fill(0); binConf.fill(0); binCorrect.fill(0);
+  for (const t of groupTallies) t.fill(0);
+  const pos = layout.positiveClass ?? -1;
+  const { yTrue, pred, confidence, nll, bin } = s;
+  let total = 0;
+  let nllSum = 0;
+  const nGroupCols = layout.groups.length;
+  for (let j = 0; j < rows.length; j++) {
+    const r = rows[j];
+    const w = weights === null ? 1 : weights[r];
+    if (w === 0) continue;
+    const y = yTrue[r], p = pred[r];
+    const correct = y === p ? w : 0;
+    total += w;
+    confusion[y * k + p] += w;
+    nllSum += w * nll[r];
+    const b = bin[r];
+    binCount[b] += w;
+    binConf[b] += w * confidence[r];
+    binCorrect[b] += correct;
+    for (let gc = 0; gc < nGroupCols; gc++) {
+      const t = groupTallies[gc];
+      const o = layout.groups[gc].g.codes[r] * 5;
+      t[o] += w;
+      t[o + 1] += correct;
+      if (p === pos) t[o + 2] += w;
+      if (y === pos) { t[o + 3] += w; if (p === pos) t[o + 4] += w; }
+    }
+  }
+
+  out.fill(NaN);
+  if (total === 0) return out;
+  // Confusion-matrix metrics.
+  let diag = 0;
+  let recallSum = 0, recallClasses = 0, f1Sum = 0, f1Classes = 0;
+  const precBase = 5, recBase = 5 + k, f1Base = 5 + 2 * k;
+  for (let c = 0; c < k; c++) {
+    let support = 0, predicted = 0;
+    for (let q = 0; q < k; q++) { support += confusion[c * k + q]; predicted += confusion[q * k + c]; }
+    const tp = confusion[c * k + c];
+    diag += tp;
+    const precision = predicted > 0 ? tp / predicted : 0;
+    const recall = support > 0 ? tp / support : 0;
+    const f1Den = support + predicted; // = 2TP + FP + FN
+    const f1 = f1Den > 0 ? (2 * tp) / f1Den : 0;
+    out[precBase + c] = precision;
+    out[recBase + c] = recall;
+    out[f1Base + c] = f1;
+    if (support > 0) { recallSum += recall; recallClasses++; }
+    if (support > 0 || predicted > 0) { f1Sum += f1; f1Classes++; }
+  }
+  out[0] = diag / total;
+  out[1] = recallSum / recallClasses;
+  out[2] = f1Sum / f1Classes;
+  out[3] = nllSum / total;
+  let ece = 0;
+  for (let b = 0; b < ECE_BINS; b++) {
+    if (binCount[b] > 0) ece += Math.abs(binCorrect[b] - binConf[b]);
+  }
+  out[4] = ece / total;
+
+  // Group metrics.
+  for (let gc = 0; gc < nGroupCols; gc++) {
+    const t = groupTallies[gc];
+    const slots = layout.groupSlots[gc];
+    const nGroups = layout.groups[gc].g.names.length;
+    let worst = Infinity;
+    let ppMin = Infinity, ppMax = -Infinity;
+    let tprMin = Infinity, tprMax = -Infinity, fprMin = Infinity, fprMax = -Infinity;
+    for (let g = 0; g < nGroups; g++) {
+      const o = g * 5;
+      const count = t[o];
+      if (count === 0) continue; // absent group: its accuracy stays NaN and it joins no range
+      const acc = t[o + 1] / count;
+      out[slots.accuracy + g] = acc;
+      if (acc < worst) worst = acc;
+      if (pos >= 0) {
+        const pp = t[o + 2] / count;
+        if (pp < ppMin) ppMin = pp;
+        if (pp > ppMax) ppMax = pp;
+        const positives = t[o + 3], tp = t[o + 4];
+        const negatives = count - positives, fp = t[o + 2] - tp;
+        if (positives > 0) {
+          const tpr = tp / positives;
+          if (tpr < tprMin) tprMin = tpr;
+          if (tpr > tprMax) tprMax = tpr;
+        }
+        if (negatives > 0) {
+          const fpr = fp / negatives;
+          if (fpr < fprMin) fprMin = fpr;
+          if (fpr > fprMax) fprMax = fpr;
+        }
+      }
+    }
+    out[slots.worst] = worst;
+    if (pos >= 0) {
+      out[slots.dp] = ppMax - ppMin;
+      const tprGap = tprMax >= tprMin ? tprMax - tprMin : 0;
+      const fprGap = fprMax >= fprMin ? fprMax - fprMin : 0;
+      out[slots.eo] = Math.max(tprGap, fprGap);
+    }
+  }
+  return out;
+}
+
+/** All rows 0..n-1. */
+export function allRows(n: number): Int32Array {
+  const rows = new Int32Array(n);
+  for (let i = 0; i < n; i++) rows[i] = i;
+  return rows;
+}
+
+/**
+ * Convenience form: every metric of one set of predictions as a name → value record
+ * (NaN where undefined). For scoring with intervals use evaluator/aggregate.ts.
+ */
+export function evaluateMetrics(
+  yTrue: Int32Array,
+  proba: Float32Array,
+  n: number,
+  k: number,
+  opts: MetricOptions & { rows?: Int32Array } = {},
+): Record<string, number> {
+  const layout = metricLayout(k, opts);
+  const s = rowScores(yTrue, proba, n, k);
+  const values = computeMetrics(s, layout, opts.rows ?? allRows(n), null, new Float64Array(layout.names.length));
+  const result: Record<string, number> = {};
+  layout.names.forEach((name, i) => { result[name] = values[i]; });
+  return result;
+}

@@ -1,0 +1,14 @@
+/**
+ * The evaluator's version, written into every result record so that a score can be traced to
+ * the code that produced it and `sieve verify` can tell a changed evaluator from a changed
+ * submission.
+ *
+ * Bump rule (MAJOR.MINOR.PATCH):
+ * - MAJOR: any change that can alter a number an earlier version produced for the same inputs
+ *   and seeds — models, solver, tolerances, preprocessing, metric definitions, bootstrap,
+ *   RNG, protocol rules (e.g. how the ranking curve is scored).
+ * - MINOR: new metrics, options or protocols that leave every existing number bit-identical.
+ * - PATCH: no output changes at all (speed, docs, error messages), checked by re-verifying
+ *   stored results.
+ */
+export const EVALUATOR_VERSION = '1.0.0';
