@@ -1,0 +1,231 @@
+/**
+ * Participant-side pool reading: opens a pool by name or path and reads a split into typed
+ * arrays (ids, Int32Array labels, one row-major Float32Array of features, groups), a DuckDB
+ * data chunk at a time. Refuses evaluator-only files; those go through hidden.ts.
+ */
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { SieveError } from '../util/errors.ts';
+import type { Progress } from '../util/progress.ts';
+import { appendTable, openDb, queryColumns, quoteIdent, sqlString, type ReadColumn } from './duckdb.ts';
+import { featureWidth, loadManifest, type FeatureSpec, type FileEntry, type PoolManifest } from './manifest.ts';
+import { resolvePoolDir } from './resolve.ts';
+import type { PoolSplit, SplitName } from './types.ts';
+
+export { listBuiltinPools } from './resolve.ts';
+
+export interface Pool {
+  /** Manifest name. */
+  name: string;
+  /** Absolute directory. */
+  dir: string;
+  builtin: boolean;
+  manifest: PoolManifest;
+}
+
+/** Opens a pool by built-in name or directory path and validates its manifest. */
+export async function openPool(nameOrPath: string): Promise<Pool> {
+  const { dir, builtin } = resolvePoolDir(nameOrPath);
+  const manifest = await loadManifest(dir);
+  return { name: manifest.name, dir, builtin, manifest };
+}
+
+export interface ReadSplitOptions {
+  /** Feature and group columns to read (default: all). Unknown names are an error. */
+  columns?: string[];
+  /** Read at most this many rows (the first ones, in file order). */
+  limit?: number;
+  /** Read only these ids (kept in file order). Unknown ids are an error. */
+  ids?: string[];
+  /** DuckDB threads for the scan (default: all cores). */
+  threads?: number;
+  progress?: Progress;
+}
+
+/** The file of `split`, or an error naming the splits the pool has. */
+export function splitFile(pool: Pool, split: SplitName): FileEntry {
+  const f = pool.manifest.files.find((x) => x.role === split);
+  if (!f)
+    throw new SieveError(`pool "${pool.name}" has no ${split} split`, {
+      where: pool.dir,
+      examples: [`files: ${pool.manifest.files.map((x) => `${x.path} (${x.role})`).join(', ')}`],
+    });
+  return f;
+}
+
+/**
+ * Reads a participant-visible split. `test` works only where the manifest marks the test file
+ * participant-visible (a user's own imported data); challenge pools keep it evaluator-only.
+ */
+export async function readSplit(pool: Pool, split: SplitName = 'train', opts: ReadSplitOptions = {}): Promise<PoolSplit> {
+  const file = splitFile(pool, split);
+  if (file.visibility !== 'participant')
+    throw new SieveError(`the ${split} split of pool "${pool.name}" is evaluator-only`, {
+      where: join(pool.dir, file.path),
+      exitCode: 3,
+    });
+  return readSplitFile(pool, file, split, opts);
+}
+
+/** Which features/groups a read covers, after checking `columns`. */
+function selectColumns(m: PoolManifest, columns?: string[]): { features: FeatureSpec[]; groups: string[] } {
+  if (!columns) return { features: m.features, groups: m.groups.map((g) => g.name) };
+  const known = new Set([...m.features.map((f) => f.name), ...m.groups.map((g) => g.name)]);
+  const unknown = columns.filter((c) => !known.has(c));
+  if (unknown.length)
+    throw new SieveError(`unknown column${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, {
+      where: '--columns',
+      examples: [`available: ${[...known].join(', ')}`],
+    });
+  const want = new Set(columns);
+  return { features: m.features.filter((f) => want.has(f.name)), groups: m.groups.map((g) => g.name).filter((g) => want.has(g)) };
+}
+
+function featureSelect(f: FeatureSpec): string {
+  // Parquet stores FLOAT[d] as a list; cast back so the reader gets one flat float buffer.
+  return f.kind === 'embedding' ? `CAST(${quoteIdent(f.name)} AS FLOAT[${f.dim}]) AS ${quoteIdent(f.name)}` : quoteIdent(f.name);
+}
+
+/**
+ * Decodes one train/test-shaped file into a PoolSplit. Checks no visibility: callers are
+ * readSplit (participant files only) and hidden.ts (the evaluator's door). Nothing else.
+ */
+export async function readSplitFile(pool: Pool, file: FileEntry, split: SplitName, opts: ReadSplitOptions = {}): Promise<PoolSplit> {
+  const m = pool.manifest;
+  const { features, groups } = selectColumns(m, opts.columns);
+  const path = join(pool.dir, file.path);
+  const select = ['id', 'label', ...features.map(featureSelect), ...groups.map(quoteIdent)].join(', ');
+  const db = await openDb({ threads: opts.threads ?? Math.max(1, availableParallelism()) });
+  let result;
+  try {
+    let sql = `SELECT ${select} FROM read_parquet(${sqlString(path)})`;
+    if (opts.ids) {
+      // Semi-join against the requested ids, then restore file order explicitly.
+      await appendTable(db.conn, 'wanted', { n: opts.ids.length, columns: [{ name: 'id', type: 'VARCHAR', values: opts.ids }] });
+      const missing = await queryColumns(
+        db.conn,
+        `SELECT w.id FROM wanted w ANTI JOIN read_parquet(${sqlString(path)}) p ON w.id = p.id LIMIT 10`,
+      );
+      if (missing.n > 0)
+        throw new SieveError(`ids not in the ${split} split of "${pool.name}"`, {
+          where: 'ids',
+          examples: (missing.columns[0].values as string[]).slice(0, 5),
+        });
+      sql = `SELECT ${select} FROM read_parquet(${sqlString(path)}, file_row_number = true) WHERE id IN (SELECT id FROM wanted) ORDER BY file_row_number`;
+    }
+    if (opts.limit !== undefined) sql += ` LIMIT ${Math.max(0, Math.floor(opts.limit))}`;
+    opts.progress?.start(Math.min(file.rows, opts.limit ?? Infinity, opts.ids?.length ?? Infinity), `reading ${pool.name}/${split}`);
+    result = await queryColumns(db.conn, sql, { progress: opts.progress });
+    opts.progress?.stop();
+  } finally {
+    db.close();
+  }
+  return assembleSplit(m, split, result.n, result.columns, features, groups, path);
+}
+
+/** Turns read columns into the PoolSplit shape (typed arrays, one-hot categoricals). */
+function assembleSplit(
+  m: PoolManifest,
+  split: SplitName,
+  n: number,
+  cols: ReadColumn[],
+  features: FeatureSpec[],
+  groups: string[],
+  where: string,
+): PoolSplit {
+  const byName = new Map(cols.map((c) => [c.name, c]));
+  const ids = (byName.get('id') as Extract<ReadColumn, { type: 'VARCHAR' }>).values as string[];
+  const labelStrings = (byName.get('label') as Extract<ReadColumn, { type: 'VARCHAR' }>).values;
+  const classIndex = new Map(m.classes.map((c, i) => [c, i]));
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = classIndex.get(labelStrings[i] as string);
+    if (k === undefined)
+      throw new SieveError(`row ${i + 1} has label ${JSON.stringify(labelStrings[i])}, not among the pool's classes`, { where });
+    labels[i] = k;
+  }
+
+  const numeric = features.filter((f) => f.kind !== 'text');
+  const d = numeric.reduce((s, f) => s + featureWidth(f), 0);
+  const featureNames: string[] = [];
+  let X: Float32Array | null = null;
+  // One embedding and nothing else (the common case): hand the read buffer over as is.
+  if (numeric.length === 1 && numeric[0].kind === 'embedding') {
+    const c = byName.get(numeric[0].name) as Extract<ReadColumn, { type: 'FLOAT[]' }>;
+    X = c.values;
+  }
+  const features32 = X ?? new Float32Array(n * d);
+  let pixels: PoolSplit['pixels'];
+  let offset = 0;
+  for (const f of numeric) {
+    const w = featureWidth(f);
+    const c = byName.get(f.name)!;
+    switch (f.kind) {
+      case 'embedding': {
+        for (let j = 0; j < w; j++) featureNames.push(`${f.name}[${j}]`);
+        if (X) break;
+        const v = (c as Extract<ReadColumn, { type: 'FLOAT[]' }>).values;
+        for (let i = 0; i < n; i++) features32.set(v.subarray(i * w, (i + 1) * w), i * d + offset);
+        break;
+      }
+      case 'pixels': {
+        for (let j = 0; j < w; j++) featureNames.push(`${f.name}[${j}]`);
+        const blobs = (c as Extract<ReadColumn, { type: 'BLOB' }>).values;
+        const raw = new Uint8Array(n * w);
+        for (let i = 0; i < n; i++) {
+          const b = blobs[i];
+          if (!b || b.length !== w)
+            throw new SieveError(`row ${i + 1}: pixels "${f.name}" hold ${b ? b.length : 'no'} bytes, expected ${w}`, { where });
+          raw.set(b, i * w);
+          const base = i * d + offset;
+          for (let j = 0; j < w; j++) features32[base + j] = b[j] / 255;
+        }
+        pixels ??= { width: f.width!, height: f.height!, channels: f.channels ?? 1, data: raw };
+        break;
+      }
+      case 'numeric': {
+        featureNames.push(f.name);
+        const v = (c as Extract<ReadColumn, { type: 'DOUBLE' }>).values;
+        for (let i = 0; i < n; i++) features32[i * d + offset] = v[i];
+        break;
+      }
+      case 'categorical': {
+        const cats = f.categories!;
+        for (const cat of cats) featureNames.push(`${f.name}=${cat}`);
+        const index = new Map(cats.map((x, j) => [x, j]));
+        const v = (c as Extract<ReadColumn, { type: 'VARCHAR' }>).values;
+        for (let i = 0; i < n; i++) {
+          if (v[i] === null) continue; // missing: all zeros
+          const j = index.get(v[i] as string);
+          if (j === undefined)
+            throw new SieveError(`row ${i + 1}: "${f.name}" = ${JSON.stringify(v[i])} is not among its categories`, { where });
+          features32[i * d + offset + j] = 1;
+        }
+        break;
+      }
+    }
+    offset += w;
+  }
+
+  const groupValues: Record<string, (string | null)[]> = {};
+  for (const g of groups) groupValues[g] = (byName.get(g) as Extract<ReadColumn, { type: 'VARCHAR' }>).values;
+  const textCols = features.filter((f) => f.kind === 'text');
+  let text: PoolSplit['text'];
+  if (textCols.length) {
+    text = {};
+    for (const f of textCols) text[f.name] = (byName.get(f.name) as Extract<ReadColumn, { type: 'VARCHAR' }>).values.map((s) => s ?? '');
+  }
+  return {
+    split,
+    n,
+    d,
+    ids,
+    labels,
+    classNames: [...m.classes],
+    features: features32,
+    featureNames,
+    groups: groupValues,
+    ...(pixels ? { pixels } : {}),
+    ...(text ? { text } : {}),
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * Finds pools by name or path. Built-in pools live in `pools/<name>/pool.json` under the
+ * package root, located from this file's URL so it works from any working directory and
+ * from an installed package.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SieveError } from '../util/errors.ts';
+import { MANIFEST_FILE } from './manifest.ts';
+
+/** The package root (the directory holding package.json). */
+export function packageRoot(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+}
+
+export function builtinPoolsDir(): string {
+  return join(packageRoot(), 'pools');
+}
+
+/** Names of the built-in pools (directories of pools/ that hold a pool.json), sorted. */
+export function listBuiltinPools(): string[] {
+  const dir = builtinPoolsDir();
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => !name.startsWith('.') && existsSync(join(dir, name, MANIFEST_FILE)))
+    .sort();
+}
+
+function looksLikePath(s: string): boolean {
+  return isAbsolute(s) || s.includes('/') || s.includes('\\') || s === '.' || s === '..';
+}
+
+/**
+ * Resolves a pool argument to a directory. A bare word is a built-in name first, then a
+ * directory in the working directory; anything with a slash is a path.
+ */
+export function resolvePoolDir(nameOrPath: string): { dir: string; builtin: boolean } {
+  if (!nameOrPath) throw new SieveError('no pool given', { where: 'POOL' });
+  if (!looksLikePath(nameOrPath)) {
+    const builtin = join(builtinPoolsDir(), nameOrPath);
+    if (existsSync(join(builtin, MANIFEST_FILE))) return { dir: builtin, builtin: true };
+  }
+  const dir = resolve(nameOrPath);
+  if (existsSync(dir) && statSync(dir).isDirectory()) {
+    if (!existsSync(join(dir, MANIFEST_FILE)))
+      throw new SieveError(`not a pool: ${dir} has no ${MANIFEST_FILE}`, { where: nameOrPath });
+    return { dir, builtin: false };
+  }
+  const builtins = listBuiltinPools();
+  throw new SieveError(`no such pool: "${nameOrPath}" is neither a built-in pool nor a directory`, {
+    where: nameOrPath,
+    examples: builtins.length ? [`built-in pools: ${builtins.join(', ')}`] : ['no built-in pools are installed'],
+  });
+}

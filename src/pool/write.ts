@@ -1,0 +1,304 @@
+/**
+ * The pool writer: validates a draft (tables as typed arrays + manifest fields), fills DuckDB
+ * tables chunk by chunk, copies them to zstd Parquet single-threaded (byte-deterministic),
+ * hashes the files and writes pool.json. The directory appears only when all of it worked.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SieveError } from '../util/errors.ts';
+import type { Progress } from '../util/progress.ts';
+import { writeDirAtomically } from '../util/atomic.ts';
+import { SIEVE_VERSION } from '../version.ts';
+import { appendTable, openDb, quoteIdent, sqlString, type ColumnData, type TableData } from './duckdb.ts';
+import {
+  MANIFEST_FILE,
+  POOL_FORMAT,
+  PoolManifest,
+  contentHash,
+  describeIssues,
+  hashFile,
+  type FileEntry,
+  type FileRole,
+  type ManifestDraft,
+  type SplitStats,
+  type Visibility,
+} from './manifest.ts';
+
+export type { ColumnData, TableData } from './duckdb.ts';
+
+export interface PoolDraft {
+  manifest: ManifestDraft;
+  tables: { train: TableData; test?: TableData; truth?: TableData; duplicates?: TableData };
+  /**
+   * Who may read test.parquet: 'evaluator' (default; challenge pools keep it hidden) or
+   * 'participant' (an auditor's own imported data, where the test split is theirs).
+   */
+  testVisibility?: Visibility;
+}
+
+export interface WritePoolOptions {
+  overwrite?: boolean;
+  progress?: Progress;
+  /** zstd level (1–22). Default 9: built-in pools are written once and read often. */
+  compressionLevel?: number;
+}
+
+/** At most this many offending rows are named in an error. */
+const MAX_EXAMPLES = 5;
+
+/** Column lookup by name with a precise error when absent or of the wrong type. */
+function column<T extends ColumnData['type']>(
+  table: TableData,
+  tableName: string,
+  name: string,
+  type: T,
+): Extract<ColumnData, { type: T }> {
+  const c = table.columns.find((x) => x.name === name);
+  if (!c)
+    throw new SieveError(`table "${tableName}" has no column "${name}"`, {
+      where: tableName,
+      examples: [`columns: ${table.columns.map((x) => x.name).join(', ')}`],
+    });
+  if (c.type !== type) throw new SieveError(`column "${name}" of "${tableName}" is ${c.type}, expected ${type}`, { where: `${tableName}.${name}` });
+  return c as Extract<ColumnData, { type: T }>;
+}
+
+function fail(message: string, where: string, bad: number[], fmt: (row: number) => string): never {
+  throw new SieveError(message, { where, count: bad.length, examples: bad.slice(0, MAX_EXAMPLES).map(fmt) });
+}
+
+/** Checks one participant-shaped table (train or test) against the manifest. */
+function validateSplit(table: TableData, tableName: string, m: ManifestDraft, seenIds: Map<string, string>): void {
+  const where = (c: string) => `${tableName}.${c}`;
+  const expected = new Set(['id', 'label', ...m.features.map((f) => f.name), ...m.groups.map((g) => g.name)]);
+  const extra = table.columns.filter((c) => !expected.has(c.name)).map((c) => c.name);
+  if (extra.length)
+    throw new SieveError(`table "${tableName}" has columns the manifest does not declare`, { where: tableName, examples: extra });
+  const names = table.columns.map((c) => c.name);
+  const dup = names.filter((x, i) => names.indexOf(x) !== i);
+  if (dup.length) throw new SieveError(`table "${tableName}" has a column twice`, { where: tableName, examples: dup });
+  if (table.n === 0) throw new SieveError(`table "${tableName}" has no rows`, { where: tableName });
+
+  const ids = column(table, tableName, 'id', 'VARCHAR').values;
+  const emptyIds: number[] = [];
+  const dupIds: string[] = [];
+  for (let i = 0; i < table.n; i++) {
+    const id = ids[i];
+    if (id === null || id === undefined || id === '') {
+      emptyIds.push(i);
+      continue;
+    }
+    const prev = seenIds.get(id);
+    if (prev !== undefined) {
+      if (dupIds.length < MAX_EXAMPLES) dupIds.push(`"${id}" (${prev} and ${tableName} row ${i + 1})`);
+    } else seenIds.set(id, `${tableName} row ${i + 1}`);
+  }
+  if (emptyIds.length) fail('missing or empty ids', where('id'), emptyIds, (r) => `row ${r + 1}`);
+  if (dupIds.length) throw new SieveError('duplicate ids', { where: where('id'), examples: dupIds });
+
+  const labels = column(table, tableName, 'label', 'VARCHAR').values;
+  const classSet = new Set(m.classes);
+  const badLabels: number[] = [];
+  for (let i = 0; i < table.n; i++) {
+    const l = labels[i];
+    if (l === null || l === undefined || !classSet.has(l)) badLabels.push(i);
+  }
+  if (badLabels.length)
+    fail(`labels missing or not among the classes (${m.classes.join(', ')})`, where('label'), badLabels, (r) => `row ${r + 1} (id ${ids[r]}): ${JSON.stringify(labels[r])}`);
+
+  for (const f of m.features) {
+    switch (f.kind) {
+      case 'embedding': {
+        const c = column(table, tableName, f.name, 'FLOAT[]');
+        if (c.dim !== f.dim) throw new SieveError(`embedding "${f.name}" has dim ${c.dim}, manifest says ${f.dim}`, { where: where(f.name) });
+        const bad: number[] = [];
+        const v = c.values;
+        for (let i = 0, k = 0; i < table.n; i++) {
+          for (let j = 0; j < c.dim; j++, k++) {
+            if (!Number.isFinite(v[k])) {
+              bad.push(i);
+              k += c.dim - j;
+              break;
+            }
+          }
+        }
+        if (bad.length) fail(`non-finite values (NaN/Inf) in embedding "${f.name}"`, where(f.name), bad, (r) => `row ${r + 1} (id ${ids[r]})`);
+        break;
+      }
+      case 'pixels': {
+        const c = column(table, tableName, f.name, 'BLOB');
+        const w = f.width! * f.height! * (f.channels ?? 1);
+        if (c.bytesPerRow !== w)
+          throw new SieveError(`pixels "${f.name}" have ${c.bytesPerRow} bytes per row, manifest geometry needs ${w}`, { where: where(f.name) });
+        break;
+      }
+      case 'numeric': {
+        const c = column(table, tableName, f.name, 'DOUBLE');
+        const bad: number[] = [];
+        for (let i = 0; i < table.n; i++) {
+          const x = c.values[i];
+          if (x === null || x === undefined || !Number.isFinite(x)) bad.push(i);
+        }
+        if (bad.length) fail(`missing or non-finite values in numeric feature "${f.name}"`, where(f.name), bad, (r) => `row ${r + 1} (id ${ids[r]}): ${c.values[r]}`);
+        break;
+      }
+      case 'categorical': {
+        const c = column(table, tableName, f.name, 'VARCHAR');
+        const cats = new Set(f.categories);
+        const bad: number[] = [];
+        for (let i = 0; i < table.n; i++) {
+          const x = c.values[i];
+          if (x !== null && x !== undefined && !cats.has(x)) bad.push(i);
+        }
+        if (bad.length) fail(`values of categorical "${f.name}" missing from its categories`, where(f.name), bad, (r) => `row ${r + 1}: ${JSON.stringify(c.values[r])}`);
+        break;
+      }
+      case 'text':
+        column(table, tableName, f.name, 'VARCHAR');
+        break;
+    }
+  }
+  for (const g of m.groups) column(table, tableName, g.name, 'VARCHAR');
+}
+
+function validateTruth(table: TableData, m: ManifestDraft, trainIds: Set<string>): void {
+  const ids = column(table, 'truth', 'id', 'VARCHAR').values;
+  const clean = column(table, 'truth', 'clean_label', 'VARCHAR').values;
+  column(table, 'truth', 'noisy', 'BOOLEAN');
+  const classSet = new Set(m.classes);
+  const badId: number[] = [];
+  const badLabel: number[] = [];
+  for (let i = 0; i < table.n; i++) {
+    if (!trainIds.has(ids[i] ?? '')) badId.push(i);
+    if (!classSet.has(clean[i] ?? '')) badLabel.push(i);
+  }
+  if (badId.length) fail('truth rows name ids that are not in train', 'truth.id', badId, (r) => `row ${r + 1}: ${ids[r]}`);
+  if (badLabel.length) fail('truth clean_label not among the classes', 'truth.clean_label', badLabel, (r) => `row ${r + 1}: ${clean[r]}`);
+}
+
+function validateDuplicates(table: TableData, allIds: Set<string>): void {
+  const a = column(table, 'duplicates', 'a', 'VARCHAR').values;
+  const b = column(table, 'duplicates', 'b', 'VARCHAR').values;
+  const kind = column(table, 'duplicates', 'kind', 'VARCHAR').values;
+  column(table, 'duplicates', 'cross_split', 'BOOLEAN');
+  const bad: number[] = [];
+  for (let i = 0; i < table.n; i++) {
+    if (!allIds.has(a[i] ?? '') || !allIds.has(b[i] ?? '') || (kind[i] !== 'exact' && kind[i] !== 'near')) bad.push(i);
+  }
+  if (bad.length) fail('duplicate pairs with unknown ids or a kind other than exact/near', 'duplicates', bad, (r) => `row ${r + 1}: ${a[r]}, ${b[r]}, ${kind[r]}`);
+}
+
+function splitStats(table: TableData, classes: string[]): SplitStats {
+  const labels = (table.columns.find((c) => c.name === 'label') as Extract<ColumnData, { type: 'VARCHAR' }>).values;
+  const counts: Record<string, number> = {};
+  for (const c of classes) counts[c] = 0;
+  for (let i = 0; i < table.n; i++) counts[labels[i]!]++;
+  return { rows: table.n, class_counts: counts };
+}
+
+/** Every check the writer makes before touching the disk. */
+export function validateDraft(draft: PoolDraft): void {
+  const { manifest: m, tables } = draft;
+  // Shape-check the manifest fields now, with placeholder computed fields.
+  const probe = PoolManifest.safeParse({
+    ...m,
+    format: POOL_FORMAT,
+    splits: { train: { rows: 0, class_counts: {} } },
+    files: [],
+    content_hash: '0'.repeat(64),
+    created_by: { tool: 'datasieve', version: SIEVE_VERSION },
+  });
+  if (!probe.success) {
+    const problems = describeIssues(probe.error);
+    throw new SieveError('invalid pool manifest draft', { where: 'manifest', examples: problems, count: problems.length });
+  }
+  const seen = new Map<string, string>();
+  validateSplit(tables.train, 'train', m, seen);
+  const trainIds = new Set(seen.keys());
+  if (tables.test) validateSplit(tables.test, 'test', m, seen);
+  if (tables.truth) validateTruth(tables.truth, m, trainIds);
+  if (tables.duplicates) validateDuplicates(tables.duplicates, new Set(seen.keys()));
+}
+
+/** Column order in files: id, label, features in manifest order, groups. */
+function orderColumns(table: TableData, m: ManifestDraft): TableData {
+  const order = ['id', 'label', ...m.features.map((f) => f.name), ...m.groups.map((g) => g.name)];
+  return { n: table.n, columns: order.map((name) => table.columns.find((c) => c.name === name)!) };
+}
+
+/**
+ * Validates `draft` and writes it as a pool directory at `outDir` (atomically). Returns the
+ * manifest as written. Writing the same draft twice gives byte-identical files.
+ */
+export async function writePool(outDir: string, draft: PoolDraft, opts: WritePoolOptions = {}): Promise<PoolManifest> {
+  validateDraft(draft);
+  const m = draft.manifest;
+  const level = opts.compressionLevel ?? 9;
+  const plan: { role: FileRole; table: TableData; visibility: Visibility }[] = [
+    { role: 'train', table: orderColumns(draft.tables.train, m), visibility: 'participant' },
+  ];
+  if (draft.tables.test) plan.push({ role: 'test', table: orderColumns(draft.tables.test, m), visibility: draft.testVisibility ?? 'evaluator' });
+  if (draft.tables.truth) plan.push({ role: 'truth', table: draft.tables.truth, visibility: 'evaluator' });
+  if (draft.tables.duplicates) plan.push({ role: 'duplicates', table: draft.tables.duplicates, visibility: 'evaluator' });
+  const totalRows = plan.reduce((s, p) => s + p.table.n, 0);
+  opts.progress?.start(totalRows * 2, `writing ${m.name}`);
+
+  return writeDirAtomically(
+    outDir,
+    async (tmp) => {
+      const files: FileEntry[] = [];
+      // One thread: DuckDB then writes row groups in insertion order, identically every run.
+      const db = await openDb({ threads: 1 });
+      try {
+        for (const p of plan) {
+          await appendTable(db.conn, p.role, p.table, { progress: opts.progress });
+          const path = `${p.role}.parquet`;
+          const target = join(tmp, path);
+          await db.conn.run(
+            `COPY ${quoteIdent(p.role)} TO ${sqlString(target)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL ${level})`,
+          );
+          await db.conn.run(`DROP TABLE ${quoteIdent(p.role)}`);
+          opts.progress?.tick(p.table.n);
+          const { sha256, bytes } = await hashFile(target);
+          files.push({ path, role: p.role, visibility: p.visibility, rows: p.table.n, bytes, sha256 });
+        }
+      } finally {
+        db.close();
+      }
+      const splits: PoolManifest['splits'] = { train: splitStats(draft.tables.train, m.classes) };
+      if (draft.tables.test) splits.test = splitStats(draft.tables.test, m.classes);
+      // Fixed key order so pool.json diffs stay readable.
+      const body: Omit<PoolManifest, 'content_hash' | 'created_by'> = {
+        format: POOL_FORMAT,
+        name: m.name,
+        version: m.version,
+        description: m.description,
+        source: m.source,
+        licence: m.licence,
+        citation: m.citation,
+        task: m.task,
+        id_column: m.id_column,
+        label_column: m.label_column,
+        classes: m.classes,
+        features: m.features,
+        groups: m.groups,
+        splits,
+        files,
+        datasheet: m.datasheet,
+        ...(m.recipe !== undefined ? { recipe: m.recipe } : {}),
+      };
+      const manifest: PoolManifest = {
+        ...body,
+        content_hash: contentHash(body),
+        created_by: { tool: 'datasieve', version: SIEVE_VERSION },
+      };
+      const checked = PoolManifest.safeParse(manifest);
+      if (!checked.success)
+        throw new SieveError('internal: written manifest fails its schema', { examples: describeIssues(checked.error) });
+      await writeFile(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+      opts.progress?.stop();
+      return manifest;
+    },
+    { overwrite: opts.overwrite },
+  );
+}
