@@ -1,0 +1,150 @@
+import type { ModelSpec } from '../../evaluator/types.ts';
+import type { PoolSplit } from '../pool/types.ts';
+import { SieveError } from '../util/errors.ts';
+import type { Analyser, AnalyserResult, AuditContext } from './types.ts';
+
+/**
+ * The audit runner: runs the selected analysers in registry order on one shared
+ * `AuditContext` (so out-of-sample predictions are computed once), times each, and gathers
+ * their results into an `AuditReport` that the report writers (tables, JSON, HTML) consume.
+ */
+
+export const AUDIT_FORMAT = 'sieve-audit/1';
+
+/** What the report says about the pool the audited rows come from. */
+export interface AuditPoolInfo {
+  name: string;
+  /** Directory the pool was read from. */
+  path?: string;
+  contentHash?: string;
+  /** Challenge the pool was reached through, when `sieve audit <challenge>` was used. */
+  challenge?: string;
+  classes: string[];
+  /** Rows in the whole train split (the subset audit reports its own `rows`). */
+  trainRows: number;
+  /** Rows in the test split when it was read, null when it was not available. */
+  testRows: number | null;
+  features: number;
+  groups: string[];
+  hasPixels: boolean;
+  hasText: boolean;
+}
+
+/** An analyser's result with the analyser's display title, as the reports show it. */
+export type AuditResult = AnalyserResult & { title: string };
+
+export interface SkippedAnalyser {
+  name: string;
+  title: string;
+  reason: string;
+}
+
+export interface AuditReport {
+  format: typeof AUDIT_FORMAT;
+  /** 'pool' audits the whole train split; 'subset' audits the rows a submission selects. */
+  scope: 'pool' | 'subset';
+  pool: AuditPoolInfo;
+  /** Number of rows audited. */
+  rows: number;
+  /** For subset audits: the submission file and how many ids it selected. */
+  subset?: { file: string; rows: number };
+  model: ModelSpec;
+  folds: number;
+  seed: number;
+  /** Why the test split is missing, when it is (leakage checks need it). */
+  testNote?: string;
+  results: AuditResult[];
+  skipped: SkippedAnalyser[];
+  seconds: number;
+  /** The audited rows, for thumbnails and row values in the HTML report; never serialised. */
+  train: PoolSplit;
+}
+
+/** Both audits of one `sieve audit` run: the whole pool, and the subset when --subset is given. */
+export interface AuditBundle {
+  pool: AuditReport;
+  subset?: AuditReport;
+}
+
+/**
+ * Picks analysers by `--only` names, keeping registry order. Unknown names are an error that
+ * lists the known ones; an empty selection means all.
+ */
+export function selectAnalysers(all: readonly Analyser<any>[], only?: readonly string[]): Analyser<any>[] {
+  if (!only || only.length === 0) return [...all];
+  const known = new Set(all.map((a) => a.name));
+  const unknown = only.filter((n) => !known.has(n));
+  if (unknown.length) {
+    throw new SieveError(`unknown analyser${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, {
+      where: '--only',
+      examples: [`known: ${[...known].join(', ')}`],
+      count: unknown.length,
+    });
+  }
+  const wanted = new Set(only);
+  return all.filter((a) => wanted.has(a.name));
+}
+
+/** Why an analyser cannot run on this context, or null when it can. */
+export function missingNeed(analyser: Analyser<any>, ctx: AuditContext): string | null {
+  if (analyser.needs.includes('groups') && Object.keys(ctx.train.groups).length === 0) {
+    return 'the pool has no group columns';
+  }
+  if (analyser.needs.includes('features') && ctx.train.d === 0) {
+    return 'the pool has no numeric features (text columns need an embedder first)';
+  }
+  return null;
+}
+
+export interface RunAuditOptions {
+  analysers: readonly Analyser<any>[];
+  pool: AuditPoolInfo;
+  scope?: 'pool' | 'subset';
+  subset?: { file: string; rows: number };
+  folds: number;
+  testNote?: string;
+  /** Per-analyser option overrides, by analyser name. */
+  options?: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * Runs `opts.analysers` in order on `ctx`. An analyser that cannot run (missing groups, no
+ * features) is listed in `skipped` with the reason rather than failing the whole audit; an
+ * analyser that throws fails the audit, since a half-finished report would mislead.
+ */
+export async function runAudit(ctx: AuditContext, opts: RunAuditOptions): Promise<AuditReport> {
+  const t0 = performance.now();
+  const results: AuditResult[] = [];
+  const skipped: SkippedAnalyser[] = [];
+  for (const analyser of opts.analysers) {
+    const reason = missingNeed(analyser, ctx);
+    if (reason) {
+      skipped.push({ name: analyser.name, title: analyser.title, reason });
+      continue;
+    }
+    const started = performance.now();
+    const result = await analyser.run(ctx, { ...analyser.defaults, ...(opts.options?.[analyser.name] ?? {}) });
+    // The runner's clock is the one reported, so every analyser is timed the same way.
+    results.push({
+      ...result,
+      name: result.name || analyser.name,
+      title: analyser.title,
+      seconds: (performance.now() - started) / 1000,
+    });
+  }
+  return {
+    format: AUDIT_FORMAT,
+    scope: opts.scope ?? 'pool',
+    pool: opts.pool,
+    rows: ctx.train.n,
+    subset: opts.subset,
+    model: ctx.model,
+    folds: opts.folds,
+    seed: ctx.seed,
+    testNote: opts.testNote,
+    results,
+    skipped,
+    seconds: (performance.now() - t0) / 1000,
+    train: ctx.train,
+  };
+}

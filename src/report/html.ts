@@ -1,0 +1,402 @@
+import type { AuditBundle, AuditReport, AuditResult } from '../analysers/audit.ts';
+import type { Finding, PlotSpec, Severity } from '../analysers/types.ts';
+import type { PoolSplit } from '../pool/types.ts';
+import { writeFileAtomically } from '../util/atomic.ts';
+import { SIEVE_VERSION } from '../version.ts';
+import { countFlagged, givenLabelOf, labelErrorResult, suggestedLabelOf, topFindings } from './findings.ts';
+import { pngDataUri } from './png.ts';
+import { renderVegaLiteToSvg } from './plots.ts';
+
+/**
+ * The shareable audit report: one self-contained HTML file that opens offline. No script, no
+ * stylesheet, font or image is fetched: plots are rendered to inline SVG here, thumbnails are
+ * PNG data URIs, styles are inline. Order: verdicts, plots, most likely label errors,
+ * duplicate clusters, extra tables. With a subset audit, subset and pool figures sit side by side.
+ */
+
+export interface HtmlReportOptions {
+  /** Label-error suspects shown (default 24). */
+  topLabelErrors?: number;
+  /** Duplicate clusters shown (default 8), members per cluster (default 6). */
+  topClusters?: number;
+  clusterMembers?: number;
+  /** Rows shown per extra table (default 50). */
+  maxTableRows?: number;
+}
+
+export interface HtmlReport {
+  html: string;
+  /** Plots that failed to render (shown as a note in the report too). */
+  warnings: string[];
+}
+
+const SEVERITY_LABEL: Record<Severity, string> = { ok: 'OK', info: 'info', warning: 'warning', problem: 'problem' };
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+function formatValue(v: unknown): string {
+  if (v === null || v === undefined) return '–';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return String(v);
+    if (Number.isInteger(v)) return v.toLocaleString('en-US');
+    const a = Math.abs(v);
+    return a !== 0 && (a < 0.001 || a >= 1e6) ? v.toExponential(3) : String(Number(v.toPrecision(4)));
+  }
+  if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  return String(v);
+}
+
+/** Prefixes every id inside an SVG (and references to them), so several inline SVGs never clash. */
+export function scopeSvgIds(svg: string, prefix: string): string {
+  return svg
+    .replace(/\sid="([^"]+)"/g, (_m, id) => ` id="${prefix}-${id}"`)
+    .replace(/url\(#([^)]+)\)/g, (_m, id) => `url(#${prefix}-${id})`)
+    .replace(/(xlink:href|href)="#([^"]+)"/g, (_m, attr, id) => `${attr}="#${prefix}-${id}"`);
+}
+
+/** Looks up rows of a split by id, building the index only once. */
+class RowIndex {
+  private map: Map<string, number> | null = null;
+  constructor(readonly split: PoolSplit) {}
+  row(id: string): number | undefined {
+    if (!this.map) {
+      this.map = new Map();
+      this.split.ids.forEach((x, i) => this.map!.set(x, i));
+    }
+    return this.map.get(id);
+  }
+}
+
+function thumbnail(split: PoolSplit, row: number, alt: string): string | null {
+  const px = split.pixels;
+  if (!px) return null;
+  const size = px.width * px.height * px.channels;
+  const channels = px.channels === 1 || px.channels === 3 || px.channels === 4 ? px.channels : null;
+  if (!channels) return null;
+  const uri = pngDataUri(px.width, px.height, channels, px.data.subarray(row * size, (row + 1) * size));
+  return `<img class="thumb" src="${uri}" width="${px.width * 3}" height="${px.height * 3}" alt="${escapeHtml(alt)}">`;
+}
+
+/** A short text view of a row for pools without pixels: its text column, else feature values. */
+function rowText(split: PoolSplit, row: number): string {
+  if (split.text) {
+    const [name, values] = Object.entries(split.text)[0] ?? [];
+    if (name && values) {
+      const t = values[row] ?? '';
+      return `<p class="rowtext">${escapeHtml(t.length > 280 ? `${t.slice(0, 280)}…` : t)}</p>`;
+    }
+  }
+  const parts: string[] = [];
+  for (const [g, vals] of Object.entries(split.groups)) parts.push(`<b>${escapeHtml(g)}</b> ${escapeHtml(vals[row] ?? '(missing)')}`);
+  for (let j = 0; j < split.d && parts.length < 14; j++) {
+    const name = split.featureNames[j] ?? `x${j}`;
+    const v = split.features[row * split.d + j];
+    // One-hot columns ("purpose=car") read best as the category that is set.
+    if (name.includes('=')) { if (v === 1) parts.push(escapeHtml(name)); continue; }
+    parts.push(`${escapeHtml(name)} ${escapeHtml(formatValue(v))}`);
+  }
+  return `<p class="rowtext">${parts.join(' · ')}</p>`;
+}
+
+function severityBadge(s: Severity): string {
+  return `<span class="badge sev-${s}">${SEVERITY_LABEL[s]}</span>`;
+}
+
+function metaLine(r: AuditReport): string {
+  const p = r.pool;
+  const bits = [
+    `${formatValue(r.rows)} rows audited`,
+    `${p.classes.length} classes`,
+    `${formatValue(p.features)} feature dimensions`,
+    p.groups.length ? `groups: ${p.groups.join(', ')}` : 'no group columns',
+    p.testRows !== null ? `test split: ${formatValue(p.testRows)} rows` : 'test split not read',
+    `out-of-sample model: ${r.model.kind}, ${r.folds}-fold, seed ${r.seed}`,
+  ];
+  return bits.map(escapeHtml).join(' · ');
+}
+
+function figuresTable(pool: AuditResult, subset?: AuditResult): string {
+  const names = Object.keys(pool.summary.figures);
+  if (subset) for (const k of Object.keys(subset.summary.figures)) if (!names.includes(k)) names.push(k);
+  if (names.length === 0) return '';
+  const head = subset ? '<tr><th>figure</th><th>whole pool</th><th>subset</th></tr>' : '<tr><th>figure</th><th>value</th></tr>';
+  const rows = names.map((k) => {
+    const cells = [`<td>${escapeHtml(k)}</td>`, `<td class="num">${escapeHtml(formatValue(pool.summary.figures[k]))}</td>`];
+    if (subset) cells.push(`<td class="num">${escapeHtml(formatValue(subset.summary.figures[k]))}</td>`);
+    return `<tr>${cells.join('')}</tr>`;
+  });
+  return `<table class="figures">${head}${rows.join('')}</table>`;
+}
+
+function verdictBlock(label: string | null, r: AuditResult): string {
+  const flagged = countFlagged(r.findings);
+  return `<div class="verdict-body">${label ? `<h4>${escapeHtml(label)}</h4>` : ''}${severityBadge(r.summary.severity)}
+<p class="verdict-text">${escapeHtml(r.summary.verdict)}</p>
+<p class="muted">${formatValue(flagged)} of ${formatValue(r.findings.length)} rows flagged</p></div>`;
+}
+
+function verdictsSection(bundle: AuditBundle): string {
+  const subsetBy = new Map((bundle.subset?.results ?? []).map((r) => [r.name, r]));
+  const articles = bundle.pool.results.map((r) => {
+    const s = subsetBy.get(r.name);
+    const bodies = s
+      ? `<div class="side-by-side">${verdictBlock('Whole pool', r)}${verdictBlock('Subset', s)}</div>`
+      : verdictBlock(null, r);
+    return `<article class="verdict sev-${r.summary.severity}" id="verdict-${escapeHtml(r.name)}">
+<h3>${escapeHtml(r.title)}</h3>${bodies}${figuresTable(r, s)}</article>`;
+  });
+  const skipped = [...bundle.pool.skipped, ...(bundle.subset?.skipped ?? [])]
+    .filter((s, i, all) => all.findIndex((x) => x.name === s.name) === i)
+    .map((s) => `<li><b>${escapeHtml(s.title)}</b>: not run, ${escapeHtml(s.reason)}</li>`);
+  const notes = [bundle.pool.testNote, bundle.subset?.testNote].filter((x): x is string => !!x);
+  return `<section id="verdicts"><h2>Verdicts</h2>
+${notes.length ? `<p class="note">${escapeHtml(notes[0])}</p>` : ''}
+<div class="verdicts">${articles.join('\n')}</div>
+${skipped.length ? `<ul class="skipped">${skipped.join('')}</ul>` : ''}</section>`;
+}
+
+/** A class histogram of the audited rows, for reports where no analyser drew one. */
+export function classHistogramSpec(split: PoolSplit): PlotSpec {
+  const counts = new Array<number>(split.classNames.length).fill(0);
+  for (let i = 0; i < split.n; i++) counts[split.labels[i]]++;
+  return {
+    title: 'Rows per class',
+    vegaLite: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      width: 360,
+      height: 220,
+      data: { values: split.classNames.map((c, i) => ({ class: c, rows: counts[i] })) },
+      mark: { type: 'bar', color: '#4c78a8' },
+      encoding: {
+        x: { field: 'class', type: 'nominal', sort: null, axis: { labelAngle: -40 } },
+        y: { field: 'rows', type: 'quantitative' },
+        tooltip: [{ field: 'class' }, { field: 'rows' }],
+      },
+    },
+  };
+}
+
+class PlotRenderer {
+  private count = 0;
+  readonly warnings: string[] = [];
+  async render(plot: PlotSpec, where: string): Promise<string> {
+    const prefix = `p${++this.count}`;
+    try {
+      const svg = await renderVegaLiteToSvg(plot.vegaLite);
+      return `<figure class="plot"><figcaption>${escapeHtml(plot.title)}</figcaption>${scopeSvgIds(svg, prefix)}</figure>`;
+    } catch (err) {
+      const msg = `${where}: plot "${plot.title}" could not be rendered: ${(err as Error).message}`;
+      this.warnings.push(msg);
+      return `<figure class="plot failed"><figcaption>${escapeHtml(plot.title)}</figcaption><p class="note">${escapeHtml(msg)}</p></figure>`;
+    }
+  }
+}
+
+async function plotsSection(bundle: AuditBundle, renderer: PlotRenderer): Promise<string> {
+  const blocks: string[] = [];
+  const hasClassPlot = bundle.pool.results.some((r) => r.name === 'class-imbalance' && r.plots.length > 0);
+  if (!hasClassPlot) {
+    const pool = await renderer.render(classHistogramSpec(bundle.pool.train), 'class histogram');
+    const subset = bundle.subset ? await renderer.render(classHistogramSpec(bundle.subset.train), 'class histogram') : null;
+    blocks.push(plotGroup('Class histogram', pool, subset));
+  }
+  const subsetBy = new Map((bundle.subset?.results ?? []).map((r) => [r.name, r]));
+  for (const r of bundle.pool.results) {
+    if (r.plots.length === 0) continue;
+    const s = subsetBy.get(r.name);
+    const figures: string[] = [];
+    for (let i = 0; i < r.plots.length; i++) {
+      const pool = await renderer.render(r.plots[i], r.name);
+      // Pair the subset's plot with the same title (analysers may emit fewer plots on a subset).
+      const sp = s?.plots.find((p) => p.title === r.plots[i].title);
+      const subset = sp ? await renderer.render(sp, `${r.name} (subset)`) : null;
+      figures.push(subset ? `<div class="side-by-side">${labelled('Whole pool', pool)}${labelled('Subset', subset)}</div>` : pool);
+    }
+    blocks.push(`<div class="plot-group"><h3>${escapeHtml(r.title)}</h3><div class="plots">${figures.join('')}</div></div>`);
+  }
+  return `<section id="plots"><h2>Plots</h2>${blocks.join('\n')}</section>`;
+}
+
+function labelled(label: string, html: string): string {
+  return `<div><h4>${escapeHtml(label)}</h4>${html}</div>`;
+}
+
+function plotGroup(title: string, pool: string, subset: string | null): string {
+  const inner = subset ? `<div class="side-by-side">${labelled('Whole pool', pool)}${labelled('Subset', subset)}</div>` : pool;
+  return `<div class="plot-group"><h3>${escapeHtml(title)}</h3><div class="plots">${inner}</div></div>`;
+}
+
+function suspectCard(f: Finding, split: PoolSplit, rows: RowIndex, rank: number): string {
+  const row = rows.row(f.id);
+  const given = givenLabelOf(f) ?? (row !== undefined ? split.classNames[split.labels[row]] : null);
+  const suggested = suggestedLabelOf(f);
+  const visual = row === undefined ? '<p class="note">row not in the audited split</p>'
+    : thumbnail(split, row, `row ${f.id}, labelled ${given ?? '?'}`) ?? rowText(split, row);
+  return `<div class="card${f.flagged ? ' flagged' : ''}">
+<div class="rank">#${rank}</div>${visual}
+<div class="labels"><span class="given" title="given label">${escapeHtml(given ?? '?')}</span>${suggested ? ` → <span class="suggested" title="suggested label">${escapeHtml(suggested)}</span>` : ''}</div>
+<div class="muted">id ${escapeHtml(f.id)} · score ${escapeHtml(formatValue(f.score))}</div></div>`;
+}
+
+function labelErrorsSection(report: AuditReport, limit: number, heading: string): string {
+  const r = labelErrorResult(report.results);
+  if (!r) return '';
+  const rows = new RowIndex(report.train);
+  const top = topFindings(r.findings, limit).filter((f) => f.flagged);
+  const body = top.length
+    ? `<div class="cards">${top.map((f, i) => suspectCard(f, report.train, rows, i + 1)).join('\n')}</div>`
+    : '<p>No row was flagged as a likely label error.</p>';
+  const flagged = countFlagged(r.findings);
+  return `<div class="suspects"><h3>${escapeHtml(heading)}</h3>
+<p class="muted">The ${top.length} most likely of ${formatValue(flagged)} flagged rows, highest score first: given label → suggested label.</p>${body}</div>`;
+}
+
+const CLUSTER_KEYS = ['cluster', 'cluster_id'];
+
+function clusterOf(f: Finding): string | null {
+  for (const k of CLUSTER_KEYS) {
+    const v = f.detail[k];
+    if (v !== undefined && v !== null && v !== '') return String(v);
+  }
+  return null;
+}
+
+function duplicatesSection(report: AuditReport, topClusters: number, members: number, heading: string): string {
+  const clusters = new Map<string, Finding[]>();
+  for (const r of report.results) {
+    if (!/dup/.test(r.name)) continue;
+    for (const f of r.findings) {
+      if (!f.flagged) continue;
+      const c = clusterOf(f);
+      if (c === null) continue;
+      const key = `${r.name}:${c}`;
+      if (!clusters.has(key)) clusters.set(key, []);
+      clusters.get(key)!.push(f);
+    }
+  }
+  if (clusters.size === 0) return '';
+  const rows = new RowIndex(report.train);
+  const ranked = [...clusters.entries()]
+    .map(([key, fs]) => ({ key, fs: fs.filter((f, i) => fs.findIndex((g) => g.id === f.id) === i) }))
+    .filter((c) => c.fs.length > 1)
+    .sort((a, b) => b.fs.length - a.fs.length || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .slice(0, topClusters);
+  if (ranked.length === 0) return '';
+  const blocks = ranked.map(({ key, fs }) => {
+    const shown = fs.slice(0, members).map((f) => {
+      const row = rows.row(f.id);
+      const label = row !== undefined ? report.train.classNames[report.train.labels[row]] : '?';
+      const visual = row === undefined ? '' : thumbnail(report.train, row, `row ${f.id}`) ?? rowText(report.train, row);
+      return `<div class="card">${visual}<div class="labels"><span class="label">${escapeHtml(label)}</span></div><div class="muted">id ${escapeHtml(f.id)}</div></div>`;
+    });
+    const labels = new Set(fs.map((f) => { const r = rows.row(f.id); return r === undefined ? '?' : report.train.labels[r]; }));
+    const conflict = labels.size > 1 ? ' <span class="badge sev-problem">labels conflict</span>' : '';
+    return `<div class="cluster"><h4>Cluster ${escapeHtml(key.split(':').slice(1).join(':'))}: ${fs.length} rows${conflict}</h4><div class="cards">${shown.join('')}</div></div>`;
+  });
+  return `<div class="clusters"><h3>${escapeHtml(heading)}</h3>${blocks.join('\n')}</div>`;
+}
+
+function extraTablesSection(bundle: AuditBundle, maxRows: number): string {
+  const blocks: string[] = [];
+  for (const report of [bundle.pool, ...(bundle.subset ? [bundle.subset] : [])]) {
+    for (const r of report.results) {
+      for (const t of r.tables) {
+        if (t.rows.length === 0) continue;
+        const cols: string[] = [];
+        for (const row of t.rows) for (const k of Object.keys(row)) if (!cols.includes(k)) cols.push(k);
+        const body = t.rows.slice(0, maxRows).map((row) =>
+          `<tr>${cols.map((c) => `<td${typeof row[c] === 'number' ? ' class="num"' : ''}>${escapeHtml(formatValue(row[c]))}</td>`).join('')}</tr>`);
+        const more = t.rows.length > maxRows ? `<p class="muted">First ${maxRows} of ${formatValue(t.rows.length)} rows; all rows are in the DuckDB table (--db FILE).</p>` : '';
+        const scope = bundle.subset ? ` (${report.scope === 'subset' ? 'subset' : 'whole pool'})` : '';
+        blocks.push(`<details><summary>${escapeHtml(`${r.title}: ${t.name}${scope}`)}</summary><div class="scroll"><table class="data"><tr>${cols.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>${body.join('')}</table></div>${more}</details>`);
+      }
+    }
+  }
+  return blocks.length ? `<section id="tables"><h2>Tables</h2>${blocks.join('\n')}</section>` : '';
+}
+
+const STYLE = `
+:root{--ok:#2e7d32;--info:#1565c0;--warning:#b26a00;--problem:#c62828;--muted:#666;--line:#e3e3e3}
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1200px;padding:24px;color:#1d1d1d;line-height:1.45}
+h1{margin:0 0 4px;font-size:1.7rem}h2{margin:32px 0 12px;border-bottom:2px solid var(--line);padding-bottom:4px}
+h3{margin:0 0 8px}h4{margin:0 0 6px;font-size:.95rem;color:#333}
+.muted{color:var(--muted);font-size:.85rem;margin:4px 0}.meta{color:var(--muted)}
+.note{background:#fff8e1;border-left:4px solid var(--warning);padding:6px 10px}
+.verdicts{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:14px}
+.verdict{border:1px solid var(--line);border-left:6px solid var(--muted);border-radius:6px;padding:12px 14px;background:#fff}
+.verdict.sev-ok{border-left-color:var(--ok)}.verdict.sev-info{border-left-color:var(--info)}
+.verdict.sev-warning{border-left-color:var(--warning)}.verdict.sev-problem{border-left-color:var(--problem)}
+.verdict-text{margin:6px 0}
+.badge{display:inline-block;font-size:.75rem;font-weight:600;color:#fff;border-radius:10px;padding:1px 8px;text-transform:uppercase;letter-spacing:.03em}
+.badge.sev-ok{background:var(--ok)}.badge.sev-info{background:var(--info)}.badge.sev-warning{background:var(--warning)}.badge.sev-problem{background:var(--problem)}
+.side-by-side{display:grid;grid-template-columns:1fr 1fr;gap:12px}
+table{border-collapse:collapse;font-size:.85rem}td,th{border-bottom:1px solid var(--line);padding:3px 8px;text-align:left}
+td.num{text-align:right;font-variant-numeric:tabular-nums}table.figures{margin-top:8px;width:100%}
+.plot-group{margin-bottom:20px}.plots{display:flex;flex-wrap:wrap;gap:18px}
+figure.plot{margin:0}figure.plot figcaption{font-weight:600;font-size:.9rem;margin-bottom:4px}
+figure.plot svg{max-width:100%;height:auto}
+.cards{display:flex;flex-wrap:wrap;gap:10px}
+.card{border:1px solid var(--line);border-radius:6px;padding:8px;width:120px;font-size:.8rem;background:#fafafa;position:relative}
+.card.flagged{border-color:#f2b8b5}
+.suspects .card{width:124px}.card .rank{position:absolute;top:4px;right:6px;color:var(--muted);font-size:.7rem}
+img.thumb{display:block;image-rendering:pixelated;width:84px;height:84px;margin:0 auto 6px;background:#000}
+.rowtext{margin:0 0 6px;font-size:.75rem;max-height:9em;overflow:hidden}
+.suspects .card:has(.rowtext),.clusters .card:has(.rowtext){width:230px}
+.labels{font-weight:600}.given{color:var(--problem)}.suggested{color:var(--ok)}
+.cluster{margin-bottom:14px}.skipped{color:var(--muted)}
+details{margin:8px 0}summary{cursor:pointer;font-weight:600}.scroll{overflow-x:auto;max-height:420px}
+footer{margin-top:40px;color:var(--muted);font-size:.8rem;border-top:1px solid var(--line);padding-top:8px}
+`;
+
+/** Renders the audit bundle as one self-contained HTML document. */
+export async function renderHtmlReport(bundle: AuditBundle, opts: HtmlReportOptions = {}): Promise<HtmlReport> {
+  const renderer = new PlotRenderer();
+  const pool = bundle.pool;
+  const title = pool.pool.challenge ? `${pool.pool.name} (challenge ${pool.pool.challenge})` : pool.pool.name;
+  const topErrors = opts.topLabelErrors ?? 24;
+  const topClusters = opts.topClusters ?? 8;
+  const members = opts.clusterMembers ?? 6;
+
+  const subsetLine = bundle.subset
+    ? `<p class="meta">Subset: ${escapeHtml(bundle.subset.subset?.file ?? '')}, ${escapeHtml(formatValue(bundle.subset.rows))} of ${escapeHtml(formatValue(pool.rows))} rows · ${metaLine(bundle.subset)}</p>`
+    : '';
+  const plots = await plotsSection(bundle, renderer);
+
+  const suspects = [
+    labelErrorsSection(pool, topErrors, bundle.subset ? 'Whole pool' : 'Label-error suspects'),
+    bundle.subset ? labelErrorsSection(bundle.subset, topErrors, 'Subset') : '',
+  ].join('');
+  const dups = [
+    duplicatesSection(pool, topClusters, members, bundle.subset ? 'Whole pool' : 'Largest duplicate clusters'),
+    bundle.subset ? duplicatesSection(bundle.subset, topClusters, members, 'Subset') : '',
+  ].join('');
+
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<title>sieve audit: ${escapeHtml(title)}</title>
+<style>${STYLE}</style></head>
+<body>
+<header><h1>Audit of ${escapeHtml(title)}</h1>
+<p class="meta">${metaLine(pool)}</p>${subsetLine}</header>
+${verdictsSection(bundle)}
+${plots}
+${suspects ? `<section id="label-errors"><h2>Most likely label errors</h2>${suspects}</section>` : ''}
+${dups ? `<section id="duplicates"><h2>Duplicate clusters</h2>${dups}</section>` : ''}
+${extraTablesSection(bundle, opts.maxTableRows ?? 50)}
+<footer>Made by sieve ${escapeHtml(SIEVE_VERSION)} (datasieve). Every finding is also available as a DuckDB table: <code>sieve audit ${escapeHtml(pool.pool.challenge ?? pool.pool.name)} --db audit.duckdb</code>.</footer>
+</body></html>
+`;
+  return { html, warnings: renderer.warnings };
+}
+
+/** Renders and writes the report atomically (temp file + rename). */
+export async function writeHtmlReport(path: string, bundle: AuditBundle, opts: HtmlReportOptions = {}): Promise<HtmlReport> {
+  const report = await renderHtmlReport(bundle, opts);
+  await writeFileAtomically(path, report.html);
+  return report;
+}
