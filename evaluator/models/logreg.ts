@@ -1,0 +1,134 @@
+/**
+ * Multinomial logistic regression, scikit-learn's objective with C = 1/l2:
+ *   f(W, b) = Σ_i −log softmax(x_i·W + b)[y_i] + ½·l2·‖W‖²   (intercepts b not penalised)
+ * minimised with L-BFGS (strong-Wolfe line search) until max |∇f| ≤ tol or max_iter
+ * iterations, exactly as sklearn ≤ 1.2's lbfgs solver (gtol = tol on the summed objective).
+ *
+ * Warm starts reuse the weights and, when present, the solver's curvature pairs: the
+ * Hessian of this objective does not depend on the labels, so after a few label changes
+ * the old inverse-Hessian model is still accurate and a refit takes a handful of steps.
+ */
+import type { Dataset, FittedModel, Model, ModelSpec, ModelState } from '../types.ts';
+import { logisticLogits, logisticLossGrad } from '../kernels/logistic.ts';
+import { softmaxRows } from '../kernels/softmax.ts';
+import { lbfgs, type CurvaturePairs, type LbfgsStop } from './lbfgs.ts';
+import { checkDataset, numberParam, rejectUnknownParams } from './params.ts';
+
+const NAME = 'logistic-regression';
+export const LOGREG_PARAMS = ['l2', 'max_iter', 'tol', 'memory', 'keep_curvature'] as const;
+
+export interface LogRegParams {
+  /** Penalty weight (1/C). Default 1. */
+  l2: number;
+  /** Maximum L-BFGS iterations. Default 100. */
+  max_iter: number;
+  /** Stop when max |∇f| ≤ tol (gradient of the summed objective). Default 1e-4. */
+  tol: number;
+  /** L-BFGS memory (curvature pairs). Default 10. */
+  memory: number;
+  /** Keep the curvature pairs in state() for warm starts. Default true. */
+  keep_curvature: boolean;
+}
+
+export function logRegParams(params: ModelSpec['params']): LogRegParams {
+  rejectUnknownParams(NAME, params, LOGREG_PARAMS);
+  const keep = params.keep_curvature;
+  if (keep !== undefined && typeof keep !== 'boolean') throw new Error(`${NAME}: parameter 'keep_curvature' must be true or false, got ${JSON.stringify(keep)}`);
+  return {
+    l2: numberParam(NAME, params, 'l2', 1, { min: 0 }),
+    max_iter: numberParam(NAME, params, 'max_iter', 100, { min: 0, integer: true }),
+    tol: numberParam(NAME, params, 'tol', 1e-4, { min: 0 }),
+    memory: numberParam(NAME, params, 'memory', 10, { min: 1, max: 100, integer: true }),
+    keep_curvature: keep ?? true,
+  };
+}
+
+export interface LogRegState extends ModelState {
+  kind: 'logistic-regression';
+  d: number;
+  k: number;
+  /** d × k, row-major (input j, class c at j·k + c). */
+  weights: Float64Array;
+  intercepts: Float64Array;
+  /** L-BFGS curvature pairs over θ = [weights, intercepts], oldest first. */
+  curvature?: CurvaturePairs;
+}
+
+export interface LogRegFitInfo {
+  objective: number;
+  gradMax: number;
+  evaluations: number;
+  stop: LbfgsStop;
+  trace: number[];
+}
+
+/** Value and gradient of the full penalised objective at θ (gradient written into `grad`). */
+export function logRegObjective(data: Dataset, l2: number, theta: Float64Array, grad: Float64Array): number {
+  grad.fill(0);
+  let f = logisticLossGrad(data, theta, grad);
+  const dk = data.d * data.k;
+  let sq = 0;
+  for (let i = 0; i < dk; i++) { const w = theta[i]; sq += w * w; grad[i] += l2 * w; }
+  f += 0.5 * l2 * sq;
+  return f;
+}
+
+class FittedLogReg implements FittedModel {
+  readonly kind = 'logistic-regression' as const;
+  constructor(
+    readonly d: number, readonly k: number, readonly theta: Float64Array,
+    readonly iterations: number, readonly curvature: CurvaturePairs | undefined,
+    readonly info: LogRegFitInfo | undefined,
+  ) {}
+  predictProba(X: Float32Array, n: number): Float32Array {
+    if (X.length !== n * this.d) throw new Error(`${NAME}: predictProba got ${X.length} values, expected n×d = ${n}×${this.d}`);
+    const z = logisticLogits(X, n, this.d, this.k, this.theta, new Float64Array(n * this.k));
+    return Float32Array.from(softmaxRows(z, n, this.k));
+  }
+  state(): LogRegState {
+    const dk = this.d * this.k;
+    return {
+      kind: 'logistic-regression', d: this.d, k: this.k,
+      weights: this.theta.slice(0, dk), intercepts: this.theta.slice(dk),
+      ...(this.curvature ? { curvature: { s: this.curvature.s.map((a) => a.slice()), y: this.curvature.y.map((a) => a.slice()) } } : {}),
+    };
+  }
+}
+
+function thetaFromState(state: ModelState, k: number, d: number): { theta: Float64Array; curvature?: CurvaturePairs } {
+  const st = state as Partial<LogRegState>;
+  if (st.kind !== 'logistic-regression') throw new Error(`${NAME}: cannot start from a '${String(st.kind)}' state`);
+  if (st.d !== d || st.k !== k) throw new Error(`${NAME}: state has shape d=${st.d}, k=${st.k}; data has d=${d}, k=${k}`);
+  const w = st.weights, b = st.intercepts;
+  if (!(w instanceof Float64Array) || w.length !== d * k || !(b instanceof Float64Array) || b.length !== k) {
+    throw new Error(`${NAME}: state weights/intercepts must be Float64Arrays of length ${d * k} and ${k}`);
+  }
+  const theta = new Float64Array(d * k + k);
+  theta.set(w, 0);
+  theta.set(b, d * k);
+  return { theta, curvature: st.curvature };
+}
+
+export const logisticRegression: Model & { fitWithInfo(data: Dataset, params: ModelSpec['params'], opts: { warmStart?: ModelState }): FittedLogReg } = {
+  kind: 'logistic-regression',
+  fit(data, params, opts) {
+    return this.fitWithInfo(data, params, opts);
+  },
+  fitWithInfo(data, params, opts) {
+    const p = logRegParams(params);
+    checkDataset(NAME, data.X, data.n, data.d, data.y, data.k);
+    const { d, k } = data;
+    const start = opts.warmStart ? thetaFromState(opts.warmStart, k, d) : { theta: new Float64Array(d * k + k) };
+    const res = lbfgs((theta, grad) => logRegObjective(data, p.l2, theta, grad), start.theta, {
+      tol: p.tol, maxIter: p.max_iter, memory: p.memory,
+      initialPairs: start.curvature,
+    });
+    return new FittedLogReg(d, k, res.x, res.iterations, p.keep_curvature ? res.pairs : undefined, {
+      objective: res.f, gradMax: res.gradMax, evaluations: res.evaluations, stop: res.stop, trace: res.trace,
+    });
+  },
+  restore(state, k, d) {
+    const { theta } = thetaFromState(state, k, d);
+    return new FittedLogReg(d, k, theta, 0, (state as LogRegState).curvature, undefined);
+  },
+};
