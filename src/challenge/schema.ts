@@ -11,37 +11,76 @@ export type Task = (typeof TASKS)[number];
 export const MODEL_KINDS = ['logistic-regression', 'knn', 'mlp'] as const;
 
 /**
- * Metric names a challenge may ask for. Classification metrics are computed on the test
- * predictions of every seed; group metrics need `groups`; ranking metrics need task ranking.
+ * Metric families a challenge may name (the evaluator's names, evaluator/metrics.ts). A
+ * metric is a family, or a family with an argument: `f1[Coat]`, `worst_group_accuracy[sex]`,
+ * `group_accuracy[sex=female]`. Ranking challenges add the curve metrics.
  */
-export const CLASSIFICATION_METRICS = [
+export const CLASSIFICATION_FAMILIES = [
   'accuracy',
   'balanced_accuracy',
   'macro_f1',
   'log_loss',
   'ece',
-  'per_class_precision',
-  'per_class_recall',
-  'per_class_f1',
+  'precision',
+  'recall',
+  'f1',
   'group_accuracy',
   'worst_group_accuracy',
   'demographic_parity_gap',
+  'equalized_odds_difference',
 ] as const;
-export const RANKING_METRICS = ['auc', 'fraction_to_95', 'final_accuracy'] as const;
-export const METRIC_NAMES = [...CLASSIFICATION_METRICS, ...RANKING_METRICS] as const;
-export type MetricName = (typeof METRIC_NAMES)[number];
+/** Ranking: normalised area under the accuracy-vs-fixes curve, fraction of fixes to reach
+ * the target share of the clean-pool accuracy, accuracy after every listed fix. */
+export const RANKING_FAMILIES = ['ranking_auc', 'fraction_to_target', 'final_accuracy'] as const;
+export const METRIC_FAMILIES = [...CLASSIFICATION_FAMILIES, ...RANKING_FAMILIES] as const;
+export type MetricFamilyName = (typeof METRIC_FAMILIES)[number];
 
-/** Metrics that need the challenge's group columns. */
-export const GROUP_METRICS: readonly MetricName[] = ['group_accuracy', 'worst_group_accuracy', 'demographic_parity_gap'];
-/** Metrics that are vectors or maps rather than one number (kept in the record, not ranked on). */
-export const STRUCTURED_METRICS: readonly MetricName[] = [
-  'per_class_precision',
-  'per_class_recall',
-  'per_class_f1',
+/** Families that need the challenge's group columns. */
+export const GROUP_FAMILIES: readonly string[] = [
   'group_accuracy',
+  'worst_group_accuracy',
+  'demographic_parity_gap',
+  'equalized_odds_difference',
 ];
-/** Metrics where smaller is better; everything else is "higher is better". */
-export const LOWER_IS_BETTER: readonly MetricName[] = ['log_loss', 'ece', 'demographic_parity_gap', 'fraction_to_95'];
+/** Families that need a positive class (one-vs-rest rates per group). */
+export const POSITIVE_CLASS_FAMILIES: readonly string[] = ['demographic_parity_gap', 'equalized_odds_difference'];
+/** Families with one value per class or group: a primary metric must pick one with [...]. */
+export const PER_ITEM_FAMILIES: readonly string[] = [
+  'precision',
+  'recall',
+  'f1',
+  'group_accuracy',
+  'worst_group_accuracy',
+  'demographic_parity_gap',
+  'equalized_odds_difference',
+];
+/** Families where smaller is better; everything else is "higher is better". */
+export const LOWER_IS_BETTER: readonly string[] = [
+  'log_loss',
+  'ece',
+  'demographic_parity_gap',
+  'equalized_odds_difference',
+  'fraction_to_target',
+];
+
+/** "f1[Coat]" → { family: "f1", arg: "Coat" }; "accuracy" → { family: "accuracy" }. */
+export function splitMetricName(name: string): { family: string; arg?: string } {
+  const m = /^([a-z0-9_]+)(?:\[(.+)\])?$/.exec(name);
+  if (!m) return { family: name };
+  return { family: m[1], arg: m[2] };
+}
+
+const metricName = z.string().refine((s) => {
+  const { family, arg } = splitMetricName(s);
+  return (METRIC_FAMILIES as readonly string[]).includes(family) && (arg === undefined || /^[^\[\]]+$/.test(arg));
+}, { message: `a metric family (${METRIC_FAMILIES.join(', ')}), optionally with [class] or [group column]` });
+
+/** Built-in baselines per task (src/evaluate/baselines.ts implements them). */
+export const BASELINES: Record<Task, readonly string[]> = {
+  selection: ['random', 'class-balanced', 'full-pool'],
+  relabel: ['no-corrections', 'random-corrections'],
+  ranking: ['random-order', 'self-confidence'],
+};
 
 const nonEmptyName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes');
 const paramValue = z.union([z.number(), z.string(), z.boolean()]);
@@ -91,9 +130,13 @@ export const challengeSchema = z
       .strict(),
     metrics: z
       .object({
-        primary: z.enum(METRIC_NAMES),
+        /** The one number the leaderboard ranks on, e.g. accuracy or worst_group_accuracy[sex]. */
+        primary: metricName,
         direction: z.enum(['max', 'min']),
-        report: z.array(z.enum(METRIC_NAMES)).default([]),
+        /** Further metrics shown next to it (families expand to every class / group column). */
+        report: z.array(metricName).default([]),
+        /** Class counted as "positive" by demographic_parity_gap and equalized_odds_difference. */
+        positive_class: z.string().min(1).optional(),
       })
       .strict(),
     /** Group columns of the pool on which group metrics are reported. */
@@ -145,20 +188,31 @@ export const challengeSchema = z
       if (seen.has(s)) need(['model', 'seeds', i], `duplicate seed ${s}`);
       seen.add(s);
     });
-    const all: [MetricName, (string | number)[]][] = [
+    const all: [string, (string | number)[]][] = [
       [c.metrics.primary, ['metrics', 'primary']],
-      ...c.metrics.report.map((m, i): [MetricName, (string | number)[]] => [m, ['metrics', 'report', i]]),
+      ...c.metrics.report.map((m, i): [string, (string | number)[]] => [m, ['metrics', 'report', i]]),
     ];
     for (const [m, path] of all) {
-      if (GROUP_METRICS.includes(m) && c.groups.length === 0) need(path, `${m} needs at least one column in groups`);
-      if ((RANKING_METRICS as readonly string[]).includes(m) && c.task !== 'ranking')
+      const { family, arg } = splitMetricName(m);
+      if (GROUP_FAMILIES.includes(family) && c.groups.length === 0) need(path, `${m} needs at least one column in groups`);
+      if (GROUP_FAMILIES.includes(family) && arg !== undefined) {
+        const col = family === 'group_accuracy' ? arg.split('=')[0] : arg;
+        if (!c.groups.includes(col)) need(path, `${m}: "${col}" is not listed in groups (${c.groups.join(', ') || 'none'})`);
+      }
+      if (POSITIVE_CLASS_FAMILIES.includes(family) && c.metrics.positive_class === undefined)
+        need(path, `${m} needs metrics.positive_class`);
+      if ((RANKING_FAMILIES as readonly string[]).includes(family) && c.task !== 'ranking')
         need(path, `${m} is a ranking metric; task is ${c.task}`);
     }
-    if (STRUCTURED_METRICS.includes(c.metrics.primary))
-      need(['metrics', 'primary'], `${c.metrics.primary} is not a single number; pick e.g. accuracy`);
-    const natural = LOWER_IS_BETTER.includes(c.metrics.primary) ? 'min' : 'max';
+    const primary = splitMetricName(c.metrics.primary);
+    if (PER_ITEM_FAMILIES.includes(primary.family) && primary.arg === undefined)
+      need(['metrics', 'primary'], `${c.metrics.primary} has one value per class or group; name one, e.g. ${primary.family}[...]`);
+    const natural = LOWER_IS_BETTER.includes(primary.family) ? 'min' : 'max';
     if (c.metrics.direction !== natural)
       need(['metrics', 'direction'], `${c.metrics.primary} is better when ${natural === 'max' ? 'higher' : 'lower'}; use ${natural}`);
+    c.baselines.forEach((b, i) => {
+      if (!BASELINES[c.task].includes(b)) need(['baselines', i], `unknown ${c.task} baseline "${b}"; known: ${BASELINES[c.task].join(', ')}`);
+    });
     const dupGroups = c.groups.filter((g, i) => c.groups.indexOf(g) !== i);
     if (dupGroups.length) need(['groups'], `duplicate group column ${dupGroups[0]}`);
   });

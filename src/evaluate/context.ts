@@ -1,0 +1,106 @@
+/**
+ * Everything a scoring run needs, loaded once: the challenge, its pool's participant train
+ * split, the hidden test split (through src/pool/hidden.ts, the evaluator's door), the truth
+ * for ranking challenges, and the public/private partition. Baselines score many
+ * submissions against one context.
+ */
+import type { PoolInput, TestInput } from '../../evaluator/protocols/common.ts';
+import { encodeGroupColumn, type GroupColumn } from '../../evaluator/metrics.ts';
+import { loadChallenge } from '../challenge/load.ts';
+import type { Challenge } from '../challenge/schema.ts';
+import { readHiddenSplit, readTruth } from '../pool/hidden.ts';
+import { openPool, readSplit, type Pool } from '../pool/read.ts';
+import type { PoolSplit } from '../pool/types.ts';
+import { indexIds, rulesFor, type SubmissionRules } from '../submission/index.ts';
+import { SieveError } from '../util/errors.ts';
+import type { Progress } from '../util/progress.ts';
+import { partitionTestRows, type TestPartition } from './partition.ts';
+
+export interface EvalContext {
+  challenge: Challenge;
+  pool: Pool;
+  train: PoolSplit;
+  test: PoolSplit;
+  /** ranking: the clean label of every train row (train order); the pool's label where no truth row. */
+  cleanLabels?: Int32Array;
+  poolInput: PoolInput;
+  testInput: TestInput;
+  partition: TestPartition;
+  /** Class index of metrics.positive_class. */
+  positiveClass?: number;
+  rules: SubmissionRules;
+  idIndex: Map<string, number>;
+  loadSeconds: number;
+}
+
+export async function loadEvalContext(challengeRef: string | Challenge, opts: { progress?: Progress } = {}): Promise<EvalContext> {
+  const t0 = performance.now();
+  const challenge = typeof challengeRef === 'string' ? await loadChallenge(challengeRef) : challengeRef;
+  const pool = await openPool(challenge.poolRef);
+  const m = pool.manifest;
+  const where = challenge.specPath;
+
+  const missingGroups = challenge.groups.filter((g) => !m.groups.some((x) => x.name === g));
+  if (missingGroups.length) {
+    throw new SieveError(`challenge groups not in pool "${pool.name}": ${missingGroups.join(', ')}`, {
+      where: `${where}: groups`,
+      examples: [`pool groups: ${m.groups.map((g) => g.name).join(', ') || '(none)'}`],
+    });
+  }
+  let positiveClass: number | undefined;
+  if (challenge.metrics.positive_class !== undefined) {
+    positiveClass = m.classes.indexOf(challenge.metrics.positive_class);
+    if (positiveClass < 0) {
+      throw new SieveError(`metrics.positive_class "${challenge.metrics.positive_class}" is not a class of pool "${pool.name}"`, {
+        where: `${where}: metrics.positive_class`,
+        examples: [`classes: ${m.classes.join(', ')}`],
+      });
+    }
+  }
+  if (!m.files.some((f) => f.role === 'test')) {
+    throw new SieveError(`pool "${pool.name}" has no test split to score on`, { where: pool.dir });
+  }
+
+  const train = await readSplit(pool, 'train', { progress: opts.progress });
+  const test = await readHiddenSplit(pool, 'test', { progress: opts.progress });
+
+  let cleanLabels: Int32Array | undefined;
+  if (challenge.task === 'ranking') {
+    const truth = await readTruth(pool);
+    if (!truth || truth.ids.length === 0) {
+      throw new SieveError(`ranking challenge needs a pool with truth (clean labels); pool "${pool.name}" has none`, { where: pool.dir });
+    }
+    cleanLabels = Int32Array.from(train.labels);
+    const index = indexIds(train.ids);
+    const stray: string[] = [];
+    for (let i = 0; i < truth.ids.length; i++) {
+      const j = index.get(truth.ids[i]);
+      if (j === undefined) stray.push(truth.ids[i]);
+      else cleanLabels[j] = truth.cleanLabels[i];
+    }
+    if (stray.length) {
+      throw new SieveError(`${stray.length} truth id(s) are not train rows of pool "${pool.name}"`, { where: pool.dir, count: stray.length, examples: stray });
+    }
+  }
+
+  const groups: Record<string, GroupColumn> = {};
+  for (const g of challenge.groups) groups[g] = encodeGroupColumn(test.groups[g]);
+  const poolInput: PoolInput = { X: train.features, n: train.n, d: train.d, y: train.labels, k: m.classes.length, classNames: m.classes };
+  const testInput: TestInput = { X: test.features, n: test.n, y: test.labels, groups };
+  const partition = partitionTestRows(test.labels, m.classes.length, challenge.test.public_fraction, challenge.test.seed);
+  const rules = rulesFor(challenge, { ids: train.ids, classNames: m.classes });
+  return {
+    challenge,
+    pool,
+    train,
+    test,
+    cleanLabels,
+    poolInput,
+    testInput,
+    partition,
+    positiveClass,
+    rules,
+    idIndex: indexIds(train.ids),
+    loadSeconds: (performance.now() - t0) / 1000,
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * The result record: everything needed to trust a score and to re-run it. Stored as JSON
+ * (`--out`, the leaderboard), compared field by field by `sieve verify`.
+ *
+ * Private scores are always computed and stored; `publicView` hides them while the challenge
+ * is open (the CLI's output and, later, the server's API go through it).
+ */
+import type { MetricSummary } from '../../evaluator/aggregate.ts';
+import type { ModelSpec } from '../../evaluator/types.ts';
+import { isClosed } from '../challenge/load.ts';
+import type { SubmissionFormat } from '../submission/types.ts';
+import type { SystemFigures } from './system.ts';
+
+export const RESULT_FORMAT = 'sieve-result/1';
+
+export type Metrics = Record<string, MetricSummary>;
+
+export interface RankingCurve {
+  /** Fixes made at each point (0 … ranking length). */
+  k: number[];
+  /** Public-part accuracy at each point, per model seed averaged. */
+  accuracy: number[];
+  /** Accuracy of the fully clean pool (public part): the curve's ceiling. */
+  clean_accuracy: number;
+  /** Accuracy of the noisy pool before any fix (public part). */
+  noisy_accuracy: number;
+  /** Noisy rows in the pool and how many of them the ranking reaches. */
+  noisy_rows: number;
+  noisy_fixed: number;
+}
+
+export interface SubsetSummary {
+  rows: number;
+  /** Class name → rows (selection: the subset's labels; relabel: the corrections' new labels). */
+  class_counts: Record<string, number>;
+  /** Group column → value → rows, over the submitted train rows (missing as "<missing>"). */
+  group_counts: Record<string, Record<string, number>>;
+  /** relabel: corrections that changed a label (the rest restate the pool's label). */
+  changed?: number;
+}
+
+export interface ResultRecord {
+  format: typeof RESULT_FORMAT;
+  challenge: {
+    name: string;
+    version: number;
+    task: 'selection' | 'relabel' | 'ranking';
+    /** Built-in name, or absolute path of the challenge.yaml. */
+    ref: string;
+    spec_sha256: string;
+    closes: string | null;
+  };
+  pool: { name: string; ref: string; content_hash: string };
+  submission: { sha256: string; format: SubmissionFormat; rows: number; bytes: number; path: string };
+  evaluator: { version: string };
+  sieve: { version: string };
+  model: ModelSpec;
+  seeds: number[];
+  bootstrap: { samples: number; seed: number };
+  test: { rows: number; public_rows: number; private_rows: number; public_fraction: number; seed: number };
+  primary: { name: string; direction: 'max' | 'min'; mean: number | null };
+  /** Metrics on the public part of the test rows. */
+  metrics: Metrics;
+  /** Metrics on the private part and on every test row; hidden by publicView while open. */
+  private: { metrics: Metrics; all_metrics: Metrics; primary_mean: number | null; curve?: RankingCurve } | null;
+  /** Ranking: accuracy after k fixes (public part). */
+  curve?: RankingCurve;
+  subset: SubsetSummary;
+  fits: { seed: number; iterations: number; seconds: number }[];
+  system: SystemFigures;
+  created_at: string;
+}
+
+/** What a record shows while private scores must stay hidden. */
+export type PublicRecord = Omit<ResultRecord, 'private'> & {
+  private: ResultRecord['private'] | { hidden: true; until: string | null };
+};
+
+/** True when private scores may be shown: the challenge has closed, or the caller insists. */
+export function privateVisible(record: Pick<ResultRecord, 'challenge'>, opts: { showPrivate?: boolean; now?: Date } = {}): boolean {
+  return opts.showPrivate === true || isClosed({ closes: record.challenge.closes ?? undefined }, opts.now);
+}
+
+/** The record with private scores replaced by a marker unless they may be shown. */
+export function publicView(record: ResultRecord, opts: { showPrivate?: boolean; now?: Date } = {}): PublicRecord {
+  if (record.private === null || privateVisible(record, opts)) return record;
+  return { ...record, private: { hidden: true, until: record.challenge.closes } };
+}
+
+/** The primary metric's mean from a metric map (null when absent or not finite). */
+export function primaryMean(metrics: Metrics, name: string): number | null {
+  const m = metrics[name];
+  return m && Number.isFinite(m.mean) ? m.mean : null;
+}

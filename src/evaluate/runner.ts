@@ -1,0 +1,206 @@
+/**
+ * The evaluation runner: challenge → pool (+ hidden test, truth) → strict submission
+ * validation → the evaluator's protocol → result record. Nothing is trained before the
+ * submission has passed every rule.
+ */
+import type { MetricSummary } from '../../evaluator/aggregate.ts';
+import { EvaluatorInputError, type EvaluationOutput, type ScoringOptions } from '../../evaluator/protocols/common.ts';
+import { evaluateRelabel } from '../../evaluator/protocols/relabel.ts';
+import { evaluateSelection } from '../../evaluator/protocols/selection.ts';
+import { EVALUATOR_VERSION } from '../../evaluator/version.ts';
+import type { ModelSpec } from '../../evaluator/types.ts';
+import { MISSING_GROUP } from '../../evaluator/metrics.ts';
+import type { Challenge } from '../challenge/schema.ts';
+import { loadSubmission } from '../submission/index.ts';
+import type { ValidSubmission } from '../submission/types.ts';
+import { SieveError } from '../util/errors.ts';
+import type { Progress } from '../util/progress.ts';
+import { SIEVE_VERSION } from '../version.ts';
+import { loadEvalContext, type EvalContext } from './context.ts';
+import { primaryMean, RESULT_FORMAT, type Metrics, type RankingCurve, type ResultRecord, type SubsetSummary } from './record.ts';
+import { systemFigures } from './system.ts';
+
+export interface EvaluateOptions {
+  /** Submission format, overriding the file extension. */
+  format?: string;
+  progress?: Progress;
+  /** Override the challenge's bootstrap resamples (demo only; recorded in the result). */
+  bootstrapSamples?: number;
+}
+
+/** What a protocol run gives back, whatever the task. */
+export interface Scored {
+  /** Public part. */
+  metrics: Metrics;
+  privateMetrics: Metrics;
+  allMetrics: Metrics;
+  curve?: RankingCurve;
+  privateCurve?: RankingCurve;
+  fits: { seed: number; iterations: number; seconds: number }[];
+  fitSeconds: number;
+  changed?: number;
+}
+
+/** The challenge's model as the evaluator's ModelSpec. */
+export function modelSpecOf(challenge: Challenge): ModelSpec {
+  const { kind, params, preprocess, seeds } = challenge.model;
+  return { kind, params: { ...params }, preprocess: { ...preprocess }, seeds: [...seeds] };
+}
+
+export function bootstrapOf(challenge: Challenge, samples?: number): { samples: number; seed: number } {
+  return { samples: samples ?? challenge.bootstrap.samples, seed: challenge.bootstrap.seed };
+}
+
+/** Evaluator input errors are bugs of ours or of a challenge, not of the submission: say so. */
+function asSieveError(err: unknown, ctx: EvalContext): never {
+  if (err instanceof EvaluatorInputError) {
+    throw new SieveError(`the evaluator refused the run: ${err.message}`, {
+      where: `${ctx.challenge.specPath} (${err.where})`,
+      examples: err.examples,
+      count: err.count,
+    });
+  }
+  if (err instanceof Error && /^(logistic-regression|knn|mlp|preprocess)/.test(err.message)) {
+    throw new SieveError(`the challenge's model spec is invalid: ${err.message}`, { where: `${ctx.challenge.specPath}: model` });
+  }
+  throw err;
+}
+
+/** Runs the challenge's protocol on an already validated submission. */
+export async function scoreSubmission(
+  ctx: EvalContext,
+  sub: Pick<ValidSubmission, 'task' | 'indices' | 'labels'>,
+  opts: { progress?: Progress; bootstrapSamples?: number; spec?: ModelSpec } = {},
+): Promise<Scored> {
+  const { challenge } = ctx;
+  const spec = opts.spec ?? modelSpecOf(challenge);
+  const parts: Record<string, Int32Array> = { public: ctx.partition.public };
+  if (ctx.partition.private.length) parts.private = ctx.partition.private;
+  const scoring: ScoringOptions = {
+    bootstrap: bootstrapOf(challenge, opts.bootstrapSamples),
+    parts,
+    positiveClass: ctx.positiveClass,
+    progress: opts.progress,
+  };
+  try {
+    let out: EvaluationOutput & { changed?: number };
+    if (sub.task === 'selection') {
+      out = await evaluateSelection({ ...scoring, spec, pool: ctx.poolInput, subset: sub.indices, test: ctx.testInput });
+    } else if (sub.task === 'relabel') {
+      out = await evaluateRelabel({
+        ...scoring,
+        spec,
+        pool: ctx.poolInput,
+        corrections: { rows: sub.indices, labels: sub.labels! },
+        test: ctx.testInput,
+      });
+    } else {
+      throw new SieveError('ranking challenges are not wired to the evaluator yet', { where: challenge.specPath });
+    }
+    return {
+      metrics: out.parts.public,
+      privateMetrics: out.parts.private ?? {},
+      allMetrics: out.metrics,
+      fits: out.fits,
+      fitSeconds: out.fit_seconds,
+      changed: out.changed,
+    };
+  } catch (err) {
+    asSieveError(err, ctx);
+  }
+}
+
+/** Rows, class counts and group counts of what was submitted. */
+export function summariseSubset(ctx: EvalContext, sub: Pick<ValidSubmission, 'task' | 'indices' | 'labels'>, changed?: number): SubsetSummary {
+  const { train } = ctx;
+  const classCounts: Record<string, number> = {};
+  for (const c of train.classNames) classCounts[c] = 0;
+  for (let j = 0; j < sub.indices.length; j++) {
+    const label = sub.task === 'relabel' ? sub.labels![j] : train.labels[sub.indices[j]];
+    classCounts[train.classNames[label]]++;
+  }
+  const groupCounts: Record<string, Record<string, number>> = {};
+  const cols = ctx.challenge.groups.length ? ctx.challenge.groups : Object.keys(train.groups);
+  for (const g of cols) {
+    const values = train.groups[g];
+    const counts: Record<string, number> = {};
+    for (let j = 0; j < sub.indices.length; j++) {
+      const v = values[sub.indices[j]] ?? MISSING_GROUP;
+      counts[v] = (counts[v] ?? 0) + 1;
+    }
+    groupCounts[g] = Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+  return { rows: sub.indices.length, class_counts: classCounts, group_counts: groupCounts, ...(changed !== undefined ? { changed } : {}) };
+}
+
+/** Assembles the result record of one scored submission. */
+export function buildRecord(
+  ctx: EvalContext,
+  sub: ValidSubmission,
+  file: { path: string; bytes: number },
+  scored: Scored,
+  timing: { t0: number; bootstrapSamples?: number },
+): ResultRecord {
+  const { challenge, pool } = ctx;
+  const spec = modelSpecOf(challenge);
+  const primary = challenge.metrics.primary;
+  const hasPrivate = ctx.partition.private.length > 0;
+  return {
+    format: RESULT_FORMAT,
+    challenge: {
+      name: challenge.name,
+      version: challenge.version,
+      task: challenge.task,
+      ref: challenge.builtin ? challenge.name : challenge.specPath,
+      spec_sha256: challenge.specSha256,
+      closes: challenge.closes ?? null,
+    },
+    pool: { name: pool.name, ref: challenge.poolRef, content_hash: pool.manifest.content_hash },
+    submission: { sha256: sub.sha256, format: sub.format, rows: sub.rows, bytes: file.bytes, path: file.path },
+    evaluator: { version: EVALUATOR_VERSION },
+    sieve: { version: SIEVE_VERSION },
+    model: spec,
+    seeds: [...spec.seeds],
+    bootstrap: bootstrapOf(challenge, timing.bootstrapSamples),
+    test: {
+      rows: ctx.test.n,
+      public_rows: ctx.partition.public.length,
+      private_rows: ctx.partition.private.length,
+      public_fraction: challenge.test.public_fraction,
+      seed: challenge.test.seed,
+    },
+    primary: { name: primary, direction: challenge.metrics.direction, mean: primaryMean(scored.metrics, primary) },
+    metrics: scored.metrics,
+    private: hasPrivate
+      ? {
+          metrics: scored.privateMetrics,
+          all_metrics: scored.allMetrics,
+          primary_mean: primaryMean(scored.privateMetrics, primary),
+          ...(scored.privateCurve ? { curve: scored.privateCurve } : {}),
+        }
+      : null,
+    ...(scored.curve ? { curve: scored.curve } : {}),
+    subset: summariseSubset(ctx, sub, scored.changed),
+    fits: scored.fits,
+    system: systemFigures(scored.fitSeconds, (performance.now() - timing.t0) / 1000),
+    created_at: new Date().toISOString(),
+  };
+}
+
+/**
+ * Scores a submission file against a challenge (name, path or loaded) and returns its result
+ * record. Throws a SubmissionError before any training when the submission breaks a rule.
+ */
+export async function evaluateFile(
+  challengeRef: string | Challenge,
+  submissionPath: string,
+  opts: EvaluateOptions & { context?: EvalContext } = {},
+): Promise<ResultRecord> {
+  const t0 = performance.now();
+  const ctx = opts.context ?? (await loadEvalContext(challengeRef, { progress: opts.progress }));
+  const { file, submission } = await loadSubmission(submissionPath, ctx.rules, { format: opts.format, idIndex: ctx.idIndex });
+  const scored = await scoreSubmission(ctx, submission, { progress: opts.progress, bootstrapSamples: opts.bootstrapSamples });
+  return buildRecord(ctx, submission, { path: file.path, bytes: file.bytes }, scored, { t0, bootstrapSamples: opts.bootstrapSamples });
+}
+
+export type { MetricSummary };
