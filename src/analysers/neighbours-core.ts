@@ -1,0 +1,296 @@
+/**
+ * Exact neighbour searches on rows that are already L2-normalised (dot product = cosine),
+ * split into `parts` interleaved shares of block rows so that a worker thread can run one
+ * share. Pure and synchronous; `neighbours.ts` runs the shares in parallel and merges them.
+ *
+ * Ties are broken by the smaller row index everywhere, so merged results do not depend on
+ * the number of parts.
+ */
+import { instantiateSim, type TileFn } from './wasm-sim.ts';
+
+/**
+ * Rows laid out in a shared WebAssembly memory for the SIMD tile kernel: X (and Q for cross
+ * searches) with rows zero-padded to d4 floats and row counts padded to a multiple of 4, plus
+ * one output tile per part. Built once by the caller, shared with the workers.
+ */
+export interface SimLayout {
+  memory: WebAssembly.Memory;
+  d: number;
+  d4: number;
+  /** Tile side in rows (multiple of 4). */
+  bs: number;
+  xPtr: number;
+  n: number;
+  qPtr: number;
+  nq: number;
+  /** Byte address of part p's output tile (bs × bs floats). */
+  outPtr: number[];
+}
+
+const round4 = (x: number) => Math.ceil(x / 4) * 4;
+
+/** Copies X (and Q) into a fresh shared memory laid out for `parts` parts. */
+export function buildLayout(X: Float32Array, n: number, d: number, parts: number, Q?: Float32Array, nq = 0): SimLayout {
+  const d4 = round4(Math.max(d, 1));
+  const bs = blockRowsFor(d4);
+  const xBytes = round4(n) * d4 * 4;
+  const qBytes = Q ? round4(nq) * d4 * 4 : 0;
+  const outBytes = bs * bs * 4;
+  const total = xBytes + qBytes + parts * outBytes;
+  const pages = Math.max(1, Math.ceil(total / 65536));
+  if (pages > 65536) throw new RangeError(`neighbour search needs ${total} bytes, more than 4 GiB`);
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  const F = new Float32Array(memory.buffer);
+  const copy = (src: Float32Array, rows: number, at: number) => {
+    if (d === d4) F.set(src.subarray(0, rows * d), at / 4);
+    else for (let i = 0; i < rows; i++) F.set(src.subarray(i * d, i * d + d), at / 4 + i * d4);
+  };
+  copy(X, n, 0);
+  if (Q) copy(Q, nq, xBytes);
+  const outPtr: number[] = [];
+  for (let p = 0; p < parts; p++) outPtr.push(xBytes + qBytes + p * outBytes);
+  return { memory, d, d4, bs, xPtr: 0, n, qPtr: xBytes, nq: Q ? nq : 0, outPtr };
+}
+
+const kernels = new WeakMap<WebAssembly.Memory, TileFn>();
+function kernelFor(memory: WebAssembly.Memory): TileFn {
+  let k = kernels.get(memory);
+  if (!k) { k = instantiateSim(memory); kernels.set(memory, k); }
+  return k;
+}
+
+/** A tile computer for one part: tile(aIsQ, aRow, aCount, bRow, bCount) fills `out` (stride bs). */
+function tiler(L: SimLayout, part: number) {
+  const fn = kernelFor(L.memory);
+  const rowBytes = L.d4 * 4;
+  const outPtr = L.outPtr[part];
+  const out = new Float32Array(L.memory.buffer, outPtr, L.bs * L.bs);
+  return {
+    out,
+    tile(aIsQ: boolean, aRow: number, aCount: number, bRow: number, bCount: number) {
+      const aBase = aIsQ ? L.qPtr : L.xPtr;
+      fn(aBase + aRow * rowBytes, aCount, L.xPtr + bRow * rowBytes, bCount, L.d4, outPtr, L.bs);
+    },
+  };
+}
+
+/** Top-k lists: row-major n × k, best first; index −1 (sim −Infinity) where fewer than k exist. */
+export interface TopK {
+  n: number;
+  k: number;
+  index: Int32Array;
+  sim: Float32Array;
+}
+
+/** Pairs (a, b, similarity). For self-searches a < b. */
+export interface PairList {
+  a: Int32Array;
+  b: Int32Array;
+  sim: Float32Array;
+  count: number;
+}
+
+/** Rows per tile side: about 128 KB of Float32 input per block, a multiple of 4. */
+export function blockRowsFor(d4: number): number {
+  const rows = Math.floor(32768 / Math.max(d4, 1));
+  return Math.max(16, Math.min(512, rows - (rows % 4)));
+}
+
+export function emptyTopK(n: number, k: number): TopK {
+  const index = new Int32Array(n * k).fill(-1);
+  const sim = new Float32Array(n * k).fill(-Infinity);
+  return { n, k, index, sim };
+}
+
+/** Inserts candidate j with similarity s into row r's list if it ranks within the top k. */
+function offer(top: TopK, r: number, j: number, s: number): void {
+  const k = top.k;
+  const base = r * k;
+  const idx = top.index, sim = top.sim;
+  const lastS = sim[base + k - 1];
+  if (s < lastS || (s === lastS && (idx[base + k - 1] !== -1 && j > idx[base + k - 1]))) return;
+  let p = k - 1;
+  while (p > 0) {
+    const ps = sim[base + p - 1];
+    const pi = idx[base + p - 1];
+    if (ps > s || (ps === s && pi !== -1 && pi < j)) break;
+    sim[base + p] = ps;
+    idx[base + p] = pi;
+    p--;
+  }
+  sim[base + p] = s;
+  idx[base + p] = j;
+}
+
+/** Merges per-part top-k lists (disjoint candidates per row) into one. */
+export function mergeTopK(parts: TopK[]): TopK {
+  if (parts.length === 1) return parts[0];
+  const { n, k } = parts[0];
+  const out = emptyTopK(n, k);
+  for (const part of parts) {
+    for (let r = 0; r < n; r++) {
+      const base = r * k;
+      for (let t = 0; t < k; t++) {
+        const j = part.index[base + t];
+        if (j === -1) break;
+        offer(out, r, j, part.sim[base + t]);
+      }
+    }
+  }
+  return out;
+}
+
+/** k nearest other rows of each X row, over this part's share of block rows. */
+export function knnSelfPart(L: SimLayout, k: number, part: number, parts: number, onTile?: (pairs: number) => void): TopK {
+  const n = L.n, bs = L.bs;
+  const top = emptyTopK(n, k);
+  if (k === 0) return top;
+  const worst = new Float32Array(n).fill(-Infinity);
+  const { out, tile } = tiler(L, part);
+  const blocks = Math.ceil(n / bs);
+  for (let I = part; I < blocks; I += parts) {
+    const i0 = I * bs, ic = Math.min(bs, n - i0);
+    for (let J = I; J < blocks; J++) {
+      const j0 = J * bs, jc = Math.min(bs, n - j0);
+      tile(false, i0, ic, j0, jc);
+      for (let a = 0; a < ic; a++) {
+        const o = a * bs;
+        const i = i0 + a;
+        for (let b = 0; b < jc; b++) {
+          const j = j0 + b;
+          const s = out[o + b];
+          // Cheap rejection against each row's current k-th best before the full insert.
+          if (J === I) {
+            if (j !== i && s >= worst[i]) { offer(top, i, j, s); worst[i] = top.sim[i * k + k - 1]; }
+          } else {
+            if (s >= worst[i]) { offer(top, i, j, s); worst[i] = top.sim[i * k + k - 1]; }
+            if (s >= worst[j]) { offer(top, j, i, s); worst[j] = top.sim[j * k + k - 1]; }
+          }
+        }
+      }
+      onTile?.(ic * jc);
+    }
+  }
+  return top;
+}
+
+/** k nearest X rows of each Q row, over this part's share of Q. */
+export function knnCrossPart(L: SimLayout, k: number, part: number, parts: number, onTile?: (pairs: number) => void): TopK {
+  const nq = L.nq, nx = L.n, bs = L.bs;
+  const top = emptyTopK(nq, k);
+  if (k === 0) return top;
+  const { out, tile } = tiler(L, part);
+  const qBlocks = Math.ceil(nq / bs);
+  for (let I = part; I < qBlocks; I += parts) {
+    const i0 = I * bs, ic = Math.min(bs, nq - i0);
+    for (let j0 = 0; j0 < nx; j0 += bs) {
+      const jc = Math.min(bs, nx - j0);
+      tile(true, i0, ic, j0, jc);
+      for (let a = 0; a < ic; a++) {
+        const o = a * bs;
+        const i = i0 + a;
+        let worst = top.sim[i * k + k - 1];
+        for (let b = 0; b < jc; b++) {
+          const s = out[o + b];
+          if (s >= worst) { offer(top, i, j0 + b, s); worst = top.sim[i * k + k - 1]; }
+        }
+      }
+      onTile?.(ic * jc);
+    }
+  }
+  return top;
+}
+
+/** Growable pair buffer. */
+export class PairBuffer {
+  a = new Int32Array(1024);
+  b = new Int32Array(1024);
+  sim = new Float32Array(1024);
+  count = 0;
+  push(a: number, b: number, s: number): void {
+    if (this.count === this.a.length) {
+      const grow = (x: any, C: any) => { const y = new C(x.length * 2); y.set(x); return y; };
+      this.a = grow(this.a, Int32Array);
+      this.b = grow(this.b, Int32Array);
+      this.sim = grow(this.sim, Float32Array);
+    }
+    this.a[this.count] = a;
+    this.b[this.count] = b;
+    this.sim[this.count] = s;
+    this.count++;
+  }
+  toList(): PairList {
+    return { a: this.a.slice(0, this.count), b: this.b.slice(0, this.count), sim: this.sim.slice(0, this.count), count: this.count };
+  }
+}
+
+/** All pairs a < b of X rows with similarity ≥ threshold, over this part's share. */
+export function pairsSelfPart(L: SimLayout, threshold: number, part: number, parts: number, onTile?: (pairs: number) => void): PairList {
+  const n = L.n, bs = L.bs;
+  const buf = new PairBuffer();
+  const { out, tile } = tiler(L, part);
+  const blocks = Math.ceil(n / bs);
+  for (let I = part; I < blocks; I += parts) {
+    const i0 = I * bs, ic = Math.min(bs, n - i0);
+    for (let J = I; J < blocks; J++) {
+      const j0 = J * bs, jc = Math.min(bs, n - j0);
+      tile(false, i0, ic, j0, jc);
+      for (let a = 0; a < ic; a++) {
+        const o = a * bs;
+        for (let b = J === I ? a + 1 : 0; b < jc; b++) {
+          const s = out[o + b];
+          if (s >= threshold) buf.push(i0 + a, j0 + b, s);
+        }
+      }
+      onTile?.(ic * jc);
+    }
+  }
+  return buf.toList();
+}
+
+/** All pairs (q, x) with Q[q] · X[x] ≥ threshold, over this part's share of Q. */
+export function pairsCrossPart(L: SimLayout, threshold: number, part: number, parts: number, onTile?: (pairs: number) => void): PairList {
+  const nq = L.nq, nx = L.n, bs = L.bs;
+  const buf = new PairBuffer();
+  const { out, tile } = tiler(L, part);
+  const qBlocks = Math.ceil(nq / bs);
+  for (let I = part; I < qBlocks; I += parts) {
+    const i0 = I * bs, ic = Math.min(bs, nq - i0);
+    for (let j0 = 0; j0 < nx; j0 += bs) {
+      const jc = Math.min(bs, nx - j0);
+      tile(true, i0, ic, j0, jc);
+      for (let a = 0; a < ic; a++) {
+        const o = a * bs;
+        for (let b = 0; b < jc; b++) {
+          const s = out[o + b];
+          if (s >= threshold) buf.push(i0 + a, j0 + b, s);
+        }
+      }
+      onTile?.(ic * jc);
+    }
+  }
+  return buf.toList();
+}
+
+/** Concatenates pair lists and sorts by (a, b) so the order does not depend on the split. */
+export function mergePairs(parts: PairList[]): PairList {
+  let count = 0;
+  for (const p of parts) count += p.count;
+  const order = new Int32Array(count);
+  const a = new Int32Array(count), b = new Int32Array(count), sim = new Float32Array(count);
+  let o = 0;
+  for (const p of parts) {
+    a.set(p.a.subarray(0, p.count), o);
+    b.set(p.b.subarray(0, p.count), o);
+    sim.set(p.sim.subarray(0, p.count), o);
+    o += p.count;
+  }
+  for (let i = 0; i < count; i++) order[i] = i;
+  order.sort((x, y) => a[x] - a[y] || b[x] - b[y]);
+  const out: PairList = { a: new Int32Array(count), b: new Int32Array(count), sim: new Float32Array(count), count };
+  for (let i = 0; i < count; i++) {
+    const s = order[i];
+    out.a[i] = a[s]; out.b[i] = b[s]; out.sim[i] = sim[s];
+  }
+  return out;
+}

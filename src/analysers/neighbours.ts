@@ -1,0 +1,120 @@
+/**
+ * Exact neighbour search on L2-normalised rows (cosine similarity), spread over worker threads
+ * when the work is large enough to pay for them. The main thread runs one share itself; each
+ * worker runs another share over the same SharedArrayBuffer-backed rows; the shares are merged
+ * with index tie-breaking, so results are bit-identical for any number of threads.
+ */
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import type { Progress } from '../util/progress.ts';
+import {
+  knnSelfPart, knnCrossPart, pairsSelfPart, pairsCrossPart, mergeTopK, mergePairs, buildLayout,
+  type TopK, type PairList, type SimLayout,
+} from './neighbours-core.ts';
+
+export type { TopK, PairList } from './neighbours-core.ts';
+
+export interface NeighbourTask {
+  kind: 'knn-self' | 'knn-cross' | 'pairs-self' | 'pairs-cross';
+  layout: SimLayout;
+  k?: number;
+  threshold?: number;
+  part: number;
+  parts: number;
+}
+
+export interface SearchOptions {
+  /** Threads to use including the main one; default: available cores (at most 8). */
+  threads?: number;
+  progress?: Progress;
+}
+
+/** Below this many multiply-adds a search stays on the main thread (worker start-up ≈ 0.2 s). */
+const MIN_WORK_FOR_THREADS = 4e8;
+
+/** The k most similar other rows of each row of X. */
+export async function knnSelf(X: Float32Array, n: number, d: number, k: number, opts: SearchOptions = {}): Promise<TopK> {
+  const kk = Math.max(0, Math.min(k, n - 1));
+  const parts = await run('knn-self', { k: kk }, X, n, d, undefined, 0, (n * n * d) / 2, (n * (n + 1)) / 2, opts);
+  return mergeTopK(parts as TopK[]);
+}
+
+/** The k most similar rows of X for each row of Q. */
+export async function knnCross(
+  Q: Float32Array, nq: number, X: Float32Array, nx: number, d: number, k: number, opts: SearchOptions = {},
+): Promise<TopK> {
+  const kk = Math.max(0, Math.min(k, nx));
+  const parts = await run('knn-cross', { k: kk }, X, nx, d, Q, nq, nq * nx * d, nq * nx, opts);
+  return mergeTopK(parts as TopK[]);
+}
+
+/** All pairs a < b of rows of X with cosine ≥ threshold, sorted by (a, b). */
+export async function pairsAboveSelf(
+  X: Float32Array, n: number, d: number, threshold: number, opts: SearchOptions = {},
+): Promise<PairList> {
+  const parts = await run('pairs-self', { threshold }, X, n, d, undefined, 0, (n * n * d) / 2, (n * (n + 1)) / 2, opts);
+  return mergePairs(parts as PairList[]);
+}
+
+/** All pairs (q, x) with cosine(Q[q], X[x]) ≥ threshold, sorted by (q, x). */
+export async function pairsAboveCross(
+  Q: Float32Array, nq: number, X: Float32Array, nx: number, d: number, threshold: number, opts: SearchOptions = {},
+): Promise<PairList> {
+  const parts = await run('pairs-cross', { threshold }, X, nx, d, Q, nq, nq * nx * d, nq * nx, opts);
+  return mergePairs(parts as PairList[]);
+}
+
+/** Runs one share of a search (in this thread or a worker). */
+export function runNeighbourTask(t: NeighbourTask, onTile?: (pairs: number) => void): TopK | PairList {
+  switch (t.kind) {
+    case 'knn-self': return knnSelfPart(t.layout, t.k!, t.part, t.parts, onTile);
+    case 'knn-cross': return knnCrossPart(t.layout, t.k!, t.part, t.parts, onTile);
+    case 'pairs-self': return pairsSelfPart(t.layout, t.threshold!, t.part, t.parts, onTile);
+    case 'pairs-cross': return pairsCrossPart(t.layout, t.threshold!, t.part, t.parts, onTile);
+  }
+}
+
+async function run(
+  kind: NeighbourTask['kind'], args: { k?: number; threshold?: number },
+  X: Float32Array, n: number, d: number, Q: Float32Array | undefined, nq: number,
+  work: number, totalPairs: number, opts: SearchOptions,
+): Promise<(TopK | PairList)[]> {
+  const maxThreads = opts.threads ?? Math.min(8, availableParallelism());
+  const parts = work < MIN_WORK_FOR_THREADS ? 1 : Math.max(1, maxThreads);
+  const layout = buildLayout(X, n, d, parts, Q, nq);
+  const task: NeighbourTask = { kind, layout, ...args, part: 0, parts };
+  const progress = opts.progress;
+  progress?.start(totalPairs, 'neighbours');
+  // The main thread sees only its own share; scale its ticks to estimate the whole.
+  const onTile = progress ? (pairs: number) => progress.tick(pairs * parts) : undefined;
+  if (parts === 1) return [runNeighbourTask(task, onTile)];
+  const workers: Worker[] = [];
+  const pending: Promise<TopK | PairList>[] = [];
+  try {
+    for (let p = 1; p < parts; p++) {
+      const w = new Worker(new URL('./neighbour-worker.mjs', import.meta.url));
+      workers.push(w);
+      pending.push(new Promise((resolve, reject) => {
+        w.once('message', (msg: { ok: boolean; result?: TopK | PairList; error?: string }) => {
+          if (msg.ok) resolve(msg.result!);
+          else reject(new Error(`neighbour worker failed: ${msg.error}`));
+        });
+        w.once('error', reject);
+      }));
+      w.postMessage({ ...task, part: p });
+    }
+    const mine = runNeighbourTask(task, onTile);
+    const theirs = await Promise.all(pending);
+    return [mine, ...theirs];
+  } finally {
+    for (const w of workers) void w.terminate();
+  }
+}
+
+/** A Float32Array view over a SharedArrayBuffer with the same contents (copied once if needed). */
+export function toShared(a: Float32Array): Float32Array {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  const s = new Float32Array(new SharedArrayBuffer(a.byteLength));
+  s.set(a);
+  return s;
+}
