@@ -22,17 +22,43 @@ const DEFAULT_CONFIG = {
   title: { fontSize: 13, anchor: 'start' },
 };
 
+/** A Vega logger that keeps messages instead of printing them (the CLI's stderr stays clean). */
+function collectingLogger(errors: string[], warnings: string[]) {
+  const text = (args: unknown[]) => args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ');
+  return vega.logger(vega.Warn, undefined, (method, _level, args) => {
+    // Vega only warns when data fails to load and then draws an empty chart: treat it as an error.
+    if (method === 'error' || /^Loading failed/.test(text(args))) errors.push(text(args));
+    else if (method === 'warn') warnings.push(text(args));
+  });
+}
+
+export interface RenderedPlot {
+  svg: string;
+  /** Vega and Vega-Lite warnings (e.g. a dropped encoding); the picture was still drawn. */
+  warnings: string[];
+}
+
 /**
  * Compiles a Vega-Lite spec and renders it headless to an SVG string. The spec's own config
- * wins over the report defaults. Throws when the spec is invalid or asks for external data.
+ * wins over the report defaults. Throws when the spec is invalid, asks for external data, or
+ * Vega reports an error while drawing (it would otherwise draw an empty chart silently).
  */
-export async function renderVegaLiteToSvg(spec: Record<string, unknown>): Promise<string> {
+export async function renderVegaLite(spec: Record<string, unknown>): Promise<RenderedPlot> {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const logger = collectingLogger(errors, warnings);
   const withConfig = { ...spec, config: { ...DEFAULT_CONFIG, ...((spec.config as object) ?? {}) } };
-  const compiled = vl.compile(withConfig as vl.TopLevelSpec).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none', loader: offlineLoader() });
+  const compiled = vl.compile(withConfig as vl.TopLevelSpec, { logger }).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none', loader: offlineLoader(), logger });
   try {
-    return await view.toSVG();
+    const svg = await view.toSVG();
+    if (errors.length) throw new Error(errors.join('; '));
+    return { svg, warnings };
   } finally {
     view.finalize();
   }
+}
+
+export async function renderVegaLiteToSvg(spec: Record<string, unknown>): Promise<string> {
+  return (await renderVegaLite(spec)).svg;
 }
