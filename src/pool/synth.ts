@@ -12,6 +12,8 @@ import { createRng, deriveSeed, type Rng } from '../../evaluator/rng.ts';
 import { SieveError } from '../util/errors.ts';
 import type { TableData } from './duckdb.ts';
 import type { ManifestDraft } from './manifest.ts';
+import type { PoolDraft } from './write.ts';
+import type { Progress } from '../util/progress.ts';
 
 export type NoiseType = 'symmetric' | 'asymmetric' | 'mixed';
 
@@ -122,39 +124,39 @@ function validate(r: ResolvedSynthOptions, o: SynthOptions): void {
   const frac = (v: number, where: string, hi = 1) => {
     if (!(v >= 0 && v <= hi)) bad(`${where} must be between 0 and ${hi}, got ${v}`, where);
   };
-  int(r.rows, 2, 'rows');
-  int(r.dim, 1, 'dim');
-  int(r.classes, 2, 'classes');
-  int(r.exactDups, 0, 'exact-dups');
-  int(r.nearDups, 0, 'near-dups');
-  int(r.seed, 0, 'seed');
-  if (r.seed > 0xffffffff) bad(`seed must fit in 32 bits, got ${r.seed}`, 'seed');
-  if (o.testFraction !== undefined) frac(o.testFraction, 'test-fraction');
-  int(r.testRows, 0, 'test-rows');
+  int(r.rows, 2, '--rows');
+  int(r.dim, 1, '--dim');
+  int(r.classes, 2, '--classes');
+  int(r.exactDups, 0, '--exact-dups');
+  int(r.nearDups, 0, '--near-dups');
+  int(r.seed, 0, '--seed');
+  if (r.seed > 0xffffffff) bad(`seed must fit in 32 bits, got ${r.seed}`, '--seed');
+  if (o.testFraction !== undefined) frac(o.testFraction, '--test-fraction');
+  int(r.testRows, 0, '--test-rows');
   const trainRows = r.rows - r.testRows;
-  if (trainRows < r.classes) bad(`${trainRows} train rows cannot hold ${r.classes} classes`, 'rows');
-  if (r.testRows > 0 && r.testRows < r.classes) bad(`${r.testRows} test rows cannot hold ${r.classes} classes`, 'test-rows');
-  if (!(r.separation >= 0 && Number.isFinite(r.separation))) bad(`separation must be ≥ 0, got ${r.separation}`, 'separation');
-  frac(r.noise, 'noise');
+  if (trainRows < r.classes) bad(`${trainRows} train rows cannot hold ${r.classes} classes`, '--rows');
+  if (r.testRows > 0 && r.testRows < r.classes) bad(`${r.testRows} test rows cannot hold ${r.classes} classes`, '--test-rows');
+  if (!(r.separation >= 0 && Number.isFinite(r.separation))) bad(`separation must be ≥ 0, got ${r.separation}`, '--separation');
+  frac(r.noise, '--noise');
   if (!['symmetric', 'asymmetric', 'mixed'].includes(r.noiseType))
-    bad(`noise type must be symmetric, asymmetric or mixed, got "${r.noiseType}"`, 'noise-type');
-  if (!(r.nearSigma >= 0 && Number.isFinite(r.nearSigma))) bad(`near-sigma must be ≥ 0, got ${r.nearSigma}`, 'near-sigma');
-  frac(r.crossSplitFraction, 'cross-split-fraction');
-  if (!(r.imbalance >= 1 && Number.isFinite(r.imbalance))) bad(`imbalance must be ≥ 1 (largest/smallest class), got ${r.imbalance}`, 'imbalance');
-  frac(r.groupFraction, 'group-fraction');
+    bad(`noise type must be symmetric, asymmetric or mixed, got "${r.noiseType}"`, '--noise-type');
+  if (!(r.nearSigma >= 0 && Number.isFinite(r.nearSigma))) bad(`near-sigma must be ≥ 0, got ${r.nearSigma}`, '--near-sigma');
+  frac(r.crossSplitFraction, '--cross-split-fraction');
+  if (!(r.imbalance >= 1 && Number.isFinite(r.imbalance))) bad(`imbalance must be ≥ 1 (largest/smallest class), got ${r.imbalance}`, '--imbalance');
+  frac(r.groupFraction, '--group-fraction');
   if (!(r.groupNoiseFactor >= 0 && Number.isFinite(r.groupNoiseFactor)))
-    bad(`group-noise-factor must be ≥ 0, got ${r.groupNoiseFactor}`, 'group-noise-factor');
-  frac(r.groupPriorShift, 'group-prior-shift');
+    bad(`group-noise-factor must be ≥ 0, got ${r.groupNoiseFactor}`, '--group-noise-factor');
+  frac(r.groupPriorShift, '--group-prior-shift');
   if (r.groupFraction * (1 + r.groupPriorShift) > 1)
-    bad(`group-fraction × (1 + group-prior-shift) = ${r.groupFraction * (1 + r.groupPriorShift)} exceeds 1`, 'group-prior-shift');
+    bad(`group-fraction × (1 + group-prior-shift) = ${r.groupFraction * (1 + r.groupPriorShift)} exceeds 1`, '--group-prior-shift');
   const [rateA, rateB] = groupNoiseRates(r);
   if (rateB > 1 || rateA > 1)
-    bad(`noise ${r.noise} with group-noise-factor ${r.groupNoiseFactor} needs a rate of ${Math.max(rateA, rateB).toFixed(3)} in one group (> 1)`, 'group-noise-factor');
+    bad(`noise ${r.noise} with group-noise-factor ${r.groupNoiseFactor} needs a rate of ${Math.max(rateA, rateB).toFixed(3)} in one group (> 1)`, '--group-noise-factor');
   // Each planted pair uses two rows that take part in no other pair.
   const pairs = r.exactDups + r.nearDups;
-  if (2 * pairs > trainRows) bad(`${pairs} duplicate pairs need ${2 * pairs} distinct rows; only ${trainRows} train rows`, 'exact-dups/near-dups');
+  if (2 * pairs > trainRows) bad(`${pairs} duplicate pairs need ${2 * pairs} distinct rows; only ${trainRows} train rows`, '--exact-dups/--near-dups');
   const cross = Math.round(pairs * r.crossSplitFraction);
-  if (cross > r.testRows) bad(`${cross} cross-split duplicates need as many test rows; only ${r.testRows}`, 'cross-split-fraction');
+  if (cross > r.testRows) bad(`${cross} cross-split duplicates need as many test rows; only ${r.testRows}`, '--cross-split-fraction');
 }
 
 /**
@@ -217,13 +219,18 @@ function centroids(r: ResolvedSynthOptions, rng: Rng): Float32Array {
   return m;
 }
 
-/** x = centroid[y] + N(0, I), row-major n × d. */
-function clusterFeatures(y: Int32Array, mu: Float32Array, d: number, rng: Rng): Float32Array {
+/** x = centroid[y] + N(0, I), row-major n × d. Ticks `progress` once per row. */
+function clusterFeatures(y: Int32Array, mu: Float32Array, d: number, rng: Rng, progress?: Progress): Float32Array {
   const n = y.length;
   const x = new Float32Array(n * d);
-  for (let i = 0; i < n; i++) {
-    const off = i * d, coff = y[i] * d;
-    for (let j = 0; j < d; j++) x[off + j] = mu[coff + j] + rng.normal();
+  const BLOCK = 4096;
+  for (let start = 0; start < n; start += BLOCK) {
+    const end = Math.min(n, start + BLOCK);
+    for (let i = start; i < end; i++) {
+      const off = i * d, coff = y[i] * d;
+      for (let j = 0; j < d; j++) x[off + j] = mu[coff + j] + rng.normal();
+    }
+    progress?.tick(end - start);
   }
   return x;
 }
@@ -272,7 +279,7 @@ function plantDuplicates(
       if (trainFree[cand].length >= needSrc && dstLists[cand].length >= 1) c = cand;
     }
     if (c < 0) c = trainFree.findIndex((l, cc) => l.length >= (toTest ? 1 : 2) && dstLists[cc].length >= 1);
-    if (c < 0) throw new SieveError(`cannot place duplicate pair ${p + 1} of ${total}: no free rows of one class left`, { where: 'exact-dups/near-dups' });
+    if (c < 0) throw new SieveError(`cannot place duplicate pair ${p + 1} of ${total}: no free rows of one class left`, { where: '--exact-dups/--near-dups' });
     const src = trainFree[c].pop()!;
     const dst = dstLists[c].pop()!;
     const dstData = toTest ? test : train;
@@ -295,7 +302,7 @@ function injectNoise(r: ResolvedSynthOptions, yClean: Int32Array, g: Uint8Array,
   for (let i = 0; i < g.length; i++) nB += g[i];
   const [rateA, rateB] = groupNoiseRates(r, g.length - nB, nB);
   if (rateA > 1 || rateB > 1)
-    throw new SieveError(`noise ${r.noise} with group-noise-factor ${r.groupNoiseFactor} needs a rate above 1 in one group`, { where: 'group-noise-factor' });
+    throw new SieveError(`noise ${r.noise} with group-noise-factor ${r.groupNoiseFactor} needs a rate above 1 in one group`, { where: '--group-noise-factor' });
   for (const [grp, rate] of [[0, rateA], [1, rateB]] as const) {
     const members: number[] = [];
     for (let i = 0; i < g.length; i++) if (g[i] === grp) members.push(i);
@@ -320,8 +327,9 @@ function ids(prefix: string, n: number): string[] {
 }
 
 /** Generates a synthetic pool ready for writePool (tables + manifest draft) and its statistics. */
-export function generateSynthPool(opts: SynthOptions): SynthPool {
+export function generateSynthPool(opts: SynthOptions, run: { progress?: Progress } = {}): SynthPool {
   const r = resolveSynthOptions(opts);
+  run.progress?.start(r.rows, 'generating');
   const seed = r.seed;
   const nTest = r.testRows;
   const nTrain = r.rows - nTest;
@@ -340,8 +348,8 @@ export function generateSynthPool(opts: SynthOptions): SynthPool {
 
   const featRng = createRng(deriveSeed(seed, 'synth', 'features'));
   const mu = centroids(r, featRng);
-  const xTrain = clusterFeatures(yTrain, mu, r.dim, featRng);
-  const xTest = clusterFeatures(yTest, mu, r.dim, featRng);
+  const xTrain = clusterFeatures(yTrain, mu, r.dim, featRng, run.progress);
+  const xTest = clusterFeatures(yTest, mu, r.dim, featRng, run.progress);
 
   const pairs = plantDuplicates(
     r,
@@ -407,6 +415,7 @@ export function generateSynthPool(opts: SynthOptions): SynthPool {
     nearPairs: r.nearDups,
     crossSplitPairs: crossFlags.reduce((a, b) => a + b, 0),
   };
+  run.progress?.stop();
   return { train, test, truth, duplicates, manifestDraft: synthManifest(r, names, stats), options: r, stats };
 }
 
@@ -446,6 +455,19 @@ function synthManifest(r: ResolvedSynthOptions, classes: string[], s: SynthStats
         'Test labels are clean.',
       ],
       injected: { ...r, noise_rate_group_a: rateA, noise_rate_group_b: rateB, noisy_rows: s.noisyRows, noisy_by_group: s.noisyByGroup },
+    },
+  };
+}
+
+/** The pool draft for writePool: empty test/duplicates tables are left out. */
+export function synthDraft(p: SynthPool): PoolDraft {
+  return {
+    manifest: p.manifestDraft,
+    tables: {
+      train: p.train,
+      ...(p.test.n > 0 ? { test: p.test } : {}),
+      truth: p.truth,
+      ...(p.duplicates.n > 0 ? { duplicates: p.duplicates } : {}),
     },
   };
 }
