@@ -229,3 +229,48 @@ function assembleSplit(
     ...(text ? { text } : {}),
   };
 }
+
+/** Longest text shown per cell by readHead before it is cut with "…". */
+const HEAD_TEXT_CHARS = 200;
+
+/**
+ * The first `rows` rows of a participant-visible split as plain objects: id, label, small
+ * features as values, groups; embeddings and pixels summarised (`"<FLOAT[64]>"`,
+ * `"<784 bytes>"`) since a row of 784 numbers helps no one reading a terminal.
+ */
+export async function readHead(pool: Pool, rows: number, split: SplitName = 'train'): Promise<Record<string, unknown>[]> {
+  const file = splitFile(pool, split);
+  if (file.visibility !== 'participant')
+    throw new SieveError(`the ${split} split of pool "${pool.name}" is evaluator-only`, { where: join(pool.dir, file.path), exitCode: 3 });
+  const m = pool.manifest;
+  const small = m.features.filter((f) => f.kind === 'numeric' || f.kind === 'categorical' || f.kind === 'text');
+  const cols = ['id', 'label', ...small.map((f) => f.name), ...m.groups.map((g) => g.name)];
+  const db = await openDb({ threads: 1 });
+  try {
+    const r = await queryColumns(
+      db.conn,
+      `SELECT ${cols.map(quoteIdent).join(', ')} FROM read_parquet(${sqlString(join(pool.dir, file.path))}) LIMIT ${Math.max(0, Math.floor(rows))}`,
+    );
+    const byName = new Map(r.columns.map((c) => [c.name, c]));
+    const out: Record<string, unknown>[] = [];
+    for (let i = 0; i < r.n; i++) {
+      const row: Record<string, unknown> = { id: byName.get('id')!.values[i], label: byName.get('label')!.values[i] };
+      for (const f of m.features) {
+        if (f.kind === 'embedding') row[f.name] = `<FLOAT[${f.dim}]>`;
+        else if (f.kind === 'pixels') row[f.name] = `<${f.width! * f.height! * (f.channels ?? 1)} bytes>`;
+        else {
+          const c = byName.get(f.name)!;
+          let v = c.values[i] as string | number | null;
+          if (c.type === 'DOUBLE' && (c.nulls?.[i] ?? 0)) v = null;
+          if (f.kind === 'text' && typeof v === 'string' && v.length > HEAD_TEXT_CHARS) v = v.slice(0, HEAD_TEXT_CHARS) + '…';
+          row[f.name] = v;
+        }
+      }
+      for (const g of m.groups) row[g.name] = byName.get(g.name)!.values[i];
+      out.push(row);
+    }
+    return out;
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { printJson, printTable } from '../util/output.ts';
+import { openPool, readHead } from '../pool/read.ts';
+import { SieveError } from '../util/errors.ts';
+import type { SplitName } from '../pool/types.ts';
+
+export function parseSplit(s: string): SplitName {
+  if (s !== 'train' && s !== 'test') throw new SieveError(`--split must be train or test, not "${s}"`, { where: '--split' });
+  return s;
+}
+
+export function parseCount(s: string, option: string): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0) throw new SieveError(`${option} needs a whole number ≥ 0, not "${s}"`, { where: option });
+  return n;
+}
+
+export function registerPoolHead(pool: Command): void {
+  pool
+    .command('head')
+    .description('the first rows of a pool (participant-visible files only; large features summarised)')
+    .argument('<pool>', 'built-in pool name or pool directory')
+    .option('--rows <n>', 'how many rows', '10')
+    .option('--split <split>', 'train, or test where the test split is participant-visible', 'train')
+    .option('--json', 'print a JSON array of row objects')
+    .action(async (name: string, opts: { rows: string; split: string; json?: boolean }) => {
+      const rows = await readHead(await openPool(name), parseCount(opts.rows, '--rows'), parseSplit(opts.split));
+      if (opts.json) return printJson(rows);
+      if (!rows.length) return console.log('(no rows)');
+      const head = Object.keys(rows[0]);
+      printTable(head, rows.map((r) => head.map((k) => r[k] as string | number | null)));
+    });
+}

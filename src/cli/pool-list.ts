@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { printJson, printTable } from '../util/output.ts';
+import { listBuiltinPools, openPool } from '../pool/read.ts';
+
+export function registerPoolList(pool: Command): void {
+  pool
+    .command('list')
+    .description('list the built-in pools with their row counts')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const rows = [];
+      for (const name of listBuiltinPools()) {
+        const p = await openPool(name);
+        const m = p.manifest;
+        rows.push({
+          name,
+          description: m.description,
+          train_rows: m.splits.train.rows,
+          test_rows: m.splits.test?.rows ?? 0,
+          classes: m.classes.length,
+          features: m.features.map((f) => `${f.name}:${f.kind}`),
+          groups: m.groups.map((g) => g.name),
+          content_hash: m.content_hash,
+        });
+      }
+      if (opts.json) return printJson(rows);
+      if (!rows.length) return console.log('no built-in pools installed');
+      printTable(
+        ['pool', 'train rows', 'test rows', 'classes', 'features', 'groups'],
+        rows.map((r) => [r.name, r.train_rows, r.test_rows, r.classes, r.features.join(' '), r.groups.join(' ')]),
+      );
+    });
+}

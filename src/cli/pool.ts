@@ -1,0 +1,17 @@
+import type { Command } from 'commander';
+import { registerPoolList } from './pool-list.ts';
+import { registerPoolInfo } from './pool-info.ts';
+import { registerPoolHead } from './pool-head.ts';
+
+/**
+ * `sieve pool ...`: one registrar per subcommand file (src/cli/pool-*.ts). A pool is named
+ * by its built-in name or a path to its directory.
+ */
+export function register(program: Command): void {
+  const pool = program
+    .command('pool')
+    .description('inspect, import, export and build pools (a pool is a built-in name or a directory)');
+  registerPoolList(pool);
+  registerPoolInfo(pool);
+  registerPoolHead(pool);
+}
