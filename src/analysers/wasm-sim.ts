@@ -70,7 +70,7 @@ class Code {
 }
 
 /** Builds the module bytes. */
-export function buildSimModule(): Uint8Array {
+export function buildSimModule(): Uint8Array<ArrayBuffer> {
   // params: 0 a, 1 na, 2 b, 3 nb, 4 d4, 5 out, 6 ostride
   const A = 0, NA = 1, B = 2, NB = 3, D4 = 4, OUT = 5, OS = 6;
   // i32 locals 7..18

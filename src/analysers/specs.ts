@@ -1,0 +1,180 @@
+/**
+ * Small Vega-Lite spec builders shared by the analysers. Data is always aggregated first and
+ * inlined (`data.values`), so a plot stays a few KB whatever the pool size and the report
+ * needs no data request.
+ */
+import type { PlotSpec, Severity } from './types.ts';
+
+type Row = Record<string, string | number | boolean | null>;
+
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+
+/** Horizontal or vertical bars: one bar per row of `values`. */
+export function barChart(opts: {
+  title: string; values: Row[]; category: string; value: string; valueTitle?: string;
+  color?: string; sortByValue?: boolean; width?: number;
+}): PlotSpec {
+  const color = opts.color
+    ? { field: opts.color, type: 'nominal' as const }
+    : { value: '#4c78a8' };
+  return {
+    title: opts.title,
+    vegaLite: {
+      $schema: SCHEMA,
+      width: opts.width ?? 420,
+      height: { step: 16 },
+      data: { values: opts.values },
+      mark: { type: 'bar' },
+      encoding: {
+        y: { field: opts.category, type: 'nominal', sort: opts.sortByValue ? '-x' : null, title: null },
+        x: { field: opts.value, type: 'quantitative', title: opts.valueTitle ?? opts.value },
+        color,
+        tooltip: [{ field: opts.category }, { field: opts.value }],
+      },
+    },
+  };
+}
+
+/** Grouped bars: `category` on y, one bar per `series` value, side by side. */
+export function groupedBarChart(opts: {
+  title: string; values: Row[]; category: string; series: string; value: string; valueTitle?: string;
+}): PlotSpec {
+  return {
+    title: opts.title,
+    vegaLite: {
+      $schema: SCHEMA,
+      width: 420,
+      data: { values: opts.values },
+      mark: { type: 'bar' },
+      encoding: {
+        y: { field: opts.category, type: 'nominal', title: null },
+        yOffset: { field: opts.series },
+        x: { field: opts.value, type: 'quantitative', title: opts.valueTitle ?? opts.value },
+        color: { field: opts.series, type: 'nominal', title: opts.series },
+        tooltip: [{ field: opts.category }, { field: opts.series }, { field: opts.value }],
+      },
+    },
+  };
+}
+
+/** Points with horizontal interval bars (e.g. a metric per group with its bootstrap interval). */
+export function intervalChart(opts: {
+  title: string; values: Row[]; category: string; value: string; low: string; high: string;
+  valueTitle?: string; color?: string;
+}): PlotSpec {
+  const color = opts.color ? { field: opts.color, type: 'nominal' as const } : { value: '#4c78a8' };
+  return {
+    title: opts.title,
+    vegaLite: {
+      $schema: SCHEMA,
+      width: 420,
+      height: { step: 18 },
+      data: { values: opts.values },
+      encoding: { y: { field: opts.category, type: 'nominal', title: null, sort: null } },
+      layer: [
+        {
+          mark: { type: 'rule' },
+          encoding: {
+            x: { field: opts.low, type: 'quantitative', title: opts.valueTitle ?? opts.value, scale: { zero: false } },
+            x2: { field: opts.high },
+            color,
+          },
+        },
+        {
+          mark: { type: 'point', filled: true, size: 50 },
+          encoding: {
+            x: { field: opts.value, type: 'quantitative' },
+            color,
+            tooltip: [{ field: opts.category }, { field: opts.value }, { field: opts.low }, { field: opts.high }],
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** A histogram from pre-computed bins (bin_start, bin_end, count). */
+export function histogram(opts: { title: string; bins: { start: number; end: number; count: number }[]; xTitle: string; rule?: number; ruleTitle?: string }): PlotSpec {
+  const bars = {
+    mark: { type: 'bar' },
+    encoding: {
+      x: { field: 'start', type: 'quantitative', bin: { binned: true }, title: opts.xTitle },
+      x2: { field: 'end' },
+      y: { field: 'count', type: 'quantitative', title: 'rows' },
+    },
+  };
+  const layer: Record<string, unknown>[] = [bars];
+  if (opts.rule !== undefined) {
+    layer.push({
+      data: { values: [{ threshold: opts.rule, label: opts.ruleTitle ?? 'threshold' }] },
+      mark: { type: 'rule', color: '#e45756', strokeDash: [4, 3] },
+      encoding: { x: { field: 'threshold', type: 'quantitative' }, tooltip: [{ field: 'label' }, { field: 'threshold' }] },
+    });
+  }
+  return {
+    title: opts.title,
+    vegaLite: { $schema: SCHEMA, width: 420, height: 160, data: { values: opts.bins }, layer },
+  };
+}
+
+/** A heatmap of counts over two nominal axes (e.g. given × suggested label). */
+export function heatmap(opts: { title: string; values: Row[]; x: string; y: string; value: string; xTitle?: string; yTitle?: string }): PlotSpec {
+  return {
+    title: opts.title,
+    vegaLite: {
+      $schema: SCHEMA,
+      data: { values: opts.values },
+      mark: { type: 'rect' },
+      encoding: {
+        x: { field: opts.x, type: 'nominal', title: opts.xTitle ?? opts.x },
+        y: { field: opts.y, type: 'nominal', title: opts.yTitle ?? opts.y },
+        color: { field: opts.value, type: 'quantitative', title: opts.value, scale: { scheme: 'blues' } },
+        tooltip: [{ field: opts.y }, { field: opts.x }, { field: opts.value }],
+      },
+    },
+  };
+}
+
+/** Equal-width bins of finite values between their min and max. */
+export function bin(values: ArrayLike<number>, bins = 30): { start: number; end: number; count: number }[] {
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isFinite(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (!Number.isFinite(lo)) return [];
+  if (hi === lo) return [{ start: lo, end: lo + 1, count: values.length }];
+  const w = (hi - lo) / bins;
+  const counts = new Array<number>(bins).fill(0);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isFinite(v)) continue;
+    counts[Math.min(bins - 1, Math.floor((v - lo) / w))]++;
+  }
+  return counts.map((count, b) => ({ start: lo + b * w, end: lo + (b + 1) * w, count }));
+}
+
+/** The first severity whose upper bound the value stays below, scanning ok → info → warning. */
+export function severityFor(value: number, bounds: { ok: number; info: number; warning: number }): Severity {
+  if (value < bounds.ok) return 'ok';
+  if (value < bounds.info) return 'info';
+  if (value < bounds.warning) return 'warning';
+  return 'problem';
+}
+
+/** "12.3%" */
+export function pct(x: number, digits = 1): string {
+  return `${(100 * x).toFixed(digits)}%`;
+}
+
+/** "1,234" */
+export function count(x: number): string {
+  return x.toLocaleString('en-US');
+}
+
+/** Seconds since `t0` (performance.now() milliseconds). */
+export function secondsSince(t0: number): number {
+  return (performance.now() - t0) / 1000;
+}
