@@ -73,7 +73,7 @@ describe('challenge specs', () => {
     );
     expect(errorOf(base.replace('report: [macro_f1]', 'report: [speed]')).examples[0]).toMatch(/^metrics\.report\[0\]: a metric family/);
     expect(errorOf(base.replace('primary: accuracy', 'primary: f1')).examples[0]).toMatch(/^metrics\.primary: f1 has one value per class/);
-    expect(errorOf(base.replace('report: [macro_f1]', 'report: [ranking_auc]')).examples[0]).toMatch(/ranking metric/);
+    expect(errorOf(base.replace('report: [macro_f1]', 'report: [auc]')).examples[0]).toMatch(/ranking metric/);
     expect(errorOf(base.replace('public_fraction: 0.5', 'public_fraction: 1.5')).examples[0]).toMatch(/^test\.public_fraction: /);
     expect(errorOf(base + 'closes: next tuesday\n').examples[0]).toMatch(/^closes: an ISO date/);
     const fair = base.replace('report: [macro_f1]', 'report: [demographic_parity_gap]') + 'groups: [sex]\n';

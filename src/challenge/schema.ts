@@ -29,9 +29,13 @@ export const CLASSIFICATION_FAMILIES = [
   'demographic_parity_gap',
   'equalized_odds_difference',
 ] as const;
-/** Ranking: normalised area under the accuracy-vs-fixes curve, fraction of fixes to reach
- * the target share of the clean-pool accuracy, accuracy after every listed fix. */
-export const RANKING_FAMILIES = ['ranking_auc', 'fraction_to_target', 'final_accuracy'] as const;
+/**
+ * Ranking (evaluator/protocols/ranking.ts): auc = area under accuracy / clean-pool accuracy
+ * over the fraction of rows fixed; fraction_to_95 = fewest fixes (as a fraction of the pool)
+ * reaching 95% of the clean-pool accuracy; accuracy of the noisy pool, after the whole
+ * ranking, and of the clean pool.
+ */
+export const RANKING_FAMILIES = ['auc', 'fraction_to_95', 'noisy_accuracy', 'final_accuracy', 'clean_accuracy'] as const;
 export const METRIC_FAMILIES = [...CLASSIFICATION_FAMILIES, ...RANKING_FAMILIES] as const;
 export type MetricFamilyName = (typeof METRIC_FAMILIES)[number];
 
@@ -60,7 +64,7 @@ export const LOWER_IS_BETTER: readonly string[] = [
   'ece',
   'demographic_parity_gap',
   'equalized_odds_difference',
-  'fraction_to_target',
+  'fraction_to_95',
 ];
 
 /** "f1[Coat]" → { family: "f1", arg: "Coat" }; "accuracy" → { family: "accuracy" }. */
@@ -165,8 +169,8 @@ export const challengeSchema = z
       .object({
         /** Retrain after every `step` fixes (1 = every step). */
         step: z.number().int().positive().default(1),
-        /** Share of the clean-pool accuracy a ranking must reach for fraction_to_95. */
-        target: z.number().gt(0).lte(1).default(0.95),
+        /** Independent warm-start chains of the curve (part of the result's definition). */
+        segments: z.number().int().positive().max(64).default(2),
       })
       .strict()
       .optional(),
@@ -201,8 +205,10 @@ export const challengeSchema = z
       }
       if (POSITIVE_CLASS_FAMILIES.includes(family) && c.metrics.positive_class === undefined)
         need(path, `${m} needs metrics.positive_class`);
-      if ((RANKING_FAMILIES as readonly string[]).includes(family) && c.task !== 'ranking')
-        need(path, `${m} is a ranking metric; task is ${c.task}`);
+      const isRanking = (RANKING_FAMILIES as readonly string[]).includes(family);
+      if (isRanking && c.task !== 'ranking') need(path, `${m} is a ranking metric; task is ${c.task}`);
+      if (!isRanking && c.task === 'ranking')
+        need(path, `${m} is not computed for ranking challenges; use ${RANKING_FAMILIES.join(', ')}`);
     }
     const primary = splitMetricName(c.metrics.primary);
     if (PER_ITEM_FAMILIES.includes(primary.family) && primary.arg === undefined)

@@ -15,19 +15,29 @@ export const RESULT_FORMAT = 'sieve-result/1';
 
 export type Metrics = Record<string, MetricSummary>;
 
+/** Ranking: test accuracy (every test row, mean over curve seeds) after k fixes. */
 export interface RankingCurve {
-  /** Fixes made at each point (0 … ranking length). */
   k: number[];
-  /** Public-part accuracy at each point, per model seed averaged. */
+  /** k / pool rows. */
+  fraction: number[];
   accuracy: number[];
-  /** Accuracy of the fully clean pool (public part): the curve's ceiling. */
-  clean_accuracy: number;
-  /** Accuracy of the noisy pool before any fix (public part). */
-  noisy_accuracy: number;
-  /** Noisy rows in the pool and how many of them the ranking reaches. */
+  per_seed?: number[][];
+}
+
+/** Ranking: how long the ranking was and how many planted errors it reached. */
+export interface RankingSummary {
+  rows: number;
+  pool_rows: number;
   noisy_rows: number;
   noisy_fixed: number;
+  step: number;
+  segments: number;
 }
+
+/** Fits run: one per seed (selection, relabel) or the count of curve fits (ranking). */
+export type FitSummary =
+  | { seed: number; iterations: number; seconds: number }[]
+  | { cold: number; warm: number; grid_points: number; seconds: number };
 
 export interface SubsetSummary {
   rows: number;
@@ -49,6 +59,8 @@ export interface ResultRecord {
     ref: string;
     spec_sha256: string;
     closes: string | null;
+    /** The challenge's metrics.report list: what tables show next to the primary metric. */
+    report: string[];
   };
   pool: { name: string; ref: string; content_hash: string };
   submission: { sha256: string; format: SubmissionFormat; rows: number; bytes: number; path: string };
@@ -62,11 +74,12 @@ export interface ResultRecord {
   /** Metrics on the public part of the test rows. */
   metrics: Metrics;
   /** Metrics on the private part and on every test row; hidden by publicView while open. */
-  private: { metrics: Metrics; all_metrics: Metrics; primary_mean: number | null; curve?: RankingCurve } | null;
-  /** Ranking: accuracy after k fixes (public part). */
+  private: { metrics: Metrics; all_metrics: Metrics; primary_mean: number | null } | null;
+  /** Ranking: accuracy after k fixes over every test row (the curve's area etc. are in metrics). */
   curve?: RankingCurve;
+  ranking?: RankingSummary;
   subset: SubsetSummary;
-  fits: { seed: number; iterations: number; seconds: number }[];
+  fits: FitSummary;
   system: SystemFigures;
   created_at: string;
 }

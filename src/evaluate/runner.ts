@@ -3,13 +3,10 @@
  * validation → the evaluator's protocol → result record. Nothing is trained before the
  * submission has passed every rule.
  */
-import type { MetricSummary } from '../../evaluator/aggregate.ts';
-import { EvaluatorInputError, type EvaluationOutput, type ScoringOptions } from '../../evaluator/protocols/common.ts';
-import { evaluateRelabel } from '../../evaluator/protocols/relabel.ts';
-import { evaluateSelection } from '../../evaluator/protocols/selection.ts';
-import { EVALUATOR_VERSION } from '../../evaluator/version.ts';
-import type { ModelSpec } from '../../evaluator/types.ts';
-import { MISSING_GROUP } from '../../evaluator/metrics.ts';
+import {
+  evaluateRanking, evaluateRelabel, evaluateSelection, EvaluatorInputError, EVALUATOR_VERSION, MISSING_GROUP,
+  type MetricSummary, type ModelSpec, type ScoringOptions,
+} from '../../evaluator/index.ts';
 import type { Challenge } from '../challenge/schema.ts';
 import { loadSubmission } from '../submission/index.ts';
 import type { ValidSubmission } from '../submission/types.ts';
@@ -17,7 +14,9 @@ import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import { SIEVE_VERSION } from '../version.ts';
 import { loadEvalContext, type EvalContext } from './context.ts';
-import { primaryMean, RESULT_FORMAT, type Metrics, type RankingCurve, type ResultRecord, type SubsetSummary } from './record.ts';
+import {
+  primaryMean, RESULT_FORMAT, type FitSummary, type Metrics, type RankingCurve, type RankingSummary, type ResultRecord, type SubsetSummary,
+} from './record.ts';
 import { systemFigures } from './system.ts';
 
 export interface EvaluateOptions {
@@ -35,8 +34,8 @@ export interface Scored {
   privateMetrics: Metrics;
   allMetrics: Metrics;
   curve?: RankingCurve;
-  privateCurve?: RankingCurve;
-  fits: { seed: number; iterations: number; seconds: number }[];
+  ranking?: RankingSummary;
+  fits: FitSummary;
   fitSeconds: number;
   changed?: number;
 }
@@ -83,27 +82,46 @@ export async function scoreSubmission(
     progress: opts.progress,
   };
   try {
-    let out: EvaluationOutput & { changed?: number };
-    if (sub.task === 'selection') {
-      out = await evaluateSelection({ ...scoring, spec, pool: ctx.poolInput, subset: sub.indices, test: ctx.testInput });
-    } else if (sub.task === 'relabel') {
-      out = await evaluateRelabel({
+    if (sub.task === 'ranking') {
+      const r = ctx.challenge.ranking;
+      const out = await evaluateRanking({
         ...scoring,
         spec,
         pool: ctx.poolInput,
-        corrections: { rows: sub.indices, labels: sub.labels! },
+        cleanLabels: ctx.cleanLabels!,
+        order: sub.indices,
         test: ctx.testInput,
+        step: r?.step ?? 1,
+        segments: r?.segments ?? 2,
+        curveSeeds: spec.seeds,
       });
-    } else {
-      throw new SieveError('ranking challenges are not wired to the evaluator yet', { where: challenge.specPath });
+      return {
+        metrics: out.parts.public,
+        privateMetrics: out.parts.private ?? {},
+        allMetrics: out.metrics,
+        curve: out.curve,
+        ranking: out.ranking,
+        fits: out.fits,
+        fitSeconds: out.fit_seconds,
+      };
     }
+    const out =
+      sub.task === 'selection'
+        ? await evaluateSelection({ ...scoring, spec, pool: ctx.poolInput, subset: sub.indices, test: ctx.testInput })
+        : await evaluateRelabel({
+            ...scoring,
+            spec,
+            pool: ctx.poolInput,
+            corrections: { rows: sub.indices, labels: sub.labels! },
+            test: ctx.testInput,
+          });
     return {
       metrics: out.parts.public,
       privateMetrics: out.parts.private ?? {},
       allMetrics: out.metrics,
       fits: out.fits,
       fitSeconds: out.fit_seconds,
-      changed: out.changed,
+      changed: 'changed' in out ? (out.changed as number) : undefined,
     };
   } catch (err) {
     asSieveError(err, ctx);
@@ -154,6 +172,7 @@ export function buildRecord(
       ref: challenge.builtin ? challenge.name : challenge.specPath,
       spec_sha256: challenge.specSha256,
       closes: challenge.closes ?? null,
+      report: [...challenge.metrics.report],
     },
     pool: { name: pool.name, ref: challenge.poolRef, content_hash: pool.manifest.content_hash },
     submission: { sha256: sub.sha256, format: sub.format, rows: sub.rows, bytes: file.bytes, path: file.path },
@@ -176,10 +195,9 @@ export function buildRecord(
           metrics: scored.privateMetrics,
           all_metrics: scored.allMetrics,
           primary_mean: primaryMean(scored.privateMetrics, primary),
-          ...(scored.privateCurve ? { curve: scored.privateCurve } : {}),
         }
       : null,
-    ...(scored.curve ? { curve: scored.curve } : {}),
+    ...(scored.curve ? { curve: scored.curve, ranking: scored.ranking } : {}),
     subset: summariseSubset(ctx, sub, scored.changed),
     fits: scored.fits,
     system: systemFigures(scored.fitSeconds, (performance.now() - timing.t0) / 1000),

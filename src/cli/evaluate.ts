@@ -1,0 +1,81 @@
+/**
+ * `sieve evaluate <challenge> <submission>`: validates the submission strictly, scores it with
+ * the challenge's fixed model and seeds, and prints (or writes) the result record.
+ */
+import type { Command } from 'commander';
+import { privateVisible, publicView, type ResultRecord } from '../evaluate/record.ts';
+import { ci, meanStd, reportedMetricNames } from '../evaluate/format.ts';
+import { evaluateFile } from '../evaluate/runner.ts';
+import { writeFileAtomically } from '../util/atomic.ts';
+import { printJson, printTable } from '../util/output.ts';
+import { progressBar } from '../util/progress.ts';
+
+export function register(program: Command): void {
+  program
+    .command('evaluate')
+    .description('score a submission against a challenge (built-in name or path to challenge.yaml / its directory)')
+    .argument('<challenge>', 'challenge name or path')
+    .argument('<submission>', 'submission file: .csv, .txt, .json, .parquet or .arrow')
+    .option('--json', 'print the result record as JSON')
+    .option('--out <file>', 'write the full result record (private scores included) to this file, atomically')
+    .option('--format <format>', 'submission format, overriding the extension (csv|txt|json|parquet|arrow)')
+    .option('--show-private', 'show private-test scores even though the challenge is still open')
+    .addHelpText(
+      'after',
+      `
+Submissions:  selection  ids to train on (CSV header "id", TXT one id per line, JSON array / {"ids": [...]})
+              relabel    corrections (CSV header "id,label", JSON [{"id": ..., "label": ...}], Parquet, Arrow)
+              ranking    ids in the order to inspect (same forms as selection)
+Every rule is checked before any training; a broken rule exits with code 2 and names the first offending rows.`,
+    )
+    .action(async (challenge: string, submission: string, opts: { json?: boolean; out?: string; format?: string; showPrivate?: boolean }) => {
+      const progress = progressBar({ enabled: !opts.json });
+      const record = await evaluateFile(challenge, submission, { format: opts.format, progress });
+      progress.stop();
+      if (opts.out) await writeFileAtomically(opts.out, JSON.stringify(record, null, 2) + '\n');
+      if (opts.json) printJson(publicView(record, { showPrivate: opts.showPrivate }));
+      else printRecord(record, { showPrivate: opts.showPrivate, out: opts.out });
+    });
+}
+
+/** The human form of a result record: what was scored, a metric table, and the figures. */
+export function printRecord(record: ResultRecord, opts: { showPrivate?: boolean; out?: string; report?: string[] } = {}): void {
+  const showPrivate = record.private !== null && privateVisible(record, opts);
+  const c = record.challenge;
+  console.log(`challenge   ${c.name} v${c.version} (${c.task}), pool ${record.pool.name}`);
+  console.log(`submission  ${record.submission.path} (${record.submission.format}, ${record.submission.rows} rows, sha256 ${record.submission.sha256.slice(0, 12)}…)`);
+  console.log(
+    `model       ${record.model.kind}, seeds [${record.seeds.join(', ')}], bootstrap ${record.bootstrap.samples} resamples; ` +
+      `public test ${record.test.public_rows} of ${record.test.rows} rows`,
+  );
+  const report = opts.report ?? record.challenge.report;
+  const names = reportedMetricNames(record.primary.name, report, Object.keys(record.metrics));
+  const head = ['metric', 'public mean ± std', 'public 95% CI'];
+  if (showPrivate) head.push('private mean ± std', 'private 95% CI');
+  const rows = names.map((n) => {
+    const row = [n === record.primary.name ? `${n} (primary, ${record.primary.direction})` : n, meanStd(record.metrics[n]), ci(record.metrics[n])];
+    if (showPrivate) row.push(meanStd(record.private!.metrics[n]), ci(record.private!.metrics[n]));
+    return row;
+  });
+  printTable(head, rows);
+  if (record.curve && record.ranking) {
+    const cv = record.curve, r = record.ranking;
+    const last = cv.accuracy.length - 1;
+    console.log(
+      `curve       ${cv.k.length} points over all ${record.test.rows} test rows: accuracy ${cv.accuracy[0].toFixed(4)} (noisy pool) → ` +
+        `${cv.accuracy[last].toFixed(4)} after ${cv.k[last]} fixes; the ranking reaches ${r.noisy_fixed} of ${r.noisy_rows} noisy rows`,
+    );
+  }
+  const s = record.subset;
+  const classes = Object.entries(s.class_counts).map(([k, v]) => `${k} ${v}`).join(', ');
+  console.log(`subset      ${s.rows} rows${s.changed !== undefined ? ` (${s.changed} change a label)` : ''}; ${classes}`);
+  for (const [g, counts] of Object.entries(s.group_counts)) {
+    console.log(`            ${g}: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
+  if (record.private && !showPrivate) {
+    console.log(`private     ${record.test.private_rows} test rows scored and stored; shown ${c.closes ? `after ${c.closes}` : 'when the challenge closes'} (or --show-private)`);
+  }
+  const sys = record.system;
+  console.log(`system      fit ${sys.fit_seconds.toFixed(2)} s, total ${sys.total_seconds.toFixed(2)} s, peak ${sys.peak_rss_mb} MB, ${sys.cores} cores, node ${sys.node}, evaluator ${record.evaluator.version}`);
+  if (opts.out) console.log(`wrote       ${opts.out}`);
+}

@@ -1,0 +1,36 @@
+/** `sieve verify result.json`: re-run a result record and confirm bit-identical metrics. */
+import type { Command } from 'commander';
+import { verifyRecord } from '../evaluate/verify.ts';
+import { printJson, printTable } from '../util/output.ts';
+import { progressBar } from '../util/progress.ts';
+
+export function register(program: Command): void {
+  program
+    .command('verify')
+    .description('re-run a result record (sieve evaluate --out) and confirm every metric is bit-identical')
+    .argument('<result>', 'result record JSON written by sieve evaluate --out')
+    .option('--submission <file>', 'the submission file, if it moved since scoring (its sha256 must match the record)')
+    .option('--json', 'print the outcome as JSON')
+    .addHelpText('after', '\nExit codes: 0 identical; 1 figures differ (listed); 2 the submission, challenge spec or pool changed, or bad input.')
+    .action(async (result: string, opts: { submission?: string; json?: boolean }) => {
+      const progress = progressBar({ enabled: !opts.json });
+      const outcome = await verifyRecord(result, { submission: opts.submission, progress });
+      progress.stop();
+      if (opts.json) {
+        printJson({ ok: outcome.ok, compared: outcome.compared, differences: outcome.differences, notes: outcome.notes });
+      } else {
+        for (const n of outcome.notes) console.log(`note: ${n}`);
+        if (outcome.ok) {
+          console.log(`verified: all ${outcome.compared} recorded figures are bit-identical on re-run (${result})`);
+        } else {
+          console.log(`MISMATCH: ${outcome.differences.length} of ${outcome.compared} figures differ`);
+          printTable(
+            ['figure', 'recorded', 're-run'],
+            outcome.differences.slice(0, 50).map((d) => [d.path, JSON.stringify(d.recorded), JSON.stringify(d.rerun)]),
+          );
+          if (outcome.differences.length > 50) console.log(`... and ${outcome.differences.length - 50} more`);
+        }
+      }
+      if (!outcome.ok) process.exitCode = 1;
+    });
+}

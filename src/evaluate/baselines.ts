@@ -1,0 +1,238 @@
+/**
+ * Built-in baselines, scored exactly like submissions (same model, seeds, test partition and
+ * bootstrap), so a participant knows what "doing nothing clever" is worth.
+ *
+ * selection  random          each model seed trains on its own random draw of budget rows, so
+ *                            per_seed and std show the spread between draws
+ *            class-balanced  the same with an equal number of rows per class (as far as each
+ *                            class has rows)
+ *            full-pool       every train row: over budget, shown for reference
+ * relabel    no-corrections  the pool as it is
+ *            random-corrections  budget random rows, each given a random other class (per seed)
+ * ranking    random-order    a seeded random permutation of every train row
+ *            self-confidence rows by ascending out-of-sample probability of their own label
+ *                            (5-fold cross-validation with the challenge model)
+ */
+import { applyCorrections, type MetricSummary, type ModelSpec } from '../../evaluator/index.ts';
+import { fitOne, gatherLabels, gatherRows, prepareFeatures, scorePredictions, type SeedFit } from '../../evaluator/protocols/common.ts';
+import { createRng, deriveSeed } from '../../evaluator/rng.ts';
+import { SieveError } from '../util/errors.ts';
+import type { Progress } from '../util/progress.ts';
+import type { EvalContext } from './context.ts';
+import { outOfSampleProba, selfConfidenceOrder } from './oos.ts';
+import { primaryMean, type Metrics } from './record.ts';
+import { bootstrapOf, modelSpecOf, scoreSubmission, type Scored } from './runner.ts';
+
+export interface BaselineResult {
+  name: string;
+  description: string;
+  /** Rows trained on / corrections / ranked ids. */
+  rows: number;
+  /** True when the baseline exceeds the challenge budget (shown for reference only). */
+  over_budget: boolean;
+  primary: { name: string; direction: 'max' | 'min'; mean: number | null };
+  /** Public part. */
+  metrics: Metrics;
+  private: { metrics: Metrics; primary_mean: number | null } | null;
+  curve?: Scored['curve'];
+  ranking?: Scored['ranking'];
+  seconds: number;
+}
+
+export const BASELINE_DESCRIPTIONS: Record<string, string> = {
+  random: 'uniform random rows within the budget, a fresh draw per model seed',
+  'class-balanced': 'random rows, equal count per class, a fresh draw per model seed',
+  'full-pool': 'every train row (over budget: reference only)',
+  'no-corrections': 'the pool labels as they are',
+  'random-corrections': 'budget random rows, each set to a random other class',
+  'random-order': 'a seeded random order of every train row',
+  'self-confidence': 'ascending out-of-sample probability of the given label (5-fold CV)',
+};
+
+/** `budget` distinct rows drawn uniformly (seeded), ascending. */
+export function randomRows(n: number, budget: number, seed: number): Int32Array {
+  const perm = createRng(seed).permutation(n);
+  return perm.slice(0, Math.min(budget, n)).sort();
+}
+
+/**
+ * `budget` rows with classes as equal as the pool allows: each class gets floor(budget / k),
+ * classes too small give all they have, and the rest goes to a seeded random order of classes.
+ */
+export function classBalancedRows(y: Int32Array, k: number, budget: number, seed: number): Int32Array {
+  const rng = createRng(seed);
+  const byClass: Int32Array[] = [];
+  for (let c = 0; c < k; c++) {
+    const rows: number[] = [];
+    for (let i = 0; i < y.length; i++) if (y[i] === c) rows.push(i);
+    byClass.push(rng.shuffle(Int32Array.from(rows)));
+  }
+  const take = new Int32Array(k);
+  let left = Math.min(budget, y.length);
+  // Water-filling: repeatedly share what is left equally among classes that still have rows.
+  for (;;) {
+    const open = [...Array(k).keys()].filter((c) => take[c] < byClass[c].length);
+    if (!left || !open.length) break;
+    const share = Math.floor(left / open.length);
+    if (share === 0) {
+      rng.shuffle(open);
+      for (let j = 0; j < left; j++) take[open[j]]++;
+      break;
+    }
+    for (const c of open) {
+      const add = Math.min(share, byClass[c].length - take[c]);
+      take[c] += add;
+      left -= add;
+    }
+  }
+  const out: number[] = [];
+  for (let c = 0; c < k; c++) for (let j = 0; j < take[c]; j++) out.push(byClass[c][j]);
+  return Int32Array.from(out).sort();
+}
+
+/** Scores per-seed training sets (one per model seed) as one entry with intervals. */
+function scorePerSeedTrainSets(
+  ctx: EvalContext,
+  spec: ModelSpec,
+  trainFor: (seed: number) => { rows: Int32Array; labels: Int32Array },
+  opts: { bootstrapSamples?: number; progress?: Progress },
+): { metrics: Metrics; privateMetrics: Metrics; rows: number } {
+  const pool = ctx.poolInput, test = ctx.testInput;
+  const features = prepareFeatures(spec, pool, test);
+  const fits: SeedFit[] = [];
+  let rows = 0;
+  for (const seed of spec.seeds) {
+    const { rows: r, labels } = trainFor(seed);
+    rows = r.length;
+    const train = { X: gatherRows(features.Xpool, features.d, r), n: r.length, d: features.d, y: gatherLabels(labels, r), k: pool.k };
+    const { fitted, proba, seconds } = fitOne(spec, train, features.Xtest, test.n, seed);
+    fits.push({ seed, proba, iterations: fitted.iterations, seconds });
+    opts.progress?.tick();
+  }
+  const parts: Record<string, Int32Array> = { public: ctx.partition.public };
+  if (ctx.partition.private.length) parts.private = ctx.partition.private;
+  const { parts: scored } = scorePredictions(fits, pool, test, {
+    bootstrap: bootstrapOf(ctx.challenge, opts.bootstrapSamples),
+    parts,
+    positiveClass: ctx.positiveClass,
+  });
+  return { metrics: scored.public, privateMetrics: scored.private ?? {}, rows };
+}
+
+function allRows(n: number): Int32Array {
+  return Int32Array.from({ length: n }, (_, i) => i);
+}
+
+/** Runs one named baseline against a loaded context. */
+export async function runBaseline(
+  ctx: EvalContext,
+  name: string,
+  opts: { bootstrapSamples?: number; progress?: Progress } = {},
+): Promise<BaselineResult> {
+  const t0 = performance.now();
+  const { challenge } = ctx;
+  const spec = modelSpecOf(challenge);
+  const n = ctx.train.n, k = ctx.poolInput.k, y = ctx.train.labels;
+  const budget = ctx.rules.budget ?? n;
+  let metrics: Metrics, privateMetrics: Metrics, rows: number;
+  let extra: Pick<BaselineResult, 'curve' | 'ranking'> = {};
+  const score = (sub: Parameters<typeof scoreSubmission>[1]) =>
+    scoreSubmission(ctx, sub, { bootstrapSamples: opts.bootstrapSamples, progress: opts.progress });
+
+  switch (`${challenge.task}:${name}`) {
+    case 'selection:random':
+      ({ metrics, privateMetrics, rows } = scorePerSeedTrainSets(
+        ctx, spec, (seed) => ({ rows: randomRows(n, budget, deriveSeed(seed, 'baseline', 'random')), labels: y }), opts,
+      ));
+      break;
+    case 'selection:class-balanced':
+      ({ metrics, privateMetrics, rows } = scorePerSeedTrainSets(
+        ctx, spec, (seed) => ({ rows: classBalancedRows(y, k, budget, deriveSeed(seed, 'baseline', 'class-balanced')), labels: y }), opts,
+      ));
+      break;
+    case 'selection:full-pool': {
+      const s = await score({ task: 'selection', indices: allRows(n) });
+      ({ metrics, privateMetrics } = s);
+      rows = n;
+      break;
+    }
+    case 'relabel:no-corrections': {
+      const s = await score({ task: 'relabel', indices: new Int32Array(0), labels: new Int32Array(0) });
+      ({ metrics, privateMetrics } = s);
+      rows = 0;
+      break;
+    }
+    case 'relabel:random-corrections':
+      ({ metrics, privateMetrics, rows } = scorePerSeedTrainSets(
+        ctx, spec, (seed) => {
+          const rng = createRng(deriveSeed(seed, 'baseline', 'random-corrections'));
+          const picked = rng.permutation(n).slice(0, Math.min(budget, n));
+          const labels = new Int32Array(picked.length);
+          for (let j = 0; j < picked.length; j++) labels[j] = (y[picked[j]] + 1 + rng.int(k - 1)) % k;
+          const fixed = applyCorrections(y, k, { rows: picked, labels }).labels;
+          return { rows: allRows(n), labels: fixed };
+        }, opts,
+      ));
+      rows = Math.min(budget, n);
+      break;
+    case 'ranking:random-order':
+    case 'ranking:self-confidence': {
+      let order: Int32Array;
+      if (name === 'random-order') {
+        order = createRng(deriveSeed(spec.seeds[0], 'baseline', 'random-order')).permutation(n);
+      } else {
+        const pool = ctx.poolInput;
+        const features = prepareFeatures(spec, pool, ctx.testInput);
+        const proba = outOfSampleProba(spec, features.Xpool, n, features.d, y, k, { folds: 5, seed: spec.seeds[0] });
+        order = selfConfidenceOrder(proba, y, k);
+      }
+      order = order.slice(0, Math.min(budget, n));
+      const s = await score({ task: 'ranking', indices: order });
+      ({ metrics, privateMetrics } = s);
+      extra = { curve: s.curve, ranking: s.ranking };
+      rows = order.length;
+      break;
+    }
+    default:
+      throw new SieveError(`no baseline "${name}" for ${challenge.task} challenges`, {
+        where: 'baselines',
+        examples: Object.keys(BASELINE_DESCRIPTIONS),
+      });
+  }
+  const primary = challenge.metrics.primary;
+  return {
+    name,
+    description: BASELINE_DESCRIPTIONS[name],
+    rows,
+    over_budget: ctx.rules.budget !== undefined && rows > ctx.rules.budget,
+    primary: { name: primary, direction: challenge.metrics.direction, mean: primaryMean(metrics, primary) },
+    metrics,
+    private: ctx.partition.private.length ? { metrics: privateMetrics, primary_mean: primaryMean(privateMetrics, primary) } : null,
+    ...extra,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** Every baseline the challenge lists (or `names`), in that order. */
+export async function runBaselines(
+  ctx: EvalContext,
+  opts: { names?: string[]; bootstrapSamples?: number; progress?: Progress; onResult?: (r: BaselineResult) => void } = {},
+): Promise<BaselineResult[]> {
+  const names = opts.names ?? ctx.challenge.baselines;
+  if (!names.length) throw new SieveError(`challenge ${ctx.challenge.name} lists no baselines`, { where: ctx.challenge.specPath });
+  const out: BaselineResult[] = [];
+  for (const name of names) {
+    const r = await runBaseline(ctx, name, opts);
+    opts.onResult?.(r);
+    out.push(r);
+  }
+  return out;
+}
+
+/** Leaderboard order: in-budget entries by primary mean (direction-aware), over-budget last. */
+export function leaderboardOrder<T extends { over_budget: boolean; primary: { mean: number | null; direction: 'max' | 'min' } }>(rows: T[]): T[] {
+  const key = (r: T) => (r.primary.mean === null ? -Infinity : r.primary.direction === 'max' ? r.primary.mean : -r.primary.mean);
+  return [...rows].sort((a, b) => Number(a.over_budget) - Number(b.over_budget) || key(b) - key(a));
+}
+
+export type { MetricSummary };

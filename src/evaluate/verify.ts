@@ -1,0 +1,132 @@
+/**
+ * `sieve verify`: re-runs a result record from what it names (challenge, pool, submission
+ * file, evaluator version, seeds, bootstrap) and checks that every recorded figure comes out
+ * bit-identical. Refuses to run when the submission, challenge spec or pool changed, since a
+ * re-run would then score something else.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { EVALUATOR_VERSION } from '../../evaluator/version.ts';
+import { loadChallenge } from '../challenge/load.ts';
+import { SieveError } from '../util/errors.ts';
+import type { Progress } from '../util/progress.ts';
+import { loadEvalContext } from './context.ts';
+import { RESULT_FORMAT, type ResultRecord } from './record.ts';
+import { evaluateFile } from './runner.ts';
+
+export interface Difference {
+  path: string;
+  recorded: unknown;
+  rerun: unknown;
+}
+
+export interface VerifyOutcome {
+  ok: boolean;
+  /** Number of figures compared (leaf values). */
+  compared: number;
+  differences: Difference[];
+  notes: string[];
+  rerun: ResultRecord;
+}
+
+/** Reads and sanity-checks a result record file. */
+export async function readRecord(path: string): Promise<ResultRecord> {
+  const text = await readFile(path, 'utf8').catch(() => {
+    throw new SieveError(`result record not found: ${path}`, { where: 'result' });
+  });
+  let rec: ResultRecord;
+  try {
+    rec = JSON.parse(text);
+  } catch (err) {
+    throw new SieveError(`result record is not valid JSON: ${(err as Error).message.split('\n')[0]}`, { where: path });
+  }
+  if (rec === null || typeof rec !== 'object' || rec.format !== RESULT_FORMAT) {
+    throw new SieveError(`not a sieve result record (format should be "${RESULT_FORMAT}")`, {
+      where: path,
+      examples: [`format: ${JSON.stringify((rec as { format?: unknown })?.format)}`],
+    });
+  }
+  for (const key of ['challenge', 'pool', 'submission', 'metrics', 'bootstrap'] as const) {
+    if (!rec[key] || typeof rec[key] !== 'object') throw new SieveError(`result record lacks "${key}"`, { where: path });
+  }
+  return rec;
+}
+
+/** Leaf-by-leaf comparison of two JSON values; `Object.is` on numbers (bit-identical). */
+export function compareJson(a: unknown, b: unknown, path: string, out: Difference[], counter: { n: number }): void {
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
+    if (Array.isArray(a) !== Array.isArray(b)) { out.push({ path, recorded: a, rerun: b }); counter.n++; return; }
+    const keys = Array.isArray(a)
+      ? Array.from({ length: Math.max(a.length, (b as unknown[]).length) }, (_, i) => i)
+      : [...new Set([...Object.keys(a as object), ...Object.keys(b as object)])].sort();
+    for (const k of keys) {
+      const sub = Array.isArray(a) ? `${path}[${k}]` : path ? `${path}.${k}` : String(k);
+      compareJson((a as Record<string | number, unknown>)[k], (b as Record<string | number, unknown>)[k], sub, out, counter);
+    }
+    return;
+  }
+  counter.n++;
+  if (!Object.is(a, b)) out.push({ path, recorded: a, rerun: b });
+}
+
+export async function verifyRecord(
+  recordPath: string,
+  opts: { submission?: string; progress?: Progress } = {},
+): Promise<VerifyOutcome> {
+  const rec = await readRecord(recordPath);
+  const notes: string[] = [];
+
+  const subPath = opts.submission ?? rec.submission.path;
+  const bytes = await readFile(subPath).catch(() => {
+    throw new SieveError(`the submission named by the record is gone: ${subPath}`, {
+      where: recordPath,
+      examples: ['pass --submission FILE if it moved (its sha256 must still match)'],
+    });
+  });
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  if (sha !== rec.submission.sha256) {
+    throw new SieveError('the submission file changed since it was scored; refusing to verify', {
+      where: subPath,
+      examples: [`recorded sha256 ${rec.submission.sha256}`, `file sha256     ${sha}`],
+    });
+  }
+
+  const challenge = await loadChallenge(rec.challenge.ref);
+  if (challenge.specSha256 !== rec.challenge.spec_sha256) {
+    throw new SieveError(`the challenge spec changed since the record (${challenge.name} v${challenge.version}); refusing to verify`, {
+      where: challenge.specPath,
+      examples: [`recorded spec sha256 ${rec.challenge.spec_sha256}`, `current spec sha256  ${challenge.specSha256}`],
+    });
+  }
+  const ctx = await loadEvalContext(challenge, { progress: opts.progress });
+  if (ctx.pool.manifest.content_hash !== rec.pool.content_hash) {
+    throw new SieveError(`pool "${ctx.pool.name}" changed since the record; refusing to verify`, {
+      where: ctx.pool.dir,
+      examples: [`recorded content hash ${rec.pool.content_hash}`, `current content hash  ${ctx.pool.manifest.content_hash}`],
+    });
+  }
+  if (rec.evaluator?.version !== EVALUATOR_VERSION) {
+    notes.push(`evaluator version changed: recorded ${rec.evaluator?.version}, running ${EVALUATOR_VERSION}`);
+  }
+
+  const rerun = await evaluateFile(challenge, subPath, {
+    context: ctx,
+    format: rec.submission.format,
+    bootstrapSamples: rec.bootstrap.samples,
+    progress: opts.progress,
+  });
+  // Compare through JSON, which is how the record was stored (NaN → null and so on).
+  const fresh = JSON.parse(JSON.stringify(rerun)) as ResultRecord;
+  const differences: Difference[] = [];
+  const counter = { n: 0 };
+  for (const key of ['seeds', 'model', 'bootstrap', 'test', 'primary', 'metrics', 'curve', 'ranking', 'subset'] as const) {
+    compareJson(rec[key], fresh[key], key, differences, counter);
+  }
+  const priv = rec.private as ResultRecord['private'] | { hidden: true } | null;
+  if (priv && 'hidden' in priv) {
+    notes.push('private scores are not in this record (it was saved from the public view); they were not compared');
+  } else {
+    compareJson(priv, fresh.private, 'private', differences, counter);
+  }
+  return { ok: differences.length === 0, compared: counter.n, differences, notes, rerun };
+}
