@@ -1,6 +1,7 @@
 import type { ModelSpec } from '../../evaluator/types.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import { SieveError } from '../util/errors.ts';
+import type { Progress } from '../util/progress.ts';
 import type { Analyser, AnalyserResult, AuditContext } from './types.ts';
 
 /**
@@ -105,6 +106,8 @@ export interface RunAuditOptions {
   testNote?: string;
   /** Per-analyser option overrides, by analyser name. */
   options?: Record<string, Record<string, unknown>>;
+  /** One progress phase per analyser (see PhasedProgress in context.ts); default ctx.progress. */
+  phase?: () => Progress & { done(): void };
 }
 
 /**
@@ -123,7 +126,12 @@ export async function runAudit(ctx: AuditContext, opts: RunAuditOptions): Promis
       continue;
     }
     const started = performance.now();
-    const result = await analyser.run(ctx, { ...analyser.defaults, ...(opts.options?.[analyser.name] ?? {}) });
+    const progress = opts.phase?.();
+    const result = await analyser.run(
+      progress ? { ...ctx, progress } : ctx,
+      { ...analyser.defaults, ...(opts.options?.[analyser.name] ?? {}) },
+    );
+    progress?.done();
     // The runner's clock is the one reported, so every analyser is timed the same way.
     results.push({
       ...result,

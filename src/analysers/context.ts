@@ -1,0 +1,249 @@
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ModelSpec } from '../../evaluator/types.ts';
+import { loadChallenge, BUILTIN_CHALLENGES_DIR } from '../challenge/load.ts';
+import type { Challenge } from '../challenge/schema.ts';
+import { openPool, readSplit, listBuiltinPools, type Pool } from '../pool/read.ts';
+import type { PoolSplit } from '../pool/types.ts';
+import { readSubmission, rulesFor, validateSubmission, type SubmissionRules } from '../submission/index.ts';
+import { SieveError } from '../util/errors.ts';
+import type { Progress } from '../util/progress.ts';
+import type { AuditPoolInfo } from './audit.ts';
+import type { AuditContext, OosPredictions } from './types.ts';
+
+/**
+ * Everything an audit needs before the analysers run: which pool (directly, or through a
+ * challenge), its train split, the test split when the caller may see it, the rows a
+ * submission selects for --subset, and an `AuditContext` whose out-of-sample predictions are
+ * computed once, on first use, and then shared by every analyser (and by the subset audit).
+ */
+
+export interface AuditTarget {
+  pool: Pool;
+  /** Set when the argument named a challenge; its model spec drives the OOS predictions. */
+  challenge?: Challenge;
+}
+
+function looksLikePath(s: string): boolean {
+  return s.includes('/') || s.includes('\\') || s.startsWith('.') || s.endsWith('.yaml') || s.endsWith('.yml');
+}
+
+/**
+ * Resolves `sieve audit <pool | challenge>`. A path is a challenge when it is (or holds) a
+ * challenge.yaml, otherwise a pool directory. A bare name is a built-in challenge first (it
+ * brings its model spec and resolves to its pool), then a built-in pool or a directory.
+ */
+export async function resolveAuditTarget(nameOrPath: string): Promise<AuditTarget> {
+  const isChallenge = looksLikePath(nameOrPath)
+    ? (() => {
+        const p = resolve(nameOrPath);
+        if (!existsSync(p)) return false;
+        return statSync(p).isFile() ? /\.ya?ml$/.test(p) : existsSync(join(p, 'challenge.yaml'));
+      })()
+    : existsSync(join(BUILTIN_CHALLENGES_DIR, nameOrPath, 'challenge.yaml'));
+  if (isChallenge) {
+    const challenge = await loadChallenge(nameOrPath);
+    return { pool: await openPool(challenge.poolRef), challenge };
+  }
+  try {
+    return { pool: await openPool(nameOrPath) };
+  } catch (err) {
+    if (!(err instanceof SieveError) || looksLikePath(nameOrPath)) throw err;
+    throw new SieveError(`"${nameOrPath}" is neither a pool nor a challenge`, {
+      where: 'POOL|CHALLENGE',
+      examples: [`built-in pools: ${listBuiltinPools().join(', ') || '(none)'}`, 'or give a pool directory / challenge.yaml path'],
+    });
+  }
+}
+
+export interface AuditSplits {
+  train: PoolSplit;
+  test?: PoolSplit;
+  /** Why there is no test split, for the report (leakage checks need it). */
+  testNote?: string;
+}
+
+/**
+ * Reads the train split and, when allowed, the test split. The test split of a challenge pool
+ * is evaluator-only: it is read (through src/pool/hidden.ts) only with `organiser`; a pool
+ * whose test file is participant-visible (the auditor's own imported data) is read directly.
+ */
+export async function readAuditSplits(pool: Pool, opts: { organiser?: boolean; progress?: Progress } = {}): Promise<AuditSplits> {
+  const train = await readSplit(pool, 'train', { progress: opts.progress });
+  const testFile = pool.manifest.files.find((f) => f.role === 'test');
+  if (!testFile) return { train, testNote: `Pool "${pool.name}" has no test split: train/test leakage was not checked.` };
+  if (testFile.visibility === 'participant') return { train, test: await readSplit(pool, 'test') };
+  if (opts.organiser) {
+    // The evaluator's door, opened only on the organiser's explicit request.
+    const { readHiddenSplit } = await import('../pool/hidden.ts');
+    return { train, test: await readHiddenSplit(pool, 'test') };
+  }
+  return {
+    train,
+    testNote: `The test split of "${pool.name}" is evaluator-only and was not read: train/test leakage was not checked (organisers: add --organiser).`,
+  };
+}
+
+export function auditPoolInfo(target: AuditTarget, splits: AuditSplits): AuditPoolInfo {
+  const { pool, challenge } = target;
+  const m = pool.manifest;
+  return {
+    name: pool.name,
+    path: pool.dir,
+    contentHash: m.content_hash,
+    ...(challenge ? { challenge: challenge.name } : {}),
+    classes: m.classes,
+    trainRows: splits.train.n,
+    testRows: splits.test ? splits.test.n : null,
+    features: splits.train.d,
+    groups: m.groups.map((g) => g.name),
+    hasPixels: !!splits.train.pixels,
+    hasText: !!splits.train.text && Object.keys(splits.train.text).length > 0,
+  };
+}
+
+/** The rows `indices` of `split` (in the given order), as a split of their own. */
+export function subsetSplit(split: PoolSplit, indices: Int32Array): PoolSplit {
+  const n = indices.length;
+  const d = split.d;
+  const features = new Float32Array(n * d);
+  const labels = new Int32Array(n);
+  const ids = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const r = indices[i];
+    features.set(split.features.subarray(r * d, (r + 1) * d), i * d);
+    labels[i] = split.labels[r];
+    ids[i] = split.ids[r];
+  }
+  const pick = <T>(values: readonly T[]) => Array.from(indices, (r) => values[r]);
+  const out: PoolSplit = {
+    split: split.split,
+    n,
+    d,
+    ids,
+    labels,
+    classNames: split.classNames,
+    features,
+    featureNames: split.featureNames,
+    groups: Object.fromEntries(Object.entries(split.groups).map(([k, v]) => [k, pick(v)])),
+  };
+  if (split.pixels) {
+    const { width, height, channels, data } = split.pixels;
+    const size = width * height * channels;
+    const px = new Uint8Array(n * size);
+    for (let i = 0; i < n; i++) px.set(data.subarray(indices[i] * size, (indices[i] + 1) * size), i * size);
+    out.pixels = { width, height, channels, data: px };
+  }
+  if (split.text) out.text = Object.fromEntries(Object.entries(split.text).map(([k, v]) => [k, pick(v)]));
+  return out;
+}
+
+/**
+ * The train rows a submission file selects, in pool order. Any submission format is accepted
+ * (parsed and strictly validated by src/submission). Through a challenge, the challenge's own
+ * rules apply (task, budget); for a plain pool, an ids file (or an id,label file) of any size.
+ */
+export async function readSubsetIndices(file: string, train: PoolSplit, challenge?: Challenge): Promise<Int32Array> {
+  const read = await readSubmission(file);
+  const rules: SubmissionRules = challenge
+    ? rulesFor(challenge, train)
+    : { task: read.raw.columns.includes('label') ? 'relabel' : 'selection', poolIds: train.ids, classNames: train.classNames };
+  const submission = validateSubmission(read.raw, rules, { where: read.path, sha256: read.sha256 });
+  // Pool order keeps the subset audit's row order (and so its tables) independent of the file's order.
+  return Int32Array.from(submission.indices).sort();
+}
+
+/** Computes out-of-sample probabilities for a split (D1's `src/analysers/oos.ts`). */
+export type OosComputer = (
+  split: PoolSplit,
+  opts: { model: ModelSpec; folds: number; seed: number; progress: Progress },
+) => Promise<OosPredictions>;
+
+export interface AuditContextOptions {
+  poolName: string;
+  train: PoolSplit;
+  test?: PoolSplit;
+  model: ModelSpec;
+  folds: number;
+  seed: number;
+  progress: Progress;
+  computeOos: OosComputer;
+  /** Progress of the cross-validation (default: `progress`); `done()` is called when it ends. */
+  oosProgress?: Progress & { done?(): void };
+}
+
+/** An `AuditContext` whose `oos()` runs the cross-validation once, on first call. */
+export function createAuditContext(opts: AuditContextOptions): AuditContext {
+  let cached: Promise<OosPredictions> | null = null;
+  return {
+    poolName: opts.poolName,
+    train: opts.train,
+    test: opts.test,
+    model: opts.model,
+    seed: opts.seed,
+    progress: opts.progress,
+    oos() {
+      if (!cached) {
+        const progress = opts.oosProgress ?? opts.progress;
+        cached = opts.computeOos(opts.train, { model: opts.model, folds: opts.folds, seed: opts.seed, progress })
+          .then((p) => { opts.oosProgress?.done?.(); return p; });
+      }
+      return cached;
+    },
+  };
+}
+
+/**
+ * The context of a subset audit: the selected rows, the same test split, and the pool's
+ * out-of-sample probabilities restricted to those rows. Each row's probabilities still come
+ * from a model that never saw it, the pool-wide models are better informed than models fitted
+ * on a small subset, and nothing is trained twice.
+ */
+export function subsetContext(parent: AuditContext, indices: Int32Array): AuditContext {
+  const train = subsetSplit(parent.train, indices);
+  let cached: Promise<OosPredictions> | null = null;
+  return {
+    ...parent,
+    train,
+    oos() {
+      cached ??= parent.oos().then((p) => {
+        const proba = new Float32Array(indices.length * p.k);
+        for (let i = 0; i < indices.length; i++) proba.set(p.proba.subarray(indices[i] * p.k, (indices[i] + 1) * p.k), i * p.k);
+        return { ...p, proba, n: indices.length };
+      });
+      return cached;
+    },
+  };
+}
+
+/**
+ * One progress bar over the phases of an audit (the out-of-sample cross-validation, then each
+ * analyser). Each phase gets its own `Progress` whose start/tick are mapped onto an equal share
+ * of the outer bar, so analysers and the OOS computer report in whatever units suit them.
+ */
+export class PhasedProgress {
+  private static readonly UNITS = 1000;
+  private started = false;
+  constructor(private readonly outer: Progress, private readonly phases: number, private readonly label = 'audit') {}
+
+  phase(): Progress & { done(): void } {
+    if (!this.started) { this.outer.start(this.phases * PhasedProgress.UNITS, this.label); this.started = true; }
+    const outer = this.outer;
+    const units = PhasedProgress.UNITS;
+    let total = 0, value = 0, reported = 0, finished = false;
+    const advanceTo = (target: number) => {
+      const t = Math.min(units, Math.max(reported, Math.floor(target)));
+      if (t > reported) { outer.tick(t - reported); reported = t; }
+    };
+    return {
+      start(n) { total = n; },
+      tick(u = 1) { if (finished) return; value += u; if (total > 0) advanceTo((value / total) * units); },
+      stop() { /* the outer bar stops once, when the audit ends */ },
+      done() { if (!finished) { advanceTo(units); finished = true; } },
+    };
+  }
+
+  stop(): void {
+    this.outer.stop();
+  }
+}
