@@ -1,7 +1,17 @@
 import type { Command } from 'commander';
 import { register as registerPool } from './pool.ts';
+import { register as registerChallenge } from './challenge.ts';
+import { register as registerEvaluate } from './evaluate.ts';
+import { register as registerBaselines } from './baselines.ts';
+import { register as registerVerify } from './verify.ts';
+import { register as registerDemo } from './demo.ts';
 
 /** Every subcommand's register function, in help order. Add one line per new command file. */
 export const commands: ((program: Command) => void)[] = [
   registerPool,
+  registerChallenge,
+  registerEvaluate,
+  registerBaselines,
+  registerVerify,
+  registerDemo,
 ];

@@ -5,7 +5,6 @@
 import type { Command } from 'commander';
 import { privateVisible, publicView, type ResultRecord } from '../evaluate/record.ts';
 import { ci, meanStd, reportedMetricNames } from '../evaluate/format.ts';
-import { evaluateFile } from '../evaluate/runner.ts';
 import { writeFileAtomically } from '../util/atomic.ts';
 import { printJson, printTable } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
@@ -30,6 +29,7 @@ Every rule is checked before any training; a broken rule exits with code 2 and n
     )
     .action(async (challenge: string, submission: string, opts: { json?: boolean; out?: string; format?: string; showPrivate?: boolean }) => {
       const progress = progressBar({ enabled: !opts.json });
+      const { evaluateFile } = await import('../evaluate/runner.ts');
       const record = await evaluateFile(challenge, submission, { format: opts.format, progress });
       progress.stop();
       if (opts.out) await writeFileAtomically(opts.out, JSON.stringify(record, null, 2) + '\n');

@@ -1,6 +1,5 @@
 /** `sieve verify result.json`: re-run a result record and confirm bit-identical metrics. */
 import type { Command } from 'commander';
-import { verifyRecord } from '../evaluate/verify.ts';
 import { printJson, printTable } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
 
@@ -14,6 +13,7 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExit codes: 0 identical; 1 figures differ (listed); 2 the submission, challenge spec or pool changed, or bad input.')
     .action(async (result: string, opts: { submission?: string; json?: boolean }) => {
       const progress = progressBar({ enabled: !opts.json });
+      const { verifyRecord } = await import('../evaluate/verify.ts');
       const outcome = await verifyRecord(result, { submission: opts.submission, progress });
       progress.stop();
       if (opts.json) {

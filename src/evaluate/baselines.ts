@@ -229,10 +229,5 @@ export async function runBaselines(
   return out;
 }
 
-/** Leaderboard order: in-budget entries by primary mean (direction-aware), over-budget last. */
-export function leaderboardOrder<T extends { over_budget: boolean; primary: { mean: number | null; direction: 'max' | 'min' } }>(rows: T[]): T[] {
-  const key = (r: T) => (r.primary.mean === null ? -Infinity : r.primary.direction === 'max' ? r.primary.mean : -r.primary.mean);
-  return [...rows].sort((a, b) => Number(a.over_budget) - Number(b.over_budget) || key(b) - key(a));
-}
-
+export { leaderboardOrder } from './format.ts';
 export type { MetricSummary };

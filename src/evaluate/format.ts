@@ -32,3 +32,22 @@ export function reportedMetricNames(primary: string, report: readonly string[], 
   }
   return out;
 }
+
+/** Per-class and per-group-value metrics: too many for a leaderboard column. */
+function isPerItem(name: string): boolean {
+  const { family, arg } = splitMetricName(name);
+  return arg !== undefined && ['precision', 'recall', 'f1', 'group_accuracy'].includes(family);
+}
+
+/** Up to `max` reported metrics (after the primary) that fit a leaderboard column. */
+export function leaderboardColumns(primary: string, report: readonly string[], available: readonly string[], max = 3): string[] {
+  return reportedMetricNames(primary, report, available)
+    .filter((n) => n !== primary && !isPerItem(n))
+    .slice(0, max);
+}
+
+/** Leaderboard order: in-budget entries by primary mean (direction-aware), over-budget last. */
+export function leaderboardOrder<T extends { over_budget: boolean; primary: { mean: number | null; direction: 'max' | 'min' } }>(rows: T[]): T[] {
+  const key = (r: T) => (r.primary.mean === null ? -Infinity : r.primary.direction === 'max' ? r.primary.mean : -r.primary.mean);
+  return [...rows].sort((a, b) => Number(a.over_budget) - Number(b.over_budget) || key(b) - key(a));
+}

@@ -1,0 +1,66 @@
+/** `sieve baselines <challenge>`: score the challenge's built-in baselines as a leaderboard. */
+import type { Command } from 'commander';
+import type { BaselineResult } from '../evaluate/baselines.ts';
+import { ci, leaderboardColumns, leaderboardOrder, meanStd } from '../evaluate/format.ts';
+import { isClosed } from '../challenge/load.ts';
+import type { Challenge } from '../challenge/schema.ts';
+import { printJson, printTable } from '../util/output.ts';
+import { progressBar } from '../util/progress.ts';
+
+export function register(program: Command): void {
+  program
+    .command('baselines')
+    .description("score a challenge's built-in baselines (random, class-balanced, full pool; random / self-confidence order for ranking)")
+    .argument('<challenge>', 'challenge name or path')
+    .option('--only <names>', 'comma-separated baseline names (default: those the challenge lists)')
+    .option('--show-private', 'show private-test scores even though the challenge is still open')
+    .option('--json', 'print the baseline results as JSON')
+    .action(async (challengeRef: string, opts: { only?: string; json?: boolean; showPrivate?: boolean }) => {
+      const progress = progressBar({ enabled: !opts.json });
+      const { loadEvalContext } = await import('../evaluate/context.ts');
+      const { runBaselines } = await import('../evaluate/baselines.ts');
+      const ctx = await loadEvalContext(challengeRef, { progress });
+      const names = opts.only?.split(',').map((s) => s.trim()).filter(Boolean);
+      const results = await runBaselines(ctx, { names, progress });
+      progress.stop();
+      const showPrivate = opts.showPrivate === true || isClosed(ctx.challenge);
+      if (opts.json) {
+        printJson({
+          challenge: { name: ctx.challenge.name, version: ctx.challenge.version },
+          pool: { name: ctx.pool.name, content_hash: ctx.pool.manifest.content_hash },
+          baselines: results.map((r) => (showPrivate ? r : { ...r, private: r.private ? { hidden: true } : null })),
+        });
+        return;
+      }
+      printLeaderboard(ctx.challenge, results, { showPrivate });
+    });
+}
+
+/** A leaderboard-style table of baseline results with intervals. */
+export function printLeaderboard(
+  challenge: Challenge,
+  results: BaselineResult[],
+  opts: { showPrivate?: boolean; bootstrapSamples?: number } = {},
+): void {
+  const primary = challenge.metrics.primary;
+  const available = Object.keys(results[0]?.metrics ?? {});
+  const extra = leaderboardColumns(primary, challenge.metrics.report, available);
+  const head = ['#', 'baseline', 'rows', `${primary} (${challenge.metrics.direction}) mean ± std`, '95% CI', ...extra];
+  if (opts.showPrivate) head.push(`private ${primary}`);
+  let rank = 0;
+  const rows = leaderboardOrder(results).map((r) => {
+    const row = [
+      r.over_budget ? '-' : String(++rank),
+      r.over_budget ? `${r.name} (over budget)` : r.name,
+      r.rows,
+      meanStd(r.metrics[primary]),
+      ci(r.metrics[primary]),
+      ...extra.map((m) => meanStd(r.metrics[m])),
+    ];
+    if (opts.showPrivate) row.push(meanStd(r.private?.metrics[primary]));
+    return row;
+  });
+  console.log(`${challenge.name} v${challenge.version}: ${challenge.title} (public test part, ${challenge.model.seeds.length} model seed(s), ${opts.bootstrapSamples ?? challenge.bootstrap.samples} bootstrap resamples)`);
+  printTable(head, rows);
+  for (const r of results) console.log(`  ${r.name}: ${r.description} (${r.seconds.toFixed(1)} s)`);
+}

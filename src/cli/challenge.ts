@@ -1,0 +1,102 @@
+/**
+ * `sieve challenge list | info | check`: the built-in challenges, one challenge's rules, and
+ * a dry run of submission validation (no training).
+ */
+import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isClosed, listChallenges, loadChallenge } from '../challenge/load.ts';
+import type { Challenge } from '../challenge/schema.ts';
+import { openPool, readSplit } from '../pool/read.ts';
+import { indexIds, loadSubmission, rulesFor } from '../submission/index.ts';
+import { printJson, printTable } from '../util/output.ts';
+
+function budgetText(c: Challenge): string {
+  if (c.task === 'selection') return `${c.budget.rows} rows`;
+  if (c.task === 'relabel') return `${c.budget.corrections} corrections`;
+  return c.budget.max_length ? `${c.budget.max_length} ids` : 'every train row';
+}
+
+function summary(c: Challenge) {
+  return {
+    name: c.name,
+    version: c.version,
+    title: c.title,
+    task: c.task,
+    pool: c.pool,
+    budget: budgetText(c),
+    model: `${c.model.kind}${c.model.preprocess.pca ? ` (PCA-${c.model.preprocess.pca})` : ''}`,
+    seeds: c.model.seeds.length,
+    primary: `${c.metrics.primary} (${c.metrics.direction})`,
+    status: c.closes ? (isClosed(c) ? `closed ${c.closes}` : `open until ${c.closes}`) : 'open',
+  };
+}
+
+export function register(program: Command): void {
+  const cmd = program.command('challenge').description('list challenges, show their rules, check a submission without scoring it');
+
+  cmd
+    .command('list')
+    .description('list the built-in challenges')
+    .option('--json', 'print as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const all = (await listChallenges()).map(summary);
+      if (opts.json) return printJson(all);
+      printTable(
+        ['name', 'task', 'pool', 'budget', 'model', 'seeds', 'primary', 'status'],
+        all.map((c) => [c.name, c.task, c.pool, c.budget, c.model, c.seeds, c.primary, c.status]),
+      );
+    });
+
+  cmd
+    .command('info')
+    .description("show a challenge's spec and its README")
+    .argument('<challenge>', 'challenge name or path')
+    .option('--json', 'print the parsed spec as JSON')
+    .action(async (ref: string, opts: { json?: boolean }) => {
+      const c = await loadChallenge(ref);
+      if (opts.json) return printJson(c);
+      const s = summary(c);
+      printTable(
+        ['field', 'value'],
+        [
+          ['name', `${c.name} v${c.version}`],
+          ['title', c.title],
+          ['task', c.task],
+          ['pool', c.poolRef],
+          ['budget', s.budget],
+          ['model', `${c.model.kind} ${JSON.stringify(c.model.params)} preprocess ${JSON.stringify(c.model.preprocess)}`],
+          ['seeds', c.model.seeds.join(', ')],
+          ['primary metric', s.primary],
+          ['reported', c.metrics.report.join(', ') || '-'],
+          ['groups', c.groups.join(', ') || '-'],
+          ['test', `public fraction ${c.test.public_fraction}, partition seed ${c.test.seed}`],
+          ['bootstrap', `${c.bootstrap.samples} resamples, seed ${c.bootstrap.seed}`],
+          ['limits', c.limits.submissions_per_day ? `${c.limits.submissions_per_day} submissions per day` : '-'],
+          ['baselines', c.baselines.join(', ') || '-'],
+          ['status', s.status],
+          ['spec', c.specPath],
+        ],
+      );
+      const readme = await readFile(join(c.dir, 'README.md'), 'utf8').catch(() => null);
+      if (readme) console.log('\n' + readme.trimEnd());
+    });
+
+  cmd
+    .command('check')
+    .description('validate a submission against a challenge without training anything')
+    .argument('<challenge>', 'challenge name or path')
+    .argument('<submission>', 'submission file')
+    .option('--format <format>', 'submission format, overriding the extension')
+    .option('--json', 'print the outcome as JSON')
+    .action(async (ref: string, path: string, opts: { format?: string; json?: boolean }) => {
+      const c = await loadChallenge(ref);
+      const pool = await openPool(c.poolRef);
+      const train = await readSplit(pool, 'train', { columns: [] });
+      const rules = rulesFor(c, { ids: train.ids, classNames: pool.manifest.classes });
+      const { file, submission } = await loadSubmission(path, rules, { format: opts.format, idIndex: indexIds(train.ids) });
+      const out = { ok: true, challenge: c.name, format: submission.format, rows: submission.rows, budget: rules.budget ?? null, sha256: file.sha256 };
+      if (opts.json) return printJson(out);
+      console.log(`ok: ${submission.rows} ${c.task === 'relabel' ? 'corrections' : 'ids'} (${submission.format}) pass every rule of ${c.name}; budget ${budgetText(c)}`);
+    });
+}

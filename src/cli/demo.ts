@@ -1,0 +1,44 @@
+/**
+ * `sieve demo`: offline, in under two minutes on two cores. Scores the baselines of the
+ * fashion-select challenge on the built-in fashion-mnist pool, prints them as a leaderboard
+ * with intervals, and says what to try next.
+ */
+import type { Command } from 'commander';
+import { printJson } from '../util/output.ts';
+import { progressBar } from '../util/progress.ts';
+import { printLeaderboard } from './baselines.ts';
+
+export const DEMO_CHALLENGE = 'fashion-select';
+
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description('offline tour: score the fashion-select baselines and show what to try next')
+    .option('--bootstrap <n>', 'bootstrap resamples (default: the challenge\'s)', (v) => Number.parseInt(v, 10))
+    .option('--json', 'print the baseline results as JSON')
+    .action(async (opts: { bootstrap?: number; json?: boolean }) => {
+      const t0 = performance.now();
+      const progress = progressBar({ enabled: !opts.json });
+      if (!opts.json) console.log(`sieve demo: scoring the baselines of ${DEMO_CHALLENGE} (fixed model, every seed, bootstrap intervals)...`);
+      const { loadEvalContext } = await import('../evaluate/context.ts');
+      const { runBaselines } = await import('../evaluate/baselines.ts');
+      const ctx = await loadEvalContext(DEMO_CHALLENGE, { progress });
+      const results = await runBaselines(ctx, { progress, bootstrapSamples: opts.bootstrap });
+      progress.stop();
+      const seconds = (performance.now() - t0) / 1000;
+      if (opts.json) {
+        printJson({ challenge: DEMO_CHALLENGE, seconds, baselines: results.map((r) => ({ ...r, private: r.private ? { hidden: true } : null })) });
+        return;
+      }
+      console.log('');
+      printLeaderboard(ctx.challenge, results, { bootstrapSamples: opts.bootstrap });
+      console.log(`\ndone in ${seconds.toFixed(1)} s. What to try next:`);
+      console.log(`  sieve challenge info ${DEMO_CHALLENGE}            the rules, the model and the submission format`);
+      console.log(`  sieve pool head fashion-mnist --rows 5            look at the rows you choose from`);
+      console.log(`  sieve audit fashion-mnist --html report.html      find label errors, duplicates and imbalance first`);
+      console.log(`  printf 'id\\n%s\\n' <ids...> > my-ids.csv           a submission: a CSV with header "id" and at most ${ctx.rules.budget} train ids`);
+      console.log(`  sieve evaluate ${DEMO_CHALLENGE} my-ids.csv --out result.json   score it (public test part, with 95% intervals)`);
+      console.log(`  sieve verify result.json                          re-run the record and confirm bit-identical metrics`);
+      console.log(`  sieve challenge list                              the other challenges: fashion-debug (ranking), credit-fair, synth-teach`);
+    });
+}
