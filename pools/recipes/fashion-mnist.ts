@@ -175,10 +175,20 @@ export interface BuildOptions {
   progress?: Progress;
 }
 
+/**
+ * zstd level: 19 for the committed subset (size counts against the 15 MB budget of pools/),
+ * 9 for the full set, which users build locally and where speed matters more.
+ */
+export const FASHION_ZSTD_LEVEL = { subset: 19, full: 9 };
+
 export async function buildFashionMnist(opts: BuildOptions = {}) {
   const src = await loadFashionSource(opts.from ?? FASHION_DEFAULT_FROM);
   const draft = fashionMnistDraft(src, { full: opts.full });
-  return writePool(opts.out ?? builtinOut(draft.manifest.name), draft, { overwrite: opts.overwrite, progress: opts.progress, compressionLevel: 19 });
+  return writePool(opts.out ?? builtinOut(draft.manifest.name), draft, {
+    overwrite: opts.overwrite,
+    progress: opts.progress,
+    compressionLevel: opts.full ? FASHION_ZSTD_LEVEL.full : FASHION_ZSTD_LEVEL.subset,
+  });
 }
 
 if (isMain(import.meta.url)) {
