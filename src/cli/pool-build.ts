@@ -4,10 +4,6 @@ import type { PoolManifest } from '../pool/manifest.ts';
 import { SieveError } from '../util/errors.ts';
 import { printJson, printTable } from '../util/output.ts';
 import { progressBar, type Progress } from '../util/progress.ts';
-import { buildFashionMnist } from '../../pools/recipes/fashion-mnist.ts';
-import { buildGermanCredit } from '../../pools/recipes/german-credit.ts';
-import { buildFashionDebug } from '../../pools/recipes/fashion-debug.ts';
-import { buildSynthTeach } from '../../pools/recipes/synth-teach.ts';
 
 interface BuildCliOptions {
   from?: string;
@@ -25,26 +21,27 @@ interface Builder {
   outName(full: boolean): string;
 }
 
-/** The recipes of the built-in pools (pools/recipes/*.ts), by pool name. */
+/** The recipes of the built-in pools (pools/recipes/*.ts), by pool name; imported on use to keep `sieve --help` fast. */
 const BUILDERS: Record<string, Builder> = {
   'fashion-mnist': {
     from: 'a folder holding the four Fashion-MNIST IDX files (train-/t10k-images-idx3-ubyte, train-/t10k-labels-idx1-ubyte; gzipped or not)',
-    build: (o) => buildFashionMnist(o),
+    build: async (o) => (await import('../../pools/recipes/fashion-mnist.ts')).buildFashionMnist(o),
     outName: (full) => (full ? 'fashion-mnist-full' : 'fashion-mnist'),
   },
   'german-credit': {
     from: 'the credit-g.arff file (Statlog German Credit, as shipped with Weka)',
-    build: (o) => buildGermanCredit(o),
+    build: async (o) => (await import('../../pools/recipes/german-credit.ts')).buildGermanCredit(o),
     outName: () => 'german-credit',
   },
   'fashion-debug': {
     from: 'a folder holding the four Fashion-MNIST IDX files (the same as for fashion-mnist)',
-    build: (o) => buildFashionDebug(o),
+    build: async (o) => (await import('../../pools/recipes/fashion-debug.ts')).buildFashionDebug(o),
     outName: () => 'fashion-debug',
   },
   'synth-teach': {
     from: null,
-    build: (o) => buildSynthTeach({ out: o.out, overwrite: o.overwrite, progress: o.progress }),
+    build: async (o) =>
+      (await import('../../pools/recipes/synth-teach.ts')).buildSynthTeach({ out: o.out, overwrite: o.overwrite, progress: o.progress }),
     outName: () => 'synth-teach',
   },
 };

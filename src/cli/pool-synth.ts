@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { generateSynthPool, synthDraft, type NoiseType, type SynthOptions } from '../pool/synth.ts';
-import { writePool } from '../pool/write.ts';
+import type { NoiseType, SynthOptions } from '../pool/synth.ts';
 import { SieveError } from '../util/errors.ts';
 import { printJson, printTable } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
@@ -80,6 +79,9 @@ export function registerPoolSynth(pool: Command): void {
       const opts = synthOptionsFromCli(o);
       const level = int(o.compressionLevel ?? '3', '--compression-level', 1);
       if (level > 22) throw new SieveError(`--compression-level must be 1-22, not ${level}`, { where: '--compression-level' });
+      // Imported here: the writer loads DuckDB, which `sieve --help` should not pay for.
+      const { generateSynthPool, synthDraft } = await import('../pool/synth.ts');
+      const { writePool } = await import('../pool/write.ts');
       const bar = !o.json;
       const t0 = performance.now();
       const p = generateSynthPool(opts, { progress: progressBar({ enabled: bar }) });
