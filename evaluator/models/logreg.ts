@@ -9,7 +9,7 @@
  * the old inverse-Hessian model is still accurate and a refit takes a handful of steps.
  */
 import type { Dataset, FittedModel, Model, ModelSpec, ModelState } from '../types.ts';
-import { logisticLogits, logisticLossGrad } from '../kernels/logistic.ts';
+import { LogisticEngine, logisticLogitsWasm } from '../kernels/logistic-engine.ts';
 import { softmaxRows } from '../kernels/softmax.ts';
 import { lbfgs, type CurvaturePairs, type LbfgsStop } from './lbfgs.ts';
 import { checkDataset, numberParam, rejectUnknownParams } from './params.ts';
@@ -63,10 +63,9 @@ export interface LogRegFitInfo {
 }
 
 /** Value and gradient of the full penalised objective at θ (gradient written into `grad`). */
-export function logRegObjective(data: Dataset, l2: number, theta: Float64Array, grad: Float64Array): number {
-  grad.fill(0);
-  let f = logisticLossGrad(data, theta, grad);
-  const dk = data.d * data.k;
+export function logRegObjective(engine: LogisticEngine, l2: number, theta: Float64Array, grad: Float64Array): number {
+  let f = engine.lossGrad(theta, grad);
+  const dk = engine.layout.d * engine.layout.k;
   let sq = 0;
   for (let i = 0; i < dk; i++) { const w = theta[i]; sq += w * w; grad[i] += l2 * w; }
   f += 0.5 * l2 * sq;
@@ -82,7 +81,7 @@ class FittedLogReg implements FittedModel {
   ) {}
   predictProba(X: Float32Array, n: number): Float32Array {
     if (X.length !== n * this.d) throw new Error(`${NAME}: predictProba got ${X.length} values, expected n×d = ${n}×${this.d}`);
-    const z = logisticLogits(X, n, this.d, this.k, this.theta, new Float64Array(n * this.k));
+    const z = logisticLogitsWasm(X, n, this.d, this.k, this.theta);
     return Float32Array.from(softmaxRows(z, n, this.k));
   }
   state(): LogRegState {
@@ -119,10 +118,16 @@ export const logisticRegression: Model & { fitWithInfo(data: Dataset, params: Mo
     checkDataset(NAME, data.X, data.n, data.d, data.y, data.k);
     const { d, k } = data;
     const start = opts.warmStart ? thetaFromState(opts.warmStart, k, d) : { theta: new Float64Array(d * k + k) };
-    const res = lbfgs((theta, grad) => logRegObjective(data, p.l2, theta, grad), start.theta, {
-      tol: p.tol, maxIter: p.max_iter, memory: p.memory,
-      initialPairs: start.curvature,
-    });
+    const engine = new LogisticEngine(data);
+    let res;
+    try {
+      res = lbfgs((theta, grad) => logRegObjective(engine, p.l2, theta, grad), start.theta, {
+        tol: p.tol, maxIter: p.max_iter, memory: p.memory,
+        initialPairs: start.curvature,
+      });
+    } finally {
+      engine.close();
+    }
     return new FittedLogReg(d, k, res.x, res.iterations, p.keep_curvature ? res.pairs : undefined, {
       objective: res.f, gradMax: res.gradMax, evaluations: res.evaluations, stop: res.stop, trace: res.trace,
     });

@@ -1,0 +1,196 @@
+/**
+ * Runs the generated WebAssembly logistic kernel over a dataset: builds the CSR copy of X
+ * in a (shared) wasm memory once per fit, then evaluates loss + gradient for any θ.
+ *
+ * Rows are cut into a fixed number of chunks that depends only on n; each chunk
+ * accumulates its own gradient and the chunks are summed in chunk order. Which thread
+ * runs which chunk therefore never changes a single bit of the result.
+ */
+import { logisticModule, paddedClasses, PAIR_BYTES } from './logistic-wasm.ts';
+import { Layout } from './wasm.ts';
+import { SharedKernel } from './compute-pool.ts';
+import type { LabelledMatrix } from './logistic.ts';
+
+/** Rows per gradient chunk; a chunk is the unit of work handed to a thread. */
+export const CHUNK_ROWS = 2048;
+
+const moduleCache = new Map<number, WebAssembly.Module>();
+/** The compiled kernel for k classes (compiled once per process and k). */
+export function logisticWasmModule(k: number): WebAssembly.Module {
+  let m = moduleCache.get(k);
+  if (!m) {
+    m = new WebAssembly.Module(logisticModule(k, true));
+    moduleCache.set(k, m);
+  }
+  return m;
+}
+
+export interface LogisticExports {
+  forward(rows: number, y: number, r0: number, r1: number, W: number, b: number, R: number, gb: number): number;
+  backward(cols: number, d: number, R: number, G: number): void;
+  chunk(rows: number, y: number, r0: number, r1: number, W: number, b: number, R: number, G: number, cols: number, d: number, lossAt: number): void;
+  logits(rows: number, r0: number, r1: number, W: number, b: number, out: number): void;
+}
+
+export function instantiateLogistic(module: WebAssembly.Module, memory: WebAssembly.Memory): LogisticExports {
+  const inst = new WebAssembly.Instance(module, { env: { memory, exp: Math.exp, log: Math.log } });
+  return inst.exports as unknown as LogisticExports;
+}
+
+function newMemory(bytes: number): WebAssembly.Memory {
+  const pages = Math.max(1, Math.ceil(bytes / 65536));
+  if (pages > 65536) throw new Error(`logistic kernel: data needs ${(bytes / 2 ** 30).toFixed(1)} GiB, more than wasm's 4 GiB`);
+  return new WebAssembly.Memory({ initial: pages, maximum: 65536, shared: true });
+}
+
+/** Non-zeros per row block [r0, r1) of a dense row-major matrix. */
+function countNonZeros(X: Float32Array, d: number, r0: number, r1: number): number {
+  let nnz = 0;
+  for (let i = r0 * d, e = r1 * d; i < e; i++) if (X[i] !== 0) nnz++;
+  return nnz;
+}
+
+/**
+ * Writes rows [0, n) of X as CSR pairs at byte address `at`: row pointers (absolute byte
+ * addresses, n + 1) into `rows`, pairs (j·rowBytes, x_ij) in column order.
+ */
+function fillCsr(buf: ArrayBufferLike, X: Float32Array, n: number, d: number, rowBytes: number, rowsAt: number, pairsAt: number, nnz: number): void {
+  const rows = new Int32Array(buf, rowsAt, n + 1);
+  const off = new Int32Array(buf, pairsAt, 2 * nnz);
+  const val = new Float32Array(buf, pairsAt, 2 * nnz);
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    rows[i] = pairsAt + PAIR_BYTES * p;
+    const o = i * d;
+    for (let j = 0; j < d; j++) {
+      const x = X[o + j];
+      if (x !== 0) { off[2 * p] = j * rowBytes; val[2 * p + 1] = x; p++; }
+    }
+  }
+  rows[n] = pairsAt + PAIR_BYTES * p;
+}
+
+/** CSC pairs ((i − r0)·rowBytes, x_ij) of rows [r0, r1), rows increasing within a column. */
+function fillCsc(buf: ArrayBufferLike, X: Float32Array, d: number, r0: number, r1: number, rowBytes: number, colsAt: number, pairsAt: number, nnz: number): void {
+  const cols = new Int32Array(buf, colsAt, d + 1);
+  const start = new Int32Array(d + 1);
+  for (let i = r0; i < r1; i++) {
+    const o = i * d;
+    for (let j = 0; j < d; j++) if (X[o + j] !== 0) start[j + 1]++;
+  }
+  for (let j = 0; j < d; j++) start[j + 1] += start[j];
+  for (let j = 0; j <= d; j++) cols[j] = pairsAt + PAIR_BYTES * start[j];
+  const off = new Int32Array(buf, pairsAt, 2 * nnz);
+  const val = new Float32Array(buf, pairsAt, 2 * nnz);
+  for (let i = r0; i < r1; i++) {
+    const o = i * d, rb = (i - r0) * rowBytes;
+    for (let j = 0; j < d; j++) {
+      const x = X[o + j];
+      if (x !== 0) { const p = start[j]++; off[2 * p] = rb; val[2 * p + 1] = x; }
+    }
+  }
+}
+
+/** Everything a thread needs to run chunks of one problem (structured-clone-able). */
+export interface LogisticJobLayout {
+  k: number; d: number; n: number; kp: number;
+  rows: number; y: number; W: number; b: number;
+  /** Per chunk: its rows, CSC column pointers, residual rows R and gradient block G (d + 1 rows of kp doubles; the last is the intercepts'). */
+  chunks: { r0: number; r1: number; cols: number; R: number; G: number }[];
+  /** Chunk losses, one double each. */
+  loss: number;
+}
+
+export class LogisticEngine {
+  readonly memory: WebAssembly.Memory;
+  readonly layout: LogisticJobLayout;
+  private kernel: SharedKernel<LogisticExports>;
+  private tasks: number[][];
+  private W: Float64Array;
+  private b: Float64Array;
+
+  constructor(data: LabelledMatrix) {
+    const { X, n, d, y, k } = data;
+    const kp = paddedClasses(k);
+    const rowBytes = 8 * kp;
+    const nnz = countNonZeros(X, d, 0, n);
+    const nChunks = Math.max(1, Math.ceil(n / CHUNK_ROWS));
+    const L = new Layout();
+    const rowsAt = L.alloc(4 * (n + 1)), pairsAt = L.alloc(PAIR_BYTES * nnz);
+    const lay: LogisticJobLayout = {
+      k, d, n, kp, rows: rowsAt, y: L.alloc(4 * n), W: L.alloc(8 * d * kp), b: L.alloc(8 * kp),
+      chunks: [], loss: L.alloc(8 * nChunks),
+    };
+    const cscAt: number[] = [], cscNnz: number[] = [];
+    for (let c = 0; c < nChunks; c++) {
+      const r0 = c * CHUNK_ROWS, r1 = Math.min(n, r0 + CHUNK_ROWS);
+      const cn = countNonZeros(X, d, r0, r1);
+      const cols = L.alloc(4 * (d + 1));
+      cscAt.push(L.alloc(PAIR_BYTES * cn)); cscNnz.push(cn);
+      lay.chunks.push({ r0, r1, cols, R: L.alloc(rowBytes * (r1 - r0)), G: L.alloc(rowBytes * (d + 1)) });
+    }
+    this.layout = lay;
+    this.memory = newMemory(L.bytes);
+    const buf = this.memory.buffer;
+    fillCsr(buf, X, n, d, rowBytes, rowsAt, pairsAt, nnz);
+    lay.chunks.forEach((ch, c) => fillCsc(buf, X, d, ch.r0, ch.r1, rowBytes, ch.cols, cscAt[c], cscNnz[c]));
+    new Int32Array(buf, lay.y, n).set(y);
+    this.W = new Float64Array(buf, lay.W, d * kp);
+    this.b = new Float64Array(buf, lay.b, kp);
+    const module = logisticWasmModule(k);
+    this.kernel = new SharedKernel(module, this.memory, instantiateLogistic(module, this.memory), nChunks > 1);
+    this.tasks = lay.chunks.map((ch, c) => [lay.rows, lay.y, ch.r0, ch.r1, lay.W, lay.b, ch.R, ch.G, ch.cols, d, lay.loss + 8 * c]);
+  }
+
+  /** Threads that run this engine's chunks (1 = the caller only). */
+  get threads(): number { return this.kernel.threads; }
+
+  /** Releases the helper threads' hold on this engine's memory. */
+  close(): void { this.kernel.close(); }
+
+  /**
+   * Summed cross-entropy at θ = [W (d × k), b (k)]; writes its gradient into `grad`
+   * (overwriting it).
+   */
+  lossGrad(theta: Float64Array, grad: Float64Array): number {
+    const lay = this.layout;
+    const { d, k, kp } = lay;
+    for (let j = 0; j < d; j++) for (let c = 0; c < k; c++) this.W[j * kp + c] = theta[j * k + c];
+    for (let c = 0; c < k; c++) this.b[c] = theta[d * k + c];
+    this.kernel.run('chunk', this.tasks);
+    // Sum chunk results in chunk order (fixed, whichever thread ran them).
+    const buf = this.memory.buffer;
+    const nc = lay.chunks.length;
+    const losses = new Float64Array(buf, lay.loss, nc);
+    let loss = 0;
+    grad.fill(0);
+    for (let c = 0; c < nc; c++) {
+      loss += losses[c];
+      const G = new Float64Array(buf, lay.chunks[c].G, (d + 1) * kp);
+      for (let j = 0; j <= d; j++) {
+        const go = j * kp, to = j * k;
+        for (let cc = 0; cc < k; cc++) grad[to + cc] += G[go + cc];
+      }
+    }
+    return loss;
+  }
+}
+
+/** Logits X·W + b (n × k doubles) with the same kernel, for prediction. */
+export function logisticLogitsWasm(X: Float32Array, n: number, d: number, k: number, theta: Float64Array): Float64Array {
+  const kp = paddedClasses(k);
+  const nnz = countNonZeros(X, d, 0, n);
+  const L = new Layout();
+  const lay = { rows: L.alloc(4 * (n + 1)), pairs: L.alloc(PAIR_BYTES * nnz), W: L.alloc(8 * d * kp), b: L.alloc(8 * kp), out: L.alloc(8 * n * kp) };
+  const memory = newMemory(L.bytes);
+  const buf = memory.buffer;
+  fillCsr(buf, X, n, d, 8 * kp, lay.rows, lay.pairs, nnz);
+  const W = new Float64Array(buf, lay.W, d * kp), b = new Float64Array(buf, lay.b, kp);
+  for (let j = 0; j < d; j++) for (let c = 0; c < k; c++) W[j * kp + c] = theta[j * k + c];
+  for (let c = 0; c < k; c++) b[c] = theta[d * k + c];
+  instantiateLogistic(logisticWasmModule(k), memory).logits(lay.rows, 0, n, lay.W, lay.b, lay.out);
+  const outP = new Float64Array(buf, lay.out, n * kp);
+  const out = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) out[i * k + c] = outP[i * kp + c];
+  return out;
+}
