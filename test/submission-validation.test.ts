@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -190,5 +191,46 @@ describe('each malformed submission gets its own error', () => {
     await rejects(file('mix.json', '["r1", {"id": "r2"}]'), selection, 'syntax');
     await rejects(file('scalar.json', '"r1"'), selection, 'syntax');
     await rejects(await parquetFile(`SELECT 1.5::DOUBLE AS id`), selection, 'syntax');
+  });
+});
+
+describe('through the CLI: exit code 2, a precise message, nothing written', () => {
+  const sieve = (...args: string[]) =>
+    spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'sieve.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
+
+  it('sieve evaluate rejects each malformed submission with its own error', () => {
+    const cases: [string, string | Uint8Array, RegExp][] = [
+      ['empty.csv', '', /empty/],
+      ['unknown.csv', 'id\ntrain-00000\nno-such-row\n', /1 id\(s\) are not in the pool's train split[\s\S]*line 3: "no-such-row"/],
+      ['dup.txt', 'train-00000\ntrain-00007\ntrain-00000\n', /repeated id[\s\S]*"train-00000" at line 1 and line 3/],
+      ['cols.csv', 'id,label\ntrain-00000,Coat\n', /unexpected column\(s\) label/],
+      ['junk.csv', Buffer.from('id\ntrain-00000\n\x00\x01\x02'), /NUL/],
+      ['fake.parquet', 'id\ntrain-00000\n', /claims to be Parquet/],
+    ];
+    for (const [name, content, pattern] of cases) {
+      const path = file(name, content);
+      const out = join(dir, `${name}.result.json`);
+      const r = sieve('evaluate', 'fashion-select', path, '--out', out);
+      expect(r.status, `${name}: ${r.stderr}`).toBe(2);
+      expect(r.stderr, name).toMatch(pattern);
+      expect(r.stderr).not.toMatch(/internal error|at .*\.ts:\d+/);
+      expect(existsSync(out), name).toBe(false);
+    }
+  });
+
+  it('--json puts the error and its problem code on stdout; challenge check validates without training', async () => {
+    const { openPool, readSplit } = await import('../src/pool/read.ts');
+    const ids = (await readSplit(await openPool('fashion-mnist'), 'train', { columns: [] })).ids;
+    const bad = file('over.txt', ids.slice(0, 1001).join('\n'));
+    const r = sieve('challenge', 'check', 'fashion-select', bad, '--json');
+    expect(r.status).toBe(2);
+    const body = JSON.parse(r.stdout);
+    expect(body.problem).toBe('over-budget');
+    expect(body.count).toBe(1001);
+    const labels = file('labels.csv', 'id,label\ntrain-00000,Coat\n');
+    const ok = sieve('challenge', 'check', 'fashion-select', file('ok.txt', 'train-00000\ntrain-00007\n'));
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/ok: 2 ids/);
+    expect(sieve('challenge', 'check', 'fashion-select', labels).status).toBe(2);
   });
 });

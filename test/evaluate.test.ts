@@ -1,0 +1,219 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readTruth } from '../src/pool/hidden.ts';
+import { openPool, readSplit } from '../src/pool/read.ts';
+import { runBaseline } from '../src/evaluate/baselines.ts';
+import { loadEvalContext, type EvalContext } from '../src/evaluate/context.ts';
+import { publicView, type ResultRecord } from '../src/evaluate/record.ts';
+import { evaluateFile } from '../src/evaluate/runner.ts';
+import { verifyRecord } from '../src/evaluate/verify.ts';
+import { partitionTestRows } from '../src/evaluate/partition.ts';
+import { SieveError } from '../src/util/errors.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'sieve-eval-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Everything that must repeat exactly (system figures and the timestamp may not). */
+function scores(r: ResultRecord) {
+  return JSON.stringify({ metrics: r.metrics, private: r.private, curve: r.curve, subset: r.subset, primary: r.primary });
+}
+
+describe('public/private partition', () => {
+  it('is stratified, seeded, disjoint and complete', () => {
+    const labels = Int32Array.from({ length: 1000 }, (_, i) => i % 4);
+    const a = partitionTestRows(labels, 4, 0.5, 0);
+    const b = partitionTestRows(labels, 4, 0.5, 0);
+    const c = partitionTestRows(labels, 4, 0.5, 1);
+    expect(Array.from(a.public)).toEqual(Array.from(b.public));
+    expect(Array.from(a.public)).not.toEqual(Array.from(c.public));
+    expect(a.public.length + a.private.length).toBe(1000);
+    expect(new Set([...a.public, ...a.private]).size).toBe(1000);
+    for (let k = 0; k < 4; k++) expect(Array.from(a.public).filter((i) => labels[i] === k).length).toBe(125);
+    expect(partitionTestRows(labels, 4, 1, 0).private.length).toBe(0);
+  });
+});
+
+describe('fashion-select: scoring, determinism, verify', () => {
+  let ctx: EvalContext;
+  let subPath: string;
+  let ids: string[];
+  let first: ResultRecord;
+  beforeAll(async () => {
+    ctx = await loadEvalContext('fashion-select');
+    const train = await readSplit(await openPool('fashion-mnist'), 'train', { columns: [] });
+    ids = train.ids.filter((_, i) => i % 20 === 3); // 1,000 ids spread over the pool
+    subPath = join(dir, 'ids.csv');
+    writeFileSync(subPath, 'id\n' + ids.join('\n') + '\n');
+    first = await evaluateFile(ctx.challenge, subPath, { context: ctx });
+  });
+
+  it('records what was scored, with every metric summarised over the five seeds', () => {
+    expect(first.format).toBe('sieve-result/1');
+    expect(first.challenge).toMatchObject({ name: 'fashion-select', version: 1, task: 'selection', ref: 'fashion-select' });
+    expect(first.pool.content_hash).toBe(ctx.pool.manifest.content_hash);
+    expect(first.submission).toMatchObject({ format: 'csv', rows: 1000, path: subPath });
+    expect(first.submission.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(first.evaluator.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(first.seeds).toEqual([0, 1, 2, 3, 4]);
+    const acc = first.metrics.accuracy;
+    expect(acc.per_seed).toHaveLength(5);
+    expect(acc.mean).toBeGreaterThan(0.7);
+    expect(acc.mean).toBeLessThan(0.9);
+    expect(acc.ci95[0]).toBeLessThanOrEqual(acc.mean);
+    expect(acc.ci95[1]).toBeGreaterThanOrEqual(acc.mean);
+    expect(acc.ci95[1] - acc.ci95[0]).toBeGreaterThan(0.005); // 2,500 public rows: an interval of a few points
+    expect(first.primary).toEqual({ name: 'accuracy', direction: 'max', mean: acc.mean });
+    expect(first.test).toMatchObject({ rows: 5000, public_rows: 2500, private_rows: 2500 });
+    expect(Object.keys(first.metrics)).toContain('f1[Coat]');
+    expect(Object.values(first.subset.class_counts).reduce((a, b) => a + b, 0)).toBe(1000);
+    expect(first.private!.metrics.accuracy.per_seed).toHaveLength(5);
+    expect(first.private!.metrics.accuracy.mean).not.toBe(acc.mean);
+    expect(first.system.cores).toBeGreaterThan(0);
+    expect(first.system.duckdb).toMatch(/\d/);
+  });
+
+  it('gives bit-identical metrics when the same submission is scored again, and ignores id order', async () => {
+    const again = await evaluateFile('fashion-select', subPath);
+    expect(scores(again)).toBe(scores(first));
+    const shuffled = join(dir, 'shuffled.json');
+    writeFileSync(shuffled, JSON.stringify([...ids].reverse()));
+    const rev = await evaluateFile(ctx.challenge, shuffled, { context: ctx });
+    expect(JSON.stringify(rev.metrics)).toBe(JSON.stringify(first.metrics));
+    expect(rev.submission.sha256).not.toBe(first.submission.sha256);
+  });
+
+  it('hides private scores while the challenge is open', () => {
+    const view = publicView(first);
+    expect(view.private).toEqual({ hidden: true, until: null });
+    expect(publicView(first, { showPrivate: true }).private).toBe(first.private);
+    const closed = { ...first, challenge: { ...first.challenge, closes: '2001-01-01' } };
+    expect(publicView(closed).private).toBe(first.private);
+  });
+
+  it('verify confirms a record, lists tampered figures, and refuses a changed submission', async () => {
+    const recPath = join(dir, 'result.json');
+    writeFileSync(recPath, JSON.stringify(first, null, 2));
+    const ok = await verifyRecord(recPath);
+    expect(ok.differences).toEqual([]);
+    expect(ok.ok).toBe(true);
+    expect(ok.compared).toBeGreaterThan(100);
+
+    const tampered = JSON.parse(readFileSync(recPath, 'utf8'));
+    tampered.metrics.accuracy.per_seed[2] += 1e-12;
+    const badRec = join(dir, 'tampered.json');
+    writeFileSync(badRec, JSON.stringify(tampered));
+    const bad = await verifyRecord(badRec);
+    expect(bad.ok).toBe(false);
+    expect(bad.differences.map((d) => d.path)).toEqual(['metrics.accuracy.per_seed[2]']);
+
+    const moved = join(dir, 'changed.csv');
+    writeFileSync(moved, 'id\n' + ids.slice(1).join('\n') + '\n');
+    const err = await verifyRecord(recPath, { submission: moved }).catch((e) => e);
+    expect(err).toBeInstanceOf(SieveError);
+    expect(err.message).toMatch(/submission file changed/);
+  });
+
+  it('rejects an invalid submission before training and writes nothing', async () => {
+    const over = join(dir, 'over.txt');
+    const train = await readSplit(await openPool('fashion-mnist'), 'train', { columns: [] });
+    writeFileSync(over, train.ids.slice(0, 1001).join('\n'));
+    const err = await evaluateFile(ctx.challenge, over, { context: ctx }).catch((e) => e);
+    expect(err).toBeInstanceOf(SieveError);
+    expect(err.problem).toBe('over-budget');
+  });
+
+  it('random baseline: five draws within the budget, accuracy in the expected band', async () => {
+    const r = await runBaseline(ctx, 'random', { bootstrapSamples: 200 });
+    expect(r.rows).toBe(1000);
+    expect(r.over_budget).toBe(false);
+    const acc = r.metrics.accuracy;
+    expect(acc.mean).toBeGreaterThan(0.7);
+    expect(acc.mean).toBeLessThan(0.85);
+    expect(new Set(acc.per_seed).size).toBeGreaterThan(1); // different draws, different scores
+    const balanced = await runBaseline(ctx, 'class-balanced', { bootstrapSamples: 200 });
+    expect(balanced.rows).toBe(1000);
+  });
+});
+
+describe('credit-fair: group metrics', () => {
+  it('reports worst-group accuracy and parity gaps by sex and age band, and group counts of the subset', async () => {
+    const pool = await openPool('german-credit');
+    const train = await readSplit(pool, 'train', { columns: ['sex'] });
+    const path = join(dir, 'credit.txt');
+    const chosen = train.ids.slice(0, 400);
+    writeFileSync(path, chosen.join('\n'));
+    const r = await evaluateFile('credit-fair', path);
+    for (const name of ['worst_group_accuracy[sex]', 'worst_group_accuracy[age_band]', 'demographic_parity_gap[sex]', 'demographic_parity_gap[age_band]']) {
+      expect(r.metrics[name], name).toBeDefined();
+      expect(r.metrics[name].per_seed).toHaveLength(5);
+    }
+    expect(r.metrics['worst_group_accuracy[sex]'].mean).toBeLessThanOrEqual(r.metrics.accuracy.mean + 1e-12);
+    const sexCounts = r.subset.group_counts.sex;
+    expect(Object.values(sexCounts).reduce((a, b) => a + b, 0)).toBe(400);
+    const expectedFemale = train.groups.sex.slice(0, 400).filter((v) => v === 'female').length;
+    expect(sexCounts.female ?? 0).toBe(expectedFemale);
+  });
+});
+
+describe('relabel on synth-teach: fixing planted errors helps', () => {
+  it('true corrections beat no corrections; changed counts real label changes', async () => {
+    const cdir = join(dir, 'relabel');
+    mkdirSync(cdir);
+    writeFileSync(join(cdir, 'challenge.yaml'), `
+name: synth-relabel
+version: 1
+title: Relabel synth-teach
+pool: synth-teach
+task: relabel
+budget: { corrections: 800 }
+model: { kind: logistic-regression, params: { l2: 1.0, max_iter: 100 }, preprocess: { standardize: true }, seeds: [0] }
+metrics: { primary: accuracy, direction: max, report: [macro_f1] }
+test: { public_fraction: 0.5 }
+bootstrap: { samples: 200 }
+baselines: [no-corrections, random-corrections]
+`);
+    const ctx = await loadEvalContext(cdir);
+    const truth = (await readTruth(ctx.pool))!;
+    const clean = new Map(truth.ids.map((id, i) => [id, truth.cleanLabels[i]]));
+    const rows: string[] = [];
+    for (let i = 0; i < ctx.train.n && rows.length < 800; i++) {
+      const c = clean.get(ctx.train.ids[i]);
+      if (c !== undefined && c !== ctx.train.labels[i]) rows.push(`${ctx.train.ids[i]},${ctx.train.classNames[c]}`);
+    }
+    expect(rows.length).toBe(800);
+    const path = join(cdir, 'fix.csv');
+    writeFileSync(path, 'id,label\n' + rows.join('\n') + '\n');
+    const fixed = await evaluateFile(ctx.challenge, path, { context: ctx });
+    const none = await runBaseline(ctx, 'no-corrections');
+    const random = await runBaseline(ctx, 'random-corrections');
+    expect(fixed.subset.changed).toBe(800);
+    expect(fixed.metrics.accuracy.mean).toBeGreaterThan(none.metrics.accuracy.mean);
+    expect(none.metrics.accuracy.mean).toBeGreaterThan(random.metrics.accuracy.mean);
+    expect(random.rows).toBe(800);
+  });
+});
+
+describe('ranking on fashion-debug', () => {
+  it('noisy-rows-first beats a random order; the curve reaches every planted error', async () => {
+    const ctx = await loadEvalContext('fashion-debug');
+    const noisyFirst = [...ctx.train.ids.keys()].sort((a, b) => {
+      const na = ctx.cleanLabels![a] !== ctx.train.labels[a] ? 0 : 1;
+      const nb = ctx.cleanLabels![b] !== ctx.train.labels[b] ? 0 : 1;
+      return na - nb || a - b;
+    });
+    const path = join(dir, 'ranking.txt');
+    writeFileSync(path, noisyFirst.map((i) => ctx.train.ids[i]).join('\n'));
+    const r = await evaluateFile(ctx.challenge, path, { context: ctx, bootstrapSamples: 200 });
+    const random = await runBaseline(ctx, 'random-order', { bootstrapSamples: 200 });
+    expect(r.ranking!.noisy_rows).toBe(300);
+    expect(r.ranking!.noisy_fixed).toBe(300);
+    expect(r.curve!.k).toHaveLength(1001);
+    expect(r.metrics.auc.mean).toBeGreaterThan(random.metrics.auc.mean);
+    expect(r.metrics.fraction_to_95.mean).toBeLessThan(random.metrics.fraction_to_95.mean);
+    expect(r.metrics.fraction_to_95.mean).toBeLessThanOrEqual(0.3);
+    const again = await evaluateFile(ctx.challenge, path, { context: ctx, bootstrapSamples: 200 });
+    expect(scores(again)).toBe(scores(r));
+  });
+});
