@@ -1,0 +1,189 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { Matrix, solve } from 'ml-matrix';
+import { createRng } from '../evaluator/rng.ts';
+import { logisticRegression, logRegObjective } from '../evaluator/models/logreg.ts';
+import { LogisticEngine } from '../evaluator/kernels/logistic-engine.ts';
+import { logisticLossGrad } from '../evaluator/kernels/logistic.ts';
+import { setKernelThreads, shutdownKernelThreads } from '../evaluator/kernels/compute-pool.ts';
+import { getModel } from '../evaluator/models/registry.ts';
+import type { Dataset } from '../evaluator/types.ts';
+
+afterAll(async () => { await shutdownKernelThreads(); });
+
+/** Gaussian blobs: class c centred at a random point, sparse-ish like pixels. */
+function blobs(seed: number, n: number, d: number, k: number, spread = 1, zeroFrac = 0.3): Dataset {
+  const r = createRng(seed);
+  const centres = Array.from({ length: k }, () => Array.from({ length: d }, () => r.normal() * 2));
+  const X = new Float32Array(n * d), y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = r.int(k);
+    y[i] = c;
+    for (let j = 0; j < d; j++) X[i * d + j] = r.uniform() < zeroFrac ? 0 : centres[c][j] + spread * r.normal();
+  }
+  return { X, n, d, y, k };
+}
+
+function objective(data: Dataset, l2: number, theta: Float64Array): { f: number; g: Float64Array } {
+  const engine = new LogisticEngine(data);
+  const g = new Float64Array(theta.length);
+  const f = logRegObjective(engine, l2, theta, g);
+  engine.close();
+  return { f, g };
+}
+
+describe('logistic regression objective and kernel', () => {
+  it('matches a hand-computed loss and gradient', () => {
+    // One row x = 2, label 0, two classes, all parameters zero: p = (½, ½),
+    // loss = ln 2, ∂/∂W = x·(p − onehot) = (−1, 1), ∂/∂b = (−½, ½).
+    const data: Dataset = { X: new Float32Array([2]), n: 1, d: 1, y: new Int32Array([0]), k: 2 };
+    const { f, g } = objective(data, 1, new Float64Array(4));
+    expect(f).toBeCloseTo(Math.LN2, 15);
+    expect(Array.from(g)).toEqual([-1, 1, -0.5, 0.5]);
+    // With W = (1, −1), b = 0 the penalty ½·1·‖W‖² = 1 adds l2·W to the gradient.
+    const { f: f2, g: g2 } = objective(data, 1, new Float64Array([1, -1, 0, 0]));
+    const p0 = 1 / (1 + Math.exp(-4));
+    expect(f2).toBeCloseTo(-Math.log(p0) + 1, 12);
+    expect(g2[0]).toBeCloseTo(2 * (p0 - 1) + 1, 12);
+    expect(g2[1]).toBeCloseTo(2 * (1 - p0) - 1, 12);
+  });
+
+  it('agrees with central finite differences', () => {
+    const data = blobs(3, 40, 5, 3);
+    const r = createRng(9);
+    const theta = new Float64Array(5 * 3 + 3).map(() => r.normal() * 0.5);
+    const { g } = objective(data, 0.7, theta);
+    const h = 1e-6;
+    for (let i = 0; i < theta.length; i++) {
+      const tp = theta.slice(), tm = theta.slice();
+      tp[i] += h; tm[i] -= h;
+      const fd = (objective(data, 0.7, tp).f - objective(data, 0.7, tm).f) / (2 * h);
+      expect(Math.abs(fd - g[i])).toBeLessThan(1e-5 * Math.max(1, Math.abs(g[i])));
+    }
+  });
+
+  it('wasm kernel is bit-identical to the scalar reference within one chunk', () => {
+    const data = blobs(4, 500, 17, 7, 1, 0.5);
+    const r = createRng(5);
+    const theta = new Float64Array(17 * 7 + 7).map(() => r.normal() * 0.3);
+    const gRef = new Float64Array(theta.length), gW = new Float64Array(theta.length);
+    const lRef = logisticLossGrad(data, theta, gRef);
+    const engine = new LogisticEngine(data);
+    const lW = engine.lossGrad(theta, gW);
+    engine.close();
+    expect(lW).toBe(lRef);
+    expect(Array.from(gW)).toEqual(Array.from(gRef));
+  });
+
+  it('gives bit-identical results with 1 or 2 threads (fixed chunk reduction)', () => {
+    const data = blobs(6, 9000, 30, 5);
+    const fit = (threads: number) => {
+      setKernelThreads(threads);
+      try { return logisticRegression.fit(data, { l2: 1, max_iter: 15 }, { seed: 0 }); } finally { setKernelThreads(1); }
+    };
+    const a = fit(1), b = fit(2);
+    expect(b.iterations).toBe(a.iterations);
+    const sa = a.state() as any, sb = b.state() as any;
+    expect(Array.from(sb.weights)).toEqual(Array.from(sa.weights));
+    expect(Array.from(sb.intercepts)).toEqual(Array.from(sa.intercepts));
+  });
+});
+
+describe('logistic regression fit', () => {
+  it('separates a separable problem and decreases the loss at every iteration', () => {
+    const data = blobs(1, 300, 8, 4, 0.3, 0);
+    const m = logisticRegression.fitWithInfo(data, { l2: 0.1, max_iter: 200 }, {});
+    const P = m.predictProba(data.X, data.n);
+    let correct = 0;
+    for (let i = 0; i < data.n; i++) {
+      let best = 0;
+      for (let c = 1; c < 4; c++) if (P[i * 4 + c] > P[i * 4 + best]) best = c;
+      if (best === data.y[i]) correct++;
+    }
+    expect(correct).toBe(data.n);
+    const trace = m.info!.trace;
+    for (let i = 1; i < trace.length; i++) expect(trace[i]).toBeLessThan(trace[i - 1]);
+    for (let i = 0; i < data.n; i++) {
+      let s = 0;
+      for (let c = 0; c < 4; c++) s += P[i * 4 + c];
+      expect(s).toBeCloseTo(1, 6);
+    }
+  });
+
+  it('converges to max |gradient| <= tol', () => {
+    const data = blobs(2, 400, 6, 3, 2);
+    const m = logisticRegression.fitWithInfo(data, { l2: 1, max_iter: 500, tol: 1e-5 }, {});
+    expect(m.info!.stop).toBe('gradient');
+    expect(m.info!.gradMax).toBeLessThanOrEqual(1e-5);
+    const { g } = objective(data, 1, (m as any).theta);
+    for (const v of g) expect(Math.abs(v)).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('matches Newton\'s method on a two-class problem', () => {
+    // Two-class softmax with penalty ½·l2·‖W‖² has w0 = −w1 at the optimum, so it equals
+    // binary logistic regression on w = w1 − w0 with penalty ½·(l2/2)·‖w‖².
+    const d = 4, n = 200, l2 = 2;
+    const data = blobs(8, n, d, 2, 2.5, 0);
+    const m = logisticRegression.fitWithInfo(data, { l2, max_iter: 500, tol: 1e-9 }, {});
+    let w = new Float64Array(d + 1); // last = intercept
+    for (let step = 0; step < 25; step++) {
+      const g = new Float64Array(d + 1);
+      const H = Matrix.zeros(d + 1, d + 1);
+      for (let i = 0; i < n; i++) {
+        const x = [...Array.from(data.X.subarray(i * d, i * d + d)), 1];
+        let z = 0;
+        for (let j = 0; j <= d; j++) z += x[j] * w[j];
+        const p = 1 / (1 + Math.exp(-z));
+        const t = data.y[i] === 1 ? 1 : 0;
+        for (let a = 0; a <= d; a++) {
+          g[a] += (p - t) * x[a];
+          for (let b = 0; b <= d; b++) H.set(a, b, H.get(a, b) + p * (1 - p) * x[a] * x[b]);
+        }
+      }
+      for (let j = 0; j < d; j++) { g[j] += (l2 / 2) * w[j]; H.set(j, j, H.get(j, j) + l2 / 2); }
+      const delta = solve(H, Matrix.columnVector(Array.from(g))).getColumn(0);
+      w = w.map((v, j) => v - delta[j]);
+    }
+    const st = m.state() as any;
+    for (let j = 0; j < d; j++) expect(st.weights[j * 2 + 1] - st.weights[j * 2]).toBeCloseTo(w[j], 6);
+    expect(st.intercepts[1] - st.intercepts[0]).toBeCloseTo(w[d], 6);
+  });
+
+  it('warm start from the optimum stops within 2 iterations; after a label flip it needs fewer than cold', () => {
+    const data = blobs(5, 600, 10, 4, 1.5);
+    const params = { l2: 1, max_iter: 300, tol: 1e-5 };
+    const cold = logisticRegression.fitWithInfo(data, params, {});
+    expect(cold.info!.stop).toBe('gradient');
+    const again = logisticRegression.fitWithInfo(data, params, { warmStart: cold.state() });
+    expect(again.iterations).toBeLessThanOrEqual(2);
+
+    const y2 = data.y.slice();
+    y2[17] = (y2[17] + 1) % 4;
+    const flipped = { ...data, y: y2 };
+    const cold2 = logisticRegression.fitWithInfo(flipped, params, {});
+    const warm2 = logisticRegression.fitWithInfo(flipped, params, { warmStart: cold.state() });
+    expect(warm2.info!.stop).toBe('gradient');
+    expect(warm2.iterations).toBeLessThan(cold2.iterations);
+    expect(warm2.info!.objective).toBeCloseTo(cold2.info!.objective, 6);
+  });
+
+  it('is deterministic and restores from state to identical predictions', () => {
+    const data = blobs(7, 300, 12, 3);
+    const a = logisticRegression.fit(data, { max_iter: 30 }, { seed: 1 });
+    const b = logisticRegression.fit(data, { max_iter: 30 }, { seed: 2 });
+    const pa = a.predictProba(data.X, data.n);
+    expect(Array.from(b.predictProba(data.X, data.n))).toEqual(Array.from(pa));
+    const restored = getModel('logistic-regression').restore(structuredClone(a.state()), 3, 12);
+    expect(Array.from(restored.predictProba(data.X, data.n))).toEqual(Array.from(pa));
+  });
+
+  it('rejects unknown parameters, bad values, bad labels and mismatched warm starts', () => {
+    const data = blobs(7, 50, 3, 3);
+    expect(() => logisticRegression.fit(data, { C: 1 }, { seed: 0 })).toThrow(/unknown parameter\(s\) C/);
+    expect(() => logisticRegression.fit(data, { l2: -1 }, { seed: 0 })).toThrow(/'l2' must be >= 0, got -1/);
+    expect(() => logisticRegression.fit(data, { max_iter: 2.5 }, { seed: 0 })).toThrow(/integer/);
+    const bad = { ...data, y: data.y.map((v, i) => (i === 4 ? 7 : v)) };
+    expect(() => logisticRegression.fit(bad, {}, { seed: 0 })).toThrow(/row 4: 7/);
+    const other = logisticRegression.fit(blobs(1, 50, 4, 3), { max_iter: 3 }, { seed: 0 });
+    expect(() => logisticRegression.fit(data, {}, { seed: 0, warmStart: other.state() })).toThrow(/d=4/);
+  });
+});
