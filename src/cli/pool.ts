@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { registerPoolList } from './pool-list.ts';
 import { registerPoolInfo } from './pool-info.ts';
 import { registerPoolHead } from './pool-head.ts';
+import { registerPoolImport } from './pool-import.ts';
+import { registerPoolExport } from './pool-export.ts';
 
 /**
  * `sieve pool ...`: one registrar per subcommand file (src/cli/pool-*.ts). A pool is named
@@ -14,4 +16,6 @@ export function register(program: Command): void {
   registerPoolList(pool);
   registerPoolInfo(pool);
   registerPoolHead(pool);
+  registerPoolImport(pool);
+  registerPoolExport(pool);
 }

@@ -53,17 +53,23 @@ export function splitFile(pool: Pool, split: SplitName): FileEntry {
   return f;
 }
 
-/**
- * Reads a participant-visible split. `test` works only where the manifest marks the test file
- * participant-visible (a user's own imported data); challenge pools keep it evaluator-only.
- */
-export async function readSplit(pool: Pool, split: SplitName = 'train', opts: ReadSplitOptions = {}): Promise<PoolSplit> {
+/** Absolute path of a split's file after checking participants may read it. */
+export function participantFile(pool: Pool, split: SplitName): { path: string; file: FileEntry } {
   const file = splitFile(pool, split);
   if (file.visibility !== 'participant')
     throw new SieveError(`the ${split} split of pool "${pool.name}" is evaluator-only`, {
       where: join(pool.dir, file.path),
       exitCode: 3,
     });
+  return { path: join(pool.dir, file.path), file };
+}
+
+/**
+ * Reads a participant-visible split. `test` works only where the manifest marks the test file
+ * participant-visible (a user's own imported data); challenge pools keep it evaluator-only.
+ */
+export async function readSplit(pool: Pool, split: SplitName = 'train', opts: ReadSplitOptions = {}): Promise<PoolSplit> {
+  const { file } = participantFile(pool, split);
   return readSplitFile(pool, file, split, opts);
 }
 
@@ -239,9 +245,7 @@ const HEAD_TEXT_CHARS = 200;
  * `"<784 bytes>"`) since a row of 784 numbers helps no one reading a terminal.
  */
 export async function readHead(pool: Pool, rows: number, split: SplitName = 'train'): Promise<Record<string, unknown>[]> {
-  const file = splitFile(pool, split);
-  if (file.visibility !== 'participant')
-    throw new SieveError(`the ${split} split of pool "${pool.name}" is evaluator-only`, { where: join(pool.dir, file.path), exitCode: 3 });
+  const { path } = participantFile(pool, split);
   const m = pool.manifest;
   const small = m.features.filter((f) => f.kind === 'numeric' || f.kind === 'categorical' || f.kind === 'text');
   const cols = ['id', 'label', ...small.map((f) => f.name), ...m.groups.map((g) => g.name)];
@@ -249,7 +253,7 @@ export async function readHead(pool: Pool, rows: number, split: SplitName = 'tra
   try {
     const r = await queryColumns(
       db.conn,
-      `SELECT ${cols.map(quoteIdent).join(', ')} FROM read_parquet(${sqlString(join(pool.dir, file.path))}) LIMIT ${Math.max(0, Math.floor(rows))}`,
+      `SELECT ${cols.map(quoteIdent).join(', ')} FROM read_parquet(${sqlString(path)}) LIMIT ${Math.max(0, Math.floor(rows))}`,
     );
     const byName = new Map(r.columns.map((c) => [c.name, c]));
     const out: Record<string, unknown>[] = [];

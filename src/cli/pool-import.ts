@@ -1,0 +1,92 @@
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { SieveError } from '../util/errors.ts';
+import { printJson, printTable } from '../util/output.ts';
+import { progressBar } from '../util/progress.ts';
+import { FeatureKind } from '../pool/manifest.ts';
+import { IMPORT_FORMATS, importPool, type ImportFormat } from '../pool/import/index.ts';
+
+const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+
+function parseKind(spec: string, prev: Record<string, FeatureKind> = {}): Record<string, FeatureKind> {
+  const m = /^(.+)=([a-z]+)$/.exec(spec);
+  const kind = m ? FeatureKind.safeParse(m[2]) : undefined;
+  if (!m || !kind?.success)
+    throw new SieveError(`--kind needs COLUMN=KIND with KIND one of ${FeatureKind.options.join(', ')}, got "${spec}"`, { where: '--kind' });
+  return { ...prev, [m[1]]: kind.data };
+}
+
+function parseImageSize(s: string): { width: number; height: number; channels: number } {
+  const m = /^(\d+)x(\d+)(?:x(\d+))?$/.exec(s);
+  if (!m) throw new SieveError(`--image-size needs WIDTHxHEIGHT or WIDTHxHEIGHTxCHANNELS, got "${s}"`, { where: '--image-size' });
+  return { width: Number(m[1]), height: Number(m[2]), channels: Number(m[3] ?? 1) };
+}
+
+export function registerPoolImport(pool: Command): void {
+  pool
+    .command('import')
+    .description('import CSV/TSV, Parquet, JSON Lines, Arrow IPC, IDX or ARFF into a new pool directory (checked row by row; nothing is written on error)')
+    .argument('<file>', 'input file (format from the extension unless --format)')
+    .requiredOption('--out <dir>', 'pool directory to create')
+    .option('--format <format>', `input format: ${IMPORT_FORMATS.join(', ')}`)
+    .option('--name <name>', 'pool name (default: the name of --out)')
+    .option('--id-column <col>', 'column of unique row ids, or "none" to number rows row-1, row-2, … (default: id)')
+    .option('--label-column <col>', 'column of class labels (default: label)')
+    .option('--feature-columns <cols>', 'comma-separated feature columns (default: all others)', list)
+    .option('--group-columns <cols>', 'comma-separated group (sensitive attribute) columns', list)
+    .option('--kind <col=kind>', 'force a feature kind (numeric, categorical, text, embedding, pixels); repeatable', parseKind)
+    .option('--classes <names>', 'comma-separated class names in index order; other labels are an error (IDX: names of labels 0, 1, …)', list)
+    .option('--labels <file>', 'IDX: the labels file that goes with the images file')
+    .option('--test <file>', 'a second file holding the test split')
+    .option('--test-labels <file>', 'IDX: the labels file of --test')
+    .option('--test-fraction <f>', 'hold out this fraction of each class as the test split', Number)
+    .option('--seed <n>', 'seed for --test-fraction', Number, 0)
+    .option('--delimiter <c>', 'CSV field delimiter (default "," for .csv, tab for .tsv)')
+    .option('--image-size <WxH[xC]>', 'geometry of binary pixel columns the file does not describe', parseImageSize)
+    .option('--description <text>', 'pool description')
+    .option('--licence <text>', 'licence of the data')
+    .option('--source <text>', 'where the data comes from')
+    .option('--overwrite', 'replace --out if it exists')
+    .option('--json', 'print the written manifest as JSON')
+    .action(async (file: string, o: Record<string, any>) => {
+      if (o.format && !IMPORT_FORMATS.includes(o.format))
+        throw new SieveError(`--format must be one of ${IMPORT_FORMATS.join(', ')}, got "${o.format}"`, { where: '--format' });
+      if (o.seed !== undefined && !Number.isInteger(o.seed)) throw new SieveError('--seed needs a whole number', { where: '--seed' });
+      const progress = progressBar({ enabled: !o.json });
+      const m = await importPool({
+        input: file,
+        out: o.out,
+        format: o.format as ImportFormat | undefined,
+        name: o.name,
+        idColumn: o.idColumn,
+        labelColumn: o.labelColumn,
+        featureColumns: o.featureColumns,
+        groupColumns: o.groupColumns,
+        kinds: o.kind,
+        classes: o.classes,
+        labels: o.labels,
+        testFile: o.test,
+        testLabels: o.testLabels,
+        testFraction: o.testFraction,
+        seed: o.seed,
+        delimiter: o.delimiter,
+        imageSize: o.imageSize,
+        description: o.description,
+        licence: o.licence,
+        source: o.source,
+        overwrite: o.overwrite,
+        progress,
+      });
+      progress.stop();
+      if (o.json) return printJson(m);
+      console.log(`wrote pool "${m.name}" to ${resolve(o.out)} (content hash ${m.content_hash})`);
+      printTable(
+        ['split', 'rows', ...m.classes],
+        Object.entries(m.splits).map(([s, st]) => [s, st!.rows, ...m.classes.map((c) => st!.class_counts[c])]),
+      );
+      printTable(
+        ['feature', 'kind', 'detail'],
+        m.features.map((f) => [f.name, f.kind, f.dim ? `dim ${f.dim}` : f.width ? `${f.width}×${f.height}×${f.channels ?? 1}` : f.categories ? f.categories.join(', ') : '']),
+      );
+    });
+}

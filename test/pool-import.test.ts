@@ -1,0 +1,275 @@
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { importPool, type ImportOptions } from '../src/pool/import/index.ts';
+import { openPool, readSplit } from '../src/pool/read.ts';
+import { writePool } from '../src/pool/write.ts';
+import { exportPool } from '../src/pool/export.ts';
+import { encodeIdx } from '../src/pool/formats/idx.ts';
+import { SieveError } from '../src/util/errors.ts';
+import { mixedDraft, tempDir } from './pool-helpers.ts';
+
+const GOOD_CSV = 'id,label,age,colour,sex,note\n' +
+  Array.from({ length: 20 }, (_, i) => `r${i},${i % 2 ? 'yes' : 'no'},${20 + i},${['red', 'blue', 'green'][i % 3]},${i % 4 ? 'f' : 'm'},${'word '.repeat(i % 5 + 1).trim()} ${'x'.repeat(70 * (i % 2))}`).join('\n') + '\n';
+
+/** Writes `files` into a fresh directory; returns its path. */
+function fixture(files: Record<string, string | Uint8Array>): string {
+  const dir = tempDir('sieve-import-');
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+  return dir;
+}
+
+/** Runs an import that must fail; checks the error and that no output (not even a temp dir) remains. */
+async function importFails(dir: string, opts: Omit<ImportOptions, 'out'>): Promise<SieveError> {
+  const before = readdirSync(dir).sort();
+  const err = await importPool({ ...opts, input: join(dir, opts.input), out: join(dir, 'pool') }).catch((e) => e);
+  expect(err).toBeInstanceOf(SieveError);
+  expect(readdirSync(dir).sort()).toEqual(before);
+  return err as SieveError;
+}
+
+function sieve(args: string[]) {
+  return spawnSync(process.execPath, [join(__dirname, '..', 'bin', 'sieve.mjs'), ...args], { encoding: 'utf8' });
+}
+
+describe('pool import: good inputs', () => {
+  it('imports CSV with inferred kinds, groups and a seeded stratified test split', async () => {
+    const dir = fixture({ 'data.csv': GOOD_CSV });
+    const opts = { input: join(dir, 'data.csv'), name: 'people', groupColumns: ['sex'], testFraction: 0.2, seed: 7 };
+    const m = await importPool({ ...opts, out: join(dir, 'a') });
+    expect(m.classes).toEqual(['no', 'yes']);
+    expect(m.features.map((f) => [f.name, f.kind])).toEqual([
+      ['age', 'numeric'],
+      ['colour', 'categorical'],
+      ['note', 'text'],
+    ]);
+    expect(m.features[1].categories).toEqual(['blue', 'green', 'red']);
+    expect(m.splits.train.class_counts).toEqual({ no: 8, yes: 8 });
+    expect(m.splits.test!.class_counts).toEqual({ no: 2, yes: 2 });
+    expect(m.files.find((f) => f.role === 'test')!.visibility).toBe('participant');
+    // Same seed, same split, same bytes; another seed, another split.
+    const again = await importPool({ ...opts, out: join(dir, 'b') });
+    expect(again.content_hash).toBe(m.content_hash);
+    expect(again.files.map((f) => f.sha256)).toEqual(m.files.map((f) => f.sha256));
+    const other = await importPool({ ...opts, seed: 8, out: join(dir, 'c') });
+    expect(other.content_hash).not.toBe(m.content_hash);
+    const pool = await openPool(join(dir, 'a'));
+    const train = await readSplit(pool, 'train');
+    const test = await readSplit(pool, 'test');
+    expect(new Set([...train.ids, ...test.ids]).size).toBe(20);
+    // File order is kept inside each split.
+    const order = (ids: string[]) => ids.map((s) => Number(s.slice(1)));
+    expect(order(train.ids)).toEqual([...order(train.ids)].sort((a, b) => a - b));
+    const i = train.ids.indexOf('r5');
+    expect(train.features[i * train.d]).toBe(25);
+    expect(train.groups.sex[i]).toBe('f');
+  });
+
+  it('imports JSON Lines embeddings and a second file as the test split', async () => {
+    const row = (id: string, label: string, e: number[]) => JSON.stringify({ id, label, e, g: label === 'a' ? 'x' : 'y' });
+    const dir = fixture({
+      'train.jsonl': [row('1', 'a', [1, 2, 3]), row('2', 'b', [4, 5, 6]), '', row('3', 'a', [7, 8, 9.5])].join('\n') + '\n',
+      'test.jsonl': [row('4', 'b', [0, 0, 1]), row('5', 'a', [1, 0, 0])].join('\n'),
+    });
+    const m = await importPool({ input: join(dir, 'train.jsonl'), testFile: join(dir, 'test.jsonl'), groupColumns: ['g'], out: join(dir, 'p') });
+    expect(m.features).toEqual([{ name: 'e', kind: 'embedding', dim: 3 }]);
+    const s = await readSplit(await openPool(join(dir, 'p')), 'train');
+    expect(Array.from(s.features)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9.5]);
+    expect((await readSplit(await openPool(join(dir, 'p')), 'test')).ids).toEqual(['4', '5']);
+  });
+
+  it('round-trips a pool through Arrow and Parquet export with kinds, classes and groups intact', async () => {
+    const dir = tempDir('sieve-import-');
+    await writePool(join(dir, 'orig'), mixedDraft());
+    const orig = await openPool(join(dir, 'orig'));
+    const before = await readSplit(orig, 'train');
+    for (const format of ['arrow', 'parquet'] as const) {
+      await exportPool(orig, { format, out: join(dir, `x.${format}`) });
+      const m = await importPool({ input: join(dir, `x.${format}`), out: join(dir, `from-${format}`) });
+      expect(m.features).toEqual(orig.manifest.features);
+      expect(m.groups).toEqual(orig.manifest.groups);
+      const after = await readSplit(await openPool(join(dir, `from-${format}`)), 'train');
+      expect(after.ids).toEqual(before.ids);
+      expect(Array.from(after.labels)).toEqual(Array.from(before.labels));
+      expect(Array.from(after.features)).toEqual(Array.from(before.features));
+      expect(after.groups).toEqual(before.groups);
+      expect(after.text).toEqual(before.text);
+    }
+    // CSV spreads embeddings and pixels into one column per value; float32 values survive.
+    await exportPool(orig, { format: 'csv', out: join(dir, 'x.csv') });
+    const m = await importPool({ input: join(dir, 'x.csv'), groupColumns: ['sex'], out: join(dir, 'from-csv'), kinds: { note: 'text' } });
+    expect(m.features.slice(0, 5).map((f) => f.name)).toEqual(['emb_0', 'emb_1', 'emb_2', 'emb_3', 'img_0']);
+    const viaCsv = await readSplit(await openPool(join(dir, 'from-csv')), 'train', { columns: ['emb_0', 'emb_1', 'emb_2', 'emb_3'] });
+    const emb = Array.from({ length: before.n }, (_, i) => Array.from(before.features.subarray(i * before.d, i * before.d + 4))).flat();
+    expect(Array.from(viaCsv.features)).toEqual(emb);
+  });
+
+  it('imports IDX image/label pairs (gzipped) with class names', async () => {
+    const pixels = Uint8Array.from({ length: 5 * 2 * 3 }, (_, i) => (i * 37) % 256);
+    const dir = fixture({
+      'imgs-idx3-ubyte.gz': gzipSync(encodeIdx('ubyte', [5, 2, 3], pixels)),
+      'labs-idx1-ubyte.gz': gzipSync(encodeIdx('ubyte', [5], [0, 1, 2, 1, 0])),
+    });
+    const m = await importPool({
+      input: join(dir, 'imgs-idx3-ubyte.gz'),
+      labels: join(dir, 'labs-idx1-ubyte.gz'),
+      classes: ['zero', 'one', 'two'],
+      out: join(dir, 'p'),
+    });
+    expect(m.features).toEqual([{ name: 'pixels', kind: 'pixels', width: 3, height: 2, channels: 1 }]);
+    const s = await readSplit(await openPool(join(dir, 'p')));
+    expect(s.ids).toEqual(['row-1', 'row-2', 'row-3', 'row-4', 'row-5']);
+    expect(Array.from(s.labels)).toEqual([0, 1, 2, 1, 0]);
+    expect(Array.from(s.pixels!.data)).toEqual(Array.from(pixels));
+  });
+
+  it('imports ARFF with nominal attributes in their declared order', async () => {
+    const arff = `% test\n@relation credit\n@attribute amount numeric\n@attribute purpose {car,tv,other}\n@attribute sex {m,f}\n@attribute class {good,bad}\n@data\n100,tv,m,good\n250,car,f,bad\n80,?,f,good\n`;
+    const dir = fixture({ 'c.arff': arff });
+    const m = await importPool({ input: join(dir, 'c.arff'), idColumn: 'none', labelColumn: 'class', groupColumns: ['sex'], out: join(dir, 'p') });
+    expect(m.classes).toEqual(['good', 'bad']);
+    expect(m.features).toEqual([
+      { name: 'amount', kind: 'numeric' },
+      { name: 'purpose', kind: 'categorical', categories: ['car', 'tv', 'other'] },
+    ]);
+    const s = await readSplit(await openPool(join(dir, 'p')));
+    expect(s.featureNames).toEqual(['amount', 'purpose=car', 'purpose=tv', 'purpose=other']);
+    expect(Array.from(s.features)).toEqual([100, 0, 1, 0, 250, 1, 0, 0, 80, 0, 0, 0]);
+  });
+});
+
+describe('pool import: malformed inputs fail precisely and leave nothing behind', () => {
+  it('missing ids', async () => {
+    const err = await importFails(fixture({ 'd.csv': 'id,label,x\n1,a,1\n,b,2\n3,a,3\n' }), { input: 'd.csv' });
+    expect(err.message).toMatch(/missing ids in column "id"/);
+    expect(err.examples).toEqual(['line 3']);
+  });
+
+  it('duplicate ids, naming the id and both rows (via the CLI: exit code 2)', () => {
+    const dir = fixture({ 'd.csv': 'id,label,x\n1,a,1\n2,b,2\n\n7,a,3\n2,b,4\n' });
+    const r = sieve(['pool', 'import', join(dir, 'd.csv'), '--out', join(dir, 'pool')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('duplicate ids');
+    expect(r.stderr).toContain('"2" at line 3 and line 6');
+    expect(readdirSync(dir)).toEqual(['d.csv']);
+  });
+
+  it('ids shared by the train and test files', async () => {
+    const dir = fixture({ 'tr.csv': 'id,label,x\n1,a,1\n2,b,2\n', 'te.csv': 'id,label,x\n3,a,1\n1,b,2\n' });
+    const err = await importFails(dir, { input: 'tr.csv', testFile: join(dir, 'te.csv') });
+    expect(err.message).toMatch(/ids occur in both/);
+    expect(err.examples[0]).toBe('"1" at line 2 of tr.csv and line 3 of te.csv');
+  });
+
+  it('missing labels', async () => {
+    const err = await importFails(fixture({ 'd.jsonl': '{"id":1,"label":"a","x":1}\n{"id":2,"x":2}\n{"id":3,"label":"","x":2}\n' }), { input: 'd.jsonl' });
+    expect(err.message).toMatch(/missing labels/);
+    expect(err.examples).toEqual(['line 2', 'line 3']);
+  });
+
+  it('unknown columns, listing the available ones', async () => {
+    const err = await importFails(fixture({ 'd.csv': 'id,label,x\n1,a,1\n2,b,2\n' }), { input: 'd.csv', groupColumns: ['sex'], featureColumns: ['x', 'y'] });
+    expect(err.message).toBe('unknown columns: sex (--group-columns), y (--feature-columns)');
+    expect(err.examples).toEqual(['available: id, label, x']);
+  });
+
+  it('a missing id column suggests --id-column none', async () => {
+    const err = await importFails(fixture({ 'd.csv': 'label,x\na,1\nb,2\n' }), { input: 'd.csv' });
+    expect(err.message).toMatch(/unknown column: id \(the default id column; pass --id-column NAME, or --id-column none/);
+  });
+
+  it('ragged embeddings', async () => {
+    const err = await importFails(fixture({ 'd.jsonl': '{"id":1,"label":"a","e":[1,2]}\n{"id":2,"label":"b","e":[1,2,3]}\n{"id":3,"label":"b","e":[1]}\n' }), { input: 'd.jsonl' });
+    expect(err.message).toMatch(/ragged embedding "e": the first row has 2 values \(2 rows\)/);
+    expect(err.examples).toEqual(['line 2: 3 values', 'line 3: 1 values']);
+  });
+
+  it('NaN and infinite numeric features', async () => {
+    const err = await importFails(fixture({ 'd.csv': 'id,label,x\n1,a,1\n2,b,nan\n3,a,-inf\n' }), { input: 'd.csv' });
+    expect(err.message).toMatch(/NaN or infinite values in numeric feature "x" \(2 rows\)/);
+    expect(err.examples).toEqual(['line 3: "nan"', 'line 4: "-inf"']);
+  });
+
+  it('NaN inside an Arrow embedding', async () => {
+    const dir = tempDir('sieve-import-');
+    const draft = mixedDraft();
+    await writePool(join(dir, 'orig'), draft);
+    const { columnsToTable, float32ListData, utf8Data, writeArrowIpc } = await import('../src/pool/arrow.ts');
+    const e = Float32Array.from([1, 2, 3, NaN, 5, 6]);
+    await writeArrowIpc(join(dir, 'd.arrow'), columnsToTable([
+      { name: 'id', data: utf8Data(['a', 'b', 'c']) },
+      { name: 'label', data: utf8Data(['x', 'y', 'x']) },
+      { name: 'e', data: float32ListData(e, 2) },
+    ]));
+    const err = await importFails(dir, { input: 'd.arrow' });
+    expect(err.message).toMatch(/NaN, infinite or missing values in embedding "e"/);
+    expect(err.examples).toEqual(['row 2']);
+  });
+
+  it('numbers with a few stray strings are refused, not turned into categories', async () => {
+    const rows = Array.from({ length: 60 }, (_, i) => `${i},${i % 2},${i === 17 ? 'n/a' : i * 1.5}`).join('\n');
+    const err = await importFails(fixture({ 'd.csv': `id,label,x\n${rows}\n` }), { input: 'd.csv' });
+    expect(err.message).toMatch(/column "x" is numeric except for 1 value/);
+    expect(err.examples[0]).toBe('line 19: "n/a"');
+  });
+
+  it('empty files and header-only files', async () => {
+    expect((await importFails(fixture({ 'd.csv': '' }), { input: 'd.csv' })).message).toBe('file is empty (0 bytes)');
+    expect((await importFails(fixture({ 'd.csv': 'id,label,x\n' }), { input: 'd.csv' })).message).toBe('file has a header but no data rows');
+    expect((await importFails(fixture({ 'd.jsonl': '\n\n' }), { input: 'd.jsonl' })).message).toMatch(/no records/);
+    expect((await importFails(fixture({ 'd.parquet': '' }), { input: 'd.parquet' })).message).toBe('file is empty (0 bytes)');
+  });
+
+  it('a CSV cut off inside a quoted field (via the CLI)', () => {
+    const dir = fixture({ 'd.csv': 'id,label,note\n1,a,"fine"\n2,b,"cut off he' });
+    const r = sieve(['pool', 'import', join(dir, 'd.csv'), '--out', join(dir, 'pool'), '--json']);
+    expect(r.status).toBe(2);
+    expect(JSON.parse(r.stdout).error).toBe('truncated file: quoted field opened on line 3 is never closed');
+    expect(readdirSync(dir)).toEqual(['d.csv']);
+  });
+
+  it('a CSV whose last line is broken', async () => {
+    const err = await importFails(fixture({ 'd.csv': 'id,label,x,y\n1,a,1,2\n2,b,3,4\n3,a,5' }), { input: 'd.csv' });
+    expect(err.message).toMatch(/1 record has the wrong number of fields/);
+    expect(err.examples).toEqual(['line 4: 3 fields, header has 4']);
+  });
+
+  it('a truncated IDX file and a truncated Parquet file', async () => {
+    const full = encodeIdx('ubyte', [4, 2, 2], new Uint8Array(16));
+    const dir = fixture({ 'i-idx3-ubyte': full.subarray(0, full.length - 3), 'l-idx1-ubyte': encodeIdx('ubyte', [4], [0, 1, 0, 1]) });
+    const err = await importFails(dir, { input: 'i-idx3-ubyte', labels: join(dir, 'l-idx1-ubyte') });
+    expect(err.message).toMatch(/truncated|short|expected/i);
+    const pdir = tempDir('sieve-import-');
+    await writePool(join(pdir, 'p'), mixedDraft());
+    await exportPool(await openPool(join(pdir, 'p')), { format: 'parquet', out: join(pdir, 'x.parquet') });
+    const bytes = readFileSync(join(pdir, 'x.parquet'));
+    writeFileSync(join(pdir, 'cut.parquet'), bytes.subarray(0, bytes.length - 20));
+    const perr = await importFails(pdir, { input: 'cut.parquet' });
+    expect(perr.message).toMatch(/cannot read Parquet/);
+  });
+
+  it('IDX images and labels that disagree in count', async () => {
+    const dir = fixture({ 'i-idx3-ubyte': encodeIdx('ubyte', [3, 2, 2], new Uint8Array(12)), 'l-idx1-ubyte': encodeIdx('ubyte', [2], [0, 1]) });
+    const err = await importFails(dir, { input: 'i-idx3-ubyte', labels: join(dir, 'l-idx1-ubyte') });
+    expect(err.message).toBe('3 images but 2 labels');
+  });
+
+  it('wrong encoding, naming the byte offset and line', async () => {
+    const latin1 = Buffer.concat([Buffer.from('id,label,city\n1,a,Berlin\n2,b,M'), Buffer.from([0xfc]), Buffer.from('nchen\n')]);
+    const err = await importFails(fixture({ 'd.csv': latin1 }), { input: 'd.csv' });
+    expect(err.message).toBe('not valid UTF-8: byte offset 30 (line 3) starts the bytes fc 6e 63 68');
+  });
+
+  it('labels outside --classes', async () => {
+    const err = await importFails(fixture({ 'd.csv': 'id,label,x\n1,cat,1\n2,dog,2\n3,cta,3\n' }), { input: 'd.csv', classes: ['cat', 'dog'] });
+    expect(err.message).toMatch(/labels not among --classes \(cat, dog\) \(1 row\)/);
+    expect(err.examples).toEqual(['line 4: "cta"']);
+  });
+
+  it('a single class', async () => {
+    const err = await importFails(fixture({ 'd.csv': 'id,label,x\n1,a,1\n2,a,2\n' }), { input: 'd.csv' });
+    expect(err.message).toMatch(/at least two classes/);
+  });
+});
