@@ -4,6 +4,8 @@ import { registerPoolInfo } from './pool-info.ts';
 import { registerPoolHead } from './pool-head.ts';
 import { registerPoolImport } from './pool-import.ts';
 import { registerPoolExport } from './pool-export.ts';
+import { registerPoolBuild } from './pool-build.ts';
+import { registerPoolSynth } from './pool-synth.ts';
 
 /**
  * `sieve pool ...`: one registrar per subcommand file (src/cli/pool-*.ts). A pool is named
@@ -18,4 +20,6 @@ export function register(program: Command): void {
   registerPoolHead(pool);
   registerPoolImport(pool);
   registerPoolExport(pool);
+  registerPoolBuild(pool);
+  registerPoolSynth(pool);
 }
