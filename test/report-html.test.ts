@@ -51,6 +51,8 @@ describe('HTML report', () => {
     // Duplicate clusters: the planted ones, largest first, the relabelled copy marked as a conflict.
     expect(html).toContain('Cluster 0: 3 rows</h4>');
     expect(html).toMatch(/Cluster 1: 2 rows <span class="badge sev-problem">labels conflict/);
+    // Clusters whose labels conflict come first.
+    expect(html.indexOf('Cluster 1: 2 rows')).toBeLessThan(html.indexOf('Cluster 0: 3 rows'));
   });
 
   it('is self-contained: no scripts, no external URLs, unique element ids', async () => {

@@ -267,8 +267,9 @@ function duplicatesSection(report: AuditReport, topClusters: number, members: nu
   const clusters = new Map<string, Finding[]>();
   for (const r of report.results) {
     if (!/dup/.test(r.name)) continue;
+    // Every member of a cluster, flagged or not: analysers flag the redundant copies, and the
+    // row they copy belongs in the picture too.
     for (const f of r.findings) {
-      if (!f.flagged) continue;
       const c = clusterOf(f);
       if (c === null) continue;
       const key = `${r.name}:${c}`;
@@ -278,21 +279,25 @@ function duplicatesSection(report: AuditReport, topClusters: number, members: nu
   }
   if (clusters.size === 0) return '';
   const rows = new RowIndex(report.train);
+  const labelOf = (f: Finding) => { const r = rows.row(f.id); return r === undefined ? -1 : report.train.labels[r]; };
+  // Clusters with conflicting labels first (they need a decision), then the largest.
   const ranked = [...clusters.entries()]
-    .map(([key, fs]) => ({ key, fs: fs.filter((f, i) => fs.findIndex((g) => g.id === f.id) === i) }))
+    .map(([key, fs]) => {
+      const unique = [...new Map(fs.map((f) => [f.id, f])).values()];
+      return { key, fs: unique, conflict: new Set(unique.map(labelOf)).size > 1 };
+    })
     .filter((c) => c.fs.length > 1)
-    .sort((a, b) => b.fs.length - a.fs.length || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .sort((a, b) => Number(b.conflict) - Number(a.conflict) || b.fs.length - a.fs.length || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .slice(0, topClusters);
   if (ranked.length === 0) return '';
-  const blocks = ranked.map(({ key, fs }) => {
+  const blocks = ranked.map(({ key, fs, conflict: conflicting }) => {
     const shown = fs.slice(0, members).map((f) => {
       const row = rows.row(f.id);
       const label = row !== undefined ? report.train.classNames[report.train.labels[row]] : '?';
       const visual = row === undefined ? '' : thumbnail(report.train, row, `row ${f.id}`) ?? rowText(report.train, row);
       return `<div class="card">${visual}<div class="labels"><span class="label">${escapeHtml(label)}</span></div><div class="muted">id ${escapeHtml(f.id)}</div></div>`;
     });
-    const labels = new Set(fs.map((f) => { const r = rows.row(f.id); return r === undefined ? '?' : report.train.labels[r]; }));
-    const conflict = labels.size > 1 ? ' <span class="badge sev-problem">labels conflict</span>' : '';
+    const conflict = conflicting ? ' <span class="badge sev-problem">labels conflict</span>' : '';
     return `<div class="cluster"><h4>Cluster ${escapeHtml(key.split(':').slice(1).join(':'))}: ${fs.length} rows${conflict}</h4><div class="cards">${shown.join('')}</div></div>`;
   });
   return `<div class="clusters"><h3>${escapeHtml(heading)}</h3>${blocks.join('\n')}</div>`;
