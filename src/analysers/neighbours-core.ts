@@ -294,3 +294,35 @@ export function mergePairs(parts: PairList[]): PairList {
   }
   return out;
 }
+
+/**
+ * Random-hyperplane hash keys: the Q rows are the points, the X rows the hyperplanes (tables ×
+ * bits of them). keys[t * nq + i] has bit b set when point i lies on the positive side of
+ * hyperplane t·bits + b. Fills only this part's rows (the others stay 0; parts are OR-merged).
+ */
+export function signKeysPart(L: SimLayout, bits: number, part: number, parts: number, onTile?: (pairs: number) => void): Uint32Array {
+  const nq = L.nq, h = L.n, bs = L.bs;
+  const tables = Math.floor(h / bits);
+  const keys = new Uint32Array(tables * nq);
+  const { out, tile } = tiler(L, part);
+  const qBlocks = Math.ceil(nq / bs);
+  for (let I = part; I < qBlocks; I += parts) {
+    const i0 = I * bs, ic = Math.min(bs, nq - i0);
+    for (let j0 = 0; j0 < h; j0 += bs) {
+      const jc = Math.min(bs, h - j0);
+      tile(true, i0, ic, j0, jc);
+      for (let a = 0; a < ic; a++) {
+        const o = a * bs;
+        for (let b = 0; b < jc; b++) {
+          if (out[o + b] < 0) continue;
+          const c = j0 + b;
+          const t = (c / bits) | 0;
+          if (t >= tables) continue;
+          keys[t * nq + i0 + a] |= 1 << (c - t * bits);
+        }
+      }
+      onTile?.(ic * jc);
+    }
+  }
+  return keys;
+}

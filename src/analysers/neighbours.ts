@@ -8,17 +8,18 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { Progress } from '../util/progress.ts';
 import {
-  knnSelfPart, knnCrossPart, pairsSelfPart, pairsCrossPart, mergeTopK, mergePairs, buildLayout,
+  knnSelfPart, knnCrossPart, pairsSelfPart, pairsCrossPart, signKeysPart, mergeTopK, mergePairs, buildLayout,
   type TopK, type PairList, type SimLayout,
 } from './neighbours-core.ts';
 
 export type { TopK, PairList } from './neighbours-core.ts';
 
 export interface NeighbourTask {
-  kind: 'knn-self' | 'knn-cross' | 'pairs-self' | 'pairs-cross';
+  kind: 'knn-self' | 'knn-cross' | 'pairs-self' | 'pairs-cross' | 'sign-keys';
   layout: SimLayout;
   k?: number;
   threshold?: number;
+  bits?: number;
   part: number;
   parts: number;
 }
@@ -64,21 +65,42 @@ export async function pairsAboveCross(
   return mergePairs(parts as PairList[]);
 }
 
+/**
+ * Random-hyperplane hash keys of the rows of X: `tables` keys of `bits` bits per row from the
+ * rows of H (tables × bits hyperplanes, each of length d). keys[t * n + i].
+ */
+export async function signKeys(
+  X: Float32Array, n: number, d: number, H: Float32Array, tables: number, bits: number, opts: SearchOptions = {},
+): Promise<Uint32Array> {
+  if (bits < 1 || bits > 31) throw new RangeError(`hash keys need 1..31 bits, got ${bits}`);
+  const h = tables * bits;
+  const parts = await run('sign-keys', { bits }, H, h, d, X, n, n * h * d, n * h, opts);
+  const keys = parts[0] as unknown as Uint32Array;
+  for (let p = 1; p < parts.length; p++) {
+    const other = parts[p] as unknown as Uint32Array;
+    for (let i = 0; i < keys.length; i++) keys[i] |= other[i];
+  }
+  return keys;
+}
+
 /** Runs one share of a search (in this thread or a worker). */
-export function runNeighbourTask(t: NeighbourTask, onTile?: (pairs: number) => void): TopK | PairList {
+export function runNeighbourTask(t: NeighbourTask, onTile?: (pairs: number) => void): TopK | PairList | Uint32Array {
   switch (t.kind) {
     case 'knn-self': return knnSelfPart(t.layout, t.k!, t.part, t.parts, onTile);
     case 'knn-cross': return knnCrossPart(t.layout, t.k!, t.part, t.parts, onTile);
     case 'pairs-self': return pairsSelfPart(t.layout, t.threshold!, t.part, t.parts, onTile);
     case 'pairs-cross': return pairsCrossPart(t.layout, t.threshold!, t.part, t.parts, onTile);
+    case 'sign-keys': return signKeysPart(t.layout, t.bits!, t.part, t.parts, onTile);
   }
 }
 
+type PartResult = TopK | PairList | Uint32Array;
+
 async function run(
-  kind: NeighbourTask['kind'], args: { k?: number; threshold?: number },
+  kind: NeighbourTask['kind'], args: { k?: number; threshold?: number; bits?: number },
   X: Float32Array, n: number, d: number, Q: Float32Array | undefined, nq: number,
   work: number, totalPairs: number, opts: SearchOptions,
-): Promise<(TopK | PairList)[]> {
+): Promise<PartResult[]> {
   const maxThreads = opts.threads ?? Math.min(8, availableParallelism());
   const parts = work < MIN_WORK_FOR_THREADS ? 1 : Math.max(1, maxThreads);
   const layout = buildLayout(X, n, d, parts, Q, nq);
@@ -89,13 +111,13 @@ async function run(
   const onTile = progress ? (pairs: number) => progress.tick(pairs * parts) : undefined;
   if (parts === 1) return [runNeighbourTask(task, onTile)];
   const workers: Worker[] = [];
-  const pending: Promise<TopK | PairList>[] = [];
+  const pending: Promise<PartResult>[] = [];
   try {
     for (let p = 1; p < parts; p++) {
       const w = new Worker(new URL('./neighbour-worker.mjs', import.meta.url));
       workers.push(w);
       pending.push(new Promise((resolve, reject) => {
-        w.once('message', (msg: { ok: boolean; result?: TopK | PairList; error?: string }) => {
+        w.once('message', (msg: { ok: boolean; result?: PartResult; error?: string }) => {
           if (msg.ok) resolve(msg.result!);
           else reject(new Error(`neighbour worker failed: ${msg.error}`));
         });

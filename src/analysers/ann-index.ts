@@ -1,0 +1,147 @@
+/**
+ * Approximate search for pairs above a cosine threshold, for pools too large for an exact
+ * all-pairs search: random-hyperplane LSH (Charikar 2002) with several tables.
+ *
+ * Two unit vectors at angle θ fall on the same side of a random hyperplane with probability
+ * 1 − θ/π, so they share a `bits`-bit key with probability p = (1 − θ/π)^bits and meet in at
+ * least one of `tables` tables with probability 1 − (1 − p)^tables. `lshParams` picks bits so
+ * buckets hold a handful of rows on average, then enough tables that a pair exactly at the
+ * threshold is found with the target probability (closer pairs more often). Every candidate
+ * is verified with an exact dot product, so there are no false positives; what the index can
+ * miss is measured by `measureRecall` against an exact search for a seeded sample of rows.
+ */
+import { createRng } from '../../evaluator/rng.ts';
+import type { Progress } from '../util/progress.ts';
+import { PairBuffer, type PairList, mergePairs } from './neighbours-core.ts';
+import { pairsAboveCross, signKeys } from './neighbours.ts';
+
+export interface LshParams {
+  tables: number;
+  bits: number;
+  seed: number;
+}
+
+/** Probability that a pair at cosine `sim` shares a key in at least one of the tables. */
+export function lshCollisionProbability(sim: number, p: LshParams): number {
+  const theta = Math.acos(Math.max(-1, Math.min(1, sim)));
+  const perTable = (1 - theta / Math.PI) ** p.bits;
+  return 1 - (1 - perTable) ** p.tables;
+}
+
+/**
+ * bits ≈ log2(n / 8) (≈ 8 rows per bucket for spread-out data, clamped to 8..24), then the
+ * fewest tables reaching `targetRecall` for pairs exactly at `threshold`.
+ */
+export function lshParams(n: number, threshold: number, targetRecall = 0.995, seed = 0): LshParams {
+  const bits = Math.max(8, Math.min(24, Math.round(Math.log2(Math.max(n, 2) / 8))));
+  const theta = Math.acos(Math.max(-1, Math.min(1, threshold)));
+  const perTable = (1 - theta / Math.PI) ** bits;
+  const tables = Math.max(1, Math.ceil(Math.log(1 - targetRecall) / Math.log(1 - perTable)));
+  return { tables, bits, seed };
+}
+
+function dot64(X: Float32Array, a: number, b: number, d: number): number {
+  let s = 0;
+  const oa = a * d, ob = b * d;
+  for (let t = 0; t < d; t++) s += X[oa + t] * X[ob + t];
+  return s;
+}
+
+export interface LshSearch {
+  pairs: PairList;
+  params: LshParams;
+  /** Candidate pairs verified exactly (a measure of the work done). */
+  candidates: number;
+  /** Largest bucket seen, in rows. */
+  largestBucket: number;
+}
+
+/**
+ * Pairs a < b of unit rows with cosine ≥ threshold among rows that share a bucket in some
+ * table. A pair meeting in several tables is verified once (in the first table it meets in).
+ */
+export async function lshPairsAbove(
+  X: Float32Array, n: number, d: number, threshold: number, params: LshParams,
+  opts: { progress?: Progress } = {},
+): Promise<LshSearch> {
+  const { tables, bits } = params;
+  const rng = createRng(params.seed);
+  const H = new Float32Array(tables * bits * d);
+  for (let i = 0; i < H.length; i++) H[i] = rng.normal();
+  const keys = await signKeys(X, n, d, H, tables, bits);
+  const out = new PairBuffer();
+  let candidates = 0;
+  let largestBucket = 0;
+  // Sort rows by key within each table: key × 2^25 + row is exact in a float64 (bits ≤ 24, n < 2^25).
+  if (n >= 2 ** 25) throw new RangeError(`LSH index supports up to ${2 ** 25 - 1} rows, got ${n}`);
+  const order = new Float64Array(n);
+  opts.progress?.start(tables, 'near duplicates');
+  for (let t = 0; t < tables; t++) {
+    const kt = keys.subarray(t * n, (t + 1) * n);
+    for (let i = 0; i < n; i++) order[i] = kt[i] * 33554432 + i;
+    order.sort();
+    let start = 0;
+    while (start < n) {
+      const key = Math.floor(order[start] / 33554432);
+      let end = start + 1;
+      while (end < n && Math.floor(order[end] / 33554432) === key) end++;
+      const size = end - start;
+      if (size > largestBucket) largestBucket = size;
+      for (let p = start; p < end; p++) {
+        const i = order[p] - key * 33554432;
+        for (let q = p + 1; q < end; q++) {
+          const j = order[q] - key * 33554432;
+          // Already verified if the two rows shared a key in an earlier table.
+          let seen = false;
+          for (let u = 0; u < t; u++) if (keys[u * n + i] === keys[u * n + j]) { seen = true; break; }
+          if (seen) continue;
+          candidates++;
+          const s = dot64(X, i, j, d);
+          if (s >= threshold) out.push(Math.min(i, j), Math.max(i, j), Math.fround(s));
+        }
+      }
+      start = end;
+    }
+    opts.progress?.tick(1);
+  }
+  return { pairs: mergePairs([out.toList()]), params, candidates, largestBucket };
+}
+
+export interface RecallEstimate {
+  /** Share of the exact pairs touching the sampled rows that the index found (null: no pairs in the sample). */
+  recall: number | null;
+  sampleRows: number;
+  /** Exact pairs (above threshold) with at least one sampled row. */
+  truePairs: number;
+  found: number;
+}
+
+/**
+ * Recall of an approximate pair list against an exact search: for `sampleRows` rows drawn with
+ * a seeded RNG, all their pairs above the threshold are found exactly (sample × all rows), and
+ * the share of those the approximate list contains is the recall.
+ */
+export async function measureRecall(
+  X: Float32Array, n: number, d: number, threshold: number, approx: PairList, sampleRows: number, seed = 0,
+): Promise<RecallEstimate> {
+  const m = Math.min(sampleRows, n);
+  const sample = createRng(seed).permutation(n).subarray(0, m).sort();
+  const Q = new Float32Array(m * d);
+  for (let i = 0; i < m; i++) Q.set(X.subarray(sample[i] * d, (sample[i] + 1) * d), i * d);
+  const exact = await pairsAboveCross(Q, m, X, n, d, threshold);
+  const found = new Set<number>();
+  for (let p = 0; p < approx.count; p++) found.add(approx.a[p] * n + approx.b[p]);
+  let truePairs = 0, hit = 0;
+  const seenPair = new Set<number>();
+  for (let p = 0; p < exact.count; p++) {
+    const i = sample[exact.a[p]], j = exact.b[p];
+    if (i === j) continue;
+    const key = Math.min(i, j) * n + Math.max(i, j);
+    // A pair with both rows in the sample shows up twice; count it once.
+    if (seenPair.has(key)) continue;
+    seenPair.add(key);
+    truePairs++;
+    if (found.has(key)) hit++;
+  }
+  return { recall: truePairs ? hit / truePairs : null, sampleRows: m, truePairs, found: hit };
+}

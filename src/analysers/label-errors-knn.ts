@@ -1,0 +1,133 @@
+/**
+ * A model-free label check: for each row, the share of its k nearest neighbours (cosine
+ * similarity in the shared neighbour space: standardised features, ≤ 64 principal components)
+ * that carry the same given label. A row whose neighbourhood mostly carries another label is
+ * suspicious whatever model is used later. Needs no out-of-sample predictions.
+ */
+import { SieveError } from '../util/errors.ts';
+import type { PoolSplit } from '../pool/types.ts';
+import type { Analyser, AnalyserResult, Finding } from './types.ts';
+import type { TopK } from './neighbours.ts';
+import { knnGraph } from './neighbour-space.ts';
+import { bin, barChart, count, histogram, pct, secondsSince, severityFor } from './specs.ts';
+import { LABEL_ERROR_SEVERITY } from './label-errors.ts';
+
+export interface KnnLabelOptions {
+  /** Neighbours per row. */
+  k: number;
+  /**
+   * Flag a row when at most this share of its neighbours carry its label and the neighbours'
+   * majority label is another class. 0.2 with k = 10: at most 2 of 10 neighbours agree.
+   */
+  maxAgreement: number;
+  /** Principal components of the neighbour space when the features are wider. */
+  maxDims: number;
+}
+
+export interface KnnAgreement {
+  /** Share of neighbours with the row's given label, in [0, 1]. */
+  agreement: Float64Array;
+  /** Most common label among the neighbours (ties → the given label if tied, else smallest index). */
+  majority: Int32Array;
+  /** Share of neighbours carrying the majority label. */
+  majorityShare: Float64Array;
+}
+
+/** Label agreement of each row with its neighbours in a kNN graph. */
+export function knnAgreement(graph: TopK, labels: Int32Array, k: number): KnnAgreement {
+  const n = graph.n;
+  const agreement = new Float64Array(n);
+  const majority = new Int32Array(n);
+  const majorityShare = new Float64Array(n);
+  const votes = new Int32Array(k);
+  for (let i = 0; i < n; i++) {
+    votes.fill(0);
+    let m = 0;
+    for (let t = 0; t < graph.k; t++) {
+      const j = graph.index[i * graph.k + t];
+      if (j < 0) break;
+      votes[labels[j]]++;
+      m++;
+    }
+    const y = labels[i];
+    let best = y;
+    for (let c = 0; c < k; c++) if (votes[c] > votes[best]) best = c;
+    agreement[i] = m ? votes[y] / m : 1;
+    majority[i] = best;
+    majorityShare[i] = m ? votes[best] / m : 1;
+  }
+  return { agreement, majority, majorityShare };
+}
+
+export function flagByAgreement(a: KnnAgreement, labels: Int32Array, maxAgreement: number): Uint8Array {
+  const mask = new Uint8Array(labels.length);
+  for (let i = 0; i < labels.length; i++) mask[i] = a.agreement[i] <= maxAgreement && a.majority[i] !== labels[i] ? 1 : 0;
+  return mask;
+}
+
+function checkOptions(o: KnnLabelOptions, split: PoolSplit): void {
+  if (!(Number.isInteger(o.k) && o.k >= 1)) throw new SieveError(`k must be a positive integer, got ${o.k}`, { where: 'label-errors-knn options' });
+  if (!(o.maxAgreement >= 0 && o.maxAgreement < 1)) throw new SieveError(`maxAgreement must be in [0, 1), got ${o.maxAgreement}`, { where: 'label-errors-knn options' });
+  if (split.d === 0) throw new SieveError('the pool has no numeric feature columns to find neighbours in', { where: 'label-errors-knn' });
+}
+
+export const labelErrorsKnn: Analyser<KnnLabelOptions> = {
+  name: 'label-errors-knn',
+  title: 'Label agreement with nearest neighbours',
+  needs: ['features', 'labels'],
+  defaults: { k: 10, maxAgreement: 0.2, maxDims: 64 },
+  async run(ctx, opts): Promise<AnalyserResult> {
+    const t0 = performance.now();
+    const train = ctx.train;
+    checkOptions(opts, train);
+    const graph = await knnGraph(train, opts.k, { maxDims: opts.maxDims, seed: ctx.seed, progress: ctx.progress });
+    const k = train.classNames.length;
+    const a = knnAgreement(graph, train.labels, k);
+    const mask = flagByAgreement(a, train.labels, opts.maxAgreement);
+    const names = train.classNames;
+    const findings: Finding[] = new Array(train.n);
+    let flagged = 0;
+    const flaggedByClass = new Int32Array(k);
+    for (let i = 0; i < train.n; i++) {
+      if (mask[i]) { flagged++; flaggedByClass[train.labels[i]]++; }
+      findings[i] = {
+        id: train.ids[i],
+        score: 1 - a.agreement[i],
+        flagged: mask[i] === 1,
+        detail: {
+          given_label: names[train.labels[i]],
+          neighbour_majority_label: names[a.majority[i]],
+          agreement: a.agreement[i],
+          majority_share: a.majorityShare[i],
+          nearest_id: graph.k > 0 && graph.index[i * graph.k] >= 0 ? train.ids[graph.index[i * graph.k]] : null,
+          nearest_similarity: graph.k > 0 && graph.index[i * graph.k] >= 0 ? graph.sim[i * graph.k] : null,
+        },
+      };
+    }
+    let mean = 0;
+    for (let i = 0; i < train.n; i++) mean += a.agreement[i];
+    mean /= Math.max(train.n, 1);
+    const share = flagged / Math.max(train.n, 1);
+    const verdict = flagged === 0
+      ? `Every row's label agrees with at least some of its ${graph.k} nearest neighbours (mean agreement ${pct(mean)}).`
+      : `${count(flagged)} rows (${pct(share)}) carry a label that at most ${Math.round(opts.maxAgreement * graph.k)} of their ${graph.k} nearest neighbours share, while most neighbours agree on another label; mean agreement ${pct(mean)}.`;
+    return {
+      name: 'label-errors-knn',
+      summary: {
+        verdict,
+        severity: severityFor(share, LABEL_ERROR_SEVERITY),
+        figures: { rows: train.n, flagged, flagged_share: share, mean_agreement: mean, k: graph.k, max_agreement: opts.maxAgreement },
+      },
+      findings,
+      tables: [{
+        name: 'label_errors_knn_by_class',
+        rows: names.map((c, j) => ({ class: c, flagged: flaggedByClass[j] })),
+      }],
+      plots: [
+        histogram({ title: `Share of ${graph.k} nearest neighbours with the same label`, bins: bin(a.agreement, Math.min(20, graph.k + 1)), xTitle: 'agreement', rule: opts.maxAgreement, ruleTitle: 'flag at or below' }),
+        barChart({ title: 'Rows whose neighbours disagree, by given label', values: names.map((c, j) => ({ class: c, flagged: flaggedByClass[j] })), category: 'class', value: 'flagged', valueTitle: 'flagged rows' }),
+      ],
+      seconds: secondsSince(t0),
+    };
+  },
+};

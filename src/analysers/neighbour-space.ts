@@ -1,0 +1,100 @@
+/**
+ * The space the neighbour-based analysers search in: features standardised with the pool's
+ * column means and standard deviations, reduced to at most `maxDims` principal components when
+ * wider (fashion-mnist's 784 pixels → 64 components, which keeps the class structure and makes
+ * an all-pairs search ~12× cheaper), then L2-normalised so a dot product is a cosine similarity.
+ *
+ * The kNN graph over a split is computed once per (features array, k, dims) and shared by
+ * the kNN label-agreement and outlier analysers.
+ */
+import type { PoolSplit } from '../pool/types.ts';
+import type { Progress } from '../util/progress.ts';
+import { applyScaling, columnScaling, normalizeRowsInPlace, principalBasis, project, type ColumnScaling } from './vectors.ts';
+import { knnSelf, type TopK } from './neighbours.ts';
+
+export const DEFAULT_MAX_DIMS = 64;
+
+export interface NeighbourSpace {
+  /** Unit rows, n × dims. */
+  X: Float32Array;
+  n: number;
+  dims: number;
+  /** Feature dimensions before reduction. */
+  inputDims: number;
+  scaling: ColumnScaling;
+  /** m × inputDims principal directions when reduced, else null. */
+  basis: Float32Array | null;
+}
+
+export interface SpaceOptions {
+  maxDims?: number;
+  seed?: number;
+}
+
+/** Standardise → (PCA) → normalise the rows of X. */
+export function buildSpace(features: Float32Array, n: number, d: number, opts: SpaceOptions = {}): NeighbourSpace {
+  const maxDims = opts.maxDims ?? DEFAULT_MAX_DIMS;
+  const scaling = columnScaling(features, n, d);
+  const Z = applyScaling(features, n, d, scaling);
+  let basis: Float32Array | null = null;
+  let X = Z;
+  let dims = d;
+  if (d > maxDims) {
+    basis = principalBasis(Z, n, d, maxDims, { seed: opts.seed ?? 0 });
+    X = project(Z, n, d, basis, maxDims);
+    dims = maxDims;
+  }
+  normalizeRowsInPlace(X, n, dims);
+  return { X, n, dims, inputDims: d, scaling, basis };
+}
+
+/** Maps other rows (e.g. the test split) into an existing space. */
+export function embedInSpace(space: NeighbourSpace, features: Float32Array, n: number): Float32Array {
+  const Z = applyScaling(features, n, space.inputDims, space.scaling);
+  const X = space.basis ? project(Z, n, space.inputDims, space.basis, space.dims) : Z;
+  normalizeRowsInPlace(X, n, space.dims);
+  return X;
+}
+
+const spaces = new WeakMap<Float32Array, Map<string, NeighbourSpace>>();
+const graphs = new WeakMap<Float32Array, Map<string, Promise<TopK>>>();
+
+/** The neighbour space of a split, built once per features array and options. */
+export function spaceOf(split: PoolSplit, opts: SpaceOptions = {}): NeighbourSpace {
+  const key = `${opts.maxDims ?? DEFAULT_MAX_DIMS}/${opts.seed ?? 0}`;
+  let m = spaces.get(split.features);
+  if (!m) { m = new Map(); spaces.set(split.features, m); }
+  let s = m.get(key);
+  if (!s) { s = buildSpace(split.features, split.n, split.d, opts); m.set(key, s); }
+  return s;
+}
+
+/**
+ * The k nearest other rows (cosine) of every row of a split, shared between analysers: a
+ * request for fewer neighbours reuses a larger graph already computed (lists are sorted).
+ */
+export async function knnGraph(split: PoolSplit, k: number, opts: SpaceOptions & { progress?: Progress } = {}): Promise<TopK> {
+  const key = `${opts.maxDims ?? DEFAULT_MAX_DIMS}/${opts.seed ?? 0}`;
+  let m = graphs.get(split.features);
+  if (!m) { m = new Map(); graphs.set(split.features, m); }
+  for (const [gk, g] of m) {
+    const [kk, rest] = gk.split('|');
+    if (rest === key && Number(kk) >= k) return truncate(await g, k);
+  }
+  const space = spaceOf(split, opts);
+  const p = knnSelf(space.X, space.n, space.dims, k, { progress: opts.progress });
+  m.set(`${k}|${key}`, p);
+  return p;
+}
+
+function truncate(g: TopK, k: number): TopK {
+  if (g.k === k) return g;
+  const kk = Math.min(k, g.k);
+  const index = new Int32Array(g.n * kk);
+  const sim = new Float32Array(g.n * kk);
+  for (let i = 0; i < g.n; i++) {
+    index.set(g.index.subarray(i * g.k, i * g.k + kk), i * kk);
+    sim.set(g.sim.subarray(i * g.k, i * g.k + kk), i * kk);
+  }
+  return { n: g.n, k: kk, index, sim };
+}
