@@ -1,0 +1,220 @@
+/**
+ * Preprocessing is part of the fixed model: fitted once on the whole pool (never on a
+ * participant's subset), frozen, then applied to every training subset and to the test rows.
+ *
+ * Steps, in this order: `scale` (divide every input), `pca` (project the centred inputs on
+ * the top principal components), `standardize` (zero mean, unit variance per output
+ * dimension, statistics from the pool; zero-variance dimensions keep std 1).
+ *
+ * PCA: covariance from a sparse X^T X (zero inputs skipped, Float64 sums), eigenvectors by
+ * Householder + QL (kernels/symeig.ts). Components are ordered by decreasing variance (ties
+ * by index) and signed so that each one's largest-magnitude entry (first on ties) is
+ * positive, so the same pool always gives the same components, bit for bit.
+ */
+import type { PreprocessSpec, Preprocessor } from './types.ts';
+import { symmetricEigen } from './kernels/symeig.ts';
+import { logisticLogitsWasm } from './kernels/logistic-engine.ts';
+
+export const PREPROCESS_FORMAT = 'sieve-preprocess/1';
+
+/** The fitted parameters; plain numbers only, so JSON round trips are exact. */
+export interface PreprocessJSON {
+  format: typeof PREPROCESS_FORMAT;
+  spec: PreprocessSpec;
+  dIn: number;
+  dOut: number;
+  scale: number;
+  pca: null | {
+    /** Mean of the scaled pool rows (dIn). */
+    mean: number[];
+    /** Components as rows: k × dIn, row c = component c. */
+    components: number[][];
+    /** Variance of the pool along each component (n − 1 denominator). */
+    explainedVariance: number[];
+    /** Fraction of the total variance each component explains. */
+    explainedRatio: number[];
+  };
+  standardize: null | { mean: number[]; std: number[] };
+}
+
+function checkSpec(spec: PreprocessSpec, d: number): void {
+  const known = ['scale', 'pca', 'standardize'];
+  const unknown = Object.keys(spec).filter((key) => !known.includes(key));
+  if (unknown.length) throw new Error(`preprocess: unknown option(s) ${unknown.join(', ')}; known: ${known.join(', ')}`);
+  if (spec.scale !== undefined && !(typeof spec.scale === 'number' && Number.isFinite(spec.scale) && spec.scale > 0)) {
+    throw new Error(`preprocess: 'scale' must be a positive number, got ${JSON.stringify(spec.scale)}`);
+  }
+  if (spec.pca !== undefined && !(Number.isInteger(spec.pca) && spec.pca >= 1 && spec.pca <= d)) {
+    throw new Error(`preprocess: 'pca' must be an integer between 1 and the input dimension ${d}, got ${JSON.stringify(spec.pca)}`);
+  }
+  if (spec.standardize !== undefined && typeof spec.standardize !== 'boolean') {
+    throw new Error(`preprocess: 'standardize' must be true or false, got ${JSON.stringify(spec.standardize)}`);
+  }
+}
+
+/** Sum and upper-triangular X^T X of the scaled rows, skipping zero inputs. */
+function moments(X: Float32Array, n: number, d: number, scale: number): { sum: Float64Array; xtx: Float64Array } {
+  const sum = new Float64Array(d);
+  const xtx = new Float64Array(d * d);
+  const idx = new Int32Array(d);
+  const val = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    const off = i * d;
+    let m = 0;
+    for (let j = 0; j < d; j++) {
+      const x = X[off + j];
+      if (x !== 0) { idx[m] = j; val[m] = x / scale; m++; }
+    }
+    for (let a = 0; a < m; a++) {
+      const xa = val[a], row = idx[a] * d;
+      sum[idx[a]] += xa;
+      for (let b = a; b < m; b++) xtx[row + idx[b]] += xa * val[b];
+    }
+  }
+  return { sum, xtx };
+}
+
+function fitPca(X: Float32Array, n: number, d: number, scale: number, k: number): NonNullable<PreprocessJSON['pca']> {
+  if (n < 2) throw new Error(`preprocess: PCA needs at least 2 pool rows, got ${n}`);
+  const { sum, xtx } = moments(X, n, d, scale);
+  const mean = new Float64Array(d);
+  for (let j = 0; j < d; j++) mean[j] = sum[j] / n;
+  // Covariance (n − 1 denominator), mirrored from the upper triangle.
+  const cov = new Float64Array(d * d);
+  for (let a = 0; a < d; a++) {
+    for (let b = a; b < d; b++) {
+      const v = (xtx[a * d + b] - n * mean[a] * mean[b]) / (n - 1);
+      cov[a * d + b] = v;
+      cov[b * d + a] = v;
+    }
+  }
+  let total = 0;
+  for (let j = 0; j < d; j++) total += cov[j * d + j];
+  const { values, vectors } = symmetricEigen(cov, d);
+  // Eigenvalues come ascending; take them descending, ties by original index.
+  const order = Array.from({ length: d }, (_, i) => i).sort((p, q) => values[q] - values[p] || p - q);
+  const components: number[][] = [];
+  const explainedVariance: number[] = [];
+  for (let c = 0; c < k; c++) {
+    const j = order[c];
+    const v = Array.from(vectors.subarray(j * d, j * d + d));
+    let big = 0;
+    for (let i = 1; i < d; i++) if (Math.abs(v[i]) > Math.abs(v[big])) big = i;
+    if (v[big] < 0) for (let i = 0; i < d; i++) v[i] = -v[i] || 0;
+    components.push(v);
+    explainedVariance.push(Math.max(0, values[j]));
+  }
+  return {
+    mean: Array.from(mean), components, explainedVariance,
+    explainedRatio: explainedVariance.map((v) => (total > 0 ? v / total : 0)),
+  };
+}
+
+/** Projects rows on the components: (x/scale − mean)·V, as x·(V/scale) − mean·V. */
+function projectPca(X: Float32Array, n: number, dIn: number, scale: number, pca: NonNullable<PreprocessJSON['pca']>): Float64Array {
+  const k = pca.components.length;
+  const theta = new Float64Array(dIn * k + k);
+  for (let c = 0; c < k; c++) {
+    const v = pca.components[c];
+    let shift = 0;
+    for (let j = 0; j < dIn; j++) { theta[j * k + c] = v[j] / scale; shift += pca.mean[j] * v[j]; }
+    theta[dIn * k + c] = -shift;
+  }
+  // The logistic kernel's logits are exactly x·W + b over the non-zero inputs.
+  return logisticLogitsWasm(X, n, dIn, k, theta);
+}
+
+class FittedPreprocessor implements Preprocessor {
+  readonly dIn: number;
+  readonly dOut: number;
+  constructor(private readonly p: PreprocessJSON) {
+    this.dIn = p.dIn;
+    this.dOut = p.dOut;
+  }
+
+  /** Rows after scale and PCA, before standardisation (double precision where computed). */
+  beforeStandardize(X: Float32Array, n: number): Float64Array | Float32Array {
+    const { dIn, p } = this;
+    if (X.length !== n * dIn) throw new Error(`preprocess: transform got ${X.length} values, expected n×d = ${n}×${dIn}`);
+    if (p.pca) return projectPca(X, n, dIn, p.scale, p.pca);
+    if (p.scale !== 1) {
+      const Z = new Float64Array(n * dIn);
+      for (let i = 0; i < Z.length; i++) Z[i] = X[i] / p.scale;
+      return Z;
+    }
+    return X;
+  }
+
+  transform(X: Float32Array, n: number): Float32Array {
+    const { dOut, p } = this;
+    const Z = this.beforeStandardize(X, n);
+    const out = new Float32Array(n * dOut);
+    if (p.standardize) {
+      const { mean, std } = p.standardize;
+      for (let i = 0; i < n; i++) {
+        const o = i * dOut;
+        for (let j = 0; j < dOut; j++) out[o + j] = (Z[o + j] - mean[j]) / std[j];
+      }
+    } else {
+      out.set(Z);
+    }
+    return out;
+  }
+
+  toJSON(): PreprocessJSON {
+    return structuredClone(this.p);
+  }
+}
+
+/** Mean and population std (ddof = 0, as scikit-learn's StandardScaler) per column. */
+function columnStats(Z: Float64Array | Float32Array, n: number, d: number): { mean: number[]; std: number[] } {
+  const mean = new Float64Array(d), m2 = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += Z[i * d + j];
+  for (let j = 0; j < d; j++) mean[j] /= n;
+  // Second pass corrects the mean's rounding (a constant column then gets its exact value).
+  const corr = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) corr[j] += Z[i * d + j] - mean[j];
+  for (let j = 0; j < d; j++) mean[j] += corr[j] / n;
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) { const t = Z[i * d + j] - mean[j]; m2[j] += t * t; }
+  const std = Array.from(m2, (s) => {
+    const v = Math.sqrt(s / n);
+    return v > 1e-12 ? v : 1;
+  });
+  return { mean: Array.from(mean), std };
+}
+
+/** Fits the preprocessing on the pool rows X (n × d). An empty spec is the identity. */
+export function fitPreprocessor(spec: PreprocessSpec | undefined, X: Float32Array, n: number, d: number): Preprocessor {
+  spec = spec ?? {};
+  checkSpec(spec, d);
+  if (X.length !== n * d) throw new Error(`preprocess: pool has ${X.length} values, expected n×d = ${n}×${d}`);
+  if (n < 1) throw new Error('preprocess: the pool has no rows');
+  for (let i = 0; i < X.length; i++) {
+    if (!Number.isFinite(X[i])) throw new Error(`preprocess: pool has a non-finite value ${X[i]} at row ${Math.floor(i / d)}, column ${i % d}`);
+  }
+  const scale = spec.scale ?? 1;
+  const p: PreprocessJSON = {
+    format: PREPROCESS_FORMAT, spec: { ...spec }, dIn: d, dOut: spec.pca ?? d, scale, pca: null, standardize: null,
+  };
+  if (spec.pca) p.pca = fitPca(X, n, d, scale, spec.pca);
+  if (spec.standardize) {
+    // Statistics of the pool after the earlier steps.
+    p.standardize = columnStats(new FittedPreprocessor(p).beforeStandardize(X, n), n, p.dOut);
+  }
+  return new FittedPreprocessor(p);
+}
+
+/** Rebuilds a preprocessor from its toJSON() form (e.g. in a worker thread). */
+export function restorePreprocessor(json: unknown): Preprocessor {
+  const p = json as PreprocessJSON;
+  if (!p || p.format !== PREPROCESS_FORMAT) throw new Error(`preprocess: not a ${PREPROCESS_FORMAT} object`);
+  const okArr = (a: unknown, len: number) => Array.isArray(a) && a.length === len && a.every((v) => typeof v === 'number');
+  if (!(p.dIn >= 1 && p.dOut >= 1 && p.scale > 0)) throw new Error('preprocess: restored object has bad dimensions or scale');
+  if (p.pca && !(okArr(p.pca.mean, p.dIn) && p.pca.components.length === p.dOut && p.pca.components.every((c) => okArr(c, p.dIn)))) {
+    throw new Error(`preprocess: restored PCA must have a mean of ${p.dIn} and ${p.dOut} components of ${p.dIn}`);
+  }
+  if (p.standardize && !(okArr(p.standardize.mean, p.dOut) && okArr(p.standardize.std, p.dOut))) {
+    throw new Error(`preprocess: restored standardisation must have ${p.dOut} means and stds`);
+  }
+  return new FittedPreprocessor(structuredClone(p));
+}
