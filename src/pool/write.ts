@@ -3,7 +3,7 @@
  * tables chunk by chunk, copies them to zstd Parquet single-threaded (byte-deterministic),
  * hashes the files and writes pool.json. The directory appears only when all of it worked.
  */
-import { writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
@@ -39,7 +39,10 @@ export interface PoolDraft {
 export interface WritePoolOptions {
   overwrite?: boolean;
   progress?: Progress;
-  /** zstd level (1–22). Default 9: built-in pools are written once and read often. */
+  /**
+   * zstd level (1–22). Default 3: on Fashion-MNIST pixels level 9 is 3% smaller and 3× slower,
+   * level 19 5% smaller and 40× slower; recipes with a size budget may pass more.
+   */
   compressionLevel?: number;
 }
 
@@ -233,7 +236,9 @@ function orderColumns(table: TableData, m: ManifestDraft): TableData {
 export async function writePool(outDir: string, draft: PoolDraft, opts: WritePoolOptions = {}): Promise<PoolManifest> {
   validateDraft(draft);
   const m = draft.manifest;
-  const level = opts.compressionLevel ?? 9;
+  const level = opts.compressionLevel ?? 3;
+  if (!Number.isInteger(level) || level < 1 || level > 22)
+    throw new SieveError(`zstd compression level must be 1–22, got ${level}`, { where: 'compressionLevel' });
   const plan: { role: FileRole; table: TableData; visibility: Visibility }[] = [
     { role: 'train', table: orderColumns(draft.tables.train, m), visibility: 'participant' },
   ];
@@ -296,6 +301,8 @@ export async function writePool(outDir: string, draft: PoolDraft, opts: WritePoo
       if (!checked.success)
         throw new SieveError('internal: written manifest fails its schema', { examples: describeIssues(checked.error) });
       await writeFile(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+      // mkdtemp makes the directory owner-only; a pool is ordinary shared data.
+      await chmod(tmp, 0o777 & ~process.umask());
       opts.progress?.stop();
       return manifest;
     },
