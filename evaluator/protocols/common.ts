@@ -1,0 +1,301 @@
+/**
+ * What the three protocols share: input shapes and their validation, the frozen
+ * preprocessing, fitting one model per seed, and scoring predictions with intervals over
+ * the whole test split and over named parts of it (e.g. public / private).
+ */
+import { summariseSeeds, classificationScorer, type MetricSummary, type SeedScorer } from '../aggregate.ts';
+import { checkBootstrapSpec, DEFAULT_BOOTSTRAP, type BootstrapSpec } from '../bootstrap.ts';
+import { allRows, metricLayout, rowScores, type GroupColumn, type MetricLayout, type RowScores } from '../metrics.ts';
+import { getModel } from '../models/registry.ts';
+import { fitPreprocessor } from '../preprocess.ts';
+import type { Dataset, FittedModel, ModelSpec, ModelState } from '../types.ts';
+
+/** Thrown for inputs the evaluator cannot score; callers turn it into their own error type. */
+export class EvaluatorInputError extends Error {
+  readonly where: string;
+  readonly examples: string[];
+  readonly count?: number;
+  constructor(message: string, where: string, examples: (string | number)[] = [], count?: number) {
+    super(message);
+    this.name = 'EvaluatorInputError';
+    this.where = where;
+    this.examples = examples.slice(0, 10).map(String);
+    this.count = count;
+  }
+}
+
+/** The participant-visible training pool as the evaluator sees it (raw features). */
+export interface PoolInput {
+  /** Row-major n × d raw features (the model's preprocessing is fitted on all n rows). */
+  X: Float32Array;
+  n: number;
+  d: number;
+  /** The pool's (possibly noisy) labels, class indices in [0, k). */
+  y: Int32Array;
+  k: number;
+  /** Class names, for per-class metric names; default "0".."k-1". */
+  classNames?: readonly string[];
+}
+
+/** The hidden test split. */
+export interface TestInput {
+  X: Float32Array;
+  n: number;
+  y: Int32Array;
+  /** Group columns (codes aligned with test rows; see encodeGroupColumn). */
+  groups?: Record<string, GroupColumn>;
+}
+
+/** Structurally the same as src/util/progress.ts's Progress, so a CLI bar can be passed in. */
+export interface ProgressSink {
+  start(total: number, label?: string): void;
+  tick(units?: number): void;
+  stop(): void;
+}
+
+export interface ScoringOptions {
+  /** Percentile bootstrap over test rows; default 1,000 resamples, seed 0. */
+  bootstrap?: BootstrapSpec;
+  /**
+   * Named subsets of test rows (e.g. { public: rows, private: rows }). Each part is scored on
+   * its own (bootstrap within the part) in addition to the whole test split.
+   */
+  parts?: Record<string, Int32Array>;
+  /** Positive class (index) for the demographic-parity gap and equalized-odds difference. */
+  positiveClass?: number;
+  progress?: ProgressSink;
+}
+
+export interface FitRecord {
+  seed: number;
+  /** Solver iterations / epochs actually run. */
+  iterations: number;
+  seconds: number;
+}
+
+export interface EvaluationOutput {
+  /** Metrics over every test row. */
+  metrics: Record<string, MetricSummary>;
+  /** Metrics per named part of the test rows (empty when no parts were given). */
+  parts: Record<string, Record<string, MetricSummary>>;
+  seeds: number[];
+  /** Rows and per-class counts of the training set actually fitted. */
+  train: { rows: number; class_counts: number[] };
+  fits: FitRecord[];
+  /** Wall seconds spent fitting the preprocessing and the models (not scoring). */
+  fit_seconds: number;
+  /** Number of test rows scored. */
+  test_rows: number;
+}
+
+// ---------------------------------------------------------------------------------------
+// Validation
+
+export function checkSpec(spec: ModelSpec): void {
+  if (!Array.isArray(spec.seeds) || spec.seeds.length === 0) {
+    throw new EvaluatorInputError('the model spec needs at least one seed', 'model.seeds');
+  }
+  const bad = spec.seeds.filter((s) => !(Number.isInteger(s) && s >= 0 && s <= 0xffffffff));
+  if (bad.length) throw new EvaluatorInputError('seeds must be integers in [0, 2^32)', 'model.seeds', bad, bad.length);
+  if (new Set(spec.seeds).size !== spec.seeds.length) {
+    throw new EvaluatorInputError('seeds must be distinct', 'model.seeds', spec.seeds);
+  }
+  getModel(spec.kind); // throws on an unknown kind
+}
+
+export function checkLabels(y: Int32Array, n: number, k: number, where: string): void {
+  if (y.length !== n) throw new EvaluatorInputError(`expected ${n} labels, got ${y.length}`, where);
+  const bad: string[] = [];
+  let count = 0;
+  for (let i = 0; i < n; i++) if (!(y[i] >= 0 && y[i] < k)) { count++; if (bad.length < 5) bad.push(`row ${i}: ${y[i]}`); }
+  if (count) throw new EvaluatorInputError(`labels must be class indices in [0, ${k})`, where, bad, count);
+}
+
+export function checkPool(pool: PoolInput): void {
+  if (!(Number.isInteger(pool.k) && pool.k >= 2)) throw new EvaluatorInputError(`need at least 2 classes, got k = ${pool.k}`, 'pool.k');
+  if (!(pool.n >= 1 && pool.d >= 1) || pool.X.length !== pool.n * pool.d) {
+    throw new EvaluatorInputError(`pool features have ${pool.X.length} values, expected n × d = ${pool.n} × ${pool.d}`, 'pool.X');
+  }
+  checkLabels(pool.y, pool.n, pool.k, 'pool.y');
+  if (pool.classNames && pool.classNames.length !== pool.k) {
+    throw new EvaluatorInputError(`${pool.classNames.length} class names for ${pool.k} classes`, 'pool.classNames');
+  }
+}
+
+export function checkTest(test: TestInput, pool: PoolInput): void {
+  if (!(test.n >= 1) || test.X.length !== test.n * pool.d) {
+    throw new EvaluatorInputError(`test features have ${test.X.length} values, expected n × d = ${test.n} × ${pool.d}`, 'test.X');
+  }
+  checkLabels(test.y, test.n, pool.k, 'test.y');
+  for (const [name, g] of Object.entries(test.groups ?? {})) {
+    if (g.codes.length !== test.n) {
+      throw new EvaluatorInputError(`group column has ${g.codes.length} codes for ${test.n} test rows`, `test.groups.${name}`);
+    }
+  }
+}
+
+/**
+ * Checks that `rows` are distinct indices in [0, n). `allowEmpty` is false for training sets.
+ */
+export function checkRowIndices(rows: Int32Array, n: number, where: string, allowEmpty = false): void {
+  if (!allowEmpty && rows.length === 0) throw new EvaluatorInputError('no rows given', where);
+  const seen = new Uint8Array(n);
+  const outside: string[] = [], dup: string[] = [];
+  let nOutside = 0, nDup = 0;
+  for (let j = 0; j < rows.length; j++) {
+    const r = rows[j];
+    if (!(Number.isInteger(r) && r >= 0 && r < n)) { nOutside++; if (outside.length < 5) outside.push(`position ${j}: ${r}`); continue; }
+    if (seen[r]) { nDup++; if (dup.length < 5) dup.push(`position ${j}: row ${r}`); }
+    seen[r] = 1;
+  }
+  if (nOutside) throw new EvaluatorInputError(`row indices must lie in [0, ${n})`, where, outside, nOutside);
+  if (nDup) throw new EvaluatorInputError('row indices must be distinct', where, dup, nDup);
+}
+
+export function checkScoring(opts: ScoringOptions, test: TestInput, k: number): void {
+  if (opts.bootstrap) checkBootstrapSpec(opts.bootstrap);
+  for (const [name, rows] of Object.entries(opts.parts ?? {})) checkRowIndices(rows, test.n, `parts.${name}`, true);
+  if (opts.positiveClass !== undefined && !(Number.isInteger(opts.positiveClass) && opts.positiveClass >= 0 && opts.positiveClass < k)) {
+    throw new EvaluatorInputError(`positive class must be a class index in [0, ${k})`, 'positiveClass', [opts.positiveClass]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Features and fitting
+
+export interface PreparedFeatures {
+  /** Pool rows after the frozen preprocessing, n × d. */
+  Xpool: Float32Array;
+  /** Test rows after the same preprocessing, nTest × d. */
+  Xtest: Float32Array;
+  d: number;
+  seconds: number;
+}
+
+/** Fits the spec's preprocessing on every pool row, then transforms pool and test. */
+export function prepareFeatures(spec: ModelSpec, pool: PoolInput, test: TestInput): PreparedFeatures {
+  const t0 = performance.now();
+  if (!spec.preprocess) return { Xpool: pool.X, Xtest: test.X, d: pool.d, seconds: 0 };
+  const pre = fitPreprocessor(spec.preprocess, pool.X, pool.n, pool.d);
+  const Xpool = pre.transform(pool.X, pool.n);
+  const Xtest = pre.transform(test.X, test.n);
+  return { Xpool, Xtest, d: pre.dOut, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Copies the given rows of a row-major matrix. */
+export function gatherRows(X: Float32Array, d: number, rows: Int32Array): Float32Array {
+  const out = new Float32Array(rows.length * d);
+  for (let j = 0; j < rows.length; j++) out.set(X.subarray(rows[j] * d, rows[j] * d + d), j * d);
+  return out;
+}
+
+export function gatherLabels(y: Int32Array, rows: Int32Array): Int32Array {
+  const out = new Int32Array(rows.length);
+  for (let j = 0; j < rows.length; j++) out[j] = y[rows[j]];
+  return out;
+}
+
+export function classCounts(y: Int32Array, k: number): number[] {
+  const counts = new Array<number>(k).fill(0);
+  for (let i = 0; i < y.length; i++) counts[y[i]]++;
+  return counts;
+}
+
+export interface SeedFit {
+  seed: number;
+  proba: Float32Array;
+  iterations: number;
+  seconds: number;
+  state?: ModelState;
+}
+
+/** Fits one model and predicts the test rows. */
+export function fitOne(
+  spec: ModelSpec,
+  train: Dataset,
+  Xtest: Float32Array,
+  nTest: number,
+  seed: number,
+  warmStart?: ModelState,
+): { fitted: FittedModel; proba: Float32Array; seconds: number } {
+  const model = getModel(spec.kind);
+  const t0 = performance.now();
+  const fitted = model.fit(train, spec.params, { seed, warmStart });
+  const seconds = (performance.now() - t0) / 1000;
+  return { fitted, proba: fitted.predictProba(Xtest, nTest), seconds };
+}
+
+/** Fits one model per seed (in seed order) and predicts the test rows with each. */
+export async function fitSeeds(
+  spec: ModelSpec,
+  train: Dataset,
+  Xtest: Float32Array,
+  nTest: number,
+  progress?: ProgressSink,
+): Promise<SeedFit[]> {
+  const fits: SeedFit[] = [];
+  for (const seed of spec.seeds) {
+    const { fitted, proba, seconds } = fitOne(spec, train, Xtest, nTest, seed);
+    fits.push({ seed, proba, iterations: fitted.iterations, seconds });
+    progress?.tick();
+  }
+  return fits;
+}
+
+// ---------------------------------------------------------------------------------------
+// Scoring
+
+export function scoringLayout(pool: PoolInput, test: TestInput, opts: ScoringOptions): MetricLayout {
+  return metricLayout(pool.k, { classNames: pool.classNames, groups: test.groups, positiveClass: opts.positiveClass });
+}
+
+/** Scores a SeedScorer on all test rows and on every part. */
+export function scoreWithParts(
+  scorer: SeedScorer,
+  nTest: number,
+  opts: ScoringOptions,
+): { metrics: Record<string, MetricSummary>; parts: Record<string, Record<string, MetricSummary>> } {
+  const bootstrap = opts.bootstrap ?? DEFAULT_BOOTSTRAP;
+  const metrics = summariseSeeds(scorer, allRows(nTest), nTest, bootstrap);
+  const parts: Record<string, Record<string, MetricSummary>> = {};
+  for (const name of Object.keys(opts.parts ?? {}).sort()) {
+    parts[name] = summariseSeeds(scorer, opts.parts![name], nTest, bootstrap);
+  }
+  return { metrics, parts };
+}
+
+/** Classification metrics of per-seed test probabilities. */
+export function scorePredictions(
+  fits: SeedFit[],
+  pool: PoolInput,
+  test: TestInput,
+  opts: ScoringOptions,
+): { metrics: Record<string, MetricSummary>; parts: Record<string, Record<string, MetricSummary>> } {
+  const layout = scoringLayout(pool, test, opts);
+  const scores: RowScores[] = fits.map((f) => rowScores(test.y, f.proba, test.n, pool.k));
+  return scoreWithParts(classificationScorer(layout, scores), test.n, opts);
+}
+
+/** Fits on `train` for every seed and scores: the shared tail of selection and relabel. */
+export async function trainAndScore(
+  spec: ModelSpec,
+  pool: PoolInput,
+  features: PreparedFeatures,
+  train: Dataset,
+  test: TestInput,
+  opts: ScoringOptions,
+): Promise<EvaluationOutput> {
+  opts.progress?.start(spec.seeds.length, 'fitting');
+  const fits = await fitSeeds(spec, train, features.Xtest, test.n, opts.progress);
+  opts.progress?.stop();
+  const { metrics, parts } = scorePredictions(fits, pool, test, opts);
+  return {
+    metrics,
+    parts,
+    seeds: [...spec.seeds],
+    train: { rows: train.n, class_counts: classCounts(train.y, pool.k) },
+    fits: fits.map(({ seed, iterations, seconds }) => ({ seed, iterations, seconds })),
+    fit_seconds: features.seconds + fits.reduce((s, f) => s + f.seconds, 0),
+    test_rows: test.n,
+  };
+}

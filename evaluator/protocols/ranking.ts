@@ -1,0 +1,260 @@
+/**
+ * Ranking protocol (DataPerf's debugging challenge): the participant orders pool rows for
+ * inspection. The evaluator fixes labels from the evaluator-only clean labels in that order
+ * and, on a grid of k (every step by default), retrains and records test accuracy.
+ *
+ * Reported (docs/evaluator.md "Protocols"):
+ * - curve: (k, fraction = k / pool rows, accuracy) at each grid point;
+ * - clean_accuracy: the model trained on the fully clean pool (every label fixed);
+ * - fraction_to_95: the smallest fraction k / n at which accuracy ≥ 0.95 · clean_accuracy
+ *   (0 if the noisy pool already gets there; 1 if the ranking never does);
+ * - auc: area under accuracy / clean_accuracy over fraction ∈ [0, 1] (trapezoids between
+ *   grid points, flat after the last ranked row, since unranked rows stay noisy);
+ * - noisy_accuracy (k = 0) and final_accuracy (after the whole ranking).
+ * Every figure has a bootstrap interval over test rows: the per-point test predictions are
+ * kept as correctness flips, so a resample re-scores the whole curve in one pass.
+ */
+import type { MetricSummary, SeedScorer } from '../aggregate.ts';
+import type { ModelSpec } from '../types.ts';
+import {
+  checkLabels, checkPool, checkRowIndices, checkScoring, checkSpec, checkTest, EvaluatorInputError, prepareFeatures,
+  scoreWithParts, type PoolInput, type ScoringOptions, type TestInput,
+} from './common.ts';
+import { planCurve, PointAction, runSegment, segmentJob, splitFits, type CurvePlan, type SegmentJob, type SegmentResult } from './curve.ts';
+
+export interface RankingInput extends ScoringOptions {
+  spec: ModelSpec;
+  /** The pool as participants see it: `y` holds the noisy labels. */
+  pool: PoolInput;
+  /** Evaluator-only clean label per pool row. */
+  cleanLabels: Int32Array;
+  /** Distinct pool rows in inspection order; may cover only a prefix of the pool. */
+  order: Int32Array;
+  test: TestInput;
+  /** Retrain after every `step` fixes (default 1: every step). */
+  step?: number;
+  /** Seeds the curve is computed with (default: the spec's first seed); figures average them. */
+  curveSeeds?: number[];
+  /** Independent warm-start chains the curve is split into (default 2; part of the result's definition). */
+  segments?: number;
+  /** Refit from scratch at every point instead of warm-starting (reference runs). */
+  cold?: boolean;
+  /** Runs segment jobs, e.g. on worker threads; default: one after another on this thread. */
+  runJobs?: (jobs: SegmentJob[]) => Promise<SegmentResult[]>;
+}
+
+export interface RankingCurve {
+  k: number[];
+  fraction: number[];
+  /** Test accuracy (all test rows), mean over curve seeds. */
+  accuracy: number[];
+  /** Per curve seed, when there is more than one. */
+  per_seed?: number[][];
+}
+
+export interface RankingOutput {
+  /** auc, fraction_to_95, noisy_accuracy, final_accuracy, clean_accuracy. */
+  metrics: Record<string, MetricSummary>;
+  parts: Record<string, Record<string, MetricSummary>>;
+  seeds: number[];
+  curve: RankingCurve;
+  ranking: { rows: number; pool_rows: number; noisy_rows: number; noisy_fixed: number; step: number; segments: number };
+  /** Model fits actually run (cold ones start a segment or are the clean pool). */
+  fits: { cold: number; warm: number; grid_points: number; seconds: number };
+  fit_seconds: number;
+  test_rows: number;
+}
+
+export const RANKING_METRICS = ['auc', 'fraction_to_95', 'noisy_accuracy', 'final_accuracy', 'clean_accuracy'] as const;
+
+export async function runJobsInline(jobs: SegmentJob[]): Promise<SegmentResult[]> {
+  return jobs.map(runSegment);
+}
+
+/** Per-seed correctness of every grid point, stored as flips from the previous point. */
+interface SeedCurve {
+  correct0: Uint8Array;
+  cleanCorrect: Uint8Array;
+  /** Flips into point p are flips[offsets[p-1] .. offsets[p]); +(r+1) became right, −(r+1) became wrong. */
+  flips: Int32Array;
+  offsets: Int32Array;
+}
+
+function seedCurve(predsAt: (p: number) => Int32Array, cleanPreds: Int32Array, yTest: Int32Array, nPoints: number): SeedCurve {
+  const nTest = yTest.length;
+  const correct = new Uint8Array(nTest);
+  const p0 = predsAt(0);
+  for (let i = 0; i < nTest; i++) correct[i] = p0[i] === yTest[i] ? 1 : 0;
+  const correct0 = correct.slice();
+  const cleanCorrect = new Uint8Array(nTest);
+  for (let i = 0; i < nTest; i++) cleanCorrect[i] = cleanPreds[i] === yTest[i] ? 1 : 0;
+  const flips: number[] = [];
+  const offsets = new Int32Array(nPoints);
+  for (let p = 1; p < nPoints; p++) {
+    const pr = predsAt(p);
+    for (let i = 0; i < nTest; i++) {
+      const c = pr[i] === yTest[i] ? 1 : 0;
+      if (c !== correct[i]) { flips.push(c ? i + 1 : -(i + 1)); correct[i] = c; }
+    }
+    offsets[p] = flips.length;
+  }
+  return { correct0, cleanCorrect, flips: Int32Array.from(flips), offsets };
+}
+
+/** Scores curves under a row weighting: the five ranking figures. */
+export function curveScorer(curves: SeedCurve[], fractions: Float64Array): SeedScorer & { accuracies(s: number, rows: Int32Array): Float64Array } {
+  const nPoints = fractions.length;
+  const acc = new Float64Array(nPoints);
+  const counts = new Float64Array(nPoints);
+  let unitFor: Int32Array | null = null;
+  let unit: Int32Array | null = null;
+  const unitWeights = (rows: Int32Array, nTest: number): Int32Array => {
+    if (unitFor !== rows) {
+      unit = new Int32Array(nTest);
+      for (let j = 0; j < rows.length; j++) unit[rows[j]] = 1;
+      unitFor = rows;
+    }
+    return unit!;
+  };
+  /** Fills counts[p] = weighted correct rows at point p; returns [total weight, clean correct]. */
+  const fill = (s: number, rows: Int32Array, weights: Int32Array | null): [number, number] => {
+    const c = curves[s];
+    const w = weights ?? unitWeights(rows, c.correct0.length);
+    let total = 0, right = 0, clean = 0;
+    for (let j = 0; j < rows.length; j++) {
+      const r = rows[j], wr = w[r];
+      total += wr;
+      right += wr * c.correct0[r];
+      clean += wr * c.cleanCorrect[r];
+    }
+    counts[0] = right;
+    for (let p = 1; p < nPoints; p++) {
+      for (let q = c.offsets[p - 1]; q < c.offsets[p]; q++) {
+        const f = c.flips[q];
+        if (f > 0) right += w[f - 1];
+        else right -= w[-f - 1];
+      }
+      counts[p] = right;
+    }
+    return [total, clean];
+  };
+  return {
+    names: [...RANKING_METRICS],
+    seeds: curves.length,
+    compute(s, rows, weights, out) {
+      const [total, clean] = fill(s, rows, weights);
+      if (total === 0) { out.fill(NaN); return; }
+      const cleanAcc = clean / total;
+      // First grid point with accuracy ≥ 95% of clean (integer comparison: 20·right ≥ 19·clean).
+      let f95 = 1;
+      for (let p = 0; p < nPoints; p++) if (20 * counts[p] >= 19 * clean) { f95 = fractions[p]; break; }
+      let area = 0;
+      for (let p = 1; p < nPoints; p++) area += (fractions[p] - fractions[p - 1]) * (counts[p] + counts[p - 1]) / 2;
+      area += (1 - fractions[nPoints - 1]) * counts[nPoints - 1];
+      out[0] = clean > 0 ? area / clean : NaN;
+      out[1] = f95;
+      out[2] = counts[0] / total;
+      out[3] = counts[nPoints - 1] / total;
+      out[4] = cleanAcc;
+    },
+    accuracies(s, rows) {
+      const [total] = fill(s, rows, null);
+      for (let p = 0; p < nPoints; p++) acc[p] = counts[p] / total;
+      return acc.slice();
+    },
+  };
+}
+
+export async function evaluateRanking(input: RankingInput): Promise<RankingOutput> {
+  const { spec, pool, test } = input;
+  checkSpec(spec);
+  checkPool(pool);
+  checkTest(test, pool);
+  checkScoring(input, test, pool.k);
+  checkLabels(input.cleanLabels, pool.n, pool.k, 'cleanLabels');
+  checkRowIndices(input.order, pool.n, 'order', true);
+  const step = input.step ?? 1;
+  if (!(Number.isInteger(step) && step >= 1)) throw new EvaluatorInputError('step must be a positive integer', 'step', [step]);
+  const segments = input.segments ?? 2;
+  if (!(Number.isInteger(segments) && segments >= 1)) throw new EvaluatorInputError('segments must be a positive integer', 'segments', [segments]);
+  const seeds = input.curveSeeds ?? [spec.seeds[0]];
+  checkSpec({ ...spec, seeds });
+
+  const t0 = performance.now();
+  const features = prepareFeatures(spec, pool, test);
+  const plan: CurvePlan = planCurve(pool.y, input.cleanLabels, input.order, step);
+  const chains = splitFits(plan, segments);
+  const nPoints = plan.gridK.length;
+
+  // Jobs: per seed, one per chain, then the clean pool.
+  const jobs: SegmentJob[] = [];
+  for (const seed of seeds) {
+    const base = {
+      kind: spec.kind, params: spec.params, seed, X: features.Xpool, n: pool.n, d: features.d, k: pool.k,
+      Xtest: features.Xtest, nTest: test.n, cleanLabels: input.cleanLabels, cold: input.cold,
+    };
+    for (const points of chains) jobs.push(segmentJob(base, pool.y, input.order, plan, points));
+    jobs.push({ ...base, startLabels: input.cleanLabels, fixRows: new Int32Array(0), fixOffsets: new Int32Array(1) });
+  }
+  input.progress?.start(jobs.length, 'ranking curve');
+  const run = input.runJobs ?? runJobsInline;
+  const results = await run(jobs);
+  input.progress?.tick(jobs.length);
+  input.progress?.stop();
+  const fitSeconds = features.seconds + (performance.now() - t0) / 1000;
+
+  // Where each fitted grid point's predictions are: chain c, fit index f.
+  const fitChain = new Int32Array(nPoints).fill(-1), fitIndex = new Int32Array(nPoints);
+  chains.forEach((points, c) => points.forEach((p, f) => { fitChain[p] = c; fitIndex[p] = f; }));
+  const perChain = chains.length + 1;
+  const curves: SeedCurve[] = seeds.map((_, si) => {
+    const cleanPreds = results[si * perChain + chains.length].preds;
+    const predsOfFit = (p: number) => {
+      const r = results[si * perChain + fitChain[p]];
+      return r.preds.subarray(fitIndex[p] * test.n, (fitIndex[p] + 1) * test.n);
+    };
+    // Resolve every grid point to the fit whose data it has.
+    const source = new Int32Array(nPoints);
+    for (let p = 0; p < nPoints; p++) {
+      const a = plan.action[p];
+      source[p] = a === PointAction.Clean ? -1 : a === PointAction.Same ? source[p - 1] : p;
+    }
+    return seedCurve((p) => (source[p] < 0 ? cleanPreds : predsOfFit(source[p])), cleanPreds, test.y, nPoints);
+  });
+
+  const fractions = new Float64Array(nPoints);
+  for (let p = 0; p < nPoints; p++) fractions[p] = plan.gridK[p] / pool.n;
+  const scorer = curveScorer(curves, fractions);
+  const { metrics, parts } = scoreWithParts(scorer, test.n, input);
+
+  const allRows = new Int32Array(test.n);
+  for (let i = 0; i < test.n; i++) allRows[i] = i;
+  const perSeedAcc = seeds.map((_, s) => Array.from(scorer.accuracies(s, allRows)));
+  const meanAcc = perSeedAcc[0].map((_, p) => perSeedAcc.reduce((sum, a) => sum + a[p], 0) / seeds.length);
+  let nFits = 0;
+  for (const r of results) nFits += r.iterations.length;
+  const cold = seeds.length * perChain;
+  return {
+    metrics,
+    parts,
+    seeds: [...seeds],
+    curve: {
+      k: Array.from(plan.gridK),
+      fraction: Array.from(fractions),
+      accuracy: meanAcc,
+      ...(seeds.length > 1 ? { per_seed: perSeedAcc } : {}),
+    },
+    ranking: {
+      rows: input.order.length, pool_rows: pool.n, noisy_rows: plan.noisyRows, noisy_fixed: plan.noisyFixed, step,
+      segments: chains.length,
+    },
+    fits: {
+      cold: input.cold ? nFits : cold,
+      warm: input.cold ? 0 : nFits - cold,
+      grid_points: nPoints,
+      seconds: results.reduce((s, r) => s + r.seconds, 0),
+    },
+    fit_seconds: fitSeconds,
+    test_rows: test.n,
+  };
+}
