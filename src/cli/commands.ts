@@ -5,6 +5,7 @@ import { register as registerEvaluate } from './evaluate.ts';
 import { register as registerBaselines } from './baselines.ts';
 import { register as registerVerify } from './verify.ts';
 import { register as registerDemo } from './demo.ts';
+import { register as registerAudit } from './audit.ts';
 
 /** Every subcommand's register function, in help order. Add one line per new command file. */
 export const commands: ((program: Command) => void)[] = [
@@ -14,4 +15,5 @@ export const commands: ((program: Command) => void)[] = [
   registerBaselines,
   registerVerify,
   registerDemo,
+  registerAudit,
 ];

@@ -1,0 +1,175 @@
+/**
+ * `sieve audit <pool | challenge>`: runs the analysers on a pool (or on the rows a submission
+ * selects, next to the whole pool), prints a table of verdicts, and writes the JSON, the
+ * self-contained HTML report and the DuckDB findings tables on request.
+ */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import type { ModelKind, ModelSpec } from '../../evaluator/types.ts';
+import type { AuditBundle, AuditReport } from '../analysers/audit.ts';
+import { SieveError } from '../util/errors.ts';
+import { printJson, printTable } from '../util/output.ts';
+import { progressBar } from '../util/progress.ts';
+
+interface AuditOptions {
+  subset?: string;
+  only?: string;
+  json?: boolean;
+  html?: string;
+  db?: string;
+  organiser?: boolean;
+  model?: ModelKind;
+  folds: string;
+  seed: string;
+  top: string;
+}
+
+function positiveInt(value: string, flag: string, min = 1): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new SieveError(`${flag} must be an integer ≥ ${min}, got "${value}"`, { where: flag });
+  return n;
+}
+
+export function register(program: Command): void {
+  program
+    .command('audit')
+    .description('audit a pool (or the rows a submission selects) for label errors, imbalance, duplicates and leakage, unfair groups and outliers')
+    .argument('<target>', 'built-in pool name, pool directory, or challenge (name, directory or challenge.yaml)')
+    .option('--subset <file>', 'also audit the rows this submission selects (CSV, TXT, JSON, Parquet or Arrow), side by side with the whole pool')
+    .option('--only <analysers>', 'comma-separated analysers to run (default: all)')
+    .option('--json', 'print the report as JSON (summaries, figures, plot specs, top findings)')
+    .option('--html <file>', 'write the self-contained HTML report here')
+    .option('--db <file>', 'keep every finding in this DuckDB file (tables summary, figures, findings_<analyser>, …)')
+    .option('--organiser', "read the challenge pool's evaluator-only test split (for leakage checks)")
+    .addOption(new Option('--model <kind>', 'model for out-of-sample predictions (default: the challenge\'s, else logistic regression)')
+      .choices(['logistic-regression', 'knn', 'mlp']))
+    .option('--folds <n>', 'cross-validation folds for out-of-sample predictions', '5')
+    .option('--seed <n>', 'seed for folds, models and sampling', '0')
+    .option('--top <n>', 'findings per analyser in --json output', '50')
+    .addHelpText('after', `
+Examples:
+  sieve audit fashion-mnist --html report.html
+  sieve audit german-credit --only fairness,class-imbalance --json
+  sieve audit fashion-select --subset my-ids.csv --html subset.html
+  sieve audit synth-teach --db audit.duckdb   # then: duckdb audit.duckdb "SELECT * FROM summary"`)
+    .action(async (target: string, opts: AuditOptions) => {
+      const report = await runAuditCommand(target, opts);
+      if (opts.json) printJson(report.json);
+      else printHuman(report.bundle, report.outputs, report.warnings);
+    });
+}
+
+async function runAuditCommand(target: string, opts: AuditOptions) {
+  const folds = positiveInt(opts.folds, '--folds', 2);
+  const seed = positiveInt(opts.seed, '--seed', 0);
+  const top = positiveInt(opts.top, '--top', 0);
+  const only = opts.only?.split(',').map((s) => s.trim()).filter(Boolean);
+
+  // Heavy modules (models, DuckDB, Vega) load only when the command runs.
+  const { analysers: registry } = await import('../analysers/registry.ts');
+  const { computeOosPredictions, defaultOosModel } = await import('../analysers/oos.ts');
+  const { runAudit, selectAnalysers } = await import('../analysers/audit.ts');
+  const ctxMod = await import('../analysers/context.ts');
+
+  const selected = selectAnalysers(registry, only);
+  const outer = progressBar({ enabled: !opts.json });
+  const t = await ctxMod.resolveAuditTarget(target);
+  const splits = await ctxMod.readAuditSplits(t.pool, { organiser: opts.organiser });
+  const subsetIndices = opts.subset ? await ctxMod.readSubsetIndices(opts.subset, splits.train, t.challenge) : undefined;
+
+  const model: ModelSpec = t.challenge && (!opts.model || opts.model === t.challenge.model.kind)
+    ? { kind: t.challenge.model.kind, params: t.challenge.model.params, preprocess: t.challenge.model.preprocess, seeds: [seed] }
+    : defaultOosModel(opts.model ?? 'logistic-regression', splits.train, seed);
+
+  const usesOos = selected.some((a) => a.needs.includes('oos-probabilities'));
+  const phases = new ctxMod.PhasedProgress(outer, (usesOos ? 1 : 0) + selected.length * (subsetIndices ? 2 : 1));
+  const ctx = ctxMod.createAuditContext({
+    poolName: t.pool.name,
+    train: splits.train,
+    test: splits.test,
+    model,
+    folds,
+    seed,
+    progress: outer,
+    oosProgress: usesOos ? phases.phase() : undefined,
+    computeOos: (split, o) => computeOosPredictions(split, o),
+  });
+  const pool = ctxMod.auditPoolInfo(t, splits);
+  const bundle: AuditBundle = {
+    pool: await runAudit(ctx, { analysers: selected, pool, folds, testNote: splits.testNote, phase: () => phases.phase() }),
+  };
+  if (subsetIndices) {
+    bundle.subset = await runAudit(ctxMod.subsetContext(ctx, subsetIndices), {
+      analysers: selected, pool, folds, scope: 'subset', testNote: splits.testNote,
+      subset: { file: opts.subset!, rows: subsetIndices.length },
+      phase: () => phases.phase(),
+    });
+  }
+  phases.stop();
+
+  const outputs: { html?: string; db?: string; tables?: { name: string; rows: number }[] } = {};
+  const warnings: string[] = [];
+  if (opts.html) {
+    const { writeHtmlReport } = await import('../report/html.ts');
+    const html = await writeHtmlReport(opts.html, bundle);
+    warnings.push(...html.warnings);
+    outputs.html = opts.html;
+  }
+  if (opts.db) {
+    const { writeAuditDb } = await import('../report/tables.ts');
+    outputs.tables = await writeAuditDb(opts.db, bundle);
+    outputs.db = opts.db;
+  }
+  const { bundleToJson } = await import('../report/json.ts');
+  const json = opts.json
+    ? bundleToJson(bundle, { maxFindings: top, outputs: { ...(outputs.html ? { html: outputs.html } : {}), ...(outputs.db ? { db: outputs.db } : {}) } })
+    : null;
+  for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+  return { bundle, outputs, warnings, json };
+}
+
+/** Wraps a sentence to lines of at most `width` characters, for table cells. */
+function wrap(text: string, width = 72): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line && line.length + 1 + word.length > width) { lines.push(line); line = word; }
+    else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.join('\n');
+}
+
+function flaggedCell(r: AuditReport['results'][number]): string {
+  let n = 0;
+  for (const f of r.findings) if (f.flagged) n++;
+  return `${n.toLocaleString('en-US')} / ${r.findings.length.toLocaleString('en-US')}`;
+}
+
+function printHuman(bundle: AuditBundle, outputs: { html?: string; db?: string; tables?: { name: string; rows: number }[] }, warnings: string[]): void {
+  const p = bundle.pool;
+  const via = p.pool.challenge ? ` (challenge ${p.pool.challenge})` : '';
+  console.log(
+    `audit of ${p.pool.name}${via}: ${p.rows.toLocaleString('en-US')} train rows, ${p.pool.classes.length} classes; ` +
+      `out-of-sample ${p.model.kind}, ${p.folds}-fold, seed ${p.seed}; ${p.seconds.toFixed(1)} s`,
+  );
+  const scopes = bundle.subset ? [p, bundle.subset] : [p];
+  const head = [...(bundle.subset ? ['scope'] : []), 'analyser', 'severity', 'flagged rows', 'verdict'];
+  const rows: string[][] = [];
+  for (const r of scopes) {
+    for (const res of r.results) {
+      rows.push([...(bundle.subset ? [r.scope] : []), res.name, res.summary.severity, flaggedCell(res), wrap(res.summary.verdict)]);
+    }
+    for (const s of r.skipped) rows.push([...(bundle.subset ? [r.scope] : []), s.name, 'skipped', '', wrap(s.reason)]);
+  }
+  printTable(head, rows);
+  if (bundle.subset) console.log(`subset: ${bundle.subset.subset?.file}, ${bundle.subset.rows.toLocaleString('en-US')} rows`);
+  if (p.testNote) console.log(`note: ${p.testNote}`);
+  if (outputs.html) console.log(`html report: ${outputs.html}`);
+  if (outputs.db) {
+    const t = outputs.tables ?? [];
+    console.log(`duckdb tables: ${outputs.db} (${t.map((x) => `${x.name} ${x.rows.toLocaleString('en-US')}`).join(', ')})`);
+  }
+  if (!outputs.html && !outputs.db) console.log('more: --html report.html for the shareable report, --db audit.duckdb for every finding as SQL tables, --json for machines');
+  if (warnings.length) console.log(`${warnings.length} plot(s) could not be rendered; see the warnings above`);
+}
