@@ -100,7 +100,11 @@ export async function readSplitFile(pool: Pool, file: FileEntry, split: SplitNam
   const m = pool.manifest;
   const { features, groups } = selectColumns(m, opts.columns);
   const path = join(pool.dir, file.path);
-  const select = ['id', 'label', ...features.map(featureSelect), ...groups.map(quoteIdent)].join(', ');
+  // Labels come back as class indices computed by DuckDB: no million-string decode in JS.
+  // Unknown labels map to -1 (list_position gives NULL or 0) and are reported below.
+  const classList = `[${m.classes.map(sqlString).join(', ')}]::VARCHAR[]`;
+  const labelIndex = `(coalesce(list_position(${classList}, label), 0) - 1)::INTEGER AS ${quoteIdent('label')}`;
+  const select = ['id', labelIndex, ...features.map(featureSelect), ...groups.map(quoteIdent)].join(', ');
   const db = await openDb({ threads: opts.threads ?? Math.max(1, availableParallelism()) });
   let result;
   try {
@@ -141,15 +145,9 @@ function assembleSplit(
 ): PoolSplit {
   const byName = new Map(cols.map((c) => [c.name, c]));
   const ids = (byName.get('id') as Extract<ReadColumn, { type: 'VARCHAR' }>).values as string[];
-  const labelStrings = (byName.get('label') as Extract<ReadColumn, { type: 'VARCHAR' }>).values;
-  const classIndex = new Map(m.classes.map((c, i) => [c, i]));
-  const labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const k = classIndex.get(labelStrings[i] as string);
-    if (k === undefined)
-      throw new SieveError(`row ${i + 1} has label ${JSON.stringify(labelStrings[i])}, not among the pool's classes`, { where });
-    labels[i] = k;
-  }
+  const labels = (byName.get('label') as Extract<ReadColumn, { type: 'INTEGER' }>).values;
+  for (let i = 0; i < n; i++)
+    if (labels[i] < 0) throw new SieveError(`row ${i + 1} has a label that is not among the pool's classes (file edited?)`, { where });
 
   const numeric = features.filter((f) => f.kind !== 'text');
   const d = numeric.reduce((s, f) => s + featureWidth(f), 0);
