@@ -75,13 +75,13 @@ export function registerPoolInfo(pool: Command): void {
         printTable(
           ['datasheet', ''],
           [
-            ['motivation', d.motivation],
-            ['composition', d.composition],
-            ['collection', d.collection],
-            ['preprocessing', d.preprocessing],
-            ['uses', d.uses],
-            ['known issues', d.known_issues.join('\n')],
-            ...(d.injected ? [['injected', JSON.stringify(d.injected)]] : []),
+            ['motivation', wrap(d.motivation)],
+            ['composition', wrap(d.composition)],
+            ['collection', wrap(d.collection)],
+            ['preprocessing', wrap(d.preprocessing)],
+            ['uses', wrap(d.uses)],
+            ['known issues', d.known_issues.map((k) => wrap(`- ${k}`)).join('\n')],
+            ...(d.injected ? [['injected', wrap(JSON.stringify(d.injected).replaceAll(',"', ', "'))]] : []),
           ],
         );
       }
@@ -91,4 +91,20 @@ export function registerPoolInfo(pool: Command): void {
           examples: verified.files.filter((f) => !f.ok).map((f) => `${f.path}: ${f.problem}`),
         });
     });
+}
+
+/** Breaks prose at spaces so table cells stay about `width` characters wide. */
+function wrap(text: string, width = 90): string {
+  const out: string[] = [];
+  for (const para of text.split('\n')) {
+    let line = '';
+    for (const word of para.split(' ')) {
+      if (line && line.length + 1 + word.length > width) {
+        out.push(line);
+        line = word;
+      } else line = line ? `${line} ${word}` : word;
+    }
+    out.push(line);
+  }
+  return out.join('\n');
 }

@@ -27,7 +27,18 @@ export function registerPoolList(pool: Command): void {
       if (!rows.length) return console.log('no built-in pools installed');
       printTable(
         ['pool', 'train rows', 'test rows', 'classes', 'features', 'groups'],
-        rows.map((r) => [r.name, r.train_rows, r.test_rows, r.classes, r.features.join(' '), r.groups.join(' ')]),
+        rows.map((r) => [r.name, r.train_rows, r.test_rows, r.classes, kindSummary(r.features), r.groups.join(' ')]),
       );
     });
+}
+
+/** "20: 7 numeric, 13 categorical" from ["age:numeric", …] (the full list is in --json). */
+function kindSummary(features: string[]): string {
+  if (features.length === 1) return features[0];
+  const counts = new Map<string, number>();
+  for (const f of features) {
+    const kind = f.slice(f.lastIndexOf(':') + 1);
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  return `${features.length}: ${[...counts].map(([k, c]) => `${c} ${k}`).join(', ')}`;
 }
