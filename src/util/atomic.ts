@@ -1,4 +1,4 @@
-import { mkdtemp, rename, rm, mkdir, writeFile, stat } from 'node:fs/promises';
+import { mkdtemp, rename, rm, mkdir, writeFile, stat, chmod } from 'node:fs/promises';
 import { dirname, basename, join, resolve } from 'node:path';
 
 /**
@@ -20,6 +20,8 @@ export async function writeDirAtomically<T>(
   const tmp = await mkdtemp(join(dirname(target), `.${basename(target)}.tmp-`));
   try {
     const result = await build(tmp);
+    // mkdtemp creates 0700; a finished pool or report should be readable like any other directory.
+    await chmod(tmp, 0o755);
     if (exists) await rm(target, { recursive: true, force: true });
     await rename(tmp, target);
     return result;
