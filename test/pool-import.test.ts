@@ -80,6 +80,17 @@ describe('pool import: good inputs', () => {
     expect((await readSplit(await openPool(join(dir, 'p')), 'test')).ids).toEqual(['4', '5']);
   });
 
+  it('reads CSV embeddings written as "[x, y, …]" text', async () => {
+    const dir = fixture({ 'd.csv': 'id,label,e\n1,a,"[1, 2.5]"\n2,b,"[3,4]"\n3,a," [5 , 6]"\n' });
+    const m = await importPool({ input: join(dir, 'd.csv'), out: join(dir, 'p') });
+    expect(m.features).toEqual([{ name: 'e', kind: 'embedding', dim: 2 }]);
+    expect(Array.from((await readSplit(await openPool(join(dir, 'p')))).features)).toEqual([1, 2.5, 3, 4, 5, 6]);
+    const bad = fixture({ 'd.csv': 'id,label,e\n1,a,"[1, 2]"\n2,b,"[3,x]"\n3,a,\n' });
+    const err = await importFails(bad, { input: 'd.csv', kinds: { e: 'embedding' } });
+    expect(err.message).toMatch(/missing or unreadable embeddings in "e" \(1 row\)/);
+    expect(err.examples).toEqual(['line 4: missing']);
+  });
+
   it('round-trips a pool through Arrow and Parquet export with kinds, classes and groups intact', async () => {
     const dir = tempDir('sieve-import-');
     await writePool(join(dir, 'orig'), mixedDraft());

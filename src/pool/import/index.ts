@@ -371,14 +371,18 @@ async function inferKinds(conn: DuckDBConnection, opts: ImportOptions, sources: 
   const stats = strings
     .map((c) => {
       const x = q(c);
-      return `count(${x}), count(*) FILTER (WHERE ${x} IS NOT NULL AND TRY_CAST(${x} AS DOUBLE) IS NULL), count(DISTINCT ${x}), coalesce(max(length(${x})), 0)`;
+      return (
+        `count(${x}), count(*) FILTER (WHERE ${x} IS NOT NULL AND TRY_CAST(${x} AS DOUBLE) IS NULL), count(DISTINCT ${x}), coalesce(max(length(${x})), 0), ` +
+        `count(*) FILTER (WHERE ${x} IS NOT NULL AND (NOT starts_with(trim(${x}), '[') OR TRY_CAST(${x} AS DOUBLE[]) IS NULL))`
+      );
     })
     .join(', ');
   const row = (await conn.runAndReadAll(`SELECT ${stats} FROM (${union})`)).getRowsJS()[0].map(Number);
   for (let i = 0; i < strings.length; i++) {
     const c = strings[i];
-    const [nonNull, nonNumeric, distinct, maxLen] = row.slice(i * 4, i * 4 + 4);
+    const [nonNull, nonNumeric, distinct, maxLen, nonList] = row.slice(i * 5, i * 5 + 5);
     if (nonNull > 0 && nonNumeric === 0) out[c] = 'numeric';
+    else if (nonNull > 0 && nonList === 0) out[c] = 'embedding'; // "[0.1, 0.2, …]" in every row
     else if (nonNumeric > 0 && nonNumeric <= 0.1 * nonNull && distinct > MAX_CATEGORIES) {
       // Mostly numbers with a few stray strings ("n/a", "?"): refuse rather than guess.
       const s = sources[0];
@@ -428,12 +432,13 @@ async function planFeature(conn: DuckDBConnection, opts: ImportOptions, sources:
       return { spec: { name: col, kind: 'text' }, expr: `CAST(${x} AS VARCHAR)` };
     case 'embedding': {
       const t = typeOf(train, col);
-      if (!LIST_TYPE.test(t))
+      if (!LIST_TYPE.test(t) && t !== 'VARCHAR')
         throw new SieveError(`column "${col}" (${t}) cannot be an embedding: it needs lists of numbers`, { where: `${train.path}: ${col}` });
-      const list = `CAST(${x} AS DOUBLE[])`;
-      const dim = Number(await scalar(conn, `SELECT len(${list}) FROM ${q(train.table)} WHERE ${x} IS NOT NULL ORDER BY rowid LIMIT 1`));
+      // Text columns may hold lists written as "[0.1, 0.2, …]" (CSV has no list type).
+      const list = t === 'VARCHAR' ? `TRY_CAST(${x} AS DOUBLE[])` : `CAST(${x} AS DOUBLE[])`;
+      const dim = Number(await scalar(conn, `SELECT len(${list}) FROM ${q(train.table)} WHERE ${list} IS NOT NULL ORDER BY rowid LIMIT 1`));
       for (const s of sources) {
-        await failIf(conn, s, `${x} IS NULL`, `missing embeddings in "${col}"`, col);
+        await failIf(conn, s, `${list} IS NULL`, `missing or unreadable embeddings in "${col}"`, col, `CAST(${x} AS VARCHAR)`, fmtValue);
         await failIf(conn, s, `len(${list}) <> ${dim}`, `ragged embedding "${col}": the first row has ${dim} values`, col, `len(${list})`, (v) => `${v} values`);
         await failIf(
           conn,
