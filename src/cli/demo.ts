@@ -33,12 +33,19 @@ export function register(program: Command): void {
       console.log('');
       printLeaderboard(ctx.challenge, results, { bootstrapSamples: opts.bootstrap });
       console.log(`\ndone in ${seconds.toFixed(1)} s. What to try next:`);
-      console.log(`  sieve challenge info ${DEMO_CHALLENGE}            the rules, the model and the submission format`);
-      console.log(`  sieve pool head fashion-mnist --rows 5            look at the rows you choose from`);
-      console.log(`  sieve audit fashion-mnist --html report.html      find label errors, duplicates and imbalance first`);
-      console.log(`  printf 'id\\n%s\\n' <ids...> > my-ids.csv           a submission: a CSV with header "id" and at most ${ctx.rules.budget} train ids`);
-      console.log(`  sieve evaluate ${DEMO_CHALLENGE} my-ids.csv --out result.json   score it (public test part, with 95% intervals)`);
-      console.log(`  sieve verify result.json                          re-run the record and confirm bit-identical metrics`);
-      console.log(`  sieve challenge list                              the other challenges: fashion-debug (ranking), credit-fair, synth-teach`);
+      const next: [string, string][] = [
+        [`sieve challenge info ${DEMO_CHALLENGE}`, 'the rules, the model and the submission format'],
+        ['sieve pool head fashion-mnist --rows 5', 'look at the rows you choose from'],
+        ['sieve audit fashion-mnist --html report.html', 'find label errors, duplicates and imbalance first'],
+        [`sieve evaluate ${DEMO_CHALLENGE} my-ids.csv --out result.json`, 'score your subset (public test part, 95% intervals)'],
+        ['sieve verify result.json', 're-run the record: are the metrics bit-identical?'],
+        ['sieve challenge list', 'the other challenges: fashion-debug (ranking), credit-fair, synth-teach'],
+      ];
+      const width = Math.max(...next.map(([c]) => c.length)) + 3;
+      for (const [c, what] of next) console.log(`  ${c.padEnd(width)}${what}`);
+      console.log(
+        `\nA submission for ${DEMO_CHALLENGE}: my-ids.csv with the header line "id" and then at most ${ctx.rules.budget} train ids,\n` +
+          'one per line (as `sieve pool head` shows them); .txt (ids only), .json (["id", ...]), .parquet and .arrow work too.',
+      );
     });
 }
