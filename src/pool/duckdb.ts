@@ -23,6 +23,8 @@ import {
   type DuckDBType,
 } from '@duckdb/node-api';
 import bindings from '@duckdb/node-bindings';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 
@@ -94,7 +96,8 @@ export interface Db {
  * COPY ... TO parquet byte-deterministic; readers may use more.
  */
 export async function openDb(opts: { path?: string; threads?: number; memoryLimit?: string } = {}): Promise<Db> {
-  const config: Record<string, string> = { threads: String(opts.threads ?? 1) };
+  // Spill files go to the OS temp dir, not a .tmp/ in the user's working directory.
+  const config: Record<string, string> = { threads: String(opts.threads ?? 1), temp_directory: join(tmpdir(), `sieve-duckdb-${process.pid}`) };
   if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
   const instance = await DuckDBInstance.create(opts.path ?? ':memory:', config);
   const conn = await instance.connect();
