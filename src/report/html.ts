@@ -30,6 +30,9 @@ export interface HtmlReport {
   warnings: string[];
 }
 
+/** Verdict cards list up to this many figures openly; more fold into a <details>. */
+const FIGURES_SHOWN = 8;
+
 const SEVERITY_LABEL: Record<Severity, string> = { ok: 'OK', info: 'info', warning: 'warning', problem: 'problem' };
 
 export function escapeHtml(s: string): string {
@@ -127,7 +130,11 @@ function figuresTable(pool: AuditResult, subset?: AuditResult): string {
     if (subset) cells.push(`<td class="num">${escapeHtml(formatValue(subset.summary.figures[k]))}</td>`);
     return `<tr>${cells.join('')}</tr>`;
   });
-  return `<table class="figures">${head}${rows.join('')}</table>`;
+  const table = `<table class="figures">${head}${rows.join('')}</table>`;
+  // Long lists of figures fold away so the verdicts stay readable at a glance.
+  return names.length > FIGURES_SHOWN
+    ? `<details class="figures"><summary>${names.length} figures</summary>${table}</details>`
+    : table;
 }
 
 function verdictBlock(label: string | null, r: AuditResult): string {
@@ -300,7 +307,7 @@ function duplicatesSection(report: AuditReport, topClusters: number, members: nu
     const conflict = conflicting ? ' <span class="badge sev-problem">labels conflict</span>' : '';
     return `<div class="cluster"><h4>Cluster ${escapeHtml(key.split(':').slice(1).join(':'))}: ${fs.length} rows${conflict}</h4><div class="cards">${shown.join('')}</div></div>`;
   });
-  return `<div class="clusters"><h3>${escapeHtml(heading)}</h3>${blocks.join('\n')}</div>`;
+  return `<div class="clusters"><h3>${escapeHtml(heading)}</h3><div class="cluster-list">${blocks.join('\n')}</div></div>`;
 }
 
 function extraTablesSection(bundle: AuditBundle, maxRows: number): string {
@@ -346,12 +353,12 @@ figure.plot svg{max-width:100%;height:auto}
 .cards{display:flex;flex-wrap:wrap;gap:10px}
 .card{border:1px solid var(--line);border-radius:6px;padding:8px;width:120px;font-size:.8rem;background:#fafafa;position:relative}
 .card.flagged{border-color:#f2b8b5}
-.suspects .card{width:124px}.card .rank{position:absolute;top:4px;right:6px;color:var(--muted);font-size:.7rem}
+.suspects .card{width:124px;padding-top:16px}.card .rank{position:absolute;top:2px;left:8px;color:var(--muted);font-size:.7rem}
 img.thumb{display:block;image-rendering:pixelated;width:84px;height:84px;margin:0 auto 6px;background:#000}
 .rowtext{margin:0 0 6px;font-size:.75rem;max-height:9em;overflow:hidden}
 .suspects .card:has(.rowtext),.clusters .card:has(.rowtext){width:230px}
 .labels{font-weight:600}.given{color:var(--problem)}.suggested{color:var(--ok)}
-.cluster{margin-bottom:14px}.skipped{color:var(--muted)}
+.cluster-list{display:flex;flex-wrap:wrap;gap:10px 28px}.cluster{margin-bottom:14px}.skipped{color:var(--muted)}
 details{margin:8px 0}summary{cursor:pointer;font-weight:600}.scroll{overflow-x:auto;max-height:420px}
 footer{margin-top:40px;color:var(--muted);font-size:.8rem;border-top:1px solid var(--line);padding-top:8px}
 `;

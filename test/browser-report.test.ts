@@ -1,0 +1,140 @@
+/**
+ * The "done when" check of the audit report: `sieve audit <built-in pool> --html FILE` writes a
+ * file that a real browser (Debian's Chromium, driven by playwright-core) opens offline and
+ * renders: verdict headings, SVG plots with a size, thumbnails that decoded, and not a single
+ * network request. Skips with a message when /usr/bin/chromium is missing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import type { Browser } from 'playwright-core';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = resolve(import.meta.dirname, '..');
+const run = promisify(execFile);
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) {
+  console.warn(`browser-report: skipped, ${CHROMIUM} is missing (apt-get install -y chromium)`);
+}
+
+interface PageFacts {
+  verdictHeadings: string[];
+  sectionHeadings: string[];
+  svgs: { width: number; height: number; marks: number }[];
+  thumbs: { naturalWidth: number; naturalHeight: number; complete: boolean }[];
+  requests: string[];
+  failed: string[];
+  cspViolations: number;
+  consoleErrors: string[];
+}
+
+async function openReport(browser: Browser, file: string, screenshot: string): Promise<PageFacts> {
+  // A fresh context per report: no cache, no service workers, nothing shared between pages.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, serviceWorkers: 'block' });
+  const page = await context.newPage();
+  const url = pathToFileURL(file).href;
+  const requests: string[] = [];
+  const failed: string[] = [];
+  const consoleErrors: string[] = [];
+  page.on('request', (r) => { if (r.url() !== url) requests.push(r.url()); });
+  page.on('requestfailed', (r) => failed.push(r.url()));
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  // Anything that is not the report itself is refused and recorded, so an attempted fetch fails the test.
+  await context.route('**/*', (route) => (route.request().url() === url ? route.continue() : route.abort()));
+  await page.addInitScript(() => {
+    (window as unknown as { __csp: number }).__csp = 0;
+    document.addEventListener('securitypolicyviolation', () => { (window as unknown as { __csp: number }).__csp++; });
+  });
+  await page.goto(url, { waitUntil: 'load' });
+  const facts = await page.evaluate(() => {
+    const box = (e: Element) => e.getBoundingClientRect();
+    return {
+      verdictHeadings: [...document.querySelectorAll('#verdicts article h3')].map((h) => h.textContent ?? ''),
+      sectionHeadings: [...document.querySelectorAll('h2')].map((h) => h.textContent ?? ''),
+      svgs: [...document.querySelectorAll('figure.plot svg')].map((s) => ({
+        width: box(s).width, height: box(s).height, marks: s.querySelectorAll('path, rect, line, text').length,
+      })),
+      thumbs: [...document.querySelectorAll('img')].map((i) => ({
+        naturalWidth: (i as HTMLImageElement).naturalWidth,
+        naturalHeight: (i as HTMLImageElement).naturalHeight,
+        complete: (i as HTMLImageElement).complete,
+      })),
+      cspViolations: (window as unknown as { __csp: number }).__csp,
+    };
+  });
+  await page.screenshot({ path: screenshot, fullPage: true });
+  await context.close();
+  return { ...facts, requests, failed, consoleErrors };
+}
+
+describe.skipIf(!hasChromium)('HTML audit report in Chromium', { timeout: 600_000 }, () => {
+  let browser: Browser;
+  let dir: string;
+
+  beforeAll(async () => {
+    const { chromium } = await import('playwright-core');
+    dir = await mkdtemp(join(tmpdir(), 'sieve-browser-'));
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+        '--disable-component-update', '--no-first-run', '--disable-sync'],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    // Keep the screenshots for a look when SIEVE_KEEP_SCREENSHOTS is set.
+    if (dir && !process.env.SIEVE_KEEP_SCREENSHOTS) await rm(dir, { recursive: true, force: true });
+    else if (dir) console.log(`browser-report: screenshots kept in ${dir}`);
+  });
+
+  async function audit(pool: string): Promise<string> {
+    const html = join(dir, `${pool}.html`);
+    await run(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), 'audit', pool, '--html', html], {
+      cwd: dir, env: { ...process.env, CI: '1' }, maxBuffer: 64 * 1024 * 1024,
+    });
+    expect((await stat(html)).size).toBeGreaterThan(10_000);
+    return html;
+  }
+
+  it('renders the fashion-mnist report with plots and image thumbnails, offline', async () => {
+    const facts = await openReport(browser, await audit('fashion-mnist'), join(dir, 'fashion-mnist.png'));
+    expect(facts.sectionHeadings.slice(0, 3)).toEqual(['Verdicts', 'Plots', 'Most likely label errors']);
+    expect(facts.verdictHeadings.length).toBeGreaterThanOrEqual(4);
+    expect(facts.verdictHeadings.some((h) => /label errors/i.test(h))).toBe(true);
+    expect(facts.verdictHeadings.some((h) => /imbalance/i.test(h))).toBe(true);
+    expect(facts.svgs.length).toBeGreaterThanOrEqual(3);
+    for (const s of facts.svgs) {
+      expect(s.width).toBeGreaterThan(50);
+      expect(s.height).toBeGreaterThan(20);
+      expect(s.marks).toBeGreaterThan(3);
+    }
+    expect(facts.thumbs.length).toBeGreaterThanOrEqual(10);
+    for (const t of facts.thumbs) expect(t).toEqual({ naturalWidth: 28, naturalHeight: 28, complete: true });
+    expect(facts.requests).toEqual([]);
+    expect(facts.failed).toEqual([]);
+    expect(facts.cspViolations).toBe(0);
+    expect(facts.consoleErrors).toEqual([]);
+  });
+
+  it('renders the german-credit report with per-group figures and row values, offline', async () => {
+    const facts = await openReport(browser, await audit('german-credit'), join(dir, 'german-credit.png'));
+    expect(facts.sectionHeadings[0]).toBe('Verdicts');
+    expect(facts.verdictHeadings.some((h) => /fairness/i.test(h))).toBe(true);
+    expect(facts.svgs.length).toBeGreaterThanOrEqual(3);
+    for (const s of facts.svgs) {
+      expect(s.width).toBeGreaterThan(50);
+      expect(s.height).toBeGreaterThan(20);
+    }
+    expect(facts.thumbs).toEqual([]); // no pixels: label-error suspects are shown as feature values
+    expect(facts.requests).toEqual([]);
+    expect(facts.failed).toEqual([]);
+    expect(facts.cspViolations).toBe(0);
+    expect(facts.consoleErrors).toEqual([]);
+  });
+});
