@@ -104,7 +104,15 @@ export async function importPool(opts: ImportOptions): Promise<PoolManifest> {
       ? await stage(conn, opts.format ?? detectFormat(opts.testFile), opts.testFile, opts.testLabels, 'src_test', opts)
       : undefined;
     const draft = await buildDraft(conn, opts, train, test);
-    return await writePool(opts.out, draft, { overwrite: opts.overwrite, progress: opts.progress });
+    // One bar for the whole import: the writer's units come after the read-out's.
+    const base = opts.progress;
+    const readUnits = draft.tables.train.n + (draft.tables.test?.n ?? 0);
+    const progress: Progress | undefined = base && {
+      start: (units) => base.start(readUnits + units, 'importing'),
+      tick: (units) => base.tick(units),
+      stop: () => base.stop(),
+    };
+    return await writePool(opts.out, draft, { overwrite: opts.overwrite, progress });
   } finally {
     db.close();
   }
@@ -286,7 +294,7 @@ async function buildDraft(conn: DuckDBConnection, opts: ImportOptions, train: St
       ...groupExprs.map((g) => `${g.expr} AS ${q(g.name)}`),
     ].join(', ');
   const total = sources.reduce((s, x) => s + x.rows, 0);
-  opts.progress?.start(total * 3, 'importing');
+  opts.progress?.start(total * 3, 'importing'); // read-out now, writing (2 units a row) later
   const tables: TableData[] = [];
   for (const src of srcs) {
     const r = await queryColumns(conn, `SELECT ${select(src)} FROM ${q(src.staged.table)} ORDER BY rowid`, { progress: opts.progress });
