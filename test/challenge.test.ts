@@ -83,6 +83,15 @@ describe('challenge specs', () => {
     );
   });
 
+  it('checks model hyperparameters with the evaluator when loading', async () => {
+    const cdir = join(dir, 'typo');
+    mkdirSync(cdir, { recursive: true });
+    writeFileSync(join(cdir, 'challenge.yaml'), base.replace('params: { l2: 1 }', 'params: { l2: 1, max_iters: 50 }'));
+    const err = await loadChallenge(cdir).catch((e) => e);
+    expect(err).toBeInstanceOf(SieveError);
+    expect(err.message).toMatch(/model\.params: .*max_iters/);
+  });
+
   it('rejects YAML syntax errors and non-mapping documents with the file name', () => {
     const e = errorOf('name: [unclosed\n');
     expect(e.message).toMatch(/invalid YAML/);

@@ -9,6 +9,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { SieveError } from '../util/errors.ts';
+import { checkModelParams } from './model-check.ts';
 import { challengeSchema, type Challenge } from './schema.ts';
 
 /** The directory holding the built-in challenges. */
@@ -84,6 +85,7 @@ export async function loadChallenge(nameOrPath: string): Promise<Challenge> {
   const { specPath, builtin } = await resolveChallengePath(nameOrPath);
   const bytes = await readFile(specPath);
   const spec = parseChallengeText(bytes.toString('utf8'), specPath);
+  await checkModelParams(spec, specPath);
   const dir = dirname(specPath);
   const poolRef = looksLikePath(spec.pool) || isAbsolute(spec.pool) ? resolve(dir, spec.pool) : spec.pool;
   return {
