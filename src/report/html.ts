@@ -160,7 +160,7 @@ function verdictsSection(bundle: AuditBundle): string {
   const notes = [bundle.pool.testNote, bundle.subset?.testNote].filter((x): x is string => !!x);
   return `<section id="verdicts"><h2>Verdicts</h2>
 ${notes.length ? `<p class="note">${escapeHtml(notes[0])}</p>` : ''}
-<div class="verdicts">${articles.join('\n')}</div>
+<div class="verdicts${bundle.subset ? ' paired' : ''}">${articles.join('\n')}</div>
 ${skipped.length ? `<ul class="skipped">${skipped.join('')}</ul>` : ''}</section>`;
 }
 
@@ -338,6 +338,7 @@ h3{margin:0 0 8px}h4{margin:0 0 6px;font-size:.95rem;color:#333}
 .muted{color:var(--muted);font-size:.85rem;margin:4px 0}.meta{color:var(--muted)}
 .note{background:#fff8e1;border-left:4px solid var(--warning);padding:6px 10px}
 .verdicts{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:14px}
+.verdicts.paired{grid-template-columns:repeat(auto-fill,minmax(540px,1fr))}
 .verdict{border:1px solid var(--line);border-left:6px solid var(--muted);border-radius:6px;padding:12px 14px;background:#fff}
 .verdict.sev-ok{border-left-color:var(--ok)}.verdict.sev-info{border-left-color:var(--info)}
 .verdict.sev-warning{border-left-color:var(--warning)}.verdict.sev-problem{border-left-color:var(--problem)}
