@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
+import { workspacePoolDir } from '../pool/resolve.ts';
 import { SieveError } from '../util/errors.ts';
 import { printJson, printTable } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
@@ -27,9 +28,9 @@ export function registerPoolImport(pool: Command): void {
     .command('import')
     .description('import CSV/TSV, Parquet, JSON Lines, Arrow IPC, IDX or ARFF into a new pool directory (checked row by row; nothing is written on error)')
     .argument('<file>', 'input file (format from the extension unless --format)')
-    .requiredOption('--out <dir>', 'pool directory to create')
+    .option('--out <dir>', 'pool directory to create (or give --name to import into the workspace)')
     .option('--format <format>', `input format: ${IMPORT_FORMATS.join(', ')}`)
-    .option('--name <name>', 'pool name (default: the name of --out)')
+    .option('--name <name>', 'pool name; without --out the pool goes to the workspace ($SIEVE_WORKSPACE or .sieve/) and is then named by NAME alone')
     .option('--id-column <col>', 'column of unique row ids, or "none" to number rows row-1, row-2, … (default: id)')
     .option('--label-column <col>', 'column of class labels (default: label)')
     .option('--feature-columns <cols>', 'comma-separated feature columns (default: all others)', list)
@@ -52,6 +53,8 @@ export function registerPoolImport(pool: Command): void {
       if (o.format && !IMPORT_FORMATS.includes(o.format))
         throw new SieveError(`--format must be one of ${IMPORT_FORMATS.join(', ')}, got "${o.format}"`, { where: '--format' });
       if (o.seed !== undefined && !Number.isInteger(o.seed)) throw new SieveError('--seed needs a whole number', { where: '--seed' });
+      if (!o.out && !o.name) throw new SieveError('say where the pool goes: --out DIR, or --name NAME for a workspace pool', { where: 'sieve pool import' });
+      if (!o.out) o.out = workspacePoolDir(o.name);
       const progress = progressBar({ enabled: !o.json });
       const m = await importPool({
         input: file,

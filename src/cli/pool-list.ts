@@ -1,19 +1,24 @@
 import type { Command } from 'commander';
 import { printJson, printTable } from '../util/output.ts';
-import { listBuiltinPools, openPool } from '../pool/read.ts';
+import { listBuiltinPools, listWorkspacePools, openPool } from '../pool/read.ts';
 
 export function registerPoolList(pool: Command): void {
   pool
     .command('list')
-    .description('list the built-in pools with their row counts')
+    .description('list the built-in pools and the workspace pools with their row counts')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
       const rows = [];
-      for (const name of listBuiltinPools()) {
+      const named = [
+        ...listBuiltinPools().map((name) => ({ name, where: 'built-in' })),
+        ...listWorkspacePools().map((name) => ({ name, where: 'workspace' })),
+      ];
+      for (const { name, where } of named) {
         const p = await openPool(name);
         const m = p.manifest;
         rows.push({
           name,
+          where,
           description: m.description,
           train_rows: m.splits.train.rows,
           test_rows: m.splits.test?.rows ?? 0,
@@ -24,10 +29,10 @@ export function registerPoolList(pool: Command): void {
         });
       }
       if (opts.json) return printJson(rows);
-      if (!rows.length) return console.log('no built-in pools installed');
+      if (!rows.length) return console.log('no pools: none built in, none in the workspace');
       printTable(
-        ['pool', 'train rows', 'test rows', 'classes', 'features', 'groups'],
-        rows.map((r) => [r.name, r.train_rows, r.test_rows, r.classes, kindSummary(r.features), r.groups.join(' ')]),
+        ['pool', 'where', 'train rows', 'test rows', 'classes', 'features', 'groups'],
+        rows.map((r) => [r.name, r.where, r.train_rows, r.test_rows, r.classes, kindSummary(r.features), r.groups.join(' ')]),
       );
     });
 }

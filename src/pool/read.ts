@@ -12,7 +12,7 @@ import { featureWidth, loadManifest, type FeatureSpec, type FileEntry, type Pool
 import { resolvePoolDir } from './resolve.ts';
 import type { PoolSplit, SplitName } from './types.ts';
 
-export { listBuiltinPools } from './resolve.ts';
+export { listBuiltinPools, listWorkspacePools } from './resolve.ts';
 
 export interface Pool {
   /** Manifest name. */

@@ -27,19 +27,44 @@ export function listBuiltinPools(): string[] {
     .sort();
 }
 
+/**
+ * The workspace holds a user's own named pools (`sieve pool import FILE --name NAME`):
+ * `$SIEVE_WORKSPACE`, or `.sieve/` in the working directory, like git's or dvc's folder.
+ */
+export function workspaceDir(): string {
+  return resolve(process.env.SIEVE_WORKSPACE || '.sieve');
+}
+
+export function workspacePoolDir(name: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
+    throw new SieveError(`a workspace pool name is letters, digits, ".", "_" and "-" (starting with a letter or digit), got "${name}"`, { where: '--name' });
+  return join(workspaceDir(), 'pools', name);
+}
+
+/** Names of the pools in the workspace, sorted. */
+export function listWorkspacePools(): string[] {
+  const dir = join(workspaceDir(), 'pools');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => !name.startsWith('.') && existsSync(join(dir, name, MANIFEST_FILE)))
+    .sort();
+}
+
 function looksLikePath(s: string): boolean {
   return isAbsolute(s) || s.includes('/') || s.includes('\\') || s === '.' || s === '..';
 }
 
 /**
  * Resolves a pool argument to a directory. A bare word is a built-in name first, then a
- * directory in the working directory; anything with a slash is a path.
+ * workspace pool, then a directory in the working directory; anything with a slash is a path.
  */
 export function resolvePoolDir(nameOrPath: string): { dir: string; builtin: boolean } {
   if (!nameOrPath) throw new SieveError('no pool given', { where: 'POOL' });
   if (!looksLikePath(nameOrPath)) {
     const builtin = join(builtinPoolsDir(), nameOrPath);
     if (existsSync(join(builtin, MANIFEST_FILE))) return { dir: builtin, builtin: true };
+    const own = join(workspaceDir(), 'pools', nameOrPath);
+    if (existsSync(join(own, MANIFEST_FILE))) return { dir: own, builtin: false };
   }
   const dir = resolve(nameOrPath);
   if (existsSync(dir) && statSync(dir).isDirectory()) {
@@ -48,8 +73,12 @@ export function resolvePoolDir(nameOrPath: string): { dir: string; builtin: bool
     return { dir, builtin: false };
   }
   const builtins = listBuiltinPools();
-  throw new SieveError(`no such pool: "${nameOrPath}" is neither a built-in pool nor a directory`, {
+  const own = listWorkspacePools();
+  throw new SieveError(`no such pool: "${nameOrPath}" is neither a built-in pool, a workspace pool nor a directory`, {
     where: nameOrPath,
-    examples: builtins.length ? [`built-in pools: ${builtins.join(', ')}`] : ['no built-in pools are installed'],
+    examples: [
+      builtins.length ? `built-in pools: ${builtins.join(', ')}` : 'no built-in pools are installed',
+      own.length ? `workspace pools (${workspaceDir()}): ${own.join(', ')}` : `no pools in the workspace ${workspaceDir()}`,
+    ],
   });
 }
