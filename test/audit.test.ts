@@ -202,6 +202,21 @@ describe('sieve audit', () => {
     expect((await readdir(dir)).filter((f) => f.startsWith('never') || f.includes('.tmp-'))).toEqual([]);
   });
 
+  it("applies a challenge's submission rules to --subset", async () => {
+    const t = await resolveAuditTarget('fashion-select');
+    const { train } = await readAuditSplits(t.pool);
+    const budget = t.challenge!.budget.rows!;
+    const over = join(dir, 'over-budget.txt');
+    await writeFile(over, train.ids.slice(0, budget + 1).join('\n') + '\n');
+    await expect(readSubsetIndices(over, train, t.challenge)).rejects.toThrow(/budget/);
+    const within = join(dir, 'within-budget.txt');
+    await writeFile(within, train.ids.slice(0, budget).reverse().join('\n') + '\n');
+    const rows = await readSubsetIndices(within, train, t.challenge);
+    expect(rows.length).toBe(budget);
+    expect(rows[0]).toBe(0);
+    expect(rows[budget - 1]).toBe(budget - 1);
+  });
+
   it('resolves a challenge to its pool and its model', async () => {
     const t = await resolveAuditTarget('fashion-debug');
     expect(t.challenge?.name).toBe('fashion-debug');
