@@ -171,8 +171,8 @@ function gather(U: Float32Array, d: number, rows: Int32Array): Float32Array {
 }
 
 /** [P u, ‖residual‖] rows for the exact bound (unit rows in, m + 1 dims out). */
-function boundRows(U: Float32Array, n: number, d: number, basis: Float32Array, m: number): Float32Array {
-  const P = project(U, n, d, basis, m);
+async function boundRows(U: Float32Array, n: number, d: number, basis: Float32Array, m: number): Promise<Float32Array> {
+  const P = await project(U, n, d, basis, m);
   const out = new Float32Array(n * (m + 1));
   for (let i = 0; i < n; i++) {
     let s = 0;
@@ -208,8 +208,8 @@ export async function nearPairsSelf(U: Float32Array, n: number, d: number, o: Ne
     const pairs = await pairsAboveSelf(U, n, d, o.threshold, { progress: o.progress });
     return { pairs, method: 'exact', candidates: pairs.count };
   }
-  const basis = principalBasis(U, n, d, o.boundDims, { seed: o.seed });
-  const B = boundRows(U, n, d, basis, o.boundDims);
+  const basis = await principalBasis(U, n, d, o.boundDims, { seed: o.seed });
+  const B = await boundRows(U, n, d, basis, o.boundDims);
   const cand = await pairsAboveSelf(B, n, o.boundDims + 1, o.threshold - BOUND_SLACK, { progress: o.progress });
   return { pairs: verify(cand, U, U, d, o.threshold), method: 'exact-bound', candidates: cand.count };
 }
@@ -219,9 +219,9 @@ export async function nearPairsCross(
   Q: Float32Array, nq: number, X: Float32Array, nx: number, d: number, o: NearSearchOptions,
 ): Promise<{ pairs: PairList; method: NearMethod }> {
   if (d <= o.boundDims + 1) return { pairs: await pairsAboveCross(Q, nq, X, nx, d, o.threshold), method: 'exact' };
-  const basis = principalBasis(X, nx, d, o.boundDims, { seed: o.seed });
-  const BQ = boundRows(Q, nq, d, basis, o.boundDims);
-  const BX = boundRows(X, nx, d, basis, o.boundDims);
+  const basis = await principalBasis(X, nx, d, o.boundDims, { seed: o.seed });
+  const BQ = await boundRows(Q, nq, d, basis, o.boundDims);
+  const BX = await boundRows(X, nx, d, basis, o.boundDims);
   const cand = await pairsAboveCross(BQ, nq, BX, nx, o.boundDims + 1, o.threshold - BOUND_SLACK);
   return { pairs: verify(cand, Q, X, d, o.threshold), method: 'exact-bound' };
 }

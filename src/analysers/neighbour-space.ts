@@ -32,7 +32,7 @@ export interface SpaceOptions {
 }
 
 /** Standardise → (PCA) → normalise the rows of X. */
-export function buildSpace(features: Float32Array, n: number, d: number, opts: SpaceOptions = {}): NeighbourSpace {
+export async function buildSpace(features: Float32Array, n: number, d: number, opts: SpaceOptions = {}): Promise<NeighbourSpace> {
   const maxDims = opts.maxDims ?? DEFAULT_MAX_DIMS;
   const scaling = columnScaling(features, n, d);
   const Z = applyScaling(features, n, d, scaling);
@@ -40,8 +40,8 @@ export function buildSpace(features: Float32Array, n: number, d: number, opts: S
   let X = Z;
   let dims = d;
   if (d > maxDims) {
-    basis = principalBasis(Z, n, d, maxDims, { seed: opts.seed ?? 0 });
-    X = project(Z, n, d, basis, maxDims);
+    basis = await principalBasis(Z, n, d, maxDims, { seed: opts.seed ?? 0 });
+    X = await project(Z, n, d, basis, maxDims);
     dims = maxDims;
   }
   normalizeRowsInPlace(X, n, dims);
@@ -49,18 +49,18 @@ export function buildSpace(features: Float32Array, n: number, d: number, opts: S
 }
 
 /** Maps other rows (e.g. the test split) into an existing space. */
-export function embedInSpace(space: NeighbourSpace, features: Float32Array, n: number): Float32Array {
+export async function embedInSpace(space: NeighbourSpace, features: Float32Array, n: number): Promise<Float32Array> {
   const Z = applyScaling(features, n, space.inputDims, space.scaling);
-  const X = space.basis ? project(Z, n, space.inputDims, space.basis, space.dims) : Z;
+  const X = space.basis ? await project(Z, n, space.inputDims, space.basis, space.dims) : Z;
   normalizeRowsInPlace(X, n, space.dims);
   return X;
 }
 
-const spaces = new WeakMap<Float32Array, Map<string, NeighbourSpace>>();
+const spaces = new WeakMap<Float32Array, Map<string, Promise<NeighbourSpace>>>();
 const graphs = new WeakMap<Float32Array, Map<string, Promise<TopK>>>();
 
 /** The neighbour space of a split, built once per features array and options. */
-export function spaceOf(split: PoolSplit, opts: SpaceOptions = {}): NeighbourSpace {
+export function spaceOf(split: PoolSplit, opts: SpaceOptions = {}): Promise<NeighbourSpace> {
   const key = `${opts.maxDims ?? DEFAULT_MAX_DIMS}/${opts.seed ?? 0}`;
   let m = spaces.get(split.features);
   if (!m) { m = new Map(); spaces.set(split.features, m); }
@@ -81,8 +81,7 @@ export async function knnGraph(split: PoolSplit, k: number, opts: SpaceOptions &
     const [kk, rest] = gk.split('|');
     if (rest === key && Number(kk) >= k) return truncate(await g, k);
   }
-  const space = spaceOf(split, opts);
-  const p = knnSelf(space.X, space.n, space.dims, k, { progress: opts.progress });
+  const p = spaceOf(split, opts).then((space) => knnSelf(space.X, space.n, space.dims, k, { progress: opts.progress }));
   m.set(`${k}|${key}`, p);
   return p;
 }

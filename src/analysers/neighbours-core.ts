@@ -326,3 +326,21 @@ export function signKeysPart(L: SimLayout, bits: number, part: number, parts: nu
   }
   return keys;
 }
+
+/** Full product block: out[i * nx + j] = Q[i] · X[j] for this part's share of Q rows. */
+export function productPart(L: SimLayout, part: number, parts: number, onTile?: (pairs: number) => void): Float32Array {
+  const nq = L.nq, nx = L.n, bs = L.bs;
+  const res = new Float32Array(nq * nx);
+  const { out, tile } = tiler(L, part);
+  const qBlocks = Math.ceil(nq / bs);
+  for (let I = part; I < qBlocks; I += parts) {
+    const i0 = I * bs, ic = Math.min(bs, nq - i0);
+    for (let j0 = 0; j0 < nx; j0 += bs) {
+      const jc = Math.min(bs, nx - j0);
+      tile(true, i0, ic, j0, jc);
+      for (let a = 0; a < ic; a++) res.set(out.subarray(a * bs, a * bs + jc), (i0 + a) * nx + j0);
+      onTile?.(ic * jc);
+    }
+  }
+  return res;
+}

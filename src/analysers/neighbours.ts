@@ -8,14 +8,14 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { Progress } from '../util/progress.ts';
 import {
-  knnSelfPart, knnCrossPart, pairsSelfPart, pairsCrossPart, signKeysPart, mergeTopK, mergePairs, buildLayout,
+  knnSelfPart, knnCrossPart, pairsSelfPart, pairsCrossPart, signKeysPart, productPart, blockRowsFor, mergeTopK, mergePairs, buildLayout,
   type TopK, type PairList, type SimLayout,
 } from './neighbours-core.ts';
 
 export type { TopK, PairList } from './neighbours-core.ts';
 
 export interface NeighbourTask {
-  kind: 'knn-self' | 'knn-cross' | 'pairs-self' | 'pairs-cross' | 'sign-keys';
+  kind: 'knn-self' | 'knn-cross' | 'pairs-self' | 'pairs-cross' | 'sign-keys' | 'product';
   layout: SimLayout;
   k?: number;
   threshold?: number;
@@ -28,6 +28,8 @@ export interface SearchOptions {
   /** Threads to use including the main one; default: available cores (at most 8). */
   threads?: number;
   progress?: Progress;
+  /** Work (multiply-adds) below which the search stays on the main thread. */
+  minWorkForThreads?: number;
 }
 
 /** Below this many multiply-adds a search stays on the main thread (worker start-up ≈ 0.2 s). */
@@ -83,18 +85,37 @@ export async function signKeys(
   return keys;
 }
 
+/** The dense product Q · Xᵀ (nq × nx, row-major) with the SIMD kernel: projections, Gram matrices. */
+export async function crossProduct(
+  Q: Float32Array, nq: number, X: Float32Array, nx: number, d: number, opts: SearchOptions = {},
+): Promise<Float32Array> {
+  const parts = await run('product', {}, X, nx, d, Q, nq, nq * nx * d, nq * nx, opts);
+  const out = parts[0] as unknown as Float32Array;
+  // Part p filled the rows of Q blocks I ≡ p (mod parts); copy those over.
+  const bs = blockRowsFor(Math.ceil(d / 4) * 4);
+  for (let p = 1; p < parts.length; p++) {
+    const other = parts[p] as unknown as Float32Array;
+    for (let I = p; I * bs < nq; I += parts.length) {
+      const from = I * bs * nx, to = Math.min(nq, (I + 1) * bs) * nx;
+      out.set(other.subarray(from, to), from);
+    }
+  }
+  return out;
+}
+
 /** Runs one share of a search (in this thread or a worker). */
-export function runNeighbourTask(t: NeighbourTask, onTile?: (pairs: number) => void): TopK | PairList | Uint32Array {
+export function runNeighbourTask(t: NeighbourTask, onTile?: (pairs: number) => void): PartResult {
   switch (t.kind) {
     case 'knn-self': return knnSelfPart(t.layout, t.k!, t.part, t.parts, onTile);
     case 'knn-cross': return knnCrossPart(t.layout, t.k!, t.part, t.parts, onTile);
     case 'pairs-self': return pairsSelfPart(t.layout, t.threshold!, t.part, t.parts, onTile);
     case 'pairs-cross': return pairsCrossPart(t.layout, t.threshold!, t.part, t.parts, onTile);
     case 'sign-keys': return signKeysPart(t.layout, t.bits!, t.part, t.parts, onTile);
+    case 'product': return productPart(t.layout, t.part, t.parts, onTile);
   }
 }
 
-type PartResult = TopK | PairList | Uint32Array;
+type PartResult = TopK | PairList | Uint32Array | Float32Array;
 
 async function run(
   kind: NeighbourTask['kind'], args: { k?: number; threshold?: number; bits?: number },
@@ -102,7 +123,7 @@ async function run(
   work: number, totalPairs: number, opts: SearchOptions,
 ): Promise<PartResult[]> {
   const maxThreads = opts.threads ?? Math.min(8, availableParallelism());
-  const parts = work < MIN_WORK_FOR_THREADS ? 1 : Math.max(1, maxThreads);
+  const parts = work < (opts.minWorkForThreads ?? MIN_WORK_FOR_THREADS) ? 1 : Math.max(1, maxThreads);
   const layout = buildLayout(X, n, d, parts, Q, nq);
   const task: NeighbourTask = { kind, layout, ...args, part: 0, parts };
   const progress = opts.progress;

@@ -1,0 +1,47 @@
+/**
+ * Label agreement with nearest neighbours: for each row, the share of its neighbours in a kNN
+ * graph that carry its given label, and the neighbours' majority label. Used by the
+ * label-errors-knn analyser and to confirm confident-learning flags in label-errors.
+ */
+import type { TopK } from './neighbours.ts';
+
+export interface KnnAgreement {
+  /** Share of neighbours with the row's given label, in [0, 1]. */
+  agreement: Float64Array;
+  /** Most common label among the neighbours (ties → the given label if tied, else smallest index). */
+  majority: Int32Array;
+  /** Share of neighbours carrying the majority label. */
+  majorityShare: Float64Array;
+}
+
+/** Label agreement of each row with its neighbours in a kNN graph. */
+export function knnAgreement(graph: TopK, labels: Int32Array, k: number): KnnAgreement {
+  const n = graph.n;
+  const agreement = new Float64Array(n);
+  const majority = new Int32Array(n);
+  const majorityShare = new Float64Array(n);
+  const votes = new Int32Array(k);
+  for (let i = 0; i < n; i++) {
+    votes.fill(0);
+    let m = 0;
+    for (let t = 0; t < graph.k; t++) {
+      const j = graph.index[i * graph.k + t];
+      if (j < 0) break;
+      votes[labels[j]]++;
+      m++;
+    }
+    const y = labels[i];
+    let best = y;
+    for (let c = 0; c < k; c++) if (votes[c] > votes[best]) best = c;
+    agreement[i] = m ? votes[y] / m : 1;
+    majority[i] = best;
+    majorityShare[i] = m ? votes[best] / m : 1;
+  }
+  return { agreement, majority, majorityShare };
+}
+
+export function flagByAgreement(a: KnnAgreement, labels: Int32Array, maxAgreement: number): Uint8Array {
+  const mask = new Uint8Array(labels.length);
+  for (let i = 0; i < labels.length; i++) mask[i] = a.agreement[i] <= maxAgreement && a.majority[i] !== labels[i] ? 1 : 0;
+  return mask;
+}

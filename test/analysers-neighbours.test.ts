@@ -1,0 +1,134 @@
+import { describe, it, expect } from 'vitest';
+import { createRng } from '../evaluator/rng.ts';
+import { knnSelf, knnCross, pairsAboveSelf, pairsAboveCross, signKeys } from '../src/analysers/neighbours.ts';
+import { buildSimModule } from '../src/analysers/wasm-sim.ts';
+import { normalizeRowsInPlace } from '../src/analysers/vectors.ts';
+import { lshPairsAbove, lshParams, lshCollisionProbability, measureRecall } from '../src/analysers/ann-index.ts';
+
+function unitRows(n: number, d: number, seed: number): Float32Array {
+  const r = createRng(seed);
+  const X = new Float32Array(n * d);
+  for (let i = 0; i < X.length; i++) X[i] = r.normal();
+  normalizeRowsInPlace(X, n, d);
+  return X;
+}
+
+function bruteSims(Q: Float32Array, nq: number, X: Float32Array, nx: number, d: number): Float64Array {
+  const S = new Float64Array(nq * nx);
+  for (let i = 0; i < nq; i++) for (let j = 0; j < nx; j++) {
+    let s = 0;
+    for (let t = 0; t < d; t++) s += Q[i * d + t] * X[j * d + t];
+    S[i * nx + j] = s;
+  }
+  return S;
+}
+
+describe('SIMD tile kernel and exact searches', () => {
+  it('the assembled module validates', () => {
+    expect(WebAssembly.validate(buildSimModule())).toBe(true);
+  });
+
+  // d = 37 exercises row padding to a multiple of 4; n = 601 a partial last block.
+  const n = 601, d = 37, k = 7;
+  const X = unitRows(n, d, 1);
+  const S = bruteSims(X, n, X, n, d);
+
+  it('knnSelf returns the brute-force neighbours, best first', async () => {
+    const top = await knnSelf(X, n, d, k);
+    for (let i = 0; i < n; i++) {
+      const ref = Array.from({ length: n }, (_, j) => j).filter((j) => j !== i).sort((a, b) => S[i * n + b] - S[i * n + a]).slice(0, k);
+      for (let t = 0; t < k; t++) {
+        // Float32 accumulation may swap two neighbours whose similarities agree to ~1e-6.
+        expect(top.sim[i * k + t]).toBeCloseTo(S[i * n + ref[t]], 5);
+      }
+      expect(top.index[i * k]).not.toBe(i);
+    }
+    const agree = Array.from({ length: n }, (_, i) => i).filter((i) => top.index[i * k] === Array.from({ length: n }, (_, j) => j).filter((j) => j !== i).sort((a, b) => S[i * n + b] - S[i * n + a])[0]).length;
+    expect(agree).toBeGreaterThan(n - 3);
+  });
+
+  it('threads give bit-identical results', async () => {
+    const one = await knnSelf(X, n, d, k, { threads: 1 });
+    const two = await knnSelf(X, n, d, k, { threads: 2, minWorkForThreads: 0 });
+    expect(Buffer.from(two.index.buffer).equals(Buffer.from(one.index.buffer))).toBe(true);
+    expect(Buffer.from(two.sim.buffer).equals(Buffer.from(one.sim.buffer))).toBe(true);
+    const p1 = await pairsAboveSelf(X, n, d, 0.3, { threads: 1 });
+    const p2 = await pairsAboveSelf(X, n, d, 0.3, { threads: 2, minWorkForThreads: 0 });
+    expect(p2.count).toBe(p1.count);
+    expect(Array.from(p2.a)).toEqual(Array.from(p1.a));
+    expect(Array.from(p2.b)).toEqual(Array.from(p1.b));
+    expect(Array.from(p2.sim)).toEqual(Array.from(p1.sim));
+  });
+
+  it('pairsAboveSelf finds exactly the pairs above the threshold', async () => {
+    const t = 0.35;
+    const got = await pairsAboveSelf(X, n, d, t);
+    const want: string[] = [];
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (S[i * n + j] >= t + 1e-5) want.push(`${i},${j}`);
+    const gotSet = new Set(Array.from({ length: got.count }, (_, p) => `${got.a[p]},${got.b[p]}`));
+    for (const w of want) expect(gotSet.has(w)).toBe(true);
+    for (let p = 0; p < got.count; p++) expect(S[got.a[p] * n + got.b[p]]).toBeGreaterThan(t - 1e-5);
+    expect(want.length).toBeGreaterThan(20);
+  });
+
+  it('cross searches match brute force', async () => {
+    const nq = 45;
+    const Q = unitRows(nq, d, 2);
+    const C = bruteSims(Q, nq, X, n, d);
+    const top = await knnCross(Q, nq, X, n, d, 3);
+    for (let i = 0; i < nq; i++) {
+      let best = 0;
+      for (let j = 1; j < n; j++) if (C[i * n + j] > C[i * n + best]) best = j;
+      expect(top.sim[i * 3]).toBeCloseTo(C[i * n + best], 5);
+    }
+    const pairs = await pairsAboveCross(Q, nq, X, n, d, 0.4);
+    let want = 0;
+    for (let x = 0; x < C.length; x++) if (C[x] >= 0.4) want++;
+    expect(Math.abs(pairs.count - want)).toBeLessThanOrEqual(1);
+  });
+
+  it('sign keys put each row on the side of each hyperplane given by the sign of the dot product', async () => {
+    const H = unitRows(3 * 5, d, 3);
+    const keys = await signKeys(X, n, d, H, 3, 5);
+    const P = bruteSims(X, n, H, 15, d);
+    let mismatches = 0;
+    for (let i = 0; i < n; i++) for (let h = 0; h < 15; h++) {
+      const t = Math.floor(h / 5), b = h % 5;
+      const bit = (keys[t * n + i] >>> b) & 1;
+      if (Math.abs(P[i * 15 + h]) > 1e-5 && bit !== (P[i * 15 + h] >= 0 ? 1 : 0)) mismatches++;
+    }
+    expect(mismatches).toBe(0);
+  });
+});
+
+describe('LSH index', () => {
+  it('chooses enough tables for the target recall at the threshold', () => {
+    const p = lshParams(1_000_000, 0.99, 0.995);
+    expect(lshCollisionProbability(0.99, p)).toBeGreaterThanOrEqual(0.995);
+    expect(lshCollisionProbability(0.5, p)).toBeLessThan(0.01);
+  });
+
+  it('finds planted near duplicates among random rows, and measures its recall', async () => {
+    const n = 20000, d = 32;
+    const r = createRng(11);
+    const X = new Float32Array(n * d);
+    for (let i = 0; i < X.length; i++) X[i] = r.normal();
+    const planted: [number, number][] = [];
+    for (let p = 0; p < 300; p++) {
+      const a = 2 * p, b = 2 * p + 1;
+      for (let t = 0; t < d; t++) X[b * d + t] = X[a * d + t] + 0.05 * r.normal();
+      planted.push([a, b]);
+    }
+    normalizeRowsInPlace(X, n, d);
+    const s = await lshPairsAbove(X, n, d, 0.99, lshParams(n, 0.99, 0.995, 0));
+    const found = new Set(Array.from({ length: s.pairs.count }, (_, p) => `${s.pairs.a[p]},${s.pairs.b[p]}`));
+    const hit = planted.filter(([a, b]) => found.has(`${a},${b}`)).length;
+    expect(hit / planted.length).toBeGreaterThanOrEqual(0.98);
+    // No false positives: every reported pair is above the threshold.
+    for (let p = 0; p < s.pairs.count; p++) expect(s.pairs.sim[p]).toBeGreaterThanOrEqual(0.99);
+    // The recall estimate is made against an exact search; the sample covers the planted rows.
+    const rec = await measureRecall(X, n, d, 0.99, s.pairs, 2000, 0);
+    expect(rec.truePairs).toBeGreaterThan(0);
+    expect(rec.recall!).toBeGreaterThanOrEqual(0.95);
+  });
+});
