@@ -7,8 +7,6 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isClosed, listChallenges, loadChallenge } from '../challenge/load.ts';
 import type { Challenge } from '../challenge/schema.ts';
-import { openPool, readSplit } from '../pool/read.ts';
-import { indexIds, loadSubmission, rulesFor } from '../submission/index.ts';
 import { printJson, printTable } from '../util/output.ts';
 
 function budgetText(c: Challenge): string {
@@ -90,12 +88,9 @@ export function register(program: Command): void {
     .option('--format <format>', 'submission format, overriding the extension')
     .option('--json', 'print the outcome as JSON')
     .action(async (ref: string, path: string, opts: { format?: string; json?: boolean }) => {
-      const c = await loadChallenge(ref);
-      const pool = await openPool(c.poolRef);
-      const train = await readSplit(pool, 'train', { columns: [] });
-      const rules = rulesFor(c, { ids: train.ids, classNames: pool.manifest.classes });
-      const { file, submission } = await loadSubmission(path, rules, { format: opts.format, idIndex: indexIds(train.ids) });
-      const out = { ok: true, challenge: c.name, format: submission.format, rows: submission.rows, budget: rules.budget ?? null, sha256: file.sha256 };
+      const { checkSubmissionFile } = await import('../evaluate/runner.ts');
+      const { challenge: c, submission, sha256 } = await checkSubmissionFile(ref, path, { format: opts.format });
+      const out = { ok: true, challenge: c.name, format: submission.format, rows: submission.rows, sha256 };
       if (opts.json) return printJson(out);
       console.log(`ok: ${submission.rows} ${c.task === 'relabel' ? 'corrections' : 'ids'} (${submission.format}) pass every rule of ${c.name}; budget ${budgetText(c)}`);
     });

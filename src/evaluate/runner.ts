@@ -8,7 +8,9 @@ import {
   type MetricSummary, type ModelSpec, type ScoringOptions,
 } from '../../evaluator/index.ts';
 import type { Challenge } from '../challenge/schema.ts';
-import { loadSubmission } from '../submission/index.ts';
+import { loadChallenge } from '../challenge/load.ts';
+import { openPool, readSplit } from '../pool/read.ts';
+import { indexIds, loadSubmission, rulesFor } from '../submission/index.ts';
 import type { ValidSubmission } from '../submission/types.ts';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
@@ -206,6 +208,23 @@ export function buildRecord(
 }
 
 /**
+ * Validates a submission against a challenge reading only the pool's ids and labels (fast):
+ * a broken submission is rejected before any features are loaded or anything is trained.
+ */
+export async function checkSubmissionFile(
+  challengeRef: string | Challenge,
+  submissionPath: string,
+  opts: { format?: string } = {},
+): Promise<{ challenge: Challenge; submission: ValidSubmission; sha256: string }> {
+  const challenge = typeof challengeRef === 'string' ? await loadChallenge(challengeRef) : challengeRef;
+  const pool = await openPool(challenge.poolRef);
+  const train = await readSplit(pool, 'train', { columns: [] });
+  const rules = rulesFor(challenge, { ids: train.ids, classNames: pool.manifest.classes });
+  const { file, submission } = await loadSubmission(submissionPath, rules, { format: opts.format, idIndex: indexIds(train.ids) });
+  return { challenge, submission, sha256: file.sha256 };
+}
+
+/**
  * Scores a submission file against a challenge (name, path or loaded) and returns its result
  * record. Throws a SubmissionError before any training when the submission breaks a rule.
  */
@@ -215,7 +234,12 @@ export async function evaluateFile(
   opts: EvaluateOptions & { context?: EvalContext } = {},
 ): Promise<ResultRecord> {
   const t0 = performance.now();
-  const ctx = opts.context ?? (await loadEvalContext(challengeRef, { progress: opts.progress }));
+  let ctx = opts.context;
+  if (!ctx) {
+    // Reject a broken submission before loading features (seconds for an image pool).
+    const { challenge } = await checkSubmissionFile(challengeRef, submissionPath, { format: opts.format });
+    ctx = await loadEvalContext(challenge, { progress: opts.progress });
+  }
   const { file, submission } = await loadSubmission(submissionPath, ctx.rules, { format: opts.format, idIndex: ctx.idIndex });
   const scored = await scoreSubmission(ctx, submission, { progress: opts.progress, bootstrapSamples: opts.bootstrapSamples });
   return buildRecord(ctx, submission, { path: file.path, bytes: file.bytes }, scored, { t0, bootstrapSamples: opts.bootstrapSamples });
