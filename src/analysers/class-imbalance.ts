@@ -92,6 +92,7 @@ export const classImbalance: Analyser<ClassImbalanceOptions> = {
     }
     const parts: string[] = [];
     if (empty.length) parts.push(`${empty.length} class${empty.length > 1 ? 'es have' : ' has'} no train rows (${empty.join(', ')}).`);
+    else if (tr.counts[maxJ] === tr.counts[minJ]) parts.push(`Classes are perfectly balanced: ${count(tr.counts[maxJ])} train rows each.`);
     else if (tr.imbalanceRatio < opts.ratioOk) parts.push(`Classes are balanced: the largest (${names[maxJ]}, ${count(tr.counts[maxJ])}) is ${tr.imbalanceRatio.toFixed(2)}× the smallest (${names[minJ]}, ${count(tr.counts[minJ])}).`);
     else parts.push(`The largest class (${names[maxJ]}, ${count(tr.counts[maxJ])} rows) is ${tr.imbalanceRatio.toFixed(1)}× the smallest (${names[minJ]}, ${count(tr.counts[minJ])}).`);
     if (rareNames.length && !empty.length) parts.push(`Rare (under ${pct(opts.rareFactor / k)} of rows): ${rareNames.join(', ')}.`);

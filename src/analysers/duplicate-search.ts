@@ -196,8 +196,11 @@ function verify(cand: PairList, A: Float32Array, B: Float32Array, d: number, thr
 /** Slack on candidate scores so Float32 rounding in the bound search cannot lose a pair. */
 const BOUND_SLACK = 1e-4;
 
-/** Near-duplicate pairs a < b among the rows of U (indices into U). */
-export async function nearPairsSelf(U: Float32Array, n: number, d: number, o: NearSearchOptions): Promise<NearSearch> {
+/**
+ * Near-duplicate pairs a < b among the rows of U (indices into U). `basis` (rows of length d,
+ * best first) is used for the exact bound when d > boundDims + 1; computed here when absent.
+ */
+export async function nearPairsSelf(U: Float32Array, n: number, d: number, o: NearSearchOptions, basis?: Float32Array | null): Promise<NearSearch> {
   if (n > o.exactMaxRows) {
     const params = lshParams(n, o.threshold, o.lshRecall, o.seed);
     const s = await lshPairsAbove(U, n, d, o.threshold, params, { progress: o.progress });
@@ -208,21 +211,23 @@ export async function nearPairsSelf(U: Float32Array, n: number, d: number, o: Ne
     const pairs = await pairsAboveSelf(U, n, d, o.threshold, { progress: o.progress });
     return { pairs, method: 'exact', candidates: pairs.count };
   }
-  const basis = await principalBasis(U, n, d, o.boundDims, { seed: o.seed });
-  const B = await boundRows(U, n, d, basis, o.boundDims);
-  const cand = await pairsAboveSelf(B, n, o.boundDims + 1, o.threshold - BOUND_SLACK, { progress: o.progress });
+  const m = Math.min(o.boundDims, basis ? basis.length / d : o.boundDims);
+  const b = basis ? basis.subarray(0, m * d) : await principalBasis(U, n, d, m, { seed: o.seed });
+  const B = await boundRows(U, n, d, b, m);
+  const cand = await pairsAboveSelf(B, n, m + 1, o.threshold - BOUND_SLACK, { progress: o.progress });
   return { pairs: verify(cand, U, U, d, o.threshold), method: 'exact-bound', candidates: cand.count };
 }
 
 /** Pairs (q, x) with cosine(Q[q], X[x]) ≥ threshold (exact; the bound trick for wide rows). */
 export async function nearPairsCross(
-  Q: Float32Array, nq: number, X: Float32Array, nx: number, d: number, o: NearSearchOptions,
+  Q: Float32Array, nq: number, X: Float32Array, nx: number, d: number, o: NearSearchOptions, basis?: Float32Array | null,
 ): Promise<{ pairs: PairList; method: NearMethod }> {
   if (d <= o.boundDims + 1) return { pairs: await pairsAboveCross(Q, nq, X, nx, d, o.threshold), method: 'exact' };
-  const basis = await principalBasis(X, nx, d, o.boundDims, { seed: o.seed });
-  const BQ = await boundRows(Q, nq, d, basis, o.boundDims);
-  const BX = await boundRows(X, nx, d, basis, o.boundDims);
-  const cand = await pairsAboveCross(BQ, nq, BX, nx, o.boundDims + 1, o.threshold - BOUND_SLACK);
+  const m = Math.min(o.boundDims, basis ? basis.length / d : o.boundDims);
+  const b = basis ? basis.subarray(0, m * d) : await principalBasis(X, nx, d, m, { seed: o.seed });
+  const BQ = await boundRows(Q, nq, d, b, m);
+  const BX = await boundRows(X, nx, d, b, m);
+  const cand = await pairsAboveCross(BQ, nq, BX, nx, m + 1, o.threshold - BOUND_SLACK);
   return { pairs: verify(cand, Q, X, d, o.threshold), method: 'exact-bound' };
 }
 

@@ -11,6 +11,7 @@ import {
   type NearSearch,
 } from './duplicate-search.ts';
 import { barChart, count, pct, secondsSince } from './specs.ts';
+import { spaceOf } from './neighbour-space.ts';
 
 export interface DuplicateOptions {
   /** Cosine similarity at or above which two rows are near duplicates. */
@@ -53,16 +54,18 @@ export async function analyseDuplicates(
   let leakNear: DuplicateAnalysis['leakNear'] = null;
   if (train.d > 0) {
     const space = dupSpace(train.features, n, train.d);
+    // The exact bound for wide rows reuses the principal directions of the shared neighbour space.
+    const basis = train.d > opts.boundDims + 1 ? (await spaceOf(train, { seed })).basis : null;
     // Search one row per exact group: identical rows are joined by their group already.
     const U = gatherRows(space.U, train.d, reps);
-    const found = await nearPairsSelf(U, reps.length, train.d, searchOpts);
+    const found = await nearPairsSelf(U, reps.length, train.d, searchOpts, basis);
     const a = new Int32Array(found.pairs.count), b = new Int32Array(found.pairs.count);
     for (let p = 0; p < found.pairs.count; p++) { a[p] = reps[found.pairs.a[p]]; b[p] = reps[found.pairs.b[p]]; }
     near = { ...found, pairs: { a, b, sim: found.pairs.sim, count: found.pairs.count } };
     if (test && test.n > 0) {
       if (test.d !== train.d) throw new SieveError(`test rows have ${test.d} feature dimensions, train rows ${train.d}`, { where: 'duplicates' });
       const T = embedRows(space, test.features, test.n);
-      const cross = await nearPairsCross(T, test.n, space.U, n, train.d, searchOpts);
+      const cross = await nearPairsCross(T, test.n, space.U, n, train.d, searchOpts, basis);
       leakNear = cross.pairs;
     }
   }
@@ -91,7 +94,7 @@ export const duplicates: Analyser<DuplicateOptions> = {
   name: 'duplicates',
   title: 'Duplicates and train/test leakage',
   needs: ['features', 'labels', 'test'],
-  defaults: { threshold: 0.99, exactMaxRows: 100_000, boundDims: 64, lshRecall: 0.995, recallSampleRows: 500, maxPairRows: 50_000 },
+  defaults: { threshold: 0.99, exactMaxRows: 100_000, boundDims: 32, lshRecall: 0.995, recallSampleRows: 500, maxPairRows: 50_000 },
   async run(ctx, opts): Promise<AnalyserResult> {
     const t0 = performance.now();
     if (!(opts.threshold > 0 && opts.threshold <= 1)) throw new SieveError(`threshold must be in (0, 1], got ${opts.threshold}`, { where: 'duplicates options' });
