@@ -164,7 +164,9 @@ function headline(a: AttributeFigures, pos: number | null): { dp: number; dpRati
   if (pos !== null) return { dp: a.dpDifference[pos], dpRatio: a.dpRatio[pos], eo: a.eoDifference[pos], dpClass: pos };
   let dp = NaN, dpClass = -1, ratio = NaN, eo = NaN;
   for (let c = 0; c < a.dpDifference.length; c++) {
-    if (Number.isFinite(a.dpDifference[c]) && !(a.dpDifference[c] <= dp)) { dp = a.dpDifference[c]; dpClass = c; }
+    // Strictly larger by more than rounding: with two classes both differences are equal and
+    // the first class (e.g. german-credit's "good") is the one reported.
+    if (Number.isFinite(a.dpDifference[c]) && (dpClass < 0 || a.dpDifference[c] > dp + 1e-12)) { dp = a.dpDifference[c]; dpClass = c; }
     if (Number.isFinite(a.dpRatio[c]) && !(a.dpRatio[c] >= ratio)) ratio = a.dpRatio[c];
     if (Number.isFinite(a.eoDifference[c]) && !(a.eoDifference[c] <= eo)) eo = a.eoDifference[c];
   }
