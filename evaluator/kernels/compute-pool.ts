@@ -11,6 +11,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { isMainThread, Worker } from 'node:worker_threads';
+import { kernelMemory } from './arena.ts';
 
 const NEXT = 0, DONE = 1;
 const MAX_TASKS = 0xffff;
@@ -69,38 +70,45 @@ export async function shutdownKernelThreads(): Promise<void> {
 }
 
 /**
- * A wasm module instance shared with the helpers. `run(fn, tasks)` calls export `fn` once
- * per argument list in `tasks`, spread over the calling thread and the helpers.
+ * A compiled kernel instantiated on this thread's kernel memory (arena.ts) and, on first
+ * use, on every helper thread. `run(fn, tasks)` calls export `fn` once per argument list,
+ * spread over the calling thread and the helpers. One per module and thread (kernelFor).
  */
 export class SharedKernel<E extends object> {
   private readonly id = nextId++;
-  private readonly workers: Worker[];
   private readonly ctrl = new SharedArrayBuffer(8);
+  private readonly attached = new WeakSet<Worker>();
   readonly exports: E;
-  private closed = false;
   private gen = 0;
 
-  constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, exports: E, useHelpers: boolean) {
-    this.exports = exports;
-    this.workers = useHelpers ? ensureHelpers() : [];
-    for (const w of this.workers) w.postMessage({ type: 'attach', id: this.id, module, memory });
+  constructor(private readonly module: WebAssembly.Module) {
+    const memory = kernelMemory();
+    this.exports = new WebAssembly.Instance(module, { env: { memory, exp: Math.exp, log: Math.log } }).exports as unknown as E;
   }
 
-  get threads(): number { return 1 + this.workers.length; }
-
-  run(fn: keyof E & string, tasks: number[][]): void {
-    if (this.closed) throw new Error('SharedKernel used after close()');
+  /**
+   * Calls `fn(...task)` for every task; on helper threads too when `parallel` and there is
+   * more than one task. Tasks must write disjoint memory.
+   */
+  run(fn: keyof E & string, tasks: number[][], parallel = true): void {
     const f = this.exports[fn] as unknown as (...a: number[]) => unknown;
-    if (this.workers.length === 0 || tasks.length < 2) {
+    const workers = parallel && tasks.length > 1 ? ensureHelpers() : [];
+    if (workers.length === 0) {
       for (const t of tasks) f(...t);
       return;
     }
     if (tasks.length > MAX_TASKS) throw new Error(`SharedKernel.run: at most ${MAX_TASKS} tasks, got ${tasks.length}`);
     const ctrl = new Int32Array(this.ctrl);
-    const gen = this.gen = (this.gen + 1) & 0x7fff;
+    const gen = this.gen = (this.gen % 0x7fff) + 1;
     Atomics.store(ctrl, DONE, 0);
     Atomics.store(ctrl, NEXT, gen << 16);
-    for (const w of this.workers) w.postMessage({ type: 'run', id: this.id, fn, tasks, ctrl: this.ctrl, gen });
+    for (const w of workers) {
+      if (!this.attached.has(w)) {
+        w.postMessage({ type: 'attach', id: this.id, module: this.module, memory: kernelMemory() });
+        this.attached.add(w);
+      }
+      w.postMessage({ type: 'run', id: this.id, fn, tasks, ctrl: this.ctrl, gen });
+    }
     for (;;) {
       const t = claim(ctrl, gen, tasks.length);
       if (t < 0) break;
@@ -113,11 +121,16 @@ export class SharedKernel<E extends object> {
       Atomics.wait(ctrl, DONE, done, 1000);
     }
   }
+}
 
-  /** Lets the helpers drop their instance (and with it the reference to the memory). */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const w of this.workers) w.postMessage({ type: 'detach', id: this.id });
+const kernels = new WeakMap<WebAssembly.Module, SharedKernel<object>>();
+
+/** The shared instance of `module` on this thread's kernel memory. */
+export function kernelFor<E extends object>(module: WebAssembly.Module): SharedKernel<E> {
+  let k = kernels.get(module);
+  if (!k) {
+    k = new SharedKernel<object>(module);
+    kernels.set(module, k);
   }
+  return k as SharedKernel<E>;
 }

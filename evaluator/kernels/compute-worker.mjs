@@ -8,7 +8,6 @@
 //
 // ctrl[0] packs (generation << 16 | next task) so a claim is one compare-and-swap: a late
 // 'run' message from an earlier generation can never claim a task of the current one.
-//   { type: 'detach', id }                    drop the instance (and its memory reference)
 import { parentPort } from 'node:worker_threads';
 
 const NEXT = 0, DONE = 1;
@@ -27,8 +26,6 @@ parentPort.on('message', (msg) => {
   if (msg.type === 'attach') {
     const inst = new WebAssembly.Instance(msg.module, { env: { memory: msg.memory, exp: Math.exp, log: Math.log } });
     instances.set(msg.id, inst.exports);
-  } else if (msg.type === 'detach') {
-    instances.delete(msg.id);
   } else if (msg.type === 'run') {
     const ctrl = new Int32Array(msg.ctrl);
     let fn = null;

@@ -8,7 +8,8 @@
  */
 import { logisticModule, paddedClasses, PAIR_BYTES } from './logistic-wasm.ts';
 import { Layout } from './wasm.ts';
-import { SharedKernel } from './compute-pool.ts';
+import { kernelFor, type SharedKernel } from './compute-pool.ts';
+import { acquire, type Region } from './arena.ts';
 import type { LabelledMatrix } from './logistic.ts';
 
 /** Rows per gradient chunk; a chunk is the unit of work handed to a thread. */
@@ -30,17 +31,6 @@ export interface LogisticExports {
   backward(cols: number, d: number, R: number, G: number): void;
   chunk(rows: number, y: number, r0: number, r1: number, W: number, b: number, R: number, G: number, cols: number, d: number, lossAt: number): void;
   logits(rows: number, r0: number, r1: number, W: number, b: number, out: number): void;
-}
-
-export function instantiateLogistic(module: WebAssembly.Module, memory: WebAssembly.Memory): LogisticExports {
-  const inst = new WebAssembly.Instance(module, { env: { memory, exp: Math.exp, log: Math.log } });
-  return inst.exports as unknown as LogisticExports;
-}
-
-function newMemory(bytes: number): WebAssembly.Memory {
-  const pages = Math.max(1, Math.ceil(bytes / 65536));
-  if (pages > 65536) throw new Error(`logistic kernel: data needs ${(bytes / 2 ** 30).toFixed(1)} GiB, more than wasm's 4 GiB`);
-  return new WebAssembly.Memory({ initial: pages, maximum: 65536, shared: true });
 }
 
 /** Non-zeros per row block [r0, r1) of a dense row-major matrix. */
@@ -102,12 +92,10 @@ export interface LogisticJobLayout {
 }
 
 export class LogisticEngine {
-  readonly memory: WebAssembly.Memory;
   readonly layout: LogisticJobLayout;
+  private region: Region;
   private kernel: SharedKernel<LogisticExports>;
   private tasks: number[][];
-  private W: Float64Array;
-  private b: Float64Array;
 
   constructor(data: LabelledMatrix) {
     const { X, n, d, y, k } = data;
@@ -115,38 +103,37 @@ export class LogisticEngine {
     const rowBytes = 8 * kp;
     const nnz = countNonZeros(X, d, 0, n);
     const nChunks = Math.max(1, Math.ceil(n / CHUNK_ROWS));
+    // Sizes first (relative offsets), then one region of kernel memory for all of it.
     const L = new Layout();
-    const rowsAt = L.alloc(4 * (n + 1)), pairsAt = L.alloc(PAIR_BYTES * nnz);
-    const lay: LogisticJobLayout = {
-      k, d, n, kp, rows: rowsAt, y: L.alloc(4 * n), W: L.alloc(8 * d * kp), b: L.alloc(8 * kp),
-      chunks: [], loss: L.alloc(8 * nChunks),
+    const rel = {
+      rows: L.alloc(4 * (n + 1)), pairs: L.alloc(PAIR_BYTES * nnz), y: L.alloc(4 * n),
+      W: L.alloc(8 * d * kp), b: L.alloc(8 * kp), loss: L.alloc(8 * nChunks),
+      chunks: [] as { r0: number; r1: number; nnz: number; cols: number; pairs: number; R: number; G: number }[],
     };
-    const cscAt: number[] = [], cscNnz: number[] = [];
     for (let c = 0; c < nChunks; c++) {
       const r0 = c * CHUNK_ROWS, r1 = Math.min(n, r0 + CHUNK_ROWS);
       const cn = countNonZeros(X, d, r0, r1);
-      const cols = L.alloc(4 * (d + 1));
-      cscAt.push(L.alloc(PAIR_BYTES * cn)); cscNnz.push(cn);
-      lay.chunks.push({ r0, r1, cols, R: L.alloc(rowBytes * (r1 - r0)), G: L.alloc(rowBytes * (d + 1)) });
+      rel.chunks.push({ r0, r1, nnz: cn, cols: L.alloc(4 * (d + 1)), pairs: L.alloc(PAIR_BYTES * cn), R: L.alloc(rowBytes * (r1 - r0)), G: L.alloc(rowBytes * (d + 1)) });
     }
+    this.region = acquire(L.bytes);
+    const at = this.region.base;
+    const lay: LogisticJobLayout = {
+      k, d, n, kp, rows: at + rel.rows, y: at + rel.y, W: at + rel.W, b: at + rel.b, loss: at + rel.loss,
+      chunks: rel.chunks.map((ch) => ({ r0: ch.r0, r1: ch.r1, cols: at + ch.cols, R: at + ch.R, G: at + ch.G })),
+    };
     this.layout = lay;
-    this.memory = newMemory(L.bytes);
-    const buf = this.memory.buffer;
-    fillCsr(buf, X, n, d, rowBytes, rowsAt, pairsAt, nnz);
-    lay.chunks.forEach((ch, c) => fillCsc(buf, X, d, ch.r0, ch.r1, rowBytes, ch.cols, cscAt[c], cscNnz[c]));
+    const buf = this.region.buffer();
+    fillCsr(buf, X, n, d, rowBytes, lay.rows, at + rel.pairs, nnz);
+    rel.chunks.forEach((ch, c) => fillCsc(buf, X, d, ch.r0, ch.r1, rowBytes, lay.chunks[c].cols, at + ch.pairs, ch.nnz));
     new Int32Array(buf, lay.y, n).set(y);
-    this.W = new Float64Array(buf, lay.W, d * kp);
-    this.b = new Float64Array(buf, lay.b, kp);
-    const module = logisticWasmModule(k);
-    this.kernel = new SharedKernel(module, this.memory, instantiateLogistic(module, this.memory), nChunks > 1);
+    new Float64Array(buf, lay.W, d * kp).fill(0);
+    new Float64Array(buf, lay.b, kp).fill(0);
+    this.kernel = kernelFor<LogisticExports>(logisticWasmModule(k));
     this.tasks = lay.chunks.map((ch, c) => [lay.rows, lay.y, ch.r0, ch.r1, lay.W, lay.b, ch.R, ch.G, ch.cols, d, lay.loss + 8 * c]);
   }
 
-  /** Threads that run this engine's chunks (1 = the caller only). */
-  get threads(): number { return this.kernel.threads; }
-
-  /** Releases the helper threads' hold on this engine's memory. */
-  close(): void { this.kernel.close(); }
+  /** Returns the kernel memory this engine holds (engines are released last-in first-out). */
+  close(): void { this.region.release(); }
 
   /**
    * Summed cross-entropy at θ = [W (d × k), b (k)]; writes its gradient into `grad`
@@ -155,11 +142,12 @@ export class LogisticEngine {
   lossGrad(theta: Float64Array, grad: Float64Array): number {
     const lay = this.layout;
     const { d, k, kp } = lay;
-    for (let j = 0; j < d; j++) for (let c = 0; c < k; c++) this.W[j * kp + c] = theta[j * k + c];
-    for (let c = 0; c < k; c++) this.b[c] = theta[d * k + c];
+    const buf = this.region.buffer();
+    const W = new Float64Array(buf, lay.W, d * kp), b = new Float64Array(buf, lay.b, kp);
+    for (let j = 0; j < d; j++) for (let c = 0; c < k; c++) W[j * kp + c] = theta[j * k + c];
+    for (let c = 0; c < k; c++) b[c] = theta[d * k + c];
     this.kernel.run('chunk', this.tasks);
     // Sum chunk results in chunk order (fixed, whichever thread ran them).
-    const buf = this.memory.buffer;
     const nc = lay.chunks.length;
     const losses = new Float64Array(buf, lay.loss, nc);
     let loss = 0;
@@ -181,16 +169,25 @@ export function logisticLogitsWasm(X: Float32Array, n: number, d: number, k: num
   const kp = paddedClasses(k);
   const nnz = countNonZeros(X, d, 0, n);
   const L = new Layout();
-  const lay = { rows: L.alloc(4 * (n + 1)), pairs: L.alloc(PAIR_BYTES * nnz), W: L.alloc(8 * d * kp), b: L.alloc(8 * kp), out: L.alloc(8 * n * kp) };
-  const memory = newMemory(L.bytes);
-  const buf = memory.buffer;
-  fillCsr(buf, X, n, d, 8 * kp, lay.rows, lay.pairs, nnz);
-  const W = new Float64Array(buf, lay.W, d * kp), b = new Float64Array(buf, lay.b, kp);
-  for (let j = 0; j < d; j++) for (let c = 0; c < k; c++) W[j * kp + c] = theta[j * k + c];
-  for (let c = 0; c < k; c++) b[c] = theta[d * k + c];
-  instantiateLogistic(logisticWasmModule(k), memory).logits(lay.rows, 0, n, lay.W, lay.b, lay.out);
-  const outP = new Float64Array(buf, lay.out, n * kp);
-  const out = new Float64Array(n * k);
-  for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) out[i * k + c] = outP[i * kp + c];
-  return out;
+  const rel = { rows: L.alloc(4 * (n + 1)), pairs: L.alloc(PAIR_BYTES * nnz), W: L.alloc(8 * d * kp), b: L.alloc(8 * kp), out: L.alloc(8 * n * kp) };
+  const region = acquire(L.bytes);
+  try {
+    const at = region.base;
+    const buf = region.buffer();
+    fillCsr(buf, X, n, d, 8 * kp, at + rel.rows, at + rel.pairs, nnz);
+    const W = new Float64Array(buf, at + rel.W, d * kp), b = new Float64Array(buf, at + rel.b, kp);
+    W.fill(0); b.fill(0);
+    for (let j = 0; j < d; j++) for (let c = 0; c < k; c++) W[j * kp + c] = theta[j * k + c];
+    for (let c = 0; c < k; c++) b[c] = theta[d * k + c];
+    // Row blocks as tasks: each writes its own output rows.
+    const tasks: number[][] = [];
+    for (let r0 = 0; r0 < n; r0 += CHUNK_ROWS) tasks.push([at + rel.rows, r0, Math.min(n, r0 + CHUNK_ROWS), at + rel.W, at + rel.b, at + rel.out + 8 * kp * r0]);
+    kernelFor<LogisticExports>(logisticWasmModule(k)).run('logits', tasks);
+    const outP = new Float64Array(buf, at + rel.out, n * kp);
+    const out = new Float64Array(n * k);
+    for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) out[i * k + c] = outP[i * kp + c];
+    return out;
+  } finally {
+    region.release();
+  }
 }

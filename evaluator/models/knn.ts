@@ -14,7 +14,8 @@ import type { Dataset, FittedModel, Model, ModelState } from '../types.ts';
 import { checkDataset, choiceParam, numberParam, rejectUnknownParams } from './params.ts';
 import { DOT_BLOCK, dotsWasmModule, type DotsExports } from '../kernels/dots-wasm.ts';
 import { Layout } from '../kernels/wasm.ts';
-import { SharedKernel } from '../kernels/compute-pool.ts';
+import { kernelFor } from '../kernels/compute-pool.ts';
+import { acquire } from '../kernels/arena.ts';
 
 const NAME = 'knn';
 export const KNN_PARAMS = ['k', 'metric', 'weights'] as const;
@@ -77,14 +78,15 @@ export function nearestNeighbours(T: Float32Array, n: number, Q: Float32Array, n
   for (let i = 0; i < Q.length; i++) if (Q[i] !== 0) qNnz++;
 
   const L = new Layout();
-  const lay = {
+  const rel = {
     T: L.alloc(nb * d * DOT_BLOCK * 4),
     qrows: L.alloc(4 * (nq + 1)),
     qpairs: L.alloc(8 * qNnz),
     out: L.alloc(QUERY_BLOCK * nb * DOT_BLOCK * 4),
   };
-  const memory = new WebAssembly.Memory({ initial: L.pages(), maximum: 65536, shared: true });
-  const buf = memory.buffer;
+  const region = acquire(L.bytes);
+  const lay = { T: region.base + rel.T, qrows: region.base + rel.qrows, qpairs: region.base + rel.qpairs, out: region.base + rel.out };
+  const buf = region.buffer();
   // Transposed blocks: T[b][j][r] = row (16b + r), input j (scaled to unit length for cosine).
   const Tt = new Float32Array(buf, lay.T, nb * d * DOT_BLOCK);
   for (let i = 0; i < n; i++) {
@@ -108,9 +110,7 @@ export function nearestNeighbours(T: Float32Array, n: number, Q: Float32Array, n
   }
   qrows[nq] = lay.qpairs + 8 * p;
 
-  const module = dotsWasmModule();
-  const inst = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as DotsExports;
-  const kernel = new SharedKernel<DotsExports>(module, memory, inst, nb > SLAB_BLOCKS);
+  const kernel = kernelFor<DotsExports>(dotsWasmModule());
   const outStride = nb * DOT_BLOCK * 4;
   const dots = new Float32Array(buf, lay.out, QUERY_BLOCK * nb * DOT_BLOCK);
   const index = new Int32Array(nq * kk), distance = new Float64Array(nq * kk);
@@ -122,7 +122,7 @@ export function nearestNeighbours(T: Float32Array, n: number, Q: Float32Array, n
       for (let b0 = 0; b0 < nb; b0 += SLAB_BLOCKS) {
         tasks.push([lay.qrows, q0, q1, lay.T, b0, Math.min(nb, b0 + SLAB_BLOCKS), d * DOT_BLOCK * 4, lay.out, outStride]);
       }
-      kernel.run('dots', tasks);
+      kernel.run('dots', tasks, nb > SLAB_BLOCKS);
       for (let i = q0; i < q1; i++) {
         const row = (i - q0) * nb * DOT_BLOCK;
         let filled = 0;
@@ -142,7 +142,7 @@ export function nearestNeighbours(T: Float32Array, n: number, Q: Float32Array, n
       }
     }
   } finally {
-    kernel.close();
+    region.release();
   }
   return { index, distance, kk };
 }
