@@ -145,26 +145,33 @@ export function knnSelfPart(L: SimLayout, k: number, part: number, parts: number
   const n = L.n, bs = L.bs;
   const top = emptyTopK(n, k);
   if (k === 0) return top;
-  const worst = new Float32Array(n).fill(-Infinity);
+  const worst = new Float64Array(n).fill(-Infinity);
   const { out, tile } = tiler(L, part);
+  const sim = top.sim;
   const blocks = Math.ceil(n / bs);
   for (let I = part; I < blocks; I += parts) {
     const i0 = I * bs, ic = Math.min(bs, n - i0);
     for (let J = I; J < blocks; J++) {
       const j0 = J * bs, jc = Math.min(bs, n - j0);
       tile(false, i0, ic, j0, jc);
-      for (let a = 0; a < ic; a++) {
-        const o = a * bs;
-        const i = i0 + a;
-        for (let b = 0; b < jc; b++) {
-          const j = j0 + b;
-          const s = out[o + b];
-          // Cheap rejection against each row's current k-th best before the full insert.
-          if (J === I) {
-            if (j !== i && s >= worst[i]) { offer(top, i, j, s); worst[i] = top.sim[i * k + k - 1]; }
-          } else {
-            if (s >= worst[i]) { offer(top, i, j, s); worst[i] = top.sim[i * k + k - 1]; }
-            if (s >= worst[j]) { offer(top, j, i, s); worst[j] = top.sim[j * k + k - 1]; }
+      // Cheap rejection against each row's current k-th best before the full insert.
+      if (J === I) {
+        for (let a = 0; a < ic; a++) {
+          const o = a * bs, i = i0 + a;
+          for (let b = 0; b < jc; b++) {
+            const s = out[o + b];
+            if (s >= worst[i] && b !== a) { offer(top, i, j0 + b, s); worst[i] = sim[i * k + k - 1]; }
+          }
+        }
+      } else {
+        for (let a = 0; a < ic; a++) {
+          const o = a * bs, i = i0 + a;
+          let wi = worst[i];
+          for (let b = 0; b < jc; b++) {
+            const s = out[o + b];
+            if (s >= wi) { offer(top, i, j0 + b, s); wi = worst[i] = sim[i * k + k - 1]; }
+            const j = j0 + b;
+            if (s >= worst[j]) { offer(top, j, i, s); worst[j] = sim[j * k + k - 1]; }
           }
         }
       }
@@ -301,9 +308,13 @@ export function mergePairs(parts: PairList[]): PairList {
  * hyperplane t·bits + b. Fills only this part's rows (the others stay 0; parts are OR-merged).
  */
 export function signKeysPart(L: SimLayout, bits: number, part: number, parts: number, onTile?: (pairs: number) => void): Uint32Array {
-  const nq = L.nq, h = L.n, bs = L.bs;
-  const tables = Math.floor(h / bits);
+  const nq = L.nq, bs = L.bs;
+  const tables = Math.floor(L.n / bits);
+  const h = tables * bits;
   const keys = new Uint32Array(tables * nq);
+  // Hyperplane c sets bit (c mod bits) of table ⌊c / bits⌋'s key.
+  const slot = new Int32Array(tables * bits), bit = new Uint32Array(tables * bits);
+  for (let c = 0; c < tables * bits; c++) { slot[c] = Math.floor(c / bits) * nq; bit[c] = (1 << (c % bits)) >>> 0; }
   const { out, tile } = tiler(L, part);
   const qBlocks = Math.ceil(nq / bs);
   for (let I = part; I < qBlocks; I += parts) {
@@ -313,12 +324,11 @@ export function signKeysPart(L: SimLayout, bits: number, part: number, parts: nu
       tile(true, i0, ic, j0, jc);
       for (let a = 0; a < ic; a++) {
         const o = a * bs;
+        const row = i0 + a;
         for (let b = 0; b < jc; b++) {
           if (out[o + b] < 0) continue;
           const c = j0 + b;
-          const t = (c / bits) | 0;
-          if (t >= tables) continue;
-          keys[t * nq + i0 + a] |= 1 << (c - t * bits);
+          keys[slot[c] + row] |= bit[c];
         }
       }
       onTile?.(ic * jc);
