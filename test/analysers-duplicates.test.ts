@@ -103,16 +103,26 @@ describe('duplicates on a hand-made pool', () => {
   });
 
   it('the LSH path (forced) agrees with the exact search and reports its recall', async () => {
-    const p = generateSynthPool({ rows: 3000, dim: 16, classes: 3, nearDups: 50, exactDups: 10, crossSplitFraction: 0, seed: 4 });
+    const p = generateSynthPool({ rows: 3000, dim: 16, classes: 3, nearDups: 50, exactDups: 10, crossSplitFraction: 0.3, seed: 4 });
     const tr = splitFromTable(p.train, synthClassNames(3), 'train');
-    const exact = await analyseDuplicates(tr, undefined, { ...duplicates.defaults }, 0);
-    const approx = await analyseDuplicates(tr, undefined, { ...duplicates.defaults, exactMaxRows: 100, recallSampleRows: 2400 }, 0);
+    const te = splitFromTable(p.test, synthClassNames(3), 'test');
+    const exact = await analyseDuplicates(tr, te, { ...duplicates.defaults }, 0);
+    const approx = await analyseDuplicates(tr, te, { ...duplicates.defaults, exactMaxRows: 100, recallSampleRows: 2400 }, 0);
     expect(approx.near.method).toBe('lsh');
     expect(approx.near.recall!.recall).toBeGreaterThanOrEqual(0.95);
     const key = (a: number, b: number) => `${a}|${b}`;
-    const ex = new Set(Array.from({ length: exact.near.pairs.count }, (_, i) => key(exact.near.pairs.a[i], exact.near.pairs.b[i])));
-    const ap = Array.from({ length: approx.near.pairs.count }, (_, i) => key(approx.near.pairs.a[i], approx.near.pairs.b[i]));
+    const set = (l: { a: Int32Array; b: Int32Array; count: number }) => Array.from({ length: l.count }, (_, i) => key(l.a[i], l.b[i]));
+    const ex = new Set(set(exact.near.pairs));
+    const ap = set(approx.near.pairs);
     expect(ap.every((x) => ex.has(x))).toBe(true);
     expect(ap.length / ex.size).toBeGreaterThanOrEqual(0.95);
+    // Leakage through the cross-set index: the same test/train pairs as the exact search.
+    const exLeak = new Set(set(exact.leakNear!));
+    const apLeak = set(approx.leakNear!);
+    expect(exLeak.size).toBeGreaterThanOrEqual(15);
+    expect(apLeak.every((x) => exLeak.has(x))).toBe(true);
+    expect(apLeak.length / exLeak.size).toBeGreaterThanOrEqual(0.95);
+    expect(approx.leakRecall).toBeGreaterThanOrEqual(0.9);
+    expect(exact.leakRecall).toBeNull();
   });
 });

@@ -57,8 +57,10 @@ export interface LshSearch {
  */
 export async function lshPairsAbove(
   X: Float32Array, n: number, d: number, threshold: number, params: LshParams,
-  opts: { progress?: Progress } = {},
+  opts: { progress?: Progress; boundary?: number } = {},
 ): Promise<LshSearch> {
+  // With a boundary, only pairs across it (a < boundary ≤ b) are wanted: cross-set search.
+  const boundary = opts.boundary ?? -1;
   const { tables, bits } = params;
   const rng = createRng(params.seed);
   const H = new Float32Array(tables * bits * d);
@@ -101,6 +103,7 @@ export async function lshPairsAbove(
           const op = p * d, pp = p * tables;
           for (let q = p + 1; q < size; q++) {
             // Already verified if the two rows shared a key in an earlier table.
+            if (boundary >= 0 && (members[p] < boundary) === (members[q] < boundary)) continue;
             let seen = false;
             const pq = q * tables;
             for (let u = 0; u < t; u++) if (prev[pp + u] === prev[pq + u]) { seen = true; break; }
@@ -143,6 +146,38 @@ export function sortByKey(keys: Uint32Array, n: number, bits: number, order: Int
     const tmp = src; src = dst; dst = tmp;
   }
   if (src !== order) order.set(src);
+}
+
+/**
+ * Pairs (q, x) with cosine(Q[q], X[x]) ≥ threshold by LSH over the stacked rows [Q; X]
+ * (same hyperplanes for both sets), with the recall measured by an exact search for a seeded
+ * sample of Q rows against all of X.
+ */
+export async function lshCrossPairsAbove(
+  Q: Float32Array, nq: number, X: Float32Array, nx: number, d: number, threshold: number,
+  targetRecall: number, sampleRows: number, seed: number,
+): Promise<{ pairs: PairList; params: LshParams; recall: RecallEstimate; candidates: number }> {
+  const both = new Float32Array((nq + nx) * d);
+  both.set(Q.subarray(0, nq * d), 0);
+  both.set(X.subarray(0, nx * d), nq * d);
+  const params = lshParams(nq + nx, threshold, targetRecall, seed);
+  const s = await lshPairsAbove(both, nq + nx, d, threshold, params, { boundary: nq });
+  const out = new PairBuffer();
+  for (let p = 0; p < s.pairs.count; p++) out.push(s.pairs.a[p], s.pairs.b[p] - nq, s.pairs.sim[p]);
+  const pairs = mergePairs([out.toList()]);
+  const m = Math.min(sampleRows, nq);
+  const sample = createRng(seed + 1).permutation(nq).subarray(0, m).sort();
+  const S = new Float32Array(m * d);
+  for (let i = 0; i < m; i++) S.set(Q.subarray(sample[i] * d, (sample[i] + 1) * d), i * d);
+  const exact = await pairsAboveCross(S, m, X, nx, d, threshold);
+  const found = new Set<number>();
+  for (let p = 0; p < pairs.count; p++) found.add(pairs.a[p] * nx + pairs.b[p]);
+  let hit = 0;
+  for (let p = 0; p < exact.count; p++) if (found.has(sample[exact.a[p]] * nx + exact.b[p])) hit++;
+  return {
+    pairs, params, candidates: s.candidates,
+    recall: { recall: exact.count ? hit / exact.count : null, sampleRows: m, truePairs: exact.count, found: hit },
+  };
 }
 
 export interface RecallEstimate {

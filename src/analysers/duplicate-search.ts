@@ -17,7 +17,7 @@ import type { Progress } from '../util/progress.ts';
 import { applyScaling, columnScaling, normalizeRowsInPlace, principalBasis, project, type ColumnScaling } from './vectors.ts';
 import { pairsAboveCross, pairsAboveSelf, type PairList } from './neighbours.ts';
 import { PairBuffer, mergePairs } from './neighbours-core.ts';
-import { lshPairsAbove, lshParams, measureRecall, type LshParams, type RecallEstimate } from './ann-index.ts';
+import { lshCrossPairsAbove, lshPairsAbove, lshParams, measureRecall, type LshParams, type RecallEstimate } from './ann-index.ts';
 
 /** Bytes identifying a row's content, and what they are. */
 export interface RowContent {
@@ -221,7 +221,11 @@ export async function nearPairsSelf(U: Float32Array, n: number, d: number, o: Ne
 /** Pairs (q, x) with cosine(Q[q], X[x]) ≥ threshold (exact; the bound trick for wide rows). */
 export async function nearPairsCross(
   Q: Float32Array, nq: number, X: Float32Array, nx: number, d: number, o: NearSearchOptions, basis?: Float32Array | null,
-): Promise<{ pairs: PairList; method: NearMethod }> {
+): Promise<{ pairs: PairList; method: NearMethod; recall?: RecallEstimate }> {
+  if (nx > o.exactMaxRows) {
+    const r = await lshCrossPairsAbove(Q, nq, X, nx, d, o.threshold, o.lshRecall, o.recallSampleRows, o.seed);
+    return { pairs: r.pairs, method: 'lsh', recall: r.recall };
+  }
   if (d <= o.boundDims + 1) return { pairs: await pairsAboveCross(Q, nq, X, nx, d, o.threshold), method: 'exact' };
   const m = Math.min(o.boundDims, basis ? basis.length / d : o.boundDims);
   const b = basis ? basis.subarray(0, m * d) : await principalBasis(X, nx, d, m, { seed: o.seed });

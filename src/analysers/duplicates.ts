@@ -37,6 +37,8 @@ export interface DuplicateAnalysis {
   /** Per test row: train row with identical content or −1; near pairs (test, train). */
   leakExact: Int32Array | null;
   leakNear: { a: Int32Array; b: Int32Array; sim: Float32Array; count: number } | null;
+  /** Recall of the approximate leakage search (only when the train split is beyond exactMaxRows). */
+  leakRecall: number | null;
 }
 
 /** Runs the searches on a train split (and a test split for leakage). */
@@ -52,6 +54,7 @@ export async function analyseDuplicates(
   let near: NearSearch = { pairs: { a: new Int32Array(0), b: new Int32Array(0), sim: new Float32Array(0), count: 0 }, method: 'exact', candidates: 0 };
   let leakExact: Int32Array | null = null;
   let leakNear: DuplicateAnalysis['leakNear'] = null;
+  let leakRecall: number | null = null;
   if (train.d > 0) {
     const space = dupSpace(train.features, n, train.d);
     // The exact bound for wide rows reuses the principal directions of the shared neighbour space.
@@ -67,6 +70,7 @@ export async function analyseDuplicates(
       const T = embedRows(space, test.features, test.n);
       const cross = await nearPairsCross(T, test.n, space.U, n, train.d, searchOpts, basis);
       leakNear = cross.pairs;
+      if (cross.recall) leakRecall = cross.recall.recall;
     }
   }
   if (test && test.n > 0) leakExact = exactMatches(content, n, rowContent(test), test.n);
@@ -87,7 +91,7 @@ export async function analyseDuplicates(
     cluster[i] = c;
     clusterSize[i] = size[r];
   }
-  return { cluster, clusterSize, exactGroup, near, leakExact, leakNear };
+  return { cluster, clusterSize, exactGroup, near, leakExact, leakNear, leakRecall };
 }
 
 export const duplicates: Analyser<DuplicateOptions> = {
@@ -230,6 +234,7 @@ export const duplicates: Analyser<DuplicateOptions> = {
           recall: r.near.method === 'lsh' ? recall : 1,
           recall_sample_rows: r.near.recall?.sampleRows ?? null,
           recall_sample_pairs: r.near.recall?.truePairs ?? null,
+          leakage_recall: test ? (r.leakRecall ?? 1) : null,
         },
       },
       findings,
