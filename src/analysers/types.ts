@@ -34,6 +34,7 @@ export interface AuditContext {
 /** One row of an analyser's findings; `detail` holds analyser-specific columns. */
 export interface Finding {
   id: string;
+  /** Issue score: higher means more likely a problem (each analyser documents its scale). */
   score: number;
   flagged: boolean;
   detail: Record<string, string | number | boolean | null>;
