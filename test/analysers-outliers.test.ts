@@ -19,15 +19,16 @@ describe('outliers', () => {
     for (const metric of ['cosine', 'euclidean'] as const) {
       const res = await outliers.run(makeContext(split), { ...outliers.defaults, metric });
       const m = prf(res.findings.map((f) => f.flagged), truth);
-      expect(m.recall, metric).toBeGreaterThanOrEqual(0.9);
-      expect(m.precision, metric).toBeGreaterThanOrEqual(0.8);
+      // measured: cosine precision 1.0, recall 0.90 (18/20); euclidean precision 1.0, recall 1.0
+      expect(m.recall, metric).toBeGreaterThanOrEqual(metric === 'cosine' ? 0.85 : 0.95);
+      expect(m.precision, metric).toBeGreaterThanOrEqual(0.9);
     }
   });
 
   it('flags nothing in a single clean Gaussian cluster', async () => {
     const { X, y, n } = blobs(1, 2000, 16, 0, 4);
     const res = await outliers.run(makeContext(makeSplit({ features: X, n, d: 16, labels: y, classNames: ['a', 'b'] })), outliers.defaults);
-    expect(res.summary.figures.flagged).toBeLessThanOrEqual(2);
+    expect(res.summary.figures.flagged).toBeLessThanOrEqual(2); // measured 0
   });
 
   it('the fence is Q3 + 3 IQR', () => {
