@@ -62,5 +62,8 @@ export function printLeaderboard(
   });
   console.log(`${challenge.name} v${challenge.version}: ${challenge.title} (public test part, ${challenge.model.seeds.length} model seed(s), ${opts.bootstrapSamples ?? challenge.bootstrap.samples} bootstrap resamples)`);
   printTable(head, rows);
-  for (const r of results) console.log(`  ${r.name}: ${r.description} (${r.seconds.toFixed(1)} s)`);
+  for (const r of results) {
+    const fewer = r.seeds.length !== challenge.model.seeds.length ? `; scored with seed ${r.seeds.join(', ')} only` : '';
+    console.log(`  ${r.name}: ${r.description} (${r.seconds.toFixed(1)} s${fewer})`);
+  }
 }

@@ -36,6 +36,8 @@ export interface BaselineResult {
   private: { metrics: Metrics; primary_mean: number | null } | null;
   curve?: Scored['curve'];
   ranking?: Scored['ranking'];
+  /** Model seeds actually used (the challenge's unless overridden). */
+  seeds: number[];
   seconds: number;
 }
 
@@ -127,17 +129,18 @@ function allRows(n: number): Int32Array {
 export async function runBaseline(
   ctx: EvalContext,
   name: string,
-  opts: { bootstrapSamples?: number; progress?: Progress } = {},
+  opts: { bootstrapSamples?: number; progress?: Progress; seeds?: number[] } = {},
 ): Promise<BaselineResult> {
   const t0 = performance.now();
   const { challenge } = ctx;
-  const spec = modelSpecOf(challenge);
+  // `seeds` (a subset of the challenge's) is for quick looks such as the demo; it is reported.
+  const spec = { ...modelSpecOf(challenge), ...(opts.seeds ? { seeds: [...opts.seeds] } : {}) };
   const n = ctx.train.n, k = ctx.poolInput.k, y = ctx.train.labels;
   const budget = ctx.rules.budget ?? n;
   let metrics: Metrics, privateMetrics: Metrics, rows: number;
   let extra: Pick<BaselineResult, 'curve' | 'ranking'> = {};
   const score = (sub: Parameters<typeof scoreSubmission>[1]) =>
-    scoreSubmission(ctx, sub, { bootstrapSamples: opts.bootstrapSamples, progress: opts.progress });
+    scoreSubmission(ctx, sub, { bootstrapSamples: opts.bootstrapSamples, progress: opts.progress, spec });
 
   switch (`${challenge.task}:${name}`) {
     case 'selection:random':
@@ -209,6 +212,7 @@ export async function runBaseline(
     metrics,
     private: ctx.partition.private.length ? { metrics: privateMetrics, primary_mean: primaryMean(privateMetrics, primary) } : null,
     ...extra,
+    seeds: [...spec.seeds],
     seconds: (performance.now() - t0) / 1000,
   };
 }
@@ -216,13 +220,20 @@ export async function runBaseline(
 /** Every baseline the challenge lists (or `names`), in that order. */
 export async function runBaselines(
   ctx: EvalContext,
-  opts: { names?: string[]; bootstrapSamples?: number; progress?: Progress; onResult?: (r: BaselineResult) => void } = {},
+  opts: {
+    names?: string[];
+    bootstrapSamples?: number;
+    progress?: Progress;
+    onResult?: (r: BaselineResult) => void;
+    /** Per-baseline seed override, e.g. { 'full-pool': [0] }. */
+    seeds?: Record<string, number[]>;
+  } = {},
 ): Promise<BaselineResult[]> {
   const names = opts.names ?? ctx.challenge.baselines;
   if (!names.length) throw new SieveError(`challenge ${ctx.challenge.name} lists no baselines`, { where: ctx.challenge.specPath });
   const out: BaselineResult[] = [];
   for (const name of names) {
-    const r = await runBaseline(ctx, name, opts);
+    const r = await runBaseline(ctx, name, { bootstrapSamples: opts.bootstrapSamples, progress: opts.progress, seeds: opts.seeds?.[name] });
     opts.onResult?.(r);
     out.push(r);
   }
