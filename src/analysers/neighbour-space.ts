@@ -5,14 +5,18 @@
  * an all-pairs search ~12× cheaper), then L2-normalised so a dot product is a cosine similarity.
  *
  * The kNN graph over a split is computed once per (features array, k, dims) and shared by
- * the kNN label-agreement and outlier analysers.
+ * the kNN label-agreement and outlier analysers: exact up to 100,000 rows, an IVF index with
+ * measured recall beyond (its `recall` field is then set).
  */
 import type { PoolSplit } from '../pool/types.ts';
 import type { Progress } from '../util/progress.ts';
 import { applyScaling, columnScaling, normalizeRowsInPlace, principalBasis, project, type ColumnScaling } from './vectors.ts';
 import { knnSelf, type TopK } from './neighbours.ts';
+import { ivfKnnSelf, ivfParams } from './ivf-knn.ts';
 
 export const DEFAULT_MAX_DIMS = 64;
+/** Above this many rows the kNN graph comes from the IVF index (ivf-knn.ts), with measured recall. */
+export const KNN_EXACT_MAX_ROWS = 100_000;
 
 export interface NeighbourSpace {
   /** Unit rows, n × dims. */
@@ -81,13 +85,15 @@ export async function knnGraph(split: PoolSplit, k: number, opts: SpaceOptions &
     const [kk, rest] = gk.split('|');
     if (rest === key && Number(kk) >= k) return truncate(await g, k);
   }
-  const p = spaceOf(split, opts).then((space) => knnSelf(space.X, space.n, space.dims, k, { progress: opts.progress }));
+  const p = spaceOf(split, opts).then((space) => space.n > KNN_EXACT_MAX_ROWS
+    ? ivfKnnSelf(space.X, space.n, space.dims, k, ivfParams(space.n, opts.seed ?? 0), { progress: opts.progress })
+    : knnSelf(space.X, space.n, space.dims, k, { progress: opts.progress }));
   m.set(`${k}|${key}`, p);
   return p;
 }
 
 function truncate(g: TopK, k: number): TopK {
-  if (g.k === k) return g;
+  if (g.k <= k) return g;
   const kk = Math.min(k, g.k);
   const index = new Int32Array(g.n * kk);
   const sim = new Float32Array(g.n * kk);
@@ -95,5 +101,5 @@ function truncate(g: TopK, k: number): TopK {
     index.set(g.index.subarray(i * g.k, i * g.k + kk), i * kk);
     sim.set(g.sim.subarray(i * g.k, i * g.k + kk), i * kk);
   }
-  return { n: g.n, k: kk, index, sim };
+  return { n: g.n, k: kk, index, sim, ...(g.recall !== undefined ? { recall: g.recall } : {}) };
 }

@@ -80,6 +80,8 @@ export interface TopK {
   k: number;
   index: Int32Array;
   sim: Float32Array;
+  /** For approximate graphs: measured recall@k against an exact search on a sample. */
+  recall?: number;
 }
 
 /** Pairs (a, b, similarity). For self-searches a < b. */
@@ -120,6 +122,11 @@ function offer(top: TopK, r: number, j: number, s: number): void {
   }
   sim[base + p] = s;
   idx[base + p] = j;
+}
+
+/** Offers candidate j with similarity s to row r's list (public form of `offer`). */
+export function offerTopK(top: TopK, r: number, j: number, s: number): void {
+  offer(top, r, j, s);
 }
 
 /** Merges per-part top-k lists (disjoint candidates per row) into one. */

@@ -31,6 +31,8 @@ export const OUTLIER_SEVERITY = { ok: 0.005, info: 0.02, warning: 0.05 };
 
 export interface OutlierScores {
   score: Float64Array;
+  /** recall@k of the neighbour graph (1 for exact searches). */
+  knnRecall: number;
   /** (score − Q3) / IQR: how many IQRs above the upper quartile; flagged above iqrFactor. */
   fence: Float64Array;
   median: number;
@@ -96,16 +98,22 @@ async function euclideanKnn(split: PoolSplit, k: number): Promise<{ dist: Float6
 }
 
 export async function scoreOutliers(split: PoolSplit, opts: OutlierOptions, seed = 0): Promise<OutlierScores> {
-  const metric = opts.metric === 'auto' ? (split.d > 3 ? 'cosine' : 'euclidean') : opts.metric;
+  // The Euclidean path is an exact search: for more than 100,000 rows 'auto' stays with cosine.
+  const metric = opts.metric === 'auto' ? (split.d > 3 || split.n > 100_000 ? 'cosine' : 'euclidean') : opts.metric;
+  if (metric === 'euclidean' && split.n > 100_000) {
+    throw new SieveError(`euclidean outlier scores are computed exactly and support up to 100,000 rows; this pool has ${split.n}: use metric cosine`, { where: 'outliers options' });
+  }
   let score: Float64Array;
   let nearest: Int32Array;
   let k = opts.k;
+  let knnRecall = 1;
   if (metric === 'euclidean') {
     if (split.d > opts.maxDims) throw new SieveError(`euclidean outlier scores are for low-dimensional features (≤ ${opts.maxDims}); this pool has ${split.d}: use metric cosine`, { where: 'outliers options' });
     ({ dist: score, nearest } = await euclideanKnn(split, k));
   } else {
     const g = await knnGraph(split, opts.k, { maxDims: opts.maxDims, seed });
     k = g.k;
+    knnRecall = g.recall ?? 1;
     score = new Float64Array(split.n);
     nearest = new Int32Array(split.n).fill(-1);
     for (let i = 0; i < split.n; i++) {
@@ -120,7 +128,7 @@ export async function scoreOutliers(split: PoolSplit, opts: OutlierOptions, seed
       nearest[i] = g.k ? g.index[i * g.k] : -1;
     }
   }
-  return { score, nearest, metric, k, ...fenceFlags(score, opts.iqrFactor) };
+  return { score, nearest, metric, k, knnRecall, ...fenceFlags(score, opts.iqrFactor) };
 }
 
 export const outliers: Analyser<OutlierOptions> = {
@@ -160,7 +168,7 @@ export const outliers: Analyser<OutlierOptions> = {
       summary: {
         verdict,
         severity: severityFor(share, OUTLIER_SEVERITY),
-        figures: { rows: train.n, flagged, flagged_share: share, k: s.k, metric: s.metric, median_score: s.median, q1: s.q1, q3: s.q3, cutoff: s.cutoff, iqr_factor: opts.iqrFactor },
+        figures: { rows: train.n, flagged, flagged_share: share, k: s.k, metric: s.metric, median_score: s.median, q1: s.q1, q3: s.q3, cutoff: s.cutoff, iqr_factor: opts.iqrFactor, knn_recall: s.knnRecall },
       },
       findings,
       tables: [],
