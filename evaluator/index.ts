@@ -18,8 +18,8 @@ export {
   type GroupColumn, type MetricFamily, type MetricOptions,
 } from './metrics.ts';
 export {
-  EvaluatorInputError,
-  type EvaluationOutput, type FitRecord, type PoolInput, type ProgressSink, type ScoringOptions, type TestInput,
+  EvaluatorInputError, prepareFeatures,
+  type EvaluationOutput, type FitRecord, type PoolInput, type PreparedFeatures, type ProgressSink, type ScoringOptions, type TestInput,
 } from './protocols/common.ts';
 export { evaluateSelection, type SelectionInput } from './protocols/selection.ts';
 export { applyCorrections, evaluateRelabel, type Corrections, type RelabelInput, type RelabelOutput } from './protocols/relabel.ts';

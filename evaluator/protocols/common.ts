@@ -64,6 +64,12 @@ export interface ScoringOptions {
   /** Positive class (index) for the demographic-parity gap and equalized-odds difference. */
   positiveClass?: number;
   progress?: ProgressSink;
+  /**
+   * Pool and test features already passed through the spec's preprocessing (from
+   * prepareFeatures with the same spec, pool and test), to score many submissions on one
+   * pool without refitting e.g. PCA each time.
+   */
+  features?: PreparedFeatures;
 }
 
 export interface FitRecord {
@@ -172,8 +178,20 @@ export interface PreparedFeatures {
   seconds: number;
 }
 
-/** Fits the spec's preprocessing on every pool row, then transforms pool and test. */
-export function prepareFeatures(spec: ModelSpec, pool: PoolInput, test: TestInput): PreparedFeatures {
+/**
+ * Fits the spec's preprocessing on every pool row, then transforms pool and test; or checks
+ * and returns `given` (features prepared earlier by the caller).
+ */
+export function prepareFeatures(spec: ModelSpec, pool: PoolInput, test: TestInput, given?: PreparedFeatures): PreparedFeatures {
+  if (given) {
+    if (!(given.d >= 1) || given.Xpool.length !== pool.n * given.d || given.Xtest.length !== test.n * given.d) {
+      throw new EvaluatorInputError(
+        `prepared features do not fit: pool ${given.Xpool.length} and test ${given.Xtest.length} values for d = ${given.d}, ${pool.n} pool and ${test.n} test rows`,
+        'features',
+      );
+    }
+    return { ...given, seconds: 0 };
+  }
   const t0 = performance.now();
   if (!spec.preprocess) return { Xpool: pool.X, Xtest: test.X, d: pool.d, seconds: 0 };
   const pre = fitPreprocessor(spec.preprocess, pool.X, pool.n, pool.d);

@@ -102,6 +102,8 @@ export function runSegment(job: SegmentJob): SegmentResult {
   for (let f = 0; f < nFits; f++) {
     if (f > 0) for (let j = job.fixOffsets[f - 1]; j < job.fixOffsets[f]; j++) y[job.fixRows[j]] = job.cleanLabels[job.fixRows[j]];
     const data: Dataset = { X: job.X, n: job.n, d: job.d, y: Int32Array.from(y), k: job.k };
+    // Warm start: the model continues from the previous fit's state (for logistic regression
+    // its weights, curvature pairs and Hessian factor; see evaluator/models/logreg.ts).
     const fitted = model.fit(data, job.params, { seed: job.seed, warmStart: job.cold ? undefined : state });
     preds.set(argmaxRows(fitted.predictProba(job.Xtest, job.nTest), job.nTest, job.k), f * job.nTest);
     iterations[f] = fitted.iterations;

@@ -60,7 +60,7 @@ export interface RankingOutput {
   curve: RankingCurve;
   ranking: { rows: number; pool_rows: number; noisy_rows: number; noisy_fixed: number; step: number; segments: number };
   /** Model fits actually run (cold ones start a segment or are the clean pool). */
-  fits: { cold: number; warm: number; grid_points: number; seconds: number };
+  fits: { cold: number; warm: number; grid_points: number; seconds: number; iterations: { cold: number; warm: number } };
   fit_seconds: number;
   test_rows: number;
 }
@@ -181,7 +181,7 @@ export async function evaluateRanking(input: RankingInput): Promise<RankingOutpu
   checkSpec({ ...spec, seeds });
 
   const t0 = performance.now();
-  const features = prepareFeatures(spec, pool, test);
+  const features = prepareFeatures(spec, pool, test, input.features);
   const plan: CurvePlan = planCurve(pool.y, input.cleanLabels, input.order, step);
   const chains = splitFits(plan, segments);
   const nPoints = plan.gridK.length;
@@ -231,8 +231,11 @@ export async function evaluateRanking(input: RankingInput): Promise<RankingOutpu
   for (let i = 0; i < test.n; i++) allRows[i] = i;
   const perSeedAcc = seeds.map((_, s) => Array.from(scorer.accuracies(s, allRows)));
   const meanAcc = perSeedAcc[0].map((_, p) => perSeedAcc.reduce((sum, a) => sum + a[p], 0) / seeds.length);
-  let nFits = 0;
-  for (const r of results) nFits += r.iterations.length;
+  let nFits = 0, coldIterations = 0, warmIterations = 0;
+  for (const r of results) {
+    nFits += r.iterations.length;
+    r.iterations.forEach((it, f) => { if (f === 0 || input.cold) coldIterations += it; else warmIterations += it; });
+  }
   const cold = seeds.length * perChain;
   return {
     metrics,
@@ -253,6 +256,7 @@ export async function evaluateRanking(input: RankingInput): Promise<RankingOutpu
       warm: input.cold ? 0 : nFits - cold,
       grid_points: nPoints,
       seconds: results.reduce((s, r) => s + r.seconds, 0),
+      iterations: { cold: coldIterations, warm: warmIterations },
     },
     fit_seconds: fitSeconds,
     test_rows: test.n,

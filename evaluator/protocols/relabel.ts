@@ -57,7 +57,7 @@ export async function evaluateRelabel(input: RelabelInput): Promise<RelabelOutpu
   checkTest(test, pool);
   checkScoring(input, test, pool.k);
   const { labels, changed } = applyCorrections(pool.y, pool.k, input.corrections);
-  const features = prepareFeatures(spec, pool, test);
+  const features = prepareFeatures(spec, pool, test, input.features);
   const train = { X: features.Xpool, n: pool.n, d: features.d, y: labels, k: pool.k };
   const out = await trainAndScore(spec, pool, features, train, test, input);
   return { ...out, changed };

@@ -26,7 +26,7 @@ export async function evaluateSelection(input: SelectionInput): Promise<Evaluati
   checkRowIndices(input.subset, pool.n, 'subset');
   // Train rows in ascending pool order, so that the score depends on the set, not its order.
   const rows = Int32Array.from(input.subset).sort();
-  const features = prepareFeatures(spec, pool, test);
+  const features = prepareFeatures(spec, pool, test, input.features);
   const train = { X: gatherRows(features.Xpool, features.d, rows), n: rows.length, d: features.d, y: gatherLabels(pool.y, rows), k: pool.k };
   return trainAndScore(spec, pool, features, train, test, input);
 }
