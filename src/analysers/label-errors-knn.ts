@@ -57,7 +57,7 @@ export const labelErrorsKnn: Analyser<KnnLabelOptions> = {
         flagged: mask[i] === 1,
         detail: {
           given_label: names[train.labels[i]],
-          neighbour_majority_label: names[a.majority[i]],
+          suggested_label: names[a.majority[i]],
           agreement: a.agreement[i],
           majority_share: a.majorityShare[i],
           nearest_id: graph.k > 0 && graph.index[i * graph.k] >= 0 ? train.ids[graph.index[i * graph.k]] : null,
