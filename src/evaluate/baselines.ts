@@ -14,11 +14,11 @@
  *                            (5-fold cross-validation with the challenge model)
  */
 import { applyCorrections, type MetricSummary, type ModelSpec } from '../../evaluator/index.ts';
-import { fitOne, gatherLabels, gatherRows, prepareFeatures, scorePredictions, type SeedFit } from '../../evaluator/protocols/common.ts';
+import { fitOne, gatherLabels, gatherRows, scorePredictions, type SeedFit } from '../../evaluator/protocols/common.ts';
 import { createRng, deriveSeed } from '../../evaluator/rng.ts';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
-import type { EvalContext } from './context.ts';
+import { preparedFeatures, type EvalContext } from './context.ts';
 import { outOfSampleProba, selfConfidenceOrder } from './oos.ts';
 import { primaryMean, type Metrics } from './record.ts';
 import { bootstrapOf, modelSpecOf, scoreSubmission, type Scored } from './runner.ts';
@@ -100,7 +100,7 @@ function scorePerSeedTrainSets(
   opts: { bootstrapSamples?: number; progress?: Progress },
 ): { metrics: Metrics; privateMetrics: Metrics; rows: number } {
   const pool = ctx.poolInput, test = ctx.testInput;
-  const features = prepareFeatures(spec, pool, test);
+  const features = preparedFeatures(ctx, spec);
   const fits: SeedFit[] = [];
   let rows = 0;
   for (const seed of spec.seeds) {
@@ -184,8 +184,7 @@ export async function runBaseline(
       if (name === 'random-order') {
         order = createRng(deriveSeed(spec.seeds[0], 'baseline', 'random-order')).permutation(n);
       } else {
-        const pool = ctx.poolInput;
-        const features = prepareFeatures(spec, pool, ctx.testInput);
+        const features = preparedFeatures(ctx, spec);
         const proba = outOfSampleProba(spec, features.Xpool, n, features.d, y, k, { folds: 5, seed: spec.seeds[0] });
         order = selfConfidenceOrder(proba, y, k);
       }

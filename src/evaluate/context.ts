@@ -4,7 +4,8 @@
  * for ranking challenges, and the public/private partition. Baselines score many
  * submissions against one context.
  */
-import type { PoolInput, TestInput } from '../../evaluator/protocols/common.ts';
+import { prepareFeatures, type PoolInput, type PreparedFeatures, type TestInput } from '../../evaluator/protocols/common.ts';
+import type { ModelSpec } from '../../evaluator/types.ts';
 import { encodeGroupColumn, type GroupColumn } from '../../evaluator/metrics.ts';
 import { loadChallenge } from '../challenge/load.ts';
 import type { Challenge } from '../challenge/schema.ts';
@@ -31,6 +32,22 @@ export interface EvalContext {
   rules: SubmissionRules;
   idIndex: Map<string, number>;
   loadSeconds: number;
+  /** Preprocessed pool/test features by preprocessing spec (see preparedFeatures). */
+  featureCache: Map<string, PreparedFeatures>;
+}
+
+/**
+ * The pool and test features after `spec.preprocess`, fitted once per context: PCA on an
+ * image pool takes seconds, and baselines score many training sets on the same features.
+ */
+export function preparedFeatures(ctx: EvalContext, spec: ModelSpec): PreparedFeatures {
+  const key = JSON.stringify(spec.preprocess ?? null);
+  let f = ctx.featureCache.get(key);
+  if (!f) {
+    f = prepareFeatures(spec, ctx.poolInput, ctx.testInput);
+    ctx.featureCache.set(key, f);
+  }
+  return f;
 }
 
 export async function loadEvalContext(challengeRef: string | Challenge, opts: { progress?: Progress } = {}): Promise<EvalContext> {
@@ -102,5 +119,6 @@ export async function loadEvalContext(challengeRef: string | Challenge, opts: { 
     rules,
     idIndex: indexIds(train.ids),
     loadSeconds: (performance.now() - t0) / 1000,
+    featureCache: new Map(),
   };
 }
