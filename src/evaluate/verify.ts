@@ -87,7 +87,7 @@ export async function verifyRecord(
   if (sha !== rec.submission.sha256) {
     throw new SieveError('the submission file changed since it was scored; refusing to verify', {
       where: subPath,
-      examples: [`recorded sha256 ${rec.submission.sha256}`, `file sha256     ${sha}`],
+      examples: [`recorded sha256 ${rec.submission.sha256}`, `file sha256 ${sha}`],
     });
   }
 
@@ -95,14 +95,14 @@ export async function verifyRecord(
   if (challenge.specSha256 !== rec.challenge.spec_sha256) {
     throw new SieveError(`the challenge spec changed since the record (${challenge.name} v${challenge.version}); refusing to verify`, {
       where: challenge.specPath,
-      examples: [`recorded spec sha256 ${rec.challenge.spec_sha256}`, `current spec sha256  ${challenge.specSha256}`],
+      examples: [`recorded spec sha256 ${rec.challenge.spec_sha256}`, `current spec sha256 ${challenge.specSha256}`],
     });
   }
   const ctx = await loadEvalContext(challenge, { progress: opts.progress });
   if (ctx.pool.manifest.content_hash !== rec.pool.content_hash) {
     throw new SieveError(`pool "${ctx.pool.name}" changed since the record; refusing to verify`, {
       where: ctx.pool.dir,
-      examples: [`recorded content hash ${rec.pool.content_hash}`, `current content hash  ${ctx.pool.manifest.content_hash}`],
+      examples: [`recorded content hash ${rec.pool.content_hash}`, `current content hash ${ctx.pool.manifest.content_hash}`],
     });
   }
   if (rec.evaluator?.version !== EVALUATOR_VERSION) {
