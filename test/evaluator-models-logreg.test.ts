@@ -6,6 +6,7 @@ import { LogisticEngine } from '../evaluator/kernels/logistic-engine.ts';
 import { logisticLossGrad } from '../evaluator/kernels/logistic.ts';
 import { setKernelThreads, shutdownKernelThreads } from '../evaluator/kernels/compute-pool.ts';
 import { getModel } from '../evaluator/models/registry.ts';
+import { choleskyForNewton, choleskySolve, logRegHessian } from '../evaluator/models/logreg-newton.ts';
 import type { Dataset } from '../evaluator/types.ts';
 
 afterAll(async () => { await shutdownKernelThreads(); });
@@ -88,6 +89,32 @@ describe('logistic regression objective and kernel', () => {
   });
 });
 
+describe('Hessian for preconditioning', () => {
+  it('matches finite differences of the gradient', () => {
+    const data = blobs(12, 60, 3, 3, 1, 0);
+    const r = createRng(2);
+    const theta = new Float64Array(4 * 3).map(() => r.normal() * 0.4);
+    const H = logRegHessian(data.X, data.n, data.d, data.k, theta, 0.5);
+    const P = 12, h = 1e-5;
+    for (let j = 0; j < P; j++) {
+      const tp = theta.slice(), tm = theta.slice();
+      tp[j] += h; tm[j] -= h;
+      const gp = objective(data, 0.5, tp).g, gm = objective(data, 0.5, tm).g;
+      for (let i = 0; i < P; i++) expect(H[i * P + j]).toBeCloseTo((gp[i] - gm[i]) / (2 * h), 3);
+    }
+    // Its Cholesky solve inverts it (up to the tiny ridges).
+    const L = choleskyForNewton(H, P, data.d, data.k)!;
+    const q = new Float64Array(P).map((_, i) => (i < 9 ? Math.sin(i) : 0));
+    const x = new Float64Array(P);
+    choleskySolve(L, P, q, x);
+    for (let i = 0; i < 9; i++) {
+      let s = 0;
+      for (let j = 0; j < P; j++) s += H[i * P + j] * x[j];
+      expect(s).toBeCloseTo(q[i], 3);
+    }
+  });
+});
+
 describe('logistic regression fit', () => {
   it('separates a separable problem and decreases the loss at every iteration', () => {
     const data = blobs(1, 300, 8, 4, 0.3, 0);
@@ -148,7 +175,7 @@ describe('logistic regression fit', () => {
     expect(st.intercepts[1] - st.intercepts[0]).toBeCloseTo(w[d], 6);
   });
 
-  it('warm start from the optimum stops within 2 iterations; after a label flip it needs fewer than cold', () => {
+  it('warm start from the optimum stops within 2 iterations; after a label flip the Hessian-preconditioned refit needs a few', () => {
     const data = blobs(5, 600, 10, 4, 1.5);
     const params = { l2: 1, max_iter: 300, tol: 1e-5 };
     const cold = logisticRegression.fitWithInfo(data, params, {});
@@ -162,8 +189,23 @@ describe('logistic regression fit', () => {
     const cold2 = logisticRegression.fitWithInfo(flipped, params, {});
     const warm2 = logisticRegression.fitWithInfo(flipped, params, { warmStart: cold.state() });
     expect(warm2.info!.stop).toBe('gradient');
-    expect(warm2.iterations).toBeLessThan(cold2.iterations);
+    expect(warm2.info!.preconditioned).toBe(true);
+    expect(warm2.info!.hessianComputed).toBe(true);
+    expect(warm2.iterations).toBeLessThanOrEqual(8);
+    expect(cold2.iterations).toBeGreaterThan(3 * warm2.iterations);
     expect(warm2.info!.objective).toBeCloseTo(cold2.info!.objective, 6);
+    // The next warm fit reuses the factor instead of recomputing it.
+    const y3 = y2.slice();
+    y3[40] = (y3[40] + 2) % 4;
+    const warm3 = logisticRegression.fitWithInfo({ ...data, y: y3 }, params, { warmStart: warm2.state() });
+    expect(warm3.info!.preconditioned).toBe(true);
+    expect(warm3.info!.hessianComputed).toBe(false);
+    expect(warm3.info!.stop).toBe('gradient');
+    // Without preconditioning, plain L-BFGS from the same start takes many more steps.
+    const plain = logisticRegression.fitWithInfo(flipped, { ...params, precondition: false }, { warmStart: cold.state() });
+    expect(plain.info!.preconditioned).toBe(false);
+    expect(plain.iterations).toBeGreaterThan(2 * warm2.iterations);
+    expect(plain.info!.objective).toBeCloseTo(cold2.info!.objective, 6);
   });
 
   it('is deterministic and restores from state to identical predictions', () => {

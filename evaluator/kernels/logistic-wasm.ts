@@ -12,9 +12,30 @@
  *
  * All arithmetic is IEEE double (f32 inputs promoted exactly), multiply then add (wasm has
  * no fused multiply-add), in a fixed order, so results are identical on every machine.
- * exp/log are the host's Math.exp/Math.log.
+ * exp is computed in wasm (emitExp); log, once per row, is the host's Math.log.
  */
 import { Code, F64, I32, ModuleBuilder, Op, Simd, V128, type ValType } from './wasm.ts';
+import { EXP_COEFFS, INV_LN2, LN2_HI, LN2_LO } from './softmax.ts';
+
+/**
+ * Emits `expneg(x)`: exp(x) for x ≤ 0 with exactly the operations of softmax.ts's
+ * expNonPositive (a call into the host's Math.exp costs more than the whole row's logits
+ * when d is small).
+ */
+function emitExp(mb: ModuleBuilder): number {
+  const X = 0, N = 1, R = 2, Pp = 3;
+  const c = new Code();
+  c.get(X).f64(-708).op(Op.f64_lt).op(Op.if, 0x40).f64(0).op(Op.return).op(Op.end);
+  c.get(X).f64(INV_LN2).op(Op.f64_mul).f64(0.5).op(Op.f64_add).op(Op.f64_floor).set(N);
+  c.get(X).get(N).f64(LN2_HI).op(Op.f64_mul).op(Op.f64_sub).get(N).f64(LN2_LO).op(Op.f64_mul).op(Op.f64_sub).set(R);
+  c.f64(EXP_COEFFS[13]).set(Pp);
+  for (let i = 12; i >= 0; i--) c.get(Pp).get(R).op(Op.f64_mul).f64(EXP_COEFFS[i]).op(Op.f64_add).set(Pp);
+  c.get(Pp);
+  c.get(N).op(Op.i32_trunc_f64_s).i32(1023).op(Op.i32_add).op(Op.i64_extend_i32_s);
+  c.op(Op.i64_const, 52).op(Op.i64_shl).op(Op.f64_reinterpret_i64);
+  c.op(Op.f64_mul);
+  return mb.addFunc(null, [F64], [F64], [F64, F64, F64], c);
+}
 
 /** Column count padded to whole f64x2 lanes. */
 export function paddedClasses(k: number): number {
@@ -67,9 +88,9 @@ export function logisticModule(k: number, shared: boolean): Uint8Array<ArrayBuff
   const kp = paddedClasses(k);
   const lanes = kp / 2;
   const mb = new ModuleBuilder();
-  const exp = mb.importFunc('env', 'exp', [F64], [F64]);
   const log = mb.importFunc('env', 'log', [F64], [F64]);
   mb.importMemory('env', 'memory', 1, 65536, shared);
+  const exp = emitExp(mb);
 
   let forward = -1, backward = -1;
   const loadRowBounds = (c: Code, rows: number, i: number, q: number, qe: number) => {

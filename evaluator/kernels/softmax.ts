@@ -2,6 +2,35 @@
  * Row-wise softmax helpers on typed arrays. Max-shifted so large logits cannot overflow.
  */
 
+/**
+ * exp(x) for x ≤ 0, as computed inside the WebAssembly kernels (logistic-wasm.ts emits the
+ * same operations in the same order, so both give identical bits): x = n·ln2 + r with
+ * n = ⌊x/ln2 + ½⌋, |r| ≤ ½·ln2 (Cody–Waite split of ln2), exp(r) by its degree-13 Taylor
+ * polynomial (truncation < 1e-17), times 2ⁿ built from the exponent bits. Results below
+ * e^−708 (subnormal) are flushed to 0. Accurate to about 1 ulp.
+ */
+export const EXP_COEFFS: readonly number[] = (() => {
+  const c = [1];
+  for (let i = 1; i <= 13; i++) c.push(c[i - 1] / i);
+  return c;
+})();
+export const INV_LN2 = 1.4426950408889634;
+export const LN2_HI = 6.93147180369123816490e-01;
+export const LN2_LO = 1.90821492927058770002e-10;
+const bits = new Float64Array(1);
+const words = new Uint32Array(bits.buffer);
+
+export function expNonPositive(x: number): number {
+  if (x < -708) return 0;
+  const n = Math.floor(x * INV_LN2 + 0.5);
+  const r = (x - n * LN2_HI) - n * LN2_LO;
+  let p = EXP_COEFFS[13];
+  for (let i = 12; i >= 0; i--) p = p * r + EXP_COEFFS[i];
+  words[0] = 0;
+  words[1] = (n + 1023) << 20;
+  return p * bits[0];
+}
+
 /** In place: each row of the n × k matrix z becomes its softmax. Returns z. */
 export function softmaxRows<T extends Float32Array | Float64Array>(z: T, n: number, k: number): T {
   for (let i = 0; i < n; i++) {
@@ -26,7 +55,7 @@ export function softmaxXentRow(z: Float64Array, o: number, k: number, y: number)
   for (let c = 0; c < k; c++) if (z[o + c] > m) m = z[o + c];
   const zy = z[o + y];
   let s = 0;
-  for (let c = 0; c < k; c++) { const e = Math.exp(z[o + c] - m); z[o + c] = e; s += e; }
+  for (let c = 0; c < k; c++) { const e = expNonPositive(z[o + c] - m); z[o + c] = e; s += e; }
   const inv = 1 / s;
   const loss = Math.log(s) - (zy - m);
   for (let c = 0; c < k; c++) z[o + c] *= inv;

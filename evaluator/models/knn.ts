@@ -12,10 +12,7 @@
  */
 import type { Dataset, FittedModel, Model, ModelState } from '../types.ts';
 import { checkDataset, choiceParam, numberParam, rejectUnknownParams } from './params.ts';
-import { DOT_BLOCK, dotsWasmModule, type DotsExports } from '../kernels/dots-wasm.ts';
-import { Layout } from '../kernels/wasm.ts';
-import { kernelFor } from '../kernels/compute-pool.ts';
-import { acquire } from '../kernels/arena.ts';
+import { forEachDotBlock } from '../kernels/dots.ts';
 
 const NAME = 'knn';
 export const KNN_PARAMS = ['k', 'metric', 'weights'] as const;
@@ -41,11 +38,6 @@ export interface KnnState extends ModelState {
   params: KnnParams;
 }
 
-/** Query rows per block: their non-zeros and dot products stay in cache together. */
-const QUERY_BLOCK = 64;
-/** Reference blocks (of DOT_BLOCK rows) per task: 256 rows × d floats fit in L2. */
-const SLAB_BLOCKS = 256 / DOT_BLOCK;
-
 /** Nearest-neighbour indices and distances (ascending, ties by row) for each query. */
 export interface Neighbours {
   /** nq × kk row indices into the training rows. */
@@ -63,87 +55,40 @@ export function nearestNeighbours(T: Float32Array, n: number, Q: Float32Array, n
   if (T.length !== n * d) throw new Error(`${NAME}: reference has ${T.length} values, expected ${n}×${d}`);
   if (Q.length !== nq * d) throw new Error(`${NAME}: queries have ${Q.length} values, expected ${nq}×${d}`);
   const kk = Math.min(k, n);
-  const nb = Math.ceil(n / DOT_BLOCK);
   const cosine = metric === 'cosine';
-
-  // Row norms in double precision; cosine works on unit rows.
-  const norm = (A: Float32Array, i: number) => {
-    let s = 0;
-    for (let j = i * d, e = j + d; j < e; j++) s += A[j] * A[j];
-    return s;
-  };
-  const tSq = new Float64Array(n);
-  for (let i = 0; i < n; i++) tSq[i] = norm(T, i);
-  let qNnz = 0;
-  for (let i = 0; i < Q.length; i++) if (Q[i] !== 0) qNnz++;
-
-  const L = new Layout();
-  const rel = {
-    T: L.alloc(nb * d * DOT_BLOCK * 4),
-    qrows: L.alloc(4 * (nq + 1)),
-    qpairs: L.alloc(8 * qNnz),
-    out: L.alloc(QUERY_BLOCK * nb * DOT_BLOCK * 4),
-  };
-  const region = acquire(L.bytes);
-  const lay = { T: region.base + rel.T, qrows: region.base + rel.qrows, qpairs: region.base + rel.qpairs, out: region.base + rel.out };
-  const buf = region.buffer();
-  // Transposed blocks: T[b][j][r] = row (16b + r), input j (scaled to unit length for cosine).
-  const Tt = new Float32Array(buf, lay.T, nb * d * DOT_BLOCK);
-  for (let i = 0; i < n; i++) {
-    const b = Math.floor(i / DOT_BLOCK), r = i % DOT_BLOCK;
-    const s = cosine ? (tSq[i] > 0 ? 1 / Math.sqrt(tSq[i]) : 0) : 1;
-    const base = b * d * DOT_BLOCK + r;
-    for (let j = 0; j < d; j++) Tt[base + j * DOT_BLOCK] = T[i * d + j] * s;
-  }
-  const qrows = new Int32Array(buf, lay.qrows, nq + 1);
-  const qoff = new Int32Array(buf, lay.qpairs, 2 * qNnz), qval = new Float32Array(buf, lay.qpairs, 2 * qNnz);
-  const qSq = new Float64Array(nq);
-  let p = 0;
-  for (let i = 0; i < nq; i++) {
-    qrows[i] = lay.qpairs + 8 * p;
-    qSq[i] = norm(Q, i);
-    const s = cosine ? (qSq[i] > 0 ? 1 / Math.sqrt(qSq[i]) : 0) : 1;
-    for (let j = 0; j < d; j++) {
-      const x = Q[i * d + j];
-      if (x !== 0) { qoff[2 * p] = j * DOT_BLOCK * 4; qval[2 * p + 1] = x * s; p++; }
+  // Squared row norms in double precision; cosine works on unit rows.
+  const sq = (A: Float32Array, rows: number) => {
+    const out = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) {
+      let s = 0;
+      for (let j = i * d, e = j + d; j < e; j++) s += A[j] * A[j];
+      out[i] = s;
     }
-  }
-  qrows[nq] = lay.qpairs + 8 * p;
-
-  const kernel = kernelFor<DotsExports>(dotsWasmModule());
-  const outStride = nb * DOT_BLOCK * 4;
-  const dots = new Float32Array(buf, lay.out, QUERY_BLOCK * nb * DOT_BLOCK);
+    return out;
+  };
+  const tSq = sq(T, n), qSq = sq(Q, nq);
+  const unit = (s: Float64Array) => s.map((v) => (v > 0 ? 1 / Math.sqrt(v) : 0));
   const index = new Int32Array(nq * kk), distance = new Float64Array(nq * kk);
   const bestD = new Float64Array(kk), bestI = new Int32Array(kk);
-  try {
-    for (let q0 = 0; q0 < nq; q0 += QUERY_BLOCK) {
-      const q1 = Math.min(nq, q0 + QUERY_BLOCK);
-      const tasks: number[][] = [];
-      for (let b0 = 0; b0 < nb; b0 += SLAB_BLOCKS) {
-        tasks.push([lay.qrows, q0, q1, lay.T, b0, Math.min(nb, b0 + SLAB_BLOCKS), d * DOT_BLOCK * 4, lay.out, outStride]);
+  forEachDotBlock(T, n, Q, nq, d, (q0, q1, dots, stride) => {
+    for (let i = q0; i < q1; i++) {
+      const row = (i - q0) * stride;
+      let filled = 0;
+      for (let t = 0; t < n; t++) {
+        const dot = dots[row + t];
+        const dist = cosine ? 1 - dot : Math.max(0, qSq[i] + tSq[t] - 2 * dot);
+        if (filled === kk && !(dist < bestD[kk - 1])) continue;
+        // Insert after every kept neighbour at a distance <= dist (earlier rows win ties).
+        let pos = filled === kk ? kk - 1 : filled++;
+        while (pos > 0 && bestD[pos - 1] > dist) { bestD[pos] = bestD[pos - 1]; bestI[pos] = bestI[pos - 1]; pos--; }
+        bestD[pos] = dist; bestI[pos] = t;
       }
-      kernel.run('dots', tasks, nb > SLAB_BLOCKS);
-      for (let i = q0; i < q1; i++) {
-        const row = (i - q0) * nb * DOT_BLOCK;
-        let filled = 0;
-        for (let t = 0; t < n; t++) {
-          const dot = dots[row + t];
-          const dist = cosine ? 1 - dot : Math.max(0, qSq[i] + tSq[t] - 2 * dot);
-          if (filled === kk && !(dist < bestD[kk - 1])) continue;
-          // Insert after every kept neighbour at a distance <= dist (earlier rows win ties).
-          let pos = filled === kk ? kk - 1 : filled++;
-          while (pos > 0 && bestD[pos - 1] > dist) { bestD[pos] = bestD[pos - 1]; bestI[pos] = bestI[pos - 1]; pos--; }
-          bestD[pos] = dist; bestI[pos] = t;
-        }
-        for (let r = 0; r < kk; r++) {
-          index[i * kk + r] = bestI[r];
-          distance[i * kk + r] = cosine ? bestD[r] : Math.sqrt(bestD[r]);
-        }
+      for (let r = 0; r < kk; r++) {
+        index[i * kk + r] = bestI[r];
+        distance[i * kk + r] = cosine ? bestD[r] : Math.sqrt(bestD[r]);
       }
     }
-  } finally {
-    region.release();
-  }
+  }, cosine ? { T: unit(tSq), Q: unit(qSq) } : {});
   return { index, distance, kk };
 }
 

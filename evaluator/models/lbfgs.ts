@@ -24,6 +24,11 @@ export interface LbfgsOptions {
   maxLineSearch?: number;
   /** Curvature pairs from an earlier run on a closely related objective. */
   initialPairs?: CurvaturePairs;
+  /**
+   * Initial inverse Hessian: out = H0⁻¹·q (e.g. a Cholesky solve with the Hessian at a
+   * nearby point). Without it, the usual scaling γ = sᵀy / yᵀy of the latest pair is used.
+   */
+  initialInverse?: (q: Float64Array, out: Float64Array) => void;
 }
 
 export interface CurvaturePairs {
@@ -98,6 +103,7 @@ export function lbfgs(f: Objective, x0: Float64Array, opts: LbfgsOptions): Lbfgs
   while (S.length > m) { S.shift(); Y.shift(); rho.shift(); }
 
   const dir = new Float64Array(n);
+  const scratch = new Float64Array(n);
   const alphaBuf = new Float64Array(m);
   let xNew = new Float64Array(n), gNew = new Float64Array(n);
   let iterations = 0;
@@ -114,7 +120,10 @@ export function lbfgs(f: Objective, x0: Float64Array, opts: LbfgsOptions): Lbfgs
       const yj = Y[j];
       for (let i = 0; i < n; i++) dir[i] -= a * yj[i];
     }
-    if (mm > 0) {
+    if (opts.initialInverse) {
+      opts.initialInverse(dir, scratch);
+      dir.set(scratch);
+    } else if (mm > 0) {
       const gamma = 1 / (rho[mm - 1] * dot(Y[mm - 1], Y[mm - 1]));
       for (let i = 0; i < n; i++) dir[i] *= gamma;
     }
@@ -125,14 +134,16 @@ export function lbfgs(f: Objective, x0: Float64Array, opts: LbfgsOptions): Lbfgs
       for (let i = 0; i < n; i++) dir[i] += a * sj[i];
     }
     let dg0 = dot(dir, g);
+    let restarted = false;
     if (!(dg0 < 0)) {
       // Not a descent direction (stale curvature): restart from steepest descent.
       S.length = 0; Y.length = 0; rho.length = 0;
       for (let i = 0; i < n; i++) dir[i] = -g[i];
       dg0 = dot(dir, g);
+      restarted = true;
     }
     // First step without curvature information: unit length, as scipy's L-BFGS-B does.
-    const step = S.length === 0 ? Math.min(1, 1 / Math.sqrt(dot(dir, dir))) : 1;
+    const step = S.length === 0 && (!opts.initialInverse || restarted) ? Math.min(1, 1 / Math.sqrt(dot(dir, dir))) : 1;
 
     const ls = wolfeSearch(f, x, fx, dg0, dir, step, xNew, gNew, c1, c2, maxLs);
     evaluations += ls.evaluations;

@@ -13,9 +13,14 @@ import { LogisticEngine, logisticLogitsWasm } from '../kernels/logistic-engine.t
 import { softmaxRows } from '../kernels/softmax.ts';
 import { lbfgs, type CurvaturePairs, type LbfgsStop } from './lbfgs.ts';
 import { checkDataset, numberParam, rejectUnknownParams } from './params.ts';
+import { choleskyForNewton, logRegHessian, MAX_NEWTON_PARAMS } from './logreg-newton.ts';
+import { CholeskySolver } from '../kernels/linalg-wasm.ts';
 
 const NAME = 'logistic-regression';
-export const LOGREG_PARAMS = ['l2', 'max_iter', 'tol', 'memory', 'keep_curvature'] as const;
+export const LOGREG_PARAMS = ['l2', 'max_iter', 'tol', 'memory', 'keep_curvature', 'precondition'] as const;
+
+/** A warm fit that needed more iterations than this refreshes the Hessian next time. */
+export const HESSIAN_REFRESH_ITERATIONS = 20;
 
 export interface LogRegParams {
   /** Penalty weight (1/C). Default 1. */
@@ -28,18 +33,27 @@ export interface LogRegParams {
   memory: number;
   /** Keep the curvature pairs in state() for warm starts. Default true. */
   keep_curvature: boolean;
+  /**
+   * Warm starts use the exact Hessian at the start point (factored once, reused while refits
+   * stay quick) as L-BFGS's initial matrix, when (d + 1)·k ≤ 2048. Default true.
+   */
+  precondition: boolean;
 }
 
 export function logRegParams(params: ModelSpec['params']): LogRegParams {
   rejectUnknownParams(NAME, params, LOGREG_PARAMS);
-  const keep = params.keep_curvature;
-  if (keep !== undefined && typeof keep !== 'boolean') throw new Error(`${NAME}: parameter 'keep_curvature' must be true or false, got ${JSON.stringify(keep)}`);
+  const bool = (name: string, dflt: boolean): boolean => {
+    const v = params[name];
+    if (v !== undefined && typeof v !== 'boolean') throw new Error(`${NAME}: parameter '${name}' must be true or false, got ${JSON.stringify(v)}`);
+    return (v as boolean | undefined) ?? dflt;
+  };
   return {
     l2: numberParam(NAME, params, 'l2', 1, { min: 0 }),
     max_iter: numberParam(NAME, params, 'max_iter', 100, { min: 0, integer: true }),
     tol: numberParam(NAME, params, 'tol', 1e-4, { min: 0 }),
     memory: numberParam(NAME, params, 'memory', 10, { min: 1, max: 100, integer: true }),
-    keep_curvature: keep ?? true,
+    keep_curvature: bool('keep_curvature', true),
+    precondition: bool('precondition', true),
   };
 }
 
@@ -52,6 +66,12 @@ export interface LogRegState extends ModelState {
   intercepts: Float64Array;
   /** L-BFGS curvature pairs over θ = [weights, intercepts], oldest first. */
   curvature?: CurvaturePairs;
+  /**
+   * Cholesky factor of the Hessian at a recent optimum (see logreg-newton.ts), shared by
+   * reference between states (never modified); `refresh` asks the next warm fit to
+   * recompute it because the last one needed many iterations.
+   */
+  hessian?: { factor: Float64Array; refresh: boolean };
 }
 
 export interface LogRegFitInfo {
@@ -60,6 +80,9 @@ export interface LogRegFitInfo {
   evaluations: number;
   stop: LbfgsStop;
   trace: number[];
+  /** Whether this fit computed a new Hessian factor / used one. */
+  hessianComputed: boolean;
+  preconditioned: boolean;
 }
 
 /** Value and gradient of the full penalised objective at θ (gradient written into `grad`). */
@@ -78,6 +101,7 @@ class FittedLogReg implements FittedModel {
     readonly d: number, readonly k: number, readonly theta: Float64Array,
     readonly iterations: number, readonly curvature: CurvaturePairs | undefined,
     readonly info: LogRegFitInfo | undefined,
+    readonly hessian?: LogRegState['hessian'],
   ) {}
   predictProba(X: Float32Array, n: number): Float32Array {
     if (X.length !== n * this.d) throw new Error(`${NAME}: predictProba got ${X.length} values, expected n×d = ${n}×${this.d}`);
@@ -90,11 +114,12 @@ class FittedLogReg implements FittedModel {
       kind: 'logistic-regression', d: this.d, k: this.k,
       weights: this.theta.slice(0, dk), intercepts: this.theta.slice(dk),
       ...(this.curvature ? { curvature: { s: this.curvature.s.map((a) => a.slice()), y: this.curvature.y.map((a) => a.slice()) } } : {}),
+      ...(this.hessian ? { hessian: { factor: this.hessian.factor, refresh: this.hessian.refresh } } : {}),
     };
   }
 }
 
-function thetaFromState(state: ModelState, k: number, d: number): { theta: Float64Array; curvature?: CurvaturePairs } {
+function thetaFromState(state: ModelState, k: number, d: number): { theta: Float64Array; curvature?: CurvaturePairs; hessian?: LogRegState['hessian'] } {
   const st = state as Partial<LogRegState>;
   if (st.kind !== 'logistic-regression') throw new Error(`${NAME}: cannot start from a '${String(st.kind)}' state`);
   if (st.d !== d || st.k !== k) throw new Error(`${NAME}: state has shape d=${st.d}, k=${st.k}; data has d=${d}, k=${k}`);
@@ -105,7 +130,9 @@ function thetaFromState(state: ModelState, k: number, d: number): { theta: Float
   const theta = new Float64Array(d * k + k);
   theta.set(w, 0);
   theta.set(b, d * k);
-  return { theta, curvature: st.curvature };
+  const P = (d + 1) * k;
+  const hessian = st.hessian && st.hessian.factor instanceof Float64Array && st.hessian.factor.length === P * P ? st.hessian : undefined;
+  return { theta, curvature: st.curvature, hessian };
 }
 
 export const logisticRegression: Model & { fitWithInfo(data: Dataset, params: ModelSpec['params'], opts: { warmStart?: ModelState }): FittedLogReg } = {
@@ -118,22 +145,39 @@ export const logisticRegression: Model & { fitWithInfo(data: Dataset, params: Mo
     checkDataset(NAME, data.X, data.n, data.d, data.y, data.k);
     const { d, k } = data;
     const start = opts.warmStart ? thetaFromState(opts.warmStart, k, d) : { theta: new Float64Array(d * k + k) };
+    const P = (d + 1) * k;
+    // Hessian preconditioning for warm starts (see logreg-newton.ts).
+    let factor: Float64Array | null = null;
+    let hessianComputed = false;
+    if (opts.warmStart && p.precondition && P <= MAX_NEWTON_PARAMS) {
+      if (start.hessian && !start.hessian.refresh) {
+        factor = start.hessian.factor;
+      } else {
+        factor = choleskyForNewton(logRegHessian(data.X, data.n, d, k, start.theta, p.l2), P, d, k);
+        hessianComputed = factor !== null;
+      }
+    }
+    const solver = factor ? new CholeskySolver(factor, P) : null;
     const engine = new LogisticEngine(data);
     let res;
     try {
       res = lbfgs((theta, grad) => logRegObjective(engine, p.l2, theta, grad), start.theta, {
         tol: p.tol, maxIter: p.max_iter, memory: p.memory,
         initialPairs: start.curvature,
+        initialInverse: solver ? (q, out) => solver.solve(q, out) : undefined,
       });
     } finally {
       engine.close();
+      solver?.close();
     }
+    const hessian = factor ? { factor, refresh: res.iterations > HESSIAN_REFRESH_ITERATIONS } : undefined;
     return new FittedLogReg(d, k, res.x, res.iterations, p.keep_curvature ? res.pairs : undefined, {
       objective: res.f, gradMax: res.gradMax, evaluations: res.evaluations, stop: res.stop, trace: res.trace,
-    });
+      hessianComputed, preconditioned: factor !== null,
+    }, hessian);
   },
   restore(state, k, d) {
-    const { theta } = thetaFromState(state, k, d);
-    return new FittedLogReg(d, k, theta, 0, (state as LogRegState).curvature, undefined);
+    const { theta, hessian } = thetaFromState(state, k, d);
+    return new FittedLogReg(d, k, theta, 0, (state as LogRegState).curvature, undefined, hessian);
   },
 };

@@ -1,0 +1,126 @@
+/**
+ * Small dense linear algebra in WebAssembly SIMD: triangular solves with a Cholesky factor
+ * (the per-iteration cost of Hessian-preconditioned L-BFGS). Dot products use two f64x2
+ * accumulators in a fixed order, so results are deterministic.
+ */
+import { Code, F64, I32, ModuleBuilder, Op, Simd, V128, type ValType } from './wasm.ts';
+import { kernelFor } from './compute-pool.ts';
+import { acquire } from './arena.ts';
+
+function linalgModule(): Uint8Array<ArrayBuffer> {
+  const mb = new ModuleBuilder();
+  mb.importMemory('env', 'memory', 1, 65536, true);
+
+  // dot(a, b, len) → Σ a[i]·b[i], doubles at byte addresses a and b.
+  let dot: number;
+  {
+    const P = { a: 0, b: 1, len: 2 };
+    const L = { i: 3, acc0: 4, acc1: 5, s: 6 };
+    const locals: ValType[] = [I32, V128, V128, F64];
+    const c = new Code();
+    c.f64(0).simd(Simd.f64x2_splat).tee(L.acc0).set(L.acc1);
+    c.i32(0).set(L.i);
+    const term = (acc: number, off: number) => {
+      c.get(acc);
+      c.get(P.a).get(L.i).i32(3).op(Op.i32_shl).op(Op.i32_add).simdMem(Simd.v128_load, off);
+      c.get(P.b).get(L.i).i32(3).op(Op.i32_shl).op(Op.i32_add).simdMem(Simd.v128_load, off);
+      c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add).set(acc);
+    };
+    c.block(() => c.loop(() => {
+      c.get(L.i).i32(4).op(Op.i32_add).get(P.len).op(Op.i32_gt_s).brIf(1);
+      term(L.acc0, 0);
+      term(L.acc1, 16);
+      c.get(L.i).i32(4).op(Op.i32_add).set(L.i);
+      c.br(0);
+    }));
+    c.get(L.i).i32(2).op(Op.i32_add).get(P.len).op(Op.i32_gt_s).op(Op.i32_eqz).op(Op.if, 0x40);
+    term(L.acc0, 0);
+    c.get(L.i).i32(2).op(Op.i32_add).set(L.i);
+    c.op(Op.end);
+    c.get(L.acc0).lane(Simd.f64x2_extract_lane, 0).get(L.acc1).lane(Simd.f64x2_extract_lane, 0).op(Op.f64_add);
+    c.get(L.acc0).lane(Simd.f64x2_extract_lane, 1).get(L.acc1).lane(Simd.f64x2_extract_lane, 1).op(Op.f64_add);
+    c.op(Op.f64_add).set(L.s);
+    c.get(L.i).get(P.len).op(Op.i32_lt_s).op(Op.if, 0x40);
+    c.get(L.s);
+    c.get(P.a).get(L.i).i32(3).op(Op.i32_shl).op(Op.i32_add).mem(Op.f64_load, 3);
+    c.get(P.b).get(L.i).i32(3).op(Op.i32_shl).op(Op.i32_add).mem(Op.f64_load, 3);
+    c.op(Op.f64_mul).op(Op.f64_add).set(L.s);
+    c.op(Op.end);
+    c.get(L.s);
+    dot = mb.addFunc('dot', [I32, I32, I32], [F64], locals, c);
+  }
+
+  // cholsolve(L, n, q, out): out = (L·Lᵀ)⁻¹ q; L row-major n × n with L in the lower triangle
+  // and Lᵀ mirrored in the upper one (so both substitutions read rows).
+  {
+    const P = { L: 0, n: 1, q: 2, out: 3 };
+    const Lc = { r: 4, row: 5, s: 6 };
+    const locals: ValType[] = [I32, I32, F64];
+    const c = new Code();
+    const addr8 = (base: number, idx: () => void) => { c.get(base); idx(); c.i32(3).op(Op.i32_shl).op(Op.i32_add); };
+    // forward: out[r] = (q[r] − L[r, :r]·out[:r]) / L[r, r]
+    c.forRange(Lc.r, () => c.i32(0), () => c.get(P.n), () => {
+      c.get(P.L).get(Lc.r).get(P.n).op(Op.i32_mul).i32(3).op(Op.i32_shl).op(Op.i32_add).set(Lc.row);
+      c.get(Lc.row).get(P.out).get(Lc.r).call(dot).set(Lc.s);
+      addr8(P.out, () => c.get(Lc.r));
+      addr8(P.q, () => c.get(Lc.r)); c.mem(Op.f64_load, 3);
+      c.get(Lc.s).op(Op.f64_sub);
+      addr8(Lc.row, () => c.get(Lc.r)); c.mem(Op.f64_load, 3);
+      c.op(Op.f64_div).mem(Op.f64_store, 3);
+    });
+    // back: out[r] = (out[r] − L[r, r+1:]·out[r+1:]) / L[r, r], r descending
+    c.get(P.n).set(Lc.r);
+    c.block(() => c.loop(() => {
+      c.get(Lc.r).op(Op.i32_eqz).brIf(1);
+      c.get(Lc.r).i32(1).op(Op.i32_sub).set(Lc.r);
+      c.get(P.L).get(Lc.r).get(P.n).op(Op.i32_mul).i32(3).op(Op.i32_shl).op(Op.i32_add).set(Lc.row);
+      addr8(Lc.row, () => c.get(Lc.r).i32(1).op(Op.i32_add));
+      addr8(P.out, () => c.get(Lc.r).i32(1).op(Op.i32_add));
+      c.get(P.n).get(Lc.r).op(Op.i32_sub).i32(1).op(Op.i32_sub).call(dot).set(Lc.s);
+      addr8(P.out, () => c.get(Lc.r));
+      addr8(P.out, () => c.get(Lc.r)); c.mem(Op.f64_load, 3);
+      c.get(Lc.s).op(Op.f64_sub);
+      addr8(Lc.row, () => c.get(Lc.r)); c.mem(Op.f64_load, 3);
+      c.op(Op.f64_div).mem(Op.f64_store, 3);
+      c.br(0);
+    }));
+    mb.addFunc('cholsolve', [I32, I32, I32, I32], [], locals, c);
+  }
+  return mb.build();
+}
+
+let cached: WebAssembly.Module | null = null;
+function linalgWasmModule(): WebAssembly.Module {
+  cached ??= new WebAssembly.Module(linalgModule());
+  return cached;
+}
+
+interface LinalgExports {
+  dot(a: number, b: number, len: number): number;
+  cholsolve(L: number, n: number, q: number, out: number): void;
+}
+
+/**
+ * A Cholesky factor copied into kernel memory for repeated solves. Holds a region of the
+ * kernel arena until close() (regions are released last-in first-out).
+ */
+export class CholeskySolver {
+  private region;
+  private at: { L: number; q: number; out: number };
+  private ex: LinalgExports;
+  constructor(factor: Float64Array, readonly n: number) {
+    this.region = acquire(8 * (n * n + 2 * n));
+    const base = this.region.base;
+    this.at = { L: base, q: base + 8 * n * n, out: base + 8 * (n * n + n) };
+    new Float64Array(this.region.buffer(), this.at.L, n * n).set(factor);
+    this.ex = kernelFor<LinalgExports>(linalgWasmModule()).exports;
+  }
+  /** out = (L Lᵀ)⁻¹ q. */
+  solve(q: Float64Array, out: Float64Array): void {
+    const buf = this.region.buffer();
+    new Float64Array(buf, this.at.q, this.n).set(q);
+    this.ex.cholsolve(this.at.L, this.n, this.at.q, this.at.out);
+    out.set(new Float64Array(buf, this.at.out, this.n));
+  }
+  close(): void { this.region.release(); }
+}
