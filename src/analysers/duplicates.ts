@@ -243,7 +243,7 @@ export const duplicates: Analyser<DuplicateOptions> = {
         { name: 'duplicate_pairs', rows: pairRows },
         { name: 'leakage', rows: leakRows },
       ],
-      plots: sizeBars.length ? [barChart({ title: 'Duplicate clusters by size', values: sizeBars, category: 'cluster_size', value: 'clusters', valueTitle: 'clusters' })] : [],
+      plots: sizeBars.length ? [barChart({ title: 'Duplicate clusters by size', values: sizeBars, category: 'cluster_size', value: 'clusters', integer: true, valueTitle: 'clusters' })] : [],
       seconds: secondsSince(t0),
     };
   },

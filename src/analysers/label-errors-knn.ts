@@ -9,7 +9,7 @@ import type { PoolSplit } from '../pool/types.ts';
 import type { Analyser, AnalyserResult, Finding } from './types.ts';
 import { knnAgreement, flagByAgreement } from './knn-agreement.ts';
 import { knnGraph } from './neighbour-space.ts';
-import { bin, barChart, count, histogram, pct, secondsSince, severityFor } from './specs.ts';
+import { barChart, columnChart, count, pct, secondsSince, severityFor } from './specs.ts';
 import { LABEL_ERROR_SEVERITY } from './label-errors.ts';
 
 export { knnAgreement, flagByAgreement, type KnnAgreement } from './knn-agreement.ts';
@@ -24,6 +24,13 @@ export interface KnnLabelOptions {
   maxAgreement: number;
   /** Principal components of the neighbour space when the features are wider. */
   maxDims: number;
+}
+
+/** Rows per number of agreeing neighbours 0..k. */
+function agreeCounts(agreement: Float64Array, k: number): number[] {
+  const c = new Array<number>(k + 1).fill(0);
+  for (let i = 0; i < agreement.length; i++) c[Math.round(agreement[i] * k)]++;
+  return c;
 }
 
 function checkOptions(o: KnnLabelOptions, split: PoolSplit): void {
@@ -88,8 +95,14 @@ export const labelErrorsKnn: Analyser<KnnLabelOptions> = {
         rows: names.map((c, j) => ({ class: c, flagged: flaggedByClass[j] })),
       }],
       plots: [
-        histogram({ title: `Share of ${graph.k} nearest neighbours with the same label`, bins: bin(a.agreement, Math.min(20, graph.k + 1)), xTitle: 'agreement', rule: opts.maxAgreement, ruleTitle: 'flag at or below' }),
-        barChart({ title: 'Rows whose neighbours disagree, by given label', values: names.map((c, j) => ({ class: c, flagged: flaggedByClass[j] })), category: 'class', value: 'flagged', valueTitle: 'flagged rows' }),
+        columnChart({
+          title: `Rows by how many of their ${graph.k} nearest neighbours share their label`,
+          values: agreeCounts(a.agreement, graph.k).map((rows, m) => ({
+            neighbours: String(m), rows, zone: m <= Math.round(opts.maxAgreement * graph.k) ? 'may be flagged' : 'kept',
+          })),
+          category: 'neighbours', value: 'rows', categoryTitle: 'neighbours with the same label', valueTitle: 'rows', highlight: 'zone',
+        }),
+        barChart({ title: 'Rows whose neighbours disagree, by given label', values: names.map((c, j) => ({ class: c, flagged: flaggedByClass[j] })), category: 'class', value: 'flagged', integer: true, valueTitle: 'flagged rows' }),
       ],
       seconds: secondsSince(t0),
     };

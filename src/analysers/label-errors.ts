@@ -161,7 +161,7 @@ export const labelErrors: Analyser<LabelErrorOptions> = {
       barChart({
         title: 'Rows flagged as label errors, by given label',
         values: byClass.rows.map((r) => ({ class: r.class, flagged: r.flagged })),
-        category: 'class', value: 'flagged', valueTitle: 'flagged rows',
+        category: 'class', value: 'flagged', integer: true, valueTitle: 'flagged rows',
       }),
       heatmap({
         title: 'Confident joint (off-diagonal: likely true class ≠ given label)',

@@ -13,6 +13,8 @@ const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 export function barChart(opts: {
   title: string; values: Row[]; category: string; value: string; valueTitle?: string;
   color?: string; sortByValue?: boolean; width?: number;
+  /** Counts: integer ticks only. */
+  integer?: boolean;
 }): PlotSpec {
   const color = opts.color
     ? { field: opts.color, type: 'nominal' as const }
@@ -27,7 +29,10 @@ export function barChart(opts: {
       mark: { type: 'bar' },
       encoding: {
         y: { field: opts.category, type: 'nominal', sort: opts.sortByValue ? '-x' : null, title: null },
-        x: { field: opts.value, type: 'quantitative', title: opts.valueTitle ?? opts.value },
+        x: {
+          field: opts.value, type: 'quantitative', title: opts.valueTitle ?? opts.value,
+          ...(opts.integer ? { axis: { tickMinStep: 1, format: 'd' } } : {}),
+        },
         color,
         tooltip: [{ field: opts.category }, { field: opts.value }],
       },
@@ -89,6 +94,28 @@ export function intervalChart(opts: {
           },
         },
       ],
+    },
+  };
+}
+
+/** Vertical bars over an ordered category (e.g. a small integer count), in the given order. */
+export function columnChart(opts: { title: string; values: Row[]; category: string; value: string; categoryTitle?: string; valueTitle?: string; highlight?: string }): PlotSpec {
+  return {
+    title: opts.title,
+    vegaLite: {
+      $schema: SCHEMA,
+      width: 420,
+      height: 160,
+      data: { values: opts.values },
+      mark: { type: 'bar' },
+      encoding: {
+        x: { field: opts.category, type: 'ordinal', sort: null, title: opts.categoryTitle ?? opts.category, axis: { labelAngle: 0 } },
+        y: { field: opts.value, type: 'quantitative', title: opts.valueTitle ?? opts.value },
+        color: opts.highlight
+          ? { field: opts.highlight, type: 'nominal', title: null, scale: { range: ['#4c78a8', '#e45756'] } }
+          : { value: '#4c78a8' },
+        tooltip: [{ field: opts.category }, { field: opts.value }],
+      },
     },
   };
 }
