@@ -225,6 +225,10 @@ export const fairness: Analyser<FairnessOptions> = {
       return { groups, judged, attr: attributeFigures(groups, judged, k) };
     });
 
+    // The class whose selection rate each attribute reports: the named positive class, else the
+    // headline class (class 0 when no difference could be formed, e.g. a single judged group).
+    const selectionClass = point.map((p) => pos ?? Math.max(0, headline(p.attr, pos).dpClass));
+
     // Seeded bootstrap over rows: the same resamples for every attribute.
     const B = opts.bootstrapSamples;
     const boot = point.map((p) => ({
@@ -249,7 +253,7 @@ export const fairness: Analyser<FairnessOptions> = {
         groups.forEach((f, g) => {
           bs.groupAcc[g].push(f.accuracy);
           bs.groupLer[g].push(f.labelErrorRate);
-          bs.groupSel[g].push(f.selectionRate[pos ?? headline(point[a].attr, pos).dpClass] ?? NaN);
+          bs.groupSel[g].push(f.selectionRate[selectionClass[a]]);
         });
         bs.dp.push(h.dp); bs.eo.push(h.eo); bs.worst.push(af.worstAccuracy);
       });
@@ -264,7 +268,7 @@ export const fairness: Analyser<FairnessOptions> = {
     attrs.forEach((attr, a) => {
       const p = point[a];
       const h = headline(p.attr, pos);
-      const selClass = pos ?? h.dpClass;
+      const selClass = selectionClass[a];
       p.groups.forEach((f, g) => {
         const [accLo, accHi] = interval(boot[a].groupAcc[g]);
         const [lerLo, lerHi] = interval(boot[a].groupLer[g]);
