@@ -1,0 +1,135 @@
+/**
+ * A small worker pool for independent model fits (several seeds, cross-validation folds).
+ *
+ *   const results = await runFits([{ kind, params, train, evals: [Xtest], seed }, ...]);
+ *
+ * A job is pure: its result depends only on its inputs, never on which thread ran it or
+ * when, so results (in job order) are bit-identical to runFit() on the calling thread. Big
+ * arrays are copied once into SharedArrayBuffers (once per distinct array, however many
+ * jobs use it) and shared by all workers instead of being copied per job. Workers are
+ * terminated when the batch is done, so commands exit normally.
+ *
+ * Inside a worker, the kernels run single-threaded (compute-pool.ts), so a pool of N
+ * workers uses N cores.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { Dataset, ModelKind, ModelSpec, ModelState } from './types.ts';
+import { getModel } from './models/registry.ts';
+import { restorePreprocessor } from './preprocess.ts';
+
+export interface EvalMatrix {
+  X: Float32Array;
+  n: number;
+}
+
+export interface FitJob {
+  kind: ModelKind;
+  params: ModelSpec['params'];
+  /** Training rows (already preprocessed unless `preprocessor` is given). */
+  train: Dataset;
+  /** Matrices to predict with the fitted model (class probabilities for each). */
+  evals?: EvalMatrix[];
+  seed: number;
+  warmStart?: ModelState;
+  /** toJSON() of a fitted Preprocessor, applied in the worker to train.X and every eval. */
+  preprocessor?: unknown;
+  /** Return the fitted model's state() (e.g. to warm-start a later fit). Default false. */
+  returnState?: boolean;
+}
+
+export interface FitResult {
+  /** Row-major n × k probabilities, one array per eval matrix, in order. */
+  proba: Float32Array[];
+  iterations: number;
+  /** Seconds spent fitting (not predicting). */
+  fitSeconds: number;
+  state?: ModelState;
+}
+
+/** Runs one job on the calling thread (what every worker does for its jobs). */
+export function runFit(job: FitJob): FitResult {
+  let train = job.train;
+  let evals = job.evals ?? [];
+  if (job.preprocessor !== undefined) {
+    const pre = restorePreprocessor(job.preprocessor);
+    train = { ...train, X: pre.transform(train.X, train.n), d: pre.dOut };
+    evals = evals.map((e) => ({ X: pre.transform(e.X, e.n), n: e.n }));
+  }
+  const model = getModel(job.kind);
+  const t0 = performance.now();
+  const fitted = model.fit(train, job.params, { seed: job.seed, warmStart: job.warmStart });
+  const fitSeconds = (performance.now() - t0) / 1000;
+  return {
+    proba: evals.map((e) => fitted.predictProba(e.X, e.n)),
+    iterations: fitted.iterations,
+    fitSeconds,
+    ...(job.returnState ? { state: fitted.state() } : {}),
+  };
+}
+
+type Shareable = Float32Array | Int32Array;
+
+function toShared<T extends Shareable>(a: T, cache: Map<Shareable, Shareable>): T {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  let s = cache.get(a) as T | undefined;
+  if (!s) {
+    const Ctor = a.constructor as new (buf: SharedArrayBuffer) => T;
+    s = new Ctor(new SharedArrayBuffer(a.byteLength));
+    s.set(a as never);
+    cache.set(a, s);
+  }
+  return s;
+}
+
+function shareJob(job: FitJob, cache: Map<Shareable, Shareable>): FitJob {
+  return {
+    ...job,
+    train: { ...job.train, X: toShared(job.train.X, cache), y: toShared(job.train.y, cache) },
+    evals: job.evals?.map((e) => ({ X: toShared(e.X, cache), n: e.n })),
+  };
+}
+
+export interface RunFitsOptions {
+  /** Worker threads; default os.availableParallelism(). 1 runs everything on this thread. */
+  threads?: number;
+  /** Called after each job finishes (in completion order), e.g. to tick a progress bar. */
+  onDone?: (index: number) => void;
+}
+
+/** Runs the jobs on a pool of min(threads, jobs) workers; results in job order. */
+export async function runFits(jobs: FitJob[], opts: RunFitsOptions = {}): Promise<FitResult[]> {
+  const threads = Math.max(1, Math.min(opts.threads ?? availableParallelism(), jobs.length));
+  if (!Number.isInteger(threads)) throw new Error(`runFits: threads must be an integer, got ${opts.threads}`);
+  if (threads <= 1) {
+    return jobs.map((job, i) => { const r = runFit(job); opts.onDone?.(i); return r; });
+  }
+  const cache = new Map<Shareable, Shareable>();
+  const posted = jobs.map((j) => shareJob(j, cache));
+  const results: FitResult[] = new Array(jobs.length);
+  const workers = Array.from({ length: threads }, () => new Worker(new URL('./parallel-worker.mjs', import.meta.url)));
+  for (const w of workers) w.unref();
+  let next = 0;
+  try {
+    await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
+      const feed = () => {
+        if (next >= posted.length) { resolve(); return; }
+        const id = next++;
+        w.postMessage({ id, job: posted[id] });
+      };
+      w.on('message', (msg: { id: number; result?: FitResult; error?: string }) => {
+        if (msg.error !== undefined) { reject(new Error(`fit job ${msg.id} (${jobs[msg.id].kind}, seed ${jobs[msg.id].seed}) failed in a worker: ${msg.error}`)); return; }
+        results[msg.id] = msg.result!;
+        opts.onDone?.(msg.id);
+        feed();
+      });
+      w.on('error', reject);
+      // After this worker's promise settled, a later exit (terminate) is a no-op.
+      w.on('exit', (code) => reject(new Error(`fit worker exited early with code ${code}`)));
+      feed();
+    })));
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return results;
+}
