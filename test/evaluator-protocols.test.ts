@@ -205,6 +205,20 @@ describe('ranking protocol', () => {
     expect(Math.abs(one.metrics.auc.mean - warm.metrics.auc.mean)).toBeLessThan(2e-3);
   });
 
+  it('worker threads give bit-identical results to this thread', async () => {
+    const { poolInput, testInput, clean } = noisyProblem();
+    const order = createRng(9).permutation(300);
+    const base = { spec: rankSpec, pool: poolInput, cleanLabels: clean, order, test: testInput, bootstrap: boot };
+    const inline = await evaluateRanking({ ...base, threads: 1 });
+    const threaded = await evaluateRanking({ ...base, threads: 2 });
+    expect(threaded.curve).toEqual(inline.curve);
+    expect(threaded.metrics).toEqual(inline.metrics);
+    const sel = { spec, pool: poolInput, subset: Int32Array.from({ length: 150 }, (_, i) => 2 * i), test: testInput, bootstrap: boot };
+    const a = await evaluateSelection({ ...sel, threads: 1 });
+    const b = await evaluateSelection({ ...sel, threads: 2 });
+    expect(b.metrics).toEqual(a.metrics);
+  });
+
   it('rejects bad rankings; no resamples means no interval', async () => {
     const { poolInput, testInput, clean } = noisyProblem();
     await expect(evaluateRanking({ spec: rankSpec, pool: poolInput, cleanLabels: clean, order: Int32Array.from([1, 1]), test: testInput }))

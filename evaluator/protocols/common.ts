@@ -9,6 +9,8 @@ import { allRows, metricLayout, rowScores, type GroupColumn, type MetricLayout, 
 import { getModel } from '../models/registry.ts';
 import { fitPreprocessor } from '../preprocess.ts';
 import type { Dataset, FittedModel, ModelSpec, ModelState } from '../types.ts';
+import type { SegmentJob } from './curve.ts';
+import { runJobs } from './jobs.ts';
 
 /** Thrown for inputs the evaluator cannot score; callers turn it into their own error type. */
 export class EvaluatorInputError extends Error {
@@ -64,6 +66,11 @@ export interface ScoringOptions {
   /** Positive class (index) for the demographic-parity gap and equalized-odds difference. */
   positiveClass?: number;
   progress?: ProgressSink;
+  /**
+   * Worker threads for the fits (1 = this thread only). Default: all cores when the work is
+   * big enough to repay starting workers. Never changes a result, only the wall time.
+   */
+  threads?: number;
   /**
    * Pool and test features already passed through the spec's preprocessing (from
    * prepareFeatures with the same spec, pool and test), to score many submissions on one
@@ -224,10 +231,9 @@ export interface SeedFit {
   proba: Float32Array;
   iterations: number;
   seconds: number;
-  state?: ModelState;
 }
 
-/** Fits one model and predicts the test rows. */
+/** Fits one model (cold unless warmStart) on this thread and predicts the given rows. */
 export function fitOne(
   spec: ModelSpec,
   train: Dataset,
@@ -243,21 +249,22 @@ export function fitOne(
   return { fitted, proba: fitted.predictProba(Xtest, nTest), seconds };
 }
 
-/** Fits one model per seed (in seed order) and predicts the test rows with each. */
+/** Fits one model per seed (cold, in parallel when worth it) and predicts the test rows. */
 export async function fitSeeds(
   spec: ModelSpec,
   train: Dataset,
   Xtest: Float32Array,
   nTest: number,
+  threads?: number,
   progress?: ProgressSink,
 ): Promise<SeedFit[]> {
-  const fits: SeedFit[] = [];
-  for (const seed of spec.seeds) {
-    const { fitted, proba, seconds } = fitOne(spec, train, Xtest, nTest, seed);
-    fits.push({ seed, proba, iterations: fitted.iterations, seconds });
-    progress?.tick();
-  }
-  return fits;
+  const jobs: SegmentJob[] = spec.seeds.map((seed) => ({
+    kind: spec.kind, params: spec.params, seed, X: train.X, n: train.n, d: train.d, k: train.k, Xtest, nTest,
+    startLabels: train.y, cleanLabels: train.y, fixRows: new Int32Array(0), fixOffsets: new Int32Array(1),
+    cold: true, keepProba: true,
+  }));
+  const results = await runJobs(jobs, threads, () => progress?.tick());
+  return results.map((r, i) => ({ seed: spec.seeds[i], proba: r.proba!, iterations: r.iterations[0], seconds: r.seconds }));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -304,7 +311,7 @@ export async function trainAndScore(
   opts: ScoringOptions,
 ): Promise<EvaluationOutput> {
   opts.progress?.start(spec.seeds.length, 'fitting');
-  const fits = await fitSeeds(spec, train, features.Xtest, test.n, opts.progress);
+  const fits = await fitSeeds(spec, train, features.Xtest, test.n, opts.threads, opts.progress);
   opts.progress?.stop();
   const { metrics, parts } = scorePredictions(fits, pool, test, opts);
   return {

@@ -20,7 +20,8 @@ import {
   checkLabels, checkPool, checkRowIndices, checkScoring, checkSpec, checkTest, EvaluatorInputError, prepareFeatures,
   scoreWithParts, type PoolInput, type ScoringOptions, type TestInput,
 } from './common.ts';
-import { planCurve, PointAction, runSegment, segmentJob, splitFits, type CurvePlan, type SegmentJob, type SegmentResult } from './curve.ts';
+import { planCurve, PointAction, segmentJob, splitFits, type CurvePlan, type SegmentJob } from './curve.ts';
+import { runJobs, type JobRunner } from './jobs.ts';
 
 export interface RankingInput extends ScoringOptions {
   spec: ModelSpec;
@@ -39,8 +40,8 @@ export interface RankingInput extends ScoringOptions {
   segments?: number;
   /** Refit from scratch at every point instead of warm-starting (reference runs). */
   cold?: boolean;
-  /** Runs segment jobs, e.g. on worker threads; default: one after another on this thread. */
-  runJobs?: (jobs: SegmentJob[]) => Promise<SegmentResult[]>;
+  /** Runs the segment jobs; default: jobs.ts's runJobs with `threads`. */
+  runJobs?: JobRunner;
 }
 
 export interface RankingCurve {
@@ -66,10 +67,6 @@ export interface RankingOutput {
 }
 
 export const RANKING_METRICS = ['auc', 'fraction_to_95', 'noisy_accuracy', 'final_accuracy', 'clean_accuracy'] as const;
-
-export async function runJobsInline(jobs: SegmentJob[]): Promise<SegmentResult[]> {
-  return jobs.map(runSegment);
-}
 
 /** Per-seed correctness of every grid point, stored as flips from the previous point. */
 interface SeedCurve {
@@ -197,9 +194,7 @@ export async function evaluateRanking(input: RankingInput): Promise<RankingOutpu
     jobs.push({ ...base, startLabels: input.cleanLabels, fixRows: new Int32Array(0), fixOffsets: new Int32Array(1) });
   }
   input.progress?.start(jobs.length, 'ranking curve');
-  const run = input.runJobs ?? runJobsInline;
-  const results = await run(jobs);
-  input.progress?.tick(jobs.length);
+  const results = input.runJobs ? await input.runJobs(jobs) : await runJobs(jobs, input.threads, () => input.progress?.tick());
   input.progress?.stop();
   const fitSeconds = features.seconds + (performance.now() - t0) / 1000;
 
