@@ -9,8 +9,8 @@ import { allRows, metricLayout, rowScores, type GroupColumn, type MetricLayout, 
 import { getModel } from '../models/registry.ts';
 import { fitPreprocessor } from '../preprocess.ts';
 import type { Dataset, FittedModel, ModelSpec, ModelState } from '../types.ts';
-import type { SegmentJob } from './curve.ts';
-import { runJobs } from './jobs.ts';
+import { runFits, type FitJob } from '../parallel.ts';
+import { expectedWork, MIN_PARALLEL_WORK } from './jobs.ts';
 
 /** Thrown for inputs the evaluator cannot score; callers turn it into their own error type. */
 export class EvaluatorInputError extends Error {
@@ -249,7 +249,10 @@ export function fitOne(
   return { fitted, proba: fitted.predictProba(Xtest, nTest), seconds };
 }
 
-/** Fits one model per seed (cold, in parallel when worth it) and predicts the test rows. */
+/**
+ * Fits one model per seed (cold) and predicts the test rows, on evaluator/parallel.ts's
+ * worker pool when the work repays starting workers (results are the same either way).
+ */
 export async function fitSeeds(
   spec: ModelSpec,
   train: Dataset,
@@ -258,13 +261,12 @@ export async function fitSeeds(
   threads?: number,
   progress?: ProgressSink,
 ): Promise<SeedFit[]> {
-  const jobs: SegmentJob[] = spec.seeds.map((seed) => ({
-    kind: spec.kind, params: spec.params, seed, X: train.X, n: train.n, d: train.d, k: train.k, Xtest, nTest,
-    startLabels: train.y, cleanLabels: train.y, fixRows: new Int32Array(0), fixOffsets: new Int32Array(1),
-    cold: true, keepProba: true,
+  const jobs: FitJob[] = spec.seeds.map((seed) => ({
+    kind: spec.kind, params: spec.params, train, evals: [{ X: Xtest, n: nTest }], seed,
   }));
-  const results = await runJobs(jobs, threads, () => progress?.tick());
-  return results.map((r, i) => ({ seed: spec.seeds[i], proba: r.proba!, iterations: r.iterations[0], seconds: r.seconds }));
+  const work = expectedWork(train.n, train.d, train.k, jobs.length);
+  const results = await runFits(jobs, { threads: threads ?? (work >= MIN_PARALLEL_WORK ? undefined : 1), onDone: () => progress?.tick() });
+  return results.map((r, i) => ({ seed: spec.seeds[i], proba: r.proba[0], iterations: r.iterations, seconds: r.fitSeconds }));
 }
 
 // ---------------------------------------------------------------------------------------

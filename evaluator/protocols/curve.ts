@@ -82,8 +82,6 @@ export interface SegmentJob {
   fixOffsets: Int32Array;
   /** Refit every step from scratch instead of warm-starting (reference runs, tests, bench). */
   cold?: boolean;
-  /** Also return the class probabilities of the first fit (single-fit scoring jobs). */
-  keepProba?: boolean;
 }
 
 export interface SegmentResult {
@@ -91,8 +89,6 @@ export interface SegmentResult {
   preds: Int32Array;
   iterations: Int32Array;
   seconds: number;
-  /** nTest × k probabilities of the first fit, when the job asked for them. */
-  proba?: Float32Array;
 }
 
 export function runSegment(job: SegmentJob): SegmentResult {
@@ -103,20 +99,17 @@ export function runSegment(job: SegmentJob): SegmentResult {
   const iterations = new Int32Array(nFits);
   const y = Int32Array.from(job.startLabels);
   let state: ModelState | undefined;
-  let proba: Float32Array | undefined;
   for (let f = 0; f < nFits; f++) {
     if (f > 0) for (let j = job.fixOffsets[f - 1]; j < job.fixOffsets[f]; j++) y[job.fixRows[j]] = job.cleanLabels[job.fixRows[j]];
     const data: Dataset = { X: job.X, n: job.n, d: job.d, y: Int32Array.from(y), k: job.k };
     // Warm start: the model continues from the previous fit's state (for logistic regression
     // its weights, curvature pairs and Hessian factor; see evaluator/models/logreg.ts).
     const fitted = model.fit(data, job.params, { seed: job.seed, warmStart: job.cold ? undefined : state });
-    const p = fitted.predictProba(job.Xtest, job.nTest);
-    if (f === 0 && job.keepProba) proba = p;
-    preds.set(argmaxRows(p, job.nTest, job.k), f * job.nTest);
+    preds.set(argmaxRows(fitted.predictProba(job.Xtest, job.nTest), job.nTest, job.k), f * job.nTest);
     iterations[f] = fitted.iterations;
     if (!job.cold) state = fitted.state();
   }
-  return { preds, iterations, seconds: (performance.now() - t0) / 1000, ...(proba ? { proba } : {}) };
+  return { preds, iterations, seconds: (performance.now() - t0) / 1000 };
 }
 
 /**

@@ -1,5 +1,6 @@
 /**
- * Runs fit jobs (SegmentJob: one cold fit, then warm refits) on this thread or spread over
+ * Runs ranking-curve segment jobs (SegmentJob: one cold fit, then warm refits; a chain that
+ * evaluator/parallel.ts's single-fit jobs cannot express) on this thread or spread over
  * worker threads. Jobs are pure, results come back in job order, so the thread count never
  * changes a result; it only changes the wall time.
  *
@@ -30,7 +31,12 @@ function shared<T extends Float32Array | Int32Array>(a: T, cache: Map<T, T>): T 
 }
 
 /** Below this many expected multiply-adds, starting workers costs more than it saves. */
-const MIN_PARALLEL_WORK = 1e9;
+export const MIN_PARALLEL_WORK = 1e9;
+
+/** Rough multiply-adds of `fits` fits on n × d inputs and k classes (~100 solver passes each). */
+export function expectedWork(n: number, d: number, k: number, fits: number): number {
+  return 100 * n * d * k * fits;
+}
 
 /**
  * Threads to use: `requested` (1 = this thread only), else the machine's available
@@ -39,8 +45,7 @@ const MIN_PARALLEL_WORK = 1e9;
 export function jobThreads(jobs: SegmentJob[], requested?: number): number {
   let want = requested;
   if (want === undefined) {
-    // ~100 solver passes over n × d × k per fit.
-    const work = jobs.reduce((s, j) => s + 100 * j.n * j.d * j.k * j.fixOffsets.length, 0);
+    const work = jobs.reduce((s, j) => s + expectedWork(j.n, j.d, j.k, j.fixOffsets.length), 0);
     want = work >= MIN_PARALLEL_WORK ? availableParallelism() : 1;
   }
   return Math.max(1, Math.min(want, jobs.length));
@@ -56,7 +61,7 @@ export async function runJobs(jobs: SegmentJob[], threads?: number, onDone?: () 
   const cache = new Map<Float32Array, Float32Array>();
   const posted = jobs.map((j) => ({ ...j, X: shared(j.X, cache), Xtest: shared(j.Xtest, cache) }));
   const results: SegmentResult[] = new Array(jobs.length);
-  const workers = Array.from({ length: nThreads }, () => new Worker(new URL('./fit-worker.mjs', import.meta.url)));
+  const workers = Array.from({ length: nThreads }, () => new Worker(new URL('./segment-worker.mjs', import.meta.url)));
   let next = 0;
   try {
     await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {

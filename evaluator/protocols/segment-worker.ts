@@ -1,19 +1,17 @@
 /**
- * Runs fit jobs posted by jobs.ts: { id, job } → { id, result } or { id, error }.
+ * Runs ranking-curve segment jobs posted by jobs.ts: { id, job } → { id, result } or { id, error }.
  * A job is pure (its result depends only on its inputs), so which thread runs it never
  * changes a bit of the result.
  */
 import { parentPort } from 'node:worker_threads';
 import { runSegment, type SegmentJob } from './curve.ts';
 
-if (!parentPort) throw new Error('fit-worker.ts must run in a worker thread');
+if (!parentPort) throw new Error('segment-worker.ts must run in a worker thread');
 const port = parentPort;
 port.on('message', (msg: { id: number; job: SegmentJob }) => {
   try {
     const result = runSegment(msg.job);
-    const transfer: ArrayBuffer[] = [result.preds.buffer as ArrayBuffer, result.iterations.buffer as ArrayBuffer];
-    if (result.proba) transfer.push(result.proba.buffer as ArrayBuffer);
-    port.postMessage({ id: msg.id, result }, transfer);
+    port.postMessage({ id: msg.id, result }, [result.preds.buffer as ArrayBuffer, result.iterations.buffer as ArrayBuffer]);
   } catch (err) {
     port.postMessage({ id: msg.id, error: err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err) });
   }
