@@ -63,3 +63,28 @@ describe('analyser registry', () => {
     }
   }, 120_000);
 });
+
+describe('out-of-sample predictions', () => {
+  it('folds in the worker pool give bit-identical probabilities to folds on this thread', async () => {
+    const { computeOosPredictions, defaultOosModel } = await import('../src/analysers/oos.ts');
+    const train = await readSplit(await openPool('synth-teach'), 'train');
+    const model = defaultOosModel('logistic-regression', train, 0);
+    const here = await computeOosPredictions(train, { model, folds: 5, seed: 0, threads: 1 });
+    const pool = await computeOosPredictions(train, { model, folds: 5, seed: 0, threads: 2 });
+    expect(Buffer.from(pool.proba.buffer).equals(Buffer.from(here.proba.buffer))).toBe(true);
+    // Every row was predicted (rows sum to 1) by a model that did not see it.
+    for (let i = 0; i < train.n; i += 97) {
+      let s = 0;
+      for (let c = 0; c < here.k; c++) s += here.proba[i * here.k + c];
+      expect(s).toBeCloseTo(1, 5);
+    }
+  }, 60_000);
+
+  it('rejects impossible fold counts precisely', async () => {
+    const { computeOosPredictions, defaultOosModel } = await import('../src/analysers/oos.ts');
+    const train = await readSplit(await openPool('german-credit'), 'train');
+    const model = defaultOosModel('logistic-regression', train, 0);
+    await expect(computeOosPredictions(train, { model, folds: 1, seed: 0 })).rejects.toThrow(SieveError);
+    expect(() => defaultOosModel('forest', train, 0)).toThrow(/unknown model "forest"/);
+  });
+});
