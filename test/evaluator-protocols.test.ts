@@ -205,6 +205,19 @@ describe('ranking protocol', () => {
     expect(Math.abs(one.metrics.auc.mean - warm.metrics.auc.mean)).toBeLessThan(2e-3);
   });
 
+  it('refits models without a unique optimum (MLP) cold at every point', async () => {
+    const { poolInput, testInput, clean, noisyRows } = noisyProblem();
+    const mlp: ModelSpec = { kind: 'mlp', params: { hidden: 8, epochs: 5 }, seeds: [3] };
+    const order = Int32Array.from(noisyRows.slice(0, 6));
+    const r = await evaluateRanking({ spec: mlp, pool: poolInput, cleanLabels: clean, order, test: testInput, bootstrap: boot });
+    expect(r.fits.warm).toBe(0);
+    // Each point is exactly the cold fit on its labels: check the last one.
+    const fixed = Int32Array.from(poolInput.y);
+    for (const row of order) fixed[row] = clean[row];
+    const cold = await evaluateSelection({ spec: mlp, pool: { ...poolInput, y: fixed }, subset: Int32Array.from({ length: 300 }, (_, i) => i), test: testInput, bootstrap: boot });
+    expect(r.curve.accuracy.at(-1)).toBe(cold.metrics.accuracy.mean);
+  });
+
   it('worker threads give bit-identical results to this thread', async () => {
     const { poolInput, testInput, clean } = noisyProblem();
     const order = createRng(9).permutation(300);

@@ -38,7 +38,10 @@ export interface RankingInput extends ScoringOptions {
   curveSeeds?: number[];
   /** Independent warm-start chains the curve is split into (default 2; part of the result's definition). */
   segments?: number;
-  /** Refit from scratch at every point instead of warm-starting (reference runs). */
+  /**
+   * Refit from scratch at every point instead of warm-starting (reference runs). Always the
+   * case for models without a unique optimum (see WARM_START_KINDS).
+   */
   cold?: boolean;
   /** Runs the segment jobs; default: jobs.ts's runJobs with `threads`. */
   runJobs?: JobRunner;
@@ -65,6 +68,14 @@ export interface RankingOutput {
   fit_seconds: number;
   test_rows: number;
 }
+
+/**
+ * Models whose warm-started refit is the same model as a cold fit (up to the solver
+ * tolerance): a convex objective with a unique optimum. An MLP continued from earlier weights
+ * trains longer and lands elsewhere than a fresh one, and kNN has nothing to warm-start, so
+ * those are refitted cold at every point.
+ */
+export const WARM_START_KINDS: ReadonlySet<string> = new Set(['logistic-regression']);
 
 export const RANKING_METRICS = ['auc', 'fraction_to_95', 'noisy_accuracy', 'final_accuracy', 'clean_accuracy'] as const;
 
@@ -177,6 +188,7 @@ export async function evaluateRanking(input: RankingInput): Promise<RankingOutpu
   const seeds = input.curveSeeds ?? [spec.seeds[0]];
   checkSpec({ ...spec, seeds });
 
+  const cold = input.cold === true || !WARM_START_KINDS.has(spec.kind);
   const t0 = performance.now();
   const features = prepareFeatures(spec, pool, test, input.features);
   const plan: CurvePlan = planCurve(pool.y, input.cleanLabels, input.order, step);
@@ -188,7 +200,7 @@ export async function evaluateRanking(input: RankingInput): Promise<RankingOutpu
   for (const seed of seeds) {
     const base = {
       kind: spec.kind, params: spec.params, seed, X: features.Xpool, n: pool.n, d: features.d, k: pool.k,
-      Xtest: features.Xtest, nTest: test.n, cleanLabels: input.cleanLabels, cold: input.cold,
+      Xtest: features.Xtest, nTest: test.n, cleanLabels: input.cleanLabels, cold,
     };
     for (const points of chains) jobs.push(segmentJob(base, pool.y, input.order, plan, points));
     jobs.push({ ...base, startLabels: input.cleanLabels, fixRows: new Int32Array(0), fixOffsets: new Int32Array(1) });
@@ -229,9 +241,9 @@ export async function evaluateRanking(input: RankingInput): Promise<RankingOutpu
   let nFits = 0, coldIterations = 0, warmIterations = 0;
   for (const r of results) {
     nFits += r.iterations.length;
-    r.iterations.forEach((it, f) => { if (f === 0 || input.cold) coldIterations += it; else warmIterations += it; });
+    r.iterations.forEach((it, f) => { if (f === 0 || cold) coldIterations += it; else warmIterations += it; });
   }
-  const cold = seeds.length * perChain;
+  const segmentStarts = seeds.length * perChain;
   return {
     metrics,
     parts,
@@ -247,8 +259,8 @@ export async function evaluateRanking(input: RankingInput): Promise<RankingOutpu
       segments: chains.length,
     },
     fits: {
-      cold: input.cold ? nFits : cold,
-      warm: input.cold ? 0 : nFits - cold,
+      cold: cold ? nFits : segmentStarts,
+      warm: cold ? 0 : nFits - segmentStarts,
       grid_points: nPoints,
       seconds: results.reduce((s, r) => s + r.seconds, 0),
       iterations: { cold: coldIterations, warm: warmIterations },
