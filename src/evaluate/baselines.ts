@@ -14,7 +14,9 @@
  *                            (5-fold cross-validation with the challenge model)
  */
 import { applyCorrections, type MetricSummary, type ModelSpec } from '../../evaluator/index.ts';
-import { fitOne, gatherLabels, gatherRows, scorePredictions, type SeedFit } from '../../evaluator/protocols/common.ts';
+import { gatherLabels, gatherRows, scorePredictions, type SeedFit } from '../../evaluator/protocols/common.ts';
+import { expectedWork, MIN_PARALLEL_WORK } from '../../evaluator/protocols/jobs.ts';
+import { runFits, type FitJob } from '../../evaluator/parallel.ts';
 import { createRng, deriveSeed } from '../../evaluator/rng.ts';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
@@ -93,24 +95,25 @@ export function classBalancedRows(y: Int32Array, k: number, budget: number, seed
 }
 
 /** Scores per-seed training sets (one per model seed) as one entry with intervals. */
-function scorePerSeedTrainSets(
+async function scorePerSeedTrainSets(
   ctx: EvalContext,
   spec: ModelSpec,
   trainFor: (seed: number) => { rows: Int32Array; labels: Int32Array },
   opts: { bootstrapSamples?: number; progress?: Progress },
-): { metrics: Metrics; privateMetrics: Metrics; rows: number } {
+): Promise<{ metrics: Metrics; privateMetrics: Metrics; rows: number }> {
   const pool = ctx.poolInput, test = ctx.testInput;
   const features = preparedFeatures(ctx, spec);
-  const fits: SeedFit[] = [];
   let rows = 0;
-  for (const seed of spec.seeds) {
+  const jobs: FitJob[] = spec.seeds.map((seed) => {
     const { rows: r, labels } = trainFor(seed);
     rows = r.length;
     const train = { X: gatherRows(features.Xpool, features.d, r), n: r.length, d: features.d, y: gatherLabels(labels, r), k: pool.k };
-    const { fitted, proba, seconds } = fitOne(spec, train, features.Xtest, test.n, seed);
-    fits.push({ seed, proba, iterations: fitted.iterations, seconds });
-    opts.progress?.tick();
-  }
+    return { kind: spec.kind, params: spec.params, train, evals: [{ X: features.Xtest, n: test.n }], seed };
+  });
+  // Worker threads only when the fits repay starting them (as the evaluator decides for seeds).
+  const work = expectedWork(rows, features.d, pool.k, jobs.length);
+  const results = await runFits(jobs, { threads: work >= MIN_PARALLEL_WORK ? undefined : 1, onDone: () => opts.progress?.tick() });
+  const fits: SeedFit[] = results.map((r, i) => ({ seed: spec.seeds[i], proba: r.proba[0], iterations: r.iterations, seconds: r.fitSeconds }));
   const parts: Record<string, Int32Array> = { public: ctx.partition.public };
   if (ctx.partition.private.length) parts.private = ctx.partition.private;
   const { parts: scored } = scorePredictions(fits, pool, test, {
@@ -144,12 +147,12 @@ export async function runBaseline(
 
   switch (`${challenge.task}:${name}`) {
     case 'selection:random':
-      ({ metrics, privateMetrics, rows } = scorePerSeedTrainSets(
+      ({ metrics, privateMetrics, rows } = await scorePerSeedTrainSets(
         ctx, spec, (seed) => ({ rows: randomRows(n, budget, deriveSeed(seed, 'baseline', 'random')), labels: y }), opts,
       ));
       break;
     case 'selection:class-balanced':
-      ({ metrics, privateMetrics, rows } = scorePerSeedTrainSets(
+      ({ metrics, privateMetrics, rows } = await scorePerSeedTrainSets(
         ctx, spec, (seed) => ({ rows: classBalancedRows(y, k, budget, deriveSeed(seed, 'baseline', 'class-balanced')), labels: y }), opts,
       ));
       break;
@@ -166,7 +169,7 @@ export async function runBaseline(
       break;
     }
     case 'relabel:random-corrections':
-      ({ metrics, privateMetrics, rows } = scorePerSeedTrainSets(
+      ({ metrics, privateMetrics, rows } = await scorePerSeedTrainSets(
         ctx, spec, (seed) => {
           const rng = createRng(deriveSeed(seed, 'baseline', 'random-corrections'));
           const picked = rng.permutation(n).slice(0, Math.min(budget, n));
