@@ -222,10 +222,20 @@ describe('ranking protocol', () => {
     const { poolInput, testInput, clean } = noisyProblem();
     const order = createRng(9).permutation(300);
     const base = { spec: rankSpec, pool: poolInput, cleanLabels: clean, order, test: testInput, bootstrap: boot };
-    const inline = await evaluateRanking({ ...base, threads: 1 });
-    const threaded = await evaluateRanking({ ...base, threads: 2 });
+    const counter = () => {
+      const c = { total: 0, ticks: 0, start(t: number) { c.total = t; }, tick(u = 1) { c.ticks += u; }, stop() {} };
+      return c;
+    };
+    const p1 = counter(), p2 = counter();
+    const inline = await evaluateRanking({ ...base, threads: 1, progress: p1 });
+    const threaded = await evaluateRanking({ ...base, threads: 2, progress: p2 });
     expect(threaded.curve).toEqual(inline.curve);
     expect(threaded.metrics).toEqual(inline.metrics);
+    // Progress counts every fit, from workers too.
+    for (const p of [p1, p2]) {
+      expect(p.ticks).toBe(inline.fits.cold + inline.fits.warm);
+      expect(p.total).toBe(p.ticks);
+    }
     const sel = { spec, pool: poolInput, subset: Int32Array.from({ length: 150 }, (_, i) => 2 * i), test: testInput, bootstrap: boot };
     const a = await evaluateSelection({ ...sel, threads: 1 });
     const b = await evaluateSelection({ ...sel, threads: 2 });

@@ -91,7 +91,8 @@ export interface SegmentResult {
   seconds: number;
 }
 
-export function runSegment(job: SegmentJob): SegmentResult {
+/** Runs one chain; `onFit` is called after each fit (progress). */
+export function runSegment(job: SegmentJob, onFit?: () => void): SegmentResult {
   const t0 = performance.now();
   const model = getModel(job.kind);
   const nFits = job.fixOffsets.length;
@@ -108,6 +109,7 @@ export function runSegment(job: SegmentJob): SegmentResult {
     preds.set(argmaxRows(fitted.predictProba(job.Xtest, job.nTest), job.nTest, job.k), f * job.nTest);
     iterations[f] = fitted.iterations;
     if (!job.cold) state = fitted.state();
+    onFit?.();
   }
   return { preds, iterations, seconds: (performance.now() - t0) / 1000 };
 }

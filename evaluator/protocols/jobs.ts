@@ -11,13 +11,6 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { runSegment, type SegmentJob, type SegmentResult } from './curve.ts';
 
-export type JobRunner = (jobs: SegmentJob[]) => Promise<SegmentResult[]>;
-
-/** Runs the jobs one after another on this thread. */
-export async function runJobsInline(jobs: SegmentJob[]): Promise<SegmentResult[]> {
-  return jobs.map(runSegment);
-}
-
 function shared<T extends Float32Array | Int32Array>(a: T, cache: Map<T, T>): T {
   if (a.buffer instanceof SharedArrayBuffer) return a;
   let s = cache.get(a);
@@ -52,12 +45,12 @@ export function jobThreads(jobs: SegmentJob[], requested?: number): number {
 }
 
 /**
- * Runs the jobs on worker threads (on this thread when one thread is enough); `onDone` is
- * called as each job finishes (progress).
+ * Runs the jobs on worker threads (on this thread when one thread is enough); `onFit` is
+ * called after every fit of every job (progress).
  */
-export async function runJobs(jobs: SegmentJob[], threads?: number, onDone?: () => void): Promise<SegmentResult[]> {
+export async function runJobs(jobs: SegmentJob[], threads?: number, onFit?: () => void): Promise<SegmentResult[]> {
   const nThreads = jobThreads(jobs, threads);
-  if (nThreads <= 1) return jobs.map((j) => { const r = runSegment(j); onDone?.(); return r; });
+  if (nThreads <= 1) return jobs.map((j) => runSegment(j, onFit));
   const cache = new Map<Float32Array, Float32Array>();
   const posted = jobs.map((j) => ({ ...j, X: shared(j.X, cache), Xtest: shared(j.Xtest, cache) }));
   const results: SegmentResult[] = new Array(jobs.length);
@@ -70,10 +63,10 @@ export async function runJobs(jobs: SegmentJob[], threads?: number, onDone?: () 
         const id = next++;
         w.postMessage({ id, job: posted[id] });
       };
-      w.on('message', (msg: { id: number; result?: SegmentResult; error?: string }) => {
+      w.on('message', (msg: { id: number; fit?: true; result?: SegmentResult; error?: string }) => {
+        if (msg.fit) { onFit?.(); return; }
         if (msg.error !== undefined) { reject(new Error(`fit job ${msg.id} failed in a worker: ${msg.error}`)); return; }
         results[msg.id] = msg.result!;
-        onDone?.();
         feed();
       });
       w.on('error', reject);

@@ -21,7 +21,7 @@ import {
   scoreWithParts, type PoolInput, type ScoringOptions, type TestInput,
 } from './common.ts';
 import { planCurve, PointAction, segmentJob, splitFits, type CurvePlan, type SegmentJob } from './curve.ts';
-import { runJobs, type JobRunner } from './jobs.ts';
+import { runJobs } from './jobs.ts';
 
 export interface RankingInput extends ScoringOptions {
   spec: ModelSpec;
@@ -43,8 +43,6 @@ export interface RankingInput extends ScoringOptions {
    * case for models without a unique optimum (see WARM_START_KINDS).
    */
   cold?: boolean;
-  /** Runs the segment jobs; default: jobs.ts's runJobs with `threads`. */
-  runJobs?: JobRunner;
 }
 
 export interface RankingCurve {
@@ -205,8 +203,8 @@ export async function evaluateRanking(input: RankingInput): Promise<RankingOutpu
     for (const points of chains) jobs.push(segmentJob(base, pool.y, input.order, plan, points));
     jobs.push({ ...base, startLabels: input.cleanLabels, fixRows: new Int32Array(0), fixOffsets: new Int32Array(1) });
   }
-  input.progress?.start(jobs.length, 'ranking curve');
-  const results = input.runJobs ? await input.runJobs(jobs) : await runJobs(jobs, input.threads, () => input.progress?.tick());
+  input.progress?.start(jobs.reduce((s, j) => s + j.fixOffsets.length, 0), 'ranking curve fits');
+  const results = await runJobs(jobs, input.threads, () => input.progress?.tick());
   input.progress?.stop();
   const fitSeconds = features.seconds + (performance.now() - t0) / 1000;
 
