@@ -196,9 +196,11 @@ export class MetricScratch {
   readonly binCorrect = new Float64Array(ECE_BINS);
   /** Per group column: count, correct, predicted positive, actual positive, TP (5 per group). */
   readonly groupTallies: Float64Array[];
+  readonly codes: Int32Array[];
   constructor(layout: MetricLayout) {
     this.confusion = new Float64Array(layout.k * layout.k);
     this.groupTallies = layout.groups.map(({ g }) => new Float64Array(g.names.length * 5));
+    this.codes = layout.groups.map(({ g }) => g.codes);
   }
 }
 
@@ -224,6 +226,7 @@ export function computeMetrics(
   let total = 0;
   let nllSum = 0;
   const nGroupCols = layout.groups.length;
+  const codes = scratch.codes;
   for (let j = 0; j < rows.length; j++) {
     const r = rows[j];
     const w = weights === null ? 1 : weights[r];
@@ -239,7 +242,7 @@ export function computeMetrics(
     binCorrect[b] += correct;
     for (let gc = 0; gc < nGroupCols; gc++) {
       const t = groupTallies[gc];
-      const o = layout.groups[gc].g.codes[r] * 5;
+      const o = codes[gc][r] * 5;
       t[o] += w;
       t[o + 1] += correct;
       if (p === pos) t[o + 2] += w;
