@@ -25,6 +25,8 @@ export function forEachDotBlock(
   T: Float32Array, n: number, Q: Float32Array, nq: number, d: number,
   onBlock: (q0: number, q1: number, dots: Float32Array, stride: number) => void,
   scales: { T?: Float64Array; Q?: Float64Array } = {},
+  /** Only reference rows t ≥ q0 of each block are needed (symmetric products): skips the rest. */
+  upperOnly = false,
 ): void {
   if (T.length !== n * d) throw new Error(`dot products: reference has ${T.length} values, expected ${n}×${d}`);
   if (Q.length !== nq * d) throw new Error(`dot products: queries have ${Q.length} values, expected ${nq}×${d}`);
@@ -71,7 +73,8 @@ export function forEachDotBlock(
     for (let q0 = 0; q0 < nq; q0 += QUERY_BLOCK) {
       const q1 = Math.min(nq, q0 + QUERY_BLOCK);
       const tasks: number[][] = [];
-      for (let b0 = 0; b0 < nb; b0 += SLAB_BLOCKS) {
+      const first = upperOnly ? Math.floor(q0 / (DOT_BLOCK * SLAB_BLOCKS)) * SLAB_BLOCKS : 0;
+      for (let b0 = first; b0 < nb; b0 += SLAB_BLOCKS) {
         tasks.push([lay.qrows, q0, q1, lay.T, b0, Math.min(nb, b0 + SLAB_BLOCKS), d * DOT_BLOCK * 4, lay.out, 4 * stride]);
       }
       kernel.run('dots', tasks, nb > SLAB_BLOCKS);
@@ -82,14 +85,17 @@ export function forEachDotBlock(
   }
 }
 
-/** Gram matrix A·Aᵀ (m × m, Float64 copy of f32 sums) of the rows of A (m × len). */
+/**
+ * Gram matrix A·Aᵀ (m × m, Float64 copy of f32 sums) of the rows of A (m × len). Only the
+ * upper triangle is computed; the lower one is its mirror, so the result is exactly symmetric.
+ */
 export function gramMatrix(A: Float32Array, m: number, len: number): Float64Array {
   const G = new Float64Array(m * m);
   forEachDotBlock(A, m, A, m, len, (q0, q1, dots, stride) => {
     for (let i = q0; i < q1; i++) {
       const o = (i - q0) * stride;
-      for (let t = 0; t < m; t++) G[i * m + t] = dots[o + t];
+      for (let t = i; t < m; t++) { const v = dots[o + t]; G[i * m + t] = v; G[t * m + i] = v; }
     }
-  });
+  }, {}, true);
   return G;
 }

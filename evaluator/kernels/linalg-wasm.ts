@@ -86,6 +86,36 @@ function linalgModule(): Uint8Array<ArrayBuffer> {
     }));
     mb.addFunc('cholsolve', [I32, I32, I32, I32], [], locals, c);
   }
+  // cholesky(A, n) → 1 if A (row-major n × n, lower triangle read) was positive definite and
+  // now holds its Cholesky factor L in the lower triangle; 0 otherwise. Row-oriented:
+  // L[r][j] = (A[r][j] − L[r, :j]·L[j, :j]) / L[j][j], every dot product contiguous.
+  {
+    const P = { A: 0, n: 1 };
+    const Lc = { j: 2, r: 3, rowj: 4, rowr: 5, s: 6, inv: 7 };
+    const locals: ValType[] = [I32, I32, I32, I32, F64, F64];
+    const c = new Code();
+    const rowAddr = (idx: number, out: number) => c.get(P.A).get(idx).get(P.n).op(Op.i32_mul).i32(3).op(Op.i32_shl).op(Op.i32_add).set(out);
+    const elem = (row: number, col: number) => { c.get(row).get(col).i32(3).op(Op.i32_shl).op(Op.i32_add); };
+    c.forRange(Lc.j, () => c.i32(0), () => c.get(P.n), () => {
+      rowAddr(Lc.j, Lc.rowj);
+      elem(Lc.rowj, Lc.j); c.mem(Op.f64_load, 3);
+      c.get(Lc.rowj).get(Lc.rowj).get(Lc.j).call(dot).op(Op.f64_sub).set(Lc.s);
+      // if !(s > 0) return 0
+      c.get(Lc.s).f64(0).op(Op.f64_gt).op(Op.i32_eqz).op(Op.if, 0x40).i32(0).op(Op.return).op(Op.end);
+      c.get(Lc.s).op(Op.f64_sqrt).set(Lc.s);
+      elem(Lc.rowj, Lc.j); c.get(Lc.s).mem(Op.f64_store, 3);
+      c.f64(1).get(Lc.s).op(Op.f64_div).set(Lc.inv);
+      c.forRange(Lc.r, () => c.get(Lc.j).i32(1).op(Op.i32_add), () => c.get(P.n), () => {
+        rowAddr(Lc.r, Lc.rowr);
+        elem(Lc.rowr, Lc.j);
+        elem(Lc.rowr, Lc.j); c.mem(Op.f64_load, 3);
+        c.get(Lc.rowr).get(Lc.rowj).get(Lc.j).call(dot).op(Op.f64_sub);
+        c.get(Lc.inv).op(Op.f64_mul).mem(Op.f64_store, 3);
+      });
+    });
+    c.i32(1);
+    mb.addFunc('cholesky', [I32, I32], [I32], locals, c);
+  }
   return mb.build();
 }
 
@@ -97,6 +127,7 @@ function linalgWasmModule(): WebAssembly.Module {
 
 interface LinalgExports {
   dot(a: number, b: number, len: number): number;
+  cholesky(A: number, n: number): number;
   cholsolve(L: number, n: number, q: number, out: number): void;
 }
 
@@ -123,4 +154,25 @@ export class CholeskySolver {
     out.set(new Float64Array(buf, this.at.out, this.n));
   }
   close(): void { this.region.release(); }
+}
+
+/**
+ * Cholesky factorisation of the symmetric positive definite n × n matrix A (row-major; only
+ * the lower triangle is read). Returns L in the lower triangle and diagonal with Lᵀ mirrored
+ * into the upper triangle (so solves read rows both ways), or null if A is not positive
+ * definite.
+ */
+export function choleskyWasm(A: Float64Array, n: number): Float64Array | null {
+  const region = acquire(8 * n * n);
+  try {
+    const M = new Float64Array(region.buffer(), region.base, n * n);
+    M.set(A);
+    const ok = kernelFor<LinalgExports>(linalgWasmModule()).exports.cholesky(region.base, n);
+    if (!ok) return null;
+    const L = Float64Array.from(M);
+    for (let r = 0; r < n; r++) for (let c = r + 1; c < n; c++) L[r * n + c] = L[c * n + r];
+    return L;
+  } finally {
+    region.release();
+  }
 }

@@ -23,18 +23,29 @@ import { EXP_COEFFS, INV_LN2, LN2_HI, LN2_LO } from './softmax.ts';
  * when d is small).
  */
 function emitExp(mb: ModuleBuilder): number {
-  const X = 0, N = 1, R = 2, Pp = 3;
+  const X = 0, N = 1, R = 2, R2 = 3, R4 = 4, R8 = 5, Q = 6; // Q..Q+6: q0..q6, then s0..s2, t0, t1
+  const S = Q + 7, T = S + 3;
   const c = new Code();
+  const C = EXP_COEFFS;
   c.get(X).f64(-708).op(Op.f64_lt).op(Op.if, 0x40).f64(0).op(Op.return).op(Op.end);
   c.get(X).f64(INV_LN2).op(Op.f64_mul).f64(0.5).op(Op.f64_add).op(Op.f64_floor).set(N);
   c.get(X).get(N).f64(LN2_HI).op(Op.f64_mul).op(Op.f64_sub).get(N).f64(LN2_LO).op(Op.f64_mul).op(Op.f64_sub).set(R);
-  c.f64(EXP_COEFFS[13]).set(Pp);
-  for (let i = 12; i >= 0; i--) c.get(Pp).get(R).op(Op.f64_mul).f64(EXP_COEFFS[i]).op(Op.f64_add).set(Pp);
-  c.get(Pp);
+  c.get(R).get(R).op(Op.f64_mul).set(R2);
+  c.get(R2).get(R2).op(Op.f64_mul).set(R4);
+  c.get(R4).get(R4).op(Op.f64_mul).set(R8);
+  // q_i = c[2i] + c[2i+1]·r
+  for (let i = 0; i < 7; i++) c.f64(C[2 * i]).f64(C[2 * i + 1]).get(R).op(Op.f64_mul).op(Op.f64_add).set(Q + i);
+  // s0 = q0 + q1·r2, s1 = q2 + q3·r2, s2 = q4 + q5·r2
+  for (let i = 0; i < 3; i++) c.get(Q + 2 * i).get(Q + 2 * i + 1).get(R2).op(Op.f64_mul).op(Op.f64_add).set(S + i);
+  // t0 = s0 + s1·r4, t1 = s2 + q6·r4
+  c.get(S).get(S + 1).get(R4).op(Op.f64_mul).op(Op.f64_add).set(T);
+  c.get(S + 2).get(Q + 6).get(R4).op(Op.f64_mul).op(Op.f64_add).set(T + 1);
+  // p = t0 + t1·r8, times 2ⁿ
+  c.get(T).get(T + 1).get(R8).op(Op.f64_mul).op(Op.f64_add);
   c.get(N).op(Op.i32_trunc_f64_s).i32(1023).op(Op.i32_add).op(Op.i64_extend_i32_s);
   c.op(Op.i64_const, 52).op(Op.i64_shl).op(Op.f64_reinterpret_i64);
   c.op(Op.f64_mul);
-  return mb.addFunc(null, [F64], [F64], [F64, F64, F64], c);
+  return mb.addFunc(null, [F64], [F64], Array(T + 2 - N).fill(F64), c);
 }
 
 /** Column count padded to whole f64x2 lanes. */

@@ -14,6 +14,7 @@
 import { softmaxRows } from '../kernels/softmax.ts';
 import { logisticLogitsWasm } from '../kernels/logistic-engine.ts';
 import { gramMatrix } from '../kernels/dots.ts';
+import { choleskyWasm } from '../kernels/linalg-wasm.ts';
 
 /** Largest parameter count (d + 1)·k for which a dense Hessian is worth factoring. */
 export const MAX_NEWTON_PARAMS = 2048;
@@ -52,13 +53,6 @@ export function logRegHessian(X: Float32Array, n: number, d: number, k: number, 
     for (let a = 0; a < D1; a++) for (let b = 0; b < D1; b++) H[(a * k + c) * P + b * k + c] += Dc[a * D1 + b];
   }
   for (let a = 0; a < d; a++) for (let c = 0; c < k; c++) H[(a * k + c) * (P + 1)] += l2;
-  // Symmetrise exactly (float32 sums of a·b and b·a may round differently).
-  for (let r = 0; r < P; r++) {
-    for (let c = r + 1; c < P; c++) {
-      const v = 0.5 * (H[r * P + c] + H[c * P + r]);
-      H[r * P + c] = v; H[c * P + r] = v;
-    }
-  }
   return H;
 }
 
@@ -68,38 +62,15 @@ export function logRegHessian(X: Float32Array, n: number, d: number, k: number, 
  * numerically positive definite.
  */
 export function choleskyForNewton(H: Float64Array, P: number, d: number, k: number): Float64Array | null {
-  const L = Float64Array.from(H);
+  const A = Float64Array.from(H);
   let maxDiag = 0;
   for (let r = 0; r < P; r++) maxDiag = Math.max(maxDiag, H[r * P + r]);
   // The intercept block is singular (a common shift of all intercepts changes nothing) and
   // the float32 Gram sums carry ~1e-6 relative error: ridges above that noise keep the
   // factorisation definite without changing the search direction noticeably.
   const scale = Math.max(maxDiag, 1);
-  for (let r = 0; r < P; r++) L[r * (P + 1)] += (r >= d * k ? 1e-4 : 1e-6) * scale;
-  for (let j = 0; j < P; j++) {
-    const rj = j * P;
-    let s = L[rj + j];
-    for (let m = 0; m < j; m++) s -= L[rj + m] * L[rj + m];
-    if (!(s > 0)) return null;
-    const djj = Math.sqrt(s);
-    L[rj + j] = djj;
-    const inv = 1 / djj;
-    for (let r = j + 1; r < P; r++) {
-      const rr = r * P;
-      // Four partial sums break the dependency chain of the dot product.
-      let s0 = L[rr + j], s1 = 0, s2 = 0, s3 = 0;
-      let m = 0;
-      for (; m + 3 < j; m += 4) {
-        s0 -= L[rr + m] * L[rj + m]; s1 -= L[rr + m + 1] * L[rj + m + 1];
-        s2 -= L[rr + m + 2] * L[rj + m + 2]; s3 -= L[rr + m + 3] * L[rj + m + 3];
-      }
-      for (; m < j; m++) s0 -= L[rr + m] * L[rj + m];
-      L[rr + j] = (s0 + s1 + s2 + s3) * inv;
-    }
-  }
-  // Store Lᵀ in the upper triangle so back substitution also reads rows contiguously.
-  for (let r = 0; r < P; r++) for (let c = r + 1; c < P; c++) L[r * P + c] = L[c * P + r];
-  return L;
+  for (let r = 0; r < P; r++) A[r * (P + 1)] += (r >= d * k ? 1e-4 : 1e-6) * scale;
+  return choleskyWasm(A, P);
 }
 
 /** out = (L Lᵀ)⁻¹ q by forward and back substitution (four partial sums per dot product). */
