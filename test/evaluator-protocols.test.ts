@@ -4,6 +4,8 @@ import {
   type ModelSpec, type PoolInput, type TestInput,
 } from '../evaluator/index.ts';
 import { createRng } from '../evaluator/rng.ts';
+import { assignJobs } from '../evaluator/protocols/jobs.ts';
+import { planCurve, splitFits, PointAction, type SegmentJob } from '../evaluator/protocols/curve.ts';
 
 /** Gaussian blobs: class c centred at `sep`·e_c in d dimensions, unit noise. */
 function blobs(n: number, d: number, k: number, sep: number, seed: number): { X: Float32Array; y: Int32Array } {
@@ -253,5 +255,37 @@ describe('ranking protocol', () => {
     const r = await evaluateRanking({ spec: rankSpec, pool: poolInput, cleanLabels: clean, order: Int32Array.from([0, 1]), test: testInput, bootstrap: { samples: 0, seed: 0 } });
     expect(r.metrics.auc.ci95.every(Number.isNaN)).toBe(true);
     expect(Number.isFinite(r.metrics.auc.mean)).toBe(true);
+  });
+});
+
+describe('curve planning and job assignment', () => {
+  it('refits only where a label changed, and uses the clean fit once every noisy row is fixed', () => {
+    // Rows 1 and 3 are noisy. Order fixes 0 (clean), 1 (noisy), 2 (clean), 3 (noisy), 4.
+    const noisy = Int32Array.from([0, 1, 1, 0, 1]);
+    const clean = Int32Array.from([0, 0, 1, 1, 1]);
+    const plan = planCurve(noisy, clean, Int32Array.from([0, 1, 2, 3, 4]), 1);
+    expect(Array.from(plan.gridK)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(Array.from(plan.action)).toEqual([PointAction.Start, PointAction.Same, PointAction.Fit, PointAction.Same, PointAction.Clean, PointAction.Clean]);
+    expect(Array.from(plan.fitPoints)).toEqual([2]);
+    expect([plan.noisyRows, plan.noisyFixed]).toEqual([2, 2]);
+    // Step 2: points k = 0, 2, 4, 5.
+    const coarse = planCurve(noisy, clean, Int32Array.from([0, 1, 2, 3, 4]), 2);
+    expect(Array.from(coarse.gridK)).toEqual([0, 2, 4, 5]);
+    expect(Array.from(coarse.action)).toEqual([PointAction.Start, PointAction.Fit, PointAction.Clean, PointAction.Clean]);
+    // Chains: point 0 plus the fit points, split as evenly as possible.
+    const many = planCurve(Int32Array.from([1, 1, 1, 1, 1, 0]), new Int32Array(6), Int32Array.from([0, 1, 2, 3, 4, 5]), 1);
+    expect(splitFits(many, 2).map((c) => Array.from(c))).toEqual([[0, 1], [2, 3, 4]]);
+  });
+
+  it('gives this thread the longest job and balances the rest, workers paying a start-up cost', () => {
+    const job = (fits: number, cold = false) => ({ fixOffsets: new Int32Array(fits), cold }) as unknown as SegmentJob;
+    // costs: 5 + (fits − 1) warm; cold: 5 per fit
+    // 104, 104, 5: this thread 104, the worker 30 + 104 = 134, the small job here (109).
+    const jobs = [job(100), job(100), job(1)];
+    expect(assignJobs(jobs, 2)).toEqual([0, 1, 0]);
+    // Two short jobs do not repay starting a worker (5 + 5 < 30 + 5).
+    expect(assignJobs([job(2), job(2)], 2)).toEqual([0, 0]);
+    // Three cold chains of 200 units each: one per thread.
+    expect(assignJobs([job(40, true), job(40, true), job(40, true)], 3)).toEqual([0, 1, 2]);
   });
 });
