@@ -112,7 +112,9 @@ async function scorePerSeedTrainSets(
   });
   // Worker threads only when the fits repay starting them (as the evaluator decides for seeds).
   const work = expectedWork(rows, features.d, pool.k, jobs.length);
+  opts.progress?.start(jobs.length, 'fitting');
   const results = await runFits(jobs, { threads: work >= MIN_PARALLEL_WORK ? undefined : 1, onDone: () => opts.progress?.tick() });
+  opts.progress?.stop();
   const fits: SeedFit[] = results.map((r, i) => ({ seed: spec.seeds[i], proba: r.proba[0], iterations: r.iterations, seconds: r.fitSeconds }));
   const parts: Record<string, Int32Array> = { public: ctx.partition.public };
   if (ctx.partition.private.length) parts.private = ctx.partition.private;
