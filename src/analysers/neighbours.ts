@@ -131,27 +131,67 @@ async function run(
   // The main thread sees only its own share; scale its ticks to estimate the whole.
   const onTile = progress ? (pairs: number) => progress.tick(pairs * parts) : undefined;
   if (parts === 1) return [runNeighbourTask(task, onTile)];
-  const workers: Worker[] = [];
-  const pending: Promise<PartResult>[] = [];
+  // One search at a time uses the shared workers (a later one waits for the earlier).
+  const release = await acquirePool();
   try {
-    for (let p = 1; p < parts; p++) {
-      const w = new Worker(new URL('./neighbour-worker.mjs', import.meta.url));
-      workers.push(w);
-      pending.push(new Promise((resolve, reject) => {
-        w.once('message', (msg: { ok: boolean; result?: PartResult; error?: string }) => {
-          if (msg.ok) resolve(msg.result!);
-          else reject(new Error(`neighbour worker failed: ${msg.error}`));
-        });
-        w.once('error', reject);
-      }));
-      w.postMessage({ ...task, part: p });
-    }
+    const workers = poolWorkers(parts - 1);
+    const pending = workers.map((w, idx) => new Promise<PartResult>((resolve, reject) => {
+      const onMessage = (msg: { ok: boolean; result?: PartResult; error?: string }) => {
+        w.off('error', onError);
+        if (msg.ok) resolve(msg.result!);
+        else reject(new Error(`neighbour worker failed: ${msg.error}`));
+      };
+      const onError = (err: Error) => { w.off('message', onMessage); dropWorker(w); reject(err); };
+      w.once('message', onMessage);
+      w.once('error', onError);
+      w.ref();
+      w.postMessage({ ...task, part: idx + 1 });
+    }));
     const mine = runNeighbourTask(task, onTile);
     const theirs = await Promise.all(pending);
     return [mine, ...theirs];
   } finally {
-    for (const w of workers) void w.terminate();
+    // Idle workers never keep the process alive.
+    for (const w of pool) w.unref();
+    release();
   }
+}
+
+/**
+ * Worker threads kept between searches (starting one costs ~0.2–0.4 s of CPU for the module
+ * loader), unref'd while idle so they never keep a command from exiting.
+ */
+const pool: Worker[] = [];
+let poolLock: Promise<void> = Promise.resolve();
+
+function acquirePool(): Promise<() => void> {
+  let release!: () => void;
+  const next = new Promise<void>((r) => { release = r; });
+  const ready = poolLock.then(() => release);
+  poolLock = poolLock.then(() => next);
+  return ready;
+}
+
+function poolWorkers(count: number): Worker[] {
+  while (pool.length < count) {
+    const w = new Worker(new URL('./neighbour-worker.mjs', import.meta.url));
+    w.unref();
+    w.on('exit', () => dropWorker(w));
+    pool.push(w);
+  }
+  return pool.slice(0, count);
+}
+
+function dropWorker(w: Worker): void {
+  const i = pool.indexOf(w);
+  if (i >= 0) pool.splice(i, 1);
+  void w.terminate();
+}
+
+/** Stops the neighbour-search worker threads (tests and long-running servers may call this). */
+export async function shutdownNeighbourWorkers(): Promise<void> {
+  const ws = pool.splice(0);
+  await Promise.all(ws.map((w) => w.terminate()));
 }
 
 /** A Float32Array view over a SharedArrayBuffer with the same contents (copied once if needed). */
