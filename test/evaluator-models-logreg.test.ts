@@ -62,17 +62,31 @@ describe('logistic regression objective and kernel', () => {
     }
   });
 
-  it('wasm kernel is bit-identical to the scalar reference within one chunk', () => {
-    const data = blobs(4, 500, 17, 7, 1, 0.5);
-    const r = createRng(5);
-    const theta = new Float64Array(17 * 7 + 7).map(() => r.normal() * 0.3);
-    const gRef = new Float64Array(theta.length), gW = new Float64Array(theta.length);
-    const lRef = logisticLossGrad(data, theta, gRef);
-    const engine = new LogisticEngine(data);
-    const lW = engine.lossGrad(theta, gW);
-    engine.close();
-    expect(lW).toBe(lRef);
-    expect(Array.from(gW)).toEqual(Array.from(gRef));
+  it('wasm kernel (sparse and dense storage) is bit-identical to the scalar reference within one chunk', () => {
+    for (const zeroFrac of [0.8, 0]) {
+      const data = blobs(4, 500, 17, 7, 1, zeroFrac);
+      const r = createRng(5);
+      const theta = new Float64Array(17 * 7 + 7).map(() => r.normal() * 0.3);
+      const gRef = new Float64Array(theta.length), gW = new Float64Array(theta.length);
+      const lRef = logisticLossGrad(data, theta, gRef);
+      const engine = new LogisticEngine(data);
+      expect(engine.layout.dense).toBe(zeroFrac === 0);
+      const lW = engine.lossGrad(theta, gW);
+      engine.close();
+      expect(lW).toBe(lRef);
+      expect(Array.from(gW)).toEqual(Array.from(gRef));
+      // Probabilities from the kernel match the scalar softmax of the same logits.
+      const m = logisticRegression.restore({ kind: 'logistic-regression', d: 17, k: 7, weights: theta.slice(0, 119), intercepts: theta.slice(119) }, 7, 17);
+      const P = m.predictProba(data.X, data.n);
+      const z = new Float64Array(7);
+      for (let i = 0; i < 20; i++) {
+        for (let c = 0; c < 7; c++) { z[c] = theta[119 + c]; for (let j = 0; j < 17; j++) z[c] += data.X[i * 17 + j] * theta[j * 7 + c]; }
+        const mx = Math.max(...z);
+        const e = Array.from(z, (v) => Math.exp(v - mx));
+        const s = e.reduce((a, b) => a + b, 0);
+        for (let c = 0; c < 7; c++) expect(P[i * 7 + c]).toBeCloseTo(e[c] / s, 6);
+      }
+    }
   });
 
   it('gives bit-identical results with 1 or 2 threads (fixed chunk reduction)', () => {

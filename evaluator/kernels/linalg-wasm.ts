@@ -50,22 +50,62 @@ function linalgModule(): Uint8Array<ArrayBuffer> {
     dot = mb.addFunc('dot', [I32, I32, I32], [F64], locals, c);
   }
 
-  // cholsolve(L, n, q, out): out = (L·Lᵀ)⁻¹ q; L row-major n × n with L in the lower triangle
-  // and Lᵀ mirrored in the upper one (so both substitutions read rows).
+  // dotf32(a, b, len) → Σ a[i]·b[i] with a float32 (promoted exactly) and b double.
+  let dotf32: number;
+  {
+    const P = { a: 0, b: 1, len: 2 };
+    const L = { i: 3, acc0: 4, acc1: 5, s: 6 };
+    const locals: ValType[] = [I32, V128, V128, F64];
+    const c = new Code();
+    c.f64(0).simd(Simd.f64x2_splat).tee(L.acc0).set(L.acc1);
+    c.i32(0).set(L.i);
+    const term = (acc: number, pair: number) => {
+      c.get(acc);
+      c.get(P.a).get(L.i).i32(2).op(Op.i32_shl).op(Op.i32_add).simdMem(Simd.v128_load64_zero, 8 * pair, 3).simd(Simd.f64x2_promote_low_f32x4);
+      c.get(P.b).get(L.i).i32(3).op(Op.i32_shl).op(Op.i32_add).simdMem(Simd.v128_load, 16 * pair);
+      c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add).set(acc);
+    };
+    c.block(() => c.loop(() => {
+      c.get(L.i).i32(4).op(Op.i32_add).get(P.len).op(Op.i32_gt_s).brIf(1);
+      term(L.acc0, 0);
+      term(L.acc1, 1);
+      c.get(L.i).i32(4).op(Op.i32_add).set(L.i);
+      c.br(0);
+    }));
+    c.get(L.i).i32(2).op(Op.i32_add).get(P.len).op(Op.i32_gt_s).op(Op.i32_eqz).op(Op.if, 0x40);
+    term(L.acc0, 0);
+    c.get(L.i).i32(2).op(Op.i32_add).set(L.i);
+    c.op(Op.end);
+    c.get(L.acc0).lane(Simd.f64x2_extract_lane, 0).get(L.acc1).lane(Simd.f64x2_extract_lane, 0).op(Op.f64_add);
+    c.get(L.acc0).lane(Simd.f64x2_extract_lane, 1).get(L.acc1).lane(Simd.f64x2_extract_lane, 1).op(Op.f64_add);
+    c.op(Op.f64_add).set(L.s);
+    c.get(L.i).get(P.len).op(Op.i32_lt_s).op(Op.if, 0x40);
+    c.get(L.s);
+    c.get(P.a).get(L.i).i32(2).op(Op.i32_shl).op(Op.i32_add).mem(Op.f32_load, 2).op(Op.f64_promote_f32);
+    c.get(P.b).get(L.i).i32(3).op(Op.i32_shl).op(Op.i32_add).mem(Op.f64_load, 3);
+    c.op(Op.f64_mul).op(Op.f64_add).set(L.s);
+    c.op(Op.end);
+    c.get(L.s);
+    dotf32 = mb.addFunc(null, [I32, I32, I32], [F64], locals, c);
+  }
+
+  // cholsolve(L, n, q, out): out = (L·Lᵀ)⁻¹ q; L row-major n × n float32 with L in the lower
+  // triangle and Lᵀ mirrored in the upper one (so both substitutions read rows).
   {
     const P = { L: 0, n: 1, q: 2, out: 3 };
     const Lc = { r: 4, row: 5, s: 6 };
     const locals: ValType[] = [I32, I32, F64];
     const c = new Code();
     const addr8 = (base: number, idx: () => void) => { c.get(base); idx(); c.i32(3).op(Op.i32_shl).op(Op.i32_add); };
+    const addr4 = (base: number, idx: () => void) => { c.get(base); idx(); c.i32(2).op(Op.i32_shl).op(Op.i32_add); };
     // forward: out[r] = (q[r] − L[r, :r]·out[:r]) / L[r, r]
     c.forRange(Lc.r, () => c.i32(0), () => c.get(P.n), () => {
-      c.get(P.L).get(Lc.r).get(P.n).op(Op.i32_mul).i32(3).op(Op.i32_shl).op(Op.i32_add).set(Lc.row);
-      c.get(Lc.row).get(P.out).get(Lc.r).call(dot).set(Lc.s);
+      c.get(P.L).get(Lc.r).get(P.n).op(Op.i32_mul).i32(2).op(Op.i32_shl).op(Op.i32_add).set(Lc.row);
+      c.get(Lc.row).get(P.out).get(Lc.r).call(dotf32).set(Lc.s);
       addr8(P.out, () => c.get(Lc.r));
       addr8(P.q, () => c.get(Lc.r)); c.mem(Op.f64_load, 3);
       c.get(Lc.s).op(Op.f64_sub);
-      addr8(Lc.row, () => c.get(Lc.r)); c.mem(Op.f64_load, 3);
+      addr4(Lc.row, () => c.get(Lc.r)); c.mem(Op.f32_load, 2).op(Op.f64_promote_f32);
       c.op(Op.f64_div).mem(Op.f64_store, 3);
     });
     // back: out[r] = (out[r] − L[r, r+1:]·out[r+1:]) / L[r, r], r descending
@@ -73,14 +113,14 @@ function linalgModule(): Uint8Array<ArrayBuffer> {
     c.block(() => c.loop(() => {
       c.get(Lc.r).op(Op.i32_eqz).brIf(1);
       c.get(Lc.r).i32(1).op(Op.i32_sub).set(Lc.r);
-      c.get(P.L).get(Lc.r).get(P.n).op(Op.i32_mul).i32(3).op(Op.i32_shl).op(Op.i32_add).set(Lc.row);
-      addr8(Lc.row, () => c.get(Lc.r).i32(1).op(Op.i32_add));
+      c.get(P.L).get(Lc.r).get(P.n).op(Op.i32_mul).i32(2).op(Op.i32_shl).op(Op.i32_add).set(Lc.row);
+      addr4(Lc.row, () => c.get(Lc.r).i32(1).op(Op.i32_add));
       addr8(P.out, () => c.get(Lc.r).i32(1).op(Op.i32_add));
-      c.get(P.n).get(Lc.r).op(Op.i32_sub).i32(1).op(Op.i32_sub).call(dot).set(Lc.s);
+      c.get(P.n).get(Lc.r).op(Op.i32_sub).i32(1).op(Op.i32_sub).call(dotf32).set(Lc.s);
       addr8(P.out, () => c.get(Lc.r));
       addr8(P.out, () => c.get(Lc.r)); c.mem(Op.f64_load, 3);
       c.get(Lc.s).op(Op.f64_sub);
-      addr8(Lc.row, () => c.get(Lc.r)); c.mem(Op.f64_load, 3);
+      addr4(Lc.row, () => c.get(Lc.r)); c.mem(Op.f32_load, 2).op(Op.f64_promote_f32);
       c.op(Op.f64_div).mem(Op.f64_store, 3);
       c.br(0);
     }));
@@ -132,18 +172,20 @@ interface LinalgExports {
 }
 
 /**
- * A Cholesky factor copied into kernel memory for repeated solves. Holds a region of the
- * kernel arena until close() (regions are released last-in first-out).
+ * A Cholesky factor (float32, as returned by choleskyWasm) copied into kernel memory for
+ * repeated solves. Holds a region of the kernel arena until close() (regions are released
+ * last-in first-out).
  */
 export class CholeskySolver {
   private region;
   private at: { L: number; q: number; out: number };
   private ex: LinalgExports;
-  constructor(factor: Float64Array, readonly n: number) {
-    this.region = acquire(8 * (n * n + 2 * n));
+  constructor(factor: Float32Array, readonly n: number) {
+    const lBytes = Math.ceil((4 * n * n) / 16) * 16;
+    this.region = acquire(lBytes + 16 * n);
     const base = this.region.base;
-    this.at = { L: base, q: base + 8 * n * n, out: base + 8 * (n * n + n) };
-    new Float64Array(this.region.buffer(), this.at.L, n * n).set(factor);
+    this.at = { L: base, q: base + lBytes, out: base + lBytes + 8 * n };
+    new Float32Array(this.region.buffer(), this.at.L, n * n).set(factor);
     this.ex = kernelFor<LinalgExports>(linalgWasmModule()).exports;
   }
   /** out = (L Lᵀ)⁻¹ q. */
@@ -158,18 +200,19 @@ export class CholeskySolver {
 
 /**
  * Cholesky factorisation of the symmetric positive definite n × n matrix A (row-major; only
- * the lower triangle is read). Returns L in the lower triangle and diagonal with Lᵀ mirrored
- * into the upper triangle (so solves read rows both ways), or null if A is not positive
- * definite.
+ * the lower triangle is read), computed in double precision and returned in float32 (it
+ * serves as a preconditioner, where that precision is ample and halves the memory each
+ * solve reads): L in the lower triangle and diagonal, Lᵀ mirrored into the upper triangle
+ * (so solves read rows both ways). Returns null if A is not positive definite.
  */
-export function choleskyWasm(A: Float64Array, n: number): Float64Array | null {
+export function choleskyWasm(A: Float64Array, n: number): Float32Array | null {
   const region = acquire(8 * n * n);
   try {
     const M = new Float64Array(region.buffer(), region.base, n * n);
     M.set(A);
     const ok = kernelFor<LinalgExports>(linalgWasmModule()).exports.cholesky(region.base, n);
     if (!ok) return null;
-    const L = Float64Array.from(M);
+    const L = Float32Array.from(M);
     for (let r = 0; r < n; r++) for (let c = r + 1; c < n; c++) L[r * n + c] = L[c * n + r];
     return L;
   } finally {

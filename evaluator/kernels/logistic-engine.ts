@@ -1,6 +1,7 @@
 /**
- * Runs the generated WebAssembly logistic kernel over a dataset: builds the CSR copy of X
- * in a (shared) wasm memory once per fit, then evaluates loss + gradient for any θ.
+ * Runs the generated WebAssembly logistic kernel over a dataset: copies X into kernel memory
+ * once per fit (dense rows, or sparse CSR + per-chunk CSC pairs when at least half the inputs
+ * are zero), then evaluates loss + gradient for any θ.
  *
  * Rows are cut into a fixed number of chunks that depends only on n; each chunk
  * accumulates its own gradient and the chunks are summed in chunk order. Which thread
@@ -26,11 +27,18 @@ export function logisticWasmModule(k: number): WebAssembly.Module {
   return m;
 }
 
+type Fn = (...args: number[]) => number | void;
 export interface LogisticExports {
-  forward(rows: number, y: number, r0: number, r1: number, W: number, b: number, R: number, gb: number): number;
-  backward(cols: number, d: number, R: number, G: number): void;
-  chunk(rows: number, y: number, r0: number, r1: number, W: number, b: number, R: number, G: number, cols: number, d: number, lossAt: number): void;
-  logits(rows: number, r0: number, r1: number, W: number, b: number, out: number): void;
+  chunk_s: Fn; chunk_d: Fn; logits_s: Fn; logits_d: Fn; proba_s: Fn; proba_d: Fn;
+}
+
+/**
+ * Dense storage (f32 rows, every input visited) beats sparse pairs (8 bytes and an index per
+ * non-zero) unless at least half the inputs are zero. The choice depends only on the data,
+ * and both give the same values (a zero input adds an exact ±0).
+ */
+export function useDense(nnz: number, n: number, d: number): boolean {
+  return nnz >= 0.5 * n * d;
 }
 
 /** Non-zeros per row block [r0, r1) of a dense row-major matrix. */
@@ -81,12 +89,14 @@ function fillCsc(buf: ArrayBufferLike, X: Float32Array, d: number, r0: number, r
   }
 }
 
-/** Everything a thread needs to run chunks of one problem (structured-clone-able). */
+/** Where one problem lives in kernel memory. */
 export interface LogisticJobLayout {
-  k: number; d: number; n: number; kp: number;
-  rows: number; y: number; W: number; b: number;
-  /** Per chunk: its rows, CSC column pointers, residual rows R and gradient block G (d + 1 rows of kp doubles; the last is the intercepts'). */
-  chunks: { r0: number; r1: number; cols: number; R: number; G: number }[];
+  k: number; d: number; n: number; kp: number; dense: boolean;
+  /** Sparse: row pointers (CSR); dense: X itself. */
+  src: number;
+  y: number; W: number; b: number;
+  /** Per chunk: rows, column source (sparse: its CSC pointers; dense: X), residual rows R and gradient block G (d + 1 rows of kp doubles; the last is the intercepts'). */
+  chunks: { r0: number; r1: number; csrc: number; R: number; G: number }[];
   /** Chunk losses, one double each. */
   loss: number;
 }
@@ -102,34 +112,42 @@ export class LogisticEngine {
     const kp = paddedClasses(k);
     const rowBytes = 8 * kp;
     const nnz = countNonZeros(X, d, 0, n);
+    const dense = useDense(nnz, n, d);
     const nChunks = Math.max(1, Math.ceil(n / CHUNK_ROWS));
     // Sizes first (relative offsets), then one region of kernel memory for all of it.
     const L = new Layout();
     const rel = {
-      rows: L.alloc(4 * (n + 1)), pairs: L.alloc(PAIR_BYTES * nnz), y: L.alloc(4 * n),
-      W: L.alloc(8 * d * kp), b: L.alloc(8 * kp), loss: L.alloc(8 * nChunks),
+      src: dense ? L.alloc(4 * n * d) : L.alloc(4 * (n + 1)), pairs: dense ? 0 : L.alloc(PAIR_BYTES * nnz),
+      y: L.alloc(4 * n), W: L.alloc(8 * d * kp), b: L.alloc(8 * kp), loss: L.alloc(8 * nChunks),
       chunks: [] as { r0: number; r1: number; nnz: number; cols: number; pairs: number; R: number; G: number }[],
     };
     for (let c = 0; c < nChunks; c++) {
       const r0 = c * CHUNK_ROWS, r1 = Math.min(n, r0 + CHUNK_ROWS);
-      const cn = countNonZeros(X, d, r0, r1);
-      rel.chunks.push({ r0, r1, nnz: cn, cols: L.alloc(4 * (d + 1)), pairs: L.alloc(PAIR_BYTES * cn), R: L.alloc(rowBytes * (r1 - r0)), G: L.alloc(rowBytes * (d + 1)) });
+      const cn = dense ? 0 : countNonZeros(X, d, r0, r1);
+      rel.chunks.push({
+        r0, r1, nnz: cn, cols: dense ? 0 : L.alloc(4 * (d + 1)), pairs: dense ? 0 : L.alloc(PAIR_BYTES * cn),
+        R: L.alloc(rowBytes * (r1 - r0)), G: L.alloc(rowBytes * (d + 1)),
+      });
     }
     this.region = acquire(L.bytes);
     const at = this.region.base;
     const lay: LogisticJobLayout = {
-      k, d, n, kp, rows: at + rel.rows, y: at + rel.y, W: at + rel.W, b: at + rel.b, loss: at + rel.loss,
-      chunks: rel.chunks.map((ch) => ({ r0: ch.r0, r1: ch.r1, cols: at + ch.cols, R: at + ch.R, G: at + ch.G })),
+      k, d, n, kp, dense, src: at + rel.src, y: at + rel.y, W: at + rel.W, b: at + rel.b, loss: at + rel.loss,
+      chunks: rel.chunks.map((ch) => ({ r0: ch.r0, r1: ch.r1, csrc: dense ? at + rel.src : at + ch.cols, R: at + ch.R, G: at + ch.G })),
     };
     this.layout = lay;
     const buf = this.region.buffer();
-    fillCsr(buf, X, n, d, rowBytes, lay.rows, at + rel.pairs, nnz);
-    rel.chunks.forEach((ch, c) => fillCsc(buf, X, d, ch.r0, ch.r1, rowBytes, lay.chunks[c].cols, at + ch.pairs, ch.nnz));
+    if (dense) {
+      new Float32Array(buf, lay.src, n * d).set(X);
+    } else {
+      fillCsr(buf, X, n, d, rowBytes, lay.src, at + rel.pairs, nnz);
+      rel.chunks.forEach((ch, c) => fillCsc(buf, X, d, ch.r0, ch.r1, rowBytes, lay.chunks[c].csrc, at + ch.pairs, ch.nnz));
+    }
     new Int32Array(buf, lay.y, n).set(y);
     new Float64Array(buf, lay.W, d * kp).fill(0);
     new Float64Array(buf, lay.b, kp).fill(0);
     this.kernel = kernelFor<LogisticExports>(logisticWasmModule(k));
-    this.tasks = lay.chunks.map((ch, c) => [lay.rows, lay.y, ch.r0, ch.r1, lay.W, lay.b, ch.R, ch.G, ch.cols, d, lay.loss + 8 * c]);
+    this.tasks = lay.chunks.map((ch, c) => [lay.src, ch.csrc, d, lay.y, ch.r0, ch.r1, lay.W, lay.b, ch.R, ch.G, lay.loss + 8 * c]);
   }
 
   /** Returns the kernel memory this engine holds (engines are released last-in first-out). */
@@ -146,7 +164,7 @@ export class LogisticEngine {
     const W = new Float64Array(buf, lay.W, d * kp), b = new Float64Array(buf, lay.b, kp);
     for (let j = 0; j < d; j++) for (let c = 0; c < k; c++) W[j * kp + c] = theta[j * k + c];
     for (let c = 0; c < k; c++) b[c] = theta[d * k + c];
-    this.kernel.run('chunk', this.tasks);
+    this.kernel.run(lay.dense ? 'chunk_d' : 'chunk_s', this.tasks);
     // Sum chunk results in chunk order (fixed, whichever thread ran them).
     const nc = lay.chunks.length;
     const losses = new Float64Array(buf, lay.loss, nc);
@@ -164,30 +182,55 @@ export class LogisticEngine {
   }
 }
 
-/** Logits X·W + b (n × k doubles) with the same kernel, for prediction. */
-export function logisticLogitsWasm(X: Float32Array, n: number, d: number, k: number, theta: Float64Array): Float64Array {
+/**
+ * Runs logits_m or proba_m over X (n × d) with θ = [W (d × k), b (k)] in row blocks spread
+ * over the kernel threads; `read` copies the result out of kernel memory.
+ */
+function predictRows<T>(X: Float32Array, n: number, d: number, k: number, theta: Float64Array, kind: 'logits' | 'proba', read: (buf: SharedArrayBuffer, at: number) => T): T {
   const kp = paddedClasses(k);
   const nnz = countNonZeros(X, d, 0, n);
+  const dense = useDense(nnz, n, d);
+  const outBytes = kind === 'logits' ? 8 * kp : 4 * k;
+  const nTasks = Math.max(1, Math.ceil(n / CHUNK_ROWS));
   const L = new Layout();
-  const rel = { rows: L.alloc(4 * (n + 1)), pairs: L.alloc(PAIR_BYTES * nnz), W: L.alloc(8 * d * kp), b: L.alloc(8 * kp), out: L.alloc(8 * n * kp) };
+  const rel = {
+    src: dense ? L.alloc(4 * n * d) : L.alloc(4 * (n + 1)), pairs: dense ? 0 : L.alloc(PAIR_BYTES * nnz),
+    W: L.alloc(8 * d * kp), b: L.alloc(8 * kp), out: L.alloc(outBytes * n), zs: L.alloc(8 * kp * nTasks),
+  };
   const region = acquire(L.bytes);
   try {
     const at = region.base;
     const buf = region.buffer();
-    fillCsr(buf, X, n, d, 8 * kp, at + rel.rows, at + rel.pairs, nnz);
+    if (dense) new Float32Array(buf, at + rel.src, n * d).set(X);
+    else fillCsr(buf, X, n, d, 8 * kp, at + rel.src, at + rel.pairs, nnz);
     const W = new Float64Array(buf, at + rel.W, d * kp), b = new Float64Array(buf, at + rel.b, kp);
     W.fill(0); b.fill(0);
     for (let j = 0; j < d; j++) for (let c = 0; c < k; c++) W[j * kp + c] = theta[j * k + c];
     for (let c = 0; c < k; c++) b[c] = theta[d * k + c];
-    // Row blocks as tasks: each writes its own output rows.
+    // Row blocks as tasks: each writes its own output rows (and has its own scratch).
     const tasks: number[][] = [];
-    for (let r0 = 0; r0 < n; r0 += CHUNK_ROWS) tasks.push([at + rel.rows, r0, Math.min(n, r0 + CHUNK_ROWS), at + rel.W, at + rel.b, at + rel.out + 8 * kp * r0]);
-    kernelFor<LogisticExports>(logisticWasmModule(k)).run('logits', tasks);
-    const outP = new Float64Array(buf, at + rel.out, n * kp);
-    const out = new Float64Array(n * k);
-    for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) out[i * k + c] = outP[i * kp + c];
-    return out;
+    for (let t = 0, r0 = 0; r0 < n; t++, r0 += CHUNK_ROWS) {
+      tasks.push([at + rel.src, d, r0, Math.min(n, r0 + CHUNK_ROWS), at + rel.W, at + rel.b, at + rel.out + outBytes * r0, at + rel.zs + 8 * kp * t]);
+    }
+    kernelFor<LogisticExports>(logisticWasmModule(k)).run(`${kind}_${dense ? 'd' : 's'}`, tasks);
+    return read(buf, at + rel.out);
   } finally {
     region.release();
   }
+}
+
+/** Class probabilities softmax(X·W + b) as n × k float32, computed in the kernel. */
+export function logisticProba(X: Float32Array, n: number, d: number, k: number, theta: Float64Array): Float32Array {
+  return predictRows(X, n, d, k, theta, 'proba', (buf, at) => new Float32Array(buf, at, n * k).slice());
+}
+
+/** Logits X·W + b (n × k doubles) with the same kernel. */
+export function logisticLogitsWasm(X: Float32Array, n: number, d: number, k: number, theta: Float64Array): Float64Array {
+  const kp = paddedClasses(k);
+  return predictRows(X, n, d, k, theta, 'logits', (buf, at) => {
+    const outP = new Float64Array(buf, at, n * kp);
+    const out = new Float64Array(n * k);
+    for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) out[i * k + c] = outP[i * kp + c];
+    return out;
+  });
 }

@@ -59,7 +59,9 @@ export const Simd = {
   f32x4_extract_lane: 0x1f, f64x2_extract_lane: 0x21,
   f32x4_add: 0xe4, f32x4_sub: 0xe5, f32x4_mul: 0xe6,
   f64x2_add: 0xf0, f64x2_sub: 0xf1, f64x2_mul: 0xf2,
-  f64x2_promote_low_f32x4: 0x5f,
+  f64x2_promote_low_f32x4: 0x5f, v128_load64_zero: 0x5d,
+  f64x2_floor: 0x75, f64x2_lt: 0x49, i32x4_trunc_sat_f64x2_s_zero: 0xfc, i32x4_add: 0xae, i32x4_splat: 0x11,
+  i64x2_extend_low_i32x4_s: 0xc7, i64x2_shl: 0xcb, v128_andnot: 0x4f,
 } as const;
 
 /** Instruction emitter for one function body. */
@@ -82,7 +84,8 @@ export class Code {
     this.bytes.push(op); uleb(this.bytes, align); uleb(this.bytes, offset); return this;
   }
   simd(op: number): this { this.bytes.push(0xfd); uleb(this.bytes, op); return this; }
-  simdMem(op: number, offset = 0): this { this.simd(op); uleb(this.bytes, 4); uleb(this.bytes, offset); return this; }
+  /** SIMD memory access; align = log2 of the natural alignment (4 for v128, 3 for 64-bit loads). */
+  simdMem(op: number, offset = 0, align = 4): this { this.simd(op); uleb(this.bytes, align); uleb(this.bytes, offset); return this; }
   lane(op: number, lane: number): this { this.simd(op); this.bytes.push(lane); return this; }
   br(depth: number): this { this.bytes.push(Op.br); uleb(this.bytes, depth); return this; }
   brIf(depth: number): this { this.bytes.push(Op.br_if); uleb(this.bytes, depth); return this; }

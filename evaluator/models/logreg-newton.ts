@@ -57,11 +57,11 @@ export function logRegHessian(X: Float32Array, n: number, d: number, k: number, 
 }
 
 /**
- * Cholesky factor of H + small ridges, in a new row-major array: L in the
- * lower triangle and diagonal, Lᵀ mirrored into the upper triangle. Returns null if H is not
- * numerically positive definite.
+ * Cholesky factor of H + small ridges (float32, row-major): L in the lower triangle and
+ * diagonal, Lᵀ mirrored into the upper triangle. Returns null if H is not numerically
+ * positive definite.
  */
-export function choleskyForNewton(H: Float64Array, P: number, d: number, k: number): Float64Array | null {
+export function choleskyForNewton(H: Float64Array, P: number, d: number, k: number): Float32Array | null {
   const A = Float64Array.from(H);
   let maxDiag = 0;
   for (let r = 0; r < P; r++) maxDiag = Math.max(maxDiag, H[r * P + r]);
@@ -73,8 +73,11 @@ export function choleskyForNewton(H: Float64Array, P: number, d: number, k: numb
   return choleskyWasm(A, P);
 }
 
-/** out = (L Lᵀ)⁻¹ q by forward and back substitution (four partial sums per dot product). */
-export function choleskySolve(L: Float64Array, P: number, q: Float64Array, out: Float64Array): void {
+/**
+ * out = (L Lᵀ)⁻¹ q by forward and back substitution in plain TypeScript (the reference for
+ * kernels/linalg-wasm.ts's CholeskySolver, which fits use).
+ */
+export function choleskySolve(L: Float32Array | Float64Array, P: number, q: Float64Array, out: Float64Array): void {
   for (let r = 0; r < P; r++) {
     const rr = r * P;
     let s0 = q[r], s1 = 0, s2 = 0, s3 = 0;

@@ -9,8 +9,7 @@
  * the old inverse-Hessian model is still accurate and a refit takes a handful of steps.
  */
 import type { Dataset, FittedModel, Model, ModelSpec, ModelState } from '../types.ts';
-import { LogisticEngine, logisticLogitsWasm } from '../kernels/logistic-engine.ts';
-import { softmaxRows } from '../kernels/softmax.ts';
+import { LogisticEngine, logisticProba } from '../kernels/logistic-engine.ts';
 import { lbfgs, type CurvaturePairs, type LbfgsStop } from './lbfgs.ts';
 import { checkDataset, numberParam, rejectUnknownParams } from './params.ts';
 import { choleskyForNewton, logRegHessian, MAX_NEWTON_PARAMS } from './logreg-newton.ts';
@@ -20,7 +19,7 @@ const NAME = 'logistic-regression';
 export const LOGREG_PARAMS = ['l2', 'max_iter', 'tol', 'memory', 'keep_curvature', 'precondition'] as const;
 
 /** A warm fit that needed more iterations than this refreshes the Hessian next time. */
-export const HESSIAN_REFRESH_ITERATIONS = 20;
+export const HESSIAN_REFRESH_ITERATIONS = 30;
 
 export interface LogRegParams {
   /** Penalty weight (1/C). Default 1. */
@@ -71,7 +70,7 @@ export interface LogRegState extends ModelState {
    * reference between states (never modified); `refresh` asks the next warm fit to
    * recompute it because the last one needed many iterations.
    */
-  hessian?: { factor: Float64Array; refresh: boolean };
+  hessian?: { factor: Float32Array; refresh: boolean };
 }
 
 export interface LogRegFitInfo {
@@ -105,8 +104,7 @@ class FittedLogReg implements FittedModel {
   ) {}
   predictProba(X: Float32Array, n: number): Float32Array {
     if (X.length !== n * this.d) throw new Error(`${NAME}: predictProba got ${X.length} values, expected n×d = ${n}×${this.d}`);
-    const z = logisticLogitsWasm(X, n, this.d, this.k, this.theta);
-    return Float32Array.from(softmaxRows(z, n, this.k));
+    return logisticProba(X, n, this.d, this.k, this.theta);
   }
   state(): LogRegState {
     const dk = this.d * this.k;
@@ -131,7 +129,7 @@ function thetaFromState(state: ModelState, k: number, d: number): { theta: Float
   theta.set(w, 0);
   theta.set(b, d * k);
   const P = (d + 1) * k;
-  const hessian = st.hessian && st.hessian.factor instanceof Float64Array && st.hessian.factor.length === P * P ? st.hessian : undefined;
+  const hessian = st.hessian && st.hessian.factor instanceof Float32Array && st.hessian.factor.length === P * P ? st.hessian : undefined;
   return { theta, curvature: st.curvature, hessian };
 }
 
@@ -147,7 +145,7 @@ export const logisticRegression: Model & { fitWithInfo(data: Dataset, params: Mo
     const start = opts.warmStart ? thetaFromState(opts.warmStart, k, d) : { theta: new Float64Array(d * k + k) };
     const P = (d + 1) * k;
     // Hessian preconditioning for warm starts (see logreg-newton.ts).
-    let factor: Float64Array | null = null;
+    let factor: Float32Array | null = null;
     let hessianComputed = false;
     if (opts.warmStart && p.precondition && P <= MAX_NEWTON_PARAMS) {
       if (start.hessian && !start.hessian.refresh) {

@@ -1,0 +1,118 @@
+/**
+ * bench/logreg-vs-sklearn: the evaluator's logistic regression against scikit-learn's on the
+ * same problem, in the same run.
+ *
+ * Problem: the first 20,000 Fashion-MNIST training images (784 pixels / 255), 10 classes,
+ * objective Σ log loss + ½·‖W‖² (C = 1; intercepts not penalised), at most 100 L-BFGS
+ * iterations, gradient tolerance 1e-4; accuracy on the 10,000 test images.
+ * Reference: scikit-learn's LogisticRegression(C=1, max_iter=100, solver='lbfgs') from
+ * Debian's python3-sklearn, run by /usr/bin/python3 on the same IDX files.
+ *
+ *   node --import tsx bench/logreg-vs-sklearn.ts [--rows 20000] [--threads N]
+ *
+ * Needs /work/shared/data/fashion-mnist/*.gz (skips with exit 0 when absent) and, for the
+ * reference half, `apt-get install -y python3-sklearn` (skipped with a note when absent).
+ * Timings are wall-clock seconds of the fit alone (data loading excluded on both sides).
+ */
+import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { readIdxFile } from '../src/pool/formats/idx.ts';
+import { logisticRegression } from '../evaluator/models/logreg.ts';
+import { kernelThreads, setKernelThreads, shutdownKernelThreads } from '../evaluator/kernels/compute-pool.ts';
+
+const DATA = '/work/shared/data/fashion-mnist';
+const PYTHON = '/usr/bin/python3';
+const FILES = ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'];
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return dflt;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v < 1) { console.error(`${name} needs a positive integer`); process.exit(2); }
+  return v;
+}
+
+interface Side { seconds: number; accuracy: number; iterations: number; objective: number }
+
+async function load(images: string, labels: string, rows: number): Promise<{ X: Float32Array; y: Int32Array; n: number }> {
+  const img = await readIdxFile(join(DATA, images));
+  const lab = await readIdxFile(join(DATA, labels));
+  const n = Math.min(rows, img.dims[0]);
+  const X = new Float32Array(n * 784);
+  for (let i = 0; i < n * 784; i++) X[i] = (img.data[i] as number) / 255;
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) y[i] = lab.data[i] as number;
+  return { X, y, n };
+}
+
+function ours(train: { X: Float32Array; y: Int32Array; n: number }, test: { X: Float32Array; y: Int32Array; n: number }): Side {
+  const t0 = performance.now();
+  const m = logisticRegression.fitWithInfo({ ...train, d: 784, k: 10 }, { l2: 1, max_iter: 100, tol: 1e-4 }, {});
+  const seconds = (performance.now() - t0) / 1000;
+  const P = m.predictProba(test.X, test.n);
+  let ok = 0;
+  for (let i = 0; i < test.n; i++) {
+    let best = 0;
+    for (let c = 1; c < 10; c++) if (P[i * 10 + c] > P[i * 10 + best]) best = c;
+    if (best === test.y[i]) ok++;
+  }
+  return { seconds, accuracy: ok / test.n, iterations: m.iterations, objective: m.info!.objective };
+}
+
+const SKLEARN = `
+import gzip, json, sys, time, warnings
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+import sklearn
+d, rows = sys.argv[1], int(sys.argv[2])
+def images(f, n): return np.frombuffer(gzip.open(f'{d}/{f}').read(), np.uint8, offset=16).reshape(-1, 784)[:n].astype(np.float64) / 255
+def labels(f, n): return np.frombuffer(gzip.open(f'{d}/{f}').read(), np.uint8, offset=8)[:n]
+X, y = images('train-images-idx3-ubyte.gz', rows), labels('train-labels-idx1-ubyte.gz', rows)
+Xt, yt = images('t10k-images-idx3-ubyte.gz', 10000), labels('t10k-labels-idx1-ubyte.gz', 10000)
+warnings.simplefilter('ignore')
+t = time.perf_counter()
+m = LogisticRegression(C=1, max_iter=100, solver='lbfgs').fit(X, y)
+sec = time.perf_counter() - t
+P = m.predict_proba(X)
+obj = float(-np.log(P[np.arange(len(y)), y]).sum() + 0.5 * (m.coef_ ** 2).sum())
+print(json.dumps({'seconds': sec, 'accuracy': float((m.predict(Xt) == yt).mean()), 'iterations': int(m.n_iter_[0]), 'objective': obj, 'version': sklearn.__version__}))
+`;
+
+function sklearn(rows: number): (Side & { version: string }) | string {
+  if (!existsSync(PYTHON)) return `${PYTHON} not found`;
+  const probe = spawnSync(PYTHON, ['-c', 'import sklearn'], { encoding: 'utf8' });
+  if (probe.status !== 0) return 'scikit-learn is not installed for /usr/bin/python3 (apt-get install -y python3-sklearn)';
+  const r = spawnSync(PYTHON, ['-c', SKLEARN, DATA, String(rows)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.status !== 0) return `scikit-learn run failed: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`;
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+async function main() {
+  const rows = arg('--rows', 20000);
+  const threads = arg('--threads', availableParallelism());
+  if (!FILES.every((f) => existsSync(join(DATA, f)))) {
+    console.log(`bench/logreg-vs-sklearn: skipped, Fashion-MNIST IDX files not found in ${DATA}`);
+    return;
+  }
+  setKernelThreads(threads);
+  const train = await load(FILES[0], FILES[1], rows);
+  const test = await load(FILES[2], FILES[3], 10000);
+  console.log(`problem: first ${train.n} Fashion-MNIST training images (784 px / 255), C = 1, at most 100 L-BFGS iterations, tol 1e-4; ${test.n} test images`);
+  const a = ours(train, test);
+  console.log(`ours (evaluator, ${kernelThreads()} kernel thread(s)): ${a.seconds.toFixed(2)} s, accuracy ${a.accuracy.toFixed(4)}, ${a.iterations} iterations, objective ${a.objective.toFixed(2)}`);
+  const b = sklearn(train.n);
+  if (typeof b === 'string') {
+    console.log(`reference skipped: ${b}`);
+  } else {
+    console.log(`scikit-learn ${b.version} (lbfgs): ${b.seconds.toFixed(2)} s, accuracy ${b.accuracy.toFixed(4)}, ${b.iterations} iterations, objective ${b.objective.toFixed(2)}`);
+    console.log('');
+    console.log(`time ratio ours / sklearn:      ${(a.seconds / b.seconds).toFixed(2)}  (target <= 1)`);
+    console.log(`accuracy ours - sklearn:        ${(a.accuracy - b.accuracy >= 0 ? '+' : '')}${(a.accuracy - b.accuracy).toFixed(4)}  (target >= 0)`);
+    console.log(`objective ratio ours / sklearn: ${(a.objective / b.objective).toFixed(4)}  (same objective, lower is better)`);
+  }
+  await shutdownKernelThreads();
+}
+
+await main();
