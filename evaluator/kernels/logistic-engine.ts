@@ -68,25 +68,51 @@ function fillCsr(buf: ArrayBufferLike, X: Float32Array, n: number, d: number, ro
   rows[n] = pairsAt + PAIR_BYTES * p;
 }
 
-/** CSC pairs ((i − r0)·rowBytes, x_ij) of rows [r0, r1), rows increasing within a column. */
-function fillCsc(buf: ArrayBufferLike, X: Float32Array, d: number, r0: number, r1: number, rowBytes: number, colsAt: number, pairsAt: number, nnz: number): void {
-  const cols = new Int32Array(buf, colsAt, d + 1);
-  const start = new Int32Array(d + 1);
-  for (let i = r0; i < r1; i++) {
-    const o = i * d;
-    for (let j = 0; j < d; j++) if (X[o + j] !== 0) start[j + 1]++;
+/** Non-zeros per column in each block of CHUNK_ROWS rows (nChunks × d), in one pass. */
+function chunkColumnCounts(X: Float32Array, n: number, d: number, nChunks: number): Int32Array {
+  const counts = new Int32Array(nChunks * d);
+  for (let i = 0; i < n; i++) {
+    const o = i * d, co = Math.floor(i / CHUNK_ROWS) * d;
+    for (let j = 0; j < d; j++) if (X[o + j] !== 0) counts[co + j]++;
   }
-  for (let j = 0; j < d; j++) start[j + 1] += start[j];
-  for (let j = 0; j <= d; j++) cols[j] = pairsAt + PAIR_BYTES * start[j];
-  const off = new Int32Array(buf, pairsAt, 2 * nnz);
-  const val = new Float32Array(buf, pairsAt, 2 * nnz);
-  for (let i = r0; i < r1; i++) {
-    const o = i * d, rb = (i - r0) * rowBytes;
-    for (let j = 0; j < d; j++) {
-      const x = X[o + j];
-      if (x !== 0) { const p = start[j]++; off[2 * p] = rb; val[2 * p + 1] = x; }
+  return counts;
+}
+
+/**
+ * Fills, in one pass over X, the CSR pairs of all rows and the CSC pairs of every chunk
+ * ((i − r0)·rowBytes, x_ij; rows increasing within a column). colsAt[c] / pairsAt[c]: where
+ * chunk c's column pointers and pairs go; counts: chunkColumnCounts.
+ */
+function fillCsrAndCsc(
+  buf: ArrayBufferLike, X: Float32Array, n: number, d: number, rowBytes: number,
+  rowsAt: number, csrAt: number, nnz: number, counts: Int32Array, colsAt: number[], cscAt: number[],
+): void {
+  const rows = new Int32Array(buf, rowsAt, n + 1);
+  const off = new Int32Array(buf, csrAt, 2 * nnz);
+  const val = new Float32Array(buf, csrAt, 2 * nnz);
+  const i32 = new Int32Array(buf), f32 = new Float32Array(buf);
+  const next = new Int32Array(d);
+  let p = 0;
+  for (let c = 0; c * CHUNK_ROWS < n; c++) {
+    const r0 = c * CHUNK_ROWS, r1 = Math.min(n, r0 + CHUNK_ROWS);
+    // Column starts of this chunk (as pair indices relative to its pair area).
+    const cols = new Int32Array(buf, colsAt[c], d + 1);
+    let acc = 0;
+    for (let j = 0; j < d; j++) { cols[j] = cscAt[c] + PAIR_BYTES * acc; next[j] = (cscAt[c] >> 2) + 2 * acc; acc += counts[c * d + j]; }
+    cols[d] = cscAt[c] + PAIR_BYTES * acc;
+    for (let i = r0; i < r1; i++) {
+      rows[i] = csrAt + PAIR_BYTES * p;
+      const o = i * d, rb = (i - r0) * rowBytes;
+      for (let j = 0; j < d; j++) {
+        const x = X[o + j];
+        if (x === 0) continue;
+        off[2 * p] = j * rowBytes; val[2 * p + 1] = x; p++;
+        const q = next[j]; next[j] = q + 2;
+        i32[q] = rb; f32[q + 1] = x;
+      }
     }
   }
+  rows[n] = csrAt + PAIR_BYTES * p;
 }
 
 /** Where one problem lives in kernel memory. */
@@ -111,9 +137,15 @@ export class LogisticEngine {
     const { X, n, d, y, k } = data;
     const kp = paddedClasses(k);
     const rowBytes = 8 * kp;
-    const nnz = countNonZeros(X, d, 0, n);
-    const dense = useDense(nnz, n, d);
     const nChunks = Math.max(1, Math.ceil(n / CHUNK_ROWS));
+    const counts = chunkColumnCounts(X, n, d, nChunks);
+    const chunkNnz = Array.from({ length: nChunks }, (_, c) => {
+      let t = 0;
+      for (let j = 0; j < d; j++) t += counts[c * d + j];
+      return t;
+    });
+    const nnz = chunkNnz.reduce((a, b) => a + b, 0);
+    const dense = useDense(nnz, n, d);
     // Sizes first (relative offsets), then one region of kernel memory for all of it.
     const L = new Layout();
     const rel = {
@@ -123,7 +155,7 @@ export class LogisticEngine {
     };
     for (let c = 0; c < nChunks; c++) {
       const r0 = c * CHUNK_ROWS, r1 = Math.min(n, r0 + CHUNK_ROWS);
-      const cn = dense ? 0 : countNonZeros(X, d, r0, r1);
+      const cn = dense ? 0 : chunkNnz[c];
       rel.chunks.push({
         r0, r1, nnz: cn, cols: dense ? 0 : L.alloc(4 * (d + 1)), pairs: dense ? 0 : L.alloc(PAIR_BYTES * cn),
         R: L.alloc(rowBytes * (r1 - r0)), G: L.alloc(rowBytes * (d + 1)),
@@ -140,8 +172,7 @@ export class LogisticEngine {
     if (dense) {
       new Float32Array(buf, lay.src, n * d).set(X);
     } else {
-      fillCsr(buf, X, n, d, rowBytes, lay.src, at + rel.pairs, nnz);
-      rel.chunks.forEach((ch, c) => fillCsc(buf, X, d, ch.r0, ch.r1, rowBytes, lay.chunks[c].csrc, at + ch.pairs, ch.nnz));
+      fillCsrAndCsc(buf, X, n, d, rowBytes, lay.src, at + rel.pairs, nnz, counts, lay.chunks.map((ch) => ch.csrc), rel.chunks.map((ch) => at + ch.pairs));
     }
     new Int32Array(buf, lay.y, n).set(y);
     new Float64Array(buf, lay.W, d * kp).fill(0);
