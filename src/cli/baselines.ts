@@ -28,7 +28,8 @@ export function register(program: Command): void {
         printJson({
           challenge: { name: ctx.challenge.name, version: ctx.challenge.version },
           pool: { name: ctx.pool.name, content_hash: ctx.pool.manifest.content_hash },
-          baselines: results.map((r) => (showPrivate ? r : { ...r, private: r.private ? { hidden: true } : null })),
+          // Leaderboard order; rank is null for over-budget reference rows.
+          baselines: withRanks(results).map(({ rank, r }) => ({ rank, ...r, ...(showPrivate ? {} : { private: r.private ? { hidden: true } : null }) })),
         });
         return;
       }
@@ -47,10 +48,9 @@ export function printLeaderboard(
   const extra = leaderboardColumns(primary, challenge.metrics.report, available);
   const head = ['#', 'baseline', 'rows', `${primary} (${challenge.metrics.direction}) mean ± std`, '95% CI', ...extra];
   if (opts.showPrivate) head.push(`private ${primary}`);
-  let rank = 0;
-  const rows = leaderboardOrder(results).map((r) => {
+  const rows = withRanks(results).map(({ rank, r }) => {
     const row = [
-      r.over_budget ? '-' : String(++rank),
+      rank === null ? '-' : String(rank),
       r.over_budget ? `${r.name} (over budget)` : r.name,
       r.rows,
       meanStd(r.metrics[primary]),
@@ -66,4 +66,10 @@ export function printLeaderboard(
     const fewer = r.seeds.length !== challenge.model.seeds.length ? `; scored with seed ${r.seeds.join(', ')} only` : '';
     console.log(`  ${r.name}: ${r.description} (${r.seconds.toFixed(1)} s${fewer})`);
   }
+}
+
+/** Baselines in leaderboard order with their rank (null for over-budget reference rows). */
+function withRanks(results: BaselineResult[]): { rank: number | null; r: BaselineResult }[] {
+  let rank = 0;
+  return leaderboardOrder(results).map((r) => ({ rank: r.over_budget ? null : ++rank, r }));
 }

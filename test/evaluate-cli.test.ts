@@ -1,0 +1,70 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openPool, readSplit } from '../src/pool/read.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'sieve-eval-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const sieve = (...args: string[]) =>
+  spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'sieve.mjs'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, CI: '1' },
+  });
+
+describe('sieve evaluate / verify / baselines on credit-fair (small and fast)', () => {
+  it('evaluate --out writes the full record, --json shows the public view; verify exits 0, 1 or 2', async () => {
+    const train = await readSplit(await openPool('german-credit'), 'train', { columns: [] });
+    const sub = join(dir, 'ids.csv');
+    writeFileSync(sub, 'id\n' + train.ids.filter((_, i) => i % 2 === 0).slice(0, 350).join('\n') + '\n');
+    const out = join(dir, 'result.json');
+    const r = sieve('evaluate', 'credit-fair', sub, '--out', out, '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const shown = JSON.parse(r.stdout);
+    expect(shown.private).toEqual({ hidden: true, until: null });
+    const stored = JSON.parse(readFileSync(out, 'utf8'));
+    expect(stored.private.metrics.accuracy.per_seed).toHaveLength(5);
+    expect(stored.metrics).toEqual(shown.metrics);
+    expect(stored.submission.rows).toBe(350);
+
+    const human = sieve('evaluate', 'credit-fair', sub, '--show-private');
+    expect(human.status).toBe(0);
+    expect(human.stdout).toMatch(/private mean ± std/);
+    expect(human.stdout).toMatch(/worst_group_accuracy\[sex\]/);
+
+    const ok = sieve('verify', out);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/bit-identical/);
+
+    const tampered = { ...stored, metrics: { ...stored.metrics, accuracy: { ...stored.metrics.accuracy, mean: 0.5 } } };
+    const bad = join(dir, 'tampered.json');
+    writeFileSync(bad, JSON.stringify(tampered));
+    const mismatch = sieve('verify', bad, '--json');
+    expect(mismatch.status).toBe(1);
+    expect(JSON.parse(mismatch.stdout).differences).toEqual([{ path: 'metrics.accuracy.mean', recorded: 0.5, rerun: stored.metrics.accuracy.mean }]);
+
+    writeFileSync(sub, 'id\n' + train.ids.slice(0, 10).join('\n') + '\n');
+    const changed = sieve('verify', out);
+    expect(changed.status).toBe(2);
+    expect(changed.stderr).toMatch(/submission file changed since it was scored/);
+    expect(existsSync(out)).toBe(true);
+  });
+
+  it('baselines --json: ranked, in budget except the full pool, private hidden', () => {
+    const r = sieve('baselines', 'credit-fair', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const body = JSON.parse(r.stdout);
+    const byName = Object.fromEntries(body.baselines.map((b: { name: string }) => [b.name, b]));
+    expect(Object.keys(byName).sort()).toEqual(['class-balanced', 'full-pool', 'random']);
+    expect(byName['full-pool'].over_budget).toBe(true);
+    expect(byName['full-pool'].rows).toBe(700);
+    expect(byName.random.rows).toBe(400);
+    expect(byName.random.private).toEqual({ hidden: true });
+    expect(byName.random.metrics['demographic_parity_gap[sex]'].ci95).toHaveLength(2);
+    // Leaderboard order: ranks 1, 2 by accuracy, then the over-budget reference row.
+    expect(body.baselines.map((b: { rank: number | null }) => b.rank)).toEqual([1, 2, null]);
+    expect(body.baselines[0].primary.mean).toBeGreaterThanOrEqual(body.baselines[1].primary.mean);
+  });
+});
