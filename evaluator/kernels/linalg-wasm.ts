@@ -126,6 +126,103 @@ function linalgModule(): Uint8Array<ArrayBuffer> {
     }));
     mb.addFunc('cholsolve', [I32, I32, I32, I32], [], locals, c);
   }
+  // Element-wise vector kernels for the symmetric eigensolver (symeig.ts). Each walks
+  // `len` doubles two at a time (f64x2) with a scalar tail; element-wise results are exactly
+  // the scalar ones, only dotaxpy's sum is accumulated in two lanes.
+  const vecLoop = (c: Code, i: number, len: number, pairBody: () => void, tailBody: () => void) => {
+    c.i32(0).set(i);
+    c.block(() => c.loop(() => {
+      c.get(i).i32(2).op(Op.i32_add).get(len).op(Op.i32_gt_s).brIf(1);
+      pairBody();
+      c.get(i).i32(2).op(Op.i32_add).set(i);
+      c.br(0);
+    }));
+    c.get(i).get(len).op(Op.i32_lt_s).op(Op.if, 0x40);
+    tailBody();
+    c.op(Op.end);
+  };
+  const at = (c: Code, base: number, i: number) => c.get(base).get(i).i32(3).op(Op.i32_shl).op(Op.i32_add);
+  {
+    // dotaxpy(row, dv, ev, len, f) → Σ row[k]·dv[k], and ev[k] += row[k]·f.
+    const P = { row: 0, dv: 1, ev: 2, len: 3, f: 4 };
+    const L = { i: 5, acc: 6, fs: 7, r: 8, s: 9 };
+    const c = new Code();
+    c.f64(0).simd(Simd.f64x2_splat).set(L.acc);
+    c.get(P.f).simd(Simd.f64x2_splat).set(L.fs);
+    vecLoop(c, L.i, P.len, () => {
+      at(c, P.row, L.i).simdMem(Simd.v128_load).set(L.r);
+      c.get(L.acc).get(L.r); at(c, P.dv, L.i).simdMem(Simd.v128_load); c.simd(Simd.f64x2_mul).simd(Simd.f64x2_add).set(L.acc);
+      at(c, P.ev, L.i); at(c, P.ev, L.i).simdMem(Simd.v128_load).get(L.r).get(L.fs).simd(Simd.f64x2_mul).simd(Simd.f64x2_add).simdMem(Simd.v128_store);
+    }, () => {
+      c.get(L.acc).lane(Simd.f64x2_extract_lane, 0).get(L.acc).lane(Simd.f64x2_extract_lane, 1).op(Op.f64_add);
+      at(c, P.row, L.i).mem(Op.f64_load, 3); at(c, P.dv, L.i).mem(Op.f64_load, 3); c.op(Op.f64_mul).op(Op.f64_add).set(L.s);
+      at(c, P.ev, L.i); at(c, P.ev, L.i).mem(Op.f64_load, 3); at(c, P.row, L.i).mem(Op.f64_load, 3); c.get(P.f).op(Op.f64_mul).op(Op.f64_add).mem(Op.f64_store, 3);
+      c.get(L.s).op(Op.return);
+    });
+    c.get(L.acc).lane(Simd.f64x2_extract_lane, 0).get(L.acc).lane(Simd.f64x2_extract_lane, 1).op(Op.f64_add);
+    mb.addFunc('dotaxpy', [I32, I32, I32, I32, F64], [F64], [I32, V128, V128, V128, F64], c);
+  }
+  {
+    // axpy2(row, ev, dv, len, f, g): row[k] = row[k] − (f·ev[k] + g·dv[k]).
+    const P = { row: 0, ev: 1, dv: 2, len: 3, f: 4, g: 5 };
+    const L = { i: 6, fs: 7, gs: 8 };
+    const c = new Code();
+    c.get(P.f).simd(Simd.f64x2_splat).set(L.fs);
+    c.get(P.g).simd(Simd.f64x2_splat).set(L.gs);
+    vecLoop(c, L.i, P.len, () => {
+      at(c, P.row, L.i);
+      at(c, P.row, L.i).simdMem(Simd.v128_load);
+      c.get(L.fs); at(c, P.ev, L.i).simdMem(Simd.v128_load); c.simd(Simd.f64x2_mul);
+      c.get(L.gs); at(c, P.dv, L.i).simdMem(Simd.v128_load); c.simd(Simd.f64x2_mul);
+      c.simd(Simd.f64x2_add).simd(Simd.f64x2_sub).simdMem(Simd.v128_store);
+    }, () => {
+      at(c, P.row, L.i);
+      at(c, P.row, L.i).mem(Op.f64_load, 3);
+      c.get(P.f); at(c, P.ev, L.i).mem(Op.f64_load, 3); c.op(Op.f64_mul);
+      c.get(P.g); at(c, P.dv, L.i).mem(Op.f64_load, 3); c.op(Op.f64_mul);
+      c.op(Op.f64_add).op(Op.f64_sub).mem(Op.f64_store, 3);
+    });
+    mb.addFunc('axpy2', [I32, I32, I32, I32, F64, F64], [], [I32, V128, V128], c);
+  }
+  {
+    // axpy(row, dv, len, g): row[k] = row[k] − g·dv[k].
+    const P = { row: 0, dv: 1, len: 2, g: 3 };
+    const L = { i: 4, gs: 5 };
+    const c = new Code();
+    c.get(P.g).simd(Simd.f64x2_splat).set(L.gs);
+    vecLoop(c, L.i, P.len, () => {
+      at(c, P.row, L.i);
+      at(c, P.row, L.i).simdMem(Simd.v128_load);
+      c.get(L.gs); at(c, P.dv, L.i).simdMem(Simd.v128_load); c.simd(Simd.f64x2_mul);
+      c.simd(Simd.f64x2_sub).simdMem(Simd.v128_store);
+    }, () => {
+      at(c, P.row, L.i);
+      at(c, P.row, L.i).mem(Op.f64_load, 3);
+      c.get(P.g); at(c, P.dv, L.i).mem(Op.f64_load, 3); c.op(Op.f64_mul);
+      c.op(Op.f64_sub).mem(Op.f64_store, 3);
+    });
+    mb.addFunc('axpy', [I32, I32, I32, F64], [], [I32, V128], c);
+  }
+  {
+    // rot(r1, r2, len, c, s): h = r2[k]; r2[k] = s·r1[k] + c·h; r1[k] = c·r1[k] − s·h.
+    const P = { r1: 0, r2: 1, len: 2, c: 3, s: 4 };
+    const L = { i: 5, cs: 6, ss: 7, h: 8, a: 9, hf: 10 };
+    const c = new Code();
+    c.get(P.c).simd(Simd.f64x2_splat).set(L.cs);
+    c.get(P.s).simd(Simd.f64x2_splat).set(L.ss);
+    vecLoop(c, L.i, P.len, () => {
+      at(c, P.r2, L.i).simdMem(Simd.v128_load).set(L.h);
+      at(c, P.r1, L.i).simdMem(Simd.v128_load).set(L.a);
+      at(c, P.r2, L.i); c.get(L.ss).get(L.a).simd(Simd.f64x2_mul).get(L.cs).get(L.h).simd(Simd.f64x2_mul).simd(Simd.f64x2_add).simdMem(Simd.v128_store);
+      at(c, P.r1, L.i); c.get(L.cs).get(L.a).simd(Simd.f64x2_mul).get(L.ss).get(L.h).simd(Simd.f64x2_mul).simd(Simd.f64x2_sub).simdMem(Simd.v128_store);
+    }, () => {
+      at(c, P.r2, L.i).mem(Op.f64_load, 3).set(L.hf);
+      at(c, P.r2, L.i); c.get(P.s); at(c, P.r1, L.i).mem(Op.f64_load, 3); c.op(Op.f64_mul).get(P.c).get(L.hf).op(Op.f64_mul).op(Op.f64_add).mem(Op.f64_store, 3);
+      at(c, P.r1, L.i); c.get(P.c); at(c, P.r1, L.i).mem(Op.f64_load, 3); c.op(Op.f64_mul).get(P.s).get(L.hf).op(Op.f64_mul).op(Op.f64_sub).mem(Op.f64_store, 3);
+    });
+    mb.addFunc('rot', [I32, I32, I32, F64, F64], [], [I32, V128, V128, V128, V128, F64], c);
+  }
+
   // cholesky(A, n) → 1 if A (row-major n × n, lower triangle read) was positive definite and
   // now holds its Cholesky factor L in the lower triangle; 0 otherwise. Row-oriented:
   // L[r][j] = (A[r][j] − L[r, :j]·L[j, :j]) / L[j][j], every dot product contiguous.
@@ -160,13 +257,17 @@ function linalgModule(): Uint8Array<ArrayBuffer> {
 }
 
 let cached: WebAssembly.Module | null = null;
-function linalgWasmModule(): WebAssembly.Module {
+export function linalgWasmModule(): WebAssembly.Module {
   cached ??= new WebAssembly.Module(linalgModule());
   return cached;
 }
 
-interface LinalgExports {
+export interface LinalgExports {
   dot(a: number, b: number, len: number): number;
+  dotaxpy(row: number, dv: number, ev: number, len: number, f: number): number;
+  axpy2(row: number, ev: number, dv: number, len: number, f: number, g: number): void;
+  axpy(row: number, dv: number, len: number, g: number): void;
+  rot(r1: number, r2: number, len: number, c: number, s: number): void;
   cholesky(A: number, n: number): number;
   cholsolve(L: number, n: number, q: number, out: number): void;
 }
