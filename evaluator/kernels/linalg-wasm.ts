@@ -281,20 +281,24 @@ export class CholeskySolver {
   private region;
   private at: { L: number; q: number; out: number };
   private ex: LinalgExports;
+  private q: Float64Array;
+  private out: Float64Array;
   constructor(factor: Float32Array, readonly n: number) {
     const lBytes = Math.ceil((4 * n * n) / 16) * 16;
     this.region = acquire(lBytes + 16 * n);
     const base = this.region.base;
     this.at = { L: base, q: base + lBytes, out: base + lBytes + 8 * n };
-    new Float32Array(this.region.buffer(), this.at.L, n * n).set(factor);
+    const buf = this.region.buffer();
+    new Float32Array(buf, this.at.L, n * n).set(factor);
+    this.q = new Float64Array(buf, this.at.q, n);
+    this.out = new Float64Array(buf, this.at.out, n);
     this.ex = kernelFor<LinalgExports>(linalgWasmModule()).exports;
   }
   /** out = (L Lᵀ)⁻¹ q. */
   solve(q: Float64Array, out: Float64Array): void {
-    const buf = this.region.buffer();
-    new Float64Array(buf, this.at.q, this.n).set(q);
+    this.q.set(q);
     this.ex.cholsolve(this.at.L, this.n, this.at.q, this.at.out);
-    out.set(new Float64Array(buf, this.at.out, this.n));
+    out.set(this.out);
   }
   close(): void { this.region.release(); }
 }

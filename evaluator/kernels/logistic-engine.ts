@@ -132,6 +132,8 @@ export class LogisticEngine {
   private region: Region;
   private kernel: SharedKernel<LogisticExports>;
   private tasks: number[][];
+  /** Views into the region, made once (a shared memory's growth never moves or detaches them). */
+  private views: { W: Float64Array; b: Float64Array; losses: Float64Array; G: Float64Array[] };
 
   constructor(data: LabelledMatrix) {
     const { X, n, d, y, k } = data;
@@ -179,6 +181,11 @@ export class LogisticEngine {
     new Float64Array(buf, lay.b, kp).fill(0);
     this.kernel = kernelFor<LogisticExports>(logisticWasmModule(k));
     this.tasks = lay.chunks.map((ch, c) => [lay.src, ch.csrc, d, lay.y, ch.r0, ch.r1, lay.W, lay.b, ch.R, ch.G, lay.loss + 8 * c]);
+    this.views = {
+      W: new Float64Array(buf, lay.W, d * kp), b: new Float64Array(buf, lay.b, kp),
+      losses: new Float64Array(buf, lay.loss, nChunks),
+      G: lay.chunks.map((ch) => new Float64Array(buf, ch.G, (d + 1) * kp)),
+    };
   }
 
   /** Returns the kernel memory this engine holds (engines are released last-in first-out). */
@@ -191,19 +198,17 @@ export class LogisticEngine {
   lossGrad(theta: Float64Array, grad: Float64Array): number {
     const lay = this.layout;
     const { d, k, kp } = lay;
-    const buf = this.region.buffer();
-    const W = new Float64Array(buf, lay.W, d * kp), b = new Float64Array(buf, lay.b, kp);
+    const { W, b, losses } = this.views;
     for (let j = 0; j < d; j++) for (let c = 0; c < k; c++) W[j * kp + c] = theta[j * k + c];
     for (let c = 0; c < k; c++) b[c] = theta[d * k + c];
     this.kernel.run(lay.dense ? 'chunk_d' : 'chunk_s', this.tasks);
     // Sum chunk results in chunk order (fixed, whichever thread ran them).
     const nc = lay.chunks.length;
-    const losses = new Float64Array(buf, lay.loss, nc);
     let loss = 0;
     grad.fill(0);
     for (let c = 0; c < nc; c++) {
       loss += losses[c];
-      const G = new Float64Array(buf, lay.chunks[c].G, (d + 1) * kp);
+      const G = this.views.G[c];
       for (let j = 0; j <= d; j++) {
         const go = j * kp, to = j * k;
         for (let cc = 0; cc < k; cc++) grad[to + cc] += G[go + cc];
