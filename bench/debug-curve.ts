@@ -9,7 +9,7 @@
  * (the naive protocol) and (b) a cold refit only where a label changed.
  *
  * Data: the built-in pool `pools/fashion-debug` when it exists; otherwise the same recipe
- * from /work/shared/data/fashion-mnist IDX files (a seeded 1,000-row sample of the first
+ * from $SIEVE_DATA/fashion-mnist (default: ../shared/data beside the repository) IDX files (a seeded 1,000-row sample of the first
  * 20,000 training images, 30% symmetric noise, the first 5,000 test images). Exits 0 with a
  * message when neither is available.
  *   node --import tsx bench/debug-curve.ts [--cold-samples 20]
@@ -17,6 +17,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { DEV_DATA } from '../pools/recipes/common.ts';
 import { fileURLToPath } from 'node:url';
 import { evaluateRanking, type ModelSpec, type PoolInput, type TestInput } from '../evaluator/index.ts';
 import { createRng, deriveSeed } from '../evaluator/rng.ts';
@@ -25,7 +26,7 @@ import { planCurve, PointAction } from '../evaluator/protocols/curve.ts';
 import { getModel } from '../evaluator/models/registry.ts';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..');
-const IDX_DIR = '/work/shared/data/fashion-mnist';
+const IDX_DIR = join(DEV_DATA, 'fashion-mnist');
 const argIdx = process.argv.indexOf('--cold-samples');
 const COLD_SAMPLES = argIdx > 0 ? Number(process.argv[argIdx + 1]) : 20;
 

@@ -19,6 +19,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEV_DATA } from '../pools/recipes/common.ts';
 import { createRng, deriveSeed } from '../evaluator/rng.ts';
 import { readIdxFile } from '../src/pool/formats/idx.ts';
 import type { PoolSplit } from '../src/pool/types.ts';
@@ -27,7 +28,7 @@ import { computeOosPredictions, defaultOosModel } from '../src/analysers/oos.ts'
 import { createAuditContext } from '../src/analysers/context.ts';
 import type { Progress } from '../src/util/progress.ts';
 
-const DATA = '/work/shared/data/fashion-mnist';
+const DATA = join(DEV_DATA, 'fashion-mnist');
 const ROWS = 20_000;
 const NOISE = 0.2;
 const REF = { f1: 0.775, precision: 0.674, recall: 0.911, seconds: 20.6 };

@@ -10,7 +10,7 @@
  *
  *   node --import tsx bench/logreg-vs-sklearn.ts [--rows 20000] [--threads N]
  *
- * Needs /work/shared/data/fashion-mnist/*.gz (skips with exit 0 when absent) and, for the
+ * Needs the Fashion-MNIST IDX .gz files in $SIEVE_DATA/fashion-mnist (default: ../shared/data beside the repository) (skips with exit 0 when absent) and, for the
  * reference half, `apt-get install -y python3-sklearn` (skipped with a note when absent).
  * Timings are wall-clock seconds of the fit alone (data loading excluded on both sides).
  */
@@ -18,11 +18,12 @@ import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { DEV_DATA } from '../pools/recipes/common.ts';
 import { readIdxFile } from '../src/pool/formats/idx.ts';
 import { logisticRegression } from '../evaluator/models/logreg.ts';
 import { kernelThreads, setKernelThreads, shutdownKernelThreads } from '../evaluator/kernels/compute-pool.ts';
 
-const DATA = '/work/shared/data/fashion-mnist';
+const DATA = join(DEV_DATA, 'fashion-mnist');
 const PYTHON = '/usr/bin/python3';
 const FILES = ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'];
 

@@ -12,11 +12,12 @@ import { SieveError } from '../../src/util/errors.ts';
 export const POOLS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * Where the maintainers' machines keep copies of the source data (Debian packages
- * dataset-fashion-mnist and weka). Only a convenience default for recipe runs: pass --from on
- * any other machine. Nothing at run time or in tests depends on these paths.
+ * Where the maintainers keep copies of the source data (Debian packages dataset-fashion-mnist
+ * and weka): `$SIEVE_DATA`, else `shared/data` beside the repository. Only a convenience
+ * default for recipe and benchmark runs: pass --from on any other machine. Nothing at run
+ * time or in tests depends on it.
  */
-export const DEV_DATA = '/work/shared/data';
+export const DEV_DATA = process.env.SIEVE_DATA ?? resolve(POOLS_DIR, '..', '..', 'shared', 'data');
 
 /**
  * Per-class quotas summing to `size`, proportional to the class counts (largest remainder,
