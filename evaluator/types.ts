@@ -56,6 +56,11 @@ export interface FittedModel {
 
 export interface Model {
   kind: ModelKind;
+  /**
+   * True when `fit` ignores the seed (same data, same model for every seed): the protocols then
+   * fit once and report that fit for every seed instead of repeating identical work.
+   */
+  seedless: boolean;
   fit(data: Dataset, params: ModelSpec['params'], opts: FitOptions): FittedModel;
   /** Rebuilds a fitted model from `state()` (e.g. in another thread). */
   restore(state: ModelState, k: number, d: number): FittedModel;

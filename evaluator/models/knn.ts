@@ -127,6 +127,8 @@ class FittedKnn implements FittedModel {
 
 export const knn: Model = {
   kind: 'knn',
+  // Deterministic whatever the seed: neighbours and votes involve no randomness.
+  seedless: true,
   fit(data: Dataset, params, _opts) {
     const p = knnParams(params);
     checkDataset(NAME, data.X, data.n, data.d, data.y, data.k);

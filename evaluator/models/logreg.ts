@@ -135,6 +135,8 @@ function thetaFromState(state: ModelState, k: number, d: number): { theta: Float
 
 export const logisticRegression: Model & { fitWithInfo(data: Dataset, params: ModelSpec['params'], opts: { warmStart?: ModelState }): FittedLogReg } = {
   kind: 'logistic-regression',
+  // Deterministic whatever the seed: weights start at zero and L-BFGS has no randomness.
+  seedless: true,
   fit(data, params, opts) {
     return this.fitWithInfo(data, params, opts);
   },

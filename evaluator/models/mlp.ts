@@ -189,6 +189,8 @@ function thetaFromState(state: ModelState, d: number, k: number): { theta: Float
 
 export const mlp: Model = {
   kind: 'mlp',
+  // Seeded initialisation and minibatch order: every seed is its own fit.
+  seedless: false,
   fit(data: Dataset, params, opts) {
     const p = mlpParams(params);
     checkDataset(NAME, data.X, data.n, data.d, data.y, data.k);

@@ -249,8 +249,13 @@ export function fitOne(
   return { fitted, proba: fitted.predictProba(Xtest, nTest), seconds };
 }
 
+/** The seeds that need a fit of their own: all of them, or only the first for a seedless model. */
+export function seedsToFit(spec: ModelSpec): number[] {
+  return getModel(spec.kind).seedless ? spec.seeds.slice(0, 1) : [...spec.seeds];
+}
+
 /**
- * Fits one model per seed (cold) and predicts the test rows, on evaluator/parallel.ts's
+ * Fits one model per seed (cold; once for a seedless model) and predicts the test rows, on evaluator/parallel.ts's
  * worker pool when the work repays starting workers (results are the same either way).
  */
 export async function fitSeeds(
@@ -261,12 +266,18 @@ export async function fitSeeds(
   threads?: number,
   progress?: ProgressSink,
 ): Promise<SeedFit[]> {
-  const jobs: FitJob[] = spec.seeds.map((seed) => ({
+  const fitted = seedsToFit(spec);
+  const jobs: FitJob[] = fitted.map((seed) => ({
     kind: spec.kind, params: spec.params, train, evals: [{ X: Xtest, n: nTest }], seed,
   }));
   const work = expectedWork(train.n, train.d, train.k, jobs.length);
   const results = await runFits(jobs, { threads: threads ?? (work >= MIN_PARALLEL_WORK ? undefined : 1), onDone: () => progress?.tick() });
-  return results.map((r, i) => ({ seed: spec.seeds[i], proba: r.proba[0], iterations: r.iterations, seconds: r.fitSeconds }));
+  if (fitted.length === spec.seeds.length) {
+    return results.map((r, i) => ({ seed: spec.seeds[i], proba: r.proba[0], iterations: r.iterations, seconds: r.fitSeconds }));
+  }
+  // One fit stands for every seed; its time is counted once.
+  const [r] = results;
+  return spec.seeds.map((seed, i) => ({ seed, proba: r.proba[0], iterations: r.iterations, seconds: i === 0 ? r.fitSeconds : 0 }));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -312,7 +323,7 @@ export async function trainAndScore(
   test: TestInput,
   opts: ScoringOptions,
 ): Promise<EvaluationOutput> {
-  opts.progress?.start(spec.seeds.length, 'fitting');
+  opts.progress?.start(seedsToFit(spec).length, 'fitting');
   const fits = await fitSeeds(spec, train, features.Xtest, test.n, opts.threads, opts.progress);
   opts.progress?.stop();
   const { metrics, parts } = scorePredictions(fits, pool, test, opts);
