@@ -1,8 +1,8 @@
 /**
  * Fairness across subgroups. For every group column and every pair of group columns
  * (intersections such as "sex × age_band"): each group's size and share, base rate of each
- * class (given labels), label-error rate (confident-learning flags on the shared out-of-sample
- * probabilities, as the label-errors analyser with its defaults), and out-of-sample model
+ * class (given labels), label-error rate (the rows the label-errors analyser flags with its
+ * defaults: confident learning on the shared out-of-sample probabilities, kNN-confirmed), and out-of-sample model
  * figures: accuracy, and per class (one-vs-rest) selection rate, TPR and FPR. Per attribute:
  * demographic-parity difference (max − min selection rate over groups) and ratio (min / max),
  * equalized-odds difference (max of the TPR range and the FPR range), worst-group accuracy —
@@ -19,7 +19,7 @@ import { SieveError } from '../util/errors.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import type { Analyser, AnalyserResult, ExtraTable, PlotSpec } from './types.ts';
 import { argmaxRow } from './confident-learning.ts';
-import { scoreLabelErrors } from './label-errors.ts';
+import { labelErrorScores } from './label-errors.ts';
 import { barChart, intervalChart, pct, secondsSince } from './specs.ts';
 import { quantileSorted } from './stats.ts';
 
@@ -212,7 +212,7 @@ export const fairness: Analyser<FairnessOptions> = {
     const n = train.n;
     const pred = new Int32Array(n);
     for (let i = 0; i < n; i++) pred[i] = argmaxRow(oos.proba, i, k);
-    const flagged = scoreLabelErrors({ labels: y, proba: oos.proba, n, k }).mask;
+    const flagged = (await labelErrorScores(ctx)).scores.mask;
     let overallCorrect = 0;
     for (let i = 0; i < n; i++) if (pred[i] === y[i]) overallCorrect++;
     const overallAccuracy = overallCorrect / Math.max(n, 1);

@@ -4,7 +4,7 @@
  * score, whether it is flagged, the given and suggested labels.
  */
 import { SieveError } from '../util/errors.ts';
-import type { Analyser, AnalyserResult, ExtraTable, Finding, PlotSpec } from './types.ts';
+import type { Analyser, AnalyserResult, AuditContext, ExtraTable, Finding, PlotSpec } from './types.ts';
 import {
   FILTERS, argmaxRow, computeConfidentJoint, findLabelIssues, labelCounts, normalizedMargin, selfConfidence,
   type FilterBy, type LabelledProba,
@@ -82,6 +82,25 @@ function checkOptions(o: LabelErrorOptions): void {
   }
 }
 
+/**
+ * The label-error scores of the audited rows exactly as this analyser computes them (shared
+ * out-of-sample probabilities, confirmed by the shared kNN graph), so that other analysers
+ * (fairness: label-error rate per group) count the same rows as flagged.
+ */
+export async function labelErrorScores(
+  ctx: AuditContext,
+  opts: LabelErrorOptions = labelErrors.defaults,
+): Promise<{ lp: LabelledProba; agreement?: Float64Array; scores: LabelErrorScores }> {
+  const train = ctx.train;
+  const oos = await ctx.oos();
+  const lp: LabelledProba = { labels: train.labels, proba: oos.proba, n: train.n, k: oos.k };
+  const useKnn = opts.knnK > 0 && train.d > 0 && train.n > 1;
+  const agreement = useKnn
+    ? knnAgreement(await knnGraph(train, opts.knnK, { seed: ctx.seed, progress: ctx.progress }), train.labels, oos.k).agreement
+    : undefined;
+  return { lp, agreement, scores: scoreLabelErrors(lp, opts, agreement) };
+}
+
 export const labelErrors: Analyser<LabelErrorOptions> = {
   name: 'label-errors',
   title: 'Label errors (confident learning)',
@@ -94,12 +113,7 @@ export const labelErrors: Analyser<LabelErrorOptions> = {
     if (oos.n !== train.n || oos.k !== train.classNames.length) {
       throw new SieveError(`out-of-sample probabilities are ${oos.n} × ${oos.k} but the pool has ${train.n} rows and ${train.classNames.length} classes`, { where: 'label-errors' });
     }
-    const lp: LabelledProba = { labels: train.labels, proba: oos.proba, n: train.n, k: oos.k };
-    const useKnn = opts.knnK > 0 && train.d > 0 && train.n > 1;
-    const agreement = useKnn
-      ? knnAgreement(await knnGraph(train, opts.knnK, { seed: ctx.seed, progress: ctx.progress }), train.labels, oos.k).agreement
-      : undefined;
-    const s = scoreLabelErrors(lp, opts, agreement);
+    const { lp, agreement, scores: s } = await labelErrorScores(ctx, opts);
     const clOnly = agreement ? scoreLabelErrors(lp, { ...opts, knnK: 0 }).mask.reduce((a, v) => a + v, 0) : null;
     const names = train.classNames;
     const k = oos.k;

@@ -141,6 +141,8 @@ function wrap(text: string, width = 72): string {
 }
 
 function flaggedCell(r: AuditReport['results'][number]): string {
+  // Analysers that judge the pool as a whole (imbalance, fairness) have no per-row findings.
+  if (r.findings.length === 0) return '–';
   let n = 0;
   for (const f of r.findings) if (f.flagged) n++;
   return `${n.toLocaleString('en-US')} / ${r.findings.length.toLocaleString('en-US')}`;
