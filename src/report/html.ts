@@ -141,7 +141,7 @@ function verdictBlock(label: string | null, r: AuditResult): string {
   const flagged = countFlagged(r.findings);
   return `<div class="verdict-body">${label ? `<h4>${escapeHtml(label)}</h4>` : ''}${severityBadge(r.summary.severity)}
 <p class="verdict-text">${escapeHtml(r.summary.verdict)}</p>
-<p class="muted">${formatValue(flagged)} of ${formatValue(r.findings.length)} rows flagged</p></div>`;
+${r.findings.length ? `<p class="muted">${formatValue(flagged)} of ${formatValue(r.findings.length)} rows flagged</p>` : ''}</div>`;
 }
 
 function verdictsSection(bundle: AuditBundle): string {
