@@ -1,18 +1,17 @@
 /**
  * Out-of-sample class probabilities for every train row, shared by the analysers that need a
  * model's view (label errors, fairness): seeded stratified K-fold cross-validation with a fixed
- * model from the evaluator. The model's preprocessing (standardisation, PCA) is fitted once on
+ * model from the evaluator (the K-fold itself is evaluator/oos.ts; this module picks the features
+ * and the model). The model's preprocessing (standardisation, PCA) is fitted once on
  * all rows — it sees no labels, so nothing leaks — and each fold's model is fitted on the
  * other folds and predicts the held-out one.
  */
-import { deriveSeed } from '../../evaluator/rng.ts';
-import { runFits, type FitJob } from '../../evaluator/parallel.ts';
+import { kFoldProba, stratifiedFolds } from '../../evaluator/oos.ts';
 import { fitPreprocessor } from '../../evaluator/preprocess.ts';
-import type { Dataset, ModelKind, ModelSpec } from '../../evaluator/types.ts';
+import type { ModelKind, ModelSpec } from '../../evaluator/types.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import type { Progress } from '../util/progress.ts';
 import { SieveError } from '../util/errors.ts';
-import { stratifiedFolds } from '../evaluate/oos.ts';
 import type { OosPredictions } from './types.ts';
 import { spaceOf } from './neighbour-space.ts';
 
@@ -66,12 +65,6 @@ export interface OosOptions {
  */
 const PARALLEL_MIN_VALUES = 5_000_000;
 
-function gather(X: Float32Array, d: number, rows: Int32Array): Float32Array {
-  const out = new Float32Array(rows.length * d);
-  for (let i = 0; i < rows.length; i++) out.set(X.subarray(rows[i] * d, (rows[i] + 1) * d), i * d);
-  return out;
-}
-
 /** K-fold out-of-sample probabilities for every row of `split`. */
 export async function computeOosPredictions(split: PoolSplit, opts: OosOptions): Promise<OosPredictions> {
   const { model, folds, seed } = opts;
@@ -88,27 +81,13 @@ export async function computeOosPredictions(split: PoolSplit, opts: OosOptions):
   const pre = fitPreprocessor(model.preprocess ?? {}, raw, n, rawD);
   const X = pre.transform(raw, n);
   const d = pre.dOut;
-  const fold = stratifiedFolds(split.labels, k, folds, seed);
-  const jobs: FitJob[] = [];
-  const heldOut: Int32Array[] = [];
-  for (let f = 0; f < folds; f++) {
-    const trainRows: number[] = [], heldRows: number[] = [];
-    for (let i = 0; i < n; i++) (fold[i] === f ? heldRows : trainRows).push(i);
-    if (!heldRows.length) continue;
-    const tr = Int32Array.from(trainRows), held = Int32Array.from(heldRows);
-    const data: Dataset = { X: gather(X, d, tr), n: tr.length, d, y: Int32Array.from(tr, (i) => split.labels[i]), k };
-    jobs.push({ kind: model.kind, params: model.params, train: data, evals: [{ X: gather(X, d, held), n: held.length }], seed: deriveSeed(seed, 'oos-fit', f) });
-    heldOut.push(held);
-  }
   // Large pools: folds run in the evaluator's worker pool, one fold per core (results are
   // bit-identical to fitting them here). Smaller pools: on this thread (see PARALLEL_MIN_VALUES).
   const threads = opts.threads ?? (n * d >= PARALLEL_MIN_VALUES ? undefined : 1);
-  opts.progress?.start(jobs.length, 'out-of-sample predictions');
-  const results = await runFits(jobs, { threads, onDone: () => opts.progress?.tick(1) });
-  const proba = new Float32Array(n * k);
-  results.forEach((r, j) => {
-    const held = heldOut[j], p = r.proba[0];
-    for (let t = 0; t < held.length; t++) proba.set(p.subarray(t * k, (t + 1) * k), held[t] * k);
+  const proba = await kFoldProba({ X, n, d, y: split.labels, k }, model, {
+    folds, seed, threads,
+    onStart: (fits) => opts.progress?.start(fits, 'out-of-sample predictions'),
+    onFold: () => opts.progress?.tick(1),
   });
   return { proba, n, k, folds, seed, model };
 }

@@ -21,7 +21,8 @@ import { createRng, deriveSeed } from '../../evaluator/rng.ts';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import { preparedFeatures, type EvalContext } from './context.ts';
-import { outOfSampleProba, selfConfidenceOrder } from './oos.ts';
+import { selfConfidenceOrder } from './oos.ts';
+import { kFoldProba } from '../../evaluator/oos.ts';
 import { primaryMean, type Metrics } from './record.ts';
 import { bootstrapOf, modelSpecOf, scoreSubmission, type Scored } from './runner.ts';
 
@@ -190,7 +191,10 @@ export async function runBaseline(
         order = createRng(deriveSeed(spec.seeds[0], 'baseline', 'random-order')).permutation(n);
       } else {
         const features = preparedFeatures(ctx, spec);
-        const proba = outOfSampleProba(spec, features.Xpool, n, features.d, y, k, { folds: 5, seed: spec.seeds[0] });
+        // Features are already preprocessed (the evaluator fits the preprocessing on the whole
+        // pool, labels unseen, so doing the same here leaks nothing).
+        const data = { X: features.Xpool, n, d: features.d, y, k };
+        const proba = await kFoldProba(data, spec, { folds: 5, seed: spec.seeds[0], threads: 1 });
         order = selfConfidenceOrder(proba, y, k);
       }
       order = order.slice(0, Math.min(budget, n));
