@@ -1,6 +1,6 @@
 /**
- * A WebAssembly SIMD kernel for tiles of dot products, assembled here from opcodes (no
- * toolchain needed, so the bytes are reproducible from this file alone).
+ * A WebAssembly SIMD kernel for tiles of dot products, assembled with the evaluator's assembler
+ * (evaluator/kernels/wasm.ts; no toolchain needed, so the bytes are reproducible from source).
  *
  *   tile(a, na, b, nb, d4, out, ostride)
  *     for i in 0..na step 4, j in 0..nb step 2:
@@ -14,60 +14,7 @@
  * tilings and threads. Non-relaxed SIMD is IEEE-exact, so also across machines.
  */
 
-const I32 = 0x7f, V128 = 0x7b;
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) { out.push(byte); return out; }
-    out.push(byte | 0x80);
-  }
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-
-function name(s: string): number[] {
-  return [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
-}
-
-/** Tiny instruction emitter: each method appends one instruction. */
-class Code {
-  bytes: number[] = [];
-  get(i: number) { this.bytes.push(0x20, ...uleb(i)); return this; }
-  set(i: number) { this.bytes.push(0x21, ...uleb(i)); return this; }
-  i32(v: number) { this.bytes.push(0x41, ...sleb(v)); return this; }
-  add() { this.bytes.push(0x6a); return this; }
-  mul() { this.bytes.push(0x6c); return this; }
-  shl() { this.bytes.push(0x74); return this; }
-  geU() { this.bytes.push(0x4f); return this; }
-  block() { this.bytes.push(0x02, 0x40); return this; }
-  loop() { this.bytes.push(0x03, 0x40); return this; }
-  end() { this.bytes.push(0x0b); return this; }
-  br(depth: number) { this.bytes.push(0x0c, ...uleb(depth)); return this; }
-  brIf(depth: number) { this.bytes.push(0x0d, ...uleb(depth)); return this; }
-  f32add() { this.bytes.push(0x92); return this; }
-  f32store(offset: number) { this.bytes.push(0x38, 2, ...uleb(offset)); return this; }
-  v128load(offset: number) { this.bytes.push(0xfd, 0x00, 4, ...uleb(offset)); return this; }
-  v128zero() { this.bytes.push(0xfd, 0x0c, ...new Array(16).fill(0)); return this; }
-  f32x4add() { this.bytes.push(0xfd, ...uleb(0xe4)); return this; }
-  f32x4mul() { this.bytes.push(0xfd, ...uleb(0xe6)); return this; }
-  lane(l: number) { this.bytes.push(0xfd, 0x1f, l); return this; }
-}
+import { Code, ModuleBuilder, I32, V128, Op, Simd } from '../../evaluator/kernels/wasm.ts';
 
 /** Builds the module bytes. */
 export function buildSimModule(): Uint8Array<ArrayBuffer> {
@@ -78,63 +25,57 @@ export function buildSimModule(): Uint8Array<ArrayBuffer> {
   // v128 locals 19..29: acc[r][c] = 19 + 2r + c, av = 27, b0 = 28, b1 = 29
   const ACC = 19, AV = 27, B0 = 28, B1 = 29;
   const c = new Code();
-  c.get(D4).i32(2).shl().set(RB);
-  c.get(OS).i32(2).shl().set(OS4);
+  const v128zero = () => c.simd(Simd.v128_const).op(...new Array(16).fill(0));
+  const lane = (l: number) => c.lane(Simd.f32x4_extract_lane, l);
+  // Each loop: block { loop { exit test (br_if 1); body; step; br 0 } }.
+  const rows = (i: number, n: number, step: number, body: () => void) => c.block(() => c.loop(() => {
+    c.get(i).get(n).op(Op.i32_ge_u).brIf(1);
+    body();
+    c.get(i).i32(step).op(Op.i32_add).set(i);
+    c.br(0);
+  }));
+  c.get(D4).i32(2).op(Op.i32_shl).set(RB);
+  c.get(OS).i32(2).op(Op.i32_shl).set(OS4);
   c.i32(0).set(I);
-  c.block().loop(); // rows of A, 4 at a time
-  c.get(I).get(NA).geU().brIf(1);
-  // PA + r = a + (i + r) * rb
-  c.get(A).get(I).get(RB).mul().add().set(PA);
-  for (let r = 1; r < 4; r++) c.get(PA + r - 1).get(RB).add().set(PA + r);
-  c.i32(0).set(J);
-  c.block().loop(); // rows of B, 2 at a time
-  c.get(J).get(NB).geU().brIf(1);
-  c.get(B).get(J).get(RB).mul().add().set(PB);
-  c.get(PB).get(RB).add().set(PB + 1);
-  for (let k = 0; k < 8; k++) c.v128zero().set(ACC + k);
-  c.i32(0).set(T);
-  c.block().loop(); // t over the row, 16 bytes at a time
-  c.get(T).get(RB).geU().brIf(1);
-  c.get(PB).get(T).add().v128load(0).set(B0);
-  c.get(PB + 1).get(T).add().v128load(0).set(B1);
-  for (let r = 0; r < 4; r++) {
-    c.get(PA + r).get(T).add().v128load(0).set(AV);
-    c.get(ACC + 2 * r).get(AV).get(B0).f32x4mul().f32x4add().set(ACC + 2 * r);
-    c.get(ACC + 2 * r + 1).get(AV).get(B1).f32x4mul().f32x4add().set(ACC + 2 * r + 1);
-  }
-  c.get(T).i32(16).add().set(T);
-  c.br(0);
-  c.end().end();
-  // o = out + (i * ostride + j) * 4, then one output row per r
-  c.get(OUT).get(I).get(OS).mul().get(J).add().i32(2).shl().add().set(O);
-  for (let r = 0; r < 4; r++) {
-    for (let col = 0; col < 2; col++) {
-      const acc = ACC + 2 * r + col;
-      c.get(O);
-      c.get(acc).lane(0).get(acc).lane(1).f32add();
-      c.get(acc).lane(2).get(acc).lane(3).f32add();
-      c.f32add();
-      c.f32store(col * 4);
-    }
-    if (r < 3) c.get(O).get(OS4).add().set(O);
-  }
-  c.get(J).i32(2).add().set(J);
-  c.br(0);
-  c.end().end();
-  c.get(I).i32(4).add().set(I);
-  c.br(0);
-  c.end().end();
-  c.end();
+  rows(I, NA, 4, () => { // rows of A, 4 at a time
+    // PA + r = a + (i + r) * rb
+    c.get(A).get(I).get(RB).op(Op.i32_mul, Op.i32_add).set(PA);
+    for (let r = 1; r < 4; r++) c.get(PA + r - 1).get(RB).op(Op.i32_add).set(PA + r);
+    c.i32(0).set(J);
+    rows(J, NB, 2, () => { // rows of B, 2 at a time
+      c.get(B).get(J).get(RB).op(Op.i32_mul, Op.i32_add).set(PB);
+      c.get(PB).get(RB).op(Op.i32_add).set(PB + 1);
+      for (let k = 0; k < 8; k++) { v128zero(); c.set(ACC + k); }
+      c.i32(0).set(T);
+      rows(T, RB, 16, () => { // t over the row, 16 bytes at a time
+        c.get(PB).get(T).op(Op.i32_add).simdMem(Simd.v128_load).set(B0);
+        c.get(PB + 1).get(T).op(Op.i32_add).simdMem(Simd.v128_load).set(B1);
+        for (let r = 0; r < 4; r++) {
+          c.get(PA + r).get(T).op(Op.i32_add).simdMem(Simd.v128_load).set(AV);
+          c.get(ACC + 2 * r).get(AV).get(B0).simd(Simd.f32x4_mul).simd(Simd.f32x4_add).set(ACC + 2 * r);
+          c.get(ACC + 2 * r + 1).get(AV).get(B1).simd(Simd.f32x4_mul).simd(Simd.f32x4_add).set(ACC + 2 * r + 1);
+        }
+      });
+      // o = out + (i * ostride + j) * 4, then one output row per r
+      c.get(OUT).get(I).get(OS).op(Op.i32_mul).get(J).op(Op.i32_add).i32(2).op(Op.i32_shl, Op.i32_add).set(O);
+      for (let r = 0; r < 4; r++) {
+        for (let col = 0; col < 2; col++) {
+          const acc = ACC + 2 * r + col;
+          c.get(O);
+          c.get(acc); lane(0); c.get(acc); lane(1); c.op(Op.f32_add);
+          c.get(acc); lane(2); c.get(acc); lane(3); c.op(Op.f32_add);
+          c.op(Op.f32_add);
+          c.mem(Op.f32_store, 2, col * 4);
+        }
+        if (r < 3) c.get(O).get(OS4).op(Op.i32_add).set(O);
+      }
+    });
+  });
 
-  const locals = [2, ...uleb(12), I32, ...uleb(11), V128];
-  const body = [...locals, ...c.bytes];
-  const typeSec = section(1, [1, 0x60, 7, I32, I32, I32, I32, I32, I32, I32, 0]);
-  // import env.memory: shared, min 1 page, max 65536 pages
-  const importSec = section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x03, ...uleb(1), ...uleb(65536)]);
-  const funcSec = section(3, [1, 0]);
-  const exportSec = section(7, [1, ...name('tile'), 0x00, 0]);
-  const codeSec = section(10, [1, ...uleb(body.length), ...body]);
-  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...typeSec, ...importSec, ...funcSec, ...exportSec, ...codeSec]);
+  const m = new ModuleBuilder();
+  m.importMemory('env', 'memory', 1, 65536, true);
+  m.addFunc('tile', [I32, I32, I32, I32, I32, I32, I32], [], [...new Array(12).fill(I32), ...new Array(11).fill(V128)], c);
+  return m.build();
 }
 
 let compiled: WebAssembly.Module | null = null;
