@@ -17,10 +17,9 @@ import { writePool, type PoolDraft, type TableData } from '../../src/pool/write.
 import type { Progress } from '../../src/util/progress.ts';
 import { builtinOut, isMain, padId, runRecipe, stratifiedSample } from './common.ts';
 import {
-  FASHION_CITATION,
   FASHION_CLASSES,
   FASHION_DEFAULT_FROM,
-  FASHION_PIXELS_FEATURE,
+  FASHION_MANIFEST_FIELDS,
   FASHION_SOURCE,
   fashionSubsetRows,
   fashionTable,
@@ -76,14 +75,7 @@ export function fashionDebugDraft(src: FashionSource): PoolDraft {
     version: '1',
     description: `1,000 Fashion-MNIST training images with ${DEBUG_NOISE_RATE * 100}% of the labels flipped on purpose; rank the rows to fix (fashion-debug challenge).`,
     source: `${FASHION_SOURCE}; rows and noise from the built-in fashion-mnist pool (pools/recipes/fashion-debug.ts)`,
-    licence: 'MIT',
-    citation: FASHION_CITATION,
-    task: 'classification',
-    id_column: 'id',
-    label_column: 'label',
-    classes: FASHION_CLASSES,
-    features: [FASHION_PIXELS_FEATURE],
-    groups: [],
+    ...FASHION_MANIFEST_FIELDS,
     datasheet: {
       motivation: 'A label-debugging benchmark in the style of DataPerf: find the corrupted labels with as few inspections as possible.',
       composition:

@@ -122,6 +122,18 @@ export const FASHION_CITATION =
 export const FASHION_SOURCE =
   'Fashion-MNIST by Zalando Research (https://github.com/zalandoresearch/fashion-mnist), IDX files as packaged by Debian (dataset-fashion-mnist)';
 
+/** Manifest fields shared by every pool made of Fashion-MNIST images (fashion-mnist, fashion-debug). */
+export const FASHION_MANIFEST_FIELDS = {
+  licence: 'MIT',
+  citation: FASHION_CITATION,
+  task: 'classification' as const,
+  id_column: 'id',
+  label_column: 'label',
+  classes: FASHION_CLASSES,
+  features: [FASHION_PIXELS_FEATURE],
+  groups: [],
+} satisfies Partial<ManifestDraft>;
+
 export function fashionManifest(full: boolean): ManifestDraft {
   const train = full ? 60_000 : FASHION_SUBSET.train;
   const test = full ? 10_000 : FASHION_SUBSET.test;
@@ -132,14 +144,7 @@ export function fashionManifest(full: boolean): ManifestDraft {
       ? 'Fashion-MNIST, all 60,000 training and 10,000 test images (28×28 greyscale, 10 clothing classes).'
       : 'Fashion-MNIST, a stratified seeded subset: 20,000 training and 5,000 test images (28×28 greyscale, 10 clothing classes).',
     source: FASHION_SOURCE,
-    licence: 'MIT',
-    citation: FASHION_CITATION,
-    task: 'classification',
-    id_column: 'id',
-    label_column: 'label',
-    classes: FASHION_CLASSES,
-    features: [FASHION_PIXELS_FEATURE],
-    groups: [],
+    ...FASHION_MANIFEST_FIELDS,
     datasheet: {
       motivation: 'A drop-in, harder replacement for MNIST; here the default image pool for selection and label-debugging challenges.',
       composition:

@@ -49,15 +49,7 @@ export const GROUP_FAMILIES: readonly string[] = [
 /** Families that need a positive class (one-vs-rest rates per group). */
 export const POSITIVE_CLASS_FAMILIES: readonly string[] = ['demographic_parity_gap', 'equalized_odds_difference'];
 /** Families with one value per class or group: a primary metric must pick one with [...]. */
-export const PER_ITEM_FAMILIES: readonly string[] = [
-  'precision',
-  'recall',
-  'f1',
-  'group_accuracy',
-  'worst_group_accuracy',
-  'demographic_parity_gap',
-  'equalized_odds_difference',
-];
+export const PER_ITEM_FAMILIES: readonly string[] = ['precision', 'recall', 'f1', ...GROUP_FAMILIES];
 /** Families where smaller is better; everything else is "higher is better". */
 export const LOWER_IS_BETTER: readonly string[] = [
   'log_loss',
