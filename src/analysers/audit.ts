@@ -2,7 +2,7 @@ import type { ModelSpec } from '../../evaluator/types.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
-import type { Analyser, AnalyserResult, AuditContext } from './types.ts';
+import type { Analyser, AnalyserResult, AuditContext, PredictionsSource } from './types.ts';
 
 /**
  * The audit runner: runs the selected analysers in registry order on one shared
@@ -52,6 +52,8 @@ export interface AuditReport {
   model: ModelSpec;
   folds: number;
   seed: number;
+  /** Set when the out-of-sample probabilities came from the user's file (--pred-probs), not from `model`. */
+  predictions?: PredictionsSource;
   /** Why the test split is missing, when it is (leakage checks need it). */
   testNote?: string;
   results: AuditResult[];
@@ -147,8 +149,9 @@ export async function runAudit(ctx: AuditContext, opts: RunAuditOptions): Promis
     rows: ctx.train.n,
     subset: opts.subset,
     model: ctx.model,
-    folds: opts.folds,
+    folds: ctx.predictionsSource ? 0 : opts.folds,
     seed: ctx.seed,
+    ...(ctx.predictionsSource ? { predictions: ctx.predictionsSource } : {}),
     testNote: opts.testNote,
     results,
     skipped,

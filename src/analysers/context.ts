@@ -170,11 +170,19 @@ export interface AuditContextOptions {
   computeOos: OosComputer;
   /** Progress of the cross-validation (default: `progress`); `done()` is called when it ends. */
   oosProgress?: Progress & { done?(): void };
+  /**
+   * Out-of-sample probabilities given by the user (`--pred-probs`, read and validated by
+   * src/audit/pred-probs.ts): `oos()` returns them and nothing is cross-validated.
+   */
+  probabilities?: OosPredictions;
 }
 
-/** An `AuditContext` whose `oos()` runs the cross-validation once, on first call. */
+/**
+ * An `AuditContext` whose `oos()` runs the cross-validation once, on first call, or returns
+ * the user's probabilities when `opts.probabilities` is set.
+ */
 export function createAuditContext(opts: AuditContextOptions): AuditContext {
-  let cached: Promise<OosPredictions> | null = null;
+  let cached: Promise<OosPredictions> | null = opts.probabilities ? Promise.resolve(opts.probabilities) : null;
   return {
     poolName: opts.poolName,
     train: opts.train,
@@ -182,6 +190,7 @@ export function createAuditContext(opts: AuditContextOptions): AuditContext {
     model: opts.model,
     seed: opts.seed,
     progress: opts.progress,
+    ...(opts.probabilities?.source ? { predictionsSource: opts.probabilities.source } : {}),
     oos() {
       if (!cached) {
         const progress = opts.oosProgress ?? opts.progress;

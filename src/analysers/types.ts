@@ -15,6 +15,18 @@ export interface OosPredictions {
   folds: number;
   seed: number;
   model: ModelSpec;
+  /**
+   * Set when the probabilities were not computed by cross-validation but given by the user
+   * (`sieve audit --pred-probs FILE`); then `folds` is 0 and `model` is not what produced them.
+   */
+  source?: PredictionsSource;
+}
+
+/** Where user-given out-of-sample probabilities came from, for the report header. */
+export interface PredictionsSource {
+  file: string;
+  format: 'csv' | 'parquet' | 'arrow';
+  sha256: string;
 }
 
 export interface AuditContext {
@@ -25,8 +37,10 @@ export interface AuditContext {
   test?: PoolSplit;
   /** Out-of-sample probabilities on `train`, computed once and shared between analysers. */
   oos(): Promise<OosPredictions>;
-  /** Model used for out-of-sample predictions. */
+  /** Model used for out-of-sample predictions (not used when `predictionsSource` is set). */
   model: ModelSpec;
+  /** Set when `oos()` returns probabilities the user gave (--pred-probs) instead of computing them. */
+  predictionsSource?: PredictionsSource;
   seed: number;
   progress: Progress;
 }

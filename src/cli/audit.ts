@@ -153,7 +153,8 @@ function printHuman(bundle: AuditBundle, outputs: { html?: string; db?: string; 
   const via = p.pool.challenge ? ` (challenge ${p.pool.challenge})` : '';
   console.log(
     `audit of ${p.pool.name}${via}: ${p.rows.toLocaleString('en-US')} train rows, ${p.pool.classes.length} classes; ` +
-      `out-of-sample ${p.model.kind}, ${p.folds}-fold, seed ${p.seed}; ${p.seconds.toFixed(1)} s`,
+      (p.predictions ? `out-of-sample probabilities from ${p.predictions.file} (sha256 ${p.predictions.sha256})` : `out-of-sample ${p.model.kind}, ${p.folds}-fold, seed ${p.seed}`) +
+      `; ${p.seconds.toFixed(1)} s`,
   );
   const scopes = bundle.subset ? [p, bundle.subset] : [p];
   const head = [...(bundle.subset ? ['scope'] : []), 'analyser', 'severity', 'flagged rows', 'verdict'];

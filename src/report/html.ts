@@ -115,7 +115,9 @@ function metaLine(r: AuditReport): string {
     `${formatValue(p.features)} feature dimensions`,
     p.groups.length ? `groups: ${p.groups.join(', ')}` : 'no group columns',
     p.testRows !== null ? `test split: ${formatValue(p.testRows)} rows` : 'test split not read',
-    `out-of-sample model: ${r.model.kind}, ${r.folds}-fold, seed ${r.seed}`,
+    r.predictions
+      ? `out-of-sample probabilities: from ${r.predictions.file} (${r.predictions.format}, sha256 ${r.predictions.sha256})`
+      : `out-of-sample model: ${r.model.kind}, ${r.folds}-fold, seed ${r.seed}`,
   ];
   return bits.map(escapeHtml).join(' · ');
 }

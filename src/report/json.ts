@@ -31,6 +31,7 @@ export function auditToJson(report: AuditReport, opts: JsonReportOptions = {}) {
     model: report.model,
     folds: report.folds,
     seed: report.seed,
+    ...(report.predictions ? { predictions: report.predictions } : {}),
     ...(report.testNote ? { test_note: report.testNote } : {}),
     seconds: report.seconds,
     analysers: report.results.map((r) => analyserToJson(r, maxFindings, maxTableRows)),

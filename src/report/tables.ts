@@ -130,6 +130,8 @@ function auditTables(report: AuditReport): TableSpec[] {
     model: JSON.stringify(report.model),
     folds: report.folds,
     seed: report.seed,
+    predictions_file: report.predictions?.file ?? null,
+    predictions_sha256: report.predictions?.sha256 ?? null,
     test_note: report.testNote ?? null,
     seconds: report.seconds,
   }]));
