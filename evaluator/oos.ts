@@ -6,7 +6,7 @@
  */
 import { deriveSeed, createRng } from './rng.ts';
 import { runFits, type FitJob } from './parallel.ts';
-import { gatherLabels, gatherRows } from './protocols/common.ts';
+import { gatherRows } from '../compute/rows.ts';
 import type { Dataset, ModelKind, ModelSpec } from './types.ts';
 
 /** Fold of each row: per class, a seeded shuffle dealt round-robin over the folds. */
@@ -56,7 +56,7 @@ export async function kFoldProba(
     for (let i = 0; i < n; i++) (fold[i] === f ? heldRows : trainRows).push(i);
     if (!heldRows.length) continue;
     const tr = Int32Array.from(trainRows), held = Int32Array.from(heldRows);
-    const train: Dataset = { X: gatherRows(X, d, tr), n: tr.length, d, y: gatherLabels(y, tr), k };
+    const train: Dataset = { X: gatherRows(X, d, tr), n: tr.length, d, y: gatherRows(y, 1, tr), k };
     jobs.push({ kind: model.kind, params: model.params, train, evals: [{ X: gatherRows(X, d, held), n: held.length }], seed: deriveSeed(seed, 'oos-fit', f) });
     heldOut.push(held);
   }

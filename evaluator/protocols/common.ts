@@ -207,19 +207,6 @@ export function prepareFeatures(spec: ModelSpec, pool: PoolInput, test: TestInpu
   return { Xpool, Xtest, d: pre.dOut, seconds: (performance.now() - t0) / 1000 };
 }
 
-/** Copies the given rows of a row-major matrix. */
-export function gatherRows(X: Float32Array, d: number, rows: Int32Array): Float32Array {
-  const out = new Float32Array(rows.length * d);
-  for (let j = 0; j < rows.length; j++) out.set(X.subarray(rows[j] * d, rows[j] * d + d), j * d);
-  return out;
-}
-
-export function gatherLabels(y: Int32Array, rows: Int32Array): Int32Array {
-  const out = new Int32Array(rows.length);
-  for (let j = 0; j < rows.length; j++) out[j] = y[rows[j]];
-  return out;
-}
-
 export function classCounts(y: Int32Array, k: number): number[] {
   const counts = new Array<number>(k).fill(0);
   for (let i = 0; i < y.length; i++) counts[y[i]]++;

@@ -5,9 +5,10 @@
  */
 import type { ModelSpec } from '../types.ts';
 import {
-  checkPool, checkRowIndices, checkScoring, checkSpec, checkTest, gatherLabels, gatherRows, prepareFeatures,
+  checkPool, checkRowIndices, checkScoring, checkSpec, checkTest, prepareFeatures,
   trainAndScore, type EvaluationOutput, type PoolInput, type ScoringOptions, type TestInput,
 } from './common.ts';
+import { gatherRows } from '../../compute/rows.ts';
 
 export interface SelectionInput extends ScoringOptions {
   spec: ModelSpec;
@@ -27,6 +28,6 @@ export async function evaluateSelection(input: SelectionInput): Promise<Evaluati
   // Train rows in ascending pool order, so that the score depends on the set, not its order.
   const rows = Int32Array.from(input.subset).sort();
   const features = prepareFeatures(spec, pool, test, input.features);
-  const train = { X: gatherRows(features.Xpool, features.d, rows), n: rows.length, d: features.d, y: gatherLabels(pool.y, rows), k: pool.k };
+  const train = { X: gatherRows(features.Xpool, features.d, rows), n: rows.length, d: features.d, y: gatherRows(pool.y, 1, rows), k: pool.k };
   return trainAndScore(spec, pool, features, train, test, input);
 }

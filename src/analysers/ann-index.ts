@@ -11,6 +11,7 @@
  * miss is measured by `measureRecall` against an exact search for a seeded sample of rows.
  */
 import { createRng } from '../../evaluator/rng.ts';
+import { gatherRows } from '../../compute/rows.ts';
 import type { Progress } from '../util/progress.ts';
 import { PairBuffer, type PairList, mergePairs } from './neighbours-core.ts';
 import { pairsAboveCross, signKeys } from './neighbours.ts';
@@ -167,8 +168,7 @@ export async function lshCrossPairsAbove(
   const pairs = mergePairs([out.toList()]);
   const m = Math.min(sampleRows, nq);
   const sample = createRng(seed + 1).permutation(nq).subarray(0, m).sort();
-  const S = new Float32Array(m * d);
-  for (let i = 0; i < m; i++) S.set(Q.subarray(sample[i] * d, (sample[i] + 1) * d), i * d);
+  const S = gatherRows(Q, d, sample);
   const exact = await pairsAboveCross(S, m, X, nx, d, threshold);
   const found = new Set<number>();
   for (let p = 0; p < pairs.count; p++) found.add(pairs.a[p] * nx + pairs.b[p]);
@@ -199,8 +199,7 @@ export async function measureRecall(
 ): Promise<RecallEstimate> {
   const m = Math.min(sampleRows, n);
   const sample = createRng(seed).permutation(n).subarray(0, m).sort();
-  const Q = new Float32Array(m * d);
-  for (let i = 0; i < m; i++) Q.set(X.subarray(sample[i] * d, (sample[i] + 1) * d), i * d);
+  const Q = gatherRows(X, d, sample);
   const exact = await pairsAboveCross(Q, m, X, n, d, threshold);
   const found = new Set<number>();
   for (let p = 0; p < approx.count; p++) found.add(approx.a[p] * n + approx.b[p]);

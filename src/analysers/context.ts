@@ -7,6 +7,7 @@ import { openPool, readSplit, listBuiltinPools, type Pool } from '../pool/read.t
 import type { PoolSplit } from '../pool/types.ts';
 import { readSubmission, rulesFor, validateSubmission, type SubmissionRules } from '../submission/index.ts';
 import { SieveError } from '../util/errors.ts';
+import { gatherRows } from '../../compute/rows.ts';
 import type { Progress } from '../util/progress.ts';
 import type { AuditPoolInfo } from './audit.ts';
 import type { AuditContext, OosPredictions } from './types.ts';
@@ -104,35 +105,21 @@ export function auditPoolInfo(target: AuditTarget, splits: AuditSplits): AuditPo
 
 /** The rows `indices` of `split` (in the given order), as a split of their own. */
 export function subsetSplit(split: PoolSplit, indices: Int32Array): PoolSplit {
-  const n = indices.length;
-  const d = split.d;
-  const features = new Float32Array(n * d);
-  const labels = new Int32Array(n);
-  const ids = new Array<string>(n);
-  for (let i = 0; i < n; i++) {
-    const r = indices[i];
-    features.set(split.features.subarray(r * d, (r + 1) * d), i * d);
-    labels[i] = split.labels[r];
-    ids[i] = split.ids[r];
-  }
   const pick = <T>(values: readonly T[]) => Array.from(indices, (r) => values[r]);
   const out: PoolSplit = {
     split: split.split,
-    n,
-    d,
-    ids,
-    labels,
+    n: indices.length,
+    d: split.d,
+    ids: pick(split.ids),
+    labels: gatherRows(split.labels, 1, indices),
     classNames: split.classNames,
-    features,
+    features: gatherRows(split.features, split.d, indices),
     featureNames: split.featureNames,
     groups: Object.fromEntries(Object.entries(split.groups).map(([k, v]) => [k, pick(v)])),
   };
   if (split.pixels) {
     const { width, height, channels, data } = split.pixels;
-    const size = width * height * channels;
-    const px = new Uint8Array(n * size);
-    for (let i = 0; i < n; i++) px.set(data.subarray(indices[i] * size, (indices[i] + 1) * size), i * size);
-    out.pixels = { width, height, channels, data: px };
+    out.pixels = { width, height, channels, data: gatherRows(data, width * height * channels, indices) };
   }
   if (split.text) out.text = Object.fromEntries(Object.entries(split.text).map(([k, v]) => [k, pick(v)]));
   return out;
@@ -216,9 +203,7 @@ export function subsetContext(parent: AuditContext, indices: Int32Array): AuditC
     train,
     oos() {
       cached ??= parent.oos().then((p) => {
-        const proba = new Float32Array(indices.length * p.k);
-        for (let i = 0; i < indices.length; i++) proba.set(p.proba.subarray(indices[i] * p.k, (indices[i] + 1) * p.k), i * p.k);
-        return { ...p, proba, n: indices.length };
+        return { ...p, proba: gatherRows(p.proba, p.k, indices), n: indices.length };
       });
       return cached;
     },

@@ -164,12 +164,6 @@ export interface NearSearch {
   recall?: RecallEstimate;
 }
 
-function gather(U: Float32Array, d: number, rows: Int32Array): Float32Array {
-  const out = new Float32Array(rows.length * d);
-  for (let i = 0; i < rows.length; i++) out.set(U.subarray(rows[i] * d, (rows[i] + 1) * d), i * d);
-  return out;
-}
-
 /** [P u, ‖residual‖] rows for the exact bound (unit rows in, m + 1 dims out). */
 async function boundRows(U: Float32Array, n: number, d: number, basis: Float32Array, m: number): Promise<Float32Array> {
   const P = await project(U, n, d, basis, m);
@@ -235,4 +229,4 @@ export async function nearPairsCross(
   return { pairs: verify(cand, Q, X, d, o.threshold), method: 'exact-bound' };
 }
 
-export { gather as gatherRows, mergePairs };
+export { mergePairs };

@@ -7,11 +7,12 @@
 import { SieveError } from '../util/errors.ts';
 import type { Analyser, AnalyserResult, ExtraTable, Finding } from './types.ts';
 import {
-  UnionFind, dupSpace, embedRows, exactGroups, exactMatches, gatherRows, nearPairsCross, nearPairsSelf, rowContent,
+  UnionFind, dupSpace, embedRows, exactGroups, exactMatches, nearPairsCross, nearPairsSelf, rowContent,
   type NearSearch,
 } from './duplicate-search.ts';
 import { barChart, count, pct, secondsSince } from './specs.ts';
 import { spaceOf } from './neighbour-space.ts';
+import { gatherRows } from '../../compute/rows.ts';
 
 export interface DuplicateOptions {
   /** Cosine similarity at or above which two rows are near duplicates. */

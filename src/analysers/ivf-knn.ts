@@ -8,6 +8,7 @@
  * the calling thread: about n × 12√n × dims multiply-adds, ~2 minutes for 1,000,000 rows.
  */
 import { createRng } from '../../evaluator/rng.ts';
+import { gatherRows } from '../../compute/rows.ts';
 import type { Progress } from '../util/progress.ts';
 import { emptyTopK, knnCrossPart, offerTopK, type SimLayout, type TopK } from './neighbours-core.ts';
 import { knnCross, knnSelf } from './neighbours.ts';
@@ -31,18 +32,12 @@ export interface ApproxTopK extends TopK {
   params: IvfParams;
 }
 
-function gather(X: Float32Array, d: number, rows: ArrayLike<number>, count = rows.length): Float32Array {
-  const out = new Float32Array(count * d);
-  for (let i = 0; i < count; i++) out.set(X.subarray(rows[i] * d, rows[i] * d + d), i * d);
-  return out;
-}
-
 /** Spherical k-means centroids (unit rows) from a seeded sample. */
 async function coarseCentroids(X: Float32Array, n: number, d: number, p: IvfParams): Promise<Float32Array> {
   const rng = createRng(p.seed);
   const sampleSize = Math.min(n, p.lists * 40);
   const sample = rng.permutation(n).subarray(0, sampleSize);
-  const S = gather(X, d, sample);
+  const S = gatherRows(X, d, sample);
   const C = S.slice(0, p.lists * d);
   for (let it = 0; it < p.iterations; it++) {
     const nearest = await knnCross(S, sampleSize, C, p.lists, d, 1);
@@ -133,7 +128,7 @@ export async function ivfKnnSelf(
   // recall@k against the exact search for a seeded sample of rows.
   const m = Math.min(opts.recallSample ?? 200, n);
   const sample = createRng(p.seed + 1).permutation(n).subarray(0, m).sort();
-  const exact = await knnCross(gather(X, d, sample), m, X, n, d, Math.min(k + 1, n));
+  const exact = await knnCross(gatherRows(X, d, sample), m, X, n, d, Math.min(k + 1, n));
   let hit = 0, total = 0;
   for (let s = 0; s < m; s++) {
     const i = sample[s];

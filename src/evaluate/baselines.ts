@@ -14,7 +14,8 @@
  *                            (5-fold cross-validation with the challenge model)
  */
 import { applyCorrections, type MetricSummary, type ModelSpec } from '../../evaluator/index.ts';
-import { gatherLabels, gatherRows, scorePredictions, type SeedFit } from '../../evaluator/protocols/common.ts';
+import { scorePredictions, type SeedFit } from '../../evaluator/protocols/common.ts';
+import { gatherRows } from '../../compute/rows.ts';
 import { expectedWork, MIN_PARALLEL_WORK } from '../../evaluator/protocols/jobs.ts';
 import { runFits, type FitJob } from '../../evaluator/parallel.ts';
 import { createRng, deriveSeed } from '../../evaluator/rng.ts';
@@ -108,7 +109,7 @@ async function scorePerSeedTrainSets(
   const jobs: FitJob[] = spec.seeds.map((seed) => {
     const { rows: r, labels } = trainFor(seed);
     rows = r.length;
-    const train = { X: gatherRows(features.Xpool, features.d, r), n: r.length, d: features.d, y: gatherLabels(labels, r), k: pool.k };
+    const train = { X: gatherRows(features.Xpool, features.d, r), n: r.length, d: features.d, y: gatherRows(labels, 1, r), k: pool.k };
     return { kind: spec.kind, params: spec.params, train, evals: [{ X: features.Xtest, n: test.n }], seed };
   });
   // Worker threads only when the fits repay starting them (as the evaluator decides for seeds).
