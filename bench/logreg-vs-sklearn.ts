@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { DEV_DATA } from '../pools/recipes/common.ts';
 import { readIdxFile } from '../src/pool/formats/idx.ts';
 import { logisticRegression } from '../evaluator/models/logreg.ts';
-import { kernelThreads, setKernelThreads, shutdownKernelThreads } from '../evaluator/kernels/compute-pool.ts';
+import { kernelThreads, setKernelThreads, shutdownKernelThreads } from '../compute/pool.ts';
 
 const DATA = join(DEV_DATA, 'fashion-mnist');
 const PYTHON = '/usr/bin/python3';

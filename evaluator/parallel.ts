@@ -6,14 +6,14 @@
  * A job is pure: its result depends only on its inputs, never on which thread ran it or
  * when, so results (in job order) are bit-identical to runFit() on the calling thread. Big
  * arrays are copied once into SharedArrayBuffers (once per distinct array, however many
- * jobs use it) and shared by all workers instead of being copied per job. Workers are
- * terminated when the batch is done, so commands exit normally.
+ * jobs use it) and shared by all workers instead of being copied per job. The workers are
+ * the threads of the project's one pool (compute/pool.ts), kept between batches and never
+ * keeping a command from exiting.
  *
- * Inside a worker, the kernels run single-threaded (compute-pool.ts), so a pool of N
+ * Inside a worker, the kernels run single-threaded (compute/pool.ts), so a pool of N
  * workers uses N cores.
  */
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { machineThreads, runPooled, shareArray, type ShareCache } from '../compute/pool.ts';
 import type { Dataset, ModelKind, ModelSpec, ModelState } from './types.ts';
 import { getModel } from './models/registry.ts';
 import { restorePreprocessor } from './preprocess.ts';
@@ -68,25 +68,16 @@ export function runFit(job: FitJob): FitResult {
   };
 }
 
-type Shareable = Float32Array | Int32Array;
-
-function toShared<T extends Shareable>(a: T, cache: Map<Shareable, Shareable>): T {
-  if (a.buffer instanceof SharedArrayBuffer) return a;
-  let s = cache.get(a) as T | undefined;
-  if (!s) {
-    const Ctor = a.constructor as new (buf: SharedArrayBuffer) => T;
-    s = new Ctor(new SharedArrayBuffer(a.byteLength));
-    s.set(a as never);
-    cache.set(a, s);
-  }
-  return s;
+/** Job entry for the worker pool: runFit with its arguments as posted. */
+export function runFitJob(job: FitJob): FitResult {
+  return runFit(job);
 }
 
-function shareJob(job: FitJob, cache: Map<Shareable, Shareable>): FitJob {
+function shareJob(job: FitJob, cache: ShareCache): FitJob {
   return {
     ...job,
-    train: { ...job.train, X: toShared(job.train.X, cache), y: toShared(job.train.y, cache) },
-    evals: job.evals?.map((e) => ({ X: toShared(e.X, cache), n: e.n })),
+    train: { ...job.train, X: shareArray(job.train.X, cache), y: shareArray(job.train.y, cache) },
+    evals: job.evals?.map((e) => ({ X: shareArray(e.X, cache), n: e.n })),
   };
 }
 
@@ -99,37 +90,20 @@ export interface RunFitsOptions {
 
 /** Runs the jobs on a pool of min(threads, jobs) workers; results in job order. */
 export async function runFits(jobs: FitJob[], opts: RunFitsOptions = {}): Promise<FitResult[]> {
-  const threads = Math.max(1, Math.min(opts.threads ?? availableParallelism(), jobs.length));
+  const threads = Math.max(1, Math.min(opts.threads ?? machineThreads(), jobs.length));
   if (!Number.isInteger(threads)) throw new Error(`runFits: threads must be an integer, got ${opts.threads}`);
   if (threads <= 1) {
     return jobs.map((job, i) => { const r = runFit(job); opts.onDone?.(i); return r; });
   }
-  const cache = new Map<Shareable, Shareable>();
-  const posted = jobs.map((j) => shareJob(j, cache));
-  const results: FitResult[] = new Array(jobs.length);
-  const workers = Array.from({ length: threads }, () => new Worker(new URL('./parallel-worker.mjs', import.meta.url)));
-  for (const w of workers) w.unref();
-  let next = 0;
-  try {
-    await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
-      const feed = () => {
-        if (next >= posted.length) { resolve(); return; }
-        const id = next++;
-        w.postMessage({ id, job: posted[id] });
-      };
-      w.on('message', (msg: { id: number; result?: FitResult; error?: string }) => {
-        if (msg.error !== undefined) { reject(new Error(`fit job ${msg.id} (${jobs[msg.id].kind}, seed ${jobs[msg.id].seed}) failed in a worker: ${msg.error}`)); return; }
-        results[msg.id] = msg.result!;
-        opts.onDone?.(msg.id);
-        feed();
-      });
-      w.on('error', reject);
-      // After this worker's promise settled, a later exit (terminate) is a no-op.
-      w.on('exit', (code) => reject(new Error(`fit worker exited early with code ${code}`)));
-      feed();
-    })));
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
-  return results;
+  const cache: ShareCache = new Map();
+  return runPooled<FitJob, FitResult>({
+    module: new URL('./parallel.ts', import.meta.url),
+    fn: 'runFitJob',
+    jobs,
+    workers: threads,
+    share: (j) => shareJob(j, cache),
+    onDone: opts.onDone,
+    onError: (id, message) => new Error(`fit job ${id} (${jobs[id].kind}, seed ${jobs[id].seed}) failed in a worker: ${message}`),
+  });
 }
+

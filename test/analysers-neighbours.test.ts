@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { createRng } from '../evaluator/rng.ts';
-import { knnSelf, knnCross, pairsAboveSelf, pairsAboveCross, signKeys } from '../src/analysers/neighbours.ts';
-import { buildSimModule } from '../src/analysers/wasm-sim.ts';
+import { knnSelf, knnCross, pairsAboveSelf, pairsAboveCross, signKeys } from '../compute/neighbours.ts';
+import { buildSimModule } from '../compute/tile-kernel.ts';
 import { normalizeRowsInPlace } from '../src/analysers/vectors.ts';
 import { lshPairsAbove, lshParams, lshCollisionProbability, measureRecall } from '../src/analysers/ann-index.ts';
 

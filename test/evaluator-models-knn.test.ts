@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createRng } from '../evaluator/rng.ts';
 import { knn, nearestNeighbours } from '../evaluator/models/knn.ts';
 import { getModel } from '../evaluator/models/registry.ts';
-import { setKernelThreads, shutdownKernelThreads } from '../evaluator/kernels/compute-pool.ts';
+import { setKernelThreads, shutdownKernelThreads } from '../compute/pool.ts';
 import type { Dataset } from '../evaluator/types.ts';
 
 afterAll(async () => { await shutdownKernelThreads(); });

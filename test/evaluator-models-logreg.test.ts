@@ -4,7 +4,7 @@ import { createRng } from '../evaluator/rng.ts';
 import { logisticRegression, logRegObjective } from '../evaluator/models/logreg.ts';
 import { LogisticEngine } from '../evaluator/kernels/logistic-engine.ts';
 import { logisticLossGrad } from '../evaluator/kernels/logistic.ts';
-import { setKernelThreads, shutdownKernelThreads } from '../evaluator/kernels/compute-pool.ts';
+import { setKernelThreads, shutdownKernelThreads } from '../compute/pool.ts';
 import { getModel } from '../evaluator/models/registry.ts';
 import { choleskyForNewton, choleskySolve, logRegHessian } from '../evaluator/models/logreg-newton.ts';
 import type { Dataset } from '../evaluator/types.ts';

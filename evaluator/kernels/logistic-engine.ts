@@ -8,9 +8,9 @@
  * runs which chunk therefore never changes a single bit of the result.
  */
 import { logisticModule, paddedClasses, PAIR_BYTES } from './logistic-wasm.ts';
-import { Layout } from './wasm.ts';
-import { kernelFor, type SharedKernel } from './compute-pool.ts';
-import { acquire, type Region } from './arena.ts';
+import { Layout } from '../../compute/wasm.ts';
+import { kernelFor, type SharedKernel } from '../../compute/pool.ts';
+import { acquire, type Region } from '../../compute/arena.ts';
 import type { LabelledMatrix } from './logistic.ts';
 
 /** Rows per gradient chunk; a chunk is the unit of work handed to a thread. */

@@ -14,7 +14,7 @@
  * no fused multiply-add), in a fixed order, so results are identical on every machine.
  * exp is computed in wasm (emitExp2); log, once per row, is the host's Math.log.
  */
-import { Code, F64, I32, ModuleBuilder, Op, Simd, V128, type ValType } from './wasm.ts';
+import { Code, F64, I32, ModuleBuilder, Op, Simd, V128, type ValType } from '../../compute/wasm.ts';
 import { EXP_COEFFS, INV_LN2, LN2_HI, LN2_LO } from './softmax.ts';
 
 /**

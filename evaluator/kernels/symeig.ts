@@ -11,8 +11,8 @@
  * Storage follows ml-matrix's transposed layout: S[j·n + i] holds V(i, j), so the hot
  * loops scan contiguous memory and, at the end, row j of S is eigenvector j.
  */
-import { acquire } from './arena.ts';
-import { kernelFor } from './compute-pool.ts';
+import { acquire } from '../../compute/arena.ts';
+import { kernelFor } from '../../compute/pool.ts';
 import { linalgWasmModule, type LinalgExports } from './linalg-wasm.ts';
 
 function hypotenuse(a: number, b: number): number {

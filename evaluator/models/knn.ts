@@ -7,12 +7,12 @@
  *
  * Metrics: 'euclidean' (‖q − t‖, via ‖q‖² + ‖t‖² − 2 q·t) and 'cosine' (1 − cos(q, t); an
  * all-zero row has cosine 0 with everything). Dot products run in the SIMD kernel of
- * kernels/dots-wasm.ts over query non-zeros, blocked so a slab of training rows stays in
+ * compute/dots-wasm.ts over query non-zeros, blocked so a slab of training rows stays in
  * cache while a block of queries passes over it, spread over the kernel threads.
  */
 import type { Dataset, FittedModel, Model, ModelState } from '../types.ts';
 import { checkDataset, choiceParam, numberParam, rejectUnknownParams } from './params.ts';
-import { forEachDotBlock } from '../kernels/dots.ts';
+import { forEachDotBlock } from '../../compute/dots.ts';
 
 const NAME = 'knn';
 export const KNN_PARAMS = ['k', 'metric', 'weights'] as const;

@@ -13,7 +13,7 @@
  */
 import { softmaxRows } from '../kernels/softmax.ts';
 import { logisticLogitsWasm } from '../kernels/logistic-engine.ts';
-import { gramMatrix } from '../kernels/dots.ts';
+import { gramMatrix } from '../../compute/dots.ts';
 import { choleskyWasm } from '../kernels/linalg-wasm.ts';
 
 /** Largest parameter count (d + 1)·k for which a dense Hessian is worth factoring. */

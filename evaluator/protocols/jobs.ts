@@ -1,27 +1,14 @@
 /**
  * Runs ranking-curve segment jobs (SegmentJob: one cold fit, then warm refits; a chain that
  * evaluator/parallel.ts's single-fit jobs cannot express) on this thread and, when worth it,
- * worker threads. Jobs are pure, results come back in job order, so the thread count and the
+ * the threads of the worker pool (compute/pool.ts). Jobs are pure, results come back in job order, so the thread count and the
  * assignment never change a result; they only change the wall time.
  *
  * Big matrices are copied once into SharedArrayBuffers so every worker reads the same memory
  * instead of receiving its own copy per job.
  */
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { machineThreads, runPooled, shareArray, type ShareCache } from '../../compute/pool.ts';
 import { runSegment, type SegmentJob, type SegmentResult } from './curve.ts';
-
-function shared<T extends Float32Array | Int32Array>(a: T, cache: Map<T, T>): T {
-  if (a.buffer instanceof SharedArrayBuffer) return a;
-  let s = cache.get(a);
-  if (!s) {
-    const Ctor = a.constructor as { new (buf: SharedArrayBuffer): T };
-    s = new Ctor(new SharedArrayBuffer(a.byteLength));
-    s.set(a as never);
-    cache.set(a, s);
-  }
-  return s;
-}
 
 /** Below this many expected multiply-adds, starting workers costs more than it saves. */
 export const MIN_PARALLEL_WORK = 1e9;
@@ -39,7 +26,7 @@ export function jobThreads(jobs: SegmentJob[], requested?: number): number {
   let want = requested;
   if (want === undefined) {
     const work = jobs.reduce((s, j) => s + expectedWork(j.n, j.d, j.k, j.fixOffsets.length), 0);
-    want = work >= MIN_PARALLEL_WORK ? availableParallelism() : 1;
+    want = work >= MIN_PARALLEL_WORK ? machineThreads() : 1;
   }
   return Math.max(1, Math.min(want, jobs.length));
 }
@@ -50,7 +37,7 @@ function jobCost(j: SegmentJob): number {
   return j.cold ? 5 * fits : 5 + (fits - 1);
 }
 
-/** A worker needs a while to start (load the TypeScript modules): counted as this many units. */
+/** A worker needs a while to start (load the TypeScript modules): counted as this many units (pool threads are kept, so later runs start faster). */
 const WORKER_START_COST = 30;
 
 /**
@@ -78,35 +65,22 @@ export function assignJobs(jobs: SegmentJob[], threads: number): number[] {
 export async function runJobs(jobs: SegmentJob[], threads?: number, onFit?: () => void): Promise<SegmentResult[]> {
   const nThreads = jobThreads(jobs, threads);
   if (nThreads <= 1) return jobs.map((j) => runSegment(j, onFit));
-  const owner = assignJobs(jobs, nThreads);
-  const cache = new Map<Float32Array, Float32Array>();
-  const results: SegmentResult[] = new Array(jobs.length);
-  const workers: Worker[] = [];
-  const done: Promise<void>[] = [];
-  try {
-    for (let t = 1; t < nThreads; t++) {
-      const mine = jobs.map((_, i) => i).filter((i) => owner[i] === t);
-      if (!mine.length) continue;
-      const w = new Worker(new URL('./segment-worker.mjs', import.meta.url));
-      workers.push(w);
-      done.push(new Promise<void>((resolve, reject) => {
-        let left = mine.length;
-        w.on('message', (msg: { id: number; fit?: true; result?: SegmentResult; error?: string }) => {
-          if (msg.fit) { onFit?.(); return; }
-          if (msg.error !== undefined) { reject(new Error(`ranking segment job ${msg.id} failed in a worker: ${msg.error}`)); return; }
-          results[msg.id] = msg.result!;
-          if (--left === 0) resolve();
-        });
-        w.on('error', reject);
-        w.on('exit', (code) => reject(new Error(`segment worker exited early with code ${code}`)));
-      }));
-      for (const id of mine) w.postMessage({ id, job: { ...jobs[id], X: shared(jobs[id].X, cache), Xtest: shared(jobs[id].Xtest, cache) } });
-    }
-    // This thread's share runs while the workers start up and work.
-    jobs.forEach((j, i) => { if (owner[i] === 0) results[i] = runSegment(j, onFit); });
-    await Promise.all(done);
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
-  return results;
+  const cache: ShareCache = new Map();
+  return runPooled<SegmentJob, SegmentResult>({
+    module: new URL('./jobs.ts', import.meta.url),
+    fn: 'runSegmentJob',
+    jobs,
+    workers: nThreads - 1,
+    owner: assignJobs(jobs, nThreads),
+    local: (j) => runSegment(j, onFit),
+    share: (j) => ({ ...j, X: shareArray(j.X, cache), Xtest: shareArray(j.Xtest, cache) }),
+    onNote: () => onFit?.(),
+    onError: (id, message) => new Error(`ranking segment job ${id} failed in a worker: ${message}`),
+  });
 }
+
+/** Job entry for the worker pool: one segment, a note after every fit (progress). */
+export function runSegmentJob(job: SegmentJob, note: (n: unknown) => void): SegmentResult {
+  return runSegment(job, () => note(1));
+}
+

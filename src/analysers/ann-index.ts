@@ -13,8 +13,8 @@
 import { createRng } from '../../evaluator/rng.ts';
 import { gatherRows } from '../../compute/rows.ts';
 import type { Progress } from '../util/progress.ts';
-import { PairBuffer, type PairList, mergePairs } from './neighbours-core.ts';
-import { pairsAboveCross, signKeys } from './neighbours.ts';
+import { PairBuffer, type PairList, mergePairs } from '../../compute/neighbours-core.ts';
+import { pairsAboveCross, signKeys } from '../../compute/neighbours.ts';
 
 export interface LshParams {
   tables: number;

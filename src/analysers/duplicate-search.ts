@@ -15,8 +15,8 @@
 import type { PoolSplit } from '../pool/types.ts';
 import type { Progress } from '../util/progress.ts';
 import { applyScaling, columnScaling, normalizeRowsInPlace, principalBasis, project, type ColumnScaling } from './vectors.ts';
-import { pairsAboveCross, pairsAboveSelf, type PairList } from './neighbours.ts';
-import { PairBuffer, mergePairs } from './neighbours-core.ts';
+import { pairsAboveCross, pairsAboveSelf, type PairList } from '../../compute/neighbours.ts';
+import { PairBuffer, mergePairs } from '../../compute/neighbours-core.ts';
 import { lshCrossPairsAbove, lshPairsAbove, lshParams, measureRecall, type LshParams, type RecallEstimate } from './ann-index.ts';
 
 /** Bytes identifying a row's content, and what they are. */

@@ -10,8 +10,8 @@
 import { createRng } from '../../evaluator/rng.ts';
 import { gatherRows } from '../../compute/rows.ts';
 import type { Progress } from '../util/progress.ts';
-import { emptyTopK, knnCrossPart, offerTopK, type SimLayout, type TopK } from './neighbours-core.ts';
-import { knnCross, knnSelf } from './neighbours.ts';
+import { emptyTopK, knnCrossPart, offerTopK, type SimLayout, type TopK } from '../../compute/neighbours-core.ts';
+import { knnCross, knnSelf } from '../../compute/neighbours.ts';
 import { normalizeRowsInPlace } from './vectors.ts';
 
 export interface IvfParams {

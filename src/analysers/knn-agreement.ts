@@ -3,7 +3,7 @@
  * graph that carry its given label, and the neighbours' majority label. Used by the
  * label-errors-knn analyser and to confirm confident-learning flags in label-errors.
  */
-import type { TopK } from './neighbours.ts';
+import type { TopK } from '../../compute/neighbours.ts';
 
 export interface KnnAgreement {
   /** Share of neighbours with the row's given label, in [0, 1]. */

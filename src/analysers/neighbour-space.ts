@@ -11,7 +11,7 @@
 import type { PoolSplit } from '../pool/types.ts';
 import type { Progress } from '../util/progress.ts';
 import { applyScaling, columnScaling, normalizeRowsInPlace, principalBasis, project, type ColumnScaling } from './vectors.ts';
-import { knnSelf, type TopK } from './neighbours.ts';
+import { knnSelf, type TopK } from '../../compute/neighbours.ts';
 import { ivfKnnSelf, ivfParams } from './ivf-knn.ts';
 
 export const DEFAULT_MAX_DIMS = 64;

@@ -59,7 +59,7 @@ export interface OosOptions {
 
 /**
  * Below this many feature values (n × d) the folds are fitted one after another on the calling
- * thread, where each fit's gradient already uses every core (evaluator/kernels/compute-pool.ts):
+ * thread, where each fit's gradient already uses every core (compute/pool.ts):
  * on fashion-mnist's 20,000 × 64 that was faster than one fold per worker (4.1–4.7 s against
  * 5.5–7.4 s for the five folds on a busy 2-core machine), worker start-up included.
  */

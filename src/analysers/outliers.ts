@@ -13,7 +13,7 @@ import { SieveError } from '../util/errors.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import type { Analyser, AnalyserResult, Finding } from './types.ts';
 import { knnGraph } from './neighbour-space.ts';
-import { knnCross } from './neighbours.ts';
+import { knnCross } from '../../compute/neighbours.ts';
 import { applyScaling, columnScaling } from './vectors.ts';
 import { bin, count, histogram, pct, secondsSince, severityFor } from './specs.ts';
 import { quantileSorted } from './stats.ts';

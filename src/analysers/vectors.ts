@@ -5,7 +5,7 @@
  */
 import { createRng } from '../../evaluator/rng.ts';
 import { symmetricEigen } from '../../evaluator/kernels/symeig.ts';
-import { crossProduct } from './neighbours.ts';
+import { crossProduct } from '../../compute/neighbours.ts';
 
 export interface ColumnScaling {
   mean: Float64Array;

@@ -1,6 +1,6 @@
 /**
- * A WebAssembly SIMD kernel for tiles of dot products, assembled with the evaluator's assembler
- * (evaluator/kernels/wasm.ts; no toolchain needed, so the bytes are reproducible from source).
+ * A WebAssembly SIMD kernel for tiles of dot products, assembled with the assembler in
+ * wasm.ts (no toolchain needed, so the bytes are reproducible from source).
  *
  *   tile(a, na, b, nb, d4, out, ostride)
  *     for i in 0..na step 4, j in 0..nb step 2:
@@ -14,7 +14,7 @@
  * tilings and threads. Non-relaxed SIMD is IEEE-exact, so also across machines.
  */
 
-import { Code, ModuleBuilder, I32, V128, Op, Simd } from '../../evaluator/kernels/wasm.ts';
+import { Code, ModuleBuilder, I32, V128, Op, Simd } from './wasm.ts';
 
 /** Builds the module bytes. */
 export function buildSimModule(): Uint8Array<ArrayBuffer> {

@@ -6,7 +6,7 @@
  * Ties are broken by the smaller row index everywhere, so merged results do not depend on
  * the number of parts.
  */
-import { instantiateSim, type TileFn } from './wasm-sim.ts';
+import { instantiateSim, type TileFn } from './tile-kernel.ts';
 
 /**
  * Rows laid out in a shared WebAssembly memory for the SIMD tile kernel: X (and Q for cross

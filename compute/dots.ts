@@ -7,7 +7,7 @@
  */
 import { DOT_BLOCK, dotsWasmModule, type DotsExports } from './dots-wasm.ts';
 import { Layout } from './wasm.ts';
-import { kernelFor } from './compute-pool.ts';
+import { kernelFor } from './pool.ts';
 import { acquire } from './arena.ts';
 
 /** Query rows per block: their non-zeros and dot products stay in cache together. */

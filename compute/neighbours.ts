@@ -1,12 +1,10 @@
 /**
  * Exact neighbour search on L2-normalised rows (cosine similarity), spread over worker threads
- * when the work is large enough to pay for them. The main thread runs one share itself; each
- * worker runs another share over the same SharedArrayBuffer-backed rows; the shares are merged
+ * (the pool of compute/pool.ts) when the work is large enough to pay for them. The main thread
+ * runs one share itself; each worker runs another share over the same shared-memory rows; the shares are merged
  * with index tie-breaking, so results are bit-identical for any number of threads.
  */
-import { Worker } from 'node:worker_threads';
-import { availableParallelism } from 'node:os';
-import type { Progress } from '../util/progress.ts';
+import { machineThreads, runPooled } from './pool.ts';
 import {
   knnSelfPart, knnCrossPart, pairsSelfPart, pairsCrossPart, signKeysPart, productPart, blockRowsFor, mergeTopK, mergePairs, buildLayout,
   type TopK, type PairList, type SimLayout,
@@ -24,10 +22,16 @@ export interface NeighbourTask {
   parts: number;
 }
 
+/** What a search reports its progress to (the shape of src/util/progress.ts's Progress). */
+export interface ProgressSink {
+  start(total: number, label?: string): void;
+  tick(units?: number): void;
+}
+
 export interface SearchOptions {
   /** Threads to use including the main one; default: available cores (at most 8). */
   threads?: number;
-  progress?: Progress;
+  progress?: ProgressSink;
   /** Work (multiply-adds) below which the search stays on the main thread. */
   minWorkForThreads?: number;
 }
@@ -103,7 +107,12 @@ export async function crossProduct(
   return out;
 }
 
-/** Runs one share of a search (in this thread or a worker). */
+/** Job entry for the worker pool: one share of a search, no progress from there. */
+export function neighbourJob(t: NeighbourTask): PartResult {
+  return runNeighbourTask(t);
+}
+
+/** Runs one share of a search (in this thread or in a pool thread). */
 export function runNeighbourTask(t: NeighbourTask, onTile?: (pairs: number) => void): PartResult {
   switch (t.kind) {
     case 'knn-self': return knnSelfPart(t.layout, t.k!, t.part, t.parts, onTile);
@@ -122,82 +131,23 @@ async function run(
   X: Float32Array, n: number, d: number, Q: Float32Array | undefined, nq: number,
   work: number, totalPairs: number, opts: SearchOptions,
 ): Promise<PartResult[]> {
-  const maxThreads = opts.threads ?? Math.min(8, availableParallelism());
+  const maxThreads = opts.threads ?? Math.min(8, machineThreads());
   const parts = work < (opts.minWorkForThreads ?? MIN_WORK_FOR_THREADS) ? 1 : Math.max(1, maxThreads);
   const layout = buildLayout(X, n, d, parts, Q, nq);
-  const task: NeighbourTask = { kind, layout, ...args, part: 0, parts };
   const progress = opts.progress;
   progress?.start(totalPairs, 'neighbours');
   // The main thread sees only its own share; scale its ticks to estimate the whole.
   const onTile = progress ? (pairs: number) => progress.tick(pairs * parts) : undefined;
-  if (parts === 1) return [runNeighbourTask(task, onTile)];
-  // One search at a time uses the shared workers (a later one waits for the earlier).
-  const release = await acquirePool();
-  try {
-    const workers = poolWorkers(parts - 1);
-    const pending = workers.map((w, idx) => new Promise<PartResult>((resolve, reject) => {
-      const onMessage = (msg: { ok: boolean; result?: PartResult; error?: string }) => {
-        w.off('error', onError);
-        if (msg.ok) resolve(msg.result!);
-        else reject(new Error(`neighbour worker failed: ${msg.error}`));
-      };
-      const onError = (err: Error) => { w.off('message', onMessage); dropWorker(w); reject(err); };
-      w.once('message', onMessage);
-      w.once('error', onError);
-      w.ref();
-      w.postMessage({ ...task, part: idx + 1 });
-    }));
-    const mine = runNeighbourTask(task, onTile);
-    const theirs = await Promise.all(pending);
-    return [mine, ...theirs];
-  } finally {
-    // Idle workers never keep the process alive.
-    for (const w of pool) w.unref();
-    release();
-  }
-}
-
-/**
- * Worker threads kept between searches (starting one costs ~0.2–0.4 s of CPU for the module
- * loader), unref'd while idle so they never keep a command from exiting.
- */
-const pool: Worker[] = [];
-let poolLock: Promise<void> = Promise.resolve();
-
-function acquirePool(): Promise<() => void> {
-  let release!: () => void;
-  const next = new Promise<void>((r) => { release = r; });
-  const ready = poolLock.then(() => release);
-  poolLock = poolLock.then(() => next);
-  return ready;
-}
-
-function poolWorkers(count: number): Worker[] {
-  while (pool.length < count) {
-    const w = new Worker(new URL('./neighbour-worker.mjs', import.meta.url));
-    w.unref();
-    w.on('exit', () => dropWorker(w));
-    pool.push(w);
-  }
-  return pool.slice(0, count);
-}
-
-function dropWorker(w: Worker): void {
-  const i = pool.indexOf(w);
-  if (i >= 0) pool.splice(i, 1);
-  void w.terminate();
-}
-
-/** Stops the neighbour-search worker threads (tests and long-running servers may call this). */
-export async function shutdownNeighbourWorkers(): Promise<void> {
-  const ws = pool.splice(0);
-  await Promise.all(ws.map((w) => w.terminate()));
-}
-
-/** A Float32Array view over a SharedArrayBuffer with the same contents (copied once if needed). */
-export function toShared(a: Float32Array): Float32Array {
-  if (a.buffer instanceof SharedArrayBuffer) return a;
-  const s = new Float32Array(new SharedArrayBuffer(a.byteLength));
-  s.set(a);
-  return s;
+  const tasks: NeighbourTask[] = Array.from({ length: parts }, (_, part) => ({ kind, layout, ...args, part, parts }));
+  if (parts === 1) return [runNeighbourTask(tasks[0], onTile)];
+  // Share p runs on pool thread p; share 0 on this thread meanwhile.
+  return runPooled<NeighbourTask, PartResult>({
+    module: new URL('./neighbours.ts', import.meta.url),
+    fn: 'neighbourJob',
+    jobs: tasks,
+    workers: parts - 1,
+    owner: tasks.map((t) => t.part),
+    local: (t) => runNeighbourTask(t, onTile),
+    onError: (part, message) => new Error(`neighbour search share ${part} failed in a worker: ${message}`),
+  });
 }

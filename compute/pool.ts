@@ -1,0 +1,284 @@
+/**
+ * The project's one worker pool. Its threads (started lazily, kept between uses, unref'd while
+ * idle so they never keep a command from exiting) serve two kinds of work:
+ *
+ * - **kernel tasks**: a synchronous wasm kernel call split into independent tasks (e.g. gradient
+ *   chunks or slabs of dot products writing disjoint memory). The calling thread and the helper
+ *   threads claim tasks from a shared atomic counter and the caller blocks (Atomics.wait) until
+ *   all are done (`SharedKernel.run`);
+ * - **jobs**: a pure exported function of a module (a model fit, a ranking-curve segment, a
+ *   share of a neighbour search) called with structured-clone-able arguments in a worker
+ *   (`runPooled`). Big arrays are best passed as SharedArrayBuffer views (`shareArray`).
+ *
+ * Either way each task or job writes only its own outputs and callers combine them in a fixed
+ * order, so the number of threads and who ran what never changes a bit of a result.
+ *
+ * Kernel helpers are used only from the main thread: code already running in a worker (a job)
+ * runs its kernels single-threaded instead of oversubscribing the cores. A worker busy with a
+ * job claims no kernel task (the caller then runs them itself), so the two never deadlock.
+ */
+import { availableParallelism } from 'node:os';
+import { isMainThread, Worker } from 'node:worker_threads';
+import { kernelMemory } from './arena.ts';
+
+const NEXT = 0, DONE = 1;
+const MAX_TASKS = 0xffff;
+
+/** Claims the next task of generation `gen` (ctrl[NEXT] = gen << 16 | next), or -1. */
+function claim(ctrl: Int32Array, gen: number, count: number): number {
+  for (;;) {
+    const v = Atomics.load(ctrl, NEXT);
+    if (v >>> 16 !== gen || (v & 0xffff) >= count) return -1;
+    if (Atomics.compareExchange(ctrl, NEXT, v, v + 1) === v) return v & 0xffff;
+  }
+}
+
+interface PendingJob {
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+  onNote?: (note: unknown) => void;
+}
+
+/** One thread of the pool, with the jobs it has been sent and not yet answered. */
+class PoolThread {
+  readonly worker: Worker;
+  readonly pending = new Map<number, PendingJob>();
+  dead = false;
+
+  constructor() {
+    this.worker = new Worker(new URL('./worker.mjs', import.meta.url), { execArgv: [] });
+    this.worker.unref();
+    this.worker.on('message', (msg: { job: number; ok?: boolean; result?: unknown; error?: string; note?: unknown }) => {
+      const p = this.pending.get(msg.job);
+      if (!p) return;
+      if ('note' in msg) { p.onNote?.(msg.note); return; }
+      this.pending.delete(msg.job);
+      if (this.pending.size === 0) this.worker.unref();
+      if (msg.ok) p.resolve(msg.result);
+      else p.reject(new Error(msg.error));
+    });
+    const fail = (err: Error) => {
+      if (this.dead) return;
+      this.dead = true;
+      dropThread(this);
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    this.worker.on('error', (e) => fail(e instanceof Error ? e : new Error(String(e))));
+    this.worker.on('exit', (code) => fail(new Error(`worker thread exited early with code ${code}`)));
+  }
+
+  post(module: string, fn: string, args: unknown, onNote?: (note: unknown) => void): Promise<unknown> {
+    if (this.dead) return Promise.reject(new Error('worker thread is gone'));
+    const job = nextJobId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(job, { resolve, reject, onNote });
+      this.worker.ref();
+      this.worker.postMessage({ type: 'job', job, module, fn, args });
+    });
+  }
+}
+
+let threads: PoolThread[] = [];
+let nextJobId = 1;
+
+function dropThread(t: PoolThread): void {
+  threads = threads.filter((x) => x !== t);
+  void t.worker.terminate();
+}
+
+/** The first `count` threads of the pool, started as needed. */
+function poolThreads(count: number): PoolThread[] {
+  while (threads.length < count) threads.push(new PoolThread());
+  return threads.slice(0, count);
+}
+
+/** Stops every thread of the pool (tests and long-running servers may call this). */
+export async function shutdownPool(): Promise<void> {
+  const ts = threads;
+  threads = [];
+  for (const t of ts) t.dead = true;
+  await Promise.all(ts.map((t) => t.worker.terminate()));
+}
+
+/** Threads the machine offers (worker pools default to this many). */
+export function machineThreads(): number {
+  return availableParallelism();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs
+
+export interface PooledRun<A, R> {
+  /** Module exporting `fn(args, note) → result` (a file URL; TypeScript modules are fine). */
+  module: URL;
+  fn: string;
+  jobs: A[];
+  /** Worker threads to use (the calling thread not counted). */
+  workers: number;
+  /**
+   * Thread per job: 0 runs it on the calling thread through `local` (after every other job has
+   * been posted, so the workers start meanwhile), 1..workers on that worker. Default: each idle
+   * worker takes the next job (jobs of very different lengths balance themselves).
+   */
+  owner?: number[];
+  /** The calling thread's way of running a job (the same function `module.fn`). */
+  local?: (args: A, note: (n: unknown) => void) => R;
+  /** Prepares a job's arguments for posting (e.g. shareArray on its big arrays). */
+  share?: (args: A) => A;
+  onDone?: (index: number) => void;
+  onNote?: (index: number, note: unknown) => void;
+  /** Error for a job that failed in a worker (default: the worker's message with the job index). */
+  onError?: (index: number, message: string) => Error;
+}
+
+/** Runs the jobs on the pool (and the calling thread where `owner` says so); results in job order. */
+export async function runPooled<A, R>(run: PooledRun<A, R>): Promise<R[]> {
+  const { jobs } = run;
+  const results: R[] = new Array(jobs.length);
+  const module = run.module.href;
+  const share = run.share ?? ((a: A) => a);
+  const fail = (i: number, err: Error) => run.onError?.(i, err.message) ?? new Error(`job ${i} failed in a worker: ${err.message}`);
+  const once = (t: PoolThread, i: number): Promise<void> =>
+    t.post(module, run.fn, share(jobs[i]), (n) => run.onNote?.(i, n)).then(
+      (r) => { results[i] = r as R; run.onDone?.(i); },
+      (e: Error) => { throw fail(i, e); },
+    );
+  if (run.owner) {
+    const owner = run.owner;
+    const used = Math.max(0, ...owner);
+    const ts = poolThreads(used);
+    const remote: Promise<void>[] = [];
+    owner.forEach((o, i) => { if (o > 0) remote.push(once(ts[o - 1], i)); });
+    // Settle every remote promise even if a local job throws, so no rejection goes unhandled.
+    const all = Promise.all(remote);
+    all.catch(() => undefined);
+    owner.forEach((o, i) => {
+      if (o !== 0) return;
+      if (!run.local) throw new Error('runPooled: jobs assigned to the calling thread need `local`');
+      results[i] = run.local(jobs[i], (n) => run.onNote?.(i, n));
+      run.onDone?.(i);
+    });
+    await all;
+    return results;
+  }
+  const ts = poolThreads(Math.max(1, Math.min(run.workers, jobs.length)));
+  let next = 0;
+  await Promise.all(ts.map(async (t) => {
+    while (next < jobs.length) await once(t, next++);
+  }));
+  return results;
+}
+
+export type Shareable = Float32Array | Float64Array | Int32Array | Uint8Array | Uint32Array;
+/** One shared copy per distinct array (see shareArray). */
+export type ShareCache = Map<Shareable, Shareable>;
+
+/**
+ * A view over a SharedArrayBuffer with the same contents (copied once; `cache` keeps one copy
+ * per distinct array however many jobs use it), so workers read it instead of receiving copies.
+ */
+export function shareArray<T extends Shareable>(a: T, cache?: ShareCache): T {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  let s = cache?.get(a) as T | undefined;
+  if (!s) {
+    const Ctor = a.constructor as new (buf: SharedArrayBuffer) => T;
+    s = new Ctor(new SharedArrayBuffer(a.byteLength));
+    s.set(a as never);
+    cache?.set(a, s);
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernel tasks
+
+let desiredHelpers: number | null = null;
+let nextKernelId = 1;
+
+/**
+ * Sets how many threads kernels may use in this process (including the calling one);
+ * default: all available cores on the main thread, 1 inside workers.
+ */
+export function setKernelThreads(threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`kernel threads must be a positive integer, got ${threads}`);
+  desiredHelpers = threads - 1;
+}
+
+export function kernelThreads(): number {
+  return 1 + helperCount();
+}
+
+function helperCount(): number {
+  if (desiredHelpers !== null) return desiredHelpers;
+  return isMainThread ? Math.max(0, availableParallelism() - 1) : 0;
+}
+
+/** Stops the pool's threads (the name kernel callers know; the same as shutdownPool). */
+export const shutdownKernelThreads = shutdownPool;
+
+/**
+ * A compiled kernel instantiated on this thread's kernel memory (arena.ts) and, on first
+ * use, on every helper thread. `run(fn, tasks)` calls export `fn` once per argument list,
+ * spread over the calling thread and the helpers. One per module and thread (kernelFor).
+ */
+export class SharedKernel<E extends object> {
+  private readonly id = nextKernelId++;
+  private readonly ctrl = new SharedArrayBuffer(8);
+  private readonly attached = new WeakSet<Worker>();
+  readonly exports: E;
+  private gen = 0;
+
+  constructor(private readonly module: WebAssembly.Module) {
+    const memory = kernelMemory();
+    this.exports = new WebAssembly.Instance(module, { env: { memory, exp: Math.exp, log: Math.log } }).exports as unknown as E;
+  }
+
+  /**
+   * Calls `fn(...task)` for every task; on helper threads too when `parallel` and there is
+   * more than one task. Tasks must write disjoint memory.
+   */
+  run(fn: keyof E & string, tasks: number[][], parallel = true): void {
+    const f = this.exports[fn] as unknown as (...a: number[]) => unknown;
+    const helpers = parallel && tasks.length > 1 && helperCount() > 0 ? poolThreads(helperCount()) : [];
+    if (helpers.length === 0) {
+      for (const t of tasks) f(...t);
+      return;
+    }
+    if (tasks.length > MAX_TASKS) throw new Error(`SharedKernel.run: at most ${MAX_TASKS} tasks, got ${tasks.length}`);
+    const ctrl = new Int32Array(this.ctrl);
+    const gen = this.gen = (this.gen % 0x7fff) + 1;
+    Atomics.store(ctrl, DONE, 0);
+    Atomics.store(ctrl, NEXT, gen << 16);
+    for (const { worker: w } of helpers) {
+      if (!this.attached.has(w)) {
+        w.postMessage({ type: 'attach', id: this.id, module: this.module, memory: kernelMemory() });
+        this.attached.add(w);
+      }
+      w.postMessage({ type: 'run', id: this.id, fn, tasks, ctrl: this.ctrl, gen });
+    }
+    for (;;) {
+      const t = claim(ctrl, gen, tasks.length);
+      if (t < 0) break;
+      f(...tasks[t]);
+      Atomics.add(ctrl, DONE, 1);
+    }
+    // Wait for tasks claimed by helpers. Helpers that have not woken up yet claim nothing
+    // (the counter is already past the end), so this cannot wait on a sleeping thread.
+    for (let done = Atomics.load(ctrl, DONE); done < tasks.length; done = Atomics.load(ctrl, DONE)) {
+      Atomics.wait(ctrl, DONE, done, 1000);
+    }
+  }
+}
+
+const kernels = new WeakMap<WebAssembly.Module, SharedKernel<object>>();
+
+/** The shared instance of `module` on this thread's kernel memory. */
+export function kernelFor<E extends object>(module: WebAssembly.Module): SharedKernel<E> {
+  let k = kernels.get(module);
+  if (!k) {
+    k = new SharedKernel<object>(module);
+    kernels.set(module, k);
+  }
+  return k as SharedKernel<E>;
+}

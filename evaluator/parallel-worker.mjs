@@ -1,6 +1,0 @@
-// Worker thread entry for evaluator/parallel.ts. Workers do not load TypeScript on their
-// own, so register tsx first, then load the real worker module.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('./parallel-worker.ts');
