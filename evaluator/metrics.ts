@@ -13,7 +13,10 @@
  * - 0/0 in precision, recall or F1 counts as 0 (scikit-learn's zero_division=0);
  * - balanced accuracy averages recall over classes present in y_true;
  * - macro-F1 averages F1 over classes present in y_true or in the predictions;
- * - log loss clips the true-class probability to [1e-15, 1 − 1e-15];
+ * - log loss is scikit-learn ≥ 1.2's: every probability (widened to float64, as scikit-learn's
+ *   predict_proba returns them) is clipped to [eps, 1 − eps] with eps = float64's machine
+ *   epsilon (2^-52), each row is renormalised to sum 1, and the loss is −ln of the true class's
+ *   renormalised probability (logLoss also computes the float32 form, eps = 2^-23);
  * - ECE uses 15 equal-width bins on the max probability, right-closed ((i−1)/15, i/15],
  *   with a confidence of exactly 0 in the first bin;
  * - a metric that is undefined on the rows given (no rows, or a group absent) is NaN.
@@ -28,7 +31,11 @@ export interface GroupColumn {
 /** Name given to rows whose group value is missing; they form a group of their own. */
 export const MISSING_GROUP = '<missing>';
 
-export const LOG_LOSS_EPS = 1e-15;
+/** Machine epsilon of each probability dtype: scikit-learn ≥ 1.2's log-loss clip (eps="auto"). */
+export const LOG_LOSS_EPS = { float64: 2 ** -52, float32: 2 ** -23 } as const;
+export type ProbabilityDtype = keyof typeof LOG_LOSS_EPS;
+/** The convention every record's log_loss follows (written into result records). */
+export const LOG_LOSS_CONVENTION = 'scikit-learn>=1.2: probabilities as float64, clipped to [2^-52, 1-2^-52], rows renormalised';
 export const ECE_BINS = 15;
 
 /**
@@ -64,7 +71,7 @@ export interface RowScores {
   pred: Int32Array;
   /** Max class probability per row. */
   confidence: Float64Array;
-  /** Clipped negative log probability of the true class. */
+  /** −ln of the true class's clipped, renormalised probability (scikit-learn's log loss per row). */
   nll: Float64Array;
   /** ECE bin of `confidence`, 0..ECE_BINS-1. */
   bin: Uint8Array;
@@ -85,6 +92,71 @@ export function argmaxRows(proba: Float32Array, n: number, k: number): Int32Arra
   return pred;
 }
 
+/**
+ * numpy's pairwise summation of a[0..n) (what `ndarray.sum(axis=-1)` runs on a contiguous
+ * row): blocks of up to 128 summed with 8 accumulators, larger ones split in halves. `round`
+ * rounds every addition to the dtype (Math.fround for float32, identity for float64), so a
+ * float32 sum is bit-identical to numpy's.
+ */
+export function pairwiseSum(a: Float64Array, off: number, n: number, round: (x: number) => number): number {
+  if (n < 8) {
+    let res = 0;
+    for (let i = 0; i < n; i++) res = round(res + a[off + i]);
+    return res;
+  }
+  if (n <= 128) {
+    const r0 = [a[off], a[off + 1], a[off + 2], a[off + 3], a[off + 4], a[off + 5], a[off + 6], a[off + 7]];
+    let i = 8;
+    for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r0[j] = round(r0[j] + a[off + i + j]);
+    let res = round(round(round(r0[0] + r0[1]) + round(r0[2] + r0[3])) + round(round(r0[4] + r0[5]) + round(r0[6] + r0[7])));
+    for (; i < n; i++) res = round(res + a[off + i]);
+    return res;
+  }
+  let n2 = Math.floor(n / 2);
+  n2 -= n2 % 8;
+  return round(pairwiseSum(a, off, n2, round) + pairwiseSum(a, off + n2, n - n2, round));
+}
+
+const identity = (x: number) => x;
+
+/**
+ * One row's log loss as scikit-learn ≥ 1.2 computes it for a `dtype` probability array:
+ * clip every probability to [eps, 1 − eps], divide by the row's (numpy pairwise) sum, and
+ * take −ln of the true class's share. float32 arithmetic is emulated with Math.fround; the
+ * logarithm runs in float64, as scikit-learn's xlogy does after promoting to float64.
+ * `scratch` (length ≥ k) holds the clipped row.
+ */
+export function trueClassNll(
+  proba: ArrayLike<number>, offset: number, k: number, y: number, dtype: ProbabilityDtype, scratch = new Float64Array(k),
+): number {
+  const eps = LOG_LOSS_EPS[dtype];
+  const round = dtype === 'float32' ? Math.fround : identity;
+  const hi = round(1 - eps);
+  for (let c = 0; c < k; c++) {
+    const p = round(proba[offset + c]);
+    // NaN stays NaN (np.clip keeps it), so a broken row cannot pass for a confident one.
+    scratch[c] = p < eps ? eps : p > hi ? hi : p;
+  }
+  const sum = pairwiseSum(scratch, 0, k, round);
+  return -Math.log(round(scratch[y] / sum));
+}
+
+/**
+ * scikit-learn ≥ 1.2's `log_loss(y_true, proba, labels=range(k))` for an n × k probability
+ * array of the given dtype (the evaluator's own log_loss is the float64 form). The mean is
+ * summed in row order; numpy's pairwise mean differs from it by rounding only (≈ 1e-16).
+ */
+export function logLoss(yTrue: Int32Array, proba: ArrayLike<number>, n: number, k: number, dtype: ProbabilityDtype = 'float64'): number {
+  if (yTrue.length !== n || proba.length !== n * k) throw new RangeError(`logLoss: ${yTrue.length} labels and ${proba.length} probabilities for ${n} × ${k}`);
+  const scratch = new Float64Array(k);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    if (!(yTrue[i] >= 0 && yTrue[i] < k)) throw new RangeError(`logLoss: y_true[${i}] = ${yTrue[i]} is outside [0, ${k})`);
+    sum += trueClassNll(proba, i * k, k, yTrue[i], dtype, scratch);
+  }
+  return sum / n;
+}
+
 export function rowScores(yTrue: Int32Array, proba: Float32Array, n: number, k: number): RowScores {
   if (yTrue.length !== n) throw new RangeError(`rowScores: y_true has ${yTrue.length} rows, expected ${n}`);
   if (proba.length !== n * k) throw new RangeError(`rowScores: proba has ${proba.length} values, expected ${n} × ${k}`);
@@ -92,15 +164,13 @@ export function rowScores(yTrue: Int32Array, proba: Float32Array, n: number, k: 
   const confidence = new Float64Array(n);
   const nll = new Float64Array(n);
   const bin = new Uint8Array(n);
+  const clipped = new Float64Array(k);
   for (let i = 0; i < n; i++) {
     const y = yTrue[i];
     if (!(y >= 0 && y < k)) throw new RangeError(`rowScores: y_true[${i}] = ${y} is outside [0, ${k})`);
     const conf = proba[i * k + pred[i]];
     confidence[i] = conf;
-    let p = proba[i * k + y];
-    if (p < LOG_LOSS_EPS) p = LOG_LOSS_EPS;
-    else if (p > 1 - LOG_LOSS_EPS) p = 1 - LOG_LOSS_EPS;
-    nll[i] = -Math.log(p);
+    nll[i] = trueClassNll(proba, i * k, k, y, 'float64', clipped);
     // Right-closed bins ((b-1)/B, b/B]; confidence 0 (or below) goes to the first bin.
     let b = Math.ceil(conf * ECE_BINS) - 1;
     if (b < 0) b = 0;
@@ -115,7 +185,7 @@ export const METRIC_FAMILIES = {
   accuracy: { direction: 'max', description: 'fraction of rows whose arg-max class is the true class' },
   balanced_accuracy: { direction: 'max', description: 'mean recall over classes present in y_true' },
   macro_f1: { direction: 'max', description: 'mean F1 over classes present in y_true or the predictions' },
-  log_loss: { direction: 'min', description: 'mean negative log probability of the true class, clipped at 1e-15' },
+  log_loss: { direction: 'min', description: "mean −ln probability of the true class, scikit-learn ≥ 1.2's clip at float64 eps and row renormalisation" },
   ece: { direction: 'min', description: 'expected calibration error, 15 equal-width bins on the max probability' },
   precision: { direction: 'max', description: 'per class: true positives / predicted positives' },
   recall: { direction: 'max', description: 'per class: true positives / actual positives' },
@@ -197,6 +267,9 @@ export class MetricScratch {
   /** Per group column: count, correct, predicted positive, actual positive, TP (5 per group). */
   readonly groupTallies: Float64Array[];
   readonly codes: Int32Array[];
+  /** Weighted row count and weighted sum of the per-row log loss. */
+  total = 0;
+  nllSum = 0;
   constructor(layout: MetricLayout) {
     this.confusion = new Float64Array(layout.k * layout.k);
     this.groupTallies = layout.groups.map(({ g }) => new Float64Array(g.names.length * 5));
@@ -249,7 +322,64 @@ export function computeMetrics(
       if (y === pos) { t[o + 3] += w; if (p === pos) t[o + 4] += w; }
     }
   }
+  scratch.total = total;
+  scratch.nllSum = nllSum;
+  return finishMetrics(layout, scratch, out);
+}
 
+/**
+ * The counts every metric is a function of (the state computeMetrics accumulates), as JSON:
+ * a result record stores them per seed and test part so that `sieve verify --rescore` can
+ * recompute every figure without refitting. Float sums are stored as JavaScript numbers,
+ * which JSON round-trips exactly.
+ */
+export interface MetricTallies {
+  total: number;
+  /** k × k, row = true class, column = predicted class. */
+  confusion: number[];
+  nll_sum: number;
+  /** Per ECE bin: rows, summed confidence, correct rows. */
+  bins: { count: number[]; confidence: number[]; correct: number[] };
+  /** Per group column (layout order): count, correct, predicted positive, actual positive, TP per group value. */
+  groups: number[][];
+}
+
+export function talliesOf(scratch: MetricScratch): MetricTallies {
+  return {
+    total: scratch.total,
+    confusion: Array.from(scratch.confusion),
+    nll_sum: scratch.nllSum,
+    bins: { count: Array.from(scratch.binCount), confidence: Array.from(scratch.binConf), correct: Array.from(scratch.binCorrect) },
+    groups: scratch.groupTallies.map((t) => Array.from(t)),
+  };
+}
+
+/** Every metric of `layout` from recorded tallies (bit-identical to computeMetrics on the rows they came from). */
+export function metricsFromTallies(layout: MetricLayout, t: MetricTallies, out = new Float64Array(layout.names.length)): Float64Array {
+  const scratch = new MetricScratch(layout);
+  const k = layout.k;
+  const fill = (dst: Float64Array, src: readonly number[], what: string) => {
+    if (!Array.isArray(src) || src.length !== dst.length) throw new RangeError(`metricsFromTallies: ${what} has ${src?.length} values, expected ${dst.length}`);
+    dst.set(src);
+  };
+  fill(scratch.confusion, t.confusion, `confusion (k = ${k})`);
+  fill(scratch.binCount, t.bins.count, 'bins.count');
+  fill(scratch.binConf, t.bins.confidence, 'bins.confidence');
+  fill(scratch.binCorrect, t.bins.correct, 'bins.correct');
+  if (t.groups.length !== scratch.groupTallies.length) throw new RangeError(`metricsFromTallies: ${t.groups.length} group columns, expected ${scratch.groupTallies.length}`);
+  scratch.groupTallies.forEach((g, i) => fill(g, t.groups[i], `groups[${i}]`));
+  scratch.total = t.total;
+  scratch.nllSum = t.nll_sum;
+  return finishMetrics(layout, scratch, out);
+}
+
+/** The metrics of accumulated counts (the second half of computeMetrics). */
+export function finishMetrics(layout: MetricLayout, scratch: MetricScratch, out: Float64Array): Float64Array {
+  const k = layout.k;
+  const { confusion, binCount, binConf, binCorrect, groupTallies } = scratch;
+  const { total, nllSum } = scratch;
+  const pos = layout.positiveClass ?? -1;
+  const nGroupCols = layout.groups.length;
   out.fill(NaN);
   if (total === 0) return out;
   // Confusion-matrix metrics.

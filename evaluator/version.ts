@@ -11,4 +11,5 @@
  * - PATCH: no output changes at all (speed, docs, error messages), checked by re-verifying
  *   stored results.
  */
-export const EVALUATOR_VERSION = '1.0.0';
+export const EVALUATOR_VERSION = '2.0.0';
+// 2.0.0: log_loss as scikit-learn ≥ 1.2 (clip every probability at float64 eps, renormalise rows).

@@ -50,9 +50,14 @@ describe('classification metrics, hand-checked', () => {
     expect(m.macro_f1).toBeCloseTo((0.5 + 0.8 + 2 / 3) / 3, 12);
   });
 
-  it('log loss is the mean negative log of the (float32) true-class probability', () => {
-    // −(ln .7 + ln .3 + ln .72 + ln .52 + ln .85 + ln .38) / 6 ≈ 0.612197
-    const expected = -[0.7, 0.3, 0.72, 0.52, 0.85, 0.38].reduce((s, p) => s + Math.log(f32(p)), 0) / 6;
+  it('log loss is the mean negative log of the true-class probability, each row renormalised (scikit-learn ≥ 1.2)', () => {
+    // −(ln .7 + ln .3 + ln .72 + ln .52 + ln .85 + ln .38) / 6 ≈ 0.612197, each p divided by its
+    // float32 row's sum (1 up to float32 rounding); the reference-vector tests pin it to scikit-learn.
+    const trueP = [0, 1, 2, 3, 4, 5].map((i) => {
+      const row = Array.from(p3.subarray(i * 3, i * 3 + 3));
+      return row[y3[i]] / row.reduce((a, b) => a + b, 0);
+    });
+    const expected = -trueP.reduce((s, p) => s + Math.log(p), 0) / 6;
     expect(m.log_loss).toBeCloseTo(expected, 12);
     expect(m.log_loss).toBeCloseTo(0.612197, 5);
   });
@@ -69,8 +74,8 @@ describe('classification metrics, hand-checked', () => {
     expect(sure.ece).toBe(0);
     const wrong = evaluateMetrics(Int32Array.from([1, 0]), Float32Array.from([1, 0, 0, 1]), 2, 2);
     expect(wrong.ece).toBe(1);
-    // Log loss clips p = 0 at 1e-15: −ln(1e-15) ≈ 34.5388.
-    expect(wrong.log_loss).toBeCloseTo(-Math.log(1e-15), 9);
+    // Log loss clips p = 0 at float64's eps (scikit-learn ≥ 1.2): −ln(2^-52) ≈ 36.0437.
+    expect(wrong.log_loss).toBe(-Math.log(2 ** -52));
   });
 
   it('per-group and worst-group accuracy; a missing value is its own group', () => {
