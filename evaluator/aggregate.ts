@@ -5,18 +5,27 @@
  * row weighting. `summariseSeeds` evaluates it on the scored rows for every seed (per_seed,
  * mean, sample std) and on each bootstrap resample of those rows: per resample, the metric is
  * recomputed for every seed's predictions and averaged over seeds; ci95 is the 2.5th–97.5th
- * percentile of those averages. See docs/evaluator.md "Metrics".
+ * percentile of those averages, extended to the mean where it would miss it (a skewed
+ * statistic on few rows, e.g. a parity gap), with the bootstrap bias reported next to it
+ * (compute/stats.ts bootstrapInterval). See docs/evaluator.md "Metrics".
  */
-import { forEachResample, percentileInterval, type BootstrapSpec } from './bootstrap.ts';
-import { computeMetrics, MetricScratch, type MetricLayout, type RowScores } from './metrics.ts';
+import { bootstrapInterval } from '../compute/stats.ts';
+import { forEachResample, type BootstrapSpec } from './bootstrap.ts';
+import { computeMetrics, groupMetricNotes, MetricScratch, type MetricLayout, type RowScores } from './metrics.ts';
 
 export interface MetricSummary {
   /** Mean over seeds. */
   mean: number;
   /** Sample standard deviation over seeds (ddof = 1); 0 for a single seed. */
   std: number;
-  /** Percentile bootstrap interval over test rows of the mean-over-seeds metric. */
+  /** Percentile bootstrap interval over test rows of the mean-over-seeds metric; always holds `mean`. */
   ci95: [number, number];
+  /** Mean of the bootstrap values minus `mean` (NaN without resamples). */
+  bias: number;
+  /** True when ci95 was extended to reach `mean` (the percentiles missed it). */
+  ci_extended?: true;
+  /** Figures from groups too small to judge, or not judged, say so here (see groupMetricNotes). */
+  note?: string;
   per_seed: number[];
 }
 
@@ -25,6 +34,8 @@ export interface SeedScorer {
   seeds: number;
   /** Fills `out` with the metrics of seed index `s` over `rows` weighted by `weights` (1 if null). */
   compute(s: number, rows: Int32Array, weights: Int32Array | null, out: Float64Array): void;
+  /** Notes by metric name for these rows (e.g. a group too small to judge). */
+  notes?(rows: Int32Array): Record<string, string>;
 }
 
 export function meanAndStd(values: readonly number[]): { mean: number; std: number } {
@@ -67,12 +78,17 @@ export function summariseSeeds(
     for (let m = 0; m < nm; m++) boot[m * samples + b] = acc[m] / S;
   });
   const result: Record<string, MetricSummary> = {};
+  const notes = scorer.notes?.(rows) ?? {};
   for (let m = 0; m < nm; m++) {
     const { mean, std } = meanAndStd(perSeed[m]);
-    const ci95 = samples > 0 && rows.length > 0
-      ? percentileInterval(boot.subarray(m * samples, (m + 1) * samples))
-      : [NaN, NaN] as [number, number];
-    result[scorer.names[m]] = { mean, std, ci95, per_seed: perSeed[m] };
+    const iv = samples > 0 && rows.length > 0
+      ? bootstrapInterval(boot.subarray(m * samples, (m + 1) * samples), mean, { method: 'percentile' })
+      : null;
+    const summary: MetricSummary = { mean, std, ci95: iv ? [iv.low, iv.high] : [NaN, NaN], bias: iv ? iv.bias : NaN, per_seed: perSeed[m] };
+    if (iv?.extended) summary.ci_extended = true;
+    const note = notes[scorer.names[m]];
+    if (note !== undefined) summary.note = note;
+    result[scorer.names[m]] = summary;
   }
   return result;
 }
@@ -86,5 +102,7 @@ export function classificationScorer(layout: MetricLayout, perSeed: RowScores[])
     compute(s, rows, weights, out) {
       computeMetrics(perSeed[s], layout, rows, weights, out, scratch);
     },
+    // Judging depends on the true labels and groups only, the same for every seed.
+    notes: (rows) => (perSeed.length && layout.groups.length ? groupMetricNotes(perSeed[0], layout, rows) : {}),
   };
 }

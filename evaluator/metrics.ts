@@ -19,8 +19,20 @@
  *   renormalised probability (logLoss also computes the float32 form, eps = 2^-23);
  * - ECE uses 15 equal-width bins on the max probability, right-closed ((i−1)/15, i/15],
  *   with a confidence of exactly 0 in the first bin;
- * - a metric that is undefined on the rows given (no rows, or a group absent) is NaN.
+ * - a metric that is undefined on the rows given (no rows, or a group absent) is NaN;
+ * - group figures follow compute/group-metrics.ts: a group's rate is judged only where its
+ *   denominator reaches `minGroupSize` (rows for accuracy and the positive-prediction rate,
+ *   positives for TPR, negatives for FPR), decided on the unweighted scored rows; worst-group
+ *   accuracy and the gaps are taken over the judged groups and are NaN when fewer than two
+ *   (one for worst-group accuracy) are judged. `groupMetricNotes` says which figures come
+ *   from too-small groups or could not be judged.
  */
+import { allRows } from '../compute/bootstrap.ts';
+import {
+  DEFAULT_MIN_GROUP_SIZE, GroupTallies, groupGaps, judgeGroups, tallyGroups, tooSmallReason, type Judged,
+} from '../compute/group-metrics.ts';
+
+export { allRows };
 
 /** A group (sensitive attribute) column: `codes[row]` indexes `names`. */
 export interface GroupColumn {
@@ -213,6 +225,8 @@ export interface MetricOptions {
    * (one-vs-rest). Those two metrics are computed only when this is given.
    */
   positiveClass?: number;
+  /** Smallest denominator a group rate is judged on (default 30, compute/group-metrics.ts). */
+  minGroupSize?: number;
 }
 
 /** Which scalar metrics exist, their names and their slots in a values array. */
@@ -222,6 +236,7 @@ export interface MetricLayout {
   classNames: string[];
   groups: { column: string; g: GroupColumn }[];
   positiveClass: number | null;
+  minGroupSize: number;
   /** Slot of the first per-group accuracy of each group column (then worst, dp, eo). */
   groupSlots: { accuracy: number; worst: number; dp: number; eo: number }[];
 }
@@ -230,6 +245,8 @@ export function metricLayout(k: number, opts: MetricOptions = {}): MetricLayout 
   const classNames = opts.classNames ? [...opts.classNames] : Array.from({ length: k }, (_, c) => String(c));
   if (classNames.length !== k) throw new RangeError(`metricLayout: ${classNames.length} class names for k = ${k}`);
   const pos = opts.positiveClass ?? null;
+  const minGroupSize = opts.minGroupSize ?? DEFAULT_MIN_GROUP_SIZE;
+  if (!(Number.isInteger(minGroupSize) && minGroupSize >= 1)) throw new RangeError(`metricLayout: minGroupSize must be a positive integer, got ${minGroupSize}`);
   if (pos !== null && !(Number.isInteger(pos) && pos >= 0 && pos < k)) {
     throw new RangeError(`metricLayout: positive class ${pos} is outside [0, ${k})`);
   }
@@ -255,7 +272,7 @@ export function metricLayout(k: number, opts: MetricOptions = {}): MetricLayout 
     }
     groupSlots.push({ accuracy, worst, dp, eo });
   }
-  return { k, names, classNames, groups, positiveClass: pos, groupSlots };
+  return { k, names, classNames, groups, positiveClass: pos, minGroupSize, groupSlots };
 }
 
 /** Reusable scratch space for computeMetrics (avoids allocation inside the bootstrap loop). */
@@ -264,16 +281,29 @@ export class MetricScratch {
   readonly binCount = new Float64Array(ECE_BINS);
   readonly binConf = new Float64Array(ECE_BINS);
   readonly binCorrect = new Float64Array(ECE_BINS);
-  /** Per group column: count, correct, predicted positive, actual positive, TP (5 per group). */
-  readonly groupTallies: Float64Array[];
+  /** Per group column: weighted tallies of the current call. */
+  readonly groupTallies: GroupTallies[];
   readonly codes: Int32Array[];
   /** Weighted row count and weighted sum of the per-row log loss. */
   total = 0;
   nllSum = 0;
-  constructor(layout: MetricLayout) {
+  /** Which groups are judged, per group column, for the rows and labels they were computed on. */
+  private judgedFor: { rows: Int32Array; yTrue: Int32Array; judged: Judged[] } | null = null;
+  constructor(readonly layout: MetricLayout) {
     this.confusion = new Float64Array(layout.k * layout.k);
-    this.groupTallies = layout.groups.map(({ g }) => new Float64Array(g.names.length * 5));
+    this.groupTallies = layout.groups.map(({ g }) => new GroupTallies(g.names.length, layout.k));
     this.codes = layout.groups.map(({ g }) => g.codes);
+  }
+  /** The judging rule on the unweighted `rows` (cached: the bootstrap reuses one rows array). */
+  judged(s: RowScores, rows: Int32Array): Judged[] {
+    const j = this.judgedFor;
+    if (j && j.rows === rows && j.yTrue === s.yTrue) return j.judged;
+    const judged = this.layout.groups.map(({ g }) => {
+      const t = tallyGroups(new GroupTallies(g.names.length, this.layout.k), g.codes, s.yTrue, s.pred, rows, null);
+      return judgeGroups(t, this.layout.positiveClass ?? 0, this.layout.minGroupSize);
+    });
+    this.judgedFor = { rows, yTrue: s.yTrue, judged };
+    return judged;
   }
 }
 
@@ -293,7 +323,8 @@ export function computeMetrics(
   const k = layout.k;
   const { confusion, binCount, binConf, binCorrect, groupTallies } = scratch;
   confusion.fill(0); binCount.fill(0); binConf.fill(0); binCorrect.fill(0);
-  for (const t of groupTallies) t.fill(0);
+  for (const t of groupTallies) t.reset();
+  const judged = scratch.judged(s, rows);
   const pos = layout.positiveClass ?? -1;
   const { yTrue, pred, confidence, nll, bin } = s;
   let total = 0;
@@ -313,18 +344,11 @@ export function computeMetrics(
     binCount[b] += w;
     binConf[b] += w * confidence[r];
     binCorrect[b] += correct;
-    for (let gc = 0; gc < nGroupCols; gc++) {
-      const t = groupTallies[gc];
-      const o = codes[gc][r] * 5;
-      t[o] += w;
-      t[o + 1] += correct;
-      if (p === pos) t[o + 2] += w;
-      if (y === pos) { t[o + 3] += w; if (p === pos) t[o + 4] += w; }
-    }
+    for (let gc = 0; gc < nGroupCols; gc++) groupTallies[gc].add(codes[gc][r], y, p, w);
   }
   scratch.total = total;
   scratch.nllSum = nllSum;
-  return finishMetrics(layout, scratch, out);
+  return finishMetrics(layout, scratch, out, judged);
 }
 
 /**
@@ -340,7 +364,10 @@ export interface MetricTallies {
   nll_sum: number;
   /** Per ECE bin: rows, summed confidence, correct rows. */
   bins: { count: number[]; confidence: number[]; correct: number[] };
-  /** Per group column (layout order): count, correct, predicted positive, actual positive, TP per group value. */
+  /**
+   * Per group column (layout order), per group value: rows, correct, flagged (0 here), then per
+   * class labelled, predicted, both (compute/group-metrics.ts GroupTallies).
+   */
   groups: number[][];
 }
 
@@ -350,7 +377,7 @@ export function talliesOf(scratch: MetricScratch): MetricTallies {
     confusion: Array.from(scratch.confusion),
     nll_sum: scratch.nllSum,
     bins: { count: Array.from(scratch.binCount), confidence: Array.from(scratch.binConf), correct: Array.from(scratch.binCorrect) },
-    groups: scratch.groupTallies.map((t) => Array.from(t)),
+    groups: scratch.groupTallies.map((t) => Array.from(t.data)),
   };
 }
 
@@ -367,14 +394,18 @@ export function metricsFromTallies(layout: MetricLayout, t: MetricTallies, out =
   fill(scratch.binConf, t.bins.confidence, 'bins.confidence');
   fill(scratch.binCorrect, t.bins.correct, 'bins.correct');
   if (t.groups.length !== scratch.groupTallies.length) throw new RangeError(`metricsFromTallies: ${t.groups.length} group columns, expected ${scratch.groupTallies.length}`);
-  scratch.groupTallies.forEach((g, i) => fill(g, t.groups[i], `groups[${i}]`));
+  scratch.groupTallies.forEach((g, i) => fill(g.data, t.groups[i], `groups[${i}]`));
   scratch.total = t.total;
   scratch.nllSum = t.nll_sum;
   return finishMetrics(layout, scratch, out);
 }
 
-/** The metrics of accumulated counts (the second half of computeMetrics). */
-export function finishMetrics(layout: MetricLayout, scratch: MetricScratch, out: Float64Array): Float64Array {
+/**
+ * The metrics of accumulated counts (the second half of computeMetrics). `judged` fixes which
+ * groups are judged (computeMetrics passes the rule applied to the unweighted rows); without
+ * it the rule is applied to these tallies, which is the same for unweighted ones.
+ */
+export function finishMetrics(layout: MetricLayout, scratch: MetricScratch, out: Float64Array, judged?: Judged[]): Float64Array {
   const k = layout.k;
   const { confusion, binCount, binConf, binCorrect, groupTallies } = scratch;
   const { total, nllSum } = scratch;
@@ -411,55 +442,65 @@ export function finishMetrics(layout: MetricLayout, scratch: MetricScratch, out:
   }
   out[4] = ece / total;
 
-  // Group metrics.
+  // Group metrics (compute/group-metrics.ts): judged groups only.
+  judged ??= groupTallies.map((t) => judgeGroups(t, pos >= 0 ? pos : 0, layout.minGroupSize));
   for (let gc = 0; gc < nGroupCols; gc++) {
     const t = groupTallies[gc];
     const slots = layout.groupSlots[gc];
     const nGroups = layout.groups[gc].g.names.length;
-    let worst = Infinity;
-    let ppMin = Infinity, ppMax = -Infinity;
-    let tprMin = Infinity, tprMax = -Infinity, fprMin = Infinity, fprMax = -Infinity;
     for (let g = 0; g < nGroups; g++) {
-      const o = g * 5;
-      const count = t[o];
-      if (count === 0) continue; // absent group: its accuracy stays NaN and it joins no range
-      const acc = t[o + 1] / count;
-      out[slots.accuracy + g] = acc;
-      if (acc < worst) worst = acc;
-      if (pos >= 0) {
-        const pp = t[o + 2] / count;
-        if (pp < ppMin) ppMin = pp;
-        if (pp > ppMax) ppMax = pp;
-        const positives = t[o + 3], tp = t[o + 4];
-        const negatives = count - positives, fp = t[o + 2] - tp;
-        if (positives > 0) {
-          const tpr = tp / positives;
-          if (tpr < tprMin) tprMin = tpr;
-          if (tpr > tprMax) tprMax = tpr;
-        }
-        if (negatives > 0) {
-          const fpr = fp / negatives;
-          if (fpr < fprMin) fprMin = fpr;
-          if (fpr > fprMax) fprMax = fpr;
-        }
-      }
+      const count = t.rows(g);
+      if (count > 0) out[slots.accuracy + g] = t.correct(g) / count; // an absent group stays NaN
     }
-    out[slots.worst] = worst;
+    const gaps = groupGaps(t, pos >= 0 ? pos : 0, judged[gc]);
+    out[slots.worst] = gaps.worstAccuracy;
     if (pos >= 0) {
-      out[slots.dp] = ppMax - ppMin;
-      const tprGap = tprMax >= tprMin ? tprMax - tprMin : 0;
-      const fprGap = fprMax >= fprMin ? fprMax - fprMin : 0;
-      out[slots.eo] = Math.max(tprGap, fprGap);
+      out[slots.dp] = gaps.dpDifference;
+      out[slots.eo] = gaps.eoDifference;
     }
   }
   return out;
 }
 
-/** All rows 0..n-1. */
-export function allRows(n: number): Int32Array {
-  const rows = new Int32Array(n);
-  for (let i = 0; i < n; i++) rows[i] = i;
-  return rows;
+/**
+ * Which group figures over `rows` come from groups too small to judge, or could not be judged
+ * at all, by metric name: e.g. "group_accuracy[sex=x]" → "too small to judge: 12 rows (< 30)",
+ * "equalized_odds_difference[sex]" → "not judged: fewer than 2 groups with ≥ 30 positives".
+ * The positive class's name is part of every parity / odds note.
+ */
+export function groupMetricNotes(s: RowScores, layout: MetricLayout, rows: Int32Array): Record<string, string> {
+  const notes: Record<string, string> = {};
+  const scratch = new MetricScratch(layout);
+  const judged = scratch.judged(s, rows);
+  const pos = layout.positiveClass;
+  const min = layout.minGroupSize;
+  layout.groups.forEach(({ column, g }, gc) => {
+    const t = tallyGroups(new GroupTallies(g.names.length, layout.k), g.codes, s.yTrue, s.pred, rows, null);
+    const j = judged[gc];
+    const small: string[] = [];
+    g.names.forEach((v, i) => {
+      if (!j.rows[i]) {
+        notes[`group_accuracy[${column}=${v}]`] = `too small to judge: ${t.rows(i)} rows (< ${min})`;
+        small.push(`${v} (${t.rows(i)} rows)`);
+      }
+    });
+    const judgedRows = j.rows.reduce((a, b) => a + b, 0);
+    const worstName = `worst_group_accuracy[${column}]`;
+    if (judgedRows === 0) notes[worstName] = `not judged: no ${column} group has ≥ ${min} rows`;
+    else if (small.length) notes[worstName] = `over the ${judgedRows} groups with ≥ ${min} rows; too small: ${small.join(', ')}`;
+    if (pos === null) return;
+    const cls = layout.classNames[pos];
+    const dpName = `demographic_parity_gap[${column}]`, eoName = `equalized_odds_difference[${column}]`;
+    notes[dpName] = judgedRows >= 2
+      ? `positive class ${cls}; over the ${judgedRows} groups with ≥ ${min} rows${small.length ? `; too small: ${small.join(', ')}` : ''}`
+      : `positive class ${cls}; not judged: fewer than 2 ${column} groups with ≥ ${min} rows`;
+    const judgedTpr = j.tpr.reduce((a, b) => a + b, 0), judgedFpr = j.fpr.reduce((a, b) => a + b, 0);
+    const unjudged = g.names.map((v, i) => (j.tpr[i] && j.fpr[i] ? null : `${v}: ${tooSmallReason(t, i, pos, j)}`)).filter((x) => x !== null);
+    notes[eoName] = judgedTpr >= 2 && judgedFpr >= 2
+      ? `positive class ${cls}; TPR over ${judgedTpr}, FPR over ${judgedFpr} groups${unjudged.length ? `; too small: ${unjudged.join('; ')}` : ''}`
+      : `positive class ${cls}; not judged: ${judgedTpr < 2 ? `fewer than 2 ${column} groups with ≥ ${min} positives` : `fewer than 2 ${column} groups with ≥ ${min} negatives`}${unjudged.length ? ` (${unjudged.join('; ')})` : ''}`;
+  });
+  return notes;
 }
 
 /**

@@ -11,5 +11,9 @@
  * - PATCH: no output changes at all (speed, docs, error messages), checked by re-verifying
  *   stored results.
  */
-export const EVALUATOR_VERSION = '2.0.0';
 // 2.0.0: log_loss as scikit-learn ≥ 1.2 (clip every probability at float64 eps, renormalise rows).
+// 2.0.0: group figures judge a rate only where its denominator reaches 30 (rows, positives,
+// negatives; compute/group-metrics.ts), so worst-group accuracy, the parity gap and the
+// equalized-odds difference can change or become NaN; every interval now holds its estimate
+// (percentile extended to the mean where it missed it, bias reported).
+export const EVALUATOR_VERSION = '2.0.0';

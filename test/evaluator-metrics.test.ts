@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  allRows, computeMetrics, encodeGroupColumn, evaluateMetrics, metricFamily, metricLayout, rowScores, MISSING_GROUP,
+  allRows, computeMetrics, encodeGroupColumn, groupMetricNotes, evaluateMetrics, metricFamily, metricLayout, rowScores, MISSING_GROUP,
 } from '../evaluator/metrics.ts';
-import { forEachResample, percentileInterval, quantileSorted } from '../evaluator/bootstrap.ts';
+import { forEachResample } from '../evaluator/bootstrap.ts';
+import { percentileInterval, quantileSorted } from '../compute/stats.ts';
 import { classificationScorer, meanAndStd, summariseSeeds } from '../evaluator/aggregate.ts';
 import { createRng } from '../evaluator/rng.ts';
 
@@ -81,7 +82,8 @@ describe('classification metrics, hand-checked', () => {
   it('per-group and worst-group accuracy; a missing value is its own group', () => {
     const sex = encodeGroupColumn(['f', 'f', 'm', 'm', null, 'f']);
     expect(sex.names).toEqual(['f', 'm', MISSING_GROUP]);
-    const g = evaluateMetrics(y3, p3, 6, 3, { groups: { sex } });
+    // minGroupSize 1: every present group is judged (the default of 30 would judge none here).
+    const g = evaluateMetrics(y3, p3, 6, 3, { groups: { sex }, minGroupSize: 1 });
     // f: r0 ✓ r1 ✗ r5 ✗ → 1/3;  m: r2 ✓ r3 ✓ → 1;  missing: r4 ✓ → 1
     expect(g['group_accuracy[sex=f]']).toBeCloseTo(1 / 3, 12);
     expect(g['group_accuracy[sex=m]']).toBe(1);
@@ -90,11 +92,11 @@ describe('classification metrics, hand-checked', () => {
     // No positive class given → no demographic parity / equalized odds.
     expect('demographic_parity_gap[sex]' in g).toBe(false);
     // Positive class b (one-vs-rest): predicted-b rate f 1/3 (r1), m 1 (r2, r3), missing 0 (r4)
-    // → DP gap 1. TPR: only m has true b rows → gap 0. FPR: f 1/3 (r1 of r0,r1,r5),
-    // missing 0 (r4), m has no negatives → gap 1/3. EO = max(0, 1/3).
-    const h = evaluateMetrics(y3, p3, 6, 3, { groups: { sex }, positiveClass: 1 });
+    // → DP gap 1. TPR: only m has true b rows, so no TPR range can be formed and the
+    // equalized-odds difference is not judged (NaN), though FPR f 1/3, missing 0 gives 1/3.
+    const h = evaluateMetrics(y3, p3, 6, 3, { groups: { sex }, positiveClass: 1, minGroupSize: 1 });
     expect(h['demographic_parity_gap[sex]']).toBeCloseTo(1, 12);
-    expect(h['equalized_odds_difference[sex]']).toBeCloseTo(1 / 3, 12);
+    expect(h['equalized_odds_difference[sex]']).toBeNaN();
   });
 
   it('demographic parity and equalized odds on a binary task', () => {
@@ -103,7 +105,7 @@ describe('classification metrics, hand-checked', () => {
     const pred = [1, 0, 1, 0, 1, 0, 0, 0];
     const proba = Float32Array.from(pred.flatMap((p) => (p === 1 ? [0.2, 0.8] : [0.9, 0.1])));
     const grp = encodeGroupColumn(['A', 'A', 'A', 'A', 'B', 'B', 'B', 'B']);
-    const m2 = evaluateMetrics(y, proba, 8, 2, { groups: { grp }, positiveClass: 1 });
+    const m2 = evaluateMetrics(y, proba, 8, 2, { groups: { grp }, positiveClass: 1, minGroupSize: 1 });
     // positive rate A 2/4, B 1/4 → DP .25
     expect(m2['demographic_parity_gap[grp]']).toBeCloseTo(0.25, 12);
     // TPR A 1/2, B 1/1 → .5; FPR A 1/2, B 0/3 → .5; EO .5
@@ -113,9 +115,51 @@ describe('classification metrics, hand-checked', () => {
     expect(m2['worst_group_accuracy[grp]']).toBe(0.5);
     // With class 0 as positive: predicted-0 rate A 2/4, B 3/4 → .25; TPR(0) A 1/2 (r3 of r2,r3),
     // B 1 (r5..r7) → .5; FPR(0) A 1/2 (r1), B 0 → .5.
-    const m0 = evaluateMetrics(y, proba, 8, 2, { groups: { grp }, positiveClass: 0 });
+    const m0 = evaluateMetrics(y, proba, 8, 2, { groups: { grp }, positiveClass: 0, minGroupSize: 1 });
     expect(m0['demographic_parity_gap[grp]']).toBeCloseTo(0.25, 12);
     expect(m0['equalized_odds_difference[grp]']).toBeCloseTo(0.5, 12);
+  });
+
+  it('judges a rate only where its denominator reaches minGroupSize, and says why', () => {
+    // Binary, positive class 1. Group A: 40 rows, 10 positives (TPR 0.5), 30 negatives (FPR 0.2);
+    // B: 35 rows, 31 positives (TPR 0.8), 4 negatives (FPR 0.75); C: 5 rows, all negative.
+    const y: number[] = [], pred: number[] = [], grp: string[] = [];
+    const add = (g: string, label: number, predicted: number, times: number) => {
+      for (let i = 0; i < times; i++) { y.push(label); pred.push(predicted); grp.push(g); }
+    };
+    add('A', 1, 1, 5); add('A', 1, 0, 5); add('A', 0, 1, 6); add('A', 0, 0, 24);
+    add('B', 1, 1, 25); add('B', 1, 0, 6); add('B', 0, 1, 3); add('B', 0, 0, 1);
+    add('C', 0, 1, 5);
+    const n = y.length;
+    const proba = Float32Array.from(pred.flatMap((p) => (p === 1 ? [0.2, 0.8] : [0.9, 0.1])));
+    const groups = { grp: encodeGroupColumn(grp) };
+    const opts = { groups, positiveClass: 1, minGroupSize: 30 };
+    const m = evaluateMetrics(Int32Array.from(y), proba, n, 2, opts);
+    // Selection rate A 11/40, B 28/35 (C: 5 rows, too small) → DP .8 − .275.
+    expect(m['demographic_parity_gap[grp]']).toBeCloseTo(28 / 35 - 11 / 40, 12);
+    // Accuracy A 29/40, B 26/35; C (0/5) is too small to be the worst group.
+    expect(m['worst_group_accuracy[grp]']).toBeCloseTo(29 / 40, 12);
+    expect(m['group_accuracy[grp=C]']).toBe(0);
+    // TPR: only B has ≥ 30 positives → no TPR range → equalized odds not judged.
+    expect(m['equalized_odds_difference[grp]']).toBeNaN();
+    // With 10: TPR A .5, B 25/31 (C has no positives); FPR only A (30 negatives) → still NaN;
+    // with 4: FPR A .2, B .75, C 1 → EO = max(25/31 − .5, 1 − .2).
+    expect(evaluateMetrics(Int32Array.from(y), proba, n, 2, { ...opts, minGroupSize: 10 })['equalized_odds_difference[grp]']).toBeNaN();
+    expect(evaluateMetrics(Int32Array.from(y), proba, n, 2, { ...opts, minGroupSize: 4 })['equalized_odds_difference[grp]']).toBeCloseTo(0.8, 12);
+    const notes = groupMetricNotes(rowScores(Int32Array.from(y), proba, n, 2), metricLayout(2, opts), allRows(n));
+    expect(notes['group_accuracy[grp=C]']).toBe('too small to judge: 5 rows (< 30)');
+    expect(notes['group_accuracy[grp=A]']).toBeUndefined();
+    expect(notes['equalized_odds_difference[grp]']).toMatch(/^positive class 1; not judged: fewer than 2 grp groups with ≥ 30 positives/);
+    expect(notes['demographic_parity_gap[grp]']).toBe('positive class 1; over the 2 groups with ≥ 30 rows; too small: C (5 rows)');
+    // Intervals: the judged set is fixed on the unweighted rows, and every interval holds its mean.
+    const layout = metricLayout(2, opts);
+    const res = summariseSeeds(classificationScorer(layout, [rowScores(Int32Array.from(y), proba, n, 2)]), allRows(n), n, { samples: 300, seed: 2 });
+    for (const [name, r] of Object.entries(res)) {
+      if (!Number.isFinite(r.mean)) { expect(r.ci95[0], name).toBeNaN(); continue; }
+      expect(r.ci95[0], name).toBeLessThanOrEqual(r.mean);
+      expect(r.ci95[1], name).toBeGreaterThanOrEqual(r.mean);
+    }
+    expect(res['group_accuracy[grp=C]'].note).toBe('too small to judge: 5 rows (< 30)');
   });
 
   it('follows scikit-learn for classes that never occur (zero_division = 0)', () => {
@@ -141,7 +185,7 @@ describe('classification metrics, hand-checked', () => {
 
   it('weights count rows that many times; absent groups give NaN', () => {
     const sex = encodeGroupColumn(['f', 'f', 'm', 'm', null, 'f']);
-    const layout = metricLayout(3, { groups: { sex } });
+    const layout = metricLayout(3, { groups: { sex }, minGroupSize: 1 });
     const s = rowScores(y3, p3, 6, 3);
     const out = new Float64Array(layout.names.length);
     // r0 ×3, r1 ×1 (both class a, only f): accuracy 3/4, f acc 3/4, m absent → NaN

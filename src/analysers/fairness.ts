@@ -21,7 +21,7 @@ import type { Analyser, AnalyserResult, ExtraTable, PlotSpec } from './types.ts'
 import { argmaxRow } from './confident-learning.ts';
 import { labelErrorScores } from './label-errors.ts';
 import { barChart, intervalChart, pct, secondsSince } from './specs.ts';
-import { quantileSorted } from './stats.ts';
+import { quantileSorted } from '../../compute/stats.ts';
 
 export const MISSING_GROUP = '(missing)';
 

@@ -16,7 +16,7 @@ import { knnGraph } from './neighbour-space.ts';
 import { knnCross } from '../../compute/neighbours.ts';
 import { applyScaling, columnScaling } from './vectors.ts';
 import { bin, count, histogram, pct, secondsSince, severityFor } from './specs.ts';
-import { quantileSorted } from './stats.ts';
+import { quantileSorted } from '../../compute/stats.ts';
 
 export interface OutlierOptions {
   k: number;

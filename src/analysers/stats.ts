@@ -1,31 +1,7 @@
 /**
- * Small statistics helpers for the analysers: quantiles, median absolute deviation, the
- * chi-squared distribution's upper tail (for the train/test label-shift test).
+ * The chi-squared distribution's upper tail, for the class-imbalance analyser's train/test
+ * label-shift test. Quantiles and bootstrap intervals live in compute/stats.ts.
  */
-
-/** Linear-interpolation quantile (numpy's default) of values already sorted ascending. */
-export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  const pos = (n - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.min(n - 1, lo + 1);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
-
-export function sortedCopy(values: ArrayLike<number>): Float64Array {
-  return Float64Array.from(values as ArrayLike<number>).sort();
-}
-
-/** Median and MAD (unscaled) of the values. */
-export function medianAndMad(values: ArrayLike<number>): { median: number; mad: number } {
-  const s = sortedCopy(values);
-  const median = quantileSorted(s, 0.5);
-  const dev = new Float64Array(s.length);
-  for (let i = 0; i < s.length; i++) dev[i] = Math.abs(s[i] - median);
-  dev.sort();
-  return { median, mad: quantileSorted(dev, 0.5) };
-}
 
 /** ln Γ(x) by the Lanczos approximation (g = 7, 9 terms), accurate to ~1e-15 for x > 0. */
 export function logGamma(x: number): number {

@@ -52,9 +52,13 @@ export function printRecord(record: ResultRecord, opts: { showPrivate?: boolean;
   const names = reportedMetricNames(record.primary.name, report, Object.keys(record.metrics));
   const head = ['metric', 'public mean ± std', 'public 95% CI'];
   if (showPrivate) head.push('private mean ± std', 'private 95% CI');
+  // Group figures say which class they are for and which groups were too small to judge.
+  const withNotes = names.some((n) => record.metrics[n]?.note || (showPrivate && record.private!.metrics[n]?.note));
+  if (withNotes) head.push('note (public part)');
   const rows = names.map((n) => {
     const row = [n === record.primary.name ? `${n} (primary, ${record.primary.direction})` : n, meanStd(record.metrics[n]), ci(record.metrics[n])];
     if (showPrivate) row.push(meanStd(record.private!.metrics[n]), ci(record.private!.metrics[n]));
+    if (withNotes) row.push(record.metrics[n]?.note ?? '');
     return row;
   });
   printTable(head, rows);
