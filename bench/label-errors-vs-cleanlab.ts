@@ -71,7 +71,7 @@ const loadS = (performance.now() - tLoad) / 1000;
 
 const quiet: Progress = { start() {}, tick() {}, stop() {} };
 const t0 = performance.now();
-const model = defaultOosModel('logistic-regression', split, 0);
+const model = defaultOosModel('logistic-regression', 'pixels', 0);
 const ctx = createAuditContext({
   poolName: 'fashion-mnist-20k-noisy', train: split, model, folds: 5, seed: 0, progress: quiet,
   computeOos: (s, o) => computeOosPredictions(s, o),

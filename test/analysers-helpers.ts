@@ -46,7 +46,7 @@ export function splitFromTable(t: TableData, classNames: string[], split: 'train
 
 export function makeContext(train: PoolSplit, opts: { test?: PoolSplit; proba?: Float32Array; model?: ModelSpec; folds?: number; seed?: number } = {}): AuditContext {
   const seed = opts.seed ?? 0;
-  const model = opts.model ?? defaultOosModel('logistic-regression', train, seed);
+  const model = opts.model ?? defaultOosModel('logistic-regression', 'embedding', seed);
   let cached: Promise<OosPredictions> | null = null;
   return {
     poolName: 'test-pool',

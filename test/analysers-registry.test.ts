@@ -68,7 +68,7 @@ describe('out-of-sample predictions', () => {
   it('folds in the worker pool give bit-identical probabilities to folds on this thread', async () => {
     const { computeOosPredictions, defaultOosModel } = await import('../src/analysers/oos.ts');
     const train = await readSplit(await openPool('synth-teach'), 'train');
-    const model = defaultOosModel('logistic-regression', train, 0);
+    const model = defaultOosModel('logistic-regression', 'embedding', 0);
     const here = await computeOosPredictions(train, { model, folds: 5, seed: 0, threads: 1 });
     const pool = await computeOosPredictions(train, { model, folds: 5, seed: 0, threads: 2 });
     expect(Buffer.from(pool.proba.buffer).equals(Buffer.from(here.proba.buffer))).toBe(true);
@@ -83,8 +83,8 @@ describe('out-of-sample predictions', () => {
   it('rejects impossible fold counts precisely', async () => {
     const { computeOosPredictions, defaultOosModel } = await import('../src/analysers/oos.ts');
     const train = await readSplit(await openPool('german-credit'), 'train');
-    const model = defaultOosModel('logistic-regression', train, 0);
+    const model = defaultOosModel('logistic-regression', 'tabular', 0);
     await expect(computeOosPredictions(train, { model, folds: 1, seed: 0 })).rejects.toThrow(SieveError);
-    expect(() => defaultOosModel('forest', train, 0)).toThrow(/unknown model "forest"/);
+    expect(() => defaultOosModel('forest', 'tabular', 0)).toThrow(/unknown model "forest"/);
   });
 });

@@ -70,7 +70,7 @@ describe('sieve audit', () => {
     const splits = await readAuditSplits(target.pool);
     let calls = 0;
     const counting: OosComputer = (split, o) => { calls++; return computeOosPredictions(split, o); };
-    const model = defaultOosModel('logistic-regression', splits.train, 0);
+    const model = defaultOosModel('logistic-regression', 'embedding', 0);
     const ctx = createAuditContext({ poolName: 'hidden', train: splits.train, model, folds: 5, seed: 0, progress: quiet, computeOos: counting });
     const selected = selectAnalysers(analysers, ['label-errors', 'fairness', 'class-imbalance']);
     const pool = auditPoolInfo(target, splits);
@@ -226,5 +226,26 @@ describe('sieve audit', () => {
     const doc = JSON.parse(r.stdout);
     expect(doc.pool.pool.challenge).toBe('fashion-debug');
     expect(doc.pool.model).toMatchObject({ kind: t.challenge!.model.kind, preprocess: t.challenge!.model.preprocess });
+    // The challenge's model (PCA to 64, 100 iterations) is not the pool's audit model: the header says so.
+    expect(doc.pool.oos_model.source).toBe('challenge');
+    expect(doc.pool.oos_model.note).toMatch(/fixed model differs from the pool's audit model.*--model logistic-regression/);
+    expect(doc.pool.oos_model.accuracy).toBeNull();
   });
+
+  it('gives the same numbers through a challenge whose fixed model is the pool\'s audit model, and states model, features and accuracy', async () => {
+    const args = ['--only', 'label-errors,fairness', '--json', '--top', '5'];
+    const [viaPool, viaChallenge] = await Promise.all([
+      sieve(['audit', 'german-credit', ...args], dir), sieve(['audit', 'credit-fair', ...args], dir),
+    ]);
+    expect(viaPool.code).toBe(0);
+    expect(viaChallenge.code).toBe(0);
+    const a = JSON.parse(viaPool.stdout).pool, b = JSON.parse(viaChallenge.stdout).pool;
+    expect(a.oos_model).toMatchObject({ source: 'pool default', dims: 61, group_features: [] });
+    expect(a.oos_model.features).toContain('rare categories kept');
+    expect(a.oos_model.accuracy).toBeGreaterThan(0.7);
+    expect(b.oos_model).toMatchObject({ source: 'challenge', challenge: 'credit-fair', model: a.oos_model.model, features: a.oos_model.features, accuracy: a.oos_model.accuracy });
+    expect(b.oos_model.note).toBeUndefined();
+    const strip = (doc: { analysers: { seconds?: number }[] }) => JSON.stringify(doc.analysers.map(({ seconds: _s, ...rest }) => rest));
+    expect(strip(b)).toBe(strip(a));
+  }, 60_000);
 });

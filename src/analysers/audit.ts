@@ -3,6 +3,7 @@ import type { PoolSplit } from '../pool/types.ts';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import type { Analyser, AnalyserResult, AuditContext, PredictionsSource } from './types.ts';
+import { oosAccuracy as accuracyOf } from './oos.ts';
 
 /**
  * The audit runner: runs the selected analysers in registry order on one shared
@@ -31,6 +32,27 @@ export interface AuditPoolInfo {
   hasText: boolean;
 }
 
+/**
+ * The out-of-sample model as the report header states it (terminal, JSON, HTML): who chose it,
+ * the model, its features; the report adds the folds, the seed and the accuracy.
+ */
+export interface OosModelHeader {
+  /** 'pool default': the audit's model for the pool's feature kind; 'challenge': the challenge's fixed model; '--model': asked for. */
+  source: 'pool default' | 'challenge' | '--model';
+  /** The challenge the pool was reached through, if any. */
+  challenge?: string;
+  /** e.g. "logistic regression (l2 1, ≤ 200 L-BFGS iterations)". */
+  model: string;
+  /** e.g. "101 pool features (6 numeric, 95 one-hot of 6 categorical columns; rare categories kept), standardised". */
+  features: string;
+  /** Dimensions the model is fitted on. */
+  dims: number;
+  /** Group columns one-hot encoded into the features (--groups-as-features). */
+  groupFeatures: string[];
+  /** Set when the figures differ from the pool's own audit, saying why (a challenge's model that differs). */
+  note?: string;
+}
+
 /** An analyser's result with the analyser's display title, as the reports show it. */
 export type AuditResult = AnalyserResult & { title: string };
 
@@ -50,6 +72,13 @@ export interface AuditReport {
   /** For subset audits: the submission file and how many ids it selected. */
   subset?: { file: string; rows: number };
   model: ModelSpec;
+  /** The out-of-sample model in words, when the caller described it (sieve audit does). */
+  oosModel?: OosModelHeader;
+  /**
+   * Accuracy of the out-of-sample probabilities on the audited rows (argmax against the given
+   * label), or null when no analyser that ran needed them (they were not computed).
+   */
+  oosAccuracy?: number | null;
   folds: number;
   seed: number;
   /** Set when the out-of-sample probabilities came from the user's file (--pred-probs), not from `model`. */
@@ -105,6 +134,8 @@ export interface RunAuditOptions {
   scope?: 'pool' | 'subset';
   subset?: { file: string; rows: number };
   folds: number;
+  /** The out-of-sample model in words (context.ts resolveOosModel), for the header. */
+  oosModel?: OosModelHeader;
   testNote?: string;
   /** Per-analyser option overrides, by analyser name. */
   options?: Record<string, Record<string, unknown>>;
@@ -142,6 +173,14 @@ export async function runAudit(ctx: AuditContext, opts: RunAuditOptions): Promis
       seconds: (performance.now() - started) / 1000,
     });
   }
+  // The predictions are cached by the context: asking again costs nothing, and an audit whose
+  // analysers never needed them does not fit a model just for the header.
+  const usedOos = !!ctx.predictionsSource || opts.analysers.some((a) => a.needs.includes('oos-probabilities') && !skipped.some((s) => s.name === a.name));
+  let oosAccuracy: number | null = null;
+  if (usedOos) {
+    const p = await ctx.oos();
+    oosAccuracy = accuracyOf(p.proba, ctx.train.labels, p.k);
+  }
   return {
     format: AUDIT_FORMAT,
     scope: opts.scope ?? 'pool',
@@ -149,6 +188,8 @@ export async function runAudit(ctx: AuditContext, opts: RunAuditOptions): Promis
     rows: ctx.train.n,
     subset: opts.subset,
     model: ctx.model,
+    ...(opts.oosModel ? { oosModel: opts.oosModel } : {}),
+    oosAccuracy,
     folds: ctx.predictionsSource ? 0 : opts.folds,
     seed: ctx.seed,
     ...(ctx.predictionsSource ? { predictions: ctx.predictionsSource } : {}),

@@ -9,7 +9,8 @@ import { readSubmission, rulesFor, validateSubmission, type SubmissionRules } fr
 import { SieveError } from '../util/errors.ts';
 import { gatherRows } from '../../compute/rows.ts';
 import type { Progress } from '../util/progress.ts';
-import type { AuditPoolInfo } from './audit.ts';
+import type { AuditPoolInfo, OosModelHeader } from './audit.ts';
+import { defaultOosModel, describeModel, describeOosFeatures, oosFeatureKind, sameOosModel, type AuditModelSpec } from './oos.ts';
 import type { AuditContext, OosPredictions } from './types.ts';
 
 /**
@@ -101,6 +102,77 @@ export function auditPoolInfo(target: AuditTarget, splits: AuditSplits): AuditPo
     hasPixels: !!splits.train.pixels,
     hasText: !!splits.train.text && Object.keys(splits.train.text).length > 0,
   };
+}
+
+export interface OosModelChoice {
+  spec: AuditModelSpec;
+  header: OosModelHeader;
+}
+
+export interface OosModelRequest {
+  /** `--model KIND`: the audit's model of that kind, fitted to the pool's feature kind. */
+  model?: string;
+  /** `--groups-as-features`: every group column (true) or the named ones, one-hot, as features too. */
+  groupsAsFeatures?: true | string[];
+  seed: number;
+}
+
+/**
+ * The out-of-sample model of an audit, and the header that states it. Without --model, a
+ * challenge's fixed model is used (as the evaluator runs it, on the pool's features); a pool
+ * reached directly gets the audit's default for its feature kind (oos.ts defaultOosModel).
+ * When the challenge's model is the pool's default, the pool's spec itself is used, so
+ * `sieve audit CHALLENGE` and `sieve audit POOL` give bit-identical figures; when it differs,
+ * the header's note says how and which flag gives the pool's numbers.
+ */
+export function resolveOosModel(target: AuditTarget, train: PoolSplit, req: OosModelRequest): OosModelChoice {
+  const features = target.pool.manifest.features;
+  const featureKind = oosFeatureKind(features);
+  const groupNames = Object.keys(train.groups);
+  let groups: string[] = [];
+  if (req.groupsAsFeatures === true) {
+    if (groupNames.length === 0) throw new SieveError(`pool "${target.pool.name}" has no group columns to use as features`, { where: '--groups-as-features' });
+    groups = groupNames;
+  } else if (req.groupsAsFeatures) {
+    const unknown = req.groupsAsFeatures.filter((g) => !groupNames.includes(g));
+    if (unknown.length) {
+      throw new SieveError(`not a group column of pool "${target.pool.name}": ${unknown.join(', ')}`, {
+        where: '--groups-as-features', examples: [`group columns: ${groupNames.join(', ') || '(none)'}`], count: unknown.length,
+      });
+    }
+    groups = [...new Set(req.groupsAsFeatures)];
+  }
+  const withGroups = (s: AuditModelSpec): AuditModelSpec => (groups.length ? { ...s, groupFeatures: groups } : s);
+  const challenge = target.challenge;
+  const poolModel = withGroups(defaultOosModel(req.model ?? challenge?.model.kind ?? 'logistic-regression', featureKind, req.seed));
+  const header = (spec: AuditModelSpec, source: OosModelHeader['source'], note?: string): OosModelChoice => {
+    const f = describeOosFeatures(spec, features, train);
+    return {
+      spec,
+      header: {
+        source,
+        ...(challenge ? { challenge: challenge.name } : {}),
+        model: describeModel(spec),
+        features: f.description,
+        dims: f.dims,
+        groupFeatures: f.groups,
+        ...(note ? { note } : {}),
+      },
+    };
+  };
+  if (challenge && !req.model) {
+    const fixed = withGroups({
+      kind: challenge.model.kind, params: challenge.model.params, preprocess: challenge.model.preprocess, seeds: [req.seed], features: 'raw',
+    });
+    if (sameOosModel(fixed, poolModel)) return header(poolModel, 'challenge');
+    const pool = describeOosFeatures(poolModel, features, train);
+    return header(fixed, 'challenge',
+      `challenge ${challenge.name}'s fixed model differs from the pool's audit model ` +
+      `(${describeModel(poolModel)} on ${pool.description}), so figures differ from \`sieve audit ${target.pool.name}\`; ` +
+      `add --model ${poolModel.kind} to audit with the pool's model`);
+  }
+  if (req.model) return header(poolModel, '--model', challenge ? `chosen by --model instead of challenge ${challenge.name}'s fixed model` : undefined);
+  return header(poolModel, 'pool default');
 }
 
 /** The rows `indices` of `split` (in the given order), as a split of their own. */

@@ -5,11 +5,12 @@
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import type { ModelKind, ModelSpec } from '../../evaluator/types.ts';
+import type { ModelKind } from '../../evaluator/types.ts';
 import type { AuditBundle, AuditReport } from '../analysers/audit.ts';
 import { SieveError } from '../util/errors.ts';
 import { printJson, printTable } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
+import { oosHeaderText } from '../report/header.ts';
 
 interface AuditOptions {
   subset?: string;
@@ -19,6 +20,7 @@ interface AuditOptions {
   db?: string;
   organiser?: boolean;
   model?: ModelKind;
+  groupsAsFeatures?: true | string;
   folds: string;
   seed: string;
   top: string;
@@ -41,8 +43,9 @@ export function register(program: Command): void {
     .option('--html <file>', 'write the self-contained HTML report here')
     .option('--db <file>', 'keep every finding in this DuckDB file (tables summary, figures, findings_<analyser>, …)')
     .option('--organiser', "read the challenge pool's evaluator-only test split (for leakage checks)")
-    .addOption(new Option('--model <kind>', 'model for out-of-sample predictions (default: the challenge\'s, else logistic regression)')
+    .addOption(new Option('--model <kind>', "out-of-sample model: the audit's model of this kind for the pool's feature kind (default: the challenge's fixed model, else logistic regression)")
       .choices(['logistic-regression', 'knn', 'mlp']))
+    .option('--groups-as-features [columns]', 'also give the out-of-sample model the group columns (all, or these comma-separated ones), one-hot')
     .option('--folds <n>', 'cross-validation folds for out-of-sample predictions', '5')
     .option('--seed <n>', 'seed for folds, models and sampling', '0')
     .option('--top <n>', 'findings per analyser in --json output', '50')
@@ -67,7 +70,7 @@ async function runAuditCommand(target: string, opts: AuditOptions) {
 
   // Heavy modules (models, DuckDB, Vega) load only when the command runs.
   const { analysers: registry } = await import('../analysers/registry.ts');
-  const { computeOosPredictions, defaultOosModel } = await import('../analysers/oos.ts');
+  const { computeOosPredictions } = await import('../analysers/oos.ts');
   const { runAudit, selectAnalysers } = await import('../analysers/audit.ts');
   const ctxMod = await import('../analysers/context.ts');
 
@@ -77,9 +80,10 @@ async function runAuditCommand(target: string, opts: AuditOptions) {
   const splits = await ctxMod.readAuditSplits(t.pool, { organiser: opts.organiser });
   const subsetIndices = opts.subset ? await ctxMod.readSubsetIndices(opts.subset, splits.train, t.challenge) : undefined;
 
-  const model: ModelSpec = t.challenge && (!opts.model || opts.model === t.challenge.model.kind)
-    ? { kind: t.challenge.model.kind, params: t.challenge.model.params, preprocess: t.challenge.model.preprocess, seeds: [seed] }
-    : defaultOosModel(opts.model ?? 'logistic-regression', splits.train, seed);
+  const groupsAsFeatures = opts.groupsAsFeatures === undefined ? undefined
+    : opts.groupsAsFeatures === true ? true as const
+    : opts.groupsAsFeatures.split(',').map((g) => g.trim()).filter(Boolean);
+  const { spec: model, header: oosModel } = ctxMod.resolveOosModel(t, splits.train, { model: opts.model, groupsAsFeatures, seed });
 
   const usesOos = selected.some((a) => a.needs.includes('oos-probabilities'));
   const phases = new ctxMod.PhasedProgress(outer, (usesOos ? 1 : 0) + selected.length * (subsetIndices ? 2 : 1));
@@ -96,11 +100,11 @@ async function runAuditCommand(target: string, opts: AuditOptions) {
   });
   const pool = ctxMod.auditPoolInfo(t, splits);
   const bundle: AuditBundle = {
-    pool: await runAudit(ctx, { analysers: selected, pool, folds, testNote: splits.testNote, phase: () => phases.phase() }),
+    pool: await runAudit(ctx, { analysers: selected, pool, folds, oosModel, testNote: splits.testNote, phase: () => phases.phase() }),
   };
   if (subsetIndices) {
     bundle.subset = await runAudit(ctxMod.subsetContext(ctx, subsetIndices), {
-      analysers: selected, pool, folds, scope: 'subset', testNote: splits.testNote,
+      analysers: selected, pool, folds, oosModel, scope: 'subset', testNote: splits.testNote,
       subset: { file: opts.subset!, rows: subsetIndices.length },
       phase: () => phases.phase(),
     });
@@ -151,11 +155,10 @@ function flaggedCell(r: AuditReport['results'][number]): string {
 function printHuman(bundle: AuditBundle, outputs: { html?: string; db?: string; tables?: { name: string; rows: number }[] }, warnings: string[]): void {
   const p = bundle.pool;
   const via = p.pool.challenge ? ` (challenge ${p.pool.challenge})` : '';
-  console.log(
-    `audit of ${p.pool.name}${via}: ${p.rows.toLocaleString('en-US')} train rows, ${p.pool.classes.length} classes; ` +
-      (p.predictions ? `out-of-sample probabilities from ${p.predictions.file} (sha256 ${p.predictions.sha256})` : `out-of-sample ${p.model.kind}, ${p.folds}-fold, seed ${p.seed}`) +
-      `; ${p.seconds.toFixed(1)} s`,
-  );
+  console.log(`audit of ${p.pool.name}${via}: ${p.rows.toLocaleString('en-US')} train rows, ${p.pool.classes.length} classes; ${p.seconds.toFixed(1)} s`);
+  const oos = oosHeaderText(p);
+  console.log(oos.line);
+  if (oos.note) console.log(`note: ${oos.note}`);
   const scopes = bundle.subset ? [p, bundle.subset] : [p];
   const head = [...(bundle.subset ? ['scope'] : []), 'analyser', 'severity', 'flagged rows', 'verdict'];
   const rows: string[][] = [];

@@ -6,6 +6,7 @@ import { SIEVE_VERSION } from '../version.ts';
 import { countFlagged, givenLabelOf, labelErrorResult, suggestedLabelOf, topFindings } from './findings.ts';
 import { pngDataUri } from './png.ts';
 import { renderVegaLiteToSvg } from './plots.ts';
+import { oosHeaderText } from './header.ts';
 
 /**
  * The shareable audit report: one self-contained HTML file that opens offline. No script, no
@@ -115,11 +116,15 @@ function metaLine(r: AuditReport): string {
     `${formatValue(p.features)} feature dimensions`,
     p.groups.length ? `groups: ${p.groups.join(', ')}` : 'no group columns',
     p.testRows !== null ? `test split: ${formatValue(p.testRows)} rows` : 'test split not read',
-    r.predictions
-      ? `out-of-sample probabilities: from ${r.predictions.file} (${r.predictions.format}, sha256 ${r.predictions.sha256})`
-      : `out-of-sample model: ${r.model.kind}, ${r.folds}-fold, seed ${r.seed}`,
+    oosHeaderText(r).line,
   ];
   return bits.map(escapeHtml).join(' · ');
+}
+
+/** The header's note when the figures differ from the pool's own audit (a challenge's model that differs). */
+function oosNote(r: AuditReport): string {
+  const note = oosHeaderText(r).note;
+  return note ? `<p class="meta note">Note: ${escapeHtml(note)}</p>` : '';
 }
 
 function figuresTable(pool: AuditResult, subset?: AuditResult): string {
@@ -397,7 +402,7 @@ export async function renderHtmlReport(bundle: AuditBundle, opts: HtmlReportOpti
 <style>${STYLE}</style></head>
 <body>
 <header><h1>Audit of ${escapeHtml(title)}</h1>
-<p class="meta">${metaLine(pool)}</p>${subsetLine}</header>
+<p class="meta">${metaLine(pool)}</p>${oosNote(pool)}${subsetLine}</header>
 ${verdictsSection(bundle)}
 ${plots}
 ${suspects ? `<section id="label-errors"><h2>Most likely label errors</h2>${suspects}</section>` : ''}

@@ -2,6 +2,7 @@ import type { AuditBundle, AuditReport, AuditResult } from '../analysers/audit.t
 import type { Finding } from '../analysers/types.ts';
 import { countFlagged, topFindings } from './findings.ts';
 import { SIEVE_VERSION } from '../version.ts';
+import { oosHeaderJson } from './header.ts';
 
 /**
  * The machine-readable audit report (`--json`): every summary, figure, plot spec and extra
@@ -29,6 +30,7 @@ export function auditToJson(report: AuditReport, opts: JsonReportOptions = {}) {
     rows: report.rows,
     ...(report.subset ? { subset: report.subset } : {}),
     model: report.model,
+    oos_model: oosHeaderJson(report),
     folds: report.folds,
     seed: report.seed,
     ...(report.predictions ? { predictions: report.predictions } : {}),

@@ -15,6 +15,7 @@ import type { AuditBundle, AuditReport } from '../analysers/audit.ts';
 import type { Finding } from '../analysers/types.ts';
 import { SieveError } from '../util/errors.ts';
 import { countFlagged } from './findings.ts';
+import { oosHeaderText } from './header.ts';
 
 /**
  * Audit results as DuckDB tables, so findings can be queried with SQL:
@@ -128,6 +129,8 @@ function auditTables(report: AuditReport): TableSpec[] {
     pool_test_rows: report.pool.testRows,
     subset_file: report.subset?.file ?? null,
     model: JSON.stringify(report.model),
+    oos_model: oosHeaderText(report).line,
+    oos_accuracy: report.oosAccuracy ?? null,
     folds: report.folds,
     seed: report.seed,
     predictions_file: report.predictions?.file ?? null,

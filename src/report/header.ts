@@ -1,0 +1,54 @@
+/**
+ * The audit header's words for the out-of-sample model, shared by the terminal table
+ * (src/cli/audit.ts), the HTML report and the JSON report: the model, its features, the folds
+ * and seed, its out-of-sample accuracy, and why the figures differ from the pool's own audit
+ * when they do. One wording, so the three outputs cannot disagree.
+ */
+import type { AuditReport } from '../analysers/audit.ts';
+
+export interface OosHeaderText {
+  /** One line: "out-of-sample model (pool default): … ; 5-fold, seed 0; accuracy 0.851". */
+  line: string;
+  /** Why these figures differ from `sieve audit POOL`, when they do. */
+  note?: string;
+}
+
+function accuracyText(r: AuditReport): string {
+  if (r.oosAccuracy === undefined) return '';
+  return r.oosAccuracy === null
+    ? '; accuracy not computed (no analyser that ran needed the predictions)'
+    : `; out-of-sample accuracy ${r.oosAccuracy.toFixed(3)}`;
+}
+
+export function oosHeaderText(r: AuditReport): OosHeaderText {
+  if (r.predictions) {
+    return { line: `out-of-sample probabilities: from ${r.predictions.file} (${r.predictions.format}, sha256 ${r.predictions.sha256})${accuracyText(r)}` };
+  }
+  const m = r.oosModel;
+  if (!m) return { line: `out-of-sample model: ${r.model.kind}, ${r.folds}-fold, seed ${r.seed}${accuracyText(r)}` };
+  const source = m.source === 'challenge' ? `challenge ${m.challenge}'s fixed model` : m.source;
+  return {
+    line: `out-of-sample model (${source}): ${m.model} on ${m.features}; ${r.folds}-fold, seed ${r.seed}${accuracyText(r)}`,
+    ...(m.note ? { note: m.note } : {}),
+  };
+}
+
+/** The header's model block for the JSON report (snake_case, plain values). */
+export function oosHeaderJson(r: AuditReport) {
+  const text = oosHeaderText(r);
+  return {
+    ...(r.oosModel ? {
+      source: r.oosModel.source,
+      ...(r.oosModel.challenge ? { challenge: r.oosModel.challenge } : {}),
+      model: r.oosModel.model,
+      features: r.oosModel.features,
+      dims: r.oosModel.dims,
+      group_features: r.oosModel.groupFeatures,
+    } : {}),
+    folds: r.folds,
+    seed: r.seed,
+    accuracy: r.oosAccuracy ?? null,
+    text: text.line,
+    ...(text.note ? { note: text.note } : {}),
+  };
+}
