@@ -32,7 +32,7 @@ import { openPool, readSplit } from '../src/pool/read.ts';
 import { resolveOosModel, type AuditTarget } from '../src/analysers/context.ts';
 import { computeOosPredictions, defaultOosModel, oosAccuracy, withGroupFeatures, type AuditModelSpec } from '../src/analysers/oos.ts';
 import type { PoolSplit } from '../src/pool/types.ts';
-import { shutdownKernelThreads } from '../evaluator/kernels/compute-pool.ts';
+import { shutdownKernelThreads } from '../compute/pool.ts';
 
 const PYTHON = '/usr/bin/python3';
 const ALL = ['adult-like', 'german-credit', 'synth-teach', 'fashion-mnist'];
