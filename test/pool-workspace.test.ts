@@ -41,7 +41,7 @@ describe('workspace pools', () => {
     expect(none.stderr).toContain('--name NAME');
     const bad = sieve(dir, 'pool', 'import', 'd.csv', '--name', '../escape');
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toContain('workspace pool name');
+    expect(bad.stderr).toContain('a pool name is letters');
     expect(existsSync(join(dir, 'ws'))).toBe(false);
   });
 });

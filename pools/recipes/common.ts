@@ -122,7 +122,10 @@ export async function runRecipe(main: (args: RecipeArgs) => Promise<void>): Prom
   }
 }
 
-/** pools/<name>, the default output of a recipe. */
+/**
+ * pools/<name>, the default output of a recipe: the one place a writer may write inside the
+ * package's pools/ (writePool's `intoBuiltinPools`, passed only for this default).
+ */
 export function builtinOut(name: string): string {
   return join(POOLS_DIR, name);
 }

@@ -115,6 +115,7 @@ export async function buildFashionDebug(opts: { from?: string; out?: string; ove
     overwrite: opts.overwrite,
     progress: opts.progress,
     compressionLevel: 19,
+    intoBuiltinPools: opts.out === undefined,
   });
 }
 

@@ -193,6 +193,7 @@ export async function buildFashionMnist(opts: BuildOptions = {}) {
     overwrite: opts.overwrite,
     progress: opts.progress,
     compressionLevel: opts.full ? FASHION_ZSTD_LEVEL.full : FASHION_ZSTD_LEVEL.subset,
+    intoBuiltinPools: opts.out === undefined,
   });
 }
 

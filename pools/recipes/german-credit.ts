@@ -155,7 +155,12 @@ export async function readCreditArff(path: string): Promise<string> {
 export async function buildGermanCredit(opts: { from?: string; out?: string; overwrite?: boolean; progress?: Progress } = {}) {
   const from = opts.from ?? CREDIT_DEFAULT_FROM;
   const draft = germanCreditDraft(await readCreditArff(from), from);
-  return writePool(opts.out ?? builtinOut('german-credit'), draft, { overwrite: opts.overwrite, progress: opts.progress, compressionLevel: 19 });
+  return writePool(opts.out ?? builtinOut('german-credit'), draft, {
+    overwrite: opts.overwrite,
+    progress: opts.progress,
+    compressionLevel: 19,
+    intoBuiltinPools: opts.out === undefined,
+  });
 }
 
 if (isMain(import.meta.url)) {

@@ -55,6 +55,7 @@ export async function buildSynthTeach(opts: { from?: string; out?: string; overw
     overwrite: opts.overwrite,
     progress: opts.progress,
     compressionLevel: 19,
+    intoBuiltinPools: opts.out === undefined,
   });
 }
 

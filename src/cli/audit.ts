@@ -8,6 +8,7 @@ import { Option } from 'commander';
 import type { ModelKind } from '../../evaluator/types.ts';
 import type { AuditBundle, AuditReport } from '../analysers/audit.ts';
 import { SieveError } from '../util/errors.ts';
+import { checkOutputPath } from '../util/outpath.ts';
 import { printJson, printTable } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
 import { oosHeaderText } from '../report/header.ts';
@@ -67,6 +68,10 @@ async function runAuditCommand(target: string, opts: AuditOptions) {
   const seed = positiveInt(opts.seed, '--seed', 0);
   const top = positiveInt(opts.top, '--top', 0);
   const only = opts.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  // Refuse a bad --html / --db before minutes of analysis, not after.
+  const inputs = opts.subset ? [opts.subset] : [];
+  if (opts.html !== undefined) await checkOutputPath(opts.html, { kind: 'file', option: '--html', inputs });
+  if (opts.db !== undefined) await checkOutputPath(opts.db, { kind: 'file', option: '--db', inputs });
 
   // Heavy modules (models, DuckDB, Vega) load only when the command runs.
   const { analysers: registry } = await import('../analysers/registry.ts');
@@ -113,13 +118,13 @@ async function runAuditCommand(target: string, opts: AuditOptions) {
 
   const outputs: { html?: string; db?: string; tables?: { name: string; rows: number }[] } = {};
   const warnings: string[] = [];
-  if (opts.html) {
+  if (opts.html !== undefined) {
     const { writeHtmlReport } = await import('../report/html.ts');
     const html = await writeHtmlReport(opts.html, bundle);
     warnings.push(...html.warnings);
     outputs.html = opts.html;
   }
-  if (opts.db) {
+  if (opts.db !== undefined) {
     const { writeAuditDb } = await import('../report/tables.ts');
     outputs.tables = await writeAuditDb(opts.db, bundle);
     outputs.db = opts.db;

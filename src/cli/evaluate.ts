@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { privateVisible, publicView, type ResultRecord } from '../evaluate/record.ts';
 import { ci, meanStd, reportedMetricNames } from '../evaluate/format.ts';
 import { writeFileAtomically } from '../util/atomic.ts';
+import { checkOutputPath } from '../util/outpath.ts';
 import { printJson, printTable } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
 
@@ -28,11 +29,12 @@ Submissions:  selection  ids to train on (CSV header "id", TXT one id per line, 
 Every rule is checked before any training; a broken rule exits with code 2 and names the first offending rows.`,
     )
     .action(async (challenge: string, submission: string, opts: { json?: boolean; out?: string; format?: string; showPrivate?: boolean }) => {
+      if (opts.out !== undefined) await checkOutputPath(opts.out, { kind: 'file', option: '--out', inputs: [submission] });
       const progress = progressBar({ enabled: !opts.json });
       const { evaluateFile } = await import('../evaluate/runner.ts');
       const record = await evaluateFile(challenge, submission, { format: opts.format, progress });
       progress.stop();
-      if (opts.out) await writeFileAtomically(opts.out, JSON.stringify(record, null, 2) + '\n');
+      if (opts.out !== undefined) await writeFileAtomically(opts.out, JSON.stringify(record, null, 2) + '\n', { option: '--out', inputs: [submission] });
       if (opts.json) printJson(publicView(record, { showPrivate: opts.showPrivate }));
       else printRecord(record, { showPrivate: opts.showPrivate, out: opts.out });
     });

@@ -1,14 +1,27 @@
-import { Command } from 'commander';
-import { SieveError } from '../util/errors.ts';
-import { commands } from './commands.ts';
-
 /**
  * Entry point of the `sieve` command. Each subcommand lives in its own file under src/cli/
  * and exports `register(program)`; src/cli/commands.ts lists them.
  */
+import { Command } from 'commander';
+import { describeFailure } from '../util/errors.ts';
+import { cleanupTrackedSync } from '../util/temps.ts';
+import { commands } from './commands.ts';
+
+// Interrupted: remove every temporary file and folder, then exit as a shell expects (128 + signal).
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  process.on(signal, () => {
+    cleanupTrackedSync();
+    process.stderr.write(`\nsieve: interrupted (${signal}); temporary files removed, nothing half-written is left\n`);
+    process.exit(code);
+  });
+}
+process.on('uncaughtException', (err) => reportAndExit(err));
+process.on('unhandledRejection', (err) => reportAndExit(err));
+
+const versionInfo = await import('../version.ts');
 const program = new Command('sieve')
   .description('sieve: a workbench for data-centric AI benchmarks (pools, fixed-model evaluator, analysers)')
-  .version((await import('../version.ts')).SIEVE_VERSION)
+  .version(versionInfo.SIEVE_VERSION)
   .showHelpAfterError()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
@@ -27,12 +40,9 @@ try {
 }
 
 function reportAndExit(err: unknown): never {
-  const json = process.argv.includes('--json');
-  if (err instanceof SieveError) {
-    if (json) process.stdout.write(JSON.stringify(err.toJSON(), null, 2) + '\n');
-    process.stderr.write(err.describe() + '\n');
-    process.exit(err.exitCode);
-  }
-  process.stderr.write(`internal error: ${(err as Error)?.stack ?? String(err)}\n`);
-  process.exit(1);
+  cleanupTrackedSync();
+  const failure = describeFailure(err, versionInfo.SIEVE_VERSION);
+  if (failure.json && process.argv.includes('--json')) process.stdout.write(JSON.stringify(failure.json, null, 2) + '\n');
+  process.stderr.write(failure.text + '\n');
+  process.exit(failure.exitCode);
 }

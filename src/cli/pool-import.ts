@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { workspacePoolDir } from '../pool/resolve.ts';
+import { assertParticipantSource } from '../pool/guard.ts';
+import { validatePoolName, workspacePoolDir } from '../pool/resolve.ts';
 import { SieveError } from '../util/errors.ts';
 import { printJson, printTable } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
@@ -53,8 +54,13 @@ export function registerPoolImport(pool: Command): void {
       if (o.format && !IMPORT_FORMATS.includes(o.format))
         throw new SieveError(`--format must be one of ${IMPORT_FORMATS.join(', ')}, got "${o.format}"`, { where: '--format' });
       if (o.seed !== undefined && !Number.isInteger(o.seed)) throw new SieveError('--seed needs a whole number', { where: '--seed' });
-      if (!o.out && !o.name) throw new SieveError('say where the pool goes: --out DIR, or --name NAME for a workspace pool', { where: 'sieve pool import' });
-      if (!o.out) o.out = workspacePoolDir(o.name);
+      if (o.out !== undefined && String(o.out).trim() === '') throw new SieveError('--out is empty: say where the pool goes', { where: '--out' });
+      if (o.name !== undefined) validatePoolName(o.name, '--name');
+      if (o.out === undefined && o.name === undefined) throw new SieveError('say where the pool goes: --out DIR, or --name NAME for a workspace pool', { where: 'sieve pool import' });
+      if (o.out === undefined) o.out = workspacePoolDir(o.name);
+      // Never launder a challenge's hidden split into a participant pool.
+      for (const [option, path] of [['FILE', file], ['--test', o.test], ['--labels', o.labels], ['--test-labels', o.testLabels]] as const)
+        if (path) await assertParticipantSource(path, option === 'FILE' ? path : `${option} ${path}`);
       const progress = progressBar({ enabled: !o.json });
       const m = await importPool({
         input: file,

@@ -10,6 +10,7 @@ import { encodeGroupColumn, type GroupColumn } from '../../evaluator/metrics.ts'
 import { loadChallenge } from '../challenge/load.ts';
 import type { Challenge } from '../challenge/schema.ts';
 import { readHiddenSplit, readTruth } from '../pool/hidden.ts';
+import { verifyPoolFiles } from '../pool/integrity.ts';
 import { openPool, readSplit, type Pool } from '../pool/read.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import { indexIds, rulesFor, type SubmissionRules } from '../submission/index.ts';
@@ -50,7 +51,10 @@ export function preparedFeatures(ctx: EvalContext, spec: ModelSpec): PreparedFea
   return f;
 }
 
-export async function loadEvalContext(challengeRef: string | Challenge, opts: { progress?: Progress } = {}): Promise<EvalContext> {
+export async function loadEvalContext(
+  challengeRef: string | Challenge,
+  opts: { progress?: Progress; /** Hash every pool file again, ignoring the hash cache (sieve verify). */ rehash?: boolean } = {},
+): Promise<EvalContext> {
   const t0 = performance.now();
   const challenge = typeof challengeRef === 'string' ? await loadChallenge(challengeRef) : challengeRef;
   const pool = await openPool(challenge.poolRef);
@@ -78,6 +82,8 @@ export async function loadEvalContext(challengeRef: string | Challenge, opts: { 
     throw new SieveError(`pool "${pool.name}" has no test split to score on`, { where: pool.dir });
   }
 
+  // Scores only on verified files: what is read must be what the manifest (and so the record's pool hash) says.
+  await verifyPoolFiles(pool, challenge.task === 'ranking' ? ['train', 'test', 'truth'] : ['train', 'test'], { rehash: opts.rehash });
   const train = await readSplit(pool, 'train', { progress: opts.progress });
   const test = await readHiddenSplit(pool, 'test', { progress: opts.progress });
 

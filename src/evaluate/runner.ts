@@ -9,6 +9,7 @@ import {
 } from '../../evaluator/index.ts';
 import type { Challenge } from '../challenge/schema.ts';
 import { loadChallenge } from '../challenge/load.ts';
+import { verifyPoolFiles } from '../pool/integrity.ts';
 import { openPool, readSplit } from '../pool/read.ts';
 import { indexIds, loadSubmission, rulesFor } from '../submission/index.ts';
 import type { ValidSubmission } from '../submission/types.ts';
@@ -223,6 +224,7 @@ export async function checkSubmissionFile(
 ): Promise<{ challenge: Challenge; submission: ValidSubmission; sha256: string }> {
   const challenge = typeof challengeRef === 'string' ? await loadChallenge(challengeRef) : challengeRef;
   const pool = await openPool(challenge.poolRef);
+  await verifyPoolFiles(pool, ['train']);
   const train = await readSplit(pool, 'train', { columns: [] });
   const rules = rulesFor(challenge, { ids: train.ids, classNames: pool.manifest.classes });
   const { file, submission } = await loadSubmission(submissionPath, rules, { format: opts.format, idIndex: indexIds(train.ids) });

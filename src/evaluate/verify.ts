@@ -98,7 +98,8 @@ export async function verifyRecord(
       examples: [`recorded spec sha256 ${rec.challenge.spec_sha256}`, `current spec sha256 ${challenge.specSha256}`],
     });
   }
-  const ctx = await loadEvalContext(challenge, { progress: opts.progress });
+  // rehash: a verification reads every byte of the pool's files again, whatever the hash cache says.
+  const ctx = await loadEvalContext(challenge, { progress: opts.progress, rehash: true });
   if (ctx.pool.manifest.content_hash !== rec.pool.content_hash) {
     throw new SieveError(`pool "${ctx.pool.name}" changed since the record; refusing to verify`, {
       where: ctx.pool.dir,

@@ -25,6 +25,7 @@ import {
 import bindings from '@duckdb/node-bindings';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { trackTemp } from '../util/temps.ts';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 
@@ -97,7 +98,9 @@ export interface Db {
  */
 export async function openDb(opts: { path?: string; threads?: number; memoryLimit?: string } = {}): Promise<Db> {
   // Spill files go to the OS temp dir, not a .tmp/ in the user's working directory.
-  const config: Record<string, string> = { threads: String(opts.threads ?? 1), temp_directory: join(tmpdir(), `sieve-duckdb-${process.pid}`) };
+  const spill = join(tmpdir(), `sieve-duckdb-${process.pid}`);
+  trackTemp(spill); // removed by the CLI's signal handler if DuckDB spilled there
+  const config: Record<string, string> = { threads: String(opts.threads ?? 1), temp_directory: spill };
   if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
   const instance = await DuckDBInstance.create(opts.path ?? ':memory:', config);
   const conn = await instance.connect();

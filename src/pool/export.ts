@@ -5,14 +5,14 @@
  * same kinds; CSV spreads embeddings and pixels over one numeric column per dimension.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { once } from 'node:events';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import { openDb, queryColumns, quoteIdent, sqlString, type ReadColumn } from './duckdb.ts';
 import { columnsToTable, fixedBinaryData, float32ListData, float64Data, utf8Data, writeArrowIpc, type ArrowColumn } from './arrow.ts';
-import { participantFile, type Pool } from './read.ts';
+import { participantSource, type Pool } from './read.ts';
+import { withFileAtomically } from '../util/atomic.ts';
 import type { FeatureSpec } from './manifest.ts';
 import type { SplitName } from './types.ts';
 
@@ -47,41 +47,41 @@ function selectList(features: FeatureSpec[], groups: string[]): string {
   ].join(', ');
 }
 
-/** Writes `pool`'s split to `opts.out`; returns the number of rows written. */
+/** Writes `pool`'s split to `opts.out` (atomically, after the output checks); returns the rows written. */
 export async function exportPool(pool: Pool, opts: ExportOptions): Promise<{ rows: number; path: string }> {
   const split = opts.split ?? 'train';
-  const { path: src, file } = participantFile(pool, split);
+  const { path: src, file } = await participantSource(pool, split);
   const out = resolve(opts.out);
-  await mkdir(dirname(out), { recursive: true });
-  const tmp = `${out}.tmp-${process.pid}`;
   const m = pool.manifest;
   const groups = m.groups.map((g) => g.name);
-  const db = await openDb({ threads: 1 });
-  opts.progress?.start(file.rows, `exporting ${pool.name}/${split}`);
-  try {
-    if (opts.format === 'parquet') {
-      const kv = Object.entries(metadata(pool))
-        .map(([k, v]) => `${sqlString(k)}: ${sqlString(v)}`)
-        .join(', ');
-      await db.conn.run(
-        `COPY (SELECT ${selectList(m.features, groups)} FROM read_parquet(${sqlString(src)})) TO ${sqlString(tmp)} ` +
-          `(FORMAT parquet, COMPRESSION zstd, KV_METADATA {${kv}})`,
-      );
-      opts.progress?.tick(file.rows);
-    } else {
-      const r = await queryColumns(db.conn, `SELECT ${selectList(m.features, groups)} FROM read_parquet(${sqlString(src)})`, { progress: opts.progress });
-      if (opts.format === 'arrow') await writeArrowIpc(tmp, toArrow(pool, r.columns));
-      else await writeCsv(tmp, pool, r.n, r.columns);
-    }
-    await rename(tmp, out);
-    opts.progress?.stop();
-    return { rows: file.rows, path: out };
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  } finally {
-    db.close();
-  }
+  await withFileAtomically(
+    out,
+    async (tmp) => {
+      const db = await openDb({ threads: 1 });
+      opts.progress?.start(file.rows, `exporting ${pool.name}/${split}`);
+      try {
+        if (opts.format === 'parquet') {
+          const kv = Object.entries(metadata(pool))
+            .map(([k, v]) => `${sqlString(k)}: ${sqlString(v)}`)
+            .join(', ');
+          await db.conn.run(
+            `COPY (SELECT ${selectList(m.features, groups)} FROM read_parquet(${sqlString(src)})) TO ${sqlString(tmp)} ` +
+              `(FORMAT parquet, COMPRESSION zstd, KV_METADATA {${kv}})`,
+          );
+          opts.progress?.tick(file.rows);
+        } else {
+          const r = await queryColumns(db.conn, `SELECT ${selectList(m.features, groups)} FROM read_parquet(${sqlString(src)})`, { progress: opts.progress });
+          if (opts.format === 'arrow') await writeArrowIpc(tmp, toArrow(pool, r.columns));
+          else await writeCsv(tmp, pool, r.n, r.columns);
+        }
+        opts.progress?.stop();
+      } finally {
+        db.close();
+      }
+    },
+    { option: '--out', inputs: [src] },
+  );
+  return { rows: file.rows, path: out };
 }
 
 function toArrow(pool: Pool, cols: ReadColumn[]) {

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { openDb, queryColumns, sqlString, type ReadColumn } from './duckdb.ts';
-import { readSplitFile, splitFile, type Pool, type ReadSplitOptions } from './read.ts';
+import { poolReadError, readSplitFile, requirePoolFile, splitFile, type Pool, type ReadSplitOptions } from './read.ts';
 import type { PoolSplit, PoolTruth, SplitName } from './types.ts';
 import { SieveError } from '../util/errors.ts';
 
@@ -31,7 +31,10 @@ export async function readTruth(pool: Pool): Promise<PoolTruth | null> {
     let truth: PoolTruth = { ids: [], cleanLabels: new Int32Array(0), noisy: new Uint8Array(0) };
     if (truthFile) {
       const path = join(pool.dir, truthFile.path);
-      const r = await queryColumns(db.conn, `SELECT id, clean_label, noisy FROM read_parquet(${sqlString(path)})`);
+      await requirePoolFile(pool, path);
+      const r = await queryColumns(db.conn, `SELECT id, clean_label, noisy FROM read_parquet(${sqlString(path)})`).catch((err) => {
+        throw poolReadError(pool, path, err);
+      });
       const ids = (r.columns[0] as Varchar).values as string[];
       const clean = (r.columns[1] as Varchar).values;
       const cleanLabels = new Int32Array(r.n);
@@ -44,7 +47,10 @@ export async function readTruth(pool: Pool): Promise<PoolTruth | null> {
     }
     if (dupFile) {
       const path = join(pool.dir, dupFile.path);
-      const r = await queryColumns(db.conn, `SELECT a, b, kind, cross_split FROM read_parquet(${sqlString(path)})`);
+      await requirePoolFile(pool, path);
+      const r = await queryColumns(db.conn, `SELECT a, b, kind, cross_split FROM read_parquet(${sqlString(path)})`).catch((err) => {
+        throw poolReadError(pool, path, err);
+      });
       const [a, b, kind] = [0, 1, 2].map((i) => (r.columns[i] as Varchar).values as string[]);
       const cross = (r.columns[3] as Bool).values;
       truth.duplicatePairs = a.map((x, i) => ({ a: x, b: b[i], kind: kind[i] as 'exact' | 'near', crossSplit: cross[i] === 1 }));

@@ -3,12 +3,14 @@
  * arrays (ids, Int32Array labels, one row-major Float32Array of features, groups), a DuckDB
  * data chunk at a time. Refuses evaluator-only files; those go through hidden.ts.
  */
+import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import { appendTable, openDb, queryColumns, quoteIdent, sqlString, type ReadColumn } from './duckdb.ts';
 import { featureWidth, loadManifest, type FeatureSpec, type FileEntry, type PoolManifest } from './manifest.ts';
+import { assertParticipantSource } from './guard.ts';
 import { resolvePoolDir } from './resolve.ts';
 import type { PoolSplit, SplitName } from './types.ts';
 
@@ -65,11 +67,51 @@ export function participantFile(pool: Pool, split: SplitName): { path: string; f
 }
 
 /**
+ * participantFile, plus: the file exists, and after resolving symbolic links it is no
+ * evaluator-only file of any pool (src/pool/guard.ts), so a crafted pool.json cannot point
+ * its train split at a challenge's test or truth file.
+ */
+export async function participantSource(pool: Pool, split: SplitName): Promise<{ path: string; file: FileEntry }> {
+  const r = participantFile(pool, split);
+  await requirePoolFile(pool, r.path);
+  await assertParticipantSource(r.path);
+  return r;
+}
+
+/** A file the manifest lists must be there and be a regular file; else a SieveError saying what to do. */
+export async function requirePoolFile(pool: Pool, path: string): Promise<void> {
+  const st = await stat(path).catch((err: NodeJS.ErrnoException) => err);
+  if (st instanceof Error || !st.isFile())
+    throw new SieveError(
+      st instanceof Error && st.code === 'ENOENT'
+        ? `pool "${pool.name}" is incomplete: ${basename(path)} is listed in its manifest but missing`
+        : `pool "${pool.name}": ${basename(path)} cannot be read${st instanceof Error ? ` (${st.code})` : ' (not a regular file)'}`,
+      { where: path, examples: [damagedPoolHint(pool)] },
+    );
+}
+
+function damagedPoolHint(pool: Pool): string {
+  return pool.builtin
+    ? `restore the built-in pool (git checkout pools/${pool.name}, or reinstall), or rebuild it with its recipe`
+    : 're-import or rebuild the pool; `sieve pool info POOL --verify` lists which files differ from the manifest';
+}
+
+/** A DuckDB failure reading a pool file (truncated, not Parquet, wrong columns) as a SieveError. */
+export function poolReadError(pool: Pool, path: string, err: unknown): SieveError {
+  if (err instanceof SieveError) return err;
+  const msg = (err as Error)?.message?.split('\n')[0] ?? String(err);
+  return new SieveError(`pool "${pool.name}": ${basename(path)} cannot be read as the pool's Parquet file (damaged or truncated?)`, {
+    where: path,
+    examples: [`DuckDB: ${msg.length > 200 ? msg.slice(0, 197) + '...' : msg}`, damagedPoolHint(pool)],
+  });
+}
+
+/**
  * Reads a participant-visible split. `test` works only where the manifest marks the test file
  * participant-visible (a user's own imported data); challenge pools keep it evaluator-only.
  */
 export async function readSplit(pool: Pool, split: SplitName = 'train', opts: ReadSplitOptions = {}): Promise<PoolSplit> {
-  const { file } = participantFile(pool, split);
+  const { file } = await participantSource(pool, split);
   return readSplitFile(pool, file, split, opts);
 }
 
@@ -105,6 +147,7 @@ export async function readSplitFile(pool: Pool, file: FileEntry, split: SplitNam
   const classList = `[${m.classes.map(sqlString).join(', ')}]::VARCHAR[]`;
   const labelIndex = `(coalesce(list_position(${classList}, label), 0) - 1)::INTEGER AS ${quoteIdent('label')}`;
   const select = ['id', labelIndex, ...features.map(featureSelect), ...groups.map(quoteIdent)].join(', ');
+  await requirePoolFile(pool, path);
   const db = await openDb({ threads: opts.threads ?? Math.max(1, availableParallelism()) });
   let result;
   try {
@@ -127,6 +170,8 @@ export async function readSplitFile(pool: Pool, file: FileEntry, split: SplitNam
     opts.progress?.start(Math.min(file.rows, opts.limit ?? Infinity, opts.ids?.length ?? Infinity), `reading ${pool.name}/${split}`);
     result = await queryColumns(db.conn, sql, { progress: opts.progress });
     opts.progress?.stop();
+  } catch (err) {
+    throw poolReadError(pool, path, err);
   } finally {
     db.close();
   }
@@ -243,7 +288,7 @@ const HEAD_TEXT_CHARS = 200;
  * `"<784 bytes>"`) since a row of 784 numbers helps no one reading a terminal.
  */
 export async function readHead(pool: Pool, rows: number, split: SplitName = 'train'): Promise<Record<string, unknown>[]> {
-  const { path } = participantFile(pool, split);
+  const { path } = await participantSource(pool, split);
   const m = pool.manifest;
   const small = m.features.filter((f) => f.kind === 'numeric' || f.kind === 'categorical' || f.kind === 'text');
   const cols = ['id', 'label', ...small.map((f) => f.name), ...m.groups.map((g) => g.name)];
@@ -272,6 +317,8 @@ export async function readHead(pool: Pool, rows: number, split: SplitName = 'tra
       out.push(row);
     }
     return out;
+  } catch (err) {
+    throw poolReadError(pool, path, err);
   } finally {
     db.close();
   }

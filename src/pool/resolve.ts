@@ -35,9 +35,32 @@ export function workspaceDir(): string {
   return resolve(process.env.SIEVE_WORKSPACE || '.sieve');
 }
 
-export function workspacePoolDir(name: string): string {
+/** Longest pool name: fits a directory name, a terminal table and a leaderboard column. */
+export const MAX_POOL_NAME = 64;
+
+/** A pool name is 1–64 letters, digits, ".", "_" and "-", starting with a letter or digit. */
+export function validatePoolName(name: string, where = '--name'): void {
+  const shown = JSON.stringify(name.length > 80 ? `${name.slice(0, 77)}...` : name);
+  if (name.length > MAX_POOL_NAME)
+    throw new SieveError(`a pool name has at most ${MAX_POOL_NAME} characters, got ${name.length}`, { where, examples: [shown] });
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
-    throw new SieveError(`a workspace pool name is letters, digits, ".", "_" and "-" (starting with a letter or digit), got "${name}"`, { where: '--name' });
+    throw new SieveError(`a pool name is letters, digits, ".", "_" and "-" (starting with a letter or digit), got ${shown}`, {
+      where,
+      examples: ['e.g. my-data, adult.v2'],
+    });
+}
+
+/**
+ * The directory of workspace pool `name`. A name a built-in pool already has is refused:
+ * a bare name resolves to the built-in first, so the workspace pool could never be used.
+ */
+export function workspacePoolDir(name: string): string {
+  validatePoolName(name, '--name');
+  if (listBuiltinPools().includes(name))
+    throw new SieveError(`"${name}" is the name of a built-in pool; a workspace pool of that name could never be opened by name`, {
+      where: '--name',
+      examples: [`choose another name, e.g. my-${name}`],
+    });
   return join(workspaceDir(), 'pools', name);
 }
 

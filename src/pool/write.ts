@@ -3,12 +3,15 @@
  * tables chunk by chunk, copies them to zstd Parquet single-threaded (byte-deterministic),
  * hashes the files and writes pool.json. The directory appears only when all of it worked.
  */
-import { chmod, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import { writeDirAtomically } from '../util/atomic.ts';
+import { checkOutputPath } from '../util/outpath.ts';
 import { SIEVE_VERSION } from '../version.ts';
+import { validatePoolName } from './resolve.ts';
 import { appendTable, openDb, quoteIdent, sqlString, type ColumnData, type TableData } from './duckdb.ts';
 import {
   MANIFEST_FILE,
@@ -44,6 +47,35 @@ export interface WritePoolOptions {
    * level 19 5% smaller and 40× slower; recipes with a size budget may pass more.
    */
   compressionLevel?: number;
+  /** How the user named the output, for messages (default "--out"). */
+  option?: string;
+  /**
+   * Recipes rebuilding a committed built-in pool in place (pools/<name>) only: every other
+   * writer is refused inside the package's pools/ and challenges/.
+   */
+  intoBuiltinPools?: boolean;
+}
+
+/**
+ * Why the existing directory `dir` must not be replaced by a new pool, or null when it may:
+ * only a sieve pool (its pool.json says format sieve-pool/…) holding nothing but its own files.
+ */
+export function poolReplaceBlocker(dir: string): string | null {
+  let raw: { format?: unknown; files?: { path?: unknown }[] };
+  try {
+    raw = JSON.parse(readFileSync(join(dir, MANIFEST_FILE), 'utf8'));
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT'
+      ? `${dir} is not a sieve pool (it has no ${MANIFEST_FILE}); --overwrite replaces only a pool directory`
+      : `${dir}/${MANIFEST_FILE} is not a readable pool manifest; --overwrite replaces only a pool directory`;
+  }
+  if (typeof raw?.format !== 'string' || !raw.format.startsWith('sieve-pool/'))
+    return `${dir}/${MANIFEST_FILE} is not a sieve pool manifest (format ${JSON.stringify(raw?.format)}); --overwrite replaces only a pool directory`;
+  const own = new Set([MANIFEST_FILE, ...(Array.isArray(raw.files) ? raw.files.map((f) => String(f?.path)) : [])]);
+  const extra = readdirSync(dir).filter((name) => !own.has(name));
+  if (extra.length)
+    return `${dir} holds files that are not part of its pool (${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''})`;
+  return null;
 }
 
 /** At most this many offending rows are named in an error. */
@@ -234,6 +266,9 @@ function orderColumns(table: TableData, m: ManifestDraft): TableData {
  * manifest as written. Writing the same draft twice gives byte-identical files.
  */
 export async function writePool(outDir: string, draft: PoolDraft, opts: WritePoolOptions = {}): Promise<PoolManifest> {
+  // The output first (cheap, and the user's likeliest mistake), then the draft.
+  await checkOutputPath(outDir, { kind: 'dir', overwrite: opts.overwrite, option: opts.option, replaceable: poolReplaceBlocker, allowBuiltinPools: opts.intoBuiltinPools });
+  validatePoolName(draft.manifest.name, 'pool name (--name, or the name of the --out folder)');
   validateDraft(draft);
   const m = draft.manifest;
   const level = opts.compressionLevel ?? 3;
@@ -301,11 +336,9 @@ export async function writePool(outDir: string, draft: PoolDraft, opts: WritePoo
       if (!checked.success)
         throw new SieveError('internal: written manifest fails its schema', { examples: describeIssues(checked.error) });
       await writeFile(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
-      // mkdtemp makes the directory owner-only; a pool is ordinary shared data.
-      await chmod(tmp, 0o777 & ~process.umask());
       opts.progress?.stop();
       return manifest;
     },
-    { overwrite: opts.overwrite },
+    { overwrite: opts.overwrite, option: opts.option, replaceable: poolReplaceBlocker, allowBuiltinPools: opts.intoBuiltinPools },
   );
 }

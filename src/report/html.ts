@@ -417,6 +417,6 @@ ${extraTablesSection(bundle, opts.maxTableRows ?? 50)}
 /** Renders and writes the report atomically (temp file + rename). */
 export async function writeHtmlReport(path: string, bundle: AuditBundle, opts: HtmlReportOptions = {}): Promise<HtmlReport> {
   const report = await renderHtmlReport(bundle, opts);
-  await writeFileAtomically(path, report.html);
+  await writeFileAtomically(path, report.html, { option: '--html' });
   return report;
 }

@@ -1,5 +1,5 @@
-import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import {
   BOOLEAN,
   DOUBLE,
@@ -13,6 +13,7 @@ import {
 } from '@duckdb/node-api';
 import type { AuditBundle, AuditReport } from '../analysers/audit.ts';
 import type { Finding } from '../analysers/types.ts';
+import { withFileAtomically } from '../util/atomic.ts';
 import { SieveError } from '../util/errors.ts';
 import { countFlagged } from './findings.ts';
 import { oosHeaderText } from './header.ts';
@@ -284,24 +285,25 @@ export async function writeAuditDb(path: string, bundle: AuditBundle): Promise<{
   if (target.endsWith('.wal')) {
     throw new SieveError('the database file name must not end in .wal (DuckDB uses that for its log)', { where: '--db' });
   }
-  const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Date.now()}`);
-  let instance: DuckDBInstance | null = null;
-  let conn: DuckDBConnection | null = null;
-  try {
-    instance = await DuckDBInstance.create(tmp);
-    conn = await instance.connect();
-    const tables = await writeAuditTables(conn, bundle);
-    await conn.run('CHECKPOINT');
-    conn.closeSync(); conn = null;
-    instance.closeSync(); instance = null;
-    await rm(`${target}.wal`, { force: true });
-    await rename(tmp, target);
-    return tables;
-  } catch (err) {
-    conn?.closeSync();
-    instance?.closeSync();
-    await rm(tmp, { force: true });
-    await rm(`${tmp}.wal`, { force: true });
-    throw err;
-  }
+  return withFileAtomically(
+    target,
+    async (tmp) => {
+      let instance: DuckDBInstance | null = null;
+      let conn: DuckDBConnection | null = null;
+      try {
+        instance = await DuckDBInstance.create(tmp);
+        conn = await instance.connect();
+        const tables = await writeAuditTables(conn, bundle);
+        await conn.run('CHECKPOINT');
+        conn.closeSync(); conn = null;
+        instance.closeSync(); instance = null;
+        await rm(`${target}.wal`, { force: true });
+        return tables;
+      } finally {
+        conn?.closeSync();
+        instance?.closeSync();
+      }
+    },
+    { option: '--db', companions: ['.wal'] },
+  );
 }

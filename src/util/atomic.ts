@@ -1,46 +1,117 @@
-import { mkdtemp, rename, rm, mkdir, writeFile, stat, chmod } from 'node:fs/promises';
-import { dirname, basename, join, resolve } from 'node:path';
-
 /**
- * Builds a directory in a temporary sibling and renames it into place only when `build`
- * succeeds, so a failed import leaves nothing behind. Refuses to overwrite unless `overwrite`.
+ * Atomic writers. An output is built under a temporary sibling name and renamed into place
+ * only when complete, so a failed or interrupted write leaves the previous state. Every write
+ * first passes checkOutputPath (src/util/outpath.ts); temporaries are tracked for the CLI's
+ * signal handler and named so that leftovers of a killed process are removed by the next
+ * write to the same place (src/util/temps.ts). Directory writers hold a lock beside the
+ * output for the whole write.
  */
-export async function writeDirAtomically<T>(
-  outDir: string,
-  build: (tmpDir: string) => Promise<T>,
-  opts: { overwrite?: boolean } = {},
-): Promise<T> {
-  const target = resolve(outDir);
-  const exists = await stat(target).then(() => true, () => false);
-  if (exists && !opts.overwrite) {
-    const { SieveError } = await import('./errors.ts');
-    throw new SieveError(`output directory already exists: ${target}`, { where: '--out', exitCode: 2 });
-  }
-  await mkdir(dirname(target), { recursive: true });
-  const tmp = await mkdtemp(join(dirname(target), `.${basename(target)}.tmp-`));
+import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { renameSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fsError } from './errors.ts';
+import { checkOutputPath, type OutputCheck } from './outpath.ts';
+import { acquireLock, removeStaleTemps, siblingTempPath, trackTemp } from './temps.ts';
+
+export interface DirWriteOptions extends Omit<OutputCheck, 'kind'> {}
+export interface FileWriteOptions extends Omit<OutputCheck, 'kind' | 'overwrite' | 'replaceable'> {
+  /** Files the writer creates next to the temporary (DuckDB's ".wal"): removed with it. */
+  companions?: string[];
+}
+
+async function makeParent(target: string, option: string): Promise<void> {
   try {
-    const result = await build(tmp);
-    // mkdtemp creates 0700; a finished pool or report should be readable like any other directory.
-    await chmod(tmp, 0o755);
-    if (exists) await rm(target, { recursive: true, force: true });
-    await rename(tmp, target);
-    return result;
+    await mkdir(dirname(target), { recursive: true });
   } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    throw err;
+    throw fsError(err, `create the folder for ${option}`, dirname(target)) ?? err;
   }
 }
 
-/** Writes a file through a temporary name and a rename, so readers never see half a file. */
-export async function writeFileAtomically(path: string, data: string | Uint8Array): Promise<void> {
-  const target = resolve(path);
-  await mkdir(dirname(target), { recursive: true });
-  const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
+/**
+ * Builds a directory in a temporary sibling and renames it into place only when `build`
+ * succeeds. An existing directory is replaced only with `overwrite` and only if the checks
+ * (and `replaceable`) allow; it is set aside, not deleted, until the new one is in place.
+ */
+export async function writeDirAtomically<T>(outDir: string, build: (tmpDir: string) => Promise<T>, opts: DirWriteOptions = {}): Promise<T> {
+  const option = opts.option ?? '--out';
+  const { target } = await checkOutputPath(outDir, { ...opts, kind: 'dir' });
+  await makeParent(target, option);
+  const release = await acquireLock(target, option);
   try {
-    await writeFile(tmp, data);
-    await rename(tmp, target);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
+    await removeStaleTemps(target);
+    // Checked again under the lock: another writer may have finished in between.
+    const { exists } = await checkOutputPath(outDir, { ...opts, kind: 'dir' });
+    const tmp = siblingTempPath(target, 'tmp');
+    await mkdir(tmp, { mode: 0o700 }).catch((err) => {
+      throw fsError(err, `create a temporary folder for ${option}`, tmp) ?? err;
+    });
+    const untrackTmp = trackTemp(tmp);
+    let old: string | null = null;
+    let untrackOld = () => {};
+    try {
+      const result = await build(tmp);
+      // The temporary folder is owner-only; a finished pool or report is ordinary shared data.
+      await chmod(tmp, 0o777 & ~process.umask());
+      if (exists) {
+        old = siblingTempPath(target, 'old');
+        const aside = old;
+        // Interrupted between the two renames: put the previous output back.
+        untrackOld = trackTemp(aside, () => {
+          try {
+            renameSync(aside, target);
+          } catch {
+            // target already in place
+          }
+        });
+        await rename(target, aside);
+      }
+      await rename(tmp, target);
+      untrackTmp();
+      if (old) {
+        untrackOld();
+        await rm(old, { recursive: true, force: true });
+      }
+      return result;
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      untrackTmp();
+      if (old) {
+        await rename(old, target).catch(() => undefined);
+        untrackOld();
+      }
+      throw fsError(err, `write ${target}`, target) ?? err;
+    }
+  } finally {
+    await release();
   }
+}
+
+/**
+ * Writes a file through `fill(tmpPath)` and a rename, so readers never see half a file and a
+ * failure leaves the previous file. The path passes checkOutputPath first.
+ */
+export async function withFileAtomically<T>(path: string, fill: (tmpPath: string) => Promise<T>, opts: FileWriteOptions = {}): Promise<T> {
+  const option = opts.option ?? '--out';
+  const { target } = await checkOutputPath(path, { ...opts, kind: 'file' });
+  await makeParent(target, option);
+  await removeStaleTemps(target);
+  const tmp = siblingTempPath(target, 'tmp');
+  const extras = (opts.companions ?? []).map((suffix) => `${tmp}${suffix}`);
+  const untrack = [tmp, ...extras].map((p) => trackTemp(p));
+  try {
+    const result = await fill(tmp);
+    await rename(tmp, target);
+    return result;
+  } catch (err) {
+    await rm(tmp, { force: true, recursive: true });
+    throw fsError(err, `write ${target}`, target) ?? err;
+  } finally {
+    for (const p of extras) await rm(p, { force: true });
+    for (const u of untrack) u();
+  }
+}
+
+/** Writes a file through a temporary name and a rename (see withFileAtomically). */
+export async function writeFileAtomically(path: string, data: string | Uint8Array, opts: FileWriteOptions = {}): Promise<void> {
+  await withFileAtomically(path, (tmp) => writeFile(tmp, data), opts);
 }
