@@ -5,9 +5,13 @@
 import { describe, it, expect } from 'vitest';
 import { generateSynthPool, synthClassNames } from '../src/pool/synth.ts';
 import { duplicates, analyseDuplicates } from '../src/analysers/duplicates.ts';
-import { exactGroups, hashBytes, rowContent, UnionFind } from '../src/analysers/duplicate-search.ts';
+import { cliqueClusters, exactGroups, hashBytes, rowContent } from '../src/analysers/duplicate-search.ts';
 import { createRng } from '../evaluator/rng.ts';
 import { makeContext, makeSplit, splitFromTable } from './analysers-helpers.ts';
+import { adultLikeRecords, ADULT_COLUMNS } from './fixtures/adult-like.ts';
+import { openPool, readSplit } from '../src/pool/read.ts';
+import { readHiddenSplit, readTruth } from '../src/pool/hidden.ts';
+import type { PoolSplit } from '../src/pool/types.ts';
 
 describe('duplicates on a synthetic pool with planted pairs', () => {
   const p = generateSynthPool({ rows: 5000, dim: 32, classes: 5, noise: 0.15, exactDups: 40, nearDups: 60, crossSplitFraction: 0.25, seed: 1 });
@@ -96,10 +100,16 @@ describe('duplicates on a hand-made pool', () => {
     expect(hashBytes(new Uint8Array([1, 2, 3]))).not.toBe(hashBytes(new Uint8Array([1, 2, 4])));
   });
 
-  it('union-find roots are the first member', () => {
-    const uf = new UnionFind(6);
-    uf.union(4, 2); uf.union(2, 5); uf.union(1, 3);
-    expect([0, 1, 2, 3, 4, 5].map((i) => uf.find(i))).toEqual([0, 1, 2, 1, 2, 2]);
+  it('clusters never chain: a unit joins only if it is near every member', () => {
+    // 0–1–2–3 is a chain of near pairs (each next to the next); 0–1 strongest, then 1–2, 2–3.
+    const a = Int32Array.from([0, 1, 2, 4]), b = Int32Array.from([1, 2, 3, 5]);
+    const s = Float64Array.from([0.999, 0.998, 0.997, 0.995]);
+    const { clusters, clusterOf } = cliqueClusters(6, a, b, s, 4);
+    expect(clusters.map((c) => c.units)).toEqual([[0, 1], [2, 3], [4, 5]]);
+    expect(Array.from(clusterOf)).toEqual([0, 0, 1, 1, 2, 2]);
+    // A triangle is one cluster; its least similar pair is reported.
+    const t = cliqueClusters(3, Int32Array.from([0, 0, 1]), Int32Array.from([1, 2, 2]), Float64Array.from([0.99, 0.95, 0.97]), 3);
+    expect(t.clusters).toEqual([{ units: [0, 1, 2], worstA: 0, worstB: 2, worstStrength: 0.95 }]);
   });
 
   it('the LSH path (forced) agrees with the exact search and reports its recall', async () => {
@@ -124,5 +134,114 @@ describe('duplicates on a hand-made pool', () => {
     expect(apLeak.length / exLeak.size).toBeGreaterThanOrEqual(0.95);
     expect(approx.leakRecall).toBeGreaterThanOrEqual(0.9);
     expect(exact.leakRecall).toBeNull();
+  });
+});
+
+/** n rows of random numeric columns (Gaussian) and one-hot categorical columns (uniform levels). */
+function randomTabular(n: number, numeric: number, levels: number[], seed: number): PoolSplit {
+  const r = createRng(seed);
+  const d = numeric + levels.reduce((s, l) => s + l, 0);
+  const X = new Float32Array(n * d);
+  const names = Array.from({ length: numeric }, (_, j) => `x${j}`);
+  levels.forEach((l, q) => { for (let v = 0; v < l; v++) names.push(`c${q}=v${v}`); });
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < numeric; j++) X[i * d + j] = r.normal();
+    let o = numeric;
+    for (const l of levels) { X[i * d + o + r.int(l)] = 1; o += l; }
+  }
+  const split = makeSplit({ features: X, n, d, labels: Int32Array.from({ length: n }, () => r.int(2)), classNames: ['a', 'b'] });
+  return { ...split, featureNames: names };
+}
+
+describe('duplicates on data nobody planted duplicates in', () => {
+  // measured (seeds 11..13, n = 500 + 100 test rows): no pair, no cluster, no leak in any case;
+  // over 30 seeds per case (n = 500, no test split) one cluster in all: a single pair in 10 numeric dimensions.
+  const cases: [number, number[]][] = [[2, []], [3, []], [5, []], [10, []], [20, []], [1, [3]], [1, [2, 8, 16]], [2, [4, 4, 4]], [5, [2, 8, 16]], [10, [3]]];
+  for (const [numeric, levels] of cases) {
+    it(`finds no duplicates among random rows: ${numeric} numeric${levels.length ? ` + categorical ${levels.join('/')}` : ''}`, async () => {
+      for (const seed of [11, 12, 13]) {
+        const train = randomTabular(500, numeric, levels, seed);
+        const test = { ...randomTabular(100, numeric, levels, seed + 100), split: 'test' as const };
+        const r = await duplicates.run(makeContext(train, { test }), duplicates.defaults);
+        expect(r.summary.figures.metric).toBe('euclidean');
+        expect(r.summary.figures.near_pairs).toBe(0);
+        expect(r.summary.figures.clusters).toBe(0);
+        expect(r.summary.figures.leaked_test_rows).toBe(0);
+        expect(r.summary.severity).toBe('ok');
+      }
+    });
+  }
+
+  it('Adult-like census rows: the exact duplicates are found, no PROBLEM verdict, no chained cluster', async () => {
+    const train = adultLikeSplit(8000, 12, 1994);
+    const r = await analyseDuplicates(train, undefined, duplicates.defaults, 0);
+    const res = await duplicates.run(makeContext(train), duplicates.defaults);
+    expect(r.metric).toBe('euclidean');
+    expect(res.summary.figures.exact_duplicate_rows).toBe(12);
+    // The 12 appended copies are each in a cluster with the row they copy.
+    for (let k = 0; k < 12; k++) {
+      const copy = 8000 + k;
+      expect(r.cluster[copy]).toBeGreaterThanOrEqual(0);
+      expect(r.exactGroup[copy]).toBeLessThan(8000);
+    }
+    // measured: 12 exact clusters of 2, no near pair
+    expect(res.summary.severity).not.toBe('problem');
+    expect(Number(res.summary.figures.redundant_rows)).toBeLessThanOrEqual(14);
+    expect(Math.max(...r.clusters.map((c) => c.rows.length))).toBeLessThanOrEqual(3);
+  });
+});
+
+/** Adult-like rows as the pool reader would give them: numeric columns and one-hot categoricals. */
+function adultLikeSplit(rows: number, duplicatesCount: number, seed: number): PoolSplit {
+  const rec = adultLikeRecords({ rows, duplicates: duplicatesCount, seed });
+  const numeric = ['age', 'fnlwgt', 'education-num', 'capital-gain', 'capital-loss', 'hours-per-week'];
+  const col = (c: string) => ADULT_COLUMNS.indexOf(c as (typeof ADULT_COLUMNS)[number]);
+  const cats = ADULT_COLUMNS.filter((c) => !numeric.includes(c) && c !== 'income');
+  const levels = cats.map((c) => [...new Set(rec.map((r) => r[col(c)]))].sort());
+  const names = [...numeric];
+  cats.forEach((c, q) => levels[q].forEach((v) => names.push(`${c}=${v}`)));
+  const n = rec.length, d = names.length;
+  const X = new Float32Array(n * d);
+  rec.forEach((r, i) => {
+    numeric.forEach((c, j) => { X[i * d + j] = Number(r[col(c)]); });
+    let o = numeric.length;
+    cats.forEach((c, q) => { X[i * d + o + levels[q].indexOf(r[col(c)])] = 1; o += levels[q].length; });
+  });
+  const split = makeSplit({ features: X, n, d, labels: Int32Array.from(rec, (r) => (r[col('income')] === '>50K' ? 1 : 0)), classNames: ['<=50K', '>50K'] });
+  return { ...split, featureNames: names };
+}
+
+describe('duplicates on the built-in synth-teach pool', () => {
+  it('finds every planted pair in train and every planted leak', async () => {
+    const pool = await openPool('synth-teach');
+    const train = await readSplit(pool, 'train');
+    const test = await readHiddenSplit(pool, 'test');
+    const truth = (await readTruth(pool))!;
+    const r = await analyseDuplicates(train, test, duplicates.defaults, 0);
+    expect(r.metric).toBe('cosine');
+    const row = new Map(train.ids.map((id, i) => [id, i]));
+    const testRow = new Map(test.ids.map((id, i) => [id, i]));
+    const nearPairs = new Set(Array.from({ length: r.near.pairs.count }, (_, p) => `${r.near.pairs.a[p]}|${r.near.pairs.b[p]}`));
+    const leaks = new Set<string>();
+    for (let p = 0; p < r.leakNear!.count; p++) leaks.add(`${r.leakNear!.a[p]}|${r.leakNear!.b[p]}`);
+    for (let t = 0; t < test.n; t++) if (r.leakExact![t] >= 0) leaks.add(`${t}|${r.leakExact![t]}`);
+    let inTrain = 0, cross = 0;
+    for (const p of truth.duplicatePairs!) {
+      if (p.crossSplit) {
+        cross++;
+        const t = testRow.get(p.b)!, a = row.get(p.a)!;
+        // An exact copy may match an earlier identical train row first; it leaks all the same.
+        expect(leaks.has(`${t}|${a}`) || r.leakExact![t] >= 0).toBe(true);
+        continue;
+      }
+      inTrain++;
+      const a = row.get(p.a)!, b = row.get(p.b)!;
+      const together = r.cluster[a] >= 0 && r.cluster[a] === r.cluster[b];
+      expect(together || nearPairs.has(`${Math.min(a, b)}|${Math.max(a, b)}`)).toBe(true);
+    }
+    expect(inTrain).toBeGreaterThan(50);
+    expect(cross).toBeGreaterThan(10);
+    // Clusters never chain: every two members are at least as similar as the threshold.
+    for (const c of r.clusters) if (c.kind === 'near') expect(c.worstValue).toBeGreaterThanOrEqual(duplicates.defaults.threshold);
   });
 });

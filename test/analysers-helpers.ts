@@ -14,7 +14,7 @@ export const quiet: Progress = { start() {}, tick() {}, stop() {} };
 
 export function makeSplit(opts: {
   features: Float32Array; n: number; d: number; labels: Int32Array; classNames: string[];
-  groups?: Record<string, (string | null)[]>; ids?: string[]; split?: 'train' | 'test';
+  groups?: Record<string, (string | null)[]>; ids?: string[]; split?: 'train' | 'test'; featureNames?: string[];
 }): PoolSplit {
   return {
     split: opts.split ?? 'train',
@@ -24,7 +24,7 @@ export function makeSplit(opts: {
     labels: opts.labels,
     classNames: opts.classNames,
     features: opts.features,
-    featureNames: Array.from({ length: opts.d }, (_, j) => `x${j}`),
+    featureNames: opts.featureNames ?? Array.from({ length: opts.d }, (_, j) => `x${j}`),
     groups: opts.groups ?? {},
   };
 }
@@ -38,6 +38,8 @@ export function splitFromTable(t: TableData, classNames: string[], split: 'train
   const index = new Map(classNames.map((c, i) => [c, i]));
   return makeSplit({
     features: emb.values, n: t.n, d: emb.dim, split, ids,
+    // As the pool reader names an embedding's dimensions.
+    featureNames: Array.from({ length: emb.dim }, (_, j) => `embedding[${j}]`),
     labels: Int32Array.from(labelStrings, (l) => index.get(l)!),
     classNames,
     groups: { group: (col('group') as { values: (string | null)[] }).values },

@@ -1,16 +1,25 @@
 /**
  * The searches behind the duplicates analyser:
  *
- * - exact duplicates: rows whose content bytes are identical (raw pixels when the pool has
- *   them, else the numeric feature row, else the text), grouped by a 64-bit hash and then
- *   compared byte for byte, so a hash collision can never merge different rows;
- * - near duplicates: pairs with cosine similarity ≥ a threshold on standardised, L2-normalised
- *   features. Exact all-pairs up to `exactMaxRows` rows; for wide rows (d > 64) through an
- *   exact bound: with u = P u + r (projection on 64 principal directions + residual),
- *   u·v ≤ Pu·Pv + ‖r_u‖‖r_v‖, so searching [Pu, ‖r_u‖] for scores ≥ threshold finds every
- *   pair (and some extra candidates), which are then verified on the full rows. Beyond
- *   `exactMaxRows` an LSH index (ann-index.ts) with measured recall;
- * - leakage: the same for test rows against train rows.
+ * - exact duplicates: rows whose content is identical on the raw values (raw pixels when the
+ *   pool has them, else every numeric and one-hot feature value, plus any text columns),
+ *   grouped by a 64-bit hash and then compared byte for byte, so a hash collision can never
+ *   merge different rows;
+ * - near duplicates, with a metric that means something for the kind of features:
+ *   - `cosine` for embeddings and pixels (16 or more vector dimensions): pairs with cosine
+ *     similarity ≥ a threshold on standardised, L2-normalised rows. Exact all-pairs up to
+ *     `exactMaxRows` rows; for wide rows (d > 64) through an exact bound: with u = P u + r
+ *     (projection on principal directions + residual), u·v ≤ Pu·Pv + ‖r_u‖‖r_v‖, so searching
+ *     [Pu, ‖r_u‖] for scores ≥ threshold finds every pair, then verified on the full rows.
+ *     Beyond `exactMaxRows` an LSH index (ann-index.ts) with measured recall;
+ *   - `euclidean` for tabular rows (numeric and one-hot categorical columns) and any rows of
+ *     fewer than 16 dimensions, where angles say little: standardised Euclidean distance
+ *     relative to the median nearest-neighbour distance (as cleanlab's near_duplicate check),
+ *     with a threshold that chance alone would reach for about `falseRows` rows of a pool
+ *     without duplicates (see `euclideanScale`), found exactly by compute/radius.ts;
+ * - clusters that cannot chain: greedy complete linkage over the near pairs (strongest first),
+ *   so every two members of a reported cluster are themselves a near pair;
+ * - leakage: the same rule for test rows against train rows.
  */
 import type { PoolSplit } from '../pool/types.ts';
 import type { Progress } from '../util/progress.ts';
@@ -18,30 +27,50 @@ import { applyScaling, columnScaling, normalizeRowsInPlace, principalBasis, proj
 import { pairsAboveCross, pairsAboveSelf, type PairList } from '../../compute/neighbours.ts';
 import { PairBuffer, mergePairs } from '../../compute/neighbours-core.ts';
 import { lshCrossPairsAbove, lshPairsAbove, lshParams, measureRecall, type LshParams, type RecallEstimate } from './ann-index.ts';
+import { knnCross } from '../../compute/neighbours.ts';
+import { radiusPairsCross, radiusPairsSelf } from '../../compute/radius.ts';
+import { createRng } from '../../evaluator/rng.ts';
 
 /** Bytes identifying a row's content, and what they are. */
 export interface RowContent {
-  kind: 'pixels' | 'features' | 'text';
+  kind: 'pixels' | 'features' | 'text' | 'features+text';
   bytesPerRow: number;
-  /** Returns row i's bytes (a view; do not keep). */
+  /** Returns row i's bytes (a view or a fresh array; do not keep). */
   row(i: number): Uint8Array;
 }
 
 const encoder = new TextEncoder();
 
+/**
+ * A row's raw content: its pixels when it has them (the features are those pixels scaled),
+ * else its feature values as stored (float32; categoricals one-hot) followed by its text
+ * columns. Labels, ids and group columns are not content: two rows equal in everything the
+ * model sees are duplicates whatever they are labelled.
+ */
 export function rowContent(split: PoolSplit): RowContent {
   if (split.pixels) {
     const { width, height, channels, data } = split.pixels;
     const size = width * height * channels;
     return { kind: 'pixels', bytesPerRow: size, row: (i) => data.subarray(i * size, (i + 1) * size) };
   }
-  if (split.d > 0) {
-    const bytes = new Uint8Array(split.features.buffer, split.features.byteOffset, split.features.byteLength);
-    const size = split.d * 4;
+  const cols = Object.keys(split.text ?? {}).sort();
+  const textOf = (i: number) => encoder.encode(cols.map((c) => split.text![c][i]).join('\u0000'));
+  const size = split.d * 4;
+  const bytes = new Uint8Array(split.features.buffer, split.features.byteOffset, split.n * size);
+  if (split.d > 0 && cols.length === 0) {
     return { kind: 'features', bytesPerRow: size, row: (i) => bytes.subarray(i * size, (i + 1) * size) };
   }
-  const cols = Object.keys(split.text ?? {}).sort();
-  return { kind: 'text', bytesPerRow: 0, row: (i) => encoder.encode(cols.map((c) => split.text![c][i]).join('\u0000')) };
+  if (split.d === 0) return { kind: 'text', bytesPerRow: 0, row: textOf };
+  return {
+    kind: 'features+text', bytesPerRow: 0,
+    row: (i) => {
+      const t = textOf(i);
+      const out = new Uint8Array(size + t.length);
+      out.set(bytes.subarray(i * size, (i + 1) * size), 0);
+      out.set(t, size);
+      return out;
+    },
+  };
 }
 
 /** Two independent 32-bit FNV-1a style hashes of the bytes, combined into one 53-bit number. */
@@ -100,25 +129,6 @@ export function exactMatches(base: RowContent, nBase: number, other: RowContent,
   return out;
 }
 
-/** Union-find over n items with path halving; roots are the smallest member after `labels()`. */
-export class UnionFind {
-  parent: Int32Array;
-  constructor(n: number) {
-    this.parent = Int32Array.from({ length: n }, (_, i) => i);
-  }
-  find(x: number): number {
-    const p = this.parent;
-    while (p[x] !== x) { p[x] = p[p[x]]; x = p[x]; }
-    return x;
-  }
-  union(a: number, b: number): void {
-    const ra = this.find(a), rb = this.find(b);
-    if (ra === rb) return;
-    // The smaller index becomes the root, so a cluster's root is its first row.
-    if (ra < rb) this.parent[rb] = ra; else this.parent[ra] = rb;
-  }
-}
-
 /** Standardised unit rows for duplicate search, with the scaling to map test rows alike. */
 export interface DupSpace {
   U: Float32Array;
@@ -140,7 +150,7 @@ export function embedRows(space: DupSpace, features: Float32Array, n: number): F
   return U;
 }
 
-export type NearMethod = 'exact' | 'exact-bound' | 'lsh';
+export type NearMethod = 'exact' | 'exact-bound' | 'lsh' | 'radius';
 
 export interface NearSearchOptions {
   threshold: number;
@@ -230,3 +240,246 @@ export async function nearPairsCross(
 }
 
 export { mergePairs };
+
+// ---------------------------------------------------------------------------------------------
+// Metric per feature kind
+
+export type DuplicateMetric = 'cosine' | 'euclidean';
+
+/** Vector dimensions (embedding or pixel columns, named `col[j]` by the reader) from which on cosine is used. */
+export const COSINE_MIN_DIMS = 16;
+
+/**
+ * Cosine for pixels and for embeddings of at least COSINE_MIN_DIMS dimensions (where angles
+ * between standardised rows are informative and random rows are never within a few degrees
+ * of each other); standardised Euclidean distance for tabular columns (numeric, one-hot
+ * categorical) and for any rows of fewer dimensions.
+ */
+export function metricFor(split: PoolSplit): DuplicateMetric {
+  if (split.pixels) return 'cosine';
+  const vectorDims = split.featureNames.filter((f) => /\[\d+\]$/.test(f)).length;
+  return vectorDims === split.d && split.d >= COSINE_MIN_DIMS ? 'cosine' : 'euclidean';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Euclidean near duplicates
+
+export interface EuclideanScale {
+  /** Median distance of a row to its nearest other row (standardised units), over the sample. */
+  medianNn: number;
+  /** Intrinsic dimension of the rows near each other (pooled maximum-likelihood estimate). */
+  intrinsicDim: number;
+  /** Distances up to relativeThreshold × medianNn are near duplicates. */
+  relativeThreshold: number;
+  radius: number;
+  sampleRows: number;
+  /** Rows (of a pool without duplicates) expected to have a neighbour within the radius by chance. */
+  chanceRows: number;
+  /** The radius for pairs that differ in only `dims` columns (the radius itself for dims ≥ intrinsicDim). */
+  radiusFor(dims: number): number;
+}
+
+export interface EuclideanScaleOptions {
+  /** Accepted chance level: expected rows of a duplicate-free pool that the threshold catches. */
+  falseRows: number;
+  /** Never call pairs farther apart than this many median nearest-neighbour distances near. */
+  maxRelativeDistance: number;
+  sampleRows: number;
+  seed: number;
+}
+
+/** Neighbours per row in the dimension estimate: the nearest two against the third. */
+const SCALE_K = 3;
+/** Median of the Gamma(2, 1) distribution. */
+const GAMMA2_MEDIAN = 1.6783469900166608;
+
+/**
+ * The nearest-neighbour scale of standardised rows Z (n × d, one row per exact-content group)
+ * and the near-duplicate threshold it implies.
+ *
+ * For rows spread with a locally smooth density in an m-dimensional neighbourhood, the
+ * distance to the nearest row behaves like a Poisson process's: P(NN < t · median) ≈ ln 2 · t^m
+ * for small t. A fixed relative threshold (cleanlab's default is 0.13) therefore flags ~1% of
+ * random 2-dimensional rows and almost none in 10 dimensions; here t is chosen so that about
+ * `falseRows` rows of a pool without duplicates fall below it: t = (falseRows / (n ln 2))^(1/m),
+ * capped at `maxRelativeDistance`. m is the intrinsic dimension at the smallest scale,
+ * estimated from each sampled row's three nearest neighbours (Levina & Bickel's likelihood
+ * statistic, whose median over rows is robust to the near duplicates themselves): one-hot
+ * categoricals and discrete columns lower it where distances jump between lattice cells, so
+ * the threshold errs on the strict side. Distances are exact (float64 over the float32 rows)
+ * for the nearest rows found by the SIMD search of a seeded sample of rows.
+ */
+export async function euclideanScale(Z: Float32Array, n: number, d: number, o: EuclideanScaleOptions): Promise<EuclideanScale> {
+  const m = Math.min(n, o.sampleRows);
+  const sample = m === n ? Int32Array.from({ length: n }, (_, i) => i) : createRng(o.seed).permutation(n).subarray(0, m).sort();
+  // Ranking by ‖q − x‖ = ranking by q·x − ‖x‖²/2: queries [q, 1], rows [x, −‖x‖²/2].
+  const d1 = d + 1;
+  const A = new Float32Array(n * d1);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) { const v = Z[i * d + j]; A[i * d1 + j] = v; s += v * v; }
+    A[i * d1 + d] = -s / 2;
+  }
+  const Qa = new Float32Array(m * d1);
+  for (let r = 0; r < m; r++) {
+    const i = sample[r];
+    Qa.set(Z.subarray(i * d, i * d + d), r * d1);
+    Qa[r * d1 + d] = 1;
+  }
+  // A few extra candidates absorb float32 rounding in the ranking; distances are then exact.
+  const kk = Math.min(n, SCALE_K + 6);
+  const top = await knnCross(Qa, m, A, n, d1, kk);
+  const nn = new Float64Array(m);
+  const logRatio = new Float64Array(m);
+  let rated = 0;
+  const dist = new Float64Array(kk);
+  for (let r = 0; r < m; r++) {
+    const i = sample[r];
+    let c = 0;
+    for (let t = 0; t < kk; t++) {
+      const j = top.index[r * kk + t];
+      if (j < 0 || j === i) continue;
+      let s = 0;
+      for (let q = 0; q < d; q++) { const v = Z[i * d + q] - Z[j * d + q]; s += v * v; }
+      dist[c++] = Math.sqrt(s);
+    }
+    const T = dist.subarray(0, c).sort();
+    nn[r] = c ? T[0] : 0;
+    if (c >= SCALE_K && T[0] > 0) {
+      let s = 0;
+      for (let j = 0; j < SCALE_K - 1; j++) s += Math.log(T[SCALE_K - 1] / T[j]);
+      logRatio[rated++] = s / (SCALE_K - 1);
+    }
+  }
+  const median = (a: Float64Array) => {
+    const x = Float64Array.from(a).sort();
+    const len = x.length;
+    return len ? (len % 2 ? x[(len - 1) / 2] : 0.5 * (x[len / 2 - 1] + x[len / 2])) : 0;
+  };
+  const medianNn = median(nn);
+  // Per row, (k − 1)·d·s is Gamma(k − 1, 1) for locally uniform rows; its median (1.678 for
+  // k = 3) over the median of s estimates d, untouched by the near duplicates themselves.
+  const sMedian = median(logRatio.subarray(0, rated));
+  const raw = sMedian > 0 ? GAMMA2_MEDIAN / ((SCALE_K - 1) * sMedian) : d;
+  const intrinsicDim = Math.max(1, Math.min(d, raw));
+  const relativeFor = (dims: number) => Math.min(o.maxRelativeDistance, Math.pow(o.falseRows / (Math.max(n, 2) * Math.LN2), 1 / Math.max(1, Math.min(intrinsicDim, dims))));
+  const relativeThreshold = relativeFor(intrinsicDim);
+  const chanceRows = n * Math.LN2 * Math.pow(relativeThreshold, intrinsicDim);
+  return {
+    medianNn, intrinsicDim, relativeThreshold, radius: relativeThreshold * medianNn, sampleRows: m, chanceRows,
+    radiusFor: (dims) => relativeFor(dims) * medianNn,
+  };
+}
+
+/** Fixed unit directions for the radius search (seeded; three are plenty to reject candidates). */
+export function radiusDirections(d: number, seed: number, count = 3): Float64Array {
+  const rng = createRng(seed);
+  const U = new Float64Array(count * d);
+  for (let t = 0; t < count; t++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) { const v = rng.normal(); U[t * d + j] = v; s += v * v; }
+    const inv = 1 / Math.sqrt(s);
+    for (let j = 0; j < d; j++) U[t * d + j] *= inv;
+  }
+  return U;
+}
+
+/**
+ * Smallest positive gap between the values of each column (standardised units): the data's
+ * resolution (1 / std for an integer column, one float32 step for a continuous one).
+ */
+export function columnResolution(Z: Float32Array, n: number, d: number): Float64Array {
+  const q = new Float64Array(d).fill(Infinity);
+  const v = new Float32Array(n);
+  for (let j = 0; j < d; j++) {
+    for (let i = 0; i < n; i++) v[i] = Z[i * d + j];
+    v.sort();
+    for (let i = 1; i < n; i++) { const g = v[i] - v[i - 1]; if (g > 0 && g < q[j]) q[j] = g; }
+  }
+  return q;
+}
+
+/** A radius must span this many resolution steps of a column for a difference in it to count as near. */
+const RESOLUTION_STEPS = 10;
+
+/**
+ * Keeps the pairs that are near by the chance rule of the columns they differ in:
+ * - a pair that differs in only c < m columns lives in a c-dimensional slice (the other
+ *   columns equal: one-hot categoricals, integers), where chance neighbours are far likelier,
+ *   so its radius is the one for dimension c (`radiusFor(c)`);
+ * - below ~10 steps of a column's resolution, values differ by whole steps (rounding,
+ *   integer columns, float32), not continuously, and the chance model does not hold: a pair
+ *   differing in such a column is not near.
+ */
+function chanceFiltered(p: PairList, A: Float32Array, B: Float32Array, d: number, q: Float64Array, radiusFor: (dims: number) => number): PairList {
+  const out = new PairBuffer();
+  for (let t = 0; t < p.count; t++) {
+    const a = p.a[t], b = p.b[t];
+    let differing = 0;
+    for (let j = 0; j < d; j++) if (A[a * d + j] !== B[b * d + j]) differing++;
+    const r = radiusFor(differing);
+    let ok = p.sim[t] <= r;
+    for (let j = 0; j < d && ok; j++) if (A[a * d + j] !== B[b * d + j] && r < RESOLUTION_STEPS * q[j]) ok = false;
+    if (ok) out.push(a, b, p.sim[t]);
+  }
+  return out.toList();
+}
+
+/** Near pairs a < b among standardised rows (exact). `sim` holds distances. */
+export function euclideanPairsSelf(Z: Float32Array, n: number, d: number, scale: EuclideanScale, seed: number, q: Float64Array): PairList {
+  const found = radiusPairsSelf(Z, n, d, scale.radius, { directions: radiusDirections(d, seed) });
+  return chanceFiltered(found, Z, Z, d, q, scale.radiusFor);
+}
+
+/** Pairs (q, x) of test and train rows by the same rule (exact). `sim` holds distances. */
+export function euclideanPairsCross(Q: Float32Array, nq: number, X: Float32Array, nx: number, d: number, scale: EuclideanScale, seed: number, q: Float64Array): PairList {
+  const found = radiusPairsCross(Q, nq, X, nx, d, scale.radius, { directions: radiusDirections(d, seed) });
+  return chanceFiltered(found, Q, X, d, q, scale.radiusFor);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clusters that do not chain
+
+export interface NearCluster {
+  /** Units (indices into the searched rows), smallest first. */
+  units: number[];
+  /** The least close pair of units in the cluster and its strength (see cliqueClusters). */
+  worstA: number;
+  worstB: number;
+  worstStrength: number;
+}
+
+/**
+ * Clusters of units in which every two members are a near pair (complete linkage), built
+ * greedily from the strongest pair down (ties by (a, b)): a pair of free units opens a cluster;
+ * a free unit joins its partner's cluster only if it is a near pair with every member. Units
+ * left out keep their pairs (reported as pairs), never a chain. `strength` is higher for
+ * closer pairs (cosine similarity, or minus the distance).
+ */
+export function cliqueClusters(nUnits: number, a: Int32Array, b: Int32Array, strength: Float64Array, count: number): { clusters: NearCluster[]; clusterOf: Int32Array } {
+  const order = Int32Array.from({ length: count }, (_, i) => i);
+  order.sort((x, y) => strength[y] - strength[x] || a[x] - a[y] || b[x] - b[y]);
+  const key = (x: number, y: number) => (x < y ? x * nUnits + y : y * nUnits + x);
+  const pairStrength = new Map<number, number>();
+  for (let p = 0; p < count; p++) pairStrength.set(key(a[p], b[p]), strength[p]);
+  const clusterOf = new Int32Array(nUnits).fill(-1);
+  const members: number[][] = [];
+  for (const p of order) {
+    const x = a[p], y = b[p];
+    const cx = clusterOf[x], cy = clusterOf[y];
+    if (cx >= 0 && cy >= 0) continue;
+    if (cx < 0 && cy < 0) { clusterOf[x] = clusterOf[y] = members.length; members.push([x, y]); continue; }
+    const c = cx >= 0 ? cx : cy, free = cx >= 0 ? y : x;
+    if (members[c].every((u) => pairStrength.has(key(u, free)))) { clusterOf[free] = c; members[c].push(free); }
+  }
+  const clusters = members.map((units) => {
+    units.sort((p, q) => p - q);
+    let worstA = units[0], worstB = units[1], worst = Infinity;
+    for (let i = 0; i < units.length; i++) for (let j = i + 1; j < units.length; j++) {
+      const s = pairStrength.get(key(units[i], units[j]))!;
+      if (s < worst) { worst = s; worstA = units[i]; worstB = units[j]; }
+    }
+    return { units, worstA, worstB, worstStrength: worst };
+  });
+  return { clusters, clusterOf };
+}

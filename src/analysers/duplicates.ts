@@ -1,23 +1,38 @@
 /**
- * Duplicates and leakage: exact duplicates (identical content bytes), near duplicates (cosine
- * ≥ threshold on standardised features), clusters of rows joined by either (union-find),
- * clusters whose labels conflict, and train/test leakage (test rows with an exact or near
- * duplicate in train). See duplicate-search.ts for how pairs are found.
+ * Duplicates and leakage: exact duplicates (identical raw content), near duplicates with a
+ * metric fitted to the kind of features (cosine for embeddings and pixels, standardised
+ * Euclidean distance relative to the nearest-neighbour scale for tabular and low-dimensional
+ * rows), clusters in which every two members are near duplicates (they never chain), clusters
+ * whose labels conflict, and train/test leakage (test rows with an exact or near duplicate in
+ * train, by the same rule). See duplicate-search.ts for how pairs are found.
  */
 import { SieveError } from '../util/errors.ts';
+import type { PoolSplit } from '../pool/types.ts';
+import type { Progress } from '../util/progress.ts';
 import type { Analyser, AnalyserResult, ExtraTable, Finding } from './types.ts';
 import {
-  UnionFind, dupSpace, embedRows, exactGroups, exactMatches, nearPairsCross, nearPairsSelf, rowContent,
-  type NearSearch,
+  cliqueClusters, columnResolution, dupSpace, embedRows, euclideanPairsCross, euclideanPairsSelf, euclideanScale, exactGroups, exactMatches,
+  metricFor, nearPairsCross, nearPairsSelf, rowContent,
+  type DuplicateMetric, type EuclideanScale, type NearSearch,
 } from './duplicate-search.ts';
+import { applyScaling, columnScaling } from './vectors.ts';
 import { barChart, count, pct, secondsSince } from './specs.ts';
 import { spaceOf } from './neighbour-space.ts';
 import { gatherRows } from '../../compute/rows.ts';
+import type { PairList } from '../../compute/neighbours.ts';
 
 export interface DuplicateOptions {
-  /** Cosine similarity at or above which two rows are near duplicates. */
+  /** 'auto': cosine for pixels and embeddings of ≥ 16 dimensions, else Euclidean. */
+  metric: 'auto' | DuplicateMetric;
+  /** Cosine similarity at or above which two rows are near duplicates (cosine metric). */
   threshold: number;
-  /** Exact all-pairs search up to this many rows; an LSH index with measured recall above. */
+  /** Euclidean: expected rows of a pool without duplicates that the threshold lets through by chance. */
+  falseRows: number;
+  /** Euclidean: never call rows farther apart than this many median nearest-neighbour distances near. */
+  maxRelativeDistance: number;
+  /** Euclidean: rows whose nearest neighbours measure the distance scale. */
+  scaleSampleRows: number;
+  /** Cosine: exact all-pairs search up to this many rows; an LSH index with measured recall above. */
   exactMaxRows: number;
   /** Projection width of the exact bound used for rows wider than this. */
   boundDims: number;
@@ -27,153 +42,226 @@ export interface DuplicateOptions {
   maxPairRows: number;
 }
 
+export interface DuplicateCluster {
+  /** Train rows, smallest first; the first is the one a de-duplication keeps. */
+  rows: number[];
+  kind: 'exact' | 'near';
+  /** The least similar pair of rows (a, b) and how close they are. */
+  worstA: number;
+  worstB: number;
+  /** Cosine similarity (cosine metric) or distance relative to the median nearest-neighbour distance. */
+  worstValue: number;
+}
+
 export interface DuplicateAnalysis {
+  metric: DuplicateMetric;
   /** Cluster id per train row (−1: in no cluster); clusters are numbered by first row. */
   cluster: Int32Array;
-  clusterSize: Int32Array;
+  clusters: DuplicateCluster[];
   /** Exact-content group representative per train row. */
   exactGroup: Int32Array;
-  /** Near pairs between distinct content groups (train row indices, a < b). */
+  /**
+   * Near pairs between distinct content groups (train row indices, a < b); `sim` holds the
+   * cosine similarity (cosine) or the distance relative to the median nearest-neighbour
+   * distance (euclidean).
+   */
   near: NearSearch;
-  /** Per test row: train row with identical content or −1; near pairs (test, train). */
+  /** Euclidean metric: the distance scale and threshold. */
+  scale: EuclideanScale | null;
+  /** Per test row: train row with identical content or −1; near pairs (test, train), values as `near`. */
   leakExact: Int32Array | null;
-  leakNear: { a: Int32Array; b: Int32Array; sim: Float32Array; count: number } | null;
+  leakNear: PairList | null;
   /** Recall of the approximate leakage search (only when the train split is beyond exactMaxRows). */
   leakRecall: number | null;
 }
 
+const emptyPairs = (): PairList => ({ a: new Int32Array(0), b: new Int32Array(0), sim: new Float32Array(0), count: 0 });
+
+/** Pairs over representatives mapped to train rows (and, for Euclidean, distances made relative). */
+function mapPairs(p: PairList, mapA: ArrayLike<number> | null, mapB: ArrayLike<number> | null, divide = 1): PairList {
+  const a = new Int32Array(p.count), b = new Int32Array(p.count), sim = new Float32Array(p.count);
+  for (let i = 0; i < p.count; i++) {
+    a[i] = mapA ? mapA[p.a[i]] : p.a[i];
+    b[i] = mapB ? mapB[p.b[i]] : p.b[i];
+    sim[i] = p.sim[i] / divide;
+  }
+  return { a, b, sim, count: p.count };
+}
+
 /** Runs the searches on a train split (and a test split for leakage). */
 export async function analyseDuplicates(
-  train: import('../pool/types.ts').PoolSplit, test: import('../pool/types.ts').PoolSplit | undefined,
-  opts: DuplicateOptions, seed: number, progress?: import('../util/progress.ts').Progress,
+  train: PoolSplit, test: PoolSplit | undefined, opts: DuplicateOptions, seed: number, progress?: Progress,
 ): Promise<DuplicateAnalysis> {
   const n = train.n;
   const content = rowContent(train);
   const exactGroup = exactGroups(content, n);
   const reps = Int32Array.from(exactGroup.filter((g, i) => g === i));
-  const searchOpts = { threshold: opts.threshold, exactMaxRows: opts.exactMaxRows, boundDims: opts.boundDims, lshRecall: opts.lshRecall, recallSampleRows: opts.recallSampleRows, seed, progress };
-  let near: NearSearch = { pairs: { a: new Int32Array(0), b: new Int32Array(0), sim: new Float32Array(0), count: 0 }, method: 'exact', candidates: 0 };
-  let leakExact: Int32Array | null = null;
-  let leakNear: DuplicateAnalysis['leakNear'] = null;
+  const metric: DuplicateMetric = opts.metric === 'auto' ? metricFor(train) : opts.metric;
+  let near: NearSearch = { pairs: emptyPairs(), method: 'exact', candidates: 0 };
+  let scale: EuclideanScale | null = null;
+  let leakNear: PairList | null = null;
   let leakRecall: number | null = null;
-  if (train.d > 0) {
+  const hasTest = !!test && test.n > 0;
+  if (hasTest && test!.d !== train.d) throw new SieveError(`test rows have ${test!.d} feature dimensions, train rows ${train.d}`, { where: 'duplicates' });
+  if (train.d > 0 && reps.length > 1 && metric === 'cosine') {
+    const searchOpts = { threshold: opts.threshold, exactMaxRows: opts.exactMaxRows, boundDims: opts.boundDims, lshRecall: opts.lshRecall, recallSampleRows: opts.recallSampleRows, seed, progress };
     const space = dupSpace(train.features, n, train.d);
     // The exact bound for wide rows reuses the principal directions of the shared neighbour space.
     const basis = train.d > opts.boundDims + 1 ? (await spaceOf(train, { seed })).basis : null;
     // Search one row per exact group: identical rows are joined by their group already.
     const U = gatherRows(space.U, train.d, reps);
     const found = await nearPairsSelf(U, reps.length, train.d, searchOpts, basis);
-    const a = new Int32Array(found.pairs.count), b = new Int32Array(found.pairs.count);
-    for (let p = 0; p < found.pairs.count; p++) { a[p] = reps[found.pairs.a[p]]; b[p] = reps[found.pairs.b[p]]; }
-    near = { ...found, pairs: { a, b, sim: found.pairs.sim, count: found.pairs.count } };
-    if (test && test.n > 0) {
-      if (test.d !== train.d) throw new SieveError(`test rows have ${test.d} feature dimensions, train rows ${train.d}`, { where: 'duplicates' });
-      const T = embedRows(space, test.features, test.n);
-      const cross = await nearPairsCross(T, test.n, space.U, n, train.d, searchOpts, basis);
+    near = { ...found, pairs: mapPairs(found.pairs, reps, reps) };
+    if (hasTest) {
+      const T = embedRows(space, test!.features, test!.n);
+      const cross = await nearPairsCross(T, test!.n, space.U, n, train.d, searchOpts, basis);
       leakNear = cross.pairs;
       if (cross.recall) leakRecall = cross.recall.recall;
     }
+  } else if (train.d > 0 && reps.length > 1) {
+    const scaling = columnScaling(train.features, n, train.d);
+    const Z = applyScaling(gatherRows(train.features, train.d, reps), reps.length, train.d, scaling);
+    scale = await euclideanScale(Z, reps.length, train.d, { falseRows: opts.falseRows, maxRelativeDistance: opts.maxRelativeDistance, sampleRows: opts.scaleSampleRows, seed });
+    const unit = scale.medianNn > 0 ? scale.medianNn : 1;
+    const resolution = columnResolution(Z, reps.length, train.d);
+    const pairs = euclideanPairsSelf(Z, reps.length, train.d, scale, seed, resolution);
+    near = { pairs: mapPairs(pairs, reps, reps, unit), method: 'radius', candidates: pairs.count };
+    if (hasTest) {
+      const T = applyScaling(test!.features, test!.n, train.d, scaling);
+      leakNear = mapPairs(euclideanPairsCross(T, test!.n, Z, reps.length, train.d, scale, seed, resolution), null, reps, unit);
+    }
   }
-  if (test && test.n > 0) leakExact = exactMatches(content, n, rowContent(test), test.n);
+  const leakExact = hasTest ? exactMatches(content, n, rowContent(test!), test!.n) : null;
 
-  const uf = new UnionFind(n);
-  for (let i = 0; i < n; i++) if (exactGroup[i] !== i) uf.union(i, exactGroup[i]);
-  for (let p = 0; p < near.pairs.count; p++) uf.union(near.pairs.a[p], near.pairs.b[p]);
-  const size = new Int32Array(n);
-  for (let i = 0; i < n; i++) size[uf.find(i)]++;
-  const cluster = new Int32Array(n).fill(-1);
-  const clusterSize = new Int32Array(n);
-  const idOfRoot = new Map<number, number>();
-  for (let i = 0; i < n; i++) {
-    const r = uf.find(i);
-    if (size[r] < 2) continue;
-    let c = idOfRoot.get(r);
-    if (c === undefined) { c = idOfRoot.size; idOfRoot.set(r, c); }
-    cluster[i] = c;
-    clusterSize[i] = size[r];
+  // Clusters over exact groups: a group joins a cluster only if it is near every other member.
+  const unitOf = new Int32Array(n);
+  reps.forEach((r, u) => { unitOf[r] = u; });
+  for (let i = 0; i < n; i++) unitOf[i] = unitOf[exactGroup[i]];
+  const P = near.pairs;
+  const ua = new Int32Array(P.count), ub = new Int32Array(P.count), strength = new Float64Array(P.count);
+  for (let p = 0; p < P.count; p++) {
+    ua[p] = unitOf[P.a[p]]; ub[p] = unitOf[P.b[p]];
+    strength[p] = metric === 'cosine' ? P.sim[p] : -P.sim[p];
   }
-  return { cluster, clusterSize, exactGroup, near, leakExact, leakNear, leakRecall };
+  const cliques = cliqueClusters(reps.length, ua, ub, strength, P.count);
+  const membersOfUnit = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const u = unitOf[i];
+    const l = membersOfUnit.get(u);
+    if (l) l.push(i); else membersOfUnit.set(u, [i]);
+  }
+  const clusters: DuplicateCluster[] = [];
+  for (const c of cliques.clusters) {
+    const rows = c.units.flatMap((u) => membersOfUnit.get(u)!).sort((x, y) => x - y);
+    clusters.push({ rows, kind: 'near', worstA: reps[c.worstA], worstB: reps[c.worstB], worstValue: metric === 'cosine' ? c.worstStrength : -c.worstStrength });
+  }
+  for (const [u, rows] of membersOfUnit) {
+    if (rows.length < 2 || cliques.clusterOf[u] >= 0) continue;
+    clusters.push({ rows, kind: 'exact', worstA: rows[0], worstB: rows[1], worstValue: metric === 'cosine' ? 1 : 0 });
+  }
+  clusters.sort((x, y) => x.rows[0] - y.rows[0]);
+  const cluster = new Int32Array(n).fill(-1);
+  clusters.forEach((c, id) => { for (const r of c.rows) cluster[r] = id; });
+  return { metric, cluster, clusters, exactGroup, near, scale, leakExact, leakNear, leakRecall };
 }
+
+const fmt = (x: number) => (Math.abs(x) >= 0.01 || x === 0 ? x.toFixed(3) : x.toPrecision(2));
 
 export const duplicates: Analyser<DuplicateOptions> = {
   name: 'duplicates',
   title: 'Duplicates and train/test leakage',
   needs: ['features', 'labels', 'test'],
-  defaults: { threshold: 0.99, exactMaxRows: 100_000, boundDims: 32, lshRecall: 0.995, recallSampleRows: 500, maxPairRows: 50_000 },
+  defaults: {
+    metric: 'auto', threshold: 0.99, falseRows: 0.002, maxRelativeDistance: 0.25, scaleSampleRows: 2000,
+    exactMaxRows: 100_000, boundDims: 32, lshRecall: 0.995, recallSampleRows: 500, maxPairRows: 50_000,
+  },
   async run(ctx, opts): Promise<AnalyserResult> {
     const t0 = performance.now();
     if (!(opts.threshold > 0 && opts.threshold <= 1)) throw new SieveError(`threshold must be in (0, 1], got ${opts.threshold}`, { where: 'duplicates options' });
+    if (!(opts.falseRows > 0)) throw new SieveError(`falseRows must be > 0, got ${opts.falseRows}`, { where: 'duplicates options' });
+    if (!(opts.maxRelativeDistance > 0)) throw new SieveError(`maxRelativeDistance must be > 0, got ${opts.maxRelativeDistance}`, { where: 'duplicates options' });
+    if (!['auto', 'cosine', 'euclidean'].includes(opts.metric)) throw new SieveError(`metric must be auto, cosine or euclidean, got ${opts.metric}`, { where: 'duplicates options' });
     const train = ctx.train, test = ctx.test;
     const names = train.classNames;
     const r = await analyseDuplicates(train, test, opts, ctx.seed, ctx.progress);
     const n = train.n;
+    const cosine = r.metric === 'cosine';
+    const ids = train.ids;
 
-    // Per-cluster facts: members, labels, first row.
-    const clusters = new Map<number, number[]>();
-    for (let i = 0; i < n; i++) if (r.cluster[i] >= 0) {
-      const l = clusters.get(r.cluster[i]);
-      if (l) l.push(i); else clusters.set(r.cluster[i], [i]);
-    }
-    const conflict = new Uint8Array(clusters.size);
-    const clusterRows: ExtraTable['rows'] = [];
+    const groupSize = new Int32Array(n);
+    for (let i = 0; i < n; i++) groupSize[r.exactGroup[i]]++;
     let exactDupRows = 0;
     for (let i = 0; i < n; i++) if (r.exactGroup[i] !== i) exactDupRows++;
-    for (const [c, members] of clusters) {
-      const labels = [...new Set(members.map((i) => names[train.labels[i]]))].sort();
-      conflict[c] = labels.length > 1 ? 1 : 0;
-      const allExact = members.every((i) => r.exactGroup[i] === r.exactGroup[members[0]]);
-      clusterRows.push({
-        cluster: c, size: members.length, kind: allExact ? 'exact' : 'near', labels: labels.join('|'),
-        label_conflict: labels.length > 1, first_id: train.ids[members[0]],
-        member_ids: members.slice(0, 20).map((i) => train.ids[i]).join(' ') + (members.length > 20 ? ' …' : ''),
-      });
-    }
 
-    // Best similarity seen per row (1 for exact duplicates).
-    const best = new Float64Array(n).fill(-1);
-    for (let i = 0; i < n; i++) if (r.exactGroup[i] !== i) { best[i] = 1; best[r.exactGroup[i]] = 1; }
+    const conflict = new Uint8Array(r.clusters.length);
+    const clusterRows: ExtraTable['rows'] = [];
+    r.clusters.forEach((c, id) => {
+      const labels = [...new Set(c.rows.map((i) => names[train.labels[i]]))].sort();
+      conflict[id] = labels.length > 1 ? 1 : 0;
+      clusterRows.push({
+        cluster: id, size: c.rows.length, kind: c.kind, labels: labels.join('|'),
+        label_conflict: labels.length > 1, first_id: ids[c.rows[0]],
+        member_ids: c.rows.slice(0, 20).map((i) => ids[i]).join(' ') + (c.rows.length > 20 ? ' …' : ''),
+        least_similar_pair: `${ids[c.worstA]} ${ids[c.worstB]}`,
+        least_similarity: cosine ? c.worstValue : null,
+        largest_relative_distance: cosine ? null : c.worstValue,
+      });
+    });
+
+    // Closest other row per row, among its cluster's members and its near pairs.
+    const best = new Float64Array(n).fill(NaN);
+    const bestRow = new Int32Array(n).fill(-1);
+    const better = (v: number, old: number) => Number.isNaN(old) || (cosine ? v > old : v < old);
+    const offer = (i: number, j: number, v: number) => { if (better(v, best[i])) { best[i] = v; bestRow[i] = j; } };
+    for (let i = 0; i < n; i++) if (r.exactGroup[i] !== i) { offer(i, r.exactGroup[i], cosine ? 1 : 0); offer(r.exactGroup[i], i, cosine ? 1 : 0); }
     for (let p = 0; p < r.near.pairs.count; p++) {
-      const a = r.near.pairs.a[p], b = r.near.pairs.b[p], s = r.near.pairs.sim[p];
-      if (s > best[a]) best[a] = s;
-      if (s > best[b]) best[b] = s;
+      const a = r.near.pairs.a[p], b = r.near.pairs.b[p], v = r.near.pairs.sim[p];
+      offer(a, b, v);
+      offer(b, a, v);
     }
 
     // Leakage: test rows with an exact or near twin in train.
     const leakRows: ExtraTable['rows'] = [];
     const leakedTest = new Set<number>();
     const leakOfTrain = new Map<number, string[]>();
-    const addLeak = (t: number, tr: number, s: number, kind: string) => {
+    const addLeak = (t: number, tr: number, v: number, kind: string) => {
       leakedTest.add(t);
-      leakRows.push({ test_id: test!.ids[t], train_id: train.ids[tr], similarity: s, kind, same_label: test!.labels[t] === train.labels[tr] });
+      leakRows.push({
+        test_id: test!.ids[t], train_id: ids[tr], similarity: cosine ? v : null, relative_distance: cosine ? null : v,
+        kind, same_label: test!.labels[t] === train.labels[tr],
+      });
       const l = leakOfTrain.get(tr);
       if (l) { if (l.length < 5) l.push(test!.ids[t]); } else leakOfTrain.set(tr, [test!.ids[t]]);
     };
-    if (test && r.leakExact) for (let t = 0; t < test.n; t++) if (r.leakExact[t] >= 0) addLeak(t, r.leakExact[t], 1, 'exact');
+    if (test && r.leakExact) for (let t = 0; t < test.n; t++) if (r.leakExact[t] >= 0) addLeak(t, r.leakExact[t], cosine ? 1 : 0, 'exact');
     if (test && r.leakNear) for (let p = 0; p < r.leakNear.count; p++) {
       const t = r.leakNear.a[p], tr = r.leakNear.b[p];
-      if (r.leakExact && r.leakExact[t] === tr) continue;
+      if (r.leakExact && r.leakExact[t] >= 0) continue;
       addLeak(t, tr, r.leakNear.sim[p], 'near');
     }
 
-    const groupSize = new Int32Array(n);
-    for (let i = 0; i < n; i++) groupSize[r.exactGroup[i]]++;
     const findings: Finding[] = [];
     for (let i = 0; i < n; i++) {
       const c = r.cluster[i];
       const leaks = leakOfTrain.get(i);
-      if (c < 0 && !leaks) continue;
-      const first = c >= 0 ? clusters.get(c)![0] : i;
+      const hasPair = bestRow[i] >= 0;
+      if (c < 0 && !leaks && !hasPair) continue;
+      const first = c >= 0 ? r.clusters[c].rows[0] : i;
       const redundant = c >= 0 && first !== i;
+      const v = best[i];
       findings.push({
-        id: train.ids[i],
-        score: Math.max(best[i], 0),
+        id: ids[i],
+        // Higher = more of a duplicate: 1 for exact copies.
+        score: Number.isNaN(v) ? 0 : cosine ? Math.max(v, 0) : Math.max(0, 1 - v),
         flagged: redundant || (c >= 0 && conflict[c] === 1) || !!leaks,
         detail: {
           cluster: c >= 0 ? c : null,
-          cluster_size: c >= 0 ? r.clusterSize[i] : null,
-          kind: c < 0 ? null : groupSize[r.exactGroup[i]] > 1 ? 'exact' : 'near',
-          duplicate_of: redundant ? train.ids[first] : null,
-          best_similarity: best[i] >= 0 ? best[i] : null,
+          cluster_size: c >= 0 ? r.clusters[c].rows.length : null,
+          kind: groupSize[r.exactGroup[i]] > 1 ? 'exact' : hasPair ? 'near' : null,
+          duplicate_of: redundant ? ids[first] : null,
+          nearest_duplicate_id: hasPair ? ids[bestRow[i]] : null,
+          best_similarity: cosine && !Number.isNaN(v) ? v : null,
+          relative_distance: !cosine && !Number.isNaN(v) ? v : null,
           label: names[train.labels[i]],
           label_conflict: c >= 0 && conflict[c] === 1,
           leaked_test_ids: leaks ? leaks.join(' ') : null,
@@ -184,19 +272,30 @@ export const duplicates: Analyser<DuplicateOptions> = {
     const pairRows: ExtraTable['rows'] = [];
     const pairTotal = r.near.pairs.count;
     for (let p = 0; p < pairTotal && pairRows.length < opts.maxPairRows; p++) {
-      const a = r.near.pairs.a[p], b = r.near.pairs.b[p];
-      pairRows.push({ a_id: train.ids[a], b_id: train.ids[b], similarity: r.near.pairs.sim[p], kind: 'near', same_label: train.labels[a] === train.labels[b] });
+      const a = r.near.pairs.a[p], b = r.near.pairs.b[p], v = r.near.pairs.sim[p];
+      pairRows.push({
+        a_id: ids[a], b_id: ids[b], similarity: cosine ? v : null, relative_distance: cosine ? null : v,
+        kind: 'near', same_cluster: r.cluster[a] >= 0 && r.cluster[a] === r.cluster[b], same_label: train.labels[a] === train.labels[b],
+      });
     }
 
-    const rowsInClusters = findings.filter((f) => f.detail.cluster !== null).length;
-    const redundantRows = rowsInClusters - clusters.size;
+    const rowsInClusters = r.clusters.reduce((s, c) => s + c.rows.length, 0);
+    const redundantRows = rowsInClusters - r.clusters.length;
     const conflicting = conflict.reduce((s, v) => s + v, 0);
     const leaked = leakedTest.size;
     const recall = r.near.recall?.recall ?? null;
+    let worstInClusters: number | null = null;
+    for (const c of r.clusters) if (worstInClusters === null || (cosine ? c.worstValue < worstInClusters : c.worstValue > worstInClusters)) worstInClusters = c.worstValue;
 
+    const rule = cosine
+      ? `cosine similarity ≥ ${opts.threshold} (standardised features)`
+      : `standardised Euclidean distance ≤ ${fmt(r.scale?.relativeThreshold ?? 0)} × the median nearest-neighbour distance (a threshold chance reaches for ~${fmt(r.scale?.chanceRows ?? 0)} rows at intrinsic dimension ${(r.scale?.intrinsicDim ?? 0).toFixed(1)})`;
     const parts: string[] = [];
-    if (clusters.size === 0) parts.push(`No duplicates: no two train rows are identical or have cosine similarity ≥ ${opts.threshold}.`);
-    else parts.push(`${count(rowsInClusters)} train rows fall in ${count(clusters.size)} duplicate clusters (${count(exactDupRows)} exact copies); keeping one row per cluster would drop ${count(redundantRows)} rows (${pct(redundantRows / Math.max(n, 1))}).`);
+    if (r.clusters.length === 0) parts.push(`No duplicates: no two train rows are identical or within ${rule}.`);
+    else {
+      parts.push(`${count(rowsInClusters)} train rows fall in ${count(r.clusters.length)} duplicate cluster${r.clusters.length > 1 ? 's' : ''} (${count(exactDupRows)} exact copies; near: ${rule}); keeping one row per cluster would drop ${count(redundantRows)} rows (${pct(redundantRows / Math.max(n, 1))}).`);
+      if (worstInClusters !== null && r.clusters.some((c) => c.kind === 'near')) parts.push(`Every two rows of a cluster are near duplicates; the least similar pair of any cluster is at ${cosine ? `cosine ${fmt(worstInClusters)}` : `${fmt(worstInClusters)} × the median nearest-neighbour distance`}.`);
+    }
     if (conflicting) parts.push(`${count(conflicting)} cluster${conflicting > 1 ? 's carry' : ' carries'} conflicting labels.`);
     if (test) parts.push(leaked ? `${count(leaked)} test rows (${pct(leaked / Math.max(test.n, 1))}) have a duplicate in train: scores on them overstate generalisation.` : 'No test row has a duplicate in train.');
     else parts.push('Leakage not checked: no test split available.');
@@ -204,13 +303,19 @@ export const duplicates: Analyser<DuplicateOptions> = {
 
     const redundantShare = redundantRows / Math.max(n, 1);
     const leakShare = test ? leaked / Math.max(test.n, 1) : 0;
-    let severity: 'ok' | 'info' | 'warning' | 'problem' = clusters.size === 0 ? 'ok' : redundantShare < 0.01 ? 'info' : redundantShare < 0.05 ? 'warning' : 'problem';
+    let severity: 'ok' | 'info' | 'warning' | 'problem' = r.clusters.length === 0 ? 'ok' : redundantShare < 0.01 ? 'info' : redundantShare < 0.05 ? 'warning' : 'problem';
     if (conflicting && severity !== 'problem') severity = 'warning';
     if (leaked) severity = leakShare >= 0.01 ? 'problem' : severity === 'problem' ? 'problem' : 'warning';
 
-    const sizeCounts = new Map<number, number>();
-    for (const row of clusterRows) sizeCounts.set(row.size as number, (sizeCounts.get(row.size as number) ?? 0) + 1);
-    const sizeBars = [...sizeCounts.entries()].sort((a, b) => a[0] - b[0]).map(([s, c]) => ({ cluster_size: String(s), clusters: c }));
+    const sizeCounts = new Map<string, number>();
+    for (const c of r.clusters) {
+      const key = `${c.rows.length}|${c.kind}`;
+      sizeCounts.set(key, (sizeCounts.get(key) ?? 0) + 1);
+    }
+    const sizeBars = [...sizeCounts.entries()]
+      .map(([key, clusters]) => { const [size, kind] = key.split('|'); return { size: Number(size), cluster_size: `${size} rows, ${kind}`, clusters }; })
+      .sort((a, b) => a.size - b.size || (a.cluster_size < b.cluster_size ? -1 : 1))
+      .map(({ cluster_size, clusters }) => ({ cluster_size, clusters }));
     return {
       name: 'duplicates',
       summary: {
@@ -218,13 +323,19 @@ export const duplicates: Analyser<DuplicateOptions> = {
         severity,
         figures: {
           rows: n,
-          threshold: opts.threshold,
+          metric: r.metric,
+          threshold: cosine ? opts.threshold : null,
+          relative_threshold: r.scale?.relativeThreshold ?? null,
+          median_nn_distance: r.scale?.medianNn ?? null,
+          intrinsic_dim: r.scale?.intrinsicDim ?? null,
+          chance_rows: r.scale?.chanceRows ?? null,
           content: rowContent(train).kind,
           exact_duplicate_rows: exactDupRows,
           near_pairs: pairTotal,
-          clusters: clusters.size,
+          clusters: r.clusters.length,
           rows_in_clusters: rowsInClusters,
           redundant_rows: redundantRows,
+          least_similar_in_clusters: worstInClusters,
           conflicting_clusters: conflicting,
           test_rows: test ? test.n : null,
           leaked_test_rows: test ? leaked : null,
@@ -244,7 +355,7 @@ export const duplicates: Analyser<DuplicateOptions> = {
         { name: 'duplicate_pairs', rows: pairRows },
         { name: 'leakage', rows: leakRows },
       ],
-      plots: sizeBars.length ? [barChart({ title: 'Duplicate clusters by size', values: sizeBars, category: 'cluster_size', value: 'clusters', integer: true, valueTitle: 'clusters' })] : [],
+      plots: sizeBars.length ? [barChart({ title: 'Duplicate clusters by size and kind', values: sizeBars, category: 'cluster_size', value: 'clusters', integer: true, valueTitle: 'clusters' })] : [],
       seconds: secondsSince(t0),
     };
   },
