@@ -2,14 +2,19 @@
  * Quantiles and bootstrap intervals, shared by the evaluator and the analysers (compute/
  * imports nothing else of the repository).
  *
- * Intervals: `bootstrapInterval` turns resampled values of a statistic into a central
- * interval that always contains the point estimate. Two methods:
+ * Intervals: `wilsonInterval` for a plain proportion (a group's accuracy, TPR, FPR, selection
+ * rate); `bootstrapInterval` turns resampled values of any statistic into a central interval
+ * that always contains the point estimate. Two methods:
  * - 'bca': Efron's bias-corrected and accelerated interval. The bias correction z0 comes from
  *   the share of resamples below the estimate (ties count half), the acceleration from
  *   jackknife values of the statistic. It is the method for skewed statistics on small groups
  *   (a rate near 0 or 1, a max − min over groups, a worst-group minimum), where the plain
  *   percentile interval can miss the estimate altogether.
  * - 'percentile': the 2.5th–97.5th percentiles of the resamples.
+ * bench/interval-coverage.ts measures both (and Wilson) on skewed small groups: for a max − min
+ * gap or a worst-group minimum the percentile interval covers better (BCa's bias correction
+ * over-corrects these non-smooth statistics), so the evaluator and the fairness analyser use
+ * 'percentile' with the bias reported; BCa stays available for smooth statistics.
  * Either way the bootstrap bias (mean of the resamples − estimate) is returned, and when the
  * resamples all fall on one side of the estimate (z0 infinite) or the endpoints still miss it
  * (a very lopsided or discrete bootstrap distribution), the interval is extended to the
@@ -58,6 +63,23 @@ export function percentileInterval(values: ArrayLike<number>, level = 0.95): [nu
   if (sorted.length === 0) return [NaN, NaN];
   const tail = (1 - level) / 2;
   return [quantileSorted(sorted, tail), quantileSorted(sorted, 1 - tail)];
+}
+
+/**
+ * Wilson score interval for a proportion of `successes` in `n` trials: always inside [0, 1],
+ * always contains successes / n, and close to its nominal coverage on small n and rates near
+ * 0 or 1, where the bootstrap percentile interval of a rate under-covers (bench/interval-coverage.ts).
+ * [NaN, NaN] for n = 0.
+ */
+export function wilsonInterval(successes: number, n: number, level = 0.95): [number, number] {
+  if (!(n > 0)) return [NaN, NaN];
+  const z = normalQuantile(1 - (1 - level) / 2);
+  const p = successes / n, z2 = z * z;
+  const den = 1 + z2 / n;
+  const centre = (p + z2 / (2 * n)) / den;
+  const half = (z / den) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
+  // Clamp the rounding error at the ends so the estimate is always inside.
+  return [Math.min(p, Math.max(0, centre - half)), Math.max(p, Math.min(1, centre + half))];
 }
 
 /** Standard normal CDF, Φ(x) = erfc(−x/√2)/2, with W. J. Cody's rational erfc (|error| < 1e-15 relative). */

@@ -69,14 +69,24 @@ describe('fairness on german-credit, by hand', () => {
       expect(c.fpr).toBeCloseTo(fp / neg, 12);
     }
     const a = row(table('fairness_attributes'), { attribute: 'age_band' });
-    // Two classes: the one-vs-rest differences are the same for good and bad.
+    // Both age bands have ≥ 30 rows, positives and negatives, so every group is judged.
+    expect(a.class).toBe('good');
     expect(a.demographic_parity_difference).toBeCloseTo(Math.max(...sel) - Math.min(...sel), 12);
+    expect(a.demographic_parity_ratio).toBeCloseTo(Math.min(...sel) / Math.max(...sel), 12);
     expect(a.equalized_odds_difference).toBeCloseTo(Math.max(Math.max(...tpr) - Math.min(...tpr), Math.max(...fpr) - Math.min(...fpr)), 12);
     expect(a.worst_group_accuracy).toBeCloseTo(Math.min(...acc), 12);
     expect(a.worst_group).toBe(groups[acc.indexOf(Math.min(...acc))]);
-    expect(a.dp_difference_low).not.toBeNull();
-    expect(a.dp_difference_low as number).toBeLessThanOrEqual(a.demographic_parity_difference as number);
-    expect(a.dp_difference_high as number).toBeGreaterThanOrEqual(a.demographic_parity_difference as number);
+    for (const f of ['demographic_parity_difference', 'demographic_parity_ratio', 'equalized_odds_difference', 'worst_group_accuracy']) {
+      expect(a[`${f}_low`], f).not.toBeNull();
+      expect(a[`${f}_low`] as number, f).toBeLessThanOrEqual(a[f] as number);
+      expect(a[`${f}_high`] as number, f).toBeGreaterThanOrEqual(a[f] as number);
+    }
+    // Two classes: the differences are the same one-vs-rest for good and bad, the ratio is not,
+    // and each is reported in a row that names its class.
+    const bad = row(table('fairness_attribute_classes'), { attribute: 'age_band', class: 'bad' });
+    expect(bad.demographic_parity_difference).toBeCloseTo(a.demographic_parity_difference as number, 12);
+    expect(bad.demographic_parity_ratio).toBeCloseTo(Math.min(...sel.map((x) => 1 - x)) / Math.max(...sel.map((x) => 1 - x)), 12);
+    expect(row(table('fairness_attribute_classes'), { attribute: 'age_band', class: 'good' }).demographic_parity_ratio).toBeCloseTo(a.demographic_parity_ratio as number, 12);
   });
 
   it('intersections, and small groups reported but not judged', () => {
@@ -88,8 +98,60 @@ describe('fairness on german-credit, by hand', () => {
     expect(g.too_small).toBe(n < 30);
     const small = table('fairness_groups').filter((r) => (r.rows as number) < 30);
     expect(small.length).toBeGreaterThan(0);
-    expect(small.every((r) => r.too_small === true && r.accuracy !== undefined)).toBe(true);
+    expect(small.every((r) => r.too_small === true && r.accuracy !== undefined && /rows/.test(String(r.too_small_reason)))).toBe(true);
     expect(result.summary.figures.too_small_groups).toBe(small.length);
+    // foreign_worker = no has 25 rows: one judged group is left, so no difference is formed.
+    const fw = row(table('fairness_attributes'), { attribute: 'foreign_worker' });
+    expect(fw.judged_groups).toBe(1);
+    expect(fw.demographic_parity_difference).toBeNull();
+    expect(fw.equalized_odds_difference).toBeNull();
+    expect(result.summary.verdict).toMatch(/fewer than 30 rows: listed in the tables as too small to judge/);
+  });
+
+  it('TPR needs positives and FPR negatives: groups with enough rows but few of either are not in those ranges', () => {
+    for (const attr of table('fairness_attributes')) {
+      const groups = table('fairness_groups').filter((r) => r.attribute === attr.attribute);
+      const tprs = groups.filter((r) => (r.positives as number) >= 30).map((r) => r.tpr as number);
+      const fprs = groups.filter((r) => (r.negatives as number) >= 30).map((r) => r.fpr as number);
+      const sels = groups.filter((r) => (r.rows as number) >= 30).map((r) => r.selection_rate as number);
+      expect(attr.judged_tpr_groups).toBe(tprs.length);
+      expect(attr.judged_fpr_groups).toBe(fprs.length);
+      if (tprs.length >= 2 && fprs.length >= 2) {
+        expect(attr.equalized_odds_difference).toBeCloseTo(Math.max(Math.max(...tprs) - Math.min(...tprs), Math.max(...fprs) - Math.min(...fprs)), 12);
+      } else expect(attr.equalized_odds_difference).toBeNull();
+      if (sels.length >= 2) expect(attr.demographic_parity_difference).toBeCloseTo(Math.max(...sels) - Math.min(...sels), 12);
+      else expect(attr.demographic_parity_difference).toBeNull();
+    }
+    // age_band × sex: all four cells have ≥ 30 rows, but not all ≥ 30 bad (negative) rows.
+    const cells = table('fairness_groups').filter((r) => r.attribute === 'age_band × sex');
+    expect(cells.every((r) => r.too_small === false)).toBe(true);
+    expect(cells.some((r) => r.fpr_judged === false)).toBe(true);
+  });
+
+  it('--positive-class bad: every figure is for bad, and named so', async () => {
+    const r = await fairness.run(ctx, { ...fairness.defaults, positiveClass: 'bad', bootstrapSamples: 50 });
+    const attrs = r.tables.find((t) => t.name === 'fairness_attributes')!.rows;
+    expect(attrs.every((a) => a.class === 'bad')).toBe(true);
+    const a = row(attrs, { attribute: 'sex' });
+    const perClass = row(r.tables.find((t) => t.name === 'fairness_attribute_classes')!.rows, { attribute: 'sex', class: 'bad' });
+    expect(a.demographic_parity_ratio).toBe(perClass.demographic_parity_ratio);
+    expect(r.summary.figures.positive_class).toBe('bad');
+    expect(r.plots.some((p) => /predicted bad/.test(p.title))).toBe(true);
+    await expect(fairness.run(ctx, { ...fairness.defaults, positiveClass: 'nope' })).rejects.toThrow(/not a class/);
+  });
+
+  it('every interval holds its estimate', () => {
+    for (const t of ['fairness_attributes', 'fairness_groups']) {
+      for (const r of table(t)) {
+        for (const [key, v] of Object.entries(r)) {
+          if (!key.endsWith('_low')) continue;
+          const f = key.slice(0, -4);
+          if (r[f] === null) { expect(v, `${t} ${f}`).toBeNull(); continue; }
+          expect(v as number, `${t} ${r.attribute} ${r.group ?? ''} ${f}`).toBeLessThanOrEqual(r[f] as number);
+          expect(r[`${f}_high`] as number, `${t} ${r.attribute} ${r.group ?? ''} ${f}`).toBeGreaterThanOrEqual(r[f] as number);
+        }
+      }
+    }
   });
 
   it('rows with a missing group value form their own group', async () => {
@@ -106,4 +168,35 @@ describe('fairness on german-credit, by hand', () => {
     const again = await fairness.run(makeContext(train), fairness.defaults);
     expect(JSON.stringify(again.tables)).toBe(JSON.stringify(result.tables));
   });
+});
+
+describe('--group-columns, --positive-class and --min-group-size', () => {
+  it('reads a categorical feature back as a group column, and lists every bad name at once', async () => {
+    const { withGroupColumns } = await import('../src/analysers/group-columns.ts');
+    const s = withGroupColumns(train, pool.manifest.features, ['purpose', 'sex']);
+    expect(Object.keys(s.groups)).toEqual([...Object.keys(train.groups), 'purpose']);
+    const sql = await withDb((conn) => queryRows(conn, `SELECT id::VARCHAR AS id, purpose FROM read_parquet('${join(pool.dir, 'train.parquet')}')`));
+    const byId = new Map(sql.map((r) => [String(r.id), r.purpose ?? null]));
+    expect(s.groups.purpose).toEqual(train.ids.map((id) => byId.get(id)));
+    expect(s.groups.sex).toBe(train.groups.sex);
+    let err: unknown;
+    try { withGroupColumns(train, pool.manifest.features, ['age', 'nope', 'purpose']); } catch (e) { err = e; }
+    expect((err as Error).message).toMatch(/2 problems/);
+    expect((err as { examples: string[] }).examples.slice(0, 2)).toEqual([
+      '"age" is a numeric column, not categorical (bin it into categories when importing)',
+      '"nope" is not a column of the pool',
+    ]);
+  });
+
+  it('sieve audit passes them on to the fairness analyser', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const root = join(import.meta.dirname, '..');
+    const { stdout } = await promisify(execFile)(process.execPath, [join(root, 'bin', 'sieve.mjs'), 'audit', 'german-credit', '--only', 'fairness',
+      '--json', '--positive-class', 'bad', '--group-columns', 'sex,purpose', '--min-group-size', '50'], { env: { ...process.env, CI: '1' }, maxBuffer: 64 << 20 });
+    const doc = JSON.parse(stdout);
+    const fair = doc.pool.analysers.find((a: { name: string }) => a.name === 'fairness');
+    expect(fair.figures).toMatchObject({ positive_class: 'bad', min_group_size: 50, group_columns: 2 });
+    expect(doc.pool.pool.groups).toEqual(['sex', 'purpose']);
+  }, 120_000);
 });

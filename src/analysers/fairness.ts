@@ -2,35 +2,46 @@
  * Fairness across subgroups. For every group column and every pair of group columns
  * (intersections such as "sex × age_band"): each group's size and share, base rate of each
  * class (given labels), label-error rate (the rows the label-errors analyser flags with its
- * defaults: confident learning on the shared out-of-sample probabilities, kNN-confirmed), and out-of-sample model
- * figures: accuracy, and per class (one-vs-rest) selection rate, TPR and FPR. Per attribute:
- * demographic-parity difference (max − min selection rate over groups) and ratio (min / max),
- * equalized-odds difference (max of the TPR range and the FPR range), worst-group accuracy —
- * fairlearn's definitions, applied one-vs-rest to each class; the headline is the worst class
- * (for two classes both give the same differences) unless `positiveClass` names one.
+ * defaults), and out-of-sample model figures: accuracy, and per class (one-vs-rest) selection
+ * rate, TPR and FPR. Per attribute and class: demographic-parity difference (max − min
+ * selection rate) and ratio (min / max), the TPR and FPR ranges, equalized-odds difference
+ * (the larger range), and worst-group accuracy: fairlearn's definitions (MetricFrame by group,
+ * demographic_parity_difference / _ratio, equalized_odds_difference), one-vs-rest. The
+ * headline of an attribute is one class, named in every row that reports it: `positiveClass`
+ * when given, else the class with the largest parity difference.
  *
- * Groups smaller than `minGroupSize` are listed with their figures and `too_small = true`, but
- * take no part in the differences or the worst group: on a handful of rows those are noise.
- * Missing group values form their own group "(missing)". Intervals are seeded percentile
- * bootstraps over rows.
+ * The judging rule is compute/group-metrics.ts's: a rate is judged only where its denominator
+ * reaches `minGroupSize` (rows for accuracy and selection rate, positives for TPR, negatives
+ * for FPR). Groups below it are listed with their figures and the reason, never dropped, and
+ * take no part in differences, the worst group, the verdict or the severity.
+ *
+ * Intervals (compute/stats.ts, chosen by bench/interval-coverage.ts): a group's rates
+ * (accuracy, label-error rate, selection rate, TPR, FPR) get Wilson score intervals; the
+ * differences, the ratio and worst-group accuracy get a seeded percentile bootstrap over rows,
+ * extended to the estimate where the percentiles miss it, with the bootstrap bias reported.
+ * Every interval contains its estimate. The severity follows the lower end of the largest
+ * judged gap's interval, so a gap that resampling noise could explain does not warn.
+ * Missing group values form their own group "(missing)".
  */
+import { forEachResample, allRows } from '../../compute/bootstrap.ts';
+import { GroupTallies, groupGaps, groupRates, judgeGroups, tallyGroups, tooSmallReason, type Judged } from '../../compute/group-metrics.ts';
+import { bootstrapInterval, wilsonInterval, type BootstrapInterval } from '../../compute/stats.ts';
 import { createRng, deriveSeed } from '../../evaluator/rng.ts';
 import { SieveError } from '../util/errors.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import type { Analyser, AnalyserResult, ExtraTable, PlotSpec } from './types.ts';
 import { argmaxRow } from './confident-learning.ts';
 import { labelErrorScores } from './label-errors.ts';
-import { barChart, intervalChart, pct, secondsSince } from './specs.ts';
-import { quantileSorted } from '../../compute/stats.ts';
+import { barChart, heatmap, intervalChart, pct, secondsSince } from './specs.ts';
 
 export const MISSING_GROUP = '(missing)';
 
 export interface FairnessOptions {
-  /** Groups with fewer rows are reported as too small to judge. */
+  /** Smallest denominator a rate is judged on: rows, positives (TPR), negatives (FPR). */
   minGroupSize: number;
   /** Also judge every pair of group columns. */
   intersections: boolean;
-  /** Class whose selection rate / TPR / FPR make the headline; null = the worst class. */
+  /** Class whose selection rate / TPR / FPR make the headline; null = the class with the largest parity difference. */
   positiveClass: string | null;
   bootstrapSamples: number;
   /** Only these group columns (default: all). */
@@ -44,11 +55,16 @@ export interface Attribute {
   codes: Int32Array;
 }
 
+const isIntersection = (name: string) => name.includes(' × ');
+
 /** Group columns (sorted by name) and, optionally, their pairwise intersections. */
 export function attributesOf(split: PoolSplit, columns: string[] | null, intersections: boolean): Attribute[] {
   const cols = (columns ?? Object.keys(split.groups)).slice().sort();
-  for (const c of cols) {
-    if (!(c in split.groups)) throw new SieveError(`unknown group column "${c}"; the pool has ${Object.keys(split.groups).join(', ') || 'none'}`, { where: 'fairness options' });
+  const unknown = cols.filter((c) => !(c in split.groups));
+  if (unknown.length) {
+    throw new SieveError(`unknown group column${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `"${c}"`).join(', ')}`, {
+      where: 'fairness options', examples: [`group columns: ${Object.keys(split.groups).join(', ') || 'none'}`], count: unknown.length,
+    });
   }
   const values = (c: string) => split.groups[c].map((v) => (v === null || v === undefined || v === '' ? MISSING_GROUP : v));
   const encode = (name: string, vals: string[]): Attribute => {
@@ -66,130 +82,39 @@ export function attributesOf(split: PoolSplit, columns: string[] | null, interse
   return attrs;
 }
 
-/** Weighted tallies per group: rows, correct, flagged, and per class: label c, predicted c, both. */
-interface Tallies {
-  w: Float64Array;
-  correct: Float64Array;
-  flagged: Float64Array;
-  /** g × k */
-  label: Float64Array;
-  pred: Float64Array;
-  tp: Float64Array;
-}
+/** Severity by the lower end of the largest judged gap's interval: < 0.05 ok, < 0.1 info, < 0.2 warning, else problem. */
+export const FAIRNESS_SEVERITY = { ok: 0.05, info: 0.1, warning: 0.2 };
 
-function tally(attr: Attribute, k: number, y: Int32Array, pred: Int32Array, flagged: Uint8Array, weight: Int32Array | null): Tallies {
-  const G = attr.groups.length;
-  const t: Tallies = {
-    w: new Float64Array(G), correct: new Float64Array(G), flagged: new Float64Array(G),
-    label: new Float64Array(G * k), pred: new Float64Array(G * k), tp: new Float64Array(G * k),
-  };
-  for (let i = 0; i < y.length; i++) {
-    const w = weight ? weight[i] : 1;
-    if (w === 0) continue;
-    const g = attr.codes[i];
-    t.w[g] += w;
-    if (pred[i] === y[i]) { t.correct[g] += w; t.tp[g * k + y[i]] += w; }
-    t.flagged[g] += w * flagged[i];
-    t.label[g * k + y[i]] += w;
-    t.pred[g * k + pred[i]] += w;
-  }
-  return t;
-}
+/** Attribute statistics with bootstrap intervals, in this order. */
+const ATTR_STATS = ['demographic_parity_difference', 'demographic_parity_ratio', 'equalized_odds_difference', 'worst_group_accuracy'] as const;
 
-export interface GroupFigures {
-  rows: number;
-  accuracy: number;
-  labelErrorRate: number;
-  /** Per class. */
-  baseRate: Float64Array;
-  selectionRate: Float64Array;
-  tpr: Float64Array;
-  fpr: Float64Array;
-}
-
-export interface AttributeFigures {
-  /** Per class: max − min selection rate over judged groups. */
-  dpDifference: Float64Array;
-  dpRatio: Float64Array;
-  eoDifference: Float64Array;
-  worstGroup: number;
-  worstAccuracy: number;
-  judged: number;
-}
-
-function groupFigures(t: Tallies, g: number, k: number): GroupFigures {
-  const w = t.w[g];
-  const baseRate = new Float64Array(k), selectionRate = new Float64Array(k), tpr = new Float64Array(k), fpr = new Float64Array(k);
-  for (let c = 0; c < k; c++) {
-    const pos = t.label[g * k + c], predC = t.pred[g * k + c], tp = t.tp[g * k + c];
-    baseRate[c] = w ? pos / w : NaN;
-    selectionRate[c] = w ? predC / w : NaN;
-    tpr[c] = pos ? tp / pos : NaN;
-    fpr[c] = w - pos ? (predC - tp) / (w - pos) : NaN;
-  }
-  return { rows: w, accuracy: w ? t.correct[g] / w : NaN, labelErrorRate: w ? t.flagged[g] / w : NaN, baseRate, selectionRate, tpr, fpr };
-}
-
-function range(values: number[]): { min: number; max: number } {
-  let min = Infinity, max = -Infinity;
-  for (const v of values) if (Number.isFinite(v)) { if (v < min) min = v; if (v > max) max = v; }
-  return { min, max };
-}
-
-/** fairlearn-style differences over the groups with at least `minSize` rows (by unweighted size). */
-function attributeFigures(groups: GroupFigures[], judged: boolean[], k: number): AttributeFigures {
-  const dpDifference = new Float64Array(k).fill(NaN), dpRatio = new Float64Array(k).fill(NaN), eoDifference = new Float64Array(k).fill(NaN);
-  const js = groups.filter((_, g) => judged[g]);
-  let worstGroup = -1, worstAccuracy = NaN;
-  groups.forEach((f, g) => {
-    if (!judged[g] || !Number.isFinite(f.accuracy)) return;
-    if (worstGroup < 0 || f.accuracy < worstAccuracy) { worstGroup = g; worstAccuracy = f.accuracy; }
-  });
-  if (js.length >= 2) {
-    for (let c = 0; c < k; c++) {
-      const sel = range(js.map((f) => f.selectionRate[c]));
-      dpDifference[c] = sel.max - sel.min;
-      dpRatio[c] = sel.max > 0 ? sel.min / sel.max : NaN;
-      const tpr = range(js.map((f) => f.tpr[c])), fpr = range(js.map((f) => f.fpr[c]));
-      const tg = tpr.max >= tpr.min ? tpr.max - tpr.min : 0;
-      const fg = fpr.max >= fpr.min ? fpr.max - fpr.min : 0;
-      eoDifference[c] = Math.max(tg, fg);
-    }
-  }
-  return { dpDifference, dpRatio, eoDifference, worstGroup, worstAccuracy, judged: js.length };
-}
-
-/** Headline over classes: the named class, or the worst (largest difference, smallest ratio). */
-function headline(a: AttributeFigures, pos: number | null): { dp: number; dpRatio: number; eo: number; dpClass: number } {
-  if (pos !== null) return { dp: a.dpDifference[pos], dpRatio: a.dpRatio[pos], eo: a.eoDifference[pos], dpClass: pos };
-  let dp = NaN, dpClass = -1, ratio = NaN, eo = NaN;
-  for (let c = 0; c < a.dpDifference.length; c++) {
-    // Strictly larger by more than rounding: with two classes both differences are equal and
-    // the first class (e.g. german-credit's "good") is the one reported.
-    if (Number.isFinite(a.dpDifference[c]) && (dpClass < 0 || a.dpDifference[c] > dp + 1e-12)) { dp = a.dpDifference[c]; dpClass = c; }
-    if (Number.isFinite(a.dpRatio[c]) && !(a.dpRatio[c] >= ratio)) ratio = a.dpRatio[c];
-    if (Number.isFinite(a.eoDifference[c]) && !(a.eoDifference[c] <= eo)) eo = a.eoDifference[c];
-  }
-  return { dp, dpRatio: ratio, eo, dpClass };
+/** The bootstrapped statistics of one attribute for headline class c, from (possibly weighted) tallies. */
+function statistics(t: GroupTallies, c: number, judged: Judged, out: Float64Array): Float64Array {
+  const gaps = groupGaps(t, c, judged);
+  out[0] = gaps.dpDifference; out[1] = gaps.dpRatio; out[2] = gaps.eoDifference; out[3] = gaps.worstAccuracy;
+  return out;
 }
 
 const num = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
-/** 2.5% and 97.5% percentiles of bootstrap values (NaNs dropped). */
-function interval(values: number[]): [number | null, number | null] {
-  const v = Float64Array.from(values.filter(Number.isFinite)).sort();
-  if (v.length < 10) return [null, null];
-  return [quantileSorted(v, 0.025), quantileSorted(v, 0.975)];
+interface AttributeResult {
+  attr: Attribute;
+  /** Headline class. */
+  cls: number;
+  judged: Judged;
+  point: Float64Array;
+  intervals: BootstrapInterval[];
+  /** Unweighted tallies. */
+  t: GroupTallies;
+  /** Per class: judged sets and gaps. */
+  perClass: { judged: Judged; gaps: ReturnType<typeof groupGaps> }[];
 }
-
-/** Severity by the largest headline gap: < 0.05 ok, < 0.1 info, < 0.2 warning, else problem. */
-export const FAIRNESS_SEVERITY = { ok: 0.05, info: 0.1, warning: 0.2 };
 
 export const fairness: Analyser<FairnessOptions> = {
   name: 'fairness',
   title: 'Fairness across subgroups',
   needs: ['labels', 'groups', 'oos-probabilities'],
-  defaults: { minGroupSize: 30, intersections: true, positiveClass: null, bootstrapSamples: 200, columns: null },
+  defaults: { minGroupSize: 30, intersections: true, positiveClass: null, bootstrapSamples: 500, columns: null },
   async run(ctx, opts): Promise<AnalyserResult> {
     const t0 = performance.now();
     const train = ctx.train;
@@ -204,8 +129,9 @@ export const fairness: Analyser<FairnessOptions> = {
       };
     }
     const pos = opts.positiveClass === null ? null : names.indexOf(opts.positiveClass);
-    if (pos === -1) throw new SieveError(`positiveClass "${opts.positiveClass}" is not a class of the pool (${names.join(', ')})`, { where: 'fairness options' });
-    if (!(Number.isInteger(opts.minGroupSize) && opts.minGroupSize >= 1)) throw new SieveError(`minGroupSize must be a positive integer, got ${opts.minGroupSize}`, { where: 'fairness options' });
+    if (pos === -1) throw new SieveError(`positive class "${opts.positiveClass}" is not a class of the pool`, { where: '--positive-class', examples: [`classes: ${names.join(', ')}`] });
+    if (!(Number.isInteger(opts.minGroupSize) && opts.minGroupSize >= 1)) throw new SieveError(`the minimum group size must be a positive integer, got ${opts.minGroupSize}`, { where: '--min-group-size' });
+    const N = opts.minGroupSize;
 
     const oos = await ctx.oos();
     const y = train.labels;
@@ -217,122 +143,145 @@ export const fairness: Analyser<FairnessOptions> = {
     for (let i = 0; i < n; i++) if (pred[i] === y[i]) overallCorrect++;
     const overallAccuracy = overallCorrect / Math.max(n, 1);
 
-    // Point estimates.
-    const point = attrs.map((attr) => {
-      const t = tally(attr, k, y, pred, flagged, null);
-      const groups = attr.groups.map((_, g) => groupFigures(t, g, k));
-      const judged = groups.map((f) => f.rows >= opts.minGroupSize);
-      return { groups, judged, attr: attributeFigures(groups, judged, k) };
+    // Point estimates, per class, and the headline class of each attribute.
+    const results: AttributeResult[] = attrs.map((attr) => {
+      const t = tallyGroups(new GroupTallies(attr.groups.length, k), attr.codes, y, pred, null, null, flagged);
+      const perClass = names.map((_, c) => { const judged = judgeGroups(t, c, N); return { judged, gaps: groupGaps(t, c, judged) }; });
+      let cls = pos ?? 0;
+      if (pos === null) {
+        // Strictly larger by more than rounding: with two classes both differences are equal
+        // and the first class (e.g. german-credit's "good") is the one reported.
+        let best = NaN;
+        perClass.forEach((pc, c) => { const d = pc.gaps.dpDifference; if (Number.isFinite(d) && (!Number.isFinite(best) || d > best + 1e-12)) { best = d; cls = c; } });
+      }
+      const judged = perClass[cls].judged;
+      return { attr, cls, judged, t, perClass, point: statistics(t, cls, judged, new Float64Array(ATTR_STATS.length)), intervals: [] };
     });
 
-    // The class whose selection rate each attribute reports: the named positive class, else the
-    // headline class (class 0 when no difference could be formed, e.g. a single judged group).
-    const selectionClass = point.map((p) => pos ?? Math.max(0, headline(p.attr, pos).dpClass));
-
-    // Seeded bootstrap over rows: the same resamples for every attribute.
+    // Seeded bootstrap over rows (the same resamples for every attribute); the judged groups
+    // stay those of the point estimate, so each interval describes the same quantity.
     const B = opts.bootstrapSamples;
-    const boot = point.map((p) => ({
-      groupAcc: p.groups.map(() => [] as number[]),
-      groupLer: p.groups.map(() => [] as number[]),
-      groupSel: p.groups.map(() => [] as number[]),
-      dp: [] as number[], eo: [] as number[], worst: [] as number[],
-    }));
-    const rng = createRng(deriveSeed(ctx.seed, 'fairness-bootstrap'));
-    const weight = new Int32Array(n);
+    const boot = results.map((r) => new Float64Array(r.point.length * B));
+    const scratch = results.map((r) => new GroupTallies(r.attr.groups.length, k));
+    const out = results.map((r) => new Float64Array(r.point.length));
     ctx.progress.start(B, 'fairness bootstrap');
-    for (let b = 0; b < B; b++) {
-      weight.fill(0);
-      for (let i = 0; i < n; i++) weight[rng.int(n)]++;
-      attrs.forEach((attr, a) => {
-        const t = tally(attr, k, y, pred, flagged, weight);
-        const groups = attr.groups.map((_, g) => groupFigures(t, g, k));
-        // Judge the same groups as the point estimate, so intervals describe the same quantity.
-        const af = attributeFigures(groups, point[a].judged, k);
-        const h = headline(af, pos);
-        const bs = boot[a];
-        groups.forEach((f, g) => {
-          bs.groupAcc[g].push(f.accuracy);
-          bs.groupLer[g].push(f.labelErrorRate);
-          bs.groupSel[g].push(f.selectionRate[selectionClass[a]]);
-        });
-        bs.dp.push(h.dp); bs.eo.push(h.eo); bs.worst.push(af.worstAccuracy);
+    forEachResample(allRows(n), n, B, createRng(deriveSeed(ctx.seed, 'fairness-bootstrap')), (b, weight) => {
+      results.forEach((r, a) => {
+        tallyGroups(scratch[a], r.attr.codes, y, pred, null, weight, flagged);
+        statistics(scratch[a], r.cls, r.judged, out[a]);
+        const m = r.point.length;
+        for (let s = 0; s < m; s++) boot[a][s * B + b] = out[a][s];
       });
       ctx.progress.tick(1);
-    }
+    });
+    ctx.progress.stop();
+    let extended = 0;
+    results.forEach((r, a) => {
+      for (let s = 0; s < r.point.length; s++) {
+        const iv = bootstrapInterval(boot[a].subarray(s * B, (s + 1) * B), r.point[s], { method: 'percentile', minResamples: Math.min(10, B) });
+        if (iv.extended) extended++;
+        r.intervals.push(iv);
+      }
+    });
 
     const groupRows: ExtraTable['rows'] = [];
     const classRows: ExtraTable['rows'] = [];
     const attrRows: ExtraTable['rows'] = [];
-    let worstGap = 0;
-    let worstAttr = '';
-    attrs.forEach((attr, a) => {
-      const p = point[a];
-      const h = headline(p.attr, pos);
-      const selClass = selectionClass[a];
-      p.groups.forEach((f, g) => {
-        const [accLo, accHi] = interval(boot[a].groupAcc[g]);
-        const [lerLo, lerHi] = interval(boot[a].groupLer[g]);
-        const [selLo, selHi] = interval(boot[a].groupSel[g]);
-        groupRows.push({
-          attribute: attr.name, group: attr.groups[g], rows: f.rows, share: f.rows / n, too_small: !p.judged[g],
-          accuracy: num(f.accuracy), accuracy_low: accLo, accuracy_high: accHi,
-          label_error_rate: num(f.labelErrorRate), label_error_rate_low: lerLo, label_error_rate_high: lerHi,
-          selection_class: selClass >= 0 ? names[selClass] : null,
-          selection_rate: selClass >= 0 ? num(f.selectionRate[selClass]) : null, selection_rate_low: selLo, selection_rate_high: selHi,
-        });
+    const attrClassRows: ExtraTable['rows'] = [];
+    for (const r of results) {
+      const { attr, cls, judged, t, point, intervals } = r;
+      const G = attr.groups.length;
+      const iv = (s: number) => intervals[s];
+      for (let g = 0; g < G; g++) {
+        const rates = groupRates(t, g, cls);
+        const row: ExtraTable['rows'][number] = {
+          attribute: attr.name, group: attr.groups[g], rows: rates.rows, share: rates.rows / n,
+          too_small: !judged.rows[g], too_small_reason: tooSmallReason(t, g, cls, judged),
+          class: names[cls], positives: rates.positives, negatives: rates.negatives,
+        };
+        const tpC = t.both(g, cls), predC = t.predicted(g, cls);
+        const rateOf: [string, number, number][] = [
+          ['accuracy', t.correct(g), rates.rows], ['label_error_rate', t.flagged(g), rates.rows],
+          ['selection_rate', predC, rates.rows], ['tpr', tpC, rates.positives], ['fpr', predC - tpC, rates.negatives],
+        ];
+        for (const [name, hits, den] of rateOf) {
+          const [lo, hi] = wilsonInterval(hits, den);
+          row[name] = den > 0 ? hits / den : null;
+          row[`${name}_low`] = num(lo);
+          row[`${name}_high`] = num(hi);
+        }
+        row.tpr_judged = judged.tpr[g] === 1;
+        row.fpr_judged = judged.fpr[g] === 1;
+        groupRows.push(row);
         for (let c = 0; c < k; c++) {
+          const rc = groupRates(t, g, c);
+          const jc = r.perClass[c].judged;
           classRows.push({
-            attribute: attr.name, group: attr.groups[g], class: names[c], too_small: !p.judged[g],
-            base_rate: num(f.baseRate[c]), selection_rate: num(f.selectionRate[c]), tpr: num(f.tpr[c]), fpr: num(f.fpr[c]),
+            attribute: attr.name, group: attr.groups[g], class: names[c], rows: rc.rows, positives: rc.positives, negatives: rc.negatives,
+            too_small: !jc.rows[g], tpr_judged: jc.tpr[g] === 1, fpr_judged: jc.fpr[g] === 1,
+            base_rate: num(rc.baseRate), selection_rate: num(rc.selectionRate), tpr: num(rc.tpr), fpr: num(rc.fpr),
           });
         }
+      }
+      const gaps = r.perClass[cls].gaps;
+      const arow: ExtraTable['rows'][number] = {
+        attribute: attr.name, class: names[cls], groups: G,
+        judged_groups: gaps.judgedRows, judged_tpr_groups: gaps.judgedTpr, judged_fpr_groups: gaps.judgedFpr,
+        too_small_groups: G - gaps.judgedRows,
+      };
+      ATTR_STATS.forEach((name, s) => {
+        arow[name] = num(point[s]);
+        arow[`${name}_low`] = num(iv(s).low);
+        arow[`${name}_high`] = num(iv(s).high);
+        arow[`${name}_bias`] = num(iv(s).bias);
       });
-      const [dpLo, dpHi] = interval(boot[a].dp);
-      const [eoLo, eoHi] = interval(boot[a].eo);
-      const [wLo, wHi] = interval(boot[a].worst);
-      attrRows.push({
-        attribute: attr.name, groups: attr.groups.length, judged_groups: p.attr.judged,
-        too_small_groups: attr.groups.length - p.attr.judged,
-        dp_class: h.dpClass >= 0 ? names[h.dpClass] : null,
-        demographic_parity_difference: num(h.dp), dp_difference_low: dpLo, dp_difference_high: dpHi,
-        demographic_parity_ratio: num(h.dpRatio),
-        equalized_odds_difference: num(h.eo), eo_difference_low: eoLo, eo_difference_high: eoHi,
-        worst_group: p.attr.worstGroup >= 0 ? attr.groups[p.attr.worstGroup] : null,
-        worst_group_accuracy: num(p.attr.worstAccuracy), worst_group_accuracy_low: wLo, worst_group_accuracy_high: wHi,
-      });
-      const gap = Math.max(Number.isFinite(h.dp) ? h.dp : 0, Number.isFinite(h.eo) ? h.eo : 0);
-      if (gap > worstGap) { worstGap = gap; worstAttr = attr.name; }
-    });
+      arow.tpr_gap = num(gaps.tprGap);
+      arow.fpr_gap = num(gaps.fprGap);
+      arow.worst_group = gaps.worstGroup >= 0 ? attr.groups[gaps.worstGroup] : null;
+      attrRows.push(arow);
+      r.perClass.forEach((pc, c) => attrClassRows.push({
+        attribute: attr.name, class: names[c],
+        demographic_parity_difference: num(pc.gaps.dpDifference), demographic_parity_ratio: num(pc.gaps.dpRatio),
+        tpr_gap: num(pc.gaps.tprGap), fpr_gap: num(pc.gaps.fprGap), equalized_odds_difference: num(pc.gaps.eoDifference),
+        judged_groups: pc.gaps.judgedRows, judged_tpr_groups: pc.gaps.judgedTpr, judged_fpr_groups: pc.gaps.judgedFpr,
+      }));
+    }
 
-    // Verdict: the worst single-column attribute first (intersections are finer and noisier).
-    const single = attrRows.slice(0, attrs.filter((x) => !x.name.includes(' × ')).length);
-    const worstAcc = [...single].filter((r) => r.worst_group_accuracy !== null)
-      .sort((x, z) => (x.worst_group_accuracy as number) - (z.worst_group_accuracy as number))[0];
+    // Verdict: judged figures only; single columns first (intersections are finer and noisier).
+    const nv = (x: unknown) => (typeof x === 'number' ? x : null);
+    const single = attrRows.filter((x) => !isIntersection(String(x.attribute)));
+    const worstAcc = single.filter((x) => nv(x.worst_group_accuracy) !== null)
+      .sort((a, b) => (a.worst_group_accuracy as number) - (b.worst_group_accuracy as number))[0];
+    const top = (field: string) => attrRows.filter((x) => nv(x[field]) !== null).sort((a, b) => (b[field] as number) - (a[field] as number))[0];
+    const dpTop = top('demographic_parity_difference');
+    const eoTop = top('equalized_odds_difference');
+    const range = (x: ExtraTable['rows'][number], f: string) => `95% CI ${pct(x[`${f}_low`] as number)}–${pct(x[`${f}_high`] as number)}`;
     const parts: string[] = [];
-    if (worstAcc) parts.push(`Out-of-sample accuracy is ${pct(overallAccuracy)} overall and lowest for ${worstAcc.attribute} = ${worstAcc.worst_group} (${pct(worstAcc.worst_group_accuracy as number)}).`);
-    const dpTop = [...attrRows].filter((r) => r.demographic_parity_difference !== null)
-      .sort((x, z) => (z.demographic_parity_difference as number) - (x.demographic_parity_difference as number))[0];
-    if (dpTop) parts.push(`Largest demographic-parity difference: ${pct(dpTop.demographic_parity_difference as number)} across ${dpTop.attribute} (selection rate of ${dpTop.dp_class}); largest equalized-odds difference: ${pct(Math.max(...attrRows.map((r) => (r.equalized_odds_difference as number | null) ?? 0)))}.`);
-    const small = groupRows.filter((r) => r.too_small).length;
-    if (small) parts.push(`${small} group${small > 1 ? 's have' : ' has'} fewer than ${opts.minGroupSize} rows and ${small > 1 ? 'are' : 'is'} listed but not judged.`);
-    const lerGroups = groupRows.filter((r) => !r.too_small && r.label_error_rate !== null && !String(r.attribute).includes(' × '));
+    if (worstAcc) parts.push(`Out-of-sample accuracy is ${pct(overallAccuracy)} overall and lowest for ${worstAcc.attribute} = ${worstAcc.worst_group} (${pct(worstAcc.worst_group_accuracy as number)}, ${range(worstAcc, 'worst_group_accuracy')}).`);
+    if (dpTop) parts.push(`Largest demographic-parity difference: ${pct(dpTop.demographic_parity_difference as number)} across ${dpTop.attribute} (selection rate of ${dpTop.class}, ${range(dpTop, 'demographic_parity_difference')}).`);
+    if (eoTop) parts.push(`Largest equalized-odds difference: ${pct(eoTop.equalized_odds_difference as number)} across ${eoTop.attribute} (${eoTop.class} one-vs-rest, ${range(eoTop, 'equalized_odds_difference')}).`);
+    if (!dpTop && !eoTop) parts.push(`No attribute has two groups of at least ${N} rows, so no parity or odds difference is judged.`);
+    const small = groupRows.filter((x) => x.too_small).length;
+    const rateSmall = groupRows.filter((x) => !x.too_small && (!x.tpr_judged || !x.fpr_judged)).length;
+    if (small) parts.push(`${small} group${small > 1 ? 's have' : ' has'} fewer than ${N} rows: listed in the tables as too small to judge, not judged.`);
+    if (rateSmall) parts.push(`${rateSmall} more ${rateSmall > 1 ? 'have' : 'has'} fewer than ${N} positives or negatives, so ${rateSmall > 1 ? 'their' : 'its'} TPR or FPR is not judged.`);
+    const lerGroups = groupRows.filter((x) => !x.too_small && x.label_error_rate !== null && !isIntersection(String(x.attribute)));
     if (lerGroups.length >= 2) {
-      const hi = lerGroups.reduce((m, r) => ((r.label_error_rate as number) > (m.label_error_rate as number) ? r : m));
-      const lo = lerGroups.reduce((m, r) => ((r.label_error_rate as number) < (m.label_error_rate as number) ? r : m));
+      const hi = lerGroups.reduce((m, x) => ((x.label_error_rate as number) > (m.label_error_rate as number) ? x : m));
+      const lo = lerGroups.reduce((m, x) => ((x.label_error_rate as number) < (m.label_error_rate as number) ? x : m));
       if ((hi.label_error_rate as number) > 0) parts.push(`Suspected label errors: ${pct(hi.label_error_rate as number)} of ${hi.attribute} = ${hi.group} vs ${pct(lo.label_error_rate as number)} of ${lo.attribute} = ${lo.group}.`);
     }
-    const severity = worstGap < FAIRNESS_SEVERITY.ok ? 'ok' : worstGap < FAIRNESS_SEVERITY.info ? 'info' : worstGap < FAIRNESS_SEVERITY.warning ? 'warning' : 'problem';
-
-    const plots: PlotSpec[] = [];
-    const accPlotRows = groupRows.filter((r) => !String(r.attribute).includes(' × ') && r.accuracy !== null)
-      .map((r) => ({ group: `${r.attribute} = ${r.group}${r.too_small ? ' (too small)' : ''}`, attribute: r.attribute, accuracy: r.accuracy, low: r.accuracy_low ?? r.accuracy, high: r.accuracy_high ?? r.accuracy }));
-    if (accPlotRows.length) plots.push(intervalChart({ title: 'Out-of-sample accuracy per group (95% bootstrap interval)', values: accPlotRows, category: 'group', value: 'accuracy', low: 'low', high: 'high', color: 'attribute' }));
-    const selPlotRows = groupRows.filter((r) => !String(r.attribute).includes(' × ') && r.selection_rate !== null)
-      .map((r) => ({ group: `${r.attribute} = ${r.group}`, attribute: r.attribute, rate: r.selection_rate, low: r.selection_rate_low ?? r.selection_rate, high: r.selection_rate_high ?? r.selection_rate, class: r.selection_class }));
-    if (selPlotRows.length) plots.push(intervalChart({ title: `Selection rate per group (predicted ${selPlotRows[0].class}, 95% bootstrap interval)`, values: selPlotRows, category: 'group', value: 'rate', low: 'low', high: 'high', color: 'attribute' }));
-    const lerPlot = groupRows.filter((r) => !String(r.attribute).includes(' × ') && r.label_error_rate !== null)
-      .map((r) => ({ group: `${r.attribute} = ${r.group}`, attribute: r.attribute, label_error_rate: r.label_error_rate }));
-    if (lerPlot.length) plots.push(barChart({ title: 'Share of rows flagged as label errors, per group', values: lerPlot, category: 'group', value: 'label_error_rate', valueTitle: 'flagged share', color: 'attribute' }));
+    // Severity: the largest lower interval end of a judged gap.
+    let worstGap = 0, worstAttr = '', worstGapLow = 0;
+    for (const x of attrRows) {
+      for (const f of ['demographic_parity_difference', 'equalized_odds_difference']) {
+        const v = nv(x[f]), low = nv(x[`${f}_low`]);
+        if (v === null) continue;
+        if (v > worstGap) { worstGap = v; worstAttr = String(x.attribute); }
+        if (low !== null && low > worstGapLow) worstGapLow = low;
+      }
+    }
+    const severity = worstGapLow < FAIRNESS_SEVERITY.ok ? 'ok' : worstGapLow < FAIRNESS_SEVERITY.info ? 'info' : worstGapLow < FAIRNESS_SEVERITY.warning ? 'warning' : 'problem';
 
     return {
       name: 'fairness',
@@ -340,27 +289,75 @@ export const fairness: Analyser<FairnessOptions> = {
         verdict: parts.join(' '),
         severity,
         figures: {
-          group_columns: attrs.filter((x) => !x.name.includes(' × ')).length,
+          group_columns: attrs.filter((x) => !isIntersection(x.name)).length,
           attributes: attrs.length,
+          positive_class: pos === null ? null : names[pos],
           overall_accuracy: overallAccuracy,
           worst_attribute: worstAttr || null,
           largest_gap: worstGap,
+          largest_gap_low: worstGapLow,
           worst_group_accuracy: worstAcc ? (worstAcc.worst_group_accuracy as number) : null,
           worst_group: worstAcc ? `${worstAcc.attribute} = ${worstAcc.worst_group}` : null,
           max_demographic_parity_difference: dpTop ? (dpTop.demographic_parity_difference as number) : null,
-          min_group_size: opts.minGroupSize,
+          max_demographic_parity_class: dpTop ? (dpTop.class as string) : null,
+          max_equalized_odds_difference: eoTop ? (eoTop.equalized_odds_difference as number) : null,
+          max_equalized_odds_class: eoTop ? (eoTop.class as string) : null,
+          min_group_size: N,
           too_small_groups: small,
+          rate_not_judged_groups: rateSmall,
           bootstrap_samples: B,
+          interval: 'Wilson (group rates), bootstrap percentile (gaps)',
+          intervals_extended: extended,
         },
       },
       findings: [],
       tables: [
         { name: 'fairness_attributes', rows: attrRows },
+        { name: 'fairness_attribute_classes', rows: attrClassRows },
         { name: 'fairness_groups', rows: groupRows },
         { name: 'fairness_group_classes', rows: classRows },
       ],
-      plots,
+      plots: fairnessPlots(groupRows, results, N),
       seconds: secondsSince(t0),
     };
   },
 };
+
+/** Per-group accuracy, selection rate, TPR and FPR (with intervals), intersections as heatmaps, label-error share. */
+function fairnessPlots(groupRows: ExtraTable['rows'], results: AttributeResult[], N: number): PlotSpec[] {
+  const plots: PlotSpec[] = [];
+  const singles = groupRows.filter((r) => !isIntersection(String(r.attribute)));
+  const label = (r: ExtraTable['rows'][number]) => `${r.attribute} = ${r.group}`;
+  const judgedLabel = (ok: boolean) => (ok ? 'judged' : `too small (< ${N})`);
+  const classes = [...new Set(singles.map((r) => r.class as string))];
+  const classNote = classes.length === 1 ? classes[0] : classes.join(' / ');
+  const acc = singles.filter((r) => r.accuracy !== null).map((r) => ({
+    group: label(r), attribute: r.attribute, rows: r.rows, accuracy: r.accuracy, low: r.accuracy_low ?? r.accuracy, high: r.accuracy_high ?? r.accuracy, judged: judgedLabel(!r.too_small),
+  }));
+  if (acc.length) plots.push(intervalChart({ title: 'Out-of-sample accuracy per group (95% Wilson interval; faded: too small to judge)', values: acc, category: 'group', value: 'accuracy', low: 'low', high: 'high', color: 'attribute', shape: 'judged', extraTooltip: ['rows'] }));
+  const sel = singles.filter((r) => r.selection_rate !== null).map((r) => ({
+    group: label(r), attribute: r.attribute, rows: r.rows, selection_rate: r.selection_rate, low: r.selection_rate_low ?? r.selection_rate, high: r.selection_rate_high ?? r.selection_rate, judged: judgedLabel(!r.too_small),
+  }));
+  if (sel.length) plots.push(intervalChart({ title: `Selection rate per group: share predicted ${classNote} (95% Wilson interval)`, values: sel, category: 'group', value: 'selection_rate', low: 'low', high: 'high', color: 'attribute', shape: 'judged', extraTooltip: ['rows'] }));
+  const odds: Record<string, string | number | boolean | null>[] = [];
+  for (const r of singles) {
+    if (r.tpr !== null) odds.push({ group: label(r), rate: 'TPR', value: r.tpr, low: r.tpr_low ?? r.tpr, high: r.tpr_high ?? r.tpr, denominator: `${r.positives} positives`, judged: judgedLabel(r.tpr_judged === true) });
+    if (r.fpr !== null) odds.push({ group: label(r), rate: 'FPR', value: r.fpr, low: r.fpr_low ?? r.fpr, high: r.fpr_high ?? r.fpr, denominator: `${r.negatives} negatives`, judged: judgedLabel(r.fpr_judged === true) });
+  }
+  if (odds.length) plots.push(intervalChart({ title: `True- and false-positive rate per group, ${classNote} one-vs-rest (95% Wilson interval; faded: too few positives / negatives)`, values: odds, category: 'group', value: 'value', valueTitle: 'rate', low: 'low', high: 'high', color: 'rate', shape: 'judged', offset: 'rate', extraTooltip: ['denominator'] }));
+  // Intersections: a heatmap of accuracy per cell, with each cell's rows printed; too-small cells say so.
+  for (const r of results.filter((x) => isIntersection(x.attr.name)).slice(0, 3)) {
+    const [a, b] = r.attr.name.split(' × ');
+    const cells = r.attr.groups.map((g, i) => {
+      const [va, vb] = g.split(' | ');
+      const rows = r.t.rows(i);
+      const accuracy = rows > 0 ? r.t.correct(i) / rows : null;
+      const small = !r.judged.rows[i];
+      return { [a]: va, [b]: vb, accuracy: small ? null : accuracy, rows, label: small ? `n=${rows}, too small` : `${(100 * (accuracy ?? 0)).toFixed(0)}% (n=${rows})` };
+    });
+    plots.push(heatmap({ title: `Accuracy by ${a} × ${b} (cells under ${N} rows not judged)`, values: cells, x: b, y: a, value: 'accuracy', text: 'label', extraTooltip: ['rows'] }));
+  }
+  const ler = singles.filter((r) => r.label_error_rate !== null).map((r) => ({ group: label(r), attribute: r.attribute, label_error_rate: r.label_error_rate, rows: r.rows }));
+  if (ler.length) plots.push(barChart({ title: 'Share of rows flagged as label errors, per group', values: ler, category: 'group', value: 'label_error_rate', valueTitle: 'flagged share', color: 'attribute' }));
+  return plots;
+}

@@ -9,6 +9,12 @@ type Row = Record<string, string | number | boolean | null>;
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
+/**
+ * Category labels are never cut ("native-country = C…"): no pixel limit, and the report scales
+ * a wide SVG down to the page; the tooltip repeats the full label.
+ */
+const FULL_LABELS = { labelLimit: 0 };
+
 /** Horizontal or vertical bars: one bar per row of `values`. */
 export function barChart(opts: {
   title: string; values: Row[]; category: string; value: string; valueTitle?: string;
@@ -28,7 +34,7 @@ export function barChart(opts: {
       data: { values: opts.values },
       mark: { type: 'bar' },
       encoding: {
-        y: { field: opts.category, type: 'nominal', sort: opts.sortByValue ? '-x' : null, title: null },
+        y: { field: opts.category, type: 'nominal', sort: opts.sortByValue ? '-x' : null, title: null, axis: FULL_LABELS },
         x: {
           field: opts.value, type: 'quantitative', title: opts.valueTitle ?? opts.value,
           ...(opts.integer ? { axis: { tickMinStep: 1, format: 'd' } } : {}),
@@ -52,7 +58,7 @@ export function groupedBarChart(opts: {
       data: { values: opts.values },
       mark: { type: 'bar' },
       encoding: {
-        y: { field: opts.category, type: 'nominal', title: null },
+        y: { field: opts.category, type: 'nominal', title: null, axis: FULL_LABELS },
         yOffset: { field: opts.series },
         x: { field: opts.value, type: 'quantitative', title: opts.valueTitle ?? opts.value },
         color: { field: opts.series, type: 'nominal', title: opts.series },
@@ -62,20 +68,29 @@ export function groupedBarChart(opts: {
   };
 }
 
-/** Points with horizontal interval bars (e.g. a metric per group with its bootstrap interval). */
+/**
+ * Points with horizontal interval bars (e.g. a metric per group with its bootstrap interval).
+ * `shape` names a field whose first value (in sort order) is drawn solid and the others faded,
+ * with a legend (e.g. judged vs too small to judge); `offset` dodges series on the same row.
+ */
 export function intervalChart(opts: {
   title: string; values: Row[]; category: string; value: string; low: string; high: string;
-  valueTitle?: string; color?: string;
+  valueTitle?: string; color?: string; shape?: string; offset?: string; extraTooltip?: string[];
 }): PlotSpec {
   const color = opts.color ? { field: opts.color, type: 'nominal' as const } : { value: '#4c78a8' };
+  const opacity = opts.shape ? { opacity: { field: opts.shape, type: 'nominal' as const, scale: { range: [1, 0.3] }, legend: null } } : {};
+  const shape = opts.shape ? { shape: { field: opts.shape, type: 'nominal' as const, title: null } } : {};
+  const yOffset = opts.offset ? { yOffset: { field: opts.offset, type: 'nominal' as const } } : {};
+  const tooltip = [opts.category, ...(opts.offset ? [opts.offset] : []), opts.value, opts.low, opts.high, ...(opts.extraTooltip ?? []), ...(opts.shape ? [opts.shape] : [])]
+    .map((field) => ({ field }));
   return {
     title: opts.title,
     vegaLite: {
       $schema: SCHEMA,
       width: 420,
-      height: { step: 18 },
+      height: { step: opts.offset ? 24 : 18 },
       data: { values: opts.values },
-      encoding: { y: { field: opts.category, type: 'nominal', title: null, sort: null } },
+      encoding: { y: { field: opts.category, type: 'nominal', title: null, sort: null, axis: FULL_LABELS }, ...yOffset },
       layer: [
         {
           mark: { type: 'rule' },
@@ -83,6 +98,7 @@ export function intervalChart(opts: {
             x: { field: opts.low, type: 'quantitative', title: opts.valueTitle ?? opts.value, scale: { zero: false } },
             x2: { field: opts.high },
             color,
+            ...opacity,
           },
         },
         {
@@ -90,7 +106,9 @@ export function intervalChart(opts: {
           encoding: {
             x: { field: opts.value, type: 'quantitative' },
             color,
-            tooltip: [{ field: opts.category }, { field: opts.value }, { field: opts.low }, { field: opts.high }],
+            ...opacity,
+            ...shape,
+            tooltip,
           },
         },
       ],
@@ -144,20 +162,45 @@ export function histogram(opts: { title: string; bins: { start: number; end: num
   };
 }
 
-/** A heatmap of counts over two nominal axes (e.g. given × suggested label). */
-export function heatmap(opts: { title: string; values: Row[]; x: string; y: string; value: string; xTitle?: string; yTitle?: string }): PlotSpec {
+/**
+ * A heatmap over two nominal axes (e.g. given × suggested label) with every cell's figure
+ * printed on it: `text` names the field to print (default the value itself). Cells whose
+ * value is null are drawn grey with their text (e.g. "n=4, too small").
+ */
+export function heatmap(opts: { title: string; values: Row[]; x: string; y: string; value: string; xTitle?: string; yTitle?: string; text?: string; extraTooltip?: string[] }): PlotSpec {
+  let max = 0;
+  for (const r of opts.values) { const v = r[opts.value]; if (typeof v === 'number' && v > max) max = v; }
+  const text = opts.text ?? opts.value;
+  const cols = new Set(opts.values.map((r) => String(r[opts.x]))).size;
+  const tooltip = [opts.y, opts.x, opts.value, ...(opts.extraTooltip ?? [])].map((field) => ({ field }));
+  const has = `isValid(datum[${JSON.stringify(opts.value)}])`;
   return {
     title: opts.title,
     vegaLite: {
       $schema: SCHEMA,
+      width: { step: Math.max(34, Math.min(90, Math.floor(640 / Math.max(cols, 1)))) },
+      height: { step: 22 },
       data: { values: opts.values },
-      mark: { type: 'rect' },
       encoding: {
-        x: { field: opts.x, type: 'nominal', title: opts.xTitle ?? opts.x },
-        y: { field: opts.y, type: 'nominal', title: opts.yTitle ?? opts.y },
-        color: { field: opts.value, type: 'quantitative', title: opts.value, scale: { scheme: 'blues' } },
-        tooltip: [{ field: opts.y }, { field: opts.x }, { field: opts.value }],
+        x: { field: opts.x, type: 'nominal', title: opts.xTitle ?? opts.x, axis: { ...FULL_LABELS, labelAngle: -40 } },
+        y: { field: opts.y, type: 'nominal', title: opts.yTitle ?? opts.y, axis: FULL_LABELS },
+        tooltip,
       },
+      layer: [
+        {
+          transform: [{ filter: has }],
+          mark: { type: 'rect' },
+          encoding: { color: { field: opts.value, type: 'quantitative', title: opts.value, scale: { scheme: 'blues' } } },
+        },
+        { transform: [{ filter: `!${has}` }], mark: { type: 'rect', color: '#e6e6e6' } },
+        {
+          mark: { type: 'text', fontSize: 10 },
+          encoding: {
+            text: { field: text, ...(text === opts.value ? { type: 'quantitative' as const } : {}) },
+            color: { condition: { test: `${has} && datum[${JSON.stringify(opts.value)}] > ${0.6 * max}`, value: 'white' }, value: '#222' },
+          },
+        },
+      ],
     },
   };
 }

@@ -25,6 +25,9 @@ interface AuditOptions {
   folds: string;
   seed: string;
   top: string;
+  minGroupSize: string;
+  positiveClass?: string;
+  groupColumns?: string;
 }
 
 function positiveInt(value: string, flag: string, min = 1): number {
@@ -50,10 +53,14 @@ export function register(program: Command): void {
     .option('--folds <n>', 'cross-validation folds for out-of-sample predictions', '5')
     .option('--seed <n>', 'seed for folds, models and sampling', '0')
     .option('--top <n>', 'findings per analyser in --json output', '50')
+    .option('--min-group-size <n>', 'fairness: judge a rate only where its denominator (rows, positives for TPR, negatives for FPR) reaches n', '30')
+    .option('--positive-class <name>', 'fairness: the class whose selection rate, TPR and FPR are compared (default: the class with the largest parity difference)')
+    .option('--group-columns <a,b>', 'fairness: judge these columns (group or categorical feature columns) instead of the pool\'s group columns')
     .addHelpText('after', `
 Examples:
   sieve audit fashion-mnist --html report.html
   sieve audit german-credit --only fairness,class-imbalance --json
+  sieve audit german-credit --only fairness --positive-class bad --group-columns sex,purpose --min-group-size 50
   sieve audit fashion-select --subset my-ids.csv --html subset.html
   sieve audit synth-teach --db audit.duckdb   # then: duckdb audit.duckdb "SELECT * FROM summary"`)
     .action(async (target: string, opts: AuditOptions) => {
@@ -72,6 +79,13 @@ async function runAuditCommand(target: string, opts: AuditOptions) {
   const inputs = opts.subset ? [opts.subset] : [];
   if (opts.html !== undefined) await checkOutputPath(opts.html, { kind: 'file', option: '--html', inputs });
   if (opts.db !== undefined) await checkOutputPath(opts.db, { kind: 'file', option: '--db', inputs });
+  const minGroupSize = positiveInt(opts.minGroupSize, '--min-group-size', 1);
+  const groupColumns = opts.groupColumns?.split(',').map((s) => s.trim()).filter(Boolean);
+  const fairnessOptions = {
+    minGroupSize,
+    ...(opts.positiveClass !== undefined ? { positiveClass: opts.positiveClass } : {}),
+    ...(groupColumns?.length ? { columns: groupColumns } : {}),
+  };
 
   // Heavy modules (models, DuckDB, Vega) load only when the command runs.
   const { analysers: registry } = await import('../analysers/registry.ts');
@@ -83,12 +97,20 @@ async function runAuditCommand(target: string, opts: AuditOptions) {
   const outer = progressBar({ enabled: !opts.json });
   const t = await ctxMod.resolveAuditTarget(target);
   const splits = await ctxMod.readAuditSplits(t.pool, { organiser: opts.organiser });
+  if (opts.positiveClass !== undefined && !splits.train.classNames.includes(opts.positiveClass)) {
+    throw new SieveError(`--positive-class "${opts.positiveClass}" is not a class of the pool`, { where: '--positive-class', examples: [`classes: ${splits.train.classNames.join(', ')}`] });
+  }
   const subsetIndices = opts.subset ? await ctxMod.readSubsetIndices(opts.subset, splits.train, t.challenge) : undefined;
 
   const groupsAsFeatures = opts.groupsAsFeatures === undefined ? undefined
     : opts.groupsAsFeatures === true ? true as const
     : opts.groupsAsFeatures.split(',').map((g) => g.trim()).filter(Boolean);
   const { spec: model, header: oosModel } = ctxMod.resolveOosModel(t, splits.train, { model: opts.model, groupsAsFeatures, seed });
+  // After the model is resolved, so --groups-as-features sees the pool's own group columns.
+  if (groupColumns?.length) {
+    const { withGroupColumns } = await import('../analysers/group-columns.ts');
+    splits.train = withGroupColumns(splits.train, t.pool.manifest.features, groupColumns);
+  }
 
   const usesOos = selected.some((a) => a.needs.includes('oos-probabilities'));
   const phases = new ctxMod.PhasedProgress(outer, (usesOos ? 1 : 0) + selected.length * (subsetIndices ? 2 : 1));
@@ -103,13 +125,14 @@ async function runAuditCommand(target: string, opts: AuditOptions) {
     oosProgress: usesOos ? phases.phase() : undefined,
     computeOos: (split, o) => computeOosPredictions(split, o),
   });
-  const pool = ctxMod.auditPoolInfo(t, splits);
+  const pool = { ...ctxMod.auditPoolInfo(t, splits), ...(groupColumns?.length ? { groups: groupColumns } : {}) };
+  const options = { fairness: fairnessOptions };
   const bundle: AuditBundle = {
-    pool: await runAudit(ctx, { analysers: selected, pool, folds, oosModel, testNote: splits.testNote, phase: () => phases.phase() }),
+    pool: await runAudit(ctx, { analysers: selected, pool, folds, oosModel, options, testNote: splits.testNote, phase: () => phases.phase() }),
   };
   if (subsetIndices) {
     bundle.subset = await runAudit(ctxMod.subsetContext(ctx, subsetIndices), {
-      analysers: selected, pool, folds, oosModel, scope: 'subset', testNote: splits.testNote,
+      analysers: selected, pool, folds, oosModel, options, scope: 'subset', testNote: splits.testNote,
       subset: { file: opts.subset!, rows: subsetIndices.length },
       phase: () => phases.phase(),
     });
