@@ -78,7 +78,7 @@ export function intervalChart(opts: {
   valueTitle?: string; color?: string; shape?: string; offset?: string; extraTooltip?: string[];
 }): PlotSpec {
   const color = opts.color ? { field: opts.color, type: 'nominal' as const } : { value: '#4c78a8' };
-  const opacity = opts.shape ? { opacity: { field: opts.shape, type: 'nominal' as const, scale: { range: [1, 0.3] }, legend: null } } : {};
+  const opacity = opts.shape ? { opacity: { field: opts.shape, type: 'ordinal' as const, scale: { range: [1, 0.3] }, legend: null } } : {};
   const shape = opts.shape ? { shape: { field: opts.shape, type: 'nominal' as const, title: null } } : {};
   const yOffset = opts.offset ? { yOffset: { field: opts.offset, type: 'nominal' as const } } : {};
   const tooltip = [opts.category, ...(opts.offset ? [opts.offset] : []), opts.value, opts.low, opts.high, ...(opts.extraTooltip ?? []), ...(opts.shape ? [opts.shape] : [])]
