@@ -107,7 +107,7 @@ describe('each malformed submission gets its own error', () => {
     expect(e.count).toBe(2);
     expect(e.examples[0]).toBe('line 3: "nope"');
     expect(e.examples[1]).toBe('line 5: "r99"');
-    const sp = await rejects(file('sp.csv', 'id\n r1\n'), selection, 'unknown-ids');
+    const sp = await rejects(file('sp.csv', 'id\n" r1"\n'), selection, 'unknown-ids');
     expect(sp.message).toContain('surrounding spaces');
     const hdr = await rejects(file('hdr.txt', 'id\nr1\n'), selection, 'unknown-ids');
     expect(hdr.message).toContain('no header');

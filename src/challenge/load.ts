@@ -8,7 +8,8 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
-import { SieveError } from '../util/errors.ts';
+import { SieveError, fsError } from '../util/errors.ts';
+import { firstInvalidUtf8, lineOfByte } from '../util/utf8.ts';
 import { checkModelParams } from './model-check.ts';
 import { challengeSchema, type Challenge } from './schema.ts';
 
@@ -16,6 +17,9 @@ import { challengeSchema, type Challenge } from './schema.ts';
 export const BUILTIN_CHALLENGES_DIR = fileURLToPath(new URL('../../challenges/', import.meta.url));
 
 const SPEC_FILE = 'challenge.yaml';
+/** Bounds on a challenge spec: its size and how far YAML aliases may expand (billion laughs). */
+const MAX_SPEC_BYTES = 1024 * 1024;
+const MAX_ALIAS_COUNT = 100;
 
 /** True when a string names a file system location rather than a built-in name. */
 function looksLikePath(s: string): boolean {
@@ -51,7 +55,15 @@ export async function resolveChallengePath(nameOrPath: string): Promise<{ specPa
 
 /** Parses and validates challenge.yaml text. `where` names the file in errors. */
 export function parseChallengeText(text: string, where: string): ReturnType<typeof challengeSchema.parse> {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (text.length > MAX_SPEC_BYTES)
+    throw new SieveError(`${where} is ${text.length} characters; a challenge spec is at most ${MAX_SPEC_BYTES}`, { where });
+  let doc;
+  try {
+    doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new SieveError(`invalid YAML in ${where}: nested too deeply`, { where });
+  }
   if (doc.errors.length) {
     const e = doc.errors[0];
     throw new SieveError(`invalid YAML in ${where}: ${e.message.split('\n')[0]}`, {
@@ -60,7 +72,25 @@ export function parseChallengeText(text: string, where: string): ReturnType<type
       examples: doc.errors.map((x) => x.message.split('\n')[0]),
     });
   }
-  const raw = doc.toJS();
+  // Warnings are errors here: an unknown tag (!evil, !!js/function) would otherwise turn quietly into a string.
+  if (doc.warnings.length) {
+    const unknownTag = doc.warnings.some((w) => w.code === 'TAG_RESOLVE_FAILED');
+    throw new SieveError(`${unknownTag ? 'unknown YAML tag' : 'questionable YAML'} in ${where}: ${doc.warnings[0].message.split('\n')[0]}`, {
+      where,
+      count: doc.warnings.length,
+      examples: [...doc.warnings.map((x) => x.message.split('\n')[0]), ...(unknownTag ? ['a challenge spec uses plain YAML values; remove the tag'] : [])],
+    });
+  }
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    if (!(err instanceof ReferenceError || err instanceof RangeError)) throw err;
+    throw new SieveError(`invalid YAML in ${where}: aliases expand too far (${err.message.split('\n')[0]})`, {
+      where,
+      examples: [`at most ${MAX_ALIAS_COUNT} alias expansions; write the values out instead`],
+    });
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new SieveError(`${where} must be a YAML mapping (name:, pool:, task:, ...)`, { where });
   }
@@ -83,7 +113,17 @@ export function formatPath(path: readonly PropertyKey[]): string {
 /** Loads a challenge by built-in name, directory or challenge.yaml path. */
 export async function loadChallenge(nameOrPath: string): Promise<Challenge> {
   const { specPath, builtin } = await resolveChallengePath(nameOrPath);
-  const bytes = await readFile(specPath);
+  const bytes = await readFile(specPath).catch((err) => {
+    throw fsError(err, 'read the challenge spec', specPath) ?? err;
+  });
+  if (bytes.length > MAX_SPEC_BYTES)
+    throw new SieveError(`${specPath} is ${bytes.length} bytes; a challenge spec is at most ${MAX_SPEC_BYTES}`, { where: specPath });
+  const bad = firstInvalidUtf8(bytes);
+  if (bad >= 0)
+    throw new SieveError(`${specPath} is not valid UTF-8 text`, {
+      where: specPath,
+      examples: [`byte ${bad} (line ${lineOfByte(bytes, bad)}); save the file as UTF-8`],
+    });
   const spec = parseChallengeText(bytes.toString('utf8'), specPath);
   await checkModelParams(spec, specPath);
   const dir = dirname(specPath);

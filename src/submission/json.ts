@@ -1,6 +1,7 @@
 /**
  * JSON submissions: an array of ids, an array of {id, label} objects, or {"ids": [...]}.
- * Ids may be strings or integers; anything else is reported with its item index.
+ * Ids may be strings or integers (kept as the digits written); anything else is reported with
+ * its item index. Parsed strictly: bounded depth, no repeated keys.
  */
 import { decodeText } from './text.ts';
 import { SubmissionError, type RawSubmission } from './types.ts';
@@ -13,69 +14,140 @@ function lineCol(text: string, pos: number): string {
   return `line ${line}, column ${col}`;
 }
 
+/** Deepest nesting a JSON submission may have (the real forms need 3). */
+export const MAX_JSON_DEPTH = 64;
+
+/** A number exactly as written in the file: ids are compared as the strings the user wrote. */
+export class JsonNumber {
+  constructor(readonly text: string) {}
+}
+
+export type JsonValue = null | boolean | string | JsonNumber | JsonValue[] | { [key: string]: JsonValue };
+
+class JsonSyntax extends Error {
+  constructor(message: string, readonly pos: number) {
+    super(message);
+  }
+}
+
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
 /**
- * Offset of the first syntax error in JSON text (-1 if none). Node 20's JSON.parse does not
- * always say where it failed, and a line number is what a participant needs.
+ * A strict, iterative JSON parser: no recursion (a 200,000-deep array is a clear error, not a
+ * stack overflow), nesting bounded by `maxDepth`, a key repeated within one object is an error
+ * (JSON.parse would silently keep the last), and numbers are kept as written (JsonNumber).
+ * Objects have no prototype, so a "__proto__" key is just a key.
  */
-export function jsonErrorOffset(t: string): number {
+export function parseStrictJson(t: string, maxDepth = MAX_JSON_DEPTH): JsonValue {
   let i = 0;
-  const ws = () => { while (i < t.length && ' \t\n\r'.includes(t[i])) i++; };
-  const fail = (): never => { throw i; };
-  const lit = (w: string) => { if (t.startsWith(w, i)) i += w.length; else fail(); };
-  const str = () => {
+  const n = t.length;
+  const ws = () => {
+    while (i < n) {
+      const c = t.charCodeAt(i);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+      else break;
+    }
+  };
+  const str = (): string => {
+    const start = i;
     i++;
-    while (i < t.length && t[i] !== '"') {
-      if (t.charCodeAt(i) < 0x20) fail();
-      if (t[i] === '\\') {
-        i++;
-        if (t[i] === 'u') { if (!/^[0-9a-fA-F]{4}$/.test(t.slice(i + 1, i + 5))) fail(); i += 5; }
-        else if ('"\\/bfnrt'.includes(t[i] ?? 'x')) i++;
-        else fail();
+    let escaped = false;
+    while (i < n) {
+      const c = t.charCodeAt(i);
+      if (c === 0x22) break;
+      if (c < 0x20) throw new JsonSyntax('control character inside a string', i);
+      if (c === 0x5c) {
+        escaped = true;
+        i += 2;
       } else i++;
     }
-    if (i >= t.length) fail();
+    if (i >= n) throw new JsonSyntax('a string is never closed', start);
     i++;
+    if (!escaped) return t.slice(start + 1, i - 1);
+    try {
+      return JSON.parse(t.slice(start, i)) as string;
+    } catch {
+      throw new JsonSyntax('bad escape sequence in a string', start);
+    }
   };
-  const num = () => {
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(t.slice(i, i + 400));
-    if (!m) fail();
-    i += m![0].length;
-  };
-  const value = (): void => {
+  const key = (): string => {
     ws();
-    const c = t[i];
-    if (c === '{') {
-      i++; ws();
-      if (t[i] === '}') { i++; return; }
-      for (;;) {
-        ws(); if (t[i] !== '"') fail(); str(); ws();
-        if (t[i] !== ':') fail(); i++; value(); ws();
-        if (t[i] === ',') { i++; continue; }
-        if (t[i] === '}') { i++; return; }
-        fail();
-      }
-    }
-    if (c === '[') {
-      i++; ws();
-      if (t[i] === ']') { i++; return; }
-      for (;;) {
-        value(); ws();
-        if (t[i] === ',') { i++; continue; }
-        if (t[i] === ']') { i++; return; }
-        fail();
-      }
-    }
-    if (c === '"') return str();
-    if (c === 't') return lit('true');
-    if (c === 'f') return lit('false');
-    if (c === 'n') return lit('null');
-    return num();
+    if (t[i] !== '"') throw new JsonSyntax('expected a "key" in double quotes', i);
+    const k = str();
+    ws();
+    if (t[i] !== ':') throw new JsonSyntax('expected ":" after a key', i);
+    i++;
+    return k;
   };
-  try {
-    value(); ws();
-    return i < t.length ? i : -1;
-  } catch (pos) {
-    return typeof pos === 'number' ? pos : -1;
+  type Frame = { arr: JsonValue[] } | { obj: { [key: string]: JsonValue }; keys: Set<string>; key: string };
+  const stack: Frame[] = [];
+  let current: JsonValue = null;
+  let needValue = true;
+  for (;;) {
+    ws();
+    if (needValue) {
+      const c = t[i];
+      if (c === '[' || c === '{') {
+        if (stack.length >= maxDepth) throw new JsonSyntax(`nested deeper than ${maxDepth} levels`, i);
+        i++;
+        ws();
+        if (c === '[') {
+          if (t[i] === ']') {
+            i++;
+            current = [];
+            needValue = false;
+          } else stack.push({ arr: [] });
+        } else {
+          const obj = Object.create(null) as { [key: string]: JsonValue };
+          if (t[i] === '}') {
+            i++;
+            current = obj;
+            needValue = false;
+          } else {
+            const k = key();
+            stack.push({ obj, keys: new Set([k]), key: k });
+          }
+        }
+        continue;
+      }
+      if (c === '"') current = str();
+      else if (t.startsWith('true', i)) (current = true), (i += 4);
+      else if (t.startsWith('false', i)) (current = false), (i += 5);
+      else if (t.startsWith('null', i)) (current = null), (i += 4);
+      else {
+        NUMBER.lastIndex = i;
+        const m = NUMBER.exec(t);
+        if (!m) throw new JsonSyntax(i >= n ? 'unexpected end of the file' : `unexpected ${JSON.stringify(t[i])}`, i);
+        current = new JsonNumber(m[0]);
+        i += m[0].length;
+      }
+      needValue = false;
+      continue;
+    }
+    const top = stack[stack.length - 1];
+    if (!top) {
+      if (i < n) throw new JsonSyntax('unexpected text after the JSON value', i);
+      return current;
+    }
+    if ('arr' in top) {
+      top.arr.push(current);
+      if (t[i] === ',') (i++, (needValue = true));
+      else if (t[i] === ']') (i++, stack.pop(), (current = top.arr));
+      else throw new JsonSyntax('expected "," or "]"', i);
+      continue;
+    }
+    top.obj[top.key] = current;
+    if (t[i] === ',') {
+      i++;
+      ws();
+      const at = i;
+      const k = key();
+      if (top.keys.has(k)) throw new JsonSyntax(`duplicate key ${JSON.stringify(k)} in one object`, at);
+      top.keys.add(k);
+      top.key = k;
+      needValue = true;
+    } else if (t[i] === '}') (i++, stack.pop(), (current = top.obj));
+    else throw new JsonSyntax('expected "," or "}"', i);
   }
 }
 
@@ -83,12 +155,14 @@ export function jsonErrorOffset(t: string): number {
 function scalarText(v: unknown): string | null | undefined {
   if (v === null) return null;
   if (typeof v === 'string') return v;
-  if (typeof v === 'number' && Number.isSafeInteger(v)) return String(v);
+  // An integer exactly as written (no float rounding, no 1e3 → "1000"): ids are strings.
+  if (v instanceof JsonNumber && /^-?\d+$/.test(v.text)) return v.text;
   return undefined;
 }
 
 function describe(v: unknown): string {
-  const s = JSON.stringify(v);
+  if (v instanceof JsonNumber) return v.text;
+  const s = JSON.stringify(v, (_k, x) => (x instanceof JsonNumber ? Number(x.text) : x));
   return s === undefined ? String(v) : s.length > 40 ? s.slice(0, 37) + '...' : s;
 }
 
@@ -97,18 +171,16 @@ export function parseJson(bytes: Uint8Array, where: string): RawSubmission {
   if (text.trim() === '') throw new SubmissionError('empty', 'the JSON file holds only whitespace', { where });
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = parseStrictJson(text);
   } catch (err) {
-    const msg = (err as Error).message.split('\n')[0];
-    const m = /position (\d+)/.exec(msg);
-    const pos = m ? Number(m[1]) : jsonErrorOffset(text);
-    throw new SubmissionError('syntax', `invalid JSON: ${msg}`, { where, examples: pos >= 0 ? [lineCol(text, pos)] : [] });
+    if (!(err instanceof JsonSyntax)) throw err;
+    throw new SubmissionError('syntax', `invalid JSON: ${err.message}`, { where, examples: [lineCol(text, err.pos)] });
   }
   let items: unknown[];
   let keyPrefix = '';
   if (Array.isArray(doc)) {
     items = doc;
-  } else if (doc !== null && typeof doc === 'object') {
+  } else if (doc !== null && typeof doc === 'object' && !(doc instanceof JsonNumber)) {
     const keys = Object.keys(doc);
     const extra = keys.filter((k) => k !== 'ids');
     if (!keys.includes('ids')) {
@@ -129,7 +201,7 @@ export function parseJson(bytes: Uint8Array, where: string): RawSubmission {
   }
   if (!items.length) throw new SubmissionError('empty', 'the JSON submission is an empty array', { where });
 
-  const isObj = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const isObj = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof JsonNumber);
   const objects = items.filter(isObj).length;
   const origins = Int32Array.from(items, (_, i) => i);
   const itemName = (i: number) => `${keyPrefix}[${i}]`;

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
-import { SieveError } from '../util/errors.ts';
+import { SieveError, fsError } from '../util/errors.ts';
 import { parseArrow, parseParquet } from './binary.ts';
 import { parseJson } from './json.ts';
 import { parseCsv, parseTxt } from './text.ts';
@@ -68,7 +68,11 @@ export async function readSubmission(path: string, opts: { format?: string } = {
   } else {
     format = formatFromPath(abs);
   }
-  const bytes = new Uint8Array(await readFile(abs));
+  const bytes = new Uint8Array(
+    await readFile(abs).catch((err) => {
+      throw fsError(err, 'read the submission', abs) ?? err;
+    }),
+  );
   const raw = await parseSubmissionBytes(bytes, format, abs);
   return { raw, path: abs, sha256: sha256Hex(bytes), bytes: bytes.length };
 }

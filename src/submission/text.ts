@@ -2,6 +2,7 @@
  * Text submissions (CSV, TXT, and the byte checks JSON shares): refuse binary junk and
  * non-UTF-8 text with the byte offset and line, then split into rows keeping line numbers.
  */
+import { firstInvalidUtf8, lineOfByte } from '../util/utf8.ts';
 import { SubmissionError, type RawSubmission, type SubmissionFormat } from './types.ts';
 
 const PARQUET_MAGIC = [0x50, 0x41, 0x52, 0x31]; // "PAR1"
@@ -22,36 +23,7 @@ export function sniffBinary(bytes: Uint8Array): 'parquet' | 'arrow' | 'gzip' | '
   return null;
 }
 
-function lineAt(bytes: Uint8Array, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < bytes.length; i++) if (bytes[i] === 0x0a) line++;
-  return line;
-}
-
-/** Offset of the first byte that breaks UTF-8, or -1 when the whole buffer is valid. */
-export function firstInvalidUtf8(b: Uint8Array): number {
-  let i = 0;
-  const n = b.length;
-  while (i < n) {
-    const c = b[i];
-    if (c < 0x80) { i++; continue; }
-    let len: number, min: number;
-    if (c >= 0xc2 && c <= 0xdf) { len = 2; min = 0x80; }
-    else if (c >= 0xe0 && c <= 0xef) { len = 3; min = 0x800; }
-    else if (c >= 0xf0 && c <= 0xf4) { len = 4; min = 0x10000; }
-    else return i;
-    if (i + len > n) return i;
-    let cp = c & (0xff >> (len + 1));
-    for (let k = 1; k < len; k++) {
-      const cc = b[i + k];
-      if ((cc & 0xc0) !== 0x80) return i;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
-    i += len;
-  }
-  return -1;
-}
+export { firstInvalidUtf8 } from '../util/utf8.ts';
 
 /**
  * Decodes a text submission strictly: the bytes must be UTF-8 text (a UTF-8 byte-order mark
@@ -74,7 +46,7 @@ export function decodeText(bytes: Uint8Array, format: SubmissionFormat, where: s
     throw new SubmissionError('encoding', `binary data in a ${format.toUpperCase()} file: ${count} NUL byte(s)`, {
       where,
       count,
-      examples: [`byte ${nul} (line ${lineAt(bytes, nul)})`],
+      examples: [`byte ${nul} (line ${lineOfByte(bytes, nul)})`],
     });
   }
   const bad = firstInvalidUtf8(bytes);
@@ -82,7 +54,7 @@ export function decodeText(bytes: Uint8Array, format: SubmissionFormat, where: s
     const hex = Array.from(bytes.subarray(bad, bad + 4), (x) => x.toString(16).padStart(2, '0')).join(' ');
     throw new SubmissionError('encoding', `the file is not valid UTF-8 text (save it as UTF-8)`, {
       where,
-      examples: [`byte ${bad} (line ${lineAt(bytes, bad)}): ${hex}`],
+      examples: [`byte ${bad} (line ${lineOfByte(bytes, bad)}): ${hex}`],
     });
   }
   const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
@@ -99,11 +71,11 @@ function splitLines(text: string): { text: string; line: number }[] {
   return parts;
 }
 
-/** TXT: one id per line, no header. */
+/** TXT: one id per line, no header; whitespace around an id is not part of it. */
 export function parseTxt(bytes: Uint8Array, where: string): RawSubmission {
   const lines = splitLines(decodeText(bytes, 'txt', where));
   if (!lines.length) throw new SubmissionError('empty', 'the submission holds no ids (only blank lines)', { where });
-  const ids = lines.map((l) => l.text);
+  const ids = lines.map((l) => l.text.trim());
   if (ids.some((s) => s.includes(','))) {
     const i = ids.findIndex((s) => s.includes(','));
     throw new SubmissionError('extra-columns', 'a TXT submission holds one id per line, but a line has commas; name a CSV file .csv', {
@@ -124,7 +96,14 @@ export function parseTxt(bytes: Uint8Array, where: string): RawSubmission {
 /** One CSV record: its fields and the line it starts on. */
 interface CsvRecord { fields: string[]; line: number }
 
-/** RFC 4180 CSV: quoted fields may hold commas, quotes ("") and newlines. */
+/** Whitespace around a field or an id (never a line break, which ends the record). */
+const isBlank = (ch: string) => ch !== '\n' && /\s/.test(ch);
+
+/**
+ * RFC 4180 CSV: quoted fields may hold commas, quotes ("") and newlines. Whitespace around a
+ * field is not part of it (editors and spreadsheets add it): unquoted fields are trimmed, and
+ * blanks around a quoted field are skipped while what the quotes hold is kept as written.
+ */
 export function splitCsv(text: string, where: string): CsvRecord[] {
   const out: CsvRecord[] = [];
   let fields: string[] = [];
@@ -135,7 +114,14 @@ export function splitCsv(text: string, where: string): CsvRecord[] {
   let quoted = false; // inside quotes
   let wasQuoted = false; // current field started with a quote
   const n = text.length;
-  const endField = () => { fields.push(field); field = ''; wasQuoted = false; };
+  const endField = () => {
+    if (!wasQuoted) {
+      let e = field.length;
+      while (e > 0 && isBlank(field[e - 1])) e--;
+      field = field.slice(0, e);
+    }
+    fields.push(field); field = ''; wasQuoted = false;
+  };
   const endRecord = () => { endField(); out.push({ fields, line: recordLine }); fields = []; };
   while (i < n) {
     const ch = text[i];
@@ -154,6 +140,7 @@ export function splitCsv(text: string, where: string): CsvRecord[] {
     if (ch === ',') { endField(); i++; continue; }
     if (ch === '\r' && text[i + 1] === '\n') { i++; continue; }
     if (ch === '\n') { endRecord(); line++; recordLine = line; i++; continue; }
+    if (isBlank(ch) && (field.length === 0 || wasQuoted)) { i++; continue; } // blanks before a field or after its closing quote
     if (wasQuoted) {
       throw new SubmissionError('syntax', 'text after a closing quote in a CSV field', { where, examples: [`line ${line}`] });
     }
@@ -162,7 +149,7 @@ export function splitCsv(text: string, where: string): CsvRecord[] {
   if (quoted) throw new SubmissionError('syntax', 'a quoted CSV field is never closed', { where, examples: [`line ${recordLine}`] });
   if (field.length || fields.length || wasQuoted) endRecord();
   // Trailing blank lines are not rows.
-  while (out.length && out[out.length - 1].fields.length === 1 && out[out.length - 1].fields[0].trim() === '') out.pop();
+  while (out.length && out[out.length - 1].fields.length === 1 && out[out.length - 1].fields[0] === '' ) out.pop();
   return out;
 }
 

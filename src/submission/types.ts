@@ -40,7 +40,8 @@ export class SubmissionError extends SieveError {
 
 /**
  * A submission as read from its file: one entry per row/line/item, in file order.
- * Values are strings exactly as written (integers stringified); nothing is trimmed or dropped.
+ * Values are strings as written (JSON integers keep their digits); TXT ids and CSV fields lose
+ * surrounding whitespace (outside quotes), nothing else is changed or dropped.
  */
 export interface RawSubmission {
   format: SubmissionFormat;

@@ -1,0 +1,120 @@
+/**
+ * Hostile and careless submissions and challenge specs (issue 13, items 4 and 5): bounded
+ * JSON depth, repeated JSON keys, ids compared as written, TXT/CSV whitespace and CRLF,
+ * YAML alias bombs, unknown YAML tags and invalid UTF-8 — each a SieveError, never a crash.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadChallenge, parseChallengeText } from '../src/challenge/load.ts';
+import { loadSubmission, rulesFor, SubmissionError, type SubmissionRules } from '../src/submission/index.ts';
+import { MAX_JSON_DEPTH, parseStrictJson } from '../src/submission/json.ts';
+import { SieveError } from '../src/util/errors.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'sieve-hostile-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const poolIds = ['r1', 'r2', 'r3', '7', '12345678901234567890', '-0'];
+const selection: SubmissionRules = rulesFor({ task: 'selection', budget: { rows: 10 } }, { ids: poolIds, classNames: ['a', 'b'] });
+const relabel: SubmissionRules = rulesFor({ task: 'relabel', budget: { corrections: 10 } }, { ids: poolIds, classNames: ['a', 'b'] });
+
+let counter = 0;
+function file(name: string, content: string | Uint8Array): string {
+  const p = join(dir, `${counter++}-${name}`);
+  writeFileSync(p, content);
+  return p;
+}
+
+async function ids(path: string, rules = selection): Promise<string[]> {
+  const { submission } = await loadSubmission(path, rules);
+  return Array.from(submission.indices, (i) => poolIds[i]);
+}
+
+async function rejected(path: string, pattern: RegExp, rules = selection): Promise<SubmissionError> {
+  const err = await loadSubmission(path, rules).then(() => null, (e) => e);
+  expect(err).toBeInstanceOf(SubmissionError);
+  expect((err as SubmissionError).message).toMatch(pattern);
+  return err as SubmissionError;
+}
+
+describe('JSON submissions are parsed strictly', () => {
+  it('a 200,000-deep array is a syntax error naming the depth, not a stack overflow', async () => {
+    const deep = '['.repeat(200_000) + ']'.repeat(200_000);
+    const e = await rejected(file('deep.json', deep), new RegExp(`nested deeper than ${MAX_JSON_DEPTH} levels`));
+    expect(e.problem).toBe('syntax');
+    expect(e.examples[0]).toBe(`line 1, column ${MAX_JSON_DEPTH + 1}`);
+    await rejected(file('deepobj.json', '{"ids":' + '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_001)), /nested deeper/);
+  });
+
+  it('a key repeated in one object is an error with its place', async () => {
+    const e = await rejected(file('dup.json', '[{"id": "r1", "label": "a",\n  "label": "b"}]'), /duplicate key "label"/, relabel);
+    expect(e.examples[0]).toBe('line 2, column 3');
+    await rejected(file('dup2.json', '{"ids": ["r1"], "ids": ["r2"]}'), /duplicate key "ids"/);
+    // The same key in two objects is fine.
+    expect(await ids(file('ok.json', '[{"id": "r1", "label": "a"}, {"id": "r2", "label": "b"}]'), relabel)).toEqual(['r1', 'r2']);
+  });
+
+  it('integer ids are compared as the digits written; floats and exponents are not ids', async () => {
+    expect(await ids(file('n.json', '[7, 12345678901234567890, -0]'))).toEqual(['7', '12345678901234567890', '-0']);
+    await rejected(file('f.json', '[7.0]'), /neither strings nor integers/);
+    await rejected(file('e.json', '[7e0]'), /neither strings nor integers/);
+    expect(await ids(file('s.json', '["7"]'))).toEqual(['7']);
+  });
+
+  it('the parser matches JSON.parse on ordinary documents and keeps "__proto__" as a key', () => {
+    const text = '{"a": [1, -2.5e3, "x\\u00e9\\n", true, false, null], "b": {}, "c": [], "__proto__": {"d": 1}}';
+    const v = parseStrictJson(text) as Record<string, unknown>;
+    const plain = JSON.parse(JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && 'text' in x ? Number(x.text) : x)));
+    expect(plain).toEqual(JSON.parse(text));
+    expect(Object.keys(v)).toEqual(['a', 'b', 'c', '__proto__']);
+    for (const bad of ['[1,]', '{"a" 1}', '[01]', '"\u0001"', '[1] x', '{"a":1,}', '']) expect(() => parseStrictJson(bad)).toThrow();
+  });
+});
+
+describe('TXT and CSV submissions trim surrounding whitespace and accept CRLF', () => {
+  it('TXT with spaces, tabs and CRLF line ends', async () => {
+    expect(await ids(file('a.txt', '  r1 \r\n\tr2\t\r\nr3\r\n\r\n'))).toEqual(['r1', 'r2', 'r3']);
+  });
+  it('CSV with spaces around fields, quoted fields and CRLF', async () => {
+    expect(await ids(file('a.csv', 'id \r\n r1\r\n "r2" \r\nr3  \r\n'))).toEqual(['r1', 'r2', 'r3']);
+    expect(await ids(file('b.csv', ' id , label \r\n r1 , a \r\n"r2", b\r\n'), relabel)).toEqual(['r1', 'r2']);
+    // Inside quotes the spaces are the user's: kept, and reported with a hint.
+    const e = await rejected(file('q.csv', 'id\n" r1 "\n'), /surrounding spaces/);
+    expect(e.problem).toBe('unknown-ids');
+  });
+});
+
+describe('challenge.yaml cannot crash or fool the loader', () => {
+  const base = (extra: string) => `name: toy\nversion: 1\npool: german-credit\ntask: selection\n${extra}`;
+  const err = (text: string): SieveError => {
+    try {
+      parseChallengeText(text, 'toy.yaml');
+    } catch (e) {
+      expect(e).toBeInstanceOf(SieveError);
+      return e as SieveError;
+    }
+    throw new Error('expected a SieveError');
+  };
+
+  it('a YAML alias bomb is refused, not expanded', () => {
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (const [k, prev] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e']]) bomb.push(`${k}: &${k} [${Array(9).fill(`*${prev}`).join(',')}]`);
+    expect(err(base(bomb.join('\n') + '\n')).message).toMatch(/aliases expand too far/);
+  });
+
+  it('unknown tags (!evil, !!js/function) are refused', () => {
+    expect(err(base('title: !evil x\n')).message).toMatch(/unknown YAML tag/);
+    expect(err(base('title: !!js/function "function () { return 1 }"\n')).message).toMatch(/unknown YAML tag/);
+  });
+
+  it('deep nesting and invalid UTF-8 are errors naming the file', async () => {
+    expect(err(base(`title: ${'['.repeat(50_000)}${']'.repeat(50_000)}\n`)).message).toMatch(/invalid YAML/);
+    const d = mkdtempSync(join(dir, 'ch-'));
+    writeFileSync(join(d, 'challenge.yaml'), Buffer.concat([Buffer.from(base('title: caf')), Buffer.from([0xe9, 0x0a])]));
+    const e = await loadChallenge(d).then(() => null, (x) => x);
+    expect(e).toBeInstanceOf(SieveError);
+    expect(e.message).toMatch(/not valid UTF-8/);
+    expect(e.examples[0]).toMatch(/line 5/);
+  });
+});
