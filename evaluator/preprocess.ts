@@ -6,13 +6,13 @@
  * the top principal components), `standardize` (zero mean, unit variance per output
  * dimension, statistics from the pool; zero-variance dimensions keep std 1).
  *
- * PCA: covariance from a sparse X^T X (zero inputs skipped, Float64 sums), eigenvectors by
- * Householder + QL (kernels/symeig.ts). Components are ordered by decreasing variance (ties
- * by index) and signed so that each one's largest-magnitude entry (first on ties) is
- * positive, so the same pool always gives the same components, bit for bit.
+ * PCA: compute/pca.ts's exact variant (covariance of every pool row with the SIMD dot kernel,
+ * float32 slabs summed in float64; all eigenpairs by Householder + QL). Components are ordered
+ * by decreasing variance (ties by index) and signed so that each one's largest-magnitude entry
+ * (first on ties) is positive, so the same pool always gives the same components, bit for bit.
  */
 import type { PreprocessSpec, Preprocessor } from './types.ts';
-import { symmetricEigen } from './kernels/symeig.ts';
+import { fitPca as fitComponents } from '../compute/pca.ts';
 import { logisticLogitsWasm } from './kernels/logistic-engine.ts';
 
 export const PREPROCESS_FORMAT = 'sieve-preprocess/1';
@@ -52,61 +52,16 @@ function checkSpec(spec: PreprocessSpec, d: number): void {
   }
 }
 
-/** Sum and upper-triangular X^T X of the scaled rows, skipping zero inputs. */
-function moments(X: Float32Array, n: number, d: number, scale: number): { sum: Float64Array; xtx: Float64Array } {
-  const sum = new Float64Array(d);
-  const xtx = new Float64Array(d * d);
-  const idx = new Int32Array(d);
-  const val = new Float64Array(d);
-  for (let i = 0; i < n; i++) {
-    const off = i * d;
-    let m = 0;
-    for (let j = 0; j < d; j++) {
-      const x = X[off + j];
-      if (x !== 0) { idx[m] = j; val[m] = x / scale; m++; }
-    }
-    for (let a = 0; a < m; a++) {
-      const xa = val[a], row = idx[a] * d;
-      sum[idx[a]] += xa;
-      for (let b = a; b < m; b++) xtx[row + idx[b]] += xa * val[b];
-    }
-  }
-  return { sum, xtx };
-}
-
 function fitPca(X: Float32Array, n: number, d: number, scale: number, k: number): NonNullable<PreprocessJSON['pca']> {
   if (n < 2) throw new Error(`preprocess: PCA needs at least 2 pool rows, got ${n}`);
-  const { sum, xtx } = moments(X, n, d, scale);
-  const mean = new Float64Array(d);
-  for (let j = 0; j < d; j++) mean[j] = sum[j] / n;
-  // Covariance (n − 1 denominator), mirrored from the upper triangle.
-  const cov = new Float64Array(d * d);
-  for (let a = 0; a < d; a++) {
-    for (let b = a; b < d; b++) {
-      const v = (xtx[a * d + b] - n * mean[a] * mean[b]) / (n - 1);
-      cov[a * d + b] = v;
-      cov[b * d + a] = v;
-    }
-  }
-  let total = 0;
-  for (let j = 0; j < d; j++) total += cov[j * d + j];
-  const { values, vectors } = symmetricEigen(cov, d);
-  // Eigenvalues come ascending; take them descending, ties by original index.
-  const order = Array.from({ length: d }, (_, i) => i).sort((p, q) => values[q] - values[p] || p - q);
+  // Every pool row, every eigenpair: the exact variant of the one PCA (compute/pca.ts).
+  const fit = fitComponents(X, n, d, k, { variant: 'exact', scale });
   const components: number[][] = [];
-  const explainedVariance: number[] = [];
-  for (let c = 0; c < k; c++) {
-    const j = order[c];
-    const v = Array.from(vectors.subarray(j * d, j * d + d));
-    let big = 0;
-    for (let i = 1; i < d; i++) if (Math.abs(v[i]) > Math.abs(v[big])) big = i;
-    if (v[big] < 0) for (let i = 0; i < d; i++) v[i] = -v[i] || 0;
-    components.push(v);
-    explainedVariance.push(Math.max(0, values[j]));
-  }
+  for (let c = 0; c < k; c++) components.push(Array.from(fit.components.subarray(c * d, c * d + d)));
+  const explainedVariance = Array.from(fit.variance);
   return {
-    mean: Array.from(mean), components, explainedVariance,
-    explainedRatio: explainedVariance.map((v) => (total > 0 ? v / total : 0)),
+    mean: Array.from(fit.mean), components, explainedVariance,
+    explainedRatio: explainedVariance.map((v) => (fit.totalVariance > 0 ? v / fit.totalVariance : 0)),
   };
 }
 

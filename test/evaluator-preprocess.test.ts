@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../evaluator/rng.ts';
 import { fitPreprocessor, restorePreprocessor, type PreprocessJSON } from '../evaluator/preprocess.ts';
-import { symmetricEigen } from '../evaluator/kernels/symeig.ts';
+import { symmetricEigen } from '../compute/symeig.ts';
 
 /**
  * Rows x = Σ_c s_c·z_c·u_c + offset with orthonormal axes u_c (a random rotation) and

@@ -14,7 +14,7 @@
 import { softmaxRows } from '../kernels/softmax.ts';
 import { logisticLogitsWasm } from '../kernels/logistic-engine.ts';
 import { gramMatrix } from '../../compute/dots.ts';
-import { choleskyWasm } from '../kernels/linalg-wasm.ts';
+import { choleskyWasm } from '../../compute/linalg-wasm.ts';
 
 /** Largest parameter count (d + 1)·k for which a dense Hessian is worth factoring. */
 export const MAX_NEWTON_PARAMS = 2048;
@@ -75,7 +75,7 @@ export function choleskyForNewton(H: Float64Array, P: number, d: number, k: numb
 
 /**
  * out = (L Lᵀ)⁻¹ q by forward and back substitution in plain TypeScript (the reference for
- * kernels/linalg-wasm.ts's CholeskySolver, which fits use).
+ * compute/linalg-wasm.ts's CholeskySolver, which fits use).
  */
 export function choleskySolve(L: Float32Array | Float64Array, P: number, q: Float64Array, out: Float64Array): void {
   for (let r = 0; r < P; r++) {

@@ -13,7 +13,7 @@ import { LogisticEngine, logisticProba } from '../kernels/logistic-engine.ts';
 import { lbfgs, type CurvaturePairs, type LbfgsStop } from './lbfgs.ts';
 import { checkDataset, numberParam, rejectUnknownParams } from './params.ts';
 import { choleskyForNewton, logRegHessian, MAX_NEWTON_PARAMS } from './logreg-newton.ts';
-import { CholeskySolver } from '../kernels/linalg-wasm.ts';
+import { CholeskySolver } from '../../compute/linalg-wasm.ts';
 
 const NAME = 'logistic-regression';
 export const LOGREG_PARAMS = ['l2', 'max_iter', 'tol', 'memory', 'keep_curvature', 'precondition'] as const;

@@ -3,9 +3,9 @@
  * (the per-iteration cost of Hessian-preconditioned L-BFGS). Dot products use two f64x2
  * accumulators in a fixed order, so results are deterministic.
  */
-import { Code, F64, I32, ModuleBuilder, Op, Simd, V128, type ValType } from '../../compute/wasm.ts';
-import { kernelFor } from '../../compute/pool.ts';
-import { acquire } from '../../compute/arena.ts';
+import { Code, F64, I32, ModuleBuilder, Op, Simd, V128, type ValType } from './wasm.ts';
+import { kernelFor } from './pool.ts';
+import { acquire } from './arena.ts';
 
 function linalgModule(): Uint8Array<ArrayBuffer> {
   const mb = new ModuleBuilder();

@@ -3,7 +3,7 @@
  * and the implicit QL algorithm (tql2), as in JAMA / EISPACK. This is ml-matrix's
  * EigenvalueDecomposition (symmetric path, MIT licence) moved onto one flat Float64Array in
  * kernel memory, with its O(n³) inner loops (row updates, plane rotations, dot products) in
- * WebAssembly SIMD (kernels/linalg-wasm.ts): a 784 × 784 decomposition takes about a second
+ * WebAssembly SIMD (linalg-wasm.ts): a 784 × 784 decomposition takes about a second
  * instead of ml-matrix's ten or more. Element-wise updates are bit-for-bit the scalar ones;
  * dot products sum in two lanes, so results agree with ml-matrix to rounding, and are
  * deterministic.
@@ -11,8 +11,8 @@
  * Storage follows ml-matrix's transposed layout: S[j·n + i] holds V(i, j), so the hot
  * loops scan contiguous memory and, at the end, row j of S is eigenvector j.
  */
-import { acquire } from '../../compute/arena.ts';
-import { kernelFor } from '../../compute/pool.ts';
+import { acquire } from './arena.ts';
+import { kernelFor } from './pool.ts';
 import { linalgWasmModule, type LinalgExports } from './linalg-wasm.ts';
 
 function hypotenuse(a: number, b: number): number {
