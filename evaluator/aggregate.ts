@@ -11,7 +11,7 @@
  */
 import { bootstrapInterval } from '../compute/stats.ts';
 import { forEachResample, type BootstrapSpec } from './bootstrap.ts';
-import { computeMetrics, groupMetricNotes, MetricScratch, type MetricLayout, type RowScores } from './metrics.ts';
+import { computeMetrics, groupMetricNotes, MetricScratch, talliesOf, type MetricLayout, type RowScores } from './metrics.ts';
 
 export interface MetricSummary {
   /** Mean over seeds. */
@@ -36,6 +36,8 @@ export interface SeedScorer {
   compute(s: number, rows: Int32Array, weights: Int32Array | null, out: Float64Array): void;
   /** Notes by metric name for these rows (e.g. a group too small to judge). */
   notes?(rows: Int32Array): Record<string, string>;
+  /** The counts the metrics of seed `s` over `rows` (unweighted) are computed from, as JSON (for re-scoring). */
+  counts?(s: number, rows: Int32Array): unknown;
 }
 
 export function meanAndStd(values: readonly number[]): { mean: number; std: number } {
@@ -104,5 +106,9 @@ export function classificationScorer(layout: MetricLayout, perSeed: RowScores[])
     },
     // Judging depends on the true labels and groups only, the same for every seed.
     notes: (rows) => (perSeed.length && layout.groups.length ? groupMetricNotes(perSeed[0], layout, rows) : {}),
+    counts(s, rows) {
+      computeMetrics(perSeed[s], layout, rows, null, new Float64Array(layout.names.length), scratch);
+      return talliesOf(scratch);
+    },
   };
 }

@@ -14,8 +14,8 @@ export type { MetricSummary } from './aggregate.ts';
 export { meanAndStd, summariseSeeds } from './aggregate.ts';
 export { DEFAULT_BOOTSTRAP, type BootstrapSpec } from './bootstrap.ts';
 export {
-  encodeGroupColumn, evaluateMetrics, metricFamily, METRIC_FAMILIES, MISSING_GROUP,
-  type GroupColumn, type MetricFamily, type MetricOptions,
+  describeLayout, encodeGroupColumn, evaluateMetrics, layoutOf, LOG_LOSS_CONVENTION, logLoss, metricFamily, METRIC_FAMILIES, metricsFromTallies,
+  MISSING_GROUP, type GroupColumn, type LayoutDescription, type MetricFamily, type MetricOptions, type MetricTallies,
 } from './metrics.ts';
 export {
   EvaluatorInputError, prepareFeatures,
@@ -24,5 +24,6 @@ export {
 export { evaluateSelection, type SelectionInput } from './protocols/selection.ts';
 export { applyCorrections, evaluateRelabel, type Corrections, type RelabelInput, type RelabelOutput } from './protocols/relabel.ts';
 export {
-  evaluateRanking, RANKING_METRICS, type RankingCurve, type RankingInput, type RankingOutput,
+  evaluateRanking, RANKING_METRICS, type CurveCounts, type RankingCurve, type RankingInput, type RankingOutput,
 } from './protocols/ranking.ts';
+export { dataperfFractionFixes, rankingFigures, roundAccuracy } from './protocols/ranking-rules.ts';

@@ -400,6 +400,34 @@ export function metricsFromTallies(layout: MetricLayout, t: MetricTallies, out =
   return finishMetrics(layout, scratch, out);
 }
 
+/** What a MetricLayout is made of, as JSON (stored next to the tallies of a record). */
+export interface LayoutDescription {
+  classes: string[];
+  positive_class: number | null;
+  /** Group columns in layout order with their value names. */
+  groups: { column: string; names: string[] }[];
+  /** Smallest denominator a group rate is judged on. */
+  min_group_size: number;
+}
+
+export function describeLayout(layout: MetricLayout): LayoutDescription {
+  return {
+    classes: [...layout.classNames],
+    positive_class: layout.positiveClass,
+    groups: layout.groups.map(({ column, g }) => ({ column, names: [...g.names] })),
+    min_group_size: layout.minGroupSize,
+  };
+}
+
+/** The layout a description names (group codes are not needed to score tallies). */
+export function layoutOf(desc: LayoutDescription): MetricLayout {
+  const groups: Record<string, GroupColumn> = {};
+  for (const { column, names } of desc.groups) groups[column] = { codes: new Int32Array(0), names: [...names] };
+  return metricLayout(desc.classes.length, {
+    classNames: desc.classes, groups, positiveClass: desc.positive_class ?? undefined, minGroupSize: desc.min_group_size,
+  });
+}
+
 /**
  * The metrics of accumulated counts (the second half of computeMetrics). `judged` fixes which
  * groups are judged (computeMetrics passes the rule applied to the unweighted rows); without

@@ -34,7 +34,10 @@ describe('challenge specs', () => {
   it('loads every built-in challenge with its pool, task and budget', async () => {
     const all = await listChallenges();
     const byName = new Map(all.map((c) => [c.name, c]));
-    expect([...byName.keys()].sort()).toEqual(['credit-fair', 'fashion-debug', 'fashion-select', 'synth-teach']);
+    expect([...byName.keys()].sort()).toEqual(['credit-fair', 'fashion-concept', 'fashion-debug', 'fashion-select', 'synth-teach']);
+    expect(byName.get('fashion-concept')!.metrics).toMatchObject({ rules: 'dataperf', primary: 'f1[Shirt]', positive_class: 'Shirt' });
+    expect(byName.get('fashion-concept')!.one_vs_rest).toBe('Shirt');
+    expect(byName.get('fashion-debug')!.metrics.rules).toBe('sieve');
     const fs = byName.get('fashion-select')!;
     expect(fs.pool).toBe('fashion-mnist');
     expect(fs.task).toBe('selection');
@@ -81,6 +84,25 @@ describe('challenge specs', () => {
     expect(errorOf(base.replace('report: [macro_f1]', 'report: ["worst_group_accuracy[age]"]') + 'groups: [sex]\n').examples[0]).toMatch(
       /"age" is not listed in groups/,
     );
+  });
+
+  it('scoring rules: sieve by default; dataperf needs the official primary, every-fix refits, a binary concept', () => {
+    expect(parseChallengeText(base, 'toy.yaml').metrics.rules).toBe('sieve');
+    const ranking = base.replace('budget: { rows: 10 }', 'budget: {}').replace('task: selection', 'task: ranking');
+    const dp = (metrics: string, extra = '') => ranking.replace(/metrics: .*/, `metrics: ${metrics}`) + extra;
+    expect(parseChallengeText(dp('{ rules: dataperf, primary: dataperf_fraction_fixes, direction: min, report: [auc] }'), 't').metrics.rules).toBe('dataperf');
+    expect(errorOf(dp('{ rules: dataperf, primary: auc, direction: max }')).examples.join('\n')).toMatch(/metrics.primary: DataPerf's debugging rules rank by dataperf_fraction_fixes/);
+    expect(errorOf(dp('{ primary: auc, direction: max, report: [dataperf_fraction_fixes] }', 'ranking: { step: 5 }\n')).examples.join('\n'))
+      .toMatch(/metrics.report\[0\]: dataperf_fraction_fixes follows DataPerf's refit after every fix; it needs ranking.step 1, not 5/);
+    expect(errorOf(dp('{ primary: dataperf_fraction_fixes, direction: max }')).message).toMatch(/better when lower; use min/);
+    const sel = (metrics: string, extra = '') => base.replace(/metrics: .*/, `metrics: ${metrics}`) + extra;
+    const noConcept = errorOf(sel('{ rules: dataperf, primary: "f1[Shirt]", direction: max, positive_class: Shirt }')).examples.join('\n');
+    expect(noConcept).toMatch(/one_vs_rest: DataPerf's selection task is binary/);
+    expect(errorOf(sel('{ rules: dataperf, primary: accuracy, direction: max, positive_class: Shirt }', 'one_vs_rest: Shirt\n')).examples.join('\n'))
+      .toMatch(/rank by the positive class's F1, f1\[Shirt\], not accuracy/);
+    expect(errorOf(sel('{ rules: dataperf, primary: "f1[Bag]", direction: max, positive_class: Bag }', 'one_vs_rest: Shirt\n')).examples.join('\n'))
+      .toMatch(/the positive class of a one_vs_rest challenge is Shirt, not Bag/);
+    expect(errorOf(sel('{ rules: nist, primary: accuracy, direction: max }')).examples.join('\n')).toMatch(/metrics.rules/);
   });
 
   it('checks model hyperparameters with the evaluator when loading', async () => {

@@ -45,6 +45,20 @@ describe('sieve evaluate / verify / baselines on credit-fair (small and fast)', 
     expect(mismatch.status).toBe(1);
     expect(JSON.parse(mismatch.stdout).differences).toEqual([{ path: 'metrics.accuracy.mean', recorded: 0.5, rerun: stored.metrics.accuracy.mean }]);
 
+    // --rescore: every figure again from the record's own counts, no submission, pool or refit.
+    const rescored = sieve('verify', out, '--rescore');
+    expect(rescored.status, rescored.stderr).toBe(0);
+    expect(rescored.stdout).toMatch(/re-scored: all \d+ recorded figures equal/);
+    const tamperedTally = structuredClone(stored);
+    tamperedTally.counts.parts.private[3].confusion[0] += 1;
+    writeFileSync(bad, JSON.stringify(tamperedTally));
+    const off = sieve('verify', bad, '--rescore', '--json');
+    expect(off.status).toBe(1);
+    const paths = JSON.parse(off.stdout).differences.map((d: { path: string }) => d.path);
+    expect(paths).toContain('private.metrics.accuracy.per_seed[3]');
+    expect(paths).toContain('counts.parts.private[3]: confusion matrix total');
+    expect(paths.every((p: string) => p.startsWith('private.') || p.startsWith('counts.parts.private[3]'))).toBe(true);
+
     writeFileSync(sub, 'id\n' + train.ids.slice(0, 10).join('\n') + '\n');
     const changed = sieve('verify', out);
     expect(changed.status).toBe(2);

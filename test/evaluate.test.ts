@@ -9,6 +9,8 @@ import { loadEvalContext, type EvalContext } from '../src/evaluate/context.ts';
 import { publicView, type ResultRecord } from '../src/evaluate/record.ts';
 import { evaluateFile } from '../src/evaluate/runner.ts';
 import { verifyRecord } from '../src/evaluate/verify.ts';
+import { rescoreRecord } from '../src/evaluate/rescore.ts';
+import { dataperfFractionFixes } from '../evaluator/protocols/ranking-rules.ts';
 import { partitionTestRows } from '../src/evaluate/partition.ts';
 import { SieveError } from '../src/util/errors.ts';
 
@@ -226,5 +228,63 @@ describe('ranking on fashion-debug', () => {
     expect(r.metrics.final_accuracy.mean).toBe(r.metrics.clean_accuracy.mean);
     const again = await evaluateFile(ctx.challenge, path, { context: ctx, bootstrapSamples: 200 });
     expect(scores(again)).toBe(scores(r));
+  });
+});
+
+describe('fashion-debug, a 60-row prefix: both scoring rules, curves per part, re-scoring', () => {
+  it('the DataPerf figure is the official rule applied to the recorded curve; the record re-scores to what it shows', async () => {
+    const ctx = await loadEvalContext('fashion-debug');
+    const noisyFirst = [...ctx.train.ids.keys()].sort((a, b) => {
+      const na = ctx.cleanLabels![a] !== ctx.train.labels[a] ? 0 : 1;
+      const nb = ctx.cleanLabels![b] !== ctx.train.labels[b] ? 0 : 1;
+      return na - nb || a - b;
+    });
+    const path = join(dir, 'prefix.txt');
+    writeFileSync(path, noisyFirst.slice(0, 60).map((i) => ctx.train.ids[i]).join('\n'));
+    const r = JSON.parse(JSON.stringify(await evaluateFile(ctx.challenge, path, { context: ctx, bootstrapSamples: 50 }))) as ResultRecord;
+    const n = r.ranking!.pool_rows;
+    expect(r.curve!.k).toHaveLength(61);
+    for (const [part, where] of [['public', r.metrics], ['private', r.private!.metrics], ['all', r.private!.all_metrics]] as const) {
+      const c = r.curve!.parts[part][0];
+      expect(c.rows).toBe(part === 'public' ? r.test.public_rows : part === 'private' ? r.test.private_rows : r.test.rows);
+      // The official curve: one accuracy per fix 1..n, fixes past the prefix change nothing.
+      const official = Array.from({ length: n }, (_, i) => c.correct[Math.min(i + 1, 60)] / c.rows);
+      expect(where.dataperf_fraction_fixes.mean).toBe(dataperfFractionFixes(official));
+      // The loophole: a prefix of K rows scores at most K / n under DataPerf's moving target.
+      expect(where.dataperf_fraction_fixes.mean).toBeLessThanOrEqual(60 / n);
+    }
+    expect(r.curve!.accuracy[60]).toBe(r.curve!.parts.all[0].correct[60] / r.test.rows);
+
+    const ok = rescoreRecord(r);
+    expect(ok.differences).toEqual([]);
+    expect(ok.compared).toBeGreaterThan(100);
+    const tampered = structuredClone(r);
+    tampered.curve!.parts.public[0].correct[0] -= 1;
+    const bad = rescoreRecord(tampered);
+    expect(bad.ok).toBe(false);
+    expect(bad.differences.map((d) => d.path)).toContain('metrics.noisy_accuracy.mean');
+    expect(bad.differences.every((d) => d.path.startsWith('metrics.') || d.path === 'primary.mean')).toBe(true);
+  });
+});
+
+describe('fashion-concept: a one_vs_rest view of fashion-mnist under DataPerf selection rules', () => {
+  it('scores Shirt against the rest by the positive class F1, and re-scores from its counts', async () => {
+    const ctx = await loadEvalContext('fashion-concept');
+    expect(ctx.poolInput.k).toBe(2);
+    expect(ctx.train.classNames).toEqual(['other', 'Shirt']);
+    expect(ctx.positiveClass).toBe(1);
+    const pool = await readSplit(await openPool('fashion-mnist'), 'train', { columns: [] });
+    const shirt = pool.classNames.indexOf('Shirt');
+    for (let i = 0; i < pool.n; i++) expect(ctx.train.labels[i]).toBe(pool.labels[i] === shirt ? 1 : 0);
+    const path = join(dir, 'concept.csv');
+    writeFileSync(path, 'id\n' + ctx.train.ids.filter((_, i) => i % 50 === 7).join('\n') + '\n');
+    const r = JSON.parse(JSON.stringify(await evaluateFile(ctx.challenge, path, { context: ctx, bootstrapSamples: 20 }))) as ResultRecord;
+    expect(r.challenge.rules).toBe('dataperf');
+    expect(r.primary.name).toBe('f1[Shirt]');
+    expect(r.primary.mean).toBe(r.metrics['f1[Shirt]'].mean);
+    expect(Object.keys(r.subset.class_counts)).toEqual(['other', 'Shirt']);
+    expect(r.subset.class_counts.other + r.subset.class_counts.Shirt).toBe(400);
+    expect(r.metrics['f1[Shirt]'].mean).toBeGreaterThan(0.2);
+    expect(rescoreRecord(r).differences).toEqual([]);
   });
 });

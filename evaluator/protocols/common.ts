@@ -5,7 +5,9 @@
  */
 import { summariseSeeds, classificationScorer, type MetricSummary, type SeedScorer } from '../aggregate.ts';
 import { checkBootstrapSpec, DEFAULT_BOOTSTRAP, type BootstrapSpec } from '../bootstrap.ts';
-import { allRows, metricLayout, rowScores, type GroupColumn, type MetricLayout, type RowScores } from '../metrics.ts';
+import {
+  allRows, describeLayout, metricLayout, rowScores, type GroupColumn, type LayoutDescription, type MetricLayout, type MetricTallies, type RowScores,
+} from '../metrics.ts';
 import { getModel } from '../models/registry.ts';
 import { fitPreprocessor } from '../preprocess.ts';
 import type { Dataset, FittedModel, ModelSpec, ModelState } from '../types.ts';
@@ -99,6 +101,11 @@ export interface EvaluationOutput {
   fit_seconds: number;
   /** Number of test rows scored. */
   test_rows: number;
+  /**
+   * What every metric above is computed from, per test part ("all" and each named part) and
+   * seed: metricsFromTallies(layoutOf(counts.layout), tallies) gives the per-seed values again.
+   */
+  counts: { layout: LayoutDescription; parts: Record<string, MetricTallies[]> };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -279,14 +286,20 @@ export function scoreWithParts(
   scorer: SeedScorer,
   nTest: number,
   opts: ScoringOptions,
-): { metrics: Record<string, MetricSummary>; parts: Record<string, Record<string, MetricSummary>> } {
+): { metrics: Record<string, MetricSummary>; parts: Record<string, Record<string, MetricSummary>>; counts: Record<string, unknown[]> } {
   const bootstrap = opts.bootstrap ?? DEFAULT_BOOTSTRAP;
-  const metrics = summariseSeeds(scorer, allRows(nTest), nTest, bootstrap);
+  const all = allRows(nTest);
+  const metrics = summariseSeeds(scorer, all, nTest, bootstrap);
   const parts: Record<string, Record<string, MetricSummary>> = {};
+  // Per part ("all" = every test row) and seed: the counts the figures come from (re-scoring).
+  const counts: Record<string, unknown[]> = {};
+  const countsOf = (rows: Int32Array) => Array.from({ length: scorer.seeds }, (_, s) => scorer.counts?.(s, rows) ?? null);
+  counts.all = countsOf(all);
   for (const name of Object.keys(opts.parts ?? {}).sort()) {
     parts[name] = summariseSeeds(scorer, opts.parts![name], nTest, bootstrap);
+    counts[name] = countsOf(opts.parts![name]);
   }
-  return { metrics, parts };
+  return { metrics, parts, counts };
 }
 
 /** Classification metrics of per-seed test probabilities. */
@@ -295,10 +308,11 @@ export function scorePredictions(
   pool: PoolInput,
   test: TestInput,
   opts: ScoringOptions,
-): { metrics: Record<string, MetricSummary>; parts: Record<string, Record<string, MetricSummary>> } {
+): { metrics: Record<string, MetricSummary>; parts: Record<string, Record<string, MetricSummary>>; counts: EvaluationOutput['counts'] } {
   const layout = scoringLayout(pool, test, opts);
   const scores: RowScores[] = fits.map((f) => rowScores(test.y, f.proba, test.n, pool.k));
-  return scoreWithParts(classificationScorer(layout, scores), test.n, opts);
+  const { metrics, parts, counts } = scoreWithParts(classificationScorer(layout, scores), test.n, opts);
+  return { metrics, parts, counts: { layout: describeLayout(layout), parts: counts as Record<string, MetricTallies[]> } };
 }
 
 /** Fits on `train` for every seed and scores: the shared tail of selection and relabel. */
@@ -313,7 +327,7 @@ export async function trainAndScore(
   opts.progress?.start(seedsToFit(spec).length, 'fitting');
   const fits = await fitSeeds(spec, train, features.Xtest, test.n, opts.threads, opts.progress);
   opts.progress?.stop();
-  const { metrics, parts } = scorePredictions(fits, pool, test, opts);
+  const { metrics, parts, counts } = scorePredictions(fits, pool, test, opts);
   return {
     metrics,
     parts,
@@ -322,5 +336,6 @@ export async function trainAndScore(
     fits: fits.map(({ seed, iterations, seconds }) => ({ seed, iterations, seconds })),
     fit_seconds: features.seconds + fits.reduce((s, f) => s + f.seconds, 0),
     test_rows: test.n,
+    counts,
   };
 }

@@ -22,6 +22,9 @@ import {
 } from './common.ts';
 import { planCurve, PointAction, segmentJob, splitFits, type CurvePlan, type SegmentJob } from './curve.ts';
 import { runJobs } from './jobs.ts';
+import { rankingFigures, RANKING_METRICS } from './ranking-rules.ts';
+
+export { RANKING_METRICS };
 
 export interface RankingInput extends ScoringOptions {
   spec: ModelSpec;
@@ -52,10 +55,15 @@ export interface RankingCurve {
   accuracy: number[];
   /** Per curve seed, when there is more than one. */
   per_seed?: number[][];
+  /**
+   * Per test part ("all" and each of ScoringOptions.parts), per curve seed: the counts every
+   * figure of that part is computed from (rankingFigures), so a record re-scores without refits.
+   */
+  parts: Record<string, CurveCounts[]>;
 }
 
 export interface RankingOutput {
-  /** auc, fraction_to_95, noisy_accuracy, final_accuracy, clean_accuracy. */
+  /** RANKING_METRICS: auc, fraction_to_95, noisy_accuracy, final_accuracy, clean_accuracy, dataperf_fraction_fixes. */
   metrics: Record<string, MetricSummary>;
   parts: Record<string, Record<string, MetricSummary>>;
   seeds: number[];
@@ -75,7 +83,6 @@ export interface RankingOutput {
  */
 export const WARM_START_KINDS: ReadonlySet<string> = new Set(['logistic-regression']);
 
-export const RANKING_METRICS = ['auc', 'fraction_to_95', 'noisy_accuracy', 'final_accuracy', 'clean_accuracy'] as const;
 
 /** Per-seed correctness of every grid point, stored as flips from the previous point. */
 interface SeedCurve {
@@ -107,9 +114,24 @@ function seedCurve(predsAt: (p: number) => Int32Array, cleanPreds: Int32Array, y
   return { correct0, cleanCorrect, flips: Int32Array.from(flips), offsets };
 }
 
-/** Scores curves under a row weighting: the five ranking figures. */
-export function curveScorer(curves: SeedCurve[], fractions: Float64Array): SeedScorer & { accuracies(s: number, rows: Int32Array): Float64Array } {
-  const nPoints = fractions.length;
+/** One curve's counts over a set of test rows: what every ranking figure is a function of. */
+export interface CurveCounts {
+  /** Test rows scored. */
+  rows: number;
+  /** Rows predicted right at each grid point. */
+  correct: number[];
+  /** Rows the clean-pool model predicts right. */
+  clean_correct: number;
+}
+
+/** Scores curves under a row weighting: the ranking figures of ranking-rules.ts. */
+export function curveScorer(
+  curves: SeedCurve[],
+  gridK: Int32Array,
+  poolRows: number,
+  step: number,
+): SeedScorer & { accuracies(s: number, rows: Int32Array): Float64Array; counts(s: number, rows: Int32Array): CurveCounts } {
+  const nPoints = gridK.length;
   const acc = new Float64Array(nPoints);
   const counts = new Float64Array(nPoints);
   let unitFor: Int32Array | null = null;
@@ -149,24 +171,16 @@ export function curveScorer(curves: SeedCurve[], fractions: Float64Array): SeedS
     seeds: curves.length,
     compute(s, rows, weights, out) {
       const [total, clean] = fill(s, rows, weights);
-      if (total === 0) { out.fill(NaN); return; }
-      const cleanAcc = clean / total;
-      // First grid point with accuracy ≥ 95% of clean (integer comparison: 20·right ≥ 19·clean).
-      let f95 = 1;
-      for (let p = 0; p < nPoints; p++) if (20 * counts[p] >= 19 * clean) { f95 = fractions[p]; break; }
-      let area = 0;
-      for (let p = 1; p < nPoints; p++) area += (fractions[p] - fractions[p - 1]) * (counts[p] + counts[p - 1]) / 2;
-      area += (1 - fractions[nPoints - 1]) * counts[nPoints - 1];
-      out[0] = clean > 0 ? area / clean : NaN;
-      out[1] = f95;
-      out[2] = counts[0] / total;
-      out[3] = counts[nPoints - 1] / total;
-      out[4] = cleanAcc;
+      rankingFigures(counts, total, clean, gridK, poolRows, step, out);
     },
     accuracies(s, rows) {
       const [total] = fill(s, rows, null);
       for (let p = 0; p < nPoints; p++) acc[p] = counts[p] / total;
       return acc.slice();
+    },
+    counts(s, rows) {
+      const [total, clean] = fill(s, rows, null);
+      return { rows: total, correct: Array.from(counts), clean_correct: clean };
     },
   };
 }
@@ -229,8 +243,8 @@ export async function evaluateRanking(input: RankingInput): Promise<RankingOutpu
 
   const fractions = new Float64Array(nPoints);
   for (let p = 0; p < nPoints; p++) fractions[p] = plan.gridK[p] / pool.n;
-  const scorer = curveScorer(curves, fractions);
-  const { metrics, parts } = scoreWithParts(scorer, test.n, input);
+  const scorer = curveScorer(curves, plan.gridK, pool.n, step);
+  const { metrics, parts, counts } = scoreWithParts(scorer, test.n, input);
 
   const allRows = new Int32Array(test.n);
   for (let i = 0; i < test.n; i++) allRows[i] = i;
@@ -251,6 +265,7 @@ export async function evaluateRanking(input: RankingInput): Promise<RankingOutpu
       fraction: Array.from(fractions),
       accuracy: meanAcc,
       ...(seeds.length > 1 ? { per_seed: perSeedAcc } : {}),
+      parts: counts as Record<string, CurveCounts[]>,
     },
     ranking: {
       rows: input.order.length, pool_rows: pool.n, noisy_rows: plan.noisyRows, noisy_fixed: plan.noisyFixed, step,

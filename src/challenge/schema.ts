@@ -35,7 +35,20 @@ export const CLASSIFICATION_FAMILIES = [
  * reaching 95% of the clean-pool accuracy; accuracy of the noisy pool, after the whole
  * ranking, and of the clean pool.
  */
-export const RANKING_FAMILIES = ['auc', 'fraction_to_95', 'noisy_accuracy', 'final_accuracy', 'clean_accuracy'] as const;
+export const RANKING_FAMILIES = [
+  'auc', 'fraction_to_95', 'noisy_accuracy', 'final_accuracy', 'clean_accuracy', 'dataperf_fraction_fixes',
+] as const;
+
+/**
+ * Scoring rule sets (docs/challenges.md "Scoring rules"): `sieve`, the default, and `dataperf`,
+ * DataPerf's official rules reproduced exactly (debugging: dataperf_fraction_fixes, needing a
+ * refit after every fix; selection: the positive class's F1 on a two-class task).
+ */
+export const SCORING_RULES = ['sieve', 'dataperf'] as const;
+export type ScoringRules = (typeof SCORING_RULES)[number];
+
+/** Name of the class that stands for every other class in a one_vs_rest challenge. */
+export const REST_CLASS = 'other';
 export const METRIC_FAMILIES = [...CLASSIFICATION_FAMILIES, ...RANKING_FAMILIES] as const;
 export type MetricFamilyName = (typeof METRIC_FAMILIES)[number];
 
@@ -57,6 +70,7 @@ export const LOWER_IS_BETTER: readonly string[] = [
   'demographic_parity_gap',
   'equalized_odds_difference',
   'fraction_to_95',
+  'dataperf_fraction_fixes',
 ];
 
 /** "f1[Coat]" → { family: "f1", arg: "Coat" }; "accuracy" → { family: "accuracy" }. */
@@ -124,8 +138,15 @@ export const challengeSchema = z
         seeds: z.array(z.number().int().nonnegative()).min(1),
       })
       .strict(),
+    /**
+     * Score the pool as a two-class task: this class (positive) against every other one,
+     * which are merged into a class named `other`. Submissions still name the pool's rows.
+     */
+    one_vs_rest: z.string().min(1).optional(),
     metrics: z
       .object({
+        /** Which reference rules the primary metric follows (sieve's own, or DataPerf's). */
+        rules: z.enum(SCORING_RULES).default('sieve'),
         /** The one number the leaderboard ranks on, e.g. accuracy or worst_group_accuracy[sex]. */
         primary: metricName,
         direction: z.enum(['max', 'min']),
@@ -211,6 +232,29 @@ export const challengeSchema = z
     c.baselines.forEach((b, i) => {
       if (!BASELINES[c.task].includes(b)) need(['baselines', i], `unknown ${c.task} baseline "${b}"; known: ${BASELINES[c.task].join(', ')}`);
     });
+    const step = c.ranking?.step ?? 1;
+    for (const [m, path] of all) {
+      if (splitMetricName(m).family === 'dataperf_fraction_fixes' && step !== 1)
+        need(path, `${m} follows DataPerf's refit after every fix; it needs ranking.step 1, not ${step}`);
+    }
+    if (c.one_vs_rest !== undefined && c.task === 'relabel')
+      need(['one_vs_rest'], "relabel corrections name the pool's classes; one_vs_rest is for selection and ranking");
+    if (c.one_vs_rest !== undefined && c.one_vs_rest === REST_CLASS)
+      need(['one_vs_rest'], `"${REST_CLASS}" names the merged rest; pick a class of the pool`);
+    if (c.metrics.rules === 'dataperf') {
+      if (c.task === 'relabel') need(['metrics', 'rules'], 'DataPerf has no relabel rules; use rules: sieve');
+      if (c.task === 'ranking' && c.metrics.primary !== 'dataperf_fraction_fixes')
+        need(['metrics', 'primary'], `DataPerf's debugging rules rank by dataperf_fraction_fixes (direction min), not ${c.metrics.primary}`);
+      if (c.task === 'selection') {
+        const pos = c.metrics.positive_class;
+        if (pos === undefined) need(['metrics', 'positive_class'], "DataPerf's selection rules score the positive class's F1: name it");
+        else if (c.metrics.primary !== `f1[${pos}]`)
+          need(['metrics', 'primary'], `DataPerf's selection rules rank by the positive class's F1, f1[${pos}], not ${c.metrics.primary}`);
+        if (c.one_vs_rest === undefined) need(['one_vs_rest'], "DataPerf's selection task is binary: name the concept class in one_vs_rest");
+        else if (pos !== undefined && pos !== c.one_vs_rest)
+          need(['metrics', 'positive_class'], `the positive class of a one_vs_rest challenge is ${c.one_vs_rest}, not ${pos}`);
+      }
+    }
     const dupGroups = c.groups.filter((g, i) => c.groups.indexOf(g) !== i);
     if (dupGroups.length) need(['groups'], `duplicate group column ${dupGroups[0]}`);
   });

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { privateVisible, publicView, type ResultRecord } from '../evaluate/record.ts';
-import { ci, meanStd, reportedMetricNames } from '../evaluate/format.ts';
+import { ci, meanStd, reportedMetricNames, scoringRulesLines } from '../evaluate/format.ts';
 import { writeFileAtomically } from '../util/atomic.ts';
 import { checkOutputPath } from '../util/outpath.ts';
 import { printJson, printTable } from '../util/output.ts';
@@ -64,11 +64,12 @@ export function printRecord(record: ResultRecord, opts: { showPrivate?: boolean;
     return row;
   });
   printTable(head, rows);
+  for (const line of scoringRulesLines(record)) console.log(line);
   if (record.curve && record.ranking) {
     const cv = record.curve, r = record.ranking;
     const last = cv.accuracy.length - 1;
     console.log(
-      `curve       ${cv.k.length} points over all ${record.test.rows} test rows: accuracy ${cv.accuracy[0].toFixed(4)} (noisy pool) → ` +
+      `curve       ${cv.k.length} points over all ${record.test.rows} test rows (per part in the record): accuracy ${cv.accuracy[0].toFixed(4)} (noisy pool) → ` +
         `${cv.accuracy[last].toFixed(4)} after ${cv.k[last]} fixes; the ranking reaches ${r.noisy_fixed} of ${r.noisy_rows} noisy rows`,
     );
   }

@@ -9,9 +9,12 @@ export function register(program: Command): void {
     .description('re-run a result record (sieve evaluate --out) and confirm every metric is bit-identical')
     .argument('<result>', 'result record JSON written by sieve evaluate --out')
     .option('--submission <file>', 'the submission file, if it moved since scoring (its sha256 must match the record)')
+    .option('--rescore', "no re-run: recompute every figure from the record's own stored counts and check it equals the recorded one")
     .option('--json', 'print the outcome as JSON')
-    .addHelpText('after', '\nExit codes: 0 identical; 1 figures differ (listed); 2 the submission, challenge spec or pool changed, or bad input.')
-    .action(async (result: string, opts: { submission?: string; json?: boolean }) => {
+    .addHelpText('after', '\nExit codes: 0 identical; 1 figures differ (listed); 2 the submission, challenge spec or pool changed, or bad input.\n' +
+        '--rescore needs only the record: no submission, pool or refit (the bootstrap intervals are checked by a re-run only).')
+    .action(async (result: string, opts: { submission?: string; json?: boolean; rescore?: boolean }) => {
+      if (opts.rescore) return rescore(result, opts);
       const progress = progressBar({ enabled: !opts.json });
       const { verifyRecord } = await import('../evaluate/verify.ts');
       const outcome = await verifyRecord(result, { submission: opts.submission, progress });
@@ -33,4 +36,25 @@ export function register(program: Command): void {
       }
       if (!outcome.ok) process.exitCode = 1;
     });
+}
+
+/** `--rescore`: every figure from the record's own counts, no refit. */
+async function rescore(result: string, opts: { json?: boolean }): Promise<void> {
+  const { readRecord } = await import('../evaluate/verify.ts');
+  const { rescoreRecord } = await import('../evaluate/rescore.ts');
+  const outcome = rescoreRecord(await readRecord(result));
+  if (opts.json) printJson(outcome);
+  else {
+    for (const n of outcome.notes) console.log(`note: ${n}`);
+    if (outcome.ok) console.log(`re-scored: all ${outcome.compared} recorded figures equal the ones recomputed from the record's counts (${result})`);
+    else {
+      console.log(`MISMATCH: ${outcome.differences.length} of ${outcome.compared} figures differ from their recomputation`);
+      printTable(
+        ['figure', 'recorded', 'recomputed'],
+        outcome.differences.slice(0, 50).map((d) => [d.path, JSON.stringify(d.recorded), JSON.stringify(d.rerun)]),
+      );
+      if (outcome.differences.length > 50) console.log(`... and ${outcome.differences.length - 50} more`);
+    }
+  }
+  if (!outcome.ok) process.exitCode = 1;
 }

@@ -16,6 +16,7 @@ import type { PoolSplit } from '../pool/types.ts';
 import { indexIds, rulesFor, type SubmissionRules } from '../submission/index.ts';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
+import { oneVsRestClasses, oneVsRestSplit, positiveIndex } from './one-vs-rest.ts';
 import { partitionTestRows, type TestPartition } from './partition.ts';
 
 export interface EvalContext {
@@ -68,13 +69,16 @@ export async function loadEvalContext(
       examples: [`pool groups: ${m.groups.map((g) => g.name).join(', ') || '(none)'}`],
     });
   }
+  // one_vs_rest: the challenge scores a two-class view of the pool (src/evaluate/one-vs-rest.ts).
+  const concept = challenge.one_vs_rest === undefined ? undefined : positiveIndex(m.classes, challenge.one_vs_rest, `${where}: one_vs_rest`);
+  const classes = concept === undefined ? m.classes : oneVsRestClasses(m.classes[concept]);
   let positiveClass: number | undefined;
   if (challenge.metrics.positive_class !== undefined) {
-    positiveClass = m.classes.indexOf(challenge.metrics.positive_class);
+    positiveClass = classes.indexOf(challenge.metrics.positive_class);
     if (positiveClass < 0) {
       throw new SieveError(`metrics.positive_class "${challenge.metrics.positive_class}" is not a class of pool "${pool.name}"`, {
         where: `${where}: metrics.positive_class`,
-        examples: [`classes: ${m.classes.join(', ')}`],
+        examples: [`classes: ${classes.join(', ')}`],
       });
     }
   }
@@ -84,8 +88,10 @@ export async function loadEvalContext(
 
   // Scores only on verified files: what is read must be what the manifest (and so the record's pool hash) says.
   await verifyPoolFiles(pool, challenge.task === 'ranking' ? ['train', 'test', 'truth'] : ['train', 'test'], { rehash: opts.rehash });
-  const train = await readSplit(pool, 'train', { progress: opts.progress });
-  const test = await readHiddenSplit(pool, 'test', { progress: opts.progress });
+  const poolTrain = await readSplit(pool, 'train', { progress: opts.progress });
+  const poolTest = await readHiddenSplit(pool, 'test', { progress: opts.progress });
+  const train = concept === undefined ? poolTrain : oneVsRestSplit(poolTrain, concept);
+  const test = concept === undefined ? poolTest : oneVsRestSplit(poolTest, concept);
 
   let cleanLabels: Int32Array | undefined;
   if (challenge.task === 'ranking') {
@@ -99,7 +105,7 @@ export async function loadEvalContext(
     for (let i = 0; i < truth.ids.length; i++) {
       const j = index.get(truth.ids[i]);
       if (j === undefined) stray.push(truth.ids[i]);
-      else cleanLabels[j] = truth.cleanLabels[i];
+      else cleanLabels[j] = concept === undefined ? truth.cleanLabels[i] : Number(truth.cleanLabels[i] === concept);
     }
     if (stray.length) {
       throw new SieveError(`${stray.length} truth id(s) are not train rows of pool "${pool.name}"`, { where: pool.dir, count: stray.length, examples: stray });
@@ -108,10 +114,10 @@ export async function loadEvalContext(
 
   const groups: Record<string, GroupColumn> = {};
   for (const g of challenge.groups) groups[g] = encodeGroupColumn(test.groups[g]);
-  const poolInput: PoolInput = { X: train.features, n: train.n, d: train.d, y: train.labels, k: m.classes.length, classNames: m.classes };
+  const poolInput: PoolInput = { X: train.features, n: train.n, d: train.d, y: train.labels, k: classes.length, classNames: classes };
   const testInput: TestInput = { X: test.features, n: test.n, y: test.labels, groups };
-  const partition = partitionTestRows(test.labels, m.classes.length, challenge.test.public_fraction, challenge.test.seed);
-  const rules = rulesFor(challenge, { ids: train.ids, classNames: m.classes });
+  const partition = partitionTestRows(test.labels, classes.length, challenge.test.public_fraction, challenge.test.seed);
+  const rules = rulesFor(challenge, { ids: train.ids, classNames: classes });
   return {
     challenge,
     pool,

@@ -51,3 +51,28 @@ export function leaderboardOrder<T extends { over_budget: boolean; primary: { me
   const key = (r: T) => (r.primary.mean === null ? -Infinity : r.primary.direction === 'max' ? r.primary.mean : -r.primary.mean);
   return [...rows].sort((a, b) => Number(a.over_budget) - Number(b.over_budget) || key(b) - key(a));
 }
+
+/**
+ * Ranking records: the headline figure under each scoring rule, side by side, with what it
+ * aims at (docs/challenges.md "Scoring rules"). Null for other tasks or when neither figure is there.
+ */
+export function scoringRulesLines(record: { challenge: { rules?: string }; metrics: Record<string, MetricSummary>; ranking?: { step: number } }): string[] {
+  const m = record.metrics;
+  if (!record.ranking || !m.fraction_to_95) return [];
+  const rules = record.challenge.rules ?? 'sieve';
+  const mark = (r: string) => (r === rules ? ' (this challenge ranks by it)' : '');
+  const lines = [
+    `sieve rule  auc ${meanStd(m.auc)}, fraction_to_95 ${meanStd(m.fraction_to_95)}: ` +
+      `unrounded accuracy, target 95% of the clean-pool accuracy${mark('sieve')}`,
+  ];
+  const dp = m.dataperf_fraction_fixes;
+  if (dp && dp.mean !== null && Number.isFinite(dp.mean)) {
+    lines.push(
+      `DataPerf    fraction_fixes ${meanStd(dp)}: accuracy rounded to 2 decimals, target 95% of the last point, ` +
+        `first 0-based fix index reaching it / pool rows, lower is better${mark('dataperf')}`,
+    );
+  } else {
+    lines.push(`DataPerf    fraction_fixes n/a: the official rule refits after every fix (ranking.step 1; this challenge uses ${record.ranking.step})`);
+  }
+  return lines;
+}

@@ -6,6 +6,8 @@
  * is open (the CLI's output and, later, the server's API go through it).
  */
 import type { MetricSummary } from '../../evaluator/aggregate.ts';
+import type { LayoutDescription, MetricTallies } from '../../evaluator/metrics.ts';
+import type { CurveCounts } from '../../evaluator/protocols/ranking.ts';
 import type { ModelSpec } from '../../evaluator/types.ts';
 import { isClosed } from '../challenge/load.ts';
 import type { SubmissionFormat } from '../submission/types.ts';
@@ -22,6 +24,22 @@ export interface RankingCurve {
   fraction: number[];
   accuracy: number[];
   per_seed?: number[][];
+  /**
+   * Per test part (`all`, `public`, `private`) and curve seed: test rows, rows right at each
+   * point and rows the clean-pool model gets right. Every ranking figure of that part is a
+   * function of these (`sieve verify --rescore` recomputes them).
+   */
+  parts: Record<string, CurveCounts[]>;
+}
+
+/**
+ * Selection / relabel: per test part (`all`, `public`, `private`) and seed, the counts every
+ * classification metric is computed from (confusion matrix, log-loss sum, calibration bins,
+ * group tallies), with the layout that names them.
+ */
+export interface MetricCounts {
+  layout: LayoutDescription;
+  parts: Record<string, MetricTallies[]>;
 }
 
 /** Ranking: how long the ranking was and how many planted errors it reached. */
@@ -61,10 +79,13 @@ export interface ResultRecord {
     closes: string | null;
     /** The challenge's metrics.report list: what tables show next to the primary metric. */
     report: string[];
+    /** The challenge's scoring rule set (metrics.rules): `sieve` or `dataperf`. */
+    rules?: string;
   };
   pool: { name: string; ref: string; content_hash: string };
   submission: { sha256: string; format: SubmissionFormat; rows: number; bytes: number; path: string };
-  evaluator: { version: string };
+  /** `log_loss`: the log-loss convention (evaluator/metrics.ts LOG_LOSS_CONVENTION). */
+  evaluator: { version: string; log_loss?: string };
   sieve: { version: string };
   model: ModelSpec;
   seeds: number[];
@@ -78,6 +99,8 @@ export interface ResultRecord {
   /** Ranking: accuracy after k fixes over every test row (the curve's area etc. are in metrics). */
   curve?: RankingCurve;
   ranking?: RankingSummary;
+  /** Selection / relabel: what every metric is computed from (re-scoring without refits). */
+  counts?: MetricCounts;
   subset: SubsetSummary;
   fits: FitSummary;
   system: SystemFigures;

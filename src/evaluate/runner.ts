@@ -4,7 +4,7 @@
  * submission has passed every rule.
  */
 import {
-  evaluateRanking, evaluateRelabel, evaluateSelection, EvaluatorInputError, EVALUATOR_VERSION, MISSING_GROUP,
+  evaluateRanking, evaluateRelabel, evaluateSelection, EvaluatorInputError, EVALUATOR_VERSION, LOG_LOSS_CONVENTION, MISSING_GROUP,
   type MetricSummary, type ModelSpec, type ScoringOptions,
 } from '../../evaluator/index.ts';
 import type { Challenge } from '../challenge/schema.ts';
@@ -18,7 +18,8 @@ import type { Progress } from '../util/progress.ts';
 import { SIEVE_VERSION } from '../version.ts';
 import { loadEvalContext, preparedFeatures, type EvalContext } from './context.ts';
 import {
-  primaryMean, RESULT_FORMAT, type FitSummary, type Metrics, type RankingCurve, type RankingSummary, type ResultRecord, type SubsetSummary,
+  primaryMean, RESULT_FORMAT, type FitSummary, type MetricCounts, type Metrics, type RankingCurve, type RankingSummary, type ResultRecord,
+  type SubsetSummary,
 } from './record.ts';
 import { systemFigures } from './system.ts';
 
@@ -38,6 +39,8 @@ export interface Scored {
   allMetrics: Metrics;
   curve?: RankingCurve;
   ranking?: RankingSummary;
+  /** Selection / relabel: the counts every metric comes from. */
+  counts?: MetricCounts;
   fits: FitSummary;
   fitSeconds: number;
   changed?: number;
@@ -127,6 +130,7 @@ export async function scoreSubmission(
       metrics: out.parts.public,
       privateMetrics: out.parts.private ?? {},
       allMetrics: out.metrics,
+      counts: out.counts,
       fits: out.fits,
       fitSeconds: prepSeconds + out.fit_seconds,
       changed: 'changed' in out ? (out.changed as number) : undefined,
@@ -181,10 +185,11 @@ export function buildRecord(
       spec_sha256: challenge.specSha256,
       closes: challenge.closes ?? null,
       report: [...challenge.metrics.report],
+      rules: challenge.metrics.rules,
     },
     pool: { name: pool.name, ref: challenge.poolRef, content_hash: pool.manifest.content_hash },
     submission: { sha256: sub.sha256, format: sub.format, rows: sub.rows, bytes: file.bytes, path: file.path },
-    evaluator: { version: EVALUATOR_VERSION },
+    evaluator: { version: EVALUATOR_VERSION, log_loss: LOG_LOSS_CONVENTION },
     sieve: { version: SIEVE_VERSION },
     model: spec,
     seeds: [...spec.seeds],
@@ -206,6 +211,7 @@ export function buildRecord(
         }
       : null,
     ...(scored.curve ? { curve: scored.curve, ranking: scored.ranking } : {}),
+    ...(scored.counts ? { counts: scored.counts } : {}),
     subset: summariseSubset(ctx, sub, scored.changed),
     fits: scored.fits,
     system: systemFigures(scored.fitSeconds, (performance.now() - timing.t0) / 1000),

@@ -1,0 +1,145 @@
+/**
+ * `sieve verify --rescore`: recomputes every figure of a result record from the counts the
+ * record itself stores (ranking: the curve's correct-row counts per test part and seed;
+ * selection / relabel: the confusion matrix, log-loss sum, calibration bins and group tallies
+ * per part and seed), with the evaluator's own scoring functions and no refit, and checks
+ * that each recomputed figure equals the recorded one bit for bit.
+ *
+ * Checked: every metric's mean, std and per-seed values in the public, private and all-rows
+ * tables, the primary means, the curve's accuracy and fraction columns, and that the stored
+ * counts cover as many test rows as the record says. Not checked: the bootstrap intervals
+ * (ci95), which resample test rows and so need the per-row predictions; a full
+ * `sieve verify` (re-run) checks those.
+ */
+import {
+  layoutOf, meanAndStd, metricsFromTallies, rankingFigures, RANKING_METRICS, type MetricTallies,
+} from '../../evaluator/index.ts';
+import type { CurveCounts } from '../../evaluator/protocols/ranking.ts';
+import { SieveError } from '../util/errors.ts';
+import type { Metrics, ResultRecord } from './record.ts';
+import { compareJson, type Difference } from './verify.ts';
+
+export interface RescoreOutcome {
+  ok: boolean;
+  compared: number;
+  differences: Difference[];
+  notes: string[];
+}
+
+/** Metric tables of the record by test part, as the record stores them. */
+function recordedTables(rec: ResultRecord, notes: string[]): { part: string; where: string; metrics: Metrics; rows: number }[] {
+  const tables = [{ part: 'public', where: 'metrics', metrics: rec.metrics, rows: rec.test.public_rows }];
+  const priv = rec.private as ResultRecord['private'] | { hidden: true } | null;
+  if (priv && 'hidden' in priv) {
+    notes.push('private scores are not in this record (saved from the public view); only the public part was re-scored');
+  } else if (priv) {
+    tables.push({ part: 'private', where: 'private.metrics', metrics: priv.metrics, rows: rec.test.private_rows });
+    tables.push({ part: 'all', where: 'private.all_metrics', metrics: priv.all_metrics, rows: rec.test.rows });
+  }
+  // Without a private part (public_fraction 1) the public part is every test row.
+  return tables;
+}
+
+/** JSON's view of a number (NaN and ±Infinity are stored as null). */
+const asStored = (v: unknown) => JSON.parse(JSON.stringify(v));
+
+function missing(rec: ResultRecord, what: string): never {
+  throw new SieveError(`the record has no ${what} to re-score from (written by evaluator ${rec.evaluator?.version ?? '?'}; counts are stored since 2.0.0)`, {
+    where: 'record',
+    examples: ['run `sieve verify` without --rescore to re-run it instead'],
+  });
+}
+
+/** Per-seed metric values of one test part → name → { mean, std, per_seed }. */
+function summaries(names: readonly string[], perSeed: Float64Array[]): Record<string, { mean: number; std: number; per_seed: number[] }> {
+  const out: Record<string, { mean: number; std: number; per_seed: number[] }> = {};
+  names.forEach((name, m) => {
+    const values = perSeed.map((v) => v[m]);
+    const { mean, std } = meanAndStd(values);
+    out[name] = { mean, std, per_seed: values };
+  });
+  return out;
+}
+
+export function rescoreRecord(rec: ResultRecord): RescoreOutcome {
+  const notes: string[] = [];
+  const differences: Difference[] = [];
+  const counter = { n: 0 };
+  const check = (path: string, recorded: unknown, recomputed: unknown) =>
+    compareJson(recorded, asStored(recomputed), path, differences, counter);
+
+  let names: readonly string[];
+  let perPart: (part: string) => Float64Array[] | null;
+  let rowsOf: (part: string) => number[];
+
+  if (rec.challenge.task === 'ranking') {
+    const curve = rec.curve, ranking = rec.ranking;
+    if (!curve || !ranking) missing(rec, 'ranking curve');
+    if (!curve.parts) missing(rec, 'per-part curve counts');
+    names = RANKING_METRICS;
+    const parts = curve.parts;
+    rowsOf = (part) => (parts[part] ?? []).map((c) => c.rows);
+    perPart = (part) => {
+      const seeds: CurveCounts[] | undefined = parts[part];
+      if (!seeds) return null;
+      return seeds.map((c) => rankingFigures(c.correct, c.rows, c.clean_correct, curve.k, ranking.pool_rows, ranking.step, new Float64Array(names.length)));
+    };
+    // The curve's own columns: fraction = k / pool rows; accuracy = mean over seeds of right / rows (every test row).
+    check('curve.fraction', curve.fraction, curve.k.map((k) => k / ranking.pool_rows));
+    const all = parts.all;
+    if (!all) missing(rec, 'all-rows curve counts');
+    const perSeedAcc = all.map((c) => c.correct.map((r) => r / c.rows));
+    check('curve.accuracy', curve.accuracy, perSeedAcc[0].map((_, p) => perSeedAcc.reduce((sum, a) => sum + a[p], 0) / all.length));
+    if (curve.per_seed !== undefined || all.length > 1) check('curve.per_seed', curve.per_seed, perSeedAcc);
+    for (const [part, seeds] of Object.entries(parts)) {
+      seeds.forEach((c, s) => {
+        if (c.correct.length !== curve.k.length) {
+          differences.push({ path: `curve.parts.${part}[${s}].correct`, recorded: c.correct.length, rerun: `${curve.k.length} points` });
+        }
+      });
+    }
+  } else {
+    const counts = rec.counts;
+    if (!counts) missing(rec, 'metric counts');
+    const layout = layoutOf(counts.layout);
+    names = layout.names;
+    rowsOf = (part) => (counts.parts[part] ?? []).map((t) => t.total);
+    // The tallies must agree with each other: every row is in one confusion cell and one bin.
+    for (const [part, seeds] of Object.entries(counts.parts)) {
+      seeds.forEach((t, s) => {
+        check(`counts.parts.${part}[${s}]: confusion matrix total`, t.total, t.confusion.reduce((a, b) => a + b, 0));
+        check(`counts.parts.${part}[${s}]: calibration bins total`, t.total, t.bins.count.reduce((a, b) => a + b, 0));
+      });
+    }
+    perPart = (part) => {
+      const seeds: MetricTallies[] | undefined = counts.parts[part];
+      return seeds ? seeds.map((t) => metricsFromTallies(layout, t)) : null;
+    };
+  }
+
+  for (const { part, where, metrics, rows } of recordedTables(rec, notes)) {
+    const values = perPart(part);
+    if (!values) {
+      differences.push({ path: `${where} (counts of part "${part}")`, recorded: 'figures', rerun: 'no counts stored' });
+      continue;
+    }
+    rowsOf(part).forEach((n, s) => check(`test rows of part "${part}", seed ${s}`, rows, n));
+    const fresh = summaries(names, values);
+    for (const name of Object.keys(metrics).sort()) {
+      const f = fresh[name];
+      if (!f) { differences.push({ path: `${where}.${name}`, recorded: metrics[name], rerun: 'not computable from the counts' }); counter.n++; continue; }
+      check(`${where}.${name}.mean`, metrics[name].mean, f.mean);
+      check(`${where}.${name}.std`, metrics[name].std, f.std);
+      check(`${where}.${name}.per_seed`, metrics[name].per_seed, f.per_seed);
+    }
+    for (const name of Object.keys(fresh)) {
+      if (!(name in metrics)) { differences.push({ path: `${where}.${name}`, recorded: undefined, rerun: asStored(fresh[name].mean) }); counter.n++; }
+    }
+    const primary = rec.primary.name;
+    const freshPrimary = fresh[primary] && Number.isFinite(fresh[primary].mean) ? fresh[primary].mean : null;
+    if (part === 'public') check('primary.mean', rec.primary.mean, freshPrimary);
+    if (part === 'private' && rec.private) check('private.primary_mean', rec.private.primary_mean, freshPrimary);
+  }
+  notes.push('ci95 intervals resample test rows and need per-row predictions: a full `sieve verify` (re-run) checks them');
+  return { ok: differences.length === 0, compared: counter.n, differences, notes };
+}
