@@ -205,7 +205,8 @@ describe('ranking on fashion-debug', () => {
     mkdirSync(cdir);
     const spec = readFileSync(join(import.meta.dirname, '..', 'challenges', 'fashion-debug', 'challenge.yaml'), 'utf8')
       .replace('name: fashion-debug', 'name: fashion-debug-coarse')
-      .replace('  step: 1', '  step: 20');
+      .replace('  step: 1', '  step: 20')
+      .replace('dataperf_fraction_fixes, ', ''); // DataPerf's figure needs a refit after every fix
     expect(spec).toContain('step: 20');
     writeFileSync(join(cdir, 'challenge.yaml'), spec);
     const ctx = await loadEvalContext(cdir);
