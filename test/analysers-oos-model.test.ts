@@ -85,3 +85,29 @@ describe('out-of-sample model fitted to the feature kind', () => {
     expect(() => defaultOosModel('forest', 'tabular')).toThrow(/unknown model "forest"/);
   });
 });
+
+describe('the audit header states the out-of-sample model', () => {
+  it('in the terminal wording, the JSON and the HTML report alike, with the note when the figures differ', async () => {
+    const { makeSplit: shapes, reportFor } = await import('./report-fixtures.ts');
+    const { oosHeaderText, oosHeaderJson } = await import('../src/report/header.ts');
+    const { renderHtmlReport } = await import('../src/report/html.ts');
+    const fx = shapes();
+    const report = {
+      ...reportFor(fx),
+      oosAccuracy: 0.8125,
+      oosModel: {
+        source: 'challenge' as const, challenge: 'shapes-select', model: 'logistic regression (l2 1, ≤ 100 L-BFGS iterations)',
+        features: '144 pool features (pixels), standardised', dims: 144, groupFeatures: [],
+        note: "challenge shapes-select's fixed model differs from the pool's audit model",
+      },
+    };
+    const text = oosHeaderText(report);
+    expect(text.line).toBe("out-of-sample model (challenge shapes-select's fixed model): logistic regression (l2 1, ≤ 100 L-BFGS iterations) on 144 pool features (pixels), standardised; 5-fold, seed 0; out-of-sample accuracy 0.813");
+    expect(oosHeaderJson(report)).toMatchObject({ source: 'challenge', dims: 144, folds: 5, accuracy: 0.8125, text: text.line, note: text.note });
+    const { html } = await renderHtmlReport({ pool: report });
+    const header = html.slice(html.indexOf('<header>'), html.indexOf('</header>'));
+    expect(header).toContain('out-of-sample accuracy 0.813');
+    expect(header).toContain('Note: challenge shapes-select&#39;s fixed model differs');
+    expect(oosHeaderText({ ...report, oosAccuracy: null }).line).toContain('accuracy not computed');
+  });
+});
