@@ -120,7 +120,7 @@ export async function verifyRecord(
   const fresh = JSON.parse(JSON.stringify(rerun)) as ResultRecord;
   const differences: Difference[] = [];
   const counter = { n: 0 };
-  for (const key of ['seeds', 'model', 'bootstrap', 'test', 'primary', 'metrics', 'curve', 'ranking', 'subset'] as const) {
+  for (const key of ['seeds', 'model', 'bootstrap', 'test', 'primary', 'metrics', 'curve', 'ranking', 'counts', 'subset'] as const) {
     compareJson(rec[key], fresh[key], key, differences, counter);
   }
   const priv = rec.private as ResultRecord['private'] | { hidden: true } | null;
