@@ -65,22 +65,28 @@ export async function parseParquet(bytes: Uint8Array, path: string, where: strin
     const ids: (string | null)[] = [];
     const labels: (string | null)[] = [];
     let n = 0;
-    if (wanted.length) {
-      const sel = wanted.map((c) => `CAST("${c}" AS VARCHAR)`).join(', ');
-      const result = await conn.stream(`SELECT ${sel} FROM ${src}`);
-      for (;;) {
-        const chunk = await result.fetchChunk();
-        if (!chunk || chunk.rowCount === 0) break;
-        for (let c = 0; c < wanted.length; c++) {
-          const v = chunk.getColumnVector(c);
-          const out = wanted[c] === 'id' ? ids : labels;
-          for (let i = 0; i < chunk.rowCount; i++) out.push(v.getItem(i) as string | null);
+    // The probe reads only the footer; damaged pages (bad compression, invalid UTF-8 strings,
+    // lengths past the end) surface while the rows are read.
+    try {
+      if (wanted.length) {
+        const sel = wanted.map((c) => `CAST("${c}" AS VARCHAR)`).join(', ');
+        const result = await conn.stream(`SELECT ${sel} FROM ${src}`);
+        for (;;) {
+          const chunk = await result.fetchChunk();
+          if (!chunk || chunk.rowCount === 0) break;
+          for (let c = 0; c < wanted.length; c++) {
+            const v = chunk.getColumnVector(c);
+            const out = wanted[c] === 'id' ? ids : labels;
+            for (let i = 0; i < chunk.rowCount; i++) out.push(v.getItem(i) as string | null);
+          }
+          n += chunk.rowCount;
         }
-        n += chunk.rowCount;
+      } else {
+        const r = await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM ${src}`);
+        n = Number(r.getColumns()[0][0]);
       }
-    } else {
-      const r = await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM ${src}`);
-      n = Number(r.getColumns()[0][0]);
+    } catch (err) {
+      throw new SubmissionError('wrong-format', `DuckDB cannot read the Parquet file (damaged or truncated?): ${(err as Error).message.split('\n')[0]}`, { where });
     }
     if (n === 0) throw new SubmissionError('empty', 'the Parquet file has no rows', { where });
     return {

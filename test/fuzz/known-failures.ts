@@ -65,45 +65,9 @@ export const KNOWN_FAILURES: KnownFailure[] = [
   },
   // --- submissions -------------------------------------------------------------------
   {
-    id: 'submission-trim',
-    what: 'TXT and CSV ids with surrounding spaces are rejected (issue 13: trim them)',
-    matches: (c) => c.family === 'submission' && (c.format === 'csv' || c.format === 'txt') && has(c, 'whitespace-id'),
-  },
-  {
-    id: 'submission-json-duplicate-keys',
-    what: 'a JSON submission with a key twice is accepted (the last value wins)',
-    matches: (c) => c.family === 'submission' && c.format === 'json' && has(c, 'json-duplicate-key'),
-  },
-  {
-    id: 'submission-json-depth',
-    what: 'a deeply nested JSON submission overflows the stack (RangeError)',
-    matches: (c) => c.family === 'submission' && c.format === 'json' && has(c, 'json-deep'),
-  },
-  {
-    id: 'submission-parquet-read',
-    what: 'damaged Parquet data pages throw DuckDB errors while rows are read (after the schema probe), not SieveErrors',
-    matches: (c) => c.family === 'submission' && c.format === 'parquet' && c.mutations.some((m) => !['valid', 'crlf'].includes(m) && !/^[a-z]+-(id|ids|label|budget|column|rows|option|file|forms|odd|int)$/.test(m)),
-  },
-  {
     id: 'arrow-damaged',
     what: 'a damaged Arrow IPC file makes apache-arrow loop for minutes or allocate gigabytes',
     matches: (c) => c.format === 'arrow' && c.mutations.some((m) => ['byte-flip', 'flip-head', 'flip-tail', 'ff-range', 'zero-range', 'insert-nul', 'insert-junk', 'repeat-chunk', 'truncate', 'truncate-footer', 'truncate-half', 'footer-length-huge'].includes(m)),
-  },
-  // --- challenge.yaml ----------------------------------------------------------------
-  {
-    id: 'yaml-aliases',
-    what: 'an alias bomb or an alias to no anchor escapes as a ReferenceError from yaml\'s toJS',
-    matches: (c) => c.family === 'challenge' && has(c, 'alias-bomb', 'alias-undefined', 'alias-recursive'),
-  },
-  {
-    id: 'yaml-unknown-tags',
-    what: 'unknown YAML tags (!!js/function, !evil) are accepted',
-    matches: (c) => c.family === 'challenge' && has(c, 'tag-unknown'),
-  },
-  {
-    id: 'yaml-invalid-utf8',
-    what: 'loadChallenge decodes invalid UTF-8 with replacement characters and accepts the file',
-    matches: (c) => c.family === 'challenge' && c.format === 'yaml-file' && has(c, 'invalid-utf8', 'utf16-bom', 'utf16le'),
   },
 ];
 
