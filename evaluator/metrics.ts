@@ -513,14 +513,15 @@ export function groupMetricNotes(s: RowScores, layout: MetricLayout, rows: Int32
       }
     });
     const judgedRows = j.rows.reduce((a, b) => a + b, 0);
+    const over = (m: number, what: string) => `over the ${m === 1 ? 'one group' : `${m} groups`} with ≥ ${min} ${what}`;
     const worstName = `worst_group_accuracy[${column}]`;
     if (judgedRows === 0) notes[worstName] = `not judged: no ${column} group has ≥ ${min} rows`;
-    else if (small.length) notes[worstName] = `over the ${judgedRows} groups with ≥ ${min} rows; too small: ${small.join(', ')}`;
+    else if (small.length) notes[worstName] = `${over(judgedRows, 'rows')}; too small: ${small.join(', ')}`;
     if (pos === null) return;
     const cls = layout.classNames[pos];
     const dpName = `demographic_parity_gap[${column}]`, eoName = `equalized_odds_difference[${column}]`;
     notes[dpName] = judgedRows >= 2
-      ? `positive class ${cls}; over the ${judgedRows} groups with ≥ ${min} rows${small.length ? `; too small: ${small.join(', ')}` : ''}`
+      ? `positive class ${cls}; ${over(judgedRows, 'rows')}${small.length ? `; too small: ${small.join(', ')}` : ''}`
       : `positive class ${cls}; not judged: fewer than 2 ${column} groups with ≥ ${min} rows`;
     const judgedTpr = j.tpr.reduce((a, b) => a + b, 0), judgedFpr = j.fpr.reduce((a, b) => a + b, 0);
     const unjudged = g.names.map((v, i) => (j.tpr[i] && j.fpr[i] ? null : `${v}: ${tooSmallReason(t, i, pos, j)}`)).filter((x) => x !== null);

@@ -1,18 +1,21 @@
 /**
  * The "done when" check of the audit report: `sieve audit <built-in pool> --html FILE` writes a
  * file that a real browser (Debian's Chromium, driven by playwright-core) opens offline and
- * renders: verdict headings, SVG plots with a size, thumbnails that decoded, and not a single
- * network request. Skips with a message when /usr/bin/chromium is missing.
+ * renders: verdict headings, SVG plots with a size, thumbnails that decoded, no horizontal
+ * overflow, no axis label cut with "…", each analyser's plots inside its own section, and not a
+ * single network request. Pools: fashion-mnist (pixels), german-credit (tabular) and an
+ * Adult-like census file imported on the spot. Skips with a message when /usr/bin/chromium is missing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
+import { adultLikeRecords, ADULT_COLUMNS } from './fixtures/adult-like.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = resolve(import.meta.dirname, '..');
@@ -26,6 +29,10 @@ interface PageFacts {
   verdictHeadings: string[];
   sectionHeadings: string[];
   svgs: { width: number; height: number; marks: number }[];
+  /** Plot figures whose box is empty or that sit outside an analyser section. */
+  badFigures: string[];
+  overflow: { scrollWidth: number; clientWidth: number };
+  cutLabels: string[];
   thumbs: { naturalWidth: number; naturalHeight: number; complete: boolean }[];
   requests: string[];
   failed: string[];
@@ -54,11 +61,16 @@ async function openReport(browser: Browser, file: string, screenshot: string): P
   const facts = await page.evaluate(() => {
     const box = (e: Element) => e.getBoundingClientRect();
     return {
-      verdictHeadings: [...document.querySelectorAll('#verdicts article h3')].map((h) => h.textContent ?? ''),
+      verdictHeadings: [...document.querySelectorAll('section.analyser > h2')].map((h) => h.textContent ?? ''),
       sectionHeadings: [...document.querySelectorAll('h2')].map((h) => h.textContent ?? ''),
       svgs: [...document.querySelectorAll('figure.plot svg')].map((s) => ({
         width: box(s).width, height: box(s).height, marks: s.querySelectorAll('path, rect, line, text').length,
       })),
+      badFigures: [...document.querySelectorAll('figure.plot')]
+        .filter((f) => { const b = box(f); const svg = f.querySelector('svg'); return !(b.width > 0 && b.height > 0 && svg && box(svg).width > 0 && box(svg).height > 0) || !(f.closest('section.analyser') || f.closest('#summary')); })
+        .map((f) => f.querySelector('figcaption')?.textContent ?? '?'),
+      overflow: { scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth },
+      cutLabels: [...document.querySelectorAll('svg text')].map((t) => t.textContent ?? '').filter((t) => t.endsWith('…')),
       thumbs: [...document.querySelectorAll('img')].map((i) => ({
         naturalWidth: (i as HTMLImageElement).naturalWidth,
         naturalHeight: (i as HTMLImageElement).naturalHeight,
@@ -93,9 +105,16 @@ describe.skipIf(!hasChromium)('HTML audit report in Chromium', { timeout: 600_00
     else if (dir) console.log(`browser-report: screenshots kept in ${dir}`);
   });
 
-  async function audit(pool: string): Promise<string> {
-    const html = join(dir, `${pool}.html`);
-    await run(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), 'audit', pool, '--html', html], {
+  function expectReadable(facts: PageFacts): void {
+    expect(facts.overflow.scrollWidth).toBeLessThanOrEqual(facts.overflow.clientWidth);
+    expect(facts.badFigures).toEqual([]);
+    expect(facts.cutLabels).toEqual([]);
+    expect(facts.sectionHeadings[0]).toBe('Summary');
+  }
+
+  async function audit(pool: string, extra: string[] = [], name = pool): Promise<string> {
+    const html = join(dir, `${name}.html`);
+    await run(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), 'audit', pool, '--html', html, ...extra], {
       cwd: dir, env: { ...process.env, CI: '1' }, maxBuffer: 64 * 1024 * 1024,
     });
     expect((await stat(html)).size).toBeGreaterThan(10_000);
@@ -104,7 +123,7 @@ describe.skipIf(!hasChromium)('HTML audit report in Chromium', { timeout: 600_00
 
   it('renders the fashion-mnist report with plots and image thumbnails, offline', async () => {
     const facts = await openReport(browser, await audit('fashion-mnist'), join(dir, 'fashion-mnist.png'));
-    expect(facts.sectionHeadings.slice(0, 3)).toEqual(['Verdicts', 'Plots', 'Most likely label errors']);
+    expectReadable(facts);
     expect(facts.verdictHeadings.length).toBeGreaterThanOrEqual(4);
     expect(facts.verdictHeadings.some((h) => /label errors/i.test(h))).toBe(true);
     expect(facts.verdictHeadings.some((h) => /imbalance/i.test(h))).toBe(true);
@@ -124,7 +143,7 @@ describe.skipIf(!hasChromium)('HTML audit report in Chromium', { timeout: 600_00
 
   it('renders the german-credit report with per-group figures and row values, offline', async () => {
     const facts = await openReport(browser, await audit('german-credit'), join(dir, 'german-credit.png'));
-    expect(facts.sectionHeadings[0]).toBe('Verdicts');
+    expectReadable(facts);
     expect(facts.verdictHeadings.some((h) => /fairness/i.test(h))).toBe(true);
     expect(facts.svgs.length).toBeGreaterThanOrEqual(3);
     for (const s of facts.svgs) {
@@ -135,6 +154,23 @@ describe.skipIf(!hasChromium)('HTML audit report in Chromium', { timeout: 600_00
     expect(facts.requests).toEqual([]);
     expect(facts.failed).toEqual([]);
     expect(facts.cspViolations).toBe(0);
+    expect(facts.consoleErrors).toEqual([]);
+  });
+
+  it('renders an Adult-like census pool (long category names, 40 countries) without overflow or cut labels', async () => {
+    const rows = adultLikeRecords({ rows: 2500, seed: 11, duplicates: 5 });
+    const csv = [['id', ...ADULT_COLUMNS.map((c) => (c === 'income' ? 'label' : c))].join(','),
+      ...rows.map((r, i) => [`a${i}`, ...r.map((v) => (v === '?' ? '' : v))].join(','))].join('\n') + '\n';
+    await writeFile(join(dir, 'adult.csv'), csv);
+    await run(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), 'pool', 'import', join(dir, 'adult.csv'), '--out', join(dir, 'adult'), '--group-columns', 'sex,race', '--test-fraction', '0.2'], {
+      cwd: dir, env: { ...process.env, CI: '1' }, maxBuffer: 64 * 1024 * 1024,
+    });
+    const html = await audit(join(dir, 'adult'), ['--group-columns', 'sex,race,native-country'], 'adult-like');
+    const facts = await openReport(browser, html, join(dir, 'adult-like.png'));
+    expectReadable(facts);
+    expect(facts.verdictHeadings.some((h) => /fairness/i.test(h))).toBe(true);
+    expect(facts.svgs.length).toBeGreaterThanOrEqual(8);
+    expect(facts.requests).toEqual([]);
     expect(facts.consoleErrors).toEqual([]);
   });
 });

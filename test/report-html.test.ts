@@ -20,16 +20,23 @@ function greyPixels(dataUri: string): { width: number; height: number; pixels: U
 describe('HTML report', () => {
   const fx = makeSplit();
 
-  it('puts verdicts first, then plots, then label-error thumbnails of the exact rows', async () => {
+  it('puts a summary first, then each analyser with its verdict, plots and rows together', async () => {
     const { html, warnings } = await renderHtmlReport({ pool: reportFor(fx) });
     expect(warnings).toEqual([]);
     const at = (s: string) => html.indexOf(s);
-    expect(at('<h2>Verdicts</h2>')).toBeGreaterThan(0);
-    expect(at('<h2>Verdicts</h2>')).toBeLessThan(at('<h2>Plots</h2>'));
-    expect(at('<h2>Plots</h2>')).toBeLessThan(at('<h2>Most likely label errors</h2>'));
-    for (const t of ['Label errors', 'Class imbalance', 'Duplicates and leakage', 'Fairness across groups']) {
-      expect(html).toContain(`<h3>${t}</h3>`);
+    expect(at('<h2>Summary</h2>')).toBeGreaterThan(0);
+    const titles = ['Label errors', 'Class imbalance', 'Duplicates and leakage', 'Fairness across groups'];
+    for (const t of titles) {
+      expect(html).toContain(`<h2>${t}</h2>`);
+      expect(at('<h2>Summary</h2>')).toBeLessThan(at(`<h2>${t}</h2>`));
     }
+    // Each analyser's plots and rows sit inside its own section, after its verdict.
+    const sections = html.split('<section class="analyser').slice(1);
+    const sectionOf = (t: string) => sections.find((x) => x.includes(`<h2>${t}</h2>`))!;
+    expect(sectionOf('Label errors')).toContain('<h3>Most likely label errors</h3>');
+    expect(sectionOf('Duplicates and leakage')).toContain('Cluster 0: 3 rows');
+    expect(sectionOf('Fairness across groups').indexOf('verdict-text')).toBeLessThan(sectionOf('Fairness across groups').indexOf('<svg '));
+    expect(sections.reduce((n, x) => n + (x.match(/<svg /g)?.length ?? 0), 0)).toBe(3);
     expect(html).toContain('Outliers</b>: not run, skipped in this fixture');
     expect(html).toContain('leakage was not checked');
     // One SVG per analyser plot (class imbalance, duplicates, fairness).
@@ -92,7 +99,7 @@ describe('HTML report', () => {
     expect(html.match(/<svg /g)?.length).toBe(6);
     expect(html.match(/<h4>Whole pool<\/h4>/g)!.length).toBeGreaterThanOrEqual(4 + 3);
     // Only the flagged rows that the subset contains (r010, r042 are even rows) are its suspects.
-    const subsetPart = html.slice(html.indexOf('<h3>Subset</h3>'), html.indexOf('<h2>Duplicate clusters</h2>'));
+    const subsetPart = html.slice(html.indexOf('<h3>Most likely label errors: subset</h3>'), html.indexOf('<h2>', html.indexOf('<h3>Most likely label errors: subset</h3>')));
     expect([...subsetPart.matchAll(/id (r\d+) ·/g)].map((m) => m[1])).toEqual(['r010', 'r042']);
   });
 
@@ -102,8 +109,9 @@ describe('HTML report', () => {
     report.results = report.results.filter((r) => r.name !== 'class-imbalance');
     const { html } = await renderHtmlReport({ pool: report });
     expect(html).not.toContain('<img');
-    expect(html).toMatch(/<p class="rowtext"><b>site<\/b> south · age 2\.143 · amount 2\.286 · purpose=car<\/p>/);
-    expect(html).toContain('<h3>Class histogram</h3>');
+    // Every field: the group column, each numeric value, the category set in the one-hot block.
+    expect(html).toContain('<p class="rowtext"><span class="field"><b>site</b> south</span> <span class="field"><b>age</b> 2.143</span> <span class="field"><b>amount</b> 2.286</span> <span class="field"><b>purpose</b> car</span></p>');
+    expect(html).toContain('<figcaption>Rows per class</figcaption>');
     expect(html.match(/<svg /g)?.length).toBe(3);
   });
 

@@ -326,7 +326,14 @@ export const fairness: Analyser<FairnessOptions> = {
 /** Per-group accuracy, selection rate, TPR and FPR (with intervals), intersections as heatmaps, label-error share. */
 function fairnessPlots(groupRows: ExtraTable['rows'], results: AttributeResult[], N: number): PlotSpec[] {
   const plots: PlotSpec[] = [];
-  const singles = groupRows.filter((r) => !isIntersection(String(r.attribute)));
+  // Too-small groups are drawn faded while they are few; past that they would bury the judged
+  // ones, so they are left out of the per-group plots with a count in the title (every one is
+  // still listed in fairness_groups).
+  const allSingles = groupRows.filter((r) => !isIntersection(String(r.attribute)));
+  const smallCount = allSingles.filter((r) => r.too_small).length;
+  const drawSmall = smallCount <= 10;
+  const singles = drawSmall ? allSingles : allSingles.filter((r) => !r.too_small);
+  const omitted = drawSmall ? '' : `; ${smallCount} groups under ${N} rows not drawn, listed in fairness_groups`;
   const label = (r: ExtraTable['rows'][number]) => `${r.attribute} = ${r.group}`;
   const judgedLabel = (ok: boolean) => (ok ? 'judged' : `too small (< ${N})`);
   const classes = [...new Set(singles.map((r) => r.class as string))];
@@ -334,30 +341,37 @@ function fairnessPlots(groupRows: ExtraTable['rows'], results: AttributeResult[]
   const acc = singles.filter((r) => r.accuracy !== null).map((r) => ({
     group: label(r), attribute: r.attribute, rows: r.rows, accuracy: r.accuracy, low: r.accuracy_low ?? r.accuracy, high: r.accuracy_high ?? r.accuracy, judged: judgedLabel(!r.too_small),
   }));
-  if (acc.length) plots.push(intervalChart({ title: 'Out-of-sample accuracy per group (95% Wilson interval; faded: too small to judge)', values: acc, category: 'group', value: 'accuracy', low: 'low', high: 'high', color: 'attribute', shape: 'judged', extraTooltip: ['rows'] }));
+  if (acc.length) plots.push(intervalChart({ title: `Out-of-sample accuracy per group (95% Wilson interval; faded: too small to judge${omitted})`, values: acc, category: 'group', value: 'accuracy', low: 'low', high: 'high', color: 'attribute', shape: 'judged', extraTooltip: ['rows'] }));
   const sel = singles.filter((r) => r.selection_rate !== null).map((r) => ({
     group: label(r), attribute: r.attribute, rows: r.rows, selection_rate: r.selection_rate, low: r.selection_rate_low ?? r.selection_rate, high: r.selection_rate_high ?? r.selection_rate, judged: judgedLabel(!r.too_small),
   }));
-  if (sel.length) plots.push(intervalChart({ title: `Selection rate per group: share predicted ${classNote} (95% Wilson interval)`, values: sel, category: 'group', value: 'selection_rate', low: 'low', high: 'high', color: 'attribute', shape: 'judged', extraTooltip: ['rows'] }));
+  if (sel.length) plots.push(intervalChart({ title: `Selection rate per group: share predicted ${classNote} (95% Wilson interval${omitted})`, values: sel, category: 'group', value: 'selection_rate', low: 'low', high: 'high', color: 'attribute', shape: 'judged', extraTooltip: ['rows'] }));
   const odds: Record<string, string | number | boolean | null>[] = [];
   for (const r of singles) {
     if (r.tpr !== null) odds.push({ group: label(r), rate: 'TPR', value: r.tpr, low: r.tpr_low ?? r.tpr, high: r.tpr_high ?? r.tpr, denominator: `${r.positives} positives`, judged: judgedLabel(r.tpr_judged === true) });
     if (r.fpr !== null) odds.push({ group: label(r), rate: 'FPR', value: r.fpr, low: r.fpr_low ?? r.fpr, high: r.fpr_high ?? r.fpr, denominator: `${r.negatives} negatives`, judged: judgedLabel(r.fpr_judged === true) });
   }
-  if (odds.length) plots.push(intervalChart({ title: `True- and false-positive rate per group, ${classNote} one-vs-rest (95% Wilson interval; faded: too few positives / negatives)`, values: odds, category: 'group', value: 'value', valueTitle: 'rate', low: 'low', high: 'high', color: 'rate', shape: 'judged', offset: 'rate', extraTooltip: ['denominator'] }));
+  if (odds.length) plots.push(intervalChart({ title: `True- and false-positive rate per group, ${classNote} one-vs-rest (95% Wilson interval; faded: too few positives / negatives${omitted})`, values: odds, category: 'group', value: 'value', valueTitle: 'rate', low: 'low', high: 'high', color: 'rate', shape: 'judged', offset: 'rate', extraTooltip: ['denominator'] }));
   // Intersections: a heatmap of accuracy per cell, with each cell's rows printed; too-small cells say so.
   for (const r of results.filter((x) => isIntersection(x.attr.name)).slice(0, 3)) {
     const [a, b] = r.attr.name.split(' × ');
+    // Rows of the heatmap (values of the first column) with no judged cell are left out.
+    const keep = new Set(r.attr.groups.filter((_, i) => r.judged.rows[i]).map((g) => g.split(' | ')[0]));
     const cells = r.attr.groups.map((g, i) => {
       const [va, vb] = g.split(' | ');
       const rows = r.t.rows(i);
       const accuracy = rows > 0 ? r.t.correct(i) / rows : null;
       const small = !r.judged.rows[i];
       return { [a]: va, [b]: vb, accuracy: small ? null : accuracy, rows, label: small ? `n=${rows}, too small` : `${(100 * (accuracy ?? 0)).toFixed(0)}% (n=${rows})` };
-    });
-    plots.push(heatmap({ title: `Accuracy by ${a} × ${b} (cells under ${N} rows not judged)`, values: cells, x: b, y: a, value: 'accuracy', text: 'label', extraTooltip: ['rows'] }));
+    }).filter((c) => keep.has(c[a] as string));
+    if (!cells.length) continue;
+    const dropped = new Set(r.attr.groups.map((g) => g.split(' | ')[0])).size - keep.size;
+    plots.push(heatmap({
+      title: `Accuracy by ${a} × ${b} (cells under ${N} rows not judged${dropped ? `; ${dropped} ${a} values without a judged cell not drawn` : ''})`,
+      values: cells, x: b, y: a, value: 'accuracy', text: 'label', extraTooltip: ['rows'], zero: false,
+    }));
   }
-  const ler = singles.filter((r) => r.label_error_rate !== null).map((r) => ({ group: label(r), attribute: r.attribute, label_error_rate: r.label_error_rate, rows: r.rows }));
-  if (ler.length) plots.push(barChart({ title: 'Share of rows flagged as label errors, per group', values: ler, category: 'group', value: 'label_error_rate', valueTitle: 'flagged share', color: 'attribute' }));
+  const ler = singles.filter((r) => r.label_error_rate !== null).map((r) => ({ group: `${label(r)}${r.too_small ? ' (too small)' : ''}`, attribute: r.attribute, label_error_rate: r.label_error_rate, rows: r.rows }));
+  if (ler.length) plots.push(barChart({ title: `Share of rows flagged as label errors, per group${omitted ? ` (${omitted.slice(2)})` : ''}`, values: ler, category: 'group', value: 'label_error_rate', valueTitle: 'flagged share', color: 'attribute' }));
   return plots;
 }

@@ -88,7 +88,7 @@ export function intervalChart(opts: {
     vegaLite: {
       $schema: SCHEMA,
       width: 420,
-      height: { step: opts.offset ? 24 : 18 },
+      height: { step: opts.offset ? 12 : 18 },
       data: { values: opts.values },
       encoding: { y: { field: opts.category, type: 'nominal', title: null, sort: null, axis: FULL_LABELS }, ...yOffset },
       layer: [
@@ -167,9 +167,16 @@ export function histogram(opts: { title: string; bins: { start: number; end: num
  * printed on it: `text` names the field to print (default the value itself). Cells whose
  * value is null are drawn grey with their text (e.g. "n=4, too small").
  */
-export function heatmap(opts: { title: string; values: Row[]; x: string; y: string; value: string; xTitle?: string; yTitle?: string; text?: string; extraTooltip?: string[] }): PlotSpec {
-  let max = 0;
-  for (const r of opts.values) { const v = r[opts.value]; if (typeof v === 'number' && v > max) max = v; }
+export function heatmap(opts: {
+  title: string; values: Row[]; x: string; y: string; value: string; xTitle?: string; yTitle?: string; text?: string; extraTooltip?: string[];
+  /** Colour scale from 0 (counts; default) or from the smallest value (rates that differ little). */
+  zero?: boolean;
+}): PlotSpec {
+  const zero = opts.zero ?? true;
+  let max = -Infinity, min = Infinity;
+  for (const r of opts.values) { const v = r[opts.value]; if (typeof v === 'number') { if (v > max) max = v; if (v < min) min = v; } }
+  const lo = zero ? 0 : min;
+  const dark = Number.isFinite(max) ? lo + 0.6 * (max - lo) : 0;
   const text = opts.text ?? opts.value;
   const cols = new Set(opts.values.map((r) => String(r[opts.x]))).size;
   const tooltip = [opts.y, opts.x, opts.value, ...(opts.extraTooltip ?? [])].map((field) => ({ field }));
@@ -190,14 +197,14 @@ export function heatmap(opts: { title: string; values: Row[]; x: string; y: stri
         {
           transform: [{ filter: has }],
           mark: { type: 'rect' },
-          encoding: { color: { field: opts.value, type: 'quantitative', title: opts.value, scale: { scheme: 'blues' } } },
+          encoding: { color: { field: opts.value, type: 'quantitative', title: opts.value, scale: { scheme: 'blues', zero } } },
         },
         { transform: [{ filter: `!${has}` }], mark: { type: 'rect', color: '#e6e6e6' } },
         {
           mark: { type: 'text', fontSize: 10 },
           encoding: {
             text: { field: text, ...(text === opts.value ? { type: 'quantitative' as const } : {}) },
-            color: { condition: { test: `${has} && datum[${JSON.stringify(opts.value)}] > ${0.6 * max}`, value: 'white' }, value: '#222' },
+            color: { condition: { test: `${has} && datum[${JSON.stringify(opts.value)}] > ${dark}`, value: 'white' }, value: '#222' },
           },
         },
       ],

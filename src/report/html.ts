@@ -11,8 +11,10 @@ import { oosHeaderText } from './header.ts';
 /**
  * The shareable audit report: one self-contained HTML file that opens offline. No script, no
  * stylesheet, font or image is fetched: plots are rendered to inline SVG here, thumbnails are
- * PNG data URIs, styles are inline. Order: verdicts, plots, most likely label errors,
- * duplicate clusters, extra tables. With a subset audit, subset and pool figures sit side by side.
+ * PNG data URIs, styles are inline. Order: a summary (one line per analyser, linked), then one
+ * section per analyser with its verdict, figures, plots, the rows it points at (label-error
+ * suspects, duplicate clusters) and its tables, so each plot sits next to its verdict. With a
+ * subset audit, subset and pool figures sit side by side.
  */
 
 export interface HtmlReportOptions {
@@ -83,7 +85,11 @@ function thumbnail(split: PoolSplit, row: number, alt: string): string | null {
   return `<img class="thumb" src="${uri}" width="${px.width * 3}" height="${px.height * 3}" alt="${escapeHtml(alt)}">`;
 }
 
-/** A short text view of a row for pools without pixels: its text column, else feature values. */
+/**
+ * A row for pools without pixels: its text column, else every field — group columns, numeric
+ * values, the category set in each one-hot block ("purpose=car" reads as purpose car). Wide
+ * vector columns ("emb[0]" … "emb[63]") are summarised by their size.
+ */
 function rowText(split: PoolSplit, row: number): string {
   if (split.text) {
     const [name, values] = Object.entries(split.text)[0] ?? [];
@@ -93,15 +99,29 @@ function rowText(split: PoolSplit, row: number): string {
     }
   }
   const parts: string[] = [];
-  for (const [g, vals] of Object.entries(split.groups)) parts.push(`<b>${escapeHtml(g)}</b> ${escapeHtml(vals[row] ?? '(missing)')}`);
-  for (let j = 0; j < split.d && parts.length < 14; j++) {
+  const field = (k: string, v: string) => parts.push(`<span class="field"><b>${escapeHtml(k)}</b> ${escapeHtml(v)}</span>`);
+  for (const [g, vals] of Object.entries(split.groups)) field(g, vals[row] ?? '(missing)');
+  const vectors = new Map<string, number>();
+  const oneHot = new Map<string, string | null>();
+  for (let j = 0; j < split.d; j++) {
     const name = split.featureNames[j] ?? `x${j}`;
     const v = split.features[row * split.d + j];
-    // One-hot columns ("purpose=car") read best as the category that is set.
-    if (name.includes('=')) { if (v === 1) parts.push(escapeHtml(name)); continue; }
-    parts.push(`${escapeHtml(name)} ${escapeHtml(formatValue(v))}`);
+    const vec = /^(.*)\[\d+\]$/.exec(name);
+    if (vec) { vectors.set(vec[1], (vectors.get(vec[1]) ?? 0) + 1); continue; }
+    const eq = name.indexOf('=');
+    if (eq > 0) {
+      const col = name.slice(0, eq);
+      if (!oneHot.has(col)) { oneHot.set(col, null); parts.push(`\u0000${col}`); }
+      if (v === 1) oneHot.set(col, name.slice(eq + 1));
+      continue;
+    }
+    field(name, formatValue(v));
   }
-  return `<p class="rowtext">${parts.join(' · ')}</p>`;
+  // One-hot columns keep their place in the feature order; a row with none set is missing.
+  const out = parts.map((x) => (x.startsWith('\u0000')
+    ? `<span class="field"><b>${escapeHtml(x.slice(1))}</b> ${escapeHtml(oneHot.get(x.slice(1)) ?? '(missing)')}</span>` : x));
+  for (const [name, dims] of vectors) out.push(`<span class="field"><b>${escapeHtml(name)}</b> ${dims} values</span>`);
+  return `<p class="rowtext">${out.join(' ')}</p>`;
 }
 
 function severityBadge(s: Severity): string {
@@ -151,24 +171,56 @@ function verdictBlock(label: string | null, r: AuditResult): string {
 ${r.findings.length ? `<p class="muted">${formatValue(flagged)} of ${formatValue(r.findings.length)} rows flagged</p>` : ''}</div>`;
 }
 
-function verdictsSection(bundle: AuditBundle): string {
+/** The summary at the top: one line per analyser (severity, verdict, link to its section), skipped analysers, notes. */
+function summarySection(bundle: AuditBundle, classPlot: string): string {
   const subsetBy = new Map((bundle.subset?.results ?? []).map((r) => [r.name, r]));
-  const articles = bundle.pool.results.map((r) => {
+  const rows = bundle.pool.results.map((r) => {
     const s = subsetBy.get(r.name);
-    const bodies = s
-      ? `<div class="side-by-side">${verdictBlock('Whole pool', r)}${verdictBlock('Subset', s)}</div>`
-      : verdictBlock(null, r);
-    return `<article class="verdict sev-${r.summary.severity}" id="verdict-${escapeHtml(r.name)}">
-<h3>${escapeHtml(r.title)}</h3>${bodies}${figuresTable(r, s)}</article>`;
+    return `<tr><td><a href="#analyser-${escapeHtml(r.name)}">${escapeHtml(r.title)}</a></td><td>${severityBadge(r.summary.severity)}</td>${s ? `<td>${severityBadge(s.summary.severity)}</td>` : ''}<td>${escapeHtml(r.summary.verdict)}</td></tr>`;
   });
+  const head = `<tr><th>analyser</th><th>${bundle.subset ? 'whole pool' : 'severity'}</th>${bundle.subset ? '<th>subset</th>' : ''}<th>verdict${bundle.subset ? ' (whole pool)' : ''}</th></tr>`;
   const skipped = [...bundle.pool.skipped, ...(bundle.subset?.skipped ?? [])]
     .filter((s, i, all) => all.findIndex((x) => x.name === s.name) === i)
     .map((s) => `<li><b>${escapeHtml(s.title)}</b>: not run, ${escapeHtml(s.reason)}</li>`);
   const notes = [bundle.pool.testNote, bundle.subset?.testNote].filter((x): x is string => !!x);
-  return `<section id="verdicts"><h2>Verdicts</h2>
+  return `<section id="summary"><h2>Summary</h2>
 ${notes.length ? `<p class="note">${escapeHtml(notes[0])}</p>` : ''}
-<div class="verdicts${bundle.subset ? ' paired' : ''}">${articles.join('\n')}</div>
-${skipped.length ? `<ul class="skipped">${skipped.join('')}</ul>` : ''}</section>`;
+<table class="summary">${head}${rows.join('')}</table>
+${skipped.length ? `<ul class="skipped">${skipped.join('')}</ul>` : ''}${classPlot}</section>`;
+}
+
+/**
+ * One analyser: its verdict (pool and subset side by side), headline figures, plots, then what
+ * the analyser points at (label-error suspects, duplicate clusters) and its tables, so every
+ * plot sits next to the verdict it supports.
+ */
+async function analyserSection(bundle: AuditBundle, r: AuditResult, renderer: PlotRenderer, opts: Required<HtmlReportOptions>): Promise<string> {
+  const s = bundle.subset?.results.find((x) => x.name === r.name);
+  const bodies = s
+    ? `<div class="side-by-side">${verdictBlock('Whole pool', r)}${verdictBlock('Subset', s)}</div>`
+    : verdictBlock(null, r);
+  const figures: string[] = [];
+  for (const plot of r.plots) {
+    const pool = await renderer.render(plot, r.name);
+    // Pair the subset's plot with the same title (analysers may emit fewer plots on a subset).
+    const sp = s?.plots.find((p) => p.title === plot.title);
+    const subset = sp ? await renderer.render(sp, `${r.name} (subset)`) : null;
+    figures.push(subset ? `<div class="side-by-side">${labelled('Whole pool', pool)}${labelled('Subset', subset)}</div>` : pool);
+  }
+  const sub = bundle.subset;
+  let rows = '';
+  if (labelErrorResult(bundle.pool.results)?.name === r.name) {
+    rows = [labelErrorsSection(bundle.pool, opts.topLabelErrors, sub ? 'Most likely label errors: whole pool' : 'Most likely label errors'),
+      sub ? labelErrorsSection(sub, opts.topLabelErrors, 'Most likely label errors: subset') : ''].join('');
+  } else if (/dup/.test(r.name)) {
+    rows = [duplicatesSection(bundle.pool, r.name, opts.topClusters, opts.clusterMembers, sub ? 'Largest duplicate clusters: whole pool' : 'Largest duplicate clusters'),
+      sub ? duplicatesSection(sub, r.name, opts.topClusters, opts.clusterMembers, 'Largest duplicate clusters: subset') : ''].join('');
+  }
+  const tables = extraTables(bundle, r.name, opts.maxTableRows);
+  return `<section class="analyser sev-${r.summary.severity}" id="analyser-${escapeHtml(r.name)}">
+<h2>${escapeHtml(r.title)}</h2>
+<article class="verdict sev-${r.summary.severity}">${bodies}${figuresTable(r, s)}</article>
+${figures.length ? `<div class="plots">${figures.join('')}</div>` : ''}${rows}${tables}</section>`;
 }
 
 /** A class histogram of the audited rows, for reports where no analyser drew one. */
@@ -208,57 +260,30 @@ class PlotRenderer {
   }
 }
 
-async function plotsSection(bundle: AuditBundle, renderer: PlotRenderer): Promise<string> {
-  const blocks: string[] = [];
-  const hasClassPlot = bundle.pool.results.some((r) => r.name === 'class-imbalance' && r.plots.length > 0);
-  if (!hasClassPlot) {
-    const pool = await renderer.render(classHistogramSpec(bundle.pool.train), 'class histogram');
-    const subset = bundle.subset ? await renderer.render(classHistogramSpec(bundle.subset.train), 'class histogram') : null;
-    blocks.push(plotGroup('Class histogram', pool, subset));
-  }
-  const subsetBy = new Map((bundle.subset?.results ?? []).map((r) => [r.name, r]));
-  for (const r of bundle.pool.results) {
-    if (r.plots.length === 0) continue;
-    const s = subsetBy.get(r.name);
-    const figures: string[] = [];
-    for (let i = 0; i < r.plots.length; i++) {
-      const pool = await renderer.render(r.plots[i], r.name);
-      // Pair the subset's plot with the same title (analysers may emit fewer plots on a subset).
-      const sp = s?.plots.find((p) => p.title === r.plots[i].title);
-      const subset = sp ? await renderer.render(sp, `${r.name} (subset)`) : null;
-      figures.push(subset ? `<div class="side-by-side">${labelled('Whole pool', pool)}${labelled('Subset', subset)}</div>` : pool);
-    }
-    blocks.push(`<div class="plot-group"><h3>${escapeHtml(r.title)}</h3><div class="plots">${figures.join('')}</div></div>`);
-  }
-  return `<section id="plots"><h2>Plots</h2>${blocks.join('\n')}</section>`;
-}
-
 function labelled(label: string, html: string): string {
   return `<div><h4>${escapeHtml(label)}</h4>${html}</div>`;
-}
-
-function plotGroup(title: string, pool: string, subset: string | null): string {
-  const inner = subset ? `<div class="side-by-side">${labelled('Whole pool', pool)}${labelled('Subset', subset)}</div>` : pool;
-  return `<div class="plot-group"><h3>${escapeHtml(title)}</h3><div class="plots">${inner}</div></div>`;
 }
 
 function suspectCard(f: Finding, split: PoolSplit, rows: RowIndex, rank: number): string {
   const row = rows.row(f.id);
   const given = givenLabelOf(f) ?? (row !== undefined ? split.classNames[split.labels[row]] : null);
   const suggested = suggestedLabelOf(f);
-  const visual = row === undefined ? '<p class="note">row not in the audited split</p>'
-    : thumbnail(split, row, `row ${f.id}, labelled ${given ?? '?'}`) ?? rowText(split, row);
+  const thumb = row === undefined ? null : thumbnail(split, row, `row ${f.id}, labelled ${given ?? '?'}`);
+  const labels = `<div class="labels"><span class="given" title="given label">${escapeHtml(given ?? '?')}</span>${suggested ? ` → <span class="suggested" title="suggested label">${escapeHtml(suggested)}</span>` : ''}</div>
+<div class="muted">id ${escapeHtml(f.id)} · score ${escapeHtml(formatValue(f.score))}</div>`;
+  // A picture above its labels; a tabular row's labels above its (many) fields.
+  const body = row === undefined ? `<p class="note">row not in the audited split</p>${labels}`
+    : thumb ? `${thumb}${labels}` : `${labels}${rowText(split, row)}`;
   return `<div class="card${f.flagged ? ' flagged' : ''}">
-<div class="rank">#${rank}</div>${visual}
-<div class="labels"><span class="given" title="given label">${escapeHtml(given ?? '?')}</span>${suggested ? ` → <span class="suggested" title="suggested label">${escapeHtml(suggested)}</span>` : ''}</div>
-<div class="muted">id ${escapeHtml(f.id)} · score ${escapeHtml(formatValue(f.score))}</div></div>`;
+<div class="rank">#${rank}</div>${body}</div>`;
 }
 
 function labelErrorsSection(report: AuditReport, limit: number, heading: string): string {
   const r = labelErrorResult(report.results);
   if (!r) return '';
   const rows = new RowIndex(report.train);
-  const top = topFindings(r.findings, limit).filter((f) => f.flagged);
+  // Cards of tabular rows show every field, so fewer of them fit a screen.
+  const top = topFindings(r.findings, report.train.pixels ? limit : Math.min(limit, 12)).filter((f) => f.flagged);
   const body = top.length
     ? `<div class="cards">${top.map((f, i) => suspectCard(f, report.train, rows, i + 1)).join('\n')}</div>`
     : '<p>No row was flagged as a likely label error.</p>';
@@ -277,10 +302,10 @@ function clusterOf(f: Finding): string | null {
   return null;
 }
 
-function duplicatesSection(report: AuditReport, topClusters: number, members: number, heading: string): string {
+function duplicatesSection(report: AuditReport, analyser: string, topClusters: number, members: number, heading: string): string {
   const clusters = new Map<string, Finding[]>();
   for (const r of report.results) {
-    if (!/dup/.test(r.name)) continue;
+    if (r.name !== analyser) continue;
     // Every member of a cluster, flagged or not: analysers flag the redundant copies, and the
     // row they copy belongs in the picture too.
     for (const f of r.findings) {
@@ -317,10 +342,12 @@ function duplicatesSection(report: AuditReport, topClusters: number, members: nu
   return `<div class="clusters"><h3>${escapeHtml(heading)}</h3><div class="cluster-list">${blocks.join('\n')}</div></div>`;
 }
 
-function extraTablesSection(bundle: AuditBundle, maxRows: number): string {
+/** One analyser's extra tables (pool, then subset), folded away. */
+function extraTables(bundle: AuditBundle, analyser: string, maxRows: number): string {
   const blocks: string[] = [];
   for (const report of [bundle.pool, ...(bundle.subset ? [bundle.subset] : [])]) {
     for (const r of report.results) {
+      if (r.name !== analyser) continue;
       for (const t of r.tables) {
         if (t.rows.length === 0) continue;
         const cols: string[] = [];
@@ -329,11 +356,11 @@ function extraTablesSection(bundle: AuditBundle, maxRows: number): string {
           `<tr>${cols.map((c) => `<td${typeof row[c] === 'number' ? ' class="num"' : ''}>${escapeHtml(formatValue(row[c]))}</td>`).join('')}</tr>`);
         const more = t.rows.length > maxRows ? `<p class="muted">First ${maxRows} of ${formatValue(t.rows.length)} rows; all rows are in the DuckDB table (--db FILE).</p>` : '';
         const scope = bundle.subset ? ` (${report.scope === 'subset' ? 'subset' : 'whole pool'})` : '';
-        blocks.push(`<details><summary>${escapeHtml(`${r.title}: ${t.name}${scope}`)}</summary><div class="scroll"><table class="data"><tr>${cols.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>${body.join('')}</table></div>${more}</details>`);
+        blocks.push(`<details><summary>${escapeHtml(`Table ${t.name}${scope}: ${formatValue(t.rows.length)} rows`)}</summary><div class="scroll"><table class="data"><tr>${cols.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>${body.join('')}</table></div>${more}</details>`);
       }
     }
   }
-  return blocks.length ? `<section id="tables"><h2>Tables</h2>${blocks.join('\n')}</section>` : '';
+  return blocks.length ? `<div class="tables">${blocks.join('\n')}</div>` : '';
 }
 
 const STYLE = `
@@ -344,8 +371,6 @@ h1{margin:0 0 4px;font-size:1.7rem}h2{margin:32px 0 12px;border-bottom:2px solid
 h3{margin:0 0 8px}h4{margin:0 0 6px;font-size:.95rem;color:#333}
 .muted{color:var(--muted);font-size:.85rem;margin:4px 0}.meta{color:var(--muted)}
 .note{background:#fff8e1;border-left:4px solid var(--warning);padding:6px 10px}
-.verdicts{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:14px}
-.verdicts.paired{grid-template-columns:repeat(auto-fill,minmax(540px,1fr))}
 .verdict{border:1px solid var(--line);border-left:6px solid var(--muted);border-radius:6px;padding:12px 14px;background:#fff}
 .verdict.sev-ok{border-left-color:var(--ok)}.verdict.sev-info{border-left-color:var(--info)}
 .verdict.sev-warning{border-left-color:var(--warning)}.verdict.sev-problem{border-left-color:var(--problem)}
@@ -356,15 +381,19 @@ h3{margin:0 0 8px}h4{margin:0 0 6px;font-size:.95rem;color:#333}
 table{border-collapse:collapse;font-size:.85rem}td,th{border-bottom:1px solid var(--line);padding:3px 8px;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}table.figures{margin-top:8px;width:100%}
 .plot-group{margin-bottom:20px}.plots{display:flex;flex-wrap:wrap;gap:18px}
-figure.plot{margin:0}figure.plot figcaption{font-weight:600;font-size:.9rem;margin-bottom:4px}
+figure.plot{margin:0;max-width:100%}figure.plot figcaption{font-weight:600;font-size:.9rem;margin-bottom:4px}
 figure.plot svg{max-width:100%;height:auto}
 .cards{display:flex;flex-wrap:wrap;gap:10px}
 .card{border:1px solid var(--line);border-radius:6px;padding:8px;width:120px;font-size:.8rem;background:#fafafa;position:relative}
 .card.flagged{border-color:#f2b8b5}
 .suspects .card{width:124px;padding-top:16px}.card .rank{position:absolute;top:2px;left:8px;color:var(--muted);font-size:.7rem}
 img.thumb{display:block;image-rendering:pixelated;width:84px;height:84px;margin:0 auto 6px;background:#000}
-.rowtext{margin:0 0 6px;font-size:.75rem;max-height:9em;overflow:hidden}
-.suspects .card:has(.rowtext),.clusters .card:has(.rowtext){width:230px}
+.rowtext{margin:0 0 6px;font-size:.75rem;overflow-wrap:anywhere}.rowtext .field{display:inline-block;margin-right:6px}
+.suspects .card:has(.rowtext),.clusters .card:has(.rowtext){width:260px}
+section.analyser{border-top:1px solid var(--line);margin-top:28px}section.analyser>h2{border:0;margin-bottom:8px}
+section.analyser>.plots{margin:14px 0}.tables{margin-top:8px}
+table.summary{width:100%}table.summary td{vertical-align:top}table.summary td:last-child{min-width:0}
+a{color:var(--info)}
 .labels{font-weight:600}.given{color:var(--problem)}.suggested{color:var(--ok)}
 .cluster-list{display:flex;flex-wrap:wrap;gap:10px 28px}.cluster{margin-bottom:14px}.skipped{color:var(--muted)}
 details{margin:8px 0}summary{cursor:pointer;font-weight:600}.scroll{overflow-x:auto;max-height:420px}
@@ -383,16 +412,15 @@ export async function renderHtmlReport(bundle: AuditBundle, opts: HtmlReportOpti
   const subsetLine = bundle.subset
     ? `<p class="meta">Subset: ${escapeHtml(bundle.subset.subset?.file ?? '')}, ${escapeHtml(formatValue(bundle.subset.rows))} of ${escapeHtml(formatValue(pool.rows))} rows · ${metaLine(bundle.subset)}</p>`
     : '';
-  const plots = await plotsSection(bundle, renderer);
-
-  const suspects = [
-    labelErrorsSection(pool, topErrors, bundle.subset ? 'Whole pool' : 'Label-error suspects'),
-    bundle.subset ? labelErrorsSection(bundle.subset, topErrors, 'Subset') : '',
-  ].join('');
-  const dups = [
-    duplicatesSection(pool, topClusters, members, bundle.subset ? 'Whole pool' : 'Largest duplicate clusters'),
-    bundle.subset ? duplicatesSection(bundle.subset, topClusters, members, 'Subset') : '',
-  ].join('');
+  const full: Required<HtmlReportOptions> = { topLabelErrors: topErrors, topClusters, clusterMembers: members, maxTableRows: opts.maxTableRows ?? 50 };
+  let classPlot = '';
+  if (!pool.results.some((r) => r.name === 'class-imbalance' && r.plots.length > 0)) {
+    const p = await renderer.render(classHistogramSpec(pool.train), 'class histogram');
+    const sp = bundle.subset ? await renderer.render(classHistogramSpec(bundle.subset.train), 'class histogram') : null;
+    classPlot = `<div class="plots">${sp ? `<div class="side-by-side">${labelled('Whole pool', p)}${labelled('Subset', sp)}</div>` : p}</div>`;
+  }
+  const sections: string[] = [];
+  for (const r of pool.results) sections.push(await analyserSection(bundle, r, renderer, full));
 
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -403,11 +431,8 @@ export async function renderHtmlReport(bundle: AuditBundle, opts: HtmlReportOpti
 <body>
 <header><h1>Audit of ${escapeHtml(title)}</h1>
 <p class="meta">${metaLine(pool)}</p>${oosNote(pool)}${subsetLine}</header>
-${verdictsSection(bundle)}
-${plots}
-${suspects ? `<section id="label-errors"><h2>Most likely label errors</h2>${suspects}</section>` : ''}
-${dups ? `<section id="duplicates"><h2>Duplicate clusters</h2>${dups}</section>` : ''}
-${extraTablesSection(bundle, opts.maxTableRows ?? 50)}
+${summarySection(bundle, classPlot)}
+${sections.join('\n')}
 <footer>Made by sieve ${escapeHtml(SIEVE_VERSION)} (datasieve). Every finding is also available as a DuckDB table: <code>sieve audit ${escapeHtml(pool.pool.challenge ?? pool.pool.name)} --db audit.duckdb</code>.</footer>
 </body></html>
 `;
