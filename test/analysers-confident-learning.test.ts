@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import {
   computeConfidentJoint, findLabelIssues, normalizedMargin, selfConfidence, roundPreservingSum,
-  calibrateConfidentJoint, pruneCountMatrix, rankByQuality, type LabelledProba,
+  calibrateConfidentJoint, pruneCountMatrix, rankByQuality, numLabelIssues, FILTERS, type LabelledProba,
 } from '../src/analysers/confident-learning.ts';
 
 const lp = (labels: number[], rows: number[][]): LabelledProba => ({
@@ -24,9 +24,15 @@ describe('confident learning, hand-checked', () => {
   });
 
   it('every filter flags the two swapped rows', () => {
-    for (const filterBy of ['prune_by_noise_rate', 'prune_by_class', 'both', 'confident_learning', 'predicted_neq_given'] as const) {
+    for (const filterBy of FILTERS) {
       expect(maskRows(findLabelIssues(a, { filterBy })), filterBy).toEqual([2, 5]);
     }
+  });
+
+  it('num_label_issues: off-diagonal rows of the uncalibrated joint whose argmax is not the label', () => {
+    expect(numLabelIssues(a)).toBe(2);
+    // Row 3 is off the diagonal; rows 2 and 5 are confident of no class and so not counted.
+    expect(numLabelIssues(b)).toBe(1);
   });
 
   it('quality scores', () => {
@@ -48,7 +54,7 @@ describe('confident learning, hand-checked', () => {
     const cal = computeConfidentJoint(b);
     expect(Array.from(cal.joint)).toEqual([3, 1, 0, 2]);
     expect(Array.from(pruneCountMatrix(cal.joint, 2, 1, 1))).toEqual([3, 0, 1, 2]);
-    for (const filterBy of ['prune_by_noise_rate', 'prune_by_class', 'both', 'confident_learning', 'predicted_neq_given'] as const) {
+    for (const filterBy of FILTERS) {
       expect(maskRows(findLabelIssues(b, { filterBy })), filterBy).toEqual([3]);
     }
   });

@@ -12,14 +12,22 @@
  *   rows labelled i with the largest margin p_j − p_i), `prune_by_class` (flag the
  *   n_i − C[i][i] rows labelled i with the smallest p_i), `both` (intersection),
  *   `confident_learning` (the off-diagonal rows of the confident joint), `predicted_neq_given`
- *   (argmax ≠ given label); finally no row whose argmax equals its given label is flagged.
+ *   (argmax ≠ given label); then no row whose argmax equals its given label is flagged;
+ * - `low_normalized_margin` / `low_self_confidence`: the rows with the lowest normalized margin
+ *   / self-confidence, as many as the off-diagonal rows of the uncalibrated confident joint
+ *   whose argmax is not their given label (cleanlab's `num_label_issues` default), without the
+ *   argmax rule.
  *
  * Ties are broken by row index (numpy's argsort is not stable, so cleanlab may pick
  * differently between rows with exactly equal scores; nothing else differs).
  */
 
-export type FilterBy = 'prune_by_noise_rate' | 'prune_by_class' | 'both' | 'confident_learning' | 'predicted_neq_given';
-export const FILTERS: readonly FilterBy[] = ['prune_by_noise_rate', 'prune_by_class', 'both', 'confident_learning', 'predicted_neq_given'];
+export type FilterBy =
+  | 'prune_by_noise_rate' | 'prune_by_class' | 'both' | 'confident_learning' | 'predicted_neq_given'
+  | 'low_normalized_margin' | 'low_self_confidence';
+export const FILTERS: readonly FilterBy[] = [
+  'prune_by_noise_rate', 'prune_by_class', 'both', 'confident_learning', 'predicted_neq_given', 'low_normalized_margin', 'low_self_confidence',
+];
 
 /** Row-major n × k class probabilities with their given labels. */
 export interface LabelledProba {
@@ -212,6 +220,13 @@ export function findLabelIssues(lp: LabelledProba, opts: FindOptions = {}): Uint
   const cj = opts.confident ?? computeConfidentJoint(lp);
   const mask = new Uint8Array(n);
 
+  if (filterBy === 'low_normalized_margin' || filterBy === 'low_self_confidence') {
+    const quality = filterBy === 'low_normalized_margin' ? normalizedMargin(lp) : selfConfidence(lp);
+    const order = rankByQuality(quality);
+    const num = numLabelIssues(lp, cj);
+    for (let t = 0; t < num; t++) mask[order[t]] = 1;
+    return mask;
+  }
   if (filterBy === 'confident_learning') {
     for (const i of cj.offDiagonal) mask[i] = 1;
   } else if (filterBy === 'predicted_neq_given') {
@@ -251,6 +266,16 @@ export function findLabelIssues(lp: LabelledProba, opts: FindOptions = {}): Uint
   // A row the model predicts as its given label is never flagged.
   for (let i = 0; i < n; i++) if (mask[i] && argmaxRow(proba, i, k) === labels[i]) mask[i] = 0;
   return mask;
+}
+
+/**
+ * cleanlab's `num_label_issues` (estimation 'off_diagonal'): rows off the diagonal of the
+ * uncalibrated confident joint whose argmax is not their given label.
+ */
+export function numLabelIssues(lp: LabelledProba, cj: ConfidentJoint = computeConfidentJoint(lp)): number {
+  let num = 0;
+  for (const i of cj.offDiagonal) if (argmaxRow(lp.proba, i, lp.k) !== lp.labels[i]) num++;
+  return num;
 }
 
 /** p[given label] per row. */
