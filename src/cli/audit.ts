@@ -12,6 +12,7 @@ import { checkOutputPath } from '../util/outpath.ts';
 import { printJson, printTable } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
 import { oosHeaderText } from '../report/header.ts';
+import { FILTERS } from '../analysers/confident-learning.ts';
 
 interface AuditOptions {
   subset?: string;
@@ -28,6 +29,8 @@ interface AuditOptions {
   minGroupSize: string;
   positiveClass?: string;
   groupColumns?: string;
+  predProbs?: string;
+  labelFilter?: string;
 }
 
 function positiveInt(value: string, flag: string, min = 1): number {
@@ -56,13 +59,17 @@ export function register(program: Command): void {
     .option('--min-group-size <n>', 'fairness: judge a rate only where its denominator (rows, positives for TPR, negatives for FPR) reaches n', '30')
     .option('--positive-class <name>', 'fairness: the class whose selection rate, TPR and FPR are compared (default: the class with the largest parity difference)')
     .option('--group-columns <a,b>', 'fairness: judge these columns (group or categorical feature columns) instead of the pool\'s group columns')
+    .option('--pred-probs <file>', 'out-of-sample class probabilities of your own model (CSV, Parquet or Arrow: id + one column per class), used instead of the built-in cross-validation')
+    .addOption(new Option('--label-filter <rule>', 'which rows label-errors flags: sieve\'s default rule or one of confident learning\'s filter_by variants (docs/analysers.md)')
+      .choices([...FILTERS]))
     .addHelpText('after', `
 Examples:
   sieve audit fashion-mnist --html report.html
   sieve audit german-credit --only fairness,class-imbalance --json
   sieve audit german-credit --only fairness --positive-class bad --group-columns sex,purpose --min-group-size 50
   sieve audit fashion-select --subset my-ids.csv --html subset.html
-  sieve audit synth-teach --db audit.duckdb   # then: duckdb audit.duckdb "SELECT * FROM summary"`)
+  sieve audit synth-teach --db audit.duckdb   # then: duckdb audit.duckdb "SELECT * FROM summary"
+  sieve audit german-credit --pred-probs my-model.csv --label-filter prune_by_class`)
     .action(async (target: string, opts: AuditOptions) => {
       const report = await runAuditCommand(target, opts);
       if (opts.json) printJson(report.json);
@@ -112,7 +119,12 @@ async function runAuditCommand(target: string, opts: AuditOptions) {
     splits.train = withGroupColumns(splits.train, t.pool.manifest.features, groupColumns);
   }
 
-  const usesOos = selected.some((a) => a.needs.includes('oos-probabilities'));
+  // Heavy modules only when asked; the file is validated against the audited train rows.
+  const probabilities = opts.predProbs
+    ? await (await import('../audit/pred-probs.ts')).readPredProbs(opts.predProbs, { ids: splits.train.ids, classNames: splits.train.classNames, name: t.pool.name })
+      .then((p) => ({ proba: p.proba, n: p.n, k: p.k, folds: 0, seed, model, source: p.source }))
+    : undefined;
+  const usesOos = !probabilities && selected.some((a) => a.needs.includes('oos-probabilities'));
   const phases = new ctxMod.PhasedProgress(outer, (usesOos ? 1 : 0) + selected.length * (subsetIndices ? 2 : 1));
   const ctx = ctxMod.createAuditContext({
     poolName: t.pool.name,
@@ -124,9 +136,10 @@ async function runAuditCommand(target: string, opts: AuditOptions) {
     progress: outer,
     oosProgress: usesOos ? phases.phase() : undefined,
     computeOos: (split, o) => computeOosPredictions(split, o),
+    probabilities,
   });
   const pool = { ...ctxMod.auditPoolInfo(t, splits), ...(groupColumns?.length ? { groups: groupColumns } : {}) };
-  const options = { fairness: fairnessOptions };
+  const options = { fairness: fairnessOptions, ...(opts.labelFilter ? { 'label-errors': { filterBy: opts.labelFilter } } : {}) };
   const bundle: AuditBundle = {
     pool: await runAudit(ctx, { analysers: selected, pool, folds, oosModel, options, testNote: splits.testNote, phase: () => phases.phase() }),
   };
