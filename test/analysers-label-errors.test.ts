@@ -21,13 +21,13 @@ describe('label errors on a synthetic pool with 15% flipped labels', () => {
   const noisy = (p.truth.columns.find((c) => c.name === 'noisy') as { values: Uint8Array }).values;
   const ctx = makeContext(train);
 
-  it('confident learning confirmed by neighbours finds most flipped labels', async () => {
+  it('confident learning on model and neighbour probabilities finds most flipped labels', async () => {
     const r = await labelErrors.run(ctx, labelErrors.defaults);
     const m = prf(flags(r), noisy);
-    // measured: precision 0.773, recall 0.807, F1 0.790
-    expect(m.precision).toBeGreaterThanOrEqual(0.72);
-    expect(m.recall).toBeGreaterThanOrEqual(0.77);
-    expect(m.f1).toBeGreaterThanOrEqual(0.75);
+    // measured: precision 0.694, recall 0.868, F1 0.771
+    expect(m.precision).toBeGreaterThanOrEqual(0.66);
+    expect(m.recall).toBeGreaterThanOrEqual(0.83);
+    expect(m.f1).toBeGreaterThanOrEqual(0.74);
     expect(r.findings).toHaveLength(train.n);
     // Suggested labels of flagged rows are mostly the clean ones.
     const clean = (p.truth.columns.find((c) => c.name === 'clean_label') as { values: string[] }).values;
@@ -36,21 +36,21 @@ describe('label errors on a synthetic pool with 15% flipped labels', () => {
     expect(right / flagged.length).toBeGreaterThanOrEqual(0.85); // measured 0.905
   });
 
-  it('plain confident learning (no neighbour confirmation) has higher recall, lower precision', async () => {
-    const withKnn = prf(flags(await labelErrors.run(ctx, labelErrors.defaults)), noisy);
+  it('the neighbour veto (an option, off by default) trades recall for precision', async () => {
     const plain = prf(flags(await labelErrors.run(ctx, { ...labelErrors.defaults, knnK: 0 })), noisy);
-    // measured: precision 0.696, recall 0.875, F1 0.775
+    const veto = prf(flags(await labelErrors.run(ctx, { ...labelErrors.defaults, knnWeight: 0, knnMaxAgreement: 0.2 })), noisy);
+    // measured: plain precision 0.696, recall 0.875, F1 0.775; with the veto 0.773 / 0.807 / 0.790
     expect(plain.f1).toBeGreaterThanOrEqual(0.73);
-    expect(plain.recall).toBeGreaterThanOrEqual(withKnn.recall);
-    expect(plain.precision).toBeLessThanOrEqual(withKnn.precision);
+    expect(veto.recall).toBeLessThan(plain.recall);
+    expect(veto.precision).toBeGreaterThan(plain.precision);
   });
 
   it('the score ranks flipped labels first', async () => {
     const r = await labelErrors.run(ctx, labelErrors.defaults);
     const order = r.findings.map((f, i) => [f.score, i] as const).sort((a, b) => b[0] - a[0]);
     const top = order.slice(0, 300).filter(([, i]) => noisy[i]).length;
-    // measured: 270 of the 300 lowest-quality rows are flipped (a random 300 would hold ~45)
-    expect(top).toBeGreaterThanOrEqual(255);
+    // measured: 286 of the 300 lowest-quality rows are flipped (a random 300 would hold ~45)
+    expect(top).toBeGreaterThanOrEqual(270);
   });
 
   it('kNN label agreement alone', async () => {
@@ -78,10 +78,11 @@ describe('label errors on fashion-mnist with 20% injected symmetric noise', () =
     const ctx = makeContext(train);
     const le = prf(flags(await labelErrors.run(ctx, labelErrors.defaults)), noisy);
     const kn = prf(flags(await labelErrorsKnn.run(ctx, labelErrorsKnn.defaults)), noisy);
-    // measured: label-errors precision 0.789, recall 0.906, F1 0.843; kNN agreement F1 0.809
-    expect(le.precision).toBeGreaterThanOrEqual(0.75);
-    expect(le.recall).toBeGreaterThanOrEqual(0.86);
-    expect(le.f1).toBeGreaterThanOrEqual(0.8);
+    // measured: label-errors precision 0.724, recall 0.931, F1 0.815 (plain confident learning
+    // on the same probabilities 0.778); kNN agreement F1 0.809
+    expect(le.precision).toBeGreaterThanOrEqual(0.69);
+    expect(le.recall).toBeGreaterThanOrEqual(0.9);
+    expect(le.f1).toBeGreaterThanOrEqual(0.79);
     expect(kn.f1).toBeGreaterThanOrEqual(0.77);
   }, 300_000);
 });

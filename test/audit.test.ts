@@ -79,8 +79,8 @@ describe('sieve audit', () => {
     const sub = await runAudit(subsetContext(ctx, rows), { analysers: selected, pool, folds: 5, scope: 'subset', subset: { file: 'x', rows: 300 } });
     expect(calls).toBe(1);
     expect(whole.results.map((r) => r.name)).toEqual(['class-imbalance', 'label-errors', 'fairness']);
-    // The subset's label-error probabilities are the pool's, row for row.
-    const pGiven = (r: typeof whole, id: string) => r.results.find((x) => x.name === 'label-errors')!.findings.find((f) => f.id === id)!.detail.p_given;
+    // The subset's out-of-sample probabilities are the pool's, row for row (the neighbour blend is the subset's own).
+    const pGiven = (r: typeof whole, id: string) => r.results.find((x) => x.name === 'label-errors')!.findings.find((f) => f.id === id)!.detail.p_model_given;
     for (const i of [0, 3, 297, 897]) expect(pGiven(sub, splits.train.ids[i])).toBe(pGiven(whole, splits.train.ids[i]));
     expect(sub.rows).toBe(300);
     expect(sub.results.find((r) => r.name === 'label-errors')!.findings).toHaveLength(300);

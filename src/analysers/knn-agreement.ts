@@ -45,3 +45,30 @@ export function flagByAgreement(a: KnnAgreement, labels: Int32Array, maxAgreemen
   for (let i = 0; i < labels.length; i++) mask[i] = a.agreement[i] <= maxAgreement && a.majority[i] !== labels[i] ? 1 : 0;
   return mask;
 }
+
+/**
+ * Each row's neighbour label distribution as probabilities (n × k, row-major): the share of its
+ * neighbours carrying each class, smoothed towards the class prior with `alpha` pseudo-votes
+ * (so a row with few or split neighbours is not certain of anything). The row's own label is
+ * never counted: the graph holds other rows only, so this is an out-of-sample view.
+ */
+export function knnLabelProba(graph: TopK, labels: Int32Array, k: number, alpha = 1): Float32Array {
+  const n = graph.n;
+  const prior = new Float64Array(k);
+  for (let i = 0; i < labels.length; i++) prior[labels[i]]++;
+  for (let c = 0; c < k; c++) prior[c] /= Math.max(labels.length, 1);
+  const out = new Float32Array(n * k);
+  const votes = new Float64Array(k);
+  for (let i = 0; i < n; i++) {
+    votes.fill(0);
+    let m = 0;
+    for (let t = 0; t < graph.k; t++) {
+      const j = graph.index[i * graph.k + t];
+      if (j < 0) break;
+      votes[labels[j]]++;
+      m++;
+    }
+    for (let c = 0; c < k; c++) out[i * k + c] = (votes[c] + alpha * prior[c]) / (m + alpha);
+  }
+  return out;
+}
