@@ -27,7 +27,7 @@
  *   npm run bench -- label-errors-matrix
  *   node --import tsx bench/label-errors-matrix.ts [--fashion-rows 10000] [--fashion-offset 0]
  *     [--noise-seed 42] [--kinds fashion,german-credit,adult-like,synth] [--no-python] [--explore]
- *     [--timing-rounds 3]
+ *     [--timing-rounds 3] [--timing-cell 'fashion|symmetric 20%']
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,7 +35,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labelErrors } from '../src/analysers/label-errors.ts';
-import { computeOosPredictions, defaultOosModel, type AuditModelSpec } from '../src/analysers/oos.ts';
+import { computeOosPredictions, defaultOosModel, type AuditModelSpec, type OosFeatureKind } from '../src/analysers/oos.ts';
 import { createAuditContext } from '../src/analysers/context.ts';
 import type { PoolSplit } from '../src/pool/types.ts';
 import type { Progress } from '../src/util/progress.ts';
@@ -54,6 +54,7 @@ const NOISE_SEED = Number(arg('--noise-seed', '42'));
 const KINDS = arg('--kinds', 'fashion,german-credit,adult-like,synth').split(',');
 const EXPLORE = flag('--explore');
 const TIMING_ROUNDS = Number(arg('--timing-rounds', '3'));
+const TIMING_CELL = arg('--timing-cell', 'fashion|symmetric 20%');
 const CLEANLAB = process.env.CLEANLAB_PATH ?? resolve(here, '..', '..', 'shared', 'reference', 'cleanlab-2.9.0');
 const PYTHON = '/usr/bin/python3';
 
@@ -78,6 +79,9 @@ function pythonReady(): string | null {
   return null;
 }
 
+/** What the audit's default model sees each data kind as (src/analysers/oos.ts oosFeatureKind). */
+const FEATURE_KIND: Record<string, OosFeatureKind> = { fashion: 'pixels', 'german-credit': 'tabular', 'adult-like': 'tabular', synth: 'embedding' };
+
 async function loadKind(kind: string): Promise<PoolSplit | string> {
   switch (kind) {
     case 'fashion':
@@ -91,9 +95,9 @@ async function loadKind(kind: string): Promise<PoolSplit | string> {
 }
 
 /** sieve's label-errors analyser on one noisy split, as `sieve audit` runs it. */
-async function runSieve(split: PoolSplit) {
+async function runSieve(split: PoolSplit, featureKind: OosFeatureKind) {
   const t0 = performance.now();
-  const model = defaultOosModel('logistic-regression', split, 0);
+  const model = defaultOosModel('logistic-regression', featureKind, 0);
   const ctx = createAuditContext({ poolName: 'bench', train: split, model, folds: 5, seed: 0, progress: quiet, computeOos: (s, o) => computeOosPredictions(s, o) });
   const result: AnalyserResult = await labelErrors.run(ctx, labelErrors.defaults);
   const seconds = (performance.now() - t0) / 1000;
@@ -112,7 +116,7 @@ const cells: Cell[] = [];
 const manifest: { cells: Record<string, unknown>[] } = { cells: [] };
 const skippedKinds: string[] = [];
 const explore: ExploreRow[] = [];
-let fashionTimingSplit: PoolSplit | null = null;
+let timingSplit: { split: PoolSplit; kind: OosFeatureKind } | null = null;
 
 console.log(`label-errors-matrix: noise seed ${NOISE_SEED}; fashion rows ${FASHION_OFFSET}..${FASHION_OFFSET + FASHION_ROWS}; cleanlab ${pyReason ?? `2.9.0 at ${CLEANLAB}`}`);
 for (const kind of KINDS) {
@@ -128,8 +132,8 @@ for (const kind of KINDS) {
     const noisy = applyNoise(clean.labels, k, nm, NOISE_SEED, cleanOos.proba);
     // A fresh features array per cell, so the neighbour space and kNN graph caches don't carry over.
     const split: PoolSplit = { ...clean, labels: noisy.labels, features: clean.features.slice() };
-    if (kind === 'fashion' && nm.kind === 'symmetric' && nm.rate === 0.2) fashionTimingSplit = split;
-    const { result, seconds, oos } = await runSieve(split);
+    if (`${kind}|${noiseName(nm)}` === TIMING_CELL) timingSplit = { split, kind: FEATURE_KIND[kind] };
+    const { result, seconds, oos } = await runSieve(split, FEATURE_KIND[kind]);
     const flags = result.findings.map((f) => (f.flagged ? 1 : 0));
     const score = result.findings.map((f) => f.score);
     const m = prf(flags, noisy.noisy);
@@ -167,16 +171,16 @@ if (!pyReason && manifest.cells.length) {
   for (const c of cells) c.cleanlab = out[`${c.kind}|${c.noise}`];
 }
 
-// Timing, ABAB: sieve (OOS + analyser) and scikit-learn + cleanlab on the fashion 20% symmetric cell.
+// Timing, ABAB: sieve (OOS + analyser) and scikit-learn cross_val_predict + cleanlab on one cell.
 const timing: { sieve: number[]; ref: number[] } = { sieve: [], ref: [] };
-if (!pyReason && fashionTimingSplit && TIMING_ROUNDS > 0) {
-  const one = manifest.cells.find((c) => c.name === 'fashion|symmetric 20%')!;
+if (!pyReason && timingSplit && TIMING_ROUNDS > 0) {
+  const one = manifest.cells.find((c) => c.name === TIMING_CELL)!;
   const m1 = join(work, 'timing.json');
   writeFileSync(m1, JSON.stringify({ cells: [one] }));
   for (let r = 0; r < TIMING_ROUNDS; r++) {
-    timing.sieve.push((await runSieve({ ...fashionTimingSplit, features: fashionTimingSplit.features.slice() })).seconds);
+    timing.sieve.push((await runSieve({ ...timingSplit.split, features: timingSplit.split.features.slice() }, timingSplit.kind)).seconds);
     const p = spawnSync(PYTHON, [join(here, '_label_errors_cleanlab.py'), m1], { env: PY_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    timing.ref.push((JSON.parse(p.stdout)['fashion|symmetric 20%'].sklearn.seconds as number));
+    timing.ref.push((JSON.parse(p.stdout)[TIMING_CELL].sklearn.seconds as number));
   }
 }
 rmSync(work, { recursive: true, force: true });
@@ -205,7 +209,7 @@ const line = (r: string[]) => '| ' + r.map((v, j) => v.padEnd(widths[j])).join('
 console.log('\n' + line(head));
 console.log('| ' + widths.map((w) => '-'.repeat(w)).join(' | ') + ' |');
 for (const r of rows) console.log(line(r));
-console.log(`\nsieve: label-errors defaults ${JSON.stringify(labelErrors.defaults)}; out-of-sample model ${JSON.stringify(defaultOosModel('logistic-regression'))}, 5 folds`);
+console.log(`\nsieve: label-errors defaults ${JSON.stringify(labelErrors.defaults)}; out-of-sample model (5 folds) for pixels and embeddings ${JSON.stringify(defaultOosModel('logistic-regression', 'pixels'))}, for tabular ${JSON.stringify(defaultOosModel('logistic-regression', 'tabular'))}`);
 console.log('CL(same): cleanlab find_label_issues (prune_by_noise_rate) and self-confidence on sieve\'s out-of-sample probabilities; CL(sklearn): on cross_val_predict(StandardScaler + LogisticRegression) probabilities; est = num_label_issues / n');
 if (skippedKinds.length) console.log(`skipped: ${skippedKinds.join('; ')}`);
 if (pyReason) console.log(`cleanlab half ${pyReason}`);
@@ -215,5 +219,5 @@ else {
 if (timing.sieve.length) {
   const ratios = timing.sieve.map((s, i) => s / timing.ref[i]).sort((x, y) => x - y);
   const med = ratios[Math.floor(ratios.length / 2)];
-  console.log(`time, fashion symmetric 20% (ABAB × ${timing.sieve.length}): sieve ${timing.sieve.map((s) => s.toFixed(1)).join('/')} s, scikit-learn cross_val_predict + cleanlab ${timing.ref.map((s) => s.toFixed(1)).join('/')} s; median ratio ${med.toFixed(2)}`);
+  console.log(`time, ${TIMING_CELL} (ABAB × ${timing.sieve.length}): sieve ${timing.sieve.map((s) => s.toFixed(1)).join('/')} s, scikit-learn cross_val_predict + cleanlab ${timing.ref.map((s) => s.toFixed(1)).join('/')} s; median ratio ${med.toFixed(2)}`);
 }

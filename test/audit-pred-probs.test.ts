@@ -148,7 +148,7 @@ describe('sieve audit --pred-probs', () => {
     const le = report.analysers.find((a: { name: string }) => a.name === 'label-errors');
     expect(String(le.figures.oos_model)).toMatch(/^file /);
     // The same flags as the analyser run in-process on the same matrix.
-    const model = defaultOosModel('logistic-regression', train, 0);
+    const model = defaultOosModel('logistic-regression', 'tabular', 0);
     const ctx = createAuditContext({
       poolName: 'german-credit', train, model, folds: 5, seed: 0, progress: quiet,
       computeOos: () => { throw new Error('must not cross-validate'); },

@@ -10,8 +10,9 @@
  * - the probabilities confident learning sees are (1 − w)·p_model + w·p_neighbours, where
  *   p_neighbours is the label distribution of the row's k nearest other rows (an out-of-sample
  *   view too: the row's own label is not counted) and w ∈ {0, 0.1, …, 0.5} is the weight with
- *   the lowest log-loss on the given labels, so neighbours count where they predict the labels
- *   well (pixels, embeddings) and not where they don't (one-hot tabular rows);
+ *   the lowest log-loss on the given labels once the model's probabilities are temperature-
+ *   scaled (chooseKnnWeight), so neighbours count where they predict the labels well (pixels)
+ *   and little where they don't (one-hot tabular rows);
  * - flags: prune_by_noise_rate on those probabilities. A neighbour veto (drop a flag when more
  *   than `knnMaxAgreement` of the neighbours share the given label) is still available but off:
  *   under pair-flip noise the neighbours carry the same flipped label and vetoed most true
@@ -102,12 +103,12 @@ export function blendProba(p: Float32Array, q: Float32Array, w: number): Float32
 }
 
 /** Mean −log p_given of the blend, per weight. */
-export function blendLogLoss(lp: LabelledProba, q: Float32Array | Float64Array, weights = KNN_WEIGHTS, stride = lp.k): number[] {
+export function blendLogLoss(lp: LabelledProba, q: Float32Array, weights = KNN_WEIGHTS): number[] {
   return weights.map((w) => {
     let s = 0;
     for (let i = 0; i < lp.n; i++) {
       const y = lp.labels[i];
-      s -= Math.log(Math.max((1 - w) * lp.proba[i * lp.k + y] + w * q[stride ? i * stride + y : y], 1e-12));
+      s -= Math.log(Math.max((1 - w) * lp.proba[i * lp.k + y] + w * q[i * lp.k + y], 1e-12));
     }
     return s / Math.max(lp.n, 1);
   });
