@@ -82,6 +82,8 @@ export interface TopK {
   sim: Float32Array;
   /** For approximate graphs: measured recall@k against an exact search on a sample. */
   recall?: number;
+  /** How an approximate-capable search ended up computing the graph. */
+  method?: 'exact' | 'ivf';
 }
 
 /** Pairs (a, b, similarity). For self-searches a < b. */

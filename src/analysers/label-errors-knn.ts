@@ -86,7 +86,7 @@ export const labelErrorsKnn: Analyser<KnnLabelOptions> = {
         severity: severityFor(share, LABEL_ERROR_SEVERITY),
         figures: {
           rows: train.n, flagged, flagged_share: share, mean_agreement: mean, k: graph.k, max_agreement: opts.maxAgreement,
-          knn_search: graph.recall === undefined ? 'exact' : 'ivf', knn_recall: graph.recall ?? 1,
+          knn_search: graph.method ?? 'exact', knn_recall: graph.recall ?? 1,
         },
       },
       findings,

@@ -101,5 +101,5 @@ function truncate(g: TopK, k: number): TopK {
     index.set(g.index.subarray(i * g.k, i * g.k + kk), i * kk);
     sim.set(g.sim.subarray(i * g.k, i * g.k + kk), i * kk);
   }
-  return { n: g.n, k: kk, index, sim, ...(g.recall !== undefined ? { recall: g.recall } : {}) };
+  return { n: g.n, k: kk, index, sim, ...(g.recall !== undefined ? { recall: g.recall } : {}), ...(g.method ? { method: g.method } : {}) };
 }

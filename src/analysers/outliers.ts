@@ -33,6 +33,8 @@ export interface OutlierScores {
   score: Float64Array;
   /** recall@k of the neighbour graph (1 for exact searches). */
   knnRecall: number;
+  /** 'ivf' when the graph is approximate (beyond 100,000 rows and recall ≥ 0.95), else 'exact'. */
+  knnSearch: 'exact' | 'ivf';
   /** (score − Q3) / IQR: how many IQRs above the upper quartile; flagged above iqrFactor. */
   fence: Float64Array;
   median: number;
@@ -107,6 +109,7 @@ export async function scoreOutliers(split: PoolSplit, opts: OutlierOptions, seed
   let nearest: Int32Array;
   let k = opts.k;
   let knnRecall = 1;
+  let knnSearch: 'exact' | 'ivf' = 'exact';
   if (metric === 'euclidean') {
     if (split.d > opts.maxDims) throw new SieveError(`euclidean outlier scores are for low-dimensional features (≤ ${opts.maxDims}); this pool has ${split.d}: use metric cosine`, { where: 'outliers options' });
     ({ dist: score, nearest } = await euclideanKnn(split, k));
@@ -114,6 +117,7 @@ export async function scoreOutliers(split: PoolSplit, opts: OutlierOptions, seed
     const g = await knnGraph(split, opts.k, { maxDims: opts.maxDims, seed });
     k = g.k;
     knnRecall = g.recall ?? 1;
+    knnSearch = g.method ?? 'exact';
     score = new Float64Array(split.n);
     nearest = new Int32Array(split.n).fill(-1);
     for (let i = 0; i < split.n; i++) {
@@ -128,7 +132,7 @@ export async function scoreOutliers(split: PoolSplit, opts: OutlierOptions, seed
       nearest[i] = g.k ? g.index[i * g.k] : -1;
     }
   }
-  return { score, nearest, metric, k, knnRecall, ...fenceFlags(score, opts.iqrFactor) };
+  return { score, nearest, metric, k, knnRecall, knnSearch, ...fenceFlags(score, opts.iqrFactor) };
 }
 
 export const outliers: Analyser<OutlierOptions> = {
@@ -168,7 +172,7 @@ export const outliers: Analyser<OutlierOptions> = {
       summary: {
         verdict,
         severity: severityFor(share, OUTLIER_SEVERITY),
-        figures: { rows: train.n, flagged, flagged_share: share, k: s.k, metric: s.metric, median_score: s.median, q1: s.q1, q3: s.q3, cutoff: s.cutoff, iqr_factor: opts.iqrFactor, knn_recall: s.knnRecall },
+        figures: { rows: train.n, flagged, flagged_share: share, k: s.k, metric: s.metric, median_score: s.median, q1: s.q1, q3: s.q3, cutoff: s.cutoff, iqr_factor: opts.iqrFactor, knn_recall: s.knnRecall, knn_search: s.knnSearch },
       },
       findings,
       tables: [],
