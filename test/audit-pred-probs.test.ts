@@ -83,6 +83,15 @@ describe('pred-probs reader', () => {
     expect(m).not.toMatch(/missing ids/);
   });
 
+  it('checks ids and values even when a column is extra', async () => {
+    const e = await rejection(readPredProbs(await csv('extra.csv', 'id,cat,dog,bird,fish\na,1,0,0,0\nq,1,0,0,0\nq,1,0,0,0\nb,0.5,0.6,0,0\n'), pool));
+    expect(e.message).toMatch(/1 extra columns .*"fish"/);
+    expect(e.message).toMatch(/1 unknown ids .*line 3: "q"/);
+    expect(e.message).toMatch(/1 duplicate ids: line 4: "q" \(first at line 3\)/);
+    expect(e.message).toMatch(/2 train rows with no row in the file \(missing ids\): "c"; "d"/);
+    expect(e.message).toMatch(/line 5: sums to 1.10000/);
+  });
+
   it('names missing, extra and duplicate columns and missing ids', async () => {
     const e = await rejection(readPredProbs(await csv('cols.csv', 'id,cat,Dog,fish,fish\na,1,0,0,0\n'), pool));
     expect(e.message).toMatch(/duplicate column names: "fish" × 2/);

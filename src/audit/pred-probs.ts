@@ -151,7 +151,9 @@ export async function readPredProbs(
   const known = new Set(['id', ...pool.classNames]);
   add('extra columns (neither id nor a class of the pool)', raw.columns.filter((c) => !known.has(c)).map(quote));
   if (raw.n === 0) add('no rows', ['(the file has a header only)'], 1);
-  if (problems.length) throw reject(problems, where);
+  // Without the id or a class column nothing below can be checked; extra or repeated columns
+  // don't stop the checks of ids and values (every problem is reported in one go).
+  if (!seen.has('id') || pool.classNames.some((c) => !seen.has(c)) || raw.n === 0) throw reject(problems, where);
 
   // Ids: every train row exactly once, nothing else.
   const idCol = raw.columns.indexOf('id');
@@ -162,13 +164,16 @@ export async function readPredProbs(
   const emptyIds: string[] = [], unknown: string[] = [], dups: string[] = [];
   let unknownCount = 0, dupCount = 0, emptyCount = 0;
   const rowName = (i: number) => (format === 'csv' ? `line ${i + 2}` : `row ${i + 1}`);
+  const firstAt = new Map<string, number>();
   for (let i = 0; i < raw.n; i++) {
     const v = raw.cell(idCol, i);
     const id = v === null ? null : String(v);
     if (id === null || id === '') { emptyCount++; if (emptyIds.length < FIRST) emptyIds.push(rowName(i)); continue; }
+    const before = firstAt.get(id);
+    if (before !== undefined) { dupCount++; if (dups.length < FIRST) dups.push(`${rowName(i)}: ${quote(id)} (first at ${rowName(before)})`); continue; }
+    firstAt.set(id, i);
     const r = rowOf.get(id);
     if (r === undefined) { unknownCount++; if (unknown.length < FIRST) unknown.push(`${rowName(i)}: ${quote(id)}`); continue; }
-    if (fileRowOf[r] >= 0) { dupCount++; if (dups.length < FIRST) dups.push(`${rowName(i)}: ${quote(id)} (first at ${rowName(fileRowOf[r])})`); continue; }
     fileRowOf[r] = i;
   }
   add('empty ids', emptyIds, emptyCount);
