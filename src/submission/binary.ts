@@ -4,7 +4,8 @@
  * for relabel); nulls are kept as null so that validation can report their rows.
  */
 import { DuckDBInstance, DuckDBTypeId } from '@duckdb/node-api';
-import { DataType, tableFromIPC, type Table } from 'apache-arrow';
+import { DataType, type Table } from 'apache-arrow';
+import { decodeArrowIpc } from '../pool/arrow.ts';
 import { sniffBinary } from './text.ts';
 import { SubmissionError, type RawSubmission } from './types.ts';
 
@@ -124,7 +125,7 @@ export function parseArrow(bytes: Uint8Array, where: string): RawSubmission {
   checkMagic(bytes, 'arrow', where);
   let table: Table;
   try {
-    table = tableFromIPC(bytes);
+    table = decodeArrowIpc(bytes, where);
   } catch (err) {
     throw new SubmissionError('wrong-format', `apache-arrow cannot read the file: ${(err as Error).message.split('\n')[0]}`, { where });
   }

@@ -64,11 +64,6 @@ export const KNOWN_FAILURES: KnownFailure[] = [
     matches: (c) => c.family === 'import' && c.call.kind === 'import' && c.call.testFile !== undefined && c.mutations.some((m) => /^(arrow|parquet)-/.test(m)),
   },
   // --- submissions -------------------------------------------------------------------
-  {
-    id: 'arrow-damaged',
-    what: 'a damaged Arrow IPC file makes apache-arrow loop for minutes or allocate gigabytes',
-    matches: (c) => c.format === 'arrow' && c.mutations.some((m) => ['byte-flip', 'flip-head', 'flip-tail', 'ff-range', 'zero-range', 'insert-nul', 'insert-junk', 'repeat-chunk', 'truncate', 'truncate-footer', 'truncate-half', 'footer-length-huge'].includes(m)),
-  },
 ];
 
 export function knownFailure(c: FuzzCase): KnownFailure | undefined {
