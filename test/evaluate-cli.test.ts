@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openPool, readSplit } from '../src/pool/read.ts';
+import { evaluateFile } from '../src/evaluate/runner.ts';
+import { rescoreRecord } from '../src/evaluate/rescore.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sieve-eval-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,13 +47,30 @@ describe('sieve evaluate / verify / baselines on credit-fair (small and fast)', 
     expect(mismatch.status).toBe(1);
     expect(JSON.parse(mismatch.stdout).differences).toEqual([{ path: 'metrics.accuracy.mean', recorded: 0.5, rerun: stored.metrics.accuracy.mean }]);
 
-    // --rescore: every figure again from the record's own counts, no submission, pool or refit.
+    writeFileSync(sub, 'id\n' + train.ids.slice(0, 10).join('\n') + '\n');
+    const changed = sieve('verify', out);
+    expect(changed.status).toBe(2);
+    expect(changed.stderr).toMatch(/submission file changed since it was scored/);
+    expect(existsSync(out)).toBe(true);
+  });
+
+  it('verify --rescore: every figure again from the record alone; a tampered count is named (exit 1); no counts, an error', async () => {
+    const train = await readSplit(await openPool('german-credit'), 'train', { columns: [] });
+    const sub = join(dir, 'rescore-ids.csv');
+    writeFileSync(sub, 'id\n' + train.ids.filter((_, i) => i % 3 === 0).join('\n') + '\n');
+    const stored = JSON.parse(JSON.stringify(await evaluateFile('credit-fair', sub, { bootstrapSamples: 20 })));
+    const out = join(dir, 'rescore.json');
+    writeFileSync(out, JSON.stringify(stored));
+    rmSync(sub); // --rescore needs neither the submission nor a refit
     const rescored = sieve('verify', out, '--rescore');
     expect(rescored.status, rescored.stderr).toBe(0);
     expect(rescored.stdout).toMatch(/re-scored: all \d+ recorded figures equal/);
-    const tamperedTally = structuredClone(stored);
-    tamperedTally.counts.parts.private[3].confusion[0] += 1;
-    writeFileSync(bad, JSON.stringify(tamperedTally));
+
+    const tampered = structuredClone(stored);
+    tampered.counts.parts.private[3].confusion[0] += 1;
+    delete tampered.curve;
+    const bad = join(dir, 'rescore-tampered.json');
+    writeFileSync(bad, JSON.stringify(tampered));
     const off = sieve('verify', bad, '--rescore', '--json');
     expect(off.status).toBe(1);
     const paths = JSON.parse(off.stdout).differences.map((d: { path: string }) => d.path);
@@ -59,11 +78,8 @@ describe('sieve evaluate / verify / baselines on credit-fair (small and fast)', 
     expect(paths).toContain('counts.parts.private[3]: confusion matrix total');
     expect(paths.every((p: string) => p.startsWith('private.') || p.startsWith('counts.parts.private[3]'))).toBe(true);
 
-    writeFileSync(sub, 'id\n' + train.ids.slice(0, 10).join('\n') + '\n');
-    const changed = sieve('verify', out);
-    expect(changed.status).toBe(2);
-    expect(changed.stderr).toMatch(/submission file changed since it was scored/);
-    expect(existsSync(out)).toBe(true);
+    delete tampered.counts;
+    expect(() => rescoreRecord(tampered)).toThrow(/no metric counts to re-score from/);
   });
 
   it('baselines --json: ranked, in budget except the full pool, private hidden', () => {

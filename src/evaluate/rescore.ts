@@ -44,7 +44,7 @@ function recordedTables(rec: ResultRecord, notes: string[]): { part: string; whe
 const asStored = (v: unknown) => JSON.parse(JSON.stringify(v));
 
 function missing(rec: ResultRecord, what: string): never {
-  throw new SieveError(`the record has no ${what} to re-score from (written by evaluator ${rec.evaluator?.version ?? '?'}; counts are stored since 2.0.0)`, {
+  throw new SieveError(`the record has no ${what} to re-score from (written by evaluator ${rec.evaluator?.version ?? '?'}, before records stored their counts)`, {
     where: 'record',
     examples: ['run `sieve verify` without --rescore to re-run it instead'],
   });
