@@ -9,7 +9,7 @@
 import { SieveError } from '../util/errors.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import type { Progress } from '../util/progress.ts';
-import type { Analyser, AnalyserResult, ExtraTable, Finding } from './types.ts';
+import type { Analyser, AnalyserResult, ExtraTable, Finding, PlotSpec } from './types.ts';
 import {
   cliqueClusters, columnResolution, dupSpace, embedRows, euclideanPairsCross, euclideanPairsSelf, euclideanScale, exactGroups, exactMatches,
   metricFor, nearPairsCross, nearPairsSelf, rowContent,
@@ -355,8 +355,56 @@ export const duplicates: Analyser<DuplicateOptions> = {
         { name: 'duplicate_pairs', rows: pairRows },
         { name: 'leakage', rows: leakRows },
       ],
-      plots: sizeBars.length ? [barChart({ title: 'Duplicate clusters by size and kind', values: sizeBars, category: 'cluster_size', value: 'clusters', integer: true, valueTitle: 'clusters' })] : [],
+      plots: r.clusters.length || leaked ? [
+        duplicateCostChart(n, r.clusters.map((c, i) => ({ rows: c.rows.length, conflict: conflict[i] === 1 })), test ? { rows: test.n, leaked } : null),
+        ...(sizeBars.length ? [barChart({ title: 'Duplicate clusters by size and kind', values: sizeBars, category: 'cluster_size', value: 'clusters', integer: true, valueTitle: 'clusters' })] : []),
+      ] : [],
       seconds: secondsSince(t0),
     };
   },
 };
+
+/**
+ * What the duplicates mean for the pool, as shares with their counts printed: rows with no
+ * copy, the one row kept per cluster, copies that could be dropped, rows whose cluster
+ * carries conflicting labels (a decision, not a drop), and test rows with a copy in train.
+ */
+function duplicateCostChart(n: number, clusters: { rows: number; conflict: boolean }[], test: { rows: number; leaked: number } | null): PlotSpec {
+  const inClusters = clusters.reduce((s, c) => s + c.rows, 0);
+  const conflictRows = clusters.reduce((s, c) => s + (c.conflict ? c.rows : 0), 0);
+  const plain = clusters.filter((c) => !c.conflict);
+  const values: { what: string; split: string; rows: number; share: number; label: string }[] = [];
+  const add = (what: string, split: string, rows: number, of: number) =>
+    values.push({ what, split, rows, share: of ? rows / of : 0, label: `${count(rows)} (${pct(of ? rows / of : 0)})` });
+  add('train rows with no copy', 'train', n - inClusters, n);
+  add('kept: one row per clean cluster', 'train', plain.length, n);
+  add('droppable copies (labels agree)', 'train', plain.reduce((s, c) => s + c.rows - 1, 0), n);
+  add('in clusters with conflicting labels', 'train', conflictRows, n);
+  if (test) add('test rows with a copy in train', 'test', test.leaked, test.rows);
+  return {
+    title: 'What the duplicates mean: share of rows (counts printed; log scale)',
+    vegaLite: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      width: 360,
+      height: { step: 22 },
+      data: { values },
+      encoding: {
+        y: { field: 'what', type: 'nominal', sort: null, title: null, axis: { labelLimit: 0 } },
+        tooltip: [{ field: 'what' }, { field: 'rows' }, { field: 'share', format: '.2%' }],
+      },
+      layer: [
+        {
+          // Shares span 1e-4 to 1: a log axis keeps a handful of copies visible next to the bulk.
+          transform: [{ calculate: 'max(datum.share, 1e-4)', as: 'plotted' }],
+          mark: { type: 'bar' },
+          encoding: {
+            x: { field: 'plotted', type: 'quantitative', title: 'share of the split', scale: { type: 'log', domain: [1e-4, 1] }, axis: { format: '~%' } },
+            x2: { datum: 1e-4 },
+            color: { field: 'split', type: 'nominal', title: null, scale: { domain: ['train', 'test'], range: ['#4c78a8', '#e45756'] }, legend: { orient: 'bottom' } },
+          },
+        },
+        { mark: { type: 'text', align: 'left', dx: 4, fontSize: 10 }, transform: [{ calculate: 'max(datum.share, 1e-4)', as: 'plotted' }], encoding: { x: { field: 'plotted', type: 'quantitative' }, text: { field: 'label' } } },
+      ],
+    },
+  };
+}
