@@ -344,7 +344,15 @@ export function computeMetrics(
     binCount[b] += w;
     binConf[b] += w * confidence[r];
     binCorrect[b] += correct;
-    for (let gc = 0; gc < nGroupCols; gc++) groupTallies[gc].add(codes[gc][r], y, p, w);
+    // GroupTallies.add without the flag, inlined: this loop runs rows × resamples × seeds times.
+    for (let gc = 0; gc < nGroupCols; gc++) {
+      const t = groupTallies[gc], d = t.data;
+      const o = codes[gc][r] * t.stride;
+      d[o] += w;
+      d[o + 3 + 3 * y] += w;
+      d[o + 4 + 3 * p] += w;
+      if (y === p) { d[o + 1] += w; d[o + 5 + 3 * y] += w; }
+    }
   }
   scratch.total = total;
   scratch.nllSum = nllSum;
