@@ -5,7 +5,7 @@
  * a pool's test/truth file, whether named directly, copied, or behind a crafted pool.json's
  * symbolic link.
  */
-import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkSubmissionFile, evaluateFile } from '../src/evaluate/runner.ts';
@@ -15,7 +15,8 @@ import { contentHash, loadManifest } from '../src/pool/manifest.ts';
 import { openPool, readHead, readSplit } from '../src/pool/read.ts';
 import { builtinPoolsDir } from '../src/pool/resolve.ts';
 import { SieveError } from '../src/util/errors.ts';
-import { hashFileCached, resetHashCacheMemory } from '../src/util/hash-cache.ts';
+import { hashCacheFile, hashFileCached, resetHashCacheMemory } from '../src/util/hash-cache.ts';
+import { verifyRecord } from '../src/evaluate/verify.ts';
 import { tempDir } from './pool-helpers.ts';
 
 const dir = tempDir('sieve-integrity-');
@@ -91,6 +92,25 @@ describe('the evaluator scores only on files that match the manifest', () => {
     const b = await hashFileCached(f);
     expect(b.cached).toBe(false);
     expect(b.sha256).not.toBe(a.sha256);
+  });
+});
+
+describe('sieve verify re-hashes whatever the cache says', () => {
+  it('a cache entry claiming another hash stops evaluate but not verify, which reads the bytes', async () => {
+    const record = await evaluateFile(spec, sub);
+    const recPath = join(dir, 'record.json');
+    writeFileSync(recPath, JSON.stringify(record));
+    const test = realpathSync(join(pool, 'test.parquet'));
+    const st = statSync(test, { bigint: true });
+    const cache = JSON.parse(readFileSync(hashCacheFile(), 'utf8'));
+    cache[test] = { dev: String(st.dev), ino: String(st.ino), size: Number(st.size), mtime: String(st.mtimeNs), ctime: String(st.ctimeNs), sha256: 'f'.repeat(64), used: Date.now() };
+    writeFileSync(hashCacheFile(), JSON.stringify(cache));
+    resetHashCacheMemory();
+    await refused(evaluateFile(spec, sub), /test\.parquet: sha256 ffffffffffffffff/);
+    const outcome = await verifyRecord(recPath);
+    expect(outcome.ok).toBe(true);
+    resetHashCacheMemory();
+    await expect(evaluateFile(spec, sub)).resolves.toBeTruthy();
   });
 });
 
