@@ -85,6 +85,22 @@ describe('TXT and CSV submissions trim surrounding whitespace and accept CRLF', 
   });
 });
 
+describe('damaged binary submissions are SieveErrors within bounds', () => {
+  // Fuzz cases (test/fuzz, submission seeds 804, 513, 908): a flipped byte made apache-arrow
+  // loop without end; damaged Parquet pages fail only once rows are read.
+  const fixture = (name: string) => join(__dirname, 'fixtures', 'damaged', name);
+  it('a damaged Arrow file is refused, not decoded for ever', async () => {
+    const e = await rejected(fixture('byte-flip.arrow'), /apache-arrow cannot read the file/);
+    expect(e.problem).toBe('wrong-format');
+  });
+  it('damaged Parquet data pages', async () => {
+    for (const f of ['short-read.parquet', 'ff-range.parquet']) {
+      const e = await rejected(fixture(f), /DuckDB cannot read the Parquet file \(damaged or truncated\?\)/, relabel);
+      expect(e.problem).toBe('wrong-format');
+    }
+  });
+});
+
 describe('challenge.yaml cannot crash or fool the loader', () => {
   const base = (extra: string) => `name: toy\nversion: 1\npool: german-credit\ntask: selection\n${extra}`;
   const err = (text: string): SieveError => {
