@@ -11,6 +11,7 @@ import { commands } from './commands.ts';
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
   process.on(signal, () => {
     cleanupTrackedSync();
+    if (process.stderr.isTTY) process.stderr.write('\x1b[?25h'); // a progress bar hid the cursor
     process.stderr.write(`\nsieve: interrupted (${signal}); temporary files removed, nothing half-written is left\n`);
     process.exit(code);
   });
