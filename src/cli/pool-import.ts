@@ -6,7 +6,7 @@ import { SieveError } from '../util/errors.ts';
 import { printJson, printTable } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
 import { FeatureKind } from '../pool/manifest.ts';
-import { IMPORT_FORMATS, importPool, type ImportFormat } from '../pool/import/index.ts';
+import { DEFAULT_NA_VALUES, IMPORT_FORMATS, MISSING_POLICIES, importPool, type ImportFormat, type MissingPolicy } from '../pool/import/index.ts';
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 
@@ -43,7 +43,14 @@ export function registerPoolImport(pool: Command): void {
     .option('--test-labels <file>', 'IDX: the labels file of --test')
     .option('--test-fraction <f>', 'hold out this fraction of each class as the test split', Number)
     .option('--seed <n>', 'seed for --test-fraction', Number, 0)
-    .option('--delimiter <c>', 'CSV field delimiter (default "," for .csv, tab for .tsv)')
+    .option('--delimiter <c>', 'CSV field delimiter (default "," for .csv, tab for .tsv, sniffed for other names)')
+    .option('--header', 'CSV: line 1 is a header (default for .csv/.tsv; sniffed for other names)')
+    .option('--no-header', 'CSV: line 1 is data (columns then come from --columns, or are named col1..colN)')
+    .option('--columns <names>', 'CSV: comma-separated column names, for a file without a header (or to rename its header)', list)
+    .option('--keep-whitespace', 'keep spaces around text values (default: trimmed, so " <=50K" reads as "<=50K")')
+    .option('--na-values <values>', `comma-separated values that mean "missing", added to the defaults (${DEFAULT_NA_VALUES.map((v) => JSON.stringify(v)).join(', ')})`, (v: string) => v.split(',').map((x) => x.trim()))
+    .option('--no-default-na', 'only the --na-values given mean "missing" (empty CSV fields always do)')
+    .option('--missing <policy>', `missing numeric values: ${MISSING_POLICIES.join(', ')} (impute: the train median, recorded in the datasheet)`, 'error')
     .option('--image-size <WxH[xC]>', 'geometry of binary pixel columns the file does not describe', parseImageSize)
     .option('--description <text>', 'pool description')
     .option('--licence <text>', 'licence of the data')
@@ -53,6 +60,8 @@ export function registerPoolImport(pool: Command): void {
     .action(async (file: string, o: Record<string, any>) => {
       if (o.format && !IMPORT_FORMATS.includes(o.format))
         throw new SieveError(`--format must be one of ${IMPORT_FORMATS.join(', ')}, got "${o.format}"`, { where: '--format' });
+      if (!MISSING_POLICIES.includes(o.missing))
+        throw new SieveError(`--missing must be one of ${MISSING_POLICIES.join(', ')}, got "${o.missing}"`, { where: '--missing' });
       if (o.seed !== undefined && !Number.isInteger(o.seed)) throw new SieveError('--seed needs a whole number', { where: '--seed' });
       if (o.out !== undefined && String(o.out).trim() === '') throw new SieveError('--out is empty: say where the pool goes', { where: '--out' });
       if (o.name !== undefined) validatePoolName(o.name, '--name');
@@ -79,6 +88,13 @@ export function registerPoolImport(pool: Command): void {
         testFraction: o.testFraction,
         seed: o.seed,
         delimiter: o.delimiter,
+        header: o.header,
+        columns: o.columns,
+        keepWhitespace: o.keepWhitespace,
+        naValues: o.naValues,
+        defaultNaValues: o.defaultNa,
+        missing: o.missing as MissingPolicy,
+        onNote: (note) => process.stderr.write(`note: ${note}\n`),
         imageSize: o.imageSize,
         description: o.description,
         licence: o.licence,

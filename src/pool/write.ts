@@ -11,6 +11,7 @@ import type { Progress } from '../util/progress.ts';
 import { writeDirAtomically } from '../util/atomic.ts';
 import { checkOutputPath } from '../util/outpath.ts';
 import { SIEVE_VERSION } from '../version.ts';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { validatePoolName } from './resolve.ts';
 import { appendTable, openDb, quoteIdent, sqlString, type ColumnData, type TableData } from './duckdb.ts';
 import {
@@ -234,19 +235,7 @@ function splitStats(table: TableData, classes: string[]): SplitStats {
 /** Every check the writer makes before touching the disk. */
 export function validateDraft(draft: PoolDraft): void {
   const { manifest: m, tables } = draft;
-  // Shape-check the manifest fields now, with placeholder computed fields.
-  const probe = PoolManifest.safeParse({
-    ...m,
-    format: POOL_FORMAT,
-    splits: { train: { rows: 0, class_counts: {} } },
-    files: [],
-    content_hash: '0'.repeat(64),
-    created_by: { tool: 'datasieve', version: SIEVE_VERSION },
-  });
-  if (!probe.success) {
-    const problems = describeIssues(probe.error);
-    throw new SieveError('invalid pool manifest draft', { where: 'manifest', examples: problems, count: problems.length });
-  }
+  checkManifestDraft(m);
   const seen = new Map<string, string>();
   validateSplit(tables.train, 'train', m, seen);
   const trainIds = new Set(seen.keys());
@@ -307,35 +296,168 @@ export async function writePool(outDir: string, draft: PoolDraft, opts: WritePoo
       }
       const splits: PoolManifest['splits'] = { train: splitStats(draft.tables.train, m.classes) };
       if (draft.tables.test) splits.test = splitStats(draft.tables.test, m.classes);
-      // Fixed key order so pool.json diffs stay readable.
-      const body: Omit<PoolManifest, 'content_hash' | 'created_by'> = {
-        format: POOL_FORMAT,
-        name: m.name,
-        version: m.version,
-        description: m.description,
-        source: m.source,
-        licence: m.licence,
-        citation: m.citation,
-        task: m.task,
-        id_column: m.id_column,
-        label_column: m.label_column,
-        classes: m.classes,
-        features: m.features,
-        groups: m.groups,
-        splits,
-        files,
-        datasheet: m.datasheet,
-        ...(m.recipe !== undefined ? { recipe: m.recipe } : {}),
-      };
-      const manifest: PoolManifest = {
-        ...body,
-        content_hash: contentHash(body),
-        created_by: { tool: 'datasieve', version: SIEVE_VERSION },
-      };
-      const checked = PoolManifest.safeParse(manifest);
-      if (!checked.success)
-        throw new SieveError('internal: written manifest fails its schema', { examples: describeIssues(checked.error) });
-      await writeFile(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+      const manifest = await finishPool(tmp, m, files, splits);
+      opts.progress?.stop();
+      return manifest;
+    },
+    { overwrite: opts.overwrite, option: opts.option, replaceable: poolReplaceBlocker, allowBuiltinPools: opts.intoBuiltinPools },
+  );
+}
+
+/** Writes pool.json for the data files in `tmp` (hashed into `files`) and returns the manifest. */
+async function finishPool(tmp: string, m: ManifestDraft, files: FileEntry[], splits: PoolManifest['splits']): Promise<PoolManifest> {
+  // Fixed key order so pool.json diffs stay readable.
+  const body: Omit<PoolManifest, 'content_hash' | 'created_by'> = {
+    format: POOL_FORMAT,
+    name: m.name,
+    version: m.version,
+    description: m.description,
+    source: m.source,
+    licence: m.licence,
+    citation: m.citation,
+    task: m.task,
+    id_column: m.id_column,
+    label_column: m.label_column,
+    classes: m.classes,
+    features: m.features,
+    groups: m.groups,
+    splits,
+    files,
+    datasheet: m.datasheet,
+    ...(m.recipe !== undefined ? { recipe: m.recipe } : {}),
+  };
+  const manifest: PoolManifest = {
+    ...body,
+    content_hash: contentHash(body),
+    created_by: { tool: 'datasieve', version: SIEVE_VERSION },
+  };
+  const checked = PoolManifest.safeParse(manifest);
+  if (!checked.success)
+    throw new SieveError('internal: written manifest fails its schema', { examples: describeIssues(checked.error) });
+  await writeFile(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+  return manifest;
+}
+
+/**
+ * A pool whose splits are already tables in a DuckDB connection (the streaming importer):
+ * columns id, label, features in manifest order, groups; rows in the order to write.
+ */
+export interface TablePoolDraft {
+  manifest: ManifestDraft;
+  conn: DuckDBConnection;
+  tables: { train: string; test?: string };
+  testVisibility?: Visibility;
+}
+
+/** The draft's manifest fields against the schema, with placeholder computed fields. */
+function checkManifestDraft(m: ManifestDraft): void {
+  const probe = PoolManifest.safeParse({
+    ...m,
+    format: POOL_FORMAT,
+    splits: { train: { rows: 0, class_counts: {} } },
+    files: [],
+    content_hash: '0'.repeat(64),
+    created_by: { tool: 'datasieve', version: SIEVE_VERSION },
+  });
+  if (!probe.success) {
+    const problems = describeIssues(probe.error);
+    throw new SieveError('invalid pool manifest draft', { where: 'manifest', examples: problems, count: problems.length });
+  }
+}
+
+/** The writer's checks of validateSplit, in SQL over the tables, one pass each. */
+async function validateTables(draft: TablePoolDraft): Promise<Record<string, number>> {
+  const { conn, manifest: m } = draft;
+  const q = quoteIdent;
+  const list = (xs: string[]) => `[${xs.map(sqlString).join(', ')}]::VARCHAR[]`;
+  const expected = ['id', 'label', ...m.features.map((f) => f.name), ...m.groups.map((g) => g.name)];
+  const rows: Record<string, number> = {};
+  for (const [role, table] of Object.entries(draft.tables)) {
+    if (!table) continue;
+    const cols = (await conn.runAndReadAll(`SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ${sqlString(table)} ORDER BY column_index`)).getRows();
+    const names = cols.map(([n]) => String(n));
+    if (names.join('\u0000') !== expected.join('\u0000'))
+      throw new SieveError(`table "${role}" has columns ${names.join(', ')}; the manifest needs ${expected.join(', ')}`, { where: role });
+    const types = Object.fromEntries(cols.map(([n, t]) => [String(n), String(t)]));
+    const checks: [string, string][] = [
+      ['missing or empty ids', `id IS NULL OR id = ''`],
+      [`labels missing or not among the classes (${m.classes.join(', ')})`, `label IS NULL OR NOT list_contains(${list(m.classes)}, label)`],
+    ];
+    for (const f of m.features) {
+      const x = q(f.name);
+      const t = types[f.name];
+      if (f.kind === 'numeric') {
+        if (t !== 'DOUBLE') throw new SieveError(`column "${f.name}" of "${role}" is ${t}, expected DOUBLE`, { where: `${role}.${f.name}` });
+        checks.push([`missing or non-finite values in numeric feature "${f.name}"`, `${x} IS NULL OR NOT isfinite(${x})`]);
+      } else if (f.kind === 'categorical') checks.push([`values of categorical "${f.name}" missing from its categories`, `${x} IS NOT NULL AND NOT list_contains(${list(f.categories!)}, ${x})`]);
+      else if (f.kind === 'embedding') {
+        if (t !== `FLOAT[${f.dim}]`) throw new SieveError(`embedding "${f.name}" of "${role}" is ${t}, manifest says FLOAT[${f.dim}]`, { where: `${role}.${f.name}` });
+        checks.push([`non-finite values (NaN/Inf) in embedding "${f.name}"`, `${x} IS NULL OR NOT list_bool_and(list_transform(${x}::FLOAT[], lambda v: isfinite(v)))`]);
+      } else if (f.kind === 'pixels') {
+        const w = f.width! * f.height! * (f.channels ?? 1);
+        checks.push([`pixels "${f.name}" not ${w} bytes per row`, `${x} IS NULL OR octet_length(${x}) <> ${w}`]);
+      }
+    }
+    const r = (await conn.runAndReadAll(`SELECT count(*), ${checks.map(([, c]) => `count(*) FILTER (WHERE ${c})`).join(', ')} FROM ${q(table)}`)).getRows()[0].map(Number);
+    rows[role] = r[0];
+    if (r[0] === 0) throw new SieveError(`table "${role}" has no rows`, { where: role });
+    checks.forEach(([message], i) => {
+      if (r[i + 1]) throw new SieveError(message, { where: role, count: r[i + 1] });
+    });
+  }
+  const all = Object.values(draft.tables).filter((t): t is string => !!t).map((t) => `SELECT id FROM ${q(t)}`).join(' UNION ALL ');
+  const [total, distinct] = (await conn.runAndReadAll(`SELECT count(*), count(DISTINCT id) FROM (${all})`)).getRows()[0].map(Number);
+  if (total !== distinct) throw new SieveError(`duplicate ids: ${total - distinct} rows repeat an id`, { where: 'id', count: total - distinct });
+  return rows;
+}
+
+/**
+ * Writes a pool from tables that are already in DuckDB (see TablePoolDraft), with the same
+ * checks, file layout, hashing and atomic rename as writePool. The Parquet files are copied
+ * single-threaded, so the same tables give byte-identical files.
+ */
+export async function writePoolFromTables(outDir: string, draft: TablePoolDraft, opts: WritePoolOptions = {}): Promise<PoolManifest> {
+  // The same output rules as writePool: the output first, then the draft.
+  await checkOutputPath(outDir, { kind: 'dir', overwrite: opts.overwrite, option: opts.option, replaceable: poolReplaceBlocker, allowBuiltinPools: opts.intoBuiltinPools });
+  validatePoolName(draft.manifest.name, 'pool name (--name, or the name of the --out folder)');
+  const m = draft.manifest;
+  checkManifestDraft(m);
+  const level = opts.compressionLevel ?? 3;
+  if (!Number.isInteger(level) || level < 1 || level > 22)
+    throw new SieveError(`zstd compression level must be 1–22, got ${level}`, { where: 'compressionLevel' });
+  const rows = await validateTables(draft);
+  const { conn } = draft;
+  const splitStatsOf = async (table: string): Promise<SplitStats> => {
+    const counts: Record<string, number> = {};
+    for (const c of m.classes) counts[c] = 0;
+    for (const [l, n] of (await conn.runAndReadAll(`SELECT label, count(*) FROM ${quoteIdent(table)} GROUP BY label`)).getRows()) counts[String(l)] = Number(n);
+    return { rows: rows[table === draft.tables.train ? 'train' : 'test'], class_counts: counts };
+  };
+  const plan: { role: FileRole; table: string; visibility: Visibility }[] = [{ role: 'train', table: draft.tables.train, visibility: 'participant' }];
+  if (draft.tables.test) plan.push({ role: 'test', table: draft.tables.test, visibility: draft.testVisibility ?? 'evaluator' });
+  opts.progress?.start(plan.reduce((s, p) => s + rows[p.role], 0), `writing ${m.name}`);
+  const threads = String((await conn.runAndReadAll(`SELECT current_setting('threads')`)).getRows()[0][0]);
+  return writeDirAtomically(
+    outDir,
+    async (tmp) => {
+      const files: FileEntry[] = [];
+      // One thread: DuckDB then writes row groups in table order, identically every run.
+      await conn.run('SET threads = 1');
+      try {
+        for (const p of plan) {
+          const path = `${p.role}.parquet`;
+          const target = join(tmp, path);
+          await conn.run(`COPY ${quoteIdent(p.table)} TO ${sqlString(target)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL ${level})`);
+          opts.progress?.tick(rows[p.role]);
+          const { sha256, bytes } = await hashFile(target);
+          files.push({ path, role: p.role, visibility: p.visibility, rows: rows[p.role], bytes, sha256 });
+        }
+      } finally {
+        await conn.run(`SET threads = ${Number(threads) || 1}`);
+      }
+      const splits: PoolManifest['splits'] = { train: await splitStatsOf(draft.tables.train) };
+      if (draft.tables.test) splits.test = await splitStatsOf(draft.tables.test);
+      const manifest = await finishPool(tmp, m, files, splits);
       opts.progress?.stop();
       return manifest;
     },

@@ -4,7 +4,7 @@
  * Files may be gzipped (as distributed); we detect that from the gzip magic, not the name.
  */
 import { readFile } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { SieveError } from '../../util/errors.ts';
 
 export type IdxType = 'ubyte' | 'byte' | 'short' | 'int' | 'float' | 'double';
@@ -31,6 +31,51 @@ const TYPES: Record<number, { type: IdxType; width: number }> = {
 /** More dimensions than this is certainly not an IDX file (MNIST uses 1 or 3). */
 const MAX_DIMS = 8;
 
+/** The largest IDX file (header + data, decompressed) sieve holds in memory: 2 GiB. */
+export const MAX_IDX_BYTES = 2 ** 31;
+
+/** Header + data bytes an IDX header declares, or undefined when `head` holds no complete header. */
+function declaredBytes(head: Uint8Array): number | undefined {
+  if (head.length < 4 || head[0] !== 0 || head[1] !== 0 || !TYPES[head[2]] || head[3] < 1 || head[3] > MAX_DIMS) return undefined;
+  const ndim = head[3];
+  if (head.length < 4 + 4 * ndim) return undefined;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let count = TYPES[head[2]].width;
+  for (let i = 0; i < ndim; i++) count *= view.getUint32(4 + 4 * i, false);
+  return 4 + 4 * ndim + count;
+}
+
+/**
+ * Gunzips at most what the IDX header inside says the file holds: the header is read from
+ * the first few kilobytes, and decompression stops as soon as the output would exceed it, so
+ * a small gzip bomb is refused after a few megabytes, not gigabytes.
+ */
+function gunzipBounded(input: Uint8Array, source: string): Uint8Array {
+  let head: Uint8Array;
+  try {
+    head = gunzipSync(input.subarray(0, 4096), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  } catch {
+    head = new Uint8Array(0);
+  }
+  const declared = declaredBytes(head);
+  if (declared !== undefined && declared > MAX_IDX_BYTES)
+    throw new SieveError(`IDX header declares ${declared} bytes of data; sieve reads IDX files of at most ${MAX_IDX_BYTES} bytes`, { where: source });
+  // Without a readable header the file is not IDX; a little output is enough to say why.
+  const limit = declared ?? 1 << 16;
+  try {
+    return gunzipSync(input, { maxOutputLength: Math.max(1, limit) });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      if (declared === undefined) return head; // not IDX: the header checks below say so
+      throw new SieveError(
+        `gzip data decompresses to more than the ${declared} bytes its IDX header declares (trailing data, or a gzip bomb): refused`,
+        { where: source },
+      );
+    }
+    throw new SieveError(`gzip data is corrupt or truncated (${(err as Error).message})`, { where: source });
+  }
+}
+
 /** True when the buffer starts with the gzip magic bytes 1f 8b. */
 export function isGzip(buf: Uint8Array): boolean {
   return buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
@@ -43,13 +88,7 @@ export function isGzip(buf: Uint8Array): boolean {
  */
 export function parseIdx(input: Uint8Array, source = 'IDX input'): IdxArray {
   let buf = input;
-  if (isGzip(buf)) {
-    try {
-      buf = gunzipSync(buf);
-    } catch (err) {
-      throw new SieveError(`gzip data is corrupt or truncated (${(err as Error).message})`, { where: source });
-    }
-  }
+  if (isGzip(buf)) buf = gunzipBounded(buf, source);
   if (buf.length < 4) {
     throw new SieveError(`file is too short for an IDX header: ${buf.length} bytes, need at least 4`, {
       where: source,

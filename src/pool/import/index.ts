@@ -1,7 +1,11 @@
 /**
- * `sieve pool import`: any supported file → staged DuckDB table → checked row by row in SQL
- * (ids, labels, feature values, with source line numbers in every error) → feature kinds
- * inferred → optional test split → writePool. Nothing is written unless all checks pass.
+ * `sieve pool import`: any supported file → staged DuckDB table (text cleaned: trimmed,
+ * missing markers to NULL) → every check in SQL over that table (ids, labels, feature values,
+ * with source line numbers in every error; all problems of a run reported together) →
+ * feature kinds inferred → optional test split → the pool's tables built in DuckDB and copied
+ * to Parquet. Rows never pass through JavaScript one by one, so memory is bounded by DuckDB's
+ * memory limit (it spills to disk), not by the file size. Nothing is written unless all
+ * checks pass.
  */
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
@@ -9,10 +13,12 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { SieveError } from '../../util/errors.ts';
 import type { Progress } from '../../util/progress.ts';
 import { createRng, deriveSeed } from '../../../evaluator/rng.ts';
-import { openDb, queryColumns, quoteIdent, type ColumnData, type ReadColumn, type TableData } from '../duckdb.ts';
+import { appendTable, openDb, queryColumns, quoteIdent, sqlString } from '../duckdb.ts';
 import type { FeatureKind, FeatureSpec, PoolManifest } from '../manifest.ts';
-import { writePool, type PoolDraft } from '../write.ts';
+import { writePoolFromTables } from '../write.ts';
 import {
+  DEFAULT_NA_VALUES,
+  createTableAs,
   detectFormat,
   stageArff,
   stageArrow,
@@ -20,12 +26,18 @@ import {
   stageIdx,
   stageJsonl,
   stageParquet,
-  IMPORT_FORMATS,
+  type CleanOptions,
   type ImportFormat,
   type Staged,
 } from './stage.ts';
+import { ProblemList } from './problems.ts';
+import { MAX_EXAMPLES } from './text-scan.ts';
 
-export { detectFormat, IMPORT_FORMATS, type ImportFormat } from './stage.ts';
+export { detectFormat, formatFromName, IMPORT_FORMATS, DEFAULT_NA_VALUES, type ImportFormat } from './stage.ts';
+export { ImportProblems } from './problems.ts';
+
+export type MissingPolicy = 'error' | 'drop-row' | 'impute';
+export const MISSING_POLICIES: MissingPolicy[] = ['error', 'drop-row', 'impute'];
 
 export interface ImportOptions {
   input: string;
@@ -54,8 +66,20 @@ export interface ImportOptions {
   /** Or: hold out this fraction of each class as the test split, chosen with `seed`. */
   testFraction?: number;
   seed?: number;
-  /** CSV field delimiter (default "," for CSV, tab for TSV). */
+  /** CSV field delimiter (default "," for CSV, tab for TSV, sniffed for other names). */
   delimiter?: string;
+  /** CSV: whether line 1 is a header (default: yes for .csv/.tsv, sniffed for other names; no with `columns`). */
+  header?: boolean;
+  /** CSV: column names (for files without a header, or to rename a header's columns). */
+  columns?: string[];
+  /** Keep surrounding whitespace of text values (default: trimmed). */
+  keepWhitespace?: boolean;
+  /** Extra values meaning "missing", added to DEFAULT_NA_VALUES unless `defaultNaValues` is false. */
+  naValues?: string[];
+  /** Use DEFAULT_NA_VALUES (default true). */
+  defaultNaValues?: boolean;
+  /** Missing numeric values: an error (default), drop the row, or impute the train median. */
+  missing?: MissingPolicy;
   /** Geometry of binary pixel columns the file does not describe. */
   imageSize?: { width: number; height: number; channels: number };
   description?: string;
@@ -63,15 +87,31 @@ export interface ImportOptions {
   source?: string;
   overwrite?: boolean;
   progress?: Progress;
+  /** Told about choices the import made for the user (sniffed format, column names, rows dropped). */
+  onNote?: (note: string) => void;
+  /** DuckDB memory limit for the import (default 512MB; it spills to a temporary directory beyond). */
+  memoryLimit?: string;
 }
 
 /** A VARCHAR column with at most this many distinct values, none longer than… */
 const MAX_CATEGORIES = 50;
 /** …this many characters, is categorical; otherwise it is text. */
 const MAX_CATEGORY_CHARS = 64;
-const MAX_EXAMPLES = 5;
+/** Columns per statistics query (one query per batch keeps very wide files fast). */
+const STATS_BATCH = 64;
+/** A column at least this share numbers is numeric: other values in it are errors. */
+const NUMERIC_SHARE = 0.5;
+
+/**
+ * A finite number in plain decimal or exponent notation. DuckDB's cast also reads "1_000",
+ * which is refused; hex ("0x10") does not cast; infinities and NaN are `isInfNan`.
+ */
+const isNumber = (x: string) => `(coalesce(isfinite(TRY_CAST(${x} AS DOUBLE)), false) AND NOT contains(${x}, '_'))`;
+/** Every spelling of infinity and NaN DuckDB's cast accepts (inf, -Infinity, NaN, …). */
+const isInfNan = (x: string) => `(NOT isfinite(TRY_CAST(${x} AS DOUBLE)))`;
 
 const NUMERIC_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\)|BOOLEAN)$/;
+const FLOAT_TYPE = /^(FLOAT|DOUBLE)$/;
 const LIST_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\))\[\d*\]$/;
 
 const q = quoteIdent;
@@ -79,7 +119,7 @@ const q = quoteIdent;
 /** A column of a staged table as used by the pool. */
 interface Plan {
   spec: FeatureSpec;
-  /** SQL producing the pool's value from the staged column. */
+  /** SQL producing the pool's value from the staged column (before imputation). */
   expr: string;
 }
 
@@ -90,52 +130,62 @@ interface Source {
 }
 
 export async function importPool(opts: ImportOptions): Promise<PoolManifest> {
-  const format = opts.format ?? detectFormat(opts.input);
   if (opts.testFile && opts.testFraction !== undefined)
     throw new SieveError('give either a test file or a test fraction, not both', { where: '--test / --test-fraction' });
   if (opts.testFraction !== undefined && !(opts.testFraction > 0 && opts.testFraction < 1))
     throw new SieveError(`--test-fraction must be between 0 and 1 (exclusive), got ${opts.testFraction}`, { where: '--test-fraction' });
+  if (opts.missing !== undefined && !MISSING_POLICIES.includes(opts.missing))
+    throw new SieveError(`--missing must be one of ${MISSING_POLICIES.join(', ')}, got "${opts.missing}"`, { where: '--missing' });
+  const clean: CleanOptions = {
+    keepWhitespace: opts.keepWhitespace,
+    naValues: [...new Set([...(opts.defaultNaValues === false ? [] : DEFAULT_NA_VALUES), ...(opts.naValues ?? [])])],
+  };
 
-  const db = await openDb({ threads: Math.max(1, availableParallelism()) });
+  const db = await openDb({ threads: Math.max(1, availableParallelism()), memoryLimit: opts.memoryLimit ?? '512MB' });
   try {
     const conn = db.conn;
-    const train = await stage(conn, format, opts.input, opts.labels, 'src_train', opts);
-    const test = opts.testFile
-      ? await stage(conn, opts.format ?? detectFormat(opts.testFile), opts.testFile, opts.testLabels, 'src_test', opts)
-      : undefined;
-    const draft = await buildDraft(conn, opts, train, test);
-    // One bar for the whole import: the writer's units come after the read-out's.
-    const base = opts.progress;
-    const readUnits = draft.tables.train.n + (draft.tables.test?.n ?? 0);
-    const progress: Progress | undefined = base && {
-      start: (units) => base.start(readUnits + units, 'importing'),
-      tick: (units) => base.tick(units),
-      stop: () => base.stop(),
-    };
-    return await writePool(opts.out, draft, { overwrite: opts.overwrite, progress });
+    const train = await stage(conn, opts.input, opts.format, opts.labels, 'src_train', opts, clean);
+    const test = opts.testFile ? await stage(conn, opts.testFile, opts.format, opts.testLabels, 'src_test', opts, clean) : undefined;
+    for (const note of [...train.notes, ...(test?.notes ?? [])]) opts.onNote?.(note);
+    return await build(conn, opts, clean, train, test);
   } finally {
     db.close();
   }
 }
 
-function stage(conn: DuckDBConnection, format: ImportFormat, path: string, labels: string | undefined, table: string, opts: ImportOptions): Promise<Staged> {
+async function stage(
+  conn: DuckDBConnection,
+  path: string,
+  given: ImportFormat | undefined,
+  labels: string | undefined,
+  table: string,
+  opts: ImportOptions,
+  clean: CleanOptions,
+): Promise<Staged> {
   const abs = resolve(path);
-  switch (format) {
-    case 'csv':
-      return stageCsv(conn, abs, table, opts.delimiter ?? ',', 'csv');
-    case 'tsv':
-      return stageCsv(conn, abs, table, opts.delimiter ?? '\t', 'tsv');
-    case 'jsonl':
-      return stageJsonl(conn, abs, table);
-    case 'parquet':
-      return stageParquet(conn, abs, table);
-    case 'arrow':
-      return stageArrow(conn, abs, table);
-    case 'arff':
-      return stageArff(conn, abs, table);
-    case 'idx':
-      return stageIdx(conn, abs, labels ? resolve(labels) : undefined, table, opts.classes);
-  }
+  const { format, sniffed } = given ? { format: given, sniffed: false } : await detectFormat(abs);
+  if (opts.columns && format !== 'csv' && format !== 'tsv')
+    throw new SieveError(`--columns names the columns of CSV/TSV files without a header; ${basename(path)} is ${format}`, { where: '--columns' });
+  const csv = { delimiter: opts.delimiter, header: opts.header, columns: opts.columns, sniffed };
+  const staged = await (async () => {
+    switch (format) {
+      case 'csv':
+      case 'tsv':
+        return stageCsv(conn, abs, table, format, csv, clean, opts.progress);
+      case 'jsonl':
+        return stageJsonl(conn, abs, table, clean, opts.progress);
+      case 'parquet':
+        return stageParquet(conn, abs, table);
+      case 'arrow':
+        return stageArrow(conn, abs, table);
+      case 'arff':
+        return stageArff(conn, abs, table);
+      case 'idx':
+        return stageIdx(conn, abs, labels ? resolve(labels) : undefined, table, opts.classes);
+    }
+  })();
+  if (sniffed && format !== 'csv') staged.notes.unshift(`${basename(path)}: read as ${format} (from its first bytes)`);
+  return staged;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -148,23 +198,37 @@ async function scalar(conn: DuckDBConnection, sql: string): Promise<unknown> {
 
 /** Count and first rows (1-based record numbers) of `s` where `cond` holds. */
 async function offenders(conn: DuckDBConnection, s: Staged, cond: string, extra = 'NULL'): Promise<{ count: number; rows: { r: number; v: unknown }[] }> {
-  const count = Number(await scalar(conn, `SELECT count(*) FROM ${q(s.table)} WHERE ${cond}`));
-  if (count === 0) return { count, rows: [] };
-  const r = await conn.runAndReadAll(`SELECT (rowid + 1)::BIGINT, ${extra} FROM ${q(s.table)} WHERE ${cond} ORDER BY rowid LIMIT ${MAX_EXAMPLES}`);
-  return { count, rows: r.getRowsJS().map(([row, v]) => ({ r: Number(row), v })) };
-}
-
-async function failIf(conn: DuckDBConnection, s: Staged, cond: string, message: string, where: string, extra?: string, show?: (v: unknown) => string): Promise<void> {
-  const o = await offenders(conn, s, cond, extra);
-  if (!o.count) return;
-  throw new SieveError(`${message} (${o.count} row${o.count > 1 ? 's' : ''})`, {
-    where: `${s.path}: ${where}`,
-    count: o.count,
-    examples: o.rows.map(({ r, v }) => `${s.describe(r)}${show ? `: ${show(v)}` : ''}`),
-  });
+  const r = await conn.runAndReadAll(
+    `SELECT (rowid + 1)::BIGINT, ${extra}, count(*) OVER () FROM ${q(s.table)} WHERE ${cond} ORDER BY rowid LIMIT ${MAX_EXAMPLES}`,
+  );
+  const rows = r.getRowsJS();
+  return { count: rows.length ? Number(rows[0][2]) : 0, rows: rows.map(([row, v]) => ({ r: Number(row), v })) };
 }
 
 const fmtValue = (v: unknown) => (v === null || v === undefined ? 'missing' : JSON.stringify(v));
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** Adds a problem when some rows of `s` meet `cond`; returns how many did. */
+async function check(
+  conn: DuckDBConnection,
+  problems: ProblemList,
+  s: Staged,
+  cond: string,
+  message: string,
+  where: string,
+  extra?: string,
+  show?: (v: unknown) => string,
+): Promise<number> {
+  const o = await offenders(conn, s, cond, extra);
+  if (o.count)
+    problems.add({
+      message: `${message} (${plural(o.count, 'row')})`,
+      where: `${s.path}: ${where}`,
+      count: o.count,
+      examples: o.rows.map(({ r, v }) => `${s.describe(r)}${show ? `: ${show(v)}` : ''}`),
+    });
+  return o.count;
+}
 
 // ---------------------------------------------------------------------------------------
 
@@ -182,10 +246,97 @@ function typeOf(s: Staged, col: string): string {
   return s.columns.find((c) => c.name === col)!.type;
 }
 
-async function buildDraft(conn: DuckDBConnection, opts: ImportOptions, train: Staged, test?: Staged): Promise<PoolDraft> {
+/** Text of a column's values as the user wrote them (typed columns cast to text). */
+function textExpr(s: Staged, col: string): string {
+  return typeOf(s, col) === 'VARCHAR' ? q(col) : `CAST(${q(col)} AS VARCHAR)`;
+}
+
+/**
+ * JSON Lines ids, labels and groups must have one JSON type: 7 and "7" (or 1, "1", 1.0 and
+ * true) would otherwise become the same or confusingly similar strings.
+ */
+async function checkJsonTypes(conn: DuckDBConnection, problems: ProblemList, s: Staged, col: string, role: string): Promise<void> {
+  const types = s.jsonTypes?.[col];
+  if (!types) return;
+  const family = (t: string) => (t === 'VARCHAR' ? 'string' : t === 'BOOLEAN' ? 'boolean' : t === 'DOUBLE' ? 'number with a fraction or exponent' : t === 'ARRAY' ? 'list' : t === 'OBJECT' ? 'object' : 'integer');
+  const byFamily = new Map<string, { count: number; first: number }>();
+  for (const [t, v] of Object.entries(types)) {
+    const f = family(t);
+    const prev = byFamily.get(f);
+    byFamily.set(f, prev ? { count: prev.count + v.count, first: Math.min(prev.first, v.first) } : v);
+  }
+  if (byFamily.size < 2) return;
+  const examples: string[] = [];
+  for (const [f, v] of [...byFamily].sort((a, b) => a[1].first - b[1].first)) {
+    const value = await scalar(conn, `SELECT ${textExpr(s, col)} FROM ${q(s.table)} WHERE rowid = ${v.first - 1}`);
+    const shown = f === 'string' ? JSON.stringify(value) : String(value);
+    examples.push(`${shown} (${f}, ${plural(v.count, 'row')}) first at ${s.describe(v.first)}`);
+  }
+  problems.add({
+    message: `${role} column "${col}" mixes JSON types (${[...byFamily.keys()].join(', ')}): write every ${role === 'id' ? 'id' : 'value'} the same way, e.g. all as strings`,
+    where: `${s.path}: ${col}`,
+    count: byFamily.size,
+    examples,
+  });
+}
+
+interface TextStats {
+  rows: number;
+  nonNull: number;
+  nul: number;
+  numbers: number;
+  infNan: number;
+  lists: number;
+  approxDistinct: number;
+  maxLen: number;
+  /** Categorical columns: the distinct values, sorted. */
+  categories?: string[];
+}
+
+/** One pass per batch of columns: how many values are numbers, inf/nan spellings, lists; distinct count; longest value. */
+async function textStats(conn: DuckDBConnection, sources: Staged[], cols: string[]): Promise<Map<string, TextStats>> {
+  const out = new Map<string, TextStats>();
+  for (let b = 0; b < cols.length; b += STATS_BATCH) {
+    const batch = cols.slice(b, b + STATS_BATCH);
+    const union = sources.map((s) => `SELECT ${batch.map(q).join(', ')} FROM ${q(s.table)}`).join(' UNION ALL ');
+    const aggs = batch
+      .map((c) => {
+        const x = q(c);
+        return (
+          `count(${x}), count(*) FILTER (WHERE ${isNumber(x)}), ` +
+          `count(*) FILTER (WHERE ${isInfNan(x)}), count(*) FILTER (WHERE starts_with(${x}, '[')), ` +
+          `approx_count_distinct(${x}), coalesce(max(length(${x})), 0), count(*) FILTER (WHERE contains(${x}, chr(0)))`
+        );
+      })
+      .join(', ');
+    const row = (await conn.runAndReadAll(`SELECT count(*), ${aggs} FROM (${union})`)).getRows()[0].map(Number);
+    batch.forEach((c, i) => {
+      const [nonNull, numbers, infNan, lists, approxDistinct, maxLen, nul] = row.slice(1 + i * 7, 1 + i * 7 + 7);
+      out.set(c, { rows: row[0], nonNull, numbers, infNan, lists, approxDistinct, maxLen, nul });
+    });
+  }
+  return out;
+}
+
+/** Count of values holding a NUL character, per VARCHAR column, in one pass per batch. */
+async function checkNul(conn: DuckDBConnection, problems: ProblemList, s: Staged, cols: string[]): Promise<void> {
+  const text = cols.filter((c) => typeOf(s, c) === 'VARCHAR');
+  for (let b = 0; b < text.length; b += STATS_BATCH) {
+    const batch = text.slice(b, b + STATS_BATCH);
+    const row = (await conn.runAndReadAll(`SELECT ${batch.map((c) => `count(*) FILTER (WHERE contains(${q(c)}, chr(0)))`).join(', ')} FROM ${q(s.table)}`)).getRows()[0].map(Number);
+    for (let i = 0; i < batch.length; i++)
+      if (row[i]) await check(conn, problems, s, `contains(${q(batch[i])}, chr(0))`, `NUL characters in column "${batch[i]}"`, batch[i]);
+  }
+}
+
+async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOptions, train: Staged, test?: Staged): Promise<PoolManifest> {
   const sources = test ? [train, test] : [train];
+  const problems = new ProblemList();
   // --- which columns play which part --------------------------------------------------
-  const noIds = opts.idColumn === 'none' || (opts.idColumn === undefined && train.format === 'idx');
+  // IDX files have no ids; a file without a header has none unless --columns names "id".
+  const headerlessNoId = opts.idColumn === undefined && train.headerless === true && !train.columns.some((c) => c.name === 'id');
+  if (headerlessNoId) opts.onNote?.(`${basename(train.path)} has no id column: rows numbered row-1, row-2, … (name one with --columns … and --id-column)`);
+  const noIds = opts.idColumn === 'none' || (opts.idColumn === undefined && train.format === 'idx') || headerlessNoId;
   const idCol = noIds ? undefined : opts.idColumn ?? 'id';
   const labelCol = opts.labelColumn ?? 'label';
   const have = new Set(train.columns.map((c) => c.name));
@@ -219,22 +370,36 @@ async function buildDraft(conn: DuckDBConnection, opts: ImportOptions, train: St
         throw new SieveError(`column "${c}" is ${a} in the train file but ${b} in the test file`, { where: test.path });
     }
   }
+  for (const s of sources) await checkNul(conn, problems, s, [...(idCol ? [idCol] : []), labelCol, ...groupCols]); // features: in textStats
 
   // --- ids ----------------------------------------------------------------------------
   const srcs: Source[] = sources.map((s, i) => ({
     staged: s,
-    idExpr: idCol ? `CAST(${q(idCol)} AS VARCHAR)` : `'${i === 0 ? 'row' : 'test-row'}-' || (rowid + 1)`,
+    idExpr: idCol ? textExpr(s, idCol) : `'${i === 0 ? 'row' : 'test-row'}-' || (${q(s.table)}.rowid + 1)`,
   }));
   for (const { staged: s, idExpr } of srcs) {
-    if (idCol) await failIf(conn, s, `${idExpr} IS NULL OR trim(${idExpr}) = ''`, `missing ids in column "${idCol}"`, idCol);
-    const dups = await conn.runAndReadAll(
-      `SELECT k, list(rowid + 1 ORDER BY rowid)[1:2], count(*) OVER () FROM (SELECT ${idExpr} AS k, rowid FROM ${q(s.table)}) ` +
-        `GROUP BY k HAVING count(*) > 1 ORDER BY min(rowid) LIMIT ${MAX_EXAMPLES}`,
-    );
-    const rows = dups.getRowsJS();
+    if (!idCol) continue;
+    await checkJsonTypes(conn, problems, s, idCol, 'id');
+    await check(conn, problems, s, `${idExpr} IS NULL`, `missing ids in column "${idCol}"`, idCol);
+    // Counting first (a plain hash aggregate); the rows of the first repeated ids only then.
+    const repeated = (
+      await conn.runAndReadAll(
+        `SELECT k, count(*) OVER () FROM (SELECT ${idExpr} AS k, rowid FROM ${q(s.table)} WHERE ${idExpr} IS NOT NULL) ` +
+          `GROUP BY k HAVING count(*) > 1 ORDER BY min(rowid) LIMIT ${MAX_EXAMPLES}`,
+      )
+    ).getRowsJS();
+    const keys = `[${repeated.map(([k]) => sqlString(String(k))).join(', ')}]::VARCHAR[]`;
+    const rows = repeated.length
+      ? (
+          await conn.runAndReadAll(
+            `SELECT k, list(rowid + 1 ORDER BY rowid)[1:2], ${Number(repeated[0][1])} FROM (SELECT ${idExpr} AS k, rowid FROM ${q(s.table)} WHERE list_contains(${keys}, ${idExpr})) GROUP BY k ORDER BY min(rowid)`,
+          )
+        ).getRowsJS()
+      : [];
     if (rows.length) {
       const total = Number(rows[0][2]);
-      throw new SieveError(`duplicate ids: ${total} id${total > 1 ? 's occur' : ' occurs'} more than once`, {
+      problems.add({
+        message: `duplicate ids: ${total} id${total > 1 ? 's occur' : ' occurs'} more than once`,
         where: `${s.path}: ${idCol}`,
         count: total,
         examples: rows.map(([k, rs]) => `"${k}" at ${(rs as bigint[]).map((r) => s.describe(Number(r))).join(' and ')}`),
@@ -244,20 +409,25 @@ async function buildDraft(conn: DuckDBConnection, opts: ImportOptions, train: St
   if (test) {
     const [a, b] = srcs;
     const shared = await conn.runAndReadAll(
-      `SELECT x.k, x.r, y.r FROM (SELECT ${a.idExpr} AS k, rowid + 1 AS r FROM ${q(a.staged.table)}) x ` +
+      `SELECT x.k, x.r, y.r, count(*) OVER () FROM (SELECT ${a.idExpr} AS k, rowid + 1 AS r FROM ${q(a.staged.table)}) x ` +
         `JOIN (SELECT ${b.idExpr} AS k, rowid + 1 AS r FROM ${q(b.staged.table)}) y USING (k) ORDER BY x.r LIMIT ${MAX_EXAMPLES}`,
     );
     const rows = shared.getRowsJS();
     if (rows.length)
-      throw new SieveError('ids occur in both the train and the test file', {
+      problems.add({
+        message: 'ids occur in both the train and the test file',
         where: `${test.path}: ${idCol}`,
+        count: Number(rows[0][3]),
         examples: rows.map(([k, r1, r2]) => `"${k}" at ${train.describe(Number(r1))} of ${basename(train.path)} and ${test.describe(Number(r2))} of ${basename(test.path)}`),
       });
   }
 
   // --- labels and classes -------------------------------------------------------------
-  const labelExpr = `CAST(${q(labelCol)} AS VARCHAR)`;
-  for (const s of sources) await failIf(conn, s, `${labelExpr} IS NULL OR trim(${labelExpr}) = ''`, `missing labels in column "${labelCol}"`, labelCol);
+  const labelExprs = sources.map((s) => textExpr(s, labelCol));
+  for (const [i, s] of sources.entries()) {
+    await checkJsonTypes(conn, problems, s, labelCol, 'label');
+    await check(conn, problems, s, `${labelExprs[i]} IS NULL`, `missing labels in column "${labelCol}"`, labelCol);
+  }
   let classes: string[];
   const given = opts.classes ?? train.declared[labelCol]?.categories ?? train.declaredClasses;
   if (given) {
@@ -265,83 +435,161 @@ async function buildDraft(conn: DuckDBConnection, opts: ImportOptions, train: St
     const dup = given.filter((c, i) => given.indexOf(c) !== i);
     if (dup.length) throw new SieveError(`${origin} list a class twice`, { where: opts.classes ? '--classes' : train.path, examples: dup });
     classes = given;
-    const list = `[${classes.map((c) => `'${c.replaceAll("'", "''")}'`).join(', ')}]::VARCHAR[]`;
-    for (const s of sources)
-      await failIf(conn, s, `NOT list_contains(${list}, ${labelExpr})`, `labels not among ${origin} (${classes.join(', ')})`, labelCol, labelExpr, fmtValue);
+    const list = `[${classes.map(sqlString).join(', ')}]::VARCHAR[]`;
+    for (const [i, s] of sources.entries())
+      await check(conn, problems, s, `${labelExprs[i]} IS NOT NULL AND NOT list_contains(${list}, ${labelExprs[i]})`, `labels not among ${origin} (${classes.join(', ')})`, labelCol, labelExprs[i], fmtValue);
   } else {
-    const union = sources.map((s) => `SELECT DISTINCT ${labelExpr} AS l FROM ${q(s.table)}`).join(' UNION ');
-    const r = await conn.runAndReadAll(union);
-    classes = sortLabels(r.getRowsJS().map(([l]) => String(l)));
+    const union = sources.map((s, i) => `SELECT DISTINCT ${labelExprs[i]} AS l FROM ${q(s.table)} WHERE ${labelExprs[i]} IS NOT NULL`).join(' UNION ');
+    classes = sortLabels((await conn.runAndReadAll(union)).getRowsJS().map(([l]) => String(l)));
   }
   if (classes.length < 2)
-    throw new SieveError(`a classification pool needs at least two classes; column "${labelCol}" has ${classes.length}`, {
+    problems.add({
+      message: `a classification pool needs at least two classes; column "${labelCol}" has ${classes.length}`,
       where: `${train.path}: ${labelCol}`,
       examples: classes,
     });
+  for (const g of groupCols) for (const s of sources) await checkJsonTypes(conn, problems, s, g, 'group');
 
   // --- features -----------------------------------------------------------------------
+  const { kinds, stats } = await inferKinds(conn, opts, problems, sources, featureCols);
   const plans: Plan[] = [];
-  const kinds = await inferKinds(conn, opts, sources, featureCols);
-  for (const col of featureCols) plans.push(await planFeature(conn, opts, sources, col, kinds[col]));
-  const groupExprs = groupCols.map((g) => ({ name: g, expr: `CAST(${q(g)} AS VARCHAR)` }));
+  for (const col of featureCols) {
+    if (!kinds[col]) continue; // its problem is already listed
+    const plan = await planFeature(conn, opts, problems, sources, col, kinds[col], stats.get(col));
+    if (plan) plans.push(plan);
+  }
+  const numeric = plans.filter((p) => p.spec.kind === 'numeric');
+  const policy = opts.missing ?? 'error';
+  // Rows kept: with drop-row, those whose every numeric feature has a value.
+  const keepCond = policy === 'drop-row' && numeric.length ? numeric.map((p) => `${p.expr} IS NOT NULL`).join(' AND ') : 'true';
+  const missingCounts: Record<string, number> = {};
+  for (const p of numeric)
+    for (const s of sources) {
+      const st = stats.get(p.spec.name);
+      if (st && st.nonNull === st.rows) continue; // no missing value anywhere
+      const n = await check(
+        conn,
+        policy === 'error' ? problems : new ProblemList(),
+        s,
+        `${p.expr} IS NULL`,
+        `missing values in numeric feature "${p.spec.name}" (missing: ${clean.naValues.map((v) => JSON.stringify(v)).join(', ')}); pass --missing drop-row or --missing impute to accept them`,
+        p.spec.name,
+      );
+      missingCounts[p.spec.name] = (missingCounts[p.spec.name] ?? 0) + n;
+    }
+  problems.throwIfAny();
 
-  // --- read out, split, assemble ------------------------------------------------------
-  const select = (src: Source) =>
-    [
-      `${src.idExpr} AS id`,
-      `${labelExpr} AS label`,
-      ...plans.map((p) => `${p.expr} AS ${q(p.spec.name)}`),
-      ...groupExprs.map((g) => `${g.expr} AS ${q(g.name)}`),
-    ].join(', ');
-  const total = sources.reduce((s, x) => s + x.rows, 0);
-  opts.progress?.start(total * 3, 'importing'); // read-out now, writing (2 units a row) later
-  const tables: TableData[] = [];
-  for (const src of srcs) {
-    const r = await queryColumns(conn, `SELECT ${select(src)} FROM ${q(src.staged.table)} ORDER BY rowid`, { progress: opts.progress });
-    tables.push(toTable(r.n, r.columns, plans));
-  }
-  let trainTable = tables[0];
-  let testTable = tables[1];
+  // --- rows kept, test split ----------------------------------------------------------
+  const groupExprs = groupCols.map((g) => ({ name: g, exprs: sources.map((s) => textExpr(s, g)) }));
+  const dropped: number[] = [];
+  for (const s of sources) dropped.push(keepCond === 'true' ? 0 : Number(await scalar(conn, `SELECT count(*) FILTER (WHERE NOT (${keepCond})) FROM ${q(s.table)}`)));
+  for (const [i, s] of sources.entries())
+    if (dropped[i] === s.rows) throw new SieveError(`--missing drop-row drops every row of ${basename(s.path)}`, { where: s.path });
+  const droppedNote = dropped.some((d) => d > 0)
+    ? `--missing drop-row dropped ${sources.map((s, i) => `${plural(dropped[i], 'row')} of ${basename(s.path)}`).join(' and ')} with missing numeric values (${Object.entries(missingCounts)
+        .filter(([, n]) => n)
+        .map(([c, n]) => `${c}: ${n}`)
+        .join(', ')})`
+    : undefined;
+  if (droppedNote) opts.onNote?.(droppedNote);
+
+  // part: 0 train, 1 test, -1 dropped; one value per staged row, in row order.
+  const partTables: string[] = [];
   let splitNote = test ? `test split from ${basename(test.path)}` : 'no test split';
-  if (opts.testFraction !== undefined) {
-    const seed = opts.seed ?? 0;
-    const { trainIdx, testIdx } = stratifiedSplit(trainTable, classes, opts.testFraction, seed);
-    testTable = takeRows(trainTable, testIdx);
-    trainTable = takeRows(trainTable, trainIdx);
-    splitNote = `test split: ${opts.testFraction} of each class held out at random (stratified, seed ${seed})`;
+  for (const [i, s] of sources.entries()) {
+    const classList = `[${classes.map(sqlString).join(', ')}]::VARCHAR[]`;
+    const r = await queryColumns(conn, `SELECT (CASE WHEN ${keepCond} THEN list_position(${classList}, ${labelExprs[i]}) - 1 ELSE -1 END)::INTEGER AS k FROM ${q(s.table)} ORDER BY rowid`);
+    const labelIdx = r.columns[0].values as Int32Array;
+    let part: Int32Array;
+    if (i === 0 && opts.testFraction !== undefined) {
+      const seed = opts.seed ?? 0;
+      part = stratifiedParts(labelIdx, classes, opts.testFraction, seed);
+      splitNote = `test split: ${opts.testFraction} of each class held out at random (stratified, seed ${seed})`;
+    } else part = labelIdx.map((k) => (k < 0 ? -1 : i));
+    const name = `${s.table}_part`;
+    await appendTable(conn, name, { n: part.length, columns: [{ name: 'part', type: 'INTEGER', values: part }] });
+    partTables.push(name);
   }
+  const parts = (i: number) => `${q(sources[i].table)} POSITIONAL JOIN ${q(partTables[i])}`;
+
+  // --- imputation (train medians), output tables ---------------------------------------
+  const imputed: Record<string, number> = {};
+  if (policy === 'impute') {
+    for (const p of numeric) {
+      if (!missingCounts[p.spec.name]) continue;
+      const median = Number(await scalar(conn, `SELECT median(${p.expr}) FROM ${parts(0)} WHERE part = 0`));
+      if (!Number.isFinite(median))
+        throw new SieveError(`cannot impute "${p.spec.name}": it has no values in the train split`, { where: `${train.path}: ${p.spec.name}` });
+      imputed[p.spec.name] = median;
+    }
+  }
+  const valueExpr = (p: Plan) => (imputed[p.spec.name] !== undefined ? `coalesce(${p.expr}, ${imputed[p.spec.name]}::DOUBLE)` : p.expr);
+  const imputeNote = Object.keys(imputed).length
+    ? `--missing impute filled ${Object.entries(imputed)
+        .map(([c, v]) => `${plural(missingCounts[c], 'missing value')} of "${c}" with the train median ${v}`)
+        .join('; ')}`
+    : undefined;
+  if (imputeNote) opts.onNote?.(imputeNote);
+  const select = (i: number) => [
+    `${srcs[i].idExpr} AS id`,
+    `${labelExprs[i]} AS label`,
+    ...plans.map((p) => `${valueExpr(p)} AS ${q(p.spec.name)}`),
+    ...groupExprs.map((g) => `${g.exprs[i]} AS ${q(g.name)}`),
+  ];
+  const makeTable = async (name: string, i: number, part: number) => {
+    await createTableAs(conn, name, select(i), parts(i), `part = ${part}`);
+    return name;
+  };
+  const trainTable = await makeTable('pool_train', 0, 0);
+  const testTable = test ? await makeTable('pool_test', 1, 1) : opts.testFraction !== undefined ? await makeTable('pool_test', 0, 1) : undefined;
+  for (const s of sources) await conn.run(`DROP TABLE ${q(s.table)}`);
+  if (testTable && Number(await scalar(conn, `SELECT count(*) FROM ${q(testTable)}`)) === 0)
+    throw new SieveError(`--test-fraction ${opts.testFraction} leaves the test split empty (${train.rows} rows)`, { where: '--test-fraction' });
 
   const features = plans.map((p) => p.spec);
   const name = sanitizeName(opts.name ?? basename(resolve(opts.out)));
   const inputs = [opts.input, opts.labels, opts.testFile, opts.testLabels].filter((x): x is string => !!x).map((p) => basename(p));
   const kindSummary = features.map((f) => `${f.name} (${f.kind})`).join(', ');
-  return {
-    manifest: {
-      name,
-      version: '1',
-      description: opts.description ?? `Imported from ${inputs.join(', ')}`,
-      source: opts.source ?? inputs.join(', '),
-      licence: opts.licence ?? 'not stated (imported data; check the licence of the source)',
-      citation: '',
-      task: 'classification',
-      id_column: 'id',
-      label_column: 'label',
-      classes,
-      features,
-      groups: groupCols.map((g) => declaredGroups?.find((d) => d.name === g) ?? { name: g }),
-      datasheet: {
-        motivation: `Imported with sieve pool import from ${inputs.join(', ')} (${train.format}).`,
-        composition: `${trainTable.n} train rows${testTable ? `, ${testTable.n} test rows` : ''}; ${classes.length} classes; features: ${kindSummary}${groupCols.length ? `; groups: ${groupCols.join(', ')}` : ''}.`,
-        collection: 'Not recorded: the importer only knows the file it was given.',
-        preprocessing: `Feature kinds ${opts.kinds ? 'partly set by --kind, otherwise ' : ''}inferred from column types and values; ids ${idCol ? `from column "${idCol}"` : 'generated from row numbers'}; labels from column "${labelCol}"; ${splitNote}. Rows kept in file order; no row was dropped.`,
-        uses: 'Auditing and data-centric experiments with sieve.',
-        known_issues: [],
+  const trainRows = Number(await scalar(conn, `SELECT count(*) FROM ${q(trainTable)}`));
+  const testRows = testTable ? Number(await scalar(conn, `SELECT count(*) FROM ${q(testTable)}`)) : 0;
+  const cleaning =
+    `text values ${clean.keepWhitespace ? 'kept as written (--keep-whitespace)' : 'trimmed of surrounding whitespace'}; ` +
+    `missing-value markers: ${clean.naValues.length ? clean.naValues.map((v) => JSON.stringify(v)).join(', ') : 'none'}`;
+  const rowsNote = droppedNote ?? imputeNote ?? 'no row was dropped';
+  return writePoolFromTables(
+    opts.out,
+    {
+      conn,
+      manifest: {
+        name,
+        version: '1',
+        description: opts.description ?? `Imported from ${inputs.join(', ')}`,
+        source: opts.source ?? inputs.join(', '),
+        licence: opts.licence ?? 'not stated (imported data; check the licence of the source)',
+        citation: '',
+        task: 'classification',
+        id_column: 'id',
+        label_column: 'label',
+        classes,
+        features,
+        groups: groupCols.map((g) => declaredGroups?.find((d) => d.name === g) ?? { name: g }),
+        datasheet: {
+          motivation: `Imported with sieve pool import from ${inputs.join(', ')} (${train.format}).`,
+          composition: `${trainRows} train rows${testTable ? `, ${testRows} test rows` : ''}; ${classes.length} classes; features: ${kindSummary}${groupCols.length ? `; groups: ${groupCols.join(', ')}` : ''}.`,
+          collection: 'Not recorded: the importer only knows the file it was given.',
+          preprocessing:
+            `${[...train.notes, ...(test?.notes ?? [])].map((n) => n + '; ').join('')}${cleaning}; ` +
+            `feature kinds ${opts.kinds ? 'partly set by --kind, otherwise ' : ''}inferred from column types and values; ids ${idCol ? `from column "${idCol}"` : 'generated from row numbers'}; labels from column "${labelCol}"; ${splitNote}. Rows kept in file order; ${[droppedNote, imputeNote].filter(Boolean).join('; ') || rowsNote}.`,
+          uses: 'Auditing and data-centric experiments with sieve.',
+          known_issues: [],
+        },
       },
+      tables: { train: trainTable, ...(testTable ? { test: testTable } : {}) },
+      // An imported pool is the user's own data: its test split is theirs to read.
+      testVisibility: 'participant',
     },
-    tables: { train: trainTable, ...(testTable ? { test: testTable } : {}) },
-    // An imported pool is the user's own data: its test split is theirs to read.
-    testVisibility: 'participant',
-  };
+    { overwrite: opts.overwrite, progress: opts.progress },
+  );
 }
 
 /** Numeric-looking labels in numeric order, others alphabetically. */
@@ -355,199 +603,208 @@ function sanitizeName(s: string): string {
   return n || 'imported';
 }
 
-/** Decides each feature column's kind from its DuckDB type and, for strings, its values. */
-async function inferKinds(conn: DuckDBConnection, opts: ImportOptions, sources: Staged[], cols: string[]): Promise<Record<string, FeatureKind>> {
+/** Decides each feature column's kind from its DuckDB type and, for text, its values. */
+async function inferKinds(conn: DuckDBConnection, opts: ImportOptions, problems: ProblemList, sources: Staged[], cols: string[]): Promise<{ kinds: Record<string, FeatureKind>; stats: Map<string, TextStats> }> {
   const out: Record<string, FeatureKind> = {};
   const train = sources[0];
-  const strings: string[] = [];
+  const text: string[] = [];
   for (const c of cols) {
     const forced = opts.kinds?.[c] ?? train.declared[c]?.kind;
     const t = typeOf(train, c);
     if (forced) out[c] = forced;
     else if (NUMERIC_TYPE.test(t)) out[c] = 'numeric';
-    else if (LIST_TYPE.test(t)) out[c] = 'embedding';
+    else if (LIST_TYPE.test(t) || t === 'JSON') out[c] = 'embedding';
     else if (t === 'BLOB') out[c] = 'pixels';
-    else if (t === 'VARCHAR') strings.push(c);
+    else if (t === 'VARCHAR') text.push(c);
     else
-      throw new SieveError(`column "${c}" has type ${t}, which sieve cannot use as a feature`, {
+      problems.add({
+        message: `column "${c}" has type ${t}, which sieve cannot use as a feature`,
         where: `${train.path}: ${c}`,
         examples: ['leave it out with --feature-columns, or convert it to numbers or text first'],
       });
   }
-  if (!strings.length) return out;
-  const union = sources.map((s) => `SELECT ${strings.map(q).join(', ')} FROM ${q(s.table)}`).join(' UNION ALL ');
-  const stats = strings
-    .map((c) => {
-      const x = q(c);
-      return (
-        `count(${x}), count(*) FILTER (WHERE ${x} IS NOT NULL AND TRY_CAST(${x} AS DOUBLE) IS NULL), count(DISTINCT ${x}), coalesce(max(length(${x})), 0), ` +
-        `count(*) FILTER (WHERE ${x} IS NOT NULL AND (NOT starts_with(trim(${x}), '[') OR TRY_CAST(${x} AS DOUBLE[]) IS NULL))`
-      );
-    })
-    .join(', ');
-  const row = (await conn.runAndReadAll(`SELECT ${stats} FROM (${union})`)).getRowsJS()[0].map(Number);
-  for (let i = 0; i < strings.length; i++) {
-    const c = strings[i];
-    const [nonNull, nonNumeric, distinct, maxLen, nonList] = row.slice(i * 5, i * 5 + 5);
-    if (nonNull > 0 && nonNumeric === 0) out[c] = 'numeric';
-    else if (nonNull > 0 && nonList === 0) out[c] = 'embedding'; // "[0.1, 0.2, …]" in every row
-    else if (nonNumeric > 0 && nonNumeric <= 0.1 * nonNull && distinct > MAX_CATEGORIES) {
-      // Mostly numbers with a few stray strings ("n/a", "?"): refuse rather than guess.
-      const s = sources[0];
-      const o = await offenders(conn, s, `${q(c)} IS NOT NULL AND TRY_CAST(${q(c)} AS DOUBLE) IS NULL`, q(c));
-      throw new SieveError(`column "${c}" is numeric except for ${nonNumeric} value${nonNumeric > 1 ? 's' : ''} that are not numbers`, {
-        where: `${s.path}: ${c}`,
-        count: nonNumeric,
-        examples: [...o.rows.map(({ r, v }) => `${s.describe(r)}: ${fmtValue(v)}`), `or keep it as text with --kind ${c}=categorical`],
+  const stats = await textStats(conn, sources, text);
+  for (const c of text) {
+    const st = stats.get(c)!;
+    if (st.nul) for (const s of sources) await check(conn, problems, s, `contains(${q(c)}, chr(0))`, `NUL characters in column "${c}"`, c);
+    const other = st.nonNull - st.numbers - st.infNan;
+    if (st.nonNull === 0) {
+      problems.add({
+        message: `column "${c}" has no values (every row is missing)`,
+        where: `${train.path}: ${c}`,
+        examples: ['leave it out with --feature-columns'],
       });
-    } else if (distinct <= MAX_CATEGORIES && maxLen <= MAX_CATEGORY_CHARS) out[c] = 'categorical';
+    } else if (st.numbers > 0 && other === 0) out[c] = 'numeric'; // inf/nan spellings are reported by planFeature
+    else if (st.lists === st.nonNull) out[c] = 'embedding'; // "[0.1, 0.2, …]" in every row
+    else if (st.numbers > 0 && st.numbers + st.infNan >= NUMERIC_SHARE * st.nonNull) {
+      // Mostly numbers with a few other values ("n/a", "?", "0x10"): refuse rather than guess.
+      await strayValues(conn, problems, sources, c, other);
+    } else if (st.approxDistinct <= MAX_CATEGORIES * 1.2 && st.maxLen <= MAX_CATEGORY_CHARS) out[c] = 'categorical'; // settled exactly in planFeature
     else out[c] = 'text';
   }
-  return out;
+  for (const c of text) if (out[c] === undefined) delete out[c];
+  // Categories of every categorical text column, a batch of columns per query.
+  const cats = text.filter((c) => out[c] === 'categorical' && !train.declared[c]?.categories);
+  for (let b = 0; b < cats.length; b += STATS_BATCH) {
+    const batch = cats.slice(b, b + STATS_BATCH);
+    const union = sources.map((s) => `SELECT ${batch.map(q).join(', ')} FROM ${q(s.table)}`).join(' UNION ALL ');
+    const row = (await conn.runAndReadAll(`SELECT ${batch.map((c) => `list(DISTINCT ${q(c)}) FILTER (WHERE ${q(c)} IS NOT NULL)`).join(', ')} FROM (${union})`)).getRowsJS()[0];
+    batch.forEach((c, i) => {
+      const values = (row[i] as string[] | null) ?? [];
+      // approx_count_distinct let it through; the exact count decides.
+      if (values.length > MAX_CATEGORIES && opts.kinds?.[c] !== 'categorical') out[c] = 'text';
+      else stats.get(c)!.categories = sortLabels(values.map(String));
+    });
+  }
+  return { kinds: out, stats };
 }
 
-/** Checks a feature column's values in every source and says how to read it out. */
-async function planFeature(conn: DuckDBConnection, opts: ImportOptions, sources: Staged[], col: string, kind: FeatureKind): Promise<Plan> {
+
+/** The non-numbers of a mostly numeric column, distinct, each with where it first occurs. */
+async function strayValues(conn: DuckDBConnection, problems: ProblemList, sources: Staged[], c: string, count: number): Promise<void> {
+  const x = q(c);
+  const cond = `${x} IS NOT NULL AND NOT ${isNumber(x)} AND NOT coalesce(${isInfNan(x)}, false)`;
+  const examples: string[] = [];
+  for (const s of sources) {
+    if (examples.length >= MAX_EXAMPLES) break;
+    const res = await conn.runAndReadAll(
+      `SELECT v, min(r), count(*) FROM (SELECT ${x} AS v, rowid + 1 AS r FROM ${q(s.table)} WHERE ${cond}) GROUP BY v ORDER BY min(r) LIMIT ${MAX_EXAMPLES - examples.length}`,
+    );
+    for (const [v, r, n] of res.getRowsJS()) examples.push(`${s.describe(Number(r))}: ${JSON.stringify(v)}${Number(n) > 1 ? ` (${n} rows)` : ''}`);
+  }
+  problems.add({
+    message:
+      `column "${c}" is numeric except for ${plural(count, 'value')} that ${count === 1 ? 'is not a number' : 'are not numbers'}; ` +
+      `if they mean "missing", add them with --na-values, or keep the column as text with --kind ${c}=categorical`,
+    where: `${sources[0].path}: ${c}`,
+    count,
+    examples,
+  });
+}
+
+/** Checks a feature column's values in every source and says how to read it out (undefined: problems listed). */
+async function planFeature(
+  conn: DuckDBConnection,
+  opts: ImportOptions,
+  problems: ProblemList,
+  sources: Staged[],
+  col: string,
+  kind: FeatureKind,
+  st: TextStats | undefined,
+): Promise<Plan | undefined> {
   const x = q(col);
   const train = sources[0];
   const declared = train.declared[col] ?? {};
+  const t = typeOf(train, col);
+  const before = problems.list.length;
   switch (kind) {
     case 'numeric': {
-      const t = typeOf(train, col);
-      if (!(NUMERIC_TYPE.test(t) || t === 'VARCHAR'))
-        throw new SieveError(`column "${col}" (${t}) cannot be numeric`, { where: `${train.path}: ${col}` });
-      const e = `TRY_CAST(${x} AS DOUBLE)`;
-      for (const s of sources) {
-        await failIf(conn, s, `${e} IS NULL`, `missing or non-numeric values in numeric feature "${col}"`, col, `CAST(${x} AS VARCHAR)`, fmtValue);
-        await failIf(conn, s, `isnan(${e}) OR isinf(${e})`, `NaN or infinite values in numeric feature "${col}"`, col, `CAST(${x} AS VARCHAR)`, fmtValue);
+      if (!(NUMERIC_TYPE.test(t) || t === 'VARCHAR')) {
+        problems.add({ message: `column "${col}" (${t}) cannot be numeric`, where: `${train.path}: ${col}`, examples: [] });
+        return undefined;
       }
-      return { spec: { name: col, kind: 'numeric' }, expr: e };
+      if (t === 'VARCHAR') {
+        const infNan = isInfNan(x);
+        for (const s of sources) {
+          if (!st || st.infNan) await check(conn, problems, s, infNan, `NaN or infinite values in numeric feature "${col}"`, col, x, fmtValue);
+          if (opts.kinds?.[col] === 'numeric' && (!st || st.nonNull > st.numbers + st.infNan))
+            await check(conn, problems, s, `${x} IS NOT NULL AND NOT ${isNumber(x)} AND NOT coalesce(${infNan}, false)`, `values that are not numbers in numeric feature "${col}" (--kind ${col}=numeric)`, col, x, fmtValue);
+        }
+        return problems.list.length > before ? undefined : { spec: { name: col, kind: 'numeric' }, expr: `CAST(${x} AS DOUBLE)` };
+      }
+      if (FLOAT_TYPE.test(t))
+        for (const s of sources)
+          await check(conn, problems, s, `isnan(${x}) OR isinf(${x})`, `NaN or infinite values in numeric feature "${col}"`, col, `CAST(${x} AS VARCHAR)`, fmtValue);
+      return problems.list.length > before ? undefined : { spec: { name: col, kind: 'numeric' }, expr: `CAST(${x} AS DOUBLE)` };
     }
     case 'categorical': {
-      const e = `CAST(${x} AS VARCHAR)`;
-      let categories = declared.categories;
-      if (categories) {
-        const list = `[${categories.map((c) => `'${c.replaceAll("'", "''")}'`).join(', ')}]::VARCHAR[]`;
-        for (const s of sources)
-          await failIf(conn, s, `${e} IS NOT NULL AND NOT list_contains(${list}, ${e})`, `values of "${col}" outside its declared categories`, col, e, fmtValue);
-      } else {
-        const union = sources.map((s) => `SELECT DISTINCT ${e} AS v FROM ${q(s.table)} WHERE ${e} IS NOT NULL`).join(' UNION ');
-        categories = sortLabels((await conn.runAndReadAll(union)).getRowsJS().map(([v]) => String(v)));
+      const exprs = sources.map((s) => textExpr(s, col));
+      let categories = declared.categories ?? st?.categories;
+      if (declared.categories) {
+        const list = `[${declared.categories.map(sqlString).join(', ')}]::VARCHAR[]`;
+        for (const [i, s] of sources.entries())
+          await check(conn, problems, s, `${exprs[i]} IS NOT NULL AND NOT list_contains(${list}, ${exprs[i]})`, `values of "${col}" outside its declared categories`, col, exprs[i], fmtValue);
+      } else if (!categories) {
+        const union = sources.map((s, i) => `SELECT DISTINCT ${exprs[i]} AS v FROM ${q(s.table)} WHERE ${exprs[i]} IS NOT NULL`).join(' UNION ');
+        const distinct = (await conn.runAndReadAll(`SELECT v FROM (${union})${opts.kinds?.[col] === 'categorical' ? '' : ` LIMIT ${MAX_CATEGORIES + 1}`}`)).getRowsJS();
+        // approx_count_distinct let it through; the exact count decides.
+        if (distinct.length > MAX_CATEGORIES && opts.kinds?.[col] !== 'categorical') return { spec: { name: col, kind: 'text' }, expr: exprs[0] };
+        categories = sortLabels(distinct.map(([v]) => String(v)));
       }
-      return { spec: { name: col, kind: 'categorical', categories }, expr: e };
+      return problems.list.length > before ? undefined : { spec: { name: col, kind: 'categorical', categories }, expr: exprs[0] };
     }
     case 'text':
-      return { spec: { name: col, kind: 'text' }, expr: `CAST(${x} AS VARCHAR)` };
+      return { spec: { name: col, kind: 'text' }, expr: textExpr(train, col) };
     case 'embedding': {
-      const t = typeOf(train, col);
-      if (!LIST_TYPE.test(t) && t !== 'VARCHAR')
-        throw new SieveError(`column "${col}" (${t}) cannot be an embedding: it needs lists of numbers`, { where: `${train.path}: ${col}` });
+      if (!LIST_TYPE.test(t) && t !== 'VARCHAR' && t !== 'JSON') {
+        problems.add({ message: `column "${col}" (${t}) cannot be an embedding: it needs lists of numbers`, where: `${train.path}: ${col}`, examples: [] });
+        return undefined;
+      }
       // Text columns may hold lists written as "[0.1, 0.2, …]" (CSV has no list type).
-      const list = t === 'VARCHAR' ? `TRY_CAST(${x} AS DOUBLE[])` : `CAST(${x} AS DOUBLE[])`;
+      const list = LIST_TYPE.test(t) ? `CAST(${x} AS DOUBLE[])` : `TRY_CAST(${x} AS DOUBLE[])`;
       const dim = Number(await scalar(conn, `SELECT len(${list}) FROM ${q(train.table)} WHERE ${list} IS NOT NULL ORDER BY rowid LIMIT 1`));
       for (const s of sources) {
-        await failIf(conn, s, `${list} IS NULL`, `missing or unreadable embeddings in "${col}"`, col, `CAST(${x} AS VARCHAR)`, fmtValue);
-        await failIf(conn, s, `len(${list}) <> ${dim}`, `ragged embedding "${col}": the first row has ${dim} values`, col, `len(${list})`, (v) => `${v} values`);
-        await failIf(
-          conn,
-          s,
-          `coalesce(list_bool_or(list_transform(${list}, lambda v: v IS NULL OR isnan(v) OR isinf(v))), false)`,
-          `NaN, infinite or missing values in embedding "${col}"`,
-          col,
-        );
+        const bad = await check(conn, problems, s, `${list} IS NULL`, `missing or unreadable embeddings in "${col}"`, col, `CAST(${x} AS VARCHAR)`, fmtValue);
+        await check(conn, problems, s, `len(${list}) <> ${dim}`, `ragged embedding "${col}": the first row has ${dim} values`, col, `len(${list})`, (v) => `${v} values`);
+        if (!bad)
+          await check(
+            conn,
+            problems,
+            s,
+            `coalesce(list_bool_or(list_transform(${list}, lambda v: v IS NULL OR isnan(v) OR isinf(v))), false)`,
+            `NaN, infinite or missing values in embedding "${col}"`,
+            col,
+          );
       }
-      if (!(dim > 0)) throw new SieveError(`embedding "${col}" has zero dimensions`, { where: `${train.path}: ${col}` });
-      return { spec: { name: col, kind: 'embedding', dim }, expr: `CAST(${list} AS FLOAT[${dim}])` };
+      if (!(dim > 0)) {
+        if (problems.list.length === before) problems.add({ message: `embedding "${col}" has zero dimensions`, where: `${train.path}: ${col}`, examples: [] });
+        return undefined;
+      }
+      return problems.list.length > before ? undefined : { spec: { name: col, kind: 'embedding', dim }, expr: `CAST(${list} AS FLOAT[${dim}])` };
     }
     case 'pixels': {
-      const t = typeOf(train, col);
-      if (t !== 'BLOB') throw new SieveError(`column "${col}" (${t}) cannot be pixels: it needs binary image bytes`, { where: `${train.path}: ${col}` });
+      if (t !== 'BLOB') {
+        problems.add({ message: `column "${col}" (${t}) cannot be pixels: it needs binary image bytes`, where: `${train.path}: ${col}`, examples: [] });
+        return undefined;
+      }
       const geometry =
         declared.width && declared.height
           ? { width: declared.width, height: declared.height, channels: declared.channels ?? 1 }
           : opts.imageSize;
-      if (!geometry)
-        throw new SieveError(`binary column "${col}" needs an image size`, { where: `${train.path}: ${col}`, examples: ['pass --image-size 28x28 (or WxHxC)'] });
+      if (!geometry) {
+        problems.add({ message: `binary column "${col}" needs an image size`, where: `${train.path}: ${col}`, examples: ['pass --image-size 28x28 (or WxHxC)'] });
+        return undefined;
+      }
       const w = geometry.width * geometry.height * geometry.channels;
       for (const s of sources)
-        await failIf(conn, s, `${x} IS NULL OR octet_length(${x}) <> ${w}`, `pixels "${col}" are not ${w} bytes (${geometry.width}×${geometry.height}×${geometry.channels})`, col, `octet_length(${x})`, (v) => `${v ?? 'no'} bytes`);
-      return { spec: { name: col, kind: 'pixels', ...geometry }, expr: x };
+        await check(conn, problems, s, `${x} IS NULL OR octet_length(${x}) <> ${w}`, `pixels "${col}" are not ${w} bytes (${geometry.width}×${geometry.height}×${geometry.channels})`, col, `octet_length(${x})`, (v) => `${v ?? 'no'} bytes`);
+      return problems.list.length > before ? undefined : { spec: { name: col, kind: 'pixels', ...geometry }, expr: x };
     }
   }
-}
-
-/** Read columns → writer columns (pixels packed into one buffer). */
-function toTable(n: number, cols: ReadColumn[], plans: Plan[]): TableData {
-  const out: ColumnData[] = cols.map((c): ColumnData => {
-    switch (c.type) {
-      case 'VARCHAR':
-        return { name: c.name, type: 'VARCHAR', values: c.values };
-      case 'DOUBLE':
-        return { name: c.name, type: 'DOUBLE', values: c.values };
-      case 'FLOAT[]':
-        return { name: c.name, type: 'FLOAT[]', dim: c.dim, values: c.values };
-      case 'BLOB': {
-        const plan = plans.find((p) => p.spec.name === c.name)!;
-        const w = plan.spec.width! * plan.spec.height! * (plan.spec.channels ?? 1);
-        const values = new Uint8Array(n * w);
-        for (let i = 0; i < n; i++) values.set(c.values[i]!, i * w);
-        return { name: c.name, type: 'BLOB', bytesPerRow: w, values };
-      }
-      default:
-        throw new SieveError(`internal: unexpected ${c.type} column "${c.name}" in import`);
-    }
-  });
-  return { n, columns: out };
-}
-
-/** Rows `idx` (in that order) of every column. */
-export function takeRows(t: TableData, idx: Int32Array): TableData {
-  const m = idx.length;
-  const columns = t.columns.map((c): ColumnData => {
-    switch (c.type) {
-      case 'VARCHAR':
-        return { ...c, values: Array.from(idx, (i) => c.values[i]) };
-      case 'DOUBLE':
-        return { ...c, values: c.values instanceof Float64Array ? Float64Array.from(idx, (i) => (c.values as Float64Array)[i]) : Array.from(idx, (i) => (c.values as (number | null)[])[i]) };
-      case 'INTEGER':
-        return { ...c, values: Int32Array.from(idx, (i) => c.values[i]) };
-      case 'BOOLEAN':
-        return { ...c, values: Uint8Array.from(idx, (i) => c.values[i]) };
-      case 'FLOAT[]': {
-        const v = new Float32Array(m * c.dim);
-        for (let k = 0; k < m; k++) v.set(c.values.subarray(idx[k] * c.dim, (idx[k] + 1) * c.dim), k * c.dim);
-        return { ...c, values: v };
-      }
-      case 'BLOB': {
-        const w = c.bytesPerRow;
-        const v = new Uint8Array(m * w);
-        for (let k = 0; k < m; k++) v.set(c.values.subarray(idx[k] * w, (idx[k] + 1) * w), k * w);
-        return { ...c, values: v };
-      }
-    }
-  });
-  return { n: m, columns };
 }
 
 /**
  * Holds out round(fraction × count) rows of each class (at least one row stays in train),
- * chosen by a seeded shuffle per class; both parts keep file order.
+ * chosen by a seeded shuffle per class; both parts keep file order. `labelIdx[i]` is row i's
+ * class index, or -1 for a dropped row. Returns per row 0 (train), 1 (test) or -1 (dropped).
  */
-export function stratifiedSplit(t: TableData, classes: string[], fraction: number, seed: number): { trainIdx: Int32Array; testIdx: Int32Array } {
-  const labels = (t.columns.find((c) => c.name === 'label') as Extract<ColumnData, { type: 'VARCHAR' }>).values;
-  const isTest = new Uint8Array(t.n);
-  for (const cls of classes) {
-    const rows: number[] = [];
-    for (let i = 0; i < t.n; i++) if (labels[i] === cls) rows.push(i);
-    const k = Math.min(Math.round(fraction * rows.length), Math.max(0, rows.length - 1));
+export function stratifiedParts(labelIdx: Int32Array, classes: string[], fraction: number, seed: number): Int32Array {
+  const n = labelIdx.length;
+  const part = new Int32Array(n);
+  const counts = new Int32Array(classes.length);
+  for (let i = 0; i < n; i++) {
+    if (labelIdx[i] < 0) part[i] = -1;
+    else counts[labelIdx[i]]++;
+  }
+  const members = Array.from(counts, (c) => new Int32Array(c));
+  const fill = new Int32Array(classes.length);
+  for (let i = 0; i < n; i++) if (labelIdx[i] >= 0) members[labelIdx[i]][fill[labelIdx[i]]++] = i;
+  for (const [k, cls] of classes.entries()) {
+    const rows = members[k];
+    const take = Math.min(Math.round(fraction * rows.length), Math.max(0, rows.length - 1));
     const rng = createRng(deriveSeed(seed, 'import-test-split', cls));
     rng.shuffle(rows);
-    for (let j = 0; j < k; j++) isTest[rows[j]] = 1;
+    for (let j = 0; j < take; j++) part[rows[j]] = 1;
   }
-  const testIdx: number[] = [];
-  const trainIdx: number[] = [];
-  for (let i = 0; i < t.n; i++) (isTest[i] ? testIdx : trainIdx).push(i);
-  if (testIdx.length === 0)
-    throw new SieveError(`--test-fraction ${fraction} leaves the test split empty (${t.n} rows)`, { where: '--test-fraction' });
-  return { trainIdx: Int32Array.from(trainIdx), testIdx: Int32Array.from(testIdx) };
+  return part;
 }

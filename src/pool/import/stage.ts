@@ -1,22 +1,51 @@
 /**
  * Staging: each input format is loaded into a DuckDB table in source order (so `rowid + 1`
  * is the 1-based record number), with a function that turns a record number back into
- * where it is in the file ("line 7", "row 3", "image 12") for error messages.
+ * where it is in the file ("line 7", "row 3", "item 12") for error messages.
+ *
+ * Text values are cleaned as they are staged (surrounding whitespace trimmed unless asked
+ * not to, missing-value markers such as "NA" or "?" turned into NULL), so every later check
+ * runs in SQL over one table. CSV and JSON Lines are streamed: DuckDB reads them itself and
+ * the byte scan before it keeps only a line map, so memory does not grow with the file.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { Type, type Table as ArrowTable } from 'apache-arrow';
 import { SieveError } from '../../util/errors.ts';
-import { appendTable, quoteIdent, sqlString, type ColumnData } from '../duckdb.ts';
+import type { Progress } from '../../util/progress.ts';
+import { appendTable, quoteIdent, sqlString, type ColumnData, type TableData } from '../duckdb.ts';
 import type { FeatureSpec, GroupSpec } from '../manifest.ts';
 import { readArrowIpc } from '../arrow.ts';
-import { parseIdx } from '../formats/idx.ts';
+import { MAX_IDX_BYTES, parseIdx } from '../formats/idx.ts';
 import { parseArff } from '../formats/arff.ts';
-import { assertUtf8, scanCsv } from './text-scan.ts';
+import { assertUtf8, readHead, scanCsv, scanJsonl } from './text-scan.ts';
+import { SNIFF_BYTES, sniffCsv, sniffFormat, type ImportFormat } from './sniff.ts';
 
-export type ImportFormat = 'csv' | 'tsv' | 'parquet' | 'jsonl' | 'arrow' | 'idx' | 'arff';
+export type { ImportFormat } from './sniff.ts';
 export const IMPORT_FORMATS: ImportFormat[] = ['csv', 'tsv', 'parquet', 'jsonl', 'arrow', 'idx', 'arff'];
+
+/** Missing-value markers when none are given (as pandas' defaults, shortened). */
+export const DEFAULT_NA_VALUES = ['', 'NA', 'N/A', 'NaN', 'null'];
+
+/** How text values are cleaned while staging. */
+export interface CleanOptions {
+  /** Keep surrounding whitespace (default: trim it). */
+  keepWhitespace?: boolean;
+  /** Values that mean "missing" (compared after trimming). */
+  naValues: string[];
+}
+
+/** CSV/TSV reading options (all optional: sniffed or defaulted). */
+export interface CsvOptions {
+  delimiter?: string;
+  /** Whether line 1 is a header; undefined: yes for .csv/.tsv, sniffed otherwise. */
+  header?: boolean;
+  /** Column names for a file without a header (or to rename a header's columns). */
+  columns?: string[];
+  /** The format was sniffed, not named by the extension or --format. */
+  sniffed?: boolean;
+}
 
 /** A staged input: a DuckDB table plus what the format itself says about its columns. */
 export interface Staged {
@@ -33,10 +62,29 @@ export interface Staged {
   /** Class order and group columns recorded by `sieve pool export` (Arrow/Parquet metadata). */
   declaredClasses?: string[];
   declaredGroups?: GroupSpec[];
+  /** JSON Lines: per column, the JSON types of its values (count and first record of each). */
+  jsonTypes?: Record<string, Record<string, { count: number; first: number }>>;
+  /** Things the user should know about how the file was read (sniffed delimiter, made-up names). */
+  notes: string[];
+  /** CSV read without a header line: it cannot have named an id column. */
+  headerless?: boolean;
 }
 
-/** Guesses the format from the file name. */
-export function detectFormat(path: string): ImportFormat {
+/** Guesses the format from the file name, or from its first bytes when the name does not say. */
+export async function detectFormat(path: string): Promise<{ format: ImportFormat; sniffed: boolean }> {
+  const byName = formatFromName(path);
+  if (byName) return { format: byName, sniffed: false };
+  await checkInputFile(path);
+  const format = sniffFormat(await readHead(path, SNIFF_BYTES));
+  if (!format)
+    throw new SieveError(`cannot tell the format of "${basename(path)}" from its name or its first bytes`, {
+      where: path,
+      examples: [`pass --format ${IMPORT_FORMATS.join('|')}`],
+    });
+  return { format, sniffed: true };
+}
+
+export function formatFromName(path: string): ImportFormat | undefined {
   const name = basename(path).toLowerCase().replace(/\.gz$/, '');
   const ext = extname(name);
   if (ext === '.csv') return 'csv';
@@ -46,18 +94,37 @@ export function detectFormat(path: string): ImportFormat {
   if (ext === '.arrow' || ext === '.feather' || ext === '.ipc') return 'arrow';
   if (ext === '.arff') return 'arff';
   if (ext === '.idx' || /-ubyte$/.test(name) || /idx\d/.test(name)) return 'idx';
-  throw new SieveError(`cannot tell the format of "${basename(path)}" from its name`, {
-    where: path,
-    examples: [`pass --format ${IMPORT_FORMATS.join('|')}`],
-  });
+  return undefined;
 }
 
-async function readBytes(path: string): Promise<Uint8Array> {
+/**
+ * Only regular files are read: a device (/dev/zero), FIFO or socket has no end or no size,
+ * so it is refused before anything reads from it. Returns the size in bytes.
+ */
+export async function checkInputFile(path: string): Promise<number> {
+  let st;
   try {
-    return await readFile(path);
+    st = await stat(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new SieveError(code === 'ENOENT' ? 'file not found' : `cannot read file (${code})`, { where: path });
+  }
+  if (st.isDirectory()) throw new SieveError('is a directory, not a file', { where: path });
+  if (!st.isFile())
+    throw new SieveError('not a regular file (a device, FIFO or socket): sieve imports only files it can read to the end', {
+      where: path,
+      examples: ['save the data to a file first'],
+    });
+  if (st.size === 0) throw new SieveError('file is empty (0 bytes)', { where: path });
+  return st.size;
+}
+
+async function readBytes(path: string): Promise<Uint8Array> {
+  await checkInputFile(path);
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new SieveError(`cannot read file (${(err as NodeJS.ErrnoException).code})`, { where: path });
   }
 }
 
@@ -66,8 +133,13 @@ async function describeTable(conn: DuckDBConnection, table: string): Promise<{ n
   return r.getRows().map(([name, type]) => ({ name: String(name), type: String(type) }));
 }
 
+async function describeQuery(conn: DuckDBConnection, sql: string): Promise<{ name: string; type: string }[]> {
+  const r = await conn.runAndReadAll(`DESCRIBE ${sql}`);
+  return r.getRows().map(([name, type]) => ({ name: String(name), type: String(type) }));
+}
+
 async function countRows(conn: DuckDBConnection, table: string): Promise<number> {
-  const r = await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM ${quoteIdent(table)}`);
+  const r = await conn.runAndReadAll(`SELECT count(*)::BIGINT FROM ${quoteIdent(table)}`);
   return Number(r.getRows()[0][0]);
 }
 
@@ -82,74 +154,199 @@ function readerError(err: unknown, path: string, what: string): SieveError {
   return new SieveError(`cannot read ${what}: ${msg}`, { where: path });
 }
 
-/** CSV/TSV: checked byte by byte first (encoding, quotes, field counts), then parsed by DuckDB as text. */
-export async function stageCsv(conn: DuckDBConnection, path: string, table: string, delimiter: string, format: 'csv' | 'tsv'): Promise<Staged> {
-  const bytes = await readBytes(path);
-  const scan = scanCsv(bytes, delimiter, path);
-  // Every column as VARCHAR: type inference happens later, over all rows, with row numbers.
-  const columns = `{${scan.header.map((h) => `${sqlString(h)}: 'VARCHAR'`).join(', ')}}`;
+/**
+ * Typed formats (Parquet, Arrow) mark missing values themselves and keep whitespace on
+ * purpose; ARFF has its own `?`; IDX has no text. Only CSV, TSV and JSON Lines are cleaned.
+ */
+const VERBATIM: CleanOptions = { keepWhitespace: true, naValues: [] };
+
+/** SQL turning a raw text value into a cleaned one (trimmed, missing markers to NULL). */
+export function cleanExpr(x: string, clean: CleanOptions): string {
+  // trim() without a character list: the same result for spaces, three times faster.
+  const t = clean.keepWhitespace ? x : `trim(${x})`;
+  if (!clean.naValues.length) return t;
+  // list_contains, not IN: DuckDB's IN over many columns at once is far slower.
+  return `CASE WHEN list_contains([${clean.naValues.map(sqlString).join(', ')}], ${t}) THEN NULL ELSE ${t} END`;
+}
+
+/**
+ * Expressions per CREATE TABLE: DuckDB plans a projection in time that grows faster than its
+ * width, so a 5,000-column file is built as tables of this many columns joined by position.
+ */
+const COLUMNS_PER_STATEMENT = 64;
+
+/**
+ * CREATE TABLE `table` AS SELECT `exprs` FROM `source` [WHERE `where`], in row order. Wide
+ * selections are split into narrow tables over the same rows, then joined by position.
+ */
+export async function createTableAs(conn: DuckDBConnection, table: string, exprs: string[], source: string, where?: string): Promise<void> {
+  const filter = where ? ` WHERE ${where}` : '';
+  if (exprs.length <= COLUMNS_PER_STATEMENT) {
+    await conn.run(`CREATE TABLE ${quoteIdent(table)} AS SELECT ${exprs.join(', ')} FROM ${source}${filter}`);
+    return;
+  }
+  const parts: string[] = [];
+  for (let b = 0; b < exprs.length; b += COLUMNS_PER_STATEMENT) {
+    const part = `${table}__${parts.length}`;
+    await conn.run(`CREATE TABLE ${quoteIdent(part)} AS SELECT ${exprs.slice(b, b + COLUMNS_PER_STATEMENT).join(', ')} FROM ${source}${filter}`);
+    parts.push(part);
+  }
+  await conn.run(`CREATE TABLE ${quoteIdent(table)} AS SELECT * FROM ${parts.map(quoteIdent).join(' POSITIONAL JOIN ')}`);
+  for (const part of parts) await conn.run(`DROP TABLE ${quoteIdent(part)}`);
+}
+
+/** CREATE TABLE `table` from `source` (a table function or subquery), cleaning its VARCHAR columns. */
+async function materialize(
+  conn: DuckDBConnection,
+  table: string,
+  source: string,
+  columns: { name: string; type: string; expr?: string }[],
+  clean: CleanOptions,
+): Promise<void> {
+  const exprs = columns.map((c) => {
+    const x = c.expr ?? quoteIdent(c.name);
+    return `${c.type === 'VARCHAR' ? cleanExpr(x, clean) : x} AS ${quoteIdent(c.name)}`;
+  });
+  if (columns.length <= COLUMNS_PER_STATEMENT || columns.some((c) => c.expr)) {
+    await createTableAs(conn, table, exprs, source);
+    return;
+  }
+  // A wide file: read once into a plain table, then cleaned in narrow slices.
+  const raw = `${table}__raw`;
+  await conn.run(`CREATE TABLE ${quoteIdent(raw)} AS SELECT * FROM ${source}`);
+  await createTableAs(
+    conn,
+    table,
+    columns.map((c) => `${c.type === 'VARCHAR' ? cleanExpr(quoteIdent(c.name), clean) : quoteIdent(c.name)} AS ${quoteIdent(c.name)}`),
+    quoteIdent(raw),
+  );
+  await conn.run(`DROP TABLE ${quoteIdent(raw)}`);
+}
+
+/** CSV/TSV: checked byte by byte first (encoding, quotes, field counts), then read by DuckDB as text. */
+export async function stageCsv(
+  conn: DuckDBConnection,
+  path: string,
+  table: string,
+  format: 'csv' | 'tsv',
+  csv: CsvOptions,
+  clean: CleanOptions,
+  progress?: Progress,
+): Promise<Staged> {
+  const size = await checkInputFile(path);
+  const notes: string[] = [];
+  let delimiter = csv.delimiter ?? (format === 'tsv' ? '\t' : csv.sniffed ? undefined : ',');
+  let header = csv.header ?? (csv.sniffed ? undefined : true);
+  if (delimiter === undefined || header === undefined) {
+    const sniff = sniffCsv(await readHead(path, SNIFF_BYTES), path, size <= SNIFF_BYTES);
+    delimiter ??= sniff.delimiter;
+    header ??= csv.columns ? false : sniff.header;
+    notes.push(`${basename(path)}: ${sniff.reason}${csv.header !== undefined || csv.columns ? ' (header as given)' : ''}`);
+  }
+  progress?.start(size, `scanning ${basename(path)}`);
+  const scan = await scanCsv(path, delimiter, header, progress);
+  let names: string[];
+  if (csv.columns) {
+    if (csv.columns.length !== scan.fields)
+      throw new SieveError(`--columns names ${csv.columns.length} column${csv.columns.length === 1 ? '' : 's'}, the file has ${scan.fields}`, {
+        where: '--columns',
+        examples: [`first ${header ? 'line (header)' : 'record'}: ${scan.fields} fields`],
+      });
+    const dup = csv.columns.filter((c, i) => csv.columns!.indexOf(c) !== i);
+    if (dup.length) throw new SieveError('--columns names a column twice', { where: '--columns', examples: [...new Set(dup)] });
+    names = csv.columns;
+  } else if (scan.header) names = scan.header;
+  else {
+    names = Array.from({ length: scan.fields }, (_, i) => `col${i + 1}`);
+    notes.push(`${basename(path)} has no header line: columns named col1..col${scan.fields} (name them with --columns a,b,c)`);
+  }
+  // DuckDB keeps at least one storage block per column in flight: a very wide file needs
+  // more than the default limit, in proportion to its width (5,000 columns: about 3 GB).
+  if (names.length > 800) await conn.run(`SET memory_limit = '${Math.ceil((names.length * 600) / 1024)}MB'`);
+  // Every column as VARCHAR: types are decided later, over all rows, with row numbers.
+  const columns = `{${names.map((h) => `${sqlString(h)}: 'VARCHAR'`).join(', ')}}`;
+  const source =
+    `read_csv(${sqlString(path)}, header = ${header}, auto_detect = false, columns = ${columns}, delim = ${sqlString(delimiter)}, ` +
+    `quote = '"', escape = '"', strict_mode = true, encoding = 'utf-8')`;
   try {
-    await conn.run(
-      `CREATE TABLE ${quoteIdent(table)} AS SELECT * FROM read_csv(${sqlString(path)}, header = true, auto_detect = false, ` +
-        `columns = ${columns}, delim = ${sqlString(delimiter)}, quote = '"', escape = '"', strict_mode = true, encoding = 'utf-8')`,
-    );
+    await materialize(conn, table, source, names.map((name) => ({ name, type: 'VARCHAR' })), clean);
   } catch (err) {
     throw readerError(err, path, format.toUpperCase());
   }
   const rows = await countRows(conn, table);
   if (rows !== scan.records)
     throw new SieveError(`internal: DuckDB read ${rows} records, the scan found ${scan.records}`, { where: path });
-  const lines = scan.lineOfRecord;
-  return {
-    table,
-    path,
-    format,
-    rows,
-    columns: await describeTable(conn, table),
-    describe: (r) => `line ${lines[r - 1]}`,
-    declared: {},
-  };
+  const lines = scan.lines;
+  return { table, path, format, rows, columns: await describeTable(conn, table), describe: (r) => `line ${lines.line(r - 1)}`, declared: {}, notes, headerless: !header };
 }
 
-/** JSON Lines: one object per line; blank lines skipped. */
-export async function stageJsonl(conn: DuckDBConnection, path: string, table: string): Promise<Staged> {
-  const bytes = await readBytes(path);
-  if (bytes.length === 0) throw new SieveError('file is empty (0 bytes)', { where: path });
-  assertUtf8(bytes, path);
-  // Start line of each non-blank line: DuckDB's record k is the k-th of them.
-  const lines: number[] = [];
-  let line = 1;
-  let blank = true;
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i];
-    if (c === 10) {
-      if (!blank) lines.push(line);
-      line++;
-      blank = true;
-    } else if (c !== 13 && c !== 32 && c !== 9) blank = false;
-  }
-  if (!blank) lines.push(line);
-  if (lines.length === 0) throw new SieveError('file has no records (only blank lines)', { where: path });
+/** A JSON pointer to key `k` of an object. */
+const pointer = (k: string) => sqlString('/' + k.replaceAll('~', '~0').replaceAll('/', '~1'));
+
+/**
+ * JSON Lines: one object per line; blank lines skipped. Read as raw JSON first, so that each
+ * column's JSON types are known (7 and "7" are different values, and mixing them is reported);
+ * scalar values become the text they hold (strings without quotes), lists stay JSON.
+ */
+export async function stageJsonl(conn: DuckDBConnection, path: string, table: string, clean: CleanOptions, progress?: Progress): Promise<Staged> {
+  const size = await checkInputFile(path);
+  progress?.start(size, `scanning ${basename(path)}`);
+  const scan = await scanJsonl(path, progress);
+  const raw = `${table}_json`;
   try {
-    await conn.run(
-      `CREATE TABLE ${quoteIdent(table)} AS SELECT * FROM read_json(${sqlString(path)}, format = 'newline_delimited', records = true, sample_size = -1, maximum_object_size = 134217728)`,
-    );
+    await conn.run(`CREATE TABLE ${quoteIdent(raw)} AS SELECT json FROM read_ndjson_objects(${sqlString(path)}, maximum_object_size = 33554432)`);
   } catch (err) {
     throw readerError(err, path, 'JSON Lines');
   }
-  const rows = await countRows(conn, table);
-  if (rows !== lines.length)
-    throw new SieveError(`expected ${lines.length} JSON records (one per non-blank line), DuckDB read ${rows}`, { where: path });
-  return { table, path, format: 'jsonl', rows, columns: await describeTable(conn, table), describe: (r) => `line ${lines[r - 1]}`, declared: {} };
+  const rows = await countRows(conn, raw);
+  if (rows !== scan.records)
+    throw new SieveError(`expected ${scan.records} JSON records (one per non-blank line), DuckDB read ${rows}`, { where: path });
+  const describe = (r: number) => `line ${scan.lines.line(r - 1)}`;
+  const notObjects = (await conn.runAndReadAll(`SELECT rowid + 1, count(*) OVER () FROM ${quoteIdent(raw)} WHERE json_type(json) <> 'OBJECT' ORDER BY rowid LIMIT 20`)).getRowsJS();
+  if (notObjects.length)
+    throw new SieveError(`every line must be a JSON object ({"id": …, "label": …}); ${notObjects[0][1]} line${Number(notObjects[0][1]) > 1 ? 's are' : ' is'} not`, {
+      where: path,
+      count: Number(notObjects[0][1]),
+      examples: notObjects.map(([r]) => describe(Number(r))),
+    });
+  const keyRows = (
+    await conn.runAndReadAll(
+      `SELECT k FROM (SELECT rowid AS r, unnest(json_keys(json)) AS k, unnest(range(len(json_keys(json)))) AS p FROM ${quoteIdent(raw)}) GROUP BY k ORDER BY min(r * 1000000 + p)`,
+    )
+  ).getRowsJS();
+  const keys = keyRows.map(([k]) => String(k));
+  if (keys.length === 0) throw new SieveError('the JSON objects have no keys', { where: path });
+  const jsonTypes: NonNullable<Staged['jsonTypes']> = {};
+  for (const k of keys) jsonTypes[k] = {};
+  const typeRows = (
+    await conn.runAndReadAll(
+      `SELECT k, json_type(json, '/' || replace(replace(k, '~', '~0'), '/', '~1')) AS t, count(*), min(r) + 1 ` +
+        `FROM (SELECT rowid AS r, json, unnest(json_keys(json)) AS k FROM ${quoteIdent(raw)}) GROUP BY k, t`,
+    )
+  ).getRowsJS();
+  for (const [k, t, n, first] of typeRows) if (t !== 'NULL') jsonTypes[String(k)][String(t)] = { count: Number(n), first: Number(first) };
+  const cols = keys.map((k) => {
+    const types = Object.keys(jsonTypes[k]);
+    const structured = types.some((t) => t === 'ARRAY' || t === 'OBJECT');
+    return structured
+      ? { name: k, type: 'JSON', expr: `json_extract(json, ${pointer(k)})` }
+      : { name: k, type: 'VARCHAR', expr: `json_extract_string(json, ${pointer(k)})` };
+  });
+  try {
+    await materialize(conn, table, quoteIdent(raw), cols, clean);
+  } catch (err) {
+    throw readerError(err, path, 'JSON Lines');
+  }
+  await conn.run(`DROP TABLE ${quoteIdent(raw)}`);
+  return { table, path, format: 'jsonl', rows, columns: await describeTable(conn, table), describe, declared: {}, jsonTypes, notes: [] };
 }
 
 /** Parquet via DuckDB; field metadata written by `sieve pool export` restores feature kinds. */
 export async function stageParquet(conn: DuckDBConnection, path: string, table: string): Promise<Staged> {
-  const size = await stat(path).then((s) => s.size, () => -1);
-  if (size < 0) throw new SieveError('file not found', { where: path });
-  if (size === 0) throw new SieveError('file is empty (0 bytes)', { where: path });
+  await checkInputFile(path);
   try {
-    await conn.run(`CREATE TABLE ${quoteIdent(table)} AS SELECT * FROM read_parquet(${sqlString(path)})`);
+    const source = `read_parquet(${sqlString(path)})`;
+    await materialize(conn, table, source, await describeQuery(conn, `SELECT * FROM ${source}`), VERBATIM);
   } catch (err) {
     throw readerError(err, path, 'Parquet (truncated or not Parquet?)');
   }
@@ -168,6 +365,7 @@ export async function stageParquet(conn: DuckDBConnection, path: string, table: 
     columns: await describeTable(conn, table),
     describe: (r) => `row ${r}`,
     ...fromSieveMetadata(meta),
+    notes: [],
   };
 }
 
@@ -197,6 +395,7 @@ export function fromSieveMetadata(meta: Map<string, string>): Pick<Staged, 'decl
 
 /** Arrow IPC: columns converted from Arrow vectors and appended chunk-wise. */
 export async function stageArrow(conn: DuckDBConnection, path: string, table: string): Promise<Staged> {
+  await checkInputFile(path);
   const t: ArrowTable = await readArrowIpc(path);
   const n = t.numRows;
   if (n === 0) throw new SieveError('Arrow file has no rows', { where: path });
@@ -299,8 +498,16 @@ export async function stageArrow(conn: DuckDBConnection, path: string, table: st
         });
     }
   }
-  await appendTable(conn, table, { n, columns: cols });
-  return { table, path, format: 'arrow', rows: n, columns: await describeTable(conn, table), describe: (r) => `row ${r}`, ...fromMeta, declared };
+  await stageColumns(conn, table, { n, columns: cols });
+  return { table, path, format: 'arrow', rows: n, columns: await describeTable(conn, table), describe: (r) => `row ${r}`, ...fromMeta, declared, notes: [] };
+}
+
+/** An IDX file's bytes, refusing files larger than any IDX sieve holds in memory before reading them. */
+async function readIdxBytes(path: string): Promise<Uint8Array> {
+  const size = await checkInputFile(path);
+  if (size > MAX_IDX_BYTES)
+    throw new SieveError(`file is ${size} bytes; sieve reads IDX files of at most ${MAX_IDX_BYTES} bytes`, { where: path });
+  return readBytes(path);
 }
 
 /** IDX (MNIST family): an images file and a labels file; class names by label index. */
@@ -313,8 +520,8 @@ export async function stageIdx(
 ): Promise<Staged> {
   if (!labelsPath)
     throw new SieveError('an IDX images file needs its labels file', { where: '--labels', examples: ['--labels train-labels-idx1-ubyte.gz'] });
-  const images = parseIdx(await readBytes(imagesPath), imagesPath);
-  const labels = parseIdx(await readBytes(labelsPath), labelsPath);
+  const images = parseIdx(await readIdxBytes(imagesPath), imagesPath);
+  const labels = parseIdx(await readIdxBytes(labelsPath), labelsPath);
   if (images.dims.length < 2 || images.dims.length > 4)
     throw new SieveError(`IDX images must have 2–4 dimensions (n, height, width[, channels]), found ${images.dims.length}`, { where: imagesPath });
   if (images.type !== 'ubyte')
@@ -344,7 +551,7 @@ export async function stageIdx(
       classNames ? `IDX labels outside the ${classNames.length} names given by --classes` : 'IDX labels must be non-negative integers',
       { where: labelsPath, count: badCount, examples: badLabels },
     );
-  await appendTable(conn, table, {
+  await stageColumns(conn, table, {
     n,
     columns: [
       { name: 'label', type: 'VARCHAR', values: names },
@@ -359,6 +566,7 @@ export async function stageIdx(
     columns: await describeTable(conn, table),
     describe: (r) => `item ${r - 1}`,
     declared: { pixels: { kind: 'pixels', width, height, channels } },
+    notes: [],
   };
 }
 
@@ -378,7 +586,12 @@ export async function stageArff(conn: DuckDBConnection, path: string, table: str
     if (c.type === 'nominal') declared[c.name] = { kind: 'categorical', categories: c.categories };
     return { name: c.name, type: 'VARCHAR', values: c.values };
   });
-  await appendTable(conn, table, { n: data.rows, columns: cols });
+  await stageColumns(conn, table, { n: data.rows, columns: cols });
   const lines = data.lineOfRow;
-  return { table, path, format: 'arff', rows: data.rows, columns: await describeTable(conn, table), describe: (r) => `line ${lines[r - 1]}`, declared };
+  return { table, path, format: 'arff', rows: data.rows, columns: await describeTable(conn, table), describe: (r) => `line ${lines[r - 1]}`, declared, notes: [] };
+}
+
+/** Appends columns built in memory (Arrow, IDX, ARFF), in order, values as the format gives them. */
+async function stageColumns(conn: DuckDBConnection, table: string, data: TableData): Promise<void> {
+  await appendTable(conn, table, data);
 }

@@ -1,89 +1,197 @@
 /**
  * Byte-level checks of text inputs before DuckDB parses them, so errors can name the exact
- * byte, line and record: invalid UTF-8, unterminated quotes, records with the wrong number
- * of fields. One pass over a Uint8Array, no strings built except for the header.
+ * byte, line and record: invalid UTF-8, NUL bytes, unterminated quotes, records with the
+ * wrong number of fields, JSON nested too deep. The scanners are state machines fed one
+ * chunk at a time (`readChunks`), so memory stays bounded whatever the file size; where each
+ * record starts is kept as a piecewise-linear line map, not one number per record.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { SieveError } from '../../util/errors.ts';
+import type { Progress } from '../../util/progress.ts';
 
-const MAX_EXAMPLES = 5;
+/** Problems of one kind named in an error (the count covers all of them). */
+export const MAX_EXAMPLES = 20;
+/** Bytes read per chunk. */
+const CHUNK_BYTES = 4 << 20;
+/** JSON Lines records nested deeper than this are refused (DuckDB's JSON reader recurses). */
+export const MAX_JSON_DEPTH = 64;
+/** A CSV header longer than this is not a header. */
+const MAX_HEADER_BYTES = 16 << 20;
 
-/** Offset of the first byte that breaks UTF-8 (RFC 3629: no overlongs, surrogates or > U+10FFFF), or -1. */
-export function firstInvalidUtf8(b: Uint8Array): number {
-  const n = b.length;
-  let i = 0;
-  while (i < n) {
-    const c = b[i];
-    if (c < 0x80) {
-      i++;
-      continue;
+/** Calls `fn` with successive chunks of the file (the buffer is reused: copy what you keep). */
+export async function readChunks(path: string, fn: (chunk: Uint8Array, offset: number) => void, progress?: Progress): Promise<number> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = new Uint8Array(CHUNK_BYTES);
+    let offset = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      fn(buf.subarray(0, bytesRead), offset);
+      offset += bytesRead;
+      progress?.tick(bytesRead);
     }
-    let need: number;
-    let lo = 0x80;
-    let hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) need = 1;
-    else if (c >= 0xe0 && c <= 0xef) {
-      need = 2;
-      if (c === 0xe0) lo = 0xa0;
-      else if (c === 0xed) hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      need = 3;
-      if (c === 0xf0) lo = 0x90;
-      else if (c === 0xf4) hi = 0x8f;
-    } else return i;
-    if (i + need >= n) return i; // sequence runs past the end of the file
-    const b1 = b[i + 1];
-    if (b1 === undefined || b1 < lo || b1 > hi) return i;
-    for (let k = 2; k <= need; k++) {
-      const bk = b[i + k];
-      if (bk === undefined || bk < 0x80 || bk > 0xbf) return i;
-    }
-    i += need + 1;
+    return offset;
+  } finally {
+    await fh.close();
   }
-  return -1;
 }
 
-/** 1-based line number of byte `offset`. */
-export function lineAt(b: Uint8Array, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < b.length; i++) if (b[i] === 10) line++;
-  return line;
-}
-
-/** Throws a SieveError naming the byte offset and line of the first invalid UTF-8 byte. */
-export function assertUtf8(b: Uint8Array, where: string): void {
-  // A UTF-8 byte-order mark is valid UTF-8; other BOMs (UTF-16) fail below on their 0xFF/0xFE.
-  const bad = firstInvalidUtf8(b);
-  if (bad < 0) return;
-  const hex = Array.from(b.subarray(bad, Math.min(b.length, bad + 4)), (x) => x.toString(16).padStart(2, '0')).join(' ');
-  throw new SieveError(`not valid UTF-8: byte offset ${bad} (line ${lineAt(b, bad)}) starts the bytes ${hex}`, {
-    where,
-    examples: ['save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 in.csv > out.csv)'],
-  });
-}
-
-export interface CsvScan {
-  header: string[];
-  /** Number of data records (blank lines are skipped, as DuckDB does). */
-  records: number;
-  /** 1-based source line where each data record starts (records may span lines in quotes). */
-  lineOfRecord: Int32Array;
+/** Reads at most `max` bytes from the start of a file. */
+export async function readHead(path: string, max: number): Promise<Uint8Array> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = new Uint8Array(max);
+    let n = 0;
+    while (n < max) {
+      const { bytesRead } = await fh.read(buf, n, max - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    return buf.subarray(0, n);
+  } finally {
+    await fh.close();
+  }
 }
 
 /**
- * Splits a CSV byte buffer into records the way DuckDB's strict reader does (RFC 4180
- * quoting with "" as escape, quotes inside unquoted fields taken literally, blank lines
- * skipped) and checks every record has as many fields as the header.
+ * Streaming UTF-8 validation (RFC 3629: no overlongs, surrogates or > U+10FFFF), also
+ * refusing NUL bytes, counting lines as it goes so errors can name them.
  */
-export function scanCsv(b: Uint8Array, delimiter: string, where: string): CsvScan {
-  if (b.length === 0) throw new SieveError('file is empty (0 bytes)', { where });
-  assertUtf8(b, where);
+class Utf8Check {
+  private need = 0;
+  private lo = 0x80;
+  private hi = 0xbf;
+  private seqStart = 0;
+  private seqLine = 1;
+  private tail: number[] = [];
+  constructor(private readonly where: string) {}
+
+  /** Checks byte `c` at file offset `at` on line `line`; returns nothing, throws on bad input. */
+  byte(c: number, at: number, line: number): void {
+    if (this.need > 0) {
+      if (c < this.lo || c > this.hi) this.fail(this.seqStart, this.seqLine, [...this.tail, c]);
+      this.tail.push(c);
+      this.lo = 0x80;
+      this.hi = 0xbf;
+      this.need--;
+      return;
+    }
+    if (c < 0x80) {
+      if (c === 0) this.nul(at, line);
+      return;
+    }
+    this.seqStart = at;
+    this.seqLine = line;
+    this.tail = [c];
+    if (c >= 0xc2 && c <= 0xdf) this.need = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      this.need = 2;
+      if (c === 0xe0) this.lo = 0xa0;
+      else if (c === 0xed) this.hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      this.need = 3;
+      if (c === 0xf0) this.lo = 0x90;
+      else if (c === 0xf4) this.hi = 0x8f;
+    } else this.fail(at, line, [c]);
+  }
+
+  end(): void {
+    if (this.need > 0) this.fail(this.seqStart, this.seqLine, this.tail);
+  }
+
+  private fail(at: number, line: number, bytes: number[]): never {
+    // Show the four bytes from the bad one on, as a hex viewer would.
+    try {
+      const fd = openSync(this.where, 'r');
+      const b = Buffer.alloc(4);
+      const n = readSync(fd, b, 0, 4, at);
+      closeSync(fd);
+      if (n > 0) bytes = [...b.subarray(0, n)];
+    } catch {
+      /* not a file (a buffer checked in memory): the bytes of the sequence will do */
+    }
+    const hex = bytes.slice(0, 4).map((x) => x.toString(16).padStart(2, '0')).join(' ');
+    throw new SieveError(`not valid UTF-8: byte offset ${at} (line ${line}) starts the bytes ${hex}`, {
+      where: this.where,
+      examples: ['save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 in.csv > out.csv)'],
+    });
+  }
+
+  private nul(at: number, line: number): never {
+    throw new SieveError(`NUL byte at byte offset ${at} (line ${line}): a text file holds no NUL bytes (binary data, or UTF-16?)`, {
+      where: this.where,
+      examples: [`line ${line}`],
+    });
+  }
+}
+
+/** Checks a whole buffer is UTF-8 without NUL bytes (for small inputs read in one piece). */
+export function assertUtf8(b: Uint8Array, where: string): void {
+  const check = new Utf8Check(where);
+  let line = 1;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    check.byte(c, i, line);
+    if (c === 10) line++;
+  }
+  check.end();
+}
+
+/**
+ * Record number → source line, stored as breakpoints: from record `rec[k]` on, record r
+ * starts on line r + delta[k]. A file without blank lines or multi-line fields has one.
+ */
+export class LineMap {
+  private rec: number[] = [];
+  private delta: number[] = [];
+  /** Record `r` (0-based) starts on `line`. Records must come in order. */
+  add(r: number, line: number): void {
+    const d = line - r;
+    if (this.delta.length && this.delta[this.delta.length - 1] === d) return;
+    this.rec.push(r);
+    this.delta.push(d);
+  }
+  /** The line record `r` (0-based) starts on. */
+  line(r: number): number {
+    let lo = 0;
+    let hi = this.rec.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.rec[mid] <= r) lo = mid;
+      else hi = mid - 1;
+    }
+    return r + (this.delta[lo] ?? 1);
+  }
+}
+
+export interface CsvScan {
+  /** Column names from the header line (absent when the file has none). */
+  header?: string[];
+  /** Fields in the first record. */
+  fields: number;
+  /** Number of data records (blank lines are skipped, as DuckDB does). */
+  records: number;
+  /** Where each data record (0-based) starts. */
+  lines: LineMap;
+  bytes: number;
+}
+
+/**
+ * Splits CSV bytes into records the way DuckDB's strict reader does (RFC 4180 quoting with ""
+ * as escape, quotes inside unquoted fields taken literally, blank lines skipped) and checks
+ * every record has as many fields as the first. All records with a wrong field count are
+ * counted; the first ones are named.
+ */
+export async function scanCsv(path: string, delimiter: string, hasHeader: boolean, progress?: Progress): Promise<CsvScan> {
   if (delimiter.length !== 1 || delimiter.charCodeAt(0) > 127)
     throw new SieveError(`delimiter must be one ASCII character, got ${JSON.stringify(delimiter)}`, { where: '--delimiter' });
   const DELIM = delimiter.charCodeAt(0);
   const QUOTE = 34;
   const LF = 10;
   const CR = 13;
-  const start = b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
+  const utf8 = new Utf8Check(path);
 
   let line = 1;
   let recordLine = 1;
@@ -91,78 +199,122 @@ export function scanCsv(b: Uint8Array, delimiter: string, where: string): CsvSca
   let fieldStart = true;
   let inQuotes = false;
   let quoteLine = 0;
+  let pendingQuote = false; // a quote inside quotes at the end of a chunk: escape or close?
+  let pendingCR = false;
   let recordEmpty = true;
   let expected = -1;
-  let headerEnd = -1;
-  const lines: number[] = [];
+  let headerDone = !hasHeader;
+  const headerBytes: number[] = [];
+  const lines = new LineMap();
+  let records = 0;
   const bad: string[] = [];
   let badCount = 0;
+  let bom = 0; // bytes of a UTF-8 byte-order mark still to skip
 
-  const endRecord = (i: number) => {
+  const endRecord = () => {
     if (recordEmpty) return; // blank line
-    if (expected < 0) {
-      expected = fields;
-      headerEnd = i;
-    } else {
-      if (fields !== expected) {
-        badCount++;
-        if (bad.length < MAX_EXAMPLES) bad.push(`line ${recordLine}: ${fields} field${fields > 1 ? 's' : ''}, header has ${expected}`);
-      }
-      lines.push(recordLine);
+    if (expected < 0) expected = fields;
+    else if (fields !== expected) {
+      badCount++;
+      if (bad.length < MAX_EXAMPLES) bad.push(`line ${recordLine}: ${fields} field${fields > 1 ? 's' : ''}, ${hasHeader ? 'header has' : 'the first record has'} ${expected}`);
+    }
+    if (!headerDone) headerDone = true;
+    else {
+      lines.add(records, recordLine);
+      records++;
     }
   };
 
-  for (let i = start; i < b.length; i++) {
-    const c = b[i];
-    if (inQuotes) {
-      if (c === QUOTE) {
-        if (b[i + 1] === QUOTE) i++;
-        else inQuotes = false;
-      } else if (c === LF) line++;
-      continue;
-    }
-    if (c === LF || c === CR) {
-      endRecord(i);
-      if (c === CR && b[i + 1] === LF) i++;
-      line++;
-      recordLine = line;
-      fields = 1;
-      fieldStart = true;
-      recordEmpty = true;
-      continue;
-    }
-    recordEmpty = false;
-    if (c === DELIM) {
-      fields++;
-      fieldStart = true;
-      continue;
-    }
-    if (c === QUOTE && fieldStart) {
-      inQuotes = true;
-      quoteLine = line;
-    }
-    fieldStart = false;
-  }
+  const bytes = await readChunks(
+    path,
+    (b, offset) => {
+      let i = 0;
+      if (offset === 0 && b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) bom = 3;
+      for (; i < b.length; i++) {
+        const c = b[i];
+        utf8.byte(c, offset + i, line);
+        if (bom > 0) {
+          bom--;
+          continue;
+        }
+        if (!headerDone) {
+          if (headerBytes.length > MAX_HEADER_BYTES)
+            throw new SieveError(`the first line is longer than ${MAX_HEADER_BYTES} bytes: not a CSV header`, { where: path });
+          headerBytes.push(c);
+        }
+        if (pendingCR) {
+          pendingCR = false;
+          if (c === LF) continue; // CRLF: the record already ended at CR
+        }
+        if (pendingQuote) {
+          pendingQuote = false;
+          if (c === QUOTE) continue; // "" inside quotes
+          inQuotes = false; // that quote closed the field; handle c normally below
+        }
+        if (inQuotes) {
+          if (c === QUOTE) pendingQuote = true;
+          else if (c === LF) line++;
+          continue;
+        }
+        if (c === LF || c === CR) {
+          endRecord();
+          if (c === CR) pendingCR = true;
+          line++;
+          recordLine = line;
+          fields = 1;
+          fieldStart = true;
+          recordEmpty = true;
+          continue;
+        }
+        recordEmpty = false;
+        if (c === DELIM) {
+          fields++;
+          fieldStart = true;
+          continue;
+        }
+        if (c === QUOTE && fieldStart) {
+          inQuotes = true;
+          quoteLine = line;
+        }
+        fieldStart = false;
+      }
+    },
+    progress,
+  );
+  utf8.end();
+  if (bytes === 0) throw new SieveError('file is empty (0 bytes)', { where: path });
+  if (pendingQuote) inQuotes = false;
   if (inQuotes)
     throw new SieveError(`truncated file: quoted field opened on line ${quoteLine} is never closed`, {
-      where,
+      where: path,
       examples: [`line ${quoteLine}`],
     });
-  endRecord(b.length);
-  if (expected < 0) throw new SieveError('file has no header line (only blank lines)', { where });
+  endRecord();
+  if (expected < 0) throw new SieveError(hasHeader ? 'file has no header line (only blank lines)' : 'file has no records (only blank lines)', { where: path });
   if (badCount)
     throw new SieveError(`${badCount} record${badCount > 1 ? 's have' : ' has'} the wrong number of fields (broken or truncated lines?)`, {
-      where,
+      where: path,
       count: badCount,
       examples: bad,
     });
-  if (lines.length === 0) throw new SieveError('file has a header but no data rows', { where });
-  const header = parseHeader(new TextDecoder().decode(b.subarray(start, headerEnd)), delimiter, where);
-  return { header, records: lines.length, lineOfRecord: Int32Array.from(lines) };
+  if (records === 0) throw new SieveError(hasHeader ? 'file has a header but no data rows' : 'file has no records', { where: path });
+  const header = hasHeader ? parseHeader(new TextDecoder().decode(Uint8Array.from(headerBytes)), delimiter, path) : undefined;
+  return { header, fields: expected, records, lines, bytes };
 }
 
 /** Parses the header record into column names and checks they are usable. */
-function parseHeader(text: string, delimiter: string, where: string): string[] {
+export function parseHeader(text: string, delimiter: string, where: string): string[] {
+  const names = splitRecord(text, delimiter);
+  const trimmed = names.map((s) => s.trim());
+  const empty = trimmed.map((s, i) => (s === '' ? i + 1 : 0)).filter((x) => x > 0);
+  if (empty.length) throw new SieveError('header has empty column names', { where, examples: empty.map((c) => `column ${c}`) });
+  const dup = trimmed.filter((s, i) => trimmed.indexOf(s) !== i);
+  if (dup.length) throw new SieveError('header names a column twice', { where, examples: [...new Set(dup)] });
+  return trimmed;
+}
+
+/** Splits one CSV record (quotes as DuckDB reads them) into its raw field texts. */
+export function splitRecord(text: string, delimiter: string): string[] {
   const names: string[] = [];
   let cur = '';
   let q = false;
@@ -182,10 +334,74 @@ function parseHeader(text: string, delimiter: string, where: string): string[] {
     } else if (ch !== '\r' && ch !== '\n') cur += ch;
   }
   names.push(cur);
-  const trimmed = names.map((s) => s.trim());
-  const empty = trimmed.map((s, i) => (s === '' ? i + 1 : 0)).filter((x) => x > 0);
-  if (empty.length) throw new SieveError('header has empty column names', { where, examples: empty.map((c) => `column ${c}`) });
-  const dup = trimmed.filter((s, i) => trimmed.indexOf(s) !== i);
-  if (dup.length) throw new SieveError('header names a column twice', { where, examples: [...new Set(dup)] });
-  return trimmed;
+  return names;
+}
+
+export interface JsonlScan {
+  /** Number of non-blank lines (one record each). */
+  records: number;
+  lines: LineMap;
+  bytes: number;
+}
+
+/**
+ * JSON Lines: UTF-8, no NUL bytes, and nesting depth (brackets outside strings) at most
+ * MAX_JSON_DEPTH, so a hostile file cannot send DuckDB's reader into deep recursion.
+ * Records where each non-blank line starts.
+ */
+export async function scanJsonl(path: string, progress?: Progress): Promise<JsonlScan> {
+  const utf8 = new Utf8Check(path);
+  let line = 1;
+  let blank = true;
+  let records = 0;
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  const lines = new LineMap();
+  const bytes = await readChunks(
+    path,
+    (b, offset) => {
+      for (let i = 0; i < b.length; i++) {
+        const c = b[i];
+        utf8.byte(c, offset + i, line);
+        if (c === 10) {
+          if (!blank) {
+            lines.add(records, line);
+            records++;
+          }
+          line++;
+          blank = true;
+          // A newline ends the record: strings and brackets do not carry over (DuckDB agrees).
+          depth = 0;
+          inString = false;
+          escaped = false;
+          continue;
+        }
+        if (c !== 13 && c !== 32 && c !== 9) blank = false;
+        if (inString) {
+          if (escaped) escaped = false;
+          else if (c === 92) escaped = true;
+          else if (c === 34) inString = false;
+          continue;
+        }
+        if (c === 34) inString = true;
+        else if (c === 123 || c === 91) {
+          if (++depth > MAX_JSON_DEPTH)
+            throw new SieveError(`JSON nested more than ${MAX_JSON_DEPTH} levels deep on line ${line}`, {
+              where: path,
+              examples: [`line ${line}`, 'a record holds an id, a label and flat feature values or lists of numbers'],
+            });
+        } else if (c === 125 || c === 93) depth = Math.max(0, depth - 1);
+      }
+    },
+    progress,
+  );
+  utf8.end();
+  if (!blank) {
+    lines.add(records, line);
+    records++;
+  }
+  if (bytes === 0) throw new SieveError('file is empty (0 bytes)', { where: path });
+  if (records === 0) throw new SieveError('file has no records (only blank lines)', { where: path });
+  return { records, lines, bytes };
 }

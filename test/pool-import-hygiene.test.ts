@@ -1,0 +1,278 @@
+/**
+ * Import hygiene for real files (issue 7) and types that cannot collide or drift, bounded
+ * inputs (issue 13): trimming, missing-value markers, --missing, format sniffing, headerless
+ * files, every problem in one run, JSON Lines type mixing, strict numeric columns,
+ * non-regular files, gzip bombs, deep nesting.
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { importPool, ImportProblems, type ImportOptions } from '../src/pool/import/index.ts';
+import { openPool, readHead, readSplit } from '../src/pool/read.ts';
+import { encodeIdx } from '../src/pool/formats/idx.ts';
+import { SieveError } from '../src/util/errors.ts';
+import { ADULT_COLUMNS, writeAdultLike } from './fixtures/adult-like.ts';
+import { tempDir } from './pool-helpers.ts';
+
+function fixture(files: Record<string, string | Uint8Array>): string {
+  const dir = tempDir('sieve-hygiene-');
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+  return dir;
+}
+
+async function importFails(dir: string, opts: Omit<ImportOptions, 'out'>): Promise<SieveError> {
+  const before = readdirSync(dir).sort();
+  const err = await importPool({ ...opts, input: join(dir, opts.input), out: join(dir, 'pool') }).catch((e) => e);
+  expect(err).toBeInstanceOf(SieveError);
+  expect(readdirSync(dir).sort()).toEqual(before);
+  return err as SieveError;
+}
+
+function sieve(args: string[]) {
+  return spawnSync(process.execPath, [join(__dirname, '..', 'bin', 'sieve.mjs'), ...args], { encoding: 'utf8' });
+}
+
+describe('pool import: an Adult-like file as it comes', () => {
+  it('imports adult.data (no header, ", " separators, ? values) with --columns, --na-values and --classes', () => {
+    const dir = tempDir('sieve-hygiene-');
+    writeAdultLike(join(dir, 'adult.data'), { rows: 2000, duplicates: 5 });
+    const r = sieve([
+      'pool', 'import', join(dir, 'adult.data'), '--columns', ADULT_COLUMNS.join(','), '--label-column', 'income',
+      '--na-values', '?', '--classes', '<=50K,>50K', '--group-columns', 'sex,race', '--test-fraction', '0.2',
+      '--out', join(dir, 'adult'), '--json',
+    ]);
+    expect(r.stderr).toContain('delimiter ","');
+    expect(r.stderr).toContain('rows numbered row-1');
+    expect(r.status).toBe(0);
+    const m = JSON.parse(r.stdout);
+    expect(m.classes).toEqual(['<=50K', '>50K']);
+    expect(m.splits.train.rows + m.splits.test.rows).toBe(2005);
+    const kinds = Object.fromEntries(m.features.map((f: { name: string; kind: string }) => [f.name, f.kind]));
+    expect(kinds).toMatchObject({ age: 'numeric', workclass: 'categorical', 'native-country': 'categorical', 'hours-per-week': 'numeric' });
+    const workclass = m.features.find((f: { name: string }) => f.name === 'workclass');
+    expect(workclass.categories).toContain('Private');
+    expect(workclass.categories).not.toContain('?'); // a missing value, not a category
+    expect(workclass.categories.every((c: string) => c === c.trim())).toBe(true);
+    expect(m.datasheet.preprocessing).toContain('trimmed');
+    expect(m.datasheet.preprocessing).toContain('"?"');
+  });
+
+  it('--keep-whitespace keeps the spaces (so the labels are " <=50K")', async () => {
+    const dir = tempDir('sieve-hygiene-');
+    writeAdultLike(join(dir, 'adult.data'), { rows: 300 });
+    const m = await importPool({
+      input: join(dir, 'adult.data'), columns: [...ADULT_COLUMNS], labelColumn: 'income', naValues: ['?'], keepWhitespace: true,
+      kinds: { age: 'categorical' }, featureColumns: ['age', 'workclass'], out: join(dir, 'p'),
+    });
+    expect(m.classes).toEqual([' <=50K', ' >50K']);
+    expect(m.features[1].categories!.every((c) => c.startsWith(' '))).toBe(true);
+  });
+});
+
+describe('pool import: missing values', () => {
+  const csv = 'id,label,x,y\n1,a,1.5,red\n2,b,NA,blue\n3,a,,red\n4,b,2.5,N/A\n5,a,?,red\n6,b,4,null\n';
+
+  it('pandas-like defaults are missing; ? is a stray value until --na-values adds it', async () => {
+    const err = await importFails(fixture({ 'd.csv': csv }), { input: 'd.csv' });
+    expect(err.message).toMatch(/column "x" is numeric except for 1 value that is not a number/);
+    expect(err.examples).toEqual(['line 6: "?"']);
+  });
+
+  it('--missing error (the default) counts them and names the first rows', async () => {
+    const err = await importFails(fixture({ 'd.csv': csv }), { input: 'd.csv', naValues: ['?'] });
+    expect(err.message).toMatch(/missing values in numeric feature "x".*\(3 rows\)/);
+    expect(err.message).toContain('--missing drop-row');
+    expect(err.examples).toEqual(['line 3', 'line 4', 'line 6']);
+  });
+
+  it('--missing drop-row drops them and says how many', async () => {
+    const dir = fixture({ 'd.csv': csv });
+    const notes: string[] = [];
+    const m = await importPool({ input: join(dir, 'd.csv'), naValues: ['?'], missing: 'drop-row', out: join(dir, 'p'), onNote: (n) => notes.push(n) });
+    expect(m.splits.train.rows).toBe(3);
+    expect(notes.join('\n')).toMatch(/dropped 3 rows of d\.csv/);
+    expect(m.datasheet.preprocessing).toMatch(/dropped 3 rows/);
+    expect((await readSplit(await openPool(join(dir, 'p')))).ids).toEqual(['1', '4', '6']);
+    // y's "N/A" and "null" are missing categories, not categories.
+    expect(m.features[1].categories).toEqual(['blue', 'red']);
+  });
+
+  it('--missing impute fills the train median and records it', async () => {
+    const dir = fixture({ 'd.csv': csv });
+    const m = await importPool({ input: join(dir, 'd.csv'), naValues: ['?'], missing: 'impute', out: join(dir, 'p') });
+    expect(m.datasheet.preprocessing).toMatch(/3 missing values of "x" with the train median 2\.5/);
+    const s = await readSplit(await openPool(join(dir, 'p')));
+    expect(Array.from({ length: s.n }, (_, i) => s.features[i * s.d])).toEqual([1.5, 2.5, 2.5, 2.5, 2.5, 4]);
+  });
+
+  it('--no-default-na (defaultNaValues: false) keeps "NA" as a value', async () => {
+    const dir = fixture({ 'd.csv': 'id,label,c\n1,a,NA\n2,b,x\n3,a,NA\n' });
+    const m = await importPool({ input: join(dir, 'd.csv'), defaultNaValues: false, out: join(dir, 'p') });
+    expect(m.features[0].categories).toEqual(['NA', 'x']);
+  });
+});
+
+describe('pool import: formats and headers sniffed', () => {
+  it('a .txt file with ";" and a header', async () => {
+    const dir = fixture({ 'd.txt': 'id;label;x\n1;a;1\n2;b;2\n3;a;3\n' });
+    const notes: string[] = [];
+    const m = await importPool({ input: join(dir, 'd.txt'), out: join(dir, 'p'), onNote: (n) => notes.push(n) });
+    expect(m.features).toEqual([{ name: 'x', kind: 'numeric' }]);
+    expect(notes[0]).toMatch(/delimiter ";", a header line/);
+  });
+
+  it('a .data file without a header gets col1..colN and says so', async () => {
+    const dir = fixture({ 'd.data': '1\t2.5\ta\n2\t3.5\tb\n3\t1.0\ta\n' });
+    const notes: string[] = [];
+    const m = await importPool({ input: join(dir, 'd.data'), labelColumn: 'col3', out: join(dir, 'p'), onNote: (n) => notes.push(n) });
+    expect(m.features.map((f) => f.name)).toEqual(['col1', 'col2']);
+    expect(notes.join('\n')).toMatch(/no header line: columns named col1\.\.col3/);
+  });
+
+  it('JSON Lines and ARFF with unknown extensions', async () => {
+    const dir = fixture({
+      'a.data': '{"id":"1","label":"a","x":1}\n{"id":"2","label":"b","x":2}\n',
+      'b.txt': '@relation r\n@attribute x numeric\n@attribute class {a,b}\n@data\n1,a\n2,b\n',
+    });
+    expect((await importPool({ input: join(dir, 'a.data'), out: join(dir, 'p1') })).features).toEqual([{ name: 'x', kind: 'numeric' }]);
+    expect((await importPool({ input: join(dir, 'b.txt'), idColumn: 'none', labelColumn: 'class', out: join(dir, 'p2') })).classes).toEqual(['a', 'b']);
+  });
+
+  it('--columns must name every column', async () => {
+    const err = await importFails(fixture({ 'd.data': '1,2,a\n2,3,b\n' }), { input: 'd.data', columns: ['x', 'label'] });
+    expect(err.message).toBe('--columns names 2 columns, the file has 3');
+  });
+});
+
+describe('pool import: every problem in one run', () => {
+  it('reports missing ids, duplicate ids, missing labels and stray numbers together (CLI, --json)', () => {
+    const rows = ['id,label,x', ',a,1', '2,b,2', '2,a,3', '4,,4', '5,b,x5', '6,a,6', '7,b,7'];
+    const dir = fixture({ 'd.csv': rows.join('\n') + '\n' });
+    const r = sieve(['pool', 'import', join(dir, 'd.csv'), '--out', join(dir, 'p'), '--json']);
+    expect(r.status).toBe(2);
+    const out = JSON.parse(r.stdout);
+    expect(out.problems.map((p: { message: string }) => p.message)).toEqual([
+      'missing ids in column "id" (1 row)',
+      'duplicate ids: 1 id occurs more than once',
+      'missing labels in column "label" (1 row)',
+      expect.stringMatching(/^column "x" is numeric except for 1 value/),
+    ]);
+    expect(r.stderr).toContain('4 problems found');
+    expect(readdirSync(dir)).toEqual(['d.csv']);
+  });
+
+  it('names up to 20 rows per problem', async () => {
+    const rows = Array.from({ length: 30 }, (_, i) => `${i},${i % 2 ? 'a' : 'b'},${i},nan`);
+    const err = await importFails(fixture({ 'd.csv': `id,label,x,y\n${rows.join('\n')}\n` }), { input: 'd.csv', kinds: { y: 'numeric' } });
+    expect(err.count).toBe(30);
+    expect(err.examples).toHaveLength(20);
+    expect(err.describe()).toContain('line 21: "nan"');
+  });
+});
+
+describe('pool import: types that cannot collide or drift', () => {
+  it('JSON Lines ids 7 and "7" are an error naming both forms', async () => {
+    const dir = fixture({ 'd.jsonl': '{"id":7,"label":"a","x":1}\n{"id":"7","label":"b","x":2}\n{"id":8,"label":"a","x":3}\n' });
+    const err = await importFails(dir, { input: 'd.jsonl' });
+    expect(err.message).toMatch(/id column "id" mixes JSON types \(integer, string\)/);
+    expect(err.examples).toEqual(['7 (integer, 2 rows) first at line 1', '"7" (string, 1 row) first at line 2']);
+  });
+
+  it('JSON Lines labels 1, "1", 1.0 and true are an error', async () => {
+    const dir = fixture({ 'd.jsonl': ['1', '"1"', '1.0', 'true'].map((l, i) => `{"id":"r${i}","label":${l},"x":${i}}`).join('\n') + '\n' });
+    const err = await importFails(dir, { input: 'd.jsonl' });
+    expect(err.message).toMatch(/label column "label" mixes JSON types/);
+    expect(err.examples).toHaveLength(4);
+    expect(err.examples[1]).toBe('"1" (string, 1 row) first at line 2');
+  });
+
+  it('JSON Lines string ids are stored without quote marks', async () => {
+    const dir = fixture({ 'd.jsonl': '{"id":"a 1","label":"x","v":[1,2]}\n{"id":"b\\"2","label":"y","v":[3,4]}\n' });
+    await importPool({ input: join(dir, 'd.jsonl'), out: join(dir, 'p') });
+    expect((await readSplit(await openPool(join(dir, 'p')))).ids).toEqual(['a 1', 'b"2']);
+  });
+
+  it('a numeric column with few distinct values and one stray value is an error, not categorical', async () => {
+    for (const stray of ['-Infinity', '0x10', '1_000']) {
+      const rows = Array.from({ length: 40 }, (_, i) => `${i},${i % 2},${i === 9 ? stray : i % 3}`);
+      const err = await importFails(fixture({ 'd.csv': `id,label,x\n${rows.join('\n')}\n` }), { input: 'd.csv' });
+      if (stray === '-Infinity') {
+        expect(err.message).toMatch(/NaN or infinite values in numeric feature "x" \(1 row\)/);
+        expect(err.examples).toEqual(['line 11: "-Infinity"']);
+      } else {
+        expect(err.message).toMatch(/column "x" is numeric except for 1 value/);
+        expect(err.examples).toEqual([`line 11: "${stray}"`]);
+      }
+    }
+  });
+
+  it('--kind settles such a column', async () => {
+    const rows = Array.from({ length: 40 }, (_, i) => `${i},${i % 2},${i === 9 ? 'big' : i % 3}`);
+    const dir = fixture({ 'd.csv': `id,label,x\n${rows.join('\n')}\n` });
+    const m = await importPool({ input: join(dir, 'd.csv'), kinds: { x: 'categorical' }, out: join(dir, 'p') });
+    expect(m.features[0]).toEqual({ name: 'x', kind: 'categorical', categories: ['0', '1', '2', 'big'] });
+    const err = await importFails(fixture({ 'd.csv': `id,label,x\n${rows.join('\n')}\n` }), { input: 'd.csv', kinds: { x: 'numeric' } });
+    expect(err.message).toMatch(/values that are not numbers in numeric feature "x"/);
+  });
+
+  it('every spelling of infinity and NaN is refused in a numeric column', async () => {
+    const spellings = ['inf', '-inf', 'Infinity', '+Infinity', '-Infinity', 'nan', '-nan', 'NAN'];
+    const rows = spellings.map((v, i) => `${i},${i % 2},${v}`).concat(Array.from({ length: 20 }, (_, i) => `x${i},${i % 2},${i}`));
+    const err = await importFails(fixture({ 'd.csv': `id,label,x\n${rows.join('\n')}\n` }), { input: 'd.csv' });
+    expect(err.message).toBe(`NaN or infinite values in numeric feature "x" (${spellings.length} rows)`);
+  });
+
+  it('NUL bytes are refused in CSV files and in JSON strings', async () => {
+    const csv = Buffer.concat([Buffer.from('id,label,x\n1,a,1\n2,b,'), Buffer.from([0]), Buffer.from('\n')]);
+    expect((await importFails(fixture({ 'd.csv': csv }), { input: 'd.csv' })).message).toMatch(/^NUL byte at byte offset 21 \(line 3\)/);
+    const err = await importFails(fixture({ 'd.jsonl': '{"id":"1","label":"a","x":"1"}\n{"id":"2","label":"b","x":"2\\u0000"}\n' }), { input: 'd.jsonl' });
+    expect(err.message).toMatch(/NUL characters in column "x" \(1 row\)/);
+    expect(err.examples).toEqual(['line 2']);
+  });
+});
+
+describe('pool import: bounded inputs', () => {
+  it('refuses devices and FIFOs without reading them', async () => {
+    const err = await importPool({ input: '/dev/zero', format: 'csv', out: join(tempDir(), 'p') }).catch((e) => e);
+    expect(err).toBeInstanceOf(SieveError);
+    expect(err.message).toMatch(/not a regular file/);
+    const dir = tempDir('sieve-hygiene-');
+    const fifo = join(dir, 'f.csv');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const e2 = await importPool({ input: fifo, out: join(dir, 'p') }).catch((e) => e);
+    expect(e2.message).toMatch(/not a regular file/);
+  });
+
+  it('refuses a gzip bomb given as IDX once it outgrows the header, not at gigabytes', async () => {
+    // A header for 10 bytes of labels, then 200 MB of zeros (about 200 kB gzipped).
+    const header = encodeIdx('ubyte', [10], new Uint8Array(10));
+    const bomb = gzipSync(Buffer.concat([Buffer.from(header), Buffer.alloc(200 << 20)]), { level: 9 });
+    const dir = fixture({ 'i-idx3-ubyte.gz': gzipSync(encodeIdx('ubyte', [10, 2, 2], new Uint8Array(40))), 'l-idx1-ubyte.gz': bomb });
+    const before = process.memoryUsage().rss;
+    const err = await importFails(dir, { input: 'i-idx3-ubyte.gz', labels: join(dir, 'l-idx1-ubyte.gz') });
+    expect(err.message).toMatch(/decompresses to more than the 18 bytes its IDX header declares/);
+    expect(process.memoryUsage().rss - before).toBeLessThan(100 << 20);
+  });
+
+  it('refuses deeply nested JSON Lines with the line, instead of crashing', async () => {
+    const deep = '{"id":"2","label":"b","x":' + '['.repeat(100000) + ']'.repeat(100000) + '}';
+    const err = await importFails(fixture({ 'd.jsonl': `{"id":"1","label":"a","x":1}\n${deep}\n` }), { input: 'd.jsonl' });
+    expect(err.message).toBe('JSON nested more than 64 levels deep on line 2');
+  });
+
+  it('imports a wide CSV (100 columns, more than one statement holds)', async () => {
+    const cols = Array.from({ length: 100 }, (_, j) => `c${j}`);
+    const rows = Array.from({ length: 20 }, (_, i) => [`r${i}`, i % 2 ? 'a' : 'b', ...cols.map((_, j) => String((i * j) % 7))].join(','));
+    const dir = fixture({ 'w.csv': `id,label,${cols.join(',')}\n${rows.join('\n')}\n` });
+    const m = await importPool({ input: join(dir, 'w.csv'), out: join(dir, 'p') });
+    expect(m.features).toHaveLength(100);
+    const head = await readHead(await openPool(join(dir, 'p')), 2);
+    expect(head[1].c99).toBe((1 * 99) % 7);
+  });
+});
+
+it('ImportProblems is a SieveError', () => {
+  expect(new ImportProblems([{ message: 'm', where: 'w', examples: [] }])).toBeInstanceOf(SieveError);
+});
