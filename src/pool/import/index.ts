@@ -380,11 +380,12 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
   for (const { staged: s, idExpr } of srcs) {
     if (!idCol) continue;
     await checkJsonTypes(conn, problems, s, idCol, 'id');
-    await check(conn, problems, s, `${idExpr} IS NULL`, `missing ids in column "${idCol}"`, idCol);
+    // Empty counts as missing in every format (Parquet and Arrow values are not cleaned).
+    await check(conn, problems, s, `${idExpr} IS NULL OR trim(${idExpr}) = ''`, `missing ids in column "${idCol}"`, idCol);
     // Counting first (a plain hash aggregate); the rows of the first repeated ids only then.
     const repeated = (
       await conn.runAndReadAll(
-        `SELECT k, count(*) OVER () FROM (SELECT ${idExpr} AS k, rowid FROM ${q(s.table)} WHERE ${idExpr} IS NOT NULL) ` +
+        `SELECT k, count(*) OVER () FROM (SELECT ${idExpr} AS k, rowid FROM ${q(s.table)} WHERE trim(${idExpr}) <> '') ` +
           `GROUP BY k HAVING count(*) > 1 ORDER BY min(rowid) LIMIT ${MAX_EXAMPLES}`,
       )
     ).getRowsJS();
@@ -426,7 +427,7 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
   const labelExprs = sources.map((s) => textExpr(s, labelCol));
   for (const [i, s] of sources.entries()) {
     await checkJsonTypes(conn, problems, s, labelCol, 'label');
-    await check(conn, problems, s, `${labelExprs[i]} IS NULL`, `missing labels in column "${labelCol}"`, labelCol);
+    await check(conn, problems, s, `${labelExprs[i]} IS NULL OR trim(${labelExprs[i]}) = ''`, `missing labels in column "${labelCol}"`, labelCol);
   }
   let classes: string[];
   const given = opts.classes ?? train.declared[labelCol]?.categories ?? train.declaredClasses;
@@ -437,9 +438,9 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
     classes = given;
     const list = `[${classes.map(sqlString).join(', ')}]::VARCHAR[]`;
     for (const [i, s] of sources.entries())
-      await check(conn, problems, s, `${labelExprs[i]} IS NOT NULL AND NOT list_contains(${list}, ${labelExprs[i]})`, `labels not among ${origin} (${classes.join(', ')})`, labelCol, labelExprs[i], fmtValue);
+      await check(conn, problems, s, `trim(${labelExprs[i]}) <> '' AND NOT list_contains(${list}, ${labelExprs[i]})`, `labels not among ${origin} (${classes.join(', ')})`, labelCol, labelExprs[i], fmtValue);
   } else {
-    const union = sources.map((s, i) => `SELECT DISTINCT ${labelExprs[i]} AS l FROM ${q(s.table)} WHERE ${labelExprs[i]} IS NOT NULL`).join(' UNION ');
+    const union = sources.map((s, i) => `SELECT DISTINCT ${labelExprs[i]} AS l FROM ${q(s.table)} WHERE trim(${labelExprs[i]}) <> ''`).join(' UNION ');
     classes = sortLabels((await conn.runAndReadAll(union)).getRowsJS().map(([l]) => String(l)));
   }
   if (classes.length < 2)

@@ -309,6 +309,18 @@ export async function stageJsonl(conn: DuckDBConnection, path: string, table: st
       count: Number(notObjects[0][1]),
       examples: notObjects.map(([r]) => describe(Number(r))),
     });
+  const twice = (
+    await conn.runAndReadAll(
+      `SELECT rowid + 1, (SELECT min(k) FROM unnest(json_keys(json)) t(k) GROUP BY k HAVING count(*) > 1 LIMIT 1), count(*) OVER () ` +
+        `FROM ${quoteIdent(raw)} WHERE len(json_keys(json)) <> len(list_distinct(json_keys(json))) ORDER BY rowid LIMIT 20`,
+    )
+  ).getRowsJS();
+  if (twice.length)
+    throw new SieveError(`${twice[0][2]} record${Number(twice[0][2]) > 1 ? 's name' : ' names'} a key twice (which value counts is not clear)`, {
+      where: path,
+      count: Number(twice[0][2]),
+      examples: twice.map(([r, k]) => `${describe(Number(r))}: "${k}"`),
+    });
   const keyRows = (
     await conn.runAndReadAll(
       `SELECT k FROM (SELECT rowid AS r, unnest(json_keys(json)) AS k, unnest(range(len(json_keys(json)))) AS p FROM ${quoteIdent(raw)}) GROUP BY k ORDER BY min(r * 1000000 + p)`,
