@@ -46,7 +46,7 @@ async function writeCsv(path: string, bytes: number): Promise<number> {
     }
     const chunk = lines.join('\n') + '\n';
     written += chunk.length;
-    if (!out.write(chunk)) await new Promise((res) => out.once('drain', res));
+    if (!out.write(chunk)) await new Promise<void>((res) => out.once('drain', () => res()));
   }
   await new Promise<void>((res) => out.end(() => res()));
   return rows;
@@ -55,7 +55,7 @@ async function writeCsv(path: string, bytes: number): Promise<number> {
 /** Runs a command under GNU time; returns wall seconds and peak RSS in MB. */
 function timed(args: string[]): { seconds: number; rssMb: number } {
   const t0 = performance.now();
-  const r = spawnSync("/usr/bin/time", ["-v", ...args], { encoding: "utf8", maxBuffer: 1 << 26, cwd: join(here, "..") });
+  const r = spawnSync('/usr/bin/time', ['-v', ...args], { encoding: 'utf8', maxBuffer: 1 << 26, cwd: join(here, '..') });
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`${args.join(' ')} failed (${r.status}):\n${r.stderr.slice(-2000)}`);
   const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
