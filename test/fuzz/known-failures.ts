@@ -34,11 +34,6 @@ export const KNOWN_FAILURES: KnownFailure[] = [
     matches: (c) => c.family === 'import' && c.format === 'jsonl' && has(c, 'mixed-id-types', 'mixed-label-types'),
   },
   {
-    id: 'import-float-range',
-    what: 'an embedding value beyond ±3.4e38 crashes the FLOAT cast (DuckDB Conversion Error)',
-    matches: (c) => c.family === 'import' && has(c, 'huge-number'),
-  },
-  {
     id: 'import-scan-count',
     what: 'another format\'s bytes as CSV/TSV: the byte scan and DuckDB count records differently ("internal: DuckDB read N records")',
     matches: (c) => c.family === 'import' && (c.format === 'csv' || c.format === 'tsv') && c.mutations.some((m) => m.startsWith('as-')),
@@ -57,11 +52,6 @@ export const KNOWN_FAILURES: KnownFailure[] = [
     id: 'arrow-duplicate-names',
     what: 'an Arrow file with two columns of one name (or a damaged schema) crashes appendTable (Catalog/Parser Error)',
     matches: (c) => c.family === 'import' && c.format === 'arrow' && (has(c, 'duplicate-column', 'flip-tail') || c.mutations.filter((m) => m === 'wide').length > 1),
-  },
-  {
-    id: 'import-test-file-columns',
-    what: 'a --test file lacking one of the train file\'s columns crashes typeOf (TypeError)',
-    matches: (c) => c.family === 'import' && c.call.kind === 'import' && c.call.testFile !== undefined && c.mutations.some((m) => /^(arrow|parquet)-/.test(m)),
   },
   // --- submissions -------------------------------------------------------------------
 ];

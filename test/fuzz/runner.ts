@@ -143,6 +143,9 @@ function send(r: CaseResult): void {
   process.send!({ type: 'result', result: r });
 }
 
+// The harness went away (its test timed out or was interrupted): stop rather than run on unseen.
+process.on('disconnect', () => process.exit(0));
+
 process.once('message', (req: RunRequest) => {
   main(req).then(
     () => process.send!({ type: 'finished' }, () => process.exit(0)),

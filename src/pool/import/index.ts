@@ -353,6 +353,8 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
     ]);
   }
   const featureCols = opts.featureColumns ?? train.columns.map((c) => c.name).filter((c) => !taken.has(c));
+  // Features default to the train file's columns: the test file must have them too.
+  if (test) checkColumnsExist(test, [{ option: `a column of ${basename(train.path)}`, names: featureCols }]);
   const clash = featureCols.filter((c) => taken.has(c));
   if (clash.length) throw new SieveError('a column cannot be a feature and the id, label or a group', { where: '--feature-columns', examples: clash });
   for (const c of [...featureCols, ...groupCols])
@@ -754,6 +756,16 @@ async function planFeature(
             s,
             `coalesce(list_bool_or(list_transform(${list}, lambda v: v IS NULL OR isnan(v) OR isinf(v))), false)`,
             `NaN, infinite or missing values in embedding "${col}"`,
+            col,
+          );
+        // Embeddings are stored as FLOAT: a finite DOUBLE beyond ±3.4e38 would not cast.
+        if (!bad)
+          await check(
+            conn,
+            problems,
+            s,
+            `coalesce(list_bool_or(list_transform(${list}, lambda v: abs(v) > 3.4028234663852886e38)), false)`,
+            `values of embedding "${col}" beyond the 32-bit float range (±3.4e38)`,
             col,
           );
       }
