@@ -24,16 +24,6 @@ export const KNOWN_FAILURES: KnownFailure[] = [
     matches: (c) => c.family === 'import' && has(c, 'wide'),
   },
   {
-    id: 'idx-gzip-bomb',
-    what: 'a gzipped IDX file that inflates to gigabytes is read whole before its header is checked (memory > 1.5 GB)',
-    matches: (c) => c.family === 'import' && has(c, 'gzip-bomb'),
-  },
-  {
-    id: 'jsonl-mixed-types',
-    what: 'JSON Lines ids 7 and "7" (and labels 1, "1", 1.0, true) are accepted as one value',
-    matches: (c) => c.family === 'import' && c.format === 'jsonl' && has(c, 'mixed-id-types', 'mixed-label-types'),
-  },
-  {
     id: 'import-scan-count',
     what: 'another format\'s bytes as CSV/TSV: the byte scan and DuckDB count records differently ("internal: DuckDB read N records")',
     matches: (c) => c.family === 'import' && (c.format === 'csv' || c.format === 'tsv') && c.mutations.some((m) => m.startsWith('as-')),
@@ -42,11 +32,6 @@ export const KNOWN_FAILURES: KnownFailure[] = [
     id: 'import-column-names',
     what: 'a column named rowid (or with a NUL, or empty from Arrow) breaks the importer\'s SQL (Binder/Parser Error)',
     matches: (c) => c.family === 'import' && has(c, 'column-named-weirdly'),
-  },
-  {
-    id: 'import-nul',
-    what: 'a NUL byte in a name or category breaks the importer\'s SQL; in a numeric column it turns the column categorical',
-    matches: (c) => c.family === 'import' && TABULAR.includes(c.format) && has(c, 'nul-in-cell', 'insert-nul'),
   },
   {
     id: 'arrow-duplicate-names',
