@@ -47,7 +47,6 @@ class PoolThread {
 
   constructor() {
     this.worker = new Worker(new URL('./worker.mjs', import.meta.url), { execArgv: [] });
-    this.worker.unref();
     this.worker.on('message', (msg: { job: number; ok?: boolean; result?: unknown; error?: string; note?: unknown }) => {
       const p = this.pending.get(msg.job);
       if (!p) return;
@@ -66,6 +65,9 @@ class PoolThread {
     };
     this.worker.on('error', (e) => fail(e instanceof Error ? e : new Error(String(e))));
     this.worker.on('exit', (code) => fail(new Error(`worker thread exited early with code ${code}`)));
+    // Unref only after the listeners are attached: adding a 'message' listener refs the
+    // worker's port again, and an idle pool thread would then keep every command alive.
+    this.worker.unref();
   }
 
   post(module: string, fn: string, args: unknown, onNote?: (note: unknown) => void): Promise<unknown> {
