@@ -4,7 +4,7 @@
  * hand-edited or truncated manifest fails with a message naming the offending field.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { hashFileStreamed } from '../util/hash-cache.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -209,16 +209,8 @@ export async function loadManifest(dir: string): Promise<PoolManifest> {
   return parseManifest(raw, path);
 }
 
-/** sha256 and size of a file, streamed. */
-export async function hashFile(path: string): Promise<{ sha256: string; bytes: number }> {
-  const h = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of createReadStream(path)) {
-    h.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
-  }
-  return { sha256: h.digest('hex'), bytes };
-}
+/** sha256 and size of a file, streamed (the one implementation lives in src/util/hash-cache.ts). */
+export const hashFile = hashFileStreamed;
 
 export interface VerifyReport {
   ok: boolean;
