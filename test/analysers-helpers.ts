@@ -87,13 +87,5 @@ export function blobs(k: number, perClass: number, d: number, sep: number, seed:
   return { X, y, n };
 }
 
-export function prf(flags: ArrayLike<number | boolean>, truth: ArrayLike<number | boolean>): { precision: number; recall: number; f1: number; tp: number } {
-  let tp = 0, fp = 0, fn = 0;
-  for (let i = 0; i < truth.length; i++) {
-    const f = !!flags[i], t = !!truth[i];
-    if (f && t) tp++; else if (f) fp++; else if (t) fn++;
-  }
-  const precision = tp + fp ? tp / (tp + fp) : 0;
-  const recall = tp + fn ? tp / (tp + fn) : 0;
-  return { precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0, tp };
-}
+/** Precision, recall and F1 of flags against the truth (one implementation, in fixtures/label-noise.ts). */
+export { prf } from './fixtures/label-noise.ts';

@@ -1,9 +1,13 @@
 /** Small pools with known content for the pool tests, written with writePool into temp dirs. */
-import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRng } from '../evaluator/rng.ts';
 import type { PoolDraft } from '../src/pool/write.ts';
+import { importPool, type ImportOptions } from '../src/pool/import/index.ts';
+import { SieveError } from '../src/util/errors.ts';
+import { expect } from 'vitest';
 
 export function tempDir(prefix = 'sieve-pool-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -87,4 +91,25 @@ export function mixedDraft(nTrain = 10, nTest = 4, seed = 1): PoolDraft {
       },
     },
   };
+}
+
+/** Writes `files` into a fresh directory; returns its path. */
+export function fixture(files: Record<string, string | Uint8Array>, prefix = 'sieve-import-'): string {
+  const dir = tempDir(prefix);
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+  return dir;
+}
+
+/** Runs an import that must fail; checks the error and that no output (not even a temp dir) remains. */
+export async function importFails(dir: string, opts: Omit<ImportOptions, 'out'>): Promise<SieveError> {
+  const before = readdirSync(dir).sort();
+  const err = await importPool({ ...opts, input: join(dir, opts.input), out: join(dir, 'pool') }).catch((e) => e);
+  expect(err).toBeInstanceOf(SieveError);
+  expect(readdirSync(dir).sort()).toEqual(before);
+  return err as SieveError;
+}
+
+/** Runs the CLI (`bin/sieve.mjs`) with `args`. */
+export function sieve(args: string[]) {
+  return spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'sieve.mjs'), ...args], { encoding: 'utf8' });
 }

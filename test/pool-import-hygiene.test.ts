@@ -5,34 +5,16 @@
  * non-regular files, gzip bombs, deep nesting.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { importPool, ImportProblems, type ImportOptions } from '../src/pool/import/index.ts';
+import { importPool, ImportProblems } from '../src/pool/import/index.ts';
 import { openPool, readHead, readSplit } from '../src/pool/read.ts';
 import { encodeIdx } from '../src/pool/formats/idx.ts';
 import { SieveError } from '../src/util/errors.ts';
 import { ADULT_COLUMNS, writeAdultLike } from './fixtures/adult-like.ts';
-import { tempDir } from './pool-helpers.ts';
-
-function fixture(files: Record<string, string | Uint8Array>): string {
-  const dir = tempDir('sieve-hygiene-');
-  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
-  return dir;
-}
-
-async function importFails(dir: string, opts: Omit<ImportOptions, 'out'>): Promise<SieveError> {
-  const before = readdirSync(dir).sort();
-  const err = await importPool({ ...opts, input: join(dir, opts.input), out: join(dir, 'pool') }).catch((e) => e);
-  expect(err).toBeInstanceOf(SieveError);
-  expect(readdirSync(dir).sort()).toEqual(before);
-  return err as SieveError;
-}
-
-function sieve(args: string[]) {
-  return spawnSync(process.execPath, [join(__dirname, '..', 'bin', 'sieve.mjs'), ...args], { encoding: 'utf8' });
-}
+import { fixture, importFails, sieve, tempDir } from './pool-helpers.ts';
 
 describe('pool import: an Adult-like file as it comes', () => {
   it('imports adult.data (no header, ", " separators, ? values) with --columns, --na-values and --classes', () => {

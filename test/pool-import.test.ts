@@ -1,38 +1,16 @@
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { importPool, type ImportOptions } from '../src/pool/import/index.ts';
+import { importPool } from '../src/pool/import/index.ts';
 import { openPool, readSplit } from '../src/pool/read.ts';
 import { writePool } from '../src/pool/write.ts';
 import { exportPool } from '../src/pool/export.ts';
 import { encodeIdx } from '../src/pool/formats/idx.ts';
-import { SieveError } from '../src/util/errors.ts';
-import { mixedDraft, tempDir } from './pool-helpers.ts';
+import { fixture, importFails, mixedDraft, sieve, tempDir } from './pool-helpers.ts';
 
 const GOOD_CSV = 'id,label,age,colour,sex,note\n' +
   Array.from({ length: 20 }, (_, i) => `r${i},${i % 2 ? 'yes' : 'no'},${20 + i},${['red', 'blue', 'green'][i % 3]},${i % 4 ? 'f' : 'm'},${'word '.repeat(i % 5 + 1).trim()} ${'x'.repeat(70 * (i % 2))}`).join('\n') + '\n';
-
-/** Writes `files` into a fresh directory; returns its path. */
-function fixture(files: Record<string, string | Uint8Array>): string {
-  const dir = tempDir('sieve-import-');
-  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
-  return dir;
-}
-
-/** Runs an import that must fail; checks the error and that no output (not even a temp dir) remains. */
-async function importFails(dir: string, opts: Omit<ImportOptions, 'out'>): Promise<SieveError> {
-  const before = readdirSync(dir).sort();
-  const err = await importPool({ ...opts, input: join(dir, opts.input), out: join(dir, 'pool') }).catch((e) => e);
-  expect(err).toBeInstanceOf(SieveError);
-  expect(readdirSync(dir).sort()).toEqual(before);
-  return err as SieveError;
-}
-
-function sieve(args: string[]) {
-  return spawnSync(process.execPath, [join(__dirname, '..', 'bin', 'sieve.mjs'), ...args], { encoding: 'utf8' });
-}
 
 describe('pool import: good inputs', () => {
   it('imports CSV with inferred kinds, groups and a seeded stratified test split', async () => {
