@@ -4,9 +4,11 @@
  * test partition and the submission limits. Validation errors name the field path.
  */
 import { z } from 'zod';
+import { TASK_NAMES, TASKS as TASK_DEFINITIONS, type TaskName } from '../tasks/index.ts';
 
-export const TASKS = ['selection', 'relabel', 'ranking'] as const;
-export type Task = (typeof TASKS)[number];
+/** Task names (each task is described in src/tasks/). */
+export const TASKS = TASK_NAMES;
+export type Task = TaskName;
 
 export const MODEL_KINDS = ['logistic-regression', 'knn', 'mlp'] as const;
 
@@ -85,12 +87,10 @@ const metricName = z.string().refine((s) => {
   return (METRIC_FAMILIES as readonly string[]).includes(family) && (arg === undefined || /^[^\[\]]+$/.test(arg));
 }, { message: `a metric family (${METRIC_FAMILIES.join(', ')}), optionally with [class] or [group column]` });
 
-/** Built-in baselines per task (src/evaluate/baselines.ts implements them). */
-export const BASELINES: Record<Task, readonly string[]> = {
-  selection: ['random', 'class-balanced', 'full-pool'],
-  relabel: ['no-corrections', 'random-corrections'],
-  ranking: ['random-order', 'self-confidence'],
-};
+/** Built-in baselines per task (listed by each task in src/tasks/, implemented by src/evaluate/baselines.ts). */
+export const BASELINES: Record<Task, readonly string[]> = Object.fromEntries(
+  TASK_NAMES.map((t) => [t, TASK_DEFINITIONS[t].baselines]),
+) as Record<Task, readonly string[]>;
 
 const nonEmptyName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes');
 const paramValue = z.union([z.number(), z.string(), z.boolean()]);
@@ -191,15 +191,13 @@ export const challengeSchema = z
   .strict()
   .superRefine((c, ctx) => {
     const need = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
-    if (c.task === 'selection' && c.budget.rows === undefined) need(['budget', 'rows'], 'selection needs budget.rows');
-    if (c.task === 'relabel' && c.budget.corrections === undefined)
-      need(['budget', 'corrections'], 'relabel needs budget.corrections');
-    if (c.task !== 'selection' && c.budget.rows !== undefined) need(['budget', 'rows'], `only for task selection, not ${c.task}`);
-    if (c.task !== 'relabel' && c.budget.corrections !== undefined)
-      need(['budget', 'corrections'], `only for task relabel, not ${c.task}`);
-    if (c.task !== 'ranking' && c.budget.max_length !== undefined)
-      need(['budget', 'max_length'], `only for task ranking, not ${c.task}`);
-    if (c.task !== 'ranking' && c.ranking !== undefined) need(['ranking'], `only for task ranking, not ${c.task}`);
+    const task = TASK_DEFINITIONS[c.task];
+    // Each budget key belongs to one task: required there when the task says so, refused elsewhere.
+    if (task.budgetRequired && c.budget[task.budgetKey] === undefined) need(['budget', task.budgetKey], `${task.name} needs budget.${task.budgetKey}`);
+    for (const def of Object.values(TASK_DEFINITIONS)) {
+      if (def !== task && c.budget[def.budgetKey] !== undefined) need(['budget', def.budgetKey], `only for task ${def.name}, not ${c.task}`);
+    }
+    if (task.result !== 'curve' && c.ranking !== undefined) need(['ranking'], `only for task ranking, not ${c.task}`);
     const seen = new Set<number>();
     c.model.seeds.forEach((s, i) => {
       if (seen.has(s)) need(['model', 'seeds', i], `duplicate seed ${s}`);
@@ -219,8 +217,8 @@ export const challengeSchema = z
       if (POSITIVE_CLASS_FAMILIES.includes(family) && c.metrics.positive_class === undefined)
         need(path, `${m} needs metrics.positive_class`);
       const isRanking = (RANKING_FAMILIES as readonly string[]).includes(family);
-      if (isRanking && c.task !== 'ranking') need(path, `${m} is a ranking metric; task is ${c.task}`);
-      if (!isRanking && c.task === 'ranking')
+      if (isRanking && task.metrics !== 'ranking') need(path, `${m} is a ranking metric; task is ${c.task}`);
+      if (!isRanking && task.metrics === 'ranking')
         need(path, `${m} is not computed for ranking challenges; use ${RANKING_FAMILIES.join(', ')}`);
     }
     const primary = splitMetricName(c.metrics.primary);
@@ -237,7 +235,7 @@ export const challengeSchema = z
       if (splitMetricName(m).family === 'dataperf_fraction_fixes' && step !== 1)
         need(path, `${m} follows DataPerf's refit after every fix; it needs ranking.step 1, not ${step}`);
     }
-    if (c.one_vs_rest !== undefined && c.task === 'relabel')
+    if (c.one_vs_rest !== undefined && !task.oneVsRest)
       need(['one_vs_rest'], "relabel corrections name the pool's classes; one_vs_rest is for selection and ranking");
     if (c.one_vs_rest !== undefined && c.one_vs_rest === REST_CLASS)
       need(['one_vs_rest'], `"${REST_CLASS}" names the merged rest; pick a class of the pool`);

@@ -7,12 +7,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isClosed, listChallenges, loadChallenge } from '../challenge/load.ts';
 import type { Challenge } from '../challenge/schema.ts';
+import { taskOf } from '../tasks/index.ts';
 import { printJson, printTable } from '../util/output.ts';
 
 function budgetText(c: Challenge): string {
-  if (c.task === 'selection') return `${c.budget.rows} rows`;
-  if (c.task === 'relabel') return `${c.budget.corrections} corrections`;
-  return c.budget.max_length ? `${c.budget.max_length} ids` : 'every train row';
+  return taskOf(c.task).budgetText(c.budget);
 }
 
 function summary(c: Challenge) {
@@ -93,6 +92,6 @@ export function register(program: Command): void {
       const { challenge: c, submission, sha256 } = await checkSubmissionFile(ref, path, { format: opts.format });
       const out = { ok: true, challenge: c.name, format: submission.format, rows: submission.rows, sha256 };
       if (opts.json) return printJson(out);
-      console.log(`ok: ${submission.rows} ${c.task === 'relabel' ? 'corrections' : 'ids'} (${submission.format}) pass every rule of ${c.name}; budget ${budgetText(c)}`);
+      console.log(`ok: ${submission.rows} ${taskOf(c.task).columns.includes('label') ? 'corrections' : 'ids'} (${submission.format}) pass every rule of ${c.name}; budget ${budgetText(c)}`);
     });
 }

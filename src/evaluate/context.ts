@@ -14,6 +14,7 @@ import { verifyPoolFiles } from '../pool/integrity.ts';
 import { openPool, readSplit, type Pool } from '../pool/read.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import { indexIds, rulesFor, type SubmissionRules } from '../submission/index.ts';
+import { taskOf } from '../tasks/index.ts';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import { oneVsRestClasses, oneVsRestSplit, positiveIndex } from './one-vs-rest.ts';
@@ -87,17 +88,18 @@ export async function loadEvalContext(
   }
 
   // Scores only on verified files: what is read must be what the manifest (and so the record's pool hash) says.
-  await verifyPoolFiles(pool, challenge.task === 'ranking' ? ['train', 'test', 'truth'] : ['train', 'test'], { rehash: opts.rehash });
+  const task = taskOf(challenge.task);
+  await verifyPoolFiles(pool, ['train', 'test', ...task.hiddenFiles], { rehash: opts.rehash });
   const poolTrain = await readSplit(pool, 'train', { progress: opts.progress });
   const poolTest = await readHiddenSplit(pool, 'test', { progress: opts.progress });
   const train = concept === undefined ? poolTrain : oneVsRestSplit(poolTrain, concept);
   const test = concept === undefined ? poolTest : oneVsRestSplit(poolTest, concept);
 
   let cleanLabels: Int32Array | undefined;
-  if (challenge.task === 'ranking') {
+  if (task.hiddenFiles.includes('truth')) {
     const truth = await readTruth(pool);
     if (!truth || truth.ids.length === 0) {
-      throw new SieveError(`ranking challenge needs a pool with truth (clean labels); pool "${pool.name}" has none`, { where: pool.dir });
+      throw new SieveError(`${task.name} challenge needs a pool with truth (clean labels); pool "${pool.name}" has none`, { where: pool.dir });
     }
     cleanLabels = Int32Array.from(train.labels);
     const index = indexIds(train.ids);

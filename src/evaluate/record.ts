@@ -11,6 +11,7 @@ import type { CurveCounts } from '../../evaluator/protocols/ranking.ts';
 import type { ModelSpec } from '../../evaluator/types.ts';
 import { isClosed } from '../challenge/load.ts';
 import type { SubmissionFormat } from '../submission/types.ts';
+import type { TaskName } from '../tasks/types.ts';
 import type { SystemFigures } from './system.ts';
 
 export const RESULT_FORMAT = 'sieve-result/1';
@@ -72,7 +73,7 @@ export interface ResultRecord {
   challenge: {
     name: string;
     version: number;
-    task: 'selection' | 'relabel' | 'ranking';
+    task: TaskName;
     /** Built-in name, or absolute path of the challenge.yaml. */
     ref: string;
     spec_sha256: string;

@@ -15,6 +15,7 @@ import {
   layoutOf, meanAndStd, metricsFromTallies, rankingFigures, RANKING_METRICS, type MetricTallies,
 } from '../../evaluator/index.ts';
 import type { CurveCounts } from '../../evaluator/protocols/ranking.ts';
+import { taskOf } from '../tasks/index.ts';
 import { SieveError } from '../util/errors.ts';
 import type { Metrics, ResultRecord } from './record.ts';
 import { compareJson, type Difference } from './verify.ts';
@@ -72,7 +73,7 @@ export function rescoreRecord(rec: ResultRecord): RescoreOutcome {
   let perPart: (part: string) => Float64Array[] | null;
   let rowsOf: (part: string) => number[];
 
-  if (rec.challenge.task === 'ranking') {
+  if (taskOf(rec.challenge.task).result === 'curve') {
     const curve = rec.curve, ranking = rec.ranking;
     if (!curve || !ranking) missing(rec, 'ranking curve');
     if (!curve.parts) missing(rec, 'per-part curve counts');

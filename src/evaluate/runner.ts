@@ -4,8 +4,7 @@
  * submission has passed every rule.
  */
 import {
-  evaluateRanking, evaluateRelabel, evaluateSelection, EvaluatorInputError, EVALUATOR_VERSION, LOG_LOSS_CONVENTION, MISSING_GROUP,
-  type MetricSummary, type ModelSpec, type ScoringOptions,
+  EvaluatorInputError, EVALUATOR_VERSION, LOG_LOSS_CONVENTION, MISSING_GROUP, type MetricSummary, type ModelSpec, type ScoringOptions,
 } from '../../evaluator/index.ts';
 import type { Challenge } from '../challenge/schema.ts';
 import { loadChallenge } from '../challenge/load.ts';
@@ -17,10 +16,8 @@ import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import { SIEVE_VERSION } from '../version.ts';
 import { loadEvalContext, preparedFeatures, type EvalContext } from './context.ts';
-import {
-  primaryMean, RESULT_FORMAT, type FitSummary, type MetricCounts, type Metrics, type RankingCurve, type RankingSummary, type ResultRecord,
-  type SubsetSummary,
-} from './record.ts';
+import { taskOf, type TaskScore } from '../tasks/index.ts';
+import { primaryMean, RESULT_FORMAT, type ResultRecord, type SubsetSummary } from './record.ts';
 import { systemFigures } from './system.ts';
 
 export interface EvaluateOptions {
@@ -31,20 +28,8 @@ export interface EvaluateOptions {
   bootstrapSamples?: number;
 }
 
-/** What a protocol run gives back, whatever the task. */
-export interface Scored {
-  /** Public part. */
-  metrics: Metrics;
-  privateMetrics: Metrics;
-  allMetrics: Metrics;
-  curve?: RankingCurve;
-  ranking?: RankingSummary;
-  /** Selection / relabel: the counts every metric comes from. */
-  counts?: MetricCounts;
-  fits: FitSummary;
-  fitSeconds: number;
-  changed?: number;
-}
+/** What a protocol run gives back, whatever the task (fitSeconds includes the preprocessing). */
+export type Scored = TaskScore;
 
 /** The challenge's model as the evaluator's ModelSpec. */
 export function modelSpecOf(challenge: Challenge): ModelSpec {
@@ -77,8 +62,7 @@ export async function scoreSubmission(
   sub: Pick<ValidSubmission, 'task' | 'indices' | 'labels'>,
   opts: { progress?: Progress; bootstrapSamples?: number; spec?: ModelSpec } = {},
 ): Promise<Scored> {
-  const { challenge } = ctx;
-  const spec = opts.spec ?? modelSpecOf(challenge);
+  const spec = opts.spec ?? modelSpecOf(ctx.challenge);
   const parts: Record<string, Int32Array> = { public: ctx.partition.public };
   if (ctx.partition.private.length) parts.private = ctx.partition.private;
   // Preprocessing is fitted once per context (and counted in the fit time of the first run).
@@ -86,55 +70,18 @@ export async function scoreSubmission(
   const features = preparedFeatures(ctx, spec);
   const prepSeconds = (performance.now() - tPrep) / 1000;
   const scoring: ScoringOptions = {
-    bootstrap: bootstrapOf(challenge, opts.bootstrapSamples),
+    bootstrap: bootstrapOf(ctx.challenge, opts.bootstrapSamples),
     parts,
     positiveClass: ctx.positiveClass,
     progress: opts.progress,
     features,
   };
   try {
-    if (sub.task === 'ranking') {
-      const r = ctx.challenge.ranking;
-      const out = await evaluateRanking({
-        ...scoring,
-        spec,
-        pool: ctx.poolInput,
-        cleanLabels: ctx.cleanLabels!,
-        order: sub.indices,
-        test: ctx.testInput,
-        step: r?.step ?? 1,
-        segments: r?.segments ?? 2,
-        curveSeeds: spec.seeds,
-      });
-      return {
-        metrics: out.parts.public,
-        privateMetrics: out.parts.private ?? {},
-        allMetrics: out.metrics,
-        curve: out.curve,
-        ranking: out.ranking,
-        fits: out.fits,
-        fitSeconds: prepSeconds + out.fit_seconds,
-      };
-    }
-    const out =
-      sub.task === 'selection'
-        ? await evaluateSelection({ ...scoring, spec, pool: ctx.poolInput, subset: sub.indices, test: ctx.testInput })
-        : await evaluateRelabel({
-            ...scoring,
-            spec,
-            pool: ctx.poolInput,
-            corrections: { rows: sub.indices, labels: sub.labels! },
-            test: ctx.testInput,
-          });
-    return {
-      metrics: out.parts.public,
-      privateMetrics: out.parts.private ?? {},
-      allMetrics: out.metrics,
-      counts: out.counts,
-      fits: out.fits,
-      fitSeconds: prepSeconds + out.fit_seconds,
-      changed: 'changed' in out ? (out.changed as number) : undefined,
-    };
+    const out = await taskOf(sub.task).score(
+      { spec, pool: ctx.poolInput, test: ctx.testInput, cleanLabels: ctx.cleanLabels, ranking: ctx.challenge.ranking, scoring },
+      sub,
+    );
+    return { ...out, fitSeconds: prepSeconds + out.fitSeconds };
   } catch (err) {
     asSieveError(err, ctx);
   }
@@ -145,10 +92,8 @@ export function summariseSubset(ctx: EvalContext, sub: Pick<ValidSubmission, 'ta
   const { train } = ctx;
   const classCounts: Record<string, number> = {};
   for (const c of train.classNames) classCounts[c] = 0;
-  for (let j = 0; j < sub.indices.length; j++) {
-    const label = sub.task === 'relabel' ? sub.labels![j] : train.labels[sub.indices[j]];
-    classCounts[train.classNames[label]]++;
-  }
+  const task = taskOf(sub.task);
+  for (let j = 0; j < sub.indices.length; j++) classCounts[train.classNames[task.entryClass(sub, j, train.labels)]]++;
   const groupCounts: Record<string, Record<string, number>> = {};
   const cols = ctx.challenge.groups.length ? ctx.challenge.groups : Object.keys(train.groups);
   for (const g of cols) {

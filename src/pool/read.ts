@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import { appendTable, openDb, queryColumns, quoteIdent, sqlString, type ReadColumn } from './duckdb.ts';
@@ -321,5 +322,24 @@ export async function readHead(pool: Pool, rows: number, split: SplitName = 'tra
     throw poolReadError(pool, path, err);
   } finally {
     db.close();
+  }
+}
+
+/**
+ * Copies a participant-visible split into table `table` of `conn` (a database of the
+ * caller's, e.g. a strategy's sandbox): the columns participants see (id, label, features,
+ * groups) in file order, embeddings as FLOAT[dim]. The file goes through the same checks as
+ * readSplit (evaluator-only files and their copies are refused).
+ */
+export async function copyParticipantSplit(conn: DuckDBConnection, pool: Pool, table: string, split: SplitName = 'train'): Promise<number> {
+  const { path } = await participantSource(pool, split);
+  const m = pool.manifest;
+  const cols = [quoteIdent('id'), quoteIdent('label'), ...m.features.map(featureSelect), ...m.groups.map((g) => quoteIdent(g.name))];
+  try {
+    await conn.run(`CREATE TABLE ${quoteIdent(table)} AS SELECT ${cols.join(', ')} FROM read_parquet(${sqlString(path)})`);
+    const r = await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM ${quoteIdent(table)}`);
+    return Number(r.getColumns()[0][0]);
+  } catch (err) {
+    throw poolReadError(pool, path, err);
   }
 }

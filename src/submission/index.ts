@@ -3,6 +3,7 @@
  * budget and the pool's ids and classes.
  */
 import type { ChallengeSpec } from '../challenge/schema.ts';
+import { taskOf } from '../tasks/index.ts';
 import { readSubmission, type ReadSubmission } from './parse.ts';
 import type { ValidSubmission } from './types.ts';
 import { validateSubmission, type SubmissionRules } from './validate.ts';
@@ -16,12 +17,8 @@ export function rulesFor(
   challenge: Pick<ChallengeSpec, 'task' | 'budget'>,
   pool: { ids: readonly string[]; classNames: readonly string[] },
 ): SubmissionRules {
-  const { task, budget } = challenge;
-  const [limit, budgetName] =
-    task === 'selection' ? [budget.rows, 'budget.rows']
-    : task === 'relabel' ? [budget.corrections, 'budget.corrections']
-    : [budget.max_length ?? pool.ids.length, budget.max_length ? 'budget.max_length' : 'train rows'];
-  return { task, poolIds: pool.ids, classNames: pool.classNames, budget: limit, budgetName };
+  const { limit, name } = taskOf(challenge.task).budget(challenge.budget, pool.ids.length);
+  return { task: challenge.task, poolIds: pool.ids, classNames: pool.classNames, budget: limit, budgetName: name };
 }
 
 /** Reads and validates a submission file; throws a SubmissionError on the first broken rule. */

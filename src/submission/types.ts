@@ -2,6 +2,7 @@
  * Shapes of a submission on its way in: as read from the file (`RawSubmission`, nothing
  * checked against the pool yet) and once validated (`ValidSubmission`, indices into the pool).
  */
+import type { TaskName } from '../tasks/types.ts';
 import { SieveError } from '../util/errors.ts';
 
 export const SUBMISSION_FORMATS = ['csv', 'txt', 'json', 'parquet', 'arrow'] as const;
@@ -59,7 +60,7 @@ export interface RawSubmission {
 
 /** A submission that passed every rule, resolved to row indices of the pool's train split. */
 export interface ValidSubmission {
-  task: 'selection' | 'relabel' | 'ranking';
+  task: TaskName;
   format: SubmissionFormat;
   /** sha256 of the submitted file's bytes. */
   sha256: string;

@@ -3,11 +3,11 @@
  * training. Each broken rule is its own SubmissionError with a count and the first offenders
  * (with their line/row/item); nothing is ever dropped or repaired silently.
  */
-import type { Task } from '../challenge/schema.ts';
+import { taskOf, type TaskName } from '../tasks/index.ts';
 import { originOf, SubmissionError, type RawSubmission, type ValidSubmission } from './types.ts';
 
 export interface SubmissionRules {
-  task: Task;
+  task: TaskName;
   /** The pool's train ids, in pool order (indices in the result refer to this order). */
   poolIds: readonly string[];
   /** The pool's class names (relabel labels must be one of them). */
@@ -25,8 +25,8 @@ function quote(s: string | null): string {
 }
 
 /** The columns a task needs, in order. */
-export function expectedColumns(task: Task): string[] {
-  return task === 'relabel' ? ['id', 'label'] : ['id'];
+export function expectedColumns(task: TaskName): string[] {
+  return [...taskOf(task).columns];
 }
 
 /** Builds the id → train-row index map once per pool (callers may cache it). */
@@ -54,7 +54,7 @@ export function validateSubmission(
       .map((m) => raw.columns.find((c) => c.trim().toLowerCase() === m && c !== m))
       .filter((c): c is string => c !== undefined)
       .map((c) => `"${c}" must be spelled exactly "${c.trim().toLowerCase()}"`);
-    const txtHint = raw.format === 'txt' && rules.task === 'relabel' ? ['TXT holds only ids; relabel needs CSV id,label or JSON/Parquet/Arrow'] : [];
+    const txtHint = raw.format === 'txt' && expected.includes('label') ? [`TXT holds only ids; ${rules.task} needs CSV id,label or JSON/Parquet/Arrow`] : [];
     throw new SubmissionError('missing-columns', `missing column(s) ${missing.join(', ')}: task ${rules.task} needs ${expected.join(', ')}`, {
       where,
       count: missing.length,
@@ -120,9 +120,9 @@ export function validateSubmission(
     throw new SubmissionError('duplicate-ids', `${dupCount} repeated id(s): each id may appear once`, { where, count: dupCount, examples: dups });
   }
 
-  // Labels (relabel only).
+  // Labels (tasks whose submissions carry them: relabel).
   let labels: Int32Array | undefined;
-  if (rules.task === 'relabel') {
+  if (expected.includes('label')) {
     const given = raw.labels ?? [];
     const classIndex = new Map(rules.classNames.map((c, i) => [c, i]));
     const noLabel: number[] = [];
@@ -154,7 +154,7 @@ export function validateSubmission(
 
   // Budget.
   if (rules.budget !== undefined && n > rules.budget) {
-    const unit = rules.task === 'relabel' ? 'corrections' : rules.task === 'ranking' ? 'ranked ids' : 'rows';
+    const unit = taskOf(rules.task).entries;
     throw new SubmissionError('over-budget', `${n} ${unit} submitted; the budget is ${rules.budget} (${n - rules.budget} too many)`, {
       where,
       count: n,
