@@ -108,7 +108,8 @@ async function prepareSelect(conn: DuckDBConnection, sql: string, where: string,
   }
   for (let attempt = 0; ; attempt++) {
     try {
-      const prepared = await extracted.prepare(0);
+      // conn.prepare reports DuckDB's own message (the extracted statement's prepare does not).
+      const prepared = await conn.prepare(sql);
       if (prepared.statementType !== StatementType.SELECT) {
         throw new SieveError('the SQL strategy is not a SELECT; a strategy is exactly one SELECT', { where });
       }
