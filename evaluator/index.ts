@@ -11,10 +11,10 @@
 export { EVALUATOR_VERSION } from './version.ts';
 export type { Dataset, ModelKind, ModelSpec, PreprocessSpec } from './types.ts';
 export type { MetricSummary } from './aggregate.ts';
-export { meanAndStd, summariseSeeds } from './aggregate.ts';
+export { meanAndStd, summariseSeeds, type SeedScorer } from './aggregate.ts';
 export { DEFAULT_BOOTSTRAP, type BootstrapSpec } from './bootstrap.ts';
 export {
-  describeLayout, encodeGroupColumn, evaluateMetrics, layoutOf, LOG_LOSS_CONVENTION, logLoss, metricFamily, METRIC_FAMILIES, metricsFromTallies,
+  allRows, describeLayout, encodeGroupColumn, evaluateMetrics, layoutOf, LOG_LOSS_CONVENTION, logLoss, metricFamily, METRIC_FAMILIES, metricsFromTallies,
   MISSING_GROUP, type GroupColumn, type LayoutDescription, type MetricFamily, type MetricOptions, type MetricTallies,
 } from './metrics.ts';
 export {
@@ -24,6 +24,10 @@ export {
 export { evaluateSelection, type SelectionInput } from './protocols/selection.ts';
 export { applyCorrections, evaluateRelabel, type Corrections, type RelabelInput, type RelabelOutput } from './protocols/relabel.ts';
 export {
-  evaluateRanking, RANKING_METRICS, type CurveCounts, type RankingCurve, type RankingInput, type RankingOutput,
+  classificationReplayScorer, decodeMask, decodeReplay, encodeMask, encodeReplay, mergeReplay, restrictReplay, REPLAY_FORMAT,
+  type ClassificationReplay, type CurveReplay, type Replay, type ReplayJson,
+} from './replay.ts';
+export {
+  curveReplayScorer, evaluateRanking, RANKING_METRICS, type CurveCounts, type RankingCurve, type RankingInput, type RankingOutput,
 } from './protocols/ranking.ts';
 export { dataperfFractionFixes, rankingFigures, roundAccuracy } from './protocols/ranking-rules.ts';

@@ -183,13 +183,15 @@ export function rowScores(yTrue: Int32Array, proba: Float32Array, n: number, k: 
     const conf = proba[i * k + pred[i]];
     confidence[i] = conf;
     nll[i] = trueClassNll(proba, i * k, k, y, 'float64', clipped);
-    // Right-closed bins ((b-1)/B, b/B]; confidence 0 (or below) goes to the first bin.
-    let b = Math.ceil(conf * ECE_BINS) - 1;
-    if (b < 0) b = 0;
-    else if (b >= ECE_BINS) b = ECE_BINS - 1;
-    bin[i] = b;
+    bin[i] = eceBin(conf);
   }
   return { n, k, yTrue, pred, confidence, nll, bin };
+}
+
+/** The ECE bin of a confidence: right-closed ((b-1)/B, b/B]; 0 (or below) goes to the first bin. */
+export function eceBin(confidence: number): number {
+  const b = Math.ceil(confidence * ECE_BINS) - 1;
+  return b < 0 ? 0 : b >= ECE_BINS ? ECE_BINS - 1 : b;
 }
 
 /** Metric families: the part of a metric name before '['. */
@@ -427,10 +429,14 @@ export function describeLayout(layout: MetricLayout): LayoutDescription {
   };
 }
 
-/** The layout a description names (group codes are not needed to score tallies). */
-export function layoutOf(desc: LayoutDescription): MetricLayout {
+/**
+ * The layout a description names. Group codes are not needed to score tallies; per-row
+ * scoring (the bootstrap of a record's replay) passes them, one array per column in layout order.
+ */
+export function layoutOf(desc: LayoutDescription, codes?: readonly Int32Array[]): MetricLayout {
+  if (codes && codes.length !== desc.groups.length) throw new RangeError(`layoutOf: ${codes.length} group code arrays for ${desc.groups.length} group columns`);
   const groups: Record<string, GroupColumn> = {};
-  for (const { column, names } of desc.groups) groups[column] = { codes: new Int32Array(0), names: [...names] };
+  desc.groups.forEach(({ column, names }, i) => { groups[column] = { codes: codes?.[i] ?? new Int32Array(0), names: [...names] }; });
   return metricLayout(desc.classes.length, {
     classNames: desc.classes, groups, positiveClass: desc.positive_class ?? undefined, minGroupSize: desc.min_group_size,
   });

@@ -65,6 +65,34 @@ describe('sieve evaluate / verify / baselines on credit-fair (small and fast)', 
     const rescored = sieve('verify', out, '--rescore');
     expect(rescored.status, rescored.stderr).toBe(0);
     expect(rescored.stdout).toMatch(/re-scored: all \d+ recorded figures equal/);
+    expect(rescored.stdout).toMatch(/note: \d+ intervals re-scored from the record's replays \(20 resamples, seed 0\)/);
+
+    // An interval moved by one ulp is named with both values; nothing else differs.
+    const interval = structuredClone(stored);
+    const [lo, hi] = stored.private.all_metrics['worst_group_accuracy[sex]'].ci95;
+    interval.private.all_metrics['worst_group_accuracy[sex]'].ci95[1] = hi + Number.EPSILON;
+    interval.metrics.macro_f1.bias += 1e-9;
+    const moved = join(dir, 'rescore-interval.json');
+    writeFileSync(moved, JSON.stringify(interval));
+    const movedOut = sieve('verify', moved, '--rescore', '--json');
+    expect(movedOut.status).toBe(1);
+    expect(JSON.parse(movedOut.stdout).differences).toEqual([
+      { path: 'metrics.macro_f1.bias', recorded: stored.metrics.macro_f1.bias + 1e-9, rerun: stored.metrics.macro_f1.bias },
+      { path: 'private.all_metrics.worst_group_accuracy[sex].ci95[1]', recorded: hi + Number.EPSILON, rerun: hi },
+    ]);
+    expect(lo).toBeLessThanOrEqual(hi);
+    const human = sieve('verify', moved, '--rescore');
+    expect(human.stdout).toMatch(/MISMATCH: 2 of \d+ figures differ/);
+    expect(human.stdout).toMatch(/private\.all_metrics\.worst_group_accuracy\[sex\]\.ci95\[1\]/);
+
+    // A record from before replays: everything else re-scores, with a note that intervals were not.
+    const old = structuredClone(stored);
+    delete old.replay;
+    delete old.private.replay;
+    delete old.private.public_mask;
+    const oldOutcome = rescoreRecord(old);
+    expect(oldOutcome.differences).toEqual([]);
+    expect(oldOutcome.notes.join('\n')).toMatch(/intervals \(ci95, bias\) and group notes were not re-scored: the record stores no replay/);
 
     const tampered = structuredClone(stored);
     tampered.counts.parts.private[3].confusion[0] += 1;

@@ -191,6 +191,13 @@ baselines: [no-corrections, random-corrections]
     const none = await runBaseline(ctx, 'no-corrections');
     const random = await runBaseline(ctx, 'random-corrections');
     expect(fixed.subset.changed).toBe(800);
+    // Relabel records re-score, intervals included, from the record alone.
+    const stored = JSON.parse(JSON.stringify(fixed)) as ResultRecord;
+    const rescored = rescoreRecord(stored);
+    expect(rescored.differences).toEqual([]);
+    expect(rescored.notes.join('\n')).toMatch(/intervals re-scored from the record's replays \(200 resamples/);
+    stored.private!.metrics.macro_f1.ci95[0] += 0.001;
+    expect(rescoreRecord(stored).differences.map((d) => d.path)).toEqual(['private.metrics.macro_f1.ci95[0]']);
     expect(fixed.metrics.accuracy.mean).toBeGreaterThan(none.metrics.accuracy.mean);
     expect(none.metrics.accuracy.mean).toBeGreaterThan(random.metrics.accuracy.mean);
     expect(random.rows).toBe(800);
@@ -264,7 +271,23 @@ describe('fashion-debug, a 60-row prefix: both scoring rules, curves per part, r
     const bad = rescoreRecord(tampered);
     expect(bad.ok).toBe(false);
     expect(bad.differences.map((d) => d.path)).toContain('metrics.noisy_accuracy.mean');
-    expect(bad.differences.every((d) => d.path.startsWith('metrics.') || d.path === 'primary.mean')).toBe(true);
+    // The public replay no longer gives the tampered count back, and says where.
+    expect(bad.differences.map((d) => d.path)).toContain('curve.parts.public[0] (from the replay).correct[0]');
+    expect(bad.differences.every((d) => d.path.startsWith('metrics.') || d.path === 'primary.mean' || d.path.startsWith('curve.parts.public[0]'))).toBe(true);
+
+    // Intervals re-score from the replays too, the all-rows ones interleaved from both parts.
+    expect(ok.notes).toContain("18 intervals re-scored from the record's replays (50 resamples, seed 0)");
+    const moved = structuredClone(r);
+    moved.private!.all_metrics.auc.ci95[0] -= 1e-6;
+    expect(rescoreRecord(moved).differences).toEqual([
+      { path: 'private.all_metrics.auc.ci95[0]', recorded: r.private!.all_metrics.auc.ci95[0] - 1e-6, rerun: r.private!.all_metrics.auc.ci95[0] },
+    ]);
+    // A replay whose flips were edited changes counts and intervals, each named.
+    const flipped = structuredClone(r);
+    const set = flipped.replay!.kind === 'curve' ? flipped.replay!.sets[0] : null;
+    set!.correct0 = set!.correct0.replace(/^bits:./, (m) => (m.endsWith('A') ? 'bits:B' : 'bits:A'));
+    const flippedPaths = rescoreRecord(flipped).differences.map((d) => d.path);
+    expect(flippedPaths).toContain('curve.parts.public[0] (from the replay).correct[0]');
   });
 });
 

@@ -13,6 +13,7 @@ import { fitPreprocessor } from '../preprocess.ts';
 import type { Dataset, FittedModel, ModelSpec, ModelState } from '../types.ts';
 import { runFits, type FitJob } from '../parallel.ts';
 import { expectedWork, MIN_PARALLEL_WORK } from './jobs.ts';
+import { classificationReplay, type ClassificationReplay } from '../replay.ts';
 
 /** Thrown for inputs the evaluator cannot score; callers turn it into their own error type. */
 export class EvaluatorInputError extends Error {
@@ -106,6 +107,8 @@ export interface EvaluationOutput {
    * seed: metricsFromTallies(layoutOf(counts.layout), tallies) gives the per-seed values again.
    */
   counts: { layout: LayoutDescription; parts: Record<string, MetricTallies[]> };
+  /** What the bootstrap resamples, per test row (evaluator/replay.ts): intervals re-score from it. */
+  replay: ClassificationReplay;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -308,11 +311,16 @@ export function scorePredictions(
   pool: PoolInput,
   test: TestInput,
   opts: ScoringOptions,
-): { metrics: Record<string, MetricSummary>; parts: Record<string, Record<string, MetricSummary>>; counts: EvaluationOutput['counts'] } {
+): Pick<EvaluationOutput, 'metrics' | 'parts' | 'counts' | 'replay'> {
   const layout = scoringLayout(pool, test, opts);
   const scores: RowScores[] = fits.map((f) => rowScores(test.y, f.proba, test.n, pool.k));
   const { metrics, parts, counts } = scoreWithParts(classificationScorer(layout, scores), test.n, opts);
-  return { metrics, parts, counts: { layout: describeLayout(layout), parts: counts as Record<string, MetricTallies[]> } };
+  return {
+    metrics,
+    parts,
+    counts: { layout: describeLayout(layout), parts: counts as Record<string, MetricTallies[]> },
+    replay: classificationReplay(scores, layout.groups.map(({ g }) => g.codes)),
+  };
 }
 
 /** Fits on `train` for every seed and scores: the shared tail of selection and relabel. */
@@ -327,7 +335,7 @@ export async function trainAndScore(
   opts.progress?.start(seedsToFit(spec).length, 'fitting');
   const fits = await fitSeeds(spec, train, features.Xtest, test.n, opts.threads, opts.progress);
   opts.progress?.stop();
-  const { metrics, parts, counts } = scorePredictions(fits, pool, test, opts);
+  const { metrics, parts, counts, replay } = scorePredictions(fits, pool, test, opts);
   return {
     metrics,
     parts,
@@ -337,5 +345,6 @@ export async function trainAndScore(
     fit_seconds: features.seconds + fits.reduce((s, f) => s + f.seconds, 0),
     test_rows: test.n,
     counts,
+    replay,
   };
 }

@@ -23,6 +23,7 @@ import {
 import { planCurve, PointAction, segmentJob, splitFits, type CurvePlan, type SegmentJob } from './curve.ts';
 import { runJobs } from './jobs.ts';
 import { rankingFigures, RANKING_METRICS } from './ranking-rules.ts';
+import { curveReplay, type CurveReplay } from '../replay.ts';
 
 export { RANKING_METRICS };
 
@@ -73,6 +74,8 @@ export interface RankingOutput {
   fits: { cold: number; warm: number; grid_points: number; seconds: number; iterations: { cold: number; warm: number } };
   fit_seconds: number;
   test_rows: number;
+  /** What the bootstrap resamples, per test row (evaluator/replay.ts): intervals re-score from it. */
+  replay: CurveReplay;
 }
 
 /**
@@ -85,7 +88,7 @@ export const WARM_START_KINDS: ReadonlySet<string> = new Set(['logistic-regressi
 
 
 /** Per-seed correctness of every grid point, stored as flips from the previous point. */
-interface SeedCurve {
+export interface SeedCurve {
   correct0: Uint8Array;
   cleanCorrect: Uint8Array;
   /** Flips into point p are flips[offsets[p-1] .. offsets[p]); +(r+1) became right, −(r+1) became wrong. */
@@ -280,5 +283,12 @@ export async function evaluateRanking(input: RankingInput): Promise<RankingOutpu
     },
     fit_seconds: fitSeconds,
     test_rows: test.n,
+    replay: curveReplay(curves),
   };
+}
+
+/** The scorer of a curve replay (the curve's grid, pool rows and step as recorded). */
+export function curveReplayScorer(r: CurveReplay, gridK: ArrayLike<number>, poolRows: number, step: number): ReturnType<typeof curveScorer> {
+  if (gridK.length !== r.points) throw new RangeError(`replay: ${r.points} curve points for a grid of ${gridK.length}`);
+  return curveScorer(r.seedSet.map((i) => r.sets[i]), Int32Array.from(gridK), poolRows, step);
 }

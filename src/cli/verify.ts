@@ -3,6 +3,12 @@ import type { Command } from 'commander';
 import { printJson, printTable } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
 
+/** A figure for the mismatch table: long values (encoded replay arrays) cut to their start. */
+const shown = (v: unknown) => {
+  const text = JSON.stringify(v) ?? 'undefined';
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+};
+
 export function register(program: Command): void {
   program
     .command('verify')
@@ -12,7 +18,8 @@ export function register(program: Command): void {
     .option('--rescore', "no re-run: recompute every figure from the record's own stored counts and check it equals the recorded one")
     .option('--json', 'print the outcome as JSON')
     .addHelpText('after', '\nExit codes: 0 identical; 1 figures differ (listed); 2 the submission, challenge spec or pool changed, or bad input.\n' +
-        '--rescore needs only the record: no submission, pool or refit (the bootstrap intervals are checked by a re-run only).')
+        '--rescore needs only the record: no submission, pool or refit; intervals are recomputed from the rows the record’s bootstrap\n' +
+        'resampled (records written before those were stored re-score without their intervals, and say so).')
     .action(async (result: string, opts: { submission?: string; json?: boolean; rescore?: boolean }) => {
       if (opts.rescore) return rescore(result, opts);
       const progress = progressBar({ enabled: !opts.json });
@@ -29,7 +36,7 @@ export function register(program: Command): void {
           console.log(`MISMATCH: ${outcome.differences.length} of ${outcome.compared} figures differ`);
           printTable(
             ['figure', 'recorded', 're-run'],
-            outcome.differences.slice(0, 50).map((d) => [d.path, JSON.stringify(d.recorded), JSON.stringify(d.rerun)]),
+            outcome.differences.slice(0, 50).map((d) => [d.path, shown(d.recorded), shown(d.rerun)]),
           );
           if (outcome.differences.length > 50) console.log(`... and ${outcome.differences.length - 50} more`);
         }
@@ -51,7 +58,7 @@ async function rescore(result: string, opts: { json?: boolean }): Promise<void> 
       console.log(`MISMATCH: ${outcome.differences.length} of ${outcome.compared} figures differ from their recomputation`);
       printTable(
         ['figure', 'recorded', 'recomputed'],
-        outcome.differences.slice(0, 50).map((d) => [d.path, JSON.stringify(d.recorded), JSON.stringify(d.rerun)]),
+        outcome.differences.slice(0, 50).map((d) => [d.path, shown(d.recorded), shown(d.rerun)]),
       );
       if (outcome.differences.length > 50) console.log(`... and ${outcome.differences.length - 50} more`);
     }

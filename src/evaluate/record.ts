@@ -8,6 +8,7 @@
 import type { MetricSummary } from '../../evaluator/aggregate.ts';
 import type { LayoutDescription, MetricTallies } from '../../evaluator/metrics.ts';
 import type { CurveCounts } from '../../evaluator/protocols/ranking.ts';
+import type { ReplayJson } from '../../evaluator/replay.ts';
 import type { ModelSpec } from '../../evaluator/types.ts';
 import { isClosed } from '../challenge/load.ts';
 import type { SubmissionFormat } from '../submission/types.ts';
@@ -42,6 +43,14 @@ export interface MetricCounts {
   layout: LayoutDescription;
   parts: Record<string, MetricTallies[]>;
 }
+
+/**
+ * What the bootstrap of one test part resamples, per row (evaluator/replay.ts), so that
+ * `sieve verify --rescore` recomputes every interval without refits. The rows are the part's
+ * test rows in ascending test-row order; `test_ids_sha256` (sha256 of the test split's ids,
+ * one per line, in test-row order) pins that order to the pool's test split.
+ */
+export type RecordReplay = ReplayJson & { test_ids_sha256: string };
 
 /** Ranking: how long the ranking was and how many planted errors it reached. */
 export interface RankingSummary {
@@ -95,13 +104,25 @@ export interface ResultRecord {
   primary: { name: string; direction: 'max' | 'min'; mean: number | null };
   /** Metrics on the public part of the test rows. */
   metrics: Metrics;
-  /** Metrics on the private part and on every test row; hidden by publicView while open. */
-  private: { metrics: Metrics; all_metrics: Metrics; primary_mean: number | null } | null;
+  /**
+   * Metrics on the private part and on every test row; hidden by publicView while open. With
+   * the private part's replay and which test rows are public (packed bits, test-row order),
+   * from which the all-rows replay is interleaved.
+   */
+  private: {
+    metrics: Metrics;
+    all_metrics: Metrics;
+    primary_mean: number | null;
+    replay?: RecordReplay;
+    public_mask?: string;
+  } | null;
   /** Ranking: accuracy after k fixes over every test row (the curve's area etc. are in metrics). */
   curve?: RankingCurve;
   ranking?: RankingSummary;
   /** Selection / relabel: what every metric is computed from (re-scoring without refits). */
   counts?: MetricCounts;
+  /** What the public part's bootstrap resamples (absent from records written before replays were stored). */
+  replay?: RecordReplay;
   subset: SubsetSummary;
   fits: FitSummary;
   system: SystemFigures;

@@ -7,12 +7,15 @@
  *
  * Checked: every metric's mean, std and per-seed values in the public, private and all-rows
  * tables, the primary means, the curve's accuracy and fraction columns, and that the stored
- * counts cover as many test rows as the record says. Not checked: the bootstrap intervals
- * (ci95), which resample test rows and so need the per-row predictions; a full
- * `sieve verify` (re-run) checks those.
+ * counts cover as many test rows as the record says. Then, from the record's replays (the
+ * per-row facts each part's bootstrap resamples, evaluator/replay.ts): that they give the
+ * stored counts again, and every interval (ci95, bias, ci_extended) and group note, by the
+ * evaluator's own bootstrap with the record's seed and resamples. A record written before
+ * replays were stored re-scores without its intervals, and the outcome says so.
  */
 import {
-  layoutOf, meanAndStd, metricsFromTallies, rankingFigures, RANKING_METRICS, type MetricTallies,
+  allRows, classificationReplayScorer, curveReplayScorer, decodeMask, decodeReplay, layoutOf, meanAndStd, mergeReplay, metricsFromTallies,
+  rankingFigures, RANKING_METRICS, summariseSeeds, type MetricSummary, type MetricTallies, type Replay, type SeedScorer,
 } from '../../evaluator/index.ts';
 import type { CurveCounts } from '../../evaluator/protocols/ranking.ts';
 import { taskOf } from '../tasks/index.ts';
@@ -42,7 +45,7 @@ function recordedTables(rec: ResultRecord, notes: string[]): { part: string; whe
 }
 
 /** JSON's view of a number (NaN and ±Infinity are stored as null). */
-const asStored = (v: unknown) => JSON.parse(JSON.stringify(v));
+const asStored = (v: unknown) => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)));
 
 function missing(rec: ResultRecord, what: string): never {
   throw new SieveError(`the record has no ${what} to re-score from (written by evaluator ${rec.evaluator?.version ?? '?'}, before records stored their counts)`, {
@@ -141,6 +144,85 @@ export function rescoreRecord(rec: ResultRecord): RescoreOutcome {
     if (part === 'public') check('primary.mean', rec.primary.mean, freshPrimary);
     if (part === 'private' && rec.private) check('private.primary_mean', rec.private.primary_mean, freshPrimary);
   }
-  notes.push('ci95 intervals resample test rows and need per-row predictions: a full `sieve verify` (re-run) checks them');
+  rescoreIntervals(rec, notes, differences, check);
   return { ok: differences.length === 0, compared: counter.n, differences, notes };
+}
+
+/** The replay of one recorded part: public and private as stored, all interleaved from both. */
+function partReplay(rec: ResultRecord, part: string, cache: Map<string, Replay>): Replay {
+  const hit = cache.get(part);
+  if (hit) return hit;
+  let replay: Replay;
+  if (part === 'public') replay = decodeReplay(rec.replay!, 'replay');
+  else {
+    const priv = rec.private!;
+    if (!priv.replay) throw new RangeError('private.replay: the record stores the public replay but not the private one');
+    if (priv.replay.test_ids_sha256 !== rec.replay!.test_ids_sha256) {
+      throw new RangeError(`private.replay.test_ids_sha256: ${priv.replay.test_ids_sha256} differs from the public replay's ${rec.replay!.test_ids_sha256}`);
+    }
+    if (part === 'private') replay = decodeReplay(priv.replay, 'private.replay');
+    else replay = mergeReplay(partReplay(rec, 'public', cache), partReplay(rec, 'private', cache), decodeMask(priv.public_mask, rec.test.rows, 'private.public_mask'));
+  }
+  cache.set(part, replay);
+  return replay;
+}
+
+/**
+ * Every interval again from the replays: each part's bootstrap rerun over the part's rows (in
+ * the order the evaluator drew them), with the record's bootstrap seed and resamples.
+ */
+function rescoreIntervals(
+  rec: ResultRecord,
+  notes: string[],
+  differences: Difference[],
+  check: (path: string, recorded: unknown, recomputed: unknown) => void,
+): void {
+  if (!rec.replay) {
+    notes.push(
+      `intervals (ci95, bias) and group notes were not re-scored: the record stores no replay of the rows its bootstrap resamples ` +
+        `(written by sieve ${rec.sieve?.version ?? '?'}, before records did); a full \`sieve verify\` (re-run) checks them`,
+    );
+    return;
+  }
+  const ranking = rec.challenge.task === 'ranking';
+  const cache = new Map<string, Replay>();
+  let intervals = 0;
+  for (const { part, where, metrics, rows } of recordedTables(rec, [])) {
+    let replay: Replay;
+    let scorer: SeedScorer;
+    try {
+      replay = partReplay(rec, part, cache);
+      if (ranking) {
+        if (replay.kind !== 'curve') throw new RangeError(`a ranking record's replay must be a curve, not ${replay.kind}`);
+        scorer = curveReplayScorer(replay, rec.curve!.k, rec.ranking!.pool_rows, rec.ranking!.step);
+      } else {
+        if (replay.kind !== 'classification') throw new RangeError(`a ${rec.challenge.task} record's replay must be classification, not ${replay.kind}`);
+        scorer = classificationReplayScorer(replay, rec.counts!.layout);
+      }
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      differences.push({ path: `${where} (replay of part "${part}")`, recorded: 'a replay', rerun: `unreadable: ${err.message}` });
+      continue;
+    }
+    check(`replay of part "${part}": rows`, rows, replay.n);
+    check(`replay of part "${part}": seeds`, rec.seeds.length, replay.seedSet.length);
+    if (replay.n !== rows || replay.seedSet.length !== rec.seeds.length) continue;
+    const every = allRows(replay.n);
+    // The replay must give the stored counts back: then means, stds and per-seed values agree too.
+    for (let s = 0; s < scorer.seeds; s++) {
+      const stored = ranking ? rec.curve!.parts[part]?.[s] : rec.counts!.parts[part]?.[s];
+      check(`${ranking ? 'curve' : 'counts'}.parts.${part}[${s}] (from the replay)`, stored, scorer.counts!(s, every));
+    }
+    const fresh: Record<string, MetricSummary> = summariseSeeds(scorer, every, replay.n, rec.bootstrap);
+    for (const name of Object.keys(metrics).sort()) {
+      const f = fresh[name];
+      if (!f) continue; // named by the counts check above
+      check(`${where}.${name}.ci95`, metrics[name].ci95, f.ci95);
+      check(`${where}.${name}.bias`, metrics[name].bias, f.bias);
+      check(`${where}.${name}.ci_extended`, metrics[name].ci_extended, f.ci_extended);
+      check(`${where}.${name}.note`, metrics[name].note, f.note);
+      intervals++;
+    }
+  }
+  notes.push(`${intervals} intervals re-scored from the record's replays (${rec.bootstrap.samples} resamples, seed ${rec.bootstrap.seed})`);
 }

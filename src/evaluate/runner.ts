@@ -3,8 +3,10 @@
  * validation → the evaluator's protocol → result record. Nothing is trained before the
  * submission has passed every rule.
  */
+import { createHash } from 'node:crypto';
 import {
-  EvaluatorInputError, EVALUATOR_VERSION, LOG_LOSS_CONVENTION, MISSING_GROUP, type MetricSummary, type ModelSpec, type ScoringOptions,
+  encodeMask, encodeReplay, EvaluatorInputError, EVALUATOR_VERSION, LOG_LOSS_CONVENTION, MISSING_GROUP, restrictReplay,
+  type MetricSummary, type ModelSpec, type Replay, type ScoringOptions,
 } from '../../evaluator/index.ts';
 import type { Challenge } from '../challenge/schema.ts';
 import { loadChallenge } from '../challenge/load.ts';
@@ -17,7 +19,7 @@ import type { Progress } from '../util/progress.ts';
 import { SIEVE_VERSION } from '../version.ts';
 import { loadEvalContext, preparedFeatures, type EvalContext } from './context.ts';
 import { taskOf, type TaskScore } from '../tasks/index.ts';
-import { primaryMean, RESULT_FORMAT, type ResultRecord, type SubsetSummary } from './record.ts';
+import { primaryMean, RESULT_FORMAT, type RecordReplay, type ResultRecord, type SubsetSummary } from './record.ts';
 import { systemFigures } from './system.ts';
 
 export interface EvaluateOptions {
@@ -108,6 +110,21 @@ export function summariseSubset(ctx: EvalContext, sub: Pick<ValidSubmission, 'ta
   return { rows: sub.indices.length, class_counts: classCounts, group_counts: groupCounts, ...(changed !== undefined ? { changed } : {}) };
 }
 
+/** sha256 of the test split's ids, one per line, in test-row order (pins a replay's row order). */
+export function testIdsSha256(ids: readonly string[]): string {
+  const h = createHash('sha256');
+  for (const id of ids) h.update(id).update('\n');
+  return h.digest('hex');
+}
+
+/** The replay of one part's rows (ascending test rows), as the record stores it. */
+function partReplay(replay: Replay, rows: Int32Array, idsSha: string): RecordReplay {
+  for (let j = 1; j < rows.length; j++) {
+    if (!(rows[j] > rows[j - 1])) throw new Error(`test part rows must ascend (row ${rows[j]} after ${rows[j - 1]})`);
+  }
+  return { ...encodeReplay(restrictReplay(replay, rows)), test_ids_sha256: idsSha };
+}
+
 /** Assembles the result record of one scored submission. */
 export function buildRecord(
   ctx: EvalContext,
@@ -120,6 +137,9 @@ export function buildRecord(
   const spec = modelSpecOf(challenge);
   const primary = challenge.metrics.primary;
   const hasPrivate = ctx.partition.private.length > 0;
+  const idsSha = testIdsSha256(ctx.test.ids);
+  const publicMask = new Uint8Array(ctx.test.n);
+  for (const r of ctx.partition.public) publicMask[r] = 1;
   return {
     format: RESULT_FORMAT,
     challenge: {
@@ -153,10 +173,13 @@ export function buildRecord(
           metrics: scored.privateMetrics,
           all_metrics: scored.allMetrics,
           primary_mean: primaryMean(scored.privateMetrics, primary),
+          replay: partReplay(scored.replay, ctx.partition.private, idsSha),
+          public_mask: encodeMask(publicMask),
         }
       : null,
     ...(scored.curve ? { curve: scored.curve, ranking: scored.ranking } : {}),
     ...(scored.counts ? { counts: scored.counts } : {}),
+    replay: partReplay(scored.replay, ctx.partition.public, idsSha),
     subset: summariseSubset(ctx, sub, scored.changed),
     fits: scored.fits,
     system: systemFigures(scored.fitSeconds, (performance.now() - timing.t0) / 1000),

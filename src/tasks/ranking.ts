@@ -38,6 +38,7 @@ export const ranking: TaskDefinition = {
       allMetrics: out.metrics,
       curve: out.curve,
       ranking: out.ranking,
+      replay: out.replay,
       fits: out.fits,
       fitSeconds: out.fit_seconds,
     };

@@ -33,6 +33,7 @@ export const relabel: TaskDefinition = {
       privateMetrics: out.parts.private ?? {},
       allMetrics: out.metrics,
       counts: out.counts,
+      replay: out.replay,
       fits: out.fits,
       fitSeconds: out.fit_seconds,
       changed: out.changed,

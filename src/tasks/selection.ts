@@ -23,6 +23,7 @@ export const selection: TaskDefinition = {
       privateMetrics: out.parts.private ?? {},
       allMetrics: out.metrics,
       counts: out.counts,
+      replay: out.replay,
       fits: out.fits,
       fitSeconds: out.fit_seconds,
     };

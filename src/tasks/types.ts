@@ -10,6 +10,7 @@
  */
 import type { ModelSpec } from '../../evaluator/types.ts';
 import type { PoolInput, ScoringOptions, TestInput } from '../../evaluator/protocols/common.ts';
+import type { Replay } from '../../evaluator/replay.ts';
 import type { FitSummary, MetricCounts, Metrics, RankingCurve, RankingSummary } from '../evaluate/record.ts';
 
 export const TASK_NAMES = ['selection', 'relabel', 'ranking'] as const;
@@ -54,6 +55,8 @@ export interface TaskScore {
   ranking?: RankingSummary;
   /** Selection / relabel: the counts every metric comes from. */
   counts?: MetricCounts;
+  /** Per test row, what the bootstrap resamples (evaluator/replay.ts); the record stores it per part. */
+  replay: Replay;
   fits: FitSummary;
   /** Seconds in the protocol's fits. */
   fitSeconds: number;
