@@ -140,6 +140,32 @@ function featureSelect(f: FeatureSpec): string {
  * readSplit (participant files only) and hidden.ts (the evaluator's door). Nothing else.
  */
 export async function readSplitFile(pool: Pool, file: FileEntry, split: SplitName, opts: ReadSplitOptions = {}): Promise<PoolSplit> {
+  const raw = await queryRawSplit(pool, file, split, opts);
+  return assembleSplit(pool.manifest, split, raw.n, raw.columns, raw.features, raw.groups, raw.path);
+}
+
+/**
+ * A participant-visible split's columns as DuckDB read them, before any assembly: `id`,
+ * `label` (INTEGER class index), each feature column in its own type (DOUBLE numerics,
+ * FLOAT[] embeddings, BLOB pixels, VARCHAR categoricals and text) and the group columns.
+ * For consumers that want columns kept apart and numerics at full precision (the code
+ * strategy context, src/strategy/sandbox/context-files.ts).
+ */
+export async function readRawSplit(pool: Pool, split: SplitName = 'train', opts: ReadSplitOptions = {}): Promise<RawSplit> {
+  const { file } = await participantSource(pool, split);
+  return queryRawSplit(pool, file, split, opts);
+}
+
+export interface RawSplit {
+  n: number;
+  columns: ReadColumn[];
+  features: FeatureSpec[];
+  groups: string[];
+  /** The file read. */
+  path: string;
+}
+
+async function queryRawSplit(pool: Pool, file: FileEntry, split: SplitName, opts: ReadSplitOptions): Promise<RawSplit> {
   const m = pool.manifest;
   const { features, groups } = selectColumns(m, opts.columns);
   const path = join(pool.dir, file.path);
@@ -176,7 +202,10 @@ export async function readSplitFile(pool: Pool, file: FileEntry, split: SplitNam
   } finally {
     db.close();
   }
-  return assembleSplit(m, split, result.n, result.columns, features, groups, path);
+  const labels = (result.columns.find((c) => c.name === 'label') as Extract<ReadColumn, { type: 'INTEGER' }>).values;
+  for (let i = 0; i < result.n; i++)
+    if (labels[i] < 0) throw new SieveError(`row ${i + 1} has a label that is not among the pool's classes (file edited?)`, { where: path });
+  return { n: result.n, columns: result.columns, features, groups, path };
 }
 
 /** Turns read columns into the PoolSplit shape (typed arrays, one-hot categoricals). */
@@ -192,8 +221,6 @@ function assembleSplit(
   const byName = new Map(cols.map((c) => [c.name, c]));
   const ids = (byName.get('id') as Extract<ReadColumn, { type: 'VARCHAR' }>).values as string[];
   const labels = (byName.get('label') as Extract<ReadColumn, { type: 'INTEGER' }>).values;
-  for (let i = 0; i < n; i++)
-    if (labels[i] < 0) throw new SieveError(`row ${i + 1} has a label that is not among the pool's classes (file edited?)`, { where });
 
   const numeric = features.filter((f) => f.kind !== 'text');
   const d = numeric.reduce((s, f) => s + featureWidth(f), 0);

@@ -1,0 +1,257 @@
+/**
+ * The helper library code strategies get as `ctx.helpers`: small, exact, deterministic
+ * building blocks (ties always broken by the lower row index, randomness only from the Rng
+ * passed in). Bundled into the sandbox's child script, so it imports nothing but the seeded
+ * RNG; docs/strategies.md lists every function.
+ */
+import { createRng, type Rng } from '../../evaluator/rng.ts';
+
+type Scores = ArrayLike<number>;
+type Rows = Float32Array | Float64Array | Uint8Array;
+
+/** Row indices ordered by score (ascending unless `descending`), ties by index; NaN last. */
+export function argsort(scores: Scores, opts: { descending?: boolean } = {}): Int32Array {
+  const n = scores.length;
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  const sign = opts.descending ? -1 : 1;
+  order.sort((a, b) => {
+    const x = scores[a];
+    const y = scores[b];
+    const xn = Number.isNaN(x);
+    const yn = Number.isNaN(y);
+    if (xn || yn) return xn === yn ? a - b : xn ? 1 : -1;
+    return x === y ? a - b : x < y ? -sign : sign;
+  });
+  return order;
+}
+
+/** The k rows of highest score (lowest with `smallest`), best first, ties by index. */
+export function topK(scores: Scores, k: number, opts: { smallest?: boolean } = {}): Int32Array {
+  return argsort(scores, { descending: !opts.smallest }).slice(0, Math.max(0, Math.min(k, scores.length)));
+}
+
+/** Rows per class. */
+export function classCounts(labels: Int32Array, classCount: number): Int32Array {
+  const counts = new Int32Array(classCount);
+  for (let i = 0; i < labels.length; i++) counts[labels[i]]++;
+  return counts;
+}
+
+/**
+ * How many rows to take from each class for a budget: as equal as possible, no class given
+ * more than it has, what a small class cannot use shared among the others; the remainder of
+ * an uneven split goes to the lowest class indices. Sums to min(budget, rows).
+ */
+export function perClassQuotas(labels: Int32Array, classCount: number, budget: number): Int32Array {
+  return balancedQuotas(classCounts(labels, classCount), budget);
+}
+
+/** perClassQuotas for arbitrary strata sizes. */
+export function balancedQuotas(sizes: Int32Array, budget: number): Int32Array {
+  const k = sizes.length;
+  const quota = new Int32Array(k);
+  let left = Math.max(0, Math.floor(budget));
+  let open = 0;
+  for (let c = 0; c < k; c++) if (sizes[c] > 0) open++;
+  while (left > 0 && open > 0) {
+    const share = Math.floor(left / open);
+    let extra = left - share * open;
+    let given = 0;
+    for (let c = 0; c < k; c++) {
+      const room = sizes[c] - quota[c];
+      if (room <= 0) continue;
+      let want = share;
+      if (extra > 0) { want++; extra--; }
+      const take = Math.min(room, want);
+      quota[c] += take;
+      given += take;
+    }
+    if (given === 0) break;
+    left -= given;
+    open = 0;
+    for (let c = 0; c < k; c++) if (sizes[c] - quota[c] > 0) open++;
+  }
+  return quota;
+}
+
+/**
+ * Walks `order` (row indices, best first) and keeps each row whose stratum (`strata[row]`,
+ * e.g. ctx.labels) still has quota left; returns the kept rows in walk order.
+ */
+export function takeByQuota(order: ArrayLike<number>, strata: Int32Array, quotas: Int32Array): Int32Array {
+  const left = Int32Array.from(quotas);
+  let total = 0;
+  for (let c = 0; c < left.length; c++) total += left[c];
+  const out: number[] = [];
+  for (let i = 0; i < order.length && out.length < total; i++) {
+    const row = order[i];
+    const s = strata[row];
+    if (s >= 0 && left[s] > 0) {
+      left[s]--;
+      out.push(row);
+    }
+  }
+  return Int32Array.from(out);
+}
+
+/**
+ * A random sample of `budget` rows drawn within strata (codes >= 0; rows coded -1 are never
+ * drawn): equal shares per stratum (`allocation: 'equal'`, the default) or shares in
+ * proportion to the strata sizes (largest remainders, ties to the lower code). Ascending row order.
+ */
+export function stratifiedSample(
+  strata: Int32Array,
+  budget: number,
+  random: Rng,
+  opts: { allocation?: 'equal' | 'proportional' } = {},
+): Int32Array {
+  let k = 0;
+  for (let i = 0; i < strata.length; i++) if (strata[i] + 1 > k) k = strata[i] + 1;
+  const sizes = new Int32Array(k);
+  for (let i = 0; i < strata.length; i++) if (strata[i] >= 0) sizes[strata[i]]++;
+  let quotas: Int32Array;
+  if (opts.allocation === 'proportional') {
+    let total = 0;
+    for (let c = 0; c < k; c++) total += sizes[c];
+    const want = Math.min(Math.max(0, Math.floor(budget)), total);
+    quotas = new Int32Array(k);
+    const rest: { c: number; r: number }[] = [];
+    let given = 0;
+    for (let c = 0; c < k; c++) {
+      const exact = total ? (want * sizes[c]) / total : 0;
+      quotas[c] = Math.floor(exact);
+      given += quotas[c];
+      rest.push({ c, r: exact - quotas[c] });
+    }
+    rest.sort((a, b) => b.r - a.r || a.c - b.c);
+    for (let j = 0; given < want && j < rest.length; j++, given++) quotas[rest[j].c]++;
+  } else {
+    quotas = balancedQuotas(sizes, budget);
+  }
+  const order = random.permutation(strata.length);
+  return takeByQuota(order, strata, quotas).sort();
+}
+
+/**
+ * Greedy k-center coverage (Sener & Savarese's core-set selection): repeatedly takes the row
+ * farthest (squared Euclidean) from everything taken so far. Starts from `initial` rows when
+ * given, else from `first` (default: row 0). `candidates` restricts which rows may be taken.
+ * O(n · k · dim): project wide rows first (randomProjection) on large pools.
+ */
+export function kCenterGreedy(
+  rows: Rows,
+  dim: number,
+  k: number,
+  opts: { first?: number; initial?: ArrayLike<number>; candidates?: ArrayLike<number> } = {},
+): Int32Array {
+  const n = Math.floor(rows.length / dim);
+  if (!(dim > 0) || n * dim !== rows.length) throw new RangeError(`kCenterGreedy: ${rows.length} values are not rows of dim ${dim}`);
+  const cand = opts.candidates ? Int32Array.from(opts.candidates) : null;
+  const m = cand ? cand.length : n;
+  const want = Math.max(0, Math.min(k, m));
+  const dist = new Float64Array(m).fill(Infinity);
+  const taken = new Uint8Array(m);
+  const out: number[] = [];
+  const rowOf = (j: number) => (cand ? cand[j] : j);
+  const update = (center: number) => {
+    const c0 = center * dim;
+    for (let j = 0; j < m; j++) {
+      if (taken[j]) continue;
+      const r0 = rowOf(j) * dim;
+      let s = 0;
+      for (let t = 0; t < dim; t++) {
+        const diff = rows[r0 + t] - rows[c0 + t];
+        s += diff * diff;
+      }
+      if (s < dist[j]) dist[j] = s;
+    }
+  };
+  const position = new Map<number, number>();
+  if (cand) for (let j = 0; j < m; j++) position.set(cand[j], j);
+  const take = (row: number) => {
+    const j = cand ? position.get(row) : row;
+    if (j !== undefined && !taken[j]) {
+      taken[j] = 1;
+      out.push(row);
+    }
+    update(row);
+  };
+  const initial = opts.initial ? Array.from(opts.initial) : [];
+  for (const row of initial) update(row);
+  if (!initial.length && want > 0) take(cand ? cand[Math.min(opts.first ?? 0, m - 1)] : Math.min(opts.first ?? 0, n - 1));
+  while (out.length < want) {
+    let best = -1;
+    let bestDist = -1;
+    for (let j = 0; j < m; j++) if (!taken[j] && dist[j] > bestDist) { bestDist = dist[j]; best = j; }
+    if (best < 0) break;
+    take(rowOf(best));
+  }
+  return Int32Array.from(out);
+}
+
+/**
+ * Rows projected onto `outDim` seeded Gaussian directions (scaled by 1/sqrt(outDim)), which
+ * keeps Euclidean distances roughly (Johnson–Lindenstrauss). Returns n × outDim.
+ */
+export function randomProjection(rows: Rows, dim: number, outDim: number, seed: number): Float32Array {
+  const n = Math.floor(rows.length / dim);
+  const rng = createRng(seed);
+  const proj = new Float64Array(dim * outDim);
+  const scale = 1 / Math.sqrt(outDim);
+  for (let i = 0; i < proj.length; i++) proj[i] = rng.normal() * scale;
+  const out = new Float32Array(n * outDim);
+  for (let i = 0; i < n; i++) {
+    const r0 = i * dim;
+    for (let o = 0; o < outDim; o++) {
+      let s = 0;
+      for (let t = 0; t < dim; t++) s += rows[r0 + t] * proj[t * outDim + o];
+      out[i * outDim + o] = s;
+    }
+  }
+  return out;
+}
+
+/** Per-row margin of out-of-sample probabilities (n × k): best minus second best. Small = uncertain. */
+export function margins(probabilities: Float32Array | Float64Array, classCount: number): Float64Array {
+  const n = Math.floor(probabilities.length / classCount);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let a = -Infinity;
+    let b = -Infinity;
+    for (let c = 0; c < classCount; c++) {
+      const p = probabilities[i * classCount + c];
+      if (p > a) { b = a; a = p; } else if (p > b) b = p;
+    }
+    out[i] = a - (classCount > 1 ? b : 0);
+  }
+  return out;
+}
+
+/** Per-row argmax class of n × k probabilities (ties to the lower class). */
+export function argmaxRows(probabilities: Float32Array | Float64Array, classCount: number): Int32Array {
+  const n = Math.floor(probabilities.length / classCount);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let c = 1; c < classCount; c++) if (probabilities[i * classCount + c] > probabilities[i * classCount + best]) best = c;
+    out[i] = best;
+  }
+  return out;
+}
+
+export const strategyHelpers = {
+  argsort,
+  topK,
+  classCounts,
+  perClassQuotas,
+  balancedQuotas,
+  takeByQuota,
+  stratifiedSample,
+  kCenterGreedy,
+  randomProjection,
+  margins,
+  argmaxRows,
+  createRng,
+};
+export type StrategyHelpers = typeof strategyHelpers;

@@ -1,0 +1,291 @@
+/**
+ * The code-strategy sandbox: every escape a strategy might try is stopped with a clear error,
+ * a non-zero exit code on the error, and nothing left behind (no temporary directory, no
+ * process of the child's group). Runs with whichever OS layer the machine has; the network
+ * escape needs one (without one, running at all is refused, which is tested too).
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPool, readSplit, type Pool } from '../src/pool/read.ts';
+import { runCodeStrategy, type CodeRunOptions, type CodeStrategyInput } from '../src/strategy/code.ts';
+import { detectLayer } from '../src/strategy/sandbox/layers.ts';
+import { SieveError } from '../src/util/errors.ts';
+
+let work: string;
+let scratch: string;
+let savedTmp: string | undefined;
+let credit: Pool;
+let debug: Pool;
+let creditIds: string[];
+const layer = detectLayer().layer;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'sieve-sandbox-test-'));
+  scratch = join(work, 'tmp');
+  mkdirSync(scratch);
+  // The runner's private directories go under TMPDIR: an empty one of our own, checked after each run.
+  savedTmp = process.env.TMPDIR;
+  process.env.TMPDIR = scratch;
+  credit = await openPool('german-credit');
+  debug = await openPool('fashion-debug');
+  creditIds = (await readSplit(credit, 'train', { columns: [] })).ids;
+});
+
+afterAll(() => {
+  if (savedTmp === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = savedTmp;
+  rmSync(work, { recursive: true, force: true });
+});
+
+const LIMITS = { timeoutMs: 20_000, memoryMb: 128, maxRows: 100_000, maxOutputBytes: 1_000_000 };
+
+function input(pool: Pool, over: Partial<CodeStrategyInput> = {}): CodeStrategyInput {
+  return {
+    task: 'selection',
+    budget: 50,
+    seed: 7,
+    pool,
+    classNames: pool.manifest.classes,
+    limits: LIMITS,
+    allowUnisolated: true,
+    ...over,
+  };
+}
+
+let count = 0;
+function strategyFile(text: string, ext = '.ts'): { path: string; text: string } {
+  const path = join(work, `strategy-${count++}${ext}`);
+  writeFileSync(path, text);
+  return { path, text };
+}
+
+interface Run {
+  err: SieveError | null;
+  ids: string[];
+  log: string;
+  pid: number | null;
+}
+
+async function run(text: string, over: Partial<CodeStrategyInput> = {}, opts: CodeRunOptions & { pool?: Pool; ext?: string } = {}): Promise<Run> {
+  let log = '';
+  let pid: number | null = null;
+  const source = strategyFile(text, opts.ext);
+  try {
+    const r = await runCodeStrategy(source, input(opts.pool ?? credit, over), {
+      ...opts,
+      onLog: (t) => (log += t),
+      onStart: (p) => (pid = p),
+    });
+    return { err: null, ids: r.ids, log, pid };
+  } catch (err) {
+    if (!(err instanceof SieveError)) throw err;
+    return { err, ids: [], log, pid };
+  }
+}
+
+function groupGone(pid: number | null): boolean {
+  if (pid === null) return true;
+  try {
+    process.kill(-pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** The run failed with a message matching `pattern`, a non-zero exit code, and left nothing. */
+function expectStopped(r: Run, pattern: RegExp): void {
+  expect(r.err, `expected a failure matching ${pattern}`).not.toBeNull();
+  const text = `${r.err!.message}\n${r.err!.examples.join('\n')}`;
+  expect(text).toMatch(pattern);
+  expect(r.err!.exitCode).toBeGreaterThan(0);
+  expect(readdirSync(scratch)).toEqual([]);
+  expect(groupGone(r.pid)).toBe(true);
+}
+
+describe('code strategy sandbox: escapes', () => {
+  it('runs a well-behaved strategy and leaves nothing behind', async () => {
+    const r = await run(`export function select(ctx) { ctx.log('hello from', ctx.n); return [0, 1, 'row-002']; }`, {}, { ext: '.mjs' });
+    expect(r.err).toBeNull();
+    expect(r.ids).toEqual([creditIds[0], creditIds[1], 'row-002']);
+    expect(r.log).toContain('hello from 700');
+    expect(readdirSync(scratch)).toEqual([]);
+    expect(groupGone(r.pid)).toBe(true);
+  });
+
+  it('refuses to read a file outside its context', async () => {
+    const r = await run(`import { readFileSync } from 'node:fs';\nexport function select() { return [readFileSync('/etc/passwd', 'utf8')]; }`);
+    expectStopped(r, /sandbox refused the strategy: FileSystemRead \(\/etc\/passwd\)/);
+  });
+
+  it("refuses to read the pool's test and truth files by path, also from its own directory", async () => {
+    for (const file of ['test.parquet', 'truth.parquet', 'train.parquet', 'pool.json']) {
+      const target = join(debug.dir, file);
+      const r = await run(`import { readFileSync } from 'node:fs';\nexport function select() { readFileSync(${JSON.stringify(target)}); return []; }`, {}, { pool: debug });
+      expectStopped(r, /FileSystemRead/);
+      expect(r.err!.message).toContain(target);
+    }
+    const up = await run(`import { readFileSync } from 'node:fs';\nimport { join } from 'node:path';\nexport function select() { readFileSync(join(process.argv[2], '..', '..', 'x')); return []; }`);
+    expectStopped(up, /FileSystemRead/);
+  });
+
+  it('refuses to spawn a process (static and dynamic import of node:child_process)', async () => {
+    const a = await run(`import { execSync } from 'node:child_process';\nexport function select() { execSync('id'); return []; }`);
+    expectStopped(a, /sandbox refused the strategy: ChildProcess/);
+    const b = await run(`export async function select() { const cp = await import('node:child_process'); cp.spawnSync('/bin/sh', ['-c', 'id']); return []; }`);
+    expectStopped(b, /sandbox refused the strategy: ChildProcess/);
+  });
+
+  it('refuses to start a worker thread', async () => {
+    const r = await run(`import { Worker } from 'node:worker_threads';\nexport function select() { new Worker('1', { eval: true }); return []; }`);
+    expectStopped(r, /sandbox refused the strategy: WorkerThreads/);
+  });
+
+  it('refuses to load a native addon', async () => {
+    const addon = join(work, 'fake.node');
+    writeFileSync(addon, 'not really an addon');
+    const r = await run(`export function select() { process.dlopen({ exports: {} }, ${JSON.stringify(addon)}); return []; }`);
+    expectStopped(r, /native addons cannot be loaded/);
+  });
+
+  it('refuses process.binding', async () => {
+    const r = await run(`export function select() { process.binding('fs'); return []; }`);
+    expectStopped(r, /sandbox refused the strategy: .*process\.binding/);
+  });
+
+  it('refuses to write a file, in /tmp or in its own directory', async () => {
+    const outside = join(work, 'written.txt');
+    const a = await run(`import { writeFileSync } from 'node:fs';\nexport function select() { writeFileSync(${JSON.stringify(outside)}, 'x'); return []; }`);
+    expectStopped(a, /sandbox refused the strategy: FileSystemWrite/);
+    expect(readdirSync(work)).not.toContain('written.txt');
+    const b = await run(`import { writeFileSync } from 'node:fs';\nimport { join } from 'node:path';\nexport function select() { writeFileSync(join(process.argv[2], 'x.txt'), 'x'); return []; }`);
+    expectStopped(b, /FileSystemWrite/);
+  });
+
+  it('refuses imports of anything but Node built-ins, before running', async () => {
+    const r = await run(`import x from './other.ts';\nexport function select() { return x; }`);
+    expectStopped(r, /imports something other than a Node built-in/);
+    expect(r.err!.examples.join('\n')).toMatch(/:1:\d+: import of "\.\/other\.ts" is not allowed/);
+    expect(r.pid).toBeNull();
+  });
+
+  it('refuses to run at all without an OS layer unless allowed explicitly', async () => {
+    const r = await run(`export function select() { return []; }`, { allowUnisolated: false }, { layer: 'none' });
+    expectStopped(r, /refusing to run a code strategy without network isolation[\s\S]*--allow-network-unsandboxed/);
+    expect(r.pid).toBeNull();
+  });
+
+  it.skipIf(!layer)('cannot open a socket to 127.0.0.1 (network namespace)', async () => {
+    let connections = 0;
+    const server: Server = createServer((s) => {
+      connections++;
+      s.end('hello');
+    });
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const r = await run(
+        `import { connect } from 'node:net';\nexport function select() {\n  return new Promise((resolve, reject) => {\n    const s = connect(${port}, '127.0.0.1');\n    s.on('connect', () => resolve(['connected']));\n    s.on('error', reject);\n  });\n}`,
+        { allowUnisolated: false },
+      );
+      expectStopped(r, /tried to use the network.*(ENETUNREACH|ECONNREFUSED|EADDRNOTAVAIL)/);
+      expect(connections).toBe(0);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('stops an endless loop at its CPU-time limit', async () => {
+    const r = await run(`export function select() { for (;;) {} }`, {}, { cpuSeconds: 1 });
+    expectStopped(r, /CPU-time (hard )?limit/);
+  });
+
+  it('stops a strategy that never finishes at its wall-clock limit', async () => {
+    const r = await run(`export function select() { return new Promise(() => setInterval(() => {}, 1000)); }`, { limits: { ...LIMITS, timeoutMs: 1500 } });
+    expectStopped(r, /longer than its wall-clock limit of 1\.5 s/);
+  });
+
+  it('stops unbounded allocation: heap and typed arrays', async () => {
+    const heap = await run(`export function select() { const keep = []; for (;;) keep.push(new Array(100000).fill(Math.random())); }`, { limits: { ...LIMITS, memoryMb: 64 } });
+    expectStopped(heap, /ran out of memory: its heap limit is 64 MB/);
+    const buffers = await run(`export function select() { const keep = []; for (;;) keep.push(new Float64Array(1e8)); }`, { limits: { ...LIMITS, memoryMb: 64 } });
+    expectStopped(buffers, /ran out of memory: its address space is limited/);
+  });
+
+  it('stops a strategy that prints without bound', async () => {
+    const r = await run(`export function select() { const s = 'x'.repeat(1 << 20); for (;;) process.stdout.write(s); }`);
+    expectStopped(r, /printed more than 8 MiB/);
+    expect(r.log.length).toBeLessThanOrEqual(64 * 1024);
+  });
+
+  it('stops a strategy that returns too much, or floods its result channel', async () => {
+    const big = await run(`export function select() { return Array.from({ length: 2000 }, (_, i) => 'x'.repeat(1000) + i); }`);
+    expectStopped(big, /returned \d+ bytes of ids; at most 1000000/);
+    const flood = await run(`import { writeSync } from 'node:fs';\nexport function select() { const b = Buffer.alloc(1 << 20, 120); for (;;) writeSync(3, b); }`);
+    expectStopped(flood, /returned more than 1 MiB/);
+  });
+});
+
+describe('code strategy sandbox: results and determinism', () => {
+  it('says where a strategy threw, at its own source line', async () => {
+    const r = await run(`export function select(ctx: { n: number }) {\n  const x: number = ctx.n;\n  if (x > 0) throw new Error('no rows for you');\n  return [];\n}`);
+    expectStopped(r, /the strategy failed: Error: no rows for you/);
+    expect(r.err!.examples.join('\n')).toMatch(/strategy-\d+\.ts:3:/);
+  });
+
+  it('names the missing export and a malformed result', async () => {
+    const a = await run(`export function rank() { return []; }`);
+    expectStopped(a, /exports no `select` function.*\(it exports rank\)/);
+    const b = await run(`export function select() { return [0, 1.5]; }`);
+    expectStopped(b, /result\[1\] = 1\.5 is not a row index/);
+    const c = await run(`export function select() { return { rows: [1] }; }`);
+    expectStopped(c, /returned an object; expected an array/);
+    const d = await run(`export function select() { return [1, 2; }`);
+    expectStopped(d, /does not compile/);
+  });
+
+  it('relabel results: objects or parallel arrays, labels as names or indices', async () => {
+    const src = `export function relabel(ctx) { return [{ index: 0, label: 1 }, { id: 'row-001', label: ctx.classNames[0] }]; }`;
+    const a = await runCodeStrategy(strategyFile(src, '.js'), input(credit, { task: 'relabel' }), { onLog: () => undefined });
+    expect(a.ids).toEqual([creditIds[0], 'row-001']);
+    expect(a.labels).toEqual([credit.manifest.classes[1], credit.manifest.classes[0]]);
+    const b = await runCodeStrategy(strategyFile(`export const relabel = () => ({ indices: Int32Array.of(3), labels: [0] });`, '.js'), input(credit, { task: 'relabel' }), { onLog: () => undefined });
+    expect(b).toMatchObject({ ids: [creditIds[3]], labels: [credit.manifest.classes[0]] });
+  });
+
+  it('gives typed columns: Float64 numerics, categorical codes, groups, pixels with their shape', async () => {
+    const probe = `export function select(ctx) {
+      const c = ctx.columns;
+      const out = [];
+      out.push(c.duration.values.constructor.name, c.duration.values.length, c.purpose.kind, c.purpose.codes.constructor.name);
+      out.push(Object.keys(ctx.groups).join('+'), ctx.groups.sex.levels.join('/'), ctx.labels.constructor.name, ctx.classNames.join('/'));
+      return out.map(String);
+    }`;
+    const r = await run(probe);
+    expect(r.err).toBeNull();
+    expect(r.ids.slice(0, 4)).toEqual(['Float64Array', '700', 'categorical', 'Int32Array']);
+    expect(r.ids[4]).toBe('sex+age_band+foreign_worker');
+    expect(r.ids[6]).toBe('Int32Array');
+    expect(r.ids[7]).toBe(credit.manifest.classes.join('/'));
+    const px = await run(`export function select(ctx) { const p = Object.values(ctx.columns)[0]; return [p.kind, p.dim, p.width, p.values.constructor.name, p.values.length / p.dim].map(String); }`, {}, { pool: debug });
+    expect(px.ids).toEqual(['pixels', '784', '28', 'Uint8Array', '1000']);
+  });
+
+  it('same strategy, context and seed: bit-identical output; another seed: another output', async () => {
+    const src = `export function select(ctx) {
+      const a = ctx.helpers.stratifiedSample(ctx.labels, ctx.budget, ctx.random);
+      const jitter = Math.floor(Math.random() * ctx.n);
+      return [...a.filter((i) => i !== jitter), jitter];
+    }`;
+    const one = await run(src);
+    const two = await run(src);
+    const other = await run(src, { seed: 8 });
+    expect(one.err).toBeNull();
+    expect(one.ids.length).toBeGreaterThanOrEqual(50);
+    expect(two.ids).toEqual(one.ids);
+    expect(other.ids).not.toEqual(one.ids);
+  });
+});
