@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPool, readSplit, type Pool } from '../src/pool/read.ts';
-import { runCodeStrategy, type CodeRunOptions, type CodeStrategyInput } from '../src/strategy/code.ts';
+import { runCodeStrategy, type CodeRunOptions } from '../src/strategy/code.ts';
+import { poolFindings } from '../src/strategy/findings.ts';
+import type { StrategyInput } from '../src/strategy/types.ts';
 import { detectLayer } from '../src/strategy/sandbox/layers.ts';
 import { SieveError } from '../src/util/errors.ts';
 
@@ -42,7 +44,9 @@ afterAll(() => {
 
 const LIMITS = { timeoutMs: 20_000, memoryMb: 128, maxRows: 100_000, maxOutputBytes: 1_000_000 };
 
-function input(pool: Pool, over: Partial<CodeStrategyInput> = {}): CodeStrategyInput {
+let findingsAsked = 0;
+
+function input(pool: Pool, over: Partial<StrategyInput> = {}): StrategyInput {
   return {
     task: 'selection',
     budget: 50,
@@ -51,6 +55,10 @@ function input(pool: Pool, over: Partial<CodeStrategyInput> = {}): CodeStrategyI
     classNames: pool.manifest.classes,
     limits: LIMITS,
     allowUnisolated: true,
+    findings: () => {
+      findingsAsked++;
+      return poolFindings(pool);
+    },
     ...over,
   };
 }
@@ -69,7 +77,7 @@ interface Run {
   pid: number | null;
 }
 
-async function run(text: string, over: Partial<CodeStrategyInput> = {}, opts: CodeRunOptions & { pool?: Pool; ext?: string } = {}): Promise<Run> {
+async function run(text: string, over: Partial<StrategyInput> = {}, opts: CodeRunOptions & { pool?: Pool; ext?: string } = {}): Promise<Run> {
   let log = '';
   let pid: number | null = null;
   const source = strategyFile(text, opts.ext);
@@ -254,6 +262,28 @@ describe('code strategy sandbox: results and determinism', () => {
     expect(a.labels).toEqual([credit.manifest.classes[1], credit.manifest.classes[0]]);
     const b = await runCodeStrategy(strategyFile(`export const relabel = () => ({ indices: Int32Array.of(3), labels: [0] });`, '.js'), input(credit, { task: 'relabel' }), { onLog: () => undefined });
     expect(b).toMatchObject({ ids: [creditIds[3]], labels: [credit.manifest.classes[0]] });
+  });
+
+  it('computes the findings only for a strategy that reads them, and gives the audit\'s numbers', async () => {
+    findingsAsked = 0;
+    const plain = await run(`export function select(ctx) { return [0]; }`);
+    expect(plain.err).toBeNull();
+    expect(findingsAsked).toBe(0);
+    const src = `export function select(ctx) {
+      const f = ctx.findings;
+      const p = ctx.oosProbabilities;
+      const flagged = [];
+      for (let i = 0; i < ctx.n; i++) if (f.labelIssue[i]) flagged.push(i);
+      return [String(p.length), f.labelScore.constructor.name, ...flagged.map((i) => ctx.ids[i])];
+    }`;
+    const r = await run(src, {}, {});
+    expect(r.err).toBeNull();
+    expect(findingsAsked).toBe(1);
+    const f = await poolFindings(credit);
+    expect(r.ids[0]).toBe(String(f.oos.proba.length));
+    expect(r.ids[1]).toBe('Float64Array');
+    expect(r.ids.slice(2)).toEqual(f.ids.filter((_, i) => f.labelIssue[i]));
+    expect(r.ids.length).toBeGreaterThan(2);
   });
 
   it('gives typed columns: Float64 numerics, categorical codes, groups, pixels with their shape', async () => {

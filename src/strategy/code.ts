@@ -16,10 +16,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readRawSplit, type Pool } from '../pool/read.ts';
+import { readRawSplit } from '../pool/read.ts';
 import { SieveError } from '../util/errors.ts';
 import { trackTemp } from '../util/temps.ts';
-import type { StrategyTask } from './context.ts';
+import type { StrategyInput, StrategyOutput, StrategyRunner, StrategySource } from './types.ts';
+import type { PoolFindings } from './findings.ts';
 import type { ChildMessage } from './sandbox/child.ts';
 import { writeContextFiles, type FindingColumns } from './sandbox/context-files.ts';
 import { detectLayer, type IsolationLayer } from './sandbox/layers.ts';
@@ -35,24 +36,6 @@ export const MAX_LOG_BYTES = 8 * 1024 * 1024;
 /** Address space Node itself needs beyond the heap (code, stacks, the permission model). */
 const BASE_ADDRESS_SPACE_MB = 1024;
 
-/** What a code run is given (the shape of StrategyInput in src/strategy/types.ts). */
-export interface CodeStrategyInput {
-  task: StrategyTask;
-  budget: number;
-  seed: number;
-  pool: Pool;
-  classNames: readonly string[];
-  /** Per-row findings and out-of-sample probabilities of the pool's train split. */
-  findings?: () => Promise<{ columns: FindingColumns['columns']; descriptions?: Record<string, string>; oosProbabilities?: Float32Array | Float64Array | null }>;
-  limits: { timeoutMs: number; memoryMb: number; maxRows: number; maxOutputBytes: number };
-  allowUnisolated?: boolean;
-}
-
-export interface CodeStrategySource {
-  path: string;
-  text: string;
-}
-
 export interface CodeRunOptions {
   /** 'auto' (default): the best layer this machine has; 'none': as if there were none (tests). */
   layer?: 'auto' | 'none';
@@ -64,27 +47,29 @@ export interface CodeRunOptions {
   onStart?: (pid: number) => void;
 }
 
-export interface CodeRunResult {
+export interface CodeRunResult extends StrategyOutput {
   ids: string[];
   labels?: string[];
   /** Which OS layer isolated the run ('none' when the user allowed running without). */
   isolation: string;
+  /** True when the strategy read the findings (the run was restarted with them). */
+  usedFindings: boolean;
   wallSeconds: number;
 }
 
 /** The OS layer to use, or a refusal saying why and how to override. */
-export function isolationFor(input: Pick<CodeStrategyInput, 'allowUnisolated'>, mode: 'auto' | 'none' = 'auto'): IsolationLayer | null {
+export function isolationFor(input: Pick<StrategyInput, 'allowUnisolated'>, mode: 'auto' | 'none' = 'auto'): IsolationLayer | null {
   const { layer, reason } = mode === 'none' ? { layer: null, reason: 'the OS layer was turned off for this run' } : detectLayer();
   if (layer) return layer;
   if (input.allowUnisolated) return null;
   throw new SieveError(
-    'refusing to run a code strategy without network isolation: Node 20\'s permission model does not block sockets, so the strategy could reach the network',
+    "refusing to run a code strategy without network isolation: Node 20's permission model does not block sockets, so the strategy could reach the network",
     {
       where: 'strategy sandbox',
       examples: [
         `no OS layer available: ${reason}`,
         'sieve isolates code in Linux namespaces with util-linux `unshare` (root, or unprivileged user namespaces)',
-        `to run it anyway, knowing it can open connections, pass ${UNISOLATED_FLAG}`,
+        `to run it anyway, knowing it can open connections and signal your processes, pass ${UNISOLATED_FLAG}`,
       ],
       exitCode: 3,
     },
@@ -95,45 +80,96 @@ function defaultLog(text: string): void {
   process.stderr.write(text.replace(/^(?=.)/gm, '[strategy] '));
 }
 
+/** PoolFindings as the context's finding columns, after checking they are this split's rows. */
+function findingColumns(f: PoolFindings, ids: readonly string[]): FindingColumns {
+  if (f.n !== ids.length || f.ids.some((id, i) => id !== ids[i]))
+    throw new SieveError('the findings do not describe the rows of this pool (different ids or order)', { where: 'findings' });
+  return {
+    columns: {
+      labelIssue: f.labelIssue,
+      labelScore: f.labelScore,
+      suggestedLabel: f.suggestedLabel,
+      selfConfidence: f.selfConfidence,
+      knnIssue: f.knnIssue,
+      knnAgreement: f.knnAgreement,
+      knnSuggestedLabel: f.knnSuggestedLabel,
+      duplicateCluster: f.duplicateCluster,
+      duplicateIssue: f.duplicateIssue,
+      duplicateRedundant: f.duplicateRedundant,
+      outlierScore: f.outlierScore,
+      outlierIssue: f.outlierIssue,
+    },
+    skipped: f.skipped,
+  };
+}
+
 /** Runs a code strategy; throws a SieveError for every failure, limit or refusal. */
-export async function runCodeStrategy(source: CodeStrategySource, input: CodeStrategyInput, opts: CodeRunOptions = {}): Promise<CodeRunResult> {
+export async function runCodeStrategy(
+  source: Pick<StrategySource, 'path' | 'text'>,
+  input: StrategyInput,
+  opts: CodeRunOptions = {},
+): Promise<CodeRunResult> {
   const layer = isolationFor(input, opts.layer);
+  if (!layer) process.stderr.write(`warning: running ${source.path} WITHOUT network isolation (${UNISOLATED_FLAG})\n`);
   const [strategyJs, childJs] = await Promise.all([transpileStrategy(source.path, source.text), bundledChild()]);
   const split = await readRawSplit(input.pool, 'train');
-  const f = input.findings ? await input.findings() : null;
+  const ids = split.columns.find((c) => c.name === 'id')!.values as string[];
 
   const dir = await mkdtemp(join(tmpdir(), 'sieve-strategy-'));
   const untrack = trackTemp(dir);
   try {
-    const { bytes } = await writeContextFiles(dir, {
-      task: input.task,
-      budget: input.budget,
-      seed: input.seed,
-      classNames: input.classNames,
-      split,
-      findings: f ? { columns: f.columns, descriptions: f.descriptions } : null,
-      oosProbabilities: f?.oosProbabilities ?? null,
-      maxResultBytes: input.limits.maxOutputBytes,
-      maxRows: input.limits.maxRows,
-    });
     await writeFile(join(dir, 'child.mjs'), childJs, { mode: 0o600 });
     await writeFile(join(dir, 'strategy.mjs'), strategyJs, { mode: 0o600 });
-    const limits: SandboxLimits = {
-      wallMs: input.limits.timeoutMs,
-      cpuSeconds: opts.cpuSeconds ?? Math.ceil(input.limits.timeoutMs / 1000),
-      heapMb: input.limits.memoryMb,
-      addressSpaceMb: input.limits.memoryMb + BASE_ADDRESS_SPACE_MB + Math.ceil((2 * bytes) / (1024 * 1024)),
-      maxLogBytes: MAX_LOG_BYTES,
-      maxResultBytes: input.limits.maxOutputBytes,
-    };
-    const outcome = await runSandboxed({ dir, entry: join(dir, 'child.mjs'), limits, layer, onLog: opts.onLog ?? defaultLog, onStart: opts.onStart });
-    const message = interpret(outcome, limits, source.path);
-    return { ids: message.ids, ...(message.labels ? { labels: message.labels } : {}), isolation: layer ? layer.description : 'none', wallSeconds: outcome.wallSeconds };
+    let findings: PoolFindings | null = null;
+    for (;;) {
+      const { bytes } = await writeContextFiles(dir, {
+        task: input.task,
+        budget: input.budget,
+        seed: input.seed,
+        classNames: input.classNames,
+        split,
+        findings: findings ? findingColumns(findings, ids) : null,
+        oosProbabilities: findings?.oos.proba ?? null,
+        maxResultBytes: input.limits.maxOutputBytes,
+        maxRows: input.limits.maxRows,
+      });
+      const limits: SandboxLimits = {
+        wallMs: input.limits.timeoutMs,
+        cpuSeconds: opts.cpuSeconds ?? Math.ceil(input.limits.timeoutMs / 1000),
+        heapMb: input.limits.memoryMb,
+        addressSpaceMb: input.limits.memoryMb + BASE_ADDRESS_SPACE_MB + Math.ceil((2 * bytes) / (1024 * 1024)),
+        maxLogBytes: MAX_LOG_BYTES,
+        maxResultBytes: input.limits.maxOutputBytes,
+      };
+      const outcome = await runSandboxed({ dir, entry: join(dir, 'child.mjs'), limits, layer, onLog: opts.onLog ?? defaultLog, onStart: opts.onStart });
+      const m = outcome.message;
+      if (m && !m.ok && 'needs' in m && !findings) {
+        findings = await input.findings();
+        continue;
+      }
+      const result = interpret(outcome, limits, source.path);
+      return {
+        ids: result.ids,
+        ...(result.labels ? { labels: result.labels } : {}),
+        isolation: layer ? layer.description : 'none',
+        usedFindings: findings !== null,
+        wallSeconds: outcome.wallSeconds,
+      };
+    }
   } finally {
     await rm(dir, { recursive: true, force: true, maxRetries: 3 });
     untrack();
   }
 }
+
+/** The code kind's runner for the dispatcher (src/strategy/runners.ts). */
+export const codeRunner: StrategyRunner = {
+  kind: 'code',
+  async run(source, input) {
+    const { ids, labels } = await runCodeStrategy(source, input);
+    return labels ? { ids, labels } : { ids };
+  },
+};
 
 const MiB = 1024 * 1024;
 const mib = (b: number) => `${Math.round((b / MiB) * 10) / 10} MiB`;
@@ -168,6 +204,8 @@ export function interpret(o: SandboxOutcome, limits: SandboxLimits, path: string
     throw new SieveError(`the strategy used more than its CPU-time limit of ${limits.cpuSeconds} s and was stopped`, { where });
   if (!m && o.signal === 'SIGKILL')
     throw new SieveError(`the strategy was killed (SIGKILL): its CPU-time hard limit (${limits.cpuSeconds + 1} s) or the system's out-of-memory killer`, { where });
+  if (m && !m.ok && 'needs' in m)
+    throw new SieveError('the strategy asked for the findings again after they were given', { where });
   if (m && !m.ok) {
     const e = m.error;
     const frames = strategyFrames(e.stack, path);

@@ -53,14 +53,30 @@ export interface GroupColumn {
 }
 
 /**
- * Per-row audit findings of the pool, one typed array per finding column (aligned with the
- * rows), plus the out-of-sample class probabilities the audit used (row-major n × k, k =
- * classNames.length). Absent (null) when the run was given none.
+ * The audit's per-row findings of the pool (src/strategy/findings.ts: the same numbers as
+ * `sieve audit POOL`), aligned with the rows. Computed only for strategies that read
+ * ctx.findings or ctx.oosProbabilities (the first read restarts the run with them).
  */
 export interface StrategyFindings {
-  columns: Record<string, Float64Array | Int32Array | Uint8Array | (string | null)[]>;
-  /** What each column means, where the audit says so. */
-  descriptions: Record<string, string>;
+  /** label-errors (confident learning): 1 = likely label error; score = 1 − label quality; suggested class (−1: none). */
+  labelIssue: Uint8Array;
+  labelScore: Float64Array;
+  suggestedLabel: Int32Array;
+  /** Out-of-sample probability of the given label. */
+  selfConfidence: Float64Array;
+  /** label-errors-knn: flagged, share of the nearest neighbours agreeing, their majority class (−1: none). */
+  knnIssue: Uint8Array;
+  knnAgreement: Float64Array;
+  knnSuggestedLabel: Int32Array;
+  /** duplicates: cluster number (−1: none), flagged, 1 for every cluster member but its first. */
+  duplicateCluster: Int32Array;
+  duplicateIssue: Uint8Array;
+  duplicateRedundant: Uint8Array;
+  /** outliers: mean distance to the nearest neighbours (higher = farther out), flagged. */
+  outlierScore: Float64Array;
+  outlierIssue: Uint8Array;
+  /** Analysers that could not run on this pool (their columns hold NaN / −1 / 0). */
+  skipped: { name: string; reason: string }[];
 }
 
 export interface StrategyContext {
@@ -82,10 +98,10 @@ export interface StrategyContext {
   groups: Record<string, GroupColumn>;
   /** Seeded random source (xoshiro128**, evaluator/rng.ts). Math.random is seeded too. */
   random: Rng;
-  /** Audit findings, when the run has them. */
-  findings: StrategyFindings | null;
-  /** Out-of-sample class probabilities, row-major n × classNames.length, when the run has them. */
-  oosProbabilities: Float32Array | null;
+  /** The audit's per-row findings (computed on first read). */
+  readonly findings: StrategyFindings;
+  /** Out-of-sample class probabilities, row-major n × classNames.length (computed on first read, with the findings). */
+  readonly oosProbabilities: Float32Array;
   helpers: StrategyHelpers;
   /** Writes a line to the strategy's log (stderr; shown to the user, capped). */
   log(...args: unknown[]): void;

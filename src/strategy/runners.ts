@@ -24,6 +24,7 @@ export const STRATEGY_EXTENSIONS: Readonly<Record<string, StrategyKind>> = {
 /** Kind → its runner, imported on first use (DuckDB, the sandbox). */
 const RUNNERS: Partial<Record<StrategyKind, () => Promise<StrategyRunner>>> = {
   sql: async () => (await import('./sql.ts')).sqlRunner,
+  code: async () => (await import('./code.ts')).codeRunner,
 };
 
 /** Largest strategy file accepted. */

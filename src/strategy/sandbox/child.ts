@@ -43,7 +43,9 @@ const writeResult = writeSync;
 
 export type ChildMessage =
   | { ok: true; ids: string[]; labels?: string[] }
-  | { ok: false; error: { name: string; message: string; code?: string; permission?: string; resource?: string; stack?: string; limit?: string } };
+  | { ok: false; error: { name: string; message: string; code?: string; permission?: string; resource?: string; stack?: string; limit?: string } }
+  /** The strategy read ctx.findings or ctx.oosProbabilities, which this run was not given. */
+  | { ok: false; needs: 'findings' };
 
 function send(message: ChildMessage): never {
   const text = stringify(message);
@@ -104,12 +106,14 @@ function buildContext(dir: string, h: ContextHeader): StrategyContext {
   for (const g of h.groups) groups[g.name] = { levels: g.levels, codes: load(dir, g.data) as Int32Array };
   let findings: StrategyFindings | null = null;
   if (h.findings) {
-    findings = { columns: {}, descriptions: {} };
-    for (const f of h.findings) {
-      findings.columns[f.name] = 'values' in f ? f.values : (load(dir, f.data) as Float64Array);
-      if (f.description) findings.descriptions[f.name] = f.description;
-    }
+    const f: Record<string, unknown> = { skipped: h.findings.skipped };
+    for (const c of h.findings.columns) f[c.name] = load(dir, c.data);
+    findings = f as unknown as StrategyFindings;
   }
+  const oos = h.oosProbabilities ? (load(dir, h.oosProbabilities) as Float32Array) : null;
+  // Findings cost an audit of the pool, so they are computed only for strategies that read
+  // them: the first read ends this run with a request, and the parent runs it again with them.
+  const needFindings = (): never => send({ ok: false, needs: 'findings' });
   return {
     task: h.task,
     budget: h.budget,
@@ -121,8 +125,12 @@ function buildContext(dir: string, h: ContextHeader): StrategyContext {
     columns,
     groups,
     random: createRng(deriveSeed(h.seed, 'strategy')),
-    findings,
-    oosProbabilities: h.oosProbabilities ? (load(dir, h.oosProbabilities) as Float32Array) : null,
+    get findings() {
+      return findings ?? needFindings();
+    },
+    get oosProbabilities() {
+      return oos ?? needFindings();
+    },
     helpers: strategyHelpers,
     log: (...args: unknown[]) => console.error(...args),
   };

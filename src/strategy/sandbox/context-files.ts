@@ -31,9 +31,10 @@ export type ColumnHeader =
   | { name: string; kind: 'categorical'; categories: string[]; data: BinaryRef }
   | { name: string; kind: 'text'; values: string[] };
 
-export type FindingHeader =
-  | { name: string; data: BinaryRef; description?: string }
-  | { name: string; values: (string | null)[]; description?: string };
+export interface FindingsHeader {
+  columns: { name: string; data: BinaryRef }[];
+  skipped: { name: string; reason: string }[];
+}
 
 export interface ContextHeader {
   format: typeof CONTEXT_FORMAT;
@@ -46,7 +47,8 @@ export interface ContextHeader {
   labels: BinaryRef;
   columns: ColumnHeader[];
   groups: { name: string; levels: string[]; data: BinaryRef }[];
-  findings: FindingHeader[] | null;
+  /** null until the strategy asks for them (then the parent computes them and runs it again). */
+  findings: FindingsHeader | null;
   oosProbabilities: BinaryRef | null;
   /** Most bytes the child may send back (it checks before sending; the parent enforces it). */
   maxResultBytes: number;
@@ -54,10 +56,10 @@ export interface ContextHeader {
   maxRows: number;
 }
 
-/** Per-row findings as the parent hands them over: columns aligned with the split's rows. */
+/** Per-row findings as the parent hands them over: typed columns aligned with the split's rows. */
 export interface FindingColumns {
-  columns: Record<string, Float64Array | Float32Array | Int32Array | Uint8Array | (string | null)[]>;
-  descriptions?: Record<string, string>;
+  columns: Record<string, Float64Array | Float32Array | Int32Array | Uint8Array>;
+  skipped: { name: string; reason: string }[];
 }
 
 export interface ContextInput {
@@ -163,14 +165,13 @@ export async function writeContextFiles(dir: string, input: ContextInput): Promi
     return { name, levels, data: binary(codes) };
   });
 
-  let findings: FindingHeader[] | null = null;
+  let findings: FindingsHeader | null = null;
   if (input.findings) {
-    findings = [];
+    findings = { columns: [], skipped: input.findings.skipped };
     for (const [name, values] of Object.entries(input.findings.columns)) {
       if (values.length !== n)
         throw new SieveError(`finding column "${name}" has ${values.length} values for ${n} rows`, { where: 'findings' });
-      const description = input.findings.descriptions?.[name];
-      findings.push(Array.isArray(values) ? { name, values, description } : { name, data: binary(values as Typed), description });
+      findings.columns.push({ name, data: binary(values) });
     }
   }
   let oos: BinaryRef | null = null;
