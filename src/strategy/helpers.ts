@@ -47,30 +47,38 @@ export function perClassQuotas(labels: Int32Array, classCount: number, budget: n
   return balancedQuotas(classCounts(labels, classCount), budget);
 }
 
-/** perClassQuotas for arbitrary strata sizes. */
+/** perClassQuotas for arbitrary strata sizes (water-filling: the highest equal level that fits). */
 export function balancedQuotas(sizes: Int32Array, budget: number): Int32Array {
   const k = sizes.length;
+  let total = 0;
+  let most = 0;
+  for (let c = 0; c < k; c++) {
+    total += sizes[c];
+    if (sizes[c] > most) most = sizes[c];
+  }
+  const want = Math.min(Math.max(0, Math.floor(budget)), total);
+  const filled = (level: number) => {
+    let s = 0;
+    for (let c = 0; c < k; c++) s += Math.min(sizes[c], level);
+    return s;
+  };
+  // The highest level L with sum(min(size, L)) <= want; the rest goes one each to the lowest
+  // classes that have more than L rows.
+  let lo = 0;
+  let hi = most;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (filled(mid) <= want) lo = mid;
+    else hi = mid - 1;
+  }
   const quota = new Int32Array(k);
-  let left = Math.max(0, Math.floor(budget));
-  let open = 0;
-  for (let c = 0; c < k; c++) if (sizes[c] > 0) open++;
-  while (left > 0 && open > 0) {
-    const share = Math.floor(left / open);
-    let extra = left - share * open;
-    let given = 0;
-    for (let c = 0; c < k; c++) {
-      const room = sizes[c] - quota[c];
-      if (room <= 0) continue;
-      let want = share;
-      if (extra > 0) { want++; extra--; }
-      const take = Math.min(room, want);
-      quota[c] += take;
-      given += take;
+  let rest = want - filled(lo);
+  for (let c = 0; c < k; c++) {
+    quota[c] = Math.min(sizes[c], lo);
+    if (rest > 0 && sizes[c] > lo) {
+      quota[c]++;
+      rest--;
     }
-    if (given === 0) break;
-    left -= given;
-    open = 0;
-    for (let c = 0; c < k; c++) if (sizes[c] - quota[c] > 0) open++;
   }
   return quota;
 }

@@ -1,0 +1,73 @@
+/** The helper library code strategies get as ctx.helpers: exact, deterministic, ties by index. */
+import { describe, expect, it } from 'vitest';
+import { createRng } from '../evaluator/rng.ts';
+import {
+  argmaxRows, argsort, balancedQuotas, kCenterGreedy, margins, perClassQuotas, randomProjection, stratifiedSample, takeByQuota, topK,
+} from '../src/strategy/helpers.ts';
+
+describe('strategy helpers', () => {
+  it('argsort and topK: ties by index, NaN last', () => {
+    const s = [3, 1, NaN, 3, 2];
+    expect([...argsort(s)]).toEqual([1, 4, 0, 3, 2]);
+    expect([...argsort(s, { descending: true })]).toEqual([0, 3, 4, 1, 2]);
+    expect([...topK(s, 2)]).toEqual([0, 3]);
+    expect([...topK(s, 2, { smallest: true })]).toEqual([1, 4]);
+    expect([...topK(s, 99)]).toHaveLength(5);
+  });
+
+  it('per-class quotas: as equal as possible, capped by what a class has, leftovers shared', () => {
+    const labels = Int32Array.from([0, 0, 0, 0, 0, 0, 1, 2, 2, 2]); // sizes 6, 1, 3
+    expect([...perClassQuotas(labels, 3, 7)]).toEqual([3, 1, 3]);
+    expect([...perClassQuotas(labels, 3, 5)]).toEqual([2, 1, 2]);
+    expect([...perClassQuotas(labels, 3, 100)]).toEqual([6, 1, 3]);
+    expect([...balancedQuotas(Int32Array.from([0, 5, 5]), 3)]).toEqual([0, 2, 1]);
+  });
+
+  it('takeByQuota walks an order and keeps rows while their stratum has room', () => {
+    const strata = Int32Array.from([0, 1, 0, 1, 0, -1]);
+    expect([...takeByQuota([5, 4, 3, 2, 1, 0], strata, Int32Array.from([2, 1]))]).toEqual([4, 3, 2]);
+  });
+
+  it('stratified sampling: equal or proportional shares, seeded, never a row coded -1', () => {
+    const strata = new Int32Array(100);
+    for (let i = 0; i < 100; i++) strata[i] = i < 80 ? 0 : i < 95 ? 1 : i < 99 ? 2 : -1;
+    const eq = stratifiedSample(strata, 12, createRng(1));
+    const count = (rows: Int32Array, s: number) => [...rows].filter((r) => strata[r] === s).length;
+    expect([count(eq, 0), count(eq, 1), count(eq, 2)]).toEqual([4, 4, 4]);
+    const prop = stratifiedSample(strata, 20, createRng(1), { allocation: 'proportional' });
+    expect([count(prop, 0), count(prop, 1), count(prop, 2)]).toEqual([16, 3, 1]);
+    expect([...prop].every((r) => strata[r] >= 0)).toBe(true);
+    expect([...stratifiedSample(strata, 12, createRng(1))]).toEqual([...eq]);
+    expect([...stratifiedSample(strata, 12, createRng(2))]).not.toEqual([...eq]);
+  });
+
+  it('k-center greedy takes the farthest row each time, within candidates when given', () => {
+    // Points on a line: 0, 1, 2, 10, 11, 20.
+    const rows = Float64Array.from([0, 1, 2, 10, 11, 20]);
+    expect([...kCenterGreedy(rows, 1, 3)]).toEqual([0, 5, 3]);
+    expect([...kCenterGreedy(rows, 1, 2, { initial: [5] })]).toEqual([0, 3]);
+    expect([...kCenterGreedy(rows, 1, 2, { candidates: [1, 2, 4] })]).toEqual([1, 4]);
+    // Coverage: the k-center radius is never worse than half of a random pick's on clustered data.
+    const rng = createRng(3);
+    const pts = new Float32Array(2000 * 2);
+    for (let i = 0; i < 2000; i++) {
+      const c = i % 5;
+      pts[2 * i] = c * 10 + rng.normal() * 0.3;
+      pts[2 * i + 1] = rng.normal() * 0.3;
+    }
+    const picked = kCenterGreedy(pts, 2, 5);
+    expect(new Set([...picked].map((i) => i % 5)).size).toBe(5);
+  });
+
+  it('projection keeps shapes and is seeded; margins and argmax of probability rows', () => {
+    const rows = new Float32Array(4 * 6).map((_, i) => i % 7);
+    const a = randomProjection(rows, 6, 3, 9);
+    expect(a).toHaveLength(12);
+    expect([...randomProjection(rows, 6, 3, 9)]).toEqual([...a]);
+    const p = Float32Array.from([0.7, 0.2, 0.1, 0.4, 0.4, 0.2]);
+    const m = margins(p, 3);
+    expect(m[0]).toBeCloseTo(0.5, 6);
+    expect(m[1]).toBeCloseTo(0, 6);
+    expect([...argmaxRows(p, 3)]).toEqual([0, 0]);
+  });
+});
