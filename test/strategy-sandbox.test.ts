@@ -14,6 +14,7 @@ import { runCodeStrategy, type CodeRunOptions } from '../src/strategy/code.ts';
 import { poolFindings } from '../src/strategy/findings.ts';
 import type { StrategyInput } from '../src/strategy/types.ts';
 import { detectLayer } from '../src/strategy/sandbox/layers.ts';
+import { sandboxArgv } from '../src/strategy/sandbox/process.ts';
 import { SieveError } from '../src/util/errors.ts';
 
 let work: string;
@@ -115,6 +116,20 @@ function expectStopped(r: Run, pattern: RegExp): void {
 }
 
 describe('code strategy sandbox: escapes', () => {
+  it('allows the child to read its run directory and nothing else: no pool, test, truth or variant path', async () => {
+    const dir = join(scratch, 'run-x');
+    const limits = { wallMs: 1000, cpuSeconds: 1, heapMb: 64, addressSpaceMb: 1024, maxLogBytes: 1, maxResultBytes: 1 };
+    for (const l of [layer, null]) {
+      const argv = sandboxArgv(dir, join(dir, 'child.mjs'), limits, l);
+      const reads = argv.filter((a) => a.startsWith('--allow-fs-read'));
+      expect(reads).toEqual([`--allow-fs-read=${dir}/`]);
+      for (const forbidden of ['--allow-fs-write', '--allow-child-process', '--allow-worker', '--allow-addons'])
+        expect(argv.some((a) => a.startsWith(forbidden))).toBe(false);
+      expect(argv).toContain('--no-addons');
+      expect(argv.join(' ')).not.toContain(debug.dir);
+    }
+  });
+
   it('runs a well-behaved strategy and leaves nothing behind', async () => {
     const r = await run(`export function select(ctx) { ctx.log('hello from', ctx.n); return [0, 1, 'row-002']; }`, {}, { ext: '.mjs' });
     expect(r.err).toBeNull();
