@@ -221,6 +221,32 @@ describe('code strategy sandbox: escapes', () => {
     }
   });
 
+  it('cannot connect to a Unix-domain socket by path, nor listen on one', async () => {
+    let connections = 0;
+    const sock = join(work, 'service.sock');
+    const server: Server = createServer((s) => {
+      connections++;
+      s.end();
+    });
+    await new Promise<void>((res) => server.listen(sock, res));
+    try {
+      const viaNet = await run(
+        `import { connect } from 'node:net';\nexport function select() {\n  return new Promise((resolve, reject) => {\n    const s = connect(${JSON.stringify(sock)});\n    s.on('connect', () => resolve(['connected']));\n    s.on('error', reject);\n  });\n}`,
+      );
+      expectStopped(viaNet, /sandbox refused the strategy: UnixSocket/);
+      const viaHttp = await run(
+        `import { request } from 'node:http';\nexport function select() {\n  return new Promise((resolve, reject) => {\n    const r = request({ socketPath: ${JSON.stringify(sock)}, path: '/' }, () => resolve(['answered']));\n    r.on('error', reject);\n    r.end();\n  });\n}`,
+      );
+      expectStopped(viaHttp, /sandbox refused the strategy: UnixSocket/);
+      const listen = await run(`import { createServer } from 'node:net';\nexport function select() { createServer().listen(${JSON.stringify(join(work, 'mine.sock'))}); return []; }`);
+      expectStopped(listen, /sandbox refused the strategy: Listen/);
+      expect(connections).toBe(0);
+      expect(readdirSync(work)).not.toContain('mine.sock');
+    } finally {
+      server.close();
+    }
+  });
+
   it('stops an endless loop at its CPU-time limit', async () => {
     const r = await run(`export function select() { for (;;) {} }`, {}, { cpuSeconds: 1 });
     expectStopped(r, /CPU-time (hard )?limit/);

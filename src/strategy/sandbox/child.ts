@@ -8,6 +8,7 @@
  * nothing here may touch another file. Everything it needs is bundled in.
  */
 import { readFileSync, writeSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -32,6 +33,40 @@ for (const [name, fd] of [['stdout', 1], ['stderr', 2]] as const) {
   });
   Object.defineProperty(process, name, { value: stream, configurable: false, writable: false, enumerable: true });
 }
+
+// Unix-domain sockets are named by file paths, which neither a network namespace nor Node
+// 20's permission model covers: a strategy knowing the path of a local service's socket could
+// connect to it, and listening on a path would create a file. Refused here, before the
+// strategy loads, on the one prototype every client (net, http, tls) connects through.
+function refused(what: string): never {
+  const err = new Error(`Access to this API has been restricted: ${what}`) as Error & { code: string; permission: string };
+  err.code = 'ERR_ACCESS_DENIED';
+  err.permission = what;
+  throw err;
+}
+const originalConnect = net.Socket.prototype.connect;
+function socketPath(args: unknown[]): string | undefined {
+  const first = Array.isArray(args[0]) ? args[0][0] : args[0];
+  if (typeof first === 'string') return /^\d+$/.test(first) ? undefined : first;
+  if (first && typeof first === 'object' && typeof (first as { path?: unknown }).path === 'string') return (first as { path: string }).path;
+  return undefined;
+}
+Object.defineProperty(net.Socket.prototype, 'connect', {
+  value: function connect(this: net.Socket, ...args: unknown[]) {
+    const path = socketPath(args);
+    if (path !== undefined) refused(`UnixSocket (${path})`);
+    return (originalConnect as (...a: unknown[]) => net.Socket).apply(this, args);
+  },
+  writable: false,
+  configurable: false,
+});
+Object.defineProperty(net.Server.prototype, 'listen', {
+  value: function listen() {
+    refused('Listen');
+  },
+  writable: false,
+  configurable: false,
+});
 
 /** The result channel: fd 3, a pipe the parent reads to its end. */
 const RESULT_FD = 3;
