@@ -142,7 +142,7 @@ async function run(
   if (parts === 1) return [runNeighbourTask(tasks[0], onTile)];
   // Share p runs on pool thread p; share 0 on this thread meanwhile.
   return runPooled<NeighbourTask, PartResult>({
-    module: new URL('./neighbours.ts', import.meta.url),
+    module: new URL(import.meta.url), // this module, compiled or not
     fn: 'neighbourJob',
     jobs: tasks,
     workers: parts - 1,

@@ -1,6 +1,8 @@
 // A thread of the worker pool (see pool.ts). Plain JavaScript on purpose: kernel helpers only
 // instantiate modules they are handed and call their exports, so they need no TypeScript
-// loader and start in milliseconds; tsx is registered on the first job that needs it.
+// loader and start in milliseconds. Job modules are compiled JavaScript when the CLI runs from
+// dist/; only when the sources run as they are (tests, benchmarks) is tsx registered, on the
+// first job whose module is TypeScript.
 //
 // Messages, in order on one port:
 //   { type: 'attach', id, module, memory }     instantiate wasm `module` on shared `memory`

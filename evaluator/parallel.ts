@@ -97,7 +97,7 @@ export async function runFits(jobs: FitJob[], opts: RunFitsOptions = {}): Promis
   }
   const cache: ShareCache = new Map();
   return runPooled<FitJob, FitResult>({
-    module: new URL('./parallel.ts', import.meta.url),
+    module: new URL(import.meta.url), // this module, compiled or not
     fn: 'runFitJob',
     jobs,
     workers: threads,

@@ -67,7 +67,7 @@ export async function runJobs(jobs: SegmentJob[], threads?: number, onFit?: () =
   if (nThreads <= 1) return jobs.map((j) => runSegment(j, onFit));
   const cache: ShareCache = new Map();
   return runPooled<SegmentJob, SegmentResult>({
-    module: new URL('./jobs.ts', import.meta.url),
+    module: new URL(import.meta.url), // this module, compiled or not
     fn: 'runSegmentJob',
     jobs,
     workers: nThreads - 1,

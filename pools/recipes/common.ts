@@ -3,13 +3,14 @@
  * command line (`--from`, `--out`), and "run main() when executed as a script".
  */
 import { realpathSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Rng } from '../../evaluator/rng.ts';
 import { SieveError } from '../../src/util/errors.ts';
+import { PACKAGE_ROOT } from '../../src/util/package-root.ts';
 
 /** The repository's pools/ directory (where built-in pools are committed). */
-export const POOLS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const POOLS_DIR = join(PACKAGE_ROOT, 'pools');
 
 /**
  * Where the maintainers keep copies of the source data (Debian packages dataset-fashion-mnist

@@ -6,15 +6,15 @@
 import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { SieveError, fsError } from '../util/errors.ts';
+import { PACKAGE_ROOT } from '../util/package-root.ts';
 import { firstInvalidUtf8, lineOfByte } from '../util/utf8.ts';
 import { checkModelParams } from './model-check.ts';
 import { challengeSchema, type Challenge } from './schema.ts';
 
 /** The directory holding the built-in challenges. */
-export const BUILTIN_CHALLENGES_DIR = fileURLToPath(new URL('../../challenges/', import.meta.url));
+export const BUILTIN_CHALLENGES_DIR = join(PACKAGE_ROOT, 'challenges');
 
 const SPEC_FILE = 'challenge.yaml';
 /** Bounds on a challenge spec: its size and how far YAML aliases may expand (billion laughs). */

@@ -4,14 +4,14 @@
  * from an installed package.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isAbsolute, join, resolve } from 'node:path';
 import { SieveError } from '../util/errors.ts';
+import { PACKAGE_ROOT } from '../util/package-root.ts';
 import { MANIFEST_FILE } from './manifest.ts';
 
 /** The package root (the directory holding package.json). */
 export function packageRoot(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  return PACKAGE_ROOT;
 }
 
 export function builtinPoolsDir(): string {

@@ -16,12 +16,10 @@
 import { lstatSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { access, constants, statfs } from 'node:fs/promises';
 import { basename, dirname, join, parse, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SieveError } from './errors.ts';
 import { MAX_OUTPUT_NAME_BYTES } from './temps.ts';
+import { PACKAGE_ROOT } from './package-root.ts';
 
-/** The package root (src/util/ → ../..). */
-const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Folders of the package that no command writes into (recipes rebuilding a built-in pool excepted). */
 export function protectedDirs(): { dir: string; what: string }[] {
