@@ -1,8 +1,6 @@
 /** `sieve baselines <challenge>`: score the challenge's built-in baselines as a leaderboard. */
 import type { Command } from 'commander';
 import type { BaselineResult } from '../evaluate/baselines.ts';
-import { ci, leaderboardColumns, leaderboardOrder, meanStd } from '../evaluate/format.ts';
-import { isClosed } from '../challenge/load.ts';
 import type { Challenge } from '../challenge/schema.ts';
 import { printJson, printTable } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
@@ -23,32 +21,34 @@ export function register(program: Command): void {
       const names = opts.only?.split(',').map((s) => s.trim()).filter(Boolean);
       const results = await runBaselines(ctx, { names, progress });
       progress.stop();
+      const { isClosed } = await import('../challenge/load.ts');
       const showPrivate = opts.showPrivate === true || isClosed(ctx.challenge);
       if (opts.json) {
         printJson({
           challenge: { name: ctx.challenge.name, version: ctx.challenge.version },
           pool: { name: ctx.pool.name, content_hash: ctx.pool.manifest.content_hash },
           // Leaderboard order; rank is null for over-budget reference rows.
-          baselines: withRanks(results).map(({ rank, r }) => ({ rank, ...r, ...(showPrivate ? {} : { private: r.private ? { hidden: true } : null }) })),
+          baselines: (await withRanks(results)).map(({ rank, r }) => ({ rank, ...r, ...(showPrivate ? {} : { private: r.private ? { hidden: true } : null }) })),
         });
         return;
       }
-      printLeaderboard(ctx.challenge, results, { showPrivate });
+      await printLeaderboard(ctx.challenge, results, { showPrivate });
     });
 }
 
 /** A leaderboard-style table of baseline results with intervals. */
-export function printLeaderboard(
+export async function printLeaderboard(
   challenge: Challenge,
   results: BaselineResult[],
   opts: { showPrivate?: boolean; bootstrapSamples?: number } = {},
-): void {
+): Promise<void> {
+  const { ci, leaderboardColumns, meanStd } = await import('../evaluate/format.ts');
   const primary = challenge.metrics.primary;
   const available = Object.keys(results[0]?.metrics ?? {});
   const extra = leaderboardColumns(primary, challenge.metrics.report, available);
   const head = ['#', 'baseline', 'rows', `${primary} (${challenge.metrics.direction}) mean ± std`, '95% CI', ...extra];
   if (opts.showPrivate) head.push(`private ${primary}`);
-  const rows = withRanks(results).map(({ rank, r }) => {
+  const rows = (await withRanks(results)).map(({ rank, r }) => {
     const row = [
       rank === null ? '-' : String(rank),
       r.over_budget ? `${r.name} (over budget)` : r.name,
@@ -69,7 +69,8 @@ export function printLeaderboard(
 }
 
 /** Baselines in leaderboard order with their rank (null for over-budget reference rows). */
-function withRanks(results: BaselineResult[]): { rank: number | null; r: BaselineResult }[] {
+async function withRanks(results: BaselineResult[]): Promise<{ rank: number | null; r: BaselineResult }[]> {
+  const { leaderboardOrder } = await import('../evaluate/format.ts');
   let rank = 0;
   return leaderboardOrder(results).map((r) => ({ rank: r.over_budget ? null : ++rank, r }));
 }

@@ -5,7 +5,6 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isClosed, listChallenges, loadChallenge } from '../challenge/load.ts';
 import type { Challenge } from '../challenge/schema.ts';
 import { taskOf } from '../tasks/index.ts';
 import { printJson, printTable } from '../util/output.ts';
@@ -14,7 +13,10 @@ function budgetText(c: Challenge): string {
   return taskOf(c.task).budgetText(c.budget);
 }
 
-function summary(c: Challenge) {
+// The challenge loader (YAML, zod) is imported by each action, not for `sieve --help`.
+const loader = () => import('../challenge/load.ts');
+
+function summary(c: Challenge, isClosed: (c: Challenge) => boolean) {
   return {
     name: c.name,
     version: c.version,
@@ -37,7 +39,8 @@ export function register(program: Command): void {
     .description('list the built-in challenges')
     .option('--json', 'print as JSON')
     .action(async (opts: { json?: boolean }) => {
-      const all = (await listChallenges()).map(summary);
+      const { isClosed, listChallenges } = await loader();
+      const all = (await listChallenges()).map((c) => summary(c, isClosed));
       if (opts.json) return printJson(all);
       printTable(
         ['name', 'task', 'pool', 'budget', 'model', 'seeds', 'primary', 'status'],
@@ -51,9 +54,10 @@ export function register(program: Command): void {
     .argument('<challenge>', 'challenge name or path')
     .option('--json', 'print the parsed spec as JSON')
     .action(async (ref: string, opts: { json?: boolean }) => {
+      const { isClosed, loadChallenge } = await loader();
       const c = await loadChallenge(ref);
       if (opts.json) return printJson(c);
-      const s = summary(c);
+      const s = summary(c, isClosed);
       printTable(
         ['field', 'value'],
         [

@@ -31,7 +31,7 @@ export function register(program: Command): void {
         return;
       }
       console.log('');
-      printLeaderboard(ctx.challenge, results, { bootstrapSamples: opts.bootstrap });
+      await printLeaderboard(ctx.challenge, results, { bootstrapSamples: opts.bootstrap });
       console.log(`\ndone in ${seconds.toFixed(1)} s. What to try next:`);
       const next: [string, string][] = [
         [`sieve challenge info ${DEMO_CHALLENGE}`, 'the rules, the model and the submission format'],

@@ -3,8 +3,7 @@
  * the challenge's fixed model and seeds, and prints (or writes) the result record.
  */
 import type { Command } from 'commander';
-import { privateVisible, publicView, type ResultRecord } from '../evaluate/record.ts';
-import { ci, meanStd, reportedMetricNames, scoringRulesLines } from '../evaluate/format.ts';
+import type { ResultRecord } from '../evaluate/record.ts';
 import { writeFileAtomically } from '../util/atomic.ts';
 import { checkOutputPath } from '../util/outpath.ts';
 import { printJson, printTable } from '../util/output.ts';
@@ -35,13 +34,15 @@ Every rule is checked before any training; a broken rule exits with code 2 and n
       const record = await evaluateFile(challenge, submission, { format: opts.format, progress });
       progress.stop();
       if (opts.out !== undefined) await writeFileAtomically(opts.out, JSON.stringify(record, null, 2) + '\n', { option: '--out', inputs: [submission] });
-      if (opts.json) printJson(publicView(record, { showPrivate: opts.showPrivate }));
-      else printRecord(record, { showPrivate: opts.showPrivate, out: opts.out });
+      if (opts.json) printJson((await import('../evaluate/record.ts')).publicView(record, { showPrivate: opts.showPrivate }));
+      else await printRecord(record, { showPrivate: opts.showPrivate, out: opts.out });
     });
 }
 
 /** The human form of a result record: what was scored, a metric table, and the figures. */
-export function printRecord(record: ResultRecord, opts: { showPrivate?: boolean; out?: string; report?: string[] } = {}): void {
+export async function printRecord(record: ResultRecord, opts: { showPrivate?: boolean; out?: string; report?: string[] } = {}): Promise<void> {
+  const { privateVisible } = await import('../evaluate/record.ts');
+  const { ci, meanStd, reportedMetricNames, scoringRulesLines } = await import('../evaluate/format.ts');
   const showPrivate = record.private !== null && privateVisible(record, opts);
   const c = record.challenge;
   console.log(`challenge   ${c.name} v${c.version} (${c.task}), pool ${record.pool.name}`);

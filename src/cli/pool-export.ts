@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { SieveError } from '../util/errors.ts';
 import { printJson } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
-import { openPool } from '../pool/read.ts';
-import { EXPORT_FORMATS, exportPool, type ExportFormat } from '../pool/export.ts';
+import { EXPORT_FORMATS, type ExportFormat } from '../pool/choices.ts';
 import { parseSplit } from './pool-head.ts';
 
 export function registerPoolExport(pool: Command): void {
@@ -18,6 +17,8 @@ export function registerPoolExport(pool: Command): void {
     .action(async (name: string, o: { format: string; out: string; split: string; json?: boolean }) => {
       if (!EXPORT_FORMATS.includes(o.format as ExportFormat))
         throw new SieveError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, got "${o.format}"`, { where: '--format' });
+      const { openPool } = await import('../pool/open.ts');
+      const { exportPool } = await import('../pool/export.ts');
       const p = await openPool(name);
       const progress = progressBar({ enabled: !o.json });
       const r = await exportPool(p, { format: o.format as ExportFormat, out: o.out, split: parseSplit(o.split), progress });

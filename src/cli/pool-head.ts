@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { printJson, printTable } from '../util/output.ts';
-import { openPool, readHead } from '../pool/read.ts';
 import { SieveError } from '../util/errors.ts';
 import type { SplitName } from '../pool/types.ts';
 
@@ -24,6 +23,7 @@ export function registerPoolHead(pool: Command): void {
     .option('--split <split>', 'train, or test where the test split is participant-visible', 'train')
     .option('--json', 'print a JSON array of row objects')
     .action(async (name: string, opts: { rows: string; split: string; json?: boolean }) => {
+      const { openPool, readHead } = await import('../pool/read.ts');
       const rows = await readHead(await openPool(name), parseCount(opts.rows, '--rows'), parseSplit(opts.split));
       if (opts.json) return printJson(rows);
       if (!rows.length) return console.log('(no rows)');

@@ -1,21 +1,18 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { assertParticipantSource } from '../pool/guard.ts';
-import { validatePoolName, workspacePoolDir } from '../pool/resolve.ts';
 import { SieveError } from '../util/errors.ts';
 import { printJson, printTable } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
-import { FeatureKind } from '../pool/manifest.ts';
-import { DEFAULT_NA_VALUES, IMPORT_FORMATS, MISSING_POLICIES, importPool, type ImportFormat, type MissingPolicy } from '../pool/import/index.ts';
+import type { FeatureKind } from '../pool/manifest.ts';
+import { DEFAULT_NA_VALUES, FEATURE_KINDS, IMPORT_FORMATS, MISSING_POLICIES, type ImportFormat, type MissingPolicy } from '../pool/choices.ts';
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 
 function parseKind(spec: string, prev: Record<string, FeatureKind> = {}): Record<string, FeatureKind> {
   const m = /^(.+)=([a-z]+)$/.exec(spec);
-  const kind = m ? FeatureKind.safeParse(m[2]) : undefined;
-  if (!m || !kind?.success)
-    throw new SieveError(`--kind needs COLUMN=KIND with KIND one of ${FeatureKind.options.join(', ')}, got "${spec}"`, { where: '--kind' });
-  return { ...prev, [m[1]]: kind.data };
+  if (!m || !(FEATURE_KINDS as readonly string[]).includes(m[2]))
+    throw new SieveError(`--kind needs COLUMN=KIND with KIND one of ${FEATURE_KINDS.join(', ')}, got "${spec}"`, { where: '--kind' });
+  return { ...prev, [m[1]]: m[2] as FeatureKind };
 }
 
 function parseImageSize(s: string): { width: number; height: number; channels: number } {
@@ -64,13 +61,16 @@ export function registerPoolImport(pool: Command): void {
         throw new SieveError(`--missing must be one of ${MISSING_POLICIES.join(', ')}, got "${o.missing}"`, { where: '--missing' });
       if (o.seed !== undefined && !Number.isInteger(o.seed)) throw new SieveError('--seed needs a whole number', { where: '--seed' });
       if (o.out !== undefined && String(o.out).trim() === '') throw new SieveError('--out is empty: say where the pool goes', { where: '--out' });
+      const { validatePoolName, workspacePoolDir } = await import('../pool/resolve.ts');
       if (o.name !== undefined) validatePoolName(o.name, '--name');
       if (o.out === undefined && o.name === undefined) throw new SieveError('say where the pool goes: --out DIR, or --name NAME for a workspace pool', { where: 'sieve pool import' });
       if (o.out === undefined) o.out = workspacePoolDir(o.name);
       // Never launder a challenge's hidden split into a participant pool.
+      const { assertParticipantSource } = await import('../pool/guard.ts');
       for (const [option, path] of [['FILE', file], ['--test', o.test], ['--labels', o.labels], ['--test-labels', o.testLabels]] as const)
         if (path) await assertParticipantSource(path, option === 'FILE' ? path : `${option} ${path}`);
       const progress = progressBar({ enabled: !o.json });
+      const { importPool } = await import('../pool/import/index.ts');
       const m = await importPool({
         input: file,
         out: o.out,

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { printJson, printTable } from '../util/output.ts';
-import { openPool } from '../pool/read.ts';
-import { verifyPool } from '../pool/manifest.ts';
 import { SieveError } from '../util/errors.ts';
 
 export function registerPoolInfo(pool: Command): void {
@@ -12,9 +10,10 @@ export function registerPoolInfo(pool: Command): void {
     .option('--verify', 'recompute every file hash and fail if one differs')
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts: { json?: boolean; verify?: boolean }) => {
+      const { openPool } = await import('../pool/open.ts');
       const p = await openPool(name);
       const m = p.manifest;
-      const verified = opts.verify ? await verifyPool(p.dir, m) : undefined;
+      const verified = opts.verify ? await (await import('../pool/manifest.ts')).verifyPool(p.dir, m) : undefined;
       const info = {
         name: m.name,
         version: m.version,

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { printJson, printTable } from '../util/output.ts';
-import { listBuiltinPools, listWorkspacePools, openPool } from '../pool/read.ts';
 
 export function registerPoolList(pool: Command): void {
   pool
@@ -8,6 +7,7 @@ export function registerPoolList(pool: Command): void {
     .description('list the built-in pools and the workspace pools with their row counts')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
+      const { listBuiltinPools, listWorkspacePools, openPool } = await import('../pool/open.ts');
       const rows = [];
       const named = [
         ...listBuiltinPools().map((name) => ({ name, where: 'built-in' })),

@@ -16,8 +16,8 @@ import { withFileAtomically } from '../util/atomic.ts';
 import type { FeatureSpec } from './manifest.ts';
 import type { SplitName } from './types.ts';
 
-export type ExportFormat = 'arrow' | 'parquet' | 'csv';
-export const EXPORT_FORMATS: ExportFormat[] = ['arrow', 'parquet', 'csv'];
+import type { ExportFormat } from './choices.ts';
+export { EXPORT_FORMATS, type ExportFormat } from './choices.ts';
 
 export interface ExportOptions {
   format: ExportFormat;

@@ -9,6 +9,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { SieveError } from '../util/errors.ts';
+import { FEATURE_KINDS } from './choices.ts';
 
 export const POOL_FORMAT = 'sieve-pool/1';
 export const MANIFEST_FILE = 'pool.json';
@@ -16,7 +17,7 @@ export const MANIFEST_FILE = 'pool.json';
 const nonEmpty = z.string().min(1);
 const count = z.number().int().nonnegative();
 
-export const FeatureKind = z.enum(['embedding', 'pixels', 'numeric', 'categorical', 'text']);
+export const FeatureKind = z.enum(FEATURE_KINDS);
 export type FeatureKind = z.infer<typeof FeatureKind>;
 
 export const FeatureSpec = z

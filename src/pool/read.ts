@@ -10,28 +10,13 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import { appendTable, openDb, queryColumns, quoteIdent, sqlString, type ReadColumn } from './duckdb.ts';
-import { featureWidth, loadManifest, type FeatureSpec, type FileEntry, type PoolManifest } from './manifest.ts';
+import { featureWidth, type FeatureSpec, type FileEntry, type PoolManifest } from './manifest.ts';
+import type { Pool } from './open.ts';
 import { assertParticipantSource } from './guard.ts';
-import { resolvePoolDir } from './resolve.ts';
 import type { PoolSplit, SplitName } from './types.ts';
 
 export { listBuiltinPools, listWorkspacePools } from './resolve.ts';
-
-export interface Pool {
-  /** Manifest name. */
-  name: string;
-  /** Absolute directory. */
-  dir: string;
-  builtin: boolean;
-  manifest: PoolManifest;
-}
-
-/** Opens a pool by built-in name or directory path and validates its manifest. */
-export async function openPool(nameOrPath: string): Promise<Pool> {
-  const { dir, builtin } = resolvePoolDir(nameOrPath);
-  const manifest = await loadManifest(dir);
-  return { name: manifest.name, dir, builtin, manifest };
-}
+export { openPool, type Pool } from './open.ts';
 
 export interface ReadSplitOptions {
   /** Feature and group columns to read (default: all). Unknown names are an error. */

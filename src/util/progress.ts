@@ -1,4 +1,8 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgress from 'cli-progress';
+
+// cli-progress is loaded only when a bar is about to be drawn (a terminal, a slow command).
+const require = createRequire(import.meta.url);
 
 export interface Progress {
   /** Sets the total units of work (may be called again when it becomes known). */
@@ -28,9 +32,10 @@ export function progressBar(opts: { enabled?: boolean; delayMs?: number } = {}):
       value += units;
       if (!enabled) return;
       if (!bar && Date.now() - t0 >= delay) {
-        bar = new cliProgress.SingleBar(
+        const bars = require('cli-progress') as typeof cliProgress;
+        bar = new bars.SingleBar(
           { stream: process.stderr, format: `${label} [{bar}] {percentage}% {value}/{total} eta {eta}s`, hideCursor: true },
-          cliProgress.Presets.shades_classic,
+          bars.Presets.shades_classic,
         );
         bar.start(total, value);
       } else if (bar) bar.update(value);

@@ -16,8 +16,8 @@ import { createRng, deriveSeed } from '../../../evaluator/rng.ts';
 import { appendTable, openDb, queryColumns, quoteIdent, sqlString } from '../duckdb.ts';
 import type { FeatureKind, FeatureSpec, PoolManifest } from '../manifest.ts';
 import { writePoolFromTables } from '../write.ts';
+import { DEFAULT_NA_VALUES } from '../choices.ts';
 import {
-  DEFAULT_NA_VALUES,
   createTableAs,
   detectFormat,
   stageArff,
@@ -36,8 +36,8 @@ import { MAX_EXAMPLES } from './text-scan.ts';
 export { detectFormat, formatFromName, IMPORT_FORMATS, DEFAULT_NA_VALUES, type ImportFormat } from './stage.ts';
 export { ImportProblems } from './problems.ts';
 
-export type MissingPolicy = 'error' | 'drop-row' | 'impute';
-export const MISSING_POLICIES: MissingPolicy[] = ['error', 'drop-row', 'impute'];
+import { MISSING_POLICIES, type MissingPolicy } from '../choices.ts';
+export { MISSING_POLICIES, type MissingPolicy } from '../choices.ts';
 
 export interface ImportOptions {
   input: string;

@@ -6,7 +6,8 @@
 import { SieveError } from '../../util/errors.ts';
 import { splitRecord } from './text-scan.ts';
 
-export type ImportFormat = 'csv' | 'tsv' | 'parquet' | 'jsonl' | 'arrow' | 'idx' | 'arff';
+import type { ImportFormat } from '../choices.ts';
+export type { ImportFormat } from '../choices.ts';
 
 export const SNIFF_BYTES = 64 << 10;
 const DELIMITERS = [',', '\t', ';', '|'];

@@ -22,11 +22,9 @@ import { parseArff } from '../formats/arff.ts';
 import { assertUtf8, readHead, scanCsv, scanJsonl } from './text-scan.ts';
 import { SNIFF_BYTES, sniffCsv, sniffFormat, type ImportFormat } from './sniff.ts';
 
+import { IMPORT_FORMATS } from '../choices.ts';
 export type { ImportFormat } from './sniff.ts';
-export const IMPORT_FORMATS: ImportFormat[] = ['csv', 'tsv', 'parquet', 'jsonl', 'arrow', 'idx', 'arff'];
-
-/** Missing-value markers when none are given (as pandas' defaults, shortened). */
-export const DEFAULT_NA_VALUES = ['', 'NA', 'N/A', 'NaN', 'null'];
+export { IMPORT_FORMATS, DEFAULT_NA_VALUES } from '../choices.ts';
 
 /** How text values are cleaned while staging. */
 export interface CleanOptions {
