@@ -1,11 +1,21 @@
 /**
- * Vitest global setup: brings dist/ (the compiled JavaScript that bin/sieve.mjs runs) up to
- * date with the sources before any test file runs, so tests that spawn the CLI always run the
- * code as it is now, also for a targeted `npx vitest run test/x.test.ts`. A no-op (one stat
- * per source) when dist/ is fresh; bin/sieve.mjs checks again on every start in a clone.
+ * Vitest global setup, once before any test file:
+ * - brings dist/ (the compiled JavaScript that bin/sieve.mjs runs) up to date with the
+ *   sources, so tests that spawn the CLI run the code as it is now, also for a targeted
+ *   `npx vitest run test/x.test.ts` (a no-op, one stat per source, when dist/ is fresh;
+ *   bin/sieve.mjs checks again on every start in a clone);
+ * - pins $SIEVE_WORKSPACE to a temporary folder for every test and every CLI it spawns, so
+ *   no test reads or writes the real user workspace in the home directory (tests of the
+ *   workspace lookup itself unset it and point HOME at a temporary folder).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ensureBuilt } from '../scripts/build.mjs';
 
-export default async function setup(): Promise<void> {
+export default async function setup(): Promise<() => void> {
   await ensureBuilt();
+  const workspace = mkdtempSync(join(tmpdir(), 'sieve-test-workspace-'));
+  process.env.SIEVE_WORKSPACE = workspace;
+  return () => rmSync(workspace, { recursive: true, force: true });
 }

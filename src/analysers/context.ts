@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ModelSpec } from '../../evaluator/types.ts';
-import { loadChallenge, BUILTIN_CHALLENGES_DIR } from '../challenge/load.ts';
+import { loadChallenge, openChallengePool, BUILTIN_CHALLENGES_DIR } from '../challenge/load.ts';
 import type { Challenge } from '../challenge/schema.ts';
 import { openPool, readSplit, listBuiltinPools, type Pool } from '../pool/read.ts';
 import type { PoolSplit } from '../pool/types.ts';
@@ -45,7 +45,7 @@ export async function resolveAuditTarget(nameOrPath: string): Promise<AuditTarge
     : existsSync(join(BUILTIN_CHALLENGES_DIR, nameOrPath, 'challenge.yaml'));
   if (isChallenge) {
     const challenge = await loadChallenge(nameOrPath);
-    return { pool: await openPool(challenge.poolRef), challenge };
+    return { pool: await openChallengePool(challenge), challenge };
   }
   try {
     return { pool: await openPool(nameOrPath) };

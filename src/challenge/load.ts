@@ -9,9 +9,19 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { SieveError, fsError } from '../util/errors.ts';
 import { PACKAGE_ROOT } from '../util/package-root.ts';
+import { openPool, type Pool } from '../pool/open.ts';
 import { firstInvalidUtf8, lineOfByte } from '../util/utf8.ts';
 import { checkModelParams } from './model-check.ts';
 import { challengeSchema, type Challenge } from './schema.ts';
+
+/**
+ * The pool a challenge names: a path relative to the challenge file, or a name resolved as
+ * everywhere (built-in, then workspace pools), with the project workspace above the
+ * challenge's own folder searched first, so a challenge file works from any directory.
+ */
+export async function openChallengePool(challenge: Challenge): Promise<Pool> {
+  return openPool(challenge.poolRef, { near: [challenge.dir] });
+}
 
 /** The directory holding the built-in challenges. */
 export const BUILTIN_CHALLENGES_DIR = join(PACKAGE_ROOT, 'challenges');

@@ -28,7 +28,7 @@ export function registerPoolImport(pool: Command): void {
     .argument('<file>', 'input file (format from the extension unless --format)')
     .option('--out <dir>', 'pool directory to create (or give --name to import into the workspace)')
     .option('--format <format>', `input format: ${IMPORT_FORMATS.join(', ')}`)
-    .option('--name <name>', 'pool name; without --out the pool goes to the workspace ($SIEVE_WORKSPACE or .sieve/) and is then named by NAME alone')
+    .option('--name <name>', 'pool name; without --out the pool goes to the workspace ($SIEVE_WORKSPACE, else the nearest .sieve/ here or above, else your user data folder: `sieve workspace`) and NAME then opens it from any folder')
     .option('--id-column <col>', 'column of unique row ids, or "none" to number rows row-1, row-2, … (default: id)')
     .option('--label-column <col>', 'column of class labels (default: label)')
     .option('--feature-columns <cols>', 'comma-separated feature columns (default: all others)', list)
@@ -64,7 +64,8 @@ export function registerPoolImport(pool: Command): void {
       const { validatePoolName, workspacePoolDir } = await import('../pool/resolve.ts');
       if (o.name !== undefined) validatePoolName(o.name, '--name');
       if (o.out === undefined && o.name === undefined) throw new SieveError('say where the pool goes: --out DIR, or --name NAME for a workspace pool', { where: 'sieve pool import' });
-      if (o.out === undefined) o.out = workspacePoolDir(o.name);
+      const intoWorkspace = o.out === undefined;
+      if (intoWorkspace) o.out = workspacePoolDir(o.name);
       // Never launder a challenge's hidden split into a participant pool.
       const { assertParticipantSource } = await import('../pool/guard.ts');
       for (const [option, path] of [['FILE', file], ['--test', o.test], ['--labels', o.labels], ['--test-labels', o.testLabels]] as const)
@@ -105,6 +106,7 @@ export function registerPoolImport(pool: Command): void {
       progress.stop();
       if (o.json) return printJson(m);
       console.log(`wrote pool "${m.name}" to ${resolve(o.out)} (content hash ${m.content_hash})`);
+      if (intoWorkspace) console.log(`workspace pool: \`${m.name}\` names it wherever a pool goes (sieve pool list shows where it lives)`);
       printTable(
         ['split', 'rows', ...m.classes],
         Object.entries(m.splits).map(([s, st]) => [s, st!.rows, ...m.classes.map((c) => st!.class_counts[c])]),

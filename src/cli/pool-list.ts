@@ -1,24 +1,29 @@
 import type { Command } from 'commander';
+import { join } from 'node:path';
 import { printJson, printTable } from '../util/output.ts';
 
 export function registerPoolList(pool: Command): void {
   pool
     .command('list')
-    .description('list the built-in pools and the workspace pools with their row counts')
+    .description('list the built-in pools and the workspace pools, where each lives, with their row counts')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
       const { listBuiltinPools, listWorkspacePools, openPool } = await import('../pool/open.ts');
-      const rows = [];
+      const { builtinPoolsDir, describeWorkspace, workspaces } = await import('../pool/resolve.ts');
       const named = [
-        ...listBuiltinPools().map((name) => ({ name, where: 'built-in' })),
-        ...listWorkspacePools().map((name) => ({ name, where: 'workspace' })),
+        ...listBuiltinPools().map((name) => ({ name, dir: join(builtinPoolsDir(), name), where: 'built-in', workspace: null, shadowed: false })),
+        ...listWorkspacePools().map((p) => ({ name: p.name, dir: p.dir, where: 'workspace', workspace: p.workspace.kind, shadowed: p.shadowed })),
       ];
-      for (const { name, where } of named) {
-        const p = await openPool(name);
-        const m = p.manifest;
+      const rows = [];
+      for (const { name, dir, where, workspace, shadowed } of named) {
+        const m = (await openPool(dir)).manifest;
         rows.push({
           name,
           where,
+          workspace,
+          dir,
+          // A nearer workspace (or a built-in) has a pool of this name: the name opens that one.
+          shadowed: shadowed || (where === 'workspace' && listBuiltinPools().includes(name)),
           description: m.description,
           train_rows: m.splits.train.rows,
           test_rows: m.splits.test?.rows ?? 0,
@@ -29,11 +34,17 @@ export function registerPoolList(pool: Command): void {
         });
       }
       if (opts.json) return printJson(rows);
-      if (!rows.length) return console.log('no pools: none built in, none in the workspace');
       printTable(
         ['pool', 'where', 'train rows', 'test rows', 'classes', 'features', 'groups'],
-        rows.map((r) => [r.name, r.where, r.train_rows, r.test_rows, r.classes, kindSummary(r.features), r.groups.join(' ')]),
+        rows.map((r) => [
+          r.shadowed ? `${r.name} (shadowed)` : r.name,
+          r.where === 'built-in' ? 'built-in' : r.workspace === 'env' ? '$SIEVE_WORKSPACE' : r.workspace,
+          r.train_rows, r.test_rows, r.classes, kindSummary(r.features), r.groups.join(' '),
+        ]),
       );
+      console.log(`built-in pools: ${builtinPoolsDir()}`);
+      for (const w of workspaces()) console.log(`workspace: ${describeWorkspace(w)}`);
+      console.log('a name opens the first pool of that name in this order; `sieve pool import FILE --name NAME` adds to the first workspace; --json gives every directory');
     });
 }
 

@@ -7,11 +7,11 @@
 import { prepareFeatures, type PoolInput, type PreparedFeatures, type TestInput } from '../../evaluator/protocols/common.ts';
 import type { ModelSpec } from '../../evaluator/types.ts';
 import { encodeGroupColumn, type GroupColumn } from '../../evaluator/metrics.ts';
-import { loadChallenge } from '../challenge/load.ts';
+import { loadChallenge, openChallengePool } from '../challenge/load.ts';
 import type { Challenge } from '../challenge/schema.ts';
 import { readHiddenSplit, readTruth } from '../pool/hidden.ts';
 import { verifyPoolFiles } from '../pool/integrity.ts';
-import { openPool, readSplit, type Pool } from '../pool/read.ts';
+import { readSplit, type Pool } from '../pool/read.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import { indexIds, rulesFor, type SubmissionRules } from '../submission/index.ts';
 import { taskOf } from '../tasks/index.ts';
@@ -59,7 +59,7 @@ export async function loadEvalContext(
 ): Promise<EvalContext> {
   const t0 = performance.now();
   const challenge = typeof challengeRef === 'string' ? await loadChallenge(challengeRef) : challengeRef;
-  const pool = await openPool(challenge.poolRef);
+  const pool = await openChallengePool(challenge);
   const m = pool.manifest;
   const where = challenge.specPath;
 

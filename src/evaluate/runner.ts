@@ -9,9 +9,9 @@ import {
   type MetricSummary, type ModelSpec, type Replay, type ScoringOptions,
 } from '../../evaluator/index.ts';
 import type { Challenge } from '../challenge/schema.ts';
-import { loadChallenge } from '../challenge/load.ts';
+import { loadChallenge, openChallengePool } from '../challenge/load.ts';
 import { verifyPoolFiles } from '../pool/integrity.ts';
-import { openPool, readSplit } from '../pool/read.ts';
+import { readSplit } from '../pool/read.ts';
 import { indexIds, loadSubmission, rulesFor } from '../submission/index.ts';
 import type { ValidSubmission } from '../submission/types.ts';
 import { SieveError } from '../util/errors.ts';
@@ -197,7 +197,7 @@ export async function checkSubmissionFile(
   opts: { format?: string } = {},
 ): Promise<{ challenge: Challenge; submission: ValidSubmission; sha256: string }> {
   const challenge = typeof challengeRef === 'string' ? await loadChallenge(challengeRef) : challengeRef;
-  const pool = await openPool(challenge.poolRef);
+  const pool = await openChallengePool(challenge);
   await verifyPoolFiles(pool, ['train']);
   const train = await readSplit(pool, 'train', { columns: [] });
   const rules = rulesFor(challenge, { ids: train.ids, classNames: pool.manifest.classes });

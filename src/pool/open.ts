@@ -17,9 +17,12 @@ export interface Pool {
   manifest: PoolManifest;
 }
 
-/** Opens a pool by built-in name or directory path and validates its manifest. */
-export async function openPool(nameOrPath: string): Promise<Pool> {
-  const { dir, builtin } = resolvePoolDir(nameOrPath);
+/**
+ * Opens a pool by built-in name, workspace pool name or directory path and validates its
+ * manifest. `near`: folders whose project workspaces are searched first (resolvePoolDir).
+ */
+export async function openPool(nameOrPath: string, opts: { near?: string[] } = {}): Promise<Pool> {
+  const { dir, builtin } = resolvePoolDir(nameOrPath, opts);
   const manifest = await loadManifest(dir);
   return { name: manifest.name, dir, builtin, manifest };
 }

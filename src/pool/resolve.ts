@@ -4,7 +4,8 @@
  * from an installed package.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { SieveError } from '../util/errors.ts';
 import { PACKAGE_ROOT } from '../util/package-root.ts';
 import { MANIFEST_FILE } from './manifest.ts';
@@ -28,11 +29,87 @@ export function listBuiltinPools(): string[] {
 }
 
 /**
- * The workspace holds a user's own named pools (`sieve pool import FILE --name NAME`):
- * `$SIEVE_WORKSPACE`, or `.sieve/` in the working directory, like git's or dvc's folder.
+ * Workspaces hold a user's own named pools (`sieve pool import FILE --name NAME`, then NAME
+ * wherever a pool goes), in `<workspace>/pools/NAME`:
+ *
+ * - `$SIEVE_WORKSPACE`, when set, is the only one (scripts, CI and tests pin it);
+ * - else a **project** workspace: the nearest folder named `.sieve` in the working directory
+ *   or above it, as git finds `.git` (`sieve workspace init` makes one);
+ * - and the **user** workspace, the platform's per-user data folder
+ *   (`$XDG_DATA_HOME/sieve` or `~/.local/share/sieve` on Linux, `~/Library/Application
+ *   Support/sieve` on macOS, `%LOCALAPPDATA%\sieve` on Windows).
+ *
+ * A name is looked up nearest first (project, then user); imports go to the project
+ * workspace when there is one, else to the user's.
  */
+export type WorkspaceKind = 'env' | 'project' | 'user';
+export interface Workspace {
+  /** Absolute path of the workspace folder (pools live in `pools/` inside it). */
+  dir: string;
+  kind: WorkspaceKind;
+}
+
+/** The folder name of a project workspace. */
+export const PROJECT_WORKSPACE = '.sieve';
+
+/** The platform's per-user data folder for sieve (the user workspace). */
+export function userDataDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, home = homedir()): string {
+  if (platform === 'win32') return join(env.LOCALAPPDATA || join(home, 'AppData', 'Local'), 'sieve');
+  if (platform === 'darwin') return join(home, 'Library', 'Application Support', 'sieve');
+  // The XDG base-directory spec: a relative $XDG_DATA_HOME is invalid and ignored.
+  const xdg = env.XDG_DATA_HOME;
+  return join(xdg && isAbsolute(xdg) ? xdg : join(home, '.local', 'share'), 'sieve');
+}
+
+/** The nearest `.sieve` folder in `start` or one of its ancestors, or undefined. */
+export function findProjectWorkspace(start: string = process.cwd()): string | undefined {
+  for (let d = resolve(start); ; d = dirname(d)) {
+    const w = join(d, PROJECT_WORKSPACE);
+    if (isDirectory(w)) return w;
+    if (dirname(d) === d) return undefined;
+  }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The workspaces a pool name is looked up in, nearest first: `$SIEVE_WORKSPACE` alone, or the
+ * project workspaces above each of `near` (a challenge file's folder, say) and above the
+ * working directory, then the user workspace.
+ */
+export function workspaces(opts: { near?: string[] } = {}): Workspace[] {
+  const env = process.env.SIEVE_WORKSPACE;
+  if (env) return [{ dir: resolve(env), kind: 'env' }];
+  const out: Workspace[] = [];
+  for (const start of [...(opts.near ?? []), process.cwd()]) {
+    const dir = findProjectWorkspace(start);
+    if (dir && !out.some((w) => w.dir === dir)) out.push({ dir, kind: 'project' });
+  }
+  out.push({ dir: userDataDir(), kind: 'user' });
+  return out;
+}
+
+/** Where `sieve pool import --name` writes: `$SIEVE_WORKSPACE`, the project workspace here, or the user's. */
+export function importWorkspace(): Workspace {
+  return workspaces()[0];
+}
+
+/** The import workspace's folder (kept for callers that need only the path). */
 export function workspaceDir(): string {
-  return resolve(process.env.SIEVE_WORKSPACE || '.sieve');
+  return importWorkspace().dir;
+}
+
+/** How a workspace is described to the user. */
+export function describeWorkspace(w: Workspace): string {
+  if (w.kind === 'env') return `${w.dir} ($SIEVE_WORKSPACE)`;
+  if (w.kind === 'project') return `${w.dir} (project workspace)`;
+  return `${w.dir} (user workspace)`;
 }
 
 /** Longest pool name: fits a directory name, a terminal table and a leaderboard column. */
@@ -61,16 +138,31 @@ export function workspacePoolDir(name: string): string {
       where: '--name',
       examples: [`choose another name, e.g. my-${name}`],
     });
-  return join(workspaceDir(), 'pools', name);
+  return join(importWorkspace().dir, 'pools', name);
 }
 
-/** Names of the pools in the workspace, sorted. */
-export function listWorkspacePools(): string[] {
-  const dir = join(workspaceDir(), 'pools');
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((name) => !name.startsWith('.') && existsSync(join(dir, name, MANIFEST_FILE)))
-    .sort();
+/** A named pool of a workspace; `shadowed` when a nearer workspace has a pool of that name. */
+export interface WorkspacePool {
+  name: string;
+  dir: string;
+  workspace: Workspace;
+  shadowed: boolean;
+}
+
+/** The pools of every workspace (see `workspaces`), nearest workspace first, names sorted within each. */
+export function listWorkspacePools(opts: { near?: string[] } = {}): WorkspacePool[] {
+  const seen = new Set<string>();
+  const out: WorkspacePool[] = [];
+  for (const w of workspaces(opts)) {
+    const dir = join(w.dir, 'pools');
+    if (!isDirectory(dir)) continue;
+    const names = readdirSync(dir).filter((name) => !name.startsWith('.') && existsSync(join(dir, name, MANIFEST_FILE))).sort();
+    for (const name of names) {
+      out.push({ name, dir: join(dir, name), workspace: w, shadowed: seen.has(name) });
+      seen.add(name);
+    }
+  }
+  return out;
 }
 
 function looksLikePath(s: string): boolean {
@@ -79,15 +171,19 @@ function looksLikePath(s: string): boolean {
 
 /**
  * Resolves a pool argument to a directory. A bare word is a built-in name first, then a
- * workspace pool, then a directory in the working directory; anything with a slash is a path.
+ * workspace pool (nearest workspace first, see `workspaces`), then a directory in the working
+ * directory; anything with a slash is a path. `near`: folders whose project workspaces are
+ * searched before the working directory's (a challenge file's folder).
  */
-export function resolvePoolDir(nameOrPath: string): { dir: string; builtin: boolean } {
+export function resolvePoolDir(nameOrPath: string, opts: { near?: string[] } = {}): { dir: string; builtin: boolean } {
   if (!nameOrPath) throw new SieveError('no pool given', { where: 'POOL' });
   if (!looksLikePath(nameOrPath)) {
     const builtin = join(builtinPoolsDir(), nameOrPath);
     if (existsSync(join(builtin, MANIFEST_FILE))) return { dir: builtin, builtin: true };
-    const own = join(workspaceDir(), 'pools', nameOrPath);
-    if (existsSync(join(own, MANIFEST_FILE))) return { dir: own, builtin: false };
+    for (const w of workspaces(opts)) {
+      const own = join(w.dir, 'pools', nameOrPath);
+      if (existsSync(join(own, MANIFEST_FILE))) return { dir: own, builtin: false };
+    }
   }
   const dir = resolve(nameOrPath);
   if (existsSync(dir) && statSync(dir).isDirectory()) {
@@ -96,12 +192,15 @@ export function resolvePoolDir(nameOrPath: string): { dir: string; builtin: bool
     return { dir, builtin: false };
   }
   const builtins = listBuiltinPools();
-  const own = listWorkspacePools();
+  const own = listWorkspacePools(opts);
   throw new SieveError(`no such pool: "${nameOrPath}" is neither a built-in pool, a workspace pool nor a directory`, {
     where: nameOrPath,
     examples: [
       builtins.length ? `built-in pools: ${builtins.join(', ')}` : 'no built-in pools are installed',
-      own.length ? `workspace pools (${workspaceDir()}): ${own.join(', ')}` : `no pools in the workspace ${workspaceDir()}`,
+      ...workspaces(opts).map((w) => {
+        const names = own.filter((p) => p.workspace.dir === w.dir).map((p) => p.name);
+        return names.length ? `pools in ${describeWorkspace(w)}: ${names.join(', ')}` : `no pools in ${describeWorkspace(w)}`;
+      }),
     ],
   });
 }

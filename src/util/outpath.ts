@@ -190,7 +190,7 @@ export async function checkOutputPath(path: string | undefined, opts: OutputChec
     if (isInside(real, p.dir) || isInside(target, p.dir))
       throw new SieveError(`${option} is inside ${p.what} (${p.dir}), which sieve never writes`, {
         where: target,
-        examples: [opts.kind === 'dir' ? 'write the pool elsewhere, e.g. --name NAME for the workspace (.sieve/)' : 'write the file elsewhere'],
+        examples: [opts.kind === 'dir' ? 'write the pool elsewhere, e.g. --name NAME for a workspace pool (sieve workspace)' : 'write the file elsewhere'],
       });
     if (opts.kind === 'dir' && exists && isInside(p.dir, real))
       throw new SieveError(`${option} holds ${p.what}; it cannot be replaced`, { where: target });
