@@ -73,10 +73,15 @@ export async function transpileStrategy(path: string, text: string): Promise<str
 
 let childBundle: Promise<string> | undefined;
 
-/** child.ts and everything it imports, as one ESM file (built once per process). */
+/**
+ * child.ts and everything it imports, as one ESM file (built once per process). From the
+ * compiled dist/ (the command; an installed package has no sources) this module is transpile.js
+ * and the entry is child.js beside it; from the sources (tests) it is child.ts.
+ */
 export function bundledChild(): Promise<string> {
+  const self = fileURLToPath(import.meta.url);
   childBundle ??= build({
-    entryPoints: [join(dirname(fileURLToPath(import.meta.url)), 'child.ts')],
+    entryPoints: [join(dirname(self), self.endsWith('.ts') ? 'child.ts' : 'child.js')],
     bundle: true,
     write: false,
     format: 'esm',
