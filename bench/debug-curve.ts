@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { DEV_DATA } from '../pools/recipes/common.ts';
 import { fileURLToPath } from 'node:url';
 import { evaluateRanking, type ModelSpec, type PoolInput, type TestInput } from '../evaluator/index.ts';
-import { createRng, deriveSeed } from '../evaluator/rng.ts';
+import { createRng, deriveSeed } from '../compute/rng.ts';
 import { prepareFeatures } from '../evaluator/protocols/common.ts';
 import { planCurve, PointAction } from '../evaluator/protocols/curve.ts';
 import { getModel } from '../evaluator/models/registry.ts';

@@ -11,7 +11,7 @@
  */
 import { forEachDotBlock } from '../compute/dots.ts';
 import { crossProduct } from '../compute/neighbours.ts';
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 
 function rows(n: number, d: number, zeroShare: number, seed: number): Float32Array {
   const r = createRng(seed);

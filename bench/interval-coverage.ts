@@ -11,7 +11,7 @@
  */
 import { allRows, forEachResample } from '../compute/bootstrap.ts';
 import { bootstrapInterval, wilsonInterval } from '../compute/stats.ts';
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 
 const arg = (name: string, dflt: number) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : dflt; };
 const REPS = arg('--reps', 400);

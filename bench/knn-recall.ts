@@ -1,5 +1,5 @@
 /**
- * Approximate kNN graph (src/analysers/ivf-knn.ts) per pool kind: the probes it chose, the
+ * Approximate kNN graph (compute/ivf-knn.ts) per pool kind: the probes it chose, the
  * recall@10 it measured on its own sample, the recall measured here on a separate 1,000-row
  * exact sample, and its time next to the exact graph's (the reference), measured in the same
  * run. Target: recall ≥ 0.95 on every kind, or the exact graph (method "exact").
@@ -15,10 +15,10 @@ import { generateSynthPool, synthClassNames } from '../src/pool/synth.ts';
 import { openPool, readSplit } from '../src/pool/read.ts';
 import type { PoolSplit } from '../src/pool/types.ts';
 import { buildSpace } from '../src/analysers/neighbour-space.ts';
-import { ivfKnnSelf, ivfParams } from '../src/analysers/ivf-knn.ts';
+import { ivfKnnSelf, ivfParams } from '../compute/ivf-knn.ts';
 import { knnCross, knnSelf } from '../compute/neighbours.ts';
 import { gatherRows } from '../compute/rows.ts';
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 import { adultLikeRecords, ADULT_COLUMNS } from '../test/fixtures/adult-like.ts';
 
 const arg = (name: string, dflt: number) => {

@@ -13,9 +13,9 @@
  *
  *   node --import tsx bench/near-duplicates.ts [--rows 1000000] [--sample 2000]
  */
-import { createRng, deriveSeed } from '../evaluator/rng.ts';
-import { lshPairsAbove, lshParams, measureRecall } from '../src/analysers/ann-index.ts';
-import { normalizeRowsInPlace } from '../src/analysers/vectors.ts';
+import { createRng, deriveSeed } from '../compute/rng.ts';
+import { lshPairsAbove, lshParams, measureRecall } from '../compute/ann-index.ts';
+import { normalizeRowsInPlace } from '../compute/scaling.ts';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARRAY, FLOAT, arrayValue } from '@duckdb/node-api';
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 import { appendTable, openDb, sqlString } from '../src/pool/duckdb.ts';
 import { writePool } from '../src/pool/write.ts';
 import { openPool, readSplit } from '../src/pool/read.ts';

@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 import { generateSynthPool, synthDraft } from '../src/pool/synth.ts';
 import { writePool } from '../src/pool/write.ts';
 import { openPool, readSplit } from '../src/pool/read.ts';

@@ -30,7 +30,7 @@ export interface PcaOptions {
   maxRows?: number;
   /**
    * sampled: seeded randomness for the row sample and the subspace start, one fresh source
-   * per stream (e.g. `() => createRng(seed)` from evaluator/rng.ts; compute/ imports no RNG).
+   * per stream (e.g. `() => createRng(seed)` from compute/rng.ts), so callers choose the stream.
    */
   random?: (stream: 'rows' | 'start') => PcaRandom;
   /** sampled, above 128 dimensions: subspace iterations (default 12). */

@@ -5,7 +5,7 @@
  * 'bootstrap'))`: the same seed and the same rows give the same resamples on every machine.
  */
 import { forEachResample as resample } from '../compute/bootstrap.ts';
-import { createRng, deriveSeed } from './rng.ts';
+import { createRng, deriveSeed } from '../compute/rng.ts';
 
 export interface BootstrapSpec {
   /** Number of resamples (0 = no interval). */

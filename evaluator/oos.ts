@@ -4,7 +4,7 @@
  * implementation, shared by the self-confidence baseline (src/evaluate/baselines.ts) and the
  * audits' out-of-sample predictions (src/analysers/oos.ts). `data.X` is already preprocessed.
  */
-import { deriveSeed, createRng } from './rng.ts';
+import { deriveSeed, createRng } from '../compute/rng.ts';
 import { runFits, type FitJob } from './parallel.ts';
 import { gatherRows } from '../compute/rows.ts';
 import type { Dataset, ModelKind, ModelSpec } from './types.ts';

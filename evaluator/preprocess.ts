@@ -4,7 +4,8 @@
  *
  * Steps, in this order: `scale` (divide every input), `pca` (project the centred inputs on
  * the top principal components), `standardize` (zero mean, unit variance per output
- * dimension, statistics from the pool; zero-variance dimensions keep std 1).
+ * dimension, statistics from the pool; zero-variance dimensions keep std 1; compute/scaling.ts,
+ * the same standardisation the analysers use).
  *
  * PCA: compute/pca.ts's exact variant (covariance of every pool row with the SIMD dot kernel,
  * float32 slabs summed in float64; all eigenpairs by Householder + QL). Components are ordered
@@ -13,6 +14,7 @@
  */
 import type { PreprocessSpec, Preprocessor } from './types.ts';
 import { fitPca as fitComponents } from '../compute/pca.ts';
+import { applyScaling, columnScaling } from '../compute/scaling.ts';
 import { logisticLogitsWasm } from './kernels/logistic-engine.ts';
 
 export const PREPROCESS_FORMAT = 'sieve-preprocess/1';
@@ -103,39 +105,15 @@ class FittedPreprocessor implements Preprocessor {
   transform(X: Float32Array, n: number): Float32Array {
     const { dOut, p } = this;
     const Z = this.beforeStandardize(X, n);
+    if (p.standardize) return applyScaling(Z, n, dOut, p.standardize);
     const out = new Float32Array(n * dOut);
-    if (p.standardize) {
-      const { mean, std } = p.standardize;
-      for (let i = 0; i < n; i++) {
-        const o = i * dOut;
-        for (let j = 0; j < dOut; j++) out[o + j] = (Z[o + j] - mean[j]) / std[j];
-      }
-    } else {
-      out.set(Z);
-    }
+    out.set(Z);
     return out;
   }
 
   toJSON(): PreprocessJSON {
     return structuredClone(this.p);
   }
-}
-
-/** Mean and population std (ddof = 0, as scikit-learn's StandardScaler) per column. */
-function columnStats(Z: Float64Array | Float32Array, n: number, d: number): { mean: number[]; std: number[] } {
-  const mean = new Float64Array(d), m2 = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += Z[i * d + j];
-  for (let j = 0; j < d; j++) mean[j] /= n;
-  // Second pass corrects the mean's rounding (a constant column then gets its exact value).
-  const corr = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) corr[j] += Z[i * d + j] - mean[j];
-  for (let j = 0; j < d; j++) mean[j] += corr[j] / n;
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) { const t = Z[i * d + j] - mean[j]; m2[j] += t * t; }
-  const std = Array.from(m2, (s) => {
-    const v = Math.sqrt(s / n);
-    return v > 1e-12 ? v : 1;
-  });
-  return { mean: Array.from(mean), std };
 }
 
 /** Fits the preprocessing on the pool rows X (n × d). An empty spec is the identity. */
@@ -154,7 +132,8 @@ export function fitPreprocessor(spec: PreprocessSpec | undefined, X: Float32Arra
   if (spec.pca) p.pca = fitPca(X, n, d, scale, spec.pca);
   if (spec.standardize) {
     // Statistics of the pool after the earlier steps.
-    p.standardize = columnStats(new FittedPreprocessor(p).beforeStandardize(X, n), n, p.dOut);
+    const { mean, std } = columnScaling(new FittedPreprocessor(p).beforeStandardize(X, n), n, p.dOut);
+    p.standardize = { mean: Array.from(mean), std: Array.from(std) };
   }
   return new FittedPreprocessor(p);
 }

@@ -6,7 +6,7 @@ import { describe, it, expect } from 'vitest';
 import { generateSynthPool, synthClassNames } from '../src/pool/synth.ts';
 import { duplicates, analyseDuplicates } from '../src/analysers/duplicates.ts';
 import { cliqueClusters, exactGroups, hashBytes, rowContent } from '../src/analysers/duplicate-search.ts';
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 import { makeContext, makeSplit, splitFromTable } from './analysers-helpers.ts';
 import { adultLikeRecords, ADULT_COLUMNS } from './fixtures/adult-like.ts';
 import { openPool, readSplit } from '../src/pool/read.ts';

@@ -2,7 +2,7 @@
  * Shared by the analyser tests: in-memory splits from generated data with known ground truth,
  * and an AuditContext over them (OOS predictions either given or computed with the fixed model).
  */
-import { createRng, deriveSeed } from '../evaluator/rng.ts';
+import { createRng, deriveSeed } from '../compute/rng.ts';
 import type { ModelSpec } from '../evaluator/types.ts';
 import type { PoolSplit } from '../src/pool/types.ts';
 import type { AuditContext, OosPredictions } from '../src/analysers/types.ts';

@@ -4,7 +4,7 @@
  * Floors sit a little below the measured figures recorded in docs/analysers.md.
  */
 import { describe, it, expect } from 'vitest';
-import { createRng, deriveSeed } from '../evaluator/rng.ts';
+import { createRng, deriveSeed } from '../compute/rng.ts';
 import { generateSynthPool, synthClassNames } from '../src/pool/synth.ts';
 import { openPool, readSplit } from '../src/pool/read.ts';
 import { labelErrors } from '../src/analysers/label-errors.ts';

@@ -1,9 +1,9 @@
 import { describe, it, expect } from 'vitest';
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 import { knnSelf, knnCross, pairsAboveSelf, pairsAboveCross, signKeys } from '../compute/neighbours.ts';
 import { buildSimModule } from '../compute/tile-kernel.ts';
-import { normalizeRowsInPlace } from '../src/analysers/vectors.ts';
-import { lshPairsAbove, lshParams, lshCollisionProbability, measureRecall } from '../src/analysers/ann-index.ts';
+import { normalizeRowsInPlace } from '../compute/scaling.ts';
+import { lshPairsAbove, lshParams, lshCollisionProbability, measureRecall } from '../compute/ann-index.ts';
 
 function unitRows(n: number, d: number, seed: number): Float32Array {
   const r = createRng(seed);
@@ -135,7 +135,7 @@ describe('LSH index', () => {
 
 describe('IVF kNN graph (beyond 100,000 rows)', () => {
   it('matches most exact neighbours and measures its recall honestly', async () => {
-    const { ivfKnnSelf, ivfParams } = await import('../src/analysers/ivf-knn.ts');
+    const { ivfKnnSelf, ivfParams } = await import('../compute/ivf-knn.ts');
     const { openPool, readSplit } = await import('../src/pool/read.ts');
     const { spaceOf } = await import('../src/analysers/neighbour-space.ts');
     const { subsetSplit } = await import('../src/analysers/context.ts');
@@ -159,7 +159,7 @@ describe('IVF kNN graph (beyond 100,000 rows)', () => {
   });
 
   it('never returns a graph below the target recall: Gaussian clusters fall back to the exact graph', async () => {
-    const { ivfKnnSelf, ivfParams } = await import('../src/analysers/ivf-knn.ts');
+    const { ivfKnnSelf, ivfParams } = await import('../compute/ivf-knn.ts');
     // Isotropic Gaussian clusters in 32 dimensions: neighbours nearly equidistant, IVF's hard case.
     const r = createRng(21);
     const n = 4000, d = 32, k = 10;

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 import { outliers, fenceFlags } from '../src/analysers/outliers.ts';
 import { blobs, makeContext, makeSplit, prf } from './analysers-helpers.ts';
 

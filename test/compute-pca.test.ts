@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 import { covariance, fitPca } from '../compute/pca.ts';
 import { symmetricEigen } from '../compute/symeig.ts';
 import { setKernelThreads, shutdownKernelThreads } from '../compute/pool.ts';

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { allRows, forEachResample } from '../compute/bootstrap.ts';
 import { GroupTallies, groupGaps, groupRates, judgeGroups, tallyGroups } from '../compute/group-metrics.ts';
 import { bootstrapInterval, normalCdf, normalQuantile, quantileSorted, wilsonInterval } from '../compute/stats.ts';
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 import { fairness } from '../src/analysers/fairness.ts';
 import { makeContext, makeSplit } from './analysers-helpers.ts';
 

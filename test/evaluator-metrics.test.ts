@@ -5,7 +5,7 @@ import {
 import { forEachResample } from '../evaluator/bootstrap.ts';
 import { percentileInterval, quantileSorted } from '../compute/stats.ts';
 import { classificationScorer, meanAndStd, summariseSeeds } from '../evaluator/aggregate.ts';
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 
 /**
  * Six rows, three classes. Predictions (arg-max) and max probabilities:

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 import { knn, nearestNeighbours } from '../evaluator/models/knn.ts';
 import { getModel } from '../evaluator/models/registry.ts';
 import { setKernelThreads, shutdownKernelThreads } from '../compute/pool.ts';

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Matrix, solve } from 'ml-matrix';
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 import { logisticRegression, logRegObjective } from '../evaluator/models/logreg.ts';
 import { LogisticEngine } from '../evaluator/kernels/logistic-engine.ts';
 import { logisticLossGrad } from '../evaluator/kernels/logistic.ts';

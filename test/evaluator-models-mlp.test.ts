@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 import { mlp } from '../evaluator/models/mlp.ts';
 import { getModel } from '../evaluator/models/registry.ts';
 import type { Dataset } from '../evaluator/types.ts';

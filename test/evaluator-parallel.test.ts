@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 import { runFit, runFits, type FitJob } from '../evaluator/parallel.ts';
 import { fitPreprocessor } from '../evaluator/preprocess.ts';
 import type { Dataset } from '../evaluator/types.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 import { fitPreprocessor, restorePreprocessor, type PreprocessJSON } from '../evaluator/preprocess.ts';
 import { symmetricEigen } from '../compute/symeig.ts';
 

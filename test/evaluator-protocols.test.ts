@@ -3,7 +3,7 @@ import {
   evaluateRanking, evaluateRelabel, evaluateSelection, encodeGroupColumn, EvaluatorInputError,
   type ModelSpec, type PoolInput, type TestInput,
 } from '../evaluator/index.ts';
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 import { assignJobs } from '../evaluator/protocols/jobs.ts';
 import { planCurve, splitFits, PointAction, type SegmentJob } from '../evaluator/protocols/curve.ts';
 

@@ -5,7 +5,7 @@ import { curveReplayScorer, curveScorer, type SeedCurve } from '../evaluator/pro
 import {
   classificationReplay, classificationReplayScorer, curveReplay, decodeReplay, encodeReplay, mergeReplay, restrictReplay, type ReplayJson,
 } from '../evaluator/replay.ts';
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 
 const n = 300, k = 3;
 const rng = createRng(11);

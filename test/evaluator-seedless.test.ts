@@ -4,7 +4,7 @@
  * declare it must really differ by seed.
  */
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 import { getModel } from '../evaluator/models/registry.ts';
 import { evaluateSelection } from '../evaluator/index.ts';
 import type { Dataset } from '../evaluator/types.ts';

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 import type { PoolDraft } from '../src/pool/write.ts';
 import { importPool, type ImportOptions } from '../src/pool/import/index.ts';
 import { SieveError } from '../src/util/errors.ts';

@@ -4,7 +4,7 @@
  * correct analyser would return for them (built here from the known truth, so the renderer and
  * table writer are tested against exactly known content).
  */
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 import { AUDIT_FORMAT, type AuditReport, type AuditResult } from '../src/analysers/audit.ts';
 import type { Finding } from '../src/analysers/types.ts';
 import type { PoolSplit } from '../src/pool/types.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { inflateSync } from 'node:zlib';
 import { crc32, encodePng, pngDataUri } from '../src/report/png.ts';
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 
 /** Independent PNG reader for the test: walks chunks, checks CRCs, inflates, un-filters type 0. */
 function decode(png: Uint8Array) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng, deriveSeed } from '../evaluator/rng.ts';
+import { createRng, deriveSeed } from '../compute/rng.ts';
 
 describe('seeded rng', () => {
   it('repeats exactly for the same seed and differs across seeds', () => {

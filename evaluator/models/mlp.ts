@@ -11,7 +11,7 @@
  * Warm start: continues from the given weights (and Adam moments) for `epochs` more epochs.
  */
 import type { Dataset, FittedModel, Model, ModelState } from '../types.ts';
-import { createRng, deriveSeed } from '../rng.ts';
+import { createRng, deriveSeed } from '../../compute/rng.ts';
 import { checkDataset, numberParam, rejectUnknownParams } from './params.ts';
 import { softmaxRows } from '../kernels/softmax.ts';
 

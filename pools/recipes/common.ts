@@ -5,7 +5,7 @@
 import { realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Rng } from '../../evaluator/rng.ts';
+import type { Rng } from '../../compute/rng.ts';
 import { SieveError } from '../../src/util/errors.ts';
 import { PACKAGE_ROOT } from '../../src/util/package-root.ts';
 

@@ -10,7 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRng, deriveSeed } from '../../evaluator/rng.ts';
+import { createRng, deriveSeed } from '../../compute/rng.ts';
 import { readIdxFile, type IdxArray } from '../../src/pool/formats/idx.ts';
 import type { ManifestDraft } from '../../src/pool/manifest.ts';
 import { writePool, type PoolDraft, type TableData } from '../../src/pool/write.ts';

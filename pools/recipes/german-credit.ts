@@ -20,7 +20,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createRng, deriveSeed } from '../../evaluator/rng.ts';
+import { createRng, deriveSeed } from '../../compute/rng.ts';
 import { parseArff, type ArffColumn, type ArffData } from '../../src/pool/formats/arff.ts';
 import type { FeatureSpec, ManifestDraft } from '../../src/pool/manifest.ts';
 import { writePool, type ColumnData, type PoolDraft, type TableData } from '../../src/pool/write.ts';

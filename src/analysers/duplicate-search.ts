@@ -11,7 +11,7 @@
  *     `exactMaxRows` rows; for wide rows (d > 64) through an exact bound: with u = P u + r
  *     (projection on principal directions + residual), u·v ≤ Pu·Pv + ‖r_u‖‖r_v‖, so searching
  *     [Pu, ‖r_u‖] for scores ≥ threshold finds every pair, then verified on the full rows.
- *     Beyond `exactMaxRows` an LSH index (ann-index.ts) with measured recall;
+ *     Beyond `exactMaxRows` an LSH index (compute/ann-index.ts) with measured recall;
  *   - `euclidean` for tabular rows (numeric and one-hot categorical columns) and any rows of
  *     fewer than 16 dimensions, where angles say little: standardised Euclidean distance
  *     relative to the median nearest-neighbour distance (as cleanlab's near_duplicate check),
@@ -23,13 +23,14 @@
  */
 import type { PoolSplit } from '../pool/types.ts';
 import type { Progress } from '../util/progress.ts';
-import { applyScaling, columnScaling, normalizeRowsInPlace, principalBasis, project, type ColumnScaling } from './vectors.ts';
+import { applyScaling, columnScaling, normalizeRowsInPlace, type ColumnScaling } from '../../compute/scaling.ts';
+import { principalBasis, project } from './vectors.ts';
 import { pairsAboveCross, pairsAboveSelf, type PairList } from '../../compute/neighbours.ts';
 import { PairBuffer, mergePairs } from '../../compute/neighbours-core.ts';
-import { lshCrossPairsAbove, lshPairsAbove, lshParams, measureRecall, type LshParams, type RecallEstimate } from './ann-index.ts';
+import { lshCrossPairsAbove, lshPairsAbove, lshParams, measureRecall, type LshParams, type RecallEstimate } from '../../compute/ann-index.ts';
 import { knnCross } from '../../compute/neighbours.ts';
 import { radiusPairsCross, radiusPairsSelf } from '../../compute/radius.ts';
-import { createRng } from '../../evaluator/rng.ts';
+import { createRng } from '../../compute/rng.ts';
 
 /** Bytes identifying a row's content, and what they are. */
 export interface RowContent {

@@ -15,7 +15,7 @@ import {
   metricFor, nearPairsCross, nearPairsSelf, rowContent,
   type DuplicateMetric, type EuclideanScale, type NearSearch,
 } from './duplicate-search.ts';
-import { applyScaling, columnScaling } from './vectors.ts';
+import { applyScaling, columnScaling } from '../../compute/scaling.ts';
 import { barChart, count, pct, secondsSince } from './specs.ts';
 import { spaceOf } from './neighbour-space.ts';
 import { gatherRows } from '../../compute/rows.ts';

@@ -26,7 +26,7 @@
 import { forEachResample, allRows } from '../../compute/bootstrap.ts';
 import { GroupTallies, groupGaps, groupRates, judgeGroups, tallyGroups, tooSmallReason, type Judged } from '../../compute/group-metrics.ts';
 import { bootstrapInterval, wilsonInterval, type BootstrapInterval } from '../../compute/stats.ts';
-import { createRng, deriveSeed } from '../../evaluator/rng.ts';
+import { createRng, deriveSeed } from '../../compute/rng.ts';
 import { SieveError } from '../util/errors.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import type { Analyser, AnalyserResult, ExtraTable, PlotSpec } from './types.ts';

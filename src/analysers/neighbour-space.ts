@@ -10,12 +10,13 @@
  */
 import type { PoolSplit } from '../pool/types.ts';
 import type { Progress } from '../util/progress.ts';
-import { applyScaling, columnScaling, normalizeRowsInPlace, principalBasis, project, type ColumnScaling } from './vectors.ts';
+import { applyScaling, columnScaling, normalizeRowsInPlace, type ColumnScaling } from '../../compute/scaling.ts';
+import { principalBasis, project } from './vectors.ts';
 import { knnSelf, type TopK } from '../../compute/neighbours.ts';
-import { ivfKnnSelf, ivfParams } from './ivf-knn.ts';
+import { ivfKnnSelf, ivfParams } from '../../compute/ivf-knn.ts';
 
 export const DEFAULT_MAX_DIMS = 64;
-/** Above this many rows the kNN graph comes from the IVF index (ivf-knn.ts), with measured recall. */
+/** Above this many rows the kNN graph comes from the IVF index (compute/ivf-knn.ts), with measured recall. */
 export const KNN_EXACT_MAX_ROWS = 100_000;
 
 export interface NeighbourSpace {

@@ -14,7 +14,7 @@ import type { PoolSplit } from '../pool/types.ts';
 import type { Analyser, AnalyserResult, Finding } from './types.ts';
 import { knnGraph } from './neighbour-space.ts';
 import { knnCross } from '../../compute/neighbours.ts';
-import { applyScaling, columnScaling } from './vectors.ts';
+import { applyScaling, columnScaling } from '../../compute/scaling.ts';
 import { bin, count, histogram, pct, secondsSince, severityFor } from './specs.ts';
 import { quantileSorted } from '../../compute/stats.ts';
 

@@ -18,7 +18,7 @@ import { scorePredictions, type SeedFit } from '../../evaluator/protocols/common
 import { gatherRows } from '../../compute/rows.ts';
 import { expectedWork, MIN_PARALLEL_WORK } from '../../evaluator/protocols/jobs.ts';
 import { runFits, type FitJob } from '../../evaluator/parallel.ts';
-import { createRng, deriveSeed } from '../../evaluator/rng.ts';
+import { createRng, deriveSeed } from '../../compute/rng.ts';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import { preparedFeatures, type EvalContext } from './context.ts';

@@ -3,7 +3,7 @@
  * seeded, so it is the same on every machine and both halves keep the class mix. Public
  * scores are shown while the challenge is open; private ones only once it has closed.
  */
-import { createRng, deriveSeed } from '../../evaluator/rng.ts';
+import { createRng, deriveSeed } from '../../compute/rng.ts';
 
 export interface TestPartition {
   /** Test row indices, ascending. */

@@ -5,10 +5,10 @@
  * across train/test, i.e. leakage), class imbalance, and a group attribute whose members
  * get more label noise and a different class prior.
  *
- * Everything is typed arrays; all randomness comes from evaluator/rng.ts, one sub-stream per
+ * Everything is typed arrays; all randomness comes from compute/rng.ts, one sub-stream per
  * stage (deriveSeed), so e.g. asking for more duplicates does not reshuffle the features.
  */
-import { createRng, deriveSeed, type Rng } from '../../evaluator/rng.ts';
+import { createRng, deriveSeed, type Rng } from '../../compute/rng.ts';
 import { SieveError } from '../util/errors.ts';
 import type { TableData } from './duckdb.ts';
 import type { ManifestDraft } from './manifest.ts';

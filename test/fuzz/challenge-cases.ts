@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRng, deriveSeed } from '../../evaluator/rng.ts';
+import { createRng, deriveSeed } from '../../compute/rng.ts';
 import { byteMutation, pickByteMutation } from './bytes.ts';
 import type { ChallengeCall, FuzzCase } from './cases.ts';
 import { formatOfSeed } from './formats.ts';

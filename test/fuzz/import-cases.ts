@@ -3,7 +3,7 @@
  * an IDX pair (idx.ts), then mutated at the cell level (meaning) and at the byte level.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { createRng, deriveSeed } from '../../evaluator/rng.ts';
+import { createRng, deriveSeed } from '../../compute/rng.ts';
 import { byteMutation, pickByteMutation } from './bytes.ts';
 import type { FuzzCase, ImportCall } from './cases.ts';
 import { ODD_ARROW, ODD_PARQUET, toArrow, toParquet } from './columnar.ts';

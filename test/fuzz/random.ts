@@ -1,5 +1,5 @@
-/** Small helpers over the seeded Rng of evaluator/rng.ts (the fuzzer never uses Math.random). */
-import type { Rng } from '../../evaluator/rng.ts';
+/** Small helpers over the seeded Rng of compute/rng.ts (the fuzzer never uses Math.random). */
+import type { Rng } from '../../compute/rng.ts';
 
 export type { Rng };
 

@@ -5,7 +5,7 @@
  * types, …) and damaged at the byte level.
  */
 import { Bool, Dictionary, Field, Float64, Int32, Int64, List, Table as ArrowTable, Utf8, tableToIPC, vectorFromArray, type Vector } from 'apache-arrow';
-import { createRng, deriveSeed } from '../../evaluator/rng.ts';
+import { createRng, deriveSeed } from '../../compute/rng.ts';
 import type { Task } from '../../src/challenge/schema.ts';
 import { byteMutation, pickByteMutation } from './bytes.ts';
 import type { FuzzCase, SubmissionCall } from './cases.ts';

@@ -12,7 +12,7 @@ import { basename, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { SieveError } from '../../util/errors.ts';
 import type { Progress } from '../../util/progress.ts';
-import { createRng, deriveSeed } from '../../../evaluator/rng.ts';
+import { createRng, deriveSeed } from '../../../compute/rng.ts';
 import { appendTable, openDb, queryColumns, quoteIdent, sqlString } from '../duckdb.ts';
 import type { FeatureKind, FeatureSpec, PoolManifest } from '../manifest.ts';
 import { writePoolFromTables } from '../write.ts';

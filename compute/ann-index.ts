@@ -10,11 +10,11 @@
  * is verified with an exact dot product, so there are no false positives; what the index can
  * miss is measured by `measureRecall` against an exact search for a seeded sample of rows.
  */
-import { createRng } from '../../evaluator/rng.ts';
-import { gatherRows } from '../../compute/rows.ts';
-import type { Progress } from '../util/progress.ts';
-import { PairBuffer, type PairList, mergePairs } from '../../compute/neighbours-core.ts';
-import { pairsAboveCross, signKeys } from '../../compute/neighbours.ts';
+import { createRng } from './rng.ts';
+import { gatherRows } from './rows.ts';
+import type { ProgressSink } from './neighbours.ts';
+import { PairBuffer, type PairList, mergePairs } from './neighbours-core.ts';
+import { pairsAboveCross, signKeys } from './neighbours.ts';
 
 export interface LshParams {
   tables: number;
@@ -58,7 +58,7 @@ export interface LshSearch {
  */
 export async function lshPairsAbove(
   X: Float32Array, n: number, d: number, threshold: number, params: LshParams,
-  opts: { progress?: Progress; boundary?: number } = {},
+  opts: { progress?: ProgressSink; boundary?: number } = {},
 ): Promise<LshSearch> {
   // With a boundary, only pairs across it (a < boundary ≤ b) are wanted: cross-set search.
   const boundary = opts.boundary ?? -1;

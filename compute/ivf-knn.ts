@@ -8,13 +8,13 @@
  * reaches the target the exact graph is returned instead. Lists are searched on the calling
  * thread: about n × probes·√n × dims multiply-adds.
  */
-import { createRng } from '../../evaluator/rng.ts';
-import { gatherRows } from '../../compute/rows.ts';
-import type { Progress } from '../util/progress.ts';
-import { emptyTopK, knnCrossPart, offerTopK, type SimLayout, type TopK } from '../../compute/neighbours-core.ts';
-import { knnCross, knnSelf } from '../../compute/neighbours.ts';
-import { machineThreads } from '../../compute/pool.ts';
-import { normalizeRowsInPlace } from './vectors.ts';
+import { createRng } from './rng.ts';
+import { gatherRows } from './rows.ts';
+import type { ProgressSink } from './neighbours.ts';
+import { emptyTopK, knnCrossPart, offerTopK, type SimLayout, type TopK } from './neighbours-core.ts';
+import { knnCross, knnSelf } from './neighbours.ts';
+import { machineThreads } from './pool.ts';
+import { normalizeRowsInPlace } from './scaling.ts';
 
 export interface IvfParams {
   lists: number;
@@ -127,7 +127,7 @@ async function exactSample(X: Float32Array, n: number, d: number, k: number, m: 
 export async function ivfKnnSelf(
   X: Float32Array, n: number, d: number, k: number, p: IvfParams,
   opts: {
-    progress?: Progress;
+    progress?: ProgressSink;
     /** Rows of the sample that checks the final graph (default 200). */
     recallSample?: number;
     targetRecall?: number;
