@@ -8,7 +8,7 @@
  * Everything here is participant data of the pool's train split, aligned by row index
  * 0..n-1 in the pool's file order: never test rows, truth labels or variant pools.
  */
-import type { Rng } from '../../evaluator/rng.ts';
+import type { Rng } from '../../compute/rng.ts';
 import type { StrategyHelpers } from './helpers.ts';
 
 export type StrategyTask = 'selection' | 'relabel' | 'ranking';
@@ -96,7 +96,7 @@ export interface StrategyContext {
   columns: Record<string, FeatureColumn>;
   /** Group columns by name. */
   groups: Record<string, GroupColumn>;
-  /** Seeded random source (xoshiro128**, evaluator/rng.ts). Math.random is seeded too. */
+  /** Seeded random source (xoshiro128**, compute/rng.ts). Math.random is seeded too. */
   random: Rng;
   /** The audit's per-row findings (computed on first read). */
   readonly findings: StrategyFindings;

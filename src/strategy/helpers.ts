@@ -4,7 +4,7 @@
  * passed in). Bundled into the sandbox's child script, so it imports nothing but the seeded
  * RNG; docs/strategies.md lists every function.
  */
-import { createRng, type Rng } from '../../evaluator/rng.ts';
+import { createRng, type Rng } from '../../compute/rng.ts';
 
 type Scores = ArrayLike<number>;
 type Rows = Float32Array | Float64Array | Uint8Array;

@@ -12,7 +12,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { createRng, deriveSeed } from '../../../evaluator/rng.ts';
+import { createRng, deriveSeed } from '../../../compute/rng.ts';
 import { TASK_EXPORT, type FeatureColumn, type StrategyContext, type StrategyFindings } from '../context.ts';
 import { strategyHelpers } from '../helpers.ts';
 import { CONTEXT_HEADER, type BinaryRef, type ContextHeader } from './context-files.ts';
