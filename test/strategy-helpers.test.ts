@@ -1,6 +1,6 @@
 /** The helper library code strategies get as ctx.helpers: exact, deterministic, ties by index. */
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../evaluator/rng.ts';
+import { createRng } from '../compute/rng.ts';
 import {
   argmaxRows, argsort, balancedQuotas, kCenterGreedy, margins, perClassQuotas, randomProjection, stratifiedSample, takeByQuota, topK,
 } from '../src/strategy/helpers.ts';
