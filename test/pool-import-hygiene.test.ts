@@ -215,6 +215,60 @@ describe('pool import: types that cannot collide or drift', () => {
   });
 });
 
+describe('pool import: column names', () => {
+  it('a column named rowid (any case) is imported and keeps its name (DuckDB\'s row number is not hidden)', async () => {
+    const dir = fixture({ 'd.csv': 'id,label,ROWID,x\nr1,a,7,1\nr2,b,8,2\nr1,a,9,3\n' });
+    const err = await importFails(dir, { input: 'd.csv' });
+    expect(err.describe()).toContain('"r1" at line 2 and line 4'); // line numbers still from the row number
+    const ok = fixture({ 'd.csv': 'id,label,rowid,x\nr1,a,7,1\nr2,b,8,2\nr3,a,9,3\n', 'd.arff': '@relation r\n@attribute id string\n@attribute label {a,b}\n@attribute rowid numeric\n@data\nr1,a,5\nr2,b,6\n' });
+    const m = await importPool({ input: join(ok, 'd.csv'), out: join(ok, 'p') });
+    expect(m.features.map((f) => f.name)).toEqual(['rowid', 'x']);
+    expect((await readHead(await openPool(join(ok, 'p')), 3)).map((r) => r.rowid)).toEqual([7, 8, 9]);
+    const a = await importPool({ input: join(ok, 'd.arff'), out: join(ok, 'q') });
+    expect(a.features.map((f) => f.name)).toEqual(['rowid']);
+  });
+
+  it('names that differ only in case, empty names and NUL in names are refused, each named', async () => {
+    const err = await importFails(fixture({ 'd.csv': 'id,label,Age,age,x\nr1,a,1,2,3\nr2,b,4,5,6\n' }), { input: 'd.csv' });
+    expect(err.message).toMatch(/column name is unusable/);
+    expect(err.examples).toEqual(['column names "Age" and "age" are one name to DuckDB, which ignores case (columns 3, 4)']);
+    const jsonl = await importFails(fixture({ 'd.jsonl': '{"id":"1","label":"a","x":1,"X":2}\n{"id":"2","label":"b","x":1,"X":2}\n' }), { input: 'd.jsonl' });
+    expect(jsonl.examples[0]).toMatch(/"x" and "X"/);
+  });
+
+  it('an Arrow file with two columns of one name is refused naming it', async () => {
+    const { tableToIPC, vectorFromArray, Table, Field, Schema, Utf8, makeData, RecordBatch, Struct } = await import('apache-arrow');
+    const ids = vectorFromArray(['r1', 'r2'], new Utf8());
+    const labels = vectorFromArray(['a', 'b'], new Utf8());
+    const xs = vectorFromArray(['1', '2'], new Utf8());
+    const schema = new Schema([new Field('id', new Utf8()), new Field('label', new Utf8()), new Field('x', new Utf8()), new Field('x', new Utf8())]);
+    const data = makeData({ type: new Struct(schema.fields), length: 2, nullCount: 0, children: [ids.data[0], labels.data[0], xs.data[0], xs.data[0]] });
+    const bytes = tableToIPC(new Table([new RecordBatch(schema, data)]), 'file');
+    const err = await importFails(fixture({ 'd.arrow': bytes }), { input: 'd.arrow' });
+    expect(err.examples).toEqual(['column name "x" occurs more than once (columns 3, 4)']);
+  });
+});
+
+describe('pool import: CSV quoting read as DuckDB reads it', () => {
+  it('spaces before an opening quote are skipped, as DuckDB does', async () => {
+    const dir = fixture({ 'd.csv': 'id, "label",x\nr1, "a, b",1\nr2,c ,2\n' });
+    await importPool({ input: join(dir, 'd.csv'), out: join(dir, 'p') });
+    expect((await readSplit(await openPool(join(dir, 'p')))).classNames).toEqual(['a, b', 'c']);
+  });
+
+  it('JSON Lines given as CSV: text after a closing quote is an error naming the lines', async () => {
+    const lines = Array.from({ length: 5 }, (_, i) => `{"id": "r${i}", "label": "a", "x": ${i}}`);
+    const err = await importFails(fixture({ 'd.csv': lines.join('\n') + '\n' }), { input: 'd.csv' });
+    expect(err.message).toMatch(/quoted fields? (is|are) followed by more text before the next delimiter/);
+    expect(err.examples).toEqual(['line 1', 'line 2', 'line 3', 'line 4', 'line 5']);
+  });
+
+  it('a one-column file keeps its blank lines as records, as DuckDB does (so the counts agree)', async () => {
+    const err = await importFails(fixture({ 'd.tsv': 'id\nr1\n\nr2\n' }), { input: 'd.tsv' });
+    expect(err.message).toMatch(/unknown column/);
+  });
+});
+
 describe('pool import: bounded inputs', () => {
   it('refuses devices and FIFOs without reading them', async () => {
     const err = await importPool({ input: '/dev/zero', format: 'csv', out: join(tempDir(), 'p') }).catch((e) => e);

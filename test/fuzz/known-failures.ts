@@ -23,21 +23,6 @@ export const KNOWN_FAILURES: KnownFailure[] = [
     what: 'a file with 1,000-5,000 columns runs past 60 s or 1.5 GB (issue 13: the 5,000-column CSV)',
     matches: (c) => c.family === 'import' && has(c, 'wide'),
   },
-  {
-    id: 'import-scan-count',
-    what: 'another format\'s bytes as CSV/TSV: the byte scan and DuckDB count records differently ("internal: DuckDB read N records")',
-    matches: (c) => c.family === 'import' && (c.format === 'csv' || c.format === 'tsv') && c.mutations.some((m) => m.startsWith('as-')),
-  },
-  {
-    id: 'import-column-names',
-    what: 'a column named rowid (or with a NUL, or empty from Arrow) breaks the importer\'s SQL (Binder/Parser Error)',
-    matches: (c) => c.family === 'import' && has(c, 'column-named-weirdly'),
-  },
-  {
-    id: 'arrow-duplicate-names',
-    what: 'an Arrow file with two columns of one name (or a damaged schema) crashes appendTable (Catalog/Parser Error)',
-    matches: (c) => c.family === 'import' && c.format === 'arrow' && (has(c, 'duplicate-column', 'flip-tail') || c.mutations.filter((m) => m === 'wide').length > 1),
-  },
   // --- submissions -------------------------------------------------------------------
 ];
 

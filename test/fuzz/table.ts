@@ -96,7 +96,7 @@ function pickColumn(rng: Rng, t: Table, kinds: ColumnKind[]): Column | undefined
   return cs.length ? pick(rng, cs) : undefined;
 }
 
-const col = (t: Table, name: string) => t.columns.find((c) => c.name === name)!;
+const col = (t: Table, name: string) => t.columns.find((c) => c.name === name)!; // undefined once a mutation removed it
 const JSONL = ['jsonl'];
 const TEXT_TABULAR = ['csv', 'tsv', 'jsonl', 'arff'];
 
@@ -163,6 +163,7 @@ export const CELL_MUTATIONS: CellMutation[] = [
   {
     name: 'duplicate-id',
     apply(rng, t) {
+      if (!col(t, 'id')) return null; // an earlier mutation removed the id column
       const ids = col(t, 'id').values;
       const a = rng.int(t.n);
       let b = rng.int(t.n);
@@ -328,7 +329,9 @@ export const CELL_MUTATIONS: CellMutation[] = [
     name: 'deep-nesting',
     formats: JSONL,
     apply(rng, t) {
-      const c = pick(rng, t.columns.filter((x) => x.kind !== 'id' && x.kind !== 'label'));
+      const others = t.columns.filter((x) => x.kind !== 'id' && x.kind !== 'label');
+      if (!others.length) return null; // an earlier mutation removed them
+      const c = pick(rng, others);
       c.values[rng.int(t.n)] = { nested: pick(rng, [100, 5000, 100_000, 200_000]) };
       return null;
     },
@@ -366,8 +369,9 @@ export const CELL_MUTATIONS: CellMutation[] = [
   {
     name: 'column-named-weirdly',
     apply(rng, t) {
-      const c = pick(rng, t.columns.filter((x) => x.kind !== 'id' && x.kind !== 'label'));
-      if (!c) return null;
+      const others = t.columns.filter((x) => x.kind !== 'id' && x.kind !== 'label');
+      if (!others.length) return null;
+      const c = pick(rng, others);
       c.name = pick(rng, ['', ' ', 'a b', 'x"y', "it's", 'é', '😀', 'rowid', 'select', '1col', 'a,b', 'tab\tname', 'id ', ' label', 'ID', 'Label', 'x'.repeat(300)]);
       return null;
     },
@@ -414,8 +418,9 @@ export const CELL_MUTATIONS: CellMutation[] = [
   {
     name: 'all-null-column',
     apply(rng, t) {
-      const c = pick(rng, t.columns.filter((x) => x.kind !== 'id' && x.kind !== 'label'));
-      if (!c) return null;
+      const others = t.columns.filter((x) => x.kind !== 'id' && x.kind !== 'label');
+      if (!others.length) return null;
+      const c = pick(rng, others);
       c.values = c.values.map(() => null);
       return null;
     },

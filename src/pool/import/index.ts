@@ -20,6 +20,7 @@ import { DEFAULT_NA_VALUES } from '../choices.ts';
 import {
   createTableAs,
   detectFormat,
+  stagedName,
   stageArff,
   stageArrow,
   stageCsv,
@@ -115,6 +116,8 @@ const FLOAT_TYPE = /^(FLOAT|DOUBLE)$/;
 const LIST_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\))\[\d*\]$/;
 
 const q = quoteIdent;
+/** A column of a staged table (`stagedName`: a column named rowid is staged under another name). */
+const sq = (name: string) => quoteIdent(stagedName(name));
 
 /** A column of a staged table as used by the pool. */
 interface Plan {
@@ -248,7 +251,7 @@ function typeOf(s: Staged, col: string): string {
 
 /** Text of a column's values as the user wrote them (typed columns cast to text). */
 function textExpr(s: Staged, col: string): string {
-  return typeOf(s, col) === 'VARCHAR' ? q(col) : `CAST(${q(col)} AS VARCHAR)`;
+  return typeOf(s, col) === 'VARCHAR' ? sq(col) : `CAST(${sq(col)} AS VARCHAR)`;
 }
 
 /**
@@ -298,10 +301,10 @@ async function textStats(conn: DuckDBConnection, sources: Staged[], cols: string
   const out = new Map<string, TextStats>();
   for (let b = 0; b < cols.length; b += STATS_BATCH) {
     const batch = cols.slice(b, b + STATS_BATCH);
-    const union = sources.map((s) => `SELECT ${batch.map(q).join(', ')} FROM ${q(s.table)}`).join(' UNION ALL ');
+    const union = sources.map((s) => `SELECT ${batch.map(sq).join(', ')} FROM ${q(s.table)}`).join(' UNION ALL ');
     const aggs = batch
       .map((c) => {
-        const x = q(c);
+        const x = sq(c);
         return (
           `count(${x}), count(*) FILTER (WHERE ${isNumber(x)}), ` +
           `count(*) FILTER (WHERE ${isInfNan(x)}), count(*) FILTER (WHERE starts_with(${x}, '[')), ` +
@@ -323,9 +326,9 @@ async function checkNul(conn: DuckDBConnection, problems: ProblemList, s: Staged
   const text = cols.filter((c) => typeOf(s, c) === 'VARCHAR');
   for (let b = 0; b < text.length; b += STATS_BATCH) {
     const batch = text.slice(b, b + STATS_BATCH);
-    const row = (await conn.runAndReadAll(`SELECT ${batch.map((c) => `count(*) FILTER (WHERE contains(${q(c)}, chr(0)))`).join(', ')} FROM ${q(s.table)}`)).getRows()[0].map(Number);
+    const row = (await conn.runAndReadAll(`SELECT ${batch.map((c) => `count(*) FILTER (WHERE contains(${sq(c)}, chr(0)))`).join(', ')} FROM ${q(s.table)}`)).getRows()[0].map(Number);
     for (let i = 0; i < batch.length; i++)
-      if (row[i]) await check(conn, problems, s, `contains(${q(batch[i])}, chr(0))`, `NUL characters in column "${batch[i]}"`, batch[i]);
+      if (row[i]) await check(conn, problems, s, `contains(${sq(batch[i])}, chr(0))`, `NUL characters in column "${batch[i]}"`, batch[i]);
   }
 }
 
@@ -629,7 +632,7 @@ async function inferKinds(conn: DuckDBConnection, opts: ImportOptions, problems:
   const stats = await textStats(conn, sources, text);
   for (const c of text) {
     const st = stats.get(c)!;
-    if (st.nul) for (const s of sources) await check(conn, problems, s, `contains(${q(c)}, chr(0))`, `NUL characters in column "${c}"`, c);
+    if (st.nul) for (const s of sources) await check(conn, problems, s, `contains(${sq(c)}, chr(0))`, `NUL characters in column "${c}"`, c);
     const other = st.nonNull - st.numbers - st.infNan;
     if (st.nonNull === 0) {
       problems.add({
@@ -650,8 +653,8 @@ async function inferKinds(conn: DuckDBConnection, opts: ImportOptions, problems:
   const cats = text.filter((c) => out[c] === 'categorical' && !train.declared[c]?.categories);
   for (let b = 0; b < cats.length; b += STATS_BATCH) {
     const batch = cats.slice(b, b + STATS_BATCH);
-    const union = sources.map((s) => `SELECT ${batch.map(q).join(', ')} FROM ${q(s.table)}`).join(' UNION ALL ');
-    const row = (await conn.runAndReadAll(`SELECT ${batch.map((c) => `list(DISTINCT ${q(c)}) FILTER (WHERE ${q(c)} IS NOT NULL)`).join(', ')} FROM (${union})`)).getRowsJS()[0];
+    const union = sources.map((s) => `SELECT ${batch.map(sq).join(', ')} FROM ${q(s.table)}`).join(' UNION ALL ');
+    const row = (await conn.runAndReadAll(`SELECT ${batch.map((c) => `list(DISTINCT ${sq(c)}) FILTER (WHERE ${sq(c)} IS NOT NULL)`).join(', ')} FROM (${union})`)).getRowsJS()[0];
     batch.forEach((c, i) => {
       const values = (row[i] as string[] | null) ?? [];
       // approx_count_distinct let it through; the exact count decides.
@@ -665,7 +668,7 @@ async function inferKinds(conn: DuckDBConnection, opts: ImportOptions, problems:
 
 /** The non-numbers of a mostly numeric column, distinct, each with where it first occurs. */
 async function strayValues(conn: DuckDBConnection, problems: ProblemList, sources: Staged[], c: string, count: number): Promise<void> {
-  const x = q(c);
+  const x = sq(c);
   const cond = `${x} IS NOT NULL AND NOT ${isNumber(x)} AND NOT coalesce(${isInfNan(x)}, false)`;
   const examples: string[] = [];
   for (const s of sources) {
@@ -695,7 +698,7 @@ async function planFeature(
   kind: FeatureKind,
   st: TextStats | undefined,
 ): Promise<Plan | undefined> {
-  const x = q(col);
+  const x = sq(col);
   const train = sources[0];
   const declared = train.declared[col] ?? {};
   const t = typeOf(train, col);

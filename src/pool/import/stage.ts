@@ -68,6 +68,51 @@ export interface Staged {
   headerless?: boolean;
 }
 
+/**
+ * A column named `rowid` (in any case) would hide DuckDB's row number, which every check uses
+ * to name source lines; such a column is staged under another name and keeps its own name in
+ * the pool. Every staged-table reference to a column goes through `stagedName`.
+ */
+export function stagedName(name: string): string {
+  return /^rowid$/i.test(name) ? `${name} (column)` : name;
+}
+
+/**
+ * Column names every format must meet before any SQL names them: not empty, no NUL, and
+ * distinct ignoring case (DuckDB compares identifiers without case, so "Age" and "age" are one
+ * column to it). Every offending name is listed.
+ */
+export function checkColumnNames(names: string[], where: string): void {
+  const problems: string[] = [];
+  names.forEach((n, i) => {
+    if (n.trim() === '') problems.push(`column ${i + 1} has an empty name`);
+    else if (n.includes('\0')) problems.push(`column ${i + 1} ${JSON.stringify(n)} has a NUL character in its name`);
+  });
+  const seen = new Map<string, number>();
+  const twice = new Map<string, Set<string>>();
+  names.forEach((n, i) => {
+    const key = stagedName(n).toLowerCase();
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, i);
+    else twice.set(key, (twice.get(key) ?? new Set([names[first]])).add(n));
+  });
+  for (const spellings of twice.values()) {
+    const list = [...spellings];
+    const where = names.flatMap((n, i) => (spellings.has(n) ? [i + 1] : [])).join(', ');
+    problems.push(
+      list.length === 1
+        ? `column name ${JSON.stringify(list[0])} occurs more than once (columns ${where})`
+        : `column names ${list.map((x) => JSON.stringify(x)).join(' and ')} are one name to DuckDB, which ignores case (columns ${where})`,
+    );
+  }
+  if (problems.length)
+    throw new SieveError(`${problems.length === 1 ? 'a column name is' : `${problems.length} column names are`} unusable: each column needs a distinct, non-empty name`, {
+      where,
+      count: problems.length,
+      examples: problems.slice(0, 20),
+    });
+}
+
 /** Guesses the format from the file name, or from its first bytes when the name does not say. */
 export async function detectFormat(path: string): Promise<{ format: ImportFormat; sniffed: boolean }> {
   const byName = formatFromName(path);
@@ -126,9 +171,15 @@ async function readBytes(path: string): Promise<Uint8Array> {
   }
 }
 
+/** The staged table's columns under the names the file gave them (see `stagedName`). */
 async function describeTable(conn: DuckDBConnection, table: string): Promise<{ name: string; type: string }[]> {
   const r = await conn.runAndReadAll(`SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ${sqlString(table)} ORDER BY column_index`);
-  return r.getRows().map(([name, type]) => ({ name: String(name), type: String(type) }));
+  return r.getRows().map(([name, type]) => ({ name: unstagedName(String(name)), type: String(type) }));
+}
+
+function unstagedName(staged: string): string {
+  const m = /^(rowid) \(column\)$/i.exec(staged);
+  return m ? m[1] : staged;
 }
 
 async function describeQuery(conn: DuckDBConnection, sql: string): Promise<{ name: string; type: string }[]> {
@@ -193,31 +244,27 @@ export async function createTableAs(conn: DuckDBConnection, table: string, exprs
   for (const part of parts) await conn.run(`DROP TABLE ${quoteIdent(part)}`);
 }
 
-/** CREATE TABLE `table` from `source` (a table function or subquery), cleaning its VARCHAR columns. */
+/**
+ * CREATE TABLE `table` from `source` (a table function or subquery), cleaning its VARCHAR
+ * columns. Each column is `name` in the table, read from the source's column `from` (default
+ * `name`) or computed by `expr`.
+ */
 async function materialize(
   conn: DuckDBConnection,
   table: string,
   source: string,
-  columns: { name: string; type: string; expr?: string }[],
+  columns: { name: string; type: string; from?: string; expr?: string }[],
   clean: CleanOptions,
 ): Promise<void> {
-  const exprs = columns.map((c) => {
-    const x = c.expr ?? quoteIdent(c.name);
-    return `${c.type === 'VARCHAR' ? cleanExpr(x, clean) : x} AS ${quoteIdent(c.name)}`;
-  });
+  const select = (c: (typeof columns)[number], x: string) => `${c.type === 'VARCHAR' ? cleanExpr(x, clean) : x} AS ${quoteIdent(c.name)}`;
   if (columns.length <= COLUMNS_PER_STATEMENT || columns.some((c) => c.expr)) {
-    await createTableAs(conn, table, exprs, source);
+    await createTableAs(conn, table, columns.map((c) => select(c, c.expr ?? quoteIdent(c.from ?? c.name))), source);
     return;
   }
   // A wide file: read once into a plain table, then cleaned in narrow slices.
   const raw = `${table}__raw`;
   await conn.run(`CREATE TABLE ${quoteIdent(raw)} AS SELECT * FROM ${source}`);
-  await createTableAs(
-    conn,
-    table,
-    columns.map((c) => `${c.type === 'VARCHAR' ? cleanExpr(quoteIdent(c.name), clean) : quoteIdent(c.name)} AS ${quoteIdent(c.name)}`),
-    quoteIdent(raw),
-  );
+  await createTableAs(conn, table, columns.map((c) => select(c, quoteIdent(c.from ?? c.name))), quoteIdent(raw));
   await conn.run(`DROP TABLE ${quoteIdent(raw)}`);
 }
 
@@ -258,23 +305,30 @@ export async function stageCsv(
     names = Array.from({ length: scan.fields }, (_, i) => `col${i + 1}`);
     notes.push(`${basename(path)} has no header line: columns named col1..col${scan.fields} (name them with --columns a,b,c)`);
   }
+  checkColumnNames(names, csv.columns ? '--columns' : `${path}: header`);
   // DuckDB keeps at least one storage block per column in flight: a very wide file needs
   // more than the default limit, in proportion to its width (5,000 columns: about 3 GB).
   if (names.length > 800) await conn.run(`SET memory_limit = '${Math.ceil((names.length * 600) / 1024)}MB'`);
   // Every column as VARCHAR: types are decided later, over all rows, with row numbers.
-  const columns = `{${names.map((h) => `${sqlString(h)}: 'VARCHAR'`).join(', ')}}`;
+  const columns = `{${names.map((h) => `${sqlString(stagedName(h))}: 'VARCHAR'`).join(', ')}}`;
   const source =
     `read_csv(${sqlString(path)}, header = ${header}, auto_detect = false, columns = ${columns}, delim = ${sqlString(delimiter)}, ` +
     `quote = '"', escape = '"', strict_mode = true, encoding = 'utf-8')`;
   try {
-    await materialize(conn, table, source, names.map((name) => ({ name, type: 'VARCHAR' })), clean);
+    await materialize(conn, table, source, names.map((name) => ({ name: stagedName(name), type: 'VARCHAR' })), clean);
   } catch (err) {
     throw readerError(err, path, format.toUpperCase());
   }
   const rows = await countRows(conn, table);
-  if (rows !== scan.records)
-    throw new SieveError(`internal: DuckDB read ${rows} records, the scan found ${scan.records}`, { where: path });
   const lines = scan.lines;
+  // The scan splits records as DuckDB's strict reader does; should they still disagree, the
+  // file is one whose quoting the two read differently: say so, and where reading diverged.
+  if (rows !== scan.records)
+    throw new SieveError(
+      `sieve's line scan and DuckDB's CSV reader split this file into different records (${scan.records} and ${rows}): its quoting is ambiguous; ` +
+        'quote every field that holds a quote, delimiter or line break in full, doubling the quotes inside it',
+      { where: path, examples: [`records ${Math.min(rows, scan.records) + 1} on (from line ${lines.line(Math.min(rows, scan.records - 1))}) are read differently, or earlier`] },
+    );
   return { table, path, format, rows, columns: await describeTable(conn, table), describe: (r) => `line ${lines.line(r - 1)}`, declared: {}, notes, headerless: !header };
 }
 
@@ -326,6 +380,7 @@ export async function stageJsonl(conn: DuckDBConnection, path: string, table: st
   ).getRowsJS();
   const keys = keyRows.map(([k]) => String(k));
   if (keys.length === 0) throw new SieveError('the JSON objects have no keys', { where: path });
+  checkColumnNames(keys, `${path}: keys`);
   const jsonTypes: NonNullable<Staged['jsonTypes']> = {};
   for (const k of keys) jsonTypes[k] = {};
   const typeRows = (
@@ -339,8 +394,8 @@ export async function stageJsonl(conn: DuckDBConnection, path: string, table: st
     const types = Object.keys(jsonTypes[k]);
     const structured = types.some((t) => t === 'ARRAY' || t === 'OBJECT');
     return structured
-      ? { name: k, type: 'JSON', expr: `json_extract(json, ${pointer(k)})` }
-      : { name: k, type: 'VARCHAR', expr: `json_extract_string(json, ${pointer(k)})` };
+      ? { name: stagedName(k), type: 'JSON', expr: `json_extract(json, ${pointer(k)})` }
+      : { name: stagedName(k), type: 'VARCHAR', expr: `json_extract_string(json, ${pointer(k)})` };
   });
   try {
     await materialize(conn, table, quoteIdent(raw), cols, clean);
@@ -356,7 +411,9 @@ export async function stageParquet(conn: DuckDBConnection, path: string, table: 
   await checkInputFile(path);
   try {
     const source = `read_parquet(${sqlString(path)})`;
-    await materialize(conn, table, source, await describeQuery(conn, `SELECT * FROM ${source}`), VERBATIM);
+    const columns = await describeQuery(conn, `SELECT * FROM ${source}`);
+    checkColumnNames(columns.map((c) => c.name), path);
+    await materialize(conn, table, source, columns.map((c) => ({ name: stagedName(c.name), type: c.type, from: c.name })), VERBATIM);
   } catch (err) {
     throw readerError(err, path, 'Parquet (truncated or not Parquet?)');
   }
@@ -412,8 +469,9 @@ export async function stageArrow(conn: DuckDBConnection, path: string, table: st
   const cols: ColumnData[] = [];
   const fromMeta = fromSieveMetadata(t.schema.metadata);
   const declared = fromMeta.declared;
-  for (const field of t.schema.fields) {
-    const vec = t.getChild(field.name)!;
+  checkColumnNames(t.schema.fields.map((f) => f.name), path);
+  for (const [fi, field] of t.schema.fields.entries()) {
+    const vec = t.getChildAt(fi)!;
     const type = field.type;
     const where = `${path}: column ${field.name}`;
     const nullRows = () => {
@@ -587,6 +645,7 @@ export async function stageArff(conn: DuckDBConnection, path: string, table: str
   assertUtf8(bytes, path);
   const data = parseArff(new TextDecoder().decode(bytes), path);
   if (data.rows === 0) throw new SieveError('ARFF file has no @data rows', { where: path });
+  checkColumnNames(data.columns.map((c) => c.name), path);
   const declared: Staged['declared'] = {};
   const cols: ColumnData[] = data.columns.map((c): ColumnData => {
     if (c.type === 'numeric') {
@@ -603,5 +662,5 @@ export async function stageArff(conn: DuckDBConnection, path: string, table: str
 
 /** Appends columns built in memory (Arrow, IDX, ARFF), in order, values as the format gives them. */
 async function stageColumns(conn: DuckDBConnection, table: string, data: TableData): Promise<void> {
-  await appendTable(conn, table, data);
+  await appendTable(conn, table, { n: data.n, columns: data.columns.map((c) => ({ ...c, name: stagedName(c.name) })) });
 }

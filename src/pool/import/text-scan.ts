@@ -191,6 +191,7 @@ export async function scanCsv(path: string, delimiter: string, hasHeader: boolea
   const QUOTE = 34;
   const LF = 10;
   const CR = 13;
+  const SPACE = 32;
   const utf8 = new Utf8Check(path);
 
   let line = 1;
@@ -202,6 +203,9 @@ export async function scanCsv(path: string, delimiter: string, hasHeader: boolea
   let pendingQuote = false; // a quote inside quotes at the end of a chunk: escape or close?
   let pendingCR = false;
   let recordEmpty = true;
+  let afterQuote = false; // a quoted field closed: only spaces may follow before the delimiter
+  const strayLines: number[] = [];
+  let strayCount = 0;
   let expected = -1;
   let headerDone = !hasHeader;
   const headerBytes: number[] = [];
@@ -211,8 +215,10 @@ export async function scanCsv(path: string, delimiter: string, hasHeader: boolea
   let badCount = 0;
   let bom = 0; // bytes of a UTF-8 byte-order mark still to skip
 
-  const endRecord = () => {
-    if (recordEmpty) return; // blank line
+  const endRecord = (atEnd = false) => {
+    // A blank line is skipped, as DuckDB does, except in a one-column file, where DuckDB
+    // reads it as a missing value (but not the end of the file after a final line break).
+    if (recordEmpty && (expected !== 1 || atEnd)) return;
     if (expected < 0) expected = fields;
     else if (fields !== expected) {
       badCount++;
@@ -250,12 +256,21 @@ export async function scanCsv(path: string, delimiter: string, hasHeader: boolea
           pendingQuote = false;
           if (c === QUOTE) continue; // "" inside quotes
           inQuotes = false; // that quote closed the field; handle c normally below
+          afterQuote = true;
         }
         if (inQuotes) {
           if (c === QUOTE) pendingQuote = true;
           else if (c === LF) line++;
           continue;
         }
+        if (afterQuote && c !== DELIM && c !== LF && c !== CR) {
+          if (c === SPACE) continue;
+          // DuckDB's strict reader refuses text after a closing quote ("x"y, "a": "b").
+          strayCount++;
+          if (strayLines.length < MAX_EXAMPLES && strayLines[strayLines.length - 1] !== line) strayLines.push(line);
+          afterQuote = false;
+        }
+        afterQuote = false;
         if (c === LF || c === CR) {
           endRecord();
           if (c === CR) pendingCR = true;
@@ -272,6 +287,8 @@ export async function scanCsv(path: string, delimiter: string, hasHeader: boolea
           fieldStart = true;
           continue;
         }
+        // Spaces before an opening quote do not end the field's start, as in DuckDB (a, "b" reads b).
+        if (c === SPACE && fieldStart && DELIM !== SPACE) continue;
         if (c === QUOTE && fieldStart) {
           inQuotes = true;
           quoteLine = line;
@@ -289,7 +306,12 @@ export async function scanCsv(path: string, delimiter: string, hasHeader: boolea
       where: path,
       examples: [`line ${quoteLine}`],
     });
-  endRecord();
+  endRecord(true);
+  if (strayCount)
+    throw new SieveError(
+      `${strayCount} quoted field${strayCount > 1 ? 's are' : ' is'} followed by more text before the next delimiter (write the whole field in quotes, doubling the quotes inside it: "a ""b"" c")`,
+      { where: path, count: strayCount, examples: strayLines.map((l) => `line ${l}`) },
+    );
   if (expected < 0) throw new SieveError(hasHeader ? 'file has no header line (only blank lines)' : 'file has no records (only blank lines)', { where: path });
   if (badCount)
     throw new SieveError(`${badCount} record${badCount > 1 ? 's have' : ' has'} the wrong number of fields (broken or truncated lines?)`, {
@@ -327,8 +349,10 @@ export function splitRecord(text: string, delimiter: string): string[] {
           i++;
         } else q = false;
       } else cur += ch;
-    } else if (ch === '"' && cur === '') q = true;
-    else if (ch === delimiter) {
+    } else if (ch === '"' && /^ *$/.test(cur) && delimiter !== ' ') {
+      q = true; // spaces before an opening quote are dropped, as DuckDB does
+      cur = '';
+    } else if (ch === delimiter) {
       names.push(cur);
       cur = '';
     } else if (ch !== '\r' && ch !== '\n') cur += ch;
