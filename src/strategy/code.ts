@@ -13,7 +13,7 @@
  *      and sends back ids (and labels) which become a StrategyOutput, validated later like
  *      any submission. Every way of failing is a SieveError saying which limit or rule.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readRawSplit } from '../pool/read.ts';
@@ -115,9 +115,16 @@ export async function runCodeStrategy(
   const split = await readRawSplit(input.pool, 'train');
   const ids = split.columns.find((c) => c.name === 'id')!.values as string[];
 
-  const dir = await mkdtemp(join(tmpdir(), 'sieve-strategy-'));
+  // The real path: the permission model compares the paths the child opens with this one.
+  const dir = await realpath(await mkdtemp(join(tmpdir(), 'sieve-strategy-')));
   const untrack = trackTemp(dir);
   try {
+    // Node 20 reads a comma in --allow-fs-read as a list separator.
+    if (dir.includes(','))
+      throw new SieveError(`the temporary directory ${dir} holds a comma, which Node's --allow-fs-read cannot name`, {
+        where: 'TMPDIR',
+        examples: ['set TMPDIR to a directory whose path has no comma'],
+      });
     await writeFile(join(dir, 'child.mjs'), childJs, { mode: 0o600 });
     await writeFile(join(dir, 'strategy.mjs'), strategyJs, { mode: 0o600 });
     let findings: PoolFindings | null = null;
