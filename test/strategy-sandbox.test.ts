@@ -4,10 +4,11 @@
  * process of the child's group). Runs with whichever OS layer the machine has; the network
  * escape needs one (without one, running at all is refused, which is tested too).
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPool, readSplit, type Pool } from '../src/pool/read.ts';
 import { runCodeStrategy, type CodeRunOptions } from '../src/strategy/code.ts';
@@ -151,7 +152,7 @@ describe('code strategy sandbox: escapes', () => {
       expectStopped(r, /FileSystemRead/);
       expect(r.err!.message).toContain(target);
     }
-    const up = await run(`import { readFileSync } from 'node:fs';\nimport { join } from 'node:path';\nexport function select() { readFileSync(join(process.argv[2], '..', '..', 'x')); return []; }`);
+    const up = await run(`import { readFileSync } from 'node:fs';\nimport { join, resolve } from 'node:path';\nexport function select() { readFileSync(join(process.argv[2], '..', '..', 'x')); return []; }`);
     expectStopped(up, /FileSystemRead/);
   });
 
@@ -184,7 +185,7 @@ describe('code strategy sandbox: escapes', () => {
     const a = await run(`import { writeFileSync } from 'node:fs';\nexport function select() { writeFileSync(${JSON.stringify(outside)}, 'x'); return []; }`);
     expectStopped(a, /sandbox refused the strategy: FileSystemWrite/);
     expect(readdirSync(work)).not.toContain('written.txt');
-    const b = await run(`import { writeFileSync } from 'node:fs';\nimport { join } from 'node:path';\nexport function select() { writeFileSync(join(process.argv[2], 'x.txt'), 'x'); return []; }`);
+    const b = await run(`import { writeFileSync } from 'node:fs';\nimport { join, resolve } from 'node:path';\nexport function select() { writeFileSync(join(process.argv[2], 'x.txt'), 'x'); return []; }`);
     expectStopped(b, /FileSystemWrite/);
   });
 
@@ -275,6 +276,48 @@ describe('code strategy sandbox: escapes', () => {
     expectStopped(big, /returned \d+ bytes of ids; at most 1000000/);
     const flood = await run(`import { writeSync } from 'node:fs';\nexport function select() { const b = Buffer.alloc(1 << 20, 120); for (;;) writeSync(3, b); }`);
     expectStopped(flood, /returned more than 1 MiB/);
+  });
+});
+
+describe('code strategy sandbox: interrupted', () => {
+  it('a signal to sieve kills the child and removes the run directory (the CLI handler, src/util/temps.ts)', async () => {
+    const own = join(work, 'interrupt-tmp');
+    mkdirSync(own);
+    const sleeper = strategyFile(`export function select() { return new Promise(() => setInterval(() => {}, 1000)); }`);
+    const root = resolve(import.meta.dirname, '..');
+    const script = join(work, 'interrupt.mts');
+    writeFileSync(
+      script,
+      `import { openPool } from ${JSON.stringify(join(root, 'src/pool/read.ts'))};
+import { runCodeStrategy } from ${JSON.stringify(join(root, 'src/strategy/code.ts'))};
+import { cleanupTrackedSync } from ${JSON.stringify(join(root, 'src/util/temps.ts'))};
+process.on('SIGTERM', () => { cleanupTrackedSync(); process.exit(143); });
+const pool = await openPool('german-credit');
+await runCodeStrategy({ path: ${JSON.stringify(sleeper.path)}, text: ${JSON.stringify(sleeper.text)} }, {
+  task: 'selection', budget: 5, seed: 1, pool, classNames: pool.manifest.classes, allowUnisolated: true,
+  limits: { timeoutMs: 60000, memoryMb: 128, maxRows: 1000, maxOutputBytes: 100000 },
+  findings: () => { throw new Error('not used'); },
+}, { onStart: (pid) => console.log('child', pid) });
+`,
+    );
+    const parent = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, TMPDIR: own }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const pid = await new Promise<number>((res, rej) => {
+      let out = '';
+      parent.stdout.on('data', (d) => {
+        out += d;
+        const m = /child (\d+)/.exec(out);
+        if (m) res(Number(m[1]));
+      });
+      parent.on('exit', (code) => rej(new Error(`the parent ended first (${code})`)));
+    });
+    const runDirs = () => readdirSync(own).filter((f) => f.startsWith('sieve-strategy-')); // tsx keeps its cache here too
+    expect(runDirs()).toHaveLength(1);
+    const exited = new Promise<number | null>((res) => parent.on('exit', (code) => res(code)));
+    parent.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(runDirs()).toEqual([]);
+    for (let i = 0; i < 100 && !groupGone(pid); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(groupGone(pid)).toBe(true);
   });
 });
 
