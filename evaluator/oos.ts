@@ -29,6 +29,11 @@ export interface KFoldOptions {
   folds: number;
   /** Seeds the fold assignment and (derived per fold) each fold's fit. */
   seed: number;
+  /**
+   * Independent fold assignments whose out-of-sample probabilities are averaged (repeated
+   * K-fold; default 1). The first repeat uses `seed` itself, so 1 repeat is plain K-fold.
+   */
+  repeats?: number;
   /** Worker threads for the folds (evaluator/parallel.ts runFits; default all cores, 1 = the calling thread). */
   threads?: number;
   /** Called once with the number of fits, before the first starts. */
@@ -47,25 +52,39 @@ export async function kFoldProba(
   opts: KFoldOptions,
 ): Promise<Float32Array> {
   const { X, n, d, y, k } = data;
-  const { folds, seed } = opts;
-  const fold = stratifiedFolds(y, k, folds, seed);
+  const { folds } = opts;
+  const repeats = opts.repeats ?? 1;
+  if (!(Number.isInteger(repeats) && repeats >= 1)) throw new Error(`repeats must be an integer ≥ 1, got ${repeats}`);
   const jobs: FitJob[] = [];
   const heldOut: Int32Array[] = [];
-  for (let f = 0; f < folds; f++) {
-    const trainRows: number[] = [], heldRows: number[] = [];
-    for (let i = 0; i < n; i++) (fold[i] === f ? heldRows : trainRows).push(i);
-    if (!heldRows.length) continue;
-    const tr = Int32Array.from(trainRows), held = Int32Array.from(heldRows);
-    const train: Dataset = { X: gatherRows(X, d, tr), n: tr.length, d, y: gatherRows(y, 1, tr), k };
-    jobs.push({ kind: model.kind, params: model.params, train, evals: [{ X: gatherRows(X, d, held), n: held.length }], seed: deriveSeed(seed, 'oos-fit', f) });
-    heldOut.push(held);
+  for (let r = 0; r < repeats; r++) {
+    const seed = r === 0 ? opts.seed : deriveSeed(opts.seed, 'oos-repeat', r);
+    const fold = stratifiedFolds(y, k, folds, seed);
+    for (let f = 0; f < folds; f++) {
+      const trainRows: number[] = [], heldRows: number[] = [];
+      for (let i = 0; i < n; i++) (fold[i] === f ? heldRows : trainRows).push(i);
+      if (!heldRows.length) continue;
+      const tr = Int32Array.from(trainRows), held = Int32Array.from(heldRows);
+      const train: Dataset = { X: gatherRows(X, d, tr), n: tr.length, d, y: gatherRows(y, 1, tr), k };
+      jobs.push({ kind: model.kind, params: model.params, train, evals: [{ X: gatherRows(X, d, held), n: held.length }], seed: deriveSeed(seed, 'oos-fit', f) });
+      heldOut.push(held);
+    }
   }
   opts.onStart?.(jobs.length);
   const results = await runFits(jobs, { threads: opts.threads, onDone: () => opts.onFold?.() });
-  const proba = new Float32Array(n * k);
+  if (repeats === 1) {
+    const proba = new Float32Array(n * k);
+    results.forEach((r, j) => {
+      const held = heldOut[j], p = r.proba[0];
+      for (let t = 0; t < held.length; t++) proba.set(p.subarray(t * k, (t + 1) * k), held[t] * k);
+    });
+    return proba;
+  }
+  // Every row is held out once per repeat: sum in job order (fixed), then divide.
+  const sum = new Float64Array(n * k);
   results.forEach((r, j) => {
     const held = heldOut[j], p = r.proba[0];
-    for (let t = 0; t < held.length; t++) proba.set(p.subarray(t * k, (t + 1) * k), held[t] * k);
+    for (let t = 0; t < held.length; t++) for (let c = 0; c < k; c++) sum[held[t] * k + c] += p[t * k + c];
   });
-  return proba;
+  return Float32Array.from(sum, (v) => v / repeats);
 }

@@ -46,7 +46,7 @@ export function splitFromTable(t: TableData, classNames: string[], split: 'train
   });
 }
 
-export function makeContext(train: PoolSplit, opts: { test?: PoolSplit; proba?: Float32Array; model?: ModelSpec; folds?: number; seed?: number } = {}): AuditContext {
+export function makeContext(train: PoolSplit, opts: { test?: PoolSplit; proba?: Float32Array; model?: ModelSpec; folds?: number; repeats?: number; seed?: number } = {}): AuditContext {
   const seed = opts.seed ?? 0;
   const model = opts.model ?? defaultOosModel('logistic-regression', 'embedding', seed);
   let cached: Promise<OosPredictions> | null = null;
@@ -60,7 +60,7 @@ export function makeContext(train: PoolSplit, opts: { test?: PoolSplit; proba?: 
     oos() {
       cached ??= opts.proba
         ? Promise.resolve({ proba: opts.proba, n: train.n, k: train.classNames.length, folds: 0, seed, model })
-        : computeOosPredictions(train, { model, folds: opts.folds ?? 5, seed });
+        : computeOosPredictions(train, { model, folds: opts.folds ?? 5, repeats: opts.repeats, seed });
       return cached;
     },
   };

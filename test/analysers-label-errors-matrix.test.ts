@@ -1,26 +1,28 @@
 /**
  * Small cells of the label-error matrix (bench/label-errors-matrix.ts): the analyser's default
- * rule on noise models and data kinds other than symmetric noise on embeddings. Floors sit a
- * little below the measured figures (in the comments) and above what the previous default
- * (confident learning with a neighbour veto) reached, so a regression of the rule fails here.
+ * rule on noise models and data kinds other than symmetric noise on embeddings, with the audit's
+ * cross-validation (OOS_CV: two 10-fold runs averaged). Floors sit a little below the measured
+ * figures (in the comments) and above what the earlier defaults (confident learning with a
+ * neighbour veto; one 5-fold run) reached, so a regression of the rule fails here.
  */
 import { describe, it, expect } from 'vitest';
 import { labelErrorScores, labelErrors, scoreLabelErrors } from '../src/analysers/label-errors.ts';
 import type { PoolSplit } from '../src/pool/types.ts';
 import { computeOosPredictions, defaultOosModel, type AuditModelSpec, type OosFeatureKind } from '../src/analysers/oos.ts';
 import { applyNoise, auroc, prf, type NoiseModel } from './fixtures/label-noise.ts';
-import { adultLike, germanCredit, synthEmbeddings } from './fixtures/label-error-cells.ts';
+import { adultLike, fashionFromPool, germanCredit, synthEmbeddings } from './fixtures/label-error-cells.ts';
 import { makeContext } from './analysers-helpers.ts';
+import { OOS_CV } from '../src/analysers/types.ts';
 
 const GENERATOR: AuditModelSpec = { kind: 'logistic-regression', params: { l2: 1, max_iter: 100, tol: 1e-4 }, preprocess: { standardize: true }, seeds: [0], features: 'raw' };
 
-async function cell(clean: PoolSplit, featureKind: OosFeatureKind, noise: NoiseModel, seed = 3) {
+async function cell(clean: PoolSplit, featureKind: OosFeatureKind, noise: NoiseModel, seed = 3, cv: { folds: number; repeats?: number } = OOS_CV) {
   const k = clean.classNames.length;
   const cleanProba = noise.kind === 'instance' || noise.kind === 'confusable'
     ? (await computeOosPredictions(clean, { model: GENERATOR, folds: 5, seed: 1 })).proba : undefined;
   const noisy = applyNoise(clean.labels, k, noise, seed, cleanProba);
   const split: PoolSplit = { ...clean, labels: noisy.labels, features: clean.features.slice() };
-  const ctx = makeContext(split, { model: defaultOosModel('logistic-regression', featureKind, 0) });
+  const ctx = makeContext(split, { model: defaultOosModel('logistic-regression', featureKind, 0), ...cv });
   const r = await labelErrors.run(ctx, labelErrors.defaults);
   const flags = r.findings.map((f) => (f.flagged ? 1 : 0));
   const oos = await ctx.oos();
@@ -37,15 +39,33 @@ async function cell(clean: PoolSplit, featureKind: OosFeatureKind, noise: NoiseM
     est: Number(r.summary.figures.estimated_noise_rate),
     trueRate: noisy.rate,
     knnWeight: Number(r.summary.figures.knn_weight),
+    noisy: noisy.noisy,
   };
   if (process.env.LE_PRINT) console.log(JSON.stringify({ f1: out.ours.f1, plain: out.plain.f1, veto: out.veto.f1, auroc: out.auroc, sc: out.selfConfidenceAuroc, est: out.est, w: out.knnWeight }));
   return out;
 }
 
 describe('label-error matrix cells', () => {
+  it('pixels (Fashion-MNIST pool rows), 40% pair flips: the neighbour blend is chosen and pays', async () => {
+    const c = await cell(await fashionFromPool(3000, 0, 6), 'pixels', { kind: 'pair', rate: 0.4 });
+    // measured: F1 0.688 (plain confident learning 0.645), AUROC 0.710 (self-confidence on the model alone 0.685), weight 0.5
+    expect(c.knnWeight).toBeGreaterThan(0);
+    expect(c.ours.f1).toBeGreaterThan(c.plain.f1 + 0.02);
+    expect(c.auroc).toBeGreaterThan(c.selfConfidenceAuroc + 0.015);
+  }, 120_000);
+
+  it('tabular (german-credit), 20% symmetric noise: two 10-fold runs rank better than one 5-fold run', async () => {
+    const ours = await cell(await germanCredit(), 'tabular', { kind: 'symmetric', rate: 0.2 });
+    const fiveFold = await cell(await germanCredit(), 'tabular', { kind: 'symmetric', rate: 0.2 }, 3, { folds: 5 });
+    // measured: AUROC 0.776 against 0.768, F1 0.473 against 0.458 (weight 0: confident learning on the model alone)
+    expect(ours.knnWeight).toBe(0);
+    expect(ours.auroc).toBeGreaterThan(fiveFold.selfConfidenceAuroc);
+    expect(ours.ours.f1).toBeGreaterThanOrEqual(ours.plain.f1);
+  }, 60_000);
+
   it('embeddings, 40% pair flips: neighbours do not veto true errors', async () => {
     const c = await cell(synthEmbeddings(2500, { dim: 32, classes: 8, seed: 11 }), 'embedding', { kind: 'pair', rate: 0.4 });
-    // measured: F1 0.632 (plain confident learning 0.596, the neighbour veto 0.437), AUROC 0.712 (self-confidence 0.680)
+    // measured: F1 0.639 (plain confident learning 0.607, the neighbour veto 0.448), AUROC 0.694 (self-confidence 0.680), weight 0.4
     expect(c.ours.f1).toBeGreaterThanOrEqual(0.6);
     expect(c.ours.f1).toBeGreaterThanOrEqual(c.plain.f1);
     expect(c.ours.f1).toBeGreaterThan(c.veto.f1 + 0.05);
@@ -55,26 +75,28 @@ describe('label-error matrix cells', () => {
 
   it('tabular (Adult-like one-hot), 20% symmetric noise', async () => {
     const c = await cell(adultLike(2500, 5), 'tabular', { kind: 'symmetric', rate: 0.2 });
-    // measured: F1 0.597 (plain 0.606, veto 0.401), estimated noise 18.8% of 20%
-    expect(c.ours.f1).toBeGreaterThanOrEqual(0.56);
-    expect(c.ours.f1).toBeGreaterThanOrEqual(c.plain.f1 - 0.01);
+    // measured: F1 0.608 (plain 0.608: weight 0, veto 0.398), AUROC 0.880 (= self-confidence), estimated noise 19.9% of 20%
+    expect(c.ours.f1).toBeGreaterThanOrEqual(0.58);
+    expect(c.knnWeight).toBe(0);
+    expect(c.ours.f1).toBeGreaterThanOrEqual(c.plain.f1);
     expect(c.ours.f1).toBeGreaterThan(c.veto.f1 + 0.05);
-    expect(c.auroc).toBeGreaterThanOrEqual(c.selfConfidenceAuroc - 0.005);
+    expect(c.auroc).toBeGreaterThanOrEqual(c.selfConfidenceAuroc);
     expect(Math.abs(c.est - c.trueRate)).toBeLessThanOrEqual(0.25 * c.trueRate);
   }, 60_000);
 
   it('tabular (german-credit), 20% pair flips', async () => {
     const c = await cell(await germanCredit(), 'tabular', { kind: 'pair', rate: 0.2 });
-    // measured: F1 0.484 (plain 0.472, veto 0.265)
-    expect(c.ours.f1).toBeGreaterThanOrEqual(0.45);
-    expect(c.ours.f1).toBeGreaterThanOrEqual(c.plain.f1 - 0.01);
+    // measured: F1 0.500 (plain 0.500, veto 0.280), AUROC 0.802
+    expect(c.ours.f1).toBeGreaterThanOrEqual(0.47);
+    expect(c.ours.f1).toBeGreaterThanOrEqual(c.plain.f1);
     expect(c.ours.f1).toBeGreaterThan(c.veto.f1 + 0.05);
+    expect(c.auroc).toBeGreaterThanOrEqual(c.selfConfidenceAuroc);
   }, 60_000);
 
   it('embeddings, instance-dependent noise (flips to the clean model\'s second choice)', async () => {
     const c = await cell(synthEmbeddings(2500, { dim: 32, classes: 8, seed: 12 }), 'embedding', { kind: 'instance', rate: 0.2 });
-    // measured: F1 0.403 (plain 0.403, neighbour weight 0): plausible flips are the hardest
-    expect(c.ours.f1).toBeGreaterThanOrEqual(0.37);
-    expect(c.ours.f1).toBeGreaterThanOrEqual(c.plain.f1 - 0.01);
+    // measured: F1 0.391 (plain 0.391, neighbour weight 0), AUROC 0.859: plausible flips are the hardest
+    expect(c.ours.f1).toBeGreaterThanOrEqual(0.36);
+    expect(c.ours.f1).toBeGreaterThanOrEqual(c.plain.f1);
   }, 60_000);
 });

@@ -24,7 +24,7 @@ describe('label errors on a synthetic pool with 15% flipped labels', () => {
   it('confident learning on model and neighbour probabilities finds most flipped labels', async () => {
     const r = await labelErrors.run(ctx, labelErrors.defaults);
     const m = prf(flags(r), noisy);
-    // measured: precision 0.694, recall 0.868, F1 0.771
+    // measured: precision 0.696, recall 0.875, F1 0.775 (neighbour weight 0: their log-loss gain is below 2%)
     expect(m.precision).toBeGreaterThanOrEqual(0.66);
     expect(m.recall).toBeGreaterThanOrEqual(0.83);
     expect(m.f1).toBeGreaterThanOrEqual(0.74);
@@ -33,7 +33,7 @@ describe('label errors on a synthetic pool with 15% flipped labels', () => {
     const clean = (p.truth.columns.find((c) => c.name === 'clean_label') as { values: string[] }).values;
     const flagged = r.findings.map((f, i) => [f, i] as const).filter(([f, i]) => f.flagged && noisy[i]);
     const right = flagged.filter(([f, i]) => f.detail.suggested_label === clean[i]).length;
-    expect(right / flagged.length).toBeGreaterThanOrEqual(0.85); // measured 0.905
+    expect(right / flagged.length).toBeGreaterThanOrEqual(0.85); // measured 0.901
   });
 
   it('the neighbour veto (an option, off by default) trades recall for precision', async () => {
@@ -49,7 +49,7 @@ describe('label errors on a synthetic pool with 15% flipped labels', () => {
     const r = await labelErrors.run(ctx, labelErrors.defaults);
     const order = r.findings.map((f, i) => [f.score, i] as const).sort((a, b) => b[0] - a[0]);
     const top = order.slice(0, 300).filter(([, i]) => noisy[i]).length;
-    // measured: 286 of the 300 lowest-quality rows are flipped (a random 300 would hold ~45)
+    // measured: 290 of the 300 lowest-quality rows are flipped (a random 300 would hold ~45)
     expect(top).toBeGreaterThanOrEqual(270);
   });
 
@@ -78,8 +78,8 @@ describe('label errors on fashion-mnist with 20% injected symmetric noise', () =
     const ctx = makeContext(train);
     const le = prf(flags(await labelErrors.run(ctx, labelErrors.defaults)), noisy);
     const kn = prf(flags(await labelErrorsKnn.run(ctx, labelErrorsKnn.defaults)), noisy);
-    // measured: label-errors precision 0.724, recall 0.931, F1 0.815 (plain confident learning
-    // on the same probabilities 0.778); kNN agreement F1 0.809
+    // measured: label-errors precision 0.724, recall 0.931, F1 0.815 (neighbour weight 0.4; plain
+    // confident learning on the same probabilities 0.778); kNN agreement F1 0.809
     expect(le.precision).toBeGreaterThanOrEqual(0.69);
     expect(le.recall).toBeGreaterThanOrEqual(0.9);
     expect(le.f1).toBeGreaterThanOrEqual(0.79);

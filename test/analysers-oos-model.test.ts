@@ -4,6 +4,7 @@ import type { Pool } from '../src/pool/read.ts';
 import { resolveOosModel, type AuditTarget } from '../src/analysers/context.ts';
 import { computeOosPredictions, defaultOosModel, oosAccuracy, oosFeatureKind } from '../src/analysers/oos.ts';
 import { SieveError } from '../src/util/errors.ts';
+import { deriveSeed } from '../evaluator/rng.ts';
 import { smallTabular } from './fixtures/small-tabular.ts';
 
 /**
@@ -83,6 +84,23 @@ describe('out-of-sample model fitted to the feature kind', () => {
     expect(() => resolveOosModel(target(features), split, { seed: 0, groupsAsFeatures: ['race'] })).toThrow(SieveError);
     expect(() => resolveOosModel(target(features), base, { seed: 0, groupsAsFeatures: true })).toThrow(/no group columns/);
     expect(() => defaultOosModel('forest', 'tabular')).toThrow(/unknown model "forest"/);
+  });
+});
+
+describe('repeated K-fold', () => {
+  it('averages the probabilities of independent fold assignments; one repeat is plain K-fold', async () => {
+    const { split, features } = smallTabular();
+    const spec = resolveOosModel(target(features), split, { seed: 0 }).spec;
+    const one = await computeOosPredictions(split, { model: spec, folds: 5, seed: 0 });
+    const plain = await computeOosPredictions(split, { model: spec, folds: 5, repeats: 1, seed: 0 });
+    expect(plain.proba).toEqual(one.proba);
+    expect(plain.repeats).toBeUndefined();
+    const second = await computeOosPredictions(split, { model: spec, folds: 5, seed: deriveSeed(0, 'oos-repeat', 1) });
+    const two = await computeOosPredictions(split, { model: spec, folds: 5, repeats: 2, seed: 0 });
+    expect(two.repeats).toBe(2);
+    expect(second.proba).not.toEqual(one.proba);
+    for (let i = 0; i < two.proba.length; i++) expect(two.proba[i]).toBeCloseTo((one.proba[i] + second.proba[i]) / 2, 6);
+    await expect(computeOosPredictions(split, { model: spec, folds: 5, repeats: 0, seed: 0 })).rejects.toThrow(/repeats/);
   });
 });
 

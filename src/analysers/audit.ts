@@ -80,6 +80,8 @@ export interface AuditReport {
    */
   oosAccuracy?: number | null;
   folds: number;
+  /** Repeats of the K-fold averaged into the probabilities, when more than one. */
+  repeats?: number;
   seed: number;
   /** Set when the out-of-sample probabilities came from the user's file (--pred-probs), not from `model`. */
   predictions?: PredictionsSource;
@@ -134,6 +136,8 @@ export interface RunAuditOptions {
   scope?: 'pool' | 'subset';
   subset?: { file: string; rows: number };
   folds: number;
+  /** Repeats of the K-fold (default 1). */
+  repeats?: number;
   /** The out-of-sample model in words (context.ts resolveOosModel), for the header. */
   oosModel?: OosModelHeader;
   testNote?: string;
@@ -191,6 +195,7 @@ export async function runAudit(ctx: AuditContext, opts: RunAuditOptions): Promis
     ...(opts.oosModel ? { oosModel: opts.oosModel } : {}),
     oosAccuracy,
     folds: ctx.predictionsSource ? 0 : opts.folds,
+    ...(!ctx.predictionsSource && (opts.repeats ?? 1) > 1 ? { repeats: opts.repeats } : {}),
     seed: ctx.seed,
     ...(ctx.predictionsSource ? { predictions: ctx.predictionsSource } : {}),
     testNote: opts.testNote,

@@ -215,7 +215,7 @@ export async function readSubsetIndices(file: string, train: PoolSplit, challeng
 /** Computes out-of-sample probabilities for a split (D1's `src/analysers/oos.ts`). */
 export type OosComputer = (
   split: PoolSplit,
-  opts: { model: ModelSpec; folds: number; seed: number; progress: Progress },
+  opts: { model: ModelSpec; folds: number; repeats?: number; seed: number; progress: Progress },
 ) => Promise<OosPredictions>;
 
 export interface AuditContextOptions {
@@ -224,6 +224,8 @@ export interface AuditContextOptions {
   test?: PoolSplit;
   model: ModelSpec;
   folds: number;
+  /** Repeats of the K-fold, averaged (default 1). */
+  repeats?: number;
   seed: number;
   progress: Progress;
   computeOos: OosComputer;
@@ -253,7 +255,7 @@ export function createAuditContext(opts: AuditContextOptions): AuditContext {
     oos() {
       if (!cached) {
         const progress = opts.oosProgress ?? opts.progress;
-        cached = opts.computeOos(opts.train, { model: opts.model, folds: opts.folds, seed: opts.seed, progress })
+        cached = opts.computeOos(opts.train, { model: opts.model, folds: opts.folds, repeats: opts.repeats, seed: opts.seed, progress })
           .then((p) => { opts.oosProgress?.done?.(); return p; });
       }
       return cached;

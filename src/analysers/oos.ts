@@ -197,6 +197,8 @@ export function withGroupFeatures(split: PoolSplit, groups: readonly string[]): 
 export interface OosOptions {
   model: AuditModelSpec;
   folds: number;
+  /** Repeats of the K-fold with other fold assignments, averaged (default 1). */
+  repeats?: number;
   seed: number;
   progress?: Progress;
   /** Worker threads for the folds (default: all cores when the pool is large enough, else 1). */
@@ -214,11 +216,13 @@ const PARALLEL_MIN_VALUES = 5_000_000;
 /** K-fold out-of-sample probabilities for every row of `split`. */
 export async function computeOosPredictions(split: PoolSplit, opts: OosOptions): Promise<OosPredictions> {
   const { model, folds, seed } = opts;
+  const repeats = opts.repeats ?? 1;
   const k = split.classNames.length;
   const n = split.n;
   if (!(Number.isInteger(folds) && folds >= 2)) throw new SieveError(`folds must be an integer ≥ 2, got ${folds}`, { where: '--folds' });
   if (split.d === 0) throw new SieveError('the pool has no numeric feature columns to fit a model on', { where: 'out-of-sample predictions' });
   if (n < folds) throw new SieveError(`${n} rows cannot be split into ${folds} folds`, { where: '--folds' });
+  if (!(Number.isInteger(repeats) && repeats >= 1)) throw new SieveError(`repeats must be an integer ≥ 1, got ${repeats}`, { where: '--repeats' });
 
   const withGroups = withGroupFeatures(split, model.groupFeatures ?? []);
   const onSpace = model.features === 'neighbour-space';
@@ -234,11 +238,11 @@ export async function computeOosPredictions(split: PoolSplit, opts: OosOptions):
   // bit-identical to fitting them here). Smaller pools: on this thread (see PARALLEL_MIN_VALUES).
   const threads = opts.threads ?? (n * d >= PARALLEL_MIN_VALUES ? undefined : 1);
   const proba = await kFoldProba({ X, n, d, y: split.labels, k }, model, {
-    folds, seed, threads,
+    folds, repeats, seed, threads,
     onStart: (fits) => opts.progress?.start(fits, 'out-of-sample predictions'),
     onFold: () => opts.progress?.tick(1),
   });
-  return { proba, n, k, folds, seed, model };
+  return { proba, n, k, folds, ...(repeats > 1 ? { repeats } : {}), seed, model };
 }
 
 /** Share of rows whose most probable class (first on ties) is their given label. */

@@ -13,6 +13,7 @@ import { printJson, printTable } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
 import { oosHeaderText } from '../report/header.ts';
 import { FILTERS } from '../analysers/confident-learning.ts';
+import { OOS_CV } from '../analysers/types.ts';
 
 interface AuditOptions {
   subset?: string;
@@ -24,6 +25,7 @@ interface AuditOptions {
   model?: ModelKind;
   groupsAsFeatures?: true | string;
   folds: string;
+  repeats: string;
   seed: string;
   top: string;
   minGroupSize: string;
@@ -53,7 +55,8 @@ export function register(program: Command): void {
     .addOption(new Option('--model <kind>', "out-of-sample model: the audit's model of this kind for the pool's feature kind (default: the challenge's fixed model, else logistic regression)")
       .choices(['logistic-regression', 'knn', 'mlp']))
     .option('--groups-as-features [columns]', 'also give the out-of-sample model the group columns (all, or these comma-separated ones), one-hot')
-    .option('--folds <n>', 'cross-validation folds for out-of-sample predictions', '5')
+    .option('--folds <n>', 'cross-validation folds for out-of-sample predictions', String(OOS_CV.folds))
+    .option('--repeats <n>', 'repeats of the cross-validation with other fold assignments, averaged', String(OOS_CV.repeats))
     .option('--seed <n>', 'seed for folds, models and sampling', '0')
     .option('--top <n>', 'findings per analyser in --json output', '50')
     .option('--min-group-size <n>', 'fairness: judge a rate only where its denominator (rows, positives for TPR, negatives for FPR) reaches n', '30')
@@ -79,6 +82,7 @@ Examples:
 
 async function runAuditCommand(target: string, opts: AuditOptions) {
   const folds = positiveInt(opts.folds, '--folds', 2);
+  const repeats = positiveInt(opts.repeats, '--repeats', 1);
   const seed = positiveInt(opts.seed, '--seed', 0);
   const top = positiveInt(opts.top, '--top', 0);
   const only = opts.only?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -132,6 +136,7 @@ async function runAuditCommand(target: string, opts: AuditOptions) {
     test: splits.test,
     model,
     folds,
+    repeats,
     seed,
     progress: outer,
     oosProgress: usesOos ? phases.phase() : undefined,
@@ -141,11 +146,11 @@ async function runAuditCommand(target: string, opts: AuditOptions) {
   const pool = { ...ctxMod.auditPoolInfo(t, splits), ...(groupColumns?.length ? { groups: groupColumns } : {}) };
   const options = { fairness: fairnessOptions, ...(opts.labelFilter ? { 'label-errors': { filterBy: opts.labelFilter } } : {}) };
   const bundle: AuditBundle = {
-    pool: await runAudit(ctx, { analysers: selected, pool, folds, oosModel, options, testNote: splits.testNote, phase: () => phases.phase() }),
+    pool: await runAudit(ctx, { analysers: selected, pool, folds, repeats, oosModel, options, testNote: splits.testNote, phase: () => phases.phase() }),
   };
   if (subsetIndices) {
     bundle.subset = await runAudit(ctxMod.subsetContext(ctx, subsetIndices), {
-      analysers: selected, pool, folds, oosModel, options, scope: 'subset', testNote: splits.testNote,
+      analysers: selected, pool, folds, repeats, oosModel, options, scope: 'subset', testNote: splits.testNote,
       subset: { file: opts.subset!, rows: subsetIndices.length },
       phase: () => phases.phase(),
     });

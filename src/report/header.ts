@@ -20,15 +20,20 @@ function accuracyText(r: AuditReport): string {
     : `; out-of-sample accuracy ${r.oosAccuracy.toFixed(3)}`;
 }
 
+/** "10-fold × 2 repeats" (or "5-fold"). */
+function cvText(r: AuditReport): string {
+  return `${r.folds}-fold${(r.repeats ?? 1) > 1 ? ` × ${r.repeats} repeats` : ''}`;
+}
+
 export function oosHeaderText(r: AuditReport): OosHeaderText {
   if (r.predictions) {
     return { line: `out-of-sample probabilities: from ${r.predictions.file} (${r.predictions.format}, sha256 ${r.predictions.sha256})${accuracyText(r)}` };
   }
   const m = r.oosModel;
-  if (!m) return { line: `out-of-sample model: ${r.model.kind}, ${r.folds}-fold, seed ${r.seed}${accuracyText(r)}` };
+  if (!m) return { line: `out-of-sample model: ${r.model.kind}, ${cvText(r)}, seed ${r.seed}${accuracyText(r)}` };
   const source = m.source === 'challenge' ? `challenge ${m.challenge}'s fixed model` : m.source;
   return {
-    line: `out-of-sample model (${source}): ${m.model} on ${m.features}; ${r.folds}-fold, seed ${r.seed}${accuracyText(r)}`,
+    line: `out-of-sample model (${source}): ${m.model} on ${m.features}; ${cvText(r)}, seed ${r.seed}${accuracyText(r)}`,
     ...(m.note ? { note: m.note } : {}),
   };
 }
@@ -46,6 +51,7 @@ export function oosHeaderJson(r: AuditReport) {
       group_features: r.oosModel.groupFeatures,
     } : {}),
     folds: r.folds,
+    repeats: r.repeats ?? 1,
     seed: r.seed,
     accuracy: r.oosAccuracy ?? null,
     text: text.line,

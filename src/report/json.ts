@@ -32,6 +32,7 @@ export function auditToJson(report: AuditReport, opts: JsonReportOptions = {}) {
     model: report.model,
     oos_model: oosHeaderJson(report),
     folds: report.folds,
+    repeats: report.repeats ?? 1,
     seed: report.seed,
     ...(report.predictions ? { predictions: report.predictions } : {}),
     ...(report.testNote ? { test_note: report.testNote } : {}),
