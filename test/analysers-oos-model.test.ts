@@ -4,7 +4,7 @@ import type { Pool } from '../src/pool/read.ts';
 import { resolveOosModel, type AuditTarget } from '../src/analysers/context.ts';
 import { computeOosPredictions, defaultOosModel, oosAccuracy, oosFeatureKind } from '../src/analysers/oos.ts';
 import { SieveError } from '../src/util/errors.ts';
-import { deriveSeed } from '../evaluator/rng.ts';
+import { deriveSeed } from '../compute/rng.ts';
 import { smallTabular } from './fixtures/small-tabular.ts';
 
 /**
