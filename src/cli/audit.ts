@@ -9,7 +9,7 @@ import type { ModelKind } from '../../evaluator/types.ts';
 import type { AuditBundle, AuditReport } from '../analysers/audit.ts';
 import { SieveError } from '../util/errors.ts';
 import { checkOutputPath } from '../util/outpath.ts';
-import { printJson, printTable } from '../util/output.ts';
+import { printJson, printTable, printWrapped } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
 import { oosHeaderText } from '../report/header.ts';
 import { FILTERS } from '../analysers/confident-learning.ts';
@@ -178,18 +178,6 @@ async function runAuditCommand(target: string, opts: AuditOptions) {
   return { bundle, outputs, warnings, json };
 }
 
-/** Wraps a sentence to lines of at most `width` characters, for table cells. */
-function wrap(text: string, width = 72): string {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/)) {
-    if (line && line.length + 1 + word.length > width) { lines.push(line); line = word; }
-    else line = line ? `${line} ${word}` : word;
-  }
-  if (line) lines.push(line);
-  return lines.join('\n');
-}
-
 function flaggedCell(r: AuditReport['results'][number]): string {
   // Analysers that judge the pool as a whole (imbalance, fairness) have no per-row findings.
   if (r.findings.length === 0) return '–';
@@ -203,25 +191,25 @@ function printHuman(bundle: AuditBundle, outputs: { html?: string; db?: string; 
   const via = p.pool.challenge ? ` (challenge ${p.pool.challenge})` : '';
   console.log(`audit of ${p.pool.name}${via}: ${p.rows.toLocaleString('en-US')} train rows, ${p.pool.classes.length} classes; ${p.seconds.toFixed(1)} s`);
   const oos = oosHeaderText(p);
-  console.log(oos.line);
-  if (oos.note) console.log(`note: ${oos.note}`);
+  printWrapped(oos.line);
+  if (oos.note) printWrapped(`note: ${oos.note}`);
   const scopes = bundle.subset ? [p, bundle.subset] : [p];
   const head = [...(bundle.subset ? ['scope'] : []), 'analyser', 'severity', 'flagged rows', 'verdict'];
   const rows: string[][] = [];
   for (const r of scopes) {
     for (const res of r.results) {
-      rows.push([...(bundle.subset ? [r.scope] : []), res.name, res.summary.severity, flaggedCell(res), wrap(res.summary.verdict)]);
+      rows.push([...(bundle.subset ? [r.scope] : []), res.name, res.summary.severity, flaggedCell(res), res.summary.verdict]);
     }
-    for (const s of r.skipped) rows.push([...(bundle.subset ? [r.scope] : []), s.name, 'skipped', '', wrap(s.reason)]);
+    for (const s of r.skipped) rows.push([...(bundle.subset ? [r.scope] : []), s.name, 'skipped', '', s.reason]);
   }
   printTable(head, rows);
   if (bundle.subset) console.log(`subset: ${bundle.subset.subset?.file}, ${bundle.subset.rows.toLocaleString('en-US')} rows`);
-  if (p.testNote) console.log(`note: ${p.testNote}`);
+  if (p.testNote) printWrapped(`note: ${p.testNote}`);
   if (outputs.html) console.log(`html report: ${outputs.html}`);
   if (outputs.db) {
     const t = outputs.tables ?? [];
-    console.log(`duckdb tables: ${outputs.db} (${t.map((x) => `${x.name} ${x.rows.toLocaleString('en-US')}`).join(', ')})`);
+    printWrapped(`duckdb tables: ${outputs.db} (${t.map((x) => `${x.name} ${x.rows.toLocaleString('en-US')}`).join(', ')})`);
   }
-  if (!outputs.html && !outputs.db) console.log('more: --html report.html for the shareable report, --db audit.duckdb for every finding as SQL tables, --json for machines');
+  if (!outputs.html && !outputs.db) printWrapped('more: --html report.html for the shareable report, --db audit.duckdb for every finding as SQL tables, --json for machines');
   if (warnings.length) console.log(`${warnings.length} plot(s) could not be rendered; see the warnings above`);
 }

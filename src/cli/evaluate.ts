@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { ResultRecord } from '../evaluate/record.ts';
 import { writeFileAtomically } from '../util/atomic.ts';
 import { checkOutputPath } from '../util/outpath.ts';
-import { printJson, printTable } from '../util/output.ts';
+import { printJson, printTable, printWrapped } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
 
 export function register(program: Command): void {
@@ -65,20 +65,21 @@ export async function printRecord(record: ResultRecord, opts: { showPrivate?: bo
     return row;
   });
   printTable(head, rows);
-  for (const line of scoringRulesLines(record)) console.log(line);
+  for (const line of scoringRulesLines(record)) printWrapped(line, 12);
   if (record.curve && record.ranking) {
     const cv = record.curve, r = record.ranking;
     const last = cv.accuracy.length - 1;
-    console.log(
+    printWrapped(
       `curve       ${cv.k.length} points over all ${record.test.rows} test rows (per part in the record): accuracy ${cv.accuracy[0].toFixed(4)} (noisy pool) → ` +
         `${cv.accuracy[last].toFixed(4)} after ${cv.k[last]} fixes; the ranking reaches ${r.noisy_fixed} of ${r.noisy_rows} noisy rows`,
+      12,
     );
   }
   const s = record.subset;
   const classes = Object.entries(s.class_counts).map(([k, v]) => `${k} ${v}`).join(', ');
-  console.log(`subset      ${s.rows} rows${s.changed !== undefined ? ` (${s.changed} change a label)` : ''}; ${classes}`);
+  printWrapped(`subset      ${s.rows} rows${s.changed !== undefined ? ` (${s.changed} change a label)` : ''}; ${classes}`, 12);
   for (const [g, counts] of Object.entries(s.group_counts)) {
-    console.log(`            ${g}: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    printWrapped(`            ${g}: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`, 12);
   }
   if (record.private && !showPrivate) {
     console.log(`private     ${record.test.private_rows} test rows scored and stored; shown ${c.closes ? `after ${c.closes}` : 'when the challenge closes'} (or --show-private)`);

@@ -21,13 +21,22 @@ export function registerPoolHead(pool: Command): void {
     .argument('<pool>', 'built-in pool name or pool directory')
     .option('--rows <n>', 'how many rows', '10')
     .option('--split <split>', 'train, or test where the test split is participant-visible', 'train')
+    .option('--columns <a,b,c>', 'only these columns after id (label, feature and group names), in this order')
     .option('--json', 'print a JSON array of row objects')
-    .action(async (name: string, opts: { rows: string; split: string; json?: boolean }) => {
-      const { openPool, readHead } = await import('../pool/read.ts');
-      const rows = await readHead(await openPool(name), parseCount(opts.rows, '--rows'), parseSplit(opts.split));
+    .addHelpText('after', `
+The table fits the terminal (120 characters when stdout is not a terminal): long cells are
+wrapped or cut with "…" and columns that do not fit are named below it; --columns picks
+the ones to see, --json prints every value in full.`)
+    .action(async (name: string, opts: { rows: string; split: string; columns?: string; json?: boolean }) => {
+      const columns = opts.columns?.split(',').map((s) => s.trim()).filter(Boolean);
+      if (opts.columns !== undefined && !columns?.length) throw new SieveError('--columns needs at least one column name', { where: '--columns' });
+      const rows = await readHead(await openPool(name), parseCount(opts.rows, '--rows'), parseSplit(opts.split), { columns });
       if (opts.json) return printJson(rows);
       if (!rows.length) return console.log('(no rows)');
       const head = Object.keys(rows[0]);
-      printTable(head, rows.map((r) => head.map((k) => r[k] as string | number | null)));
+      printTable(head, rows.map((r) => head.map((k) => r[k] as string | number | null)), {
+        keep: 2,
+        more: '--columns a,b,c picks the columns, --json prints every value',
+      });
     });
 }

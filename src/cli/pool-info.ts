@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { printJson, printTable } from '../util/output.ts';
+import { printJson, printTable, printWrapped } from '../util/output.ts';
+import { openPool } from '../pool/read.ts';
+import { verifyPool } from '../pool/manifest.ts';
 import { SieveError } from '../util/errors.ts';
 
 export function registerPoolInfo(pool: Command): void {
@@ -41,9 +43,9 @@ export function registerPoolInfo(pool: Command): void {
       };
       if (opts.json) printJson(info);
       else {
-        console.log(`${m.name} (version ${m.version}) — ${m.description}`);
+        printWrapped(`${m.name} (version ${m.version}) — ${m.description}`);
         console.log(`dir: ${p.dir}${p.builtin ? ' (built-in)' : ''}`);
-        console.log(`source: ${m.source}\nlicence: ${m.licence}${m.citation ? `\ncitation: ${m.citation}` : ''}`);
+        printWrapped(`source: ${m.source}\nlicence: ${m.licence}${m.citation ? `\ncitation: ${m.citation}` : ''}`);
         console.log(`content hash: ${m.content_hash}`);
         printTable(
           ['class', 'train', ...(m.splits.test ? ['test'] : [])],
@@ -74,13 +76,13 @@ export function registerPoolInfo(pool: Command): void {
         printTable(
           ['datasheet', ''],
           [
-            ['motivation', wrap(d.motivation)],
-            ['composition', wrap(d.composition)],
-            ['collection', wrap(d.collection)],
-            ['preprocessing', wrap(d.preprocessing)],
-            ['uses', wrap(d.uses)],
-            ['known issues', d.known_issues.map((k) => wrap(`- ${k}`)).join('\n')],
-            ...(d.injected ? [['injected', wrap(JSON.stringify(d.injected).replaceAll(',"', ', "'))]] : []),
+            ['motivation', d.motivation],
+            ['composition', d.composition],
+            ['collection', d.collection],
+            ['preprocessing', d.preprocessing],
+            ['uses', d.uses],
+            ['known issues', d.known_issues.map((k) => `- ${k}`).join('\n')],
+            ...(d.injected ? [['injected', JSON.stringify(d.injected).replaceAll(',"', ', "')]] : []),
           ],
         );
       }
@@ -90,20 +92,4 @@ export function registerPoolInfo(pool: Command): void {
           examples: verified.files.filter((f) => !f.ok).map((f) => `${f.path}: ${f.problem}`),
         });
     });
-}
-
-/** Breaks prose at spaces so table cells stay about `width` characters wide. */
-function wrap(text: string, width = 90): string {
-  const out: string[] = [];
-  for (const para of text.split('\n')) {
-    let line = '';
-    for (const word of para.split(' ')) {
-      if (line && line.length + 1 + word.length > width) {
-        out.push(line);
-        line = word;
-      } else line = line ? `${line} ${word}` : word;
-    }
-    out.push(line);
-  }
-  return out.join('\n');
 }

@@ -298,13 +298,24 @@ const HEAD_TEXT_CHARS = 200;
 /**
  * The first `rows` rows of a participant-visible split as plain objects: id, label, small
  * features as values, groups; embeddings and pixels summarised (`"<FLOAT[64]>"`,
- * `"<784 bytes>"`) since a row of 784 numbers helps no one reading a terminal.
+ * `"<784 bytes>"`) since a row of 784 numbers helps no one reading a terminal. `columns`
+ * picks the columns after `id` (label, feature and group names; an unknown name is an error
+ * listing the known ones), in the order given.
  */
-export async function readHead(pool: Pool, rows: number, split: SplitName = 'train'): Promise<Record<string, unknown>[]> {
-  const { path } = await participantSource(pool, split);
+export async function readHead(pool: Pool, rows: number, split: SplitName = 'train', opts: { columns?: string[] } = {}): Promise<Record<string, unknown>[]> {
   const m = pool.manifest;
-  const small = m.features.filter((f) => f.kind === 'numeric' || f.kind === 'categorical' || f.kind === 'text');
-  const cols = ['id', 'label', ...small.map((f) => f.name), ...m.groups.map((g) => g.name)];
+  const all = ['label', ...m.features.map((f) => f.name), ...m.groups.map((g) => g.name)];
+  const picked = opts.columns ? opts.columns.filter((c) => c !== 'id') : all;
+  const unknown = picked.filter((c) => !all.includes(c));
+  if (unknown.length)
+    throw new SieveError(`pool "${pool.name}" has no column${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => JSON.stringify(c)).join(', ')}`, {
+      where: '--columns',
+      examples: [`columns: id, ${all.join(', ')}`],
+    });
+  const { path } = await participantSource(pool, split);
+  const want = new Set(picked);
+  const small = m.features.filter((f) => want.has(f.name) && (f.kind === 'numeric' || f.kind === 'categorical' || f.kind === 'text'));
+  const cols = ['id', ...(want.has('label') ? ['label'] : []), ...small.map((f) => f.name), ...m.groups.map((g) => g.name).filter((g) => want.has(g))];
   const db = await openDb({ threads: 1 });
   try {
     const r = await queryColumns(
@@ -313,20 +324,21 @@ export async function readHead(pool: Pool, rows: number, split: SplitName = 'tra
     );
     const byName = new Map(r.columns.map((c) => [c.name, c]));
     const out: Record<string, unknown>[] = [];
+    const features = new Map(m.features.map((f) => [f.name, f]));
     for (let i = 0; i < r.n; i++) {
-      const row: Record<string, unknown> = { id: byName.get('id')!.values[i], label: byName.get('label')!.values[i] };
-      for (const f of m.features) {
-        if (f.kind === 'embedding') row[f.name] = `<FLOAT[${f.dim}]>`;
-        else if (f.kind === 'pixels') row[f.name] = `<${f.width! * f.height! * (f.channels ?? 1)} bytes>`;
+      const row: Record<string, unknown> = { id: byName.get('id')!.values[i] };
+      for (const name of picked) {
+        const f = features.get(name);
+        if (f?.kind === 'embedding') row[name] = `<FLOAT[${f.dim}]>`;
+        else if (f?.kind === 'pixels') row[name] = `<${f.width! * f.height! * (f.channels ?? 1)} bytes>`;
         else {
-          const c = byName.get(f.name)!;
+          const c = byName.get(name)!;
           let v = c.values[i] as string | number | null;
           if (c.type === 'DOUBLE' && (c.nulls?.[i] ?? 0)) v = null;
-          if (f.kind === 'text' && typeof v === 'string' && v.length > HEAD_TEXT_CHARS) v = v.slice(0, HEAD_TEXT_CHARS) + '…';
-          row[f.name] = v;
+          if (f?.kind === 'text' && typeof v === 'string' && v.length > HEAD_TEXT_CHARS) v = v.slice(0, HEAD_TEXT_CHARS) + '…';
+          row[name] = v;
         }
       }
-      for (const g of m.groups) row[g.name] = byName.get(g.name)!.values[i];
       out.push(row);
     }
     return out;
