@@ -6,8 +6,8 @@
  * Reference measured in the same run: gunzipping the four files with node:zlib and nothing
  * else, the floor any IDX import pays; the import is printed as a ratio to it.
  *
- * Data: --from DIR, else $SIEVE_FASHION_DIR, else the maintainers' copy; exits 0 with a
- * message when none is there.
+ * Data: --from DIR, else $SIEVE_DATA/fashion-mnist (default: ../shared/data beside the
+ * repository, as the README says); exits 0 with a message when the files are not there.
  *   node --import tsx bench/pool-import.ts [--from DIR]
  */
 import { existsSync } from 'node:fs';
@@ -21,11 +21,11 @@ import { openPool, readSplit } from '../src/pool/read.ts';
 import { printTable } from '../src/util/output.ts';
 
 const argFrom = process.argv.indexOf('--from');
-const dir = argFrom > 0 ? process.argv[argFrom + 1] : (process.env.SIEVE_FASHION_DIR ?? FASHION_DEFAULT_FROM);
+const dir = argFrom > 0 ? process.argv[argFrom + 1] : FASHION_DEFAULT_FROM;
 const FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
 const paths = FILES.map((f) => (existsSync(join(dir, `${f}.gz`)) ? join(dir, `${f}.gz`) : join(dir, f)));
 if (!paths.every((p) => existsSync(p))) {
-  console.log(`bench/pool-import: skipped — the Fashion-MNIST IDX files are not in ${dir} (pass --from DIR or set SIEVE_FASHION_DIR)`);
+  console.log(`bench/pool-import: skipped — the Fashion-MNIST IDX files are not in ${dir} (pass --from DIR, or set SIEVE_DATA to the folder holding fashion-mnist/)`);
   process.exit(0);
 }
 

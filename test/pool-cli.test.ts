@@ -33,14 +33,39 @@ describe('sieve pool commands on built-in pools', () => {
     expect(rows).toEqual(train.ids.map((id, i) => ({ id, label: train.classNames[train.labels[i]], pixels: '<784 bytes>' })));
   });
 
+  it('head fits a 120-column table, names the columns left out, and --columns picks them', () => {
+    const wide = sieve('pool', 'head', 'german-credit', '--rows', '5');
+    expect(wide.status).toBe(0);
+    const lines = wide.stdout.trimEnd().split('\n');
+    expect(Math.max(...lines.map((l) => [...l].length))).toBeLessThanOrEqual(120);
+    expect(lines[1]).toMatch(/^│ id +│ label +│ checking_status +│/);
+    expect(wide.stdout).toMatch(/more columns \(.*foreign_worker\): --columns a,b,c picks the columns/s);
+    const picked = sieve('pool', 'head', 'german-credit', '--rows', '2', '--columns', 'age,label,foreign_worker', '--json');
+    expect(picked.status).toBe(0);
+    expect(picked.json()).toEqual([
+      { id: 'row-000', age: 67, label: 'good', foreign_worker: 'yes' },
+      { id: 'row-001', age: 22, label: 'bad', foreign_worker: 'yes' },
+    ]);
+    const unknown = sieve('pool', 'head', 'german-credit', '--columns', 'age,nope');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('has no column "nope"');
+    expect(unknown.stderr).toContain('columns: id, label, checking_status');
+  });
+
   it('export refuses an evaluator-only split (exit 3) and writes Arrow for the train split', async () => {
     const dir = tempDir('sieve-cli-');
     const refused = sieve('pool', 'export', 'german-credit', '--format', 'csv', '--split', 'test', '--out', join(dir, 't.csv'));
     expect(refused.status).toBe(3);
     expect(refused.stderr).toContain('evaluator-only');
     expect(existsSync(join(dir, 't.csv'))).toBe(false);
-    const ok = sieve('pool', 'export', 'german-credit', '--format', 'arrow', '--out', join(dir, 'g.arrow'), '--json');
+    // The format follows the extension; an extension that names none is an error.
+    const ok = sieve('pool', 'export', 'german-credit', '--out', join(dir, 'g.arrow'), '--json');
     expect(ok.status).toBe(0);
+    expect(ok.json()).toMatchObject({ format: 'arrow', rows: 700 });
+    const unknown = sieve('pool', 'export', 'german-credit', '--out', join(dir, 'g.xlsx'));
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('cannot tell the export format from the extension ".xlsx"');
+    expect(existsSync(join(dir, 'g.xlsx'))).toBe(false);
     const table = await readArrowIpc(join(dir, 'g.arrow'));
     const pool = await openPool('german-credit');
     expect(table.numRows).toBe(pool.manifest.splits.train.rows);

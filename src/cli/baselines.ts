@@ -1,6 +1,8 @@
 /** `sieve baselines <challenge>`: score the challenge's built-in baselines as a leaderboard. */
 import type { Command } from 'commander';
 import type { BaselineResult } from '../evaluate/baselines.ts';
+import { ci, leaderboardColumns, leaderboardOrder, meanOnly, meanStd } from '../evaluate/format.ts';
+import { isClosed } from '../challenge/load.ts';
 import type { Challenge } from '../challenge/schema.ts';
 import { printJson, printTable } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
@@ -55,7 +57,7 @@ export async function printLeaderboard(
       r.rows,
       meanStd(r.metrics[primary]),
       ci(r.metrics[primary]),
-      ...extra.map((m) => meanStd(r.metrics[m])),
+      ...extra.map((m) => meanOnly(r.metrics[m])),
     ];
     if (opts.showPrivate) row.push(meanStd(r.private?.metrics[primary]));
     return row;

@@ -24,7 +24,7 @@ interface Builder {
 /** The recipes of the built-in pools (pools/recipes/*.ts), by pool name; imported on use to keep `sieve --help` fast. */
 const BUILDERS: Record<string, Builder> = {
   'fashion-mnist': {
-    from: 'a folder holding the four Fashion-MNIST IDX files (train-/t10k-images-idx3-ubyte, train-/t10k-labels-idx1-ubyte; gzipped or not)',
+    from: 'a folder holding the four Fashion-MNIST IDX files (train-/t10k-images-idx3-ubyte, train-/t10k-labels-idx1-ubyte; gzipped or not), e.g. /usr/share/datasets/fashion-mnist from Debian\'s dataset-fashion-mnist package',
     build: async (o) => (await import('../../pools/recipes/fashion-mnist.ts')).buildFashionMnist(o),
     outName: (full) => (full ? 'fashion-mnist-full' : 'fashion-mnist'),
   },

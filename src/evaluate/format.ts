@@ -11,6 +11,12 @@ export function meanStd(m: MetricSummary | undefined, digits = 4): string {
   return `${fmt(m.mean, digits)} ± ${fmt(m.std ?? NaN, digits)}`;
 }
 
+/** The mean alone ("0.8123"), for secondary leaderboard columns; std and intervals are in --json. */
+export function meanOnly(m: MetricSummary | undefined, digits = 4): string {
+  if (!m || m.mean === null || !Number.isFinite(m.mean)) return 'n/a';
+  return fmt(m.mean, digits);
+}
+
 export function ci(m: MetricSummary | undefined, digits = 4): string {
   if (!m || !m.ci95 || m.ci95[0] === null || !Number.isFinite(m.ci95[0])) return 'n/a';
   return `[${fmt(m.ci95[0], digits)}, ${fmt(m.ci95[1], digits)}]`;

@@ -5,7 +5,7 @@
  * same kinds; CSV spreads embeddings and pixels over one numeric column per dimension.
  */
 import { createWriteStream } from 'node:fs';
-import { resolve } from 'node:path';
+import { extname, resolve } from 'node:path';
 import { once } from 'node:events';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
@@ -18,6 +18,26 @@ import type { SplitName } from './types.ts';
 
 import type { ExportFormat } from './choices.ts';
 export { EXPORT_FORMATS, type ExportFormat } from './choices.ts';
+
+/** Output extensions and the format each implies (`--format` may override). */
+const EXTENSION_FORMATS: Record<string, ExportFormat> = { '.arrow': 'arrow', '.ipc': 'arrow', '.feather': 'arrow', '.parquet': 'parquet', '.pq': 'parquet', '.csv': 'csv' };
+
+/** The export format: `format` when given (checked), else the one the output's extension names. */
+export function exportFormat(out: string, format?: string): ExportFormat {
+  if (format !== undefined) {
+    if (!EXPORT_FORMATS.includes(format as ExportFormat))
+      throw new SieveError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, got "${format}"`, { where: '--format' });
+    return format as ExportFormat;
+  }
+  const ext = extname(out).toLowerCase();
+  const f = EXTENSION_FORMATS[ext];
+  if (!f)
+    throw new SieveError(`cannot tell the export format from the extension "${ext || '(none)'}" of ${out}`, {
+      where: '--out',
+      examples: [`extensions: ${Object.keys(EXTENSION_FORMATS).join(', ')}; or give --format ${EXPORT_FORMATS.join('|')}`],
+    });
+  return f;
+}
 
 export interface ExportOptions {
   format: ExportFormat;

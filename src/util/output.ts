@@ -46,7 +46,7 @@ export interface FittedTable {
 
 /** Narrowest a column is squeezed to before columns are dropped instead ... */
 const MIN_COLUMN = 8;
-/** ... or its header's longest word, up to this, so that headers stay readable. */
+/** ... or its header's longest piece, up to this, so that headers stay readable. */
 const MAX_HEADER_FLOOR = 16;
 /** Longest word kept whole when columns give way (longer ones may be cut if space is short). */
 const MAX_WORD_FLOOR = 32;
@@ -136,39 +136,87 @@ function fitWidths(natural: number[], floor: number[], max: number): number[] {
     if (used(mid) <= room) lo = mid;
     else hi = mid - 1;
   }
-  const out = natural.map((w, j) => Math.max(floor[j], Math.min(w, lo)));
-  // Hand the characters the integer cap left over to the columns that were cut, left to right.
-  let spare = room - out.reduce((s, w) => s + w, 0);
-  for (let j = 0; j < out.length && spare > 0; j++) if (out[j] < natural[j]) { out[j]++; spare--; }
-  return out;
+  return grow(natural.map((w, j) => Math.max(floor[j], Math.min(w, lo))), natural, max);
 }
 
 /**
- * Lays out a table no wider than `opts.width`: cells wrapped or cut, trailing columns dropped
- * only when even MIN_COLUMN-wide columns cannot fit. Pure: printTable prints the result.
+ * Widens columns towards `want` with whatever room `max` leaves: first the columns the room
+ * makes whole (nearest first), then one character each, left to right.
+ */
+function grow(widths: number[], want: number[], max: number): number[] {
+  const out = [...widths];
+  let spare = max - tableWidth(out);
+  const short = out.map((_, j) => j).filter((j) => out[j] < want[j]).sort((a, b) => want[a] - out[a] - (want[b] - out[b]) || a - b);
+  for (const j of short) if (want[j] - out[j] <= spare) { spare -= want[j] - out[j]; out[j] = want[j]; }
+  for (let j = 0; j < out.length && spare > 0; j++) if (out[j] < want[j]) { out[j]++; spare--; }
+  return out;
+}
+
+/** A header's pieces: words, and within words the parts after "_" or before "[" ("worst_group_accuracy[sex]"). */
+function headerParts(h: string): string[][] {
+  return h.split(/\s+/).filter(Boolean).map((w) => w.split(/(?<=_)|(?=\[)/));
+}
+
+/** Wraps a header to `w`: at spaces, else after "_" or before "[", and cuts only what still does not fit. */
+function wrapHeader(h: string, w: number): string {
+  if (naturalWidth(h) <= w) return h;
+  const lines: string[] = [];
+  let line = '';
+  for (const word of headerParts(h)) {
+    word.forEach((part, i) => {
+      const sep = i === 0 && line ? ' ' : '';
+      if (line && width(line) + sep.length + width(part) > w) { lines.push(line); line = part; }
+      else line += sep + part;
+    });
+  }
+  lines.push(line);
+  return lines.map((l) => cut(l, w)).join('\n');
+}
+
+/** Values up to this long are kept on one line while there is room (a figure, a date, "0.77 ± 0.01"). */
+const ATOM_WIDTH = 20;
+
+/**
+ * Lays out a table no wider than `opts.width`: headers wrapped first, then cells wrapped or
+ * cut, trailing columns dropped only when even the narrowest layout cannot fit. Each column
+ * keeps, in order of preference while the total fits: short values whole, then every word
+ * whole, then at least MIN_COLUMN characters; the widest columns give way first.
  */
 export function fitTable(head: string[], rows: Cell[][], opts: TableOptions = {}): FittedTable {
   const max = opts.width ?? terminalWidth();
   const keep = Math.max(1, opts.keep ?? 1);
   const shownRows = opts.maxRows !== undefined && rows.length > opts.maxRows ? rows.slice(0, opts.maxRows) : rows;
-  let cols = head.length;
   const body = shownRows.map((r) => head.map((_, j) => cellText(r[j])));
-  const natural = head.map((h, j) => Math.max(naturalWidth(h), ...body.map((r) => naturalWidth(r[j]))));
-  const longestWord = (h: string) => Math.max(0, ...h.split(/\s+/).map(width));
-  const floor = head.map((h, j) => Math.min(natural[j], Math.max(MIN_COLUMN, Math.min(longestWord(h), MAX_HEADER_FLOOR))));
-  while (cols > keep && tableWidth(floor.slice(0, cols)) > max) cols--;
-  // Where there is room, no column gets narrower than its longest word: wrap, don't cut.
-  const words = head.slice(0, cols).map((h, j) =>
-    Math.max(floor[j], Math.min(natural[j], MAX_WORD_FLOOR, Math.max(longestWord(h), ...body.map((r) => longestWord(r[j]))))));
-  const widths = fitWidths(natural.slice(0, cols), tableWidth(words) <= max ? words : floor.slice(0, cols), max);
+  const column = (j: number) => body.map((r) => r[j]);
+  const longestWord = (s: string) => Math.max(0, ...s.split(/\s+/).map(width));
+  const headerPart = head.map((h) => Math.max(0, ...headerParts(h).flat().map(width)));
+  const full = head.map((h, j) => Math.max(naturalWidth(h), ...column(j).map(naturalWidth)));
+  // Too wide: headers wrap before any value does ("accuracy (max)" over "mean ± std").
+  const natural = tableWidth(full) <= max ? full : head.map((_, j) => Math.max(headerPart[j], ...column(j).map(naturalWidth)));
+  const cap = (j: number, w: number) => Math.min(natural[j], w);
+  const tiers = [
+    head.map((_, j) => cap(j, Math.max(headerPart[j], ...column(j).map((c) => (naturalWidth(c) <= ATOM_WIDTH ? naturalWidth(c) : longestWord(c)))))),
+    head.map((_, j) => cap(j, Math.max(headerPart[j], Math.min(MAX_WORD_FLOOR, Math.max(0, ...column(j).map(longestWord)))))),
+    head.map((_, j) => cap(j, Math.max(MIN_COLUMN, Math.min(headerPart[j], MAX_HEADER_FLOOR)))),
+  ];
+  const hard = tiers[2];
+  let cols = head.length;
+  while (cols > keep && tableWidth(hard.slice(0, cols)) > max) cols--;
+  const floor = tiers.map((t) => t.slice(0, cols)).find((t) => tableWidth(t) <= max) ?? hard.slice(0, cols);
+  // Room left after the values fit goes to the headers that wrapped.
+  const widths = grow(fitWidths(natural.slice(0, cols), floor, max), full.slice(0, cols), max);
   let elided = false;
   const fit = (s: string, j: number) => {
     const r = wrapCell(s, widths[j], opts.maxCellLines);
     elided ||= r.elided;
     return r.text;
   };
-  // Headers wrap at spaces but are never counted as cut values.
-  const t = new Table({ head: head.slice(0, cols).map((h, j) => wrapCell(h, widths[j]).text), style: { head: [], border: [] } });
+  // Headers are never counted as cut values: the full names are in --json.
+  const t = new Table({
+    head: head.slice(0, cols).map((h, j) => wrapHeader(h, widths[j])),
+    colWidths: widths.map((w) => w + 2),
+    style: { head: [], border: [] },
+  });
   for (const r of body) t.push(r.slice(0, cols).map(fit));
   return { text: t.toString(), droppedColumns: head.slice(cols), droppedRows: rows.length - shownRows.length, elided };
 }
