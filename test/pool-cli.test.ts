@@ -38,8 +38,8 @@ describe('sieve pool commands on built-in pools', () => {
     expect(wide.status).toBe(0);
     const lines = wide.stdout.trimEnd().split('\n');
     expect(Math.max(...lines.map((l) => [...l].length))).toBeLessThanOrEqual(120);
-    expect(lines[1]).toMatch(/^│ id +│ label +│ checking_status +│/);
-    expect(wide.stdout).toMatch(/more columns \(.*foreign_worker\): --columns a,b,c picks the columns/s);
+    expect(lines[1]).toMatch(/^│ id +│ label +│ checking_/); // long headers wrap after _
+    expect(wide.stdout.replace(/\s+/g, ' ')).toMatch(/more columns \(.*foreign_worker\): --columns a,b,c picks the columns/);
     const picked = sieve('pool', 'head', 'german-credit', '--rows', '2', '--columns', 'age,label,foreign_worker', '--json');
     expect(picked.status).toBe(0);
     expect(picked.json()).toEqual([

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { printJson } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
-import { openPool } from '../pool/read.ts';
-import { EXPORT_FORMATS, exportFormat, exportPool } from '../pool/export.ts';
+import { EXPORT_FORMATS } from '../pool/choices.ts';
 import { parseSplit } from './pool-head.ts';
 
 export function registerPoolExport(pool: Command): void {
@@ -15,6 +14,8 @@ export function registerPoolExport(pool: Command): void {
     .option('--split <split>', 'train, or test where the test split is participant-visible', 'train')
     .option('--json', 'print what was written as JSON')
     .action(async (name: string, o: { format?: string; out: string; split: string; json?: boolean }) => {
+      const { openPool } = await import('../pool/open.ts');
+      const { exportFormat, exportPool } = await import('../pool/export.ts');
       const format = exportFormat(o.out, o.format);
       const p = await openPool(name);
       const progress = progressBar({ enabled: !o.json });

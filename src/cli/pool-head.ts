@@ -30,6 +30,7 @@ the ones to see, --json prints every value in full.`)
     .action(async (name: string, opts: { rows: string; split: string; columns?: string; json?: boolean }) => {
       const columns = opts.columns?.split(',').map((s) => s.trim()).filter(Boolean);
       if (opts.columns !== undefined && !columns?.length) throw new SieveError('--columns needs at least one column name', { where: '--columns' });
+      const { openPool, readHead } = await import('../pool/read.ts');
       const rows = await readHead(await openPool(name), parseCount(opts.rows, '--rows'), parseSplit(opts.split), { columns });
       if (opts.json) return printJson(rows);
       if (!rows.length) return console.log('(no rows)');

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { printJson, printTable, printWrapped } from '../util/output.ts';
-import { openPool } from '../pool/read.ts';
-import { verifyPool } from '../pool/manifest.ts';
 import { SieveError } from '../util/errors.ts';
 
 export function registerPoolInfo(pool: Command): void {

@@ -16,7 +16,7 @@ import { withFileAtomically } from '../util/atomic.ts';
 import type { FeatureSpec } from './manifest.ts';
 import type { SplitName } from './types.ts';
 
-import type { ExportFormat } from './choices.ts';
+import { EXPORT_FORMATS, type ExportFormat } from './choices.ts';
 export { EXPORT_FORMATS, type ExportFormat } from './choices.ts';
 
 /** Output extensions and the format each implies (`--format` may override). */

@@ -202,7 +202,15 @@ export function fitTable(head: string[], rows: Cell[][], opts: TableOptions = {}
   const hard = tiers[2];
   let cols = head.length;
   while (cols > keep && tableWidth(hard.slice(0, cols)) > max) cols--;
-  const floor = tiers.map((t) => t.slice(0, cols)).find((t) => tableWidth(t) <= max) ?? hard.slice(0, cols);
+  // Give way column by column, widest first: short values whole, then words whole, then the hard floor.
+  const floor = tiers[0].slice(0, cols);
+  for (let tier = 1; tier < tiers.length && tableWidth(floor) > max; tier++) {
+    const order = floor.map((_, j) => j).sort((a, b) => floor[b] - floor[a] || a - b);
+    for (const j of order) {
+      if (tableWidth(floor) <= max) break;
+      floor[j] = Math.min(floor[j], tiers[tier][j]);
+    }
+  }
   // Room left after the values fit goes to the headers that wrapped.
   const widths = grow(fitWidths(natural.slice(0, cols), floor, max), full.slice(0, cols), max);
   let elided = false;
@@ -212,6 +220,7 @@ export function fitTable(head: string[], rows: Cell[][], opts: TableOptions = {}
     return r.text;
   };
   // Headers are never counted as cut values: the full names are in --json.
+  Table ??= require('cli-table3') as typeof TableModule;
   const t = new Table({
     head: head.slice(0, cols).map((h, j) => wrapHeader(h, widths[j])),
     colWidths: widths.map((w) => w + 2),
