@@ -4,7 +4,8 @@
  * src/strategy/findings.ts), returning `id` (and `label` for relabel tasks), in the order
  * wanted for ranking tasks.
  *
- * Isolation, in layers (docs/strategies.md, "SQL rules"):
+ * Isolation, in layers (docs/strategies.md, "SQL rules"; the instance, its settings and the
+ * lock-down are src/sql/sandbox.ts's, shared with `sieve sql`):
  *  1. a DuckDB instance of its own, in memory, holding only copies of the participant data:
  *     the strategy's database is not the one anything else uses, and holds nothing else;
  *  2. `enable_external_access = false` before the strategy's text is even parsed: no file
@@ -16,13 +17,14 @@
  *  6. a wall-clock timeout that interrupts the query, and caps on the result's rows and bytes,
  *     checked while the result streams in.
  */
-import { DuckDBInstance, DuckDBTypeId, StatementType, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBTypeId, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import { appendTable } from '../pool/duckdb.ts';
 import { copyParticipantSplit } from '../pool/read.ts';
 import { verifyPoolFiles } from '../pool/integrity.ts';
 import { SubmissionError } from '../submission/types.ts';
 import { taskOf } from '../tasks/index.ts';
 import { SieveError } from '../util/errors.ts';
+import { firstLine, leadingKeyword, lockDown, openSandbox } from '../sql/sandbox.ts';
 import { findingsTable } from './findings.ts';
 import type { StrategyInput, StrategyOutput, StrategyRunner, StrategySource } from './types.ts';
 
@@ -33,49 +35,6 @@ const INTEGER_TYPES = new Set<number>([
   DuckDBTypeId.TINYINT, DuckDBTypeId.SMALLINT, DuckDBTypeId.INTEGER, DuckDBTypeId.BIGINT, DuckDBTypeId.HUGEINT,
   DuckDBTypeId.UTINYINT, DuckDBTypeId.USMALLINT, DuckDBTypeId.UINTEGER, DuckDBTypeId.UBIGINT, DuckDBTypeId.UHUGEINT,
 ]);
-
-function firstLine(err: unknown): string {
-  const msg = (err as Error)?.message ?? String(err);
-  const line = msg.split('\n')[0];
-  return line.length > 300 ? line.slice(0, 297) + '...' : line;
-}
-
-/** The first keyword of a statement, after whitespace and comments. */
-export function leadingKeyword(sql: string): string {
-  let i = 0;
-  for (;;) {
-    while (i < sql.length && /\s/.test(sql[i])) i++;
-    if (sql.startsWith('--', i)) {
-      const e = sql.indexOf('\n', i);
-      i = e < 0 ? sql.length : e + 1;
-    } else if (sql.startsWith('/*', i)) {
-      const e = sql.indexOf('*/', i + 2);
-      i = e < 0 ? sql.length : e + 2;
-    } else break;
-  }
-  if (sql[i] === '(') return '(';
-  return /^[A-Za-z_]+/.exec(sql.slice(i))?.[0].toUpperCase() ?? '';
-}
-
-/** Opens the strategy's own database: in memory, one thread, capped memory, nothing on disk. */
-async function openSandbox(memoryMb: number): Promise<{ instance: DuckDBInstance; conn: DuckDBConnection }> {
-  const instance = await DuckDBInstance.create(':memory:', {
-    threads: '1',
-    memory_limit: `${memoryMb}MB`,
-    // No spill files: a query that needs more memory fails instead of writing to disk.
-    temp_directory: '',
-    autoinstall_known_extensions: 'false',
-    autoload_known_extensions: 'false',
-    allow_community_extensions: 'false',
-  });
-  return { instance, conn: await instance.connect() };
-}
-
-/** External access off and the configuration locked: from here on the query can reach only this memory. */
-async function lockDown(conn: DuckDBConnection): Promise<void> {
-  await conn.run('SET enable_external_access = false');
-  await conn.run('SET lock_configuration = true');
-}
 
 async function loadFindings(conn: DuckDBConnection, input: StrategyInput): Promise<void> {
   const f = await input.findings();
@@ -153,7 +112,7 @@ export const sqlRunner: StrategyRunner = {
     const { limits } = input;
     // The train file must be what the manifest says (the same check the evaluator makes).
     await verifyPoolFiles(input.pool, ['train']);
-    const { instance, conn } = await openSandbox(limits.memoryMb);
+    const { instance, conn } = await openSandbox({ memoryMb: limits.memoryMb });
     try {
       await copyParticipantSplit(conn, input.pool, 'pool');
       await lockDown(conn);
