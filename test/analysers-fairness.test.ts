@@ -200,3 +200,37 @@ describe('--group-columns, --positive-class and --min-group-size', () => {
     expect(doc.pool.pool.groups).toEqual(['sex', 'purpose']);
   }, 120_000);
 });
+
+describe('the label-error rate follows the audit\'s label filter', () => {
+  it('counts per group exactly the rows label-errors flags under --label-filter, and names the filter', async () => {
+    const { runAudit } = await import('../src/analysers/audit.ts');
+    const { labelErrors } = await import('../src/analysers/label-errors.ts');
+    const shares = async (filterBy?: string) => {
+      const report = await runAudit(makeContext(train), {
+        analysers: [labelErrors, fairness],
+        pool: { name: 'german-credit', classes: train.classNames, trainRows: train.n, testRows: null, features: train.d } as never,
+        folds: 5,
+        options: filterBy ? { 'label-errors': { filterBy } } : {},
+      });
+      const [le, fair] = report.results;
+      const flagged = new Set(le.findings.filter((f) => f.flagged).map((f) => f.id));
+      const rate = (g: string) => {
+        const rows = train.ids.filter((_, i) => train.groups.sex[i] === g);
+        return rows.filter((id) => flagged.has(id)).length / rows.length;
+      };
+      const groups = fair.tables.find((t) => t.name === 'fairness_groups')!.rows;
+      return { flagged: flagged.size, filter: fair.summary.figures.label_error_filter, rate, groups };
+    };
+    const dflt = await shares();
+    const other = await shares('predicted_neq_given');
+    expect(dflt.filter).toBe('prune_by_noise_rate');
+    expect(other.filter).toBe('predicted_neq_given');
+    expect(other.flagged).not.toBe(dflt.flagged); // the two rules flag different rows here
+    for (const run of [dflt, other]) {
+      for (const g of ['female', 'male']) {
+        const r = run.groups.find((x) => x.attribute === 'sex' && x.group === g)!;
+        expect(r.label_error_rate).toBe(run.rate(g));
+      }
+    }
+  }, 120_000);
+});

@@ -165,7 +165,7 @@ export async function runAudit(ctx: AuditContext, opts: RunAuditOptions): Promis
     const started = performance.now();
     const progress = opts.phase?.();
     const result = await analyser.run(
-      progress ? { ...ctx, progress } : ctx,
+      { ...ctx, ...(progress ? { progress } : {}), options: opts.options ?? {} },
       { ...analyser.defaults, ...(opts.options?.[analyser.name] ?? {}) },
     );
     progress?.done();

@@ -1,8 +1,8 @@
 /**
  * Fairness across subgroups. For every group column and every pair of group columns
  * (intersections such as "sex × age_band"): each group's size and share, base rate of each
- * class (given labels), label-error rate (the rows the label-errors analyser flags with its
- * defaults), and out-of-sample model figures: accuracy, and per class (one-vs-rest) selection
+ * class (given labels), label-error rate (the rows the label-errors analyser flags, with the
+ * audit's label-errors options such as --label-filter), and out-of-sample model figures: accuracy, and per class (one-vs-rest) selection
  * rate, TPR and FPR. Per attribute and class: demographic-parity difference (max − min
  * selection rate) and ratio (min / max), the TPR and FPR ranges, equalized-odds difference
  * (the larger range), and worst-group accuracy: fairlearn's definitions (MetricFrame by group,
@@ -31,7 +31,7 @@ import { SieveError } from '../util/errors.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import type { Analyser, AnalyserResult, ExtraTable, PlotSpec } from './types.ts';
 import { argmaxRow } from './confident-learning.ts';
-import { labelErrorScores } from './label-errors.ts';
+import { labelErrorScores, labelErrors, type LabelErrorOptions } from './label-errors.ts';
 import { barChart, heatmap, intervalChart, pct, secondsSince } from './specs.ts';
 
 export const MISSING_GROUP = '(missing)';
@@ -138,7 +138,9 @@ export const fairness: Analyser<FairnessOptions> = {
     const n = train.n;
     const pred = new Int32Array(n);
     for (let i = 0; i < n; i++) pred[i] = argmaxRow(oos.proba, i, k);
-    const flagged = (await labelErrorScores(ctx)).scores.mask;
+    // The rows the label-errors analyser flags as this audit configures it (e.g. --label-filter).
+    const labelOptions: LabelErrorOptions = { ...labelErrors.defaults, ...(ctx.options?.['label-errors'] ?? {}) };
+    const flagged = (await labelErrorScores(ctx, labelOptions)).scores.mask;
     let overallCorrect = 0;
     for (let i = 0; i < n; i++) if (pred[i] === y[i]) overallCorrect++;
     const overallAccuracy = overallCorrect / Math.max(n, 1);
@@ -292,6 +294,7 @@ export const fairness: Analyser<FairnessOptions> = {
           group_columns: attrs.filter((x) => !isIntersection(x.name)).length,
           attributes: attrs.length,
           positive_class: pos === null ? null : names[pos],
+          label_error_filter: labelOptions.filterBy,
           overall_accuracy: overallAccuracy,
           worst_attribute: worstAttr || null,
           largest_gap: worstGap,

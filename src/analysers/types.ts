@@ -54,6 +54,12 @@ export interface AuditContext {
   predictionsSource?: PredictionsSource;
   seed: number;
   progress: Progress;
+  /**
+   * The per-analyser option overrides of the audit this context runs (runAudit sets them), so
+   * that an analyser using another's results uses them as that analyser is configured (fairness
+   * counts the rows label-errors flags under the audit's --label-filter).
+   */
+  options?: Record<string, Record<string, unknown>>;
 }
 
 /** One row of an analyser's findings; `detail` holds analyser-specific columns. */
