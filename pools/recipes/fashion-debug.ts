@@ -51,15 +51,26 @@ export function symmetricNoise(clean: Int32Array, k: number, rate: number, seed:
   return { noisy, flipped };
 }
 
+/**
+ * The fashion-debug draw among the rows of the fashion-mnist pool (their labels, in pool
+ * order): stratified positions (ascending) and the noise on their labels. The built-in pool
+ * uses DEBUG_SEED; its hidden variants (pools/recipes/variants.ts) other seeds.
+ */
+export function fashionDebugDraw(poolLabels: ArrayLike<number>, seed: number): { pos: Int32Array; clean: Int32Array; noisy: Int32Array; flipped: Uint8Array } {
+  const k = FASHION_CLASSES.length;
+  const pos = stratifiedSample(poolLabels, k, DEBUG_TRAIN_ROWS, createRng(deriveSeed(seed, 'fashion-debug', 'rows')));
+  const clean = Int32Array.from(pos, (p) => poolLabels[p]);
+  const { noisy, flipped } = symmetricNoise(clean, k, DEBUG_NOISE_RATE, deriveSeed(seed, 'fashion-debug', 'noise'));
+  return { pos, clean, noisy, flipped };
+}
+
 export function fashionDebugDraft(src: FashionSource): PoolDraft {
   const k = FASHION_CLASSES.length;
   const subset = fashionSubsetRows(src);
   // Stratified draw among the fashion-mnist train subset: positions into subset.train.
   const subsetLabels = Int32Array.from(subset.train, (i) => src.train.labels[i]);
-  const pos = stratifiedSample(subsetLabels, k, DEBUG_TRAIN_ROWS, createRng(deriveSeed(DEBUG_SEED, 'fashion-debug', 'rows')));
+  const { pos, clean, noisy, flipped } = fashionDebugDraw(subsetLabels, DEBUG_SEED);
   const rows = Int32Array.from(pos, (p) => subset.train[p]);
-  const clean = Int32Array.from(rows, (i) => src.train.labels[i]);
-  const { noisy, flipped } = symmetricNoise(clean, k, DEBUG_NOISE_RATE, deriveSeed(DEBUG_SEED, 'fashion-debug', 'noise'));
   const nFlipped = flipped.reduce((a, b) => a + b, 0);
 
   const truth: TableData = {

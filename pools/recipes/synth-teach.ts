@@ -34,6 +34,9 @@ export const SYNTH_TEACH_OPTIONS: SynthOptions = {
   seed: 4242,
 };
 
+export const SYNTH_TEACH_MOTIVATION =
+  'Teaching: a pool small enough to inspect by hand where every problem is known — label noise of two kinds, duplicates, train/test leakage, imbalance, and a group with more noise and a different base rate.';
+
 export function synthTeachDraft(): PoolDraft {
   const p = generateSynthPool(SYNTH_TEACH_OPTIONS);
   const draft = synthDraft(p);
@@ -42,7 +45,7 @@ export function synthTeachDraft(): PoolDraft {
     description: `Teaching pool with every planted problem: ${draft.manifest.description}`,
     datasheet: {
       ...draft.manifest.datasheet,
-      motivation: 'Teaching: a pool small enough to inspect by hand where every problem is known — label noise of two kinds, duplicates, train/test leakage, imbalance, and a group with more noise and a different base rate.',
+      motivation: SYNTH_TEACH_MOTIVATION,
     },
     recipe: 'pools/recipes/synth-teach.ts',
   };

@@ -178,6 +178,28 @@ export const challengeSchema = z
       })
       .strict()
       .default({ samples: 1000, seed: 0 }),
+    /**
+     * Hidden variant pools (docs/challenges.md "Variants"): the pool's recipe rebuilt with other
+     * seeds, evaluator-only. Strategies are re-run on each one for a generalisation score.
+     */
+    variants: z
+      .object({
+        /** A variant recipe of pools/recipes/variants.ts (named after the pool recipe it repeats). */
+        recipe: nonEmptyName,
+        pools: z
+          .array(
+            z
+              .object({
+                seed: z.number().int().nonnegative(),
+                /** The variant's pool content hash, pinned: a build that differs is refused. */
+                content_hash: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits').optional(),
+              })
+              .strict(),
+          )
+          .min(1),
+      })
+      .strict()
+      .optional(),
     ranking: z
       .object({
         /** Retrain after every `step` fixes (1 = every step). */
@@ -252,6 +274,13 @@ export const challengeSchema = z
         else if (pos !== undefined && pos !== c.one_vs_rest)
           need(['metrics', 'positive_class'], `the positive class of a one_vs_rest challenge is ${c.one_vs_rest}, not ${pos}`);
       }
+    }
+    if (c.variants) {
+      const seeds = new Set<number>();
+      c.variants.pools.forEach((v, i) => {
+        if (seeds.has(v.seed)) need(['variants', 'pools', i, 'seed'], `duplicate variant seed ${v.seed}`);
+        seeds.add(v.seed);
+      });
     }
     const dupGroups = c.groups.filter((g, i) => c.groups.indexOf(g) !== i);
     if (dupGroups.length) need(['groups'], `duplicate group column ${dupGroups[0]}`);

@@ -14,14 +14,15 @@ export function register(program: Command): void {
     .argument('<challenge>', 'challenge name or path')
     .option('--only <names>', 'comma-separated baseline names (default: those the challenge lists)')
     .option('--show-private', 'show private-test scores even though the challenge is still open')
+    .option('--no-variants', "skip re-running each baseline on the challenge's hidden variants (no generalisation column)")
     .option('--json', 'print the baseline results as JSON')
-    .action(async (challengeRef: string, opts: { only?: string; json?: boolean; showPrivate?: boolean }) => {
+    .action(async (challengeRef: string, opts: { only?: string; json?: boolean; showPrivate?: boolean; variants?: boolean }) => {
       const progress = progressBar({ enabled: !opts.json });
       const { loadEvalContext } = await import('../evaluate/context.ts');
       const { runBaselines } = await import('../evaluate/baselines.ts');
       const ctx = await loadEvalContext(challengeRef, { progress });
       const names = opts.only?.split(',').map((s) => s.trim()).filter(Boolean);
-      const results = await runBaselines(ctx, { names, progress });
+      const results = await runBaselines(ctx, { names, progress, variants: opts.variants });
       progress.stop();
       const { isClosed } = await import('../challenge/load.ts');
       const showPrivate = opts.showPrivate === true || isClosed(ctx.challenge);
@@ -48,7 +49,9 @@ export async function printLeaderboard(
   const primary = challenge.metrics.primary;
   const available = Object.keys(results[0]?.metrics ?? {});
   const extra = leaderboardColumns(primary, challenge.metrics.report, available);
+  const withVariants = results.some((r) => r.generalisation);
   const head = ['#', 'baseline', 'rows', `${primary} (${challenge.metrics.direction}) mean ± std`, '95% CI', ...extra];
+  if (withVariants) head.push(`generalisation (${results.find((r) => r.generalisation)!.generalisation!.n} variants) [95% t CI]`, 'gap');
   if (opts.showPrivate) head.push(`private ${primary}`);
   const rows = (await withRanks(results)).map(({ rank, r }) => {
     const row = [
@@ -59,15 +62,28 @@ export async function printLeaderboard(
       ci(r.metrics[primary]),
       ...extra.map((m) => meanOnly(r.metrics[m])),
     ];
+    if (withVariants) row.push(...generalisationCells(r.generalisation));
     if (opts.showPrivate) row.push(meanStd(r.private?.metrics[primary]));
     return row;
   });
   console.log(`${challenge.name} v${challenge.version}: ${challenge.title} (public test part, ${challenge.model.seeds.length} model seed(s), ${opts.bootstrapSamples ?? challenge.bootstrap.samples} bootstrap resamples)`);
   printTable(head, rows);
+  if (withVariants) {
+    const g = results.find((r) => r.generalisation)!.generalisation!;
+    console.log(`  generalisation: each baseline re-run on ${g.variants.length} hidden variant pool(s) of recipe ${g.recipe} (seeds ${g.variants.map((v) => v.seed).join(', ')}), ${primary} on each variant's public test part; mean with a Student t 95% interval over variants (3–5 values are too few for a bootstrap); gap = public − generalisation`);
+  }
   for (const r of results) {
     const fewer = r.seeds.length !== challenge.model.seeds.length ? `; scored with seed ${r.seeds.join(', ')} only` : '';
     console.log(`  ${r.name}: ${r.description} (${r.seconds.toFixed(1)} s${fewer})`);
   }
+}
+
+/** "0.8123 [0.80, 0.82]" and the gap, or why there is none. */
+export function generalisationCells(g: BaselineResult['generalisation']): string[] {
+  if (!g) return ['-', '-'];
+  if (g.mean === null) return [g.note ?? 'failed', '-'];
+  const ci = g.ci95 ? ` [${g.ci95[0].toFixed(4)}, ${g.ci95[1].toFixed(4)}]` : ' (no interval)';
+  return [`${g.mean.toFixed(4)}${ci}`, g.gap === null ? '-' : `${g.gap >= 0 ? '+' : ''}${g.gap.toFixed(4)}`];
 }
 
 /** Baselines in leaderboard order with their rank (null for over-budget reference rows). */

@@ -1,6 +1,6 @@
 /**
- * `sieve challenge list | info | check`: the built-in challenges, one challenge's rules, and
- * a dry run of submission validation (no training).
+ * `sieve challenge list | info | variants | check`: the built-in challenges, one challenge's
+ * rules, its hidden variant pools (built on demand), and a dry run of submission validation.
  */
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
@@ -76,12 +76,46 @@ export function register(program: Command): void {
           ['bootstrap', `${c.bootstrap.samples} resamples, seed ${c.bootstrap.seed}`],
           ['limits', c.limits.submissions_per_day ? `${c.limits.submissions_per_day} submissions per day` : '-'],
           ['baselines', c.baselines.join(', ') || '-'],
+          ['variants', c.variants ? `${c.variants.pools.length} hidden (recipe ${c.variants.recipe}, seeds ${c.variants.pools.map((v) => v.seed).join(', ')}): strategies are re-run on each` : '-'],
           ['status', s.status],
           ['spec', c.specPath],
         ],
       );
       const readme = await readFile(join(c.dir, 'README.md'), 'utf8').catch(() => null);
       if (readme) console.log('\n' + readme.trimEnd());
+    });
+
+  cmd
+    .command('variants')
+    .description("build (or find in the cache) a challenge's hidden variant pools and show their content hashes")
+    .argument('<challenge>', 'challenge name or path')
+    .option('--json', 'print as JSON')
+    .action(async (ref: string, opts: { json?: boolean }) => {
+      const { progressBar } = await import('../util/progress.ts');
+      const { ensureVariants } = await import('../evaluate/variants.ts');
+      const c = await loadChallenge(ref);
+      if (!c.variants) {
+        if (opts.json) return printJson({ challenge: c.name, variants: [] });
+        return console.log(`${c.name} declares no hidden variants`);
+      }
+      const progress = progressBar({ enabled: !opts.json });
+      const variants = await ensureVariants(c, { progress });
+      progress.stop();
+      const rows = variants.map((v) => ({
+        seed: v.seed,
+        train_rows: v.pool.manifest.splits.train.rows,
+        test_rows: v.pool.manifest.splits.test?.rows ?? 0,
+        content_hash: v.contentHash,
+        pinned: c.variants!.pools.find((p) => p.seed === v.seed)?.content_hash !== undefined,
+        built: v.built,
+        dir: v.pool.dir,
+      }));
+      if (opts.json) return printJson({ challenge: c.name, recipe: c.variants.recipe, variants: rows });
+      console.log(`${c.name}: ${rows.length} hidden variant(s), recipe ${c.variants.recipe}; evaluator-only, never shown to strategies' authors`);
+      printTable(
+        ['seed', 'train', 'test', 'content hash', 'pinned', 'cache'],
+        rows.map((r) => [r.seed, r.train_rows, r.test_rows, r.content_hash, r.pinned ? 'yes' : 'no', `${r.built ? 'built' : 'found'} ${r.dir}`]),
+      );
     });
 
   cmd

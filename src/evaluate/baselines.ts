@@ -9,9 +9,15 @@
  *            full-pool       every train row: over budget, shown for reference
  * relabel    no-corrections  the pool as it is
  *            random-corrections  budget random rows, each given a random other class (per seed)
+ *            confident-learning  the rows confident learning flags (5-fold out-of-sample
+ *                            probabilities from the challenge model), lowest normalised margin
+ *                            first, up to the budget, each set to its most probable class
  * ranking    random-order    a seeded random permutation of every train row
  *            self-confidence rows by ascending out-of-sample probability of their own label
  *                            (5-fold cross-validation with the challenge model)
+ *
+ * Each baseline is a rule, not a list of ids, so on a challenge with hidden variants it is
+ * re-run on every variant too (src/evaluate/variants.ts): its generalisation score.
  */
 import { applyCorrections, type MetricSummary, type ModelSpec } from '../../evaluator/index.ts';
 import { scorePredictions, type SeedFit } from '../../evaluator/protocols/common.ts';
@@ -26,6 +32,8 @@ import { selfConfidenceOrder } from './oos.ts';
 import { kFoldProba } from '../../evaluator/oos.ts';
 import { primaryMean, type Metrics } from './record.ts';
 import { bootstrapOf, modelSpecOf, scoreSubmission, type Scored } from './runner.ts';
+import { findLabelIssues, normalizedMargin, argmaxRow } from '../analysers/confident-learning.ts';
+import { loadVariants, scoreOnVariants, type Generalisation, type LoadedVariant } from './variants.ts';
 
 export interface BaselineResult {
   name: string;
@@ -43,6 +51,8 @@ export interface BaselineResult {
   /** Model seeds actually used (the challenge's unless overridden). */
   seeds: number[];
   seconds: number;
+  /** The same baseline re-run on each hidden variant of the challenge (when it has any). */
+  generalisation?: Generalisation;
 }
 
 export const BASELINE_DESCRIPTIONS: Record<string, string> = {
@@ -51,6 +61,7 @@ export const BASELINE_DESCRIPTIONS: Record<string, string> = {
   'full-pool': 'every train row (over budget: reference only)',
   'no-corrections': 'the pool labels as they are',
   'random-corrections': 'budget random rows, each set to a random other class',
+  'confident-learning': "confident learning's label issues (5-fold CV), lowest normalised margin first, set to the most probable class",
   'random-order': 'a seeded random order of every train row',
   'self-confidence': 'ascending out-of-sample probability of the given label (5-fold CV)',
 };
@@ -185,6 +196,16 @@ export async function runBaseline(
       ));
       rows = Math.min(budget, n);
       break;
+    case 'relabel:confident-learning': {
+      const features = preparedFeatures(ctx, spec);
+      // As for self-confidence: preprocessing is fitted on the whole pool without labels.
+      const proba = await kFoldProba({ X: features.Xpool, n, d: features.d, y, k }, spec, { folds: 5, seed: spec.seeds[0], threads: 1 });
+      const corrections = confidentCorrections(proba, y, k, budget);
+      const s = await score({ task: 'relabel', indices: corrections.rows, labels: corrections.labels });
+      ({ metrics, privateMetrics } = s);
+      rows = corrections.rows.length;
+      break;
+    }
     case 'ranking:random-order':
     case 'ranking:self-confidence': {
       let order: Int32Array;
@@ -226,6 +247,22 @@ export async function runBaseline(
   };
 }
 
+/**
+ * Confident learning's suggested corrections: the rows it flags as label issues, lowest
+ * normalised margin (cleanlab's default ranking) first, at most `budget`, each to its most
+ * probable class under the out-of-sample probabilities.
+ */
+export function confidentCorrections(proba: Float32Array, y: Int32Array, k: number, budget: number): { rows: Int32Array; labels: Int32Array } {
+  const lp = { labels: y, proba, n: y.length, k };
+  const mask = findLabelIssues(lp);
+  const margin = normalizedMargin(lp);
+  const flagged: number[] = [];
+  for (let i = 0; i < y.length; i++) if (mask[i]) flagged.push(i);
+  flagged.sort((a, b) => margin[a] - margin[b] || a - b);
+  const rows = Int32Array.from(flagged.slice(0, budget));
+  return { rows, labels: Int32Array.from(rows, (i) => argmaxRow(proba, i, k)) };
+}
+
 /** Every baseline the challenge lists (or `names`), in that order. */
 export async function runBaselines(
   ctx: EvalContext,
@@ -236,13 +273,23 @@ export async function runBaselines(
     onResult?: (r: BaselineResult) => void;
     /** Per-baseline seed override, e.g. { 'full-pool': [0] }. */
     seeds?: Record<string, number[]>;
+    /** Re-run each baseline on the challenge's hidden variants (default true when it has any). */
+    variants?: boolean;
   } = {},
 ): Promise<BaselineResult[]> {
   const names = opts.names ?? ctx.challenge.baselines;
   if (!names.length) throw new SieveError(`challenge ${ctx.challenge.name} lists no baselines`, { where: ctx.challenge.specPath });
+  // Variant contexts are loaded once and shared by every baseline.
+  let loaded: LoadedVariant[] | undefined;
+  if (opts.variants !== false && ctx.challenge.variants) loaded = await loadVariants(ctx.challenge, { progress: opts.progress });
   const out: BaselineResult[] = [];
   for (const name of names) {
-    const r = await runBaseline(ctx, name, { bootstrapSamples: opts.bootstrapSamples, progress: opts.progress, seeds: opts.seeds?.[name] });
+    const run = (c: EvalContext) => runBaseline(c, name, { bootstrapSamples: opts.bootstrapSamples, progress: opts.progress, seeds: opts.seeds?.[name] });
+    const r = await run(ctx);
+    if (loaded) {
+      const g = await scoreOnVariants(ctx.challenge, async (vctx) => (await run(vctx)).primary.mean, r.primary.mean, { loaded, progress: opts.progress });
+      if (g) r.generalisation = g;
+    }
     opts.onResult?.(r);
     out.push(r);
   }

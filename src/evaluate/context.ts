@@ -90,7 +90,10 @@ export async function loadEvalContext(
   // Scores only on verified files: what is read must be what the manifest (and so the record's pool hash) says.
   const task = taskOf(challenge.task);
   await verifyPoolFiles(pool, ['train', 'test', ...task.hiddenFiles], { rehash: opts.rehash });
-  const poolTrain = await readSplit(pool, 'train', { progress: opts.progress });
+  // A hidden variant pool (src/evaluate/variants.ts) keeps even its train split evaluator-only.
+  const poolTrain = m.variant
+    ? await readHiddenSplit(pool, 'train', { progress: opts.progress })
+    : await readSplit(pool, 'train', { progress: opts.progress });
   const poolTest = await readHiddenSplit(pool, 'test', { progress: opts.progress });
   const train = concept === undefined ? poolTrain : oneVsRestSplit(poolTrain, concept);
   const test = concept === undefined ? poolTest : oneVsRestSplit(poolTest, concept);

@@ -14,6 +14,7 @@ import { isClosed } from '../challenge/load.ts';
 import type { SubmissionFormat } from '../submission/types.ts';
 import type { TaskName } from '../tasks/types.ts';
 import type { SystemFigures } from './system.ts';
+import type { Generalisation } from './variants.ts';
 
 export const RESULT_FORMAT = 'sieve-result/1';
 
@@ -124,6 +125,11 @@ export interface ResultRecord {
   /** What the public part's bootstrap resamples (absent from records written before replays were stored). */
   replay?: RecordReplay;
   subset: SubsetSummary;
+  /**
+   * The challenge's hidden variants (src/evaluate/variants.ts): a strategy's per-variant
+   * scores, mean, interval and gap; for a file of ids only a note that it was not re-run.
+   */
+  generalisation?: Generalisation | { note: string };
   fits: FitSummary;
   system: SystemFigures;
   created_at: string;

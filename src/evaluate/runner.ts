@@ -21,6 +21,13 @@ import { loadEvalContext, preparedFeatures, type EvalContext } from './context.t
 import { taskOf, type TaskScore } from '../tasks/index.ts';
 import { primaryMean, RESULT_FORMAT, type RecordReplay, type ResultRecord, type SubsetSummary } from './record.ts';
 import { systemFigures } from './system.ts';
+import { notRerun, type Generalisation } from './variants.ts';
+
+/** A file of ids is not re-run on variants: its record says so (when the challenge has any). */
+function notRerunField(challenge: Challenge): { generalisation?: { note: string } } {
+  const note = notRerun(challenge);
+  return note ? { generalisation: note } : {};
+}
 
 export interface EvaluateOptions {
   /** Submission format, overriding the file extension. */
@@ -131,7 +138,7 @@ export function buildRecord(
   sub: ValidSubmission,
   file: { path: string; bytes: number },
   scored: Scored,
-  timing: { t0: number; bootstrapSamples?: number },
+  timing: { t0: number; bootstrapSamples?: number; /** A strategy's scores on the hidden variants. */ generalisation?: Generalisation },
 ): ResultRecord {
   const { challenge, pool } = ctx;
   const spec = modelSpecOf(challenge);
@@ -181,6 +188,7 @@ export function buildRecord(
     ...(scored.counts ? { counts: scored.counts } : {}),
     replay: partReplay(scored.replay, ctx.partition.public, idsSha),
     subset: summariseSubset(ctx, sub, scored.changed),
+    ...(timing.generalisation !== undefined ? { generalisation: timing.generalisation } : notRerunField(challenge)),
     fits: scored.fits,
     system: systemFigures(scored.fitSeconds, (performance.now() - timing.t0) / 1000),
     created_at: new Date().toISOString(),

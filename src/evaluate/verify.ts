@@ -13,6 +13,7 @@ import type { Progress } from '../util/progress.ts';
 import { loadEvalContext } from './context.ts';
 import { RESULT_FORMAT, type ResultRecord } from './record.ts';
 import { evaluateFile } from './runner.ts';
+import { comparableGeneralisation } from './variants.ts';
 
 export interface Difference {
   path: string;
@@ -129,6 +130,9 @@ export async function verifyRecord(
   for (const key of ['seeds', 'model', 'bootstrap', 'test', 'primary', 'metrics', 'curve', 'ranking', 'counts', 'replay', 'subset'] as const) {
     compareJson(rec[key], fresh[key], key, differences, counter);
   }
+  // Records from before variants existed have no generalisation block; timings are never compared.
+  if (rec.generalisation !== undefined)
+    compareJson(comparableGeneralisation(rec.generalisation), comparableGeneralisation(fresh.generalisation), 'generalisation', differences, counter);
   const priv = rec.private as ResultRecord['private'] | { hidden: true } | null;
   if (priv && 'hidden' in priv) {
     notes.push('private scores are not in this record (it was saved from the public view); they were not compared');

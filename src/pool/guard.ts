@@ -6,15 +6,18 @@
  * or hard link). Locally the person at the keyboard can open those files anyway; what this
  * prevents is sieve turning a challenge's answer key into a pool that `pool head`, `pool
  * export` and audits then print as if it were participant data.
+ *
+ * A challenge's hidden variant pools (built into `variantCacheDir()`) are evaluator-only in
+ * every file: anything under that directory is refused, and so is a copy of any of their files.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { SieveError } from '../util/errors.ts';
 import { hashFileCached } from '../util/hash-cache.ts';
 import { isPoolDir } from '../util/outpath.ts';
 import { MANIFEST_FILE } from './manifest.ts';
-import { builtinPoolsDir, listBuiltinPools } from './resolve.ts';
+import { builtinPoolsDir, listBuiltinPools, variantCacheDir } from './resolve.ts';
 
 interface EvaluatorFile {
   pool: string;
@@ -53,6 +56,34 @@ function evaluatorFilesOfBuiltins(): EvaluatorFile[] {
   return builtinEvaluatorFiles;
 }
 
+/**
+ * Files of the variant pools built so far (not memoised: the cache grows while a process
+ * runs). The cache holds a few directories, each with a small pool.json.
+ */
+function evaluatorFilesOfVariants(): EvaluatorFile[] {
+  const root = variantCacheDir();
+  let names: string[];
+  try {
+    names = readdirSync(root).filter((n) => !n.startsWith('.'));
+  } catch {
+    return [];
+  }
+  const out: EvaluatorFile[] = [];
+  for (const name of names) {
+    for (const f of readRaw(join(root, name))?.files ?? []) {
+      if (typeof f.bytes === 'number' && typeof f.sha256 === 'string')
+        out.push({ pool: name, path: String(f.path), role: String(f.role), bytes: f.bytes, sha256: f.sha256 });
+    }
+  }
+  return out;
+}
+
+/** The variant cache directory after resolving links (it may not exist yet). */
+async function realVariantRoot(): Promise<string> {
+  const root = variantCacheDir();
+  return realpath(root).catch(() => root);
+}
+
 function refuse(where: string, real: string, pool: string, role: string, how: string): never {
   throw new SieveError(`${where} is the evaluator-only ${role} file of pool "${pool}" (${how}); participant commands never read it`, {
     where: resolve(where) === real ? where : `${where} → ${real}`,
@@ -77,6 +108,10 @@ export async function assertParticipantSource(path: string, where = path): Promi
   }
   const st = await stat(real).catch(() => null);
   if (!st?.isFile()) return;
+  const variants = await realVariantRoot();
+  const inVariants = relative(variants, real);
+  if (inVariants && !inVariants.startsWith('..') && !isAbsolute(inVariants))
+    refuse(where, real, inVariants.split(sep)[0], 'hidden variant', `it lies in the variant cache ${variants}`);
   for (let d = dirname(real); ; d = dirname(d)) {
     if (isPoolDir(d)) {
       const m = readRaw(d);
@@ -87,8 +122,11 @@ export async function assertParticipantSource(path: string, where = path): Promi
     if (dirname(d) === d) break;
   }
   const sameSize = evaluatorFilesOfBuiltins().filter((f) => f.bytes === st.size);
-  if (!sameSize.length) return;
+  const sameSizeVariant = evaluatorFilesOfVariants().filter((f) => f.bytes === st.size);
+  if (!sameSize.length && !sameSizeVariant.length) return;
   const { sha256 } = await hashFileCached(real);
   const hit = sameSize.find((f) => f.sha256 === sha256);
   if (hit) refuse(where, real, hit.pool, hit.role, `same bytes as built-in ${hit.pool}/${hit.path}`);
+  const vhit = sameSizeVariant.find((f) => f.sha256 === sha256);
+  if (vhit) refuse(where, real, vhit.pool, `${vhit.role} (hidden variant)`, `same bytes as ${join(variantCacheDir(), vhit.pool, vhit.path)}`);
 }

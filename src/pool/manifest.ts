@@ -102,6 +102,20 @@ export const PoolManifest = z.object({
   datasheet: Datasheet,
   /** Recipe that built the pool (path relative to the package root), for built-in pools. */
   recipe: z.string().optional(),
+  /**
+   * Set on a challenge's hidden variant pool (src/evaluate/variants.ts): the same recipe with
+   * another seed, built for the evaluator only, so every file of it is evaluator-only.
+   */
+  variant: z
+    .object({
+      recipe: nonEmpty,
+      recipe_version: z.number().int().positive(),
+      seed: z.number().int().nonnegative(),
+      /** content_hash of the pool the variant was drawn from (none for generated pools). */
+      source: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+    })
+    .strict()
+    .optional(),
 });
 export type PoolManifest = z.infer<typeof PoolManifest>;
 
@@ -161,7 +175,9 @@ function checkConsistency(m: PoolManifest, where: string): void {
   for (const d of dupes(m.files.map((f) => f.path))) problems.push(`files: "${d}" listed twice`);
   const train = m.files.filter((f) => f.role === 'train');
   if (train.length !== 1) problems.push(`files: need exactly one train file, found ${train.length}`);
-  else if (train[0].visibility !== 'participant') problems.push('files: the train file must be participant-visible');
+  else if (m.variant && train[0].visibility !== 'evaluator') problems.push('files: a hidden variant pool keeps its train file evaluator-only');
+  else if (!m.variant && train[0].visibility !== 'participant') problems.push('files: the train file must be participant-visible');
+  if (m.variant) for (const f of m.files) if (f.visibility !== 'evaluator') problems.push(`files: ${f.path} of a hidden variant pool must be evaluator-only`);
   for (const f of m.files) {
     if ((f.role === 'truth' || f.role === 'duplicates') && f.visibility !== 'evaluator')
       problems.push(`files: ${f.path} (${f.role}) must be evaluator-only`);

@@ -112,6 +112,16 @@ export function describeWorkspace(w: Workspace): string {
   return `${w.dir} (user workspace)`;
 }
 
+/**
+ * Where hidden variant pools are built (src/evaluate/variants.ts): `$SIEVE_CACHE/variants`,
+ * else `$XDG_CACHE_HOME/sieve/variants`, else `~/.cache/sieve/variants`. Everything under it is
+ * evaluator-only (src/pool/guard.ts refuses it as a participant source).
+ */
+export function variantCacheDir(): string {
+  const base = process.env.SIEVE_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sieve');
+  return join(resolve(base), 'variants');
+}
+
 /** Longest pool name: fits a directory name, a terminal table and a leaderboard column. */
 export const MAX_POOL_NAME = 64;
 

@@ -264,9 +264,10 @@ export async function writePool(outDir: string, draft: PoolDraft, opts: WritePoo
   if (!Number.isInteger(level) || level < 1 || level > 22)
     throw new SieveError(`zstd compression level must be 1–22, got ${level}`, { where: 'compressionLevel' });
   const plan: { role: FileRole; table: TableData; visibility: Visibility }[] = [
-    { role: 'train', table: orderColumns(draft.tables.train, m), visibility: 'participant' },
+    // A hidden variant pool (manifest.variant) is evaluator-only through and through.
+    { role: 'train', table: orderColumns(draft.tables.train, m), visibility: m.variant ? 'evaluator' : 'participant' },
   ];
-  if (draft.tables.test) plan.push({ role: 'test', table: orderColumns(draft.tables.test, m), visibility: draft.testVisibility ?? 'evaluator' });
+  if (draft.tables.test) plan.push({ role: 'test', table: orderColumns(draft.tables.test, m), visibility: m.variant ? 'evaluator' : draft.testVisibility ?? 'evaluator' });
   if (draft.tables.truth) plan.push({ role: 'truth', table: draft.tables.truth, visibility: 'evaluator' });
   if (draft.tables.duplicates) plan.push({ role: 'duplicates', table: draft.tables.duplicates, visibility: 'evaluator' });
   const totalRows = plan.reduce((s, p) => s + p.table.n, 0);
@@ -325,6 +326,7 @@ async function finishPool(tmp: string, m: ManifestDraft, files: FileEntry[], spl
     files,
     datasheet: m.datasheet,
     ...(m.recipe !== undefined ? { recipe: m.recipe } : {}),
+    ...(m.variant !== undefined ? { variant: m.variant } : {}),
   };
   const manifest: PoolManifest = {
     ...body,

@@ -15,7 +15,7 @@ export const relabel: TaskDefinition = {
   entries: 'corrections',
   hiddenFiles: [],
   metrics: 'classification',
-  baselines: ['no-corrections', 'random-corrections'],
+  baselines: ['no-corrections', 'random-corrections', 'confident-learning'],
   // Corrections name the pool's classes, which a two-class view would merge.
   oneVsRest: false,
   result: 'counts',

@@ -1,0 +1,319 @@
+/**
+ * Hidden variant pools and the generalisation score (docs/challenges.md "Variants").
+ *
+ * A challenge may declare `variants: { recipe, pools: [{ seed, content_hash? }] }`: its pool's
+ * recipe run again with other seeds (pools/recipes/variants.ts). A strategy is code, so it can
+ * be re-run on each variant; its scores there, their mean with a 95% Student t interval and
+ * the gap to the public score show whether it generalises or only fits the public pool. A
+ * list of ids cannot be re-run on a pool it never saw, so subset, ranking and relabel files
+ * get no generalisation score (the record says so).
+ *
+ * Variants are built on demand into `variantCacheDir()/<recipe>-<seed>-<key>`, the key being a
+ * sha256 of the recipe, its version, the seed and the source pool's content hash, so a
+ * changed recipe or source never reuses a stale build. Every file of a variant pool is
+ * evaluator-only (manifest `variant`), so participant reads (src/pool/read.ts) and guard.ts
+ * refuse them; only this module and the evaluation context open them. Each use re-checks the
+ * files against the manifest and, when the challenge pins it, the content hash.
+ */
+import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { studentTInterval } from '../../compute/stats.ts';
+import type { VariantRecipe } from '../../pools/recipes/variants.ts';
+import type { Challenge } from '../challenge/schema.ts';
+import { readHiddenSplit } from '../pool/hidden.ts';
+import { verifyPoolFiles } from '../pool/integrity.ts';
+import { canonicalJson, MANIFEST_FILE, type PoolManifest } from '../pool/manifest.ts';
+import { openPool, readSplit, type Pool } from '../pool/read.ts';
+import { variantCacheDir } from '../pool/resolve.ts';
+import type { PoolSplit } from '../pool/types.ts';
+import { writePool } from '../pool/write.ts';
+import type { SubmissionRules, ValidSubmission } from '../submission/index.ts';
+import { SieveError } from '../util/errors.ts';
+import type { Progress } from '../util/progress.ts';
+import { loadEvalContext, type EvalContext } from './context.ts';
+import { primaryMean } from './record.ts';
+import { scoreSubmission } from './runner.ts';
+
+/** Bumped when the cache layout or the key's inputs change. */
+const VARIANT_FORMAT = 'sieve-variant/1';
+/** zstd level of variant files: they are rebuilt, never committed, so speed wins over size. */
+const VARIANT_ZSTD_LEVEL = 3;
+
+export interface VariantPool {
+  seed: number;
+  pool: Pool;
+  contentHash: string;
+  /** True when this call built it (false: found in the cache and re-checked). */
+  built: boolean;
+}
+
+async function recipeOf(challenge: Challenge): Promise<VariantRecipe> {
+  const name = challenge.variants!.recipe;
+  const { VARIANT_RECIPES } = await import('../../pools/recipes/variants.ts');
+  const recipe = VARIANT_RECIPES[name];
+  if (!recipe)
+    throw new SieveError(`unknown variant recipe "${name}"`, {
+      where: `${challenge.specPath}: variants.recipe`,
+      examples: [`known: ${Object.keys(VARIANT_RECIPES).join(', ')}`],
+    });
+  return recipe;
+}
+
+/** The cache key of one variant: everything its bytes are a function of. */
+export function variantKey(recipe: Pick<VariantRecipe, 'name' | 'version'>, seed: number, sourceHash: string | null): string {
+  return createHash('sha256')
+    .update(canonicalJson({ format: VARIANT_FORMAT, recipe: recipe.name, version: recipe.version, seed, source: sourceHash }))
+    .digest('hex');
+}
+
+/** The source pool's splits as a recipe needs them (the test split through the evaluator's door). */
+async function loadSource(name: string, progress?: Progress) {
+  const pool = await openPool(name);
+  await verifyPoolFiles(pool, ['train', 'test']);
+  return {
+    pool,
+    source: { manifest: pool.manifest, train: await readSplit(pool, 'train', { progress }), test: await readHiddenSplit(pool, 'test', { progress }) },
+  };
+}
+
+/** A cached variant directory that is complete and what the key says, or null. */
+async function openCached(dir: string, expect: NonNullable<PoolManifest['variant']>): Promise<Pool | null> {
+  if (!existsSync(join(dir, MANIFEST_FILE))) return null;
+  try {
+    const pool = await openPool(dir);
+    if (canonicalJson(pool.manifest.variant) !== canonicalJson(expect)) return null;
+    await verifyPoolFiles(pool);
+    return pool;
+  } catch {
+    return null; // damaged or half-written by hand: rebuilt below
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Builds (or finds in the cache and re-checks) every variant pool of `challenge`. */
+export async function ensureVariants(challenge: Challenge, opts: { progress?: Progress } = {}): Promise<VariantPool[]> {
+  if (!challenge.variants) return [];
+  const recipe = await recipeOf(challenge);
+  let source: Awaited<ReturnType<typeof loadSource>> | undefined;
+  // The source pool's hash is part of the key; its data are read only to build.
+  const sourceHash = recipe.source ? (await openPool(recipe.source)).manifest.content_hash : null;
+  const out: VariantPool[] = [];
+  for (const [i, entry] of challenge.variants.pools.entries()) {
+    const where = `${challenge.specPath}: variants.pools[${i}]`;
+    const expect = { recipe: recipe.name, recipe_version: recipe.version, seed: entry.seed, source: sourceHash };
+    const dir = join(variantCacheDir(), `${recipe.name}-${entry.seed}-${variantKey(recipe, entry.seed, sourceHash).slice(0, 16)}`);
+    let pool = await openCached(dir, expect);
+    let built = false;
+    for (let attempt = 0; !pool; attempt++) {
+      if (recipe.source && !source) source = await loadSource(recipe.source, opts.progress);
+      const draft = recipe.draft(entry.seed, source?.source ?? null);
+      draft.manifest = { ...draft.manifest, variant: expect };
+      try {
+        await writePool(dir, draft, { overwrite: existsSync(dir), compressionLevel: VARIANT_ZSTD_LEVEL, option: 'variant cache', progress: opts.progress });
+        built = true;
+      } catch (err) {
+        // Another sieve process is building the same variant: wait for it (up to ~2 minutes).
+        if (!(err instanceof SieveError && /is in use/.test(err.message)) || attempt > 240) throw err;
+        await sleep(500);
+      }
+      pool = await openCached(dir, expect);
+      if (!pool && built) throw new SieveError('internal: a freshly built variant pool fails its own checks', { where: dir });
+    }
+    if (entry.content_hash && entry.content_hash !== pool.manifest.content_hash)
+      throw new SieveError(`variant seed ${entry.seed} of ${challenge.name} has content hash ${pool.manifest.content_hash}; the challenge pins ${entry.content_hash}`, {
+        where,
+        examples: [
+          'the variant recipe, its source pool or the Parquet writer changed since the hash was pinned',
+          `\`sieve challenge variants ${challenge.name}\` shows the hashes built here`,
+        ],
+      });
+    out.push({ seed: entry.seed, pool, contentHash: pool.manifest.content_hash, built });
+  }
+  return out;
+}
+
+/** The challenge scored on a variant pool instead of its own (same model, seeds, rules). */
+export async function loadVariantContext(challenge: Challenge, variant: VariantPool, opts: { progress?: Progress } = {}): Promise<EvalContext> {
+  return loadEvalContext({ ...challenge, poolRef: variant.pool.dir }, { progress: opts.progress });
+}
+
+export interface LoadedVariant {
+  variant: VariantPool;
+  ctx: EvalContext;
+}
+
+/**
+ * Every variant with its evaluation context, loaded once: baselines score several training
+ * sets on each, and preprocessing (PCA) is fitted once per context.
+ */
+export async function loadVariants(challenge: Challenge, opts: { progress?: Progress } = {}): Promise<LoadedVariant[]> {
+  const out: LoadedVariant[] = [];
+  for (const variant of await ensureVariants(challenge, opts)) out.push({ variant, ctx: await loadVariantContext(challenge, variant, opts) });
+  return out;
+}
+
+/** One variant's score, or why there is none. */
+export interface VariantScore {
+  seed: number;
+  content_hash: string;
+  /** The primary metric on the variant's public test part; null when the run failed. */
+  primary: number | null;
+  error?: string;
+  seconds: number;
+}
+
+/** How the interval over variants is computed, written into every record. */
+export const GENERALISATION_INTERVAL =
+  "Student t over variants: mean ± t(0.975, n − 1) · s / √n of the per-variant primary scores (3–5 values are too few for a bootstrap: n = 3 gives 10 distinct resamples); it contains the mean by construction and reflects variant-to-variant spread, each score already averaging its variant's test rows and model seeds";
+
+export interface Generalisation {
+  recipe: string;
+  /** Primary metric, its direction, and the part of each variant's test split scored. */
+  primary: { name: string; direction: 'max' | 'min'; part: 'public' };
+  variants: VariantScore[];
+  /** Variants scored (failed ones are listed but not averaged). */
+  n: number;
+  mean: number | null;
+  std: number | null;
+  ci95: [number, number] | null;
+  interval: string;
+  /** The submission's public score, and public − mean (positive: the public pool flatters it, for a max metric). */
+  public: number | null;
+  gap: number | null;
+  /** Set when the figures are missing or too thin to judge: why. */
+  note?: string;
+}
+
+/** Per-variant scores → the generalisation summary (failed variants void the mean). */
+export function summariseGeneralisation(
+  challenge: Pick<Challenge, 'metrics' | 'variants'>,
+  scores: VariantScore[],
+  publicScore: number | null,
+): Generalisation {
+  const ok = scores.filter((s) => s.primary !== null && Number.isFinite(s.primary)).map((s) => s.primary as number);
+  const failed = scores.length - ok.length;
+  const base = {
+    recipe: challenge.variants?.recipe ?? '',
+    primary: { name: challenge.metrics.primary, direction: challenge.metrics.direction, part: 'public' as const },
+    variants: scores,
+    n: ok.length,
+    interval: GENERALISATION_INTERVAL,
+    public: publicScore,
+  };
+  if (failed) {
+    return {
+      ...base, mean: null, std: null, ci95: null, gap: null,
+      note: `${failed} of ${scores.length} variant(s) failed; a strategy that does not run on every variant has no generalisation score`,
+    };
+  }
+  const t = studentTInterval(ok);
+  return {
+    ...base,
+    mean: t.mean,
+    std: Number.isFinite(t.std) ? t.std : null,
+    ci95: t.low === null || t.high === null ? null : [t.low, t.high],
+    gap: publicScore === null ? null : publicScore - t.mean,
+    ...(ok.length < 2 ? { note: 'one variant: no interval (no spread to judge)' } : ok.length < 5 ? { note: `${ok.length} variants: a wide interval by design; differences inside it are not evidence` } : {}),
+  };
+}
+
+/**
+ * Scores something on every variant of the challenge: `scoreOne` gets each variant's context
+ * and returns the primary metric on its public part (or throws: recorded as that variant's
+ * error). Baselines plug in here directly; strategies through `strategyGeneralisation`.
+ */
+export async function scoreOnVariants(
+  challenge: Challenge,
+  scoreOne: (ctx: EvalContext, variant: VariantPool) => Promise<number | null>,
+  publicScore: number | null,
+  opts: { progress?: Progress; loaded?: LoadedVariant[]; onVariant?: (s: VariantScore) => void } = {},
+): Promise<Generalisation | null> {
+  if (!challenge.variants) return null;
+  const loaded = opts.loaded ?? (await loadVariants(challenge, opts));
+  const scores: VariantScore[] = [];
+  for (const { variant: v, ctx } of loaded) {
+    const t0 = performance.now();
+    let primary: number | null = null, error: string | undefined;
+    try {
+      primary = await scoreOne(ctx, v);
+    } catch (err) {
+      // A variant the strategy cannot handle is a finding about the strategy, not a crash.
+      if (!(err instanceof SieveError)) throw err;
+      error = err.message;
+    }
+    const s: VariantScore = { seed: v.seed, content_hash: v.contentHash, primary, ...(error ? { error } : {}), seconds: (performance.now() - t0) / 1000 };
+    opts.onVariant?.(s);
+    scores.push(s);
+  }
+  return summariseGeneralisation(challenge, scores, publicScore);
+}
+
+/**
+ * What a strategy runner gets for one pool (the public one or a variant): the pool, its train
+ * split already read, the one train file it may hand to a sandbox, and the rules its output is
+ * validated with. `variant` is null for the challenge's own pool.
+ */
+export interface StrategyPoolInput {
+  pool: Pool;
+  train: PoolSplit;
+  trainFile: string;
+  rules: SubmissionRules;
+  idIndex: Map<string, number>;
+  variant: { seed: number; content_hash: string } | null;
+}
+
+/** A strategy, as the evaluation step sees it: a function producing a valid submission for a given pool. */
+export type ProduceSubmission = (input: StrategyPoolInput) => Promise<Pick<ValidSubmission, 'task' | 'indices' | 'labels'>>;
+
+/** The input of `produce` for a loaded context (its pool's train file, resolved from the manifest). */
+export function strategyInputOf(ctx: EvalContext, variant: VariantPool | null): StrategyPoolInput {
+  const file = ctx.pool.manifest.files.find((f) => f.role === 'train')!;
+  return {
+    pool: ctx.pool,
+    train: ctx.train,
+    trainFile: join(ctx.pool.dir, file.path),
+    rules: ctx.rules,
+    idIndex: ctx.idIndex,
+    variant: variant ? { seed: variant.seed, content_hash: variant.contentHash } : null,
+  };
+}
+
+/**
+ * The evaluation step for strategies: runs `produce` on each variant pool, scores its output
+ * exactly like a submission to the challenge (same model, seeds, partition rule, bootstrap),
+ * and summarises against `publicScore`.
+ */
+export async function strategyGeneralisation(
+  challenge: Challenge,
+  produce: ProduceSubmission,
+  publicScore: number | null,
+  opts: { progress?: Progress; bootstrapSamples?: number; loaded?: LoadedVariant[]; onVariant?: (s: VariantScore) => void } = {},
+): Promise<Generalisation | null> {
+  return scoreOnVariants(
+    challenge,
+    async (ctx, v) => {
+      const sub = await produce(strategyInputOf(ctx, v));
+      if (sub.task !== challenge.task)
+        throw new SieveError(`the strategy produced a ${sub.task} submission on variant ${v.seed}; ${challenge.name} is a ${challenge.task} challenge`, { where: `variant ${v.seed}` });
+      const scored = await scoreSubmission(ctx, sub, { progress: opts.progress, bootstrapSamples: opts.bootstrapSamples });
+      return primaryMean(scored.metrics, challenge.metrics.primary);
+    },
+    publicScore,
+    opts,
+  );
+}
+
+/** What a record says when the submission was a file of ids: nothing to re-run. */
+export function notRerun(challenge: Challenge): { note: string } | null {
+  return challenge.variants
+    ? { note: `a ${challenge.task} file names rows of the public pool and cannot be re-run on the challenge's ${challenge.variants.pools.length} hidden variants; submit a strategy (SQL or TS) for a generalisation score` }
+    : null;
+}
+
+/** A record's generalisation block without its timings, for `sieve verify`. */
+export function comparableGeneralisation(g: Generalisation | { note: string } | undefined): unknown {
+  if (!g || !('variants' in g)) return g;
+  return { ...g, variants: g.variants.map(({ seconds: _s, ...rest }) => rest) };
+}

@@ -1,0 +1,191 @@
+/**
+ * Hidden variant pools and the generalisation score (src/evaluate/variants.ts): built
+ * deterministically into a private cache, different from the public pool, refused to every
+ * participant read, and a strategy scored on them reports per-variant scores with an interval
+ * that holds their mean.
+ */
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { studentTInterval, studentTQuantile } from '../compute/stats.ts';
+import { loadChallenge } from '../src/challenge/load.ts';
+import type { Challenge } from '../src/challenge/schema.ts';
+import { loadEvalContext } from '../src/evaluate/context.ts';
+import { confidentCorrections } from '../src/evaluate/baselines.ts';
+import { evaluateFile } from '../src/evaluate/runner.ts';
+import {
+  ensureVariants, loadVariants, strategyGeneralisation, strategyInputOf, summariseGeneralisation, type LoadedVariant,
+  type ProduceSubmission,
+} from '../src/evaluate/variants.ts';
+import { assertParticipantSource } from '../src/pool/guard.ts';
+import { openPool, readSplit } from '../src/pool/read.ts';
+import { SieveError } from '../src/util/errors.ts';
+
+let cache: string;
+const before = process.env.SIEVE_CACHE;
+beforeAll(() => {
+  cache = mkdtempSync(join(tmpdir(), 'sieve-variants-'));
+  process.env.SIEVE_CACHE = cache;
+});
+afterAll(() => {
+  if (before === undefined) delete process.env.SIEVE_CACHE;
+  else process.env.SIEVE_CACHE = before;
+  rmSync(cache, { recursive: true, force: true });
+});
+
+async function refusal(p: Promise<unknown>): Promise<SieveError> {
+  const err = await p.then(() => null, (e: unknown) => e);
+  expect(err).toBeInstanceOf(SieveError);
+  return err as SieveError;
+}
+
+describe('synth-teach variants', () => {
+  let challenge: Challenge;
+  let loaded: LoadedVariant[];
+
+  it('are built deterministically: the pinned hashes, twice, the second time from the cache', async () => {
+    challenge = await loadChallenge('synth-teach');
+    const first = await ensureVariants(challenge);
+    expect(first.map((v) => v.built)).toEqual([true, true, true]);
+    expect(first.map((v) => v.contentHash)).toEqual(challenge.variants!.pools.map((p) => p.content_hash));
+    const again = await ensureVariants(challenge);
+    expect(again.map((v) => v.built)).toEqual([false, false, false]);
+    expect(again.map((v) => v.contentHash)).toEqual(first.map((v) => v.contentHash));
+    loaded = await loadVariants(challenge);
+  });
+
+  it('differ from the public pool and from each other', async () => {
+    const pub = await openPool('synth-teach');
+    const hashes = new Set([pub.manifest.content_hash, ...loaded.map((l) => l.variant.contentHash)]);
+    expect(hashes.size).toBe(4);
+    const pubTrain = await readSplit(pub, 'train');
+    for (const { ctx } of loaded) {
+      expect(ctx.train.n).toBe(pubTrain.n);
+      expect(Buffer.from(ctx.train.features.buffer).equals(Buffer.from(pubTrain.features.buffer))).toBe(false);
+      expect(ctx.pool.manifest.variant).toMatchObject({ recipe: 'synth-teach', source: null });
+      for (const f of ctx.pool.manifest.files) expect(f.visibility).toBe('evaluator');
+    }
+  });
+
+  it('are refused to participant reads: by the reader, by path, and as a copy', async () => {
+    const v = loaded[0].variant.pool;
+    expect((await refusal(readSplit(v, 'train'))).message).toMatch(/evaluator-only/);
+    const trainFile = strategyInputOf(loaded[0].ctx, loaded[0].variant).trainFile;
+    expect((await refusal(assertParticipantSource(trainFile))).message).toMatch(/evaluator-only/);
+    const copy = join(mkdtempSync(join(tmpdir(), 'sieve-copy-')), 'train.parquet');
+    copyFileSync(trainFile, copy);
+    const err = await refusal(assertParticipantSource(copy));
+    expect(err.message).toMatch(/hidden variant/);
+    expect(err.exitCode).toBe(3);
+  });
+
+  it('rebuild a damaged cache entry and refuse a build that differs from the pinned hash', async () => {
+    const v = loaded[1].variant.pool;
+    const truthFile = join(v.dir, 'truth.parquet');
+    const bytes = readFileSync(truthFile);
+    bytes[bytes.length - 20] ^= 0xff;
+    writeFileSync(truthFile, bytes);
+    const rebuilt = await ensureVariants(challenge);
+    expect(rebuilt.map((r) => r.built)).toEqual([false, true, false]);
+    expect(rebuilt[1].contentHash).toBe(loaded[1].variant.contentHash);
+    const pinnedWrong: Challenge = {
+      ...challenge,
+      variants: { recipe: 'synth-teach', pools: [{ seed: 1, content_hash: '0'.repeat(64) }] },
+    };
+    expect((await refusal(ensureVariants(pinnedWrong))).message).toMatch(/the challenge pins 0{64}/);
+  });
+
+  it('score a strategy per variant, with a t interval holding the mean and the gap to the public score', async () => {
+    // A readable rule: the first 1,000 rows of each class-sorted pool, i.e. a class-balanced-ish pick.
+    const produce: ProduceSubmission = async ({ train, rules }) => {
+      const order = Array.from({ length: train.n }, (_, i) => i).sort((a, b) => train.labels[a] - train.labels[b] || a - b);
+      const step = train.n / rules.budget!;
+      return { task: 'selection', indices: Int32Array.from({ length: rules.budget! }, (_, j) => order[Math.floor(j * step)]) };
+    };
+    const seen: (number | null)[] = [];
+    const g = (await strategyGeneralisation(challenge, produce, 0.8, { loaded, bootstrapSamples: 50, onVariant: (s) => seen.push(s.seed) }))!;
+    expect(seen).toEqual([1, 2, 3]);
+    expect(g.variants.map((v) => v.content_hash)).toEqual(loaded.map((l) => l.variant.contentHash));
+    const scores = g.variants.map((v) => v.primary!);
+    for (const s of scores) expect(s).toBeGreaterThan(0.5);
+    expect(g.n).toBe(3);
+    expect(g.mean).toBeCloseTo(scores.reduce((a, b) => a + b, 0) / 3, 12);
+    expect(g.ci95![0]).toBeLessThanOrEqual(g.mean!);
+    expect(g.ci95![1]).toBeGreaterThanOrEqual(g.mean!);
+    expect(g.ci95![1] - g.ci95![0]).toBeGreaterThan(0);
+    expect(g.gap).toBeCloseTo(0.8 - g.mean!, 12);
+    expect(g.interval).toMatch(/Student t/);
+    // Same strategy, same variants: bit-identical scores.
+    const again = (await strategyGeneralisation(challenge, produce, 0.8, { loaded, bootstrapSamples: 50 }))!;
+    expect(again.variants.map((v) => v.primary)).toEqual(scores);
+  });
+
+  it('give no generalisation score to a strategy that fails on a variant, and say why', async () => {
+    const produce: ProduceSubmission = async ({ variant }) => {
+      if (variant?.seed === 2) throw new SieveError('strategy gave up', { where: 'test' });
+      return { task: 'selection', indices: Int32Array.from({ length: 100 }, (_, i) => i) };
+    };
+    const g = (await strategyGeneralisation(challenge, produce, 0.8, { loaded, bootstrapSamples: 20 }))!;
+    expect(g.variants[1]).toMatchObject({ seed: 2, primary: null, error: 'strategy gave up' });
+    expect(g.mean).toBeNull();
+    expect(g.note).toMatch(/1 of 3 variant\(s\) failed/);
+  });
+
+  it('a file submission is not re-run, and its record says so', async () => {
+    const ctx = await loadEvalContext(challenge);
+    const ids = join(cache, 'ids.txt');
+    writeFileSync(ids, ctx.train.ids.slice(0, 200).join('\n') + '\n');
+    const record = await evaluateFile(challenge, ids, { context: ctx, bootstrapSamples: 20 });
+    expect(record.generalisation).toEqual({ note: expect.stringMatching(/cannot be re-run on the challenge's 3 hidden variants/) });
+  });
+});
+
+describe('fashion variants', () => {
+  it('fashion-debug: the pinned hash, fresh ids, another noise draw over the same test images', async () => {
+    const challenge = await loadChallenge('fashion-debug');
+    const one: Challenge = { ...challenge, variants: { ...challenge.variants!, pools: challenge.variants!.pools.slice(0, 1) } };
+    const [v] = await ensureVariants(one);
+    expect(v.contentHash).toBe(challenge.variants!.pools[0].content_hash);
+    const { ctx } = (await loadVariants(one))[0];
+    expect(ctx.train.n).toBe(1000);
+    expect(ctx.train.ids[0]).toBe('row-00000');
+    const pub = await loadEvalContext(challenge);
+    expect(ctx.test.ids).toEqual(pub.test.ids);
+    let noisy = 0;
+    for (let i = 0; i < ctx.train.n; i++) noisy += ctx.cleanLabels![i] !== ctx.train.labels[i] ? 1 : 0;
+    expect(noisy).toBe(300);
+  });
+});
+
+describe('generalisation statistics', () => {
+  it("Student t quantiles match the tables and the interval holds its mean", () => {
+    expect(studentTQuantile(0.975, 2)).toBeCloseTo(4.302653, 5);
+    expect(studentTQuantile(0.975, 4)).toBeCloseTo(2.776445, 5);
+    expect(studentTQuantile(0.025, 10)).toBeCloseTo(-2.228139, 5);
+    const t = studentTInterval([0.8, 0.82, 0.81]);
+    expect(t.mean).toBeCloseTo(0.81, 12);
+    expect(t.high! - t.mean).toBeCloseTo((4.302653 * 0.01) / Math.sqrt(3), 5);
+  });
+
+  it('one variant: a mean, no interval, and a note', () => {
+    const g = summariseGeneralisation(
+      { metrics: { primary: 'accuracy', direction: 'max', rules: 'sieve', report: [] }, variants: { recipe: 'x', pools: [{ seed: 1 }] } },
+      [{ seed: 1, content_hash: 'h', primary: 0.7, seconds: 0 }],
+      0.75,
+    );
+    expect(g).toMatchObject({ n: 1, mean: 0.7, ci95: null });
+    expect(g.gap).toBeCloseTo(0.05, 12);
+    expect(g.note).toMatch(/no interval/);
+  });
+});
+
+describe('confident-learning corrections (the relabel baseline)', () => {
+  it('relabels the flagged rows, least confident first, to the most probable class, within the budget', () => {
+    // 6 rows, 2 classes; rows 1 and 4 look mislabelled, row 4 more so.
+    const y = Int32Array.from([0, 0, 0, 1, 1, 1]);
+    const proba = Float32Array.from([0.9, 0.1, 0.3, 0.7, 0.8, 0.2, 0.1, 0.9, 0.95, 0.05, 0.2, 0.8]);
+    expect(confidentCorrections(proba, y, 2, 5)).toEqual({ rows: Int32Array.from([4, 1]), labels: Int32Array.from([0, 1]) });
+    expect(confidentCorrections(proba, y, 2, 1)).toEqual({ rows: Int32Array.from([4]), labels: Int32Array.from([0]) });
+  });
+});
