@@ -24,7 +24,7 @@ describe('built-in pools on disk', () => {
   it('fit in 15 MB together and every file matches its recorded sha256', async () => {
     const dir = builtinPoolsDir();
     let bytes = 0;
-    for (const name of ['fashion-mnist', 'german-credit', 'fashion-debug', 'synth-teach']) {
+    for (const name of ['fashion-mnist', 'german-credit', 'fashion-debug', 'fashion-relabel', 'synth-teach']) {
       for (const f of readdirSync(join(dir, name))) bytes += statSync(join(dir, name, f)).size;
       const v = await verifyPool(join(dir, name));
       expect(v.ok, `${name}: ${JSON.stringify(v.files)}`).toBe(true);
@@ -176,6 +176,39 @@ describe('fashion-debug', async () => {
     const fmTest = await readHiddenSplit(fm, 'test');
     expect(test.ids).toEqual(fmTest.ids);
     expect(Array.from(test.labels)).toEqual(Array.from(fmTest.labels));
+    for (const f of pool.manifest.files) expect(f.visibility).toBe(f.role === 'train' ? 'participant' : 'evaluator');
+  });
+});
+
+describe('fashion-relabel', async () => {
+  const pool = await openPool('fashion-relabel');
+  const fm = await openPool('fashion-mnist');
+  const train = await readSplit(pool, 'train');
+  const truth = (await readTruth(pool))!;
+  const fmTrain = await readSplit(fm, 'train');
+
+  it('has 2,000 train rows of fashion-mnist, 200 per clean class, 400 with a wrong label', () => {
+    expect(train.n).toBe(2000);
+    expect(truth.ids).toEqual(train.ids);
+    const at = index(fmTrain);
+    const clean = new Array(10).fill(0);
+    let noisy = 0;
+    for (let i = 0; i < train.n; i++) {
+      const j = at.get(train.ids[i])!;
+      expect(fmTrain.labels[j]).toBe(truth.cleanLabels[i]);
+      expect(truth.noisy[i]).toBe(train.labels[i] !== truth.cleanLabels[i] ? 1 : 0);
+      clean[truth.cleanLabels[i]]++;
+      noisy += truth.noisy[i];
+    }
+    expect(clean).toEqual(new Array(10).fill(200));
+    expect(noisy).toBe(400);
+  });
+
+  it('scores on 2,000 evaluator-only test rows drawn from fashion-mnist test', async () => {
+    const test = await readHiddenSplit(pool, 'test');
+    const fmIds = new Set((await readHiddenSplit(fm, 'test', { columns: [] })).ids);
+    expect(test.n).toBe(2000);
+    expect(test.ids.every((id) => fmIds.has(id))).toBe(true);
     for (const f of pool.manifest.files) expect(f.visibility).toBe(f.role === 'train' ? 'participant' : 'evaluator');
   });
 });

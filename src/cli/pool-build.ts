@@ -38,6 +38,11 @@ const BUILDERS: Record<string, Builder> = {
     build: async (o) => (await import('../../pools/recipes/fashion-debug.ts')).buildFashionDebug(o),
     outName: () => 'fashion-debug',
   },
+  'fashion-relabel': {
+    from: 'a folder holding the four Fashion-MNIST IDX files (the same as for fashion-mnist)',
+    build: async (o) => (await import('../../pools/recipes/fashion-relabel.ts')).buildFashionRelabel(o),
+    outName: () => 'fashion-relabel',
+  },
   'synth-teach': {
     from: null,
     build: async (o) =>
