@@ -93,7 +93,7 @@ export function register(program: Command): void {
     .action(async (ref: string, opts: { json?: boolean }) => {
       const { progressBar } = await import('../util/progress.ts');
       const { ensureVariants } = await import('../evaluate/variants.ts');
-      const c = await loadChallenge(ref);
+      const c = await (await loader()).loadChallenge(ref);
       if (!c.variants) {
         if (opts.json) return printJson({ challenge: c.name, variants: [] });
         return console.log(`${c.name} declares no hidden variants`);
