@@ -8,7 +8,7 @@
  *
  *   node --import tsx pools/recipes/fashion-relabel.ts [--from DIR] [--out DIR]
  */
-import { createRng, deriveSeed } from '../../evaluator/rng.ts';
+import { createRng, deriveSeed } from '../../compute/rng.ts';
 import type { ManifestDraft } from '../../src/pool/manifest.ts';
 import { writePool, type PoolDraft, type TableData } from '../../src/pool/write.ts';
 import type { Progress } from '../../src/util/progress.ts';

@@ -13,7 +13,7 @@
  * Variant ids are fresh (`row-00000`, … in a seeded order), so ids memorised on the public
  * pool name nothing in a variant.
  */
-import { createRng, deriveSeed } from '../../evaluator/rng.ts';
+import { createRng, deriveSeed } from '../../compute/rng.ts';
 import type { PoolManifest } from '../../src/pool/manifest.ts';
 import { generateSynthPool, synthDraft } from '../../src/pool/synth.ts';
 import type { PoolSplit } from '../../src/pool/types.ts';
