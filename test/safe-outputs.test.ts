@@ -11,7 +11,7 @@ import { builtinPoolsDir, validatePoolName, workspacePoolDir } from '../src/pool
 import { writePool } from '../src/pool/write.ts';
 import { exportPool } from '../src/pool/export.ts';
 import { openPool } from '../src/pool/read.ts';
-import { writeFileAtomically } from '../src/util/atomic.ts';
+import { withFileAtomically, writeFileAtomically } from '../src/util/atomic.ts';
 import { SieveError, fsError } from '../src/util/errors.ts';
 import { checkOutputPath } from '../src/util/outpath.ts';
 import { hostTag, lockPath } from '../src/util/temps.ts';
@@ -144,6 +144,33 @@ describe('paths a user can get wrong are SieveErrors', () => {
 });
 
 describe('locks and leftovers', () => {
+  it('two writers of one file (export --out, evaluate --out, audit --db/--html): the second gets "in use"', async () => {
+    const dir = tempDir('sieve-safe-');
+    const out = join(dir, 'result.json');
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const first = withFileAtomically(out, async (tmp) => {
+      await gate;
+      writeFileSync(tmp, 'first');
+    });
+    while (!existsSync(lockPath(out))) await new Promise((r) => setImmediate(r)); // the first holds the lock
+    const e = await refused(writeFileAtomically(out, 'second'), /is in use/);
+    expect(e.examples[0]).toContain(`pid ${process.pid}`);
+    open();
+    await first;
+    expect(readFileSync(out, 'utf8')).toBe('first');
+    expect(readdirSync(dir)).toEqual(['result.json']); // lock released, no temporary left
+
+    // A pool export to a file another writer holds changes nothing.
+    const pool = join(dir, 'p');
+    await writePool(pool, draft());
+    const csv = join(dir, 'train.csv');
+    writeFileSync(lockPath(csv), `${process.pid} ${hostTag()} here\n`);
+    await refused(exportPool(await openPool(pool), { format: 'csv', out: csv }), /is in use/);
+    expect(existsSync(csv)).toBe(false);
+  });
+
+
   it('two writers to one pool: one writes, the other gets "in use"', async () => {
     const dir = tempDir('sieve-safe-');
     const out = join(dir, 'p');

@@ -3,8 +3,8 @@
  * only when complete, so a failed or interrupted write leaves the previous state. Every write
  * first passes checkOutputPath (src/util/outpath.ts); temporaries are tracked for the CLI's
  * signal handler and named so that leftovers of a killed process are removed by the next
- * write to the same place (src/util/temps.ts). Directory writers hold a lock beside the
- * output for the whole write.
+ * write to the same place (src/util/temps.ts). Every writer, of a directory or of a single
+ * file, holds a lock beside the output for the whole write.
  */
 import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { renameSync } from 'node:fs';
@@ -94,20 +94,26 @@ export async function withFileAtomically<T>(path: string, fill: (tmpPath: string
   const option = opts.option ?? '--out';
   const { target } = await checkOutputPath(path, { ...opts, kind: 'file' });
   await makeParent(target, option);
-  await removeStaleTemps(target);
-  const tmp = siblingTempPath(target, 'tmp');
-  const extras = (opts.companions ?? []).map((suffix) => `${tmp}${suffix}`);
-  const untrack = [tmp, ...extras].map((p) => trackTemp(p));
+  // The same lock as a directory writer: a second writer of this file gets "in use".
+  const release = await acquireLock(target, option);
   try {
-    const result = await fill(tmp);
-    await rename(tmp, target);
-    return result;
-  } catch (err) {
-    await rm(tmp, { force: true, recursive: true });
-    throw fsError(err, `write ${target}`, target) ?? err;
+    await removeStaleTemps(target);
+    const tmp = siblingTempPath(target, 'tmp');
+    const extras = (opts.companions ?? []).map((suffix) => `${tmp}${suffix}`);
+    const untrack = [tmp, ...extras].map((p) => trackTemp(p));
+    try {
+      const result = await fill(tmp);
+      await rename(tmp, target);
+      return result;
+    } catch (err) {
+      await rm(tmp, { force: true, recursive: true });
+      throw fsError(err, `write ${target}`, target) ?? err;
+    } finally {
+      for (const p of extras) await rm(p, { force: true });
+      for (const u of untrack) u();
+    }
   } finally {
-    for (const p of extras) await rm(p, { force: true });
-    for (const u of untrack) u();
+    await release();
   }
 }
 

@@ -1,45 +1,115 @@
-import { createRequire } from 'node:module';
-import type cliProgress from 'cli-progress';
-
-// cli-progress is loaded only when a bar is about to be drawn (a terminal, a slow command).
-const require = createRequire(import.meta.url);
+import cliProgress from 'cli-progress';
 
 export interface Progress {
-  /** Sets the total units of work (may be called again when it becomes known). */
-  start(total: number, label?: string): void;
+  /**
+   * Sets the total units of work (may be called again when it becomes known). A new `label`
+   * starts a new step: its count starts from zero. `unit: 'bytes'` shows sizes in MB.
+   */
+  start(total: number, label?: string, unit?: 'bytes'): void;
   tick(units?: number): void;
   stop(): void;
 }
 
+export interface ProgressOptions {
+  /** false: nothing at all (--json). */
+  enabled?: boolean;
+  /** The bar appears only if a step is still running after this long (default 2 s). */
+  delayMs?: number;
+  /** Off a terminal: a plain line every this often (default 10 s; under CI 60 s). */
+  intervalMs?: number;
+  /** Where lines and the bar go (default stderr; never stdout, which --json output owns). */
+  stream?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** The clock (tests pass their own). */
+  now?: () => number;
+}
+
+const fmtCount = (n: number, unit?: 'bytes') => (unit === 'bytes' ? `${(n / 1e6).toFixed(1)} MB` : Math.round(n).toLocaleString('en'));
+
+/** "label: 1,234 / 10,000 (12%), 150/s, about 59 s left": the line printed off a terminal. */
+export function progressLine(label: string, value: number, total: number, seconds: number, unit?: 'bytes'): string {
+  if (value === 0) return `${label || 'working'}: running for ${Math.round(seconds)} s${total > 0 ? ` (${fmtCount(total, unit)} to do)` : ''}`;
+  const rate = seconds > 0 ? value / seconds : 0;
+  const share = total > 0 ? ` (${Math.min(100, Math.floor((100 * value) / total))}%)` : '';
+  const left = rate > 0 && total > value ? `, about ${Math.ceil((total - value) / rate)} s left` : '';
+  return `${label || 'working'}: ${fmtCount(value, unit)}${total > 0 ? ` / ${fmtCount(total, unit)}` : ''}${share}, ${fmtCount(rate, unit)}/s${left}`;
+}
+
 /**
- * A progress bar on stderr that appears only if the work is still running after `delayMs`
- * (about two seconds) and only on a terminal; quiet under --json, in CI and in tests.
+ * Progress on stderr. On a terminal: a bar that appears only if the step is still running
+ * after `delayMs`. Elsewhere (a log file, a pipe, CI): a plain line with the count, total and
+ * rate every `intervalMs` while a step runs, so a short step prints nothing and a long one
+ * shows it is alive; under CI the interval is a minute, so logs stay short. Nothing at all
+ * when disabled (--json).
  */
-export function progressBar(opts: { enabled?: boolean; delayMs?: number } = {}): Progress {
-  const enabled = (opts.enabled ?? true) && process.stderr.isTTY === true && !process.env.CI;
+export function progressBar(opts: ProgressOptions = {}): Progress {
+  const stream = opts.stream ?? process.stderr;
+  const enabled = opts.enabled ?? true;
+  const ci = !!process.env.CI;
+  const tty = stream.isTTY === true && !ci;
   const delay = opts.delayMs ?? 2000;
+  const interval = opts.intervalMs ?? (ci ? 60_000 : 10_000);
+  const now = opts.now ?? Date.now;
   let bar: cliProgress.SingleBar | null = null;
   let total = 0;
   let value = 0;
   let label = '';
+  let unit: 'bytes' | undefined;
   let t0 = 0;
+  let started = false;
+  let lastLine = 0;
+  let timer: NodeJS.Timeout | undefined;
+  // Off a terminal, a line also when the step ticks rarely (a long DuckDB statement).
+  const line = () => {
+    const t = now();
+    if (t - lastLine < interval) return;
+    lastLine = t;
+    stream.write(progressLine(label, value, total, (t - t0) / 1000, unit) + '\n');
+  };
+  const stopBar = () => {
+    if (bar) {
+      bar.update(total);
+      bar.stop();
+      bar = null;
+    }
+  };
   return {
-    start(n, l = '') {
-      total = n; label = l; if (!t0) t0 = Date.now();
+    start(n, l = '', u) {
+      if (l !== label || !started) {
+        stopBar();
+        value = 0;
+        t0 = lastLine = now();
+        started = true;
+      }
+      total = n;
+      label = l;
+      unit = u;
       if (bar) bar.setTotal(n);
+      if (enabled && !tty && !timer) {
+        timer = setInterval(line, Math.min(interval, 1000));
+        timer.unref(); // never what keeps the process alive
+      }
     },
     tick(units = 1) {
       value += units;
       if (!enabled) return;
-      if (!bar && Date.now() - t0 >= delay) {
-        const bars = require('cli-progress') as typeof cliProgress;
-        bar = new bars.SingleBar(
-          { stream: process.stderr, format: `${label} [{bar}] {percentage}% {value}/{total} eta {eta}s`, hideCursor: true },
-          bars.Presets.shades_classic,
+      if (!started) {
+        t0 = lastLine = now();
+        started = true;
+      }
+      if (!tty) return line();
+      const t = now();
+      if (!bar && t - t0 >= delay) {
+        bar = new cliProgress.SingleBar(
+          { stream: stream as NodeJS.WriteStream, format: `${label} [{bar}] {percentage}% {value}/{total} eta {eta}s`, hideCursor: true },
+          cliProgress.Presets.shades_classic,
         );
         bar.start(total, value);
       } else if (bar) bar.update(value);
     },
-    stop() { if (bar) { bar.update(total); bar.stop(); bar = null; } },
+    stop() {
+      stopBar();
+      clearInterval(timer);
+      timer = undefined;
+    },
   };
 }

@@ -150,6 +150,7 @@ export async function importPool(opts: ImportOptions): Promise<PoolManifest> {
     const train = await stage(conn, opts.input, opts.format, opts.labels, 'src_train', opts, clean);
     const test = opts.testFile ? await stage(conn, opts.testFile, opts.format, opts.testLabels, 'src_test', opts, clean) : undefined;
     for (const note of [...train.notes, ...(test?.notes ?? [])]) opts.onNote?.(note);
+    opts.progress?.start(0, 'checking ids, labels and feature values');
     return await build(conn, opts, clean, train, test);
   } finally {
     db.close();

@@ -288,8 +288,9 @@ export async function stageCsv(
     header ??= csv.columns ? false : sniff.header;
     notes.push(`${basename(path)}: ${sniff.reason}${csv.header !== undefined || csv.columns ? ' (header as given)' : ''}`);
   }
-  progress?.start(size, `scanning ${basename(path)}`);
+  progress?.start(size, `scanning ${basename(path)}`, 'bytes');
   const scan = await scanCsv(path, delimiter, header, progress);
+  progress?.start(0, `reading ${basename(path)} into DuckDB (${scan.records.toLocaleString('en')} records)`);
   let names: string[];
   if (csv.columns) {
     if (csv.columns.length !== scan.fields)
@@ -342,8 +343,9 @@ const pointer = (k: string) => sqlString('/' + k.replaceAll('~', '~0').replaceAl
  */
 export async function stageJsonl(conn: DuckDBConnection, path: string, table: string, clean: CleanOptions, progress?: Progress): Promise<Staged> {
   const size = await checkInputFile(path);
-  progress?.start(size, `scanning ${basename(path)}`);
+  progress?.start(size, `scanning ${basename(path)}`, 'bytes');
   const scan = await scanJsonl(path, progress);
+  progress?.start(0, `reading ${basename(path)} into DuckDB (${scan.records.toLocaleString('en')} records)`);
   const raw = `${table}_json`;
   try {
     await conn.run(`CREATE TABLE ${quoteIdent(raw)} AS SELECT json FROM read_ndjson_objects(${sqlString(path)}, maximum_object_size = 33554432)`);
