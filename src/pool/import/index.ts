@@ -348,6 +348,27 @@ async function packedTextStats(conn: DuckDBConnection, sources: Staged[], cols: 
   return out;
 }
 
+/**
+ * For typed numeric columns: rows, values present and non-finite values (NaN, ±Inf) per
+ * column over every source, in one query of constant size (packed as in packedTextStats), so
+ * that the per-column checks run only where there is something to report.
+ */
+async function numericStats(conn: DuckDBConnection, sources: Staged[], cols: string[]): Promise<Map<string, TextStats>> {
+  const out = new Map<string, TextStats>();
+  if (!cols.length) return out;
+  const union = sources.map((s) => `SELECT [${cols.map((c) => `CAST(${sq(c)} AS DOUBLE)`).join(', ')}] AS v FROM ${q(s.table)}`).join(' UNION ALL ');
+  const rows = (
+    await conn.runAndReadAll(
+      `SELECT k, count(*), count(x), count(*) FILTER (WHERE isnan(x) OR isinf(x)) FROM (SELECT unnest(range(${cols.length})) AS k, unnest(v) AS x FROM (${union})) GROUP BY k`,
+    )
+  ).getRows();
+  for (const r of rows) {
+    const [k, n, nonNull, infNan] = r.map(Number);
+    out.set(cols[k], { rows: n, nonNull, numbers: nonNull - infNan, infNan, lists: 0, approxDistinct: 0, maxLen: 0, nul: 0 });
+  }
+  return out;
+}
+
 /** Count of values holding a NUL character, per VARCHAR column, in one pass per batch. */
 async function checkNul(conn: DuckDBConnection, problems: ProblemList, s: Staged, cols: string[]): Promise<void> {
   const text = cols.filter((c) => typeOf(s, c) === 'VARCHAR');
@@ -657,6 +678,9 @@ async function inferKinds(conn: DuckDBConnection, opts: ImportOptions, problems:
       });
   }
   const stats = await textStats(conn, sources, text);
+  // Typed numeric columns (Parquet, Arrow, ARFF): missing and non-finite counts, one packed query.
+  const typed = cols.filter((c) => out[c] === 'numeric' && NUMERIC_TYPE.test(typeOf(train, c)));
+  for (const [c, st] of await numericStats(conn, sources, typed)) stats.set(c, st);
   for (const c of text) {
     const st = stats.get(c)!;
     if (st.nul) for (const s of sources) await check(conn, problems, s, `contains(${sq(c)}, chr(0))`, `NUL characters in column "${c}"`, c);
@@ -745,7 +769,7 @@ async function planFeature(
         }
         return problems.list.length > before ? undefined : { spec: { name: col, kind: 'numeric' }, expr: `CAST(${x} AS DOUBLE)` };
       }
-      if (FLOAT_TYPE.test(t))
+      if (FLOAT_TYPE.test(t) && (!st || st.infNan))
         for (const s of sources)
           await check(conn, problems, s, `isnan(${x}) OR isinf(${x})`, `NaN or infinite values in numeric feature "${col}"`, col, `CAST(${x} AS VARCHAR)`, fmtValue);
       return problems.list.length > before ? undefined : { spec: { name: col, kind: 'numeric' }, expr: `CAST(${x} AS DOUBLE)` };
