@@ -18,11 +18,6 @@ const TABULAR = ['csv', 'tsv', 'jsonl', 'parquet', 'arrow', 'arff'];
 
 export const KNOWN_FAILURES: KnownFailure[] = [
   // --- importers ---------------------------------------------------------------------
-  {
-    id: 'import-wide',
-    what: 'a file with 1,000-5,000 columns runs past 60 s or 1.5 GB (issue 13: the 5,000-column CSV)',
-    matches: (c) => c.family === 'import' && has(c, 'wide'),
-  },
   // --- submissions -------------------------------------------------------------------
 ];
 
