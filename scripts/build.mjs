@@ -26,6 +26,16 @@ export const DIST = join(ROOT, 'dist');
 /** Folders compiled into dist/ (tests and benchmarks run from the sources, through vitest and tsx). */
 export const SOURCE_DIRS = ['src', 'compute', 'evaluator', 'pools/recipes'];
 const STAMP = join(DIST, '.build-stamp.json');
+/**
+ * Pure-JavaScript packages of many small modules, bundled once each into dist/vendor/NAME.js
+ * (the same code, one file): loading apache-arrow's 500 modules, zod's 230 or yaml's 80 one by
+ * one costs a command 0.1–0.3 s of CPU before it starts; one file of each, a fraction. Every
+ * compiled module imports the one copy, so there is one instance of each (instanceof holds).
+ * A subpath import (`zod/v4`) of one of them is a build error: it would load a second copy.
+ */
+export const VENDORED = ['apache-arrow', 'yaml', 'zod'];
+const VENDOR_DIR = 'vendor';
+const vendorFile = (name) => join(DIST, VENDOR_DIR, `${name}.js`);
 
 /** Source files (relative, '/'-separated) with size and mtime, in a fixed order. */
 function listSources() {
@@ -45,11 +55,21 @@ function listSources() {
   return out;
 }
 
-/** What the output depends on besides the sources: this script and esbuild's version. */
+/** The installed version of a package (some, like apache-arrow, do not export their package.json). */
+function packageVersion(require, name) {
+  for (let dir = ROOT; ; dir = dirname(dir)) {
+    const file = join(dir, 'node_modules', name, 'package.json');
+    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')).version;
+    if (dirname(dir) === dir) return JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')).version;
+  }
+}
+
+/** What the output depends on besides the sources: this script, esbuild's and the vendored packages' versions. */
 function builderKey() {
   const require = createRequire(import.meta.url);
-  const esbuildVersion = JSON.parse(readFileSync(require.resolve('esbuild/package.json'), 'utf8')).version;
-  return createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).update(esbuildVersion).digest('hex').slice(0, 16);
+  const h = createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url)));
+  for (const name of ['esbuild', ...VENDORED]) h.update(`${name}@${packageVersion(require, name)}\n`);
+  return h.digest('hex').slice(0, 16);
 }
 
 function readStamp() {
@@ -71,7 +91,7 @@ export function isFresh() {
   const stamp = readStamp();
   if (!stamp || stamp.builder !== builderKey()) return false;
   const sources = listSources();
-  if (sources.length !== Object.keys(stamp.sources).length) return false;
+  if (sources.length !== Object.keys(stamp.sources).length || !VENDORED.every((n) => existsSync(vendorFile(n)))) return false;
   return sources.every((s) => {
     const old = stamp.sources[s.path];
     return old && old.size === s.size && old.mtimeMs === s.mtimeMs && existsSync(join(DIST, outputOf(s.path)));
@@ -98,6 +118,13 @@ function externals(sourceSet) {
     setup(b) {
       b.onResolve({ filter: /.*/ }, (args) => {
         if (args.kind === 'entry-point') return undefined;
+        const pkg = VENDORED.find((n) => args.path === n || args.path.startsWith(`${n}/`));
+        if (pkg) {
+          if (args.path !== pkg) return { errors: [{ text: `import "${pkg}" itself, not "${args.path}": ${pkg} is bundled once into dist/ (scripts/build.mjs, VENDORED)` }] };
+          const from = dirname(join(DIST, relative(ROOT, args.importer)));
+          const to = relative(from, vendorFile(pkg)).split(sep).join('/');
+          return { path: to.startsWith('.') ? to : `./${to}`, external: true };
+        }
         if (!/^\.\.?\//.test(args.path)) return { path: args.path, external: true };
         const target = relative(ROOT, join(args.resolveDir, args.path)).split(sep).join('/');
         if (!sourceSet.has(target))
@@ -106,6 +133,32 @@ function externals(sourceSet) {
       });
     },
   };
+}
+
+/** One vendored package as a single ESM file (its CommonJS parts get a real `require`). */
+async function bundleVendored(esbuild, name) {
+  const attempt = (contents) =>
+    esbuild({
+      absWorkingDir: ROOT,
+      stdin: { contents, resolveDir: ROOT, sourcefile: `vendor-${name}.js` },
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      write: false,
+      logLevel: 'silent',
+      legalComments: 'inline',
+      charset: 'utf8',
+      banner: { js: "import { createRequire as __sieveCreateRequire } from 'node:module';\nconst require = __sieveCreateRequire(import.meta.url);" },
+      outfile: vendorFile(name),
+    });
+  // Exactly the names Node sees when it imports the package (for a CommonJS package such as
+  // yaml, what its export lexer finds), so `export *`'s blind spot for CommonJS does not matter.
+  const ns = await import(name);
+  const names = Object.keys(ns).filter((k) => k !== 'default' && k !== '__esModule' && /^[A-Za-z_$][\w$]*$/.test(k));
+  const spec = JSON.stringify(name);
+  const r = await attempt(`export { ${names.join(', ')} } from ${spec};\n${'default' in ns ? `export { default } from ${spec};\n` : ''}`);
+  return { path: vendorFile(name), bytes: Buffer.from(r.outputFiles[0].contents) };
 }
 
 /**
@@ -141,6 +194,7 @@ export async function build({ quiet = true } = {}) {
   }
   let written = 0;
   for (const f of result.outputFiles) if (writeIfChanged(f.path, Buffer.from(f.contents))) written++;
+  for (const f of await Promise.all(VENDORED.map((name) => bundleVendored(esbuild, name)))) if (writeIfChanged(f.path, f.bytes)) written++;
   for (const s of sources) if (!isCompiled(s.path) && writeIfChanged(join(DIST, s.path), readFileSync(join(ROOT, s.path)))) written++;
 
   // Outputs whose source is gone (a deleted or renamed module must not stay importable).
@@ -161,8 +215,11 @@ export async function build({ quiet = true } = {}) {
     }
   };
   for (const d of SOURCE_DIRS) prune(d);
+  for (const e of readdirSync(join(DIST, VENDOR_DIR))) {
+    if (!VENDORED.some((n) => e === `${n}.js`) && !/\.tmp-\d+-/.test(e)) rmSync(join(DIST, VENDOR_DIR, e), { recursive: true, force: true });
+  }
   for (const e of existsSync(DIST) ? readdirSync(DIST) : []) {
-    if (e !== '.build-stamp.json' && !SOURCE_DIRS.some((d) => d.split('/')[0] === e)) rmSync(join(DIST, e), { recursive: true, force: true });
+    if (e !== '.build-stamp.json' && e !== VENDOR_DIR && !SOURCE_DIRS.some((d) => d.split('/')[0] === e)) rmSync(join(DIST, e), { recursive: true, force: true });
   }
 
   const entries = Object.fromEntries(sources.map((s) => [s.path, { size: s.size, mtimeMs: s.mtimeMs }]));

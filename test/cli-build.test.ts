@@ -37,12 +37,24 @@ describe('the sieve command', () => {
     expect(packagesOf(r.urls).filter((p) => HEAVY.includes(p))).toEqual([]);
   });
 
-  it('`sieve pool info` reads a manifest without loading DuckDB or Arrow', () => {
+  it('`sieve pool info` reads a manifest without loading DuckDB or Arrow, with the one bundled zod', () => {
     const r = loadedModules(['pool', 'info', 'german-credit', '--json'], tempDir('sieve-cwd-'));
     expect(r.status, r.stderr).toBe(0);
+    expect(r.urls.some((u) => u.endsWith('/dist/vendor/zod.js'))).toBe(true);
     const loaded = packagesOf(r.urls);
-    expect(loaded).toContain('zod');
-    expect(loaded.filter((p) => ['apache-arrow', '@duckdb/node-api', 'vega', 'yaml', 'tsx'].includes(p))).toEqual([]);
+    expect(loaded.filter((p) => ['apache-arrow', '@duckdb/node-api', 'vega', 'yaml', 'zod', 'tsx'].includes(p))).toEqual([]);
+  });
+
+  it('a command that reads YAML and Arrow uses the bundled copies, never a second one from node_modules', () => {
+    const dir = tempDir('sieve-cwd-');
+    const out = join(dir, 'train.arrow');
+    const exported = loadedModules(['pool', 'export', 'german-credit', '--format', 'arrow', '--out', out], dir);
+    expect(exported.status, exported.stderr).toBe(0);
+    expect(exported.urls.some((u) => u.endsWith('/dist/vendor/apache-arrow.js'))).toBe(true);
+    const challenge = loadedModules(['challenge', 'info', 'credit-fair', '--json'], dir);
+    expect(challenge.status, challenge.stderr).toBe(0);
+    expect(challenge.urls.some((u) => u.endsWith('/dist/vendor/yaml.js'))).toBe(true);
+    for (const r of [exported, challenge]) expect(packagesOf(r.urls).filter((p) => ['apache-arrow', 'yaml', 'zod'].includes(p))).toEqual([]);
   });
 });
 
