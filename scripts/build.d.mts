@@ -6,3 +6,4 @@ export interface BuildOutcome { sources: number; written: number; removed: numbe
 export function isFresh(): boolean;
 export function build(opts?: { quiet?: boolean }): Promise<BuildOutcome>;
 export function ensureBuilt(): Promise<BuildOutcome & { fresh: boolean }>;
+export const VENDORED: string[];
