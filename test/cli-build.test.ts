@@ -35,6 +35,7 @@ describe('the sieve command', () => {
     expect(r.urls.some((u) => u.endsWith('/dist/src/cli/main.js'))).toBe(true);
     expect(r.urls.filter((u) => /\.[cm]?tsx?$/.test(u))).toEqual([]);
     expect(packagesOf(r.urls).filter((p) => HEAVY.includes(p))).toEqual([]);
+    expect(r.urls.filter((u) => u.includes('/dist/vendor/'))).toEqual([]); // bundled arrow, zod, yaml
   });
 
   it('`sieve pool info` reads a manifest without loading DuckDB or Arrow, with the one bundled zod', () => {

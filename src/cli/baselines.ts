@@ -1,8 +1,6 @@
 /** `sieve baselines <challenge>`: score the challenge's built-in baselines as a leaderboard. */
 import type { Command } from 'commander';
 import type { BaselineResult } from '../evaluate/baselines.ts';
-import { ci, leaderboardColumns, leaderboardOrder, meanOnly, meanStd } from '../evaluate/format.ts';
-import { isClosed } from '../challenge/load.ts';
 import type { Challenge } from '../challenge/schema.ts';
 import { printJson, printTable } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
@@ -45,7 +43,7 @@ export async function printLeaderboard(
   results: BaselineResult[],
   opts: { showPrivate?: boolean; bootstrapSamples?: number } = {},
 ): Promise<void> {
-  const { ci, leaderboardColumns, meanStd } = await import('../evaluate/format.ts');
+  const { ci, leaderboardColumns, meanOnly, meanStd } = await import('../evaluate/format.ts');
   const primary = challenge.metrics.primary;
   const available = Object.keys(results[0]?.metrics ?? {});
   const extra = leaderboardColumns(primary, challenge.metrics.report, available);
