@@ -4,9 +4,10 @@
  *   sources, so tests that spawn the CLI run the code as it is now, also for a targeted
  *   `npx vitest run test/x.test.ts` (a no-op, one stat per source, when dist/ is fresh;
  *   bin/sieve.mjs checks again on every start in a clone);
- * - pins $SIEVE_WORKSPACE to a temporary folder for every test and every CLI it spawns, so
- *   no test reads or writes the real user workspace in the home directory (tests of the
- *   workspace lookup itself unset it and point HOME at a temporary folder).
+ * - pins $SIEVE_WORKSPACE, and the caches ($SIEVE_CACHE_DIR: file hashes; $SIEVE_CACHE:
+ *   variant pools), to a temporary folder for every test and every CLI it spawns, so no test
+ *   reads or writes the user's workspace or caches in the home directory (tests of the
+ *   workspace lookup itself unset SIEVE_WORKSPACE and point HOME at a temporary folder).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,9 @@ import { ensureBuilt } from '../scripts/build.mjs';
 
 export default async function setup(): Promise<() => void> {
   await ensureBuilt();
-  const workspace = mkdtempSync(join(tmpdir(), 'sieve-test-workspace-'));
-  process.env.SIEVE_WORKSPACE = workspace;
-  return () => rmSync(workspace, { recursive: true, force: true });
+  const root = mkdtempSync(join(tmpdir(), 'sieve-test-home-'));
+  process.env.SIEVE_WORKSPACE = join(root, 'workspace');
+  process.env.SIEVE_CACHE_DIR = join(root, 'cache');
+  process.env.SIEVE_CACHE = join(root, 'cache');
+  return () => rmSync(root, { recursive: true, force: true });
 }
