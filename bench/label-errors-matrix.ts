@@ -39,7 +39,7 @@ import { computeOosPredictions, defaultOosModel, type AuditModelSpec, type OosFe
 import { createAuditContext } from '../src/analysers/context.ts';
 import type { PoolSplit } from '../src/pool/types.ts';
 import type { Progress } from '../src/util/progress.ts';
-import { OOS_CV, type AnalyserResult } from '../src/analysers/types.ts';
+import { auditCv, type AnalyserResult } from '../src/analysers/types.ts';
 import { applyNoise, auroc, noiseName, prf, type NoiseModel } from '../test/fixtures/label-noise.ts';
 import { adultLike, fashionFromIdx, fashionIdxAvailable, germanCredit, synthEmbeddings } from '../test/fixtures/label-error-cells.ts';
 import { exploreCell, printExplore, type ExploreRow } from './_label-errors-explore.ts';
@@ -98,7 +98,7 @@ async function loadKind(kind: string): Promise<PoolSplit | string> {
 async function runSieve(split: PoolSplit, featureKind: OosFeatureKind) {
   const t0 = performance.now();
   const model = defaultOosModel('logistic-regression', featureKind, 0);
-  const ctx = createAuditContext({ poolName: 'bench', train: split, model, ...OOS_CV, seed: 0, progress: quiet, computeOos: (s, o) => computeOosPredictions(s, o) });
+  const ctx = createAuditContext({ poolName: 'bench', train: split, model, ...auditCv(split.n), seed: 0, progress: quiet, computeOos: (s, o) => computeOosPredictions(s, o) });
   const result: AnalyserResult = await labelErrors.run(ctx, labelErrors.defaults);
   const seconds = (performance.now() - t0) / 1000;
   return { result, seconds, oos: await ctx.oos() };

@@ -1,7 +1,7 @@
 /**
  * Small cells of the label-error matrix (bench/label-errors-matrix.ts): the analyser's default
  * rule on noise models and data kinds other than symmetric noise on embeddings, with the audit's
- * cross-validation (OOS_CV: two 10-fold runs averaged). Floors sit a little below the measured
+ * cross-validation (auditCv: two 10-fold runs averaged on these small pools). Floors sit a little below the measured
  * figures (in the comments) and above what the earlier defaults (confident learning with a
  * neighbour veto; one 5-fold run) reached, so a regression of the rule fails here.
  */
@@ -12,17 +12,17 @@ import { computeOosPredictions, defaultOosModel, type AuditModelSpec, type OosFe
 import { applyNoise, auroc, prf, type NoiseModel } from './fixtures/label-noise.ts';
 import { adultLike, fashionFromPool, germanCredit, synthEmbeddings } from './fixtures/label-error-cells.ts';
 import { makeContext } from './analysers-helpers.ts';
-import { OOS_CV } from '../src/analysers/types.ts';
+import { auditCv } from '../src/analysers/types.ts';
 
 const GENERATOR: AuditModelSpec = { kind: 'logistic-regression', params: { l2: 1, max_iter: 100, tol: 1e-4 }, preprocess: { standardize: true }, seeds: [0], features: 'raw' };
 
-async function cell(clean: PoolSplit, featureKind: OosFeatureKind, noise: NoiseModel, seed = 3, cv: { folds: number; repeats?: number } = OOS_CV) {
+async function cell(clean: PoolSplit, featureKind: OosFeatureKind, noise: NoiseModel, seed = 3, cv?: { folds: number; repeats?: number }) {
   const k = clean.classNames.length;
   const cleanProba = noise.kind === 'instance' || noise.kind === 'confusable'
     ? (await computeOosPredictions(clean, { model: GENERATOR, folds: 5, seed: 1 })).proba : undefined;
   const noisy = applyNoise(clean.labels, k, noise, seed, cleanProba);
   const split: PoolSplit = { ...clean, labels: noisy.labels, features: clean.features.slice() };
-  const ctx = makeContext(split, { model: defaultOosModel('logistic-regression', featureKind, 0), ...cv });
+  const ctx = makeContext(split, { model: defaultOosModel('logistic-regression', featureKind, 0), ...(cv ?? auditCv(split.n)) });
   const r = await labelErrors.run(ctx, labelErrors.defaults);
   const flags = r.findings.map((f) => (f.flagged ? 1 : 0));
   const oos = await ctx.oos();

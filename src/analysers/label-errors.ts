@@ -23,7 +23,8 @@
  *   against 0.72 for the model alone); without a blend, self-confidence minus a quarter of the
  *   largest other probability ranked below plain self-confidence under symmetric noise on
  *   embeddings. The out-of-sample probabilities themselves are the average of two 10-fold
- *   runs (OOS_CV), which ranks better than one 5-fold run on small tabular pools;
+ *   runs on pools of up to 10,000 rows (auditCv in types.ts), which ranks better than one
+ *   5-fold run on small tabular pools;
  * - the estimated noise rate: rows off the diagonal of the uncalibrated confident joint whose
  *   argmax is not the given label (cleanlab's num_label_issues), not the calibrated joint, which
  *   rescales the off-diagonal share among confidently-classified rows to all rows and so

@@ -13,7 +13,6 @@ import { printJson, printTable, printWrapped } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
 import { oosHeaderText } from '../report/header.ts';
 import { FILTERS } from '../analysers/confident-learning.ts';
-import { OOS_CV } from '../analysers/types.ts';
 
 interface AuditOptions {
   subset?: string;
@@ -24,8 +23,8 @@ interface AuditOptions {
   organiser?: boolean;
   model?: ModelKind;
   groupsAsFeatures?: true | string;
-  folds: string;
-  repeats: string;
+  folds?: string;
+  repeats?: string;
   seed: string;
   top: string;
   minGroupSize: string;
@@ -55,8 +54,8 @@ export function register(program: Command): void {
     .addOption(new Option('--model <kind>', "out-of-sample model: the audit's model of this kind for the pool's feature kind (default: the challenge's fixed model, else logistic regression)")
       .choices(['logistic-regression', 'knn', 'mlp']))
     .option('--groups-as-features [columns]', 'also give the out-of-sample model the group columns (all, or these comma-separated ones), one-hot')
-    .option('--folds <n>', 'cross-validation folds for out-of-sample predictions', String(OOS_CV.folds))
-    .option('--repeats <n>', 'repeats of the cross-validation with other fold assignments, averaged', String(OOS_CV.repeats))
+    .option('--folds <n>', 'cross-validation folds for out-of-sample predictions (default: 10 up to 10,000 rows, else 5)')
+    .option('--repeats <n>', 'repeats of the cross-validation with other fold assignments, averaged (default: 2 up to 10,000 rows, else 1)')
     .option('--seed <n>', 'seed for folds, models and sampling', '0')
     .option('--top <n>', 'findings per analyser in --json output', '50')
     .option('--min-group-size <n>', 'fairness: judge a rate only where its denominator (rows, positives for TPR, negatives for FPR) reaches n', '30')
@@ -81,8 +80,9 @@ Examples:
 }
 
 async function runAuditCommand(target: string, opts: AuditOptions) {
-  const folds = positiveInt(opts.folds, '--folds', 2);
-  const repeats = positiveInt(opts.repeats, '--repeats', 1);
+  // Checked before anything is read; defaults follow the pool's size (auditCv) below.
+  const foldsAsked = opts.folds === undefined ? undefined : positiveInt(opts.folds, '--folds', 2);
+  const repeatsAsked = opts.repeats === undefined ? undefined : positiveInt(opts.repeats, '--repeats', 1);
   const seed = positiveInt(opts.seed, '--seed', 0);
   const top = positiveInt(opts.top, '--top', 0);
   const only = opts.only?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -103,11 +103,15 @@ async function runAuditCommand(target: string, opts: AuditOptions) {
   const { computeOosPredictions } = await import('../analysers/oos.ts');
   const { runAudit, selectAnalysers } = await import('../analysers/audit.ts');
   const ctxMod = await import('../analysers/context.ts');
+  const { auditCv } = await import('../analysers/types.ts');
 
   const selected = selectAnalysers(registry, only);
   const outer = progressBar({ enabled: !opts.json });
   const t = await ctxMod.resolveAuditTarget(target);
   const splits = await ctxMod.readAuditSplits(t.pool, { organiser: opts.organiser });
+  const cv = auditCv(splits.train.n);
+  const folds = foldsAsked ?? cv.folds;
+  const repeats = repeatsAsked ?? cv.repeats;
   if (opts.positiveClass !== undefined && !splits.train.classNames.includes(opts.positiveClass)) {
     throw new SieveError(`--positive-class "${opts.positiveClass}" is not a class of the pool`, { where: '--positive-class', examples: [`classes: ${splits.train.classNames.join(', ')}`] });
   }

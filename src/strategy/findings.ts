@@ -4,7 +4,7 @@
  * probabilities, the kNN label agreement, the duplicate cluster and the outlier score.
  *
  * Computed through the audit pipeline itself (src/analysers: the pool's default out-of-sample
- * model, the audit's cross-validation (OOS_CV), seed 0, every analyser's defaults), so `sieve audit POOL` and a strategy
+ * model, the audit's cross-validation for the pool's size (auditCv), seed 0, every analyser's defaults), so `sieve audit POOL` and a strategy
  * see the same numbers. Only participant data goes in (the train split through
  * src/pool/read.ts; never the test split), so nothing here can leak what the evaluator hides.
  * Deterministic, and cached in memory by the pool's content hash: strategies run on one pool
@@ -17,14 +17,14 @@ import { labelErrors } from '../analysers/label-errors.ts';
 import { labelErrorsKnn } from '../analysers/label-errors-knn.ts';
 import { computeOosPredictions, describeModel } from '../analysers/oos.ts';
 import { outliers } from '../analysers/outliers.ts';
-import { OOS_CV, type AnalyserResult, type Finding } from '../analysers/types.ts';
+import { auditCv, type AnalyserResult, type Finding } from '../analysers/types.ts';
 import type { ColumnData, TableData } from '../pool/duckdb.ts';
 import { readSplit, type Pool } from '../pool/read.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import type { Progress } from '../util/progress.ts';
 
 /** The audit settings findings are computed with (the audit's own defaults). */
-export const FINDINGS_SETTINGS = { ...OOS_CV, seed: 0 } as const;
+export const FINDINGS_SETTINGS = { seed: 0 } as const;
 
 /** The analysers whose per-row findings are kept, in the audit's order. */
 const ANALYSERS = [labelErrors, labelErrorsKnn, duplicates, outliers];
@@ -92,7 +92,8 @@ async function computeFindings(pool: Pool, opts: { train?: PoolSplit; progress?:
   const t0 = performance.now();
   const progress = opts.progress ?? silent;
   const train = opts.train ?? (await readSplit(pool, 'train'));
-  const { seed, folds, repeats } = FINDINGS_SETTINGS;
+  const { seed } = FINDINGS_SETTINGS;
+  const { folds, repeats } = auditCv(train.n);
   const target = { pool };
   const { spec, header } = resolveOosModel(target, train, { seed });
   const ctx = createAuditContext({
