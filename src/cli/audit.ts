@@ -70,7 +70,7 @@ Examples:
   sieve audit german-credit --only fairness,class-imbalance --json
   sieve audit german-credit --only fairness --positive-class bad --group-columns sex,purpose --min-group-size 50
   sieve audit fashion-select --subset my-ids.csv --html subset.html
-  sieve audit synth-teach --db audit.duckdb   # then: duckdb audit.duckdb "SELECT * FROM summary"
+  sieve audit synth-teach --db audit.duckdb   # then: sieve sql audit.duckdb "SELECT * FROM summary"
   sieve audit german-credit --pred-probs my-model.csv --label-filter prune_by_class`)
     .action(async (target: string, opts: AuditOptions) => {
       const report = await runAuditCommand(target, opts);
@@ -213,6 +213,7 @@ function printHuman(bundle: AuditBundle, outputs: { html?: string; db?: string; 
   if (outputs.db) {
     const t = outputs.tables ?? [];
     printWrapped(`duckdb tables: ${outputs.db} (${t.map((x) => `${x.name} ${x.rows.toLocaleString('en-US')}`).join(', ')})`);
+    console.log(`query them: sieve sql ${outputs.db} "SELECT analyser, severity, flagged FROM summary"`);
   }
   if (!outputs.html && !outputs.db) printWrapped('more: --html report.html for the shareable report, --db audit.duckdb for every finding as SQL tables, --json for machines');
   if (warnings.length) console.log(`${warnings.length} plot(s) could not be rendered; see the warnings above`);

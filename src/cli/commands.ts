@@ -6,6 +6,7 @@ import { register as registerBaselines } from './baselines.ts';
 import { register as registerVerify } from './verify.ts';
 import { register as registerDemo } from './demo.ts';
 import { register as registerAudit } from './audit.ts';
+import { register as registerSql } from './sql.ts';
 import { register as registerWorkspace } from './workspace.ts';
 
 /** Every subcommand's register function, in help order. Add one line per new command file. */
@@ -17,5 +18,6 @@ export const commands: ((program: Command) => void)[] = [
   registerVerify,
   registerDemo,
   registerAudit,
+  registerSql,
   registerWorkspace,
 ];
