@@ -12,7 +12,9 @@ import { tempDir } from './pool-helpers.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'sieve.mjs');
-const HEAVY = ['zod', 'yaml', 'apache-arrow', '@duckdb/node-api', '@duckdb/node-bindings', 'vega', 'vega-lite', 'ml-matrix', 'hono', 'esbuild', 'tsx', 'typescript'];
+// Everything but commander: the CLI files load their libraries inside their actions (cli-table3
+// and cli-progress on first use).
+const HEAVY = ['zod', 'yaml', 'apache-arrow', '@duckdb/node-api', '@duckdb/node-bindings', 'vega', 'vega-lite', 'ml-matrix', 'hono', 'esbuild', 'tsx', 'typescript', 'cli-table3', 'cli-progress'];
 
 /** Runs the launcher with a module-resolution hook that prints every module URL it loads. */
 function loadedModules(args: string[], cwd: string): { status: number | null; urls: string[]; stderr: string } {

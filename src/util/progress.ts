@@ -1,4 +1,9 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgress from 'cli-progress';
+
+// cli-progress is loaded only when a bar is about to be drawn (a terminal, a slow command),
+// so `sieve --help` and quick commands never load it.
+const require = createRequire(import.meta.url);
 
 export interface Progress {
   /**
@@ -99,9 +104,10 @@ export function progressBar(opts: ProgressOptions = {}): Progress {
       if (!tty) return line();
       const t = now();
       if (!bar && t - t0 >= delay) {
-        bar = new cliProgress.SingleBar(
+        const bars = require('cli-progress') as typeof cliProgress;
+        bar = new bars.SingleBar(
           { stream: stream as NodeJS.WriteStream, format: `${label} [{bar}] {percentage}% {value}/{total} eta {eta}s`, hideCursor: true },
-          cliProgress.Presets.shades_classic,
+          bars.Presets.shades_classic,
         );
         bar.start(total, value);
       } else if (bar) bar.update(value);
