@@ -10,10 +10,11 @@
  * features fitted on the clean labels). Data kinds (test/fixtures/label-error-cells.ts): Fashion-MNIST
  * pixels (10,000 images from $SIEVE_DATA/fashion-mnist, skipped without them), the built-in
  * german-credit pool (700 rows), Adult-like census rows one-hot (8,000), synthetic embeddings
- * (`sieve pool synth`'s generator, 6,000 × 64, 10 classes).
+ * (`sieve pool synth`'s generator, 7,500 × 64, 10 classes).
  *
  * Per cell: precision, recall and F1 of sieve's flags, AUROC of its ranking score, its
- * estimated noise rate against the true one, seconds (out-of-sample fit + analyser); then
+ * estimated noise rate against the true one, seconds (out-of-sample fit with the audit's
+ * cross-validation for the pool's size, src/analysers/types.ts auditCv, + analyser); then
  * cleanlab's find_label_issues (default prune_by_noise_rate) and self-confidence AUROC (a) on
  * the same out-of-sample probabilities and (b) on scikit-learn's cross_val_predict
  * probabilities (StandardScaler + LogisticRegression, 5 folds). The Python half needs Debian's
@@ -209,7 +210,7 @@ const line = (r: string[]) => '| ' + r.map((v, j) => v.padEnd(widths[j])).join('
 console.log('\n' + line(head));
 console.log('| ' + widths.map((w) => '-'.repeat(w)).join(' | ') + ' |');
 for (const r of rows) console.log(line(r));
-console.log(`\nsieve: label-errors defaults ${JSON.stringify(labelErrors.defaults)}; out-of-sample model (5 folds) for pixels and embeddings ${JSON.stringify(defaultOosModel('logistic-regression', 'pixels'))}, for tabular ${JSON.stringify(defaultOosModel('logistic-regression', 'tabular'))}`);
+console.log(`\nsieve: label-errors defaults ${JSON.stringify(labelErrors.defaults)}; out-of-sample cross-validation by pool size ${JSON.stringify(auditCv(cells[0]?.n ?? 0))} up to 10,000 rows, ${JSON.stringify(auditCv(Infinity))} above; model for pixels and embeddings ${JSON.stringify(defaultOosModel('logistic-regression', 'pixels'))}, for tabular ${JSON.stringify(defaultOosModel('logistic-regression', 'tabular'))}`);
 console.log('CL(same): cleanlab find_label_issues (prune_by_noise_rate) and self-confidence on sieve\'s out-of-sample probabilities; CL(sklearn): on cross_val_predict(StandardScaler + LogisticRegression) probabilities; est = num_label_issues / n');
 if (skippedKinds.length) console.log(`skipped: ${skippedKinds.join('; ')}`);
 if (pyReason) console.log(`cleanlab half ${pyReason}`);
