@@ -18,4 +18,9 @@
 // (percentile extended to the mean where it missed it, bias reported).
 // 2.0.0: PCA (`pca: k`) from compute/pca.ts: covariance by the SIMD dot kernel in float32 slabs
 // summed in float64 instead of a sparse float64 XᵀX (components agree to ~1e-5 per entry).
-export const EVALUATOR_VERSION = '2.0.0';
+// 3.0.0: one SIMD dot-product kernel (compute/tile-kernel.ts, four float32 lanes per product
+// reduced as (l0 + l1) + (l2 + l3)) under every dot product: PCA covariance, kNN distances and
+// the logistic-regression warm starts' Hessian Gram matrices, instead of the sparse-query
+// kernel's float32 sums in input order; products change at float32 rounding (≈ 1e-7 relative),
+// so PCA components, kNN neighbours at near-ties and warm-start paths can move.
+export const EVALUATOR_VERSION = '3.0.0';

@@ -6,9 +6,9 @@
  * never depend on thread timing. If the training set has fewer than k rows, all rows vote.
  *
  * Metrics: 'euclidean' (‖q − t‖, via ‖q‖² + ‖t‖² − 2 q·t) and 'cosine' (1 − cos(q, t); an
- * all-zero row has cosine 0 with everything). Dot products run in the SIMD kernel of
- * compute/dots-wasm.ts over query non-zeros, blocked so a slab of training rows stays in
- * cache while a block of queries passes over it, spread over the kernel threads.
+ * all-zero row has cosine 0 with everything). Dot products run in compute/'s one SIMD kernel
+ * (tile-kernel.ts, through dots.ts's block driver), blocked so a slab of training rows stays
+ * in cache while a block of queries passes over it, spread over the kernel threads.
  */
 import type { Dataset, FittedModel, Model, ModelState } from '../types.ts';
 import { checkDataset, choiceParam, numberParam, rejectUnknownParams } from './params.ts';
