@@ -15,7 +15,7 @@ import { loadEvalContext } from '../src/evaluate/context.ts';
 import { confidentCorrections } from '../src/evaluate/baselines.ts';
 import { evaluateFile } from '../src/evaluate/runner.ts';
 import {
-  ensureVariants, loadVariants, strategyGeneralisation, strategyInputOf, summariseGeneralisation, type LoadedVariant,
+  ensureVariants, loadVariants, produceWithStrategy, strategyGeneralisation, strategyInputOf, summariseGeneralisation, type LoadedVariant,
   type ProduceSubmission,
 } from '../src/evaluate/variants.ts';
 import { assertParticipantSource } from '../src/pool/guard.ts';
@@ -119,6 +119,28 @@ describe('synth-teach variants', () => {
     // Same strategy, same variants: bit-identical scores.
     const again = (await strategyGeneralisation(challenge, produce, 0.8, { loaded, bootstrapSamples: 50 }))!;
     expect(again.variants.map((v) => v.primary)).toEqual(scores);
+  });
+
+  it('re-run an SQL strategy (with findings) on each variant, reading the train split it is granted and nothing else', async () => {
+    const sql = join(cache, 'keep-clean.sql');
+    writeFileSync(sql, `-- the 1,000 most self-confident rows the audit does not flag
+SELECT p.id FROM pool p JOIN findings f USING (id)
+WHERE NOT f.label_issue AND NOT f.duplicate_redundant
+ORDER BY f.self_confidence DESC, p.id LIMIT 1000
+`);
+    const g = (await strategyGeneralisation(challenge, produceWithStrategy(challenge, sql), 0.85, { loaded, bootstrapSamples: 20 }))!;
+    expect(g.variants.map((v) => v.error ?? null)).toEqual([null, null, null]);
+    expect(g.n).toBe(3);
+    expect(g.ci95![0]).toBeLessThanOrEqual(g.mean!);
+    expect(g.ci95![1]).toBeGreaterThanOrEqual(g.mean!);
+    // The grant is for that one pool object: the same directory opened again stays refused.
+    const reopened = await openPool(loaded[0].variant.pool.dir);
+    expect((await refusal(readSplit(reopened, 'train'))).message).toMatch(/evaluator-only/);
+    const escape = join(cache, 'escape.sql');
+    writeFileSync(escape, `SELECT id FROM read_parquet('${join(loaded[0].variant.pool.dir, 'truth.parquet')}')`);
+    const e = (await strategyGeneralisation(challenge, produceWithStrategy(challenge, escape), 0.85, { loaded, bootstrapSamples: 20 }))!;
+    expect(e.mean).toBeNull();
+    for (const v of e.variants) expect(v.error).toBeTruthy();
   });
 
   it('give no generalisation score to a strategy that fails on a variant, and say why', async () => {

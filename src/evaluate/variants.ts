@@ -21,14 +21,15 @@ import { join } from 'node:path';
 import { studentTInterval } from '../../compute/stats.ts';
 import type { VariantRecipe } from '../../pools/recipes/variants.ts';
 import type { Challenge } from '../challenge/schema.ts';
-import { readHiddenSplit } from '../pool/hidden.ts';
+import { grantStrategyRead, readHiddenSplit } from '../pool/hidden.ts';
 import { verifyPoolFiles } from '../pool/integrity.ts';
 import { canonicalJson, MANIFEST_FILE, type PoolManifest } from '../pool/manifest.ts';
 import { openPool, readSplit, type Pool } from '../pool/read.ts';
 import { variantCacheDir } from '../pool/resolve.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import { writePool } from '../pool/write.ts';
-import type { SubmissionRules, ValidSubmission } from '../submission/index.ts';
+import { parseSubmissionBytes, validateSubmission, type RawSubmission, type SubmissionRules, type ValidSubmission } from '../submission/index.ts';
+import type { StrategyLimits } from '../strategy/types.ts';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import { loadEvalContext, type EvalContext } from './context.ts';
@@ -271,7 +272,8 @@ export type ProduceSubmission = (input: StrategyPoolInput) => Promise<Pick<Valid
 export function strategyInputOf(ctx: EvalContext, variant: VariantPool | null): StrategyPoolInput {
   const file = ctx.pool.manifest.files.find((f) => f.role === 'train')!;
   return {
-    pool: ctx.pool,
+    // A variant's train split is evaluator-only: the runner gets a pool object granted to read it.
+    pool: variant ? grantStrategyRead(ctx.pool) : ctx.pool,
     train: ctx.train,
     trainFile: join(ctx.pool.dir, file.path),
     rules: ctx.rules,
@@ -316,4 +318,50 @@ export function notRerun(challenge: Challenge): { note: string } | null {
 export function comparableGeneralisation(g: Generalisation | { note: string } | undefined): unknown {
   if (!g || !('variants' in g)) return g;
   return { ...g, variants: g.variants.map(({ seconds: _s, ...rest }) => rest) };
+}
+
+/**
+ * Anything that reads a submission for a given pool: a submission source (src/submission/
+ * sources/, the strategy source re-runs its strategy on the pool it is given).
+ */
+export interface PoolSubmissionSource {
+  read(args: { challenge: Challenge; pool: Pool; rules: SubmissionRules }): Promise<{ raw: RawSubmission; path: string; sha256: string }>;
+}
+
+/** A submission source as a ProduceSubmission: read it for the given pool, validate it with that pool's rules. */
+export function produceFromSource(challenge: Challenge, source: PoolSubmissionSource): ProduceSubmission {
+  return async (input) => {
+    const read = await source.read({ challenge: { ...challenge, poolRef: input.pool.dir }, pool: input.pool, rules: input.rules });
+    return validateSubmission(read.raw, input.rules, { where: read.path, sha256: read.sha256, idIndex: input.idIndex });
+  };
+}
+
+/**
+ * A strategy file (.sql, .ts, .mjs, .js) as a ProduceSubmission: run it on the given pool
+ * (src/strategy/runners.ts, the challenge's first model seed, default limits), then validate
+ * its output exactly like a submission file with those ids.
+ */
+export function produceWithStrategy(
+  challenge: Challenge,
+  strategyPath: string,
+  opts: { allowUnisolated?: boolean; limits?: Partial<StrategyLimits> } = {},
+): ProduceSubmission {
+  return async (input) => {
+    const [{ runStrategy }, { strategyLimits }, { poolFindings }, { outputCsv }] = await Promise.all([
+      import('../strategy/runners.ts'), import('../strategy/limits.ts'), import('../strategy/findings.ts'), import('../strategy/output.ts'),
+    ]);
+    const run = await runStrategy(strategyPath, {
+      task: challenge.task,
+      budget: input.rules.budget ?? input.train.n,
+      seed: challenge.model.seeds[0],
+      pool: input.pool,
+      classNames: input.rules.classNames,
+      findings: () => poolFindings(input.pool, { train: input.train }),
+      limits: strategyLimits(opts.limits),
+      allowUnisolated: opts.allowUnisolated,
+    });
+    const bytes = new TextEncoder().encode(outputCsv(run.output));
+    const raw = await parseSubmissionBytes(bytes, 'csv', run.path);
+    return validateSubmission(raw, input.rules, { where: `${run.path} (output)`, sha256: run.outputSha256, idIndex: input.idIndex });
+  };
 }

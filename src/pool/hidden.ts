@@ -8,6 +8,18 @@ import { openDb, queryColumns, sqlString, type ReadColumn } from './duckdb.ts';
 import { poolReadError, readSplitFile, requirePoolFile, splitFile, type Pool, type ReadSplitOptions } from './read.ts';
 import type { PoolSplit, PoolTruth, SplitName } from './types.ts';
 import { SieveError } from '../util/errors.ts';
+import { addGrant } from './grants.ts';
+
+/**
+ * A copy of `pool` whose train split participant reads accept (src/pool/grants.ts): how the
+ * evaluator lets a strategy runner, which reads only through read.ts, run on a hidden variant
+ * pool. Never for anything but a strategy run the evaluator starts itself.
+ */
+export function grantStrategyRead(pool: Pool): Pool {
+  const copy: Pool = { ...pool };
+  addGrant(copy);
+  return copy;
+}
 
 /** Reads a split whatever its visibility (the hidden test split of a challenge pool). */
 export async function readHiddenSplit(pool: Pool, split: SplitName = 'test', opts: ReadSplitOptions = {}): Promise<PoolSplit> {

@@ -13,6 +13,7 @@ import { appendTable, openDb, queryColumns, quoteIdent, sqlString, type ReadColu
 import { featureWidth, type FeatureSpec, type FileEntry, type PoolManifest } from './manifest.ts';
 import type { Pool } from './open.ts';
 import { assertParticipantSource } from './guard.ts';
+import { hasGrant } from './grants.ts';
 import type { PoolSplit, SplitName } from './types.ts';
 
 export { listBuiltinPools, listWorkspacePools } from './resolve.ts';
@@ -44,6 +45,8 @@ export function splitFile(pool: Pool, split: SplitName): FileEntry {
 /** Absolute path of a split's file after checking participants may read it. */
 export function participantFile(pool: Pool, split: SplitName): { path: string; file: FileEntry } {
   const file = splitFile(pool, split);
+  // A variant's train split, handed to a strategy runner by the evaluator (src/pool/grants.ts).
+  if (split === 'train' && hasGrant(pool)) return { path: join(pool.dir, file.path), file };
   if (file.visibility !== 'participant')
     throw new SieveError(`the ${split} split of pool "${pool.name}" is evaluator-only`, {
       where: join(pool.dir, file.path),
@@ -60,7 +63,7 @@ export function participantFile(pool: Pool, split: SplitName): { path: string; f
 export async function participantSource(pool: Pool, split: SplitName): Promise<{ path: string; file: FileEntry }> {
   const r = participantFile(pool, split);
   await requirePoolFile(pool, r.path);
-  await assertParticipantSource(r.path);
+  if (!(split === 'train' && hasGrant(pool))) await assertParticipantSource(r.path);
   return r;
 }
 
