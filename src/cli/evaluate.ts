@@ -86,5 +86,13 @@ export async function printRecord(record: ResultRecord, opts: { showPrivate?: bo
   }
   const sys = record.system;
   console.log(`system      fit ${sys.fit_seconds.toFixed(2)} s, total ${sys.total_seconds.toFixed(2)} s, peak ${sys.peak_rss_mb} MB, ${sys.cores} cores, node ${sys.node}, evaluator ${record.evaluator.version}`);
+  const g = record.generalisation;
+  if (g && !('variants' in g)) console.log(`variants    ${g.note}`);
+  else if (g) {
+    const per = g.variants.map((v) => `${v.seed}: ${v.primary === null ? `failed (${v.error})` : v.primary.toFixed(4)}`).join(', ');
+    const ci = g.ci95 ? ` [${g.ci95[0].toFixed(4)}, ${g.ci95[1].toFixed(4)}] (Student t over variants)` : '';
+    console.log(`variants    ${g.primary.name} per hidden variant ${per}`);
+    console.log(`            generalisation ${g.mean === null ? '-' : g.mean.toFixed(4)}${ci}, gap to public ${g.gap === null ? '-' : g.gap.toFixed(4)}${g.note ? `; ${g.note}` : ''}`);
+  }
   if (opts.out) console.log(`wrote       ${opts.out}`);
 }
