@@ -14,7 +14,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { printTable } from '../src/util/output.ts';
 
 const arg = (name: string, dflt: string) => {
@@ -45,10 +46,13 @@ interface Run { seconds: number; rssMb: number; ok: boolean }
 /** Runs a command under GNU time (killed after LIMIT_S); returns wall seconds and peak RSS in MB. */
 function timed(args: string[], cwd: string): Run {
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-v', ...args], { encoding: 'utf8', maxBuffer: 1 << 26, cwd, timeout: LIMIT_S * 1000, killSignal: 'SIGKILL' });
+  // timeout(1) inside time(1): the measured process itself is killed, not only its parent.
+  const r = spawnSync('/usr/bin/time', ['-v', 'timeout', '-s', 'KILL', String(LIMIT_S), ...args], { encoding: 'utf8', maxBuffer: 1 << 26, cwd });
   const seconds = (performance.now() - t0) / 1000;
   const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? '');
-  if (r.status !== 0 && r.signal !== 'SIGKILL') throw new Error(`${args.join(' ')} failed (${r.status}):\n${(r.stderr ?? '').slice(-2000)}`);
+  const killed = /Command terminated by signal 9|exit status 137|Exit status: 137/.test(r.stderr ?? '');
+  if (killed) return { seconds, rssMb: m ? Number(m[1]) / 1024 : NaN, ok: false };
+  if (r.status !== 0) throw new Error(`${args.join(' ')} failed (${r.status}):\n${(r.stderr ?? '').slice(-2000)}`);
   return { seconds, rssMb: m ? Number(m[1]) / 1024 : NaN, ok: r.status === 0 };
 }
 
@@ -61,19 +65,22 @@ try {
     writeCsv(csv, cols);
     console.log(`${cols.toLocaleString('en')} columns × ${ROWS} rows: ${(statSync(csv).size / 1e6).toFixed(1)} MB; ${ROUNDS} rounds, ABAB`);
     const spec = `{'id':'VARCHAR','label':'VARCHAR',${Array.from({ length: cols }, (_, j) => `'x${j}':'VARCHAR'`).join(',')}}`;
+    // The script goes to a file: as one argument it would pass Linux's 128 KiB limit per argument.
     const refScript =
-      `import { DuckDBInstance } from '@duckdb/node-api';` +
+      `import { DuckDBInstance } from ${JSON.stringify(pathToFileURL(createRequire(import.meta.url).resolve('@duckdb/node-api')).href)};` +
       `const i = await DuckDBInstance.create(':memory:', { temp_directory: ${JSON.stringify(join(tmp, 'duck'))} });` +
       `const c = await i.connect();` +
       `await c.run(\`CREATE TABLE t AS SELECT * FROM read_csv('${csv}', header = true, auto_detect = false, columns = ${spec}, delim = ',', quote = '"', escape = '"', strict_mode = true)\`);` +
       `const r = await c.runAndReadAll('SELECT count(*) FROM t'); if (Number(r.getRows()[0][0]) !== ${ROWS}) process.exit(3);`;
-    const sieveIn = (repo: string) => [process.execPath, join(repo, 'bin', 'sieve.mjs'), 'pool', 'import', csv, '--out', join(tmp, 'pool'), '--overwrite', '--json'];
+    const refFile = join(tmp, 'read-csv.mjs');
+    writeFileSync(refFile, refScript);
+    const sieveIn = (repo: string) => [process.execPath, join(repo, 'bin', 'sieve.mjs'), 'pool', 'import', csv, '--out', join(tmp, repo === BEFORE ? 'pool-before' : 'pool'), '--overwrite', '--json'];
     const a: Run[] = [];
     const b: Run[] = [];
     const before: Run[] = [];
     for (let k = 0; k < ROUNDS; k++) {
       a.push(timed(sieveIn(join(here, '..')), join(here, '..')));
-      b.push(timed([process.execPath, '--input-type=module', '-e', refScript], join(here, '..')));
+      b.push(timed([process.execPath, refFile], join(here, '..')));
       // The old importer once (it can take many minutes), after the first pair.
       if (BEFORE && k === 0) before.push(timed(sieveIn(BEFORE), BEFORE));
       console.log(
