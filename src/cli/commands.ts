@@ -8,6 +8,7 @@ import { register as registerDemo } from './demo.ts';
 import { register as registerAudit } from './audit.ts';
 import { register as registerSql } from './sql.ts';
 import { register as registerWorkspace } from './workspace.ts';
+import { register as registerStrategy } from './strategy.ts';
 
 /** Every subcommand's register function, in help order. Add one line per new command file. */
 export const commands: ((program: Command) => void)[] = [
@@ -20,4 +21,5 @@ export const commands: ((program: Command) => void)[] = [
   registerAudit,
   registerSql,
   registerWorkspace,
+  registerStrategy,
 ];

@@ -14,24 +14,27 @@ export function register(program: Command): void {
     .command('evaluate')
     .description('score a submission against a challenge (built-in name or path to challenge.yaml / its directory)')
     .argument('<challenge>', 'challenge name or path')
-    .argument('<submission>', 'submission file: .csv, .txt, .json, .parquet or .arrow')
+    .argument('<submission>', 'submission file (.csv, .txt, .json, .parquet, .arrow) or strategy (.sql; .ts, .mjs, .js)')
     .option('--json', 'print the result record as JSON')
     .option('--out <file>', 'write the full result record (private scores included) to this file, atomically')
     .option('--format <format>', 'submission format, overriding the extension (csv|txt|json|parquet|arrow)')
     .option('--show-private', 'show private-test scores even though the challenge is still open')
+    .option('--allow-unisolated', 'code strategies: run even where the network cannot be isolated (read docs/strategies.md first)')
     .addHelpText(
       'after',
       `
 Submissions:  selection  ids to train on (CSV header "id", TXT one id per line, JSON array / {"ids": [...]})
               relabel    corrections (CSV header "id,label", JSON [{"id": ..., "label": ...}], Parquet, Arrow)
               ranking    ids in the order to inspect (same forms as selection)
+Strategies:   strategy.sql (one SELECT over the tables pool and findings) or strategy.ts / .mjs / .js,
+              run on the challenge pool; their output is validated and scored like a file (docs/strategies.md)
 Every rule is checked before any training; a broken rule exits with code 2 and names the first offending rows.`,
     )
-    .action(async (challenge: string, submission: string, opts: { json?: boolean; out?: string; format?: string; showPrivate?: boolean }) => {
+    .action(async (challenge: string, submission: string, opts: { json?: boolean; out?: string; format?: string; showPrivate?: boolean; allowUnisolated?: boolean }) => {
       if (opts.out !== undefined) await checkOutputPath(opts.out, { kind: 'file', option: '--out', inputs: [submission] });
       const progress = progressBar({ enabled: !opts.json });
       const { evaluateFile } = await import('../evaluate/runner.ts');
-      const record = await evaluateFile(challenge, submission, { format: opts.format, progress });
+      const record = await evaluateFile(challenge, submission, { format: opts.format, progress, allowUnisolated: opts.allowUnisolated });
       progress.stop();
       if (opts.out !== undefined) await writeFileAtomically(opts.out, JSON.stringify(record, null, 2) + '\n', { option: '--out', inputs: [submission] });
       if (opts.json) printJson((await import('../evaluate/record.ts')).publicView(record, { showPrivate: opts.showPrivate }));
@@ -46,7 +49,12 @@ export async function printRecord(record: ResultRecord, opts: { showPrivate?: bo
   const showPrivate = record.private !== null && privateVisible(record, opts);
   const c = record.challenge;
   console.log(`challenge   ${c.name} v${c.version} (${c.task}), pool ${record.pool.name}`);
-  console.log(`submission  ${record.submission.path} (${record.submission.format}, ${record.submission.rows} rows, sha256 ${record.submission.sha256.slice(0, 12)}…)`);
+  if (record.strategy) {
+    const st = record.strategy;
+    console.log(`strategy    ${st.path} (${st.kind}, sha256 ${st.sha256.slice(0, 12)}…, seed ${st.seed}): ${record.submission.rows} rows out, output sha256 ${st.output_sha256.slice(0, 12)}…`);
+  } else {
+    console.log(`submission  ${record.submission.path} (${record.submission.format}, ${record.submission.rows} rows, sha256 ${record.submission.sha256.slice(0, 12)}…)`);
+  }
   console.log(
     `model       ${record.model.kind}, seeds [${record.seeds.join(', ')}], bootstrap ${record.bootstrap.samples} resamples; ` +
       `public test ${record.test.public_rows} of ${record.test.rows} rows`,

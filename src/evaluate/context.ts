@@ -55,11 +55,17 @@ export function preparedFeatures(ctx: EvalContext, spec: ModelSpec): PreparedFea
 
 export async function loadEvalContext(
   challengeRef: string | Challenge,
-  opts: { progress?: Progress; /** Hash every pool file again, ignoring the hash cache (sieve verify). */ rehash?: boolean } = {},
+  opts: {
+    progress?: Progress;
+    /** Hash every pool file again, ignoring the hash cache (sieve verify). */
+    rehash?: boolean;
+    /** The challenge's pool, already opened (so one evaluation opens it once). */
+    pool?: Pool;
+  } = {},
 ): Promise<EvalContext> {
   const t0 = performance.now();
   const challenge = typeof challengeRef === 'string' ? await loadChallenge(challengeRef) : challengeRef;
-  const pool = await openChallengePool(challenge);
+  const pool = opts.pool ?? (await openChallengePool(challenge));
   const m = pool.manifest;
   const where = challenge.specPath;
 

@@ -11,6 +11,7 @@ import type { CurveCounts } from '../../evaluator/protocols/ranking.ts';
 import type { ReplayJson } from '../../evaluator/replay.ts';
 import type { ModelSpec } from '../../evaluator/types.ts';
 import { isClosed } from '../challenge/load.ts';
+import type { StrategyProvenance } from '../submission/sources/strategy.ts';
 import type { SubmissionFormat } from '../submission/types.ts';
 import type { TaskName } from '../tasks/types.ts';
 import type { SystemFigures } from './system.ts';
@@ -94,7 +95,13 @@ export interface ResultRecord {
     rules?: string;
   };
   pool: { name: string; ref: string; content_hash: string };
+  /**
+   * What was scored. For a strategy: its output as a submission CSV (sha256, bytes of that
+   * CSV), and `path` is the strategy file.
+   */
   submission: { sha256: string; format: SubmissionFormat; rows: number; bytes: number; path: string };
+  /** Set when a strategy produced the submission: its kind, file, sha256, output sha256 and seed. */
+  strategy?: StrategyProvenance;
   /** `log_loss`: the log-loss convention (evaluator/metrics.ts LOG_LOSS_CONVENTION). */
   evaluator: { version: string; log_loss?: string };
   sieve: { version: string };

@@ -11,8 +11,10 @@ import {
 import type { Challenge } from '../challenge/schema.ts';
 import { loadChallenge, openChallengePool } from '../challenge/load.ts';
 import { verifyPoolFiles } from '../pool/integrity.ts';
-import { readSplit } from '../pool/read.ts';
-import { indexIds, loadSubmission, rulesFor } from '../submission/index.ts';
+import { readSplit, type Pool } from '../pool/read.ts';
+import { indexIds, rulesFor, validateSubmission } from '../submission/index.ts';
+import type { ReadSubmission } from '../submission/parse.ts';
+import { sourceForPath, type StrategyProvenance, type SubmissionSource } from '../submission/sources/index.ts';
 import type { ValidSubmission } from '../submission/types.ts';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
@@ -136,7 +138,7 @@ function partReplay(replay: Replay, rows: Int32Array, idsSha: string): RecordRep
 export function buildRecord(
   ctx: EvalContext,
   sub: ValidSubmission,
-  file: { path: string; bytes: number },
+  file: { path: string; bytes: number; strategy?: StrategyProvenance },
   scored: Scored,
   timing: { t0: number; bootstrapSamples?: number; /** A strategy's scores on the hidden variants. */ generalisation?: Generalisation },
 ): ResultRecord {
@@ -161,6 +163,7 @@ export function buildRecord(
     },
     pool: { name: pool.name, ref: challenge.poolRef, content_hash: pool.manifest.content_hash },
     submission: { sha256: sub.sha256, format: sub.format, rows: sub.rows, bytes: file.bytes, path: file.path },
+    ...(file.strategy ? { strategy: file.strategy } : {}),
     evaluator: { version: EVALUATOR_VERSION, log_loss: LOG_LOSS_CONVENTION },
     sieve: { version: SIEVE_VERSION },
     model: spec,
@@ -195,43 +198,78 @@ export function buildRecord(
   };
 }
 
+/** A submission read once and validated against its challenge, with the pool it was checked on. */
+export interface CheckedSubmission {
+  challenge: Challenge;
+  pool: Pool;
+  read: ReadSubmission & { strategy?: StrategyProvenance };
+  submission: ValidSubmission;
+  sha256: string;
+}
+
 /**
- * Validates a submission against a challenge reading only the pool's ids and labels (fast):
- * a broken submission is rejected before any features are loaded or anything is trained.
+ * Validates a submission from any source against a challenge reading only the pool's ids
+ * (fast): a broken submission is rejected before any features are loaded or anything is
+ * trained. A strategy source runs its strategy here, on the pool's participant data.
  */
-export async function checkSubmissionFile(
-  challengeRef: string | Challenge,
-  submissionPath: string,
-  opts: { format?: string } = {},
-): Promise<{ challenge: Challenge; submission: ValidSubmission; sha256: string }> {
+export async function checkSubmission(challengeRef: string | Challenge, source: SubmissionSource): Promise<CheckedSubmission> {
   const challenge = typeof challengeRef === 'string' ? await loadChallenge(challengeRef) : challengeRef;
   const pool = await openChallengePool(challenge);
   await verifyPoolFiles(pool, ['train']);
   const train = await readSplit(pool, 'train', { columns: [] });
   const rules = rulesFor(challenge, { ids: train.ids, classNames: pool.manifest.classes });
-  const { file, submission } = await loadSubmission(submissionPath, rules, { format: opts.format, idIndex: indexIds(train.ids) });
-  return { challenge, submission, sha256: file.sha256 };
+  const read = await source.read({ challenge, pool, rules });
+  const submission = validateSubmission(read.raw, rules, { where: read.path, sha256: read.sha256, idIndex: indexIds(train.ids) });
+  return { challenge, pool, read, submission, sha256: read.sha256 };
+}
+
+/** checkSubmission for a command-line path: a submission file, or a strategy (.sql, .ts, .mjs, .js). */
+export function checkSubmissionFile(
+  challengeRef: string | Challenge,
+  submissionPath: string,
+  opts: { format?: string; progress?: Progress; allowUnisolated?: boolean } = {},
+): Promise<CheckedSubmission> {
+  return checkSubmission(challengeRef, sourceForPath(submissionPath, opts));
 }
 
 /**
- * Scores a submission file against a challenge (name, path or loaded) and returns its result
- * record. Throws a SubmissionError before any training when the submission breaks a rule.
+ * Scores a submission from any source against a challenge (name, path or loaded) and returns
+ * its result record. The source is read once and the pool opened once; a SubmissionError is
+ * thrown before any training when the submission breaks a rule. With `context` (baselines,
+ * verify) the submission is validated against that context's pool.
  */
-export async function evaluateFile(
+export async function evaluateSource(
   challengeRef: string | Challenge,
-  submissionPath: string,
+  source: SubmissionSource,
   opts: EvaluateOptions & { context?: EvalContext } = {},
 ): Promise<ResultRecord> {
   const t0 = performance.now();
   let ctx = opts.context;
-  if (!ctx) {
+  let read: CheckedSubmission['read'];
+  let submission: ValidSubmission;
+  if (ctx) {
+    read = await source.read({ challenge: ctx.challenge, pool: ctx.pool, rules: ctx.rules });
+    submission = validateSubmission(read.raw, ctx.rules, { where: read.path, sha256: read.sha256, idIndex: ctx.idIndex });
+  } else {
     // Reject a broken submission before loading features (seconds for an image pool).
-    const { challenge } = await checkSubmissionFile(challengeRef, submissionPath, { format: opts.format });
-    ctx = await loadEvalContext(challenge, { progress: opts.progress });
+    const checked = await checkSubmission(challengeRef, source);
+    ({ read, submission } = checked);
+    ctx = await loadEvalContext(checked.challenge, { progress: opts.progress, pool: checked.pool });
   }
-  const { file, submission } = await loadSubmission(submissionPath, ctx.rules, { format: opts.format, idIndex: ctx.idIndex });
   const scored = await scoreSubmission(ctx, submission, { progress: opts.progress, bootstrapSamples: opts.bootstrapSamples });
-  return buildRecord(ctx, submission, { path: file.path, bytes: file.bytes }, scored, { t0, bootstrapSamples: opts.bootstrapSamples });
+  return buildRecord(ctx, submission, { path: read.path, bytes: read.bytes, strategy: read.strategy }, scored, {
+    t0,
+    bootstrapSamples: opts.bootstrapSamples,
+  });
+}
+
+/** evaluateSource for a command-line path: a submission file, or a strategy (.sql, .ts, .mjs, .js). */
+export function evaluateFile(
+  challengeRef: string | Challenge,
+  submissionPath: string,
+  opts: EvaluateOptions & { context?: EvalContext; allowUnisolated?: boolean } = {},
+): Promise<ResultRecord> {
+  return evaluateSource(challengeRef, sourceForPath(submissionPath, opts), opts);
 }
 
 export type { MetricSummary };

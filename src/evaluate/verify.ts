@@ -12,7 +12,8 @@ import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import { loadEvalContext } from './context.ts';
 import { RESULT_FORMAT, type ResultRecord } from './record.ts';
-import { evaluateFile } from './runner.ts';
+import { fileSource, strategySource } from '../submission/sources/index.ts';
+import { evaluateSource } from './runner.ts';
 import { comparableGeneralisation } from './variants.ts';
 
 export interface Difference {
@@ -77,18 +78,22 @@ export async function verifyRecord(
   const rec = await readRecord(recordPath);
   const notes: string[] = [];
 
-  const subPath = opts.submission ?? rec.submission.path;
+  // A strategy's record names the strategy file: it must be the same bytes, and its re-run
+  // output must hash to what was scored. A submission file's record names the file itself.
+  const subPath = opts.submission ?? (rec.strategy ? rec.strategy.path : rec.submission.path);
+  const what = rec.strategy ? 'strategy' : 'submission';
   const bytes = await readFile(subPath).catch(() => {
-    throw new SieveError(`the submission named by the record is gone: ${subPath}`, {
+    throw new SieveError(`the ${what} named by the record is gone: ${subPath}`, {
       where: recordPath,
-      examples: ['pass --submission FILE if it moved (its sha256 must still match)'],
+      examples: [`pass --submission FILE if it moved (its sha256 must still match)`],
     });
   });
   const sha = createHash('sha256').update(bytes).digest('hex');
-  if (sha !== rec.submission.sha256) {
-    throw new SieveError('the submission file changed since it was scored; refusing to verify', {
+  const recordedSha = rec.strategy ? rec.strategy.sha256 : rec.submission.sha256;
+  if (sha !== recordedSha) {
+    throw new SieveError(`the ${what} file changed since it was scored; refusing to verify`, {
       where: subPath,
-      examples: [`recorded sha256 ${rec.submission.sha256}`, `file sha256 ${sha}`],
+      examples: [`recorded sha256 ${recordedSha}`, `file sha256 ${sha}`],
     });
   }
 
@@ -111,12 +116,8 @@ export async function verifyRecord(
     notes.push(`evaluator version changed: recorded ${rec.evaluator?.version}, running ${EVALUATOR_VERSION}`);
   }
 
-  const rerun = await evaluateFile(challenge, subPath, {
-    context: ctx,
-    format: rec.submission.format,
-    bootstrapSamples: rec.bootstrap.samples,
-    progress: opts.progress,
-  });
+  const source = rec.strategy ? strategySource(subPath, { progress: opts.progress }) : fileSource(subPath, { format: rec.submission.format });
+  const rerun = await evaluateSource(challenge, source, { context: ctx, bootstrapSamples: rec.bootstrap.samples, progress: opts.progress });
   // Compare through JSON, which is how the record was stored (NaN → null and so on).
   const fresh = JSON.parse(JSON.stringify(rerun)) as ResultRecord;
   const differences: Difference[] = [];
@@ -126,6 +127,12 @@ export async function verifyRecord(
     notes.push('the record stores no replay of its bootstrap rows (an older record); the re-run\'s replay was not compared');
     delete fresh.replay;
     if (fresh.private) { delete fresh.private.replay; delete fresh.private.public_mask; }
+  }
+  // The strategy's output must be what was scored (same strategy, same seed, same output bit for bit).
+  if (rec.strategy) {
+    compareJson(rec.strategy.output_sha256, fresh.strategy?.output_sha256, 'strategy.output_sha256', differences, counter);
+    compareJson(rec.strategy.seed, fresh.strategy?.seed, 'strategy.seed', differences, counter);
+    compareJson(rec.submission.sha256, fresh.submission.sha256, 'submission.sha256', differences, counter);
   }
   for (const key of ['seeds', 'model', 'bootstrap', 'test', 'primary', 'metrics', 'curve', 'ranking', 'counts', 'replay', 'subset'] as const) {
     compareJson(rec[key], fresh[key], key, differences, counter);

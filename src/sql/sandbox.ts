@@ -60,8 +60,8 @@ export function firstLine(err: unknown): string {
   return line.length > 300 ? line.slice(0, 297) + '...' : line;
 }
 
-/** The first keyword of a statement, after whitespace and comments. */
-export function leadingKeyword(sql: string): string {
+/** The offset of a statement's first token, after whitespace and comments (the length when there is none). */
+export function firstToken(sql: string): number {
   let i = 0;
   for (;;) {
     while (i < sql.length && /\s/.test(sql[i])) i++;
@@ -73,6 +73,12 @@ export function leadingKeyword(sql: string): string {
       i = e < 0 ? sql.length : e + 2;
     } else break;
   }
+  return i;
+}
+
+/** The first keyword of a statement, after whitespace and comments. */
+export function leadingKeyword(sql: string): string {
+  const i = firstToken(sql);
   if (sql[i] === '(') return '(';
   return /^[A-Za-z_]+/.exec(sql.slice(i))?.[0].toUpperCase() ?? '';
 }

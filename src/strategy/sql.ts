@@ -24,7 +24,7 @@ import { verifyPoolFiles } from '../pool/integrity.ts';
 import { SubmissionError } from '../submission/types.ts';
 import { taskOf } from '../tasks/index.ts';
 import { SieveError } from '../util/errors.ts';
-import { firstLine, leadingKeyword, lockDown, openSandbox } from '../sql/sandbox.ts';
+import { firstLine, firstToken, leadingKeyword, lockDown, openSandbox } from '../sql/sandbox.ts';
 import { findingsTable } from './findings.ts';
 import type { StrategyInput, StrategyOutput, StrategyRunner, StrategySource } from './types.ts';
 
@@ -45,6 +45,7 @@ async function loadFindings(conn: DuckDBConnection, input: StrategyInput): Promi
 
 /** Parses the strategy text: exactly one statement, a SELECT. Returns the prepared statement. */
 async function prepareSelect(conn: DuckDBConnection, sql: string, where: string, input: StrategyInput, findingsLoaded: { done: boolean }) {
+  if (firstToken(sql) >= sql.length) throw new SieveError('the SQL strategy holds no statement (only comments or blanks)', { where });
   let extracted;
   try {
     extracted = await conn.extractStatements(sql);

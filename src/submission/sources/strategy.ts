@@ -1,0 +1,81 @@
+/**
+ * A strategy's output as a submission: the strategy runs on the challenge's pool (participant
+ * data only) under the challenge's task and budget, and its output becomes the rows a CSV
+ * file would hold (format `csv`; sha256 and size of that CSV, src/strategy/output.ts), each
+ * entry named by its output row in messages. Validation then treats it like any file.
+ */
+import { readStrategy, runStrategy } from '../../strategy/runners.ts';
+import { poolFindings } from '../../strategy/findings.ts';
+import { strategyLimits } from '../../strategy/limits.ts';
+import { outputCsv } from '../../strategy/output.ts';
+import type { StrategyLimits, StrategyRun, StrategySource } from '../../strategy/types.ts';
+import type { Progress } from '../../util/progress.ts';
+import type { ReadSubmission } from '../parse.ts';
+import type { RawSubmission } from '../types.ts';
+import type { SubmissionSource } from './types.ts';
+
+/** What a result record keeps of the strategy behind a submission. */
+export interface StrategyProvenance {
+  kind: StrategyRun['kind'];
+  /** Absolute path of the strategy file. */
+  path: string;
+  /** sha256 of the strategy file's bytes. */
+  sha256: string;
+  /** sha256 of its output as a submission CSV (equal to the submission's sha256). */
+  output_sha256: string;
+  /** The seed the strategy ran with. */
+  seed: number;
+}
+
+export interface StrategyReadSubmission extends ReadSubmission {
+  strategy: StrategyProvenance;
+  run: StrategyRun;
+}
+
+/** The output rows as a RawSubmission: columns the task's, origins the output rows (1-based). */
+export function outputAsRaw(run: StrategyRun): RawSubmission {
+  const { ids, labels } = run.output;
+  return {
+    format: 'csv',
+    columns: labels !== undefined ? ['id', 'label'] : ['id'],
+    ids: [...ids],
+    labels: labels !== undefined ? [...labels] : null,
+    origins: Int32Array.from({ length: ids.length }, (_, i) => i + 1),
+    originKind: 'row',
+  };
+}
+
+export function strategySource(
+  strategy: string | StrategySource,
+  opts: { limits?: Partial<StrategyLimits>; allowUnisolated?: boolean; progress?: Progress } = {},
+): SubmissionSource & {
+  read(target: Parameters<SubmissionSource['read']>[0]): Promise<StrategyReadSubmission>;
+} {
+  return {
+    kind: 'strategy',
+    name: typeof strategy === 'string' ? strategy : strategy.path,
+    async read({ challenge, pool, rules }) {
+      const source = typeof strategy === 'string' ? await readStrategy(strategy) : strategy;
+      const seed = challenge.model.seeds[0];
+      const run = await runStrategy(source, {
+        task: challenge.task,
+        budget: rules.budget ?? rules.poolIds.length,
+        seed,
+        pool,
+        classNames: pool.manifest.classes,
+        findings: () => poolFindings(pool, { progress: opts.progress }),
+        limits: strategyLimits(opts.limits),
+        allowUnisolated: opts.allowUnisolated,
+      });
+      const csvBytes = Buffer.byteLength(outputCsv(run.output), 'utf8');
+      return {
+        raw: outputAsRaw(run),
+        path: source.path,
+        sha256: run.outputSha256,
+        bytes: csvBytes,
+        strategy: { kind: run.kind, path: source.path, sha256: run.strategySha256, output_sha256: run.outputSha256, seed },
+        run,
+      };
+    },
+  };
+}
