@@ -124,10 +124,11 @@ export function register(program: Command): void {
     .argument('<challenge>', 'challenge name or path')
     .argument('<submission>', 'submission file')
     .option('--format <format>', 'submission format, overriding the extension')
+    .option('--allow-network-unsandboxed', 'code strategies: run even where the network cannot be isolated')
     .option('--json', 'print the outcome as JSON')
-    .action(async (ref: string, path: string, opts: { format?: string; json?: boolean }) => {
+    .action(async (ref: string, path: string, opts: { format?: string; json?: boolean; allowNetworkUnsandboxed?: boolean }) => {
       const { checkSubmissionFile } = await import('../evaluate/runner.ts');
-      const { challenge: c, submission, sha256 } = await checkSubmissionFile(ref, path, { format: opts.format });
+      const { challenge: c, submission, sha256 } = await checkSubmissionFile(ref, path, { format: opts.format, allowUnisolated: opts.allowNetworkUnsandboxed });
       const out = { ok: true, challenge: c.name, format: submission.format, rows: submission.rows, sha256 };
       if (opts.json) return printJson(out);
       console.log(`ok: ${submission.rows} ${taskOf(c.task).columns.includes('label') ? 'corrections' : 'ids'} (${submission.format}) pass every rule of ${c.name}; budget ${budgetText(c)}`);

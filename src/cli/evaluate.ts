@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .option('--out <file>', 'write the full result record (private scores included) to this file, atomically')
     .option('--format <format>', 'submission format, overriding the extension (csv|txt|json|parquet|arrow)')
     .option('--show-private', 'show private-test scores even though the challenge is still open')
-    .option('--allow-unisolated', 'code strategies: run even where the network cannot be isolated (read docs/strategies.md first)')
+    .option('--allow-network-unsandboxed', 'code strategies: run even where the network cannot be isolated (read docs/strategies.md first)')
     .addHelpText(
       'after',
       `
@@ -30,11 +30,11 @@ Strategies:   strategy.sql (one SELECT over the tables pool and findings) or str
               run on the challenge pool; their output is validated and scored like a file (docs/strategies.md)
 Every rule is checked before any training; a broken rule exits with code 2 and names the first offending rows.`,
     )
-    .action(async (challenge: string, submission: string, opts: { json?: boolean; out?: string; format?: string; showPrivate?: boolean; allowUnisolated?: boolean }) => {
+    .action(async (challenge: string, submission: string, opts: { json?: boolean; out?: string; format?: string; showPrivate?: boolean; allowNetworkUnsandboxed?: boolean }) => {
       if (opts.out !== undefined) await checkOutputPath(opts.out, { kind: 'file', option: '--out', inputs: [submission] });
       const progress = progressBar({ enabled: !opts.json });
       const { evaluateFile } = await import('../evaluate/runner.ts');
-      const record = await evaluateFile(challenge, submission, { format: opts.format, progress, allowUnisolated: opts.allowUnisolated });
+      const record = await evaluateFile(challenge, submission, { format: opts.format, progress, allowUnisolated: opts.allowNetworkUnsandboxed });
       progress.stop();
       if (opts.out !== undefined) await writeFileAtomically(opts.out, JSON.stringify(record, null, 2) + '\n', { option: '--out', inputs: [submission] });
       if (opts.json) printJson((await import('../evaluate/record.ts')).publicView(record, { showPrivate: opts.showPrivate }));

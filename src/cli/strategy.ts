@@ -20,19 +20,19 @@ export function register(program: Command): void {
     .argument('<strategy>', 'strategy file: .sql, or .ts / .mjs / .js')
     .requiredOption('--challenge <name>', 'challenge name or path (its pool, task and budget)')
     .option('--out <file>', 'write the submission CSV here, atomically (default: print it)')
-    .option('--allow-unisolated', 'code strategies: run even where the network cannot be isolated')
+    .option('--allow-network-unsandboxed', 'code strategies: run even where the network cannot be isolated')
     .option('--json', 'print what was run and written as JSON')
     .addHelpText('after', `
 Examples:
   sieve strategy run drop-issues.sql --challenge fashion-select --out ids.csv
   sieve evaluate fashion-select ids.csv        # the same rows as: sieve evaluate fashion-select drop-issues.sql`)
-    .action(async (strategy: string, opts: { challenge: string; out?: string; json?: boolean; allowUnisolated?: boolean }) => {
+    .action(async (strategy: string, opts: { challenge: string; out?: string; json?: boolean; allowNetworkUnsandboxed?: boolean }) => {
       if (opts.out !== undefined) await checkOutputPath(opts.out, { kind: 'file', option: '--out', inputs: [strategy] });
       const progress = progressBar({ enabled: !opts.json && opts.out !== undefined });
       const { checkSubmission } = await import('../evaluate/runner.ts');
       const { strategySource } = await import('../submission/sources/strategy.ts');
       const { outputCsv } = await import('../strategy/output.ts');
-      const source = strategySource(strategy, { allowUnisolated: opts.allowUnisolated, progress });
+      const source = strategySource(strategy, { allowUnisolated: opts.allowNetworkUnsandboxed, progress });
       const checked = await checkSubmission(opts.challenge, source);
       progress.stop();
       const run = (checked.read as Awaited<ReturnType<typeof source.read>>).run;

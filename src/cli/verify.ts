@@ -16,15 +16,16 @@ export function register(program: Command): void {
     .argument('<result>', 'result record JSON written by sieve evaluate --out')
     .option('--submission <file>', 'the submission file, if it moved since scoring (its sha256 must match the record)')
     .option('--rescore', "no re-run: recompute every figure from the record's own stored counts and check it equals the recorded one")
+    .option('--allow-network-unsandboxed', 'code strategies: re-run even where the network cannot be isolated')
     .option('--json', 'print the outcome as JSON')
     .addHelpText('after', '\nExit codes: 0 identical; 1 figures differ (listed); 2 the submission, challenge spec or pool changed, or bad input.\n' +
         '--rescore needs only the record: no submission, pool or refit; intervals are recomputed from the rows the record’s bootstrap\n' +
         'resampled (records written before those were stored re-score without their intervals, and say so).')
-    .action(async (result: string, opts: { submission?: string; json?: boolean; rescore?: boolean }) => {
+    .action(async (result: string, opts: { submission?: string; json?: boolean; rescore?: boolean; allowNetworkUnsandboxed?: boolean }) => {
       if (opts.rescore) return rescore(result, opts);
       const progress = progressBar({ enabled: !opts.json });
       const { verifyRecord } = await import('../evaluate/verify.ts');
-      const outcome = await verifyRecord(result, { submission: opts.submission, progress });
+      const outcome = await verifyRecord(result, { submission: opts.submission, progress, allowUnisolated: opts.allowNetworkUnsandboxed });
       progress.stop();
       if (opts.json) {
         printJson({ ok: outcome.ok, compared: outcome.compared, differences: outcome.differences, notes: outcome.notes });

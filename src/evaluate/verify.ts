@@ -73,7 +73,7 @@ export function compareJson(a: unknown, b: unknown, path: string, out: Differenc
 
 export async function verifyRecord(
   recordPath: string,
-  opts: { submission?: string; progress?: Progress } = {},
+  opts: { submission?: string; progress?: Progress; /** Code strategies: run without network isolation (the user's explicit flag). */ allowUnisolated?: boolean } = {},
 ): Promise<VerifyOutcome> {
   const rec = await readRecord(recordPath);
   const notes: string[] = [];
@@ -116,7 +116,7 @@ export async function verifyRecord(
     notes.push(`evaluator version changed: recorded ${rec.evaluator?.version}, running ${EVALUATOR_VERSION}`);
   }
 
-  const source = rec.strategy ? strategySource(subPath, { progress: opts.progress }) : fileSource(subPath, { format: rec.submission.format });
+  const source = rec.strategy ? strategySource(subPath, { progress: opts.progress, allowUnisolated: opts.allowUnisolated }) : fileSource(subPath, { format: rec.submission.format });
   const rerun = await evaluateSource(challenge, source, { context: ctx, bootstrapSamples: rec.bootstrap.samples, progress: opts.progress });
   // Compare through JSON, which is how the record was stored (NaN → null and so on).
   const fresh = JSON.parse(JSON.stringify(rerun)) as ResultRecord;
