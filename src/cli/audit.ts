@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { extname } from 'node:path';
 import type { ModelKind } from '../../evaluator/types.ts';
 import type { AuditBundle, AuditReport } from '../analysers/audit.ts';
 import { SieveError } from '../util/errors.ts';
@@ -32,6 +33,8 @@ interface AuditOptions {
   groupColumns?: string;
   predProbs?: string;
   labelFilter?: string;
+  keep?: string;
+  keepDrop?: string;
 }
 
 function positiveInt(value: string, flag: string, min = 1): number {
@@ -57,7 +60,9 @@ export function register(program: Command): void {
     .option('--folds <n>', 'cross-validation folds for out-of-sample predictions (default: 10 up to 10,000 rows, else 5)')
     .option('--repeats <n>', 'repeats of the cross-validation with other fold assignments, averaged (default: 2 up to 10,000 rows, else 1)')
     .option('--seed <n>', 'seed for folds, models and sampling', '0')
-    .option('--top <n>', 'findings per analyser in --json output', '50')
+    .option('--top <n|all>', 'findings per analyser in --json output (all: every finding and every extra-table row)', '50')
+    .option('--keep <file>', 'write a submission by the keep rule (docs/audit.md, "From audit to submission"): drop flagged rows, then fill the challenge\'s budget class-balanced, most trusted labels first; .csv, .txt or .json')
+    .option('--keep-drop <analysers>', `analysers whose flagged rows --keep drops (label-errors, duplicates: copies beyond a cluster's first row, label-errors-knn, outliers)`, 'label-errors,duplicates')
     .option('--min-group-size <n>', 'fairness: judge a rate only where its denominator (rows, positives for TPR, negatives for FPR) reaches n', '30')
     .option('--positive-class <name>', 'fairness: the class whose selection rate, TPR and FPR are compared (default: the class with the largest parity difference)')
     .option('--group-columns <a,b>', 'fairness: judge these columns (group or categorical feature columns) instead of the pool\'s group columns')
@@ -71,7 +76,8 @@ Examples:
   sieve audit german-credit --only fairness --positive-class bad --group-columns sex,purpose --min-group-size 50
   sieve audit fashion-select --subset my-ids.csv --html subset.html
   sieve audit synth-teach --db audit.duckdb   # then: sieve sql audit.duckdb "SELECT * FROM summary"
-  sieve audit german-credit --pred-probs my-model.csv --label-filter prune_by_class`)
+  sieve audit german-credit --pred-probs my-model.csv --label-filter prune_by_class
+  sieve audit credit-fair --keep ids.csv && sieve evaluate credit-fair ids.csv   # audit → submission → score`)
     .action(async (target: string, opts: AuditOptions) => {
       const report = await runAuditCommand(target, opts);
       if (opts.json) printJson(report.json);
@@ -84,12 +90,18 @@ async function runAuditCommand(target: string, opts: AuditOptions) {
   const foldsAsked = opts.folds === undefined ? undefined : positiveInt(opts.folds, '--folds', 2);
   const repeatsAsked = opts.repeats === undefined ? undefined : positiveInt(opts.repeats, '--repeats', 1);
   const seed = positiveInt(opts.seed, '--seed', 0);
-  const top = positiveInt(opts.top, '--top', 0);
+  const top = opts.top === 'all' ? Infinity : positiveInt(opts.top, '--top', 0);
   const only = opts.only?.split(',').map((s) => s.trim()).filter(Boolean);
   // Refuse a bad --html / --db before minutes of analysis, not after.
   const inputs = opts.subset ? [opts.subset] : [];
   if (opts.html !== undefined) await checkOutputPath(opts.html, { kind: 'file', option: '--html', inputs });
   if (opts.db !== undefined) await checkOutputPath(opts.db, { kind: 'file', option: '--db', inputs });
+  if (opts.keep !== undefined) {
+    if (opts.subset) throw new SieveError('--keep applies the keep rule to the whole pool; leave out --subset', { where: '--keep' });
+    if (!['.csv', '.txt', '.json'].includes(extname(opts.keep).toLowerCase()))
+      throw new SieveError(`--keep writes .csv, .txt or .json, not "${extname(opts.keep) || '(no extension)'}"`, { where: '--keep' });
+    await checkOutputPath(opts.keep, { kind: 'file', option: '--keep', inputs });
+  }
   const minGroupSize = positiveInt(opts.minGroupSize, '--min-group-size', 1);
   const groupColumns = opts.groupColumns?.split(',').map((s) => s.trim()).filter(Boolean);
   const fairnessOptions = {
@@ -161,7 +173,7 @@ async function runAuditCommand(target: string, opts: AuditOptions) {
   }
   phases.stop();
 
-  const outputs: { html?: string; db?: string; tables?: { name: string; rows: number }[] } = {};
+  const outputs: { html?: string; db?: string; tables?: { name: string; rows: number }[]; keep?: { path: string; rows: number; task: string; rule: string; dropped: Record<string, number>; budget?: number; challenge?: string } } = {};
   const warnings: string[] = [];
   if (opts.html !== undefined) {
     const { writeHtmlReport } = await import('../report/html.ts');
@@ -174,9 +186,24 @@ async function runAuditCommand(target: string, opts: AuditOptions) {
     outputs.tables = await writeAuditDb(opts.db, bundle);
     outputs.db = opts.db;
   }
+  if (opts.keep !== undefined) {
+    const { keepRows, keepFileText } = await import('../audit/keep.ts');
+    const { writeFileAtomically } = await import('../util/atomic.ts');
+    const drop = opts.keepDrop?.split(',').map((x) => x.trim()).filter(Boolean);
+    const kept = keepRows(bundle.pool, splits.train, { challenge: t.challenge, drop });
+    await writeFileAtomically(opts.keep, keepFileText(opts.keep, kept, splits.train), { option: '--keep', inputs });
+    outputs.keep = {
+      path: opts.keep, rows: kept.rows.length, task: kept.task, rule: kept.rule, dropped: kept.dropped,
+      ...(kept.budget !== undefined ? { budget: kept.budget } : {}), ...(t.challenge ? { challenge: t.challenge.name } : {}),
+    };
+  }
   const { bundleToJson } = await import('../report/json.ts');
   const json = opts.json
-    ? bundleToJson(bundle, { maxFindings: top, outputs: { ...(outputs.html ? { html: outputs.html } : {}), ...(outputs.db ? { db: outputs.db } : {}) } })
+    ? bundleToJson(bundle, {
+      maxFindings: top,
+      ...(top === Infinity ? { maxTableRows: Infinity } : {}),
+      outputs: { ...(outputs.html ? { html: outputs.html } : {}), ...(outputs.db ? { db: outputs.db } : {}), ...(outputs.keep ? { keep: outputs.keep } : {}) },
+    })
     : null;
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   return { bundle, outputs, warnings, json };
@@ -190,7 +217,7 @@ function flaggedCell(r: AuditReport['results'][number]): string {
   return `${n.toLocaleString('en-US')} / ${r.findings.length.toLocaleString('en-US')}`;
 }
 
-function printHuman(bundle: AuditBundle, outputs: { html?: string; db?: string; tables?: { name: string; rows: number }[] }, warnings: string[]): void {
+function printHuman(bundle: AuditBundle, outputs: { html?: string; db?: string; tables?: { name: string; rows: number }[]; keep?: { path: string; rows: number; task: string; rule: string; challenge?: string } }, warnings: string[]): void {
   const p = bundle.pool;
   const via = p.pool.challenge ? ` (challenge ${p.pool.challenge})` : '';
   console.log(`audit of ${p.pool.name}${via}: ${p.rows.toLocaleString('en-US')} train rows, ${p.pool.classes.length} classes; ${p.seconds.toFixed(1)} s`);
@@ -214,6 +241,11 @@ function printHuman(bundle: AuditBundle, outputs: { html?: string; db?: string; 
     const t = outputs.tables ?? [];
     printWrapped(`duckdb tables: ${outputs.db} (${t.map((x) => `${x.name} ${x.rows.toLocaleString('en-US')}`).join(', ')})`);
     console.log(`query them: sieve sql ${outputs.db} "SELECT analyser, severity, flagged FROM summary"`);
+  }
+  if (outputs.keep) {
+    const k = outputs.keep;
+    printWrapped(`kept: ${k.rows.toLocaleString('en-US')} ${k.task === 'relabel' ? 'corrections' : 'ids'} in ${k.path}: ${k.rule}`);
+    if (k.challenge) console.log(`next: sieve evaluate ${k.challenge} ${k.path}`);
   }
   if (!outputs.html && !outputs.db) printWrapped('more: --html report.html for the shareable report, --db audit.duckdb for every finding as SQL tables, --json for machines');
   if (warnings.length) console.log(`${warnings.length} plot(s) could not be rendered; see the warnings above`);

@@ -17,7 +17,7 @@ export interface JsonReportOptions {
   /** Rows kept per extra table (default 1,000). */
   maxTableRows?: number;
   /** Where the HTML report / DuckDB file went, when they were written. */
-  outputs?: { html?: string; db?: string };
+  outputs?: { html?: string; db?: string; keep?: unknown };
 }
 
 export function auditToJson(report: AuditReport, opts: JsonReportOptions = {}) {

@@ -189,7 +189,8 @@ export function fitTable(head: string[], rows: Cell[][], opts: TableOptions = {}
   const body = shownRows.map((r) => head.map((_, j) => cellText(r[j])));
   const column = (j: number) => body.map((r) => r[j]);
   const longestWord = (s: string) => Math.max(0, ...s.split(/\s+/).map(width));
-  const headerPart = head.map((h) => Math.max(0, ...headerParts(h).flat().map(width)));
+  // A short header is kept whole like a short value; a long one may wrap.
+  const headerPart = head.map((h) => (naturalWidth(h) <= ATOM_WIDTH ? naturalWidth(h) : Math.max(0, ...headerParts(h).flat().map(width))));
   const full = head.map((h, j) => Math.max(naturalWidth(h), ...column(j).map(naturalWidth)));
   // Too wide: headers wrap before any value does ("accuracy (max)" over "mean ± std").
   const natural = tableWidth(full) <= max ? full : head.map((_, j) => Math.max(headerPart[j], ...column(j).map(naturalWidth)));
