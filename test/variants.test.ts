@@ -161,6 +161,22 @@ ORDER BY f.self_confidence DESC, p.id LIMIT 1000
     const record = await evaluateFile(challenge, ids, { context: ctx, bootstrapSamples: 20 });
     expect(record.generalisation).toEqual({ note: expect.stringMatching(/cannot be re-run on the challenge's 3 hidden variants/) });
   });
+
+  it('sieve evaluate re-runs a strategy on every variant: per-variant scores in the record, the same on a second run', async () => {
+    const sql = join(cache, 'first-200.sql');
+    writeFileSync(sql, 'SELECT id FROM pool ORDER BY hash(id), id LIMIT 200\n');
+    const record = await evaluateFile(challenge, sql, { bootstrapSamples: 20 });
+    const g = record.generalisation;
+    expect(g && 'variants' in g).toBe(true);
+    if (!g || !('variants' in g)) return;
+    expect(g.variants.map((v) => v.content_hash)).toEqual(challenge.variants!.pools.map((p) => p.content_hash));
+    expect(g.variants.every((v) => typeof v.primary === 'number')).toBe(true);
+    expect(g.ci95![0]).toBeLessThanOrEqual(g.mean!);
+    expect(g.ci95![1]).toBeGreaterThanOrEqual(g.mean!);
+    const again = await evaluateFile(challenge, sql, { bootstrapSamples: 20 });
+    const a = again.generalisation as typeof g;
+    expect(a.variants.map((v) => v.primary)).toEqual(g.variants.map((v) => v.primary));
+  });
 });
 
 describe('fashion variants', () => {

@@ -23,7 +23,7 @@ import { loadEvalContext, preparedFeatures, type EvalContext } from './context.t
 import { taskOf, type TaskScore } from '../tasks/index.ts';
 import { primaryMean, RESULT_FORMAT, type RecordReplay, type ResultRecord, type SubsetSummary } from './record.ts';
 import { systemFigures } from './system.ts';
-import { notRerun, type Generalisation } from './variants.ts';
+import { notRerun, produceFromSource, strategyGeneralisation, type Generalisation } from './variants.ts';
 
 /** A file of ids is not re-run on variants: its record says so (when the challenge has any). */
 function notRerunField(challenge: Challenge): { generalisation?: { note: string } } {
@@ -257,9 +257,17 @@ export async function evaluateSource(
     ctx = await loadEvalContext(checked.challenge, { progress: opts.progress, pool: checked.pool });
   }
   const scored = await scoreSubmission(ctx, submission, { progress: opts.progress, bootstrapSamples: opts.bootstrapSamples });
+  // A strategy is code: re-run it on each hidden variant for its generalisation score.
+  const generalisation = read.strategy && ctx.challenge.variants
+    ? (await strategyGeneralisation(ctx.challenge, produceFromSource(ctx.challenge, source), primaryMean(scored.metrics, ctx.challenge.metrics.primary), {
+        progress: opts.progress,
+        bootstrapSamples: opts.bootstrapSamples,
+      })) ?? undefined
+    : undefined;
   return buildRecord(ctx, submission, { path: read.path, bytes: read.bytes, strategy: read.strategy }, scored, {
     t0,
     bootstrapSamples: opts.bootstrapSamples,
+    generalisation,
   });
 }
 
