@@ -216,6 +216,14 @@ export function fitTable(head: string[], rows: Cell[][], opts: TableOptions = {}
   const widths = grow(fitWidths(natural.slice(0, cols), floor, max), full.slice(0, cols), max);
   let elided = false;
   const fit = (s: string, j: number) => {
+    // The leading `keep` columns name the row: a long name wraps like a header, at "_" and
+    // before "[" ("worst_group_" over "accuracy[sex]"), instead of being cut to a prefix that
+    // several rows share.
+    if (j < keep && naturalWidth(s) > widths[j]) {
+      const text = wrapHeader(s, widths[j]);
+      elided ||= text.replace(/\n/g, '').length < s.replace(/\s+/g, '').length;
+      return text;
+    }
     const r = wrapCell(s, widths[j], opts.maxCellLines);
     elided ||= r.elided;
     return r.text;
