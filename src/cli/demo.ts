@@ -4,7 +4,7 @@
  * with intervals, and says what to try next.
  */
 import type { Command } from 'commander';
-import { printJson } from '../util/output.ts';
+import { printJson, printWrapped } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
 import { printLeaderboard } from './baselines.ts';
 
@@ -33,6 +33,24 @@ export function register(program: Command): void {
       }
       console.log('');
       await printLeaderboard(ctx.challenge, results, { bootstrapSamples: opts.bootstrap });
+      // What the columns mean, for a first-time reader.
+      const c = ctx.challenge;
+      const { primary, direction } = c.metrics;
+      printWrapped(
+        `\nColumns: "${primary} (${direction})" is the challenge's primary metric (${direction === 'max' ? 'higher' : 'lower'} is better), ` +
+          `the mean ± std over the ${c.model.seeds.length} model seeds on the public test part; "95% CI" is its bootstrap interval ` +
+          `(${opts.bootstrap ?? c.bootstrap.samples} resamples of the test rows); the other columns are means over the seeds ` +
+          `(\`sieve baselines ${DEMO_CHALLENGE} --json\` has every figure).`,
+      );
+      // Identical per-seed scores (their std is rounding, ~1e-16), not the std itself, say the rows were fixed.
+      if (results.some((r) => { const p = r.metrics[primary]?.per_seed; return !!p && p.length > 1 && p.every((x) => x === p[0]); })) {
+        const { getModel } = await import('../../evaluator/models/registry.ts');
+        printWrapped(
+          `"± 0.0000": ${getModel(c.model.kind).seedless ? `${c.model.kind} uses no randomness, so` : 'here'} the same rows give the same model ` +
+            'under every seed; a baseline whose rows do not change with the seed (full-pool) therefore scores the same each time, ' +
+            'while random and class-balanced draw new rows per seed.',
+        );
+      }
       console.log(`\ndone in ${seconds.toFixed(1)} s. What to try next:`);
       const next: [string, string][] = [
         [`sieve challenge info ${DEMO_CHALLENGE}`, 'the rules, the model and the submission format'],
