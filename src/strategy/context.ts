@@ -10,6 +10,7 @@
  */
 import type { Rng } from '../../compute/rng.ts';
 import type { StrategyHelpers } from './helpers.ts';
+import type { PoolFindings } from './findings.ts';
 
 export type StrategyTask = 'selection' | 'relabel' | 'ranking';
 
@@ -57,27 +58,7 @@ export interface GroupColumn {
  * `sieve audit POOL`), aligned with the rows. Computed only for strategies that read
  * ctx.findings or ctx.oosProbabilities (the first read restarts the run with them).
  */
-export interface StrategyFindings {
-  /** label-errors (confident learning): 1 = likely label error; score = 1 − label quality; suggested class (−1: none). */
-  labelIssue: Uint8Array;
-  labelScore: Float64Array;
-  suggestedLabel: Int32Array;
-  /** Out-of-sample probability of the given label. */
-  selfConfidence: Float64Array;
-  /** label-errors-knn: flagged, share of the nearest neighbours agreeing, their majority class (−1: none). */
-  knnIssue: Uint8Array;
-  knnAgreement: Float64Array;
-  knnSuggestedLabel: Int32Array;
-  /** duplicates: cluster number (−1: none), flagged, 1 for every cluster member but its first. */
-  duplicateCluster: Int32Array;
-  duplicateIssue: Uint8Array;
-  duplicateRedundant: Uint8Array;
-  /** outliers: mean distance to the nearest neighbours (higher = farther out), flagged. */
-  outlierScore: Float64Array;
-  outlierIssue: Uint8Array;
-  /** Analysers that could not run on this pool (their columns hold NaN / −1 / 0). */
-  skipped: { name: string; reason: string }[];
-}
+export type StrategyFindings = Omit<PoolFindings, 'poolHash' | 'n' | 'ids' | 'classNames' | 'labels' | 'oos' | 'seconds'>;
 
 export interface StrategyContext {
   task: StrategyTask;
