@@ -3,7 +3,7 @@
  * from the pool's evaluator-only truth in that order, retrains after each `ranking.step`
  * fixes and records the accuracy curve; the record holds the curve and its counts.
  */
-import type { TaskDefinition } from './types.ts';
+import { protocolScore, type TaskDefinition } from './types.ts';
 
 export const ranking: TaskDefinition = {
   name: 'ranking',
@@ -32,16 +32,7 @@ export const ranking: TaskDefinition = {
       segments: input.ranking?.segments ?? 2,
       curveSeeds: input.spec.seeds,
     });
-    return {
-      metrics: out.parts.public,
-      privateMetrics: out.parts.private ?? {},
-      allMetrics: out.metrics,
-      curve: out.curve,
-      ranking: out.ranking,
-      replay: out.replay,
-      fits: out.fits,
-      fitSeconds: out.fit_seconds,
-    };
+    return { ...protocolScore(out), curve: out.curve, ranking: out.ranking };
   },
   entryClass: (_sub, j, poolLabels) => poolLabels[_sub.indices[j]],
 };

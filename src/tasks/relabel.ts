@@ -2,7 +2,7 @@
  * Relabel: at most `budget.corrections` (id, label) pairs; the corrections are applied to the
  * whole pool and the fixed model trains on every row.
  */
-import type { TaskDefinition } from './types.ts';
+import { protocolScore, type TaskDefinition } from './types.ts';
 
 export const relabel: TaskDefinition = {
   name: 'relabel',
@@ -28,16 +28,7 @@ export const relabel: TaskDefinition = {
       corrections: { rows: sub.indices, labels: sub.labels! },
       test: input.test,
     });
-    return {
-      metrics: out.parts.public,
-      privateMetrics: out.parts.private ?? {},
-      allMetrics: out.metrics,
-      counts: out.counts,
-      replay: out.replay,
-      fits: out.fits,
-      fitSeconds: out.fit_seconds,
-      changed: out.changed,
-    };
+    return { ...protocolScore(out), counts: out.counts, changed: out.changed };
   },
   entryClass: (sub, j) => sub.labels![j],
 };

@@ -1,5 +1,5 @@
 /** Selection: a subset of at most `budget.rows` train ids; the fixed model trains on exactly those rows. */
-import type { TaskDefinition } from './types.ts';
+import { protocolScore, type TaskDefinition } from './types.ts';
 
 export const selection: TaskDefinition = {
   name: 'selection',
@@ -18,15 +18,7 @@ export const selection: TaskDefinition = {
   async score(input, sub) {
     const { evaluateSelection } = await import('../../evaluator/protocols/selection.ts');
     const out = await evaluateSelection({ ...input.scoring, spec: input.spec, pool: input.pool, subset: sub.indices, test: input.test });
-    return {
-      metrics: out.parts.public,
-      privateMetrics: out.parts.private ?? {},
-      allMetrics: out.metrics,
-      counts: out.counts,
-      replay: out.replay,
-      fits: out.fits,
-      fitSeconds: out.fit_seconds,
-    };
+    return { ...protocolScore(out), counts: out.counts };
   },
   entryClass: (sub, j, poolLabels) => poolLabels[sub.indices[j]],
 };

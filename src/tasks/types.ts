@@ -64,6 +64,24 @@ export interface TaskScore {
   changed?: number;
 }
 
+/** What every protocol's output gives a TaskScore: the parts' metrics, the replay, the fits. */
+export function protocolScore(out: {
+  parts: Record<string, Metrics>;
+  metrics: Metrics;
+  replay: Replay;
+  fits: FitSummary;
+  fit_seconds: number;
+}): Pick<TaskScore, 'metrics' | 'privateMetrics' | 'allMetrics' | 'replay' | 'fits' | 'fitSeconds'> {
+  return {
+    metrics: out.parts.public,
+    privateMetrics: out.parts.private ?? {},
+    allMetrics: out.metrics,
+    replay: out.replay,
+    fits: out.fits,
+    fitSeconds: out.fit_seconds,
+  };
+}
+
 export interface TaskDefinition {
   name: TaskName;
   /** What a submission is, in one line (help texts, docs). */
