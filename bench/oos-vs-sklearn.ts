@@ -2,7 +2,7 @@
  * bench/oos-vs-sklearn: the audit's out-of-sample model against a plain cross-validated
  * logistic regression from scikit-learn, per pool, in the same run.
  *
- * Sieve: the model `sieve audit POOL` uses (src/analysers/context.ts resolveOosModel: the
+ * Sieve: the model `sieve audit POOL` uses (src/audit/target.ts resolveOosModel: the
  * standardised columns for tabular pools, the neighbour space for pixels and embeddings),
  * 5-fold out-of-sample probabilities, accuracy of their argmax against the given labels. The
  * former model (the neighbour space for every pool) is measured next to it.
@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { ADULT_COLUMNS, adultLikeRecords } from '../test/fixtures/adult-like.ts';
 import { importPool } from '../src/pool/import/index.ts';
 import { openPool, readSplit } from '../src/pool/read.ts';
-import { resolveOosModel, type AuditTarget } from '../src/analysers/context.ts';
+import { resolveOosModel, type AuditTarget } from '../src/audit/target.ts';
 import { computeOosPredictions, defaultOosModel, oosAccuracy, withGroupFeatures, type AuditModelSpec } from '../src/analysers/oos.ts';
 import type { PoolSplit } from '../src/pool/types.ts';
 import { shutdownKernelThreads } from '../compute/pool.ts';

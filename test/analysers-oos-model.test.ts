@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Challenge } from '../src/challenge/schema.ts';
 import type { Pool } from '../src/pool/read.ts';
-import { resolveOosModel, type AuditTarget } from '../src/analysers/context.ts';
+import { resolveOosModel, type AuditTarget } from '../src/audit/target.ts';
 import { computeOosPredictions, defaultOosModel, oosAccuracy, oosFeatureKind } from '../src/analysers/oos.ts';
 import { SieveError } from '../src/util/errors.ts';
 import { deriveSeed } from '../compute/rng.ts';

@@ -17,9 +17,8 @@ import { readTruth } from '../src/pool/hidden.ts';
 import { analysers } from '../src/analysers/registry.ts';
 import { computeOosPredictions, defaultOosModel } from '../src/analysers/oos.ts';
 import { runAudit, selectAnalysers } from '../src/analysers/audit.ts';
-import {
-  auditPoolInfo, createAuditContext, readAuditSplits, readSubsetIndices, resolveAuditTarget, subsetContext, type OosComputer,
-} from '../src/analysers/context.ts';
+import { createAuditContext, subsetContext, type OosComputer } from '../src/analysers/context.ts';
+import { auditPoolInfo, readAuditSplits, readSubsetIndices, resolveAuditTarget } from '../src/audit/target.ts';
 import type { Progress } from '../src/util/progress.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');

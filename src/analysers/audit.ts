@@ -138,7 +138,7 @@ export interface RunAuditOptions {
   folds: number;
   /** Repeats of the K-fold (default 1). */
   repeats?: number;
-  /** The out-of-sample model in words (context.ts resolveOosModel), for the header. */
+  /** The out-of-sample model in words (src/audit/target.ts resolveOosModel), for the header. */
   oosModel?: OosModelHeader;
   testNote?: string;
   /** Per-analyser option overrides, by analyser name. */

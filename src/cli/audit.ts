@@ -104,74 +104,29 @@ async function runAuditCommand(target: string, opts: AuditOptions) {
   }
   const minGroupSize = positiveInt(opts.minGroupSize, '--min-group-size', 1);
   const groupColumns = opts.groupColumns?.split(',').map((s) => s.trim()).filter(Boolean);
-  const fairnessOptions = {
-    minGroupSize,
-    ...(opts.positiveClass !== undefined ? { positiveClass: opts.positiveClass } : {}),
-    ...(groupColumns?.length ? { columns: groupColumns } : {}),
-  };
-
-  // Heavy modules (models, DuckDB, Vega) load only when the command runs.
-  const { analysers: registry } = await import('../analysers/registry.ts');
-  const { computeOosPredictions } = await import('../analysers/oos.ts');
-  const { runAudit, selectAnalysers } = await import('../analysers/audit.ts');
-  const ctxMod = await import('../analysers/context.ts');
-  const { auditCv } = await import('../analysers/types.ts');
-
-  const selected = selectAnalysers(registry, only);
-  const outer = progressBar({ enabled: !opts.json });
-  const t = await ctxMod.resolveAuditTarget(target);
-  const splits = await ctxMod.readAuditSplits(t.pool, { organiser: opts.organiser });
-  const cv = auditCv(splits.train.n);
-  const folds = foldsAsked ?? cv.folds;
-  const repeats = repeatsAsked ?? cv.repeats;
-  if (opts.positiveClass !== undefined && !splits.train.classNames.includes(opts.positiveClass)) {
-    throw new SieveError(`--positive-class "${opts.positiveClass}" is not a class of the pool`, { where: '--positive-class', examples: [`classes: ${splits.train.classNames.join(', ')}`] });
-  }
-  const subsetIndices = opts.subset ? await ctxMod.readSubsetIndices(opts.subset, splits.train, t.challenge) : undefined;
-
   const groupsAsFeatures = opts.groupsAsFeatures === undefined ? undefined
     : opts.groupsAsFeatures === true ? true as const
     : opts.groupsAsFeatures.split(',').map((g) => g.trim()).filter(Boolean);
-  const { spec: model, header: oosModel } = ctxMod.resolveOosModel(t, splits.train, { model: opts.model, groupsAsFeatures, seed });
-  // After the model is resolved, so --groups-as-features sees the pool's own group columns.
-  if (groupColumns?.length) {
-    const { withGroupColumns } = await import('../analysers/group-columns.ts');
-    splits.train = withGroupColumns(splits.train, t.pool.manifest.features, groupColumns);
-  }
 
-  // Heavy modules only when asked; the file is validated against the audited train rows.
-  const probabilities = opts.predProbs
-    ? await (await import('../audit/pred-probs.ts')).readPredProbs(opts.predProbs, { ids: splits.train.ids, classNames: splits.train.classNames, name: t.pool.name })
-      .then((p) => ({ proba: p.proba, n: p.n, k: p.k, folds: 0, seed, model, source: p.source }))
-    : undefined;
-  const usesOos = !probabilities && selected.some((a) => a.needs.includes('oos-probabilities'));
-  const phases = new ctxMod.PhasedProgress(outer, (usesOos ? 1 : 0) + selected.length * (subsetIndices ? 2 : 1));
-  const ctx = ctxMod.createAuditContext({
-    poolName: t.pool.name,
-    train: splits.train,
-    test: splits.test,
-    model,
-    folds,
-    repeats,
+  // The service (and through it the analysers, models and DuckDB) loads only when the command runs.
+  const { runAuditService } = await import('../audit/service.ts');
+  const { bundle, target: t, train } = await runAuditService({
+    target,
+    only,
+    organiser: opts.organiser,
+    model: opts.model,
+    groupsAsFeatures,
+    folds: foldsAsked,
+    repeats: repeatsAsked,
     seed,
-    progress: outer,
-    oosProgress: usesOos ? phases.phase() : undefined,
-    computeOos: (split, o) => computeOosPredictions(split, o),
-    probabilities,
+    minGroupSize,
+    positiveClass: opts.positiveClass,
+    groupColumns,
+    labelFilter: opts.labelFilter,
+    predProbs: opts.predProbs,
+    subset: opts.subset !== undefined ? { file: opts.subset } : undefined,
+    progress: progressBar({ enabled: !opts.json }),
   });
-  const pool = { ...ctxMod.auditPoolInfo(t, splits), ...(groupColumns?.length ? { groups: groupColumns } : {}) };
-  const options = { fairness: fairnessOptions, ...(opts.labelFilter ? { 'label-errors': { filterBy: opts.labelFilter } } : {}) };
-  const bundle: AuditBundle = {
-    pool: await runAudit(ctx, { analysers: selected, pool, folds, repeats, oosModel, options, testNote: splits.testNote, phase: () => phases.phase() }),
-  };
-  if (subsetIndices) {
-    bundle.subset = await runAudit(ctxMod.subsetContext(ctx, subsetIndices), {
-      analysers: selected, pool, folds, repeats, oosModel, options, scope: 'subset', testNote: splits.testNote,
-      subset: { file: opts.subset!, rows: subsetIndices.length },
-      phase: () => phases.phase(),
-    });
-  }
-  phases.stop();
 
   const outputs: { html?: string; db?: string; tables?: { name: string; rows: number }[]; keep?: { path: string; rows: number; task: string; rule: string; dropped: Record<string, number>; budget?: number; challenge?: string } } = {};
   const warnings: string[] = [];
@@ -190,8 +145,8 @@ async function runAuditCommand(target: string, opts: AuditOptions) {
     const { keepRows, keepFileText } = await import('../audit/keep.ts');
     const { writeFileAtomically } = await import('../util/atomic.ts');
     const drop = opts.keepDrop?.split(',').map((x) => x.trim()).filter(Boolean);
-    const kept = keepRows(bundle.pool, splits.train, { challenge: t.challenge, drop });
-    await writeFileAtomically(opts.keep, keepFileText(opts.keep, kept, splits.train), { option: '--keep', inputs });
+    const kept = keepRows(bundle.pool, train, { challenge: t.challenge, drop });
+    await writeFileAtomically(opts.keep, keepFileText(opts.keep, kept, train), { option: '--keep', inputs });
     outputs.keep = {
       path: opts.keep, rows: kept.rows.length, task: kept.task, rule: kept.rule, dropped: kept.dropped,
       ...(kept.budget !== undefined ? { budget: kept.budget } : {}), ...(t.challenge ? { challenge: t.challenge.name } : {}),

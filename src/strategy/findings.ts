@@ -11,7 +11,8 @@
  * (a baseline table, a verify re-run) share one computation.
  */
 import { runAudit } from '../analysers/audit.ts';
-import { auditPoolInfo, createAuditContext, resolveOosModel } from '../analysers/context.ts';
+import { createAuditContext } from '../analysers/context.ts';
+import { auditPoolInfo, resolveOosModel } from '../audit/target.ts';
 import { duplicates } from '../analysers/duplicates.ts';
 import { labelErrors } from '../analysers/label-errors.ts';
 import { labelErrorsKnn } from '../analysers/label-errors-knn.ts';

@@ -1,0 +1,136 @@
+/**
+ * The audit service: one call from a target (a pool or a challenge, by name or path, or already
+ * opened) to the audit of its train split and, when asked, of the rows a submission selects.
+ * It resolves the target, reads the splits (the evaluator-only test split only for organisers),
+ * reads and validates the subset under the challenge's task, reads the user's out-of-sample
+ * probabilities, picks the out-of-sample model and runs the analysers. `sieve audit` and the
+ * server are thin layers over it; writing reports (HTML, DuckDB, --keep) stays with the caller.
+ */
+import { runAudit, selectAnalysers, type AuditBundle } from '../analysers/audit.ts';
+import { createAuditContext, PhasedProgress, subsetContext } from '../analysers/context.ts';
+import { analysers as registry } from '../analysers/registry.ts';
+import { computeOosPredictions } from '../analysers/oos.ts';
+import { auditCv } from '../analysers/types.ts';
+import type { PoolSplit } from '../pool/types.ts';
+import type { ModelKind } from '../../evaluator/types.ts';
+import { SieveError } from '../util/errors.ts';
+import type { Progress } from '../util/progress.ts';
+import { auditPoolInfo, readAuditSplits, readSubsetIndices, resolveAuditTarget, resolveOosModel, subsetRows, type AuditSplits, type AuditTarget } from './target.ts';
+
+export interface AuditRequest {
+  /** A built-in pool or challenge name, a pool directory, a challenge.yaml, or a target already opened. */
+  target: string | AuditTarget;
+  /** Analysers to run, by name, in registry order (default: all). */
+  only?: readonly string[];
+  /** Read the challenge pool's evaluator-only test split (leakage checks). */
+  organiser?: boolean;
+  /** The audit's model of this kind instead of the challenge's fixed model or the pool default. */
+  model?: ModelKind;
+  /** Also give the out-of-sample model the group columns (all, or these), one-hot. */
+  groupsAsFeatures?: true | readonly string[];
+  /** Cross-validation folds and repeats (default: auditCv for the pool's size). */
+  folds?: number;
+  repeats?: number;
+  seed: number;
+  /** fairness: judge a rate only where its denominator reaches this. */
+  minGroupSize?: number;
+  /** fairness: the class whose rates are compared. */
+  positiveClass?: string;
+  /** fairness: judge these columns (group or categorical feature columns) instead of the pool's groups. */
+  groupColumns?: readonly string[];
+  /** label-errors: confident learning's filter_by rule. */
+  labelFilter?: string;
+  /** A file of out-of-sample class probabilities (id + one column per class) used instead of cross-validation. */
+  predProbs?: string;
+  /**
+   * Also audit these rows: a submission file (read under the challenge's task and budget, or as
+   * a list of ids for a plain pool), or rows already validated (a server's stored submission),
+   * with the name the report gives them.
+   */
+  subset?: { file: string } | { rows: Int32Array; name: string };
+  /** One bar over the cross-validation and every analyser (default: none). */
+  progress?: Progress;
+}
+
+export interface AuditRun {
+  bundle: AuditBundle;
+  target: AuditTarget;
+  /** The audited train split (with --group-columns' columns as groups). */
+  train: PoolSplit;
+  splits: AuditSplits;
+}
+
+const silent: Progress = { start() {}, tick() {}, stop() {} };
+
+/** Runs an audit; every bad option or input is a SieveError thrown before any analyser runs. */
+export async function runAuditService(req: AuditRequest): Promise<AuditRun> {
+  const selected = selectAnalysers(registry, req.only);
+  const target = typeof req.target === 'string' ? await resolveAuditTarget(req.target) : req.target;
+  const splits = await readAuditSplits(target.pool, { organiser: req.organiser });
+  const cv = auditCv(splits.train.n);
+  const folds = req.folds ?? cv.folds;
+  const repeats = req.repeats ?? cv.repeats;
+  const seed = req.seed;
+  if (req.positiveClass !== undefined && !splits.train.classNames.includes(req.positiveClass)) {
+    throw new SieveError(`--positive-class "${req.positiveClass}" is not a class of the pool`, { where: '--positive-class', examples: [`classes: ${splits.train.classNames.join(', ')}`] });
+  }
+  const subset = req.subset === undefined ? undefined
+    : 'file' in req.subset
+      ? { rows: await readSubsetIndices(req.subset.file, splits.train, target.challenge), name: req.subset.file }
+      : { rows: subsetRows(req.subset.rows), name: req.subset.name };
+  if (subset) {
+    for (const r of subset.rows) {
+      if (!(r >= 0 && r < splits.train.n)) throw new SieveError(`subset row ${r} is not a train row of ${target.pool.name}`, { where: subset.name });
+    }
+  }
+
+  const groupsAsFeatures = req.groupsAsFeatures === undefined || req.groupsAsFeatures === true ? req.groupsAsFeatures : [...req.groupsAsFeatures];
+  const { spec: model, header: oosModel } = resolveOosModel(target, splits.train, { model: req.model, groupsAsFeatures, seed });
+  const groupColumns = req.groupColumns?.length ? [...req.groupColumns] : undefined;
+  // After the model is resolved, so --groups-as-features sees the pool's own group columns.
+  if (groupColumns) {
+    const { withGroupColumns } = await import('../analysers/group-columns.ts');
+    splits.train = withGroupColumns(splits.train, target.pool.manifest.features, groupColumns);
+  }
+
+  // The file is validated against the audited train rows.
+  const probabilities = req.predProbs
+    ? await (await import('./pred-probs.ts')).readPredProbs(req.predProbs, { ids: splits.train.ids, classNames: splits.train.classNames, name: target.pool.name })
+      .then((p) => ({ proba: p.proba, n: p.n, k: p.k, folds: 0, seed, model, source: p.source }))
+    : undefined;
+  const progress = req.progress ?? silent;
+  const usesOos = !probabilities && selected.some((a) => a.needs.includes('oos-probabilities'));
+  const phases = new PhasedProgress(progress, (usesOos ? 1 : 0) + selected.length * (subset ? 2 : 1));
+  const ctx = createAuditContext({
+    poolName: target.pool.name,
+    train: splits.train,
+    test: splits.test,
+    model,
+    folds,
+    repeats,
+    seed,
+    progress,
+    oosProgress: usesOos ? phases.phase() : undefined,
+    computeOos: (split, o) => computeOosPredictions(split, o),
+    probabilities,
+  });
+  const pool = { ...auditPoolInfo(target, splits), ...(groupColumns ? { groups: groupColumns } : {}) };
+  const fairness = {
+    ...(req.minGroupSize !== undefined ? { minGroupSize: req.minGroupSize } : {}),
+    ...(req.positiveClass !== undefined ? { positiveClass: req.positiveClass } : {}),
+    ...(groupColumns ? { columns: groupColumns } : {}),
+  };
+  const options = { fairness, ...(req.labelFilter ? { 'label-errors': { filterBy: req.labelFilter } } : {}) };
+  const common = { analysers: selected, pool, folds, repeats, oosModel, options, testNote: splits.testNote, phase: () => phases.phase() };
+  try {
+    const bundle: AuditBundle = { pool: await runAudit(ctx, common) };
+    if (subset) {
+      bundle.subset = await runAudit(subsetContext(ctx, subset.rows), {
+        ...common, scope: 'subset', subset: { file: subset.name, rows: subset.rows.length },
+      });
+    }
+    return { bundle, target, train: splits.train, splits };
+  } finally {
+    phases.stop();
+  }
+}
