@@ -9,7 +9,9 @@
  * See docs/evaluator.md for every shape and definition.
  */
 export { EVALUATOR_VERSION } from './version.ts';
-export type { Dataset, ModelKind, ModelSpec, PreprocessSpec } from './types.ts';
+export type { Dataset, Model, ModelKind, ModelSpec, ParamSchema, ParamSpec, ParamValues, PreprocessSpec } from './types.ts';
+export { EvaluatorInputError, ModelSpecError } from './errors.ts';
+export { describeModelSpec, getModel, isModelKind, iterationLimit, MODEL_KINDS, modelParams } from './models/registry.ts';
 export type { MetricSummary } from './aggregate.ts';
 export { meanAndStd, summariseSeeds, type SeedScorer } from './aggregate.ts';
 export { DEFAULT_BOOTSTRAP, type BootstrapSpec } from './bootstrap.ts';
@@ -18,7 +20,7 @@ export {
   MISSING_GROUP, type GroupColumn, type LayoutDescription, type MetricFamily, type MetricOptions, type MetricTallies,
 } from './metrics.ts';
 export {
-  EvaluatorInputError, prepareFeatures,
+  prepareFeatures,
   type EvaluationOutput, type FitRecord, type PoolInput, type PreparedFeatures, type ProgressSink, type ScoringOptions, type TestInput,
 } from './protocols/common.ts';
 export { evaluateSelection, type SelectionInput } from './protocols/selection.ts';

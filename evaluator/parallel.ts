@@ -15,7 +15,7 @@
  */
 import { machineThreads, runPooled, shareArray, type ShareCache } from '../compute/pool.ts';
 import type { Dataset, ModelKind, ModelSpec, ModelState } from './types.ts';
-import { getModel } from './models/registry.ts';
+import { getModel, modelParams } from './models/registry.ts';
 import { restorePreprocessor } from './preprocess.ts';
 
 export interface EvalMatrix {
@@ -92,6 +92,9 @@ export interface RunFitsOptions {
 export async function runFits(jobs: FitJob[], opts: RunFitsOptions = {}): Promise<FitResult[]> {
   const threads = Math.max(1, Math.min(opts.threads ?? machineThreads(), jobs.length));
   if (!Number.isInteger(threads)) throw new Error(`runFits: threads must be an integer, got ${opts.threads}`);
+  // Parameters are checked here, on the calling thread, so a bad one is a ModelSpecError
+  // rather than a worker's message.
+  for (const job of jobs) modelParams(job.kind, job.params);
   if (threads <= 1) {
     return jobs.map((job, i) => { const r = runFit(job); opts.onDone?.(i); return r; });
   }

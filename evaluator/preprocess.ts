@@ -16,6 +16,7 @@ import type { PreprocessSpec, Preprocessor } from './types.ts';
 import { fitPca as fitComponents } from '../compute/pca.ts';
 import { applyScaling, columnScaling } from '../compute/scaling.ts';
 import { logisticLogitsWasm } from './kernels/logistic-engine.ts';
+import { ModelSpecError } from './errors.ts';
 
 export const PREPROCESS_FORMAT = 'sieve-preprocess/1';
 
@@ -42,20 +43,20 @@ export interface PreprocessJSON {
 function checkSpec(spec: PreprocessSpec, d: number): void {
   const known = ['scale', 'pca', 'standardize'];
   const unknown = Object.keys(spec).filter((key) => !known.includes(key));
-  if (unknown.length) throw new Error(`preprocess: unknown option(s) ${unknown.join(', ')}; known: ${known.join(', ')}`);
+  if (unknown.length) throw new ModelSpecError(`preprocess: unknown option(s) ${unknown.join(', ')}; known: ${known.join(', ')}`, `model.preprocess.${unknown[0]}`);
   if (spec.scale !== undefined && !(typeof spec.scale === 'number' && Number.isFinite(spec.scale) && spec.scale > 0)) {
-    throw new Error(`preprocess: 'scale' must be a positive number, got ${JSON.stringify(spec.scale)}`);
+    throw new ModelSpecError(`preprocess: 'scale' must be a positive number, got ${JSON.stringify(spec.scale)}`, 'model.preprocess.scale');
   }
   if (spec.pca !== undefined && !(Number.isInteger(spec.pca) && spec.pca >= 1 && spec.pca <= d)) {
-    throw new Error(`preprocess: 'pca' must be an integer between 1 and the input dimension ${d}, got ${JSON.stringify(spec.pca)}`);
+    throw new ModelSpecError(`preprocess: 'pca' must be an integer between 1 and the input dimension ${d}, got ${JSON.stringify(spec.pca)}`, 'model.preprocess.pca');
   }
   if (spec.standardize !== undefined && typeof spec.standardize !== 'boolean') {
-    throw new Error(`preprocess: 'standardize' must be true or false, got ${JSON.stringify(spec.standardize)}`);
+    throw new ModelSpecError(`preprocess: 'standardize' must be true or false, got ${JSON.stringify(spec.standardize)}`, 'model.preprocess.standardize');
   }
 }
 
 function fitPca(X: Float32Array, n: number, d: number, scale: number, k: number): NonNullable<PreprocessJSON['pca']> {
-  if (n < 2) throw new Error(`preprocess: PCA needs at least 2 pool rows, got ${n}`);
+  if (n < 2) throw new ModelSpecError(`preprocess: PCA needs at least 2 pool rows, got ${n}`, 'model.preprocess.pca');
   // Every pool row, every eigenpair: the exact variant of the one PCA (compute/pca.ts).
   const fit = fitComponents(X, n, d, k, { variant: 'exact', scale });
   const components: number[][] = [];

@@ -12,7 +12,9 @@ export interface Dataset {
   k: number;
 }
 
-export type ModelKind = 'logistic-regression' | 'knn' | 'mlp';
+import type { ModelKind } from './models/kinds.ts';
+
+export type { ModelKind };
 
 /** Preprocessing is part of the fixed model: fitted once on the whole pool, then frozen. */
 export interface PreprocessSpec {
@@ -26,11 +28,7 @@ export interface PreprocessSpec {
 
 export interface ModelSpec {
   kind: ModelKind;
-  /**
-   * logistic-regression: { l2 (=1/C, penalty ½·l2·‖W‖² on the summed log loss), max_iter, tol }
-   * knn: { k, metric: 'cosine' | 'euclidean' }
-   * mlp: { hidden, epochs, lr, batch_size, l2 }
-   */
+  /** The model's parameters (its file declares them: `getModel(kind).params`; docs/evaluator.md). */
   params: Record<string, number | string | boolean>;
   preprocess?: PreprocessSpec;
   seeds: number[];
@@ -54,13 +52,57 @@ export interface FittedModel {
   readonly iterations: number;
 }
 
+/** One model parameter as a model declares it: its type, default, allowed values and meaning. */
+export type ParamSpec =
+  | { type: 'number'; default: number; min?: number; max?: number; exclusiveMin?: boolean; integer?: boolean; doc: string }
+  | { type: 'choice'; default: string; values: readonly string[]; doc: string }
+  | { type: 'boolean'; default: boolean; doc: string };
+
+/** A model's parameters by name, in the order docs list them. */
+export type ParamSchema = Readonly<Record<string, ParamSpec>>;
+
+/** Parameter values as parsed: every declared parameter present (defaults filled in). */
+export type ParamValues = Record<string, number | string | boolean>;
+
+/**
+ * A fixed model, declared in one file (evaluator/models/NAME.ts) and listed in registry.ts.
+ * Everything else derives from this declaration: the challenge schema's kinds and the load-time
+ * parameter check (src/challenge/), the audit's `--model` choices and defaults
+ * (src/analysers/oos.ts), the ranking curve's warm starts, the convergence note of
+ * `sieve evaluate`, and the parameter tables of docs/evaluator.md (test/models-registry.test.ts).
+ */
 export interface Model {
   kind: ModelKind;
+  /** The model in words, e.g. "logistic regression". */
+  title: string;
+  /** Every parameter the model accepts; anything else is refused (a typo never falls back to a default). */
+  params: ParamSchema;
   /**
    * True when `fit` ignores the seed (same data, same model for every seed): the protocols then
    * fit once and report that fit for every seed instead of repeating identical work.
    */
   seedless: boolean;
+  /**
+   * True when a refit warm-started from an earlier fit gives the cold fit's model (a convex
+   * objective with a unique optimum, up to the solver's tolerance): the ranking curve then
+   * warm-starts its refits. An MLP continued from earlier weights lands elsewhere than a fresh
+   * one, and kNN has nothing to warm-start, so their curves refit cold.
+   */
+  warmStarts: boolean;
+  /**
+   * The most iterations a fit may run with these (parsed) parameters when the model stops early
+   * on convergence, so a fit that ran this many stopped at the limit, not at convergence;
+   * undefined when the model has no such limit (kNN; the MLP always runs its `epochs`).
+   */
+  iterationLimit(params: ParamValues): number | undefined;
+  /**
+   * Parameters of the audit's out-of-sample model (src/analysers/oos.ts) when no challenge
+   * fixes one: `tabular` on the pool's standardised columns, `vectors` on the neighbour space
+   * of pixels and embeddings (≤ 64 components, rows L2-normalised).
+   */
+  auditDefaults: { tabular: ModelSpec['params']; vectors: ModelSpec['params'] };
+  /** The model and its main parameters in words (parsed parameters), for headers and notes. */
+  describe(params: ParamValues): string;
   fit(data: Dataset, params: ModelSpec['params'], opts: FitOptions): FittedModel;
   /** Rebuilds a fitted model from `state()` (e.g. in another thread). */
   restore(state: ModelState, k: number, d: number): FittedModel;

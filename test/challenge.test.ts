@@ -114,7 +114,7 @@ describe('challenge specs', () => {
     writeFileSync(join(cdir, 'challenge.yaml'), base.replace('params: { l2: 1 }', 'params: { l2: 1, max_iters: 50 }'));
     const err = await loadChallenge(cdir).catch((e) => e);
     expect(err).toBeInstanceOf(SieveError);
-    expect(err.message).toMatch(/model\.params: .*max_iters/);
+    expect(err.message).toMatch(/model\.params\.max_iters: logistic-regression: unknown parameter.*max_iters/);
   });
 
   it('rejects YAML syntax errors and non-mapping documents with the file name', () => {

@@ -10,25 +10,31 @@
  * (tile-kernel.ts, through dots.ts's block driver), blocked so a slab of training rows stays
  * in cache while a block of queries passes over it, spread over the kernel threads.
  */
-import type { Dataset, FittedModel, Model, ModelState } from '../types.ts';
-import { checkDataset, choiceParam, numberParam, rejectUnknownParams } from './params.ts';
+import type { Dataset, FittedModel, Model, ModelSpec, ModelState, ParamSchema } from '../types.ts';
+import { checkDataset, parseParams } from './params.ts';
 import { forEachDotBlock } from '../../compute/dots.ts';
 
 const NAME = 'knn';
-export const KNN_PARAMS = ['k', 'metric', 'weights'] as const;
 export type KnnMetric = 'euclidean' | 'cosine';
 export type KnnWeights = 'uniform' | 'distance';
+
+/** The parameters (docs/evaluator.md's table is generated from this). */
+export const KNN_PARAMS = {
+  k: { type: 'number', default: 5, min: 1, integer: true, doc: 'neighbours (all training rows vote if there are fewer)' },
+  metric: {
+    type: 'choice', default: 'euclidean', values: ['euclidean', 'cosine'],
+    doc: '`euclidean` or `cosine` (1 − cos; an all-zero row has cosine 0 with everything)',
+  },
+  weights: {
+    type: 'choice', default: 'uniform', values: ['uniform', 'distance'],
+    doc: '`uniform`: one vote each; `distance`: 1/distance, and if some neighbours are at distance 0 only they vote (as scikit-learn)',
+  },
+} as const satisfies ParamSchema;
 
 export interface KnnParams { k: number; metric: KnnMetric; weights: KnnWeights }
 
 export function knnParams(params: Record<string, unknown>): KnnParams {
-  const p = params as Record<string, number | string | boolean>;
-  rejectUnknownParams(NAME, p, KNN_PARAMS);
-  return {
-    k: numberParam(NAME, p, 'k', 5, { min: 1, integer: true }),
-    metric: choiceParam<KnnMetric>(NAME, p, 'metric', 'euclidean', ['euclidean', 'cosine']),
-    weights: choiceParam<KnnWeights>(NAME, p, 'weights', 'uniform', ['uniform', 'distance']),
-  };
+  return parseParams(NAME, KNN_PARAMS, params as ModelSpec['params']) as unknown as KnnParams;
 }
 
 export interface KnnState extends ModelState {
@@ -127,8 +133,15 @@ class FittedKnn implements FittedModel {
 
 export const knn: Model = {
   kind: 'knn',
+  title: 'k-nearest neighbours',
+  params: KNN_PARAMS,
   // Deterministic whatever the seed: neighbours and votes involve no randomness.
   seedless: true,
+  // Nothing to warm-start: a fit stores the rows.
+  warmStarts: false,
+  iterationLimit: () => undefined,
+  auditDefaults: { tabular: { k: 10, metric: 'euclidean' }, vectors: { k: 10, metric: 'cosine' } },
+  describe: (p) => `k-nearest neighbours (k ${p.k}, ${p.metric})`,
   fit(data: Dataset, params, _opts) {
     const p = knnParams(params);
     checkDataset(NAME, data.X, data.n, data.d, data.y, data.k);

@@ -8,18 +8,32 @@
  * Hessian of this objective does not depend on the labels, so after a few label changes
  * the old inverse-Hessian model is still accurate and a refit takes a handful of steps.
  */
-import type { Dataset, FittedModel, Model, ModelSpec, ModelState } from '../types.ts';
+import type { Dataset, FittedModel, Model, ModelSpec, ModelState, ParamSchema } from '../types.ts';
 import { LogisticEngine, logisticProba } from '../kernels/logistic-engine.ts';
 import { lbfgs, type CurvaturePairs, type LbfgsStop } from './lbfgs.ts';
-import { checkDataset, numberParam, rejectUnknownParams } from './params.ts';
+import { checkDataset, parseParams } from './params.ts';
 import { choleskyForNewton, logRegHessian, MAX_NEWTON_PARAMS } from './logreg-newton.ts';
 import { CholeskySolver } from '../../compute/linalg-wasm.ts';
 
 const NAME = 'logistic-regression';
-export const LOGREG_PARAMS = ['l2', 'max_iter', 'tol', 'memory', 'keep_curvature', 'precondition'] as const;
-
 /** A warm fit that needed more iterations than this refreshes the Hessian next time. */
 export const HESSIAN_REFRESH_ITERATIONS = 30;
+
+/** The parameters (docs/evaluator.md's table is generated from this). */
+export const LOGREG_PARAMS = {
+  l2: { type: 'number', default: 1, min: 0, doc: 'penalty weight (= 1/C)' },
+  max_iter: { type: 'number', default: 100, min: 0, integer: true, doc: 'L-BFGS iterations (one line search each)' },
+  tol: {
+    type: 'number', default: 1e-4, min: 0,
+    doc: "stop when max|∇f| ≤ tol (gradient of the summed objective, as sklearn ≤ 1.2's `gtol`)",
+  },
+  memory: { type: 'number', default: 10, min: 1, max: 100, integer: true, doc: 'L-BFGS curvature pairs' },
+  keep_curvature: { type: 'boolean', default: true, doc: 'keep the pairs in `state()` for warm starts' },
+  precondition: {
+    type: 'boolean', default: true,
+    doc: "warm starts use the exact Hessian as L-BFGS's initial matrix when (d+1)·k ≤ 2048",
+  },
+} as const satisfies ParamSchema;
 
 export interface LogRegParams {
   /** Penalty weight (1/C). Default 1. */
@@ -40,20 +54,7 @@ export interface LogRegParams {
 }
 
 export function logRegParams(params: ModelSpec['params']): LogRegParams {
-  rejectUnknownParams(NAME, params, LOGREG_PARAMS);
-  const bool = (name: string, dflt: boolean): boolean => {
-    const v = params[name];
-    if (v !== undefined && typeof v !== 'boolean') throw new Error(`${NAME}: parameter '${name}' must be true or false, got ${JSON.stringify(v)}`);
-    return (v as boolean | undefined) ?? dflt;
-  };
-  return {
-    l2: numberParam(NAME, params, 'l2', 1, { min: 0 }),
-    max_iter: numberParam(NAME, params, 'max_iter', 100, { min: 0, integer: true }),
-    tol: numberParam(NAME, params, 'tol', 1e-4, { min: 0 }),
-    memory: numberParam(NAME, params, 'memory', 10, { min: 1, max: 100, integer: true }),
-    keep_curvature: bool('keep_curvature', true),
-    precondition: bool('precondition', true),
-  };
+  return parseParams(NAME, LOGREG_PARAMS, params) as unknown as LogRegParams;
 }
 
 export interface LogRegState extends ModelState {
@@ -135,8 +136,17 @@ function thetaFromState(state: ModelState, k: number, d: number): { theta: Float
 
 export const logisticRegression: Model & { fitWithInfo(data: Dataset, params: ModelSpec['params'], opts: { warmStart?: ModelState }): FittedLogReg } = {
   kind: 'logistic-regression',
+  title: 'logistic regression',
+  params: LOGREG_PARAMS,
   // Deterministic whatever the seed: weights start at zero and L-BFGS has no randomness.
   seedless: true,
+  // Convex with a unique optimum: a warm-started refit reaches the cold fit's weights.
+  warmStarts: true,
+  iterationLimit: (p) => p.max_iter as number,
+  // Tabular columns: run to convergence (a hundred-odd dimensions make 200 iterations cheap);
+  // the neighbour space: 30 iterations rank label issues as well as 100 (src/analysers/oos.ts).
+  auditDefaults: { tabular: { l2: 1, max_iter: 200, tol: 1e-4 }, vectors: { l2: 1, max_iter: 30, tol: 1e-4 } },
+  describe: (p) => `logistic regression (l2 ${p.l2}, ≤ ${p.max_iter} L-BFGS iterations)`,
   fit(data, params, opts) {
     return this.fitWithInfo(data, params, opts);
   },

@@ -10,26 +10,44 @@
  *
  * Warm start: continues from the given weights (and Adam moments) for `epochs` more epochs.
  */
-import type { Dataset, FittedModel, Model, ModelState } from '../types.ts';
+import type { Dataset, FittedModel, Model, ModelState, ParamSchema } from '../types.ts';
 import { createRng, deriveSeed } from '../../compute/rng.ts';
-import { checkDataset, numberParam, rejectUnknownParams } from './params.ts';
+import { checkDataset, parseParams } from './params.ts';
 import { softmaxRows } from '../kernels/softmax.ts';
 
 const NAME = 'mlp';
-export const MLP_PARAMS = ['hidden', 'epochs', 'lr', 'batch_size', 'l2'] as const;
+/** The parameters (docs/evaluator.md's table is generated from this). */
+export const MLP_PARAMS = {
+  hidden: { type: 'number', default: 64, min: 1, max: 4096, integer: true, doc: 'hidden units' },
+  epochs: { type: 'number', default: 20, min: 0, max: 100000, integer: true, doc: 'passes over the data (fixed, no early stopping)' },
+  lr: { type: 'number', default: 1e-3, min: 0, exclusiveMin: true, doc: 'Adam step size (β1 0.9, β2 0.999, ε 1e-8)' },
+  batch_size: { type: 'number', default: 64, min: 1, integer: true, doc: 'minibatch rows (the last batch of an epoch is smaller)' },
+  l2: { type: 'number', default: 1e-4, min: 0, doc: '½·l2·(‖W1‖² + ‖W2‖²) added to the minibatch mean cross-entropy' },
+} as const satisfies ParamSchema;
 
 export interface MlpParams { hidden: number; epochs: number; lr: number; batch_size: number; l2: number }
 
 export function mlpParams(params: Record<string, number | string | boolean>): MlpParams {
-  rejectUnknownParams(NAME, params, MLP_PARAMS);
-  return {
-    hidden: numberParam(NAME, params, 'hidden', 64, { min: 1, max: 4096, integer: true }),
-    epochs: numberParam(NAME, params, 'epochs', 20, { min: 0, max: 100000, integer: true }),
-    lr: numberParam(NAME, params, 'lr', 1e-3, { min: 0, exclusiveMin: true }),
-    batch_size: numberParam(NAME, params, 'batch_size', 64, { min: 1, integer: true }),
-    l2: numberParam(NAME, params, 'l2', 1e-4, { min: 0 }),
-  };
+  return parseParams(NAME, MLP_PARAMS, params) as unknown as MlpParams;
 }
+
+/** What the registry knows of the MLP besides fitting (evaluator/types.ts, Model). */
+const MLP_DECLARATION = {
+  kind: 'mlp',
+  title: 'MLP',
+  params: MLP_PARAMS,
+  // Seeded initialisation and minibatch order: every seed is its own fit.
+  seedless: false,
+  // Continued training lands elsewhere than a fresh fit: ranking curves refit cold.
+  warmStarts: false,
+  // Always exactly `epochs` epochs: no convergence test, so no limit to stop at.
+  iterationLimit: () => undefined,
+  auditDefaults: {
+    tabular: { hidden: 128, epochs: 20, lr: 0.001, batch_size: 64, l2: 0.0001 },
+    vectors: { hidden: 128, epochs: 20, lr: 0.001, batch_size: 64, l2: 0.0001 },
+  },
+  describe: (p) => `MLP (${p.hidden} hidden units, ${p.epochs} epochs)`,
+} as const satisfies Omit<Model, 'fit' | 'restore'>;
 
 export interface MlpState extends ModelState {
   kind: 'mlp';
@@ -188,9 +206,7 @@ function thetaFromState(state: ModelState, d: number, k: number): { theta: Float
 }
 
 export const mlp: Model = {
-  kind: 'mlp',
-  // Seeded initialisation and minibatch order: every seed is its own fit.
-  seedless: false,
+  ...MLP_DECLARATION,
   fit(data: Dataset, params, opts) {
     const p = mlpParams(params);
     checkDataset(NAME, data.X, data.n, data.d, data.y, data.k);

@@ -1,51 +1,62 @@
 /**
- * Reading model hyperparameters from a ModelSpec's loose `params` record, with defaults and
- * precise errors (which model, which parameter, what was given, what is allowed).
+ * Reading model hyperparameters from a ModelSpec's loose `params` record by the model's own
+ * declaration (its ParamSchema), with defaults and precise errors: a ModelSpecError naming the
+ * model, the parameter, what was given and what is allowed.
  */
-import type { ModelSpec } from '../types.ts';
+import { EvaluatorInputError, ModelSpecError } from '../errors.ts';
+import type { ModelSpec, ParamSchema, ParamSpec, ParamValues } from '../types.ts';
 
 type Params = ModelSpec['params'];
 
-export function numberParam(
-  model: string, params: Params, name: string, dflt: number,
-  check: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean } = {},
-): number {
-  const raw = params[name];
-  if (raw === undefined) return dflt;
-  if (typeof raw !== 'number' || !Number.isFinite(raw)) {
-    throw new Error(`${model}: parameter '${name}' must be a finite number, got ${JSON.stringify(raw)}`);
-  }
-  if (check.integer && !Number.isInteger(raw)) throw new Error(`${model}: parameter '${name}' must be an integer, got ${raw}`);
-  if (check.min !== undefined && (check.exclusiveMin ? raw <= check.min : raw < check.min)) {
-    throw new Error(`${model}: parameter '${name}' must be ${check.exclusiveMin ? '>' : '>='} ${check.min}, got ${raw}`);
-  }
-  if (check.max !== undefined && raw > check.max) throw new Error(`${model}: parameter '${name}' must be <= ${check.max}, got ${raw}`);
-  return raw;
+function fail(model: string, name: string, message: string): never {
+  throw new ModelSpecError(`${model}: parameter '${name}' ${message}`, `model.params.${name}`);
 }
 
-export function choiceParam<T extends string>(model: string, params: Params, name: string, dflt: T, allowed: readonly T[]): T {
-  const raw = params[name];
-  if (raw === undefined) return dflt;
-  if (typeof raw !== 'string' || !(allowed as readonly string[]).includes(raw)) {
-    throw new Error(`${model}: parameter '${name}' must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+function readParam(model: string, name: string, spec: ParamSpec, raw: unknown): number | string | boolean {
+  if (raw === undefined) return spec.default;
+  switch (spec.type) {
+    case 'number': {
+      if (typeof raw !== 'number' || !Number.isFinite(raw)) fail(model, name, `must be a finite number, got ${JSON.stringify(raw)}`);
+      if (spec.integer && !Number.isInteger(raw)) fail(model, name, `must be an integer, got ${raw}`);
+      if (spec.min !== undefined && (spec.exclusiveMin ? raw <= spec.min : raw < spec.min)) {
+        fail(model, name, `must be ${spec.exclusiveMin ? '>' : '>='} ${spec.min}, got ${raw}`);
+      }
+      if (spec.max !== undefined && raw > spec.max) fail(model, name, `must be <= ${spec.max}, got ${raw}`);
+      return raw;
+    }
+    case 'choice':
+      if (typeof raw !== 'string' || !spec.values.includes(raw)) fail(model, name, `must be one of ${spec.values.join(', ')}, got ${JSON.stringify(raw)}`);
+      return raw;
+    case 'boolean':
+      if (typeof raw !== 'boolean') fail(model, name, `must be true or false, got ${JSON.stringify(raw)}`);
+      return raw;
   }
-  return raw as T;
 }
 
-/** Rejects parameters the model does not know (a typo must not silently fall back to a default). */
-export function rejectUnknownParams(model: string, params: Params, known: readonly string[]): void {
-  const unknown = Object.keys(params).filter((p) => !known.includes(p));
-  if (unknown.length) throw new Error(`${model}: unknown parameter(s) ${unknown.join(', ')}; known: ${known.join(', ')}`);
+/**
+ * Every declared parameter of `model`, given ones checked and the rest at their defaults.
+ * Parameters the schema does not declare are refused: a typo must not silently fall back to a default.
+ */
+export function parseParams(model: string, schema: ParamSchema, params: Params): ParamValues {
+  const known = Object.keys(schema);
+  const unknown = Object.keys(params).filter((p) => !Object.hasOwn(schema, p));
+  if (unknown.length) {
+    throw new ModelSpecError(`${model}: unknown parameter(s) ${unknown.join(', ')}; known: ${known.join(', ')}`, `model.params.${unknown[0]}`);
+  }
+  const out: ParamValues = {};
+  for (const name of known) out[name] = readParam(model, name, schema[name], params[name]);
+  return out;
 }
 
 export function checkDataset(model: string, X: Float32Array, n: number, d: number, y: Int32Array, k: number): void {
-  if (!(n >= 1) || !(d >= 1) || !(k >= 2)) throw new Error(`${model}: need n >= 1 rows, d >= 1 features and k >= 2 classes, got n=${n}, d=${d}, k=${k}`);
-  if (X.length !== n * d) throw new Error(`${model}: X has ${X.length} values, expected n×d = ${n}×${d} = ${n * d}`);
-  if (y.length !== n) throw new Error(`${model}: y has ${y.length} labels, expected n = ${n}`);
+  const refuse = (message: string): never => { throw new EvaluatorInputError(`${model}: ${message}`, 'training data'); };
+  if (!(n >= 1) || !(d >= 1) || !(k >= 2)) refuse(`need n >= 1 rows, d >= 1 features and k >= 2 classes, got n=${n}, d=${d}, k=${k}`);
+  if (X.length !== n * d) refuse(`X has ${X.length} values, expected n×d = ${n}×${d} = ${n * d}`);
+  if (y.length !== n) refuse(`y has ${y.length} labels, expected n = ${n}`);
   const bad: string[] = [];
   for (let i = 0; i < n && bad.length < 5; i++) if (!(y[i] >= 0 && y[i] < k)) bad.push(`row ${i}: ${y[i]}`);
-  if (bad.length) throw new Error(`${model}: labels must be class indices in [0, ${k}); first offending: ${bad.join(', ')}`);
+  if (bad.length) refuse(`labels must be class indices in [0, ${k}); first offending: ${bad.join(', ')}`);
   for (let i = 0; i < X.length; i++) {
-    if (!Number.isFinite(X[i])) throw new Error(`${model}: X has a non-finite value ${X[i]} at row ${Math.floor(i / d)}, column ${i % d}`);
+    if (!Number.isFinite(X[i])) refuse(`X has a non-finite value ${X[i]} at row ${Math.floor(i / d)}, column ${i % d}`);
   }
 }

@@ -8,26 +8,16 @@ import { checkBootstrapSpec, DEFAULT_BOOTSTRAP, type BootstrapSpec } from '../bo
 import {
   allRows, describeLayout, metricLayout, rowScores, type GroupColumn, type LayoutDescription, type MetricLayout, type MetricTallies, type RowScores,
 } from '../metrics.ts';
-import { getModel } from '../models/registry.ts';
+import { getModel, modelParams } from '../models/registry.ts';
 import { fitPreprocessor } from '../preprocess.ts';
 import type { Dataset, FittedModel, ModelSpec, ModelState } from '../types.ts';
 import { runFits, type FitJob } from '../parallel.ts';
 import { expectedWork, MIN_PARALLEL_WORK } from './jobs.ts';
 import { classificationReplay, type ClassificationReplay } from '../replay.ts';
 
-/** Thrown for inputs the evaluator cannot score; callers turn it into their own error type. */
-export class EvaluatorInputError extends Error {
-  readonly where: string;
-  readonly examples: string[];
-  readonly count?: number;
-  constructor(message: string, where: string, examples: (string | number)[] = [], count?: number) {
-    super(message);
-    this.name = 'EvaluatorInputError';
-    this.where = where;
-    this.examples = examples.slice(0, 10).map(String);
-    this.count = count;
-  }
-}
+import { EvaluatorInputError } from '../errors.ts';
+
+export { EvaluatorInputError };
 
 /** The participant-visible training pool as the evaluator sees it (raw features). */
 export interface PoolInput {
@@ -123,7 +113,7 @@ export function checkSpec(spec: ModelSpec): void {
   if (new Set(spec.seeds).size !== spec.seeds.length) {
     throw new EvaluatorInputError('seeds must be distinct', 'model.seeds', spec.seeds);
   }
-  getModel(spec.kind); // throws on an unknown kind
+  modelParams(spec.kind, spec.params); // ModelSpecError on an unknown kind or a bad parameter, before any fit
 }
 
 export function checkLabels(y: Int32Array, n: number, k: number, where: string): void {

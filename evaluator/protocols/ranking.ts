@@ -24,6 +24,7 @@ import { planCurve, PointAction, segmentJob, splitFits, type CurvePlan, type Seg
 import { runJobs } from './jobs.ts';
 import { rankingFigures, RANKING_METRICS } from './ranking-rules.ts';
 import { curveReplay, type CurveReplay } from '../replay.ts';
+import { getModel } from '../models/registry.ts';
 
 export { RANKING_METRICS };
 
@@ -44,7 +45,7 @@ export interface RankingInput extends ScoringOptions {
   segments?: number;
   /**
    * Refit from scratch at every point instead of warm-starting (reference runs). Always the
-   * case for models without a unique optimum (see WARM_START_KINDS).
+   * case for models whose warm-started refit is not the cold fit's model (Model.warmStarts).
    */
   cold?: boolean;
 }
@@ -78,13 +79,6 @@ export interface RankingOutput {
   replay: CurveReplay;
 }
 
-/**
- * Models whose warm-started refit is the same model as a cold fit (up to the solver
- * tolerance): a convex objective with a unique optimum. An MLP continued from earlier weights
- * trains longer and lands elsewhere than a fresh one, and kNN has nothing to warm-start, so
- * those are refitted cold at every point.
- */
-export const WARM_START_KINDS: ReadonlySet<string> = new Set(['logistic-regression']);
 
 
 /** Per-seed correctness of every grid point, stored as flips from the previous point. */
@@ -203,7 +197,7 @@ export async function evaluateRanking(input: RankingInput): Promise<RankingOutpu
   const seeds = input.curveSeeds ?? [spec.seeds[0]];
   checkSpec({ ...spec, seeds });
 
-  const cold = input.cold === true || !WARM_START_KINDS.has(spec.kind);
+  const cold = input.cold === true || !getModel(spec.kind).warmStarts;
   const t0 = performance.now();
   const features = prepareFeatures(spec, pool, test, input.features);
   const plan: CurvePlan = planCurve(pool.y, input.cleanLabels, input.order, step);

@@ -14,6 +14,7 @@
 import { kFoldProba, stratifiedFolds } from '../../evaluator/oos.ts';
 import { fitPreprocessor } from '../../evaluator/preprocess.ts';
 import type { ModelKind, ModelSpec } from '../../evaluator/types.ts';
+import { describeModelSpec, getModel, isModelKind, MODEL_KINDS } from '../../evaluator/models/registry.ts';
 import type { FeatureSpec } from '../pool/manifest.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import type { Progress } from '../util/progress.ts';
@@ -49,7 +50,8 @@ export function oosFeatureKind(features: readonly Pick<FeatureSpec, 'kind'>[]): 
 }
 
 /**
- * The model used for out-of-sample predictions when no challenge fixes one.
+ * The model used for out-of-sample predictions when no challenge fixes one: the kind's
+ * `auditDefaults` (declared in its evaluator/models/ file) for the pool's feature kind.
  *
  * Tabular: the standardised pool columns (one-hot categoricals included, so a category of a
  * handful of rows keeps its own coefficient) and logistic regression run to convergence (200
@@ -67,16 +69,11 @@ export function defaultOosModel(kind: ModelKind | string, featureKind: OosFeatur
   const base = tabular
     ? { preprocess: { standardize: true }, seeds: [seed], features: 'raw' as const }
     : { preprocess: { standardize: true }, seeds: [seed], features: 'neighbour-space' as const };
-  switch (kind) {
-    case 'logistic-regression':
-      return { kind, params: tabular ? { l2: 1, max_iter: 200, tol: 1e-4 } : { l2: 1, max_iter: 30, tol: 1e-4 }, ...base };
-    case 'knn':
-      return { kind, params: tabular ? { k: 10, metric: 'euclidean' } : { k: 10, metric: 'cosine' }, ...base };
-    case 'mlp':
-      return { kind, params: { hidden: 128, epochs: 20, lr: 0.001, batch_size: 64, l2: 0.0001 }, ...base };
-    default:
-      throw new SieveError(`unknown model "${kind}" for out-of-sample predictions; choose logistic-regression, knn or mlp`, { where: '--model' });
+  if (!isModelKind(kind)) {
+    throw new SieveError(`unknown model "${kind}" for out-of-sample predictions; choose ${MODEL_KINDS.join(', ')}`, { where: '--model' });
   }
+  const defaults = getModel(kind).auditDefaults;
+  return { kind, params: { ...(tabular ? defaults.tabular : defaults.vectors) }, ...base };
 }
 
 /** Whether two specs fit the same model on the same features (seeds aside: one audit seed is used). */
@@ -95,22 +92,9 @@ function sortedEntries(o: object): [string, unknown][] {
   return Object.entries(o).filter(([, v]) => v !== undefined).sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0));
 }
 
-const MODEL_NAMES: Record<string, string> = { 'logistic-regression': 'logistic regression', knn: 'k-nearest neighbours', mlp: 'MLP' };
-
-/** The model in words, e.g. "logistic regression (l2 1, ≤ 200 L-BFGS iterations)". */
+/** The model in words, e.g. "logistic regression (l2 1, ≤ 200 L-BFGS iterations)" (its file's `describe`). */
 export function describeModel(spec: ModelSpec): string {
-  const p = spec.params;
-  const name = MODEL_NAMES[spec.kind] ?? spec.kind;
-  switch (spec.kind) {
-    case 'logistic-regression':
-      return `${name} (l2 ${p.l2 ?? 1}, ≤ ${p.max_iter ?? 100} L-BFGS iterations)`;
-    case 'knn':
-      return `${name} (k ${p.k ?? 5}, ${p.metric ?? 'euclidean'})`;
-    case 'mlp':
-      return `${name} (${p.hidden ?? '?'} hidden units, ${p.epochs ?? '?'} epochs)`;
-    default:
-      return name;
-  }
+  return describeModelSpec(spec);
 }
 
 /** What the model's inputs are, in words and numbers, for the audit header. */

@@ -5,12 +5,14 @@
  */
 import { z } from 'zod';
 import { TASK_NAMES, TASKS as TASK_DEFINITIONS, type TaskName } from '../tasks/index.ts';
+import { MODEL_KINDS } from '../../evaluator/models/kinds.ts';
 
 /** Task names (each task is described in src/tasks/). */
 export const TASKS = TASK_NAMES;
 export type Task = TaskName;
 
-export const MODEL_KINDS = ['logistic-regression', 'knn', 'mlp'] as const;
+/** The fixed models' kinds (evaluator/models/kinds.ts; each model's parameters are checked by its own declaration, model-check.ts). */
+export { MODEL_KINDS };
 
 /**
  * Metric families a challenge may name (the evaluator's names, evaluator/metrics.ts). A

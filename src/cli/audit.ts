@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { extname } from 'node:path';
 import type { ModelKind } from '../../evaluator/types.ts';
+import { MODEL_KINDS } from '../../evaluator/models/kinds.ts';
 import type { AuditBundle, AuditReport } from '../analysers/audit.ts';
 import { SieveError } from '../util/errors.ts';
 import { checkOutputPath } from '../util/outpath.ts';
@@ -55,7 +56,7 @@ export function register(program: Command): void {
     .option('--db <file>', 'keep every finding in this DuckDB file (tables summary, figures, findings_<analyser>, …)')
     .option('--organiser', "read the challenge pool's evaluator-only test split (for leakage checks)")
     .addOption(new Option('--model <kind>', "out-of-sample model: the audit's model of this kind for the pool's feature kind (default: the challenge's fixed model, else logistic regression)")
-      .choices(['logistic-regression', 'knn', 'mlp']))
+      .choices([...MODEL_KINDS]))
     .option('--groups-as-features [columns]', 'also give the out-of-sample model the group columns (all, or these comma-separated ones), one-hot')
     .option('--folds <n>', 'cross-validation folds for out-of-sample predictions (default: 10 up to 10,000 rows, else 5)')
     .option('--repeats <n>', 'repeats of the cross-validation with other fold assignments, averaged (default: 2 up to 10,000 rows, else 1)')

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  encodeMask, encodeReplay, EvaluatorInputError, EVALUATOR_VERSION, LOG_LOSS_CONVENTION, MISSING_GROUP, restrictReplay,
+  encodeMask, encodeReplay, EvaluatorInputError, EVALUATOR_VERSION, ModelSpecError, LOG_LOSS_CONVENTION, MISSING_GROUP, restrictReplay,
   type MetricSummary, type ModelSpec, type Replay, type ScoringOptions,
 } from '../../evaluator/index.ts';
 import type { Challenge } from '../challenge/schema.ts';
@@ -54,15 +54,15 @@ export function bootstrapOf(challenge: Challenge, samples?: number): { samples: 
 
 /** Evaluator input errors are bugs of ours or of a challenge, not of the submission: say so. */
 function asSieveError(err: unknown, ctx: EvalContext): never {
+  if (err instanceof ModelSpecError) {
+    throw new SieveError(`the challenge's model spec is invalid: ${err.message}`, { where: `${ctx.challenge.specPath}: ${err.where}` });
+  }
   if (err instanceof EvaluatorInputError) {
     throw new SieveError(`the evaluator refused the run: ${err.message}`, {
       where: `${ctx.challenge.specPath} (${err.where})`,
       examples: err.examples,
       count: err.count,
     });
-  }
-  if (err instanceof Error && /^(logistic-regression|knn|mlp|preprocess)/.test(err.message)) {
-    throw new SieveError(`the challenge's model spec is invalid: ${err.message}`, { where: `${ctx.challenge.specPath}: model` });
   }
   throw err;
 }
