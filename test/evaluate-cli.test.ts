@@ -26,6 +26,7 @@ describe('sieve evaluate / verify / baselines on credit-fair (small and fast)', 
     expect(r.status, r.stderr).toBe(0);
     const shown = JSON.parse(r.stdout);
     expect(shown.private).toEqual({ hidden: true, until: null });
+    expect(Object.keys(shown.counts.parts)).toEqual(['public']); // publicView: no private or all-rows counts
     const stored = JSON.parse(readFileSync(out, 'utf8'));
     expect(stored.private.metrics.accuracy.per_seed).toHaveLength(5);
     expect(stored.metrics).toEqual(shown.metrics);

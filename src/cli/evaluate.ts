@@ -44,7 +44,7 @@ Every rule is checked before any training; a broken rule exits with code 2 and n
 
 /** The human form of a result record: what was scored, a metric table, and the figures. */
 export async function printRecord(record: ResultRecord, opts: { showPrivate?: boolean; out?: string; report?: string[] } = {}): Promise<void> {
-  const { privateVisible } = await import('../evaluate/record.ts');
+  const { privateVisible, publicView } = await import('../evaluate/record.ts');
   const { ci, meanStd, reportedMetricNames, scoringRulesLines } = await import('../evaluate/format.ts');
   const showPrivate = record.private !== null && privateVisible(record, opts);
   const c = record.challenge;
@@ -74,11 +74,14 @@ export async function printRecord(record: ResultRecord, opts: { showPrivate?: bo
   });
   printTable(head, rows);
   for (const line of scoringRulesLines(record)) printWrapped(line, 12);
-  if (record.curve && record.ranking) {
-    const cv = record.curve, r = record.ranking;
+  // While private scores are hidden, the curve is the public rows' (publicView), like every other figure shown.
+  const curve = showPrivate ? record.curve : publicView(record, opts).curve;
+  if (curve && record.ranking && curve.accuracy.length) {
+    const cv = curve, r = record.ranking;
     const last = cv.accuracy.length - 1;
+    const over = showPrivate ? `all ${record.test.rows} test rows (per part in the record)` : `the ${record.test.public_rows} public test rows`;
     printWrapped(
-      `curve       ${cv.k.length} points over all ${record.test.rows} test rows (per part in the record): accuracy ${cv.accuracy[0].toFixed(4)} (noisy pool) → ` +
+      `curve       ${cv.k.length} points over ${over}: accuracy ${cv.accuracy[0].toFixed(4)} (noisy pool) → ` +
         `${cv.accuracy[last].toFixed(4)} after ${cv.k[last]} fixes; the ranking reaches ${r.noisy_fixed} of ${r.noisy_rows} noisy rows`,
       12,
     );

@@ -142,7 +142,11 @@ export interface ResultRecord {
   created_at: string;
 }
 
-/** What a record shows while private scores must stay hidden. */
+/**
+ * What a participant may see of a record while private scores must stay hidden: `private`
+ * replaced by a marker, the counts and curve counts of the public part only (the `all` part
+ * holds the private rows too), and the curve's accuracy over the public rows.
+ */
 export type PublicRecord = Omit<ResultRecord, 'private'> & {
   private: ResultRecord['private'] | { hidden: true; until: string | null };
 };
@@ -152,10 +156,36 @@ export function privateVisible(record: Pick<ResultRecord, 'challenge'>, opts: { 
   return opts.showPrivate === true || isClosed({ closes: record.challenge.closes ?? undefined }, opts.now);
 }
 
-/** The record with private scores replaced by a marker unless they may be shown. */
+/** The test part every participant may see; every other part holds private rows. */
+export const PUBLIC_PART = 'public';
+
+/**
+ * The participant-visible view of a record: the record itself once private scores may be
+ * shown (closed, or `showPrivate`), else one with no figure of the private test rows in it
+ * (no private metrics, no private or all-rows counts, the curve over the public rows). The
+ * CLI's output and the server's API show records only through it.
+ */
 export function publicView(record: ResultRecord, opts: { showPrivate?: boolean; now?: Date } = {}): PublicRecord {
   if (record.private === null || privateVisible(record, opts)) return record;
-  return { ...record, private: { hidden: true, until: record.challenge.closes } };
+  const view: PublicRecord = { ...record, private: { hidden: true, until: record.challenge.closes } };
+  if (record.counts) view.counts = { ...record.counts, parts: pick(record.counts.parts) };
+  if (record.curve) {
+    const { per_seed: _perSeed, ...curve } = record.curve;
+    const seeds = record.curve.parts[PUBLIC_PART] ?? [];
+    // The same arithmetic as the record's own all-rows curve: per seed right / rows, then the mean over seeds.
+    const perSeed = seeds.map((c) => c.correct.map((r) => r / c.rows));
+    view.curve = {
+      ...curve,
+      accuracy: perSeed.length ? perSeed[0].map((_, p) => perSeed.reduce((sum, a) => sum + a[p], 0) / perSeed.length) : [],
+      ...(perSeed.length > 1 ? { per_seed: perSeed } : {}),
+      parts: pick(record.curve.parts),
+    };
+  }
+  return view;
+}
+
+function pick<T>(parts: Record<string, T>): Record<string, T> {
+  return PUBLIC_PART in parts ? { [PUBLIC_PART]: parts[PUBLIC_PART] } : {};
 }
 
 /** The primary metric's mean from a metric map (null when absent or not finite). */
