@@ -38,6 +38,18 @@ export interface SeedScorer {
   notes?(rows: Int32Array): Record<string, string>;
   /** The counts the metrics of seed `s` over `rows` (unweighted) are computed from, as JSON (for re-scoring). */
   counts?(s: number, rows: Int32Array): unknown;
+  /**
+   * For each seed, the first seed whose predictions are identical to its own (itself when
+   * none is): identical inputs give identical metrics, so `summariseSeeds` computes them once
+   * per resample and adds the same values in the same order (a seedless model's five seeds
+   * cost one). Absent: every seed is its own.
+   */
+  firstIdentical?: readonly number[];
+}
+
+/** Wall seconds of the scoring phases, for `sieve evaluate --timings` (never part of a result). */
+export interface TimingSink {
+  add(phase: 'fits' | 'prediction' | 'metrics' | 'bootstrap', seconds: number): void;
 }
 
 export function meanAndStd(values: readonly number[]): { mean: number; std: number } {
@@ -58,27 +70,39 @@ export function summariseSeeds(
   rows: Int32Array,
   nTotal: number,
   bootstrap: BootstrapSpec,
+  timings?: TimingSink,
 ): Record<string, MetricSummary> {
+  const t0 = performance.now();
   const nm = scorer.names.length;
   const S = scorer.seeds;
-  const out = new Float64Array(nm);
+  const first = scorer.firstIdentical ?? Array.from({ length: S }, (_, s) => s);
+  if (first.length !== S || first.some((f, s) => !(Number.isInteger(f) && f >= 0 && f <= s && first[f] === f))) {
+    throw new RangeError(`summariseSeeds: firstIdentical must name, for each of ${S} seeds, an earlier or the same seed that names itself`);
+  }
+  // outs[s]: the metrics of seed s; a seed identical to an earlier one reads that one's values.
+  const outs = Array.from({ length: S }, (_, s) => (first[s] === s ? new Float64Array(nm) : null));
+  const valuesOf = (s: number) => outs[first[s]]!;
   const perSeed: number[][] = scorer.names.map(() => []);
   for (let s = 0; s < S; s++) {
-    scorer.compute(s, rows, null, out);
+    if (first[s] === s) scorer.compute(s, rows, null, outs[s]!);
+    const out = valuesOf(s);
     for (let m = 0; m < nm; m++) perSeed[m].push(out[m]);
   }
-  // boot[m * samples + b] = metric m averaged over seeds on resample b.
+  const t1 = performance.now();
+  // boot[m * samples + b] = metric m averaged over seeds on resample b (summed in seed order).
   const samples = bootstrap.samples;
   const boot = new Float64Array(nm * samples);
   const acc = new Float64Array(nm);
   forEachResample(rows, nTotal, bootstrap, (b, weights) => {
     acc.fill(0);
+    for (let s = 0; s < S; s++) if (first[s] === s) scorer.compute(s, rows, weights, outs[s]!);
     for (let s = 0; s < S; s++) {
-      scorer.compute(s, rows, weights, out);
+      const out = valuesOf(s);
       for (let m = 0; m < nm; m++) acc[m] += out[m];
     }
     for (let m = 0; m < nm; m++) boot[m * samples + b] = acc[m] / S;
   });
+  const t2 = performance.now();
   const result: Record<string, MetricSummary> = {};
   const notes = scorer.notes?.(rows) ?? {};
   for (let m = 0; m < nm; m++) {
@@ -92,7 +116,34 @@ export function summariseSeeds(
     if (note !== undefined) summary.note = note;
     result[scorer.names[m]] = summary;
   }
+  timings?.add('metrics', (t1 - t0 + performance.now() - t2) / 1000);
+  timings?.add('bootstrap', (t2 - t1) / 1000);
   return result;
+}
+
+/** Whether two seeds' row scores are the same in every field metrics read. */
+function sameRowScores(a: RowScores, b: RowScores): boolean {
+  if (a === b) return true;
+  if (a.n !== b.n || a.k !== b.k) return false;
+  const eq = (x: ArrayLike<number>, y: ArrayLike<number>) => {
+    if (x === y) return true;
+    if (x.length !== y.length) return false;
+    // Object.is: NaN equals NaN, and -0 is not +0 (either could change a sum's bits).
+    for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) return false;
+    return true;
+  };
+  return eq(a.yTrue, b.yTrue) && eq(a.pred, b.pred) && eq(a.confidence, b.confidence) && eq(a.nll, b.nll) && eq(a.bin, b.bin);
+}
+
+/** For each seed, the first seed with identical row scores (SeedScorer.firstIdentical). */
+export function firstIdenticalSeeds(perSeed: readonly RowScores[]): number[] {
+  const first: number[] = [];
+  for (let s = 0; s < perSeed.length; s++) {
+    let f = s;
+    for (let t = 0; t < s; t++) if (first[t] === t && sameRowScores(perSeed[t], perSeed[s])) { f = t; break; }
+    first.push(f);
+  }
+  return first;
 }
 
 /** The classification-metric scorer over one RowScores per seed. */
@@ -101,6 +152,7 @@ export function classificationScorer(layout: MetricLayout, perSeed: RowScores[])
   return {
     names: layout.names,
     seeds: perSeed.length,
+    firstIdentical: firstIdenticalSeeds(perSeed),
     compute(s, rows, weights, out) {
       computeMetrics(perSeed[s], layout, rows, weights, out, scratch);
     },

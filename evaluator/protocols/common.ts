@@ -3,7 +3,7 @@
  * preprocessing, fitting one model per seed, and scoring predictions with intervals over
  * the whole test split and over named parts of it (e.g. public / private).
  */
-import { summariseSeeds, classificationScorer, type MetricSummary, type SeedScorer } from '../aggregate.ts';
+import { summariseSeeds, classificationScorer, type MetricSummary, type SeedScorer, type TimingSink } from '../aggregate.ts';
 import { checkBootstrapSpec, DEFAULT_BOOTSTRAP, type BootstrapSpec } from '../bootstrap.ts';
 import {
   allRows, describeLayout, metricLayout, rowScores, type GroupColumn, type LayoutDescription, type MetricLayout, type MetricTallies, type RowScores,
@@ -70,6 +70,8 @@ export interface ScoringOptions {
    * pool without refitting e.g. PCA each time.
    */
   features?: PreparedFeatures;
+  /** Receives the wall seconds of fits, prediction, metrics and bootstrap (`sieve evaluate --timings`). */
+  timings?: TimingSink;
 }
 
 export interface FitRecord {
@@ -252,13 +254,23 @@ export async function fitSeeds(
   nTest: number,
   threads?: number,
   progress?: ProgressSink,
+  timings?: TimingSink,
 ): Promise<SeedFit[]> {
   const fitted = seedsToFit(spec);
   const jobs: FitJob[] = fitted.map((seed) => ({
     kind: spec.kind, params: spec.params, train, evals: [{ X: Xtest, n: nTest }], seed,
   }));
   const work = expectedWork(train.n, train.d, train.k, jobs.length);
+  const t0 = performance.now();
   const results = await runFits(jobs, { threads: threads ?? (work >= MIN_PARALLEL_WORK ? undefined : 1), onDone: () => progress?.tick() });
+  if (timings) {
+    // The wall time of the batch, split between fitting and predicting as the jobs spent it.
+    const wall = (performance.now() - t0) / 1000;
+    const fit = results.reduce((s, r) => s + r.fitSeconds, 0), predict = results.reduce((s, r) => s + r.predictSeconds, 0);
+    const share = fit + predict > 0 ? predict / (fit + predict) : 0;
+    timings.add('fits', wall * (1 - share));
+    timings.add('prediction', wall * share);
+  }
   if (fitted.length === spec.seeds.length) {
     return results.map((r, i) => ({ seed: spec.seeds[i], proba: r.proba[0], iterations: r.iterations, seconds: r.fitSeconds }));
   }
@@ -282,14 +294,19 @@ export function scoreWithParts(
 ): { metrics: Record<string, MetricSummary>; parts: Record<string, Record<string, MetricSummary>>; counts: Record<string, unknown[]> } {
   const bootstrap = opts.bootstrap ?? DEFAULT_BOOTSTRAP;
   const all = allRows(nTest);
-  const metrics = summariseSeeds(scorer, all, nTest, bootstrap);
+  const metrics = summariseSeeds(scorer, all, nTest, bootstrap, opts.timings);
   const parts: Record<string, Record<string, MetricSummary>> = {};
   // Per part ("all" = every test row) and seed: the counts the figures come from (re-scoring).
   const counts: Record<string, unknown[]> = {};
-  const countsOf = (rows: Int32Array) => Array.from({ length: scorer.seeds }, (_, s) => scorer.counts?.(s, rows) ?? null);
+  const countsOf = (rows: Int32Array) => {
+    const t0 = performance.now();
+    const c = Array.from({ length: scorer.seeds }, (_, s) => scorer.counts?.(s, rows) ?? null);
+    opts.timings?.add('metrics', (performance.now() - t0) / 1000);
+    return c;
+  };
   counts.all = countsOf(all);
   for (const name of Object.keys(opts.parts ?? {}).sort()) {
-    parts[name] = summariseSeeds(scorer, opts.parts![name], nTest, bootstrap);
+    parts[name] = summariseSeeds(scorer, opts.parts![name], nTest, bootstrap, opts.timings);
     counts[name] = countsOf(opts.parts![name]);
   }
   return { metrics, parts, counts };
@@ -302,14 +319,26 @@ export function scorePredictions(
   test: TestInput,
   opts: ScoringOptions,
 ): Pick<EvaluationOutput, 'metrics' | 'parts' | 'counts' | 'replay'> {
+  const t0 = performance.now();
   const layout = scoringLayout(pool, test, opts);
-  const scores: RowScores[] = fits.map((f) => rowScores(test.y, f.proba, test.n, pool.k));
-  const { metrics, parts, counts } = scoreWithParts(classificationScorer(layout, scores), test.n, opts);
+  // One fit standing for every seed (a seedless model) hands the same array to each: scored once.
+  const byProba = new Map<Float32Array, RowScores>();
+  const scores: RowScores[] = fits.map((f) => {
+    let s = byProba.get(f.proba);
+    if (!s) byProba.set(f.proba, (s = rowScores(test.y, f.proba, test.n, pool.k)));
+    return s;
+  });
+  const scorer = classificationScorer(layout, scores);
+  opts.timings?.add('metrics', (performance.now() - t0) / 1000);
+  const { metrics, parts, counts } = scoreWithParts(scorer, test.n, opts);
+  const t1 = performance.now();
+  const replay = classificationReplay(scores, layout.groups.map(({ g }) => g.codes));
+  opts.timings?.add('metrics', (performance.now() - t1) / 1000);
   return {
     metrics,
     parts,
     counts: { layout: describeLayout(layout), parts: counts as Record<string, MetricTallies[]> },
-    replay: classificationReplay(scores, layout.groups.map(({ g }) => g.codes)),
+    replay,
   };
 }
 
@@ -323,7 +352,7 @@ export async function trainAndScore(
   opts: ScoringOptions,
 ): Promise<EvaluationOutput> {
   opts.progress?.start(seedsToFit(spec).length, 'fitting');
-  const fits = await fitSeeds(spec, train, features.Xtest, test.n, opts.threads, opts.progress);
+  const fits = await fitSeeds(spec, train, features.Xtest, test.n, opts.threads, opts.progress, opts.timings);
   opts.progress?.stop();
   const { metrics, parts, counts, replay } = scorePredictions(fits, pool, test, opts);
   return {

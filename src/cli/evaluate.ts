@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { ResultRecord } from '../evaluate/record.ts';
+import { Timings } from '../evaluate/timings.ts';
 import { writeFileAtomically } from '../util/atomic.ts';
 import { checkOutputPath } from '../util/outpath.ts';
 import { printJson, printTable, printWrapped } from '../util/output.ts';
@@ -19,6 +20,7 @@ export function register(program: Command): void {
     .option('--out <file>', 'write the full result record (private scores included) to this file, atomically')
     .option('--format <format>', 'submission format, overriding the extension (csv|txt|json|parquet|arrow)')
     .option('--show-private', 'show private-test scores even though the challenge is still open')
+    .option('--timings', 'also print where the time went (start-up, pool read, preprocessing, fits, prediction, metrics, bootstrap, record); with --json under "timings", never in the record')
     .option('--allow-network-unsandboxed', 'code strategies: run even where the network cannot be isolated (read docs/strategies.md first)')
     .addHelpText(
       'after',
@@ -30,15 +32,30 @@ Strategies:   strategy.sql (one SELECT over the tables pool and findings) or str
               run on the challenge pool; their output is validated and scored like a file (docs/strategies.md)
 Every rule is checked before any training; a broken rule exits with code 2 and names the first offending rows.`,
     )
-    .action(async (challenge: string, submission: string, opts: { json?: boolean; out?: string; format?: string; showPrivate?: boolean; allowNetworkUnsandboxed?: boolean }) => {
+    .action(async (challenge: string, submission: string, opts: { json?: boolean; out?: string; format?: string; showPrivate?: boolean; allowNetworkUnsandboxed?: boolean; timings?: boolean }) => {
+      const timings = opts.timings ? new Timings(performance.now()) : undefined;
       if (opts.out !== undefined) await checkOutputPath(opts.out, { kind: 'file', option: '--out', inputs: [submission] });
       const progress = progressBar({ enabled: !opts.json });
+      const tModules = performance.now();
       const { evaluateFile } = await import('../evaluate/runner.ts');
-      const record = await evaluateFile(challenge, submission, { format: opts.format, progress, allowUnisolated: opts.allowNetworkUnsandboxed });
+      timings?.add('modules', (performance.now() - tModules) / 1000);
+      const record = await evaluateFile(challenge, submission, { format: opts.format, progress, allowUnisolated: opts.allowNetworkUnsandboxed, timings });
       progress.stop();
+      const tOut = performance.now();
       if (opts.out !== undefined) await writeFileAtomically(opts.out, JSON.stringify(record, null, 2) + '\n', { option: '--out', inputs: [submission] });
-      if (opts.json) printJson((await import('../evaluate/record.ts')).publicView(record, { showPrivate: opts.showPrivate }));
-      else await printRecord(record, { showPrivate: opts.showPrivate, out: opts.out });
+      timings?.add('record', (performance.now() - tOut) / 1000);
+      await (timings ? timings.time('output', () => show()) : show());
+      if (timings && !opts.json) {
+        console.log('timings     (wall seconds, share of the total; not part of the record)');
+        for (const line of timings.lines()) console.log(`            ${line}`);
+      }
+      async function show(): Promise<void> {
+        if (opts.json) {
+          const view = (await import('../evaluate/record.ts')).publicView(record, { showPrivate: opts.showPrivate });
+          // Diagnostics beside the record's fields, never inside what verify compares.
+          printJson(timings ? { ...view, timings: timings.toJSON() } : view);
+        } else await printRecord(record, { showPrivate: opts.showPrivate, out: opts.out });
+      }
     });
 }
 

@@ -23,6 +23,7 @@ import { loadEvalContext, preparedFeatures, type EvalContext } from './context.t
 import { taskOf, type TaskScore } from '../tasks/index.ts';
 import { primaryMean, RESULT_FORMAT, type RecordReplay, type ResultRecord, type SubsetSummary } from './record.ts';
 import { systemFigures } from './system.ts';
+import type { Timings } from './timings.ts';
 import { notRerun, produceFromSource, strategyGeneralisation, type Generalisation } from './variants.ts';
 
 /** A file of ids is not re-run on variants: its record says so (when the challenge has any). */
@@ -37,6 +38,8 @@ export interface EvaluateOptions {
   progress?: Progress;
   /** Override the challenge's bootstrap resamples (demo only; recorded in the result). */
   bootstrapSamples?: number;
+  /** Collects where the wall time goes (`--timings`); never part of the record. */
+  timings?: Timings;
 }
 
 /** What a protocol run gives back, whatever the task (fitSeconds includes the preprocessing). */
@@ -71,7 +74,7 @@ function asSieveError(err: unknown, ctx: EvalContext): never {
 export async function scoreSubmission(
   ctx: EvalContext,
   sub: Pick<ValidSubmission, 'task' | 'indices' | 'labels'>,
-  opts: { progress?: Progress; bootstrapSamples?: number; spec?: ModelSpec } = {},
+  opts: { progress?: Progress; bootstrapSamples?: number; spec?: ModelSpec; timings?: Timings } = {},
 ): Promise<Scored> {
   const spec = opts.spec ?? modelSpecOf(ctx.challenge);
   const parts: Record<string, Int32Array> = { public: ctx.partition.public };
@@ -80,12 +83,14 @@ export async function scoreSubmission(
   const tPrep = performance.now();
   const features = preparedFeatures(ctx, spec);
   const prepSeconds = (performance.now() - tPrep) / 1000;
+  opts.timings?.add('preprocessing', prepSeconds);
   const scoring: ScoringOptions = {
     bootstrap: bootstrapOf(ctx.challenge, opts.bootstrapSamples),
     parts,
     positiveClass: ctx.positiveClass,
     progress: opts.progress,
     features,
+    timings: opts.timings,
   };
   try {
     const out = await taskOf(sub.task).score(
@@ -212,15 +217,21 @@ export interface CheckedSubmission {
  * (fast): a broken submission is rejected before any features are loaded or anything is
  * trained. A strategy source runs its strategy here, on the pool's participant data.
  */
-export async function checkSubmission(challengeRef: string | Challenge, source: SubmissionSource): Promise<CheckedSubmission> {
-  const challenge = typeof challengeRef === 'string' ? await loadChallenge(challengeRef) : challengeRef;
-  const pool = await openChallengePool(challenge);
-  await verifyPoolFiles(pool, ['train']);
-  const train = await readSplit(pool, 'train', { columns: [] });
-  const rules = rulesFor(challenge, { ids: train.ids, classNames: pool.manifest.classes });
-  const read = await source.read({ challenge, pool, rules });
-  const submission = validateSubmission(read.raw, rules, { where: read.path, sha256: read.sha256, idIndex: indexIds(train.ids) });
-  return { challenge, pool, read, submission, sha256: read.sha256 };
+export async function checkSubmission(challengeRef: string | Challenge, source: SubmissionSource, opts: { timings?: Timings } = {}): Promise<CheckedSubmission> {
+  const t = opts.timings;
+  const timed = <T>(phase: Parameters<Timings['add']>[0], fn: () => Promise<T> | T): Promise<T> => (t ? t.time(phase, fn) : Promise.resolve(fn()));
+  const challenge = typeof challengeRef === 'string' ? await timed('challenge', () => loadChallenge(challengeRef)) : challengeRef;
+  const { pool, train } = await timed('pool read', async () => {
+    const pool = await openChallengePool(challenge);
+    await verifyPoolFiles(pool, ['train']);
+    return { pool, train: await readSplit(pool, 'train', { columns: [] }) };
+  });
+  return timed('submission', async () => {
+    const rules = rulesFor(challenge, { ids: train.ids, classNames: pool.manifest.classes });
+    const read = await source.read({ challenge, pool, rules });
+    const submission = validateSubmission(read.raw, rules, { where: read.path, sha256: read.sha256, idIndex: indexIds(train.ids) });
+    return { challenge, pool, read, submission, sha256: read.sha256 };
+  });
 }
 
 /** checkSubmission for a command-line path: a submission file, or a strategy (.sql, .ts, .mjs, .js). */
@@ -244,31 +255,41 @@ export async function evaluateSource(
   opts: EvaluateOptions & { context?: EvalContext } = {},
 ): Promise<ResultRecord> {
   const t0 = performance.now();
+  const timings = opts.timings;
   let ctx = opts.context;
   let read: CheckedSubmission['read'];
   let submission: ValidSubmission;
   if (ctx) {
+    const t1 = performance.now();
     read = await source.read({ challenge: ctx.challenge, pool: ctx.pool, rules: ctx.rules });
     submission = validateSubmission(read.raw, ctx.rules, { where: read.path, sha256: read.sha256, idIndex: ctx.idIndex });
+    timings?.add('submission', (performance.now() - t1) / 1000);
   } else {
     // Reject a broken submission before loading features (seconds for an image pool).
-    const checked = await checkSubmission(challengeRef, source);
+    const checked = await checkSubmission(challengeRef, source, { timings });
     ({ read, submission } = checked);
+    const t1 = performance.now();
     ctx = await loadEvalContext(checked.challenge, { progress: opts.progress, pool: checked.pool });
+    timings?.add('pool read', (performance.now() - t1) / 1000);
   }
-  const scored = await scoreSubmission(ctx, submission, { progress: opts.progress, bootstrapSamples: opts.bootstrapSamples });
+  const scored = await scoreSubmission(ctx, submission, { progress: opts.progress, bootstrapSamples: opts.bootstrapSamples, timings });
   // A strategy is code: re-run it on each hidden variant for its generalisation score.
+  const t2 = performance.now();
   const generalisation = read.strategy && ctx.challenge.variants
     ? (await strategyGeneralisation(ctx.challenge, produceFromSource(ctx.challenge, source), primaryMean(scored.metrics, ctx.challenge.metrics.primary), {
         progress: opts.progress,
         bootstrapSamples: opts.bootstrapSamples,
       })) ?? undefined
     : undefined;
-  return buildRecord(ctx, submission, { path: read.path, bytes: read.bytes, strategy: read.strategy }, scored, {
+  if (read.strategy && ctx.challenge.variants) timings?.add('variants', (performance.now() - t2) / 1000);
+  const t3 = performance.now();
+  const record = buildRecord(ctx, submission, { path: read.path, bytes: read.bytes, strategy: read.strategy }, scored, {
     t0,
     bootstrapSamples: opts.bootstrapSamples,
     generalisation,
   });
+  timings?.add('record', (performance.now() - t3) / 1000);
+  return record;
 }
 
 /** evaluateSource for a command-line path: a submission file, or a strategy (.sql, .ts, .mjs, .js). */
