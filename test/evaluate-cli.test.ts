@@ -55,6 +55,32 @@ describe('sieve evaluate / verify / baselines on credit-fair (small and fast)', 
     expect(existsSync(out)).toBe(true);
   });
 
+  it('evaluate --timings: where the time went, printed and under "timings" in --json, never in the record', async () => {
+    const train = await readSplit(await openPool('german-credit'), 'train', { columns: [] });
+    const sub = join(dir, 'timed-ids.csv');
+    writeFileSync(sub, 'id\n' + train.ids.slice(0, 300).join('\n') + '\n');
+    const out = join(dir, 'timed.json');
+    const r = sieve('evaluate', 'credit-fair', sub, '--timings', '--json', '--out', out);
+    expect(r.status, r.stderr).toBe(0);
+    const shown = JSON.parse(r.stdout);
+    const phases = Object.keys(shown.timings.phases);
+    for (const p of ['startup', 'modules', 'challenge', 'pool read', 'submission', 'preprocessing', 'fits', 'prediction', 'metrics', 'bootstrap', 'record']) {
+      expect(phases, p).toContain(p);
+      expect(shown.timings.phases[p]).toBeGreaterThanOrEqual(0);
+    }
+    const sum = Object.values(shown.timings.phases as Record<string, number>).reduce((a, b) => a + b, 0) + shown.timings.other;
+    expect(Math.abs(sum - shown.timings.total)).toBeLessThan(0.01 + 0.001 * phases.length);
+    const stored = JSON.parse(readFileSync(out, 'utf8'));
+    expect(JSON.stringify(stored)).not.toMatch(/timings|"pool read"|"bootstrap":\s*\d/);
+    const human = sieve('evaluate', 'credit-fair', sub, '--timings');
+    expect(human.status, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/^timings .*not part of the record/m);
+    expect(human.stdout).toMatch(/^\s+bootstrap\s+\d+\.\d{3} s\s+\d+%/m);
+    expect(human.stdout).toMatch(/^\s+total\s+\d+\.\d{3} s\s+100%/m);
+    // Without the flag, neither form shows them.
+    expect(sieve('evaluate', 'credit-fair', sub, '--json').stdout).not.toMatch(/"timings"/);
+  });
+
   it('verify --rescore: every figure again from the record alone; a tampered count is named (exit 1); no counts, an error', async () => {
     const train = await readSplit(await openPool('german-credit'), 'train', { columns: [] });
     const sub = join(dir, 'rescore-ids.csv');

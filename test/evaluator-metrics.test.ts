@@ -282,4 +282,38 @@ describe('bootstrap and aggregation', () => {
     expect(res.accuracy.std).toBeCloseTo(Math.SQRT1_2, 12);
     expect(res.accuracy.ci95).toEqual([0.5, 0.5]);
   });
+
+  it('seeds with identical predictions are computed once per resample, with bit-identical summaries', () => {
+    const n = 300, k = 3;
+    const rng = createRng(11);
+    const y = new Int32Array(n);
+    const probaOf = () => {
+      const p = new Float32Array(n * k);
+      for (let i = 0; i < n * k; i++) p[i] = 0.05 + rng.uniform();
+      return p;
+    };
+    for (let i = 0; i < n; i++) y[i] = rng.int(k);
+    const a = probaOf(), b = probaOf();
+    // Seeds 0, 2, 3 share predictions (2 as a copy, 3 as the same object), seed 1 differs.
+    const scores = [rowScores(y, a, n, k), rowScores(y, b, n, k), rowScores(y, Float32Array.from(a), n, k)];
+    scores.push(scores[0]);
+    const layout = metricLayout(k);
+    const shared = classificationScorer(layout, scores);
+    expect(shared.firstIdentical).toEqual([0, 1, 0, 0]);
+    let calls = 0;
+    const counted = { ...shared, compute: (...args: Parameters<typeof shared.compute>) => { calls++; shared.compute(...args); } };
+    // The same scorer with every seed computed on its own: what summariseSeeds did before.
+    const separate = { ...shared, firstIdentical: undefined };
+    const bootstrap = { samples: 200, seed: 4 };
+    const rows = Int32Array.from({ length: 200 }, (_, i) => i + 50);
+    const res = summariseSeeds(counted, rows, n, bootstrap);
+    expect(calls).toBe(2 * (1 + 200));
+    expect(res).toEqual(summariseSeeds(separate, rows, n, bootstrap));
+    for (const name of layout.names) {
+      expect(Object.is(res[name].mean, summariseSeeds(separate, rows, n, bootstrap)[name].mean)).toBe(true);
+    }
+    expect(res.accuracy.per_seed[0]).toBe(res.accuracy.per_seed[2]);
+    // A malformed firstIdentical is refused rather than silently mis-averaged.
+    expect(() => summariseSeeds({ ...shared, firstIdentical: [0, 0, 1, 0] }, rows, n, bootstrap)).toThrow(/firstIdentical/);
+  });
 });
