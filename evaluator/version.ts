@@ -23,4 +23,8 @@
 // the logistic-regression warm starts' Hessian Gram matrices, instead of the sparse-query
 // kernel's float32 sums in input order; products change at float32 rounding (≈ 1e-7 relative),
 // so PCA components, kNN neighbours at near-ties and warm-start paths can move.
-export const EVALUATOR_VERSION = '3.0.0';
+// 4.0.0: the MLP trains with AdamW (decoupled weight decay, parameter `weight_decay`, default
+// 0.01; was Adam with an L2 penalty `l2` in the loss) on float32 WebAssembly SIMD kernels
+// (compute/gemm.ts products, evaluator/kernels/mlp-wasm.ts bias/ReLU/AdamW) instead of float64
+// JavaScript loops: every MLP number changes; other models are untouched.
+export const EVALUATOR_VERSION = '4.0.0';

@@ -1,31 +1,44 @@
 /**
- * One-hidden-layer perceptron: x → ReLU(x·W1 + b1) → softmax(h·W2 + b2).
+ * One-hidden-layer perceptron: x → ReLU(x·W1 + b1) → softmax(h·W2 + b2), trained with AdamW.
  *
  * Training is fully determined by the seed: He-normal W1 (std √(2/d)) and Glorot-uniform W2
  * (±√(6/(hidden + k))) from createRng(deriveSeed(seed, 'mlp', 'init')), zero biases; each
  * epoch visits the rows in a fresh permutation from deriveSeed(seed, 'mlp', 'epoch', e), in
- * minibatches of `batch_size` (the last one smaller); Adam (β1 0.9, β2 0.999, ε 1e-8) on
- * the minibatch mean cross-entropy + ½·l2·(‖W1‖² + ‖W2‖²) (biases not penalised); exactly
- * `epochs` epochs, no early stopping. Plain double arithmetic in a fixed order.
+ * minibatches of `batch_size` (the last one smaller); AdamW as PyTorch's (β1 0.9, β2 0.999,
+ * ε 1e-8; decoupled weight decay W ← W·(1 − lr·weight_decay) on W1 and W2, not the biases,
+ * before each step) on the minibatch mean cross-entropy; exactly `epochs` epochs, no early
+ * stopping.
  *
- * Warm start: continues from the given weights (and Adam moments) for `epochs` more epochs.
+ * The matrix products (forward X·W1 and H·W2, backward dZ·W2ᵀ, Hᵀ·dZ and Xᵀ·dH) run in
+ * float32 on the WebAssembly SIMD kernel of compute/gemm.ts, which sums every product in input
+ * order whatever the thread count; bias + ReLU and its backward mask are float32 SIMD, softmax
+ * float64, and AdamW float64 SIMD on float64 master weights and moments, rounded to float32
+ * for the products after each step (evaluator/kernels/mlp-wasm.ts). So a fit is bit-identical
+ * across runs, thread counts and machines.
+ *
+ * Warm start: continues from the given weights (and AdamW moments) for `epochs` more epochs.
  */
 import type { Dataset, FittedModel, Model, ModelState, ParamSchema } from '../types.ts';
 import { createRng, deriveSeed } from '../../compute/rng.ts';
+import { gemmKernel, matmul, GEMM_COLS, GEMM_ROWS, type GemmExports } from '../../compute/gemm.ts';
+import { acquire, type Region } from '../../compute/arena.ts';
+import { Layout } from '../../compute/wasm.ts';
+import type { SharedKernel } from '../../compute/pool.ts';
 import { checkDataset, parseParams } from './params.ts';
-import { softmaxRows } from '../kernels/softmax.ts';
+import { expNonPositive } from '../kernels/softmax.ts';
+import { ADAM_BETA1, ADAM_BETA2, mlpKernels, type MlpExports } from '../kernels/mlp-wasm.ts';
 
 const NAME = 'mlp';
 /** The parameters (docs/evaluator.md's table is generated from this). */
 export const MLP_PARAMS = {
   hidden: { type: 'number', default: 64, min: 1, max: 4096, integer: true, doc: 'hidden units' },
   epochs: { type: 'number', default: 20, min: 0, max: 100000, integer: true, doc: 'passes over the data (fixed, no early stopping)' },
-  lr: { type: 'number', default: 1e-3, min: 0, exclusiveMin: true, doc: 'Adam step size (β1 0.9, β2 0.999, ε 1e-8)' },
+  lr: { type: 'number', default: 1e-3, min: 0, exclusiveMin: true, doc: 'AdamW step size (β1 0.9, β2 0.999, ε 1e-8)' },
   batch_size: { type: 'number', default: 64, min: 1, integer: true, doc: 'minibatch rows (the last batch of an epoch is smaller)' },
-  l2: { type: 'number', default: 1e-4, min: 0, doc: '½·l2·(‖W1‖² + ‖W2‖²) added to the minibatch mean cross-entropy' },
+  weight_decay: { type: 'number', default: 0.01, min: 0, doc: "AdamW's decoupled decay: W ← W·(1 − lr·weight_decay) before each step, on W1 and W2 (not the biases), as PyTorch's `AdamW`" },
 } as const satisfies ParamSchema;
 
-export interface MlpParams { hidden: number; epochs: number; lr: number; batch_size: number; l2: number }
+export interface MlpParams { hidden: number; epochs: number; lr: number; batch_size: number; weight_decay: number }
 
 export function mlpParams(params: Record<string, number | string | boolean>): MlpParams {
   return parseParams(NAME, MLP_PARAMS, params) as unknown as MlpParams;
@@ -43,8 +56,8 @@ const MLP_DECLARATION = {
   // Always exactly `epochs` epochs: no convergence test, so no limit to stop at.
   iterationLimit: () => undefined,
   auditDefaults: {
-    tabular: { hidden: 128, epochs: 20, lr: 0.001, batch_size: 64, l2: 0.0001 },
-    vectors: { hidden: 128, epochs: 20, lr: 0.001, batch_size: 64, l2: 0.0001 },
+    tabular: { hidden: 128, epochs: 20, lr: 0.001, batch_size: 64, weight_decay: 0.01 },
+    vectors: { hidden: 128, epochs: 20, lr: 0.001, batch_size: 64, weight_decay: 0.01 },
   },
   describe: (p) => `MLP (${p.hidden} hidden units, ${p.epochs} epochs)`,
 } as const satisfies Omit<Model, 'fit' | 'restore'>;
@@ -54,7 +67,7 @@ export interface MlpState extends ModelState {
   d: number; k: number; hidden: number;
   /** d × hidden, hidden, hidden × k, k (row-major). */
   W1: Float64Array; b1: Float64Array; W2: Float64Array; b2: Float64Array;
-  /** Adam moments (same layout as [W1, b1, W2, b2] concatenated) and step count. */
+  /** AdamW moments (same layout as [W1, b1, W2, b2] concatenated) and step count. */
   adam?: { m: Float64Array; v: Float64Array; t: number };
   /** Epochs trained so far (a warm start continues the epoch shuffles from here). */
   epochs?: number;
@@ -71,78 +84,117 @@ function paramCount(d: number, h: number, k: number): number {
   return d * h + h + h * k + k;
 }
 
+const up = (x: number, m: number) => Math.ceil(x / m) * m;
+
 /**
- * Hidden activations for `rows` (indices into X) → H (rows.length × h). Units are done eight
- * at a time in local accumulators (registers, not memory) over the row's non-zero inputs.
+ * The network in kernel memory, for batches of up to `rows` rows. Parameters are one flat
+ * padded vector [W1 d4 × h8 | b1 h8 | W2 h4 × k8 | b2 k8] (rows padded to the kernel's 4,
+ * columns to its 8), held as float32 weights `w` for the products and, when training, float64
+ * masters `theta`, AdamW moments `m`, `v` and float32 gradients `g` in the same layout. The
+ * padding starts at zero and stays exactly zero: its inputs (padding columns of the batch,
+ * of W1, W2 and W2ᵀ) are zero, so its gradients are too. Other padded results the kernel
+ * computes (rows past a short batch) are never read.
  */
-function hiddenLayer(X: Float32Array, d: number, rows: ArrayLike<number>, count: number, W1: Float64Array, b1: Float64Array, h: number, H: Float64Array): void {
-  const h8 = h - (h % 8);
-  for (let r = 0; r < count; r++) {
-    const off = rows[r] * d, ho = r * h;
-    for (let u0 = 0; u0 < h8; u0 += 8) {
-      let a0 = b1[u0], a1 = b1[u0 + 1], a2 = b1[u0 + 2], a3 = b1[u0 + 3];
-      let a4 = b1[u0 + 4], a5 = b1[u0 + 5], a6 = b1[u0 + 6], a7 = b1[u0 + 7];
-      for (let j = 0; j < d; j++) {
-        const x = X[off + j];
-        if (x === 0) continue;
-        const wo = j * h + u0;
-        a0 += x * W1[wo]; a1 += x * W1[wo + 1]; a2 += x * W1[wo + 2]; a3 += x * W1[wo + 3];
-        a4 += x * W1[wo + 4]; a5 += x * W1[wo + 5]; a6 += x * W1[wo + 6]; a7 += x * W1[wo + 7];
-      }
-      H[ho + u0] = a0; H[ho + u0 + 1] = a1; H[ho + u0 + 2] = a2; H[ho + u0 + 3] = a3;
-      H[ho + u0 + 4] = a4; H[ho + u0 + 5] = a5; H[ho + u0 + 6] = a6; H[ho + u0 + 7] = a7;
-    }
-    for (let u = h8; u < h; u++) {
-      let a = b1[u];
-      for (let j = 0; j < d; j++) {
-        const x = X[off + j];
-        if (x !== 0) a += x * W1[j * h + u];
-      }
-      H[ho + u] = a;
-    }
-    for (let u = 0; u < h; u++) if (H[ho + u] < 0) H[ho + u] = 0;
+class Workspace {
+  readonly gemm: SharedKernel<GemmExports>;
+  readonly ops: SharedKernel<MlpExports>;
+  private readonly region: Region;
+  /** Row lengths in floats: inputs (d4), hidden (h8), classes (k8); padded parameter count. */
+  readonly d4: number; readonly h8: number; readonly k8: number; readonly P: number;
+  /** Offsets (in elements) of the parameter blocks in the flat vector. */
+  readonly o: { W1: number; b1: number; W2: number; b2: number };
+  readonly at: Record<'Xb' | 'H' | 'Z' | 'dH' | 'W2T' | 'w' | 'g' | 'theta' | 'm' | 'v', number>;
+  readonly Xb: Float32Array; readonly H: Float32Array; readonly Z: Float32Array; readonly dH: Float32Array;
+  readonly W2T: Float32Array; readonly w: Float32Array; readonly g: Float32Array;
+  readonly theta: Float64Array; readonly m: Float64Array; readonly v: Float64Array;
+
+  constructor(readonly d: number, readonly h: number, readonly k: number, readonly rows: number, readonly training: boolean) {
+    const d4 = this.d4 = up(d, GEMM_ROWS), h8 = this.h8 = up(h, GEMM_COLS), k8 = this.k8 = up(k, GEMM_COLS);
+    const r4 = up(rows, GEMM_ROWS), h4 = up(h, GEMM_ROWS);
+    this.o = { W1: 0, b1: d4 * h8, W2: d4 * h8 + h8, b2: d4 * h8 + h8 + h4 * k8 };
+    const P = this.P = this.o.b2 + k8;
+    const t = training ? 1 : 0;
+    const bytes = {
+      Xb: 4 * r4 * d4, H: 4 * r4 * h8, Z: 4 * r4 * k8, dH: 4 * t * r4 * h8, W2T: 4 * t * k * h8,
+      w: 4 * P, g: 4 * t * P, theta: 8 * t * P, m: 8 * t * P, v: 8 * t * P,
+    };
+    const L = new Layout();
+    const rel = Object.fromEntries(Object.entries(bytes).map(([key, len]) => [key, L.alloc(len)])) as Record<keyof typeof bytes, number>;
+    this.region = acquire(L.bytes);
+    const buf = this.region.buffer();
+    new Uint8Array(buf, this.region.base, L.bytes).fill(0);
+    this.at = Object.fromEntries(Object.entries(rel).map(([key, off]) => [key, this.region.base + off])) as typeof this.at;
+    const f32 = (key: keyof typeof bytes) => new Float32Array(buf, this.at[key], bytes[key] / 4);
+    const f64 = (key: keyof typeof bytes) => new Float64Array(buf, this.at[key], bytes[key] / 8);
+    this.Xb = f32('Xb'); this.H = f32('H'); this.Z = f32('Z'); this.dH = f32('dH'); this.W2T = f32('W2T');
+    this.w = f32('w'); this.g = f32('g'); this.theta = f64('theta'); this.m = f64('m'); this.v = f64('v');
+    this.gemm = gemmKernel();
+    this.ops = mlpKernels();
   }
+
+  /** Copies a parameter vector in the state's layout [W1 d × h | b1 | W2 h × k | b2] into `dst` (padded). */
+  pad(src: Float64Array, dst: Float32Array | Float64Array): void {
+    const { d, h, k, h8, k8, o } = this;
+    for (let j = 0; j < d; j++) for (let u = 0; u < h; u++) dst[o.W1 + j * h8 + u] = src[j * h + u];
+    for (let u = 0; u < h; u++) dst[o.b1 + u] = src[d * h + u];
+    for (let u = 0; u < h; u++) for (let c = 0; c < k; c++) dst[o.W2 + u * k8 + c] = src[d * h + h + u * k + c];
+    for (let c = 0; c < k; c++) dst[o.b2 + c] = src[d * h + h + h * k + c];
+  }
+
+  /** The inverse of pad. */
+  unpad(src: Float64Array, dst: Float64Array): void {
+    const { d, h, k, h8, k8, o } = this;
+    for (let j = 0; j < d; j++) for (let u = 0; u < h; u++) dst[j * h + u] = src[o.W1 + j * h8 + u];
+    for (let u = 0; u < h; u++) dst[d * h + u] = src[o.b1 + u];
+    for (let u = 0; u < h; u++) for (let c = 0; c < k; c++) dst[d * h + h + u * k + c] = src[o.W2 + u * k8 + c];
+    for (let c = 0; c < k; c++) dst[d * h + h + h * k + c] = src[o.b2 + c];
+  }
+
+  /** W2ᵀ (k × h8) from the float32 weights, for the backward product dZ·W2ᵀ. */
+  transposeW2(): void {
+    const { h, k, h8, k8, o, w, W2T } = this;
+    for (let u = 0; u < h; u++) for (let c = 0; c < k; c++) W2T[c * h8 + u] = w[o.W2 + u * k8 + c];
+  }
+
+  /** Rows `rows[0..count)` of X (n × d) into the batch buffer. */
+  gather(X: Float32Array, rows: ArrayLike<number>, count: number): void {
+    const { d, d4, Xb } = this;
+    for (let r = 0; r < count; r++) {
+      const off = rows[r] * d, o = r * d4;
+      for (let j = 0; j < d; j++) Xb[o + j] = X[off + j];
+    }
+  }
+
+  /** Rows of X from `r0` on, contiguous. */
+  gatherRange(X: Float32Array, r0: number, count: number): void {
+    const { d, d4 } = this;
+    if (d === d4) { this.Xb.set(X.subarray(r0 * d, (r0 + count) * d)); return; }
+    for (let r = 0; r < count; r++) this.Xb.set(X.subarray((r0 + r) * d, (r0 + r + 1) * d), r * d4);
+  }
+
+  /** H = ReLU(Xb·W1 + b1), then Z = H·W2 (logits without b2), for the first `count` rows. */
+  forward(count: number): void {
+    const { d, h, d4, h8, k8, at, o } = this;
+    const wAt = (off: number) => at.w + 4 * off;
+    matmul(this.gemm, { a: at.Xb, sai: 4 * d4, sat: 4, b: wAt(o.W1), ldb: 4 * h8, out: at.H, ldc: 4 * h8, m: count, n: h, K: d });
+    this.ops.exports.bias_relu(at.H, wAt(o.b1), count, h8);
+    matmul(this.gemm, { a: at.H, sai: 4 * h8, sat: 4, b: wAt(o.W2), ldb: 4 * k8, out: at.Z, ldc: 4 * k8, m: count, n: this.k, K: h });
+  }
+
+  release(): void { this.region.release(); }
 }
 
-/** gW1[j·h + u] = Σ_{r<count} XbT[j·B + r] · dH[r·h + u] (overwrites gW1). */
-function backpropInputs(XbT: Float32Array, B: number, count: number, d: number, dH: Float64Array, h: number, gW1: Float64Array): void {
-  const h8 = h - (h % 8);
-  for (let j = 0; j < d; j++) {
-    const xo = j * B, go = j * h;
-    for (let u0 = 0; u0 < h8; u0 += 8) {
-      let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
-      for (let r = 0; r < count; r++) {
-        const x = XbT[xo + r];
-        if (x === 0) continue;
-        const o = r * h + u0;
-        a0 += x * dH[o]; a1 += x * dH[o + 1]; a2 += x * dH[o + 2]; a3 += x * dH[o + 3];
-        a4 += x * dH[o + 4]; a5 += x * dH[o + 5]; a6 += x * dH[o + 6]; a7 += x * dH[o + 7];
-      }
-      gW1[go + u0] = a0; gW1[go + u0 + 1] = a1; gW1[go + u0 + 2] = a2; gW1[go + u0 + 3] = a3;
-      gW1[go + u0 + 4] = a4; gW1[go + u0 + 5] = a5; gW1[go + u0 + 6] = a6; gW1[go + u0 + 7] = a7;
-    }
-    for (let u = h8; u < h; u++) {
-      let a = 0;
-      for (let r = 0; r < count; r++) {
-        const x = XbT[xo + r];
-        if (x !== 0) a += x * dH[r * h + u];
-      }
-      gW1[go + u] = a;
-    }
-  }
-}
-
-function outputLayer(H: Float64Array, count: number, h: number, W2: Float64Array, b2: Float64Array, k: number, Z: Float64Array): void {
-  for (let r = 0; r < count; r++) {
-    const ho = r * h, zo = r * k;
-    for (let c = 0; c < k; c++) Z[zo + c] = b2[c];
-    for (let u = 0; u < h; u++) {
-      const a = H[ho + u];
-      if (a === 0) continue;
-      const wo = u * k;
-      for (let c = 0; c < k; c++) Z[zo + c] += a * W2[wo + c];
-    }
-  }
+/**
+ * Softmax of the logits Z[o..o+k) + b2 (float32 sums, as the network computes them) in double
+ * precision (the same exp as every kernel, softmax.ts expNonPositive), into p[0..k).
+ */
+function softmaxRow(Z: Float32Array, o: number, w: Float32Array, ob2: number, k: number, p: Float64Array): void {
+  let m = -Infinity;
+  for (let c = 0; c < k; c++) { const z = Math.fround(Z[o + c] + w[ob2 + c]); p[c] = z; if (z > m) m = z; }
+  let s = 0;
+  for (let c = 0; c < k; c++) { const e = expNonPositive(p[c] - m); p[c] = e; s += e; }
+  const inv = 1 / s;
+  for (let c = 0; c < k; c++) p[c] *= inv;
 }
 
 class FittedMlp implements FittedModel {
@@ -156,18 +208,24 @@ class FittedMlp implements FittedModel {
   predictProba(X: Float32Array, n: number): Float32Array {
     const { d, k, h } = this;
     if (X.length !== n * d) throw new Error(`${NAME}: predictProba got ${X.length} values, expected n×d = ${n}×${d}`);
-    const { W1, b1, W2, b2 } = views(this.theta, d, h, k);
     const out = new Float32Array(n * k);
-    const B = 256;
-    const H = new Float64Array(B * h), Z = new Float64Array(B * k);
-    const rows = new Int32Array(B);
-    for (let r0 = 0; r0 < n; r0 += B) {
-      const count = Math.min(B, n - r0);
-      for (let r = 0; r < count; r++) rows[r] = r0 + r;
-      hiddenLayer(X, d, rows, count, W1, b1, h, H);
-      outputLayer(H, count, h, W2, b2, k, Z);
-      softmaxRows(Z, count, k);
-      for (let i = 0; i < count * k; i++) out[r0 * k + i] = Z[i];
+    if (n === 0) return out;
+    const B = Math.min(256, n);
+    const ws = new Workspace(d, h, k, B, false);
+    try {
+      ws.pad(this.theta, ws.w);
+      const p = new Float64Array(k);
+      for (let r0 = 0; r0 < n; r0 += B) {
+        const count = Math.min(B, n - r0);
+        ws.gatherRange(X, r0, count);
+        ws.forward(count);
+        for (let r = 0; r < count; r++) {
+          softmaxRow(ws.Z, r * ws.k8, ws.w, ws.o.b2, k, p);
+          for (let c = 0; c < k; c++) out[(r0 + r) * k + c] = p[c];
+        }
+      }
+    } finally {
+      ws.release();
     }
     return out;
   }
@@ -229,70 +287,55 @@ export const mlp: Model = {
       const glorot = Math.sqrt(6 / (h + k));
       for (let i = 0; i < v.W2.length; i++) v.W2[i] = glorot * (2 * init.uniform() - 1);
     }
-    const P = theta.length;
-    adam ??= { m: new Float64Array(P), v: new Float64Array(P), t: 0 };
-    const grad = new Float64Array(P);
-    const { W1, b1, W2, b2 } = views(theta, d, h, k);
-    const g = views(grad, d, h, k);
+    adam ??= { m: new Float64Array(theta.length), v: new Float64Array(theta.length), t: 0 };
     const B = Math.min(p.batch_size, n);
-    const H = new Float64Array(B * h), Z = new Float64Array(B * k), dH = new Float64Array(B * h);
-    const XbT = new Float32Array(d * B);
-    const beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-    for (let epoch = 0; epoch < p.epochs; epoch++) {
-      const order = createRng(deriveSeed(opts.seed, 'mlp', 'epoch', epochsBefore + epoch)).permutation(n);
-      for (let s0 = 0; s0 < n; s0 += B) {
-        const count = Math.min(B, n - s0);
-        const rows = order.subarray(s0, s0 + count);
-        hiddenLayer(X, d, rows, count, W1, b1, h, H);
-        outputLayer(H, count, h, W2, b2, k, Z);
-        softmaxRows(Z, count, k);
-        // dZ = (P − Y) / count, in place.
-        const inv = 1 / count;
-        for (let r = 0; r < count; r++) {
-          Z[r * k + y[rows[r]]] -= 1;
-          for (let c = 0; c < k; c++) Z[r * k + c] *= inv;
-        }
-        grad.fill(0);
-        // Output layer gradients and dH = dZ·W2ᵀ ⊙ [H > 0].
-        for (let r = 0; r < count; r++) {
-          const ho = r * h, zo = r * k;
-          for (let c = 0; c < k; c++) g.b2[c] += Z[zo + c];
-          for (let u = 0; u < h; u++) {
-            const a = H[ho + u];
-            const wo = u * k;
-            let back = 0;
-            for (let c = 0; c < k; c++) {
-              const dz = Z[zo + c];
-              g.W2[wo + c] += a * dz;
-              back += dz * W2[wo + c];
-            }
-            dH[ho + u] = a > 0 ? back : 0;
+    const ws = new Workspace(d, h, k, B, true);
+    try {
+      const { d4, h8, k8, at, o, gemm, H, Z, g, w } = ws;
+      const prob = new Float64Array(k);
+      const decay = 1 - p.lr * p.weight_decay;
+      ws.pad(theta, ws.theta); ws.pad(adam.m, ws.m); ws.pad(adam.v, ws.v); ws.pad(theta, w);
+      ws.transposeW2();
+      const a4 = (base: number, off: number) => base + 4 * off, a8 = (base: number, off: number) => base + 8 * off;
+      /** AdamW on parameter elements [from, to) of the flat vector. */
+      const update = (from: number, to: number, dec: number, step: number, bc2: number) => {
+        ws.ops.exports.adamw(a8(at.theta, from), a8(at.m, from), a8(at.v, from), a4(at.g, from), a4(at.w, from), to - from, dec, step, bc2);
+      };
+      for (let epoch = 0; epoch < p.epochs; epoch++) {
+        const order = createRng(deriveSeed(opts.seed, 'mlp', 'epoch', epochsBefore + epoch)).permutation(n);
+        for (let s0 = 0; s0 < n; s0 += B) {
+          const count = Math.min(B, n - s0);
+          const rows = order.subarray(s0, s0 + count);
+          ws.gather(X, rows, count);
+          ws.forward(count);
+          // dZ = (softmax(Z + b2) − onehot(y)) / count, in place (float32, as the kernel reads
+          // it); gb2 = Σ_r dZ[r] in row order.
+          const inv = 1 / count;
+          g.fill(0, o.b2, o.b2 + k8);
+          for (let r = 0; r < count; r++) {
+            const zo = r * k8;
+            softmaxRow(Z, zo, w, o.b2, k, prob);
+            prob[y[rows[r]]] -= 1;
+            for (let c = 0; c < k; c++) { Z[zo + c] = prob[c] * inv; g[o.b2 + c] += Z[zo + c]; }
           }
-        }
-        // Hidden layer gradients: gW1[j] = Σ_r x_rj · dH[r], eight units at a time in
-        // registers, over the batch gathered input-major (XbT[j·B + r]).
-        for (let r = 0; r < count; r++) {
-          const off = rows[r] * d;
-          for (let j = 0; j < d; j++) XbT[j * B + r] = X[off + j];
-          for (let u = 0; u < h; u++) g.b1[u] += dH[r * h + u];
-        }
-        backpropInputs(XbT, B, count, d, dH, h, g.W1);
-        if (p.l2 > 0) {
-          for (let i = 0; i < W1.length; i++) g.W1[i] += p.l2 * W1[i];
-          for (let i = 0; i < W2.length; i++) g.W2[i] += p.l2 * W2[i];
-        }
-        // Adam.
-        adam.t++;
-        const c1 = 1 - beta1 ** adam.t, c2 = 1 - beta2 ** adam.t;
-        const step = p.lr * Math.sqrt(c2) / c1;
-        const m = adam.m, v = adam.v;
-        for (let i = 0; i < P; i++) {
-          const gi = grad[i];
-          m[i] = beta1 * m[i] + (1 - beta1) * gi;
-          v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
-          theta[i] -= step * m[i] / (Math.sqrt(v[i]) + eps * Math.sqrt(c2));
+          // gW2 = Hᵀ·dZ; dH = (dZ·W2ᵀ) ⊙ [H > 0], gb1 = Σ_r dH[r]; gW1 = Xbᵀ·dH.
+          matmul(gemm, { a: at.H, sai: 4, sat: 4 * h8, b: at.Z, ldb: 4 * k8, out: a4(at.g, o.W2), ldc: 4 * k8, m: h, n: k, K: count });
+          matmul(gemm, { a: at.Z, sai: 4 * k8, sat: 4, b: at.W2T, ldb: 4 * h8, out: at.dH, ldc: 4 * h8, m: count, n: h, K: k });
+          ws.ops.exports.relu_back(at.H, at.dH, a4(at.g, o.b1), count, h8);
+          matmul(gemm, { a: at.Xb, sai: 4, sat: 4 * d4, b: at.dH, ldb: 4 * h8, out: a4(at.g, o.W1), ldc: 4 * h8, m: d, n: h, K: count });
+          // AdamW (weight decay on W1 and W2 only), which also refreshes the float32 weights.
+          adam.t++;
+          const step = p.lr / (1 - ADAM_BETA1 ** adam.t), bc2 = Math.sqrt(1 - ADAM_BETA2 ** adam.t);
+          update(o.W1, o.b1, decay, step, bc2);
+          update(o.b1, o.W2, 1, step, bc2);
+          update(o.W2, o.b2, decay, step, bc2);
+          update(o.b2, ws.P, 1, step, bc2);
+          ws.transposeW2();
         }
       }
+      ws.unpad(ws.theta, theta); ws.unpad(ws.m, adam.m); ws.unpad(ws.v, adam.v);
+    } finally {
+      ws.release();
     }
     return new FittedMlp(d, k, h, theta, adam, p.epochs, epochsBefore + p.epochs);
   },
