@@ -20,7 +20,7 @@ import { verifyRecord } from '../src/evaluate/verify.ts';
 import { tempDir } from './pool-helpers.ts';
 
 const dir = tempDir('sieve-integrity-');
-process.env.SIEVE_CACHE_DIR = join(dir, 'cache');
+process.env.SIEVE_CACHE = join(dir, 'cache');
 const pool = join(dir, 'gc');
 const spec = join(dir, 'challenge.yaml');
 const sub = join(dir, 'ids.txt');

@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { SieveError } from '../util/errors.ts';
 import { PACKAGE_ROOT } from '../util/package-root.ts';
+import { cacheDir } from '../util/cache-dir.ts';
 import { MANIFEST_FILE } from './manifest.ts';
 
 /** The package root (the directory holding package.json). */
@@ -113,13 +114,12 @@ export function describeWorkspace(w: Workspace): string {
 }
 
 /**
- * Where hidden variant pools are built (src/evaluate/variants.ts): `$SIEVE_CACHE/variants`,
- * else `$XDG_CACHE_HOME/sieve/variants`, else `~/.cache/sieve/variants`. Everything under it is
- * evaluator-only (src/pool/guard.ts refuses it as a participant source).
+ * Where hidden variant pools are built (src/evaluate/variants.ts): `variants/` in sieve's cache
+ * folder (src/util/cache-dir.ts: `$SIEVE_CACHE`, else the user cache folder). Everything under
+ * it is evaluator-only (src/pool/guard.ts refuses it as a participant source).
  */
 export function variantCacheDir(): string {
-  const base = process.env.SIEVE_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sieve');
-  return join(resolve(base), 'variants');
+  return join(cacheDir(), 'variants');
 }
 
 /** Longest pool name: fits a directory name, a terminal table and a leaderboard column. */

@@ -2,14 +2,14 @@
  * sha256 of files, remembered by (device, inode, size, mtime, ctime) so that a loop of
  * `sieve evaluate` runs hashes a pool's files once, not on every run, while any change to a
  * file (rewritten in place, replaced by rename, touched) makes it hash again. The memory is
- * a small JSON file in `$SIEVE_CACHE_DIR`, else `$XDG_CACHE_HOME/sieve`, else `~/.cache/sieve`;
- * when that cannot be written the cache lives for the process only.
+ * a small JSON file, `file-hashes.json` in sieve's cache folder (cacheDir(): `$SIEVE_CACHE`, else
+ * the platform's user cache folder); when that cannot be written the cache lives for the process only.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { cacheDir } from './cache-dir.ts';
 
 interface Entry {
   dev: string;
@@ -28,8 +28,7 @@ const MAX_ENTRIES = 2000;
 let memory: Map<string, Entry> | null = null;
 
 export function hashCacheFile(): string {
-  const dir = process.env.SIEVE_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sieve');
-  return join(dir, 'file-hashes.json');
+  return join(cacheDir(), 'file-hashes.json');
 }
 
 function load(): Map<string, Entry> {
