@@ -34,7 +34,7 @@ describe('challenge specs', () => {
   it('loads every built-in challenge with its pool, task and budget', async () => {
     const all = await listChallenges();
     const byName = new Map(all.map((c) => [c.name, c]));
-    expect([...byName.keys()].sort()).toEqual(['credit-fair', 'fashion-concept', 'fashion-debug', 'fashion-relabel', 'fashion-select', 'synth-teach']);
+    expect([...byName.keys()].sort()).toEqual(['credit-fair', 'fashion-concept', 'fashion-debug', 'fashion-debug-mlp', 'fashion-relabel', 'fashion-select', 'synth-teach']);
     expect(byName.get('fashion-relabel')!).toMatchObject({ task: 'relabel', pool: 'fashion-relabel', budget: { corrections: 300 } });
     for (const name of ['fashion-select', 'fashion-debug', 'synth-teach', 'fashion-relabel'])
       expect(byName.get(name)!.variants!.pools.length, name).toBeGreaterThanOrEqual(3);
