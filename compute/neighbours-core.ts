@@ -1,12 +1,20 @@
 /**
- * Exact neighbour searches on rows that are already L2-normalised (dot product = cosine),
- * split into `parts` interleaved shares of block rows so that a worker thread can run one
- * share. Pure and synchronous; `neighbours.ts` runs the shares in parallel and merges them.
+ * Exact neighbour searches, split into `parts` interleaved shares of block rows so that a
+ * worker thread can run one share. Pure and synchronous; `neighbours.ts` runs the shares (in
+ * parallel or on the calling thread) and merges them.
+ *
+ * Two metrics rank the same tiles of float32 dot products (tile-kernel.ts):
+ * - 'cosine': rows already L2-normalised, ranked by the dot product itself (TopK.sim);
+ * - 'euclidean': raw rows, ranked by the squared distance max(0, ‖q‖² + ‖x‖² − 2 q·x) in
+ *   float64 (squared norms summed in float64 in column order, the dot the kernel's float32
+ *   sum), kept as its negation so that "larger is better" holds for both.
  *
  * Ties are broken by the smaller row index everywhere, so merged results do not depend on
  * the number of parts.
  */
 import { instantiateSim, type TileFn } from './tile-kernel.ts';
+
+export type SearchMetric = 'cosine' | 'euclidean';
 
 /**
  * Rows laid out in a shared WebAssembly memory for the SIMD tile kernel: X (and Q for cross
@@ -14,6 +22,11 @@ import { instantiateSim, type TileFn } from './tile-kernel.ts';
  * one output tile per part. Built once by the caller, shared with the workers.
  */
 export interface SimLayout {
+  /** How tiles of dot products are ranked (default 'cosine': the dot of unit rows). */
+  metric?: SearchMetric;
+  /** 'euclidean': squared norms of the X rows and of the Q rows (float64, shared memory). */
+  xSq?: Float64Array;
+  qSq?: Float64Array;
   memory: WebAssembly.Memory;
   d: number;
   d4: number;
@@ -29,8 +42,21 @@ export interface SimLayout {
 
 const round4 = (x: number) => Math.ceil(x / 4) * 4;
 
+/** Squared L2 norm of every row (float64, column order) into shared memory. */
+export function squaredNorms(X: Float32Array, n: number, d: number): Float64Array {
+  const out = new Float64Array(new SharedArrayBuffer(Math.max(1, n) * 8)).subarray(0, n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = i * d, e = j + d; j < e; j++) s += X[j] * X[j];
+    out[i] = s;
+  }
+  return out;
+}
+
 /** Copies X (and Q) into a fresh shared memory laid out for `parts` parts. */
-export function buildLayout(X: Float32Array, n: number, d: number, parts: number, Q?: Float32Array, nq = 0): SimLayout {
+export function buildLayout(
+  X: Float32Array, n: number, d: number, parts: number, Q?: Float32Array, nq = 0, metric: SearchMetric = 'cosine',
+): SimLayout {
   const d4 = round4(Math.max(d, 1));
   const bs = blockRowsFor(d4);
   const xBytes = round4(n) * d4 * 4;
@@ -49,7 +75,12 @@ export function buildLayout(X: Float32Array, n: number, d: number, parts: number
   if (Q) copy(Q, nq, xBytes);
   const outPtr: number[] = [];
   for (let p = 0; p < parts; p++) outPtr.push(xBytes + qBytes + p * outBytes);
-  return { memory, d, d4, bs, xPtr: 0, n, qPtr: xBytes, nq: Q ? nq : 0, outPtr };
+  const L: SimLayout = { memory, d, d4, bs, xPtr: 0, n, qPtr: xBytes, nq: Q ? nq : 0, outPtr, metric };
+  if (metric === 'euclidean') {
+    L.xSq = squaredNorms(X, n, d);
+    L.qSq = Q ? squaredNorms(Q, nq, d) : L.xSq;
+  }
+  return L;
 }
 
 const kernels = new WeakMap<WebAssembly.Memory, TileFn>();
@@ -74,12 +105,19 @@ function tiler(L: SimLayout, part: number) {
   };
 }
 
-/** Top-k lists: row-major n × k, best first; index −1 (sim −Infinity) where fewer than k exist. */
-export interface TopK {
+/** Similarities (cosine) or negated squared distances (euclidean) of a top-k list. */
+export type Scores = Float32Array | Float64Array;
+
+/**
+ * Top-k lists: row-major n × k, best first; index −1 (sim −Infinity) where fewer than k exist.
+ * `sim` is the cosine (float32) for the cosine metric and −(squared distance) (float64) for
+ * the euclidean one.
+ */
+export interface TopK<S extends Scores = Float32Array> {
   n: number;
   k: number;
   index: Int32Array;
-  sim: Float32Array;
+  sim: S;
   /** For approximate graphs: measured recall@k against an exact search on a sample. */
   recall?: number;
   /** How an approximate-capable search ended up computing the graph. */
@@ -100,14 +138,17 @@ export function blockRowsFor(d4: number): number {
   return Math.max(16, Math.min(512, rows - (rows % 4)));
 }
 
-export function emptyTopK(n: number, k: number): TopK {
+export function emptyTopK(n: number, k: number): TopK;
+export function emptyTopK(n: number, k: number, metric: 'cosine'): TopK;
+export function emptyTopK(n: number, k: number, metric: SearchMetric): TopK<Scores>;
+export function emptyTopK(n: number, k: number, metric: SearchMetric = 'cosine'): TopK<Scores> {
   const index = new Int32Array(n * k).fill(-1);
-  const sim = new Float32Array(n * k).fill(-Infinity);
+  const sim = (metric === 'euclidean' ? new Float64Array(n * k) : new Float32Array(n * k)).fill(-Infinity);
   return { n, k, index, sim };
 }
 
-/** Inserts candidate j with similarity s into row r's list if it ranks within the top k. */
-function offer(top: TopK, r: number, j: number, s: number): void {
+/** Inserts candidate j with score s into row r's list if it ranks within the top k. */
+function offer(top: TopK<Scores>, r: number, j: number, s: number): void {
   const k = top.k;
   const base = r * k;
   const idx = top.index, sim = top.sim;
@@ -127,15 +168,15 @@ function offer(top: TopK, r: number, j: number, s: number): void {
 }
 
 /** Offers candidate j with similarity s to row r's list (public form of `offer`). */
-export function offerTopK(top: TopK, r: number, j: number, s: number): void {
+export function offerTopK(top: TopK<Scores>, r: number, j: number, s: number): void {
   offer(top, r, j, s);
 }
 
 /** Merges per-part top-k lists (disjoint candidates per row) into one. */
-export function mergeTopK(parts: TopK[]): TopK {
+export function mergeTopK<S extends Scores>(parts: TopK<S>[]): TopK<S> {
   if (parts.length === 1) return parts[0];
   const { n, k } = parts[0];
-  const out = emptyTopK(n, k);
+  const out = emptyTopK(n, k, parts[0].sim instanceof Float64Array ? 'euclidean' : 'cosine') as TopK<S>;
   for (const part of parts) {
     for (let r = 0; r < n; r++) {
       const base = r * k;
@@ -149,13 +190,26 @@ export function mergeTopK(parts: TopK[]): TopK {
   return out;
 }
 
+/**
+ * Scores of one tile row into `key` (float64): −max(0, ‖a‖² + ‖b‖² − 2 a·b) for rows b0.. of X.
+ * The same expression, in the same order, for the pair seen from either side.
+ */
+function euclideanKeys(out: Float32Array, o: number, count: number, aSq: number, xSq: Float64Array, b0: number, key: Float64Array): void {
+  for (let b = 0; b < count; b++) key[b] = -Math.max(0, aSq + xSq[b0 + b] - 2 * out[o + b]);
+}
+
 /** k nearest other rows of each X row, over this part's share of block rows. */
-export function knnSelfPart(L: SimLayout, k: number, part: number, parts: number, onTile?: (pairs: number) => void): TopK {
+export function knnSelfPart(L: SimLayout, k: number, part: number, parts: number, onTile?: (pairs: number) => void): TopK<Scores> {
   const n = L.n, bs = L.bs;
-  const top = emptyTopK(n, k);
+  const eu = L.metric === 'euclidean';
+  const top = emptyTopK(n, k, eu ? 'euclidean' : 'cosine');
   if (k === 0) return top;
   const worst = new Float64Array(n).fill(-Infinity);
   const { out, tile } = tiler(L, part);
+  const xSq = L.xSq!;
+  // One tile row's scores: the tile itself (cosine) or its euclidean keys.
+  const key = new Float64Array(bs);
+  const row: Scores = eu ? key : out;
   const sim = top.sim;
   const blocks = Math.ceil(n / bs);
   for (let I = part; I < blocks; I += parts) {
@@ -164,20 +218,19 @@ export function knnSelfPart(L: SimLayout, k: number, part: number, parts: number
       const j0 = J * bs, jc = Math.min(bs, n - j0);
       tile(false, i0, ic, j0, jc);
       // Cheap rejection against each row's current k-th best before the full insert.
-      if (J === I) {
-        for (let a = 0; a < ic; a++) {
-          const o = a * bs, i = i0 + a;
+      for (let a = 0; a < ic; a++) {
+        const i = i0 + a;
+        let o = a * bs;
+        if (eu) { euclideanKeys(out, o, jc, xSq[i], xSq, j0, key); o = 0; }
+        if (J === I) {
           for (let b = 0; b < jc; b++) {
-            const s = out[o + b];
+            const s = row[o + b];
             if (s >= worst[i] && b !== a) { offer(top, i, j0 + b, s); worst[i] = sim[i * k + k - 1]; }
           }
-        }
-      } else {
-        for (let a = 0; a < ic; a++) {
-          const o = a * bs, i = i0 + a;
+        } else {
           let wi = worst[i];
           for (let b = 0; b < jc; b++) {
-            const s = out[o + b];
+            const s = row[o + b];
             if (s >= wi) { offer(top, i, j0 + b, s); wi = worst[i] = sim[i * k + k - 1]; }
             const j = j0 + b;
             if (s >= worst[j]) { offer(top, j, i, s); worst[j] = sim[j * k + k - 1]; }
@@ -191,11 +244,16 @@ export function knnSelfPart(L: SimLayout, k: number, part: number, parts: number
 }
 
 /** k nearest X rows of each Q row, over this part's share of Q. */
-export function knnCrossPart(L: SimLayout, k: number, part: number, parts: number, onTile?: (pairs: number) => void): TopK {
+export function knnCrossPart(L: SimLayout, k: number, part: number, parts: number, onTile?: (pairs: number) => void): TopK<Scores> {
   const nq = L.nq, nx = L.n, bs = L.bs;
-  const top = emptyTopK(nq, k);
+  const eu = L.metric === 'euclidean';
+  const top = emptyTopK(nq, k, eu ? 'euclidean' : 'cosine');
   if (k === 0) return top;
   const { out, tile } = tiler(L, part);
+  const xSq = L.xSq!, qSq = L.qSq!;
+  const key = new Float64Array(bs);
+  const row: Scores = eu ? key : out;
+  const sim = top.sim;
   const qBlocks = Math.ceil(nq / bs);
   for (let I = part; I < qBlocks; I += parts) {
     const i0 = I * bs, ic = Math.min(bs, nq - i0);
@@ -203,12 +261,13 @@ export function knnCrossPart(L: SimLayout, k: number, part: number, parts: numbe
       const jc = Math.min(bs, nx - j0);
       tile(true, i0, ic, j0, jc);
       for (let a = 0; a < ic; a++) {
-        const o = a * bs;
         const i = i0 + a;
-        let worst = top.sim[i * k + k - 1];
+        let o = a * bs;
+        if (eu) { euclideanKeys(out, o, jc, qSq[i], xSq, j0, key); o = 0; }
+        let worst = sim[i * k + k - 1];
         for (let b = 0; b < jc; b++) {
-          const s = out[o + b];
-          if (s >= worst) { offer(top, i, j0 + b, s); worst = top.sim[i * k + k - 1]; }
+          const s = row[o + b];
+          if (s >= worst) { offer(top, i, j0 + b, s); worst = sim[i * k + k - 1]; }
         }
       }
       onTile?.(ic * jc);

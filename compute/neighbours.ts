@@ -1,16 +1,34 @@
 /**
- * Exact neighbour search on L2-normalised rows (cosine similarity), spread over worker threads
+ * The project's one exact neighbour search (neighbours-core.ts), spread over worker threads
  * (the pool of compute/pool.ts) when the work is large enough to pay for them. The main thread
- * runs one share itself; each worker runs another share over the same shared-memory rows; the shares are merged
- * with index tie-breaking, so results are bit-identical for any number of threads.
+ * runs one share itself; each worker runs another share over the same shared-memory rows; the
+ * shares are merged with index tie-breaking, so results are bit-identical for any number of
+ * threads.
+ *
+ * - knnSelf / knnCross: cosine on L2-normalised rows, as similarities (TopK.sim);
+ * - nearestSelf / nearestCross: by distance, 'euclidean' (‖q − x‖ from ‖q‖² + ‖x‖² − 2 q·x) or
+ *   'cosine' (1 − cos; raw rows, normalised here; an all-zero row has cosine 0 with all);
+ * - nearestCrossSync: the same search on the calling thread, for synchronous callers (the
+ *   evaluator's kNN model predicts synchronously; inside fit jobs every kernel is
+ *   single-threaded anyway).
  */
 import { machineThreads, runPooled } from './pool.ts';
 import {
   knnSelfPart, knnCrossPart, pairsSelfPart, pairsCrossPart, signKeysPart, productPart, blockRowsFor, mergeTopK, mergePairs, buildLayout,
-  type TopK, type PairList, type SimLayout,
+  type TopK, type PairList, type SimLayout, type SearchMetric, type Scores,
 } from './neighbours-core.ts';
+import { normalizeRowsInPlace } from './scaling.ts';
 
-export type { TopK, PairList } from './neighbours-core.ts';
+export type { TopK, PairList, SearchMetric } from './neighbours-core.ts';
+
+/** Nearest rows by distance, ascending (ties to the smaller row index); index −1 where fewer than k exist. */
+export interface NearestK {
+  n: number;
+  k: number;
+  index: Int32Array;
+  /** n × k distances: euclidean ‖q − x‖, or cosine 1 − cos(q, x). */
+  distance: Float64Array;
+}
 
 export interface NeighbourTask {
   kind: 'knn-self' | 'knn-cross' | 'pairs-self' | 'pairs-cross' | 'sign-keys' | 'product';
@@ -39,20 +57,81 @@ export interface SearchOptions {
 /** Below this many multiply-adds a search stays on the main thread (worker start-up ≈ 0.2 s). */
 const MIN_WORK_FOR_THREADS = 4e8;
 
-/** The k most similar other rows of each row of X. */
+/** The k most similar other rows of each row of X (unit rows: similarity = cosine). */
 export async function knnSelf(X: Float32Array, n: number, d: number, k: number, opts: SearchOptions = {}): Promise<TopK> {
-  const kk = Math.max(0, Math.min(k, n - 1));
-  const parts = await run('knn-self', { k: kk }, X, n, d, undefined, 0, (n * n * d) / 2, (n * (n + 1)) / 2, opts);
-  return mergeTopK(parts as TopK[]);
+  return (await selfSearch(X, n, d, k, 'cosine', opts)) as TopK;
 }
 
-/** The k most similar rows of X for each row of Q. */
+/** The k most similar rows of X for each row of Q (unit rows: similarity = cosine). */
 export async function knnCross(
   Q: Float32Array, nq: number, X: Float32Array, nx: number, d: number, k: number, opts: SearchOptions = {},
 ): Promise<TopK> {
+  return (await crossSearch(Q, nq, X, nx, d, k, 'cosine', opts)) as TopK;
+}
+
+/** The k nearest other rows of each row of X by `metric` (raw rows). */
+export async function nearestSelf(
+  X: Float32Array, n: number, d: number, k: number, metric: SearchMetric, opts: SearchOptions = {},
+): Promise<NearestK> {
+  const unit = metric === 'cosine' ? unitCopy(X, n, d) : X;
+  return distances(await selfSearch(unit, n, d, k, metric, opts), metric);
+}
+
+/** The k nearest rows of X for each row of Q by `metric` (raw rows). */
+export async function nearestCross(
+  Q: Float32Array, nq: number, X: Float32Array, nx: number, d: number, k: number, metric: SearchMetric, opts: SearchOptions = {},
+): Promise<NearestK> {
+  const [q, x] = metric === 'cosine' ? [unitCopy(Q, nq, d), unitCopy(X, nx, d)] : [Q, X];
+  return distances(await crossSearch(q, nq, x, nx, d, k, metric, opts), metric);
+}
+
+/** nearestCross on the calling thread, synchronously (bit-identical to it). */
+export function nearestCrossSync(
+  Q: Float32Array, nq: number, X: Float32Array, nx: number, d: number, k: number, metric: SearchMetric,
+): NearestK {
+  checkRows(Q, nq, X, nx, d);
+  const [q, x] = metric === 'cosine' ? [unitCopy(Q, nq, d), unitCopy(X, nx, d)] : [Q, X];
   const kk = Math.max(0, Math.min(k, nx));
-  const parts = await run('knn-cross', { k: kk }, X, nx, d, Q, nq, nq * nx * d, nq * nx, opts);
-  return mergeTopK(parts as TopK[]);
+  const layout = buildLayout(x, nx, d, 1, q, nq, metric);
+  return distances(knnCrossPart(layout, kk, 0, 1), metric);
+}
+
+function checkRows(Q: Float32Array | undefined, nq: number, X: Float32Array, nx: number, d: number): void {
+  if (X.length !== nx * d) throw new Error(`neighbour search: reference rows have ${X.length} values, expected ${nx}×${d}`);
+  if (Q && Q.length !== nq * d) throw new Error(`neighbour search: queries have ${Q.length} values, expected ${nq}×${d}`);
+}
+
+async function selfSearch(X: Float32Array, n: number, d: number, k: number, metric: SearchMetric, opts: SearchOptions): Promise<TopK<Scores>> {
+  checkRows(undefined, 0, X, n, d);
+  const kk = Math.max(0, Math.min(k, n - 1));
+  const parts = await run('knn-self', { k: kk }, X, n, d, undefined, 0, (n * n * d) / 2, (n * (n + 1)) / 2, opts, metric);
+  return mergeTopK(parts as TopK<Scores>[]);
+}
+
+async function crossSearch(
+  Q: Float32Array, nq: number, X: Float32Array, nx: number, d: number, k: number, metric: SearchMetric, opts: SearchOptions,
+): Promise<TopK<Scores>> {
+  checkRows(Q, nq, X, nx, d);
+  const kk = Math.max(0, Math.min(k, nx));
+  const parts = await run('knn-cross', { k: kk }, X, nx, d, Q, nq, nq * nx * d, nq * nx, opts, metric);
+  return mergeTopK(parts as TopK<Scores>[]);
+}
+
+/** A copy of X with unit rows (all-zero rows stay zero), as the cosine search needs. */
+function unitCopy(X: Float32Array, n: number, d: number): Float32Array {
+  const U = X.slice();
+  normalizeRowsInPlace(U, n, d);
+  return U;
+}
+
+/** Scores → distances: euclidean √(−score) (the score is −squared distance), cosine 1 − cos. */
+function distances(top: TopK<Scores>, metric: SearchMetric): NearestK {
+  const distance = new Float64Array(top.sim.length);
+  for (let i = 0; i < distance.length; i++) {
+    const s = top.sim[i];
+    distance[i] = top.index[i] < 0 ? Infinity : metric === 'euclidean' ? Math.sqrt(-s) : 1 - s;
+  }
+  return { n: top.n, k: top.k, index: top.index, distance };
 }
 
 /** All pairs a < b of rows of X with cosine ≥ threshold, sorted by (a, b). */
@@ -124,16 +203,16 @@ export function runNeighbourTask(t: NeighbourTask, onTile?: (pairs: number) => v
   }
 }
 
-type PartResult = TopK | PairList | Uint32Array | Float32Array;
+type PartResult = TopK<Scores> | PairList | Uint32Array | Float32Array;
 
 async function run(
   kind: NeighbourTask['kind'], args: { k?: number; threshold?: number; bits?: number },
   X: Float32Array, n: number, d: number, Q: Float32Array | undefined, nq: number,
-  work: number, totalPairs: number, opts: SearchOptions,
+  work: number, totalPairs: number, opts: SearchOptions, metric: SearchMetric = 'cosine',
 ): Promise<PartResult[]> {
   const maxThreads = opts.threads ?? Math.min(8, machineThreads());
   const parts = work < (opts.minWorkForThreads ?? MIN_WORK_FOR_THREADS) ? 1 : Math.max(1, maxThreads);
-  const layout = buildLayout(X, n, d, parts, Q, nq);
+  const layout = buildLayout(X, n, d, parts, Q, nq, metric);
   const progress = opts.progress;
   progress?.start(totalPairs, 'neighbours');
   // The main thread sees only its own share; scale its ticks to estimate the whole.

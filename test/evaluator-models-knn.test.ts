@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRng } from '../compute/rng.ts';
-import { knn, nearestNeighbours } from '../evaluator/models/knn.ts';
+import { knn } from '../evaluator/models/knn.ts';
+import { nearestCrossSync } from '../compute/neighbours.ts';
 import { getModel } from '../evaluator/models/registry.ts';
 import { setKernelThreads, shutdownKernelThreads } from '../compute/pool.ts';
 import type { Dataset } from '../evaluator/types.ts';
@@ -25,25 +26,14 @@ function reference(T: Float32Array, n: number, Q: Float32Array, nq: number, d: n
 }
 
 describe('k-nearest neighbours', () => {
-  it('finds exactly the neighbours of a hand-made toy set, ties going to the earlier row', () => {
-    // 1-D points on a line (second input always 0).
-    const T = new Float32Array([0, 0, 1, 0, 3, 0, 3, 0, 10, 0]);
-    const Q = new Float32Array([2, 0, 9, 0]);
-    const nb = nearestNeighbours(T, 5, Q, 2, 2, 3, 'euclidean');
-    // From 2: rows 1 and 2/3 at distance 1 (row 2 before row 3), then row 0 at distance 2.
-    expect(Array.from(nb.index.subarray(0, 3))).toEqual([1, 2, 3]);
-    expect(Array.from(nb.distance.subarray(0, 3))).toEqual([1, 1, 1]);
-    expect(Array.from(nb.index.subarray(3, 6))).toEqual([4, 2, 3]);
-    expect(nb.distance[3]).toBe(1);
-  });
-
+  // The search itself is tested in compute-nearest.test.ts; this checks the model's use of it.
   it('agrees with an exact double-precision search on random sparse data, both metrics', () => {
     const r = createRng(11);
     const n = 300, nq = 70, d = 19;
     const T = new Float32Array(n * d).map(() => (r.uniform() < 0.5 ? 0 : Math.round(r.uniform() * 255) / 255));
     const Q = new Float32Array(nq * d).map(() => (r.uniform() < 0.5 ? 0 : Math.round(r.uniform() * 255) / 255));
     for (const metric of ['euclidean', 'cosine'] as const) {
-      const nb = nearestNeighbours(T, n, Q, nq, d, 7, metric);
+      const nb = nearestCrossSync(Q, nq, T, n, d, 7, metric);
       const ref = reference(T, n, Q, nq, d, 7, metric);
       for (let i = 0; i < nq; i++) expect(Array.from(nb.index.subarray(i * 7, i * 7 + 7))).toEqual(ref[i]);
     }

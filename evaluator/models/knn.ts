@@ -6,13 +6,13 @@
  * never depend on thread timing. If the training set has fewer than k rows, all rows vote.
  *
  * Metrics: 'euclidean' (‖q − t‖, via ‖q‖² + ‖t‖² − 2 q·t) and 'cosine' (1 − cos(q, t); an
- * all-zero row has cosine 0 with everything). Dot products run in compute/'s one SIMD kernel
- * (tile-kernel.ts, through dots.ts's block driver), blocked so a slab of training rows stays
- * in cache while a block of queries passes over it, spread over the kernel threads.
+ * all-zero row has cosine 0 with everything). The search is compute/'s one exact neighbour
+ * search (neighbours.ts, `nearestCrossSync`): float32 dot products from the SIMD tile kernel,
+ * ranked in float64, on the calling thread.
  */
 import type { Dataset, FittedModel, Model, ModelSpec, ModelState, ParamSchema } from '../types.ts';
 import { checkDataset, parseParams } from './params.ts';
-import { forEachDotBlock } from '../../compute/dots.ts';
+import { nearestCrossSync } from '../../compute/neighbours.ts';
 
 const NAME = 'knn';
 export type KnnMetric = 'euclidean' | 'cosine';
@@ -44,60 +44,6 @@ export interface KnnState extends ModelState {
   params: KnnParams;
 }
 
-/** Nearest-neighbour indices and distances (ascending, ties by row) for each query. */
-export interface Neighbours {
-  /** nq × kk row indices into the training rows. */
-  index: Int32Array;
-  /** nq × kk distances. */
-  distance: Float64Array;
-  kk: number;
-}
-
-/**
- * Brute-force k-NN search of queries Q (nq × d) among reference rows T (n × d).
- * Exposed for analysers (duplicates, neighbour label agreement) as well as the model.
- */
-export function nearestNeighbours(T: Float32Array, n: number, Q: Float32Array, nq: number, d: number, k: number, metric: KnnMetric): Neighbours {
-  if (T.length !== n * d) throw new Error(`${NAME}: reference has ${T.length} values, expected ${n}×${d}`);
-  if (Q.length !== nq * d) throw new Error(`${NAME}: queries have ${Q.length} values, expected ${nq}×${d}`);
-  const kk = Math.min(k, n);
-  const cosine = metric === 'cosine';
-  // Squared row norms in double precision; cosine works on unit rows.
-  const sq = (A: Float32Array, rows: number) => {
-    const out = new Float64Array(rows);
-    for (let i = 0; i < rows; i++) {
-      let s = 0;
-      for (let j = i * d, e = j + d; j < e; j++) s += A[j] * A[j];
-      out[i] = s;
-    }
-    return out;
-  };
-  const tSq = sq(T, n), qSq = sq(Q, nq);
-  const unit = (s: Float64Array) => s.map((v) => (v > 0 ? 1 / Math.sqrt(v) : 0));
-  const index = new Int32Array(nq * kk), distance = new Float64Array(nq * kk);
-  const bestD = new Float64Array(kk), bestI = new Int32Array(kk);
-  forEachDotBlock(T, n, Q, nq, d, (q0, q1, dots, stride) => {
-    for (let i = q0; i < q1; i++) {
-      const row = (i - q0) * stride;
-      let filled = 0;
-      for (let t = 0; t < n; t++) {
-        const dot = dots[row + t];
-        const dist = cosine ? 1 - dot : Math.max(0, qSq[i] + tSq[t] - 2 * dot);
-        if (filled === kk && !(dist < bestD[kk - 1])) continue;
-        // Insert after every kept neighbour at a distance <= dist (earlier rows win ties).
-        let pos = filled === kk ? kk - 1 : filled++;
-        while (pos > 0 && bestD[pos - 1] > dist) { bestD[pos] = bestD[pos - 1]; bestI[pos] = bestI[pos - 1]; pos--; }
-        bestD[pos] = dist; bestI[pos] = t;
-      }
-      for (let r = 0; r < kk; r++) {
-        index[i * kk + r] = bestI[r];
-        distance[i * kk + r] = cosine ? bestD[r] : Math.sqrt(bestD[r]);
-      }
-    }
-  }, cosine ? { T: unit(tSq), Q: unit(qSq) } : {});
-  return { index, distance, kk };
-}
-
 class FittedKnn implements FittedModel {
   readonly kind = 'knn' as const;
   readonly iterations = 0;
@@ -105,16 +51,17 @@ class FittedKnn implements FittedModel {
 
   predictProba(Xq: Float32Array, nq: number): Float32Array {
     const { X, y, n, d, k, params } = this.s;
-    const nb = nearestNeighbours(X, n, Xq, nq, d, params.k, params.metric);
+    if (Xq.length !== nq * d) throw new Error(`${NAME}: queries have ${Xq.length} values, expected ${nq}×${d}`);
+    const nb = nearestCrossSync(Xq, nq, X, n, d, params.k, params.metric);
     const out = new Float32Array(nq * k);
     const votes = new Float64Array(k);
     for (let i = 0; i < nq; i++) {
       votes.fill(0);
-      const base = i * nb.kk;
+      const base = i * nb.k;
       let exact = 0;
-      if (params.weights === 'distance') for (let r = 0; r < nb.kk; r++) if (nb.distance[base + r] === 0) exact++;
+      if (params.weights === 'distance') for (let r = 0; r < nb.k; r++) if (nb.distance[base + r] === 0) exact++;
       let total = 0;
-      for (let r = 0; r < nb.kk; r++) {
+      for (let r = 0; r < nb.k; r++) {
         const dist = nb.distance[base + r];
         let w = 1;
         if (params.weights === 'distance') w = exact > 0 ? (dist === 0 ? 1 : 0) : 1 / dist;

@@ -25,12 +25,12 @@ import type { PoolSplit } from '../pool/types.ts';
 import type { Progress } from '../util/progress.ts';
 import { applyScaling, columnScaling, normalizeRowsInPlace, type ColumnScaling } from '../../compute/scaling.ts';
 import { principalBasis, project } from './vectors.ts';
-import { pairsAboveCross, pairsAboveSelf, type PairList } from '../../compute/neighbours.ts';
+import { nearestCross, pairsAboveCross, pairsAboveSelf, type PairList } from '../../compute/neighbours.ts';
 import { PairBuffer, mergePairs } from '../../compute/neighbours-core.ts';
 import { lshCrossPairsAbove, lshPairsAbove, lshParams, measureRecall, type LshParams, type RecallEstimate } from '../../compute/ann-index.ts';
-import { knnCross } from '../../compute/neighbours.ts';
 import { radiusPairsCross, radiusPairsSelf } from '../../compute/radius.ts';
 import { createRng } from '../../compute/rng.ts';
+import { gatherRows } from '../../compute/rows.ts';
 
 /** Bytes identifying a row's content, and what they are. */
 export interface RowContent {
@@ -313,23 +313,9 @@ const GAMMA2_MEDIAN = 1.6783469900166608;
 export async function euclideanScale(Z: Float32Array, n: number, d: number, o: EuclideanScaleOptions): Promise<EuclideanScale> {
   const m = Math.min(n, o.sampleRows);
   const sample = m === n ? Int32Array.from({ length: n }, (_, i) => i) : createRng(o.seed).permutation(n).subarray(0, m).sort();
-  // Ranking by ‖q − x‖ = ranking by q·x − ‖x‖²/2: queries [q, 1], rows [x, −‖x‖²/2].
-  const d1 = d + 1;
-  const A = new Float32Array(n * d1);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < d; j++) { const v = Z[i * d + j]; A[i * d1 + j] = v; s += v * v; }
-    A[i * d1 + d] = -s / 2;
-  }
-  const Qa = new Float32Array(m * d1);
-  for (let r = 0; r < m; r++) {
-    const i = sample[r];
-    Qa.set(Z.subarray(i * d, i * d + d), r * d1);
-    Qa[r * d1 + d] = 1;
-  }
   // A few extra candidates absorb float32 rounding in the ranking; distances are then exact.
   const kk = Math.min(n, SCALE_K + 6);
-  const top = await knnCross(Qa, m, A, n, d1, kk);
+  const top = await nearestCross(gatherRows(Z, d, sample), m, Z, n, d, kk, 'euclidean');
   const nn = new Float64Array(m);
   const logRatio = new Float64Array(m);
   let rated = 0;

@@ -13,7 +13,7 @@ import { SieveError } from '../util/errors.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import type { Analyser, AnalyserResult, Finding } from './types.ts';
 import { knnGraph } from './neighbour-space.ts';
-import { knnCross } from '../../compute/neighbours.ts';
+import { nearestSelf } from '../../compute/neighbours.ts';
 import { applyScaling, columnScaling } from '../../compute/scaling.ts';
 import { bin, count, histogram, pct, secondsSince, severityFor } from './specs.ts';
 import { quantileSorted } from '../../compute/stats.ts';
@@ -68,26 +68,15 @@ export function fenceFlags(score: Float64Array, factor: number): { fence: Float6
 async function euclideanKnn(split: PoolSplit, k: number): Promise<{ dist: Float64Array; nearest: Int32Array }> {
   const n = split.n, d = split.d;
   const Z = applyScaling(split.features, n, d, columnScaling(split.features, n, d));
-  // ‖a − b‖² = ‖a‖² + ‖b‖² − 2 a·b: rank by a·b − ‖b‖²/2 with queries [a, 1] and rows [b, −‖b‖²/2].
-  const q = new Float32Array(n * (d + 1));
-  const x = new Float32Array(n * (d + 1));
-  const sq = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < d; j++) { const v = Z[i * d + j]; q[i * (d + 1) + j] = v; x[i * (d + 1) + j] = v; s += v * v; }
-    sq[i] = s;
-    q[i * (d + 1) + d] = 1;
-    x[i * (d + 1) + d] = -s / 2;
-  }
-  const kk = Math.min(k + 1, n);
-  const top = await knnCross(q, n, x, n, d + 1, kk);
+  const top = await nearestSelf(Z, n, d, k, 'euclidean');
   const dist = new Float64Array(n);
   const nearest = new Int32Array(n).fill(-1);
   for (let i = 0; i < n; i++) {
     let m = 0, sum = 0;
-    for (let t = 0; t < top.k && m < k; t++) {
+    for (let t = 0; t < top.k; t++) {
       const j = top.index[i * top.k + t];
-      if (j < 0 || j === i) continue;
+      if (j < 0) continue;
+      // The search ranks by ‖a‖² + ‖b‖² − 2 a·b; the distance itself is summed from differences.
       let dd = 0;
       for (let c = 0; c < d; c++) { const v = Z[i * d + c] - Z[j * d + c]; dd += v * v; }
       if (m === 0) nearest[i] = j;
