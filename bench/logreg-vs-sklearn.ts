@@ -13,6 +13,9 @@
  * Needs the Fashion-MNIST IDX .gz files in $SIEVE_DATA/fashion-mnist (default: ../shared/data beside the repository) (skips with exit 0 when absent) and, for the
  * reference half, `apt-get install -y python3-sklearn` (skipped with a note when absent).
  * Timings are wall-clock seconds of the fit alone (data loading excluded on both sides).
+ * Also printed: the fit's kernel work in GFLOP/s as a fraction of this machine's WebAssembly
+ * SIMD f64x2 multiply-add peak (compute/simd-peak.ts, as bench/simd-peak), per wall second on
+ * all kernel threads and per CPU-second against one thread's peak (robust to load).
  */
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -22,6 +25,9 @@ import { DEV_DATA } from '../pools/recipes/common.ts';
 import { readIdxFile } from '../src/pool/formats/idx.ts';
 import { logisticRegression } from '../evaluator/models/logreg.ts';
 import { kernelThreads, setKernelThreads, shutdownKernelThreads } from '../compute/pool.ts';
+import { measurePeak } from '../compute/simd-peak.ts';
+import { useDense } from '../evaluator/kernels/logistic-engine.ts';
+import { paddedClasses } from '../evaluator/kernels/logistic-wasm.ts';
 
 const DATA = join(DEV_DATA, 'fashion-mnist');
 const PYTHON = '/usr/bin/python3';
@@ -35,7 +41,7 @@ function arg(name: string, dflt: number): number {
   return v;
 }
 
-interface Side { seconds: number; accuracy: number; iterations: number; objective: number }
+interface Side { seconds: number; accuracy: number; iterations: number; objective: number; evaluations?: number; cpuSeconds?: number }
 
 async function load(images: string, labels: string, rows: number): Promise<{ X: Float32Array; y: Int32Array; n: number }> {
   const img = await readIdxFile(join(DATA, images));
@@ -49,9 +55,10 @@ async function load(images: string, labels: string, rows: number): Promise<{ X: 
 }
 
 function ours(train: { X: Float32Array; y: Int32Array; n: number }, test: { X: Float32Array; y: Int32Array; n: number }): Side {
-  const t0 = performance.now();
+  const t0 = performance.now(), c0 = process.cpuUsage();
   const m = logisticRegression.fitWithInfo({ ...train, d: 784, k: 10 }, { l2: 1, max_iter: 100, tol: 1e-4 }, {});
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
   const P = m.predictProba(test.X, test.n);
   let ok = 0;
   for (let i = 0; i < test.n; i++) {
@@ -59,7 +66,7 @@ function ours(train: { X: Float32Array; y: Int32Array; n: number }, test: { X: F
     for (let c = 1; c < 10; c++) if (P[i * 10 + c] > P[i * 10 + best]) best = c;
     if (best === test.y[i]) ok++;
   }
-  return { seconds, accuracy: ok / test.n, iterations: m.iterations, objective: m.info!.objective };
+  return { seconds, accuracy: ok / test.n, iterations: m.iterations, objective: m.info!.objective, evaluations: m.info!.evaluations, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 const SKLEARN = `
@@ -103,6 +110,22 @@ async function main() {
   console.log(`problem: first ${train.n} Fashion-MNIST training images (784 px / 255), C = 1, at most 100 L-BFGS iterations, tol 1e-4; ${test.n} test images`);
   const a = ours(train, test);
   console.log(`ours (evaluator, ${kernelThreads()} kernel thread(s)): ${a.seconds.toFixed(2)} s, accuracy ${a.accuracy.toFixed(4)}, ${a.iterations} iterations, objective ${a.objective.toFixed(2)}`);
+  // The fit against this machine's WebAssembly SIMD f64x2 multiply-add peak (compute/simd-peak.ts):
+  // each loss + gradient evaluation does one multiply-add per visited input and padded class
+  // in the forward pass and one in the backward pass (f64x2 lanes), visited inputs being every
+  // pixel (dense storage) or the non-zeros (sparse), evaluator/kernels/logistic-engine.ts.
+  let nnz = 0;
+  for (let i = 0; i < train.X.length; i++) if (train.X[i] !== 0) nnz++;
+  const dense = useDense(nnz, train.n, 784);
+  const visited = dense ? train.n * 784 : nnz;
+  const flops = a.evaluations! * 2 * visited * paddedClasses(10) * 2;
+  const peak1 = measurePeak('f64', 1);
+  const rate = flops / a.seconds / 1e9;
+  console.log(`  kernel work: ${a.evaluations} evaluations × 2 passes × ${visited} ${dense ? 'inputs (dense)' : 'non-zeros (sparse)'} × ${paddedClasses(10)} classes = ${(flops / 1e9).toFixed(1)} GFLOP; ${rate.toFixed(2)} GFLOP/s`);
+  console.log(`  WebAssembly SIMD f64x2 peak (bench/simd-peak): ${peak1.toFixed(1)} GFLOP/s per thread, ${(peak1 * threads).toFixed(1)} on ${threads} thread(s): the fit reaches ${(rate / (peak1 * threads)).toFixed(2)} of it`);
+  // Per CPU-second (all of this process's threads), which a shared machine's load does not dilute.
+  const perCpu = flops / a.cpuSeconds! / 1e9;
+  console.log(`  per CPU-second: ${perCpu.toFixed(2)} GFLOP/s, ${(perCpu / peak1).toFixed(2)} of one thread's peak (${a.cpuSeconds!.toFixed(2)} s of CPU for ${a.seconds.toFixed(2)} s of wall time)`);
   const b = sklearn(train.n);
   if (typeof b === 'string') {
     console.log(`reference skipped: ${b}`);
