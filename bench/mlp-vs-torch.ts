@@ -22,6 +22,8 @@
  *
  *   SIEVE_DATA=/path/to/data nice node --import tsx bench/mlp-vs-torch.ts [--rounds 3] [--problem debug|pixels|all] [--threads 2]
  *
+ * Also printed: the products' work per second as a fraction of the WebAssembly SIMD f32x4
+ * multiply-add peak (compute/simd-peak.ts), i.e. what limits sieve's side.
  * Skips (exit 0, with a note) without the IDX files, without /usr/bin/python3 or without torch.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +35,7 @@ import { readIdxFile } from '../src/pool/formats/idx.ts';
 import { mlp } from '../evaluator/models/mlp.ts';
 import { fitPreprocessor } from '../evaluator/preprocess.ts';
 import { kernelThreads, setKernelThreads, shutdownKernelThreads } from '../compute/pool.ts';
+import { measurePeak } from '../compute/simd-peak.ts';
 
 const DATA = join(DEV_DATA, 'fashion-mnist');
 const PYTHON = '/usr/bin/python3';
@@ -169,7 +172,13 @@ async function runProblem(p: Problem, rounds: number, trainAll: Split, test: Spl
       console.log(line);
     }
     const accOurs = fmtAcc(ours.map((s) => s.accuracy));
-    console.log(`  sieve (${kernelThreads()} kernel thread(s)): median ${median(ours.map((s) => s.seconds)).toFixed(3)} s, mean test accuracy ${accOurs}`);
+    const med = median(ours.map((s) => s.seconds));
+    console.log(`  sieve (${kernelThreads()} kernel thread(s)): median ${med.toFixed(3)} s, mean test accuracy ${accOurs}`);
+    // The products' work (forward X·W1, H·W2; backward Hᵀ·dZ, dZ·W2ᵀ, Xᵀ·dH: 2·n·d·h + 3·n·h·k
+    // multiply-adds an epoch) against this machine's f32x4 multiply-add peak (bench/simd-peak).
+    const flops = 2 * p.epochs * (2 * n * d * p.hidden + 3 * n * p.hidden * 10);
+    const peak = measurePeak('f32', 1) * kernelThreads();
+    console.log(`  sieve's products: ${(flops / 1e9).toFixed(2)} GFLOP, ${(flops / med / 1e9).toFixed(1)} GFLOP/s = ${(flops / med / 1e9 / peak).toFixed(2)} of the WebAssembly SIMD f32x4 peak on ${kernelThreads()} thread(s) (${peak.toFixed(1)} GFLOP/s)`);
     if (torchSkip || ref.length !== ours.length) {
       console.log(`  reference skipped: ${torchSkip ?? 'incomplete rounds'}`);
       return;

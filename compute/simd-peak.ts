@@ -54,6 +54,11 @@ function peakModule(): WebAssembly.Module {
   return compiled;
 }
 
+/** The peak kernels on this thread. */
+export function peakKernels(): PeakExports {
+  return kernelFor<PeakExports>(peakModule()).exports;
+}
+
 /** Lanes per vector. */
 export const LANES = { f32: 4, f64: 2 } as const;
 
