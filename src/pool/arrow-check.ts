@@ -109,8 +109,18 @@ function checkRecordBatch(fb: Flatbuffer, rb: number): void {
   fb.vector(rb, 4, 8); // variadic buffer counts
 }
 
+/** Arrow's MessageHeader union tags. */
+export const MESSAGE_SCHEMA = 1;
+export const MESSAGE_DICTIONARY_BATCH = 2;
+export const MESSAGE_RECORD_BATCH = 3;
+
 /** Checks one IPC Message flatbuffer; returns its body length. */
 export function checkMessageMetadata(meta: Uint8Array): number {
+  return checkMessage(meta).body;
+}
+
+/** Checks one IPC Message flatbuffer; returns its header type (MESSAGE_*) and body length. */
+export function checkMessage(meta: Uint8Array): { type: number; body: number } {
   const fb = new Flatbuffer(meta);
   const m = fb.table(0);
   const type = fb.u8(m, 1);
@@ -125,7 +135,30 @@ export function checkMessageMetadata(meta: Uint8Array): number {
   checkKeyValues(fb, m, 4);
   const body = fb.i64(m, 3);
   if (!(body >= 0)) throw new RangeError(`a message body of ${body} bytes`);
-  return body;
+  return { type, body };
+}
+
+/** A file footer's block: where a message starts, its metadata (with length prefix) and body sizes. */
+export interface IpcBlock {
+  offset: number;
+  metaDataLength: number;
+  bodyLength: number;
+}
+
+/** The dictionary and record batch blocks of a file Footer flatbuffer (checked with checkFooterMetadata first). */
+export function footerBlocks(footer: Uint8Array): { dictionaries: IpcBlock[]; recordBatches: IpcBlock[] } {
+  const fb = new Flatbuffer(footer);
+  const v = new DataView(footer.buffer, footer.byteOffset, footer.byteLength);
+  const f = fb.table(0);
+  const blocks = (k: number): IpcBlock[] => {
+    const vec = fb.vector(f, k, 24);
+    if (!vec) return [];
+    return Array.from({ length: vec.length }, (_, i) => {
+      const at = vec.start + 24 * i;
+      return { offset: Number(v.getBigInt64(at, true)), metaDataLength: v.getInt32(at + 8, true), bodyLength: Number(v.getBigInt64(at + 16, true)) };
+    });
+  };
+  return { dictionaries: blocks(2), recordBatches: blocks(3) };
 }
 
 /** Checks a file Footer flatbuffer (schema and block vectors). */

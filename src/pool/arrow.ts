@@ -2,7 +2,7 @@
  * Arrow exchange: PoolSplit and pool columns to apache-arrow Tables (built straight from
  * the typed arrays, no row objects) and Arrow IPC files in and out.
  */
-import { readFile } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import {
   Field,
   FixedSizeBinary,
@@ -28,7 +28,14 @@ import {
 } from 'apache-arrow';
 import { SieveError } from '../util/errors.ts';
 import { writeFileAtomically } from '../util/atomic.ts';
-import { checkFooterMetadata, checkStreamMessages } from './arrow-check.ts';
+import {
+  MESSAGE_DICTIONARY_BATCH,
+  MESSAGE_RECORD_BATCH,
+  checkFooterMetadata,
+  checkMessage,
+  checkStreamMessages,
+  footerBlocks,
+} from './arrow-check.ts';
 import type { PoolSplit } from './types.ts';
 
 export interface ArrowColumn {
@@ -142,17 +149,7 @@ export function decodeArrowIpc(bytes: Uint8Array, where: string): Table {
     if (err instanceof SieveError) throw err;
     throw new SieveError(`not a readable Arrow IPC file (truncated or another format?): ${(err as Error).message.split('\n')[0]}`, { where });
   }
-  for (const batch of table.batches) {
-    table.schema.fields.forEach((f, i) => {
-      const data = batch.data.children[i];
-      const problem = data ? bufferProblem(data) : 'no data';
-      if (problem)
-        throw new SieveError(`damaged Arrow file: column "${f.name}" ${problem}`, {
-          where,
-          examples: [`a record batch of ${batch.numRows} rows`],
-        });
-    });
-  }
+  for (const batch of table.batches) checkBatchBuffers(table.schema, batch, where);
   return table;
 }
 
@@ -207,6 +204,177 @@ function checkFooterBlocks(bytes: Uint8Array, where: string): void {
   };
   check('record batch', footer.numRecordBatches, (i) => footer.getRecordBatch(i), (m) => m.isRecordBatch());
   check('dictionary', footer.numDictionaries, (i) => footer.getDictionaryBatch(i), (m) => m.isDictionaryBatch());
+}
+
+/**
+ * A record batch (or dictionary) body larger than this is refused before it is read: the
+ * streaming reader holds one batch at a time, so this bounds its memory whatever the file's size.
+ */
+export const MAX_ARROW_BATCH_BYTES = 1 << 30;
+
+/** An Arrow IPC file or stream opened for reading one record batch at a time. */
+export interface ArrowBatches {
+  schema: Schema;
+  /** The record batches in file order, each checked against its buffers. */
+  batches: AsyncIterable<RecordBatch>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens an Arrow IPC file (random-access format) or stream from disk and reads its record
+ * batches one at a time, so memory holds one batch, not the file. Before anything is decoded,
+ * the layout is checked from the metadata alone (a file's footer and every block it lists, or
+ * every message of a stream: bounds, kinds, body sizes; see decodeArrowIpc for why), and each
+ * batch's columns are checked against their buffers as it is read.
+ */
+export async function openArrowBatches(path: string): Promise<ArrowBatches> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw new SieveError(`cannot read Arrow file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { where: path });
+  }
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await fh.close().catch(() => undefined);
+  };
+  const unreadable = (err: unknown) =>
+    err instanceof SieveError ? err : new SieveError(`not a readable Arrow IPC file (truncated or another format?): ${String((err as Error)?.message ?? err).split('\n')[0]}`, { where: path });
+  try {
+    const { size } = await fh.stat();
+    if (size === 0) throw new SieveError('file is empty (0 bytes)', { where: path });
+    await checkIpcLayout(fh, size, path);
+    const reader = await RecordBatchReader.from(fh).catch((err: unknown) => {
+      throw unreadable(err);
+    });
+    try {
+      await reader.open();
+    } catch (err) {
+      throw unreadable(err);
+    }
+    const schema = reader.schema;
+    if (!schema) throw new SieveError('not a readable Arrow IPC file: it has no schema', { where: path });
+    async function* batches(): AsyncGenerator<RecordBatch> {
+      const it = reader[Symbol.asyncIterator]();
+      for (;;) {
+        let r: IteratorResult<RecordBatch>;
+        try {
+          r = await it.next();
+        } catch (err) {
+          throw unreadable(err);
+        }
+        if (r.done) return;
+        checkBatchBuffers(schema, r.value, path);
+        yield r.value;
+      }
+    }
+    return { schema, batches: batches(), close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Reads `n` bytes at `pos` of an open file. */
+async function readAt(fh: FileHandle, pos: number, n: number): Promise<Uint8Array> {
+  const buf = new Uint8Array(n);
+  let got = 0;
+  while (got < n) {
+    const { bytesRead } = await fh.read(buf, got, n - got, pos + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return buf.subarray(0, got);
+}
+
+/** The metadata checks of checkMetadata and checkFooterBlocks, reading only the metadata from disk. */
+async function checkIpcLayout(fh: FileHandle, size: number, where: string): Promise<void> {
+  const damaged = (msg: string) => new SieveError(`damaged Arrow file: ${msg}`, { where });
+  const tooBig = (kind: string, bytes: number) =>
+    new SieveError(`an Arrow ${kind} of ${bytes} bytes is larger than sieve reads at once (${MAX_ARROW_BATCH_BYTES} bytes)`, {
+      where,
+      examples: ['write the file in smaller record batches (e.g. pyarrow: write_feather(df, path, chunksize=65536))'],
+    });
+  /** The message whose metadata (with its length prefix) is `meta`: type and body size, bounds checked. */
+  const message = (meta: Uint8Array) => {
+    const v = new DataView(meta.buffer, meta.byteOffset, meta.byteLength);
+    let pos = 0;
+    if (meta.length < 4) throw new RangeError('a message too short for its length prefix');
+    let len = v.getInt32(0, true);
+    pos = 4;
+    if (len === -1) {
+      if (meta.length < 8) throw new RangeError('a message too short for its length prefix');
+      len = v.getInt32(4, true);
+      pos = 8;
+    }
+    if (!(len > 0 && pos + len <= meta.length)) throw new RangeError(`a message of ${len} metadata bytes runs past its block`);
+    return { ...checkMessage(meta.subarray(pos, pos + len)), metaBytes: pos + len };
+  };
+  const head = await readAt(fh, 0, 8);
+  try {
+    if (ARROW_FILE_MAGIC.every((b, i) => head[i] === b)) {
+      if (size < 18) throw new RangeError(`${size} bytes cannot hold an Arrow file's magic, footer and trailer`);
+      const trailer = await readAt(fh, size - 10, 10);
+      const footerLen = new DataView(trailer.buffer, trailer.byteOffset, 10).getInt32(0, true);
+      if (!(footerLen > 0 && footerLen <= size - 18)) throw new RangeError(`the footer length ${footerLen} does not fit the file`);
+      const footer = await readAt(fh, size - 10 - footerLen, footerLen);
+      checkFooterMetadata(footer);
+      const { dictionaries, recordBatches } = footerBlocks(footer);
+      const end = size - 10 - footerLen;
+      for (const [kind, blocks, want] of [
+        ['dictionary', dictionaries, MESSAGE_DICTIONARY_BATCH],
+        ['record batch', recordBatches, MESSAGE_RECORD_BATCH],
+      ] as const) {
+        for (const [i, b] of blocks.entries()) {
+          const { offset, metaDataLength, bodyLength } = b;
+          if (!(offset >= 8 && metaDataLength > 0 && bodyLength >= 0 && offset + metaDataLength + bodyLength <= end))
+            throw damaged(`${kind} block ${i} of the footer runs past the end of the file`);
+          const m = message(await readAt(fh, offset, metaDataLength));
+          if (m.type !== want) throw damaged(`${kind} block ${i} of the footer does not hold a ${kind}`);
+          if (m.body > MAX_ARROW_BATCH_BYTES) throw tooBig(kind, m.body);
+        }
+      }
+      return;
+    }
+    // The stream format: message after message up to the end-of-stream marker or the end.
+    let pos = 0;
+    while (pos + 4 <= size) {
+      const prefix = await readAt(fh, pos, 8);
+      const v = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
+      let len = v.getInt32(0, true);
+      let at = pos + 4;
+      if (len === -1) {
+        if (prefix.length < 8) return;
+        len = v.getInt32(4, true);
+        at = pos + 8;
+      }
+      if (len === 0) return; // end of stream
+      if (len < 0 || at + len > size) throw new RangeError(`a message of ${len} metadata bytes runs past the end of the file`);
+      const { type, body } = checkMessage(await readAt(fh, at, len));
+      if ((type === MESSAGE_RECORD_BATCH || type === MESSAGE_DICTIONARY_BATCH) && body > MAX_ARROW_BATCH_BYTES)
+        throw tooBig(type === MESSAGE_RECORD_BATCH ? 'record batch' : 'dictionary', body);
+      if (at + len + body > size) throw new RangeError(`a message body of ${body} bytes runs past the end of the file`);
+      pos = at + len + body;
+    }
+  } catch (err) {
+    if (err instanceof SieveError) throw err;
+    throw damaged((err as Error).message);
+  }
+}
+
+/** Every column of `batch` holds the values it declares (see bufferProblem). */
+function checkBatchBuffers(schema: Schema, batch: RecordBatch, where: string): void {
+  schema.fields.forEach((f, i) => {
+    const data = batch.data.children[i];
+    const problem = data ? bufferProblem(data) : 'no data';
+    if (problem)
+      throw new SieveError(`damaged Arrow file: column "${f.name}" ${problem}`, {
+        where,
+        examples: [`a record batch of ${batch.numRows} rows`],
+      });
+  });
 }
 
 /** Why `data` cannot hold the values it declares, or null when its buffers are big enough. */

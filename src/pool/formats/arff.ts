@@ -4,7 +4,8 @@
  * "…", with backslash escapes), `?` is a missing value, and `%` starts a comment outside
  * quotes. Dense rows and sparse rows (`{index value, …}`) are both read. Columns come out
  * typed: numeric attributes as a Float64Array with a missing mask, nominal/string/date
- * attributes as string arrays with null for missing.
+ * attributes as string arrays with null for missing. `ArffReader` reads one line at a time
+ * (the streaming importer); `parseArff` reads a whole text with it.
  */
 import { SieveError } from '../../util/errors.ts';
 
@@ -35,71 +36,85 @@ interface Token {
   quoted: boolean;
 }
 
+/** A data row: numbers for numeric attributes, strings otherwise, null for missing (`?`). */
+export type ArffRow = (string | number | null)[];
+
 /**
- * Parses ARFF text. `source` names the file in errors; every error gives the line number.
+ * ARFF read one line at a time, so a file of any size is parsed in bounded memory: header
+ * lines until `@data` build the attribute list, then each data line gives one row, checked
+ * against the attributes (value count, declared nominal values, numbers, integers). Every
+ * error is a SieveError naming `source` and the line.
  */
-export function parseArff(text: string, source = 'ARFF input'): ArffData {
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const lines = text.split(/\r\n|\n|\r/);
-  const fail = (lineNo: number, msg: string, extra: { examples?: string[] } = {}): never => {
-    throw new SieveError(msg, { where: `${source}, line ${lineNo}`, ...extra });
-  };
+export class ArffReader {
+  relation: string | null = null;
+  readonly attributes: ArffAttribute[] = [];
+  /** True once the `@data` line has been read. */
+  inData = false;
+  private readonly seen = new Set<string>();
+  private nominalSets: (Set<string> | null)[] = [];
 
-  let relation: string | null = null;
-  const attributes: ArffAttribute[] = [];
-  const seen = new Set<string>();
-  let i = 0;
+  constructor(readonly source = 'ARFF input') {}
 
-  // Header: everything up to @data.
-  let dataLine = -1;
-  for (; i < lines.length; i++) {
-    const lineNo = i + 1;
-    const raw = lines[i];
+  private fail(lineNo: number, msg: string, extra: { examples?: string[] } = {}): never {
+    throw new SieveError(msg, { where: `${this.source}, line ${lineNo}`, ...extra });
+  }
+
+  /** Reads line `lineNo` (1-based, without its line break); returns its row when it is a data row. */
+  line(raw: string, lineNo: number): ArffRow | null {
+    if (lineNo === 1 && raw.charCodeAt(0) === 0xfeff) raw = raw.slice(1);
     const trimmed = raw.trim();
-    if (trimmed === '' || trimmed.startsWith('%')) continue;
-    if (trimmed[0] !== '@') {
-      fail(lineNo, `expected an @relation, @attribute or @data declaration, found "${clip(trimmed)}"`);
-    }
-    const keyword = /^@(\w+)/.exec(trimmed)![1].toLowerCase();
+    if (trimmed === '' || trimmed.startsWith('%')) return null;
+    if (this.inData) return this.row(trimmed, lineNo);
+    this.header(trimmed, lineNo);
+    return null;
+  }
+
+  private header(trimmed: string, lineNo: number): void {
+    const fail = this.fail.bind(this);
+    if (trimmed[0] !== '@') fail(lineNo, `expected an @relation, @attribute or @data declaration, found "${clip(trimmed)}"`);
+    const keyword = (/^@(\w+)/.exec(trimmed)?.[1] ?? '').toLowerCase();
     const rest = trimmed.slice(keyword.length + 1).trim();
     if (keyword === 'relation') {
-      if (relation !== null) fail(lineNo, 'second @relation declaration');
+      if (this.relation !== null) fail(lineNo, 'second @relation declaration');
       const toks = tokenize(rest, lineNo, fail);
       if (toks.length === 0) fail(lineNo, '@relation without a name');
-      relation = toks[0].text;
+      this.relation = toks[0].text;
     } else if (keyword === 'attribute') {
-      if (relation === null) fail(lineNo, '@attribute before @relation');
+      if (this.relation === null) fail(lineNo, '@attribute before @relation');
       const attr = parseAttribute(rest, lineNo, fail);
-      if (seen.has(attr.name)) fail(lineNo, `duplicate attribute name "${attr.name}"`);
-      seen.add(attr.name);
-      attributes.push(attr);
+      if (this.seen.has(attr.name)) fail(lineNo, `duplicate attribute name "${attr.name}"`);
+      this.seen.add(attr.name);
+      this.attributes.push(attr);
     } else if (keyword === 'data') {
       if (rest !== '' && !rest.startsWith('%')) fail(lineNo, `unexpected text after @data: "${clip(rest)}"`);
-      dataLine = i;
-      i++;
-      break;
+      this.headerDone();
+      this.inData = true;
+      this.nominalSets = this.attributes.map((a) => (a.type === 'nominal' ? new Set(a.values) : null));
     } else if (keyword === 'end') {
       fail(lineNo, 'relational attributes (@end) are not supported');
     } else {
       fail(lineNo, `unknown declaration @${keyword}`);
     }
   }
-  if (relation === null) throw new SieveError('no @relation declaration: not an ARFF file', { where: source });
-  if (dataLine < 0) throw new SieveError('no @data section', { where: source });
-  if (attributes.length === 0) throw new SieveError('no @attribute declarations', { where: source });
 
-  // Data: one row per non-blank, non-comment line.
-  const nAttr = attributes.length;
-  const cells: (string | null)[][] = attributes.map(() => []);
-  const lineOfRow: number[] = [];
-  const nominalSets = attributes.map((a) => (a.type === 'nominal' ? new Set(a.values) : null));
-  for (; i < lines.length; i++) {
-    const lineNo = i + 1;
-    const trimmed = lines[i].trim();
-    if (trimmed === '' || trimmed.startsWith('%')) continue;
-    let row: (string | null)[];
+  private headerDone(): void {
+    if (this.relation === null) throw new SieveError('no @relation declaration: not an ARFF file', { where: this.source });
+    if (this.attributes.length === 0) throw new SieveError('no @attribute declarations', { where: this.source });
+  }
+
+  /** Checks the file had a complete header (call at the end of the input). */
+  finish(): void {
+    this.headerDone();
+    if (!this.inData) throw new SieveError('no @data section', { where: this.source });
+  }
+
+  private row(trimmed: string, lineNo: number): ArffRow {
+    const fail = this.fail.bind(this);
+    const attributes = this.attributes;
+    const nAttr = attributes.length;
+    let cells: (string | null)[];
     if (trimmed.startsWith('{')) {
-      row = parseSparseRow(trimmed, lineNo, attributes, fail);
+      cells = parseSparseRow(trimmed, lineNo, attributes, fail);
     } else {
       const toks = tokenize(trimmed, lineNo, fail);
       if (toks.length > 0 && !toks[toks.length - 1].quoted && toks[toks.length - 1].text.startsWith('{')) {
@@ -108,43 +123,71 @@ export function parseArff(text: string, source = 'ARFF input'): ArffData {
       if (toks.length !== nAttr) {
         fail(lineNo, `expected ${nAttr} values (one per @attribute), found ${toks.length}`);
       }
-      row = toks.map((t) => (!t.quoted && t.text === '?' ? null : t.text));
+      cells = toks.map((t) => (!t.quoted && t.text === '?' ? null : t.text));
     }
+    const row: ArffRow = new Array(nAttr);
     for (let a = 0; a < nAttr; a++) {
-      const v = row[a];
+      const v = cells[a];
       const attr = attributes[a];
-      if (v !== null && attr.type === 'nominal' && !nominalSets[a]!.has(v)) {
-        fail(lineNo, `value "${clip(v)}" of nominal attribute "${attr.name}" is not one of its declared values`, {
-          examples: attr.values.slice(0, 10),
-        });
-      }
-      cells[a].push(v);
-    }
-    lineOfRow.push(lineNo);
-  }
-
-  const rows = lineOfRow.length;
-  const columns: ArffColumn[] = attributes.map((attr, a) => {
-    const col = cells[a];
-    if (attr.type === 'numeric') {
-      const values = new Float64Array(rows);
-      const missing = new Uint8Array(rows);
-      for (let r = 0; r < rows; r++) {
-        const v = col[r];
-        if (v === null) { missing[r] = 1; values[r] = NaN; continue; }
+      if (v === null) row[a] = null;
+      else if (attr.type === 'numeric') {
         const x = parseNumber(v);
-        if (x === null) fail(lineOfRow[r], `value "${clip(v)}" of numeric attribute "${attr.name}" is not a number`);
+        if (x === null) fail(lineNo, `value "${clip(v)}" of numeric attribute "${attr.name}" is not a number`);
         if (attr.declared === 'integer' && !Number.isInteger(x)) {
-          fail(lineOfRow[r], `value "${clip(v)}" of integer attribute "${attr.name}" is not an integer`);
+          fail(lineNo, `value "${clip(v)}" of integer attribute "${attr.name}" is not an integer`);
         }
-        values[r] = x!;
+        row[a] = x;
+      } else {
+        if (attr.type === 'nominal' && !this.nominalSets[a]!.has(v)) {
+          fail(lineNo, `value "${clip(v)}" of nominal attribute "${attr.name}" is not one of its declared values`, {
+            examples: attr.values.slice(0, 10),
+          });
+        }
+        row[a] = v;
+      }
+    }
+    return row;
+  }
+}
+
+/** Splits text into lines at \r\n, \n or \r, as ARFF (and `ArffReader`) count them. */
+export function arffLines(text: string): string[] {
+  return text.split(/\r\n|\n|\r/);
+}
+
+/**
+ * Parses ARFF text held in memory (the built-in pool recipe, tests); `sieve pool import`
+ * streams the file through the same `ArffReader`. `source` names the file in errors; every
+ * error gives the line number.
+ */
+export function parseArff(text: string, source = 'ARFF input'): ArffData {
+  const reader = new ArffReader(source);
+  const rows: ArffRow[] = [];
+  const lineOfRow: number[] = [];
+  arffLines(text).forEach((line, i) => {
+    const row = reader.line(line, i + 1);
+    if (row) {
+      rows.push(row);
+      lineOfRow.push(i + 1);
+    }
+  });
+  reader.finish();
+  const n = rows.length;
+  const columns: ArffColumn[] = reader.attributes.map((attr, a) => {
+    if (attr.type === 'numeric') {
+      const values = new Float64Array(n);
+      const missing = new Uint8Array(n);
+      for (let r = 0; r < n; r++) {
+        const v = rows[r][a];
+        if (v === null) { missing[r] = 1; values[r] = NaN; } else values[r] = v as number;
       }
       return { name: attr.name, type: 'numeric', values, missing };
     }
-    if (attr.type === 'nominal') return { name: attr.name, type: 'nominal', categories: attr.values, values: col };
-    return { name: attr.name, type: attr.type, values: col };
+    const values = rows.map((row) => row[a] as string | null);
+    if (attr.type === 'nominal') return { name: attr.name, type: 'nominal', categories: attr.values, values };
+    return { name: attr.name, type: attr.type, values };
   });
-  return { relation, attributes, columns, rows, lineOfRow: Int32Array.from(lineOfRow) };
+  return { relation: reader.relation!, attributes: reader.attributes, columns, rows: n, lineOfRow: Int32Array.from(lineOfRow) };
 }
 
 function parseAttribute(

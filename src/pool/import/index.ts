@@ -147,6 +147,9 @@ export async function importPool(opts: ImportOptions): Promise<PoolManifest> {
   const db = await openDb({ threads: Math.max(1, availableParallelism()), memoryLimit: opts.memoryLimit ?? '512MB' });
   try {
     const conn = db.conn;
+    // DuckDB's common-subexpression pass costs time quadratic in a statement's expressions
+    // (5,000 columns: seconds per statement); the import's statements repeat none worth sharing.
+    await conn.run(`SET disabled_optimizers = 'common_subexpressions'`);
     const train = await stage(conn, opts.input, opts.format, opts.labels, 'src_train', opts, clean);
     const test = opts.testFile ? await stage(conn, opts.testFile, opts.format, opts.testLabels, 'src_test', opts, clean) : undefined;
     for (const note of [...train.notes, ...(test?.notes ?? [])]) opts.onNote?.(note);
@@ -181,9 +184,9 @@ async function stage(
       case 'parquet':
         return stageParquet(conn, abs, table);
       case 'arrow':
-        return stageArrow(conn, abs, table);
+        return stageArrow(conn, abs, table, opts.progress);
       case 'arff':
-        return stageArff(conn, abs, table);
+        return stageArff(conn, abs, table, opts.progress);
       case 'idx':
         return stageIdx(conn, abs, labels ? resolve(labels) : undefined, table, opts.classes);
     }

@@ -11,15 +11,16 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { Type, type Table as ArrowTable } from 'apache-arrow';
+import { Type } from 'apache-arrow';
 import { SieveError } from '../../util/errors.ts';
 import type { Progress } from '../../util/progress.ts';
 import { appendTable, quoteIdent, sqlString, type ColumnData, type TableData } from '../duckdb.ts';
 import type { FeatureSpec, GroupSpec } from '../manifest.ts';
-import { readArrowIpc } from '../arrow.ts';
+import { openArrowBatches } from '../arrow.ts';
 import { MAX_IDX_BYTES, parseIdx } from '../formats/idx.ts';
-import { parseArff } from '../formats/arff.ts';
-import { assertUtf8, readHead, scanCsv, scanJsonl } from './text-scan.ts';
+import { ArffReader, type ArffRow } from '../formats/arff.ts';
+import { LineMap, MAX_EXAMPLES, readHead, readTextLines, scanCsv, scanJsonl } from './text-scan.ts';
+import { ProblemList } from './problems.ts';
 import { SNIFF_BYTES, sniffCsv, sniffFormat, type ImportFormat } from './sniff.ts';
 
 import { IMPORT_FORMATS } from '../choices.ts';
@@ -462,114 +463,186 @@ export function fromSieveMetadata(meta: Map<string, string>): Pick<Staged, 'decl
   };
 }
 
-/** Arrow IPC: columns converted from Arrow vectors and appended chunk-wise. */
-export async function stageArrow(conn: DuckDBConnection, path: string, table: string): Promise<Staged> {
-  await checkInputFile(path);
-  const t: ArrowTable = await readArrowIpc(path);
-  const n = t.numRows;
-  if (n === 0) throw new SieveError('Arrow file has no rows', { where: path });
-  const cols: ColumnData[] = [];
-  const fromMeta = fromSieveMetadata(t.schema.metadata);
-  const declared = fromMeta.declared;
-  checkColumnNames(t.schema.fields.map((f) => f.name), path);
-  for (const [fi, field] of t.schema.fields.entries()) {
-    const vec = t.getChildAt(fi)!;
-    const type = field.type;
-    const where = `${path}: column ${field.name}`;
-    const nullRows = () => {
-      const rows: number[] = [];
-      for (let i = 0; i < n && rows.length < 5; i++) if (!vec.isValid(i)) rows.push(i + 1);
-      return rows;
-    };
-    switch (type.typeId) {
-      case Type.Utf8:
-      case Type.LargeUtf8:
-      case Type.Dictionary: {
-        const values = Array.from({ length: n }, (_, i) => {
-          const v = vec.get(i);
-          return v === null || v === undefined ? null : String(v);
-        });
-        cols.push({ name: field.name, type: 'VARCHAR', values });
-        break;
-      }
-      case Type.Int:
-      case Type.Float:
-      case Type.Decimal:
-      case Type.Bool: {
-        const values: (number | null)[] = new Array(n);
-        for (let i = 0; i < n; i++) {
-          const v = vec.get(i);
-          values[i] = v === null || v === undefined ? null : Number(v);
-        }
-        cols.push({ name: field.name, type: 'DOUBLE', values });
-        break;
-      }
-      case Type.FixedSizeList:
-      case Type.List:
-      case Type.LargeList: {
-        const nulls = vec.nullCount > 0 ? nullRows() : [];
-        if (nulls.length) throw new SieveError(`missing embeddings in column "${field.name}"`, { where, examples: nulls.map((r) => `row ${r}`) });
-        const first = vec.get(0)!.length as number;
-        const ragged: string[] = [];
-        let raggedCount = 0;
-        for (let i = 0; i < n; i++) {
-          const len = vec.get(i)!.length as number;
-          if (len !== first) {
-            raggedCount++;
-            if (ragged.length < 5) ragged.push(`row ${i + 1}: ${len} values`);
+/** How an Arrow field is staged, decided from the schema before any batch is read. */
+type ArrowKind = 'text' | 'number' | 'list' | 'binary';
+
+function arrowKind(type: { typeId: Type }): ArrowKind | undefined {
+  switch (type.typeId) {
+    case Type.Utf8:
+    case Type.LargeUtf8:
+    case Type.Dictionary:
+      return 'text';
+    case Type.Int:
+    case Type.Float:
+    case Type.Decimal:
+    case Type.Bool:
+      return 'number';
+    case Type.FixedSizeList:
+    case Type.List:
+    case Type.LargeList:
+      return 'list';
+    case Type.Binary:
+    case Type.LargeBinary:
+    case Type.FixedSizeBinary:
+      return 'binary';
+    default:
+      return undefined;
+  }
+}
+
+/** Rows of one Arrow column that break a rule, counted over every batch, the first ones named. */
+class RowProblem {
+  count = 0;
+  readonly rows: string[] = [];
+  add(row: number, detail?: string): void {
+    this.count++;
+    if (this.rows.length < MAX_EXAMPLES) this.rows.push(`row ${row}${detail ? `: ${detail}` : ''}`);
+  }
+}
+
+/**
+ * Arrow IPC (file or stream), streamed: one record batch at a time is converted from Arrow
+ * vectors and appended to DuckDB, so memory holds one batch whatever the file's size. The
+ * schema decides each column's type; an embedding's length and a binary column's width come
+ * from its first row. Every problem of every batch is found before the import fails.
+ */
+export async function stageArrow(conn: DuckDBConnection, path: string, table: string, progress?: Progress): Promise<Staged> {
+  const size = await checkInputFile(path);
+  const file = await openArrowBatches(path);
+  try {
+    const { schema } = file;
+    const fields = schema.fields;
+    checkColumnNames(fields.map((f) => f.name), path);
+    const kinds = fields.map((f) => arrowKind(f.type));
+    const unsupported = fields.filter((_, i) => !kinds[i]);
+    if (unsupported.length)
+      throw new SieveError(
+        `${unsupported.length === 1 ? `column "${unsupported[0].name}" has Arrow type ${unsupported[0].type}` : `${unsupported.length} columns have Arrow types`}, which sieve cannot import`,
+        {
+          where: unsupported.length === 1 ? `${path}: column ${unsupported[0].name}` : path,
+          count: unsupported.length,
+          examples: [
+            ...(unsupported.length > 1 ? unsupported.map((f) => `${f.name}: ${f.type}`) : []),
+            'supported: strings, numbers, booleans, lists of numbers (embeddings), binary (pixels)',
+          ],
+        },
+      );
+    const fromMeta = fromSieveMetadata(schema.metadata);
+    const declared = fromMeta.declared;
+    // Per column: the embedding length or binary width (from its first row), and what is wrong.
+    const width: (number | undefined)[] = fields.map(() => undefined);
+    const missing = fields.map(() => new RowProblem());
+    const ragged = fields.map(() => new RowProblem());
+    let n = 0;
+    let created = false;
+    progress?.start(0, `reading ${basename(path)} (${(size / 1e6).toFixed(0)} MB)`);
+    for await (const batch of file.batches) {
+      const m = batch.numRows;
+      if (m === 0) continue;
+      const cols: ColumnData[] = [];
+      for (const [fi, field] of fields.entries()) {
+        const vec = batch.getChildAt(fi)!;
+        switch (kinds[fi]!) {
+          case 'text': {
+            const values: (string | null)[] = new Array(m);
+            for (let i = 0; i < m; i++) {
+              const v = vec.get(i);
+              values[i] = v === null || v === undefined ? null : String(v);
+            }
+            cols.push({ name: field.name, type: 'VARCHAR', values });
+            break;
+          }
+          case 'number': {
+            const values: (number | null)[] = new Array(m);
+            for (let i = 0; i < m; i++) {
+              const v = vec.get(i);
+              values[i] = v === null || v === undefined ? null : Number(v);
+            }
+            cols.push({ name: field.name, type: 'DOUBLE', values });
+            break;
+          }
+          case 'list': {
+            let dim = width[fi];
+            for (let i = 0; i < m; i++) {
+              const row = vec.isValid(i) ? vec.get(i) : null;
+              if (!row) {
+                missing[fi].add(n + i + 1);
+                continue;
+              }
+              const len = row.length as number;
+              if (dim === undefined) dim = width[fi] = len;
+              else if (len !== dim) ragged[fi].add(n + i + 1, `${len} values`);
+            }
+            if (dim === undefined || missing[fi].count || ragged[fi].count) break;
+            const values = new Float32Array(m * dim);
+            for (let i = 0; i < m; i++) {
+              const row = vec.get(i)!;
+              for (let j = 0; j < dim; j++) {
+                const x = row.get(j);
+                values[i * dim + j] = x === null || x === undefined ? NaN : Number(x);
+              }
+            }
+            cols.push({ name: field.name, type: 'FLOAT[]', dim, values });
+            break;
+          }
+          case 'binary': {
+            let w = width[fi];
+            for (let i = 0; i < m; i++) {
+              const b = vec.isValid(i) ? (vec.get(i) as Uint8Array | null) : null;
+              if (!b) missing[fi].add(n + i + 1);
+              else if (w === undefined) w = width[fi] = b.length;
+              else if (b.length !== w) ragged[fi].add(n + i + 1, `${b.length} bytes`);
+            }
+            if (w === undefined || missing[fi].count || ragged[fi].count) break;
+            const values = new Uint8Array(m * w);
+            for (let i = 0; i < m; i++) values.set(vec.get(i) as Uint8Array, i * w);
+            cols.push({ name: field.name, type: 'BLOB', bytesPerRow: w, values });
+            break;
           }
         }
-        if (raggedCount)
-          throw new SieveError(`ragged embedding "${field.name}": row 1 has ${first} values, ${raggedCount} other rows differ`, {
-            where,
-            count: raggedCount,
-            examples: ragged,
-          });
-        const values = new Float32Array(n * first);
-        for (let i = 0; i < n; i++) {
-          const row = vec.get(i)!;
-          for (let j = 0; j < first; j++) {
-            const x = row.get(j);
-            values[i * first + j] = x === null || x === undefined ? NaN : Number(x);
-          }
-        }
-        cols.push({ name: field.name, type: 'FLOAT[]', dim: first, values });
-        if (!declared[field.name]) declared[field.name] = { kind: 'embedding', dim: first };
-        break;
       }
-      case Type.Binary:
-      case Type.LargeBinary:
-      case Type.FixedSizeBinary: {
-        const nulls = vec.nullCount > 0 ? nullRows() : [];
-        if (nulls.length) throw new SieveError(`missing values in binary column "${field.name}"`, { where, examples: nulls.map((r) => `row ${r}`) });
-        const w = (vec.get(0) as Uint8Array).length;
-        const values = new Uint8Array(n * w);
-        for (let i = 0; i < n; i++) {
-          const b = vec.get(i) as Uint8Array;
-          if (b.length !== w)
-            throw new SieveError(`binary column "${field.name}" has rows of different sizes`, { where, examples: [`row 1: ${w} bytes`, `row ${i + 1}: ${b.length} bytes`] });
-          values.set(b, i * w);
-        }
-        cols.push({ name: field.name, type: 'BLOB', bytesPerRow: w, values });
-        const md = field.metadata;
-        if (md.get('sieve.kind') === 'pixels')
-          declared[field.name] ??= {
-            kind: 'pixels',
-            width: Number(md.get('sieve.width')),
-            height: Number(md.get('sieve.height')),
-            channels: Number(md.get('sieve.channels') ?? 1),
-          };
-        break;
+      n += m;
+      // Once a column has a problem nothing more is staged; the rest of the file is still read for problems.
+      if (cols.length === fields.length && !missing.some((p) => p.count) && !ragged.some((p) => p.count)) {
+        await stageColumns(conn, table, { n: m, columns: cols }, { create: !created });
+        created = true;
       }
-      default:
-        throw new SieveError(`column "${field.name}" has Arrow type ${type}, which sieve cannot import`, {
+      progress?.tick(m);
+    }
+    if (n === 0) throw new SieveError('Arrow file has no rows', { where: path });
+    const problems = new ProblemList();
+    for (const [fi, field] of fields.entries()) {
+      const where = `${path}: column ${field.name}`;
+      const what = kinds[fi] === 'list' ? 'embeddings' : 'values';
+      if (missing[fi].count)
+        problems.add({ message: `missing ${what} in ${kinds[fi] === 'list' ? '' : 'binary '}column "${field.name}" (${missing[fi].count} rows)`, where, count: missing[fi].count, examples: missing[fi].rows });
+      if (ragged[fi].count)
+        problems.add({
+          message:
+            kinds[fi] === 'list'
+              ? `ragged embedding "${field.name}": its first row has ${width[fi]} values, ${ragged[fi].count} other rows differ`
+              : `binary column "${field.name}" has rows of different sizes: its first row has ${width[fi]} bytes, ${ragged[fi].count} other rows differ`,
           where,
-          examples: ['supported: strings, numbers, booleans, lists of numbers (embeddings), binary (pixels)'],
+          count: ragged[fi].count,
+          examples: ragged[fi].rows,
         });
     }
+    problems.throwIfAny();
+    for (const [fi, field] of fields.entries()) {
+      if (kinds[fi] === 'list' && !declared[field.name]) declared[field.name] = { kind: 'embedding', dim: width[fi] };
+      const md = field.metadata;
+      if (kinds[fi] === 'binary' && md.get('sieve.kind') === 'pixels')
+        declared[field.name] ??= {
+          kind: 'pixels',
+          width: Number(md.get('sieve.width')),
+          height: Number(md.get('sieve.height')),
+          channels: Number(md.get('sieve.channels') ?? 1),
+        };
+    }
+    return { table, path, format: 'arrow', rows: n, columns: await describeTable(conn, table), describe: (r) => `row ${r}`, ...fromMeta, declared, notes: [] };
+  } finally {
+    await file.close();
   }
-  await stageColumns(conn, table, { n, columns: cols });
-  return { table, path, format: 'arrow', rows: n, columns: await describeTable(conn, table), describe: (r) => `row ${r}`, ...fromMeta, declared, notes: [] };
 }
 
 /** An IDX file's bytes, refusing files larger than any IDX sieve holds in memory before reading them. */
@@ -640,29 +713,111 @@ export async function stageIdx(
   };
 }
 
-/** ARFF (Weka): nominal attributes keep their declared value order as categories. */
-export async function stageArff(conn: DuckDBConnection, path: string, table: string): Promise<Staged> {
-  const bytes = await readBytes(path);
-  if (bytes.length === 0) throw new SieveError('file is empty (0 bytes)', { where: path });
-  assertUtf8(bytes, path);
-  const data = parseArff(new TextDecoder().decode(bytes), path);
-  if (data.rows === 0) throw new SieveError('ARFF file has no @data rows', { where: path });
-  checkColumnNames(data.columns.map((c) => c.name), path);
+/** ARFF rows buffered before they go to DuckDB: about this many values at a time. */
+const ARFF_BATCH_VALUES = 1 << 20;
+
+/**
+ * Problems of data lines, grouped by what is wrong: each with how many lines and the first
+ * MAX_EXAMPLES of them, so one run reports everything a file gets wrong.
+ */
+class LineProblems {
+  private readonly groups = new Map<string, { count: number; lines: number[]; hint?: string[] }>();
+  private other = 0;
+  constructor(private readonly path: string) {}
+  get any(): boolean {
+    return this.groups.size > 0;
+  }
+  add(err: SieveError, line: number): void {
+    const g = this.groups.get(err.message);
+    if (g) {
+      g.count++;
+      if (g.lines.length < MAX_EXAMPLES) g.lines.push(line);
+    } else if (this.groups.size < MAX_EXAMPLES) this.groups.set(err.message, { count: 1, lines: [line], hint: err.examples?.length ? err.examples : undefined });
+    else this.other++;
+  }
+  throwIfAny(): void {
+    if (!this.any) return;
+    const list = new ProblemList();
+    for (const [message, g] of this.groups)
+      list.add({
+        message: g.count === 1 ? message : `${message} (${g.count} lines)`,
+        where: g.count === 1 ? `${this.path}, line ${g.lines[0]}` : this.path,
+        count: g.count,
+        examples: [...g.lines.map((l) => `line ${l}`), ...(g.hint ? [`declared: ${g.hint.join(', ')}`] : [])],
+      });
+    if (this.other) list.add({ message: `${this.other} more lines with other problems`, where: this.path, count: this.other, examples: [] });
+    list.throwIfAny();
+  }
+}
+
+/**
+ * ARFF (Weka), streamed: read line by line through ArffReader and appended to DuckDB a batch
+ * of rows at a time, so memory does not grow with the file. Nominal attributes keep their
+ * declared value order as categories. Every bad data line is found before anything is staged.
+ */
+export async function stageArff(conn: DuckDBConnection, path: string, table: string, progress?: Progress, opts: { batchValues?: number } = {}): Promise<Staged> {
+  const size = await checkInputFile(path);
+  const reader = new ArffReader(path);
+  const problems = new LineProblems(path);
+  const lines = new LineMap();
+  let rows = 0;
+  let created = false;
+  let batchRows = 0;
+  let buf: ArffRow[] = [];
+  const flush = async () => {
+    if (!buf.length || problems.any) return void (buf = []);
+    const batch = buf;
+    buf = [];
+    const columns = reader.attributes.map((a, k): ColumnData => {
+      const values = batch.map((r) => r[k]);
+      return a.type === 'numeric'
+        ? { name: a.name, type: 'DOUBLE', values: values as (number | null)[] }
+        : { name: a.name, type: 'VARCHAR', values: values as (string | null)[] };
+    });
+    await stageColumns(conn, table, { n: batch.length, columns }, { create: !created });
+    created = true;
+  };
+  progress?.start(size, `reading ${basename(path)}`, 'bytes');
+  await readTextLines(
+    path,
+    async (chunk, first) => {
+      for (let i = 0; i < chunk.length; i++) {
+        const lineNo = first + i;
+        let row: ArffRow | null;
+        if (!reader.inData) {
+          reader.line(chunk[i], lineNo); // header errors end the read: nothing after them can be parsed
+          if (reader.inData) {
+            checkColumnNames(reader.attributes.map((a) => a.name), path);
+            batchRows = Math.max(1, Math.floor((opts.batchValues ?? ARFF_BATCH_VALUES) / reader.attributes.length));
+          }
+          continue;
+        }
+        try {
+          row = reader.line(chunk[i], lineNo);
+        } catch (err) {
+          if (!(err instanceof SieveError)) throw err;
+          problems.add(err, lineNo);
+          continue;
+        }
+        if (!row) continue;
+        lines.add(rows, lineNo);
+        rows++;
+        if (!problems.any) buf.push(row);
+        if (buf.length >= batchRows) await flush();
+      }
+    },
+    progress,
+  );
+  reader.finish();
+  await flush();
+  problems.throwIfAny();
+  if (rows === 0) throw new SieveError('ARFF file has no @data rows', { where: path });
   const declared: Staged['declared'] = {};
-  const cols: ColumnData[] = data.columns.map((c): ColumnData => {
-    if (c.type === 'numeric') {
-      const values: (number | null)[] = Array.from(c.values, (v, i) => (c.missing[i] ? null : v));
-      return { name: c.name, type: 'DOUBLE', values };
-    }
-    if (c.type === 'nominal') declared[c.name] = { kind: 'categorical', categories: c.categories };
-    return { name: c.name, type: 'VARCHAR', values: c.values };
-  });
-  await stageColumns(conn, table, { n: data.rows, columns: cols });
-  const lines = data.lineOfRow;
-  return { table, path, format: 'arff', rows: data.rows, columns: await describeTable(conn, table), describe: (r) => `line ${lines[r - 1]}`, declared, notes: [] };
+  for (const a of reader.attributes) if (a.type === 'nominal') declared[a.name] = { kind: 'categorical', categories: a.values };
+  return { table, path, format: 'arff', rows, columns: await describeTable(conn, table), describe: (r) => `line ${lines.line(r - 1)}`, declared, notes: [] };
 }
 
 /** Appends columns built in memory (Arrow, IDX, ARFF), in order, values as the format gives them. */
-async function stageColumns(conn: DuckDBConnection, table: string, data: TableData): Promise<void> {
-  await appendTable(conn, table, { n: data.n, columns: data.columns.map((c) => ({ ...c, name: stagedName(c.name) })) });
+async function stageColumns(conn: DuckDBConnection, table: string, data: TableData, opts: { create?: boolean } = {}): Promise<void> {
+  await appendTable(conn, table, { n: data.n, columns: data.columns.map((c) => ({ ...c, name: stagedName(c.name) })) }, opts);
 }

@@ -429,3 +429,58 @@ export async function scanJsonl(path: string, progress?: Progress): Promise<Json
   if (records === 0) throw new SieveError('file has no records (only blank lines)', { where: path });
   return { records, lines, bytes };
 }
+
+/** A text line longer than this is refused (a file without line breaks is not line-oriented text). */
+export const MAX_LINE_CHARS = 64 << 20;
+
+/**
+ * Reads a UTF-8 text file line by line (\r\n, \n or \r end a line), checking the encoding and
+ * NUL bytes as it goes, and hands the lines of each chunk to `onLines` with the 1-based number
+ * of the first. Memory holds one chunk and one partial line, whatever the file size.
+ */
+export async function readTextLines(
+  path: string,
+  onLines: (lines: string[], firstLine: number) => void | Promise<void>,
+  progress?: Progress,
+  chunkBytes = CHUNK_BYTES,
+): Promise<number> {
+  const utf8 = new Utf8Check(path);
+  const decoder = new TextDecoder('utf-8');
+  const fh = await open(path, 'r');
+  let carry = '';
+  let next = 1; // number of the next line to hand out
+  let byteLine = 1;
+  let offset = 0;
+  const emit = async (text: string, final: boolean) => {
+    // A \r at the end of a chunk may be the first half of \r\n: keep it for the next chunk.
+    const cr = !final && text.endsWith('\r');
+    const parts = (cr ? text.slice(0, -1) : text).split(/\r\n|\n|\r/);
+    carry = final ? '' : parts.pop()! + (cr ? '\r' : '');
+    if (carry.length > MAX_LINE_CHARS)
+      throw new SieveError(`line ${next + parts.length} is longer than ${MAX_LINE_CHARS} characters: not line-oriented text`, { where: path });
+    if (final && parts.length && parts[parts.length - 1] === '') parts.pop(); // the file's last line break
+    if (parts.length) await onLines(parts, next);
+    next += parts.length;
+  };
+  try {
+    const buf = new Uint8Array(chunkBytes);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      const chunk = buf.subarray(0, bytesRead);
+      for (let i = 0; i < chunk.length; i++) {
+        const c = chunk[i];
+        utf8.byte(c, offset + i, byteLine);
+        if (c === 10) byteLine++;
+      }
+      offset += bytesRead;
+      await emit(carry + decoder.decode(chunk, { stream: true }), false);
+      progress?.tick(bytesRead);
+    }
+    utf8.end();
+    await emit(carry + decoder.decode(), true);
+    return offset;
+  } finally {
+    await fh.close();
+  }
+}
