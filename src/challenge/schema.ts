@@ -169,7 +169,12 @@ export const challengeSchema = z
       })
       .strict(),
     limits: z
-      .object({ submissions_per_day: z.number().int().positive().optional() })
+      .object({
+        /** Per participant per UTC day; enforced by `sieve serve` (failed and cancelled jobs do not count). */
+        submissions_per_day: z.number().int().positive().optional(),
+        /** Per participant over the whole challenge; enforced by `sieve serve`. */
+        submissions_total: z.number().int().positive().optional(),
+      })
       .strict()
       .default({}),
     baselines: z.array(z.string().min(1)).default([]),

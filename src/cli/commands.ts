@@ -9,6 +9,7 @@ import { register as registerAudit } from './audit.ts';
 import { register as registerSql } from './sql.ts';
 import { register as registerWorkspace } from './workspace.ts';
 import { register as registerStrategy } from './strategy.ts';
+import { register as registerServe } from './serve.ts';
 
 /** Every subcommand's register function, in help order. Add one line per new command file. */
 export const commands: ((program: Command) => void)[] = [
@@ -22,4 +23,5 @@ export const commands: ((program: Command) => void)[] = [
   registerSql,
   registerWorkspace,
   registerStrategy,
+  registerServe,
 ];

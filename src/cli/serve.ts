@@ -1,0 +1,74 @@
+/**
+ * `sieve serve`: the challenge server (docs/server.md). `--init` creates the database and
+ * prints the organiser's token once; without it the server starts on an initialised database.
+ */
+import type { Command } from 'commander';
+import { SieveError } from '../util/errors.ts';
+import { printJson } from '../util/output.ts';
+
+interface ServeCliOptions {
+  db: string;
+  port: string;
+  host: string;
+  challenges?: string;
+  workers?: string;
+  jobTimeout: string;
+  maxUploadMb: string;
+  init?: boolean;
+  json?: boolean;
+}
+
+function intIn(value: string, flag: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new SieveError(`${flag} must be an integer from ${min} to ${max}, got "${value}"`, { where: flag });
+  return n;
+}
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('run the challenge server: HTTP API, accounts, a crash-safe evaluation queue, leaderboards (docs/server.md)')
+    .option('--db <file>', 'the server database (one DuckDB file)', 'sieve-server.duckdb')
+    .option('--port <n>', 'TCP port (0: any free port)', '8080')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--challenges <dir>', 'serve the challenges in the folders of this directory (default: the built-in challenges)')
+    .option('--workers <n>', 'evaluation worker processes (default: one per core)')
+    .option('--job-timeout <seconds>', 'wall-clock limit of one evaluation attempt', '600')
+    .option('--max-upload-mb <n>', 'largest submission upload accepted, in MB', '16')
+    .option('--init', 'create the database and print the organiser token (shown once), then exit')
+    .option('--json', 'with --init: print the token as JSON; serving: log job events as JSON lines')
+    .addHelpText('after', `
+Examples:
+  sieve serve --init                       # creates sieve-server.duckdb, prints the organiser token once
+  sieve serve --port 8080 --workers 2      # then: curl http://127.0.0.1:8080/api/challenges
+  sieve serve --challenges ./my-challenges --db class.duckdb`)
+    .action(async (opts: ServeCliOptions) => {
+      const serve = await import('../server/serve.ts');
+      if (opts.init) {
+        const r = await serve.initServer(opts.db);
+        if (opts.json) printJson({ database: r.path, schema_version: r.schemaVersion, organiser: r.organiser, token: r.token });
+        else {
+          console.log(`created ${r.path} (schema version ${r.schemaVersion})`);
+          console.log(`organiser token (shown once; the database keeps only a salted hash):\n${r.token}`);
+          console.log(`next: sieve serve --db ${opts.db}`);
+        }
+        return;
+      }
+      const workers = opts.workers === undefined ? undefined : intIn(opts.workers, '--workers', 1, 256);
+      const running = await serve.startServer({
+        db: opts.db,
+        port: intIn(opts.port, '--port', 0, 65535),
+        host: opts.host,
+        challengesDir: opts.challenges,
+        workers,
+        jobTimeoutSeconds: intIn(opts.jobTimeout, '--job-timeout', 1, 86_400),
+        maxUploadBytes: intIn(opts.maxUploadMb, '--max-upload-mb', 1, 256) * 1024 * 1024,
+        log: (e) => console.log(opts.json ? JSON.stringify({ time: new Date().toISOString(), ...e }) : `${new Date().toISOString()} ${Object.entries(e).map(([k, v]) => `${k}=${v}`).join(' ')}`),
+      });
+      const r = running.recovered;
+      if (r.requeued || r.failed) console.log(`sieve serve: resumed ${r.requeued} interrupted job(s)${r.failed ? `, ${r.failed} failed after their last attempt` : ''}`);
+      console.log(`sieve serve: listening on ${running.url} (${running.challenges.length} challenges: ${running.challenges.join(', ')}; ${running.workers} workers)`);
+      // Runs until a signal; the CLI's handler exits and the workers' children follow (IPC disconnect).
+      await new Promise<never>(() => {});
+    });
+}

@@ -1,0 +1,362 @@
+/**
+ * The challenge server's HTTP API (hono): a thin layer over the services the CLI uses. It
+ * validates an upload with checkSubmission (the same strict rules as `sieve evaluate`), stores
+ * it with its job in one transaction within the participant's caps, and answers 202 only
+ * then; evaluation happens in the queue's workers, outside the request path. Records leave the
+ * server only through publicView. Every error is JSON of one shape:
+ * `{ "error": { "code", "message", "where"?, "examples"? } }`.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { isClosed } from '../challenge/load.ts';
+import type { Challenge } from '../challenge/schema.ts';
+import { checkSubmission } from '../evaluate/runner.ts';
+import { leaderboardColumns, leaderboardOrder } from '../evaluate/format.ts';
+import { privateVisible, publicView, type ResultRecord } from '../evaluate/record.ts';
+import { participantSource } from '../pool/read.ts';
+import { bytesSource } from '../submission/sources/bytes.ts';
+import { taskOf } from '../tasks/index.ts';
+import { SieveError } from '../util/errors.ts';
+import { PACKAGE_ROOT } from '../util/package-root.ts';
+import type { ServedChallenge } from './challenges.ts';
+import { MAX_ATTEMPTS } from './queue.ts';
+import type { JobRow, ParticipantRow, ServerStore } from './store/types.ts';
+import { issueToken, newId, parseToken, tokenMatches } from './tokens.ts';
+
+export type ErrorCode =
+  | 'bad-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'conflict' | 'too-large' | 'quota-exceeded'
+  | 'invalid-submission' | 'challenge-closed' | 'not-cancellable' | 'internal';
+
+export class ApiError extends Error {
+  constructor(readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500, readonly code: ErrorCode, message: string, readonly where?: string, readonly examples: string[] = []) {
+    super(message);
+  }
+}
+
+export interface AppOptions {
+  store: ServerStore;
+  challenges: Map<string, ServedChallenge>;
+  /** Called after a job is stored (wakes a worker). */
+  onQueued?: () => void;
+  /** Largest upload accepted, in bytes. */
+  maxUploadBytes: number;
+  now?: () => Date;
+}
+
+/** Default upload cap: a submission of a million ids is about 10 MB as CSV. */
+export const DEFAULT_MAX_UPLOAD_BYTES = 16 * 1024 * 1024;
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;
+
+function errorBody(e: ApiError) {
+  return { error: { code: e.code, message: e.message, ...(e.where ? { where: e.where } : {}), ...(e.examples.length ? { examples: e.examples } : {}) } };
+}
+
+function dayStart(now: Date): number {
+  return Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+}
+
+export function createApp(opts: AppOptions): Hono {
+  const { store, challenges } = opts;
+  const now = opts.now ?? (() => new Date());
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return c.json(errorBody(err), err.status);
+    if (err instanceof SieveError) {
+      return c.json(errorBody(new ApiError(400, 'bad-request', err.message, err.where, err.examples)), 400);
+    }
+    console.error(`sieve serve: internal error on ${c.req.method} ${c.req.path}:`, err);
+    return c.json(errorBody(new ApiError(500, 'internal', 'internal server error (logged on the server)')), 500);
+  });
+  app.notFound((c) => c.json(errorBody(new ApiError(404, 'not-found', `no such endpoint: ${c.req.method} ${c.req.path}`)), 404));
+
+  const served = (name: string): ServedChallenge => {
+    const s = challenges.get(name);
+    if (!s) throw new ApiError(404, 'not-found', `no challenge "${name}" on this server`, 'challenge', [`challenges: ${[...challenges.keys()].join(', ')}`]);
+    return s;
+  };
+
+  const caller = async (c: Context): Promise<ParticipantRow | null> => {
+    const h = c.req.header('authorization');
+    if (!h) return null;
+    const m = /^Bearer\s+(\S+)$/i.exec(h);
+    const parsed = m ? parseToken(m[1]) : null;
+    const bad = new ApiError(401, 'unauthorized', 'the API token is not valid', 'Authorization', ['send "Authorization: Bearer <token>" with the token POST /api/register gave you']);
+    if (!parsed) throw bad;
+    const p = await store.getParticipant(parsed.id);
+    if (!p || !tokenMatches(parsed.secret, p.tokenSalt, p.tokenHash)) throw bad;
+    return p;
+  };
+  const requireCaller = async (c: Context): Promise<ParticipantRow> => {
+    const p = await caller(c);
+    if (!p) throw new ApiError(401, 'unauthorized', 'this endpoint needs an API token', 'Authorization', ['send "Authorization: Bearer <token>"; get one with POST /api/register']);
+    return p;
+  };
+
+  const summary = (s: ServedChallenge) => {
+    const c = s.challenge;
+    return {
+      name: c.name,
+      title: c.title,
+      version: c.version,
+      task: c.task,
+      state: isClosed(c, now()) ? 'closed' : 'open',
+      closes: c.closes ?? null,
+      pool: s.pool.name,
+      budget: taskOf(c.task).budgetText(c.budget),
+      primary: { name: c.metrics.primary, direction: c.metrics.direction },
+      limits: c.limits,
+    };
+  };
+
+  /** The files a participant may download: the manifest and every participant-visible split. */
+  const poolFiles = async (s: ServedChallenge): Promise<{ name: string; path: string; bytes: number; sha256: string | null; role: string }[]> => {
+    const files: { name: string; path: string; bytes: number; sha256: string | null; role: string }[] = [{ name: 'pool.json', path: join(s.pool.dir, 'pool.json'), bytes: (await stat(join(s.pool.dir, 'pool.json'))).size, sha256: null, role: 'manifest' }];
+    for (const f of s.pool.manifest.files) {
+      if (f.visibility !== 'participant' || (f.role !== 'train' && f.role !== 'test')) continue;
+      const src = await participantSource(s.pool, f.role);
+      files.push({ name: f.path, path: src.path, bytes: f.bytes, sha256: f.sha256, role: f.role });
+    }
+    return files;
+  };
+
+  app.get('/healthz', async (c) => c.json({ ok: true, jobs: await store.countJobs() }));
+
+  app.get('/api/challenges', (c) => c.json({ challenges: [...challenges.values()].map(summary) }));
+
+  app.get('/api/challenges/:name', async (c) => {
+    const s = served(c.req.param('name'));
+    const ch = s.challenge;
+    const readme = await readFile(join(ch.dir, 'README.md'), 'utf8').catch(() => null);
+    const m = s.pool.manifest;
+    return c.json({
+      ...summary(s),
+      description: ch.description ?? null,
+      story: readme,
+      rules: {
+        submission: taskOf(ch.task).summary,
+        columns: taskOf(ch.task).columns,
+        budget: ch.budget,
+        model: ch.model,
+        metrics: ch.metrics,
+        test: ch.test,
+        limits: ch.limits,
+        bootstrap: ch.bootstrap,
+      },
+      datasheet: m.datasheet ?? null,
+      classes: m.classes,
+      groups: m.groups.map((g) => g.name),
+      baselines: ch.baselines,
+      files: (await poolFiles(s)).map(({ path: _p, ...f }) => f),
+    });
+  });
+
+  app.get('/api/challenges/:name/pool', async (c) => {
+    const s = served(c.req.param('name'));
+    return c.json({ pool: s.pool.name, content_hash: s.pool.manifest.content_hash, files: (await poolFiles(s)).map(({ path: _p, ...f }) => f) });
+  });
+
+  app.get('/api/challenges/:name/pool/:file', async (c) => {
+    const s = served(c.req.param('name'));
+    const name = c.req.param('file');
+    // Looked up by exact name in the list of participant files: nothing from the request reaches a path.
+    const f = (await poolFiles(s)).find((x) => x.name === name);
+    if (!f) throw new ApiError(404, 'not-found', `"${name}" is not a participant file of pool ${s.pool.name}`, 'file', [`files: ${(await poolFiles(s)).map((x) => x.name).join(', ')}`]);
+    const bytes = await readFile(f.path);
+    return c.body(bytes, 200, {
+      'content-type': name.endsWith('.json') ? 'application/json' : 'application/vnd.apache.parquet',
+      'content-disposition': `attachment; filename="${name}"`,
+      ...(f.sha256 ? { 'x-sha256': f.sha256 } : {}),
+    });
+  });
+
+  app.post('/api/register', async (c) => {
+    const body = await c.req.json().catch(() => null) as { name?: unknown } | null;
+    const name = typeof body?.name === 'string' ? body.name.trim() : '';
+    if (!NAME.test(name)) throw new ApiError(400, 'bad-request', 'a name of 1-64 letters, digits, spaces, ".", "_" or "-" (starting with a letter or digit) is needed', 'name', ['POST {"name": "ada"}']);
+    const id = newId('par');
+    const t = issueToken(id);
+    const added = await store.addParticipant({ id, name, role: 'participant', tokenSalt: t.salt, tokenHash: t.hash, createdAt: Date.now() });
+    if (!added) throw new ApiError(409, 'conflict', `the name "${name}" is taken`, 'name');
+    return c.json({ participant: { id, name }, token: t.token, note: 'the token is shown once; the server keeps only a salted hash of it' }, 201);
+  });
+
+  app.get('/api/me', async (c) => {
+    const p = await requireCaller(c);
+    const subs = await store.listSubmissions({ participant: p.id });
+    const quota = await Promise.all([...challenges.values()].map(async (s) => {
+      const used = await store.quotaUsed(p.id, s.challenge.name, dayStart(now()));
+      const l = s.challenge.limits;
+      return {
+        challenge: s.challenge.name, used_today: used.today, used_total: used.total,
+        left_today: l.submissions_per_day !== undefined ? Math.max(0, l.submissions_per_day - used.today) : null,
+        left_total: l.submissions_total !== undefined ? Math.max(0, l.submissions_total - used.total) : null,
+      };
+    }));
+    return c.json({
+      participant: { id: p.id, name: p.name, role: p.role },
+      submissions: subs.map((s) => ({ id: s.id, challenge: s.challenge, file: s.fileName, created_at: new Date(s.createdAt).toISOString(), job: jobJson(s.job), primary_public: s.primaryPublic })),
+      quota,
+    });
+  });
+
+  app.post('/api/challenges/:name/submissions',
+    bodyLimit({
+      maxSize: opts.maxUploadBytes,
+      onError: (c) => c.json(errorBody(new ApiError(413, 'too-large', `the upload is larger than this server's limit of ${opts.maxUploadBytes} bytes`, 'file')), 413),
+    }),
+    async (c) => {
+      const p = await requireCaller(c);
+      const s = served(c.req.param('name'));
+      const ch = s.challenge;
+      if (isClosed(ch, now())) throw new ApiError(409, 'challenge-closed', `challenge ${ch.name} closed at ${ch.closes}`, 'challenge');
+      const body = await c.req.parseBody().catch(() => {
+        throw new ApiError(400, 'bad-request', 'the body is not multipart/form-data', 'body', ['curl -F file=@ids.csv …']);
+      });
+      const file = body.file;
+      if (!(file instanceof File)) throw new ApiError(400, 'bad-request', 'no file in the upload: send it as the form field "file"', 'file', ['curl -F file=@ids.csv …']);
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      if (bytes.length > opts.maxUploadBytes) throw new ApiError(413, 'too-large', `the upload is larger than this server's limit of ${opts.maxUploadBytes} bytes`, 'file');
+      const fileName = (file.name || 'submission.csv').replace(/[\\/]/g, '_').slice(0, 200);
+      const checked = await checkSubmission(ch, bytesSource(bytes, { name: fileName })).catch((err) => {
+        if (err instanceof SieveError) throw new ApiError(422, 'invalid-submission', err.message, err.where, err.examples);
+        throw err;
+      });
+      const at = now();
+      const submission = newId('sub');
+      const job = newId('job');
+      const outcome = await store.submit(
+        { id: submission, participant: p.id, challenge: ch.name, fileName, sha256: checked.sha256, bytes, createdAt: at.getTime() },
+        { id: job, maxAttempts: MAX_ATTEMPTS },
+        { perDay: ch.limits.submissions_per_day, total: ch.limits.submissions_total, dayStart: dayStart(at) },
+      );
+      if (!outcome.ok) {
+        throw new ApiError(429, 'quota-exceeded',
+          outcome.limit === 'per-day'
+            ? `you have used your ${outcome.cap} submissions of today (UTC) on ${ch.name}`
+            : `you have used all ${outcome.cap} submissions of ${ch.name}`,
+          'limits', ['failed and cancelled submissions do not count; cancel a queued one with POST /api/jobs/<id>/cancel']);
+      }
+      opts.onQueued?.();
+      return c.json({ submission, job, state: 'queued', rows: checked.submission.indices.length, sha256: checked.sha256, status: `/api/jobs/${job}` }, 202);
+    });
+
+  const ownJob = async (c: Context): Promise<{ p: ParticipantRow; job: JobRow }> => {
+    const p = await requireCaller(c);
+    const job = await store.getJob(c.req.param('id')!);
+    // Someone else's job is "not found": ids are not confirmed to those who do not own them.
+    if (!job || (job.participant !== p.id && p.role !== 'organiser')) throw new ApiError(404, 'not-found', `no job "${c.req.param('id')}" of yours`, 'job');
+    return { p, job };
+  };
+
+  app.get('/api/jobs/:id', async (c) => {
+    const { job } = await ownJob(c);
+    const attempts = await store.listAttempts(job.id);
+    return c.json({
+      ...jobJson(job),
+      attempt_log: attempts.map((a) => ({ attempt: a.attempt, outcome: a.outcome ?? 'running', reason: a.reason, started_at: new Date(a.startedAt).toISOString(), finished_at: a.finishedAt ? new Date(a.finishedAt).toISOString() : null })),
+      ...(job.state === 'done' ? { result: `/api/submissions/${job.submission}` } : {}),
+    });
+  });
+
+  app.post('/api/jobs/:id/cancel', async (c) => {
+    const { p, job } = await ownJob(c);
+    const r = await store.cancelJob(job.id, job.participant === p.id ? p.id : job.participant, Date.now());
+    if (r === 'not-queued') throw new ApiError(409, 'not-cancellable', `job ${job.id} is ${job.state}; only a queued job can be cancelled`, 'job');
+    if (r === 'not-found') throw new ApiError(404, 'not-found', `no job "${job.id}" of yours`, 'job');
+    return c.json(jobJson((await store.getJob(job.id))!));
+  });
+
+  app.get('/api/submissions/:id', async (c) => {
+    const p = await requireCaller(c);
+    const sub = await store.getSubmission(c.req.param('id'));
+    if (!sub || (sub.participant !== p.id && p.role !== 'organiser')) throw new ApiError(404, 'not-found', `no submission "${c.req.param('id')}" of yours`, 'submission');
+    const result = await store.getResult(sub.id);
+    const jobs = await store.listSubmissions({ participant: sub.participant });
+    const job = jobs.find((x) => x.id === sub.id)?.job;
+    return c.json({
+      id: sub.id, challenge: sub.challenge, file: sub.fileName, sha256: sub.sha256, bytes: sub.size,
+      created_at: new Date(sub.createdAt).toISOString(),
+      job: job ? jobJson(job) : null,
+      // Organisers see the whole record; everyone else its participant-visible view.
+      record: result ? (p.role === 'organiser' ? JSON.parse(result.record) : publicView(JSON.parse(result.record) as ResultRecord, { now: now() })) : null,
+    });
+  });
+
+  app.get('/api/challenges/:name/leaderboard', async (c) => {
+    const s = served(c.req.param('name'));
+    const ch = s.challenge;
+    return c.json(leaderboard(ch, await store.listResults(ch.name), now()));
+  });
+
+  app.get('/openapi.json', async (c) => {
+    const text = await readFile(join(PACKAGE_ROOT, 'docs', 'openapi.json'), 'utf8').catch(() => null);
+    if (text === null) throw new ApiError(404, 'not-found', 'the OpenAPI description is not installed (docs/openapi.json)');
+    return c.body(text, 200, { 'content-type': 'application/json' });
+  });
+
+  return app;
+}
+
+function jobJson(j: JobRow) {
+  return {
+    id: j.id, submission: j.submission, challenge: j.challenge, state: j.state, attempts: j.attempts, max_attempts: j.maxAttempts,
+    error: j.error,
+    created_at: new Date(j.createdAt).toISOString(),
+    started_at: j.startedAt ? new Date(j.startedAt).toISOString() : null,
+    finished_at: j.finishedAt ? new Date(j.finishedAt).toISOString() : null,
+  };
+}
+
+/**
+ * One row per participant: their best submission on the public part (direction-aware), with
+ * the primary metric's interval and the challenge's leaderboard columns. Private figures only
+ * once the challenge has closed: then each row also has its private mean, private rank and
+ * the move from its public rank.
+ */
+export function leaderboard(ch: Challenge, results: { submission: string; participantName: string; participant: string; record: string; submittedAt: number }[], now: Date) {
+  const best = new Map<string, { name: string; submission: string; record: ResultRecord; createdAt: number; count: number }>();
+  const better = (a: number | null, b: number | null) => a !== null && (b === null || (ch.metrics.direction === 'max' ? a > b : a < b));
+  for (const r of results) {
+    const record = JSON.parse(r.record) as ResultRecord;
+    const cur = best.get(r.participant);
+    const count = (cur?.count ?? 0) + 1;
+    if (!cur || better(record.primary.mean, cur.record.primary.mean)) best.set(r.participant, { name: r.participantName, submission: r.submission, record, createdAt: r.submittedAt, count });
+    else cur.count = count;
+  }
+  const first = [...best.values()][0]?.record;
+  const columns = first ? leaderboardColumns(ch.metrics.primary, ch.metrics.report, Object.keys(first.metrics)) : [];
+  const rows = leaderboardOrder([...best.values()].map((b) => ({ ...b, over_budget: false, primary: b.record.primary })));
+  const closed = first ? privateVisible(first, { now }) : isClosed(ch, now);
+  const entries = rows.map((b, i) => {
+    const m = b.record.metrics[ch.metrics.primary];
+    return {
+      rank: i + 1,
+      participant: b.name,
+      submission: b.submission,
+      submitted_at: new Date(b.createdAt).toISOString(),
+      submissions: b.count,
+      primary: { name: ch.metrics.primary, direction: ch.metrics.direction, mean: m?.mean ?? null, ci95: m?.ci95 ?? null },
+      metrics: Object.fromEntries(columns.map((n) => [n, b.record.metrics[n]?.mean ?? null])),
+      ...(closed && b.record.private ? { private_mean: b.record.private.primary_mean } : {}),
+    };
+  });
+  if (closed) {
+    const key = (x: number | null | undefined) => (x === null || x === undefined ? -Infinity : ch.metrics.direction === 'max' ? x : -x);
+    const order = [...entries].sort((a, b) => key(b.private_mean) - key(a.private_mean));
+    for (const e of entries) {
+      const privateRank = order.indexOf(e) + 1;
+      Object.assign(e, { private_rank: privateRank, move: e.rank - privateRank });
+    }
+  }
+  return {
+    challenge: ch.name,
+    part: closed ? 'public and private (closed)' : 'public',
+    primary: { name: ch.metrics.primary, direction: ch.metrics.direction },
+    columns,
+    entries,
+  };
+}

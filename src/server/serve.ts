@@ -1,0 +1,101 @@
+/**
+ * Starting the challenge server: `initServer` makes the database (schema, an organiser and
+ * their token, shown once); `startServer` opens it, runs pending migrations, puts every job
+ * an earlier process left running back in the queue, records the served challenges, starts the
+ * evaluation workers and listens. `sieve serve` is a thin layer over these two.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { SieveError } from '../util/errors.ts';
+import { createApp, DEFAULT_MAX_UPLOAD_BYTES } from './app.ts';
+import { loadServedChallenges, syncChallenges } from './challenges.ts';
+import { EvaluationQueue } from './queue.ts';
+import { DuckDbStore } from './store/duckdb.ts';
+import { issueToken, newId } from './tokens.ts';
+
+export const DEFAULT_DB = 'sieve-server.duckdb';
+
+export async function initServer(dbPath: string): Promise<{ token: string; organiser: string; path: string; schemaVersion: number }> {
+  const path = resolve(dbPath);
+  const store = await DuckDbStore.open(path);
+  try {
+    const version = await store.migrate();
+    if ((await store.countParticipants('organiser')) > 0) {
+      throw new SieveError('this server database is already initialised (it has an organiser)', {
+        where: path, examples: ['tokens are shown once and stored only as hashes; start a new database with another --db to get a new organiser token'],
+      });
+    }
+    const id = newId('org');
+    const t = issueToken(id);
+    await store.addParticipant({ id, name: 'organiser', role: 'organiser', tokenSalt: t.salt, tokenHash: t.hash, createdAt: Date.now() });
+    return { token: t.token, organiser: id, path, schemaVersion: version };
+  } finally {
+    await store.close();
+  }
+}
+
+export interface ServeOptions {
+  db: string;
+  port: number;
+  host?: string;
+  challengesDir?: string;
+  workers?: number;
+  jobTimeoutSeconds?: number;
+  maxUploadBytes?: number;
+  log?: (event: Record<string, unknown>) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  recovered: { requeued: number; failed: number };
+  challenges: string[];
+  workers: number;
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const path = resolve(opts.db);
+  if (!existsSync(path)) {
+    throw new SieveError(`no server database at ${path}`, { where: '--db', examples: [`create it first: sieve serve --init --db ${opts.db}`] });
+  }
+  const challenges = await loadServedChallenges(opts.challengesDir);
+  const store = await DuckDbStore.open(path);
+  try {
+    await store.migrate();
+    if ((await store.countParticipants('organiser')) === 0) {
+      throw new SieveError('the server database has no organiser', { where: path, examples: [`sieve serve --init --db ${opts.db}`] });
+    }
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const recovered = await store.recoverInterrupted(Date.now());
+  await syncChallenges(store, challenges);
+  const workers = opts.workers ?? availableParallelism();
+  const queue = new EvaluationQueue(store, { workers, jobTimeoutSeconds: opts.jobTimeoutSeconds ?? 600, log: opts.log });
+  const app = createApp({ store, challenges, onQueued: () => queue.notify(), maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES });
+  const host = opts.host ?? '127.0.0.1';
+  const { server, port } = await new Promise<{ server: ServerType; port: number }>((ok, fail) => {
+    const s = serve({ fetch: app.fetch, port: opts.port, hostname: host }, (info) => ok({ server: s, port: info.port }));
+    s.once('error', (err: NodeJS.ErrnoException) => fail(new SieveError(`cannot listen on ${host}:${opts.port} (${err.code ?? err.message})`, { where: '--port' })));
+  });
+  queue.start();
+  let closed = false;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    recovered,
+    challenges: [...challenges.keys()],
+    workers,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await new Promise<void>((ok) => server.close(() => ok()));
+      await queue.stop();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,386 @@
+/**
+ * The server's state in one embedded DuckDB file (the default backend). One connection, and
+ * every store call runs alone under a mutex as one transaction, so calls never interleave and
+ * a process killed between two calls leaves the last committed state (DuckDB's write-ahead log
+ * makes a commit durable). DuckDB lets one process open a file for writing, so a second server
+ * on the same file is refused by DuckDB itself.
+ */
+import { blobValue, DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { SieveError } from '../../util/errors.ts';
+import { MIGRATIONS } from './migrations.ts';
+import type {
+  AttemptRow, ChallengeRow, ClaimedJob, FailOutcome, JobRow, JobState, NewSubmission, ParticipantRole, ParticipantRow, PhaseRow,
+  Quota, ResultRow, ServerStore, SubmissionRow, SubmitOutcome,
+} from './types.ts';
+
+type Row = Record<string, unknown>;
+
+const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
+const bytesOf = (v: unknown): Uint8Array => {
+  const b = (v as { bytes?: Uint8Array }).bytes;
+  return b ? new Uint8Array(b) : new Uint8Array(0);
+};
+
+/** The job states that count against a participant's quota. */
+const COUNTING = "('queued', 'running', 'done')";
+
+function jobRow(r: Row): JobRow {
+  return {
+    id: r.id as string,
+    submission: r.submission as string,
+    challenge: r.challenge as string,
+    participant: r.participant as string,
+    state: r.state as JobState,
+    attempts: num(r.attempts),
+    maxAttempts: num(r.max_attempts),
+    error: (r.error as string | null) ?? null,
+    createdAt: num(r.created_at),
+    startedAt: numOrNull(r.started_at),
+    finishedAt: numOrNull(r.finished_at),
+  };
+}
+
+function submissionRow(r: Row): SubmissionRow {
+  return {
+    id: r.id as string,
+    participant: r.participant as string,
+    challenge: r.challenge as string,
+    fileName: r.file_name as string,
+    sha256: r.sha256 as string,
+    size: num(r.size),
+    createdAt: num(r.created_at),
+  };
+}
+
+function resultRow(r: Row): ResultRow {
+  return {
+    submission: r.submission as string,
+    job: r.job as string,
+    attempt: num(r.attempt),
+    primaryPublic: r.primary_public === null ? null : (r.primary_public as number),
+    record: r.record as string,
+    createdAt: num(r.created_at),
+  };
+}
+
+const JOB_COLUMNS = 'j.id, j.submission, s.challenge, s.participant, j.state, j.attempts, j.max_attempts, j.error, j.created_at, j.started_at, j.finished_at';
+
+export class DuckDbStore implements ServerStore {
+  readonly schemaVersion = MIGRATIONS[MIGRATIONS.length - 1].version;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  private constructor(private readonly instance: DuckDBInstance, private readonly conn: DuckDBConnection, readonly path: string) {}
+
+  static async open(path: string): Promise<DuckDbStore> {
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path, { threads: '2' });
+    } catch (err) {
+      const msg = (err as Error).message.split('\n')[0];
+      throw new SieveError(`cannot open the server database: ${msg}`, {
+        where: path,
+        examples: /lock/i.test(msg) ? ['another sieve serve (or another program) has this file open'] : [],
+      });
+    }
+    return new DuckDbStore(instance, await instance.connect(), path);
+  }
+
+  /** Runs `fn` alone (no other store call in between), inside BEGIN … COMMIT unless `tx` is false. */
+  private run<T>(fn: (q: Query) => Promise<T>, tx = true): Promise<T> {
+    const go = async () => {
+      const q = new Query(this.conn);
+      if (!tx) return fn(q);
+      await this.conn.run('BEGIN TRANSACTION');
+      try {
+        const out = await fn(q);
+        await this.conn.run('COMMIT');
+        return out;
+      } catch (err) {
+        await this.conn.run('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    };
+    const p = this.tail.then(go, go);
+    this.tail = p.catch(() => {});
+    return p;
+  }
+
+  async currentVersion(): Promise<number> {
+    return this.run(async (q) => {
+      const t = await q.rows("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'schema_version'");
+      if (num(t[0].n) === 0) return 0;
+      const r = await q.rows('SELECT max(version) AS v FROM schema_version');
+      return numOrNull(r[0].v) ?? 0;
+    }, false);
+  }
+
+  async migrate(): Promise<number> {
+    const have = await this.currentVersion();
+    if (have > this.schemaVersion) {
+      throw new SieveError(`the server database has schema version ${have}; this sieve knows up to ${this.schemaVersion}`, {
+        where: this.path, examples: ['upgrade sieve, or use a database made by this version'],
+      });
+    }
+    for (const m of MIGRATIONS.filter((x) => x.version > have)) {
+      await this.run(async (q) => {
+        if (m.version === 1) await q.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+        for (const stmt of m.statements) await q.exec(stmt);
+        await q.exec('INSERT INTO schema_version VALUES ($1, $2)', [m.version, Date.now()]);
+      });
+    }
+    return this.schemaVersion;
+  }
+
+  async close(): Promise<void> {
+    await this.tail.catch(() => {});
+    this.conn.closeSync();
+    this.instance.closeSync();
+  }
+
+  putChallenge(row: ChallengeRow, phase: Omit<PhaseRow, 'challenge' | 'name'>): Promise<void> {
+    return this.run(async (q) => {
+      const had = await q.rows('SELECT name FROM challenges WHERE name = $1', [row.name]);
+      if (had.length) {
+        await q.exec('UPDATE challenges SET ref = $2, version = $3, spec_sha256 = $4, title = $5, task = $6, state = $7 WHERE name = $1',
+          [row.name, row.ref, row.version, row.specSha256, row.title, row.task, row.state]);
+        await q.exec("UPDATE phases SET opens_at = $2, closes_at = $3 WHERE challenge = $1 AND name = 'main'", [row.name, phase.opensAt, phase.closesAt]);
+      } else {
+        await q.exec('INSERT INTO challenges VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+          [row.name, row.ref, row.version, row.specSha256, row.title, row.task, row.state, Date.now()]);
+        await q.exec("INSERT INTO phases VALUES ($1, 'main', $2, $3)", [row.name, phase.opensAt, phase.closesAt]);
+      }
+    });
+  }
+
+  private static challengeRow(r: Row): ChallengeRow {
+    return {
+      name: r.name as string, ref: r.ref as string, version: num(r.version), specSha256: r.spec_sha256 as string,
+      title: r.title as string, task: r.task as string, state: r.state as ChallengeRow['state'],
+    };
+  }
+
+  listChallenges(): Promise<ChallengeRow[]> {
+    return this.run(async (q) => (await q.rows('SELECT * FROM challenges ORDER BY name')).map(DuckDbStore.challengeRow), false);
+  }
+
+  getChallenge(name: string): Promise<ChallengeRow | null> {
+    return this.run(async (q) => {
+      const r = await q.rows('SELECT * FROM challenges WHERE name = $1', [name]);
+      return r.length ? DuckDbStore.challengeRow(r[0]) : null;
+    }, false);
+  }
+
+  listPhases(challenge: string): Promise<PhaseRow[]> {
+    return this.run(async (q) => (await q.rows('SELECT * FROM phases WHERE challenge = $1 ORDER BY name', [challenge]))
+      .map((r) => ({ challenge: r.challenge as string, name: r.name as string, opensAt: numOrNull(r.opens_at), closesAt: numOrNull(r.closes_at) })), false);
+  }
+
+  addParticipant(row: ParticipantRow): Promise<boolean> {
+    return this.run(async (q) => {
+      const taken = await q.rows('SELECT id FROM participants WHERE name = $1', [row.name]);
+      if (taken.length) return false;
+      await q.exec('INSERT INTO participants VALUES ($1, $2, $3, $4, $5, $6)', [row.id, row.name, row.role, row.tokenSalt, row.tokenHash, row.createdAt]);
+      return true;
+    });
+  }
+
+  getParticipant(id: string): Promise<ParticipantRow | null> {
+    return this.run(async (q) => {
+      const r = await q.rows('SELECT * FROM participants WHERE id = $1', [id]);
+      if (!r.length) return null;
+      const p = r[0];
+      return {
+        id: p.id as string, name: p.name as string, role: p.role as ParticipantRole,
+        tokenSalt: p.token_salt as string, tokenHash: p.token_hash as string, createdAt: num(p.created_at),
+      };
+    }, false);
+  }
+
+  countParticipants(role?: ParticipantRole): Promise<number> {
+    return this.run(async (q) => {
+      const r = role ? await q.rows('SELECT count(*) AS n FROM participants WHERE role = $1', [role]) : await q.rows('SELECT count(*) AS n FROM participants');
+      return num(r[0].n);
+    }, false);
+  }
+
+  private static async used(q: Query, participant: string, challenge: string, dayStart: number): Promise<{ total: number; today: number }> {
+    const r = await q.rows(
+      `SELECT count(*) AS total, count(*) FILTER (WHERE s.created_at >= $3) AS today
+       FROM submissions s JOIN jobs j ON j.submission = s.id
+       WHERE s.participant = $1 AND s.challenge = $2 AND j.state IN ${COUNTING}`,
+      [participant, challenge, dayStart],
+    );
+    return { total: num(r[0].total), today: num(r[0].today) };
+  }
+
+  quotaUsed(participant: string, challenge: string, dayStart: number): Promise<{ total: number; today: number }> {
+    return this.run((q) => DuckDbStore.used(q, participant, challenge, dayStart), false);
+  }
+
+  submit(sub: NewSubmission, job: { id: string; maxAttempts: number }, quota: Quota): Promise<SubmitOutcome> {
+    return this.run(async (q) => {
+      const used = await DuckDbStore.used(q, sub.participant, sub.challenge, quota.dayStart);
+      if (quota.total !== undefined && used.total >= quota.total) return { ok: false, limit: 'total', used: used.total, cap: quota.total };
+      if (quota.perDay !== undefined && used.today >= quota.perDay) return { ok: false, limit: 'per-day', used: used.today, cap: quota.perDay };
+      await q.exec('INSERT INTO submissions VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        [sub.id, sub.participant, sub.challenge, sub.fileName, sub.sha256, blobValue(sub.bytes), sub.bytes.length, sub.createdAt]);
+      await q.exec("INSERT INTO jobs VALUES ($1, $2, 'queued', 0, $3, NULL, $4, NULL, NULL)", [job.id, sub.id, job.maxAttempts, sub.createdAt]);
+      return { ok: true };
+    });
+  }
+
+  getSubmission(id: string): Promise<SubmissionRow | null> {
+    return this.run(async (q) => {
+      const r = await q.rows('SELECT id, participant, challenge, file_name, sha256, size, created_at FROM submissions WHERE id = $1', [id]);
+      return r.length ? submissionRow(r[0]) : null;
+    }, false);
+  }
+
+  listSubmissions(filter: { participant?: string; challenge?: string }): Promise<(SubmissionRow & { job: JobRow; primaryPublic: number | null })[]> {
+    return this.run(async (q) => {
+      const where: string[] = [];
+      const params: DuckDBValue[] = [];
+      if (filter.participant) { params.push(filter.participant); where.push(`s.participant = $${params.length}`); }
+      if (filter.challenge) { params.push(filter.challenge); where.push(`s.challenge = $${params.length}`); }
+      const rows = await q.rows(
+        `SELECT s.id AS sid, s.participant AS sp, s.challenge AS sc, s.file_name, s.sha256, s.size, s.created_at AS screated, r.primary_public, ${JOB_COLUMNS}
+         FROM submissions s JOIN jobs j ON j.submission = s.id LEFT JOIN results r ON r.submission = s.id
+         ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY s.created_at, s.id`, params);
+      return rows.map((r) => ({
+        ...submissionRow({ ...r, id: r.sid, participant: r.sp, challenge: r.sc, created_at: r.screated }),
+        job: jobRow(r),
+        primaryPublic: r.primary_public === null ? null : (r.primary_public as number),
+      }));
+    }, false);
+  }
+
+  claimJob(now: number): Promise<ClaimedJob | null> {
+    return this.run(async (q) => {
+      const next = await q.rows("SELECT id FROM jobs WHERE state = 'queued' ORDER BY created_at, id LIMIT 1");
+      if (!next.length) return null;
+      const id = next[0].id as string;
+      const upd = await q.rows("UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = $2 WHERE id = $1 AND state = 'queued' RETURNING attempts", [id, now]);
+      if (!upd.length) return null;
+      const attempt = num(upd[0].attempts);
+      await q.exec('INSERT INTO job_attempts VALUES ($1, $2, $3, NULL, NULL, NULL)', [id, attempt, now]);
+      const r = await q.rows(
+        `SELECT ${JOB_COLUMNS}, s.file_name, s.sha256, s.bytes, s.size, s.created_at AS screated, c.ref
+         FROM jobs j JOIN submissions s ON s.id = j.submission JOIN challenges c ON c.name = s.challenge WHERE j.id = $1`, [id]);
+      const row = r[0];
+      const job = jobRow(row);
+      return {
+        job,
+        attempt,
+        challengeRef: row.ref as string,
+        submission: {
+          id: job.submission, participant: job.participant, challenge: job.challenge, fileName: row.file_name as string,
+          sha256: row.sha256 as string, size: num(row.size), createdAt: num(row.screated), bytes: bytesOf(row.bytes),
+        },
+      };
+    });
+  }
+
+  completeJob(jobId: string, attempt: number, result: Omit<ResultRow, 'job' | 'attempt'>, now: number): Promise<boolean> {
+    return this.run(async (q) => {
+      const j = await q.rows("SELECT submission FROM jobs WHERE id = $1 AND state = 'running' AND attempts = $2", [jobId, attempt]);
+      if (!j.length || j[0].submission !== result.submission) return false;
+      const had = await q.rows('SELECT job FROM results WHERE submission = $1', [result.submission]);
+      if (had.length) return false;
+      await q.exec('INSERT INTO results VALUES ($1, $2, $3, $4, $5, $6)',
+        [result.submission, jobId, attempt, result.primaryPublic, result.record, result.createdAt]);
+      await q.exec("UPDATE jobs SET state = 'done', error = NULL, finished_at = $2 WHERE id = $1", [jobId, now]);
+      await q.exec("UPDATE job_attempts SET finished_at = $3, outcome = 'done' WHERE job = $1 AND attempt = $2", [jobId, attempt, now]);
+      return true;
+    });
+  }
+
+  failAttempt(jobId: string, attempt: number, reason: string, retry: boolean, now: number): Promise<FailOutcome> {
+    return this.run(async (q) => {
+      const j = await q.rows("SELECT attempts, max_attempts FROM jobs WHERE id = $1 AND state = 'running' AND attempts = $2", [jobId, attempt]);
+      if (!j.length) return 'stale';
+      await q.exec("UPDATE job_attempts SET finished_at = $3, outcome = 'failed', reason = $4 WHERE job = $1 AND attempt = $2", [jobId, attempt, now, reason]);
+      const again = retry && num(j[0].attempts) < num(j[0].max_attempts);
+      await q.exec(`UPDATE jobs SET state = $2, error = $3, finished_at = $4 WHERE id = $1`,
+        [jobId, again ? 'queued' : 'failed', reason, again ? null : now]);
+      return again ? 'queued' : 'failed';
+    });
+  }
+
+  cancelJob(jobId: string, participant: string, now: number): Promise<'cancelled' | 'not-queued' | 'not-found'> {
+    return this.run(async (q) => {
+      const r = await q.rows('SELECT j.state FROM jobs j JOIN submissions s ON s.id = j.submission WHERE j.id = $1 AND s.participant = $2', [jobId, participant]);
+      if (!r.length) return 'not-found';
+      if (r[0].state !== 'queued') return 'not-queued';
+      await q.exec("UPDATE jobs SET state = 'cancelled', error = 'cancelled by the participant', finished_at = $2 WHERE id = $1", [jobId, now]);
+      return 'cancelled';
+    });
+  }
+
+  recoverInterrupted(now: number): Promise<{ requeued: number; failed: number }> {
+    return this.run(async (q) => {
+      const running = await q.rows("SELECT id, attempts, max_attempts FROM jobs WHERE state = 'running'");
+      let requeued = 0, failed = 0;
+      for (const r of running) {
+        const id = r.id as string, attempts = num(r.attempts);
+        await q.exec("UPDATE job_attempts SET finished_at = $3, outcome = 'interrupted', reason = 'the server stopped during the evaluation' WHERE job = $1 AND attempt = $2", [id, attempts, now]);
+        if (attempts < num(r.max_attempts)) {
+          await q.exec("UPDATE jobs SET state = 'queued' WHERE id = $1", [id]);
+          requeued++;
+        } else {
+          await q.exec("UPDATE jobs SET state = 'failed', error = $2, finished_at = $3 WHERE id = $1",
+            [id, `interrupted in each of its ${attempts} attempts (the server stopped during the evaluation)`, now]);
+          failed++;
+        }
+      }
+      return { requeued, failed };
+    });
+  }
+
+  getJob(id: string): Promise<JobRow | null> {
+    return this.run(async (q) => {
+      const r = await q.rows(`SELECT ${JOB_COLUMNS} FROM jobs j JOIN submissions s ON s.id = j.submission WHERE j.id = $1`, [id]);
+      return r.length ? jobRow(r[0]) : null;
+    }, false);
+  }
+
+  listAttempts(job: string): Promise<AttemptRow[]> {
+    return this.run(async (q) => (await q.rows('SELECT * FROM job_attempts WHERE job = $1 ORDER BY attempt', [job])).map((r) => ({
+      job: r.job as string, attempt: num(r.attempt), startedAt: num(r.started_at), finishedAt: numOrNull(r.finished_at),
+      outcome: (r.outcome as AttemptRow['outcome']) ?? null, reason: (r.reason as string | null) ?? null,
+    })), false);
+  }
+
+  countJobs(): Promise<Record<JobState, number>> {
+    return this.run(async (q) => {
+      const out: Record<JobState, number> = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0 };
+      for (const r of await q.rows('SELECT state, count(*) AS n FROM jobs GROUP BY state')) out[r.state as JobState] = num(r.n);
+      return out;
+    }, false);
+  }
+
+  getResult(submission: string): Promise<ResultRow | null> {
+    return this.run(async (q) => {
+      const r = await q.rows('SELECT * FROM results WHERE submission = $1', [submission]);
+      return r.length ? resultRow(r[0]) : null;
+    }, false);
+  }
+
+  listResults(challenge: string): Promise<(ResultRow & { participant: string; participantName: string; submittedAt: number })[]> {
+    return this.run(async (q) => (await q.rows(
+      `SELECT r.*, s.participant, s.created_at AS submitted_at, p.name AS participant_name FROM results r JOIN submissions s ON s.id = r.submission
+       JOIN participants p ON p.id = s.participant WHERE s.challenge = $1 ORDER BY r.created_at, r.submission`, [challenge],
+    )).map((r) => ({ ...resultRow(r), participant: r.participant as string, participantName: r.participant_name as string, submittedAt: num(r.submitted_at) })), false);
+  }
+}
+
+/** One store call's SQL: statements with $n parameters. */
+class Query {
+  constructor(private readonly conn: DuckDBConnection) {}
+  async exec(sql: string, params: DuckDBValue[] = []): Promise<void> {
+    await this.conn.run(sql, params);
+  }
+  async rows(sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
+    return (await this.conn.runAndReadAll(sql, params)).getRowObjects() as Row[];
+  }
+}

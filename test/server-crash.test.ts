@@ -1,0 +1,159 @@
+/**
+ * `sieve serve` killed with SIGKILL while it evaluates, twice, then restarted: every
+ * submission is scored exactly once (one result, one finished attempt per job), none is lost,
+ * and the interrupted attempts are on record. Runs the built command (bin/sieve.mjs) on a
+ * tiny challenge with two workers.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { openPool, readSplit } from '../src/pool/read.ts';
+import { writeTinyChallenge } from './fixtures/tiny-challenge.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const SUBMISSIONS = 8;
+
+let dir: string;
+let challenges: string;
+let db: string;
+let ids: string[];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sieve-server-crash-'));
+  challenges = join(dir, 'challenges');
+  await writeTinyChallenge(challenges, { name: 'tiny' });
+  ids = (await readSplit(await openPool(join(challenges, 'tiny', 'pool')), 'train', { columns: [] })).ids;
+  db = join(dir, 'server.duckdb');
+}, 60_000);
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+function sieve(args: string[]): ChildProcess {
+  return spawn(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), ...args], { cwd: dir, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+interface Server {
+  proc: ChildProcess;
+  url: string;
+  events: { event: string; job?: string }[];
+  lines: string[];
+  exited: Promise<void>;
+}
+
+async function start(): Promise<Server> {
+  const proc = sieve(['serve', '--db', db, '--port', '0', '--challenges', challenges, '--workers', '2', '--json']);
+  const events: Server['events'] = [];
+  const lines: string[] = [];
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const exited = new Promise<void>((ok) => proc.once('exit', () => ok()));
+  const url = await new Promise<string>((ok, fail) => {
+    let buf = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        lines.push(line);
+        const m = /listening on (http:\/\/\S+)/.exec(line);
+        if (m) ok(m[1]);
+        if (line.startsWith('{')) events.push(JSON.parse(line));
+      }
+    });
+    proc.once('exit', (code) => fail(new Error(`sieve serve exited (${code}): ${stderr}`)));
+  });
+  return { proc, url, events, lines, exited };
+}
+
+async function until(fn: () => boolean | Promise<boolean>, what: string, seconds = 40): Promise<void> {
+  const end = Date.now() + seconds * 1000;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const running = (s: Server) => {
+  const open = new Set<string>();
+  for (const e of s.events) {
+    if (e.event === 'started') open.add(e.job!);
+    else if (e.job) open.delete(e.job);
+  }
+  return open.size;
+};
+const done = (s: Server) => s.events.filter((e) => e.event === 'done').length;
+
+describe('sieve serve under SIGKILL', () => {
+  it('resumes queued and interrupted jobs after restarts and scores every submission exactly once', async () => {
+    const init = sieve(['serve', '--init', '--db', db, '--json']);
+    let out = '';
+    init.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    await new Promise((ok) => init.once('exit', ok));
+    expect(JSON.parse(out).token).toMatch(/^sieve_org_/);
+
+    let server = await start();
+    const reg = await fetch(`${server.url}/api/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ada' }) });
+    const { token } = await reg.json();
+    const auth = { authorization: `Bearer ${token}` };
+    const jobs: string[] = [];
+    for (let i = 0; i < SUBMISSIONS; i++) {
+      const form = new FormData();
+      form.append('file', new File([`id\n${ids.slice(i * 10, i * 10 + 60).join('\n')}\n`], `s${i}.csv`));
+      const r = await fetch(`${server.url}/api/challenges/tiny/submissions`, { method: 'POST', headers: auth, body: form });
+      expect(r.status).toBe(202);
+      jobs.push((await r.json()).job);
+    }
+
+    // First kill: some jobs done, some mid-evaluation, the rest queued.
+    await until(() => done(server) >= 1 && running(server) >= 1, 'a job done and another running');
+    server.proc.kill('SIGKILL');
+    await server.exited;
+
+    // Second kill, right after the restart picked up work again.
+    server = await start();
+    expect(server.lines.join('\n')).toMatch(/resumed [1-9]\d* interrupted job/);
+    await until(() => running(server) >= 1, 'a job running after the restart');
+    server.proc.kill('SIGKILL');
+    await server.exited;
+
+    server = await start();
+    const states = async () => Promise.all(jobs.map(async (j) => (await (await fetch(`${server.url}/api/jobs/${j}`, { headers: auth })).json()).state as string));
+    await until(async () => (await states()).every((s) => s === 'done'), 'every job done', 50);
+    const board = await (await fetch(`${server.url}/api/challenges/tiny/leaderboard`)).json();
+    expect(board.entries).toHaveLength(1);
+    expect(board.entries[0].submissions).toBe(SUBMISSIONS);
+    server.proc.kill('SIGTERM');
+    await server.exited;
+
+    const inst = await DuckDBInstance.create(db, { access_mode: 'READ_ONLY' });
+    const conn = await inst.connect();
+    const q = async (sql: string) => (await conn.runAndReadAll(sql)).getRowObjectsJson();
+    try {
+      expect(await q('SELECT count(*) AS n FROM submissions')).toEqual([{ n: String(SUBMISSIONS) }]);
+      // One result per submission, from the job's one finished attempt.
+      const per = await q(`SELECT s.id, count(r.submission) AS results,
+          (SELECT count(*) FROM job_attempts a WHERE a.job = j.id AND a.outcome = 'done') AS done_attempts
+        FROM submissions s JOIN jobs j ON j.submission = s.id LEFT JOIN results r ON r.submission = s.id GROUP BY s.id, j.id`);
+      expect(per).toHaveLength(SUBMISSIONS);
+      for (const row of per) expect(row).toMatchObject({ results: '1', done_attempts: '1' });
+      const mismatched = await q('SELECT count(*) AS n FROM results r JOIN jobs j ON j.id = r.job WHERE j.attempts <> r.attempt OR j.submission <> r.submission');
+      expect(mismatched).toEqual([{ n: '0' }]);
+      // The kills interrupted attempts, and those were run again.
+      const interrupted = await q("SELECT count(*) AS n FROM job_attempts WHERE outcome = 'interrupted'");
+      expect(Number(interrupted[0].n)).toBeGreaterThanOrEqual(2);
+      expect(await q("SELECT count(*) AS n FROM job_attempts WHERE outcome IS NULL OR outcome = 'failed'")).toEqual([{ n: '0' }]);
+      // Each stored record is whole and names its own submission.
+      for (const r of await q('SELECT r.record, s.sha256 FROM results r JOIN submissions s ON s.id = r.submission')) {
+        const record = JSON.parse(r.record as string);
+        expect(record.submission.sha256).toBe(r.sha256);
+        expect(record.private.metrics.accuracy.mean).toBeTypeOf('number');
+      }
+    } finally {
+      conn.closeSync();
+      inst.closeSync();
+    }
+  }, 120_000);
+});
