@@ -72,19 +72,19 @@ async function until(fn: () => boolean | Promise<boolean>, what: string, seconds
   const end = Date.now() + seconds * 1000;
   while (!(await fn())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
-const running = (s: Server) => {
-  const open = new Set<string>();
-  for (const e of s.events) {
-    if (e.event === 'started') open.add(e.job!);
-    else if (e.job) open.delete(e.job);
-  }
-  return open.size;
-};
 const done = (s: Server) => s.events.filter((e) => e.event === 'done').length;
+
+/** SIGKILLs the server the moment it logs that a worker started a job. */
+async function killAtNextStart(s: Server): Promise<void> {
+  const seen = s.events.filter((e) => e.event === 'started').length;
+  await until(() => s.events.filter((e) => e.event === 'started').length > seen, 'a job to start');
+  s.proc.kill('SIGKILL');
+  await s.exited;
+}
 
 describe('sieve serve under SIGKILL', () => {
   it('resumes queued and interrupted jobs after restarts and scores every submission exactly once', async () => {
@@ -107,17 +107,15 @@ describe('sieve serve under SIGKILL', () => {
       jobs.push((await r.json()).job);
     }
 
-    // First kill: some jobs done, some mid-evaluation, the rest queued.
-    await until(() => done(server) >= 1 && running(server) >= 1, 'a job done and another running');
-    server.proc.kill('SIGKILL');
-    await server.exited;
+    // First kill: some jobs done, one just started (a child takes far longer than this to even
+    // load the evaluator, so it is mid-evaluation), the rest queued.
+    await until(() => done(server) >= 1, 'a job done');
+    await killAtNextStart(server);
 
     // Second kill, right after the restart picked up work again.
     server = await start();
     expect(server.lines.join('\n')).toMatch(/resumed [1-9]\d* interrupted job/);
-    await until(() => running(server) >= 1, 'a job running after the restart');
-    server.proc.kill('SIGKILL');
-    await server.exited;
+    await killAtNextStart(server);
 
     server = await start();
     const states = async () => Promise.all(jobs.map(async (j) => (await (await fetch(`${server.url}/api/jobs/${j}`, { headers: auth })).json()).state as string));
