@@ -12,15 +12,16 @@
  *   - pixels: 20,000 training images as 784 pixels / 255, hidden 128, batch 128, 5 epochs;
  *             10,000 test images (a compute-bound size, where PyTorch's AVX2/FMA matrix
  *             products show).
- * Reference: Debian's python3-torch via /usr/bin/python3, CPU, torch.set_num_threads(2), the
- * same float32 inputs (written once to a temporary folder). Each round r runs sieve then
- * PyTorch, both with seed r (ABAB…, 3 rounds by default): the median of the per-round time
+ * Reference: Debian's python3-torch via /usr/bin/python3, CPU, torch.set_num_threads(2) (or
+ * --torch-threads), the same float32 inputs (written once to a temporary folder), its
+ * default init replaced by the same distributions. Each round r runs sieve then
+ * PyTorch, both with seed r (ABAB…, 5 rounds by default): the median of the per-round time
  * ratios, and each side's mean test accuracy over the rounds (different seeds draw different
  * initial weights and shuffles, so accuracies are compared as means). Times are wall-clock
  * seconds of training alone (model construction to the last step; data loading, the PCA and
  * Python's start-up excluded on both sides).
  *
- *   SIEVE_DATA=/path/to/data nice node --import tsx bench/mlp-vs-torch.ts [--rounds 3] [--problem debug|pixels|all] [--threads 2]
+ *   SIEVE_DATA=/path/to/data nice node --import tsx bench/mlp-vs-torch.ts [--rounds 3] [--problem debug|pixels|all] [--threads 2] [--torch-threads 2]
  *
  * Also printed: the products' work per second as a fraction of the WebAssembly SIMD f32x4
  * multiply-add peak (compute/simd-peak.ts), i.e. what limits sieve's side.
@@ -28,7 +29,7 @@
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEV_DATA } from '../pools/recipes/common.ts';
 import { readIdxFile } from '../src/pool/formats/idx.ts';
@@ -84,8 +85,8 @@ import json, sys, time
 import numpy as np
 import torch
 from torch import nn
-torch.set_num_threads(2)
-folder, n, nt, d, hidden, batch, epochs, seed, lr, wd = sys.argv[1:11]
+folder, n, nt, d, hidden, batch, epochs, seed, lr, wd, threads = sys.argv[1:12]
+torch.set_num_threads(int(threads))
 n, nt, d, hidden, batch, epochs, seed = map(int, (n, nt, d, hidden, batch, epochs, seed))
 lr, wd = float(lr), float(wd)
 X = torch.from_numpy(np.fromfile(f'{folder}/X.f32', np.float32).reshape(n, d))
@@ -134,7 +135,7 @@ function median(xs: number[]): number {
 
 const fmtAcc = (xs: number[]) => (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(4);
 
-async function runProblem(p: Problem, rounds: number, trainAll: Split, test: Split, torchSkip: string | null): Promise<void> {
+async function runProblem(p: Problem, rounds: number, trainAll: Split, test: Split, torchSkip: string | null, torchThreads: number): Promise<void> {
   // Data exactly as the evaluator's model sees it (float32), shared by both sides.
   const n = Math.min(p.rows, trainAll.n);
   let X = trainAll.X.subarray(0, n * 784), Xt = test.X, d = 784;
@@ -158,7 +159,7 @@ async function runProblem(p: Problem, rounds: number, trainAll: Split, test: Spl
       ours.push({ seconds, accuracy: accuracy(m.predictProba(Xt, test.n), test.y, 10) });
       let line = `  round ${r + 1} (seed ${r}): sieve ${seconds.toFixed(3)} s, accuracy ${ours[r].accuracy.toFixed(4)}`;
       if (!torchSkip) {
-        const args = [folder, n, test.n, d, p.hidden, p.batch, p.epochs, r, LR, WEIGHT_DECAY].map(String);
+        const args = [folder, n, test.n, d, p.hidden, p.batch, p.epochs, r, LR, WEIGHT_DECAY, torchThreads].map(String);
         const res = spawnSync(PYTHON, ['-c', TORCH, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
         if (res.status !== 0) {
           torchSkip = `PyTorch run failed: ${res.stderr.trim().split('\n').slice(-3).join(' / ')}`;
@@ -195,9 +196,10 @@ async function runProblem(p: Problem, rounds: number, trainAll: Split, test: Spl
 }
 
 async function main(): Promise<void> {
-  const rounds = Number(arg('--rounds', '3'));
+  const rounds = Number(arg('--rounds', '5'));
   const which = arg('--problem', 'all');
   const threads = Number(arg('--threads', '2'));
+  const torchThreads = Number(arg('--torch-threads', '2'));
   if (!Number.isInteger(rounds) || rounds < 1) { console.error('--rounds needs a positive integer'); process.exit(2); }
   const chosen = PROBLEMS.filter((p) => which === 'all' || p.name === which);
   if (!chosen.length) { console.error(`--problem: one of ${PROBLEMS.map((p) => p.name).join(', ')}, all`); process.exit(2); }
@@ -209,8 +211,12 @@ async function main(): Promise<void> {
   const torchSkip = torchProbe();
   const train = await load(FILES[0], FILES[1], Math.max(...chosen.map((p) => p.rows)));
   const test = await load(FILES[2], FILES[3], 10000);
-  console.log(`bench/mlp-vs-torch: sieve's MLP vs PyTorch, AdamW lr ${LR}, weight decay ${WEIGHT_DECAY}, ${rounds} rounds (ABAB)`);
-  for (const p of chosen) await runProblem(p, rounds, train, test, torchSkip);
+  const loadNow = () => loadavg().map((x) => x.toFixed(1)).join(' / ');
+  console.log(`bench/mlp-vs-torch: sieve's MLP vs PyTorch, AdamW lr ${LR}, weight decay ${WEIGHT_DECAY}, ${rounds} rounds (ABAB); load average ${loadNow()}`);
+  for (const p of chosen) await runProblem(p, rounds, train, test, torchSkip, torchThreads);
+  // PyTorch's two OpenMP threads spin and wait on each other: on a machine whose cores are
+  // busy with other work its time grows far more than sieve's, so say how busy it was.
+  console.log(`\nload average at the end: ${loadNow()} (1 / 5 / 15 min; ${availableParallelism()} cores)`);
   await shutdownKernelThreads();
 }
 
