@@ -42,13 +42,15 @@ async function refused(pool: Pool, sql: string, message: RegExp, opts: Parameter
 }
 
 describe('SQL strategies: what they see', () => {
-  it('the pool table holds the participant columns only; the only tables are pool and findings', async () => {
+  it('the pool table holds the participant columns only; the only tables are pool, params and findings', async () => {
     const pool = await openPool('german-credit');
     const m = pool.manifest;
     const cols = await run(pool, `SELECT column_name AS id FROM information_schema.columns WHERE table_name = 'pool' ORDER BY ordinal_position`);
     expect(cols.output.ids).toEqual(['id', 'label', ...m.features.map((f) => f.name), ...m.groups.map((g) => g.name)]);
     const tables = await run(pool, `SELECT table_name AS id FROM information_schema.tables ORDER BY table_name`);
-    expect(tables.output.ids).toEqual(['pool']);
+    expect(tables.output.ids).toEqual(['params', 'pool']);
+    const params = await run(pool, `SELECT task || ':' || budget || ':' || seed AS id FROM params`);
+    expect(params.output.ids).toEqual(['selection:400:0']);
     const rows = await run(pool, 'SELECT id FROM pool');
     expect(rows.output.ids).toHaveLength(700);
     expect(rows.output.ids.slice(0, 2)).toEqual(['row-000', 'row-001']);

@@ -3,12 +3,17 @@
  * challenge's pool and writes its output as a submission file (validated first, so the file
  * passes `sieve challenge check`; `sieve evaluate` of it scores the same rows as evaluating the
  * strategy itself, and its sha256 is the record's `strategy.output_sha256`).
+ *
+ * `sieve strategy list | show NAME | new NAME --kind sql|ts --task ...`: the built-in library
+ * (src/strategy/library.ts, files in strategies/) and starting files (src/strategy/template.ts).
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { TEMPLATE_KINDS, TEMPLATE_TASKS, type TemplateKind, type TemplateTask } from '../strategy/template.ts';
+import { SieveError } from '../util/errors.ts';
 import { taskOf } from '../tasks/index.ts';
 import { writeFileAtomically } from '../util/atomic.ts';
 import { checkOutputPath } from '../util/outpath.ts';
-import { printJson } from '../util/output.ts';
+import { printJson, printTable } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
 
 export function register(program: Command): void {
@@ -57,5 +62,62 @@ Examples:
         `ok: ${summary.rows} ${taskOf(checked.challenge.task).entries} from ${run.kind} strategy ${run.path} ` +
           `pass every rule of ${summary.challenge}; wrote ${opts.out} (sha256 ${run.outputSha256.slice(0, 12)}…) in ${run.seconds.toFixed(1)} s`,
       );
+    });
+
+  cmd
+    .command('list')
+    .description('list the built-in strategies: name, kind, tasks and what each does')
+    .option('--json', 'print them as JSON (with the path of each file)')
+    .addHelpText('after', `
+Examples:
+  sieve strategy list
+  sieve strategy show drop-label-issues            # print the file
+  sieve strategy show k-center > my-cover.ts       # copy it, edit it, score it:
+  sieve evaluate fashion-select my-cover.ts
+  sieve baselines fashion-select                   # every built-in strategy that applies, scored`)
+    .action(async (opts: { json?: boolean }) => {
+      const { LIBRARY, libraryKind, libraryPath, librarySummary, libraryText } = await import('../strategy/library.ts');
+      const rows = LIBRARY.map((e) => ({
+        name: e.name,
+        kind: libraryKind(e),
+        tasks: [...e.tasks],
+        ...(e.needs ? { needs: e.needs } : {}),
+        summary: librarySummary(libraryText(e)),
+        path: libraryPath(e),
+      }));
+      if (opts.json) return printJson(rows);
+      printTable(['name', 'kind', 'tasks', 'what it does'], rows.map((r) => [r.name, r.kind, r.tasks.join(', ') + (r.needs ? ` (needs ${r.needs})` : ''), r.summary]));
+      console.log('`sieve strategy show NAME` prints one; `sieve baselines CHALLENGE` scores those that apply to the challenge.');
+    });
+
+  cmd
+    .command('show')
+    .description('print a built-in strategy file (redirect it to a file to start from it)')
+    .argument('<name>', 'a name from `sieve strategy list`')
+    .option('--path', 'print the path of the file instead')
+    .action(async (name: string, opts: { path?: boolean }) => {
+      const { LIBRARY, libraryEntry, libraryPath, libraryText } = await import('../strategy/library.ts');
+      const entry = libraryEntry(name);
+      if (!entry) {
+        throw new SieveError(`no built-in strategy "${name}"`, { where: 'sieve strategy show', examples: [`known: ${LIBRARY.map((e) => e.name).join(', ')}`] });
+      }
+      process.stdout.write(opts.path ? `${libraryPath(entry)}\n` : libraryText(entry));
+    });
+
+  cmd
+    .command('new')
+    .description('write a commented starting strategy file that runs as it is (never overwrites)')
+    .argument('<name>', 'the new file: NAME.sql / NAME.ts in the current folder, or a path ending in .sql or .ts')
+    .addOption(new Option('--kind <kind>', 'sql (one DuckDB SELECT) or ts (a TypeScript module)').choices([...TEMPLATE_KINDS]).makeOptionMandatory())
+    .addOption(new Option('--task <task>', "the challenge's task").choices([...TEMPLATE_TASKS]).default('selection'))
+    .addHelpText('after', `
+Examples:
+  sieve strategy new keep-clean --kind sql                   # writes keep-clean.sql (selection)
+  sieve strategy new fix-labels --kind ts --task relabel     # writes fix-labels.ts
+  sieve challenge check fashion-select keep-clean.sql        # it runs as written`)
+    .action(async (name: string, opts: { kind: TemplateKind; task: TemplateTask }) => {
+      const { writeNewStrategy } = await import('../strategy/new.ts');
+      const written = await writeNewStrategy(name, opts.kind, opts.task);
+      console.log(`wrote ${written.path} (a ${opts.task} strategy, ${opts.kind}); try it: sieve challenge check CHALLENGE ${written.path}`);
     });
 }

@@ -5,6 +5,7 @@
  * RNG; docs/strategies.md lists every function.
  */
 import { createRng, type Rng } from '../../compute/rng.ts';
+import type { FeatureColumn } from './context.ts';
 
 type Scores = ArrayLike<number>;
 type Rows = Float32Array | Float64Array | Uint8Array;
@@ -220,6 +221,46 @@ export function randomProjection(rows: Rows, dim: number, outDim: number, seed: 
   return out;
 }
 
+/**
+ * Every feature column as one numeric matrix, n × dim row-major, for distances: numeric
+ * columns standardised (missing → 0, the mean), categorical ones one-hot (missing → all 0),
+ * embeddings as they are, pixels scaled to [0, 1]; text is skipped. Wider than `maxDim`
+ * (default 32), the matrix is randomProjection'ed to `maxDim` with `seed`. Throws when no
+ * column can be used.
+ */
+export function featureRows(
+  columns: Record<string, FeatureColumn>,
+  n: number,
+  opts: { maxDim?: number; seed?: number } = {},
+): { rows: Float32Array; dim: number } {
+  const blocks: { dim: number; put: (i: number, out: Float32Array, at: number) => void }[] = [];
+  for (const name of Object.keys(columns).sort()) {
+    const c = columns[name];
+    if (c.kind === 'numeric') {
+      let sum = 0, sq = 0, m = 0;
+      for (const v of c.values) if (!Number.isNaN(v)) { sum += v; sq += v * v; m++; }
+      const mean = m ? sum / m : 0;
+      const sd = m ? Math.sqrt(Math.max(0, sq / m - mean * mean)) : 0;
+      const scale = sd > 0 ? 1 / sd : 0;
+      blocks.push({ dim: 1, put: (i, out, at) => { const v = c.values[i]; out[at] = Number.isNaN(v) ? 0 : (v - mean) * scale; } });
+    } else if (c.kind === 'categorical') {
+      blocks.push({ dim: c.categories.length, put: (i, out, at) => { if (c.codes[i] >= 0) out[at + c.codes[i]] = 1; } });
+    } else if (c.kind === 'embedding' || c.kind === 'pixels') {
+      const d = c.dim, scale = c.kind === 'pixels' ? 1 / 255 : 1;
+      blocks.push({ dim: d, put: (i, out, at) => { for (let t = 0; t < d; t++) out[at + t] = c.values[i * d + t] * scale; } });
+    }
+  }
+  const dim = blocks.reduce((s, b) => s + b.dim, 0);
+  if (!dim) throw new RangeError('featureRows: no numeric, categorical, embedding or pixels column');
+  const rows = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    let at = i * dim;
+    for (const b of blocks) { b.put(i, rows, at); at += b.dim; }
+  }
+  const maxDim = opts.maxDim ?? 32;
+  return dim > maxDim ? { rows: randomProjection(rows, dim, maxDim, opts.seed ?? 0), dim: maxDim } : { rows, dim };
+}
+
 /** Per-row margin of out-of-sample probabilities (n × k): best minus second best. Small = uncertain. */
 export function margins(probabilities: Float32Array | Float64Array, classCount: number): Float64Array {
   const n = Math.floor(probabilities.length / classCount);
@@ -258,6 +299,7 @@ export const strategyHelpers = {
   stratifiedSample,
   kCenterGreedy,
   randomProjection,
+  featureRows,
   margins,
   argmaxRows,
   createRng,

@@ -1,8 +1,9 @@
 /**
  * SQL strategies: one DuckDB SELECT over the tables `pool` (the participant-visible columns
- * of the pool's train split) and `findings` (the audit's per-row findings,
- * src/strategy/findings.ts), returning `id` (and `label` for relabel tasks), in the order
- * wanted for ranking tasks.
+ * of the pool's train split), `findings` (the audit's per-row findings,
+ * src/strategy/findings.ts) and `params` (one row: the run's task, budget and seed, so one
+ * query fits every challenge it applies to), returning `id` (and `label` for relabel tasks),
+ * in the order wanted for ranking tasks.
  *
  * Isolation, in layers (docs/strategies.md, "SQL rules"; the instance, its settings and the
  * lock-down are src/sql/sandbox.ts's, shared with `sieve sql`):
@@ -41,6 +42,18 @@ async function loadFindings(conn: DuckDBConnection, input: StrategyInput): Promi
   await appendTable(conn, 'findings', findingsTable(f));
   // Cluster numbers are integers with NULL for rows in no cluster (the table data carries them as DOUBLE).
   await conn.run('ALTER TABLE findings ALTER duplicate_cluster TYPE INTEGER');
+}
+
+/** The one-row table `params`: what a code strategy gets as ctx.task, ctx.budget and ctx.seed. */
+async function createParams(conn: DuckDBConnection, input: StrategyInput): Promise<void> {
+  const int = (v: number, what: string) => {
+    if (!Number.isSafeInteger(v)) throw new SieveError(`internal: the strategy's ${what} is ${v}, not an integer`, { where: 'strategy' });
+    return `${v}::BIGINT`;
+  };
+  // The task is one of TASK_NAMES (taskOf checked it); the numbers are integers: literals are safe.
+  await conn.run(
+    `CREATE TABLE params AS SELECT '${taskOf(input.task).name}'::VARCHAR AS task, ${int(input.budget, 'budget')} AS budget, ${int(input.seed, 'seed')} AS seed`,
+  );
 }
 
 /** Parses the strategy text: exactly one statement, a SELECT. Returns the prepared statement. */
@@ -93,7 +106,7 @@ function sqlHints(msg: string): string[] {
     return ['a strategy sees only the tables pool and findings: no files, no extensions, no network'];
   }
   if (/configuration has been locked|disabled by configuration/i.test(msg)) return ['the configuration of a strategy cannot be changed'];
-  if (/Catalog Error/i.test(msg)) return ['tables: pool (the train split\'s participant columns), findings (the audit\'s per-row findings)'];
+  if (/Catalog Error/i.test(msg)) return ['tables: pool (the train split\'s participant columns), findings (the audit\'s per-row findings), params (task, budget, seed)'];
   return [];
 }
 
@@ -116,6 +129,7 @@ export const sqlRunner: StrategyRunner = {
     const { instance, conn } = await openSandbox({ memoryMb: limits.memoryMb });
     try {
       await copyParticipantSplit(conn, input.pool, 'pool');
+      await createParams(conn, input);
       await lockDown(conn);
       const findingsLoaded = { done: false };
       const prepared = await prepareSelect(conn, source.text, where, input, findingsLoaded);
