@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../compute/rng.ts';
 import {
-  argmaxRows, argsort, balancedQuotas, kCenterGreedy, margins, perClassQuotas, randomProjection, stratifiedSample, takeByQuota, topK,
+  argmaxRows, argsort, balancedQuotas, featureRows, kCenterGreedy, margins, perClassQuotas, randomProjection, stratifiedSample, takeByQuota, topK,
 } from '../src/strategy/helpers.ts';
 
 describe('strategy helpers', () => {
@@ -69,5 +69,23 @@ describe('strategy helpers', () => {
     expect(m[0]).toBeCloseTo(0.5, 6);
     expect(m[1]).toBeCloseTo(0, 6);
     expect([...argmaxRows(p, 3)]).toEqual([0, 0]);
+  });
+
+  it('featureRows: numbers standardised, categories one-hot, pixels scaled, text skipped; wide rows projected', () => {
+    const columns = {
+      age: { kind: 'numeric' as const, values: Float64Array.from([1, 3, NaN]) },
+      colour: { kind: 'categorical' as const, categories: ['red', 'blue'], codes: Int32Array.from([1, -1, 0]) },
+      img: { kind: 'pixels' as const, dim: 2, width: 2, height: 1, channels: 1, values: Uint8Array.from([0, 255, 51, 102, 255, 0]) },
+      note: { kind: 'text' as const, values: ['a', 'b', 'c'] },
+    };
+    const { rows, dim } = featureRows(columns, 3);
+    expect(dim).toBe(5); // age, colour × 2, img × 2 (sorted by name)
+    expect([...rows.slice(0, 5)]).toEqual([-1, 0, 1, 0, 1]);
+    expect([...rows.slice(5, 10)].map((v) => Math.round(v * 10) / 10)).toEqual([1, 0, 0, 0.2, 0.4]);
+    expect([...rows.slice(10, 15)]).toEqual([0, 1, 0, 1, 0]); // missing age → the mean (0)
+    const wide = featureRows(columns, 3, { maxDim: 3, seed: 5 });
+    expect(wide.dim).toBe(3);
+    expect(wide.rows).toEqual(randomProjection(rows, 5, 3, 5));
+    expect(() => featureRows({ note: columns.note }, 3)).toThrow(/no numeric, categorical, embedding or pixels column/);
   });
 });
