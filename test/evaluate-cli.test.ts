@@ -138,7 +138,7 @@ describe('sieve evaluate / verify / baselines on credit-fair (small and fast)', 
   });
 
   it('baselines --json: ranked, in budget except the full pool, private hidden', () => {
-    const r = sieve('baselines', 'credit-fair', '--json');
+    const r = sieve('baselines', 'credit-fair', '--no-strategies', '--json');
     expect(r.status, r.stderr).toBe(0);
     const body = JSON.parse(r.stdout);
     const byName = Object.fromEntries(body.baselines.map((b: { name: string }) => [b.name, b]));

@@ -8,19 +8,29 @@ import { progressBar } from '../util/progress.ts';
 export function register(program: Command): void {
   program
     .command('baselines')
-    .description("score a challenge's built-in baselines (random, class-balanced, full pool; random / self-confidence order for ranking)")
+    .description("score a challenge's built-in baselines (random, class-balanced, full pool; random / self-confidence order for ranking) and the built-in strategies that apply (sieve strategy list)")
     .argument('<challenge>', 'challenge name or path')
-    .option('--only <names>', 'comma-separated baseline names (default: those the challenge lists)')
+    .option('--only <names>', 'comma-separated baseline and built-in strategy names (default: the challenge\'s baselines and every built-in strategy that applies)')
     .option('--show-private', 'show private-test scores even though the challenge is still open')
     .option('--no-variants', "skip re-running each baseline on the challenge's hidden variants (no generalisation column)")
+    .option('--no-strategies', 'leave out the built-in strategies')
+    .option('--allow-network-unsandboxed', 'built-in code strategies: run even where the network cannot be isolated')
     .option('--json', 'print the baseline results as JSON')
-    .action(async (challengeRef: string, opts: { only?: string; json?: boolean; showPrivate?: boolean; variants?: boolean }) => {
+    .addHelpText('after', `
+Built-in strategies run exactly as a copy of their file would (sieve strategy show NAME):
+through the same sandbox, scored and re-run on the hidden variants like any strategy.
+
+Examples:
+  sieve baselines fashion-select
+  sieve baselines fashion-select --only random,drop-label-issues --json
+  sieve baselines credit-fair --no-strategies`)
+    .action(async (challengeRef: string, opts: { only?: string; json?: boolean; showPrivate?: boolean; variants?: boolean; strategies?: boolean; allowNetworkUnsandboxed?: boolean }) => {
       const progress = progressBar({ enabled: !opts.json });
       const { loadEvalContext } = await import('../evaluate/context.ts');
       const { runBaselines } = await import('../evaluate/baselines.ts');
       const ctx = await loadEvalContext(challengeRef, { progress });
       const names = opts.only?.split(',').map((s) => s.trim()).filter(Boolean);
-      const results = await runBaselines(ctx, { names, progress, variants: opts.variants });
+      const results = await runBaselines(ctx, { names, progress, variants: opts.variants, strategies: opts.strategies, allowUnisolated: opts.allowNetworkUnsandboxed });
       progress.stop();
       const { isClosed } = await import('../challenge/load.ts');
       const showPrivate = opts.showPrivate === true || isClosed(ctx.challenge);
@@ -54,7 +64,7 @@ export async function printLeaderboard(
   const rows = (await withRanks(results)).map(({ rank, r }) => {
     const row = [
       rank === null ? '-' : String(rank),
-      r.over_budget ? `${r.name} (over budget)` : r.name,
+      r.over_budget ? `${r.name} (over budget)` : r.strategy ? r.strategy.file : r.error ? `${r.name} (failed)` : r.name,
       r.rows,
       meanStd(r.metrics[primary]),
       ci(r.metrics[primary]),
@@ -72,8 +82,11 @@ export async function printLeaderboard(
   }
   for (const r of results) {
     const fewer = r.seeds.length !== challenge.model.seeds.length ? `; scored with seed ${r.seeds.join(', ')} only` : '';
-    console.log(`  ${r.name}: ${r.description} (${r.seconds.toFixed(1)} s${fewer})`);
+    const label = r.strategy ? `${r.strategy.file} (built-in ${r.strategy.kind} strategy)` : r.name;
+    console.log(`  ${label}: ${r.description} (${r.seconds.toFixed(1)} s${fewer})`);
+    if (r.error) console.log(`    failed: ${r.error}`);
   }
+  if (results.some((r) => r.strategy)) console.log('  built-in strategies: `sieve strategy show NAME` prints one; a copy scores the same with `sieve evaluate`');
 }
 
 /** "0.8123 [0.80, 0.82]" and the gap, or why there is none. */
@@ -88,5 +101,5 @@ export function generalisationCells(g: BaselineResult['generalisation']): string
 async function withRanks(results: BaselineResult[]): Promise<{ rank: number | null; r: BaselineResult }[]> {
   const { leaderboardOrder } = await import('../evaluate/format.ts');
   let rank = 0;
-  return leaderboardOrder(results).map((r) => ({ rank: r.over_budget ? null : ++rank, r }));
+  return leaderboardOrder(results).map((r) => ({ rank: r.over_budget || r.error ? null : ++rank, r }));
 }

@@ -24,7 +24,7 @@ export function register(program: Command): void {
       const { runBaselines } = await import('../evaluate/baselines.ts');
       const ctx = await loadEvalContext(DEMO_CHALLENGE, { progress });
       // The demo stays quick: hidden variants (a generalisation column) are `sieve baselines`' job.
-      const results = await runBaselines(ctx, { progress, bootstrapSamples: opts.bootstrap, variants: false });
+      const results = await runBaselines(ctx, { progress, bootstrapSamples: opts.bootstrap, variants: false, strategies: false });
       progress.stop();
       const seconds = (performance.now() - t0) / 1000;
       if (opts.json) {

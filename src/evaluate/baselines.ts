@@ -18,6 +18,12 @@
  *
  * Each baseline is a rule, not a list of ids, so on a challenge with hidden variants it is
  * re-run on every variant too (src/evaluate/variants.ts): its generalisation score.
+ *
+ * Next to them, every strategy of the built-in library (strategies/, src/strategy/library.ts)
+ * that applies to the challenge's task is scored the way `sieve evaluate CHALLENGE FILE`
+ * scores a user's copy of it: the same strategy source, runners and sandbox, validation,
+ * scoring and variant re-runs. Their audit findings are computed once per pool (the public
+ * pool and each variant: src/strategy/findings.ts caches them by content hash) and shared.
  */
 import { applyCorrections, type MetricSummary, type ModelSpec } from '../../evaluator/index.ts';
 import { scorePredictions, type SeedFit } from '../../evaluator/protocols/common.ts';
@@ -33,7 +39,10 @@ import { kFoldProba } from '../../evaluator/oos.ts';
 import { primaryMean, type Metrics } from './record.ts';
 import { bootstrapOf, modelSpecOf, scoreSubmission, type Scored } from './runner.ts';
 import { findLabelIssues, normalizedMargin, argmaxRow } from '../analysers/confident-learning.ts';
-import { loadVariants, scoreOnVariants, type Generalisation, type LoadedVariant } from './variants.ts';
+import { loadVariants, produceFromSource, scoreOnVariants, strategyGeneralisation, type Generalisation, type LoadedVariant } from './variants.ts';
+import { validateSubmission } from '../submission/index.ts';
+import type { StrategyReadSubmission } from '../submission/sources/strategy.ts';
+import { applicableStrategies, libraryEntry, libraryKind, libraryPath, librarySummary, libraryText, type LibraryEntry } from '../strategy/library.ts';
 
 export interface BaselineResult {
   name: string;
@@ -53,6 +62,10 @@ export interface BaselineResult {
   seconds: number;
   /** The same baseline re-run on each hidden variant of the challenge (when it has any). */
   generalisation?: Generalisation;
+  /** Set for a built-in library strategy: which file, and the hashes a record would hold. */
+  strategy?: { file: string; kind: 'sql' | 'ts'; path: string; sha256: string; output_sha256: string; seed: number };
+  /** Why a library strategy has no score (it failed on the challenge's own pool). */
+  error?: string;
 }
 
 export const BASELINE_DESCRIPTIONS: Record<string, string> = {
@@ -263,7 +276,90 @@ export function confidentCorrections(proba: Float32Array, y: Int32Array, k: numb
   return { rows, labels: Int32Array.from(rows, (i) => argmaxRow(proba, i, k)) };
 }
 
-/** Every baseline the challenge lists (or `names`), in that order. */
+/**
+ * A built-in library strategy scored like a user's copy of its file: run on the challenge's
+ * pool through the strategy source (its sandbox for code), validated, scored, then re-run on
+ * each loaded variant. A failure on the public pool (a SieveError) is the row's `error`.
+ */
+export async function runLibraryStrategy(
+  ctx: EvalContext,
+  entry: LibraryEntry,
+  opts: { bootstrapSamples?: number; progress?: Progress; loaded?: LoadedVariant[]; allowUnisolated?: boolean } = {},
+): Promise<BaselineResult> {
+  const t0 = performance.now();
+  const { challenge } = ctx;
+  const primary = challenge.metrics.primary;
+  const { strategySource } = await import('../submission/sources/strategy.ts');
+  const source = strategySource(libraryPath(entry), { allowUnisolated: opts.allowUnisolated, progress: opts.progress });
+  const base = {
+    name: entry.name,
+    description: librarySummary(libraryText(entry)),
+    over_budget: false,
+    seeds: [...challenge.model.seeds],
+  };
+  let read: StrategyReadSubmission, scored: Scored;
+  try {
+    read = (await source.read({ challenge, pool: ctx.pool, rules: ctx.rules })) as StrategyReadSubmission;
+    const sub = validateSubmission(read.raw, ctx.rules, { where: read.path, sha256: read.sha256, idIndex: ctx.idIndex });
+    scored = await scoreSubmission(ctx, sub, { bootstrapSamples: opts.bootstrapSamples, progress: opts.progress });
+  } catch (err) {
+    if (!(err instanceof SieveError)) throw err;
+    return {
+      ...base, rows: 0, primary: { name: primary, direction: challenge.metrics.direction, mean: null }, metrics: {}, private: null,
+      seconds: (performance.now() - t0) / 1000, error: err.message,
+    };
+  }
+  const mean = primaryMean(scored.metrics, primary);
+  const generalisation = opts.loaded
+    ? await strategyGeneralisation(challenge, produceFromSource(challenge, source), mean, { loaded: opts.loaded, bootstrapSamples: opts.bootstrapSamples, progress: opts.progress })
+    : null;
+  return {
+    ...base,
+    rows: read.raw.ids.length,
+    primary: { name: primary, direction: challenge.metrics.direction, mean },
+    metrics: scored.metrics,
+    private: ctx.partition.private.length ? { metrics: scored.privateMetrics, primary_mean: primaryMean(scored.privateMetrics, primary) } : null,
+    ...(scored.curve ? { curve: scored.curve, ranking: scored.ranking } : {}),
+    seconds: (performance.now() - t0) / 1000,
+    ...(generalisation ? { generalisation } : {}),
+    strategy: {
+      file: entry.file, kind: libraryKind(entry), path: read.strategy.path, sha256: read.strategy.sha256,
+      output_sha256: read.strategy.output_sha256, seed: read.strategy.seed,
+    },
+  };
+}
+
+/**
+ * What `names` (--only) picks: baselines by name, library strategies by name; without names,
+ * the challenge's baselines and (unless `strategies` is false) every library strategy that
+ * applies to its task and pool.
+ */
+export function baselinePlan(ctx: EvalContext, names: string[] | undefined, strategies = true): { baselines: string[]; strategies: LibraryEntry[] } {
+  const applicable = applicableStrategies(ctx.challenge.task, ctx.pool.manifest.groups.length);
+  if (!names) return { baselines: [...ctx.challenge.baselines], strategies: strategies ? applicable : [] };
+  const picked: LibraryEntry[] = [];
+  const baselines: string[] = [];
+  for (const name of names) {
+    const entry = libraryEntry(name);
+    if (!entry) {
+      baselines.push(name);
+      continue;
+    }
+    if (!applicable.includes(entry)) {
+      throw new SieveError(`the built-in strategy "${name}" does not apply to ${ctx.challenge.name}`, {
+        where: 'baselines',
+        examples: [
+          `${name} applies to ${entry.tasks.join(', ')} challenges${entry.needs ? ` whose pool has ${entry.needs}` : ''}; ${ctx.challenge.name} is a ${ctx.challenge.task} challenge`,
+          `strategies that apply: ${applicable.map((e) => e.name).join(', ') || 'none'}`,
+        ],
+      });
+    }
+    picked.push(entry);
+  }
+  return { baselines, strategies: picked };
+}
+
+/** Every baseline the challenge lists (or `names`), in that order, then the library strategies that apply. */
 export async function runBaselines(
   ctx: EvalContext,
   opts: {
@@ -275,10 +371,15 @@ export async function runBaselines(
     seeds?: Record<string, number[]>;
     /** Re-run each baseline on the challenge's hidden variants (default true when it has any). */
     variants?: boolean;
+    /** Score the library strategies that apply (default true; `names` picks them by name too). */
+    strategies?: boolean;
+    /** Code strategies: run even where the network cannot be isolated (--allow-network-unsandboxed). */
+    allowUnisolated?: boolean;
   } = {},
 ): Promise<BaselineResult[]> {
-  const names = opts.names ?? ctx.challenge.baselines;
-  if (!names.length) throw new SieveError(`challenge ${ctx.challenge.name} lists no baselines`, { where: ctx.challenge.specPath });
+  const plan = baselinePlan(ctx, opts.names, opts.strategies);
+  const names = plan.baselines;
+  if (!names.length && !plan.strategies.length) throw new SieveError(`challenge ${ctx.challenge.name} lists no baselines`, { where: ctx.challenge.specPath });
   // Variant contexts are loaded once and shared by every baseline.
   let loaded: LoadedVariant[] | undefined;
   if (opts.variants !== false && ctx.challenge.variants) loaded = await loadVariants(ctx.challenge, { progress: opts.progress });
@@ -290,6 +391,11 @@ export async function runBaselines(
       const g = await scoreOnVariants(ctx.challenge, async (vctx) => (await run(vctx)).primary.mean, r.primary.mean, { loaded, progress: opts.progress });
       if (g) r.generalisation = g;
     }
+    opts.onResult?.(r);
+    out.push(r);
+  }
+  for (const entry of plan.strategies) {
+    const r = await runLibraryStrategy(ctx, entry, { bootstrapSamples: opts.bootstrapSamples, progress: opts.progress, loaded, allowUnisolated: opts.allowUnisolated });
     opts.onResult?.(r);
     out.push(r);
   }

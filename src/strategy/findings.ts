@@ -65,6 +65,8 @@ export interface PoolFindings {
 }
 
 const cache = new Map<string, Promise<PoolFindings>>();
+/** Content hashes whose findings this process computed, one entry per computation (tests). */
+const computed: string[] = [];
 
 const silent: Progress = { start() {}, tick() {}, stop() {} };
 
@@ -76,12 +78,18 @@ export function poolFindings(pool: Pool, opts: { train?: PoolSplit; progress?: P
   const key = pool.manifest.content_hash;
   let p = cache.get(key);
   if (!p) {
+    computed.push(key);
     p = computeFindings(pool, opts);
     cache.set(key, p);
     // A failed computation is not cached: the next call tries again.
     p.catch(() => cache.delete(key));
   }
   return p;
+}
+
+/** The pools (by content hash) whose findings were computed so far, in order, once per computation. */
+export function findingsComputed(): readonly string[] {
+  return computed;
 }
 
 /** Drops the in-memory cache (tests). */
