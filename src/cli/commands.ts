@@ -10,6 +10,7 @@ import { register as registerSql } from './sql.ts';
 import { register as registerWorkspace } from './workspace.ts';
 import { register as registerStrategy } from './strategy.ts';
 import { register as registerServe } from './serve.ts';
+import { register as registerSubmit } from './submit.ts';
 
 /** Every subcommand's register function, in help order. Add one line per new command file. */
 export const commands: ((program: Command) => void)[] = [
@@ -24,4 +25,5 @@ export const commands: ((program: Command) => void)[] = [
   registerWorkspace,
   registerStrategy,
   registerServe,
+  registerSubmit,
 ];

@@ -1,0 +1,88 @@
+/**
+ * `sieve submit <challenge> <file> --server URL --token T` and `sieve status JOB`: a
+ * submission sent to a challenge server (docs/server.md), its result waited for and printed
+ * as `sieve evaluate` prints one (the participant-visible view the server sends).
+ */
+import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { SieveError, fsError } from '../util/errors.ts';
+import { printJson, printWrapped } from '../util/output.ts';
+import { progressBar } from '../util/progress.ts';
+
+interface Remote {
+  server?: string;
+  token?: string;
+  json?: boolean;
+}
+
+function remote(opts: Remote): { server: string; token: string } {
+  const server = opts.server ?? process.env.SIEVE_SERVER;
+  const token = opts.token ?? process.env.SIEVE_TOKEN;
+  if (!server) throw new SieveError('no server: give --server URL or set SIEVE_SERVER', { where: '--server' });
+  if (!token) throw new SieveError('no API token: give --token or set SIEVE_TOKEN (POST /api/register gives one)', { where: '--token' });
+  return { server, token };
+}
+
+const remoteOptions = (cmd: Command) => cmd
+  .option('--server <url>', 'the challenge server (default: $SIEVE_SERVER)')
+  .option('--token <token>', 'your API token (default: $SIEVE_TOKEN)')
+  .option('--json', 'print JSON');
+
+export function register(program: Command): void {
+  remoteOptions(program
+    .command('submit')
+    .description('send a submission to a challenge server, wait for its result and print it like sieve evaluate')
+    .argument('<challenge>', 'challenge name on the server')
+    .argument('<file>', 'submission file (.csv, .txt, .json, .parquet, .arrow)'))
+    .option('--no-wait', 'print the job id once the server has stored the submission, without waiting')
+    .option('--timeout <seconds>', 'how long to wait for the result', '3600')
+    .addHelpText('after', `
+Examples:
+  sieve submit credit-fair ids.csv --server http://127.0.0.1:8080 --token sieve_par_…
+  SIEVE_SERVER=http://127.0.0.1:8080 SIEVE_TOKEN=… sieve submit credit-fair ids.csv --no-wait   # then: sieve status JOB`)
+    .action(async (challenge: string, file: string, opts: Remote & { wait: boolean; timeout: string }) => {
+      const r = remote(opts);
+      const timeout = Number(opts.timeout);
+      if (!(timeout > 0)) throw new SieveError(`--timeout must be a positive number of seconds, got "${opts.timeout}"`, { where: '--timeout' });
+      const bytes = new Uint8Array(await readFile(file).catch((err) => { throw fsError(err, 'read the submission', file) ?? err; }));
+      const client = await import('../server/client.ts');
+      const progress = progressBar({ enabled: !opts.json });
+      const accepted = await client.submitFile(r, challenge, { name: basename(file), bytes }, progress);
+      if (!opts.wait) {
+        if (opts.json) printJson(accepted);
+        else {
+          console.log(`submitted ${file} to ${challenge}: ${accepted.rows} rows, sha256 ${accepted.sha256.slice(0, 12)}…`);
+          console.log(`job ${accepted.job} (queued); see it with: sieve status ${accepted.job}`);
+        }
+        return;
+      }
+      const job = await client.waitForJob(r, accepted.job, { timeoutSeconds: timeout, progress: progressBar({ enabled: !opts.json }) });
+      if (job.state !== 'done') {
+        throw new SieveError(`job ${job.id} ${job.state}${job.error ? `: ${job.error}` : ''}`, {
+          where: challenge, examples: job.state === 'failed' ? ['a failed job does not count against your submissions'] : [], exitCode: 1,
+        });
+      }
+      const detail = await client.submissionDetail(r, job.submission);
+      if (opts.json) printJson({ submission: job.submission, job: job.id, record: detail.record });
+      else {
+        const { printRecord } = await import('./evaluate.ts');
+        await printRecord(detail.record as Parameters<typeof printRecord>[0]);
+        console.log(`server      ${r.server}: submission ${job.submission}, job ${job.id}`);
+      }
+    });
+
+  remoteOptions(program
+    .command('status')
+    .description("a server job's state: queued, running, done, failed (with why) or cancelled")
+    .argument('<job>', 'the job id sieve submit printed'))
+    .action(async (jobId: string, opts: Remote) => {
+      const r = remote(opts);
+      const { jobStatus } = await import('../server/client.ts');
+      const s = await jobStatus(r, jobId);
+      if (opts.json) return printJson(s);
+      console.log(`job ${s.id} (${s.challenge}): ${s.state}, attempt ${s.attempts} of at most ${s.max_attempts}`);
+      if (s.error) printWrapped(`reason: ${s.error}`);
+      if (s.state === 'done') console.log(`result: sieve submit prints it; GET ${r.server.replace(/\/+$/, '')}/api/submissions/${s.submission}`);
+    });
+}

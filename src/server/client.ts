@@ -1,0 +1,124 @@
+/**
+ * The server's API from the command line (`sieve submit`, `sieve status`): plain fetch, the
+ * upload streamed as multipart/form-data so its progress can be shown, and the server's JSON
+ * errors turned back into SieveErrors with the server's message, field and examples.
+ */
+import { randomBytes } from 'node:crypto';
+import { SieveError } from '../util/errors.ts';
+import type { Progress } from '../util/progress.ts';
+
+export interface ClientOptions {
+  server: string;
+  token: string;
+}
+
+export interface JobStatus {
+  id: string;
+  submission: string;
+  challenge: string;
+  state: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+  attempts: number;
+  max_attempts: number;
+  error: string | null;
+}
+
+function base(server: string): string {
+  let u: URL;
+  try {
+    u = new URL(server);
+  } catch {
+    throw new SieveError(`not a server URL: "${server}"`, { where: '--server', examples: ['http://127.0.0.1:8080'] });
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new SieveError(`the server URL must be http or https, not ${u.protocol}`, { where: '--server' });
+  return u.toString().replace(/\/+$/, '');
+}
+
+async function call<T>(opts: ClientOptions, path: string, init: RequestInit & { duplex?: 'half' } = {}): Promise<T> {
+  const url = `${base(opts.server)}${path}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${opts.token}` } });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new SieveError(`cannot reach the server at ${base(opts.server)} (${cause?.code ?? cause?.message ?? (err as Error).message})`, { where: '--server' });
+  }
+  const text = await res.text();
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    throw new SieveError(`the server answered ${res.status} with something that is not JSON`, { where: url, examples: [text.slice(0, 200)] });
+  }
+  if (!res.ok) {
+    const e = (body as { error?: { code?: string; message?: string; where?: string; examples?: string[] } } | null)?.error;
+    throw new SieveError(e?.message ? `server: ${e.message}` : `the server answered ${res.status}`, {
+      where: e?.where ?? url, examples: [...(e?.examples ?? []), ...(e?.code ? [`(${res.status} ${e.code})`] : [])],
+      exitCode: res.status === 401 || res.status === 403 ? 3 : 2,
+    });
+  }
+  return body as T;
+}
+
+/** Uploads a submission file; resolves with the server's 202 answer once the job is stored. */
+export async function submitFile(
+  opts: ClientOptions,
+  challenge: string,
+  file: { name: string; bytes: Uint8Array },
+  progress?: Progress,
+): Promise<{ submission: string; job: string; state: string; rows: number; sha256: string }> {
+  const boundary = `sieve-${randomBytes(12).toString('hex')}`;
+  const safeName = file.name.replace(/["\r\n\\]/g, '_');
+  const head = new TextEncoder().encode(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${safeName}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const tail = new TextEncoder().encode(`\r\n--${boundary}--\r\n`);
+  const CHUNK = 64 * 1024;
+  let at = 0;
+  progress?.start(file.bytes.length, 'upload', 'bytes');
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) { controller.enqueue(head); },
+    pull(controller) {
+      if (at >= file.bytes.length) {
+        controller.enqueue(tail);
+        controller.close();
+        return;
+      }
+      const piece = file.bytes.subarray(at, Math.min(at + CHUNK, file.bytes.length));
+      at += piece.length;
+      progress?.tick(piece.length);
+      controller.enqueue(piece);
+    },
+  });
+  try {
+    return await call(opts, `/api/challenges/${encodeURIComponent(challenge)}/submissions`, {
+      method: 'POST', body, duplex: 'half', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+    });
+  } finally {
+    progress?.stop();
+  }
+}
+
+export function jobStatus(opts: ClientOptions, job: string): Promise<JobStatus & { attempt_log: { attempt: number; outcome: string; reason: string | null }[] }> {
+  return call(opts, `/api/jobs/${encodeURIComponent(job)}`);
+}
+
+export function submissionDetail(opts: ClientOptions, submission: string): Promise<{ id: string; record: unknown }> {
+  return call(opts, `/api/submissions/${encodeURIComponent(submission)}`);
+}
+
+/** Polls a job until it is done, failed or cancelled (or `timeoutSeconds` pass). */
+export async function waitForJob(opts: ClientOptions, job: string, o: { timeoutSeconds: number; pollMs?: number; progress?: Progress }): Promise<JobStatus> {
+  const end = Date.now() + o.timeoutSeconds * 1000;
+  let shown = '';
+  try {
+    for (;;) {
+      const s = await jobStatus(opts, job);
+      if (s.state === 'done' || s.state === 'failed' || s.state === 'cancelled') return s;
+      if (s.state !== shown) { o.progress?.start(0, s.state === 'queued' ? 'queued' : 'evaluating'); shown = s.state; }
+      if (Date.now() > end) {
+        throw new SieveError(`job ${job} is still ${s.state} after ${o.timeoutSeconds} s`, { where: '--timeout', examples: [`see later: sieve status ${job}`] });
+      }
+      await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
+    }
+  } finally {
+    o.progress?.stop();
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * `sieve submit` and `sieve status` against a running `sieve serve` (the built command, on a
+ * tiny challenge): upload, wait, print like sieve evaluate; --no-wait and status; the server's
+ * errors come back as the CLI's errors.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { openPool, readSplit } from '../src/pool/read.ts';
+import { writeTinyChallenge } from './fixtures/tiny-challenge.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const execFileP = promisify(execFile);
+
+let dir: string;
+let server: ChildProcess;
+let url: string;
+let token: string;
+
+async function sieve(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await execFileP(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), ...args], { cwd: dir, env: { ...process.env, CI: '1', ...env } });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sieve-server-cli-'));
+  const challenges = join(dir, 'challenges');
+  await writeTinyChallenge(challenges, { name: 'tiny' });
+  const ids = (await readSplit(await openPool(join(challenges, 'tiny', 'pool')), 'train', { columns: [] })).ids;
+  await writeFile(join(dir, 'ids.csv'), `id\n${ids.slice(0, 80).join('\n')}\n`);
+  await writeFile(join(dir, 'bad.csv'), 'id\nnot-a-row\n');
+  const db = join(dir, 's.duckdb');
+  expect((await sieve(['serve', '--init', '--db', db])).code).toBe(0);
+  server = spawn(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), 'serve', '--db', db, '--port', '0', '--challenges', challenges, '--workers', '1'], {
+    cwd: dir, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  url = await new Promise<string>((ok, fail) => {
+    let buf = '';
+    server.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(buf);
+      if (m) ok(m[1]);
+    });
+    server.once('exit', (code) => fail(new Error(`sieve serve exited ${code}`)));
+  });
+  const r = await fetch(`${url}/api/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ada' }) });
+  token = (await r.json()).token;
+}, 60_000);
+
+afterAll(async () => {
+  if (server && server.exitCode === null) {
+    const gone = new Promise((ok) => server.once('exit', ok));
+    server.kill('SIGTERM');
+    await gone;
+  }
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('sieve submit / status', () => {
+  it('uploads, waits and prints the result as sieve evaluate does, with private scores hidden', async () => {
+    const r = await sieve(['submit', 'tiny', 'ids.csv', '--server', url, '--token', token]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^challenge {3}tiny v1 \(selection\)/);
+    expect(r.stdout).toMatch(/accuracy \(primary, max\)/);
+    expect(r.stdout).toMatch(/private {5}\d+ test rows scored and stored; shown when the challenge closes/);
+    expect(r.stdout).toMatch(/server {6}http:.*submission sub_[0-9a-f]+, job job_[0-9a-f]+/);
+    const j = await sieve(['submit', 'tiny', 'ids.csv', '--json'], { SIEVE_SERVER: url, SIEVE_TOKEN: token });
+    expect(j.code, j.stderr).toBe(0);
+    const doc = JSON.parse(j.stdout);
+    expect(doc.record.private).toEqual({ hidden: true, until: null });
+    expect(doc.record.submission.rows).toBe(80);
+  }, 60_000);
+
+  it('--no-wait gives the job id; status follows it', async () => {
+    const r = await sieve(['submit', 'tiny', 'ids.csv', '--server', url, '--token', token, '--no-wait', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const { job } = JSON.parse(r.stdout);
+    expect(job).toMatch(/^job_/);
+    const s = await sieve(['status', job, '--server', url, '--token', token, '--json']);
+    expect(s.code).toBe(0);
+    expect(['queued', 'running', 'done']).toContain(JSON.parse(s.stdout).state);
+  });
+
+  it("passes the server's errors on: a bad submission, a bad token, no server", async () => {
+    const bad = await sieve(['submit', 'tiny', 'bad.csv', '--server', url, '--token', token]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/server: 1 id\(s\) are not in the pool/);
+    expect(bad.stderr).toContain('invalid-submission');
+    const forged = await sieve(['submit', 'tiny', 'ids.csv', '--server', url, '--token', token.slice(0, -2) + 'xx']);
+    expect(forged.code).toBe(3);
+    expect(forged.stderr).toMatch(/the API token is not valid/);
+    const none = await sieve(['status', 'job_x', '--server', 'http://127.0.0.1:1', '--token', token]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/cannot reach the server/);
+    const missing = await sieve(['submit', 'tiny', 'ids.csv', '--token', token], { SIEVE_SERVER: '' });
+    expect(missing.stderr).toMatch(/no server: give --server URL or set SIEVE_SERVER/);
+  });
+});
