@@ -92,7 +92,7 @@ let last: Int32Array | null = null;
 for (let r = 0; r < rounds; r++) {
   const a = await ours();
   last = a.index;
-  const b = skipped ? null : reference();
+  const b: ReturnType<typeof reference> | null = skipped ? null : reference();
   if (b && 'skipped' in b) skipped = b.skipped;
   const line = `round ${r + 1}: sieve ${a.seconds.toFixed(2)} s`;
   if (b && 'seconds' in b) {

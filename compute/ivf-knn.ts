@@ -11,7 +11,7 @@
 import { createRng } from './rng.ts';
 import { gatherRows } from './rows.ts';
 import type { ProgressSink } from './neighbours.ts';
-import { emptyTopK, knnCrossPart, offerTopK, type SimLayout, type TopK } from './neighbours-core.ts';
+import { blockRowsFor, emptyTopK, knnCrossPart, offerTopK, partBytes, type SimLayout, type TopK } from './neighbours-core.ts';
 import { knnCross, knnSelf } from './neighbours.ts';
 import { machineThreads } from './pool.ts';
 import { normalizeRowsInPlace } from './scaling.ts';
@@ -71,9 +71,9 @@ async function coarseCentroids(X: Float32Array, n: number, d: number, p: IvfPara
 function reusableLayout(d: number, maxQ: number, maxX: number): { L: SimLayout; F: Float32Array } {
   const d4 = Math.ceil(d / 4) * 4;
   const round4 = (x: number) => Math.ceil(x / 4) * 4;
-  const bs = Math.max(16, Math.min(512, Math.floor(32768 / d4) - (Math.floor(32768 / d4) % 4)));
+  const bs = blockRowsFor(d4);
   const xBytes = round4(maxX) * d4 * 4, qBytes = round4(maxQ) * d4 * 4;
-  const pages = Math.ceil((xBytes + qBytes + bs * bs * 4) / 65536);
+  const pages = Math.ceil((xBytes + qBytes + partBytes(bs)) / 65536);
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   return { L: { memory, d, d4, bs, xPtr: 0, n: 0, qPtr: xBytes, nq: 0, outPtr: [xBytes + qBytes] }, F: new Float32Array(memory.buffer) };
 }

@@ -12,7 +12,7 @@
  * Ties are broken by the smaller row index everywhere, so merged results do not depend on
  * the number of parts.
  */
-import { instantiateSim, type TileFn } from './tile-kernel.ts';
+import { instantiateSimAll, type MaxesFn, type TileFn } from './tile-kernel.ts';
 
 export type SearchMetric = 'cosine' | 'euclidean';
 
@@ -36,11 +36,16 @@ export interface SimLayout {
   n: number;
   qPtr: number;
   nq: number;
-  /** Byte address of part p's output tile (bs × bs floats). */
+  /** Byte address of part p's output tile (bs × bs floats), followed by its tile maxima (partBytes). */
   outPtr: number[];
 }
 
 const round4 = (x: number) => Math.ceil(x / 4) * 4;
+
+/** Bytes of one part's working memory: the output tile, 4 lane maxima per tile row, 1 maximum per tile column. */
+export function partBytes(bs: number): number {
+  return bs * bs * 4 + bs * 16 + bs * 4;
+}
 
 /** Squared L2 norm of every row (float64, column order) into shared memory. */
 export function squaredNorms(X: Float32Array, n: number, d: number): Float64Array {
@@ -61,7 +66,7 @@ export function buildLayout(
   const bs = blockRowsFor(d4);
   const xBytes = round4(n) * d4 * 4;
   const qBytes = Q ? round4(nq) * d4 * 4 : 0;
-  const outBytes = bs * bs * 4;
+  const outBytes = partBytes(bs);
   const total = xBytes + qBytes + parts * outBytes;
   const pages = Math.max(1, Math.ceil(total / 65536));
   if (pages > 65536) throw new RangeError(`neighbour search needs ${total} bytes, more than 4 GiB`);
@@ -83,26 +88,46 @@ export function buildLayout(
   return L;
 }
 
-const kernels = new WeakMap<WebAssembly.Memory, TileFn>();
-function kernelFor(memory: WebAssembly.Memory): TileFn {
+type SimKernel = { tile: TileFn; maxes: MaxesFn; rowMaxes: MaxesFn };
+const kernels = new WeakMap<WebAssembly.Memory, SimKernel>();
+function kernelFor(memory: WebAssembly.Memory): SimKernel {
   let k = kernels.get(memory);
-  if (!k) { k = instantiateSim(memory); kernels.set(memory, k); }
+  if (!k) { k = instantiateSimAll(memory); kernels.set(memory, k); }
   return k;
 }
 
-/** A tile computer for one part: tile(aIsQ, aRow, aCount, bRow, bCount) fills `out` (stride bs). */
+/**
+ * A tile computer for one part: tile(aIsQ, aRow, aCount, bRow, bCount) fills `out` (stride bs);
+ * maxima(rows, cols, withColumns) then fills rowMax (4 lane maxima per row: the row's maximum
+ * is the largest) and, if asked, colMax (per column) over the tile's first rows × cols.
+ */
 function tiler(L: SimLayout, part: number) {
-  const fn = kernelFor(L.memory);
+  const k = kernelFor(L.memory);
+  const fn = k.tile;
   const rowBytes = L.d4 * 4;
   const outPtr = L.outPtr[part];
   const out = new Float32Array(L.memory.buffer, outPtr, L.bs * L.bs);
+  const rowMaxPtr = outPtr + L.bs * L.bs * 4, colMaxPtr = rowMaxPtr + L.bs * 16;
+  const rowMax = new Float32Array(L.memory.buffer, rowMaxPtr, L.bs * 4);
+  const colMax = new Float32Array(L.memory.buffer, colMaxPtr, L.bs);
   return {
-    out,
+    out, rowMax, colMax,
     tile(aIsQ: boolean, aRow: number, aCount: number, bRow: number, bCount: number) {
       const aBase = aIsQ ? L.qPtr : L.xPtr;
       fn(aBase + aRow * rowBytes, aCount, L.xPtr + bRow * rowBytes, bCount, L.d4, outPtr, L.bs);
     },
+    maxima(rows: number, cols: number, withColumns: boolean) {
+      (withColumns ? k.maxes : k.rowMaxes)(outPtr, rows, round4(cols), L.bs, rowMaxPtr, colMaxPtr);
+    },
   };
+}
+
+/** The largest of row a's four lane maxima. */
+function rowMaximum(rowMax: Float32Array, a: number): number {
+  const o = a * 4;
+  const x = rowMax[o] > rowMax[o + 1] ? rowMax[o] : rowMax[o + 1];
+  const y = rowMax[o + 2] > rowMax[o + 3] ? rowMax[o + 2] : rowMax[o + 3];
+  return x > y ? x : y;
 }
 
 /** Similarities (cosine) or negated squared distances (euclidean) of a top-k list. */
@@ -198,14 +223,19 @@ function euclideanKeys(out: Float32Array, o: number, count: number, aSq: number,
   for (let b = 0; b < count; b++) key[b] = -Math.max(0, aSq + xSq[b0 + b] - 2 * out[o + b]);
 }
 
-/** k nearest other rows of each X row, over this part's share of block rows. */
+/**
+ * k nearest other rows of each X row, over this part's share of block rows. Each pair is
+ * computed once (tiles J ≥ I) and offered to both rows. For cosine tiles off the diagonal, the
+ * tile's row and column maxima (computed in wasm) skip every row and column whose best value
+ * cannot enter its list (the k-th best only rises), so most products are never read in JS.
+ */
 export function knnSelfPart(L: SimLayout, k: number, part: number, parts: number, onTile?: (pairs: number) => void): TopK<Scores> {
   const n = L.n, bs = L.bs;
   const eu = L.metric === 'euclidean';
   const top = emptyTopK(n, k, eu ? 'euclidean' : 'cosine');
   if (k === 0) return top;
   const worst = new Float64Array(n).fill(-Infinity);
-  const { out, tile } = tiler(L, part);
+  const { out, tile, maxima, rowMax, colMax } = tiler(L, part);
   const xSq = L.xSq!;
   // One tile row's scores: the tile itself (cosine) or its euclidean keys.
   const key = new Float64Array(bs);
@@ -217,6 +247,29 @@ export function knnSelfPart(L: SimLayout, k: number, part: number, parts: number
     for (let J = I; J < blocks; J++) {
       const j0 = J * bs, jc = Math.min(bs, n - j0);
       tile(false, i0, ic, j0, jc);
+      if (!eu && J !== I) {
+        maxima(ic, jc, true);
+        for (let a = 0; a < ic; a++) {
+          const i = i0 + a;
+          let wi = worst[i];
+          if (rowMaximum(rowMax, a) < wi) continue;
+          for (let b = 0, o = a * bs; b < jc; b++) {
+            const s = out[o + b];
+            if (s >= wi) { offer(top, i, j0 + b, s); wi = worst[i] = sim[i * k + k - 1]; }
+          }
+        }
+        for (let b = 0; b < jc; b++) {
+          const j = j0 + b;
+          let wj = worst[j];
+          if (colMax[b] < wj) continue;
+          for (let a = 0, o = b; a < ic; a++, o += bs) {
+            const s = out[o];
+            if (s >= wj) { offer(top, j, i0 + a, s); wj = worst[j] = sim[j * k + k - 1]; }
+          }
+        }
+        onTile?.(ic * jc);
+        continue;
+      }
       // Cheap rejection against each row's current k-th best before the full insert.
       for (let a = 0; a < ic; a++) {
         const i = i0 + a;
@@ -249,7 +302,7 @@ export function knnCrossPart(L: SimLayout, k: number, part: number, parts: numbe
   const eu = L.metric === 'euclidean';
   const top = emptyTopK(nq, k, eu ? 'euclidean' : 'cosine');
   if (k === 0) return top;
-  const { out, tile } = tiler(L, part);
+  const { out, tile, maxima, rowMax } = tiler(L, part);
   const xSq = L.xSq!, qSq = L.qSq!;
   const key = new Float64Array(bs);
   const row: Scores = eu ? key : out;
@@ -260,11 +313,14 @@ export function knnCrossPart(L: SimLayout, k: number, part: number, parts: numbe
     for (let j0 = 0; j0 < nx; j0 += bs) {
       const jc = Math.min(bs, nx - j0);
       tile(true, i0, ic, j0, jc);
+      if (!eu) maxima(ic, jc, false);
       for (let a = 0; a < ic; a++) {
         const i = i0 + a;
         let o = a * bs;
-        if (eu) { euclideanKeys(out, o, jc, qSq[i], xSq, j0, key); o = 0; }
         let worst = sim[i * k + k - 1];
+        // A row whose best product cannot enter the list is skipped unread (cosine).
+        if (!eu && rowMaximum(rowMax, a) < worst) continue;
+        if (eu) { euclideanKeys(out, o, jc, qSq[i], xSq, j0, key); o = 0; }
         for (let b = 0; b < jc; b++) {
           const s = row[o + b];
           if (s >= worst) { offer(top, i, j0 + b, s); worst = sim[i * k + k - 1]; }

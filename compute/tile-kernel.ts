@@ -75,7 +75,55 @@ export function buildSimModule(): Uint8Array<ArrayBuffer> {
   const m = new ModuleBuilder();
   m.importMemory('env', 'memory', 1, 65536, true);
   m.addFunc('tile', [I32, I32, I32, I32, I32, I32, I32], [], [...new Array(12).fill(I32), ...new Array(11).fill(V128)], c);
+  m.addFunc('maxes', [I32, I32, I32, I32, I32, I32], [], [...new Array(5).fill(I32), V128, V128], maxesCode(true));
+  m.addFunc('rowMaxes', [I32, I32, I32, I32, I32, I32], [], [...new Array(5).fill(I32), V128, V128], maxesCode(false));
   return m.build();
+}
+
+/**
+ * maxes(out, rows, cols4, ostride, rowMax, colMax): for a tile of `rows` rows of `out` (stride
+ * `ostride` floats), the lane-wise maxima of each row's f32x4 groups over its first cols4
+ * columns (a multiple of 4) into rowMax + 16·row (the row's maximum is the largest of the four
+ * lanes), and each column's maximum over the rows into colMax + 4·column (`rowMaxes`: rows
+ * only). Search loops use them to skip rows and columns that hold no candidate. Pseudo-maximum
+ * (pmax: acc < v ? v : acc), so a NaN product never hides the other values of its row.
+ */
+function maxesCode(cols: boolean): Code {
+  const OUT = 0, ROWS = 1, COLS4 = 2, OS = 3, RMAX = 4, CMAX = 5;
+  const A = 6, BB = 7, P = 8, CB = 9, RS = 10, ACC = 11, V = 12;
+  const c = new Code();
+  // f32 −Infinity in every lane (0xff800000, little-endian).
+  const negInf = () => c.simd(Simd.v128_const).op(...new Array(4).fill([0x00, 0x00, 0x80, 0xff]).flat());
+  const upTo = (i: number, n: number, step: number, body: () => void) => c.block(() => c.loop(() => {
+    c.get(i).get(n).op(Op.i32_ge_u).brIf(1);
+    body();
+    c.get(i).i32(step).op(Op.i32_add).set(i);
+    c.br(0);
+  }));
+  c.get(COLS4).i32(2).op(Op.i32_shl).set(CB);
+  c.get(OS).i32(2).op(Op.i32_shl).set(RS);
+  if (cols) {
+    c.i32(0).set(BB);
+    upTo(BB, CB, 16, () => { c.get(CMAX).get(BB).op(Op.i32_add); negInf(); c.simdMem(Simd.v128_store); });
+  }
+  c.get(OUT).set(P);
+  c.i32(0).set(A);
+  upTo(A, ROWS, 1, () => {
+    negInf(); c.set(ACC);
+    c.i32(0).set(BB);
+    upTo(BB, CB, 16, () => {
+      c.get(P).get(BB).op(Op.i32_add).simdMem(Simd.v128_load).set(V);
+      c.get(ACC).get(V).simd(Simd.f32x4_pmax).set(ACC);
+      if (cols) {
+        c.get(CMAX).get(BB).op(Op.i32_add);
+        c.get(CMAX).get(BB).op(Op.i32_add).simdMem(Simd.v128_load).get(V).simd(Simd.f32x4_pmax);
+        c.simdMem(Simd.v128_store);
+      }
+    });
+    c.get(RMAX).get(A).i32(4).op(Op.i32_shl, Op.i32_add).get(ACC).simdMem(Simd.v128_store);
+    c.get(P).get(RS).op(Op.i32_add).set(P);
+  });
+  return c;
 }
 
 let compiled: WebAssembly.Module | null = null;
@@ -87,9 +135,15 @@ export function simModule(): WebAssembly.Module {
 }
 
 export type TileFn = (a: number, na: number, b: number, nb: number, d4: number, out: number, ostride: number) => void;
+export type MaxesFn = (out: number, rows: number, cols4: number, ostride: number, rowMax: number, colMax: number) => void;
 
 /** Instantiates the kernel over a shared memory. */
 export function instantiateSim(memory: WebAssembly.Memory): TileFn {
-  const inst = new WebAssembly.Instance(simModule(), { env: { memory } });
-  return inst.exports.tile as unknown as TileFn;
+  return instantiateSimAll(memory).tile;
+}
+
+/** The kernel's exports over a shared memory: the tile and the tile maxima. */
+export function instantiateSimAll(memory: WebAssembly.Memory): { tile: TileFn; maxes: MaxesFn; rowMaxes: MaxesFn } {
+  const e = new WebAssembly.Instance(simModule(), { env: { memory } }).exports;
+  return { tile: e.tile as unknown as TileFn, maxes: e.maxes as unknown as MaxesFn, rowMaxes: e.rowMaxes as unknown as MaxesFn };
 }

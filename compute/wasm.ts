@@ -57,7 +57,7 @@ export const Op = {
 export const Simd = {
   v128_load: 0x00, v128_load32_splat: 0x09, v128_store: 0x0b, v128_const: 0x0c, f32x4_splat: 0x13, f64x2_splat: 0x14,
   f32x4_extract_lane: 0x1f, f64x2_extract_lane: 0x21,
-  f32x4_add: 0xe4, f32x4_sub: 0xe5, f32x4_mul: 0xe6, f32x4_max: 0xe9, f32x4_gt: 0x44,
+  f32x4_add: 0xe4, f32x4_sub: 0xe5, f32x4_mul: 0xe6, f32x4_max: 0xe9, f32x4_pmax: 0xeb, f32x4_gt: 0x44,
   f64x2_div: 0xf3, f64x2_sqrt: 0xef, f32x4_demote_f64x2_zero: 0x5e, v128_store64_lane: 0x5b, v128_and: 0x4e,
   f64x2_add: 0xf0, f64x2_sub: 0xf1, f64x2_mul: 0xf2,
   f64x2_promote_low_f32x4: 0x5f, v128_load64_zero: 0x5d,

@@ -112,6 +112,27 @@ describe('the one exact neighbour search (compute/neighbours.ts)', () => {
     }
   }
 
+  // Enough rows for several tiles (512 rows a side at small d), so the tile-maxima skips of the
+  // off-diagonal tiles and the cross search's later reference blocks are exercised.
+  for (const { d, kind } of [{ d: 5, kind: 'lattice' as const }, { d: 24, kind: 'gauss' as const }]) {
+    it(`self and cross searches over several tiles (1,100 rows, d = ${d}, ${kind}) match brute force`, async () => {
+      const N = 1100, X = rows(N, d, 70 + d, kind);
+      for (const metric of ['cosine', 'euclidean'] as const) {
+        const self = brute(X, N, X, N, d, 4, metric, true);
+        for (const threads of [1, 2]) {
+          const got = await nearestSelf(X, N, d, 4, metric, { threads, minWorkForThreads: 0 });
+          expect(Array.from(got.index)).toEqual(self.index);
+          expect(Array.from(got.distance)).toEqual(self.distance);
+        }
+        const Q = rows(30, d, 90 + d, kind);
+        const cross = brute(Q, 30, X, N, d, 4, metric);
+        const got = nearestCrossSync(Q, 30, X, N, d, 4, metric);
+        expect(Array.from(got.index)).toEqual(cross.index);
+        expect(Array.from(got.distance)).toEqual(cross.distance);
+      }
+    });
+  }
+
   it('ties go to the smaller row index: a toy line with duplicated points', () => {
     // 1-D points 0, 1, 3, 3, 10 (second input always 0); queries at 2 and 9.
     const X = new Float32Array([0, 0, 1, 0, 3, 0, 3, 0, 10, 0]);
