@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { TEXT_DIMS, TEXT_FEATURISER, textFeatureNames } from '../compute/text-features.ts';
 import { describe, expect, it } from 'vitest';
 import { loadManifest, verifyPool } from '../src/pool/manifest.ts';
 import { writePool } from '../src/pool/write.ts';
@@ -67,11 +68,13 @@ describe('writePool', () => {
     const s = await readSplit(pool, 'train');
     const cols = Object.fromEntries(draft.tables.train.columns.map((c) => [c.name, c])) as any;
     expect(s.n).toBe(10);
-    expect(s.d).toBe(4 + 6 + 1 + 3);
+    expect(s.d).toBe(4 + 6 + 1 + 3 + TEXT_DIMS);
     expect(s.ids).toEqual(cols.id.values);
     expect(Array.from(s.labels)).toEqual(cols.label.values.map((l: string) => 'abc'.indexOf(l)));
     expect(s.featureNames.slice(0, 5)).toEqual(['emb[0]', 'emb[1]', 'emb[2]', 'emb[3]', 'img[0]']);
-    expect(s.featureNames.slice(10)).toEqual(['age', 'colour=red', 'colour=green', 'colour=blue']);
+    expect(s.featureNames.slice(10, 14)).toEqual(['age', 'colour=red', 'colour=green', 'colour=blue']);
+    expect(s.featureNames.slice(14)).toEqual(textFeatureNames('note'));
+    expect(s.textFeatures).toEqual({ featuriser: TEXT_FEATURISER, blocks: [{ column: 'note', offset: 14, dims: TEXT_DIMS, idfDocuments: 10 }] });
     for (let i = 0; i < s.n; i++) {
       const row = s.features.subarray(i * s.d, (i + 1) * s.d);
       expect(Array.from(row.subarray(0, 4))).toEqual(Array.from(cols.emb.values.subarray(i * 4, i * 4 + 4)));
@@ -79,6 +82,8 @@ describe('writePool', () => {
       expect(row[10]).toBe(20 + i);
       const colour = cols.colour.values[i];
       expect(Array.from(row.subarray(11, 14))).toEqual(['red', 'green', 'blue'].map((c) => (c === colour ? 1 : 0)));
+      // The note's hashed TF-IDF: unit norm (word and character blocks at 1/√2 each).
+      expect(Math.hypot(...row.subarray(14))).toBeCloseTo(1, 5);
     }
     expect(s.pixels?.width).toBe(3);
     expect(Array.from(s.pixels!.data)).toEqual(Array.from(cols.img.values));

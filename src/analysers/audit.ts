@@ -125,7 +125,7 @@ export function missingNeed(analyser: Analyser<any>, ctx: AuditContext): string 
     return 'the pool has no group columns';
   }
   if (analyser.needs.includes('features') && ctx.train.d === 0) {
-    return 'the pool has no numeric features (text columns need an embedder first)';
+    return 'the pool has no feature columns to compute on';
   }
   return null;
 }

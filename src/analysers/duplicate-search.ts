@@ -24,7 +24,8 @@
 import type { PoolSplit } from '../pool/types.ts';
 import type { Progress } from '../util/progress.ts';
 import { applyScaling, columnScaling, normalizeRowsInPlace, type ColumnScaling } from '../../compute/scaling.ts';
-import { principalBasis, project } from './vectors.ts';
+import { principalBasis, project, textOnly } from './vectors.ts';
+import { identityScaling } from './neighbour-space.ts';
 import { nearestCross, pairsAboveCross, pairsAboveSelf, type PairList } from '../../compute/neighbours.ts';
 import { PairBuffer, mergePairs } from '../../compute/neighbours-core.ts';
 import { lshCrossPairsAbove, lshPairsAbove, lshParams, measureRecall, type LshParams, type RecallEstimate } from '../../compute/ann-index.ts';
@@ -61,7 +62,8 @@ export function rowContent(split: PoolSplit): RowContent {
   if (split.d > 0 && cols.length === 0) {
     return { kind: 'features', bytesPerRow: size, row: (i) => bytes.subarray(i * size, (i + 1) * size) };
   }
-  if (split.d === 0) return { kind: 'text', bytesPerRow: 0, row: textOf };
+  // Text-only pools: the features are the text's TF-IDF, so the text alone is the content.
+  if (split.d === 0 || (cols.length > 0 && textOnly(split))) return { kind: 'text', bytesPerRow: 0, row: textOf };
   return {
     kind: 'features+text', bytesPerRow: 0,
     row: (i) => {
@@ -138,8 +140,9 @@ export interface DupSpace {
   scaling: ColumnScaling;
 }
 
-export function dupSpace(features: Float32Array, n: number, d: number): DupSpace {
-  const scaling = columnScaling(features, n, d);
+/** Unit rows for the cosine search: standardised first, except text-only TF-IDF rows (`standardize` false). */
+export function dupSpace(features: Float32Array, n: number, d: number, standardize = true): DupSpace {
+  const scaling = standardize ? columnScaling(features, n, d) : identityScaling(d);
   const U = applyScaling(features, n, d, scaling);
   normalizeRowsInPlace(U, n, d);
   return { U, n, d, scaling };
@@ -257,7 +260,7 @@ export const COSINE_MIN_DIMS = 16;
  * categorical) and for any rows of fewer dimensions.
  */
 export function metricFor(split: PoolSplit): DuplicateMetric {
-  if (split.pixels) return 'cosine';
+  if (split.pixels || textOnly(split)) return 'cosine';
   const vectorDims = split.featureNames.filter((f) => /\[\d+\]$/.test(f)).length;
   return vectorDims === split.d && split.d >= COSINE_MIN_DIMS ? 'cosine' : 'euclidean';
 }

@@ -18,6 +18,7 @@ import {
 import { applyScaling, columnScaling } from '../../compute/scaling.ts';
 import { barChart, count, pct, secondsSince } from './specs.ts';
 import { spaceOf } from './neighbour-space.ts';
+import { textOnly } from './vectors.ts';
 import { gatherRows } from '../../compute/rows.ts';
 import type { PairList } from '../../compute/neighbours.ts';
 
@@ -105,7 +106,7 @@ export async function analyseDuplicates(
   if (hasTest && test!.d !== train.d) throw new SieveError(`test rows have ${test!.d} feature dimensions, train rows ${train.d}`, { where: 'duplicates' });
   if (train.d > 0 && reps.length > 1 && metric === 'cosine') {
     const searchOpts = { threshold: opts.threshold, exactMaxRows: opts.exactMaxRows, boundDims: opts.boundDims, lshRecall: opts.lshRecall, recallSampleRows: opts.recallSampleRows, seed, progress };
-    const space = dupSpace(train.features, n, train.d);
+    const space = dupSpace(train.features, n, train.d, !textOnly(train));
     // The exact bound for wide rows reuses the principal directions of the shared neighbour space.
     const basis = train.d > opts.boundDims + 1 ? (await spaceOf(train, { seed })).basis : null;
     // Search one row per exact group: identical rows are joined by their group already.
@@ -288,7 +289,7 @@ export const duplicates: Analyser<DuplicateOptions> = {
     for (const c of r.clusters) if (worstInClusters === null || (cosine ? c.worstValue < worstInClusters : c.worstValue > worstInClusters)) worstInClusters = c.worstValue;
 
     const rule = cosine
-      ? `cosine similarity ≥ ${opts.threshold} (standardised features)`
+      ? `cosine similarity ≥ ${opts.threshold} (${textOnly(train) ? 'hashed TF-IDF rows of the text' : 'standardised features'})`
       : `standardised Euclidean distance ≤ ${fmt(r.scale?.relativeThreshold ?? 0)} × the median nearest-neighbour distance (a threshold chance reaches for ~${fmt(r.scale?.chanceRows ?? 0)} rows at intrinsic dimension ${(r.scale?.intrinsicDim ?? 0).toFixed(1)})`;
     const parts: string[] = [];
     if (r.clusters.length === 0) parts.push(`No duplicates: no two train rows are identical or within ${rule}.`);

@@ -1,6 +1,7 @@
 /**
  * The space the neighbour-based analysers search in: features standardised with the pool's
- * column means and standard deviations, reduced to at most `maxDims` principal components when
+ * column means and standard deviations (not for text-only pools, whose TF-IDF rows are
+ * compared as they are), reduced to at most `maxDims` principal components when
  * wider (fashion-mnist's 784 pixels → 64 components, which keeps the class structure and makes
  * an all-pairs search ~12× cheaper), then L2-normalised so a dot product is a cosine similarity.
  *
@@ -11,7 +12,7 @@
 import type { PoolSplit } from '../pool/types.ts';
 import type { Progress } from '../util/progress.ts';
 import { applyScaling, columnScaling, normalizeRowsInPlace, type ColumnScaling } from '../../compute/scaling.ts';
-import { principalBasis, project } from './vectors.ts';
+import { principalBasis, project, textOnly } from './vectors.ts';
 import { knnSelf, type TopK } from '../../compute/neighbours.ts';
 import { ivfKnnSelf, ivfParams } from '../../compute/ivf-knn.ts';
 
@@ -34,12 +35,14 @@ export interface NeighbourSpace {
 export interface SpaceOptions {
   maxDims?: number;
   seed?: number;
+  /** Standardise the columns first (default true; spaceOf turns it off for text-only TF-IDF rows). */
+  standardize?: boolean;
 }
 
 /** Standardise → (PCA) → normalise the rows of X. */
 export async function buildSpace(features: Float32Array, n: number, d: number, opts: SpaceOptions = {}): Promise<NeighbourSpace> {
   const maxDims = opts.maxDims ?? DEFAULT_MAX_DIMS;
-  const scaling = columnScaling(features, n, d);
+  const scaling = opts.standardize === false ? identityScaling(d) : columnScaling(features, n, d);
   const Z = applyScaling(features, n, d, scaling);
   let basis: Float32Array | null = null;
   let X = Z;
@@ -51,6 +54,11 @@ export async function buildSpace(features: Float32Array, n: number, d: number, o
   }
   normalizeRowsInPlace(X, n, dims);
   return { X, n, dims, inputDims: d, scaling, basis };
+}
+
+/** The scaling that changes nothing (mean 0, std 1 per column). */
+export function identityScaling(d: number): ColumnScaling {
+  return { mean: new Float64Array(d), std: new Float64Array(d).fill(1) };
 }
 
 /** Maps other rows (e.g. the test split) into an existing space. */
@@ -70,7 +78,7 @@ export function spaceOf(split: PoolSplit, opts: SpaceOptions = {}): Promise<Neig
   let m = spaces.get(split.features);
   if (!m) { m = new Map(); spaces.set(split.features, m); }
   let s = m.get(key);
-  if (!s) { s = buildSpace(split.features, split.n, split.d, opts); m.set(key, s); }
+  if (!s) { s = buildSpace(split.features, split.n, split.d, { ...opts, standardize: !textOnly(split) }); m.set(key, s); }
   return s;
 }
 

@@ -25,7 +25,7 @@ import { DEFAULT_MAX_DIMS, spaceOf } from './neighbour-space.ts';
 export { stratifiedFolds };
 
 /** What the pool's features are, as far as the choice of out-of-sample model goes. */
-export type OosFeatureKind = 'tabular' | 'pixels' | 'embedding';
+export type OosFeatureKind = 'tabular' | 'pixels' | 'embedding' | 'text';
 
 /**
  * A model spec for out-of-sample predictions. `features: 'neighbour-space'` fits the model on
@@ -41,8 +41,12 @@ export interface AuditModelSpec extends ModelSpec {
   groupFeatures?: string[];
 }
 
-/** The feature kind of a pool from its manifest's feature columns (text columns carry no numbers). */
+/**
+ * The feature kind of a pool from its manifest's feature columns: 'text' when every column is
+ * text (hashed TF-IDF rows); otherwise text columns do not decide it.
+ */
 export function oosFeatureKind(features: readonly Pick<FeatureSpec, 'kind'>[]): OosFeatureKind {
+  if (features.length > 0 && features.every((f) => f.kind === 'text')) return 'text';
   const numeric = features.filter((f) => f.kind !== 'text');
   if (numeric.some((f) => f.kind === 'pixels')) return 'pixels';
   if (numeric.length > 0 && numeric.every((f) => f.kind === 'numeric' || f.kind === 'categorical')) return 'tabular';
@@ -120,9 +124,10 @@ export function describeOosFeatures(
   const numeric = features.filter((f) => f.kind === 'numeric').length;
   const categorical = features.filter((f) => f.kind === 'categorical');
   const oneHot = categorical.reduce((s, f) => s + (f.categories?.length ?? 0), 0);
+  const textCols = features.filter((f) => f.kind === 'text').map((f) => f.name);
   const what = kind === 'tabular'
     ? `${numeric} numeric, ${oneHot} one-hot of ${categorical.length} categorical column${categorical.length === 1 ? '' : 's'}`
-    : kind;
+    : kind === 'text' ? `hashed TF-IDF of ${textCols.join(', ')}` : kind;
   const pre = spec.preprocess ?? {};
   const groupText = groups.length ? ` + ${groupDims} one-hot of the group column${groups.length === 1 ? '' : 's'} ${groups.join(', ')}` : '';
   const inputDims = split.d + groupDims;
@@ -130,7 +135,7 @@ export function describeOosFeatures(
     const dims = Math.min(inputDims, DEFAULT_MAX_DIMS);
     const reduced = inputDims > DEFAULT_MAX_DIMS ? `${dims} principal components of ` : '';
     return {
-      description: `${reduced}${split.d} standardised pool features (${what})${groupText}, rows L2-normalised${pre.standardize ? ', then standardised' : ''}`,
+      description: `${reduced}${split.d} ${kind === 'text' ? '' : 'standardised '}pool features (${what})${groupText}, rows L2-normalised${pre.standardize ? ', then standardised' : ''}`,
       dims, groups,
     };
   }

@@ -7,6 +7,17 @@
 import { createRng } from '../../compute/rng.ts';
 import { fitPca } from '../../compute/pca.ts';
 import { crossProduct } from '../../compute/neighbours.ts';
+import type { PoolSplit } from '../pool/types.ts';
+
+/**
+ * Whether every feature dimension of a split is hashed TF-IDF of its text columns: rows that
+ * are already L2-normalised term weights, compared by cosine as they are (standardising the
+ * columns would blow up the rare buckets and drown the common words).
+ */
+export function textOnly(split: Pick<PoolSplit, 'd' | 'textFeatures'>): boolean {
+  const dims = split.textFeatures?.blocks.reduce((s, b) => s + b.dims, 0) ?? 0;
+  return split.d > 0 && dims === split.d;
+}
 
 /**
  * Orthonormal basis (m rows of length d, float32) of approximately the top-m principal

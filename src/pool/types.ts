@@ -23,8 +23,13 @@ export interface PoolSplit {
   groups: Record<string, (string | null)[]>;
   /** Raw image bytes when the pool has a pixel column: n × width × height, row-major. */
   pixels?: { width: number; height: number; channels: number; data: Uint8Array };
-  /** Raw text when the pool has a text column (for reports). */
+  /** Raw text when the pool has a text column (for reports and exact duplicates). */
   text?: Record<string, string[]>;
+  /**
+   * Where the text columns' hashed TF-IDF features lie in `features` (compute/text-features.ts;
+   * the IDF always fitted on the pool's whole train split), when the pool has text columns.
+   */
+  textFeatures?: { featuriser: string; blocks: { column: string; offset: number; dims: number; idfDocuments: number }[] };
 }
 
 /** Evaluator-only ground truth for pools whose labels or rows were corrupted on purpose. */
