@@ -326,3 +326,28 @@ describe('OpenAPI description', () => {
     }
   });
 });
+
+describe('rate limiting', () => {
+  it('limits each address and each token to its bucket, with Retry-After, one error shape', async () => {
+    const store = await freshStore('rate');
+    try {
+      const app = createApp({ store, challenges: served, maxUploadBytes: 1024, ratePerMinute: 5 });
+      const from = (address: string, token?: string) => app.request('/api/challenges', { headers: token ? auth(token) : {} }, { incoming: { socket: { remoteAddress: address } } });
+      for (let i = 0; i < 5; i++) expect((await from('10.0.0.1')).status).toBe(200);
+      const limited = await from('10.0.0.1');
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect((await limited.json()).error).toMatchObject({ code: 'rate-limited', where: 'address' });
+      // Another address has its own bucket; a token is limited across addresses.
+      expect((await from('10.0.0.2')).status).toBe(200);
+      const t = issueToken('par_00000000000000000000abcd');
+      await store.addParticipant({ id: 'par_00000000000000000000abcd', name: 'rate', role: 'participant', tokenSalt: t.salt, tokenHash: t.hash, createdAt: 1 });
+      for (let i = 0; i < 5; i++) expect((await from(`10.1.0.${i}`, t.token)).status).toBe(200);
+      const byToken = await from('10.2.0.1', t.token);
+      expect(byToken.status).toBe(429);
+      expect((await byToken.json()).error.where).toBe('token');
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -14,6 +14,7 @@ interface ServeCliOptions {
   workers?: string;
   jobTimeout: string;
   maxUploadMb: string;
+  rateLimit: string;
   init?: boolean;
   json?: boolean;
 }
@@ -35,6 +36,7 @@ export function register(program: Command): void {
     .option('--workers <n>', 'evaluation worker processes (default: one per core)')
     .option('--job-timeout <seconds>', 'wall-clock limit of one evaluation attempt', '600')
     .option('--max-upload-mb <n>', 'largest submission upload accepted, in MB', '16')
+    .option('--rate-limit <n>', 'requests per minute per client address and per API token (0: no limit)', '600')
     .option('--init', 'create the database and print the organiser token (shown once), then exit')
     .option('--json', 'with --init: print the token as JSON; serving: log job events as JSON lines')
     .addHelpText('after', `
@@ -63,6 +65,7 @@ Examples:
         workers,
         jobTimeoutSeconds: intIn(opts.jobTimeout, '--job-timeout', 1, 86_400),
         maxUploadBytes: intIn(opts.maxUploadMb, '--max-upload-mb', 1, 256) * 1024 * 1024,
+        ratePerMinute: intIn(opts.rateLimit, '--rate-limit', 0, 1_000_000),
         log: (e) => console.log(opts.json ? JSON.stringify({ time: new Date().toISOString(), ...e }) : `${new Date().toISOString()} ${Object.entries(e).map(([k, v]) => `${k}=${v}`).join(' ')}`),
       });
       const r = running.recovered;

@@ -22,12 +22,13 @@ import { SieveError } from '../util/errors.ts';
 import { PACKAGE_ROOT } from '../util/package-root.ts';
 import type { ServedChallenge } from './challenges.ts';
 import { MAX_ATTEMPTS } from './queue.ts';
+import { RateLimiter } from './rate-limit.ts';
 import type { JobRow, ParticipantRow, ServerStore } from './store/types.ts';
 import { issueToken, newId, parseToken, tokenMatches } from './tokens.ts';
 
 export type ErrorCode =
   | 'bad-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'conflict' | 'too-large' | 'quota-exceeded'
-  | 'invalid-submission' | 'challenge-closed' | 'not-cancellable' | 'internal';
+  | 'invalid-submission' | 'challenge-closed' | 'not-cancellable' | 'rate-limited' | 'internal';
 
 export class ApiError extends Error {
   constructor(readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500, readonly code: ErrorCode, message: string, readonly where?: string, readonly examples: string[] = []) {
@@ -42,6 +43,8 @@ export interface AppOptions {
   onQueued?: () => void;
   /** Largest upload accepted, in bytes. */
   maxUploadBytes: number;
+  /** Requests per minute per client address and per API token (0 or absent: no limit). */
+  ratePerMinute?: number;
   now?: () => Date;
 }
 
@@ -72,6 +75,25 @@ export function createApp(opts: AppOptions): Hono {
     return c.json(errorBody(new ApiError(500, 'internal', 'internal server error (logged on the server)')), 500);
   });
   app.notFound((c) => c.json(errorBody(new ApiError(404, 'not-found', `no such endpoint: ${c.req.method} ${c.req.path}`)), 404));
+
+  // Per address and, for requests bearing a token, per token: both must have room.
+  if (opts.ratePerMinute) {
+    const byAddress = new RateLimiter(opts.ratePerMinute);
+    const byToken = new RateLimiter(opts.ratePerMinute);
+    app.use('*', async (c, next) => {
+      const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+      const address = env?.incoming?.socket?.remoteAddress ?? 'unknown';
+      const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
+      const id = bearer ? parseToken(bearer)?.id : undefined;
+      for (const r of [byAddress.take(address), ...(id ? [byToken.take(id)] : [])]) {
+        if (!r.ok) {
+          c.header('retry-after', String(r.retryAfterSeconds));
+          return c.json(errorBody(new ApiError(429, 'rate-limited', `too many requests; try again in ${r.retryAfterSeconds} s`, id ? 'token' : 'address')), 429);
+        }
+      }
+      await next();
+    });
+  }
 
   const served = (name: string): ServedChallenge => {
     const s = challenges.get(name);

@@ -16,6 +16,8 @@ import { DuckDbStore } from './store/duckdb.ts';
 import { issueToken, newId } from './tokens.ts';
 
 export const DEFAULT_DB = 'sieve-server.duckdb';
+/** Requests per minute per client address and per token: a class's browsers and scripts stay well under it. */
+export const DEFAULT_RATE_PER_MINUTE = 600;
 
 export async function initServer(dbPath: string): Promise<{ token: string; organiser: string; path: string; schemaVersion: number }> {
   const path = resolve(dbPath);
@@ -44,6 +46,8 @@ export interface ServeOptions {
   workers?: number;
   jobTimeoutSeconds?: number;
   maxUploadBytes?: number;
+  /** Requests per minute per address and per token (0: off). */
+  ratePerMinute?: number;
   log?: (event: Record<string, unknown>) => void;
 }
 
@@ -76,7 +80,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   await syncChallenges(store, challenges);
   const workers = opts.workers ?? availableParallelism();
   const queue = new EvaluationQueue(store, { workers, jobTimeoutSeconds: opts.jobTimeoutSeconds ?? 600, log: opts.log });
-  const app = createApp({ store, challenges, onQueued: () => queue.notify(), maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES });
+  const app = createApp({ store, challenges, onQueued: () => queue.notify(), maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES, ratePerMinute: opts.ratePerMinute ?? DEFAULT_RATE_PER_MINUTE });
   const host = opts.host ?? '127.0.0.1';
   const { server, port } = await new Promise<{ server: ServerType; port: number }>((ok, fail) => {
     const s = serve({ fetch: app.fetch, port: opts.port, hostname: host }, (info) => ok({ server: s, port: info.port }));
