@@ -545,14 +545,29 @@ export async function stageArrow(conn: DuckDBConnection, path: string, table: st
         switch (kinds[fi]!) {
           case 'text': {
             const values: (string | null)[] = new Array(m);
-            for (let i = 0; i < m; i++) {
-              const v = vec.get(i);
-              values[i] = v === null || v === undefined ? null : String(v);
-            }
+            const data = vec.data.length === 1 ? vec.data[0] : undefined;
+            if (data && data.type.typeId === Type.Dictionary && data.dictionary) {
+              // Each dictionary entry decoded once, not once per row.
+              const names = Array.from(data.dictionary as Iterable<unknown>, (v) => (v === null || v === undefined ? null : String(v)));
+              const index = data.values as ArrayLike<number | bigint>;
+              for (let i = 0; i < m; i++) values[i] = vec.isValid(i) ? names[Number(index[data.offset + i])] ?? null : null;
+            } else
+              for (let i = 0; i < m; i++) {
+                const v = vec.get(i);
+                values[i] = v === null || v === undefined ? null : String(v);
+              }
             cols.push({ name: field.name, type: 'VARCHAR', values });
             break;
           }
           case 'number': {
+            const t = field.type as { typeId: Type; bitWidth?: number; precision?: number };
+            // (Float precision 0 is half precision, whose typed array holds raw bits.)
+            if (vec.nullCount === 0 && ((t.typeId === Type.Float && t.precision !== 0) || (t.typeId === Type.Int && (t.bitWidth ?? 64) <= 32))) {
+              // Plain numbers without nulls: the typed array as it is, widened to doubles.
+              const arr = vec.toArray() as Float64Array | Float32Array | Int32Array;
+              cols.push({ name: field.name, type: 'DOUBLE', values: arr instanceof Float64Array ? arr : Float64Array.from(arr) });
+              break;
+            }
             const values: (number | null)[] = new Array(m);
             for (let i = 0; i < m; i++) {
               const v = vec.get(i);
