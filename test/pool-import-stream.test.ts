@@ -66,6 +66,26 @@ describe('Arrow import, one record batch at a time', () => {
     expect(s.features[i * s.d + names.indexOf('e[1]')]).toBe(13.5);
   });
 
+  it('reads a stream whose batches replace their dictionary', async () => {
+    // Batch 1 codes 0, 1 as red, green; batch 2 codes 0, 1 as blue, red.
+    const fields = [new Field('id', new Utf8()), new Field('label', new Utf8()), new Field('colour', COLOUR, true), new Field('x', new Float64())];
+    const mk = (ids: string[], dict: string[], codes: (number | null)[]) => {
+      const n = ids.length;
+      const data: Data[] = [
+        vectorFromArray(ids, new Utf8()).data[0],
+        vectorFromArray(ids.map((_, i) => (i % 2 ? 'a' : 'b')), new Utf8()).data[0],
+        makeData({ type: COLOUR, length: n, data: Int32Array.from(codes, (c) => c ?? 0), nullBitmap: Uint8Array.from([codes.reduce((m: number, c, i) => (c === null ? m : m | (1 << i)), 0)]), dictionary: vectorFromArray(dict, new Utf8()) }),
+        makeData({ type: new Float64(), length: n, data: Float64Array.from(ids, (_, i) => i) }),
+      ];
+      return new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: n, nullCount: 0, children: data }));
+    };
+    const dir = fixture({ 's.arrows': arrowBytes([mk(['a1', 'a2', 'a3'], ['red', 'green'], [0, 1, null]), mk(['b1', 'b2', 'b3'], ['blue', 'red'], [0, 1, 0])], 'stream') });
+    const m = await importPool({ input: join(dir, 's.arrows'), format: 'arrow', out: join(dir, 'p'), groupColumns: ['colour'] });
+    expect(m.splits.train.rows).toBe(6);
+    const s = await readSplit(await openPool(join(dir, 'p')), 'train');
+    expect(s.groups.colour).toEqual(['red', 'green', null, 'blue', 'red', 'blue']);
+  });
+
   it('reports problems of every batch with their row numbers in the file, and writes nothing', async () => {
     // Embedding length 3 in rows 7 and 14 (second and third batch); missing x in row 9.
     const b = [batch(0, 5, { dim: () => 2 }), batch(5, 5, { dim: (r) => (r === 7 ? 3 : 2) }), batch(10, 5, { dim: (r) => (r === 14 ? 3 : 2) })];
