@@ -415,11 +415,13 @@ async function validateTables(draft: TablePoolDraft): Promise<Record<string, num
       });
     }
     // Numeric features: packed into one list per row and checked by position, one query of
-    // constant size however many there are.
+    // constant size however many there are. The list is built in a subquery: unnesting a list
+    // written inline in UNNEST costs DuckDB time quadratic in its length (5,000 columns: 2.7 s
+    // against 0.2 s; 20,000: 94 s).
     if (numeric.length) {
       const bad = (
         await conn.runAndReadAll(
-          `SELECT k, count(*) FROM (SELECT unnest(range(${numeric.length})) AS k, unnest([${numeric.map(q).join(', ')}]) AS x FROM ${q(table)}) ` +
+          `SELECT k, count(*) FROM (SELECT unnest(range(${numeric.length})) AS k, unnest(v) AS x FROM (SELECT [${numeric.map(q).join(', ')}] AS v FROM ${q(table)})) ` +
             `WHERE x IS NULL OR NOT isfinite(x) GROUP BY k ORDER BY k LIMIT 1`,
         )
       ).getRows();
