@@ -90,11 +90,12 @@ export interface Model {
    */
   warmStarts: boolean;
   /**
-   * The most iterations a fit may run with these (parsed) parameters when the model stops early
-   * on convergence, so a fit that ran this many stopped at the limit, not at convergence;
-   * undefined when the model has no such limit (kNN; the MLP always runs its `epochs`).
+   * The parameter that caps a fit's iterations when the model otherwise stops on convergence
+   * (`max_iter`): a fit that ran that many iterations stopped at the limit, not at
+   * convergence (the convergence note of `sieve evaluate`). Absent when the model has no such
+   * limit (kNN; the MLP always runs exactly its `epochs`).
    */
-  iterationLimit(params: ParamValues): number | undefined;
+  iterationLimit?: string;
   /**
    * Parameters of the audit's out-of-sample model (src/analysers/oos.ts) when no challenge
    * fixes one: `tabular` on the pool's standardised columns, `vectors` on the neighbour space

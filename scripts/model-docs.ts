@@ -47,12 +47,11 @@ export function modelsTable(): string {
   const params = (p: Record<string, unknown>) => Object.entries(p).map(([k, v]) => `${k} ${v}`).join(', ');
   const rows = MODEL_KINDS.map((kind) => {
     const m = getModel(kind);
-    const limit = m.iterationLimit(Object.fromEntries(Object.entries(m.params).map(([k, p]) => [k, p.default])));
     return `| \`${kind}\` | ${m.title} | ${m.seedless ? 'no' : 'yes'} | ${m.warmStarts ? 'yes' : 'no (cold refits)'} | ` +
-      `${limit === undefined ? '–' : 'yes'} | ${cell(params(m.auditDefaults.tabular))} | ${cell(params(m.auditDefaults.vectors))} |`;
+      `${m.iterationLimit === undefined ? '–' : `\`${m.iterationLimit}\``} | ${cell(params(m.auditDefaults.tabular))} | ${cell(params(m.auditDefaults.vectors))} |`;
   });
   return [
-    '| kind | model | uses the seed | ranking curve warm-starts | stops early (iteration limit) | audit default, tabular | audit default, pixels / embeddings |',
+    '| kind | model | uses the seed | ranking curve warm-starts | iteration limit (stops early otherwise) | audit default, tabular | audit default, pixels / embeddings |',
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');

@@ -92,8 +92,12 @@ describe('the model registry', () => {
   });
 
   it('declares the iteration limit that the convergence note compares fits with', () => {
-    expect(iterationLimit({ kind: 'logistic-regression', params: {} })).toBe(100);
-    expect(iterationLimit({ kind: 'logistic-regression', params: { max_iter: 7 } })).toBe(7);
+    expect(iterationLimit({ kind: 'logistic-regression', params: {} })).toEqual({ param: 'max_iter', limit: 100 });
+    expect(iterationLimit({ kind: 'logistic-regression', params: { max_iter: 7 } })).toEqual({ param: 'max_iter', limit: 7 });
+    for (const kind of MODEL_KINDS) {
+      const param = getModel(kind).iterationLimit;
+      if (param !== undefined) expect(getModel(kind).params[param]?.type, `${kind}.${param}`).toBe('number');
+    }
     // kNN has no iterations; the MLP always runs exactly its epochs (no convergence test).
     expect(iterationLimit({ kind: 'knn', params: {} })).toBeUndefined();
     expect(iterationLimit({ kind: 'mlp', params: { epochs: 3 } })).toBeUndefined();

@@ -86,7 +86,6 @@ export const knn: Model = {
   seedless: true,
   // Nothing to warm-start: a fit stores the rows.
   warmStarts: false,
-  iterationLimit: () => undefined,
   auditDefaults: { tabular: { k: 10, metric: 'euclidean' }, vectors: { k: 10, metric: 'cosine' } },
   describe: (p) => `k-nearest neighbours (k ${p.k}, ${p.metric})`,
   fit(data: Dataset, params, _opts) {

@@ -142,7 +142,7 @@ export const logisticRegression: Model & { fitWithInfo(data: Dataset, params: Mo
   seedless: true,
   // Convex with a unique optimum: a warm-started refit reaches the cold fit's weights.
   warmStarts: true,
-  iterationLimit: (p) => p.max_iter as number,
+  iterationLimit: 'max_iter',
   // Tabular columns: run to convergence (a hundred-odd dimensions make 200 iterations cheap);
   // the neighbour space: 30 iterations rank label issues as well as 100 (src/analysers/oos.ts).
   auditDefaults: { tabular: { l2: 1, max_iter: 200, tol: 1e-4 }, vectors: { l2: 1, max_iter: 30, tol: 1e-4 } },

@@ -53,8 +53,7 @@ const MLP_DECLARATION = {
   seedless: false,
   // Continued training lands elsewhere than a fresh fit: ranking curves refit cold.
   warmStarts: false,
-  // Always exactly `epochs` epochs: no convergence test, so no limit to stop at.
-  iterationLimit: () => undefined,
+  // No iterationLimit: always exactly `epochs` epochs, no convergence test to stop at.
   auditDefaults: {
     tabular: { hidden: 128, epochs: 20, lr: 0.001, batch_size: 64, weight_decay: 0.01 },
     vectors: { hidden: 128, epochs: 20, lr: 0.001, batch_size: 64, weight_decay: 0.01 },

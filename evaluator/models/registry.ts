@@ -43,7 +43,9 @@ export function describeModelSpec(spec: Pick<ModelSpec, 'kind' | 'params'>): str
   return getModel(spec.kind).describe(modelParams(spec.kind, spec.params));
 }
 
-/** The iteration limit of this spec's fits (Model.iterationLimit), or undefined. */
-export function iterationLimit(spec: Pick<ModelSpec, 'kind' | 'params'>): number | undefined {
-  return getModel(spec.kind).iterationLimit(modelParams(spec.kind, spec.params));
+/** The iteration limit of this spec's fits (Model.iterationLimit: the parameter and its value), or undefined. */
+export function iterationLimit(spec: Pick<ModelSpec, 'kind' | 'params'>): { param: string; limit: number } | undefined {
+  const param = getModel(spec.kind).iterationLimit;
+  if (param === undefined) return undefined;
+  return { param, limit: modelParams(spec.kind, spec.params)[param] as number };
 }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { BaselineResult } from '../evaluate/baselines.ts';
 import type { Challenge } from '../challenge/schema.ts';
-import { printJson, printTable } from '../util/output.ts';
+import { printJson, printTable, printWrapped } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
 
 export function register(program: Command): void {
@@ -80,6 +80,9 @@ export async function printLeaderboard(
     const g = results.find((r) => r.generalisation)!.generalisation!;
     console.log(`  generalisation: each baseline re-run on ${g.variants.length} hidden variant pool(s) of recipe ${g.recipe} (seeds ${g.variants.map((v) => v.seed).join(', ')}), ${primary} on each variant's public test part; mean with a Student t 95% interval over variants (3–5 values are too few for a bootstrap); gap = public − generalisation`);
   }
+  const { combinedConvergenceNote } = await import('../evaluate/convergence.ts');
+  const convergence = combinedConvergenceNote(results);
+  if (convergence) printWrapped(`  convergence: ${convergence}`, 2);
   for (const r of results) {
     const fewer = r.seeds.length !== challenge.model.seeds.length ? `; scored with seed ${r.seeds.join(', ')} only` : '';
     const label = r.strategy ? `${r.strategy.file} (built-in ${r.strategy.kind} strategy)` : r.name;

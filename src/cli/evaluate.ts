@@ -114,6 +114,7 @@ export async function printRecord(record: ResultRecord, opts: { showPrivate?: bo
   }
   const sys = record.system;
   console.log(`system      fit ${sys.fit_seconds.toFixed(2)} s, total ${sys.total_seconds.toFixed(2)} s, peak ${sys.peak_rss_mb} MB, ${sys.cores} cores, node ${sys.node}, evaluator ${record.evaluator.version}`);
+  if (record.convergence) printWrapped(`convergence ${record.convergence.note}`, 12);
   const g = record.generalisation;
   if (g && !('variants' in g)) console.log(`variants    ${g.note}`);
   else if (g) {

@@ -36,7 +36,8 @@ import type { Progress } from '../util/progress.ts';
 import { preparedFeatures, type EvalContext } from './context.ts';
 import { selfConfidenceOrder } from './oos.ts';
 import { kFoldProba } from '../../evaluator/oos.ts';
-import { primaryMean, type Metrics } from './record.ts';
+import { primaryMean, type FitSummary, type Metrics } from './record.ts';
+import { convergenceNote, type ConvergenceNote } from './convergence.ts';
 import { bootstrapOf, modelSpecOf, scoreSubmission, type Scored } from './runner.ts';
 import { findLabelIssues, normalizedMargin, argmaxRow } from '../analysers/confident-learning.ts';
 import { loadVariants, produceFromSource, scoreOnVariants, strategyGeneralisation, type Generalisation, type LoadedVariant } from './variants.ts';
@@ -66,6 +67,8 @@ export interface BaselineResult {
   strategy?: { file: string; kind: 'sql' | 'ts'; path: string; sha256: string; output_sha256: string; seed: number };
   /** Why a library strategy has no score (it failed on the challenge's own pool). */
   error?: string;
+  /** Present when the fixed model stopped at its iteration limit on most of this baseline's fits. */
+  convergence?: ConvergenceNote;
 }
 
 export const BASELINE_DESCRIPTIONS: Record<string, string> = {
@@ -126,7 +129,7 @@ async function scorePerSeedTrainSets(
   spec: ModelSpec,
   trainFor: (seed: number) => { rows: Int32Array; labels: Int32Array },
   opts: { bootstrapSamples?: number; progress?: Progress },
-): Promise<{ metrics: Metrics; privateMetrics: Metrics; rows: number }> {
+): Promise<{ metrics: Metrics; privateMetrics: Metrics; rows: number; fits: FitSummary; perSeedRows: true }> {
   const pool = ctx.poolInput, test = ctx.testInput;
   const features = preparedFeatures(ctx, spec);
   let rows = 0;
@@ -149,7 +152,7 @@ async function scorePerSeedTrainSets(
     parts,
     positiveClass: ctx.positiveClass,
   });
-  return { metrics: scored.public, privateMetrics: scored.private ?? {}, rows };
+  return { metrics: scored.public, privateMetrics: scored.private ?? {}, rows, fits: fits.map(({ seed, iterations, seconds }) => ({ seed, iterations, seconds })), perSeedRows: true };
 }
 
 function allRows(n: number): Int32Array {
@@ -168,36 +171,37 @@ export async function runBaseline(
   const spec = { ...modelSpecOf(challenge), ...(opts.seeds ? { seeds: [...opts.seeds] } : {}) };
   const n = ctx.train.n, k = ctx.poolInput.k, y = ctx.train.labels;
   const budget = ctx.rules.budget ?? n;
-  let metrics: Metrics, privateMetrics: Metrics, rows: number;
+  let metrics: Metrics, privateMetrics: Metrics, rows: number, fits: FitSummary;
+  let perSeedRows = false;
   let extra: Pick<BaselineResult, 'curve' | 'ranking'> = {};
   const score = (sub: Parameters<typeof scoreSubmission>[1]) =>
     scoreSubmission(ctx, sub, { bootstrapSamples: opts.bootstrapSamples, progress: opts.progress, spec });
 
   switch (`${challenge.task}:${name}`) {
     case 'selection:random':
-      ({ metrics, privateMetrics, rows } = await scorePerSeedTrainSets(
+      ({ metrics, privateMetrics, rows, fits, perSeedRows } = await scorePerSeedTrainSets(
         ctx, spec, (seed) => ({ rows: randomRows(n, budget, deriveSeed(seed, 'baseline', 'random')), labels: y }), opts,
       ));
       break;
     case 'selection:class-balanced':
-      ({ metrics, privateMetrics, rows } = await scorePerSeedTrainSets(
+      ({ metrics, privateMetrics, rows, fits, perSeedRows } = await scorePerSeedTrainSets(
         ctx, spec, (seed) => ({ rows: classBalancedRows(y, k, budget, deriveSeed(seed, 'baseline', 'class-balanced')), labels: y }), opts,
       ));
       break;
     case 'selection:full-pool': {
       const s = await score({ task: 'selection', indices: allRows(n) });
-      ({ metrics, privateMetrics } = s);
+      ({ metrics, privateMetrics, fits } = s);
       rows = n;
       break;
     }
     case 'relabel:no-corrections': {
       const s = await score({ task: 'relabel', indices: new Int32Array(0), labels: new Int32Array(0) });
-      ({ metrics, privateMetrics } = s);
+      ({ metrics, privateMetrics, fits } = s);
       rows = 0;
       break;
     }
     case 'relabel:random-corrections':
-      ({ metrics, privateMetrics, rows } = await scorePerSeedTrainSets(
+      ({ metrics, privateMetrics, rows, fits, perSeedRows } = await scorePerSeedTrainSets(
         ctx, spec, (seed) => {
           const rng = createRng(deriveSeed(seed, 'baseline', 'random-corrections'));
           const picked = rng.permutation(n).slice(0, Math.min(budget, n));
@@ -215,7 +219,7 @@ export async function runBaseline(
       const proba = await kFoldProba({ X: features.Xpool, n, d: features.d, y, k }, spec, { folds: 5, seed: spec.seeds[0], threads: 1 });
       const corrections = confidentCorrections(proba, y, k, budget);
       const s = await score({ task: 'relabel', indices: corrections.rows, labels: corrections.labels });
-      ({ metrics, privateMetrics } = s);
+      ({ metrics, privateMetrics, fits } = s);
       rows = corrections.rows.length;
       break;
     }
@@ -234,7 +238,7 @@ export async function runBaseline(
       }
       order = order.slice(0, Math.min(budget, n));
       const s = await score({ task: 'ranking', indices: order });
-      ({ metrics, privateMetrics } = s);
+      ({ metrics, privateMetrics, fits } = s);
       extra = { curve: s.curve, ranking: s.ranking };
       rows = order.length;
       break;
@@ -246,6 +250,7 @@ export async function runBaseline(
       });
   }
   const primary = challenge.metrics.primary;
+  const convergence = convergenceNote(spec, fits, { perSeedRows });
   return {
     name,
     description: BASELINE_DESCRIPTIONS[name],
@@ -257,6 +262,7 @@ export async function runBaseline(
     ...extra,
     seeds: [...spec.seeds],
     seconds: (performance.now() - t0) / 1000,
+    ...(convergence ? { convergence } : {}),
   };
 }
 

@@ -19,6 +19,7 @@ import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import { oneVsRestClasses, oneVsRestSplit, positiveIndex } from './one-vs-rest.ts';
 import { partitionTestRows, type TestPartition } from './partition.ts';
+import { evaluatorRefusal } from './refusal.ts';
 
 export interface EvalContext {
   challenge: Challenge;
@@ -47,7 +48,11 @@ export function preparedFeatures(ctx: EvalContext, spec: ModelSpec): PreparedFea
   const key = JSON.stringify(spec.preprocess ?? null);
   let f = ctx.featureCache.get(key);
   if (!f) {
-    f = prepareFeatures(spec, ctx.poolInput, ctx.testInput);
+    try {
+      f = prepareFeatures(spec, ctx.poolInput, ctx.testInput);
+    } catch (err) {
+      throw evaluatorRefusal(err, ctx.challenge.specPath); // a preprocessing option the pool cannot take (pca > d)
+    }
     ctx.featureCache.set(key, f);
   }
   return f;

@@ -16,6 +16,7 @@ import type { SubmissionFormat } from '../submission/types.ts';
 import type { TaskName } from '../tasks/types.ts';
 import type { SystemFigures } from './system.ts';
 import type { Generalisation } from './variants.ts';
+import type { ConvergenceNote } from './convergence.ts';
 
 export const RESULT_FORMAT = 'sieve-result/1';
 
@@ -138,6 +139,8 @@ export interface ResultRecord {
    */
   generalisation?: Generalisation | { note: string };
   fits: FitSummary;
+  /** Present when the fixed model stopped at its iteration limit on most fits (src/evaluate/convergence.ts). */
+  convergence?: ConvergenceNote;
   system: SystemFigures;
   created_at: string;
 }

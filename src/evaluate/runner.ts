@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  encodeMask, encodeReplay, EvaluatorInputError, EVALUATOR_VERSION, ModelSpecError, LOG_LOSS_CONVENTION, MISSING_GROUP, restrictReplay,
+  encodeMask, encodeReplay, EVALUATOR_VERSION, LOG_LOSS_CONVENTION, MISSING_GROUP, restrictReplay,
   type MetricSummary, type ModelSpec, type Replay, type ScoringOptions,
 } from '../../evaluator/index.ts';
 import type { Challenge } from '../challenge/schema.ts';
@@ -23,6 +23,8 @@ import { loadEvalContext, preparedFeatures, type EvalContext } from './context.t
 import { taskOf, type TaskScore } from '../tasks/index.ts';
 import { primaryMean, RESULT_FORMAT, type RecordReplay, type ResultRecord, type SubsetSummary } from './record.ts';
 import { systemFigures } from './system.ts';
+import { evaluatorRefusal } from './refusal.ts';
+import { convergenceNote, type ConvergenceNote } from './convergence.ts';
 import type { Timings } from './timings.ts';
 import { notRerun, produceFromSource, strategyGeneralisation, type Generalisation } from './variants.ts';
 
@@ -55,19 +57,14 @@ export function bootstrapOf(challenge: Challenge, samples?: number): { samples: 
   return { samples: samples ?? challenge.bootstrap.samples, seed: challenge.bootstrap.seed };
 }
 
-/** Evaluator input errors are bugs of ours or of a challenge, not of the submission: say so. */
+/** Evaluator input errors are bugs of ours or of a challenge, not of the submission: say so (refusal.ts). */
 function asSieveError(err: unknown, ctx: EvalContext): never {
-  if (err instanceof ModelSpecError) {
-    throw new SieveError(`the challenge's model spec is invalid: ${err.message}`, { where: `${ctx.challenge.specPath}: ${err.where}` });
-  }
-  if (err instanceof EvaluatorInputError) {
-    throw new SieveError(`the evaluator refused the run: ${err.message}`, {
-      where: `${ctx.challenge.specPath} (${err.where})`,
-      examples: err.examples,
-      count: err.count,
-    });
-  }
-  throw err;
+  throw evaluatorRefusal(err, ctx.challenge.specPath);
+}
+
+function convergenceField(spec: ModelSpec, fits: Scored['fits']): { convergence?: ConvergenceNote } {
+  const note = convergenceNote(spec, fits);
+  return note ? { convergence: note } : {};
 }
 
 /** Runs the challenge's protocol on an already validated submission. */
@@ -198,6 +195,7 @@ export function buildRecord(
     subset: summariseSubset(ctx, sub, scored.changed),
     ...(timing.generalisation !== undefined ? { generalisation: timing.generalisation } : notRerunField(challenge)),
     fits: scored.fits,
+    ...convergenceField(spec, scored.fits),
     system: systemFigures(scored.fitSeconds, (performance.now() - timing.t0) / 1000),
     created_at: new Date().toISOString(),
   };
