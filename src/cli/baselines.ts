@@ -74,11 +74,11 @@ export async function printLeaderboard(
     if (opts.showPrivate) row.push(meanStd(r.private?.metrics[primary]));
     return row;
   });
-  console.log(`${challenge.name} v${challenge.version}: ${challenge.title} (public test part, ${challenge.model.seeds.length} model seed(s), ${opts.bootstrapSamples ?? challenge.bootstrap.samples} bootstrap resamples)`);
+  printWrapped(`${challenge.name} v${challenge.version}: ${challenge.title} (public test part, ${challenge.model.seeds.length} model seed(s), ${opts.bootstrapSamples ?? challenge.bootstrap.samples} bootstrap resamples)`);
   printTable(head, rows);
   if (withVariants) {
     const g = results.find((r) => r.generalisation)!.generalisation!;
-    console.log(`  generalisation: each baseline re-run on ${g.variants.length} hidden variant pool(s) of recipe ${g.recipe} (seeds ${g.variants.map((v) => v.seed).join(', ')}), ${primary} on each variant's public test part; mean with a Student t 95% interval over variants (3–5 values are too few for a bootstrap); gap = public − generalisation`);
+    printWrapped(`  generalisation: each baseline re-run on ${g.variants.length} hidden variant pool(s) of recipe ${g.recipe} (seeds ${g.variants.map((v) => v.seed).join(', ')}), ${primary} on each variant's public test part; mean with a Student t 95% interval over variants (3–5 values are too few for a bootstrap); gap = public − generalisation`, 2);
   }
   const { combinedConvergenceNote } = await import('../evaluate/convergence.ts');
   const convergence = combinedConvergenceNote(results);
@@ -86,10 +86,10 @@ export async function printLeaderboard(
   for (const r of results) {
     const fewer = r.seeds.length !== challenge.model.seeds.length ? `; scored with seed ${r.seeds.join(', ')} only` : '';
     const label = r.strategy ? `${r.strategy.file} (built-in ${r.strategy.kind} strategy)` : r.name;
-    console.log(`  ${label}: ${r.description} (${r.seconds.toFixed(1)} s${fewer})`);
-    if (r.error) console.log(`    failed: ${r.error}`);
+    printWrapped(`  ${label}: ${r.description} (${r.seconds.toFixed(1)} s${fewer})`, 2);
+    if (r.error) printWrapped(`    failed: ${r.error}`, 4);
   }
-  if (results.some((r) => r.strategy)) console.log('  built-in strategies: `sieve strategy show NAME` prints one; a copy scores the same with `sieve evaluate`');
+  if (results.some((r) => r.strategy)) printWrapped('  built-in strategies: `sieve strategy show NAME` prints one; a copy scores the same with `sieve evaluate`');
 }
 
 /** "0.8123 [0.80, 0.82]" and the gap, or why there is none. */

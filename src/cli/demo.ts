@@ -61,7 +61,7 @@ export function register(program: Command): void {
         ['sieve challenge list', 'the other challenges: fashion-debug (ranking), credit-fair, synth-teach'],
       ];
       const width = Math.max(...next.map(([c]) => c.length)) + 3;
-      for (const [c, what] of next) console.log(`  ${c.padEnd(width)}${what}`);
+      for (const [c, what] of next) printWrapped(`  ${c.padEnd(width)}${what}`, 2 + width);
       console.log(
         `\nA submission for ${DEMO_CHALLENGE}: my-ids.csv with the header line "id" and then at most ${ctx.rules.budget} train ids,\n` +
           'one per line (as `sieve pool head` shows them); .txt (ids only), .json (["id", ...]), .parquet and .arrow work too.',

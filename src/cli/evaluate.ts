@@ -65,16 +65,17 @@ export async function printRecord(record: ResultRecord, opts: { showPrivate?: bo
   const { ci, meanStd, reportedMetricNames, scoringRulesLines } = await import('../evaluate/format.ts');
   const showPrivate = record.private !== null && privateVisible(record, opts);
   const c = record.challenge;
-  console.log(`challenge   ${c.name} v${c.version} (${c.task}), pool ${record.pool.name}`);
+  printWrapped(`challenge   ${c.name} v${c.version} (${c.task}), pool ${record.pool.name}`);
   if (record.strategy) {
     const st = record.strategy;
-    console.log(`strategy    ${st.path} (${st.kind}, sha256 ${st.sha256.slice(0, 12)}…, seed ${st.seed}): ${record.submission.rows} rows out, output sha256 ${st.output_sha256.slice(0, 12)}…`);
+    printWrapped(`strategy    ${st.path} (${st.kind}, sha256 ${st.sha256.slice(0, 12)}…, seed ${st.seed}): ${record.submission.rows} rows out, output sha256 ${st.output_sha256.slice(0, 12)}…`, 12);
   } else {
-    console.log(`submission  ${record.submission.path} (${record.submission.format}, ${record.submission.rows} rows, sha256 ${record.submission.sha256.slice(0, 12)}…)`);
+    printWrapped(`submission  ${record.submission.path} (${record.submission.format}, ${record.submission.rows} rows, sha256 ${record.submission.sha256.slice(0, 12)}…)`, 12);
   }
-  console.log(
+  printWrapped(
     `model       ${record.model.kind}, seeds [${record.seeds.join(', ')}], bootstrap ${record.bootstrap.samples} resamples; ` +
       `public test ${record.test.public_rows} of ${record.test.rows} rows`,
+    12,
   );
   const report = opts.report ?? record.challenge.report;
   const names = reportedMetricNames(record.primary.name, report, Object.keys(record.metrics));
@@ -110,18 +111,18 @@ export async function printRecord(record: ResultRecord, opts: { showPrivate?: bo
     printWrapped(`            ${g}: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`, 12);
   }
   if (record.private && !showPrivate) {
-    console.log(`private     ${record.test.private_rows} test rows scored and stored; shown ${c.closes ? `after ${c.closes}` : 'when the challenge closes'} (or --show-private)`);
+    printWrapped(`private     ${record.test.private_rows} test rows scored and stored; shown ${c.closes ? `after ${c.closes}` : 'when the challenge closes'} (or --show-private)`, 12);
   }
   const sys = record.system;
-  console.log(`system      fit ${sys.fit_seconds.toFixed(2)} s, total ${sys.total_seconds.toFixed(2)} s, peak ${sys.peak_rss_mb} MB, ${sys.cores} cores, node ${sys.node}, evaluator ${record.evaluator.version}`);
+  printWrapped(`system      fit ${sys.fit_seconds.toFixed(2)} s, total ${sys.total_seconds.toFixed(2)} s, peak ${sys.peak_rss_mb} MB, ${sys.cores} cores, node ${sys.node}, evaluator ${record.evaluator.version}`, 12);
   if (record.convergence) printWrapped(`convergence ${record.convergence.note}`, 12);
   const g = record.generalisation;
-  if (g && !('variants' in g)) console.log(`variants    ${g.note}`);
+  if (g && !('variants' in g)) printWrapped(`variants    ${g.note}`, 12);
   else if (g) {
     const per = g.variants.map((v) => `${v.seed}: ${v.primary === null ? `failed (${v.error})` : v.primary.toFixed(4)}`).join(', ');
     const ci = g.ci95 ? ` [${g.ci95[0].toFixed(4)}, ${g.ci95[1].toFixed(4)}] (Student t over variants)` : '';
-    console.log(`variants    ${g.primary.name} per hidden variant ${per}`);
-    console.log(`            generalisation ${g.mean === null ? '-' : g.mean.toFixed(4)}${ci}, gap to public ${g.gap === null ? '-' : g.gap.toFixed(4)}${g.note ? `; ${g.note}` : ''}`);
+    printWrapped(`variants    ${g.primary.name} per hidden variant ${per}`, 12);
+    printWrapped(`            generalisation ${g.mean === null ? '-' : g.mean.toFixed(4)}${ci}, gap to public ${g.gap === null ? '-' : g.gap.toFixed(4)}${g.note ? `; ${g.note}` : ''}`, 12);
   }
   if (opts.out) console.log(`wrote       ${opts.out}`);
 }

@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { describeFailure } from '../util/errors.ts';
+import { terminalWidth } from '../util/output.ts';
 import { cleanupTrackedSync } from '../util/temps.ts';
 import { commands } from './commands.ts';
 
@@ -24,6 +25,9 @@ const program = new Command('sieve')
   .description('sieve: a workbench for data-centric AI benchmarks (pools, fixed-model evaluator, analysers)')
   .version(versionInfo.SIEVE_VERSION)
   .showHelpAfterError()
+  // Help fits the terminal, or 120 columns in a pipe (as tables do): Commander's own default of
+  // 80 leaves long command names no room to wrap their descriptions, which then ran to 170.
+  .configureHelp({ helpWidth: terminalWidth() })
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
 // `sieve pool head ... | head` closes the pipe early: that is not an error.

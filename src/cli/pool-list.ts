@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { printJson, printTable } from '../util/output.ts';
+import { printJson, printTable, printWrapped } from '../util/output.ts';
 
 export function registerPoolList(pool: Command): void {
   pool
@@ -44,7 +44,7 @@ export function registerPoolList(pool: Command): void {
       );
       console.log(`built-in pools: ${builtinPoolsDir()}`);
       for (const w of workspaces()) console.log(`workspace: ${describeWorkspace(w)}`);
-      console.log('a name opens the first pool of that name in this order; `sieve pool import FILE --name NAME` adds to the first workspace; --json gives every directory');
+      printWrapped('a name opens the first pool of that name in this order; `sieve pool import FILE --name NAME` adds to the first workspace; --json gives every directory');
     });
 }
 

@@ -25,7 +25,7 @@ extensions or network) and its configuration locked.
 
 Examples:
   sieve sql audit.duckdb "SELECT analyser, severity, flagged, verdict FROM summary"
-  sieve sql audit.duckdb "SELECT id, given_label, suggested_label, score FROM findings_label_errors WHERE flagged ORDER BY score DESC LIMIT 20"
+  sieve sql audit.duckdb "SELECT id, suggested_label FROM findings_label_errors WHERE flagged ORDER BY score DESC"
   sieve sql german-credit "SELECT label, sex, count(*) AS n FROM train GROUP BY ALL ORDER BY ALL"
   sieve sql audit.duckdb "SELECT id FROM findings_label_errors WHERE NOT flagged" --csv > clean-ids.csv`)
     .action(async (target: string, query: string, opts: { json?: boolean; csv?: boolean; maxRows: string }) => {

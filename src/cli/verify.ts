@@ -19,8 +19,8 @@ export function register(program: Command): void {
     .option('--allow-network-unsandboxed', 'code strategies: re-run even where the network cannot be isolated')
     .option('--json', 'print the outcome as JSON')
     .addHelpText('after', '\nExit codes: 0 identical; 1 figures differ (listed); 2 the submission, challenge spec or pool changed, or bad input.\n' +
-        '--rescore needs only the record: no submission, pool or refit; intervals are recomputed from the rows the record’s bootstrap\n' +
-        'resampled (records written before those were stored re-score without their intervals, and say so).')
+        '--rescore needs only the record: no submission, pool or refit; intervals are recomputed from the rows the\n' +
+        'record’s bootstrap resampled (records written before those were stored re-score without their intervals, and say so).')
     .action(async (result: string, opts: { submission?: string; json?: boolean; rescore?: boolean; allowNetworkUnsandboxed?: boolean }) => {
       if (opts.rescore) return rescore(result, opts);
       const progress = progressBar({ enabled: !opts.json });
