@@ -15,7 +15,7 @@ import { openPool, readSplit } from '../src/pool/read.ts';
 const dir = mkdtempSync(join(tmpdir(), 'sieve-widths-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const env = { ...process.env, CI: '1' };
+const env: NodeJS.ProcessEnv = { ...process.env, CI: '1' };
 delete env.COLUMNS;
 const sieve = (...args: string[]) =>
   spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'sieve.mjs'), ...args], { encoding: 'utf8', env });
