@@ -39,7 +39,7 @@ describe('convergence note', () => {
     const stopped = [{ iterations: 5 }, { iterations: 5 }, { iterations: 5 }];
     // Logistic regression uses no seed: the protocols' one fit stands for every seed.
     expect(convergenceNote(lr, stopped)).toMatchObject({ fits: 1, at_limit: 1, param: 'max_iter', limit: 5 });
-    expect(convergenceNote(lr, stopped)!.note).toMatch(/one for all 3 seeds/);
+    expect(convergenceNote(lr, stopped)!.note).toMatch(/the one fit \(for all 3 seeds: the model uses no seed\)/);
     // Baselines that draw rows per seed fit each seed on its own rows: most (2 of 3) is enough.
     expect(convergenceNote(lr, [{ iterations: 5 }, { iterations: 3 }, { iterations: 5 }], { perSeedRows: true }))
       .toMatchObject({ fits: 3, at_limit: 2 });
