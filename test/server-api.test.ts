@@ -307,6 +307,16 @@ describe('server API', () => {
     expect(status.attempt_log.map((a: { outcome: string }) => a.outcome)).toEqual(['failed', 'failed', 'failed']);
     const me = await (await app.request('/api/me', { headers: auth(token) })).json();
     expect(me.quota.find((q: { challenge: string }) => q.challenge === 'tiny')).toMatchObject({ used_total: 0 });
+
+    // Organisers see every job; participants may not list them.
+    expect((await app.request('/api/jobs', { headers: auth(token) })).status).toBe(403);
+    const t = issueToken('org_0000000000000000000000ff');
+    await store.addParticipant({ id: 'org_0000000000000000000000ff', name: 'the organiser', role: 'organiser', tokenSalt: t.salt, tokenHash: t.hash, createdAt: 1 });
+    const failed = await (await app.request('/api/jobs?challenge=tiny&state=failed', { headers: auth(t.token) })).json();
+    expect(failed.jobs.map((j: { id: string }) => j.id)).toEqual([job]);
+    expect(failed.counts.failed).toBe(1);
+    expect((await app.request(`/api/jobs/${job}`, { headers: auth(t.token) })).status).toBe(200);
+    expect((await app.request('/api/jobs?state=lost', { headers: auth(t.token) })).status).toBe(400);
   }, 60_000);
 });
 

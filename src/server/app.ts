@@ -274,6 +274,22 @@ export function createApp(opts: AppOptions): Hono {
     return { p, job };
   };
 
+  // Organisers: every submission's job, oldest first (?challenge=NAME, ?state=queued|running|done|failed|cancelled).
+  app.get('/api/jobs', async (c) => {
+    const p = await requireCaller(c);
+    if (p.role !== 'organiser') throw new ApiError(403, 'forbidden', 'listing every job is for organisers', 'Authorization');
+    const challenge = c.req.query('challenge');
+    const state = c.req.query('state');
+    if (challenge !== undefined) served(challenge);
+    const STATES = ['queued', 'running', 'done', 'failed', 'cancelled'];
+    if (state !== undefined && !STATES.includes(state)) throw new ApiError(400, 'bad-request', `unknown job state "${state}"`, 'state', [`states: ${STATES.join(', ')}`]);
+    const subs = await store.listSubmissions(challenge ? { challenge } : {});
+    return c.json({
+      counts: await store.countJobs(),
+      jobs: subs.filter((x) => state === undefined || x.job.state === state).map((x) => ({ ...jobJson(x.job), participant: x.participant, file: x.fileName, primary_public: x.primaryPublic })),
+    });
+  });
+
   app.get('/api/jobs/:id', async (c) => {
     const { job } = await ownJob(c);
     const attempts = await store.listAttempts(job.id);
