@@ -7,6 +7,8 @@
  *   bias_relu(H, b, rows, w):      H[r, :w] = max(H[r, :w] + b[:w], 0)                (f32)
  *   relu_back(H, dH, gb, rows, w): dH[r] = dH[r] where H[r] > 0 else 0, and gb = Σ_r dH[r]
  *                                  (f32, summed in row order; gb overwritten)
+ *   gather(src, rows, count, rowBytes, dst): row rows[r] of src (i32 indices at `rows`) to row r
+ *                                  of dst, for r < count (rowBytes a multiple of 16; a copy)
  *   adamw(theta, m, v, g, w, len, decay, step, bc2):                           (f64, len even)
  *     m = 0.9·m + 0.1·g; v = 0.999·v + 0.001·g·g;
  *     theta = theta·decay − step·m / (√v / bc2 + 1e-8); w = f32(theta)
@@ -78,6 +80,21 @@ function buildMlpModule(): Uint8Array<ArrayBuffer> {
     mb.addFunc('relu_back', [I32, I32, I32, I32, I32], [], [I32, I32, I32, I32, I32, V128], c);
   }
   {
+    const SRC = 0, ROWS = 1, COUNT = 2, RB = 3, DST = 4, R = 5, U = 6, PS = 7, PD = 8;
+    const c = new Code();
+    c.get(DST).set(PD);
+    loop(c, R, () => c.get(COUNT), 1, () => {
+      c.get(SRC).get(ROWS).get(R).i32(2).op(Op.i32_shl).op(Op.i32_add).mem(Op.i32_load, 2).get(RB).op(Op.i32_mul).op(Op.i32_add).set(PS);
+      loop(c, U, () => c.get(RB), 16, () => {
+        c.get(PD).get(U).op(Op.i32_add);
+        c.get(PS).get(U).op(Op.i32_add).simdMem(Simd.v128_load);
+        c.simdMem(Simd.v128_store);
+      });
+      c.get(PD).get(RB).op(Op.i32_add).set(PD);
+    });
+    mb.addFunc('gather', [I32, I32, I32, I32, I32], [], [I32, I32, I32, I32], c);
+  }
+  {
     const TH = 0, M = 1, V = 2, G = 3, WO = 4, LEN = 5, DECAY = 6, STEP = 7, BC2 = 8;
     const I = 9, G2 = 10, M2 = 11, V2 = 12, T2 = 13, DEC = 14, ST = 15, BC = 16;
     const locals: ValType[] = [I32, V128, V128, V128, V128, V128, V128, V128];
@@ -113,6 +130,7 @@ let compiled: WebAssembly.Module | null = null;
 export interface MlpExports {
   bias_relu(H: number, b: number, rows: number, w: number): void;
   relu_back(H: number, dH: number, gb: number, rows: number, w: number): void;
+  gather(src: number, rows: number, count: number, rowBytes: number, dst: number): void;
   adamw(theta: number, m: number, v: number, g: number, w: number, len: number, decay: number, step: number, bc2: number): void;
 }
 

@@ -102,12 +102,14 @@ class Workspace {
   readonly d4: number; readonly h8: number; readonly k8: number; readonly P: number;
   /** Offsets (in elements) of the parameter blocks in the flat vector. */
   readonly o: { W1: number; b1: number; W2: number; b2: number };
-  readonly at: Record<'Xb' | 'H' | 'Z' | 'dH' | 'W2T' | 'w' | 'g' | 'theta' | 'm' | 'v', number>;
+  readonly at: Record<'Xb' | 'H' | 'Z' | 'dH' | 'W2T' | 'w' | 'g' | 'theta' | 'm' | 'v' | 'X' | 'rows', number>;
   readonly Xb: Float32Array; readonly H: Float32Array; readonly Z: Float32Array; readonly dH: Float32Array;
   readonly W2T: Float32Array; readonly w: Float32Array; readonly g: Float32Array;
   readonly theta: Float64Array; readonly m: Float64Array; readonly v: Float64Array;
+  private readonly rowIndex: Int32Array;
 
-  constructor(readonly d: number, readonly h: number, readonly k: number, readonly rows: number, readonly training: boolean) {
+  /** `n`: the training rows (copied in by loadRows; 0 for prediction). */
+  constructor(readonly d: number, readonly h: number, readonly k: number, readonly rows: number, readonly training: boolean, n = 0) {
     const d4 = this.d4 = up(d, GEMM_ROWS), h8 = this.h8 = up(h, GEMM_COLS), k8 = this.k8 = up(k, GEMM_COLS);
     const r4 = up(rows, GEMM_ROWS), h4 = up(h, GEMM_ROWS);
     this.o = { W1: 0, b1: d4 * h8, W2: d4 * h8 + h8, b2: d4 * h8 + h8 + h4 * k8 };
@@ -116,6 +118,8 @@ class Workspace {
     const bytes = {
       Xb: 4 * r4 * d4, H: 4 * r4 * h8, Z: 4 * r4 * k8, dH: 4 * t * r4 * h8, W2T: 4 * t * k * h8,
       w: 4 * P, g: 4 * t * P, theta: 8 * t * P, m: 8 * t * P, v: 8 * t * P,
+      // Training: every row once (padded to d4), and a batch's row indices, for `gather`.
+      X: 4 * t * n * d4, rows: 4 * t * rows,
     };
     const L = new Layout();
     const rel = Object.fromEntries(Object.entries(bytes).map(([key, len]) => [key, L.alloc(len)])) as Record<keyof typeof bytes, number>;
@@ -127,6 +131,7 @@ class Workspace {
     const f64 = (key: keyof typeof bytes) => new Float64Array(buf, this.at[key], bytes[key] / 8);
     this.Xb = f32('Xb'); this.H = f32('H'); this.Z = f32('Z'); this.dH = f32('dH'); this.W2T = f32('W2T');
     this.w = f32('w'); this.g = f32('g'); this.theta = f64('theta'); this.m = f64('m'); this.v = f64('v');
+    this.rowIndex = new Int32Array(buf, this.at.rows, bytes.rows / 4);
     this.gemm = gemmKernel();
     this.ops = mlpKernels();
   }
@@ -155,13 +160,18 @@ class Workspace {
     for (let u = 0; u < h; u++) for (let c = 0; c < k; c++) W2T[c * h8 + u] = w[o.W2 + u * k8 + c];
   }
 
-  /** Rows `rows[0..count)` of X (n × d) into the batch buffer. */
-  gather(X: Float32Array, rows: ArrayLike<number>, count: number): void {
-    const { d, d4, Xb } = this;
-    for (let r = 0; r < count; r++) {
-      const off = rows[r] * d, o = r * d4;
-      for (let j = 0; j < d; j++) Xb[o + j] = X[off + j];
-    }
+  /** Copies the training rows X (n × d) into kernel memory once, rows padded to d4. */
+  loadRows(X: Float32Array, n: number): void {
+    const { d, d4 } = this;
+    const dst = new Float32Array(this.region.buffer(), this.at.X, n * d4);
+    if (d === d4) dst.set(X);
+    else for (let i = 0; i < n; i++) dst.set(X.subarray(i * d, (i + 1) * d), i * d4);
+  }
+
+  /** Training rows `rows[0..count)` (indices into loadRows' X) into the batch buffer. */
+  gather(rows: Int32Array, count: number): void {
+    this.rowIndex.set(rows.subarray(0, count));
+    this.ops.exports.gather(this.at.X, this.at.rows, count, 4 * this.d4, this.at.Xb);
   }
 
   /** Rows of X from `r0` on, contiguous. */
@@ -288,9 +298,10 @@ export const mlp: Model = {
     }
     adam ??= { m: new Float64Array(theta.length), v: new Float64Array(theta.length), t: 0 };
     const B = Math.min(p.batch_size, n);
-    const ws = new Workspace(d, h, k, B, true);
+    const ws = new Workspace(d, h, k, B, true, n);
     try {
       const { d4, h8, k8, at, o, gemm, H, Z, g, w } = ws;
+      ws.loadRows(X, n);
       const prob = new Float64Array(k);
       const decay = 1 - p.lr * p.weight_decay;
       ws.pad(theta, ws.theta); ws.pad(adam.m, ws.m); ws.pad(adam.v, ws.v); ws.pad(theta, w);
@@ -305,7 +316,7 @@ export const mlp: Model = {
         for (let s0 = 0; s0 < n; s0 += B) {
           const count = Math.min(B, n - s0);
           const rows = order.subarray(s0, s0 + count);
-          ws.gather(X, rows, count);
+          ws.gather(rows, count);
           ws.forward(count);
           // dZ = (softmax(Z + b2) − onehot(y)) / count, in place (float32, as the kernel reads
           // it); gb2 = Σ_r dZ[r] in row order.
