@@ -3,6 +3,7 @@ import { createRng } from '../compute/rng.ts';
 import { runFit, runFits, type FitJob } from '../evaluator/parallel.ts';
 import { fitPreprocessor } from '../evaluator/preprocess.ts';
 import type { Dataset } from '../evaluator/types.ts';
+import { ModelSpecError } from '../evaluator/errors.ts';
 
 function data(seed: number, n: number, d: number, k: number): Dataset {
   const r = createRng(seed);
@@ -58,9 +59,20 @@ describe('parallel fits', () => {
     expect(Array.from(viaWorker.proba[0])).toEqual(Array.from(mainThread.proba[0]));
   });
 
-  it('reports a failing job with its index and model', async () => {
+  it('reports a job that fails in a worker with its index and model', async () => {
+    const train = data(5, 50, 4, 2);
+    // Job 1's eval matrix has the wrong width: it fails inside the worker, at prediction.
+    const bad: FitJob = { kind: 'knn', params: { k: 3 }, train, seed: 0, evals: [{ X: new Float32Array(7), n: 2 }] };
+    await expect(runFits([{ kind: 'knn', params: { k: 3 }, train, seed: 0 }, bad], { threads: 2 }))
+      .rejects.toThrow(/fit job 1 \(knn, seed 0\) failed in a worker: knn: queries have 7 values, expected 2×4/);
+  });
+
+  it('rejects a bad parameter on the calling thread, before any worker starts', async () => {
     const train = data(5, 50, 4, 2);
     const bad: FitJob = { kind: 'knn', params: { k: -1 }, train, seed: 0 };
-    await expect(runFits([{ ...bad, params: { k: 3 } }, bad], { threads: 2 })).rejects.toThrow(/fit job 1 \(knn, seed 0\) failed in a worker: knn: parameter 'k' must be >= 1/);
+    const err = await runFits([{ ...bad, params: { k: 3 } }, bad], { threads: 2 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelSpecError);
+    expect(String(err)).toMatch(/knn: parameter 'k' must be >= 1/);
+    expect(String(err)).not.toMatch(/worker/);
   });
 });
