@@ -1,3 +1,5 @@
+import { sourceMappedStack } from './source-stack.ts';
+
 /**
  * The one error type users see. `what` says what is wrong, `where` names the file/column/
  * option, `examples` lists the first offending rows or values (never all of them).
@@ -95,7 +97,7 @@ export function describeFailure(err: unknown, version: string): { text: string; 
   if (user) return { text: user.describe(), exitCode: user.exitCode, json: user.toJSON() };
   return {
     text:
-      `internal error: ${(err as Error)?.stack ?? String(err)}\n` +
+      `internal error: ${(err as Error)?.stack ? sourceMappedStack((err as Error).stack!) : String(err)}\n` +
       `This is a bug in sieve ${version}, not a mistake of yours. Please report it on the sieve issue tracker ` +
       `with the command you ran and the lines above.`,
     exitCode: 1,
