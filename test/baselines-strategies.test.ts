@@ -11,7 +11,7 @@ import { runBaselines } from '../src/evaluate/baselines.ts';
 import { loadEvalContext } from '../src/evaluate/context.ts';
 import { evaluateFile } from '../src/evaluate/runner.ts';
 import { libraryPath, LIBRARY } from '../src/strategy/library.ts';
-import { findingsComputed } from '../src/strategy/findings.ts';
+import { findingsProduced } from '../src/strategy/findings.ts';
 import { detectLayer } from '../src/strategy/sandbox/layers.ts';
 import { SieveError } from '../src/util/errors.ts';
 
@@ -20,7 +20,7 @@ const allowUnisolated = detectLayer().layer === null;
 describe('baselines with the built-in strategies', () => {
   it('synth-teach: strategy rows with public and generalisation scores; findings once per pool; the same figures as sieve evaluate of the file', async () => {
     const ctx = await loadEvalContext('synth-teach');
-    const before = findingsComputed().length;
+    const before = findingsProduced().length;
     const results = await runBaselines(ctx, { names: ['random', 'drop-label-issues', 'dedupe', 'uncertainty'], bootstrapSamples: 20, allowUnisolated });
     expect(results.map((r) => r.name)).toEqual(['random', 'drop-label-issues', 'dedupe', 'uncertainty']);
     for (const r of results.slice(1)) {
@@ -34,8 +34,8 @@ describe('baselines with the built-in strategies', () => {
       expect(g.ci95![1]).toBeGreaterThanOrEqual(g.mean!);
       expect(g.gap).toBeCloseTo(r.primary.mean! - g.mean!, 12);
     }
-    // Three strategies read the findings on four pools (public + 3 variants): four computations.
-    const computed = findingsComputed().slice(before);
+    // Three strategies read the findings on four pools (public + 3 variants): produced four times, once per pool.
+    const computed = findingsProduced().slice(before);
     expect(computed).toHaveLength(4);
     expect(new Set(computed).size).toBe(4);
     expect(computed[0]).toBe(ctx.pool.manifest.content_hash);
@@ -46,7 +46,7 @@ describe('baselines with the built-in strategies', () => {
     expect(record.strategy!.output_sha256).toBe(row.strategy!.output_sha256);
     expect(record.metrics).toEqual(row.metrics);
     expect((record.generalisation as { variants: { primary: number }[] }).variants.map((v) => v.primary)).toEqual(row.generalisation!.variants.map((v) => v.primary));
-    expect(findingsComputed().length - before).toBe(4); // still cached
+    expect(findingsProduced().length - before).toBe(4); // still cached
   });
 
   it('--only refuses a strategy that does not apply; --no-strategies leaves them out; the CLI shows the rows', async () => {

@@ -8,7 +8,9 @@
  * see the same numbers. Only participant data goes in (the train split through
  * src/pool/read.ts; never the test split), so nothing here can leak what the evaluator hides.
  * Deterministic, and cached in memory by the pool's content hash: strategies run on one pool
- * (a baseline table, a verify re-run) share one computation.
+ * (a baseline table, a verify re-run) share one computation; and on disk
+ * (src/strategy/findings-cache.ts, keyed by the content hash and the code that computes them),
+ * so later processes read them back, bit for bit, instead of re-running the audit.
  */
 import { runAudit } from '../analysers/audit.ts';
 import { createAuditContext } from '../analysers/context.ts';
@@ -65,8 +67,8 @@ export interface PoolFindings {
 }
 
 const cache = new Map<string, Promise<PoolFindings>>();
-/** Content hashes whose findings this process computed, one entry per computation (tests). */
-const computed: string[] = [];
+/** Content hashes whose findings this process produced (computed or read from disk), once per memory miss (tests). */
+const produced: string[] = [];
 
 const silent: Progress = { start() {}, tick() {}, stop() {} };
 
@@ -78,8 +80,8 @@ export function poolFindings(pool: Pool, opts: { train?: PoolSplit; progress?: P
   const key = pool.manifest.content_hash;
   let p = cache.get(key);
   if (!p) {
-    computed.push(key);
-    p = computeFindings(pool, opts);
+    produced.push(key);
+    p = findingsFromDiskOrComputed(pool, opts);
     cache.set(key, p);
     // A failed computation is not cached: the next call tries again.
     p.catch(() => cache.delete(key));
@@ -87,9 +89,20 @@ export function poolFindings(pool: Pool, opts: { train?: PoolSplit; progress?: P
   return p;
 }
 
-/** The pools (by content hash) whose findings were computed so far, in order, once per computation. */
-export function findingsComputed(): readonly string[] {
-  return computed;
+/** The pools (by content hash) whose findings this process produced so far, in order: one entry per computation or disk read. */
+export function findingsProduced(): readonly string[] {
+  return produced;
+}
+
+/** The disk cache (src/strategy/findings-cache.ts) first; a computed result is stored there. */
+async function findingsFromDiskOrComputed(pool: Pool, opts: { train?: PoolSplit; progress?: Progress }): Promise<PoolFindings> {
+  const { findingsKey, readCachedFindings, writeCachedFindings } = await import('./findings-cache.ts');
+  const key = findingsKey(pool, { ...FINDINGS_SETTINGS, analysers: ANALYSERS.map((a) => a.name) });
+  const cached = readCachedFindings(pool, key);
+  if (cached) return cached;
+  const f = await computeFindings(pool, opts);
+  writeCachedFindings(pool, key, f);
+  return f;
 }
 
 /** Drops the in-memory cache (tests). */
