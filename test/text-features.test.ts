@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import {
   CHAR_DIMS, fitIdf, fnv1a32, hashTexts, isWordCodePoint, TEXT_DIMS, WORD_DIMS, writeTfidf,
 } from '../compute/text-features.ts';
-import { importPool } from '../src/pool/import/index.ts';
+import { ImportProblems, importPool } from '../src/pool/import/index.ts';
 import { openPool, readSplit } from '../src/pool/read.ts';
 import { tempDir } from './pool-helpers.ts';
 import { createRng } from '../compute/rng.ts';
@@ -172,5 +172,53 @@ describe('duplicates on text features', () => {
     expect(clusterOf(122)).toBe(clusterOf(5));
     expect(r.clusters.map((c) => [...c.rows].sort((a, b) => a - b))).toEqual(expect.arrayContaining([[0, 120], [3, 121], [5, 122]]));
     expect(r.clusters.length).toBe(3);
+  });
+});
+
+describe('importing text columns', () => {
+  const write = (lines: string[]) => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'in.jsonl'), lines.join('\n') + '\n');
+    return dir;
+  };
+  const fail = async (p: Promise<unknown>) => {
+    const err = await p.then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ImportProblems);
+    return err as ImportProblems;
+  };
+
+  it('refuses JSON values that are not strings, naming each kind and its first line', async () => {
+    const dir = write([
+      '{"id":"a","label":"x","body":"fine"}',
+      '{"id":"b","label":"y","body":12}',
+      '{"id":"c","label":"x","body":["a list"]}',
+      '{"id":"d","label":"y","body":"fine too"}',
+    ]);
+    const err = await fail(importPool({ input: join(dir, 'in.jsonl'), out: join(dir, 'p'), kinds: { body: 'text' } }));
+    expect(err.problems[0].message).toMatch(/text column "body" holds JSON values that are not strings \(2 rows\)/);
+    expect(err.problems[0].examples).toEqual(['number 12 (1 row) first at line 2', 'list ["a list"] (1 row) first at line 3']);
+  });
+
+  it('refuses missing and empty text with its lines, or drops those rows with --missing drop-row', async () => {
+    const dir = write([
+      '{"id":"a","label":"x","body":"Grüße — naïve café 日本語 🎉"}',
+      '',
+      '{"id":"b","label":"y","body":""}',
+      '{"id":"c","label":"x","body":null}',
+      '{"id":"d","label":"y","body":"   "}',
+      `{"id":"e","label":"y","body":${JSON.stringify('long '.repeat(40_000))}}`,
+    ]);
+    const err = await fail(importPool({ input: join(dir, 'in.jsonl'), out: join(dir, 'p'), kinds: { body: 'text' } }));
+    expect(err.problems[0].message).toMatch(/missing or empty text in column "body".*--missing drop-row.*\(3 rows\)/);
+    expect(err.problems[0].examples).toEqual(['line 3', 'line 4', 'line 5']);
+    const notes: string[] = [];
+    const m = await importPool({ input: join(dir, 'in.jsonl'), out: join(dir, 'p'), kinds: { body: 'text' }, missing: 'drop-row', onNote: (n) => notes.push(n) });
+    expect(m.splits.train.rows).toBe(2);
+    expect(m.features).toEqual([{ name: 'body', kind: 'text' }]);
+    expect(m.datasheet.preprocessing).toMatch(/text columns "body" kept as UTF-8 strings.*sieve-hashed-tfidf\/1/);
+    expect(notes.join('\n')).toMatch(/dropped 3 rows .*\(body: 3\)/);
+    const s = await readSplit(await openPool(join(dir, 'p')), 'train');
+    expect(s.text!.body).toEqual(['Grüße — naïve café 日本語 🎉', 'long '.repeat(40_000).trim()]);
+    for (let i = 0; i < 2; i++) expect(Math.hypot(...s.features.subarray(i * s.d, (i + 1) * s.d))).toBeCloseTo(1, 5);
   });
 });

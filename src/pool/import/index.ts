@@ -33,6 +33,7 @@ import {
 } from './stage.ts';
 import { ProblemList } from './problems.ts';
 import { MAX_EXAMPLES } from './text-scan.ts';
+import { TEXT_FEATURISER } from '../../../compute/text-features.ts';
 
 export { detectFormat, formatFromName, IMPORT_FORMATS, DEFAULT_NA_VALUES, type ImportFormat } from './stage.ts';
 export { ImportProblems } from './problems.ts';
@@ -256,6 +257,28 @@ function typeOf(s: Staged, col: string): string {
 /** Text of a column's values as the user wrote them (typed columns cast to text). */
 function textExpr(s: Staged, col: string): string {
   return typeOf(s, col) === 'VARCHAR' ? sq(col) : `CAST(${sq(col)} AS VARCHAR)`;
+}
+
+/** JSON Lines text columns hold strings only: a number, boolean, list or object is named with where it first occurs. */
+async function checkTextJsonTypes(conn: DuckDBConnection, problems: ProblemList, s: Staged, col: string): Promise<void> {
+  const types = s.jsonTypes?.[col];
+  if (!types) return;
+  const others = Object.entries(types).filter(([t]) => t !== 'VARCHAR').sort((a, b) => a[1].first - b[1].first);
+  if (!others.length) return;
+  const name = (t: string) => (t === 'BOOLEAN' ? 'boolean' : t === 'ARRAY' ? 'list' : t === 'OBJECT' ? 'object' : 'number');
+  const examples: string[] = [];
+  for (const [t, v] of others) {
+    const value = await scalar(conn, `SELECT CAST(${sq(col)} AS VARCHAR) FROM ${q(s.table)} WHERE rowid = ${v.first - 1}`);
+    const shown = String(value);
+    examples.push(`${name(t)} ${shown.length > 60 ? shown.slice(0, 57) + '...' : shown} (${plural(v.count, 'row')}) first at ${s.describe(v.first)}`);
+  }
+  const count = others.reduce((n, [, v]) => n + v.count, 0);
+  problems.add({
+    message: `text column "${col}" holds JSON values that are not strings (${plural(count, 'row')}): write every text as a JSON string`,
+    where: `${s.path}: ${col}`,
+    count,
+    examples,
+  });
 }
 
 /**
@@ -512,13 +535,17 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
   const plans: Plan[] = [];
   for (const col of featureCols) {
     if (!kinds[col]) continue; // its problem is already listed
-    const plan = await planFeature(conn, opts, problems, sources, col, kinds[col], stats.get(col));
+    const plan = await planFeature(conn, opts, problems, sources, col, kinds[col], stats.get(col), clean);
     if (plan) plans.push(plan);
   }
   const numeric = plans.filter((p) => p.spec.kind === 'numeric');
   const policy = opts.missing ?? 'error';
-  // Rows kept: with drop-row, those whose every numeric feature has a value.
-  const keepCond = policy === 'drop-row' && numeric.length ? numeric.map((p) => `${p.expr} IS NOT NULL`).join(' AND ') : 'true';
+  // Rows kept: with drop-row, those whose every numeric feature has a value and every text feature some text.
+  const texts = plans.filter((p) => p.spec.kind === 'text');
+  const keepCond =
+    policy === 'drop-row' && numeric.length + texts.length
+      ? [...numeric.map((p) => `${p.expr} IS NOT NULL`), ...texts.map((p) => `coalesce(trim(${p.expr}), '') <> ''`)].join(' AND ')
+      : 'true';
   const missingCounts: Record<string, number> = {};
   for (const p of numeric)
     for (const s of sources) {
@@ -534,6 +561,12 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
       );
       missingCounts[p.spec.name] = (missingCounts[p.spec.name] ?? 0) + n;
     }
+  if (policy === 'drop-row')
+    for (const p of texts)
+      for (const s of sources) {
+        const n = Number(await scalar(conn, `SELECT count(*) FROM ${q(s.table)} WHERE coalesce(trim(${textExpr(s, p.spec.name)}), '') = ''`));
+        missingCounts[p.spec.name] = (missingCounts[p.spec.name] ?? 0) + n;
+      }
   problems.throwIfAny();
 
   // --- rows kept, test split ----------------------------------------------------------
@@ -543,7 +576,7 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
   for (const [i, s] of sources.entries())
     if (dropped[i] === s.rows) throw new SieveError(`--missing drop-row drops every row of ${basename(s.path)}`, { where: s.path });
   const droppedNote = dropped.some((d) => d > 0)
-    ? `--missing drop-row dropped ${sources.map((s, i) => `${plural(dropped[i], 'row')} of ${basename(s.path)}`).join(' and ')} with missing numeric values (${Object.entries(missingCounts)
+    ? `--missing drop-row dropped ${sources.map((s, i) => `${plural(dropped[i], 'row')} of ${basename(s.path)}`).join(' and ')} with missing numeric values or empty text (${Object.entries(missingCounts)
         .filter(([, n]) => n)
         .map(([c, n]) => `${c}: ${n}`)
         .join(', ')})`
@@ -613,6 +646,9 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
     `text values ${clean.keepWhitespace ? 'kept as written (--keep-whitespace)' : 'trimmed of surrounding whitespace'}; ` +
     `missing-value markers: ${clean.naValues.length ? clean.naValues.map((v) => JSON.stringify(v)).join(', ') : 'none'}`;
   const rowsNote = droppedNote ?? imputeNote ?? 'no row was dropped';
+  const textNote = texts.length
+    ? `; text columns ${texts.map((p) => `"${p.spec.name}"`).join(', ')} kept as UTF-8 strings (every row non-empty), turned by the pool reader into hashed TF-IDF features (${TEXT_FEATURISER}, IDF fitted on the train split)`
+    : '';
   return writePoolFromTables(
     opts.out,
     {
@@ -636,7 +672,7 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
           collection: 'Not recorded: the importer only knows the file it was given.',
           preprocessing:
             `${[...train.notes, ...(test?.notes ?? [])].map((n) => n + '; ').join('')}${cleaning}; ` +
-            `feature kinds ${opts.kinds ? 'partly set by --kind, otherwise ' : ''}inferred from column types and values; ids ${idCol ? `from column "${idCol}"` : 'generated from row numbers'}; labels from column "${labelCol}"; ${splitNote}. Rows kept in file order; ${[droppedNote, imputeNote].filter(Boolean).join('; ') || rowsNote}.`,
+            `feature kinds ${opts.kinds ? 'partly set by --kind, otherwise ' : ''}inferred from column types and values${textNote}; ids ${idCol ? `from column "${idCol}"` : 'generated from row numbers'}; labels from column "${labelCol}"; ${splitNote}. Rows kept in file order; ${[droppedNote, imputeNote].filter(Boolean).join('; ') || rowsNote}.`,
           uses: 'Auditing and data-centric experiments with sieve.',
           known_issues: [],
         },
@@ -751,6 +787,7 @@ async function planFeature(
   col: string,
   kind: FeatureKind,
   st: TextStats | undefined,
+  clean: CleanOptions,
 ): Promise<Plan | undefined> {
   const x = sq(col);
   const train = sources[0];
@@ -793,8 +830,25 @@ async function planFeature(
       }
       return problems.list.length > before ? undefined : { spec: { name: col, kind: 'categorical', categories }, expr: exprs[0] };
     }
-    case 'text':
-      return { spec: { name: col, kind: 'text' }, expr: textExpr(train, col) };
+    case 'text': {
+      // Text is words: typed columns (numbers, lists, binary) are not silently printed as strings.
+      if (t !== 'VARCHAR' && t !== 'JSON') {
+        problems.add({ message: `column "${col}" (${t}) cannot be text: it needs strings`, where: `${train.path}: ${col}`, examples: [`leave it out with --feature-columns, or drop --kind ${col}=text`] });
+        return undefined;
+      }
+      for (const s of sources) {
+        await checkTextJsonTypes(conn, problems, s, col);
+        const e = textExpr(s, col);
+        if (!st || st.nul) await check(conn, problems, s, `contains(${e}, chr(0))`, `NUL characters in text column "${col}"`, col);
+        if (opts.missing !== 'drop-row')
+          await check(
+            conn, problems, s, `${e} IS NULL OR trim(${e}) = ''`,
+            `missing or empty text in column "${col}" (missing: ${clean.naValues.map((v) => JSON.stringify(v)).join(', ')}); pass --missing drop-row to drop these rows`,
+            col,
+          );
+      }
+      return problems.list.length > before ? undefined : { spec: { name: col, kind: 'text' }, expr: textExpr(train, col) };
+    }
     case 'embedding': {
       if (!LIST_TYPE.test(t) && t !== 'VARCHAR' && t !== 'JSON') {
         problems.add({ message: `column "${col}" (${t}) cannot be an embedding: it needs lists of numbers`, where: `${train.path}: ${col}`, examples: [] });
