@@ -1,4 +1,5 @@
 /** The helper library code strategies get as ctx.helpers: exact, deterministic, ties by index. */
+import { fitIdf, hashTexts, TEXT_DIMS, writeTfidf } from '../compute/text-features.ts';
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../compute/rng.ts';
 import {
@@ -71,14 +72,13 @@ describe('strategy helpers', () => {
     expect([...argmaxRows(p, 3)]).toEqual([0, 0]);
   });
 
-  it('featureRows: numbers standardised, categories one-hot, pixels scaled, text skipped; wide rows projected', () => {
+  it('featureRows: numbers standardised, categories one-hot, pixels scaled, text as hashed TF-IDF; wide rows projected', () => {
     const columns = {
       age: { kind: 'numeric' as const, values: Float64Array.from([1, 3, NaN]) },
       colour: { kind: 'categorical' as const, categories: ['red', 'blue'], codes: Int32Array.from([1, -1, 0]) },
       img: { kind: 'pixels' as const, dim: 2, width: 2, height: 1, channels: 1, values: Uint8Array.from([0, 255, 51, 102, 255, 0]) },
-      note: { kind: 'text' as const, values: ['a', 'b', 'c'] },
     };
-    const { rows, dim } = featureRows(columns, 3);
+    const { rows, dim } = featureRows(columns, 3, { maxDim: 64 });
     expect(dim).toBe(5); // age, colour × 2, img × 2 (sorted by name)
     expect([...rows.slice(0, 5)]).toEqual([-1, 0, 1, 0, 1]);
     expect([...rows.slice(5, 10)].map((v) => Math.round(v * 10) / 10)).toEqual([1, 0, 0, 0.2, 0.4]);
@@ -86,6 +86,18 @@ describe('strategy helpers', () => {
     const wide = featureRows(columns, 3, { maxDim: 3, seed: 5 });
     expect(wide.dim).toBe(3);
     expect(wide.rows).toEqual(randomProjection(rows, 5, 3, 5));
-    expect(() => featureRows({ note: columns.note }, 3)).toThrow(/no numeric, categorical, embedding or pixels column/);
+    // Text: the reader's TF-IDF of the column (IDF fitted on these rows), after the other columns (sorted by name).
+    const note = { kind: 'text' as const, values: ['cheap pills now', 'meeting at noon', ''] };
+    const t = featureRows({ ...columns, note }, 3, { maxDim: 10_000 });
+    expect(t.dim).toBe(5 + TEXT_DIMS);
+    const h = hashTexts(note.values);
+    const want = new Float32Array(3 * TEXT_DIMS);
+    writeTfidf(h, fitIdf(h), want, TEXT_DIMS, 0);
+    for (let i = 0; i < 3; i++) {
+      expect([...t.rows.slice(i * t.dim, i * t.dim + 5)]).toEqual([...rows.slice(i * 5, i * 5 + 5)]);
+      expect([...t.rows.slice(i * t.dim + 5, (i + 1) * t.dim)]).toEqual([...want.slice(i * TEXT_DIMS, (i + 1) * TEXT_DIMS)]);
+    }
+    expect(featureRows({ note }, 3).dim).toBe(32);
+    expect(() => featureRows({}, 3)).toThrow(/no numeric, categorical, embedding, pixels or text column/);
   });
 });

@@ -5,6 +5,7 @@
  * RNG; docs/strategies.md lists every function.
  */
 import { createRng, type Rng } from '../../compute/rng.ts';
+import { fitIdf, hashTexts, TEXT_DIMS, writeTfidf } from '../../compute/text-features.ts';
 import type { FeatureColumn } from './context.ts';
 
 type Scores = ArrayLike<number>;
@@ -224,7 +225,7 @@ export function randomProjection(rows: Rows, dim: number, outDim: number, seed: 
 /**
  * Every feature column as one numeric matrix, n × dim row-major, for distances: numeric
  * columns standardised (missing → 0, the mean), categorical ones one-hot (missing → all 0),
- * embeddings as they are, pixels scaled to [0, 1]; text is skipped. Wider than `maxDim`
+ * embeddings as they are, pixels scaled to [0, 1], text as the reader's hashed TF-IDF (IDF fitted on these rows). Wider than `maxDim`
  * (default 32), the matrix is randomProjection'ed to `maxDim` with `seed`. Throws when no
  * column can be used.
  */
@@ -248,10 +249,16 @@ export function featureRows(
     } else if (c.kind === 'embedding' || c.kind === 'pixels') {
       const d = c.dim, scale = c.kind === 'pixels' ? 1 / 255 : 1;
       blocks.push({ dim: d, put: (i, out, at) => { for (let t = 0; t < d; t++) out[at + t] = c.values[i * d + t] * scale; } });
+    } else if (c.kind === 'text') {
+      // The pool reader's hashed TF-IDF (compute/text-features.ts), IDF fitted on these rows.
+      const h = hashTexts(c.values);
+      const X = new Float32Array(n * TEXT_DIMS);
+      writeTfidf(h, fitIdf(h), X, TEXT_DIMS, 0);
+      blocks.push({ dim: TEXT_DIMS, put: (i, out, at) => out.set(X.subarray(i * TEXT_DIMS, (i + 1) * TEXT_DIMS), at) });
     }
   }
   const dim = blocks.reduce((s, b) => s + b.dim, 0);
-  if (!dim) throw new RangeError('featureRows: no numeric, categorical, embedding or pixels column');
+  if (!dim) throw new RangeError('featureRows: no numeric, categorical, embedding, pixels or text column');
   const rows = new Float32Array(n * dim);
   for (let i = 0; i < n; i++) {
     let at = i * dim;
