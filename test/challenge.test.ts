@@ -34,9 +34,10 @@ describe('challenge specs', () => {
   it('loads every built-in challenge with its pool, task and budget', async () => {
     const all = await listChallenges();
     const byName = new Map(all.map((c) => [c.name, c]));
-    expect([...byName.keys()].sort()).toEqual(['credit-fair', 'fashion-concept', 'fashion-debug', 'fashion-debug-mlp', 'fashion-relabel', 'fashion-select', 'synth-teach']);
+    expect([...byName.keys()].sort()).toEqual(['credit-fair', 'fashion-concept', 'fashion-debug', 'fashion-debug-mlp', 'fashion-relabel', 'fashion-select', 'spam-select', 'synth-teach']);
     expect(byName.get('fashion-relabel')!).toMatchObject({ task: 'relabel', pool: 'fashion-relabel', budget: { corrections: 300 } });
-    for (const name of ['fashion-select', 'fashion-debug', 'synth-teach', 'fashion-relabel'])
+    expect(byName.get('spam-select')!).toMatchObject({ task: 'selection', pool: 'spam-assassin', budget: { rows: 300 } });
+    for (const name of ['fashion-select', 'fashion-debug', 'synth-teach', 'fashion-relabel', 'spam-select'])
       expect(byName.get(name)!.variants!.pools.length, name).toBeGreaterThanOrEqual(3);
     expect(byName.get('fashion-concept')!.metrics).toMatchObject({ rules: 'dataperf', primary: 'f1[Shirt]', positive_class: 'Shirt' });
     expect(byName.get('fashion-concept')!.one_vs_rest).toBe('Shirt');

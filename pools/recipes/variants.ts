@@ -24,6 +24,7 @@ import { DEBUG_TRAIN_ROWS, fashionDebugDraw } from './fashion-debug.ts';
 import { FASHION_CLASSES, FASHION_MANIFEST_FIELDS, FASHION_SOURCE } from './fashion-mnist.ts';
 import { fashionRelabelDraw, fashionRelabelManifest, truthTable } from './fashion-relabel.ts';
 import { SYNTH_TEACH_MOTIVATION, SYNTH_TEACH_OPTIONS } from './synth-teach.ts';
+import { SPAM_CLASSES } from './spam-assassin.ts';
 
 /** The split of a source pool a recipe draws from (read by the evaluator, pixels included). */
 export interface VariantSource {
@@ -176,6 +177,57 @@ const fashionRelabel: VariantRecipe = {
   },
 };
 
+/** Rows of a spam-select variant: two thirds of the committed 4,534 train messages. */
+export const SPAM_VARIANT_ROWS = 3_000;
+
+/** A text pool's table (text and collection columns) of `rows` of `split`; fresh or source ids as pixelTable. */
+function textTable(split: PoolSplit, rows: Int32Array, ids: 'fresh' | 'source' = 'fresh'): TableData {
+  const text = split.text?.text;
+  const collection = split.groups.collection;
+  if (!text || !collection) throw new SieveError('internal: a spam-assassin variant needs the text and collection of its source', { where: 'variant recipe' });
+  return {
+    n: rows.length,
+    columns: [
+      { name: 'id', type: 'VARCHAR', values: Array.from(rows, (i, r) => (ids === 'fresh' ? padId('row', r, 5) : split.ids[i])) },
+      { name: 'label', type: 'VARCHAR', values: Array.from(rows, (i) => SPAM_CLASSES[split.labels[i]]) },
+      { name: 'text', type: 'VARCHAR', values: Array.from(rows, (i) => text[i]) },
+      { name: 'collection', type: 'VARCHAR', values: Array.from(rows, (i) => collection[i]) },
+    ],
+  };
+}
+
+const spamAssassin: VariantRecipe = {
+  name: 'spam-assassin',
+  version: 1,
+  source: 'spam-assassin',
+  summary: `another stratified ${SPAM_VARIANT_ROWS.toLocaleString('en')} of the pool's 4,534 train messages, fresh ids in a seeded order; the same test messages`,
+  draft(seed, source) {
+    const s = needSource(source, this.name);
+    const pos = stratifiedSample(s.train.labels, SPAM_CLASSES.length, SPAM_VARIANT_ROWS, createRng(deriveSeed(seed, 'spam-assassin', 'train')));
+    const { rows } = shuffled(pos, seed, 'spam-assassin');
+    const m = s.manifest;
+    return {
+      manifest: {
+        name: `spam-assassin-variant-${seed}`,
+        version: '1',
+        description: `Hidden variant of spam-assassin (seed ${seed}): ${this.summary}.`,
+        source: `${m.source}; drawn from the built-in spam-assassin pool (pools/recipes/variants.ts)`,
+        licence: m.licence,
+        citation: m.citation,
+        task: m.task,
+        id_column: 'id',
+        label_column: 'label',
+        classes: m.classes,
+        features: m.features,
+        groups: m.groups,
+        datasheet: { ...m.datasheet, composition: `${SPAM_VARIANT_ROWS} train rows drawn stratified (seed ${seed}) from the spam-assassin pool's train rows; its ${s.test.n} test rows.` },
+        recipe: 'pools/recipes/variants.ts',
+      },
+      tables: { train: textTable(s.train, rows), test: textTable(s.test, allRows(s.test.n), 'source') },
+    };
+  },
+};
+
 const synthTeach: VariantRecipe = {
   name: 'synth-teach',
   version: 1,
@@ -197,5 +249,5 @@ const synthTeach: VariantRecipe = {
 
 /** Every variant recipe, by the name a challenge.yaml's `variants.recipe` gives. */
 export const VARIANT_RECIPES: Record<string, VariantRecipe> = Object.fromEntries(
-  [fashionMnist, fashionDebug, fashionRelabel, synthTeach].map((r) => [r.name, r]),
+  [fashionMnist, fashionDebug, fashionRelabel, spamAssassin, synthTeach].map((r) => [r.name, r]),
 );
