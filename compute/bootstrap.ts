@@ -11,6 +11,8 @@
 /** What the resampler needs of a random generator: a uniform integer in [0, n). */
 export interface IntSource {
   int(n: number): number;
+  /** `out.length` calls of int(n) at once (compute/rng.ts), when the source has it. */
+  fillInts?(n: number, out: Int32Array): void;
 }
 
 /**
@@ -28,8 +30,14 @@ export function forEachResample(
   const m = rows.length;
   if (m === 0) return;
   const weights = new Int32Array(nTotal);
+  const draws = rng.fillInts ? new Int32Array(m) : null;
   for (let b = 0; b < samples; b++) {
-    for (let j = 0; j < m; j++) weights[rows[rng.int(m)]]++;
+    if (draws) {
+      rng.fillInts!(m, draws);
+      for (let j = 0; j < m; j++) weights[rows[draws[j]]]++;
+    } else {
+      for (let j = 0; j < m; j++) weights[rows[rng.int(m)]]++;
+    }
     visit(b, weights);
     for (let j = 0; j < m; j++) weights[rows[j]] = 0;
   }

@@ -13,6 +13,12 @@ export interface Rng {
   normal(): number;
   /** Uniform integer in [0, n). Unbiased (rejection sampling). */
   int(n: number): number;
+  /**
+   * Fills `out` with uniform integers in [0, n): exactly the values (and the stream position)
+   * of out.length calls of int(n), with the generator's state in local variables (several
+   * times faster in a loop such as the bootstrap's draws).
+   */
+  fillInts(n: number, out: Int32Array | Uint32Array): void;
   /** Fisher–Yates shuffle in place; returns the same array. */
   shuffle<T extends { length: number; [i: number]: any }>(a: T): T;
   /** A random permutation of 0..n-1. */
@@ -89,6 +95,27 @@ export function createRng(seed: number): Rng {
       let x = nextU32();
       while (x >= limit) x = nextU32();
       return x % n;
+    },
+    fillInts(n: number, out: Int32Array | Uint32Array) {
+      if (!(n > 0) || n > 0x100000000) throw new RangeError(`fillInts(n) needs 0 < n <= 2^32, got ${n}`);
+      if (n > 0x80000000 && out instanceof Int32Array) throw new RangeError(`fillInts(n) into an Int32Array needs n <= 2^31, got ${n}`);
+      const limit = 0x100000000 - (0x100000000 % n);
+      // n as a uint32 lets the compiler take an integer remainder instead of a floating-point
+      // one (several times slower); n = 2^32 keeps every draw as it is.
+      const nn = n >>> 0;
+      const whole = n === 0x100000000;
+      // nextU32 with the state in int32 locals (same operations, same bits).
+      let s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
+      for (let i = 0; i < out.length; ) {
+        const x = Math.imul(s1, 5);
+        const result = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
+        const t = s1 << 9;
+        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3;
+        s2 ^= t;
+        s3 = (s3 << 11) | (s3 >>> 21);
+        if (result < limit) out[i++] = whole ? result : (result % nn) >>> 0;
+      }
+      s[0] = s0; s[1] = s1; s[2] = s2; s[3] = s3;
     },
     shuffle(a) {
       for (let i = a.length - 1; i > 0; i--) {
