@@ -17,14 +17,14 @@ const BIN = join(ROOT, 'bin', 'sieve.mjs');
 const HEAVY = ['zod', 'yaml', 'apache-arrow', '@duckdb/node-api', '@duckdb/node-bindings', 'vega', 'vega-lite', 'ml-matrix', 'hono', 'esbuild', 'tsx', 'typescript', 'cli-table3', 'cli-progress'];
 
 /** Runs the launcher with a module-resolution hook that prints every module URL it loads. */
-function loadedModules(args: string[], cwd: string): { status: number | null; urls: string[]; stderr: string } {
+function loadedModules(args: string[], cwd: string, env: Record<string, string> = {}): { status: number | null; urls: string[]; stderr: string; stdout: string } {
   const dir = tempDir('sieve-trace-');
   const hooks = join(dir, 'hooks.mjs');
   writeFileSync(hooks, "export async function resolve(s, c, next) { const r = await next(s, c); process._rawDebug('LOADED ' + r.url); return r; }\n");
   const register = `data:text/javascript,import{register}from'node:module';register(${JSON.stringify('file://' + hooks)});`;
-  const r = spawnSync(process.execPath, ['--import', register, BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, SIEVE_WORKSPACE: join(dir, 'ws') } });
+  const r = spawnSync(process.execPath, ['--import', register, BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, SIEVE_WORKSPACE: join(dir, 'ws'), ...env } });
   const urls = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7));
-  return { status: r.status, urls, stderr: r.stderr };
+  return { status: r.status, urls, stderr: r.stderr, stdout: r.stdout };
 }
 
 const packagesOf = (urls: string[]) =>
@@ -46,6 +46,24 @@ describe('the sieve command', () => {
     expect(r.urls.some((u) => u.endsWith('/dist/vendor/zod.js'))).toBe(true);
     const loaded = packagesOf(r.urls);
     expect(loaded.filter((p) => ['apache-arrow', '@duckdb/node-api', 'vega', 'yaml', 'zod', 'tsx'].includes(p))).toEqual([]);
+  });
+
+  it('`sieve evaluate` on a warm evaluation cache loads neither DuckDB nor Arrow, with the same scores', () => {
+    const dir = tempDir('sieve-cwd-');
+    const env = { SIEVE_CACHE: join(dir, 'cache') };
+    const ids = loadedModules(['sql', 'german-credit', 'SELECT id FROM train ORDER BY id LIMIT 300', '--csv'], dir);
+    expect(ids.status, ids.stderr).toBe(0);
+    writeFileSync(join(dir, 'ids.csv'), ids.stdout);
+    const cold = loadedModules(['evaluate', 'credit-fair', 'ids.csv', '--json'], dir, env);
+    expect(cold.status, cold.stderr).toBe(0);
+    expect(packagesOf(cold.urls)).toContain('@duckdb/node-api'); // the first run decodes the Parquet files
+    const warm = loadedModules(['evaluate', 'credit-fair', 'ids.csv', '--json'], dir, env);
+    expect(warm.status, warm.stderr).toBe(0);
+    expect(packagesOf(warm.urls).filter((p) => ['@duckdb/node-api', '@duckdb/node-bindings', 'apache-arrow'].includes(p))).toEqual([]);
+    // Nor the audit a strategy's findings would need, nor the pool writer a variant build would.
+    expect(warm.urls.filter((u) => /\/dist\/(src\/(analysers\/audit|strategy\/findings|pool\/write|pool\/duckdb)|vendor\/apache-arrow)\.js$/.test(u))).toEqual([]);
+    const metrics = (out: string) => JSON.stringify(JSON.parse(out).metrics);
+    expect(metrics(warm.stdout)).toBe(metrics(cold.stdout));
   });
 
   it('a command that reads YAML and Arrow uses the bundled copies, never a second one from node_modules', () => {

@@ -12,6 +12,8 @@ import type { Challenge } from '../challenge/schema.ts';
 import { readHiddenSplit, readTruth } from '../pool/hidden.ts';
 import { verifyPoolFiles } from '../pool/integrity.ts';
 import { readSplit, type Pool } from '../pool/read.ts';
+import { cacheKey, evalCacheEnabled, readCacheEntry, writeCacheEntry } from '../pool/split-cache.ts';
+import { EVALUATOR_VERSION } from '../../evaluator/version.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import { indexIds, rulesFor, type SubmissionRules } from '../submission/index.ts';
 import { taskOf } from '../tasks/index.ts';
@@ -38,20 +40,46 @@ export interface EvalContext {
   loadSeconds: number;
   /** Preprocessed pool/test features by preprocessing spec (see preparedFeatures). */
   featureCache: Map<string, PreparedFeatures>;
+  /** Whether the on-disk evaluation cache (src/pool/split-cache.ts) is read and written. */
+  diskCache: boolean;
 }
+
+/** Bump when what a prepared-features entry holds changes (the numbers are the evaluator version's). */
+const FEATURES_CACHE_FORMAT = 'sieve-features/1';
 
 /**
  * The pool and test features after `spec.preprocess`, fitted once per context: PCA on an
  * image pool takes seconds, and baselines score many training sets on the same features.
+ * With the disk cache on, fitted once per pool, preprocessing spec and evaluator version: the
+ * key holds the pool's content hash (its verified files), the spec, the evaluator's version
+ * (which changes whenever a number could) and the shapes; the arrays come back bit for bit.
  */
 export function preparedFeatures(ctx: EvalContext, spec: ModelSpec): PreparedFeatures {
   const key = JSON.stringify(spec.preprocess ?? null);
   let f = ctx.featureCache.get(key);
   if (!f) {
-    try {
-      f = prepareFeatures(spec, ctx.poolInput, ctx.testInput);
-    } catch (err) {
-      throw evaluatorRefusal(err, ctx.challenge.specPath); // a preprocessing option the pool cannot take (pca > d)
+    const t0 = performance.now();
+    const preprocess = spec.preprocess && Object.keys(spec.preprocess).length ? spec.preprocess : null;
+    const { poolInput: pool, testInput: test } = ctx;
+    // No preprocessing: the features are the split's own arrays, nothing to cache.
+    const diskKey = ctx.diskCache && preprocess
+      ? cacheKey({
+          format: FEATURES_CACHE_FORMAT, evaluator: EVALUATOR_VERSION, pool: ctx.pool.manifest.content_hash,
+          one_vs_rest: ctx.challenge.one_vs_rest ?? null, preprocess, n: pool.n, d: pool.d, test: test.n,
+        })
+      : null;
+    const hit = diskKey ? readCacheEntry('features', diskKey) : null;
+    const d = (hit?.meta as { d?: unknown } | undefined)?.d;
+    const Xpool = hit?.arrays.Xpool, Xtest = hit?.arrays.Xtest;
+    if (typeof d === 'number' && d >= 1 && Xpool instanceof Float32Array && Xtest instanceof Float32Array && Xpool.length === pool.n * d && Xtest.length === test.n * d) {
+      f = { Xpool, Xtest, d, seconds: (performance.now() - t0) / 1000 };
+    } else {
+      try {
+        f = prepareFeatures(spec, pool, test);
+      } catch (err) {
+        throw evaluatorRefusal(err, ctx.challenge.specPath); // a preprocessing option the pool cannot take (pca > d)
+      }
+      if (diskKey) writeCacheEntry('features', diskKey, { format: FEATURES_CACHE_FORMAT, d: f.d }, { Xpool: f.Xpool, Xtest: f.Xtest });
     }
     ctx.featureCache.set(key, f);
   }
@@ -66,8 +94,14 @@ export async function loadEvalContext(
     rehash?: boolean;
     /** The challenge's pool, already opened (so one evaluation opens it once). */
     pool?: Pool;
+    /**
+     * Read and write the on-disk evaluation cache (decoded splits, prepared features). Default:
+     * on unless `rehash` or SIEVE_EVAL_CACHE=off; results are bit-identical either way.
+     */
+    cache?: boolean;
   } = {},
 ): Promise<EvalContext> {
+  const diskCache = opts.cache ?? (!opts.rehash && evalCacheEnabled());
   const t0 = performance.now();
   const challenge = typeof challengeRef === 'string' ? await loadChallenge(challengeRef) : challengeRef;
   const pool = opts.pool ?? (await openChallengePool(challenge));
@@ -103,9 +137,9 @@ export async function loadEvalContext(
   await verifyPoolFiles(pool, ['train', 'test', ...task.hiddenFiles], { rehash: opts.rehash });
   // A hidden variant pool (src/evaluate/variants.ts) keeps even its train split evaluator-only.
   const poolTrain = m.variant
-    ? await readHiddenSplit(pool, 'train', { progress: opts.progress })
-    : await readSplit(pool, 'train', { progress: opts.progress });
-  const poolTest = await readHiddenSplit(pool, 'test', { progress: opts.progress });
+    ? await readHiddenSplit(pool, 'train', { progress: opts.progress, cache: diskCache })
+    : await readSplit(pool, 'train', { progress: opts.progress, cache: diskCache });
+  const poolTest = await readHiddenSplit(pool, 'test', { progress: opts.progress, cache: diskCache });
   const train = concept === undefined ? poolTrain : oneVsRestSplit(poolTrain, concept);
   const test = concept === undefined ? poolTest : oneVsRestSplit(poolTest, concept);
 
@@ -148,5 +182,6 @@ export async function loadEvalContext(
     idIndex: indexIds(train.ids),
     loadSeconds: (performance.now() - t0) / 1000,
     featureCache: new Map(),
+    diskCache,
   };
 }

@@ -12,6 +12,7 @@ import type { Challenge } from '../challenge/schema.ts';
 import { loadChallenge, openChallengePool } from '../challenge/load.ts';
 import { verifyPoolFiles } from '../pool/integrity.ts';
 import { readSplit, type Pool } from '../pool/read.ts';
+import { evalCacheEnabled } from '../pool/split-cache.ts';
 import { indexIds, rulesFor, validateSubmission } from '../submission/index.ts';
 import type { ReadSubmission } from '../submission/parse.ts';
 import { sourceForPath, type StrategyProvenance, type SubmissionSource } from '../submission/sources/index.ts';
@@ -42,6 +43,8 @@ export interface EvaluateOptions {
   bootstrapSamples?: number;
   /** Collects where the wall time goes (`--timings`); never part of the record. */
   timings?: Timings;
+  /** The on-disk evaluation cache (default: on unless SIEVE_EVAL_CACHE=off); never changes a result. */
+  cache?: boolean;
 }
 
 /** What a protocol run gives back, whatever the task (fitSeconds includes the preprocessing). */
@@ -215,14 +218,18 @@ export interface CheckedSubmission {
  * (fast): a broken submission is rejected before any features are loaded or anything is
  * trained. A strategy source runs its strategy here, on the pool's participant data.
  */
-export async function checkSubmission(challengeRef: string | Challenge, source: SubmissionSource, opts: { timings?: Timings } = {}): Promise<CheckedSubmission> {
+export async function checkSubmission(
+  challengeRef: string | Challenge,
+  source: SubmissionSource,
+  opts: { timings?: Timings; /** The on-disk evaluation cache (default: on unless SIEVE_EVAL_CACHE=off). */ cache?: boolean } = {},
+): Promise<CheckedSubmission> {
   const t = opts.timings;
   const timed = <T>(phase: Parameters<Timings['add']>[0], fn: () => Promise<T> | T): Promise<T> => (t ? t.time(phase, fn) : Promise.resolve(fn()));
   const challenge = typeof challengeRef === 'string' ? await timed('challenge', () => loadChallenge(challengeRef)) : challengeRef;
   const { pool, train } = await timed('pool read', async () => {
     const pool = await openChallengePool(challenge);
     await verifyPoolFiles(pool, ['train']);
-    return { pool, train: await readSplit(pool, 'train', { columns: [] }) };
+    return { pool, train: await readSplit(pool, 'train', { columns: [], cache: opts.cache ?? evalCacheEnabled() }) };
   });
   return timed('submission', async () => {
     const rules = rulesFor(challenge, { ids: train.ids, classNames: pool.manifest.classes });
@@ -264,10 +271,10 @@ export async function evaluateSource(
     timings?.add('submission', (performance.now() - t1) / 1000);
   } else {
     // Reject a broken submission before loading features (seconds for an image pool).
-    const checked = await checkSubmission(challengeRef, source, { timings });
+    const checked = await checkSubmission(challengeRef, source, { timings, cache: opts.cache });
     ({ read, submission } = checked);
     const t1 = performance.now();
-    ctx = await loadEvalContext(checked.challenge, { progress: opts.progress, pool: checked.pool });
+    ctx = await loadEvalContext(checked.challenge, { progress: opts.progress, pool: checked.pool, cache: opts.cache });
     timings?.add('pool read', (performance.now() - t1) / 1000);
   }
   const scored = await scoreSubmission(ctx, submission, { progress: opts.progress, bootstrapSamples: opts.bootstrapSamples, timings });

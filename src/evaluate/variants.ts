@@ -27,7 +27,6 @@ import { canonicalJson, MANIFEST_FILE, type PoolManifest } from '../pool/manifes
 import { openPool, readSplit, type Pool } from '../pool/read.ts';
 import { variantCacheDir } from '../pool/resolve.ts';
 import type { PoolSplit } from '../pool/types.ts';
-import { writePool } from '../pool/write.ts';
 import { parseSubmissionBytes, validateSubmission, type RawSubmission, type SubmissionRules, type ValidSubmission } from '../submission/index.ts';
 import type { StrategyLimits } from '../strategy/types.ts';
 import { SieveError } from '../util/errors.ts';
@@ -112,6 +111,7 @@ export async function ensureVariants(challenge: Challenge, opts: { progress?: Pr
       const draft = recipe.draft(entry.seed, source?.source ?? null);
       draft.manifest = { ...draft.manifest, variant: expect };
       try {
+        const { writePool } = await import('../pool/write.ts'); // DuckDB: only when a variant is built
         await writePool(dir, draft, { overwrite: existsSync(dir), compressionLevel: VARIANT_ZSTD_LEVEL, option: 'variant cache', progress: opts.progress });
         built = true;
       } catch (err) {

@@ -26,6 +26,7 @@ import bindings from '@duckdb/node-bindings';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trackTemp } from '../util/temps.ts';
+import { quoteIdent, sqlString } from './sql-text.ts';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 
@@ -127,15 +128,7 @@ export async function withDb<T>(fn: (conn: DuckDBConnection) => Promise<T>, opts
   }
 }
 
-/** A SQL string literal. */
-export function sqlString(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
-}
-
-/** A quoted SQL identifier (column names like `group` are reserved words). */
-export function quoteIdent(s: string): string {
-  return `"${s.replaceAll('"', '""')}"`;
-}
+export { quoteIdent, sqlString };
 
 // ---------------------------------------------------------------------------------------
 // Appending.

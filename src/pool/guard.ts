@@ -9,6 +9,8 @@
  *
  * A challenge's hidden variant pools (built into `variantCacheDir()`) are evaluator-only in
  * every file: anything under that directory is refused, and so is a copy of any of their files.
+ * So is anything in the evaluation cache (`evalCacheDir()`, src/pool/split-cache.ts), which
+ * holds decoded test splits.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
@@ -18,6 +20,7 @@ import { hashFileCached } from '../util/hash-cache.ts';
 import { isPoolDir } from '../util/outpath.ts';
 import { MANIFEST_FILE } from './manifest.ts';
 import { builtinPoolsDir, listBuiltinPools, variantCacheDir } from './resolve.ts';
+import { evalCacheDir } from './split-cache.ts';
 
 interface EvaluatorFile {
   pool: string;
@@ -112,6 +115,10 @@ export async function assertParticipantSource(path: string, where = path): Promi
   const inVariants = relative(variants, real);
   if (inVariants && !inVariants.startsWith('..') && !isAbsolute(inVariants))
     refuse(where, real, inVariants.split(sep)[0], 'hidden variant', `it lies in the variant cache ${variants}`);
+  const evalCache = await realpath(evalCacheDir()).catch(() => evalCacheDir());
+  const inEvalCache = relative(evalCache, real);
+  if (inEvalCache && !inEvalCache.startsWith('..') && !isAbsolute(inEvalCache))
+    refuse(where, real, 'any', 'decoded (evaluation cache)', `it lies in the evaluation cache ${evalCache}`);
   for (let d = dirname(real); ; d = dirname(d)) {
     if (isPoolDir(d)) {
       const m = readRaw(d);

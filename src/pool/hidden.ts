@@ -4,7 +4,8 @@
  * `sieve audit --organiser`; never by anything a participant's code can reach.
  */
 import { join } from 'node:path';
-import { openDb, queryColumns, sqlString, type ReadColumn } from './duckdb.ts';
+import type { ReadColumn } from './duckdb.ts';
+import { sqlString } from './sql-text.ts';
 import { poolReadError, readSplitFile, requirePoolFile, splitFile, type Pool, type ReadSplitOptions } from './read.ts';
 import type { PoolSplit, PoolTruth, SplitName } from './types.ts';
 import { SieveError } from '../util/errors.ts';
@@ -38,6 +39,7 @@ export async function readTruth(pool: Pool): Promise<PoolTruth | null> {
   const dupFile = pool.manifest.files.find((f) => f.role === 'duplicates');
   if (!truthFile && !dupFile) return null;
   const classIndex = new Map(pool.manifest.classes.map((c, i) => [c, i]));
+  const { openDb, queryColumns } = await import('./duckdb.ts');
   const db = await openDb({ threads: 1 });
   try {
     let truth: PoolTruth = { ids: [], cleanLabels: new Int32Array(0), noisy: new Uint8Array(0) };

@@ -9,7 +9,9 @@ import { basename, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
-import { appendTable, openDb, queryColumns, quoteIdent, sqlString, type ReadColumn } from './duckdb.ts';
+import type { ReadColumn } from './duckdb.ts';
+import { quoteIdent, sqlString } from './sql-text.ts';
+import { readCachedSplit, splitCacheKey, writeCachedSplit } from './split-cache.ts';
 import { featureWidth, type FeatureSpec, type FileEntry, type PoolManifest } from './manifest.ts';
 import type { Pool } from './open.ts';
 import { assertParticipantSource } from './guard.ts';
@@ -30,7 +32,16 @@ export interface ReadSplitOptions {
   /** DuckDB threads for the scan (default: all cores). */
   threads?: number;
   progress?: Progress;
+  /**
+   * Use the evaluation cache (src/pool/split-cache.ts) for a whole split or its ids alone
+   * (`columns: []`): decoded once per split file, read back without DuckDB. The evaluator's
+   * reads only; `limit` and `ids` reads never use it.
+   */
+  cache?: boolean;
 }
+
+/** DuckDB is loaded on the first read that needs it (a cached read does not). */
+const duck = () => import('./duckdb.ts');
 
 /** The file of `split`, or an error naming the splits the pool has. */
 export function splitFile(pool: Pool, split: SplitName): FileEntry {
@@ -129,9 +140,18 @@ function featureSelect(f: FeatureSpec): string {
  * readSplit (participant files only) and hidden.ts (the evaluator's door). Nothing else.
  */
 export async function readSplitFile(pool: Pool, file: FileEntry, split: SplitName, opts: ReadSplitOptions = {}): Promise<PoolSplit> {
+  const whole = opts.columns === undefined, idsOnly = opts.columns?.length === 0;
+  const cacheable = opts.cache === true && (whole || idsOnly) && opts.limit === undefined && opts.ids === undefined;
+  const key = cacheable ? splitCacheKey(pool, file, split) : '';
+  if (cacheable) {
+    const hit = readCachedSplit(key, { idsOnly });
+    if (hit) return hit;
+  }
   const raw = await queryRawSplit(pool, file, split, opts);
   const text = await hashTextColumns(pool, split, raw, opts);
-  return assembleSplit(pool.manifest, split, raw.n, raw.columns, raw.features, raw.groups, raw.path, text);
+  const out = assembleSplit(pool.manifest, split, raw.n, raw.columns, raw.features, raw.groups, raw.path, text);
+  if (cacheable && whole) writeCachedSplit(key, out);
+  return out;
 }
 
 /** A text column's hashed documents and the IDF they are weighted with. */
@@ -176,6 +196,7 @@ function idfKey(pool: Pool, column: string): string {
 async function trainIdf(pool: Pool, column: string): Promise<TextIdf> {
   const path = join(pool.dir, splitFile(pool, 'train').path);
   await requirePoolFile(pool, path);
+  const { openDb, queryColumns } = await duck();
   const db = await openDb({ threads: 1 });
   try {
     const r = await queryColumns(db.conn, `SELECT ${quoteIdent(column)} FROM read_parquet(${sqlString(path)})`);
@@ -219,6 +240,7 @@ async function queryRawSplit(pool: Pool, file: FileEntry, split: SplitName, opts
   const labelIndex = `(coalesce(list_position(${classList}, label), 0) - 1)::INTEGER AS ${quoteIdent('label')}`;
   const select = ['id', labelIndex, ...features.map(featureSelect), ...groups.map(quoteIdent)].join(', ');
   await requirePoolFile(pool, path);
+  const { appendTable, openDb, queryColumns } = await duck();
   const db = await openDb({ threads: opts.threads ?? Math.max(1, availableParallelism()) });
   let result;
   try {
@@ -385,6 +407,7 @@ export async function readHead(pool: Pool, rows: number, split: SplitName = 'tra
   const want = new Set(picked);
   const small = m.features.filter((f) => want.has(f.name) && (f.kind === 'numeric' || f.kind === 'categorical' || f.kind === 'text'));
   const cols = ['id', ...(want.has('label') ? ['label'] : []), ...small.map((f) => f.name), ...m.groups.map((g) => g.name).filter((g) => want.has(g))];
+  const { openDb, queryColumns } = await duck();
   const db = await openDb({ threads: 1 });
   try {
     const r = await queryColumns(

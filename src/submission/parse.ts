@@ -6,7 +6,6 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { SieveError, fsError } from '../util/errors.ts';
-import { parseArrow, parseParquet } from './binary.ts';
 import { parseJson } from './json.ts';
 import { parseCsv, parseTxt } from './text.ts';
 import { SUBMISSION_FORMATS, type RawSubmission, type SubmissionFormat } from './types.ts';
@@ -83,7 +82,8 @@ export async function parseSubmissionBytes(bytes: Uint8Array, format: Submission
     case 'csv': return parseCsv(bytes, path);
     case 'txt': return parseTxt(bytes, path);
     case 'json': return parseJson(bytes, path);
-    case 'parquet': return parseParquet(bytes, path, path);
-    case 'arrow': return parseArrow(bytes, path);
+    // Parquet and Arrow need DuckDB and apache-arrow: loaded only for those formats.
+    case 'parquet': return (await import('./binary.ts')).parseParquet(bytes, path, path);
+    case 'arrow': return (await import('./binary.ts')).parseArrow(bytes, path);
   }
 }

@@ -5,7 +5,6 @@
  * entry named by its output row in messages. Validation then treats it like any file.
  */
 import { readStrategy, runStrategy } from '../../strategy/runners.ts';
-import { poolFindings } from '../../strategy/findings.ts';
 import { strategyLimits } from '../../strategy/limits.ts';
 import { outputCsv } from '../../strategy/output.ts';
 import type { StrategyLimits, StrategyRun, StrategySource } from '../../strategy/types.ts';
@@ -63,7 +62,8 @@ export function strategySource(
         seed,
         pool,
         classNames: pool.manifest.classes,
-        findings: () => poolFindings(pool, { progress: opts.progress }),
+        // The audit behind the findings (every analyser) loads only when a strategy asks for them.
+        findings: async () => (await import('../../strategy/findings.ts')).poolFindings(pool, { progress: opts.progress }),
         limits: strategyLimits(opts.limits),
         allowUnisolated: opts.allowUnisolated,
       });

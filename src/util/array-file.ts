@@ -1,0 +1,115 @@
+/**
+ * A file of named typed arrays with a JSON header, for caches of decoded data (the split and
+ * feature caches of the evaluation loop): arrays come back bit for bit, and a reader can take
+ * the header and a few small arrays without reading the big ones.
+ *
+ *   "SIEVEARR" | u32 LE header bytes | header JSON | zero padding to 8 | each array, padded to 8
+ *
+ * Written to a temporary file beside the target and renamed into place, so a reader never sees
+ * a half-written file; a file that does not parse, or whose size is not what its header says,
+ * reads as absent (null).
+ */
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+
+const MAGIC = 'SIEVEARR';
+const DTYPES = { f32: Float32Array, f64: Float64Array, i32: Int32Array, u8: Uint8Array } as const;
+export type ArrayDtype = keyof typeof DTYPES;
+export type StoredArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+interface Header {
+  meta: unknown;
+  arrays: { name: string; dtype: ArrayDtype; length: number }[];
+}
+
+function dtypeOf(a: StoredArray): ArrayDtype {
+  if (a instanceof Float32Array) return 'f32';
+  if (a instanceof Float64Array) return 'f64';
+  if (a instanceof Int32Array) return 'i32';
+  return 'u8';
+}
+
+const pad8 = (n: number) => (n + 7) & ~7;
+
+/** Writes `meta` and `arrays` to `path` (temporary file + rename); creates the folder. */
+export function writeArrayFile(path: string, meta: unknown, arrays: Record<string, StoredArray>): void {
+  const header: Header = { meta, arrays: Object.entries(arrays).map(([name, a]) => ({ name, dtype: dtypeOf(a), length: a.length })) };
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const prefix = Buffer.alloc(pad8(12 + json.length));
+  prefix.write(MAGIC, 0, 'latin1');
+  prefix.writeUInt32LE(json.length, 8);
+  json.copy(prefix, 12);
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, prefix);
+    const zeros = new Uint8Array(8);
+    for (const a of Object.values(arrays)) {
+      const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+      for (let off = 0; off < bytes.length; off += 1 << 30) writeSync(fd, bytes, off, Math.min(1 << 30, bytes.length - off));
+      const p = pad8(bytes.length) - bytes.length;
+      if (p) writeSync(fd, zeros, 0, p);
+    }
+    closeSync(fd);
+    renameSync(tmp, path);
+  } catch (err) {
+    try { closeSync(fd); } catch { /* already closed */ }
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+function readExactly(fd: number, buf: Uint8Array, position: number): boolean {
+  let done = 0;
+  while (done < buf.length) {
+    const n = readSync(fd, buf, done, Math.min(1 << 30, buf.length - done), position + done);
+    if (n <= 0) return false;
+    done += n;
+  }
+  return true;
+}
+
+/**
+ * The header's `meta` and the arrays named in `names` (all when omitted), each in its own
+ * buffer; null when the file is missing, damaged or truncated.
+ */
+export function readArrayFile(path: string, names?: readonly string[]): { meta: unknown; arrays: Record<string, StoredArray> } | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const head = new Uint8Array(12);
+    if (!readExactly(fd, head, 0) || Buffer.from(head.subarray(0, 8)).toString('latin1') !== MAGIC) return null;
+    const jsonBytes = Buffer.from(head.buffer, head.byteOffset, 12).readUInt32LE(8);
+    if (12 + jsonBytes > size) return null;
+    const json = new Uint8Array(jsonBytes);
+    if (!readExactly(fd, json, 12)) return null;
+    const header = JSON.parse(Buffer.from(json).toString('utf8')) as Header;
+    if (!header || !Array.isArray(header.arrays)) return null;
+    let offset = pad8(12 + jsonBytes);
+    const arrays: Record<string, StoredArray> = {};
+    for (const a of header.arrays) {
+      const Ctor = DTYPES[a.dtype];
+      if (!Ctor || !(Number.isInteger(a.length) && a.length >= 0)) return null;
+      const bytes = a.length * Ctor.BYTES_PER_ELEMENT;
+      if (names === undefined || names.includes(a.name)) {
+        const out = new Ctor(a.length);
+        if (!readExactly(fd, new Uint8Array(out.buffer), offset)) return null;
+        arrays[a.name] = out;
+      }
+      offset += pad8(bytes);
+    }
+    if (offset !== size) return null;
+    return { meta: header.meta, arrays };
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
