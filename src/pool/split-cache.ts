@@ -18,8 +18,8 @@
  */
 import { readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { cacheDir } from '../util/cache-dir.ts';
 import { readArrayFile, writeArrayFile, type StoredArray } from '../util/array-file.ts';
 import { SIEVE_VERSION } from '../version.ts';
 import type { FileEntry } from './manifest.ts';
@@ -33,10 +33,9 @@ export const SPLIT_CACHE_FORMAT = 'sieve-split-cache/1';
 /** Beyond this many bytes in the folder, the least recently used entries go. */
 export const MAX_CACHE_BYTES = 4 * 1024 ** 3;
 
-/** `$SIEVE_CACHE/evaluate`, else `$XDG_CACHE_HOME/sieve/evaluate`, else `~/.cache/sieve/evaluate`. */
+/** `evaluate/` in sieve's one cache folder (src/util/cache-dir.ts: `$SIEVE_CACHE`, else the user's cache folder). */
 export function evalCacheDir(): string {
-  const base = process.env.SIEVE_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sieve');
-  return join(resolve(base), 'evaluate');
+  return join(cacheDir(), 'evaluate');
 }
 
 /** Whether the evaluation cache is on (`SIEVE_EVAL_CACHE=off` turns it off). */

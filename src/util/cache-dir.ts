@@ -1,7 +1,8 @@
 /**
  * sieve's one cache folder, for everything it can rebuild: the file-hash memory
  * (`file-hashes.json`, src/util/hash-cache.ts), hidden variant pools (`variants/`,
- * src/pool/resolve.ts variantCacheDir) and any later cache. `$SIEVE_CACHE` when set, else the
+ * src/pool/resolve.ts variantCacheDir), the evaluation cache (`evaluate/`: decoded splits and
+ * prepared features, src/pool/split-cache.ts) and any later cache. `$SIEVE_CACHE` when set, else the
  * platform's per-user cache folder: `$XDG_CACHE_HOME/sieve` or `~/.cache/sieve` on Linux,
  * `~/Library/Caches/sieve` on macOS, `%LOCALAPPDATA%\sieve\Cache` on Windows. The test setup
  * pins `$SIEVE_CACHE` to a temporary folder. (`$SIEVE_CACHE_DIR`, once read for the file-hash
