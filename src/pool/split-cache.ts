@@ -157,7 +157,11 @@ export function readCachedSplit(key: string, opts: { idsOnly?: boolean } = {}): 
   return split;
 }
 
+/** A decoded split larger than this is not cached (a wide hashed-text pool; the cache would only churn). */
+export const MAX_SPLIT_ENTRY_BYTES = 1024 ** 3;
+
 export function writeCachedSplit(key: string, s: PoolSplit): boolean {
+  if (s.features.byteLength + (s.pixels?.data.byteLength ?? 0) > MAX_SPLIT_ENTRY_BYTES) return false;
   const meta: SplitMeta = {
     format: SPLIT_CACHE_FORMAT, split: s.split, n: s.n, d: s.d, ids: s.ids, classNames: s.classNames, featureNames: s.featureNames, groups: s.groups,
     ...(s.pixels ? { pixels: { width: s.pixels.width, height: s.pixels.height, channels: s.pixels.channels } } : {}),
