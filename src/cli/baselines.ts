@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { BaselineResult } from '../evaluate/baselines.ts';
 import type { Challenge } from '../challenge/schema.ts';
-import { printJson, printTable, printWrapped } from '../util/output.ts';
+import { printJson, printTable, printWrapped, terminalWidth } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
 
 export function register(program: Command): void {
@@ -61,10 +61,12 @@ export async function printLeaderboard(
   const head = ['#', 'baseline', 'rows', `${primary} (${challenge.metrics.direction}) mean ± std`, '95% CI', ...extra];
   if (withVariants) head.push(`generalisation (${results.find((r) => r.generalisation)!.generalisation!.n} variants) [95% t CI]`, 'gap');
   if (opts.showPrivate) head.push(`private ${primary}`);
+  // On a narrow terminal a long strategy file name breaks after its hyphens instead of being cut.
+  const narrow = terminalWidth() < 140;
   const rows = (await withRanks(results)).map(({ rank, r }) => {
     const row = [
       rank === null ? '-' : String(rank),
-      r.over_budget ? `${r.name} (over budget)` : r.strategy ? r.strategy.file : r.error ? `${r.name} (failed)` : r.name,
+      r.over_budget ? `${r.name} (over budget)` : r.strategy ? hyphenLines(r.strategy.file, narrow) : r.error ? `${r.name} (failed)` : r.name,
       r.rows,
       meanStd(r.metrics[primary]),
       ci(r.metrics[primary]),
@@ -90,6 +92,21 @@ export async function printLeaderboard(
     if (r.error) printWrapped(`    failed: ${r.error}`, 4);
   }
   if (results.some((r) => r.strategy)) printWrapped('  built-in strategies: `sieve strategy show NAME` prints one; a copy scores the same with `sieve evaluate`');
+}
+
+/** `name` broken into lines after hyphens (each line as long as fits in 11 characters), when `narrow`. */
+function hyphenLines(name: string, narrow: boolean): string {
+  if (!narrow || name.length <= 11) return name;
+  const lines: string[] = [];
+  let line = '';
+  for (const part of name.split(/(?<=-)/)) {
+    if (line && line.length + part.length > 11) {
+      lines.push(line);
+      line = part;
+    } else line += part;
+  }
+  lines.push(line);
+  return lines.join('\n');
 }
 
 /** "0.8123 [0.80, 0.82]" and the gap, or why there is none. */
