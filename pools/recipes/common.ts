@@ -8,6 +8,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Rng } from '../../compute/rng.ts';
 import { SieveError } from '../../src/util/errors.ts';
 import { PACKAGE_ROOT } from '../../src/util/package-root.ts';
+import type { PoolManifest } from '../../src/pool/manifest.ts';
+import { writePool, type PoolDraft } from '../../src/pool/write.ts';
+import type { Progress } from '../../src/util/progress.ts';
 
 /** The repository's pools/ directory (where built-in pools are committed). */
 export const POOLS_DIR = join(PACKAGE_ROOT, 'pools');
@@ -129,4 +132,34 @@ export async function runRecipe(main: (args: RecipeArgs) => Promise<void>): Prom
  */
 export function builtinOut(name: string): string {
   return join(POOLS_DIR, name);
+}
+
+/** What every built-in recipe's build function takes (the recipe command line fills from/out). */
+export interface BuiltinOptions {
+  from?: string;
+  out?: string;
+  overwrite?: boolean;
+  progress?: Progress;
+}
+
+/**
+ * Writes a recipe's draft as every built-in pool is written: to pools/<name> by default (the one
+ * write allowed inside pools/), else to --out; zstd level 19 unless the recipe needs another.
+ */
+export function writeBuiltin(draft: PoolDraft, opts: BuiltinOptions, compressionLevel = 19): Promise<PoolManifest> {
+  return writePool(opts.out ?? builtinOut(draft.manifest.name), draft, {
+    overwrite: opts.overwrite,
+    progress: opts.progress,
+    compressionLevel,
+    intoBuiltinPools: opts.out === undefined,
+  });
+}
+
+/** `node pools/recipes/NAME.ts [--from] [--out]`: builds the pool when run as a script and prints its counts. */
+export async function recipeMain(metaUrl: string, build: (opts: BuiltinOptions) => Promise<PoolManifest>, progress?: () => Progress): Promise<void> {
+  if (!isMain(metaUrl)) return;
+  await runRecipe(async (args) => {
+    const m = await build({ from: args.from, out: args.out, overwrite: true, progress: progress?.() });
+    console.log(`${m.name}: ${m.splits.train.rows} train / ${m.splits.test?.rows} test rows, content hash ${m.content_hash}`);
+  });
 }

@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import { createRng, deriveSeed } from '../../compute/rng.ts';
 import { readIdxFile, type IdxArray } from '../../src/pool/formats/idx.ts';
 import type { ManifestDraft } from '../../src/pool/manifest.ts';
-import { writePool, type PoolDraft, type TableData } from '../../src/pool/write.ts';
+import { type PoolDraft, type TableData } from '../../src/pool/write.ts';
 import { SieveError } from '../../src/util/errors.ts';
 import { progressBar, type Progress } from '../../src/util/progress.ts';
-import { DEV_DATA, builtinOut, isMain, padId, runRecipe, stratifiedSample } from './common.ts';
+import { DEV_DATA, padId, recipeMain, stratifiedSample, writeBuiltin } from './common.ts';
 
 export const FASHION_CLASSES = [
   'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
@@ -189,17 +189,7 @@ export const FASHION_ZSTD_LEVEL = { subset: 19, full: 9 };
 export async function buildFashionMnist(opts: BuildOptions = {}) {
   const src = await loadFashionSource(opts.from ?? FASHION_DEFAULT_FROM);
   const draft = fashionMnistDraft(src, { full: opts.full });
-  return writePool(opts.out ?? builtinOut(draft.manifest.name), draft, {
-    overwrite: opts.overwrite,
-    progress: opts.progress,
-    compressionLevel: opts.full ? FASHION_ZSTD_LEVEL.full : FASHION_ZSTD_LEVEL.subset,
-    intoBuiltinPools: opts.out === undefined,
-  });
+  return writeBuiltin(draft, opts, opts.full ? FASHION_ZSTD_LEVEL.full : FASHION_ZSTD_LEVEL.subset);
 }
 
-if (isMain(import.meta.url)) {
-  await runRecipe(async (args) => {
-    const m = await buildFashionMnist({ from: args.from, out: args.out, overwrite: true, progress: progressBar() });
-    console.log(`${m.name}: ${m.splits.train.rows} train / ${m.splits.test?.rows} test rows, content hash ${m.content_hash}`);
-  });
-}
+await recipeMain(import.meta.url, buildFashionMnist, progressBar);

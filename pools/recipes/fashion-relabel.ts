@@ -10,9 +10,8 @@
  */
 import { createRng, deriveSeed } from '../../compute/rng.ts';
 import type { ManifestDraft } from '../../src/pool/manifest.ts';
-import { writePool, type PoolDraft, type TableData } from '../../src/pool/write.ts';
-import type { Progress } from '../../src/util/progress.ts';
-import { builtinOut, isMain, padId, runRecipe, stratifiedSample } from './common.ts';
+import { type PoolDraft, type TableData } from '../../src/pool/write.ts';
+import { type BuiltinOptions, padId, recipeMain, stratifiedSample, writeBuiltin } from './common.ts';
 import {
   FASHION_CLASSES,
   FASHION_DEFAULT_FROM,
@@ -154,19 +153,9 @@ export function fashionRelabelDraft(src: FashionSource): PoolDraft {
   };
 }
 
-export async function buildFashionRelabel(opts: { from?: string; out?: string; overwrite?: boolean; progress?: Progress } = {}) {
+export async function buildFashionRelabel(opts: BuiltinOptions = {}) {
   const src = await loadFashionSource(opts.from ?? FASHION_DEFAULT_FROM);
-  return writePool(opts.out ?? builtinOut('fashion-relabel'), fashionRelabelDraft(src), {
-    overwrite: opts.overwrite,
-    progress: opts.progress,
-    compressionLevel: 19,
-    intoBuiltinPools: opts.out === undefined,
-  });
+  return writeBuiltin(fashionRelabelDraft(src), opts);
 }
 
-if (isMain(import.meta.url)) {
-  await runRecipe(async (args) => {
-    const m = await buildFashionRelabel({ from: args.from, out: args.out, overwrite: true });
-    console.log(`${m.name}: ${m.splits.train.rows} train / ${m.splits.test?.rows} test rows, content hash ${m.content_hash}`);
-  });
-}
+await recipeMain(import.meta.url, buildFashionRelabel);

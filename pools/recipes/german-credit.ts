@@ -23,10 +23,9 @@ import { join } from 'node:path';
 import { createRng, deriveSeed } from '../../compute/rng.ts';
 import { parseArff, type ArffColumn, type ArffData } from '../../src/pool/formats/arff.ts';
 import type { FeatureSpec, ManifestDraft } from '../../src/pool/manifest.ts';
-import { writePool, type ColumnData, type PoolDraft, type TableData } from '../../src/pool/write.ts';
+import { type ColumnData, type PoolDraft, type TableData } from '../../src/pool/write.ts';
 import { SieveError } from '../../src/util/errors.ts';
-import type { Progress } from '../../src/util/progress.ts';
-import { DEV_DATA, builtinOut, isMain, padId, pick, runRecipe, stratifiedSplit } from './common.ts';
+import { type BuiltinOptions, DEV_DATA, padId, pick, recipeMain, stratifiedSplit, writeBuiltin } from './common.ts';
 
 export const CREDIT_DEFAULT_FROM = join(DEV_DATA, 'weka', 'credit-g.arff');
 export const CREDIT_TEST_FRACTION = 0.3;
@@ -152,20 +151,10 @@ export async function readCreditArff(path: string): Promise<string> {
   }
 }
 
-export async function buildGermanCredit(opts: { from?: string; out?: string; overwrite?: boolean; progress?: Progress } = {}) {
+export async function buildGermanCredit(opts: BuiltinOptions = {}) {
   const from = opts.from ?? CREDIT_DEFAULT_FROM;
   const draft = germanCreditDraft(await readCreditArff(from), from);
-  return writePool(opts.out ?? builtinOut('german-credit'), draft, {
-    overwrite: opts.overwrite,
-    progress: opts.progress,
-    compressionLevel: 19,
-    intoBuiltinPools: opts.out === undefined,
-  });
+  return writeBuiltin(draft, opts);
 }
 
-if (isMain(import.meta.url)) {
-  await runRecipe(async (args) => {
-    const m = await buildGermanCredit({ from: args.from, out: args.out, overwrite: true });
-    console.log(`${m.name}: ${m.splits.train.rows} train / ${m.splits.test?.rows} test rows, content hash ${m.content_hash}`);
-  });
-}
+await recipeMain(import.meta.url, buildGermanCredit);

