@@ -58,6 +58,21 @@ describe('progress off a terminal', () => {
     p.stop();
   });
 
+  it('a step run again under the same label after stop counts from zero (one per variant pool)', () => {
+    const { stream, lines } = capture();
+    let t = 0;
+    const p = progressBar({ stream, intervalMs: 10_000, now: () => t });
+    p.start(100, 'ranking curve fits');
+    t += 10_000;
+    p.tick(100);
+    p.stop();
+    p.start(100, 'ranking curve fits');
+    t += 10_000;
+    p.tick(40);
+    expect(lines).toEqual(['ranking curve fits: 100 / 100 (100%), 10/s', 'ranking curve fits: 40 / 100 (40%), 4/s, about 15 s left']);
+    p.stop();
+  });
+
   it('prints nothing when disabled (--json)', () => {
     const { stream, lines } = capture();
     let t = 0;

@@ -116,6 +116,7 @@ export function progressBar(opts: ProgressOptions = {}): Progress {
       stopBar();
       clearInterval(timer);
       timer = undefined;
+      started = false; // the next start counts from zero, even under the same label (a variant's run)
     },
   };
 }
