@@ -21,6 +21,9 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** The esbuild settings every output shares: Node 20 ESM, in memory, licences kept inline. */
+const ESBUILD_COMMON = { format: 'esm', platform: 'node', target: 'node20', write: false, logLevel: 'silent', legalComments: 'inline', charset: 'utf8' };
+
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST = join(ROOT, 'dist');
 /** Folders compiled into dist/ (tests and benchmarks run from the sources, through vitest and tsx). */
@@ -142,13 +145,7 @@ async function bundleVendored(esbuild, name) {
       absWorkingDir: ROOT,
       stdin: { contents, resolveDir: ROOT, sourcefile: `vendor-${name}.js` },
       bundle: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      write: false,
-      logLevel: 'silent',
-      legalComments: 'inline',
-      charset: 'utf8',
+      ...ESBUILD_COMMON,
       banner: { js: "import { createRequire as __sieveCreateRequire } from 'node:module';\nconst require = __sieveCreateRequire(import.meta.url);" },
       outfile: vendorFile(name),
     });
@@ -179,13 +176,7 @@ export async function build({ quiet = true } = {}) {
       outdir: DIST,
       outbase: '.',
       bundle: true, // only so that the plugin sees (and rewrites) every import; each stays external
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      write: false,
-      logLevel: 'silent',
-      legalComments: 'inline',
-      charset: 'utf8',
+      ...ESBUILD_COMMON,
       // A .js.map beside each module, mappings only (the sources are the .ts files themselves):
       // a bug report's stack trace names the .ts line (src/util/source-stack.ts, read only then;
       // turning Node's source maps on at start-up cost `pool info` ~13% more CPU).
