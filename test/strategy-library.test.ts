@@ -138,6 +138,10 @@ describe('sieve strategy list | show | new', () => {
     const show = sieve(['strategy', 'show', 'k-center']);
     expect(show.status, show.stderr).toBe(0);
     expect(show.stdout).toBe(readFileSync(libraryPath(LIBRARY.find((e) => e.name === 'k-center')!), 'utf8'));
+    // challenge check names the strategy, not the CSV its output is held as internally.
+    const check = sieve(['challenge', 'check', 'fashion-select', libraryPath(LIBRARY.find((e) => e.name === 'class-rebalance')!)]);
+    expect(check.status, check.stderr).toBe(0);
+    expect(check.stdout).toMatch(/^ok: 1000 ids \(from the sql strategy\) pass every rule of fashion-select/);
     const unknown = sieve(['strategy', 'show', 'nope']);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/no built-in strategy "nope"[\s\S]*dedupe/);

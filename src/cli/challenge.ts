@@ -128,9 +128,11 @@ export function register(program: Command): void {
     .option('--json', 'print the outcome as JSON')
     .action(async (ref: string, path: string, opts: { format?: string; json?: boolean; allowNetworkUnsandboxed?: boolean }) => {
       const { checkSubmissionFile } = await import('../evaluate/runner.ts');
-      const { challenge: c, submission, sha256 } = await checkSubmissionFile(ref, path, { format: opts.format, allowUnisolated: opts.allowNetworkUnsandboxed });
-      const out = { ok: true, challenge: c.name, format: submission.format, rows: submission.rows, sha256 };
+      const { challenge: c, submission, sha256, read } = await checkSubmissionFile(ref, path, { format: opts.format, allowUnisolated: opts.allowNetworkUnsandboxed });
+      // A strategy's output is held as CSV internally; the user wrote code, so name that instead.
+      const source = read.strategy ? `from the ${read.strategy.kind} strategy` : submission.format;
+      const out = { ok: true, challenge: c.name, format: submission.format, rows: submission.rows, sha256, ...(read.strategy ? { strategy: read.strategy } : {}) };
       if (opts.json) return printJson(out);
-      console.log(`ok: ${submission.rows} ${taskOf(c.task).columns.includes('label') ? 'corrections' : 'ids'} (${submission.format}) pass every rule of ${c.name}; budget ${budgetText(c)}`);
+      console.log(`ok: ${submission.rows} ${taskOf(c.task).columns.includes('label') ? 'corrections' : 'ids'} (${source}) pass every rule of ${c.name}; budget ${budgetText(c)}`);
     });
 }
