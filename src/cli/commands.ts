@@ -11,6 +11,7 @@ import { register as registerWorkspace } from './workspace.ts';
 import { register as registerStrategy } from './strategy.ts';
 import { register as registerServe } from './serve.ts';
 import { register as registerSubmit } from './submit.ts';
+import { register as registerCache } from './cache.ts';
 
 /** Every subcommand's register function, in help order. Add one line per new command file. */
 export const commands: ((program: Command) => void)[] = [
@@ -26,4 +27,5 @@ export const commands: ((program: Command) => void)[] = [
   registerStrategy,
   registerServe,
   registerSubmit,
+  registerCache,
 ];
