@@ -14,7 +14,7 @@ const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'sieve.mjs');
 // Everything but commander: the CLI files load their libraries inside their actions (cli-table3
 // and cli-progress on first use).
-const HEAVY = ['zod', 'yaml', 'apache-arrow', '@duckdb/node-api', '@duckdb/node-bindings', 'vega', 'vega-lite', 'ml-matrix', 'hono', 'esbuild', 'tsx', 'typescript', 'cli-table3', 'cli-progress'];
+const HEAVY = ['zod', 'yaml', 'apache-arrow', '@duckdb/node-api', '@duckdb/node-bindings', 'vega', 'vega-lite', 'ml-matrix', 'hono', 'esbuild', 'tsx', 'typescript', 'cli-table3', 'cli-progress', 'sharp', '@huggingface/transformers', 'onnxruntime-node'];
 
 /** Runs the launcher with a module-resolution hook that prints every module URL it loads. */
 function loadedModules(args: string[], cwd: string, env: Record<string, string> = {}): { status: number | null; urls: string[]; stderr: string; stdout: string } {
