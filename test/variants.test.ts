@@ -46,8 +46,13 @@ describe('synth-teach variants', () => {
 
   it('are built deterministically: the pinned hashes, twice, the second time from the cache', async () => {
     challenge = await loadChallenge('synth-teach');
-    const first = await ensureVariants(challenge);
+    const labels: string[] = [];
+    const recording = { start: (_n: number, label?: string) => void labels.push(label ?? ''), tick() {}, stop() {} };
+    const first = await ensureVariants(challenge, { progress: recording });
     expect(first.map((v) => v.built)).toEqual([true, true, true]);
+    // The progress says what is being built and that it is a one-time cost.
+    expect(labels.some((l) => l.startsWith('hidden variant 1/3 (built once, then cached): writing'))).toBe(true);
+    expect(labels.some((l) => l.startsWith('hidden variant 3/3 (built once, then cached)'))).toBe(true);
     expect(first.map((v) => v.contentHash)).toEqual(challenge.variants!.pools.map((p) => p.content_hash));
     const again = await ensureVariants(challenge);
     expect(again.map((v) => v.built)).toEqual([false, false, false]);

@@ -92,6 +92,11 @@ async function openCached(dir: string, expect: NonNullable<PoolManifest['variant
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** `progress` with every step's label prefixed by `prefix`. */
+function prefixed(progress: Progress, prefix: string): Progress {
+  return { start: (n, label, unit) => progress.start(n, label ? `${prefix}: ${label}` : prefix, unit), tick: (u) => progress.tick(u), stop: () => progress.stop() };
+}
+
 /** Builds (or finds in the cache and re-checks) every variant pool of `challenge`. */
 export async function ensureVariants(challenge: Challenge, opts: { progress?: Progress } = {}): Promise<VariantPool[]> {
   if (!challenge.variants) return [];
@@ -106,13 +111,15 @@ export async function ensureVariants(challenge: Challenge, opts: { progress?: Pr
     const dir = join(variantCacheDir(), `${recipe.name}-${entry.seed}-${variantKey(recipe, entry.seed, sourceHash).slice(0, 16)}`);
     let pool = await openCached(dir, expect);
     let built = false;
+    // Say that this is a one-time cost: the first strategy run of a challenge builds every variant.
+    const progress = opts.progress && prefixed(opts.progress, `hidden variant ${i + 1}/${challenge.variants.pools.length} (built once, then cached)`);
     for (let attempt = 0; !pool; attempt++) {
-      if (recipe.source && !source) source = await loadSource(recipe.source, opts.progress);
+      if (recipe.source && !source) source = await loadSource(recipe.source, progress);
       const draft = recipe.draft(entry.seed, source?.source ?? null);
       draft.manifest = { ...draft.manifest, variant: expect };
       try {
         const { writePool } = await import('../pool/write.ts'); // DuckDB: only when a variant is built
-        await writePool(dir, draft, { overwrite: existsSync(dir), compressionLevel: VARIANT_ZSTD_LEVEL, option: 'variant cache', progress: opts.progress });
+        await writePool(dir, draft, { overwrite: existsSync(dir), compressionLevel: VARIANT_ZSTD_LEVEL, option: 'variant cache', progress });
         built = true;
       } catch (err) {
         // Another sieve process is building the same variant: wait for it (up to ~2 minutes).
