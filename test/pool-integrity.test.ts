@@ -5,11 +5,12 @@
  * a pool's test/truth file, whether named directly, copied, or behind a crafted pool.json's
  * symbolic link.
  */
-import { copyFileSync, cpSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkSubmissionFile, evaluateFile } from '../src/evaluate/runner.ts';
 import { assertParticipantSource } from '../src/pool/guard.ts';
+import { exportPool } from '../src/pool/export.ts';
 import { verifyPoolFiles } from '../src/pool/integrity.ts';
 import { contentHash, loadManifest } from '../src/pool/manifest.ts';
 import { openPool, readHead, readSplit } from '../src/pool/read.ts';
@@ -152,6 +153,12 @@ describe('evaluator-only files are never a participant source', () => {
     writeFileSync(train, bytes.subarray(0, bytes.length >> 1));
     const t = await refused(readHead(p, 3), /train\.parquet cannot be read as the pool's Parquet file/);
     expect(t.examples.join(' ')).toMatch(/re-import or rebuild/);
+    // pool export reads the file with DuckDB too: in every format a SieveError, and no output.
+    for (const format of ['csv', 'arrow', 'parquet'] as const) {
+      const out = join(dir, `broken-export.${format}`);
+      await refused(exportPool(p, { format, out }), /train\.parquet cannot be read as the pool's Parquet file/);
+      expect(existsSync(out)).toBe(false);
+    }
     rmSync(train);
     await refused(readSplit(p, 'train'), /is incomplete: train\.parquet is listed in its manifest but missing/);
   });

@@ -11,7 +11,7 @@ import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import { openDb, queryColumns, quoteIdent, sqlString, type ReadColumn } from './duckdb.ts';
 import { columnsToTable, fixedBinaryData, float32ListData, float64Data, utf8Data, writeArrowIpc, type ArrowColumn } from './arrow.ts';
-import { participantSource, type Pool } from './read.ts';
+import { participantSource, poolReadError, type Pool } from './read.ts';
 import { withFileAtomically } from '../util/atomic.ts';
 import type { FeatureSpec } from './manifest.ts';
 import type { SplitName } from './types.ts';
@@ -74,6 +74,10 @@ export async function exportPool(pool: Pool, opts: ExportOptions): Promise<{ row
   const out = resolve(opts.out);
   const m = pool.manifest;
   const groups = m.groups.map((g) => g.name);
+  // DuckDB failing on a damaged or truncated pool file is the pool's problem, not a bug.
+  const readFailed = (err: unknown): never => {
+    throw poolReadError(pool, src, err);
+  };
   await withFileAtomically(
     out,
     async (tmp) => {
@@ -87,10 +91,10 @@ export async function exportPool(pool: Pool, opts: ExportOptions): Promise<{ row
           await db.conn.run(
             `COPY (SELECT ${selectList(m.features, groups)} FROM read_parquet(${sqlString(src)})) TO ${sqlString(tmp)} ` +
               `(FORMAT parquet, COMPRESSION zstd, KV_METADATA {${kv}})`,
-          );
+          ).catch(readFailed);
           opts.progress?.tick(file.rows);
         } else {
-          const r = await queryColumns(db.conn, `SELECT ${selectList(m.features, groups)} FROM read_parquet(${sqlString(src)})`, { progress: opts.progress });
+          const r = await queryColumns(db.conn, `SELECT ${selectList(m.features, groups)} FROM read_parquet(${sqlString(src)})`, { progress: opts.progress }).catch(readFailed);
           if (opts.format === 'arrow') await writeArrowIpc(tmp, toArrow(pool, r.columns));
           else await writeCsv(tmp, pool, r.n, r.columns);
         }
