@@ -120,12 +120,18 @@ describe('challenge.yaml cannot crash or fool the loader', () => {
   });
 
   it('unknown tags (!evil, !!js/function) are refused', () => {
-    expect(err(base('title: !evil x\n')).message).toMatch(/unknown YAML tag/);
+    expect(err(base('title: !evil x\n')).message).toMatch(/unknown YAML tag in toy\.yaml: Unresolved tag: !evil at line 5, column 8$/);
     expect(err(base('title: !!js/function "function () { return 1 }"\n')).message).toMatch(/unknown YAML tag/);
   });
 
   it('deep nesting and invalid UTF-8 are errors naming the file', async () => {
-    expect(err(base(`title: ${'['.repeat(50_000)}${']'.repeat(50_000)}\n`)).message).toMatch(/invalid YAML/);
+    // Flow, block and compact nesting past the parser's stack, and 65 levels it can still parse.
+    const deep = /invalid YAML in toy\.yaml: nested more than 64 levels deep/;
+    expect(err(base(`title: ${'['.repeat(10_000)}${']'.repeat(10_000)}\n`)).message).toMatch(deep);
+    expect(err(base(Array.from({ length: 300 }, (_, i) => `${' '.repeat(i)}a:\n`).join('') + `${' '.repeat(300)}1\n`)).message).toMatch(deep);
+    expect(err(base(`x:\n${'- '.repeat(5_000)}1\n`)).message).toMatch(deep);
+    expect(err(base(`x: ${'['.repeat(65)}${']'.repeat(65)}\n`)).message).toMatch(deep);
+    expect(err(base(`x: ${'['.repeat(60)}${']'.repeat(60)}\n`)).message).not.toMatch(deep);
     const d = mkdtempSync(join(dir, 'ch-'));
     writeFileSync(join(d, 'challenge.yaml'), Buffer.concat([Buffer.from(base('title: caf')), Buffer.from([0xe9, 0x0a])]));
     const e = await loadChallenge(d).then(() => null, (x) => x);

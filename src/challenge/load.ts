@@ -72,23 +72,25 @@ export function parseChallengeText(text: string, where: string): ReturnType<type
     doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
-    throw new SieveError(`invalid YAML in ${where}: nested too deeply`, { where });
+    throw tooDeep(where);
   }
+  // The parser reports running out of stack as an ordinary error; say what it means.
+  if (doc.errors.some((e) => /Maximum call stack size exceeded/.test(e.message))) throw tooDeep(where);
   if (doc.errors.length) {
     const e = doc.errors[0];
-    throw new SieveError(`invalid YAML in ${where}: ${e.message.split('\n')[0]}`, {
+    throw new SieveError(`invalid YAML in ${where}: ${firstLine(e.message)}`, {
       where,
       count: doc.errors.length,
-      examples: doc.errors.map((x) => x.message.split('\n')[0]),
+      examples: doc.errors.map((x) => firstLine(x.message)),
     });
   }
   // Warnings are errors here: an unknown tag (!evil, !!js/function) would otherwise turn quietly into a string.
   if (doc.warnings.length) {
     const unknownTag = doc.warnings.some((w) => w.code === 'TAG_RESOLVE_FAILED');
-    throw new SieveError(`${unknownTag ? 'unknown YAML tag' : 'questionable YAML'} in ${where}: ${doc.warnings[0].message.split('\n')[0]}`, {
+    throw new SieveError(`${unknownTag ? 'unknown YAML tag' : 'questionable YAML'} in ${where}: ${firstLine(doc.warnings[0].message)}`, {
       where,
       count: doc.warnings.length,
-      examples: [...doc.warnings.map((x) => x.message.split('\n')[0]), ...(unknownTag ? ['a challenge spec uses plain YAML values; remove the tag'] : [])],
+      examples: [...doc.warnings.map((x) => firstLine(x.message)), ...(unknownTag ? ['a challenge spec uses plain YAML values; remove the tag'] : [])],
     });
   }
   let raw: unknown;
@@ -101,6 +103,7 @@ export function parseChallengeText(text: string, where: string): ReturnType<type
       examples: [`at most ${MAX_ALIAS_COUNT} alias expansions; write the values out instead`],
     });
   }
+  if (nestingDepth(raw) > MAX_SPEC_DEPTH) throw tooDeep(where);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new SieveError(`${where} must be a YAML mapping (name:, pool:, task:, ...)`, { where });
   }
@@ -110,6 +113,35 @@ export function parseChallengeText(text: string, where: string): ReturnType<type
     throw new SieveError(`invalid challenge spec: ${issues[0]}`, { where, count: issues.length, examples: issues });
   }
   return parsed.data;
+}
+
+/** A spec nests a few levels (model.params, metrics.report); deeper is a mistake or an attack. */
+const MAX_SPEC_DEPTH = 64;
+
+function tooDeep(where: string): SieveError {
+  return new SieveError(`invalid YAML in ${where}: nested more than ${MAX_SPEC_DEPTH} levels deep`, {
+    where,
+    examples: ['a challenge spec nests a few levels (model: params:, metrics: report:); flatten the lists and mappings'],
+  });
+}
+
+/** Depth of nested arrays and objects, counted without recursion. */
+function nestingDepth(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d + 1 > max) max = d + 1;
+    if (max > MAX_SPEC_DEPTH) return max;
+    for (const x of Array.isArray(v) ? v : Object.values(v)) stack.push([x, d + 1]);
+  }
+  return max;
+}
+
+/** The first line of a YAML parser message, without the colon that introduces its excerpt. */
+function firstLine(message: string): string {
+  return message.split('\n')[0].replace(/:\s*$/, '');
 }
 
 /** "model.seeds[2]" from a zod issue path; "(top level)" for the root. */
