@@ -14,7 +14,7 @@ import { openPool } from '../src/pool/read.ts';
 import { withFileAtomically, writeFileAtomically } from '../src/util/atomic.ts';
 import { SieveError, fsError } from '../src/util/errors.ts';
 import { checkOutputPath } from '../src/util/outpath.ts';
-import { hostTag, lockPath } from '../src/util/temps.ts';
+import { duckdbSpillDir, hostTag, lockPath, removeStaleSpillDirs, trackedTemps } from '../src/util/temps.ts';
 import { mixedDraft, tempDir } from './pool-helpers.ts';
 
 async function refused(p: Promise<unknown>, pattern: RegExp): Promise<SieveError> {
@@ -202,5 +202,19 @@ describe('locks and leftovers', () => {
     expect(existsSync(lockPath(out))).toBe(false);
     // Another machine's temporary (a shared file system) is not ours to judge.
     expect(existsSync(otherHost)).toBe(true);
+  });
+
+  it("DuckDB spill folders of dead processes are removed; a live process's and another host's are kept", () => {
+    const base = tempDir('sieve-spill-');
+    const dead = spawnSync('true').pid!;
+    const names = [`sieve-duckdb-${dead}-${hostTag()}`, `sieve-duckdb-${dead}`, `sieve-duckdb-${process.pid}-${hostTag()}`, `sieve-duckdb-${dead}-00000000`, 'sieve-duckdb-notes'];
+    for (const n of names) mkdirSync(join(base, n));
+    writeFileSync(join(base, names[0], 'spill.tmp'), 'x');
+    expect(removeStaleSpillDirs(base).sort()).toEqual([names[0], names[1]].sort());
+    expect(readdirSync(base).sort()).toEqual(names.slice(2).sort());
+    // The folder openDb gives DuckDB is this process's, tagged with the host, and tracked for the signal handler.
+    const mine = duckdbSpillDir(base);
+    expect(mine).toBe(join(base, names[2]));
+    expect(trackedTemps()).toContain(mine);
   });
 });

@@ -23,9 +23,7 @@ import {
   type DuckDBType,
 } from '@duckdb/node-api';
 import bindings from '@duckdb/node-bindings';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { trackTemp } from '../util/temps.ts';
+import { duckdbSpillDir } from '../util/temps.ts';
 import { quoteIdent, sqlString } from './sql-text.ts';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
@@ -98,9 +96,9 @@ export interface Db {
  * COPY ... TO parquet byte-deterministic; readers may use more.
  */
 export async function openDb(opts: { path?: string; threads?: number; memoryLimit?: string } = {}): Promise<Db> {
-  // Spill files go to the OS temp dir, not a .tmp/ in the user's working directory.
-  const spill = join(tmpdir(), `sieve-duckdb-${process.pid}`);
-  trackTemp(spill); // removed by the CLI's signal handler if DuckDB spilled there
+  // Spill files go to the OS temp dir, not a .tmp/ in the user's working directory; the
+  // signal handler removes the folder, and the next sieve process one a SIGKILL left.
+  const spill = duckdbSpillDir();
   const config: Record<string, string> = { threads: String(opts.threads ?? 1), temp_directory: spill };
   if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
   const instance = await DuckDBInstance.create(opts.path ?? ':memory:', config);

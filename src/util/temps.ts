@@ -10,9 +10,9 @@
  * replaced); the lock is `.<output name>.lock`, holding "<pid> <host> <hostname>".
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { open, readFile, readdir, rm, unlink } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { SieveError } from './errors.ts';
 
@@ -170,4 +170,41 @@ export function lockOwner(target: string): number | null {
   } catch {
     return null;
   }
+}
+
+/** DuckDB's spill folders: `sieve-duckdb-<pid>-<host>` (and the older `sieve-duckdb-<pid>`). */
+const SPILL_NAME = /^sieve-duckdb-(\d+)(?:-([0-9a-f]{8}))?$/;
+let spillSwept = false;
+
+/**
+ * This process's DuckDB spill folder in the OS temp folder, tracked for the signal handler.
+ * The first call also removes the spill folders of sieve processes on this host that no
+ * longer run (a SIGKILL leaves them, and nothing else would ever write there again).
+ */
+export function duckdbSpillDir(base = tmpdir()): string {
+  if (!spillSwept) {
+    spillSwept = true;
+    removeStaleSpillDirs(base);
+  }
+  const path = join(base, `sieve-duckdb-${process.pid}-${hostTag()}`);
+  trackTemp(path);
+  return path;
+}
+
+/** Removes spill folders in `base` whose process is gone; returns their names. */
+export function removeStaleSpillDirs(base = tmpdir()): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(base);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of entries) {
+    const m = SPILL_NAME.exec(name);
+    if (!m || (m[2] !== undefined && m[2] !== hostTag()) || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
+    removeSync(join(base, name));
+    removed.push(name);
+  }
+  return removed;
 }
