@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { builtinPoolsDir, validatePoolName, workspacePoolDir } from '../src/pool/resolve.ts';
 import { writePool } from '../src/pool/write.ts';
 import { exportPool } from '../src/pool/export.ts';
+import { importPool } from '../src/pool/import/index.ts';
 import { openPool } from '../src/pool/read.ts';
 import { withFileAtomically, writeFileAtomically } from '../src/util/atomic.ts';
 import { SieveError, fsError } from '../src/util/errors.ts';
@@ -121,6 +122,16 @@ describe('paths a user can get wrong are SieveErrors', () => {
     await refused(writeFileAtomically(join(dir, 'f'), 'y', { inputs: [join(dir, 'f')] }), /one of this command's inputs/);
     expect(readFileSync(join(dir, 'f'), 'utf8')).toBe('x');
     expect(readdirSync(dir)).toEqual(['f']);
+  });
+
+  it('pool import checks --out before it reads the input (a wrong --out costs no scan of a large file)', async () => {
+    const dir = tempDir('sieve-safe-');
+    mkdirSync(join(dir, 'mine'));
+    const absent = join(dir, 'not-read.csv'); // never opened: the output is refused first
+    await refused(importPool({ input: absent, out: '/proc/sieve-pool' }), /special file system/);
+    await refused(importPool({ input: absent, out: join(dir, 'mine'), overwrite: true }), /not a sieve pool/);
+    const e = await refused(importPool({ input: absent, out: join(dir, 'mine'), option: '--name' }), /already exists/);
+    expect(e.where).toBe('--name');
   });
 
   it('file-system error codes become SieveErrors with what to do', () => {

@@ -101,6 +101,7 @@ export function registerPoolImport(pool: Command): void {
         licence: o.licence,
         source: o.source,
         overwrite: o.overwrite,
+        option: intoWorkspace ? '--name' : '--out',
         progress,
       });
       progress.stop();

@@ -15,7 +15,8 @@ import type { Progress } from '../../util/progress.ts';
 import { createRng, deriveSeed } from '../../../compute/rng.ts';
 import { appendTable, openDb, queryColumns, quoteIdent, sqlString } from '../duckdb.ts';
 import type { FeatureKind, FeatureSpec, PoolManifest } from '../manifest.ts';
-import { writePoolFromTables } from '../write.ts';
+import { poolReplaceBlocker, writePoolFromTables } from '../write.ts';
+import { checkOutputPath } from '../../util/outpath.ts';
 import { DEFAULT_NA_VALUES } from '../choices.ts';
 import {
   createTableAs,
@@ -88,6 +89,8 @@ export interface ImportOptions {
   licence?: string;
   source?: string;
   overwrite?: boolean;
+  /** The option that named the output, for its errors: '--out' (default) or '--name'. */
+  option?: string;
   progress?: Progress;
   /** Told about choices the import made for the user (sniffed format, column names, rows dropped). */
   onNote?: (note: string) => void;
@@ -144,6 +147,10 @@ export async function importPool(opts: ImportOptions): Promise<PoolManifest> {
     keepWhitespace: opts.keepWhitespace,
     naValues: [...new Set([...(opts.defaultNaValues === false ? [] : DEFAULT_NA_VALUES), ...(opts.naValues ?? [])])],
   };
+
+  // The output before the input: a wrong --out should not cost a scan of a large file first
+  // (the writer checks it again, under its lock, when it writes).
+  await checkOutputPath(opts.out, { kind: 'dir', overwrite: opts.overwrite, option: opts.option, replaceable: poolReplaceBlocker });
 
   const db = await openDb({ threads: Math.max(1, availableParallelism()), memoryLimit: opts.memoryLimit ?? '512MB' });
   try {
@@ -681,7 +688,7 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
       // An imported pool is the user's own data: its test split is theirs to read.
       testVisibility: 'participant',
     },
-    { overwrite: opts.overwrite, progress: opts.progress },
+    { overwrite: opts.overwrite, progress: opts.progress, option: opts.option },
   );
 }
 
