@@ -83,8 +83,9 @@ function readStamp() {
   }
 }
 
-const isCompiled = (path) => path.endsWith('.ts') && !path.endsWith('.d.ts');
-const outputOf = (path) => (isCompiled(path) ? path.slice(0, -3) + '.js' : path);
+// .tsx: the server's pages (hono/jsx; tsconfig.json's jsx settings, which esbuild reads too).
+const isCompiled = (path) => (path.endsWith('.ts') && !path.endsWith('.d.ts')) || path.endsWith('.tsx');
+const outputOf = (path) => (isCompiled(path) ? path.replace(/\.tsx?$/, '.js') : path);
 
 /**
  * True when dist/ was built from exactly these sources (same paths, sizes and mtimes) by this
@@ -182,6 +183,9 @@ export async function build({ quiet = true } = {}) {
       // turning Node's source maps on at start-up cost `pool info` ~13% more CPU).
       sourcemap: 'linked',
       sourcesContent: false,
+      // The pages' JSX (src/server/pages/*.tsx), as tsconfig.json says for the type check.
+      jsx: 'automatic',
+      jsxImportSource: 'hono/jsx',
       plugins: [externals(sourceSet)],
     });
   } catch (err) {

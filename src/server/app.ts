@@ -21,6 +21,7 @@ import { taskOf } from '../tasks/index.ts';
 import { SieveError } from '../util/errors.ts';
 import { PACKAGE_ROOT } from '../util/package-root.ts';
 import type { ServedChallenge } from './challenges.ts';
+import { pagesApp } from './pages/index.tsx';
 import { MAX_ATTEMPTS } from './queue.ts';
 import { RateLimiter } from './rate-limit.ts';
 import type { JobRow, ParticipantRow, ServerStore } from './store/types.ts';
@@ -336,6 +337,8 @@ export function createApp(opts: AppOptions): Hono {
     return c.body(text, 200, { 'content-type': 'application/json' });
   });
 
+  // The web pages (src/server/pages/): HTML over this same API, called in-process.
+  app.route('/', pagesApp(app, { maxUploadBytes: opts.maxUploadBytes }));
   return app;
 }
 

@@ -1,0 +1,163 @@
+/**
+ * The shapes of the API's JSON that the pages read (docs/server.md). Loose on purpose where
+ * the API may add fields: a page renders what it is given and skips what is absent.
+ */
+import type { MetricSummary } from '../../../evaluator/aggregate.ts';
+
+export interface ApiErrorBody {
+  code?: string;
+  message?: string;
+  where?: string;
+  examples?: string[];
+}
+
+export interface ChallengeSummary {
+  name: string;
+  title?: string;
+  version: number;
+  task: string;
+  state: 'open' | 'closed';
+  closes: string | null;
+  pool: string;
+  budget: string;
+  primary: { name: string; direction: 'max' | 'min' };
+  limits: { submissions_per_day?: number; submissions_total?: number } & Record<string, unknown>;
+}
+
+export interface PoolFile {
+  name: string;
+  bytes: number;
+  sha256: string | null;
+  role: string;
+  format?: string;
+}
+
+export interface ChallengeDetail extends ChallengeSummary {
+  description: string | null;
+  story: string | null;
+  rules: {
+    submission: string;
+    columns?: unknown;
+    budget: Record<string, unknown>;
+    model: { kind: string; params?: Record<string, unknown>; seeds?: number[]; preprocess?: Record<string, unknown> } & Record<string, unknown>;
+    metrics: { primary: string; direction: string; report?: string[] } & Record<string, unknown>;
+    test: Record<string, unknown>;
+    limits: Record<string, unknown>;
+    bootstrap: { samples: number; seed: number };
+  };
+  datasheet: Record<string, unknown> | null;
+  classes: string[];
+  groups: string[];
+  baselines: string[];
+  files: PoolFile[];
+  phases?: { name: string; opens_at?: string | null; closes_at?: string | null; state?: string }[];
+}
+
+export interface Comparison {
+  against: string;
+  comparable: boolean;
+  difference?: number;
+  ci95?: [number, number];
+  p_value?: number;
+  p_holm?: number;
+  significant?: boolean;
+  reason?: string;
+}
+
+export interface LeaderboardEntry {
+  rank: number;
+  participant: string;
+  submission: string;
+  submitted_at: string;
+  submissions: number;
+  primary: { name: string; direction: string; mean: number | null; ci95: [number, number] | null };
+  metrics: Record<string, number | null>;
+  tied_with_leader?: boolean | null;
+  vs_leader?: Comparison | null;
+  private_mean?: number | null;
+  private_ci95?: [number, number] | null;
+  private_rank?: number;
+  move?: number;
+  private_tied_with_leader?: boolean | null;
+  private_vs_leader?: Comparison | null;
+}
+
+export interface SignificanceNote {
+  part: string;
+  method?: string;
+  test?: string;
+  level?: number;
+  correction?: string;
+  tied?: string;
+  resamples?: number;
+  seed?: number;
+}
+
+export interface Leaderboard {
+  challenge: string;
+  part: string;
+  primary: { name: string; direction: string };
+  columns: string[];
+  entries: LeaderboardEntry[];
+  significance?: SignificanceNote;
+  private_significance?: SignificanceNote;
+}
+
+export interface Job {
+  id: string;
+  submission: string;
+  challenge: string;
+  state: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+  attempts: number;
+  max_attempts: number;
+  error: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface Me {
+  participant: { id: string; name: string; role: 'participant' | 'organiser' };
+  submissions: { id: string; challenge: string; file: string; created_at: string; job: Job; primary_public: number | null }[];
+  quota: { challenge: string; used_today: number; used_total: number; left_today: number | null; left_total: number | null }[];
+}
+
+/** The record as the API shows it (publicView for participants). */
+export interface RecordView {
+  challenge: { name: string; version: number; task: string; closes: string | null; report: string[]; rules?: string };
+  pool: { name: string; content_hash: string };
+  submission: { sha256: string; format: string; rows: number; bytes: number };
+  evaluator: { version: string };
+  sieve: { version: string };
+  model: { kind: string } & Record<string, unknown>;
+  seeds: number[];
+  bootstrap: { samples: number; seed: number };
+  test: { rows: number; public_rows: number; private_rows: number };
+  primary: { name: string; direction: string; mean: number | null };
+  metrics: Record<string, MetricSummary>;
+  private: { metrics: Record<string, MetricSummary>; all_metrics: Record<string, MetricSummary>; primary_mean: number | null } | { hidden: true; until: string | null } | null;
+  curve?: { k: number[]; fraction: number[]; accuracy: number[]; per_seed?: number[][]; parts: Record<string, { rows: number; correct: number[]; clean_correct: number }[]> };
+  ranking?: { rows: number; pool_rows: number; noisy_rows: number; noisy_fixed: number; step: number };
+  subset: { rows: number; class_counts: Record<string, number>; group_counts: Record<string, Record<string, number>>; changed?: number };
+  generalisation?: { note: string } | Record<string, unknown>;
+  convergence?: { note?: string } & Record<string, unknown>;
+  created_at: string;
+}
+
+export interface SubmissionDetail {
+  id: string;
+  challenge: string;
+  file: string;
+  sha256: string;
+  bytes: number;
+  created_at: string;
+  job: Job | null;
+  record: RecordView | null;
+  /** The subset audit, when the server ran one (serverapi). */
+  audit?: unknown;
+}
+
+export interface JobList {
+  counts: Record<string, number>;
+  jobs: (Job & { participant: string; file: string; primary_public: number | null })[];
+}
