@@ -148,7 +148,7 @@ export function ChallengePage(props: {
 
       <h2 id="rules">Rules</h2>
       <Facts rows={[
-        ['fixed model', `${r.model.kind}${r.model.params ? ` ${JSON.stringify(r.model.params)}` : ''}${r.model.preprocess ? `, preprocessing ${JSON.stringify(r.model.preprocess)}` : ''}`],
+        ['fixed model', `${r.model.kind}${r.model.params ? ` ${JSON.stringify(r.model.params)}` : ''}${r.model.preprocess && Object.keys(r.model.preprocess).length ? `, preprocessing ${JSON.stringify(r.model.preprocess)}` : ''}`],
         ['seeds', (r.model.seeds ?? []).join(', ') || '–'],
         ['metrics', [r.metrics.primary, ...(r.metrics.report ?? [])].join(', ')],
         ['test rows', JSON.stringify(r.test)],

@@ -1,0 +1,271 @@
+/**
+ * The server's web pages through the hono app (no sockets, no browser): they render what the
+ * API gives, escape everything a user typed or uploaded, keep tokens out of URLs, refuse forms
+ * without a valid CSRF token or from another origin, set their session cookie HttpOnly and
+ * SameSite=Strict, keep private pages private, and show the private leaderboard once the
+ * challenge has closed. The browser side (real forms, plots' boxes, narrow screens) is
+ * test/browser-server.test.ts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Hono } from 'hono';
+import { openPool, readSplit } from '../src/pool/read.ts';
+import { createApp } from '../src/server/app.ts';
+import { loadServedChallenges, syncChallenges, type ServedChallenge } from '../src/server/challenges.ts';
+import { Markdown } from '../src/server/pages/markdown.tsx';
+import { EvaluationQueue } from '../src/server/queue.ts';
+import { initServer } from '../src/server/serve.ts';
+import { DuckDbStore } from '../src/server/store/duckdb.ts';
+import { writeTinyChallenge } from './fixtures/tiny-challenge.ts';
+
+const XSS = '<img src=x onerror="window.xssFired=1">';
+
+let dir: string;
+let ids: string[];
+let served: Map<string, ServedChallenge>;
+let store: DuckDbStore;
+let app: Hono;
+let queue: EvaluationQueue;
+let organiserToken: string;
+
+/** A browser's cookies for app.request: what Set-Cookie set, sent back as Cookie. */
+class Browser {
+  cookies = new Map<string, string>();
+  setCookies: string[] = [];
+  constructor(private readonly app: () => Hono) {}
+  async go(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
+    const res = await this.app().request(path, { ...init, headers });
+    for (const c of res.headers.getSetCookie()) {
+      this.setCookies.push(c);
+      const [pair] = c.split(';');
+      const eq = pair.indexOf('=');
+      const k = pair.slice(0, eq), v = pair.slice(eq + 1);
+      if (/Max-Age=0/i.test(c) || v === '') this.cookies.delete(k);
+      else this.cookies.set(k, v);
+    }
+    return res;
+  }
+  /** The CSRF field of the first form on a page. */
+  async csrf(path: string): Promise<string> {
+    const html = await (await this.go(path)).text();
+    const m = /name="csrf" value="([^"]+)"/.exec(html);
+    if (!m) throw new Error(`no form on ${path}`);
+    return m[1];
+  }
+  async post(path: string, fields: Record<string, string | File>, headers: Record<string, string> = {}): Promise<Response> {
+    const form = new FormData();
+    for (const [k, v] of Object.entries(fields)) form.append(k, v);
+    return this.go(path, { method: 'POST', body: form, headers });
+  }
+}
+
+async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, what: string, seconds = 90): Promise<T> {
+  const until = Date.now() + seconds * 1000;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sieve-server-pages-'));
+  const challenges = join(dir, 'challenges');
+  const tiny = await writeTinyChallenge(challenges, { name: 'tiny', closes: '2099-01-01' });
+  // A README with what a careless or hostile organiser could write: raw HTML and a script link.
+  await writeFile(join(tiny.dir, 'README.md'), [
+    '# tiny: a story', '', `**Story.** Choose rows. ${XSS} <script>window.xssFired=2</script>`, '',
+    '- a [safe link](https://example.org/a) and a [bad one](javascript:alert(1))', '- `inline code`', '',
+    '| baseline | accuracy |', '| --- | --- |', '| random | 0.5 |', '', '```', 'sieve evaluate tiny ids.csv', '```', '',
+  ].join('\n'));
+  served = await loadServedChallenges(challenges);
+  ids = (await readSplit(await openPool(join(tiny.dir, 'pool')), 'train', { columns: [] })).ids;
+  const db = join(dir, 'pages.duckdb');
+  organiserToken = (await initServer(db)).token;
+  store = await DuckDbStore.open(db);
+  await store.migrate();
+  await syncChallenges(store, served);
+  queue = new EvaluationQueue(store, { workers: 1, jobTimeoutSeconds: 120, pollMs: 100 });
+  app = createApp({ store, challenges: served, onQueued: () => queue.notify(), maxUploadBytes: 64 * 1024 });
+  queue.start();
+}, 60_000);
+
+afterAll(async () => {
+  await queue?.stop();
+  await store?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('server pages', () => {
+  it('render the challenge list and page from the API, with no script allowed and the README escaped', async () => {
+    const b = new Browser(() => app);
+    const list = await b.go('/');
+    expect(list.status).toBe(200);
+    expect(list.headers.get('content-type')).toMatch(/^text\/html/);
+    const csp = list.headers.get('content-security-policy')!;
+    expect(csp).toMatch(/default-src 'none'/);
+    expect(csp).not.toMatch(/script-src|unsafe-inline/);
+    expect(list.headers.get('cache-control')).toBe('no-store');
+    expect(await list.text()).toMatch(/<a href="\/challenges\/tiny">Tiny selection<\/a>/);
+    const page = await (await b.go('/challenges/tiny')).text();
+    expect(page).toContain('<h3>tiny: a story</h3>');
+    expect(page).toContain('&lt;img src=x onerror=&quot;window.xssFired=1&quot;&gt;');
+    expect(page).toContain('&lt;script&gt;');
+    expect(page).not.toMatch(/<img|<script/i);
+    expect(page).toContain('<a href="https://example.org/a">safe link</a>');
+    expect(page).not.toContain('href="javascript:');
+    expect(page).toMatch(/<table>.*<th scope="col">baseline<\/th>.*<td>0.5<\/td>/s);
+    expect(page).toContain('<pre><code>sieve evaluate tiny ids.csv</code></pre>');
+    // Downloads are the API's participant files; no submit form for a visitor.
+    expect(page).toContain('href="/api/challenges/tiny/pool/train.parquet"');
+    expect(page).not.toContain('action="/challenges/tiny/submit"');
+    expect(page).toMatch(/<a href="\/register">Register<\/a> or <a href="\/signin">sign in<\/a> to submit/);
+    expect((await b.go('/assets/sieve.css')).headers.get('content-type')).toMatch(/^text\/css/);
+  });
+
+  it('keeps API paths JSON and answers unknown pages with an HTML 404', async () => {
+    const api = await app.request('/api/nope');
+    expect(api.status).toBe(404);
+    expect((await api.json()).error.code).toBe('not-found');
+    const page = await app.request('/nope');
+    expect(page.status).toBe(404);
+    expect(await page.text()).toMatch(/<h1>Not found<\/h1>/);
+    const missing = await app.request('/challenges/no-such');
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toContain('no challenge &quot;no-such&quot; on this server');
+  });
+
+  it('register: refuses forms without a valid CSRF token or from another origin; the token is shown once, in the page, never in a URL', async () => {
+    const b = new Browser(() => app);
+    expect((await b.post('/register', { name: 'ada' })).status).toBe(403); // no CSRF field
+    const csrf = await b.csrf('/register');
+    expect(b.cookies.has('sieve_nonce')).toBe(true);
+    expect((await b.post('/register', { name: 'ada', csrf }, { origin: 'http://evil.example' })).status).toBe(403);
+    expect((await b.post('/register', { name: 'ada', csrf: csrf.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')) })).status).toBe(403);
+    // Another browser's (valid) CSRF token does not work with this browser's nonce.
+    const other = new Browser(() => app);
+    expect((await b.post('/register', { name: 'ada', csrf: await other.csrf('/register') })).status).toBe(403);
+    expect(b.cookies.has('sieve_session')).toBe(false);
+    // A name with markup is refused by the API, and echoed back escaped.
+    const bad = await b.post('/register', { name: XSS, csrf });
+    expect(bad.status).toBe(400);
+    const badHtml = await bad.text();
+    expect(badHtml).toContain('value="&lt;img src=x onerror=&quot;window.xssFired=1&quot;&gt;"');
+    expect(badHtml).not.toContain('<img');
+    const ok = await b.post('/register', { name: 'ada', csrf });
+    expect(ok.status).toBe(201);
+    const html = await ok.text();
+    const token = /<code class="token" id="token">(sieve_par_[^<]+)<\/code>/.exec(html)![1];
+    const session = b.setCookies.find((c) => c.startsWith('sieve_session='))!;
+    expect(session).toMatch(/HttpOnly/);
+    expect(session).toMatch(/SameSite=Strict/);
+    expect(session).toMatch(/Path=\//);
+    expect(session).toContain(token);
+    // Signed in: the nav names ada, and the token is on no later page.
+    const me = await (await b.go('/me')).text();
+    expect(me).toContain('<a href="/me">ada</a>');
+    expect(me).not.toContain(token);
+    // The name is taken now (the API's 409, shown on the form).
+    const again = new Browser(() => app);
+    const taken = await again.post('/register', { name: 'ada', csrf: await again.csrf('/register') });
+    expect(taken.status).toBe(409);
+    expect(await taken.text()).toContain('the name &quot;ada&quot; is taken');
+    // Signing out needs the form's token too, and clears the session.
+    expect((await b.post('/signout', {})).status).toBe(403);
+    const out = await b.post('/signout', { csrf: await b.csrf('/me') });
+    expect(out.status).toBe(303);
+    expect(b.cookies.has('sieve_session')).toBe(false);
+    expect((await b.go('/me')).status).toBe(401);
+    // Signing in takes the token from the form body, and a wrong one is refused.
+    const wrong = await b.post('/signin', { token: token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'), csrf: await b.csrf('/signin') });
+    expect(wrong.status).toBe(401);
+    const signin = await b.post('/signin', { token, csrf: await b.csrf('/signin') });
+    expect(signin.status).toBe(303);
+    expect(signin.headers.get('location')).toBe('/me');
+  });
+
+  it('submit by form: 303 to the submission page, scored by the queue, shown with every metric and plots; a file name with markup stays text', async () => {
+    const b = new Browser(() => app);
+    await b.post('/register', { name: 'bo', csrf: await b.csrf('/register') });
+    const page = await (await b.go('/challenges/tiny')).text();
+    expect(page).toContain('action="/challenges/tiny/submit"');
+    const csrf = /action="\/challenges\/tiny\/submit"[^>]*><input type="hidden" name="csrf" value="([^"]+)"/.exec(page)![1];
+    // An invalid submission: the API's precise error, on the form, nothing stored.
+    const invalid = await b.post('/challenges/tiny/submit', { csrf, file: new File(['id\nno-such-row\n'], 'bad.csv') });
+    expect(invalid.status).toBe(422);
+    expect(await invalid.text()).toMatch(/The submission was not accepted.*not in the pool/s);
+    expect((await b.post('/challenges/tiny/submit', { file: new File([`id\n${ids[0]}\n`], 'a.csv') })).status).toBe(403);
+    const name = `${XSS}.csv`;
+    const r = await b.post('/challenges/tiny/submit', { csrf, file: new File([`id\n${ids.slice(0, 80).join('\n')}\n`], name) });
+    expect(r.status).toBe(303);
+    const location = r.headers.get('location')!;
+    expect(location).toMatch(/^\/submissions\/sub_[0-9a-f]+$/);
+    const pending = await (await b.go(location)).text();
+    expect(pending).toMatch(/data-state="(queued|running|done)"/);
+    const id = location.split('/').pop()!;
+    await waitFor(async () => (await store.listSubmissions({})).find((s) => s.id === id)?.job.state === 'done', 'the job');
+    const res = await b.go(location);
+    const done = await res.text();
+    expect(done).toContain('data-state="done"');
+    expect(done).not.toContain('http-equiv="refresh"');
+    expect(done).toContain('accuracy (primary)');
+    expect(done).toContain('macro_f1');
+    expect(done).toMatch(/\[0\.\d{4}, [01]\.\d{4}\]/); // intervals
+    expect(done).toMatch(/Private: \d+ test rows scored and stored; shown when the challenge closes/);
+    expect(done).toMatch(/<figure class="plot"><figcaption>f1 per class, public test rows \(95% intervals\)<\/figcaption><div role="img" aria-label="[^"]+"><svg/);
+    expect(done).toContain('&lt;img src=x onerror=&quot;window.xssFired=1&quot;&gt;.csv');
+    expect(done).not.toContain('<img');
+    const me = await (await b.go('/me')).text();
+    expect(me).toContain('&lt;img src=x onerror=');
+    expect(me).not.toContain('<img');
+    // The record downloads as JSON, and is the participant's view (no private figures).
+    const record = await b.go(`${location}/record.json`);
+    expect(record.headers.get('content-disposition')).toMatch(/^attachment/);
+    expect((await record.json()).private).toEqual({ hidden: true, until: '2099-01-01' });
+    // Someone else cannot see it, nor anyone signed out.
+    const eve = new Browser(() => app);
+    await eve.post('/register', { name: 'eve', csrf: await eve.csrf('/register') });
+    expect((await eve.go(location)).status).toBe(404);
+    expect((await new Browser(() => app).go(location)).status).toBe(401);
+    // The leaderboard row, and a link to the submission only for its owner.
+    const board = await (await b.go('/challenges/tiny/leaderboard')).text();
+    expect(board).toMatch(/<tr data-participant="bo">.*<a href="\/submissions\/sub_/s);
+    expect(board).toMatch(/<figcaption>accuracy per entry, public test rows/);
+    expect(await (await eve.go('/challenges/tiny/leaderboard')).text()).not.toContain(`href="${location}"`);
+  }, 150_000);
+
+  it('the organiser page lists the queue for the organiser only; after close the leaderboard shows the private part and each move', async () => {
+    const org = new Browser(() => app);
+    const signin = await org.post('/signin', { token: organiserToken, csrf: await org.csrf('/signin') });
+    expect(signin.headers.get('location')).toBe('/organiser');
+    const page = await (await org.go('/organiser')).text();
+    expect(page).toContain('Evaluation queue');
+    expect(page).toContain('&lt;img src=x onerror=');
+    expect(page).not.toContain('<img');
+    const bo = new Browser(() => app);
+    await bo.post('/register', { name: 'cy', csrf: await bo.csrf('/register') });
+    expect((await bo.go('/organiser')).status).toBe(403);
+    // The same store seen after the close date: private columns and moves.
+    const later = createApp({ store, challenges: served, maxUploadBytes: 64 * 1024, now: () => new Date('2099-06-01T00:00:00Z') });
+    const board = await (await later.request('/challenges/tiny/leaderboard')).text();
+    expect(board).toContain('The challenge has closed');
+    expect(board).toMatch(/accuracy \(private\)/);
+    expect(board).toMatch(/<th scope="col" class="num">final rank<\/th><th scope="col">move<\/th>/);
+    const closedPage = await (await later.request('/challenges/tiny')).text();
+    expect(closedPage).toContain('This challenge has closed: no more submissions.');
+  });
+});
+
+describe('markdown', () => {
+  it('keeps only safe links, escapes HTML, and never loops on odd lines', async () => {
+    const html = String(await Markdown({ text: '```js extra\n[x](JAVASCRIPT:alert(1)) [y](/rel) [z](data:text/html,hi)\n<b>bold</b>' }).toString());
+    expect(html).not.toMatch(/href="(javascript|data):/i);
+    expect(html).toContain('<a href="/rel">y</a>');
+    expect(html).toContain('&lt;b&gt;bold&lt;/b&gt;');
+  });
+});
