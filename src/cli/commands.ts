@@ -12,6 +12,7 @@ import { register as registerStrategy } from './strategy.ts';
 import { register as registerServe } from './serve.ts';
 import { register as registerSubmit } from './submit.ts';
 import { register as registerCache } from './cache.ts';
+import { register as registerEmbed } from './embed.ts';
 
 /** Every subcommand's register function, in help order. Add one line per new command file. */
 export const commands: ((program: Command) => void)[] = [
@@ -22,6 +23,7 @@ export const commands: ((program: Command) => void)[] = [
   registerVerify,
   registerDemo,
   registerAudit,
+  registerEmbed,
   registerSql,
   registerWorkspace,
   registerStrategy,

@@ -1,12 +1,13 @@
 /**
  * The evaluator's door: the only module that opens evaluator-only files (a challenge pool's
- * test split, truth.parquet, duplicates.parquet). Imported by src/evaluate/ and by
- * `sieve audit --organiser`; never by anything a participant's code can reach.
+ * test split, truth.parquet, duplicates.parquet). Imported by src/evaluate/, by
+ * `sieve audit --organiser` and by src/embed/ (which derives a whole pool, keeping each file's
+ * visibility); never by anything a participant's code can reach.
  */
 import { join } from 'node:path';
 import type { ReadColumn } from './duckdb.ts';
 import { sqlString } from './sql-text.ts';
-import { poolReadError, readSplitFile, requirePoolFile, splitFile, type Pool, type ReadSplitOptions } from './read.ts';
+import { poolReadError, readSplitFile, readSplitFileRaw, requirePoolFile, splitFile, type Pool, type RawSplit, type ReadSplitOptions } from './read.ts';
 import type { PoolSplit, PoolTruth, SplitName } from './types.ts';
 import { SieveError } from '../util/errors.ts';
 import { addGrant } from './grants.ts';
@@ -25,6 +26,14 @@ export function grantStrategyRead(pool: Pool): Pool {
 /** Reads a split whatever its visibility (the hidden test split of a challenge pool). */
 export async function readHiddenSplit(pool: Pool, split: SplitName = 'test', opts: ReadSplitOptions = {}): Promise<PoolSplit> {
   return readSplitFile(pool, splitFile(pool, split), split, opts);
+}
+
+/**
+ * A split's columns as stored (readRawSplit's shape), whatever its visibility: for deriving a
+ * new pool from a whole one (`sieve embed`), which keeps every file's visibility as it was.
+ */
+export async function readRawSplitAnyVisibility(pool: Pool, split: SplitName, opts: ReadSplitOptions = {}): Promise<RawSplit> {
+  return readSplitFileRaw(pool, splitFile(pool, split), split, opts);
 }
 
 type Varchar = Extract<ReadColumn, { type: 'VARCHAR' }>;

@@ -70,6 +70,29 @@ export const FileEntry = z.object({
 });
 export type FileEntry = z.infer<typeof FileEntry>;
 
+/** One column added by `sieve embed` (src/embed/): what computed it, enough to do it again. */
+export const EmbeddingRecord = z.object({
+  column: nonEmpty,
+  source_column: nonEmpty,
+  modality: z.enum(['text', 'image']),
+  /** `--model` as given (a folder's name or a hub id). */
+  model: nonEmpty,
+  /** sha256 over the list of model files below ("<sha256>  <path>" lines). */
+  model_sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  model_files: z.array(z.object({ path: nonEmpty, bytes: count, sha256: z.string().regex(/^[0-9a-f]{64}$/) })),
+  dtype: nonEmpty,
+  /** text: "mean" (over the attention mask); images: "image_embeds", "pooler_output" or "cls". */
+  pooling: nonEmpty,
+  normalised: z.boolean(),
+  dim: z.number().int().positive(),
+  batch: z.number().int().positive(),
+  library: nonEmpty,
+  library_version: nonEmpty,
+  /** The pool version the column was added to. */
+  derived_from: z.object({ name: nonEmpty, version: nonEmpty, content_hash: z.string().regex(/^[0-9a-f]{64}$/) }),
+});
+export type EmbeddingRecord = z.infer<typeof EmbeddingRecord>;
+
 export const Datasheet = z.object({
   motivation: z.string(),
   composition: z.string(),
@@ -79,6 +102,8 @@ export const Datasheet = z.object({
   known_issues: z.array(z.string()),
   /** Noise or duplicates planted on purpose (rates, kinds, seeds), for synthetic/challenge pools. */
   injected: z.record(z.string(), z.unknown()).optional(),
+  /** Embedding columns added by `sieve embed`, oldest first. */
+  embeddings: z.array(EmbeddingRecord).optional(),
 });
 export type Datasheet = z.infer<typeof Datasheet>;
 

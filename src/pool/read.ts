@@ -221,6 +221,14 @@ export async function readRawSplit(pool: Pool, split: SplitName = 'train', opts:
   return queryRawSplit(pool, file, split, opts);
 }
 
+/**
+ * `readRawSplit` of a given file, whatever its visibility: for src/pool/hidden.ts only (the
+ * test/pool-visibility.test.ts keeps it so).
+ */
+export async function readSplitFileRaw(pool: Pool, file: FileEntry, split: SplitName, opts: ReadSplitOptions = {}): Promise<RawSplit> {
+  return queryRawSplit(pool, file, split, opts);
+}
+
 export interface RawSplit {
   n: number;
   columns: ReadColumn[];

@@ -1,0 +1,170 @@
+/**
+ * `sieve embed` on a text pool with the committed tiny BERT-like model: the new column's shape
+ * and datasheet, bit-identical results run to run, resuming an interrupted run from its
+ * finished chunks, the errors for a missing or mismatched model and a missing stack, and
+ * embed → audit → evaluate through the command line.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { embedPool } from '../src/embed/service.ts';
+import { loadTransformers, resolveModel } from '../src/embed/runtime.ts';
+import { hashFile } from '../src/pool/manifest.ts';
+import { openPool, readSplit } from '../src/pool/read.ts';
+import { cacheDir } from '../src/util/cache-dir.ts';
+import { SieveError } from '../src/util/errors.ts';
+import { EMBED_STACK, ROOT, TINY_BERT, TINY_VIT, spamTextPool } from './embed-helpers.ts';
+import { tempDir } from './pool-helpers.ts';
+
+const execFileP = promisify(execFile);
+
+async function sieve(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await execFileP(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), ...args], { cwd, env: { ...process.env, CI: '1' }, maxBuffer: 64 * 1024 * 1024 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const sha = async (p: string) => (await hashFile(p)).sha256;
+
+describe.skipIf(!EMBED_STACK)('sieve embed, text', () => {
+  let dir: string;
+  let source: string;
+  let first: string;
+  beforeAll(async () => {
+    dir = tempDir('sieve-embed-');
+    source = await spamTextPool(dir);
+    first = join(dir, 'first');
+    await embedPool({ pool: source, column: 'text', model: TINY_BERT, batch: 16, out: first });
+  }, 120_000);
+
+  it('adds a FLOAT[64] column of unit vectors to both splits, as a new version that records the model', async () => {
+    const src = await openPool(source);
+    const pool = await openPool(first);
+    const m = pool.manifest;
+    expect(m.version).toBe('2');
+    expect(m.features.map((f) => [f.name, f.kind, f.dim])).toEqual([['text', 'text', undefined], ['text_emb', 'embedding', 64]]);
+    const rec = m.datasheet.embeddings![0];
+    expect(rec).toMatchObject({ column: 'text_emb', source_column: 'text', modality: 'text', model: 'tiny-bert', dtype: 'fp32', pooling: 'mean', normalised: true, dim: 64, batch: 16, library: '@huggingface/transformers' });
+    expect(rec.library_version).toBe('4.3.2');
+    expect(rec.derived_from).toEqual({ name: src.manifest.name, version: '1', content_hash: src.manifest.content_hash });
+    const onnx = rec.model_files.find((f) => f.path === 'onnx/model.onnx')!;
+    expect(onnx.sha256).toBe(await sha(join(TINY_BERT, 'onnx', 'model.onnx')));
+    expect(rec.model_files.map((f) => f.path)).toEqual(['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx']);
+    expect(m.datasheet.preprocessing).toContain('sieve embed');
+    for (const split of ['train', 'test'] as const) {
+      const s = await readSplit(pool, split, { columns: ['text_emb'] });
+      expect(s.n).toBe(src.manifest.splits[split]!.rows);
+      expect(s.d).toBe(64);
+      for (let i = 0; i < s.n; i++) {
+        let norm = 0;
+        for (let j = 0; j < 64; j++) norm += s.features[i * 64 + j] ** 2;
+        expect(Math.abs(Math.sqrt(norm) - 1)).toBeLessThan(1e-5);
+      }
+      // The source rows are carried over unchanged.
+      const before = await readSplit(src, split, { columns: ['text'] });
+      expect(s.ids).toEqual(before.ids);
+    }
+    // Different messages get different vectors (not a constant).
+    const s = await readSplit(pool, 'train', { columns: ['text_emb'] });
+    expect(Array.from(s.features.subarray(0, 64))).not.toEqual(Array.from(s.features.subarray(64, 128)));
+  });
+
+  it('gives the same bits on a second run (byte-identical Parquet files)', async () => {
+    const again = join(dir, 'again');
+    await embedPool({ pool: source, column: 'text', model: TINY_BERT, batch: 16, out: again });
+    expect(await sha(join(again, 'train.parquet'))).toBe(await sha(join(first, 'train.parquet')));
+    expect(await sha(join(again, 'test.parquet'))).toBe(await sha(join(first, 'test.parquet')));
+    expect((await openPool(again)).manifest.content_hash).toBe((await openPool(first)).manifest.content_hash);
+  });
+
+  it('keeps finished chunks when interrupted and reuses them on the next run, to the same bits', async () => {
+    const out = join(dir, 'resumed');
+    const stop = new AbortController();
+    const seen: boolean[] = [];
+    const err = await embedPool({
+      pool: source, column: 'text', model: TINY_BERT, batch: 16, chunkRows: 32, out, signal: stop.signal,
+      onChunk: (c) => {
+        seen.push(c.reused);
+        if (seen.length === 2) stop.abort();
+      },
+    }).catch((e) => e);
+    expect(err).toBeInstanceOf(SieveError);
+    expect((err as SieveError).message).toMatch(/interrupted; finished chunks are kept/);
+    expect(existsSync(out)).toBe(false);
+    const chunks = readdirSync(join(cacheDir(), 'embed'), { recursive: true }).filter((f) => String(f).endsWith('.f32'));
+    expect(chunks.length).toBe(2);
+    const r = await embedPool({ pool: source, column: 'text', model: TINY_BERT, batch: 16, chunkRows: 32, out });
+    expect(r.reusedChunks).toBe(2);
+    expect(r.computedChunks).toBe(Math.ceil(135 / 32) - 2 + Math.ceil(45 / 32));
+    expect(r.computedRows).toBe(180 - 64);
+    // Chunk boundaries are multiples of the batch, so every row went through the same batches.
+    expect(await sha(join(out, 'train.parquet'))).toBe(await sha(join(first, 'train.parquet')));
+    expect(await sha(join(out, 'test.parquet'))).toBe(await sha(join(first, 'test.parquet')));
+    // Done: the chunks are gone.
+    expect(readdirSync(join(cacheDir(), 'embed'), { recursive: true }).filter((f) => String(f).endsWith('.f32'))).toEqual([]);
+  });
+
+  it('says where it looked for a missing model and how to provide one, and refuses a model of the other modality', async () => {
+    const models = tempDir('sieve-models-');
+    const err = (() => {
+      try {
+        resolveModel('someone/no-such-model', { env: { SIEVE_MODELS: models } });
+      } catch (e) {
+        return e as SieveError;
+      }
+    })()!;
+    expect(err).toBeInstanceOf(SieveError);
+    expect(err.message).toBe('model "someone/no-such-model" not found (nothing is downloaded without --allow-download)');
+    expect(err.where).toBe(join(models, 'someone', 'no-such-model'));
+    expect(err.examples.join('\n')).toMatch(/--model DIR/);
+    expect(err.examples.join('\n')).toMatch(/--allow-download/);
+    const noWeights = tempDir('sieve-model-');
+    writeFileSync(join(noWeights, 'config.json'), '{"model_type":"bert"}');
+    expect(() => resolveModel(noWeights)).toThrow(/has no ONNX weights/);
+    await expect(embedPool({ pool: source, column: 'text', model: TINY_VIT, out: join(dir, 'wrong') })).rejects.toThrow(/takes images .* but column "text" holds text/);
+  });
+
+  it('without the stack, the error gives the one-line install command', async () => {
+    const err = await loadTransformers({ extrasDir: tempDir('sieve-no-extras-') }).catch((e) => e);
+    expect(err).toBeInstanceOf(SieveError);
+    expect(err.message).toMatch(/the embedding stack \(@huggingface\/transformers 4\.3\.2 .*\) is not installed; install it once with:\n {4}ONNXRUNTIME_NODE_INSTALL=skip npm ci --prefix \S+/);
+    // The pinned version is the one the extras package pins.
+    expect(JSON.parse(readFileSync(join(ROOT, 'extras', 'embed', 'package.json'), 'utf8')).dependencies['@huggingface/transformers']).toBe('4.3.2');
+  });
+
+  it('embed → audit → evaluate from the command line', async () => {
+    const out = join(dir, 'cli');
+    const e = await sieve(['embed', source, '--column', 'text', '--model', TINY_BERT, '--batch', '16', '--out', out], dir);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/wrote pool "spam-small" version 2/);
+    expect(e.stdout).toMatch(/180 rows, 180 embedded in this run at [\d,]+ rows\/s/);
+    expect(await sha(join(out, 'train.parquet'))).toBe(await sha(join(first, 'train.parquet')));
+    const audit = await sieve(['audit', out, '--only', 'class-imbalance,duplicates,outliers', '--json'], dir);
+    expect(audit.code, audit.stderr).toBe(0);
+    const report = JSON.parse(audit.stdout).pool;
+    expect(report.rows).toBe(135);
+    expect(report.analysers.map((a: { name: string }) => a.name)).toEqual(expect.arrayContaining(['class-imbalance', 'duplicates', 'outliers']));
+    writeFileSync(join(dir, 'challenge.yaml'), [
+      'name: spam-small-select', 'version: 1', 'title: Small spam selection', 'description: test', `pool: ${out}`,
+      'task: selection', 'budget: { rows: 60 }', 'metrics: { primary: accuracy, direction: max, report: [macro_f1] }',
+      'model: { kind: logistic-regression, params: { l2: 0.1, max_iter: 50 }, seeds: [0, 1] }',
+      'test: { public_fraction: 0.5, seed: 0 }', 'bootstrap: { samples: 50, seed: 0 }', '',
+    ].join('\n'));
+    const train = await readSplit(await openPool(out), 'train', { columns: [] });
+    writeFileSync(join(dir, 'ids.csv'), 'id\n' + train.ids.filter((_, i) => i % 2 === 0).slice(0, 60).join('\n') + '\n');
+    const ev = await sieve(['evaluate', join(dir, 'challenge.yaml'), join(dir, 'ids.csv'), '--json'], dir);
+    expect(ev.code, ev.stderr).toBe(0);
+    const rec = JSON.parse(ev.stdout);
+    expect(rec.pool).toMatchObject({ name: 'spam-small', content_hash: (await openPool(out)).manifest.content_hash });
+    expect(rec.test.rows).toBe(45);
+    const acc = rec.metrics.accuracy;
+    expect(acc.ci95[0]).toBeLessThanOrEqual(acc.mean);
+    expect(acc.mean).toBeGreaterThan(0.5);
+  }, 120_000);
+});
