@@ -13,6 +13,8 @@ export interface IntSource {
   int(n: number): number;
   /** `out.length` calls of int(n) at once (compute/rng.ts), when the source has it. */
   fillInts?(n: number, out: Int32Array): void;
+  /** Adds one to counts[x] for each of `draws` calls of int(n) (compute/rng.ts), when the source has it. */
+  countInts?(n: number, draws: number, counts: Int32Array): void;
 }
 
 /**
@@ -30,16 +32,40 @@ export function forEachResample(
   const m = rows.length;
   if (m === 0) return;
   const weights = new Int32Array(nTotal);
-  const draws = rng.fillInts ? new Int32Array(m) : null;
-  for (let b = 0; b < samples; b++) {
-    if (draws) {
-      rng.fillInts!(m, draws);
-      for (let j = 0; j < m; j++) weights[rows[draws[j]]]++;
-    } else {
-      for (let j = 0; j < m; j++) weights[rows[rng.int(m)]]++;
-    }
+  forEachResampleCounts(m, samples, rng, (b, counts) => {
+    for (let j = 0; j < m; j++) weights[rows[j]] += counts[j];
     visit(b, weights);
     for (let j = 0; j < m; j++) weights[rows[j]] = 0;
+  });
+}
+
+/**
+ * The same resamples as forEachResample over `m` rows, by position: `counts[j]` = times the
+ * j-th of the rows was drawn (for distinct rows, weights[rows[j]] = counts[j]). A statistic
+ * that has gathered its per-row values in the rows' order then reads one short array front to
+ * back per resample instead of scattering into the full test size. `counts` is reused
+ * between calls: copy it to keep it.
+ */
+export function forEachResampleCounts(
+  m: number,
+  samples: number,
+  rng: IntSource,
+  visit: (b: number, counts: Int32Array) => void,
+): void {
+  if (m === 0) return;
+  const counts = new Int32Array(m);
+  const draws = !rng.countInts && rng.fillInts ? new Int32Array(m) : null;
+  for (let b = 0; b < samples; b++) {
+    if (rng.countInts) {
+      rng.countInts(m, m, counts);
+    } else if (draws) {
+      rng.fillInts!(m, draws);
+      for (let j = 0; j < m; j++) counts[draws[j]]++;
+    } else {
+      for (let j = 0; j < m; j++) counts[rng.int(m)]++;
+    }
+    visit(b, counts);
+    counts.fill(0);
   }
 }
 

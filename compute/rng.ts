@@ -19,6 +19,11 @@ export interface Rng {
    * times faster in a loop such as the bootstrap's draws).
    */
   fillInts(n: number, out: Int32Array | Uint32Array): void;
+  /**
+   * Adds one to `counts[x]` for each of `draws` calls of int(n): the same values and stream
+   * position, without storing the draws (a bootstrap resample's multiplicities).
+   */
+  countInts(n: number, draws: number, counts: Int32Array): void;
   /** Fisher–Yates shuffle in place; returns the same array. */
   shuffle<T extends { length: number; [i: number]: any }>(a: T): T;
   /** A random permutation of 0..n-1. */
@@ -114,6 +119,25 @@ export function createRng(seed: number): Rng {
         s2 ^= t;
         s3 = (s3 << 11) | (s3 >>> 21);
         if (result < limit) out[i++] = whole ? result : (result % nn) >>> 0;
+      }
+      s[0] = s0; s[1] = s1; s[2] = s2; s[3] = s3;
+    },
+    countInts(n: number, draws: number, counts: Int32Array) {
+      if (!(n > 0) || n > counts.length) throw new RangeError(`countInts(n) needs 0 < n <= counts.length (${counts.length}), got ${n}`);
+      const limit = 0x100000000 - (0x100000000 % n);
+      const nn = n >>> 0;
+      let s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
+      for (let i = 0; i < draws; ) {
+        const x = Math.imul(s1, 5);
+        const result = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
+        const t = s1 << 9;
+        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3;
+        s2 ^= t;
+        s3 = (s3 << 11) | (s3 >>> 21);
+        if (result < limit) {
+          counts[(result % nn) >>> 0]++;
+          i++;
+        }
       }
       s[0] = s0; s[1] = s1; s[2] = s2; s[3] = s3;
     },

@@ -10,8 +10,10 @@
  * (compute/stats.ts bootstrapInterval). See docs/evaluator.md "Metrics".
  */
 import { bootstrapInterval } from '../compute/stats.ts';
-import { forEachResample, type BootstrapSpec } from './bootstrap.ts';
-import { computeMetrics, groupMetricNotes, MetricScratch, talliesOf, type MetricLayout, type RowScores } from './metrics.ts';
+import { forEachResample, forEachResampleCounts, type BootstrapSpec } from './bootstrap.ts';
+import {
+  computeMetrics, computeMetricsCounts, gatherScores, groupMetricNotes, MetricScratch, talliesOf, type GatheredScores, type MetricLayout, type RowScores,
+} from './metrics.ts';
 
 export interface MetricSummary {
   /** Mean over seeds. */
@@ -45,6 +47,13 @@ export interface SeedScorer {
    * cost one). Absent: every seed is its own.
    */
   firstIdentical?: readonly number[];
+  /**
+   * The bootstrap's fast path, optional: for fixed `rows`, a function filling `out` with seed
+   * s's metrics under per-position multiplicities (`counts[j]` = times rows[j] was drawn),
+   * bit-identical to compute(s, rows, weights, out) with weights[rows[j]] = counts[j]; null
+   * where it has none for these rows (summariseSeeds then resamples by weights).
+   */
+  resampler?(rows: Int32Array): ((s: number, counts: Int32Array, out: Float64Array) => void) | null;
 }
 
 /** Wall seconds of the scoring phases, for `sieve evaluate --timings` (never part of a result). */
@@ -93,15 +102,26 @@ export function summariseSeeds(
   const samples = bootstrap.samples;
   const boot = new Float64Array(nm * samples);
   const acc = new Float64Array(nm);
-  forEachResample(rows, nTotal, bootstrap, (b, weights) => {
+  const average = (b: number) => {
     acc.fill(0);
-    for (let s = 0; s < S; s++) if (first[s] === s) scorer.compute(s, rows, weights, outs[s]!);
     for (let s = 0; s < S; s++) {
       const out = valuesOf(s);
       for (let m = 0; m < nm; m++) acc[m] += out[m];
     }
     for (let m = 0; m < nm; m++) boot[m * samples + b] = acc[m] / S;
-  });
+  };
+  const resampled = samples > 0 && rows.length > 0 ? scorer.resampler?.(rows) ?? null : null;
+  if (resampled) {
+    forEachResampleCounts(rows.length, bootstrap, (b, counts) => {
+      for (let s = 0; s < S; s++) if (first[s] === s) resampled(s, counts, outs[s]!);
+      average(b);
+    });
+  } else {
+    forEachResample(rows, nTotal, bootstrap, (b, weights) => {
+      for (let s = 0; s < S; s++) if (first[s] === s) scorer.compute(s, rows, weights, outs[s]!);
+      average(b);
+    });
+  }
   const t2 = performance.now();
   const result: Record<string, MetricSummary> = {};
   const notes = scorer.notes?.(rows) ?? {};
@@ -146,6 +166,16 @@ export function firstIdenticalSeeds(perSeed: readonly RowScores[]): number[] {
   return first;
 }
 
+function distinctRows(rows: Int32Array, n: number): boolean {
+  const seen = new Uint8Array(n);
+  for (let j = 0; j < rows.length; j++) {
+    const r = rows[j];
+    if (!(r >= 0 && r < n) || seen[r]) return false;
+    seen[r] = 1;
+  }
+  return true;
+}
+
 /** The classification-metric scorer over one RowScores per seed. */
 export function classificationScorer(layout: MetricLayout, perSeed: RowScores[]): SeedScorer {
   const scratch = new MetricScratch(layout);
@@ -161,6 +191,24 @@ export function classificationScorer(layout: MetricLayout, perSeed: RowScores[])
     counts(s, rows) {
       computeMetrics(perSeed[s], layout, rows, null, new Float64Array(layout.names.length), scratch);
       return talliesOf(scratch);
+    },
+    resampler(rows) {
+      // Positions stand for rows only when no row repeats (parts are distinct rows; a caller's may not be).
+      if (perSeed.length === 0 || !distinctRows(rows, perSeed[0].n)) return null;
+      const gathered = new Map<number, GatheredScores>();
+      let weights: Int32Array | null = null;
+      return (s, counts, out) => {
+        let g = gathered.get(s);
+        if (!g) gathered.set(s, (g = gatherScores(perSeed[s], layout, rows, scratch)));
+        if (g.finite) {
+          computeMetricsCounts(g, layout, counts, out, scratch);
+          return;
+        }
+        // A non-finite probability: score by weights, as compute() does (it skips undrawn rows).
+        weights ??= new Int32Array(perSeed[s].n);
+        for (let j = 0; j < rows.length; j++) weights[rows[j]] = counts[j];
+        computeMetrics(perSeed[s], layout, rows, weights, out, scratch);
+      };
     },
   };
 }

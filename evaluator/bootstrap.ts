@@ -4,7 +4,7 @@
  * comes from. Resample b is the b-th block of draws from `createRng(deriveSeed(seed,
  * 'bootstrap'))`: the same seed and the same rows give the same resamples on every machine.
  */
-import { forEachResample as resample } from '../compute/bootstrap.ts';
+import { forEachResample as resample, forEachResampleCounts as resampleCounts } from '../compute/bootstrap.ts';
 import { createRng, deriveSeed } from '../compute/rng.ts';
 
 export interface BootstrapSpec {
@@ -36,4 +36,17 @@ export function forEachResample(
 ): void {
   checkBootstrapSpec(spec);
   resample(rows, nTotal, spec.samples, createRng(deriveSeed(spec.seed, 'bootstrap')), visit);
+}
+
+/**
+ * The same resamples as forEachResample(rows, …), by position in `rows` (`m` = rows.length):
+ * `counts[j]` = times rows[j] was drawn (compute/bootstrap.ts forEachResampleCounts).
+ */
+export function forEachResampleCounts(
+  m: number,
+  spec: BootstrapSpec,
+  visit: (b: number, counts: Int32Array) => void,
+): void {
+  checkBootstrapSpec(spec);
+  resampleCounts(m, spec.samples, createRng(deriveSeed(spec.seed, 'bootstrap')), visit);
 }

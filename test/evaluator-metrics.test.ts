@@ -301,7 +301,8 @@ describe('bootstrap and aggregation', () => {
     const shared = classificationScorer(layout, scores);
     expect(shared.firstIdentical).toEqual([0, 1, 0, 0]);
     let calls = 0;
-    const counted = { ...shared, compute: (...args: Parameters<typeof shared.compute>) => { calls++; shared.compute(...args); } };
+    // By weights (no resampler), so that every metric computation is a compute() call.
+    const counted = { ...shared, resampler: undefined, compute: (...args: Parameters<typeof shared.compute>) => { calls++; shared.compute(...args); } };
     // The same scorer with every seed computed on its own: what summariseSeeds did before.
     const separate = { ...shared, firstIdentical: undefined };
     const bootstrap = { samples: 200, seed: 4 };
