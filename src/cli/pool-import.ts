@@ -8,11 +8,14 @@ import { DEFAULT_NA_VALUES, FEATURE_KINDS, IMPORT_FORMATS, MISSING_POLICIES, typ
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 
-function parseKind(spec: string, prev: Record<string, FeatureKind> = {}): Record<string, FeatureKind> {
+/** `image` is not a stored kind: it marks a CSV column of image paths (decoded into pixels). */
+const KIND_CHOICES: string[] = [...FEATURE_KINDS, 'image'];
+
+function parseKind(spec: string, prev: Record<string, FeatureKind | 'image'> = {}): Record<string, FeatureKind | 'image'> {
   const m = /^(.+)=([a-z]+)$/.exec(spec);
-  if (!m || !(FEATURE_KINDS as readonly string[]).includes(m[2]))
-    throw new SieveError(`--kind needs COLUMN=KIND with KIND one of ${FEATURE_KINDS.join(', ')}, got "${spec}"`, { where: '--kind' });
-  return { ...prev, [m[1]]: m[2] as FeatureKind };
+  if (!m || !KIND_CHOICES.includes(m[2]))
+    throw new SieveError(`--kind needs COLUMN=KIND with KIND one of ${KIND_CHOICES.join(', ')}, got "${spec}"`, { where: '--kind' });
+  return { ...prev, [m[1]]: m[2] as FeatureKind | 'image' };
 }
 
 function parseImageSize(s: string): { width: number; height: number; channels: number } {
@@ -24,8 +27,8 @@ function parseImageSize(s: string): { width: number; height: number; channels: n
 export function registerPoolImport(pool: Command): void {
   pool
     .command('import')
-    .description('import CSV/TSV, Parquet, JSON Lines, Arrow IPC, IDX or ARFF into a new pool directory (checked row by row; nothing is written on error)')
-    .argument('<file>', 'input file (format from the extension unless --format)')
+    .description('import CSV/TSV, Parquet, JSON Lines, Arrow IPC, IDX, ARFF, or a folder of images (one sub-folder per class), into a new pool directory (checked row by row; nothing is written on error)')
+    .argument('<file>', 'input file (format from the extension unless --format), or a folder of class folders of PNG/JPEG/WebP images')
     .option('--out <dir>', 'pool directory to create (or give --name to import into the workspace)')
     .option('--format <format>', `input format: ${IMPORT_FORMATS.join(', ')}`)
     .option('--name <name>', 'pool name; without --out the pool goes to the workspace ($SIEVE_WORKSPACE, else the nearest .sieve/ here or above, else your user data folder: `sieve workspace`) and NAME then opens it from any folder')
@@ -33,7 +36,7 @@ export function registerPoolImport(pool: Command): void {
     .option('--label-column <col>', 'column of class labels (default: label)')
     .option('--feature-columns <cols>', 'comma-separated feature columns (default: all others)', list)
     .option('--group-columns <cols>', 'comma-separated group (sensitive attribute) columns', list)
-    .option('--kind <col=kind>', 'force a feature kind (numeric, categorical, text, embedding, pixels); repeatable', parseKind)
+    .option('--kind <col=kind>', 'force a feature kind (numeric, categorical, text, embedding, pixels); repeatable. COL=image: a CSV column of image paths (relative to the CSV), decoded into pixels', parseKind)
     .option('--classes <names>', 'comma-separated class names in index order; other labels are an error (IDX: names of labels 0, 1, …)', list)
     .option('--labels <file>', 'IDX: the labels file that goes with the images file')
     .option('--test <file>', 'a second file holding the test split')
@@ -48,7 +51,7 @@ export function registerPoolImport(pool: Command): void {
     .option('--na-values <values>', `comma-separated values that mean "missing", added to the defaults (${DEFAULT_NA_VALUES.map((v) => JSON.stringify(v)).join(', ')})`, (v: string) => v.split(',').map((x) => x.trim()))
     .option('--no-default-na', 'only the --na-values given mean "missing" (empty CSV fields always do)')
     .option('--missing <policy>', `missing numeric values: ${MISSING_POLICIES.join(', ')} (impute: the train median, recorded in the datasheet)`, 'error')
-    .option('--image-size <WxH[xC]>', 'geometry of binary pixel columns the file does not describe', parseImageSize)
+    .option('--image-size <WxH[xC]>', 'geometry of binary pixel columns the file does not describe; for image folders and lists, the size images are stored at (C: 3 colour, 1 grey)', parseImageSize)
     .option('--description <text>', 'pool description')
     .option('--licence <text>', 'licence of the data')
     .option('--source <text>', 'where the data comes from')
@@ -71,8 +74,36 @@ export function registerPoolImport(pool: Command): void {
       for (const [option, path] of [['FILE', file], ['--test', o.test], ['--labels', o.labels], ['--test-labels', o.testLabels]] as const)
         if (path) await assertParticipantSource(path, option === 'FILE' ? path : `${option} ${path}`);
       const progress = progressBar({ enabled: !o.json });
+      const { stat } = await import('node:fs/promises');
+      const imageColumns = Object.entries((o.kind ?? {}) as Record<string, string>).filter(([, k]) => k === 'image').map(([c]) => c);
+      if (imageColumns.length > 1) throw new SieveError(`--kind COL=image names one column of image paths, got ${imageColumns.join(', ')}`, { where: '--kind' });
+      const isFolder = await stat(file).then((s) => s.isDirectory(), () => false);
+      const m = isFolder || imageColumns.length ? await importImageFiles() : await importTable();
+      async function importImageFiles() {
+        const { importImages } = await import('../pool/import/images.ts');
+        return importImages({
+          input: file,
+          out: o.out,
+          name: o.name,
+          imageSize: o.imageSize,
+          pathColumn: imageColumns[0],
+          idColumn: o.idColumn,
+          labelColumn: o.labelColumn,
+          classes: o.classes,
+          testFraction: o.testFraction,
+          seed: o.seed,
+          description: o.description,
+          licence: o.licence,
+          source: o.source,
+          overwrite: o.overwrite,
+          option: intoWorkspace ? '--name' : '--out',
+          progress,
+          onNote: (note) => process.stderr.write(`note: ${note}\n`),
+        });
+      }
+      async function importTable() {
       const { importPool } = await import('../pool/import/index.ts');
-      const m = await importPool({
+      return importPool({
         input: file,
         out: o.out,
         format: o.format as ImportFormat | undefined,
@@ -104,6 +135,7 @@ export function registerPoolImport(pool: Command): void {
         option: intoWorkspace ? '--name' : '--out',
         progress,
       });
+      }
       progress.stop();
       if (o.json) return printJson(m);
       console.log(`wrote pool "${m.name}" to ${resolve(o.out)} (content hash ${m.content_hash})`);
