@@ -14,7 +14,7 @@ export { EvaluatorInputError, ModelSpecError } from './errors.ts';
 export { describeModelSpec, getModel, isModelKind, iterationLimit, MODEL_KINDS, modelParams } from './models/registry.ts';
 export type { MetricSummary } from './aggregate.ts';
 export { meanAndStd, summariseSeeds, type SeedScorer } from './aggregate.ts';
-export { DEFAULT_BOOTSTRAP, type BootstrapSpec } from './bootstrap.ts';
+export { DEFAULT_BOOTSTRAP, forEachResample, type BootstrapSpec } from './bootstrap.ts';
 export {
   allRows, describeLayout, encodeGroupColumn, evaluateMetrics, layoutOf, LOG_LOSS_CONVENTION, logLoss, metricFamily, METRIC_FAMILIES, metricsFromTallies,
   MISSING_GROUP, type GroupColumn, type LayoutDescription, type MetricFamily, type MetricOptions, type MetricTallies,

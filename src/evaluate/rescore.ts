@@ -168,6 +168,22 @@ function partReplay(rec: ResultRecord, part: string, cache: Map<string, Replay>)
 }
 
 /**
+ * The scorer of one test part of a record (`public`, `private` or `all`) over its replay: the
+ * per-row facts the part's bootstrap resamples, scored by the evaluator's own functions. Throws
+ * a RangeError when the record stores no readable replay of that part.
+ */
+export function partScorer(rec: ResultRecord, part: string, cache = new Map<string, Replay>()): { replay: Replay; scorer: SeedScorer } {
+  if (!rec.replay) throw new RangeError('the record stores no replay of its test rows');
+  const replay = partReplay(rec, part, cache);
+  if (rec.challenge.task === 'ranking') {
+    if (replay.kind !== 'curve') throw new RangeError(`a ranking record's replay must be a curve, not ${replay.kind}`);
+    return { replay, scorer: curveReplayScorer(replay, rec.curve!.k, rec.ranking!.pool_rows, rec.ranking!.step) };
+  }
+  if (replay.kind !== 'classification') throw new RangeError(`a ${rec.challenge.task} record's replay must be classification, not ${replay.kind}`);
+  return { replay, scorer: classificationReplayScorer(replay, rec.counts!.layout) };
+}
+
+/**
  * Every interval again from the replays: each part's bootstrap rerun over the part's rows (in
  * the order the evaluator drew them), with the record's bootstrap seed and resamples.
  */
@@ -191,14 +207,7 @@ function rescoreIntervals(
     let replay: Replay;
     let scorer: SeedScorer;
     try {
-      replay = partReplay(rec, part, cache);
-      if (ranking) {
-        if (replay.kind !== 'curve') throw new RangeError(`a ranking record's replay must be a curve, not ${replay.kind}`);
-        scorer = curveReplayScorer(replay, rec.curve!.k, rec.ranking!.pool_rows, rec.ranking!.step);
-      } else {
-        if (replay.kind !== 'classification') throw new RangeError(`a ${rec.challenge.task} record's replay must be classification, not ${replay.kind}`);
-        scorer = classificationReplayScorer(replay, rec.counts!.layout);
-      }
+      ({ replay, scorer } = partScorer(rec, part, cache));
     } catch (err) {
       if (!(err instanceof RangeError)) throw err;
       differences.push({ path: `${where} (replay of part "${part}")`, recorded: 'a replay', rerun: `unreadable: ${err.message}` });

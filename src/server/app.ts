@@ -11,16 +11,15 @@ import { join } from 'node:path';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { isClosed } from '../challenge/load.ts';
-import type { Challenge } from '../challenge/schema.ts';
 import { checkSubmission } from '../evaluate/runner.ts';
-import { leaderboardColumns, leaderboardOrder } from '../evaluate/format.ts';
-import { privateVisible, publicView, type ResultRecord } from '../evaluate/record.ts';
+import { publicView, type ResultRecord } from '../evaluate/record.ts';
 import { participantSource } from '../pool/read.ts';
 import { bytesSource } from '../submission/sources/bytes.ts';
 import { taskOf } from '../tasks/index.ts';
 import { SieveError } from '../util/errors.ts';
 import { PACKAGE_ROOT } from '../util/package-root.ts';
 import type { ServedChallenge } from './challenges.ts';
+import { leaderboard, Significance } from './leaderboard.ts';
 import { pagesApp } from './pages/index.tsx';
 import { MAX_ATTEMPTS } from './queue.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -47,6 +46,8 @@ export interface AppOptions {
   /** Requests per minute per client address and per API token (0 or absent: no limit). */
   ratePerMinute?: number;
   now?: () => Date;
+  /** The leaderboard's paired comparisons and their cache (shared with whoever warms it). */
+  significance?: Significance;
 }
 
 /** Default upload cap: a submission of a million ids is about 10 MB as CSV. */
@@ -66,6 +67,7 @@ export function createApp(opts: AppOptions): Hono {
   const { store, challenges } = opts;
   const now = opts.now ?? (() => new Date());
   const app = new Hono();
+  const significance = opts.significance ?? new Significance();
 
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json(errorBody(err), err.status);
@@ -328,7 +330,7 @@ export function createApp(opts: AppOptions): Hono {
   app.get('/api/challenges/:name/leaderboard', async (c) => {
     const s = served(c.req.param('name'));
     const ch = s.challenge;
-    return c.json(leaderboard(ch, await store.listResults(ch.name), now()));
+    return c.json(await leaderboard(ch, await store.listResults(ch.name), now(), significance));
   });
 
   app.get('/openapi.json', async (c) => {
@@ -349,55 +351,5 @@ function jobJson(j: JobRow) {
     created_at: new Date(j.createdAt).toISOString(),
     started_at: j.startedAt ? new Date(j.startedAt).toISOString() : null,
     finished_at: j.finishedAt ? new Date(j.finishedAt).toISOString() : null,
-  };
-}
-
-/**
- * One row per participant: their best submission on the public part (direction-aware), with
- * the primary metric's interval and the challenge's leaderboard columns. Private figures only
- * once the challenge has closed: then each row also has its private mean, private rank and
- * the move from its public rank.
- */
-export function leaderboard(ch: Challenge, results: { submission: string; participantName: string; participant: string; record: string; submittedAt: number }[], now: Date) {
-  const best = new Map<string, { name: string; submission: string; record: ResultRecord; createdAt: number; count: number }>();
-  const better = (a: number | null, b: number | null) => a !== null && (b === null || (ch.metrics.direction === 'max' ? a > b : a < b));
-  for (const r of results) {
-    const record = JSON.parse(r.record) as ResultRecord;
-    const cur = best.get(r.participant);
-    const count = (cur?.count ?? 0) + 1;
-    if (!cur || better(record.primary.mean, cur.record.primary.mean)) best.set(r.participant, { name: r.participantName, submission: r.submission, record, createdAt: r.submittedAt, count });
-    else cur.count = count;
-  }
-  const first = [...best.values()][0]?.record;
-  const columns = first ? leaderboardColumns(ch.metrics.primary, ch.metrics.report, Object.keys(first.metrics)) : [];
-  const rows = leaderboardOrder([...best.values()].map((b) => ({ ...b, over_budget: false, primary: b.record.primary })));
-  const closed = first ? privateVisible(first, { now }) : isClosed(ch, now);
-  const entries = rows.map((b, i) => {
-    const m = b.record.metrics[ch.metrics.primary];
-    return {
-      rank: i + 1,
-      participant: b.name,
-      submission: b.submission,
-      submitted_at: new Date(b.createdAt).toISOString(),
-      submissions: b.count,
-      primary: { name: ch.metrics.primary, direction: ch.metrics.direction, mean: m?.mean ?? null, ci95: m?.ci95 ?? null },
-      metrics: Object.fromEntries(columns.map((n) => [n, b.record.metrics[n]?.mean ?? null])),
-      ...(closed && b.record.private ? { private_mean: b.record.private.primary_mean } : {}),
-    };
-  });
-  if (closed) {
-    const key = (x: number | null | undefined) => (x === null || x === undefined ? -Infinity : ch.metrics.direction === 'max' ? x : -x);
-    const order = [...entries].sort((a, b) => key(b.private_mean) - key(a.private_mean));
-    for (const e of entries) {
-      const privateRank = order.indexOf(e) + 1;
-      Object.assign(e, { private_rank: privateRank, move: e.rank - privateRank });
-    }
-  }
-  return {
-    challenge: ch.name,
-    part: closed ? 'public and private (closed)' : 'public',
-    primary: { name: ch.metrics.primary, direction: ch.metrics.direction },
-    columns,
-    entries,
   };
 }

@@ -26,6 +26,8 @@ export interface QueueOptions {
   pollMs?: number;
   /** One line per job event (the server prints them). */
   log?: (event: Record<string, unknown>) => void;
+  /** Called after a result is written (the server warms that challenge's leaderboard comparisons). */
+  onResult?: (challenge: string) => void;
 }
 
 /** Attempts a job gets before it is marked failed. */
@@ -113,6 +115,7 @@ export class EvaluationQueue {
         createdAt: now,
       }, now);
       log(ok ? 'done' : 'stale-result', { seconds: Number(((performance.now() - t0) / 1000).toFixed(3)) });
+      if (ok) this.opts.onResult?.(job.challenge);
     } else {
       const outcome = await this.store.failAttempt(job.id, attempt, reply.reason, !reply.final, now);
       log(outcome === 'queued' ? 'retry' : outcome === 'failed' ? 'failed' : 'stale-failure', { reason: reply.reason });

@@ -11,6 +11,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { SieveError } from '../util/errors.ts';
 import { createApp, DEFAULT_MAX_UPLOAD_BYTES } from './app.ts';
 import { loadServedChallenges, syncChallenges } from './challenges.ts';
+import { leaderboard, Significance } from './leaderboard.ts';
 import { EvaluationQueue } from './queue.ts';
 import { DuckDbStore } from './store/duckdb.ts';
 import { issueToken, newId } from './tokens.ts';
@@ -79,15 +80,39 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const recovered = await store.recoverInterrupted(Date.now());
   await syncChallenges(store, challenges);
   const workers = opts.workers ?? availableParallelism();
-  const queue = new EvaluationQueue(store, { workers, jobTimeoutSeconds: opts.jobTimeoutSeconds ?? 600, log: opts.log });
-  const app = createApp({ store, challenges, onQueued: () => queue.notify(), maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES, ratePerMinute: opts.ratePerMinute ?? DEFAULT_RATE_PER_MINUTE });
+  let closed = false;
+  const significance = new Significance();
+  // After each result, that challenge's leaderboard comparisons are computed in the background
+  // (one run per challenge at a time; a result arriving meanwhile triggers one more run), so a
+  // read rarely waits for them.
+  const warming = new Map<string, { running: boolean; again: boolean }>();
+  const warm = (name: string): void => {
+    const s = challenges.get(name);
+    if (!s) return;
+    const w = warming.get(name) ?? { running: false, again: false };
+    warming.set(name, w);
+    if (w.running) { w.again = true; return; }
+    w.running = true;
+    void (async () => {
+      do {
+        w.again = false;
+        await leaderboard(s.challenge, await store.listResults(name), new Date(), significance)
+          .catch((err: Error) => opts.log?.({ event: 'leaderboard-error', challenge: name, error: err.message }));
+      } while (w.again && !closed);
+      w.running = false;
+    })();
+  };
+  const queue = new EvaluationQueue(store, { workers, jobTimeoutSeconds: opts.jobTimeoutSeconds ?? 600, log: opts.log, onResult: warm });
+  const app = createApp({
+    store, challenges, significance, onQueued: () => queue.notify(),
+    maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES, ratePerMinute: opts.ratePerMinute ?? DEFAULT_RATE_PER_MINUTE,
+  });
   const host = opts.host ?? '127.0.0.1';
   const { server, port } = await new Promise<{ server: ServerType; port: number }>((ok, fail) => {
     const s = serve({ fetch: app.fetch, port: opts.port, hostname: host }, (info) => ok({ server: s, port: info.port }));
     s.once('error', (err: NodeJS.ErrnoException) => fail(new SieveError(`cannot listen on ${host}:${opts.port} (${err.code ?? err.message})`, { where: '--port' })));
   });
   queue.start();
-  let closed = false;
   return {
     url: `http://${host}:${port}`,
     port,
