@@ -3,12 +3,12 @@
  * estimates on every cell's out-of-sample probabilities, so that the analyser's defaults are
  * chosen from the whole matrix (docs/analysers.md records the outcome).
  */
-import { computeConfidentJoint, findLabelIssues, normalizedMargin, selfConfidence, numLabelIssues, type FilterBy, type LabelledProba } from '../src/analysers/confident-learning.ts';
+import { computeConfidentJoint, findLabelIssues, normalizedMargin, predictedAsGiven, selfConfidence, numLabelIssues, type FilterBy, type LabelledProba } from '../src/analysers/confident-learning.ts';
 import { knnAgreement, knnLabelProba } from '../src/analysers/knn-agreement.ts';
 import { knnGraph } from '../src/analysers/neighbour-space.ts';
 import type { PoolSplit } from '../src/pool/types.ts';
 import { auroc, prf } from '../test/fixtures/label-noise.ts';
-import { scoreLabelErrors, selfConfidenceMargin } from '../src/analysers/label-errors.ts';
+import { fitTemperature, scoreLabelErrors, selfConfidenceMargin, temperatureScale } from '../src/analysers/label-errors.ts';
 
 export interface ExploreRow { kind: string; noise: string; what: string; name: string; value: number; truth?: number }
 
@@ -40,6 +40,7 @@ export async function exploreCell(kind: string, noise: string, split: PoolSplit,
   const lp: LabelledProba = { labels, proba, n, k };
   const out: ExploreRow[] = [];
   const rule = (name: string, mask: Uint8Array) => out.push({ kind, noise, what: 'f1', name, value: prf(mask, noisy).f1 });
+  const score = (name: string, q: Float64Array) => out.push({ kind, noise, what: 'auroc', name, value: auroc(Array.from(q, (x) => 1 - x), noisy) });
   const cl = (p: Float32Array, filterBy: FilterBy = 'prune_by_noise_rate') => findLabelIssues({ labels, proba: p, n, k }, { filterBy });
   const veto = (m: Uint8Array, t: number) => m.map((v, i) => (v && agree[i] <= t ? 1 : 0));
   const base = cl(proba);
@@ -63,7 +64,89 @@ export async function exploreCell(kind: string, noise: string, split: PoolSplit,
   rule('auto both', scoreLabelErrors(lp, { filterBy: 'both' }, neighbours).mask);
   rule('auto veto.5', scoreLabelErrors(lp, { knnMaxAgreement: 0.5 }, neighbours).mask);
   out.push({ kind, noise, what: 'weight', name: 'w', value: auto.knnWeight });
-  const score = (name: string, q: Float64Array) => out.push({ kind, noise, what: 'auroc', name, value: auroc(Array.from(q, (x) => 1 - x), noisy) });
+  {
+    // Count rules on the default probabilities (auto's blend) and ranking (its quality score).
+    const alp: LabelledProba = { labels, proba: auto.proba, n, k };
+    const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => auto.quality[a] - auto.quality[b] || a - b);
+    const topM = (m: number, onlyDisagree: boolean) => {
+      const mask = new Uint8Array(n);
+      let t = 0;
+      for (const i of order) { if (t >= m) break; if (onlyDisagree && predictedAsGiven(alp, i)) continue; mask[i] = 1; t++; }
+      return mask;
+    };
+    const nEst = Math.round(auto.estimatedNoise * n);
+    rule('sc@est', topM(nEst, false));
+    rule('sc@est am', topM(nEst, true));
+    // Expected F1 with e_i = 1 − p_given of the temperature-scaled blend.
+    const T = fitTemperature(alp);
+    const ps = temperatureScale(auto.proba, n, k, T);
+    const e = Float64Array.from({ length: n }, (_, i) => 1 - ps[i * k + labels[i]]);
+    const eOrder = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => e[b] - e[a] || a - b);
+    let total = 0; for (let i = 0; i < n; i++) total += e[i];
+    const ef1 = (onlyDisagree: boolean) => {
+      let s = 0, m = 0, best = 0, bestM = 0;
+      const rows: number[] = [];
+      for (const i of eOrder) {
+        if (onlyDisagree && predictedAsGiven(alp, i)) continue;
+        s += e[i]; m++; rows.push(i);
+        const f = (2 * s) / (m + total);
+        if (f > best) { best = f; bestM = m; }
+      }
+      const mask = new Uint8Array(n);
+      for (let t = 0; t < bestM; t++) mask[rows[t]] = 1;
+      return mask;
+    };
+    rule('ef1', ef1(false));
+    rule('ef1 am', ef1(true));
+    // Posterior error probabilities through the noise transition T = P(given | true) of the
+    // confident joint (calibrated or not): clean posterior c = (Tᵀ)⁻¹ p (clipped, renormalised),
+    // P(error) = 1 − c_given T[given][given] / Σ_j c_j T[j][given]; flags maximise expected F1.
+    for (const calibrate of [true, false]) {
+      const cj = computeConfidentJoint({ labels, proba: ps, n, k }, { calibrate });
+      const Tm = new Float64Array(k * k); // Tm[t*k+g] = P(given g | true t)
+      for (let t = 0; t < k; t++) { let c = 0; for (let g = 0; g < k; g++) c += cj.joint[g * k + t]; for (let g = 0; g < k; g++) Tm[t * k + g] = c > 0 ? cj.joint[g * k + t] / c : (g === t ? 1 : 0); }
+      // M = inverse of Tᵀ (Gauss-Jordan).
+      const A = new Float64Array(k * 2 * k);
+      for (let r = 0; r < k; r++) { for (let c = 0; c < k; c++) A[r * 2 * k + c] = Tm[c * k + r]; A[r * 2 * k + k + r] = 1; }
+      for (let c = 0; c < k; c++) {
+        let piv = c; for (let r = c + 1; r < k; r++) if (Math.abs(A[r * 2 * k + c]) > Math.abs(A[piv * 2 * k + c])) piv = r;
+        for (let x = 0; x < 2 * k; x++) { const tmp = A[c * 2 * k + x]; A[c * 2 * k + x] = A[piv * 2 * k + x]; A[piv * 2 * k + x] = tmp; }
+        const d = A[c * 2 * k + c] || 1e-12;
+        for (let x = 0; x < 2 * k; x++) A[c * 2 * k + x] /= d;
+        for (let r = 0; r < k; r++) if (r !== c) { const f = A[r * 2 * k + c]; if (f) for (let x = 0; x < 2 * k; x++) A[r * 2 * k + x] -= f * A[c * 2 * k + x]; }
+      }
+      const pe = new Float64Array(n);
+      const cvec = new Float64Array(k);
+      let sum = 0;
+      for (let i = 0; i < n; i++) {
+        let cs = 0;
+        for (let r = 0; r < k; r++) { let v = 0; for (let c = 0; c < k; c++) v += A[r * 2 * k + k + c] * ps[i * k + c]; cvec[r] = Math.max(v, 0); cs += cvec[r]; }
+        const g = labels[i];
+        let den = 0; for (let t = 0; t < k; t++) den += (cs > 0 ? cvec[t] / cs : 1 / k) * Tm[t * k + g];
+        const num = (cs > 0 ? cvec[g] / cs : 1 / k) * Tm[g * k + g];
+        pe[i] = den > 0 ? 1 - num / den : 0;
+        sum += pe[i];
+      }
+      const tag = calibrate ? 'peC' : 'peU';
+      out.push({ kind, noise, what: 'est', name: `${tag} sum`, value: sum / n, truth: trueRate });
+      const peOrder = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => pe[b] - pe[a] || a - b);
+      for (const onlyDisagree of [false, true]) {
+        let sacc = 0, m = 0, best = 0, bestM = 0;
+        const rows: number[] = [];
+        for (const i of peOrder) {
+          if (onlyDisagree && predictedAsGiven(alp, i)) continue;
+          sacc += pe[i]; m++; rows.push(i);
+          const f = (2 * sacc) / (m + sum);
+          if (f > best) { best = f; bestM = m; }
+        }
+        const mask = new Uint8Array(n);
+        for (let t = 0; t < bestM; t++) mask[rows[t]] = 1;
+        rule(`${tag} ef1${onlyDisagree ? ' am' : ''}`, mask);
+      }
+      score(`${tag} pe`, Float64Array.from(pe, (v) => 1 - v));
+    }
+    out.push({ kind, noise, what: 'est', name: 'sum(1-p) T', value: total / n, truth: trueRate });
+  }
   score('nm', normalizedMargin(lp));
   score('sc', selfConfidence(lp));
   for (const w of [0.2, 0.3, 0.5]) {

@@ -6,8 +6,10 @@
  * Noise models (test/fixtures/label-noise.ts): symmetric 10/20/40%, class-conditional pair
  * flips c → c+1 at 20/40% of every class, confusable-class 20% (flips only among classes a
  * clean-label model confuses), instance-dependent 20% (uncertain rows flip to the clean
- * model's second choice; that model is a plain logistic regression on the standardised raw
- * features fitted on the clean labels). Data kinds (test/fixtures/label-error-cells.ts): Fashion-MNIST
+ * model's second choice). The clean-label model is a one-hidden-layer MLP on the standardised
+ * raw features (test/fixtures/label-error-cells.ts noiseGenerator), a family neither side
+ * fits, so neither is handed the generator's own confusions (`--generator logreg`: the earlier
+ * logistic regression on the raw features, scikit-learn's own model). Data kinds (test/fixtures/label-error-cells.ts): Fashion-MNIST
  * pixels (10,000 images from $SIEVE_DATA/fashion-mnist, skipped without them), the built-in
  * german-credit pool (700 rows), Adult-like census rows one-hot (8,000), synthetic embeddings
  * (`sieve pool synth`'s generator, 7,500 × 64, 10 classes).
@@ -28,7 +30,8 @@
  *   npm run bench -- label-errors-matrix
  *   node --import tsx bench/label-errors-matrix.ts [--fashion-rows 10000] [--fashion-offset 0]
  *     [--noise-seed 42] [--kinds fashion,german-credit,adult-like,synth] [--no-python] [--explore]
- *     [--timing-rounds 3] [--timing-cell 'fashion|symmetric 20%']
+ *     [--timing-rounds 3] [--timing-cell 'fashion|symmetric 20%'] [--generator mlp|logreg]
+ *     [--noise 'symmetric 30%,instance 30%'] [--adult-rows 8000] [--synth-rows 7500]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,7 +45,7 @@ import type { PoolSplit } from '../src/pool/types.ts';
 import type { Progress } from '../src/util/progress.ts';
 import { auditCv, type AnalyserResult } from '../src/analysers/types.ts';
 import { applyNoise, auroc, noiseName, prf, type NoiseModel } from '../test/fixtures/label-noise.ts';
-import { adultLike, fashionFromIdx, fashionIdxAvailable, germanCredit, synthEmbeddings } from '../test/fixtures/label-error-cells.ts';
+import { adultLike, fashionFromIdx, fashionIdxAvailable, germanCredit, noiseGenerator, synthEmbeddings } from '../test/fixtures/label-error-cells.ts';
 import { exploreCell, printExplore, type ExploreRow } from './_label-errors-explore.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -53,6 +56,8 @@ const FASHION_ROWS = Number(arg('--fashion-rows', '10000'));
 const FASHION_OFFSET = Number(arg('--fashion-offset', '0'));
 const NOISE_SEED = Number(arg('--noise-seed', '42'));
 const KINDS = arg('--kinds', 'fashion,german-credit,adult-like,synth').split(',');
+const ADULT_ROWS = Number(arg('--adult-rows', '8000'));
+const SYNTH_ROWS = Number(arg('--synth-rows', '7500'));
 const EXPLORE = flag('--explore');
 const TIMING_ROUNDS = Number(arg('--timing-rounds', '3'));
 const TIMING_CELL = arg('--timing-cell', 'fashion|symmetric 20%');
@@ -65,9 +70,19 @@ export const NOISE_MODELS: NoiseModel[] = [
   { kind: 'confusable', rate: 0.2 }, { kind: 'instance', rate: 0.2 },
 ];
 
-const NOISE_GENERATOR_MODEL: AuditModelSpec = {
-  kind: 'logistic-regression', params: { l2: 1, max_iter: 100, tol: 1e-4 }, preprocess: { standardize: true }, seeds: [0], features: 'raw',
-};
+/** `--noise 'symmetric 30%,instance 20%'`: other noise models or rates than the matrix's. */
+function parseNoise(spec: string): NoiseModel[] {
+  return spec.split(',').map((s) => {
+    const m = /^\s*(symmetric|pair|confusable|instance)\s+(\d+(?:\.\d+)?)%\s*$/.exec(s);
+    if (!m) throw new Error(`--noise: '${s}' is not 'KIND RATE%' (symmetric, pair, confusable, instance)`);
+    return { kind: m[1] as NoiseModel['kind'], rate: Number(m[2]) / 100 };
+  });
+}
+const NOISE = process.argv.includes('--noise') ? parseNoise(arg('--noise', '')) : NOISE_MODELS;
+
+const GENERATOR = arg('--generator', 'mlp');
+if (GENERATOR !== 'mlp' && GENERATOR !== 'logreg') throw new Error(`--generator: 'mlp' or 'logreg', got '${GENERATOR}'`);
+const NOISE_GENERATOR_MODEL: AuditModelSpec = noiseGenerator(GENERATOR);
 
 const quiet: Progress = { start() {}, tick() {}, stop() {} };
 
@@ -89,8 +104,8 @@ async function loadKind(kind: string): Promise<PoolSplit | string> {
       if (!fashionIdxAvailable()) return 'skipped: Fashion-MNIST IDX files not found under $SIEVE_DATA/fashion-mnist';
       return fashionFromIdx(FASHION_ROWS, FASHION_OFFSET);
     case 'german-credit': return germanCredit();
-    case 'adult-like': return adultLike(8000, 1994 + NOISE_SEED);
-    case 'synth': return synthEmbeddings(6000 / 0.8, { dim: 64, classes: 10, seed: 7 + NOISE_SEED });
+    case 'adult-like': return adultLike(ADULT_ROWS, 1994 + NOISE_SEED);
+    case 'synth': return synthEmbeddings(SYNTH_ROWS, { dim: 64, classes: 10, seed: 7 + NOISE_SEED });
     default: throw new Error(`unknown data kind ${kind}`);
   }
 }
@@ -124,12 +139,12 @@ for (const kind of KINDS) {
   const clean = await loadKind(kind);
   if (typeof clean === 'string') { skippedKinds.push(`${kind}: ${clean}`); console.log(`  ${kind}: ${clean}`); continue; }
   const k = clean.classNames.length;
-  // The noise generator's "model": a plain logistic regression on the standardised raw
-  // features, fitted on the clean labels (5-fold out-of-sample), unlike either detector's model.
+  // The noise generator's model (test/fixtures/label-error-cells.ts noiseGenerator: an MLP, a
+  // family neither detector fits), fitted on the clean labels, 5-fold out-of-sample.
   const cleanOos = await computeOosPredictions({ ...clean, features: clean.features.slice() }, { model: NOISE_GENERATOR_MODEL, folds: 5, seed: 1 });
   const featFile = join(work, `${kind}.features.f32`);
   if (!pyReason) writeFileSync(featFile, new Uint8Array(clean.features.buffer, clean.features.byteOffset, clean.features.byteLength));
-  for (const nm of NOISE_MODELS) {
+  for (const nm of NOISE) {
     const noisy = applyNoise(clean.labels, k, nm, NOISE_SEED, cleanOos.proba);
     // A fresh features array per cell, so the neighbour space and kNN graph caches don't carry over.
     const split: PoolSplit = { ...clean, labels: noisy.labels, features: clean.features.slice() };

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import {
   computeConfidentJoint, findLabelIssues, normalizedMargin, selfConfidence, roundPreservingSum,
-  calibrateConfidentJoint, pruneCountMatrix, rankByQuality, numLabelIssues, FILTERS, type LabelledProba,
+  calibrateConfidentJoint, pruneCountMatrix, rankByQuality, numLabelIssues, numpySum, predictedAsGiven, FILTERS, type LabelledProba,
 } from '../src/analysers/confident-learning.ts';
 
 const lp = (labels: number[], rows: number[][]): LabelledProba => ({
@@ -59,10 +59,29 @@ describe('confident learning, hand-checked', () => {
     }
   });
 
-  it('round_preserving_sum: half to even, then largest residuals up', () => {
+  it('round_preserving_sum: half to even, then largest residuals up (equal residuals in numpy order, as cleanlab 2.9.0 returns)', () => {
     expect(Array.from(roundPreservingSum(Float64Array.from([0.5, 1.5, 2.5])))).toEqual([0, 2, 2]);
-    expect(Array.from(roundPreservingSum(Float64Array.from([0.4, 0.4, 0.4, 0.4, 0.4])))).toEqual([1, 1, 0, 0, 0]);
+    // cleanlab: argsort(residuals)[::-1] picks the later of equal residuals first going up.
+    expect(Array.from(roundPreservingSum(Float64Array.from([0.4, 0.4, 0.4, 0.4, 0.4])))).toEqual([0, 0, 0, 1, 1]);
     expect(Array.from(roundPreservingSum(Float64Array.from([0.6, 0.6, 0.6, 0.6, 0.6])))).toEqual([0, 0, 1, 1, 1]);
+  });
+
+  it('a given label within 1e-6 of the top probability counts as predicted (cleanlab _reduce_issues)', () => {
+    const lp = { labels: Int32Array.from([1, 1, 0]), proba: Float32Array.from([0.5000004, 0.4999996, 0.6, 0.4, 0.4, 0.6]), n: 3, k: 2 };
+    expect(predictedAsGiven(lp, 0)).toBe(true);
+    expect(predictedAsGiven(lp, 1)).toBe(false);
+    expect(predictedAsGiven(lp, 2)).toBe(false);
+  });
+
+  it('numpySum: numpy\'s pairwise order (8 running sums), not left to right', () => {
+    // numpy 1.24: np.sum of these is 7.0 and 17.0; Python's left-to-right sum gives 1.0 and 10.0.
+    const a = Float64Array.from([1e16, 1, 1, 1, 1, 1, 1, 1, -1e16, 1]);
+    const b = Float64Array.from([1e16, 1, 1, 1, 1, 1, 1, 1, -1e16, 1, 1, 1, 1, 1, 1, 1, 3]);
+    expect(numpySum(a)).toBe(7);
+    expect(numpySum(b)).toBe(17);
+    let seq = 0;
+    for (const v of a) seq += v;
+    expect(seq).toBe(1);
   });
 
   it('calibration keeps row totals equal to label counts', () => {

@@ -12,7 +12,8 @@
  *   rows labelled i with the largest margin p_j − p_i), `prune_by_class` (flag the
  *   n_i − C[i][i] rows labelled i with the smallest p_i), `both` (intersection),
  *   `confident_learning` (the off-diagonal rows of the confident joint), `predicted_neq_given`
- *   (argmax ≠ given label); then no row whose argmax equals its given label is flagged;
+ *   (argmax ≠ given label); then no row whose argmax equals its given label (within 1e-6, as
+ *   cleanlab's _reduce_issues) is flagged;
  * - `low_normalized_margin` / `low_self_confidence`: the rows with the lowest normalized margin
  *   / self-confidence, as many as the off-diagonal rows of the uncalibrated confident joint
  *   whose argmax is not their given label (cleanlab's `num_label_issues` default), without the
@@ -69,27 +70,28 @@ export function confidentThresholds({ labels, proba, n, k }: LabelledProba): Flo
 /**
  * Rounds floats to integers keeping their (rounded) sum: round half to even first, then move
  * the largest residuals up (or the smallest down) until the sum matches — cleanlab's
- * round_preserving_sum, with index order on equal residuals.
+ * round_preserving_sum, equal residuals in numpy's order (the later index first going up, the
+ * earlier going down).
  */
 export function roundPreservingSum(floats: Float64Array): Float64Array {
   const m = floats.length;
   const ints = new Float64Array(m);
-  let fsum = 0;
   let isum = 0;
   for (let i = 0; i < m; i++) {
     ints[i] = roundHalfEven(floats[i]);
-    fsum += floats[i];
     isum += ints[i];
   }
-  const target = roundHalfEven(fsum);
+  const target = roundHalfEven(numpySum(floats));
   while (Math.abs(isum - target) > 1e-6) {
     const diff = Math.round(target - isum);
     const inc = diff < 0 ? -1 : 1;
     const changes = Math.min(Math.abs(diff), m);
     const order = Array.from({ length: m }, (_, i) => i);
     const res = (i: number) => floats[i] - ints[i];
-    // inc = +1: largest residual first; inc = −1: smallest residual first.
-    order.sort((a, b) => (inc > 0 ? res(b) - res(a) : res(a) - res(b)) || a - b);
+    // inc = +1: largest residual first; inc = −1: smallest residual first. numpy's
+    // argsort(residuals)[::-inc] (stable on these short rows): ascending with ties by index,
+    // reversed for inc = +1, so equal residuals go to the later index first there.
+    order.sort((a, b) => (inc > 0 ? res(b) - res(a) || b - a : res(a) - res(b) || a - b));
     for (let c = 0; c < changes; c++) ints[order[c]] += inc;
     isum = 0;
     for (let i = 0; i < m; i++) isum += ints[i];
@@ -113,20 +115,49 @@ function roundRows(M: Float64Array, k: number): Int32Array {
   return out;
 }
 
-/** Scales C so row i sums to the count of label i and the total is n, then rounds per row. */
+/**
+ * numpy's sum of a contiguous float64 array (pairwise: 8 running sums per block of up to 128,
+ * halves above), so that rounding decisions taken on a sum match cleanlab's to the last bit.
+ */
+export function numpySum(a: Float64Array, start = 0, n = a.length - start): number {
+  if (n < 8) {
+    let r = 0;
+    for (let i = 0; i < n; i++) r += a[start + i];
+    return r;
+  }
+  if (n <= 128) {
+    const r = [a[start], a[start + 1], a[start + 2], a[start + 3], a[start + 4], a[start + 5], a[start + 6], a[start + 7]];
+    let i = 8;
+    for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j] += a[start + i + j];
+    let res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; i++) res += a[start + i];
+    return res;
+  }
+  let n2 = Math.floor(n / 2);
+  n2 -= n2 % 8;
+  return numpySum(a, start, n2) + numpySum(a, start + n2, n - n2);
+}
+
+/**
+ * Scales C so row i sums to the count of label i and the total is n, then rounds per row.
+ * The operations follow cleanlab's calibrate_confident_joint in order (C / row sum × count,
+ * then / total × n), so that a tie in the rounding falls the same way.
+ */
 export function calibrateConfidentJoint(C: Int32Array, counts: Int32Array, k: number): Int32Array {
   const M = new Float64Array(k * k);
-  let total = 0;
   for (let i = 0; i < k; i++) {
     let rs = 0;
     for (let j = 0; j < k; j++) rs += C[i * k + j];
-    const scale = counts[i] / Math.max(rs, 1e-6);
-    for (let j = 0; j < k; j++) { M[i * k + j] = C[i * k + j] * scale; total += M[i * k + j]; }
+    const div = Math.max(rs, 1e-100);
+    for (let j = 0; j < k; j++) M[i * k + j] = (C[i * k + j] / div) * counts[i];
   }
   let n = 0;
   for (let i = 0; i < k; i++) n += counts[i];
-  const f = n / Math.max(total, 1e-6);
-  for (let x = 0; x < k * k; x++) M[x] *= f;
+  // cleanlab sums the transposed product (a column-major view of M), in memory order.
+  const Mt = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) Mt[j * k + i] = M[i * k + j];
+  const total = Math.max(numpySum(Mt), 1e-100);
+  for (let x = 0; x < k * k; x++) M[x] = (M[x] / total) * n;
   return roundRows(M, k);
 }
 
@@ -264,8 +295,24 @@ export function findLabelIssues(lp: LabelledProba, opts: FindOptions = {}): Uint
     }
   }
   // A row the model predicts as its given label is never flagged.
-  for (let i = 0; i < n; i++) if (mask[i] && argmaxRow(proba, i, k) === labels[i]) mask[i] = 0;
+  for (let i = 0; i < n; i++) if (mask[i] && predictedAsGiven(lp, i)) mask[i] = 0;
   return mask;
+}
+
+/**
+ * Whether row i's argmax is its given label once p_given is raised by 1e-6 (cleanlab's
+ * count._reduce_issues, FLOATING_POINT_COMPARISON): a row whose given label is within 1e-6 of
+ * the top probability counts as predicted as given. numpy's argmax takes the first maximum,
+ * so an equal probability of an earlier class still wins.
+ */
+export function predictedAsGiven({ labels, proba, k }: LabelledProba, i: number): boolean {
+  const o = i * k, y = labels[i];
+  const py = proba[o + y] + 1e-6;
+  for (let j = 0; j < k; j++) {
+    if (j === y) continue;
+    if (j < y ? proba[o + j] >= py : proba[o + j] > py) return false;
+  }
+  return true;
 }
 
 /**
@@ -274,7 +321,7 @@ export function findLabelIssues(lp: LabelledProba, opts: FindOptions = {}): Uint
  */
 export function numLabelIssues(lp: LabelledProba, cj: ConfidentJoint = computeConfidentJoint(lp)): number {
   let num = 0;
-  for (const i of cj.offDiagonal) if (argmaxRow(lp.proba, i, lp.k) !== lp.labels[i]) num++;
+  for (const i of cj.offDiagonal) if (!predictedAsGiven(lp, i)) num++;
   return num;
 }
 
