@@ -307,6 +307,38 @@ describe('pool import: bounded inputs', () => {
     const head = await readHead(await openPool(join(dir, 'p')), 2);
     expect(head[1].c99).toBe((1 * 99) % 7);
   });
+
+  it('cleans a wide CSV as a narrow one: spaces trimmed and markers missing in the columns that have them, the rest as read', async () => {
+    // 100 columns (the wide path: the file's table is kept and only the columns needing it are cleaned).
+    const cols = ['RowID', ...Array.from({ length: 99 }, (_, j) => `c${j}`)];
+    const cell = (i: number, j: number, spaced: boolean): string => {
+      const c = cols[j];
+      if (c === 'RowID') return String(1000 + i); // a column named rowid keeps its name and values
+      if (c === 'c3') return spaced ? ` ${i % 5} ` : String(i % 5); // numeric with spaces
+      if (c === 'c5') return spaced ? (i % 2 ? '  x' : 'y ') : i % 2 ? 'x' : 'y'; // categorical with spaces
+      if (c === 'c7') return i === 4 ? (spaced ? ' NA ' : 'NA') : String(i); // a missing-value marker
+      return String((i * j) % 7);
+    };
+    const file = (spaced: boolean) =>
+      `id,label,${cols.join(',')}\n` + Array.from({ length: 12 }, (_, i) => [`r${i}`, i % 3 ? 'a' : 'b', ...cols.map((_, j) => cell(i, j, spaced))].join(',')).join('\n') + '\n';
+    const dir = fixture({ 'spaced.csv': file(true), 'plain.csv': file(false) });
+    const [spaced, plain] = await Promise.all(
+      ['spaced', 'plain'].map((f) => importPool({ input: join(dir, `${f}.csv`), out: join(dir, f), missing: 'impute' })),
+    );
+    expect(spaced.features).toEqual(plain.features);
+    expect(spaced.features.find((f) => f.name === 'c5')).toEqual({ name: 'c5', kind: 'categorical', categories: ['x', 'y'] });
+    expect(spaced.features.find((f) => f.name === 'c3')?.kind).toBe('numeric');
+    // The same values, bit for bit: the Parquet files are identical.
+    expect(spaced.files.find((f) => f.role === 'train')!.sha256).toBe(plain.files.find((f) => f.role === 'train')!.sha256);
+    const head = await readHead(await openPool(join(dir, 'spaced')), 5);
+    expect(head.map((r) => r.c3)).toEqual([0, 1, 2, 3, 4]);
+    expect(head.map((r) => r.RowID)).toEqual([1000, 1001, 1002, 1003, 1004]);
+    expect(head[4].c7).toBe(6); // the train median of 0..11 without row 4
+    // --keep-whitespace keeps them, in the wide path too.
+    // (" NA " is no marker then: c7 is left out.)
+    const kept = await importPool({ input: join(dir, 'spaced.csv'), out: join(dir, 'kept'), keepWhitespace: true, featureColumns: cols.filter((c) => c !== 'c7') });
+    expect(kept.features.find((f) => f.name === 'c5')).toEqual({ name: 'c5', kind: 'categorical', categories: ['  x', 'y '] });
+  });
 });
 
 it('ImportProblems is a SieveError', () => {

@@ -634,7 +634,8 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
     ...groupExprs.map((g) => `${g.exprs[i]} AS ${q(g.name)}`),
   ];
   const makeTable = async (name: string, i: number, part: number) => {
-    await createTableAs(conn, name, select(i), parts(i), `part = ${part}`);
+    // Ids, labels and groups as staged, features cast or cast from lists: cheap to plan in one statement.
+    await createTableAs(conn, name, select(i), parts(i), `part = ${part}`, { cheap: true });
     return name;
   };
   const trainTable = await makeTable('pool_train', 0, 0);
