@@ -236,6 +236,12 @@ describe('pool import: column names', () => {
     expect(jsonl.examples[0]).toMatch(/"x" and "X"/);
   });
 
+  it('a CSV header naming a column twice (after trimming) is refused naming it', async () => {
+    const err = await importFails(fixture({ 'd.csv': 'id,label,x, x ,y\na,0,1,2,3\nb,1,2,3,4\n' }), { input: 'd.csv' });
+    expect(err.message).toBe('header names a column twice');
+    expect(err.examples).toEqual(['x']);
+  });
+
   it('an Arrow file with two columns of one name is refused naming it', async () => {
     const { tableToIPC, vectorFromArray, Table, Field, Schema, Utf8, makeData, RecordBatch, Struct } = await import('apache-arrow');
     const ids = vectorFromArray(['r1', 'r2'], new Utf8());

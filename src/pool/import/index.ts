@@ -257,8 +257,13 @@ function checkColumnsExist(s: Staged, wanted: { option: string; names: string[] 
     });
 }
 
+/** Column types by name, per staged source (a search per call would be quadratic in the width). */
+const stagedTypes = new WeakMap<Staged, Map<string, string>>();
+
 function typeOf(s: Staged, col: string): string {
-  return s.columns.find((c) => c.name === col)!.type;
+  let types = stagedTypes.get(s);
+  if (!types) stagedTypes.set(s, (types = new Map(s.columns.map((c) => [c.name, c.type]))));
+  return types.get(col)!;
 }
 
 /** Text of a column's values as the user wrote them (typed columns cast to text). */
@@ -590,31 +595,35 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
     : undefined;
   if (droppedNote) opts.onNote?.(droppedNote);
 
-  // part: 0 train, 1 test, -1 dropped; one value per staged row, in row order.
-  const partTables: string[] = [];
+  // part: 0 train, 1 test, -1 dropped; per staged row. A source read whole into one split
+  // needs only keepCond (SQL, no per-row array in JavaScript: 18 million rows would hold two
+  // 74 MB arrays); a split by --test-fraction is drawn in JavaScript and joined by position.
+  const partTables: (string | undefined)[] = [];
   let splitNote = test ? `test split from ${basename(test.path)}` : 'no test split';
   for (const [i, s] of sources.entries()) {
+    if (!(i === 0 && opts.testFraction !== undefined)) {
+      partTables.push(undefined);
+      continue;
+    }
     const classList = `[${classes.map(sqlString).join(', ')}]::VARCHAR[]`;
     const r = await queryColumns(conn, `SELECT (CASE WHEN ${keepCond} THEN list_position(${classList}, ${labelExprs[i]}) - 1 ELSE -1 END)::INTEGER AS k FROM ${q(s.table)} ORDER BY rowid`);
-    const labelIdx = r.columns[0].values as Int32Array;
-    let part: Int32Array;
-    if (i === 0 && opts.testFraction !== undefined) {
-      const seed = opts.seed ?? 0;
-      part = stratifiedParts(labelIdx, classes, opts.testFraction, seed);
-      splitNote = `test split: ${opts.testFraction} of each class held out at random (stratified, seed ${seed})`;
-    } else part = labelIdx.map((k) => (k < 0 ? -1 : i));
+    const seed = opts.seed ?? 0;
+    const part = stratifiedParts(r.columns[0].values as Int32Array, classes, opts.testFraction, seed);
+    splitNote = `test split: ${opts.testFraction} of each class held out at random (stratified, seed ${seed})`;
     const name = `${s.table}_part`;
     await appendTable(conn, name, { n: part.length, columns: [{ name: 'part', type: 'INTEGER', values: part }] });
     partTables.push(name);
   }
-  const parts = (i: number) => `${q(sources[i].table)} POSITIONAL JOIN ${q(partTables[i])}`;
+  const parts = (i: number) => (partTables[i] ? `${q(sources[i].table)} POSITIONAL JOIN ${q(partTables[i]!)}` : q(sources[i].table));
+  /** SQL for the part of each row of parts(i). */
+  const partOf = (i: number) => (partTables[i] ? 'part' : `(CASE WHEN ${keepCond} THEN ${i} ELSE -1 END)`);
 
   // --- imputation (train medians), output tables ---------------------------------------
   const imputed: Record<string, number> = {};
   if (policy === 'impute') {
     for (const p of numeric) {
       if (!missingCounts[p.spec.name]) continue;
-      const median = Number(await scalar(conn, `SELECT median(${p.expr}) FROM ${parts(0)} WHERE part = 0`));
+      const median = Number(await scalar(conn, `SELECT median(${p.expr}) FROM ${parts(0)} WHERE ${partOf(0)} = 0`));
       if (!Number.isFinite(median))
         throw new SieveError(`cannot impute "${p.spec.name}": it has no values in the train split`, { where: `${train.path}: ${p.spec.name}` });
       imputed[p.spec.name] = median;
@@ -635,7 +644,7 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
   ];
   const makeTable = async (name: string, i: number, part: number) => {
     // Ids, labels and groups as staged, features cast or cast from lists: cheap to plan in one statement.
-    await createTableAs(conn, name, select(i), parts(i), `part = ${part}`, { cheap: true });
+    await createTableAs(conn, name, select(i), parts(i), `${partOf(i)} = ${part}`, { cheap: true });
     return name;
   };
   const trainTable = await makeTable('pool_train', 0, 0);

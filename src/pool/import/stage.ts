@@ -294,8 +294,9 @@ async function materialize(
  */
 async function columnsCleaningChanges(conn: DuckDBConnection, table: string, cols: string[], clean: CleanOptions): Promise<string[]> {
   if (!cols.length) return [];
-  const t = clean.keepWhitespace ? 'x' : 'trim(x)';
-  const conds = [...(clean.keepWhitespace ? [] : [`${t} <> x`]), ...(clean.naValues.length ? [`list_contains([${clean.naValues.map(sqlString).join(', ')}], ${t})`] : [])];
+  // Cleaning changes x when trimming does, or when x (then as trimmed) is a marker. IN, not
+  // list_contains: one expression here, which DuckDB evaluates faster.
+  const conds = [...(clean.keepWhitespace ? [] : ['trim(x) <> x']), ...(clean.naValues.length ? [`x IN (${clean.naValues.map(sqlString).join(', ')})`] : [])];
   if (!conds.length) return [];
   const rows = (
     await conn.runAndReadAll(
@@ -336,7 +337,8 @@ export async function stageCsv(
         where: '--columns',
         examples: [`first ${header ? 'line (header)' : 'record'}: ${scan.fields} fields`],
       });
-    const dup = csv.columns.filter((c, i) => csv.columns!.indexOf(c) !== i);
+    const seen = new Set<string>();
+    const dup = csv.columns.filter((c) => seen.size === seen.add(c).size);
     if (dup.length) throw new SieveError('--columns names a column twice', { where: '--columns', examples: [...new Set(dup)] });
     names = csv.columns;
   } else if (scan.header) names = scan.header;
