@@ -2,6 +2,12 @@
 """Export the two tiny random-weights ONNX models the embedding tests load offline.
 
     /usr/bin/python3 scripts/make-test-models.py [OUT_DIR]     # default test/fixtures/models
+    /usr/bin/python3 scripts/make-test-models.py --minilm-shaped DIR [MAX_LEN]
+
+The second form writes one random model of all-MiniLM-L6-v2's shape (6 layers, hidden 384,
+12 heads, inner 1536; about 45 MB with its small vocabulary, never committed) so that docs/embeddings.md can state the
+CPU throughput to expect from such a model without downloading one: speed depends on the
+shape, not on the weights.
 
 Needs Debian's python3-torch and python3-onnx (apt-get install python3-torch python3-onnx);
 no Hugging Face Python packages and no network. Writes, in the layout transformers.js reads
@@ -119,10 +125,10 @@ class Layer(nn.Module):
 
 
 class TinyBert(nn.Module):
-    def __init__(self, vocab_size, hidden=64, layers=2, heads=4, inner=128):
+    def __init__(self, vocab_size, hidden=64, layers=2, heads=4, inner=128, max_len=MAX_LEN):
         super().__init__()
         self.word = nn.Embedding(vocab_size, hidden)
-        self.position = nn.Embedding(MAX_LEN, hidden)
+        self.position = nn.Embedding(max_len, hidden)
         self.token_type = nn.Embedding(2, hidden)
         self.norm = nn.LayerNorm(hidden, eps=1e-12)
         self.layers = nn.ModuleList([Layer(hidden, heads, inner) for _ in range(layers)])
@@ -170,9 +176,9 @@ def write_json(path, obj):
         f.write("\n")
 
 
-def export_bert(out):
+def export_bert(out, hidden=64, layers=2, heads=4, inner=128, max_len=MAX_LEN):
     vocab = vocabulary()
-    model = TinyBert(len(vocab))
+    model = TinyBert(len(vocab), hidden, layers, heads, inner, max_len)
     init_like_bert(model)
     model.eval()
     os.makedirs(os.path.join(out, "onnx"), exist_ok=True)
@@ -189,14 +195,14 @@ def export_bert(out):
     )
     write_json(os.path.join(out, "config.json"), {
         "model_type": "bert", "architectures": ["BertModel"], "vocab_size": len(vocab),
-        "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
-        "intermediate_size": 128, "hidden_act": "gelu", "max_position_embeddings": MAX_LEN,
+        "hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": heads,
+        "intermediate_size": inner, "hidden_act": "gelu", "max_position_embeddings": max_len,
         "type_vocab_size": 2, "layer_norm_eps": 1e-12, "pad_token_id": 0,
         "sieve_note": "random weights, made by scripts/make-test-models.py; for tests only",
     })
     write_json(os.path.join(out, "tokenizer.json"), tokenizer_json(vocab))
     write_json(os.path.join(out, "tokenizer_config.json"), {
-        "tokenizer_class": "BertTokenizer", "do_lower_case": True, "model_max_length": MAX_LEN,
+        "tokenizer_class": "BertTokenizer", "do_lower_case": True, "model_max_length": max_len,
         "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]", "unk_token": "[UNK]",
         "mask_token": "[MASK]", "clean_up_tokenization_spaces": True,
     })
@@ -230,8 +236,13 @@ def export_vit(out):
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "models")
     torch.manual_seed(20261201)
+    if len(sys.argv) > 2 and sys.argv[1] == "--minilm-shaped":
+        max_len = int(sys.argv[3]) if len(sys.argv) > 3 else 256
+        export_bert(sys.argv[2], hidden=384, layers=6, heads=12, inner=1536, max_len=max_len)
+        print(f"MiniLM-L6-shaped random model (max length {max_len}) in {sys.argv[2]}")
+        return
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "models")
     n = export_bert(os.path.join(out, "tiny-bert"))
     export_vit(os.path.join(out, "tiny-vit"))
     for name in ["tiny-bert", "tiny-vit"]:

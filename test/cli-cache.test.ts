@@ -38,7 +38,7 @@ describe('sieve cache', () => {
 
     const bad = run(cache, ['clear', 'evaluate', 'pools']);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/unknown cache part "pools": the parts are evaluate, variants, findings, file-hashes/);
+    expect(bad.stderr).toMatch(/unknown cache part "pools": the parts are evaluate, variants, findings, embed, file-hashes/);
     expect(existsSync(join(cache, 'variants'))).toBe(true); // a bad call removes nothing
 
     const all = run(cache, ['clear', '--json']);

@@ -152,15 +152,24 @@ export interface ResolvedModel {
   root: string | null;
   /** Absolute path of the model folder, or null before a download. */
   dir: string | null;
-  /** ONNX weights variant: fp32 (onnx/model.onnx) or q8 (onnx/model_quantized.onnx). */
+  /** ONNX weights variant: fp32 (onnx/model.onnx …) or, when a folder has only those, q8 (onnx/model_quantized.onnx …). */
   dtype: 'fp32' | 'q8';
 }
 
 const looksLikePath = (s: string) => s.startsWith('.') || s.startsWith('/') || s.startsWith('~') || isAbsolute(s) || existsSync(s);
 
+/** ONNX files of a dtype: fp32 `<part>.onnx` (model, vision_model, text_model, …), q8 `<part>_quantized.onnx`; with their external data. */
+const DTYPE_SUFFIX = /_(quantized|fp16|q4|q4f16|int8|uint8|bnb4)\.onnx/;
+function isWeightsFile(name: string, dtype: 'fp32' | 'q8'): boolean {
+  const m = /^(.+?\.onnx)(_data(_\d+)?)?$/.exec(name);
+  if (!m) return false;
+  return dtype === 'q8' ? m[1].endsWith('_quantized.onnx') : !DTYPE_SUFFIX.test(m[1]);
+}
+
 function weightsIn(dir: string): 'fp32' | 'q8' | null {
-  if (existsSync(join(dir, 'onnx', 'model.onnx'))) return 'fp32';
-  if (existsSync(join(dir, 'onnx', 'model_quantized.onnx'))) return 'q8';
+  const files = existsSync(join(dir, 'onnx')) ? readdirSync(join(dir, 'onnx')) : [];
+  if (files.some((f) => f.endsWith('.onnx') && isWeightsFile(f, 'fp32'))) return 'fp32';
+  if (files.some((f) => f.endsWith('.onnx') && isWeightsFile(f, 'q8'))) return 'q8';
   return null;
 }
 
@@ -187,7 +196,7 @@ export function resolveModel(given: string, opts: { allowDownload?: boolean; env
       throw new SieveError(`--model ${given}: ${dir} has no config.json, so it is not a transformers.js model folder`, { where: dir, examples: howToProvide(given, searched) });
     const dtype = weightsIn(dir);
     if (!dtype)
-      throw new SieveError(`--model ${given}: ${dir} has no ONNX weights (onnx/model.onnx or onnx/model_quantized.onnx)`, { where: dir, examples: howToProvide(given, searched) });
+      throw new SieveError(`--model ${given}: ${dir} has no ONNX weights (onnx/model.onnx, or another onnx/*.onnx such as vision_model.onnx, or their _quantized forms)`, { where: dir, examples: howToProvide(given, searched) });
     const id = looksLikePath(given) ? basename(dir) : given;
     const root = looksLikePath(given) ? dirname(dir) : dir.slice(0, dir.length - given.length - 1);
     return { given, id, root, dir, dtype };
@@ -200,18 +209,18 @@ export function resolveModel(given: string, opts: { allowDownload?: boolean; env
 }
 
 /**
- * The files of a model folder that transformers.js reads (the JSON and text files at the top,
- * and the chosen ONNX weights with their external-data files), each with its sha256, and one
- * sha256 over the list: what the datasheet records.
+ * The files of a model folder that transformers.js may read (the JSON and text files at the
+ * top, and every ONNX file of the chosen dtype with its external data: a CLIP folder's
+ * vision_model.onnx as well as model.onnx), each with its sha256, and one sha256 over the
+ * list: what the datasheet records.
  */
 export async function modelFiles(dir: string, dtype: 'fp32' | 'q8'): Promise<{ files: ModelFile[]; sha256: string }> {
-  const weights = dtype === 'fp32' ? 'model.onnx' : 'model_quantized.onnx';
   const paths = readdirSync(dir)
     .filter((f) => /\.(json|txt|model)$/.test(f) && statSync(join(dir, f)).isFile())
     .sort();
   const onnxDir = join(dir, 'onnx');
   const onnx = readdirSync(onnxDir)
-    .filter((f) => f === weights || f.startsWith(`${weights}_data`))
+    .filter((f) => isWeightsFile(f, dtype))
     .sort()
     .map((f) => `onnx/${f}`);
   const files: ModelFile[] = [];

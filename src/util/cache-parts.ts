@@ -20,6 +20,7 @@ export const CACHE_PARTS: readonly CachePart[] = [
   { name: 'evaluate', entry: 'evaluate', what: 'decoded splits and prepared features for sieve evaluate (kept under 4 GB, least recently used go first)' },
   { name: 'variants', entry: 'variants', what: "challenges' hidden variant pools and their strategy findings (evaluator-only)" },
   { name: 'findings', entry: 'findings', what: 'analyser findings that strategies read, per pool' },
+  { name: 'embed', entry: 'embed', what: 'finished chunks of interrupted sieve embed runs (reused by the next run, removed when it completes)' },
   { name: 'file-hashes', entry: 'file-hashes.json', what: 'sha256 of files already verified, by size, mtime and inode' },
 ];
 
