@@ -119,6 +119,14 @@ describe('the built-in strategy library', () => {
     expect(spread(all)).toBeGreaterThan(0.3);
     expect(spread(fair)).toBeLessThan(0.1);
   });
+
+  it('class-agreement leaves out the rows whose embedding sits with another class (the moved labels)', async () => {
+    const entry = LIBRARY.find((e) => e.name === 'class-agreement')!;
+    const picked = (await checkSubmission(challengeFor('selection'), strategySource(libraryPath(entry), { allowUnisolated: !isolated }))).submission.indices;
+    expect(picked.length).toBe(40);
+    // Rows 0, 10, 20, … carry the next class's label; a random 40 of 150 would hold about 4 of the 15.
+    expect([...picked].filter((i) => i % 10 === 0)).toEqual([]);
+  });
 });
 
 describe('sieve strategy list | show | new', () => {

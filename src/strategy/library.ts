@@ -33,6 +33,7 @@ export const LIBRARY: readonly LibraryEntry[] = [
   { name: 'k-center', file: 'k-center.ts', tasks: ['selection'] },
   { name: 'cluster-stratified', file: 'cluster-stratified.ts', tasks: ['selection'] },
   { name: 'uncertainty', file: 'uncertainty.ts', tasks: ['selection', 'ranking'] },
+  { name: 'class-agreement', file: 'class-agreement.ts', tasks: ['selection'] },
   { name: 'fair-resample', file: 'fair-resample.ts', tasks: ['selection'], needs: 'groups' },
 ];
 
