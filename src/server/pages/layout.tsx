@@ -74,6 +74,7 @@ export function Layout(props: { title: string; viewer: Viewer | null; csrf: stri
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         {props.refreshSeconds ? <meta http-equiv="refresh" content={String(props.refreshSeconds)} /> : null}
         <title>{`${props.title} · sieve`}</title>
+        <link rel="icon" href="data:," />
         <link rel="stylesheet" href="/assets/sieve.css" />
       </head>
       <body>

@@ -31,32 +31,30 @@ export async function draw(plot: PlotSpec, alt: string): Promise<DrawnPlot> {
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
-/** Ranking: test accuracy after k fixes, each seed faint and their mean solid, the clean-pool accuracy dashed. */
+/** Ranking: test accuracy after k fixes, each seed light and their mean dark on top, the clean-pool accuracy dashed. */
 export function rankingCurveSpec(curve: { fraction: number[]; accuracy: number[]; per_seed?: number[][] }, clean: number | null, part: string): PlotSpec {
-  const values: Record<string, number | string>[] = [];
-  curve.fraction.forEach((f, p) => values.push({ fixed: f, accuracy: curve.accuracy[p], series: 'mean over seeds' }));
-  (curve.per_seed ?? []).forEach((s, j) => s.forEach((a, p) => values.push({ fixed: curve.fraction[p], accuracy: a, series: `seed ${j + 1}` })));
-  const layer: Record<string, unknown>[] = [
-    {
-      mark: { type: 'line', point: curve.fraction.length <= 40 },
-      encoding: {
-        x: { field: 'fixed', type: 'quantitative', title: 'fraction of the pool fixed', axis: { format: '%' } },
-        y: { field: 'accuracy', type: 'quantitative', title: `test accuracy (${part} rows)`, scale: { zero: false } },
-        detail: { field: 'series' },
-        color: { condition: { test: "datum.series === 'mean over seeds'", value: '#4c78a8' }, value: '#b9c8dc' },
-        strokeWidth: { condition: { test: "datum.series === 'mean over seeds'", value: 2.5 }, value: 1 },
-        tooltip: [{ field: 'series' }, { field: 'fixed', format: '.1%' }, { field: 'accuracy', format: '.4f' }],
-      },
-    },
-  ];
+  const x = { field: 'fixed', type: 'quantitative', title: 'fraction of the pool fixed', axis: { format: '%' } };
+  const y = { field: 'accuracy', type: 'quantitative', title: `test accuracy (${part} test rows)`, scale: { zero: false } };
+  const tooltip = [{ field: 'series' }, { field: 'fixed', format: '.1%' }, { field: 'accuracy', format: '.4f' }];
+  const seeds = (curve.per_seed ?? []).flatMap((s, j) => s.map((a, p) => ({ fixed: curve.fraction[p], accuracy: a, series: `seed ${j + 1}` })));
+  const layer: Record<string, unknown>[] = [];
+  if (seeds.length) {
+    layer.push({ data: { values: seeds }, mark: { type: 'line', color: '#b9c8dc', strokeWidth: 1 }, encoding: { x, y, detail: { field: 'series' }, tooltip } });
+  }
+  layer.push({
+    data: { values: curve.fraction.map((f, p) => ({ fixed: f, accuracy: curve.accuracy[p], series: 'mean over seeds' })) },
+    mark: { type: 'line', color: '#1f4e8c', strokeWidth: 2.5, point: curve.fraction.length <= 40 },
+    encoding: { x, y, tooltip },
+  });
   if (clean !== null) {
     layer.push({
-      data: { values: [{ accuracy: clean, label: 'clean-pool model' }] },
+      data: { values: [{ accuracy: clean, series: 'clean-pool model' }] },
       mark: { type: 'rule', color: '#e45756', strokeDash: [4, 3] },
-      encoding: { y: { field: 'accuracy', type: 'quantitative' }, tooltip: [{ field: 'label' }, { field: 'accuracy', format: '.4f' }] },
+      encoding: { y: { field: 'accuracy', type: 'quantitative' }, tooltip: [{ field: 'series' }, { field: 'accuracy', format: '.4f' }] },
     });
   }
-  return { title: 'Ranking curve', vegaLite: { $schema: SCHEMA, width: 460, height: 220, data: { values }, layer } };
+  const key = [seeds.length ? 'dark: mean over seeds; light: each seed' : 'the mean over seeds', ...(clean !== null ? ['dashed: the clean-pool model'] : [])].join('; ');
+  return { title: `Ranking curve (${key})`, vegaLite: { $schema: SCHEMA, width: 460, height: 220, layer } };
 }
 
 /**
