@@ -11,6 +11,7 @@ import { register as registerWorkspace } from './workspace.ts';
 import { register as registerStrategy } from './strategy.ts';
 import { register as registerServe } from './serve.ts';
 import { register as registerSubmit } from './submit.ts';
+import { register as registerRemote } from './remote.ts';
 import { register as registerCache } from './cache.ts';
 import { register as registerEmbed } from './embed.ts';
 
@@ -29,5 +30,6 @@ export const commands: ((program: Command) => void)[] = [
   registerStrategy,
   registerServe,
   registerSubmit,
+  registerRemote,
   registerCache,
 ];

@@ -10,21 +10,21 @@ import { SieveError, fsError } from '../util/errors.ts';
 import { printJson, printWrapped } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
 
-interface Remote {
+export interface Remote {
   server?: string;
   token?: string;
   json?: boolean;
 }
 
-function remote(opts: Remote): { server: string; token: string } {
+export function remote(opts: Remote): { server: string; token: string } {
   const server = opts.server ?? process.env.SIEVE_SERVER;
   const token = opts.token ?? process.env.SIEVE_TOKEN;
   if (!server) throw new SieveError('no server: give --server URL or set SIEVE_SERVER', { where: '--server' });
-  if (!token) throw new SieveError('no API token: give --token or set SIEVE_TOKEN (POST /api/register gives one)', { where: '--token' });
+  if (!token) throw new SieveError('no API token: give --token or set SIEVE_TOKEN (sieve register NAME gives one)', { where: '--token' });
   return { server, token };
 }
 
-const remoteOptions = (cmd: Command) => cmd
+export const remoteOptions = (cmd: Command) => cmd
   .option('--server <url>', 'the challenge server (default: $SIEVE_SERVER)')
   .option('--token <token>', 'your API token (default: $SIEVE_TOKEN)')
   .option('--json', 'print JSON');

@@ -9,6 +9,7 @@ import type { Progress } from '../util/progress.ts';
 
 export interface ClientOptions {
   server: string;
+  /** Empty for the endpoints that need none (register, leaderboard, pool files). */
   token: string;
 }
 
@@ -37,7 +38,7 @@ async function call<T>(opts: ClientOptions, path: string, init: RequestInit & { 
   const url = `${base(opts.server)}${path}`;
   let res: Response;
   try {
-    res = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${opts.token}` } });
+    res = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) } });
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     throw new SieveError(`cannot reach the server at ${base(opts.server)} (${cause?.code ?? cause?.message ?? (err as Error).message})`, { where: '--server' });
@@ -121,4 +122,41 @@ export async function waitForJob(opts: ClientOptions, job: string, o: { timeoutS
   } finally {
     o.progress?.stop();
   }
+}
+
+/** Registers a participant; the answer holds their token, shown this once. */
+export function registerParticipant(server: string, name: string): Promise<{ participant: { id: string; name: string }; token: string }> {
+  return call({ server, token: '' }, '/api/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
+}
+
+/** A challenge's leaderboard as the server shows it to everyone (docs/server.md). */
+export function fetchLeaderboard(server: string, challenge: string): Promise<{
+  challenge: string; part: string; primary: { name: string; direction: string }; columns: string[];
+  entries: ({ rank: number; participant: string; submissions: number; primary: { mean: number | null; ci95: [number, number] | null }; metrics: Record<string, number | null> } & Record<string, unknown>)[];
+} & Record<string, unknown>> {
+  return call({ server, token: '' }, `/api/challenges/${encodeURIComponent(challenge)}/leaderboard`);
+}
+
+export interface PoolFileInfo { name: string; bytes: number; sha256: string | null; role: string }
+
+/** The participant files of a challenge's pool. */
+export function poolFiles(server: string, challenge: string): Promise<{ pool: string; content_hash: string; files: PoolFileInfo[] }> {
+  return call({ server, token: '' }, `/api/challenges/${encodeURIComponent(challenge)}/pool`);
+}
+
+/** One participant file's bytes (the caller checks its sha256 against poolFiles). */
+export async function downloadPoolFile(server: string, challenge: string, file: string): Promise<Uint8Array> {
+  const url = `${base(server)}/api/challenges/${encodeURIComponent(challenge)}/pool/${encodeURIComponent(file)}`;
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new SieveError(`cannot reach the server at ${base(server)} (${cause?.code ?? cause?.message ?? (err as Error).message})`, { where: '--server' });
+  }
+  if (!res.ok) {
+    const e = ((await res.json().catch(() => null)) as { error?: { message?: string; examples?: string[] } } | null)?.error;
+    throw new SieveError(e?.message ? `server: ${e.message}` : `the server answered ${res.status}`, { where: url, examples: e?.examples ?? [] });
+  }
+  return new Uint8Array(await res.arrayBuffer());
 }
