@@ -232,8 +232,14 @@ describe('server pages', () => {
     await eve.post('/register', { name: 'eve', csrf: await eve.csrf('/register') });
     expect((await eve.go(location)).status).toBe(404);
     expect((await new Browser(() => app).go(location)).status).toBe(401);
+    // A second entry, below the leader.
+    const eveCsrf = /action="\/challenges\/tiny\/submit"[^>]*><input type="hidden" name="csrf" value="([^"]+)"/.exec(await (await eve.go('/challenges/tiny')).text())![1];
+    const second = await eve.post('/challenges/tiny/submit', { csrf: eveCsrf, file: new File([`id\n${ids.slice(200, 260).join('\n')}\n`], 'eve.csv') });
+    const eveId = second.headers.get('location')!.split('/').pop()!;
+    await waitFor(async () => (await store.listSubmissions({})).find((s) => s.id === eveId)?.job.state === 'done', 'the second job');
     // The leaderboard row, and a link to the submission only for its owner.
     const board = await (await b.go('/challenges/tiny/leaderboard')).text();
+    expect(board).toMatch(/<tbody><tr data-participant="(bo|eve)">.*?<span class="mark-tie">leader<\/span>.*?<tr data-participant="(bo|eve)">/s);
     expect(board).toMatch(/<tr data-participant="bo">.*<a href="\/submissions\/sub_/s);
     expect(board).toMatch(/<figcaption>accuracy per entry, public test rows/);
     expect(await (await eve.go('/challenges/tiny/leaderboard')).text()).not.toContain(`href="${location}"`);
