@@ -11,7 +11,8 @@ import { openPool, readSplit } from '../src/pool/read.ts';
 import { evaluateFile } from '../src/evaluate/runner.ts';
 import { evalCacheDir, evalCacheEnabled } from '../src/pool/split-cache.ts';
 import { assertParticipantSource } from '../src/pool/guard.ts';
-import { readArrayFile, writeArrayFile } from '../src/util/array-file.ts';
+import { openArrayFile, readArrayFile, writeArrayFile } from '../src/util/array-file.ts';
+import { openEvaluation } from '../src/evaluate/service.ts';
 import type { ResultRecord } from '../src/evaluate/record.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sieve-eval-cache-'));
@@ -53,6 +54,22 @@ describe('array files', () => {
     expect(readArrayFile(path)).toBeNull();
     expect(readArrayFile(join(dir, 'missing.arr'))).toBeNull();
   });
+
+  it('read array by array through the descriptor opened, even after the file is replaced or removed', () => {
+    const path = join(dir, 'b.arr');
+    const x = Float32Array.from([1, 2, 3, 4]);
+    writeArrayFile(path, { v: 1 }, { x, y: Int32Array.from([9]) });
+    const file = openArrayFile(path)!;
+    expect(file.arrays).toEqual([{ name: 'x', dtype: 'f32', length: 4 }, { name: 'y', dtype: 'i32', length: 1 }]);
+    writeArrayFile(path, { v: 2 }, { x: Float32Array.from([5, 6, 7, 8]), y: Int32Array.from([0]) });
+    expect(Array.from(file.read('x')!)).toEqual([1, 2, 3, 4]);
+    rmSync(path);
+    expect(Array.from(file.read('y')!)).toEqual([9]);
+    expect(file.read('z')).toBeNull();
+    file.close();
+    expect(file.read('x')).toBeNull();
+    expect(openArrayFile(path)).toBeNull();
+  });
 });
 
 describe('the evaluation cache', () => {
@@ -83,6 +100,30 @@ describe('the evaluation cache', () => {
     const repaired = await evaluateFile('credit-fair', sub);
     expect(JSON.stringify(scored(repaired))).toBe(JSON.stringify(scored(cold)));
     expect(statSync(feat).size).toBeGreaterThan(1000);
+  });
+
+  it('reads a cached split\'s raw features only when used: a warm loop with cached prepared features never does', async () => {
+    const train = await readSplit(await openPool('german-credit'), 'train', { columns: [] });
+    const sub = join(dir, 'ids-lazy.csv');
+    writeFileSync(sub, 'id\n' + train.ids.slice(0, 300).join('\n') + '\n');
+    const reference = await evaluateFile('credit-fair', sub, { cache: false });
+    await evaluateFile('credit-fair', sub); // fills the cache
+    const service = await openEvaluation('credit-fair');
+    const unread = (o: object, prop: string) => typeof Object.getOwnPropertyDescriptor(o, prop)?.get === 'function';
+    expect(unread(service.context.train, 'features')).toBe(true);
+    expect(unread(service.context.test, 'features')).toBe(true);
+    const warm = await service.evaluateFile(sub);
+    expect(JSON.stringify(scored(warm))).toBe(JSON.stringify(scored(reference)));
+    expect(unread(service.context.train, 'features')).toBe(true);
+    expect(unread(service.context.test, 'features')).toBe(true);
+    // Read when used, bit for bit what a read without the cache decodes, even with the entries gone.
+    for (const n of readdirSync(evalCacheDir())) if (n.startsWith('split-')) rmSync(join(evalCacheDir(), n));
+    const decoded = await readSplit(service.context.pool, 'train', { cache: false });
+    const features = service.context.train.features;
+    expect(unread(service.context.train, 'features')).toBe(false);
+    expect(features.length).toBe(decoded.features.length);
+    expect(Buffer.from(features.buffer).equals(Buffer.from(decoded.features.buffer))).toBe(true);
+    await evaluateFile('credit-fair', sub); // the entries again, for the next test
   });
 
   it('is evaluator-only (refused as a participant source) and off with SIEVE_EVAL_CACHE=off', async () => {

@@ -126,9 +126,16 @@ export function checkLabels(y: Int32Array, n: number, k: number, where: string):
   if (count) throw new EvaluatorInputError(`labels must be class indices in [0, ${k})`, where, bad, count);
 }
 
-export function checkPool(pool: PoolInput): void {
+/**
+ * Checks the pool's shape and labels. With `prepared` (ScoringOptions.features: the features
+ * after the preprocessing, checked by prepareFeatures) the raw X is never read, so it is not
+ * checked either: a caller may then leave it unloaded (src/evaluate/context.ts reads a cached
+ * split's arrays only when something reads them).
+ */
+export function checkPool(pool: PoolInput, prepared?: PreparedFeatures): void {
   if (!(Number.isInteger(pool.k) && pool.k >= 2)) throw new EvaluatorInputError(`need at least 2 classes, got k = ${pool.k}`, 'pool.k');
-  if (!(pool.n >= 1 && pool.d >= 1) || pool.X.length !== pool.n * pool.d) {
+  if (!(pool.n >= 1 && pool.d >= 1)) throw new EvaluatorInputError(`pool needs n ≥ 1 rows and d ≥ 1 features, got ${pool.n} × ${pool.d}`, 'pool.n');
+  if (!prepared && pool.X.length !== pool.n * pool.d) {
     throw new EvaluatorInputError(`pool features have ${pool.X.length} values, expected n × d = ${pool.n} × ${pool.d}`, 'pool.X');
   }
   checkLabels(pool.y, pool.n, pool.k, 'pool.y');
@@ -137,8 +144,10 @@ export function checkPool(pool: PoolInput): void {
   }
 }
 
-export function checkTest(test: TestInput, pool: PoolInput): void {
-  if (!(test.n >= 1) || test.X.length !== test.n * pool.d) {
+/** Checks the test split's shape, labels and groups (its raw X only without `prepared`, as checkPool). */
+export function checkTest(test: TestInput, pool: PoolInput, prepared?: PreparedFeatures): void {
+  if (!(test.n >= 1)) throw new EvaluatorInputError(`the test split needs at least one row, got ${test.n}`, 'test.n');
+  if (!prepared && test.X.length !== test.n * pool.d) {
     throw new EvaluatorInputError(`test features have ${test.X.length} values, expected n × d = ${test.n} × ${pool.d}`, 'test.X');
   }
   checkLabels(test.y, test.n, pool.k, 'test.y');

@@ -185,8 +185,8 @@ export function curveScorer(
 export async function evaluateRanking(input: RankingInput): Promise<RankingOutput> {
   const { spec, pool, test } = input;
   checkSpec(spec);
-  checkPool(pool);
-  checkTest(test, pool);
+  checkPool(pool, input.features);
+  checkTest(test, pool, input.features);
   checkScoring(input, test, pool.k);
   checkLabels(input.cleanLabels, pool.n, pool.k, 'cleanLabels');
   checkRowIndices(input.order, pool.n, 'order', true);

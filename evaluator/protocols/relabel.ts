@@ -53,8 +53,8 @@ export function applyCorrections(y: Int32Array, k: number, corrections: Correcti
 export async function evaluateRelabel(input: RelabelInput): Promise<RelabelOutput> {
   const { spec, pool, test } = input;
   checkSpec(spec);
-  checkPool(pool);
-  checkTest(test, pool);
+  checkPool(pool, input.features);
+  checkTest(test, pool, input.features);
   checkScoring(input, test, pool.k);
   const { labels, changed } = applyCorrections(pool.y, pool.k, input.corrections);
   const features = prepareFeatures(spec, pool, test, input.features);

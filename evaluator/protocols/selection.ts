@@ -21,8 +21,8 @@ export interface SelectionInput extends ScoringOptions {
 export async function evaluateSelection(input: SelectionInput): Promise<EvaluationOutput> {
   const { spec, pool, test } = input;
   checkSpec(spec);
-  checkPool(pool);
-  checkTest(test, pool);
+  checkPool(pool, input.features);
+  checkTest(test, pool, input.features);
   checkScoring(input, test, pool.k);
   checkRowIndices(input.subset, pool.n, 'subset');
   // Train rows in ascending pool order, so that the score depends on the set, not its order.

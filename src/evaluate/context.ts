@@ -164,8 +164,10 @@ export async function loadEvalContext(
 
   const groups: Record<string, GroupColumn> = {};
   for (const g of challenge.groups) groups[g] = encodeGroupColumn(test.groups[g]);
-  const poolInput: PoolInput = { X: train.features, n: train.n, d: train.d, y: train.labels, k: classes.length, classNames: classes };
-  const testInput: TestInput = { X: test.features, n: test.n, y: test.labels, groups };
+  // X read through the split: a cached split reads its features only when something uses them,
+  // and with the prepared features cached (preparedFeatures) scoring never does.
+  const poolInput: PoolInput = { get X() { return train.features; }, n: train.n, d: train.d, y: train.labels, k: classes.length, classNames: classes };
+  const testInput: TestInput = { get X() { return test.features; }, n: test.n, y: test.labels, groups };
   const partition = partitionTestRows(test.labels, classes.length, challenge.test.public_fraction, challenge.test.seed);
   const rules = rulesFor(challenge, { ids: train.ids, classNames: classes });
   return {

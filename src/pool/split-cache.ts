@@ -20,7 +20,7 @@ import { readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { cacheDir } from '../util/cache-dir.ts';
-import { readArrayFile, writeArrayFile, type StoredArray } from '../util/array-file.ts';
+import { openArrayFile, readArrayFile, writeArrayFile, type OpenArrayFile, type StoredArray } from '../util/array-file.ts';
 import { SIEVE_VERSION } from '../version.ts';
 import type { FileEntry } from './manifest.ts';
 import type { Pool } from './open.ts';
@@ -62,6 +62,19 @@ export function cacheEntryPath(kind: 'split' | 'features', key: string): string 
 export function readCacheEntry(kind: 'split' | 'features', key: string, names?: readonly string[]): { meta: unknown; arrays: Record<string, StoredArray> } | null {
   const path = cacheEntryPath(kind, key);
   const got = readArrayFile(path, names);
+  if (got) {
+    try {
+      const now = new Date();
+      utimesSync(path, now, now);
+    } catch { /* read-only cache: fine */ }
+  }
+  return got;
+}
+
+/** Opens an entry for reading array by array (touching it); null when absent or damaged. */
+export function openCacheEntry(kind: 'split' | 'features', key: string): OpenArrayFile | null {
+  const path = cacheEntryPath(kind, key);
+  const got = openArrayFile(path);
   if (got) {
     try {
       const now = new Date();
@@ -128,33 +141,73 @@ export function splitCacheKey(pool: Pool, file: FileEntry, split: SplitName): st
   return cacheKey({ format: SPLIT_CACHE_FORMAT, sieve: SIEVE_VERSION, pool: pool.manifest.content_hash, file: file.sha256, bytes: file.bytes, split, text });
 }
 
+/** Closes a cached split's entry when the split is collected before all its arrays were read. */
+const closeWhenCollected = new FinalizationRegistry<OpenArrayFile>((file) => file.close());
+
 /**
  * The cached split, or only its ids and labels (`idsOnly`: what a read with `columns: []`
- * gives, without reading the features); null on a miss.
+ * gives, without reading the features); null on a miss. The big arrays (features, pixels) are
+ * read from the entry when first used: an evaluation whose prepared features are cached never
+ * reads the raw ones. The entry stays open until then, so it reads as it was when found.
  */
 export function readCachedSplit(key: string, opts: { idsOnly?: boolean } = {}): PoolSplit | null {
-  const got = readCacheEntry('split', key, opts.idsOnly ? ['labels'] : undefined);
-  const meta = got?.meta as SplitMeta | undefined;
-  if (!got || !meta || meta.format !== SPLIT_CACHE_FORMAT || !Array.isArray(meta.ids) || meta.ids.length !== meta.n) return null;
-  const labels = got.arrays.labels;
-  if (!(labels instanceof Int32Array) || labels.length !== meta.n) return null;
+  const file = openCacheEntry('split', key);
+  if (!file) return null;
+  const meta = file.meta as SplitMeta | undefined;
+  const labels = meta && meta.format === SPLIT_CACHE_FORMAT && Array.isArray(meta.ids) && meta.ids.length === meta.n ? file.read('labels') : null;
+  if (!meta || !(labels instanceof Int32Array) || labels.length !== meta.n) {
+    file.close();
+    return null;
+  }
   if (opts.idsOnly) {
+    file.close();
     return { split: meta.split, n: meta.n, d: 0, ids: meta.ids, labels, classNames: meta.classNames, features: new Float32Array(0), featureNames: [], groups: {} };
   }
-  const features = got.arrays.features;
-  if (!(features instanceof Float32Array) || features.length !== meta.n * meta.d) return null;
-  const split: PoolSplit = {
-    split: meta.split, n: meta.n, d: meta.d, ids: meta.ids, labels, classNames: meta.classNames,
-    features, featureNames: meta.featureNames, groups: meta.groups,
-  };
-  if (meta.pixels) {
-    const data = got.arrays.pixels;
-    if (!(data instanceof Uint8Array)) return null;
-    split.pixels = { ...meta.pixels, data };
+  const has = (name: string, dtype: string, length: number) => file.arrays.some((a) => a.name === name && a.dtype === dtype && a.length === length);
+  const pixelsLength = meta.pixels ? meta.n * meta.pixels.width * meta.pixels.height * meta.pixels.channels : 0;
+  if (!has('features', 'f32', meta.n * meta.d) || (meta.pixels && !has('pixels', 'u8', pixelsLength))) {
+    file.close();
+    return null;
   }
+  const split = {
+    split: meta.split, n: meta.n, d: meta.d, ids: meta.ids, labels, classNames: meta.classNames,
+    featureNames: meta.featureNames, groups: meta.groups,
+  } as PoolSplit;
+  let unread = meta.pixels ? 2 : 1;
+  const take = (name: string): StoredArray => {
+    const a = file.read(name);
+    if (--unread === 0) {
+      file.close();
+      closeWhenCollected.unregister(split);
+    }
+    if (!a) throw new Error(`the evaluation cache entry ${cacheEntryPath('split', key)} could not be read (${name}); run again, or with SIEVE_EVAL_CACHE=off`);
+    return a;
+  };
+  lazyProperty(split, 'features', () => take('features') as Float32Array);
+  if (meta.pixels) {
+    const { width, height, channels } = meta.pixels;
+    lazyProperty(split, 'pixels', () => ({ width, height, channels, data: take('pixels') as Uint8Array }));
+  }
+  closeWhenCollected.register(split, file, split);
   if (meta.text) split.text = meta.text;
   if (meta.textFeatures) split.textFeatures = meta.textFeatures;
   return split;
+}
+
+/** Defines `obj[prop]` as computed on first read, then a plain (writable) value. */
+function lazyProperty<T extends object, K extends keyof T>(obj: T, prop: K, load: () => T[K]): void {
+  Object.defineProperty(obj, prop, {
+    configurable: true,
+    enumerable: true,
+    get() {
+      const value = load();
+      Object.defineProperty(obj, prop, { value, writable: true, configurable: true, enumerable: true });
+      return value;
+    },
+    set(value: T[K]) {
+      Object.defineProperty(obj, prop, { value, writable: true, configurable: true, enumerable: true });
+    },
+  });
 }
 
 /** A decoded split larger than this is not cached (a wide hashed-text pool; the cache would only churn). */

@@ -71,45 +71,90 @@ function readExactly(fd: number, buf: Uint8Array, position: number): boolean {
   return true;
 }
 
-/**
- * The header's `meta` and the arrays named in `names` (all when omitted), each in its own
- * buffer; null when the file is missing, damaged or truncated.
- */
-export function readArrayFile(path: string, names?: readonly string[]): { meta: unknown; arrays: Record<string, StoredArray> } | null {
+/** An array file opened for reading: its header now, each array when asked for. */
+export interface OpenArrayFile {
+  meta: unknown;
+  /** The arrays the file holds, in file order. */
+  arrays: { name: string; dtype: ArrayDtype; length: number }[];
+  /**
+   * Reads one array into its own buffer (null when absent or the read fails). Reads go through
+   * the descriptor opened by openArrayFile, so an entry replaced or removed since (rename,
+   * pruning) still reads as the file that was opened.
+   */
+  read(name: string): StoredArray | null;
+  /** Closes the descriptor; later reads give null. */
+  close(): void;
+}
+
+/** Opens `path` and checks its header and size; null when the file is missing, damaged or truncated. */
+export function openArrayFile(path: string): OpenArrayFile | null {
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch {
     return null;
   }
+  let open = true;
+  const close = () => {
+    if (open) { open = false; try { closeSync(fd); } catch { /* already closed */ } }
+  };
   try {
     const size = fstatSync(fd).size;
     const head = new Uint8Array(12);
-    if (!readExactly(fd, head, 0) || Buffer.from(head.subarray(0, 8)).toString('latin1') !== MAGIC) return null;
+    if (!readExactly(fd, head, 0) || Buffer.from(head.subarray(0, 8)).toString('latin1') !== MAGIC) { close(); return null; }
     const jsonBytes = Buffer.from(head.buffer, head.byteOffset, 12).readUInt32LE(8);
-    if (12 + jsonBytes > size) return null;
+    if (12 + jsonBytes > size) { close(); return null; }
     const json = new Uint8Array(jsonBytes);
-    if (!readExactly(fd, json, 12)) return null;
+    if (!readExactly(fd, json, 12)) { close(); return null; }
     const header = JSON.parse(Buffer.from(json).toString('utf8')) as Header;
-    if (!header || !Array.isArray(header.arrays)) return null;
+    if (!header || !Array.isArray(header.arrays)) { close(); return null; }
     let offset = pad8(12 + jsonBytes);
-    const arrays: Record<string, StoredArray> = {};
+    const where = new Map<string, { Ctor: (typeof DTYPES)[ArrayDtype]; length: number; offset: number }>();
     for (const a of header.arrays) {
       const Ctor = DTYPES[a.dtype];
-      if (!Ctor || !(Number.isInteger(a.length) && a.length >= 0)) return null;
-      const bytes = a.length * Ctor.BYTES_PER_ELEMENT;
-      if (names === undefined || names.includes(a.name)) {
-        const out = new Ctor(a.length);
-        if (!readExactly(fd, new Uint8Array(out.buffer), offset)) return null;
-        arrays[a.name] = out;
-      }
-      offset += pad8(bytes);
+      if (!Ctor || !(Number.isInteger(a.length) && a.length >= 0)) { close(); return null; }
+      where.set(a.name, { Ctor, length: a.length, offset });
+      offset += pad8(a.length * Ctor.BYTES_PER_ELEMENT);
     }
-    if (offset !== size) return null;
-    return { meta: header.meta, arrays };
+    if (offset !== size) { close(); return null; }
+    return {
+      meta: header.meta,
+      arrays: header.arrays.map(({ name, dtype, length }) => ({ name, dtype, length })),
+      read(name) {
+        const a = where.get(name);
+        if (!a || !open) return null;
+        try {
+          const out = new a.Ctor(a.length);
+          return readExactly(fd, new Uint8Array(out.buffer), a.offset) ? out : null;
+        } catch {
+          return null;
+        }
+      },
+      close,
+    };
   } catch {
+    close();
     return null;
+  }
+}
+
+/**
+ * The header's `meta` and the arrays named in `names` (all when omitted), each in its own
+ * buffer; null when the file is missing, damaged or truncated.
+ */
+export function readArrayFile(path: string, names?: readonly string[]): { meta: unknown; arrays: Record<string, StoredArray> } | null {
+  const file = openArrayFile(path);
+  if (!file) return null;
+  try {
+    const arrays: Record<string, StoredArray> = {};
+    for (const { name } of file.arrays) {
+      if (names !== undefined && !names.includes(name)) continue;
+      const a = file.read(name);
+      if (!a) return null;
+      arrays[name] = a;
+    }
+    return { meta: file.meta, arrays };
   } finally {
-    closeSync(fd);
+    file.close();
   }
 }
