@@ -10,7 +10,8 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hashFile } from '../src/pool/manifest.ts';
 import { openPool, readSplit } from '../src/pool/read.ts';
-import { EMBED_STACK, ROOT, TINY_BERT, TINY_VIT, fashionImageFolder } from './embed-helpers.ts';
+import { EMBED_STACK, ROOT, TINY_BERT, TINY_VIT } from './embed-helpers.ts';
+import { fashionImageFolder } from './image-fixtures.ts';
 import { tempDir } from './pool-helpers.ts';
 
 const execFileP = promisify(execFile);

@@ -5,7 +5,7 @@
  * embed → audit → evaluate through the command line.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -108,6 +108,21 @@ describe.skipIf(!EMBED_STACK)('sieve embed, text', () => {
     expect(await sha(join(out, 'test.parquet'))).toBe(await sha(join(first, 'test.parquet')));
     // Done: the chunks are gone.
     expect(readdirSync(join(cacheDir(), 'embed'), { recursive: true }).filter((f) => String(f).endsWith('.f32'))).toEqual([]);
+  });
+
+  it('without --out replaces a pool in place as its next version, and never a built-in pool', async () => {
+    const copy = join(dir, 'in-place');
+    cpSync(source, copy, { recursive: true });
+    const before = (await openPool(copy)).manifest;
+    const r = await embedPool({ pool: copy, column: 'text', model: TINY_BERT, batch: 16 });
+    expect(r.out).toBe(copy);
+    const after = (await openPool(copy)).manifest;
+    expect([after.version, after.features.length, after.datasheet.embeddings![0].derived_from.content_hash]).toEqual(['2', 2, before.content_hash]);
+    expect(readdirSync(dir).filter((f) => f.startsWith('.in-place'))).toEqual([]);
+    // The same bits as into a new folder.
+    expect(await sha(join(copy, 'train.parquet'))).toBe(await sha(join(first, 'train.parquet')));
+    await expect(embedPool({ pool: 'spam-assassin', column: 'text', model: TINY_BERT })).rejects.toThrow(/"spam-assassin" is a built-in pool and is never changed in place; say where the new version goes with --out DIR/);
+    await expect(embedPool({ pool: copy, column: 'text', model: TINY_BERT, out: join(dir, 'x') })).rejects.toThrow(/already has a column "text_emb"; name the new one with --as NAME/);
   });
 
   it('says where it looked for a missing model and how to provide one, and refuses a model of the other modality', async () => {

@@ -10,7 +10,7 @@ import { importImages } from '../src/pool/import/images.ts';
 import type { ImportProblems } from '../src/pool/import/problems.ts';
 import { openPool, readSplit } from '../src/pool/read.ts';
 import { SieveError } from '../src/util/errors.ts';
-import { fashionImageFolder } from './embed-helpers.ts';
+import { fashionImageFolder } from './image-fixtures.ts';
 import { sieve, tempDir } from './pool-helpers.ts';
 
 const problemsOf = (err: unknown) => ((err as ImportProblems).problems ?? [{ message: (err as SieveError).message, examples: (err as SieveError).examples }]) as { message: string; count?: number; examples: string[] }[];

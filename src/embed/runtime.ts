@@ -20,8 +20,10 @@ export const EXTRAS_DIR = join(PACKAGE_ROOT, 'extras', 'embed');
 
 /** The one line that installs the embedding stack, from the working folder. */
 export function installCommand(extrasDir = EXTRAS_DIR): string {
-  const prefix = relative(process.cwd(), extrasDir) || '.';
-  const where = !prefix.startsWith('..') && !isAbsolute(prefix) ? prefix : extrasDir;
+  // Relative inside the clone (the README's form), absolute from anywhere else.
+  const inClone = relative(PACKAGE_ROOT, process.cwd());
+  const cwdInside = inClone === '' || (!inClone.startsWith('..') && !isAbsolute(inClone));
+  const where = cwdInside ? relative(process.cwd(), extrasDir) || '.' : extrasDir;
   return `ONNXRUNTIME_NODE_INSTALL=skip npm ci --prefix ${where.includes(' ') ? JSON.stringify(where) : where}`;
 }
 
