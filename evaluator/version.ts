@@ -27,4 +27,8 @@
 // 0.01; was Adam with an L2 penalty `l2` in the loss) on float32 WebAssembly SIMD kernels
 // (compute/gemm.ts products, evaluator/kernels/mlp-wasm.ts bias/ReLU/AdamW) instead of float64
 // JavaScript loops: every MLP number changes; other models are untouched.
-export const EVALUATOR_VERSION = '4.0.0';
+// 5.0.0: logistic regression fits in float32 on register-tiled kernels (kernels/logistic-tiles.ts:
+// row tiles forward, input blocks backward, float32 row sums in blocks of 256 added in float64)
+// and continues in float64 near convergence (float64 chunks of 256 rows, was 2,048): every
+// logistic-regression number moves at float32 rounding; MLP and kNN are untouched.
+export const EVALUATOR_VERSION = '5.0.0';

@@ -2,8 +2,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Matrix, solve } from 'ml-matrix';
 import { createRng } from '../compute/rng.ts';
 import { logisticRegression, logRegObjective } from '../evaluator/models/logreg.ts';
-import { LogisticEngine } from '../evaluator/kernels/logistic-engine.ts';
-import { logisticLossGrad } from '../evaluator/kernels/logistic.ts';
+import { LogisticEngine64 } from '../evaluator/kernels/logistic-engine.ts';
+import { LogisticEngine32 } from '../evaluator/kernels/logistic-engine32.ts';
+import { logisticLossGrad32, logisticLossGrad64 } from '../evaluator/kernels/logistic.ts';
 import { setKernelThreads, shutdownKernelThreads } from '../compute/pool.ts';
 import { getModel } from '../evaluator/models/registry.ts';
 import { choleskyForNewton, choleskySolve, logRegHessian } from '../evaluator/models/logreg-newton.ts';
@@ -24,82 +25,150 @@ function blobs(seed: number, n: number, d: number, k: number, spread = 1, zeroFr
   return { X, n, d, y, k };
 }
 
+/** The fit's float32 objective (logistic-engine32.ts). */
 function objective(data: Dataset, l2: number, theta: Float64Array): { f: number; g: Float64Array } {
-  const engine = new LogisticEngine(data);
+  const engine = new LogisticEngine32(data);
   const g = new Float64Array(theta.length);
   const f = logRegObjective(engine, l2, theta, g);
   engine.close();
   return { f, g };
 }
 
+/** The penalised objective and its gradient in plain float64 (no float32 anywhere). */
+function objective64(data: Dataset, l2: number, theta: Float64Array): { f: number; g: Float64Array } {
+  const { X, n, d, y, k } = data;
+  const g = new Float64Array(theta.length);
+  let f = 0;
+  const z = new Float64Array(k);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < k; c++) { z[c] = theta[d * k + c]; for (let j = 0; j < d; j++) z[c] += X[i * d + j] * theta[j * k + c]; }
+    const m = Math.max(...z);
+    let s = 0;
+    for (let c = 0; c < k; c++) s += Math.exp(z[c] - m);
+    f += Math.log(s) + m - z[y[i]];
+    for (let c = 0; c < k; c++) {
+      const r = Math.exp(z[c] - m) / s - (c === y[i] ? 1 : 0);
+      for (let j = 0; j < d; j++) g[j * k + c] += X[i * d + j] * r;
+      g[d * k + c] += r;
+    }
+  }
+  for (let q = 0; q < d * k; q++) { f += 0.5 * l2 * theta[q] ** 2; g[q] += l2 * theta[q]; }
+  return { f, g };
+}
+
 describe('logistic regression objective and kernel', () => {
   it('matches a hand-computed loss and gradient', () => {
     // One row x = 2, label 0, two classes, all parameters zero: p = (½, ½),
-    // loss = ln 2, ∂/∂W = x·(p − onehot) = (−1, 1), ∂/∂b = (−½, ½).
+    // loss = ln 2, ∂/∂W = x·(p − onehot) = (−1, 1), ∂/∂b = (−½, ½) (all exact in float32).
     const data: Dataset = { X: new Float32Array([2]), n: 1, d: 1, y: new Int32Array([0]), k: 2 };
     const { f, g } = objective(data, 1, new Float64Array(4));
     expect(f).toBeCloseTo(Math.LN2, 15);
     expect(Array.from(g)).toEqual([-1, 1, -0.5, 0.5]);
-    // With W = (1, −1), b = 0 the penalty ½·1·‖W‖² = 1 adds l2·W to the gradient.
+    // With W = (1, −1), b = 0 the penalty ½·1·‖W‖² = 1 adds l2·W to the gradient; the
+    // residuals are float32, so the gradient agrees to float32 precision.
     const { f: f2, g: g2 } = objective(data, 1, new Float64Array([1, -1, 0, 0]));
     const p0 = 1 / (1 + Math.exp(-4));
     expect(f2).toBeCloseTo(-Math.log(p0) + 1, 12);
-    expect(g2[0]).toBeCloseTo(2 * (p0 - 1) + 1, 12);
-    expect(g2[1]).toBeCloseTo(2 * (1 - p0) - 1, 12);
+    expect(g2[0]).toBeCloseTo(2 * (p0 - 1) + 1, 7);
+    expect(g2[1]).toBeCloseTo(2 * (1 - p0) - 1, 7);
   });
 
-  it('agrees with central finite differences', () => {
+  it('agrees with the float64 objective and its central finite differences', () => {
     const data = blobs(3, 40, 5, 3);
     const r = createRng(9);
     const theta = new Float64Array(5 * 3 + 3).map(() => r.normal() * 0.5);
-    const { g } = objective(data, 0.7, theta);
+    const { f, g } = objective(data, 0.7, theta);
+    const ref = objective64(data, 0.7, theta);
+    expect(Math.abs(f - ref.f)).toBeLessThan(1e-6 * ref.f);
     const h = 1e-6;
     for (let i = 0; i < theta.length; i++) {
       const tp = theta.slice(), tm = theta.slice();
       tp[i] += h; tm[i] -= h;
-      const fd = (objective(data, 0.7, tp).f - objective(data, 0.7, tm).f) / (2 * h);
-      expect(Math.abs(fd - g[i])).toBeLessThan(1e-5 * Math.max(1, Math.abs(g[i])));
+      const fd = (objective64(data, 0.7, tp).f - objective64(data, 0.7, tm).f) / (2 * h);
+      expect(Math.abs(fd - ref.g[i])).toBeLessThan(1e-5 * Math.max(1, Math.abs(ref.g[i])));
+      // float32 logits, weights and residuals: within a few float32 roundings of each term.
+      expect(Math.abs(g[i] - ref.g[i])).toBeLessThan(1e-5 * Math.max(1, Math.abs(ref.g[i])));
     }
   });
 
-  it('wasm kernel (sparse and dense storage) is bit-identical to the scalar reference within one chunk', () => {
+  it('wasm tile kernels (listed and dense) are bit-identical to the scalar statement of their arithmetic', () => {
+    // Shapes: rows not a multiple of any tile, one input, 1-, 2-, 3- and 4+3-vector class
+    // groups (k = 3, 7, 10, 25), one row block and several (BLOCK_ROWS = 256).
+    const cases: [number, number, number, number][] = [[1, 1, 2, 0], [37, 5, 3, 0.8], [500, 17, 7, 0], [777, 30, 10, 0.95], [300, 9, 13, 0.5], [601, 12, 25, 0], [600, 64, 2, 0.99]];
+    for (const [n, d, k, zeroFrac] of cases) {
+      const data = blobs(n + d, n, d, k, 1, zeroFrac);
+      const r = createRng(5);
+      const theta = new Float64Array(d * k + k).map(() => r.normal() * 0.3);
+      const gRef = new Float64Array(theta.length), gW = new Float64Array(theta.length);
+      const lRef = logisticLossGrad32(data, theta, gRef);
+      const engine = new LogisticEngine32(data);
+      if (zeroFrac === 0 && n >= 100) expect(engine.layout.forwardListed || engine.layout.backwardListed).toBe(false);
+      if (zeroFrac >= 0.8) expect(engine.layout.forwardListed && engine.layout.backwardListed).toBe(true);
+      const lW = engine.lossGrad(theta, gW);
+      engine.close();
+      expect(lW).toBe(lRef);
+      expect(Array.from(gW)).toEqual(Array.from(gRef));
+      // The scalar statement is the float64 objective up to float32 rounding.
+      const ref = objective64(data, 0, theta);
+      expect(Math.abs(lW - ref.f)).toBeLessThan(1e-5 * ref.f);
+    }
+    // The float64 kernels (the fit's last iterations), sparse and dense, within one chunk.
     for (const zeroFrac of [0.8, 0]) {
-      const data = blobs(4, 500, 17, 7, 1, zeroFrac);
+      const data = blobs(4, 200, 17, 7, 1, zeroFrac);
       const r = createRng(5);
       const theta = new Float64Array(17 * 7 + 7).map(() => r.normal() * 0.3);
       const gRef = new Float64Array(theta.length), gW = new Float64Array(theta.length);
-      const lRef = logisticLossGrad(data, theta, gRef);
-      const engine = new LogisticEngine(data);
+      const lRef = logisticLossGrad64(data, theta, gRef);
+      const engine = new LogisticEngine64(data);
       expect(engine.layout.dense).toBe(zeroFrac === 0);
       const lW = engine.lossGrad(theta, gW);
       engine.close();
       expect(lW).toBe(lRef);
       expect(Array.from(gW)).toEqual(Array.from(gRef));
-      // Probabilities from the kernel match the scalar softmax of the same logits.
-      const m = logisticRegression.restore({ kind: 'logistic-regression', d: 17, k: 7, weights: theta.slice(0, 119), intercepts: theta.slice(119) }, 7, 17);
-      const P = m.predictProba(data.X, data.n);
-      const z = new Float64Array(7);
-      for (let i = 0; i < 20; i++) {
-        for (let c = 0; c < 7; c++) { z[c] = theta[119 + c]; for (let j = 0; j < 17; j++) z[c] += data.X[i * 17 + j] * theta[j * 7 + c]; }
-        const mx = Math.max(...z);
-        const e = Array.from(z, (v) => Math.exp(v - mx));
-        const s = e.reduce((a, b) => a + b, 0);
-        for (let c = 0; c < 7; c++) expect(P[i * 7 + c]).toBeCloseTo(e[c] / s, 6);
-      }
+    }
+    // Probabilities from the (float64) prediction kernel match the scalar softmax of the same logits.
+    const data = blobs(4, 500, 17, 7, 1, 0.8);
+    const r = createRng(5);
+    const theta = new Float64Array(17 * 7 + 7).map(() => r.normal() * 0.3);
+    const m = logisticRegression.restore({ kind: 'logistic-regression', d: 17, k: 7, weights: theta.slice(0, 119), intercepts: theta.slice(119) }, 7, 17);
+    const P = m.predictProba(data.X, data.n);
+    const z = new Float64Array(7);
+    for (let i = 0; i < 20; i++) {
+      for (let c = 0; c < 7; c++) { z[c] = theta[119 + c]; for (let j = 0; j < 17; j++) z[c] += data.X[i * 17 + j] * theta[j * 7 + c]; }
+      const mx = Math.max(...z);
+      const e = Array.from(z, (v) => Math.exp(v - mx));
+      const s = e.reduce((a, b) => a + b, 0);
+      for (let c = 0; c < 7; c++) expect(P[i * 7 + c]).toBeCloseTo(e[c] / s, 6);
     }
   });
 
-  it('gives bit-identical results with 1 or 2 threads (fixed chunk reduction)', () => {
-    const data = blobs(6, 9000, 30, 5);
-    const fit = (threads: number) => {
-      setKernelThreads(threads);
-      try { return logisticRegression.fit(data, { l2: 1, max_iter: 15 }, { seed: 0 }); } finally { setKernelThreads(1); }
-    };
-    const a = fit(1), b = fit(2);
-    expect(b.iterations).toBe(a.iterations);
-    const sa = a.state() as any, sb = b.state() as any;
-    expect(Array.from(sb.weights)).toEqual(Array.from(sa.weights));
-    expect(Array.from(sb.intercepts)).toEqual(Array.from(sa.intercepts));
+  it('gives bit-identical results with 1 or 2 threads, and splits even a 1,000-row fit', () => {
+    for (const [n, d, zeroFrac] of [[9000, 30, 0.3], [1000, 784, 0]] as const) {
+      const data = blobs(6, n, d, 10, 1, zeroFrac);
+      const engine = new LogisticEngine32(data);
+      // Several tasks per pass: the second thread has work whatever n is.
+      expect(engine.tasks.forward).toBeGreaterThan(8);
+      expect(engine.tasks.backward).toBeGreaterThan(8);
+      engine.close();
+      // The float64 engine's fixed chunks: a 1,000-row gradient is 4 tasks, same bits on 1 or 2 threads.
+      const theta = new Float64Array((d + 1) * 10).map((_, i) => Math.sin(i) * 0.1);
+      const grads = [1, 2].map((threads) => {
+        setKernelThreads(threads);
+        const e64 = new LogisticEngine64(data);
+        const g = new Float64Array(theta.length);
+        try { return [e64.lossGrad(theta, g), ...g]; } finally { e64.close(); setKernelThreads(1); }
+      });
+      expect(grads[1]).toEqual(grads[0]);
+      const fit = (threads: number) => {
+        setKernelThreads(threads);
+        try { return logisticRegression.fit(data, { l2: 1, max_iter: 15 }, { seed: 0 }); } finally { setKernelThreads(1); }
+      };
+      const a = fit(1), b = fit(2);
+      expect(b.iterations).toBe(a.iterations);
+      const sa = a.state() as any, sb = b.state() as any;
+      expect(Array.from(sb.weights)).toEqual(Array.from(sa.weights));
+      expect(Array.from(sb.intercepts)).toEqual(Array.from(sa.intercepts));
+    }
   });
 });
 
@@ -113,7 +182,7 @@ describe('Hessian for preconditioning', () => {
     for (let j = 0; j < P; j++) {
       const tp = theta.slice(), tm = theta.slice();
       tp[j] += h; tm[j] -= h;
-      const gp = objective(data, 0.5, tp).g, gm = objective(data, 0.5, tm).g;
+      const gp = objective64(data, 0.5, tp).g, gm = objective64(data, 0.5, tm).g;
       for (let i = 0; i < P; i++) expect(H[i * P + j]).toBeCloseTo((gp[i] - gm[i]) / (2 * h), 3);
     }
     // Its Cholesky solve inverts it (up to the tiny ridges).
@@ -155,7 +224,8 @@ describe('logistic regression fit', () => {
     const m = logisticRegression.fitWithInfo(data, { l2: 1, max_iter: 500, tol: 1e-5 }, {});
     expect(m.info!.stop).toBe('gradient');
     expect(m.info!.gradMax).toBeLessThanOrEqual(1e-5);
-    const { g } = objective(data, 1, (m as any).theta);
+    // Decided on the float64 gradient (the fit's last iterations run in float64).
+    const { g } = objective64(data, 1, (m as any).theta);
     for (const v of g) expect(Math.abs(v)).toBeLessThanOrEqual(1e-5);
   });
 

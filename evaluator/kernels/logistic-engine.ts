@@ -1,11 +1,13 @@
 /**
- * Runs the generated WebAssembly logistic kernel over a dataset: copies X into kernel memory
- * once per fit (dense rows, or sparse CSR + per-chunk CSC pairs when at least half the inputs
- * are zero), then evaluates loss + gradient for any θ.
+ * Runs the generated float64 WebAssembly logistic kernels (logistic-wasm.ts) over a dataset:
+ * predictions (probabilities, logits) and LogisticEngine64, the fit's float64 loss and
+ * gradient (the last iterations of a fit that converges below float32's resolution; the rest
+ * runs on logistic-engine32.ts). X is copied into kernel memory once per fit (dense rows, or
+ * sparse CSR + per-chunk CSC pairs when at least half the inputs are zero).
  *
- * Rows are cut into a fixed number of chunks that depends only on n; each chunk
- * accumulates its own gradient and the chunks are summed in chunk order. Which thread
- * runs which chunk therefore never changes a single bit of the result.
+ * Rows are cut into chunks of CHUNK_ROWS (a constant); each chunk accumulates its own
+ * gradient and the chunks are summed in chunk order. Which thread runs which chunk therefore
+ * never changes a single bit of the result.
  */
 import { logisticModule, paddedClasses, PAIR_BYTES } from './logistic-wasm.ts';
 import { Layout } from '../../compute/wasm.ts';
@@ -13,8 +15,10 @@ import { kernelFor, type SharedKernel } from '../../compute/pool.ts';
 import { acquire, type Region } from '../../compute/arena.ts';
 import type { LabelledMatrix } from './logistic.ts';
 
-/** Rows per gradient chunk; a chunk is the unit of work handed to a thread. */
-export const CHUNK_ROWS = 2048;
+/** Rows per gradient chunk; a chunk is the unit of work handed to a thread (small enough that a 1,000-row fit has several). */
+export const CHUNK_ROWS = 256;
+/** Rows per prediction task. */
+const PREDICT_ROWS = 2048;
 
 const moduleCache = new Map<number, WebAssembly.Module>();
 /** The compiled kernel for k classes (compiled once per process and k). */
@@ -127,7 +131,7 @@ export interface LogisticJobLayout {
   loss: number;
 }
 
-export class LogisticEngine {
+export class LogisticEngine64 {
   readonly layout: LogisticJobLayout;
   private region: Region;
   private kernel: SharedKernel<LogisticExports>;
@@ -227,7 +231,7 @@ function predictRows<T>(X: Float32Array, n: number, d: number, k: number, theta:
   const nnz = countNonZeros(X, d, 0, n);
   const dense = useDense(nnz, n, d);
   const outBytes = kind === 'logits' ? 8 * kp : 4 * k;
-  const nTasks = Math.max(1, Math.ceil(n / CHUNK_ROWS));
+  const nTasks = Math.max(1, Math.ceil(n / PREDICT_ROWS));
   const L = new Layout();
   const rel = {
     src: dense ? L.alloc(4 * n * d) : L.alloc(4 * (n + 1)), pairs: dense ? 0 : L.alloc(PAIR_BYTES * nnz),
@@ -245,8 +249,8 @@ function predictRows<T>(X: Float32Array, n: number, d: number, k: number, theta:
     for (let c = 0; c < k; c++) b[c] = theta[d * k + c];
     // Row blocks as tasks: each writes its own output rows (and has its own scratch).
     const tasks: number[][] = [];
-    for (let t = 0, r0 = 0; r0 < n; t++, r0 += CHUNK_ROWS) {
-      tasks.push([at + rel.src, d, r0, Math.min(n, r0 + CHUNK_ROWS), at + rel.W, at + rel.b, at + rel.out + outBytes * r0, at + rel.zs + 8 * kp * t]);
+    for (let t = 0, r0 = 0; r0 < n; t++, r0 += PREDICT_ROWS) {
+      tasks.push([at + rel.src, d, r0, Math.min(n, r0 + PREDICT_ROWS), at + rel.W, at + rel.b, at + rel.out + outBytes * r0, at + rel.zs + 8 * kp * t]);
     }
     kernelFor<LogisticExports>(logisticWasmModule(k)).run(`${kind}_${dense ? 'd' : 's'}`, tasks);
     return read(buf, at + rel.out);

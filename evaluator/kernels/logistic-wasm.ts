@@ -23,7 +23,7 @@ import { EXP_COEFFS, INV_LN2, LN2_HI, LN2_LO } from './softmax.ts';
  * bits, flush below −708). A call into the host's Math.exp would cost more than a row's
  * logits when d is small.
  */
-function emitExp2(mb: ModuleBuilder): number {
+export function emitExp2(mb: ModuleBuilder): number {
   const X = 0, N = 1, R = 2, R2 = 3, R4 = 4, R8 = 5, Q = 6;
   const S = Q + 7, T = S + 3, MASK = T + 2;
   const c = new Code();

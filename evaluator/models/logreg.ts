@@ -9,8 +9,9 @@
  * the old inverse-Hessian model is still accurate and a refit takes a handful of steps.
  */
 import type { Dataset, FittedModel, Model, ModelSpec, ModelState, ParamSchema } from '../types.ts';
-import { LogisticEngine, logisticProba } from '../kernels/logistic-engine.ts';
-import { lbfgs, type CurvaturePairs, type LbfgsStop } from './lbfgs.ts';
+import { LogisticEngine64, logisticProba } from '../kernels/logistic-engine.ts';
+import { LogisticEngine32, float32Resolution } from '../kernels/logistic-engine32.ts';
+import { lbfgs, type CurvaturePairs, type LbfgsResult, type LbfgsStop } from './lbfgs.ts';
 import { checkDataset, parseParams } from './params.ts';
 import { choleskyForNewton, logRegHessian, MAX_NEWTON_PARAMS } from './logreg-newton.ts';
 import { CholeskySolver } from '../../compute/linalg-wasm.ts';
@@ -86,7 +87,7 @@ export interface LogRegFitInfo {
 }
 
 /** Value and gradient of the full penalised objective at θ (gradient written into `grad`). */
-export function logRegObjective(engine: LogisticEngine, l2: number, theta: Float64Array, grad: Float64Array): number {
+export function logRegObjective(engine: { layout: { d: number; k: number }; lossGrad(theta: Float64Array, grad: Float64Array): number }, l2: number, theta: Float64Array, grad: Float64Array): number {
   let f = engine.lossGrad(theta, grad);
   const dk = engine.layout.d * engine.layout.k;
   let sq = 0;
@@ -168,16 +169,40 @@ export const logisticRegression: Model & { fitWithInfo(data: Dataset, params: Mo
       }
     }
     const solver = factor ? new CholeskySolver(factor, P) : null;
-    const engine = new LogisticEngine(data);
-    let res;
+    // Float32 first (logistic-engine32.ts: twice the lanes of float64), float64 once the
+    // gradient nears what float32 sums can resolve: the float64 phase continues from the
+    // same point with the same curvature pairs and the remaining iterations, and decides
+    // convergence (max |∇f| ≤ tol) on the exact gradient.
+    const lbfgsOpts = {
+      memory: p.memory,
+      initialInverse: solver ? (q: Float64Array, out: Float64Array) => solver.solve(q, out) : undefined,
+    };
+    let res: LbfgsResult;
     try {
-      res = lbfgs((theta, grad) => logRegObjective(engine, p.l2, theta, grad), start.theta, {
-        tol: p.tol, maxIter: p.max_iter, memory: p.memory,
-        initialPairs: start.curvature,
-        initialInverse: solver ? (q, out) => solver.solve(q, out) : undefined,
-      });
+      const engine = new LogisticEngine32(data);
+      const switchAt = Math.max(p.tol, float32Resolution(data));
+      try {
+        res = lbfgs((theta, grad) => logRegObjective(engine, p.l2, theta, grad), start.theta, {
+          ...lbfgsOpts, tol: switchAt, maxIter: p.max_iter, initialPairs: start.curvature,
+        });
+      } finally {
+        engine.close();
+      }
+      if (res.iterations < p.max_iter) {
+        const engine64 = new LogisticEngine64(data);
+        try {
+          const more = lbfgs((theta, grad) => logRegObjective(engine64, p.l2, theta, grad), res.x, {
+            ...lbfgsOpts, tol: p.tol, maxIter: p.max_iter - res.iterations, initialPairs: res.pairs,
+          });
+          res = {
+            ...more, iterations: res.iterations + more.iterations, evaluations: res.evaluations + more.evaluations,
+            trace: [...res.trace, ...more.trace.slice(1)],
+          };
+        } finally {
+          engine64.close();
+        }
+      }
     } finally {
-      engine.close();
       solver?.close();
     }
     const hessian = factor ? { factor, refresh: res.iterations > HESSIAN_REFRESH_ITERATIONS } : undefined;
