@@ -79,6 +79,8 @@ export interface LogRegFitInfo {
   objective: number;
   gradMax: number;
   evaluations: number;
+  /** How many of them ran on the float64 kernels (the fit's last iterations, near convergence). */
+  evaluations64: number;
   stop: LbfgsStop;
   trace: number[];
   /** Whether this fit computed a new Hessian factor / used one. */
@@ -178,6 +180,7 @@ export const logisticRegression: Model & { fitWithInfo(data: Dataset, params: Mo
       initialInverse: solver ? (q: Float64Array, out: Float64Array) => solver.solve(q, out) : undefined,
     };
     let res: LbfgsResult;
+    let evaluations64 = 0;
     try {
       const engine = new LogisticEngine32(data);
       const switchAt = Math.max(p.tol, float32Resolution(data));
@@ -194,6 +197,7 @@ export const logisticRegression: Model & { fitWithInfo(data: Dataset, params: Mo
           const more = lbfgs((theta, grad) => logRegObjective(engine64, p.l2, theta, grad), res.x, {
             ...lbfgsOpts, tol: p.tol, maxIter: p.max_iter - res.iterations, initialPairs: res.pairs,
           });
+          evaluations64 = more.evaluations;
           res = {
             ...more, iterations: res.iterations + more.iterations, evaluations: res.evaluations + more.evaluations,
             trace: [...res.trace, ...more.trace.slice(1)],
@@ -207,7 +211,7 @@ export const logisticRegression: Model & { fitWithInfo(data: Dataset, params: Mo
     }
     const hessian = factor ? { factor, refresh: res.iterations > HESSIAN_REFRESH_ITERATIONS } : undefined;
     return new FittedLogReg(d, k, res.x, res.iterations, p.keep_curvature ? res.pairs : undefined, {
-      objective: res.f, gradMax: res.gradMax, evaluations: res.evaluations, stop: res.stop, trace: res.trace,
+      objective: res.f, gradMax: res.gradMax, evaluations: res.evaluations, evaluations64, stop: res.stop, trace: res.trace,
       hessianComputed, preconditioned: factor !== null,
     }, hessian);
   },
