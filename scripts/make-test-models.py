@@ -3,11 +3,13 @@
 
     /usr/bin/python3 scripts/make-test-models.py [OUT_DIR]     # default test/fixtures/models
     /usr/bin/python3 scripts/make-test-models.py --minilm-shaped DIR [MAX_LEN]
+    /usr/bin/python3 scripts/make-test-models.py --vit-s16-shaped DIR
 
-The second form writes one random model of all-MiniLM-L6-v2's shape (6 layers, hidden 384,
-12 heads, inner 1536; about 45 MB with its small vocabulary, never committed) so that docs/embeddings.md can state the
-CPU throughput to expect from such a model without downloading one: speed depends on the
-shape, not on the weights.
+The other forms write one random model of all-MiniLM-L6-v2's shape (6 layers, hidden 384,
+12 heads, inner 1536; about 45 MB with its small vocabulary) or of ViT-S/16's (224x224 input,
+16x16 patches, 12 layers, hidden 384, 6 heads, inner 1536; DINOv2-small's shape; about 87 MB),
+never committed, so that docs/embeddings.md can state the CPU throughput to expect from such
+models without downloading one: speed depends on the shape, not on the weights.
 
 Needs Debian's python3-torch and python3-onnx (apt-get install python3-torch python3-onnx);
 no Hugging Face Python packages and no network. Writes, in the layout transformers.js reads
@@ -209,27 +211,27 @@ def export_bert(out, hidden=64, layers=2, heads=4, inner=128, max_len=MAX_LEN):
     return len(vocab)
 
 
-def export_vit(out):
-    model = TinyVit()
+def export_vit(out, image=32, patch=8, hidden=48, layers=2, heads=4, inner=96):
+    model = TinyVit(image, patch, hidden, layers, heads, inner)
     init_like_bert(model)
     model.eval()
     os.makedirs(os.path.join(out, "onnx"), exist_ok=True)
     torch.onnx.export(
-        model, (torch.zeros(2, 3, 32, 32),), os.path.join(out, "onnx", "model.onnx"),
+        model, (torch.zeros(2, 3, image, image),), os.path.join(out, "onnx", "model.onnx"),
         input_names=["pixel_values"], output_names=["last_hidden_state", "pooler_output"],
         dynamic_axes={"pixel_values": {0: "batch"}, "last_hidden_state": {0: "batch"},
                       "pooler_output": {0: "batch"}},
         opset_version=OPSET, do_constant_folding=True,
     )
     write_json(os.path.join(out, "config.json"), {
-        "model_type": "vit", "architectures": ["ViTModel"], "image_size": 32, "patch_size": 8,
-        "num_channels": 3, "hidden_size": 48, "num_hidden_layers": 2, "num_attention_heads": 4,
-        "intermediate_size": 96, "hidden_act": "gelu", "layer_norm_eps": 1e-12,
+        "model_type": "vit", "architectures": ["ViTModel"], "image_size": image, "patch_size": patch,
+        "num_channels": 3, "hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": heads,
+        "intermediate_size": inner, "hidden_act": "gelu", "layer_norm_eps": 1e-12,
         "sieve_note": "random weights, made by scripts/make-test-models.py; for tests only",
     })
     write_json(os.path.join(out, "preprocessor_config.json"), {
         "image_processor_type": "ViTImageProcessor", "do_resize": True,
-        "size": {"height": 32, "width": 32}, "resample": 2, "do_rescale": True,
+        "size": {"height": image, "width": image}, "resample": 2, "do_rescale": True,
         "rescale_factor": 1 / 255, "do_normalize": True,
         "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5],
     })
@@ -241,6 +243,10 @@ def main():
         max_len = int(sys.argv[3]) if len(sys.argv) > 3 else 256
         export_bert(sys.argv[2], hidden=384, layers=6, heads=12, inner=1536, max_len=max_len)
         print(f"MiniLM-L6-shaped random model (max length {max_len}) in {sys.argv[2]}")
+        return
+    if len(sys.argv) > 2 and sys.argv[1] == "--vit-s16-shaped":
+        export_vit(sys.argv[2], image=224, patch=16, hidden=384, layers=12, heads=6, inner=1536)
+        print(f"ViT-S/16-shaped random model in {sys.argv[2]}")
         return
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "models")
     n = export_bert(os.path.join(out, "tiny-bert"))
