@@ -239,7 +239,8 @@ describe('server pages', () => {
     await waitFor(async () => (await store.listSubmissions({})).find((s) => s.id === eveId)?.job.state === 'done', 'the second job');
     // The leaderboard row, and a link to the submission only for its owner.
     const board = await (await b.go('/challenges/tiny/leaderboard')).text();
-    expect(board).toMatch(/<tbody><tr data-participant="(bo|eve)">.*?<span class="mark-tie">leader<\/span>.*?<tr data-participant="(bo|eve)">/s);
+    expect(board).toMatch(/<tbody><tr data-participant="(bo|eve)">.*?<span class="mark-tie">leader<\/span>.*?<tr data-participant="(bo|eve)">.*?(≈ tied with the leader|below the leader).*?difference -?0\.\d{4} \[.*?Holm p [01]\.\d{3}/s);
+    expect(board).toMatch(/Correction for multiple comparisons: Holm/);
     expect(board).toMatch(/<tr data-participant="bo">.*<a href="\/submissions\/sub_/s);
     expect(board).toMatch(/<figcaption>accuracy per entry, public test rows/);
     expect(await (await eve.go('/challenges/tiny/leaderboard')).text()).not.toContain(`href="${location}"`);
@@ -262,6 +263,8 @@ describe('server pages', () => {
     expect(board).toContain('The challenge has closed');
     expect(board).toMatch(/accuracy \(private\)/);
     expect(board).toMatch(/<th scope="col" class="num">final rank<\/th><th scope="col">move<\/th>/);
+    expect(board).toMatch(/vs the leader \(private\)/);
+    expect(board).toMatch(/How “tied” is decided \(private part\)/);
     const closedPage = await (await later.request('/challenges/tiny')).text();
     expect(closedPage).toContain('This challenge has closed: no more submissions.');
   });

@@ -61,6 +61,7 @@ figure.plot{margin:12px 0;max-width:100%}figure.plot figcaption{font-weight:600;
 figure.plot svg{max-width:100%;height:auto;display:block}
 .plots{display:flex;flex-wrap:wrap;gap:0 24px}
 .mark-tie{font-weight:600}
+td.mark{min-width:15rem}td.when{white-space:nowrap}.mark-detail{display:block}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 @media (max-width:40rem){body{font-size:15px}h1{font-size:1.35rem}dl.facts{grid-template-columns:minmax(0,1fr)}dl.facts dd{margin-bottom:6px}}
 `;

@@ -184,9 +184,12 @@ function TieMark(props: { tied: boolean | null | undefined; vs: LeaderboardEntry
   const p = props.vs?.p_holm;
   const d = props.vs?.difference;
   const detail = `${d !== undefined ? `difference ${num(d)} ${interval(props.vs?.ci95)}` : ''}${p !== undefined ? `, Holm p ${num(p, 3)}` : ''}`;
-  return props.tied
-    ? <span class="mark-tie">{'≈ tied with the leader'}<span class="note">{detail ? ` (${detail})` : ''}</span></span>
-    : <span>{'below the leader'}<span class="note">{detail ? ` (${detail})` : ''}</span></span>;
+  return (
+    <>
+      {props.tied ? <span class="mark-tie">{'≈ tied with the leader'}</span> : <span>{'below the leader'}</span>}
+      {detail ? <span class="note mark-detail">{detail}</span> : null}
+    </>
+  );
 }
 
 function Move(props: { move: number | undefined }) {
@@ -247,17 +250,17 @@ export function LeaderboardPage(props: { c: ChallengeSummary; lb: Leaderboard; p
                   <td>{mine(e) ? <a href={`/submissions/${enc(e.submission)}`}>{e.participant}</a> : e.participant}</td>
                   <td class="num">{num(e.primary.mean)}</td>
                   <td class="num">{interval(e.primary.ci95)}</td>
-                  <td><TieMark tied={e.tied_with_leader} vs={e.vs_leader} leader={e.rank === 1} /></td>
+                  <td class="mark"><TieMark tied={e.tied_with_leader} vs={e.vs_leader} leader={e.rank === 1} /></td>
                   {closed ? (
                     <>
                       <td class="num">{num(e.private_mean)}</td>
                       <td class="num">{interval(e.private_ci95)}</td>
-                      <td><TieMark tied={e.private_tied_with_leader} vs={e.private_vs_leader} leader={e.private_rank === 1} /></td>
+                      <td class="mark"><TieMark tied={e.private_tied_with_leader} vs={e.private_vs_leader} leader={e.private_rank === 1} /></td>
                     </>
                   ) : null}
                   {lb.columns.map((n) => <td class="num">{num(e.metrics[n])}</td>)}
                   <td class="num">{String(e.submissions)}</td>
-                  <td>{when(e.submitted_at)}</td>
+                  <td class="when">{when(e.submitted_at)}</td>
                 </tr>
               ))}
             </tbody>
