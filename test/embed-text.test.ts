@@ -84,6 +84,17 @@ describe.skipIf(!EMBED_STACK)('sieve embed, text', () => {
   });
 
   it('keeps finished chunks when interrupted and reuses them on the next run, to the same bits', async () => {
+    // A cache folder of its own: other test files' runs (other workers) share the suite's.
+    const previous = process.env.SIEVE_CACHE;
+    process.env.SIEVE_CACHE = tempDir('sieve-embed-cache-');
+    try {
+      await resumeRun();
+    } finally {
+      process.env.SIEVE_CACHE = previous;
+    }
+  });
+
+  async function resumeRun(): Promise<void> {
     const out = join(dir, 'resumed');
     const stop = new AbortController();
     const seen: boolean[] = [];
@@ -108,7 +119,7 @@ describe.skipIf(!EMBED_STACK)('sieve embed, text', () => {
     expect(await sha(join(out, 'test.parquet'))).toBe(await sha(join(first, 'test.parquet')));
     // Done: the chunks are gone.
     expect(readdirSync(join(cacheDir(), 'embed'), { recursive: true }).filter((f) => String(f).endsWith('.f32'))).toEqual([]);
-  });
+  }
 
   it('without --out replaces a pool in place as its next version, and never a built-in pool', async () => {
     const copy = join(dir, 'in-place');
