@@ -20,7 +20,7 @@ function num(s: string, option: string): number {
 interface SynthCliOptions {
   rows: string; testRows?: string; testFraction?: string; dim: string; classes: string; separation?: string;
   noise?: string; noiseType?: string; exactDups?: string; nearDups?: string; nearSigma?: string; crossSplitFraction?: string;
-  imbalance?: string; groupFraction?: string; groupNoiseFactor?: string; groupPriorShift?: string; seed?: string;
+  imbalance?: string; groupFraction?: string; groupNoiseFactor?: string; groupPriorShift?: string; outliers?: string; outlierScale?: string; seed?: string;
   name?: string; out: string; overwrite?: boolean; compressionLevel?: string; json?: boolean;
 }
 
@@ -44,6 +44,8 @@ export function synthOptionsFromCli(o: SynthCliOptions): SynthOptions {
     groupFraction: opt(o.groupFraction, (s) => num(s, '--group-fraction')),
     groupNoiseFactor: opt(o.groupNoiseFactor, (s) => num(s, '--group-noise-factor')),
     groupPriorShift: opt(o.groupPriorShift, (s) => num(s, '--group-prior-shift')),
+    outliers: opt(o.outliers, (s) => int(s, '--outliers')),
+    outlierScale: opt(o.outlierScale, (s) => num(s, '--outlier-scale')),
     seed: opt(o.seed, (s) => int(s, '--seed')),
     name: o.name,
   };
@@ -70,6 +72,8 @@ export function registerPoolSynth(pool: Command): void {
     .option('--group-fraction <f>', "share of rows in group 'b'", '0.3')
     .option('--group-noise-factor <f>', "label noise rate of group 'b' over that of group 'a'", '1')
     .option('--group-prior-shift <s>', "tilt of group 'b' towards low-numbered classes (0 = same class prior)", '0')
+    .option('--outliers <n>', 'train rows replaced by outliers (features outlier-scale × N(0, I) around the origin)', '0')
+    .option('--outlier-scale <s>', 'spread of the outlier rows', '6')
     .option('--seed <n>', 'random seed', '0')
     .option('--name <name>', 'pool name in the manifest', 'synth')
     .option('--compression-level <n>', 'zstd level of the Parquet files (1-22)', '3')
@@ -115,6 +119,7 @@ export function registerPoolSynth(pool: Command): void {
           ['rows (train / test)', `${p.stats.trainRows} / ${p.stats.testRows}`],
           ['dimensions × classes', `${p.options.dim} × ${p.options.classes}`],
           ['label noise', `${p.stats.noisyRows} rows (${p.options.noiseType}); group a ${p.stats.noisyByGroup.a.noisy}/${p.stats.noisyByGroup.a.rows}, group b ${p.stats.noisyByGroup.b.noisy}/${p.stats.noisyByGroup.b.rows}`],
+          ...(p.stats.outlierRows ? [['outliers', `${p.stats.outlierRows} rows`]] : []),
           ['duplicate pairs', `${p.stats.exactPairs} exact, ${p.stats.nearPairs} near, ${p.stats.crossSplitPairs} across train/test`],
           ['class sizes (train)', p.stats.classCounts.train.join(' ')],
           ['content hash', manifest.content_hash],

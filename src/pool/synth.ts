@@ -51,6 +51,15 @@ export interface SynthOptions {
    * groupFraction × (1 + shift × (1 − 2c/(k−1))). 0 = same class prior in both groups (default 0).
    */
   groupPriorShift?: number;
+  /**
+   * Outlier rows to plant in train (default 0): rows in no duplicate pair whose features are
+   * replaced by outlierScale × N(0, I) around the origin, far from every class centroid (as
+   * test/analysers-outliers.test.ts plants them). Their labels stay; truth.parquet then has an
+   * `outlier` column.
+   */
+  outliers?: number;
+  /** Spread of the outlier rows (default 6; the clusters have std 1). */
+  outlierScale?: number;
   seed?: number;
   /** Pool name for the manifest (default "synth"). */
   name?: string;
@@ -68,6 +77,7 @@ export interface SynthStats {
   exactPairs: number;
   nearPairs: number;
   crossSplitPairs: number;
+  outlierRows: number;
 }
 
 export interface SynthPool {
@@ -107,6 +117,8 @@ export function resolveSynthOptions(o: SynthOptions): ResolvedSynthOptions {
     groupFraction: o.groupFraction ?? 0.3,
     groupNoiseFactor: o.groupNoiseFactor ?? 1,
     groupPriorShift: o.groupPriorShift ?? 0,
+    outliers: o.outliers ?? 0,
+    outlierScale: o.outlierScale ?? 6,
     seed: o.seed ?? 0,
     name: o.name ?? 'synth',
   };
@@ -130,6 +142,8 @@ function validate(r: ResolvedSynthOptions, o: SynthOptions): void {
   int(r.exactDups, 0, '--exact-dups');
   int(r.nearDups, 0, '--near-dups');
   int(r.seed, 0, '--seed');
+  int(r.outliers, 0, '--outliers');
+  if (!(r.outlierScale > 0 && Number.isFinite(r.outlierScale))) bad(`outlier-scale must be > 0, got ${r.outlierScale}`, '--outlier-scale');
   if (r.seed > 0xffffffff) bad(`seed must fit in 32 bits, got ${r.seed}`, '--seed');
   if (o.testFraction !== undefined) frac(o.testFraction, '--test-fraction');
   int(r.testRows, 0, '--test-rows');
@@ -157,6 +171,8 @@ function validate(r: ResolvedSynthOptions, o: SynthOptions): void {
   if (2 * pairs > trainRows) bad(`${pairs} duplicate pairs need ${2 * pairs} distinct rows; only ${trainRows} train rows`, '--exact-dups/--near-dups');
   const cross = Math.round(pairs * r.crossSplitFraction);
   if (cross > r.testRows) bad(`${cross} cross-split duplicates need as many test rows; only ${r.testRows}`, '--cross-split-fraction');
+  const inPairs = 2 * pairs - cross;
+  if (r.outliers > trainRows - inPairs) bad(`${r.outliers} outliers need as many train rows outside the duplicate pairs; only ${trainRows - inPairs}`, '--outliers');
 }
 
 /**
@@ -294,6 +310,28 @@ function plantDuplicates(
   return pairs;
 }
 
+/**
+ * Replaces the features of `r.outliers` train rows that take part in no duplicate pair with
+ * outlierScale × N(0, I): rows around the origin with several times the clusters' spread.
+ * Returns a 0/1 mark per train row.
+ */
+function plantOutliers(r: ResolvedSynthOptions, x: Float32Array, nTrain: number, pairs: Pair[], rng: Rng): Uint8Array {
+  const mark = new Uint8Array(nTrain);
+  if (r.outliers === 0) return mark;
+  const used = new Uint8Array(nTrain);
+  for (const p of pairs) { used[p.src] = 1; if (!p.dstTest) used[p.dst] = 1; }
+  const perm = rng.permutation(nTrain);
+  const d = r.dim;
+  for (let t = 0, planted = 0; planted < r.outliers; t++) {
+    const i = perm[t];
+    if (used[i]) continue;
+    mark[i] = 1;
+    planted++;
+    for (let j = 0; j < d; j++) x[i * d + j] = r.outlierScale * rng.normal();
+  }
+  return mark;
+}
+
 /** Flips exactly round(rate × n) train labels per group; returns the observed labels. */
 function injectNoise(r: ResolvedSynthOptions, yClean: Int32Array, g: Uint8Array, rng: Rng): Int32Array {
   const y = yClean.slice();
@@ -357,6 +395,8 @@ export function generateSynthPool(opts: SynthOptions, run: { progress?: Progress
     { y: yTest, x: xTest, g: gTest },
     createRng(deriveSeed(seed, 'synth', 'duplicates')),
   );
+  // Its own sub-stream, after the pairs: pools without outliers are unchanged.
+  const outlierMark = plantOutliers(r, xTrain, nTrain, pairs, createRng(deriveSeed(seed, 'synth', 'outliers')));
   const yObserved = injectNoise(r, yTrain, gTrain, createRng(deriveSeed(seed, 'synth', 'noise')));
 
   const trainIds = ids('train', nTrain);
@@ -392,6 +432,7 @@ export function generateSynthPool(opts: SynthOptions, run: { progress?: Progress
       { name: 'id', type: 'VARCHAR', values: trainIds },
       { name: 'clean_label', type: 'VARCHAR', values: labelStrings(yTrain) },
       { name: 'noisy', type: 'BOOLEAN', values: noisy },
+      ...(r.outliers > 0 ? [{ name: 'outlier', type: 'BOOLEAN' as const, values: outlierMark }] : []),
     ],
   };
   const crossFlags = Uint8Array.from(pairs, (p) => (p.dstTest ? 1 : 0));
@@ -414,6 +455,7 @@ export function generateSynthPool(opts: SynthOptions, run: { progress?: Progress
     exactPairs: r.exactDups,
     nearPairs: r.nearDups,
     crossSplitPairs: crossFlags.reduce((a, b) => a + b, 0),
+    outlierRows: r.outliers,
   };
   run.progress?.stop();
   return { train, test, truth, duplicates, manifestDraft: synthManifest(r, names, stats), options: r, stats };
@@ -452,11 +494,19 @@ function synthManifest(r: ResolvedSynthOptions, classes: string[], s: SynthStats
         `${s.noisyRows} train labels are wrong on purpose (truth.parquet, evaluator-only): ${r.noiseType} noise, ` +
           `rate ${rateA.toFixed(4)} in group a and ${rateB.toFixed(4)} in group b.`,
         `${r.exactDups} exact and ${r.nearDups} near (jitter std ${r.nearSigma}) duplicate pairs; ${s.crossSplitPairs} of them put the copy in test (leakage). Listed in duplicates.parquet (evaluator-only).`,
+        ...(r.outliers > 0 ? [`${r.outliers} train rows are outliers on purpose: features ${r.outlierScale} × N(0, I) around the origin (truth.parquet, column outlier).`] : []),
         'Test labels are clean.',
       ],
-      injected: { ...r, noise_rate_group_a: rateA, noise_rate_group_b: rateB, noisy_rows: s.noisyRows, noisy_by_group: s.noisyByGroup },
+      // Pools without outliers keep the datasheet they had before the option existed.
+      injected: { ...withoutUnusedOutliers(r), noise_rate_group_a: rateA, noise_rate_group_b: rateB, noisy_rows: s.noisyRows, noisy_by_group: s.noisyByGroup },
     },
   };
+}
+
+function withoutUnusedOutliers(r: ResolvedSynthOptions): Partial<ResolvedSynthOptions> {
+  if (r.outliers > 0) return r;
+  const { outliers: _o, outlierScale: _s, ...rest } = r;
+  return rest;
 }
 
 /** The pool draft for writePool: empty test/duplicates tables are left out. */
