@@ -15,6 +15,7 @@ import { gatherRows } from './rows.ts';
 import type { ProgressSink } from './neighbours.ts';
 import { PairBuffer, type PairList, mergePairs } from './neighbours-core.ts';
 import { pairsAboveCross, signKeys } from './neighbours.ts';
+import { machineThreads, runPooled, shareArray } from './pool.ts';
 
 export interface LshParams {
   tables: number;
@@ -58,7 +59,7 @@ export interface LshSearch {
  */
 export async function lshPairsAbove(
   X: Float32Array, n: number, d: number, threshold: number, params: LshParams,
-  opts: { progress?: ProgressSink; boundary?: number } = {},
+  opts: { progress?: ProgressSink; boundary?: number; threads?: number } = {},
 ): Promise<LshSearch> {
   // With a boundary, only pairs across it (a < boundary ≤ b) are wanted: cross-set search.
   const boundary = opts.boundary ?? -1;
@@ -67,6 +68,60 @@ export async function lshPairsAbove(
   const H = new Float32Array(tables * bits * d);
   for (let i = 0; i < H.length; i++) H[i] = rng.normal();
   const keys = await signKeys(X, n, d, H, tables, bits);
+  // Each table is verified on its own (a pair is verified in the first table it meets in,
+  // which only the keys decide), so tables are shared out over the threads and the pair lists
+  // merged: the same pairs for any number of threads.
+  const parts = Math.max(1, Math.min(tables, opts.threads ?? (n * d < 4e6 ? 1 : Math.min(8, machineThreads()))));
+  const shared = parts > 1 ? { X: shareArray(X), keys: shareArray(keys) } : { X, keys };
+  const jobs: LshTablesJob[] = Array.from({ length: parts }, (_, q) => ({
+    X: shared.X, n, d, keys: shared.keys, tables, bits, threshold, boundary,
+    tableList: Int32Array.from({ length: Math.ceil((tables - q) / parts) }, (_, i) => q + i * parts),
+  }));
+  opts.progress?.start(tables, 'near duplicates');
+  const tick = () => opts.progress?.tick(parts);
+  const results = parts === 1
+    ? [lshTablesJob(jobs[0], tick)]
+    : await runPooled<LshTablesJob, LshTablesResult>({
+      module: new URL(import.meta.url),
+      fn: 'lshTablesJob',
+      jobs,
+      workers: parts - 1,
+      owner: jobs.map((_, q) => q),
+      local: (j) => lshTablesJob(j, tick),
+      onError: (q, message) => new Error(`near-duplicate search share ${q} failed in a worker: ${message}`),
+    });
+  let candidates = 0, largestBucket = 0;
+  for (const r of results) { candidates += r.candidates; largestBucket = Math.max(largestBucket, r.largestBucket); }
+  return { pairs: mergePairs(results.map((r) => r.pairs)), params, candidates, largestBucket };
+}
+
+/** One share of the LSH verification: the tables in `tableList`. */
+export interface LshTablesJob {
+  X: Float32Array;
+  n: number;
+  d: number;
+  /** keys[t * n + i]: row i's key in table t (signKeys). */
+  keys: Uint32Array;
+  tables: number;
+  bits: number;
+  threshold: number;
+  boundary: number;
+  tableList: Int32Array;
+}
+
+export interface LshTablesResult {
+  pairs: PairList;
+  candidates: number;
+  largestBucket: number;
+}
+
+/**
+ * Verifies the candidate pairs of the tables in `job.tableList`: rows sharing a bucket there
+ * and no bucket in an earlier table. Rows of a bucket come in row order, so with a boundary
+ * the rows below it come first and only pairs across it are visited.
+ */
+export function lshTablesJob(job: LshTablesJob, onTable?: () => void): LshTablesResult {
+  const { X, n, d, keys, tables, bits, threshold, boundary } = job;
   const out = new PairBuffer();
   let candidates = 0;
   let largestBucket = 0;
@@ -78,8 +133,7 @@ export async function lshPairsAbove(
   let members = new Int32Array(cap);
   let rows = new Float32Array(cap * d);
   let prev = new Uint32Array(cap * tables);
-  opts.progress?.start(tables, 'near duplicates');
-  for (let t = 0; t < tables; t++) {
+  for (const t of job.tableList) {
     const kt = keys.subarray(t * n, (t + 1) * n);
     sortByKey(kt, n, bits, order, scratch);
     let start = 0;
@@ -89,7 +143,10 @@ export async function lshPairsAbove(
       while (end < n && kt[order[end]] === key) end++;
       const size = end - start;
       if (size > largestBucket) largestBucket = size;
-      if (size >= 2) {
+      // With a boundary: the bucket's rows below it are order[start, split).
+      let split = size;
+      if (boundary >= 0) { split = 0; while (split < size && order[start + split] < boundary) split++; }
+      if (size >= 2 && (boundary < 0 || (split > 0 && split < size))) {
         if (size > cap) {
           while (cap < size) cap *= 2;
           members = new Int32Array(cap); rows = new Float32Array(cap * d); prev = new Uint32Array(cap * tables);
@@ -100,11 +157,11 @@ export async function lshPairsAbove(
           rows.set(X.subarray(i * d, i * d + d), q * d);
           for (let u = 0; u < t; u++) prev[q * tables + u] = keys[u * n + i];
         }
-        for (let p = 0; p < size; p++) {
+        const pEnd = boundary >= 0 ? split : size;
+        for (let p = 0; p < pEnd; p++) {
           const op = p * d, pp = p * tables;
-          for (let q = p + 1; q < size; q++) {
+          for (let q = boundary >= 0 ? split : p + 1; q < size; q++) {
             // Already verified if the two rows shared a key in an earlier table.
-            if (boundary >= 0 && (members[p] < boundary) === (members[q] < boundary)) continue;
             let seen = false;
             const pq = q * tables;
             for (let u = 0; u < t; u++) if (prev[pp + u] === prev[pq + u]) { seen = true; break; }
@@ -122,9 +179,9 @@ export async function lshPairsAbove(
       }
       start = end;
     }
-    opts.progress?.tick(1);
+    onTable?.();
   }
-  return { pairs: mergePairs([out.toList()]), params, candidates, largestBucket };
+  return { pairs: out.toList(), candidates, largestBucket };
 }
 
 /**

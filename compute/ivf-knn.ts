@@ -13,7 +13,7 @@ import { gatherRows } from './rows.ts';
 import type { ProgressSink } from './neighbours.ts';
 import { blockRowsFor, emptyTopK, knnCrossPart, offerTopK, partBytes, type SimLayout, type TopK } from './neighbours-core.ts';
 import { knnCross, knnSelf } from './neighbours.ts';
-import { machineThreads } from './pool.ts';
+import { machineThreads, runPooled, shareArray } from './pool.ts';
 import { normalizeRowsInPlace } from './scaling.ts';
 
 export interface IvfParams {
@@ -114,6 +114,127 @@ async function exactSample(X: Float32Array, n: number, d: number, k: number, m: 
   return { sample, exact };
 }
 
+/** What one share of the list search needs (arrays shared with or copied to the worker). */
+export interface IvfListsJob {
+  X: Float32Array;
+  d: number;
+  k: number;
+  /** The lists whose rows this share searches, in order. */
+  lists: Int32Array;
+  start: Int32Array;
+  rowsByList: Int32Array;
+  /** Each list's nearest other lists (knnSelf over the centroids), nearK per list. */
+  nearIndex: Int32Array;
+  nearK: number;
+  probes: number;
+}
+
+/** A list and the `probes − 1` lists whose centroids are nearest to it. */
+function probeListsOf(nearIndex: Int32Array, nearK: number, c: number, probes: number): number[] {
+  const out = [c];
+  for (let t = 0; t < probes - 1; t++) { const l = nearIndex[c * nearK + t]; if (l >= 0) out.push(l); }
+  return out;
+}
+
+/**
+ * The k nearest rows of every row of `job.lists` among the rows of its probed lists (itself
+ * excluded), rows in list order. Each row belongs to one list, so its list is found by this
+ * share alone: any split of the lists gives the same lists as one pass over all of them.
+ */
+export function ivfListsJob(job: IvfListsJob, onList?: () => void): { index: Int32Array; sim: Float32Array } {
+  const { X, d, k, lists, start, rowsByList, nearIndex, nearK, probes } = job;
+  const listSize = (l: number) => start[l + 1] - start[l];
+  let maxQ = 0, maxX = 0, rows = 0;
+  for (const c of lists) {
+    rows += listSize(c);
+    maxQ = Math.max(maxQ, listSize(c));
+    maxX = Math.max(maxX, probeListsOf(nearIndex, nearK, c, probes).reduce((s, l) => s + listSize(l), 0));
+  }
+  const top = emptyTopK(rows, k);
+  if (rows === 0) return { index: top.index, sim: top.sim as Float32Array };
+  const { L, F } = reusableLayout(d, maxQ, maxX);
+  const cand = new Int32Array(maxX);
+  let at = 0;
+  for (const c of lists) {
+    const q0 = start[c], nq = listSize(c);
+    if (nq === 0) { onList?.(); continue; }
+    let nx = 0;
+    for (const l of probeListsOf(nearIndex, nearK, c, probes)) for (let r = start[l]; r < start[l + 1]; r++) cand[nx++] = rowsByList[r];
+    writeRows(F, L.xPtr, X, d, L.d4, cand, nx);
+    writeRows(F, L.qPtr, X, d, L.d4, rowsByList.subarray(q0, q0 + nq), nq);
+    L.n = nx; L.nq = nq;
+    const local = knnCrossPart(L, Math.min(k + 1, nx), 0, 1);
+    for (let a = 0; a < nq; a++) {
+      const i = rowsByList[q0 + a];
+      for (let t = 0; t < local.k; t++) {
+        const j = local.index[a * local.k + t];
+        if (j < 0) break;
+        const row = cand[j];
+        if (row !== i) offerTopK(top, at + a, row, local.sim[a * local.k + t]);
+      }
+    }
+    at += nq;
+    onList?.();
+  }
+  return { index: top.index, sim: top.sim as Float32Array };
+}
+
+/**
+ * The IVF graph for `probes` lists per row: the lists split into one share per thread by
+ * their work (a greedy balance, largest first), the calling thread running share 0.
+ */
+async function searchLists(
+  X: Float32Array, n: number, d: number, k: number, lists: number, start: Int32Array, rowsByList: Int32Array,
+  near: TopK, probes: number, progress?: ProgressSink, threads?: number,
+): Promise<TopK> {
+  const listSize = (l: number) => start[l + 1] - start[l];
+  const work = new Float64Array(lists);
+  let total = 0;
+  for (let c = 0; c < lists; c++) {
+    work[c] = listSize(c) * probeListsOf(near.index, near.k, c, probes).reduce((s, l) => s + listSize(l), 0);
+    total += work[c];
+  }
+  const parts = Math.max(1, Math.min(lists, threads ?? (total * d < 4e8 ? 1 : Math.min(8, machineThreads()))));
+  const byWork = Array.from({ length: lists }, (_, c) => c).sort((a, b) => work[b] - work[a] || a - b);
+  const load = new Float64Array(parts);
+  const owned: number[][] = Array.from({ length: parts }, () => []);
+  for (const c of byWork) {
+    let best = 0;
+    for (let q = 1; q < parts; q++) if (load[q] < load[best]) best = q;
+    owned[best].push(c);
+    load[best] += work[c];
+  }
+  const shared = parts > 1 ? shareArray(X) : X;
+  const jobs: IvfListsJob[] = owned.map((ls) => ({
+    X: shared, d, k, lists: Int32Array.from(ls.sort((a, b) => a - b)), start, rowsByList, nearIndex: near.index, nearK: near.k, probes,
+  }));
+  progress?.start(lists, 'neighbours (approximate)');
+  const tick = () => progress?.tick(parts);
+  const results = parts === 1
+    ? [ivfListsJob(jobs[0], tick)]
+    : await runPooled<IvfListsJob, { index: Int32Array; sim: Float32Array }>({
+      module: new URL(import.meta.url),
+      fn: 'ivfListsJob',
+      jobs,
+      workers: parts - 1,
+      owner: jobs.map((_, q) => q),
+      local: (j) => ivfListsJob(j, tick),
+      onError: (q, message) => new Error(`approximate neighbour search share ${q} failed in a worker: ${message}`),
+    });
+  const top = emptyTopK(n, k);
+  results.forEach((r, q) => {
+    let at = 0;
+    for (const c of jobs[q].lists) {
+      for (let s = start[c]; s < start[c + 1]; s++, at++) {
+        const i = rowsByList[s];
+        top.index.set(r.index.subarray(at * k, at * k + k), i * k);
+        (top.sim as Float32Array).set(r.sim.subarray(at * k, at * k + k), i * k);
+      }
+    }
+  });
+  return top;
+}
+
 /**
  * The k nearest other rows of every row: an IVF graph whose recall@k, measured against the
  * exact search, is at least `targetRecall`, or the exact graph.
@@ -133,6 +254,8 @@ export async function ivfKnnSelf(
     targetRecall?: number;
     /** Largest IVF cost tried, as a share of the exact search's (default 0.5). */
     maxWorkShare?: number;
+    /** Threads for the list search, the calling one included (default: the machine's, when the work pays for them). */
+    threads?: number;
   } = {},
 ): Promise<ApproxTopK> {
   const target = opts.targetRecall ?? 0.95;
@@ -152,7 +275,7 @@ export async function ivfKnnSelf(
   const rowsByList = new Int32Array(n);
   const fill = start.slice(0, p.lists);
   for (let i = 0; i < n; i++) rowsByList[fill[assign[i]]++] = i;
-  const probeLists = (c: number, probes: number) => [c, ...Array.from(near.index.subarray(c * near.k, c * near.k + probes - 1)).filter((x) => x >= 0)];
+  const probeLists = (c: number, probes: number) => probeListsOf(near.index, near.k, c, probes);
   const listSize = (l: number) => start[l + 1] - start[l];
 
   // Choose the probes on a sample.
@@ -184,35 +307,7 @@ export async function ivfKnnSelf(
   }
   if (probes === 0) return exactGraph(tried, null);
 
-  let maxQ = 0, maxX = 0;
-  for (let c = 0; c < p.lists; c++) {
-    maxQ = Math.max(maxQ, listSize(c));
-    maxX = Math.max(maxX, probeLists(c, probes).reduce((s, l) => s + listSize(l), 0));
-  }
-  const { L, F } = reusableLayout(d, maxQ, maxX);
-  const top = emptyTopK(n, k);
-  const cand = new Int32Array(maxX);
-  opts.progress?.start(p.lists, 'neighbours (approximate)');
-  for (let c = 0; c < p.lists; c++) {
-    const q0 = start[c], nq = listSize(c);
-    if (nq === 0) { opts.progress?.tick(1); continue; }
-    let nx = 0;
-    for (const l of probeLists(c, probes)) for (let r = start[l]; r < start[l + 1]; r++) cand[nx++] = rowsByList[r];
-    writeRows(F, L.xPtr, X, d, L.d4, cand, nx);
-    writeRows(F, L.qPtr, X, d, L.d4, rowsByList.subarray(q0, q0 + nq), nq);
-    L.n = nx; L.nq = nq;
-    const local = knnCrossPart(L, Math.min(k + 1, nx), 0, 1);
-    for (let a = 0; a < nq; a++) {
-      const i = rowsByList[q0 + a];
-      for (let t = 0; t < local.k; t++) {
-        const j = local.index[a * local.k + t];
-        if (j < 0) break;
-        const row = cand[j];
-        if (row !== i) offerTopK(top, i, row, local.sim[a * local.k + t]);
-      }
-    }
-    opts.progress?.tick(1);
-  }
+  const top = await searchLists(X, n, d, k, p.lists, start, rowsByList, near, probes, opts.progress, opts.threads);
   // recall@k of the graph itself, on a sample independent of the one that chose the probes.
   const check = await exactSample(X, n, d, k, m, p.seed + 2);
   const recall = recallOf(check.exact, check.sample, k, (s) => new Set(Array.from(top.index.subarray(check.sample[s] * k, (check.sample[s] + 1) * k))));

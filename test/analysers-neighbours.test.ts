@@ -130,6 +130,16 @@ describe('LSH index', () => {
     const rec = await measureRecall(X, n, d, 0.99, s.pairs, 2000, 0);
     expect(rec.truePairs).toBeGreaterThan(0);
     expect(rec.recall!).toBeGreaterThanOrEqual(0.95);
+    // Tables verified on worker threads give the same pairs as one thread, and so does a
+    // cross-set search (pairs across a boundary only).
+    for (const boundary of [undefined, 7001]) {
+      const one = await lshPairsAbove(X, n, d, 0.99, lshParams(n, 0.99, 0.995, 0), { threads: 1, boundary });
+      const three = await lshPairsAbove(X, n, d, 0.99, lshParams(n, 0.99, 0.995, 0), { threads: 3, boundary });
+      expect(three.candidates).toBe(one.candidates);
+      expect([Array.from(three.pairs.a), Array.from(three.pairs.b), Array.from(three.pairs.sim)]).toEqual([Array.from(one.pairs.a), Array.from(one.pairs.b), Array.from(one.pairs.sim)]);
+      if (boundary) expect(Array.from(one.pairs.a).every((a, p) => a < boundary && one.pairs.b[p] >= boundary)).toBe(true);
+      else expect(one.pairs.count).toBe(s.pairs.count);
+    }
   });
 });
 
@@ -156,6 +166,12 @@ describe('IVF kNN graph (beyond 100,000 rows)', () => {
     // The sample covers every row here, so the measured recall is the actual one (up to ties).
     expect(Math.abs(approx.recall - actual)).toBeLessThan(0.01);
     expect(approx.method).toBe('ivf');
+    // The lists searched on worker threads give the same graph as on one thread.
+    for (const threads of [1, 3]) {
+      const g = await ivfKnnSelf(sp.X, sp.n, sp.dims, k, { ...ivfParams(sp.n), lists: 77 }, { recallSample: 200, maxWorkShare: Infinity, threads });
+      expect(Array.from(g.index)).toEqual(Array.from(approx.index));
+      expect(Array.from(g.sim)).toEqual(Array.from(approx.sim));
+    }
   });
 
   it('never returns a graph below the target recall: Gaussian clusters fall back to the exact graph', async () => {
