@@ -190,6 +190,33 @@ describe('label noise types', () => {
   });
 });
 
+describe('planted outliers', () => {
+  it('replaces train rows outside the duplicate pairs by wide rows, marked in truth; without them nothing changes', () => {
+    const base = generateSynthPool(teach);
+    const p = generateSynthPool({ ...teach, outliers: 25 });
+    const mark = col(p.truth, 'outlier', 'BOOLEAN').values;
+    expect(mark.reduce((a, b) => a + b, 0)).toBe(25);
+    expect(base.truth.columns.map((c) => c.name)).toEqual(['id', 'clean_label', 'noisy']);
+    expect(Object.keys(base.manifestDraft.datasheet.injected as object)).not.toContain('outliers');
+    const X0 = col(base.train, 'embedding', 'FLOAT[]').values, X1 = col(p.train, 'embedding', 'FLOAT[]').values;
+    const d = teach.dim;
+    const pairRows = new Set([...col(p.duplicates, 'a', 'VARCHAR').values, ...col(p.duplicates, 'b', 'VARCHAR').values]);
+    const ids = col(p.train, 'id', 'VARCHAR').values;
+    let changedOthers = 0, meanNorm = 0;
+    for (let i = 0; i < p.train.n; i++) {
+      let same = true, sq = 0;
+      for (let j = 0; j < d; j++) { same &&= X0[i * d + j] === X1[i * d + j]; sq += X1[i * d + j] ** 2; }
+      if (mark[i]) { meanNorm += Math.sqrt(sq) / 25; expect(pairRows.has(ids[i]!)).toBe(false); } else if (!same) changedOthers++;
+    }
+    expect(changedOthers).toBe(0);
+    expect(meanNorm).toBeGreaterThan(4 * Math.sqrt(d)); // 6 × N(0, I): norm ≈ 6 √d, the clusters' ≈ √(d + 2.5²)
+    // Labels, groups, duplicates and noise are those of the pool without outliers.
+    expect(col(p.train, 'label', 'VARCHAR').values).toEqual(col(base.train, 'label', 'VARCHAR').values);
+    expect(col(p.duplicates, 'b', 'VARCHAR').values).toEqual(col(base.duplicates, 'b', 'VARCHAR').values);
+    expect(() => generateSynthPool({ ...teach, outliers: 4000 })).toThrow(/outliers need/);
+  });
+});
+
 describe('synth option validation', () => {
   const bad = (o: Parameters<typeof generateSynthPool>[0], msg: RegExp) => {
     try {
