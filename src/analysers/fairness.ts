@@ -82,6 +82,41 @@ export function attributesOf(split: PoolSplit, columns: string[] | null, interse
   return attrs;
 }
 
+/**
+ * Rows grouped into cells that agree on every attribute's group, the label, the prediction and
+ * the label-error flag, when there are few enough cells to pay for it (at most n / 4): `of[row]`
+ * is the row's cell, and per cell its group code in each attribute, label, prediction and flag.
+ */
+export function rowCells(attrs: Attribute[], y: Int32Array, pred: Int32Array, flagged: Uint8Array, k: number):
+  { count: number; of: Int32Array; codes: Int32Array[]; y: Int32Array; pred: Int32Array; flagged: Uint8Array } | null {
+  const n = y.length;
+  let space = 2 * k * k;
+  for (const a of attrs) space *= Math.max(1, a.groups.length);
+  if (!(space < 2 ** 52) || n < 64) return null;
+  const index = new Map<number, number>();
+  const of = new Int32Array(n);
+  const first: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let key = 0;
+    for (const a of attrs) key = key * a.groups.length + a.codes[i];
+    key = ((key * k + y[i]) * k + pred[i]) * 2 + flagged[i];
+    let c = index.get(key);
+    if (c === undefined) {
+      c = first.length;
+      if (c >= n / 4) return null;
+      index.set(key, c);
+      first.push(i);
+    }
+    of[i] = c;
+  }
+  const rows = Int32Array.from(first);
+  return {
+    count: rows.length, of,
+    codes: attrs.map((a) => rows.map((r) => a.codes[r])),
+    y: rows.map((r) => y[r]), pred: rows.map((r) => pred[r]), flagged: Uint8Array.from(rows, (r) => flagged[r]),
+  };
+}
+
 /** Severity by the lower end of the largest judged gap's interval: < 0.05 ok, < 0.1 info, < 0.2 warning, else problem. */
 export const FAIRNESS_SEVERITY = { ok: 0.05, info: 0.1, warning: 0.2 };
 
@@ -167,15 +202,40 @@ export const fairness: Analyser<FairnessOptions> = {
     const scratch = results.map((r) => new GroupTallies(r.attr.groups.length, k));
     const out = results.map((r) => new Float64Array(r.point.length));
     ctx.progress.start(B, 'fairness bootstrap');
-    forEachResample(allRows(n), n, B, createRng(deriveSeed(ctx.seed, 'fairness-bootstrap')), (b, weight) => {
+    const record = (b: number) => {
       results.forEach((r, a) => {
-        tallyGroups(scratch[a], r.attr.codes, y, pred, null, weight, flagged);
         statistics(scratch[a], r.cls, r.judged, out[a]);
         const m = r.point.length;
         for (let s = 0; s < m; s++) boot[a][s * B + b] = out[a][s];
       });
       ctx.progress.tick(1);
-    });
+    };
+    const rng = createRng(deriveSeed(ctx.seed, 'fairness-bootstrap'));
+    const cells = rowCells(attrs, y, pred, flagged, k);
+    if (cells) {
+      // The same draws as forEachResample (fillInts of n per resample), counted per cell of
+      // rows alike in every attribute's group, class, prediction and flag: the tallies are
+      // sums of whole multiplicities, exact in float64 in any order, so the figures are those
+      // of the row-by-row tally at a fraction of the passes over the rows.
+      const draws = new Int32Array(n);
+      const count = new Int32Array(cells.count);
+      for (let b = 0; b < B; b++) {
+        rng.fillInts(n, draws);
+        count.fill(0);
+        for (let j = 0; j < n; j++) count[cells.of[draws[j]]]++;
+        results.forEach((_, a) => {
+          const t = scratch[a], codes = cells.codes[a];
+          t.reset();
+          for (let c = 0; c < cells.count; c++) if (count[c] !== 0) t.add(codes[c], cells.y[c], cells.pred[c], count[c], cells.flagged[c]);
+        });
+        record(b);
+      }
+    } else {
+      forEachResample(allRows(n), n, B, rng, (b, weight) => {
+        results.forEach((r, a) => tallyGroups(scratch[a], r.attr.codes, y, pred, null, weight, flagged));
+        record(b);
+      });
+    }
     ctx.progress.stop();
     let extended = 0;
     results.forEach((r, a) => {

@@ -32,7 +32,7 @@
  *   error over the matrix against 27%).
  */
 import { SieveError } from '../util/errors.ts';
-import type { Analyser, AnalyserResult, AuditContext, ExtraTable, Finding, PlotSpec } from './types.ts';
+import type { Analyser, AnalyserResult, AuditContext, ExtraTable, Finding, OosPredictions, PlotSpec } from './types.ts';
 import {
   FILTERS, argmaxRow, computeConfidentJoint, findLabelIssues, labelCounts, normalizedMargin, numLabelIssues, selfConfidence,
   type FilterBy, type LabelledProba,
@@ -237,6 +237,22 @@ export async function labelErrorScores(
 ): Promise<{ lp: LabelledProba; neighbours?: NeighbourLabels; scores: LabelErrorScores }> {
   const train = ctx.train;
   const oos = await ctx.oos();
+  // Computed once per probabilities, rows and options: label-errors and fairness both ask.
+  let memo = scoreMemo.get(oos);
+  if (!memo) { memo = []; scoreMemo.set(oos, memo); }
+  const key = JSON.stringify([opts, ctx.seed]);
+  const hit = memo.find((m) => m.key === key && m.labels === train.labels && m.features === train.features);
+  if (hit) return hit.result;
+  const result = computeLabelErrorScores(ctx, oos, opts);
+  memo.push({ key, labels: train.labels, features: train.features, result });
+  return result;
+}
+
+type ScoredLabels = { lp: LabelledProba; neighbours?: NeighbourLabels; scores: LabelErrorScores };
+const scoreMemo = new WeakMap<OosPredictions, { key: string; labels: Int32Array; features: Float32Array; result: Promise<ScoredLabels> }[]>();
+
+async function computeLabelErrorScores(ctx: AuditContext, oos: OosPredictions, opts: LabelErrorOptions): Promise<ScoredLabels> {
+  const train = ctx.train;
   const lp: LabelledProba = { labels: train.labels, proba: oos.proba, n: train.n, k: oos.k };
   const useKnn = opts.knnK > 0 && train.d > 0 && train.n > 1;
   let neighbours: NeighbourLabels | undefined;
