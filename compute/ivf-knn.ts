@@ -29,6 +29,15 @@ export function ivfParams(n: number, seed = 0): IvfParams {
   return { lists: Math.max(16, Math.min(4096, Math.round(Math.sqrt(n)))), probes: 12, maxProbes: 384, iterations: 8, seed };
 }
 
+/**
+ * Multiply-adds per thread above which the exact graph is not computed as a fallback: 1e12 is
+ * about 3 minutes of one core at the kernel's 5–6 G/s, reached at ~250,000 rows × 64 dimensions
+ * on two threads (the 128,000-row isotropic pools that fall back today stay exact).
+ */
+export const EXACT_FALLBACK_MAX_WORK = 1e12;
+/** Beyond the ceiling: multiply-adds per thread the IVF search may take (~1 minute of one core). */
+export const IVF_MAX_WORK = 3e11;
+
 export interface ApproxTopK extends TopK {
   /** recall@k of the graph against an exact search for `recallSample` rows. */
   recall: number;
@@ -40,6 +49,11 @@ export interface ApproxTopK extends TopK {
   tried: { probes: number; recall: number }[];
   /** Recall the IVF graph measured (null if none was built). */
   ivfRecall: number | null;
+  /**
+   * Set when the graph is kept below the target recall because the exact fallback would cost
+   * more than EXACT_FALLBACK_MAX_WORK per thread (exactWork: its multiply-adds in all).
+   */
+  belowTarget?: { target: number; exactWork: number };
 }
 
 /** Spherical k-means centroids (unit rows) from a seeded sample. */
@@ -256,6 +270,10 @@ export async function ivfKnnSelf(
     maxWorkShare?: number;
     /** Threads for the list search, the calling one included (default: the machine's, when the work pays for them). */
     threads?: number;
+    /** Multiply-adds per thread above which the exact graph is no fallback (default EXACT_FALLBACK_MAX_WORK). */
+    maxExactWork?: number;
+    /** Beyond that ceiling, multiply-adds per thread the IVF search may take (default IVF_MAX_WORK). */
+    maxIvfWork?: number;
   } = {},
 ): Promise<ApproxTopK> {
   const target = opts.targetRecall ?? 0.95;
@@ -282,12 +300,24 @@ export async function ivfKnnSelf(
   const pick = await exactSample(X, n, d, k, 200, p.seed + 1);
   const tried: { probes: number; recall: number }[] = [];
   let probes = 0;
+  const threads = Math.min(8, machineThreads());
   // The exact self-search computes each pair once, spread over the worker pool's threads.
-  const exactWork = (n * n) / 2 / Math.min(8, machineThreads());
-  for (let pr = Math.min(p.probes, maxProbes); ; pr = Math.min(maxProbes, pr * 2)) {
+  const exactWork = (n * n) / 2 / threads;
+  // Beyond the ceiling the exact graph is no fallback (1,000,000 × 64 rows: ~50 minutes on two
+  // cores): the IVF settings are tried within a budget and the best one is kept, below the
+  // target recall if need be, with the recall it measured.
+  const exactAllowed = exactWork * d <= (opts.maxExactWork ?? EXACT_FALLBACK_MAX_WORK);
+  const budget = opts.maxIvfWork ?? IVF_MAX_WORK;
+  const ivfWork = (pr: number) => {
     let work = 0;
     for (let c = 0; c < p.lists; c++) work += listSize(c) * probeLists(c, pr).reduce((s, l) => s + listSize(l), 0);
-    if (work > (opts.maxWorkShare ?? 0.5) * exactWork) break;
+    return work;
+  };
+  let first = Math.min(p.probes, maxProbes);
+  if (!exactAllowed) while (first > 1 && (ivfWork(first) * d) / threads > budget) first = Math.max(1, Math.floor(first / 2));
+  for (let pr = first; ; pr = Math.min(maxProbes, pr * 2)) {
+    const work = ivfWork(pr);
+    if (exactAllowed ? work > (opts.maxWorkShare ?? 0.5) * exactWork : pr > first && (work * d) / threads > budget) break;
     const sampleTop = (s: number) => {
       const i = pick.sample[s];
       const best = emptyTopK(1, k);
@@ -305,12 +335,18 @@ export async function ivfKnnSelf(
     if (rec >= target + 0.01) { probes = pr; break; }
     if (pr === maxProbes) break;
   }
-  if (probes === 0) return exactGraph(tried, null);
+  if (probes === 0) {
+    if (exactAllowed) return exactGraph(tried, null);
+    probes = tried[tried.length - 1].probes;
+  }
 
   const top = await searchLists(X, n, d, k, p.lists, start, rowsByList, near, probes, opts.progress, opts.threads);
   // recall@k of the graph itself, on a sample independent of the one that chose the probes.
   const check = await exactSample(X, n, d, k, m, p.seed + 2);
   const recall = recallOf(check.exact, check.sample, k, (s) => new Set(Array.from(top.index.subarray(check.sample[s] * k, (check.sample[s] + 1) * k))));
-  if (recall < target) return exactGraph(tried, recall);
-  return { ...top, recall, recallSample: check.sample.length, params: { ...p, probes }, method: 'ivf', tried, ivfRecall: recall };
+  if (recall < target && exactAllowed) return exactGraph(tried, recall);
+  return {
+    ...top, recall, recallSample: check.sample.length, params: { ...p, probes }, method: 'ivf', tried, ivfRecall: recall,
+    ...(recall < target ? { belowTarget: { target, exactWork: exactWork * d * threads } } : {}),
+  };
 }

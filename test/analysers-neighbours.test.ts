@@ -198,5 +198,17 @@ describe('IVF kNN graph (beyond 100,000 rows)', () => {
       if (g.method === 'exact') { expect(g.recall).toBe(1); expect(Array.from(g.index)).toEqual(Array.from(exact.index)); }
       else expect(g.recall).toBeGreaterThanOrEqual(0.95);
     }
+    // Where the exact fallback would cost more than allowed (here: any work), the best IVF
+    // setting within the budget is kept, with the recall it measured and the reason.
+    const capped = await ivfKnnSelf(X, n, d, k, { ...ivfParams(n), lists: 77 }, { maxExactWork: 0, maxIvfWork: 1.5e7 });
+    expect(capped.method).toBe('ivf');
+    expect(capped.recall).toBeLessThan(0.95);
+    expect(capped.belowTarget?.target).toBe(0.95);
+    let hit = 0;
+    for (let i = 0; i < n; i++) {
+      const mine = new Set(Array.from(capped.index.subarray(i * k, (i + 1) * k)));
+      for (let t = 0; t < k; t++) if (mine.has(exact.index[i * k + t])) hit++;
+    }
+    expect(Math.abs(capped.recall - hit / (n * k))).toBeLessThan(0.05);
   });
 });

@@ -8,7 +8,7 @@ import { SieveError } from '../util/errors.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import type { Analyser, AnalyserResult, Finding } from './types.ts';
 import { knnAgreement, flagByAgreement } from './knn-agreement.ts';
-import { knnGraph } from './neighbour-space.ts';
+import { approximateGraphNote, knnGraph } from './neighbour-space.ts';
 import { barChart, columnChart, count, pct, secondsSince, severityFor } from './specs.ts';
 import { LABEL_ERROR_SEVERITY } from './label-errors.ts';
 
@@ -79,10 +79,11 @@ export const labelErrorsKnn: Analyser<KnnLabelOptions> = {
     const verdict = flagged === 0
       ? `Every row's label agrees with at least some of its ${graph.k} nearest neighbours (mean agreement ${pct(mean)}).`
       : `${count(flagged)} rows (${pct(share)}) carry a label that at most ${Math.round(opts.maxAgreement * graph.k)} of their ${graph.k} nearest neighbours share, while most neighbours agree on another label; mean agreement ${pct(mean)}.`;
+    const note = approximateGraphNote(graph);
     return {
       name: 'label-errors-knn',
       summary: {
-        verdict,
+        verdict: verdict + note,
         severity: severityFor(share, LABEL_ERROR_SEVERITY),
         figures: {
           rows: train.n, flagged, flagged_share: share, mean_agreement: mean, k: graph.k, max_agreement: opts.maxAgreement,

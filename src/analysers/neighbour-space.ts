@@ -101,6 +101,16 @@ export async function knnGraph(split: PoolSplit, k: number, opts: SpaceOptions &
   return p;
 }
 
+/**
+ * A sentence for the verdicts of the analysers that read the kNN graph when it is approximate
+ * below the target recall (compute/ivf-knn.ts keeps such a graph only where the exact one would
+ * cost more than the audit allows, beyond ~250,000 rows), else ''.
+ */
+export function approximateGraphNote(g: Pick<TopK, 'recall' | 'method' | 'n'>): string {
+  if (g.method !== 'ivf' || g.recall === undefined || g.recall >= 0.95) return '';
+  return ` The neighbour graph is approximate: an inverted-file index whose recall@k is ${g.recall.toFixed(2)} (measured against an exact search for a sample of rows); an exact graph of ${g.n.toLocaleString('en-US')} rows would cost more than the audit allows, so read the neighbour figures as estimates.`;
+}
+
 function truncate(g: TopK, k: number): TopK {
   if (g.k <= k) return g;
   const kk = Math.min(k, g.k);

@@ -12,7 +12,7 @@
 import { SieveError } from '../util/errors.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import type { Analyser, AnalyserResult, Finding } from './types.ts';
-import { knnGraph } from './neighbour-space.ts';
+import { approximateGraphNote, knnGraph } from './neighbour-space.ts';
 import { nearestSelf } from '../../compute/neighbours.ts';
 import { applyScaling, columnScaling } from '../../compute/scaling.ts';
 import { bin, count, histogram, pct, secondsSince, severityFor } from './specs.ts';
@@ -156,10 +156,11 @@ export const outliers: Analyser<OutlierOptions> = {
     const verdict = flagged === 0
       ? `No row stands out: every row's mean ${distName} to its ${s.k} nearest neighbours is below the far-out fence (upper quartile + ${opts.iqrFactor} × interquartile range = ${s.cutoff.toPrecision(3)}).`
       : `${count(flagged)} rows (${pct(share)}) are unusually far from their ${s.k} nearest neighbours (mean ${distName} above ${s.cutoff.toPrecision(3)}; the median row's is ${s.median.toPrecision(3)}).`;
+    const note = s.knnSearch === 'ivf' ? approximateGraphNote({ method: 'ivf', recall: s.knnRecall, n: train.n }) : '';
     return {
       name: 'outliers',
       summary: {
-        verdict,
+        verdict: verdict + note,
         severity: severityFor(share, OUTLIER_SEVERITY),
         figures: { rows: train.n, flagged, flagged_share: share, k: s.k, metric: s.metric, median_score: s.median, q1: s.q1, q3: s.q3, cutoff: s.cutoff, iqr_factor: opts.iqrFactor, knn_recall: s.knnRecall, knn_search: s.knnSearch },
       },
