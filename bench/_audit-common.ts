@@ -63,7 +63,7 @@ export function runSieveAudit(target: string, args: string[], dir: string, outpu
 
 /** Seconds per analyser of an audit's --json report, and the out-of-sample model's share. */
 export function analyserSeconds(json: any): { name: string; seconds: number; severity: string }[] {
-  return (json.pool.analysers as any[]).map((a) => ({ name: a.name, seconds: a.seconds, severity: a.summary.severity }));
+  return (json.pool.analysers as any[]).map((a) => ({ name: a.name, seconds: a.seconds, severity: a.severity }));
 }
 
 /** Why the reference cannot run, or null. */
