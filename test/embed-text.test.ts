@@ -149,6 +149,7 @@ describe.skipIf(!EMBED_STACK)('sieve embed, text', () => {
     expect(err.message).toBe('model "someone/no-such-model" not found (nothing is downloaded without --allow-download)');
     expect(err.where).toBe(join(models, 'someone', 'no-such-model'));
     expect(err.examples.join('\n')).toMatch(/--model DIR/);
+    expect(err.examples.join('\n')).toContain(`copy it to ${join(models, 'someone', 'no-such-model')} (or set $SIEVE_MODELS)`);
     expect(err.examples.join('\n')).toMatch(/--allow-download/);
     const noWeights = tempDir('sieve-model-');
     writeFileSync(join(noWeights, 'config.json'), '{"model_type":"bert"}');

@@ -175,12 +175,14 @@ function weightsIn(dir: string): 'fp32' | 'q8' | null {
   return null;
 }
 
-function howToProvide(given: string, searched: string[]): string[] {
+function howToProvide(given: string, searched: string[], env?: NodeJS.ProcessEnv): string[] {
+  const home = modelSearchDirs(env)[0];
+  const id = !looksLikePath(given) && given.includes('/') ? given : '<owner>/<name>';
   return [
     `looked in: ${searched.join(', ')}`,
-    `a model folder holds config.json, the tokenizer (tokenizer.json, tokenizer_config.json) or preprocessor_config.json, and onnx/model.onnx`,
-    `give it with --model DIR, or copy it to ${join(searched[searched.length - 1] ?? '<models>', given.includes('/') && !looksLikePath(given) ? given : '<owner>/<name>')} (or set $SIEVE_MODELS)`,
-    `or download it once with --allow-download (from huggingface.co, on a machine with internet access); docs/embeddings.md`,
+    'a model folder holds config.json, tokenizer.json + tokenizer_config.json (text) or preprocessor_config.json (images), and onnx/model.onnx',
+    `give it with --model DIR, or copy it to ${join(home, id)} (or set $SIEVE_MODELS)`,
+    'or fetch it once with --allow-download, on a machine with internet access (docs/embeddings.md)',
   ];
 }
 
@@ -193,12 +195,12 @@ export function resolveModel(given: string, opts: { allowDownload?: boolean; env
   for (const dir of candidates) {
     searched.push(dir);
     if (!existsSync(dir)) continue;
-    if (!statSync(dir).isDirectory()) throw new SieveError(`--model ${given}: ${dir} is a file, not a model folder`, { where: dir, examples: howToProvide(given, searched) });
+    if (!statSync(dir).isDirectory()) throw new SieveError(`--model ${given}: ${dir} is a file, not a model folder`, { where: dir, examples: howToProvide(given, searched, opts.env) });
     if (!existsSync(join(dir, 'config.json')))
-      throw new SieveError(`--model ${given}: ${dir} has no config.json, so it is not a transformers.js model folder`, { where: dir, examples: howToProvide(given, searched) });
+      throw new SieveError(`--model ${given}: ${dir} has no config.json, so it is not a transformers.js model folder`, { where: dir, examples: howToProvide(given, searched, opts.env) });
     const dtype = weightsIn(dir);
     if (!dtype)
-      throw new SieveError(`--model ${given}: ${dir} has no ONNX weights (onnx/model.onnx, or another onnx/*.onnx such as vision_model.onnx, or their _quantized forms)`, { where: dir, examples: howToProvide(given, searched) });
+      throw new SieveError(`--model ${given}: ${dir} has no ONNX weights (onnx/model.onnx, or another onnx/*.onnx such as vision_model.onnx, or their _quantized forms)`, { where: dir, examples: howToProvide(given, searched, opts.env) });
     const id = looksLikePath(given) ? basename(dir) : given;
     const root = looksLikePath(given) ? dirname(dir) : dir.slice(0, dir.length - given.length - 1);
     return { given, id, root, dir, dtype };
@@ -206,7 +208,7 @@ export function resolveModel(given: string, opts: { allowDownload?: boolean; env
   if (opts.allowDownload && !looksLikePath(given)) return { given, id: given, root: null, dir: null, dtype: 'fp32' };
   throw new SieveError(`model "${given}" not found${looksLikePath(given) ? '' : ' (nothing is downloaded without --allow-download)'}`, {
     where: searched.join(', '),
-    examples: howToProvide(given, searched),
+    examples: howToProvide(given, searched, opts.env),
   });
 }
 
