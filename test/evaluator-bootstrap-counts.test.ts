@@ -115,3 +115,29 @@ describe('bootstrap by counts', () => {
     expect(sameBits(summariseSeeds(scorer, repeated, n, { samples: 50, seed: 1 }), summariseSeeds(byWeights, repeated, n, { samples: 50, seed: 1 }))).toEqual([]);
   });
 });
+
+describe('the parts bootstrapped on the worker pool', () => {
+  it('gives the same summaries on 1, 2 and 3 threads, bit for bit', async () => {
+    const { summariseParts, assignParts } = await import('../evaluator/bootstrap-parts.ts');
+    const n = 900, k = 3;
+    const rng = createRng(5);
+    const y = Int32Array.from({ length: n }, () => rng.int(k));
+    const g = encodeGroupColumn(Array.from({ length: n }, () => ['u', 'v', null][rng.int(3)]));
+    const layout = metricLayout(k, { groups: { g }, positiveClass: 2 });
+    const a = rowScores(y, probabilities(n, k, 11), n, k), b = rowScores(y, probabilities(n, k, 12), n, k);
+    const scores = [a, b, a];
+    const parts = [Int32Array.from({ length: n }, (_, i) => i), Int32Array.from({ length: n / 2 }, (_, i) => 2 * i), Int32Array.from({ length: n / 2 }, (_, i) => 2 * i + 1)];
+    const bootstrap = { samples: 200, seed: 3 };
+    const one = await summariseParts(layout, scores, parts, n, bootstrap, { threads: 1 });
+    for (const threads of [2, 3]) {
+      const many = await summariseParts(layout, scores, parts, n, bootstrap, { threads });
+      expect(many).toHaveLength(3);
+      many.forEach((m, i) => expect(sameBits(m, one[i])).toEqual([]));
+    }
+    // And what summariseSeeds gives part by part.
+    parts.forEach((rows, i) => expect(sameBits(summariseSeeds(classificationScorer(layout, scores), rows, n, bootstrap), one[i])).toEqual([]));
+    // The biggest part stays on this thread; the two halves go to the worker.
+    expect(assignParts([900, 450, 450], 2)).toEqual([0, 1, 1]);
+    expect(assignParts([10, 10], 1)).toEqual([0, 0]);
+  });
+});

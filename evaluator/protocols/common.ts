@@ -5,6 +5,7 @@
  */
 import { summariseSeeds, classificationScorer, type MetricSummary, type SeedScorer, type TimingSink } from '../aggregate.ts';
 import { checkBootstrapSpec, DEFAULT_BOOTSTRAP, type BootstrapSpec } from '../bootstrap.ts';
+import { summariseParts } from '../bootstrap-parts.ts';
 import {
   allRows, describeLayout, metricLayout, rowScores, type GroupColumn, type LayoutDescription, type MetricLayout, type MetricTallies, type RowScores,
 } from '../metrics.ts';
@@ -60,8 +61,8 @@ export interface ScoringOptions {
   positiveClass?: number;
   progress?: ProgressSink;
   /**
-   * Worker threads for the fits (1 = this thread only). Default: all cores when the work is
-   * big enough to repay starting workers. Never changes a result, only the wall time.
+   * Threads for the fits and for the test parts' bootstraps (1 = this thread only). Default:
+   * all cores when the work is big enough to repay them. Never changes a result, only the wall time.
    */
   threads?: number;
   /**
@@ -300,10 +301,13 @@ export function scoreWithParts(
   scorer: SeedScorer,
   nTest: number,
   opts: ScoringOptions,
+  /** The summaries of all rows, then of each part in name order, computed already (summariseParts). */
+  summaries?: Record<string, MetricSummary>[],
 ): { metrics: Record<string, MetricSummary>; parts: Record<string, Record<string, MetricSummary>>; counts: Record<string, unknown[]> } {
   const bootstrap = opts.bootstrap ?? DEFAULT_BOOTSTRAP;
   const all = allRows(nTest);
-  const metrics = summariseSeeds(scorer, all, nTest, bootstrap, opts.timings);
+  const summary = (rows: Int32Array, i: number) => summaries?.[i] ?? summariseSeeds(scorer, rows, nTest, bootstrap, opts.timings);
+  const metrics = summary(all, 0);
   const parts: Record<string, Record<string, MetricSummary>> = {};
   // Per part ("all" = every test row) and seed: the counts the figures come from (re-scoring).
   const counts: Record<string, unknown[]> = {};
@@ -314,20 +318,20 @@ export function scoreWithParts(
     return c;
   };
   counts.all = countsOf(all);
-  for (const name of Object.keys(opts.parts ?? {}).sort()) {
-    parts[name] = summariseSeeds(scorer, opts.parts![name], nTest, bootstrap, opts.timings);
+  for (const [i, name] of Object.keys(opts.parts ?? {}).sort().entries()) {
+    parts[name] = summary(opts.parts![name], i + 1);
     counts[name] = countsOf(opts.parts![name]);
   }
   return { metrics, parts, counts };
 }
 
-/** Classification metrics of per-seed test probabilities. */
-export function scorePredictions(
+/** Classification metrics of per-seed test probabilities (the parts' bootstraps on the worker pool when big enough). */
+export async function scorePredictions(
   fits: SeedFit[],
   pool: PoolInput,
   test: TestInput,
   opts: ScoringOptions,
-): Pick<EvaluationOutput, 'metrics' | 'parts' | 'counts' | 'replay'> {
+): Promise<Pick<EvaluationOutput, 'metrics' | 'parts' | 'counts' | 'replay'>> {
   const t0 = performance.now();
   const layout = scoringLayout(pool, test, opts);
   // One fit standing for every seed (a seedless model) hands the same array to each: scored once.
@@ -339,7 +343,9 @@ export function scorePredictions(
   });
   const scorer = classificationScorer(layout, scores);
   opts.timings?.add('metrics', (performance.now() - t0) / 1000);
-  const { metrics, parts, counts } = scoreWithParts(scorer, test.n, opts);
+  const partRows = [allRows(test.n), ...Object.keys(opts.parts ?? {}).sort().map((name) => opts.parts![name])];
+  const summaries = await summariseParts(layout, scores, partRows, test.n, opts.bootstrap ?? DEFAULT_BOOTSTRAP, { threads: opts.threads, timings: opts.timings });
+  const { metrics, parts, counts } = scoreWithParts(scorer, test.n, opts, summaries);
   const t1 = performance.now();
   const replay = classificationReplay(scores, layout.groups.map(({ g }) => g.codes));
   opts.timings?.add('metrics', (performance.now() - t1) / 1000);
@@ -363,7 +369,7 @@ export async function trainAndScore(
   opts.progress?.start(seedsToFit(spec).length, 'fitting');
   const fits = await fitSeeds(spec, train, features.Xtest, test.n, opts.threads, opts.progress, opts.timings);
   opts.progress?.stop();
-  const { metrics, parts, counts, replay } = scorePredictions(fits, pool, test, opts);
+  const { metrics, parts, counts, replay } = await scorePredictions(fits, pool, test, opts);
   return {
     metrics,
     parts,

@@ -147,7 +147,7 @@ async function scorePerSeedTrainSets(
   const fits: SeedFit[] = results.map((r, i) => ({ seed: spec.seeds[i], proba: r.proba[0], iterations: r.iterations, seconds: r.fitSeconds }));
   const parts: Record<string, Int32Array> = { public: ctx.partition.public };
   if (ctx.partition.private.length) parts.private = ctx.partition.private;
-  const { parts: scored } = scorePredictions(fits, pool, test, {
+  const { parts: scored } = await scorePredictions(fits, pool, test, {
     bootstrap: bootstrapOf(ctx.challenge, opts.bootstrapSamples),
     parts,
     positiveClass: ctx.positiveClass,
