@@ -16,7 +16,8 @@ export interface ChallengeSummary {
   title?: string;
   version: number;
   task: string;
-  state: 'open' | 'closed';
+  /** draft: created by an organiser and not opened yet. */
+  state: 'draft' | 'open' | 'closed';
   closes: string | null;
   pool: string;
   budget: string;
@@ -160,4 +161,14 @@ export interface SubmissionDetail {
 export interface JobList {
   counts: Record<string, number>;
   jobs: (Job & { participant: string; file: string; primary_public: number | null })[];
+}
+
+/** An organiser action as GET /api/actions lists it. */
+export interface ActionEntry {
+  id?: string;
+  at: string;
+  actor: string;
+  action: string;
+  challenge: string | null;
+  detail: unknown;
 }

@@ -15,7 +15,7 @@ import type { Context, Hono } from 'hono';
 import { Hono as HonoApp } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Child } from 'hono/jsx';
-import type { ApiErrorBody, ChallengeDetail, ChallengeSummary, JobList, Leaderboard, Me, SubmissionDetail } from './api-types.ts';
+import type { ActionEntry, ApiErrorBody, ChallengeDetail, ChallengeSummary, JobList, Leaderboard, Me, SubmissionDetail } from './api-types.ts';
 import { CSS, Layout, type Viewer } from './layout.tsx';
 import { Sessions } from './session.ts';
 import {
@@ -80,8 +80,9 @@ export function pagesApp(api: Hono, opts: PagesOptions): Hono {
     return `${proto}//${u.host}`;
   };
 
-  const render = async (c: Context, title: string, viewer: Viewer | null, body: Child, o: { status?: number; refresh?: number } = {}) => {
-    const page = <Layout title={title} viewer={viewer} csrf={sessions.csrf(c)} refreshSeconds={o.refresh}>{body}</Layout>;
+  /** `token`: the session this response starts (registering), which the page's own forms must carry. */
+  const render = async (c: Context, title: string, viewer: Viewer | null, body: Child, o: { status?: number; refresh?: number; token?: string } = {}) => {
+    const page = <Layout title={title} viewer={viewer} csrf={sessions.csrf(c, o.token ?? sessions.token(c))} refreshSeconds={o.refresh}>{body}</Layout>;
     c.header('content-security-policy', CSP);
     c.header('x-content-type-options', 'nosniff');
     c.header('x-frame-options', 'DENY');
@@ -173,7 +174,7 @@ export function pagesApp(api: Hono, opts: PagesOptions): Hono {
       plots.push(...await perItemPlots(r.metrics, 'public'));
     }
     return render(c, `Submission ${s.file}`, viewer,
-      <SubmissionPage s={s} plots={plots} csrf={sessions.csrf(c)} canCancel={s.job?.state === 'queued'} />, { refresh: pending ? 2 : undefined });
+      <SubmissionPage s={s} plots={plots} csrf={sessions.csrf(c)} canCancel={s.job?.state === 'queued'} />, { refresh: pending ? 3 : undefined });
   });
 
   pages.get('/submissions/:id/record.json', async (c) => {
@@ -209,7 +210,7 @@ export function pagesApp(api: Hono, opts: PagesOptions): Hono {
     if (!r.ok) return render(c, 'Register', null, <RegisterPage csrf={sessions.csrf(c)} name={name} error={r.error} />, { status: r.status });
     sessions.signIn(c, r.body.token);
     const viewer: Viewer = { ...r.body.participant, role: 'participant' };
-    return render(c, 'Registered', viewer, <TokenPage name={r.body.participant.name} token={r.body.token} server={serverUrl(c)} />, { status: 201 });
+    return render(c, 'Registered', viewer, <TokenPage name={r.body.participant.name} token={r.body.token} server={serverUrl(c)} />, { status: 201, token: r.body.token });
   });
 
   pages.get('/signin', async (c) => {
@@ -244,8 +245,23 @@ export function pagesApp(api: Hono, opts: PagesOptions): Hono {
   pages.get('/organiser', async (c) => {
     const { viewer, token } = await who(c);
     if (!viewer) throw new PageError(401, { code: 'unauthorized', message: 'sign in with the organiser token' });
-    const jobs = await must<JobList>(c, '/api/jobs', token);
-    return render(c, 'Organiser', viewer, <OrganiserPage jobs={jobs} />);
+    const [jobs, list, actions] = await Promise.all([
+      must<JobList>(c, '/api/jobs', token),
+      must<{ challenges: ChallengeSummary[] }>(c, '/api/challenges'),
+      call<{ actions: ActionEntry[] }>(c, '/api/actions', { token }),
+    ]);
+    return render(c, 'Organiser', viewer, <OrganiserPage jobs={jobs} challenges={list.challenges} actions={actions.ok ? actions.body.actions : null} csrf={sessions.csrf(c)} />);
+  });
+
+  // Open or close a challenge: the API checks the organiser's token and logs the action.
+  pages.post('/organiser/challenges/:name/:to{open|close}', async (c) => {
+    const form = await c.req.parseBody().catch(() => null);
+    refuseForm(c, form?.csrf);
+    const token = sessions.token(c);
+    if (!token) throw new PageError(401, { code: 'unauthorized', message: 'sign in with the organiser token' });
+    const r = await call(c, `/api/challenges/${enc(c.req.param('name'))}/${c.req.param('to')}`, { method: 'POST', token });
+    if (!r.ok) throw new PageError(r.status, r.error);
+    return c.redirect('/organiser', 303);
   });
 
   // A page address that is not one: an HTML 404 (the API's own paths keep their JSON 404).

@@ -5,7 +5,7 @@
  */
 import type { Child } from 'hono/jsx';
 import type { MetricSummary } from '../../../evaluator/aggregate.ts';
-import type { ApiErrorBody, ChallengeDetail, ChallengeSummary, JobList, Leaderboard, LeaderboardEntry, Me, SignificanceNote, SubmissionDetail } from './api-types.ts';
+import type { ActionEntry, ApiErrorBody, ChallengeDetail, ChallengeSummary, JobList, Leaderboard, LeaderboardEntry, Me, SignificanceNote, SubmissionDetail } from './api-types.ts';
 import { ErrorBox, Plot, Tag, type Viewer } from './layout.tsx';
 import { Markdown } from './markdown.tsx';
 import type { DrawnPlot } from './plots.ts';
@@ -120,6 +120,7 @@ export function ChallengePage(props: {
       <h2 id="submit">Submit</h2>
       {props.error ? <ErrorBox title="The submission was not accepted" error={props.error} /> : null}
       {c.state === 'closed' ? <p>This challenge has closed: no more submissions. The leaderboard now shows the private test rows too.</p>
+        : c.state === 'draft' ? <p>This challenge is not open yet: submissions are taken once the organiser opens it.</p>
         : viewer ? (
           <>
             {q ? <p class="muted">{`You have used ${q.used_today} submission(s) today and ${q.used_total} in all${q.left_today !== null ? `; ${q.left_today} left today` : ''}${q.left_total !== null ? `; ${q.left_total} left in all` : ''}. Cancelled and failed submissions do not count.`}</p> : null}
@@ -438,11 +439,35 @@ export function MePage(props: { me: Me; challenges: ChallengeSummary[] }) {
   );
 }
 
-export function OrganiserPage(props: { jobs: JobList }) {
+function StateForm(props: { challenge: string; to: 'open' | 'close'; csrf: string }) {
+  return (
+    <form method="post" action={`/organiser/challenges/${enc(props.challenge)}/${props.to}`}>
+      <input type="hidden" name="csrf" value={props.csrf} />
+      <button type="submit">{props.to === 'open' ? `Open ${props.challenge}` : `Close ${props.challenge} now`}</button>
+    </form>
+  );
+}
+
+export function OrganiserPage(props: { jobs: JobList; challenges: ChallengeSummary[]; actions: ActionEntry[] | null; csrf: string }) {
   const { jobs } = props;
   return (
     <>
       <h1>Organiser</h1>
+      <h2>Challenges</h2>
+      <p class="note">Closing shows every leaderboard's private part and final ranks, and stops submissions; it is logged with who and when.</p>
+      <div class="scroll">
+        <table>
+          <thead><tr><th scope="col">challenge</th><th scope="col">state</th><th scope="col">closes (spec)</th><th scope="col">change</th></tr></thead>
+          <tbody>{props.challenges.map((c) => (
+            <tr>
+              <td><a href={`/challenges/${enc(c.name)}`}>{c.name}</a></td>
+              <td><Tag state={c.state} /></td>
+              <td>{c.closes ?? '–'}</td>
+              <td>{c.state === 'open' ? <StateForm challenge={c.name} to="close" csrf={props.csrf} /> : <StateForm challenge={c.name} to="open" csrf={props.csrf} />}</td>
+            </tr>
+          ))}</tbody>
+        </table>
+      </div>
       <h2>Evaluation queue</h2>
       <p>{Object.entries(jobs.counts).map(([k, v]) => <><Tag state={k} />{` ${v}  `}</>)}</p>
       {jobs.jobs.length === 0 ? <p>No submission yet.</p> : (
@@ -459,6 +484,21 @@ export function OrganiserPage(props: { jobs: JobList }) {
           </table>
         </div>
       )}
+      {props.actions ? (
+        <>
+          <h2>Action log</h2>
+          {props.actions.length === 0 ? <p>No organiser action yet.</p> : (
+            <div class="scroll">
+              <table>
+                <thead><tr><th scope="col">when</th><th scope="col">who</th><th scope="col">action</th><th scope="col">challenge</th><th scope="col">detail</th></tr></thead>
+                <tbody>{[...props.actions].reverse().map((a) => (
+                  <tr><td class="when">{when(a.at)}</td><td><code>{a.actor}</code></td><td>{a.action}</td><td>{a.challenge ?? '–'}</td><td><code>{JSON.stringify(a.detail)}</code></td></tr>
+                ))}</tbody>
+              </table>
+            </div>
+          )}
+        </>
+      ) : null}
     </>
   );
 }
