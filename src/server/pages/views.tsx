@@ -448,6 +448,7 @@ function StateForm(props: { challenge: string; to: 'open' | 'close'; csrf: strin
   );
 }
 
+/** `actions` null: this server has no organiser endpoints (no action log), so no open/close buttons either. */
 export function OrganiserPage(props: { jobs: JobList; challenges: ChallengeSummary[]; actions: ActionEntry[] | null; csrf: string }) {
   const { jobs } = props;
   return (
@@ -463,7 +464,7 @@ export function OrganiserPage(props: { jobs: JobList; challenges: ChallengeSumma
               <td><a href={`/challenges/${enc(c.name)}`}>{c.name}</a></td>
               <td><Tag state={c.state} /></td>
               <td>{c.closes ?? '–'}</td>
-              <td>{c.state === 'open' ? <StateForm challenge={c.name} to="close" csrf={props.csrf} /> : <StateForm challenge={c.name} to="open" csrf={props.csrf} />}</td>
+              <td>{!props.actions ? '–' : c.state === 'open' ? <StateForm challenge={c.name} to="close" csrf={props.csrf} /> : <StateForm challenge={c.name} to="open" csrf={props.csrf} />}</td>
             </tr>
           ))}</tbody>
         </table>
