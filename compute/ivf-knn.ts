@@ -35,8 +35,8 @@ export function ivfParams(n: number, seed = 0): IvfParams {
  * on two threads (the 128,000-row isotropic pools that fall back today stay exact).
  */
 export const EXACT_FALLBACK_MAX_WORK = 1e12;
-/** Beyond the ceiling: multiply-adds per thread the IVF search may take (~1 minute of one core). */
-export const IVF_MAX_WORK = 3e11;
+/** Beyond the ceiling: multiply-adds per thread the IVF search may take (~30 s of one core). */
+export const IVF_MAX_WORK = 1.5e11;
 
 export interface ApproxTopK extends TopK {
   /** recall@k of the graph against an exact search for `recallSample` rows. */
