@@ -96,6 +96,11 @@ export async function exploreCell(kind: string, noise: string, split: PoolSplit,
       for (let t = 0; t < bestM; t++) mask[rows[t]] = 1;
       return mask;
     };
+    // Confident learning on the temperature-scaled blend (calibrated to the given labels).
+    const calLp: LabelledProba = { labels, proba: ps, n, k };
+    rule('cal cl', findLabelIssues(calLp));
+    out.push({ kind, noise, what: 'est', name: 'cal offdiag', value: numLabelIssues(calLp) / n, truth: trueRate });
+    out.push({ kind, noise, what: 'weight', name: 'T', value: T });
     rule('ef1', ef1(false));
     rule('ef1 am', ef1(true));
     // Posterior error probabilities through the noise transition T = P(given | true) of the
@@ -184,7 +189,7 @@ export async function exploreCell(kind: string, noise: string, split: PoolSplit,
 
 export function printExplore(rows: ExploreRow[]): void {
   const ws = rows.filter((r) => r.what === 'weight');
-  if (ws.length) console.log(`\nknn weight chosen: ${ws.map((r) => `${r.kind} · ${r.noise} ${r.value}`).join('; ')}`);
+  if (ws.length) console.log(`\nknn weight (w) and temperature (T) chosen: ${ws.map((r) => `${r.kind} · ${r.noise} ${r.name} ${r.value.toFixed(2)}`).join('; ')}`);
   for (const what of ['f1', 'auroc', 'est'] as const) {
     const sel = rows.filter((r) => r.what === what);
     const names = [...new Set(sel.map((r) => r.name))];

@@ -96,8 +96,11 @@ describe('label-error matrix cells', () => {
 
   it('embeddings, instance-dependent noise (flips to the clean model\'s second choice)', async () => {
     const c = await cell(synthEmbeddings(2500, { dim: 32, classes: 8, seed: 12 }), 'embedding', { kind: 'instance', rate: 0.2 });
-    // measured: F1 0.391 (plain 0.391, neighbour weight 0), AUROC 0.859: plausible flips are the hardest
-    expect(c.ours.f1).toBeGreaterThanOrEqual(0.36);
+    // measured (MLP generator): F1 0.475 (plain 0.475, veto 0.349, neighbour weight 0), AUROC 0.867,
+    // estimated noise 8.1% of 20%: plausible flips are the hardest (0.391 with the former raw-feature
+    // logistic-regression generator)
+    expect(c.ours.f1).toBeGreaterThanOrEqual(0.44);
+    expect(c.ours.f1).toBeGreaterThan(c.veto.f1 + 0.05);
     expect(c.ours.f1).toBeGreaterThanOrEqual(c.plain.f1);
   }, 60_000);
 });
