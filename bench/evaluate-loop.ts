@@ -13,8 +13,9 @@
  *
  * It lowers its own priority (nice 10, inherited by the children) and prints the load average
  * before and after. The first, cold run (decoding Parquet, fitting the preprocessing) is timed
- * once and shown apart.
- *   node --import tsx bench/evaluate-loop.ts [--rounds 5] [--bin path/to/sieve.mjs]
+ * once and shown apart; one more end-to-end run with --timings (not counted) and the last
+ * in-process round show where the time goes (start-up, modules, pool read, fits, bootstrap, …).
+ *   npm run bench -- evaluate-loop   (or: node --import tsx bench/evaluate-loop.ts [--rounds 5] [--bin path/to/sieve.mjs])
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -78,6 +79,16 @@ try {
     const ref = wall(process.execPath, ['-e', '0']);
     const x = wall(process.execPath, evaluateArgs);
     node.push(ref); cli.push(x); cliRatio.push(x / ref);
+  }
+
+  // One more end-to-end run with --timings (not counted above): where its time goes.
+  const withTimings = spawnSync(process.execPath, [...evaluateArgs, '--timings'], { cwd: dir, env, encoding: 'utf8' });
+  const cliPhases: [string, number][] = [];
+  let inTimings = false;
+  for (const line of withTimings.stdout.split('\n')) {
+    if (line.startsWith('timings')) { inTimings = true; continue; }
+    const m = inTimings ? /^\s+(\S+(?: \S+)?)\s+([\d.]+) s\s/.exec(line) : null;
+    if (m) cliPhases.push([m[1], Number(m[2])]);
   }
 
   // --- 2. in-process, ABAB against scikit-learn's fit + predict on the same rows
@@ -149,9 +160,14 @@ print(json.dumps({'seconds': time.perf_counter() - t, 'iterations': int(m.n_iter
     ],
   );
   console.log(`loading the context once (openEvaluation, warm cache): ${openSeconds.toFixed(2)} s`);
-  console.log('in-process phases (last round):');
+  console.log('end to end, one more run with --timings (not counted above), wall seconds:');
+  console.log('  ' + cliPhases.map(([p, s]) => `${p} ${s.toFixed(3)}`).join(', '));
   const json = phases!.toJSON();
+  const fit = (json.phases.fits ?? 0) + (json.phases.preprocessing ?? 0);
+  const rest = Object.entries(json.phases).reduce((s, [p, v]) => s + (p === 'fits' || p === 'preprocessing' ? 0 : v), 0);
+  console.log(`in process, last round, wall seconds (fit ${fit.toFixed(3)}, everything else ${rest.toFixed(3)}):`);
   console.log('  ' + Object.entries(json.phases).map(([p, s]) => `${p} ${s.toFixed(3)}`).join(', '));
+  console.log('Figures under load (see the load average above) are slower than on a quiet machine; the ratios are taken within each round.');
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
