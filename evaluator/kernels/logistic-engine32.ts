@@ -84,27 +84,21 @@ export class LogisticEngine32 {
     const T = tileSize(k);
     const kq = classStride(k), kp = paddedClasses(k), dp = paddedInputs(d, k), np = Math.ceil(n / T) * T;
     const tiles = np / T, blocks = dp / T, rowBlocks = Math.ceil(np / BLOCK_ROWS);
-    // Visit counts first (they size the lists): inputs j of tile t with a non-zero among its
-    // T rows (forward), rows i of block b with a non-zero among its T inputs (backward). The
-    // intercepts' input d is 1 on every real row.
-    let forwardVisits = 0, backwardVisits = 0;
-    const tileSeen = new Uint8Array(dp);
-    for (let t = 0; t < tiles; t++) {
-      tileSeen.fill(0);
-      for (let i = t * T, ie = Math.min(n, i + T); i < ie; i++) {
-        const o = i * d;
-        let prev = -1;
-        for (let j = 0; j < d; j++) {
-          if (X[o + j] === 0) continue;
-          tileSeen[j] = 1;
-          const b = (j / T) | 0;
-          if (b !== prev) { backwardVisits++; prev = b; }
-        }
-        if (((d / T) | 0) !== prev) backwardVisits++;
-        tileSeen[d] = 1;
+    // Visit marks first (their counts size the lists): inputs j of tile t with a non-zero
+    // among its T rows (forward), blocks b of row i with a non-zero among their T inputs
+    // (backward). The intercepts' input d is 1 on every real row.
+    const tileMarks = new Uint8Array(tiles * dp), blockMarks = new Uint8Array(np * blocks);
+    for (let i = 0; i < n; i++) {
+      const o = i * d, tm = Math.floor(i / T) * dp, bm = i * blocks;
+      for (let j = 0; j < d; j++) {
+        if (X[o + j] !== 0) { tileMarks[tm + j] = 1; blockMarks[bm + Math.floor(j / T)] = 1; }
       }
-      for (let j = 0; j < dp; j++) forwardVisits += tileSeen[j];
+      tileMarks[tm + d] = 1;
+      blockMarks[bm + Math.floor(d / T)] = 1;
     }
+    let forwardVisits = 0, backwardVisits = 0;
+    for (let q = 0; q < tileMarks.length; q++) forwardVisits += tileMarks[q];
+    for (let q = 0; q < blockMarks.length; q++) backwardVisits += blockMarks[q];
     const forwardListed = forwardVisits < LIST_BELOW * tiles * dp;
     const backwardListed = backwardVisits < LIST_BELOW * blocks * np;
     const L = new Layout();
@@ -124,56 +118,53 @@ export class LogisticEngine32 {
       y: at + rel.y, W: at + rel.W, R: at + rel.R, G: at + rel.G, loss: at + rel.loss,
     };
     this.layout = lay;
-    // Xf: tile t, input j → its T rows side by side (zero padding rows and inputs), with the
-    // visit list of each tile.
+    // Xf: tile t, input j → its T rows side by side. Every value is written (padding: 0),
+    // so the region needs no clearing first.
     const xf = new Float32Array(buf, lay.Xf, np * dp);
-    xf.fill(0);
-    {
-      const ptr = forwardListed ? new Int32Array(buf, lay.fptr, tiles + 1) : null;
-      const list = forwardListed ? new Int32Array(buf, at + rel.flist, forwardVisits) : null;
+    for (let i = 0; i < np; i++) {
+      const fo = Math.floor(i / T) * dp * T + (i % T);
+      if (i < n) {
+        const o = i * d;
+        for (let j = 0; j < d; j++) xf[fo + T * j] = X[o + j];
+        xf[fo + T * d] = 1;
+      } else {
+        for (let j = 0; j <= d; j++) xf[fo + T * j] = 0;
+      }
+      for (let j = d + 1; j < dp; j++) xf[fo + T * j] = 0;
+    }
+    // Xb: block b, row i → its T inputs side by side; a chunk of rows of X stays in cache
+    // while every block takes its inputs.
+    const xb = new Float32Array(buf, lay.Xb, np * dp);
+    for (let i0 = 0; i0 < np; i0 += 64) {
+      const i1 = Math.min(np, i0 + 64);
+      for (let b = 0; b < blocks; b++) {
+        const j0 = b * T, bo = b * np * T;
+        for (let i = i0; i < i1; i++) {
+          const o = i * d, q = bo + i * T - j0;
+          for (let j = j0; j < j0 + T; j++) xb[q + j] = i >= n ? 0 : j < d ? X[o + j] : j === d ? 1 : 0;
+        }
+      }
+    }
+    if (forwardListed) {
+      const ptr = new Int32Array(buf, lay.fptr, tiles + 1), list = new Int32Array(buf, at + rel.flist, forwardVisits);
       let p = 0;
       for (let t = 0; t < tiles; t++) {
-        const fo = t * dp * T;
-        for (let r = 0, i = t * T; r < T && i < n; r++, i++) {
-          const o = i * d;
-          for (let j = 0; j < d; j++) xf[fo + T * j + r] = X[o + j];
-          xf[fo + T * d + r] = 1;
-        }
-        if (ptr && list) {
-          ptr[t] = at + rel.flist + 4 * p;
-          for (let j = 0, q = fo; j < dp; j++, q += T) {
-            for (let r = 0; r < T; r++) if (xf[q + r] !== 0) { list[p++] = j; break; }
-          }
-        }
+        ptr[t] = at + rel.flist + 4 * p;
+        for (let j = 0, q = t * dp; j < dp; j++, q++) if (tileMarks[q]) list[p++] = j;
       }
-      if (ptr) ptr[tiles] = at + rel.flist + 4 * p;
+      ptr[tiles] = at + rel.flist + 4 * p;
     }
-    // Xb: block b, row i → its T inputs side by side, and the visit lists per row block and
-    // input block; a row block's rows of X stay in cache while every block takes its inputs.
-    const xb = new Float32Array(buf, lay.Xb, np * dp);
-    xb.fill(0);
-    {
-      const ptr = backwardListed ? new Int32Array(buf, lay.bptr, rowBlocks * blocks + 1) : null;
-      const list = backwardListed ? new Int32Array(buf, at + rel.blist, backwardVisits) : null;
+    if (backwardListed) {
+      const ptr = new Int32Array(buf, lay.bptr, rowBlocks * blocks + 1), list = new Int32Array(buf, at + rel.blist, backwardVisits);
       let p = 0;
       for (let r = 0; r < rowBlocks; r++) {
-        const i0 = r * BLOCK_ROWS, i1 = Math.min(n, i0 + BLOCK_ROWS);
+        const i0 = r * BLOCK_ROWS, i1 = Math.min(np, i0 + BLOCK_ROWS);
         for (let b = 0; b < blocks; b++) {
-          if (ptr) ptr[r * blocks + b] = at + rel.blist + 4 * p;
-          const j0 = b * T, bo = b * np * T;
-          for (let i = i0; i < i1; i++) {
-            const o = i * d, q = bo + i * T;
-            let any = false;
-            for (let t = 0; t < T; t++) {
-              const j = j0 + t;
-              const x = j < d ? X[o + j] : j === d ? 1 : 0;
-              if (x !== 0) { xb[q + t] = x; any = true; }
-            }
-            if (any && list) list[p++] = i;
-          }
+          ptr[r * blocks + b] = at + rel.blist + 4 * p;
+          for (let i = i0; i < i1; i++) if (blockMarks[i * blocks + b]) list[p++] = i;
         }
       }
-      if (ptr) ptr[rowBlocks * blocks] = at + rel.blist + 4 * p;
+      ptr[rowBlocks * blocks] = at + rel.blist + 4 * p;
     }
     new Int32Array(buf, lay.y, np).fill(0).set(y);
     new Float32Array(buf, lay.W, dp * kq).fill(0);
