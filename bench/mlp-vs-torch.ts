@@ -15,13 +15,13 @@
  * Reference: Debian's python3-torch via /usr/bin/python3, CPU, torch.set_num_threads(2) (or
  * --torch-threads), the same float32 inputs (written once to a temporary folder), its
  * default init replaced by the same distributions. Each round r runs sieve then
- * PyTorch, both with seed r (ABAB…, 5 rounds by default): the median of the per-round time
+ * PyTorch, both with seed first-seed + r (ABAB…, 5 rounds by default): the median of the per-round time
  * ratios, and each side's mean test accuracy over the rounds (different seeds draw different
  * initial weights and shuffles, so accuracies are compared as means). Times are wall-clock
  * seconds of training alone (model construction to the last step; data loading, the PCA and
  * Python's start-up excluded on both sides).
  *
- *   SIEVE_DATA=/path/to/data nice node --import tsx bench/mlp-vs-torch.ts [--rounds 3] [--problem debug|pixels|all] [--threads 2] [--torch-threads 2]
+ *   SIEVE_DATA=/path/to/data nice node --import tsx bench/mlp-vs-torch.ts [--rounds 3] [--problem debug|pixels|all] [--threads 2] [--torch-threads 2] [--first-seed 0]
  *
  * Also printed: the products' work per second as a fraction of the WebAssembly SIMD f32x4
  * multiply-add peak (compute/simd-peak.ts), i.e. what limits sieve's side.
@@ -135,7 +135,7 @@ function median(xs: number[]): number {
 
 const fmtAcc = (xs: number[]) => (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(4);
 
-async function runProblem(p: Problem, rounds: number, trainAll: Split, test: Split, torchSkip: string | null, torchThreads: number): Promise<void> {
+async function runProblem(p: Problem, rounds: number, trainAll: Split, test: Split, torchSkip: string | null, torchThreads: number, firstSeed: number): Promise<void> {
   // Data exactly as the evaluator's model sees it (float32), shared by both sides.
   const n = Math.min(p.rows, trainAll.n);
   let X = trainAll.X.subarray(0, n * 784), Xt = test.X, d = 784;
@@ -153,13 +153,14 @@ async function runProblem(p: Problem, rounds: number, trainAll: Split, test: Spl
     const ours: Side[] = [], ref: Side[] = [];
     let version = '';
     for (let r = 0; r < rounds; r++) {
+      const seed = firstSeed + r;
       const t0 = performance.now();
-      const m = mlp.fit({ X, n, d, y, k: 10 }, params, { seed: r });
+      const m = mlp.fit({ X, n, d, y, k: 10 }, params, { seed });
       const seconds = (performance.now() - t0) / 1000;
       ours.push({ seconds, accuracy: accuracy(m.predictProba(Xt, test.n), test.y, 10) });
-      let line = `  round ${r + 1} (seed ${r}): sieve ${seconds.toFixed(3)} s, accuracy ${ours[r].accuracy.toFixed(4)}`;
+      let line = `  round ${r + 1} (seed ${seed}): sieve ${seconds.toFixed(3)} s, accuracy ${ours[r].accuracy.toFixed(4)}`;
       if (!torchSkip) {
-        const args = [folder, n, test.n, d, p.hidden, p.batch, p.epochs, r, LR, WEIGHT_DECAY, torchThreads].map(String);
+        const args = [folder, n, test.n, d, p.hidden, p.batch, p.epochs, seed, LR, WEIGHT_DECAY, torchThreads].map(String);
         const res = spawnSync(PYTHON, ['-c', TORCH, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
         if (res.status !== 0) {
           torchSkip = `PyTorch run failed: ${res.stderr.trim().split('\n').slice(-3).join(' / ')}`;
@@ -200,7 +201,9 @@ async function main(): Promise<void> {
   const which = arg('--problem', 'all');
   const threads = Number(arg('--threads', '2'));
   const torchThreads = Number(arg('--torch-threads', '2'));
+  const firstSeed = Number(arg('--first-seed', '0'));
   if (!Number.isInteger(rounds) || rounds < 1) { console.error('--rounds needs a positive integer'); process.exit(2); }
+  if (!Number.isInteger(firstSeed) || firstSeed < 0) { console.error('--first-seed needs a non-negative integer'); process.exit(2); }
   const chosen = PROBLEMS.filter((p) => which === 'all' || p.name === which);
   if (!chosen.length) { console.error(`--problem: one of ${PROBLEMS.map((p) => p.name).join(', ')}, all`); process.exit(2); }
   if (!FILES.every((f) => existsSync(join(DATA, f)))) {
@@ -213,7 +216,7 @@ async function main(): Promise<void> {
   const test = await load(FILES[2], FILES[3], 10000);
   const loadNow = () => loadavg().map((x) => x.toFixed(1)).join(' / ');
   console.log(`bench/mlp-vs-torch: sieve's MLP vs PyTorch, AdamW lr ${LR}, weight decay ${WEIGHT_DECAY}, ${rounds} rounds (ABAB); load average ${loadNow()}`);
-  for (const p of chosen) await runProblem(p, rounds, train, test, torchSkip, torchThreads);
+  for (const p of chosen) await runProblem(p, rounds, train, test, torchSkip, torchThreads, firstSeed);
   // PyTorch's two OpenMP threads spin and wait on each other: on a machine whose cores are
   // busy with other work its time grows far more than sieve's, so say how busy it was.
   console.log(`\nload average at the end: ${loadNow()} (1 / 5 / 15 min; ${availableParallelism()} cores)`);
