@@ -298,6 +298,24 @@ describe('pool import: bounded inputs', () => {
     expect(process.memoryUsage().rss - before).toBeLessThan(100 << 20);
   });
 
+  it('refuses an IDX header that declares more data than sieve reads, before reading it', async () => {
+    // A header for 10^8 images of 28×28 (78 GB), then a little data.
+    const header = Buffer.alloc(16);
+    header.writeUInt32BE(0x803, 0);
+    header.writeUInt32BE(100_000_000, 4);
+    header.writeUInt32BE(28, 8);
+    header.writeUInt32BE(28, 12);
+    const dir = fixture({ 'i-idx3-ubyte.gz': gzipSync(Buffer.concat([header, Buffer.alloc(1 << 16)])), 'l-idx1-ubyte.gz': gzipSync(encodeIdx('ubyte', [10], new Uint8Array(10))) });
+    const err = await importFails(dir, { input: 'i-idx3-ubyte.gz', labels: join(dir, 'l-idx1-ubyte.gz') });
+    expect(err.message).toBe('IDX header declares 78400000016 bytes of data; sieve reads IDX files of at most 2147483648 bytes');
+  });
+
+  it('refuses a JSON Lines record that names a key twice, with its line', async () => {
+    const err = await importFails(fixture({ 'd.jsonl': '{"id":"1","label":"a","x":1}\n{"id":"2","id":"3","label":"b","x":2}\n' }), { input: 'd.jsonl' });
+    expect(err.message).toBe('1 record names a key twice (which value counts is not clear)');
+    expect(err.examples).toEqual(['line 2: "id"']);
+  });
+
   it('refuses deeply nested JSON Lines with the line, instead of crashing', async () => {
     const deep = '{"id":"2","label":"b","x":' + '['.repeat(100000) + ']'.repeat(100000) + '}';
     const err = await importFails(fixture({ 'd.jsonl': `{"id":"1","label":"a","x":1}\n${deep}\n` }), { input: 'd.jsonl' });

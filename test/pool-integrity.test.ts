@@ -144,6 +144,14 @@ describe('evaluator-only files are never a participant source', () => {
     await refused(readSplit(p, 'train'), /evaluator-only test file/);
   });
 
+  it('a pool folder without pool.json, or with a broken one, is a SieveError naming it', async () => {
+    const bare = join(dir, 'bare');
+    mkdirSync(bare);
+    await refused(openPool(bare), /not a pool: .*bare has no pool\.json/);
+    writeFileSync(join(bare, 'pool.json'), '{"format":');
+    await refused(openPool(bare), /^pool\.json is not valid JSON/);
+  });
+
   it('a pool whose train.parquet is missing or truncated is a SieveError saying what to do', async () => {
     const broken = join(dir, 'broken');
     cpSync(pool, broken, { recursive: true });

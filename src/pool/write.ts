@@ -341,8 +341,8 @@ async function finishPool(tmp: string, m: ManifestDraft, files: FileEntry[], spl
 }
 
 /**
- * A pool whose splits are already tables in a DuckDB connection (the streaming importer):
- * columns id, label, features in manifest order, groups; rows in the order to write.
+ * A pool whose splits are already tables or views in a DuckDB connection (the streaming
+ * importer): columns id, label, features in manifest order, groups; rows in the order to write.
  */
 export interface TablePoolDraft {
   manifest: ManifestDraft;

@@ -19,7 +19,6 @@ import { poolReplaceBlocker, writePoolFromTables } from '../write.ts';
 import { checkOutputPath } from '../../util/outpath.ts';
 import { DEFAULT_NA_VALUES } from '../choices.ts';
 import {
-  createTableAs,
   detectFormat,
   stagedName,
   stageArff,
@@ -642,14 +641,16 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
     ...plans.map((p) => `${valueExpr(p)} AS ${q(p.spec.name)}`),
     ...groupExprs.map((g) => `${g.exprs[i]} AS ${q(g.name)}`),
   ];
-  const makeTable = async (name: string, i: number, part: number) => {
-    // Ids, labels and groups as staged, features cast or cast from lists: cheap to plan in one statement.
-    await createTableAs(conn, name, select(i), parts(i), `${partOf(i)} = ${part}`, { cheap: true });
+  // The pool's splits are views over the staged tables, not copies: the writer's checks and its
+  // COPY to Parquet read them once each, and a copy would hold a second version of every row
+  // (a 1 GB CSV: twice the memory DuckDB may use, so it spilled) or of every column (a
+  // 5,000-column file: as long as reading it). Ids, labels and groups as staged, features cast.
+  const makeView = async (name: string, i: number, part: number) => {
+    await conn.run(`CREATE VIEW ${q(name)} AS SELECT ${select(i).join(', ')} FROM ${parts(i)} WHERE ${partOf(i)} = ${part}`);
     return name;
   };
-  const trainTable = await makeTable('pool_train', 0, 0);
-  const testTable = test ? await makeTable('pool_test', 1, 1) : opts.testFraction !== undefined ? await makeTable('pool_test', 0, 1) : undefined;
-  for (const s of sources) await conn.run(`DROP TABLE ${q(s.table)}`);
+  const trainTable = await makeView('pool_train', 0, 0);
+  const testTable = test ? await makeView('pool_test', 1, 1) : opts.testFraction !== undefined ? await makeView('pool_test', 0, 1) : undefined;
   if (testTable && Number(await scalar(conn, `SELECT count(*) FROM ${q(testTable)}`)) === 0)
     throw new SieveError(`--test-fraction ${opts.testFraction} leaves the test split empty (${train.rows} rows)`, { where: '--test-fraction' });
 

@@ -227,13 +227,11 @@ const COLUMNS_PER_STATEMENT = 64;
 
 /**
  * CREATE TABLE `table` AS SELECT `exprs` FROM `source` [WHERE `where`], in row order. Wide
- * selections of costly expressions (cleaning: a CASE over a list each) are split into narrow
- * tables over the same rows, then joined by position; `cheap` expressions (column references,
- * casts) go in one statement, which costs less than the copies a join by position makes.
+ * selections are split into narrow tables over the same rows, then joined by position.
  */
-export async function createTableAs(conn: DuckDBConnection, table: string, exprs: string[], source: string, where?: string, opts: { cheap?: boolean } = {}): Promise<void> {
+export async function createTableAs(conn: DuckDBConnection, table: string, exprs: string[], source: string, where?: string): Promise<void> {
   const filter = where ? ` WHERE ${where}` : '';
-  if (exprs.length <= COLUMNS_PER_STATEMENT || opts.cheap) {
+  if (exprs.length <= COLUMNS_PER_STATEMENT) {
     await conn.run(`CREATE TABLE ${quoteIdent(table)} AS SELECT ${exprs.join(', ')} FROM ${source}${filter}`);
     return;
   }
