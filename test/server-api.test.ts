@@ -110,7 +110,8 @@ describe('server store', () => {
     conn.closeSync();
     inst.closeSync();
     const newer = await DuckDbStore.open(join(dir, 'store.duckdb'));
-    await expect(newer.migrate()).rejects.toThrow(/schema version 2; this sieve knows up to 1/);
+    const v = MIGRATIONS.at(-1)!.version;
+    await expect(newer.migrate()).rejects.toThrow(`schema version ${v + 1}; this sieve knows up to ${v}`);
     await newer.close();
   });
 
@@ -319,6 +320,106 @@ describe('server API', () => {
     expect((await app.request(`/api/jobs/${job}`, { headers: auth(t.token) })).status).toBe(200);
     expect((await app.request('/api/jobs?state=lost', { headers: auth(t.token) })).status).toBe(400);
   }, 60_000);
+});
+
+describe('organiser endpoints', () => {
+  it('create, open and close challenges and phases, organisers only, each change logged in its transaction', async () => {
+    const store = await freshStore('organiser');
+    const local = new Map(served);
+    const created = join(dir, 'created');
+    try {
+      const app = createApp({ store, challenges: local, maxUploadBytes: 64 * 1024, createdChallengesDir: created });
+      const t = issueToken('org_0000000000000000000000aa');
+      await store.addParticipant({ id: 'org_0000000000000000000000aa', name: 'org', role: 'organiser', tokenSalt: t.salt, tokenHash: t.hash, createdAt: 1 });
+      const org = auth(t.token);
+      const par = auth(await register(app, 'pat'));
+      const json = (h: Record<string, string>) => ({ ...h, 'content-type': 'application/json' });
+      const poolDir = join(challengesDir, 'tiny', 'pool');
+      const yaml = (name: string, extra = '') => [
+        `name: ${name}`, 'version: 1', 'title: Made through the API', `pool: ${poolDir}`, 'task: selection', 'budget: { rows: 100 }',
+        'metrics: { primary: accuracy, direction: max }', 'model: { kind: logistic-regression, params: { l2: 1, max_iter: 50 }, seeds: [0] }',
+        'test: { public_fraction: 0.5, seed: 0 }', 'bootstrap: { samples: 20, seed: 0 }', extra, '',
+      ].join('\n');
+
+      // Roles: a participant may do none of it; nobody without a token.
+      const tries = [
+        ['POST', '/api/challenges', JSON.stringify({ yaml: yaml('made') })], ['POST', '/api/challenges/tiny/close', ''], ['POST', '/api/challenges/tiny/open', ''],
+        ['PUT', '/api/challenges/tiny/phases/main', JSON.stringify({ closes_at: null })], ['POST', '/api/challenges/tiny/phases/main/close', ''], ['GET', '/api/actions', undefined],
+      ] as const;
+      for (const [method, path, body] of tries) {
+        const r = await app.request(path, { method, headers: json(par), body });
+        expect(r.status, `${method} ${path}`).toBe(403);
+        expect((await r.json()).error.code).toBe('forbidden');
+        expect((await app.request(path, { method, headers: json({}), body })).status).toBe(401);
+      }
+      expect(await store.listActions({})).toEqual([]);
+
+      // A spec that fails the schema is refused with its problems, and leaves nothing behind.
+      const bad = await app.request('/api/challenges', { method: 'POST', headers: json(org), body: JSON.stringify({ yaml: yaml('broken').replace('task: selection', 'task: juggling') }) });
+      expect(bad.status).toBe(400);
+      const badBody = await bad.json();
+      expect(badBody.error.code).toBe('bad-request');
+      expect(JSON.stringify(badBody)).toMatch(/task/);
+      expect(JSON.stringify(badBody)).not.toContain(created);
+      expect((await app.request('/api/challenges/broken')).status).toBe(404);
+      const { readdir } = await import('node:fs/promises');
+      expect(await readdir(created)).toEqual([]);
+
+      // Created: a draft, refusing submissions until opened.
+      const made = await app.request('/api/challenges', { method: 'POST', headers: json(org), body: JSON.stringify({ yaml: yaml('made') }) });
+      expect(made.status).toBe(201);
+      expect(await made.json()).toMatchObject({ name: 'made', state: 'draft', phases: [{ name: 'main', opens_at: null, closes_at: null }] });
+      expect((await app.request('/api/challenges', { method: 'POST', headers: json(org), body: JSON.stringify({ yaml: yaml('made') }) })).status).toBe(409);
+      const send = () => app.request('/api/challenges/made/submissions', { method: 'POST', headers: par, body: upload(`id\n${ids.slice(0, 20).join('\n')}\n`) });
+      const early = await send();
+      expect(early.status).toBe(409);
+      expect((await early.json()).error.message).toMatch(/not open yet/);
+      const opened = await app.request('/api/challenges/made/open', { method: 'POST', headers: org });
+      expect(await opened.json()).toMatchObject({ state: 'open' });
+      expect((await send()).status).toBe(202);
+
+      // A phase closed: no submissions; another phase opened: submissions again.
+      expect(await (await app.request('/api/challenges/made/phases/main/close', { method: 'POST', headers: org })).json()).toMatchObject({ state: 'closed' });
+      expect((await send()).status).toBe(409);
+      const put = await app.request('/api/challenges/made/phases/final', { method: 'PUT', headers: json(org), body: JSON.stringify({ opens_at: '2001-01-01T00:00:00Z', closes_at: '2999-01-01T00:00:00Z' }) });
+      expect(await put.json()).toMatchObject({ state: 'open', phases: [{ name: 'final', closes_at: '2999-01-01T00:00:00.000Z' }, { name: 'main' }] });
+      expect((await send()).status).toBe(202);
+      const backwards = await app.request('/api/challenges/made/phases/final', { method: 'PUT', headers: json(org), body: JSON.stringify({ closes_at: '2000-01-01T00:00:00Z' }) });
+      expect((await backwards.json()).error.where).toBe('closes_at');
+      expect((await app.request('/api/challenges/made/phases/..%2Fx/open', { method: 'POST', headers: org })).status).toBe(400);
+
+      // Closed by the organiser before its date: submissions refused, the private board shown.
+      const closed = await app.request('/api/challenges/made/close', { method: 'POST', headers: org });
+      expect(await closed.json()).toMatchObject({ state: 'closed' });
+      expect((await send()).status).toBe(409);
+      expect((await (await app.request('/api/challenges/made/leaderboard')).json()).part).toBe('public and private (closed)');
+      expect((await (await app.request('/api/challenges/tiny/leaderboard')).json()).part).toBe('public');
+
+      // The log: who, what, when, newest first, one row per change, none for refused requests.
+      const log = (await (await app.request('/api/actions?challenge=made', { headers: org })).json()).actions;
+      expect(log.map((a: { action: string }) => a.action)).toEqual(['challenge.close', 'phase.put', 'phase.close', 'challenge.open', 'challenge.create']);
+      for (const a of log) expect(a).toMatchObject({ actor: 'org_0000000000000000000000aa', challenge: 'made' });
+      expect(log[0].detail).toEqual({ from: 'open', to: 'closed' });
+      expect(Date.parse(log[0].at)).toBeGreaterThanOrEqual(Date.parse(log.at(-1).at));
+
+      // A change and its log row commit together: an action that cannot be written undoes the change.
+      const dup = (await store.listActions({}))[0];
+      await expect(store.setChallengeState('made', 'open', { ...dup, action: 'challenge.open' })).rejects.toThrow();
+      expect((await store.getChallenge('made'))!.state).toBe('closed');
+      await expect(store.putPhase({ challenge: 'made', name: 'extra', opensAt: null, closesAt: null }, dup)).rejects.toThrow();
+      expect((await store.listPhases('made')).map((x) => x.name)).toEqual(['final', 'main']);
+
+      // Restarted, the server serves the created challenge again from its folder, state kept.
+      const again = new Map(served);
+      const { loadCreatedChallenges } = await import('../src/server/challenges.ts');
+      expect(await loadCreatedChallenges(store, again)).toEqual([]);
+      await syncChallenges(store, again);
+      const app2 = createApp({ store, challenges: again, maxUploadBytes: 64 * 1024 });
+      expect(await (await app2.request('/api/challenges/made')).json()).toMatchObject({ name: 'made', state: 'closed' });
+    } finally {
+      await store.close();
+    }
+  });
 });
 
 describe('OpenAPI description', () => {

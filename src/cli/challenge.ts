@@ -1,6 +1,8 @@
 /**
  * `sieve challenge list | info | variants | check`: the built-in challenges, one challenge's
  * rules, its hidden variant pools (built on demand), and a dry run of submission validation.
+ * `sieve challenge create | open | close --server URL --token ORG`: an organiser's changes on a
+ * challenge server (docs/server.md "Organisers").
  */
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
@@ -8,6 +10,7 @@ import { join } from 'node:path';
 import type { Challenge } from '../challenge/schema.ts';
 import { taskOf } from '../tasks/index.ts';
 import { printJson, printTable } from '../util/output.ts';
+import { remote, remoteOptions, type Remote } from './submit.ts';
 
 function budgetText(c: Challenge): string {
   return taskOf(c.task).budgetText(c.budget);
@@ -134,5 +137,32 @@ export function register(program: Command): void {
       const out = { ok: true, challenge: c.name, format: submission.format, rows: submission.rows, sha256, ...(read.strategy ? { strategy: read.strategy } : {}) };
       if (opts.json) return printJson(out);
       console.log(`ok: ${submission.rows} ${taskOf(c.task).columns.includes('label') ? 'corrections' : 'ids'} (${source}) pass every rule of ${c.name}; budget ${budgetText(c)}`);
+    });
+
+  for (const to of ['open', 'close'] as const) {
+    remoteOptions(cmd
+      .command(to)
+      .description(`organisers: ${to} a challenge on a challenge server (${to === 'close' ? 'its private leaderboard is shown from then on' : 'submissions are taken from then on'}; logged with who and when)`)
+      .argument('<challenge>', 'challenge name on the server'))
+      .action(async (name: string, opts: Remote) => {
+        const { setChallengeState } = await import('../server/client.ts');
+        const out = await setChallengeState(remote(opts), name, to);
+        if (opts.json) return printJson(out);
+        console.log(`${out.name}: ${out.state}`);
+      });
+  }
+
+  remoteOptions(cmd
+    .command('create')
+    .description('organisers: create a challenge on a challenge server from a challenge.yaml (its pool: must name a pool the server has)')
+    .argument('<challenge.yaml>', 'the spec file'))
+    .option('--open', 'open it at once (default: a draft until `sieve challenge open`)')
+    .action(async (path: string, opts: Remote & { open?: boolean }) => {
+      const { createChallenge } = await import('../server/client.ts');
+      const { fsError } = await import('../util/errors.ts');
+      const yaml = await readFile(path, 'utf8').catch((err) => { throw fsError(err, 'read the challenge spec', path) ?? err; });
+      const out = await createChallenge(remote(opts), yaml, opts.open === true);
+      if (opts.json) return printJson(out);
+      console.log(`${out.name}: created (${out.state})`);
     });
 }

@@ -18,12 +18,12 @@ import { bytesSource } from '../submission/sources/bytes.ts';
 import { taskOf } from '../tasks/index.ts';
 import { SieveError } from '../util/errors.ts';
 import { PACKAGE_ROOT } from '../util/package-root.ts';
-import type { ServedChallenge } from './challenges.ts';
+import { createChallengeFolder, type ServedChallenge } from './challenges.ts';
 import { leaderboard, Significance } from './leaderboard.ts';
 import { pagesApp } from './pages/index.tsx';
 import { MAX_ATTEMPTS } from './queue.ts';
 import { RateLimiter } from './rate-limit.ts';
-import type { JobRow, ParticipantRow, ServerStore } from './store/types.ts';
+import type { ActionRow, ChallengeState, JobRow, ParticipantRow, PhaseRow, ServerStore } from './store/types.ts';
 import { issueToken, newId, parseToken, tokenMatches } from './tokens.ts';
 
 export type ErrorCode =
@@ -48,6 +48,8 @@ export interface AppOptions {
   now?: () => Date;
   /** The leaderboard's paired comparisons and their cache (shared with whoever warms it). */
   significance?: Significance;
+  /** Where challenges created through the API are written (one folder each); absent: creating is refused. */
+  createdChallengesDir?: string;
 }
 
 /** Default upload cap: a submission of a million ids is about 10 MB as CSV. */
@@ -121,15 +123,38 @@ export function createApp(opts: AppOptions): Hono {
     return p;
   };
 
-  const summary = (s: ServedChallenge) => {
+  /**
+   * A challenge's state as the server enforces it: draft until an organiser opens a challenge
+   * created through the API; closed once an organiser closed it, its `closes` date passed,
+   * or every phase has closed; else open. Submissions need it open and a phase open now.
+   */
+  const stateOf = async (s: ServedChallenge): Promise<{ state: ChallengeState; phases: PhaseRow[]; phaseOpen: PhaseRow | null }> => {
+    const row = await store.getChallenge(s.challenge.name);
+    const phases = await store.listPhases(s.challenge.name);
+    const t = now().getTime();
+    const phaseOpen = phases.find((p) => (p.opensAt === null || p.opensAt <= t) && (p.closesAt === null || t < p.closesAt)) ?? null;
+    const allClosed = phases.length > 0 && phases.every((p) => p.closesAt !== null && p.closesAt <= t);
+    const stored = row?.state ?? 'open';
+    const state: ChallengeState = stored === 'draft' ? 'draft' : stored === 'closed' || isClosed(s.challenge, now()) || allClosed ? 'closed' : 'open';
+    return { state, phases, phaseOpen };
+  };
+  const phaseJson = (p: PhaseRow) => ({
+    name: p.name,
+    opens_at: p.opensAt === null ? null : new Date(p.opensAt).toISOString(),
+    closes_at: p.closesAt === null ? null : new Date(p.closesAt).toISOString(),
+  });
+
+  const summary = async (s: ServedChallenge) => {
     const c = s.challenge;
+    const st = await stateOf(s);
     return {
       name: c.name,
       title: c.title,
       version: c.version,
       task: c.task,
-      state: isClosed(c, now()) ? 'closed' : 'open',
+      state: st.state,
       closes: c.closes ?? null,
+      phases: st.phases.map(phaseJson),
       pool: s.pool.name,
       budget: taskOf(c.task).budgetText(c.budget),
       primary: { name: c.metrics.primary, direction: c.metrics.direction },
@@ -150,7 +175,7 @@ export function createApp(opts: AppOptions): Hono {
 
   app.get('/healthz', async (c) => c.json({ ok: true, jobs: await store.countJobs() }));
 
-  app.get('/api/challenges', (c) => c.json({ challenges: [...challenges.values()].map(summary) }));
+  app.get('/api/challenges', async (c) => c.json({ challenges: await Promise.all([...challenges.values()].map(summary)) }));
 
   app.get('/api/challenges/:name', async (c) => {
     const s = served(c.req.param('name'));
@@ -158,7 +183,7 @@ export function createApp(opts: AppOptions): Hono {
     const readme = await readFile(join(ch.dir, 'README.md'), 'utf8').catch(() => null);
     const m = s.pool.manifest;
     return c.json({
-      ...summary(s),
+      ...(await summary(s)),
       description: ch.description ?? null,
       story: readme,
       rules: {
@@ -237,7 +262,10 @@ export function createApp(opts: AppOptions): Hono {
       const p = await requireCaller(c);
       const s = served(c.req.param('name'));
       const ch = s.challenge;
-      if (isClosed(ch, now())) throw new ApiError(409, 'challenge-closed', `challenge ${ch.name} closed at ${ch.closes}`, 'challenge');
+      const st = await stateOf(s);
+      if (st.state === 'closed') throw new ApiError(409, 'challenge-closed', `challenge ${ch.name} is closed${ch.closes && isClosed(ch, now()) ? ` (closed at ${ch.closes})` : ''}`, 'challenge');
+      if (st.state === 'draft') throw new ApiError(409, 'challenge-closed', `challenge ${ch.name} is not open yet (an organiser opens it)`, 'challenge');
+      if (!st.phaseOpen) throw new ApiError(409, 'challenge-closed', `no phase of ${ch.name} is open now`, 'challenge', st.phases.map((p) => `${p.name}: ${JSON.stringify(phaseJson(p))}`));
       const body = await c.req.parseBody().catch(() => {
         throw new ApiError(400, 'bad-request', 'the body is not multipart/form-data', 'body', ['curl -F file=@ids.csv …']);
       });
@@ -323,20 +351,112 @@ export function createApp(opts: AppOptions): Hono {
       created_at: new Date(sub.createdAt).toISOString(),
       job: job ? jobJson(job) : null,
       // Organisers see the whole record; everyone else its participant-visible view.
-      record: result ? (p.role === 'organiser' ? JSON.parse(result.record) : publicView(JSON.parse(result.record) as ResultRecord, { now: now() })) : null,
+      record: result ? (p.role === 'organiser' ? JSON.parse(result.record) : publicView(JSON.parse(result.record) as ResultRecord, { now: now(), showPrivate: (await stateOf(served(sub.challenge))).state === 'closed' })) : null,
     });
   });
 
   app.get('/api/challenges/:name/leaderboard', async (c) => {
     const s = served(c.req.param('name'));
     const ch = s.challenge;
-    return c.json(await leaderboard(ch, await store.listResults(ch.name), now(), significance));
+    return c.json(await leaderboard(ch, await store.listResults(ch.name), now(), significance, (await stateOf(s)).state === 'closed'));
   });
 
   app.get('/openapi.json', async (c) => {
     const text = await readFile(join(PACKAGE_ROOT, 'docs', 'openapi.json'), 'utf8').catch(() => null);
     if (text === null) throw new ApiError(404, 'not-found', 'the OpenAPI description is not installed (docs/openapi.json)');
     return c.body(text, 200, { 'content-type': 'application/json' });
+  });
+
+  // ---- Organisers: create, open and close challenges and their phases; every change logged with it.
+  const requireOrganiser = async (c: Context): Promise<ParticipantRow> => {
+    const p = await requireCaller(c);
+    if (p.role !== 'organiser') throw new ApiError(403, 'forbidden', 'this endpoint is for organisers', 'Authorization', ['organiser tokens come from sieve serve --init']);
+    return p;
+  };
+  const action = (p: ParticipantRow, what: string, challenge: string | null, detail: Record<string, unknown>): ActionRow =>
+    ({ id: newId('act'), at: now().getTime(), actor: p.id, action: what, challenge, detail: JSON.stringify(detail) });
+  const jsonBody = async (c: Context): Promise<Record<string, unknown>> => {
+    const b = await c.req.json().catch(() => null);
+    if (b === null || typeof b !== 'object' || Array.isArray(b)) throw new ApiError(400, 'bad-request', 'the body must be a JSON object', 'body');
+    return b as Record<string, unknown>;
+  };
+
+  app.post('/api/challenges', bodyLimit({ maxSize: 256 * 1024, onError: (c) => c.json(errorBody(new ApiError(413, 'too-large', 'a challenge spec is at most 256 KB', 'yaml')), 413) }), async (c) => {
+    const p = await requireOrganiser(c);
+    const body = await jsonBody(c);
+    if (typeof body.yaml !== 'string' || !body.yaml.trim()) throw new ApiError(400, 'bad-request', 'send the challenge spec as {"yaml": "<challenge.yaml text>"}', 'yaml', ['its pool: names a pool this server can open (a built-in or workspace pool)']);
+    if (body.open !== undefined && typeof body.open !== 'boolean') throw new ApiError(400, 'bad-request', '"open" must be true or false', 'open');
+    if (!opts.createdChallengesDir) throw new ApiError(403, 'forbidden', 'this server does not take new challenges (no folder for them)', 'challenge');
+    const created = await createChallengeFolder(opts.createdChallengesDir, body.yaml, (name) => challenges.has(name));
+    if ('taken' in created) throw new ApiError(409, 'conflict', `a challenge named "${created.taken}" exists`, 'name');
+    const ch = created.challenge;
+    const state: ChallengeState = body.open === true ? (isClosed(ch, now()) ? 'closed' : 'open') : 'draft';
+    const ok = await store.createChallenge(
+      { name: ch.name, ref: ch.dir, version: ch.version, specSha256: ch.specSha256, title: ch.title ?? ch.name, task: ch.task, state, origin: 'api' },
+      { opensAt: null, closesAt: ch.closes ? Date.parse(ch.closes) : null },
+      action(p, 'challenge.create', ch.name, { state, version: ch.version, spec_sha256: ch.specSha256, pool: created.pool.name }),
+    );
+    if (!ok) {
+      await created.discard();
+      throw new ApiError(409, 'conflict', `a challenge named "${ch.name}" exists`, 'name');
+    }
+    challenges.set(ch.name, { challenge: ch, pool: created.pool });
+    return c.json(await summary(challenges.get(ch.name)!), 201);
+  });
+
+  const setState = (to: 'open' | 'closed') => async (c: Context) => {
+    const p = await requireOrganiser(c);
+    const s = served(c.req.param('name')!);
+    const before = await stateOf(s);
+    if (to === 'open' && isClosed(s.challenge, now())) {
+      throw new ApiError(409, 'conflict', `challenge ${s.challenge.name} closed at ${s.challenge.closes} by its spec`, 'closes', ['a new version of the challenge with a later closes: date can be created']);
+    }
+    const r = await store.setChallengeState(s.challenge.name, to, action(p, `challenge.${to === 'open' ? 'open' : 'close'}`, s.challenge.name, { from: before.state, to }));
+    if (r === 'not-found') throw new ApiError(404, 'not-found', `challenge ${s.challenge.name} is not in the database`, 'challenge');
+    return c.json(await summary(s));
+  };
+  app.post('/api/challenges/:name/open', setState('open'));
+  app.post('/api/challenges/:name/close', setState('closed'));
+
+  const PHASE = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+  const timeField = (v: unknown, field: string): number | null | undefined => {
+    if (v === undefined) return undefined;
+    if (v === null) return null;
+    const t = typeof v === 'string' ? Date.parse(v) : NaN;
+    if (!Number.isFinite(t)) throw new ApiError(400, 'bad-request', `${field} must be an ISO date-time or null`, field, [`"${field}": "2026-12-24T12:00:00Z"`]);
+    return t;
+  };
+  const putPhase = async (c: Context, p: ParticipantRow, name: string, change: { opensAt?: number | null; closesAt?: number | null }, what: string) => {
+    const s = served(c.req.param('name')!);
+    if (!PHASE.test(name)) throw new ApiError(400, 'bad-request', 'a phase name is 1-32 lower-case letters, digits, "_" or "-"', 'phase');
+    const had = (await store.listPhases(s.challenge.name)).find((x) => x.name === name);
+    const next: PhaseRow = { challenge: s.challenge.name, name, opensAt: change.opensAt !== undefined ? change.opensAt : had?.opensAt ?? null, closesAt: change.closesAt !== undefined ? change.closesAt : had?.closesAt ?? null };
+    if (next.opensAt !== null && next.closesAt !== null && next.closesAt < next.opensAt) throw new ApiError(400, 'bad-request', 'a phase cannot close before it opens', 'closes_at');
+    const r = await store.putPhase(next, action(p, what, s.challenge.name, { phase: name, before: had ? phaseJson(had) : null, after: phaseJson(next) }));
+    if (r === 'not-found') throw new ApiError(404, 'not-found', `challenge ${s.challenge.name} is not in the database`, 'challenge');
+    return c.json(await summary(s));
+  };
+  app.put('/api/challenges/:name/phases/:phase', async (c) => {
+    const p = await requireOrganiser(c);
+    const body = await jsonBody(c);
+    return putPhase(c, p, c.req.param('phase'), { opensAt: timeField(body.opens_at, 'opens_at'), closesAt: timeField(body.closes_at, 'closes_at') }, 'phase.put');
+  });
+  app.post('/api/challenges/:name/phases/:phase/open', async (c) => {
+    const p = await requireOrganiser(c);
+    return putPhase(c, p, c.req.param('phase'), { opensAt: now().getTime(), closesAt: null }, 'phase.open');
+  });
+  app.post('/api/challenges/:name/phases/:phase/close', async (c) => {
+    const p = await requireOrganiser(c);
+    return putPhase(c, p, c.req.param('phase'), { closesAt: now().getTime() }, 'phase.close');
+  });
+
+  app.get('/api/actions', async (c) => {
+    await requireOrganiser(c);
+    const challenge = c.req.query('challenge');
+    const rows = await store.listActions({ challenge: challenge || undefined });
+    return c.json({
+      actions: rows.map((a) => ({ id: a.id, at: new Date(a.at).toISOString(), actor: a.actor, action: a.action, challenge: a.challenge, detail: JSON.parse(a.detail) })),
+    });
   });
 
   // The web pages (src/server/pages/): HTML over this same API, called in-process.

@@ -4,7 +4,8 @@
  * their pools opened. Each is recorded in the store (name, version, spec hash, state, its
  * phase), so results stay tied to the spec they were scored under.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { BUILTIN_CHALLENGES_DIR, isClosed, loadChallenge, openChallengePool } from '../challenge/load.ts';
 import type { Challenge } from '../challenge/schema.ts';
@@ -38,8 +39,62 @@ export async function loadServedChallenges(dir?: string): Promise<Map<string, Se
 export async function syncChallenges(store: ServerStore, served: Map<string, ServedChallenge>, now = new Date()): Promise<void> {
   for (const { challenge: c } of served.values()) {
     await store.putChallenge(
-      { name: c.name, ref: c.dir, version: c.version, specSha256: c.specSha256, title: c.title ?? c.name, task: c.task, state: isClosed(c, now) ? 'closed' : 'open' },
+      { name: c.name, ref: c.dir, version: c.version, specSha256: c.specSha256, title: c.title ?? c.name, task: c.task, state: isClosed(c, now) ? 'closed' : 'open', origin: 'dir' },
       { opensAt: null, closesAt: c.closes ? Date.parse(c.closes) : null },
     );
   }
+}
+
+/** A challenge name fit for a folder name (the spec's own rules come on top, from its schema). */
+const FOLDER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * A challenge created through the API: its challenge.yaml written to a fresh folder under
+ * `root`, validated by the same loader and schema as any challenge (and its pool opened),
+ * and only then renamed to `root/NAME`; a spec that fails leaves nothing behind. Its `pool:`
+ * must name a pool the server can open (built-in or workspace), since the folder holds only
+ * the spec.
+ */
+export async function createChallengeFolder(root: string, yaml: string, taken: (name: string) => boolean): Promise<(ServedChallenge & { discard(): Promise<void> }) | { taken: string }> {
+  await mkdir(root, { recursive: true });
+  const tmp = join(root, `.new-${randomBytes(8).toString('hex')}`);
+  await mkdir(tmp);
+  try {
+    await writeFile(join(tmp, 'challenge.yaml'), yaml);
+    const draft = await loadChallenge(tmp);
+    if (!FOLDER_NAME.test(draft.name)) throw new SieveError(`the challenge name "${draft.name}" cannot name a folder`, { where: 'name' });
+    const dir = join(root, draft.name);
+    if (taken(draft.name) || (await stat(dir).then(() => true, () => false))) {
+      await rm(tmp, { recursive: true, force: true });
+      return { taken: draft.name };
+    }
+    await openChallengePool(draft);
+    await rename(tmp, dir);
+    const challenge = await loadChallenge(dir);
+    return { challenge, pool: await openChallengePool(challenge), discard: () => rm(dir, { recursive: true, force: true }) };
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    // Name the uploaded spec, not the server's scratch folder.
+    if (err instanceof SieveError) {
+      const fix = (t: string) => t.split(join(tmp, 'challenge.yaml')).join('challenge.yaml').split(tmp).join('<challenge folder>');
+      throw new SieveError(fix(err.message), { where: err.where === undefined ? undefined : fix(err.where), examples: err.examples.map(fix) });
+    }
+    throw err;
+  }
+}
+
+/** The challenges created through the API in an earlier run, loaded again from their folders. */
+export async function loadCreatedChallenges(store: ServerStore, served: Map<string, ServedChallenge>): Promise<string[]> {
+  const problems: string[] = [];
+  for (const row of await store.listChallenges()) {
+    if (row.origin !== 'api' || served.has(row.name)) continue;
+    try {
+      const challenge = await loadChallenge(row.ref);
+      served.set(challenge.name, { challenge, pool: await openChallengePool(challenge) });
+    } catch (err) {
+      if (!(err instanceof SieveError)) throw err;
+      problems.push(`challenge ${row.name} (created through the API, ${row.ref}) is not served: ${err.message}`);
+    }
+  }
+  return problems;
 }

@@ -160,3 +160,20 @@ export async function downloadPoolFile(server: string, challenge: string, file: 
   }
   return new Uint8Array(await res.arrayBuffer());
 }
+
+/** What the server answers about one challenge after an organiser's change. */
+export interface ChallengeSummary {
+  name: string;
+  state: 'draft' | 'open' | 'closed';
+  phases: { name: string; opens_at: string | null; closes_at: string | null }[];
+}
+
+/** Organisers: open or close a challenge (logged on the server with who and when). */
+export function setChallengeState(opts: ClientOptions, challenge: string, to: 'open' | 'close'): Promise<ChallengeSummary> {
+  return call(opts, `/api/challenges/${encodeURIComponent(challenge)}/${to}`, { method: 'POST' });
+}
+
+/** Organisers: create a challenge from a challenge.yaml's text (draft until opened, unless `open`). */
+export function createChallenge(opts: ClientOptions, yaml: string, open: boolean): Promise<ChallengeSummary> {
+  return call(opts, '/api/challenges', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ yaml, open }) });
+}

@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { SieveError } from '../util/errors.ts';
 import { createApp, DEFAULT_MAX_UPLOAD_BYTES } from './app.ts';
-import { loadServedChallenges, syncChallenges } from './challenges.ts';
+import { loadCreatedChallenges, loadServedChallenges, syncChallenges } from './challenges.ts';
 import { leaderboard, Significance } from './leaderboard.ts';
 import { EvaluationQueue } from './queue.ts';
 import { DuckDbStore } from './store/duckdb.ts';
@@ -79,6 +79,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
   const recovered = await store.recoverInterrupted(Date.now());
   await syncChallenges(store, challenges);
+  // Challenges organisers created through the API live in a folder beside the database.
+  const createdChallengesDir = `${path}.challenges`;
+  for (const problem of await loadCreatedChallenges(store, challenges)) opts.log?.({ event: 'challenge-skipped', reason: problem });
   const workers = opts.workers ?? availableParallelism();
   let closed = false;
   const significance = new Significance();
@@ -104,7 +107,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   };
   const queue = new EvaluationQueue(store, { workers, jobTimeoutSeconds: opts.jobTimeoutSeconds ?? 600, log: opts.log, onResult: warm });
   const app = createApp({
-    store, challenges, significance, onQueued: () => queue.notify(),
+    store, challenges, significance, createdChallengesDir, onQueued: () => queue.notify(),
     maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES, ratePerMinute: opts.ratePerMinute ?? DEFAULT_RATE_PER_MINUTE,
   });
   const host = opts.host ?? '127.0.0.1';

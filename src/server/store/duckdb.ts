@@ -9,7 +9,7 @@ import { blobValue, DuckDBInstance, type DuckDBConnection, type DuckDBValue } fr
 import { SieveError } from '../../util/errors.ts';
 import { MIGRATIONS } from './migrations.ts';
 import type {
-  AttemptRow, ChallengeRow, ClaimedJob, FailOutcome, JobRow, JobState, NewSubmission, ParticipantRole, ParticipantRow, PhaseRow,
+  ActionRow, AttemptRow, ChallengeRow, ClaimedJob, FailOutcome, JobRow, JobState, NewSubmission, ParticipantRole, ParticipantRow, PhaseRow,
   Quota, ResultRow, ServerStore, SubmissionRow, SubmitOutcome,
 } from './types.ts';
 
@@ -142,21 +142,71 @@ export class DuckDbStore implements ServerStore {
     return this.run(async (q) => {
       const had = await q.rows('SELECT name FROM challenges WHERE name = $1', [row.name]);
       if (had.length) {
-        await q.exec('UPDATE challenges SET ref = $2, version = $3, spec_sha256 = $4, title = $5, task = $6, state = $7 WHERE name = $1',
-          [row.name, row.ref, row.version, row.specSha256, row.title, row.task, row.state]);
-        await q.exec("UPDATE phases SET opens_at = $2, closes_at = $3 WHERE challenge = $1 AND name = 'main'", [row.name, phase.opensAt, phase.closesAt]);
+        await q.exec('UPDATE challenges SET ref = $2, version = $3, spec_sha256 = $4, title = $5, task = $6 WHERE name = $1',
+          [row.name, row.ref, row.version, row.specSha256, row.title, row.task]);
       } else {
-        await q.exec('INSERT INTO challenges VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-          [row.name, row.ref, row.version, row.specSha256, row.title, row.task, row.state, Date.now()]);
-        await q.exec("INSERT INTO phases VALUES ($1, 'main', $2, $3)", [row.name, phase.opensAt, phase.closesAt]);
+        await DuckDbStore.insertChallenge(q, row, phase);
       }
     });
+  }
+
+  private static async insertChallenge(q: Query, row: ChallengeRow, phase: Omit<PhaseRow, 'challenge' | 'name'>): Promise<void> {
+    await q.exec('INSERT INTO challenges (name, ref, version, spec_sha256, title, task, state, added_at, origin) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+      [row.name, row.ref, row.version, row.specSha256, row.title, row.task, row.state, Date.now(), row.origin]);
+    await q.exec("INSERT INTO phases VALUES ($1, 'main', $2, $3)", [row.name, phase.opensAt, phase.closesAt]);
+  }
+
+  private static async logAction(q: Query, a: ActionRow): Promise<void> {
+    await q.exec('INSERT INTO actions VALUES ($1, $2, $3, $4, $5, $6)', [a.id, a.at, a.actor, a.action, a.challenge, a.detail]);
+  }
+
+  createChallenge(row: ChallengeRow, phase: Omit<PhaseRow, 'challenge' | 'name'>, action: ActionRow): Promise<boolean> {
+    return this.run(async (q) => {
+      if ((await q.rows('SELECT name FROM challenges WHERE name = $1', [row.name])).length) return false;
+      await DuckDbStore.insertChallenge(q, row, phase);
+      await DuckDbStore.logAction(q, action);
+      return true;
+    });
+  }
+
+  setChallengeState(name: string, state: ChallengeRow['state'], action: ActionRow): Promise<'ok' | 'not-found'> {
+    return this.run(async (q) => {
+      const upd = await q.rows('UPDATE challenges SET state = $2 WHERE name = $1 RETURNING name', [name, state]);
+      if (!upd.length) return 'not-found';
+      await DuckDbStore.logAction(q, action);
+      return 'ok';
+    });
+  }
+
+  putPhase(phase: PhaseRow, action: ActionRow): Promise<'ok' | 'not-found'> {
+    return this.run(async (q) => {
+      if (!(await q.rows('SELECT name FROM challenges WHERE name = $1', [phase.challenge])).length) return 'not-found';
+      const upd = await q.rows('UPDATE phases SET opens_at = $3, closes_at = $4 WHERE challenge = $1 AND name = $2 RETURNING name',
+        [phase.challenge, phase.name, phase.opensAt, phase.closesAt]);
+      if (!upd.length) await q.exec('INSERT INTO phases VALUES ($1, $2, $3, $4)', [phase.challenge, phase.name, phase.opensAt, phase.closesAt]);
+      await DuckDbStore.logAction(q, action);
+      return 'ok';
+    });
+  }
+
+  listActions(filter: { challenge?: string; limit?: number }): Promise<ActionRow[]> {
+    return this.run(async (q) => {
+      const limit = Math.max(1, Math.min(filter.limit ?? 1000, 10000));
+      const rows = filter.challenge
+        ? await q.rows(`SELECT * FROM actions WHERE challenge = $1 ORDER BY acted_at DESC, id DESC LIMIT ${limit}`, [filter.challenge])
+        : await q.rows(`SELECT * FROM actions ORDER BY acted_at DESC, id DESC LIMIT ${limit}`);
+      return rows.map((r) => ({
+        id: r.id as string, at: num(r.acted_at), actor: r.actor as string, action: r.action as string,
+        challenge: (r.challenge as string | null) ?? null, detail: r.detail as string,
+      }));
+    }, false);
   }
 
   private static challengeRow(r: Row): ChallengeRow {
     return {
       name: r.name as string, ref: r.ref as string, version: num(r.version), specSha256: r.spec_sha256 as string,
       title: r.title as string, task: r.task as string, state: r.state as ChallengeRow['state'],
+      origin: ((r.origin as string | null) ?? 'dir') as ChallengeRow['origin'],
     };
   }
 

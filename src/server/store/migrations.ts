@@ -39,4 +39,15 @@ export const MIGRATIONS: readonly Migration[] = [
         record VARCHAR NOT NULL, created_at BIGINT NOT NULL)`,
     ],
   },
+  {
+    version: 2,
+    description: 'organiser actions log; where a challenge came from (a served folder, or created through the API); draft state',
+    statements: [
+      `ALTER TABLE challenges ADD COLUMN origin VARCHAR DEFAULT 'dir'`,
+      // Who did what, when: written in the same transaction as the change it records.
+      `CREATE TABLE actions (
+        id VARCHAR PRIMARY KEY, acted_at BIGINT NOT NULL, actor VARCHAR NOT NULL, action VARCHAR NOT NULL,
+        challenge VARCHAR, detail VARCHAR NOT NULL)`,
+    ],
+  },
 ];

@@ -9,7 +9,10 @@
  * Times are milliseconds since the epoch (UTC); ids are opaque strings made by the caller.
  */
 
-export type ChallengeState = 'open' | 'closed';
+/** draft: created, not yet opened (no submissions); open; closed (private scores shown). */
+export type ChallengeState = 'draft' | 'open' | 'closed';
+/** Where the server loads a challenge from: a folder of --challenges, or one created through the API. */
+export type ChallengeOrigin = 'dir' | 'api';
 export type ParticipantRole = 'participant' | 'organiser';
 /** queued → running → done | failed; queued → cancelled. A running job whose process died goes back to queued. */
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
@@ -23,6 +26,7 @@ export interface ChallengeRow {
   title: string;
   task: string;
   state: ChallengeState;
+  origin: ChallengeOrigin;
 }
 
 export interface PhaseRow {
@@ -30,6 +34,19 @@ export interface PhaseRow {
   name: string;
   opensAt: number | null;
   closesAt: number | null;
+}
+
+/** One organiser action, stored in the same transaction as the change it records. */
+export interface ActionRow {
+  id: string;
+  at: number;
+  /** The participant id of the organiser who acted. */
+  actor: string;
+  /** e.g. challenge.create, challenge.open, challenge.close, phase.put, phase.open, phase.close. */
+  action: string;
+  challenge: string | null;
+  /** JSON: what changed (before and after). */
+  detail: string;
 }
 
 export interface ParticipantRow {
@@ -125,8 +142,23 @@ export interface ServerStore {
   currentVersion(): Promise<number>;
   close(): Promise<void>;
 
-  /** Inserts or updates the challenges the server serves (their phase `main` with it). */
+  /**
+   * Records a challenge served from a folder at start-up: inserted with its phase `main` when
+   * new; an existing row gets the spec's fields again but keeps its state and phases (an
+   * organiser's open or close outlives restarts).
+   */
   putChallenge(row: ChallengeRow, phase: Omit<PhaseRow, 'challenge' | 'name'>): Promise<void>;
+  /** Inserts a challenge created through the API with its phase `main`, and the action, in one transaction; false when the name is taken. */
+  createChallenge(row: ChallengeRow, phase: Omit<PhaseRow, 'challenge' | 'name'>, action: ActionRow): Promise<boolean>;
+  /**
+   * Sets a challenge's state and, when given, its phase's times, with the action, in one
+   * transaction; 'not-found' when there is no such challenge or phase.
+   */
+  setChallengeState(name: string, state: ChallengeState, action: ActionRow): Promise<'ok' | 'not-found'>;
+  /** Inserts or updates one phase (its opening and closing times), with the action, in one transaction. */
+  putPhase(phase: PhaseRow, action: ActionRow): Promise<'ok' | 'not-found'>;
+  /** The organiser actions, newest first (optionally of one challenge). */
+  listActions(filter: { challenge?: string; limit?: number }): Promise<ActionRow[]>;
   listChallenges(): Promise<ChallengeRow[]>;
   getChallenge(name: string): Promise<ChallengeRow | null>;
   listPhases(challenge: string): Promise<PhaseRow[]>;
