@@ -86,7 +86,10 @@ export function createApp(opts: AppOptions): Hono {
     const byAddress = new RateLimiter(opts.ratePerMinute);
     const byToken = new RateLimiter(opts.ratePerMinute);
     app.use('*', async (c, next) => {
-      const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+      const env = c.env as { incoming?: { socket?: { remoteAddress?: string } }; sieveInProcess?: boolean } | undefined;
+      // The pages' in-process calls to this API (src/server/pages/): the page request itself was
+      // already limited; @hono/node-server's env ({ incoming, outgoing }) never carries this marker.
+      if (env?.sieveInProcess === true) return next();
       const address = env?.incoming?.socket?.remoteAddress ?? 'unknown';
       const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
       const id = bearer ? parseToken(bearer)?.id : undefined;
