@@ -100,6 +100,13 @@ describe('server store', () => {
       expect(await store.recoverInterrupted(16)).toEqual({ requeued: 1, failed: 0 });
       expect((await store.listAttempts('job_3'))[0]).toMatchObject({ attempt: 1, outcome: 'interrupted' });
       expect(await store.getJob('job_3')).toMatchObject({ state: 'queued' });
+      // Restarts count toward the attempts: a job interrupted by a crash in each attempt ends failed with its reason.
+      // (job_3 has 2 attempts.)
+      expect((await store.claimJob(18))!.attempt).toBe(2);
+      expect(await store.recoverInterrupted(19)).toEqual({ requeued: 0, failed: 1 });
+      expect(await store.getJob('job_3')).toMatchObject({ state: 'failed', attempts: 2, error: 'interrupted in each of its 2 attempts (the server stopped during the evaluation)' });
+      expect((await store.listAttempts('job_3')).map((a) => a.outcome)).toEqual(['interrupted', 'interrupted']);
+      expect(await store.claimJob(30)).toBeNull();
     } finally {
       await store.close();
     }
