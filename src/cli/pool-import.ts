@@ -78,64 +78,44 @@ export function registerPoolImport(pool: Command): void {
       const imageColumns = Object.entries((o.kind ?? {}) as Record<string, string>).filter(([, k]) => k === 'image').map(([c]) => c);
       if (imageColumns.length > 1) throw new SieveError(`--kind COL=image names one column of image paths, got ${imageColumns.join(', ')}`, { where: '--kind' });
       const isFolder = await stat(file).then((s) => s.isDirectory(), () => false);
-      const m = isFolder || imageColumns.length ? await importImageFiles() : await importTable();
-      async function importImageFiles() {
-        const { importImages } = await import('../pool/import/images.ts');
-        return importImages({
-          input: file,
-          out: o.out,
-          name: o.name,
-          imageSize: o.imageSize,
-          pathColumn: imageColumns[0],
-          idColumn: o.idColumn,
-          labelColumn: o.labelColumn,
-          classes: o.classes,
-          testFraction: o.testFraction,
-          seed: o.seed,
-          description: o.description,
-          licence: o.licence,
-          source: o.source,
-          overwrite: o.overwrite,
-          option: intoWorkspace ? '--name' : '--out',
-          progress,
-          onNote: (note) => process.stderr.write(`note: ${note}\n`),
-        });
-      }
-      async function importTable() {
-      const { importPool } = await import('../pool/import/index.ts');
-      return importPool({
+      // What every importer takes; the image importer reads a folder or a list of paths besides.
+      const common = {
         input: file,
         out: o.out,
-        format: o.format as ImportFormat | undefined,
         name: o.name,
         idColumn: o.idColumn,
         labelColumn: o.labelColumn,
-        featureColumns: o.featureColumns,
-        groupColumns: o.groupColumns,
-        kinds: o.kind,
         classes: o.classes,
-        labels: o.labels,
-        testFile: o.test,
-        testLabels: o.testLabels,
         testFraction: o.testFraction,
         seed: o.seed,
-        delimiter: o.delimiter,
-        header: o.header,
-        columns: o.columns,
-        keepWhitespace: o.keepWhitespace,
-        naValues: o.naValues,
-        defaultNaValues: o.defaultNa,
-        missing: o.missing as MissingPolicy,
-        onNote: (note) => process.stderr.write(`note: ${note}\n`),
         imageSize: o.imageSize,
         description: o.description,
         licence: o.licence,
         source: o.source,
         overwrite: o.overwrite,
-        option: intoWorkspace ? '--name' : '--out',
+        option: intoWorkspace ? ('--name' as const) : ('--out' as const),
         progress,
-      });
-      }
+        onNote: (note: string) => process.stderr.write(`note: ${note}\n`),
+      };
+      const m = isFolder || imageColumns.length
+        ? await (await import('../pool/import/images.ts')).importImages({ ...common, pathColumn: imageColumns[0] })
+        : await (await import('../pool/import/index.ts')).importPool({
+            ...common,
+            format: o.format as ImportFormat | undefined,
+            featureColumns: o.featureColumns,
+            groupColumns: o.groupColumns,
+            kinds: o.kind,
+            labels: o.labels,
+            testFile: o.test,
+            testLabels: o.testLabels,
+            delimiter: o.delimiter,
+            header: o.header,
+            columns: o.columns,
+            keepWhitespace: o.keepWhitespace,
+            naValues: o.naValues,
+            defaultNaValues: o.defaultNa,
+            missing: o.missing as MissingPolicy,
+          });
       progress.stop();
       if (o.json) return printJson(m);
       console.log(`wrote pool "${m.name}" to ${resolve(o.out)} (content hash ${m.content_hash})`);

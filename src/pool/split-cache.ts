@@ -58,16 +58,19 @@ export function cacheEntryPath(kind: 'split' | 'features', key: string): string 
   return join(evalCacheDir(), `${kind}-${key}.arr`);
 }
 
+/** Marks an entry as just used: pruning removes the least recently used first. */
+function touch(path: string): void {
+  try {
+    const now = new Date();
+    utimesSync(path, now, now);
+  } catch { /* read-only cache: fine */ }
+}
+
 /** Reads an entry (touching it, so pruning keeps what is used); null when absent or damaged. */
 export function readCacheEntry(kind: 'split' | 'features', key: string, names?: readonly string[]): { meta: unknown; arrays: Record<string, StoredArray> } | null {
   const path = cacheEntryPath(kind, key);
   const got = readArrayFile(path, names);
-  if (got) {
-    try {
-      const now = new Date();
-      utimesSync(path, now, now);
-    } catch { /* read-only cache: fine */ }
-  }
+  if (got) touch(path);
   return got;
 }
 
@@ -75,12 +78,7 @@ export function readCacheEntry(kind: 'split' | 'features', key: string, names?: 
 export function openCacheEntry(kind: 'split' | 'features', key: string): OpenArrayFile | null {
   const path = cacheEntryPath(kind, key);
   const got = openArrayFile(path);
-  if (got) {
-    try {
-      const now = new Date();
-      utimesSync(path, now, now);
-    } catch { /* read-only cache: fine */ }
-  }
+  if (got) touch(path);
   return got;
 }
 

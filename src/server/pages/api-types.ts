@@ -3,6 +3,7 @@
  * the API may add fields: a page renders what it is given and skips what is absent.
  */
 import type { MetricSummary } from '../../../evaluator/aggregate.ts';
+import type { JobStatus } from '../client.ts';
 
 export interface ApiErrorBody {
   code?: string;
@@ -104,14 +105,8 @@ export interface Leaderboard {
   private_significance?: SignificanceNote;
 }
 
-export interface Job {
-  id: string;
-  submission: string;
-  challenge: string;
-  state: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
-  attempts: number;
-  max_attempts: number;
-  error: string | null;
+/** A job as GET /api/me lists it: its status (the shape `sieve status` reads) and its times. */
+export interface Job extends JobStatus {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
