@@ -110,8 +110,22 @@ describe.skipIf(!EMBED_STACK)('sieve embed, text', () => {
     expect(existsSync(out)).toBe(false);
     const chunks = readdirSync(join(cacheDir(), 'embed'), { recursive: true }).filter((f) => String(f).endsWith('.f32'));
     expect(chunks.length).toBe(2);
-    const r = await embedPool({ pool: source, column: 'text', model: TINY_BERT, batch: 16, chunkRows: 32, out });
+    // Progress counts only what this run embeds: totals shrink by the reused rows, ticks add up to the rest.
+    const totals: number[] = [];
+    let ticked = 0;
+    let step = '';
+    const progress = {
+      start: (t: number, label = '') => {
+        step = label;
+        if (label.startsWith('embedding')) totals.push(t);
+      },
+      tick: (u = 1) => void (step.startsWith('embedding') && (ticked += u)),
+      stop() {},
+    };
+    const r = await embedPool({ pool: source, column: 'text', model: TINY_BERT, batch: 16, chunkRows: 32, out, progress });
     expect(r.reusedChunks).toBe(2);
+    expect(ticked).toBe(180 - 64);
+    expect(totals.slice(0, 3)).toEqual([135, 103, 71]);
     expect(r.computedChunks).toBe(Math.ceil(135 / 32) - 2 + Math.ceil(45 / 32));
     expect(r.computedRows).toBe(180 - 64);
     // Chunk boundaries are multiples of the batch, so every row went through the same batches.

@@ -48,6 +48,8 @@ The embedding stack is installed separately (about 470 MB); see docs/embeddings.
         out ??= workspacePoolDir(o.name);
       }
       const progress = progressBar({ enabled: !o.json });
+      // Ctrl-C keeps the chunks already embedded: say how to pick them up.
+      (await import('../util/temps.ts')).setInterruptNote('sieve embed: the chunks already embedded are kept in the cache; the same command resumes from them');
       const { embedPool } = await import('../embed/service.ts');
       const t0 = performance.now();
       const r = await embedPool({

@@ -5,7 +5,7 @@
 import { Command } from 'commander';
 import { describeFailure } from '../util/errors.ts';
 import { terminalWidth } from '../util/output.ts';
-import { cleanupTrackedSync } from '../util/temps.ts';
+import { cleanupTrackedSync, getInterruptNote } from '../util/temps.ts';
 import { commands } from './commands.ts';
 
 // Interrupted: remove every temporary file and folder, then exit as a shell expects (128 + signal).
@@ -14,6 +14,8 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]
     cleanupTrackedSync();
     if (process.stderr.isTTY) process.stderr.write('\x1b[?25h'); // a progress bar hid the cursor
     process.stderr.write(`\nsieve: interrupted (${signal}); temporary files removed, nothing half-written is left\n`);
+    const note = getInterruptNote();
+    if (note) process.stderr.write(`${note}\n`);
     process.exit(code);
   });
 }

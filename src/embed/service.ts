@@ -322,7 +322,10 @@ export async function embedPool(opts: EmbedOptions): Promise<EmbedResult> {
       const n = raw.n;
       const chunks = Math.ceil(n / chunkRows);
       const parts: Float32Array[] = [];
-      opts.progress?.start(n, `embedding ${pool.name}/${split}`);
+      const label = `embedding ${pool.name}/${split}`;
+      // The total counts only rows this run embeds, so a resumed run's rate and time left are its own.
+      let toEmbed = n;
+      opts.progress?.start(toEmbed, label);
       for (let c = 0; c < chunks; c++) {
         const from = c * chunkRows, to = Math.min(n, from + chunkRows);
         const reused = store.dim !== null ? store.read(split, c, to - from, store.dim) : null;
@@ -331,7 +334,8 @@ export async function embedPool(opts: EmbedOptions): Promise<EmbedResult> {
           pooling = store.pooling!;
           parts.push(reused);
           reusedChunks++;
-          opts.progress?.tick(to - from);
+          toEmbed -= to - from;
+          opts.progress?.start(toEmbed, label);
           opts.onChunk?.({ split, chunk: c, chunks, reused: true });
           continue;
         }

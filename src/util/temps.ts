@@ -55,6 +55,17 @@ export function trackTemp(path: string, cleanup?: Cleanup): () => void {
 }
 
 /** Runs every tracked cleanup, newest first (the signal handler calls this, synchronously). */
+let interruptNote: string | null = null;
+
+/** What the interrupted message adds (for example how to resume); null for nothing. */
+export function setInterruptNote(note: string | null): void {
+  interruptNote = note;
+}
+
+export function getInterruptNote(): string | null {
+  return interruptNote;
+}
+
 export function cleanupTrackedSync(): void {
   for (const [path, cleanup] of [...tracked].reverse()) {
     try {
