@@ -16,14 +16,13 @@ import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { SieveError } from '../../util/errors.ts';
-import type { Progress } from '../../util/progress.ts';
 import { checkOutputPath } from '../../util/outpath.ts';
 import type { TableData } from '../duckdb.ts';
 import type { PoolManifest } from '../manifest.ts';
 import { poolReplaceBlocker, writePool } from '../write.ts';
 import { ProblemList } from './problems.ts';
 import { MAX_EXAMPLES } from './text-scan.ts';
-import { stratifiedParts } from './index.ts';
+import { stratifiedParts, type ImportOptions } from './index.ts';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
 const FORMATS = new Set(['png', 'jpeg', 'webp']);
@@ -34,27 +33,14 @@ export interface ImageSize {
   channels: number;
 }
 
-export interface ImageImportOptions {
+/** The table importer's options that mean the same here (a CSV list's id column defaults to "id" when present, else the path), plus where the images are. */
+export interface ImageImportOptions
+  extends Pick<ImportOptions, 'out' | 'name' | 'idColumn' | 'labelColumn' | 'classes' | 'testFraction' | 'seed' | 'description' | 'licence' | 'source' | 'overwrite' | 'option' | 'progress' | 'onNote'> {
   /** A folder of class folders, or a CSV file listing images. */
   input: string;
-  out: string;
-  name?: string;
   imageSize?: ImageSize;
   /** CSV: the column of image paths (set by `--kind COL=image`). */
   pathColumn?: string;
-  /** CSV: ids (default "id" when present, else the path) and labels (default "label"). */
-  idColumn?: string;
-  labelColumn?: string;
-  classes?: string[];
-  testFraction?: number;
-  seed?: number;
-  description?: string;
-  licence?: string;
-  source?: string;
-  overwrite?: boolean;
-  option?: string;
-  progress?: Progress;
-  onNote?: (note: string) => void;
 }
 
 interface Entry {
