@@ -7,67 +7,22 @@
  */
 import { blobValue, DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { SieveError } from '../../util/errors.ts';
-import { MIGRATIONS } from './migrations.ts';
+import { DIALECTS, pendingMigrations, SCHEMA_VERSION, SCHEMA_VERSION_TABLE } from './migrations.ts';
+import {
+  actionRow, actionsLimit, attemptRow, challengeRow, COUNTING, JOB_COLUMNS, jobRow, num, numOrNull, participantRow, phaseRow, resultRow, submissionRow, type Row,
+} from './rows.ts';
 import type {
   ActionRow, AttemptRow, ChallengeRow, ClaimedJob, FailOutcome, JobRow, JobState, NewSubmission, ParticipantRole, ParticipantRow, PhaseRow,
   Quota, ResultRow, ServerStore, SubmissionRow, SubmitOutcome,
 } from './types.ts';
 
-type Row = Record<string, unknown>;
-
-const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number));
-const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
 const bytesOf = (v: unknown): Uint8Array => {
   const b = (v as { bytes?: Uint8Array }).bytes;
   return b ? new Uint8Array(b) : new Uint8Array(0);
 };
 
-/** The job states that count against a participant's quota. */
-const COUNTING = "('queued', 'running', 'done')";
-
-function jobRow(r: Row): JobRow {
-  return {
-    id: r.id as string,
-    submission: r.submission as string,
-    challenge: r.challenge as string,
-    participant: r.participant as string,
-    state: r.state as JobState,
-    attempts: num(r.attempts),
-    maxAttempts: num(r.max_attempts),
-    error: (r.error as string | null) ?? null,
-    createdAt: num(r.created_at),
-    startedAt: numOrNull(r.started_at),
-    finishedAt: numOrNull(r.finished_at),
-  };
-}
-
-function submissionRow(r: Row): SubmissionRow {
-  return {
-    id: r.id as string,
-    participant: r.participant as string,
-    challenge: r.challenge as string,
-    fileName: r.file_name as string,
-    sha256: r.sha256 as string,
-    size: num(r.size),
-    createdAt: num(r.created_at),
-  };
-}
-
-function resultRow(r: Row): ResultRow {
-  return {
-    submission: r.submission as string,
-    job: r.job as string,
-    attempt: num(r.attempt),
-    primaryPublic: r.primary_public === null ? null : (r.primary_public as number),
-    record: r.record as string,
-    createdAt: num(r.created_at),
-  };
-}
-
-const JOB_COLUMNS = 'j.id, j.submission, s.challenge, s.participant, j.state, j.attempts, j.max_attempts, j.error, j.created_at, j.started_at, j.finished_at';
-
 export class DuckDbStore implements ServerStore {
-  readonly schemaVersion = MIGRATIONS[MIGRATIONS.length - 1].version;
+  readonly schemaVersion = SCHEMA_VERSION;
   private tail: Promise<unknown> = Promise.resolve();
 
   private constructor(private readonly instance: DuckDBInstance, private readonly conn: DuckDBConnection, readonly path: string) {}
@@ -116,16 +71,10 @@ export class DuckDbStore implements ServerStore {
   }
 
   async migrate(): Promise<number> {
-    const have = await this.currentVersion();
-    if (have > this.schemaVersion) {
-      throw new SieveError(`the server database has schema version ${have}; this sieve knows up to ${this.schemaVersion}`, {
-        where: this.path, examples: ['upgrade sieve, or use a database made by this version'],
-      });
-    }
-    for (const m of MIGRATIONS.filter((x) => x.version > have)) {
+    for (const m of pendingMigrations(await this.currentVersion(), this.path)) {
       await this.run(async (q) => {
-        if (m.version === 1) await q.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
-        for (const stmt of m.statements) await q.exec(stmt);
+        if (m.version === 1) await q.exec(SCHEMA_VERSION_TABLE);
+        for (const stmt of m.statements(DIALECTS.duckdb)) await q.exec(stmt);
         await q.exec('INSERT INTO schema_version VALUES ($1, $2)', [m.version, Date.now()]);
       });
     }
@@ -191,39 +140,28 @@ export class DuckDbStore implements ServerStore {
 
   listActions(filter: { challenge?: string; limit?: number }): Promise<ActionRow[]> {
     return this.run(async (q) => {
-      const limit = Math.max(1, Math.min(filter.limit ?? 1000, 10000));
+      const limit = actionsLimit(filter.limit);
       const rows = filter.challenge
         ? await q.rows(`SELECT * FROM actions WHERE challenge = $1 ORDER BY acted_at DESC, id DESC LIMIT ${limit}`, [filter.challenge])
         : await q.rows(`SELECT * FROM actions ORDER BY acted_at DESC, id DESC LIMIT ${limit}`);
-      return rows.map((r) => ({
-        id: r.id as string, at: num(r.acted_at), actor: r.actor as string, action: r.action as string,
-        challenge: (r.challenge as string | null) ?? null, detail: r.detail as string,
-      }));
+      return rows.map(actionRow);
     }, false);
   }
 
-  private static challengeRow(r: Row): ChallengeRow {
-    return {
-      name: r.name as string, ref: r.ref as string, version: num(r.version), specSha256: r.spec_sha256 as string,
-      title: r.title as string, task: r.task as string, state: r.state as ChallengeRow['state'],
-      origin: ((r.origin as string | null) ?? 'dir') as ChallengeRow['origin'],
-    };
-  }
-
   listChallenges(): Promise<ChallengeRow[]> {
-    return this.run(async (q) => (await q.rows('SELECT * FROM challenges ORDER BY name')).map(DuckDbStore.challengeRow), false);
+    return this.run(async (q) => (await q.rows('SELECT * FROM challenges ORDER BY name')).map(challengeRow), false);
   }
 
   getChallenge(name: string): Promise<ChallengeRow | null> {
     return this.run(async (q) => {
       const r = await q.rows('SELECT * FROM challenges WHERE name = $1', [name]);
-      return r.length ? DuckDbStore.challengeRow(r[0]) : null;
+      return r.length ? challengeRow(r[0]) : null;
     }, false);
   }
 
   listPhases(challenge: string): Promise<PhaseRow[]> {
     return this.run(async (q) => (await q.rows('SELECT * FROM phases WHERE challenge = $1 ORDER BY name', [challenge]))
-      .map((r) => ({ challenge: r.challenge as string, name: r.name as string, opensAt: numOrNull(r.opens_at), closesAt: numOrNull(r.closes_at) })), false);
+      .map(phaseRow), false);
   }
 
   addParticipant(row: ParticipantRow): Promise<boolean> {
@@ -238,12 +176,7 @@ export class DuckDbStore implements ServerStore {
   getParticipant(id: string): Promise<ParticipantRow | null> {
     return this.run(async (q) => {
       const r = await q.rows('SELECT * FROM participants WHERE id = $1', [id]);
-      if (!r.length) return null;
-      const p = r[0];
-      return {
-        id: p.id as string, name: p.name as string, role: p.role as ParticipantRole,
-        tokenSalt: p.token_salt as string, tokenHash: p.token_hash as string, createdAt: num(p.created_at),
-      };
+      return r.length ? participantRow(r[0]) : null;
     }, false);
   }
 
@@ -395,10 +328,7 @@ export class DuckDbStore implements ServerStore {
   }
 
   listAttempts(job: string): Promise<AttemptRow[]> {
-    return this.run(async (q) => (await q.rows('SELECT * FROM job_attempts WHERE job = $1 ORDER BY attempt', [job])).map((r) => ({
-      job: r.job as string, attempt: num(r.attempt), startedAt: num(r.started_at), finishedAt: numOrNull(r.finished_at),
-      outcome: (r.outcome as AttemptRow['outcome']) ?? null, reason: (r.reason as string | null) ?? null,
-    })), false);
+    return this.run(async (q) => (await q.rows('SELECT * FROM job_attempts WHERE job = $1 ORDER BY attempt', [job])).map(attemptRow), false);
   }
 
   countJobs(): Promise<Record<JobState, number>> {
