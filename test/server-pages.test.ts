@@ -16,7 +16,8 @@ import { createApp } from '../src/server/app.ts';
 import { loadServedChallenges, syncChallenges, type ServedChallenge } from '../src/server/challenges.ts';
 import { Markdown } from '../src/server/pages/markdown.tsx';
 import { EvaluationQueue } from '../src/server/queue.ts';
-import { initServer } from '../src/server/serve.ts';
+import { DEFAULT_RATE_PER_MINUTE, initServer } from '../src/server/serve.ts';
+import { waitingRefreshSeconds } from '../src/server/pages/index.tsx';
 import { DuckDbStore } from '../src/server/store/duckdb.ts';
 import { writeTinyChallenge } from './fixtures/tiny-challenge.ts';
 
@@ -267,6 +268,44 @@ describe('server pages', () => {
     expect(board).toMatch(/How “tied” is decided \(private part\)/);
     const closedPage = await (await later.request('/challenges/tiny')).text();
     expect(closedPage).toContain('This challenge has closed: no more submissions.');
+  });
+});
+
+describe('pages and the rate limit', () => {
+  it("count once per page against the address's bucket (their in-process API calls do not), so a waiting page's reloads cannot exhaust it", async () => {
+    const db = join(dir, 'rate.duckdb');
+    await initServer(db);
+    const own = await DuckDbStore.open(db);
+    try {
+      await own.migrate();
+      await syncChallenges(own, served);
+      // No queue: the submission stays queued, its page keeps reloading. A frozen clock: no bucket refills mid-test.
+      const limited = createApp({ store: own, challenges: served, maxUploadBytes: 64 * 1024, ratePerMinute: 6, rateClock: () => 1_000_000 });
+      const from = (address: string, path: string, init: RequestInit = {}) => limited.request(path, init, { incoming: { socket: { remoteAddress: address } } });
+      const reg = await (await from('10.9.0.1', '/api/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'waiter' }) })).json();
+      const form = new FormData();
+      form.append('file', new File([`id\n${ids.slice(0, 20).join('\n')}\n`], 'w.csv'));
+      const sub = await (await from('10.9.0.1', '/api/challenges/tiny/submissions', { method: 'POST', body: form, headers: { authorization: `Bearer ${reg.token}` } })).json();
+      expect(sub.state).toBe('queued');
+      // The session cookie as a browser would hold it after signing in.
+      const cookie = { cookie: `sieve_session=${reg.token}` };
+      const loads: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const page = await from('10.9.0.2', `/submissions/${sub.submission}`, { headers: cookie });
+        loads.push(page.status);
+        if (i === 0) expect(await page.text()).toMatch(/<meta http-equiv="refresh" content="3"\/?>.*data-state="queued"/s);
+      }
+      // Each page load takes one request of the six; before, its two API calls took two more.
+      expect(loads).toEqual([200, 200, 200, 200, 200, 200]);
+      expect((await from('10.9.0.2', `/submissions/${sub.submission}`, { headers: cookie })).status).toBe(429);
+      // The participant's token bucket was not touched by the pages either: the API still answers it (from another address).
+      expect((await from('10.9.0.3', `/api/jobs/${sub.job}`, { headers: { authorization: `Bearer ${reg.token}` } })).status).toBe(200);
+      // A page left waiting reloads at most every 3 s, less often as it waits: a thirtieth of the default limit at most.
+      expect([0, 29_000, 30_000, 299_000, 300_000, 3_600_000].map(waitingRefreshSeconds)).toEqual([3, 3, 10, 10, 30, 30]);
+      expect(60 / waitingRefreshSeconds(0)).toBeLessThanOrEqual(DEFAULT_RATE_PER_MINUTE / 30);
+    } finally {
+      await own.close();
+    }
   });
 });
 

@@ -45,6 +45,8 @@ export interface AppOptions {
   maxUploadBytes: number;
   /** Requests per minute per client address and per API token (0 or absent: no limit). */
   ratePerMinute?: number;
+  /** The rate limiter's clock in ms (default Date.now; tests freeze it so no bucket refills mid-test). */
+  rateClock?: () => number;
   now?: () => Date;
   /** The leaderboard's paired comparisons and their cache (shared with whoever warms it). */
   significance?: Significance;
@@ -93,7 +95,8 @@ export function createApp(opts: AppOptions): Hono {
       const address = env?.incoming?.socket?.remoteAddress ?? 'unknown';
       const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
       const id = bearer ? parseToken(bearer)?.id : undefined;
-      for (const r of [byAddress.take(address), ...(id ? [byToken.take(id)] : [])]) {
+      const t = (opts.rateClock ?? Date.now)();
+      for (const r of [byAddress.take(address, t), ...(id ? [byToken.take(id, t)] : [])]) {
         if (!r.ok) {
           c.header('retry-after', String(r.retryAfterSeconds));
           return c.json(errorBody(new ApiError(429, 'rate-limited', `too many requests; try again in ${r.retryAfterSeconds} s`, id ? 'token' : 'address')), 429);

@@ -30,6 +30,16 @@ export interface PagesOptions {
 /** No script, no plugin, no frame; styles from our own stylesheet only; forms post only to us. */
 const CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/**
+ * How often a waiting submission's page reloads itself: every 3 s for its first half-minute,
+ * then every 10 s, and every 30 s after five minutes. Each reload is one request against the
+ * address's rate limit (the page's own API calls are not counted: sieveInProcess), so a page
+ * left open costs at most 20 requests a minute, a thirtieth of the default limit.
+ */
+export function waitingRefreshSeconds(waitedMs: number): number {
+  return !(waitedMs >= 30_000) ? 3 : waitedMs < 300_000 ? 10 : 30;
+}
+
 type ApiAnswer<T> = { ok: true; status: number; body: T } | { ok: false; status: number; error: ApiErrorBody };
 
 class PageError extends Error {
@@ -51,7 +61,10 @@ export function pagesApp(api: Hono, opts: PagesOptions): Hono {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(init.json);
     } else if (init.form) body = init.form;
-    const res = await api.request(path, { method: init.method ?? 'GET', headers, body }, c.env);
+    // The marker tells the API's rate limiter that this call is part of a page request that was
+    // already counted (app.ts); a request from the network cannot carry it (@hono/node-server's
+    // env is { incoming, outgoing }).
+    const res = await api.request(path, { method: init.method ?? 'GET', headers, body }, { ...(c.env as object | undefined), sieveInProcess: true });
     const data = (await res.json().catch(() => null)) as (T & { error?: ApiErrorBody }) | null;
     if (res.ok && data) return { ok: true, status: res.status, body: data };
     if (res.status === 429) c.header('retry-after', res.headers.get('retry-after') ?? '60');
@@ -174,7 +187,7 @@ export function pagesApp(api: Hono, opts: PagesOptions): Hono {
       plots.push(...await perItemPlots(r.metrics, 'public'));
     }
     return render(c, `Submission ${s.file}`, viewer,
-      <SubmissionPage s={s} plots={plots} csrf={sessions.csrf(c)} canCancel={s.job?.state === 'queued'} />, { refresh: pending ? 3 : undefined });
+      <SubmissionPage s={s} plots={plots} csrf={sessions.csrf(c)} canCancel={s.job?.state === 'queued'} />, { refresh: pending ? waitingRefreshSeconds(Date.now() - Date.parse(s.created_at)) : undefined });
   });
 
   pages.get('/submissions/:id/record.json', async (c) => {
