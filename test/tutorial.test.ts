@@ -91,6 +91,11 @@ describe('docs/tutorial.md', () => {
     expect(blocks.some((b) => /&\s*$/m.test(b.code))).toBe(true);
     expect(blocks.flatMap((b) => b.expect).length).toBeGreaterThanOrEqual(3);
     expect(blocks.some((b) => /npm (ci|install)/.test(b.code))).toBe(false); // installing is not run
+    // The class ends as the page says: the organiser closes the challenge and the private board, with moves, is read.
+    const close = blocks.findIndex((b) => /^sieve challenge close class-teach --token "\$ORGANISER_TOKEN"$/m.test(b.code));
+    expect(close).toBeGreaterThan(0);
+    expect(blocks[close].code).toMatch(/^sieve leaderboard class-teach$/m);
+    expect(blocks[close].expect.map(String).join(' ')).toMatch(/move/);
     expect(tutorialBlocks('<!-- tutorial-test: skip -->\n```sh\nfalse\n```\n```sh\ntrue\n```\n<!-- tutorial-test: expect ^ok -->\n```text\nno\n```').map((b) => [b.code, b.expect.map(String)]))
       .toEqual([['true', ['/^ok/']]]);
   });
