@@ -164,6 +164,7 @@ describe('server API', () => {
     const detail = await (await app.request('/api/challenges/tiny')).json();
     expect(detail).toMatchObject({ name: 'tiny', task: 'selection', budget: '100 rows', rules: { columns: ['id'], limits: { submissions_per_day: 3, submissions_total: 4 } } });
     expect(detail.files.map((f: { name: string }) => f.name)).toEqual(['pool.json', 'train.parquet']);
+    expect(detail.arrow.files).toEqual(['train.arrow']);
     const missing = await app.request('/api/challenges/nope');
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ error: { code: 'not-found', message: 'no challenge "nope" on this server', where: 'challenge', examples: ['challenges: tiny, tiny-closed'] } });

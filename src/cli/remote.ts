@@ -52,15 +52,17 @@ The token alone goes to stdout (what to do with it goes to stderr), so a shell c
 
   program
     .command('download')
-    .description("download a challenge's participant files (pool.json and the train split) from a server, sha256-checked")
+    .description("download a challenge's participant files (pool.json and the train split, or the split as Arrow IPC) from a server, sha256-checked")
     .argument('<challenge>', 'challenge name on the server')
     .option('--server <url>', 'the challenge server (default: $SIEVE_SERVER)')
     .option('--out <dir>', 'folder to write them to (default: ./<pool name>)')
+    .option('--format <format>', 'parquet: pool.json and the splits as the pool stores them; arrow: the splits as Arrow IPC files (column kinds in their metadata)', 'parquet')
     .option('--json', 'print JSON')
-    .action(async (challenge: string, opts: { server?: string; out?: string; json?: boolean }) => {
+    .action(async (challenge: string, opts: { server?: string; out?: string; format: string; json?: boolean }) => {
       const server = serverOf(opts);
+      if (opts.format !== 'parquet' && opts.format !== 'arrow') throw new SieveError(`--format must be parquet or arrow, got "${opts.format}"`, { where: '--format' });
       const client = await import('../server/client.ts');
-      const listing = await client.poolFiles(server, challenge);
+      const listing = await client.poolFiles(server, challenge, opts.format);
       const out = resolve(opts.out ?? listing.pool);
       await mkdir(out, { recursive: true }).catch((err) => { throw fsError(err, 'create the folder', out) ?? err; });
       const written: { name: string; bytes: number; sha256: string }[] = [];
@@ -81,9 +83,10 @@ The token alone goes to stdout (what to do with it goes to stderr), so a shell c
         }
         written.push({ name: f.name, bytes: bytes.length, sha256 });
       }
-      if (opts.json) return printJson({ challenge, pool: listing.pool, content_hash: listing.content_hash, folder: out, files: written });
+      if (opts.json) return printJson({ challenge, pool: listing.pool, content_hash: listing.content_hash, format: opts.format, folder: out, files: written });
       printTable(['file', 'bytes', 'sha256'], written.map((w) => [w.name, w.bytes, w.sha256.slice(0, 16) + '…']));
       console.log(`pool ${listing.pool} → ${out} (participant files only: the test rows stay on the server)`);
+      if (opts.format === 'arrow') printWrapped(`Arrow IPC files: read them with pyarrow or apache-arrow, or make a pool of one with sieve pool import ${join(out, 'train.arrow')} --out DIR`);
     });
 
   program

@@ -6,19 +6,19 @@
  * server only through publicView. Every error is JSON of one shape:
  * `{ "error": { "code", "message", "where"?, "examples"? } }`.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { isClosed } from '../challenge/load.ts';
 import { checkSubmission } from '../evaluate/runner.ts';
 import { publicView, type ResultRecord } from '../evaluate/record.ts';
-import { participantSource } from '../pool/read.ts';
 import { bytesSource } from '../submission/sources/bytes.ts';
 import { taskOf } from '../tasks/index.ts';
 import { SieveError } from '../util/errors.ts';
 import { PACKAGE_ROOT } from '../util/package-root.ts';
 import { createChallengeFolder, type ServedChallenge } from './challenges.ts';
+import { DOWNLOAD_FORMATS, downloads, findDownload, parquetDownloads, type DownloadFormat } from './downloads.ts';
 import { leaderboard, Significance } from './leaderboard.ts';
 import { pagesApp } from './pages/index.tsx';
 import { MAX_ATTEMPTS } from './queue.ts';
@@ -168,17 +168,6 @@ export function createApp(opts: AppOptions): Hono {
     };
   };
 
-  /** The files a participant may download: the manifest and every participant-visible split. */
-  const poolFiles = async (s: ServedChallenge): Promise<{ name: string; path: string; bytes: number; sha256: string | null; role: string }[]> => {
-    const files: { name: string; path: string; bytes: number; sha256: string | null; role: string }[] = [{ name: 'pool.json', path: join(s.pool.dir, 'pool.json'), bytes: (await stat(join(s.pool.dir, 'pool.json'))).size, sha256: null, role: 'manifest' }];
-    for (const f of s.pool.manifest.files) {
-      if (f.visibility !== 'participant' || (f.role !== 'train' && f.role !== 'test')) continue;
-      const src = await participantSource(s.pool, f.role);
-      files.push({ name: f.path, path: src.path, bytes: f.bytes, sha256: f.sha256, role: f.role });
-    }
-    return files;
-  };
-
   app.get('/healthz', async (c) => c.json({ ok: true, jobs: await store.countJobs() }));
 
   app.get('/api/challenges', async (c) => c.json({ challenges: await Promise.all([...challenges.values()].map(summary)) }));
@@ -206,25 +195,42 @@ export function createApp(opts: AppOptions): Hono {
       classes: m.classes,
       groups: m.groups.map((g) => g.name),
       baselines: ch.baselines,
-      files: (await poolFiles(s)).map(({ path: _p, ...f }) => f),
+      files: (await parquetDownloads(s.pool)).map(({ path: _p, ...f }) => f),
+      // The same splits as Arrow IPC, converted on first download (their sizes and sha256: the listing).
+      arrow: { listing: `/api/challenges/${encodeURIComponent(ch.name)}/pool?format=arrow`, files: (await parquetDownloads(s.pool)).filter((f) => f.format === 'parquet').map((f) => `${f.role}.arrow`) },
     });
   });
 
+  // ?format=parquet (default: pool.json and the splits as stored) or ?format=arrow (the splits as Arrow IPC).
   app.get('/api/challenges/:name/pool', async (c) => {
     const s = served(c.req.param('name'));
-    return c.json({ pool: s.pool.name, content_hash: s.pool.manifest.content_hash, files: (await poolFiles(s)).map(({ path: _p, ...f }) => f) });
+    const format = c.req.query('format') ?? 'parquet';
+    if (!(DOWNLOAD_FORMATS as readonly string[]).includes(format)) throw new ApiError(400, 'bad-request', `unknown download format "${format}"`, 'format', [`formats: ${DOWNLOAD_FORMATS.join(', ')}`]);
+    const files = await downloads(s.pool, format as DownloadFormat);
+    return c.json({ pool: s.pool.name, content_hash: s.pool.manifest.content_hash, format, files: files.map(({ path: _p, ...f }) => f) });
   });
 
   app.get('/api/challenges/:name/pool/:file', async (c) => {
     const s = served(c.req.param('name'));
     const name = c.req.param('file');
-    // Looked up by exact name in the list of participant files: nothing from the request reaches a path.
-    const f = (await poolFiles(s)).find((x) => x.name === name);
-    if (!f) throw new ApiError(404, 'not-found', `"${name}" is not a participant file of pool ${s.pool.name}`, 'file', [`files: ${(await poolFiles(s)).map((x) => x.name).join(', ')}`]);
+    // Looked up by exact name in the lists of participant files: nothing from the request reaches a path.
+    // A pool file the guard refuses (a split that is a link to an evaluator-only file, or has its bytes) is not served either.
+    const f = await findDownload(s.pool, name).catch((err) => {
+      if (err instanceof SieveError) {
+        // The reason names server paths: it goes to the server's log, the client gets the fact.
+        console.error(`sieve serve: refused to serve ${s.challenge.name}/${name}: ${err.message}`);
+        throw new ApiError(404, 'not-found', `"${name}" cannot be served: the pool's checks refuse it (an evaluator-only file, or a link to one); the reason is in the server's log`, 'file');
+      }
+      throw err;
+    });
+    if (!f) {
+      const names = [...(await parquetDownloads(s.pool)).map((x) => x.name), ...(await parquetDownloads(s.pool)).filter((x) => x.format === 'parquet').map((x) => `${x.role}.arrow`)];
+      throw new ApiError(404, 'not-found', `"${name}" is not a participant file of pool ${s.pool.name}`, 'file', [`files: ${names.join(', ')}`]);
+    }
     const bytes = await readFile(f.path);
     return c.body(bytes, 200, {
-      'content-type': name.endsWith('.json') ? 'application/json' : 'application/vnd.apache.parquet',
-      'content-disposition': `attachment; filename="${name}"`,
+      'content-type': f.format === 'json' ? 'application/json' : f.format === 'arrow' ? 'application/vnd.apache.arrow.file' : 'application/vnd.apache.parquet',
+      'content-disposition': `attachment; filename="${f.name}"`,
       ...(f.sha256 ? { 'x-sha256': f.sha256 } : {}),
     });
   });

@@ -137,11 +137,11 @@ export function fetchLeaderboard(server: string, challenge: string): Promise<{
   return call({ server, token: '' }, `/api/challenges/${encodeURIComponent(challenge)}/leaderboard`);
 }
 
-export interface PoolFileInfo { name: string; bytes: number; sha256: string | null; role: string }
+export interface PoolFileInfo { name: string; bytes: number; sha256: string | null; role: string; format?: string }
 
-/** The participant files of a challenge's pool. */
-export function poolFiles(server: string, challenge: string): Promise<{ pool: string; content_hash: string; files: PoolFileInfo[] }> {
-  return call({ server, token: '' }, `/api/challenges/${encodeURIComponent(challenge)}/pool`);
+/** The participant files of a challenge's pool: pool.json and the splits as Parquet, or the splits as Arrow IPC. */
+export function poolFiles(server: string, challenge: string, format: 'parquet' | 'arrow' = 'parquet'): Promise<{ pool: string; content_hash: string; files: PoolFileInfo[] }> {
+  return call({ server, token: '' }, `/api/challenges/${encodeURIComponent(challenge)}/pool${format === 'arrow' ? '?format=arrow' : ''}`);
 }
 
 /** One participant file's bytes (the caller checks its sha256 against poolFiles). */

@@ -52,6 +52,8 @@ export interface ChallengeDetail extends ChallengeSummary {
   groups: string[];
   baselines: string[];
   files: PoolFile[];
+  /** The same splits as Arrow IPC files (converted on first download; their sizes and sha256 in the listing). */
+  arrow?: { listing: string; files: string[] };
   phases?: { name: string; opens_at?: string | null; closes_at?: string | null; state?: string }[];
 }
 

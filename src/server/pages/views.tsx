@@ -133,19 +133,24 @@ export function ChallengePage(props: {
       <p>The participant files of pool <code>{c.pool}</code>; the test rows stay on the server.</p>
       <div class="scroll">
         <table>
-          <thead><tr><th scope="col">file</th><th scope="col">what</th><th scope="col" class="num">size</th><th scope="col">sha256</th></tr></thead>
+          <thead><tr><th scope="col">file</th><th scope="col">what</th><th scope="col" class="num">size</th><th scope="col">sha256</th><th scope="col">also as</th></tr></thead>
           <tbody>
-            {c.files.map((f) => (
-              <tr>
-                <td><a href={`/api/challenges/${enc(c.name)}/pool/${enc(f.name)}`} download={f.name}>{f.name}</a></td>
-                <td>{f.role}{f.format ? ` (${f.format})` : ''}</td>
-                <td class="num">{bytes(f.bytes)}</td>
-                <td><code>{f.sha256 ? f.sha256.slice(0, 16) + '…' : '–'}</code></td>
-              </tr>
-            ))}
+            {c.files.map((f) => {
+              const arrow = f.format === 'parquet' ? c.arrow?.files.find((a) => a === `${f.role}.arrow`) : undefined;
+              return (
+                <tr>
+                  <td><a href={`/api/challenges/${enc(c.name)}/pool/${enc(f.name)}`} download={f.name}>{f.name}</a></td>
+                  <td>{f.role}{f.format ? ` (${f.format})` : ''}</td>
+                  <td class="num">{bytes(f.bytes)}</td>
+                  <td><code>{f.sha256 ? f.sha256.slice(0, 16) + '…' : '–'}</code></td>
+                  <td>{arrow ? <a href={`/api/challenges/${enc(c.name)}/pool/${enc(arrow)}`} download={arrow}>{`${arrow} (Arrow IPC)`}</a> : '–'}</td>
+                </tr>
+              );
+            })}
           </tbody>
         </table>
       </div>
+      {c.arrow ? <p class="note">Arrow files hold the same rows and columns, the pool's column kinds in their schema metadata; their sizes and sha256 are in <a href={c.arrow.listing}>the Arrow listing</a>, and <code>{`sieve download ${c.name} --format arrow`}</code> fetches and checks them.</p> : null}
 
       <h2 id="rules">Rules</h2>
       <Facts rows={[
