@@ -82,19 +82,21 @@ describe('server store', () => {
         expect(r.ok).toBe(true);
       }
       // Concurrent claims never hand out the same job.
-      const claims = await Promise.all([store.claimJob(10), store.claimJob(10), store.claimJob(10), store.claimJob(10)]);
+      const claims = await Promise.all(['w1', 'w2', 'w3', 'w4'].map((w) => store.claimJob(w, 60_000, 10)));
       const got = claims.filter((c) => c !== null).map((c) => c!.job.id);
       expect(got.sort()).toEqual(['job_1', 'job_2', 'job_3']);
       expect(claims.find((c) => c?.job.id === 'job_2')!.submission.bytes).toEqual(new Uint8Array([2]));
       const result = { submission: 'sub_1', primaryPublic: 0.5, record: '{}', createdAt: 11 };
-      expect(await store.completeJob('job_1', 1, result, 11)).toBe(true);
-      expect(await store.completeJob('job_1', 1, result, 12)).toBe(false); // idempotent: once only
-      expect(await store.completeJob('job_2', 2, { ...result, submission: 'sub_2' }, 12)).toBe(false); // not this attempt
+      const w1 = claims.find((c) => c?.job.id === 'job_1')!.job.worker!;
+      const w2 = claims.find((c) => c?.job.id === 'job_2')!.job.worker!;
+      expect(await store.completeJob({ job: 'job_1', attempt: 1, worker: w1 }, result, 11)).toBe(true);
+      expect(await store.completeJob({ job: 'job_1', attempt: 1, worker: w1 }, result, 12)).toBe(false); // idempotent: once only
+      expect(await store.completeJob({ job: 'job_2', attempt: 2, worker: w2 }, { ...result, submission: 'sub_2' }, 12)).toBe(false); // not this attempt
       // A failing job is retried, then failed with its reason; failed jobs stop counting.
-      expect(await store.failAttempt('job_2', 1, 'boom', true, 13)).toBe('queued');
-      expect((await store.claimJob(14))!.attempt).toBe(2);
-      expect(await store.failAttempt('job_2', 2, 'boom again', true, 15)).toBe('failed');
-      expect(await store.getJob('job_2')).toMatchObject({ state: 'failed', error: 'boom again', attempts: 2 });
+      expect(await store.failAttempt({ job: 'job_2', attempt: 1, worker: w2 }, 'boom', true, 13)).toBe('queued');
+      expect((await store.claimJob('w5', 60_000, 14))!.attempt).toBe(2);
+      expect(await store.failAttempt({ job: 'job_2', attempt: 2, worker: 'w5' }, 'boom again', true, 15)).toBe('failed');
+      expect(await store.getJob('job_2')).toMatchObject({ state: 'failed', error: `failed in 2 attempts: #1 (${w2}): boom; #2 (w5): boom again`, attempts: 2 });
       expect(await store.quotaUsed('par_000000000000000000000001', 'tiny', 0)).toEqual({ total: 2, today: 2 });
       // job_3 is left running: a restart puts it back in the queue, keeping its attempt log.
       expect(await store.recoverInterrupted(16)).toEqual({ requeued: 1, failed: 0 });
@@ -102,11 +104,11 @@ describe('server store', () => {
       expect(await store.getJob('job_3')).toMatchObject({ state: 'queued' });
       // Restarts count toward the attempts: a job interrupted by a crash in each attempt ends failed with its reason.
       // (job_3 has 2 attempts.)
-      expect((await store.claimJob(18))!.attempt).toBe(2);
+      expect((await store.claimJob('w6', 60_000, 18))!.attempt).toBe(2);
       expect(await store.recoverInterrupted(19)).toEqual({ requeued: 0, failed: 1 });
       expect(await store.getJob('job_3')).toMatchObject({ state: 'failed', attempts: 2, error: 'interrupted in each of its 2 attempts (the server stopped during the evaluation)' });
       expect((await store.listAttempts('job_3')).map((a) => a.outcome)).toEqual(['interrupted', 'interrupted']);
-      expect(await store.claimJob(30)).toBeNull();
+      expect(await store.claimJob('w7', 60_000, 30)).toBeNull();
     } finally {
       await store.close();
     }
@@ -313,7 +315,10 @@ describe('server API', () => {
       await queue.stop();
     }
     const status = await (await app.request(`/api/jobs/${job}`, { headers: auth(token) })).json();
-    expect(status).toMatchObject({ state: 'failed', attempts: 3, error: 'the evaluation ran longer than the time limit of 0.05 s' });
+    // The job's error gives every attempt's reason and the worker that ran it.
+    const w = queue.workerId(0);
+    const limit = 'the evaluation ran longer than the time limit of 0.05 s';
+    expect(status).toMatchObject({ state: 'failed', attempts: 3, error: `failed in 3 attempts: #1 (${w}): ${limit}; #2 (${w}): ${limit}; #3 (${w}): ${limit}` });
     expect(status.attempt_log.map((a: { outcome: string }) => a.outcome)).toEqual(['failed', 'failed', 'failed']);
     const me = await (await app.request('/api/me', { headers: auth(token) })).json();
     expect(me.quota.find((q: { challenge: string }) => q.challenge === 'tiny')).toMatchObject({ used_total: 0 });

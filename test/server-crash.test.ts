@@ -80,8 +80,8 @@ const done = (s: Server) => s.events.filter((e) => e.event === 'done').length;
 
 /** SIGKILLs the server the moment it logs that a worker started a job. */
 async function killAtNextStart(s: Server): Promise<void> {
-  const seen = s.events.filter((e) => e.event === 'started').length;
-  await until(() => s.events.filter((e) => e.event === 'started').length > seen, 'a job to start');
+  const seen = s.events.filter((e) => e.event === 'claimed').length;
+  await until(() => s.events.filter((e) => e.event === 'claimed').length > seen, 'a job to start');
   s.proc.kill('SIGKILL');
   await s.exited;
 }

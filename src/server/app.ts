@@ -338,7 +338,7 @@ export function createApp(opts: AppOptions): Hono {
     const attempts = await store.listAttempts(job.id);
     return c.json({
       ...jobJson(job),
-      attempt_log: attempts.map((a) => ({ attempt: a.attempt, outcome: a.outcome ?? 'running', reason: a.reason, started_at: new Date(a.startedAt).toISOString(), finished_at: a.finishedAt ? new Date(a.finishedAt).toISOString() : null })),
+      attempt_log: attempts.map((a) => ({ attempt: a.attempt, outcome: a.outcome ?? 'running', reason: a.reason, worker: a.worker, started_at: new Date(a.startedAt).toISOString(), finished_at: a.finishedAt ? new Date(a.finishedAt).toISOString() : null })),
       ...(job.state === 'done' ? { result: `/api/submissions/${job.submission}` } : {}),
     });
   });

@@ -10,6 +10,8 @@ import { SieveError } from '../util/errors.ts';
 
 export interface JobRequest {
   challengeRef: string;
+  /** The challenge's pool, when a worker keeps it elsewhere than where the challenge names it (fetched by content hash). */
+  poolDir?: string;
   fileName: string;
   bytes: Uint8Array;
 }
@@ -29,7 +31,9 @@ async function run(req: JobRequest): Promise<JobReply> {
   try {
     const { evaluateSource } = await import('../evaluate/runner.ts');
     const { bytesSource } = await import('../submission/sources/bytes.ts');
-    const record = await evaluateSource(req.challengeRef, bytesSource(new Uint8Array(req.bytes), { name: req.fileName }));
+    let challenge: string | import('../challenge/schema.ts').Challenge = req.challengeRef;
+    if (req.poolDir) challenge = { ...(await (await import('../challenge/load.ts')).loadChallenge(req.challengeRef)), poolRef: req.poolDir };
+    const record = await evaluateSource(challenge, bytesSource(new Uint8Array(req.bytes), { name: req.fileName }));
     return { ok: true, record };
   } catch (err) {
     if (err instanceof SieveError) return { ok: false, reason: err.message, final: true };

@@ -1,37 +1,59 @@
 /**
- * The evaluation queue: N workers, each a loop that claims the oldest queued job from the store
- * (atomically), evaluates it in a child process of its own (src/server/job-child.ts) under a
- * wall-clock limit, and ends the attempt: the result written and the job marked done in one
- * transaction (idempotent on job and attempt), or the attempt failed, the job queued again
- * while attempts remain, else failed with the reason. Failed and cancelled jobs do not count
- * against a participant's quota (the store counts queued, running and done jobs only).
+ * The evaluation queue's worker side, one implementation for the server's own workers and for
+ * `sieve worker` on other machines: N slots, each a loop that claims a job from the store under
+ * a lease (a visibility timeout), evaluates it in a child process of its own
+ * (src/server/job-child.ts) under a wall-clock limit while a heartbeat renews the lease, and
+ * ends the attempt: the result written and the job marked done in one transaction, or the
+ * attempt failed (the job queued again while attempts remain, else failed with the reasons),
+ * or, when the worker stops, the job released back to the queue. Failed and cancelled jobs do
+ * not count against a participant's quota (the store counts queued, running and done jobs only).
  *
- * Crash safety comes from the order of things: a job exists in the store before the client is
- * told its id; the child never writes anything; the parent writes the result only after the
- * child sent the whole record; at start-up every job still marked running was interrupted and
- * goes back to the queue (recoverInterrupted), so a server SIGKILLed at any moment loses no
- * submission, writes no partial result, and scores none twice.
+ * Crash safety comes from the order of things and from the lease: a job exists in the store
+ * before the client is told its id; the child never writes anything; the parent writes the
+ * result only after the child sent the whole record, and the store accepts it only while this
+ * worker's lease on this attempt is live (src/server/store/jobs-sql.ts). A worker SIGKILLed or
+ * cut off stops renewing; once its lease expires the next claim hands the job to another
+ * worker, and a late result from the old lease is refused. A server on an exclusive store
+ * (DuckDB) also puts every job it left running back at start-up (recoverInterrupted).
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ResultRecord } from '../evaluate/record.ts';
 import type { JobReply, JobRequest } from './job-child.ts';
-import type { ClaimedJob, ServerStore } from './store/types.ts';
+import type { AttemptRef, ClaimedJob, ServerStore } from './store/types.ts';
 
 export interface QueueOptions {
+  /** Jobs evaluated at once (one child process each). */
   workers: number;
   /** Wall-clock limit of one attempt, in seconds. */
   jobTimeoutSeconds: number;
-  /** How often an idle worker looks for work besides being woken by a submission (ms). */
+  /** Lease length (ms): a job whose worker sent no heartbeat for this long is handed out again. */
+  leaseMs?: number;
+  /** Heartbeat interval (ms); default a third of the lease. */
+  heartbeatMs?: number;
+  /** How often an idle slot looks for work besides being woken by a submission (ms). */
   pollMs?: number;
-  /** One line per job event (the server prints them). */
+  /** Names this process's slots in the store and the logs (default host/pid). */
+  workerName?: string;
+  /** One line per job event: claimed, renewed, done, retry, failed, released, lease-lost, stale-result. */
   log?: (event: Record<string, unknown>) => void;
   /** Called after a result is written (the server warms that challenge's leaderboard comparisons). */
   onResult?: (challenge: string) => void;
+  /**
+   * Makes what a claimed job needs available here (a remote worker fetches the challenge and
+   * its pool by content hash, src/server/worker/files.ts) and says where: the challenge folder,
+   * and the pool folder when it is not where the challenge names it. Default: the claim's
+   * challenge folder as it is (the server's own workers, or a shared file system).
+   */
+  prepare?: (claimed: ClaimedJob) => Promise<{ challengeRef: string; poolDir?: string }>;
 }
 
 /** Attempts a job gets before it is marked failed. */
 export const MAX_ATTEMPTS = 3;
+/** Default lease: long enough for a busy machine's heartbeat to get through, short enough that a dead worker's job waits half a minute. */
+export const DEFAULT_LEASE_MS = 30_000;
 
 /** The child's module: job-child.js beside the compiled server, job-child.ts beside the sources (run through tsx). */
 function childModule(): { path: string; execArgv: string[] } {
@@ -40,30 +62,64 @@ function childModule(): { path: string; execArgv: string[] } {
   return { path: self.replace(/queue\.(ts|js)$/, ts ? 'job-child.ts' : 'job-child.js'), execArgv: ts ? ['--import', 'tsx'] : [] };
 }
 
+/** One running attempt: its lease, its child, and why it was cut short (if it was). */
+interface Running {
+  ref: AttemptRef;
+  claimed: ClaimedJob;
+  child?: ChildProcess;
+  /** Set when the attempt must end without a result: the worker is stopping (release) or lost its lease. */
+  abort?: 'stop' | 'lease-lost';
+  kill(): void;
+}
+
 export class EvaluationQueue {
   private stopping = false;
   private wake: (() => void)[] = [];
   private loops: Promise<void>[] = [];
-  private children = new Set<ChildProcess>();
+  private running = new Set<Running>();
+  private readonly leaseMs: number;
+  private readonly name: string;
 
-  constructor(private readonly store: ServerStore, private readonly opts: QueueOptions) {}
+  constructor(private readonly store: ServerStore, private readonly opts: QueueOptions) {
+    this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
+    this.name = opts.workerName ?? `${hostname()}/${process.pid}`;
+  }
 
-  /** Starts the workers (after recoverInterrupted: nothing is running when the server starts). */
+  /** Slot `n`'s worker id: unique per process start (the random part), so a restarted worker never holds an old lease. */
+  private readonly nonce = randomBytes(3).toString('hex');
+  workerId(slot: number): string {
+    return `${this.name}/${slot}-${this.nonce}`;
+  }
+
+  /** Jobs this process is evaluating now. */
+  get busy(): number {
+    return this.running.size;
+  }
+
+  /** Starts the slots (a server on an exclusive store first runs recoverInterrupted). */
   start(): void {
     for (let w = 0; w < this.opts.workers; w++) this.loops.push(this.loop(w));
   }
 
-  /** Wakes an idle worker: a job was queued. */
+  /** Wakes an idle slot: a job was queued. */
   notify(): void {
     const w = this.wake.shift();
     w?.();
   }
 
-  /** Stops claiming, kills running children (their jobs are re-run on the next start) and waits for the loops. */
-  async stop(): Promise<void> {
+  /**
+   * Stops claiming; lets running jobs finish for up to `graceMs` (SIGTERM), then kills what is
+   * left and releases those jobs to the queue (another worker, or this one's next start, runs them).
+   */
+  async stop(graceMs = 0): Promise<void> {
     this.stopping = true;
     for (const w of this.wake.splice(0)) w();
-    for (const c of this.children) c.kill('SIGKILL');
+    if (graceMs > 0 && this.running.size) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(this.loops), new Promise<void>((ok) => { timer = setTimeout(ok, graceMs); })]);
+      clearTimeout(timer);
+    }
+    for (const r of this.running) { r.abort ??= 'stop'; r.kill(); }
     await Promise.all(this.loops);
   }
 
@@ -81,11 +137,12 @@ export class EvaluationQueue {
     });
   }
 
-  private async loop(worker: number): Promise<void> {
+  private async loop(slot: number): Promise<void> {
+    const worker = this.workerId(slot);
     while (!this.stopping) {
       let claimed: ClaimedJob | null = null;
       try {
-        claimed = await this.store.claimJob(Date.now());
+        claimed = await this.store.claimJob(worker, this.leaseMs, Date.now());
       } catch (err) {
         this.opts.log?.({ event: 'claim-error', worker, error: (err as Error).message });
       }
@@ -97,45 +154,82 @@ export class EvaluationQueue {
     }
   }
 
-  private async runJob(worker: number, claimed: ClaimedJob): Promise<void> {
+  private async runJob(worker: string, claimed: ClaimedJob): Promise<void> {
     const { job, attempt, submission } = claimed;
+    const ref: AttemptRef = { job: job.id, attempt, worker };
     const log = (event: string, extra: Record<string, unknown> = {}) =>
       this.opts.log?.({ event, job: job.id, submission: submission.id, challenge: job.challenge, attempt, worker, ...extra });
-    log('started');
+    log('claimed', { lease_expires_at: new Date(claimed.leaseExpiresAt).toISOString() });
     const t0 = performance.now();
-    const reply = await this.evaluate(claimed);
-    if (this.stopping && !reply.ok && !reply.final) return; // killed by stop(): the job is re-run on the next start
-    const now = Date.now();
-    if (reply.ok) {
-      const record = reply.record as ResultRecord;
-      const ok = await this.store.completeJob(job.id, attempt, {
-        submission: submission.id,
-        primaryPublic: record.primary?.mean ?? null,
-        record: JSON.stringify(record),
-        createdAt: now,
-      }, now);
-      log(ok ? 'done' : 'stale-result', { seconds: Number(((performance.now() - t0) / 1000).toFixed(3)) });
-      if (ok) this.opts.onResult?.(job.challenge);
-    } else {
-      const outcome = await this.store.failAttempt(job.id, attempt, reply.reason, !reply.final, now);
-      log(outcome === 'queued' ? 'retry' : outcome === 'failed' ? 'failed' : 'stale-failure', { reason: reply.reason });
-      if (outcome === 'queued') this.notify();
+    const seconds = () => Number(((performance.now() - t0) / 1000).toFixed(3));
+    const run: Running = { ref, claimed, kill: () => { if (run.child && run.child.exitCode === null) run.child.kill('SIGKILL'); } };
+    this.running.add(run);
+    const heartbeat = setInterval(() => {
+      void this.store.renewLease(ref, this.leaseMs, Date.now()).then(
+        (ok) => {
+          if (ok) log('renewed');
+          else if (!run.abort) { run.abort = 'lease-lost'; run.kill(); }
+        },
+        (err: Error) => log('renew-error', { error: err.message }),
+      );
+    }, this.opts.heartbeatMs ?? Math.max(50, Math.floor(this.leaseMs / 3)));
+    try {
+      let reply: JobReply;
+      try {
+        const where = this.opts.prepare ? await this.opts.prepare(claimed) : { challengeRef: claimed.challengeRef };
+        reply = await this.evaluate(run, { challengeRef: where.challengeRef, poolDir: where.poolDir, fileName: submission.fileName, bytes: submission.bytes });
+      } catch (err) {
+        // The job's files could not be had here (server unreachable, a hash mismatch): another worker may do better.
+        reply = { ok: false, reason: `this worker could not get the job's files: ${(err as Error).message}`, final: false };
+      }
+      clearInterval(heartbeat);
+      const now = Date.now();
+      if (run.abort === 'lease-lost') {
+        log('lease-lost', { seconds: seconds() });
+        return;
+      }
+      if (run.abort === 'stop' && !reply.ok) {
+        const released = await this.store.releaseJob(ref, now);
+        log(released ? 'released' : 'lease-lost', { seconds: seconds() });
+        return;
+      }
+      if (reply.ok) {
+        const record = reply.record as ResultRecord;
+        const ok = await this.store.completeJob(ref, {
+          submission: submission.id,
+          primaryPublic: record.primary?.mean ?? null,
+          record: JSON.stringify(record),
+          createdAt: now,
+        }, now);
+        log(ok ? 'done' : 'stale-result', { seconds: seconds() });
+        if (ok) this.opts.onResult?.(job.challenge);
+      } else {
+        const outcome = await this.store.failAttempt(ref, reply.reason, !reply.final, now);
+        log(outcome === 'queued' ? 'retry' : outcome === 'failed' ? 'failed' : 'stale-failure', { reason: reply.reason, seconds: seconds() });
+        if (outcome === 'queued') this.notify();
+      }
+    } catch (err) {
+      // The store could not be written (database gone): the lease runs out and the job is handed out again.
+      log('write-error', { error: (err as Error).message });
+    } finally {
+      clearInterval(heartbeat);
+      this.running.delete(run);
     }
   }
 
-  private evaluate(claimed: ClaimedJob): Promise<JobReply> {
+  private evaluate(run: Running, req: JobRequest): Promise<JobReply> {
     const { path, execArgv } = childModule();
     const limit = this.opts.jobTimeoutSeconds;
     return new Promise<JobReply>((resolve) => {
+      if (run.abort) { resolve({ ok: false, reason: 'stopped before the evaluation began', final: false }); return; }
       let settled = false;
       let stderr = '';
       const child = fork(path, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-      this.children.add(child);
+      run.child = child;
       const finish = (r: JobReply) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        this.children.delete(child);
         if (child.exitCode === null) child.kill('SIGKILL');
         resolve(r);
       };
@@ -147,7 +241,6 @@ export class EvaluationQueue {
         const tail = stderr.trim().split('\n').slice(-3).join(' | ');
         finish({ ok: false, reason: `the evaluation process exited (${signal ?? `code ${code}`}) without a result${tail ? `: ${tail}` : ''}`, final: false });
       });
-      const req: JobRequest = { challengeRef: claimed.challengeRef, fileName: claimed.submission.fileName, bytes: claimed.submission.bytes };
       child.send(req);
     });
   }

@@ -77,7 +77,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     await store.close();
     throw err;
   }
-  const recovered = await store.recoverInterrupted(Date.now());
+  // Only a server alone on its database may take every running job for its own interrupted one;
+  // on a shared database the jobs of workers elsewhere come back when their leases expire.
+  const recovered = store.exclusive ? await store.recoverInterrupted(Date.now()) : { requeued: 0, failed: 0 };
   await syncChallenges(store, challenges);
   // Challenges organisers created through the API live in a folder beside the database.
   const createdChallengesDir = `${path}.challenges`;

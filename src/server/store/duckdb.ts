@@ -11,18 +11,16 @@ import { DIALECTS, pendingMigrations, SCHEMA_VERSION, SCHEMA_VERSION_TABLE } fro
 import {
   actionRow, actionsLimit, attemptRow, challengeRow, COUNTING, JOB_COLUMNS, jobRow, num, numOrNull, participantRow, phaseRow, resultRow, submissionRow, type Row,
 } from './rows.ts';
+import * as jobs from './jobs-sql.ts';
+import { NO_LOCKS } from './jobs-sql.ts';
 import type {
-  ActionRow, AttemptRow, ChallengeRow, ClaimedJob, FailOutcome, JobRow, JobState, NewSubmission, ParticipantRole, ParticipantRow, PhaseRow,
-  Quota, ResultRow, ServerStore, SubmissionRow, SubmitOutcome,
+  ActionRow, AttemptRef, AttemptRow, ChallengeRow, ClaimedJob, FailOutcome, JobRow, JobState, NewSubmission, ParticipantRole, ParticipantRow, PhaseRow,
+  QueueStats, Quota, ResultRow, ServerStore, SubmissionRow, SubmitOutcome,
 } from './types.ts';
-
-const bytesOf = (v: unknown): Uint8Array => {
-  const b = (v as { bytes?: Uint8Array }).bytes;
-  return b ? new Uint8Array(b) : new Uint8Array(0);
-};
 
 export class DuckDbStore implements ServerStore {
   readonly schemaVersion = SCHEMA_VERSION;
+  readonly exclusive = true;
   private tail: Promise<unknown> = Promise.resolve();
 
   private constructor(private readonly instance: DuckDBInstance, private readonly conn: DuckDBConnection, readonly path: string) {}
@@ -208,7 +206,8 @@ export class DuckDbStore implements ServerStore {
       if (quota.perDay !== undefined && used.today >= quota.perDay) return { ok: false, limit: 'per-day', used: used.today, cap: quota.perDay };
       await q.exec('INSERT INTO submissions VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
         [sub.id, sub.participant, sub.challenge, sub.fileName, sub.sha256, blobValue(sub.bytes), sub.bytes.length, sub.createdAt]);
-      await q.exec("INSERT INTO jobs VALUES ($1, $2, 'queued', 0, $3, NULL, $4, NULL, NULL)", [job.id, sub.id, job.maxAttempts, sub.createdAt]);
+      await q.exec("INSERT INTO jobs (id, submission, state, attempts, max_attempts, error, created_at, started_at, finished_at) VALUES ($1, $2, 'queued', 0, $3, NULL, $4, NULL, NULL)",
+        [job.id, sub.id, job.maxAttempts, sub.createdAt]);
       return { ok: true };
     });
   }
@@ -238,56 +237,28 @@ export class DuckDbStore implements ServerStore {
     }, false);
   }
 
-  claimJob(now: number): Promise<ClaimedJob | null> {
-    return this.run(async (q) => {
-      const next = await q.rows("SELECT id FROM jobs WHERE state = 'queued' ORDER BY created_at, id LIMIT 1");
-      if (!next.length) return null;
-      const id = next[0].id as string;
-      const upd = await q.rows("UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = $2 WHERE id = $1 AND state = 'queued' RETURNING attempts", [id, now]);
-      if (!upd.length) return null;
-      const attempt = num(upd[0].attempts);
-      await q.exec('INSERT INTO job_attempts VALUES ($1, $2, $3, NULL, NULL, NULL)', [id, attempt, now]);
-      const r = await q.rows(
-        `SELECT ${JOB_COLUMNS}, s.file_name, s.sha256, s.bytes, s.size, s.created_at AS screated, c.ref
-         FROM jobs j JOIN submissions s ON s.id = j.submission JOIN challenges c ON c.name = s.challenge WHERE j.id = $1`, [id]);
-      const row = r[0];
-      const job = jobRow(row);
-      return {
-        job,
-        attempt,
-        challengeRef: row.ref as string,
-        submission: {
-          id: job.submission, participant: job.participant, challenge: job.challenge, fileName: row.file_name as string,
-          sha256: row.sha256 as string, size: num(row.size), createdAt: num(row.screated), bytes: bytesOf(row.bytes),
-        },
-      };
-    });
+  claimJob(worker: string, leaseMs: number, now: number): Promise<ClaimedJob | null> {
+    return this.run((q) => jobs.claimJob(q, NO_LOCKS, worker, leaseMs, now));
   }
 
-  completeJob(jobId: string, attempt: number, result: Omit<ResultRow, 'job' | 'attempt'>, now: number): Promise<boolean> {
-    return this.run(async (q) => {
-      const j = await q.rows("SELECT submission FROM jobs WHERE id = $1 AND state = 'running' AND attempts = $2", [jobId, attempt]);
-      if (!j.length || j[0].submission !== result.submission) return false;
-      const had = await q.rows('SELECT job FROM results WHERE submission = $1', [result.submission]);
-      if (had.length) return false;
-      await q.exec('INSERT INTO results VALUES ($1, $2, $3, $4, $5, $6)',
-        [result.submission, jobId, attempt, result.primaryPublic, result.record, result.createdAt]);
-      await q.exec("UPDATE jobs SET state = 'done', error = NULL, finished_at = $2 WHERE id = $1", [jobId, now]);
-      await q.exec("UPDATE job_attempts SET finished_at = $3, outcome = 'done' WHERE job = $1 AND attempt = $2", [jobId, attempt, now]);
-      return true;
-    });
+  renewLease(ref: AttemptRef, leaseMs: number, now: number): Promise<boolean> {
+    return this.run((q) => jobs.renewLease(q, NO_LOCKS, ref, leaseMs, now));
   }
 
-  failAttempt(jobId: string, attempt: number, reason: string, retry: boolean, now: number): Promise<FailOutcome> {
-    return this.run(async (q) => {
-      const j = await q.rows("SELECT attempts, max_attempts FROM jobs WHERE id = $1 AND state = 'running' AND attempts = $2", [jobId, attempt]);
-      if (!j.length) return 'stale';
-      await q.exec("UPDATE job_attempts SET finished_at = $3, outcome = 'failed', reason = $4 WHERE job = $1 AND attempt = $2", [jobId, attempt, now, reason]);
-      const again = retry && num(j[0].attempts) < num(j[0].max_attempts);
-      await q.exec(`UPDATE jobs SET state = $2, error = $3, finished_at = $4 WHERE id = $1`,
-        [jobId, again ? 'queued' : 'failed', reason, again ? null : now]);
-      return again ? 'queued' : 'failed';
-    });
+  completeJob(ref: AttemptRef, result: Omit<ResultRow, 'job' | 'attempt'>, now: number): Promise<boolean> {
+    return this.run((q) => jobs.completeJob(q, NO_LOCKS, ref, result, now));
+  }
+
+  failAttempt(ref: AttemptRef, reason: string, retry: boolean, now: number): Promise<FailOutcome> {
+    return this.run((q) => jobs.failAttempt(q, NO_LOCKS, ref, reason, retry, now));
+  }
+
+  releaseJob(ref: AttemptRef, now: number): Promise<boolean> {
+    return this.run((q) => jobs.releaseJob(q, NO_LOCKS, ref, now));
+  }
+
+  queueStats(now: number): Promise<QueueStats> {
+    return this.run((q) => jobs.queueStats(q, now), false);
   }
 
   cancelJob(jobId: string, participant: string, now: number): Promise<'cancelled' | 'not-queued' | 'not-found'> {
@@ -308,10 +279,10 @@ export class DuckDbStore implements ServerStore {
         const id = r.id as string, attempts = num(r.attempts);
         await q.exec("UPDATE job_attempts SET finished_at = $3, outcome = 'interrupted', reason = 'the server stopped during the evaluation' WHERE job = $1 AND attempt = $2", [id, attempts, now]);
         if (attempts < num(r.max_attempts)) {
-          await q.exec("UPDATE jobs SET state = 'queued' WHERE id = $1", [id]);
+          await q.exec("UPDATE jobs SET state = 'queued', worker = NULL, lease_expires_at = NULL WHERE id = $1", [id]);
           requeued++;
         } else {
-          await q.exec("UPDATE jobs SET state = 'failed', error = $2, finished_at = $3 WHERE id = $1",
+          await q.exec("UPDATE jobs SET state = 'failed', error = $2, finished_at = $3, worker = NULL, lease_expires_at = NULL WHERE id = $1",
             [id, `interrupted in each of its ${attempts} attempts (the server stopped during the evaluation)`, now]);
           failed++;
         }
@@ -355,12 +326,12 @@ export class DuckDbStore implements ServerStore {
 }
 
 /** One store call's SQL: statements with $n parameters. */
-class Query {
+class Query implements jobs.SqlTx {
   constructor(private readonly conn: DuckDBConnection) {}
-  async exec(sql: string, params: DuckDBValue[] = []): Promise<void> {
-    await this.conn.run(sql, params);
+  async exec(sql: string, params: unknown[] = []): Promise<void> {
+    await this.conn.run(sql, params as DuckDBValue[]);
   }
-  async rows(sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
-    return (await this.conn.runAndReadAll(sql, params)).getRowObjects() as Row[];
+  async rows(sql: string, params: unknown[] = []): Promise<Row[]> {
+    return (await this.conn.runAndReadAll(sql, params as DuckDBValue[])).getRowObjects() as Row[];
   }
 }

@@ -79,6 +79,15 @@ export const MIGRATIONS: readonly Migration[] = [
         challenge VARCHAR, detail VARCHAR NOT NULL)`,
     ],
   },
+  {
+    version: 3,
+    description: 'leases: the worker holding a running job and when its lease runs out; the worker of each attempt',
+    statements: () => [
+      'ALTER TABLE jobs ADD COLUMN worker VARCHAR',
+      'ALTER TABLE jobs ADD COLUMN lease_expires_at BIGINT',
+      'ALTER TABLE job_attempts ADD COLUMN worker VARCHAR',
+    ],
+  },
 ];
 
 /** The schema version this sieve writes (the last migration's). */

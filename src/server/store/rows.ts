@@ -14,7 +14,8 @@ export const numOrNull = (v: unknown): number | null => (v === null || v === und
 export const COUNTING = "('queued', 'running', 'done')";
 
 /** A job's columns with its submission's challenge and participant (FROM jobs j JOIN submissions s). */
-export const JOB_COLUMNS = 'j.id, j.submission, s.challenge, s.participant, j.state, j.attempts, j.max_attempts, j.error, j.created_at, j.started_at, j.finished_at';
+export const JOB_COLUMNS =
+  'j.id, j.submission, s.challenge, s.participant, j.state, j.attempts, j.max_attempts, j.error, j.created_at, j.started_at, j.finished_at, j.worker, j.lease_expires_at';
 
 export function jobRow(r: Row): JobRow {
   return {
@@ -29,7 +30,16 @@ export function jobRow(r: Row): JobRow {
     createdAt: num(r.created_at),
     startedAt: numOrNull(r.started_at),
     finishedAt: numOrNull(r.finished_at),
+    worker: (r.worker as string | null) ?? null,
+    leaseExpiresAt: numOrNull(r.lease_expires_at),
   };
+}
+
+/** A BLOB/BYTEA value as bytes: DuckDB gives { bytes }, pg a Buffer. */
+export function bytesOf(v: unknown): Uint8Array {
+  if (v instanceof Uint8Array) return new Uint8Array(v);
+  const b = (v as { bytes?: Uint8Array } | null)?.bytes;
+  return b ? new Uint8Array(b) : new Uint8Array(0);
 }
 
 export function submissionRow(r: Row): SubmissionRow {
@@ -84,7 +94,7 @@ export function participantRow(p: Row): ParticipantRow {
 export function attemptRow(r: Row): AttemptRow {
   return {
     job: r.job as string, attempt: num(r.attempt), startedAt: num(r.started_at), finishedAt: numOrNull(r.finished_at),
-    outcome: (r.outcome as AttemptRow['outcome']) ?? null, reason: (r.reason as string | null) ?? null,
+    outcome: (r.outcome as AttemptRow['outcome']) ?? null, reason: (r.reason as string | null) ?? null, worker: (r.worker as string | null) ?? null,
   };
 }
 

@@ -13,8 +13,13 @@
 export type ChallengeState = 'draft' | 'open' | 'closed';
 /** Where the server loads a challenge from: a folder of --challenges, or one created through the API. */
 export type ChallengeOrigin = 'dir' | 'api';
-export type ParticipantRole = 'participant' | 'organiser';
-/** queued → running → done | failed; queued → cancelled. A running job whose process died goes back to queued. */
+/** worker: a `sieve worker`'s token, good only for the internal pool endpoint (never the API). */
+export type ParticipantRole = 'participant' | 'organiser' | 'worker';
+/**
+ * queued → running → done | failed; queued → cancelled. A running job is leased to one worker
+ * until its lease expires (renewed by heartbeats); a job whose lease expired, or whose server
+ * process died, goes back to queued (or to failed once its attempts are used up).
+ */
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
 export interface ChallengeRow {
@@ -88,14 +93,30 @@ export interface JobRow {
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+  /** The worker holding the lease (while running). */
+  worker: string | null;
+  /** When the running attempt's lease runs out unless renewed (ms since the epoch). */
+  leaseExpiresAt: number | null;
+}
+
+/** One attempt of a job as the worker running it names it: every write about it must present all three. */
+export interface AttemptRef {
+  job: string;
+  attempt: number;
+  /** The worker's id (opaque, unique per worker process and slot: host/pid/slot-random). */
+  worker: string;
 }
 
 /** A job handed to a worker: the attempt it runs as and what it evaluates. */
 export interface ClaimedJob {
   job: JobRow;
   attempt: number;
+  /** The lease's end; the worker renews it (renewLease) well before. */
+  leaseExpiresAt: number;
   submission: SubmissionRow & { bytes: Uint8Array };
   challengeRef: string;
+  /** sha256 of the challenge.yaml the server serves (a worker fetching the spec checks it). */
+  challengeSpecSha256: string;
 }
 
 export interface AttemptRow {
@@ -103,9 +124,27 @@ export interface AttemptRow {
   attempt: number;
   startedAt: number;
   finishedAt: number | null;
-  /** null while running. */
-  outcome: 'done' | 'failed' | 'interrupted' | null;
+  /** null while running; expired: its lease ran out (no heartbeat); released: given back by a stopping worker (not a failure). */
+  outcome: AttemptOutcome | null;
   reason: string | null;
+  /** The worker that ran it (null for attempts from before leases). */
+  worker: string | null;
+}
+
+export type AttemptOutcome = 'done' | 'failed' | 'interrupted' | 'expired' | 'released';
+
+/** What /metrics shows: the queue at one moment, and counters that only grow. */
+export interface QueueStats {
+  jobs: Record<JobState, number>;
+  /** created_at of the oldest queued job. */
+  oldestQueuedAt: number | null;
+  /** Ended attempts by outcome, all time. */
+  attempts: Record<AttemptOutcome, number>;
+  resultsTotal: number;
+  /** Results written in the minute before `now`. */
+  resultsLastMinute: number;
+  /** Distinct workers holding a live lease. */
+  workersActive: number;
 }
 
 export interface ResultRow {
@@ -134,6 +173,12 @@ export type SubmitOutcome =
 export type FailOutcome = 'queued' | 'failed' | 'stale';
 
 export interface ServerStore {
+  /**
+   * True when no other process can open the database while this one has it (DuckDB): every job
+   * still running at start-up was this server's. False for a database shared with workers on
+   * other machines (PostgreSQL), where only an expired lease says a worker is gone.
+   */
+  readonly exclusive: boolean;
   /** The schema version this backend writes (the last migration's). */
   readonly schemaVersion: number;
   /** Runs the migrations the database lacks, each in a transaction; returns the version now. */
@@ -179,30 +224,45 @@ export interface ServerStore {
   listSubmissions(filter: { participant?: string; challenge?: string }): Promise<(SubmissionRow & { job: JobRow; primaryPublic: number | null })[]>;
 
   /**
-   * Takes the oldest queued job, marks it running with its next attempt, and returns it; null
-   * when none is queued. Atomic: two workers never get the same job.
+   * Hands a job to `worker` under a lease of `leaseMs`, in one transaction: first every running
+   * job whose lease has expired ends that attempt as 'expired' and goes back to queued (or to
+   * failed, with every failing attempt's reason, once it has failed maxAttempts times); then the
+   * oldest queued job becomes running with its next attempt, leased to `worker` until
+   * now + leaseMs. null when none is queued. Two workers never get the same job.
    */
-  claimJob(now: number): Promise<ClaimedJob | null>;
+  claimJob(worker: string, leaseMs: number, now: number): Promise<ClaimedJob | null>;
   /**
-   * Writes the result and marks the job done, in one transaction, only if the job is running
-   * as this attempt and the submission has no result yet; false otherwise (nothing written).
+   * A heartbeat: extends the lease to now + leaseMs if the lease is live (the job running as
+   * this attempt, held by this worker, not expired); false when the lease is lost (the worker
+   * must stop: the job is or will be handed to another).
    */
-  completeJob(jobId: string, attempt: number, result: Omit<ResultRow, 'job' | 'attempt'>, now: number): Promise<boolean>;
+  renewLease(ref: AttemptRef, leaseMs: number, now: number): Promise<boolean>;
   /**
-   * Ends a running attempt as failed: back to queued while attempts remain and `retry`, else
-   * failed with the reason. 'stale' when the job is not running as this attempt (nothing changed).
+   * Writes the result and marks the job done, in one transaction, only if the lease is live
+   * and the submission has no result yet; false otherwise (nothing written). A late result
+   * from an expired lease is rejected even when no other worker has taken the job yet.
    */
-  failAttempt(jobId: string, attempt: number, reason: string, retry: boolean, now: number): Promise<FailOutcome>;
+  completeJob(ref: AttemptRef, result: Omit<ResultRow, 'job' | 'attempt'>, now: number): Promise<boolean>;
+  /**
+   * Ends a live attempt as failed: back to queued while `retry` and the job has failed fewer
+   * than maxAttempts times, else failed (the reason; after several failing attempts, each
+   * one's reason). 'stale' when the lease is not live (nothing changed).
+   */
+  failAttempt(ref: AttemptRef, reason: string, retry: boolean, now: number): Promise<FailOutcome>;
+  /** A stopping worker gives a live job back: the attempt ends 'released' (not a failure), the job is queued. */
+  releaseJob(ref: AttemptRef, now: number): Promise<boolean>;
   /** Cancels a queued job of this participant (it stops counting against the quota). */
   cancelJob(jobId: string, participant: string, now: number): Promise<'cancelled' | 'not-queued' | 'not-found'>;
   /**
-   * At start-up: every running job was interrupted (the process that ran it is gone). Each goes
-   * back to queued, or to failed when it has used all its attempts.
+   * At start-up of a server on an exclusive store: every running job was interrupted (the
+   * process that ran it is gone). Each goes back to queued, or to failed when it has used all
+   * its attempts. Never called on a shared store (other machines' workers hold leases there).
    */
   recoverInterrupted(now: number): Promise<{ requeued: number; failed: number }>;
   getJob(id: string): Promise<JobRow | null>;
   listAttempts(job: string): Promise<AttemptRow[]>;
   countJobs(): Promise<Record<JobState, number>>;
+  queueStats(now: number): Promise<QueueStats>;
 
   getResult(submission: string): Promise<ResultRow | null>;
   /** Every result of a challenge with who submitted it. */

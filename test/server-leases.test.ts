@@ -1,0 +1,150 @@
+/**
+ * Leases in the server store (src/server/store/jobs-sql.ts): a claim leases a job to one
+ * worker; heartbeats extend the lease; results and failures are accepted only on a live lease
+ * (the job's current attempt, its worker, not expired), so a late result is written nowhere;
+ * an expired lease is handed out again; a job failing on several workers ends failed with every
+ * reason; a released job goes back without counting as a failure; queueStats counts it all.
+ * Times are given explicitly, so nothing here depends on the clock.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDbStore } from '../src/server/store/duckdb.ts';
+import type { ServerStore } from '../src/server/store/types.ts';
+import { issueToken } from '../src/server/tokens.ts';
+
+let dir: string;
+beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'sieve-leases-')); });
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const P = 'par_000000000000000000000001';
+
+async function storeWithJobs(name: string, jobs: number, maxAttempts = 3): Promise<ServerStore> {
+  const store = await DuckDbStore.open(join(dir, `${name}.duckdb`));
+  await store.migrate();
+  await store.putChallenge({ name: 'tiny', ref: '/nowhere/tiny', version: 1, specSha256: 'ab'.repeat(32), title: 'tiny', task: 'selection', state: 'open', origin: 'dir' }, { opensAt: null, closesAt: null });
+  const t = issueToken(P);
+  await store.addParticipant({ id: P, name: 'p', role: 'participant', tokenSalt: t.salt, tokenHash: t.hash, createdAt: 0 });
+  for (let k = 1; k <= jobs; k++) {
+    const r = await store.submit({ id: `sub_${k}`, participant: P, challenge: 'tiny', fileName: 'a.csv', sha256: 'x', bytes: new Uint8Array([k]), createdAt: k }, { id: `job_${k}`, maxAttempts }, { dayStart: 0 });
+    expect(r.ok).toBe(true);
+  }
+  return store;
+}
+
+const result = (k: number, at: number) => ({ submission: `sub_${k}`, primaryPublic: 0.5, record: `{"k":${k}}`, createdAt: at });
+
+describe('leases', () => {
+  it('a claim leases the job to one worker; heartbeats extend it; only the live lease may complete', async () => {
+    const store = await storeWithJobs('live', 1);
+    try {
+      const c = (await store.claimJob('A', 1000, 100))!;
+      expect(c).toMatchObject({ attempt: 1, leaseExpiresAt: 1100, challengeSpecSha256: 'ab'.repeat(32), challengeRef: '/nowhere/tiny' });
+      expect(c.job).toMatchObject({ state: 'running', worker: 'A', leaseExpiresAt: 1100 });
+      const a = { job: 'job_1', attempt: 1, worker: 'A' };
+      // Another worker's name, another attempt: not this lease.
+      expect(await store.renewLease({ ...a, worker: 'B' }, 1000, 500)).toBe(false);
+      expect(await store.completeJob({ ...a, worker: 'B' }, result(1, 500), 500)).toBe(false);
+      expect(await store.completeJob({ ...a, attempt: 2 }, result(1, 500), 500)).toBe(false);
+      // A heartbeat at 1000 carries the lease to 2000: at 1500 it is still live, nobody else gets the job.
+      expect(await store.renewLease(a, 1000, 1000)).toBe(true);
+      expect((await store.getJob('job_1'))!.leaseExpiresAt).toBe(2000);
+      expect(await store.claimJob('B', 1000, 1500)).toBeNull();
+      expect(await store.completeJob(a, result(1, 1500), 1500)).toBe(true);
+      expect(await store.getJob('job_1')).toMatchObject({ state: 'done', worker: null, leaseExpiresAt: null, attempts: 1 });
+      expect((await store.getResult('sub_1'))!.record).toBe('{"k":1}');
+      // Done: no more heartbeats, results or failures for it.
+      expect(await store.renewLease(a, 1000, 1600)).toBe(false);
+      expect(await store.completeJob(a, result(1, 1600), 1600)).toBe(false);
+      expect(await store.failAttempt(a, 'late', true, 1600)).toBe('stale');
+      expect((await store.listAttempts('job_1')).map((x) => [x.outcome, x.worker])).toEqual([['done', 'A']]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('an expired lease is handed out again and the late result of the old lease is written nowhere', async () => {
+    const store = await storeWithJobs('expired', 1);
+    try {
+      expect((await store.claimJob('A', 1000, 0))!.attempt).toBe(1);
+      const a = { job: 'job_1', attempt: 1, worker: 'A' };
+      // Past the lease, before anyone took the job over: A's heartbeat and result are refused already.
+      expect(await store.renewLease(a, 1000, 1001)).toBe(false);
+      expect(await store.completeJob(a, result(1, 1001), 1001)).toBe(false);
+      expect(await store.getResult('sub_1')).toBeNull();
+      const b = (await store.claimJob('B', 1000, 1002))!;
+      expect(b).toMatchObject({ attempt: 2, job: { worker: 'B', attempts: 2 } });
+      expect((await store.listAttempts('job_1')).map((x) => [x.attempt, x.outcome, x.worker, x.reason])).toEqual([
+        [1, 'expired', 'A', 'the lease of worker A expired (no heartbeat)'],
+        [2, null, 'B', null],
+      ]);
+      // A wakes up (its lease long gone) and reports again: still refused, even while B is live.
+      expect(await store.completeJob(a, { ...result(1, 1500), record: '{"from":"A"}' }, 1500)).toBe(false);
+      expect(await store.failAttempt(a, 'A failed late', true, 1500)).toBe('stale');
+      expect(await store.releaseJob(a, 1500)).toBe(false);
+      expect(await store.completeJob({ job: 'job_1', attempt: 2, worker: 'B' }, { ...result(1, 1600), record: '{"from":"B"}' }, 1600)).toBe(true);
+      expect((await store.getResult('sub_1'))!).toMatchObject({ attempt: 2, record: '{"from":"B"}' });
+      expect(await store.getJob('job_1')).toMatchObject({ state: 'done', attempts: 2 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a job failing on several workers ends failed with every reason; a released attempt is not a failure', async () => {
+    const store = await storeWithJobs('fails', 2, 3);
+    try {
+      // job_1: fails on A, is released by B (stopping), its lease expires on C, fails on D: three failures.
+      const claim = async (w: string, now: number) => (await store.claimJob(w, 1000, now))!;
+      expect((await claim('A', 0)).job.id).toBe('job_1');
+      expect(await store.failAttempt({ job: 'job_1', attempt: 1, worker: 'A' }, 'out of memory', true, 10)).toBe('queued');
+      expect((await store.getJob('job_1'))!.error).toBe('out of memory');
+      expect((await claim('B', 20)).job.id).toBe('job_1');
+      expect(await store.releaseJob({ job: 'job_1', attempt: 2, worker: 'B' }, 30)).toBe(true);
+      expect(await store.getJob('job_1')).toMatchObject({ state: 'queued', worker: null, leaseExpiresAt: null });
+      expect((await claim('C', 40)).job.id).toBe('job_1');
+      // C goes silent; D's claim at 2000 first expires C's lease, then takes job_1 again (the oldest queued).
+      const d = await claim('D', 2000);
+      expect(d).toMatchObject({ attempt: 4, job: { id: 'job_1' } });
+      expect(await store.failAttempt({ job: 'job_1', attempt: 4, worker: 'D' }, 'segfault', true, 2010)).toBe('failed');
+      const job = (await store.getJob('job_1'))!;
+      expect(job).toMatchObject({ state: 'failed', attempts: 4, worker: null, finishedAt: 2010 });
+      expect(job.error).toBe('failed in 3 attempts: #1 (A): out of memory; #3 (C): the lease of worker C expired (no heartbeat); #4 (D): segfault');
+      expect((await store.listAttempts('job_1')).map((x) => x.outcome)).toEqual(['failed', 'released', 'expired', 'failed']);
+      // A failure that would repeat (retry false) ends the job at once, with that reason alone.
+      expect((await claim('E', 3000)).job.id).toBe('job_2');
+      expect(await store.failAttempt({ job: 'job_2', attempt: 1, worker: 'E' }, 'invalid submission', false, 3010)).toBe('failed');
+      expect((await store.getJob('job_2'))!.error).toBe('invalid submission');
+      expect(await store.quotaUsed(P, 'tiny', 0)).toEqual({ total: 0, today: 0 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('an expired lease on the last attempt fails the job; queueStats counts jobs, attempts, results and live workers', async () => {
+    const store = await storeWithJobs('stats', 4, 1);
+    try {
+      const empty = await store.queueStats(0);
+      expect(empty).toMatchObject({ jobs: { queued: 4, running: 0 }, oldestQueuedAt: 1, resultsTotal: 0, workersActive: 0 });
+      await store.claimJob('A', 1000, 100); // job_1, will expire
+      await store.claimJob('B', 10_000, 100); // job_2, will be done
+      await store.claimJob('B2', 10_000, 100); // job_3, stays running
+      expect(await store.completeJob({ job: 'job_2', attempt: 1, worker: 'B' }, result(2, 200), 200)).toBe(true);
+      expect(await store.queueStats(300)).toMatchObject({
+        jobs: { queued: 1, running: 2, done: 1, failed: 0 }, oldestQueuedAt: 4, resultsTotal: 1, resultsLastMinute: 1, workersActive: 2,
+        attempts: { done: 1, failed: 0, expired: 0 },
+      });
+      // At 5000 A's lease has run out (not yet swept): A no longer counts as active.
+      expect((await store.queueStats(5000)).workersActive).toBe(1);
+      // The next claim sweeps it: with one attempt allowed, job_1 is failed; the claim gets job_4.
+      expect((await store.claimJob('C', 1000, 5000))!.job.id).toBe('job_4');
+      expect(await store.getJob('job_1')).toMatchObject({ state: 'failed', error: 'the lease of worker A expired (no heartbeat)' });
+      expect(await store.queueStats(200 + 60_001)).toMatchObject({
+        jobs: { queued: 0, running: 2, done: 1, failed: 1 }, oldestQueuedAt: null, resultsTotal: 1, resultsLastMinute: 0,
+        attempts: { done: 1, expired: 1 },
+      });
+    } finally {
+      await store.close();
+    }
+  });
+});
