@@ -48,7 +48,7 @@ export const Op = {
   i32_gt_u: 0x4b, i32_ge_s: 0x4e, i32_ge_u: 0x4f,
   f64_eq: 0x61, f64_lt: 0x63, f64_gt: 0x64,
   i32_add: 0x6a, i32_sub: 0x6b, i32_mul: 0x6c, i32_div_u: 0x6e, i32_and: 0x71, i32_shl: 0x74,
-  f32_add: 0x92, f64_neg: 0x9a, f64_sqrt: 0x9f, f64_add: 0xa0, f64_sub: 0xa1, f64_mul: 0xa2, f64_div: 0xa3, f64_max: 0xa5,
+  f32_add: 0x92, f64_abs: 0x99, f64_neg: 0x9a, f64_sqrt: 0x9f, f64_add: 0xa0, f64_sub: 0xa1, f64_mul: 0xa2, f64_div: 0xa3, f64_max: 0xa5,
   f64_floor: 0x9c, i32_trunc_f64_s: 0xaa, i64_extend_i32_s: 0xac, i64_shl: 0x86,
   f32_demote_f64: 0xb6, f64_promote_f32: 0xbb, f64_reinterpret_i64: 0xbf, i64_const: 0x42,
 } as const;
@@ -56,10 +56,10 @@ export const Op = {
 /** SIMD opcodes (after the 0xfd prefix). */
 export const Simd = {
   v128_load: 0x00, v128_load32_splat: 0x09, v128_store: 0x0b, v128_const: 0x0c, f32x4_splat: 0x13, f64x2_splat: 0x14,
-  f32x4_extract_lane: 0x1f, f64x2_extract_lane: 0x21,
+  f32x4_extract_lane: 0x1f, f64x2_extract_lane: 0x21, f64x2_replace_lane: 0x22,
   f32x4_add: 0xe4, f32x4_sub: 0xe5, f32x4_mul: 0xe6, f32x4_max: 0xe9, f32x4_pmax: 0xeb, f32x4_gt: 0x44,
   f64x2_div: 0xf3, f64x2_sqrt: 0xef, f32x4_demote_f64x2_zero: 0x5e, v128_store64_lane: 0x5b, v128_and: 0x4e,
-  f64x2_add: 0xf0, f64x2_sub: 0xf1, f64x2_mul: 0xf2,
+  f64x2_neg: 0xed, f64x2_add: 0xf0, f64x2_sub: 0xf1, f64x2_mul: 0xf2,
   f64x2_promote_low_f32x4: 0x5f, v128_load64_zero: 0x5d,
   f64x2_floor: 0x75, f64x2_lt: 0x49, i32x4_trunc_sat_f64x2_s_zero: 0xfc, i32x4_add: 0xae, i32x4_splat: 0x11,
   i64x2_extend_low_i32x4_s: 0xc7, i64x2_shl: 0xcb, v128_andnot: 0x4f,

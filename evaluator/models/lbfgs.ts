@@ -1,14 +1,25 @@
 /**
  * Limited-memory BFGS with a strong-Wolfe line search (Nocedal & Wright, algorithms 7.4,
  * 3.5 and 3.6, cubic interpolation in the zoom phase). Deterministic: plain double
- * arithmetic in a fixed order, no randomness, no threads.
+ * arithmetic in a fixed order, no randomness, no threads. The vectors (iterates, gradients,
+ * the search direction and the curvature pairs) live in kernel memory and their arithmetic
+ * runs on kernels/lbfgs-wasm.ts, the same float64 operations in the same order as plain
+ * loops (dot products as two running sums over even and odd indices); the objective gets
+ * views of that memory. No allocation per iteration: a pair evicted from the memory lends
+ * its storage to the next one.
  *
  * The curvature pairs (s, y) can be handed back in and out: for logistic regression the
  * Hessian does not depend on the labels, so pairs gathered on one fit stay a good inverse
  * Hessian model after a few labels change (the ranking curve's warm starts use this).
  */
+import { acquire } from '../../compute/arena.ts';
+import { kernelFor } from '../../compute/pool.ts';
+import { lbfgsWasmModule, type LbfgsExports } from '../kernels/lbfgs-wasm.ts';
 
-/** Writes ∇f(x) into `grad` and returns f(x). */
+/**
+ * Writes ∇f(x) into `grad` and returns f(x). Both are views of lbfgs's kernel memory, valid
+ * during the call only (copy to keep); kernel memory the objective takes it releases before returning.
+ */
 export type Objective = (x: Float64Array, grad: Float64Array) => number;
 
 export interface LbfgsOptions {
@@ -50,20 +61,8 @@ export interface LbfgsResult {
   pairs: CurvaturePairs;
 }
 
-function dot(a: Float64Array, b: Float64Array): number {
-  let s0 = 0, s1 = 0;
-  const n = a.length;
-  let i = 0;
-  for (; i + 1 < n; i += 2) { s0 += a[i] * b[i]; s1 += a[i + 1] * b[i + 1]; }
-  if (i < n) s0 += a[i] * b[i];
-  return s0 + s1;
-}
-
-function maxAbs(a: Float64Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) { const v = Math.abs(a[i]); if (v > m) m = v; }
-  return m;
-}
+/** One float64 vector in kernel memory: its byte address and a view of it. */
+interface Vec { at: number; v: Float64Array }
 
 /** Minimiser of the cubic interpolating f and f' at a and b (N&W eq. 3.59), or NaN. */
 function cubicMin(a: number, fa: number, ga: number, b: number, fb: number, gb: number): number {
@@ -85,87 +84,103 @@ export function lbfgs(f: Objective, x0: Float64Array, opts: LbfgsOptions): Lbfgs
   const ftol = opts.ftol ?? 64 * Number.EPSILON;
   const maxLs = opts.maxLineSearch ?? 25;
   const c1 = 1e-4, c2 = 0.9;
+  const K = kernelFor<LbfgsExports>(lbfgsWasmModule()).exports;
+  // Six working vectors and m + 1 pairs (the m kept and a spare for the next one).
+  const stride = Math.ceil((8 * n) / 16) * 16;
+  const region = acquire(stride * (6 + 2 * (m + 1)));
+  try {
+    const buf = region.buffer();
+    let next = region.base;
+    const vec = (): Vec => { const at = next; next += stride; return { at, v: new Float64Array(buf, at, n).fill(0) }; };
+    let x = vec(), g = vec(), xNew = vec(), gNew = vec();
+    const dir = vec(), scratch = vec();
+    const dot = (a: Vec, b: Vec) => K.dot(a.at, b.at, n);
+    const free: { s: Vec; y: Vec }[] = Array.from({ length: m + 1 }, () => ({ s: vec(), y: vec() }));
 
-  let x = Float64Array.from(x0);
-  let g = new Float64Array(n);
-  let fx = f(x, g);
-  let evaluations = 1;
-  const trace = [fx];
+    x.v.set(x0);
+    let fx = f(x.v, g.v);
+    let evaluations = 1;
+    const trace = [fx];
 
-  // Ring buffer of curvature pairs, oldest first.
-  const S: Float64Array[] = [], Y: Float64Array[] = [], rho: number[] = [];
-  for (let i = 0; opts.initialPairs && i < opts.initialPairs.s.length; i++) {
-    const s = opts.initialPairs.s[i], y = opts.initialPairs.y[i];
-    if (s.length !== n || y.length !== n) throw new Error(`lbfgs: warm-start curvature pair ${i} has length ${s.length}, expected ${n}`);
-    const sy = dot(s, y);
-    if (sy > 0) { S.push(Float64Array.from(s)); Y.push(Float64Array.from(y)); rho.push(1 / sy); }
+    // Curvature pairs, oldest first; pushing onto a full memory evicts the oldest.
+    const P: { s: Vec; y: Vec }[] = [], rho: number[] = [];
+    const keep = (pair: { s: Vec; y: Vec }, sy: number) => {
+      if (P.length === m) { free.push(P.shift()!); rho.shift(); }
+      P.push(pair); rho.push(1 / sy);
+    };
+    for (let i = 0; opts.initialPairs && i < opts.initialPairs.s.length; i++) {
+      const s = opts.initialPairs.s[i], y = opts.initialPairs.y[i];
+      if (s.length !== n || y.length !== n) throw new Error(`lbfgs: warm-start curvature pair ${i} has length ${s.length}, expected ${n}`);
+      const pair = free.pop()!;
+      pair.s.v.set(s); pair.y.v.set(y);
+      const sy = dot(pair.s, pair.y);
+      if (sy > 0) keep(pair, sy); else free.push(pair);
+    }
+
+    const alphaBuf = new Float64Array(m);
+    let iterations = 0;
+    let stop: LbfgsStop = 'max_iter';
+
+    if (K.maxabs(g.at, n) <= opts.tol) stop = 'gradient';
+    while (stop === 'max_iter' && iterations < opts.maxIter) {
+      // Two-loop recursion: dir = -H g.
+      K.neg(dir.at, g.at, n);
+      const mm = P.length;
+      for (let j = mm - 1; j >= 0; j--) {
+        const a = rho[j] * dot(P[j].s, dir);
+        alphaBuf[j] = a;
+        K.axpy(dir.at, -a, P[j].y.at, n);
+      }
+      if (opts.initialInverse) {
+        opts.initialInverse(dir.v, scratch.v);
+        dir.v.set(scratch.v);
+      } else if (mm > 0) {
+        const gamma = 1 / (rho[mm - 1] * dot(P[mm - 1].y, P[mm - 1].y));
+        K.scale(dir.at, gamma, n);
+      }
+      for (let j = 0; j < mm; j++) {
+        const b = rho[j] * dot(P[j].y, dir);
+        K.axpy(dir.at, alphaBuf[j] - b, P[j].s.at, n);
+      }
+      let dg0 = dot(dir, g);
+      let restarted = false;
+      if (!(dg0 < 0)) {
+        // Not a descent direction (stale curvature): restart from steepest descent.
+        free.push(...P); P.length = 0; rho.length = 0;
+        K.neg(dir.at, g.at, n);
+        dg0 = dot(dir, g);
+        restarted = true;
+      }
+      // First step without curvature information: unit length, as scipy's L-BFGS-B does.
+      const step = P.length === 0 && (!opts.initialInverse || restarted) ? Math.min(1, 1 / Math.sqrt(dot(dir, dir))) : 1;
+
+      const ls = wolfeSearch(f, K, x, fx, dg0, dir, step, xNew, gNew, c1, c2, maxLs);
+      evaluations += ls.evaluations;
+      if (ls.step === 0) { stop = 'line_search'; break; }
+      iterations++;
+      // Curvature pair.
+      const pair = free.pop()!;
+      K.diff(pair.s.at, xNew.at, x.at, n);
+      K.diff(pair.y.at, gNew.at, g.at, n);
+      const sy = dot(pair.s, pair.y);
+      if (sy > 1e-10 * Math.sqrt(dot(pair.s, pair.s) * dot(pair.y, pair.y))) keep(pair, sy);
+      else free.push(pair);
+      const fPrev = fx;
+      [x, xNew] = [xNew, x];
+      [g, gNew] = [gNew, g];
+      fx = ls.f;
+      trace.push(fx);
+      if (K.maxabs(g.at, n) <= opts.tol) { stop = 'gradient'; break; }
+      if ((fPrev - fx) / Math.max(Math.abs(fPrev), Math.abs(fx), 1) <= ftol) { stop = 'ftol'; break; }
+    }
+    // Copies out of kernel memory (released below).
+    return {
+      x: x.v.slice(), f: fx, gradMax: K.maxabs(g.at, n), iterations, evaluations, stop, trace,
+      pairs: { s: P.map((p) => p.s.v.slice()), y: P.map((p) => p.y.v.slice()) },
+    };
+  } finally {
+    region.release();
   }
-  while (S.length > m) { S.shift(); Y.shift(); rho.shift(); }
-
-  const dir = new Float64Array(n);
-  const scratch = new Float64Array(n);
-  const alphaBuf = new Float64Array(m);
-  let xNew = new Float64Array(n), gNew = new Float64Array(n);
-  let iterations = 0;
-  let stop: LbfgsStop = 'max_iter';
-
-  if (maxAbs(g) <= opts.tol) stop = 'gradient';
-  while (stop === 'max_iter' && iterations < opts.maxIter) {
-    // Two-loop recursion: dir = -H g.
-    for (let i = 0; i < n; i++) dir[i] = -g[i];
-    const mm = S.length;
-    for (let j = mm - 1; j >= 0; j--) {
-      const a = rho[j] * dot(S[j], dir);
-      alphaBuf[j] = a;
-      const yj = Y[j];
-      for (let i = 0; i < n; i++) dir[i] -= a * yj[i];
-    }
-    if (opts.initialInverse) {
-      opts.initialInverse(dir, scratch);
-      dir.set(scratch);
-    } else if (mm > 0) {
-      const gamma = 1 / (rho[mm - 1] * dot(Y[mm - 1], Y[mm - 1]));
-      for (let i = 0; i < n; i++) dir[i] *= gamma;
-    }
-    for (let j = 0; j < mm; j++) {
-      const b = rho[j] * dot(Y[j], dir);
-      const a = alphaBuf[j] - b;
-      const sj = S[j];
-      for (let i = 0; i < n; i++) dir[i] += a * sj[i];
-    }
-    let dg0 = dot(dir, g);
-    let restarted = false;
-    if (!(dg0 < 0)) {
-      // Not a descent direction (stale curvature): restart from steepest descent.
-      S.length = 0; Y.length = 0; rho.length = 0;
-      for (let i = 0; i < n; i++) dir[i] = -g[i];
-      dg0 = dot(dir, g);
-      restarted = true;
-    }
-    // First step without curvature information: unit length, as scipy's L-BFGS-B does.
-    const step = S.length === 0 && (!opts.initialInverse || restarted) ? Math.min(1, 1 / Math.sqrt(dot(dir, dir))) : 1;
-
-    const ls = wolfeSearch(f, x, fx, dg0, dir, step, xNew, gNew, c1, c2, maxLs);
-    evaluations += ls.evaluations;
-    if (ls.step === 0) { stop = 'line_search'; break; }
-    iterations++;
-    // Curvature pair.
-    const s = new Float64Array(n), y = new Float64Array(n);
-    for (let i = 0; i < n; i++) { s[i] = xNew[i] - x[i]; y[i] = gNew[i] - g[i]; }
-    const sy = dot(s, y);
-    if (sy > 1e-10 * Math.sqrt(dot(s, s) * dot(y, y))) {
-      if (S.length === m) { S.shift(); Y.shift(); rho.shift(); }
-      S.push(s); Y.push(y); rho.push(1 / sy);
-    }
-    const fPrev = fx;
-    [x, xNew] = [xNew, x];
-    [g, gNew] = [gNew, g];
-    fx = ls.f;
-    trace.push(fx);
-    if (maxAbs(g) <= opts.tol) { stop = 'gradient'; break; }
-    if ((fPrev - fx) / Math.max(Math.abs(fPrev), Math.abs(fx), 1) <= ftol) { stop = 'ftol'; break; }
-  }
-  return { x, f: fx, gradMax: maxAbs(g), iterations, evaluations, stop, trace, pairs: { s: S, y: Y } };
 }
 
 interface LineSearchResult { step: number; f: number; evaluations: number }
@@ -177,16 +192,16 @@ interface LineSearchResult { step: number; f: number; evaluations: number }
  * means no decrease was found at all.
  */
 function wolfeSearch(
-  f: Objective, x: Float64Array, f0: number, dg0: number, dir: Float64Array, step0: number,
-  xNew: Float64Array, gNew: Float64Array, c1: number, c2: number, maxEval: number,
+  f: Objective, K: LbfgsExports, x: Vec, f0: number, dg0: number, dir: Vec, step0: number,
+  xNew: Vec, gNew: Vec, c1: number, c2: number, maxEval: number,
 ): LineSearchResult {
-  const n = x.length;
+  const n = x.v.length;
   let evaluations = 0;
   const evalAt = (a: number): [number, number] => {
-    for (let i = 0; i < n; i++) xNew[i] = x[i] + a * dir[i];
-    const fa = f(xNew, gNew);
+    K.step(xNew.at, x.at, a, dir.at, n);
+    const fa = f(xNew.v, gNew.v);
     evaluations++;
-    return [fa, dot(gNew, dir)];
+    return [fa, K.dot(gNew.at, dir.at, n)];
   };
   // Best Armijo point seen, in case the search runs out of evaluations.
   let bestA = 0, bestF = f0;
