@@ -16,6 +16,14 @@
  * Kernel helpers are used only from the main thread: code already running in a worker (a job)
  * runs its kernels single-threaded instead of oversubscribing the cores. A worker busy with a
  * job claims no kernel task (the caller then runs them itself), so the two never deadlock.
+ *
+ * Handoffs: a helper that has just run kernel tasks lingers a few milliseconds blocked on its
+ * doorbell (a shared Int32Array, Atomics.wait) instead of returning to its event loop, and a
+ * kernel run in that time reaches it through the doorbell (the tasks in the kernel's shared
+ * task table) rather than through postMessage: a fit's hundreds of back-to-back passes then
+ * cost a futex wake each, not a structured clone and an event-loop turn. A helper that misses
+ * a run (it stopped lingering, or had not attached the kernel yet) only leaves more tasks to
+ * the caller, which claims whatever no helper has: the results are the same either way.
  */
 import { availableParallelism } from 'node:os';
 import { isMainThread, Worker } from 'node:worker_threads';
@@ -23,6 +31,16 @@ import { kernelMemory } from './arena.ts';
 
 const NEXT = 0, DONE = 1;
 const MAX_TASKS = 0xffff;
+/**
+ * Doorbell slots (worker.mjs reads the same): the helper's state (IDLE in its event loop,
+ * LINGER waiting on the bell), a sequence number (odd while the caller writes a run, bumped
+ * to even when it is complete), and the run: kernel id, export index, generation, task count
+ * and arguments per task.
+ */
+const BELL = { STATE: 0, SEQ: 1, KERNEL: 2, FN: 3, GEN: 4, COUNT: 5, ARITY: 6, SLOTS: 8 } as const;
+const LINGER = 1;
+/** Task-table capacity of a kernel (doubles); a bigger run goes by postMessage. */
+const TASK_TABLE = 8192;
 
 /** Claims the next task of generation `gen` (ctrl[NEXT] = gen << 16 | next), or -1. */
 function claim(ctrl: Int32Array, gen: number, count: number): number {
@@ -43,10 +61,12 @@ interface PendingJob {
 class PoolThread {
   readonly worker: Worker;
   readonly pending = new Map<number, PendingJob>();
+  /** The helper's doorbell (see BELL). */
+  readonly bell = new Int32Array(new SharedArrayBuffer(4 * BELL.SLOTS));
   dead = false;
 
   constructor() {
-    this.worker = new Worker(new URL('./worker.mjs', import.meta.url), { execArgv: [] });
+    this.worker = new Worker(new URL('./worker.mjs', import.meta.url), { execArgv: [], workerData: { bell: this.bell } });
     this.worker.on('message', (msg: { job: number; ok?: boolean; result?: unknown; error?: string; note?: unknown }) => {
       const p = this.pending.get(msg.job);
       if (!p) return;
@@ -227,13 +247,19 @@ export const shutdownKernelThreads = shutdownPool;
 export class SharedKernel<E extends object> {
   private readonly id = nextKernelId++;
   private readonly ctrl = new SharedArrayBuffer(8);
+  /** Task arguments for doorbell runs (task t's a-th argument at t·arity + a). */
+  private readonly taskTable = new Float64Array(new SharedArrayBuffer(8 * TASK_TABLE));
   private readonly attached = new WeakSet<Worker>();
+  private readonly fnIndex: Map<string, number>;
   readonly exports: E;
+  /** How runs reached the helpers: through the doorbell or by message (diagnostics). */
+  readonly handoffs = { bell: 0, message: 0 };
   private gen = 0;
 
   constructor(private readonly module: WebAssembly.Module) {
     const memory = kernelMemory();
     this.exports = new WebAssembly.Instance(module, { env: { memory, exp: Math.exp, log: Math.log } }).exports as unknown as E;
+    this.fnIndex = new Map(Object.keys(this.exports).map((name, i) => [name, i]));
   }
 
   /**
@@ -248,16 +274,37 @@ export class SharedKernel<E extends object> {
       return;
     }
     if (tasks.length > MAX_TASKS) throw new Error(`SharedKernel.run: at most ${MAX_TASKS} tasks, got ${tasks.length}`);
+    // The doorbell needs the tasks in the shared table: all of one arity, and room for them.
+    const arity = tasks[0].length;
+    const tabled = arity > 0 && tasks.length * arity <= TASK_TABLE && tasks.every((t) => t.length === arity);
+    if (tabled) {
+      const table = this.taskTable;
+      for (let t = 0, o = 0; t < tasks.length; t++) for (let a = 0; a < arity; a++) table[o++] = tasks[t][a];
+    }
     const ctrl = new Int32Array(this.ctrl);
     const gen = this.gen = (this.gen % 0x7fff) + 1;
     Atomics.store(ctrl, DONE, 0);
+    // (After the table: a helper claiming a task of this generation reads what was written.)
     Atomics.store(ctrl, NEXT, gen << 16);
-    for (const { worker: w } of helpers) {
+    for (const { worker: w, bell } of helpers) {
       if (!this.attached.has(w)) {
-        w.postMessage({ type: 'attach', id: this.id, module: this.module, memory: kernelMemory() });
+        w.postMessage({ type: 'attach', id: this.id, module: this.module, memory: kernelMemory(), ctrl: this.ctrl, table: this.taskTable.buffer, names: [...this.fnIndex.keys()] });
         this.attached.add(w);
+      } else if (tabled && Atomics.load(bell, BELL.STATE) === LINGER) {
+        // Seqlock: odd while the fields are written, so a helper never reads half a run.
+        Atomics.add(bell, BELL.SEQ, 1);
+        Atomics.store(bell, BELL.KERNEL, this.id);
+        Atomics.store(bell, BELL.FN, this.fnIndex.get(fn)!);
+        Atomics.store(bell, BELL.GEN, gen);
+        Atomics.store(bell, BELL.COUNT, tasks.length);
+        Atomics.store(bell, BELL.ARITY, arity);
+        Atomics.add(bell, BELL.SEQ, 1);
+        Atomics.notify(bell, BELL.SEQ);
+        this.handoffs.bell++;
+        continue;
       }
       w.postMessage({ type: 'run', id: this.id, fn, tasks, ctrl: this.ctrl, gen });
+      this.handoffs.message++;
     }
     for (;;) {
       const t = claim(ctrl, gen, tasks.length);

@@ -5,17 +5,29 @@
 // first job whose module is TypeScript.
 //
 // Messages, in order on one port:
-//   { type: 'attach', id, module, memory }     instantiate wasm `module` on shared `memory`
+//   { type: 'attach', id, module, memory, ctrl, table, names }
+//                                              instantiate wasm `module` on shared `memory`;
+//                                              `ctrl`, `table` and export `names` serve doorbell runs
 //   { type: 'run', id, fn, tasks, ctrl, gen }  claim tasks via Atomics on ctrl, call fn(...task)
 //   { type: 'job', job, module, fn, args }     import `module`, post { job, ok, result } or
 //                                              { job, ok: false, error }; fn's notes as { job, note }
 //
 // ctrl[0] packs (generation << 16 | next task) so a claim is one compare-and-swap: a late
 // 'run' message from an earlier generation can never claim a task of the current one.
-import { parentPort } from 'node:worker_threads';
+//
+// After a run the thread lingers up to LINGER_MS blocked on its doorbell (workerData.bell,
+// slots as BELL in pool.ts): runs posted there meanwhile (tasks in the kernel's shared table)
+// are claimed at once, without a message; then it returns to its event loop (jobs wait that long
+// at most). A doorbell run of a kernel not attached yet, or already over, claims nothing.
+import { parentPort, workerData } from 'node:worker_threads';
 
 const NEXT = 0, DONE = 1;
+const BELL = { STATE: 0, SEQ: 1, KERNEL: 2, FN: 3, GEN: 4, COUNT: 5, ARITY: 6 };
+const IDLE = 0, LINGER = 1;
+const LINGER_MS = 5;
+const bell = workerData?.bell ?? null;
 const instances = new Map();
+const kernels = new Map();
 const modules = new Map();
 let tsxReady = null;
 
@@ -44,21 +56,71 @@ async function load(url) {
 // Jobs run one after another in arrival order (a job's import may await; its body never does).
 let queue = Promise.resolve();
 
+/** Claims and runs tasks of generation `gen`; `args(t)` gives task t's arguments. */
+function runTasks(ctrl, gen, count, fn, args) {
+  for (;;) {
+    const t = claim(ctrl, gen, count);
+    if (t < 0) break;
+    fn(...args(t));
+    Atomics.add(ctrl, DONE, 1);
+    Atomics.notify(ctrl, DONE);
+  }
+}
+
+/**
+ * Runs `work`, then waits on the doorbell for up to LINGER_MS at a time, running what is rung,
+ * and returns. LINGER is set before `work`, so a run rung while this thread still finishes
+ * the current one (the caller may be done first) is taken right after it.
+ */
+function withLinger(work) {
+  if (!bell) { work(); return; }
+  const seen = Atomics.load(bell, BELL.SEQ);
+  Atomics.store(bell, BELL.STATE, LINGER);
+  try {
+    work();
+    lingerOn(seen);
+  } finally {
+    Atomics.store(bell, BELL.STATE, IDLE);
+  }
+}
+
+function lingerOn(seen) {
+  for (;;) {
+    if (Atomics.load(bell, BELL.SEQ) === seen) {
+      Atomics.wait(bell, BELL.SEQ, seen, LINGER_MS);
+      if (Atomics.load(bell, BELL.SEQ) === seen) {
+        Atomics.store(bell, BELL.STATE, IDLE);
+        // A run rung between the last look and IDLE is still taken; otherwise leave.
+        if (Atomics.load(bell, BELL.SEQ) === seen) return;
+        Atomics.store(bell, BELL.STATE, LINGER);
+      }
+    }
+    let s1;
+    while ((s1 = Atomics.load(bell, BELL.SEQ)) & 1) Atomics.wait(bell, BELL.SEQ, s1, 1);
+    const id = Atomics.load(bell, BELL.KERNEL), fnIndex = Atomics.load(bell, BELL.FN);
+    const gen = Atomics.load(bell, BELL.GEN), count = Atomics.load(bell, BELL.COUNT), arity = Atomics.load(bell, BELL.ARITY);
+    if (Atomics.load(bell, BELL.SEQ) !== s1) continue; // rewritten meanwhile: read it again
+    seen = s1;
+    const k = kernels.get(id);
+    if (!k) continue; // its attach message is still queued: the caller runs the tasks
+    const fn = k.exports[k.names[fnIndex]];
+    const table = k.table;
+    const args = new Array(arity);
+    runTasks(k.ctrl, gen, count, fn, (t) => {
+      for (let a = 0, o = t * arity; a < arity; a++, o++) args[a] = table[o];
+      return args;
+    });
+  }
+}
+
 parentPort.on('message', (msg) => {
   if (msg.type === 'attach') {
     const inst = new WebAssembly.Instance(msg.module, { env: { memory: msg.memory, exp: Math.exp, log: Math.log } });
     instances.set(msg.id, inst.exports);
+    if (msg.ctrl) kernels.set(msg.id, { exports: inst.exports, names: msg.names, ctrl: new Int32Array(msg.ctrl), table: new Float64Array(msg.table) });
   } else if (msg.type === 'run') {
-    const ctrl = new Int32Array(msg.ctrl);
-    let fn = null;
-    for (;;) {
-      const t = claim(ctrl, msg.gen, msg.tasks.length);
-      if (t < 0) break;
-      fn ??= instances.get(msg.id)[msg.fn];
-      fn(...msg.tasks[t]);
-      Atomics.add(ctrl, DONE, 1);
-      Atomics.notify(ctrl, DONE);
-    }
+    const fn = instances.get(msg.id)[msg.fn];
+    withLinger(() => runTasks(new Int32Array(msg.ctrl), msg.gen, msg.tasks.length, fn, (t) => msg.tasks[t]));
   } else if (msg.type === 'job') {
     queue = queue.then(async () => {
       try {
