@@ -365,14 +365,15 @@ export function computeMetrics(
  * One RowScores gathered for a fixed set of rows (the bootstrap's), so that a resample given
  * as per-position multiplicities (`counts[j]` = times rows[j] was drawn, evaluator/bootstrap.ts
  * forEachResampleCounts) is scored by computeMetricsCounts with the same figures, bit for bit,
- * as computeMetrics over the rows with weights[rows[j]] = counts[j], in three short passes
- * whose running sums stay in registers:
- * - the log-loss sum over positions in the rows' order (computeMetrics' order);
- * - per ECE bin, over that bin's positions in the rows' order (the order computeMetrics adds
- *   a bin's confidences in): the bin's confidence sum;
- * - per distinct (true class, prediction, bin, group codes) key, over its positions: the
- *   drawn rows, from which the confusion matrix, the bins' row and correct counts and the
- *   group tallies follow. These are integers, exact in any order.
+ * as computeMetrics over the rows with weights[rows[j]] = counts[j], in one pass over the
+ * positions in the rows' order (the order computeMetrics adds in), reading short arrays front
+ * to back:
+ * - the log-loss sum, in a register;
+ * - per ECE bin, the bin's confidence sum (each bin's terms in the rows' order, as in
+ *   computeMetrics);
+ * - per distinct (true class, prediction, bin, group codes) key, the drawn rows, from which
+ *   the confusion matrix, the bins' row and correct counts and the group tallies follow.
+ *   These are integers, exact in any order.
  * A position drawn 0 times adds 0 × x, which leaves a sum unchanged for finite x (none here
  * starts at or becomes −0); with a non-finite nll or confidence (0 × NaN is NaN, a row
  * computeMetrics skips) `finite` is false and the caller scores by weights instead.
@@ -380,49 +381,35 @@ export function computeMetrics(
 export interface GatheredScores {
   rows: Int32Array;
   finite: boolean;
-  /** Per position in the rows' order. */
+  /** Per position in the rows' order: the row's nll, confidence, ECE bin and key. */
   nll: Float64Array;
-  /** Positions sorted by ECE bin, stably; bin b's are byBin[binStart[b] .. binStart[b + 1]). */
-  byBin: Int32Array;
-  binStart: Int32Array;
-  /** Confidence in byBin's order. */
-  binConfidence: Float64Array;
-  /** Positions grouped by key; key u's are byKey[keyStart[u] .. keyStart[u + 1]). */
-  byKey: Int32Array;
-  keyStart: Int32Array;
+  confidence: Float64Array;
+  bin: Uint8Array;
+  key: Int32Array;
   /** Per key: the confusion cell y·k + p, y, p, the bin, and per group column the group's tallies offset. */
   keyCell: Int32Array;
   keyY: Int32Array;
   keyP: Int32Array;
   keyBin: Int32Array;
   keyGroupBase: Int32Array[];
+  /** Scratch: drawn rows per key. */
+  keyCount: Int32Array;
   judged: Judged[];
 }
 
 export function gatherScores(s: RowScores, layout: MetricLayout, rows: Int32Array, scratch: MetricScratch = new MetricScratch(layout)): GatheredScores {
   const m = rows.length, k = layout.k, nGroupCols = layout.groups.length;
-  const nll = new Float64Array(m);
+  const nll = new Float64Array(m), confidence = new Float64Array(m), bin = new Uint8Array(m), key = new Int32Array(m);
   let finite = true;
   for (let j = 0; j < m; j++) {
     const r = rows[j];
     nll[j] = s.nll[r];
-    if (!Number.isFinite(nll[j]) || !Number.isFinite(s.confidence[r])) finite = false;
-  }
-  // Counting sort by bin: stable, so each bin keeps the rows' order.
-  const binStart = new Int32Array(ECE_BINS + 1);
-  for (let j = 0; j < m; j++) binStart[s.bin[rows[j]] + 1]++;
-  for (let b = 0; b < ECE_BINS; b++) binStart[b + 1] += binStart[b];
-  const byBin = new Int32Array(m), binConfidence = new Float64Array(m);
-  const fillAt = binStart.slice(0, ECE_BINS);
-  for (let j = 0; j < m; j++) {
-    const r = rows[j];
-    const i = fillAt[s.bin[r]]++;
-    byBin[i] = j;
-    binConfidence[i] = s.confidence[r];
+    confidence[j] = s.confidence[r];
+    bin[j] = s.bin[r];
+    if (!Number.isFinite(nll[j]) || !Number.isFinite(confidence[j])) finite = false;
   }
   // Keys: (y, p, bin, group code per column), numbered in order of first appearance.
   const keyOf = new Map<string, number>();
-  const keyOfPosition = new Int32Array(m);
   const keyCell: number[] = [], keyY: number[] = [], keyP: number[] = [], keyBin: number[] = [];
   const keyGroupBase: number[][] = layout.groups.map(() => []);
   for (let j = 0; j < m; j++) {
@@ -436,19 +423,13 @@ export function gatherScores(s: RowScores, layout: MetricLayout, rows: Int32Arra
       keyCell.push(y * k + p); keyY.push(y); keyP.push(p); keyBin.push(s.bin[r]);
       for (let gc = 0; gc < nGroupCols; gc++) keyGroupBase[gc].push(scratch.codes[gc][r] * scratch.groupTallies[gc].stride);
     }
-    keyOfPosition[j] = u;
+    key[j] = u;
   }
-  const U = keyCell.length;
-  const keyStart = new Int32Array(U + 1);
-  for (let j = 0; j < m; j++) keyStart[keyOfPosition[j] + 1]++;
-  for (let u = 0; u < U; u++) keyStart[u + 1] += keyStart[u];
-  const byKey = new Int32Array(m);
-  const keyFill = keyStart.slice(0, U);
-  for (let j = 0; j < m; j++) byKey[keyFill[keyOfPosition[j]]++] = j;
   return {
-    rows, finite, nll, byBin, binStart, binConfidence, byKey, keyStart,
+    rows, finite, nll, confidence, bin, key,
     keyCell: Int32Array.from(keyCell), keyY: Int32Array.from(keyY), keyP: Int32Array.from(keyP), keyBin: Int32Array.from(keyBin),
     keyGroupBase: keyGroupBase.map((a) => Int32Array.from(a)),
+    keyCount: new Int32Array(keyCell.length),
     judged: scratch.judged(s, rows),
   };
 }
@@ -467,23 +448,23 @@ export function computeMetricsCounts(
   if (!g.finite) throw new RangeError('computeMetricsCounts: a non-finite nll or confidence needs computeMetrics');
   const { confusion, binCount, binConf, binCorrect, groupTallies } = scratch;
   const m = g.rows.length;
-  const nll = g.nll;
+  const { nll, confidence, bin, key, keyCount } = g;
+  binConf.fill(0);
+  keyCount.fill(0);
   let nllSum = 0;
-  for (let j = 0; j < m; j++) nllSum += counts[j] * nll[j];
-  const { byBin, binStart, binConfidence } = g;
-  for (let b = 0; b < ECE_BINS; b++) {
-    let confSum = 0;
-    for (let i = binStart[b], end = binStart[b + 1]; i < end; i++) confSum += counts[byBin[i]] * binConfidence[i];
-    binConf[b] = confSum;
+  for (let j = 0; j < m; j++) {
+    const c = counts[j];
+    nllSum += c * nll[j];
+    binConf[bin[j]] += c * confidence[j];
+    keyCount[key[j]] += c;
   }
   confusion.fill(0); binCount.fill(0); binCorrect.fill(0);
   for (const t of groupTallies) t.reset();
-  const { byKey, keyStart, keyCell, keyY, keyP, keyBin, keyGroupBase } = g;
+  const { keyCell, keyY, keyP, keyBin, keyGroupBase } = g;
   const U = keyCell.length;
   let total = 0;
   for (let u = 0; u < U; u++) {
-    let c = 0;
-    for (let i = keyStart[u], end = keyStart[u + 1]; i < end; i++) c += counts[byKey[i]];
+    const c = keyCount[u];
     if (c === 0) continue;
     total += c;
     confusion[keyCell[u]] += c;
