@@ -53,8 +53,11 @@ export interface SeedScorer {
    * bit-identical to compute(s, rows, weights, out) with weights[rows[j]] = counts[j]; null
    * where it has none for these rows (summariseSeeds then resamples by weights).
    */
-  resampler?(rows: Int32Array): ((s: number, counts: Int32Array, out: Float64Array) => void) | null;
+  resampler?(rows: Int32Array): Resampler | null;
 }
+
+/** SeedScorer.resampler's scorer of one resample; `close` (called once the resamples are done) frees what it holds. */
+export type Resampler = ((s: number, counts: Int32Array, out: Float64Array) => void) & { close?(): void };
 
 /** Wall seconds of the scoring phases, for `sieve evaluate --timings` (never part of a result). */
 export interface TimingSink {
@@ -112,10 +115,14 @@ export function summariseSeeds(
   };
   const resampled = samples > 0 && rows.length > 0 ? scorer.resampler?.(rows) ?? null : null;
   if (resampled) {
-    forEachResampleCounts(rows.length, bootstrap, (b, counts) => {
-      for (let s = 0; s < S; s++) if (first[s] === s) resampled(s, counts, outs[s]!);
-      average(b);
-    });
+    try {
+      forEachResampleCounts(rows.length, bootstrap, (b, counts) => {
+        for (let s = 0; s < S; s++) if (first[s] === s) resampled(s, counts, outs[s]!);
+        average(b);
+      });
+    } finally {
+      resampled.close?.();
+    }
   } else {
     forEachResample(rows, nTotal, bootstrap, (b, weights) => {
       for (let s = 0; s < S; s++) if (first[s] === s) scorer.compute(s, rows, weights, outs[s]!);
@@ -197,7 +204,7 @@ export function classificationScorer(layout: MetricLayout, perSeed: RowScores[])
       if (perSeed.length === 0 || !distinctRows(rows, perSeed[0].n)) return null;
       const gathered = new Map<number, GatheredScores>();
       let weights: Int32Array | null = null;
-      return (s, counts, out) => {
+      const score: Resampler = (s, counts, out) => {
         let g = gathered.get(s);
         if (!g) gathered.set(s, (g = gatherScores(perSeed[s], layout, rows, scratch)));
         if (g.finite) {
@@ -209,6 +216,9 @@ export function classificationScorer(layout: MetricLayout, perSeed: RowScores[])
         for (let j = 0; j < rows.length; j++) weights[rows[j]] = counts[j];
         computeMetrics(perSeed[s], layout, rows, weights, out, scratch);
       };
+      // The gathered scores hold kernel memory (released in reverse order of taking).
+      score.close = () => { for (const g of [...gathered.values()].reverse()) g.release(); gathered.clear(); };
+      return score;
     },
   };
 }

@@ -27,7 +27,11 @@
  *   (one for worst-group accuracy) are judged. `groupMetricNotes` says which figures come
  *   from too-small groups or could not be judged.
  */
+import { acquire } from '../compute/arena.ts';
 import { allRows } from '../compute/bootstrap.ts';
+import { kernelFor } from '../compute/pool.ts';
+import { Layout } from '../compute/wasm.ts';
+import { bootstrapWasmModule, type BootstrapExports } from './kernels/bootstrap-wasm.ts';
 import {
   DEFAULT_MIN_GROUP_SIZE, GroupTallies, groupGaps, judgeGroups, tallyGroups, tooSmallReason, type Judged,
 } from '../compute/group-metrics.ts';
@@ -366,9 +370,9 @@ export function computeMetrics(
  * as per-position multiplicities (`counts[j]` = times rows[j] was drawn, evaluator/bootstrap.ts
  * forEachResampleCounts) is scored by computeMetricsCounts with the same figures, bit for bit,
  * as computeMetrics over the rows with weights[rows[j]] = counts[j], in one pass over the
- * positions in the rows' order (the order computeMetrics adds in), reading short arrays front
- * to back:
- * - the log-loss sum, in a register;
+ * positions in the rows' order (the order computeMetrics adds in), on kernels/bootstrap-wasm.ts
+ * over copies of the gathered arrays in kernel memory (release() returns it):
+ * - the log-loss sum;
  * - per ECE bin, the bin's confidence sum (each bin's terms in the rows' order, as in
  *   computeMetrics);
  * - per distinct (true class, prediction, bin, group codes) key, the drawn rows, from which
@@ -381,35 +385,31 @@ export function computeMetrics(
 export interface GatheredScores {
   rows: Int32Array;
   finite: boolean;
-  /** Per position in the rows' order: the row's nll, confidence, ECE bin and key. */
-  nll: Float64Array;
-  confidence: Float64Array;
-  bin: Uint8Array;
-  key: Int32Array;
   /** Per key: the confusion cell y·k + p, y, p, the bin, and per group column the group's tallies offset. */
   keyCell: Int32Array;
   keyY: Int32Array;
   keyP: Int32Array;
   keyBin: Int32Array;
   keyGroupBase: Int32Array[];
-  /** Scratch: drawn rows per key. */
-  keyCount: Int32Array;
   judged: Judged[];
+  /** Kernel memory: per position the count (scratch), nll, confidence, ECE bin and key; the bins' sums, the keys' counts. */
+  at: { counts: number; nll: number; conf: number; bin: number; key: number; binConf: number; keyCount: number };
+  counts: Int32Array;
+  binConf: Float64Array;
+  keyCount: Int32Array;
+  release(): void;
 }
 
 export function gatherScores(s: RowScores, layout: MetricLayout, rows: Int32Array, scratch: MetricScratch = new MetricScratch(layout)): GatheredScores {
   const m = rows.length, k = layout.k, nGroupCols = layout.groups.length;
-  const nll = new Float64Array(m), confidence = new Float64Array(m), bin = new Uint8Array(m), key = new Int32Array(m);
   let finite = true;
   for (let j = 0; j < m; j++) {
     const r = rows[j];
-    nll[j] = s.nll[r];
-    confidence[j] = s.confidence[r];
-    bin[j] = s.bin[r];
-    if (!Number.isFinite(nll[j]) || !Number.isFinite(confidence[j])) finite = false;
+    if (!Number.isFinite(s.nll[r]) || !Number.isFinite(s.confidence[r])) finite = false;
   }
   // Keys: (y, p, bin, group code per column), numbered in order of first appearance.
   const keyOf = new Map<string, number>();
+  const key = new Int32Array(m);
   const keyCell: number[] = [], keyY: number[] = [], keyP: number[] = [], keyBin: number[] = [];
   const keyGroupBase: number[][] = layout.groups.map(() => []);
   for (let j = 0; j < m; j++) {
@@ -425,12 +425,30 @@ export function gatherScores(s: RowScores, layout: MetricLayout, rows: Int32Arra
     }
     key[j] = u;
   }
+  const U = keyCell.length;
+  const L = new Layout();
+  const rel = { counts: L.alloc(4 * m), nll: L.alloc(8 * m), conf: L.alloc(8 * m), bin: L.alloc(m), key: L.alloc(4 * m), binConf: L.alloc(8 * ECE_BINS), keyCount: L.alloc(4 * Math.max(1, U)) };
+  const region = acquire(L.bytes);
+  const buf = region.buffer();
+  const at = Object.fromEntries(Object.entries(rel).map(([name, off]) => [name, region.base + off])) as GatheredScores['at'];
+  const nll = new Float64Array(buf, at.nll, m), conf = new Float64Array(buf, at.conf, m), bin = new Uint8Array(buf, at.bin, m);
+  for (let j = 0; j < m; j++) {
+    const r = rows[j];
+    nll[j] = s.nll[r];
+    conf[j] = s.confidence[r];
+    bin[j] = s.bin[r];
+  }
+  new Int32Array(buf, at.key, m).set(key);
   return {
-    rows, finite, nll, confidence, bin, key,
+    rows, finite,
     keyCell: Int32Array.from(keyCell), keyY: Int32Array.from(keyY), keyP: Int32Array.from(keyP), keyBin: Int32Array.from(keyBin),
     keyGroupBase: keyGroupBase.map((a) => Int32Array.from(a)),
-    keyCount: new Int32Array(keyCell.length),
     judged: scratch.judged(s, rows),
+    at,
+    counts: new Int32Array(buf, at.counts, m),
+    binConf: new Float64Array(buf, at.binConf, ECE_BINS),
+    keyCount: new Int32Array(buf, at.keyCount, U),
+    release: () => region.release(),
   };
 }
 
@@ -448,20 +466,15 @@ export function computeMetricsCounts(
   if (!g.finite) throw new RangeError('computeMetricsCounts: a non-finite nll or confidence needs computeMetrics');
   const { confusion, binCount, binConf, binCorrect, groupTallies } = scratch;
   const m = g.rows.length;
-  const { nll, confidence, bin, key, keyCount } = g;
-  binConf.fill(0);
-  keyCount.fill(0);
-  let nllSum = 0;
-  for (let j = 0; j < m; j++) {
-    const c = counts[j];
-    nllSum += c * nll[j];
-    binConf[bin[j]] += c * confidence[j];
-    keyCount[key[j]] += c;
-  }
+  const { keyCell, keyY, keyP, keyBin, keyGroupBase, keyCount, at } = g;
+  const U = keyCell.length;
+  g.counts.set(counts);
+  const nllSum = kernelFor<BootstrapExports>(bootstrapWasmModule()).exports.accumulate(
+    at.counts, at.nll, at.conf, at.bin, at.key, m, at.binConf, ECE_BINS, at.keyCount, U,
+  );
+  binConf.set(g.binConf);
   confusion.fill(0); binCount.fill(0); binCorrect.fill(0);
   for (const t of groupTallies) t.reset();
-  const { keyCell, keyY, keyP, keyBin, keyGroupBase } = g;
-  const U = keyCell.length;
   let total = 0;
   for (let u = 0; u < U; u++) {
     const c = keyCount[u];

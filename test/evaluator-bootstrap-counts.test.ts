@@ -10,6 +10,7 @@ import { createRng } from '../compute/rng.ts';
 import { classificationScorer, summariseSeeds, type MetricSummary } from '../evaluator/aggregate.ts';
 import { forEachResample, forEachResampleCounts } from '../evaluator/bootstrap.ts';
 import { encodeGroupColumn, metricLayout, rowScores, type MetricOptions } from '../evaluator/metrics.ts';
+import { acquire } from '../compute/arena.ts';
 
 function sameBits(a: Record<string, MetricSummary>, b: Record<string, MetricSummary>): string[] {
   const diff: string[] = [];
@@ -113,6 +114,20 @@ describe('bootstrap by counts', () => {
     expect(scorer.resampler!(Int32Array.from([1, 2, 3]))).not.toBeNull();
     const byWeights = { ...scorer, resampler: undefined };
     expect(sameBits(summariseSeeds(scorer, repeated, n, { samples: 50, seed: 1 }), summariseSeeds(byWeights, repeated, n, { samples: 50, seed: 1 }))).toEqual([]);
+  });
+});
+
+describe('kernel memory of the gathered scores', () => {
+  it('is given back when the resamples are done, also when a seed\'s scores are not finite', () => {
+    const n = 300, k = 4;
+    const rng = createRng(9);
+    const y = Int32Array.from({ length: n }, () => rng.int(k));
+    const layout = metricLayout(k);
+    const top = () => { const r = acquire(16); r.release(); return r.base; };
+    const before = top();
+    const scores = [rowScores(y, probabilities(n, k, 1), n, k), rowScores(y, probabilities(n, k, 2, { nan: [5] }), n, k)];
+    summariseSeeds(classificationScorer(layout, scores), Int32Array.from({ length: n }, (_, i) => i), n, { samples: 20, seed: 0 });
+    expect(top()).toBe(before);
   });
 });
 
