@@ -72,6 +72,8 @@ def main():
             cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
             sk = cross_val_predict(model, X, labels, cv=cv, method="predict_proba")
             cv_seconds = time.perf_counter() - t0
+            if cell.get("sklearn_proba_out"):
+                sk.astype(np.float32).tofile(cell["sklearn_proba_out"])
             r = judge(labels, sk, truth)
             r["seconds"] += cv_seconds
             r["accuracy_vs_given"] = float(np.mean(sk.argmax(1) == labels))

@@ -31,19 +31,21 @@
  *   node --import tsx bench/label-errors-matrix.ts [--fashion-rows 10000] [--fashion-offset 0]
  *     [--noise-seed 42] [--kinds fashion,german-credit,adult-like,synth] [--no-python] [--explore]
  *     [--timing-rounds 3] [--timing-cell 'fashion|symmetric 20%'] [--generator mlp|logreg]
- *     [--noise 'symmetric 30%,instance 30%'] [--adult-rows 8000] [--synth-rows 7500]
+ *     [--noise 'symmetric 30%,instance 30%'] [--adult-rows 8000] [--synth-rows 7500] [--keep DIR]
+ *     [--noise-seeds 1-20]
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { labelErrors } from '../src/analysers/label-errors.ts';
+import { labelErrorScores, labelErrors } from '../src/analysers/label-errors.ts';
 import { computeOosPredictions, defaultOosModel, type AuditModelSpec, type OosFeatureKind } from '../src/analysers/oos.ts';
 import { createAuditContext } from '../src/analysers/context.ts';
 import type { PoolSplit } from '../src/pool/types.ts';
 import type { Progress } from '../src/util/progress.ts';
 import { auditCv, type AnalyserResult } from '../src/analysers/types.ts';
+import { studentTInterval } from '../compute/stats.ts';
 import { applyNoise, auroc, noiseName, prf, type NoiseModel } from '../test/fixtures/label-noise.ts';
 import { adultLike, fashionFromIdx, fashionIdxAvailable, germanCredit, noiseGenerator, synthEmbeddings } from '../test/fixtures/label-error-cells.ts';
 import { exploreCell, printExplore, type ExploreRow } from './_label-errors-explore.ts';
@@ -55,12 +57,33 @@ const flag = (name: string) => process.argv.includes(name);
 const FASHION_ROWS = Number(arg('--fashion-rows', '10000'));
 const FASHION_OFFSET = Number(arg('--fashion-offset', '0'));
 const NOISE_SEED = Number(arg('--noise-seed', '42'));
+/**
+ * `--noise-seeds 1-20` (or `1,5,9`): every cell once per seed (new flips; the data of adult-like
+ * and synth stay those of --noise-seed), then per cell the mean F1 of each side and a 95%
+ * Student-t interval of the paired difference sieve − cleanlab over the seeds: whether a gap of
+ * one cell is more than the spread of one noise draw (and fold assignment) against another.
+ */
+function parseSeeds(spec: string): number[] {
+  const out: number[] = [];
+  for (const part of spec.split(',')) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+))?\s*$/.exec(part);
+    if (!m) throw new Error(`--noise-seeds: '${part}' is not N or N-M`);
+    const a = Number(m[1]), b = m[2] === undefined ? a : Number(m[2]);
+    for (let x = a; x <= b; x++) out.push(x);
+  }
+  if (!out.length) throw new Error('--noise-seeds: no seed given');
+  return out;
+}
+const NOISE_SEEDS = process.argv.includes('--noise-seeds') ? parseSeeds(arg('--noise-seeds', '')) : [NOISE_SEED];
+const MULTI_SEED = NOISE_SEEDS.length > 1;
 const KINDS = arg('--kinds', 'fashion,german-credit,adult-like,synth').split(',');
 const ADULT_ROWS = Number(arg('--adult-rows', '8000'));
 const SYNTH_ROWS = Number(arg('--synth-rows', '7500'));
 const EXPLORE = flag('--explore');
 const TIMING_ROUNDS = Number(arg('--timing-rounds', '3'));
 const TIMING_CELL = arg('--timing-cell', 'fashion|symmetric 20%');
+/** Keep every cell's arrays (labels, truth, probabilities, neighbour label distribution, the generator's clean probabilities) and the manifest in DIR, for analysis outside the benchmark. */
+const KEEP = arg('--keep', '');
 const CLEANLAB = process.env.CLEANLAB_PATH ?? resolve(here, '..', '..', 'shared', 'reference', 'cleanlab-2.9.0');
 const PYTHON = '/usr/bin/python3';
 
@@ -117,17 +140,20 @@ async function runSieve(split: PoolSplit, featureKind: OosFeatureKind) {
   const ctx = createAuditContext({ poolName: 'bench', train: split, model, ...auditCv(split.n), seed: 0, progress: quiet, computeOos: (s, o) => computeOosPredictions(s, o) });
   const result: AnalyserResult = await labelErrors.run(ctx, labelErrors.defaults);
   const seconds = (performance.now() - t0) / 1000;
-  return { result, seconds, oos: await ctx.oos() };
+  return { result, seconds, oos: await ctx.oos(), ctx };
 }
 
 interface Cell {
-  kind: string; noise: string; n: number; k: number; trueRate: number;
+  kind: string; noise: string; seed: number; n: number; k: number; trueRate: number;
   sieve: { precision: number; recall: number; f1: number; auroc: number; est: number; seconds: number };
   cleanlab?: Record<'same' | 'sklearn', { precision: number; recall: number; f1: number; auroc_self_confidence: number; estimated_noise: number; seconds: number; accuracy_vs_given?: number }>;
 }
 
+/** A cell's name in the manifest and the cleanlab half's answer: 'kind|noise', '|seed N' with several seeds. */
+const cellKey = (c: { kind: string; noise: string; seed: number }) => `${c.kind}|${c.noise}${MULTI_SEED ? `|seed ${c.seed}` : ''}`;
+
 const pyReason = pythonReady();
-const work = mkdtempSync(join(tmpdir(), 'sieve-le-matrix-'));
+const work = KEEP ? (mkdirSync(KEEP, { recursive: true }), resolve(KEEP)) : mkdtempSync(join(tmpdir(), 'sieve-le-matrix-'));
 const cells: Cell[] = [];
 const manifest: { cells: Record<string, unknown>[] } = { cells: [] };
 const skippedKinds: string[] = [];
@@ -143,30 +169,38 @@ for (const kind of KINDS) {
   // family neither detector fits), fitted on the clean labels, 5-fold out-of-sample.
   const cleanOos = await computeOosPredictions({ ...clean, features: clean.features.slice() }, { model: NOISE_GENERATOR_MODEL, folds: 5, seed: 1 });
   const featFile = join(work, `${kind}.features.f32`);
-  if (!pyReason) writeFileSync(featFile, new Uint8Array(clean.features.buffer, clean.features.byteOffset, clean.features.byteLength));
-  for (const nm of NOISE) {
-    const noisy = applyNoise(clean.labels, k, nm, NOISE_SEED, cleanOos.proba);
+  if (!pyReason || KEEP) writeFileSync(featFile, new Uint8Array(clean.features.buffer, clean.features.byteOffset, clean.features.byteLength));
+  for (const nm of NOISE) for (const noiseSeed of NOISE_SEEDS) {
+    const noisy = applyNoise(clean.labels, k, nm, noiseSeed, cleanOos.proba);
     // A fresh features array per cell, so the neighbour space and kNN graph caches don't carry over.
     const split: PoolSplit = { ...clean, labels: noisy.labels, features: clean.features.slice() };
-    if (`${kind}|${noiseName(nm)}` === TIMING_CELL) timingSplit = { split, kind: FEATURE_KIND[kind] };
-    const { result, seconds, oos } = await runSieve(split, FEATURE_KIND[kind]);
+    if (`${kind}|${noiseName(nm)}` === TIMING_CELL && noiseSeed === NOISE_SEEDS[0]) timingSplit = { split, kind: FEATURE_KIND[kind] };
+    const { result, seconds, oos, ctx } = await runSieve(split, FEATURE_KIND[kind]);
     const flags = result.findings.map((f) => (f.flagged ? 1 : 0));
     const score = result.findings.map((f) => f.score);
     const m = prf(flags, noisy.noisy);
     const cell: Cell = {
-      kind, noise: noiseName(nm), n: split.n, k, trueRate: noisy.rate,
+      kind, noise: noiseName(nm), seed: noiseSeed, n: split.n, k, trueRate: noisy.rate,
       sieve: { ...m, auroc: auroc(score, noisy.noisy), est: Number(result.summary.figures.estimated_noise_rate), seconds },
     };
     cells.push(cell);
-    console.log(`  ${kind} · ${cell.noise}: sieve F1 ${m.f1.toFixed(3)} AUROC ${cell.sieve.auroc.toFixed(3)} est ${(cell.sieve.est * 100).toFixed(1)}% (true ${(noisy.rate * 100).toFixed(1)}%) ${seconds.toFixed(1)} s`);
+    console.log(`  ${kind} · ${cell.noise}${MULTI_SEED ? ` · seed ${noiseSeed}` : ''}: sieve F1 ${m.f1.toFixed(3)} AUROC ${cell.sieve.auroc.toFixed(3)} est ${(cell.sieve.est * 100).toFixed(1)}% (true ${(noisy.rate * 100).toFixed(1)}%) ${seconds.toFixed(1)} s`);
     if (EXPLORE) explore.push(...(await exploreCell(kind, cell.noise, split, oos.proba, noisy.noisy, noisy.rate)));
-    if (!pyReason) {
-      const name = `${kind}|${cell.noise}`;
+    if (!pyReason || KEEP) {
+      const name = cellKey(cell);
       const base = join(work, name.replace(/[^a-z0-9]+/gi, '_'));
       writeFileSync(`${base}.labels.i32`, new Uint8Array(noisy.labels.buffer));
       writeFileSync(`${base}.truth.u8`, noisy.noisy);
       writeFileSync(`${base}.proba.f32`, new Uint8Array(oos.proba.buffer, oos.proba.byteOffset, oos.proba.byteLength));
-      manifest.cells.push({ name, n: split.n, k, d: split.d, labels: `${base}.labels.i32`, truth: `${base}.truth.u8`, proba: `${base}.proba.f32`, features: featFile });
+      const extra: Record<string, string> = {};
+      if (KEEP) {
+        const nb = (await labelErrorScores(ctx, labelErrors.defaults)).neighbours;
+        if (nb) { writeFileSync(`${base}.knn.f32`, new Uint8Array(nb.proba.buffer, nb.proba.byteOffset, nb.proba.byteLength)); extra.knn = `${base}.knn.f32`; }
+        writeFileSync(`${base}.clean.i32`, new Uint8Array(clean.labels.buffer, clean.labels.byteOffset, clean.labels.byteLength));
+        writeFileSync(`${base}.cleanproba.f32`, new Uint8Array(cleanOos.proba.buffer, cleanOos.proba.byteOffset, cleanOos.proba.byteLength));
+        Object.assign(extra, { clean: `${base}.clean.i32`, clean_proba: `${base}.cleanproba.f32`, sklearn_proba_out: `${base}.sklearn.f32` });
+      }
+      manifest.cells.push({ name, n: split.n, k, d: split.d, labels: `${base}.labels.i32`, truth: `${base}.truth.u8`, proba: `${base}.proba.f32`, features: featFile, ...extra });
     }
   }
 }
@@ -184,22 +218,24 @@ if (!pyReason && manifest.cells.length) {
   });
   if (r.status !== 0) throw new Error(`the cleanlab half failed (exit ${r.status})`);
   const out = JSON.parse(r.stdout) as Record<string, Cell['cleanlab']>;
-  for (const c of cells) c.cleanlab = out[`${c.kind}|${c.noise}`];
+  for (const c of cells) c.cleanlab = out[cellKey(c)];
 }
 
 // Timing, ABAB: sieve (OOS + analyser) and scikit-learn cross_val_predict + cleanlab on one cell.
 const timing: { sieve: number[]; ref: number[] } = { sieve: [], ref: [] };
 if (!pyReason && timingSplit && TIMING_ROUNDS > 0) {
-  const one = manifest.cells.find((c) => c.name === TIMING_CELL)!;
+  const timingKey = MULTI_SEED ? `${TIMING_CELL}|seed ${NOISE_SEEDS[0]}` : TIMING_CELL;
+  const one = manifest.cells.find((c) => c.name === timingKey)!;
   const m1 = join(work, 'timing.json');
   writeFileSync(m1, JSON.stringify({ cells: [one] }));
   for (let r = 0; r < TIMING_ROUNDS; r++) {
     timing.sieve.push((await runSieve({ ...timingSplit.split, features: timingSplit.split.features.slice() }, timingSplit.kind)).seconds);
     const p = spawnSync(PYTHON, [join(here, '_label_errors_cleanlab.py'), m1], { env: PY_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    timing.ref.push((JSON.parse(p.stdout)[TIMING_CELL].sklearn.seconds as number));
+    timing.ref.push((JSON.parse(p.stdout)[timingKey].sklearn.seconds as number));
   }
 }
-rmSync(work, { recursive: true, force: true });
+if (KEEP) writeFileSync(join(work, 'manifest.json'), JSON.stringify(manifest));
+else rmSync(work, { recursive: true, force: true });
 
 // ---- the table ----
 const f3 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(3));
@@ -231,6 +267,40 @@ if (skippedKinds.length) console.log(`skipped: ${skippedKinds.join('; ')}`);
 if (pyReason) console.log(`cleanlab half ${pyReason}`);
 else {
   console.log(`targets: F1 ≥ cleanlab default in every cell: ${allF1 ? 'met' : 'NOT met'}; AUROC ≥ cleanlab self-confidence in every cell: ${allAuroc ? 'met' : 'NOT met'}; estimated noise within 25%: ${allEst ? 'met' : 'NOT met'} (${cells.filter((c) => Math.abs(c.sieve.est - c.trueRate) <= 0.25 * c.trueRate).length} of ${cells.length} cells)`);
+}
+if (MULTI_SEED) {
+  // Per cell over the noise seeds: mean F1 of each side, the paired difference with its 95% t interval.
+  const groups = new Map<string, Cell[]>();
+  for (const c of cells) { const g = `${c.kind}|${c.noise}`; groups.set(g, [...(groups.get(g) ?? []), c]); }
+  const sh = ['data', 'noise', 'seeds', 'F1 sieve', 'CL same', 'CL sklearn', 'sieve − same [95%]', 'sieve − sklearn [95%]', '≥ same', '≥ sklearn'];
+  const srows: string[][] = [];
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / Math.max(v.length, 1);
+  const diff = (v: number[]) => {
+    if (!v.length) return '–';
+    const t = studentTInterval(v);
+    const sg = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
+    return t.low === null || t.high === null ? sg(t.mean) : `${sg(t.mean)} [${sg(t.low)}, ${sg(t.high)}]`;
+  };
+  for (const [g, cs] of groups) {
+    const [kind, noise] = g.split('|');
+    const withPy = cs.filter((c) => c.cleanlab);
+    const dA = withPy.map((c) => c.sieve.f1 - c.cleanlab!.same.f1);
+    const dB = withPy.filter((c) => c.cleanlab!.sklearn).map((c) => c.sieve.f1 - c.cleanlab!.sklearn.f1);
+    srows.push([
+      kind, noise, String(cs.length), f3(mean(cs.map((c) => c.sieve.f1))),
+      withPy.length ? f3(mean(withPy.map((c) => c.cleanlab!.same.f1))) : '–',
+      dB.length ? f3(mean(withPy.map((c) => c.cleanlab!.sklearn.f1))) : '–',
+      diff(dA), diff(dB),
+      withPy.length ? `${dA.filter((d) => d >= -1e-9).length}/${dA.length}` : '–',
+      dB.length ? `${dB.filter((d) => d >= -1e-9).length}/${dB.length}` : '–',
+    ]);
+  }
+  const sw = sh.map((h, j) => Math.max(h.length, ...srows.map((r) => r[j].length)));
+  const sl = (r: string[]) => '| ' + r.map((v, j) => v.padEnd(sw[j])).join(' | ') + ' |';
+  console.log(`\nover noise seeds ${NOISE_SEEDS.join(',')} (mean F1; paired differences sieve − cleanlab with a 95% Student-t interval over the seeds):`);
+  console.log(sl(sh));
+  console.log('| ' + sw.map((w) => '-'.repeat(w)).join(' | ') + ' |');
+  for (const r of srows) console.log(sl(r));
 }
 if (timing.sieve.length) {
   const ratios = timing.sieve.map((s, i) => s / timing.ref[i]).sort((x, y) => x - y);
