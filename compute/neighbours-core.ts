@@ -240,6 +240,7 @@ export function knnSelfPart(L: SimLayout, k: number, part: number, parts: number
   // One tile row's scores: the tile itself (cosine) or its euclidean keys.
   const key = new Float64Array(bs);
   const row: Scores = eu ? key : out;
+  const active = new Int32Array(bs);
   const sim = top.sim;
   const blocks = Math.ceil(n / bs);
   for (let I = part; I < blocks; I += parts) {
@@ -249,22 +250,25 @@ export function knnSelfPart(L: SimLayout, k: number, part: number, parts: number
       tile(false, i0, ic, j0, jc);
       if (!eu && J !== I) {
         maxima(ic, jc, true);
+        // Columns whose maximum can enter their list; they are read row by row below (the
+        // tile in memory order), not column by column, which strode across every row.
+        let na = 0;
+        for (let b = 0; b < jc; b++) if (colMax[b] >= worst[j0 + b]) active[na++] = b;
         for (let a = 0; a < ic; a++) {
           const i = i0 + a;
+          const o = a * bs;
           let wi = worst[i];
-          if (rowMaximum(rowMax, a) < wi) continue;
-          for (let b = 0, o = a * bs; b < jc; b++) {
-            const s = out[o + b];
-            if (s >= wi) { offer(top, i, j0 + b, s); wi = worst[i] = sim[i * k + k - 1]; }
+          if (rowMaximum(rowMax, a) >= wi) {
+            for (let b = 0; b < jc; b++) {
+              const s = out[o + b];
+              if (s >= wi) { offer(top, i, j0 + b, s); wi = worst[i] = sim[i * k + k - 1]; }
+            }
           }
-        }
-        for (let b = 0; b < jc; b++) {
-          const j = j0 + b;
-          let wj = worst[j];
-          if (colMax[b] < wj) continue;
-          for (let a = 0, o = b; a < ic; a++, o += bs) {
-            const s = out[o];
-            if (s >= wj) { offer(top, j, i0 + a, s); wj = worst[j] = sim[j * k + k - 1]; }
+          for (let t = 0; t < na; t++) {
+            const b = active[t];
+            const s = out[o + b];
+            const j = j0 + b;
+            if (s >= worst[j]) { offer(top, j, i, s); worst[j] = sim[j * k + k - 1]; }
           }
         }
         onTile?.(ic * jc);
@@ -359,14 +363,17 @@ export class PairBuffer {
 export function pairsSelfPart(L: SimLayout, threshold: number, part: number, parts: number, onTile?: (pairs: number) => void): PairList {
   const n = L.n, bs = L.bs;
   const buf = new PairBuffer();
-  const { out, tile } = tiler(L, part);
+  const { out, tile, maxima, rowMax } = tiler(L, part);
   const blocks = Math.ceil(n / bs);
   for (let I = part; I < blocks; I += parts) {
     const i0 = I * bs, ic = Math.min(bs, n - i0);
     for (let J = I; J < blocks; J++) {
       const j0 = J * bs, jc = Math.min(bs, n - j0);
       tile(false, i0, ic, j0, jc);
+      // Row maxima (wasm) skip the rows of the tile with no pair above the threshold unread.
+      maxima(ic, jc, false);
       for (let a = 0; a < ic; a++) {
+        if (rowMaximum(rowMax, a) < threshold) continue;
         const o = a * bs;
         for (let b = J === I ? a + 1 : 0; b < jc; b++) {
           const s = out[o + b];
@@ -383,14 +390,16 @@ export function pairsSelfPart(L: SimLayout, threshold: number, part: number, par
 export function pairsCrossPart(L: SimLayout, threshold: number, part: number, parts: number, onTile?: (pairs: number) => void): PairList {
   const nq = L.nq, nx = L.n, bs = L.bs;
   const buf = new PairBuffer();
-  const { out, tile } = tiler(L, part);
+  const { out, tile, maxima, rowMax } = tiler(L, part);
   const qBlocks = Math.ceil(nq / bs);
   for (let I = part; I < qBlocks; I += parts) {
     const i0 = I * bs, ic = Math.min(bs, nq - i0);
     for (let j0 = 0; j0 < nx; j0 += bs) {
       const jc = Math.min(bs, nx - j0);
       tile(true, i0, ic, j0, jc);
+      maxima(ic, jc, false);
       for (let a = 0; a < ic; a++) {
+        if (rowMaximum(rowMax, a) < threshold) continue;
         const o = a * bs;
         for (let b = 0; b < jc; b++) {
           const s = out[o + b];

@@ -50,6 +50,34 @@ export interface RadiusOptions {
   directions: Float64Array;
 }
 
+/**
+ * Pairs a < b whose projections on the first direction differ by at most r (plus the rounding
+ * slack): the candidates radiusPairsSelf would look at, so callers can tell whether the
+ * windowed search pays against an all-pairs one. O(n log n).
+ */
+export function radiusWindowPairs(X: Float32Array, n: number, d: number, r: number, o: RadiusOptions): number {
+  const p0 = projections(X, n, d, o.directions.subarray(0, d), 1);
+  const sorted = Float64Array.from(p0).sort();
+  let scale = 0;
+  for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(p0[i]));
+  const w = slackFor(r, scale);
+  let pairs = 0;
+  for (let s = 0, t = 0; s < n; s++) {
+    if (t < s + 1) t = s + 1;
+    while (t < n && sorted[t] - sorted[s] <= w) t++;
+    pairs += t - s - 1;
+  }
+  return pairs;
+}
+
+/** The first `count` coordinate axes of a d-dimensional space as unit directions (count × d). */
+export function axisDirections(d: number, count: number): Float64Array {
+  const m = Math.max(1, Math.min(count, d));
+  const U = new Float64Array(m * d);
+  for (let t = 0; t < m; t++) U[t * d + t] = 1;
+  return U;
+}
+
 /** All pairs a < b of rows of X with ‖X[a] − X[b]‖ ≤ r; `sim` holds the distances. Sorted by (a, b). */
 export function radiusPairsSelf(X: Float32Array, n: number, d: number, r: number, o: RadiusOptions): PairList {
   const m = o.directions.length / d;
@@ -59,15 +87,19 @@ export function radiusPairsSelf(X: Float32Array, n: number, d: number, r: number
   let scale = 0;
   for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(p0[i]));
   const w = slackFor(r, scale), r2 = r * r;
+  // The projections in sorted order, so the window scan reads memory in sequence.
+  const S = new Float64Array(m * n);
+  for (let q = 0; q < m; q++) for (let t = 0; t < n; t++) S[q * n + t] = P[q * n + order[t]];
   const out = new PairBuffer();
   for (let s = 0; s < n; s++) {
     const i = order[s];
+    const si = S[s];
     for (let t = s + 1; t < n; t++) {
-      const j = order[t];
-      if (p0[j] - p0[i] > w) break;
+      if (S[t] - si > w) break;
       let far = false;
-      for (let q = 1; q < m; q++) if (Math.abs(P[q * n + i] - P[q * n + j]) > w) { far = true; break; }
+      for (let q = 1; q < m; q++) if (Math.abs(S[q * n + s] - S[q * n + t]) > w) { far = true; break; }
       if (far) continue;
+      const j = order[t];
       const d2 = squaredDistance(X, i, X, j, d);
       if (d2 <= r2) out.push(Math.min(i, j), Math.max(i, j), Math.sqrt(d2));
     }
@@ -89,6 +121,9 @@ export function radiusPairsCross(
   for (let i = 0; i < nq; i++) scale = Math.max(scale, Math.abs(q0[i]));
   for (let i = 0; i < nx; i++) scale = Math.max(scale, Math.abs(x0[i]));
   const w = slackFor(r, scale), r2 = r * r;
+  // The X projections in sorted order, so each window is read in sequence.
+  const SX = new Float64Array(m * nx);
+  for (let q = 0; q < m; q++) for (let t = 0; t < nx; t++) SX[q * nx + t] = PX[q * nx + orderX[t]];
   const out = new PairBuffer();
   for (let a = 0; a < nq; a++) {
     // First X row (in projection order) not below q − w: binary search.
@@ -96,10 +131,10 @@ export function radiusPairsCross(
     const from = q0[a] - w;
     while (lo < hi) { const mid = (lo + hi) >> 1; if (sortedX[mid] < from) lo = mid + 1; else hi = mid; }
     for (let t = lo; t < nx && sortedX[t] <= q0[a] + w; t++) {
-      const b = orderX[t];
       let far = false;
-      for (let q = 1; q < m; q++) if (Math.abs(PQ[q * nq + a] - PX[q * nx + b]) > w) { far = true; break; }
+      for (let q = 1; q < m; q++) if (Math.abs(PQ[q * nq + a] - SX[q * nx + t]) > w) { far = true; break; }
       if (far) continue;
+      const b = orderX[t];
       const d2 = squaredDistance(Q, a, X, b, d);
       if (d2 <= r2) out.push(a, b, Math.sqrt(d2));
     }

@@ -23,13 +23,13 @@
  */
 import type { PoolSplit } from '../pool/types.ts';
 import type { Progress } from '../util/progress.ts';
-import { applyScaling, columnScaling, normalizeRowsInPlace, type ColumnScaling } from '../../compute/scaling.ts';
+import { applyScaling, normalizeRowsInPlace } from '../../compute/scaling.ts';
 import { principalBasis, project, textOnly } from './vectors.ts';
-import { identityScaling } from './neighbour-space.ts';
+import type { UnitRows } from './neighbour-space.ts';
 import { nearestCross, pairsAboveCross, pairsAboveSelf, type PairList } from '../../compute/neighbours.ts';
 import { PairBuffer, mergePairs } from '../../compute/neighbours-core.ts';
 import { lshCrossPairsAbove, lshPairsAbove, lshParams, measureRecall, type LshParams, type RecallEstimate } from '../../compute/ann-index.ts';
-import { radiusPairsCross, radiusPairsSelf } from '../../compute/radius.ts';
+import { axisDirections, radiusPairsCross, radiusPairsSelf, radiusWindowPairs } from '../../compute/radius.ts';
 import { createRng } from '../../compute/rng.ts';
 import { gatherRows } from '../../compute/rows.ts';
 
@@ -132,23 +132,8 @@ export function exactMatches(base: RowContent, nBase: number, other: RowContent,
   return out;
 }
 
-/** Standardised unit rows for duplicate search, with the scaling to map test rows alike. */
-export interface DupSpace {
-  U: Float32Array;
-  n: number;
-  d: number;
-  scaling: ColumnScaling;
-}
-
-/** Unit rows for the cosine search: standardised first, except text-only TF-IDF rows (`standardize` false). */
-export function dupSpace(features: Float32Array, n: number, d: number, standardize = true): DupSpace {
-  const scaling = standardize ? columnScaling(features, n, d) : identityScaling(d);
-  const U = applyScaling(features, n, d, scaling);
-  normalizeRowsInPlace(U, n, d);
-  return { U, n, d, scaling };
-}
-
-export function embedRows(space: DupSpace, features: Float32Array, n: number): Float32Array {
+/** Test rows mapped into the train split's unit space (neighbour-space.ts unitRowsOf): same scaling, unit rows. */
+export function embedRows(space: UnitRows, features: Float32Array, n: number): Float32Array {
   const U = applyScaling(features, n, space.d, space.scaling);
   normalizeRowsInPlace(U, n, space.d);
   return U;
@@ -205,6 +190,38 @@ function verify(cand: PairList, A: Float32Array, B: Float32Array, d: number, thr
 const BOUND_SLACK = 1e-4;
 
 /**
+ * The bound search's candidates: pairs of bound rows [P u, ‖r_u‖] with B_u · B_v ≥ threshold −
+ * BOUND_SLACK. Bound rows have unit norm (up to float32 rounding, far inside the slack), so
+ * B_u · B_v ≥ t ⟺ ‖B_u − B_v‖² ≤ 2 (1 − t): a radius search, which compute/radius.ts does
+ * exactly with rows sorted by their first principal coordinate (windows of the radius; the next
+ * three coordinates reject before any distance is summed). Near duplicates lie far inside the
+ * spread of the leading components, so the windows hold a small share of the pairs; when they
+ * hold more than RADIUS_MAX_SHARE of them (rows bunched along the first component) the
+ * all-pairs SIMD search is used instead. Either way every pair within the bound is a
+ * candidate, and verify() keeps exactly the pairs at or above the threshold on the full rows.
+ */
+const RADIUS_MAX_SHARE = 0.35;
+const RADIUS_AXES = 4;
+
+function boundRadius(threshold: number): number {
+  return Math.sqrt(2 * (1 - threshold + BOUND_SLACK));
+}
+
+async function boundCandidatesSelf(B: Float32Array, n: number, w: number, threshold: number, progress?: Progress): Promise<PairList> {
+  const r = boundRadius(threshold);
+  const directions = axisDirections(w, RADIUS_AXES);
+  if (radiusWindowPairs(B, n, w, r, { directions }) <= RADIUS_MAX_SHARE * (n * (n - 1)) / 2) return radiusPairsSelf(B, n, w, r, { directions });
+  return pairsAboveSelf(B, n, w, threshold - BOUND_SLACK, { progress });
+}
+
+async function boundCandidatesCross(BQ: Float32Array, nq: number, BX: Float32Array, nx: number, w: number, threshold: number): Promise<PairList> {
+  const r = boundRadius(threshold);
+  const directions = axisDirections(w, RADIUS_AXES);
+  if (radiusWindowPairs(BX, nx, w, r, { directions }) <= RADIUS_MAX_SHARE * (nx * (nx - 1)) / 2) return radiusPairsCross(BQ, nq, BX, nx, w, r, { directions });
+  return pairsAboveCross(BQ, nq, BX, nx, w, threshold - BOUND_SLACK);
+}
+
+/**
  * Near-duplicate pairs a < b among the rows of U (indices into U). `basis` (rows of length d,
  * best first) is used for the exact bound when d > boundDims + 1; computed here when absent.
  */
@@ -222,7 +239,7 @@ export async function nearPairsSelf(U: Float32Array, n: number, d: number, o: Ne
   const m = Math.min(o.boundDims, basis ? basis.length / d : o.boundDims);
   const b = basis ? basis.subarray(0, m * d) : await principalBasis(U, n, d, m, { seed: o.seed });
   const B = await boundRows(U, n, d, b, m);
-  const cand = await pairsAboveSelf(B, n, m + 1, o.threshold - BOUND_SLACK, { progress: o.progress });
+  const cand = await boundCandidatesSelf(B, n, m + 1, o.threshold, o.progress);
   return { pairs: verify(cand, U, U, d, o.threshold), method: 'exact-bound', candidates: cand.count };
 }
 
@@ -239,7 +256,7 @@ export async function nearPairsCross(
   const b = basis ? basis.subarray(0, m * d) : await principalBasis(X, nx, d, m, { seed: o.seed });
   const BQ = await boundRows(Q, nq, d, b, m);
   const BX = await boundRows(X, nx, d, b, m);
-  const cand = await pairsAboveCross(BQ, nq, BX, nx, m + 1, o.threshold - BOUND_SLACK);
+  const cand = await boundCandidatesCross(BQ, nq, BX, nx, m + 1, o.threshold);
   return { pairs: verify(cand, Q, X, d, o.threshold), method: 'exact-bound' };
 }
 

@@ -11,13 +11,13 @@ import type { PoolSplit } from '../pool/types.ts';
 import type { Progress } from '../util/progress.ts';
 import type { Analyser, AnalyserResult, ExtraTable, Finding, PlotSpec } from './types.ts';
 import {
-  cliqueClusters, columnResolution, dupSpace, embedRows, euclideanPairsCross, euclideanPairsSelf, euclideanScale, exactGroups, exactMatches,
+  cliqueClusters, columnResolution, embedRows, euclideanPairsCross, euclideanPairsSelf, euclideanScale, exactGroups, exactMatches,
   metricFor, nearPairsCross, nearPairsSelf, rowContent,
   type DuplicateMetric, type EuclideanScale, type NearSearch,
 } from './duplicate-search.ts';
-import { applyScaling, columnScaling } from '../../compute/scaling.ts';
+import { applyScaling } from '../../compute/scaling.ts';
 import { barChart, count, pct, secondsSince } from './specs.ts';
-import { spaceOf } from './neighbour-space.ts';
+import { spaceOf, standardScalingOf, unitRowsOf } from './neighbour-space.ts';
 import { textOnly } from './vectors.ts';
 import { gatherRows } from '../../compute/rows.ts';
 import type { PairList } from '../../compute/neighbours.ts';
@@ -106,11 +106,12 @@ export async function analyseDuplicates(
   if (hasTest && test!.d !== train.d) throw new SieveError(`test rows have ${test!.d} feature dimensions, train rows ${train.d}`, { where: 'duplicates' });
   if (train.d > 0 && reps.length > 1 && metric === 'cosine') {
     const searchOpts = { threshold: opts.threshold, exactMaxRows: opts.exactMaxRows, boundDims: opts.boundDims, lshRecall: opts.lshRecall, recallSampleRows: opts.recallSampleRows, seed, progress };
-    const space = dupSpace(train.features, n, train.d, !textOnly(train));
-    // The exact bound for wide rows reuses the principal directions of the shared neighbour space.
+    // The standardised unit rows and, for the exact bound on wide rows, the principal
+    // directions of the shared neighbour space (built once per audit, see neighbour-space.ts).
     const basis = train.d > opts.boundDims + 1 ? (await spaceOf(train, { seed })).basis : null;
+    const space = await unitRowsOf(train);
     // Search one row per exact group: identical rows are joined by their group already.
-    const U = gatherRows(space.U, train.d, reps);
+    const U = reps.length === n ? space.U : gatherRows(space.U, train.d, reps);
     const found = await nearPairsSelf(U, reps.length, train.d, searchOpts, basis);
     near = { ...found, pairs: mapPairs(found.pairs, reps, reps) };
     if (hasTest) {
@@ -120,7 +121,7 @@ export async function analyseDuplicates(
       if (cross.recall) leakRecall = cross.recall.recall;
     }
   } else if (train.d > 0 && reps.length > 1) {
-    const scaling = columnScaling(train.features, n, train.d);
+    const scaling = standardScalingOf(train);
     const Z = applyScaling(gatherRows(train.features, train.d, reps), reps.length, train.d, scaling);
     scale = await euclideanScale(Z, reps.length, train.d, { falseRows: opts.falseRows, maxRelativeDistance: opts.maxRelativeDistance, sampleRows: opts.scaleSampleRows, seed });
     const unit = scale.medianNn > 0 ? scale.medianNn : 1;

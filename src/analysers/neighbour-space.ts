@@ -30,6 +30,19 @@ export interface NeighbourSpace {
   scaling: ColumnScaling;
   /** m × inputDims principal directions when reduced, else null. */
   basis: Float32Array | null;
+  /**
+   * The standardised rows at full width, L2-normalised (n × inputDims): the duplicates
+   * analyser's cosine space. The same array as X when nothing was reduced.
+   */
+  unit: Float32Array;
+}
+
+/** Standardised (except text-only TF-IDF rows), L2-normalised rows at full width, and the scaling that made them. */
+export interface UnitRows {
+  U: Float32Array;
+  n: number;
+  d: number;
+  scaling: ColumnScaling;
 }
 
 export interface SpaceOptions {
@@ -42,7 +55,7 @@ export interface SpaceOptions {
 /** Standardise → (PCA) → normalise the rows of X. */
 export async function buildSpace(features: Float32Array, n: number, d: number, opts: SpaceOptions = {}): Promise<NeighbourSpace> {
   const maxDims = opts.maxDims ?? DEFAULT_MAX_DIMS;
-  const scaling = opts.standardize === false ? identityScaling(d) : columnScaling(features, n, d);
+  const scaling = scalingFor(features, n, d, opts.standardize !== false);
   const Z = applyScaling(features, n, d, scaling);
   let basis: Float32Array | null = null;
   let X = Z;
@@ -51,9 +64,26 @@ export async function buildSpace(features: Float32Array, n: number, d: number, o
     basis = await principalBasis(Z, n, d, maxDims, { seed: opts.seed ?? 0 });
     X = await project(Z, n, d, basis, maxDims);
     dims = maxDims;
+    // Z is no longer needed as it is: normalised, it is the full-width unit space.
+    normalizeRowsInPlace(Z, n, d);
   }
   normalizeRowsInPlace(X, n, dims);
-  return { X, n, dims, inputDims: d, scaling, basis };
+  return { X, n, dims, inputDims: d, scaling, basis, unit: Z };
+}
+
+const scalings = new WeakMap<Float32Array, ColumnScaling>();
+
+/** The column scaling of a features array (computed once per array), or the identity when not standardising. */
+function scalingFor(features: Float32Array, n: number, d: number, standardize: boolean): ColumnScaling {
+  if (!standardize) return identityScaling(d);
+  let s = scalings.get(features);
+  if (!s || s.mean.length !== d) { s = columnScaling(features, n, d); scalings.set(features, s); }
+  return s;
+}
+
+/** The column scaling of a split's features (StandardScaler), computed once per features array and shared. */
+export function standardScalingOf(split: Pick<PoolSplit, 'features' | 'n' | 'd'>): ColumnScaling {
+  return scalingFor(split.features, split.n, split.d, true);
 }
 
 /** The scaling that changes nothing (mean 0, std 1 per column). */
@@ -70,6 +100,7 @@ export async function embedInSpace(space: NeighbourSpace, features: Float32Array
 }
 
 const spaces = new WeakMap<Float32Array, Map<string, Promise<NeighbourSpace>>>();
+const units = new WeakMap<Float32Array, Promise<UnitRows>>();
 const graphs = new WeakMap<Float32Array, Map<string, Promise<TopK>>>();
 
 /** The neighbour space of a split, built once per features array and options. */
@@ -78,8 +109,29 @@ export function spaceOf(split: PoolSplit, opts: SpaceOptions = {}): Promise<Neig
   let m = spaces.get(split.features);
   if (!m) { m = new Map(); spaces.set(split.features, m); }
   let s = m.get(key);
-  if (!s) { s = buildSpace(split.features, split.n, split.d, { ...opts, standardize: !textOnly(split) }); m.set(key, s); }
+  if (!s) {
+    s = buildSpace(split.features, split.n, split.d, { ...opts, standardize: !textOnly(split) });
+    m.set(key, s);
+    if (!units.has(split.features)) units.set(split.features, s.then((sp) => ({ U: sp.unit, n: sp.n, d: sp.inputDims, scaling: sp.scaling })));
+  }
   return s;
+}
+
+/**
+ * A split's standardised unit rows at full width (the duplicates analyser's cosine space):
+ * taken from its neighbour space when one was built (same scaling, same rounding), else
+ * computed once here. Callers must not modify them.
+ */
+export function unitRowsOf(split: PoolSplit): Promise<UnitRows> {
+  let u = units.get(split.features);
+  if (!u) {
+    const scaling = scalingFor(split.features, split.n, split.d, !textOnly(split));
+    const U = applyScaling(split.features, split.n, split.d, scaling);
+    normalizeRowsInPlace(U, split.n, split.d);
+    u = Promise.resolve({ U, n: split.n, d: split.d, scaling });
+    units.set(split.features, u);
+  }
+  return u;
 }
 
 /**
