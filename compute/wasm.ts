@@ -43,14 +43,14 @@ export const Op = {
   br: 0x0c, br_if: 0x0d, return: 0x0f, call: 0x10, drop: 0x1a, select: 0x1b,
   local_get: 0x20, local_set: 0x21, local_tee: 0x22,
   i32_load: 0x28, f32_load: 0x2a, i32_load8_u: 0x2d, f64_load: 0x2b, i32_store: 0x36, f32_store: 0x38, f64_store: 0x39,
-  i32_const: 0x41, f64_const: 0x44,
+  i32_const: 0x41, f32_const: 0x43, f64_const: 0x44,
   i32_eqz: 0x45, i32_eq: 0x46, i32_ne: 0x47, i32_lt_s: 0x48, i32_lt_u: 0x49, i32_gt_s: 0x4a,
   i32_gt_u: 0x4b, i32_ge_s: 0x4e, i32_ge_u: 0x4f,
   f64_eq: 0x61, f64_lt: 0x63, f64_gt: 0x64,
   i32_add: 0x6a, i32_sub: 0x6b, i32_mul: 0x6c, i32_div_u: 0x6e, i32_and: 0x71, i32_shl: 0x74,
   f32_add: 0x92, f64_abs: 0x99, f64_neg: 0x9a, f64_sqrt: 0x9f, f64_add: 0xa0, f64_sub: 0xa1, f64_mul: 0xa2, f64_div: 0xa3, f64_max: 0xa5,
   f64_floor: 0x9c, i32_trunc_f64_s: 0xaa, i64_extend_i32_s: 0xac, i64_shl: 0x86,
-  f32_demote_f64: 0xb6, f64_convert_i32_s: 0xb7, f64_promote_f32: 0xbb, f64_reinterpret_i64: 0xbf, i64_const: 0x42,
+  f32_convert_i32_u: 0xb3, f32_demote_f64: 0xb6, f64_convert_i32_s: 0xb7, f64_promote_f32: 0xbb, f64_reinterpret_i64: 0xbf, i64_const: 0x42,
 } as const;
 
 /** SIMD opcodes (after the 0xfd prefix). */
@@ -70,6 +70,11 @@ export class Code {
   readonly bytes: number[] = [];
   op(...ops: number[]): this { this.bytes.push(...ops); return this; }
   i32(v: number): this { this.bytes.push(Op.i32_const); sleb(this.bytes, v); return this; }
+  f32(v: number): this {
+    this.bytes.push(Op.f32_const);
+    this.bytes.push(...new Uint8Array(new Float32Array([v]).buffer));
+    return this;
+  }
   f64(v: number): this {
     this.bytes.push(Op.f64_const);
     const b = new Uint8Array(new Float64Array([v]).buffer);

@@ -3,7 +3,8 @@
  * the float32 tile kernels of logistic-tiles.ts (see there for the order of operations and
  * why no thread count changes a bit). The data is copied into kernel memory once per fit, in
  * both packings (rows side by side for the forward pass, inputs side by side for the
- * backward pass), with visit lists when enough tiles are zero.
+ * backward pass; the kernel's `pack`, on every kernel thread), with visit lists when enough
+ * tiles are zero.
  */
 import { paddedClasses } from './logistic-wasm.ts';
 import { BLOCK_ROWS, classStride, logisticTilesModule, paddedInputs, tileSize } from './logistic-tiles.ts';
@@ -44,7 +45,9 @@ export function float32Resolution(data: LabelledMatrix): number {
 }
 
 type Fn = (...args: number[]) => number | void;
-export interface LogisticTilesExports { fwd_d: Fn; fwd_l: Fn; bwd_d: Fn; bwd_l: Fn }
+export interface LogisticTilesExports { fwd_d: Fn; fwd_l: Fn; bwd_d: Fn; bwd_l: Fn; pack: Fn }
+/** Rows per packing task. */
+const PACK_ROWS = 256;
 
 /** Visit lists only when they skip at least this share of the dense work. */
 const LIST_BELOW = 0.9;
@@ -118,32 +121,19 @@ export class LogisticEngine32 {
       y: at + rel.y, W: at + rel.W, R: at + rel.R, G: at + rel.G, loss: at + rel.loss,
     };
     this.layout = lay;
-    // Xf: tile t, input j → its T rows side by side. Every value is written (padding: 0),
-    // so the region needs no clearing first.
-    const xf = new Float32Array(buf, lay.Xf, np * dp);
-    for (let i = 0; i < np; i++) {
-      const fo = Math.floor(i / T) * dp * T + (i % T);
-      if (i < n) {
-        const o = i * d;
-        for (let j = 0; j < d; j++) xf[fo + T * j] = X[o + j];
-        xf[fo + T * d] = 1;
-      } else {
-        for (let j = 0; j <= d; j++) xf[fo + T * j] = 0;
-      }
-      for (let j = d + 1; j < dp; j++) xf[fo + T * j] = 0;
-    }
-    // Xb: block b, row i → its T inputs side by side; a chunk of rows of X stays in cache
-    // while every block takes its inputs.
-    const xb = new Float32Array(buf, lay.Xb, np * dp);
-    for (let i0 = 0; i0 < np; i0 += 64) {
-      const i1 = Math.min(np, i0 + 64);
-      for (let b = 0; b < blocks; b++) {
-        const j0 = b * T, bo = b * np * T;
-        for (let i = i0; i < i1; i++) {
-          const o = i * d, q = bo + i * T - j0;
-          for (let j = j0; j < j0 + T; j++) xb[q + j] = i >= n ? 0 : j < d ? X[o + j] : j === d ? 1 : 0;
-        }
-      }
+    // Both packings (Xf: tile t, input j → its T rows side by side; Xb: block b, row i → its
+    // T inputs side by side) by the kernel's `pack`, rows split into tasks over the threads,
+    // from a copy of X in kernel memory. Every value is written (padding: 0), so the region
+    // needs no clearing first.
+    this.kernel = kernelFor<LogisticTilesExports>(logisticTilesWasmModule(k));
+    const tmp = acquire(4 * n * d);
+    try {
+      new Float32Array(tmp.buffer(), tmp.base, n * d).set(X);
+      const tasks: number[][] = [];
+      for (let i0 = 0; i0 < np; i0 += PACK_ROWS) tasks.push([i0, Math.min(np, i0 + PACK_ROWS), tmp.base, n, d, dp, np, lay.Xf, lay.Xb]);
+      this.kernel.run('pack', tasks);
+    } finally {
+      tmp.release();
     }
     if (forwardListed) {
       const ptr = new Int32Array(buf, lay.fptr, tiles + 1), list = new Int32Array(buf, at + rel.flist, forwardVisits);
@@ -169,7 +159,6 @@ export class LogisticEngine32 {
     new Int32Array(buf, lay.y, np).fill(0).set(y);
     new Float32Array(buf, lay.W, dp * kq).fill(0);
     new Float32Array(buf, lay.R, np * kq).fill(0);
-    this.kernel = kernelFor<LogisticTilesExports>(logisticTilesWasmModule(k));
     // Task cuts never change a bit (see logistic-tiles.ts); many small tasks balance load.
     const ft = Math.min(MAX_FORWARD_TASKS, tiles), bt = Math.min(MAX_BACKWARD_TASKS, blocks);
     this.forwardTasks = Array.from({ length: ft }, (_, q) => [

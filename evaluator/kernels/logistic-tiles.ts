@@ -31,7 +31,7 @@
  * no fused multiply-add in non-relaxed SIMD, so IEEE-exact on every machine). logistic.ts's
  * `logisticLossGrad` is the scalar statement of the same operations (tested bit-identical).
  */
-import { Code, F64, I32, ModuleBuilder, Op, Simd, V128 } from '../../compute/wasm.ts';
+import { Code, F32, F64, I32, ModuleBuilder, Op, Simd, V128 } from '../../compute/wasm.ts';
 import { emitExp2, paddedClasses } from './logistic-wasm.ts';
 
 /** Rows per float32 partial sum of the gradient (a constant: it fixes the bits). */
@@ -250,6 +250,53 @@ export function logisticTilesModule(k: number): Uint8Array<ArrayBuffer> {
       }));
       mb.addFunc(`bwd_${sfx}`, Array(9).fill(I32), [], locals, c);
     }
+  }
+
+  // pack(i0, i1, X, n, d, dp, np, Xf, Xb): rows [i0, i1) of the n × d float32 X (row-major at
+  // X) into both packings, every value written: x_ij for j < d, 1 at j = d on real rows (the
+  // intercepts' input), 0 elsewhere (inputs past d, padding rows i ≥ n). Xf: row i's x_j at
+  // Xf + 4·((⌊i/T⌋·dp + j)·T + i mod T); Xb: at Xb + 4·((⌊j/T⌋·np + i)·T + j mod T).
+  {
+    const P = { i0: 0, i1: 1, X: 2, n: 3, d: 4, dp: 5, np: 6, Xf: 7, Xb: 8 };
+    const L = { i: 9, j: 10, jj: 11, pf: 12, pb: 13, px: 14, v: 15 };
+    const c = new Code();
+    c.get(P.i0).set(L.i);
+    c.block(() => c.loop(() => {
+      c.get(L.i).get(P.i1).op(Op.i32_ge_u).brIf(1);
+      // pf = Xf + 4·(⌊i/T⌋·dp·T + i mod T); px = X + 4·i·d
+      c.get(P.Xf).get(L.i).i32(T).op(Op.i32_div_u).get(P.dp).op(Op.i32_mul).i32(T).op(Op.i32_mul);
+      c.get(L.i).get(L.i).i32(T).op(Op.i32_div_u).i32(T).op(Op.i32_mul).op(Op.i32_sub).op(Op.i32_add);
+      c.i32(2).op(Op.i32_shl).op(Op.i32_add).set(L.pf);
+      c.get(P.X).get(L.i).get(P.d).op(Op.i32_mul).i32(2).op(Op.i32_shl).op(Op.i32_add).set(L.px);
+      c.i32(0).set(L.j);
+      // Blocks of T inputs: pb walks block b's slot of row i, then jumps a block (np·T floats).
+      c.get(P.Xb).get(L.i).i32(T).op(Op.i32_mul).i32(2).op(Op.i32_shl).op(Op.i32_add).set(L.pb);
+      c.block(() => c.loop(() => {
+        c.get(L.j).get(P.dp).op(Op.i32_ge_u).brIf(1);
+        for (let jj = 0; jj < T; jj++) {
+          // v = i < n ? (j < d ? X[i, j] : j === d ? 1 : 0) : 0
+          c.get(L.i).get(P.n).op(Op.i32_lt_u).op(Op.if, F32);
+          c.get(L.j).get(P.d).op(Op.i32_lt_u).op(Op.if, F32);
+          c.get(L.px).get(L.j).i32(2).op(Op.i32_shl).op(Op.i32_add).mem(Op.f32_load, 2);
+          c.op(Op.else);
+          c.get(L.j).get(P.d).op(Op.i32_eq).op(Op.f32_convert_i32_u);
+          c.op(Op.end);
+          c.op(Op.else);
+          c.f32(0);
+          c.op(Op.end);
+          c.set(L.v);
+          c.get(L.pf).get(L.v).mem(Op.f32_store, 2);
+          c.get(L.pb).get(L.v).mem(Op.f32_store, 2, 4 * jj);
+          c.get(L.pf).i32(4 * T).op(Op.i32_add).set(L.pf);
+          c.get(L.j).i32(1).op(Op.i32_add).set(L.j);
+        }
+        c.get(L.pb).get(P.np).i32(4 * T).op(Op.i32_mul).op(Op.i32_add).set(L.pb);
+        c.br(0);
+      }));
+      c.get(L.i).i32(1).op(Op.i32_add).set(L.i);
+      c.br(0);
+    }));
+    mb.addFunc('pack', Array(9).fill(I32), [], [I32, I32, I32, I32, I32, I32, F32], c);
   }
   return mb.build();
 }
