@@ -1,6 +1,6 @@
 /**
- * The challenge server through its hono app (no sockets): the store's transactions and
- * migrations, tokens, pool downloads (participant files only), submissions (202 only once the
+ * The challenge server through its hono app (no sockets), on both store backends
+ * (test/server-backends.ts; the store itself: server-store.test.ts, server-leases.test.ts): pool downloads (participant files only), submissions (202 only once the
  * job is stored; invalid ones refused with nothing stored), caps, cancel, the queue's
  * retries, the leaderboard and the participant-visible submission detail.
  */
@@ -8,17 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import type { Hono } from 'hono';
 import { openPool, readSplit } from '../src/pool/read.ts';
 import { createApp } from '../src/server/app.ts';
 import { pagesApp } from '../src/server/pages/index.tsx';
 import { loadServedChallenges, syncChallenges, type ServedChallenge } from '../src/server/challenges.ts';
 import { EvaluationQueue } from '../src/server/queue.ts';
-import { initServer } from '../src/server/serve.ts';
-import { DuckDbStore } from '../src/server/store/duckdb.ts';
-import { MIGRATIONS } from '../src/server/store/migrations.ts';
-import { issueToken, parseToken, tokenMatches } from '../src/server/tokens.ts';
+import type { ServerStore } from '../src/server/store/types.ts';
+import { issueToken } from '../src/server/tokens.ts';
+import { skipIfUnavailable, storeBackends, type StoreBackend } from './server-backends.ts';
 import { writeTinyChallenge } from './fixtures/tiny-challenge.ts';
 
 let dir: string;
@@ -36,9 +34,10 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-async function freshStore(name: string): Promise<DuckDbStore> {
-  const store = await DuckDbStore.open(join(dir, `${name}.duckdb`));
-  await store.migrate();
+const BACKENDS = await storeBackends('server-api');
+
+async function freshStore(b: StoreBackend, name: string): Promise<ServerStore> {
+  const store = await b.open(name);
   await syncChallenges(store, served);
   return store;
 }
@@ -67,414 +66,337 @@ async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, what:
   }
 }
 
-describe('server store', () => {
-  it('migrates once, refuses a newer schema, claims atomically, writes a result once', async () => {
-    const store = await freshStore('store');
-    try {
-      expect(await store.currentVersion()).toBe(MIGRATIONS.at(-1)!.version);
-      expect(await store.migrate()).toBe(MIGRATIONS.at(-1)!.version); // a second run changes nothing
-      const t = issueToken('par_000000000000000000000001');
-      expect(await store.addParticipant({ id: 'par_000000000000000000000001', name: 'p', role: 'participant', tokenSalt: t.salt, tokenHash: t.hash, createdAt: 1 })).toBe(true);
-      expect(await store.addParticipant({ id: 'par_000000000000000000000002', name: 'p', role: 'participant', tokenSalt: t.salt, tokenHash: t.hash, createdAt: 1 })).toBe(false);
-      const quota = { dayStart: 0 };
-      for (const k of [1, 2, 3]) {
-        const r = await store.submit({ id: `sub_${k}`, participant: 'par_000000000000000000000001', challenge: 'tiny', fileName: 'a.csv', sha256: 'x', bytes: new Uint8Array([k]), createdAt: k }, { id: `job_${k}`, maxAttempts: 2 }, quota);
-        expect(r.ok).toBe(true);
+describe.each(BACKENDS)('$name', (b) => {
+  if (skipIfUnavailable(b)) return;
+
+  describe('server API', () => {
+    let store: ServerStore;
+    let app: Hono;
+    let queued = 0;
+
+    beforeAll(async () => {
+      store = await freshStore(b, 'api');
+      app = createApp({ store, challenges: served, onQueued: () => { queued++; }, maxUploadBytes: 64 * 1024 });
+    });
+    afterAll(() => store.close());
+
+    it('lists challenges and shows one with its rules and datasheet; errors have one shape', async () => {
+      const list = await (await app.request('/api/challenges')).json();
+      expect(list.challenges.map((c: { name: string }) => c.name)).toEqual(['tiny', 'tiny-closed']);
+      expect(list.challenges[1].state).toBe('closed');
+      const detail = await (await app.request('/api/challenges/tiny')).json();
+      expect(detail).toMatchObject({ name: 'tiny', task: 'selection', budget: '100 rows', rules: { columns: ['id'], limits: { submissions_per_day: 3, submissions_total: 4 } } });
+      expect(detail.files.map((f: { name: string }) => f.name)).toEqual(['pool.json', 'train.parquet']);
+      expect(detail.arrow.files).toEqual(['train.arrow']);
+      const missing = await app.request('/api/challenges/nope');
+      expect(missing.status).toBe(404);
+      expect(await missing.json()).toEqual({ error: { code: 'not-found', message: 'no challenge "nope" on this server', where: 'challenge', examples: ['challenges: tiny, tiny-closed'] } });
+      const unknown = await app.request('/api/nothing-here');
+      expect((await unknown.json()).error.code).toBe('not-found');
+    });
+
+    it('serves the participant pool files, never test, truth or anything else', async () => {
+      const pool = served.get('tiny')!.pool;
+      expect(pool.manifest.files.map((f) => f.role).sort()).toEqual(['test', 'train', 'truth']);
+      const train = await app.request('/api/challenges/tiny/pool/train.parquet');
+      expect(train.status).toBe(200);
+      const bytes = new Uint8Array(await train.arrayBuffer());
+      expect(bytes.length).toBe(pool.manifest.files.find((f) => f.role === 'train')!.bytes);
+      expect(train.headers.get('x-sha256')).toBe(pool.manifest.files.find((f) => f.role === 'train')!.sha256);
+      for (const name of ['test.parquet', 'truth.parquet', '..%2Fchallenge.yaml', '..%2F..%2Ftiny%2Fpool%2Ftest.parquet', '%2Fetc%2Fpasswd', 'pool.json%00', 'TEST.PARQUET']) {
+        const r = await app.request(`/api/challenges/tiny/pool/${name}`);
+        expect(r.status, name).toBe(404);
+        expect((await r.json()).error.code).toBe('not-found');
       }
-      // Concurrent claims never hand out the same job.
-      const claims = await Promise.all(['w1', 'w2', 'w3', 'w4'].map((w) => store.claimJob(w, 60_000, 10)));
-      const got = claims.filter((c) => c !== null).map((c) => c!.job.id);
-      expect(got.sort()).toEqual(['job_1', 'job_2', 'job_3']);
-      expect(claims.find((c) => c?.job.id === 'job_2')!.submission.bytes).toEqual(new Uint8Array([2]));
-      const result = { submission: 'sub_1', primaryPublic: 0.5, record: '{}', createdAt: 11 };
-      const w1 = claims.find((c) => c?.job.id === 'job_1')!.job.worker!;
-      const w2 = claims.find((c) => c?.job.id === 'job_2')!.job.worker!;
-      expect(await store.completeJob({ job: 'job_1', attempt: 1, worker: w1 }, result, 11)).toBe(true);
-      expect(await store.completeJob({ job: 'job_1', attempt: 1, worker: w1 }, result, 12)).toBe(false); // idempotent: once only
-      expect(await store.completeJob({ job: 'job_2', attempt: 2, worker: w2 }, { ...result, submission: 'sub_2' }, 12)).toBe(false); // not this attempt
-      // A failing job is retried, then failed with its reason; failed jobs stop counting.
-      expect(await store.failAttempt({ job: 'job_2', attempt: 1, worker: w2 }, 'boom', true, 13)).toBe('queued');
-      expect((await store.claimJob('w5', 60_000, 14))!.attempt).toBe(2);
-      expect(await store.failAttempt({ job: 'job_2', attempt: 2, worker: 'w5' }, 'boom again', true, 15)).toBe('failed');
-      expect(await store.getJob('job_2')).toMatchObject({ state: 'failed', error: `failed in 2 attempts: #1 (${w2}): boom; #2 (w5): boom again`, attempts: 2 });
-      expect(await store.quotaUsed('par_000000000000000000000001', 'tiny', 0)).toEqual({ total: 2, today: 2 });
-      // job_3 is left running: a restart puts it back in the queue, keeping its attempt log.
-      expect(await store.recoverInterrupted(16)).toEqual({ requeued: 1, failed: 0 });
-      expect((await store.listAttempts('job_3'))[0]).toMatchObject({ attempt: 1, outcome: 'interrupted' });
-      expect(await store.getJob('job_3')).toMatchObject({ state: 'queued' });
-      // Restarts count toward the attempts: a job interrupted by a crash in each attempt ends failed with its reason.
-      // (job_3 has 2 attempts.)
-      expect((await store.claimJob('w6', 60_000, 18))!.attempt).toBe(2);
-      expect(await store.recoverInterrupted(19)).toEqual({ requeued: 0, failed: 1 });
-      expect(await store.getJob('job_3')).toMatchObject({ state: 'failed', attempts: 2, error: 'interrupted in each of its 2 attempts (the server stopped during the evaluation)' });
-      expect((await store.listAttempts('job_3')).map((a) => a.outcome)).toEqual(['interrupted', 'interrupted']);
-      expect(await store.claimJob('w7', 60_000, 30)).toBeNull();
-    } finally {
-      await store.close();
-    }
-    // A database from a newer sieve is refused.
-    const inst = await DuckDBInstance.create(join(dir, 'store.duckdb'));
-    const conn = await inst.connect();
-    await conn.run(`INSERT INTO schema_version VALUES (${MIGRATIONS.at(-1)!.version + 1}, 0)`);
-    conn.closeSync();
-    inst.closeSync();
-    const newer = await DuckDbStore.open(join(dir, 'store.duckdb'));
-    const v = MIGRATIONS.at(-1)!.version;
-    await expect(newer.migrate()).rejects.toThrow(`schema version ${v + 1}; this sieve knows up to ${v}`);
-    await newer.close();
-  });
+      const listing = await (await app.request('/api/challenges/tiny/pool')).json();
+      expect(JSON.stringify(listing)).not.toMatch(/test\.parquet|truth\.parquet/);
+    });
 
-  it('tokens: stored only as a salted hash, checked against it', async () => {
-    const init = await initServer(join(dir, 'init.duckdb'));
-    const parsed = parseToken(init.token)!;
-    expect(parsed.id).toBe(init.organiser);
-    await expect(initServer(join(dir, 'init.duckdb'))).rejects.toThrow(/already initialised/);
-    const store = await DuckDbStore.open(join(dir, 'init.duckdb'));
-    try {
-      const p = (await store.getParticipant(init.organiser))!;
-      expect(p.role).toBe('organiser');
-      expect(p.tokenHash).not.toContain(parsed.secret);
-      expect(tokenMatches(parsed.secret, p.tokenSalt, p.tokenHash)).toBe(true);
-      expect(tokenMatches(parsed.secret.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')), p.tokenSalt, p.tokenHash)).toBe(false);
-    } finally {
-      await store.close();
-    }
-    const inst = await DuckDBInstance.create(join(dir, 'init.duckdb'), { access_mode: 'READ_ONLY' });
-    const conn = await inst.connect();
-    const dump = JSON.stringify((await conn.runAndReadAll('SELECT * FROM participants')).getRowObjectsJson());
-    conn.closeSync();
-    inst.closeSync();
-    expect(dump).not.toContain(parsed.secret);
-  });
-});
+    it('registers once per name; a token is needed and checked', async () => {
+      const token = await register(app, 'ada');
+      const again = await app.request('/api/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ada' }) });
+      expect(again.status).toBe(409);
+      const bad = await app.request('/api/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: '../x' }) });
+      expect((await bad.json()).error).toMatchObject({ code: 'bad-request', where: 'name' });
+      expect((await app.request('/api/me')).status).toBe(401);
+      const forged = token.replace(/_([^_]*)$/, (_m, s: string) => `_${s.slice(0, -1)}${s.endsWith('A') ? 'B' : 'A'}`);
+      const r = await app.request('/api/me', { headers: auth(forged) });
+      expect(r.status).toBe(401);
+      expect((await r.json()).error.code).toBe('unauthorized');
+      expect((await (await app.request('/api/me', { headers: auth(token) })).json()).participant.name).toBe('ada');
+    });
 
-describe('server API', () => {
-  let store: DuckDbStore;
-  let app: Hono;
-  let queued = 0;
-
-  beforeAll(async () => {
-    store = await freshStore('api');
-    app = createApp({ store, challenges: served, onQueued: () => { queued++; }, maxUploadBytes: 64 * 1024 });
-  });
-  afterAll(() => store.close());
-
-  it('lists challenges and shows one with its rules and datasheet; errors have one shape', async () => {
-    const list = await (await app.request('/api/challenges')).json();
-    expect(list.challenges.map((c: { name: string }) => c.name)).toEqual(['tiny', 'tiny-closed']);
-    expect(list.challenges[1].state).toBe('closed');
-    const detail = await (await app.request('/api/challenges/tiny')).json();
-    expect(detail).toMatchObject({ name: 'tiny', task: 'selection', budget: '100 rows', rules: { columns: ['id'], limits: { submissions_per_day: 3, submissions_total: 4 } } });
-    expect(detail.files.map((f: { name: string }) => f.name)).toEqual(['pool.json', 'train.parquet']);
-    expect(detail.arrow.files).toEqual(['train.arrow']);
-    const missing = await app.request('/api/challenges/nope');
-    expect(missing.status).toBe(404);
-    expect(await missing.json()).toEqual({ error: { code: 'not-found', message: 'no challenge "nope" on this server', where: 'challenge', examples: ['challenges: tiny, tiny-closed'] } });
-    const unknown = await app.request('/api/nothing-here');
-    expect((await unknown.json()).error.code).toBe('not-found');
-  });
-
-  it('serves the participant pool files, never test, truth or anything else', async () => {
-    const pool = served.get('tiny')!.pool;
-    expect(pool.manifest.files.map((f) => f.role).sort()).toEqual(['test', 'train', 'truth']);
-    const train = await app.request('/api/challenges/tiny/pool/train.parquet');
-    expect(train.status).toBe(200);
-    const bytes = new Uint8Array(await train.arrayBuffer());
-    expect(bytes.length).toBe(pool.manifest.files.find((f) => f.role === 'train')!.bytes);
-    expect(train.headers.get('x-sha256')).toBe(pool.manifest.files.find((f) => f.role === 'train')!.sha256);
-    for (const name of ['test.parquet', 'truth.parquet', '..%2Fchallenge.yaml', '..%2F..%2Ftiny%2Fpool%2Ftest.parquet', '%2Fetc%2Fpasswd', 'pool.json%00', 'TEST.PARQUET']) {
-      const r = await app.request(`/api/challenges/tiny/pool/${name}`);
-      expect(r.status, name).toBe(404);
-      expect((await r.json()).error.code).toBe('not-found');
-    }
-    const listing = await (await app.request('/api/challenges/tiny/pool')).json();
-    expect(JSON.stringify(listing)).not.toMatch(/test\.parquet|truth\.parquet/);
-  });
-
-  it('registers once per name; a token is needed and checked', async () => {
-    const token = await register(app, 'ada');
-    const again = await app.request('/api/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ada' }) });
-    expect(again.status).toBe(409);
-    const bad = await app.request('/api/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: '../x' }) });
-    expect((await bad.json()).error).toMatchObject({ code: 'bad-request', where: 'name' });
-    expect((await app.request('/api/me')).status).toBe(401);
-    const forged = token.replace(/_([^_]*)$/, (_m, s: string) => `_${s.slice(0, -1)}${s.endsWith('A') ? 'B' : 'A'}`);
-    const r = await app.request('/api/me', { headers: auth(forged) });
-    expect(r.status).toBe(401);
-    expect((await r.json()).error.code).toBe('unauthorized');
-    expect((await (await app.request('/api/me', { headers: auth(token) })).json()).participant.name).toBe('ada');
-  });
-
-  it('answers 202 only with the job stored; refuses invalid, oversized and late submissions storing nothing', async () => {
-    const token = await register(app, 'bo');
-    const before = queued;
-    const r = await app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: upload(`id\n${ids.slice(0, 50).join('\n')}\n`) });
-    expect(r.status).toBe(202);
-    const body = await r.json();
-    expect(body).toMatchObject({ state: 'queued', rows: 50 });
-    expect(await store.getJob(body.job)).toMatchObject({ state: 'queued', submission: body.submission });
-    expect(queued).toBe(before + 1);
-
-    const count = async () => (await store.listSubmissions({})).length;
-    const n = await count();
-    const invalid = await app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: upload('id\nno-such-row\n') });
-    expect(invalid.status).toBe(422);
-    expect((await invalid.json()).error).toMatchObject({ code: 'invalid-submission' });
-    const over = await app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: upload(`id\n${ids.slice(0, 101).join('\n')}\n`) });
-    expect((await over.json()).error.message).toMatch(/budget/);
-    const big = await app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: upload('id\n' + 'x'.repeat(70 * 1024)) });
-    expect(big.status).toBe(413);
-    expect((await big.json()).error.code).toBe('too-large');
-    const closed = await app.request('/api/challenges/tiny-closed/submissions', { method: 'POST', headers: auth(token), body: upload(`id\n${ids[0]}\n`) });
-    expect(closed.status).toBe(409);
-    expect((await closed.json()).error.code).toBe('challenge-closed');
-    const noFile = await app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: new FormData() });
-    expect((await noFile.json()).error).toMatchObject({ code: 'bad-request', where: 'file' });
-    const anonymous = await app.request('/api/challenges/tiny/submissions', { method: 'POST', body: upload(`id\n${ids[0]}\n`) });
-    expect(anonymous.status).toBe(401);
-    expect(await count()).toBe(n);
-  });
-
-  it('enforces the daily and total caps; a cancelled job gives its submission back', async () => {
-    const token = await register(app, 'cy');
-    const send = () => app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: upload(`id\n${ids.slice(0, 20).join('\n')}\n`) });
-    const jobs: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const r = await send();
+    it('answers 202 only with the job stored; refuses invalid, oversized and late submissions storing nothing', async () => {
+      const token = await register(app, 'bo');
+      const before = queued;
+      const r = await app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: upload(`id\n${ids.slice(0, 50).join('\n')}\n`) });
       expect(r.status).toBe(202);
-      jobs.push((await r.json()).job);
-    }
-    const fourth = await send();
-    expect(fourth.status).toBe(429);
-    expect((await fourth.json()).error).toMatchObject({ code: 'quota-exceeded', message: 'you have used your 3 submissions of today (UTC) on tiny' });
-    const cancel = await app.request(`/api/jobs/${jobs[0]}/cancel`, { method: 'POST', headers: auth(token) });
-    expect(cancel.status).toBe(200);
-    expect((await cancel.json()).state).toBe('cancelled');
-    expect((await app.request(`/api/jobs/${jobs[0]}/cancel`, { method: 'POST', headers: auth(token) })).status).toBe(409);
-    // Someone else's job is not theirs to see or cancel.
-    const other = await register(app, 'dee');
-    expect((await app.request(`/api/jobs/${jobs[1]}`, { headers: auth(other) })).status).toBe(404);
-    expect((await app.request(`/api/jobs/${jobs[1]}/cancel`, { method: 'POST', headers: auth(other) })).status).toBe(404);
-    expect((await send()).status).toBe(202);
-    const me = await (await app.request('/api/me', { headers: auth(token) })).json();
-    expect(me.quota.find((q: { challenge: string }) => q.challenge === 'tiny')).toMatchObject({ used_today: 3, left_today: 0, left_total: 1 });
-    // The total cap (4) holds across days.
-    const tomorrow = createApp({ store, challenges: served, maxUploadBytes: 64 * 1024, now: () => new Date(Date.now() + 86_400_000) });
-    const fifth = await tomorrow.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: upload(`id\n${ids[0]}\n`) });
-    expect(fifth.status).toBe(202);
-    const sixth = await tomorrow.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: upload(`id\n${ids[0]}\n`) });
-    expect((await sixth.json()).error.message).toBe('you have used all 4 submissions of tiny');
-  });
+      const body = await r.json();
+      expect(body).toMatchObject({ state: 'queued', rows: 50 });
+      expect(await store.getJob(body.job)).toMatchObject({ state: 'queued', submission: body.submission });
+      expect(queued).toBe(before + 1);
 
-  it('evaluates queued jobs in worker processes; the leaderboard and the submission show only public figures', async () => {
-    const queue = new EvaluationQueue(store, { workers: 2, jobTimeoutSeconds: 120, pollMs: 100 });
-    queue.start();
-    try {
-      await waitFor(async () => { const c = await store.countJobs(); return c.queued === 0 && c.running === 0; }, 'the queue to drain', 120);
-    } finally {
-      await queue.stop();
-    }
-    const counts = await store.countJobs();
-    expect(counts).toMatchObject({ queued: 0, running: 0, failed: 0, cancelled: 1 });
-    const token = await register(app, 'eve');
-    const r = await app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: upload(`id\n${ids.slice(100, 200).join('\n')}\n`) });
-    const { job, submission } = await r.json();
-    const q2 = new EvaluationQueue(store, { workers: 1, jobTimeoutSeconds: 120, pollMs: 100 });
-    q2.start();
-    try {
-      await waitFor(async () => (await store.getJob(job))?.state === 'done', 'the job');
-    } finally {
-      await q2.stop();
-    }
-    const status = await (await app.request(`/api/jobs/${job}`, { headers: auth(token) })).json();
-    expect(status).toMatchObject({ state: 'done', attempts: 1, result: `/api/submissions/${submission}` });
-    const detail = await (await app.request(`/api/submissions/${submission}`, { headers: auth(token) })).json();
-    expect(detail.record.private).toEqual({ hidden: true, until: null });
-    expect(Object.keys(detail.record.counts.parts)).toEqual(['public']);
-    const board = await (await app.request('/api/challenges/tiny/leaderboard')).json();
-    expect(board.part).toBe('public');
-    expect(board.entries.map((e: { participant: string }) => e.participant).sort()).toEqual(['bo', 'cy', 'eve']);
-    const eve = board.entries.find((e: { participant: string }) => e.participant === 'eve');
-    expect(eve).toMatchObject({ submission, primary: { name: 'accuracy', mean: detail.record.metrics.accuracy.mean, ci95: detail.record.metrics.accuracy.ci95 } });
-    expect(JSON.stringify(board)).not.toMatch(/private/);
-    expect(board.entries.map((e: { rank: number }) => e.rank)).toEqual([1, 2, 3]);
-    const means = board.entries.map((e: { primary: { mean: number } }) => e.primary.mean);
-    expect([...means].sort((a, b) => b - a)).toEqual(means);
-  }, 180_000);
+      const count = async () => (await store.listSubmissions({})).length;
+      const n = await count();
+      const invalid = await app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: upload('id\nno-such-row\n') });
+      expect(invalid.status).toBe(422);
+      expect((await invalid.json()).error).toMatchObject({ code: 'invalid-submission' });
+      const over = await app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: upload(`id\n${ids.slice(0, 101).join('\n')}\n`) });
+      expect((await over.json()).error.message).toMatch(/budget/);
+      const big = await app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: upload('id\n' + 'x'.repeat(70 * 1024)) });
+      expect(big.status).toBe(413);
+      expect((await big.json()).error.code).toBe('too-large');
+      const closed = await app.request('/api/challenges/tiny-closed/submissions', { method: 'POST', headers: auth(token), body: upload(`id\n${ids[0]}\n`) });
+      expect(closed.status).toBe(409);
+      expect((await closed.json()).error.code).toBe('challenge-closed');
+      const noFile = await app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: new FormData() });
+      expect((await noFile.json()).error).toMatchObject({ code: 'bad-request', where: 'file' });
+      const anonymous = await app.request('/api/challenges/tiny/submissions', { method: 'POST', body: upload(`id\n${ids[0]}\n`) });
+      expect(anonymous.status).toBe(401);
+      expect(await count()).toBe(n);
+    });
 
-  it('marks a job that keeps failing as failed with its reason, after its attempts, outside the quota', async () => {
-    const token = await register(app, 'fay');
-    const r = await app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: upload(`id\n${ids.slice(0, 10).join('\n')}\n`) });
-    const { job } = await r.json();
-    // A time limit no evaluation meets: every attempt fails the same way.
-    const queue = new EvaluationQueue(store, { workers: 1, jobTimeoutSeconds: 0.05, pollMs: 50 });
-    queue.start();
-    try {
-      await waitFor(async () => (await store.getJob(job))?.state === 'failed', 'the job to fail');
-    } finally {
-      await queue.stop();
-    }
-    const status = await (await app.request(`/api/jobs/${job}`, { headers: auth(token) })).json();
-    // The job's error gives every attempt's reason and the worker that ran it.
-    const w = queue.workerId(0);
-    const limit = 'the evaluation ran longer than the time limit of 0.05 s';
-    expect(status).toMatchObject({ state: 'failed', attempts: 3, error: `failed in 3 attempts: #1 (${w}): ${limit}; #2 (${w}): ${limit}; #3 (${w}): ${limit}` });
-    expect(status.attempt_log.map((a: { outcome: string }) => a.outcome)).toEqual(['failed', 'failed', 'failed']);
-    const me = await (await app.request('/api/me', { headers: auth(token) })).json();
-    expect(me.quota.find((q: { challenge: string }) => q.challenge === 'tiny')).toMatchObject({ used_total: 0 });
-
-    // Organisers see every job; participants may not list them.
-    expect((await app.request('/api/jobs', { headers: auth(token) })).status).toBe(403);
-    const t = issueToken('org_0000000000000000000000ff');
-    await store.addParticipant({ id: 'org_0000000000000000000000ff', name: 'the organiser', role: 'organiser', tokenSalt: t.salt, tokenHash: t.hash, createdAt: 1 });
-    const failed = await (await app.request('/api/jobs?challenge=tiny&state=failed', { headers: auth(t.token) })).json();
-    expect(failed.jobs.map((j: { id: string }) => j.id)).toEqual([job]);
-    expect(failed.counts.failed).toBe(1);
-    expect((await app.request(`/api/jobs/${job}`, { headers: auth(t.token) })).status).toBe(200);
-    expect((await app.request('/api/jobs?state=lost', { headers: auth(t.token) })).status).toBe(400);
-  }, 60_000);
-});
-
-describe('organiser endpoints', () => {
-  it('create, open and close challenges and phases, organisers only, each change logged in its transaction', async () => {
-    const store = await freshStore('organiser');
-    const local = new Map(served);
-    const created = join(dir, 'created');
-    try {
-      const app = createApp({ store, challenges: local, maxUploadBytes: 64 * 1024, createdChallengesDir: created });
-      const t = issueToken('org_0000000000000000000000aa');
-      await store.addParticipant({ id: 'org_0000000000000000000000aa', name: 'org', role: 'organiser', tokenSalt: t.salt, tokenHash: t.hash, createdAt: 1 });
-      const org = auth(t.token);
-      const par = auth(await register(app, 'pat'));
-      const json = (h: Record<string, string>) => ({ ...h, 'content-type': 'application/json' });
-      const poolDir = join(challengesDir, 'tiny', 'pool');
-      const yaml = (name: string, extra = '') => [
-        `name: ${name}`, 'version: 1', 'title: Made through the API', `pool: ${poolDir}`, 'task: selection', 'budget: { rows: 100 }',
-        'metrics: { primary: accuracy, direction: max }', 'model: { kind: logistic-regression, params: { l2: 1, max_iter: 50 }, seeds: [0] }',
-        'test: { public_fraction: 0.5, seed: 0 }', 'bootstrap: { samples: 20, seed: 0 }', extra, '',
-      ].join('\n');
-
-      // Roles: a participant may do none of it; nobody without a token.
-      const tries = [
-        ['POST', '/api/challenges', JSON.stringify({ yaml: yaml('made') })], ['POST', '/api/challenges/tiny/close', ''], ['POST', '/api/challenges/tiny/open', ''],
-        ['PUT', '/api/challenges/tiny/phases/main', JSON.stringify({ closes_at: null })], ['POST', '/api/challenges/tiny/phases/main/close', ''], ['GET', '/api/actions', undefined],
-      ] as const;
-      for (const [method, path, body] of tries) {
-        const r = await app.request(path, { method, headers: json(par), body });
-        expect(r.status, `${method} ${path}`).toBe(403);
-        expect((await r.json()).error.code).toBe('forbidden');
-        expect((await app.request(path, { method, headers: json({}), body })).status).toBe(401);
+    it('enforces the daily and total caps; a cancelled job gives its submission back', async () => {
+      const token = await register(app, 'cy');
+      const send = () => app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: upload(`id\n${ids.slice(0, 20).join('\n')}\n`) });
+      const jobs: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await send();
+        expect(r.status).toBe(202);
+        jobs.push((await r.json()).job);
       }
-      expect(await store.listActions({})).toEqual([]);
-
-      // A spec that fails the schema is refused with its problems, and leaves nothing behind.
-      const bad = await app.request('/api/challenges', { method: 'POST', headers: json(org), body: JSON.stringify({ yaml: yaml('broken').replace('task: selection', 'task: juggling') }) });
-      expect(bad.status).toBe(400);
-      const badBody = await bad.json();
-      expect(badBody.error.code).toBe('bad-request');
-      expect(JSON.stringify(badBody)).toMatch(/task/);
-      expect(JSON.stringify(badBody)).not.toContain(created);
-      expect((await app.request('/api/challenges/broken')).status).toBe(404);
-      const { readdir } = await import('node:fs/promises');
-      expect(await readdir(created)).toEqual([]);
-
-      // Created: a draft, refusing submissions until opened.
-      const made = await app.request('/api/challenges', { method: 'POST', headers: json(org), body: JSON.stringify({ yaml: yaml('made') }) });
-      expect(made.status).toBe(201);
-      expect(await made.json()).toMatchObject({ name: 'made', state: 'draft', phases: [{ name: 'main', opens_at: null, closes_at: null }] });
-      expect((await app.request('/api/challenges', { method: 'POST', headers: json(org), body: JSON.stringify({ yaml: yaml('made') }) })).status).toBe(409);
-      const send = () => app.request('/api/challenges/made/submissions', { method: 'POST', headers: par, body: upload(`id\n${ids.slice(0, 20).join('\n')}\n`) });
-      const early = await send();
-      expect(early.status).toBe(409);
-      expect((await early.json()).error.message).toMatch(/not open yet/);
-      const opened = await app.request('/api/challenges/made/open', { method: 'POST', headers: org });
-      expect(await opened.json()).toMatchObject({ state: 'open' });
+      const fourth = await send();
+      expect(fourth.status).toBe(429);
+      expect((await fourth.json()).error).toMatchObject({ code: 'quota-exceeded', message: 'you have used your 3 submissions of today (UTC) on tiny' });
+      const cancel = await app.request(`/api/jobs/${jobs[0]}/cancel`, { method: 'POST', headers: auth(token) });
+      expect(cancel.status).toBe(200);
+      expect((await cancel.json()).state).toBe('cancelled');
+      expect((await app.request(`/api/jobs/${jobs[0]}/cancel`, { method: 'POST', headers: auth(token) })).status).toBe(409);
+      // Someone else's job is not theirs to see or cancel.
+      const other = await register(app, 'dee');
+      expect((await app.request(`/api/jobs/${jobs[1]}`, { headers: auth(other) })).status).toBe(404);
+      expect((await app.request(`/api/jobs/${jobs[1]}/cancel`, { method: 'POST', headers: auth(other) })).status).toBe(404);
       expect((await send()).status).toBe(202);
+      const me = await (await app.request('/api/me', { headers: auth(token) })).json();
+      expect(me.quota.find((q: { challenge: string }) => q.challenge === 'tiny')).toMatchObject({ used_today: 3, left_today: 0, left_total: 1 });
+      // The total cap (4) holds across days.
+      const tomorrow = createApp({ store, challenges: served, maxUploadBytes: 64 * 1024, now: () => new Date(Date.now() + 86_400_000) });
+      const fifth = await tomorrow.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: upload(`id\n${ids[0]}\n`) });
+      expect(fifth.status).toBe(202);
+      const sixth = await tomorrow.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: upload(`id\n${ids[0]}\n`) });
+      expect((await sixth.json()).error.message).toBe('you have used all 4 submissions of tiny');
+    });
 
-      // A phase closed: no submissions; another phase opened: submissions again.
-      expect(await (await app.request('/api/challenges/made/phases/main/close', { method: 'POST', headers: org })).json()).toMatchObject({ state: 'closed' });
-      expect((await send()).status).toBe(409);
-      const put = await app.request('/api/challenges/made/phases/final', { method: 'PUT', headers: json(org), body: JSON.stringify({ opens_at: '2001-01-01T00:00:00Z', closes_at: '2999-01-01T00:00:00Z' }) });
-      expect(await put.json()).toMatchObject({ state: 'open', phases: [{ name: 'final', closes_at: '2999-01-01T00:00:00.000Z' }, { name: 'main' }] });
-      expect((await send()).status).toBe(202);
-      const backwards = await app.request('/api/challenges/made/phases/final', { method: 'PUT', headers: json(org), body: JSON.stringify({ closes_at: '2000-01-01T00:00:00Z' }) });
-      expect((await backwards.json()).error.where).toBe('closes_at');
-      expect((await app.request('/api/challenges/made/phases/..%2Fx/open', { method: 'POST', headers: org })).status).toBe(400);
+    it('evaluates queued jobs in worker processes; the leaderboard and the submission show only public figures', async () => {
+      const queue = new EvaluationQueue(store, { workers: 2, jobTimeoutSeconds: 120, pollMs: 100 });
+      queue.start();
+      try {
+        await waitFor(async () => { const c = await store.countJobs(); return c.queued === 0 && c.running === 0; }, 'the queue to drain', 120);
+      } finally {
+        await queue.stop();
+      }
+      const counts = await store.countJobs();
+      expect(counts).toMatchObject({ queued: 0, running: 0, failed: 0, cancelled: 1 });
+      const token = await register(app, 'eve');
+      const r = await app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: upload(`id\n${ids.slice(100, 200).join('\n')}\n`) });
+      const { job, submission } = await r.json();
+      const q2 = new EvaluationQueue(store, { workers: 1, jobTimeoutSeconds: 120, pollMs: 100 });
+      q2.start();
+      try {
+        await waitFor(async () => (await store.getJob(job))?.state === 'done', 'the job');
+      } finally {
+        await q2.stop();
+      }
+      const status = await (await app.request(`/api/jobs/${job}`, { headers: auth(token) })).json();
+      expect(status).toMatchObject({ state: 'done', attempts: 1, result: `/api/submissions/${submission}` });
+      const detail = await (await app.request(`/api/submissions/${submission}`, { headers: auth(token) })).json();
+      expect(detail.record.private).toEqual({ hidden: true, until: null });
+      expect(Object.keys(detail.record.counts.parts)).toEqual(['public']);
+      const board = await (await app.request('/api/challenges/tiny/leaderboard')).json();
+      expect(board.part).toBe('public');
+      expect(board.entries.map((e: { participant: string }) => e.participant).sort()).toEqual(['bo', 'cy', 'eve']);
+      const eve = board.entries.find((e: { participant: string }) => e.participant === 'eve');
+      expect(eve).toMatchObject({ submission, primary: { name: 'accuracy', mean: detail.record.metrics.accuracy.mean, ci95: detail.record.metrics.accuracy.ci95 } });
+      expect(JSON.stringify(board)).not.toMatch(/private/);
+      expect(board.entries.map((e: { rank: number }) => e.rank)).toEqual([1, 2, 3]);
+      const means = board.entries.map((e: { primary: { mean: number } }) => e.primary.mean);
+      expect([...means].sort((a, b) => b - a)).toEqual(means);
+    }, 180_000);
 
-      // Closed by the organiser before its date: submissions refused, the private board shown.
-      const closed = await app.request('/api/challenges/made/close', { method: 'POST', headers: org });
-      expect(await closed.json()).toMatchObject({ state: 'closed' });
-      expect((await send()).status).toBe(409);
-      expect((await (await app.request('/api/challenges/made/leaderboard')).json()).part).toBe('public and private (closed)');
-      expect((await (await app.request('/api/challenges/tiny/leaderboard')).json()).part).toBe('public');
+    it('marks a job that keeps failing as failed with its reason, after its attempts, outside the quota', async () => {
+      const token = await register(app, 'fay');
+      const r = await app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: upload(`id\n${ids.slice(0, 10).join('\n')}\n`) });
+      const { job } = await r.json();
+      // A time limit no evaluation meets: every attempt fails the same way.
+      const queue = new EvaluationQueue(store, { workers: 1, jobTimeoutSeconds: 0.05, pollMs: 50 });
+      queue.start();
+      try {
+        await waitFor(async () => (await store.getJob(job))?.state === 'failed', 'the job to fail');
+      } finally {
+        await queue.stop();
+      }
+      const status = await (await app.request(`/api/jobs/${job}`, { headers: auth(token) })).json();
+      // The job's error gives every attempt's reason and the worker that ran it.
+      const w = queue.workerId(0);
+      const limit = 'the evaluation ran longer than the time limit of 0.05 s';
+      expect(status).toMatchObject({ state: 'failed', attempts: 3, error: `failed in 3 attempts: #1 (${w}): ${limit}; #2 (${w}): ${limit}; #3 (${w}): ${limit}` });
+      expect(status.attempt_log.map((a: { outcome: string }) => a.outcome)).toEqual(['failed', 'failed', 'failed']);
+      const me = await (await app.request('/api/me', { headers: auth(token) })).json();
+      expect(me.quota.find((q: { challenge: string }) => q.challenge === 'tiny')).toMatchObject({ used_total: 0 });
 
-      // The log: who, what, when, newest first, one row per change, none for refused requests.
-      const log = (await (await app.request('/api/actions?challenge=made', { headers: org })).json()).actions;
-      expect(log.map((a: { action: string }) => a.action)).toEqual(['challenge.close', 'phase.put', 'phase.close', 'challenge.open', 'challenge.create']);
-      for (const a of log) expect(a).toMatchObject({ actor: 'org_0000000000000000000000aa', challenge: 'made' });
-      expect(log[0].detail).toEqual({ from: 'open', to: 'closed' });
-      expect(Date.parse(log[0].at)).toBeGreaterThanOrEqual(Date.parse(log.at(-1).at));
-
-      // A change and its log row commit together: an action that cannot be written undoes the change.
-      const dup = (await store.listActions({}))[0];
-      await expect(store.setChallengeState('made', 'open', { ...dup, action: 'challenge.open' })).rejects.toThrow();
-      expect((await store.getChallenge('made'))!.state).toBe('closed');
-      await expect(store.putPhase({ challenge: 'made', name: 'extra', opensAt: null, closesAt: null }, dup)).rejects.toThrow();
-      expect((await store.listPhases('made')).map((x) => x.name)).toEqual(['final', 'main']);
-
-      // Restarted, the server serves the created challenge again from its folder, state kept.
-      const again = new Map(served);
-      const { loadCreatedChallenges } = await import('../src/server/challenges.ts');
-      expect(await loadCreatedChallenges(store, again)).toEqual([]);
-      await syncChallenges(store, again);
-      const app2 = createApp({ store, challenges: again, maxUploadBytes: 64 * 1024 });
-      expect(await (await app2.request('/api/challenges/made')).json()).toMatchObject({ name: 'made', state: 'closed' });
-    } finally {
-      await store.close();
-    }
+      // Organisers see every job; participants may not list them.
+      expect((await app.request('/api/jobs', { headers: auth(token) })).status).toBe(403);
+      const t = issueToken('org_0000000000000000000000ff');
+      await store.addParticipant({ id: 'org_0000000000000000000000ff', name: 'the organiser', role: 'organiser', tokenSalt: t.salt, tokenHash: t.hash, createdAt: 1 });
+      const failed = await (await app.request('/api/jobs?challenge=tiny&state=failed', { headers: auth(t.token) })).json();
+      expect(failed.jobs.map((j: { id: string }) => j.id)).toEqual([job]);
+      expect(failed.counts.failed).toBe(1);
+      expect((await app.request(`/api/jobs/${job}`, { headers: auth(t.token) })).status).toBe(200);
+      expect((await app.request('/api/jobs?state=lost', { headers: auth(t.token) })).status).toBe(400);
+    }, 60_000);
   });
-});
 
-describe('OpenAPI description', () => {
-  it('is served and names every route the app answers', async () => {
-    const store = await freshStore('openapi');
-    try {
-      const app = createApp({ store, challenges: served, maxUploadBytes: 1024 });
-      const doc = await (await app.request('/openapi.json')).json();
-      expect(doc.openapi).toBe('3.1.0');
-      const described = Object.entries(doc.paths as Record<string, Record<string, unknown>>)
-        .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`)).sort();
-      // The HTML pages (src/server/pages/) are not API routes: everything else must be described.
-      const pages = new Set(pagesApp(app, { maxUploadBytes: 1024 }).routes.map((r) => `${r.method} ${r.path}`));
-      const routes = [...new Set(app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${r.path}`))].filter((r) => !pages.has(r)).sort();
-      expect(described).toEqual(routes);
-    } finally {
-      await store.close();
-    }
+  describe('organiser endpoints', () => {
+    it('create, open and close challenges and phases, organisers only, each change logged in its transaction', async () => {
+      const store = await freshStore(b, 'organiser');
+      const local = new Map(served);
+      const created = join(dir, `created-${b.name}`);
+      try {
+        const app = createApp({ store, challenges: local, maxUploadBytes: 64 * 1024, createdChallengesDir: created });
+        const t = issueToken('org_0000000000000000000000aa');
+        await store.addParticipant({ id: 'org_0000000000000000000000aa', name: 'org', role: 'organiser', tokenSalt: t.salt, tokenHash: t.hash, createdAt: 1 });
+        const org = auth(t.token);
+        const par = auth(await register(app, 'pat'));
+        const json = (h: Record<string, string>) => ({ ...h, 'content-type': 'application/json' });
+        const poolDir = join(challengesDir, 'tiny', 'pool');
+        const yaml = (name: string, extra = '') => [
+          `name: ${name}`, 'version: 1', 'title: Made through the API', `pool: ${poolDir}`, 'task: selection', 'budget: { rows: 100 }',
+          'metrics: { primary: accuracy, direction: max }', 'model: { kind: logistic-regression, params: { l2: 1, max_iter: 50 }, seeds: [0] }',
+          'test: { public_fraction: 0.5, seed: 0 }', 'bootstrap: { samples: 20, seed: 0 }', extra, '',
+        ].join('\n');
+
+        // Roles: a participant may do none of it; nobody without a token.
+        const tries = [
+          ['POST', '/api/challenges', JSON.stringify({ yaml: yaml('made') })], ['POST', '/api/challenges/tiny/close', ''], ['POST', '/api/challenges/tiny/open', ''],
+          ['PUT', '/api/challenges/tiny/phases/main', JSON.stringify({ closes_at: null })], ['POST', '/api/challenges/tiny/phases/main/close', ''], ['GET', '/api/actions', undefined],
+        ] as const;
+        for (const [method, path, body] of tries) {
+          const r = await app.request(path, { method, headers: json(par), body });
+          expect(r.status, `${method} ${path}`).toBe(403);
+          expect((await r.json()).error.code).toBe('forbidden');
+          expect((await app.request(path, { method, headers: json({}), body })).status).toBe(401);
+        }
+        expect(await store.listActions({})).toEqual([]);
+
+        // A spec that fails the schema is refused with its problems, and leaves nothing behind.
+        const bad = await app.request('/api/challenges', { method: 'POST', headers: json(org), body: JSON.stringify({ yaml: yaml('broken').replace('task: selection', 'task: juggling') }) });
+        expect(bad.status).toBe(400);
+        const badBody = await bad.json();
+        expect(badBody.error.code).toBe('bad-request');
+        expect(JSON.stringify(badBody)).toMatch(/task/);
+        expect(JSON.stringify(badBody)).not.toContain(created);
+        expect((await app.request('/api/challenges/broken')).status).toBe(404);
+        const { readdir } = await import('node:fs/promises');
+        expect(await readdir(created)).toEqual([]);
+
+        // Created: a draft, refusing submissions until opened.
+        const made = await app.request('/api/challenges', { method: 'POST', headers: json(org), body: JSON.stringify({ yaml: yaml('made') }) });
+        expect(made.status).toBe(201);
+        expect(await made.json()).toMatchObject({ name: 'made', state: 'draft', phases: [{ name: 'main', opens_at: null, closes_at: null }] });
+        expect((await app.request('/api/challenges', { method: 'POST', headers: json(org), body: JSON.stringify({ yaml: yaml('made') }) })).status).toBe(409);
+        const send = () => app.request('/api/challenges/made/submissions', { method: 'POST', headers: par, body: upload(`id\n${ids.slice(0, 20).join('\n')}\n`) });
+        const early = await send();
+        expect(early.status).toBe(409);
+        expect((await early.json()).error.message).toMatch(/not open yet/);
+        const opened = await app.request('/api/challenges/made/open', { method: 'POST', headers: org });
+        expect(await opened.json()).toMatchObject({ state: 'open' });
+        expect((await send()).status).toBe(202);
+
+        // A phase closed: no submissions; another phase opened: submissions again.
+        expect(await (await app.request('/api/challenges/made/phases/main/close', { method: 'POST', headers: org })).json()).toMatchObject({ state: 'closed' });
+        expect((await send()).status).toBe(409);
+        const put = await app.request('/api/challenges/made/phases/final', { method: 'PUT', headers: json(org), body: JSON.stringify({ opens_at: '2001-01-01T00:00:00Z', closes_at: '2999-01-01T00:00:00Z' }) });
+        expect(await put.json()).toMatchObject({ state: 'open', phases: [{ name: 'final', closes_at: '2999-01-01T00:00:00.000Z' }, { name: 'main' }] });
+        expect((await send()).status).toBe(202);
+        const backwards = await app.request('/api/challenges/made/phases/final', { method: 'PUT', headers: json(org), body: JSON.stringify({ closes_at: '2000-01-01T00:00:00Z' }) });
+        expect((await backwards.json()).error.where).toBe('closes_at');
+        expect((await app.request('/api/challenges/made/phases/..%2Fx/open', { method: 'POST', headers: org })).status).toBe(400);
+
+        // Closed by the organiser before its date: submissions refused, the private board shown.
+        const closed = await app.request('/api/challenges/made/close', { method: 'POST', headers: org });
+        expect(await closed.json()).toMatchObject({ state: 'closed' });
+        expect((await send()).status).toBe(409);
+        expect((await (await app.request('/api/challenges/made/leaderboard')).json()).part).toBe('public and private (closed)');
+        expect((await (await app.request('/api/challenges/tiny/leaderboard')).json()).part).toBe('public');
+
+        // The log: who, what, when, newest first, one row per change, none for refused requests.
+        const log = (await (await app.request('/api/actions?challenge=made', { headers: org })).json()).actions;
+        expect(log.map((a: { action: string }) => a.action)).toEqual(['challenge.close', 'phase.put', 'phase.close', 'challenge.open', 'challenge.create']);
+        for (const a of log) expect(a).toMatchObject({ actor: 'org_0000000000000000000000aa', challenge: 'made' });
+        expect(log[0].detail).toEqual({ from: 'open', to: 'closed' });
+        expect(Date.parse(log[0].at)).toBeGreaterThanOrEqual(Date.parse(log.at(-1).at));
+
+        // A change and its log row commit together: an action that cannot be written undoes the change.
+        const dup = (await store.listActions({}))[0];
+        await expect(store.setChallengeState('made', 'open', { ...dup, action: 'challenge.open' })).rejects.toThrow();
+        expect((await store.getChallenge('made'))!.state).toBe('closed');
+        await expect(store.putPhase({ challenge: 'made', name: 'extra', opensAt: null, closesAt: null }, dup)).rejects.toThrow();
+        expect((await store.listPhases('made')).map((x) => x.name)).toEqual(['final', 'main']);
+
+        // Restarted, the server serves the created challenge again from its folder, state kept.
+        const again = new Map(served);
+        const { loadCreatedChallenges } = await import('../src/server/challenges.ts');
+        expect(await loadCreatedChallenges(store, again)).toEqual([]);
+        await syncChallenges(store, again);
+        const app2 = createApp({ store, challenges: again, maxUploadBytes: 64 * 1024 });
+        expect(await (await app2.request('/api/challenges/made')).json()).toMatchObject({ name: 'made', state: 'closed' });
+      } finally {
+        await store.close();
+      }
+    });
   });
-});
 
-describe('rate limiting', () => {
-  it('limits each address and each token to its bucket, with Retry-After, one error shape', async () => {
-    const store = await freshStore('rate');
-    try {
-      const app = createApp({ store, challenges: served, maxUploadBytes: 1024, ratePerMinute: 5 });
-      const from = (address: string, token?: string) => app.request('/api/challenges', { headers: token ? auth(token) : {} }, { incoming: { socket: { remoteAddress: address } } });
-      for (let i = 0; i < 5; i++) expect((await from('10.0.0.1')).status).toBe(200);
-      const limited = await from('10.0.0.1');
-      expect(limited.status).toBe(429);
-      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-      expect((await limited.json()).error).toMatchObject({ code: 'rate-limited', where: 'address' });
-      // Another address has its own bucket; a token is limited across addresses.
-      expect((await from('10.0.0.2')).status).toBe(200);
-      const t = issueToken('par_00000000000000000000abcd');
-      await store.addParticipant({ id: 'par_00000000000000000000abcd', name: 'rate', role: 'participant', tokenSalt: t.salt, tokenHash: t.hash, createdAt: 1 });
-      for (let i = 0; i < 5; i++) expect((await from(`10.1.0.${i}`, t.token)).status).toBe(200);
-      const byToken = await from('10.2.0.1', t.token);
-      expect(byToken.status).toBe(429);
-      expect((await byToken.json()).error.where).toBe('token');
-    } finally {
-      await store.close();
-    }
+  describe('OpenAPI description', () => {
+    it('is served and names every route the app answers', async () => {
+      const store = await freshStore(b, 'openapi');
+      try {
+        const app = createApp({ store, challenges: served, maxUploadBytes: 1024 });
+        const doc = await (await app.request('/openapi.json')).json();
+        expect(doc.openapi).toBe('3.1.0');
+        const described = Object.entries(doc.paths as Record<string, Record<string, unknown>>)
+          .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`)).sort();
+        // The HTML pages (src/server/pages/) are not API routes: everything else must be described.
+        const pages = new Set(pagesApp(app, { maxUploadBytes: 1024 }).routes.map((r) => `${r.method} ${r.path}`));
+        const routes = [...new Set(app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${r.path}`))].filter((r) => !pages.has(r)).sort();
+        expect(described).toEqual(routes);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
+  describe('rate limiting', () => {
+    it('limits each address and each token to its bucket, with Retry-After, one error shape', async () => {
+      const store = await freshStore(b, 'rate');
+      try {
+        const app = createApp({ store, challenges: served, maxUploadBytes: 1024, ratePerMinute: 5 });
+        const from = (address: string, token?: string) => app.request('/api/challenges', { headers: token ? auth(token) : {} }, { incoming: { socket: { remoteAddress: address } } });
+        for (let i = 0; i < 5; i++) expect((await from('10.0.0.1')).status).toBe(200);
+        const limited = await from('10.0.0.1');
+        expect(limited.status).toBe(429);
+        expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+        expect((await limited.json()).error).toMatchObject({ code: 'rate-limited', where: 'address' });
+        // Another address has its own bucket; a token is limited across addresses.
+        expect((await from('10.0.0.2')).status).toBe(200);
+        const t = issueToken('par_00000000000000000000abcd');
+        await store.addParticipant({ id: 'par_00000000000000000000abcd', name: 'rate', role: 'participant', tokenSalt: t.salt, tokenHash: t.hash, createdAt: 1 });
+        for (let i = 0; i < 5; i++) expect((await from(`10.1.0.${i}`, t.token)).status).toBe(200);
+        const byToken = await from('10.2.0.1', t.token);
+        expect(byToken.status).toBe(429);
+        expect((await byToken.json()).error.where).toBe('token');
+      } finally {
+        await store.close();
+      }
+    });
   });
 });

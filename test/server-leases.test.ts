@@ -4,25 +4,19 @@
  * (the job's current attempt, its worker, not expired), so a late result is written nowhere;
  * an expired lease is handed out again; a job failing on several workers ends failed with every
  * reason; a released job goes back without counting as a failure; queueStats counts it all.
- * Times are given explicitly, so nothing here depends on the clock.
+ * Times are given explicitly, so nothing here depends on the clock. Both backends (test/server-backends.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DuckDbStore } from '../src/server/store/duckdb.ts';
+import { describe, expect, it } from 'vitest';
 import type { ServerStore } from '../src/server/store/types.ts';
 import { issueToken } from '../src/server/tokens.ts';
+import { skipIfUnavailable, storeBackends, type StoreBackend } from './server-backends.ts';
 
-let dir: string;
-beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'sieve-leases-')); });
-afterAll(() => rm(dir, { recursive: true, force: true }));
+const BACKENDS = await storeBackends('server-leases');
 
 const P = 'par_000000000000000000000001';
 
-async function storeWithJobs(name: string, jobs: number, maxAttempts = 3): Promise<ServerStore> {
-  const store = await DuckDbStore.open(join(dir, `${name}.duckdb`));
-  await store.migrate();
+async function storeWithJobs(b: StoreBackend, name: string, jobs: number, maxAttempts = 3): Promise<ServerStore> {
+  const store = await b.open(name);
   await store.putChallenge({ name: 'tiny', ref: '/nowhere/tiny', version: 1, specSha256: 'ab'.repeat(32), title: 'tiny', task: 'selection', state: 'open', origin: 'dir' }, { opensAt: null, closesAt: null });
   const t = issueToken(P);
   await store.addParticipant({ id: P, name: 'p', role: 'participant', tokenSalt: t.salt, tokenHash: t.hash, createdAt: 0 });
@@ -35,9 +29,11 @@ async function storeWithJobs(name: string, jobs: number, maxAttempts = 3): Promi
 
 const result = (k: number, at: number) => ({ submission: `sub_${k}`, primaryPublic: 0.5, record: `{"k":${k}}`, createdAt: at });
 
-describe('leases', () => {
+describe.each(BACKENDS)('leases ($name)', (b) => {
+  if (skipIfUnavailable(b)) return;
+
   it('a claim leases the job to one worker; heartbeats extend it; only the live lease may complete', async () => {
-    const store = await storeWithJobs('live', 1);
+    const store = await storeWithJobs(b, 'live', 1);
     try {
       const c = (await store.claimJob('A', 1000, 100))!;
       expect(c).toMatchObject({ attempt: 1, leaseExpiresAt: 1100, challengeSpecSha256: 'ab'.repeat(32), challengeRef: '/nowhere/tiny' });
@@ -65,7 +61,7 @@ describe('leases', () => {
   });
 
   it('an expired lease is handed out again and the late result of the old lease is written nowhere', async () => {
-    const store = await storeWithJobs('expired', 1);
+    const store = await storeWithJobs(b, 'expired', 1);
     try {
       expect((await store.claimJob('A', 1000, 0))!.attempt).toBe(1);
       const a = { job: 'job_1', attempt: 1, worker: 'A' };
@@ -92,7 +88,7 @@ describe('leases', () => {
   });
 
   it('a job failing on several workers ends failed with every reason; a released attempt is not a failure', async () => {
-    const store = await storeWithJobs('fails', 2, 3);
+    const store = await storeWithJobs(b, 'fails', 2, 3);
     try {
       // job_1: fails on A, is released by B (stopping), its lease expires on C, fails on D: three failures.
       const claim = async (w: string, now: number) => (await store.claimJob(w, 1000, now))!;
@@ -122,7 +118,7 @@ describe('leases', () => {
   });
 
   it('an expired lease on the last attempt fails the job; queueStats counts jobs, attempts, results and live workers', async () => {
-    const store = await storeWithJobs('stats', 4, 1);
+    const store = await storeWithJobs(b, 'stats', 4, 1);
     try {
       const empty = await store.queueStats(0);
       expect(empty).toMatchObject({ jobs: { queued: 4, running: 0 }, oldestQueuedAt: 1, resultsTotal: 0, workersActive: 0 });

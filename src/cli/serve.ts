@@ -29,7 +29,7 @@ export function register(program: Command): void {
   program
     .command('serve')
     .description('run the challenge server: HTTP API, accounts, a crash-safe evaluation queue, leaderboards (docs/server.md)')
-    .option('--db <file>', 'the server database (one DuckDB file)', 'sieve-server.duckdb')
+    .option('--db <file|url>', 'the server database: a DuckDB file, or PostgreSQL as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE', 'sieve-server.duckdb')
     .option('--port <n>', 'TCP port (0: any free port)', '8080')
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--challenges <dir>', 'serve the challenges in the folders of this directory (default: the built-in challenges)')
@@ -43,7 +43,8 @@ export function register(program: Command): void {
 Examples:
   sieve serve --init                       # creates sieve-server.duckdb, prints the organiser token once
   sieve serve --port 8080 --workers 2      # then: curl http://127.0.0.1:8080/api/challenges
-  sieve serve --challenges ./my-challenges --db class.duckdb`)
+  sieve serve --challenges ./my-challenges --db class.duckdb
+  PGPASSWORD=… sieve serve --init --db postgres://sieve@db.example/sieve   # the state in PostgreSQL (docs/server.md)`)
     .action(async (opts: ServeCliOptions) => {
       const serve = await import('../server/serve.ts');
       if (opts.init) {
@@ -52,7 +53,9 @@ Examples:
         else {
           console.log(`created ${r.path} (schema version ${r.schemaVersion})`);
           console.log(`organiser token (shown once; the database keeps only a salted hash):\n${r.token}`);
-          console.log(`next: sieve serve --db ${opts.db}`);
+          // A PostgreSQL URL is shown again with its password as ***.
+          const { storeKind } = await import('../server/store/open.ts');
+          console.log(`next: sieve serve --db ${storeKind(opts.db) === 'postgres' ? r.path : opts.db}`);
         }
         return;
       }

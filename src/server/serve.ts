@@ -13,16 +13,27 @@ import { createApp, DEFAULT_MAX_UPLOAD_BYTES } from './app.ts';
 import { loadCreatedChallenges, loadServedChallenges, syncChallenges } from './challenges.ts';
 import { leaderboard, Significance } from './leaderboard.ts';
 import { EvaluationQueue } from './queue.ts';
-import { DuckDbStore } from './store/duckdb.ts';
+import { dbLocation, openStore, pgTarget, storeKind } from './store/open.ts';
+import type { ServerStore } from './store/types.ts';
 import { issueToken, newId } from './tokens.ts';
 
 export const DEFAULT_DB = 'sieve-server.duckdb';
 /** Requests per minute per client address and per token: a class's browsers and scripts stay well under it. */
 export const DEFAULT_RATE_PER_MINUTE = 600;
 
-export async function initServer(dbPath: string): Promise<{ token: string; organiser: string; path: string; schemaVersion: number }> {
-  const path = resolve(dbPath);
-  const store = await DuckDbStore.open(path);
+/**
+ * Where challenges created through the API keep their challenge.yaml: a folder beside the
+ * DuckDB file; for PostgreSQL (no file), `sieve-server-DATABASE.challenges` in the folder the
+ * server is started from.
+ */
+function createdChallengesFolder(db: string): string {
+  if (storeKind(db) === 'duckdb') return `${resolve(db)}.challenges`;
+  return resolve(`sieve-server-${pgTarget(db).database.replace(/[^A-Za-z0-9._-]/g, '_')}.challenges`);
+}
+
+export async function initServer(db: string): Promise<{ token: string; organiser: string; path: string; schemaVersion: number }> {
+  const path = dbLocation(db);
+  const store = await openStore(db);
   try {
     const version = await store.migrate();
     if ((await store.countParticipants('organiser')) > 0) {
@@ -62,16 +73,16 @@ export interface RunningServer {
 }
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
-  const path = resolve(opts.db);
-  if (!existsSync(path)) {
-    throw new SieveError(`no server database at ${path}`, { where: '--db', examples: [`create it first: sieve serve --init --db ${opts.db}`] });
-  }
+  const path = dbLocation(opts.db);
+  const init = `create it first: sieve serve --init --db ${storeKind(opts.db) === 'duckdb' ? opts.db : path}`;
+  if (storeKind(opts.db) === 'duckdb' && !existsSync(path)) throw new SieveError(`no server database at ${path}`, { where: '--db', examples: [init] });
   const challenges = await loadServedChallenges(opts.challengesDir);
-  const store = await DuckDbStore.open(path);
+  const store: ServerStore = await openStore(opts.db);
   try {
+    if ((await store.currentVersion()) === 0) throw new SieveError(`the database at ${path} holds no sieve server`, { where: '--db', examples: [init] });
     await store.migrate();
     if ((await store.countParticipants('organiser')) === 0) {
-      throw new SieveError('the server database has no organiser', { where: path, examples: [`sieve serve --init --db ${opts.db}`] });
+      throw new SieveError('the server database has no organiser', { where: path, examples: [init.replace('create it first: ', '')] });
     }
   } catch (err) {
     await store.close();
@@ -81,8 +92,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // on a shared database the jobs of workers elsewhere come back when their leases expire.
   const recovered = store.exclusive ? await store.recoverInterrupted(Date.now()) : { requeued: 0, failed: 0 };
   await syncChallenges(store, challenges);
-  // Challenges organisers created through the API live in a folder beside the database.
-  const createdChallengesDir = `${path}.challenges`;
+  const createdChallengesDir = createdChallengesFolder(opts.db);
   for (const problem of await loadCreatedChallenges(store, challenges)) opts.log?.({ event: 'challenge-skipped', reason: problem });
   const workers = opts.workers ?? availableParallelism();
   let closed = false;
