@@ -38,6 +38,11 @@ export interface SimLayout {
   nq: number;
   /** Byte address of part p's output tile (bs × bs floats), followed by its tile maxima (partBytes). */
   outPtr: number[];
+  /**
+   * Self kNN searches (cosine): the X rows are laid out in this order (position p holds row
+   * order[p]), blocks of spatially close rows (see blockOrder); results still use row indices.
+   */
+  order?: Int32Array;
 }
 
 const round4 = (x: number) => Math.ceil(x / 4) * 4;
@@ -60,7 +65,7 @@ export function squaredNorms(X: Float32Array, n: number, d: number): Float64Arra
 
 /** Copies X (and Q) into a fresh shared memory laid out for `parts` parts. */
 export function buildLayout(
-  X: Float32Array, n: number, d: number, parts: number, Q?: Float32Array, nq = 0, metric: SearchMetric = 'cosine',
+  X: Float32Array, n: number, d: number, parts: number, Q?: Float32Array, nq = 0, metric: SearchMetric = 'cosine', order?: Int32Array,
 ): SimLayout {
   const d4 = round4(Math.max(d, 1));
   const bs = blockRowsFor(d4);
@@ -76,11 +81,12 @@ export function buildLayout(
     if (d === d4) F.set(src.subarray(0, rows * d), at / 4);
     else for (let i = 0; i < rows; i++) F.set(src.subarray(i * d, i * d + d), at / 4 + i * d4);
   };
-  copy(X, n, 0);
+  if (order) for (let p = 0; p < n; p++) F.set(X.subarray(order[p] * d, order[p] * d + d), p * d4);
+  else copy(X, n, 0);
   if (Q) copy(Q, nq, xBytes);
   const outPtr: number[] = [];
   for (let p = 0; p < parts; p++) outPtr.push(xBytes + qBytes + p * outBytes);
-  const L: SimLayout = { memory, d, d4, bs, xPtr: 0, n, qPtr: xBytes, nq: Q ? nq : 0, outPtr, metric };
+  const L: SimLayout = { memory, d, d4, bs, xPtr: 0, n, qPtr: xBytes, nq: Q ? nq : 0, outPtr, metric, ...(order ? { order } : {}) };
   if (metric === 'euclidean') {
     L.xSq = squaredNorms(X, n, d);
     L.qSq = Q ? squaredNorms(Q, nq, d) : L.xSq;
@@ -128,6 +134,69 @@ function rowMaximum(rowMax: Float32Array, a: number): number {
   const x = rowMax[o] > rowMax[o + 1] ? rowMax[o] : rowMax[o + 1];
   const y = rowMax[o + 2] > rowMax[o + 3] ? rowMax[o + 2] : rowMax[o + 3];
   return x > y ? x : y;
+}
+
+/**
+ * An order of the rows in which every block of `bs` consecutive positions is a cell of a k-d
+ * partition (split at a multiple of bs along the coordinate of largest spread, recursively;
+ * ties by row index), so the rows of a block are near one another. Deterministic.
+ */
+export function blockOrder(X: Float32Array, n: number, d: number, bs: number): Int32Array {
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  const key = new Float64Array(n);
+  const split = (lo: number, hi: number) => {
+    const size = hi - lo;
+    if (size <= bs) return;
+    // The coordinate with the largest variance over the cell's rows.
+    let best = 0, bestVar = -1;
+    for (let j = 0; j < d; j++) {
+      let s = 0, s2 = 0;
+      for (let p = lo; p < hi; p++) { const v = X[order[p] * d + j]; s += v; s2 += v * v; }
+      const v = s2 / size - (s / size) * (s / size);
+      if (v > bestVar) { bestVar = v; best = j; }
+    }
+    for (let p = lo; p < hi; p++) key[order[p]] = X[order[p] * d + best];
+    const cell = order.subarray(lo, hi);
+    cell.sort((a, b) => key[a] - key[b] || a - b);
+    const mid = lo + Math.max(bs, Math.round(size / 2 / bs) * bs);
+    if (mid >= hi) return;
+    split(lo, mid);
+    split(mid, hi);
+  };
+  split(0, n);
+  return order;
+}
+
+/**
+ * A lower bound on each position's k-th best similarity: the k-th best among the other rows
+ * of its own block (kernel products, so the very values the search compares), −Infinity
+ * where the block has fewer than k other rows. A candidate below it can never enter the row's
+ * list, so the search skips it as it would skip one below the k-th best found so far.
+ */
+function blockFloors(L: SimLayout, k: number, part: number): Float64Array {
+  const n = L.n, bs = L.bs;
+  const floor = new Float64Array(n).fill(-Infinity);
+  const { out, tile } = tiler(L, part);
+  const best = new Float64Array(k);
+  for (let b0 = 0; b0 < n; b0 += bs) {
+    const bc = Math.min(bs, n - b0);
+    if (bc - 1 < k) continue;
+    tile(false, b0, bc, b0, bc);
+    for (let a = 0; a < bc; a++) {
+      // The k largest of the row's products with the other rows of the block (insertion).
+      best.fill(-Infinity);
+      const o = a * bs;
+      for (let b = 0; b < bc; b++) {
+        const v = out[o + b];
+        if (b === a || !(v > best[k - 1])) continue;
+        let p = k - 1;
+        while (p > 0 && best[p - 1] < v) { best[p] = best[p - 1]; p--; }
+        best[p] = v;
+      }
+      floor[b0 + a] = best[k - 1];
+    }
+  }
+  return floor;
 }
 
 /** Similarities (cosine) or negated squared distances (euclidean) of a top-k list. */
@@ -228,13 +297,20 @@ function euclideanKeys(out: Float32Array, o: number, count: number, aSq: number,
  * computed once (tiles J ≥ I) and offered to both rows. For cosine tiles off the diagonal, the
  * tile's row and column maxima (computed in wasm) skip every row and column whose best value
  * cannot enter its list (the k-th best only rises), so most products are never read in JS.
+ * When the layout has a block order (cosine), each row starts from its block floor (the k-th
+ * best among its block's rows, blockFloors) instead of −Infinity, so far tiles are skipped
+ * from the start. Lists hold row indices and break ties by them, so neither the order nor
+ * the floors change a bit of the result.
  */
 export function knnSelfPart(L: SimLayout, k: number, part: number, parts: number, onTile?: (pairs: number) => void): TopK<Scores> {
   const n = L.n, bs = L.bs;
   const eu = L.metric === 'euclidean';
   const top = emptyTopK(n, k, eu ? 'euclidean' : 'cosine');
   if (k === 0) return top;
-  const worst = new Float64Array(n).fill(-Infinity);
+  const ord = eu ? undefined : L.order;
+  // worst[p]: the least score that can still enter the list of the row at position p.
+  const floor = ord ? blockFloors(L, k, part) : null;
+  const worst = floor ? Float64Array.from(floor) : new Float64Array(n).fill(-Infinity);
   const { out, tile, maxima, rowMax, colMax } = tiler(L, part);
   const xSq = L.xSq!;
   // One tile row's scores: the tile itself (cosine) or its euclidean keys.
@@ -242,6 +318,13 @@ export function knnSelfPart(L: SimLayout, k: number, part: number, parts: number
   const row: Scores = eu ? key : out;
   const active = new Int32Array(bs);
   const sim = top.sim;
+  /** Offers position q to position p's row; returns p's new bound. */
+  const offerAt = (p: number, q: number, s: number): number => {
+    const r = ord ? ord[p] : p;
+    offer(top, r, ord ? ord[q] : q, s);
+    const kth = sim[r * k + k - 1];
+    return (worst[p] = floor && floor[p] > kth ? floor[p] : kth);
+  };
   const blocks = Math.ceil(n / bs);
   for (let I = part; I < blocks; I += parts) {
     const i0 = I * bs, ic = Math.min(bs, n - i0);
@@ -261,14 +344,13 @@ export function knnSelfPart(L: SimLayout, k: number, part: number, parts: number
           if (rowMaximum(rowMax, a) >= wi) {
             for (let b = 0; b < jc; b++) {
               const s = out[o + b];
-              if (s >= wi) { offer(top, i, j0 + b, s); wi = worst[i] = sim[i * k + k - 1]; }
+              if (s >= wi) wi = offerAt(i, j0 + b, s);
             }
           }
           for (let t = 0; t < na; t++) {
             const b = active[t];
             const s = out[o + b];
-            const j = j0 + b;
-            if (s >= worst[j]) { offer(top, j, i, s); worst[j] = sim[j * k + k - 1]; }
+            if (s >= worst[j0 + b]) offerAt(j0 + b, i, s);
           }
         }
         onTile?.(ic * jc);
@@ -282,15 +364,15 @@ export function knnSelfPart(L: SimLayout, k: number, part: number, parts: number
         if (J === I) {
           for (let b = 0; b < jc; b++) {
             const s = row[o + b];
-            if (s >= worst[i] && b !== a) { offer(top, i, j0 + b, s); worst[i] = sim[i * k + k - 1]; }
+            if (s >= worst[i] && b !== a) offerAt(i, j0 + b, s);
           }
         } else {
           let wi = worst[i];
           for (let b = 0; b < jc; b++) {
             const s = row[o + b];
-            if (s >= wi) { offer(top, i, j0 + b, s); wi = worst[i] = sim[i * k + k - 1]; }
+            if (s >= wi) wi = offerAt(i, j0 + b, s);
             const j = j0 + b;
-            if (s >= worst[j]) { offer(top, j, i, s); worst[j] = sim[j * k + k - 1]; }
+            if (s >= worst[j]) offerAt(j, i, s);
           }
         }
       }

@@ -14,7 +14,7 @@
  */
 import { machineThreads, runPooled } from './pool.ts';
 import {
-  knnSelfPart, knnCrossPart, pairsSelfPart, pairsCrossPart, signKeysPart, productPart, blockRowsFor, mergeTopK, mergePairs, buildLayout,
+  knnSelfPart, knnCrossPart, pairsSelfPart, pairsCrossPart, signKeysPart, productPart, blockRowsFor, blockOrder, mergeTopK, mergePairs, buildLayout,
   type TopK, type PairList, type SimLayout, type SearchMetric, type Scores,
 } from './neighbours-core.ts';
 import { normalizeRowsInPlace } from './scaling.ts';
@@ -104,7 +104,11 @@ function checkRows(Q: Float32Array | undefined, nq: number, X: Float32Array, nx:
 async function selfSearch(X: Float32Array, n: number, d: number, k: number, metric: SearchMetric, opts: SearchOptions): Promise<TopK<Scores>> {
   checkRows(undefined, 0, X, n, d);
   const kk = Math.max(0, Math.min(k, n - 1));
-  const parts = await run('knn-self', { k: kk }, X, n, d, undefined, 0, (n * n * d) / 2, (n * (n + 1)) / 2, opts, metric);
+  // Cosine over several blocks: rows laid out in a k-d block order, so each row's block gives
+  // it a floor on its k-th best (neighbours-core.ts blockFloors) and far tiles are skipped.
+  const bs = blockRowsFor(Math.ceil(Math.max(d, 1) / 4) * 4);
+  const order = metric === 'cosine' && n > 2 * bs && kk > 0 ? blockOrder(X, n, d, bs) : undefined;
+  const parts = await run('knn-self', { k: kk }, X, n, d, undefined, 0, (n * n * d) / 2, (n * (n + 1)) / 2, opts, metric, order);
   return mergeTopK(parts as TopK<Scores>[]);
 }
 
@@ -208,11 +212,11 @@ type PartResult = TopK<Scores> | PairList | Uint32Array | Float32Array;
 async function run(
   kind: NeighbourTask['kind'], args: { k?: number; threshold?: number; bits?: number },
   X: Float32Array, n: number, d: number, Q: Float32Array | undefined, nq: number,
-  work: number, totalPairs: number, opts: SearchOptions, metric: SearchMetric = 'cosine',
+  work: number, totalPairs: number, opts: SearchOptions, metric: SearchMetric = 'cosine', order?: Int32Array,
 ): Promise<PartResult[]> {
   const maxThreads = opts.threads ?? Math.min(8, machineThreads());
   const parts = work < (opts.minWorkForThreads ?? MIN_WORK_FOR_THREADS) ? 1 : Math.max(1, maxThreads);
-  const layout = buildLayout(X, n, d, parts, Q, nq, metric);
+  const layout = buildLayout(X, n, d, parts, Q, nq, metric, order);
   const progress = opts.progress;
   progress?.start(totalPairs, 'neighbours');
   // The main thread sees only its own share; scale its ticks to estimate the whole.

@@ -87,17 +87,19 @@ export function radiusPairsSelf(X: Float32Array, n: number, d: number, r: number
   let scale = 0;
   for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(p0[i]));
   const w = slackFor(r, scale), r2 = r * r;
-  // The projections in sorted order, so the window scan reads memory in sequence.
+  // The projections in sorted order, a row's m values side by side, so the window scan
+  // reads memory in sequence.
   const S = new Float64Array(m * n);
-  for (let q = 0; q < m; q++) for (let t = 0; t < n; t++) S[q * n + t] = P[q * n + order[t]];
+  for (let t = 0; t < n; t++) for (let q = 0; q < m; q++) S[t * m + q] = P[q * n + order[t]];
   const out = new PairBuffer();
   for (let s = 0; s < n; s++) {
     const i = order[s];
-    const si = S[s];
-    for (let t = s + 1; t < n; t++) {
-      if (S[t] - si > w) break;
+    const os = s * m;
+    const si = S[os];
+    for (let t = s + 1, ot = t * m; t < n; t++, ot += m) {
+      if (S[ot] - si > w) break;
       let far = false;
-      for (let q = 1; q < m; q++) if (Math.abs(S[q * n + s] - S[q * n + t]) > w) { far = true; break; }
+      for (let q = 1; q < m; q++) if (Math.abs(S[os + q] - S[ot + q]) > w) { far = true; break; }
       if (far) continue;
       const j = order[t];
       const d2 = squaredDistance(X, i, X, j, d);
@@ -123,7 +125,7 @@ export function radiusPairsCross(
   const w = slackFor(r, scale), r2 = r * r;
   // The X projections in sorted order, so each window is read in sequence.
   const SX = new Float64Array(m * nx);
-  for (let q = 0; q < m; q++) for (let t = 0; t < nx; t++) SX[q * nx + t] = PX[q * nx + orderX[t]];
+  for (let t = 0; t < nx; t++) for (let q = 0; q < m; q++) SX[t * m + q] = PX[q * nx + orderX[t]];
   const out = new PairBuffer();
   for (let a = 0; a < nq; a++) {
     // First X row (in projection order) not below q − w: binary search.
@@ -132,7 +134,7 @@ export function radiusPairsCross(
     while (lo < hi) { const mid = (lo + hi) >> 1; if (sortedX[mid] < from) lo = mid + 1; else hi = mid; }
     for (let t = lo; t < nx && sortedX[t] <= q0[a] + w; t++) {
       let far = false;
-      for (let q = 1; q < m; q++) if (Math.abs(PQ[q * nq + a] - SX[q * nx + t]) > w) { far = true; break; }
+      for (let q = 1; q < m; q++) if (Math.abs(PQ[q * nq + a] - SX[t * m + q]) > w) { far = true; break; }
       if (far) continue;
       const b = orderX[t];
       const d2 = squaredDistance(Q, a, X, b, d);
