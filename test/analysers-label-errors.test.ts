@@ -7,7 +7,7 @@ import { describe, it, expect } from 'vitest';
 import { createRng, deriveSeed } from '../compute/rng.ts';
 import { generateSynthPool, synthClassNames } from '../src/pool/synth.ts';
 import { openPool, readSplit } from '../src/pool/read.ts';
-import { labelErrors } from '../src/analysers/label-errors.ts';
+import { chooseKnnWeight, KNN_MIN_GAIN, KNN_MIN_Z, labelErrors } from '../src/analysers/label-errors.ts';
 import { labelErrorsKnn } from '../src/analysers/label-errors-knn.ts';
 import { makeContext, prf, splitFromTable } from './analysers-helpers.ts';
 import type { AnalyserResult } from '../src/analysers/types.ts';
@@ -85,4 +85,37 @@ describe('label errors on fashion-mnist with 20% injected symmetric noise', () =
     expect(le.f1).toBeGreaterThanOrEqual(0.79);
     expect(kn.f1).toBeGreaterThanOrEqual(0.77);
   }, 300_000);
+});
+
+describe('the neighbour weight is kept only when its log-loss gain is clear of noise', () => {
+  // Twelve rows (two classes) where the neighbours' label distribution lowers the log-loss by
+  // 15% on average but raises it on three rows; replicated r times, the relative gain stays the
+  // same while its standard error shrinks as 1/√(n − 1).
+  const baseP = [0.9, 0.8, 0.7, 0.6, 0.55, 0.45, 0.4, 0.3, 0.8, 0.9, 0.2, 0.65];
+  const baseQ = [0.95, 0.9, 0.9, 0.8, 0.8, 0.7, 0.7, 0.6, 0.2, 0.3, 0.3, 0.4];
+  const baseY = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1];
+  const replicated = (r: number) => {
+    const n = baseP.length * r;
+    const proba = new Float32Array(n * 2), q = new Float32Array(n * 2), labels = new Int32Array(n);
+    for (let t = 0; t < r; t++) for (let i = 0; i < baseP.length; i++) {
+      const j = t * baseP.length + i;
+      proba[j * 2] = baseP[i]; proba[j * 2 + 1] = 1 - baseP[i];
+      q[j * 2] = baseQ[i]; q[j * 2 + 1] = 1 - baseQ[i];
+      labels[j] = baseY[i];
+    }
+    return chooseKnnWeight({ labels, proba, n, k: 2 }, q);
+  };
+
+  it('the same relative gain: dropped on 12 rows, kept on 1,200', () => {
+    const small = replicated(1), large = replicated(100);
+    const gain = (c: ReturnType<typeof replicated>) => (c.logLoss[0] - Math.min(...c.logLoss)) / c.logLoss[0];
+    expect(gain(small)).toBeGreaterThan(KNN_MIN_GAIN);
+    expect(gain(large)).toBeCloseTo(gain(small), 6);
+    expect(small.z).toBeLessThan(KNN_MIN_Z);
+    expect(small.weight).toBe(0);
+    expect(large.z).toBeGreaterThanOrEqual(KNN_MIN_Z);
+    expect(large.weight).toBeGreaterThan(0);
+    // z = mean / (sd / √n) with the sample sd: replicating rows scales it by √((n − 1) / (n₁ − 1)).
+    expect(large.z / small.z).toBeCloseTo(Math.sqrt(1199 / 11), 3);
+  });
 });
