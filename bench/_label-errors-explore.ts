@@ -77,6 +77,14 @@ export async function exploreCell(kind: string, noise: string, split: PoolSplit,
     const nEst = Math.round(auto.estimatedNoise * n);
     rule('sc@est', topM(nEst, false));
     rule('sc@est am', topM(nEst, true));
+    // Oracle count (not a rule: it needs the truth): the default ranking cut at the true number
+    // of flips, to tell a count problem from a ranking problem.
+    let nTrue = 0; for (let i = 0; i < n; i++) nTrue += noisy[i];
+    rule('oracle sc@true', topM(nTrue, false));
+    // Every row predicted as another class (cleanlab's predicted_neq_given), and confident
+    // learning on sharpened probabilities (p^2, renormalised: between the default and that).
+    rule('auto pneg', findLabelIssues(alp, { filterBy: 'predicted_neq_given' }));
+    rule('auto T0.5', findLabelIssues({ labels, proba: temperatureScale(auto.proba, n, k, 0.5), n, k }));
     // Expected F1 with e_i = 1 − p_given of the temperature-scaled blend.
     const T = fitTemperature(alp);
     const ps = temperatureScale(auto.proba, n, k, T);
