@@ -94,7 +94,8 @@ describe('logistic regression objective and kernel', () => {
   it('wasm tile kernels (listed and dense) are bit-identical to the scalar statement of their arithmetic', () => {
     // Shapes: rows not a multiple of any tile, one input, 1-, 2-, 3- and 4+3-vector class
     // groups (k = 3, 7, 10, 25), one row block and several (BLOCK_ROWS = 256).
-    const cases: [number, number, number, number][] = [[1, 1, 2, 0], [37, 5, 3, 0.8], [500, 17, 7, 0], [777, 30, 10, 0.95], [300, 9, 13, 0.5], [601, 12, 25, 0], [600, 64, 2, 0.99]];
+    // 4,500 rows: the data is packed a chunk of 4,096 rows at a time, with a partial last chunk.
+    const cases: [number, number, number, number][] = [[1, 1, 2, 0], [37, 5, 3, 0.8], [500, 17, 7, 0], [777, 30, 10, 0.95], [300, 9, 13, 0.5], [601, 12, 25, 0], [600, 64, 2, 0.99], [4500, 6, 5, 0.3]];
     for (const [n, d, k, zeroFrac] of cases) {
       const data = blobs(n + d, n, d, k, 1, zeroFrac);
       const r = createRng(5);

@@ -46,8 +46,9 @@ export function float32Resolution(data: LabelledMatrix): number {
 
 type Fn = (...args: number[]) => number | void;
 export interface LogisticTilesExports { fwd_d: Fn; fwd_l: Fn; bwd_d: Fn; bwd_l: Fn; pack: Fn }
-/** Rows per packing task. */
+/** Rows per packing task, and per copy of X into kernel memory (a multiple of it). */
 const PACK_ROWS = 256;
+const PACK_CHUNK_ROWS = 16 * PACK_ROWS;
 
 /** Visit lists only when they skip at least this share of the dense work. */
 const LIST_BELOW = 0.9;
@@ -123,15 +124,23 @@ export class LogisticEngine32 {
     this.layout = lay;
     // Both packings (Xf: tile t, input j → its T rows side by side; Xb: block b, row i → its
     // T inputs side by side) by the kernel's `pack`, rows split into tasks over the threads,
-    // from a copy of X in kernel memory. Every value is written (padding: 0), so the region
+    // from copies of X in kernel memory a chunk of rows at a time (the memory a fit keeps is
+    // the packings', not a third copy). Every value is written (padding: 0), so the region
     // needs no clearing first.
     this.kernel = kernelFor<LogisticTilesExports>(logisticTilesWasmModule(k));
-    const tmp = acquire(4 * n * d);
+    const chunk = Math.min(np, PACK_CHUNK_ROWS);
+    const tmp = acquire(4 * chunk * d);
     try {
-      new Float32Array(tmp.buffer(), tmp.base, n * d).set(X);
-      const tasks: number[][] = [];
-      for (let i0 = 0; i0 < np; i0 += PACK_ROWS) tasks.push([i0, Math.min(np, i0 + PACK_ROWS), tmp.base, n, d, dp, np, lay.Xf, lay.Xb]);
-      this.kernel.run('pack', tasks);
+      const rows = new Float32Array(tmp.buffer(), tmp.base, chunk * d);
+      for (let c0 = 0; c0 < np; c0 += chunk) {
+        const c1 = Math.min(np, c0 + chunk);
+        if (c0 < n) rows.set(X.subarray(c0 * d, Math.min(n, c1) * d));
+        // pack reads row i at X + 4·i·d: the chunk's copy starts at row c0 (i32 addresses wrap).
+        const xAt = (tmp.base - 4 * c0 * d) | 0;
+        const tasks: number[][] = [];
+        for (let i0 = c0; i0 < c1; i0 += PACK_ROWS) tasks.push([i0, Math.min(c1, i0 + PACK_ROWS), xAt, n, d, dp, np, lay.Xf, lay.Xb]);
+        this.kernel.run('pack', tasks);
+      }
     } finally {
       tmp.release();
     }
