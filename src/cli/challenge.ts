@@ -149,6 +149,7 @@ export function register(program: Command): void {
         const out = await setChallengeState(remote(opts), name, to);
         if (opts.json) return printJson(out);
         console.log(`${out.name}: ${out.state}`);
+        if (out.state === 'closed') console.log(`its leaderboard now shows the private test rows, final ranks and moves: sieve leaderboard ${out.name}`);
       });
   }
 

@@ -60,7 +60,8 @@ Every rule is checked before any training; a broken rule exits with code 2 and n
 }
 
 /** The human form of a result record: what was scored, a metric table, and the figures. */
-export async function printRecord(record: ResultRecord, opts: { showPrivate?: boolean; out?: string; report?: string[] } = {}): Promise<void> {
+/** `server`: the record came from a challenge server (`sieve submit`), whose entrants have no --show-private. */
+export async function printRecord(record: ResultRecord, opts: { showPrivate?: boolean; out?: string; report?: string[]; server?: boolean } = {}): Promise<void> {
   const { privateVisible, publicView } = await import('../evaluate/record.ts');
   const { ci, meanStd, reportedMetricNames, scoringRulesLines } = await import('../evaluate/format.ts');
   const showPrivate = record.private !== null && privateVisible(record, opts);
@@ -111,7 +112,7 @@ export async function printRecord(record: ResultRecord, opts: { showPrivate?: bo
     printWrapped(`            ${g}: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`, 12);
   }
   if (record.private && !showPrivate) {
-    printWrapped(`private     ${record.test.private_rows} test rows scored and stored; shown ${c.closes ? `after ${c.closes}` : 'when the challenge closes'} (or --show-private)`, 12);
+    printWrapped(`private     ${record.test.private_rows} test rows scored and stored; shown ${c.closes ? `after ${c.closes}` : 'when the challenge closes'}${opts.server ? ' (sieve leaderboard then shows them)' : ' (or --show-private)'}`, 12);
   }
   const sys = record.system;
   printWrapped(`system      fit ${sys.fit_seconds.toFixed(2)} s, total ${sys.total_seconds.toFixed(2)} s, peak ${sys.peak_rss_mb} MB, ${sys.cores} cores, node ${sys.node}, evaluator ${record.evaluator.version}`, 12);

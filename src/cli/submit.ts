@@ -67,7 +67,7 @@ Examples:
       if (opts.json) printJson({ submission: job.submission, job: job.id, record: detail.record });
       else {
         const { printRecord } = await import('./evaluate.ts');
-        await printRecord(detail.record as Parameters<typeof printRecord>[0]);
+        await printRecord(detail.record as Parameters<typeof printRecord>[0], { server: true });
         console.log(`server      ${r.server}: submission ${job.submission}, job ${job.id}`);
       }
     });

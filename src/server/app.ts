@@ -12,7 +12,7 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { isClosed } from '../challenge/load.ts';
 import { checkSubmission } from '../evaluate/runner.ts';
-import { publicView, type ResultRecord } from '../evaluate/record.ts';
+import { publicView, type PublicRecord, type ResultRecord } from '../evaluate/record.ts';
 import { bytesSource } from '../submission/sources/bytes.ts';
 import { taskOf } from '../tasks/index.ts';
 import { SieveError } from '../util/errors.ts';
@@ -53,6 +53,9 @@ export interface AppOptions {
   /** Where challenges created through the API are written (one folder each); absent: creating is refused. */
   createdChallengesDir?: string;
 }
+
+/** The cap on every request body that is not an upload (JSON, the pages' forms). */
+export const SMALL_BODY_BYTES = 64 * 1024;
 
 /** Default upload cap: a submission of a million ids is about 10 MB as CSV. */
 export const DEFAULT_MAX_UPLOAD_BYTES = 16 * 1024 * 1024;
@@ -105,6 +108,20 @@ export function createApp(opts: AppOptions): Hono {
       await next();
     });
   }
+
+  // Every other body (JSON, the pages' forms) is small: a cap before anything reads it, chunked or not.
+  // Uploads (a submission, a challenge spec) have their own caps at their routes.
+  const smallBody = bodyLimit({
+    maxSize: SMALL_BODY_BYTES,
+    onError: (c) => c.json(errorBody(new ApiError(413, 'too-large', `the request body is larger than ${SMALL_BODY_BYTES / 1024} KB`, 'body')), 413),
+  });
+  app.use('*', async (c, next) => {
+    const m = c.req.method;
+    if (m === 'GET' || m === 'HEAD' || m === 'OPTIONS') return next();
+    const path = c.req.path;
+    if (/^\/(api\/)?challenges\/[^/]+\/(submissions|submit)$/.test(path) || (path === '/api/challenges' && m === 'POST')) return next();
+    return smallBody(c, next);
+  });
 
   const served = (name: string): ServedChallenge => {
     const s = challenges.get(name);
@@ -278,9 +295,10 @@ export function createApp(opts: AppOptions): Hono {
       if (st.state === 'closed') throw new ApiError(409, 'challenge-closed', `challenge ${ch.name} is closed${ch.closes && isClosed(ch, now()) ? ` (closed at ${ch.closes})` : ''}`, 'challenge');
       if (st.state === 'draft') throw new ApiError(409, 'challenge-closed', `challenge ${ch.name} is not open yet (an organiser opens it)`, 'challenge');
       if (!st.phaseOpen) throw new ApiError(409, 'challenge-closed', `no phase of ${ch.name} is open now`, 'challenge', st.phases.map((p) => `${p.name}: ${JSON.stringify(phaseJson(p))}`));
-      const body = await c.req.parseBody().catch(() => {
+      const body = await c.req.parseBody({ all: true }).catch(() => {
         throw new ApiError(400, 'bad-request', 'the body is not multipart/form-data', 'body', ['curl -F file=@ids.csv …']);
       });
+      if (Array.isArray(body.file)) throw new ApiError(400, 'bad-request', `one file per submission: the upload has ${body.file.length} "file" fields`, 'file', ['curl -F file=@ids.csv …']);
       const file = body.file;
       if (!(file instanceof File)) throw new ApiError(400, 'bad-request', 'no file in the upload: send it as the form field "file"', 'file', ['curl -F file=@ids.csv …']);
       const bytes = new Uint8Array(await file.arrayBuffer());
@@ -299,9 +317,13 @@ export function createApp(opts: AppOptions): Hono {
         { perDay: ch.limits.submissions_per_day, total: ch.limits.submissions_total, dayStart: dayStart(at) },
       );
       if (!outcome.ok) {
+        // A day's cap comes back at the next UTC midnight: say when, and send Retry-After.
+        const reset = dayStart(at) + 86_400_000;
+        const wait = Math.max(1, Math.ceil((reset - at.getTime()) / 1000));
+        if (outcome.limit === 'per-day') c.header('retry-after', String(wait));
         throw new ApiError(429, 'quota-exceeded',
           outcome.limit === 'per-day'
-            ? `you have used your ${outcome.cap} submissions of today (UTC) on ${ch.name}`
+            ? `you have used your ${outcome.cap} submissions of today (UTC) on ${ch.name}; the next one is taken from ${new Date(reset).toISOString()} (in ${Math.floor(wait / 3600)} h ${Math.ceil((wait % 3600) / 60)} min)`
             : `you have used all ${outcome.cap} submissions of ${ch.name}`,
           'limits', ['failed and cancelled submissions do not count; cancel a queued one with POST /api/jobs/<id>/cancel']);
       }
@@ -362,8 +384,8 @@ export function createApp(opts: AppOptions): Hono {
       id: sub.id, challenge: sub.challenge, file: sub.fileName, sha256: sub.sha256, bytes: sub.size,
       created_at: new Date(sub.createdAt).toISOString(),
       job: job ? jobJson(job) : null,
-      // Organisers see the whole record; everyone else its participant-visible view.
-      record: result ? (p.role === 'organiser' ? JSON.parse(result.record) : publicView(JSON.parse(result.record) as ResultRecord, { now: now(), showPrivate: (await stateOf(served(sub.challenge))).state === 'closed' })) : null,
+      // Organisers see the whole record; everyone else its participant-visible view, without the per-row replays.
+      record: result ? (p.role === 'organiser' ? JSON.parse(result.record) : entrantView(publicView(JSON.parse(result.record) as ResultRecord, { now: now(), showPrivate: (await stateOf(served(sub.challenge))).state === 'closed' }))) : null,
     });
   });
 
@@ -474,6 +496,22 @@ export function createApp(opts: AppOptions): Hono {
   // The web pages (src/server/pages/): HTML over this same API, called in-process.
   app.route('/', pagesApp(app, { maxUploadBytes: opts.maxUploadBytes }));
   return app;
+}
+
+/**
+ * What an entrant gets of a record: everything but the per-row replays (each test row's true
+ * label, prediction, confidence and group, which the paired bootstrap and `sieve verify
+ * --rescore` use). With them an entrant could read the public test rows' labels one by one;
+ * platforms show entrants scores, not rows. Organisers get the whole record.
+ */
+function entrantView(record: PublicRecord): PublicRecord {
+  const { replay: _r, ...rest } = record;
+  const view = rest as PublicRecord;
+  if (view.private && !('hidden' in view.private)) {
+    const { replay: _p, ...priv } = view.private;
+    view.private = priv as typeof view.private;
+  }
+  return view;
 }
 
 function jobJson(j: JobRow) {

@@ -52,8 +52,8 @@ async function call<T>(opts: ClientOptions, path: string, init: RequestInit & { 
   }
   if (!res.ok) {
     const e = (body as { error?: { code?: string; message?: string; where?: string; examples?: string[] } } | null)?.error;
-    throw new SieveError(e?.message ? `server: ${e.message}` : `the server answered ${res.status}`, {
-      where: e?.where ?? url, examples: [...(e?.examples ?? []), ...(e?.code ? [`(${res.status} ${e.code})`] : [])],
+    throw new SieveError(e?.message ? `server: ${e.message} (${res.status}${e.code ? ` ${e.code}` : ''})` : `the server answered ${res.status}`, {
+      where: e?.where ?? url, examples: e?.examples ?? [],
       exitCode: res.status === 401 || res.status === 403 ? 3 : 2,
     });
   }

@@ -144,10 +144,11 @@ export function pagesApp(api: Hono, opts: PagesOptions): Hono {
     }),
     async (c) => {
       const name = c.req.param('name');
-      const form = await c.req.parseBody().catch(() => null);
+      const form = await c.req.parseBody({ all: true }).catch(() => null);
       refuseForm(c, form?.csrf);
       const token = sessions.token(c);
       if (!token) throw new PageError(401, { code: 'unauthorized', message: 'sign in to submit' });
+      if (Array.isArray(form?.file)) return challengePage(c, name, { code: 'bad-request', message: 'one file per submission', where: 'file' }, 400);
       const file = form?.file;
       if (!(file instanceof File) || file.size === 0 && !file.name) {
         return challengePage(c, name, { code: 'bad-request', message: 'choose a file to submit', where: 'file' }, 400);
