@@ -1,7 +1,8 @@
 /**
  * `sieve submit` and `sieve status` against a running `sieve serve` (the built command, on a
  * tiny challenge): upload, wait, print like sieve evaluate; --no-wait and status; the server's
- * errors come back as the CLI's errors.
+ * errors come back as the CLI's errors. Once per store backend: the server started with
+ * `--db FILE` and with `--db postgres://…` (test/server-backends.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -11,14 +12,15 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { openPool, readSplit } from '../src/pool/read.ts';
 import { writeTinyChallenge } from './fixtures/tiny-challenge.ts';
+import { skipIfUnavailable, storeBackends } from './server-backends.ts';
+
+const BACKENDS = await storeBackends('server-cli');
 
 const ROOT = resolve(import.meta.dirname, '..');
 const execFileP = promisify(execFile);
 
 let dir: string;
-let server: ChildProcess;
-let url: string;
-let token: string;
+let challenges: string;
 
 async function sieve(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -32,39 +34,49 @@ async function sieve(args: string[], env: Record<string, string> = {}): Promise<
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sieve-server-cli-'));
-  const challenges = join(dir, 'challenges');
+  challenges = join(dir, 'challenges');
   await writeTinyChallenge(challenges, { name: 'tiny' });
   const ids = (await readSplit(await openPool(join(challenges, 'tiny', 'pool')), 'train', { columns: [] })).ids;
   await writeFile(join(dir, 'ids.csv'), `id\n${ids.slice(0, 80).join('\n')}\n`);
   await writeFile(join(dir, 'bad.csv'), 'id\nnot-a-row\n');
-  const db = join(dir, 's.duckdb');
-  expect((await sieve(['serve', '--init', '--db', db])).code).toBe(0);
-  server = spawn(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), 'serve', '--db', db, '--port', '0', '--challenges', challenges, '--workers', '1'], {
-    cwd: dir, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  url = await new Promise<string>((ok, fail) => {
-    let buf = '';
-    server.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(buf);
-      if (m) ok(m[1]);
-    });
-    server.once('exit', (code) => fail(new Error(`sieve serve exited ${code}`)));
-  });
-  const r = await fetch(`${url}/api/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ada' }) });
-  token = (await r.json()).token;
 }, 60_000);
+afterAll(() => rm(dir, { recursive: true, force: true }));
 
-afterAll(async () => {
-  if (server && server.exitCode === null) {
-    const gone = new Promise((ok) => server.once('exit', ok));
-    server.kill('SIGTERM');
-    await gone;
-  }
-  await rm(dir, { recursive: true, force: true });
-});
+describe.each(BACKENDS)('sieve submit / status ($name)', (b) => {
+  if (skipIfUnavailable(b)) return;
+  let server: ChildProcess;
+  let url: string;
+  let token: string;
 
-describe('sieve submit / status', () => {
+  beforeAll(async () => {
+    const db = await b.newDb('cli');
+    const init = await sieve(['serve', '--init', '--db', db]);
+    expect(init.code, init.stderr).toBe(0);
+    if (b.name === 'postgres') expect(init.stdout).not.toContain(`:${new URL(db).password}@`); // the password shown as ***
+    server = spawn(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), 'serve', '--db', db, '--port', '0', '--challenges', challenges, '--workers', '1'], {
+      cwd: dir, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    url = await new Promise<string>((ok, fail) => {
+      let buf = '';
+      server.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const m = /listening on (http:\/\/\S+)/.exec(buf);
+        if (m) ok(m[1]);
+      });
+      server.once('exit', (code) => fail(new Error(`sieve serve exited ${code}`)));
+    });
+    const r = await fetch(`${url}/api/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ada' }) });
+    token = (await r.json()).token;
+  }, 60_000);
+
+  afterAll(async () => {
+    if (server && server.exitCode === null) {
+      const gone = new Promise((ok) => server.once('exit', ok));
+      server.kill('SIGTERM');
+      await gone;
+    }
+  });
+
   it('uploads, waits and prints the result as sieve evaluate does, with private scores hidden', async () => {
     const r = await sieve(['submit', 'tiny', 'ids.csv', '--server', url, '--token', token]);
     expect(r.code, r.stderr).toBe(0);
