@@ -20,6 +20,8 @@ import { PACKAGE_ROOT } from '../util/package-root.ts';
 import { createChallengeFolder, type ServedChallenge } from './challenges.ts';
 import { DOWNLOAD_FORMATS, downloads, findDownload, parquetDownloads, type DownloadFormat } from './downloads.ts';
 import { leaderboard, Significance } from './leaderboard.ts';
+import { internalApp } from './internal.ts';
+import { opsApp } from './ops.ts';
 import { pagesApp } from './pages/index.tsx';
 import { MAX_ATTEMPTS } from './queue.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -138,6 +140,8 @@ export function createApp(opts: AppOptions): Hono {
     if (!parsed) throw bad;
     const p = await store.getParticipant(parsed.id);
     if (!p || !tokenMatches(parsed.secret, p.tokenSalt, p.tokenHash)) throw bad;
+    // A worker token opens the internal pool endpoint only (src/server/internal.ts), never the API.
+    if (p.role === 'worker') throw new ApiError(403, 'forbidden', 'a worker token is not an API token', 'Authorization', ['use a participant or organiser token']);
     return p;
   };
   const requireCaller = async (c: Context): Promise<ParticipantRow> => {
@@ -185,7 +189,9 @@ export function createApp(opts: AppOptions): Hono {
     };
   };
 
-  app.get('/healthz', async (c) => c.json({ ok: true, jobs: await store.countJobs() }));
+  // /healthz and /metrics for monitors; /internal for sieve worker processes (worker tokens only).
+  app.route('/', opsApp(store));
+  app.route('/internal', internalApp(store, challenges));
 
   app.get('/api/challenges', async (c) => c.json({ challenges: await Promise.all([...challenges.values()].map(summary)) }));
 

@@ -43,11 +43,19 @@ export interface QueueOptions {
   onResult?: (challenge: string) => void;
   /**
    * Makes what a claimed job needs available here (a remote worker fetches the challenge and
-   * its pool by content hash, src/server/worker/files.ts) and says where: the challenge folder,
-   * and the pool folder when it is not where the challenge names it. Default: the claim's
-   * challenge folder as it is (the server's own workers, or a shared file system).
+   * its pool by content hash, src/server/worker-files.ts) and says where: the challenge folder,
+   * the pool folder when it is not where the challenge names it, and the refs the record should
+   * name (the server's, not this machine's cache paths); `done` when the job is over. Default:
+   * the claim's challenge folder as it is (the server's own workers, or a shared file system).
    */
-  prepare?: (claimed: ClaimedJob) => Promise<{ challengeRef: string; poolDir?: string }>;
+  prepare?: (claimed: ClaimedJob) => Promise<PreparedFiles>;
+}
+
+export interface PreparedFiles {
+  challengeRef: string;
+  poolDir?: string;
+  recordRefs?: { challenge: string; pool: string };
+  done?: () => void;
 }
 
 /** Attempts a job gets before it is marked failed. */
@@ -175,12 +183,27 @@ export class EvaluationQueue {
     }, this.opts.heartbeatMs ?? Math.max(50, Math.floor(this.leaseMs / 3)));
     try {
       let reply: JobReply;
+      let where: PreparedFiles | undefined;
+      let filesError = '';
       try {
-        const where = this.opts.prepare ? await this.opts.prepare(claimed) : { challengeRef: claimed.challengeRef };
-        reply = await this.evaluate(run, { challengeRef: where.challengeRef, poolDir: where.poolDir, fileName: submission.fileName, bytes: submission.bytes });
+        where = this.opts.prepare ? await this.opts.prepare(claimed) : { challengeRef: claimed.challengeRef };
       } catch (err) {
         // The job's files could not be had here (server unreachable, a hash mismatch): another worker may do better.
-        reply = { ok: false, reason: `this worker could not get the job's files: ${(err as Error).message}`, final: false };
+        filesError = (err as Error).message;
+        log('files-error', { error: filesError });
+      }
+      try {
+        reply = where
+          ? await this.evaluate(run, { challengeRef: where.challengeRef, poolDir: where.poolDir, fileName: submission.fileName, bytes: submission.bytes })
+          : { ok: false, reason: `the worker could not get the job's files: ${filesError}`, final: false };
+      } finally {
+        where?.done?.();
+      }
+      if (reply.ok && where?.recordRefs) {
+        // Where the challenge and pool were loaded from is this machine's cache; the record names them as the server does.
+        const record = reply.record as ResultRecord;
+        record.challenge.ref = where.recordRefs.challenge;
+        record.pool.ref = where.recordRefs.pool;
       }
       clearInterval(heartbeat);
       const now = Date.now();

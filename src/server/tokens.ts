@@ -25,7 +25,7 @@ export function issueToken(id: string): { token: string; salt: string; hash: str
 
 /** The participant id a token names and its secret, or null when it is not a token's shape. */
 export function parseToken(token: string): { id: string; secret: string } | null {
-  const m = /^sieve_((?:par|org)_[0-9a-f]{24})_([A-Za-z0-9_-]{43})$/.exec(token);
+  const m = /^sieve_((?:par|org|wrk)_[0-9a-f]{24})_([A-Za-z0-9_-]{43})$/.exec(token);
   return m ? { id: m[1], secret: m[2] } : null;
 }
 
