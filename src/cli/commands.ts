@@ -10,6 +10,7 @@ import { register as registerSql } from './sql.ts';
 import { register as registerWorkspace } from './workspace.ts';
 import { register as registerStrategy } from './strategy.ts';
 import { register as registerServe } from './serve.ts';
+import { register as registerWorker } from './worker.ts';
 import { register as registerSubmit } from './submit.ts';
 import { register as registerRemote } from './remote.ts';
 import { register as registerCache } from './cache.ts';
@@ -29,6 +30,7 @@ export const commands: ((program: Command) => void)[] = [
   registerWorkspace,
   registerStrategy,
   registerServe,
+  registerWorker,
   registerSubmit,
   registerRemote,
   registerCache,

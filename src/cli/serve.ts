@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .option('--port <n>', 'TCP port (0: any free port)', '8080')
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--challenges <dir>', 'serve the challenges in the folders of this directory (default: the built-in challenges)')
-    .option('--workers <n>', 'evaluation worker processes (default: one per core)')
+    .option('--workers <n>', 'evaluation worker processes (default: one per core; 0: none, sieve worker processes evaluate)')
     .option('--job-timeout <seconds>', 'wall-clock limit of one evaluation attempt', '600')
     .option('--max-upload-mb <n>', 'largest submission upload accepted, in MB', '16')
     .option('--rate-limit <n>', 'requests per minute per client address and per API token (0: no limit)', '600')
@@ -59,7 +59,7 @@ Examples:
         }
         return;
       }
-      const workers = opts.workers === undefined ? undefined : intIn(opts.workers, '--workers', 1, 256);
+      const workers = opts.workers === undefined ? undefined : intIn(opts.workers, '--workers', 0, 256);
       const running = await serve.startServer({
         db: opts.db,
         port: intIn(opts.port, '--port', 0, 65535),

@@ -1,0 +1,106 @@
+/**
+ * `sieve worker`: the evaluation queue's worker side (src/server/queue.ts, the same code as the
+ * server's own workers) in a process of its own, on any machine that reaches the server's
+ * PostgreSQL database. It claims jobs under leases, fetches each job's challenge and pool by
+ * content hash (src/server/worker-files.ts: a shared folder, else the server's internal
+ * endpoint with a worker token it registers itself in the database), and writes results and
+ * failures straight to the database. It never migrates the schema (the server does) and refuses
+ * a database whose schema is not this sieve's.
+ */
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { cacheDir } from '../util/cache-dir.ts';
+import { SieveError } from '../util/errors.ts';
+import { DEFAULT_LEASE_MS, EvaluationQueue } from './queue.ts';
+import { dbLocation, openStore, storeKind } from './store/open.ts';
+import type { ServerStore } from './store/types.ts';
+import { issueToken, newId } from './tokens.ts';
+import { WorkerFiles } from './worker-files.ts';
+
+export interface WorkerOptions {
+  db: string;
+  concurrency: number;
+  /** The server's address, for the job files (absent: challenge folders must exist here at the server's paths). */
+  server?: string;
+  /** A shared folder of pool folders, tried before the server. */
+  pools?: string;
+  /** The file cache (default: `worker/` in sieve's cache folder). */
+  cache?: string;
+  cacheMaxBytes?: number;
+  jobTimeoutSeconds?: number;
+  leaseMs?: number;
+  pollMs?: number;
+  /** Names this worker in the store and the logs (default host/pid). */
+  name?: string;
+  log?: (event: Record<string, unknown>) => void;
+}
+
+export interface RunningWorker {
+  name: string;
+  location: string;
+  cache: string;
+  queue: EvaluationQueue;
+  /** Stops claiming, lets running jobs finish for up to `graceMs`, releases the rest, closes the database. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export const DEFAULT_CACHE_MAX_BYTES = 20 * 1024 ** 3;
+
+export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
+  if (storeKind(opts.db) !== 'postgres') {
+    throw new SieveError('sieve worker needs the server\'s PostgreSQL database (--db postgres://…)', {
+      where: '--db', examples: ['a DuckDB file is opened by one process only: its server runs the evaluations itself (sieve serve --workers N)'],
+    });
+  }
+  const location = dbLocation(opts.db);
+  const store: ServerStore = await openStore(opts.db);
+  try {
+    const have = await store.currentVersion();
+    if (have !== store.schemaVersion) {
+      throw new SieveError(`the database at ${location} has schema version ${have}; this sieve worker needs ${store.schemaVersion}`, {
+        where: '--db',
+        examples: have < store.schemaVersion
+          ? ['start the server once with this sieve (sieve serve --db …), which upgrades the schema, then the workers']
+          : ['upgrade sieve on this machine to the server\'s version'],
+      });
+    }
+    const name = opts.name ?? `${hostname()}/${process.pid}`;
+    let token: string | undefined;
+    if (opts.server) {
+      // A worker token of its own, made in the database it was given (which it may write to anyway).
+      const id = newId('wrk');
+      const t = issueToken(id);
+      await store.addParticipant({ id, name: `worker ${name} ${id.slice(-6)}`, role: 'worker', tokenSalt: t.salt, tokenHash: t.hash, createdAt: Date.now() });
+      token = t.token;
+    }
+    const cache = opts.cache ?? join(cacheDir(), 'worker');
+    const files = new WorkerFiles({ server: opts.server, token, pools: opts.pools, cacheDir: cache, maxBytes: opts.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES, log: opts.log });
+    const queue = new EvaluationQueue(store, {
+      workers: opts.concurrency,
+      jobTimeoutSeconds: opts.jobTimeoutSeconds ?? 600,
+      leaseMs: opts.leaseMs ?? DEFAULT_LEASE_MS,
+      pollMs: opts.pollMs ?? 500,
+      workerName: name,
+      log: opts.log,
+      prepare: (claimed) => files.prepare(claimed),
+    });
+    queue.start();
+    let stopped: Promise<void> | undefined;
+    return {
+      name,
+      location,
+      cache,
+      queue,
+      stop(graceMs = 0) {
+        stopped ??= (async () => {
+          await queue.stop(graceMs);
+          await store.close();
+        })();
+        return stopped;
+      },
+    };
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
+  }
+}
