@@ -2,7 +2,9 @@
  * `sieve serve` killed with SIGKILL while it evaluates, twice, then restarted: every
  * submission is scored exactly once (one result, one finished attempt per job), none is lost,
  * and the interrupted attempts are on record. Runs the built command (bin/sieve.mjs) on a
- * tiny challenge with two workers.
+ * tiny challenge with two workers. Then the same job killed in every one of its attempts: it
+ * ends failed with its reason, off the participant's quota, and the jobs queued behind it are
+ * scored exactly once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { openPool, readSplit } from '../src/pool/read.ts';
+import { MAX_ATTEMPTS } from '../src/server/queue.ts';
 import { writeTinyChallenge } from './fixtures/tiny-challenge.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -42,8 +45,8 @@ interface Server {
   exited: Promise<void>;
 }
 
-async function start(): Promise<Server> {
-  const proc = sieve(['serve', '--db', db, '--port', '0', '--challenges', challenges, '--workers', '2', '--json']);
+async function start(database = db, workers = 2): Promise<Server> {
+  const proc = sieve(['serve', '--db', database, '--port', '0', '--challenges', challenges, '--workers', String(workers), '--json']);
   const events: Server['events'] = [];
   const lines: string[] = [];
   let stderr = '';
@@ -148,6 +151,67 @@ describe('sieve serve under SIGKILL', () => {
         const record = JSON.parse(r.record as string);
         expect(record.submission.sha256).toBe(r.sha256);
         expect(record.private.metrics.accuracy.mean).toBeTypeOf('number');
+      }
+    } finally {
+      conn.closeSync();
+      inst.closeSync();
+    }
+  }, 120_000);
+});
+
+describe('sieve serve killed in every attempt of one job', () => {
+  it(`marks the job failed with its reason after ${MAX_ATTEMPTS} interrupted attempts, gives its quota back, and scores the others once`, async () => {
+    const db2 = join(dir, 'killed.duckdb');
+    const init = sieve(['serve', '--init', '--db', db2, '--json']);
+    await new Promise((ok) => init.once('exit', ok));
+    // One worker: the oldest queued job (the victim) is always the one claimed next.
+    let server = await start(db2, 1);
+    const { token } = await (await fetch(`${server.url}/api/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bo' }) })).json();
+    const auth = { authorization: `Bearer ${token}` };
+    const submit = async (i: number) => {
+      const form = new FormData();
+      form.append('file', new File([`id\n${ids.slice(i * 7, i * 7 + 50).join('\n')}\n`], `k${i}.csv`));
+      const r = await fetch(`${server.url}/api/challenges/tiny/submissions`, { method: 'POST', headers: auth, body: form });
+      expect(r.status).toBe(202);
+      return (await r.json()).job as string;
+    };
+    /** SIGKILLs the server the moment its worker claims `job` (each server logs its own events). */
+    const killWhenClaimed = async (job: string) => {
+      await until(() => server.events.some((e) => e.event === 'claimed' && e.job === job), `job ${job} claimed`);
+      server.proc.kill('SIGKILL');
+      await server.exited;
+    };
+    const victim = await submit(0);
+    await killWhenClaimed(victim);
+    // Queued behind the victim (older, so claimed first after every restart): scored once the victim has failed.
+    server = await start(db2, 1);
+    const others = [await submit(1), await submit(2)];
+    for (let kill = 2; kill <= MAX_ATTEMPTS; kill++) {
+      await killWhenClaimed(victim);
+      server = await start(db2, 1);
+    }
+    const job = async (id: string) => (await fetch(`${server.url}/api/jobs/${id}`, { headers: auth })).json();
+    await until(async () => (await Promise.all(others.map(job))).every((j) => j.state === 'done'), 'the other jobs done', 50);
+    const v = await job(victim);
+    expect(v).toMatchObject({ state: 'failed', attempts: MAX_ATTEMPTS });
+    expect(v.error).toMatch(new RegExp(`interrupted in each of its ${MAX_ATTEMPTS} attempts`));
+    expect(v.attempt_log.map((a: { outcome: string }) => a.outcome)).toEqual(Array(MAX_ATTEMPTS).fill('interrupted'));
+    // The failed job is off the quota: only the two scored submissions count.
+    const me = await (await fetch(`${server.url}/api/me`, { headers: auth })).json();
+    expect(me.quota.find((q: { challenge: string }) => q.challenge === 'tiny')).toMatchObject({ used_total: 2, used_today: 2 });
+    server.proc.kill('SIGTERM');
+    await server.exited;
+
+    const inst = await DuckDBInstance.create(db2, { access_mode: 'READ_ONLY' });
+    const conn = await inst.connect();
+    const q = async (sql: string) => (await conn.runAndReadAll(sql)).getRowObjectsJson();
+    try {
+      const per = await q(`SELECT j.id, j.state, count(r.submission) AS results,
+          (SELECT count(*) FROM job_attempts a WHERE a.job = j.id AND a.outcome = 'done') AS done_attempts
+        FROM jobs j LEFT JOIN results r ON r.submission = j.submission GROUP BY j.id, j.state ORDER BY j.id`);
+      expect(per).toHaveLength(3);
+      for (const row of per) {
+        expect(row).toMatchObject(row.id === victim ? { state: 'failed', results: '0', done_attempts: '0' } : { state: 'done', results: '1', done_attempts: '1' });
       }
     } finally {
       conn.closeSync();
