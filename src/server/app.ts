@@ -395,10 +395,21 @@ export function createApp(opts: AppOptions): Hono {
     });
   });
 
+  // A board changes only when a result is written (results are only ever added, each with its
+  // job marked done in the same transaction) or the challenge closes: the count of done jobs and
+  // the state version each board, so a read of an unchanged board skips reading and parsing
+  // every record (bench/server-load).
+  const boards = new Map<string, { key: string; body: unknown }>();
   app.get('/api/challenges/:name/leaderboard', async (c) => {
     const s = served(c.req.param('name'));
     const ch = s.challenge;
-    return c.json(await leaderboard(ch, await store.listResults(ch.name), now(), significance, (await stateOf(s)).state === 'closed'));
+    const closed = (await stateOf(s)).state === 'closed';
+    const key = `${closed}|${(await store.countJobs()).done}`;
+    const hit = boards.get(ch.name);
+    if (hit?.key === key) return c.json(hit.body);
+    const body = await leaderboard(ch, await store.listResults(ch.name), now(), significance, closed);
+    boards.set(ch.name, { key, body });
+    return c.json(body);
   });
 
   app.get('/openapi.json', async (c) => {

@@ -85,12 +85,27 @@ export async function perItemPlots(metrics: Record<string, MetricSummary>, part:
   return out;
 }
 
+/** Drawn leaderboard plots by what they show (a board read again draws nothing again); the last few kept. */
+const boardPlots = new Map<string, DrawnPlot>();
+
 /** The leaderboard's primary metric per entry with its 95% interval, in rank order. */
 export async function leaderboardPlot(entries: { rank: number; participant: string; primary: { mean: number | null; ci95: [number, number] | null } }[], metric: string): Promise<DrawnPlot | null> {
   const rows = entries.filter((e) => e.primary.mean !== null && e.primary.ci95).map((e) => ({
     entry: `${e.rank}. ${e.participant}`, mean: e.primary.mean!, low: e.primary.ci95![0], high: e.primary.ci95![1],
   }));
   if (!rows.length) return null;
+  const key = JSON.stringify([metric, rows]);
+  const hit = boardPlots.get(key);
+  if (hit) return hit;
+  const drawn = await drawBoard(rows, metric);
+  if (drawn.svg !== null) {
+    boardPlots.set(key, drawn);
+    if (boardPlots.size > 32) boardPlots.delete(boardPlots.keys().next().value!);
+  }
+  return drawn;
+}
+
+async function drawBoard(rows: { entry: string; mean: number; low: number; high: number }[], metric: string): Promise<DrawnPlot> {
   const { intervalChart } = await import('../../analysers/specs.ts');
   const title = `${metric} per entry, public test rows (95% intervals)`;
   return draw(intervalChart({ title, values: rows, category: 'entry', value: 'mean', low: 'low', high: 'high', valueTitle: metric }),
