@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { publicView, type ResultRecord } from '../src/evaluate/record.ts';
+import { COARSE_CURVE_FRACTIONS, coarseCurve, publicView, type ResultRecord } from '../src/evaluate/record.ts';
 import { evaluateFile } from '../src/evaluate/runner.ts';
 import { openPool, readSplit } from '../src/pool/read.ts';
 import { writeTinyChallenge } from './fixtures/tiny-challenge.ts';
@@ -15,6 +15,7 @@ import { writeTinyChallenge } from './fixtures/tiny-challenge.ts';
 let dir: string;
 let selection: ResultRecord;
 let ranking: ResultRecord;
+let fine: ResultRecord;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sieve-public-view-'));
@@ -27,6 +28,9 @@ beforeAll(async () => {
   await writeFile(order, [...train.ids].reverse().join('\n') + '\n');
   selection = await evaluateFile(sel.dir, ids);
   ranking = await evaluateFile(rank.dir, order);
+  // A point after every second fix, as fashion-debug has after every fix.
+  const fineRank = await writeTinyChallenge(dir, { name: 'tiny-rank-fine', task: 'ranking', step: 2 });
+  fine = await evaluateFile(fineRank.dir, order);
 }, 60_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -91,5 +95,28 @@ describe('publicView', () => {
     const closed = { ...ranking, challenge: { ...ranking.challenge, closes: '2001-01-01' } };
     expect(publicView(closed)).toBe(closed);
     expect(publicView(ranking, { showPrivate: true })).toBe(ranking);
+  });
+
+  it('coarse curve (open challenges on a server): only the points at tenths of the pool, so consecutive fixes cannot be told apart', () => {
+    const full = publicView(fine).curve!;
+    const coarse = coarseCurve(full);
+    expect(full.k.length).toBeGreaterThan(COARSE_CURVE_FRACTIONS.length);
+    expect(coarse.k.length).toBeLessThanOrEqual(COARSE_CURVE_FRACTIONS.length);
+    expect(coarse.k[0]).toBe(full.k[0]);
+    expect(coarse.k.at(-1)).toBe(full.k.at(-1));
+    // Every kept point is a point of the full curve, with its figures unchanged.
+    for (let p = 0; p < coarse.k.length; p++) {
+      const i = full.k.indexOf(coarse.k[p]);
+      expect(i).toBeGreaterThanOrEqual(0);
+      expect(coarse.fraction[p]).toBe(full.fraction[i]);
+      expect(coarse.accuracy[p]).toBe(full.accuracy[i]);
+      for (const [part, seeds] of Object.entries(coarse.parts)) seeds.forEach((c, s) => expect(c.correct[p]).toBe(full.parts[part][s].correct[i]));
+      if (coarse.per_seed) coarse.per_seed.forEach((a, s) => expect(a[p]).toBe(full.per_seed![s][i]));
+    }
+    // The attack it stops: with every point, a change between consecutive points names the fixed row.
+    const gaps = coarse.k.slice(1).map((k, p) => k - coarse.k[p]);
+    const step = full.k[1] - full.k[0];
+    expect(Math.min(...gaps)).toBeGreaterThan(step);
+    expect(coarseCurve(coarse)).toEqual(coarse);
   });
 });

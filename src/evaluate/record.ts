@@ -187,6 +187,37 @@ export function publicView(record: ResultRecord, opts: { showPrivate?: boolean; 
   return view;
 }
 
+/** Fractions of the pool at which an open challenge's entrants see their ranking curve. */
+export const COARSE_CURVE_FRACTIONS = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1] as const;
+
+/**
+ * A ranking curve cut to its grid points nearest below each of COARSE_CURVE_FRACTIONS (the
+ * first and last point always kept). The full curve has a point after every fix: where its
+ * accuracy moves between consecutive points, the row fixed there was mislabelled, so one
+ * submission in a random order would name the planted errors. The coarse points depend only on
+ * the challenge's grid (pool rows and step), the same for every entrant, and tell at most how
+ * much a tenth of the ranking helped.
+ */
+export function coarseCurve(curve: RankingCurve): RankingCurve {
+  const n = curve.fraction.length;
+  if (n === 0) return curve;
+  const keep = new Set<number>([0, n - 1]);
+  for (const f of COARSE_CURVE_FRACTIONS) {
+    let best = 0;
+    for (let i = 0; i < n; i++) if (curve.fraction[i] <= f + 1e-12) best = i;
+    keep.add(best);
+  }
+  const idx = [...keep].sort((a, b) => a - b);
+  const at = <T>(xs: readonly T[]) => idx.map((i) => xs[i]);
+  return {
+    k: at(curve.k),
+    fraction: at(curve.fraction),
+    accuracy: at(curve.accuracy),
+    ...(curve.per_seed ? { per_seed: curve.per_seed.map(at) } : {}),
+    parts: Object.fromEntries(Object.entries(curve.parts).map(([part, seeds]) => [part, seeds.map((c) => ({ ...c, correct: at(c.correct) }))])),
+  };
+}
+
 function pick<T>(parts: Record<string, T>): Record<string, T> {
   return PUBLIC_PART in parts ? { [PUBLIC_PART]: parts[PUBLIC_PART] } : {};
 }

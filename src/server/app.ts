@@ -12,7 +12,7 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { isClosed } from '../challenge/load.ts';
 import { checkSubmission } from '../evaluate/runner.ts';
-import { publicView, type PublicRecord, type ResultRecord } from '../evaluate/record.ts';
+import { coarseCurve, publicView, type PublicRecord, type ResultRecord } from '../evaluate/record.ts';
 import { bytesSource } from '../submission/sources/bytes.ts';
 import { taskOf } from '../tasks/index.ts';
 import { SieveError } from '../util/errors.ts';
@@ -391,7 +391,10 @@ export function createApp(opts: AppOptions): Hono {
       created_at: new Date(sub.createdAt).toISOString(),
       job: job ? jobJson(job) : null,
       // Organisers see the whole record; everyone else its participant-visible view, without the per-row replays.
-      record: result ? (p.role === 'organiser' ? JSON.parse(result.record) : entrantView(publicView(JSON.parse(result.record) as ResultRecord, { now: now(), showPrivate: (await stateOf(served(sub.challenge))).state === 'closed' }))) : null,
+      record: result ? (p.role === 'organiser' ? JSON.parse(result.record) : await (async () => {
+        const closed = (await stateOf(served(sub.challenge))).state === 'closed';
+        return entrantView(publicView(JSON.parse(result.record) as ResultRecord, { now: now(), showPrivate: closed }), { closed });
+      })()) : null,
     });
   });
 
@@ -519,11 +522,14 @@ export function createApp(opts: AppOptions): Hono {
  * What an entrant gets of a record: everything but the per-row replays (each test row's true
  * label, prediction, confidence and group, which the paired bootstrap and `sieve verify
  * --rescore` use). With them an entrant could read the public test rows' labels one by one;
- * platforms show entrants scores, not rows. Organisers get the whole record.
+ * platforms show entrants scores, not rows. Organisers get the whole record. While the challenge
+ * is open a ranking curve is cut to its coarse points (coarseCurve): its point after every fix
+ * would name the mislabelled rows; after close the whole curve is shown.
  */
-function entrantView(record: PublicRecord): PublicRecord {
+function entrantView(record: PublicRecord, opts: { closed: boolean }): PublicRecord {
   const { replay: _r, ...rest } = record;
   const view = rest as PublicRecord;
+  if (view.curve && !opts.closed) view.curve = coarseCurve(view.curve);
   if (view.private && !('hidden' in view.private)) {
     const { replay: _p, ...priv } = view.private;
     view.private = priv as typeof view.private;
