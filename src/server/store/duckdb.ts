@@ -27,10 +27,6 @@ export class DuckDbStore implements ServerStore {
 
   private constructor(private readonly instance: DuckDBInstance, private readonly conn: DuckDBConnection, readonly path: string) {}
 
-  get location(): string {
-    return this.path;
-  }
-
   static async open(path: string): Promise<DuckDbStore> {
     let instance: DuckDBInstance;
     try {
