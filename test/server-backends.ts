@@ -64,7 +64,10 @@ async function postgresBackend(file: string): Promise<StoreBackend> {
   await admin.end();
   const prefix = pgName(`sieve_t_${file}_`).slice(0, 40);
   // Databases a killed earlier run of this file left behind (its process is gone) are dropped first.
-  await dropDatabases(url, prefix, (pid) => pid !== process.pid && !alive(pid));
+  await dropDatabases(url, prefix, (rest) => {
+    const pid = Number(rest.split('_')[0]); // names are PREFIX + pid + _ + name
+    return Number.isInteger(pid) && pid !== process.pid && !alive(pid);
+  });
   const mine = `${prefix}${process.pid}_`;
   const made: string[] = [];
   afterAll(() => dropDatabases(url, mine, () => true), 60_000);
@@ -110,13 +113,13 @@ function alive(pid: number): boolean {
   }
 }
 
-async function dropDatabases(url: string, prefix: string, drop: (pid: number) => boolean): Promise<void> {
+/** Drops the databases named PREFIX + rest for which `drop(rest)` says so. */
+async function dropDatabases(url: string, prefix: string, drop: (rest: string) => boolean): Promise<void> {
   const c = await adminClient(url);
   try {
     const { rows } = await c.query('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [prefix]);
     for (const { datname } of rows as { datname: string }[]) {
-      const pid = Number(datname.slice(prefix.length).split('_')[0]); // names are PREFIX + pid + _ + name
-      if (Number.isInteger(pid) && drop(pid)) await c.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
+      if (drop(datname.slice(prefix.length))) await c.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
     }
   } finally {
     await c.end();
