@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { TASK_NAMES, TASKS as TASK_DEFINITIONS, type TaskName } from '../tasks/index.ts';
 import { MODEL_KINDS } from '../../evaluator/models/kinds.ts';
+import { STRATEGY_KINDS } from '../strategy/types.ts';
 
 /** Task names (each task is described in src/tasks/). */
 export const TASKS = TASK_NAMES;
@@ -178,6 +179,11 @@ export const challengeSchema = z
       .strict()
       .default({}),
     baselines: z.array(z.string().min(1)).default([]),
+    /**
+     * Strategy kinds an entrant may submit instead of a file (docs/strategies.md): `sql`, `code`
+     * (TypeScript / JavaScript). Default both; `[]` takes files only.
+     */
+    strategies: z.array(z.enum(STRATEGY_KINDS)).default([...STRATEGY_KINDS]),
     bootstrap: z
       .object({
         samples: z.number().int().positive().max(100_000).default(1000),
@@ -289,6 +295,9 @@ export const challengeSchema = z
         seeds.add(v.seed);
       });
     }
+    c.strategies.forEach((k, i) => {
+      if (c.strategies.indexOf(k) !== i) need(['strategies', i], `duplicate strategy kind ${k}`);
+    });
     const dupGroups = c.groups.filter((g, i) => c.groups.indexOf(g) !== i);
     if (dupGroups.length) need(['groups'], `duplicate group column ${dupGroups[0]}`);
   });

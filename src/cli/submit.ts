@@ -34,12 +34,14 @@ export function register(program: Command): void {
     .command('submit')
     .description('send a submission to a challenge server, wait for its result and print it like sieve evaluate')
     .argument('<challenge>', 'challenge name on the server')
-    .argument('<file>', 'submission file (.csv, .txt, .json, .parquet, .arrow)'))
+    .argument('<file>', 'submission file (.csv, .txt, .json, .parquet, .arrow) or strategy (.sql; .ts, .mts, .mjs, .js), run on the server'))
     .option('--no-wait', 'print the job id once the server has stored the submission, without waiting')
     .option('--timeout <seconds>', 'how long to wait for the result', '3600')
     .addHelpText('after', `
 Examples:
   sieve submit credit-fair ids.csv --server http://127.0.0.1:8080 --token sieve_par_…
+  sieve submit fashion-select mine.sql --server http://127.0.0.1:8080 --token sieve_par_…   # a strategy: run in the server's
+                                                  # sandbox on the pool and its hidden variants (docs/strategies.md)
   SIEVE_SERVER=http://127.0.0.1:8080 SIEVE_TOKEN=… sieve submit credit-fair ids.csv --no-wait   # then: sieve status JOB`)
     .action(async (challenge: string, file: string, opts: Remote & { wait: boolean; timeout: string }) => {
       const r = remote(opts);
@@ -52,7 +54,8 @@ Examples:
       if (!opts.wait) {
         if (opts.json) printJson(accepted);
         else {
-          console.log(`submitted ${file} to ${challenge}: ${accepted.rows} rows, sha256 ${accepted.sha256.slice(0, 12)}…`);
+          const what = accepted.kind === 'strategy' ? `a ${accepted.strategy} strategy` : `${accepted.rows} rows`;
+          console.log(`submitted ${file} to ${challenge}: ${what}, sha256 ${accepted.sha256.slice(0, 12)}…`);
           console.log(`job ${accepted.job} (queued); see it with: sieve status ${accepted.job}`);
         }
         return;
@@ -60,7 +63,11 @@ Examples:
       const job = await client.waitForJob(r, accepted.job, { timeoutSeconds: timeout, progress: progressBar({ enabled: !opts.json }) });
       if (job.state !== 'done') {
         throw new SieveError(`job ${job.id} ${job.state}${job.error ? `: ${job.error}` : ''}`, {
-          where: challenge, examples: job.state === 'failed' ? ['a failed job does not count against your submissions'] : [], exitCode: 1,
+          where: challenge,
+          examples: job.state === 'failed'
+            ? [job.charged ? 'your strategy failed: this submission counts against your quota' : 'a job that failed through no fault of yours does not count against your submissions']
+            : [],
+          exitCode: 1,
         });
       }
       const detail = await client.submissionDetail(r, job.submission);

@@ -14,6 +14,10 @@ import { isClosed } from '../challenge/load.ts';
 import { checkSubmission } from '../evaluate/runner.ts';
 import { coarseCurve, publicView, type PublicRecord, type ResultRecord } from '../evaluate/record.ts';
 import { bytesSource } from '../submission/sources/bytes.ts';
+import { checkStrategyAccepted } from '../submission/sources/strategy.ts';
+import { isStrategyPath, STRATEGY_EXTENSIONS, strategyFromBytes } from '../strategy/runners.ts';
+import { detectLayer } from '../strategy/sandbox/layers.ts';
+import type { StrategyKind } from '../strategy/types.ts';
 import { taskOf } from '../tasks/index.ts';
 import { SieveError } from '../util/errors.ts';
 import { PACKAGE_ROOT } from '../util/package-root.ts';
@@ -30,10 +34,10 @@ import { issueToken, newId, parseToken, tokenMatches } from './tokens.ts';
 
 export type ErrorCode =
   | 'bad-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'conflict' | 'too-large' | 'quota-exceeded'
-  | 'invalid-submission' | 'challenge-closed' | 'not-cancellable' | 'rate-limited' | 'internal';
+  | 'invalid-submission' | 'not-accepted' | 'challenge-closed' | 'not-cancellable' | 'rate-limited' | 'unavailable' | 'internal';
 
 export class ApiError extends Error {
-  constructor(readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500, readonly code: ErrorCode, message: string, readonly where?: string, readonly examples: string[] = []) {
+  constructor(readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500 | 503, readonly code: ErrorCode, message: string, readonly where?: string, readonly examples: string[] = []) {
     super(message);
   }
 }
@@ -302,18 +306,51 @@ export function createApp(opts: AppOptions): Hono {
       if (st.state === 'draft') throw new ApiError(409, 'challenge-closed', `challenge ${ch.name} is not open yet (an organiser opens it)`, 'challenge');
       if (!st.phaseOpen) throw new ApiError(409, 'challenge-closed', `no phase of ${ch.name} is open now`, 'challenge', st.phases.map((p) => `${p.name}: ${JSON.stringify(phaseJson(p))}`));
       const body = await c.req.parseBody({ all: true }).catch(() => {
-        throw new ApiError(400, 'bad-request', 'the body is not multipart/form-data', 'body', ['curl -F file=@ids.csv …']);
+        throw new ApiError(400, 'bad-request', 'the body is not multipart/form-data', 'body', ['curl -F file=@ids.csv …', 'curl -F strategy=@mine.sql …']);
       });
-      if (Array.isArray(body.file)) throw new ApiError(400, 'bad-request', `one file per submission: the upload has ${body.file.length} "file" fields`, 'file', ['curl -F file=@ids.csv …']);
-      const file = body.file;
-      if (!(file instanceof File)) throw new ApiError(400, 'bad-request', 'no file in the upload: send it as the form field "file"', 'file', ['curl -F file=@ids.csv …']);
+      // A submission file in the field "file"; a strategy (.sql, .ts, .mts, .mjs, .js) in "file" or "strategy". One of them, once.
+      for (const f of ['file', 'strategy'] as const) {
+        const v = body[f];
+        if (Array.isArray(v)) throw new ApiError(400, 'bad-request', `one file per submission: the upload has ${v.length} "${f}" fields`, f, ['curl -F file=@ids.csv …']);
+      }
+      if (body.file !== undefined && body.strategy !== undefined) throw new ApiError(400, 'bad-request', 'send either the form field "file" or "strategy", not both', 'file');
+      const field = body.strategy !== undefined ? 'strategy' : 'file';
+      const file = body[field];
+      if (!(file instanceof File)) throw new ApiError(400, 'bad-request', `no file in the upload: send it as the form field "${field}"`, field, ['curl -F file=@ids.csv …', 'curl -F strategy=@mine.sql …']);
       const bytes = new Uint8Array(await file.arrayBuffer());
-      if (bytes.length > opts.maxUploadBytes) throw new ApiError(413, 'too-large', `the upload is larger than this server's limit of ${opts.maxUploadBytes} bytes`, 'file');
-      const fileName = (file.name || 'submission.csv').replace(/[\\/]/g, '_').slice(0, 200);
-      const checked = await checkSubmission(ch, bytesSource(bytes, { name: fileName })).catch((err) => {
+      if (bytes.length > opts.maxUploadBytes) throw new ApiError(413, 'too-large', `the upload is larger than this server's limit of ${opts.maxUploadBytes} bytes`, field);
+      const fileName = (file.name || (field === 'strategy' ? 'strategy.sql' : 'submission.csv')).replace(/[\\/]/g, '_').slice(0, 200);
+      const invalid = (err: unknown): never => {
         if (err instanceof SieveError) throw new ApiError(422, 'invalid-submission', err.message, err.where, err.examples);
         throw err;
-      });
+      };
+      let checked: { sha256: string; rows: number | null; strategy: StrategyKind | null };
+      if (field === 'strategy' || isStrategyPath(fileName)) {
+        if (!isStrategyPath(fileName)) {
+          throw new ApiError(422, 'invalid-submission', `a strategy's file name ends in ${Object.keys(STRATEGY_EXTENSIONS).join(', ')}; "${fileName}" does not`, 'strategy', ['the extension picks the kind: .sql is an SQL strategy, .ts / .mts / .mjs / .js a code strategy']);
+        }
+        // Cheap checks only (kind, size, UTF-8): the strategy runs in the job, under its sandbox, like every evaluation.
+        let source;
+        try {
+          source = strategyFromBytes(fileName, bytes);
+        } catch (err) {
+          invalid(err);
+        }
+        try {
+          checkStrategyAccepted(ch, source!.kind, fileName);
+        } catch (err) {
+          if (err instanceof SieveError) throw new ApiError(422, 'not-accepted', err.message, 'strategy', err.examples);
+          throw err;
+        }
+        if (source!.kind === 'code') {
+          const { layer, reason } = detectLayer();
+          if (!layer) throw new ApiError(503, 'unavailable', 'this server cannot run code strategies: it cannot isolate them from the network', 'strategy', [reason, 'SQL strategies and submission files are still accepted']);
+        }
+        checked = { sha256: source!.sha256, rows: null, strategy: source!.kind };
+      } else {
+        const r = await checkSubmission(ch, bytesSource(bytes, { name: fileName })).catch(invalid);
+        checked = { sha256: r.sha256, rows: r.submission.indices.length, strategy: null };
+      }
       const at = now();
       const submission = newId('sub');
       const job = newId('job');
@@ -331,10 +368,13 @@ export function createApp(opts: AppOptions): Hono {
           outcome.limit === 'per-day'
             ? `you have used your ${outcome.cap} submissions of today (UTC) on ${ch.name}; the next one is taken from ${new Date(reset).toISOString()} (in ${Math.floor(wait / 3600)} h ${Math.ceil((wait % 3600) / 60)} min)`
             : `you have used all ${outcome.cap} submissions of ${ch.name}`,
-          'limits', ['failed and cancelled submissions do not count; cancel a queued one with POST /api/jobs/<id>/cancel']);
+          'limits', ["cancelled submissions and those that failed through no fault of yours do not count (a strategy of yours that failed does); cancel a queued one with POST /api/jobs/<id>/cancel"]);
       }
       opts.onQueued?.();
-      return c.json({ submission, job, state: 'queued', rows: checked.submission.indices.length, sha256: checked.sha256, status: `/api/jobs/${job}` }, 202);
+      return c.json({
+        submission, job, state: 'queued', kind: checked.strategy ? 'strategy' : 'file', ...(checked.strategy ? { strategy: checked.strategy } : {}),
+        rows: checked.rows, sha256: checked.sha256, status: `/api/jobs/${job}`,
+      }, 202);
     });
 
   const ownJob = async (c: Context): Promise<{ p: ParticipantRow; job: JobRow }> => {
@@ -541,6 +581,8 @@ function jobJson(j: JobRow) {
   return {
     id: j.id, submission: j.submission, challenge: j.challenge, state: j.state, attempts: j.attempts, max_attempts: j.maxAttempts,
     error: j.error,
+    // A failed job of the entrant's making (their strategy failed) counts against their quota.
+    charged: j.charged,
     created_at: new Date(j.createdAt).toISOString(),
     started_at: j.startedAt ? new Date(j.startedAt).toISOString() : null,
     finished_at: j.finishedAt ? new Date(j.finishedAt).toISOString() : null,

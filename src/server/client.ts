@@ -21,6 +21,8 @@ export interface JobStatus {
   attempts: number;
   max_attempts: number;
   error: string | null;
+  /** A failed job of the entrant's making (their strategy failed): it counts against the quota. */
+  charged?: boolean;
 }
 
 function base(server: string): string {
@@ -60,13 +62,16 @@ async function call<T>(opts: ClientOptions, path: string, init: RequestInit & { 
   return body as T;
 }
 
-/** Uploads a submission file; resolves with the server's 202 answer once the job is stored. */
+/**
+ * Uploads a submission file or a strategy (.sql, .ts, .mts, .mjs, .js: the server tells them
+ * apart by the name's extension); resolves with the server's 202 answer once the job is stored.
+ */
 export async function submitFile(
   opts: ClientOptions,
   challenge: string,
   file: { name: string; bytes: Uint8Array },
   progress?: Progress,
-): Promise<{ submission: string; job: string; state: string; rows: number; sha256: string }> {
+): Promise<{ submission: string; job: string; state: string; kind: 'file' | 'strategy'; strategy?: string; rows: number | null; sha256: string }> {
   const boundary = `sieve-${randomBytes(12).toString('hex')}`;
   const safeName = file.name.replace(/["\r\n\\]/g, '_');
   const head = new TextEncoder().encode(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${safeName}"\r\nContent-Type: application/octet-stream\r\n\r\n`);

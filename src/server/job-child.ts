@@ -1,11 +1,30 @@
 /**
  * One evaluation job in its own process (forked by src/server/queue.ts): receives the
  * challenge directory and the uploaded bytes over IPC, scores them with the same service as
- * `sieve evaluate` (evaluateSource over a bytes source) and sends the record back. It never
+ * `sieve evaluate` (evaluateSource over a bytes source, or over a strategy source for an
+ * uploaded .sql / .ts / .mts / .mjs / .js strategy) and sends the record back. It never
  * touches the server's database: the parent writes the result and marks the job done in one
  * transaction, so a child killed at any moment leaves nothing half-written. It exits when its
  * parent goes away (IPC disconnect), so a SIGKILLed server leaves no evaluation running.
+ *
+ * A strategy runs exactly as `sieve evaluate` runs one: under the sandbox layers of its kind
+ * (src/strategy/sql.ts, src/strategy/code.ts: never without the OS layer on a server), on the
+ * challenge's pool and then on each hidden variant (built or found in the variant cache,
+ * evaluator-only). Each run's wall-clock limit is derived from the job's (strategyTimeoutMs),
+ * so a strategy that runs too long fails as the strategy's fault before the job's own limit
+ * would end the attempt as the system's.
+ *
+ * Who is at fault decides the quota (docs/server.md "Quota"): a strategy that fails on the
+ * challenge's pool — it does not parse or compile, breaks a sandbox rule, exceeds a limit or
+ * returns a subset that breaks the challenge's rules — is the entrant's doing: the job fails
+ * at once (no retry) and still counts. Anything else (the server cannot isolate code, a
+ * challenge or pool that does not load, a crash, the job's time limit) is the system's: it
+ * does not count.
  */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Challenge } from '../challenge/schema.ts';
+import type { SubmissionSource } from '../submission/sources/types.ts';
 import { SieveError } from '../util/errors.ts';
 
 export interface JobRequest {
@@ -14,30 +33,106 @@ export interface JobRequest {
   poolDir?: string;
   fileName: string;
   bytes: Uint8Array;
+  /** The job's wall-clock limit (the parent kills the attempt after it); strategies get a share. */
+  timeLimitSeconds: number;
 }
 
 export type JobReply =
   | { ok: true; record: unknown }
-  | { ok: false; reason: string; /** true when the same input would fail the same way (a bad submission): no retry. */ final: boolean };
+  | {
+      ok: false;
+      reason: string;
+      /** true when the same input would fail the same way (a bad submission): no retry. */
+      final: boolean;
+      /** true when the failure is of the entrant's making (their strategy failed): it counts against their quota. */
+      charge?: boolean;
+    };
 
-process.on('disconnect', () => process.exit(0));
-process.once('message', (msg: JobRequest) => {
-  void run(msg).then((reply) => {
-    process.send?.(reply, () => process.exit(0));
+/** Longest a strategy's runs may take together: this share of the job's time limit (the rest is scoring). */
+export const STRATEGY_SHARE_OF_JOB = 0.5;
+
+/**
+ * The wall-clock limit of one run of a strategy in a job: the local default (60 s), or less
+ * when the job's limit is short, so that its runs (the challenge's pool and each variant)
+ * together stay within STRATEGY_SHARE_OF_JOB of the job's limit. Deterministic: the same
+ * challenge and job limit give every submission the same limit, whatever the load.
+ */
+export function strategyTimeoutMs(timeLimitSeconds: number, variants: number, defaultMs: number): number {
+  const runs = 1 + variants;
+  return Math.max(1000, Math.min(defaultMs, Math.floor((timeLimitSeconds * 1000 * STRATEGY_SHARE_OF_JOB) / runs)));
+}
+
+// Only as the forked entry (queue.ts forks this file): importing it (tests) installs nothing.
+if (process.send && process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.on('disconnect', () => process.exit(0));
+  process.once('message', (msg: JobRequest) => {
+    void run(msg).then((reply) => {
+      process.send?.(reply, () => process.exit(0));
+    });
   });
-});
+}
+
+/** Errors of the entrant's making (thrown while their strategy ran or its output was validated). */
+const entrantErrors = new WeakSet<object>();
 
 async function run(req: JobRequest): Promise<JobReply> {
   try {
-    const { evaluateSource } = await import('../evaluate/runner.ts');
-    const { bytesSource } = await import('../submission/sources/bytes.ts');
-    let challenge: string | import('../challenge/schema.ts').Challenge = req.challengeRef;
-    if (req.poolDir) challenge = { ...(await (await import('../challenge/load.ts')).loadChallenge(req.challengeRef)), poolRef: req.poolDir };
-    const record = await evaluateSource(challenge, bytesSource(new Uint8Array(req.bytes), { name: req.fileName }));
-    return { ok: true, record };
+    const [{ evaluateSource }, { loadChallenge }, { isStrategyPath }] = await Promise.all([
+      import('../evaluate/runner.ts'), import('../challenge/load.ts'), import('../strategy/runners.ts'),
+    ]);
+    const bytes = new Uint8Array(req.bytes);
+    const loaded = await loadChallenge(req.challengeRef);
+    const challenge = req.poolDir ? { ...loaded, poolRef: req.poolDir } : loaded;
+    if (!isStrategyPath(req.fileName)) {
+      const { bytesSource } = await import('../submission/sources/bytes.ts');
+      return { ok: true, record: await evaluateSource(challenge, bytesSource(bytes, { name: req.fileName })) };
+    }
+    return { ok: true, record: await evaluateStrategy(challenge, req, bytes) };
   } catch (err) {
-    if (err instanceof SieveError) return { ok: false, reason: err.message, final: true };
+    if (err instanceof SieveError) {
+      const charge = entrantErrors.has(err);
+      const examples = err.examples.length ? ` (${err.examples.slice(0, 3).join('; ')})` : '';
+      return { ok: false, reason: `${charge ? 'the strategy failed: ' : ''}${err.message}${examples}`, final: true, charge };
+    }
     const e = err as Error;
     return { ok: false, reason: `evaluation failed: ${e?.message ?? String(err)}`, final: false };
+  }
+}
+
+async function evaluateStrategy(challenge: Challenge, req: JobRequest, bytes: Uint8Array) {
+  const [{ evaluateSource }, { strategyFromBytes }, { strategySource }, { DEFAULT_STRATEGY_LIMITS }, { detectLayer }, { SubmissionError }] = await Promise.all([
+    import('../evaluate/runner.ts'), import('../strategy/runners.ts'), import('../submission/sources/strategy.ts'),
+    import('../strategy/limits.ts'), import('../strategy/sandbox/layers.ts'), import('../submission/types.ts'),
+  ]);
+  // The upload was checked when it was stored; checked again here, as a file would be.
+  const strategy = strategyFromBytes(req.fileName, bytes);
+  if (strategy.kind === 'code') {
+    // A server never runs code without the OS layer (the CLI's --allow-network-unsandboxed has no server form).
+    const { layer, reason } = detectLayer();
+    if (!layer) throw new SieveError(`this server cannot isolate code strategies (${reason}); the submission is not counted`, { where: 'server' });
+  }
+  const timeoutMs = strategyTimeoutMs(req.timeLimitSeconds, challenge.variants?.pools.length ?? 0, DEFAULT_STRATEGY_LIMITS.timeoutMs);
+  const inner = strategySource(strategy, { limits: { timeoutMs } });
+  let publicRun = true;
+  const source: SubmissionSource = {
+    ...inner,
+    async read(target) {
+      try {
+        return await inner.read(target);
+      } catch (err) {
+        // The first read is the run on the challenge's pool; later ones are the variants' (their failures are recorded per variant).
+        if (publicRun && err instanceof SieveError) entrantErrors.add(err);
+        throw err;
+      } finally {
+        publicRun = false;
+      }
+    },
+  };
+  try {
+    return await evaluateSource(challenge, source);
+  } catch (err) {
+    // The output of the strategy broke the challenge's rules (unknown, duplicate or too many ids, bad labels).
+    if (err instanceof SubmissionError) entrantErrors.add(err);
+    throw err;
   }
 }

@@ -6,7 +6,9 @@
  * ends the attempt: the result written and the job marked done in one transaction, or the
  * attempt failed (the job queued again while attempts remain, else failed with the reasons),
  * or, when the worker stops, the job released back to the queue. Failed and cancelled jobs do
- * not count against a participant's quota (the store counts queued, running and done jobs only).
+ * not count against a participant's quota (the store counts queued, running and done jobs),
+ * except a strategy that failed of the entrant's making (job-child.ts: it does not parse,
+ * breaks a sandbox rule or a limit, returns a bad subset), which fails at once and is charged.
  *
  * Crash safety comes from the order of things and from the lease: a job exists in the store
  * before the client is told its id; the child never writes anything; the parent writes the
@@ -194,7 +196,9 @@ export class EvaluationQueue {
       }
       try {
         reply = where
-          ? await this.evaluate(run, { challengeRef: where.challengeRef, poolDir: where.poolDir, fileName: submission.fileName, bytes: submission.bytes })
+          ? await this.evaluate(run, {
+            challengeRef: where.challengeRef, poolDir: where.poolDir, fileName: submission.fileName, bytes: submission.bytes, timeLimitSeconds: this.opts.jobTimeoutSeconds,
+          })
           : { ok: false, reason: `the worker could not get the job's files: ${filesError}`, final: false };
       } finally {
         where?.done?.();
@@ -227,8 +231,8 @@ export class EvaluationQueue {
         log(ok ? 'done' : 'stale-result', { seconds: seconds() });
         if (ok) this.opts.onResult?.(job.challenge);
       } else {
-        const outcome = await this.store.failAttempt(ref, reply.reason, !reply.final, now);
-        log(outcome === 'queued' ? 'retry' : outcome === 'failed' ? 'failed' : 'stale-failure', { reason: reply.reason, seconds: seconds() });
+        const outcome = await this.store.failAttempt(ref, reply.reason, !reply.final, now, reply.charge === true);
+        log(outcome === 'queued' ? 'retry' : outcome === 'failed' ? 'failed' : 'stale-failure', { reason: reply.reason, seconds: seconds(), ...(reply.charge ? { charged: true } : {}) });
         if (outcome === 'queued') this.notify();
       }
     } catch (err) {

@@ -50,7 +50,7 @@ export function strategyKindOf(path: string): StrategyKind {
 /** Reads a strategy file once: kind, bytes, text and sha256. */
 export async function readStrategy(path: string): Promise<StrategySource> {
   const abs = resolve(path);
-  const kind = strategyKindOf(abs);
+  strategyKindOf(abs);
   const st = await stat(abs).catch(() => null);
   if (!st) throw new SieveError(`strategy file not found: ${path}`, { where: 'strategy' });
   if (!st.isFile()) throw new SieveError(`strategy is not a file: ${path}`, { where: 'strategy' });
@@ -62,11 +62,24 @@ export async function readStrategy(path: string): Promise<StrategySource> {
       throw fsError(err, 'read the strategy', abs) ?? err;
     }),
   );
+  return strategyFromBytes(abs, bytes);
+}
+
+/**
+ * A strategy held in memory (a server's upload), checked as a file is: kind from the name's
+ * extension, size, strict UTF-8, no NUL bytes. `name` is what the record and messages call it
+ * (a file's absolute path, or an upload's file name).
+ */
+export function strategyFromBytes(name: string, bytes: Uint8Array): StrategySource {
+  const kind = strategyKindOf(name);
+  if (bytes.length > MAX_STRATEGY_BYTES) {
+    throw new SieveError(`strategy file is ${bytes.length} bytes; the limit is ${MAX_STRATEGY_BYTES}`, { where: name });
+  }
   const bad = firstInvalidUtf8(bytes);
-  if (bad >= 0) throw new SieveError('the strategy file is not valid UTF-8', { where: abs, examples: [`byte ${bad} (line ${lineOfByte(bytes, bad)})`] });
-  if (bytes.includes(0)) throw new SieveError('the strategy file holds NUL bytes (binary?)', { where: abs });
+  if (bad >= 0) throw new SieveError('the strategy file is not valid UTF-8', { where: name, examples: [`byte ${bad} (line ${lineOfByte(bytes, bad)})`] });
+  if (bytes.includes(0)) throw new SieveError('the strategy file holds NUL bytes (binary?)', { where: name });
   const text = new TextDecoder('utf-8', { ignoreBOM: false }).decode(bytes);
-  return { path: abs, kind, bytes, text, sha256: sha256Hex(bytes) };
+  return { path: name, kind, bytes, text, sha256: sha256Hex(bytes) };
 }
 
 export async function runnerFor(kind: StrategyKind): Promise<StrategyRunner> {

@@ -17,7 +17,9 @@ import type { Pool } from '../pool/read.ts';
 import type { TaskName } from '../tasks/types.ts';
 import type { PoolFindings } from './findings.ts';
 
-export type StrategyKind = 'sql' | 'code';
+/** Every strategy kind (a challenge.yaml's `strategies` lists those it accepts). */
+export const STRATEGY_KINDS = ['sql', 'code'] as const;
+export type StrategyKind = (typeof STRATEGY_KINDS)[number];
 
 /**
  * What a strategy returns: ids in order (for ranking tasks the order is the ranking), and for

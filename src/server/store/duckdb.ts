@@ -133,8 +133,8 @@ export class DuckDbStore implements ServerStore {
   completeJob(ref: AttemptRef, result: Omit<ResultRow, 'job' | 'attempt'>, now: number): Promise<boolean> {
     return this.run((q) => jobs.completeJob(q, LOCKS, ref, result, now));
   }
-  failAttempt(ref: AttemptRef, reason: string, retry: boolean, now: number): Promise<FailOutcome> {
-    return this.run((q) => jobs.failAttempt(q, LOCKS, ref, reason, retry, now));
+  failAttempt(ref: AttemptRef, reason: string, retry: boolean, now: number, charge = false): Promise<FailOutcome> {
+    return this.run((q) => jobs.failAttempt(q, LOCKS, ref, reason, retry, now, charge));
   }
   releaseJob(ref: AttemptRef, now: number): Promise<boolean> {
     return this.run((q) => jobs.releaseJob(q, LOCKS, ref, now));

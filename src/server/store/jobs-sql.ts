@@ -37,16 +37,17 @@ const FAILING = "('failed', 'interrupted', 'expired')";
  * Ends the job's current attempt (already marked with its outcome) and sends the job back to
  * the queue while it may run again, else to failed with the reasons of all its failing attempts.
  */
-async function afterFailingAttempt(q: SqlTx, jobId: string, maxAttempts: number, retry: boolean, reason: string, now: number): Promise<'queued' | 'failed'> {
+/** `charge`: a failure of the entrant's making (their strategy failed): failed at once, and it keeps counting against the quota. */
+async function afterFailingAttempt(q: SqlTx, jobId: string, maxAttempts: number, retry: boolean, reason: string, now: number, charge = false): Promise<'queued' | 'failed'> {
   const failing = await q.rows(`SELECT attempt, worker, reason FROM job_attempts WHERE job = $1 AND outcome IN ${FAILING} ORDER BY attempt`, [jobId]);
-  if (retry && failing.length < maxAttempts) {
+  if (retry && !charge && failing.length < maxAttempts) {
     await q.exec("UPDATE jobs SET state = 'queued', error = $2, worker = NULL, lease_expires_at = NULL WHERE id = $1", [jobId, reason]);
     return 'queued';
   }
   const error = retry && failing.length > 1
     ? `failed in ${failing.length} attempts: ${failing.map((a) => `#${num(a.attempt)} (${(a.worker as string | null) ?? 'server'}): ${a.reason as string}`).join('; ')}`
     : reason;
-  await q.exec("UPDATE jobs SET state = 'failed', error = $2, finished_at = $3, worker = NULL, lease_expires_at = NULL WHERE id = $1", [jobId, error, now]);
+  await q.exec("UPDATE jobs SET state = 'failed', error = $2, finished_at = $3, worker = NULL, lease_expires_at = NULL, charged = $4 WHERE id = $1", [jobId, error, now, charge]);
   return 'failed';
 }
 
@@ -118,11 +119,11 @@ export async function completeJob(q: SqlTx, locks: RowLocks, ref: AttemptRef, re
   return true;
 }
 
-export async function failAttempt(q: SqlTx, locks: RowLocks, ref: AttemptRef, reason: string, retry: boolean, now: number): Promise<FailOutcome> {
+export async function failAttempt(q: SqlTx, locks: RowLocks, ref: AttemptRef, reason: string, retry: boolean, now: number, charge = false): Promise<FailOutcome> {
   const j = await live(q, locks, ref, now);
   if (!j) return 'stale';
   await q.exec("UPDATE job_attempts SET finished_at = $3, outcome = 'failed', reason = $4 WHERE job = $1 AND attempt = $2", [ref.job, ref.attempt, now, reason]);
-  return afterFailingAttempt(q, ref.job, num(j.max_attempts), retry, reason, now);
+  return afterFailingAttempt(q, ref.job, num(j.max_attempts), retry, reason, now, charge);
 }
 
 export async function releaseJob(q: SqlTx, locks: RowLocks, ref: AttemptRef, now: number): Promise<boolean> {

@@ -91,6 +91,11 @@ export const MIGRATIONS: readonly Migration[] = [
       ...(d.name === 'postgres' ? ["CREATE INDEX jobs_leased ON jobs (lease_expires_at) WHERE state = 'running'"] : []),
     ],
   },
+  {
+    version: 4,
+    description: "failed jobs of the entrant's making (a strategy that failed) keep counting against the quota",
+    statements: () => ['ALTER TABLE jobs ADD COLUMN charged BOOLEAN DEFAULT false'],
+  },
 ];
 
 /** The schema version this sieve writes (the last migration's). */

@@ -10,12 +10,12 @@ export type Row = Record<string, unknown>;
 export const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : typeof v === 'string' ? Number(v) : (v as number));
 export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
 
-/** The job states that count against a participant's quota. */
-export const COUNTING = "('queued', 'running', 'done')";
+/** The jobs (alias j) that count against a participant's quota: queued, running, done, and failed of the entrant's making (charged). */
+export const COUNTING = "(j.state IN ('queued', 'running', 'done') OR (j.state = 'failed' AND j.charged))";
 
 /** A job's columns with its submission's challenge and participant (FROM jobs j JOIN submissions s). */
 export const JOB_COLUMNS =
-  'j.id, j.submission, s.challenge, s.participant, j.state, j.attempts, j.max_attempts, j.error, j.created_at, j.started_at, j.finished_at, j.worker, j.lease_expires_at';
+  'j.id, j.submission, s.challenge, s.participant, j.state, j.attempts, j.max_attempts, j.error, j.created_at, j.started_at, j.finished_at, j.worker, j.lease_expires_at, j.charged';
 
 export function jobRow(r: Row): JobRow {
   return {
@@ -32,6 +32,7 @@ export function jobRow(r: Row): JobRow {
     finishedAt: numOrNull(r.finished_at),
     worker: (r.worker as string | null) ?? null,
     leaseExpiresAt: numOrNull(r.lease_expires_at),
+    charged: r.charged === true,
   };
 }
 

@@ -140,7 +140,7 @@ export async function quotaUsed(q: SqlTx, participant: string, challenge: string
   const r = await q.rows(
     `SELECT count(*) AS total, count(*) FILTER (WHERE s.created_at >= $3) AS today
      FROM submissions s JOIN jobs j ON j.submission = s.id
-     WHERE s.participant = $1 AND s.challenge = $2 AND j.state IN ${COUNTING}`,
+     WHERE s.participant = $1 AND s.challenge = $2 AND ${COUNTING}`,
     [participant, challenge, dayStart],
   );
   return { total: num(r[0].total), today: num(r[0].today) };

@@ -97,6 +97,8 @@ export interface JobRow {
   worker: string | null;
   /** When the running attempt's lease runs out unless renewed (ms since the epoch). */
   leaseExpiresAt: number | null;
+  /** A failed job of the entrant's making (their strategy failed): it counts against their quota. */
+  charged: boolean;
 }
 
 /** One attempt of a job as the worker running it names it: every write about it must present all three. */
@@ -215,10 +217,10 @@ export interface ServerStore {
 
   /**
    * Stores a submission and its queued job in one transaction, if the participant's
-   * submissions that count (queued, running or done) stay within `quota`.
+   * submissions that count (queued, running, done, or failed and charged) stay within `quota`.
    */
   submit(sub: NewSubmission, job: { id: string; maxAttempts: number }, quota: Quota): Promise<SubmitOutcome>;
-  /** Submissions that count against the quota: total, and since `dayStart`. */
+  /** Submissions that count against the quota (queued, running, done, failed and charged): total, and since `dayStart`. */
   quotaUsed(participant: string, challenge: string, dayStart: number): Promise<{ total: number; today: number }>;
   getSubmission(id: string): Promise<SubmissionRow | null>;
   listSubmissions(filter: { participant?: string; challenge?: string }): Promise<(SubmissionRow & { job: JobRow; primaryPublic: number | null })[]>;
@@ -246,9 +248,10 @@ export interface ServerStore {
   /**
    * Ends a live attempt as failed: back to queued while `retry` and the job has failed fewer
    * than maxAttempts times, else failed (the reason; after several failing attempts, each
-   * one's reason). 'stale' when the lease is not live (nothing changed).
+   * one's reason). `charge` (the entrant's own failure: their strategy failed) fails it at
+   * once and keeps it counting against the quota. 'stale' when the lease is not live (nothing changed).
    */
-  failAttempt(ref: AttemptRef, reason: string, retry: boolean, now: number): Promise<FailOutcome>;
+  failAttempt(ref: AttemptRef, reason: string, retry: boolean, now: number, charge?: boolean): Promise<FailOutcome>;
   /** A stopping worker gives a live job back: the attempt ends 'released' (not a failure), the job is queued. */
   releaseJob(ref: AttemptRef, now: number): Promise<boolean>;
   /** Cancels a queued job of this participant (it stops counting against the quota). */

@@ -11,7 +11,8 @@
  * file, once per process.
  */
 import { isBuiltin } from 'node:module';
-import { basename, dirname, extname, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { basename, dirname, extname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Message, type Plugin } from 'esbuild';
 import { SieveError } from '../../util/errors.ts';
@@ -44,9 +45,11 @@ const oneFileOnly: Plugin = {
 export async function transpileStrategy(path: string, text: string): Promise<string> {
   const ext = extname(path).toLowerCase();
   const loader = ext === '.ts' || ext === '.mts' ? 'ts' : 'js';
+  // Nothing is resolved from it (only built-ins are allowed): an upload named by its file name alone gets any real directory.
+  const dir = isAbsolute(path) ? dirname(path) : tmpdir();
   try {
     const r = await build({
-      stdin: { contents: text, loader, sourcefile: basename(path), resolveDir: dirname(path) },
+      stdin: { contents: text, loader, sourcefile: basename(path), resolveDir: dir },
       bundle: true,
       write: false,
       format: 'esm',
@@ -56,7 +59,7 @@ export async function transpileStrategy(path: string, text: string): Promise<str
       sourcesContent: false,
       plugins: [oneFileOnly],
       logLevel: 'silent',
-      absWorkingDir: dirname(path),
+      absWorkingDir: dir,
     });
     return r.outputFiles[0].text;
   } catch (err) {

@@ -7,7 +7,9 @@
 import { readStrategy, runStrategy } from '../../strategy/runners.ts';
 import { strategyLimits } from '../../strategy/limits.ts';
 import { outputCsv } from '../../strategy/output.ts';
-import type { StrategyLimits, StrategyRun, StrategySource } from '../../strategy/types.ts';
+import type { StrategyKind, StrategyLimits, StrategyRun, StrategySource } from '../../strategy/types.ts';
+import type { Challenge } from '../../challenge/schema.ts';
+import { SieveError } from '../../util/errors.ts';
 import type { Progress } from '../../util/progress.ts';
 import type { ReadSubmission } from '../parse.ts';
 import type { RawSubmission } from '../types.ts';
@@ -16,7 +18,7 @@ import type { SubmissionSource } from './types.ts';
 /** What a result record keeps of the strategy behind a submission. */
 export interface StrategyProvenance {
   kind: StrategyRun['kind'];
-  /** Absolute path of the strategy file. */
+  /** Absolute path of the strategy file (an upload to a server: its file name). */
   path: string;
   /** sha256 of the strategy file's bytes. */
   sha256: string;
@@ -44,6 +46,20 @@ export function outputAsRaw(run: StrategyRun): RawSubmission {
   };
 }
 
+const KIND_TEXT: Record<StrategyKind, string> = { sql: 'SQL (.sql)', code: 'code (.ts, .mts, .mjs, .js)' };
+
+/** Refuses a strategy kind the challenge does not take (challenge.yaml `strategies`). */
+export function checkStrategyAccepted(challenge: Pick<Challenge, 'name' | 'strategies'>, kind: StrategyKind, where: string): void {
+  if (challenge.strategies.includes(kind)) return;
+  const accepted = challenge.strategies.map((k) => KIND_TEXT[k]);
+  throw new SieveError(
+    accepted.length
+      ? `challenge ${challenge.name} does not accept ${KIND_TEXT[kind]} strategies; it accepts ${accepted.join(' and ')} strategies and submission files`
+      : `challenge ${challenge.name} takes submission files only, not strategies`,
+    { where, examples: [`its challenge.yaml: strategies: [${challenge.strategies.join(', ')}]`, 'run the strategy locally (sieve strategy run) and submit its output file instead'] },
+  );
+}
+
 export function strategySource(
   strategy: string | StrategySource,
   opts: { limits?: Partial<StrategyLimits>; allowUnisolated?: boolean; progress?: Progress } = {},
@@ -55,6 +71,7 @@ export function strategySource(
     name: typeof strategy === 'string' ? strategy : strategy.path,
     async read({ challenge, pool, rules }) {
       const source = typeof strategy === 'string' ? await readStrategy(strategy) : strategy;
+      checkStrategyAccepted(challenge, source.kind, source.path);
       const seed = challenge.model.seeds[0];
       const run = await runStrategy(source, {
         task: challenge.task,
