@@ -55,7 +55,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function upload(text: string | Uint8Array, name: string, field = 'file'): FormData {
+function upload(text: string | Uint8Array<ArrayBuffer>, name: string, field = 'file'): FormData {
   const form = new FormData();
   form.append(field, new File([text], name));
   return form;
@@ -67,7 +67,7 @@ async function register(name: string): Promise<string> {
   return (await r.json()).token;
 }
 
-async function submit(token: string, challenge: string, text: string | Uint8Array, name: string, field = 'file') {
+async function submit(token: string, challenge: string, text: string | Uint8Array<ArrayBuffer>, name: string, field = 'file') {
   const r = await app.request(`/api/challenges/${challenge}/submissions`, { method: 'POST', headers: auth(token), body: upload(text, name, field) });
   return { status: r.status, body: await r.json() };
 }
@@ -117,6 +117,11 @@ describe('strategy submissions: the upload', () => {
     const tooBig = await submit(token, 'tiny-var', `-- ${'x'.repeat(1024 * 1024)}\n${SQL}`, 'big.sql');
     expect(tooBig.status).toBe(422);
     expect(tooBig.body.error.message).toMatch(/strategy file is \d+ bytes; the limit is 1048576/);
+    const unknown = await submit(token, 'tiny-var', 'id\nrow-001\n', 'ids.xlsx');
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.error.message).toBe('cannot tell what "ids.xlsx" is from its extension ".xlsx"');
+    expect(unknown.body.error.examples.join('\n')).toMatch(/strategies: \.sql \.ts \.mts \.mjs \.js/);
+    expect(unknown.body.error.examples.join('\n')).not.toMatch(/--format/);
     expect(await store.countJobs()).toEqual(before);
     // The files-only challenge still takes a file.
     expect((await submit(token, 'tiny-files', `id\n${ids.slice(0, 5).join('\n')}\n`, 'ids.csv')).status).toBe(202);
@@ -161,7 +166,7 @@ describe('strategy submissions: evaluated in the job child', () => {
       expect(rec.metrics.accuracy).toEqual(mine.metrics.accuracy);
       expect(rec.strategy.sha256).toBe(mine.strategy!.sha256);
       expect(rec.strategy.output_sha256).toBe(mine.strategy!.output_sha256);
-      const gl = mine.generalisation as typeof g;
+      const gl = mine.generalisation as { variants: { primary: number }[]; mean: number; ci95: [number, number] };
       expect(g.variants.map((v: { primary: number }) => v.primary)).toEqual(gl.variants.map((v) => v.primary));
       expect([g.mean, g.ci95]).toEqual([gl.mean, gl.ci95]);
     }

@@ -7,12 +7,13 @@
  * `{ "error": { "code", "message", "where"?, "examples"? } }`.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { isClosed } from '../challenge/load.ts';
 import { checkSubmission } from '../evaluate/runner.ts';
 import { coarseCurve, publicView, type PublicRecord, type ResultRecord } from '../evaluate/record.ts';
+import { SUBMISSION_EXTENSIONS } from '../submission/parse.ts';
 import { bytesSource } from '../submission/sources/bytes.ts';
 import { checkStrategyAccepted } from '../submission/sources/strategy.ts';
 import { isStrategyPath, STRATEGY_EXTENSIONS, strategyFromBytes } from '../strategy/runners.ts';
@@ -348,6 +349,14 @@ export function createApp(opts: AppOptions): Hono {
         }
         checked = { sha256: source!.sha256, rows: null, strategy: source!.kind };
       } else {
+        const ext = extname(fileName).toLowerCase();
+        if (!(ext in SUBMISSION_EXTENSIONS)) {
+          throw new ApiError(422, 'invalid-submission', `cannot tell what "${fileName}" is from its extension "${ext || '(none)'}"`, 'file', [
+            `submission files: ${Object.keys(SUBMISSION_EXTENSIONS).join(' ')}`,
+            `strategies: ${Object.keys(STRATEGY_EXTENSIONS).join(' ')} (run on the server)`,
+            'the upload\'s file name picks its format: rename it, e.g. ids.csv',
+          ]);
+        }
         const r = await checkSubmission(ch, bytesSource(bytes, { name: fileName })).catch(invalid);
         checked = { sha256: r.sha256, rows: r.submission.indices.length, strategy: null };
       }

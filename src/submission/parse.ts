@@ -10,7 +10,8 @@ import { parseJson } from './json.ts';
 import { parseCsv, parseTxt } from './text.ts';
 import { SUBMISSION_FORMATS, type RawSubmission, type SubmissionFormat } from './types.ts';
 
-const EXTENSIONS: Record<string, SubmissionFormat> = {
+/** Extension → submission format. */
+export const SUBMISSION_EXTENSIONS: Readonly<Record<string, SubmissionFormat>> = {
   '.csv': 'csv',
   '.txt': 'txt',
   '.ids': 'txt',
@@ -29,11 +30,11 @@ export const MAX_SUBMISSION_BYTES = 256 * 1024 * 1024;
 /** The format a file name implies, or a SieveError listing the known extensions. */
 export function formatFromPath(path: string): SubmissionFormat {
   const ext = extname(path).toLowerCase();
-  const f = EXTENSIONS[ext];
+  const f = SUBMISSION_EXTENSIONS[ext];
   if (f) return f;
   throw new SieveError(`cannot tell the submission format from the extension "${ext || '(none)'}"`, {
     where: path,
-    examples: [`known: ${Object.keys(EXTENSIONS).join(' ')}`, 'or pass --format csv|txt|json|parquet|arrow'],
+    examples: [`known: ${Object.keys(SUBMISSION_EXTENSIONS).join(' ')}`, 'or pass --format csv|txt|json|parquet|arrow'],
   });
 }
 
