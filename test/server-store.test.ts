@@ -90,6 +90,29 @@ describe.each(BACKENDS)('server store ($name)', (b) => {
     }
   });
 
+  it("a failure of the entrant's making (charged) ends the job at once and keeps counting against the quota", async () => {
+    const store = await openStore(await b.newDb('charged'));
+    try {
+      await store.migrate();
+      await store.putChallenge(TINY, { opensAt: null, closesAt: null });
+      await withParticipant(store);
+      for (const k of [1, 2]) expect((await store.submit(sub(k), { id: `job_${k}`, maxAttempts: 3 }, { dayStart: 0 })).ok).toBe(true);
+      const a = (await store.claimJob('w1', 60_000, 10))!;
+      const c = (await store.claimJob('w2', 60_000, 10))!;
+      // retry = true is overridden: the same strategy would fail the same way.
+      expect(await store.failAttempt({ job: a.job.id, attempt: 1, worker: a.job.worker! }, 'the strategy failed: it does not parse', true, 11, true)).toBe('failed');
+      expect(await store.getJob(a.job.id)).toMatchObject({ state: 'failed', attempts: 1, charged: true, error: 'the strategy failed: it does not parse' });
+      expect(await store.failAttempt({ job: c.job.id, attempt: 1, worker: c.job.worker! }, 'no space left', false, 11)).toBe('failed');
+      expect(await store.getJob(c.job.id)).toMatchObject({ state: 'failed', charged: false });
+      expect(await store.quotaUsed(P, 'tiny', 0)).toEqual({ total: 1, today: 1 });
+      // The charged one still takes its place in a cap of 2; the system's failure does not.
+      expect((await store.submit(sub(3), { id: 'job_3', maxAttempts: 3 }, { dayStart: 0, total: 2 })).ok).toBe(true);
+      expect(await store.submit(sub(4), { id: 'job_4', maxAttempts: 3 }, { dayStart: 0, total: 2 })).toMatchObject({ ok: false, limit: 'total', used: 2 });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('tokens: stored only as a salted hash, checked against it', async () => {
     const db = await b.newDb('init');
     const init = await initServer(db);
