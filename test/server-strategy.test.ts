@@ -169,6 +169,11 @@ describe('strategy submissions: evaluated in the job child', () => {
       const gl = mine.generalisation as { variants: { primary: number }[]; mean: number; ci95: [number, number] };
       expect(g.variants.map((v: { primary: number }) => v.primary)).toEqual(gl.variants.map((v) => v.primary));
       expect([g.mean, g.ci95]).toEqual([gl.mean, gl.ci95]);
+      // The submission page shows each variant's score and the interval.
+      const page = await (await app.request(`/submissions/${sub.body.submission}`, { headers: { cookie: `sieve_session=${token}` } })).text();
+      expect(page).toContain('Hidden variants');
+      for (const v of g.variants) expect(page).toContain(v.primary.toFixed(4));
+      expect(page).toContain(`[${g.ci95[0].toFixed(4)}, ${g.ci95[1].toFixed(4)}]`);
     }
     const board = await (await app.request('/api/challenges/tiny-var/leaderboard')).json();
     const mine = board.entries.filter((e: { participant: string }) => e.participant === 'bo');

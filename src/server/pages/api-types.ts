@@ -137,9 +137,24 @@ export interface RecordView {
   curve?: { k: number[]; fraction: number[]; accuracy: number[]; per_seed?: number[][]; parts: Record<string, { rows: number; correct: number[]; clean_correct: number }[]> };
   ranking?: { rows: number; pool_rows: number; noisy_rows: number; noisy_fixed: number; step: number };
   subset: { rows: number; class_counts: Record<string, number>; group_counts: Record<string, Record<string, number>>; changed?: number };
-  generalisation?: { note: string } | Record<string, unknown>;
+  /** A strategy's re-runs on the hidden variants (a file of ids: only the note). */
+  generalisation?: { note: string } | GeneralisationView;
+  strategy?: { kind: string; path: string; sha256: string; output_sha256: string; seed: number };
   convergence?: { note?: string } & Record<string, unknown>;
   created_at: string;
+}
+
+export interface GeneralisationView {
+  recipe: string;
+  primary: { name: string; direction: string; part: string };
+  variants: { seed: number; content_hash: string; primary: number | null; error?: string }[];
+  n: number;
+  mean: number | null;
+  ci95: [number, number] | null;
+  interval: string;
+  public: number | null;
+  gap: number | null;
+  note?: string;
 }
 
 export interface SubmissionDetail {

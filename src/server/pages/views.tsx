@@ -5,7 +5,7 @@
  */
 import type { Child } from 'hono/jsx';
 import type { MetricSummary } from '../../../evaluator/aggregate.ts';
-import type { ActionEntry, ApiErrorBody, ChallengeDetail, ChallengeSummary, JobList, Leaderboard, LeaderboardEntry, Me, SignificanceNote, SubmissionDetail } from './api-types.ts';
+import type { ActionEntry, ApiErrorBody, ChallengeDetail, ChallengeSummary, JobList, Leaderboard, LeaderboardEntry, Me, RecordView, SignificanceNote, SubmissionDetail } from './api-types.ts';
 import { ErrorBox, Plot, Tag, type Viewer } from './layout.tsx';
 import { Markdown } from './markdown.tsx';
 import type { DrawnPlot } from './plots.ts';
@@ -336,6 +336,28 @@ function AuditSummary(props: { audit: unknown; submission: string }) {
   );
 }
 
+/** A strategy's scores on the challenge's hidden variant pools, with their interval (or why there are none). */
+function Variants(props: { g: RecordView['generalisation'] }) {
+  const g = props.g;
+  if (!g) return null;
+  if (!('variants' in g)) return <p class="note">{g.note}</p>;
+  return (
+    <>
+      <h2 id="variants">Hidden variants</h2>
+      <p class="headline">{`Generalisation: ${g.primary.name} ${num(g.mean)} ${interval(g.ci95)} over ${g.n} hidden variant pool(s); public ${num(g.public)}, gap ${num(g.gap)}.`}</p>
+      <table>
+        <caption>{`${g.primary.name} on each variant's ${g.primary.part} test rows (the strategy re-run on a pool it never saw)`}</caption>
+        <thead><tr><th scope="col">variant seed</th><th scope="col">{g.primary.name}</th><th scope="col">pool content hash</th></tr></thead>
+        <tbody>
+          {g.variants.map((v) => <tr><td>{String(v.seed)}</td><td>{v.primary === null ? `failed: ${v.error ?? ''}` : num(v.primary)}</td><td><code class="hash">{v.content_hash.slice(0, 16)}</code></td></tr>)}
+        </tbody>
+      </table>
+      <p class="note">{g.interval}</p>
+      {g.note ? <p class="note">{g.note}</p> : null}
+    </>
+  );
+}
+
 export function SubmissionPage(props: { s: SubmissionDetail; plots: DrawnPlot[]; csrf: string; canCancel: boolean; notice?: string }) {
   const { s } = props;
   const job = s.job;
@@ -381,6 +403,7 @@ export function SubmissionPage(props: { s: SubmissionDetail; plots: DrawnPlot[];
               <MetricTable metrics={priv.metrics} primary={r.primary.name} caption="metrics on the private test rows" />
             </>
           ) : null}
+          <Variants g={r.generalisation} />
           {props.plots.length ? <><h2 id="plots">Plots</h2><div class="plots">{props.plots.map((p) => <Plot plot={p} />)}</div></> : null}
           {r.ranking ? <p>{`The ranking reached ${r.ranking.noisy_fixed} of the ${r.ranking.noisy_rows} rows with a wrong label among its ${r.ranking.rows} rows (pool of ${r.ranking.pool_rows}; the model is refitted every ${r.ranking.step} fixes).`}</p> : null}
           <h2 id="subset">What was submitted</h2>
@@ -392,6 +415,7 @@ export function SubmissionPage(props: { s: SubmissionDetail; plots: DrawnPlot[];
           {s.audit ? <AuditSummary audit={s.audit} submission={s.id} /> : null}
           <h2 id="provenance">To re-run it</h2>
           <Facts rows={[
+            ...(r.strategy ? [['strategy', <>{`${r.strategy.kind} strategy ${r.strategy.path}, seed ${r.strategy.seed}, sha256 `}<code class="hash">{r.strategy.sha256}</code></>] as [string, Child]] : []),
             ['pool', <>{r.pool.name} <code class="hash">{r.pool.content_hash}</code></>],
             ['model', `${r.model.kind}, seeds ${r.seeds.join(', ')}`],
             ['bootstrap', `${r.bootstrap.samples} resamples, seed ${r.bootstrap.seed}`],
