@@ -187,7 +187,11 @@ describe('strategy submissions: evaluated in the job child', () => {
     const cases = [
       { text: 'SELEC id FROM pool', name: 'typo.sql', reason: /^the strategy failed: the SQL strategy does not parse/ },
       { text: 'SELECT id FROM pool', name: 'all.sql', reason: /^the strategy failed: .*(budget|at most 100)/ },
-      ...(layer ? [{ text: 'export function select(ctx) { return [0, 1, ; }', name: 'broken.ts', reason: /^the strategy failed: the strategy does not compile \(broken\.ts:1:/ }] : []),
+      ...(layer ? [
+        { text: 'export function select(ctx) { return [0, 1, ; }', name: 'broken.ts', reason: /^the strategy failed: the strategy does not compile \(broken\.ts:1:/ },
+        // A runtime error's message already says 'the strategy failed': once, not twice.
+        { text: "export function select() { throw new Error('no'); }", name: 'throws.ts', reason: /^the strategy failed: Error: no(?!.*the strategy failed)/ },
+      ] : []),
     ];
     const subs = [];
     for (const c of cases) {

@@ -16,7 +16,7 @@ import { confidentCorrections } from '../src/evaluate/baselines.ts';
 import { evaluateFile } from '../src/evaluate/runner.ts';
 import {
   ensureVariants, loadVariants, produceWithStrategy, strategyGeneralisation, strategyInputOf, summariseGeneralisation, type LoadedVariant,
-  type ProduceSubmission,
+  type ProduceSubmission, VARIANT_ERROR_CHARS,
 } from '../src/evaluate/variants.ts';
 import { assertParticipantSource } from '../src/pool/guard.ts';
 import { openPool, readSplit } from '../src/pool/read.ts';
@@ -157,6 +157,17 @@ ORDER BY f.self_confidence DESC, p.id LIMIT 1000
     expect(g.variants[1]).toMatchObject({ seed: 2, primary: null, error: 'strategy gave up' });
     expect(g.mean).toBeNull();
     expect(g.note).toMatch(/1 of 3 variant\(s\) failed/);
+    // A strategy that throws its variant's rows back keeps one short line of it in the record.
+    const leaky: ProduceSubmission = async ({ variant }) => {
+      if (variant) throw new SieveError(`rows ${'7,'.repeat(50_000)}\nlabels ${'a'.repeat(1000)}`, { where: 'test' });
+      return { task: 'selection', indices: Int32Array.from({ length: 100 }, (_, i) => i) };
+    };
+    const cut = (await strategyGeneralisation(challenge, leaky, 0.8, { loaded, bootstrapSamples: 20 }))!;
+    for (const v of cut.variants) {
+      expect(v.error!.length).toBeLessThanOrEqual(VARIANT_ERROR_CHARS);
+      expect(v.error).toMatch(/^rows 7,7,.*…$/);
+      expect(v.error).not.toContain('labels');
+    }
   });
 
   it('a file submission is not re-run, and its record says so', async () => {

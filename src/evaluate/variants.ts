@@ -227,6 +227,20 @@ export function summariseGeneralisation(
   };
 }
 
+/** Longest error text a record keeps for one variant. */
+export const VARIANT_ERROR_CHARS = 300;
+
+/**
+ * A variant run's error as the record keeps it: its first line, at most VARIANT_ERROR_CHARS
+ * characters. A strategy controls its own error text, and a record reaches the entrant: a
+ * strategy that threw its variant's rows (ids, labels) back in the message would carry an
+ * organiser's hidden variant out through the result (a tryout did, 100 KB per variant).
+ */
+export function variantError(message: string): string {
+  const line = message.split('\n', 1)[0];
+  return line.length > VARIANT_ERROR_CHARS ? `${line.slice(0, VARIANT_ERROR_CHARS - 1)}…` : line;
+}
+
 /**
  * Scores something on every variant of the challenge: `scoreOne` gets each variant's context
  * and returns the primary metric on its public part (or throws: recorded as that variant's
@@ -249,7 +263,7 @@ export async function scoreOnVariants(
     } catch (err) {
       // A variant the strategy cannot handle is a finding about the strategy, not a crash.
       if (!(err instanceof SieveError)) throw err;
-      error = err.message;
+      error = variantError(err.message);
     }
     const s: VariantScore = { seed: v.seed, content_hash: v.contentHash, primary, ...(error ? { error } : {}), seconds: (performance.now() - t0) / 1000 };
     opts.onVariant?.(s);

@@ -92,7 +92,9 @@ async function run(req: JobRequest): Promise<JobReply> {
     if (err instanceof SieveError) {
       const charge = entrantErrors.has(err);
       const examples = err.examples.length ? ` (${err.examples.slice(0, 3).join('; ')})` : '';
-      return { ok: false, reason: `${charge ? 'the strategy failed: ' : ''}${err.message}${examples}`, final: true, charge };
+      // code.ts's runtime errors already begin with 'the strategy failed:'; say it once.
+      const prefix = charge && !err.message.startsWith('the strategy failed') ? 'the strategy failed: ' : '';
+      return { ok: false, reason: `${prefix}${err.message}${examples}`, final: true, charge };
     }
     const e = err as Error;
     return { ok: false, reason: `evaluation failed: ${e?.message ?? String(err)}`, final: false };
