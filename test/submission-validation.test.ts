@@ -151,6 +151,17 @@ describe('each malformed submission gets its own error', () => {
     await rejects(file('dup.csv', 'id,id\nr1,r1\n'), selection, 'extra-columns');
     await rejects(file('comma.txt', 'r1,cat\n'), selection, 'extra-columns');
   });
+  it('a Parquet file with more rows than the pool is refused from its footer, unread (a compressed "bomb")', async () => {
+    // 2,000,000 identical ids compress to a few KB; the pool has a handful of train rows.
+    const bomb = await parquetFile(`SELECT 'r1' AS id FROM range(2000000)`);
+    const { statSync } = await import('node:fs');
+    expect(statSync(bomb).size).toBeLessThan(200_000);
+    const e = await rejects(bomb, selection, 'over-budget');
+    expect(e.message).toMatch(/holds 2000000 rows \(from its footer\); the pool has \d+ train rows/);
+    // At the pool's size it is read and judged row by row as before.
+    const dup = await rejects(await parquetFile(`SELECT 'r1' AS id FROM range(${selection.poolIds.length})`), selection, 'duplicate-ids');
+    expect(dup.problem).toBe('duplicate-ids');
+  });
   it('missing ids: blank lines in the middle, nulls, empty strings', async () => {
     const e = await rejects(file('blank.txt', 'r1\n\nr2\n'), selection, 'missing-ids');
     expect(e.examples).toEqual(['line 2']);

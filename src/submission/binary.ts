@@ -39,7 +39,7 @@ function checkMagic(bytes: Uint8Array, expected: 'parquet' | 'arrow', where: str
 }
 
 /** Parquet through DuckDB. The file is read in row order, one thread. */
-export async function parseParquet(bytes: Uint8Array, path: string, where: string): Promise<RawSubmission> {
+export async function parseParquet(bytes: Uint8Array, path: string, where: string, limits: { maxRows?: number } = {}): Promise<RawSubmission> {
   checkMagic(bytes, 'parquet', where);
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
   const conn = await instance.connect();
@@ -55,6 +55,19 @@ export async function parseParquet(bytes: Uint8Array, path: string, where: strin
       typeNames = probe.columnTypes().map((t) => t.toString());
     } catch (err) {
       throw new SubmissionError('wrong-format', `DuckDB cannot read the Parquet file: ${(err as Error).message.split('\n')[0]}`, { where });
+    }
+    // The footer says how many rows the pages hold. A few KB of compressed Parquet can hold
+    // tens of millions of rows (a tryout's 39 KB file held 20 M ids, 100 s and 1.3 GB to read):
+    // more rows than the pool has cannot be a valid submission, so it is refused unread.
+    if (limits.maxRows !== undefined) {
+      const meta = await conn.runAndReadAll(`SELECT coalesce(sum(num_rows), 0)::BIGINT FROM parquet_file_metadata('${path.replaceAll("'", "''")}')`).catch(() => null);
+      const rows = meta ? Number(meta.getColumns()[0][0]) : NaN;
+      if (rows > limits.maxRows) {
+        throw new SubmissionError('over-budget', `the Parquet file holds ${rows} rows (from its footer); the pool has ${limits.maxRows} train rows, so no valid submission has more; it was not read`, {
+          where,
+          examples: [`rows in the file: ${rows}`, `train rows in the pool: ${limits.maxRows}`],
+        });
+      }
     }
     for (const name of ['id', 'label']) {
       const c = columns.indexOf(name);

@@ -27,7 +27,7 @@ export async function loadSubmission(
   rules: SubmissionRules,
   opts: { format?: string; idIndex?: Map<string, number> } = {},
 ): Promise<{ file: ReadSubmission; submission: ValidSubmission }> {
-  const file = await readSubmission(path, { format: opts.format });
+  const file = await readSubmission(path, { format: opts.format, maxRows: rules.poolIds.length });
   const submission = validateSubmission(file.raw, rules, { where: file.path, sha256: file.sha256, idIndex: opts.idIndex });
   return { file, submission };
 }

@@ -51,7 +51,7 @@ export interface ReadSubmission {
 }
 
 /** Reads and parses a submission file. `format` overrides the extension. */
-export async function readSubmission(path: string, opts: { format?: string } = {}): Promise<ReadSubmission> {
+export async function readSubmission(path: string, opts: { format?: string } & ParseLimits = {}): Promise<ReadSubmission> {
   const abs = resolve(path);
   const st = await stat(abs).catch(() => null);
   if (!st) throw new SieveError(`submission file not found: ${path}`, { where: 'submission' });
@@ -73,18 +73,26 @@ export async function readSubmission(path: string, opts: { format?: string } = {
       throw fsError(err, 'read the submission', abs) ?? err;
     }),
   );
-  const raw = await parseSubmissionBytes(bytes, format, abs);
+  const raw = await parseSubmissionBytes(bytes, format, abs, { maxRows: opts.maxRows });
   return { raw, path: abs, sha256: sha256Hex(bytes), bytes: bytes.length };
 }
 
+/**
+ * What a parse may refuse before reading the rows. `maxRows`: the pool's train rows (a valid
+ * submission names each at most once, so a file with more rows cannot be valid).
+ */
+export interface ParseLimits {
+  maxRows?: number;
+}
+
 /** Parses bytes already in memory. Parquet needs `path` (DuckDB reads from disk). */
-export async function parseSubmissionBytes(bytes: Uint8Array, format: SubmissionFormat, path: string): Promise<RawSubmission> {
+export async function parseSubmissionBytes(bytes: Uint8Array, format: SubmissionFormat, path: string, limits: ParseLimits = {}): Promise<RawSubmission> {
   switch (format) {
     case 'csv': return parseCsv(bytes, path);
     case 'txt': return parseTxt(bytes, path);
     case 'json': return parseJson(bytes, path);
     // Parquet and Arrow need DuckDB and apache-arrow: loaded only for those formats.
-    case 'parquet': return (await import('./binary.ts')).parseParquet(bytes, path, path);
+    case 'parquet': return (await import('./binary.ts')).parseParquet(bytes, path, path, limits);
     case 'arrow': return (await import('./binary.ts')).parseArrow(bytes, path);
   }
 }

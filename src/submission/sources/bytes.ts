@@ -16,7 +16,7 @@ export function bytesSource(bytes: Uint8Array, opts: { name: string; format?: st
   return {
     kind: 'bytes',
     name: opts.name,
-    async read() {
+    async read(target) {
       if (bytes.length > MAX_SUBMISSION_BYTES) {
         throw new SieveError(`submission is ${bytes.length} bytes; the limit is ${MAX_SUBMISSION_BYTES}`, { where: opts.name });
       }
@@ -34,7 +34,7 @@ export function bytesSource(bytes: Uint8Array, opts: { name: string; format?: st
         try {
           const file = join(dir, 'submission.parquet');
           await writeFile(file, bytes);
-          raw = await parseSubmissionBytes(bytes, format, file);
+          raw = await parseSubmissionBytes(bytes, format, file, { maxRows: target.rules.poolIds.length });
         } finally {
           await rm(dir, { recursive: true, force: true });
           untrack();
