@@ -90,7 +90,8 @@ describe.each(BACKENDS)('leases ($name)', (b) => {
   it('a job failing on several workers ends failed with every reason; a released attempt is not a failure', async () => {
     const store = await storeWithJobs(b, 'fails', 2, 3);
     try {
-      // job_1: fails on A, is released by B (stopping), its lease expires on C, fails on D: three failures.
+      // job_1: fails on A, is released by B (stopping), its lease expires on C (an interruption, not
+      // a failure), fails on D and on E: three failures of its own end it, every reason listed.
       const claim = async (w: string, now: number) => (await store.claimJob(w, 1000, now))!;
       expect((await claim('A', 0)).job.id).toBe('job_1');
       expect(await store.failAttempt({ job: 'job_1', attempt: 1, worker: 'A' }, 'out of memory', true, 10)).toBe('queued');
@@ -102,14 +103,16 @@ describe.each(BACKENDS)('leases ($name)', (b) => {
       // C goes silent; D's claim at 2000 first expires C's lease, then takes job_1 again (the oldest queued).
       const d = await claim('D', 2000);
       expect(d).toMatchObject({ attempt: 4, job: { id: 'job_1' } });
-      expect(await store.failAttempt({ job: 'job_1', attempt: 4, worker: 'D' }, 'segfault', true, 2010)).toBe('failed');
+      expect(await store.failAttempt({ job: 'job_1', attempt: 4, worker: 'D' }, 'segfault', true, 2010)).toBe('queued');
+      expect((await claim('E', 2020)).job.id).toBe('job_1');
+      expect(await store.failAttempt({ job: 'job_1', attempt: 5, worker: 'E' }, 'segfault again', true, 2030)).toBe('failed');
       const job = (await store.getJob('job_1'))!;
-      expect(job).toMatchObject({ state: 'failed', attempts: 4, worker: null, finishedAt: 2010 });
-      expect(job.error).toBe('failed in 3 attempts: #1 (A): out of memory; #3 (C): the lease of worker C expired (no heartbeat); #4 (D): segfault');
-      expect((await store.listAttempts('job_1')).map((x) => x.outcome)).toEqual(['failed', 'released', 'expired', 'failed']);
+      expect(job).toMatchObject({ state: 'failed', attempts: 5, worker: null, finishedAt: 2030 });
+      expect(job.error).toBe('failed in 3 attempts (and interrupted in 1): #1 (A): out of memory; #3 (C): the lease of worker C expired (no heartbeat); #4 (D): segfault; #5 (E): segfault again');
+      expect((await store.listAttempts('job_1')).map((x) => x.outcome)).toEqual(['failed', 'released', 'expired', 'failed', 'failed']);
       // A failure that would repeat (retry false) ends the job at once, with that reason alone.
-      expect((await claim('E', 3000)).job.id).toBe('job_2');
-      expect(await store.failAttempt({ job: 'job_2', attempt: 1, worker: 'E' }, 'invalid submission', false, 3010)).toBe('failed');
+      expect((await claim('F', 3000)).job.id).toBe('job_2');
+      expect(await store.failAttempt({ job: 'job_2', attempt: 1, worker: 'F' }, 'invalid submission', false, 3010)).toBe('failed');
       expect((await store.getJob('job_2'))!.error).toBe('invalid submission');
       expect(await store.quotaUsed(P, 'tiny', 0)).toEqual({ total: 0, today: 0 });
     } finally {
@@ -117,7 +120,7 @@ describe.each(BACKENDS)('leases ($name)', (b) => {
     }
   });
 
-  it('an expired lease on the last attempt fails the job; queueStats counts jobs, attempts, results and live workers', async () => {
+  it('an expired lease does not use up the attempts; queueStats counts jobs, attempts, results and live workers', async () => {
     const store = await storeWithJobs(b, 'stats', 4, 1);
     try {
       const empty = await store.queueStats(0);
@@ -132,11 +135,12 @@ describe.each(BACKENDS)('leases ($name)', (b) => {
       });
       // At 5000 A's lease has run out (not yet swept): A no longer counts as active.
       expect((await store.queueStats(5000)).workersActive).toBe(1);
-      // The next claim sweeps it: with one attempt allowed, job_1 is failed; the claim gets job_4.
-      expect((await store.claimJob('C', 1000, 5000))!.job.id).toBe('job_4');
-      expect(await store.getJob('job_1')).toMatchObject({ state: 'failed', error: 'the lease of worker A expired (no heartbeat)' });
+      // The next claim sweeps it: job_1 goes back to the queue even with one attempt allowed (the
+      // worker was lost, the job did not fail), and the claim gets the oldest queued: job_1 again.
+      expect((await store.claimJob('C', 1000, 5000))!).toMatchObject({ attempt: 2, job: { id: 'job_1' } });
+      expect(await store.getJob('job_1')).toMatchObject({ state: 'running', worker: 'C', error: 'the lease of worker A expired (no heartbeat)' });
       expect(await store.queueStats(200 + 60_001)).toMatchObject({
-        jobs: { queued: 0, running: 2, done: 1, failed: 1 }, oldestQueuedAt: null, resultsTotal: 1, resultsLastMinute: 0,
+        jobs: { queued: 1, running: 2, done: 1, failed: 0 }, oldestQueuedAt: 4, resultsTotal: 1, resultsLastMinute: 0,
         attempts: { done: 1, expired: 1 },
       });
     } finally {

@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { initServer } from '../src/server/serve.ts';
 import { openStore } from '../src/server/store/open.ts';
+import { MAX_INTERRUPTIONS } from '../src/server/store/jobs-sql.ts';
 import { MIGRATIONS } from '../src/server/store/migrations.ts';
 import type { ServerStore } from '../src/server/store/types.ts';
 import { issueToken, parseToken, tokenMatches } from '../src/server/tokens.ts';
@@ -66,12 +67,19 @@ describe.each(BACKENDS)('server store ($name)', (b) => {
       expect(await store.recoverInterrupted(16)).toEqual({ requeued: 1, failed: 0 });
       expect((await store.listAttempts('job_3'))[0]).toMatchObject({ attempt: 1, outcome: 'interrupted' });
       expect(await store.getJob('job_3')).toMatchObject({ state: 'queued' });
-      // Restarts count toward the attempts: a job interrupted by a crash in each attempt ends failed with its reason.
-      expect((await store.claimJob('w6', 60_000, 18))!.attempt).toBe(2);
-      expect(await store.recoverInterrupted(19)).toEqual({ requeued: 0, failed: 1 });
-      expect(await store.getJob('job_3')).toMatchObject({ state: 'failed', attempts: 2, error: 'interrupted in each of its 2 attempts (the server stopped during the evaluation)' });
-      expect((await store.listAttempts('job_3')).map((a) => a.outcome)).toEqual(['interrupted', 'interrupted']);
-      expect(await store.claimJob('w7', 60_000, 30)).toBeNull();
+      // Restarts do not use up the job's attempts (max 2 here): a crash is the server's, not the
+      // submission's. Only MAX_INTERRUPTIONS of them end the job, with every attempt's reason.
+      for (let a = 2; a < MAX_INTERRUPTIONS; a++) {
+        expect((await store.claimJob('w6', 60_000, 16 + a))!.attempt).toBe(a);
+        expect(await store.recoverInterrupted(16 + a)).toEqual({ requeued: 1, failed: 0 });
+      }
+      expect((await store.claimJob('w6', 60_000, 40))!.attempt).toBe(MAX_INTERRUPTIONS);
+      expect(await store.recoverInterrupted(41)).toEqual({ requeued: 0, failed: 1 });
+      const j3 = (await store.getJob('job_3'))!;
+      expect(j3).toMatchObject({ state: 'failed', attempts: MAX_INTERRUPTIONS });
+      expect(j3.error).toMatch(new RegExp(`^interrupted ${MAX_INTERRUPTIONS} times, the most one job may be .*#1 \\(w\\d\\): the server stopped during the evaluation; #2 `));
+      expect((await store.listAttempts('job_3')).map((a) => a.outcome)).toEqual(Array(MAX_INTERRUPTIONS).fill('interrupted'));
+      expect(await store.claimJob('w7', 60_000, 50)).toBeNull();
       const subs = await store.listSubmissions({ participant: P });
       expect(subs.map((s) => [s.id, s.job.state, s.primaryPublic, s.size])).toEqual([['sub_1', 'done', 0.5, 3], ['sub_2', 'failed', null, 3], ['sub_3', 'failed', null, 3]]);
       expect((await store.listResults('tiny')).map((r) => [r.submission, r.participantName, r.submittedAt])).toEqual([['sub_1', 'p', 1]]);

@@ -30,8 +30,33 @@ export interface RowLocks {
 export const NO_LOCKS: RowLocks = { forUpdate: '', skipLocked: '' };
 export const PG_LOCKS: RowLocks = { forUpdate: ' FOR UPDATE', skipLocked: ' FOR UPDATE SKIP LOCKED' };
 
-/** The outcomes that count as a failure of the job (a released attempt does not). */
-const FAILING = "('failed', 'interrupted', 'expired')";
+/**
+ * Attempts that end a job, by kind. A failure is the job's own (an evaluation error, the time
+ * limit, the job child crashing) and counts toward the job's max_attempts. An interruption is
+ * the machine's (the server stopped mid-evaluation, or a worker's lease ran out: killed,
+ * paused, a laptop suspended in class) and does not: a submission is not lost because the
+ * server crashed three times. MAX_INTERRUPTIONS still ends a job that keeps taking its server
+ * or worker down with it. A released attempt (a worker stopping cleanly) is neither.
+ */
+const FAILED = "('failed')";
+const INTERRUPTED = "('interrupted', 'expired')";
+export const MAX_INTERRUPTIONS = 10;
+
+/** A job's failed and interrupted attempts, in order. */
+export async function endedAttempts(q: SqlTx, jobId: string): Promise<{ failed: number; interrupted: number; list: string }> {
+  const rows = await q.rows(`SELECT attempt, worker, reason, outcome FROM job_attempts WHERE job = $1 AND (outcome IN ${FAILED} OR outcome IN ${INTERRUPTED}) ORDER BY attempt`, [jobId]);
+  const failed = rows.filter((a) => a.outcome === 'failed').length;
+  return {
+    failed,
+    interrupted: rows.length - failed,
+    list: rows.map((a) => `#${num(a.attempt)} (${(a.worker as string | null) ?? 'server'}): ${a.reason as string}`).join('; '),
+  };
+}
+
+/** The error of a job that stops after too many interruptions. */
+export function interruptedError(interrupted: number, list: string): string {
+  return `interrupted ${interrupted} times, the most one job may be (its server or worker stopped during the evaluation each time): ${list}`;
+}
 
 /**
  * Ends the job's current attempt (already marked with its outcome) and sends the job back to
@@ -39,14 +64,16 @@ const FAILING = "('failed', 'interrupted', 'expired')";
  */
 /** `charge`: a failure of the entrant's making (their strategy failed): failed at once, and it keeps counting against the quota. */
 async function afterFailingAttempt(q: SqlTx, jobId: string, maxAttempts: number, retry: boolean, reason: string, now: number, charge = false): Promise<'queued' | 'failed'> {
-  const failing = await q.rows(`SELECT attempt, worker, reason FROM job_attempts WHERE job = $1 AND outcome IN ${FAILING} ORDER BY attempt`, [jobId]);
-  if (retry && !charge && failing.length < maxAttempts) {
+  const ended = await endedAttempts(q, jobId);
+  if (retry && !charge && ended.failed < maxAttempts && ended.interrupted < MAX_INTERRUPTIONS) {
     await q.exec("UPDATE jobs SET state = 'queued', error = $2, worker = NULL, lease_expires_at = NULL WHERE id = $1", [jobId, reason]);
     return 'queued';
   }
-  const error = retry && failing.length > 1
-    ? `failed in ${failing.length} attempts: ${failing.map((a) => `#${num(a.attempt)} (${(a.worker as string | null) ?? 'server'}): ${a.reason as string}`).join('; ')}`
-    : reason;
+  const error = !retry || charge || ended.failed + ended.interrupted <= 1
+    ? reason
+    : ended.interrupted >= MAX_INTERRUPTIONS
+      ? interruptedError(ended.interrupted, ended.list)
+      : `failed in ${ended.failed} attempts${ended.interrupted ? ` (and interrupted in ${ended.interrupted})` : ''}: ${ended.list}`;
   await q.exec("UPDATE jobs SET state = 'failed', error = $2, finished_at = $3, worker = NULL, lease_expires_at = NULL, charged = $4 WHERE id = $1", [jobId, error, now, charge]);
   return 'failed';
 }

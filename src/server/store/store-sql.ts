@@ -8,7 +8,7 @@
  * or the row itself `FOR UPDATE`); DuckDB's store runs one call at a time and needs none.
  */
 import { pendingMigrations, SCHEMA_VERSION_TABLE, type Dialect } from './migrations.ts';
-import type { RowLocks, SqlTx } from './jobs-sql.ts';
+import { endedAttempts, interruptedError, MAX_INTERRUPTIONS, type RowLocks, type SqlTx } from './jobs-sql.ts';
 import {
   actionRow, actionsLimit, attemptRow, challengeRow, COUNTING, JOB_COLUMNS, jobRow, num, numOrNull, participantRow, phaseRow, resultRow, submissionRow,
 } from './rows.ts';
@@ -194,12 +194,14 @@ export async function recoverInterrupted(q: SqlTx, locks: StoreLocks, now: numbe
   for (const r of running) {
     const id = r.id as string, attempts = num(r.attempts);
     await q.exec("UPDATE job_attempts SET finished_at = $3, outcome = 'interrupted', reason = 'the server stopped during the evaluation' WHERE job = $1 AND attempt = $2", [id, attempts, now]);
-    if (attempts < num(r.max_attempts)) {
+    // Interruptions are the machine's, not the job's: they do not use up its max_attempts.
+    const ended = await endedAttempts(q, id);
+    if (ended.interrupted < MAX_INTERRUPTIONS) {
       await q.exec("UPDATE jobs SET state = 'queued', worker = NULL, lease_expires_at = NULL WHERE id = $1", [id]);
       requeued++;
     } else {
       await q.exec("UPDATE jobs SET state = 'failed', error = $2, finished_at = $3, worker = NULL, lease_expires_at = NULL WHERE id = $1",
-        [id, `interrupted in each of its ${attempts} attempts (the server stopped during the evaluation)`, now]);
+        [id, interruptedError(ended.interrupted, ended.list), now]);
       failed++;
     }
   }
