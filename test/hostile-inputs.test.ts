@@ -94,10 +94,16 @@ describe('damaged binary submissions are SieveErrors within bounds', () => {
     expect(e.problem).toBe('wrong-format');
   });
   it('damaged Parquet data pages', async () => {
+    // short-read's footer says 22 rows: on a pool that large its pages are read and their damage
+    // found; on the 6-row pool the footer alone refuses it, unread (ff-range's says 1 row).
+    const wide = rulesFor({ task: 'relabel', budget: { corrections: 10 } }, { ids: [...poolIds, ...Array.from({ length: 40 }, (_, i) => `w${i}`)], classNames: ['a', 'b'] });
     for (const f of ['short-read.parquet', 'ff-range.parquet']) {
-      const e = await rejected(fixture(f), /DuckDB cannot read the Parquet file \(damaged or truncated\?\)/, relabel);
+      const e = await rejected(fixture(f), /DuckDB cannot read the Parquet file \(damaged or truncated\?\)/, wide);
       expect(e.problem).toBe('wrong-format');
     }
+    const small = await rejected(fixture('short-read.parquet'), /holds 22 rows \(from its footer\); the pool has 6 train rows/, relabel);
+    expect(small.problem).toBe('over-budget');
+    expect((await rejected(fixture('ff-range.parquet'), /DuckDB cannot read the Parquet file/, relabel)).problem).toBe('wrong-format');
   });
 });
 

@@ -40,8 +40,8 @@ export function register(program: Command): void {
     .addHelpText('after', `
 Examples:
   sieve submit credit-fair ids.csv --server http://127.0.0.1:8080 --token sieve_par_…
-  sieve submit fashion-select mine.sql --server http://127.0.0.1:8080 --token sieve_par_…   # a strategy: run in the server's
-                                                  # sandbox on the pool and its hidden variants (docs/strategies.md)
+  # a strategy: run in the server's sandbox on the pool and its hidden variants (docs/strategies.md)
+  sieve submit fashion-select mine.sql --server http://127.0.0.1:8080 --token sieve_par_…
   SIEVE_SERVER=http://127.0.0.1:8080 SIEVE_TOKEN=… sieve submit credit-fair ids.csv --no-wait   # then: sieve status JOB`)
     .action(async (challenge: string, file: string, opts: Remote & { wait: boolean; timeout: string }) => {
       const r = remote(opts);
