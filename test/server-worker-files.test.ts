@@ -159,7 +159,11 @@ describe('a worker\'s file cache', () => {
     const events: Record<string, unknown>[] = [];
     const files = new WorkerFiles({ server: url, token: tokens.worker, cacheDir: join(dir, 'cache5'), maxBytes: 1e9, log: (e) => events.push(e) });
     // Earlier tests left claimed jobs: release them so this queue finds them.
-    const queue = new EvaluationQueue(store, { workers: 1, jobTimeoutSeconds: 120, pollMs: 50, log: (e) => events.push(e), prepare: (c) => files.prepare(c) });
+    // The server is unreachable for the first two claims: each job goes back to the queue (released,
+    // not a failed attempt) and the slot backs off, then the files come and every job is scored.
+    let outage = 2;
+    const prepare = (c: ClaimedJob) => (outage-- > 0 ? Promise.reject(new Error('cannot reach the server (ECONNREFUSED)')) : files.prepare(c));
+    const queue = new EvaluationQueue(store, { workers: 1, jobTimeoutSeconds: 120, pollMs: 50, filesBackoffMs: 50, log: (e) => events.push(e), prepare });
     for (const s of await store.listSubmissions({})) {
       if (s.job.state === 'running') await store.releaseJob({ job: s.job.id, attempt: s.job.attempts, worker: s.job.worker! }, Date.now());
     }
@@ -184,6 +188,10 @@ describe('a worker\'s file cache', () => {
     expect(record.challenge).toMatchObject({ ref: tiny.specPath, spec_sha256: tiny.specSha256 });
     expect(record.pool).toMatchObject({ ref: tiny.poolRef, content_hash: served.get('tiny')!.pool.manifest.content_hash });
     expect(events.filter((e) => e.event === 'done')).toHaveLength(before.queued);
+    const released = events.filter((e) => e.event === 'released');
+    expect(released).toHaveLength(2);
+    for (const e of released) expect(e.reason).toMatch(/could not get the job's files: cannot reach the server/);
+    expect(events.filter((e) => e.event === 'retry' || e.event === 'failed')).toEqual([]);
 
     const health = await get('/healthz');
     expect(health.status).toBe(200);

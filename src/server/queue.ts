@@ -51,6 +51,8 @@ export interface QueueOptions {
    * the claim's challenge folder as it is (the server's own workers, or a shared file system).
    */
   prepare?: (claimed: ClaimedJob) => Promise<PreparedFiles>;
+  /** First wait (ms) of a slot that could not get a job's files, doubling to 60 s while it lasts; default 1000. */
+  filesBackoffMs?: number;
 }
 
 export interface PreparedFiles {
@@ -85,6 +87,8 @@ interface Running {
 export class EvaluationQueue {
   private stopping = false;
   private wake: (() => void)[] = [];
+  /** Slots waiting out a files backoff: woken only by stop(), not by new submissions. */
+  private halts: (() => void)[] = [];
   private loops: Promise<void>[] = [];
   private running = new Set<Running>();
   private readonly leaseMs: number;
@@ -124,6 +128,7 @@ export class EvaluationQueue {
   async stop(graceMs = 0): Promise<void> {
     this.stopping = true;
     for (const w of this.wake.splice(0)) w();
+    for (const h of this.halts.splice(0)) h();
     if (graceMs > 0 && this.running.size) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([Promise.all(this.loops), new Promise<void>((ok) => { timer = setTimeout(ok, graceMs); })]);
@@ -149,6 +154,7 @@ export class EvaluationQueue {
 
   private async loop(slot: number): Promise<void> {
     const worker = this.workerId(slot);
+    let backoff = 0;
     while (!this.stopping) {
       let claimed: ClaimedJob | null = null;
       try {
@@ -160,11 +166,31 @@ export class EvaluationQueue {
         await this.idle();
         continue;
       }
-      await this.runJob(worker, claimed);
+      if ((await this.runJob(worker, claimed)) === 'no-files') {
+        // The job went back to the queue; this slot waits before claiming again, so a worker cut
+        // off from the server neither spins nor takes jobs from workers that can run them.
+        backoff = Math.min(60_000, backoff ? backoff * 2 : (this.opts.filesBackoffMs ?? 1000));
+        await this.pause(backoff);
+      } else backoff = 0;
     }
   }
 
-  private async runJob(worker: string, claimed: ClaimedJob): Promise<void> {
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const self = this;
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        const i = self.halts.indexOf(done);
+        if (i >= 0) self.halts.splice(i, 1);
+        resolve();
+      }
+      this.halts.push(done);
+    });
+  }
+
+  /** Runs one claimed attempt; 'no-files' when its files could not be had here (the job was released). */
+  private async runJob(worker: string, claimed: ClaimedJob): Promise<'no-files' | void> {
     const { job, attempt, submission } = claimed;
     const ref: AttemptRef = { job: job.id, attempt, worker };
     const log = (event: string, extra: Record<string, unknown> = {}) =>
@@ -185,25 +211,28 @@ export class EvaluationQueue {
     }, this.opts.heartbeatMs ?? Math.max(50, Math.floor(this.leaseMs / 3)));
     try {
       let reply: JobReply;
-      let where: PreparedFiles | undefined;
-      let filesError = '';
+      let where: PreparedFiles;
       try {
         where = this.opts.prepare ? await this.opts.prepare(claimed) : { challengeRef: claimed.challengeRef };
       } catch (err) {
-        // The job's files could not be had here (server unreachable, a hash mismatch): another worker may do better.
-        filesError = (err as Error).message;
+        // The job's files could not be had here (server unreachable, a hash mismatch). That is this
+        // machine's trouble, not the submission's: the job is released (not a failed attempt) for
+        // a worker that can reach them, and this slot backs off (loop).
+        const filesError = (err as Error).message;
         log('files-error', { error: filesError });
+        clearInterval(heartbeat);
+        const released = await this.store.releaseJob(ref, Date.now());
+        log(released ? 'released' : 'lease-lost', { reason: `the worker could not get the job's files: ${filesError}`, seconds: seconds() });
+        return 'no-files';
       }
       try {
-        reply = where
-          ? await this.evaluate(run, {
-            challengeRef: where.challengeRef, poolDir: where.poolDir, fileName: submission.fileName, bytes: submission.bytes, timeLimitSeconds: this.opts.jobTimeoutSeconds,
-          })
-          : { ok: false, reason: `the worker could not get the job's files: ${filesError}`, final: false };
+        reply = await this.evaluate(run, {
+          challengeRef: where.challengeRef, poolDir: where.poolDir, fileName: submission.fileName, bytes: submission.bytes, timeLimitSeconds: this.opts.jobTimeoutSeconds,
+        });
       } finally {
-        where?.done?.();
+        where.done?.();
       }
-      if (reply.ok && where?.recordRefs) {
+      if (reply.ok && where.recordRefs) {
         // Where the challenge and pool were loaded from is this machine's cache; the record names them as the server does.
         const record = reply.record as ResultRecord;
         record.challenge.ref = where.recordRefs.challenge;
