@@ -1,7 +1,7 @@
 /**
  * The server's state in PostgreSQL (`sieve serve --db postgres://…`), for a server whose
  * evaluation workers run on several machines. Same interface, same SQL (jobs-sql.ts and
- * store-sql.ts) and same meaning as the DuckDB file; what differs is concurrency: a pool of
+ * store-sql.ts, through sql-store.ts) and same meaning as the DuckDB file; what differs is concurrency: a pool of
  * connections runs many store calls at once, each in its own transaction (READ COMMITTED), so
  * a job's row is locked while a call decides about it (`FOR UPDATE`), a claim passes over jobs
  * another worker is taking (`FOR UPDATE SKIP LOCKED`), and a check-then-write (a name still
@@ -13,13 +13,10 @@
 import pg from 'pg';
 import { SieveError } from '../../util/errors.ts';
 import * as jobs from './jobs-sql.ts';
-import { DIALECTS, SCHEMA_VERSION } from './migrations.ts';
+import { DIALECTS } from './migrations.ts';
 import { pgTarget, type PgTarget } from './open.ts';
-import * as sql from './store-sql.ts';
-import type {
-  ActionRow, AttemptRef, AttemptRow, ChallengeRow, ClaimedJob, FailOutcome, JobRow, JobState, NewSubmission, ParticipantRole, ParticipantRow, PhaseRow,
-  QueueStats, Quota, ResultRow, ServerStore, SubmissionRow, SubmitOutcome,
-} from './types.ts';
+import { SqlStore } from './sql-store.ts';
+import type * as sql from './store-sql.ts';
 
 /** int8 (count(*), BIGINT times in ms) as a number: every value the schema holds fits in 2^53. */
 const TYPES: pg.CustomTypesConfig = {
@@ -30,11 +27,6 @@ const TYPES: pg.CustomTypesConfig = {
 /** SQLSTATEs after which the whole transaction is run again: serialization_failure, deadlock_detected. */
 const RETRY = new Set(['40001', '40P01']);
 const ATTEMPTS = 4;
-
-const LOCKS: sql.StoreLocks = {
-  ...jobs.PG_LOCKS,
-  byKey: async (q, key) => { await q.exec('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]); },
-};
 
 /** A connection or login failure as a SieveError that says what to check (no stack, no password). */
 export function connectionError(err: unknown, t: PgTarget): SieveError {
@@ -77,13 +69,19 @@ export function connectionError(err: unknown, t: PgTarget): SieveError {
   return new SieveError(`cannot connect to PostgreSQL at ${at} (database "${t.database}", role "${t.user}"): ${(e.message ?? String(err)).split('\n')[0]}`, opts([]));
 }
 
-export class PostgresStore implements ServerStore {
-  readonly schemaVersion = SCHEMA_VERSION;
+export class PostgresStore extends SqlStore {
   /** Shared with workers on other machines: only an expired lease says a worker is gone. */
   readonly exclusive = false;
   readonly location: string;
+  /** Row locks, and an advisory lock (held until commit) on what a check-then-write checks. */
+  protected readonly locks: sql.StoreLocks = {
+    ...jobs.PG_LOCKS,
+    byKey: async (q, key) => { await q.exec('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]); },
+  };
+  protected readonly dialect = DIALECTS.postgres;
 
   private constructor(private readonly pool: pg.Pool, readonly target: PgTarget) {
+    super();
     this.location = target.redacted;
   }
 
@@ -108,7 +106,7 @@ export class PostgresStore implements ServerStore {
   }
 
   /** One store call: a connection of the pool, inside BEGIN … COMMIT unless `tx` is false; run again on a deadlock or serialisation failure. */
-  private readonly run: sql.RunTx = async <T>(fn: (q: jobs.SqlTx) => Promise<T>, tx = true): Promise<T> => {
+  protected readonly run: sql.RunTx = async <T>(fn: (q: jobs.SqlTx) => Promise<T>, tx = true): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
       let client: pg.PoolClient;
       try {
@@ -138,13 +136,10 @@ export class PostgresStore implements ServerStore {
     }
   };
 
-  async currentVersion(): Promise<number> {
-    return this.run((q) => sql.currentVersion(q), false);
-  }
-
-  async migrate(): Promise<number> {
+  /** The migrations, with what to do when the role may not create tables. */
+  override async migrate(): Promise<number> {
     try {
-      await sql.migrate(this.run, LOCKS, DIALECTS.postgres, this.location);
+      return await super.migrate();
     } catch (err) {
       if ((err as { code?: string }).code === '42501') {
         const t = this.target;
@@ -154,100 +149,10 @@ export class PostgresStore implements ServerStore {
       }
       throw err;
     }
-    return this.schemaVersion;
   }
 
   async close(): Promise<void> {
     await this.pool.end();
-  }
-
-  putChallenge(row: ChallengeRow, phase: Omit<PhaseRow, 'challenge' | 'name'>): Promise<void> {
-    return this.run((q) => sql.putChallenge(q, LOCKS, row, phase));
-  }
-  createChallenge(row: ChallengeRow, phase: Omit<PhaseRow, 'challenge' | 'name'>, action: ActionRow): Promise<boolean> {
-    return this.run((q) => sql.createChallenge(q, LOCKS, row, phase, action));
-  }
-  setChallengeState(name: string, state: ChallengeRow['state'], action: ActionRow): Promise<'ok' | 'not-found'> {
-    return this.run((q) => sql.setChallengeState(q, name, state, action));
-  }
-  putPhase(phase: PhaseRow, action: ActionRow): Promise<'ok' | 'not-found'> {
-    return this.run((q) => sql.putPhase(q, LOCKS, phase, action));
-  }
-  listActions(filter: { challenge?: string; limit?: number }): Promise<ActionRow[]> {
-    return this.run((q) => sql.listActions(q, filter), false);
-  }
-  listChallenges(): Promise<ChallengeRow[]> {
-    return this.run((q) => sql.listChallenges(q), false);
-  }
-  getChallenge(name: string): Promise<ChallengeRow | null> {
-    return this.run((q) => sql.getChallenge(q, name), false);
-  }
-  listPhases(challenge: string): Promise<PhaseRow[]> {
-    return this.run((q) => sql.listPhases(q, challenge), false);
-  }
-
-  addParticipant(row: ParticipantRow): Promise<boolean> {
-    return this.run((q) => sql.addParticipant(q, LOCKS, row));
-  }
-  getParticipant(id: string): Promise<ParticipantRow | null> {
-    return this.run((q) => sql.getParticipant(q, id), false);
-  }
-  countParticipants(role?: ParticipantRole): Promise<number> {
-    return this.run((q) => sql.countParticipants(q, role), false);
-  }
-
-  submit(sub: NewSubmission, job: { id: string; maxAttempts: number }, quota: Quota): Promise<SubmitOutcome> {
-    return this.run((q) => sql.submit(q, LOCKS, sub, job, quota));
-  }
-  quotaUsed(participant: string, challenge: string, dayStart: number): Promise<{ total: number; today: number }> {
-    return this.run((q) => sql.quotaUsed(q, participant, challenge, dayStart), false);
-  }
-  getSubmission(id: string): Promise<SubmissionRow | null> {
-    return this.run((q) => sql.getSubmission(q, id), false);
-  }
-  listSubmissions(filter: { participant?: string; challenge?: string }): Promise<(SubmissionRow & { job: JobRow; primaryPublic: number | null })[]> {
-    return this.run((q) => sql.listSubmissions(q, filter), false);
-  }
-
-  claimJob(worker: string, leaseMs: number, now: number): Promise<ClaimedJob | null> {
-    return this.run((q) => jobs.claimJob(q, LOCKS, worker, leaseMs, now));
-  }
-  renewLease(ref: AttemptRef, leaseMs: number, now: number): Promise<boolean> {
-    return this.run((q) => jobs.renewLease(q, LOCKS, ref, leaseMs, now));
-  }
-  completeJob(ref: AttemptRef, result: Omit<ResultRow, 'job' | 'attempt'>, now: number): Promise<boolean> {
-    return this.run((q) => jobs.completeJob(q, LOCKS, ref, result, now));
-  }
-  failAttempt(ref: AttemptRef, reason: string, retry: boolean, now: number, charge = false): Promise<FailOutcome> {
-    return this.run((q) => jobs.failAttempt(q, LOCKS, ref, reason, retry, now, charge));
-  }
-  releaseJob(ref: AttemptRef, now: number): Promise<boolean> {
-    return this.run((q) => jobs.releaseJob(q, LOCKS, ref, now));
-  }
-  queueStats(now: number): Promise<QueueStats> {
-    return this.run((q) => jobs.queueStats(q, now), false);
-  }
-  cancelJob(jobId: string, participant: string, now: number): Promise<'cancelled' | 'not-queued' | 'not-found'> {
-    return this.run((q) => sql.cancelJob(q, LOCKS, jobId, participant, now));
-  }
-  recoverInterrupted(now: number): Promise<{ requeued: number; failed: number }> {
-    return this.run((q) => sql.recoverInterrupted(q, LOCKS, now));
-  }
-  getJob(id: string): Promise<JobRow | null> {
-    return this.run((q) => sql.getJob(q, id), false);
-  }
-  listAttempts(job: string): Promise<AttemptRow[]> {
-    return this.run((q) => sql.listAttempts(q, job), false);
-  }
-  countJobs(): Promise<Record<JobState, number>> {
-    return this.run((q) => sql.countJobs(q), false);
-  }
-
-  getResult(submission: string): Promise<ResultRow | null> {
-    return this.run((q) => sql.getResult(q, submission), false);
-  }
-  listResults(challenge: string): Promise<(ResultRow & { participant: string; participantName: string; submittedAt: number })[]> {
-    return this.run((q) => sql.listResults(q, challenge), false);
   }
 }
 

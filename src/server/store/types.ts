@@ -1,8 +1,8 @@
 /**
  * The server's state behind one small interface: challenges and their phases, participants
  * (token hashes only), submissions (the uploaded bytes), evaluation jobs with their attempts,
- * and results. `duckdb.ts` implements it on one embedded DuckDB file; a PostgreSQL backend is
- * one more file implementing the same interface (issue 10). Every method is one transaction:
+ * and results. `sql-store.ts` implements it once over the SQL both backends run; `duckdb.ts`
+ * (one embedded DuckDB file) and `postgres.ts` add only connecting, transactions and locks. Every method is one transaction:
  * a caller never sees a half-written change, and a process killed at any moment leaves the
  * state of the last committed call.
  *

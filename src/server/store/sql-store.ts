@@ -1,0 +1,129 @@
+/**
+ * The ServerStore both backends share: every store call written once, as the SQL of
+ * store-sql.ts and jobs-sql.ts run in one transaction of the backend. A backend (duckdb.ts,
+ * postgres.ts) gives only what truly differs: how it connects and closes, how it runs one call
+ * in a transaction (`run`: DuckDB one call at a time under a mutex, PostgreSQL a pooled
+ * connection with retries on deadlock), its locks (none on DuckDB; row locks and advisory locks
+ * on PostgreSQL), its schema dialect, and whether the database is the process's alone.
+ */
+import * as jobs from './jobs-sql.ts';
+import { SCHEMA_VERSION, type Dialect } from './migrations.ts';
+import * as sql from './store-sql.ts';
+import type {
+  ActionRow, AttemptRef, AttemptRow, ChallengeRow, ClaimedJob, FailOutcome, JobRow, JobState, NewSubmission, ParticipantRole, ParticipantRow, PhaseRow,
+  QueueStats, Quota, ResultRow, ServerStore, SubmissionRow, SubmitOutcome,
+} from './types.ts';
+
+export abstract class SqlStore implements ServerStore {
+  readonly schemaVersion = SCHEMA_VERSION;
+  abstract readonly exclusive: boolean;
+  /** Where the database is, for messages (a file path, or a URL without its password). */
+  abstract readonly location: string;
+
+  /** What the backend's SQL calls need to hold while they check and write (see StoreLocks). */
+  protected abstract readonly locks: sql.StoreLocks;
+  /** The backend's spelling of the schema's types. */
+  protected abstract readonly dialect: Dialect;
+  /** Runs one store call: inside BEGIN … COMMIT unless `tx` is false (a read that needs none). */
+  protected abstract readonly run: sql.RunTx;
+
+  abstract close(): Promise<void>;
+
+  currentVersion(): Promise<number> {
+    return this.run((q) => sql.currentVersion(q), false);
+  }
+
+  async migrate(): Promise<number> {
+    await sql.migrate(this.run, this.locks, this.dialect, this.location);
+    return this.schemaVersion;
+  }
+
+  putChallenge(row: ChallengeRow, phase: Omit<PhaseRow, 'challenge' | 'name'>): Promise<void> {
+    return this.run((q) => sql.putChallenge(q, this.locks, row, phase));
+  }
+  createChallenge(row: ChallengeRow, phase: Omit<PhaseRow, 'challenge' | 'name'>, action: ActionRow): Promise<boolean> {
+    return this.run((q) => sql.createChallenge(q, this.locks, row, phase, action));
+  }
+  setChallengeState(name: string, state: ChallengeRow['state'], action: ActionRow): Promise<'ok' | 'not-found'> {
+    return this.run((q) => sql.setChallengeState(q, name, state, action));
+  }
+  putPhase(phase: PhaseRow, action: ActionRow): Promise<'ok' | 'not-found'> {
+    return this.run((q) => sql.putPhase(q, this.locks, phase, action));
+  }
+  listActions(filter: { challenge?: string; limit?: number }): Promise<ActionRow[]> {
+    return this.run((q) => sql.listActions(q, filter), false);
+  }
+  listChallenges(): Promise<ChallengeRow[]> {
+    return this.run((q) => sql.listChallenges(q), false);
+  }
+  getChallenge(name: string): Promise<ChallengeRow | null> {
+    return this.run((q) => sql.getChallenge(q, name), false);
+  }
+  listPhases(challenge: string): Promise<PhaseRow[]> {
+    return this.run((q) => sql.listPhases(q, challenge), false);
+  }
+
+  addParticipant(row: ParticipantRow): Promise<boolean> {
+    return this.run((q) => sql.addParticipant(q, this.locks, row));
+  }
+  getParticipant(id: string): Promise<ParticipantRow | null> {
+    return this.run((q) => sql.getParticipant(q, id), false);
+  }
+  countParticipants(role?: ParticipantRole): Promise<number> {
+    return this.run((q) => sql.countParticipants(q, role), false);
+  }
+
+  submit(sub: NewSubmission, job: { id: string; maxAttempts: number }, quota: Quota): Promise<SubmitOutcome> {
+    return this.run((q) => sql.submit(q, this.locks, sub, job, quota));
+  }
+  quotaUsed(participant: string, challenge: string, dayStart: number): Promise<{ total: number; today: number }> {
+    return this.run((q) => sql.quotaUsed(q, participant, challenge, dayStart), false);
+  }
+  getSubmission(id: string): Promise<SubmissionRow | null> {
+    return this.run((q) => sql.getSubmission(q, id), false);
+  }
+  listSubmissions(filter: { participant?: string; challenge?: string }): Promise<(SubmissionRow & { job: JobRow; primaryPublic: number | null })[]> {
+    return this.run((q) => sql.listSubmissions(q, filter), false);
+  }
+
+  claimJob(worker: string, leaseMs: number, now: number): Promise<ClaimedJob | null> {
+    return this.run((q) => jobs.claimJob(q, this.locks, worker, leaseMs, now));
+  }
+  renewLease(ref: AttemptRef, leaseMs: number, now: number): Promise<boolean> {
+    return this.run((q) => jobs.renewLease(q, this.locks, ref, leaseMs, now));
+  }
+  completeJob(ref: AttemptRef, result: Omit<ResultRow, 'job' | 'attempt'>, now: number): Promise<boolean> {
+    return this.run((q) => jobs.completeJob(q, this.locks, ref, result, now));
+  }
+  failAttempt(ref: AttemptRef, reason: string, retry: boolean, now: number, charge = false): Promise<FailOutcome> {
+    return this.run((q) => jobs.failAttempt(q, this.locks, ref, reason, retry, now, charge));
+  }
+  releaseJob(ref: AttemptRef, now: number): Promise<boolean> {
+    return this.run((q) => jobs.releaseJob(q, this.locks, ref, now));
+  }
+  queueStats(now: number): Promise<QueueStats> {
+    return this.run((q) => jobs.queueStats(q, now), false);
+  }
+  cancelJob(jobId: string, participant: string, now: number): Promise<'cancelled' | 'not-queued' | 'not-found'> {
+    return this.run((q) => sql.cancelJob(q, this.locks, jobId, participant, now));
+  }
+  recoverInterrupted(now: number): Promise<{ requeued: number; failed: number }> {
+    return this.run((q) => sql.recoverInterrupted(q, this.locks, now));
+  }
+  getJob(id: string): Promise<JobRow | null> {
+    return this.run((q) => sql.getJob(q, id), false);
+  }
+  listAttempts(job: string): Promise<AttemptRow[]> {
+    return this.run((q) => sql.listAttempts(q, job), false);
+  }
+  countJobs(): Promise<Record<JobState, number>> {
+    return this.run((q) => sql.countJobs(q), false);
+  }
+
+  getResult(submission: string): Promise<ResultRow | null> {
+    return this.run((q) => sql.getResult(q, submission), false);
+  }
+  listResults(challenge: string): Promise<(ResultRow & { participant: string; participantName: string; submittedAt: number })[]> {
+    return this.run((q) => sql.listResults(q, challenge), false);
+  }
+}
