@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,7 +163,8 @@ describe('a worker\'s file cache', () => {
     // not a failed attempt) and the slot backs off, then the files come and every job is scored.
     let outage = 2;
     const prepare = (c: ClaimedJob) => (outage-- > 0 ? Promise.reject(new Error('cannot reach the server (ECONNREFUSED)')) : files.prepare(c));
-    const queue = new EvaluationQueue(store, { workers: 1, jobTimeoutSeconds: 120, pollMs: 50, filesBackoffMs: 50, log: (e) => events.push(e), prepare });
+    // As sieve worker does: the job children's caches go into the worker's own cache folder.
+    const queue = new EvaluationQueue(store, { workers: 1, jobTimeoutSeconds: 120, pollMs: 50, filesBackoffMs: 50, log: (e) => events.push(e), prepare, childEnv: { SIEVE_CACHE: join(dir, 'cache5') } });
     for (const s of await store.listSubmissions({})) {
       if (s.job.state === 'running') await store.releaseJob({ job: s.job.id, attempt: s.job.attempts, worker: s.job.worker! }, Date.now());
     }
@@ -192,6 +193,8 @@ describe('a worker\'s file cache', () => {
     expect(released).toHaveLength(2);
     for (const e of released) expect(e.reason).toMatch(/could not get the job's files: cannot reach the server/);
     expect(events.filter((e) => e.event === 'retry' || e.event === 'failed')).toEqual([]);
+    // The evaluation cache the children wrote is in that folder (where its size limit applies), not in sieve's own.
+    expect((await readdir(join(dir, 'cache5', 'evaluate'))).filter((f) => f.endsWith('.arr')).length).toBeGreaterThan(0);
 
     const health = await get('/healthz');
     expect(health.status).toBe(200);
@@ -209,4 +212,32 @@ describe('a worker\'s file cache', () => {
     expect(value('sieve_attempts_total{outcome="released"}')).toBeGreaterThan(0);
     expect(text).toMatch(/^# TYPE sieve_results_total counter$/m);
   }, 120_000);
+
+  it('bounds the whole cache folder: evaluate entries at any time, variant pools and findings only while no job runs', async () => {
+    const cache = join(dir, 'cache6');
+    const put = async (path: string, bytes: number, age: number) => {
+      await mkdir(join(cache, path, '..'), { recursive: true });
+      await writeFile(join(cache, path), Buffer.alloc(bytes));
+      const t = new Date(Date.now() - age * 1000);
+      await utimes(join(cache, path), t, t);
+    };
+    await put('variants/recipe-1-abc/train.parquet', 4000, 50);
+    await utimes(join(cache, 'variants/recipe-1-abc'), new Date(Date.now() - 50_000), new Date(Date.now() - 50_000));
+    await put('variants/.findings/k1.bin', 1000, 40);
+    await put('evaluate/split-old.arr', 3000, 30);
+    await put('evaluate/features-new.arr', 3000, 1);
+    await put('findings/k2.bin', 500, 20);
+    const events: Record<string, unknown>[] = [];
+    const files = new WorkerFiles({ server: url, token: tokens.worker, cacheDir: cache, maxBytes: 5000, log: (e) => events.push(e) });
+    // While a job runs (not idle): only evaluate entries may go; 11,500 bytes over 5,000 cannot be met.
+    await files.evict(false);
+    expect(await readdir(join(cache, 'evaluate'))).toEqual([]);
+    expect(await readdir(join(cache, 'variants'))).toContain('recipe-1-abc');
+    expect(events.at(-1)).toMatchObject({ event: 'cache-over-limit', bytes: 5500 });
+    // Idle: the oldest variant pool goes first, then it fits (1,500 bytes left).
+    await files.evict(true);
+    expect(await readdir(join(cache, 'variants'))).toEqual(['.findings']);
+    expect(await readdir(join(cache, 'findings'))).toEqual(['k2.bin']);
+    expect(events.filter((e) => e.event === 'cache-evicted').map((e) => String(e.path).slice(cache.length + 1))).toEqual(['evaluate/split-old.arr', 'evaluate/features-new.arr', 'variants/recipe-1-abc']);
+  });
 });

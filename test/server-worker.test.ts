@@ -73,7 +73,9 @@ async function until(fn: () => boolean | Promise<boolean>, what: string, seconds
 async function startServer(db: string): Promise<Proc & { url: string }> {
   const s = sieve(['serve', '--db', db, '--port', '0', '--challenges', challenges, '--workers', '0', '--json']);
   let url = '';
-  await until(() => { const m = s.lines.map((l) => /listening on (http:\/\/\S+)/.exec(l)).find(Boolean); if (m) url = m[1]; return !!m || s.proc.exitCode !== null; }, 'the server to listen', 60, s);
+  // With --json the start-up line is an event: {"event":"server-started","url":…}.
+  const started = () => s.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((e) => e.event === 'server-started');
+  await until(() => { const e = started(); if (e) url = e.url; return !!e || s.proc.exitCode !== null; }, 'the server to listen', 60, s);
   if (!url) throw new Error(`sieve serve did not start:\n${s.lines.join('\n')}`);
   return { ...s, url };
 }

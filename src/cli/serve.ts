@@ -5,28 +5,21 @@
 import type { Command } from 'commander';
 import { SieveError } from '../util/errors.ts';
 import { printJson } from '../util/output.ts';
+import { eventLog, intIn, queueOptions, queueSettings, stopOnSignal, type QueueCliOptions } from './queue-options.ts';
 
-interface ServeCliOptions {
+interface ServeCliOptions extends QueueCliOptions {
   db: string;
   port: string;
   host: string;
   challenges?: string;
   workers?: string;
-  jobTimeout: string;
   maxUploadMb: string;
   rateLimit: string;
   init?: boolean;
-  json?: boolean;
-}
-
-function intIn(value: string, flag: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new SieveError(`${flag} must be an integer from ${min} to ${max}, got "${value}"`, { where: flag });
-  return n;
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('serve')
     .description('run the challenge server: HTTP API, accounts, a crash-safe evaluation queue, leaderboards (docs/server.md)')
     .option('--db <file|url>', 'the server database: a DuckDB file, or PostgreSQL as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE', 'sieve-server.duckdb')
@@ -34,11 +27,10 @@ export function register(program: Command): void {
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--challenges <dir>', 'serve the challenges in the folders of this directory (default: the built-in challenges)')
     .option('--workers <n>', 'evaluation worker processes (default: one per core; 0: none, sieve worker processes evaluate)')
-    .option('--job-timeout <seconds>', 'wall-clock limit of one evaluation attempt', '600')
     .option('--max-upload-mb <n>', 'largest submission upload accepted, in MB', '16')
     .option('--rate-limit <n>', 'requests per minute per client address and per API token (0: no limit)', '600')
-    .option('--init', 'create the database and print the organiser token (shown once), then exit')
-    .option('--json', 'with --init: print the token as JSON; serving: log job events as JSON lines')
+    .option('--init', 'create the database and print the organiser token (shown once), then exit');
+  queueOptions(cmd, { json: 'with --init: print the token as JSON; serving: log the start and every job event as JSON lines', grace: '0' })
     .addHelpText('after', `
 Examples:
   sieve serve --init                       # creates sieve-server.duckdb, prints the organiser token once
@@ -60,21 +52,30 @@ Examples:
         return;
       }
       const workers = opts.workers === undefined ? undefined : intIn(opts.workers, '--workers', 0, 256);
+      const q = queueSettings(opts);
+      const log = eventLog(q.json);
       const running = await serve.startServer({
         db: opts.db,
         port: intIn(opts.port, '--port', 0, 65535),
         host: opts.host,
         challengesDir: opts.challenges,
         workers,
-        jobTimeoutSeconds: intIn(opts.jobTimeout, '--job-timeout', 1, 86_400),
+        jobTimeoutSeconds: q.jobTimeoutSeconds,
+        leaseMs: q.leaseMs,
         maxUploadBytes: intIn(opts.maxUploadMb, '--max-upload-mb', 1, 256) * 1024 * 1024,
         ratePerMinute: intIn(opts.rateLimit, '--rate-limit', 0, 1_000_000),
-        log: (e) => console.log(opts.json ? JSON.stringify({ time: new Date().toISOString(), ...e }) : `${new Date().toISOString()} ${Object.entries(e).map(([k, v]) => `${k}=${v}`).join(' ')}`),
+        log,
       });
       const r = running.recovered;
-      if (r.requeued || r.failed) console.log(`sieve serve: resumed ${r.requeued} interrupted job(s)${r.failed ? `, ${r.failed} failed after their last attempt` : ''}`);
-      console.log(`sieve serve: listening on ${running.url} (${running.challenges.length} challenges: ${running.challenges.join(', ')}; ${running.workers} workers)`);
-      // Runs until a signal; the CLI's handler exits and the workers' children follow (IPC disconnect).
+      if (q.json) {
+        if (r.requeued || r.failed) log({ event: 'recovered', requeued: r.requeued, failed: r.failed });
+        log({ event: 'server-started', url: running.url, db: running.location, challenges: running.challenges, workers: running.workers, lease_seconds: q.leaseMs / 1000 });
+      } else {
+        if (r.requeued || r.failed) console.log(`sieve serve: resumed ${r.requeued} interrupted job(s)${r.failed ? `, ${r.failed} failed after their last attempt` : ''}`);
+        console.log(`sieve serve: listening on ${running.url} (${running.challenges.length} challenges: ${running.challenges.join(', ')}; ${running.workers} workers)`);
+      }
+      stopOnSignal(log, { server: running.url }, running.busy, q.graceMs, (g) => running.close(g));
+      // Runs until a signal (stopOnSignal); the job children of a second signal's exit follow it (IPC disconnect).
       await new Promise<never>(() => {});
     });
 }

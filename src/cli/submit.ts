@@ -88,8 +88,43 @@ Examples:
       const { jobStatus } = await import('../server/client.ts');
       const s = await jobStatus(r, jobId);
       if (opts.json) return printJson(s);
-      console.log(`job ${s.id} (${s.challenge}): ${s.state}, attempt ${s.attempts} of at most ${s.max_attempts}`);
+      for (const line of statusLines(s)) printWrapped(line, line.startsWith('  ') ? 4 : 0);
       if (s.error) printWrapped(`reason: ${s.error}`);
       if (s.state === 'done') console.log(`result: sieve submit prints it; GET ${r.server.replace(/\/+$/, '')}/api/submissions/${s.submission}`);
     });
+}
+
+interface StatusView {
+  id: string;
+  challenge: string;
+  state: string;
+  attempts: number;
+  max_attempts: number;
+  attempt_log: { attempt: number; outcome: string; reason: string | null; worker?: string | null }[];
+}
+
+/**
+ * What `sieve status` prints about a job's attempts. The bound of max_attempts counts failing
+ * attempts only (an evaluation error, the time limit): an expired lease, a stopped server or a
+ * worker releasing its job is not one, so "attempt 2 of at most 3" would mislead. Every earlier
+ * attempt is listed with its outcome and worker.
+ */
+export function statusLines(s: StatusView): string[] {
+  const log = s.attempt_log ?? [];
+  const current = (s.state === 'running' || s.state === 'done') && log.length ? log[log.length - 1] : null;
+  const earlier = current ? log.slice(0, -1) : log;
+  const tally = new Map<string, number>();
+  for (const a of earlier) tally.set(a.outcome, (tally.get(a.outcome) ?? 0) + 1);
+  const before = [...tally].map(([o, n]) => `${n} ${o}`).join(', ');
+  const at = current ? `, attempt ${current.attempt}` : '';
+  const out = [`job ${s.id} (${s.challenge}): ${s.state}${at}${before ? ` (before it: ${before})` : ''}`];
+  if (earlier.length) {
+    for (const a of log) out.push(`  #${a.attempt} ${a.outcome}${a.worker ? ` on ${a.worker}` : ''}${a.reason && a.outcome !== 'done' ? `: ${a.reason}` : ''}`);
+  }
+  const failing = log.filter((a) => a.outcome === 'failed').length;
+  const notCounted = earlier.filter((a) => a.outcome !== 'failed').length;
+  if (s.state !== 'done' && s.state !== 'cancelled' || failing || notCounted) {
+    out.push(`failing attempts: ${failing} of at most ${s.max_attempts}${notCounted ? ` (${notCounted} expired, interrupted or released: not counted)` : ''}`);
+  }
+  return out;
 }

@@ -46,8 +46,10 @@ export class ApiError extends Error {
 export interface AppOptions {
   store: ServerStore;
   challenges: Map<string, ServedChallenge>;
-  /** Called after a job is stored (wakes a worker). */
-  onQueued?: () => void;
+  /** Called after a job is stored (wakes a worker; the server logs it). */
+  onQueued?: (e: { job: string; submission: string; challenge: string; participant: string; kind: 'file' | 'strategy'; bytes: number }) => void;
+  /** Called after a participant or organiser cancelled a queued job (the server logs it). */
+  onCancelled?: (e: { job: string; submission: string; challenge: string; participant: string; by: string }) => void;
   /** Largest upload accepted, in bytes. */
   maxUploadBytes: number;
   /** Requests per minute per client address and per API token (0 or absent: no limit). */
@@ -379,7 +381,7 @@ export function createApp(opts: AppOptions): Hono {
             : `you have used all ${outcome.cap} submissions of ${ch.name}`,
           'limits', ["cancelled submissions and those that failed through no fault of yours do not count (a strategy of yours that failed does); cancel a queued one with POST /api/jobs/<id>/cancel"]);
       }
-      opts.onQueued?.();
+      opts.onQueued?.({ job, submission, challenge: ch.name, participant: p.id, kind: checked.strategy ? 'strategy' : 'file', bytes: bytes.length });
       return c.json({
         submission, job, state: 'queued', kind: checked.strategy ? 'strategy' : 'file', ...(checked.strategy ? { strategy: checked.strategy } : {}),
         rows: checked.rows, sha256: checked.sha256, status: `/api/jobs/${job}`,
@@ -425,6 +427,7 @@ export function createApp(opts: AppOptions): Hono {
     const r = await store.cancelJob(job.id, job.participant === p.id ? p.id : job.participant, Date.now());
     if (r === 'not-queued') throw new ApiError(409, 'not-cancellable', `job ${job.id} is ${job.state}; only a queued job can be cancelled`, 'job');
     if (r === 'not-found') throw new ApiError(404, 'not-found', `no job "${job.id}" of yours`, 'job');
+    opts.onCancelled?.({ job: job.id, submission: job.submission, challenge: job.challenge, participant: job.participant, by: p.id });
     return c.json(jobJson((await store.getJob(job.id))!));
   });
 

@@ -23,6 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ResultRecord } from '../evaluate/record.ts';
+import type { EventLogger, ServerEventName } from './events.ts';
 import type { JobReply, JobRequest } from './job-child.ts';
 import type { AttemptRef, ClaimedJob, ServerStore } from './store/types.ts';
 
@@ -39,8 +40,10 @@ export interface QueueOptions {
   pollMs?: number;
   /** Names this process's slots in the store and the logs (default host/pid). */
   workerName?: string;
-  /** One line per job event: claimed, renewed, done, retry, failed, released, lease-lost, stale-result. */
-  log?: (event: Record<string, unknown>) => void;
+  /** One line per job event: claimed, renewed, done, retry, failed, released, lease-lost, … (src/server/events.ts). */
+  log?: EventLogger;
+  /** Set in each job child's environment (a sieve worker points SIEVE_CACHE at its own --cache). */
+  childEnv?: Record<string, string>;
   /** Called after a result is written (the server warms that challenge's leaderboard comparisons). */
   onResult?: (challenge: string) => void;
   /**
@@ -193,7 +196,7 @@ export class EvaluationQueue {
   private async runJob(worker: string, claimed: ClaimedJob): Promise<'no-files' | void> {
     const { job, attempt, submission } = claimed;
     const ref: AttemptRef = { job: job.id, attempt, worker };
-    const log = (event: string, extra: Record<string, unknown> = {}) =>
+    const log = (event: ServerEventName, extra: Record<string, unknown> = {}) =>
       this.opts.log?.({ event, job: job.id, submission: submission.id, challenge: job.challenge, attempt, worker, ...extra });
     log('claimed', { lease_expires_at: new Date(claimed.leaseExpiresAt).toISOString() });
     const t0 = performance.now();
@@ -280,7 +283,10 @@ export class EvaluationQueue {
       if (run.abort) { resolve({ ok: false, reason: 'stopped before the evaluation began', final: false }); return; }
       let settled = false;
       let stderr = '';
-      const child = fork(path, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+      const child = fork(path, [], {
+        execArgv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+        ...(this.opts.childEnv ? { env: { ...process.env, ...this.opts.childEnv } } : {}),
+      });
       run.child = child;
       const finish = (r: JobReply) => {
         if (settled) return;

@@ -12,7 +12,8 @@ import { SieveError } from '../util/errors.ts';
 import { createApp, DEFAULT_MAX_UPLOAD_BYTES } from './app.ts';
 import { loadCreatedChallenges, loadServedChallenges, syncChallenges } from './challenges.ts';
 import { leaderboard, Significance } from './leaderboard.ts';
-import { EvaluationQueue } from './queue.ts';
+import type { EventLogger } from './events.ts';
+import { DEFAULT_LEASE_MS, EvaluationQueue } from './queue.ts';
 import { dbLocation, openStore, pgTarget, storeKind } from './store/open.ts';
 import type { ServerStore } from './store/types.ts';
 import { issueToken, newId } from './tokens.ts';
@@ -57,19 +58,30 @@ export interface ServeOptions {
   challengesDir?: string;
   workers?: number;
   jobTimeoutSeconds?: number;
+  /** Lease of a job this server's own slots claim (ms); default DEFAULT_LEASE_MS. */
+  leaseMs?: number;
   maxUploadBytes?: number;
   /** Requests per minute per address and per token (0: off). */
   ratePerMinute?: number;
-  log?: (event: Record<string, unknown>) => void;
+  /** One line per job event (queued, cancelled, and the own slots' claimed, done, …) and server event. */
+  log?: EventLogger;
 }
 
 export interface RunningServer {
   url: string;
+  /** The database (a path, or the URL with its password as ***). */
+  location: string;
   port: number;
   recovered: { requeued: number; failed: number };
   challenges: string[];
   workers: number;
-  close(): Promise<void>;
+  /** Jobs this server's own slots are evaluating now. */
+  busy(): number;
+  /**
+   * Stops listening, lets the own slots' running jobs finish for up to `graceMs`, releases the
+   * rest to the queue, closes the database.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
@@ -117,9 +129,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       w.running = false;
     })();
   };
-  const queue = new EvaluationQueue(store, { workers, jobTimeoutSeconds: opts.jobTimeoutSeconds ?? 600, log: opts.log, onResult: warm });
+  const queue = new EvaluationQueue(store, { workers, jobTimeoutSeconds: opts.jobTimeoutSeconds ?? 600, leaseMs: opts.leaseMs ?? DEFAULT_LEASE_MS, log: opts.log, onResult: warm });
   const app = createApp({
-    store, challenges, significance, createdChallengesDir, onQueued: () => queue.notify(),
+    store, challenges, significance, createdChallengesDir,
+    onQueued: (e) => { opts.log?.({ event: 'queued', ...e }); queue.notify(); },
+    onCancelled: (e) => opts.log?.({ event: 'cancelled', ...e }),
     maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES, ratePerMinute: opts.ratePerMinute ?? DEFAULT_RATE_PER_MINUTE,
   });
   const host = opts.host ?? '127.0.0.1';
@@ -130,15 +144,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   queue.start();
   return {
     url: `http://${host}:${port}`,
+    location: path,
     port,
     recovered,
     challenges: [...challenges.keys()],
     workers,
-    async close() {
+    busy: () => queue.busy,
+    async close(graceMs = 0) {
       if (closed) return;
       closed = true;
       await new Promise<void>((ok) => server.close(() => ok()));
-      await queue.stop();
+      await queue.stop(graceMs);
       await store.close();
     },
   };

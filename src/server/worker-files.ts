@@ -7,10 +7,15 @@
  * size is checked against the manifest before the pool is used; a download that does not match
  * is thrown away and the attempt fails (another try, or another worker, may fare better).
  *
- * The cache (`--cache DIR`) keeps one folder per pool content hash, built in a temporary folder
- * and renamed into place whole, and evicts the least recently used pools beyond its size limit
- * (never a pool a running job uses). One cache folder per worker process: eviction does not
- * know about other processes' running jobs.
+ * The cache (`--cache DIR`) is the worker's whole cache folder: `pools/` (one folder per pool
+ * content hash, built in a temporary folder and renamed into place whole) and `challenges/`
+ * here, and sieve's own cache parts (src/util/cache-parts.ts: `variants/` hidden variant pools,
+ * `evaluate/` decoded splits and features, `findings/`), which the job children write there
+ * because the worker sets their SIEVE_CACHE to it (src/server/worker.ts). Beyond its size
+ * limit the least recently used entries go: pools no running job uses and `evaluate/` entries
+ * at any time (a reader that finds an entry gone rebuilds it), variant pools and findings only
+ * while this worker runs no job (a running evaluation may be reading them). One cache folder
+ * per worker process: eviction does not know about other processes' running jobs.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -20,6 +25,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SieveError } from '../util/errors.ts';
 import { hashFileCached } from '../util/hash-cache.ts';
+import type { EventLogger } from './events.ts';
 import type { ChallengeBundle } from './internal.ts';
 import type { ClaimedJob } from './store/types.ts';
 
@@ -33,7 +39,7 @@ export interface WorkerFilesOptions {
   cacheDir: string;
   /** Size limit of the cache in bytes (least recently used pools are removed beyond it). */
   maxBytes: number;
-  log?: (event: Record<string, unknown>) => void;
+  log?: EventLogger;
 }
 
 /** Where a job's files are here, and the refs the server's own records would name. */
@@ -51,10 +57,31 @@ export class WorkerFiles {
   private bundles = new Map<string, Promise<ChallengeBundle>>();
   private building = new Map<string, Promise<string>>();
   private inUse = new Map<string, number>();
+  /** Jobs prepared and not yet done: variant pools and findings are evicted only at 0. */
+  private active = 0;
+  private evicting: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: WorkerFilesOptions) {}
 
+  /** The job's end: when none is left running, the cache is brought within its limit, variant pools included. */
+  private jobDone(): void {
+    if (--this.active === 0) void this.evictSoon(true);
+  }
+
   async prepare(claimed: ClaimedJob): Promise<PreparedJob> {
+    this.active++;
+    let over = false;
+    const end = () => { if (!over) { over = true; this.jobDone(); } };
+    try {
+      const p = await this.prepareFiles(claimed);
+      return { ...p, done: () => { p.done(); end(); } };
+    } catch (err) {
+      end();
+      throw err;
+    }
+  }
+
+  private async prepareFiles(claimed: ClaimedJob): Promise<PreparedJob> {
     if (!this.opts.server) {
       const here = await stat(claimed.challengeRef).then((s) => s.isDirectory(), () => false);
       if (!here) {
@@ -152,7 +179,7 @@ export class WorkerFiles {
           return dir;
         }
         await this.build(dir, b);
-        await this.evict();
+        await this.evictSoon(false);
         return dir;
       })();
       this.building.set(hash, p);
@@ -228,24 +255,52 @@ export class WorkerFiles {
     }
   }
 
-  /** Removes the least recently used pools (not in use) until the cache fits its limit. */
-  private async evict(): Promise<void> {
-    const root = join(this.opts.cacheDir, 'pools');
-    const entries: { hash: string; used: number; bytes: number }[] = [];
-    for (const name of await readdir(root).catch(() => [] as string[])) {
+  /** One eviction at a time (a job's end and a pool's build may both ask). */
+  private evictSoon(idle: boolean): Promise<void> {
+    this.evicting = this.evicting.then(() => this.evict(idle && this.active === 0)).catch((err: Error) => {
+      this.opts.log?.({ event: 'cache-over-limit', error: err.message, limit: this.opts.maxBytes });
+    });
+    return this.evicting;
+  }
+
+  /**
+   * Removes the least recently used entries until the whole cache folder fits its limit: pools
+   * (not in use) and evaluate entries always; variant pools and findings only when `idle`.
+   */
+  async evict(idle = this.active === 0): Promise<void> {
+    const root = this.opts.cacheDir;
+    const entries: { path: string; used: number; bytes: number; removable: boolean; pool?: string }[] = [];
+    const pools = join(root, 'pools');
+    for (const name of await readdir(pools).catch(() => [] as string[])) {
       if (!HEX64.test(name)) continue;
-      const used = await stat(join(root, name, '.complete')).then((s) => s.mtimeMs, () => 0);
-      entries.push({ hash: name, used, bytes: await folderBytes(join(root, name)) });
+      const used = await stat(join(pools, name, '.complete')).then((s) => s.mtimeMs, () => 0);
+      entries.push({ path: join(pools, name), used, bytes: await folderBytes(join(pools, name)), removable: (this.inUse.get(name) ?? 0) === 0, pool: name });
+    }
+    const evaluate = join(root, 'evaluate');
+    for (const name of await readdir(evaluate).catch(() => [] as string[])) {
+      if (!name.endsWith('.arr') || name.startsWith('.')) continue;
+      const st = await stat(join(evaluate, name)).catch(() => null);
+      if (st?.isFile()) entries.push({ path: join(evaluate, name), used: st.mtimeMs, bytes: st.size, removable: true });
+    }
+    for (const part of ['variants', join('variants', '.findings'), 'findings']) {
+      const dir = join(root, part);
+      for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        if (e.name === '.findings' && part === 'variants') continue;
+        const path = join(dir, e.name);
+        const st = await stat(path).catch(() => null);
+        if (!st) continue;
+        entries.push({ path, used: st.mtimeMs, bytes: st.isDirectory() ? await folderBytes(path) : st.size, removable: idle });
+      }
     }
     let total = entries.reduce((a, e) => a + e.bytes, 0);
     for (const e of entries.sort((a, b) => a.used - b.used)) {
       if (total <= this.opts.maxBytes) break;
-      if ((this.inUse.get(e.hash) ?? 0) > 0) continue;
-      await rm(join(root, e.hash), { recursive: true, force: true });
+      if (!e.removable) continue;
+      await rm(e.path, { recursive: true, force: true });
       total -= e.bytes;
-      this.opts.log?.({ event: 'cache-evicted', content_hash: e.hash, bytes: e.bytes });
+      this.opts.log?.({ event: 'cache-evicted', path: e.path, ...(e.pool ? { content_hash: e.pool } : {}), bytes: e.bytes });
     }
-    if (total > this.opts.maxBytes) this.opts.log?.({ event: 'cache-over-limit', bytes: total, limit: this.opts.maxBytes });
+    if (total > this.opts.maxBytes) this.opts.log?.({ event: 'cache-over-limit', bytes: total, limit: this.opts.maxBytes, ...(idle ? {} : { note: 'variant pools and findings are removed once no job runs' }) });
   }
 }
 

@@ -8,9 +8,10 @@
  * a database whose schema is not this sieve's.
  */
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { cacheDir } from '../util/cache-dir.ts';
 import { SieveError } from '../util/errors.ts';
+import type { EventLogger } from './events.ts';
 import { DEFAULT_LEASE_MS, EvaluationQueue } from './queue.ts';
 import { dbLocation, openStore, storeKind } from './store/open.ts';
 import type { ServerStore } from './store/types.ts';
@@ -24,7 +25,7 @@ export interface WorkerOptions {
   server?: string;
   /** A shared folder of pool folders, tried before the server. */
   pools?: string;
-  /** The file cache (default: `worker/` in sieve's cache folder). */
+  /** This worker's cache folder: fetched pools, and its job children's SIEVE_CACHE (default: `worker/` in sieve's cache folder). */
   cache?: string;
   cacheMaxBytes?: number;
   jobTimeoutSeconds?: number;
@@ -32,7 +33,7 @@ export interface WorkerOptions {
   pollMs?: number;
   /** Names this worker in the store and the logs (default host/pid). */
   name?: string;
-  log?: (event: Record<string, unknown>) => void;
+  log?: EventLogger;
 }
 
 export interface RunningWorker {
@@ -73,7 +74,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       await store.addParticipant({ id, name: `worker ${name} ${id.slice(-6)}`, role: 'worker', tokenSalt: t.salt, tokenHash: t.hash, createdAt: Date.now() });
       token = t.token;
     }
-    const cache = opts.cache ?? join(cacheDir(), 'worker');
+    const cache = resolve(opts.cache ?? join(cacheDir(), 'worker'));
     const files = new WorkerFiles({ server: opts.server, token, pools: opts.pools, cacheDir: cache, maxBytes: opts.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES, log: opts.log });
     const queue = new EvaluationQueue(store, {
       workers: opts.concurrency,
@@ -83,6 +84,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       workerName: name,
       log: opts.log,
       prepare: (claimed) => files.prepare(claimed),
+      // The job children's hidden variant pools and evaluation caches go into this worker's own
+      // cache folder too, under its size limit (worker-files.ts), not into a folder shared with
+      // other workers on the machine.
+      childEnv: { SIEVE_CACHE: cache },
     });
     queue.start();
     let stopped: Promise<void> | undefined;
