@@ -14,7 +14,7 @@
  *   node --import tsx bench/near-duplicates.ts [--rows 1000000] [--sample 2000]
  */
 import { createRng, deriveSeed } from '../compute/rng.ts';
-import { lshPairsAbove, lshParams, measureRecall } from '../compute/ann-index.ts';
+import { lshPairsAbove, lshParamsFor, measureRecall } from '../compute/ann-index.ts';
 import { normalizeRowsInPlace } from '../compute/scaling.ts';
 
 const arg = (name: string, dflt: number) => {
@@ -45,7 +45,8 @@ for (let p = 0; p < PLANTED; p++) {
 normalizeRowsInPlace(X, N, D);
 const tData = performance.now();
 
-const params = lshParams(N, THRESHOLD, 0.995, 0);
+// The parameters the duplicates analyser would choose on these rows (key width from their angles).
+const params = lshParamsFor(X, N, D, THRESHOLD, 0.995, 0);
 const search = await lshPairsAbove(X, N, D, THRESHOLD, params);
 const tSearch = performance.now();
 

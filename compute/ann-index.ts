@@ -4,8 +4,9 @@
  *
  * Two unit vectors at angle θ fall on the same side of a random hyperplane with probability
  * 1 − θ/π, so they share a `bits`-bit key with probability p = (1 − θ/π)^bits and meet in at
- * least one of `tables` tables with probability 1 − (1 − p)^tables. `lshParams` picks bits so
- * buckets hold a handful of rows on average, then enough tables that a pair exactly at the
+ * least one of `tables` tables with probability 1 − (1 − p)^tables. `lshParamsFor` picks the
+ * key width with the least expected work on the rows themselves (clustered rows need wider
+ * keys than rows spread over the sphere), then enough tables that a pair exactly at the
  * threshold is found with the target probability (closer pairs more often). Every candidate
  * is verified with an exact dot product, so there are no false positives; what the index can
  * miss is measured by `measureRecall` against an exact search for a seeded sample of rows.
@@ -30,18 +31,72 @@ export function lshCollisionProbability(sim: number, p: LshParams): number {
   return 1 - (1 - perTable) ** p.tables;
 }
 
+/** The fewest tables of `bits`-bit keys that meet a pair exactly at `threshold` with probability ≥ targetRecall. */
+export function lshTables(bits: number, threshold: number, targetRecall: number): number {
+  const theta = Math.acos(Math.max(-1, Math.min(1, threshold)));
+  const perTable = (1 - theta / Math.PI) ** bits;
+  return Math.max(1, Math.ceil(Math.log(1 - targetRecall) / Math.log(1 - perTable)));
+}
+
 /**
- * bits ≈ log2(n) (about one row per bucket for spread-out data, clamped to 8..24), then the
- * fewest tables reaching `targetRecall` for pairs exactly at `threshold`. More bits mean more
- * tables (hashing cost) but far fewer chance collisions to verify; at 1,000,000 × 64 this
- * balance verifies ~4× fewer candidates than log2(n / 8) for ~20% more hashing.
+ * Data-free parameters: bits ≈ log2(n) (about one row per bucket for spread-out rows, clamped
+ * to 8..24), then the fewest tables reaching `targetRecall` for pairs exactly at `threshold`.
+ * Right for rows spread evenly over the sphere; clustered rows share most hyperplane sides and
+ * fill far larger buckets, so the search uses lshParamsFor, which measures that.
  */
 export function lshParams(n: number, threshold: number, targetRecall = 0.995, seed = 0): LshParams {
   const bits = Math.max(8, Math.min(24, Math.round(Math.log2(Math.max(n, 2)))));
-  const theta = Math.acos(Math.max(-1, Math.min(1, threshold)));
-  const perTable = (1 - theta / Math.PI) ** bits;
-  const tables = Math.max(1, Math.ceil(Math.log(1 - targetRecall) / Math.log(1 - perTable)));
-  return { tables, bits, seed };
+  return { tables: lshTables(bits, threshold, targetRecall), bits, seed };
+}
+
+/** What lshParamsFor estimated for the parameters it chose. */
+export interface LshPlan extends LshParams {
+  /** Expected chance candidates per table (rows sharing a key that are not near), from sampled pairs. */
+  candidatesPerTable: number;
+  /** Modelled cost (about nanoseconds of one thread): hashing, sorting and verifying. */
+  cost: number;
+}
+
+/** Random row pairs whose angles estimate how often rows share a key by chance. */
+const PLAN_SAMPLE_PAIRS = 20_000;
+
+/**
+ * Parameters chosen on the rows themselves: for every key width from 8 to 31 bits, the tables
+ * it needs for `targetRecall` at `threshold` (lshTables) and the expected work, and the width
+ * with the least work. The work is hashing (rows × tables × bits hyperplane products, SIMD),
+ * sorting keys (rows × tables) and verifying candidates: the expected chance collisions per
+ * table are n(n−1)/2 × the mean over seeded random row pairs of (1 − θ/π)^bits. On rows spread
+ * over the sphere this gives about log2(n) bits, as lshParams; on clustered rows (where rows
+ * of a cluster share most hyperplane sides) it takes wider keys and more tables instead of
+ * verifying a hundred times more chance candidates (1,000,000 × 64 rows in 5 clusters: 20 bits
+ * would verify ~10⁸ pairs, 28 bits ~10⁷).
+ */
+export function lshParamsFor(X: Float32Array, n: number, d: number, threshold: number, targetRecall = 0.995, seed = 0): LshPlan {
+  const rng = createRng(seed ^ 0x5a17);
+  const m = n > 1 ? PLAN_SAMPLE_PAIRS : 0;
+  const angles = new Float64Array(m);
+  for (let s = 0; s < m; s++) {
+    const i = rng.int(n);
+    let j = rng.int(n - 1);
+    if (j >= i) j++;
+    let dot = 0;
+    for (let t = 0; t < d; t++) dot += X[i * d + t] * X[j * d + t];
+    angles[s] = Math.acos(Math.max(-1, Math.min(1, dot))) / Math.PI;
+  }
+  const allPairs = (n * (n - 1)) / 2;
+  let best: LshPlan | null = null;
+  for (let bits = 8; bits <= 31; bits++) {
+    const tables = lshTables(bits, threshold, targetRecall);
+    let mean = 0;
+    for (let s = 0; s < m; s++) mean += (1 - angles[s]) ** bits;
+    const perTable = m ? (mean / m) * allPairs : 0;
+    const hashing = n * tables * bits * (d / 8 + 2);
+    const sorting = n * tables * (4 * Math.ceil(bits / 12) + 8);
+    const verifying = tables * perTable * (d + 30);
+    const cost = hashing + sorting + verifying;
+    if (!best || cost < best.cost) best = { tables, bits, seed, candidatesPerTable: perTable, cost };
+  }
+  return best!;
 }
 
 export interface LshSearch {
@@ -59,10 +114,21 @@ export interface LshSearch {
  */
 export async function lshPairsAbove(
   X: Float32Array, n: number, d: number, threshold: number, params: LshParams,
-  opts: { progress?: ProgressSink; boundary?: number; threads?: number } = {},
+  opts: {
+    progress?: ProgressSink;
+    /**
+     * Rows from here on are a second set (stacked after the first): with `crossOnly` (the
+     * default) only pairs across it (a < boundary ≤ b) are wanted, a cross-set search;
+     * otherwise every pair but those within the second set (a < boundary): one search that
+     * gives the first set's own pairs and the cross pairs together.
+     */
+    boundary?: number;
+    crossOnly?: boolean;
+    threads?: number;
+  } = {},
 ): Promise<LshSearch> {
-  // With a boundary, only pairs across it (a < boundary ≤ b) are wanted: cross-set search.
   const boundary = opts.boundary ?? -1;
+  const crossOnly = opts.crossOnly ?? true;
   const { tables, bits } = params;
   const rng = createRng(params.seed);
   const H = new Float32Array(tables * bits * d);
@@ -74,7 +140,7 @@ export async function lshPairsAbove(
   const parts = Math.max(1, Math.min(tables, opts.threads ?? (n * d < 4e6 ? 1 : Math.min(8, machineThreads()))));
   const shared = parts > 1 ? { X: shareArray(X), keys: shareArray(keys) } : { X, keys };
   const jobs: LshTablesJob[] = Array.from({ length: parts }, (_, q) => ({
-    X: shared.X, n, d, keys: shared.keys, tables, bits, threshold, boundary,
+    X: shared.X, n, d, keys: shared.keys, tables, bits, threshold, boundary, crossOnly,
     tableList: Int32Array.from({ length: Math.ceil((tables - q) / parts) }, (_, i) => q + i * parts),
   }));
   opts.progress?.start(tables, 'near duplicates');
@@ -106,6 +172,8 @@ export interface LshTablesJob {
   bits: number;
   threshold: number;
   boundary: number;
+  /** With a boundary: only pairs across it (else also the pairs below it). */
+  crossOnly: boolean;
   tableList: Int32Array;
 }
 
@@ -118,10 +186,11 @@ export interface LshTablesResult {
 /**
  * Verifies the candidate pairs of the tables in `job.tableList`: rows sharing a bucket there
  * and no bucket in an earlier table. Rows of a bucket come in row order, so with a boundary
- * the rows below it come first and only pairs across it are visited.
+ * the rows below it come first, and only pairs with a row below it are visited (across it
+ * only, with `crossOnly`).
  */
 export function lshTablesJob(job: LshTablesJob, onTable?: () => void): LshTablesResult {
-  const { X, n, d, keys, tables, bits, threshold, boundary } = job;
+  const { X, n, d, keys, tables, bits, threshold, boundary, crossOnly } = job;
   const out = new PairBuffer();
   let candidates = 0;
   let largestBucket = 0;
@@ -146,7 +215,7 @@ export function lshTablesJob(job: LshTablesJob, onTable?: () => void): LshTables
       // With a boundary: the bucket's rows below it are order[start, split).
       let split = size;
       if (boundary >= 0) { split = 0; while (split < size && order[start + split] < boundary) split++; }
-      if (size >= 2 && (boundary < 0 || (split > 0 && split < size))) {
+      if (size >= 2 && (boundary < 0 || (split > 0 && (split < size || !crossOnly)))) {
         if (size > cap) {
           while (cap < size) cap *= 2;
           members = new Int32Array(cap); rows = new Float32Array(cap * d); prev = new Uint32Array(cap * tables);
@@ -160,7 +229,7 @@ export function lshTablesJob(job: LshTablesJob, onTable?: () => void): LshTables
         const pEnd = boundary >= 0 ? split : size;
         for (let p = 0; p < pEnd; p++) {
           const op = p * d, pp = p * tables;
-          for (let q = boundary >= 0 ? split : p + 1; q < size; q++) {
+          for (let q = boundary >= 0 && crossOnly ? split : p + 1; q < size; q++) {
             // Already verified if the two rows shared a key in an earlier table.
             let seen = false;
             const pq = q * tables;
@@ -207,34 +276,21 @@ export function sortByKey(keys: Uint32Array, n: number, bits: number, order: Int
 }
 
 /**
- * Pairs (q, x) with cosine(Q[q], X[x]) ≥ threshold by LSH over the stacked rows [Q; X]
- * (same hyperplanes for both sets), with the recall measured by an exact search for a seeded
- * sample of Q rows against all of X.
+ * Recall of approximate cross pairs (q, x) (sorted or not) against an exact search: for
+ * `sampleRows` Q rows drawn with a seeded RNG, all their pairs above the threshold with X rows
+ * are found exactly, and the share of those in `approx` is the recall.
  */
-export async function lshCrossPairsAbove(
-  Q: Float32Array, nq: number, X: Float32Array, nx: number, d: number, threshold: number,
-  targetRecall: number, sampleRows: number, seed: number,
-): Promise<{ pairs: PairList; params: LshParams; recall: RecallEstimate; candidates: number }> {
-  const both = new Float32Array((nq + nx) * d);
-  both.set(Q.subarray(0, nq * d), 0);
-  both.set(X.subarray(0, nx * d), nq * d);
-  const params = lshParams(nq + nx, threshold, targetRecall, seed);
-  const s = await lshPairsAbove(both, nq + nx, d, threshold, params, { boundary: nq });
-  const out = new PairBuffer();
-  for (let p = 0; p < s.pairs.count; p++) out.push(s.pairs.a[p], s.pairs.b[p] - nq, s.pairs.sim[p]);
-  const pairs = mergePairs([out.toList()]);
+export async function measureCrossRecall(
+  Q: Float32Array, nq: number, X: Float32Array, nx: number, d: number, threshold: number, approx: PairList, sampleRows: number, seed = 0,
+): Promise<RecallEstimate> {
   const m = Math.min(sampleRows, nq);
-  const sample = createRng(seed + 1).permutation(nq).subarray(0, m).sort();
-  const S = gatherRows(Q, d, sample);
-  const exact = await pairsAboveCross(S, m, X, nx, d, threshold);
+  const sample = createRng(seed).permutation(nq).subarray(0, m).sort();
+  const exact = await pairsAboveCross(gatherRows(Q, d, sample), m, X, nx, d, threshold);
   const found = new Set<number>();
-  for (let p = 0; p < pairs.count; p++) found.add(pairs.a[p] * nx + pairs.b[p]);
+  for (let p = 0; p < approx.count; p++) found.add(approx.a[p] * nx + approx.b[p]);
   let hit = 0;
   for (let p = 0; p < exact.count; p++) if (found.has(sample[exact.a[p]] * nx + exact.b[p])) hit++;
-  return {
-    pairs, params, candidates: s.candidates,
-    recall: { recall: exact.count ? hit / exact.count : null, sampleRows: m, truePairs: exact.count, found: hit },
-  };
+  return { recall: exact.count ? hit / exact.count : null, sampleRows: m, truePairs: exact.count, found: hit };
 }
 
 export interface RecallEstimate {

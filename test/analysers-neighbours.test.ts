@@ -3,7 +3,7 @@ import { createRng } from '../compute/rng.ts';
 import { knnSelf, knnCross, pairsAboveSelf, pairsAboveCross, signKeys } from '../compute/neighbours.ts';
 import { buildSimModule } from '../compute/tile-kernel.ts';
 import { normalizeRowsInPlace } from '../compute/scaling.ts';
-import { lshPairsAbove, lshParams, lshCollisionProbability, measureRecall } from '../compute/ann-index.ts';
+import { lshPairsAbove, lshParams, lshParamsFor, lshTables, lshCollisionProbability, measureRecall } from '../compute/ann-index.ts';
 
 function unitRows(n: number, d: number, seed: number): Float32Array {
   const r = createRng(seed);
@@ -106,6 +106,73 @@ describe('LSH index', () => {
     const p = lshParams(1_000_000, 0.99, 0.995);
     expect(lshCollisionProbability(0.99, p)).toBeGreaterThanOrEqual(0.995);
     expect(lshCollisionProbability(0.5, p)).toBeLessThan(0.01);
+  });
+
+  it('chooses its key width on the rows: about log2(n) bits on spread rows, wider keys on clustered ones', () => {
+    const n = 20000, d = 32;
+    const r = createRng(5);
+    const spread = new Float32Array(n * d);
+    for (let i = 0; i < spread.length; i++) spread[i] = r.normal();
+    normalizeRowsInPlace(spread, n, d);
+    // Four clusters whose centres are 1.5 noise lengths from the origin: rows of a cluster
+    // share most hyperplane sides, so log2(n)-bit keys fill buckets of hundreds of rows.
+    const centres = Array.from({ length: 4 }, () => Float32Array.from({ length: d }, () => 1.5 * r.normal()));
+    const clustered = new Float32Array(n * d);
+    for (let i = 0; i < n; i++) for (let t = 0; t < d; t++) clustered[i * d + t] = centres[i % 4][t] + r.normal();
+    normalizeRowsInPlace(clustered, n, d);
+    const a = lshParamsFor(spread, n, d, 0.99, 0.995, 0), b = lshParamsFor(clustered, n, d, 0.99, 0.995, 0);
+    expect(Math.abs(a.bits - Math.log2(n))).toBeLessThanOrEqual(3);
+    expect(b.bits).toBeGreaterThan(a.bits + 2);
+    for (const p of [a, b]) {
+      expect(p.tables).toBe(lshTables(p.bits, 0.99, 0.995));
+      expect(lshCollisionProbability(0.99, p)).toBeGreaterThanOrEqual(0.995);
+    }
+    // The estimate of chance collisions is the count a table really has (within a factor 2).
+    for (const [X, p] of [[spread, a], [clustered, b]] as const) {
+      const H = new Float32Array(p.bits * d);
+      const g = createRng(9);
+      for (let i = 0; i < H.length; i++) H[i] = g.normal();
+      const P = new Float64Array(n);
+      let pairs = 0;
+      const sizes = new Map<number, number>();
+      for (let i = 0; i < n; i++) {
+        let key = 0;
+        for (let h = 0; h < p.bits; h++) {
+          let s = 0;
+          for (let t = 0; t < d; t++) s += X[i * d + t] * H[h * d + t];
+          if (s >= 0) key |= 1 << h;
+        }
+        P[i] = key >>> 0;
+        sizes.set(P[i], (sizes.get(P[i]) ?? 0) + 1);
+      }
+      for (const c of sizes.values()) pairs += (c * (c - 1)) / 2;
+      expect(pairs).toBeGreaterThan(p.candidatesPerTable / 2);
+      expect(pairs).toBeLessThan(p.candidatesPerTable * 2 + 20);
+    }
+  });
+
+  it('one search over stacked rows gives the first set\'s own pairs and the cross pairs', async () => {
+    const n = 6000, d = 24, boundary = 4000;
+    const r = createRng(21);
+    const X = new Float32Array(n * d);
+    for (let i = 0; i < X.length; i++) X[i] = r.normal();
+    for (let p = 0; p < 400; p++) {
+      const a = r.int(n), b = r.int(n);
+      for (let t = 0; t < d; t++) X[b * d + t] = X[a * d + t] + 0.04 * r.normal();
+    }
+    normalizeRowsInPlace(X, n, d);
+    const params = lshParams(n, 0.99, 0.995, 3);
+    const list = (l: { a: Int32Array; b: Int32Array; count: number }) => Array.from({ length: l.count }, (_, i) => `${l.a[i]},${l.b[i]}`);
+    const both = await lshPairsAbove(X, n, d, 0.99, params, { boundary, crossOnly: false });
+    const own = await lshPairsAbove(X.subarray(0, boundary * d), boundary, d, 0.99, params);
+    const cross = await lshPairsAbove(X, n, d, 0.99, params, { boundary });
+    expect(own.pairs.count).toBeGreaterThan(20);
+    expect(cross.pairs.count).toBeGreaterThan(20);
+    expect(list(both.pairs)).toEqual([...list(own.pairs), ...list(cross.pairs)].sort((x, y) => {
+      const [xa, xb] = x.split(',').map(Number), [ya, yb] = y.split(',').map(Number);
+      return xa - ya || xb - yb;
+    }));
+    expect(Array.from(both.pairs.a).every((a) => a < boundary)).toBe(true);
   });
 
   it('finds planted near duplicates among random rows, and measures its recall', async () => {

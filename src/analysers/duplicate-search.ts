@@ -28,7 +28,7 @@ import { principalBasis, project, textOnly } from './vectors.ts';
 import type { UnitRows } from './neighbour-space.ts';
 import { nearestCross, pairsAboveCross, pairsAboveSelf, type PairList } from '../../compute/neighbours.ts';
 import { PairBuffer, mergePairs } from '../../compute/neighbours-core.ts';
-import { lshCrossPairsAbove, lshPairsAbove, lshParams, measureRecall, type LshParams, type RecallEstimate } from '../../compute/ann-index.ts';
+import { lshPairsAbove, lshParamsFor, measureCrossRecall, measureRecall, type LshParams, type RecallEstimate } from '../../compute/ann-index.ts';
 import { axisDirections, radiusPairsCross, radiusPairsSelf, radiusWindowPairs } from '../../compute/radius.ts';
 import { createRng } from '../../compute/rng.ts';
 import { gatherRows } from '../../compute/rows.ts';
@@ -76,15 +76,37 @@ export function rowContent(split: PoolSplit): RowContent {
   };
 }
 
-/** Two independent 32-bit FNV-1a style hashes of the bytes, combined into one 53-bit number. */
+/**
+ * Two independent 32-bit multiplicative hashes of the bytes, combined into one 53-bit number:
+ * a 32-bit word at a time when the bytes are whole aligned words (float32 features), else a
+ * byte at a time. Only equal hashes are compared byte for byte, so the hash decides speed,
+ * never which rows are equal.
+ */
 export function hashBytes(b: Uint8Array): number {
   let h1 = 0x811c9dc5, h2 = 0x01000193 ^ b.length;
-  for (let i = 0; i < b.length; i++) {
-    h1 = Math.imul(h1 ^ b[i], 0x01000193);
-    h2 = Math.imul(h2 ^ b[i], 0x5bd1e995);
-    h2 ^= h2 >>> 15;
+  if ((b.byteOffset & 3) === 0 && (b.length & 3) === 0) {
+    const w = new Int32Array(b.buffer, b.byteOffset, b.length >> 2);
+    for (let i = 0; i < w.length; i++) {
+      h1 = Math.imul(h1 ^ w[i], 0x01000193);
+      h1 ^= h1 >>> 13;
+      h2 = Math.imul(h2 ^ w[i], 0x5bd1e995);
+      h2 ^= h2 >>> 15;
+    }
+  } else {
+    for (let i = 0; i < b.length; i++) {
+      h1 = Math.imul(h1 ^ b[i], 0x01000193);
+      h2 = Math.imul(h2 ^ b[i], 0x5bd1e995);
+      h2 ^= h2 >>> 15;
+    }
   }
   return (h1 >>> 0) * 2097152 + ((h2 >>> 0) & 0x1fffff);
+}
+
+/** hashBytes of every row's content. */
+export function rowHashes(content: RowContent, n: number): Float64Array {
+  const h = new Float64Array(n);
+  for (let i = 0; i < n; i++) h[i] = hashBytes(content.row(i));
+  return h;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -95,38 +117,47 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /**
  * Exact duplicate groups: group[i] = index of the first row with the same content (i itself
- * for the first). Representatives are the rows with group[i] === i.
+ * for the first). Representatives are the rows with group[i] === i. `hashes`: rowHashes of
+ * the content, when already computed.
  */
-export function exactGroups(content: RowContent, n: number): Int32Array {
+export function exactGroups(content: RowContent, n: number, hashes: Float64Array = rowHashes(content, n)): Int32Array {
   const group = new Int32Array(n);
-  const byHash = new Map<number, number[]>();
+  const byHash = new Map<number, number | number[]>();
   for (let i = 0; i < n; i++) {
-    const bytes = content.row(i);
-    const h = hashBytes(bytes);
+    const h = hashes[i];
     const firsts = byHash.get(h);
     group[i] = i;
-    if (!firsts) { byHash.set(h, [i]); continue; }
-    const match = firsts.find((f) => sameBytes(content.row(f), bytes));
+    if (firsts === undefined) { byHash.set(h, i); continue; }
+    const bytes = content.row(i);
+    const list = typeof firsts === 'number' ? [firsts] : firsts;
+    const match = list.find((f) => sameBytes(content.row(f), bytes));
     if (match !== undefined) group[i] = match;
-    else firsts.push(i);
+    else { list.push(i); if (typeof firsts === 'number') byHash.set(h, list); }
   }
   return group;
 }
 
-/** For each row of `other`, the first row of `base` with identical content, or −1. */
-export function exactMatches(base: RowContent, nBase: number, other: RowContent, nOther: number): Int32Array {
-  const byHash = new Map<number, number[]>();
+/**
+ * For each row of `other`, the first row of `base` with identical content, or −1.
+ * `baseHashes`: rowHashes of `base`, when already computed.
+ */
+export function exactMatches(
+  base: RowContent, nBase: number, other: RowContent, nOther: number, baseHashes: Float64Array = rowHashes(base, nBase),
+): Int32Array {
+  const byHash = new Map<number, number | number[]>();
   for (let i = 0; i < nBase; i++) {
-    const h = hashBytes(base.row(i));
+    const h = baseHashes[i];
     const l = byHash.get(h);
-    if (l) l.push(i); else byHash.set(h, [i]);
+    if (l === undefined) byHash.set(h, i);
+    else if (typeof l === 'number') byHash.set(h, [l, i]);
+    else l.push(i);
   }
   const out = new Int32Array(nOther).fill(-1);
   for (let i = 0; i < nOther; i++) {
     const bytes = other.row(i);
     const l = byHash.get(hashBytes(bytes));
-    if (!l) continue;
-    const m = l.find((r) => sameBytes(base.row(r), bytes));
+    if (l === undefined) continue;
+    const m = (typeof l === 'number' ? [l] : l).find((r) => sameBytes(base.row(r), bytes));
     if (m !== undefined) out[i] = m;
   }
   return out;
@@ -221,17 +252,77 @@ async function boundCandidatesCross(BQ: Float32Array, nq: number, BX: Float32Arr
   return pairsAboveCross(BQ, nq, BX, nx, w, threshold - BOUND_SLACK);
 }
 
+export interface NearCross {
+  pairs: PairList;
+  method: NearMethod;
+  recall?: RecallEstimate;
+}
+
+/**
+ * The LSH search (compute/ann-index.ts) for the pairs among U's rows and, with T, between T's
+ * rows and U's: one index over the stacked rows [U; T], its parameters chosen on those rows
+ * (lshParamsFor), pairs within T skipped. The own pairs are (a, b), a < b, indices into U;
+ * the cross pairs (q, x), q into T, x into U, sorted by (q, x). Each recall is measured
+ * against an exact search for a seeded sample of U rows (own pairs) and of T rows (cross).
+ */
+async function lshNearPairs(
+  U: Float32Array, n: number, T: Float32Array | null, nt: number, d: number, o: NearSearchOptions, want: 'self' | 'cross' | 'both',
+): Promise<{ self: NearSearch | null; cross: NearCross | null }> {
+  const withT = !!T && nt > 0 && want !== 'self';
+  let rows = U, total = n;
+  if (withT) {
+    rows = new Float32Array((n + nt) * d);
+    rows.set(U.subarray(0, n * d), 0);
+    rows.set(T!.subarray(0, nt * d), n * d);
+    total = n + nt;
+  }
+  const plan = lshParamsFor(rows, total, d, o.threshold, o.lshRecall, o.seed);
+  const params: LshParams = { tables: plan.tables, bits: plan.bits, seed: plan.seed };
+  const s = await lshPairsAbove(rows, total, d, o.threshold, params, {
+    progress: o.progress, ...(withT ? { boundary: n, crossOnly: want === 'cross' } : {}),
+  });
+  const own = new PairBuffer(), across = new PairBuffer();
+  for (let p = 0; p < s.pairs.count; p++) {
+    const a = s.pairs.a[p], b = s.pairs.b[p];
+    if (b < n) own.push(a, b, s.pairs.sim[p]);
+    else across.push(b - n, a, s.pairs.sim[p]);
+  }
+  let self: NearSearch | null = null, cross: NearCross | null = null;
+  if (want !== 'cross') {
+    const pairs = own.toList();
+    const recall = await measureRecall(U, n, d, o.threshold, pairs, o.recallSampleRows, o.seed + 1);
+    self = { pairs, method: 'lsh', candidates: s.candidates, lsh: params, recall };
+  }
+  if (withT) {
+    const pairs = mergePairs([across.toList()]);
+    cross = { pairs, method: 'lsh', recall: await measureCrossRecall(T!, nt, U, n, d, o.threshold, pairs, o.recallSampleRows, o.seed + 1) };
+  }
+  return { self, cross };
+}
+
+/**
+ * Near-duplicate pairs among the rows of U and, when T is given, between T's rows and U's
+ * (what nearPairsSelf and nearPairsCross give; beyond `exactMaxRows` rows of U one LSH index
+ * serves both, so the rows are hashed once).
+ */
+export async function nearPairs(
+  U: Float32Array, n: number, T: Float32Array | null, nt: number, d: number, o: NearSearchOptions, basis?: Float32Array | null,
+): Promise<{ self: NearSearch; cross: NearCross | null }> {
+  if (n > o.exactMaxRows) {
+    const r = await lshNearPairs(U, n, T, nt, d, o, 'both');
+    return { self: r.self!, cross: r.cross };
+  }
+  const self = await nearPairsSelf(U, n, d, o, basis);
+  const cross = T && nt > 0 ? await nearPairsCross(T, nt, U, n, d, o, basis) : null;
+  return { self, cross };
+}
+
 /**
  * Near-duplicate pairs a < b among the rows of U (indices into U). `basis` (rows of length d,
  * best first) is used for the exact bound when d > boundDims + 1; computed here when absent.
  */
 export async function nearPairsSelf(U: Float32Array, n: number, d: number, o: NearSearchOptions, basis?: Float32Array | null): Promise<NearSearch> {
-  if (n > o.exactMaxRows) {
-    const params = lshParams(n, o.threshold, o.lshRecall, o.seed);
-    const s = await lshPairsAbove(U, n, d, o.threshold, params, { progress: o.progress });
-    const recall = await measureRecall(U, n, d, o.threshold, s.pairs, o.recallSampleRows, o.seed + 1);
-    return { pairs: s.pairs, method: 'lsh', candidates: s.candidates, lsh: params, recall };
-  }
+  if (n > o.exactMaxRows) return (await lshNearPairs(U, n, null, 0, d, o, 'self')).self!;
   if (d <= o.boundDims + 1) {
     const pairs = await pairsAboveSelf(U, n, d, o.threshold, { progress: o.progress });
     return { pairs, method: 'exact', candidates: pairs.count };
@@ -243,14 +334,11 @@ export async function nearPairsSelf(U: Float32Array, n: number, d: number, o: Ne
   return { pairs: verify(cand, U, U, d, o.threshold), method: 'exact-bound', candidates: cand.count };
 }
 
-/** Pairs (q, x) with cosine(Q[q], X[x]) ≥ threshold (exact; the bound trick for wide rows). */
+/** Pairs (q, x) with cosine(Q[q], X[x]) ≥ threshold (exact; the bound trick for wide rows; LSH beyond exactMaxRows X rows). */
 export async function nearPairsCross(
   Q: Float32Array, nq: number, X: Float32Array, nx: number, d: number, o: NearSearchOptions, basis?: Float32Array | null,
-): Promise<{ pairs: PairList; method: NearMethod; recall?: RecallEstimate }> {
-  if (nx > o.exactMaxRows) {
-    const r = await lshCrossPairsAbove(Q, nq, X, nx, d, o.threshold, o.lshRecall, o.recallSampleRows, o.seed);
-    return { pairs: r.pairs, method: 'lsh', recall: r.recall };
-  }
+): Promise<NearCross> {
+  if (nx > o.exactMaxRows) return (await lshNearPairs(X, nx, Q, nq, d, o, 'cross')).cross ?? { pairs: mergePairs([]), method: 'lsh' };
   if (d <= o.boundDims + 1) return { pairs: await pairsAboveCross(Q, nq, X, nx, d, o.threshold), method: 'exact' };
   const m = Math.min(o.boundDims, basis ? basis.length / d : o.boundDims);
   const b = basis ? basis.subarray(0, m * d) : await principalBasis(X, nx, d, m, { seed: o.seed });

@@ -12,7 +12,7 @@ import type { Progress } from '../util/progress.ts';
 import type { Analyser, AnalyserResult, ExtraTable, Finding, PlotSpec } from './types.ts';
 import {
   cliqueClusters, columnResolution, embedRows, euclideanPairsCross, euclideanPairsSelf, euclideanScale, exactGroups, exactMatches,
-  metricFor, nearPairsCross, nearPairsSelf, rowContent,
+  metricFor, nearPairs, rowContent, rowHashes,
   type DuplicateMetric, type EuclideanScale, type NearSearch,
 } from './duplicate-search.ts';
 import { applyScaling } from '../../compute/scaling.ts';
@@ -21,6 +21,7 @@ import { spaceOf, standardScalingOf, unitRowsOf } from './neighbour-space.ts';
 import { textOnly } from './vectors.ts';
 import { gatherRows } from '../../compute/rows.ts';
 import type { PairList } from '../../compute/neighbours.ts';
+import { mergePairs } from '../../compute/neighbours-core.ts';
 
 export interface DuplicateOptions {
   /** 'auto': cosine for pixels and embeddings of ≥ 16 dimensions, else Euclidean. */
@@ -89,14 +90,38 @@ function mapPairs(p: PairList, mapA: ArrayLike<number> | null, mapB: ArrayLike<n
   return { a, b, sim, count: p.count };
 }
 
+/** Pairs (q, unit) as pairs (q, row) for every train row of the unit (exact-content group), sorted by (q, row). */
+function membersOfUnits(p: PairList, unitStart: Int32Array, unitRows: Int32Array): PairList {
+  const out: PairList[] = [];
+  let count = 0;
+  for (let i = 0; i < p.count; i++) count += unitStart[p.b[i] + 1] - unitStart[p.b[i]];
+  const a = new Int32Array(count), b = new Int32Array(count), sim = new Float32Array(count);
+  let o = 0;
+  for (let i = 0; i < p.count; i++) {
+    for (let r = unitStart[p.b[i]]; r < unitStart[p.b[i] + 1]; r++) { a[o] = p.a[i]; b[o] = unitRows[r]; sim[o] = p.sim[i]; o++; }
+  }
+  out.push({ a, b, sim, count });
+  return mergePairs(out);
+}
+
 /** Runs the searches on a train split (and a test split for leakage). */
 export async function analyseDuplicates(
   train: PoolSplit, test: PoolSplit | undefined, opts: DuplicateOptions, seed: number, progress?: Progress,
 ): Promise<DuplicateAnalysis> {
   const n = train.n;
   const content = rowContent(train);
-  const exactGroup = exactGroups(content, n);
+  const hashes = rowHashes(content, n);
+  const exactGroup = exactGroups(content, n, hashes);
   const reps = Int32Array.from(exactGroup.filter((g, i) => g === i));
+  // Each row's exact-content group as an index into reps ("unit"), and the rows of each unit.
+  const unitOf = new Int32Array(n);
+  reps.forEach((r, u) => { unitOf[r] = u; });
+  for (let i = 0; i < n; i++) unitOf[i] = unitOf[exactGroup[i]];
+  const unitStart = new Int32Array(reps.length + 1);
+  for (let i = 0; i < n; i++) unitStart[unitOf[i] + 1]++;
+  for (let u = 0; u < reps.length; u++) unitStart[u + 1] += unitStart[u];
+  const unitRows = new Int32Array(n);
+  { const fill = unitStart.slice(0, reps.length); for (let i = 0; i < n; i++) unitRows[fill[unitOf[i]]++] = i; }
   const metric: DuplicateMetric = opts.metric === 'auto' ? metricFor(train) : opts.metric;
   let near: NearSearch = { pairs: emptyPairs(), method: 'exact', candidates: 0 };
   let scale: EuclideanScale | null = null;
@@ -110,15 +135,15 @@ export async function analyseDuplicates(
     // directions of the shared neighbour space (built once per audit, see neighbour-space.ts).
     const basis = train.d > opts.boundDims + 1 ? (await spaceOf(train, { seed })).basis : null;
     const space = await unitRowsOf(train);
-    // Search one row per exact group: identical rows are joined by their group already.
+    // Search one row per exact group: identical rows are joined by their group already, and a
+    // test row near one of them is near every row of its group (same content, same rows).
     const U = reps.length === n ? space.U : gatherRows(space.U, train.d, reps);
-    const found = await nearPairsSelf(U, reps.length, train.d, searchOpts, basis);
-    near = { ...found, pairs: mapPairs(found.pairs, reps, reps) };
-    if (hasTest) {
-      const T = embedRows(space, test!.features, test!.n);
-      const cross = await nearPairsCross(T, test!.n, space.U, n, train.d, searchOpts, basis);
-      leakNear = cross.pairs;
-      if (cross.recall) leakRecall = cross.recall.recall;
+    const T = hasTest ? embedRows(space, test!.features, test!.n) : null;
+    const found = await nearPairs(U, reps.length, T, hasTest ? test!.n : 0, train.d, searchOpts, basis);
+    near = { ...found.self, pairs: mapPairs(found.self.pairs, reps, reps) };
+    if (found.cross) {
+      leakNear = membersOfUnits(found.cross.pairs, unitStart, unitRows);
+      if (found.cross.recall) leakRecall = found.cross.recall.recall;
     }
   } else if (train.d > 0 && reps.length > 1) {
     const scaling = standardScalingOf(train);
@@ -133,12 +158,9 @@ export async function analyseDuplicates(
       leakNear = mapPairs(euclideanPairsCross(T, test!.n, Z, reps.length, train.d, scale, seed, resolution), null, reps, unit);
     }
   }
-  const leakExact = hasTest ? exactMatches(content, n, rowContent(test!), test!.n) : null;
+  const leakExact = hasTest ? exactMatches(content, n, rowContent(test!), test!.n, hashes) : null;
 
   // Clusters over exact groups: a group joins a cluster only if it is near every other member.
-  const unitOf = new Int32Array(n);
-  reps.forEach((r, u) => { unitOf[r] = u; });
-  for (let i = 0; i < n; i++) unitOf[i] = unitOf[exactGroup[i]];
   const P = near.pairs;
   const ua = new Int32Array(P.count), ub = new Int32Array(P.count), strength = new Float64Array(P.count);
   for (let p = 0; p < P.count; p++) {
@@ -146,19 +168,15 @@ export async function analyseDuplicates(
     strength[p] = metric === 'cosine' ? P.sim[p] : -P.sim[p];
   }
   const cliques = cliqueClusters(reps.length, ua, ub, strength, P.count);
-  const membersOfUnit = new Map<number, number[]>();
-  for (let i = 0; i < n; i++) {
-    const u = unitOf[i];
-    const l = membersOfUnit.get(u);
-    if (l) l.push(i); else membersOfUnit.set(u, [i]);
-  }
+  const rowsOfUnit = (u: number) => Array.from(unitRows.subarray(unitStart[u], unitStart[u + 1]));
   const clusters: DuplicateCluster[] = [];
   for (const c of cliques.clusters) {
-    const rows = c.units.flatMap((u) => membersOfUnit.get(u)!).sort((x, y) => x - y);
+    const rows = c.units.flatMap(rowsOfUnit).sort((x, y) => x - y);
     clusters.push({ rows, kind: 'near', worstA: reps[c.worstA], worstB: reps[c.worstB], worstValue: metric === 'cosine' ? c.worstStrength : -c.worstStrength });
   }
-  for (const [u, rows] of membersOfUnit) {
-    if (rows.length < 2 || cliques.clusterOf[u] >= 0) continue;
+  for (let u = 0; u < reps.length; u++) {
+    if (unitStart[u + 1] - unitStart[u] < 2 || cliques.clusterOf[u] >= 0) continue;
+    const rows = rowsOfUnit(u);
     clusters.push({ rows, kind: 'exact', worstA: rows[0], worstB: rows[1], worstValue: metric === 'cosine' ? 1 : 0 });
   }
   clusters.sort((x, y) => x.rows[0] - y.rows[0]);
