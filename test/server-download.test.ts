@@ -18,7 +18,8 @@ import { openPool, readSplit } from '../src/pool/read.ts';
 import { createApp } from '../src/server/app.ts';
 import { loadServedChallenges, syncChallenges, type ServedChallenge } from '../src/server/challenges.ts';
 import { arrowCachePath } from '../src/server/downloads.ts';
-import { DuckDbStore } from '../src/server/store/duckdb.ts';
+import type { ServerStore } from '../src/server/store/types.ts';
+import { skipIfUnavailable, storeBackends } from './server-backends.ts';
 import { writeTinyChallenge } from './fixtures/tiny-challenge.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -26,8 +27,6 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 let dir: string;
 let served: Map<string, ServedChallenge>;
-let store: DuckDbStore;
-let app: Hono;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sieve-server-download-'));
@@ -42,18 +41,22 @@ beforeAll(async () => {
   await symlink(join(planted.dir, 'pool', 'test.parquet'), join(planted.dir, 'pool', 'extra.parquet'));
   await symlink('/etc/passwd', join(planted.dir, 'pool', 'passwd.arrow'));
   served = await loadServedChallenges(challenges);
-  store = await DuckDbStore.open(join(dir, 'dl.duckdb'));
-  await store.migrate();
-  await syncChallenges(store, served);
-  app = createApp({ store, challenges: served, maxUploadBytes: 1024 });
 }, 60_000);
+afterAll(() => rm(dir, { recursive: true, force: true }));
 
-afterAll(async () => {
-  await store?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+const BACKENDS = await storeBackends('server-download');
 
-describe('pool download', () => {
+describe.each(BACKENDS)('pool download ($name)', (b) => {
+  if (skipIfUnavailable(b)) return;
+  let store: ServerStore;
+  let app: Hono;
+  beforeAll(async () => {
+    store = await b.open('dl');
+    await syncChallenges(store, served);
+    app = createApp({ store, challenges: served, maxUploadBytes: 1024 });
+  }, 60_000);
+  afterAll(() => store?.close());
+
   it('offers Parquet (with pool.json) and Arrow IPC; the Arrow file holds the same rows, with the same sha256 every time', async () => {
     const pool = served.get('tiny')!.pool;
     const parquet = await (await app.request('/api/challenges/tiny/pool')).json();
@@ -134,6 +137,7 @@ describe('pool download', () => {
     const pool = served.get('planted')!.pool;
     const target = arrowCachePath(pool, 'train');
     await mkdir(join(target, '..'), { recursive: true });
+    await rm(target, { force: true }); // planted by the other backend's run (the cache folder is shared)
     await symlink(join(pool.dir, 'test.parquet'), target);
     const test = await readFile(join(pool.dir, 'test.parquet'));
     const r = await app.request('/api/challenges/planted/pool/train.arrow');

@@ -15,37 +15,24 @@ import { createApp, SMALL_BODY_BYTES } from '../src/server/app.ts';
 import { loadServedChallenges, syncChallenges, type ServedChallenge } from '../src/server/challenges.ts';
 import { EvaluationQueue } from '../src/server/queue.ts';
 import { initServer } from '../src/server/serve.ts';
-import { DuckDbStore } from '../src/server/store/duckdb.ts';
+import { openStore } from '../src/server/store/open.ts';
+import type { ServerStore } from '../src/server/store/types.ts';
+import { skipIfUnavailable, storeBackends } from './server-backends.ts';
 import { writeTinyChallenge } from './fixtures/tiny-challenge.ts';
 
 let dir: string;
 let ids: string[];
 let served: Map<string, ServedChallenge>;
-let store: DuckDbStore;
-let app: Hono;
-let queue: EvaluationQueue;
-let organiserToken: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sieve-server-limits-'));
   const tiny = await writeTinyChallenge(join(dir, 'challenges'), { name: 'tiny', limits: '{ submissions_per_day: 1 }' });
   served = await loadServedChallenges(join(dir, 'challenges'));
   ids = (await readSplit(await openPool(join(tiny.dir, 'pool')), 'train', { columns: [] })).ids;
-  const db = join(dir, 'limits.duckdb');
-  organiserToken = (await initServer(db)).token;
-  store = await DuckDbStore.open(db);
-  await store.migrate();
-  await syncChallenges(store, served);
-  queue = new EvaluationQueue(store, { workers: 1, jobTimeoutSeconds: 120, pollMs: 100 });
-  app = createApp({ store, challenges: served, onQueued: () => queue.notify(), maxUploadBytes: 64 * 1024 });
-  queue.start();
 }, 60_000);
+afterAll(() => rm(dir, { recursive: true, force: true }));
 
-afterAll(async () => {
-  await queue?.stop();
-  await store?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+const BACKENDS = await storeBackends('server-limits');
 
 /** A body of `bytes` bytes sent as a stream: no Content-Length, as `Transfer-Encoding: chunked` would. */
 function chunked(bytes: number, head = '', tail = ''): { body: ReadableStream<Uint8Array>; duplex: 'half' } {
@@ -65,13 +52,34 @@ function chunked(bytes: number, head = '', tail = ''): { body: ReadableStream<Ui
   };
 }
 
-async function register(name: string): Promise<string> {
+async function register(app: Hono, name: string): Promise<string> {
   const r = await app.request('/api/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
   expect(r.status).toBe(201);
   return (await r.json()).token;
 }
 
-describe('server limits', () => {
+describe.each(BACKENDS)('server limits ($name)', (b) => {
+  if (skipIfUnavailable(b)) return;
+  let store: ServerStore;
+  let app: Hono;
+  let queue: EvaluationQueue;
+  let organiserToken: string;
+
+  beforeAll(async () => {
+    const db = await b.newDb('limits');
+    organiserToken = (await initServer(db)).token;
+    store = await openStore(db);
+    await store.migrate();
+    await syncChallenges(store, served);
+    queue = new EvaluationQueue(store, { workers: 1, jobTimeoutSeconds: 120, pollMs: 100 });
+    app = createApp({ store, challenges: served, onQueued: () => queue.notify(), maxUploadBytes: 64 * 1024 });
+    queue.start();
+  }, 60_000);
+  afterAll(async () => {
+    await queue?.stop();
+    await store?.close();
+  });
+
   it('caps every body that is not an upload, streamed or not, before reading it', async () => {
     const big = 1024 * 1024;
     const streamed = await app.request('/api/register', { method: 'POST', headers: { 'content-type': 'application/json' }, ...chunked(big, '{"name":"', '"}') } as RequestInit);
@@ -89,7 +97,7 @@ describe('server limits', () => {
   });
 
   it('takes one file per submission; a second one of the day is refused with when it resets', async () => {
-    const token = await register('ada');
+    const token = await register(app, 'ada');
     const two = new FormData();
     two.append('file', new File([`id\n${ids[0]}\n`], 'a.csv'));
     two.append('file', new File([`id\n${ids[1]}\n`], 'b.csv'));
@@ -115,7 +123,7 @@ describe('server limits', () => {
   });
 
   it("gives entrants every figure of their record but not its per-row replays; organisers get them", async () => {
-    const token = await register('bo');
+    const token = await register(app, 'bo');
     const form = new FormData();
     form.append('file', new File([`id\n${ids.slice(100, 180).join('\n')}\n`], 'bo.csv'));
     const sub = await (await app.request('/api/challenges/tiny/submissions', { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } })).json();
