@@ -5,7 +5,8 @@
  * job is done, see the row appear on the leaderboard, open the submission page and check that
  * nothing overflows sideways (desktop and a 360 px phone), that every plot has a box, and that
  * markup typed as a name or carried in a file name renders as inert text. No request leaves
- * the server's origin, and the pages run no script at all. Skips with a message when
+ * the server's origin, and the pages run no script at all. On both store backends
+ * (test/server-backends.ts), one Chromium for both. Skips with a message when
  * /usr/bin/chromium is missing (.ci/run installs it).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { openPool, readSplit } from '../src/pool/read.ts';
+import { skipIfUnavailable, storeBackends } from './server-backends.ts';
 import { writeTinyChallenge } from './fixtures/tiny-challenge.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -72,140 +74,153 @@ function expectReadable(l: Layout, minPlots: number): void {
   expect(l.xssFired).toBeUndefined();
 }
 
+const BACKENDS = await storeBackends('browser-server');
+
 describe.skipIf(!hasChromium)('challenge server pages in Chromium', { timeout: 300_000 }, () => {
   let dir: string;
-  let server: ChildProcess;
-  let url: string;
+  let challenges: string;
   let browser: Browser;
-  let context: BrowserContext;
-  let page: Page;
   let selectIds: string[];
   let rankIds: string[];
-  const offsite: string[] = [];
-  const consoleErrors: string[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'sieve-browser-server-'));
-    const challenges = join(dir, 'challenges');
+    challenges = join(dir, 'challenges');
     const tiny = await writeTinyChallenge(challenges, { name: 'tiny' });
     const rank = await writeTinyChallenge(challenges, { name: 'tiny-rank', task: 'ranking' });
     await writeFile(join(tiny.dir, 'README.md'), `# tiny\n\n**Story.** Choose at most 100 rows. ${XSS}\n\n| baseline | accuracy |\n| --- | --- |\n| random | 0.5 |\n`);
     selectIds = (await readSplit(await openPool(join(tiny.dir, 'pool')), 'train', { columns: [] })).ids;
     rankIds = (await readSplit(await openPool(join(rank.dir, 'pool')), 'train', { columns: [] })).ids;
-    const db = join(dir, 'server.duckdb');
-    await run(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), 'serve', '--init', '--db', db], { cwd: dir, env: { ...process.env, CI: '1' } });
-    server = spawn(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), 'serve', '--db', db, '--port', '0', '--challenges', challenges, '--workers', '1'], {
-      cwd: dir, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    url = await new Promise<string>((ok, fail) => {
-      let buf = '';
-      server.stdout!.on('data', (d: Buffer) => {
-        buf += d.toString();
-        const m = /listening on (http:\/\/\S+)/.exec(buf);
-        if (m) ok(m[1]);
-      });
-      server.once('exit', (code) => fail(new Error(`sieve serve exited ${code}`)));
-    });
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
     });
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, serviceWorkers: 'block' });
-    // Anything not from the server is refused and recorded.
-    await context.route('**/*', (route) => {
-      if (route.request().url().startsWith(url)) return route.continue();
-      offsite.push(route.request().url());
-      return route.abort();
-    });
-    page = await context.newPage();
-    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   }, 120_000);
-
   afterAll(async () => {
     await browser?.close();
-    if (server && server.exitCode === null) {
-      const gone = new Promise((ok) => server.once('exit', ok));
-      server.kill('SIGTERM');
-      await gone;
-    }
     if (dir && !process.env.SIEVE_KEEP_SCREENSHOTS) await rm(dir, { recursive: true, force: true });
     else if (dir) console.log(`browser-server: screenshots kept in ${dir}`);
   });
 
-  it('registers through the form; markup typed as a name is refused and shown as text', async () => {
-    await page.goto(`${url}/`);
-    await page.getByRole('link', { name: 'register' }).click();
-    await page.getByLabel('Name').fill(XSS);
-    await page.getByRole('button', { name: 'Register' }).click();
-    expect(await page.getByRole('alert').textContent()).toContain('a name of 1-64 letters');
-    // The refusal is a 400 page, which Chromium logs; nothing else may be logged.
-    expect(consoleErrors.splice(0)).toEqual([expect.stringMatching(/status of 400/)]);
-    expect(await page.getByLabel('Name').inputValue()).toBe(XSS);
-    expect((await layout(page)).xssFired).toBeUndefined();
-    expect(await page.locator('img').count()).toBe(0);
-    await page.getByLabel('Name').fill('ada lovelace');
-    await page.getByRole('button', { name: 'Register' }).click();
-    expect(await page.locator('h1').textContent()).toBe('Welcome, ada lovelace');
-    const token = await page.locator('#token').textContent();
-    expect(token).toMatch(/^sieve_par_[0-9a-f]{24}_[A-Za-z0-9_-]{43}$/);
-    // The session cookie is HttpOnly (no script can read it) and SameSite=Strict.
-    const session = (await context.cookies()).find((c) => c.name === 'sieve_session')!;
-    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict', value: token });
-    expect(await page.evaluate(() => document.cookie)).toBe('');
-    expect(page.url()).not.toContain(token);
-  });
+  describe.each(BACKENDS)('$name', (b) => {
+    if (skipIfUnavailable(b)) return;
+    let server: ChildProcess;
+    let url: string;
+    let context: BrowserContext;
+    let page: Page;
+    const offsite: string[] = [];
+    const consoleErrors: string[] = [];
 
-  it('submits a file through the form, sees the job finish, the submission page and the leaderboard row', async () => {
-    await page.goto(`${url}/challenges/tiny`);
-    expectReadable(await layout(page), 0);
-    await page.getByLabel('Submission file').setInputFiles({ name: `${XSS}.csv`, mimeType: 'text/csv', buffer: Buffer.from(`id\n${selectIds.slice(0, 90).join('\n')}\n`) });
-    await page.getByRole('button', { name: 'Submit', exact: true }).click();
-    await page.waitForURL(/\/submissions\/sub_[0-9a-f]+$/);
-    const submissionUrl = page.url();
-    // The page reloads itself (meta refresh, no script) until the job is done.
-    await page.locator('[data-state="done"]').waitFor({ timeout: 120_000 });
-    expect(await page.locator('h1').textContent()).toBe(`Submission ${XSS}.csv`);
-    expect(await page.getByRole('row', { name: /accuracy \(primary\)/ }).textContent()).toMatch(/\[0\.\d{4}, [01]\.\d{4}\]/);
-    const desktop = await layout(page);
-    expectReadable(desktop, 2);
-    expect(desktop.plots.map((p) => p.caption)).toContain('f1 per class, public test rows (95% intervals)');
-    await page.screenshot({ path: join(dir, 'submission.png'), fullPage: true });
-    // A phone: still no sideways scrolling; plots shrink to the column.
-    await page.setViewportSize({ width: 360, height: 780 });
-    await page.reload();
-    expectReadable(await layout(page), 2);
-    await page.screenshot({ path: join(dir, 'submission-phone.png'), fullPage: true });
-    await page.setViewportSize({ width: 1280, height: 900 });
+    beforeAll(async () => {
+      const db = await b.newDb('browser');
+      await run(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), 'serve', '--init', '--db', db], { cwd: dir, env: { ...process.env, CI: '1' } });
+      server = spawn(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), 'serve', '--db', db, '--port', '0', '--challenges', challenges, '--workers', '1'], {
+        cwd: dir, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      url = await new Promise<string>((ok, fail) => {
+        let buf = '';
+        server.stdout!.on('data', (d: Buffer) => {
+          buf += d.toString();
+          const m = /listening on (http:\/\/\S+)/.exec(buf);
+          if (m) ok(m[1]);
+        });
+        server.once('exit', (code) => fail(new Error(`sieve serve exited ${code}`)));
+      });
+      context = await browser.newContext({ viewport: { width: 1280, height: 900 }, serviceWorkers: 'block' });
+      // Anything not from the server is refused and recorded.
+      await context.route('**/*', (route) => {
+        if (route.request().url().startsWith(url)) return route.continue();
+        offsite.push(route.request().url());
+        return route.abort();
+      });
+      page = await context.newPage();
+      page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    }, 120_000);
 
-    await page.getByRole('link', { name: 'leaderboard' }).click();
-    const row = page.locator('tr[data-participant="ada lovelace"]');
-    expect(await row.textContent()).toContain('leader');
-    expect(await row.getByRole('link', { name: 'ada lovelace' }).getAttribute('href')).toBe(new URL(submissionUrl).pathname);
-    expectReadable(await layout(page), 1);
-    await page.screenshot({ path: join(dir, 'leaderboard.png'), fullPage: true });
+    afterAll(async () => {
+      await context?.close();
+      if (server && server.exitCode === null) {
+        const gone = new Promise((ok) => server.once('exit', ok));
+        server.kill('SIGTERM');
+        await gone;
+      }
+    });
 
-    await row.getByRole('link', { name: 'ada lovelace' }).click();
-    await page.waitForURL(submissionUrl);
-    expect(await page.locator('h1').textContent()).toBe(`Submission ${XSS}.csv`);
-    await page.goto(`${url}/me`);
-    expect(await page.getByRole('link', { name: `${XSS}.csv` }).count()).toBe(1);
-    expectReadable(await layout(page), 0);
-  });
+    it('registers through the form; markup typed as a name is refused and shown as text', async () => {
+      await page.goto(`${url}/`);
+      await page.getByRole('link', { name: 'register' }).click();
+      await page.getByLabel('Name').fill(XSS);
+      await page.getByRole('button', { name: 'Register' }).click();
+      expect(await page.getByRole('alert').textContent()).toContain('a name of 1-64 letters');
+      // The refusal is a 400 page, which Chromium logs; nothing else may be logged.
+      expect(consoleErrors.splice(0)).toEqual([expect.stringMatching(/status of 400/)]);
+      expect(await page.getByLabel('Name').inputValue()).toBe(XSS);
+      expect((await layout(page)).xssFired).toBeUndefined();
+      expect(await page.locator('img').count()).toBe(0);
+      await page.getByLabel('Name').fill('ada lovelace');
+      await page.getByRole('button', { name: 'Register' }).click();
+      expect(await page.locator('h1').textContent()).toBe('Welcome, ada lovelace');
+      const token = await page.locator('#token').textContent();
+      expect(token).toMatch(/^sieve_par_[0-9a-f]{24}_[A-Za-z0-9_-]{43}$/);
+      // The session cookie is HttpOnly (no script can read it) and SameSite=Strict.
+      const session = (await context.cookies()).find((c) => c.name === 'sieve_session')!;
+      expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict', value: token });
+      expect(await page.evaluate(() => document.cookie)).toBe('');
+      expect(page.url()).not.toContain(token);
+    });
 
-  it('draws the ranking curve of a ranking submission', async () => {
-    await page.goto(`${url}/challenges/tiny-rank`);
-    await page.getByLabel('Submission file').setInputFiles({ name: 'order.txt', mimeType: 'text/plain', buffer: Buffer.from(`${[...rankIds].reverse().join('\n')}\n`) });
-    await page.getByRole('button', { name: 'Submit', exact: true }).click();
-    await page.locator('[data-state="done"]').waitFor({ timeout: 120_000 });
-    const l = await layout(page);
-    expectReadable(l, 1);
-    expect(l.plots.map((p) => p.caption).some((c) => c.startsWith('Ranking curve'))).toBe(true);
-    await page.screenshot({ path: join(dir, 'ranking.png'), fullPage: true });
-  });
+    it('submits a file through the form, sees the job finish, the submission page and the leaderboard row', async () => {
+      await page.goto(`${url}/challenges/tiny`);
+      expectReadable(await layout(page), 0);
+      await page.getByLabel('Submission file').setInputFiles({ name: `${XSS}.csv`, mimeType: 'text/csv', buffer: Buffer.from(`id\n${selectIds.slice(0, 90).join('\n')}\n`) });
+      await page.getByRole('button', { name: 'Submit', exact: true }).click();
+      await page.waitForURL(/\/submissions\/sub_[0-9a-f]+$/);
+      const submissionUrl = page.url();
+      // The page reloads itself (meta refresh, no script) until the job is done.
+      await page.locator('[data-state="done"]').waitFor({ timeout: 120_000 });
+      expect(await page.locator('h1').textContent()).toBe(`Submission ${XSS}.csv`);
+      expect(await page.getByRole('row', { name: /accuracy \(primary\)/ }).textContent()).toMatch(/\[0\.\d{4}, [01]\.\d{4}\]/);
+      const desktop = await layout(page);
+      expectReadable(desktop, 2);
+      expect(desktop.plots.map((p) => p.caption)).toContain('f1 per class, public test rows (95% intervals)');
+      await page.screenshot({ path: join(dir, `${b.name}-submission.png`), fullPage: true });
+      // A phone: still no sideways scrolling; plots shrink to the column.
+      await page.setViewportSize({ width: 360, height: 780 });
+      await page.reload();
+      expectReadable(await layout(page), 2);
+      await page.screenshot({ path: join(dir, `${b.name}-submission-phone.png`), fullPage: true });
+      await page.setViewportSize({ width: 1280, height: 900 });
 
-  it('sent nothing off the server and logged no error', () => {
-    expect(offsite).toEqual([]);
-    expect(consoleErrors).toEqual([]);
+      await page.getByRole('link', { name: 'leaderboard' }).click();
+      const row = page.locator('tr[data-participant="ada lovelace"]');
+      expect(await row.textContent()).toContain('leader');
+      expect(await row.getByRole('link', { name: 'ada lovelace' }).getAttribute('href')).toBe(new URL(submissionUrl).pathname);
+      expectReadable(await layout(page), 1);
+      await page.screenshot({ path: join(dir, `${b.name}-leaderboard.png`), fullPage: true });
+
+      await row.getByRole('link', { name: 'ada lovelace' }).click();
+      await page.waitForURL(submissionUrl);
+      expect(await page.locator('h1').textContent()).toBe(`Submission ${XSS}.csv`);
+      await page.goto(`${url}/me`);
+      expect(await page.getByRole('link', { name: `${XSS}.csv` }).count()).toBe(1);
+      expectReadable(await layout(page), 0);
+    });
+
+    it('draws the ranking curve of a ranking submission', async () => {
+      await page.goto(`${url}/challenges/tiny-rank`);
+      await page.getByLabel('Submission file').setInputFiles({ name: 'order.txt', mimeType: 'text/plain', buffer: Buffer.from(`${[...rankIds].reverse().join('\n')}\n`) });
+      await page.getByRole('button', { name: 'Submit', exact: true }).click();
+      await page.locator('[data-state="done"]').waitFor({ timeout: 120_000 });
+      const l = await layout(page);
+      expectReadable(l, 1);
+      expect(l.plots.map((p) => p.caption).some((c) => c.startsWith('Ranking curve'))).toBe(true);
+      await page.screenshot({ path: join(dir, `${b.name}-ranking.png`), fullPage: true });
+    });
+
+    it('sent nothing off the server and logged no error', () => {
+      expect(offsite).toEqual([]);
+      expect(consoleErrors).toEqual([]);
+    });
   });
 });

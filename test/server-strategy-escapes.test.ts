@@ -4,7 +4,8 @@
  * result stored and nothing leaked (no file written, no hidden row in any answer). The cases
  * are those of test/strategy-sql.test.ts and test/strategy-sandbox.test.ts, aimed at what a
  * server holds: the challenge's hidden test and truth Parquet (absolute and relative paths),
- * the server's own DuckDB file and the variant cache.
+ * the variant cache, and the server's database: its DuckDB file, or on PostgreSQL the database
+ * server's TCP port and Unix socket (and ATTACH of its URL).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
@@ -13,60 +14,87 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Hono } from 'hono';
 import { createApp } from '../src/server/app.ts';
-import { loadServedChallenges, syncChallenges } from '../src/server/challenges.ts';
+import { loadServedChallenges, syncChallenges, type ServedChallenge } from '../src/server/challenges.ts';
 import { EvaluationQueue } from '../src/server/queue.ts';
-import { DuckDbStore } from '../src/server/store/duckdb.ts';
+import { openStore, pgTarget } from '../src/server/store/open.ts';
+import type { ServerStore } from '../src/server/store/types.ts';
 import { variantCacheDir } from '../src/pool/resolve.ts';
 import { detectLayer } from '../src/strategy/sandbox/layers.ts';
+import { skipIfUnavailable, storeBackends, type StoreBackend } from './server-backends.ts';
 import { writeTinyChallenge } from './fixtures/tiny-challenge.ts';
 
 let dir: string;
-let store: DuckDbStore;
-let app: Hono;
-let dbFile: string;
 let pool: string;
+let served: Map<string, ServedChallenge>;
 const layer = detectLayer().layer;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sieve-server-escapes-'));
   await writeTinyChallenge(join(dir, 'challenges'), { name: 'tiny', limits: '{ submissions_total: 100 }' });
   pool = join(dir, 'challenges', 'tiny', 'pool');
-  const served = await loadServedChallenges(join(dir, 'challenges'));
-  dbFile = join(dir, 'server.duckdb');
-  store = await DuckDbStore.open(dbFile);
-  await store.migrate();
-  await syncChallenges(store, served);
-  app = createApp({ store, challenges: served, maxUploadBytes: 1 << 20 });
+  served = await loadServedChallenges(join(dir, 'challenges'));
 }, 60_000);
-afterAll(async () => {
-  await store?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const BACKENDS = await storeBackends('server-strategy-escapes');
 
 const DISABLED = /file system operations are disabled|refused|is disabled/;
 const SANDBOX = /the sandbox refused the strategy|imports something other than a Node built-in|network/;
 
-describe('strategy escapes through the server', () => {
+/** A socket connection from a code strategy: it must never connect (a connected one returns a row id nobody has). */
+const connectTs = (target: string) => `import { connect } from 'node:net';\nexport function select() {\n  return new Promise((resolve, reject) => {\n    const s = connect(${target});\n    s.on('connect', () => resolve(['connected']));\n    s.on('error', reject);\n  });\n}`;
+
+/** Attempts at the server's own database: its DuckDB file, or PostgreSQL's port, socket and URL. */
+function databaseCases(b: StoreBackend, db: string): { name: string; text: string; reason: RegExp }[] {
+  if (b.name === 'duckdb') {
+    return [
+      { name: 'db.sql', text: `SELECT * FROM read_csv('${db}')`, reason: DISABLED },
+      { name: 'attach.sql', text: `ATTACH '${db}' AS server`, reason: /a ATTACH statement/ },
+      ...(layer ? [{ name: 'db.ts', text: `import { readFileSync } from 'node:fs';\nexport function select() { return [readFileSync(${JSON.stringify(db)}, 'latin1').slice(0, 10)]; }`, reason: SANDBOX }] : []),
+    ];
+  }
+  const t = pgTarget(db);
+  const socket = `/var/run/postgresql/.s.PGSQL.${t.port}`;
+  return [
+    { name: 'attach.sql', text: `ATTACH '${db}' AS server (TYPE postgres)`, reason: /a ATTACH statement/ },
+    { name: 'scan.sql', text: `SELECT id FROM postgres_scan('${db}', 'public', 'participants')`, reason: /postgres_scan|does not exist|not found/i },
+    ...(layer ? [{ name: 'db.ts', text: connectTs(`${t.port}, ${JSON.stringify(t.host)}`), reason: /ENETUNREACH|ECONNREFUSED|EACCES|network/ }] : []),
+    ...(existsSync(socket) ? [{ name: 'socket.ts', text: connectTs(JSON.stringify(socket)), reason: /Unix-domain socket|refused|EACCES/ }] : []),
+  ];
+}
+
+describe.each(BACKENDS)('strategy escapes through the server ($name)', (b) => {
+  if (skipIfUnavailable(b)) return;
+  let store: ServerStore;
+  let app: Hono;
+  let db: string;
+  beforeAll(async () => {
+    db = await b.newDb('escapes');
+    store = await openStore(db);
+    await store.migrate();
+    await syncChallenges(store, served);
+    app = createApp({ store, challenges: served, maxUploadBytes: 1 << 20 });
+  }, 60_000);
+  afterAll(() => store?.close());
+
   it('every attempt fails in the job child with the sandbox reason, charged, with nothing stored or written', async () => {
     const test = join(pool, 'test.parquet');
     const truth = join(pool, 'truth.parquet');
     expect(existsSync(truth)).toBe(true);
     const relTest = relative(process.cwd(), test);
     const leak = join(dir, 'leak.csv');
-    const cases: { name: string; text: string; reason: RegExp }[] = [
+    const every: { name: string; text: string; reason: RegExp }[] = [
       { name: 'abs.sql', text: `SELECT id FROM read_parquet('${test}')`, reason: DISABLED },
       { name: 'rel.sql', text: `SELECT id FROM read_parquet('${relTest}')`, reason: DISABLED },
       { name: 'truth.sql', text: `SELECT id FROM read_parquet('${truth}') WHERE noisy`, reason: DISABLED },
-      { name: 'db.sql', text: `SELECT * FROM read_csv('${dbFile}')`, reason: DISABLED },
       { name: 'variants.sql', text: `SELECT file AS id FROM glob('${variantCacheDir()}/**')`, reason: DISABLED },
-      { name: 'attach.sql', text: `ATTACH '${dbFile}' AS server`, reason: /a ATTACH statement/ },
+      ...databaseCases(b, db),
       { name: 'copy.sql', text: `COPY (SELECT id FROM pool) TO '${leak}'`, reason: /a COPY statement/ },
       { name: 'install.sql', text: 'INSTALL httpfs', reason: /an? INSTALL statement/ },
       { name: 'load.sql', text: 'LOAD httpfs', reason: /a LOAD statement/ },
       { name: 'loop.sql', text: 'SELECT a.id FROM pool a, pool b, pool c, pool d WHERE a.id || b.id || c.id || d.id = \'never\'', reason: /ran longer than \d+ s and was stopped/ },
       ...(layer ? [
         { name: 'fs.ts', text: `import { readFileSync } from 'node:fs';\nexport function select() { return [readFileSync(${JSON.stringify(test)}, 'latin1').slice(0, 10)]; }`, reason: SANDBOX },
-        { name: 'db.ts', text: `import { readFileSync } from 'node:fs';\nexport function select() { return [readFileSync(${JSON.stringify(dbFile)}, 'latin1').slice(0, 10)]; }`, reason: SANDBOX },
         { name: 'write.ts', text: `import { writeFileSync } from 'node:fs';\nexport function select() { writeFileSync(${JSON.stringify(leak)}, 'x'); return [0]; }`, reason: SANDBOX },
         { name: 'spawn.ts', text: `import { execSync } from 'node:child_process';\nexport function select() { return [String(execSync('cat ${test}')).slice(0, 5)]; }`, reason: SANDBOX },
         { name: 'import.ts', text: `export async function select() { const cp = await import('node:child_process'); return [String(cp.execSync('id'))]; }`, reason: SANDBOX },
@@ -77,6 +105,12 @@ describe('strategy escapes through the server', () => {
         { name: 'loop.ts', text: 'export function select() { for (;;) {} }', reason: /wall-clock limit|CPU-time limit|SIGKILL/ },
       ] : []),
     ];
+    // The job child never touches the database, so a sandbox case means the same on either backend:
+    // PostgreSQL's half runs its own database cases and one case per way a strategy is stopped
+    // (a file read, a refused statement, the code sandbox, the environment), each through its
+    // submit, claim and charged failure on PostgreSQL.
+    const database = new Set(databaseCases(b, db).map((c) => c.name));
+    const cases = b.name === 'duckdb' ? every : every.filter((c) => database.has(c.name) || ['abs.sql', 'copy.sql', 'fs.ts', 'env.ts'].includes(c.name));
     const r = await app.request('/api/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'mallory' }) });
     const token = (await r.json()).token as string;
     const jobs: { job: string; submission: string }[] = [];
@@ -103,9 +137,11 @@ describe('strategy escapes through the server', () => {
     }
     for (const [i, c] of cases.entries()) {
       const job = (await store.getJob(jobs[i].job))!;
+      // Every attempt's outcome and reason, should one not be the strategy's (a time limit under load, say).
+      const attempts = (await store.listAttempts(job.id)).map((a) => `#${a.attempt} ${a.outcome}: ${a.reason}`).join('; ');
       expect(job.state, `${c.name}: ${job.error}`).toBe('failed');
-      expect(job.charged, c.name).toBe(true);
-      expect(job.attempts, c.name).toBe(1);
+      expect(job.charged, `${c.name}: ${attempts}`).toBe(true);
+      expect(job.attempts, `${c.name}: ${attempts}`).toBe(1);
       expect(job.error, c.name).toMatch(/^the strategy failed: /);
       expect(job.error, c.name).toMatch(c.reason);
       expect(await store.getResult(jobs[i].submission), c.name).toBeNull();
