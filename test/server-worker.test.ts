@@ -3,7 +3,8 @@
  * failing under CI): three workers, one SIGKILLed mid-job and the server SIGKILLed and
  * restarted while they work, every submission scored exactly once; a worker SIGSTOPped past
  * its lease has its job taken over by another, and its late result, once it runs again, is
- * written nowhere. Short leases (2 s) keep it quick; nothing here waits on a fixed time.
+ * written nowhere. Short leases (2 s) keep it quick; nothing here waits on a fixed time. On the
+ * DuckDB backend (a file one process opens) sieve worker is refused, saying what to run instead.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -17,7 +18,9 @@ import { skipIfUnavailable, storeBackends } from './server-backends.ts';
 import { writeTinyChallenge } from './fixtures/tiny-challenge.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const pgb = (await storeBackends('server-worker')).find((b) => b.name === 'postgres')!;
+const BACKENDS = await storeBackends('server-worker');
+const pgb = BACKENDS.find((b) => b.name === 'postgres')!;
+const duck = BACKENDS.find((b) => b.name === 'duckdb')!;
 
 let dir: string;
 let challenges: string;
@@ -177,4 +180,26 @@ describe('sieve worker on PostgreSQL', () => {
       await store.close();
     }
   }, 240_000);
+});
+
+describe('sieve worker on a DuckDB file', () => {
+  it('is refused, saying why and what to run instead; the file is left as it was', async () => {
+    const db = await duck.newDb('refused');
+    const init = sieve(['serve', '--init', '--db', db, '--json']);
+    expect(await init.exited).toBe(0);
+    const w = sieve(['worker', '--db', db, '--server', 'http://127.0.0.1:9', '--json']);
+    expect(await w.exited).not.toBe(0);
+    const said = w.lines.join('\n');
+    expect(said).toMatch(/sieve worker needs the server's PostgreSQL database \(--db postgres:\/\/…\)/);
+    expect(said).toMatch(/sieve serve --workers N/);
+    // The server's database is untouched: still its schema, its organiser, no job.
+    const store = await openStore(db);
+    try {
+      expect(await store.currentVersion()).toBe(store.schemaVersion);
+      expect(await store.countParticipants('organiser')).toBe(1);
+      expect(await store.countJobs()).toEqual({ queued: 0, running: 0, done: 0, failed: 0, cancelled: 0 });
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
 });
