@@ -3,8 +3,8 @@
  * every event the two processes log and no other (src/server/events.ts is the one list; the
  * sources name no event outside it); `sieve serve --json` logs its start-up and each job event
  * the server sees (queued, cancelled) as JSON lines, even with --workers 0, and stops on SIGTERM
- * with `stopping`/`stopped` and exit 0; `sieve status` tells failing attempts from expired,
- * interrupted and released ones.
+ * with `stopping`/`stopped` and exit 0, on both store backends; `sieve status` tells failing
+ * attempts from expired, interrupted and released ones.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { statusLines } from '../src/cli/submit.ts';
 import { openPool, readSplit } from '../src/pool/read.ts';
 import { SERVER_EVENTS } from '../src/server/events.ts';
+import { skipIfUnavailable, storeBackends } from './server-backends.ts';
 import { writeTinyChallenge } from './fixtures/tiny-challenge.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -57,9 +58,12 @@ describe('log events', () => {
   });
 });
 
-describe('sieve serve --json', () => {
+const BACKENDS = await storeBackends('server-events');
+
+describe.each(BACKENDS)('sieve serve --json ($name)', (b) => {
+  if (skipIfUnavailable(b)) return;
   it('logs its start, each submission queued and cancelled as JSON lines (with --workers 0), and stops on SIGTERM', async () => {
-    const db = join(dir, 'server.duckdb');
+    const db = await b.newDb('events');
     const sieve = (args: string[]) => execFileP(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), ...args], { cwd: dir, env: { ...process.env, CI: '1' } });
     await sieve(['serve', '--init', '--db', db]);
     const proc = spawn(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), 'serve', '--db', db, '--port', '0', '--challenges', challenges, '--workers', '0', '--lease', '7', '--json'], {
