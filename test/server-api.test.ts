@@ -176,6 +176,8 @@ describe.each(BACKENDS)('$name', (b) => {
       const other = await register(app, 'dee');
       expect((await app.request(`/api/jobs/${jobs[1]}`, { headers: auth(other) })).status).toBe(404);
       expect((await app.request(`/api/jobs/${jobs[1]}/cancel`, { method: 'POST', headers: auth(other) })).status).toBe(404);
+      // An id holding U+0000 finds nothing on either backend (PostgreSQL's text cannot hold one).
+      for (const path of [`/api/jobs/${jobs[1]}%00`, `/api/submissions/a%00b`]) expect((await app.request(path, { headers: auth(other) })).status, path).toBe(404);
       expect((await send()).status).toBe(202);
       const me = await (await app.request('/api/me', { headers: auth(token) })).json();
       expect(me.quota.find((q: { challenge: string }) => q.challenge === 'tiny')).toMatchObject({ used_today: 3, left_today: 0, left_total: 1 });

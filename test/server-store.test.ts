@@ -121,6 +121,29 @@ describe.each(BACKENDS)('server store ($name)', (b) => {
     }
   });
 
+  it('text holding U+0000 (an entrant\'s error message, a file name, a title, a looked-up id) is stored and read back the same on both backends', async () => {
+    // PostgreSQL's text cannot hold U+0000: before, the whole statement failed there, so a strategy
+    // throwing such a message could never be failed (its job came back after every lease, uncharged).
+    const store = await b.open('nul');
+    try {
+      await store.putChallenge({ ...TINY, title: 'tiny\0title' }, { opensAt: null, closesAt: null });
+      expect((await store.getChallenge('tiny'))!.title).toBe('tiny\\u0000title');
+      await withParticipant(store);
+      expect((await store.submit({ ...sub(1), fileName: 'a\0.sql' }, { id: 'job_1', maxAttempts: 3 }, { dayStart: 0 })).ok).toBe(true);
+      expect((await store.getSubmission('sub_1'))!.fileName).toBe('a\\u0000.sql');
+      const c = (await store.claimJob('w1', 60_000, 10))!;
+      expect(await store.failAttempt({ job: c.job.id, attempt: 1, worker: 'w1' }, 'the strategy failed: Error: a\0b', true, 11, true)).toBe('failed');
+      expect(await store.getJob('job_1')).toMatchObject({ state: 'failed', charged: true, error: 'the strategy failed: Error: a\\u0000b' });
+      expect((await store.listAttempts('job_1'))[0]).toMatchObject({ outcome: 'failed', reason: 'the strategy failed: Error: a\\u0000b' });
+      // A lookup by an id or name holding one finds nothing (it used to throw on PostgreSQL: a 500 for GET /api/jobs/a%00b).
+      expect(await store.getJob('job_1\0')).toBeNull();
+      expect(await store.getChallenge('tiny\0')).toBeNull();
+      expect(await store.getParticipant('\0')).toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+
   it('tokens: stored only as a salted hash, checked against it', async () => {
     const db = await b.newDb('init');
     const init = await initServer(db);

@@ -10,7 +10,7 @@ import { blobValue, DuckDBInstance, type DuckDBConnection, type DuckDBValue } fr
 import { SieveError } from '../../util/errors.ts';
 import * as jobs from './jobs-sql.ts';
 import { DIALECTS } from './migrations.ts';
-import type { Row } from './rows.ts';
+import { storable, type Row } from './rows.ts';
 import { SqlStore } from './sql-store.ts';
 import type * as sql from './store-sql.ts';
 
@@ -67,11 +67,11 @@ export class DuckDbStore extends SqlStore {
   }
 }
 
-/** One store call's SQL: statements with $n parameters, bytes sent as a BLOB. */
+/** One store call's SQL: statements with $n parameters, bytes sent as a BLOB, strings as storable() writes them. */
 class Query implements jobs.SqlTx {
   constructor(private readonly conn: DuckDBConnection) {}
   private static params(params: unknown[]): DuckDBValue[] {
-    return params.map((v) => (v instanceof Uint8Array ? blobValue(v) : v)) as DuckDBValue[];
+    return params.map((v) => (v instanceof Uint8Array ? blobValue(v) : storable(v))) as DuckDBValue[];
   }
   async exec(text: string, params: unknown[] = []): Promise<void> {
     await this.conn.run(text, Query.params(params));

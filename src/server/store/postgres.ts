@@ -15,6 +15,7 @@ import { SieveError } from '../../util/errors.ts';
 import * as jobs from './jobs-sql.ts';
 import { DIALECTS } from './migrations.ts';
 import { pgTarget, type PgTarget } from './open.ts';
+import { storable } from './rows.ts';
 import { SqlStore } from './sql-store.ts';
 import type * as sql from './store-sql.ts';
 
@@ -156,11 +157,11 @@ export class PostgresStore extends SqlStore {
   }
 }
 
-/** One store call's SQL on one connection: $n parameters, bytes sent as bytea. */
+/** One store call's SQL on one connection: $n parameters, bytes sent as bytea, strings as storable() writes them. */
 class PgQuery implements jobs.SqlTx {
   constructor(private readonly client: pg.PoolClient) {}
   private static params(params: unknown[]): unknown[] {
-    return params.map((v) => (v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v));
+    return params.map((v) => (v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : storable(v)));
   }
   async exec(text: string, params: unknown[] = []): Promise<void> {
     await this.client.query(text, PgQuery.params(params));

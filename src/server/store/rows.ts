@@ -7,6 +7,17 @@ import type { ActionRow, AttemptRow, ChallengeRow, JobRow, JobState, Participant
 
 export type Row = Record<string, unknown>;
 
+/**
+ * A statement parameter as both backends write it: a string's U+0000 characters as the six
+ * characters \u0000 (as JSON writes them). PostgreSQL's text cannot hold U+0000 and refuses the
+ * whole statement, so an entrant's strategy throwing an error whose message holds one could not
+ * be failed (its job came back after each lease, never charged), and a lookup by such a name
+ * failed instead of finding nothing; DuckDB writes the same, so both backends read back the same.
+ */
+export function storable(v: unknown): unknown {
+  return typeof v === 'string' && v.includes('\0') ? v.replaceAll('\0', '\\u0000') : v;
+}
+
 export const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : typeof v === 'string' ? Number(v) : (v as number));
 export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
 
