@@ -24,6 +24,12 @@ export interface Rng {
    * position, without storing the draws (a bootstrap resample's multiplicities).
    */
   countInts(n: number, draws: number, counts: Int32Array): void;
+  /**
+   * Adds one to `counts[map[x]]` for each of `draws` calls of int(n): the same values and
+   * stream position, tallied by a class of the drawn index (a bootstrap resample counted per
+   * cell of alike rows) without storing the draws. `map` has at least n entries.
+   */
+  countMapped(n: number, draws: number, map: Int32Array | Uint16Array | Uint8Array, counts: Int32Array): void;
   /** Fisher–Yates shuffle in place; returns the same array. */
   shuffle<T extends { length: number; [i: number]: any }>(a: T): T;
   /** A random permutation of 0..n-1. */
@@ -136,6 +142,25 @@ export function createRng(seed: number): Rng {
         s3 = (s3 << 11) | (s3 >>> 21);
         if (result < limit) {
           counts[(result % nn) >>> 0]++;
+          i++;
+        }
+      }
+      s[0] = s0; s[1] = s1; s[2] = s2; s[3] = s3;
+    },
+    countMapped(n: number, draws: number, map: Int32Array | Uint16Array | Uint8Array, counts: Int32Array) {
+      if (!(n > 0) || n > map.length) throw new RangeError(`countMapped(n) needs 0 < n <= map.length (${map.length}), got ${n}`);
+      const limit = 0x100000000 - (0x100000000 % n);
+      const nn = n >>> 0;
+      let s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
+      for (let i = 0; i < draws; ) {
+        const x = Math.imul(s1, 5);
+        const result = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
+        const t = s1 << 9;
+        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3;
+        s2 ^= t;
+        s3 = (s3 << 11) | (s3 >>> 21);
+        if (result < limit) {
+          counts[map[(result % nn) >>> 0]]++;
           i++;
         }
       }

@@ -66,6 +66,22 @@ describe('bootstrap by counts', () => {
     }
     expect(() => createRng(1).countInts(10, 5, new Int32Array(9))).toThrow(RangeError);
 
+    // countMapped: the same draws as fillInts, tallied by a class of the drawn index, and the
+    // same stream position after.
+    for (const n of [1, 7, 1000, 100_003]) {
+      const a = createRng(8), b = createRng(8);
+      const draws = new Int32Array(3 * n + 5);
+      a.fillInts(n, draws);
+      const map = Uint16Array.from({ length: n }, (_, i) => (i * 7919) % 13);
+      const want = new Int32Array(13);
+      for (const d of draws) want[map[d]]++;
+      const got = new Int32Array(13);
+      b.countMapped(n, draws.length, map, got);
+      expect(Array.from(got)).toEqual(Array.from(want));
+      expect(b.nextU32()).toBe(a.nextU32());
+    }
+    expect(() => createRng(1).countMapped(10, 5, new Uint8Array(9), new Int32Array(4))).toThrow(RangeError);
+
     // The compute/ resamplers with a source that has neither fast path (int only) agree too.
     const slowSource = (seed: number) => { const r = createRng(seed); return { int: (n: number) => r.int(n) }; };
     const w2: number[][] = [], c2: number[][] = [];

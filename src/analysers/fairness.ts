@@ -88,7 +88,7 @@ export function attributesOf(split: PoolSplit, columns: string[] | null, interse
  * is the row's cell, and per cell its group code in each attribute, label, prediction and flag.
  */
 export function rowCells(attrs: Attribute[], y: Int32Array, pred: Int32Array, flagged: Uint8Array, k: number):
-  { count: number; of: Int32Array; codes: Int32Array[]; y: Int32Array; pred: Int32Array; flagged: Uint8Array } | null {
+  { count: number; of: Int32Array | Uint16Array | Uint8Array; codes: Int32Array[]; y: Int32Array; pred: Int32Array; flagged: Uint8Array } | null {
   const n = y.length;
   let space = 2 * k * k;
   for (const a of attrs) space *= Math.max(1, a.groups.length);
@@ -110,8 +110,9 @@ export function rowCells(attrs: Attribute[], y: Int32Array, pred: Int32Array, fl
     of[i] = c;
   }
   const rows = Int32Array.from(first);
+  // The narrowest array that holds the cell numbers: the bootstrap reads it at random.
   return {
-    count: rows.length, of,
+    count: rows.length, of: rows.length <= 256 ? Uint8Array.from(of) : rows.length <= 65536 ? Uint16Array.from(of) : of,
     codes: attrs.map((a) => rows.map((r) => a.codes[r])),
     y: rows.map((r) => y[r]), pred: rows.map((r) => pred[r]), flagged: Uint8Array.from(rows, (r) => flagged[r]),
   };
@@ -213,16 +214,14 @@ export const fairness: Analyser<FairnessOptions> = {
     const rng = createRng(deriveSeed(ctx.seed, 'fairness-bootstrap'));
     const cells = rowCells(attrs, y, pred, flagged, k);
     if (cells) {
-      // The same draws as forEachResample (fillInts of n per resample), counted per cell of
-      // rows alike in every attribute's group, class, prediction and flag: the tallies are
-      // sums of whole multiplicities, exact in float64 in any order, so the figures are those
-      // of the row-by-row tally at a fraction of the passes over the rows.
-      const draws = new Int32Array(n);
+      // The same draws as forEachResample (n per resample), counted per cell of rows alike in
+      // every attribute's group, class, prediction and flag as they are drawn: the tallies
+      // are sums of whole multiplicities, exact in float64 in any order, so the figures are
+      // those of the row-by-row tally at a fraction of the passes over the rows.
       const count = new Int32Array(cells.count);
       for (let b = 0; b < B; b++) {
-        rng.fillInts(n, draws);
         count.fill(0);
-        for (let j = 0; j < n; j++) count[cells.of[draws[j]]]++;
+        rng.countMapped(n, n, cells.of, count);
         results.forEach((_, a) => {
           const t = scratch[a], codes = cells.codes[a];
           t.reset();
