@@ -22,8 +22,11 @@ export interface StoreBackend {
   name: BackendName;
   /** Why this backend's half is skipped (null: it runs). */
   skip: string | null;
-  /** A --db value naming a new, empty database (unique in this test file). */
-  newDb(name: string): Promise<string>;
+  /**
+   * A --db value naming a new, empty database (unique in this test file). `icuLocale`
+   * (PostgreSQL): the database orders text by that ICU collation, as a deployment's might.
+   */
+  newDb(name: string, opts?: { icuLocale?: string }): Promise<string>;
   /** A new database, opened and migrated. */
   open(name: string): Promise<ServerStore>;
   /** Raw SQL on a database no store has open (tests that look under the store). */
@@ -74,14 +77,15 @@ async function postgresBackend(file: string): Promise<StoreBackend> {
   const backend: StoreBackend = {
     name: 'postgres',
     skip: null,
-    async newDb(name) {
+    async newDb(name, opts = {}) {
       const database = pgName(`${mine}${name}`);
       if (made.includes(database)) throw new Error(`database ${name} made twice in ${file}`);
       made.push(database);
       const c = await adminClient(url);
       try {
         await c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-        await c.query(`CREATE DATABASE ${database}`);
+        const icu = opts.icuLocale ? ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '${opts.icuLocale.replace(/[^A-Za-z0-9_-]/g, '')}'` : '';
+        await c.query(`CREATE DATABASE ${database}${icu}`);
       } finally {
         await c.end();
       }

@@ -144,6 +144,21 @@ describe.each(BACKENDS)('server store ($name)', (b) => {
     }
   });
 
+  it("lists challenges and phases in the same order on both backends, whatever PostgreSQL's collation", async () => {
+    // A deployment's database may order text by en_US or ICU rules ('p_1' before 'p-1'); the lists must not follow.
+    const store = await openStore(await b.newDb('collation', { icuLocale: 'en-US' }));
+    try {
+      await store.migrate();
+      for (const name of ['tiny-b', 'tiny', 'tiny-a']) await store.putChallenge({ ...TINY, name }, { opensAt: null, closesAt: null });
+      const act = (k: number) => ({ id: `act_${k}`, at: k, actor: 'org', action: 'phase.put', challenge: 'tiny', detail: '{}' });
+      for (const [k, name] of ['p_1', 'p-1', 'Late'].entries()) expect(await store.putPhase({ challenge: 'tiny', name, opensAt: null, closesAt: null }, act(k))).toBe('ok');
+      expect((await store.listChallenges()).map((c) => c.name)).toEqual(['tiny', 'tiny-a', 'tiny-b']);
+      expect((await store.listPhases('tiny')).map((p) => p.name)).toEqual(['Late', 'main', 'p-1', 'p_1']);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('tokens: stored only as a salted hash, checked against it', async () => {
     const db = await b.newDb('init');
     const init = await initServer(db);

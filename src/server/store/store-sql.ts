@@ -105,8 +105,18 @@ export async function listActions(q: SqlTx, filter: { challenge?: string; limit?
   return rows.map(actionRow);
 }
 
+/**
+ * Names in code-point order, sorted here rather than by ORDER BY: PostgreSQL orders text by the
+ * database's collation (en_US.UTF-8 or ICU put 'a_b' and 'a-b', 'B' and 'a' the other way round
+ * from DuckDB's byte order), so the same server would list its challenges and phases differently
+ * on the two backends.
+ */
+function byName<T extends { name: string }>(rows: T[]): T[] {
+  return rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
 export async function listChallenges(q: SqlTx): Promise<ChallengeRow[]> {
-  return (await q.rows('SELECT * FROM challenges ORDER BY name')).map(challengeRow);
+  return byName((await q.rows('SELECT * FROM challenges')).map(challengeRow));
 }
 
 export async function getChallenge(q: SqlTx, name: string): Promise<ChallengeRow | null> {
@@ -115,7 +125,7 @@ export async function getChallenge(q: SqlTx, name: string): Promise<ChallengeRow
 }
 
 export async function listPhases(q: SqlTx, challenge: string): Promise<PhaseRow[]> {
-  return (await q.rows('SELECT * FROM phases WHERE challenge = $1 ORDER BY name', [challenge])).map(phaseRow);
+  return byName((await q.rows('SELECT * FROM phases WHERE challenge = $1', [challenge])).map(phaseRow));
 }
 
 export async function addParticipant(q: SqlTx, locks: StoreLocks, row: ParticipantRow): Promise<boolean> {
