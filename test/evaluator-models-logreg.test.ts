@@ -103,8 +103,11 @@ describe('logistic regression objective and kernel', () => {
       const gRef = new Float64Array(theta.length), gW = new Float64Array(theta.length);
       const lRef = logisticLossGrad32(data, theta, gRef);
       const engine = new LogisticEngine32(data);
-      if (zeroFrac === 0 && n >= 100) expect(engine.layout.forwardListed || engine.layout.backwardListed).toBe(false);
-      if (zeroFrac >= 0.8) expect(engine.layout.forwardListed && engine.layout.backwardListed).toBe(true);
+      // Dense data: one run of inputs per tile; mostly zeros: many runs, a fraction of the inputs visited.
+      const tiles = engine.layout.np / engine.layout.tile;
+      if (zeroFrac === 0) expect(engine.layout.runs).toBe(tiles);
+      if (zeroFrac >= 0.8 && d >= 9) expect(engine.layout.visits).toBeLessThan(0.9 * tiles * (d + 1));
+      if (zeroFrac >= 0.8 && d >= 9) expect(engine.layout.runs).toBeGreaterThan(tiles);
       const lW = engine.lossGrad(theta, gW);
       engine.close();
       expect(lW).toBe(lRef);
@@ -147,9 +150,10 @@ describe('logistic regression objective and kernel', () => {
     for (const [n, d, zeroFrac] of [[9000, 30, 0.3], [1000, 784, 0]] as const) {
       const data = blobs(6, n, d, 10, 1, zeroFrac);
       const engine = new LogisticEngine32(data);
-      // Several tasks per pass: the second thread has work whatever n is.
-      expect(engine.tasks.forward).toBeGreaterThan(8);
-      expect(engine.tasks.backward).toBeGreaterThan(8);
+      // A task per block of 256 rows (up to 256 tasks), so a 1,000-row fit is 4 tasks: the
+      // second thread has work whatever n is.
+      expect(engine.tasks.fit).toBe(Math.ceil(n / 256));
+      expect(engine.tasks.reduce).toBeGreaterThan(8);
       engine.close();
       // The float64 engine's fixed chunks: a 1,000-row gradient is 4 tasks, same bits on 1 or 2 threads.
       const theta = new Float64Array((d + 1) * 10).map((_, i) => Math.sin(i) * 0.1);
