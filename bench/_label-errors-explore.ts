@@ -77,6 +77,25 @@ export async function exploreCell(kind: string, noise: string, split: PoolSplit,
     const nEst = Math.round(auto.estimatedNoise * n);
     rule('sc@est', topM(nEst, false));
     rule('sc@est am', topM(nEst, true));
+    // A larger count with the same ranking: the calibrated joint's off-diagonal total.
+    const cjC = computeConfidentJoint(alp);
+    let offC = 0; for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) if (a !== b) offC += cjC.joint[a * k + b];
+    rule('sc@calCJ am', topM(offC, true));
+    {
+      // cleanlab's per-cell counts and margin order, each cell's count filled among the rows not
+      // predicted as their given label (so the argmax rule cannot shorten it).
+      const rowsOf: number[][] = Array.from({ length: k }, () => []);
+      for (let i = 0; i < n; i++) if (!predictedAsGiven(alp, i)) rowsOf[labels[i]].push(i);
+      const mask = new Uint8Array(n);
+      const pp = auto.proba;
+      for (let g = 0; g < k; g++) for (let t = 0; t < k; t++) {
+        const num = t === g ? 0 : cjC.joint[g * k + t];
+        if (num <= 0) continue;
+        const sorted = rowsOf[g].slice().sort((a, b) => (pp[b * k + t] - pp[b * k + g]) - (pp[a * k + t] - pp[a * k + g]) || a - b);
+        for (let x = 0; x < Math.min(num, sorted.length); x++) mask[sorted[x]] = 1;
+      }
+      rule('pbnr fill', mask);
+    }
     // Oracle count (not a rule: it needs the truth): the default ranking cut at the true number
     // of flips, to tell a count problem from a ranking problem.
     let nTrue = 0; for (let i = 0; i < n; i++) nTrue += noisy[i];
@@ -107,6 +126,8 @@ export async function exploreCell(kind: string, noise: string, split: PoolSplit,
     // Confident learning on the temperature-scaled blend (calibrated to the given labels).
     const calLp: LabelledProba = { labels, proba: ps, n, k };
     rule('cal cl', findLabelIssues(calLp));
+    // The blend's own margins, with the counts of the joint of the temperature-scaled blend.
+    rule('pbnr cj(T)', findLabelIssues(alp, { confident: computeConfidentJoint(calLp) }));
     out.push({ kind, noise, what: 'est', name: 'cal offdiag', value: numLabelIssues(calLp) / n, truth: trueRate });
     out.push({ kind, noise, what: 'weight', name: 'T', value: T });
     rule('ef1', ef1(false));
