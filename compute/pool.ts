@@ -7,8 +7,9 @@
  *   threads claim tasks from a shared atomic counter and the caller blocks (Atomics.wait) until
  *   all are done (`SharedKernel.run`);
  * - **jobs**: a pure exported function of a module (a model fit, a ranking-curve segment, a
- *   share of a neighbour search) called with structured-clone-able arguments in a worker
- *   (`runPooled`). Big arrays are best passed as SharedArrayBuffer views (`shareArray`).
+ *   share of a neighbour search; or an async one, a server upload's validation) called with
+ *   structured-clone-able arguments in a worker (`runPooled`). Big arrays are best passed as
+ *   SharedArrayBuffer views (`shareArray`).
  *
  * Either way each task or job writes only its own outputs and callers combine them in a fixed
  * order, so the number of threads and who ran what never changes a bit of a result.
@@ -132,7 +133,7 @@ export function machineThreads(): number {
 // Jobs
 
 export interface PooledRun<A, R> {
-  /** Module exporting `fn(args, note) → result` (a file URL; TypeScript modules are fine). */
+  /** Module exporting `fn(args, note) → result` or a promise of it (a file URL; TypeScript modules are fine). */
   module: URL;
   fn: string;
   jobs: A[];

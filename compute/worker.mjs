@@ -9,7 +9,7 @@
 //                                              instantiate wasm `module` on shared `memory`;
 //                                              `ctrl`, `table` and export `names` serve doorbell runs
 //   { type: 'run', id, fn, tasks, ctrl, gen }  claim tasks via Atomics on ctrl, call fn(...task)
-//   { type: 'job', job, module, fn, args }     import `module`, post { job, ok, result } or
+//   { type: 'job', job, module, fn, args }     import `module`, await fn, post { job, ok, result } or
 //                                              { job, ok: false, error }; fn's notes as { job, note }
 //
 // ctrl[0] packs (generation << 16 | next task) so a claim is one compare-and-swap: a late
@@ -53,7 +53,9 @@ async function load(url) {
   return m;
 }
 
-// Jobs run one after another in arrival order (a job's import may await; its body never does).
+// Jobs run one after another in arrival order. Most bodies are synchronous; an async one (a
+// server upload's validation reading a pool and a Parquet file) is awaited, and kernel runs
+// posted meanwhile are still claimed (their handler does not wait on the queue).
 let queue = Promise.resolve();
 
 /** Claims and runs tasks of generation `gen`; `args(t)` gives task t's arguments. */
@@ -127,7 +129,7 @@ parentPort.on('message', (msg) => {
         const mod = await load(msg.module);
         const fn = mod[msg.fn];
         if (typeof fn !== 'function') throw new Error(`${msg.module} exports no function ${msg.fn}`);
-        const result = fn(msg.args, (note) => parentPort.postMessage({ job: msg.job, note }));
+        const result = await fn(msg.args, (note) => parentPort.postMessage({ job: msg.job, note }));
         parentPort.postMessage({ job: msg.job, ok: true, result });
       } catch (err) {
         parentPort.postMessage({ job: msg.job, ok: false, error: err instanceof Error ? `${err.message}` : String(err) });

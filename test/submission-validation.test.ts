@@ -162,6 +162,36 @@ describe('each malformed submission gets its own error', () => {
     const dup = await rejects(await parquetFile(`SELECT 'r1' AS id FROM range(${selection.poolIds.length})`), selection, 'duplicate-ids');
     expect(dup.problem).toBe('duplicate-ids');
   });
+  it('CSV, TXT, JSON and Arrow files with more rows than the pool are refused as soon as that is known', async () => {
+    const n = poolIds.length; // 50
+    const many = Array.from({ length: 3 * n }, (_, i) => `r${i % n}`);
+    // CSV: reading stops at the first row past the pool's size (line n + 2: the header is line 1).
+    const csv = await rejects(file('many.csv', `id\n${many.join('\n')}\n`), selection, 'over-budget');
+    expect(csv.message).toBe(`the CSV file holds more than ${n} rows; the pool has ${n} train rows, so no valid submission has more; it was not read further`);
+    expect(csv.examples).toEqual([`stopped reading at line ${n + 2}`, `train rows in the pool: ${n}`]);
+    // A row that would not parse after the cut is never reached: the file was not read that far.
+    const late = await rejects(file('late.csv', `id\n${many.join('\n')}\n"never closed\n`), selection, 'over-budget');
+    expect(late.examples[0]).toBe(`stopped reading at line ${n + 2}`);
+    // Quoted line breaks do not count as rows; blank lines at the end are not rows either.
+    const quoted = Array.from({ length: n }, (_, i) => `"r${i}"`).join('\r\n');
+    const quotedCsv = file('quoted.csv', `id\n"r0\nr1"\n${quoted}\r\n\r\n\r\n\r\n`.replace('"r0"\r\n', ''));
+    expect(((await loadSubmission(quotedCsv, ranking).catch((e: SubmissionError) => e)) as SubmissionError).message).toContain('1 id(s) are not in the pool'); // "r0\nr1": read, not cut
+    const txt = await rejects(file('many.txt', `${many.join('\n')}\n\n\n`), selection, 'over-budget');
+    expect(txt.message).toContain(`the TXT file holds ${3 * n} rows; the pool has ${n} train rows`);
+    const json = await rejects(file('many.json', JSON.stringify(many)), selection, 'over-budget');
+    expect(json.message).toContain(`the JSON file holds more than ${n} rows`);
+    expect(json.examples[0]).toMatch(new RegExp(`^stopped reading at its item \\[${n}\\], line 1, column \\d+$`));
+    const wrapped = await rejects(file('many-ids.json', JSON.stringify({ ids: many })), selection, 'over-budget');
+    expect(wrapped.message).toContain('JSON file holds more than');
+    const arrow = await rejects(file('many.arrow', tableToIPC(tableFromArrays({ id: many }), 'file')), selection, 'over-budget');
+    expect(arrow.message).toContain(`the Arrow file holds ${3 * n} rows`);
+    // At the pool's size each format is read and judged row by row as before.
+    const dup = [...many.slice(0, n - 1), 'r0'];
+    for (const f of [file('dup.csv', `id\n${dup.join('\n')}\n`), file('dup.txt', dup.join('\n')), file('dup.json', JSON.stringify(dup)), file('dup.arrow', tableToIPC(tableFromArrays({ id: dup }), 'file'))]) {
+      await rejects(f, ranking, 'duplicate-ids');
+    }
+    expect((await loadSubmission(file('all.csv', `id\n${many.slice(0, n).join('\n')}\n`), ranking)).submission.rows).toBe(n);
+  });
   it('missing ids: blank lines in the middle, nulls, empty strings', async () => {
     const e = await rejects(file('blank.txt', 'r1\n\nr2\n'), selection, 'missing-ids');
     expect(e.examples).toEqual(['line 2']);

@@ -1,8 +1,8 @@
 /**
  * The challenge server's HTTP API (hono): a thin layer over the services the CLI uses. It
- * validates an upload with checkSubmission (the same strict rules as `sieve evaluate`), stores
- * it with its job in one transaction within the participant's caps, and answers 202 only
- * then; evaluation happens in the queue's workers, outside the request path. Records leave the
+ * validates an upload with checkSubmission (the same strict rules as `sieve evaluate`, in a
+ * worker thread: upload-check.ts), stores it with its job in one transaction within the
+ * participant's caps, and answers 202 only then; evaluation happens in the queue's workers, outside the request path. Records leave the
  * server only through publicView. Every error is JSON of one shape:
  * `{ "error": { "code", "message", "where"?, "examples"? } }`.
  */
@@ -11,10 +11,8 @@ import { extname, join } from 'node:path';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { isClosed } from '../challenge/load.ts';
-import { checkSubmission } from '../evaluate/runner.ts';
 import { coarseCurve, publicView, type PublicRecord, type ResultRecord } from '../evaluate/record.ts';
 import { SUBMISSION_EXTENSIONS } from '../submission/parse.ts';
-import { bytesSource } from '../submission/sources/bytes.ts';
 import { checkStrategyAccepted } from '../submission/sources/strategy.ts';
 import { isStrategyPath, STRATEGY_EXTENSIONS, strategyFromBytes } from '../strategy/runners.ts';
 import { detectLayer } from '../strategy/sandbox/layers.ts';
@@ -32,6 +30,7 @@ import { MAX_ATTEMPTS } from './queue.ts';
 import { RateLimiter } from './rate-limit.ts';
 import type { ActionRow, ChallengeState, JobRow, ParticipantRow, PhaseRow, ServerStore } from './store/types.ts';
 import { issueToken, newId, parseToken, tokenMatches } from './tokens.ts';
+import { UploadChecks } from './upload-check.ts';
 
 export type ErrorCode =
   | 'bad-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'conflict' | 'too-large' | 'quota-exceeded'
@@ -61,6 +60,8 @@ export interface AppOptions {
   significance?: Significance;
   /** Where challenges created through the API are written (one folder each); absent: creating is refused. */
   createdChallengesDir?: string;
+  /** Where uploaded submission files are validated (default: two threads of the worker pool). */
+  uploadChecks?: UploadChecks;
 }
 
 /** The cap on every request body that is not an upload (JSON, the pages' forms). */
@@ -84,6 +85,7 @@ export function createApp(opts: AppOptions): Hono {
   const now = opts.now ?? (() => new Date());
   const app = new Hono();
   const significance = opts.significance ?? new Significance();
+  const uploadChecks = opts.uploadChecks ?? new UploadChecks();
 
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json(errorBody(err), err.status);
@@ -308,9 +310,9 @@ export function createApp(opts: AppOptions): Hono {
       if (st.state === 'closed') throw new ApiError(409, 'challenge-closed', `challenge ${ch.name} is closed${ch.closes && isClosed(ch, now()) ? ` (closed at ${ch.closes})` : ''}`, 'challenge');
       if (st.state === 'draft') throw new ApiError(409, 'challenge-closed', `challenge ${ch.name} is not open yet (an organiser opens it)`, 'challenge');
       if (!st.phaseOpen) throw new ApiError(409, 'challenge-closed', `no phase of ${ch.name} is open now`, 'challenge', st.phases.map((p) => `${p.name}: ${JSON.stringify(phaseJson(p))}`));
-      const body = await c.req.parseBody({ all: true }).catch(() => {
-        throw new ApiError(400, 'bad-request', 'the body is not multipart/form-data', 'body', ['curl -F file=@ids.csv …', 'curl -F strategy=@mine.sql …']);
-      });
+      // Read in a worker thread (upload-check.ts), as is the file's validation below.
+      const body = await uploadChecks.readForm(c.req.raw);
+      if (!body) throw new ApiError(400, 'bad-request', 'the body is not multipart/form-data', 'body', ['curl -F file=@ids.csv …', 'curl -F strategy=@mine.sql …']);
       // A submission file in the field "file"; a strategy (.sql, .ts, .mts, .mjs, .js) in "file" or "strategy". One of them, once.
       for (const f of ['file', 'strategy'] as const) {
         const v = body[f];
@@ -359,8 +361,9 @@ export function createApp(opts: AppOptions): Hono {
             'the upload\'s file name picks its format: rename it, e.g. ids.csv',
           ]);
         }
-        const r = await checkSubmission(ch, bytesSource(bytes, { name: fileName })).catch(invalid);
-        checked = { sha256: r.sha256, rows: r.submission.indices.length, strategy: null };
+        // In a worker thread (upload-check.ts): a large file's parse must not hold up every other request.
+        const r = await uploadChecks.check(ch, fileName, bytes).catch(invalid);
+        checked = { sha256: r.sha256, rows: r.rows, strategy: null };
       }
       const at = now();
       const submission = newId('sub');
@@ -566,7 +569,7 @@ export function createApp(opts: AppOptions): Hono {
   });
 
   // The web pages (src/server/pages/): HTML over this same API, called in-process.
-  app.route('/', pagesApp(app, { maxUploadBytes: opts.maxUploadBytes }));
+  app.route('/', pagesApp(app, { maxUploadBytes: opts.maxUploadBytes, uploadChecks }));
   return app;
 }
 

@@ -6,7 +6,7 @@
 import { DuckDBInstance, DuckDBTypeId } from '@duckdb/node-api';
 import { DataType, type Table } from 'apache-arrow';
 import { decodeArrowIpc } from '../pool/arrow.ts';
-import { sniffBinary } from './text.ts';
+import { moreRowsThanPool, sniffBinary } from './text.ts';
 import { SubmissionError, type RawSubmission } from './types.ts';
 
 const STRING_OR_INTEGER_DUCK = new Set<number>([
@@ -41,6 +41,8 @@ function checkMagic(bytes: Uint8Array, expected: 'parquet' | 'arrow', where: str
 /** Parquet through DuckDB. The file is read in row order, one thread. */
 export async function parseParquet(bytes: Uint8Array, path: string, where: string, limits: { maxRows?: number } = {}): Promise<RawSubmission> {
   checkMagic(bytes, 'parquet', where);
+  // DuckDB's messages name the file it read: name it as the caller does (an upload's temporary copy is nobody's business).
+  const said = (err: unknown) => (err as Error).message.split('\n')[0].split(path).join(where);
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
   const conn = await instance.connect();
   try {
@@ -54,7 +56,7 @@ export async function parseParquet(bytes: Uint8Array, path: string, where: strin
       types = probe.columnTypes().map((t) => t.typeId);
       typeNames = probe.columnTypes().map((t) => t.toString());
     } catch (err) {
-      throw new SubmissionError('wrong-format', `DuckDB cannot read the Parquet file: ${(err as Error).message.split('\n')[0]}`, { where });
+      throw new SubmissionError('wrong-format', `DuckDB cannot read the Parquet file: ${said(err)}`, { where });
     }
     // The footer says how many rows the pages hold. A few KB of compressed Parquet can hold
     // tens of millions of rows (a tryout's 39 KB file held 20 M ids, 100 s and 1.3 GB to read):
@@ -100,7 +102,7 @@ export async function parseParquet(bytes: Uint8Array, path: string, where: strin
         n = Number(r.getColumns()[0][0]);
       }
     } catch (err) {
-      throw new SubmissionError('wrong-format', `DuckDB cannot read the Parquet file (damaged or truncated?): ${(err as Error).message.split('\n')[0]}`, { where });
+      throw new SubmissionError('wrong-format', `DuckDB cannot read the Parquet file (damaged or truncated?): ${said(err)}`, { where });
     }
     if (n === 0) throw new SubmissionError('empty', 'the Parquet file has no rows', { where });
     return {
@@ -134,7 +136,7 @@ function arrowColumn(table: Table, name: string, where: string): (string | null)
 }
 
 /** Arrow IPC, file ("ARROW1") or stream format. */
-export function parseArrow(bytes: Uint8Array, where: string): RawSubmission {
+export function parseArrow(bytes: Uint8Array, where: string, limits: { maxRows?: number } = {}): RawSubmission {
   checkMagic(bytes, 'arrow', where);
   let table: Table;
   try {
@@ -145,6 +147,8 @@ export function parseArrow(bytes: Uint8Array, where: string): RawSubmission {
   const columns = table.schema.fields.map((f) => f.name);
   const n = table.numRows;
   if (n === 0) throw new SubmissionError('empty', 'the Arrow file has no rows', { where });
+  // Rows are counted from the batches' headers: more than the pool has are refused before any value is read.
+  if (limits.maxRows !== undefined && n > limits.maxRows) throw moreRowsThanPool('Arrow', where, limits.maxRows, { rows: n });
   return {
     format: 'arrow',
     columns,

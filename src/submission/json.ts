@@ -3,7 +3,7 @@
  * Ids may be strings or integers (kept as the digits written); anything else is reported with
  * its item index. Parsed strictly: bounded depth, no repeated keys.
  */
-import { decodeText } from './text.ts';
+import { decodeText, moreRowsThanPool } from './text.ts';
 import { SubmissionError, type RawSubmission } from './types.ts';
 
 function lineCol(text: string, pos: number): string {
@@ -30,6 +30,13 @@ class JsonSyntax extends Error {
   }
 }
 
+/** The submission's list holds more items than parseStrictJson's maxItems. */
+class JsonTooLong extends Error {
+  constructor(readonly pos: number) {
+    super('too many items');
+  }
+}
+
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 
 /**
@@ -38,7 +45,7 @@ const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
  * (JSON.parse would silently keep the last), and numbers are kept as written (JsonNumber).
  * Objects have no prototype, so a "__proto__" key is just a key.
  */
-export function parseStrictJson(t: string, maxDepth = MAX_JSON_DEPTH): JsonValue {
+export function parseStrictJson(t: string, maxDepth = MAX_JSON_DEPTH, maxItems = Infinity): JsonValue {
   let i = 0;
   const n = t.length;
   const ws = () => {
@@ -131,6 +138,8 @@ export function parseStrictJson(t: string, maxDepth = MAX_JSON_DEPTH): JsonValue
     }
     if ('arr' in top) {
       top.arr.push(current);
+      // The submission's own list (the top-level array, or "ids" of the top-level object).
+      if (top.arr.length > maxItems && (stack.length === 1 || (stack.length === 2 && 'obj' in stack[0] && stack[0].key === 'ids'))) throw new JsonTooLong(i);
       if (t[i] === ',') (i++, (needValue = true));
       else if (t[i] === ']') (i++, stack.pop(), (current = top.arr));
       else throw new JsonSyntax('expected "," or "]"', i);
@@ -166,13 +175,14 @@ function describe(v: unknown): string {
   return s === undefined ? String(v) : s.length > 40 ? s.slice(0, 37) + '...' : s;
 }
 
-export function parseJson(bytes: Uint8Array, where: string): RawSubmission {
+export function parseJson(bytes: Uint8Array, where: string, limits: { maxRows?: number } = {}): RawSubmission {
   const text = decodeText(bytes, 'json', where);
   if (text.trim() === '') throw new SubmissionError('empty', 'the JSON file holds only whitespace', { where });
   let doc: unknown;
   try {
-    doc = parseStrictJson(text);
+    doc = parseStrictJson(text, MAX_JSON_DEPTH, limits.maxRows);
   } catch (err) {
+    if (err instanceof JsonTooLong) throw moreRowsThanPool('JSON', where, limits.maxRows!, { stoppedAt: `its item [${limits.maxRows}], ${lineCol(text, err.pos)}` });
     if (!(err instanceof JsonSyntax)) throw err;
     throw new SubmissionError('syntax', `invalid JSON: ${err.message}`, { where, examples: [lineCol(text, err.pos)] });
   }

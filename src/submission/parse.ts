@@ -85,14 +85,18 @@ export interface ParseLimits {
   maxRows?: number;
 }
 
-/** Parses bytes already in memory. Parquet needs `path` (DuckDB reads from disk). */
-export async function parseSubmissionBytes(bytes: Uint8Array, format: SubmissionFormat, path: string, limits: ParseLimits = {}): Promise<RawSubmission> {
+/**
+ * Parses bytes already in memory; `path` names the file in messages. Parquet is read by DuckDB
+ * from disk: from `file` when the bytes were copied there (an upload's private temporary
+ * file, never named in messages), else from `path`.
+ */
+export async function parseSubmissionBytes(bytes: Uint8Array, format: SubmissionFormat, path: string, limits: ParseLimits = {}, file = path): Promise<RawSubmission> {
   switch (format) {
-    case 'csv': return parseCsv(bytes, path);
-    case 'txt': return parseTxt(bytes, path);
-    case 'json': return parseJson(bytes, path);
+    case 'csv': return parseCsv(bytes, path, limits);
+    case 'txt': return parseTxt(bytes, path, limits);
+    case 'json': return parseJson(bytes, path, limits);
     // Parquet and Arrow need DuckDB and apache-arrow: loaded only for those formats.
-    case 'parquet': return (await import('./binary.ts')).parseParquet(bytes, path, path, limits);
-    case 'arrow': return (await import('./binary.ts')).parseArrow(bytes, path);
+    case 'parquet': return (await import('./binary.ts')).parseParquet(bytes, file, path, limits);
+    case 'arrow': return (await import('./binary.ts')).parseArrow(bytes, path, limits);
   }
 }

@@ -34,12 +34,12 @@ export function bytesSource(bytes: Uint8Array, opts: { name: string; format?: st
         try {
           const file = join(dir, 'submission.parquet');
           await writeFile(file, bytes);
-          raw = await parseSubmissionBytes(bytes, format, file, { maxRows: target.rules.poolIds.length });
+          raw = await parseSubmissionBytes(bytes, format, opts.name, { maxRows: target.rules.poolIds.length }, file);
         } finally {
           await rm(dir, { recursive: true, force: true });
           untrack();
         }
-      } else raw = await parseSubmissionBytes(bytes, format, opts.name);
+      } else raw = await parseSubmissionBytes(bytes, format, opts.name, { maxRows: target.rules.poolIds.length });
       return { raw, path: opts.name, sha256: sha256Hex(bytes), bytes: bytes.length };
     },
   };
