@@ -347,6 +347,7 @@ export async function ivfKnnSelf(
   if (recall < target && exactAllowed) return exactGraph(tried, recall);
   return {
     ...top, recall, recallSample: check.sample.length, params: { ...p, probes }, method: 'ivf', tried, ivfRecall: recall,
+    check: { rows: check.sample, exact: check.exact },
     ...(recall < target ? { belowTarget: { target, exactWork: exactWork * d * threads } } : {}),
   };
 }

@@ -216,6 +216,12 @@ export interface TopK<S extends Scores = Float32Array> {
   recall?: number;
   /** How an approximate-capable search ended up computing the graph. */
   method?: 'exact' | 'ivf';
+  /**
+   * For approximate graphs: the rows whose recall was measured and their exact lists (k + 1
+   * per row, the row itself among them), so that callers can say what the approximation does
+   * to their own figures on those rows.
+   */
+  check?: { rows: Int32Array; exact: TopK };
 }
 
 /** Pairs (a, b, similarity). For self-searches a < b. */

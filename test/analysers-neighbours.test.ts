@@ -277,5 +277,19 @@ describe('IVF kNN graph (beyond 100,000 rows)', () => {
       for (let t = 0; t < k; t++) if (mine.has(exact.index[i * k + t])) hit++;
     }
     expect(Math.abs(capped.recall - hit / (n * k))).toBeLessThan(0.05);
+    // The checked rows come with their exact lists, which the analysers use to say what the
+    // approximation does to their own figures (checkedNeighbours, rowAgreement).
+    const { checkedNeighbours } = await import('../src/analysers/neighbour-space.ts');
+    const { rowAgreement, knnAgreement } = await import('../src/analysers/knn-agreement.ts');
+    const c = checkedNeighbours(capped, k)!;
+    expect(c.rows.length).toBe(200);
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 3);
+    const full = knnAgreement(exact, labels, 3);
+    c.rows.forEach((i, s) => {
+      expect(Array.from(c.exact[s])).toEqual(Array.from(exact.index.subarray(i * k, (i + 1) * k)));
+      expect(Array.from(c.approx[s])).toEqual(Array.from(capped.index.subarray(i * k, (i + 1) * k)));
+      expect(rowAgreement(c.exact[s], labels, labels[i], 3, 0.2).agreement).toBe(full.agreement[i]);
+    });
+    expect(checkedNeighbours(exact)).toBeNull();
   });
 });

@@ -40,6 +40,16 @@ export function knnAgreement(graph: TopK, labels: Int32Array, k: number): KnnAgr
   return { agreement, majority, majorityShare };
 }
 
+/** One row's agreement with a list of neighbours (the rule of knnAgreement) and whether flagByAgreement would flag it. */
+export function rowAgreement(neighbours: ArrayLike<number>, labels: Int32Array, label: number, k: number, maxAgreement: number): { agreement: number; flagged: boolean } {
+  const votes = new Int32Array(k);
+  for (let t = 0; t < neighbours.length; t++) votes[labels[neighbours[t]]]++;
+  let best = label;
+  for (let c = 0; c < k; c++) if (votes[c] > votes[best]) best = c;
+  const agreement = neighbours.length ? votes[label] / neighbours.length : 1;
+  return { agreement, flagged: agreement <= maxAgreement && best !== label };
+}
+
 export function flagByAgreement(a: KnnAgreement, labels: Int32Array, maxAgreement: number): Uint8Array {
   const mask = new Uint8Array(labels.length);
   for (let i = 0; i < labels.length; i++) mask[i] = a.agreement[i] <= maxAgreement && a.majority[i] !== labels[i] ? 1 : 0;

@@ -7,8 +7,8 @@
 import { SieveError } from '../util/errors.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import type { Analyser, AnalyserResult, Finding } from './types.ts';
-import { knnAgreement, flagByAgreement } from './knn-agreement.ts';
-import { approximateGraphNote, knnGraph } from './neighbour-space.ts';
+import { knnAgreement, flagByAgreement, rowAgreement } from './knn-agreement.ts';
+import { approximateGraphNote, checkedNeighbours, knnGraph } from './neighbour-space.ts';
 import { barChart, columnChart, count, pct, secondsSince, severityFor } from './specs.ts';
 import { LABEL_ERROR_SEVERITY } from './label-errors.ts';
 
@@ -79,7 +79,26 @@ export const labelErrorsKnn: Analyser<KnnLabelOptions> = {
     const verdict = flagged === 0
       ? `Every row's label agrees with at least some of its ${graph.k} nearest neighbours (mean agreement ${pct(mean)}).`
       : `${count(flagged)} rows (${pct(share)}) carry a label that at most ${Math.round(opts.maxAgreement * graph.k)} of their ${graph.k} nearest neighbours share, while most neighbours agree on another label; mean agreement ${pct(mean)}.`;
-    const note = approximateGraphNote(graph);
+    // An approximate graph: the same rule on the rows whose exact neighbours are known says
+    // what the approximation does to the flags.
+    const checked = checkedNeighbours(graph, opts.k);
+    let effect = '';
+    const check: Record<string, number | null> = { knn_check_rows: null, knn_check_same_flag: null, knn_check_agreement_difference: null };
+    if (checked && checked.rows.length) {
+      let same = 0, diff = 0, flaggedExact = 0, flaggedApprox = 0;
+      checked.rows.forEach((i, s) => {
+        const e = rowAgreement(checked.exact[s], train.labels, train.labels[i], k, opts.maxAgreement);
+        const ap = rowAgreement(checked.approx[s], train.labels, train.labels[i], k, opts.maxAgreement);
+        if (e.flagged === ap.flagged) same++;
+        if (e.flagged) flaggedExact++;
+        if (ap.flagged) flaggedApprox++;
+        diff += Math.abs(e.agreement - ap.agreement);
+      });
+      const m = checked.rows.length;
+      check.knn_check_rows = m; check.knn_check_same_flag = same / m; check.knn_check_agreement_difference = diff / m;
+      effect = `On ${count(m)} rows checked against their exact neighbours, the flag is the same for ${pct(same / m)} of them (${count(flaggedExact)} flagged with the exact neighbours, ${count(flaggedApprox)} with the approximate ones) and the share of agreeing neighbours differs by ${(diff / m).toFixed(3)} on average.`;
+    }
+    const note = approximateGraphNote(graph, effect);
     return {
       name: 'label-errors-knn',
       summary: {
@@ -88,6 +107,7 @@ export const labelErrorsKnn: Analyser<KnnLabelOptions> = {
         figures: {
           rows: train.n, flagged, flagged_share: share, mean_agreement: mean, k: graph.k, max_agreement: opts.maxAgreement,
           knn_search: graph.method ?? 'exact', knn_recall: graph.recall ?? 1,
+          ...check,
         },
       },
       findings,

@@ -154,13 +154,36 @@ export async function knnGraph(split: PoolSplit, k: number, opts: SpaceOptions &
 }
 
 /**
+ * The checked rows of an approximate graph (TopK.check) with, per row, its first k neighbours
+ * in the graph and in the exact lists (itself left out), or null for an exact graph.
+ */
+export function checkedNeighbours(g: TopK, k = g.k): { rows: Int32Array; approx: Int32Array[]; exact: Int32Array[]; exactSim: Float64Array[] } | null {
+  if (!g.check || g.method !== 'ivf') return null;
+  const { rows, exact } = g.check;
+  const kk = Math.min(k, g.k);
+  const approx: Int32Array[] = [], ex: Int32Array[] = [], exSim: Float64Array[] = [];
+  rows.forEach((i, s) => {
+    approx.push(g.index.subarray(i * g.k, i * g.k + kk).filter((j) => j >= 0));
+    const list: number[] = [], sims: number[] = [];
+    for (let t = 0; t < exact.k && list.length < kk; t++) {
+      const j = exact.index[s * exact.k + t];
+      if (j >= 0 && j !== i) { list.push(j); sims.push(exact.sim[s * exact.k + t]); }
+    }
+    ex.push(Int32Array.from(list));
+    exSim.push(Float64Array.from(sims));
+  });
+  return { rows, approx, exact: ex, exactSim: exSim };
+}
+
+/**
  * A sentence for the verdicts of the analysers that read the kNN graph when it is approximate
  * below the target recall (compute/ivf-knn.ts keeps such a graph only where the exact one would
- * cost more than the audit allows, beyond ~250,000 rows), else ''.
+ * cost more than the audit allows, beyond ~250,000 rows), else ''. `effect`: what the
+ * approximation does to the analyser's own figures on the checked rows (checkedNeighbours).
  */
-export function approximateGraphNote(g: Pick<TopK, 'recall' | 'method' | 'n'>): string {
+export function approximateGraphNote(g: Pick<TopK, 'recall' | 'method' | 'n'>, effect = ''): string {
   if (g.method !== 'ivf' || g.recall === undefined || g.recall >= 0.95) return '';
-  return ` The neighbour graph is approximate: an inverted-file index whose recall@k is ${g.recall.toFixed(2)} (measured against an exact search for a sample of rows); an exact graph of ${g.n.toLocaleString('en-US')} rows would cost more than the audit allows, so read the neighbour figures as estimates.`;
+  return ` The neighbour graph is approximate: an inverted-file index whose recall@k is ${g.recall.toFixed(2)} (measured against an exact search for a sample of rows, below the 0.95 target); an exact graph of ${g.n.toLocaleString('en-US')} rows would cost more than the audit allows.${effect ? ` ${effect}` : ' Read the neighbour figures as estimates.'}`;
 }
 
 function truncate(g: TopK, k: number): TopK {
@@ -172,5 +195,5 @@ function truncate(g: TopK, k: number): TopK {
     index.set(g.index.subarray(i * g.k, i * g.k + kk), i * kk);
     sim.set(g.sim.subarray(i * g.k, i * g.k + kk), i * kk);
   }
-  return { n: g.n, k: kk, index, sim, ...(g.recall !== undefined ? { recall: g.recall } : {}), ...(g.method ? { method: g.method } : {}) };
+  return { n: g.n, k: kk, index, sim, ...(g.recall !== undefined ? { recall: g.recall } : {}), ...(g.method ? { method: g.method } : {}), ...(g.check ? { check: g.check } : {}) };
 }

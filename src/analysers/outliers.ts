@@ -12,7 +12,7 @@
 import { SieveError } from '../util/errors.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import type { Analyser, AnalyserResult, Finding } from './types.ts';
-import { approximateGraphNote, knnGraph } from './neighbour-space.ts';
+import { approximateGraphNote, checkedNeighbours, knnGraph } from './neighbour-space.ts';
 import { nearestSelf } from '../../compute/neighbours.ts';
 import { applyScaling, columnScaling } from '../../compute/scaling.ts';
 import { bin, count, histogram, pct, secondsSince, severityFor } from './specs.ts';
@@ -44,6 +44,8 @@ export interface OutlierScores {
   cutoff: number;
   mask: Uint8Array;
   nearest: Int32Array;
+  /** Approximate graph: the checked rows' scores from their exact neighbours (rows, exact scores). */
+  checked?: { rows: Int32Array; exactScore: Float64Array };
   metric: 'cosine' | 'euclidean';
   k: number;
 }
@@ -99,6 +101,7 @@ export async function scoreOutliers(split: PoolSplit, opts: OutlierOptions, seed
   let k = opts.k;
   let knnRecall = 1;
   let knnSearch: 'exact' | 'ivf' = 'exact';
+  let checked: OutlierScores['checked'];
   if (metric === 'euclidean') {
     if (split.d > opts.maxDims) throw new SieveError(`euclidean outlier scores are for low-dimensional features (≤ ${opts.maxDims}); this pool has ${split.d}: use metric cosine`, { where: 'outliers options' });
     ({ dist: score, nearest } = await euclideanKnn(split, k));
@@ -120,8 +123,12 @@ export async function scoreOutliers(split: PoolSplit, opts: OutlierOptions, seed
       score[i] = m ? s / m : 0;
       nearest[i] = g.k ? g.index[i * g.k] : -1;
     }
+    const c = checkedNeighbours(g, opts.k);
+    if (c && c.rows.length) {
+      checked = { rows: c.rows, exactScore: Float64Array.from(c.exactSim, (sims) => (sims.length ? sims.reduce((a, v) => a + (1 - v), 0) / sims.length : 0)) };
+    }
   }
-  return { score, nearest, metric, k, knnRecall, knnSearch, ...fenceFlags(score, opts.iqrFactor) };
+  return { score, nearest, metric, k, knnRecall, knnSearch, ...(checked ? { checked } : {}), ...fenceFlags(score, opts.iqrFactor) };
 }
 
 export const outliers: Analyser<OutlierOptions> = {
@@ -156,13 +163,24 @@ export const outliers: Analyser<OutlierOptions> = {
     const verdict = flagged === 0
       ? `No row stands out: every row's mean ${distName} to its ${s.k} nearest neighbours is below the far-out fence (upper quartile + ${opts.iqrFactor} × interquartile range = ${s.cutoff.toPrecision(3)}).`
       : `${count(flagged)} rows (${pct(share)}) are unusually far from their ${s.k} nearest neighbours (mean ${distName} above ${s.cutoff.toPrecision(3)}; the median row's is ${s.median.toPrecision(3)}).`;
-    const note = s.knnSearch === 'ivf' ? approximateGraphNote({ method: 'ivf', recall: s.knnRecall, n: train.n }) : '';
+    // An approximate graph: its scores against those of the exact neighbours on the checked rows.
+    let effect = '';
+    const check: Record<string, number | null> = { knn_check_rows: null, knn_check_score_ratio: null, knn_check_score_ratio_p10: null, knn_check_score_ratio_p90: null };
+    if (s.checked) {
+      const ratios = Float64Array.from(s.checked.rows, (i, r) => (s.checked!.exactScore[r] > 0 ? s.score[i] / s.checked!.exactScore[r] : 1)).sort();
+      const [p10, p50, p90] = [0.1, 0.5, 0.9].map((q) => quantileSorted(ratios, q));
+      check.knn_check_rows = ratios.length; check.knn_check_score_ratio = p50; check.knn_check_score_ratio_p10 = p10; check.knn_check_score_ratio_p90 = p90;
+      effect = `On ${count(ratios.length)} rows checked against their exact neighbours, the mean ${distName} to the approximate neighbours is ${p50.toFixed(3)}× the exact one for the median row (${p10.toFixed(3)}–${p90.toFixed(3)}× for 80% of them)` + (p90 / p10 <= 1.15
+        ? ': a factor that varies this little scales the scores and their quartile fence alike, so the flags differ from the exact graph\'s only near the cut-off.'
+        : ': a factor that varies this much reorders rows, so read the outlier flags as estimates.');
+    }
+    const note = s.knnSearch === 'ivf' ? approximateGraphNote({ method: 'ivf', recall: s.knnRecall, n: train.n }, effect) : '';
     return {
       name: 'outliers',
       summary: {
         verdict: verdict + note,
         severity: severityFor(share, OUTLIER_SEVERITY),
-        figures: { rows: train.n, flagged, flagged_share: share, k: s.k, metric: s.metric, median_score: s.median, q1: s.q1, q3: s.q3, cutoff: s.cutoff, iqr_factor: opts.iqrFactor, knn_recall: s.knnRecall, knn_search: s.knnSearch },
+        figures: { rows: train.n, flagged, flagged_share: share, k: s.k, metric: s.metric, median_score: s.median, q1: s.q1, q3: s.q3, cutoff: s.cutoff, iqr_factor: opts.iqrFactor, knn_recall: s.knnRecall, knn_search: s.knnSearch, ...check },
       },
       findings,
       tables: [],
