@@ -147,4 +147,36 @@ describe.each(BACKENDS)('leases ($name)', (b) => {
       await store.close();
     }
   });
+
+  it('without an explicit time, leases are judged by the database\'s clock, whatever this machine\'s clock says', async () => {
+    const store = await storeWithJobs(b, 'dbclock', 2);
+    const realNow = Date.now;
+    try {
+      const before = await store.dbNow();
+      const c = (await store.claimJob('A', 60_000))!;
+      const after = await store.dbNow();
+      expect(c.leaseExpiresAt).toBeGreaterThanOrEqual(before + 60_000);
+      expect(c.leaseExpiresAt).toBeLessThanOrEqual(after + 60_000);
+      const a = { job: c.job.id, attempt: 1, worker: 'A' };
+      // A worker whose clock runs 10 minutes fast neither takes A's job over nor finds A's lease gone,
+      // and one whose clock runs 10 minutes slow cannot keep a lease alive past its end by it.
+      Date.now = () => realNow() + 600_000;
+      const b2 = (await store.claimJob('B', 60_000))!;
+      expect(b2.job.id).not.toBe(c.job.id);
+      expect(await store.renewLease(a, 60_000)).toBe(true);
+      Date.now = () => realNow() - 600_000;
+      expect(await store.renewLease({ job: b2.job.id, attempt: 1, worker: 'B' }, 1)).toBe(true);
+      Date.now = realNow;
+      // A 1 ms lease is over by the database's clock after a short wait: the next claim sweeps it.
+      await new Promise((r) => setTimeout(r, 30));
+      expect(await store.completeJob({ job: b2.job.id, attempt: 1, worker: 'B' }, result(2, 0))).toBe(false);
+      expect(await store.claimJob('C', 60_000)).toMatchObject({ job: { id: b2.job.id }, attempt: 2 });
+      expect((await store.listAttempts(b2.job.id)).map((x) => x.outcome)).toEqual(['expired', null]);
+      expect(await store.completeJob(a, result(1, 0))).toBe(true);
+      expect((await store.queueStats()).workersActive).toBe(1);
+    } finally {
+      Date.now = realNow;
+      await store.close();
+    }
+  });
 });

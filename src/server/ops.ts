@@ -45,8 +45,8 @@ export function opsApp(store: ServerStore): Hono {
   app.get('/metrics', async (c) => {
     let text: string;
     try {
-      const now = Date.now();
-      text = metricsText(await store.queueStats(now), now, await store.currentVersion());
+      // Live leases by the database's clock (as the workers judge them); ages by this server's, which stamps submissions.
+      text = metricsText(await store.queueStats(), Date.now(), await store.currentVersion());
     } catch (err) {
       return c.text(`# the server database cannot be reached: ${(err as Error).message.split('\n')[0]}\nsieve_up 0\n`, 503, { 'content-type': 'text/plain; version=0.0.4' });
     }

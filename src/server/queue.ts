@@ -13,7 +13,8 @@
  * Crash safety comes from the order of things and from the lease: a job exists in the store
  * before the client is told its id; the child never writes anything; the parent writes the
  * result only after the child sent the whole record, and the store accepts it only while this
- * worker's lease on this attempt is live (src/server/store/jobs-sql.ts). A worker SIGKILLed or
+ * worker's lease on this attempt is live (src/server/store/jobs-sql.ts), judged by the database's
+ * clock (never this machine's: workers' clocks may disagree). A worker SIGKILLed or
  * cut off stops renewing; once its lease expires the next claim hands the job to another
  * worker, and a late result from the old lease is refused. A server on an exclusive store
  * (DuckDB) also puts every job it left running back at start-up (recoverInterrupted).
@@ -161,7 +162,7 @@ export class EvaluationQueue {
     while (!this.stopping) {
       let claimed: ClaimedJob | null = null;
       try {
-        claimed = await this.store.claimJob(worker, this.leaseMs, Date.now());
+        claimed = await this.store.claimJob(worker, this.leaseMs);
       } catch (err) {
         this.opts.log?.({ event: 'claim-error', worker, error: (err as Error).message });
       }
@@ -204,7 +205,7 @@ export class EvaluationQueue {
     const run: Running = { ref, claimed, kill: () => { if (run.child && run.child.exitCode === null) run.child.kill('SIGKILL'); } };
     this.running.add(run);
     const heartbeat = setInterval(() => {
-      void this.store.renewLease(ref, this.leaseMs, Date.now()).then(
+      void this.store.renewLease(ref, this.leaseMs).then(
         (ok) => {
           if (ok) log('renewed');
           else if (!run.abort) { run.abort = 'lease-lost'; run.kill(); }
@@ -224,7 +225,7 @@ export class EvaluationQueue {
         const filesError = (err as Error).message;
         log('files-error', { error: filesError });
         clearInterval(heartbeat);
-        const released = await this.store.releaseJob(ref, Date.now());
+        const released = await this.store.releaseJob(ref);
         log(released ? 'released' : 'lease-lost', { reason: `the worker could not get the job's files: ${filesError}`, seconds: seconds() });
         return 'no-files';
       }
@@ -248,7 +249,7 @@ export class EvaluationQueue {
         return;
       }
       if (run.abort === 'stop' && !reply.ok) {
-        const released = await this.store.releaseJob(ref, now);
+        const released = await this.store.releaseJob(ref);
         log(released ? 'released' : 'lease-lost', { seconds: seconds() });
         return;
       }
@@ -259,11 +260,11 @@ export class EvaluationQueue {
           primaryPublic: record.primary?.mean ?? null,
           record: JSON.stringify(record),
           createdAt: now,
-        }, now);
+        });
         log(ok ? 'done' : 'stale-result', { seconds: seconds() });
         if (ok) this.opts.onResult?.(job.challenge);
       } else {
-        const outcome = await this.store.failAttempt(ref, reply.reason, !reply.final, now, reply.charge === true);
+        const outcome = await this.store.failAttempt(ref, reply.reason, !reply.final, undefined, reply.charge === true);
         log(outcome === 'queued' ? 'retry' : outcome === 'failed' ? 'failed' : 'stale-failure', { reason: reply.reason, seconds: seconds(), ...(reply.charge ? { charged: true } : {}) });
         if (outcome === 'queued') this.notify();
       }

@@ -16,11 +16,17 @@ export interface Dialect {
   blob: string;
   /** 64-bit float column type: DOUBLE (DuckDB), DOUBLE PRECISION (PostgreSQL). */
   double: string;
+  /**
+   * The database's clock as ms since the epoch (a BIGINT expression). Leases and worker tokens
+   * are judged by it, so machines whose clocks disagree still agree on when a lease runs out.
+   */
+  nowMs: string;
 }
 
 export const DIALECTS: Record<DialectName, Dialect> = {
-  duckdb: { name: 'duckdb', blob: 'BLOB', double: 'DOUBLE' },
-  postgres: { name: 'postgres', blob: 'BYTEA', double: 'DOUBLE PRECISION' },
+  duckdb: { name: 'duckdb', blob: 'BLOB', double: 'DOUBLE', nowMs: 'epoch_ms(get_current_timestamp())' },
+  // clock_timestamp(), not now(): a call that waited for a row lock judges leases by the time it got it.
+  postgres: { name: 'postgres', blob: 'BYTEA', double: 'DOUBLE PRECISION', nowMs: 'floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint' },
 };
 
 export interface Migration {

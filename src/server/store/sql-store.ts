@@ -72,6 +72,25 @@ export abstract class SqlStore implements ServerStore {
   countParticipants(role?: ParticipantRole): Promise<number> {
     return this.run((q) => sql.countParticipants(q, role), false);
   }
+  listParticipants(role?: ParticipantRole): Promise<ParticipantRow[]> {
+    return this.run((q) => sql.listParticipants(q, role), false);
+  }
+  removeParticipant(id: string, role: ParticipantRole): Promise<boolean> {
+    return this.run((q) => sql.removeParticipant(q, id, role));
+  }
+  setParticipantToken(id: string, salt: string, hash: string, action: ActionRow): Promise<boolean> {
+    return this.run((q) => sql.setParticipantToken(q, id, salt, hash, action));
+  }
+
+  dbNow(): Promise<number> {
+    return this.run((q) => this.clock(q), false);
+  }
+  /** `now` when a caller (a test) gives one, else the database's clock. */
+  private async clock(q: jobs.SqlTx, now?: number): Promise<number> {
+    if (now !== undefined) return now;
+    const r = await q.rows(`SELECT ${this.dialect.nowMs} AS t`);
+    return Number(r[0].t);
+  }
 
   submit(sub: NewSubmission, job: { id: string; maxAttempts: number }, quota: Quota): Promise<SubmitOutcome> {
     return this.run((q) => sql.submit(q, this.locks, sub, job, quota));
@@ -86,23 +105,24 @@ export abstract class SqlStore implements ServerStore {
     return this.run((q) => sql.listSubmissions(q, filter), false);
   }
 
-  claimJob(worker: string, leaseMs: number, now: number): Promise<ClaimedJob | null> {
-    return this.run((q) => jobs.claimJob(q, this.locks, worker, leaseMs, now));
+  // The lease calls judge leases by the database's clock unless a test passes its own `now`.
+  claimJob(worker: string, leaseMs: number, now?: number): Promise<ClaimedJob | null> {
+    return this.run(async (q) => jobs.claimJob(q, this.locks, worker, leaseMs, await this.clock(q, now)));
   }
-  renewLease(ref: AttemptRef, leaseMs: number, now: number): Promise<boolean> {
-    return this.run((q) => jobs.renewLease(q, this.locks, ref, leaseMs, now));
+  renewLease(ref: AttemptRef, leaseMs: number, now?: number): Promise<boolean> {
+    return this.run(async (q) => jobs.renewLease(q, this.locks, ref, leaseMs, await this.clock(q, now)));
   }
-  completeJob(ref: AttemptRef, result: Omit<ResultRow, 'job' | 'attempt'>, now: number): Promise<boolean> {
-    return this.run((q) => jobs.completeJob(q, this.locks, ref, result, now));
+  completeJob(ref: AttemptRef, result: Omit<ResultRow, 'job' | 'attempt'>, now?: number): Promise<boolean> {
+    return this.run(async (q) => jobs.completeJob(q, this.locks, ref, result, await this.clock(q, now)));
   }
-  failAttempt(ref: AttemptRef, reason: string, retry: boolean, now: number, charge = false): Promise<FailOutcome> {
-    return this.run((q) => jobs.failAttempt(q, this.locks, ref, reason, retry, now, charge));
+  failAttempt(ref: AttemptRef, reason: string, retry: boolean, now?: number, charge = false): Promise<FailOutcome> {
+    return this.run(async (q) => jobs.failAttempt(q, this.locks, ref, reason, retry, await this.clock(q, now), charge));
   }
-  releaseJob(ref: AttemptRef, now: number): Promise<boolean> {
-    return this.run((q) => jobs.releaseJob(q, this.locks, ref, now));
+  releaseJob(ref: AttemptRef, now?: number): Promise<boolean> {
+    return this.run(async (q) => jobs.releaseJob(q, this.locks, ref, await this.clock(q, now)));
   }
-  queueStats(now: number): Promise<QueueStats> {
-    return this.run((q) => jobs.queueStats(q, now), false);
+  queueStats(now?: number): Promise<QueueStats> {
+    return this.run(async (q) => jobs.queueStats(q, await this.clock(q, now)), false);
   }
   cancelJob(jobId: string, participant: string, now: number): Promise<'cancelled' | 'not-queued' | 'not-found'> {
     return this.run((q) => sql.cancelJob(q, this.locks, jobId, participant, now));

@@ -141,6 +141,28 @@ export async function getParticipant(q: SqlTx, id: string): Promise<ParticipantR
   return r.length ? participantRow(r[0]) : null;
 }
 
+/** Participants, oldest first (optionally of one role). */
+export async function listParticipants(q: SqlTx, role?: ParticipantRole): Promise<ParticipantRow[]> {
+  const r = role
+    ? await q.rows('SELECT * FROM participants WHERE role = $1 ORDER BY created_at, id', [role])
+    : await q.rows('SELECT * FROM participants ORDER BY created_at, id');
+  return r.map(participantRow);
+}
+
+/** Deletes a participant of `role` (its token with it); false when there is none. */
+export async function removeParticipant(q: SqlTx, id: string, role: ParticipantRole): Promise<boolean> {
+  const r = await q.rows('DELETE FROM participants WHERE id = $1 AND role = $2 RETURNING id', [id, role]);
+  return r.length > 0;
+}
+
+/** Replaces a participant's token (the old one stops working at once), with the action that records it. */
+export async function setParticipantToken(q: SqlTx, id: string, salt: string, hash: string, action: ActionRow): Promise<boolean> {
+  const r = await q.rows('UPDATE participants SET token_salt = $2, token_hash = $3 WHERE id = $1 RETURNING id', [id, salt, hash]);
+  if (!r.length) return false;
+  await logAction(q, action);
+  return true;
+}
+
 export async function countParticipants(q: SqlTx, role?: ParticipantRole): Promise<number> {
   const r = role ? await q.rows('SELECT count(*) AS n FROM participants WHERE role = $1', [role]) : await q.rows('SELECT count(*) AS n FROM participants');
   return num(r[0].n);

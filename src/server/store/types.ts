@@ -214,6 +214,18 @@ export interface ServerStore {
   addParticipant(row: ParticipantRow): Promise<boolean>;
   getParticipant(id: string): Promise<ParticipantRow | null>;
   countParticipants(role?: ParticipantRole): Promise<number>;
+  /** Participants, oldest first (optionally of one role). */
+  listParticipants(role?: ParticipantRole): Promise<ParticipantRow[]>;
+  /** Deletes a participant of `role`, its token with it (a worker's token revoked); false when there is none. */
+  removeParticipant(id: string, role: ParticipantRole): Promise<boolean>;
+  /** Replaces a participant's token hash (the old token stops working at once) and records `action`, in one transaction. */
+  setParticipantToken(id: string, salt: string, hash: string, action: ActionRow): Promise<boolean>;
+  /**
+   * The database's clock (ms since the epoch). Leases are judged by it: every lease call below
+   * takes its `now` from it unless the caller passes one (tests do, to move time by hand), so
+   * workers whose clocks disagree still agree on when a lease runs out.
+   */
+  dbNow(): Promise<number>;
 
   /**
    * Stores a submission and its queued job in one transaction, if the participant's
@@ -232,28 +244,28 @@ export interface ServerStore {
    * oldest queued job becomes running with its next attempt, leased to `worker` until
    * now + leaseMs. null when none is queued. Two workers never get the same job.
    */
-  claimJob(worker: string, leaseMs: number, now: number): Promise<ClaimedJob | null>;
+  claimJob(worker: string, leaseMs: number, now?: number): Promise<ClaimedJob | null>;
   /**
    * A heartbeat: extends the lease to now + leaseMs if the lease is live (the job running as
    * this attempt, held by this worker, not expired); false when the lease is lost (the worker
    * must stop: the job is or will be handed to another).
    */
-  renewLease(ref: AttemptRef, leaseMs: number, now: number): Promise<boolean>;
+  renewLease(ref: AttemptRef, leaseMs: number, now?: number): Promise<boolean>;
   /**
    * Writes the result and marks the job done, in one transaction, only if the lease is live
    * and the submission has no result yet; false otherwise (nothing written). A late result
    * from an expired lease is rejected even when no other worker has taken the job yet.
    */
-  completeJob(ref: AttemptRef, result: Omit<ResultRow, 'job' | 'attempt'>, now: number): Promise<boolean>;
+  completeJob(ref: AttemptRef, result: Omit<ResultRow, 'job' | 'attempt'>, now?: number): Promise<boolean>;
   /**
    * Ends a live attempt as failed: back to queued while `retry` and the job has failed fewer
    * than maxAttempts times, else failed (the reason; after several failing attempts, each
    * one's reason). `charge` (the entrant's own failure: their strategy failed) fails it at
    * once and keeps it counting against the quota. 'stale' when the lease is not live (nothing changed).
    */
-  failAttempt(ref: AttemptRef, reason: string, retry: boolean, now: number, charge?: boolean): Promise<FailOutcome>;
+  failAttempt(ref: AttemptRef, reason: string, retry: boolean, now?: number, charge?: boolean): Promise<FailOutcome>;
   /** A stopping worker gives a live job back: the attempt ends 'released' (not a failure), the job is queued. */
-  releaseJob(ref: AttemptRef, now: number): Promise<boolean>;
+  releaseJob(ref: AttemptRef, now?: number): Promise<boolean>;
   /** Cancels a queued job of this participant (it stops counting against the quota). */
   cancelJob(jobId: string, participant: string, now: number): Promise<'cancelled' | 'not-queued' | 'not-found'>;
   /**
@@ -265,7 +277,7 @@ export interface ServerStore {
   getJob(id: string): Promise<JobRow | null>;
   listAttempts(job: string): Promise<AttemptRow[]>;
   countJobs(): Promise<Record<JobState, number>>;
-  queueStats(now: number): Promise<QueueStats>;
+  queueStats(now?: number): Promise<QueueStats>;
 
   getResult(submission: string): Promise<ResultRow | null>;
   /** Every result of a challenge with who submitted it. */
