@@ -65,7 +65,8 @@ describe.each(BACKENDS)('$name', (b) => {
     for (const role of ['worker', 'participant', 'organiser'] as const) {
       const id = newId(role === 'worker' ? 'wrk' : role === 'organiser' ? 'org' : 'par');
       const t = issueToken(id);
-      await store.addParticipant({ id, name: role, role, tokenSalt: t.salt, tokenHash: t.hash, createdAt: 0 });
+      // A worker token is good for a bounded time after it was made (src/server/tokens.ts): stamp it now.
+      await store.addParticipant({ id, name: role, role, tokenSalt: t.salt, tokenHash: t.hash, createdAt: await store.dbNow() });
       tokens[role] = t.token;
     }
     const app = createApp({ store, challenges: served, maxUploadBytes: 1 << 20 });

@@ -16,6 +16,9 @@ interface ServeCliOptions extends QueueCliOptions {
   maxUploadMb: string;
   rateLimit: string;
   init?: boolean;
+  newOrganiserToken?: boolean;
+  listWorkerTokens?: boolean;
+  revokeWorkerToken?: string;
 }
 
 export function register(program: Command): void {
@@ -29,14 +32,18 @@ export function register(program: Command): void {
     .option('--workers <n>', 'evaluation worker processes (default: one per core; 0: none, sieve worker processes evaluate)')
     .option('--max-upload-mb <n>', 'largest submission upload accepted, in MB', '16')
     .option('--rate-limit <n>', 'requests per minute per client address and per API token (0: no limit)', '600')
-    .option('--init', 'create the database and print the organiser token (shown once), then exit');
+    .option('--init', 'create the database and print the organiser token (shown once), then exit')
+    .option('--new-organiser-token', 'replace a lost organiser token: print a new one (shown once), the old one stops working; then exit')
+    .option('--list-worker-tokens', 'list the sieve worker tokens in the database (each good for 15 min at most), then exit')
+    .option('--revoke-worker-token <id>', 'revoke a worker token: its id, all, or expired; then exit');
   queueOptions(cmd, { json: 'with --init: print the token as JSON; serving: log the start and every job event as JSON lines', grace: '0' })
     .addHelpText('after', `
 Examples:
   sieve serve --init                       # creates sieve-server.duckdb, prints the organiser token once
   sieve serve --port 8080 --workers 2      # then: curl http://127.0.0.1:8080/api/challenges
   sieve serve --challenges ./my-challenges --db class.duckdb
-  PGPASSWORD=… sieve serve --init --db postgres://sieve@db.example/sieve   # the state in PostgreSQL (docs/server.md)`)
+  PGPASSWORD=… sieve serve --init --db postgres://sieve@db.example/sieve   # the state in PostgreSQL (docs/server.md)
+  sieve serve --new-organiser-token --db class.duckdb   # a lost organiser token: a new one, the old one revoked`)
     .action(async (opts: ServeCliOptions) => {
       const serve = await import('../server/serve.ts');
       if (opts.init) {
@@ -49,6 +56,26 @@ Examples:
           const { storeKind } = await import('../server/store/open.ts');
           console.log(`next: sieve serve --db ${storeKind(opts.db) === 'postgres' ? r.path : opts.db}`);
         }
+        return;
+      }
+      if (opts.newOrganiserToken) {
+        const r = await serve.newOrganiserToken(opts.db);
+        if (opts.json) printJson({ database: r.path, organiser: r.organiser, token: r.token, old_token: 'revoked' });
+        else console.log(`new organiser token for ${r.path} (shown once; the old token no longer works):\n${r.token}`);
+        return;
+      }
+      if (opts.listWorkerTokens) {
+        const r = await serve.listWorkerTokens(opts.db);
+        const rows = r.tokens.map((t) => ({ id: t.id, name: t.name, created_at: new Date(t.createdAt).toISOString(), expires_at: new Date(t.expiresAt).toISOString(), state: t.expired ? 'expired' : 'valid' }));
+        if (opts.json) printJson({ database: r.path, tokens: rows });
+        else if (!rows.length) console.log(`no worker tokens in ${r.path}`);
+        else for (const t of rows) console.log(`${t.id}  ${t.state.padEnd(7)}  made ${t.created_at}, good until ${t.expires_at}  ${t.name}`);
+        return;
+      }
+      if (opts.revokeWorkerToken !== undefined) {
+        const r = await serve.revokeWorkerTokens(opts.db, opts.revokeWorkerToken);
+        if (opts.json) printJson({ database: r.path, revoked: r.revoked });
+        else console.log(r.revoked.length ? `revoked ${r.revoked.length} worker token(s): ${r.revoked.join(', ')}` : 'no worker token to revoke');
         return;
       }
       const workers = opts.workers === undefined ? undefined : intIn(opts.workers, '--workers', 0, 256);

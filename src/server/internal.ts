@@ -3,7 +3,8 @@
  * a challenge's spec (its exact bytes, whose sha256 the store records with each job) and its
  * pool's manifest, then each pool file by its sha256 — evaluator-only files (hidden test
  * labels, truth) included. Only worker tokens (role `worker`, which `sieve worker` makes
- * itself in the database it was given) may call it; participant and organiser tokens get 403,
+ * itself in the database it was given, good for a bounded time: src/server/tokens.ts) may call
+ * it; an expired or revoked one gets 401, participant and organiser tokens get 403,
  * and the public API refuses worker tokens, so evaluator-only files reach workers and never
  * participants. The worker checks every byte against the manifest (src/server/worker-files.ts).
  */
@@ -14,7 +15,7 @@ import { Readable } from 'node:stream';
 import { Hono, type Context } from 'hono';
 import type { ServedChallenge } from './challenges.ts';
 import type { ServerStore } from './store/types.ts';
-import { parseToken, tokenMatches } from './tokens.ts';
+import { parseToken, tokenMatches, WORKER_TOKEN_TTL_MS } from './tokens.ts';
 
 /** What GET /internal/challenges/NAME answers. */
 export interface ChallengeBundle {
@@ -39,6 +40,10 @@ export function internalApp(store: ServerStore, challenges: Map<string, ServedCh
     const p = parsed ? await store.getParticipant(parsed.id) : null;
     if (!parsed || !p || !tokenMatches(parsed.secret, p.tokenSalt, p.tokenHash)) return fail(c, 401, 'unauthorized', 'this endpoint needs a worker token');
     if (p.role !== 'worker') return fail(c, 403, 'forbidden', 'this endpoint is for sieve worker processes only');
+    // A worker token lives WORKER_TOKEN_TTL_MS at most (src/server/tokens.ts), by the database's clock (the worker stamped it so).
+    if (p.createdAt < (await store.dbNow()) - WORKER_TOKEN_TTL_MS) {
+      return fail(c, 401, 'unauthorized', `this worker token has expired (worker tokens live ${WORKER_TOKEN_TTL_MS / 60_000} min; a running sieve worker replaces its own)`);
+    }
     await next();
   });
 

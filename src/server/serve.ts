@@ -16,7 +16,7 @@ import type { EventLogger } from './events.ts';
 import { DEFAULT_LEASE_MS, EvaluationQueue } from './queue.ts';
 import { dbLocation, openStore, pgTarget, storeKind } from './store/open.ts';
 import type { ServerStore } from './store/types.ts';
-import { issueToken, newId } from './tokens.ts';
+import { issueToken, newId, WORKER_TOKEN_TTL_MS } from './tokens.ts';
 
 export const DEFAULT_DB = 'sieve-server.duckdb';
 /** Requests per minute per client address and per token: a class's browsers and scripts stay well under it. */
@@ -46,6 +46,98 @@ export async function initServer(db: string): Promise<{ token: string; organiser
     const t = issueToken(id);
     await store.addParticipant({ id, name: 'organiser', role: 'organiser', tokenSalt: t.salt, tokenHash: t.hash, createdAt: Date.now() });
     return { token: t.token, organiser: id, path, schemaVersion: version };
+  } finally {
+    await store.close();
+  }
+}
+
+/** Opens the server database for an organiser's command on its tokens: initialised, with this sieve's schema. */
+async function openInitialised(db: string): Promise<{ store: ServerStore; path: string }> {
+  const path = dbLocation(db);
+  if (storeKind(db) === 'duckdb' && !existsSync(path)) throw new SieveError(`no server database at ${path}`, { where: '--db', examples: [`sieve serve --init --db ${db}`] });
+  const store = await openStore(db);
+  try {
+    const have = await store.currentVersion();
+    if (have === 0) throw new SieveError(`the database at ${path} holds no sieve server`, { where: '--db', examples: [`sieve serve --init --db ${storeKind(db) === 'duckdb' ? db : path}`] });
+    if (have !== store.schemaVersion) {
+      throw new SieveError(`the database at ${path} has schema version ${have}; this sieve needs ${store.schemaVersion}`, {
+        where: '--db', examples: have < store.schemaVersion ? ['start the server once with this sieve (it upgrades the schema), then run this again'] : ['use the sieve the server runs'],
+      });
+    }
+    return { store, path };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+/**
+ * A new token for the organiser (the one `--init` made), shown once; the old token stops
+ * working at once, on running servers too (they check every request against the database).
+ * Recorded in the action log as `organiser.token`.
+ */
+export async function newOrganiserToken(db: string): Promise<{ token: string; organiser: string; path: string }> {
+  const { store, path } = await openInitialised(db);
+  try {
+    const organisers = await store.listParticipants('organiser');
+    if (organisers.length !== 1) {
+      throw new SieveError(organisers.length ? `the server database has ${organisers.length} organisers; expected the one sieve serve --init made` : 'the server database has no organiser', {
+        where: path, examples: organisers.map((o) => o.id),
+      });
+    }
+    const org = organisers[0];
+    const t = issueToken(org.id);
+    const at = Date.now();
+    const ok = await store.setParticipantToken(org.id, t.salt, t.hash, {
+      id: newId('act'), at, actor: org.id, action: 'organiser.token', challenge: null,
+      detail: JSON.stringify({ what: 'the organiser token was replaced (sieve serve --new-organiser-token); the old one no longer works' }),
+    });
+    if (!ok) throw new SieveError('the organiser disappeared while its token was replaced', { where: path });
+    return { token: t.token, organiser: org.id, path };
+  } finally {
+    await store.close();
+  }
+}
+
+export interface WorkerTokenInfo {
+  id: string;
+  name: string;
+  createdAt: number;
+  /** When it stops working by age (WORKER_TOKEN_TTL_MS after it was made); a running worker replaces it before. */
+  expiresAt: number;
+  expired: boolean;
+}
+
+/** The worker tokens in the database, by the database's clock. */
+export async function listWorkerTokens(db: string): Promise<{ path: string; tokens: WorkerTokenInfo[] }> {
+  const { store, path } = await openInitialised(db);
+  try {
+    const now = await store.dbNow();
+    const tokens = (await store.listParticipants('worker')).map((p) => ({
+      id: p.id, name: p.name, createdAt: p.createdAt, expiresAt: p.createdAt + WORKER_TOKEN_TTL_MS, expired: p.createdAt + WORKER_TOKEN_TTL_MS <= now,
+    }));
+    return { path, tokens };
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Revokes worker tokens: one by id, or `all` (a running worker then cannot fetch files until
+ * its next rotation makes it a new token: stop those workers first), or `expired`.
+ */
+export async function revokeWorkerTokens(db: string, which: string): Promise<{ path: string; revoked: string[] }> {
+  const { store, path } = await openInitialised(db);
+  try {
+    const now = await store.dbNow();
+    const all = await store.listParticipants('worker');
+    const chosen = which === 'all' ? all : which === 'expired' ? all.filter((p) => p.createdAt + WORKER_TOKEN_TTL_MS <= now) : all.filter((p) => p.id === which);
+    if (!chosen.length && which !== 'all' && which !== 'expired') {
+      throw new SieveError(`no worker token "${which}" in the database`, { where: '--revoke-worker-token', examples: ['sieve serve --list-worker-tokens lists them; or pass all, or expired'] });
+    }
+    const revoked: string[] = [];
+    for (const p of chosen) if (await store.removeParticipant(p.id, 'worker')) revoked.push(p.id);
+    return { path, revoked };
   } finally {
     await store.close();
   }

@@ -3,6 +3,13 @@
  * salted hash is stored: sha256(salt ‖ secret) with a per-token 16-byte salt. A slow password
  * hash is not needed for a 256-bit random secret (nothing to guess); the salt keeps equal
  * secrets from sharing a hash. Hashes are compared with timingSafeEqual.
+ *
+ * Worker tokens (`sieve_wrk_…`, made by each `sieve worker` for itself) open only the internal
+ * file endpoint, and only for a bounded time: one is good while its row exists and for at most
+ * WORKER_TOKEN_TTL_MS after it was made, by the database's clock. A running worker makes a new
+ * one every WORKER_TOKEN_ROTATE_MS and deletes the one before (so a leaked token of a live
+ * worker works for at most two rotations); a stopping worker deletes its own; a killed worker's
+ * token runs out by age and the next worker's rotation deletes the row (src/server/worker.ts).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
@@ -35,3 +42,8 @@ export function tokenMatches(secret: string, salt: string, hash: string): boolea
   const b = Buffer.from(hash, 'hex');
   return a.length === b.length && timingSafeEqual(a, b);
 }
+
+/** A worker token's longest life after it was made (by the database's clock). */
+export const WORKER_TOKEN_TTL_MS = 15 * 60_000;
+/** How often a running worker replaces its token (well inside the TTL: a rotation may fail once or twice). */
+export const WORKER_TOKEN_ROTATE_MS = 5 * 60_000;

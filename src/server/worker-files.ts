@@ -61,7 +61,16 @@ export class WorkerFiles {
   private active = 0;
   private evicting: Promise<void> = Promise.resolve();
 
-  constructor(private readonly opts: WorkerFilesOptions) {}
+  private token: string | undefined;
+
+  constructor(private readonly opts: WorkerFilesOptions) {
+    this.token = opts.token;
+  }
+
+  /** The token the next request sends (a worker replaces its token from time to time). */
+  setToken(token: string): void {
+    this.token = token;
+  }
 
   /** The job's end: when none is left running, the cache is brought within its limit, variant pools included. */
   private jobDone(): void {
@@ -121,7 +130,7 @@ export class WorkerFiles {
     const url = new URL(path, this.opts.server).toString();
     let r: Response;
     try {
-      r = await fetch(url, { headers: { authorization: `Bearer ${this.opts.token ?? ''}` } });
+      r = await fetch(url, { headers: { authorization: `Bearer ${this.token ?? ''}` } });
     } catch (err) {
       throw new SieveError(`cannot reach the server at ${this.opts.server} (${(err as Error).message})`, { where: '--server' });
     }

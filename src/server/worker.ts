@@ -3,7 +3,8 @@
  * server's own workers) in a process of its own, on any machine that reaches the server's
  * PostgreSQL database. It claims jobs under leases, fetches each job's challenge and pool by
  * content hash (src/server/worker-files.ts: a shared folder, else the server's internal
- * endpoint with a worker token it registers itself in the database), and writes results and
+ * endpoint with a worker token it registers itself in the database, replaces every few minutes
+ * and revokes when it stops: src/server/tokens.ts), and writes results and
  * failures straight to the database. It never migrates the schema (the server does) and refuses
  * a database whose schema is not this sieve's.
  */
@@ -15,7 +16,7 @@ import type { EventLogger } from './events.ts';
 import { DEFAULT_LEASE_MS, EvaluationQueue } from './queue.ts';
 import { dbLocation, openStore, storeKind } from './store/open.ts';
 import type { ServerStore } from './store/types.ts';
-import { issueToken, newId } from './tokens.ts';
+import { issueToken, newId, WORKER_TOKEN_ROTATE_MS, WORKER_TOKEN_TTL_MS } from './tokens.ts';
 import { WorkerFiles } from './worker-files.ts';
 
 export interface WorkerOptions {
@@ -33,6 +34,8 @@ export interface WorkerOptions {
   pollMs?: number;
   /** Names this worker in the store and the logs (default host/pid). */
   name?: string;
+  /** How often the worker replaces its token (default WORKER_TOKEN_ROTATE_MS; tests shorten it). */
+  tokenRotateMs?: number;
   log?: EventLogger;
 }
 
@@ -41,8 +44,33 @@ export interface RunningWorker {
   location: string;
   cache: string;
   queue: EvaluationQueue;
-  /** Stops claiming, lets running jobs finish for up to `graceMs`, releases the rest, closes the database. */
+  /** The worker's current token for the server's internal endpoint (none without --server). */
+  token(): string | undefined;
+  /** Stops claiming, lets running jobs finish for up to `graceMs`, releases the rest, revokes its tokens, closes the database. */
   stop(graceMs?: number): Promise<void>;
+}
+
+interface WorkerToken {
+  id: string;
+  token: string;
+}
+
+/** A new worker token in the store, stamped with the database's clock (its age is judged by it). */
+export async function issueWorkerToken(store: ServerStore, name: string): Promise<WorkerToken> {
+  const id = newId('wrk');
+  const t = issueToken(id);
+  await store.addParticipant({ id, name: `worker ${name} ${id.slice(-6)}`, role: 'worker', tokenSalt: t.salt, tokenHash: t.hash, createdAt: await store.dbNow() });
+  return { id, token: t.token };
+}
+
+/** Deletes the worker tokens past their life (of workers killed without revoking them); how many. */
+export async function purgeExpiredWorkerTokens(store: ServerStore): Promise<number> {
+  const oldest = (await store.dbNow()) - WORKER_TOKEN_TTL_MS;
+  let n = 0;
+  for (const p of await store.listParticipants('worker')) {
+    if (p.createdAt < oldest && (await store.removeParticipant(p.id, 'worker'))) n++;
+  }
+  return n;
 }
 
 export const DEFAULT_CACHE_MAX_BYTES = 20 * 1024 ** 3;
@@ -66,16 +94,30 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       });
     }
     const name = opts.name ?? `${hostname()}/${process.pid}`;
-    let token: string | undefined;
+    // A worker token of its own, made in the database it was given (which it may write to anyway),
+    // replaced every rotation and deleted when the worker stops (src/server/tokens.ts).
+    const tokens: WorkerToken[] = [];
     if (opts.server) {
-      // A worker token of its own, made in the database it was given (which it may write to anyway).
-      const id = newId('wrk');
-      const t = issueToken(id);
-      await store.addParticipant({ id, name: `worker ${name} ${id.slice(-6)}`, role: 'worker', tokenSalt: t.salt, tokenHash: t.hash, createdAt: Date.now() });
-      token = t.token;
+      await purgeExpiredWorkerTokens(store);
+      tokens.push(await issueWorkerToken(store, name));
     }
     const cache = resolve(opts.cache ?? join(cacheDir(), 'worker'));
-    const files = new WorkerFiles({ server: opts.server, token, pools: opts.pools, cacheDir: cache, maxBytes: opts.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES, log: opts.log });
+    const files = new WorkerFiles({ server: opts.server, token: tokens[0]?.token, pools: opts.pools, cacheDir: cache, maxBytes: opts.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES, log: opts.log });
+    const rotate = async () => {
+      try {
+        const next = await issueWorkerToken(store, name);
+        files.setToken(next.token);
+        tokens.push(next);
+        // Keep the one just replaced (a request may be on its way with it); delete the one before.
+        while (tokens.length > 2) await store.removeParticipant(tokens.shift()!.id, 'worker');
+        const purged = await purgeExpiredWorkerTokens(store);
+        opts.log?.({ event: 'token-rotated', worker: name, token: next.id, ...(purged ? { purged } : {}) });
+      } catch (err) {
+        opts.log?.({ event: 'token-error', worker: name, error: (err as Error).message });
+      }
+    };
+    const rotation = opts.server ? setInterval(() => void rotate(), opts.tokenRotateMs ?? WORKER_TOKEN_ROTATE_MS) : undefined;
+    rotation?.unref();
     const queue = new EvaluationQueue(store, {
       workers: opts.concurrency,
       jobTimeoutSeconds: opts.jobTimeoutSeconds ?? 600,
@@ -96,9 +138,15 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       location,
       cache,
       queue,
+      token: () => tokens.at(-1)?.token,
       stop(graceMs = 0) {
         stopped ??= (async () => {
+          clearInterval(rotation);
           await queue.stop(graceMs);
+          // Revoked: nobody can use this worker's tokens once it is gone.
+          for (const t of tokens.splice(0)) {
+            await store.removeParticipant(t.id, 'worker').catch((err: Error) => opts.log?.({ event: 'token-error', worker: name, error: `could not revoke ${t.id}: ${err.message} (it expires by itself)` }));
+          }
           await store.close();
         })();
         return stopped;
