@@ -377,6 +377,44 @@ describe.each(BACKENDS)('$name', (b) => {
     });
   });
 
+  describe('a submission read while its job finishes', () => {
+    it('is never done without its record', async () => {
+      const store = await freshStore(b, 'race');
+      try {
+        const plain = createApp({ store, challenges: served, maxUploadBytes: 64 * 1024 });
+        const token = await register(plain, 'racer');
+        const sent = await (await plain.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: upload(`id\n${ids.slice(0, 30).join('\n')}\n`) })).json();
+        const claimed = (await store.claimJob('w', 60_000, Date.now()))!;
+        expect(claimed.job.id).toBe(sent.job);
+        // The job completes between the handler's reads, whichever comes first: the answer must hold together.
+        let once = true;
+        const finish = async () => {
+          if (!once) return;
+          once = false;
+          expect(await store.completeJob({ job: sent.job, attempt: 1, worker: 'w' }, { submission: sent.submission, primaryPublic: 0.5, record: '{"metrics":{}}', createdAt: Date.now() }, Date.now())).toBe(true);
+        };
+        const racing = new Proxy(store, {
+          get(target, key, receiver) {
+            const v = Reflect.get(target, key, receiver);
+            if (key !== 'getResult' && key !== 'listSubmissions') return typeof v === 'function' ? v.bind(target) : v;
+            return async (...args: unknown[]) => { const out = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args); await finish(); return out; };
+          },
+        });
+        const app = createApp({ store: racing, challenges: served, maxUploadBytes: 64 * 1024 });
+        // Read as an organiser, who gets the stored record as it is (this one is no whole record).
+        const org = issueToken('org_0000000000000000000000aa');
+        await store.addParticipant({ id: 'org_0000000000000000000000aa', name: 'org', role: 'organiser', tokenSalt: org.salt, tokenHash: org.hash, createdAt: 1 });
+        const detail = await (await app.request(`/api/submissions/${sent.submission}`, { headers: auth(org.token) })).json();
+        expect(once).toBe(false);
+        if (detail.job.state === 'done') expect(detail.record).not.toBeNull();
+        const after = await (await app.request(`/api/submissions/${sent.submission}`, { headers: auth(org.token) })).json();
+        expect(after).toMatchObject({ job: { state: 'done' }, record: { metrics: {} } });
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
   describe('rate limiting', () => {
     it('limits each address and each token to its bucket, with Retry-After, one error shape', async () => {
       const store = await freshStore(b, 'rate');

@@ -438,9 +438,12 @@ export function createApp(opts: AppOptions): Hono {
     const p = await requireCaller(c);
     const sub = await store.getSubmission(c.req.param('id'));
     if (!sub || (sub.participant !== p.id && p.role !== 'organiser')) throw new ApiError(404, 'not-found', `no submission "${c.req.param('id')}" of yours`, 'submission');
-    const result = await store.getResult(sub.id);
+    // The job before its result: a result is written in the transaction that marks its job done, so
+    // a job read as done always finds its result. The other way round, a job finishing between the
+    // two reads showed as done with no record (the page then drew no plots).
     const jobs = await store.listSubmissions({ participant: sub.participant });
     const job = jobs.find((x) => x.id === sub.id)?.job;
+    const result = await store.getResult(sub.id);
     return c.json({
       id: sub.id, challenge: sub.challenge, file: sub.fileName, sha256: sub.sha256, bytes: sub.size,
       created_at: new Date(sub.createdAt).toISOString(),
