@@ -153,7 +153,9 @@ describe.each(BACKENDS)('$name', (b) => {
       const token = await register('bo');
       const sql = await submit(token, 'tiny-var', SQL, 'keep.sql');
       expect(sql.status).toBe(202);
-      const ts = layer ? await submit(token, 'tiny-var', TS, 'third.ts') : null;
+      // PostgreSQL's half scores the SQL strategy only: what the store adds (the record stored and
+      // read back, the leaderboard from it) is the same for either kind, and each costs a job child.
+      const ts = layer && b.name === 'duckdb' ? await submit(token, 'tiny-var', TS, 'third.ts') : null;
       if (ts) expect(ts.status).toBe(202);
       await drain(120);
 
@@ -197,7 +199,7 @@ describe.each(BACKENDS)('$name', (b) => {
 
     it("fails a strategy of the entrant's making at once, with the reason, and counts it; the system's failures do not count", async () => {
       const token = await register('cy');
-      const cases = [
+      const every = [
         { text: 'SELEC id FROM pool', name: 'typo.sql', reason: /^the strategy failed: the SQL strategy does not parse/ },
         { text: 'SELECT id FROM pool', name: 'all.sql', reason: /^the strategy failed: .*(budget|at most 100)/ },
         ...(layer ? [
@@ -206,6 +208,9 @@ describe.each(BACKENDS)('$name', (b) => {
           { text: "export function select() { throw new Error('no'); }", name: 'throws.ts', reason: /^the strategy failed: Error: no(?!.*the strategy failed)/ },
         ] : []),
       ];
+      // PostgreSQL's half: one SQL and one code strategy (charging and the quota are the store's; which
+      // failure is the entrant's is decided in the job child, the same on either backend).
+      const cases = b.name === 'duckdb' ? every : every.filter((c) => c.name === 'typo.sql' || c.name === 'throws.ts');
       const subs = [];
       for (const c of cases) {
         const r = await submit(token, 'tiny-var', c.text, c.name);
