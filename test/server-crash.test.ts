@@ -174,8 +174,11 @@ describe.each(BACKENDS)('$name', (b) => {
       const db2 = await b.newDb('killed');
       const init = sieve(['serve', '--init', '--db', db2, '--json']);
       await new Promise((ok) => init.once('exit', ok));
-      // One worker: the oldest queued job (the victim) is claimed next (on PostgreSQL once its lease has expired).
-      let server = await start(b, db2, 1);
+      // Every submission first, on a server with no worker (so none can start, let alone finish,
+      // before the kills are armed); then servers with one worker, each SIGKILLed the moment it
+      // claims the victim, the oldest job (on PostgreSQL once its lease has expired: the others
+      // may run meanwhile).
+      let server = await start(b, db2, 0);
       const { token } = await (await fetch(`${server.url}/api/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bo' }) })).json();
       const auth = { authorization: `Bearer ${token}` };
       const submit = async (i: number) => {
@@ -185,23 +188,23 @@ describe.each(BACKENDS)('$name', (b) => {
         expect(r.status).toBe(202);
         return (await r.json()).job as string;
       };
+      const victim = await submit(0);
+      const others = [await submit(1), await submit(2)];
+      server.proc.kill('SIGTERM');
+      await server.exited;
       /** SIGKILLs the server the moment its worker claims `job` (each server logs its own events). */
       const killWhenClaimed = async (job: string) => {
-        await until(() => server.events.some((e) => e.event === 'claimed' && e.job === job), `job ${job} claimed`);
+        await until(() => server.events.some((e) => e.event === 'claimed' && e.job === job), `job ${job} claimed`, 90);
         server.proc.kill('SIGKILL');
         await server.exited;
       };
-      const victim = await submit(0);
-      await killWhenClaimed(victim);
-      // Queued behind the victim (older, so claimed first after every restart on DuckDB).
-      server = await start(b, db2, 1);
-      const others = [await submit(1), await submit(2)];
-      for (let kill = 2; kill <= MAX_ATTEMPTS; kill++) {
-        await killWhenClaimed(victim);
+      for (let kill = 1; kill <= MAX_ATTEMPTS; kill++) {
         server = await start(b, db2, 1);
+        await killWhenClaimed(victim);
       }
+      server = await start(b, db2, 1);
       const job = async (id: string) => (await fetch(`${server.url}/api/jobs/${id}`, { headers: auth })).json();
-      await until(async () => (await Promise.all([victim, ...others].map(job))).every((j) => j.state === 'done'), 'every job done', 50);
+      await until(async () => (await Promise.all([victim, ...others].map(job))).every((j) => j.state === 'done'), 'every job done', 90);
       const v = await job(victim);
       expect(v).toMatchObject({ state: 'done', attempts: MAX_ATTEMPTS + 1 });
       expect(v.attempt_log.map((a: { outcome: string }) => a.outcome)).toEqual([...Array(MAX_ATTEMPTS).fill(lost), 'done']);
@@ -220,6 +223,6 @@ describe.each(BACKENDS)('$name', (b) => {
           expect(row).toMatchObject({ state: 'done', results: '1', done_attempts: '1' });
         }
       }
-    }, 120_000);
+    }, 240_000);
   });
 });
