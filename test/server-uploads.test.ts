@@ -145,8 +145,7 @@ describe.each(BACKENDS)('$name', (b) => {
     // The row caps were what answered for the long files, not a later rule.
     const capped = await checkSubmission(challenge, bytesSource(cases[5][1], { name: 'too-many.csv' })).catch((e: SieveError) => e);
     expect((capped as SieveError).message).toBe(`the CSV file holds more than ${n} rows; the pool has ${n} train rows, so no valid submission has more; it was not read further`);
-    const me = await (await app.request('/api/me', { headers: auth(token) })).json();
-    expect(me.submissions).toEqual([]);
+    expect((await (await app.request('/api/me', { headers: auth(token) })).json()).submissions).toEqual([]);
     // The form itself is read in a thread too: a body that claims to be multipart but is not is a 400, a JSON body holds no file.
     const post = (headers: Record<string, string>, body: string) => app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: { ...auth(token), ...headers }, body });
     const broken = await post({ 'content-type': 'multipart/form-data; boundary=XYZ' }, '--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\nid\n');
@@ -159,9 +158,19 @@ describe.each(BACKENDS)('$name', (b) => {
     twice.append('file', new File(['id\n'], 'b.csv'));
     const two = await app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: twice });
     expect((await two.json()).error.message).toBe('one file per submission: the upload has 2 "file" fields');
+    // The cap is on the file, not on the multipart body around it: a file of exactly the cap is taken, one byte more is not.
+    const small = createApp({ store, challenges: served, maxUploadBytes: 4096 });
+    const exact = `id\n${ids[5]}\n`.padEnd(4096, '\n'); // blank lines at the end are not rows
+    const atCap = await small.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: form(exact, 'cap.csv') });
+    expect(atCap.status).toBe(202);
+    expect((await atCap.json()).rows).toBe(1);
+    const over = await small.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: form(exact + '\n', 'over.csv') });
+    expect(over.status).toBe(413);
+    expect((await over.json()).error).toMatchObject({ code: 'too-large', where: 'file' });
     // And a good file still goes through the thread to a 202.
     const ok = await app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: form(await parquet(`SELECT '${ids[3]}' AS id UNION ALL SELECT '${ids[1]}'`), 'two.parquet') });
     expect(ok.status).toBe(202);
     expect((await ok.json()).rows).toBe(2);
+    expect((await (await app.request('/api/me', { headers: auth(token) })).json()).submissions).toHaveLength(2);
   });
 });

@@ -30,7 +30,7 @@ import { MAX_ATTEMPTS } from './queue.ts';
 import { RateLimiter } from './rate-limit.ts';
 import type { ActionRow, ChallengeState, JobRow, ParticipantRow, PhaseRow, ServerStore } from './store/types.ts';
 import { issueToken, newId, parseToken, tokenMatches } from './tokens.ts';
-import { UploadChecks } from './upload-check.ts';
+import { UPLOAD_FRAMING_BYTES, UploadChecks } from './upload-check.ts';
 
 export type ErrorCode =
   | 'bad-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'conflict' | 'too-large' | 'quota-exceeded'
@@ -299,7 +299,9 @@ export function createApp(opts: AppOptions): Hono {
 
   app.post('/api/challenges/:name/submissions',
     bodyLimit({
-      maxSize: opts.maxUploadBytes,
+      // The cap is on the file; the multipart framing and a form field or two come on top (a file
+      // of exactly the cap must pass). The file's own size is checked once the form is read.
+      maxSize: opts.maxUploadBytes + UPLOAD_FRAMING_BYTES,
       onError: (c) => c.json(errorBody(new ApiError(413, 'too-large', `the upload is larger than this server's limit of ${opts.maxUploadBytes} bytes`, 'file')), 413),
     }),
     async (c) => {

@@ -8,8 +8,8 @@
  * keeps its contract: a 422 with the precise error (what, where, the first offending rows)
  * before anything is stored or counted, and a 202 only once the submission is persisted.
  *
- * Checks go to `threads` pool threads in turn (default 2, at most the machine's cores); one
- * thread takes its checks one after another. A SieveError raised in the thread comes back
+ * Checks go to `threads` pool threads in turn (default: one on 2 cores, two from 3 up, so the
+ * event loop keeps a core); one thread takes its checks one after another. A SieveError raised in the thread comes back
  * with its message, where, examples, count and problem code; anything else is an internal
  * error of the server.
  */
@@ -17,6 +17,9 @@ import { machineThreads, runPooled } from '../../compute/pool.ts';
 import type { Challenge } from '../challenge/schema.ts';
 import { SubmissionError, type SubmissionProblem } from '../submission/types.ts';
 import { SieveError } from '../util/errors.ts';
+
+/** What a multipart upload may hold beyond its file (framing, field names, a file name): the body cap is the file cap plus this. */
+export const UPLOAD_FRAMING_BYTES = 64 * 1024;
 
 export interface UploadCheckArgs {
   challenge: Challenge;
@@ -69,7 +72,7 @@ export async function readFormJob(args: { contentType: string; body: ArrayBuffer
 export type FormFields = Record<string, string | File | (string | File)[]>;
 
 export interface UploadChecksOptions {
-  /** Pool threads that take checks (default min(2, cores)). */
+  /** Pool threads that take checks (default min(2, cores - 1), at least 1). */
   threads?: number;
   /** Tests only: every check waits on this gate in its thread (see UploadCheckArgs.gate). */
   gate?: Int32Array;
@@ -82,7 +85,8 @@ export class UploadChecks {
   private readonly threads: number;
 
   constructor(private readonly opts: UploadChecksOptions = {}) {
-    this.threads = Math.max(1, Math.min(opts.threads ?? 2, machineThreads()));
+    // Default: leave a core to the event loop (and the store): one thread on 2 cores, two from 3.
+    this.threads = Math.max(1, Math.min(opts.threads ?? Math.min(2, machineThreads() - 1), machineThreads()));
   }
 
   /**

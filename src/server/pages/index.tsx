@@ -18,7 +18,7 @@ import type { Child } from 'hono/jsx';
 import type { ActionEntry, ApiErrorBody, ChallengeDetail, ChallengeSummary, JobList, Leaderboard, Me, SubmissionDetail } from './api-types.ts';
 import { CSS, Layout, type Viewer } from './layout.tsx';
 import { Sessions } from './session.ts';
-import { UploadChecks } from '../upload-check.ts';
+import { UPLOAD_FRAMING_BYTES, UploadChecks } from '../upload-check.ts';
 import {
   ChallengeListPage, ChallengePage, enc, ErrorPage, LeaderboardPage, MePage, OrganiserPage, RegisterPage, SignInPage, SubmissionPage, TokenPage,
 } from './views.tsx';
@@ -143,7 +143,7 @@ export function pagesApp(api: Hono, opts: PagesOptions): Hono {
   pages.post('/challenges/:name/submit',
     bodyLimit({
       // The file plus the form's own fields and multipart framing.
-      maxSize: opts.maxUploadBytes + 64 * 1024,
+      maxSize: opts.maxUploadBytes + 2 * UPLOAD_FRAMING_BYTES, // the file, the API's framing allowance, the form's csrf field
       onError: (c) => challengePage(c, c.req.param('name')!, { code: 'too-large', message: `the file is larger than this server's limit of ${opts.maxUploadBytes} bytes`, where: 'file' }, 413),
     }),
     async (c) => {
