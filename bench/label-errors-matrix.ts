@@ -246,7 +246,7 @@ runCleanlab(manifest.cells, cells, 'manifest.json');
 // ---- judging the cells that miss, over fresh noise draws ----
 // A cell meets a comparison target (F1 ≥ cleanlab's default, AUROC ≥ its self-confidence) when
 // sieve is ≥ cleanlab at the matrix's noise seed; or, when it misses there, when it is not worse
-// beyond noise: the same cell drawn again with JUDGE_SEEDS (new flips and folds of the same
+// beyond noise: the same cell drawn again with JUDGE_SEEDS (new flips of the same
 // data; the missed draw itself is left out, so the draw that was picked for missing does not
 // weigh in) gives a 95% Student-t interval of the mean paired difference sieve − cleanlab
 // that reaches 0 (no significant deficit) and whose lower end is above −MARGIN (so a wide
