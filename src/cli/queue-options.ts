@@ -38,7 +38,7 @@ export function intIn(value: string, flag: string, min: number, max: number): nu
 export function queueOptions(cmd: Command, o: { json: string; grace: string }): Command {
   return cmd
     .option('--job-timeout <seconds>', 'wall-clock limit of one evaluation attempt', '600')
-    .option('--lease <seconds>', 'lease of a claimed job: without a heartbeat for this long, it is handed to another worker', '30')
+    .option('--lease <seconds>', 'lease of a claimed job: without a heartbeat for this long (by the database\'s clock), it is handed to another worker', '30')
     .option('--grace <seconds>', 'on SIGTERM, how long running jobs may take to finish before they are released to the queue', o.grace)
     .option('--json', o.json);
 }
