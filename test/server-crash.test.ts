@@ -31,12 +31,19 @@ beforeAll(async () => {
   await writeTinyChallenge(challenges, { name: 'tiny' });
   ids = (await readSplit(await openPool(join(challenges, 'tiny', 'pool')), 'train', { columns: [] })).ids;
 }, 60_000);
-afterAll(() => rm(dir, { recursive: true, force: true }));
+/** Every process a test started: a failed test (a timeout) must not leave a sieve serve running. */
+const procs = new Set<ChildProcess>();
+afterAll(async () => {
+  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  await rm(dir, { recursive: true, force: true });
+});
 
 const BACKENDS = await storeBackends('server-crash');
 
 function sieve(args: string[]): ChildProcess {
-  return spawn(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), ...args], { cwd: dir, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), ...args], { cwd: dir, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  procs.add(proc);
+  return proc;
 }
 
 interface Server {
