@@ -36,6 +36,8 @@ interface Layout {
   images: number;
   scripts: number;
   xssFired: unknown;
+  /** Scrolling boxes whose content is wider than the box (cut at its right edge until scrolled): their first header cells. */
+  cut: string[];
 }
 
 async function layout(page: Page): Promise<Layout> {
@@ -56,12 +58,16 @@ async function layout(page: Page): Promise<Layout> {
       images: document.querySelectorAll('img').length,
       scripts: document.querySelectorAll('script').length,
       xssFired: (window as unknown as { xssFired?: unknown }).xssFired,
+      cut: [...document.querySelectorAll('.scroll')].filter((d) => d.scrollWidth > d.clientWidth + 1)
+        .map((d) => `${[...d.querySelectorAll('th')].slice(0, 3).map((t) => t.textContent).join(' | ')}: ${d.scrollWidth} px in ${d.clientWidth}`),
     };
   });
 }
 
-function expectReadable(l: Layout, minPlots: number): void {
+/** `desktop`: at a desktop width no table may need sideways scrolling either (on a phone wide tables scroll in their box). */
+function expectReadable(l: Layout, minPlots: number, desktop = true): void {
   expect(l.scrollWidth, 'horizontal overflow').toBeLessThanOrEqual(l.clientWidth);
+  if (desktop) expect(l.cut, 'tables cut at the right edge').toEqual([]);
   expect(l.plots.length).toBeGreaterThanOrEqual(minPlots);
   for (const p of l.plots) {
     expect(p.svgWidth, p.caption).toBeGreaterThan(100);
@@ -109,12 +115,14 @@ describe.skipIf(!hasChromium)('challenge server pages in Chromium', { timeout: 3
     let url: string;
     let context: BrowserContext;
     let page: Page;
+    let organiserToken: string;
     const offsite: string[] = [];
     const consoleErrors: string[] = [];
 
     beforeAll(async () => {
       const db = await b.newDb('browser');
-      await run(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), 'serve', '--init', '--db', db], { cwd: dir, env: { ...process.env, CI: '1' } });
+      const init = await run(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), 'serve', '--init', '--db', db], { cwd: dir, env: { ...process.env, CI: '1' } });
+      organiserToken = /sieve_org_[0-9a-f]{24}_[A-Za-z0-9_-]{43}/.exec(init.stdout)![0];
       server = spawn(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), 'serve', '--db', db, '--port', '0', '--challenges', challenges, '--workers', '1'], {
         cwd: dir, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'inherit'],
       });
@@ -188,7 +196,7 @@ describe.skipIf(!hasChromium)('challenge server pages in Chromium', { timeout: 3
       // A phone: still no sideways scrolling; plots shrink to the column.
       await page.setViewportSize({ width: 360, height: 780 });
       await page.reload();
-      expectReadable(await layout(page), 2);
+      expectReadable(await layout(page), 2, false);
       await page.screenshot({ path: join(dir, `${b.name}-submission-phone.png`), fullPage: true });
       await page.setViewportSize({ width: 1280, height: 900 });
 
@@ -216,6 +224,48 @@ describe.skipIf(!hasChromium)('challenge server pages in Chromium', { timeout: 3
       expectReadable(l, 1);
       expect(l.plots.map((p) => p.caption).some((c) => c.startsWith('Ranking curve'))).toBe(true);
       await page.screenshot({ path: join(dir, `${b.name}-ranking.png`), fullPage: true });
+    });
+
+    it('organiser: the queue and the log show names; closing shows the final ranking first, with its plot; no table is cut', async () => {
+      const organiser = await browser.newContext({ viewport: { width: 1280, height: 900 }, serviceWorkers: 'block' });
+      const op = await organiser.newPage();
+      try {
+        await op.goto(`${url}/signin`);
+        await op.getByLabel('API token').fill(organiserToken);
+        await op.getByRole('button', { name: 'Sign in' }).click();
+        // The nav names who is signed in and the organiser page, not "organiser organiser".
+        const nav = (await op.getByRole('navigation', { name: 'site' }).textContent())!.replace(/\s+/g, ' ');
+        expect(nav).toContain('signed in as organiser');
+        expect(nav).toContain('organiser page');
+        await op.getByRole('link', { name: 'organiser page' }).click();
+        const queue = op.locator('table').filter({ hasText: 'attempts' });
+        expect(await queue.textContent()).toContain('ada lovelace');
+        expect(await queue.textContent()).not.toMatch(/par_[0-9a-f]{24}/);
+        expectReadable(await layout(op), 0);
+        await op.getByRole('button', { name: 'Close tiny now' }).click();
+        await op.goto(`${url}/organiser`);
+        const log = op.locator('table').filter({ hasText: 'action' }).last();
+        expect(await log.textContent()).toContain('organiser');
+        expect(await log.textContent()).not.toMatch(/org_[0-9a-f]{24}/);
+        expectReadable(await layout(op), 0);
+        await op.screenshot({ path: join(dir, `${b.name}-organiser.png`), fullPage: true });
+
+        await op.goto(`${url}/challenges/tiny/leaderboard`);
+        // The final ranking (private rows) comes first, its score next to the final rank, and has its own plot.
+        expect(await op.locator('h2').first().textContent()).toBe('Final ranking (private test rows)');
+        const finalHead = await op.locator('table').first().locator('th').allTextContents();
+        expect(finalHead.slice(0, 4)).toEqual(['final rank', 'move', 'participant', 'accuracy (private)']);
+        const l = await layout(op);
+        expect(l.plots.map((p) => p.caption)).toEqual(['accuracy per entry, private test rows (95% intervals)', 'accuracy per entry, public test rows (95% intervals)']);
+        expectReadable(l, 2);
+        await op.screenshot({ path: join(dir, `${b.name}-closed-leaderboard.png`), fullPage: true });
+        for (const path of ['/', '/challenges/tiny', '/challenges/tiny-rank/leaderboard', '/me']) {
+          await op.goto(`${url}${path}`);
+          expectReadable(await layout(op), 0);
+        }
+      } finally {
+        await organiser.close();
+      }
     });
 
     it('sent nothing off the server and logged no error', () => {

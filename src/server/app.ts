@@ -393,6 +393,9 @@ export function createApp(opts: AppOptions): Hono {
       }, 202);
     });
 
+  /** Participant ids → names, for the organisers' lists (the pages show names, as the leaderboard does). */
+  const participantNames = async (): Promise<Map<string, string>> => new Map((await store.listParticipants()).map((p) => [p.id, p.name]));
+
   const ownJob = async (c: Context): Promise<{ p: ParticipantRow; job: JobRow }> => {
     const p = await requireCaller(c);
     const job = await store.getJob(c.req.param('id')!);
@@ -411,9 +414,10 @@ export function createApp(opts: AppOptions): Hono {
     const STATES = ['queued', 'running', 'done', 'failed', 'cancelled'];
     if (state !== undefined && !STATES.includes(state)) throw new ApiError(400, 'bad-request', `unknown job state "${state}"`, 'state', [`states: ${STATES.join(', ')}`]);
     const subs = await store.listSubmissions(challenge ? { challenge } : {});
+    const names = await participantNames();
     return c.json({
       counts: await store.countJobs(),
-      jobs: subs.filter((x) => state === undefined || x.job.state === state).map((x) => ({ ...jobJson(x.job), participant: x.participant, file: x.fileName, primary_public: x.primaryPublic })),
+      jobs: subs.filter((x) => state === undefined || x.job.state === state).map((x) => ({ ...jobJson(x.job), participant: x.participant, participant_name: names.get(x.participant) ?? null, file: x.fileName, primary_public: x.primaryPublic })),
     });
   });
 
@@ -568,8 +572,9 @@ export function createApp(opts: AppOptions): Hono {
     await requireOrganiser(c);
     const challenge = c.req.query('challenge');
     const rows = await store.listActions({ challenge: challenge || undefined });
+    const names = await participantNames();
     return c.json({
-      actions: rows.map((a) => ({ id: a.id, at: new Date(a.at).toISOString(), actor: a.actor, action: a.action, challenge: a.challenge, detail: JSON.parse(a.detail) })),
+      actions: rows.map((a) => ({ id: a.id, at: new Date(a.at).toISOString(), actor: a.actor, actor_name: names.get(a.actor) ?? null, action: a.action, challenge: a.challenge, detail: JSON.parse(a.detail) })),
     });
   });
 

@@ -172,7 +172,7 @@ export interface SubmissionDetail {
 
 export interface JobList {
   counts: Record<string, number>;
-  jobs: (Job & { participant: string; file: string; primary_public: number | null })[];
+  jobs: (Job & { participant: string; participant_name: string | null; file: string; primary_public: number | null })[];
 }
 
 /** An organiser action as GET /api/actions lists it. */
@@ -180,6 +180,7 @@ export interface ActionEntry {
   id?: string;
   at: string;
   actor: string;
+  actor_name: string | null;
   action: string;
   challenge: string | null;
   detail: unknown;

@@ -170,7 +170,12 @@ export function pagesApp(api: Hono, opts: PagesOptions): Hono {
     const [{ viewer }, detail, lb] = await Promise.all([who(c), must<ChallengeSummary>(c, `/api/challenges/${enc(name)}`), must<Leaderboard>(c, `/api/challenges/${enc(name)}/leaderboard`)]);
     const { leaderboardPlot } = await import('./plots.ts');
     const plot = lb.entries.length ? await leaderboardPlot(lb.entries, lb.primary.name) : null;
-    return render(c, `Leaderboard: ${detail.title ?? detail.name}`, viewer, <LeaderboardPage c={detail} lb={lb} plot={plot} viewer={viewer} />);
+    // After close: the final (private) ranking's plot too, in final-rank order.
+    const finals = lb.entries.filter((e) => e.private_rank !== undefined && e.private_mean !== undefined)
+      .map((e) => ({ rank: e.private_rank!, participant: e.participant, primary: { mean: e.private_mean ?? null, ci95: e.private_ci95 ?? null } }))
+      .sort((a, b) => a.rank - b.rank);
+    const privatePlot = finals.length ? await leaderboardPlot(finals, lb.primary.name, 'private') : null;
+    return render(c, `Leaderboard: ${detail.title ?? detail.name}`, viewer, <LeaderboardPage c={detail} lb={lb} plot={plot} privatePlot={privatePlot} viewer={viewer} />);
   });
 
   pages.get('/submissions/:id', async (c) => {

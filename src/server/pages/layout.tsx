@@ -61,7 +61,8 @@ figure.plot{margin:12px 0;max-width:100%}figure.plot figcaption{font-weight:600;
 figure.plot svg{max-width:100%;height:auto;display:block}
 .plots{display:flex;flex-wrap:wrap;gap:0 24px}
 .mark-tie{font-weight:600}
-td.mark{min-width:15rem}td.when{white-space:nowrap}.mark-detail{display:block}
+td.mark{min-width:10rem;max-width:15rem}td.when{white-space:nowrap}td.day-time{min-width:6.5rem}.mark-detail{display:block}
+td.reason{min-width:10rem;max-width:22rem;overflow-wrap:anywhere}td.file{max-width:14rem;overflow-wrap:anywhere}th.metric{max-width:9rem;white-space:normal;overflow-wrap:anywhere}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 @media (max-width:40rem){body{font-size:15px}h1{font-size:1.35rem}dl.facts{grid-template-columns:minmax(0,1fr)}dl.facts dd{margin-bottom:6px}}
 `;
@@ -85,8 +86,8 @@ export function Layout(props: { title: string; viewer: Viewer | null; csrf: stri
             <a class="brand" href="/">sieve challenges</a>
             {v ? (
               <>
-                <a href="/me">{v.name}</a>
-                {v.role === 'organiser' ? <a href="/organiser">organiser</a> : null}
+                <span><span class="muted">signed in as </span><a href="/me">{v.name}</a></span>
+                {v.role === 'organiser' ? <a href="/organiser">organiser page</a> : null}
                 <form method="post" action="/signout">
                   <input type="hidden" name="csrf" value={props.csrf} />
                   <button class="link" type="submit">sign out</button>

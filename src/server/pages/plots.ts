@@ -88,16 +88,16 @@ export async function perItemPlots(metrics: Record<string, MetricSummary>, part:
 /** Drawn leaderboard plots by what they show (a board read again draws nothing again); the last few kept. */
 const boardPlots = new Map<string, DrawnPlot>();
 
-/** The leaderboard's primary metric per entry with its 95% interval, in rank order. */
-export async function leaderboardPlot(entries: { rank: number; participant: string; primary: { mean: number | null; ci95: [number, number] | null } }[], metric: string): Promise<DrawnPlot | null> {
+/** The leaderboard's primary metric per entry with its 95% interval, in rank order, on the public or (after close) the private test rows. */
+export async function leaderboardPlot(entries: { rank: number; participant: string; primary: { mean: number | null; ci95: [number, number] | null } }[], metric: string, part: 'public' | 'private' = 'public'): Promise<DrawnPlot | null> {
   const rows = entries.filter((e) => e.primary.mean !== null && e.primary.ci95).map((e) => ({
     entry: `${e.rank}. ${e.participant}`, mean: e.primary.mean!, low: e.primary.ci95![0], high: e.primary.ci95![1],
   }));
   if (!rows.length) return null;
-  const key = JSON.stringify([metric, rows]);
+  const key = JSON.stringify([metric, part, rows]);
   const hit = boardPlots.get(key);
   if (hit) return hit;
-  const drawn = await drawBoard(rows, metric);
+  const drawn = await drawBoard(rows, metric, part);
   if (drawn.svg !== null) {
     boardPlots.set(key, drawn);
     if (boardPlots.size > 32) boardPlots.delete(boardPlots.keys().next().value!);
@@ -105,9 +105,9 @@ export async function leaderboardPlot(entries: { rank: number; participant: stri
   return drawn;
 }
 
-async function drawBoard(rows: { entry: string; mean: number; low: number; high: number }[], metric: string): Promise<DrawnPlot> {
+async function drawBoard(rows: { entry: string; mean: number; low: number; high: number }[], metric: string, part: string): Promise<DrawnPlot> {
   const { intervalChart } = await import('../../analysers/specs.ts');
-  const title = `${metric} per entry, public test rows (95% intervals)`;
+  const title = `${metric} per entry, ${part} test rows (95% intervals)`;
   return draw(intervalChart({ title, values: rows, category: 'entry', value: 'mean', low: 'low', high: 'high', valueTitle: metric }),
     `${title}: ${rows.map((r) => `${r.entry} ${r.mean.toFixed(4)} [${r.low.toFixed(4)}, ${r.high.toFixed(4)}]`).join('; ')}`);
 }

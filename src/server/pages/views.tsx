@@ -218,11 +218,16 @@ function SignificanceText(props: { s: SignificanceNote | undefined }) {
   );
 }
 
-export function LeaderboardPage(props: { c: ChallengeSummary; lb: Leaderboard; plot: DrawnPlot | null; viewer: Viewer | null }) {
+export function LeaderboardPage(props: { c: ChallengeSummary; lb: Leaderboard; plot: DrawnPlot | null; privatePlot?: DrawnPlot | null; viewer: Viewer | null }) {
   const { c, lb } = props;
   const closed = lb.entries.some((e) => e.private_rank !== undefined) || c.state === 'closed';
   const dir = lb.primary.direction === 'max' ? 'higher is better' : 'lower is better';
   const mine = (e: LeaderboardEntry) => props.viewer && (props.viewer.role === 'organiser' || props.viewer.name === e.participant);
+  const who = (e: LeaderboardEntry) => (mine(e) ? <a href={`/submissions/${enc(e.submission)}`}>{e.participant}</a> : e.participant);
+  const byPublic = [...lb.entries].sort((a, b) => a.rank - b.rank);
+  const byFinal = [...lb.entries].sort((a, b) => (a.private_rank ?? a.rank) - (b.private_rank ?? b.rank));
+  // Three narrow tables rather than one wide one: the figures that decide the order come first,
+  // next to the rank, and nothing needs sideways scrolling at a desktop width.
   return (
     <>
       <h1>{`Leaderboard: ${c.title ?? c.name}`}</h1>
@@ -231,51 +236,82 @@ export function LeaderboardPage(props: { c: ChallengeSummary; lb: Leaderboard; p
         {closed ? 'The challenge has closed: the private test rows decide the final ranks, and each entry shows its move from its public rank.'
           : 'The private test rows are scored too and shown when the challenge closes.'}</p>
       {lb.entries.length === 0 ? <p>No scored submission yet.</p> : (
-        <div class="scroll">
-          <table>
-            <caption class="visually-hidden">{`Leaderboard of ${c.name}`}</caption>
-            <thead>
-              <tr>
-                {closed ? <><th scope="col" class="num">final rank</th><th scope="col">move</th></> : null}
-                <th scope="col" class="num">{closed ? 'public rank' : 'rank'}</th>
-                <th scope="col">participant</th>
-                <th scope="col" class="num">{`${lb.primary.name} (public)`}</th>
-                <th scope="col">95% interval</th>
-                <th scope="col">vs the leader (public)</th>
-                {closed ? <><th scope="col" class="num">{`${lb.primary.name} (private)`}</th><th scope="col">95% interval (private)</th><th scope="col">vs the leader (private)</th></> : null}
-                {lb.columns.map((n) => <th scope="col" class="num">{n}</th>)}
-                <th scope="col" class="num">submissions</th>
-                <th scope="col">best submitted</th>
-              </tr>
-            </thead>
-            <tbody>
-              {[...lb.entries].sort((a, b) => (closed ? (a.private_rank ?? a.rank) - (b.private_rank ?? b.rank) : a.rank - b.rank)).map((e) => (
-                <tr data-participant={e.participant}>
-                  {closed ? <><td class="num">{String(e.private_rank ?? '–')}</td><td><Move move={e.move} /></td></> : null}
-                  <td class="num">{String(e.rank)}</td>
-                  <td>{mine(e) ? <a href={`/submissions/${enc(e.submission)}`}>{e.participant}</a> : e.participant}</td>
-                  <td class="num">{num(e.primary.mean)}</td>
-                  <td class="num">{interval(e.primary.ci95)}</td>
-                  <td class="mark"><TieMark tied={e.tied_with_leader} vs={e.vs_leader} leader={e.rank === 1} /></td>
-                  {closed ? (
-                    <>
-                      <td class="num">{num(e.private_mean)}</td>
-                      <td class="num">{interval(e.private_ci95)}</td>
-                      <td class="mark"><TieMark tied={e.private_tied_with_leader} vs={e.private_vs_leader} leader={e.private_rank === 1} /></td>
-                    </>
-                  ) : null}
-                  {lb.columns.map((n) => <td class="num">{num(e.metrics[n])}</td>)}
-                  <td class="num">{String(e.submissions)}</td>
-                  <td class="when">{when(e.submitted_at)}</td>
+        <>
+          {closed ? (
+            <>
+              <h2 id="final">Final ranking (private test rows)</h2>
+              <div class="scroll">
+                <table>
+                  <caption class="visually-hidden">{`Final ranking of ${c.name}, private test rows`}</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col" class="num">final rank</th><th scope="col">move</th><th scope="col">participant</th>
+                      <th scope="col" class="num">{`${lb.primary.name} (private)`}</th><th scope="col">95% interval</th><th scope="col">vs the leader (private)</th>
+                      <th scope="col" class="num">public rank</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {byFinal.map((e) => (
+                      <tr data-participant={e.participant}>
+                        <td class="num">{String(e.private_rank ?? '–')}</td><td><Move move={e.move} /></td><td>{who(e)}</td>
+                        <td class="num">{num(e.private_mean)}</td><td class="num">{interval(e.private_ci95)}</td>
+                        <td class="mark"><TieMark tied={e.private_tied_with_leader} vs={e.private_vs_leader} leader={e.private_rank === 1} /></td>
+                        <td class="num">{String(e.rank)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+              {props.privatePlot ? <Plot plot={props.privatePlot} /> : null}
+              <SignificanceText s={lb.private_significance} />
+              <h2 id="public">Public ranking</h2>
+            </>
+          ) : null}
+          <div class="scroll">
+            <table>
+              <caption class="visually-hidden">{`Leaderboard of ${c.name}, public test rows`}</caption>
+              <thead>
+                <tr>
+                  <th scope="col" class="num">{closed ? 'public rank' : 'rank'}</th>
+                  <th scope="col">participant</th>
+                  <th scope="col" class="num">{`${lb.primary.name} (public)`}</th>
+                  <th scope="col">95% interval</th>
+                  <th scope="col">vs the leader (public)</th>
+                  <th scope="col" class="num">submissions</th>
+                  <th scope="col">best submitted</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+              </thead>
+              <tbody>
+                {byPublic.map((e) => (
+                  <tr data-participant={e.participant}>
+                    <td class="num">{String(e.rank)}</td>
+                    <td>{who(e)}</td>
+                    <td class="num">{num(e.primary.mean)}</td>
+                    <td class="num">{interval(e.primary.ci95)}</td>
+                    <td class="mark"><TieMark tied={e.tied_with_leader} vs={e.vs_leader} leader={e.rank === 1} /></td>
+                    <td class="num">{String(e.submissions)}</td>
+                    <td class="day-time">{when(e.submitted_at)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          {props.plot ? <Plot plot={props.plot} /> : null}
+          <SignificanceText s={lb.significance} />
+          {lb.columns.length ? (
+            <>
+              <h2 id="metrics">{"The challenge's other metrics (public test rows)"}</h2>
+              <div class="scroll">
+                <table class="metrics">
+                  <caption class="visually-hidden">{`Other metrics of each entry of ${c.name}, public test rows`}</caption>
+                  <thead><tr><th scope="col">participant</th>{lb.columns.map((n) => <th scope="col" class="num metric">{n}</th>)}</tr></thead>
+                  <tbody>{byPublic.map((e) => <tr><td>{who(e)}</td>{lb.columns.map((n) => <td class="num">{num(e.metrics[n])}</td>)}</tr>)}</tbody>
+                </table>
+              </div>
+            </>
+          ) : null}
+        </>
       )}
-      {props.plot ? <Plot plot={props.plot} /> : null}
-      <SignificanceText s={lb.significance} />
-      <SignificanceText s={lb.private_significance} />
     </>
   );
 }
@@ -506,9 +542,9 @@ export function OrganiserPage(props: { jobs: JobList; challenges: ChallengeSumma
             <thead><tr><th scope="col">submitted</th><th scope="col">challenge</th><th scope="col">participant</th><th scope="col">file</th><th scope="col">state</th><th scope="col" class="num">attempts</th><th scope="col" class="num">public score</th><th scope="col">reason</th></tr></thead>
             <tbody>{[...jobs.jobs].reverse().map((j) => (
               <tr>
-                <td>{when(j.created_at)}</td><td>{j.challenge}</td><td><code>{j.participant}</code></td>
-                <td><a href={`/submissions/${enc(j.submission)}`}>{j.file}</a></td><td><Tag state={j.state} /></td>
-                <td class="num">{`${j.attempts} / ${j.max_attempts}`}</td><td class="num">{num(j.primary_public)}</td><td class="note">{j.error ?? ''}</td>
+                <td class="when">{when(j.created_at)}</td><td>{j.challenge}</td><td>{j.participant_name ?? <code>{j.participant}</code>}</td>
+                <td class="file"><a href={`/submissions/${enc(j.submission)}`}>{j.file}</a></td><td><Tag state={j.state} /></td>
+                <td class="num">{`${j.attempts} / ${j.max_attempts}`}</td><td class="num">{num(j.primary_public)}</td><td class="reason">{j.error ?? ''}</td>
               </tr>
             ))}</tbody>
           </table>
@@ -522,7 +558,7 @@ export function OrganiserPage(props: { jobs: JobList; challenges: ChallengeSumma
               <table>
                 <thead><tr><th scope="col">when</th><th scope="col">who</th><th scope="col">action</th><th scope="col">challenge</th><th scope="col">detail</th></tr></thead>
                 <tbody>{[...props.actions].reverse().map((a) => (
-                  <tr><td class="when">{when(a.at)}</td><td><code>{a.actor}</code></td><td>{a.action}</td><td>{a.challenge ?? '–'}</td><td><code>{JSON.stringify(a.detail)}</code></td></tr>
+                  <tr><td class="when">{when(a.at)}</td><td>{a.actor_name ?? <code>{a.actor}</code>}</td><td>{a.action}</td><td>{a.challenge ?? '–'}</td><td class="reason"><code>{JSON.stringify(a.detail)}</code></td></tr>
                 ))}</tbody>
               </table>
             </div>
