@@ -12,10 +12,11 @@ import { analysers as registry } from '../analysers/registry.ts';
 import { computeOosPredictions } from '../analysers/oos.ts';
 import { auditCv } from '../analysers/types.ts';
 import type { PoolSplit } from '../pool/types.ts';
+import type { ReadSubmission } from '../submission/parse.ts';
 import type { ModelKind } from '../../evaluator/types.ts';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
-import { auditPoolInfo, readAuditSplits, readSubsetIndices, resolveAuditTarget, resolveOosModel, subsetRows, type AuditSplits, type AuditTarget } from './target.ts';
+import { auditPoolInfo, readAuditSplits, readSubsetIndices, resolveAuditTarget, resolveOosModel, subsetIndicesOf, subsetRows, type AuditSplits, type AuditTarget } from './target.ts';
 
 export interface AuditRequest {
   /** A built-in pool or challenge name, a pool directory, a challenge.yaml, or a target already opened. */
@@ -44,10 +45,18 @@ export interface AuditRequest {
   predProbs?: string;
   /**
    * Also audit these rows: a submission file (read under the challenge's task and budget, or as
-   * a list of ids for a plain pool), or rows already validated (a server's stored submission),
-   * with the name the report gives them.
+   * a list of ids for a plain pool), a submission already read (a server's upload, a strategy's
+   * output: validated here the same way), or rows already validated, with the name the report
+   * gives them.
    */
-  subset?: { file: string } | { rows: Int32Array; name: string };
+  subset?: { file: string } | { read: ReadSubmission; name: string } | { rows: Int32Array; name: string };
+  /**
+   * Read the pool-level part (the out-of-sample probabilities and the whole pool's report) from
+   * the disk cache when an earlier audit with the same settings stored it, and store it when not
+   * (src/audit/pool-cache.ts): the same bundle, bit for bit, for the price of the subset's audit.
+   * Not with `predProbs` (the user's file is read every time).
+   */
+  poolCache?: boolean;
   /** One bar over the cross-validation and every analyser (default: none). */
   progress?: Progress;
 }
@@ -58,6 +67,8 @@ export interface AuditRun {
   /** The audited train split (with --group-columns' columns as groups). */
   train: PoolSplit;
   splits: AuditSplits;
+  /** True when the pool's report and probabilities came from the disk cache (poolCache). */
+  poolCached: boolean;
 }
 
 const silent: Progress = { start() {}, tick() {}, stop() {} };
@@ -77,7 +88,9 @@ export async function runAuditService(req: AuditRequest): Promise<AuditRun> {
   const subset = req.subset === undefined ? undefined
     : 'file' in req.subset
       ? { rows: await readSubsetIndices(req.subset.file, splits.train, target.challenge), name: req.subset.file }
-      : { rows: subsetRows(req.subset.rows), name: req.subset.name };
+      : 'read' in req.subset
+        ? { rows: subsetIndicesOf(req.subset.read, splits.train, target.challenge), name: req.subset.name }
+        : { rows: subsetRows(req.subset.rows), name: req.subset.name };
   if (subset) {
     for (const r of subset.rows) {
       if (!(r >= 0 && r < splits.train.n)) throw new SieveError(`subset row ${r} is not a train row of ${target.pool.name}`, { where: subset.name });
@@ -98,9 +111,27 @@ export async function runAuditService(req: AuditRequest): Promise<AuditRun> {
     ? await (await import('./pred-probs.ts')).readPredProbs(req.predProbs, { ids: splits.train.ids, classNames: splits.train.classNames, name: target.pool.name })
       .then((p) => ({ proba: p.proba, n: p.n, k: p.k, folds: 0, seed, model, source: p.source }))
     : undefined;
+  const pool = { ...auditPoolInfo(target, splits), ...(groupColumns ? { groups: groupColumns } : {}) };
+  const fairness = {
+    ...(req.minGroupSize !== undefined ? { minGroupSize: req.minGroupSize } : {}),
+    ...(req.positiveClass !== undefined ? { positiveClass: req.positiveClass } : {}),
+    ...(groupColumns ? { columns: groupColumns } : {}),
+  };
+  const options = { fairness, ...(req.labelFilter ? { 'label-errors': { filterBy: req.labelFilter } } : {}) };
+
+  // Everything the pool's part of the audit is a function of (the pool's content hash and the
+  // code are added by poolAuditKey): where the pool lies is not.
+  const cache = req.poolCache && !probabilities ? await import('./pool-cache.ts') : undefined;
+  const { path: _path, ...poolInfo } = pool;
+  const cacheKey = cache?.poolAuditKey(target.pool, {
+    analysers: selected.map((a) => a.name), options, folds, repeats, seed, model, oosModel, pool: poolInfo, testNote: splits.testNote ?? null,
+  });
+  const hit = cache && cacheKey ? cache.readPoolAudit(target.pool, cacheKey) : null;
+  const cached = hit && hit.report.rows === splits.train.n && (!hit.oos || hit.oos.n === splits.train.n) ? hit : null;
+
   const progress = req.progress ?? silent;
-  const usesOos = !probabilities && selected.some((a) => a.needs.includes('oos-probabilities'));
-  const phases = new PhasedProgress(progress, (usesOos ? 1 : 0) + selected.length * (subset ? 2 : 1));
+  const usesOos = !probabilities && !cached?.oos && selected.some((a) => a.needs.includes('oos-probabilities'));
+  const phases = new PhasedProgress(progress, (usesOos ? 1 : 0) + selected.length * ((cached ? 0 : 1) + (subset ? 1 : 0)));
   const ctx = createAuditContext({
     poolName: target.pool.name,
     train: splits.train,
@@ -112,24 +143,22 @@ export async function runAuditService(req: AuditRequest): Promise<AuditRun> {
     progress,
     oosProgress: usesOos ? phases.phase() : undefined,
     computeOos: (split, o) => computeOosPredictions(split, o),
-    probabilities,
+    probabilities: probabilities ?? cached?.oos,
   });
-  const pool = { ...auditPoolInfo(target, splits), ...(groupColumns ? { groups: groupColumns } : {}) };
-  const fairness = {
-    ...(req.minGroupSize !== undefined ? { minGroupSize: req.minGroupSize } : {}),
-    ...(req.positiveClass !== undefined ? { positiveClass: req.positiveClass } : {}),
-    ...(groupColumns ? { columns: groupColumns } : {}),
-  };
-  const options = { fairness, ...(req.labelFilter ? { 'label-errors': { filterBy: req.labelFilter } } : {}) };
   const common = { analysers: selected, pool, folds, repeats, oosModel, options, testNote: splits.testNote, phase: () => phases.phase() };
   try {
-    const bundle: AuditBundle = { pool: await runAudit(ctx, common) };
+    const bundle: AuditBundle = { pool: cached ? { ...cached.report, pool, train: splits.train } : await runAudit(ctx, common) };
+    if (cache && cacheKey && !cached) {
+      const { train: _train, pool: _pool, ...report } = bundle.pool;
+      // The probabilities were computed only if an analyser asked for them (the report's accuracy says so).
+      cache.writePoolAudit(target.pool, cacheKey, { report, ...(report.oosAccuracy !== null && report.oosAccuracy !== undefined ? { oos: await ctx.oos() } : {}) });
+    }
     if (subset) {
       bundle.subset = await runAudit(subsetContext(ctx, subset.rows), {
         ...common, scope: 'subset', subset: { file: subset.name, rows: subset.rows.length },
       });
     }
-    return { bundle, target, train: splits.train, splits };
+    return { bundle, target, train: splits.train, splits, poolCached: cached !== null };
   } finally {
     phases.stop();
   }

@@ -12,6 +12,7 @@ import type { Challenge } from '../challenge/schema.ts';
 import { openPool, readSplit, listBuiltinPools, type Pool } from '../pool/read.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import { readSubmission, rulesFor, validateSubmission, type SubmissionRules } from '../submission/index.ts';
+import type { ReadSubmission } from '../submission/parse.ts';
 import { TASKS } from '../tasks/index.ts';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
@@ -182,7 +183,11 @@ export function resolveOosModel(target: AuditTarget, train: PoolSplit, req: OosM
  * own, so the file is read as a selection (a list of ids) of any size.
  */
 export async function readSubsetIndices(file: string, train: PoolSplit, challenge?: Challenge): Promise<Int32Array> {
-  const read = await readSubmission(file);
+  return subsetIndicesOf(await readSubmission(file), train, challenge);
+}
+
+/** readSubsetIndices for a submission already read (an upload's bytes, a strategy's output): the same validation. */
+export function subsetIndicesOf(read: ReadSubmission, train: PoolSplit, challenge?: Challenge): Int32Array {
   const rules: SubmissionRules = challenge
     ? rulesFor(challenge, train)
     : { task: TASKS.selection.name, poolIds: train.ids, classNames: train.classNames };

@@ -6,6 +6,9 @@
  */
 import type { AuditReport } from '../analysers/audit.ts';
 
+/** What the header reads of a report (a stored report has no split). */
+type HeaderReport = Pick<AuditReport, 'oosAccuracy' | 'folds' | 'repeats' | 'predictions' | 'oosModel' | 'model' | 'seed'>;
+
 export interface OosHeaderText {
   /** One line: "out-of-sample model (pool default): … ; 5-fold, seed 0; accuracy 0.851". */
   line: string;
@@ -13,7 +16,7 @@ export interface OosHeaderText {
   note?: string;
 }
 
-function accuracyText(r: AuditReport): string {
+function accuracyText(r: HeaderReport): string {
   if (r.oosAccuracy === undefined) return '';
   return r.oosAccuracy === null
     ? '; accuracy not computed (no analyser that ran needed the predictions)'
@@ -21,11 +24,11 @@ function accuracyText(r: AuditReport): string {
 }
 
 /** "10-fold × 2 repeats" (or "5-fold"). */
-function cvText(r: AuditReport): string {
+function cvText(r: HeaderReport): string {
   return `${r.folds}-fold${(r.repeats ?? 1) > 1 ? ` × ${r.repeats} repeats` : ''}`;
 }
 
-export function oosHeaderText(r: AuditReport): OosHeaderText {
+export function oosHeaderText(r: HeaderReport): OosHeaderText {
   if (r.predictions) {
     return { line: `out-of-sample probabilities: from ${r.predictions.file} (${r.predictions.format}, sha256 ${r.predictions.sha256})${accuracyText(r)}` };
   }
@@ -39,7 +42,7 @@ export function oosHeaderText(r: AuditReport): OosHeaderText {
 }
 
 /** The header's model block for the JSON report (snake_case, plain values). */
-export function oosHeaderJson(r: AuditReport) {
+export function oosHeaderJson(r: HeaderReport) {
   const text = oosHeaderText(r);
   return {
     ...(r.oosModel ? {

@@ -25,12 +25,56 @@ export interface HtmlReportOptions {
   clusterMembers?: number;
   /** Rows shown per extra table (default 50). */
   maxTableRows?: number;
+  /** Show only the subset's rows (cards), not the whole pool's, when there is a subset (a server's audit page). */
+  subsetRowsOnly?: boolean;
+  /** What a cut table says about where its other rows are (default: the DuckDB file of `sieve audit --db`). */
+  moreRows?: string;
 }
+
+const DEFAULTS: Required<HtmlReportOptions> = {
+  topLabelErrors: 24, topClusters: 8, clusterMembers: 6, maxTableRows: 50, subsetRowsOnly: false, moreRows: 'all rows are in the DuckDB table (--db FILE)',
+};
 
 export interface HtmlReport {
   html: string;
   /** Plots that failed to render (shown as a note in the report too). */
   warnings: string[];
+}
+
+/**
+ * What a report shows of one row: its given label and either a thumbnail (pools with pixels)
+ * or its text column or its fields. Made from the audited split (rowView); a server stores the
+ * views of the rows its audit page shows, so the page renders without the pool.
+ */
+export interface RowView {
+  label: string;
+  /** A PNG data URI and its size in pixels. */
+  thumb?: { uri: string; width: number; height: number };
+  /** The row's text column (cut to 280 characters). */
+  text?: string;
+  /** Every field otherwise: group columns, numeric values, the category of each one-hot block, vector sizes. */
+  fields?: [string, string][];
+}
+
+/** Rows by id, for the report's cards. */
+export interface RowLookup {
+  view(id: string): RowView | undefined;
+  /** True when the rows are pictures (more cards fit a screen). */
+  pixels: boolean;
+}
+
+/**
+ * An analyser's result as the sections render it: its findings may be only the top ones (a
+ * stored report), and then `counts` holds the totals they were cut from.
+ */
+export type HtmlResult = AuditResult & { counts?: { total: number; flagged: number }; tableRows?: Record<string, number> };
+
+/** An audit report as the sections render it: row views by id instead of the split, the class counts for the histogram. */
+export type HtmlReportInput = Omit<AuditReport, 'train' | 'results'> & { results: HtmlResult[]; rowViews: RowLookup; classCounts: number[] };
+
+export interface HtmlBundle {
+  pool: HtmlReportInput;
+  subset?: HtmlReportInput;
 }
 
 /** Verdict cards list up to this many figures openly; more fold into a <details>. */
@@ -62,27 +106,61 @@ export function scopeSvgIds(svg: string, prefix: string): string {
     .replace(/(xlink:href|href)="#([^"]+)"/g, (_m, attr, id) => `${attr}="#${prefix}-${id}"`);
 }
 
-/** Looks up rows of a split by id, building the index only once. */
-class RowIndex {
-  private map: Map<string, number> | null = null;
-  constructor(readonly split: PoolSplit) {}
-  row(id: string): number | undefined {
-    if (!this.map) {
-      this.map = new Map();
-      this.split.ids.forEach((x, i) => this.map!.set(x, i));
-    }
-    return this.map.get(id);
+/** The report's view of row `row` of `split`. */
+export function rowView(split: PoolSplit, row: number): RowView {
+  const label = split.classNames[split.labels[row]] ?? '?';
+  const px = split.pixels;
+  if (px && (px.channels === 1 || px.channels === 3 || px.channels === 4)) {
+    const size = px.width * px.height * px.channels;
+    return { label, thumb: { uri: pngDataUri(px.width, px.height, px.channels, px.data.subarray(row * size, (row + 1) * size)), width: px.width, height: px.height } };
   }
+  if (split.text) {
+    const [name, values] = Object.entries(split.text)[0] ?? [];
+    if (name && values) {
+      const t = values[row] ?? '';
+      return { label, text: t.length > 280 ? `${t.slice(0, 280)}…` : t };
+    }
+  }
+  return { label, fields: rowFields(split, row) };
 }
 
-function thumbnail(split: PoolSplit, row: number, alt: string): string | null {
-  const px = split.pixels;
-  if (!px) return null;
-  const size = px.width * px.height * px.channels;
-  const channels = px.channels === 1 || px.channels === 3 || px.channels === 4 ? px.channels : null;
-  if (!channels) return null;
-  const uri = pngDataUri(px.width, px.height, channels, px.data.subarray(row * size, (row + 1) * size));
-  return `<img class="thumb" src="${uri}" width="${px.width * 3}" height="${px.height * 3}" alt="${escapeHtml(alt)}">`;
+/** A split's rows by id, each view made once, when first shown. */
+export function splitRows(split: PoolSplit): RowLookup {
+  let index: Map<string, number> | null = null;
+  const views = new Map<number, RowView>();
+  return {
+    pixels: !!split.pixels,
+    view(id) {
+      if (!index) {
+        index = new Map();
+        split.ids.forEach((x, i) => index!.set(x, i));
+      }
+      const row = index.get(id);
+      if (row === undefined) return undefined;
+      let v = views.get(row);
+      if (!v) views.set(row, (v = rowView(split, row)));
+      return v;
+    },
+  };
+}
+
+/** Rows per class of a split, in class order. */
+export function classCounts(split: PoolSplit): number[] {
+  const counts = new Array<number>(split.classNames.length).fill(0);
+  for (let i = 0; i < split.n; i++) counts[split.labels[i]]++;
+  return counts;
+}
+
+/** A report with its split, as the sections take it. */
+export function htmlInput(report: AuditReport): HtmlReportInput {
+  const { train, ...rest } = report;
+  return { ...rest, rowViews: splitRows(train), classCounts: classCounts(train) };
+}
+
+function thumbnail(view: RowView, alt: string): string | null {
+  const t = view.thumb;
+  if (!t) return null;
+  return `<img class="thumb" src="${escapeHtml(t.uri)}" width="${t.width * 3}" height="${t.height * 3}" alt="${escapeHtml(alt)}">`;
 }
 
 /**
@@ -90,17 +168,9 @@ function thumbnail(split: PoolSplit, row: number, alt: string): string | null {
  * values, the category set in each one-hot block ("purpose=car" reads as purpose car). Wide
  * vector columns ("emb[0]" … "emb[63]") are summarised by their size.
  */
-function rowText(split: PoolSplit, row: number): string {
-  if (split.text) {
-    const [name, values] = Object.entries(split.text)[0] ?? [];
-    if (name && values) {
-      const t = values[row] ?? '';
-      return `<p class="rowtext">${escapeHtml(t.length > 280 ? `${t.slice(0, 280)}…` : t)}</p>`;
-    }
-  }
-  const parts: string[] = [];
-  const field = (k: string, v: string) => parts.push(`<span class="field"><b>${escapeHtml(k)}</b> ${escapeHtml(v)}</span>`);
-  for (const [g, vals] of Object.entries(split.groups)) field(g, vals[row] ?? '(missing)');
+function rowFields(split: PoolSplit, row: number): [string, string][] {
+  const parts: ([string, string] | string)[] = [];
+  for (const [g, vals] of Object.entries(split.groups)) parts.push([g, vals[row] ?? '(missing)']);
   const vectors = new Map<string, number>();
   const oneHot = new Map<string, string | null>();
   for (let j = 0; j < split.d; j++) {
@@ -111,24 +181,34 @@ function rowText(split: PoolSplit, row: number): string {
     const eq = name.indexOf('=');
     if (eq > 0) {
       const col = name.slice(0, eq);
-      if (!oneHot.has(col)) { oneHot.set(col, null); parts.push(`\u0000${col}`); }
+      if (!oneHot.has(col)) { oneHot.set(col, null); parts.push(col); }
       if (v === 1) oneHot.set(col, name.slice(eq + 1));
       continue;
     }
-    field(name, formatValue(v));
+    parts.push([name, formatValue(v)]);
   }
   // One-hot columns keep their place in the feature order; a row with none set is missing.
-  const out = parts.map((x) => (x.startsWith('\u0000')
-    ? `<span class="field"><b>${escapeHtml(x.slice(1))}</b> ${escapeHtml(oneHot.get(x.slice(1)) ?? '(missing)')}</span>` : x));
-  for (const [name, dims] of vectors) out.push(`<span class="field"><b>${escapeHtml(name)}</b> ${dims} values</span>`);
-  return `<p class="rowtext">${out.join(' ')}</p>`;
+  const out = parts.map((x): [string, string] => (typeof x === 'string' ? [x, oneHot.get(x) ?? '(missing)'] : x));
+  for (const [name, dims] of vectors) out.push([name, `${dims} values`]);
+  return out;
+}
+
+function rowText(view: RowView): string {
+  if (view.text !== undefined) return `<p class="rowtext">${escapeHtml(view.text)}</p>`;
+  const fields = (view.fields ?? []).map(([k, v]) => `<span class="field"><b>${escapeHtml(k)}</b> ${escapeHtml(v)}</span>`);
+  return `<p class="rowtext">${fields.join(' ')}</p>`;
+}
+
+/** Flagged and total rows of a result, whether its findings are all there or only the top ones. */
+function countsOf(r: HtmlResult): { total: number; flagged: number } {
+  return r.counts ?? { total: r.findings.length, flagged: countFlagged(r.findings) };
 }
 
 function severityBadge(s: Severity): string {
   return `<span class="badge sev-${s}">${SEVERITY_LABEL[s]}</span>`;
 }
 
-function metaLine(r: AuditReport): string {
+function metaLine(r: HtmlReportInput): string {
   const p = r.pool;
   const bits = [
     `${formatValue(r.rows)} rows audited`,
@@ -142,7 +222,7 @@ function metaLine(r: AuditReport): string {
 }
 
 /** The header's note when the figures differ from the pool's own audit (a challenge's model that differs). */
-function oosNote(r: AuditReport): string {
+function oosNote(r: HtmlReportInput): string {
   const note = oosHeaderText(r).note;
   return note ? `<p class="meta note">Note: ${escapeHtml(note)}</p>` : '';
 }
@@ -164,15 +244,15 @@ function figuresTable(pool: AuditResult, subset?: AuditResult): string {
     : table;
 }
 
-function verdictBlock(label: string | null, r: AuditResult): string {
-  const flagged = countFlagged(r.findings);
+function verdictBlock(label: string | null, r: HtmlResult): string {
+  const { total, flagged } = countsOf(r);
   return `<div class="verdict-body">${label ? `<h4>${escapeHtml(label)}</h4>` : ''}${severityBadge(r.summary.severity)}
 <p class="verdict-text">${escapeHtml(r.summary.verdict)}</p>
-${r.findings.length ? `<p class="muted">${formatValue(flagged)} of ${formatValue(r.findings.length)} rows flagged</p>` : ''}</div>`;
+${total ? `<p class="muted">${formatValue(flagged)} of ${formatValue(total)} rows flagged</p>` : ''}</div>`;
 }
 
 /** The summary at the top: one line per analyser (severity, verdict, link to its section), skipped analysers, notes. */
-function summarySection(bundle: AuditBundle, classPlot: string): string {
+function summarySection(bundle: HtmlBundle, classPlot: string): string {
   const subsetBy = new Map((bundle.subset?.results ?? []).map((r) => [r.name, r]));
   const rows = bundle.pool.results.map((r) => {
     const s = subsetBy.get(r.name);
@@ -194,7 +274,7 @@ ${skipped.length ? `<ul class="skipped">${skipped.join('')}</ul>` : ''}${classPl
  * the analyser points at (label-error suspects, duplicate clusters) and its tables, so every
  * plot sits next to the verdict it supports.
  */
-async function analyserSection(bundle: AuditBundle, r: AuditResult, renderer: PlotRenderer, opts: Required<HtmlReportOptions>): Promise<string> {
+async function analyserSection(bundle: HtmlBundle, r: HtmlResult, renderer: PlotRenderer, opts: Required<HtmlReportOptions>): Promise<string> {
   const s = bundle.subset?.results.find((x) => x.name === r.name);
   const bodies = s
     ? `<div class="side-by-side">${verdictBlock('Whole pool', r)}${verdictBlock('Subset', s)}</div>`
@@ -209,14 +289,15 @@ async function analyserSection(bundle: AuditBundle, r: AuditResult, renderer: Pl
   }
   const sub = bundle.subset;
   let rows = '';
+  const poolRows = !opts.subsetRowsOnly || !sub;
   if (labelErrorResult(bundle.pool.results)?.name === r.name) {
-    rows = [labelErrorsSection(bundle.pool, opts.topLabelErrors, sub ? 'Most likely label errors: whole pool' : 'Most likely label errors'),
+    rows = [poolRows ? labelErrorsSection(bundle.pool, opts.topLabelErrors, sub ? 'Most likely label errors: whole pool' : 'Most likely label errors') : '',
       sub ? labelErrorsSection(sub, opts.topLabelErrors, 'Most likely label errors: subset') : ''].join('');
   } else if (/dup/.test(r.name)) {
-    rows = [duplicatesSection(bundle.pool, r.name, opts.topClusters, opts.clusterMembers, sub ? 'Largest duplicate clusters: whole pool' : 'Largest duplicate clusters'),
+    rows = [poolRows ? duplicatesSection(bundle.pool, r.name, opts.topClusters, opts.clusterMembers, sub ? 'Largest duplicate clusters: whole pool' : 'Largest duplicate clusters') : '',
       sub ? duplicatesSection(sub, r.name, opts.topClusters, opts.clusterMembers, 'Largest duplicate clusters: subset') : ''].join('');
   }
-  const tables = extraTables(bundle, r.name, opts.maxTableRows);
+  const tables = extraTables(bundle, r.name, opts.maxTableRows, opts.moreRows);
   return `<section class="analyser sev-${r.summary.severity}" id="analyser-${escapeHtml(r.name)}">
 <h2>${escapeHtml(r.title)}</h2>
 <article class="verdict sev-${r.summary.severity}">${bodies}${figuresTable(r, s)}</article>
@@ -224,16 +305,14 @@ ${figures.length ? `<div class="plots">${figures.join('')}</div>` : ''}${rows}${
 }
 
 /** A class histogram of the audited rows, for reports where no analyser drew one. */
-export function classHistogramSpec(split: PoolSplit): PlotSpec {
-  const counts = new Array<number>(split.classNames.length).fill(0);
-  for (let i = 0; i < split.n; i++) counts[split.labels[i]]++;
+export function classHistogramSpec(classNames: readonly string[], counts: readonly number[]): PlotSpec {
   return {
     title: 'Rows per class',
     vegaLite: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       width: 360,
       height: 220,
-      data: { values: split.classNames.map((c, i) => ({ class: c, rows: counts[i] })) },
+      data: { values: classNames.map((c, i) => ({ class: c, rows: counts[i] })) },
       mark: { type: 'bar', color: '#4c78a8' },
       encoding: {
         x: { field: 'class', type: 'nominal', sort: null, axis: { labelAngle: -40 } },
@@ -264,30 +343,35 @@ function labelled(label: string, html: string): string {
   return `<div><h4>${escapeHtml(label)}</h4>${html}</div>`;
 }
 
-function suspectCard(f: Finding, split: PoolSplit, rows: RowIndex, rank: number): string {
-  const row = rows.row(f.id);
-  const given = givenLabelOf(f) ?? (row !== undefined ? split.classNames[split.labels[row]] : null);
+function suspectCard(f: Finding, rows: RowLookup, rank: number): string {
+  const view = rows.view(f.id);
+  const given = givenLabelOf(f) ?? view?.label ?? null;
   const suggested = suggestedLabelOf(f);
-  const thumb = row === undefined ? null : thumbnail(split, row, `row ${f.id}, labelled ${given ?? '?'}`);
+  const thumb = view === undefined ? null : thumbnail(view, `row ${f.id}, labelled ${given ?? '?'}`);
   const labels = `<div class="labels"><span class="given" title="given label">${escapeHtml(given ?? '?')}</span>${suggested ? ` → <span class="suggested" title="suggested label">${escapeHtml(suggested)}</span>` : ''}</div>
 <div class="muted">id ${escapeHtml(f.id)} · score ${escapeHtml(formatValue(f.score))}</div>`;
   // A picture above its labels; a tabular row's labels above its (many) fields.
-  const body = row === undefined ? `<p class="note">row not in the audited split</p>${labels}`
-    : thumb ? `${thumb}${labels}` : `${labels}${rowText(split, row)}`;
+  const body = view === undefined ? `<p class="note">row not in the audited split</p>${labels}`
+    : thumb ? `${thumb}${labels}` : `${labels}${rowText(view)}`;
   return `<div class="card${f.flagged ? ' flagged' : ''}">
 <div class="rank">#${rank}</div>${body}</div>`;
 }
 
-function labelErrorsSection(report: AuditReport, limit: number, heading: string): string {
+/** The label-error suspects a report's cards show, most likely first. */
+export function shownSuspects(report: Pick<HtmlReportInput, 'results'>, pixels: boolean, limit = DEFAULTS.topLabelErrors): Finding[] {
+  const r = labelErrorResult(report.results);
+  // Cards of tabular rows show every field, so fewer of them fit a screen.
+  return r ? topFindings(r.findings, pixels ? limit : Math.min(limit, 12)).filter((f) => f.flagged) : [];
+}
+
+function labelErrorsSection(report: HtmlReportInput, limit: number, heading: string): string {
   const r = labelErrorResult(report.results);
   if (!r) return '';
-  const rows = new RowIndex(report.train);
-  // Cards of tabular rows show every field, so fewer of them fit a screen.
-  const top = topFindings(r.findings, report.train.pixels ? limit : Math.min(limit, 12)).filter((f) => f.flagged);
+  const top = shownSuspects(report, report.rowViews.pixels, limit);
   const body = top.length
-    ? `<div class="cards">${top.map((f, i) => suspectCard(f, report.train, rows, i + 1)).join('\n')}</div>`
+    ? `<div class="cards">${top.map((f, i) => suspectCard(f, report.rowViews, i + 1)).join('\n')}</div>`
     : '<p>No row was flagged as a likely label error.</p>';
-  const flagged = countFlagged(r.findings);
+  const { flagged } = countsOf(r);
   return `<div class="suspects"><h3>${escapeHtml(heading)}</h3>
 <p class="muted">The ${top.length} most likely of ${formatValue(flagged)} flagged rows, highest score first: given label → suggested label.</p>${body}</div>`;
 }
@@ -302,7 +386,12 @@ function clusterOf(f: Finding): string | null {
   return null;
 }
 
-function duplicatesSection(report: AuditReport, analyser: string, topClusters: number, members: number, heading: string): string {
+/**
+ * The duplicate clusters a report's cards show: conflicting labels first (they need a
+ * decision), then the largest; each with the ids of its members. A cluster's size is the
+ * analyser's own count when its findings were cut to the top ones.
+ */
+export function shownClusters(report: Pick<HtmlReportInput, 'results'>, analyser: string, labelOf: (id: string) => string | undefined, topClusters = DEFAULTS.topClusters): { key: string; size: number; conflict: boolean; members: Finding[] }[] {
   const clusters = new Map<string, Finding[]>();
   for (const r of report.results) {
     if (r.name !== analyser) continue;
@@ -316,47 +405,52 @@ function duplicatesSection(report: AuditReport, analyser: string, topClusters: n
       clusters.get(key)!.push(f);
     }
   }
-  if (clusters.size === 0) return '';
-  const rows = new RowIndex(report.train);
-  const labelOf = (f: Finding) => { const r = rows.row(f.id); return r === undefined ? -1 : report.train.labels[r]; };
-  // Clusters with conflicting labels first (they need a decision), then the largest.
-  const ranked = [...clusters.entries()]
+  const cut = report.results.some((r) => r.name === analyser && (r as HtmlResult).counts !== undefined);
+  return [...clusters.entries()]
     .map(([key, fs]) => {
       const unique = [...new Map(fs.map((f) => [f.id, f])).values()];
-      return { key, fs: unique, conflict: new Set(unique.map(labelOf)).size > 1 };
+      const counted = Number(unique[0]?.detail.cluster_size);
+      const size = cut && Number.isInteger(counted) ? Math.max(counted, unique.length) : unique.length;
+      return { key, size, members: unique, conflict: new Set(unique.map((f) => labelOf(f.id) ?? '?')).size > 1 };
     })
-    .filter((c) => c.fs.length > 1)
-    .sort((a, b) => Number(b.conflict) - Number(a.conflict) || b.fs.length - a.fs.length || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .filter((c) => c.size > 1)
+    .sort((a, b) => Number(b.conflict) - Number(a.conflict) || b.size - a.size || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .slice(0, topClusters);
+}
+
+function duplicatesSection(report: HtmlReportInput, analyser: string, topClusters: number, members: number, heading: string): string {
+  const rows = report.rowViews;
+  const ranked = shownClusters(report, analyser, (id) => rows.view(id)?.label, topClusters);
   if (ranked.length === 0) return '';
-  const blocks = ranked.map(({ key, fs, conflict: conflicting }) => {
+  const blocks = ranked.map(({ key, size, members: fs, conflict: conflicting }) => {
     const shown = fs.slice(0, members).map((f) => {
-      const row = rows.row(f.id);
-      const label = row !== undefined ? report.train.classNames[report.train.labels[row]] : '?';
-      const visual = row === undefined ? '' : thumbnail(report.train, row, `row ${f.id}`) ?? rowText(report.train, row);
-      return `<div class="card">${visual}<div class="labels"><span class="label">${escapeHtml(label)}</span></div><div class="muted">id ${escapeHtml(f.id)}</div></div>`;
+      const view = rows.view(f.id);
+      const visual = view === undefined ? '' : thumbnail(view, `row ${f.id}`) ?? rowText(view);
+      return `<div class="card">${visual}<div class="labels"><span class="label">${escapeHtml(view?.label ?? '?')}</span></div><div class="muted">id ${escapeHtml(f.id)}</div></div>`;
     });
     const conflict = conflicting ? ' <span class="badge sev-problem">labels conflict</span>' : '';
-    return `<div class="cluster"><h4>Cluster ${escapeHtml(key.split(':').slice(1).join(':'))}: ${fs.length} rows${conflict}</h4><div class="cards">${shown.join('')}</div></div>`;
+    return `<div class="cluster"><h4>Cluster ${escapeHtml(key.split(':').slice(1).join(':'))}: ${size} rows${conflict}</h4><div class="cards">${shown.join('')}</div></div>`;
   });
   return `<div class="clusters"><h3>${escapeHtml(heading)}</h3><div class="cluster-list">${blocks.join('\n')}</div></div>`;
 }
 
 /** One analyser's extra tables (pool, then subset), folded away. */
-function extraTables(bundle: AuditBundle, analyser: string, maxRows: number): string {
+function extraTables(bundle: HtmlBundle, analyser: string, maxRows: number, moreRows: string): string {
   const blocks: string[] = [];
   for (const report of [bundle.pool, ...(bundle.subset ? [bundle.subset] : [])]) {
     for (const r of report.results) {
       if (r.name !== analyser) continue;
       for (const t of r.tables) {
         if (t.rows.length === 0) continue;
+        const total = r.tableRows?.[t.name] ?? t.rows.length;
         const cols: string[] = [];
         for (const row of t.rows) for (const k of Object.keys(row)) if (!cols.includes(k)) cols.push(k);
         const body = t.rows.slice(0, maxRows).map((row) =>
           `<tr>${cols.map((c) => `<td${typeof row[c] === 'number' ? ' class="num"' : ''}>${escapeHtml(formatValue(row[c]))}</td>`).join('')}</tr>`);
-        const more = t.rows.length > maxRows ? `<p class="muted">First ${maxRows} of ${formatValue(t.rows.length)} rows; all rows are in the DuckDB table (--db FILE).</p>` : '';
+        const shown = Math.min(maxRows, t.rows.length);
+        const more = total > shown ? `<p class="muted">First ${formatValue(shown)} of ${formatValue(total)} rows; ${escapeHtml(moreRows)}.</p>` : '';
         const scope = bundle.subset ? ` (${report.scope === 'subset' ? 'subset' : 'whole pool'})` : '';
-        blocks.push(`<details><summary>${escapeHtml(`Table ${t.name}${scope}: ${formatValue(t.rows.length)} rows`)}</summary><div class="scroll"><table class="data"><tr>${cols.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>${body.join('')}</table></div>${more}</details>`);
+        blocks.push(`<details><summary>${escapeHtml(`Table ${t.name}${scope}: ${formatValue(total)} rows`)}</summary><div class="scroll"><table class="data"><tr>${cols.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>${body.join('')}</table></div>${more}</details>`);
       }
     }
   }
@@ -377,7 +471,7 @@ h3{margin:0 0 8px}h4{margin:0 0 6px;font-size:.95rem;color:#333}
 .verdict-text{margin:6px 0}
 .badge{display:inline-block;font-size:.75rem;font-weight:600;color:#fff;border-radius:10px;padding:1px 8px;text-transform:uppercase;letter-spacing:.03em}
 .badge.sev-ok{background:var(--ok)}.badge.sev-info{background:var(--info)}.badge.sev-warning{background:var(--warning)}.badge.sev-problem{background:var(--problem)}
-.side-by-side{display:grid;grid-template-columns:1fr 1fr;gap:12px}
+.side-by-side{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:12px}
 table{border-collapse:collapse;font-size:.85rem}td,th{border-bottom:1px solid var(--line);padding:3px 8px;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}table.figures{margin-top:8px;width:100%}
 .plot-group{margin-bottom:20px}.plots{display:flex;flex-wrap:wrap;gap:18px}
@@ -398,45 +492,75 @@ a{color:var(--info)}
 .cluster-list{display:flex;flex-wrap:wrap;gap:10px 28px}.cluster{margin-bottom:14px}.skipped{color:var(--muted)}
 details{margin:8px 0}summary{cursor:pointer;font-weight:600}.scroll{overflow-x:auto;max-height:420px}
 footer{margin-top:40px;color:var(--muted);font-size:.8rem;border-top:1px solid var(--line);padding-top:8px}
+@media (max-width:40rem){.side-by-side{grid-template-columns:minmax(0,1fr)}}
 `;
 
-/** Renders the audit bundle as one self-contained HTML document. */
-export async function renderHtmlReport(bundle: AuditBundle, opts: HtmlReportOptions = {}): Promise<HtmlReport> {
+/** The report's parts, for a document of its own (renderHtmlReport) or a page of the server's. */
+export interface HtmlSections {
+  title: string;
+  /** The report's heading block: what was audited, the out-of-sample model, the subset. */
+  header: string;
+  /** The summary and one section per analyser. */
+  body: string;
+  warnings: string[];
+}
+
+/** The report's sections, from reports with rows by id (a split's, htmlInput; or a server's stored views). */
+export async function renderHtmlSections(bundle: HtmlBundle, opts: HtmlReportOptions = {}): Promise<HtmlSections> {
   const renderer = new PlotRenderer();
   const pool = bundle.pool;
   const title = pool.pool.challenge ? `${pool.pool.name} (challenge ${pool.pool.challenge})` : pool.pool.name;
-  const topErrors = opts.topLabelErrors ?? 24;
-  const topClusters = opts.topClusters ?? 8;
-  const members = opts.clusterMembers ?? 6;
-
+  const full: Required<HtmlReportOptions> = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) };
   const subsetLine = bundle.subset
     ? `<p class="meta">Subset: ${escapeHtml(bundle.subset.subset?.file ?? '')}, ${escapeHtml(formatValue(bundle.subset.rows))} of ${escapeHtml(formatValue(pool.rows))} rows · ${metaLine(bundle.subset)}</p>`
     : '';
-  const full: Required<HtmlReportOptions> = { topLabelErrors: topErrors, topClusters, clusterMembers: members, maxTableRows: opts.maxTableRows ?? 50 };
   let classPlot = '';
   if (!pool.results.some((r) => r.name === 'class-imbalance' && r.plots.length > 0)) {
-    const p = await renderer.render(classHistogramSpec(pool.train), 'class histogram');
-    const sp = bundle.subset ? await renderer.render(classHistogramSpec(bundle.subset.train), 'class histogram') : null;
+    const p = await renderer.render(classHistogramSpec(pool.pool.classes, pool.classCounts), 'class histogram');
+    const sp = bundle.subset ? await renderer.render(classHistogramSpec(bundle.subset.pool.classes, bundle.subset.classCounts), 'class histogram') : null;
     classPlot = `<div class="plots">${sp ? `<div class="side-by-side">${labelled('Whole pool', p)}${labelled('Subset', sp)}</div>` : p}</div>`;
   }
   const sections: string[] = [];
   for (const r of pool.results) sections.push(await analyserSection(bundle, r, renderer, full));
+  return {
+    title,
+    header: `<p class="meta">${metaLine(pool)}</p>${oosNote(pool)}${subsetLine}`,
+    body: `${summarySection(bundle, classPlot)}\n${sections.join('\n')}`,
+    warnings: renderer.warnings,
+  };
+}
 
+/** The report's style, for a page that shows the sections inside `scope` (rules that style the document itself left out). */
+export function reportStyle(scope: string): string {
+  const prefix = (selectors: string) => selectors.split(',').map((x) => {
+    const t = x.trim();
+    return t === ':root' ? scope : `${scope} ${t}`;
+  }).join(',');
+  const rules = (css: string): string => css.replace(/([^{}]+)\{([^{}]*)\}/g, (_m, sel: string, body: string) => `${prefix(sel)}{${body}}`);
+  const docOnly = /^(body|h1|footer|\*)$/;
+  const kept = STYLE.replace(/([^{}@]+)\{([^{}]*)\}/g, (m, sel: string) => (sel.split(',').every((x) => docOnly.test(x.trim())) ? '' : m));
+  return kept.replace(/(@media[^{]+)\{((?:[^{}]*\{[^{}]*\})*)\s*\}/g, (_m, media: string, inner: string) => `${media}{${rules(inner)}}`)
+    .split(/(@media[^{]+\{(?:[^{}]*\{[^{}]*\})*\s*\})/).map((part) => (part.startsWith('@media') ? part : rules(part))).join('');
+}
+
+/** Renders the audit bundle as one self-contained HTML document. */
+export async function renderHtmlReport(bundle: AuditBundle, opts: HtmlReportOptions = {}): Promise<HtmlReport> {
+  const pool = bundle.pool;
+  const s = await renderHtmlSections({ pool: htmlInput(pool), ...(bundle.subset ? { subset: htmlInput(bundle.subset) } : {}) }, opts);
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
-<title>sieve audit: ${escapeHtml(title)}</title>
+<title>sieve audit: ${escapeHtml(s.title)}</title>
 <style>${STYLE}</style></head>
 <body>
-<header><h1>Audit of ${escapeHtml(title)}</h1>
-<p class="meta">${metaLine(pool)}</p>${oosNote(pool)}${subsetLine}</header>
-${summarySection(bundle, classPlot)}
-${sections.join('\n')}
+<header><h1>Audit of ${escapeHtml(s.title)}</h1>
+${s.header}</header>
+${s.body}
 <footer>Made by sieve ${escapeHtml(SIEVE_VERSION)} (datasieve). Every finding is also available as a DuckDB table: <code>sieve audit ${escapeHtml(pool.pool.challenge ?? pool.pool.name)} --db audit.duckdb</code>.</footer>
 </body></html>
 `;
-  return { html, warnings: renderer.warnings };
+  return { html, warnings: s.warnings };
 }
 
 /** Renders and writes the report atomically (temp file + rename). */

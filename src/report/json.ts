@@ -3,6 +3,7 @@ import type { Finding } from '../analysers/types.ts';
 import { countFlagged, topFindings } from './findings.ts';
 import { SIEVE_VERSION } from '../version.ts';
 import { oosHeaderJson } from './header.ts';
+import type { HtmlReportInput, HtmlResult, RowLookup } from './html.ts';
 
 /**
  * The machine-readable audit report (`--json`): every summary, figure, plot spec and extra
@@ -84,5 +85,49 @@ export function bundleToJson(bundle: AuditBundle, opts: JsonReportOptions = {}) 
     pool: auditToJson(bundle.pool, opts),
     ...(bundle.subset ? { subset: auditToJson(bundle.subset, opts) } : {}),
     ...(opts.outputs ? { outputs: opts.outputs } : {}),
+  };
+}
+
+/** One audit as `auditToJson` writes it. */
+export type AuditJson = ReturnType<typeof auditToJson>;
+
+/**
+ * An audit read back from its JSON form (a server's stored audit) as the HTML sections take it:
+ * the findings it kept (with the totals they were cut from), the tables' rows it kept (with
+ * their totals), the plots, and the rows' views given by the caller.
+ */
+export function htmlInputFromJson(j: AuditJson, rowViews: RowLookup, classCounts: number[]): HtmlReportInput {
+  const o = j.oos_model;
+  return {
+    format: j.format,
+    scope: j.scope,
+    pool: j.pool,
+    rows: j.rows,
+    ...(j.subset ? { subset: j.subset } : {}),
+    model: j.model,
+    ...(o.source !== undefined
+      ? { oosModel: { source: o.source, ...(o.challenge ? { challenge: o.challenge } : {}), model: o.model ?? '', features: o.features ?? '', dims: o.dims ?? 0, groupFeatures: o.group_features ?? [], ...(o.note ? { note: o.note } : {}) } }
+      : {}),
+    oosAccuracy: o.accuracy,
+    folds: j.folds,
+    ...(j.repeats > 1 ? { repeats: j.repeats } : {}),
+    seed: j.seed,
+    ...(j.predictions ? { predictions: j.predictions } : {}),
+    ...(j.test_note ? { testNote: j.test_note } : {}),
+    seconds: j.seconds,
+    skipped: j.skipped,
+    results: j.analysers.map((a): HtmlResult => ({
+      name: a.name,
+      title: a.title,
+      summary: { verdict: a.verdict, severity: a.severity, figures: a.figures },
+      findings: a.findings.rows.map((f) => ({ id: f.id, score: f.score ?? Number.NaN, flagged: f.flagged, detail: f.detail })),
+      tables: a.tables.map((t) => ({ name: t.name, rows: t.rows })),
+      plots: a.plots.map((p) => ({ title: p.title, vegaLite: p.vega_lite })),
+      seconds: a.seconds,
+      counts: { total: a.findings.total, flagged: a.findings.flagged },
+      tableRows: Object.fromEntries(a.tables.map((t) => [t.name, t.total_rows])),
+    })),
+    rowViews,
+    classCounts,
   };
 }

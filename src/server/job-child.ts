@@ -14,6 +14,14 @@
  * so a strategy that runs too long fails as the strategy's fault before the job's own limit
  * would end the attempt as the system's.
  *
+ * After the score is sent, the child audits the rows the submission selects (what
+ * `sieve audit CHALLENGE --subset FILE` shows, the same numbers: src/audit/service.ts with the
+ * pool-level part cached by content hash under the cache folder, src/audit/pool-cache.ts) and
+ * sends that as a second message; the parent has written the score by then, so an audit that
+ * fails or runs past the job's time limit costs the score nothing (queue.ts stores "not
+ * available" with the reason). The audit reads only participant data: the challenge pool's
+ * train split and the challenge's public model spec, never the test split, truth or variants.
+ *
  * Who is at fault decides the quota (docs/server.md "Quota"): a strategy that fails on the
  * challenge's pool — it does not parse or compile, breaks a sandbox rule, exceeds a limit or
  * returns a subset that breaks the challenge's rules — is the entrant's doing: the job fails
@@ -24,7 +32,9 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Challenge } from '../challenge/schema.ts';
+import type { ReadSubmission } from '../submission/parse.ts';
 import type { SubmissionSource } from '../submission/sources/types.ts';
+import type { SubmissionAudit } from '../report/submission-audit.ts';
 import { SieveError } from '../util/errors.ts';
 
 export interface JobRequest {
@@ -48,6 +58,11 @@ export type JobReply =
       charge?: boolean;
     };
 
+/** The child's second message, after a score: the audit of the submission's rows, or why there is none. */
+export type AuditReply =
+  | { kind: 'audit'; ok: true; audit: SubmissionAudit }
+  | { kind: 'audit'; ok: false; reason: string };
+
 /** Longest a strategy's runs may take together: this share of the job's time limit (the rest is scoring). */
 export const STRATEGY_SHARE_OF_JOB = 0.5;
 
@@ -66,8 +81,13 @@ export function strategyTimeoutMs(timeLimitSeconds: number, variants: number, de
 if (process.send && process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   process.on('disconnect', () => process.exit(0));
   process.once('message', (msg: JobRequest) => {
-    void run(msg).then((reply) => {
-      process.send?.(reply, () => process.exit(0));
+    void run(msg).then(async ({ reply, audit }) => {
+      await new Promise<void>((ok) => process.send?.(reply, () => ok()));
+      if (reply.ok && audit) {
+        const a = await audit();
+        await new Promise<void>((ok) => process.send?.(a, () => ok()));
+      }
+      process.exit(0);
     });
   });
 }
@@ -75,7 +95,24 @@ if (process.send && process.argv[1] && resolve(process.argv[1]) === fileURLToPat
 /** Errors of the entrant's making (thrown while their strategy ran or its output was validated). */
 const entrantErrors = new WeakSet<object>();
 
-async function run(req: JobRequest): Promise<JobReply> {
+/** The first read of a source (the run on the challenge's pool): the rows the score is of, for the audit. */
+function remembering(source: SubmissionSource): { source: SubmissionSource; first(): ReadSubmission | undefined } {
+  let first: ReadSubmission | undefined;
+  let read = false;
+  return {
+    source: {
+      ...source,
+      async read(target) {
+        const r = await source.read(target);
+        if (!read) { read = true; first = r; }
+        return r;
+      },
+    },
+    first: () => first,
+  };
+}
+
+async function run(req: JobRequest): Promise<{ reply: JobReply; audit?: () => Promise<AuditReply> }> {
   try {
     const [{ evaluateSource }, { loadChallenge }, { isStrategyPath }] = await Promise.all([
       import('../evaluate/runner.ts'), import('../challenge/load.ts'), import('../strategy/runners.ts'),
@@ -83,25 +120,53 @@ async function run(req: JobRequest): Promise<JobReply> {
     const bytes = new Uint8Array(req.bytes);
     const loaded = await loadChallenge(req.challengeRef);
     const challenge = req.poolDir ? { ...loaded, poolRef: req.poolDir } : loaded;
+    let record: unknown;
+    let first: () => ReadSubmission | undefined;
     if (!isStrategyPath(req.fileName)) {
       const { bytesSource } = await import('../submission/sources/bytes.ts');
-      return { ok: true, record: await evaluateSource(challenge, bytesSource(bytes, { name: req.fileName })) };
+      const r = remembering(bytesSource(bytes, { name: req.fileName }));
+      first = r.first;
+      record = await evaluateSource(challenge, r.source);
+    } else {
+      const r = await evaluateStrategy(challenge, req, bytes);
+      first = r.first;
+      record = r.record;
     }
-    return { ok: true, record: await evaluateStrategy(challenge, req, bytes) };
+    return { reply: { ok: true, record }, audit: () => auditRows(challenge, first(), req.fileName) };
   } catch (err) {
     if (err instanceof SieveError) {
       const charge = entrantErrors.has(err);
       const examples = err.examples.length ? ` (${err.examples.slice(0, 3).join('; ')})` : '';
       // code.ts's runtime errors already begin with 'the strategy failed:'; say it once.
       const prefix = charge && !err.message.startsWith('the strategy failed') ? 'the strategy failed: ' : '';
-      return { ok: false, reason: `${prefix}${err.message}${examples}`, final: true, charge };
+      return { reply: { ok: false, reason: `${prefix}${err.message}${examples}`, final: true, charge } };
     }
     const e = err as Error;
-    return { ok: false, reason: `evaluation failed: ${e?.message ?? String(err)}`, final: false };
+    return { reply: { ok: false, reason: `evaluation failed: ${e?.message ?? String(err)}`, final: false } };
   }
 }
 
-async function evaluateStrategy(challenge: Challenge, req: JobRequest, bytes: Uint8Array) {
+/**
+ * The audit of the rows a scored submission selects, as `sieve audit CHALLENGE --subset FILE`
+ * runs it (seed 0, every analyser, the challenge's fixed model), the whole pool's part from
+ * the cache when an earlier job stored it. Any failure is the audit's, never the score's.
+ */
+export async function auditRows(challenge: Challenge, read: ReadSubmission | undefined, name: string): Promise<AuditReply> {
+  try {
+    if (!read) return { kind: 'audit', ok: false, reason: 'the scored rows were not kept for the audit' };
+    const t0 = performance.now();
+    const [{ runAuditService }, { openChallengePool }, { submissionAudit }] = await Promise.all([
+      import('../audit/service.ts'), import('../challenge/load.ts'), import('../report/submission-audit.ts'),
+    ]);
+    const run = await runAuditService({ target: { pool: await openChallengePool(challenge), challenge }, seed: 0, subset: { read, name }, poolCache: true });
+    return { kind: 'audit', ok: true, audit: submissionAudit(run.bundle, { seconds: (performance.now() - t0) / 1000, poolCached: run.poolCached }) };
+  } catch (err) {
+    const e = err as Error;
+    return { kind: 'audit', ok: false, reason: `the audit failed: ${e?.message ?? String(err)}` };
+  }
+}
+
+async function evaluateStrategy(challenge: Challenge, req: JobRequest, bytes: Uint8Array): Promise<{ record: unknown; first(): ReadSubmission | undefined }> {
   const [{ evaluateSource }, { strategyFromBytes }, { strategySource }, { DEFAULT_STRATEGY_LIMITS }, { detectLayer }, { SubmissionError }] = await Promise.all([
     import('../evaluate/runner.ts'), import('../strategy/runners.ts'), import('../submission/sources/strategy.ts'),
     import('../strategy/limits.ts'), import('../strategy/sandbox/layers.ts'), import('../submission/types.ts'),
@@ -116,11 +181,14 @@ async function evaluateStrategy(challenge: Challenge, req: JobRequest, bytes: Ui
   const timeoutMs = strategyTimeoutMs(req.timeLimitSeconds, challenge.variants?.pools.length ?? 0, DEFAULT_STRATEGY_LIMITS.timeoutMs);
   const inner = strategySource(strategy, { limits: { timeoutMs } });
   let publicRun = true;
+  let first: ReadSubmission | undefined;
   const source: SubmissionSource = {
     ...inner,
     async read(target) {
       try {
-        return await inner.read(target);
+        const r = await inner.read(target);
+        if (publicRun) first = r;
+        return r;
       } catch (err) {
         // The first read is the run on the challenge's pool; later ones are the variants' (their failures are recorded per variant).
         if (publicRun && err instanceof SieveError) entrantErrors.add(err);
@@ -131,7 +199,7 @@ async function evaluateStrategy(challenge: Challenge, req: JobRequest, bytes: Ui
     },
   };
   try {
-    return await evaluateSource(challenge, source);
+    return { record: await evaluateSource(challenge, source), first: () => first };
   } catch (err) {
     // The output of the strategy broke the challenge's rules (unknown, duplicate or too many ids, bad labels).
     if (err instanceof SubmissionError) entrantErrors.add(err);

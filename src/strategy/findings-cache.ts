@@ -14,14 +14,14 @@
  * `cacheDir()/findings`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { EVALUATOR_VERSION } from '../../evaluator/version.ts';
 import { canonicalJson } from '../pool/manifest.ts';
 import type { Pool } from '../pool/read.ts';
 import { variantCacheDir } from '../pool/resolve.ts';
 import { cacheDir } from '../util/cache-dir.ts';
+import { codeHash } from '../util/code-hash.ts';
 import { SIEVE_VERSION } from '../version.ts';
 import type { PoolFindings } from './findings.ts';
 
@@ -38,30 +38,6 @@ const ARRAYS: readonly [ArrayField, Int32ArrayConstructor | Uint8ArrayConstructo
   ['duplicateCluster', Int32Array], ['duplicateIssue', Uint8Array], ['duplicateRedundant', Uint8Array], ['outlierScore', Float64Array],
   ['outlierIssue', Uint8Array],
 ];
-
-let codeHashMemo: string | undefined;
-
-/** sha256 over sieve's code files (path and bytes, in a fixed order), from sources or dist/. */
-export function codeHash(): string {
-  if (codeHashMemo) return codeHashMemo;
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const h = createHash('sha256');
-  const walk = (rel: string) => {
-    let entries;
-    try {
-      entries = readdirSync(join(root, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const r = `${rel}/${e.name}`;
-      if (e.isDirectory()) walk(r);
-      else if (e.isFile()) h.update(`${r}\0${statSync(join(root, r)).size}\0`).update(readFileSync(join(root, r)));
-    }
-  };
-  for (const d of ['src', 'compute', 'evaluator']) walk(d);
-  return (codeHashMemo = h.digest('hex'));
-}
 
 export function findingsKey(pool: Pool, settings: unknown): string {
   return createHash('sha256')
