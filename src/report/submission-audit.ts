@@ -91,8 +91,10 @@ function summaryOf(subset: AuditJson, pool: AuditJson): AuditSummary {
 export function submissionAudit(bundle: AuditBundle, opts: { seconds: number; poolCached: boolean }): SubmissionAudit {
   const sub = bundle.subset;
   if (!sub) throw new Error('submissionAudit needs the audit of a subset');
-  const subset = auditToJson(sub, { maxFindings: STORED_FINDINGS, maxTableRows: STORED_TABLE_ROWS });
-  const pool = auditToJson(bundle.pool, { maxFindings: 0, maxTableRows: STORED_TABLE_ROWS });
+  // Where the pool lies on the machine that audited it is no one else's business.
+  const { path: _path, ...poolInfo } = sub.pool;
+  const subset = { ...auditToJson(sub, { maxFindings: STORED_FINDINGS, maxTableRows: STORED_TABLE_ROWS }), pool: poolInfo };
+  const pool = { ...auditToJson(bundle.pool, { maxFindings: 0, maxTableRows: STORED_TABLE_ROWS }), pool: poolInfo };
   // The rows the page will show: chosen from the stored (cut) findings, exactly as the page chooses them.
   const cut = htmlInputFromJson(subset, splitRows(sub.train), classCounts(sub.train));
   const ids = new Set<string>(shownSuspects(cut, cut.rowViews.pixels).map((f) => f.id));

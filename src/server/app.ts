@@ -28,7 +28,7 @@ import { opsApp } from './ops.ts';
 import { pagesApp } from './pages/index.tsx';
 import { MAX_ATTEMPTS } from './queue.ts';
 import { RateLimiter } from './rate-limit.ts';
-import type { ActionRow, ChallengeState, JobRow, ParticipantRow, PhaseRow, ServerStore } from './store/types.ts';
+import type { ActionRow, AuditRow, ChallengeState, JobRow, ParticipantRow, PhaseRow, ServerStore } from './store/types.ts';
 import { issueToken, newId, parseToken, tokenMatches } from './tokens.ts';
 import { UPLOAD_FRAMING_BYTES, UploadChecks } from './upload-check.ts';
 
@@ -440,10 +440,44 @@ export function createApp(opts: AppOptions): Hono {
     return c.json(jobJson((await store.getJob(job.id))!));
   });
 
-  app.get('/api/submissions/:id', async (c) => {
+  const ownSubmission = async (c: Context) => {
     const p = await requireCaller(c);
-    const sub = await store.getSubmission(c.req.param('id'));
+    const sub = await store.getSubmission(c.req.param('id') ?? '');
     if (!sub || (sub.participant !== p.id && p.role !== 'organiser')) throw new ApiError(404, 'not-found', `no submission "${c.req.param('id')}" of yours`, 'submission');
+    return { p, sub };
+  };
+
+  /**
+   * The audit of a submission's rows as the API shows it (docs/server.md "The audit of a
+   * submission"): its status and, once done, the summary (each analyser's severity, verdict,
+   * counts and figures next to the whole pool's) and where the whole audit is. Entrants see it
+   * while the challenge is open: it is computed from the pool's train split and the
+   * challenge's public model only (src/server/job-child.ts auditRows).
+   */
+  const auditJson = (row: AuditRow | null, id: string) => {
+    if (!row) return null;
+    if (row.state === null) return { status: 'not available', reason: 'scored before this server audited submissions' };
+    if (row.state === 'running') {
+      return row.deadline !== null && now().getTime() > row.deadline
+        ? { status: 'not available', reason: "the audit did not finish within the job's time limit (its worker stopped or was cut off)" }
+        : { status: 'running', ...(row.deadline !== null ? { deadline: new Date(row.deadline).toISOString() } : {}) };
+    }
+    if (row.state === 'not available' || row.audit === null) return { status: 'not available', reason: row.reason ?? 'no audit was stored' };
+    const a = JSON.parse(row.audit) as { seconds: number; pool_cached: boolean; summary: unknown };
+    return { status: 'done', seconds: a.seconds, pool_cached: a.pool_cached, summary: a.summary, report: `/api/submissions/${id}/audit` };
+  };
+
+  app.get('/api/submissions/:id/audit', async (c) => {
+    const { sub } = await ownSubmission(c);
+    const row = await store.getAudit(sub.id);
+    const view = auditJson(row, sub.id);
+    if (!view) throw new ApiError(404, 'not-found', `submission "${sub.id}" has no result yet`, 'submission');
+    if (view.status !== 'done' || !row?.audit) throw new ApiError(404, 'not-found', `the audit of submission "${sub.id}" is ${view.status}${'reason' in view ? `: ${view.reason}` : ''}`, 'audit');
+    return c.body(row.audit, 200, { 'content-type': 'application/json' });
+  });
+
+  app.get('/api/submissions/:id', async (c) => {
+    const { p, sub } = await ownSubmission(c);
     // The job before its result: a result is written in the transaction that marks its job done, so
     // a job read as done always finds its result. The other way round, a job finishing between the
     // two reads showed as done with no record (the page then drew no plots).
@@ -459,6 +493,7 @@ export function createApp(opts: AppOptions): Hono {
         const closed = (await stateOf(served(sub.challenge))).state === 'closed';
         return entrantView(publicView(JSON.parse(result.record) as ResultRecord, { now: now(), showPrivate: closed }), { closed });
       })()) : null,
+      audit: result ? auditJson(await store.getAudit(sub.id), sub.id) : null,
     });
   });
 

@@ -6,7 +6,7 @@
 export const SERVER_EVENTS = [
   // The queue's slots: the server's own workers and every sieve worker alike (src/server/queue.ts).
   'claimed', 'renewed', 'renew-error', 'files-error', 'done', 'stale-result', 'retry', 'failed', 'stale-failure',
-  'released', 'lease-lost', 'write-error', 'claim-error',
+  'released', 'lease-lost', 'write-error', 'claim-error', 'audit-done', 'audit-unavailable',
   // The server: start-up, what it learns through its API, background work (src/server/serve.ts).
   'server-started', 'recovered', 'queued', 'cancelled', 'challenge-skipped', 'leaderboard-error',
   // A sieve worker: start-up, its files (src/server/worker-files.ts), its token (src/server/worker.ts).

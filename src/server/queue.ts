@@ -10,6 +10,12 @@
  * except a strategy that failed of the entrant's making (job-child.ts: it does not parse,
  * breaks a sandbox rule or a limit, returns a bad subset), which fails at once and is charged.
  *
+ * After a result is written the attempt's child goes on to audit the scored rows (job-child.ts)
+ * within what is left of the attempt's time limit; the slot stores that audit, or "not
+ * available" with the reason, on the result afterwards (setAudit), so no audit ever delays or
+ * fails a score. A worker that dies meanwhile leaves the audit 'running' past its deadline,
+ * which the API reports as not available.
+ *
  * Crash safety comes from the order of things and from the lease: a job exists in the store
  * before the client is told its id; the child never writes anything; the parent writes the
  * result only after the child sent the whole record, and the store accepts it only while this
@@ -25,7 +31,7 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ResultRecord } from '../evaluate/record.ts';
 import type { EventLogger, ServerEventName } from './events.ts';
-import type { JobReply, JobRequest } from './job-child.ts';
+import type { AuditReply, JobReply, JobRequest } from './job-child.ts';
 import type { AttemptRef, ClaimedJob, ServerStore } from './store/types.ts';
 
 export interface QueueOptions {
@@ -229,12 +235,16 @@ export class EvaluationQueue {
         log(released ? 'released' : 'lease-lost', { reason: `the worker could not get the job's files: ${filesError}`, seconds: seconds() });
         return 'no-files';
       }
+      // The attempt's time limit bounds the score and the audit after it together.
+      const deadline = Date.now() + this.opts.jobTimeoutSeconds * 1000;
+      let audit: Promise<AuditReply>;
       try {
-        reply = await this.evaluate(run, {
+        ({ reply, audit } = await this.evaluate(run, {
           challengeRef: where.challengeRef, poolDir: where.poolDir, fileName: submission.fileName, bytes: submission.bytes, timeLimitSeconds: this.opts.jobTimeoutSeconds,
-        });
-      } finally {
+        }));
+      } catch (err) {
         where.done?.();
+        throw err;
       }
       if (reply.ok && where.recordRefs) {
         // Where the challenge and pool were loaded from is this machine's cache; the record names them as the server does.
@@ -244,29 +254,50 @@ export class EvaluationQueue {
       }
       clearInterval(heartbeat);
       const now = Date.now();
-      if (run.abort === 'lease-lost') {
-        log('lease-lost', { seconds: seconds() });
-        return;
+      // Whatever happens below, no audit outlives this attempt unless its score was written.
+      let auditing = false;
+      try {
+        if (run.abort === 'lease-lost') {
+          log('lease-lost', { seconds: seconds() });
+          return;
+        }
+        if (run.abort === 'stop' && !reply.ok) {
+          const released = await this.store.releaseJob(ref);
+          log(released ? 'released' : 'lease-lost', { seconds: seconds() });
+          return;
+        }
+        if (reply.ok) {
+          const record = reply.record as ResultRecord;
+          const ok = await this.store.completeJob(ref, {
+            submission: submission.id,
+            primaryPublic: record.primary?.mean ?? null,
+            record: JSON.stringify(record),
+            createdAt: now,
+            auditDeadline: deadline,
+          });
+          log(ok ? 'done' : 'stale-result', { seconds: seconds() });
+          if (ok) {
+            this.opts.onResult?.(job.challenge);
+            auditing = true;
+          }
+        } else {
+          const outcome = await this.store.failAttempt(ref, reply.reason, !reply.final, undefined, reply.charge === true);
+          log(outcome === 'queued' ? 'retry' : outcome === 'failed' ? 'failed' : 'stale-failure', { reason: reply.reason, seconds: seconds(), ...(reply.charge ? { charged: true } : {}) });
+          if (outcome === 'queued') this.notify();
+        }
+      } finally {
+        if (!auditing) { run.kill(); where.done?.(); }
       }
-      if (run.abort === 'stop' && !reply.ok) {
-        const released = await this.store.releaseJob(ref);
-        log(released ? 'released' : 'lease-lost', { seconds: seconds() });
-        return;
-      }
-      if (reply.ok) {
-        const record = reply.record as ResultRecord;
-        const ok = await this.store.completeJob(ref, {
-          submission: submission.id,
-          primaryPublic: record.primary?.mean ?? null,
-          record: JSON.stringify(record),
-          createdAt: now,
-        });
-        log(ok ? 'done' : 'stale-result', { seconds: seconds() });
-        if (ok) this.opts.onResult?.(job.challenge);
-      } else {
-        const outcome = await this.store.failAttempt(ref, reply.reason, !reply.final, undefined, reply.charge === true);
-        log(outcome === 'queued' ? 'retry' : outcome === 'failed' ? 'failed' : 'stale-failure', { reason: reply.reason, seconds: seconds(), ...(reply.charge ? { charged: true } : {}) });
-        if (outcome === 'queued') this.notify();
+      if (!auditing) return;
+      // The score is written: the audit (still running in the child, within the attempt's limit) is stored after it.
+      try {
+        const a = await audit;
+        const stored = await this.store.setAudit(submission.id, a.ok ? { state: 'done', audit: JSON.stringify(a.audit) } : { state: 'not available', reason: a.reason });
+        if (a.ok) log('audit-done', { seconds: seconds(), audit_seconds: Number(a.audit.seconds.toFixed(3)), pool_cached: a.audit.pool_cached, stored });
+        else log('audit-unavailable', { seconds: seconds(), reason: a.reason, stored });
+      } finally {
+        run.kill();
+        where.done?.();
       }
     } catch (err) {
       // The store could not be written (database gone): the lease runs out and the job is handed out again.
@@ -277,32 +308,63 @@ export class EvaluationQueue {
     }
   }
 
-  private evaluate(run: Running, req: JobRequest): Promise<JobReply> {
+  /**
+   * One attempt's child: `reply` is its score (or why there is none), `audit` its second
+   * message, the audit of the scored rows (or why there is none: the child failed or exited,
+   * the attempt's time limit ran out, the worker stopped). The time limit ends the score first
+   * and then, from the same start, the audit; a child that sent its score is left running for
+   * its audit (runJob kills it once the audit is stored).
+   */
+  private evaluate(run: Running, req: JobRequest): Promise<{ reply: JobReply; audit: Promise<AuditReply> }> {
     const { path, execArgv } = childModule();
     const limit = this.opts.jobTimeoutSeconds;
-    return new Promise<JobReply>((resolve) => {
-      if (run.abort) { resolve({ ok: false, reason: 'stopped before the evaluation began', final: false }); return; }
-      let settled = false;
+    const none = (reason: string): AuditReply => ({ kind: 'audit', ok: false, reason });
+    return new Promise((resolve) => {
+      if (run.abort) {
+        resolve({ reply: { ok: false, reason: 'stopped before the evaluation began', final: false }, audit: Promise.resolve(none('the submission was not scored')) });
+        return;
+      }
+      let scored = false;
+      let audited = false;
       let stderr = '';
+      let auditDone: (a: AuditReply) => void = () => {};
+      const audit = new Promise<AuditReply>((ok) => { auditDone = ok; });
       const child = fork(path, [], {
         execArgv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         ...(this.opts.childEnv ? { env: { ...process.env, ...this.opts.childEnv } } : {}),
       });
       run.child = child;
-      const finish = (r: JobReply) => {
-        if (settled) return;
-        settled = true;
+      const endAudit = (a: AuditReply) => {
+        if (audited) return;
+        audited = true;
         clearTimeout(timer);
         if (child.exitCode === null) child.kill('SIGKILL');
-        resolve(r);
+        auditDone(a);
       };
-      const timer = setTimeout(() => finish({ ok: false, reason: `the evaluation ran longer than the time limit of ${limit} s`, final: false }), limit * 1000);
+      const finish = (r: JobReply) => {
+        if (scored) return;
+        scored = true;
+        resolve({ reply: r, audit });
+        if (!r.ok) endAudit(none('the submission was not scored'));
+      };
+      const timer = setTimeout(() => {
+        if (!scored) finish({ ok: false, reason: `the evaluation ran longer than the time limit of ${limit} s`, final: false });
+        else endAudit(none(`the audit did not finish within the job's time limit of ${limit} s (the score was written first)`));
+      }, limit * 1000);
       child.stderr?.on('data', (d: Buffer) => { if (stderr.length < 4000) stderr += d.toString('utf8'); });
-      child.on('message', (m: JobReply) => finish(m));
-      child.on('error', (err) => finish({ ok: false, reason: `the evaluation process failed: ${err.message}`, final: false }));
+      child.on('message', (m: JobReply | AuditReply) => {
+        if ('kind' in m && m.kind === 'audit') endAudit(m);
+        else finish(m as JobReply);
+      });
+      child.on('error', (err) => {
+        finish({ ok: false, reason: `the evaluation process failed: ${err.message}`, final: false });
+        endAudit(none(`the audit process failed: ${err.message}`));
+      });
       child.on('exit', (code, signal) => {
         const tail = stderr.trim().split('\n').slice(-3).join(' | ');
         finish({ ok: false, reason: `the evaluation process exited (${signal ?? `code ${code}`}) without a result${tail ? `: ${tail}` : ''}`, final: false });
+        endAudit(none(run.abort === 'stop' ? 'the worker stopped before the audit finished'
+          : `the audit process exited (${signal ?? `code ${code}`}) before the audit ended${tail ? `: ${tail}` : ''}`));
       });
       child.send(req);
     });

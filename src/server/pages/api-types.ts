@@ -166,8 +166,23 @@ export interface SubmissionDetail {
   created_at: string;
   job: Job | null;
   record: RecordView | null;
-  /** The subset audit, when the server ran one (serverapi). */
-  audit?: unknown;
+  /** The audit of the submitted rows (null until there is a result). */
+  audit: AuditView | null;
+}
+
+/** GET /api/submissions/ID's `audit`: its status and, once done, its summary (src/report/submission-audit.ts AuditSummary). */
+export type AuditView =
+  | { status: 'running'; deadline?: string }
+  | { status: 'not available'; reason?: string }
+  | { status: 'done'; seconds: number; pool_cached: boolean; report: string; summary: AuditSummaryView };
+
+export interface AuditSummaryView {
+  rows: number;
+  pool_rows: number;
+  oos_model: string;
+  analysers: { name: string; title: string; severity: string; verdict: string; rows: number; flagged: number; figures: Record<string, number | string | null>; pool: { severity: string; verdict: string; rows: number; flagged: number } | null }[];
+  skipped: { name: string; reason: string }[];
+  test_note?: string;
 }
 
 export interface JobList {

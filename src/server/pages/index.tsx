@@ -15,7 +15,9 @@ import type { Context, Hono } from 'hono';
 import { Hono as HonoApp } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Child } from 'hono/jsx';
+import type { SubmissionAudit } from '../../report/submission-audit.ts';
 import type { ActionEntry, ApiErrorBody, ChallengeDetail, ChallengeSummary, JobList, Leaderboard, Me, SubmissionDetail } from './api-types.ts';
+import { AUDIT_CSS, AuditReportPage, auditSections } from './audit.tsx';
 import { CSS, Layout, type Viewer } from './layout.tsx';
 import { Sessions } from './session.ts';
 import { UPLOAD_FRAMING_BYTES, UploadChecks } from '../upload-check.ts';
@@ -124,7 +126,7 @@ export function pagesApp(api: Hono, opts: PagesOptions): Hono {
     }
   };
 
-  pages.get('/assets/sieve.css', (c) => c.body(CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600', 'x-content-type-options': 'nosniff' }));
+  pages.get('/assets/sieve.css', (c) => c.body(CSS + AUDIT_CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600', 'x-content-type-options': 'nosniff' }));
 
   pages.get('/', async (c) => {
     const [{ viewer }, list] = await Promise.all([who(c), must<{ challenges: ChallengeSummary[] }>(c, '/api/challenges')]);
@@ -182,7 +184,8 @@ export function pagesApp(api: Hono, opts: PagesOptions): Hono {
     const { viewer, token } = await who(c);
     if (!token) throw new PageError(401, { code: 'unauthorized', message: 'sign in to see your submissions' });
     const s = await must<SubmissionDetail>(c, `/api/submissions/${enc(c.req.param('id'))}`, token);
-    const pending = s.job?.state === 'queued' || s.job?.state === 'running';
+    // Until the score is in, and then until its audit is (the score is final before the audit ends).
+    const pending = s.job?.state === 'queued' || s.job?.state === 'running' || s.audit?.status === 'running';
     const plots = [];
     if (s.record) {
       const { perItemPlots, rankingCurveSpec, draw } = await import('./plots.ts');
@@ -199,6 +202,19 @@ export function pagesApp(api: Hono, opts: PagesOptions): Hono {
     }
     return render(c, `Submission ${s.file}`, viewer,
       <SubmissionPage s={s} plots={plots} csrf={sessions.csrf(c)} canCancel={s.job?.state === 'queued'} />, { refresh: pending ? waitingRefreshSeconds(Date.now() - Date.parse(s.created_at)) : undefined });
+  });
+
+  pages.get('/submissions/:id/audit', async (c) => {
+    const { viewer, token } = await who(c);
+    if (!token) throw new PageError(401, { code: 'unauthorized', message: 'sign in to see the audits of your submissions' });
+    const id = enc(c.req.param('id'));
+    const s = await must<SubmissionDetail>(c, `/api/submissions/${id}`, token);
+    const done = s.audit?.status === 'done';
+    const doc = done ? await must<SubmissionAudit>(c, `/api/submissions/${id}/audit`, token) : null;
+    const sections = doc ? await auditSections(s.id, doc, `${doc.seconds}|${doc.tool.version}`) : null;
+    const waiting = s.audit?.status === 'running' || (!s.record && (s.job?.state === 'queued' || s.job?.state === 'running'));
+    return render(c, `Audit of ${s.file}`, viewer, <AuditReportPage s={s} sections={sections} />,
+      { refresh: waiting ? waitingRefreshSeconds(Date.now() - Date.parse(s.created_at)) : undefined });
   });
 
   pages.get('/submissions/:id/record.json', async (c) => {

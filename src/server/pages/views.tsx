@@ -6,6 +6,7 @@
 import type { Child } from 'hono/jsx';
 import type { MetricSummary } from '../../../evaluator/aggregate.ts';
 import type { ActionEntry, ApiErrorBody, ChallengeDetail, ChallengeSummary, JobList, Leaderboard, LeaderboardEntry, Me, RecordView, SignificanceNote, SubmissionDetail } from './api-types.ts';
+import { AuditSummary } from './audit.tsx';
 import { ErrorBox, Plot, Tag, type Viewer } from './layout.tsx';
 import { Markdown } from './markdown.tsx';
 import type { DrawnPlot } from './plots.ts';
@@ -357,21 +358,6 @@ function CountTable(props: { title: string; counts: Record<string, number> }) {
   );
 }
 
-/** The subset audit the server attached, shown as its verdict lines (whatever analysers ran). */
-function AuditSummary(props: { audit: unknown; submission: string }) {
-  const a = props.audit as { results?: { name?: string; title?: string; summary?: { severity?: string; headline?: string; text?: string } }[]; summary?: unknown; html?: string } | null;
-  if (!a || typeof a !== 'object') return null;
-  const results = Array.isArray(a.results) ? a.results : [];
-  return (
-    <section aria-labelledby="audit">
-      <h2 id="audit">Audit of the submitted subset</h2>
-      {results.length ? (
-        <ul>{results.map((r) => <li><strong>{r.title ?? r.name ?? 'analyser'}</strong>{r.summary?.severity ? ` (${r.summary.severity})` : ''}{`: ${r.summary?.headline ?? r.summary?.text ?? ''}`}</li>)}</ul>
-      ) : <pre>{JSON.stringify(a, null, 1).slice(0, 4000)}</pre>}
-    </section>
-  );
-}
-
 /** A strategy's scores on the challenge's hidden variant pools, with their interval (or why there are none). */
 function Variants(props: { g: RecordView['generalisation'] }) {
   const g = props.g;
@@ -448,7 +434,7 @@ export function SubmissionPage(props: { s: SubmissionDetail; plots: DrawnPlot[];
             {Object.keys(r.subset.class_counts).length ? <CountTable title="rows per class" counts={r.subset.class_counts} /> : null}
             {Object.entries(r.subset.group_counts).map(([g, counts]) => <CountTable title={`rows per ${g}`} counts={counts} />)}
           </div>
-          {s.audit ? <AuditSummary audit={s.audit} submission={s.id} /> : null}
+          <AuditSummary audit={s.audit} submission={s.id} />
           <h2 id="provenance">To re-run it</h2>
           <Facts rows={[
             ...(r.strategy ? [['strategy', <>{`${r.strategy.kind} strategy ${r.strategy.path}, seed ${r.strategy.seed}, sha256 `}<code class="hash">{r.strategy.sha256}</code></>] as [string, Child]] : []),

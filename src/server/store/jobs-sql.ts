@@ -135,12 +135,13 @@ export async function renewLease(q: SqlTx, locks: RowLocks, ref: AttemptRef, lea
   return true;
 }
 
-export async function completeJob(q: SqlTx, locks: RowLocks, ref: AttemptRef, result: Omit<ResultRow, 'job' | 'attempt'>, now: number): Promise<boolean> {
+export async function completeJob(q: SqlTx, locks: RowLocks, ref: AttemptRef, result: Omit<ResultRow, 'job' | 'attempt'> & { auditDeadline?: number }, now: number): Promise<boolean> {
   const j = await live(q, locks, ref, now);
   if (!j || j.submission !== result.submission) return false;
   if ((await q.rows('SELECT job FROM results WHERE submission = $1', [result.submission])).length) return false;
-  await q.exec('INSERT INTO results (submission, job, attempt, primary_public, record, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
-    [result.submission, ref.job, ref.attempt, result.primaryPublic, result.record, result.createdAt]);
+  const audit = result.auditDeadline !== undefined;
+  await q.exec('INSERT INTO results (submission, job, attempt, primary_public, record, created_at, audit_state, audit_deadline) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+    [result.submission, ref.job, ref.attempt, result.primaryPublic, result.record, result.createdAt, audit ? 'running' : null, audit ? result.auditDeadline : null]);
   await q.exec("UPDATE jobs SET state = 'done', error = NULL, finished_at = $2, worker = NULL, lease_expires_at = NULL WHERE id = $1", [ref.job, now]);
   await q.exec("UPDATE job_attempts SET finished_at = $3, outcome = 'done' WHERE job = $1 AND attempt = $2", [ref.job, ref.attempt, now]);
   return true;

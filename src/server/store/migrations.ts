@@ -102,6 +102,17 @@ export const MIGRATIONS: readonly Migration[] = [
     description: "failed jobs of the entrant's making (a strategy that failed) keep counting against the quota",
     statements: () => ['ALTER TABLE jobs ADD COLUMN charged BOOLEAN DEFAULT false'],
   },
+  {
+    version: 5,
+    description: "the audit of a result's rows: its state (running until its deadline, done, not available), the stored audit or why there is none",
+    statements: () => [
+      // NULL state: a result scored before this version (never audited).
+      'ALTER TABLE results ADD COLUMN audit_state VARCHAR',
+      'ALTER TABLE results ADD COLUMN audit_deadline BIGINT',
+      'ALTER TABLE results ADD COLUMN audit VARCHAR',
+      'ALTER TABLE results ADD COLUMN audit_reason VARCHAR',
+    ],
+  },
 ];
 
 /** The schema version this sieve writes (the last migration's). */

@@ -10,7 +10,7 @@ import * as jobs from './jobs-sql.ts';
 import { SCHEMA_VERSION, type Dialect } from './migrations.ts';
 import * as sql from './store-sql.ts';
 import type {
-  ActionRow, AttemptRef, AttemptRow, ChallengeRow, ClaimedJob, FailOutcome, JobRow, JobState, NewSubmission, ParticipantRole, ParticipantRow, PhaseRow,
+  ActionRow, AttemptRef, AuditOutcome, AuditRow, AttemptRow, ChallengeRow, ClaimedJob, FailOutcome, JobRow, JobState, NewSubmission, ParticipantRole, ParticipantRow, PhaseRow,
   QueueStats, Quota, ResultRow, ServerStore, SubmissionRow, SubmitOutcome,
 } from './types.ts';
 
@@ -112,7 +112,7 @@ export abstract class SqlStore implements ServerStore {
   renewLease(ref: AttemptRef, leaseMs: number, now?: number): Promise<boolean> {
     return this.run(async (q) => jobs.renewLease(q, this.locks, ref, leaseMs, await this.clock(q, now)));
   }
-  completeJob(ref: AttemptRef, result: Omit<ResultRow, 'job' | 'attempt'>, now?: number): Promise<boolean> {
+  completeJob(ref: AttemptRef, result: Omit<ResultRow, 'job' | 'attempt'> & { auditDeadline?: number }, now?: number): Promise<boolean> {
     return this.run(async (q) => jobs.completeJob(q, this.locks, ref, result, await this.clock(q, now)));
   }
   failAttempt(ref: AttemptRef, reason: string, retry: boolean, now?: number, charge = false): Promise<FailOutcome> {
@@ -142,6 +142,12 @@ export abstract class SqlStore implements ServerStore {
 
   getResult(submission: string): Promise<ResultRow | null> {
     return this.run((q) => sql.getResult(q, submission), false);
+  }
+  setAudit(submission: string, outcome: AuditOutcome): Promise<boolean> {
+    return this.run((q) => sql.setAudit(q, submission, outcome));
+  }
+  getAudit(submission: string): Promise<AuditRow | null> {
+    return this.run((q) => sql.getAudit(q, submission), false);
   }
   listResults(challenge: string): Promise<(ResultRow & { participant: string; participantName: string; submittedAt: number })[]> {
     return this.run((q) => sql.listResults(q, challenge), false);

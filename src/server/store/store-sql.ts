@@ -13,7 +13,7 @@ import {
   actionRow, actionsLimit, attemptRow, challengeRow, COUNTING, JOB_COLUMNS, jobRow, num, numOrNull, participantRow, phaseRow, resultRow, submissionRow,
 } from './rows.ts';
 import type {
-  ActionRow, AttemptRow, ChallengeRow, JobRow, JobState, NewSubmission, ParticipantRole, ParticipantRow, PhaseRow, Quota, ResultRow, SubmissionRow, SubmitOutcome,
+  ActionRow, AttemptRow, AuditOutcome, AuditRow, AuditState, ChallengeRow, JobRow, JobState, NewSubmission, ParticipantRole, ParticipantRow, PhaseRow, Quota, ResultRow, SubmissionRow, SubmitOutcome,
 } from './types.ts';
 
 export interface StoreLocks extends RowLocks {
@@ -255,14 +255,39 @@ export async function countJobs(q: SqlTx): Promise<Record<JobState, number>> {
   return out;
 }
 
+/** A result's columns without its audit (which only getAudit reads: it is large, and no board needs it). */
+const RESULT_COLUMNS = 'submission, job, attempt, primary_public, record, created_at';
+
 export async function getResult(q: SqlTx, submission: string): Promise<ResultRow | null> {
-  const r = await q.rows('SELECT * FROM results WHERE submission = $1', [submission]);
+  const r = await q.rows(`SELECT ${RESULT_COLUMNS} FROM results WHERE submission = $1`, [submission]);
   return r.length ? resultRow(r[0]) : null;
+}
+
+export async function setAudit(q: SqlTx, submission: string, outcome: AuditOutcome): Promise<boolean> {
+  const r = await q.rows("SELECT submission FROM results WHERE submission = $1 AND audit_state = 'running'", [submission]);
+  if (!r.length) return false;
+  await q.exec('UPDATE results SET audit_state = $2, audit = $3, audit_reason = $4 WHERE submission = $1',
+    [submission, outcome.state, outcome.state === 'done' ? outcome.audit : null, outcome.state === 'not available' ? outcome.reason : null]);
+  return true;
+}
+
+export async function getAudit(q: SqlTx, submission: string): Promise<AuditRow | null> {
+  const r = await q.rows('SELECT submission, audit_state, audit_deadline, audit, audit_reason, created_at FROM results WHERE submission = $1', [submission]);
+  if (!r.length) return null;
+  const x = r[0];
+  return {
+    submission: x.submission as string,
+    state: (x.audit_state as AuditState | null) ?? null,
+    deadline: x.audit_deadline === null || x.audit_deadline === undefined ? null : num(x.audit_deadline),
+    audit: (x.audit as string | null) ?? null,
+    reason: (x.audit_reason as string | null) ?? null,
+    scoredAt: num(x.created_at),
+  };
 }
 
 export async function listResults(q: SqlTx, challenge: string): Promise<(ResultRow & { participant: string; participantName: string; submittedAt: number })[]> {
   return (await q.rows(
-    `SELECT r.*, s.participant, s.created_at AS submitted_at, p.name AS participant_name FROM results r JOIN submissions s ON s.id = r.submission
+    `SELECT ${RESULT_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}, s.participant, s.created_at AS submitted_at, p.name AS participant_name FROM results r JOIN submissions s ON s.id = r.submission
      JOIN participants p ON p.id = s.participant WHERE s.challenge = $1 ORDER BY r.created_at, r.submission`, [challenge],
   )).map((r) => ({ ...resultRow(r), participant: r.participant as string, participantName: r.participant_name as string, submittedAt: num(r.submitted_at) }));
 }

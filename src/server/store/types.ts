@@ -160,6 +160,28 @@ export interface ResultRow {
   createdAt: number;
 }
 
+/**
+ * The audit of a result's rows (src/server/job-child.ts): 'running' from the moment the score is
+ * written until `deadline` (the attempt's time limit), then 'done' with the stored audit
+ * (JSON, src/report/submission-audit.ts) or 'not available' with the reason. A result scored
+ * before the server audited submissions has state null.
+ */
+export type AuditState = 'running' | 'done' | 'not available';
+
+export interface AuditRow {
+  submission: string;
+  state: AuditState | null;
+  deadline: number | null;
+  /** The stored audit as JSON (state 'done'). */
+  audit: string | null;
+  reason: string | null;
+  /** When the result was written. */
+  scoredAt: number;
+}
+
+/** What ends a running audit. */
+export type AuditOutcome = { state: 'done'; audit: string } | { state: 'not available'; reason: string };
+
 /** Submission caps of a challenge (challenge.yaml `limits`). */
 export interface Quota {
   perDay?: number;
@@ -254,9 +276,10 @@ export interface ServerStore {
   /**
    * Writes the result and marks the job done, in one transaction, only if the lease is live
    * and the submission has no result yet; false otherwise (nothing written). A late result
-   * from an expired lease is rejected even when no other worker has taken the job yet.
+   * from an expired lease is rejected even when no other worker has taken the job yet. With
+   * `auditDeadline` the result's audit is 'running' until then (setAudit ends it).
    */
-  completeJob(ref: AttemptRef, result: Omit<ResultRow, 'job' | 'attempt'>, now?: number): Promise<boolean>;
+  completeJob(ref: AttemptRef, result: Omit<ResultRow, 'job' | 'attempt'> & { auditDeadline?: number }, now?: number): Promise<boolean>;
   /**
    * Ends a live attempt as failed: back to queued while `retry` and the job has failed fewer
    * than maxAttempts times, else failed (the reason; after several failing attempts, each
@@ -280,6 +303,13 @@ export interface ServerStore {
   queueStats(now?: number): Promise<QueueStats>;
 
   getResult(submission: string): Promise<ResultRow | null>;
+  /**
+   * Ends a result's running audit (the state becomes 'done' or 'not available'); false when the
+   * result has no running audit (none, or already ended): an audit is written once.
+   */
+  setAudit(submission: string, outcome: AuditOutcome): Promise<boolean>;
+  /** A result's audit (null when the submission has no result). */
+  getAudit(submission: string): Promise<AuditRow | null>;
   /** Every result of a challenge with who submitted it. */
   listResults(challenge: string): Promise<(ResultRow & { participant: string; participantName: string; submittedAt: number })[]>;
 }
