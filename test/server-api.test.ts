@@ -206,9 +206,29 @@ describe.each(BACKENDS)('$name', (b) => {
       q2.start();
       try {
         await waitFor(async () => (await store.getJob(job))?.state === 'done', 'the job');
+        // The score is written first; its audit follows within the job's time limit.
+        await waitFor(async () => (await store.getAudit(submission))?.state !== 'running', 'the audit', 120);
       } finally {
         await q2.stop();
       }
+      // The audit of the submitted rows: the same numbers as `sieve audit tiny --subset FILE` run here.
+      const withAudit = await (await app.request(`/api/submissions/${submission}`, { headers: auth(token) })).json();
+      expect(withAudit.audit).toMatchObject({ status: 'done', report: `/api/submissions/${submission}/audit`, summary: { rows: 100, pool_rows: ids.length } });
+      const doc = await (await app.request(`/api/submissions/${submission}/audit`, { headers: auth(token) })).json();
+      const subsetFile = join(dir, 'eve.csv');
+      await writeFile(subsetFile, `id\n${ids.slice(100, 200).join('\n')}\n`);
+      const { runAuditService } = await import('../src/audit/service.ts');
+      const { auditToJson } = await import('../src/report/json.ts');
+      const local = await runAuditService({ target: join(challengesDir, 'tiny', 'challenge.yaml'), seed: 0, subset: { file: subsetFile } });
+      const figures = (j: { analysers: { name: string; severity: string; verdict: string; figures: unknown; findings: { total: number; flagged: number } }[] }) =>
+        j.analysers.map((x) => ({ name: x.name, severity: x.severity, verdict: x.verdict, figures: x.figures, total: x.findings.total, flagged: x.findings.flagged }));
+      expect(figures(doc.report.subset)).toEqual(figures(auditToJson(local.bundle.subset!)));
+      expect(figures(doc.report.pool)).toEqual(figures(auditToJson(local.bundle.pool)));
+      expect(withAudit.audit.summary.analysers.map((x: { name: string }) => x.name)).toEqual(doc.report.subset.analysers.map((x: { name: string }) => x.name));
+      // Only the pool's participant rows went in: no test split was read, and no server path is shown.
+      expect(doc.report.subset.pool.testRows).toBeNull();
+      expect(JSON.stringify(doc)).not.toContain(dir);
+      expect((await app.request(`/api/submissions/${submission}/audit`, { headers: auth(await register(app, 'gus')) })).status).toBe(404);
       const status = await (await app.request(`/api/jobs/${job}`, { headers: auth(token) })).json();
       expect(status).toMatchObject({ state: 'done', attempts: 1, result: `/api/submissions/${submission}` });
       const detail = await (await app.request(`/api/submissions/${submission}`, { headers: auth(token) })).json();
