@@ -220,10 +220,23 @@ describe.each(BACKENDS)('$name', (backend) => {
       expect(pending).toMatch(/data-state="(queued|running|done)"/);
       const id = location.split('/').pop()!;
       await waitFor(async () => (await store.listSubmissions({})).find((s) => s.id === id)?.job.state === 'done', 'the job');
+      // The page keeps reloading while the audit of the submitted rows runs, then stops.
+      await waitFor(async () => (await store.getAudit(id))?.state !== 'running', 'the audit');
       const res = await b.go(location);
       const done = await res.text();
       expect(done).toContain('data-state="done"');
       expect(done).not.toContain('http-equiv="refresh"');
+      expect(done).toContain('Audit of the submitted rows');
+      expect(done).toContain(`href="/submissions/${id}/audit"`);
+      // The audit report page: the HTML report's sections inside the site's frame, the file name still text.
+      const auditPage = await (await b.go(`${location}/audit`)).text();
+      expect(auditPage).toContain('<div class="audit-report">');
+      expect(auditPage).toContain('id="analyser-label-errors"');
+      expect(auditPage).toMatch(/Most likely label errors: subset/);
+      expect(auditPage).toContain('&lt;img src=x onerror=');
+      expect(auditPage).not.toContain('<img src=x');
+      expect(auditPage).not.toMatch(/<script/i);
+      expect(await (await b.go('/assets/sieve.css')).text()).toContain('.audit-report .badge.sev-problem');
       expect(done).toContain('accuracy (primary)');
       expect(done).toContain('macro_f1');
       expect(done).toMatch(/\[0\.\d{4}, [01]\.\d{4}\]/); // intervals
