@@ -202,6 +202,9 @@ describe.each(BACKENDS)('$name', (b) => {
       const released = events.filter((e) => e.event === 'released');
       expect(released).toHaveLength(2);
       for (const e of released) expect(e.reason).toMatch(/could not get the job's files: cannot reach the server/);
+      // The attempt's stored reason says why (what `sieve status` shows), not "stopping".
+      const releasedAttempts = (await Promise.all((await store.listSubmissions({})).map((s) => store.listAttempts(s.job.id)))).flat().filter((x) => x.outcome === 'released');
+      expect(releasedAttempts.filter((x) => /^released by worker .+ \(it could not get the job's files: cannot reach the server/.test(x.reason ?? '')).length).toBeGreaterThanOrEqual(2);
       expect(events.filter((e) => e.event === 'retry' || e.event === 'failed')).toEqual([]);
       // The evaluation cache the children wrote is in that folder (where its size limit applies), not in sieve's own.
       expect((await readdir(join(work, 'cache5', 'evaluate'))).filter((f) => f.endsWith('.arr')).length).toBeGreaterThan(0);

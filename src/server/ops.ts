@@ -25,7 +25,7 @@ export function metricsText(s: QueueStats, now: number, schemaVersion: number): 
   metric('sieve_oldest_queued_job_age_seconds', 'gauge', 'Age of the oldest queued job (0 when none is queued).', [['', s.oldestQueuedAt === null ? 0 : Math.max(0, (now - s.oldestQueuedAt) / 1000)]]);
   metric('sieve_results_last_minute', 'gauge', 'Results written in the last 60 seconds.', [['', s.resultsLastMinute]]);
   metric('sieve_results_total', 'counter', 'Results written.', [['', s.resultsTotal]]);
-  metric('sieve_attempts_total', 'counter', 'Ended evaluation attempts by outcome (failed, interrupted and expired count toward a job\'s attempts).', Object.entries(s.attempts).map(([k, v]) => [`{outcome="${k}"}`, v]));
+  metric('sieve_attempts_total', 'counter', 'Ended evaluation attempts by outcome (failed attempts count toward a job\'s attempts; interrupted, expired and released ones do not).', Object.entries(s.attempts).map(([k, v]) => [`{outcome="${k}"}`, v]));
   metric('sieve_workers_active', 'gauge', 'Workers holding a live lease.', [['', s.workersActive]]);
   metric('sieve_process_uptime_seconds', 'gauge', 'Seconds since this server process started.', [['', (now - started) / 1000]]);
   return `${out.join('\n')}\n`;

@@ -231,7 +231,7 @@ export class EvaluationQueue {
         const filesError = (err as Error).message;
         log('files-error', { error: filesError });
         clearInterval(heartbeat);
-        const released = await this.store.releaseJob(ref);
+        const released = await this.store.releaseJob(ref, undefined, `it could not get the job's files: ${filesError}`);
         log(released ? 'released' : 'lease-lost', { reason: `the worker could not get the job's files: ${filesError}`, seconds: seconds() });
         return 'no-files';
       }

@@ -154,10 +154,10 @@ export async function failAttempt(q: SqlTx, locks: RowLocks, ref: AttemptRef, re
   return afterFailingAttempt(q, ref.job, num(j.max_attempts), retry, reason, now, charge);
 }
 
-export async function releaseJob(q: SqlTx, locks: RowLocks, ref: AttemptRef, now: number): Promise<boolean> {
+export async function releaseJob(q: SqlTx, locks: RowLocks, ref: AttemptRef, now: number, why = 'stopping'): Promise<boolean> {
   if (!(await live(q, locks, ref, now))) return false;
   await q.exec("UPDATE job_attempts SET finished_at = $3, outcome = 'released', reason = $4 WHERE job = $1 AND attempt = $2",
-    [ref.job, ref.attempt, now, `released by worker ${ref.worker} (stopping)`]);
+    [ref.job, ref.attempt, now, `released by worker ${ref.worker} (${why})`]);
   await q.exec("UPDATE jobs SET state = 'queued', worker = NULL, lease_expires_at = NULL WHERE id = $1", [ref.job]);
   return true;
 }

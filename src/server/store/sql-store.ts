@@ -118,8 +118,8 @@ export abstract class SqlStore implements ServerStore {
   failAttempt(ref: AttemptRef, reason: string, retry: boolean, now?: number, charge = false): Promise<FailOutcome> {
     return this.run(async (q) => jobs.failAttempt(q, this.locks, ref, reason, retry, await this.clock(q, now), charge));
   }
-  releaseJob(ref: AttemptRef, now?: number): Promise<boolean> {
-    return this.run(async (q) => jobs.releaseJob(q, this.locks, ref, await this.clock(q, now)));
+  releaseJob(ref: AttemptRef, now?: number, why?: string): Promise<boolean> {
+    return this.run(async (q) => jobs.releaseJob(q, this.locks, ref, await this.clock(q, now), why));
   }
   queueStats(now?: number): Promise<QueueStats> {
     return this.run(async (q) => jobs.queueStats(q, await this.clock(q, now)), false);

@@ -287,8 +287,11 @@ export interface ServerStore {
    * once and keeps it counting against the quota. 'stale' when the lease is not live (nothing changed).
    */
   failAttempt(ref: AttemptRef, reason: string, retry: boolean, now?: number, charge?: boolean): Promise<FailOutcome>;
-  /** A stopping worker gives a live job back: the attempt ends 'released' (not a failure), the job is queued. */
-  releaseJob(ref: AttemptRef, now?: number): Promise<boolean>;
+  /**
+   * A worker gives a live job back: the attempt ends 'released' (not a failure), the job is
+   * queued. `why` says why in the attempt's reason (default 'stopping').
+   */
+  releaseJob(ref: AttemptRef, now?: number, why?: string): Promise<boolean>;
   /** Cancels a queued job of this participant (it stops counting against the quota). */
   cancelJob(jobId: string, participant: string, now: number): Promise<'cancelled' | 'not-queued' | 'not-found'>;
   /**
