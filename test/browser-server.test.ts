@@ -200,6 +200,24 @@ describe.skipIf(!hasChromium)('challenge server pages in Chromium', { timeout: 3
       await page.screenshot({ path: join(dir, `${b.name}-submission-phone.png`), fullPage: true });
       await page.setViewportSize({ width: 1280, height: 900 });
 
+      // The audit of the submitted rows: the page reloads until it ends, then links its report.
+      await page.reload();
+      await page.getByRole('link', { name: 'The full audit report' }).waitFor({ timeout: 120_000 });
+      await page.getByRole('link', { name: 'The full audit report' }).click();
+      await page.waitForURL(/\/submissions\/sub_[0-9a-f]+\/audit$/);
+      expect(await page.locator('h1').textContent()).toBe(`Audit of submission ${XSS}.csv`);
+      await page.locator('.audit-report #analyser-label-errors').waitFor();
+      const audit = await layout(page);
+      expectReadable(audit, 2, false);
+      expect(audit.xssFired).toBeUndefined();
+      await page.screenshot({ path: join(dir, `${b.name}-audit.png`), fullPage: true });
+      await page.setViewportSize({ width: 360, height: 780 });
+      await page.reload();
+      expect((await layout(page)).scrollWidth, 'horizontal overflow on a phone').toBeLessThanOrEqual((await layout(page)).clientWidth);
+      await page.screenshot({ path: join(dir, `${b.name}-audit-phone.png`), fullPage: true });
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.goto(submissionUrl);
+
       await page.getByRole('link', { name: 'leaderboard' }).click();
       const row = page.locator('tr[data-participant="ada lovelace"]');
       expect(await row.textContent()).toContain('leader');

@@ -17,6 +17,8 @@ import type { AuditView, SubmissionDetail } from './api-types.ts';
 export const AUDIT_CSS = `${reportStyle('.audit-report')}
 .tag.sev-ok{color:var(--ok);border-color:var(--ok)}.tag.sev-info{color:var(--accent);border-color:var(--accent)}
 .tag.sev-warning{color:var(--warn);border-color:var(--warn)}.tag.sev-problem{color:var(--bad);border-color:var(--bad)}
+.audit-report{overflow-wrap:anywhere;min-width:0}
+@media (max-width:40rem){.audit-report table{display:block;max-width:100%;overflow-x:auto}}
 `;
 
 const enc = encodeURIComponent;
