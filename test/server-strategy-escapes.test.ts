@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Hono } from 'hono';
 import { createApp } from '../src/server/app.ts';
@@ -153,6 +153,8 @@ describe.each(BACKENDS)('strategy escapes through the server ($name)', (b) => {
       expect(job.attempts, `${c.name}: ${attempts}`).toBe(1);
       expect(job.error, c.name).toMatch(/^the strategy failed: /);
       expect(job.error, c.name).toMatch(c.reason);
+      // The entrant reads this reason: it names none of the server's folders.
+      for (const folder of [dir, homedir(), tmpdir()]) expect(job.error, c.name).not.toContain(folder);
       expect(await store.getResult(jobs.get(c.name)!.submission), c.name).toBeNull();
     }
     expect(existsSync(leak)).toBe(false);

@@ -29,13 +29,15 @@
  * challenge or pool that does not load, a crash, the job's time limit) is the system's: it
  * does not count.
  */
-import { resolve } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Challenge } from '../challenge/schema.ts';
 import type { ReadSubmission } from '../submission/parse.ts';
 import type { SubmissionSource } from '../submission/sources/types.ts';
 import type { SubmissionAudit } from '../report/submission-audit.ts';
 import { SieveError } from '../util/errors.ts';
+import { cacheDir } from '../util/cache-dir.ts';
 
 export interface JobRequest {
   challengeRef: string;
@@ -82,14 +84,38 @@ if (process.send && process.argv[1] && resolve(process.argv[1]) === fileURLToPat
   process.on('disconnect', () => process.exit(0));
   process.once('message', (msg: JobRequest) => {
     void run(msg).then(async ({ reply, audit }) => {
+      const folders = serverFolders(msg);
+      if (!reply.ok) reply = { ...reply, reason: withoutServerPaths(reply.reason, folders) };
       await new Promise<void>((ok) => process.send?.(reply, () => ok()));
       if (reply.ok && audit) {
-        const a = await audit();
+        let a = await audit();
+        if (!a.ok) a = { ...a, reason: withoutServerPaths(a.reason, folders) };
         await new Promise<void>((ok) => process.send?.(a, () => ok()));
       }
       process.exit(0);
     });
   });
+}
+
+/**
+ * A failure reason goes to the entrant (the job's status, the submission page), so it must not
+ * tell them where this server keeps things: DuckDB's and Node's messages can name the server's
+ * home, cache, temporary or challenge folders (a tryout's failed SQL strategy showed
+ * `secret_directory=/home/…/.duckdb/stored_secrets`). Each such folder is replaced by `…`,
+ * longest first, so a path inside another is cut at the deeper one.
+ */
+export function withoutServerPaths(text: string, folders: (string | undefined)[]): string {
+  const cut = [...new Set(folders.filter((f): f is string => !!f && f.length > 1).map((f) => f.replace(/\/+$/, '')))]
+    .sort((a, b) => b.length - a.length);
+  let out = text;
+  for (const f of cut) out = out.split(f).join('…');
+  return out;
+}
+
+function serverFolders(req: JobRequest): string[] {
+  const challengeDir = /^[./]/.test(req.challengeRef) || req.challengeRef.includes('/') ? dirname(resolve(req.challengeRef)) : undefined;
+  return [homedir(), tmpdir(), process.cwd(), cacheDir(), req.poolDir && resolve(req.poolDir), challengeDir, process.env.SIEVE_WORKSPACE]
+    .filter((f): f is string => !!f);
 }
 
 /** Errors of the entrant's making (thrown while their strategy ran or its output was validated). */
