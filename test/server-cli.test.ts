@@ -99,7 +99,20 @@ describe.each(BACKENDS)('sieve submit / status ($name)', (b) => {
     const s = await sieve(['status', job, '--server', url, '--token', token, '--json']);
     expect(s.code).toBe(0);
     expect(['queued', 'running', 'done']).toContain(JSON.parse(s.stdout).state);
-  });
+    // Once done, status prints the result as submit does (after --no-wait there is no other CLI way to read it).
+    let done = JSON.parse(s.stdout);
+    for (const end = Date.now() + 50_000; done.state !== 'done' && Date.now() < end;) {
+      await new Promise((ok) => setTimeout(ok, 300));
+      done = JSON.parse((await sieve(['status', job, '--server', url, '--token', token, '--json'])).stdout);
+    }
+    expect(done.state).toBe('done');
+    expect(done.record.submission.rows).toBe(80);
+    expect(done.record.private).toEqual({ hidden: true, until: null });
+    const text = await sieve(['status', job, '--server', url, '--token', token]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/accuracy \(primary, max\)/);
+    expect(text.stdout).toMatch(/server {6}http:.*submission sub_[0-9a-f]+, job job_[0-9a-f]+/);
+  }, 60_000);
 
   it("passes the server's errors on: a bad submission, a bad token, no server", async () => {
     const bad = await sieve(['submit', 'tiny', 'bad.csv', '--server', url, '--token', token]);

@@ -85,12 +85,19 @@ Examples:
     .argument('<job>', 'the job id sieve submit printed'))
     .action(async (jobId: string, opts: Remote) => {
       const r = remote(opts);
-      const { jobStatus } = await import('../server/client.ts');
+      const { jobStatus, submissionDetail } = await import('../server/client.ts');
       const s = await jobStatus(r, jobId);
-      if (opts.json) return printJson(s);
+      // A done job's result is printed here as `sieve submit` prints it: after --no-wait this is
+      // the way to read it (submitting again would spend another submission).
+      const detail = s.state === 'done' ? await submissionDetail(r, s.submission) : null;
+      if (opts.json) return printJson(detail ? { ...s, record: detail.record } : s);
       for (const line of statusLines(s)) printWrapped(line, line.startsWith('  ') ? 4 : 0);
       if (s.error) printWrapped(`reason: ${s.error}`);
-      if (s.state === 'done') console.log(`result: sieve submit prints it; GET ${r.server.replace(/\/+$/, '')}/api/submissions/${s.submission}`);
+      if (detail) {
+        const { printRecord } = await import('./evaluate.ts');
+        await printRecord(detail.record as Parameters<typeof printRecord>[0], { server: true });
+        console.log(`server      ${r.server}: submission ${s.submission}, job ${s.id}`);
+      }
     });
 }
 
