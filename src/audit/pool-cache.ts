@@ -6,31 +6,19 @@
  * this cache only the first audit of a pool pays for the cross-validation and the pool's
  * neighbour graph (about 40 s on fashion-select), later ones only for their subset.
  *
- * The key is everything those results are a function of: the pool's content hash (which
- * covers every split's file), the audit's settings (analysers, options, folds, repeats, seed,
- * model spec and its header, the group columns, whether the test split was read), the
- * evaluator version, the sieve version and a hash of sieve's code (src/util/code-hash.ts). The
- * file holds a JSON header, the pool report as JSON (non-finite numbers kept as such) and the
- * probabilities as float32 bytes, with a sha256 over both; a damaged, truncated or foreign
- * file is ignored and rewritten. Writes go through a temporary file and a rename; a cache that
- * cannot be written is skipped. A variant pool's entries would go under the variant cache
- * (evaluator-only); everything else under `cacheDir()/audit`.
+ * The key (the pool's content hash, which covers every split's file, and the audit's settings:
+ * analysers, options, folds, repeats, seed, model spec and its header, the group columns,
+ * whether the test split was read), the file's checks, the writes and where entries lie are
+ * src/pool/entry-cache.ts's (`cacheDir()/audit`; a variant pool's would go under the
+ * evaluator-only variant cache). An entry here is the pool report as JSON (non-finite numbers
+ * kept as such) and the probabilities as float32 bytes, 8-byte aligned after it.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { EVALUATOR_VERSION } from '../../evaluator/version.ts';
 import type { AuditReport } from '../analysers/audit.ts';
 import type { OosPredictions } from '../analysers/types.ts';
-import { canonicalJson } from '../pool/manifest.ts';
+import { copyArray, entryKey, readEntry, writeEntry, type EntryHeader, type EntryKind } from '../pool/entry-cache.ts';
 import type { Pool } from '../pool/read.ts';
-import { variantCacheDir } from '../pool/resolve.ts';
-import { cacheDir } from '../util/cache-dir.ts';
-import { codeHash } from '../util/code-hash.ts';
-import { SIEVE_VERSION } from '../version.ts';
 
-const FORMAT = 'sieve-pool-audit/1';
-const MAGIC = Buffer.from('SIEVEAUD');
+const KIND: EntryKind = { format: 'sieve-pool-audit/1', magic: 'SIEVEAUD', folder: 'audit' };
 
 /** The pool report as cached: everything but the split it was computed on (the reader has it) and where the pool lies. */
 export type CachedPoolReport = Omit<AuditReport, 'train' | 'pool'>;
@@ -41,24 +29,13 @@ export interface PoolAuditEntry {
   oos?: OosPredictions;
 }
 
-interface Header {
-  format: string;
-  key: string;
-  poolHash: string;
+interface Header extends EntryHeader {
   oos: Omit<OosPredictions, 'proba'> | null;
   reportBytes: number;
-  sha256: string;
 }
 
 export function poolAuditKey(pool: Pool, settings: unknown): string {
-  return createHash('sha256')
-    .update(canonicalJson({ format: FORMAT, pool: pool.manifest.content_hash, settings, evaluator: EVALUATOR_VERSION, sieve: SIEVE_VERSION, code: codeHash() }))
-    .digest('hex');
-}
-
-function entryPath(pool: Pool, key: string): string {
-  const dir = pool.manifest.variant ? join(variantCacheDir(), '.audit') : join(cacheDir(), 'audit');
-  return join(dir, `${key}.bin`);
+  return entryKey(KIND, pool, settings);
 }
 
 // JSON has no NaN or ±Infinity: analysers' figures and findings may hold them (a score that
@@ -78,26 +55,16 @@ function reviver(_k: string, v: unknown): unknown {
 
 /** The cached pool audit for `key`, or null (absent, damaged, or another key's). */
 export function readPoolAudit(pool: Pool, key: string): PoolAuditEntry | null {
-  let buf: Buffer;
+  const entry = readEntry<Header>(KIND, pool, key);
+  if (!entry) return null;
+  const { header, body } = entry;
   try {
-    buf = readFileSync(entryPath(pool, key));
-  } catch {
-    return null;
-  }
-  try {
-    if (buf.length < 12 || !buf.subarray(0, 8).equals(MAGIC)) return null;
-    const headerBytes = buf.readUInt32LE(8);
-    const header = JSON.parse(buf.subarray(12, 12 + headerBytes).toString('utf8')) as Header;
-    if (header.format !== FORMAT || header.key !== key || header.poolHash !== pool.manifest.content_hash) return null;
-    const body = buf.subarray(12 + headerBytes);
-    if (createHash('sha256').update(body).digest('hex') !== header.sha256) return null;
     const report = JSON.parse(body.subarray(0, header.reportBytes).toString('utf8'), reviver) as CachedPoolReport;
     if (!header.oos) return { report };
     const start = Math.ceil(header.reportBytes / 8) * 8;
     const bytes = header.oos.n * header.oos.k * 4;
     if (start + bytes !== body.length) return null;
-    // A copy into a fresh buffer: aligned, and independent of the file's bytes.
-    const proba = new Float32Array(body.buffer.slice(body.byteOffset + start, body.byteOffset + start + bytes) as ArrayBuffer);
+    const proba = copyArray(body, start, bytes, Float32Array);
     return { report, oos: { ...header.oos, proba } };
   } catch {
     return null;
@@ -117,17 +84,5 @@ export function writePoolAudit(pool: Pool, key: string, entry: PoolAuditEntry): 
     const { proba: _proba, ...rest } = entry.oos;
     oos = rest;
   }
-  const header: Header = { format: FORMAT, key, poolHash: pool.manifest.content_hash, oos, reportBytes: report.length, sha256: createHash('sha256').update(body).digest('hex') };
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
-  const length = Buffer.alloc(4);
-  length.writeUInt32LE(json.length);
-  const file = entryPath(pool, key);
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(tmp, Buffer.concat([MAGIC, length, json, body]));
-    renameSync(tmp, file);
-  } catch {
-    rmSync(tmp, { force: true });
-  }
+  writeEntry<Header>(KIND, pool, key, { oos, reportBytes: report.length }, body);
 }
