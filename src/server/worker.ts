@@ -103,20 +103,27 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     }
     const cache = resolve(opts.cache ?? join(cacheDir(), 'worker'));
     const files = new WorkerFiles({ server: opts.server, token: tokens[0]?.token, pools: opts.pools, cacheDir: cache, maxBytes: opts.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES, log: opts.log });
+    // Rotations run one at a time (a slow database must not let two overlap) and delete the token
+    // before last *before* issuing the next, so this worker never holds more than two rows.
+    let rotating: Promise<void> | undefined;
     const rotate = async () => {
       try {
+        // Keep the current one (a request may be on its way with it); delete the one it replaced.
+        while (tokens.length > 1) await store.removeParticipant(tokens.shift()!.id, 'worker');
         const next = await issueWorkerToken(store, name);
         files.setToken(next.token);
         tokens.push(next);
-        // Keep the one just replaced (a request may be on its way with it); delete the one before.
-        while (tokens.length > 2) await store.removeParticipant(tokens.shift()!.id, 'worker');
         const purged = await purgeExpiredWorkerTokens(store);
         opts.log?.({ event: 'token-rotated', worker: name, token: next.id, ...(purged ? { purged } : {}) });
       } catch (err) {
         opts.log?.({ event: 'token-error', worker: name, error: (err as Error).message });
       }
     };
-    const rotation = opts.server ? setInterval(() => void rotate(), opts.tokenRotateMs ?? WORKER_TOKEN_ROTATE_MS) : undefined;
+    const tick = () => {
+      if (rotating) return; // the last rotation is still running: skip this tick
+      rotating = rotate().finally(() => { rotating = undefined; });
+    };
+    const rotation = opts.server ? setInterval(tick, opts.tokenRotateMs ?? WORKER_TOKEN_ROTATE_MS) : undefined;
     rotation?.unref();
     const queue = new EvaluationQueue(store, {
       workers: opts.concurrency,
@@ -142,6 +149,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       stop(graceMs = 0) {
         stopped ??= (async () => {
           clearInterval(rotation);
+          await rotating; // a rotation under way finishes first, so its token is revoked below too
           await queue.stop(graceMs);
           // Revoked: nobody can use this worker's tokens once it is gone.
           for (const t of tokens.splice(0)) {
