@@ -134,7 +134,7 @@ async function claimRate(claimers: number, served: Awaited<ReturnType<typeof loa
       for (;;) {
         const c = await store.claimJob(worker, 30_000, Date.now());
         if (!c) return;
-        await store.completeJob({ job: c.job.id, attempt: c.attempt, worker }, { submission: c.submission.id, primaryPublic: 0, record: '{}', createdAt: Date.now() }, Date.now());
+        await store.completeJob({ job: c.job.id, attempt: c.attempt, worker }, { submission: c.submission.id, primaryPublic: 0, record: '{}' }, Date.now());
         claimed++;
       }
     }));

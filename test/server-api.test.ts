@@ -411,7 +411,7 @@ describe.each(BACKENDS)('$name', (b) => {
         const finish = async () => {
           if (!once) return;
           once = false;
-          expect(await store.completeJob({ job: sent.job, attempt: 1, worker: 'w' }, { submission: sent.submission, primaryPublic: 0.5, record: '{"metrics":{}}', createdAt: Date.now() }, Date.now())).toBe(true);
+          expect(await store.completeJob({ job: sent.job, attempt: 1, worker: 'w' }, { submission: sent.submission, primaryPublic: 0.5, record: '{"metrics":{}}' }, Date.now())).toBe(true);
         };
         const racing = new Proxy(store, {
           get(target, key, receiver) {
@@ -429,6 +429,38 @@ describe.each(BACKENDS)('$name', (b) => {
         if (detail.job.state === 'done') expect(detail.record).not.toBeNull();
         const after = await (await app.request(`/api/submissions/${sent.submission}`, { headers: auth(org.token) })).json();
         expect(after).toMatchObject({ job: { state: 'done' }, record: { metrics: {} } });
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
+  describe("a result's audit deadline", () => {
+    it("is the database's clock at the write plus what is left of the job's time limit, and is judged by that clock, not the server's", async () => {
+      const store = await freshStore(b, 'audit-clock');
+      try {
+        // The server's own clock runs 10 minutes slow: it must not keep a lapsed audit 'running'.
+        const app = createApp({ store, challenges: served, maxUploadBytes: 64 * 1024, now: () => new Date(Date.now() - 600_000) });
+        const token = await register(app, 'clocked');
+        const sent = await (await app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: upload(`id\n${ids.slice(0, 30).join('\n')}\n`) })).json();
+        const claimed = (await store.claimJob('w', 60_000))!;
+        expect(claimed.job.id).toBe(sent.job);
+        const before = await store.dbNow();
+        expect(await store.completeJob({ job: sent.job, attempt: 1, worker: 'w' }, { submission: sent.submission, primaryPublic: 0.5, record: '{"metrics":{}}', auditMs: 300 })).toBe(true);
+        const after = await store.dbNow();
+        const row = (await store.getAudit(sent.submission))!;
+        expect(row.scoredAt).toBeGreaterThanOrEqual(before);
+        expect(row.scoredAt).toBeLessThanOrEqual(after);
+        expect(row).toMatchObject({ state: 'running', deadline: row.scoredAt + 300 });
+        // Read as an organiser, who gets the stored record as it is (this one is no whole record).
+        const org = issueToken('org_0000000000000000000000ab');
+        await store.addParticipant({ id: 'org_0000000000000000000000ab', name: 'org', role: 'organiser', tokenSalt: org.salt, tokenHash: org.hash, createdAt: 1 });
+        const view = async () => (await (await app.request(`/api/submissions/${sent.submission}`, { headers: auth(org.token) })).json()).audit;
+        const running = await view();
+        // Read right after the write it is still running (unless this machine stalled past the 300 ms).
+        if ((await store.dbNow()) < row.deadline! - 50) expect(running).toEqual({ status: 'running', deadline: new Date(row.deadline!).toISOString() });
+        await waitFor(async () => (await store.dbNow()) > row.deadline!, 'the database clock to pass the deadline', 10);
+        expect(await view()).toEqual({ status: 'not available', reason: "the audit did not finish within the job's time limit (its worker stopped or was cut off)" });
       } finally {
         await store.close();
       }

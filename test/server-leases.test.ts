@@ -27,7 +27,7 @@ async function storeWithJobs(b: StoreBackend, name: string, jobs: number, maxAtt
   return store;
 }
 
-const result = (k: number, at: number) => ({ submission: `sub_${k}`, primaryPublic: 0.5, record: `{"k":${k}}`, createdAt: at });
+const result = (k: number) => ({ submission: `sub_${k}`, primaryPublic: 0.5, record: `{"k":${k}}` });
 
 describe.each(BACKENDS)('leases ($name)', (b) => {
   if (skipIfUnavailable(b)) return;
@@ -41,18 +41,18 @@ describe.each(BACKENDS)('leases ($name)', (b) => {
       const a = { job: 'job_1', attempt: 1, worker: 'A' };
       // Another worker's name, another attempt: not this lease.
       expect(await store.renewLease({ ...a, worker: 'B' }, 1000, 500)).toBe(false);
-      expect(await store.completeJob({ ...a, worker: 'B' }, result(1, 500), 500)).toBe(false);
-      expect(await store.completeJob({ ...a, attempt: 2 }, result(1, 500), 500)).toBe(false);
+      expect(await store.completeJob({ ...a, worker: 'B' }, result(1), 500)).toBe(false);
+      expect(await store.completeJob({ ...a, attempt: 2 }, result(1), 500)).toBe(false);
       // A heartbeat at 1000 carries the lease to 2000: at 1500 it is still live, nobody else gets the job.
       expect(await store.renewLease(a, 1000, 1000)).toBe(true);
       expect((await store.getJob('job_1'))!.leaseExpiresAt).toBe(2000);
       expect(await store.claimJob('B', 1000, 1500)).toBeNull();
-      expect(await store.completeJob(a, result(1, 1500), 1500)).toBe(true);
+      expect(await store.completeJob(a, result(1), 1500)).toBe(true);
       expect(await store.getJob('job_1')).toMatchObject({ state: 'done', worker: null, leaseExpiresAt: null, attempts: 1 });
       expect((await store.getResult('sub_1'))!.record).toBe('{"k":1}');
       // Done: no more heartbeats, results or failures for it.
       expect(await store.renewLease(a, 1000, 1600)).toBe(false);
-      expect(await store.completeJob(a, result(1, 1600), 1600)).toBe(false);
+      expect(await store.completeJob(a, result(1), 1600)).toBe(false);
       expect(await store.failAttempt(a, 'late', true, 1600)).toBe('stale');
       expect((await store.listAttempts('job_1')).map((x) => [x.outcome, x.worker])).toEqual([['done', 'A']]);
     } finally {
@@ -67,7 +67,7 @@ describe.each(BACKENDS)('leases ($name)', (b) => {
       const a = { job: 'job_1', attempt: 1, worker: 'A' };
       // Past the lease, before anyone took the job over: A's heartbeat and result are refused already.
       expect(await store.renewLease(a, 1000, 1001)).toBe(false);
-      expect(await store.completeJob(a, result(1, 1001), 1001)).toBe(false);
+      expect(await store.completeJob(a, result(1), 1001)).toBe(false);
       expect(await store.getResult('sub_1')).toBeNull();
       const b = (await store.claimJob('B', 1000, 1002))!;
       expect(b).toMatchObject({ attempt: 2, job: { worker: 'B', attempts: 2 } });
@@ -76,10 +76,10 @@ describe.each(BACKENDS)('leases ($name)', (b) => {
         [2, null, 'B', null],
       ]);
       // A wakes up (its lease long gone) and reports again: still refused, even while B is live.
-      expect(await store.completeJob(a, { ...result(1, 1500), record: '{"from":"A"}' }, 1500)).toBe(false);
+      expect(await store.completeJob(a, { ...result(1), record: '{"from":"A"}' }, 1500)).toBe(false);
       expect(await store.failAttempt(a, 'A failed late', true, 1500)).toBe('stale');
       expect(await store.releaseJob(a, 1500)).toBe(false);
-      expect(await store.completeJob({ job: 'job_1', attempt: 2, worker: 'B' }, { ...result(1, 1600), record: '{"from":"B"}' }, 1600)).toBe(true);
+      expect(await store.completeJob({ job: 'job_1', attempt: 2, worker: 'B' }, { ...result(1), record: '{"from":"B"}' }, 1600)).toBe(true);
       expect((await store.getResult('sub_1'))!).toMatchObject({ attempt: 2, record: '{"from":"B"}' });
       expect(await store.getJob('job_1')).toMatchObject({ state: 'done', attempts: 2 });
     } finally {
@@ -128,7 +128,7 @@ describe.each(BACKENDS)('leases ($name)', (b) => {
       await store.claimJob('A', 1000, 100); // job_1, will expire
       await store.claimJob('B', 10_000, 100); // job_2, will be done
       await store.claimJob('B2', 10_000, 100); // job_3, stays running
-      expect(await store.completeJob({ job: 'job_2', attempt: 1, worker: 'B' }, result(2, 200), 200)).toBe(true);
+      expect(await store.completeJob({ job: 'job_2', attempt: 1, worker: 'B' }, result(2), 200)).toBe(true);
       expect(await store.queueStats(300)).toMatchObject({
         jobs: { queued: 1, running: 2, done: 1, failed: 0 }, oldestQueuedAt: 4, resultsTotal: 1, resultsLastMinute: 1, workersActive: 2,
         attempts: { done: 1, failed: 0, expired: 0 },
@@ -144,6 +144,40 @@ describe.each(BACKENDS)('leases ($name)', (b) => {
         attempts: { done: 1, expired: 1 },
       });
     } finally {
+      await store.close();
+    }
+  });
+
+  it("a result's time and its audit's deadline are the database's clock at the write, whatever the worker's clock says", async () => {
+    const store = await storeWithJobs(b, 'resultclock', 2);
+    const realNow = Date.now;
+    try {
+      const a = (await store.claimJob('A', 60_000))!;
+      const c = (await store.claimJob('B', 60_000))!;
+      // A's machine runs a day fast and completes first; B's runs a day slow and completes second.
+      Date.now = () => realNow() + 86_400_000;
+      const t0 = await store.dbNow();
+      expect(await store.completeJob({ job: a.job.id, attempt: 1, worker: 'A' }, { ...result(1), auditMs: 5000 })).toBe(true);
+      const t1 = await store.dbNow();
+      await new Promise((r) => setTimeout(r, 5));
+      Date.now = () => realNow() - 86_400_000;
+      expect(await store.completeJob({ job: c.job.id, attempt: 1, worker: 'B' }, result(2))).toBe(true);
+      const t2 = await store.dbNow();
+      Date.now = realNow;
+      const r1 = (await store.getResult('sub_1'))!;
+      const r2 = (await store.getResult('sub_2'))!;
+      expect(r1.createdAt).toBeGreaterThanOrEqual(t0);
+      expect(r1.createdAt).toBeLessThanOrEqual(t1);
+      expect(r2.createdAt).toBeGreaterThan(r1.createdAt);
+      expect(r2.createdAt).toBeLessThanOrEqual(t2);
+      // In the order they were written (by the workers' clocks sub_2 would come a day before sub_1), and both in the last minute.
+      expect((await store.listResults('tiny')).map((r) => r.submission)).toEqual(['sub_1', 'sub_2']);
+      expect((await store.queueStats()).resultsLastMinute).toBe(2);
+      // The audit of sub_1 runs until 5 s after the write, by the same clock; sub_2 has no audit.
+      expect(await store.getAudit('sub_1')).toMatchObject({ state: 'running', deadline: r1.createdAt + 5000, scoredAt: r1.createdAt });
+      expect(await store.getAudit('sub_2')).toMatchObject({ state: null, deadline: null, scoredAt: r2.createdAt });
+    } finally {
+      Date.now = realNow;
       await store.close();
     }
   });
@@ -169,10 +203,10 @@ describe.each(BACKENDS)('leases ($name)', (b) => {
       Date.now = realNow;
       // A 1 ms lease is over by the database's clock after a short wait: the next claim sweeps it.
       await new Promise((r) => setTimeout(r, 30));
-      expect(await store.completeJob({ job: b2.job.id, attempt: 1, worker: 'B' }, result(2, 0))).toBe(false);
+      expect(await store.completeJob({ job: b2.job.id, attempt: 1, worker: 'B' }, result(2))).toBe(false);
       expect(await store.claimJob('C', 60_000)).toMatchObject({ job: { id: b2.job.id }, attempt: 2 });
       expect((await store.listAttempts(b2.job.id)).map((x) => x.outcome)).toEqual(['expired', null]);
-      expect(await store.completeJob(a, result(1, 0))).toBe(true);
+      expect(await store.completeJob(a, result(1))).toBe(true);
       expect((await store.queueStats()).workersActive).toBe(1);
     } finally {
       Date.now = realNow;

@@ -49,7 +49,7 @@ describe.each(BACKENDS)('server store ($name)', (b) => {
       expect(got.sort()).toEqual(['job_1', 'job_2', 'job_3']);
       // The bytes come back as they went in (BLOB / BYTEA), as a plain Uint8Array.
       expect(claims.find((c) => c?.job.id === 'job_2')!.submission.bytes).toEqual(new Uint8Array([2, 255, 0]));
-      const result = { submission: 'sub_1', primaryPublic: 0.5, record: '{}', createdAt: 11 };
+      const result = { submission: 'sub_1', primaryPublic: 0.5, record: '{}' };
       const w1 = claims.find((c) => c?.job.id === 'job_1')!.job.worker!;
       const w2 = claims.find((c) => c?.job.id === 'job_2')!.job.worker!;
       expect(await store.completeJob({ job: 'job_1', attempt: 1, worker: w1 }, result, 11)).toBe(true);
@@ -233,7 +233,7 @@ describe.each(BACKENDS)('server store ($name)', (b) => {
       await Promise.all(stores.flatMap((s, m) => [0, 1].map(async (slot) => {
         const worker = `m${m}-${slot}`;
         for (let c = await s.claimJob(worker, 60_000, 100); c; c = await s.claimJob(worker, 60_000, 100)) {
-          expect(await s.completeJob({ job: c.job.id, attempt: c.attempt, worker }, { submission: c.submission.id, primaryPublic: 1, record: worker, createdAt: 100 }, 100)).toBe(true);
+          expect(await s.completeJob({ job: c.job.id, attempt: c.attempt, worker }, { submission: c.submission.id, primaryPublic: 1, record: worker }, 100)).toBe(true);
           done.push(c.job.id);
         }
       })));

@@ -454,11 +454,12 @@ export function createApp(opts: AppOptions): Hono {
    * while the challenge is open: it is computed from the pool's train split and the
    * challenge's public model only (src/server/job-child.ts auditRows).
    */
-  const auditJson = (row: AuditRow | null, id: string) => {
+  const auditJson = async (row: AuditRow | null, id: string) => {
     if (!row) return null;
     if (row.state === null) return { status: 'not available', reason: 'scored before this server audited submissions' };
     if (row.state === 'running') {
-      return row.deadline !== null && now().getTime() > row.deadline
+      // The deadline is the database's clock (the store wrote it), so it is judged by that clock.
+      return row.deadline !== null && (await store.dbNow()) > row.deadline
         ? { status: 'not available', reason: "the audit did not finish within the job's time limit (its worker stopped or was cut off)" }
         : { status: 'running', ...(row.deadline !== null ? { deadline: new Date(row.deadline).toISOString() } : {}) };
     }
@@ -470,7 +471,7 @@ export function createApp(opts: AppOptions): Hono {
   app.get('/api/submissions/:id/audit', async (c) => {
     const { sub } = await ownSubmission(c);
     const row = await store.getAudit(sub.id);
-    const view = auditJson(row, sub.id);
+    const view = await auditJson(row, sub.id);
     if (!view) throw new ApiError(404, 'not-found', `submission "${sub.id}" has no result yet`, 'submission');
     if (view.status !== 'done' || !row?.audit) throw new ApiError(404, 'not-found', `the audit of submission "${sub.id}" is ${view.status}${'reason' in view ? `: ${view.reason}` : ''}`, 'audit');
     return c.body(row.audit, 200, { 'content-type': 'application/json' });
@@ -493,7 +494,7 @@ export function createApp(opts: AppOptions): Hono {
         const closed = (await stateOf(served(sub.challenge))).state === 'closed';
         return entrantView(publicView(JSON.parse(result.record) as ResultRecord, { now: now(), showPrivate: closed }), { closed });
       })()) : null,
-      audit: result ? auditJson(await store.getAudit(sub.id), sub.id) : null,
+      audit: result ? await auditJson(await store.getAudit(sub.id), sub.id) : null,
     });
   });
 

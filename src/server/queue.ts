@@ -235,8 +235,10 @@ export class EvaluationQueue {
         log(released ? 'released' : 'lease-lost', { reason: `the worker could not get the job's files: ${filesError}`, seconds: seconds() });
         return 'no-files';
       }
-      // The attempt's time limit bounds the score and the audit after it together.
-      const deadline = Date.now() + this.opts.jobTimeoutSeconds * 1000;
+      // The attempt's time limit bounds the score and the audit after it together. It is measured
+      // here (a duration, on this machine's monotonic clock); the store turns what is left of it into
+      // the audit's deadline by the database's clock, as it stamps the result with that clock.
+      const deadline = performance.now() + this.opts.jobTimeoutSeconds * 1000;
       let audit: Promise<AuditReply>;
       try {
         ({ reply, audit } = await this.evaluate(run, {
@@ -253,7 +255,6 @@ export class EvaluationQueue {
         record.pool.ref = where.recordRefs.pool;
       }
       clearInterval(heartbeat);
-      const now = Date.now();
       // Whatever happens below, no audit outlives this attempt unless its score was written.
       let auditing = false;
       try {
@@ -272,8 +273,7 @@ export class EvaluationQueue {
             submission: submission.id,
             primaryPublic: record.primary?.mean ?? null,
             record: JSON.stringify(record),
-            createdAt: now,
-            auditDeadline: deadline,
+            auditMs: Math.max(0, deadline - performance.now()),
           });
           log(ok ? 'done' : 'stale-result', { seconds: seconds() });
           if (ok) {

@@ -12,7 +12,7 @@
  * taken the job over; and `results` has one row per submission, so nothing is scored twice.
  */
 import { bytesOf, JOB_COLUMNS, jobRow, num, numOrNull, type Row } from './rows.ts';
-import type { AttemptOutcome, AttemptRef, ClaimedJob, FailOutcome, JobState, QueueStats, ResultRow } from './types.ts';
+import type { AttemptOutcome, AttemptRef, ClaimedJob, FailOutcome, JobState, NewResult, QueueStats } from './types.ts';
 
 
 /** One store call's transaction, as the job SQL needs it. */
@@ -135,13 +135,14 @@ export async function renewLease(q: SqlTx, locks: RowLocks, ref: AttemptRef, lea
   return true;
 }
 
-export async function completeJob(q: SqlTx, locks: RowLocks, ref: AttemptRef, result: Omit<ResultRow, 'job' | 'attempt'> & { auditDeadline?: number }, now: number): Promise<boolean> {
+/** The result's time and its audit's deadline are `now`, the clock the lease is judged by (the database's): never the worker's. */
+export async function completeJob(q: SqlTx, locks: RowLocks, ref: AttemptRef, result: NewResult, now: number): Promise<boolean> {
   const j = await live(q, locks, ref, now);
   if (!j || j.submission !== result.submission) return false;
   if ((await q.rows('SELECT job FROM results WHERE submission = $1', [result.submission])).length) return false;
-  const audit = result.auditDeadline !== undefined;
+  const audit = result.auditMs !== undefined;
   await q.exec('INSERT INTO results (submission, job, attempt, primary_public, record, created_at, audit_state, audit_deadline) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-    [result.submission, ref.job, ref.attempt, result.primaryPublic, result.record, result.createdAt, audit ? 'running' : null, audit ? result.auditDeadline : null]);
+    [result.submission, ref.job, ref.attempt, result.primaryPublic, result.record, now, audit ? 'running' : null, audit ? now + Math.max(0, Math.round(result.auditMs!)) : null]);
   await q.exec("UPDATE jobs SET state = 'done', error = NULL, finished_at = $2, worker = NULL, lease_expires_at = NULL WHERE id = $1", [ref.job, now]);
   await q.exec("UPDATE job_attempts SET finished_at = $3, outcome = 'done' WHERE job = $1 AND attempt = $2", [ref.job, ref.attempt, now]);
   return true;

@@ -10,7 +10,7 @@ import * as jobs from './jobs-sql.ts';
 import { SCHEMA_VERSION, type Dialect } from './migrations.ts';
 import * as sql from './store-sql.ts';
 import type {
-  ActionRow, AttemptRef, AuditOutcome, AuditRow, AttemptRow, ChallengeRow, ClaimedJob, FailOutcome, JobRow, JobState, NewSubmission, ParticipantRole, ParticipantRow, PhaseRow,
+  ActionRow, AttemptRef, AuditOutcome, AuditRow, AttemptRow, ChallengeRow, ClaimedJob, FailOutcome, JobRow, JobState, NewResult, NewSubmission, ParticipantRole, ParticipantRow, PhaseRow,
   QueueStats, Quota, ResultRow, ServerStore, SubmissionRow, SubmitOutcome,
 } from './types.ts';
 
@@ -112,7 +112,7 @@ export abstract class SqlStore implements ServerStore {
   renewLease(ref: AttemptRef, leaseMs: number, now?: number): Promise<boolean> {
     return this.run(async (q) => jobs.renewLease(q, this.locks, ref, leaseMs, await this.clock(q, now)));
   }
-  completeJob(ref: AttemptRef, result: Omit<ResultRow, 'job' | 'attempt'> & { auditDeadline?: number }, now?: number): Promise<boolean> {
+  completeJob(ref: AttemptRef, result: NewResult, now?: number): Promise<boolean> {
     return this.run(async (q) => jobs.completeJob(q, this.locks, ref, result, await this.clock(q, now)));
   }
   failAttempt(ref: AttemptRef, reason: string, retry: boolean, now?: number, charge = false): Promise<FailOutcome> {

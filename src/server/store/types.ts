@@ -157,8 +157,17 @@ export interface ResultRow {
   primaryPublic: number | null;
   /** The full result record as JSON (private scores included: shown only through publicView). */
   record: string;
+  /** When the result was written, by the database's clock (ms since the epoch). */
   createdAt: number;
 }
+
+/**
+ * A result as a worker hands it to completeJob. Its time (`createdAt`) and its audit's deadline
+ * are the database's clock at the write, never the worker's: workers on other machines, whose
+ * clocks disagree, still order their results correctly. `auditMs`: the result's audit is
+ * 'running' for that long after the write (what is left of the attempt's time limit).
+ */
+export type NewResult = Omit<ResultRow, 'job' | 'attempt' | 'createdAt'> & { auditMs?: number };
 
 /**
  * The audit of a result's rows (src/server/job-child.ts): 'running' from the moment the score is
@@ -171,6 +180,7 @@ export type AuditState = 'running' | 'done' | 'not available';
 export interface AuditRow {
   submission: string;
   state: AuditState | null;
+  /** Until when (the database's clock) a 'running' audit may still be stored. */
   deadline: number | null;
   /** The stored audit as JSON (state 'done'). */
   audit: string | null;
@@ -276,10 +286,11 @@ export interface ServerStore {
   /**
    * Writes the result and marks the job done, in one transaction, only if the lease is live
    * and the submission has no result yet; false otherwise (nothing written). A late result
-   * from an expired lease is rejected even when no other worker has taken the job yet. With
-   * `auditDeadline` the result's audit is 'running' until then (setAudit ends it).
+   * from an expired lease is rejected even when no other worker has taken the job yet. The
+   * result's created_at is `now` (the database's clock unless a test passes its own). With
+   * `auditMs` the result's audit is 'running' until now + auditMs (setAudit ends it).
    */
-  completeJob(ref: AttemptRef, result: Omit<ResultRow, 'job' | 'attempt'> & { auditDeadline?: number }, now?: number): Promise<boolean>;
+  completeJob(ref: AttemptRef, result: NewResult, now?: number): Promise<boolean>;
   /**
    * Ends a live attempt as failed: back to queued while `retry` and the job has failed fewer
    * than maxAttempts times, else failed (the reason; after several failing attempts, each
