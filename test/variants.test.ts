@@ -8,14 +8,15 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRng } from '../compute/rng.ts';
 import { studentTInterval, studentTQuantile } from '../compute/stats.ts';
 import { loadChallenge } from '../src/challenge/load.ts';
-import type { Challenge } from '../src/challenge/schema.ts';
+import { METRIC_FAMILIES, METRIC_RANGES, type Challenge } from '../src/challenge/schema.ts';
 import { loadEvalContext } from '../src/evaluate/context.ts';
 import { confidentCorrections } from '../src/evaluate/baselines.ts';
 import { evaluateFile } from '../src/evaluate/runner.ts';
 import {
-  ensureVariants, loadVariants, produceWithStrategy, strategyGeneralisation, strategyInputOf, summariseGeneralisation, type LoadedVariant,
+  clipToRange, ensureVariants, GENERALISATION_INTERVAL, loadVariants, produceWithStrategy, strategyGeneralisation, strategyInputOf, summariseGeneralisation, type LoadedVariant,
   type ProduceSubmission, VARIANT_ERROR_CHARS,
 } from '../src/evaluate/variants.ts';
 import { assertParticipantSource } from '../src/pool/guard.ts';
@@ -220,6 +221,73 @@ describe('generalisation statistics', () => {
     const t = studentTInterval([0.8, 0.82, 0.81]);
     expect(t.mean).toBeCloseTo(0.81, 12);
     expect(t.high! - t.mean).toBeCloseTo((4.302653 * 0.01) / Math.sqrt(3), 5);
+  });
+
+  const summarise = (primary: string, values: number[], direction: 'max' | 'min' = 'max') => summariseGeneralisation(
+    { metrics: { primary, direction, rules: 'sieve', report: [] }, variants: { recipe: 'x', pools: values.map((_, i) => ({ seed: i + 1 })) } },
+    values.map((v, i) => ({ seed: i + 1, content_hash: `h${i}`, primary: v, seconds: 0 })),
+    null,
+  );
+
+  it("the interval is clipped to the metric's range: never past 1 for accuracy or below 0 for a fraction, unclipped where the range is open", () => {
+    // Three accuracies near 1: the raw t interval (t = 4.30) reaches past 1.
+    const raw = studentTInterval([0.99, 1, 0.97]);
+    expect(raw.high!).toBeGreaterThan(1);
+    const acc = summarise('accuracy', [0.99, 1, 0.97]);
+    expect(acc.ci95).toEqual([raw.low, 1]);
+    expect(acc.mean).toBeCloseTo(0.9866666666666667, 12);
+    expect(acc.interval).toBe(GENERALISATION_INTERVAL);
+    expect(acc.interval).toMatch(/clipped to the metric's range/);
+    // A fraction near 0 (lower is better): the raw interval goes below 0, the clipped one starts at 0.
+    const frac = summarise('fraction_to_95', [0, 0.02, 0.01], 'min');
+    expect(studentTInterval([0, 0.02, 0.01]).low!).toBeLessThan(0);
+    expect(frac.ci95![0]).toBe(0);
+    expect(frac.ci95![1]).toBe(studentTInterval([0, 0.02, 0.01]).high);
+    // A per-class F1 near 0 and near 1 at once (wide spread): clipped at both ends.
+    expect(summarise('f1[Shirt]', [0.02, 0.98, 0.5]).ci95).toEqual([0, 1]);
+    // The ranking auc (accuracy / clean accuracy) can pass 1: its interval is not cut at 1.
+    const auc = summarise('auc', [1.02, 1.05, 0.99]);
+    expect(auc.ci95).toEqual([studentTInterval([1.02, 1.05, 0.99]).low, studentTInterval([1.02, 1.05, 0.99]).high]);
+    expect(auc.ci95![1]).toBeGreaterThan(1.05);
+    // Log loss has no upper bound either, but never goes below 0.
+    const ll = summarise('log_loss', [0.01, 0.3, 0.05], 'min');
+    expect(ll.ci95![0]).toBe(0);
+    expect(ll.ci95![1]).toBe(studentTInterval([0.01, 0.3, 0.05]).high);
+  });
+
+  it('every interval lies in its metric\'s range and contains its estimate, for every family, 3–5 variants, scores anywhere in the range', () => {
+    expect(Object.keys(METRIC_RANGES).sort()).toEqual([...METRIC_FAMILIES].sort());
+    const rng = createRng(20261202);
+    let clipped = 0;
+    for (const family of METRIC_FAMILIES) {
+      const [lo, hi] = METRIC_RANGES[family];
+      const top = Number.isFinite(hi) ? hi : 3;
+      for (let trial = 0; trial < 200; trial++) {
+        const n = 3 + (trial % 3);
+        // Half the trials crowd the scores at one end of the range, where the raw interval spills over.
+        const edge = trial % 4 === 0 ? lo : trial % 4 === 1 ? top : null;
+        const values = Array.from({ length: n }, () => {
+          const u = rng.uniform() * (top - lo);
+          return edge === null ? lo + u : edge === lo ? lo + u * 0.05 : top - u * 0.05;
+        });
+        const g = summarise(family === 'f1' ? 'f1[Coat]' : family, values);
+        const [low, high] = g.ci95!;
+        expect(low).toBeLessThanOrEqual(g.mean!);
+        expect(high).toBeGreaterThanOrEqual(g.mean!);
+        expect(low).toBeGreaterThanOrEqual(lo);
+        expect(high).toBeLessThanOrEqual(hi);
+        const raw = studentTInterval(values);
+        if (raw.low! < lo || raw.high! > hi) clipped++;
+        else expect([low, high]).toEqual([raw.low, raw.high]);
+      }
+    }
+    expect(clipped).toBeGreaterThan(100);
+  });
+
+  it('a mean outside its metric\'s range is refused, not clipped out of sight', () => {
+    expect(() => summarise('accuracy', [1.2, 1.1, 1.3])).toThrow(/the mean accuracy over variants, 1.2, is outside the metric's range \[0, 1\]/);
+    expect(() => clipToRange(-0.1, -0.2, 0, [0, 1], 'ece')).toThrow(/outside the metric's range/);
+    expect(clipToRange(0.5, 0.4, 0.6, [0, 1], 'accuracy')).toEqual([0.4, 0.6]);
   });
 
   it('one variant: a mean, no interval, and a note', () => {

@@ -78,6 +78,42 @@ export const LOWER_IS_BETTER: readonly string[] = [
   'dataperf_fraction_fixes',
 ];
 
+/**
+ * The values each metric family can take, [low, high] (high may be Infinity): rates, fractions
+ * and gaps in [0, 1]; log loss in [0, ∞); the ranking curve's auc, the area under
+ * accuracy / clean-pool accuracy, in [0, ∞) (a partly fixed pool can beat the clean one, so
+ * it can pass 1). An interval over a metric's values (the generalisation score's) is clipped
+ * to this range. A new family must say its range here (the type requires it).
+ */
+export const METRIC_RANGES: Record<MetricFamilyName, readonly [number, number]> = {
+  accuracy: [0, 1],
+  balanced_accuracy: [0, 1],
+  macro_f1: [0, 1],
+  log_loss: [0, Infinity],
+  ece: [0, 1],
+  precision: [0, 1],
+  recall: [0, 1],
+  f1: [0, 1],
+  group_accuracy: [0, 1],
+  worst_group_accuracy: [0, 1],
+  demographic_parity_gap: [0, 1],
+  equalized_odds_difference: [0, 1],
+  auc: [0, Infinity],
+  fraction_to_95: [0, 1],
+  noisy_accuracy: [0, 1],
+  final_accuracy: [0, 1],
+  clean_accuracy: [0, 1],
+  dataperf_fraction_fixes: [0, 1],
+};
+
+/** The range of a metric name ("f1[Coat]" → f1's); an unknown family is an error (the schema admits none). */
+export function metricRange(name: string): readonly [number, number] {
+  const { family } = splitMetricName(name);
+  const r = (METRIC_RANGES as Record<string, readonly [number, number]>)[family];
+  if (!r) throw new Error(`metricRange: no range for metric "${name}" (family "${family}" is not one of ${METRIC_FAMILIES.join(', ')})`);
+  return r;
+}
+
 /** "f1[Coat]" → { family: "f1", arg: "Coat" }; "accuracy" → { family: "accuracy" }. */
 export function splitMetricName(name: string): { family: string; arg?: string } {
   const m = /^([a-z0-9_]+)(?:\[(.+)\])?$/.exec(name);

@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { studentTInterval } from '../../compute/stats.ts';
 import type { VariantRecipe } from '../../pools/recipes/variants.ts';
-import type { Challenge } from '../challenge/schema.ts';
+import { metricRange, type Challenge } from '../challenge/schema.ts';
 import { grantStrategyRead, readHiddenSplit } from '../pool/hidden.ts';
 import { verifyPoolFiles } from '../pool/integrity.ts';
 import { canonicalJson, MANIFEST_FILE, type PoolManifest } from '../pool/manifest.ts';
@@ -174,7 +174,19 @@ export interface VariantScore {
 
 /** How the interval over variants is computed, written into every record. */
 export const GENERALISATION_INTERVAL =
-  "Student t over variants: mean ± t(0.975, n − 1) · s / √n of the per-variant primary scores (3–5 values are too few for a bootstrap: n = 3 gives 10 distinct resamples); it contains the mean by construction and reflects variant-to-variant spread, each score already averaging its variant's test rows and model seeds";
+  "Student t over variants: mean ± t(0.975, n − 1) · s / √n of the per-variant primary scores (3–5 values are too few for a bootstrap: n = 3 gives 10 distinct resamples), clipped to the metric's range (e.g. [0, 1] for accuracy); it contains the mean by construction and reflects variant-to-variant spread, each score already averaging its variant's test rows and model seeds";
+
+/**
+ * A t interval clipped to the metric's range [lo, hi]: the t interval is symmetric and knows no
+ * bounds, so with 3 scores near 1 (t = 4.30) it passes 1 although no accuracy can. The mean of
+ * scores inside the range lies inside it, so the clipped interval still holds the mean; a score
+ * outside its metric's range is a bug and is refused rather than hidden.
+ */
+export function clipToRange(mean: number, low: number, high: number, range: readonly [number, number], metric: string): [number, number] {
+  const [lo, hi] = range;
+  if (!(mean >= lo && mean <= hi)) throw new Error(`generalisation: the mean ${metric} over variants, ${mean}, is outside the metric's range [${lo}, ${hi}]`);
+  return [Math.min(Math.max(low, lo), mean), Math.max(Math.min(high, hi), mean)];
+}
 
 export interface Generalisation {
   recipe: string;
@@ -221,7 +233,7 @@ export function summariseGeneralisation(
     ...base,
     mean: t.mean,
     std: Number.isFinite(t.std) ? t.std : null,
-    ci95: t.low === null || t.high === null ? null : [t.low, t.high],
+    ci95: t.low === null || t.high === null ? null : clipToRange(t.mean, t.low, t.high, metricRange(challenge.metrics.primary), challenge.metrics.primary),
     gap: publicScore === null ? null : publicScore - t.mean,
     ...(ok.length < 2 ? { note: 'one variant: no interval (no spread to judge)' } : ok.length < 5 ? { note: `${ok.length} variants: a wide interval by design; differences inside it are not evidence` } : {}),
   };
