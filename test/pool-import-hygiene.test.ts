@@ -145,6 +145,38 @@ describe('pool import: every problem in one run', () => {
     expect(readdirSync(dir)).toEqual(['d.csv']);
   });
 
+  it("reports a numeric column's stray values, inf/nan and missing values in one run (issue 7 item 6)", async () => {
+    // The tryout's multi2.csv: before, each of x's three kinds of problem took a run of its own.
+    const file = 'id,x,label\n1,1.0,a\n1,2.0,b\n3,abc,a\n4,4.0,\n5,5.0,b\n6,,a\n7,inf,b\n7,1,zz\n';
+    const err = (await importFails(fixture({ 'multi2.csv': file }), { input: 'multi2.csv' })) as ImportProblems;
+    expect(err.problems.map((p) => [p.message.replace(/ \(missing: .*accept them/, ''), p.count, p.examples])).toEqual([
+      ['duplicate ids: 2 ids occur more than once', 2, ['"1" at line 2 and line 3', '"7" at line 8 and line 9']],
+      ['missing labels in column "label" (1 row)', 1, ['line 5']],
+      [expect.stringMatching(/^column "x" is numeric except for 1 value that is not a number/), 1, ['line 4: "abc"']],
+      ['NaN or infinite values in numeric feature "x" (1 row)', 1, ['line 8: "inf"']],
+      ['missing values in numeric feature "x" (1 row)', 1, ['line 7']],
+    ]);
+    // Each kind keeps its count beyond the 20 rows it names; a test file's rows are reported as well.
+    const rows = Array.from({ length: 60 }, (_, i) => `r${i},${i % 2 ? 'a' : 'b'},${i % 10 === 1 ? 'inf' : i % 10 === 2 ? '' : i % 10 === 3 ? '?' : i}`);
+    const dir = fixture({ 'tr.csv': `id,label,x\n${rows.join('\n')}\n`, 'te.csv': 'id,label,x\nt1,a,-inf\nt2,b,\nt3,a,3\n' });
+    const e2 = (await importFails(dir, { input: 'tr.csv', testFile: join(dir, 'te.csv') })) as ImportProblems;
+    expect(e2.problems.map((p) => [p.message.replace(/ \(missing: .*accept them/, '').replace(/;.*/, ''), p.where.split('/').pop(), p.count, p.examples.length])).toEqual([
+      ['column "x" is numeric except for 6 values that are not numbers', 'tr.csv: x', 6, 1],
+      ['NaN or infinite values in numeric feature "x" (6 rows)', 'tr.csv: x', 6, 6],
+      ['NaN or infinite values in numeric feature "x" (1 row)', 'te.csv: x', 1, 1],
+      ['missing values in numeric feature "x" (6 rows)', 'tr.csv: x', 6, 6],
+      ['missing values in numeric feature "x" (1 row)', 'te.csv: x', 1, 1],
+    ]);
+    // --kind x=numeric: the non-numbers, inf and missing values of x, again in one run.
+    const e3 = (await importFails(fixture({ 'd.csv': file.replace('\n1,2.0', '\n2,2.0').replace('\n7,1,zz', '\n8,1,a') }), { input: 'd.csv', kinds: { x: 'numeric' } })) as ImportProblems;
+    expect(e3.problems.map((p) => p.message.replace(/ \(missing: .*accept them/, ''))).toEqual([
+      'missing labels in column "label" (1 row)',
+      'NaN or infinite values in numeric feature "x" (1 row)',
+      'values that are not numbers in numeric feature "x" (--kind x=numeric) (1 row)',
+      'missing values in numeric feature "x" (1 row)',
+    ]);
+  });
+
   it('names up to 20 rows per problem', async () => {
     const rows = Array.from({ length: 30 }, (_, i) => `${i},${i % 2 ? 'a' : 'b'},${i},nan`);
     const err = await importFails(fixture({ 'd.csv': `id,label,x,y\n${rows.join('\n')}\n` }), { input: 'd.csv', kinds: { y: 'numeric' } });

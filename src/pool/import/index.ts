@@ -542,12 +542,15 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
   for (const g of groupCols) for (const s of sources) await checkJsonTypes(conn, problems, s, g, 'group');
 
   // --- features -----------------------------------------------------------------------
-  const { kinds, stats } = await inferKinds(conn, opts, problems, sources, featureCols);
+  const { kinds, stats, strays } = await inferKinds(conn, opts, problems, sources, featureCols);
   const plans: Plan[] = [];
+  /** Numeric (or mostly numeric) columns refused for other values: their missing values are reported in the same run. */
+  const refusedNumeric: string[] = [...strays];
   for (const col of featureCols) {
     if (!kinds[col]) continue; // its problem is already listed
     const plan = await planFeature(conn, opts, problems, sources, col, kinds[col], stats.get(col), clean);
     if (plan) plans.push(plan);
+    else if (kinds[col] === 'numeric') refusedNumeric.push(col);
   }
   const numeric = plans.filter((p) => p.spec.kind === 'numeric');
   const policy = opts.missing ?? 'error';
@@ -558,19 +561,25 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
       ? [...numeric.map((p) => `${p.expr} IS NOT NULL`), ...texts.map((p) => `coalesce(trim(${p.expr}), '') <> ''`)].join(' AND ')
       : 'true';
   const missingCounts: Record<string, number> = {};
-  for (const p of numeric)
+  // Refused numeric columns too, so that a column's stray values, inf/nan and missing values
+  // are one report, not three runs (their counts only matter when missing values are errors).
+  const missingChecks = [
+    ...numeric.map((p) => ({ name: p.spec.name, expr: p.expr })),
+    ...(policy === 'error' ? refusedNumeric.filter((c) => featureCols.includes(c)).map((c) => ({ name: c, expr: sq(c) })) : []),
+  ];
+  for (const p of missingChecks)
     for (const s of sources) {
-      const st = stats.get(p.spec.name);
+      const st = stats.get(p.name);
       if (st && st.nonNull === st.rows) continue; // no missing value anywhere
       const n = await check(
         conn,
         policy === 'error' ? problems : new ProblemList(),
         s,
         `${p.expr} IS NULL`,
-        `missing values in numeric feature "${p.spec.name}" (missing: ${clean.naValues.map((v) => JSON.stringify(v)).join(', ')}); pass --missing drop-row or --missing impute to accept them`,
-        p.spec.name,
+        `missing values in numeric feature "${p.name}" (missing: ${clean.naValues.map((v) => JSON.stringify(v)).join(', ')}); pass --missing drop-row or --missing impute to accept them`,
+        p.name,
       );
-      missingCounts[p.spec.name] = (missingCounts[p.spec.name] ?? 0) + n;
+      missingCounts[p.name] = (missingCounts[p.name] ?? 0) + n;
     }
   if (policy === 'drop-row')
     for (const p of texts)
@@ -715,8 +724,16 @@ function sanitizeName(s: string): string {
 }
 
 /** Decides each feature column's kind from its DuckDB type and, for text, its values. */
-async function inferKinds(conn: DuckDBConnection, opts: ImportOptions, problems: ProblemList, sources: Staged[], cols: string[]): Promise<{ kinds: Record<string, FeatureKind>; stats: Map<string, TextStats> }> {
+async function inferKinds(
+  conn: DuckDBConnection,
+  opts: ImportOptions,
+  problems: ProblemList,
+  sources: Staged[],
+  cols: string[],
+): Promise<{ kinds: Record<string, FeatureKind>; stats: Map<string, TextStats>; strays: string[] }> {
   const out: Record<string, FeatureKind> = {};
+  /** Mostly numeric columns refused for their stray values (their other problems are reported too). */
+  const strays: string[] = [];
   const train = sources[0];
   const text: string[] = [];
   for (const c of cols) {
@@ -753,6 +770,10 @@ async function inferKinds(conn: DuckDBConnection, opts: ImportOptions, problems:
     else if (st.numbers > 0 && st.numbers + st.infNan >= NUMERIC_SHARE * st.nonNull) {
       // Mostly numbers with a few other values ("n/a", "?", "0x10"): refuse rather than guess.
       await strayValues(conn, problems, sources, c, other);
+      // And the column's inf/nan spellings in the same run, not one kind of problem per run
+      // (its missing values are counted with the other numeric features').
+      if (st.infNan) for (const s of sources) await check(conn, problems, s, isInfNan(sq(c)), infNanMessage(c), c, sq(c), fmtValue);
+      strays.push(c);
     } else if (st.approxDistinct <= MAX_CATEGORIES * 1.2 && st.maxLen <= MAX_CATEGORY_CHARS) out[c] = 'categorical'; // settled exactly in planFeature
     else out[c] = 'text';
   }
@@ -770,8 +791,10 @@ async function inferKinds(conn: DuckDBConnection, opts: ImportOptions, problems:
       else stats.get(c)!.categories = sortLabels(values.map(String));
     });
   }
-  return { kinds: out, stats };
+  return { kinds: out, stats, strays };
 }
+
+const infNanMessage = (col: string) => `NaN or infinite values in numeric feature "${col}"`;
 
 
 /** The non-numbers of a mostly numeric column, distinct, each with where it first occurs. */
@@ -821,7 +844,7 @@ async function planFeature(
       if (t === 'VARCHAR') {
         const infNan = isInfNan(x);
         for (const s of sources) {
-          if (!st || st.infNan) await check(conn, problems, s, infNan, `NaN or infinite values in numeric feature "${col}"`, col, x, fmtValue);
+          if (!st || st.infNan) await check(conn, problems, s, infNan, infNanMessage(col), col, x, fmtValue);
           if (opts.kinds?.[col] === 'numeric' && (!st || st.nonNull > st.numbers + st.infNan))
             await check(conn, problems, s, `${x} IS NOT NULL AND NOT ${isNumber(x)} AND NOT coalesce(${infNan}, false)`, `values that are not numbers in numeric feature "${col}" (--kind ${col}=numeric)`, col, x, fmtValue);
         }
@@ -829,7 +852,7 @@ async function planFeature(
       }
       if (FLOAT_TYPE.test(t) && (!st || st.infNan))
         for (const s of sources)
-          await check(conn, problems, s, `isnan(${x}) OR isinf(${x})`, `NaN or infinite values in numeric feature "${col}"`, col, `CAST(${x} AS VARCHAR)`, fmtValue);
+          await check(conn, problems, s, `isnan(${x}) OR isinf(${x})`, infNanMessage(col), col, `CAST(${x} AS VARCHAR)`, fmtValue);
       return problems.list.length > before ? undefined : { spec: { name: col, kind: 'numeric' }, expr: `CAST(${x} AS DOUBLE)` };
     }
     case 'categorical': {
