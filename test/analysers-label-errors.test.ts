@@ -7,7 +7,7 @@ import { describe, it, expect } from 'vitest';
 import { createRng, deriveSeed } from '../compute/rng.ts';
 import { generateSynthPool, synthClassNames } from '../src/pool/synth.ts';
 import { openPool, readSplit } from '../src/pool/read.ts';
-import { chooseKnnWeight, KNN_MIN_GAIN, KNN_MIN_Z, labelErrors } from '../src/analysers/label-errors.ts';
+import { chooseKnnWeight, KNN_MIN_GAIN, KNN_MIN_Z, labelErrors, predictiveSkill } from '../src/analysers/label-errors.ts';
 import { labelErrorsKnn } from '../src/analysers/label-errors-knn.ts';
 import { makeContext, prf, splitFromTable } from './analysers-helpers.ts';
 import type { AnalyserResult } from '../src/analysers/types.ts';
@@ -117,5 +117,33 @@ describe('the neighbour weight is kept only when its log-loss gain is clear of n
     expect(large.weight).toBeGreaterThan(0);
     // z = mean / (sd / √n) with the sample sd: replicating rows scales it by √((n − 1) / (n₁ − 1)).
     expect(large.z / small.z).toBeCloseTo(Math.sqrt(1199 / 11), 3);
+  });
+});
+
+describe('label errors from a model at chance level', () => {
+  it('says the flags are not meaningful when the labels are independent of the features, and not otherwise', async () => {
+    const p = generateSynthPool({ rows: 2000, dim: 8, classes: 2, noise: 0, seed: 3 });
+    const train = splitFromTable(p.train, synthClassNames(2), 'train');
+    const rng = createRng(deriveSeed(5, 'test', 'random-labels'));
+    const random = { ...train, labels: Int32Array.from({ length: train.n }, () => rng.int(2)) };
+    const r = await labelErrors.run(makeContext(random), labelErrors.defaults);
+    expect(r.summary.figures.oos_better_than_majority).toBe(0);
+    expect(r.summary.verdict).toMatch(/no better than always guessing the majority class/);
+    expect(r.summary.severity).toBe('warning');
+    // The same features with their real labels: the model is far better than the majority guess.
+    const real = await labelErrors.run(makeContext(train), labelErrors.defaults);
+    expect(real.summary.figures.oos_better_than_majority).toBe(1);
+    expect(real.summary.verdict).not.toMatch(/no better than/);
+  });
+
+  it('the skill test compares accuracy with the majority share', () => {
+    const labels = Int32Array.from([0, 0, 0, 1, 1, 0, 0, 0, 1, 0]);
+    const always0 = new Float32Array(labels.length * 2).map((_, i) => (i % 2 === 0 ? 0.9 : 0.1));
+    const s = predictiveSkill(labels, always0, 2);
+    expect(s.accuracy).toBeCloseTo(0.7);
+    expect(s.majorityShare).toBeCloseTo(0.7);
+    expect(s.better).toBe(false);
+    const perfect = new Float32Array(labels.length * 2).map((_, i) => (labels[i >> 1] === (i & 1) ? 0.9 : 0.1));
+    expect(predictiveSkill(labels, perfect, 2).better).toBe(true);
   });
 });

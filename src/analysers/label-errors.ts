@@ -91,6 +91,28 @@ export const KNN_MIN_Z = 5;
  */
 export const LABEL_ERROR_SEVERITY = { ok: 0.01, info: 0.03, warning: 0.1 };
 
+/**
+ * Whether the out-of-sample model predicts the given labels better than always guessing the
+ * majority class, by a one-sided binomial z-test at 5%. Confident learning reads disagreement
+ * with a model as evidence against a label; from a model at chance level (features that do not
+ * predict the label) its flags say nothing, however many there are.
+ */
+export function predictiveSkill(labels: Int32Array, proba: Float32Array, k: number): { accuracy: number; majorityShare: number; better: boolean } {
+  const n = labels.length;
+  const counts = new Float64Array(k);
+  let right = 0;
+  for (let i = 0; i < n; i++) {
+    counts[labels[i]]++;
+    let best = 0;
+    for (let j = 1; j < k; j++) if (proba[i * k + j] > proba[i * k + best]) best = j;
+    if (best === labels[i]) right++;
+  }
+  const accuracy = n ? right / n : 0;
+  const majorityShare = n ? Math.max(...counts) / n : 1;
+  const se = Math.sqrt(majorityShare * (1 - majorityShare) / Math.max(n, 1));
+  return { accuracy, majorityShare, better: n > 0 && accuracy - majorityShare > 1.6449 * se };
+}
+
 export interface LabelErrorScores {
   mask: Uint8Array;
   quality: Float64Array;
@@ -376,11 +398,17 @@ export const labelErrors: Analyser<LabelErrorOptions> = {
     const pairsText = topPairs.length
       ? ` Most confusions: ${topPairs.map((r) => `${r.true_label_guess} labelled ${r.given_label} (${r.count})`).join('; ')}.`
       : '';
-    const verdict = flagged === 0
+    const skill = predictiveSkill(train.labels, oos.proba, k);
+    const chance = !skill.better
+      ? `The out-of-sample model predicts the given labels no better than always guessing the majority class ` +
+        `(accuracy ${skill.accuracy.toFixed(3)} against ${skill.majorityShare.toFixed(3)}): the features do not predict the label, so disagreement ` +
+        `with the model is no evidence against a label and these flags are not meaningful (${count(flagged)} of ${count(train.n)} rows flagged).`
+      : undefined;
+    const verdict = chance ?? (flagged === 0
       ? `No label looks wrong: the out-of-sample model agrees with the given labels or is unsure (${count(train.n)} rows).`
       : `About ${pct(share)} of labels look wrong (${count(flagged)} of ${count(train.n)} rows); confident learning estimates ${pct(estNoise)} label noise.${pairsText}` +
         (s.knnWeight > 0 ? ` The ${pct(s.knnWeight)} weight on nearest neighbours' labels (chosen by log-loss) sharpened the model's probabilities.` : '') +
-        (s.vetoed !== undefined ? ` Flags confirmed by nearest neighbours (${count(s.vetoed)} before confirmation).` : '');
+        (s.vetoed !== undefined ? ` Flags confirmed by nearest neighbours (${count(s.vetoed)} before confirmation).` : ''));
 
     const plots: PlotSpec[] = [
       barChart({
@@ -398,9 +426,13 @@ export const labelErrors: Analyser<LabelErrorOptions> = {
       name: 'label-errors',
       summary: {
         verdict,
-        severity: severityFor(share, LABEL_ERROR_SEVERITY),
+        // A model at chance level cannot find label errors: say so (warning) rather than a problem.
+        severity: chance ? 'warning' : severityFor(share, LABEL_ERROR_SEVERITY),
         figures: {
           rows: train.n,
+          oos_accuracy_given: skill.accuracy,
+          majority_share: skill.majorityShare,
+          oos_better_than_majority: skill.better ? 1 : 0,
           flagged,
           flagged_share: share,
           estimated_noise_rate: estNoise,
