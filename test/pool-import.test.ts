@@ -254,7 +254,52 @@ describe('pool import: malformed inputs fail precisely and leave nothing behind'
   it('labels outside --classes', async () => {
     const err = await importFails(fixture({ 'd.csv': 'id,label,x\n1,cat,1\n2,dog,2\n3,cta,3\n' }), { input: 'd.csv', classes: ['cat', 'dog'] });
     expect(err.message).toMatch(/labels not among --classes \(cat, dog\) \(1 row\)/);
-    expect(err.examples).toEqual(['line 4: "cta"']);
+    expect(err.examples).toEqual(['"cta" (1 row, first at line 4)']);
+  });
+
+  it('labels outside --classes are summarised by value, with a hint for trailing punctuation', async () => {
+    const rows = Array.from({ length: 40 }, (_, i) => `${i},${i % 4 ? '<=50K.' : '>50K.'},${i}`);
+    const err = await importFails(fixture({ 'd.csv': `id,label,x\n${rows.join('\n')}\n` }), { input: 'd.csv', classes: ['<=50K', '>50K'] });
+    expect(err.message).toBe('labels not among --classes (<=50K, >50K) (all 40 rows of d.csv)');
+    expect(err.count).toBe(40);
+    expect(err.examples).toEqual([
+      '">50K." (10 rows, first at line 2)',
+      '"<=50K." (30 rows, first at line 3)',
+      '">50K." is the class ">50K" but for a trailing "."',
+      '"<=50K." is the class "<=50K" but for a trailing "."',
+      `if they are the same classes, remove the "." from the labels of d.csv (when the label is the last field: sed 's/\\.$//' d.csv > fixed-d.csv)`,
+    ]);
+  });
+
+  it('a test file whose classes never occur in train (UCI adult.test: ">50K.") is refused unless --classes lists them', async () => {
+    const train = Array.from({ length: 30 }, (_, i) => `${i}, ${i % 3 ? '<=50K' : '>50K'}, ${i}`);
+    const test = Array.from({ length: 12 }, (_, i) => `t${i}, ${i % 3 ? '<=50K.' : '>50K.'}, ${i}`);
+    const files = { 'adult.data': `id,label,x\n${train.join('\n')}\n`, 'adult.test': `id,label,x\n${test.join('\n')}\n` };
+    const dir = fixture(files);
+    const err = await importFails(dir, { input: 'adult.data', testFile: join(dir, 'adult.test'), format: 'csv' });
+    expect(err.message).toBe(
+      '2 test classes never occur in the train file adult.data (all 12 rows of adult.test); train has "<=50K", ">50K". If they are meant, list every class with --classes',
+    );
+    expect(err.where).toBe(`${join(dir, 'adult.test')}: label`);
+    expect(err.count).toBe(12);
+    expect(err.examples.slice(0, 4)).toEqual([
+      '">50K." (4 rows, first at line 2)',
+      '"<=50K." (8 rows, first at line 3)',
+      '">50K." is the train class ">50K" but for a trailing "."',
+      '"<=50K." is the train class "<=50K" but for a trailing "."',
+    ]);
+    // One stray class among good ones, no look-alike: no hint, only that class.
+    const mixed = fixture({ ...files, 'adult.test': `id,label,x\nt1,<=50K,1\nt2,>50K,2\nt3,maybe,3\n` });
+    const e2 = await importFails(mixed, { input: 'adult.data', testFile: join(mixed, 'adult.test'), format: 'csv' });
+    expect(e2.message).toMatch(/^a test class never occurs in the train file adult\.data \(1 row\)/);
+    expect(e2.examples).toEqual(['"maybe" (1 row, first at line 4)']);
+    // Listed with --classes, a class without train rows is the user's choice.
+    const ok = fixture(files);
+    const m = await importPool({ input: join(ok, 'adult.data'), testFile: join(ok, 'adult.test'), format: 'csv', classes: ['<=50K', '>50K', '<=50K.', '>50K.'], out: join(ok, 'p') });
+    expect(m.splits.test!.class_counts).toEqual({ '<=50K': 0, '>50K': 0, '<=50K.': 8, '>50K.': 4 });
+    // A class only in train is fine (a test split need not hold every class).
+    const fewer = fixture({ ...files, 'adult.test': `id,label,x\nt1,<=50K,1\nt2,<=50K,2\n` });
+    expect((await importPool({ input: join(fewer, 'adult.data'), testFile: join(fewer, 'adult.test'), format: 'csv', out: join(fewer, 'p') })).classes).toEqual(['<=50K', '>50K']);
   });
 
   it('a single class', async () => {

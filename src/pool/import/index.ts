@@ -244,6 +244,56 @@ async function check(
   return o.count;
 }
 
+/**
+ * The distinct labels of `s` meeting `cond` (over `l`, the label), each with its row count and
+ * first line, in order of first occurrence: "all 4,000 rows: "<=50K." (3,337)…" rather than 20
+ * identical line entries.
+ */
+async function labelValues(conn: DuckDBConnection, s: Staged, labelExpr: string, cond: string): Promise<{ rows: number; values: string[]; examples: string[] }> {
+  const res = (
+    await conn.runAndReadAll(
+      `SELECT l, count(*), min(r), sum(count(*)) OVER (), count(*) OVER () FROM (SELECT ${labelExpr} AS l, rowid + 1 AS r FROM ${q(s.table)} WHERE trim(${labelExpr}) <> '') ` +
+        `WHERE ${cond} GROUP BY l ORDER BY min(r) LIMIT ${MAX_EXAMPLES}`,
+    )
+  ).getRowsJS();
+  if (!res.length) return { rows: 0, values: [], examples: [] };
+  const total = Number(res[0][3]);
+  const distinct = Number(res[0][4]);
+  const examples = res.map(([l, n, r]) => `${JSON.stringify(l)} (${fmtCount(Number(n))} ${Number(n) === 1 ? 'row' : 'rows'}, first at ${s.describe(Number(r))})`);
+  if (distinct > res.length) examples.push(`${distinct - res.length} more labels`);
+  return { rows: total, values: res.map(([l]) => String(l)), examples };
+}
+
+const fmtCount = (n: number) => n.toLocaleString('en');
+
+/** "all 4,000 rows of adult.test" or "3 rows". */
+function rowsOf(n: number, s: Staged): string {
+  return n === s.rows && n > 1 ? `all ${fmtCount(n)} rows of ${basename(s.path)}` : plural(n, 'row').replace(/^\d+/, fmtCount(n));
+}
+
+/**
+ * Hints for labels that are a known class but for trailing punctuation or surrounding spaces
+ * (">50K." for ">50K"), the commonest way a test file's labels drift from its train file's.
+ */
+function nearClasses(values: string[], classes: string[], what: string, path: string): string[] {
+  const norm = (v: string) => v.trim().replace(/[\s.,;:!?]+$/, '').trim();
+  const byNorm = new Map(classes.map((c) => [norm(c), c]));
+  const hints: string[] = [];
+  const tails = new Set<string>();
+  for (const v of values) {
+    const c = byNorm.get(norm(v));
+    if (c === undefined || c === v) continue;
+    hints.push(`${JSON.stringify(v)} is the ${what} ${JSON.stringify(c)} but for ${v.trim() === c.trim() ? 'spaces' : `a trailing ${JSON.stringify(v.trim().slice(norm(v).length))}`}`);
+    if (v.trim() !== c.trim()) tails.add(v.trim().slice(norm(v).length));
+  }
+  if (hints.length && tails.size === 1) {
+    const t = [...tails][0];
+    const f = basename(path);
+    hints.push(`if they are the same classes, remove the ${JSON.stringify(t)} from the labels of ${f} (when the label is the last field: sed 's/${t.replace(/[.[\]*^$\\/]/g, '\\$&')}$//' ${f} > fixed-${f})`);
+  }
+  return hints;
+}
+
 // ---------------------------------------------------------------------------------------
 
 function checkColumnsExist(s: Staged, wanted: { option: string; names: string[] }[]): void {
@@ -527,11 +577,41 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
     if (dup.length) throw new SieveError(`${origin} list a class twice`, { where: opts.classes ? '--classes' : train.path, examples: dup });
     classes = given;
     const list = `[${classes.map(sqlString).join(', ')}]::VARCHAR[]`;
-    for (const [i, s] of sources.entries())
-      await check(conn, problems, s, `trim(${labelExprs[i]}) <> '' AND NOT list_contains(${list}, ${labelExprs[i]})`, `labels not among ${origin} (${classes.join(', ')})`, labelCol, labelExprs[i], fmtValue);
+    for (const [i, s] of sources.entries()) {
+      const stray = await labelValues(conn, s, labelExprs[i], `NOT list_contains(${list}, l)`);
+      if (stray.rows)
+        problems.add({
+          message: `labels not among ${origin} (${classes.join(', ')}) (${rowsOf(stray.rows, s)})`,
+          where: `${s.path}: ${labelCol}`,
+          count: stray.rows,
+          examples: [...stray.examples, ...nearClasses(stray.values, classes, 'class', s.path)],
+        });
+    }
   } else {
     const union = sources.map((s, i) => `SELECT DISTINCT ${labelExprs[i]} AS l FROM ${q(s.table)} WHERE trim(${labelExprs[i]}) <> ''`).join(' UNION ');
     classes = sortLabels((await conn.runAndReadAll(union)).getRowsJS().map(([l]) => String(l)));
+  }
+  // A test class that never occurs in train (UCI adult.test writes ">50K." where adult.data
+  // has ">50K") would make a pool whose models can never predict it: refused unless --classes
+  // lists it, with a hint when it is a train class but for trailing punctuation or spaces.
+  // (With --classes, every test label is a listed class or already refused above.)
+  if (test && !opts.classes) {
+    // Labels outside classes the file declares are refused above.
+    const declared = given ? ` AND list_contains([${given.map(sqlString).join(', ')}]::VARCHAR[], l)` : '';
+    const trainLabels = `SELECT DISTINCT ${labelExprs[0]} FROM ${q(train.table)} WHERE ${labelExprs[0]} IS NOT NULL`;
+    const unseen = await labelValues(conn, test, labelExprs[1], `l NOT IN (${trainLabels})${declared}`);
+    if (unseen.rows) {
+      const trainClasses = sortLabels((await conn.runAndReadAll(trainLabels)).getRowsJS().map(([l]) => String(l)));
+      const n = unseen.values.length;
+      problems.add({
+        message:
+          `${n === 1 ? 'a test class never occurs' : `${n} test classes never occur`} in the train file ${basename(train.path)} (${rowsOf(unseen.rows, test)}); ` +
+          `train has ${trainClasses.slice(0, MAX_EXAMPLES).map((c) => JSON.stringify(c)).join(', ')}${trainClasses.length > MAX_EXAMPLES ? ` and ${trainClasses.length - MAX_EXAMPLES} more` : ''}. If ${n === 1 ? 'it is' : 'they are'} meant, list every class with --classes`,
+        where: `${test.path}: ${labelCol}`,
+        count: unseen.rows,
+        examples: [...unseen.examples, ...nearClasses(unseen.values, trainClasses, 'train class', test.path)],
+      });
+    }
   }
   if (classes.length < 2)
     problems.add({
