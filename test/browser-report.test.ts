@@ -16,6 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { adultLikeRecords, ADULT_COLUMNS } from './fixtures/adult-like.ts';
+import { openPool, readSplit } from '../src/pool/read.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = resolve(import.meta.dirname, '..');
@@ -40,9 +41,9 @@ interface PageFacts {
   consoleErrors: string[];
 }
 
-async function openReport(browser: Browser, file: string, screenshot: string): Promise<PageFacts> {
+async function openReport(browser: Browser, file: string, screenshot: string, width = 1280): Promise<PageFacts> {
   // A fresh context per report: no cache, no service workers, nothing shared between pages.
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, serviceWorkers: 'block' });
+  const context = await browser.newContext({ viewport: { width, height: 900 }, serviceWorkers: 'block' });
   const page = await context.newPage();
   const url = pathToFileURL(file).href;
   const requests: string[] = [];
@@ -58,6 +59,8 @@ async function openReport(browser: Browser, file: string, screenshot: string): P
     document.addEventListener('securitypolicyviolation', () => { (window as unknown as { __csp: number }).__csp++; });
   });
   await page.goto(url, { waitUntil: 'load' });
+  // Everything a reader can open is opened (the figures tables sit in <details>): nothing may overflow then either.
+  await page.evaluate(() => { for (const d of document.querySelectorAll('details')) d.open = true; });
   const facts = await page.evaluate(() => {
     const box = (e: Element) => e.getBoundingClientRect();
     return {
@@ -155,6 +158,21 @@ describe.skipIf(!hasChromium)('HTML audit report in Chromium', { timeout: 600_00
     expect(facts.failed).toEqual([]);
     expect(facts.cspViolations).toBe(0);
     expect(facts.consoleErrors).toEqual([]);
+    // On a 360 px phone, with every figures table open, nothing overflows sideways either.
+    expectReadable(await openReport(browser, join(dir, 'german-credit.html'), join(dir, 'german-credit-360.png'), 360));
+  });
+
+  it('renders a subset report (whole pool and subset side by side) on a desktop and a 360 px phone', async () => {
+    const train = await readSplit(await openPool('german-credit'), 'train');
+    const ids = join(dir, 'ids60.csv');
+    await writeFile(ids, ['id', ...Array.from({ length: 60 }, (_, i) => train.ids[(i * 37) % train.n])].join('\n') + '\n');
+    const html = await audit('credit-fair', ['--subset', ids], 'subset');
+    for (const width of [1280, 360]) {
+      const facts = await openReport(browser, html, join(dir, `subset-${width}.png`), width);
+      expectReadable(facts);
+      expect(facts.requests).toEqual([]);
+      expect(facts.consoleErrors).toEqual([]);
+    }
   });
 
   it('renders an Adult-like census pool (long category names, 40 countries) without overflow or cut labels', async () => {
@@ -168,6 +186,7 @@ describe.skipIf(!hasChromium)('HTML audit report in Chromium', { timeout: 600_00
     const html = await audit(join(dir, 'adult'), ['--group-columns', 'sex,race,native-country'], 'adult-like');
     const facts = await openReport(browser, html, join(dir, 'adult-like.png'));
     expectReadable(facts);
+    expectReadable(await openReport(browser, html, join(dir, 'adult-like-360.png'), 360));
     expect(facts.verdictHeadings.some((h) => /fairness/i.test(h))).toBe(true);
     expect(facts.svgs.length).toBeGreaterThanOrEqual(8);
     expect(facts.requests).toEqual([]);

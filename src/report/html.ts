@@ -234,11 +234,12 @@ function figuresTable(pool: AuditResult, subset?: AuditResult): string {
   if (names.length === 0) return '';
   const head = subset ? '<tr><th>figure</th><th>whole pool</th><th>subset</th></tr>' : '<tr><th>figure</th><th>value</th></tr>';
   const rows = names.map((k) => {
-    const cells = [`<td>${escapeHtml(k)}</td>`, `<td class="num">${escapeHtml(formatValue(pool.summary.figures[k]))}</td>`];
+    // Long snake_case names may break after an underscore, so the table fits a phone's width.
+    const cells = [`<td>${escapeHtml(k).replace(/_/g, '_<wbr>')}</td>`, `<td class="num">${escapeHtml(formatValue(pool.summary.figures[k]))}</td>`];
     if (subset) cells.push(`<td class="num">${escapeHtml(formatValue(subset.summary.figures[k]))}</td>`);
     return `<tr>${cells.join('')}</tr>`;
   });
-  const table = `<table class="figures">${head}${rows.join('')}</table>`;
+  const table = `<div class="wide"><table class="figures">${head}${rows.join('')}</table></div>`;
   // Long lists of figures fold away so the verdicts stay readable at a glance.
   return names.length > FIGURES_SHOWN
     ? `<details class="figures"><summary>${names.length} figures</summary>${table}</details>`
@@ -257,7 +258,7 @@ function summarySection(bundle: HtmlBundle, classPlot: string): string {
   const subsetBy = new Map((bundle.subset?.results ?? []).map((r) => [r.name, r]));
   const rows = bundle.pool.results.map((r) => {
     const s = subsetBy.get(r.name);
-    return `<tr><td><a href="#analyser-${escapeHtml(r.name)}">${escapeHtml(r.title)}</a></td><td>${severityBadge(r.summary.severity)}</td>${s ? `<td>${severityBadge(s.summary.severity)}</td>` : ''}<td>${escapeHtml(r.summary.verdict)}</td></tr>`;
+    return `<tr><td><a href="#analyser-${escapeHtml(r.name)}">${escapeHtml(r.title)}</a></td><td${s ? ' data-label="whole pool"' : ''}>${severityBadge(r.summary.severity)}</td>${s ? `<td data-label="subset">${severityBadge(s.summary.severity)}</td>` : ''}<td>${escapeHtml(r.summary.verdict)}</td></tr>`;
   });
   const head = `<tr><th>analyser</th><th>${bundle.subset ? 'whole pool' : 'severity'}</th>${bundle.subset ? '<th>subset</th>' : ''}<th>verdict${bundle.subset ? ' (whole pool)' : ''}</th></tr>`;
   const skipped = [...bundle.pool.skipped, ...(bundle.subset?.skipped ?? [])]
@@ -266,7 +267,7 @@ function summarySection(bundle: HtmlBundle, classPlot: string): string {
   const notes = [bundle.pool.testNote, bundle.subset?.testNote].filter((x): x is string => !!x);
   return `<section id="summary"><h2>Summary</h2>
 ${notes.length ? `<p class="note">${escapeHtml(notes[0])}</p>` : ''}
-<table class="summary">${head}${rows.join('')}</table>
+<div class="wide"><table class="summary">${head}${rows.join('')}</table></div>
 ${skipped.length ? `<ul class="skipped">${skipped.join('')}</ul>` : ''}${classPlot}</section>`;
 }
 

@@ -16,7 +16,7 @@ h3{margin:0 0 8px}h4{margin:0 0 6px;font-size:.95rem;color:#333}
 .verdict.sev-ok{border-left-color:var(--ok)}.verdict.sev-info{border-left-color:var(--info)}
 .verdict.sev-warning{border-left-color:var(--warning)}.verdict.sev-problem{border-left-color:var(--problem)}
 .verdict-text{margin:6px 0}
-.badge{display:inline-block;font-size:.75rem;font-weight:600;color:#fff;border-radius:10px;padding:1px 8px;text-transform:uppercase;letter-spacing:.03em}
+.badge{display:inline-block;white-space:nowrap;font-size:.75rem;font-weight:600;color:#fff;border-radius:10px;padding:1px 8px;text-transform:uppercase;letter-spacing:.03em}
 .badge.sev-ok{background:var(--ok)}.badge.sev-info{background:var(--info)}.badge.sev-warning{background:var(--warning)}.badge.sev-problem{background:var(--problem)}
 .side-by-side{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:12px}
 table{border-collapse:collapse;font-size:.85rem}td,th{border-bottom:1px solid var(--line);padding:3px 8px;text-align:left}
@@ -33,13 +33,16 @@ img.thumb{display:block;image-rendering:pixelated;width:84px;height:84px;margin:
 .suspects .card:has(.rowtext),.clusters .card:has(.rowtext){width:260px}
 section.analyser{border-top:1px solid var(--line);margin-top:28px}section.analyser>h2{border:0;margin-bottom:8px}
 section.analyser>.plots{margin:14px 0}.tables{margin-top:8px}
-table.summary{width:100%}table.summary td{vertical-align:top}table.summary td:last-child{min-width:0}
+table.summary{width:100%}table.summary td{vertical-align:top;overflow-wrap:break-word}table.summary td:last-child{min-width:0}
 a{color:var(--info)}
 .labels{font-weight:600}.given{color:var(--problem)}.suggested{color:var(--ok)}
 .cluster-list{display:flex;flex-wrap:wrap;gap:10px 28px}.cluster{margin-bottom:14px}.skipped{color:var(--muted)}
-details{margin:8px 0}summary{cursor:pointer;font-weight:600}.scroll{overflow-x:auto;max-height:420px}
+details{margin:8px 0}summary{cursor:pointer;font-weight:600}.scroll{overflow-x:auto;max-height:420px}.wide{overflow-x:auto;max-width:100%}
 footer{margin-top:40px;color:var(--muted);font-size:.8rem;border-top:1px solid var(--line);padding-top:8px}
-@media (max-width:40rem){.side-by-side{grid-template-columns:minmax(0,1fr)}}
+@media (max-width:40rem){.side-by-side{grid-template-columns:minmax(0,1fr)}body{padding:12px}
+table.summary,table.summary tbody,table.summary tr,table.summary td{display:block;width:100%}table.summary tr:first-child{display:none}
+table.summary tr{border-bottom:1px solid var(--line);padding:6px 0}table.summary td{border:0;padding:2px 0}
+table.summary td[data-label]{display:inline-block;width:auto;margin-right:10px}table.summary td[data-label]::before{content:attr(data-label) " ";color:var(--muted);font-size:.8rem}}
 `;
 
 /** The report's style, for a page that shows the sections inside `scope` (rules that style the document itself left out). */
