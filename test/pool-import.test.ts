@@ -225,6 +225,55 @@ describe('pool import: malformed inputs fail precisely and leave nothing behind'
     expect(err.examples).toEqual(['line 4: 3 fields, header has 4']);
   });
 
+  it('a title line before the data (UCI adult.test) is named as the odd line, and --skip-lines / --test-skip-lines skip it', async () => {
+    const data = Array.from({ length: 30 }, (_, i) => `${i}, ${i % 2 ? 'a' : 'b'}, ${i}, ${i * 2}`);
+    const test = Array.from({ length: 8 }, (_, i) => `t${i}, ${i % 2 ? 'a' : 'b'}, ${i}, ${i * 2}`);
+    const dir = fixture({ 'adult.data': data.join('\n') + '\n', 'adult.test': '|1x3 Cross validator\n' + test.join('\n') + '\n' });
+    const cols = { columns: ['id', 'label', 'x', 'y'], format: 'csv' as const, header: false };
+    const err = await importFails(dir, { input: 'adult.data', testFile: join(dir, 'adult.test'), ...cols });
+    expect(err.message).toBe('line 1 has 1 field, the other 8 records have 4: a title or comment line before the data?');
+    expect(err.count).toBe(1);
+    expect(err.examples).toEqual(['line 1: 1 field', 'skip it with --test-skip-lines 1']);
+    const m = await importPool({ input: join(dir, 'adult.data'), testFile: join(dir, 'adult.test'), testSkipLines: 1, ...cols, out: join(dir, 'p') });
+    expect(m.splits.test!.rows).toBe(8);
+    expect(m.splits.train.rows).toBe(30);
+    // Rows are still named by their line in the file: line 1 is the skipped title.
+    const bad = fixture({ 'adult.data': data.join('\n') + '\n', 'adult.test': '|1x3 Cross validator\n' + test.join('\n').replace('t3, a, 3', 't3, a, x3') + '\n' });
+    const e2 = await importFails(bad, { input: 'adult.data', testFile: join(bad, 'adult.test'), testSkipLines: 1, ...cols });
+    expect(e2.message).toMatch(/column "x" is numeric except for 1 value/);
+    expect(e2.examples).toEqual(['line 5: "x3"']);
+    // With a header: two title lines (CRLF) above it, skipped with --skip-lines 2.
+    const hdr = fixture({ 'd.csv': '# exported 2026-12-02\r\n# by a tool, with "quotes\r\nid,label,x,y\r\n' + data.join('\r\n') + '\r\n' });
+    const e3 = await importFails(hdr, { input: 'd.csv' });
+    expect(e3.message).toBe('lines 1–2 have 1 or 2 fields, the other 31 records have 4: title or comment lines before the header?');
+    expect(e3.examples.at(-1)).toBe('skip them with --skip-lines 2');
+    const m2 = await importPool({ input: join(hdr, 'd.csv'), skipLines: 2, out: join(hdr, 'p') });
+    expect(m2.features.map((f) => f.name)).toEqual(['x', 'y']);
+    expect(m2.splits.train.rows).toBe(30);
+    // The first record is in the minority but other lines differ too: not a title line.
+    const odd = fixture({ 'd.csv': 'id,label,x\n' + data.slice(0, 5).join('\n') + '\n9,a,1\n' });
+    const e4 = await importFails(odd, { input: 'd.csv' });
+    expect(e4.message).toBe('2 records have the wrong number of fields: the other 5 records have 4 fields, but the first record (line 1) has 3 (a title line, or the wrong delimiter?)');
+    expect(e4.examples).toEqual(['line 1: 3 fields, most records have 4', 'line 7: 3 fields, most records have 4']);
+    // Bad values of the options.
+    expect((await importFails(dir, { input: 'adult.data', skipLines: -1, ...cols })).message).toBe('--skip-lines needs a whole number of lines (0 or more), got -1');
+    expect((await importFails(dir, { input: 'adult.data', testSkipLines: 1, ...cols })).message).toBe('--test-skip-lines skips lines of the --test file; there is none');
+    const js = fixture({ 'd.jsonl': '{"id":"1","label":"a","x":1}\n' });
+    expect((await importFails(js, { input: 'd.jsonl', skipLines: 1 })).message).toBe('--skip-lines skips lines at the top of CSV/TSV files; d.jsonl is jsonl');
+  });
+
+  it('a .csv separated by ";" or tabs says which delimiter to pass (tryout F11)', async () => {
+    const dir = fixture({ 'semicolon.csv': 'id;x;z;label\n1;1,5;2;a\n2;2,5;3;b\n3;3,0;1;a\n4;4,0;2;b\n', 'semi_dot.csv': 'id;x;label\n1;1.5;a\n2;2.5;b\n', 'tabs.csv': 'id\tx\tlabel\n1\t2\ta\n2\t3\tb\n' });
+    const e1 = await importFails(dir, { input: 'semicolon.csv' });
+    expect(e1.message).toBe(`the fields of semicolon.csv look separated by ";", not ",": every line splits into 4 fields by ";"; pass --delimiter ';'`);
+    expect(e1.examples).toEqual(['line 1: "id;x;z;label"']);
+    // One field per line (no field-count error): still the delimiter, not "unknown columns".
+    expect((await importFails(dir, { input: 'semi_dot.csv' })).message).toMatch(/^the fields of semi_dot\.csv look separated by ";", not ","/);
+    expect((await importFails(dir, { input: 'tabs.csv' })).message).toMatch(/separated by tabs, not ",".*pass --delimiter \$'\\t'$/);
+    // A delimiter given is taken as given.
+    expect((await importPool({ input: join(dir, 'semi_dot.csv'), delimiter: ';', out: join(dir, 'p') })).features).toEqual([{ name: 'x', kind: 'numeric' }]);
+  });
+
   it('a truncated IDX file and a truncated Parquet file', async () => {
     const full = encodeIdx('ubyte', [4, 2, 2], new Uint8Array(16));
     const dir = fixture({ 'i-idx3-ubyte': full.subarray(0, full.length - 3), 'l-idx1-ubyte': encodeIdx('ubyte', [4], [0, 1, 0, 1]) });

@@ -74,6 +74,10 @@ export interface ImportOptions {
   header?: boolean;
   /** CSV: column names (for files without a header, or to rename a header's columns). */
   columns?: string[];
+  /** CSV: lines at the top of the input file to skip (a title or comment line). */
+  skipLines?: number;
+  /** CSV: lines at the top of the test file to skip (UCI adult.test's "|1x3 Cross validator"). */
+  testSkipLines?: number;
   /** Keep surrounding whitespace of text values (default: trimmed). */
   keepWhitespace?: boolean;
   /** Extra values meaning "missing", added to DEFAULT_NA_VALUES unless `defaultNaValues` is false. */
@@ -140,6 +144,10 @@ export async function importPool(opts: ImportOptions): Promise<PoolManifest> {
     throw new SieveError('give either a test file or a test fraction, not both', { where: '--test / --test-fraction' });
   if (opts.testFraction !== undefined && !(opts.testFraction > 0 && opts.testFraction < 1))
     throw new SieveError(`--test-fraction must be between 0 and 1 (exclusive), got ${opts.testFraction}`, { where: '--test-fraction' });
+  for (const [option, n] of [['--skip-lines', opts.skipLines], ['--test-skip-lines', opts.testSkipLines]] as const)
+    if (n !== undefined && !(Number.isInteger(n) && n >= 0))
+      throw new SieveError(`${option} needs a whole number of lines (0 or more), got ${n}`, { where: option });
+  if (opts.testSkipLines && !opts.testFile) throw new SieveError('--test-skip-lines skips lines of the --test file; there is none', { where: '--test-skip-lines' });
   if (opts.missing !== undefined && !MISSING_POLICIES.includes(opts.missing))
     throw new SieveError(`--missing must be one of ${MISSING_POLICIES.join(', ')}, got "${opts.missing}"`, { where: '--missing' });
   const clean: CleanOptions = {
@@ -157,8 +165,8 @@ export async function importPool(opts: ImportOptions): Promise<PoolManifest> {
     // DuckDB's common-subexpression pass costs time quadratic in a statement's expressions
     // (5,000 columns: seconds per statement); the import's statements repeat none worth sharing.
     await conn.run(`SET disabled_optimizers = 'common_subexpressions'`);
-    const train = await stage(conn, opts.input, opts.format, opts.labels, 'src_train', opts, clean);
-    const test = opts.testFile ? await stage(conn, opts.testFile, opts.format, opts.testLabels, 'src_test', opts, clean) : undefined;
+    const train = await stage(conn, opts.input, opts.format, opts.labels, 'src_train', opts, clean, [opts.skipLines, '--skip-lines']);
+    const test = opts.testFile ? await stage(conn, opts.testFile, opts.format, opts.testLabels, 'src_test', opts, clean, [opts.testSkipLines, '--test-skip-lines']) : undefined;
     for (const note of [...train.notes, ...(test?.notes ?? [])]) opts.onNote?.(note);
     opts.progress?.start(0, 'checking ids, labels and feature values');
     return await build(conn, opts, clean, train, test);
@@ -175,12 +183,15 @@ async function stage(
   table: string,
   opts: ImportOptions,
   clean: CleanOptions,
+  [skipLines, skipOption]: [number | undefined, string],
 ): Promise<Staged> {
   const abs = resolve(path);
   const { format, sniffed } = given ? { format: given, sniffed: false } : await detectFormat(abs);
   if (opts.columns && format !== 'csv' && format !== 'tsv')
     throw new SieveError(`--columns names the columns of CSV/TSV files without a header; ${basename(path)} is ${format}`, { where: '--columns' });
-  const csv = { delimiter: opts.delimiter, header: opts.header, columns: opts.columns, sniffed };
+  if (skipLines && format !== 'csv' && format !== 'tsv')
+    throw new SieveError(`${skipOption} skips lines at the top of CSV/TSV files; ${basename(path)} is ${format}`, { where: skipOption });
+  const csv = { delimiter: opts.delimiter, header: opts.header, columns: opts.columns, sniffed, skipLines, skipOption };
   const staged = await (async () => {
     switch (format) {
       case 'csv':

@@ -34,6 +34,9 @@ export interface CsvSniff {
   header: boolean;
   /** Why, in words, for the notes the import prints. */
   reason: string;
+  /** Fields per line with that delimiter (the commonest count) and the share of sampled lines that have it. */
+  fields: number;
+  share: number;
 }
 
 /**
@@ -42,10 +45,11 @@ export interface CsvSniff {
  * numbers in every other sampled line but not in line 1 (as Python's csv.Sniffer), or when no
  * column holds numbers at all and line 1's values never recur below it.
  */
-export function sniffCsv(head: Uint8Array, path: string, fullFile: boolean): CsvSniff {
+export function sniffCsv(head: Uint8Array, path: string, fullFile: boolean, skipLines = 0): CsvSniff {
   let text = new TextDecoder('utf-8', { fatal: false }).decode(head).replace(/^\uFEFF/, '');
-  let lines = text.split(/\r?\n/);
+  let lines = text.split(/\r\n|\n|\r/);
   if (!fullFile) lines = lines.slice(0, -1); // the last line may be cut off
+  lines = lines.slice(skipLines);
   lines = lines.filter((l) => l.trim() !== '').slice(0, 200);
   if (lines.length === 0) throw new SieveError('cannot tell the delimiter: no complete line in the first 64 KiB', { where: path });
   let best: { d: string; fields: number; share: number } | undefined;
@@ -68,6 +72,8 @@ export function sniffCsv(head: Uint8Array, path: string, fullFile: boolean): Csv
     delimiter: best.d,
     header,
     reason: `sniffed from the first lines: delimiter ${shown}, ${header ? 'a header line' : 'no header line'}`,
+    fields: best.fields,
+    share: best.share,
   };
 }
 

@@ -19,7 +19,7 @@ import type { FeatureSpec, GroupSpec } from '../manifest.ts';
 import { openArrowBatches } from '../arrow.ts';
 import { MAX_IDX_BYTES, parseIdx } from '../formats/idx.ts';
 import { ArffReader, type ArffRow } from '../formats/arff.ts';
-import { LineMap, MAX_EXAMPLES, readHead, readTextLines, scanCsv, scanJsonl } from './text-scan.ts';
+import { LineMap, MAX_EXAMPLES, readHead, readTextLines, scanCsv, scanJsonl, type CsvScan } from './text-scan.ts';
 import { ProblemList } from './problems.ts';
 import { SNIFF_BYTES, sniffCsv, sniffFormat, type ImportFormat } from './sniff.ts';
 
@@ -44,6 +44,10 @@ export interface CsvOptions {
   columns?: string[];
   /** The format was sniffed, not named by the extension or --format. */
   sniffed?: boolean;
+  /** Lines at the top of the file to skip before the header or data (a title or comment). */
+  skipLines?: number;
+  /** The option that set skipLines, for messages (--skip-lines, or --test-skip-lines for a test file). */
+  skipOption?: string;
 }
 
 /** A staged input: a DuckDB table plus what the format itself says about its columns. */
@@ -317,16 +321,30 @@ export async function stageCsv(
 ): Promise<Staged> {
   const size = await checkInputFile(path);
   const notes: string[] = [];
+  const skipLines = csv.skipLines ?? 0;
+  if (skipLines) notes.push(`${basename(path)}: the first ${skipLines === 1 ? 'line' : `${skipLines} lines`} skipped (${csv.skipOption ?? '--skip-lines'} ${skipLines})`);
   let delimiter = csv.delimiter ?? (format === 'tsv' ? '\t' : csv.sniffed ? undefined : ',');
   let header = csv.header ?? (csv.sniffed ? undefined : true);
   if (delimiter === undefined || header === undefined) {
-    const sniff = sniffCsv(await readHead(path, SNIFF_BYTES), path, size <= SNIFF_BYTES);
+    const sniff = sniffCsv(await readHead(path, SNIFF_BYTES), path, size <= SNIFF_BYTES, skipLines);
     delimiter ??= sniff.delimiter;
     header ??= csv.columns ? false : sniff.header;
     notes.push(`${basename(path)}: ${sniff.reason}${csv.header !== undefined || csv.columns ? ' (header as given)' : ''}`);
   }
   progress?.start(size, `scanning ${basename(path)}`, 'bytes');
-  const scan = await scanCsv(path, delimiter, header, progress);
+  let scan: CsvScan;
+  try {
+    scan = await scanCsv(path, delimiter, header, progress, skipLines, csv.skipOption);
+  } catch (err) {
+    // A .csv whose fields are separated by ";" (or tabs, "|"): say so rather than blame its lines.
+    if (csv.delimiter === undefined && err instanceof SieveError && /wrong number of fields|title or comment line/.test(err.message))
+      throw (await otherDelimiter(path, size, delimiter, skipLines)) ?? err;
+    throw err;
+  }
+  if (csv.delimiter === undefined && scan.fields === 1) {
+    const hint = await otherDelimiter(path, size, delimiter, skipLines);
+    if (hint) throw hint;
+  }
   progress?.start(0, `reading ${basename(path)} into DuckDB (${scan.records.toLocaleString('en')} records)`);
   let names: string[];
   if (csv.columns) {
@@ -352,7 +370,7 @@ export async function stageCsv(
   const columns = `{${names.map((h) => `${sqlString(stagedName(h))}: 'VARCHAR'`).join(', ')}}`;
   const source =
     `read_csv(${sqlString(path)}, header = ${header}, auto_detect = false, columns = ${columns}, delim = ${sqlString(delimiter)}, ` +
-    `quote = '"', escape = '"', strict_mode = true, encoding = 'utf-8')`;
+    `quote = '"', escape = '"', strict_mode = true, encoding = 'utf-8'${skipLines ? `, skip = ${skipLines}` : ''})`;
   try {
     await materialize(conn, table, source, names.map((name) => ({ name: stagedName(name), type: 'VARCHAR' })), clean);
   } catch (err) {
@@ -369,6 +387,30 @@ export async function stageCsv(
       { where: path, examples: [`records ${Math.min(rows, scan.records) + 1} on (from line ${lines.line(Math.min(rows, scan.records - 1))}) are read differently, or earlier`] },
     );
   return { table, path, format, rows, columns: await describeTable(conn, table), describe: (r) => `line ${lines.line(r - 1)}`, declared: {}, notes, headerless: !header };
+}
+
+/**
+ * The error for a file read with the default delimiter whose lines another delimiter splits
+ * consistently into more fields (a semicolon CSV named .csv), or undefined when none does.
+ */
+async function otherDelimiter(path: string, size: number, delimiter: string, skipLines: number): Promise<SieveError | undefined> {
+  let sniff;
+  try {
+    sniff = sniffCsv(await readHead(path, SNIFF_BYTES), path, size <= SNIFF_BYTES, skipLines);
+  } catch {
+    return undefined;
+  }
+  if (sniff.delimiter === delimiter || sniff.share < 0.9 || sniff.fields < 2) return undefined;
+  const shown = (d: string) => (d === '\t' ? 'tabs' : `"${d}"`);
+  const arg = sniff.delimiter === '\t' ? "$'\\t'" : `'${sniff.delimiter}'`;
+  const first = new TextDecoder('utf-8', { fatal: false }).decode(await readHead(path, 4096)).replace(/^\uFEFF/, '').split(/\r\n|\n|\r/)[skipLines] ?? '';
+  return new SieveError(
+    `the fields of ${basename(path)} look separated by ${shown(sniff.delimiter)}, not ${shown(delimiter)}: ${sniff.share === 1 ? 'every line' : `${Math.round(sniff.share * 100)}% of the first lines`} splits into ${sniff.fields} fields by ${shown(sniff.delimiter)}; pass --delimiter ${arg}`,
+    {
+      where: path,
+      examples: [`line ${skipLines + 1}: ${JSON.stringify(first.length > 80 ? first.slice(0, 77) + '...' : first)}`],
+    },
+  );
 }
 
 /** A JSON pointer to key `k` of an object. */

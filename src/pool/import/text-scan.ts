@@ -184,7 +184,7 @@ export interface CsvScan {
  * every record has as many fields as the first. All records with a wrong field count are
  * counted; the first ones are named.
  */
-export async function scanCsv(path: string, delimiter: string, hasHeader: boolean, progress?: Progress): Promise<CsvScan> {
+export async function scanCsv(path: string, delimiter: string, hasHeader: boolean, progress?: Progress, skipLines = 0, skipOption = '--skip-lines'): Promise<CsvScan> {
   if (delimiter.length !== 1 || delimiter.charCodeAt(0) > 127)
     throw new SieveError(`delimiter must be one ASCII character, got ${JSON.stringify(delimiter)}`, { where: '--delimiter' });
   const DELIM = delimiter.charCodeAt(0);
@@ -211,18 +211,26 @@ export async function scanCsv(path: string, delimiter: string, hasHeader: boolea
   const headerBytes: number[] = [];
   const lines = new LineMap();
   let records = 0;
-  const bad: string[] = [];
-  let badCount = 0;
+  // Records by their number of fields (count and first lines of each), so that a file whose
+  // first line is the odd one (a title such as adult.test's "|1x3 Cross validator") is told
+  // from one with a few broken lines; bounded: at most MAX_FIELD_GROUPS counts are kept.
+  const groups = new Map<number, { n: number; lines: number[] }>();
+  let ungrouped = 0;
   let bom = 0; // bytes of a UTF-8 byte-order mark still to skip
+  let skip = skipLines; // lines still to skip (--skip-lines), read as raw lines as DuckDB's skip does
+  let skipCR = false;
 
   const endRecord = (atEnd = false) => {
     // A blank line is skipped, as DuckDB does, except in a one-column file, where DuckDB
     // reads it as a missing value (but not the end of the file after a final line break).
     if (recordEmpty && (expected !== 1 || atEnd)) return;
     if (expected < 0) expected = fields;
-    else if (fields !== expected) {
-      badCount++;
-      if (bad.length < MAX_EXAMPLES) bad.push(`line ${recordLine}: ${fields} field${fields > 1 ? 's' : ''}, ${hasHeader ? 'header has' : 'the first record has'} ${expected}`);
+    let g = groups.get(fields);
+    if (!g && groups.size < MAX_FIELD_GROUPS) groups.set(fields, (g = { n: 0, lines: [] }));
+    if (!g) ungrouped++;
+    else {
+      g.n++;
+      if (g.lines.length < MAX_EXAMPLES) g.lines.push(recordLine);
     }
     if (!headerDone) headerDone = true;
     else {
@@ -241,6 +249,19 @@ export async function scanCsv(path: string, delimiter: string, hasHeader: boolea
         utf8.byte(c, offset + i, line);
         if (bom > 0) {
           bom--;
+          continue;
+        }
+        if (skipCR) {
+          skipCR = false;
+          if (c === LF) continue; // CRLF ending a skipped line
+        }
+        if (skip > 0) {
+          if (c === LF || c === CR) {
+            skip--;
+            line++;
+            recordLine = line;
+            skipCR = c === CR;
+          }
           continue;
         }
         if (!headerDone) {
@@ -312,16 +333,72 @@ export async function scanCsv(path: string, delimiter: string, hasHeader: boolea
       `${strayCount} quoted field${strayCount > 1 ? 's are' : ' is'} followed by more text before the next delimiter (write the whole field in quotes, doubling the quotes inside it: "a ""b"" c")`,
       { where: path, count: strayCount, examples: strayLines.map((l) => `line ${l}`) },
     );
-  if (expected < 0) throw new SieveError(hasHeader ? 'file has no header line (only blank lines)' : 'file has no records (only blank lines)', { where: path });
-  if (badCount)
-    throw new SieveError(`${badCount} record${badCount > 1 ? 's have' : ' has'} the wrong number of fields (broken or truncated lines?)`, {
-      where: path,
-      count: badCount,
-      examples: bad,
-    });
+  if (expected < 0)
+    throw new SieveError(
+      `${skipLines ? `after the ${skipLines} line${skipLines > 1 ? 's' : ''} ${skipOption} skips, ` : ''}${hasHeader ? 'file has no header line (only blank lines)' : 'file has no records (only blank lines)'}`,
+      { where: path },
+    );
+  if (groups.size > 1 || ungrouped) throw fieldCountError(path, groups, ungrouped, expected, hasHeader, skipLines, skipOption);
   if (records === 0) throw new SieveError(hasHeader ? 'file has a header but no data rows' : 'file has no records', { where: path });
   const header = hasHeader ? parseHeader(new TextDecoder().decode(Uint8Array.from(headerBytes)), delimiter, path) : undefined;
   return { header, fields: expected, records, lines, bytes };
+}
+
+/** Distinct field counts scanCsv keeps lines of (a file with more is broken throughout). */
+const MAX_FIELD_GROUPS = 1000;
+
+/**
+ * The error for records whose number of fields differs. When most records agree with the
+ * first, the others are the broken ones (as before); when the first record is in the minority,
+ * it is the odd one: a title or comment line before the data (UCI adult.test's first line) if
+ * only lines before the first good record differ, and `--skip-lines` is named.
+ */
+function fieldCountError(
+  path: string,
+  groups: Map<number, { n: number; lines: number[] }>,
+  ungrouped: number,
+  first: number,
+  hasHeader: boolean,
+  skipLines: number,
+  skipOption: string,
+): SieveError {
+  let mode = first;
+  for (const [f, g] of groups) if (g.n > groups.get(mode)!.n) mode = f;
+  const modeN = groups.get(mode)!.n;
+  const bad = [...groups].filter(([f]) => f !== mode);
+  const badCount = bad.reduce((n, [, g]) => n + g.n, 0) + ungrouped;
+  const lines = bad
+    .flatMap(([f, g]) => g.lines.map((l) => [l, f] as const))
+    .sort((a, b) => a[0] - b[0])
+    .slice(0, MAX_EXAMPLES);
+  const fieldsWord = (n: number) => `${n} field${n === 1 ? '' : 's'}`;
+  const records = `${badCount} record${badCount > 1 ? 's have' : ' has'} the wrong number of fields`;
+  if (mode === first)
+    return new SieveError(`${records} (broken or truncated lines?)`, {
+      where: path,
+      count: badCount,
+      examples: lines.map(([l, f]) => `line ${l}: ${fieldsWord(f)}, ${hasHeader ? 'header has' : 'the first record has'} ${first}`),
+    });
+  const firstGood = groups.get(mode)!.lines[0];
+  const leading = ungrouped === 0 && lines.length === badCount && lines.every(([l]) => l < firstGood);
+  const others = `the other ${modeN.toLocaleString('en')} records have ${mode}`;
+  if (leading) {
+    const skip = firstGood - 1; // blank lines among them included: --skip-lines counts lines
+    const which = badCount === 1 ? `line ${lines[0][0]} has ${fieldsWord(lines[0][1])}` : `lines ${lines[0][0]}–${lines[lines.length - 1][0]} have ${[...new Set(lines.map(([, f]) => f))].sort((a, b) => a - b).join(' or ')} field${lines.every(([, f]) => f === 1) ? '' : 's'}`;
+    return new SieveError(`${which}, ${others}: ${badCount === 1 ? 'a title or comment line' : 'title or comment lines'} before the ${hasHeader ? 'header' : 'data'}?`, {
+      where: path,
+      count: badCount,
+      examples: [
+        ...lines.map(([l, f]) => `line ${l}: ${fieldsWord(f)}`),
+        `skip ${skip === 1 ? 'it' : 'them'} with ${skipOption} ${skip}`,
+      ],
+    });
+  }
+  return new SieveError(`${records}: ${others} fields, but the first record (line ${groups.get(first)!.lines[0]}) has ${first} (a title line, or the wrong delimiter?)`, {
+    where: path,
+    count: badCount,
+    examples: lines.map(([l, f]) => `line ${l}: ${fieldsWord(f)}, most records have ${mode}`),
+  });
 }
 
 /** Parses the header record into column names and checks they are usable. */
