@@ -2,8 +2,9 @@
  * bench/interval-coverage: how often 95% intervals cover the truth on skewed small groups,
  * for the statistics the fairness figures report. Each case draws `--reps` data sets of 0/1
  * outcomes (e.g. "prediction correct") in groups of the given sizes and true rates, and builds
- * for each the Wilson interval (single rates), the bootstrap percentile interval and the BCa
- * interval (acceleration from the exact jackknife) with `--resamples` resamples, all through
+ * for each the Wilson interval (single rates), the bootstrap percentile interval, the
+ * bias-corrected percentile interval ('bc': BCa with acceleration 0) and the BCa interval
+ * (acceleration from the exact jackknife) with `--resamples` resamples, all through
  * compute/stats.ts. It prints the coverage of the true value, the share of intervals that held
  * their estimate before the extension to it, and the mean width. The reference is the nominal
  * 0.95, and the methods are measured on the same data in the same run.
@@ -22,7 +23,7 @@ interface Tally { cover: number; held: number; width: number }
 
 function run(name: string, sizes: number[], rates: number[], stat: Stat, truth: number, wilson: boolean): void {
   const rng = createRng(42);
-  const methods: Record<string, Tally> = { percentile: { cover: 0, held: 0, width: 0 }, bca: { cover: 0, held: 0, width: 0 } };
+  const methods: Record<string, Tally> = { percentile: { cover: 0, held: 0, width: 0 }, bc: { cover: 0, held: 0, width: 0 }, bca: { cover: 0, held: 0, width: 0 } };
   if (wilson) methods.wilson = { cover: 0, held: 0, width: 0 };
   let n = 0;
   for (let r = 0; r < REPS; r++) {
@@ -57,6 +58,8 @@ function run(name: string, sizes: number[], rates: number[], stat: Stat, truth: 
     };
     const p = bootstrapInterval(boot, est, { method: 'percentile' });
     add(methods.percentile, p.low, p.high, !p.extended);
+    const c = bootstrapInterval(boot, est, { method: 'bca' });
+    add(methods.bc, c.low, c.high, !c.extended);
     const b = bootstrapInterval(boot, est, { method: 'bca', jackknife: { values, counts } });
     add(methods.bca, b.low, b.high, !b.extended);
     if (wilson) { const [lo, hi] = wilsonInterval(ones[0], rows[0]); add(methods.wilson, lo, hi, true); }
@@ -76,3 +79,5 @@ run('rate of a 30-row group, p = 0.9', [30], [0.9], rate, 0.9, true);
 run('rate of a 40-row group, p = 0.95', [40], [0.95], rate, 0.95, true);
 run('worst-group rate, groups 30 / 40 / 300 at 0.90 / 0.92 / 0.95', [30, 40, 300], [0.9, 0.92, 0.95], worst, 0.9, false);
 run('max − min gap, groups 30 / 300 at 0.7 / 0.8 (true gap 0.1)', [30, 300], [0.7, 0.8], gap, 0.1, false);
+run('max − min gap, groups 30 / 300 at 0.75 / 0.8 (true gap 0.05)', [30, 300], [0.75, 0.8], gap, 0.05, false);
+run('max − min gap, groups 40 / 60 / 300 all at 0.8 (true gap 0)', [40, 60, 300], [0.8, 0.8, 0.8], gap, 0, false);

@@ -127,13 +127,14 @@ export function judgeGroups(t: GroupTallies, c: number, minGroupSize: number): J
   return j;
 }
 
-/** Why a group's figures are not judged, or null when every rate is: "12 rows < 30", … */
+/** Why a group's figures are not judged, or null when every rate is: "12 rows, 1 positive (< 30)", … */
 export function tooSmallReason(t: GroupTallies, g: number, c: number, judged: Judged): string | null {
   const parts: string[] = [];
   const n = judged.minGroupSize;
-  if (!judged.rows[g]) parts.push(`${t.rows(g)} rows`);
-  if (!judged.tpr[g]) parts.push(`${t.labelled(g, c)} positives`);
-  if (!judged.fpr[g]) parts.push(`${t.rows(g) - t.labelled(g, c)} negatives`);
+  const count = (m: number, what: string) => `${m} ${what}${m === 1 ? '' : 's'}`;
+  if (!judged.rows[g]) parts.push(count(t.rows(g), 'row'));
+  if (!judged.tpr[g]) parts.push(count(t.labelled(g, c), 'positive'));
+  if (!judged.fpr[g]) parts.push(count(t.rows(g) - t.labelled(g, c), 'negative'));
   return parts.length ? `${parts.join(', ')} (< ${n})` : null;
 }
 

@@ -69,10 +69,16 @@ describe('fairness on german-credit, by hand', () => {
       expect(c.fpr).toBeCloseTo(fp / neg, 12);
     }
     const a = row(table('fairness_attributes'), { attribute: 'age_band' });
-    // Both age bands have ≥ 30 rows, positives and negatives, so every group is judged.
-    expect(a.class).toBe('good');
+    // Both age bands have ≥ 30 rows, positives and negatives, so every group is judged. Two
+    // classes and no --positive-class: the headline is the less frequent class, bad.
+    let badRows = 0;
+    for (let i = 0; i < train.n; i++) if (train.labels[i] !== good) badRows++;
+    expect(badRows).toBeLessThan(train.n / 2);
+    expect(a.class).toBe('bad');
+    expect(result.summary.figures.positive_class).toBe('bad');
+    expect(result.summary.figures.positive_class_rule).toBe('the less frequent class');
     expect(a.demographic_parity_difference).toBeCloseTo(Math.max(...sel) - Math.min(...sel), 12);
-    expect(a.demographic_parity_ratio).toBeCloseTo(Math.min(...sel) / Math.max(...sel), 12);
+    expect(a.demographic_parity_ratio).toBeCloseTo(Math.min(...sel.map((x) => 1 - x)) / Math.max(...sel.map((x) => 1 - x)), 12);
     expect(a.equalized_odds_difference).toBeCloseTo(Math.max(Math.max(...tpr) - Math.min(...tpr), Math.max(...fpr) - Math.min(...fpr)), 12);
     expect(a.worst_group_accuracy).toBeCloseTo(Math.min(...acc), 12);
     expect(a.worst_group).toBe(groups[acc.indexOf(Math.min(...acc))]);
@@ -82,11 +88,47 @@ describe('fairness on german-credit, by hand', () => {
       expect(a[`${f}_high`] as number, f).toBeGreaterThanOrEqual(a[f] as number);
     }
     // Two classes: the differences are the same one-vs-rest for good and bad, the ratio is not,
-    // and each is reported in a row that names its class.
-    const bad = row(table('fairness_attribute_classes'), { attribute: 'age_band', class: 'bad' });
-    expect(bad.demographic_parity_difference).toBeCloseTo(a.demographic_parity_difference as number, 12);
-    expect(bad.demographic_parity_ratio).toBeCloseTo(Math.min(...sel.map((x) => 1 - x)) / Math.max(...sel.map((x) => 1 - x)), 12);
-    expect(row(table('fairness_attribute_classes'), { attribute: 'age_band', class: 'good' }).demographic_parity_ratio).toBeCloseTo(a.demographic_parity_ratio as number, 12);
+    // and each is reported in a row that names its class, with its own interval.
+    const goodRow = row(table('fairness_attribute_classes'), { attribute: 'age_band', class: 'good' });
+    expect(goodRow.demographic_parity_difference).toBeCloseTo(a.demographic_parity_difference as number, 12);
+    expect(goodRow.equalized_odds_difference).toBeCloseTo(a.equalized_odds_difference as number, 12);
+    expect(goodRow.demographic_parity_ratio).toBeCloseTo(Math.min(...sel) / Math.max(...sel), 12);
+    expect(goodRow.headline).toBe(false);
+    const badRow = row(table('fairness_attribute_classes'), { attribute: 'age_band', class: 'bad' });
+    expect(badRow.headline).toBe(true);
+    expect(badRow.demographic_parity_ratio).toBeCloseTo(a.demographic_parity_ratio as number, 12);
+    expect(badRow.demographic_parity_ratio_low).toBe(a.demographic_parity_ratio_low);
+    expect(goodRow.demographic_parity_ratio_low as number).toBeLessThanOrEqual(goodRow.demographic_parity_ratio as number);
+    expect(goodRow.demographic_parity_ratio_high as number).toBeGreaterThanOrEqual(goodRow.demographic_parity_ratio as number);
+  });
+
+  it('the verdict reports the lowest parity ratio over attributes and classes, its class named, against the four-fifths rule', () => {
+    const rows = table('fairness_attribute_classes').filter((r) => r.demographic_parity_ratio !== null);
+    const low = rows.reduce((m, r) => ((r.demographic_parity_ratio as number) < (m.demographic_parity_ratio as number) ? r : m));
+    const f = result.summary.figures;
+    expect(f.min_demographic_parity_ratio).toBe(low.demographic_parity_ratio);
+    expect(f.min_demographic_parity_ratio_class).toBe(low.class);
+    expect(f.min_demographic_parity_ratio_attribute).toBe(low.attribute);
+    const other = row(rows, { attribute: low.attribute, class: low.class === 'good' ? 'bad' : 'good' });
+    const v = (x: unknown) => (x as number).toFixed(2);
+    expect(result.summary.verdict).toContain(`Lowest demographic-parity ratio: ${v(low.demographic_parity_ratio)} across ${low.attribute} (selection rate of ${low.class}, 95% CI ${v(low.demographic_parity_ratio_low)}–${v(low.demographic_parity_ratio_high)}`);
+    expect(result.summary.verdict).toContain(`; ${other.class}: ${v(other.demographic_parity_ratio)}), ${(low.demographic_parity_ratio as number) < 0.8 ? 'under' : 'at or above'} the four-fifths rule's 0.8.`);
+  });
+
+  it('with equally frequent classes the default is the second class', async () => {
+    // Every bad row and as many good rows: a balanced pool.
+    const badIdx: number[] = [], goodIdx: number[] = [];
+    for (let i = 0; i < train.n; i++) (train.labels[i] === good ? goodIdx : badIdx).push(i);
+    const keep = [...badIdx, ...goodIdx.slice(0, badIdx.length)].sort((p, q) => p - q);
+    const d = train.d;
+    const sub = {
+      ...train, n: keep.length, ids: keep.map((i) => train.ids[i]), labels: Int32Array.from(keep, (i) => train.labels[i]),
+      features: Float32Array.from({ length: keep.length * d }, (_, j) => train.features[keep[Math.floor(j / d)] * d + (j % d)]),
+      groups: { sex: keep.map((i) => train.groups.sex[i]) },
+    };
+    const r = await fairness.run(makeContext(sub), { ...fairness.defaults, bootstrapSamples: 20 });
+    expect(r.summary.figures.positive_class).toBe(train.classNames[1]);
+    expect(r.summary.figures.positive_class_rule).toBe('both classes equally frequent: the second');
   });
 
   it('intersections, and small groups reported but not judged', () => {
@@ -167,6 +209,91 @@ describe('fairness on german-credit, by hand', () => {
   it('bootstrap intervals are seeded: the same run twice gives the same tables', async () => {
     const again = await fairness.run(makeContext(train), fairness.defaults);
     expect(JSON.stringify(again.tables)).toBe(JSON.stringify(result.tables));
+  });
+});
+
+describe('intervals on skewed small groups', () => {
+  const withGroups = (groups: Record<string, string[]>) => ({ ...ctx, train: { ...train, groups } });
+  const everyIntervalHolds = (r: Awaited<ReturnType<typeof fairness.run>>) => {
+    let checked = 0;
+    for (const t of r.tables) {
+      for (const x of t.rows) {
+        for (const [key, v] of Object.entries(x)) {
+          if (!key.endsWith('_low')) continue;
+          const f = key.slice(0, -4);
+          const where = `${t.name} ${x.attribute} ${x.group ?? ''} ${x.class ?? ''} ${f}`;
+          if (x[f] === null || x[f] === undefined) { expect(v ?? null, where).toBeNull(); continue; }
+          expect(v as number, where).toBeLessThanOrEqual(x[f] as number);
+          expect(x[`${f}_high`] as number, where).toBeGreaterThanOrEqual(x[f] as number);
+          checked++;
+        }
+      }
+    }
+    return checked;
+  };
+
+  it('every interval of every table holds its estimate, groups of 5-10% of the rows drawn at random', async () => {
+    const { createRng } = await import('../compute/rng.ts');
+    for (const seed of [1, 2, 3, 4]) {
+      const rng = createRng(seed);
+      const skew = Array.from({ length: train.n }, () => { const u = rng.uniform(); return u < 0.05 ? 'a' : u < 0.11 ? 'b' : u < 0.2 ? 'c' : 'd'; });
+      const r = await fairness.run(withGroups({ skew, sex: train.groups.sex as string[] }), { ...fairness.defaults, bootstrapSamples: 200 });
+      expect(everyIntervalHolds(r)).toBeGreaterThan(50);
+    }
+  });
+
+  it('a gap of nearly 0 between groups alike in every cell: the interval is extended to the estimate and the verdict gives the bias', async () => {
+    // Every fifth row of each (label, prediction) cell in group "a": both groups have almost
+    // the same rates, so the gaps are near 0 and every resample's max − min lies above them.
+    const seen = new Map<string, number>();
+    const alike = Array.from({ length: train.n }, (_, i) => {
+      const key = `${train.labels[i]}/${pred[i]}`;
+      const j = seen.get(key) ?? 0;
+      seen.set(key, j + 1);
+      return j % 5 === 0 ? 'a' : 'b';
+    });
+    const r = await fairness.run(withGroups({ alike }), { ...fairness.defaults, bootstrapSamples: 200 });
+    everyIntervalHolds(r);
+    const a = r.tables.find((t) => t.name === 'fairness_attributes')!.rows[0];
+    expect(a.equalized_odds_difference as number).toBeLessThan(0.02);
+    expect(a.equalized_odds_difference_extended).toBe(true);
+    expect(a.equalized_odds_difference_low).toBe(a.equalized_odds_difference);
+    expect(a.equalized_odds_difference_bias as number).toBeGreaterThan(0);
+    expect(r.summary.figures.intervals_extended as number).toBeGreaterThan(0);
+    const bias = `+${(100 * (a.equalized_odds_difference_bias as number)).toFixed(1)} pts`;
+    expect(r.summary.verdict).toContain(`Largest equalized-odds difference: ${(100 * (a.equalized_odds_difference as number)).toFixed(1)}% across alike`);
+    expect(r.summary.verdict).toContain(`extended down to the estimate: the resamples lie above it, bootstrap bias ${bias}`);
+  });
+
+  it('a parity ratio of 0 (a group with no row selected) gets its upper end from the rates\' Wilson intervals, not [0, 0]', async () => {
+    const { wilsonInterval } = await import('../compute/stats.ts');
+    // 40 rows predicted good in group "z": no row of it is predicted bad, so bad's ratio is 0.
+    let z = 0;
+    const zero = Array.from({ length: train.n }, (_, i) => (pred[i] === good && z < 40 ? (z++, 'z') : i % 2 ? 'x' : 'y'));
+    const r = await fairness.run(withGroups({ zero }), { ...fairness.defaults, bootstrapSamples: 100, positiveClass: 'bad' });
+    everyIntervalHolds(r);
+    const a = r.tables.find((t) => t.name === 'fairness_attributes')!.rows[0];
+    expect(a.demographic_parity_ratio).toBe(0);
+    const groups = r.tables.find((t) => t.name === 'fairness_groups')!.rows;
+    const top = groups.filter((g) => g.group !== 'z').reduce((m, g) => ((g.selection_rate as number) > (m.selection_rate as number) ? g : m));
+    const selected = Math.round((top.selection_rate as number) * (top.rows as number));
+    const high = wilsonInterval(0, 40, 0.975)[1] / wilsonInterval(selected, top.rows as number, 0.975)[0];
+    expect(a.demographic_parity_ratio_low).toBe(0);
+    expect(a.demographic_parity_ratio_high as number).toBeCloseTo(high, 12);
+    expect(high).toBeGreaterThan(0.1);
+    expect(String(a.demographic_parity_ratio_bound)).toMatch(/^z: 0 of 40 selected/);
+    const cls = r.tables.find((t) => t.name === 'fairness_attribute_classes')!.rows.find((x) => x.class === 'bad')!;
+    expect(cls.demographic_parity_ratio_high).toBe(a.demographic_parity_ratio_high);
+    expect(r.summary.figures.ratio_intervals_from_wilson).toBe(1); // the headline's, counted once
+    expect(r.summary.verdict).toContain(`Lowest demographic-parity ratio: 0.00 across zero (selection rate of bad, 95% CI 0.00–${high.toFixed(2)} from the groups' Wilson intervals, z: 0 of 40 selected`);
+  });
+
+  it('label-error rates are compared within one group column, and counts are pluralised', () => {
+    const m = /Suspected label errors: [\d.]+% of (\S+) = .* vs [\d.]+% of (\S+) = /.exec(result.summary.verdict);
+    expect(m).not.toBeNull();
+    expect(m![1]).toBe(m![2]);
+    expect(result.summary.verdict).toMatch(/\d+ more groups? (have|has) fewer than 30 positives or negatives/);
+    for (const x of table('fairness_groups')) expect(String(x.too_small_reason)).not.toMatch(/\b1 (rows|positives|negatives)\b/);
   });
 });
 

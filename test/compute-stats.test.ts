@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { allRows, forEachResample } from '../compute/bootstrap.ts';
-import { GroupTallies, groupGaps, groupRates, judgeGroups, tallyGroups } from '../compute/group-metrics.ts';
+import { GroupTallies, groupGaps, groupRates, judgeGroups, tallyGroups, tooSmallReason } from '../compute/group-metrics.ts';
 import { bootstrapInterval, normalCdf, normalQuantile, quantileSorted, wilsonInterval } from '../compute/stats.ts';
 import { createRng } from '../compute/rng.ts';
 import { fairness } from '../src/analysers/fairness.ts';
@@ -141,6 +141,13 @@ describe('group figures against fairlearn, by hand', () => {
     const g5 = groupGaps(t, 1, judgeGroups(t, 1, 7));
     expect(g5.dpDifference).toBeNaN();
     expect(g5.worstAccuracy).toBe(6 / 8);
+  });
+
+  it('too-small reasons count in the singular for one', () => {
+    const one = tallyGroups(new GroupTallies(1, 2), Int32Array.of(0), Int32Array.of(1), Int32Array.of(1), null, null);
+    expect(tooSmallReason(one, 0, 1, judgeGroups(one, 1, 30))).toBe('1 row, 1 positive, 0 negatives (< 30)');
+    expect(tooSmallReason(t, 1, 1, judgeGroups(t, 1, 3))).toBe('2 positives, 2 negatives (< 3)');
+    expect(tooSmallReason(t, 0, 1, judgeGroups(t, 1, 3))).toBeNull();
   });
 });
 

@@ -8,7 +8,12 @@
  * (the larger range), and worst-group accuracy: fairlearn's definitions (MetricFrame by group,
  * demographic_parity_difference / _ratio, equalized_odds_difference), one-vs-rest. The
  * headline of an attribute is one class, named in every row that reports it: `positiveClass`
- * when given, else the class with the largest parity difference.
+ * when given; else, with two classes, the less frequent class of the labels (the second when
+ * both are as frequent: with two classes the differences are the same for either class, the
+ * ratio is not, and the rarer outcome is the one whose ratio a tie-break would hide); with
+ * more, per attribute the class with the largest parity difference. Every class's ratio is
+ * bootstrapped too, and the verdict reports the lowest ratio over attributes and classes with
+ * its class named, against the four-fifths rule (0.8).
  *
  * The judging rule is compute/group-metrics.ts's: a rate is judged only where its denominator
  * reaches `minGroupSize` (rows for accuracy and selection rate, positives for TPR, negatives
@@ -17,15 +22,19 @@
  *
  * Intervals (compute/stats.ts, chosen by bench/interval-coverage.ts): a group's rates
  * (accuracy, label-error rate, selection rate, TPR, FPR) get Wilson score intervals; the
- * differences, the ratio and worst-group accuracy get a seeded percentile bootstrap over rows,
- * extended to the estimate where the percentiles miss it, with the bootstrap bias reported.
- * Every interval contains its estimate. The severity follows the lower end of the largest
+ * differences, the ratios and worst-group accuracy get a seeded percentile bootstrap over rows,
+ * extended to the estimate where the percentiles miss it (a max − min gap near 0, whose
+ * resamples all lie above it), with the bootstrap bias reported and, for a figure the verdict
+ * cites, the extension and the bias said in the verdict. A ratio of 0 (a judged group with no
+ * row selected: every resample is 0 too) gets its upper end from the groups' Wilson intervals
+ * (zeroRatioBound). BCa and bias-corrected percentile under-cover these gaps (0.82-0.84 against
+ * the percentile's 0.97, bench/interval-coverage.ts). Every interval contains its estimate. The severity follows the lower end of the largest
  * judged gap's interval, so a gap that resampling noise could explain does not warn.
  * Missing group values form their own group "(missing)".
  */
 import { forEachResample, allRows } from '../../compute/bootstrap.ts';
 import { GroupTallies, groupGaps, groupRates, judgeGroups, tallyGroups, tooSmallReason, type Judged } from '../../compute/group-metrics.ts';
-import { bootstrapInterval, wilsonInterval, type BootstrapInterval } from '../../compute/stats.ts';
+import { bootstrapInterval, wilsonInterval } from '../../compute/stats.ts';
 import { createRng, deriveSeed } from '../../compute/rng.ts';
 import { SieveError } from '../util/errors.ts';
 import type { PoolSplit } from '../pool/types.ts';
@@ -41,7 +50,7 @@ export interface FairnessOptions {
   minGroupSize: number;
   /** Also judge every pair of group columns. */
   intersections: boolean;
-  /** Class whose selection rate / TPR / FPR make the headline; null = the class with the largest parity difference. */
+  /** Class whose selection rate / TPR / FPR make the headline; null = with two classes the less frequent one, with more the class with the largest parity difference per attribute. */
   positiveClass: string | null;
   bootstrapSamples: number;
   /** Only these group columns (default: all). */
@@ -121,25 +130,72 @@ export function rowCells(attrs: Attribute[], y: Int32Array, pred: Int32Array, fl
 /** Severity by the lower end of the largest judged gap's interval: < 0.05 ok, < 0.1 info, < 0.2 warning, else problem. */
 export const FAIRNESS_SEVERITY = { ok: 0.05, info: 0.1, warning: 0.2 };
 
-/** Attribute statistics with bootstrap intervals, in this order. */
+/** Attribute statistics with bootstrap intervals, in this order (then every class's parity ratio). */
 const ATTR_STATS = ['demographic_parity_difference', 'demographic_parity_ratio', 'equalized_odds_difference', 'worst_group_accuracy'] as const;
 
-/** The bootstrapped statistics of one attribute for headline class c, from (possibly weighted) tallies. */
-function statistics(t: GroupTallies, c: number, judged: Judged, out: Float64Array): Float64Array {
+/** The four-fifths rule: a parity ratio under 0.8 is an adverse impact (US EEOC guidelines; fairlearn's docs cite it). */
+export const FOUR_FIFTHS = 0.8;
+
+/**
+ * The bootstrapped statistics of one attribute for headline class c, from (possibly weighted)
+ * tallies: ATTR_STATS, then the parity ratio of each class over its own judged groups.
+ */
+function statistics(t: GroupTallies, c: number, judged: Judged, perClass: Judged[], out: Float64Array): Float64Array {
   const gaps = groupGaps(t, c, judged);
   out[0] = gaps.dpDifference; out[1] = gaps.dpRatio; out[2] = gaps.eoDifference; out[3] = gaps.worstAccuracy;
+  const m = ATTR_STATS.length;
+  for (let k = 0; k < perClass.length; k++) out[m + k] = k === c ? gaps.dpRatio : groupGaps(t, k, perClass[k]).dpRatio;
   return out;
 }
 
 const num = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+/** An interval as reported: a bootstrap one, or for a zero ratio the bound from the rates' Wilson intervals. */
+interface Interval {
+  low: number;
+  high: number;
+  /** Bootstrap bias (mean of the resamples − estimate); NaN for a Wilson bound. */
+  bias: number;
+  /** The percentile interval missed the estimate and was extended to it. */
+  extended: boolean;
+  /** Set when the interval is not the bootstrap's: how it was formed. */
+  bound: string | null;
+}
+
+/**
+ * The 95% interval of a parity ratio that is 0 because a judged group has no row predicted c.
+ * The true ratio min/max is at most p_z / p_max for that group z and the group with the largest
+ * rate, so [0, U_z / L_max] with U_z, L_max the ends of their 97.5% Wilson intervals covers it
+ * at least 95% of the time (Bonferroni over the two). null when no judged group has a rate.
+ */
+export function zeroRatioBound(t: GroupTallies, c: number, judged: Judged, groups: string[]): Interval | null {
+  let zero = -1, top = -1, topRate = -Infinity;
+  for (let g = 0; g < t.groups; g++) {
+    const rows = t.rows(g);
+    if (!judged.rows[g] || rows === 0) continue;
+    const sel = t.predicted(g, c) / rows;
+    if (sel === 0 && (zero < 0 || rows > t.rows(zero))) zero = g;
+    if (sel > topRate) { topRate = sel; top = g; }
+  }
+  if (zero < 0 || !(topRate > 0)) return null;
+  const upper = wilsonInterval(0, t.rows(zero), 0.975)[1];
+  const lower = wilsonInterval(t.predicted(top, c), t.rows(top), 0.975)[0];
+  return {
+    low: 0, high: Math.min(1, upper / lower), bias: NaN, extended: false,
+    bound: `${groups[zero]}: 0 of ${t.rows(zero)} selected (97.5% Wilson upper end ${upper.toFixed(3)}) / ${groups[top]}: ${t.predicted(top, c)} of ${t.rows(top)} (lower end ${lower.toFixed(3)})`,
+  };
+}
 
 interface AttributeResult {
   attr: Attribute;
   /** Headline class. */
   cls: number;
   judged: Judged;
+  /** Judged groups per class (for every class's parity ratio). */
+  judgedAll: Judged[];
   point: Float64Array;
-  intervals: BootstrapInterval[];
+  /** ATTR_STATS, then every class's parity ratio. */
+  intervals: Interval[];
   /** Unweighted tallies. */
   t: GroupTallies;
   /** Per class: judged sets and gaps. */
@@ -164,8 +220,8 @@ export const fairness: Analyser<FairnessOptions> = {
         findings: [], tables: [], plots: [], seconds: secondsSince(t0),
       };
     }
-    const pos = opts.positiveClass === null ? null : names.indexOf(opts.positiveClass);
-    if (pos === -1) throw new SieveError(`positive class "${opts.positiveClass}" is not a class of the pool`, { where: '--positive-class', examples: [`classes: ${names.join(', ')}`] });
+    const given = opts.positiveClass === null ? null : names.indexOf(opts.positiveClass);
+    if (given === -1) throw new SieveError(`positive class "${opts.positiveClass}" is not a class of the pool`, { where: '--positive-class', examples: [`classes: ${names.join(', ')}`] });
     if (!(Number.isInteger(opts.minGroupSize) && opts.minGroupSize >= 1)) throw new SieveError(`the minimum group size must be a positive integer, got ${opts.minGroupSize}`, { where: '--min-group-size' });
     const N = opts.minGroupSize;
 
@@ -180,6 +236,16 @@ export const fairness: Analyser<FairnessOptions> = {
     let overallCorrect = 0;
     for (let i = 0; i < n; i++) if (pred[i] === y[i]) overallCorrect++;
     const overallAccuracy = overallCorrect / Math.max(n, 1);
+    // The headline class: given; with two classes the less frequent (the second on a tie);
+    // with more, chosen per attribute below.
+    let pos = given;
+    let positiveRule = given === null ? 'largest parity difference per attribute' : 'given';
+    if (given === null && k === 2) {
+      let second = 0;
+      for (let i = 0; i < n; i++) second += y[i];
+      pos = second <= n - second ? 1 : 0;
+      positiveRule = second === n - second ? 'both classes equally frequent: the second' : 'the less frequent class';
+    }
 
     // Point estimates, per class, and the headline class of each attribute.
     const results: AttributeResult[] = attrs.map((attr) => {
@@ -187,13 +253,13 @@ export const fairness: Analyser<FairnessOptions> = {
       const perClass = names.map((_, c) => { const judged = judgeGroups(t, c, N); return { judged, gaps: groupGaps(t, c, judged) }; });
       let cls = pos ?? 0;
       if (pos === null) {
-        // Strictly larger by more than rounding: with two classes both differences are equal
-        // and the first class (e.g. german-credit's "good") is the one reported.
+        // More than two classes: strictly larger by more than rounding, so ties go to the first.
         let best = NaN;
         perClass.forEach((pc, c) => { const d = pc.gaps.dpDifference; if (Number.isFinite(d) && (!Number.isFinite(best) || d > best + 1e-12)) { best = d; cls = c; } });
       }
       const judged = perClass[cls].judged;
-      return { attr, cls, judged, t, perClass, point: statistics(t, cls, judged, new Float64Array(ATTR_STATS.length)), intervals: [] };
+      const judgedAll = perClass.map((pc) => pc.judged);
+      return { attr, cls, judged, judgedAll, t, perClass, point: statistics(t, cls, judged, judgedAll, new Float64Array(ATTR_STATS.length + k)), intervals: [] };
     });
 
     // Seeded bootstrap over rows (the same resamples for every attribute); the judged groups
@@ -205,7 +271,7 @@ export const fairness: Analyser<FairnessOptions> = {
     ctx.progress.start(B, 'fairness bootstrap');
     const record = (b: number) => {
       results.forEach((r, a) => {
-        statistics(scratch[a], r.cls, r.judged, out[a]);
+        statistics(scratch[a], r.cls, r.judged, r.judgedAll, out[a]);
         const m = r.point.length;
         for (let s = 0; s < m; s++) boot[a][s * B + b] = out[a][s];
       });
@@ -236,11 +302,17 @@ export const fairness: Analyser<FairnessOptions> = {
       });
     }
     ctx.progress.stop();
-    let extended = 0;
+    let extended = 0, ratioBounds = 0;
+    const m0 = ATTR_STATS.length;
     results.forEach((r, a) => {
       for (let s = 0; s < r.point.length; s++) {
-        const iv = bootstrapInterval(boot[a].subarray(s * B, (s + 1) * B), r.point[s], { method: 'percentile', minResamples: Math.min(10, B) });
-        if (iv.extended) extended++;
+        const b = bootstrapInterval(boot[a].subarray(s * B, (s + 1) * B), r.point[s], { method: 'percentile', minResamples: Math.min(10, B) });
+        let iv: Interval = { low: b.low, high: b.high, bias: b.bias, extended: b.extended, bound: null };
+        // A parity ratio of 0 (a judged group with no row predicted c): every resample gives 0
+        // too, so the bootstrap says [0, 0]. Bound it from the rates' own intervals instead.
+        const c = s === 1 ? r.cls : s - m0;
+        if ((s === 1 || s >= m0) && r.point[s] === 0) { const w = zeroRatioBound(r.t, c, r.judgedAll[c], r.attr.groups); if (w) { iv = w; if (s < m0 || s - m0 !== r.cls) ratioBounds++; } }
+        if (iv.extended && (s < m0 || s - m0 !== r.cls)) extended++;
         r.intervals.push(iv);
       }
     });
@@ -295,14 +367,19 @@ export const fairness: Analyser<FairnessOptions> = {
         arow[`${name}_low`] = num(iv(s).low);
         arow[`${name}_high`] = num(iv(s).high);
         arow[`${name}_bias`] = num(iv(s).bias);
+        arow[`${name}_extended`] = iv(s).extended;
       });
+      arow.demographic_parity_ratio_bound = iv(1).bound;
       arow.tpr_gap = num(gaps.tprGap);
       arow.fpr_gap = num(gaps.fprGap);
       arow.worst_group = gaps.worstGroup >= 0 ? attr.groups[gaps.worstGroup] : null;
       attrRows.push(arow);
       r.perClass.forEach((pc, c) => attrClassRows.push({
-        attribute: attr.name, class: names[c],
+        attribute: attr.name, class: names[c], headline: c === cls,
         demographic_parity_difference: num(pc.gaps.dpDifference), demographic_parity_ratio: num(pc.gaps.dpRatio),
+        demographic_parity_ratio_low: num(intervals[m0 + c].low), demographic_parity_ratio_high: num(intervals[m0 + c].high),
+        demographic_parity_ratio_bias: num(intervals[m0 + c].bias), demographic_parity_ratio_extended: intervals[m0 + c].extended,
+        demographic_parity_ratio_bound: intervals[m0 + c].bound,
         tpr_gap: num(pc.gaps.tprGap), fpr_gap: num(pc.gaps.fprGap), equalized_odds_difference: num(pc.gaps.eoDifference),
         judged_groups: pc.gaps.judgedRows, judged_tpr_groups: pc.gaps.judgedTpr, judged_fpr_groups: pc.gaps.judgedFpr,
       }));
@@ -316,21 +393,51 @@ export const fairness: Analyser<FairnessOptions> = {
     const top = (field: string) => attrRows.filter((x) => nv(x[field]) !== null).sort((a, b) => (b[field] as number) - (a[field] as number))[0];
     const dpTop = top('demographic_parity_difference');
     const eoTop = top('equalized_odds_difference');
-    const range = (x: ExtraTable['rows'][number], f: string) => `95% CI ${pct(x[`${f}_low`] as number)}–${pct(x[`${f}_high`] as number)}`;
+    const ratio = (x: number) => x.toFixed(2);
+    const range = (x: ExtraTable['rows'][number], f: string, fmt: (v: number) => string = pct) => {
+      const low = x[`${f}_low`] as number, high = x[`${f}_high`] as number;
+      let text = `95% CI ${fmt(low)}–${fmt(high)}`;
+      const bound = x[`${f}_bound`];
+      if (typeof bound === 'string') text += ` from the groups' Wilson intervals, ${bound}`;
+      if (x[`${f}_extended`] === true) {
+        // The percentiles missed the estimate: say so and by how much resampling shifts it.
+        const bias = x[`${f}_bias`] as number, down = low === x[f];
+        const amount = fmt === pct ? `${bias >= 0 ? '+' : '−'}${(100 * Math.abs(bias)).toFixed(1)} pts` : `${bias >= 0 ? '+' : '−'}${Math.abs(bias).toFixed(2)}`;
+        text += `, extended ${down ? 'down' : 'up'} to the estimate: the resamples lie ${down ? 'above' : 'below'} it, bootstrap bias ${amount}`;
+      }
+      return text;
+    };
     const parts: string[] = [];
     if (worstAcc) parts.push(`Out-of-sample accuracy is ${pct(overallAccuracy)} overall and lowest for ${worstAcc.attribute} = ${worstAcc.worst_group} (${pct(worstAcc.worst_group_accuracy as number)}, ${range(worstAcc, 'worst_group_accuracy')}).`);
     if (dpTop) parts.push(`Largest demographic-parity difference: ${pct(dpTop.demographic_parity_difference as number)} across ${dpTop.attribute} (selection rate of ${dpTop.class}, ${range(dpTop, 'demographic_parity_difference')}).`);
     if (eoTop) parts.push(`Largest equalized-odds difference: ${pct(eoTop.equalized_odds_difference as number)} across ${eoTop.attribute} (${eoTop.class} one-vs-rest, ${range(eoTop, 'equalized_odds_difference')}).`);
+    // The parity ratio differs by class (with two classes the differences do not): the lowest
+    // over attributes and classes, its class named, against the four-fifths rule.
+    const ratioRows = attrClassRows.filter((x) => nv(x.demographic_parity_ratio) !== null);
+    const ratioLow = ratioRows.slice().sort((a, b) => (a.demographic_parity_ratio as number) - (b.demographic_parity_ratio as number))[0];
+    if (ratioLow) {
+      const v = ratioLow.demographic_parity_ratio as number;
+      const others = k <= 3 ? ratioRows.filter((x) => x.attribute === ratioLow.attribute && x.class !== ratioLow.class).map((x) => `${x.class}: ${ratio(x.demographic_parity_ratio as number)}`) : [];
+      const rule = v < FOUR_FIFTHS ? `under the four-fifths rule's ${FOUR_FIFTHS}` : `at or above the four-fifths rule's ${FOUR_FIFTHS}`;
+      parts.push(`Lowest demographic-parity ratio: ${ratio(v)} across ${ratioLow.attribute} (selection rate of ${ratioLow.class}, ${range(ratioLow, 'demographic_parity_ratio', ratio)}${others.length ? `; ${others.join(', ')}` : ''}), ${rule}.`);
+    }
     if (!dpTop && !eoTop) parts.push(`No attribute has two groups of at least ${N} rows, so no parity or odds difference is judged.`);
     const small = groupRows.filter((x) => x.too_small).length;
     const rateSmall = groupRows.filter((x) => !x.too_small && (!x.tpr_judged || !x.fpr_judged)).length;
     if (small) parts.push(`${small} group${small > 1 ? 's have' : ' has'} fewer than ${N} rows: listed in the tables as too small to judge, not judged.`);
-    if (rateSmall) parts.push(`${rateSmall} more ${rateSmall > 1 ? 'have' : 'has'} fewer than ${N} positives or negatives, so ${rateSmall > 1 ? 'their' : 'its'} TPR or FPR is not judged.`);
-    const lerGroups = groupRows.filter((x) => !x.too_small && x.label_error_rate !== null && !isIntersection(String(x.attribute)));
-    if (lerGroups.length >= 2) {
-      const hi = lerGroups.reduce((m, x) => ((x.label_error_rate as number) > (m.label_error_rate as number) ? x : m));
-      const lo = lerGroups.reduce((m, x) => ((x.label_error_rate as number) < (m.label_error_rate as number) ? x : m));
-      if ((hi.label_error_rate as number) > 0) parts.push(`Suspected label errors: ${pct(hi.label_error_rate as number)} of ${hi.attribute} = ${hi.group} vs ${pct(lo.label_error_rate as number)} of ${lo.attribute} = ${lo.group}.`);
+    if (rateSmall) parts.push(`${rateSmall} more group${rateSmall > 1 ? 's have' : ' has'} fewer than ${N} positives or negatives, so ${rateSmall > 1 ? 'their' : 'its'} TPR or FPR is not judged.`);
+    // Label-error rates compared within one group column: the one whose judged groups differ most.
+    let lerHi: ExtraTable['rows'][number] | null = null, lerLo: ExtraTable['rows'][number] | null = null;
+    for (const a of attrs.filter((x) => !isIntersection(x.name))) {
+      const rows = groupRows.filter((x) => x.attribute === a.name && !x.too_small && x.label_error_rate !== null);
+      if (rows.length < 2) continue;
+      const hi = rows.reduce((m, x) => ((x.label_error_rate as number) > (m.label_error_rate as number) ? x : m));
+      const lo = rows.reduce((m, x) => ((x.label_error_rate as number) < (m.label_error_rate as number) ? x : m));
+      const spread = (hi.label_error_rate as number) - (lo.label_error_rate as number);
+      if (!lerHi || spread > (lerHi.label_error_rate as number) - (lerLo!.label_error_rate as number)) { lerHi = hi; lerLo = lo; }
+    }
+    if (lerHi && lerLo && (lerHi.label_error_rate as number) > 0) {
+      parts.push(`Suspected label errors: ${pct(lerHi.label_error_rate as number)} of ${lerHi.attribute} = ${lerHi.group} vs ${pct(lerLo.label_error_rate as number)} of ${lerLo.attribute} = ${lerLo.group}.`);
     }
     // Severity: the largest lower interval end of a judged gap.
     let worstGap = 0, worstAttr = '', worstGapLow = 0;
@@ -353,6 +460,12 @@ export const fairness: Analyser<FairnessOptions> = {
           group_columns: attrs.filter((x) => !isIntersection(x.name)).length,
           attributes: attrs.length,
           positive_class: pos === null ? null : names[pos],
+          positive_class_rule: positiveRule,
+          min_demographic_parity_ratio: ratioLow ? (ratioLow.demographic_parity_ratio as number) : null,
+          min_demographic_parity_ratio_low: ratioLow ? nv(ratioLow.demographic_parity_ratio_low) : null,
+          min_demographic_parity_ratio_high: ratioLow ? nv(ratioLow.demographic_parity_ratio_high) : null,
+          min_demographic_parity_ratio_attribute: ratioLow ? (ratioLow.attribute as string) : null,
+          min_demographic_parity_ratio_class: ratioLow ? (ratioLow.class as string) : null,
           label_error_filter: labelOptions.filterBy,
           overall_accuracy: overallAccuracy,
           worst_attribute: worstAttr || null,
@@ -368,8 +481,9 @@ export const fairness: Analyser<FairnessOptions> = {
           too_small_groups: small,
           rate_not_judged_groups: rateSmall,
           bootstrap_samples: B,
-          interval: 'Wilson (group rates), bootstrap percentile (gaps)',
+          interval: 'Wilson (group rates), bootstrap percentile extended to the estimate (gaps, ratios, worst group), Wilson bounds (a ratio of 0)',
           intervals_extended: extended,
+          ratio_intervals_from_wilson: ratioBounds,
         },
       },
       findings: [],

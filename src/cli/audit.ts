@@ -65,7 +65,7 @@ export function register(program: Command): void {
     .option('--keep <file>', 'write a submission by the keep rule (docs/audit.md, "From audit to submission"): drop flagged rows, then fill the challenge\'s budget class-balanced, most trusted labels first; .csv, .txt or .json')
     .option('--keep-drop <analysers>', `analysers whose flagged rows --keep drops (label-errors, duplicates: copies beyond a cluster's first row, label-errors-knn, outliers)`, 'label-errors,duplicates')
     .option('--min-group-size <n>', 'fairness: judge a rate only where its denominator (rows, positives for TPR, negatives for FPR) reaches n', '30')
-    .option('--positive-class <name>', 'fairness: the class whose selection rate, TPR and FPR are compared (default: the class with the largest parity difference)')
+    .option('--positive-class <name>', 'fairness: the class whose selection rate, TPR and FPR are compared (default: with two classes the less frequent one; with more, per attribute the class with the largest parity difference). The verdict also gives the lowest parity ratio over every class')
     .option('--group-columns <a,b>', 'fairness: judge these columns (group or categorical feature columns) instead of the pool\'s group columns')
     .option('--pred-probs <file>', 'out-of-sample class probabilities of your own model (CSV, Parquet or Arrow: id + one column per class), used instead of the built-in cross-validation')
     .addOption(new Option('--label-filter <rule>', 'which rows label-errors flags: sieve\'s default rule or one of confident learning\'s filter_by variants (docs/analysers.md)')
