@@ -129,3 +129,40 @@ describe.each(BACKENDS)('sieve submit / status ($name)', (b) => {
     expect(missing.stderr).toMatch(/no server: give --server URL or set SIEVE_SERVER/);
   });
 });
+
+describe('sieve submit waiting on a queued job', () => {
+  let server: ChildProcess;
+  afterAll(async () => {
+    if (server && server.exitCode === null) {
+      const gone = new Promise((ok) => server.once('exit', ok));
+      server.kill('SIGTERM');
+      await gone;
+    }
+  });
+
+  it('says how long the job has waited, off a terminal, never "queued: running for"', async () => {
+    // No workers: the job stays queued for as long as submit waits.
+    const db = join(dir, 'queued.duckdb');
+    expect((await sieve(['serve', '--init', '--db', db])).code).toBe(0);
+    server = spawn(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), 'serve', '--db', db, '--port', '0', '--challenges', challenges, '--workers', '0'], {
+      cwd: dir, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const url = await new Promise<string>((ok, fail) => {
+      let buf = '';
+      server.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const m = /listening on (http:\/\/\S+)/.exec(buf);
+        if (m) ok(m[1]);
+      });
+      server.once('exit', (code) => fail(new Error(`sieve serve exited ${code}`)));
+    });
+    const token = (await (await fetch(`${url}/api/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'waiter' }) })).json()).token;
+    // Not under CI (whose interval is a minute): a line every 10 s on stderr, which is a pipe here.
+    const r = await sieve(['submit', 'tiny', 'ids.csv', '--server', url, '--token', token, '--timeout', '11'], { CI: '' });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/job job_[0-9a-f]+ is still queued after 11 s/);
+    expect(r.stderr).toMatch(/^queued: waiting for 1[01] s$/m);
+    expect(r.stderr).not.toMatch(/running for|evaluating/);
+    expect(r.stdout).toBe('');
+  }, 60_000);
+});

@@ -60,7 +60,7 @@ Examples:
         }
         return;
       }
-      const job = await client.waitForJob(r, accepted.job, { timeoutSeconds: timeout, progress: progressBar({ enabled: !opts.json }) });
+      const job = await client.waitForJob(r, accepted.job, { timeoutSeconds: timeout, report: client.jobWaitReporter({ enabled: !opts.json }) });
       if (job.state !== 'done') {
         throw new SieveError(`job ${job.id} ${job.state}${job.error ? `: ${job.error}` : ''}`, {
           where: challenge,

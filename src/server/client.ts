@@ -110,22 +110,81 @@ export function submissionDetail(opts: ClientOptions, submission: string): Promi
   return call(opts, `/api/submissions/${encodeURIComponent(submission)}`);
 }
 
+/**
+ * What a waiting `sieve submit` says about its job: a queued job how long it has waited, a
+ * running one how long its attempt has run (both as seen from here, from when this command
+ * first saw that state); a job queued again after an attempt says which attempt comes next.
+ */
+export function jobWaitLine(s: Pick<JobStatus, 'state' | 'attempts'>, seconds: number): string {
+  const t = `${Math.round(seconds)} s`;
+  if (s.state === 'queued') return s.attempts > 0 ? `queued again for attempt ${s.attempts + 1}: waiting for ${t}` : `queued: waiting for ${t}`;
+  if (s.state === 'running') return `running attempt ${Math.max(1, s.attempts)}: evaluating for ${t}`;
+  return `${s.state} after ${t}`;
+}
+
+export interface JobWaitOptions {
+  /** false: nothing at all (--json). */
+  enabled?: boolean;
+  /** Default stderr (stdout is the result's). */
+  stream?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Off a terminal: a line every this often while a state lasts (default 10 s; under CI 60 s). */
+  intervalMs?: number;
+  now?: () => number;
+}
+
+/**
+ * The waiting job's state on stderr, as src/util/progress.ts shows a step: on a terminal one
+ * line rewritten every second; elsewhere (a pipe, a log, CI) a plain line every interval while
+ * a state lasts, so a short wait prints nothing. A new state (or attempt) counts from zero.
+ */
+export function jobWaitReporter(o: JobWaitOptions = {}): { update(s: Pick<JobStatus, 'state' | 'attempts'>): void; stop(): void } {
+  const stream = o.stream ?? process.stderr;
+  const enabled = o.enabled ?? true;
+  const ci = !!process.env.CI;
+  const tty = stream.isTTY === true && !ci;
+  const interval = o.intervalMs ?? (ci ? 60_000 : 10_000);
+  const now = o.now ?? Date.now;
+  let key = '';
+  let since = 0;
+  let last = 0;
+  let drawn = false;
+  return {
+    update(s) {
+      if (!enabled) return;
+      const t = now();
+      const k = `${s.state}/${s.attempts}`;
+      if (k !== key) { key = k; since = last = t; }
+      const line = jobWaitLine(s, (t - since) / 1000);
+      if (tty) {
+        stream.write(`\r\x1b[K${line}`);
+        drawn = true;
+      } else if (t - last >= interval) {
+        last = t;
+        stream.write(`${line}\n`);
+      }
+    },
+    stop() {
+      if (drawn) stream.write('\r\x1b[K');
+      drawn = false;
+    },
+  };
+}
+
 /** Polls a job until it is done, failed or cancelled (or `timeoutSeconds` pass). */
-export async function waitForJob(opts: ClientOptions, job: string, o: { timeoutSeconds: number; pollMs?: number; progress?: Progress }): Promise<JobStatus> {
+export async function waitForJob(opts: ClientOptions, job: string, o: { timeoutSeconds: number; pollMs?: number; report?: ReturnType<typeof jobWaitReporter> }): Promise<JobStatus> {
   const end = Date.now() + o.timeoutSeconds * 1000;
-  let shown = '';
   try {
     for (;;) {
       const s = await jobStatus(opts, job);
       if (s.state === 'done' || s.state === 'failed' || s.state === 'cancelled') return s;
-      if (s.state !== shown) { o.progress?.start(0, s.state === 'queued' ? 'queued' : 'evaluating'); shown = s.state; }
+      o.report?.update(s);
       if (Date.now() > end) {
         throw new SieveError(`job ${job} is still ${s.state} after ${o.timeoutSeconds} s`, { where: '--timeout', examples: [`see later: sieve status ${job}`] });
       }
       await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
     }
   } finally {
-    o.progress?.stop();
+    o.report?.stop();
   }
 }
 
