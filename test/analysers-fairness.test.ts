@@ -294,6 +294,8 @@ describe('intervals on skewed small groups', () => {
     expect(m![1]).toBe(m![2]);
     expect(result.summary.verdict).toMatch(/\d+ more groups? (have|has) fewer than 30 positives or negatives/);
     for (const x of table('fairness_groups')) expect(String(x.too_small_reason)).not.toMatch(/\b1 (rows|positives|negatives)\b/);
+    // foreign_worker = no has 25 rows: neither of its cells with sex is judged, so its row is not drawn.
+    expect(result.plots.map((p) => p.title)).toContain('Accuracy by foreign_worker × sex (cells under 30 rows not judged; 1 foreign_worker value without a judged cell not drawn)');
   });
 });
 

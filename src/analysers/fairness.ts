@@ -543,7 +543,7 @@ function fairnessPlots(groupRows: ExtraTable['rows'], results: AttributeResult[]
     if (!cells.length) continue;
     const dropped = new Set(r.attr.groups.map((g) => g.split(' | ')[0])).size - keep.size;
     plots.push(heatmap({
-      title: `Accuracy by ${a} × ${b} (cells under ${N} rows not judged${dropped ? `; ${dropped} ${a} values without a judged cell not drawn` : ''})`,
+      title: `Accuracy by ${a} × ${b} (cells under ${N} rows not judged${dropped ? `; ${dropped} ${a} value${dropped > 1 ? 's' : ''} without a judged cell not drawn` : ''})`,
       values: cells, x: b, y: a, value: 'accuracy', text: 'label', extraTooltip: ['rows'], zero: false,
     }));
   }
