@@ -5,6 +5,7 @@ import { resolveOosModel, type AuditTarget } from '../src/audit/target.ts';
 import { computeOosPredictions, defaultOosModel, oosAccuracy, oosFeatureKind } from '../src/analysers/oos.ts';
 import { SieveError } from '../src/util/errors.ts';
 import { deriveSeed } from '../compute/rng.ts';
+import { makeSplit } from './analysers-helpers.ts';
 import { smallTabular } from './fixtures/small-tabular.ts';
 
 /**
@@ -127,5 +128,15 @@ describe('the audit header states the out-of-sample model', () => {
     expect(header).toContain('out-of-sample accuracy 0.813');
     expect(header).toContain('Note: challenge shapes-select&#39;s fixed model differs');
     expect(oosHeaderText({ ...report, oosAccuracy: null }).line).toContain('accuracy not computed');
+  });
+});
+
+describe('a pool too small for the folds', () => {
+  it('says so and names the ways out (fewer folds, or the analysers that need no model)', async () => {
+    const split = makeSplit({ features: Float32Array.from([0, 1, 2, 3, 4, 5, 6, 7]), n: 4, d: 2, labels: Int32Array.from([0, 1, 0, 1]), classNames: ['a', 'b'] });
+    const err = await computeOosPredictions(split, { model: defaultOosModel('logistic-regression', 'tabular'), folds: 10, seed: 0 }).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(SieveError);
+    expect((err as SieveError).message).toMatch(/4 rows cannot be split into 10 folds/);
+    expect((err as SieveError).examples.join('\n')).toMatch(/--folds 4[\s\S]*--only duplicates,class-imbalance/);
   });
 });

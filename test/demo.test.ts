@@ -14,7 +14,8 @@ describe('sieve demo', () => {
   it('scores the fashion-select baselines offline and prints a leaderboard with intervals and next steps', () => {
     const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'sieve.mjs'), 'demo'], {
       encoding: 'utf8',
-      env: { ...process.env, CI: '1' },
+      // As through npx (npm sets npm_command=exec): the next steps then say npx sieve.
+      env: { ...process.env, CI: '1', npm_command: 'exec' },
       timeout: 600_000,
     });
     expect(r.status, r.stderr).toBe(0);
@@ -30,7 +31,7 @@ describe('sieve demo', () => {
     expect(out).toMatch(/95% CI/);
     expect(out).toMatch(/\[0\.\d{4}, 0\.\d{4}\]/);
     expect(out).toMatch(/What to try next/);
-    expect(out).toMatch(/sieve evaluate fashion-select my-ids\.csv/);
-    expect(out).toMatch(/sieve audit fashion-mnist --html report\.html/);
+    expect(out).toMatch(/ {2}npx sieve evaluate fashion-select my-ids\.csv/);
+    expect(out).toMatch(/ {2}npx sieve audit fashion-mnist --html report\.html/);
   }, 660_000);
 });

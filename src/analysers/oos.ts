@@ -210,7 +210,15 @@ export async function computeOosPredictions(split: PoolSplit, opts: OosOptions):
   const n = split.n;
   if (!(Number.isInteger(folds) && folds >= 2)) throw new SieveError(`folds must be an integer ≥ 2, got ${folds}`, { where: '--folds' });
   if (split.d === 0) throw new SieveError('the pool has no numeric feature columns to fit a model on', { where: 'out-of-sample predictions' });
-  if (n < folds) throw new SieveError(`${n} rows cannot be split into ${folds} folds`, { where: '--folds' });
+  if (n < folds) {
+    throw new SieveError(`${n} rows cannot be split into ${folds} folds for the out-of-sample model`, {
+      where: '--folds',
+      examples: [
+        ...(n >= 2 ? [`--folds ${n} (at most one fold per row)`] : []),
+        '--only duplicates,class-imbalance (the analysers that need no out-of-sample model)',
+      ],
+    });
+  }
   if (!(Number.isInteger(repeats) && repeats >= 1)) throw new SieveError(`repeats must be an integer ≥ 1, got ${repeats}`, { where: '--repeats' });
 
   const withGroups = withGroupFeatures(split, model.groupFeatures ?? []);

@@ -52,6 +52,8 @@ export function register(program: Command): void {
         );
       }
       console.log(`\ndone in ${seconds.toFixed(1)} s. What to try next:`);
+      // Run through npx (npm sets npm_command=exec), the commands need npx in front too.
+      const sieve = process.env.npm_command === 'exec' ? 'npx sieve' : 'sieve';
       const next: [string, string][] = [
         [`sieve challenge info ${DEMO_CHALLENGE}`, 'the rules, the model and the submission format'],
         ['sieve pool head fashion-mnist --rows 5', 'look at the rows you choose from'],
@@ -60,8 +62,8 @@ export function register(program: Command): void {
         ['sieve verify result.json', 're-run the record: are the metrics bit-identical?'],
         ['sieve challenge list', 'the other challenges: fashion-debug (ranking), credit-fair, synth-teach'],
       ];
-      const width = Math.max(...next.map(([c]) => c.length)) + 3;
-      for (const [c, what] of next) printWrapped(`  ${c.padEnd(width)}${what}`, 2 + width);
+      const width = Math.max(...next.map(([c]) => c.replace(/^sieve/, sieve).length)) + 3;
+      for (const [c, what] of next) printWrapped(`  ${c.replace(/^sieve/, sieve).padEnd(width)}${what}`, 2 + width);
       console.log(
         `\nA submission for ${DEMO_CHALLENGE}: my-ids.csv with the header line "id" and then at most ${ctx.rules.budget} train ids,\n` +
           'one per line (as `sieve pool head` shows them); .txt (ids only), .json (["id", ...]), .parquet and .arrow work too.',
