@@ -24,7 +24,7 @@
 import type { PoolSplit } from '../pool/types.ts';
 import type { Progress } from '../util/progress.ts';
 import { applyScaling, normalizeRowsInPlace } from '../../compute/scaling.ts';
-import { principalBasis, project, textOnly } from './vectors.ts';
+import { principalBasis, project, textOnly, type FeatureMetric } from './vectors.ts';
 import type { UnitRows } from './neighbour-space.ts';
 import { nearestCross, pairsAboveCross, pairsAboveSelf, type PairList } from '../../compute/neighbours.ts';
 import { PairBuffer, mergePairs } from '../../compute/neighbours-core.ts';
@@ -353,22 +353,8 @@ export { mergePairs };
 // ---------------------------------------------------------------------------------------------
 // Metric per feature kind
 
-export type DuplicateMetric = 'cosine' | 'euclidean';
-
-/** Vector dimensions (embedding or pixel columns, named `col[j]` by the reader) from which on cosine is used. */
-export const COSINE_MIN_DIMS = 16;
-
-/**
- * Cosine for pixels and for embeddings of at least COSINE_MIN_DIMS dimensions (where angles
- * between standardised rows are informative and random rows are never within a few degrees
- * of each other); standardised Euclidean distance for tabular columns (numeric, one-hot
- * categorical) and for any rows of fewer dimensions.
- */
-export function metricFor(split: PoolSplit): DuplicateMetric {
-  if (split.pixels || textOnly(split)) return 'cosine';
-  const vectorDims = split.featureNames.filter((f) => /\[\d+\]$/.test(f)).length;
-  return vectorDims === split.d && split.d >= COSINE_MIN_DIMS ? 'cosine' : 'euclidean';
-}
+/** The metric per feature kind is the shared one (vectors.ts `metricFor`, also the outliers analyser's). */
+export type DuplicateMetric = FeatureMetric;
 
 // ---------------------------------------------------------------------------------------------
 // Euclidean near duplicates

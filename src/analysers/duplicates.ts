@@ -12,13 +12,13 @@ import type { Progress } from '../util/progress.ts';
 import type { Analyser, AnalyserResult, ExtraTable, Finding, PlotSpec } from './types.ts';
 import {
   cliqueClusters, columnResolution, embedRows, euclideanPairsCross, euclideanPairsSelf, euclideanScale, exactGroups, exactMatches,
-  metricFor, nearPairs, rowContent, rowHashes,
+  nearPairs, rowContent, rowHashes,
   type DuplicateMetric, type EuclideanScale, type NearSearch,
 } from './duplicate-search.ts';
 import { applyScaling } from '../../compute/scaling.ts';
 import { barChart, count, pct, secondsSince } from './specs.ts';
 import { spaceOf, standardScalingOf, unitRowsOf } from './neighbour-space.ts';
-import { textOnly } from './vectors.ts';
+import { metricFor, textOnly } from './vectors.ts';
 import { gatherRows } from '../../compute/rows.ts';
 import type { PairList } from '../../compute/neighbours.ts';
 import { mergePairs } from '../../compute/neighbours-core.ts';

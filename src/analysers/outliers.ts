@@ -1,20 +1,29 @@
 /**
  * Outliers: rows far from their nearest neighbours. Score = mean distance to the k nearest
- * other rows in the shared neighbour space (standardised features, ≤ 64 principal
- * components). Distance is cosine distance 1 − cos for more than 3 dimensions (as cleanlab's
- * Datalab outlier check), Euclidean distance for 1–3 dimensions where angles say little.
+ * other rows. The metric is the features' kind's (vectors.ts `metricFor`, the duplicates
+ * analyser's rule): cosine distance 1 − cos in the shared neighbour space (standardised
+ * features, ≤ 64 principal components, rows normalised) for pixels, text and embeddings of
+ * ≥ 16 dimensions, as cleanlab's Datalab outlier check; exact Euclidean distance on the
+ * standardised features (projected onto ≤ 64 principal components when wider) for tabular
+ * rows and narrower vectors, where a row scaled 12× points the way of the row it came from
+ * and its angle says nothing. Beyond 100,000 rows, where the exact Euclidean search ends,
+ * tabular rows are scored by cosine and the verdict says so.
  *
- * Threshold: Tukey's "far out" fence, score > Q3 + 3 × IQR of the scores. Unlike "the top 1%"
- * it flags nothing in a pool without outliers, and unlike a z-score on the median and MAD it
- * tolerates the long right tail that kNN distances always have (on fashion-mnist a robust
- * z > 3.5 flags 3.4% of the rows, the far-out fence 0.7%).
+ * Threshold: Tukey's "far out" fence, score > Q3 + 3 × IQR of the scores — for Euclidean
+ * distances on their logarithms (Q3 × (Q3 / Q1)^3): a distance is a scale, whose spread grows
+ * with its size (in a locally smooth density of m dimensions the k-NN distance goes as
+ * density^(−1/m), so in 2 dimensions the raw fence flagged 3–5% of random Gaussian rows, the
+ * log fence ≤ 0.9%). Unlike "the top 1%" it flags nothing in a pool without outliers, and unlike
+ * a z-score on the median and MAD it tolerates the long right tail that kNN distances always
+ * have (on fashion-mnist a robust z > 3.5 flags 3.4% of the rows, the far-out fence 0.7%).
  */
 import { SieveError } from '../util/errors.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import type { Analyser, AnalyserResult, Finding } from './types.ts';
-import { approximateGraphNote, checkedNeighbours, knnGraph } from './neighbour-space.ts';
+import { approximateGraphNote, checkedNeighbours, knnGraph, KNN_EXACT_MAX_ROWS, spaceOf, standardScalingOf } from './neighbour-space.ts';
+import { COSINE_MIN_DIMS, metricFor, project, textOnly, type FeatureMetric } from './vectors.ts';
 import { nearestSelf } from '../../compute/neighbours.ts';
-import { applyScaling, columnScaling } from '../../compute/scaling.ts';
+import { applyScaling } from '../../compute/scaling.ts';
 import { bin, count, histogram, pct, secondsSince, severityFor } from './specs.ts';
 import { quantileSorted } from '../../compute/stats.ts';
 
@@ -46,30 +55,54 @@ export interface OutlierScores {
   nearest: Int32Array;
   /** Approximate graph: the checked rows' scores from their exact neighbours (rows, exact scores). */
   checked?: { rows: Int32Array; exactScore: Float64Array };
-  metric: 'cosine' | 'euclidean';
+  metric: FeatureMetric;
+  /** Why: the features' kind ('auto'), 'rows' (tabular beyond the exact Euclidean search: cosine), or 'requested'. */
+  metricReason: 'kind' | 'rows' | 'requested';
+  /** Dimensions the distances are measured in (the features, or at most maxDims principal components). */
+  dims: number;
   k: number;
 }
 
-/** Flags scores above Tukey's fence Q3 + factor × IQR. */
-export function fenceFlags(score: Float64Array, factor: number): { fence: Float64Array; median: number; q1: number; q3: number; cutoff: number; mask: Uint8Array } {
-  const sorted = Float64Array.from(score).sort();
+/**
+ * Flags scores above Tukey's fence Q3 + factor × IQR. With `log`, the fence is set on the
+ * logarithms of the positive scores (a row whose k nearest neighbours are all identical to
+ * it, score 0, is never flagged): cutoff = Q3 × (Q3 / Q1)^factor in score units, and `fence`
+ * counts IQRs of the logarithms.
+ */
+export function fenceFlags(score: Float64Array, factor: number, log = false): { fence: Float64Array; median: number; q1: number; q3: number; cutoff: number; mask: Uint8Array } {
+  const n = score.length;
+  const t = log ? Float64Array.from(score, (v) => (v > 0 ? Math.log(v) : -Infinity)) : score;
+  const sorted = (log ? t.filter((v) => v > -Infinity) : Float64Array.from(t)).sort();
+  const mask = new Uint8Array(n);
+  const fence = new Float64Array(n);
+  if (sorted.length === 0) return { fence, median: 0, q1: 0, q3: 0, cutoff: Infinity, mask };
   const q1 = quantileSorted(sorted, 0.25), median = quantileSorted(sorted, 0.5), q3 = quantileSorted(sorted, 0.75);
   const iqr = q3 - q1;
   const cutoff = q3 + factor * iqr;
-  const fence = new Float64Array(score.length);
-  const mask = new Uint8Array(score.length);
-  for (let i = 0; i < score.length; i++) {
+  for (let i = 0; i < n; i++) {
     // With IQR = 0 (over half the rows tie) only rows above Q3 can stand out.
-    fence[i] = iqr > 0 ? (score[i] - q3) / iqr : score[i] > q3 ? Infinity : 0;
-    mask[i] = score[i] > cutoff ? 1 : 0;
+    fence[i] = t[i] === -Infinity ? 0 : iqr > 0 ? (t[i] - q3) / iqr : t[i] > q3 ? Infinity : 0;
+    mask[i] = t[i] > cutoff ? 1 : 0;
   }
-  return { fence, median, q1, q3, cutoff, mask };
+  return log
+    ? { fence, median: Math.exp(median), q1: Math.exp(q1), q3: Math.exp(q3), cutoff: Math.exp(cutoff), mask }
+    : { fence, median, q1, q3, cutoff, mask };
 }
 
-/** Exact k-nearest Euclidean distances on standardised features (d small: no reduction). */
-async function euclideanKnn(split: PoolSplit, k: number): Promise<{ dist: Float64Array; nearest: Int32Array }> {
-  const n = split.n, d = split.d;
-  const Z = applyScaling(split.features, n, d, columnScaling(split.features, n, d));
+/**
+ * Exact k-nearest Euclidean distances on the standardised features (the shared column
+ * scaling), on the full width up to `maxDims` dimensions, else on the projection onto the
+ * neighbour space's `maxDims` principal directions (not normalised: distances, not angles).
+ */
+async function euclideanKnn(split: PoolSplit, k: number, maxDims: number, seed: number): Promise<{ dist: Float64Array; nearest: Int32Array; dims: number }> {
+  const n = split.n;
+  let Z = applyScaling(split.features, n, split.d, standardScalingOf(split));
+  let d = split.d;
+  if (d > maxDims) {
+    const basis = (await spaceOf(split, { maxDims, seed })).basis!;
+    Z = await project(Z, n, d, basis, maxDims);
+    d = maxDims;
+  }
   const top = await nearestSelf(Z, n, d, k, 'euclidean');
   const dist = new Float64Array(n);
   const nearest = new Int32Array(n).fill(-1);
@@ -87,14 +120,26 @@ async function euclideanKnn(split: PoolSplit, k: number): Promise<{ dist: Float6
     }
     dist[i] = m ? sum / m : 0;
   }
-  return { dist, nearest };
+  return { dist, nearest, dims: d };
+}
+
+/**
+ * The metric of a run: the requested one, or for 'auto' the one of the features' kind
+ * (vectors.ts `metricFor`, the duplicates analyser's rule) — except that the exact Euclidean
+ * search stops at KNN_EXACT_MAX_ROWS rows, beyond which tabular rows are scored by cosine
+ * (`reason` says so).
+ */
+export function outlierMetric(split: PoolSplit, requested: OutlierOptions['metric']): { metric: FeatureMetric; reason: OutlierScores['metricReason'] } {
+  if (requested !== 'auto') return { metric: requested, reason: 'requested' };
+  const kind = metricFor(split);
+  if (kind === 'euclidean' && split.n > KNN_EXACT_MAX_ROWS) return { metric: 'cosine', reason: 'rows' };
+  return { metric: kind, reason: 'kind' };
 }
 
 export async function scoreOutliers(split: PoolSplit, opts: OutlierOptions, seed = 0): Promise<OutlierScores> {
-  // The Euclidean path is an exact search: for more than 100,000 rows 'auto' stays with cosine.
-  const metric = opts.metric === 'auto' ? (split.d > 3 || split.n > 100_000 ? 'cosine' : 'euclidean') : opts.metric;
-  if (metric === 'euclidean' && split.n > 100_000) {
-    throw new SieveError(`euclidean outlier scores are computed exactly and support up to 100,000 rows; this pool has ${split.n}: use metric cosine`, { where: 'outliers options' });
+  const { metric, reason } = outlierMetric(split, opts.metric);
+  if (metric === 'euclidean' && split.n > KNN_EXACT_MAX_ROWS) {
+    throw new SieveError(`euclidean outlier scores are computed exactly and support up to ${KNN_EXACT_MAX_ROWS.toLocaleString('en-US')} rows; this pool has ${split.n}: use metric cosine`, { where: 'outliers options' });
   }
   let score: Float64Array;
   let nearest: Int32Array;
@@ -102,11 +147,12 @@ export async function scoreOutliers(split: PoolSplit, opts: OutlierOptions, seed
   let knnRecall = 1;
   let knnSearch: 'exact' | 'ivf' = 'exact';
   let checked: OutlierScores['checked'];
+  let dims: number;
   if (metric === 'euclidean') {
-    if (split.d > opts.maxDims) throw new SieveError(`euclidean outlier scores are for low-dimensional features (≤ ${opts.maxDims}); this pool has ${split.d}: use metric cosine`, { where: 'outliers options' });
-    ({ dist: score, nearest } = await euclideanKnn(split, k));
+    ({ dist: score, nearest, dims } = await euclideanKnn(split, k, opts.maxDims, seed));
   } else {
     const g = await knnGraph(split, opts.k, { maxDims: opts.maxDims, seed });
+    dims = Math.min(split.d, opts.maxDims);
     k = g.k;
     knnRecall = g.recall ?? 1;
     knnSearch = g.method ?? 'exact';
@@ -128,7 +174,21 @@ export async function scoreOutliers(split: PoolSplit, opts: OutlierOptions, seed
       checked = { rows: c.rows, exactScore: Float64Array.from(c.exactSim, (sims) => (sims.length ? sims.reduce((a, v) => a + (1 - v), 0) / sims.length : 0)) };
     }
   }
-  return { score, nearest, metric, k, knnRecall, knnSearch, ...(checked ? { checked } : {}), ...fenceFlags(score, opts.iqrFactor) };
+  return { score, nearest, metric, metricReason: reason, dims, k, knnRecall, knnSearch, ...(checked ? { checked } : {}), ...fenceFlags(score, opts.iqrFactor, metric === 'euclidean') };
+}
+
+/** What the distance is measured on, and why this metric. */
+export function metricSentence(split: PoolSplit, s: Pick<OutlierScores, 'metric' | 'metricReason' | 'dims'>): string {
+  const on = s.metric === 'cosine'
+    ? (textOnly(split) ? 'the hashed TF-IDF rows of the text' : 'the standardised features')
+    : 'the standardised features';
+  const reduced = s.dims < split.d ? ` projected onto their ${s.dims} principal components` : '';
+  const what = `Distances are ${s.metric === 'cosine' ? 'cosine distances 1 − cos' : 'Euclidean distances'} on ${on}${reduced}`;
+  if (s.metricReason === 'requested') return `${what} (metric ${s.metric}, as requested).`;
+  if (s.metricReason === 'rows') return `${what}: the features are tabular, whose metric is Euclidean distance, but the exact Euclidean search stops at ${KNN_EXACT_MAX_ROWS.toLocaleString('en-US')} rows and this pool has ${count(split.n)}, so a row far out along its own direction (scaled up) is not seen.`;
+  return s.metric === 'cosine'
+    ? `${what}, the metric for ${split.pixels ? 'pixels' : textOnly(split) ? 'text' : 'embeddings'}.`
+    : `${what}, the metric for ${split.d < COSINE_MIN_DIMS && split.featureNames.every((f) => /\[\d+\]$/.test(f)) ? `vectors of fewer than ${COSINE_MIN_DIMS} dimensions` : 'tabular features (numeric and one-hot columns)'}.`;
 }
 
 export const outliers: Analyser<OutlierOptions> = {
@@ -160,9 +220,10 @@ export const outliers: Analyser<OutlierOptions> = {
     }
     const share = flagged / Math.max(train.n, 1);
     const distName = s.metric === 'cosine' ? 'cosine distance' : 'Euclidean distance';
-    const verdict = flagged === 0
-      ? `No row stands out: every row's mean ${distName} to its ${s.k} nearest neighbours is below the far-out fence (upper quartile + ${opts.iqrFactor} × interquartile range = ${s.cutoff.toPrecision(3)}).`
-      : `${count(flagged)} rows (${pct(share)}) are unusually far from their ${s.k} nearest neighbours (mean ${distName} above ${s.cutoff.toPrecision(3)}; the median row's is ${s.median.toPrecision(3)}).`;
+    const verdict = (flagged === 0
+      ? `No row stands out: every row's mean ${distName} to its ${s.k} nearest neighbours is below the far-out fence (${s.metric === 'euclidean' ? `on the logarithms of the distances: upper quartile × (upper / lower quartile)^${opts.iqrFactor}` : `upper quartile + ${opts.iqrFactor} × interquartile range`} = ${s.cutoff.toPrecision(3)}).`
+      : `${count(flagged)} rows (${pct(share)}) are unusually far from their ${s.k} nearest neighbours (mean ${distName} above ${s.cutoff.toPrecision(3)}; the median row's is ${s.median.toPrecision(3)}).`)
+      + ` ${metricSentence(train, s)}`;
     // An approximate graph: its scores against those of the exact neighbours on the checked rows.
     let effect = '';
     const check: Record<string, number | null> = { knn_check_rows: null, knn_check_score_ratio: null, knn_check_score_ratio_p10: null, knn_check_score_ratio_p90: null };
@@ -180,7 +241,7 @@ export const outliers: Analyser<OutlierOptions> = {
       summary: {
         verdict: verdict + note,
         severity: severityFor(share, OUTLIER_SEVERITY),
-        figures: { rows: train.n, flagged, flagged_share: share, k: s.k, metric: s.metric, median_score: s.median, q1: s.q1, q3: s.q3, cutoff: s.cutoff, iqr_factor: opts.iqrFactor, knn_recall: s.knnRecall, knn_search: s.knnSearch, ...check },
+        figures: { rows: train.n, flagged, flagged_share: share, k: s.k, metric: s.metric, metric_reason: s.metricReason, dims: s.dims, median_score: s.median, q1: s.q1, q3: s.q3, cutoff: s.cutoff, iqr_factor: opts.iqrFactor, knn_recall: s.knnRecall, knn_search: s.knnSearch, ...check },
       },
       findings,
       tables: [],

@@ -19,6 +19,26 @@ export function textOnly(split: Pick<PoolSplit, 'd' | 'textFeatures'>): boolean 
   return split.d > 0 && dims === split.d;
 }
 
+export type FeatureMetric = 'cosine' | 'euclidean';
+
+/** Vector dimensions (embedding or pixel columns, named `col[j]` by the reader) from which on cosine is used. */
+export const COSINE_MIN_DIMS = 16;
+
+/**
+ * The distance that means something for a split's kind of features, shared by the duplicates
+ * and outliers analysers: cosine for pixels, for hashed TF-IDF text rows and for embeddings of
+ * at least COSINE_MIN_DIMS dimensions (where angles between standardised rows are informative
+ * and random rows are never within a few degrees of each other); standardised Euclidean
+ * distance for tabular columns (numeric, one-hot categorical, or a mix with embeddings or
+ * text) and for any rows of fewer dimensions, where angles say little and a row scaled 12×
+ * points the same way as the row it was scaled from.
+ */
+export function metricFor(split: Pick<PoolSplit, 'd' | 'pixels' | 'textFeatures' | 'featureNames'>): FeatureMetric {
+  if (split.pixels || textOnly(split)) return 'cosine';
+  const vectorDims = split.featureNames.filter((f) => /\[\d+\]$/.test(f)).length;
+  return vectorDims === split.d && split.d >= COSINE_MIN_DIMS ? 'cosine' : 'euclidean';
+}
+
 /**
  * Orthonormal basis (m rows of length d, float32) of approximately the top-m principal
  * directions of X's rows: compute/pca.ts's sampled variant (covariance of at most `maxRows`
