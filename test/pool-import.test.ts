@@ -274,6 +274,42 @@ describe('pool import: malformed inputs fail precisely and leave nothing behind'
     expect((await importPool({ input: join(dir, 'semi_dot.csv'), delimiter: ';', out: join(dir, 'p') })).features).toEqual([{ name: 'x', kind: 'numeric' }]);
   });
 
+  it('decimal commas: a note when "1,5" makes a column categorical, and --decimal , reads it as numbers', async () => {
+    const many = Array.from({ length: 80 }, (_, i) => `${i};${i % 2 ? 'a' : 'b'};${i},${i % 10}`);
+    const dir = fixture({ 'semicolon.csv': 'id;x;z;label\n1;1,5;2;a\n2;2,5;3;b\n3;3,0;1;a\n4;-0,25;2;b\n', 'many.csv': `id;label;w\n${many.join('\n')}\n` });
+    const notes: string[] = [];
+    const m = await importPool({ input: join(dir, 'semicolon.csv'), delimiter: ';', out: join(dir, 'p1'), onNote: (n) => notes.push(n) });
+    expect(m.features[0]).toEqual({ name: 'x', kind: 'categorical', categories: ['-0,25', '1,5', '2,5', '3,0'] });
+    const note = 'column "x" holds numbers written with decimal commas ("-0,25") and was read as categories; pass --decimal , to read them as numbers';
+    expect(notes).toEqual([note]);
+    expect(m.datasheet.known_issues).toEqual([note]);
+    // More than 50 distinct values: text, noticed as well.
+    const n2: string[] = [];
+    expect((await importPool({ input: join(dir, 'many.csv'), delimiter: ';', out: join(dir, 'p2'), onNote: (n) => n2.push(n) })).features[0].kind).toBe('text');
+    expect(n2).toEqual(['column "w" holds numbers written with decimal commas ("0,0") and was read as text; pass --decimal , to read them as numbers']);
+    // --decimal ,: numbers, read exactly.
+    const d = await importPool({ input: join(dir, 'semicolon.csv'), delimiter: ';', decimal: ',', out: join(dir, 'p3') });
+    expect(d.features).toEqual([{ name: 'x', kind: 'numeric' }, { name: 'z', kind: 'numeric' }]);
+    const s = await readSplit(await openPool(join(dir, 'p3')));
+    expect(Array.from({ length: s.n }, (_, i) => s.features[i * s.d])).toEqual([1.5, 2.5, 3, -0.25]);
+        // With --decimal , a "1.5" among "1,5" is a stray value, not silently 1.5 (or 15).
+    const mixed = fixture({ 'd.csv': 'id;label;x\n1;a;1,5\n2;b;2.5\n3;a;3\n4;b;4,0\n' });
+    const err = await importFails(mixed, { input: 'd.csv', delimiter: ';', decimal: ',' });
+    expect(err.message).toMatch(/^column "x" is numeric except for 1 value that is not a number written with a decimal comma \(--decimal ,\)/);
+    expect(err.examples).toEqual(['line 3: "2.5"']);
+    // A column of "1.5"s with --decimal , is noted, not silently categorical.
+    const n3: string[] = [];
+    await importPool({ input: join(dir, 'semicolon.csv'), delimiter: ';', decimal: ',', kinds: { x: 'categorical' }, out: join(dir, 'p4'), onNote: (n) => n3.push(n) });
+    expect(n3).toEqual([]); // --kind decides: no note
+    const dots = fixture({ 'd.csv': 'id;label;x\n1;a;1.5\n2;b;2.5\n' });
+    const n4: string[] = [];
+    await importPool({ input: join(dots, 'd.csv'), delimiter: ';', decimal: ',', out: join(dots, 'p'), onNote: (n) => n4.push(n) });
+    expect(n4).toEqual(['column "x" holds numbers written with decimal points ("1.5") and was read as categories; with --decimal , only "1,5" is a number']);
+    expect((await importFails(fixture({ 'd.jsonl': '{"id":"1","label":"a","x":1}\n' }), { input: 'd.jsonl', decimal: ',' })).message).toBe(
+      '--decimal , reads numbers written with decimal commas in CSV/TSV files; d.jsonl is jsonl',
+    );
+  });
+
   it('a truncated IDX file and a truncated Parquet file', async () => {
     const full = encodeIdx('ubyte', [4, 2, 2], new Uint8Array(16));
     const dir = fixture({ 'i-idx3-ubyte': full.subarray(0, full.length - 3), 'l-idx1-ubyte': encodeIdx('ubyte', [4], [0, 1, 0, 1]) });

@@ -47,6 +47,7 @@ export function registerPoolImport(pool: Command): void {
     .option('--header', 'CSV: line 1 is a header (default for .csv/.tsv; sniffed for other names)')
     .option('--no-header', 'CSV: line 1 is data (columns then come from --columns, or are named col1..colN)')
     .option('--columns <names>', 'CSV: comma-separated column names, for a file without a header (or to rename its header)', list)
+    .option('--decimal <c>', 'CSV/TSV: decimal separator of numbers, "." (default) or "," (reads "1,5" as 1.5; then "1.5" is not a number)')
     .option('--skip-lines <n>', 'CSV/TSV: skip this many lines at the top of FILE before its header or data (a title or comment line)', Number)
     .option('--test-skip-lines <n>', 'CSV/TSV: the same for the --test file (UCI adult.test: 1, for its "|1x3 Cross validator" line)', Number)
     .option('--keep-whitespace', 'keep spaces around text values (default: trimmed, so " <=50K" reads as "<=50K")')
@@ -113,6 +114,7 @@ export function registerPoolImport(pool: Command): void {
             delimiter: o.delimiter,
             header: o.header,
             columns: o.columns,
+            decimal: o.decimal,
             skipLines: o.skipLines,
             testSkipLines: o.testSkipLines,
             keepWhitespace: o.keepWhitespace,

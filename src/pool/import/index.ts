@@ -74,6 +74,8 @@ export interface ImportOptions {
   header?: boolean;
   /** CSV: column names (for files without a header, or to rename a header's columns). */
   columns?: string[];
+  /** CSV/TSV: the decimal separator of numbers (default "."); "," reads "1,5" as 1.5 (semicolon CSVs from European spreadsheets). */
+  decimal?: '.' | ',';
   /** CSV: lines at the top of the input file to skip (a title or comment line). */
   skipLines?: number;
   /** CSV: lines at the top of the test file to skip (UCI adult.test's "|1x3 Cross validator"). */
@@ -114,7 +116,12 @@ const NUMERIC_SHARE = 0.5;
  * A finite number in plain decimal or exponent notation. DuckDB's cast also reads "1_000",
  * which is refused; hex ("0x10") does not cast; infinities and NaN are `isInfNan`.
  */
-const isNumber = (x: string) => `(coalesce(isfinite(TRY_CAST(${x} AS DOUBLE)), false) AND NOT contains(${x}, '_'))`;
+const isNumber = (x: string, decimalComma = false) =>
+  decimalComma ? `regexp_full_match(${x}, '${COMMA_NUMBER}')` : `(coalesce(isfinite(TRY_CAST(${x} AS DOUBLE)), false) AND NOT contains(${x}, '_'))`;
+/** A number written with a decimal comma ("1,5", "-0,25", "3", "1,5e3"): what --decimal , reads. */
+const COMMA_NUMBER = '[+-]?([0-9]+(,[0-9]*)?|,[0-9]+)([eE][+-]?[0-9]+)?';
+/** The value of a numeric text column (with --decimal ",", its comma read as the decimal point). */
+const numericCast = (x: string, decimalComma = false) => (decimalComma ? `CAST(replace(${x}, ',', '.') AS DOUBLE)` : `CAST(${x} AS DOUBLE)`);
 /** Every spelling of infinity and NaN DuckDB's cast accepts (inf, -Infinity, NaN, …). */
 const isInfNan = (x: string) => `(NOT isfinite(TRY_CAST(${x} AS DOUBLE)))`;
 
@@ -147,6 +154,8 @@ export async function importPool(opts: ImportOptions): Promise<PoolManifest> {
   for (const [option, n] of [['--skip-lines', opts.skipLines], ['--test-skip-lines', opts.testSkipLines]] as const)
     if (n !== undefined && !(Number.isInteger(n) && n >= 0))
       throw new SieveError(`${option} needs a whole number of lines (0 or more), got ${n}`, { where: option });
+  if (opts.decimal !== undefined && opts.decimal !== '.' && opts.decimal !== ',')
+    throw new SieveError(`--decimal must be "." or ",", got ${JSON.stringify(opts.decimal)}`, { where: '--decimal' });
   if (opts.testSkipLines && !opts.testFile) throw new SieveError('--test-skip-lines skips lines of the --test file; there is none', { where: '--test-skip-lines' });
   if (opts.missing !== undefined && !MISSING_POLICIES.includes(opts.missing))
     throw new SieveError(`--missing must be one of ${MISSING_POLICIES.join(', ')}, got "${opts.missing}"`, { where: '--missing' });
@@ -189,6 +198,8 @@ async function stage(
   const { format, sniffed } = given ? { format: given, sniffed: false } : await detectFormat(abs);
   if (opts.columns && format !== 'csv' && format !== 'tsv')
     throw new SieveError(`--columns names the columns of CSV/TSV files without a header; ${basename(path)} is ${format}`, { where: '--columns' });
+  if (opts.decimal === ',' && format !== 'csv' && format !== 'tsv')
+    throw new SieveError(`--decimal , reads numbers written with decimal commas in CSV/TSV files; ${basename(path)} is ${format}`, { where: '--decimal' });
   if (skipLines && format !== 'csv' && format !== 'tsv')
     throw new SieveError(`${skipOption} skips lines at the top of CSV/TSV files; ${basename(path)} is ${format}`, { where: skipOption });
   const csv = { delimiter: opts.delimiter, header: opts.header, columns: opts.columns, sniffed, skipLines, skipOption };
@@ -396,9 +407,9 @@ interface TextStats {
 }
 
 /** One pass per batch of columns: how many values are numbers, inf/nan spellings, lists; distinct count; longest value. */
-async function textStats(conn: DuckDBConnection, sources: Staged[], cols: string[]): Promise<Map<string, TextStats>> {
+async function textStats(conn: DuckDBConnection, sources: Staged[], cols: string[], dec = false): Promise<Map<string, TextStats>> {
   const out = new Map<string, TextStats>();
-  if (cols.length > STATS_BATCH) return packedTextStats(conn, sources, cols);
+  if (cols.length > STATS_BATCH) return packedTextStats(conn, sources, cols, dec);
   for (let b = 0; b < cols.length; b += STATS_BATCH) {
     const batch = cols.slice(b, b + STATS_BATCH);
     const union = sources.map((s) => `SELECT ${batch.map(sq).join(', ')} FROM ${q(s.table)}`).join(' UNION ALL ');
@@ -406,7 +417,7 @@ async function textStats(conn: DuckDBConnection, sources: Staged[], cols: string
       .map((c) => {
         const x = sq(c);
         return (
-          `count(${x}), count(*) FILTER (WHERE ${isNumber(x)}), ` +
+          `count(${x}), count(*) FILTER (WHERE ${isNumber(x, dec)}), ` +
           `count(*) FILTER (WHERE ${isInfNan(x)}), count(*) FILTER (WHERE starts_with(${x}, '[')), ` +
           `approx_count_distinct(${x}), coalesce(max(length(${x})), 0), count(*) FILTER (WHERE contains(${x}, chr(0)))`
         );
@@ -427,12 +438,12 @@ async function textStats(conn: DuckDBConnection, sources: Staged[], cols: string
  * packed into one list per row, unnested with their position and aggregated GROUP BY position:
  * the same figures from one query of constant size.
  */
-async function packedTextStats(conn: DuckDBConnection, sources: Staged[], cols: string[]): Promise<Map<string, TextStats>> {
+async function packedTextStats(conn: DuckDBConnection, sources: Staged[], cols: string[], dec: boolean): Promise<Map<string, TextStats>> {
   const union = sources.map((s) => `SELECT [${cols.map(sq).join(', ')}] AS v FROM ${q(s.table)}`).join(' UNION ALL ');
   const x = 'x';
   const rows = (
     await conn.runAndReadAll(
-      `SELECT k, count(*), count(${x}), count(*) FILTER (WHERE ${isNumber(x)}), count(*) FILTER (WHERE ${isInfNan(x)}), ` +
+      `SELECT k, count(*), count(${x}), count(*) FILTER (WHERE ${isNumber(x, dec)}), count(*) FILTER (WHERE ${isInfNan(x)}), ` +
         `count(*) FILTER (WHERE starts_with(${x}, '[')), approx_count_distinct(${x}), coalesce(max(length(${x})), 0), ` +
         `count(*) FILTER (WHERE contains(${x}, chr(0))) FROM (SELECT unnest(range(${cols.length})) AS k, unnest(v) AS ${x} FROM (${union})) GROUP BY k`,
     )
@@ -633,7 +644,7 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
   for (const g of groupCols) for (const s of sources) await checkJsonTypes(conn, problems, s, g, 'group');
 
   // --- features -----------------------------------------------------------------------
-  const { kinds, stats, strays } = await inferKinds(conn, opts, problems, sources, featureCols);
+  const { kinds, stats, strays, commaNotes } = await inferKinds(conn, opts, problems, sources, featureCols);
   const plans: Plan[] = [];
   /** Numeric (or mostly numeric) columns refused for other values: their missing values are reported in the same run. */
   const refusedNumeric: string[] = [...strays];
@@ -678,6 +689,7 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
         const n = Number(await scalar(conn, `SELECT count(*) FROM ${q(s.table)} WHERE coalesce(trim(${textExpr(s, p.spec.name)}), '') = ''`));
         missingCounts[p.spec.name] = (missingCounts[p.spec.name] ?? 0) + n;
       }
+  for (const note of commaNotes) opts.onNote?.(note);
   problems.throwIfAny();
 
   // --- rows kept, test split ----------------------------------------------------------
@@ -792,7 +804,7 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
             `${[...train.notes, ...(test?.notes ?? [])].map((n) => n + '; ').join('')}${cleaning}; ` +
             `feature kinds ${opts.kinds ? 'partly set by --kind, otherwise ' : ''}inferred from column types and values${textNote}; ids ${idCol ? `from column "${idCol}"` : 'generated from row numbers'}; labels from column "${labelCol}"; ${splitNote}. Rows kept in file order; ${[droppedNote, imputeNote].filter(Boolean).join('; ') || rowsNote}.`,
           uses: 'Auditing and data-centric experiments with sieve.',
-          known_issues: [],
+          known_issues: [...commaNotes],
         },
       },
       tables: { train: trainTable, ...(testTable ? { test: testTable } : {}) },
@@ -821,7 +833,7 @@ async function inferKinds(
   problems: ProblemList,
   sources: Staged[],
   cols: string[],
-): Promise<{ kinds: Record<string, FeatureKind>; stats: Map<string, TextStats>; strays: string[] }> {
+): Promise<{ kinds: Record<string, FeatureKind>; stats: Map<string, TextStats>; strays: string[]; commaNotes: string[] }> {
   const out: Record<string, FeatureKind> = {};
   /** Mostly numeric columns refused for their stray values (their other problems are reported too). */
   const strays: string[] = [];
@@ -842,7 +854,8 @@ async function inferKinds(
         examples: ['leave it out with --feature-columns, or convert it to numbers or text first'],
       });
   }
-  const stats = await textStats(conn, sources, text);
+  const dec = opts.decimal === ',';
+  const stats = await textStats(conn, sources, text, dec);
   // Typed numeric columns (Parquet, Arrow, ARFF): missing and non-finite counts, one packed query.
   const typed = cols.filter((c) => out[c] === 'numeric' && NUMERIC_TYPE.test(typeOf(train, c)));
   for (const [c, st] of await numericStats(conn, sources, typed)) stats.set(c, st);
@@ -860,7 +873,7 @@ async function inferKinds(
     else if (st.lists === st.nonNull) out[c] = 'embedding'; // "[0.1, 0.2, …]" in every row
     else if (st.numbers > 0 && st.numbers + st.infNan >= NUMERIC_SHARE * st.nonNull) {
       // Mostly numbers with a few other values ("n/a", "?", "0x10"): refuse rather than guess.
-      await strayValues(conn, problems, sources, c, other);
+      await strayValues(conn, problems, sources, c, other, dec);
       // And the column's inf/nan spellings in the same run, not one kind of problem per run
       // (its missing values are counted with the other numeric features').
       if (st.infNan) for (const s of sources) await check(conn, problems, s, isInfNan(sq(c)), infNanMessage(c), c, sq(c), fmtValue);
@@ -882,16 +895,52 @@ async function inferKinds(
       else stats.get(c)!.categories = sortLabels(values.map(String));
     });
   }
-  return { kinds: out, stats, strays };
+  return { kinds: out, stats, strays, commaNotes: await otherDecimalColumns(conn, sources, text.filter((c) => (out[c] === 'categorical' || out[c] === 'text') && !opts.kinds?.[c]), stats, dec) };
+}
+
+/** A number written with a decimal point, as a regular expression for DuckDB and JavaScript. */
+const POINT_NUMBER = '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?';
+
+/**
+ * Text columns every value of which is a number written with the other decimal separator
+ * ("1,5" without --decimal , or "1.5" with it), some with that separator: they were read as
+ * categories or text, which is seldom what was meant (tryout F11); a note for each says so.
+ */
+async function otherDecimalColumns(conn: DuckDBConnection, sources: Staged[], cols: string[], stats: Map<string, TextStats>, dec: boolean): Promise<string[]> {
+  const pattern = dec ? POINT_NUMBER : COMMA_NUMBER;
+  const sep = dec ? '.' : ',';
+  const re = new RegExp(`^${pattern}$`);
+  const found: { c: string; example: string }[] = [];
+  const text: string[] = [];
+  for (const c of cols) {
+    const cats = stats.get(c)?.categories;
+    if (!cats) text.push(c);
+    else if (cats.every((v) => re.test(v)) && cats.some((v) => v.includes(sep))) found.push({ c, example: cats.find((v) => v.includes(sep))! });
+  }
+  for (let b = 0; b < text.length; b += STATS_BATCH) {
+    const batch = text.slice(b, b + STATS_BATCH);
+    const union = sources.map((s) => `SELECT ${batch.map(sq).join(', ')} FROM ${q(s.table)}`).join(' UNION ALL ');
+    const aggs = batch.map((c) => `count(${sq(c)}), count(*) FILTER (WHERE regexp_full_match(${sq(c)}, '${pattern}')), min(${sq(c)}) FILTER (WHERE contains(${sq(c)}, '${sep}'))`);
+    const row = (await conn.runAndReadAll(`SELECT ${aggs.join(', ')} FROM (${union})`)).getRowsJS()[0];
+    batch.forEach((c, i) => {
+      const [n, matching, example] = row.slice(i * 3, i * 3 + 3);
+      if (Number(n) > 0 && Number(matching) === Number(n) && example !== null) found.push({ c, example: String(example) });
+    });
+  }
+  return found.map(
+    ({ c, example }) =>
+      `column "${c}" holds numbers written with decimal ${dec ? 'points' : 'commas'} (${JSON.stringify(example)}) and was read as ${stats.get(c)?.categories ? 'categories' : 'text'}; ` +
+      (dec ? 'with --decimal , only "1,5" is a number' : 'pass --decimal , to read them as numbers'),
+  );
 }
 
 const infNanMessage = (col: string) => `NaN or infinite values in numeric feature "${col}"`;
 
 
 /** The non-numbers of a mostly numeric column, distinct, each with where it first occurs. */
-async function strayValues(conn: DuckDBConnection, problems: ProblemList, sources: Staged[], c: string, count: number): Promise<void> {
+async function strayValues(conn: DuckDBConnection, problems: ProblemList, sources: Staged[], c: string, count: number, dec: boolean): Promise<void> {
   const x = sq(c);
-  const cond = `${x} IS NOT NULL AND NOT ${isNumber(x)} AND NOT coalesce(${isInfNan(x)}, false)`;
+  const cond = `${x} IS NOT NULL AND NOT ${isNumber(x, dec)} AND NOT coalesce(${isInfNan(x)}, false)`;
   const examples: string[] = [];
   for (const s of sources) {
     if (examples.length >= MAX_EXAMPLES) break;
@@ -902,7 +951,7 @@ async function strayValues(conn: DuckDBConnection, problems: ProblemList, source
   }
   problems.add({
     message:
-      `column "${c}" is numeric except for ${plural(count, 'value')} that ${count === 1 ? 'is not a number' : 'are not numbers'}; ` +
+      `column "${c}" is numeric except for ${plural(count, 'value')} that ${count === 1 ? 'is not a number' : 'are not numbers'}${dec ? ' written with a decimal comma (--decimal ,)' : ''}; ` +
       `if they mean "missing", add them with --na-values, or keep the column as text with --kind ${c}=categorical`,
     where: `${sources[0].path}: ${c}`,
     count,
@@ -937,9 +986,9 @@ async function planFeature(
         for (const s of sources) {
           if (!st || st.infNan) await check(conn, problems, s, infNan, infNanMessage(col), col, x, fmtValue);
           if (opts.kinds?.[col] === 'numeric' && (!st || st.nonNull > st.numbers + st.infNan))
-            await check(conn, problems, s, `${x} IS NOT NULL AND NOT ${isNumber(x)} AND NOT coalesce(${infNan}, false)`, `values that are not numbers in numeric feature "${col}" (--kind ${col}=numeric)`, col, x, fmtValue);
+            await check(conn, problems, s, `${x} IS NOT NULL AND NOT ${isNumber(x, opts.decimal === ',')} AND NOT coalesce(${infNan}, false)`, `values that are not numbers in numeric feature "${col}" (--kind ${col}=numeric)`, col, x, fmtValue);
         }
-        return problems.list.length > before ? undefined : { spec: { name: col, kind: 'numeric' }, expr: `CAST(${x} AS DOUBLE)` };
+        return problems.list.length > before ? undefined : { spec: { name: col, kind: 'numeric' }, expr: numericCast(x, opts.decimal === ',') };
       }
       if (FLOAT_TYPE.test(t) && (!st || st.infNan))
         for (const s of sources)
