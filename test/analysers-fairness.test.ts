@@ -330,6 +330,25 @@ describe('--group-columns, --positive-class and --min-group-size', () => {
   }, 120_000);
 });
 
+describe('a subset audit compares the same class as the whole pool', () => {
+  it("a subset where the pool's minority class is the majority still reports the pool's default class", async () => {
+    const { runAuditService } = await import('../src/audit/service.ts');
+    // Every bad row and a third as many good rows: good is the subset's less frequent class.
+    const badRows: number[] = [], goodRows: number[] = [];
+    for (let i = 0; i < train.n; i++) (train.labels[i] === good ? goodRows : badRows).push(i);
+    const rows = Int32Array.from([...badRows, ...goodRows.slice(0, Math.floor(badRows.length / 3))]);
+    const run = await runAuditService({ target: 'german-credit', only: ['fairness'], seed: 0, subset: { rows, name: 'mostly-bad' } });
+    const pool = run.bundle.pool.results[0].summary.figures, sub = run.bundle.subset!.results[0].summary.figures;
+    expect(pool.positive_class).toBe('bad');
+    expect(sub.positive_class).toBe('bad');
+    expect(sub.positive_class_rule).toBe("the whole pool's default: the less frequent class");
+    expect(run.bundle.subset!.results[0].tables.find((t) => t.name === 'fairness_attributes')!.rows.every((r) => r.class === 'bad')).toBe(true);
+    // An explicit --positive-class applies to both.
+    const given = await runAuditService({ target: 'german-credit', only: ['fairness'], seed: 0, positiveClass: 'good', subset: { rows, name: 'mostly-bad' } });
+    expect(given.bundle.subset!.results[0].summary.figures).toMatchObject({ positive_class: 'good', positive_class_rule: 'given' });
+  }, 60_000);
+});
+
 describe('the label-error rate follows the audit\'s label filter', () => {
   it('counts per group exactly the rows label-errors flags under --label-filter, and names the filter', async () => {
     const { runAudit } = await import('../src/analysers/audit.ts');

@@ -52,6 +52,8 @@ export interface FairnessOptions {
   intersections: boolean;
   /** Class whose selection rate / TPR / FPR make the headline; null = with two classes the less frequent one, with more the class with the largest parity difference per attribute. */
   positiveClass: string | null;
+  /** How `positiveClass` was chosen, when not by the user (a subset audit names the whole pool's default); null = given. */
+  positiveClassRule?: string | null;
   bootstrapSamples: number;
   /** Only these group columns (default: all). */
   columns: string[] | null;
@@ -125,6 +127,18 @@ export function rowCells(attrs: Attribute[], y: Int32Array, pred: Int32Array, fl
     codes: attrs.map((a) => rows.map((r) => a.codes[r])),
     y: rows.map((r) => y[r]), pred: rows.map((r) => pred[r]), flagged: Uint8Array.from(rows, (r) => flagged[r]),
   };
+}
+
+/**
+ * The default headline class of a two-class pool: the less frequent class of the labels, or the
+ * second when both are as frequent; null with more than two classes (chosen per attribute).
+ */
+export function binaryDefaultClass(labels: Int32Array, k: number): { index: number; rule: string } | null {
+  if (k !== 2) return null;
+  let second = 0;
+  for (let i = 0; i < labels.length; i++) second += labels[i];
+  const first = labels.length - second;
+  return { index: second <= first ? 1 : 0, rule: second === first ? 'both classes equally frequent: the second' : 'the less frequent class' };
 }
 
 /** Severity by the lower end of the largest judged gap's interval: < 0.05 ok, < 0.1 info, < 0.2 warning, else problem. */
@@ -206,7 +220,7 @@ export const fairness: Analyser<FairnessOptions> = {
   name: 'fairness',
   title: 'Fairness across subgroups',
   needs: ['labels', 'groups', 'oos-probabilities'],
-  defaults: { minGroupSize: 30, intersections: true, positiveClass: null, bootstrapSamples: 500, columns: null },
+  defaults: { minGroupSize: 30, intersections: true, positiveClass: null, positiveClassRule: null, bootstrapSamples: 500, columns: null },
   async run(ctx, opts): Promise<AnalyserResult> {
     const t0 = performance.now();
     const train = ctx.train;
@@ -239,13 +253,9 @@ export const fairness: Analyser<FairnessOptions> = {
     // The headline class: given; with two classes the less frequent (the second on a tie);
     // with more, chosen per attribute below.
     let pos = given;
-    let positiveRule = given === null ? 'largest parity difference per attribute' : 'given';
-    if (given === null && k === 2) {
-      let second = 0;
-      for (let i = 0; i < n; i++) second += y[i];
-      pos = second <= n - second ? 1 : 0;
-      positiveRule = second === n - second ? 'both classes equally frequent: the second' : 'the less frequent class';
-    }
+    let positiveRule = given === null ? 'largest parity difference per attribute' : (opts.positiveClassRule ?? 'given');
+    const binary = given === null ? binaryDefaultClass(y, k) : null;
+    if (binary) { pos = binary.index; positiveRule = binary.rule; }
 
     // Point estimates, per class, and the headline class of each attribute.
     const results: AttributeResult[] = attrs.map((attr) => {

@@ -154,8 +154,15 @@ export async function runAuditService(req: AuditRequest): Promise<AuditRun> {
       cache.writePoolAudit(target.pool, cacheKey, { report, ...(report.oosAccuracy !== null && report.oosAccuracy !== undefined ? { oos: await ctx.oos() } : {}) });
     }
     if (subset) {
+      // The subset's fairness figures are for the whole pool's default class (with two classes,
+      // the pool's less frequent one), so the two columns of the report compare the same class.
+      const { binaryDefaultClass } = await import('../analysers/fairness.ts');
+      const poolDefault = req.positiveClass === undefined ? binaryDefaultClass(splits.train.labels, splits.train.classNames.length) : null;
+      const subsetOptions = poolDefault
+        ? { ...options, fairness: { ...fairness, positiveClass: splits.train.classNames[poolDefault.index], positiveClassRule: `the whole pool's default: ${poolDefault.rule}` } }
+        : options;
       bundle.subset = await runAudit(subsetContext(ctx, subset.rows), {
-        ...common, scope: 'subset', subset: { file: subset.name, rows: subset.rows.length },
+        ...common, options: subsetOptions, scope: 'subset', subset: { file: subset.name, rows: subset.rows.length },
       });
     }
     return { bundle, target, train: splits.train, splits, poolCached: cached !== null };
