@@ -564,3 +564,151 @@ export function cliqueClusters(nUnits: number, a: Int32Array, b: Int32Array, str
   });
   return { clusters, clusterOf };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Exact matches expected by chance
+
+/**
+ * The feature columns behind the feature dimensions: a categorical column's one-hot
+ * dimensions (`name=value`, adjacent) are one column, every other dimension is its own.
+ * Returns each column's dimension indices.
+ */
+export function featureColumns(featureNames: string[], d: number): Int32Array[] {
+  const cols: number[][] = [];
+  let prev: string | null = null;
+  for (let j = 0; j < d; j++) {
+    const name = featureNames[j] ?? `x${j}`;
+    const eq = name.indexOf('=');
+    const key = eq > 0 ? name.slice(0, eq) : null;
+    if (key !== null && key === prev) cols[cols.length - 1].push(j);
+    else cols.push([j]);
+    prev = key;
+  }
+  return cols.map((c) => Int32Array.from(c));
+}
+
+/**
+ * Pairs of rows equal on the dimensions `dims` (bit for bit, as the exact groups compare):
+ * within A (Σ over value combinations of C(k, 2)) and, with B, between A's rows and B's
+ * (Σ k_A · k_B). Rows are grouped by a hash of those values and compared value by value.
+ */
+export function equalPairs(A: Float32Array, nA: number, d: number, dims: Int32Array, B: Float32Array | null, nB: number): { within: number; cross: number } {
+  const a = new Int32Array(A.buffer, A.byteOffset, nA * d);
+  const b = B ? new Int32Array(B.buffer, B.byteOffset, nB * d) : null;
+  const w = dims.length;
+  const hashOf = (X: Int32Array, i: number) => {
+    let h1 = 0x811c9dc5, h2 = 0x01000193 ^ w;
+    for (let t = 0; t < w; t++) {
+      const v = X[i * d + dims[t]];
+      h1 = Math.imul(h1 ^ v, 0x01000193); h1 ^= h1 >>> 13;
+      h2 = Math.imul(h2 ^ v, 0x5bd1e995); h2 ^= h2 >>> 15;
+    }
+    return (h1 >>> 0) * 2097152 + ((h2 >>> 0) & 0x1fffff);
+  };
+  const same = (X: Int32Array, i: number, Y: Int32Array, j: number) => {
+    for (let t = 0; t < w; t++) if (X[i * d + dims[t]] !== Y[j * d + dims[t]]) return false;
+    return true;
+  };
+  // Per hash: the groups' first rows and their counts in A and in B.
+  const groups = new Map<number, { rep: number; inA: number; inB: number }[]>();
+  let within = 0, cross = 0;
+  for (let i = 0; i < nA; i++) {
+    const h = hashOf(a, i);
+    let list = groups.get(h);
+    if (!list) { list = []; groups.set(h, list); }
+    const g = list.find((x) => same(a, x.rep, a, i));
+    if (g) { within += g.inA; g.inA++; } else list.push({ rep: i, inA: 1, inB: 0 });
+  }
+  if (b) for (let i = 0; i < nB; i++) {
+    const list = groups.get(hashOf(b, i));
+    const g = list?.find((x) => same(a, x.rep, b, i));
+    if (g) cross += g.inA;
+  }
+  return { within, cross };
+}
+
+export interface ExactChance {
+  /** How the expectation was formed (see exactChance). */
+  model: 'leave-one-column-out' | 'independent-columns';
+  columns: number;
+  /** Equal train pairs observed, expected by chance, and the most chance gives (Poisson 99.9% of 1.25 × expected). */
+  trainPairs: number;
+  trainExpected: number;
+  trainUpper: number;
+  /** The same for (test, train) pairs; null without a test split. */
+  crossPairs: number | null;
+  crossExpected: number | null;
+  crossUpper: number | null;
+}
+
+/** Smallest k with P(Poisson(λ) ≤ k) ≥ 1 − alpha (normal approximation beyond λ = 10,000). */
+export function poissonUpper(lambda: number, alpha = 1e-3): number {
+  if (!(lambda > 0)) return 0;
+  if (lambda > 1e4) return Math.ceil(lambda + 3.0902323061678132 * Math.sqrt(lambda) + 0.5);
+  let logP = -lambda, cdf = Math.exp(logP), k = 0;
+  while (cdf < 1 - alpha) { k++; logP += Math.log(lambda / k); cdf += Math.exp(logP); }
+  return k;
+}
+
+/** Relative slack on the chance expectation (its model is an approximation), before the Poisson margin. */
+export const CHANCE_SLACK = 1.25;
+/** Leave-one-column-out needs a hash pass per column; beyond this many columns the independent product is used. */
+const LEAVE_ONE_OUT_MAX_COLUMNS = 64;
+
+/**
+ * How many exactly equal pairs of rows chance alone would give on these feature values
+ * (rounded or low-cardinality columns — ages, counts, 2-decimal amounts — coincide by chance
+ * where continuous ones never do). Rows are compared over feature columns (a one-hot
+ * categorical is one column). For each column c, take the pairs equal on every other column
+ * but not on c, M₋c: a copy is equal on every column, so these are chance's alone. If
+ * whether a pair is equal on c were independent of its being equal on the rest, a share
+ * q_c (of all pairs, equal on c) of the pairs equal on the rest would be equal on c too,
+ * so chance's full matches are about M₋c · q_c / (1 − q_c) (a constant column is skipped).
+ * That is low when c depends positively on the other columns (equal elsewhere makes equal
+ * on c likelier: education given education-num), the usual case, so the largest estimate
+ * over c is taken: the one that leans least on independence. (The plain product
+ * C(n, 2) · Π q_c, which is what shuffling each column independently would give, assumes
+ * every column independent of every other: 6.5 chance pairs on the tryout's Adult-like
+ * rows without fnlwgt, which hold 82 equal pairs, all but a few by chance; this estimate
+ * gives 85.) Between test and train the same with (test, train) pairs.
+ * Beyond 64 columns the independent product is used (wide rows rarely coincide by chance).
+ * Needs at least two columns: with one, every match is as likely chance as copy (null).
+ */
+export function exactChance(train: PoolSplit, test: PoolSplit | undefined): ExactChance | null {
+  if (rowContent(train).kind !== 'features') return null;
+  const d = train.d, n = train.n;
+  const cols = featureColumns(train.featureNames, d);
+  if (cols.length < 2 || n < 2) return null;
+  const hasTest = !!test && test.n > 0 && rowContent(test).kind === 'features';
+  const T = hasTest ? test!.features : null, nt = hasTest ? test!.n : 0;
+  const all = Int32Array.from({ length: d }, (_, j) => j);
+  const observed = equalPairs(train.features, n, d, all, T, nt);
+  const trainAll = (n * (n - 1)) / 2, crossAll = n * nt;
+  const single = cols.map((c) => equalPairs(train.features, n, d, c, T, nt));
+  let trainExpected = 0, crossExpected = 0;
+  const model = cols.length <= LEAVE_ONE_OUT_MAX_COLUMNS ? 'leave-one-column-out' : 'independent-columns';
+  if (model === 'leave-one-column-out') {
+    cols.forEach((c, k) => {
+      const inC = new Uint8Array(d);
+      for (const j of c) inC[j] = 1;
+      const rest = all.filter((j) => !inC[j]);
+      const others = equalPairs(train.features, n, d, rest, T, nt);
+      // Pairs equal elsewhere but not on c are chance's alone (a copy is equal on every
+      // column): with q the share equal on c, chance's full matches are q / (1 − q) of them.
+      const q = single[k].within / trainAll, qx = crossAll ? single[k].cross / crossAll : 1;
+      if (q < 1) trainExpected = Math.max(trainExpected, ((others.within - observed.within) * q) / (1 - q));
+      if (qx < 1) crossExpected = Math.max(crossExpected, ((others.cross - observed.cross) * qx) / (1 - qx));
+    });
+  } else {
+    trainExpected = trainAll;
+    crossExpected = crossAll;
+    for (const s of single) { trainExpected *= s.within / trainAll; if (crossAll) crossExpected *= s.cross / crossAll; }
+  }
+  return {
+    model, columns: cols.length,
+    trainPairs: observed.within, trainExpected, trainUpper: poissonUpper(CHANCE_SLACK * trainExpected),
+    crossPairs: hasTest ? observed.cross : null,
+    crossExpected: hasTest ? crossExpected : null,
+    crossUpper: hasTest ? poissonUpper(CHANCE_SLACK * crossExpected) : null,
+  };
+}

@@ -4,16 +4,19 @@
  * Euclidean distance relative to the nearest-neighbour scale for tabular and low-dimensional
  * rows), clusters in which every two members are near duplicates (they never chain), clusters
  * whose labels conflict, and train/test leakage (test rows with an exact or near duplicate in
- * train, by the same rule). See duplicate-search.ts for how pairs are found.
+ * train, by the same rule). On tabular rows exact matches are judged against the number chance
+ * gives on the feature values (rounded and low-cardinality columns coincide by chance): only the
+ * share beyond chance counts as duplication or leakage. See duplicate-search.ts for how pairs
+ * are found and exactChance for the chance model.
  */
 import { SieveError } from '../util/errors.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import type { Progress } from '../util/progress.ts';
 import type { Analyser, AnalyserResult, ExtraTable, Finding, PlotSpec } from './types.ts';
 import {
-  cliqueClusters, columnResolution, embedRows, euclideanPairsCross, euclideanPairsSelf, euclideanScale, exactGroups, exactMatches,
+  cliqueClusters, columnResolution, embedRows, euclideanPairsCross, euclideanPairsSelf, euclideanScale, exactChance, exactGroups, exactMatches,
   nearPairs, rowContent, rowHashes,
-  type DuplicateMetric, type EuclideanScale, type NearSearch,
+  type DuplicateMetric, type EuclideanScale, type ExactChance, type NearSearch,
 } from './duplicate-search.ts';
 import { applyScaling } from '../../compute/scaling.ts';
 import { barChart, count, pct, secondsSince } from './specs.ts';
@@ -75,6 +78,8 @@ export interface DuplicateAnalysis {
   leakNear: PairList | null;
   /** Recall of the approximate leakage search (only when the train split is beyond exactMaxRows). */
   leakRecall: number | null;
+  /** Exact matches expected by chance on these feature values (null: not estimable, see exactChance). */
+  chance: ExactChance | null;
 }
 
 const emptyPairs = (): PairList => ({ a: new Int32Array(0), b: new Int32Array(0), sim: new Float32Array(0), count: 0 });
@@ -182,7 +187,17 @@ export async function analyseDuplicates(
   clusters.sort((x, y) => x.rows[0] - y.rows[0]);
   const cluster = new Int32Array(n).fill(-1);
   clusters.forEach((c, id) => { for (const r of c.rows) cluster[r] = id; });
-  return { metric, cluster, clusters, exactGroup, near, scale, leakExact, leakNear, leakRecall };
+  // Exact matches against chance on tabular and narrow rows (Euclidean), where rounded and
+  // low-cardinality values coincide; embeddings and pixels (cosine) do not by chance.
+  const anyExact = exactDupRowsOf(exactGroup) > 0 || (!!leakExact && leakExact.some((v) => v >= 0));
+  const chance = metric === 'euclidean' && anyExact ? exactChance(train, test) : null;
+  return { metric, cluster, clusters, exactGroup, near, scale, leakExact, leakNear, leakRecall, chance };
+}
+
+function exactDupRowsOf(group: Int32Array): number {
+  let c = 0;
+  for (let i = 0; i < group.length; i++) if (group[i] !== i) c++;
+  return c;
 }
 
 const fmt = (x: number) => (Math.abs(x) >= 0.01 || x === 0 ? x.toFixed(3) : x.toPrecision(2));
@@ -213,6 +228,16 @@ export const duplicates: Analyser<DuplicateOptions> = {
     let exactDupRows = 0;
     for (let i = 0; i < n; i++) if (r.exactGroup[i] !== i) exactDupRows++;
 
+    // Exact matches against chance: the share of equal pairs beyond what chance gives on these
+    // feature values (1 when chance is not estimable: every match counts, as before; 0 when
+    // the matches are within chance's margin: listed, not counted as duplicates or leaks).
+    const ch = r.chance;
+    const beyond = (obs: number | null, expected: number | null, upper: number | null) =>
+      obs === null || expected === null || upper === null ? 1 : obs > upper ? (obs - expected) / obs : 0;
+    const trainBeyond = ch ? beyond(ch.trainPairs, ch.trainExpected, ch.trainUpper) : 1;
+    const crossBeyond = ch ? beyond(ch.crossPairs, ch.crossExpected, ch.crossUpper) : 1;
+    const chanceLevel = r.clusters.map((c) => c.kind === 'exact' && trainBeyond === 0);
+
     const conflict = new Uint8Array(r.clusters.length);
     const clusterRows: ExtraTable['rows'] = [];
     r.clusters.forEach((c, id) => {
@@ -225,6 +250,7 @@ export const duplicates: Analyser<DuplicateOptions> = {
         least_similar_pair: `${ids[c.worstA]} ${ids[c.worstB]}`,
         least_similarity: cosine ? c.worstValue : null,
         largest_relative_distance: cosine ? null : c.worstValue,
+        chance_level: chanceLevel[id],
       });
     });
 
@@ -244,11 +270,17 @@ export const duplicates: Analyser<DuplicateOptions> = {
     const leakRows: ExtraTable['rows'] = [];
     const leakedTest = new Set<number>();
     const leakOfTrain = new Map<number, string[]>();
+    const exactLeaked = new Set<number>();
+    // Train rows with a test twin that counts (a near one, or an exact one beyond chance).
+    const leakCounts = new Set<number>();
     const addLeak = (t: number, tr: number, v: number, kind: string) => {
       leakedTest.add(t);
+      if (kind === 'exact') exactLeaked.add(t);
+      const chanceLeak = kind === 'exact' && crossBeyond === 0;
+      if (!chanceLeak) leakCounts.add(tr);
       leakRows.push({
         test_id: test!.ids[t], train_id: ids[tr], similarity: cosine ? v : null, relative_distance: cosine ? null : v,
-        kind, same_label: test!.labels[t] === train.labels[tr],
+        kind, same_label: test!.labels[t] === train.labels[tr], chance_level: chanceLeak,
       });
       const l = leakOfTrain.get(tr);
       if (l) { if (l.length < 5) l.push(test!.ids[t]); } else leakOfTrain.set(tr, [test!.ids[t]]);
@@ -267,18 +299,21 @@ export const duplicates: Analyser<DuplicateOptions> = {
       const hasPair = bestRow[i] >= 0;
       if (c < 0 && !leaks && !hasPair) continue;
       const first = c >= 0 ? r.clusters[c].rows[0] : i;
-      const redundant = c >= 0 && first !== i;
+      const chanceMatch = c >= 0 && chanceLevel[c];
+      const redundant = c >= 0 && first !== i && !chanceMatch;
       const v = best[i];
       findings.push({
         id: ids[i],
         // Higher = more of a duplicate: 1 for exact copies.
         score: Number.isNaN(v) ? 0 : cosine ? Math.max(v, 0) : Math.max(0, 1 - v),
-        flagged: redundant || (c >= 0 && conflict[c] === 1) || !!leaks,
+        flagged: redundant || (c >= 0 && conflict[c] === 1 && !chanceMatch) || leakCounts.has(i),
         detail: {
           cluster: c >= 0 ? c : null,
           cluster_size: c >= 0 ? r.clusters[c].rows.length : null,
           kind: groupSize[r.exactGroup[i]] > 1 ? 'exact' : hasPair ? 'near' : null,
           duplicate_of: redundant ? ids[first] : null,
+          // An exact match as likely chance as copy (see the verdict): the group's first row.
+          chance_match_of: chanceMatch && first !== i ? ids[first] : null,
           nearest_duplicate_id: hasPair ? ids[bestRow[i]] : null,
           best_similarity: cosine && !Number.isNaN(v) ? v : null,
           relative_distance: !cosine && !Number.isNaN(v) ? v : null,
@@ -299,33 +334,62 @@ export const duplicates: Analyser<DuplicateOptions> = {
       });
     }
 
-    const rowsInClusters = r.clusters.reduce((s, c) => s + c.rows.length, 0);
-    const redundantRows = rowsInClusters - r.clusters.length;
-    const conflicting = conflict.reduce((s, v) => s + v, 0);
+    const dup = r.clusters.filter((_, id) => !chanceLevel[id]);
+    const chanceClusters = r.clusters.filter((_, id) => chanceLevel[id]);
+    const rowsInClusters = dup.reduce((s, c) => s + c.rows.length, 0);
+    const redundantRows = rowsInClusters - dup.length;
+    const rowsInChance = chanceClusters.reduce((s, c) => s + c.rows.length, 0);
+    const conflicting = r.clusters.reduce((s, _, id) => s + (conflict[id] && !chanceLevel[id] ? 1 : 0), 0);
+    const chanceConflicts = r.clusters.reduce((s, _, id) => s + (conflict[id] && chanceLevel[id] ? 1 : 0), 0);
+    let exactCopiesInDup = 0;
+    for (const c of dup) for (const i of c.rows) if (r.exactGroup[i] !== i) exactCopiesInDup++;
     const leaked = leakedTest.size;
+    const exactLeakRows = exactLeaked.size, nearLeakRows = leaked - exactLeakRows;
     const recall = r.near.recall?.recall ?? null;
     let worstInClusters: number | null = null;
-    for (const c of r.clusters) if (worstInClusters === null || (cosine ? c.worstValue < worstInClusters : c.worstValue > worstInClusters)) worstInClusters = c.worstValue;
+    for (const c of dup) if (worstInClusters === null || (cosine ? c.worstValue < worstInClusters : c.worstValue > worstInClusters)) worstInClusters = c.worstValue;
 
     const rule = cosine
       ? `cosine similarity ≥ ${opts.threshold} (${textOnly(train) ? 'hashed TF-IDF rows of the text' : 'standardised features'})`
       : `standardised Euclidean distance ≤ ${fmt(r.scale?.relativeThreshold ?? 0)} × the median nearest-neighbour distance (a threshold chance reaches for ~${fmt(r.scale?.chanceRows ?? 0)} rows at intrinsic dimension ${(r.scale?.intrinsicDim ?? 0).toFixed(1)})`;
+    const about = (x: number) => (x < 0.05 ? 'almost none' : `about ${x < 10 ? x.toFixed(1) : count(Math.round(x))}`);
+    const chanceText = (obs: number, expected: number) => `${count(obs)} equal pair${obs === 1 ? '' : 's'}, ${about(expected)} expected by chance on these feature values`;
+    const plural = (k: number, one: string, many: string) => `${count(k)} ${k === 1 ? one : many}`;
     const parts: string[] = [];
     if (r.clusters.length === 0) parts.push(`No duplicates: no two train rows are identical or within ${rule}.`);
     else {
-      parts.push(`${count(rowsInClusters)} train rows fall in ${count(r.clusters.length)} duplicate cluster${r.clusters.length > 1 ? 's' : ''} (${count(exactDupRows)} exact copies; near: ${rule}); keeping one row per cluster would drop ${count(redundantRows)} rows (${pct(redundantRows / Math.max(n, 1))}).`);
-      if (worstInClusters !== null && r.clusters.some((c) => c.kind === 'near')) parts.push(`Every two rows of a cluster are near duplicates; the least similar pair of any cluster is at ${cosine ? `cosine ${fmt(worstInClusters)}` : `${fmt(worstInClusters)} × the median nearest-neighbour distance`}.`);
+      if (dup.length) {
+        const chanceNote = ch && exactCopiesInDup ? `: ${chanceText(ch.trainPairs, ch.trainExpected)}` : '';
+        parts.push(`${count(rowsInClusters)} train rows fall in ${plural(dup.length, 'duplicate cluster', 'duplicate clusters')} (${count(exactCopiesInDup)} exact copies${chanceNote}; near: ${rule}); keeping one row per cluster would drop ${count(redundantRows)} rows (${pct(redundantRows / Math.max(n, 1))}).`);
+        if (worstInClusters !== null && dup.some((c) => c.kind === 'near')) parts.push(`Every two rows of a cluster are near duplicates; the least similar pair of any cluster is at ${cosine ? `cosine ${fmt(worstInClusters)}` : `${fmt(worstInClusters)} × the median nearest-neighbour distance`}.`);
+      }
+      if (chanceClusters.length) {
+        parts.push(`${count(rowsInChance)} train rows share their exact feature values with another (${plural(chanceClusters.length, 'group', 'groups')}; ${chanceText(ch!.trainPairs, ch!.trainExpected)}): consistent with chance, so they are listed but not counted as duplicates${chanceConflicts ? `; ${plural(chanceConflicts, 'group carries', 'groups carry')} different labels (these features do not settle the label)` : ''}.`);
+        if (!dup.length) parts.push(`No near duplicates: none within ${rule}.`);
+      }
     }
     if (conflicting) parts.push(`${count(conflicting)} cluster${conflicting > 1 ? 's carry' : ' carries'} conflicting labels.`);
-    if (test) parts.push(leaked ? `${count(leaked)} test rows (${pct(leaked / Math.max(test.n, 1))}) have a duplicate in train: scores on them overstate generalisation.` : 'No test row has a duplicate in train.');
-    else parts.push('Leakage not checked: no test split available.');
+    if (test) {
+      const share = (k: number) => pct(k / Math.max(test.n, 1));
+      if (!leaked) parts.push('No test row has a duplicate in train.');
+      else if (ch && ch.crossPairs !== null && exactLeakRows && crossBeyond === 0) {
+        parts.push(`${plural(exactLeakRows, 'test row', 'test rows')} (${share(exactLeakRows)}) equal${exactLeakRows === 1 ? 's' : ''} a train row (${chanceText(ch.crossPairs, ch.crossExpected!)}): consistent with chance, not evidence of leakage (though a model that memorises rows has seen them).`);
+        if (nearLeakRows) parts.push(`${count(nearLeakRows)} test rows (${share(nearLeakRows)}) have a near duplicate in train: scores on them overstate generalisation.`);
+      } else {
+        const chanceNote = ch && ch.crossPairs !== null && exactLeakRows ? ` (${count(exactLeakRows)} exact: ${chanceText(ch.crossPairs, ch.crossExpected!)})` : '';
+        parts.push(`${count(leaked)} test rows (${share(leaked)}) have a duplicate in train${chanceNote}: scores on them overstate generalisation.`);
+      }
+    } else parts.push('Leakage not checked: no test split available.');
     if (r.near.method === 'lsh') parts.push(`Near duplicates were found with an approximate index; measured recall ${recall === null ? 'n/a (no pairs in the sample)' : pct(recall)} on a ${r.near.recall!.sampleRows}-row exact sample.`);
 
-    const redundantShare = redundantRows / Math.max(n, 1);
-    const leakShare = test ? leaked / Math.max(test.n, 1) : 0;
-    let severity: 'ok' | 'info' | 'warning' | 'problem' = r.clusters.length === 0 ? 'ok' : redundantShare < 0.01 ? 'info' : redundantShare < 0.05 ? 'warning' : 'problem';
+    // Severity counts exact copies only in the share beyond chance.
+    const countedRedundant = dup.reduce((s, c) => s + (c.rows.length - 1) * (c.kind === 'exact' ? trainBeyond : 1), 0);
+    const redundantShare = countedRedundant / Math.max(n, 1);
+    const countedLeaks = nearLeakRows + exactLeakRows * crossBeyond;
+    const leakShare = test ? countedLeaks / Math.max(test.n, 1) : 0;
+    let severity: 'ok' | 'info' | 'warning' | 'problem' = r.clusters.length === 0 && !leaked ? 'ok' : redundantShare < 0.01 ? 'info' : redundantShare < 0.05 ? 'warning' : 'problem';
     if (conflicting && severity !== 'problem') severity = 'warning';
-    if (leaked) severity = leakShare >= 0.01 ? 'problem' : severity === 'problem' ? 'problem' : 'warning';
+    if (countedLeaks > 0) severity = leakShare >= 0.01 ? 'problem' : severity === 'problem' ? 'problem' : 'warning';
 
     const sizeCounts = new Map<string, number>();
     for (const c of r.clusters) {
@@ -357,6 +421,17 @@ export const duplicates: Analyser<DuplicateOptions> = {
           redundant_rows: redundantRows,
           least_similar_in_clusters: worstInClusters,
           conflicting_clusters: conflicting,
+          exact_chance_model: ch?.model ?? null,
+          exact_pairs: ch?.trainPairs ?? null,
+          exact_pairs_expected_by_chance: ch?.trainExpected ?? null,
+          exact_pairs_chance_upper: ch?.trainUpper ?? null,
+          chance_level_clusters: chanceClusters.length,
+          chance_level_conflicting_clusters: chanceConflicts,
+          leak_exact_pairs: ch?.crossPairs ?? null,
+          leak_exact_pairs_expected_by_chance: ch?.crossExpected ?? null,
+          leak_exact_pairs_chance_upper: ch?.crossUpper ?? null,
+          leaked_test_rows_exact: test ? exactLeakRows : null,
+          leaked_test_rows_counted: test ? countedLeaks : null,
           test_rows: test ? test.n : null,
           leaked_test_rows: test ? leaked : null,
           method: r.near.method,
@@ -376,7 +451,7 @@ export const duplicates: Analyser<DuplicateOptions> = {
         { name: 'leakage', rows: leakRows },
       ],
       plots: r.clusters.length || leaked ? [
-        duplicateCostChart(n, r.clusters.map((c, i) => ({ rows: c.rows.length, conflict: conflict[i] === 1 })), test ? { rows: test.n, leaked } : null),
+        duplicateCostChart(n, r.clusters.flatMap((c, i) => (chanceLevel[i] ? [] : [{ rows: c.rows.length, conflict: conflict[i] === 1 }])), test ? { rows: test.n, leaked: nearLeakRows + (crossBeyond > 0 ? exactLeakRows : 0) } : null),
         ...(sizeBars.length ? [barChart({ title: 'Duplicate clusters by size and kind', values: sizeBars, category: 'cluster_size', value: 'clusters', integer: true, valueTitle: 'clusters' })] : []),
       ] : [],
       seconds: secondsSince(t0),
