@@ -428,7 +428,11 @@ export const fairness: Analyser<FairnessOptions> = {
     if (ratioLow) {
       const v = ratioLow.demographic_parity_ratio as number;
       const others = k <= 3 ? ratioRows.filter((x) => x.attribute === ratioLow.attribute && x.class !== ratioLow.class).map((x) => `${x.class}: ${ratio(x.demographic_parity_ratio as number)}`) : [];
-      const rule = v < FOUR_FIFTHS ? `under the four-fifths rule's ${FOUR_FIFTHS}` : `at or above the four-fifths rule's ${FOUR_FIFTHS}`;
+      // Against the rule, and whether the interval reaches across it (resampling noise could put it on the other side).
+      const lo = nv(ratioLow.demographic_parity_ratio_low), hi = nv(ratioLow.demographic_parity_ratio_high);
+      const rule = v < FOUR_FIFTHS
+        ? `under the four-fifths rule's ${FOUR_FIFTHS}${hi !== null && hi >= FOUR_FIFTHS ? ', though its interval reaches it' : ''}`
+        : `at or above the four-fifths rule's ${FOUR_FIFTHS}${lo !== null && lo < FOUR_FIFTHS ? ', though its interval goes below it' : ''}`;
       parts.push(`Lowest demographic-parity ratio: ${ratio(v)} across ${ratioLow.attribute} (selection rate of ${ratioLow.class}, ${range(ratioLow, 'demographic_parity_ratio', ratio)}${others.length ? `; ${others.join(', ')}` : ''}), ${rule}.`);
     }
     if (!dpTop && !eoTop) parts.push(`No attribute has two groups of at least ${N} rows, so no parity or odds difference is judged.`);
