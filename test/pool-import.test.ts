@@ -310,6 +310,35 @@ describe('pool import: malformed inputs fail precisely and leave nothing behind'
     );
   });
 
+  it('ARFF: the last attribute is the label and rows are numbered when neither is given (the ARFF convention)', async () => {
+    const arff = '% credit\n@relation credit\n@attribute duration numeric\n@attribute purpose {car,tv}\n@attribute class {good,bad}\n@data\n6,car,good\n48,tv,bad\n12,car,good\n';
+    const dir = fixture({ 'credit.arff': arff, 'reg.arff': '@relation r\n@attribute a numeric\n@attribute y numeric\n@data\n1,2\n3,4\n' });
+    const notes: string[] = [];
+    const m = await importPool({ input: join(dir, 'credit.arff'), out: join(dir, 'p'), onNote: (n) => notes.push(n) });
+    expect(m.classes).toEqual(['good', 'bad']);
+    expect(m.features.map((f) => f.name)).toEqual(['duration', 'purpose']);
+    expect((await readSplit(await openPool(join(dir, 'p')))).ids).toEqual(['row-1', 'row-2', 'row-3']);
+    expect(notes).toEqual([
+      'credit.arff has no "id" attribute: rows numbered row-1, row-2, … (name one with --id-column)',
+      'credit.arff: the label is the last attribute, "class" (the ARFF convention; choose another with --label-column)',
+    ]);
+    // Given options win; a numeric last attribute (a regression target) is not taken as classes.
+    expect((await importPool({ input: join(dir, 'credit.arff'), labelColumn: 'purpose', out: join(dir, 'p2') })).classes).toEqual(['car', 'tv']);
+    const err = await importFails(dir, { input: 'reg.arff' });
+    expect(err.message).toMatch(/^unknown column: label \(the default label column; pass --label-column NAME\)/);
+  });
+
+  it('UTF-16 files are named as UTF-16, with the iconv command', async () => {
+    const le = Buffer.from('\ufeffid,label,x\n1,a,1\n', 'utf16le');
+    const be = Buffer.from(le).swap16();
+    const dir = fixture({ 'le.csv': le, 'be.tsv': be, 'le.data': le });
+    for (const [f, endian] of [['le.csv', 'little'], ['be.tsv', 'big'], ['le.data', 'little']] as const) {
+      const err = await importFails(dir, { input: f });
+      expect(err.message).toBe(`the file is UTF-16 (${endian}-endian), not UTF-8: it starts with the UTF-16 byte-order mark ${endian === 'little' ? 'ff fe' : 'fe ff'}`);
+      expect(err.examples).toEqual([`save it as UTF-8, e.g. iconv -f UTF-16 -t UTF-8 ${f} > utf8-${f}`]);
+    }
+  });
+
   it('a truncated IDX file and a truncated Parquet file', async () => {
     const full = encodeIdx('ubyte', [4, 2, 2], new Uint8Array(16));
     const dir = fixture({ 'i-idx3-ubyte': full.subarray(0, full.length - 3), 'l-idx1-ubyte': encodeIdx('ubyte', [4], [0, 1, 0, 1]) });

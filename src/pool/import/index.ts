@@ -496,10 +496,18 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
   // IDX files have no ids; a file without a header has none unless --columns names "id".
   const headerlessNoId = opts.idColumn === undefined && train.headerless === true && !train.columns.some((c) => c.name === 'id');
   if (headerlessNoId) opts.onNote?.(`${basename(train.path)} has no id column: rows numbered row-1, row-2, … (name one with --columns … and --id-column)`);
-  const noIds = opts.idColumn === 'none' || (opts.idColumn === undefined && train.format === 'idx') || headerlessNoId;
-  const idCol = noIds ? undefined : opts.idColumn ?? 'id';
-  const labelCol = opts.labelColumn ?? 'label';
   const have = new Set(train.columns.map((c) => c.name));
+  // ARFF (Weka) has no id attribute by convention and its class is the last attribute: without
+  // --id-column / --label-column, rows are numbered and a nominal last attribute is the label (said in notes).
+  const arffNoId = opts.idColumn === undefined && train.format === 'arff' && !have.has('id');
+  if (arffNoId) opts.onNote?.(`${basename(train.path)} has no "id" attribute: rows numbered row-1, row-2, … (name one with --id-column)`);
+  const lastAttr = train.columns[train.columns.length - 1]?.name;
+  const arffLabel =
+    opts.labelColumn === undefined && train.format === 'arff' && !have.has('label') && lastAttr !== undefined && train.declared[lastAttr]?.kind === 'categorical' ? lastAttr : undefined;
+  if (arffLabel) opts.onNote?.(`${basename(train.path)}: the label is the last attribute, "${arffLabel}" (the ARFF convention; choose another with --label-column)`);
+  const noIds = opts.idColumn === 'none' || (opts.idColumn === undefined && train.format === 'idx') || headerlessNoId || arffNoId;
+  const idCol = noIds ? undefined : opts.idColumn ?? 'id';
+  const labelCol = opts.labelColumn ?? arffLabel ?? 'label';
   const declaredGroups = train.declaredGroups?.filter((g) => have.has(g.name));
   const groupCols = opts.groupColumns ?? declaredGroups?.map((g) => g.name) ?? [];
   const taken = new Set([idCol, labelCol, ...groupCols].filter((x): x is string => !!x));

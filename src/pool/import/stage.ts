@@ -19,7 +19,7 @@ import type { FeatureSpec, GroupSpec } from '../manifest.ts';
 import { openArrowBatches } from '../arrow.ts';
 import { MAX_IDX_BYTES, parseIdx } from '../formats/idx.ts';
 import { ArffReader, type ArffRow } from '../formats/arff.ts';
-import { LineMap, MAX_EXAMPLES, readHead, readTextLines, scanCsv, scanJsonl, type CsvScan } from './text-scan.ts';
+import { LineMap, MAX_EXAMPLES, readHead, readTextLines, scanCsv, scanJsonl, assertNotUtf16, type CsvScan } from './text-scan.ts';
 import { ProblemList } from './problems.ts';
 import { SNIFF_BYTES, sniffCsv, sniffFormat, type ImportFormat } from './sniff.ts';
 
@@ -123,7 +123,9 @@ export async function detectFormat(path: string): Promise<{ format: ImportFormat
   const byName = formatFromName(path);
   if (byName) return { format: byName, sniffed: false };
   await checkInputFile(path);
-  const format = sniffFormat(await readHead(path, SNIFF_BYTES));
+  const head = await readHead(path, SNIFF_BYTES);
+  assertNotUtf16(head, path);
+  const format = sniffFormat(head);
   if (!format)
     throw new SieveError(`cannot tell the format of "${basename(path)}" from its name or its first bytes`, {
       where: path,

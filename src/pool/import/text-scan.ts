@@ -7,6 +7,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { SieveError } from '../../util/errors.ts';
 import type { Progress } from '../../util/progress.ts';
 
@@ -113,6 +114,7 @@ class Utf8Check {
       /* not a file (a buffer checked in memory): the bytes of the sequence will do */
     }
     const hex = bytes.slice(0, 4).map((x) => x.toString(16).padStart(2, '0')).join(' ');
+    if (at === 0) assertNotUtf16(Uint8Array.from(bytes), this.where);
     throw new SieveError(`not valid UTF-8: byte offset ${at} (line ${line}) starts the bytes ${hex}`, {
       where: this.where,
       examples: ['save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 in.csv > out.csv)'],
@@ -125,6 +127,16 @@ class Utf8Check {
       examples: [`line ${line}`],
     });
   }
+}
+
+/** A UTF-16 byte-order mark (ff fe little-endian, fe ff big-endian) at the start of `head` is an error saying so. */
+export function assertNotUtf16(head: Uint8Array, where: string): void {
+  if (head.length < 2 || !((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff))) return;
+  const name = basename(where);
+  throw new SieveError(
+    `the file is UTF-16 (${head[0] === 0xff ? 'little' : 'big'}-endian), not UTF-8: it starts with the UTF-16 byte-order mark ${head[0].toString(16)} ${head[1].toString(16)}`,
+    { where, examples: [`save it as UTF-8, e.g. iconv -f UTF-16 -t UTF-8 ${name} > utf8-${name}`] },
+  );
 }
 
 /** Checks a whole buffer is UTF-8 without NUL bytes (for small inputs read in one piece). */
