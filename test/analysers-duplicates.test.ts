@@ -153,6 +153,48 @@ function randomTabular(n: number, numeric: number, levels: number[], seed: numbe
   return { ...split, featureNames: names };
 }
 
+describe('the detection limit the verdict states', () => {
+  it('Euclidean: copies closer than the stated radius are found, copies at twice it are not', async () => {
+    const r = createRng(21);
+    const n0 = 2000, d = 4, planted = 20;
+    const base = Float32Array.from({ length: n0 * d }, () => r.normal());
+    const labels = (n: number) => Int32Array.from({ length: n }, (_, i) => i % 2);
+    const first = await duplicates.run(makeContext(makeSplit({ features: base, n: n0, d, labels: labels(n0), classNames: ['a', 'b'] })), duplicates.defaults);
+    const R0 = first.summary.figures.near_radius as number;
+    expect(R0).toBeCloseTo((first.summary.figures.relative_threshold as number) * (first.summary.figures.median_nn_distance as number), 12);
+    // Copies of rows 0..39 moved by 0.5 R0 (rows n0..) and 2 R0 (rows n0 + 20..) in a random direction
+    // (standardised units: the columns have std ≈ 1, measured on the rows below).
+    const n = n0 + 2 * planted;
+    const X = new Float32Array(n * d);
+    X.set(base);
+    for (let t = 0; t < 2 * planted; t++) {
+      const dir = Array.from({ length: d }, () => r.normal());
+      const norm = Math.hypot(...dir);
+      const step = (t < planted ? 0.5 : 2) * R0;
+      for (let j = 0; j < d; j++) X[(n0 + t) * d + j] = base[t * d + j] + step * dir[j] / norm;
+    }
+    const res = await duplicates.run(makeContext(makeSplit({ features: X, n, d, labels: labels(n), classNames: ['a', 'b'] })), duplicates.defaults);
+    const R = res.summary.figures.near_radius as number;
+    expect(Math.abs(R / R0 - 1)).toBeLessThan(0.1); // the scale is measured on the rows, copies included
+    const pairs = res.tables.find((t) => t.name === 'duplicate_pairs')!.rows.map((p) => [p.a_id, p.b_id].map((id) => Number(String(id).slice(6))).sort((a, b) => a - b).join('|')).sort();
+    expect(pairs).toEqual(Array.from({ length: planted }, (_, t) => `${t}|${n0 + t}`).sort());
+    expect(res.summary.verdict).toContain(`standardised Euclidean distance ≤ ${R.toPrecision(2)} (`);
+    expect(res.summary.verdict).toMatch(/copies moved farther apart are not told from chance neighbours/);
+  });
+
+  it('cosine: the threshold as an angle', async () => {
+    const r = createRng(22);
+    const n = 300, d = 32;
+    const X = Float32Array.from({ length: n * d }, () => r.normal());
+    const split = makeSplit({ features: X, n, d, labels: new Int32Array(n), classNames: ['a'], featureNames: Array.from({ length: d }, (_, j) => `e[${j}]`) });
+    const res = await duplicates.run(makeContext(split), duplicates.defaults);
+    expect(res.summary.figures.metric).toBe('cosine');
+    expect(res.summary.figures.max_angle_degrees).toBeCloseTo(Math.acos(0.99) * 180 / Math.PI, 12);
+    expect(res.summary.verdict).toContain('cosine similarity ≥ 0.99, an angle of at most 8.1° between the standardised rows');
+    expect(res.summary.figures.near_radius).toBeNull();
+  });
+});
+
 describe('duplicates on data nobody planted duplicates in', () => {
   // measured (seeds 11..13, n = 500 + 100 test rows): no pair, no cluster, no leak in any case;
   // over 30 seeds per case (n = 500, no test split) one cluster in all: a single pair in 10 numeric dimensions.

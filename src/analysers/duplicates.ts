@@ -349,9 +349,12 @@ export const duplicates: Analyser<DuplicateOptions> = {
     let worstInClusters: number | null = null;
     for (const c of dup) if (worstInClusters === null || (cosine ? c.worstValue < worstInClusters : c.worstValue > worstInClusters)) worstInClusters = c.worstValue;
 
+    // The detection limit in the units of the metric: the largest distance (smallest cosine) counted as near.
+    const radius = r.scale ? r.scale.radius : null;
+    const oneColumn = r.scale && train.d > 1 ? r.scale.radiusFor(1) : null;
     const rule = cosine
-      ? `cosine similarity ≥ ${opts.threshold} (${textOnly(train) ? 'hashed TF-IDF rows of the text' : 'standardised features'})`
-      : `standardised Euclidean distance ≤ ${fmt(r.scale?.relativeThreshold ?? 0)} × the median nearest-neighbour distance (a threshold chance reaches for ~${fmt(r.scale?.chanceRows ?? 0)} rows at intrinsic dimension ${(r.scale?.intrinsicDim ?? 0).toFixed(1)})`;
+      ? `cosine similarity ≥ ${opts.threshold}, an angle of at most ${(Math.acos(Math.min(1, opts.threshold)) * 180 / Math.PI).toPrecision(2)}° between the ${textOnly(train) ? 'hashed TF-IDF rows of the text' : 'standardised rows'}`
+      : `standardised Euclidean distance ≤ ${fmt(radius ?? 0)} (${fmt(r.scale?.relativeThreshold ?? 0)} × the median nearest-neighbour distance ${fmt(r.scale?.medianNn ?? 0)}${oneColumn !== null && oneColumn < (radius ?? 0) ? `; ≤ ${fmt(oneColumn)} for rows that differ in one column` : ''}), a distance chance reaches for ~${fmt(r.scale?.chanceRows ?? 0)} rows at intrinsic dimension ${(r.scale?.intrinsicDim ?? 0).toFixed(1)}: copies moved farther apart are not told from chance neighbours`;
     const about = (x: number) => (x < 0.05 ? 'almost none' : `about ${x < 10 ? x.toFixed(1) : count(Math.round(x))}`);
     const chanceText = (obs: number, expected: number) => `${count(obs)} equal pair${obs === 1 ? '' : 's'}, ${about(expected)} expected by chance on these feature values`;
     const plural = (k: number, one: string, many: string) => `${count(k)} ${k === 1 ? one : many}`;
@@ -410,6 +413,9 @@ export const duplicates: Analyser<DuplicateOptions> = {
           metric: r.metric,
           threshold: cosine ? opts.threshold : null,
           relative_threshold: r.scale?.relativeThreshold ?? null,
+          near_radius: radius,
+          near_radius_one_column: oneColumn,
+          max_angle_degrees: cosine ? Math.acos(Math.min(1, opts.threshold)) * 180 / Math.PI : null,
           median_nn_distance: r.scale?.medianNn ?? null,
           intrinsic_dim: r.scale?.intrinsicDim ?? null,
           chance_rows: r.scale?.chanceRows ?? null,
