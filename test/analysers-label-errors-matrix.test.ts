@@ -9,7 +9,7 @@ import { describe, it, expect } from 'vitest';
 import { labelErrorScores, labelErrors, scoreLabelErrors } from '../src/analysers/label-errors.ts';
 import type { PoolSplit } from '../src/pool/types.ts';
 import { computeOosPredictions, defaultOosModel, type OosFeatureKind } from '../src/analysers/oos.ts';
-import { applyNoise, auroc, pairedVerdict, prf, type NoiseModel } from './fixtures/label-noise.ts';
+import { applyNoise, auroc, drawsMark, pairedVerdict, prf, type NoiseModel } from './fixtures/label-noise.ts';
 import { adultLike, fashionFromPool, germanCredit, noiseGenerator, synthEmbeddings } from './fixtures/label-error-cells.ts';
 import { makeContext } from './analysers-helpers.ts';
 import { auditCv } from '../src/analysers/types.ts';
@@ -163,5 +163,14 @@ describe('the matrix\'s judgement over noise draws (pairedVerdict)', () => {
     expect(pairedVerdict(-0.03, 0.01, 0.02)).toBe('undetermined');
     expect(pairedVerdict(-0.05, -0.001, 0.02)).toBe('worse beyond noise');
     expect(pairedVerdict(-0.011, -0.001, 0.02)).toBe('worse beyond noise'); // small but clear of noise: not a tie
+  });
+  it('a cell\'s mark from its judgements over the same draws (drawsMark)', () => {
+    // A pass at the matrix's seed that is behind on average over the draws is a tie, not a yes.
+    expect(drawsMark([{ verdict: 'tie within noise', mean: 0 }, { verdict: 'tie within noise', mean: -0.004 }])).toBe('tie');
+    // A miss at the seed that is ahead on average over the draws is a yes.
+    expect(drawsMark([{ verdict: 'tie within noise', mean: 0 }, { verdict: 'ahead', mean: 0.011 }])).toBe('yes');
+    expect(drawsMark([{ verdict: 'ahead', mean: 0.02 }, { verdict: 'undetermined', mean: 0.001 }])).toBe('NO');
+    expect(drawsMark([{ verdict: 'worse beyond noise', mean: -0.1 }, { verdict: 'ahead', mean: 0.01 }])).toBe('NO');
+    expect(() => drawsMark([])).toThrow(/no judgement/);
   });
 });
