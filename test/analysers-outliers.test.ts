@@ -92,6 +92,7 @@ describe('outliers', () => {
     const cases = [
       { d: 5, names: undefined, metric: 'euclidean' },       // tabular
       { d: 40, names: undefined, metric: 'euclidean' },      // wide tabular (one-hot columns)
+      { d: 80, names: undefined, metric: 'euclidean' },      // wider: projected onto 64 principal components
       { d: 8, names: emb(8), metric: 'euclidean' },          // a narrow embedding
       { d: 32, names: emb(32), metric: 'cosine' },           // an embedding
     ] as const;
@@ -104,6 +105,7 @@ describe('outliers', () => {
       const res = await outliers.run(makeContext(split), outliers.defaults);
       expect(res.summary.figures.metric).toBe(c.metric);
       expect(res.summary.figures.dims).toBe(Math.min(c.d, 64));
+      if (c.d > 64) expect(res.summary.verdict).toMatch(/Euclidean distances on the standardised features projected onto their 64 principal components/);
     }
     // Pixels are cosine whatever their number.
     expect(metricFor({ d: 4, featureNames: ['a', 'b', 'c', 'd'], pixels: { width: 2, height: 2, channels: 1, data: new Uint8Array(4) } })).toBe('cosine');
