@@ -249,8 +249,9 @@ describe.each(BACKENDS)('$name', (b) => {
       const token = await register(app, 'fay');
       const r = await app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: upload(`id\n${ids.slice(0, 10).join('\n')}\n`) });
       const { job } = await r.json();
-      // A time limit no evaluation meets: every attempt fails the same way.
-      const queue = new EvaluationQueue(store, { workers: 1, jobTimeoutSeconds: 0.05, pollMs: 50 });
+      // A time limit no evaluation meets: every attempt fails the same way. Each retry waits out
+      // its back-off (here 0.3 s, then 0.6 s; by default 10 s, then 20 s).
+      const queue = new EvaluationQueue(store, { workers: 1, jobTimeoutSeconds: 0.05, pollMs: 50, retryBackoff: { firstMs: 300, maxMs: 600 } });
       queue.start();
       try {
         await waitFor(async () => (await store.getJob(job))?.state === 'failed', 'the job to fail');
@@ -263,6 +264,11 @@ describe.each(BACKENDS)('$name', (b) => {
       const limit = 'the evaluation ran longer than the time limit of 0.05 s';
       expect(status).toMatchObject({ state: 'failed', attempts: 3, error: `failed in 3 attempts: #1 (${w}): ${limit}; #2 (${w}): ${limit}; #3 (${w}): ${limit}` });
       expect(status.attempt_log.map((a: { outcome: string }) => a.outcome)).toEqual(['failed', 'failed', 'failed']);
+      const at = (s: string) => Date.parse(s);
+      const log = status.attempt_log as { started_at: string; finished_at: string }[];
+      expect(at(log[1].started_at) - at(log[0].finished_at)).toBeGreaterThanOrEqual(300);
+      expect(at(log[2].started_at) - at(log[1].finished_at)).toBeGreaterThanOrEqual(600);
+      expect(status.retry_at).toBeNull();
       const me = await (await app.request('/api/me', { headers: auth(token) })).json();
       expect(me.quota.find((q: { challenge: string }) => q.challenge === 'tiny')).toMatchObject({ used_total: 0 });
 
@@ -429,6 +435,34 @@ describe.each(BACKENDS)('$name', (b) => {
         if (detail.job.state === 'done') expect(detail.record).not.toBeNull();
         const after = await (await app.request(`/api/submissions/${sent.submission}`, { headers: auth(org.token) })).json();
         expect(after).toMatchObject({ job: { state: 'done' }, record: { metrics: {} } });
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
+  describe('a failed job waiting out its retry back-off', () => {
+    it('shows retry_at in the job view until it is claimed again', async () => {
+      const store = await freshStore(b, 'retry-at');
+      try {
+        const app = createApp({ store, challenges: served, maxUploadBytes: 64 * 1024 });
+        const token = await register(app, 'retrier');
+        const sent = await (await app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: upload(`id\n${ids.slice(0, 30).join('\n')}\n`) })).json();
+        const view = async () => (await app.request(`/api/jobs/${sent.job}`, { headers: auth(token) })).json();
+        expect(await view()).toMatchObject({ state: 'queued', retry_at: null });
+        await store.claimJob('w', 60_000);
+        const before = await store.dbNow();
+        expect(await store.failAttempt({ job: sent.job, attempt: 1, worker: 'w' }, 'disk full', true)).toBe('queued');
+        const job = (await store.getJob(sent.job))!;
+        expect(job.retryAt! - before).toBeGreaterThanOrEqual(10_000);
+        expect(job.retryAt! - before).toBeLessThan(10_000 + 5_000);
+        expect(await view()).toMatchObject({ state: 'queued', attempts: 1, error: 'disk full', retry_at: new Date(job.retryAt!).toISOString() });
+        const me = await (await app.request('/api/me', { headers: auth(token) })).json();
+        expect(me.submissions[0].job.retry_at).toBe(new Date(job.retryAt!).toISOString());
+        // Not claimable before then (the database's clock); claimed after, the view has no retry_at.
+        expect(await store.claimJob('w2', 60_000)).toBeNull();
+        expect((await store.claimJob('w2', 60_000, job.retryAt!))!.attempt).toBe(2);
+        expect(await view()).toMatchObject({ state: 'running', retry_at: null });
       } finally {
         await store.close();
       }

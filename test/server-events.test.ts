@@ -140,5 +140,14 @@ describe('sieve status', () => {
     expect(statusLines({ ...job, state: 'done', attempts: 1, attempt_log: [{ attempt: 1, outcome: 'done', reason: null, worker: 'w' }] }))
       .toEqual(['job job_1 (tiny): done, attempt 1']);
     expect(statusLines({ ...job, state: 'queued', attempts: 0, attempt_log: [] })).toEqual(['job job_1 (tiny): queued', 'failing attempts: 0 of at most 3']);
+    // A failed attempt's retry waiting out its back-off says when it runs at the earliest.
+    expect(statusLines({
+      ...job, state: 'queued', attempts: 1, retry_at: '2026-12-02T15:20:10.000Z',
+      attempt_log: [{ attempt: 1, outcome: 'failed', reason: 'disk full', worker: 'w' }],
+    })).toEqual([
+      'job job_1 (tiny): queued (before it: 1 failed), retried at 2026-12-02T15:20:10.000Z at the earliest (back-off after a failed attempt)',
+      '  #1 failed on w: disk full',
+      'failing attempts: 1 of at most 3',
+    ]);
   });
 });

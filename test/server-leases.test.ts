@@ -92,27 +92,29 @@ describe.each(BACKENDS)('leases ($name)', (b) => {
     try {
       // job_1: fails on A, is released by B (stopping), its lease expires on C (an interruption, not
       // a failure), fails on D and on E: three failures of its own end it, every reason listed.
+      // Each failure's retry waits out its back-off (10 s, then 20 s); the release and the expiry do not.
       const claim = async (w: string, now: number) => (await store.claimJob(w, 1000, now))!;
       expect((await claim('A', 0)).job.id).toBe('job_1');
       expect(await store.failAttempt({ job: 'job_1', attempt: 1, worker: 'A' }, 'out of memory', true, 10)).toBe('queued');
-      expect((await store.getJob('job_1'))!.error).toBe('out of memory');
-      expect((await claim('B', 20)).job.id).toBe('job_1');
-      expect(await store.releaseJob({ job: 'job_1', attempt: 2, worker: 'B' }, 30)).toBe(true);
-      expect(await store.getJob('job_1')).toMatchObject({ state: 'queued', worker: null, leaseExpiresAt: null });
-      expect((await claim('C', 40)).job.id).toBe('job_1');
-      // C goes silent; D's claim at 2000 first expires C's lease, then takes job_1 again (the oldest queued).
-      const d = await claim('D', 2000);
+      expect(await store.getJob('job_1')).toMatchObject({ error: 'out of memory', retryAt: 10_010 });
+      expect((await claim('B', 10_010)).job.id).toBe('job_1');
+      expect(await store.releaseJob({ job: 'job_1', attempt: 2, worker: 'B' }, 10_020)).toBe(true);
+      expect(await store.getJob('job_1')).toMatchObject({ state: 'queued', worker: null, leaseExpiresAt: null, retryAt: null });
+      expect((await claim('C', 10_030)).job.id).toBe('job_1');
+      // C goes silent; D's claim at 12000 first expires C's lease, then takes job_1 again at once (the oldest queued).
+      const d = await claim('D', 12_000);
       expect(d).toMatchObject({ attempt: 4, job: { id: 'job_1' } });
-      expect(await store.failAttempt({ job: 'job_1', attempt: 4, worker: 'D' }, 'segfault', true, 2010)).toBe('queued');
-      expect((await claim('E', 2020)).job.id).toBe('job_1');
-      expect(await store.failAttempt({ job: 'job_1', attempt: 5, worker: 'E' }, 'segfault again', true, 2030)).toBe('failed');
+      expect(await store.failAttempt({ job: 'job_1', attempt: 4, worker: 'D' }, 'segfault', true, 12_010)).toBe('queued');
+      expect((await store.getJob('job_1'))!.retryAt).toBe(12_010 + 20_000);
+      expect((await claim('E', 32_010)).job.id).toBe('job_1');
+      expect(await store.failAttempt({ job: 'job_1', attempt: 5, worker: 'E' }, 'segfault again', true, 32_020)).toBe('failed');
       const job = (await store.getJob('job_1'))!;
-      expect(job).toMatchObject({ state: 'failed', attempts: 5, worker: null, finishedAt: 2030 });
+      expect(job).toMatchObject({ state: 'failed', attempts: 5, worker: null, finishedAt: 32_020 });
       expect(job.error).toBe('failed in 3 attempts (and interrupted in 1): #1 (A): out of memory; #3 (C): the lease of worker C expired (no heartbeat); #4 (D): segfault; #5 (E): segfault again');
       expect((await store.listAttempts('job_1')).map((x) => x.outcome)).toEqual(['failed', 'released', 'expired', 'failed', 'failed']);
       // A failure that would repeat (retry false) ends the job at once, with that reason alone.
-      expect((await claim('F', 3000)).job.id).toBe('job_2');
-      expect(await store.failAttempt({ job: 'job_2', attempt: 1, worker: 'F' }, 'invalid submission', false, 3010)).toBe('failed');
+      expect((await claim('F', 33_000)).job.id).toBe('job_2');
+      expect(await store.failAttempt({ job: 'job_2', attempt: 1, worker: 'F' }, 'invalid submission', false, 33_010)).toBe('failed');
       expect((await store.getJob('job_2'))!.error).toBe('invalid submission');
       expect(await store.quotaUsed(P, 'tiny', 0)).toEqual({ total: 0, today: 0 });
     } finally {
@@ -144,6 +146,66 @@ describe.each(BACKENDS)('leases ($name)', (b) => {
         attempts: { done: 1, expired: 1 },
       });
     } finally {
+      await store.close();
+    }
+  });
+
+  it('a failed job waits out its retry back-off (10 s, doubling, capped) before any claim takes it; others pass it by', async () => {
+    const store = await storeWithJobs(b, 'backoff', 2, 7);
+    try {
+      const j1 = { job: 'job_1', worker: 'A' };
+      expect((await store.claimJob('A', 1000, 0))!.job.id).toBe('job_1');
+      expect(await store.failAttempt({ ...j1, attempt: 1 }, 'disk full', true, 100)).toBe('queued');
+      expect(await store.getJob('job_1')).toMatchObject({ state: 'queued', retryAt: 10_100, error: 'disk full' });
+      // While job_1 waits, a claim takes the younger job_2 instead, and then finds nothing.
+      // (B holds job_2 on a long lease, 2,000 s, so that it stays out of the way below.)
+      expect((await store.claimJob('B', 2_000_000, 200))!.job.id).toBe('job_2');
+      expect(await store.claimJob('B', 60_000, 10_099)).toBeNull();
+      // Each further failure doubles the wait: 20 s, 40 s, 80 s, 160 s, then the 5-minute cap.
+      let t = 10_100;
+      for (const [attempt, wait] of [[2, 20_000], [3, 40_000], [4, 80_000], [5, 160_000], [6, 300_000]] as const) {
+        expect((await store.claimJob('A', 1000, t))).toMatchObject({ attempt, job: { id: 'job_1', retryAt: null } });
+        expect(await store.failAttempt({ ...j1, attempt }, 'disk full', true, t + 10)).toBe('queued');
+        expect((await store.getJob('job_1'))!.retryAt).toBe(t + 10 + wait);
+        expect(await store.claimJob('A', 1000, t + 10 + wait - 1)).toBeNull();
+        t += 10 + wait;
+      }
+      // The seventh failure ends it (max 7 attempts): no retry, no retry_at.
+      expect((await store.claimJob('A', 1000, t))!.attempt).toBe(7);
+      expect(await store.failAttempt({ ...j1, attempt: 7 }, 'disk full', true, t + 10)).toBe('failed');
+      expect(await store.getJob('job_1')).toMatchObject({ state: 'failed', retryAt: null });
+      // An interruption (job_2's lease expires) goes back at once; a caller's own back-off is used as given.
+      expect(t).toBeLessThan(2_000_200);
+      const c = (await store.claimJob('C', 1000, 2_000_300))!;
+      expect(c).toMatchObject({ attempt: 2, job: { id: 'job_2', retryAt: null } });
+      expect((await store.listAttempts('job_2')).map((x) => x.outcome)).toEqual(['expired', null]);
+      expect(await store.failAttempt({ job: 'job_2', attempt: 2, worker: 'C' }, 'boom', true, 2_000_400, false, { firstMs: 50, maxMs: 60 })).toBe('queued');
+      expect((await store.getJob('job_2'))!.retryAt).toBe(2_000_450);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("without an explicit time, the back-off runs on the database's clock, whatever the worker's clock says", async () => {
+    const store = await storeWithJobs(b, 'backoffclock', 1);
+    const realNow = Date.now;
+    try {
+      const c = (await store.claimJob('A', 60_000))!;
+      // The failing worker's clock runs an hour fast, the next one's an hour slow: neither moves the retry.
+      Date.now = () => realNow() + 3_600_000;
+      const before = await store.dbNow();
+      expect(await store.failAttempt({ job: c.job.id, attempt: 1, worker: 'A' }, 'boom', true, undefined, false, { firstMs: 1500, maxMs: 1500 })).toBe('queued');
+      const after = await store.dbNow();
+      const retryAt = (await store.getJob(c.job.id))!.retryAt!;
+      expect(retryAt).toBeGreaterThanOrEqual(before + 1500);
+      expect(retryAt).toBeLessThanOrEqual(after + 1500);
+      Date.now = () => realNow() - 3_600_000;
+      if ((await store.dbNow()) < retryAt - 100) expect(await store.claimJob('B', 60_000)).toBeNull();
+      Date.now = realNow;
+      while ((await store.dbNow()) <= retryAt) await new Promise((r) => setTimeout(r, 50));
+      expect(await store.claimJob('B', 60_000)).toMatchObject({ attempt: 2, job: { id: c.job.id } });
+    } finally {
+      Date.now = realNow;
       await store.close();
     }
   });

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { initServer } from '../src/server/serve.ts';
 import { openStore } from '../src/server/store/open.ts';
 import { MAX_INTERRUPTIONS } from '../src/server/store/jobs-sql.ts';
-import { MIGRATIONS } from '../src/server/store/migrations.ts';
+import { DIALECTS, MIGRATIONS, SCHEMA_VERSION_TABLE } from '../src/server/store/migrations.ts';
 import type { ServerStore } from '../src/server/store/types.ts';
 import { issueToken, parseToken, tokenMatches } from '../src/server/tokens.ts';
 import { SieveError } from '../src/util/errors.ts';
@@ -57,10 +57,12 @@ describe.each(BACKENDS)('server store ($name)', (b) => {
       expect(await store.completeJob({ job: 'job_2', attempt: 2, worker: w2 }, { ...result, submission: 'sub_2' }, 12)).toBe(false); // not this attempt
       expect(await store.getResult('sub_1')).toEqual({ submission: 'sub_1', job: 'job_1', attempt: 1, primaryPublic: 0.5, record: '{}', createdAt: 11 });
       // A failing job is retried, then failed with its reasons; failed jobs stop counting.
+      // (The retry waits out its back-off, 10 s: test/server-leases.test.ts.)
       expect(await store.failAttempt({ job: 'job_2', attempt: 1, worker: w2 }, 'boom', true, 13)).toBe('queued');
-      expect((await store.claimJob('w5', 60_000, 14))!.attempt).toBe(2);
-      expect(await store.failAttempt({ job: 'job_2', attempt: 2, worker: 'w5' }, 'boom again', true, 15)).toBe('failed');
-      expect(await store.getJob('job_2')).toMatchObject({ state: 'failed', error: `failed in 2 attempts: #1 (${w2}): boom; #2 (w5): boom again`, attempts: 2, finishedAt: 15 });
+      expect(await store.claimJob('w5', 60_000, 14)).toBeNull();
+      expect((await store.claimJob('w5', 60_000, 10_013))!.attempt).toBe(2);
+      expect(await store.failAttempt({ job: 'job_2', attempt: 2, worker: 'w5' }, 'boom again', true, 10_015)).toBe('failed');
+      expect(await store.getJob('job_2')).toMatchObject({ state: 'failed', error: `failed in 2 attempts: #1 (${w2}): boom; #2 (w5): boom again`, attempts: 2, finishedAt: 10_015 });
       expect(await store.quotaUsed(P, 'tiny', 0)).toEqual({ total: 2, today: 2 });
       expect(await store.countJobs()).toEqual({ queued: 0, running: 1, done: 1, failed: 1, cancelled: 0 });
       // job_3 is left running: a restart puts it back in the queue, keeping its attempt log.
@@ -95,6 +97,54 @@ describe.each(BACKENDS)('server store ($name)', (b) => {
       expect(await newer.currentVersion()).toBe(v + 1);
     } finally {
       await newer.close();
+    }
+  });
+
+  it('upgrades a version 5 database to 6: jobs.retry_at added, a retry queued under 5 runs at once, later failures back off', async () => {
+    const db = await b.newDb('from5');
+    // The database as sieve with schema version 5 left it: the same migrations, 1 to 5, as they ran then.
+    await b.sql(db, SCHEMA_VERSION_TABLE);
+    for (const m of MIGRATIONS.filter((x) => x.version <= 5)) {
+      for (const stmt of m.statements(DIALECTS[b.name])) await b.sql(db, stmt);
+      await b.sql(db, `INSERT INTO schema_version (version, applied_at) VALUES (${m.version}, 0)`);
+    }
+    const old = await openStore(db);
+    try {
+      expect(await old.currentVersion()).toBe(5);
+      await old.putChallenge(TINY, { opensAt: null, closesAt: null });
+      await withParticipant(old);
+      for (const k of [1, 2]) expect((await old.submit(sub(k), { id: `job_${k}`, maxAttempts: 3 }, { dayStart: 0 })).ok).toBe(true);
+    } finally {
+      await old.close();
+    }
+    // job_1 failed once under version 5 and was queued again at once (no back-off then).
+    await b.sql(db, "UPDATE jobs SET attempts = 1, error = 'boom' WHERE id = 'job_1'");
+    await b.sql(db, "INSERT INTO job_attempts (job, attempt, started_at, finished_at, outcome, reason, worker) VALUES ('job_1', 1, 5, 6, 'failed', 'boom', 'A')");
+    const hasRetryAt = async () => Number((await b.sql(db, "SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'jobs' AND column_name = 'retry_at'"))[0].n);
+    expect(await hasRetryAt()).toBe(0);
+    const store = await openStore(db);
+    try {
+      expect(await store.migrate()).toBe(6);
+      expect(await store.currentVersion()).toBe(6);
+    } finally {
+      await store.close();
+    }
+    expect(await hasRetryAt()).toBe(1);
+    expect((await b.sql(db, 'SELECT version FROM schema_version ORDER BY version')).map((r) => Number(r.version))).toEqual([1, 2, 3, 4, 5, 6]);
+    const up = await openStore(db);
+    try {
+      expect(await up.migrate()).toBe(6); // nothing left to do
+      expect(await up.getJob('job_1')).toMatchObject({ state: 'queued', attempts: 1, error: 'boom', retryAt: null });
+      // Claimable at once: it was queued before back-off existed.
+      expect((await up.claimJob('B', 60_000, 100))!).toMatchObject({ attempt: 2, job: { id: 'job_1' } });
+      // Its next failure (its second) waits 20 s, and job_2 is claimed meanwhile.
+      expect(await up.failAttempt({ job: 'job_1', attempt: 2, worker: 'B' }, 'boom again', true, 200)).toBe('queued');
+      expect((await up.getJob('job_1'))!.retryAt).toBe(20_200);
+      expect((await up.claimJob('C', 60_000, 300))!.job.id).toBe('job_2');
+      expect(await up.claimJob('C', 60_000, 20_199)).toBeNull();
+      expect((await up.claimJob('C', 60_000, 20_200))!).toMatchObject({ attempt: 3, job: { id: 'job_1', retryAt: null } });
+    } finally {
+      await up.close();
     }
   });
 

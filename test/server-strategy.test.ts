@@ -228,7 +228,7 @@ describe.each(BACKENDS)('$name', (b) => {
       expect(me.quota.find((q: { challenge: string }) => q.challenge === 'tiny-var')).toMatchObject({ used_total: cases.length, left_total: 6 - cases.length });
       // The system's fault (here: every attempt runs out of the job's time) is retried and not counted.
       const slow = await submit(token, 'tiny-var', SQL, 'fine.sql');
-      const queue = new EvaluationQueue(store, { workers: 1, jobTimeoutSeconds: 0.05, pollMs: 50 });
+      const queue = new EvaluationQueue(store, { workers: 1, jobTimeoutSeconds: 0.05, pollMs: 50, retryBackoff: { firstMs: 50, maxMs: 100 } });
       queue.start();
       try {
         for (let t = Date.now(); (await store.getJob(slow.body.job))!.state !== 'failed'; ) {

@@ -108,6 +108,8 @@ interface StatusView {
   attempts: number;
   max_attempts: number;
   attempt_log: { attempt: number; outcome: string; reason: string | null; worker?: string | null }[];
+  /** A failed job's retry is not run before this (its back-off). */
+  retry_at?: string | null;
 }
 
 /**
@@ -124,7 +126,8 @@ export function statusLines(s: StatusView): string[] {
   for (const a of earlier) tally.set(a.outcome, (tally.get(a.outcome) ?? 0) + 1);
   const before = [...tally].map(([o, n]) => `${n} ${o}`).join(', ');
   const at = current ? `, attempt ${current.attempt}` : '';
-  const out = [`job ${s.id} (${s.challenge}): ${s.state}${at}${before ? ` (before it: ${before})` : ''}`];
+  const retry = s.state === 'queued' && s.retry_at ? `, retried at ${s.retry_at} at the earliest (back-off after a failed attempt)` : '';
+  const out = [`job ${s.id} (${s.challenge}): ${s.state}${at}${before ? ` (before it: ${before})` : ''}${retry}`];
   if (earlier.length) {
     for (const a of log) out.push(`  #${a.attempt} ${a.outcome}${a.worker ? ` on ${a.worker}` : ''}${a.reason && a.outcome !== 'done' ? `: ${a.reason}` : ''}`);
   }

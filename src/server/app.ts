@@ -647,5 +647,7 @@ function jobJson(j: JobRow) {
     created_at: new Date(j.createdAt).toISOString(),
     started_at: j.startedAt ? new Date(j.startedAt).toISOString() : null,
     finished_at: j.finishedAt ? new Date(j.finishedAt).toISOString() : null,
+    // A job queued again after a failed attempt is not run before this (its retry back-off); null otherwise.
+    retry_at: j.retryAt !== null && j.state === 'queued' ? new Date(j.retryAt).toISOString() : null,
   };
 }

@@ -23,6 +23,8 @@ export interface JobStatus {
   error: string | null;
   /** A failed job of the entrant's making (their strategy failed): it counts against the quota. */
   charged?: boolean;
+  /** A job queued again after a failed attempt is not run before this (its retry back-off). */
+  retry_at?: string | null;
 }
 
 function base(server: string): string {

@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import type { ResultRecord } from '../evaluate/record.ts';
 import type { EventLogger, ServerEventName } from './events.ts';
 import type { AuditReply, JobReply, JobRequest } from './job-child.ts';
-import type { AttemptRef, ClaimedJob, ServerStore } from './store/types.ts';
+import type { AttemptRef, ClaimedJob, RetryBackoff, ServerStore } from './store/types.ts';
 
 export interface QueueOptions {
   /** Jobs evaluated at once (one child process each). */
@@ -63,6 +63,8 @@ export interface QueueOptions {
   prepare?: (claimed: ClaimedJob) => Promise<PreparedFiles>;
   /** First wait (ms) of a slot that could not get a job's files, doubling to 60 s while it lasts; default 1000. */
   filesBackoffMs?: number;
+  /** How long a failed job waits before its retry (default DEFAULT_RETRY_BACKOFF: 10 s, doubling, at most 5 minutes). */
+  retryBackoff?: RetryBackoff;
 }
 
 export interface PreparedFiles {
@@ -281,8 +283,12 @@ export class EvaluationQueue {
             auditing = true;
           }
         } else {
-          const outcome = await this.store.failAttempt(ref, reply.reason, !reply.final, undefined, reply.charge === true);
-          log(outcome === 'queued' ? 'retry' : outcome === 'failed' ? 'failed' : 'stale-failure', { reason: reply.reason, seconds: seconds(), ...(reply.charge ? { charged: true } : {}) });
+          const outcome = await this.store.failAttempt(ref, reply.reason, !reply.final, undefined, reply.charge === true, this.opts.retryBackoff);
+          // A retry waits out its back-off: the log says until when (the database's clock).
+          const retryAt = outcome === 'queued' ? (await this.store.getJob(job.id))?.retryAt ?? null : null;
+          log(outcome === 'queued' ? 'retry' : outcome === 'failed' ? 'failed' : 'stale-failure', {
+            reason: reply.reason, seconds: seconds(), ...(reply.charge ? { charged: true } : {}), ...(retryAt !== null ? { retry_at: new Date(retryAt).toISOString() } : {}),
+          });
           if (outcome === 'queued') this.notify();
         }
       } finally {

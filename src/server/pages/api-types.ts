@@ -112,6 +112,8 @@ export interface Job extends JobStatus {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
+  /** A job queued again after a failed attempt: not run before this (its retry back-off); else null. */
+  retry_at: string | null;
 }
 
 export interface Me {

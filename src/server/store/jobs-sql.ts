@@ -12,7 +12,7 @@
  * taken the job over; and `results` has one row per submission, so nothing is scored twice.
  */
 import { bytesOf, JOB_COLUMNS, jobRow, num, numOrNull, type Row } from './rows.ts';
-import type { AttemptOutcome, AttemptRef, ClaimedJob, FailOutcome, JobState, NewResult, QueueStats } from './types.ts';
+import type { AttemptOutcome, AttemptRef, ClaimedJob, FailOutcome, JobState, NewResult, QueueStats, RetryBackoff } from './types.ts';
 
 
 /** One store call's transaction, as the job SQL needs it. */
@@ -42,6 +42,14 @@ const FAILED = "('failed')";
 const INTERRUPTED = "('interrupted', 'expired')";
 export const MAX_INTERRUPTIONS = 10;
 
+/** A failed job's retry waits 10 s, then 20 s, 40 s, … at most 5 minutes (RetryBackoff). */
+export const DEFAULT_RETRY_BACKOFF: RetryBackoff = { firstMs: 10_000, maxMs: 300_000 };
+
+/** The wait before the retry that follows the `failed`-th failed attempt (1, 2, …). */
+export function retryDelayMs(failed: number, backoff: RetryBackoff = DEFAULT_RETRY_BACKOFF): number {
+  return Math.min(backoff.maxMs, backoff.firstMs * 2 ** Math.max(0, failed - 1));
+}
+
 /** A job's failed and interrupted attempts, in order. */
 export async function endedAttempts(q: SqlTx, jobId: string): Promise<{ failed: number; interrupted: number; list: string }> {
   const rows = await q.rows(`SELECT attempt, worker, reason, outcome FROM job_attempts WHERE job = $1 AND (outcome IN ${FAILED} OR outcome IN ${INTERRUPTED}) ORDER BY attempt`, [jobId]);
@@ -62,11 +70,19 @@ export function interruptedError(interrupted: number, list: string): string {
  * Ends the job's current attempt (already marked with its outcome) and sends the job back to
  * the queue while it may run again, else to failed with the reasons of all its failing attempts.
  */
-/** `charge`: a failure of the entrant's making (their strategy failed): failed at once, and it keeps counting against the quota. */
-async function afterFailingAttempt(q: SqlTx, jobId: string, maxAttempts: number, retry: boolean, reason: string, now: number, charge = false): Promise<'queued' | 'failed'> {
+/**
+ * `charge`: a failure of the entrant's making (their strategy failed): failed at once, and it keeps counting against the quota.
+ * `backoff`: the attempt failed (null: it was interrupted): the job is queued again with retry_at = now + the back-off for
+ * its failures so far, so a failure that comes from something passing (a full disk, a database hiccup) is not retried
+ * into the same state at once; an interrupted job is claimable at once.
+ */
+async function afterFailingAttempt(
+  q: SqlTx, jobId: string, maxAttempts: number, retry: boolean, reason: string, now: number, charge: boolean, backoff: RetryBackoff | null,
+): Promise<'queued' | 'failed'> {
   const ended = await endedAttempts(q, jobId);
   if (retry && !charge && ended.failed < maxAttempts && ended.interrupted < MAX_INTERRUPTIONS) {
-    await q.exec("UPDATE jobs SET state = 'queued', error = $2, worker = NULL, lease_expires_at = NULL WHERE id = $1", [jobId, reason]);
+    const retryAt = backoff && ended.failed > 0 ? now + retryDelayMs(ended.failed, backoff) : null;
+    await q.exec("UPDATE jobs SET state = 'queued', error = $2, worker = NULL, lease_expires_at = NULL, retry_at = $3 WHERE id = $1", [jobId, reason, retryAt]);
     return 'queued';
   }
   const error = !retry || charge || ended.failed + ended.interrupted <= 1
@@ -85,18 +101,19 @@ async function expireLeases(q: SqlTx, locks: RowLocks, now: number): Promise<voi
     const id = r.id as string;
     const reason = `the lease of worker ${(r.worker as string | null) ?? '?'} expired (no heartbeat)`;
     await q.exec("UPDATE job_attempts SET finished_at = $3, outcome = 'expired', reason = $4 WHERE job = $1 AND attempt = $2", [id, num(r.attempts), now, reason]);
-    await afterFailingAttempt(q, id, num(r.max_attempts), true, reason, now);
+    await afterFailingAttempt(q, id, num(r.max_attempts), true, reason, now, false, null);
   }
 }
 
 export async function claimJob(q: SqlTx, locks: RowLocks, worker: string, leaseMs: number, now: number): Promise<ClaimedJob | null> {
   await expireLeases(q, locks, now);
-  const next = await q.rows(`SELECT id FROM jobs WHERE state = 'queued' ORDER BY created_at, id LIMIT 1${locks.skipLocked}`);
+  // A job waiting out its retry back-off is passed over until its retry_at, by the same clock as the leases.
+  const next = await q.rows(`SELECT id FROM jobs WHERE state = 'queued' AND (retry_at IS NULL OR retry_at <= $1) ORDER BY created_at, id LIMIT 1${locks.skipLocked}`, [now]);
   if (!next.length) return null;
   const id = next[0].id as string;
   const leaseExpiresAt = now + leaseMs;
   const upd = await q.rows(
-    "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = $2, worker = $3, lease_expires_at = $4 WHERE id = $1 AND state = 'queued' RETURNING attempts",
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = $2, worker = $3, lease_expires_at = $4, retry_at = NULL WHERE id = $1 AND state = 'queued' RETURNING attempts",
     [id, now, worker, leaseExpiresAt],
   );
   if (!upd.length) return null;
@@ -148,11 +165,13 @@ export async function completeJob(q: SqlTx, locks: RowLocks, ref: AttemptRef, re
   return true;
 }
 
-export async function failAttempt(q: SqlTx, locks: RowLocks, ref: AttemptRef, reason: string, retry: boolean, now: number, charge = false): Promise<FailOutcome> {
+export async function failAttempt(
+  q: SqlTx, locks: RowLocks, ref: AttemptRef, reason: string, retry: boolean, now: number, charge = false, backoff: RetryBackoff = DEFAULT_RETRY_BACKOFF,
+): Promise<FailOutcome> {
   const j = await live(q, locks, ref, now);
   if (!j) return 'stale';
   await q.exec("UPDATE job_attempts SET finished_at = $3, outcome = 'failed', reason = $4 WHERE job = $1 AND attempt = $2", [ref.job, ref.attempt, now, reason]);
-  return afterFailingAttempt(q, ref.job, num(j.max_attempts), retry, reason, now, charge);
+  return afterFailingAttempt(q, ref.job, num(j.max_attempts), retry, reason, now, charge, backoff);
 }
 
 export async function releaseJob(q: SqlTx, locks: RowLocks, ref: AttemptRef, now: number, why = 'stopping'): Promise<boolean> {

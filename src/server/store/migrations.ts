@@ -113,6 +113,12 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE results ADD COLUMN audit_reason VARCHAR',
     ],
   },
+  {
+    version: 6,
+    description: "retry back-off: a job queued again after a failed attempt is not claimed before retry_at (the database's clock)",
+    // NULL: claimable now (every job queued before this version, and jobs queued again after an interruption).
+    statements: () => ['ALTER TABLE jobs ADD COLUMN retry_at BIGINT'],
+  },
 ];
 
 /** The schema version this sieve writes (the last migration's). */

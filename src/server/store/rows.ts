@@ -26,7 +26,7 @@ export const COUNTING = "(j.state IN ('queued', 'running', 'done') OR (j.state =
 
 /** A job's columns with its submission's challenge and participant (FROM jobs j JOIN submissions s). */
 export const JOB_COLUMNS =
-  'j.id, j.submission, s.challenge, s.participant, j.state, j.attempts, j.max_attempts, j.error, j.created_at, j.started_at, j.finished_at, j.worker, j.lease_expires_at, j.charged';
+  'j.id, j.submission, s.challenge, s.participant, j.state, j.attempts, j.max_attempts, j.error, j.created_at, j.started_at, j.finished_at, j.worker, j.lease_expires_at, j.charged, j.retry_at';
 
 export function jobRow(r: Row): JobRow {
   return {
@@ -44,6 +44,7 @@ export function jobRow(r: Row): JobRow {
     worker: (r.worker as string | null) ?? null,
     leaseExpiresAt: numOrNull(r.lease_expires_at),
     charged: r.charged === true,
+    retryAt: numOrNull(r.retry_at),
   };
 }
 

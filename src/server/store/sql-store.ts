@@ -11,7 +11,7 @@ import { SCHEMA_VERSION, type Dialect } from './migrations.ts';
 import * as sql from './store-sql.ts';
 import type {
   ActionRow, AttemptRef, AuditOutcome, AuditRow, AttemptRow, ChallengeRow, ClaimedJob, FailOutcome, JobRow, JobState, NewResult, NewSubmission, ParticipantRole, ParticipantRow, PhaseRow,
-  QueueStats, Quota, ResultRow, ServerStore, SubmissionRow, SubmitOutcome,
+  QueueStats, Quota, ResultRow, RetryBackoff, ServerStore, SubmissionRow, SubmitOutcome,
 } from './types.ts';
 
 export abstract class SqlStore implements ServerStore {
@@ -115,8 +115,8 @@ export abstract class SqlStore implements ServerStore {
   completeJob(ref: AttemptRef, result: NewResult, now?: number): Promise<boolean> {
     return this.run(async (q) => jobs.completeJob(q, this.locks, ref, result, await this.clock(q, now)));
   }
-  failAttempt(ref: AttemptRef, reason: string, retry: boolean, now?: number, charge = false): Promise<FailOutcome> {
-    return this.run(async (q) => jobs.failAttempt(q, this.locks, ref, reason, retry, await this.clock(q, now), charge));
+  failAttempt(ref: AttemptRef, reason: string, retry: boolean, now?: number, charge = false, backoff?: RetryBackoff): Promise<FailOutcome> {
+    return this.run(async (q) => jobs.failAttempt(q, this.locks, ref, reason, retry, await this.clock(q, now), charge, backoff));
   }
   releaseJob(ref: AttemptRef, now?: number, why?: string): Promise<boolean> {
     return this.run(async (q) => jobs.releaseJob(q, this.locks, ref, await this.clock(q, now), why));

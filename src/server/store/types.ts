@@ -99,6 +99,21 @@ export interface JobRow {
   leaseExpiresAt: number | null;
   /** A failed job of the entrant's making (their strategy failed): it counts against their quota. */
   charged: boolean;
+  /**
+   * A job queued again after a failed attempt is not claimed before this (the database's clock,
+   * ms since the epoch; RetryBackoff); null: claimable now.
+   */
+  retryAt: number | null;
+}
+
+/**
+ * How long a job waits after a failed attempt before it may run again: `firstMs` after the
+ * first failure, doubling with each further one, at most `maxMs`. Interruptions (an expired
+ * lease, a stopped server) and released jobs are queued again at once: the job did not fail.
+ */
+export interface RetryBackoff {
+  firstMs: number;
+  maxMs: number;
 }
 
 /** One attempt of a job as the worker running it names it: every write about it must present all three. */
@@ -296,8 +311,10 @@ export interface ServerStore {
    * than maxAttempts times, else failed (the reason; after several failing attempts, each
    * one's reason). `charge` (the entrant's own failure: their strategy failed) fails it at
    * once and keeps it counting against the quota. 'stale' when the lease is not live (nothing changed).
+   * A job queued again waits out `backoff` (default DEFAULT_RETRY_BACKOFF, jobs-sql.ts) from `now`:
+   * claimJob passes over it until its retryAt.
    */
-  failAttempt(ref: AttemptRef, reason: string, retry: boolean, now?: number, charge?: boolean): Promise<FailOutcome>;
+  failAttempt(ref: AttemptRef, reason: string, retry: boolean, now?: number, charge?: boolean, backoff?: RetryBackoff): Promise<FailOutcome>;
   /**
    * A worker gives a live job back: the attempt ends 'released' (not a failure), the job is
    * queued. `why` says why in the attempt's reason (default 'stopping').
