@@ -66,7 +66,7 @@ export function registerPoolSynth(pool: Command): void {
     .option('--noise-type <type>', 'symmetric (to any other class), asymmetric (i → i+1 mod k) or mixed', 'symmetric')
     .option('--exact-dups <n>', 'exact duplicate pairs to plant', '0')
     .option('--near-dups <n>', 'near duplicate pairs (copy + Gaussian jitter) to plant', '0')
-    .option('--near-sigma <s>', 'jitter std of near duplicates', '0.05')
+    .option('--near-sigma <s>', 'jitter std of near duplicates (default: 0.05 from 16 dims on; below, small enough for the duplicates audit to detect every pair)')
     .option('--cross-split-fraction <f>', 'share of duplicate pairs whose copy lands in test (leakage)', '0.2')
     .option('--imbalance <r>', 'largest / smallest class size (geometric sizes in between)', '1')
     .option('--group-fraction <f>', "share of rows in group 'b'", '0.3')

@@ -36,7 +36,12 @@ export interface SynthOptions {
   exactDups?: number;
   /** Near duplicate pairs to plant: a copy plus Gaussian jitter of std nearSigma (default 0). */
   nearDups?: number;
-  /** Jitter std of near duplicates (default 0.05; the clusters have std 1). */
+  /**
+   * Jitter std of near duplicates (the clusters have std 1). Default 0.05 from 16 dimensions
+   * on, where the duplicates audit uses cosine; below, where it uses a Euclidean threshold
+   * relative to the nearest-neighbour scale, a std small enough for that threshold to find
+   * every pair (detectableNearSigma).
+   */
   nearSigma?: number;
   /** Share of planted pairs whose copy lands in the test split (default 0.2). */
   crossSplitFraction?: number;
@@ -78,6 +83,8 @@ export interface SynthStats {
   nearPairs: number;
   crossSplitPairs: number;
   outlierRows: number;
+  /** The near-duplicate jitter was chosen under the audit's detection limit (detectableNearSigma). */
+  nearSigmaDetectable: boolean;
 }
 
 export interface SynthPool {
@@ -111,6 +118,7 @@ export function resolveSynthOptions(o: SynthOptions): ResolvedSynthOptions {
     noiseType: o.noiseType ?? 'symmetric',
     exactDups: o.exactDups ?? 0,
     nearDups: o.nearDups ?? 0,
+    // Below COSINE_MIN_DIMS the default is set from the rows in generateSynthPool.
     nearSigma: o.nearSigma ?? 0.05,
     crossSplitFraction: o.crossSplitFraction ?? 0.2,
     imbalance: o.imbalance ?? 1,
@@ -254,6 +262,76 @@ function clusterFeatures(y: Int32Array, mu: Float32Array, d: number, rng: Rng, p
 interface Pair { src: number; dst: number; dstTest: boolean; near: boolean }
 
 /**
+ * Per column, `steps` float32 steps at the column's largest magnitude (train and test): a
+ * jitter at least this large changes the coordinate however the audit shifts and scales the
+ * column (a standardised value's float32 step is at most that step over the column's std).
+ */
+function columnSteps(a: Float32Array, b: Float32Array, d: number, steps: number): Float64Array {
+  const out = new Float64Array(d);
+  for (const x of [a, b]) for (let i = 0; i < x.length; i++) { const j = i % d; out[j] = Math.max(out[j], Math.abs(x[i])); }
+  const f = new Float32Array(1), bits = new Int32Array(f.buffer);
+  for (let j = 0; j < d; j++) {
+    f[0] = out[j];
+    const v = f[0];
+    bits[0] += 1;
+    out[j] = steps * (f[0] - v || Number.MIN_VALUE);
+  }
+  return out;
+}
+
+/** Vector dimensions from which the duplicates audit uses cosine (src/analysers/vectors.ts COSINE_MIN_DIMS; src/pool imports no analyser, a test pins them equal). */
+export const AUDIT_COSINE_MIN_DIMS = 16;
+
+/** The duplicates analyser's Euclidean rule (its defaults falseRows and maxRelativeDistance; duplicate-search.ts euclideanScale). */
+const AUDIT_FALSE_ROWS = 0.002;
+const AUDIT_MAX_RELATIVE = 0.25;
+/** Share of the audit's threshold a planted pair's distance stays under (its intrinsic-dimension estimate varies). */
+const DETECT_SHARE = 0.25;
+
+/**
+ * A near-duplicate jitter std that the duplicates audit's Euclidean threshold detects (below
+ * 16 dimensions): the threshold is t × the median nearest-neighbour distance of the
+ * standardised train rows, t = (falseRows / (n ln 2))^(1/d) (capped at 0.25), so that chance
+ * alone puts ~0.002 rows that close. The median is measured on up to 256 rows (by stride)
+ * against up to 20,000 rows (nearest distance scaled by (m / n)^(1/d) when fewer), the std
+ * chosen so the jittered copy lies within DETECT_SHARE of the threshold even at the 99.9%
+ * quantile of its length (χ_d, Laurent–Massart bound). At 2 dimensions and 8,000 train rows
+ * this is ~1e-5 of the clusters' std: a copy with 5% jitter is no closer than chance
+ * neighbours of that many rows.
+ */
+export function detectableNearSigma(x: Float32Array, n: number, d: number): number {
+  if (n < 2) return 0.05;
+  const mean = new Float64Array(d), inv = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += x[i * d + j];
+  for (let j = 0; j < d; j++) mean[j] /= n;
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) { const v = x[i * d + j] - mean[j]; inv[j] += v * v; }
+  for (let j = 0; j < d; j++) inv[j] = 1 / (Math.sqrt(inv[j] / n) || 1);
+  const refRows = Math.min(n, 20_000), sampleRows = Math.min(n, 256);
+  const ref = (k: number) => Math.floor((k * n) / refRows);
+  const nn: number[] = [];
+  for (let s = 0; s < sampleRows; s++) {
+    const i = Math.floor((s * n) / sampleRows);
+    let best = Infinity;
+    for (let k = 0; k < refRows; k++) {
+      const r = ref(k);
+      if (r === i) continue;
+      let dist = 0;
+      for (let j = 0; j < d; j++) { const v = (x[i * d + j] - x[r * d + j]) * inv[j]; dist += v * v; }
+      if (dist < best) best = dist;
+    }
+    nn.push(Math.sqrt(best));
+  }
+  nn.sort((a, b) => a - b);
+  const medianNn = nn[Math.floor(nn.length / 2)] * Math.pow(refRows / n, 1 / d);
+  const t = Math.min(AUDIT_MAX_RELATIVE, Math.pow(AUDIT_FALSE_ROWS / (n * Math.LN2), 1 / d));
+  const xq = Math.log(1000);
+  const chi = Math.sqrt(d + 2 * Math.sqrt(d * xq) + 2 * xq);
+  // A copy's standardised distance is σ · ‖(z_j / sd_j)‖ ≤ σ · max_j (1 / sd_j) · ‖z‖, ‖z‖ ≤ χ.
+  const maxInv = Math.max(...inv);
+  return Math.min(0.05, (DETECT_SHARE * t * medianNn) / (chi * maxInv));
+}
+
+/**
  * Plants duplicate pairs: a train row (source) is copied over another row of the same class
  * (target) — in train, or in test for cross-split pairs — so class counts stay exact. Near
  * copies get jitter. Each row takes part in at most one pair; the target also takes the
@@ -264,8 +342,10 @@ function plantDuplicates(
   train: { y: Int32Array; x: Float32Array; g: Uint8Array },
   test: { y: Int32Array; x: Float32Array; g: Uint8Array },
   rng: Rng,
+  minSteps = 0,
 ): Pair[] {
   const d = r.dim;
+  const minStep = minSteps ? columnSteps(train.x, test.x, d, minSteps) : null;
   const total = r.exactDups + r.nearDups;
   if (total === 0) return [];
   const cross = Math.round(total * r.crossSplitFraction);
@@ -302,7 +382,12 @@ function plantDuplicates(
     const isNear = near[p] === 1;
     for (let j = 0; j < d; j++) {
       const v = train.x[src * d + j];
-      dstData.x[dst * d + j] = isNear ? v + r.nearSigma * rng.normal() : v;
+      let w = isNear ? v + r.nearSigma * rng.normal() : v;
+      // A jitter of a few float32 steps (the detectable std at low dimensions) moves every
+      // coordinate by at least minStep: a copy equal in some column would be judged as a pair
+      // differing in fewer dimensions, where chance neighbours are likelier.
+      if (isNear && minStep && Math.abs(w - v) < minStep[j]) w = v + (w >= v ? 1 : -1) * minStep[j];
+      dstData.x[dst * d + j] = w;
     }
     dstData.g[dst] = train.g[src];
     pairs.push({ src, dst, dstTest: toTest, near: isNear });
@@ -366,7 +451,7 @@ function ids(prefix: string, n: number): string[] {
 
 /** Generates a synthetic pool ready for writePool (tables + manifest draft) and its statistics. */
 export function generateSynthPool(opts: SynthOptions, run: { progress?: Progress } = {}): SynthPool {
-  const r = resolveSynthOptions(opts);
+  let r = resolveSynthOptions(opts);
   run.progress?.start(r.rows, 'generating');
   const seed = r.seed;
   const nTest = r.testRows;
@@ -388,12 +473,15 @@ export function generateSynthPool(opts: SynthOptions, run: { progress?: Progress
   const mu = centroids(r, featRng);
   const xTrain = clusterFeatures(yTrain, mu, r.dim, featRng, run.progress);
   const xTest = clusterFeatures(yTest, mu, r.dim, featRng, run.progress);
+  const autoSigma = opts.nearSigma === undefined && r.nearDups > 0 && r.dim < AUDIT_COSINE_MIN_DIMS;
+  if (autoSigma) r = { ...r, nearSigma: detectableNearSigma(xTrain, nTrain, r.dim) };
 
   const pairs = plantDuplicates(
     r,
     { y: yTrain, x: xTrain, g: gTrain },
     { y: yTest, x: xTest, g: gTest },
     createRng(deriveSeed(seed, 'synth', 'duplicates')),
+    autoSigma ? 4 : 0,
   );
   // Its own sub-stream, after the pairs: pools without outliers are unchanged.
   const outlierMark = plantOutliers(r, xTrain, nTrain, pairs, createRng(deriveSeed(seed, 'synth', 'outliers')));
@@ -456,6 +544,7 @@ export function generateSynthPool(opts: SynthOptions, run: { progress?: Progress
     nearPairs: r.nearDups,
     crossSplitPairs: crossFlags.reduce((a, b) => a + b, 0),
     outlierRows: r.outliers,
+    nearSigmaDetectable: autoSigma,
   };
   run.progress?.stop();
   return { train, test, truth, duplicates, manifestDraft: synthManifest(r, names, stats), options: r, stats };
@@ -493,7 +582,7 @@ function synthManifest(r: ResolvedSynthOptions, classes: string[], s: SynthStats
       known_issues: [
         `${s.noisyRows} train labels are wrong on purpose (truth.parquet, evaluator-only): ${r.noiseType} noise, ` +
           `rate ${rateA.toFixed(4)} in group a and ${rateB.toFixed(4)} in group b.`,
-        `${r.exactDups} exact and ${r.nearDups} near (jitter std ${r.nearSigma}) duplicate pairs; ${s.crossSplitPairs} of them put the copy in test (leakage). Listed in duplicates.parquet (evaluator-only).`,
+        `${r.exactDups} exact and ${r.nearDups} near (jitter std ${Number(r.nearSigma.toPrecision(3))}${s.nearSigmaDetectable ? ', under the duplicates audit\'s Euclidean detection limit' : ''}) duplicate pairs; ${s.crossSplitPairs} of them put the copy in test (leakage). Listed in duplicates.parquet (evaluator-only).`,
         ...(r.outliers > 0 ? [`${r.outliers} train rows are outliers on purpose: features ${r.outlierScale} × N(0, I) around the origin (truth.parquet, column outlier).`] : []),
         'Test labels are clean.',
       ],
