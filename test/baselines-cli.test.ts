@@ -51,4 +51,15 @@ describe('sieve baselines off a terminal', () => {
       expect(tableRows[i]).toContain(r.generalisation!.mean!.toFixed(4));
     });
   }, 240_000);
+
+  it('--only with a name that is neither a baseline nor a built-in strategy of the task is refused before scoring, naming what is', async () => {
+    const err = await sieve(['baselines', 'credit-fair', '--only', 'random,full', '--no-variants'], true).then(() => null, (e: { code: number; stdout: string; stderr: string }) => e);
+    expect(err).not.toBeNull();
+    expect(err!.code).toBe(2);
+    expect(err!.stdout).toBe('');
+    expect(err!.stderr).toContain('no baseline or built-in strategy "full" for credit-fair; a selection challenge\'s baselines are random, class-balanced, full-pool, and the built-in strategies that apply to it dedupe,');
+    expect(err!.stderr).toMatch(/where: --only\n {2}first: full/);
+    // Only the selection task's baselines: none of the relabel or ranking ones.
+    expect(err!.stderr).not.toMatch(/no-corrections|self-confidence|random-order/);
+  }, 60_000);
 });

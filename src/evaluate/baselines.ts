@@ -31,6 +31,7 @@ import { gatherRows } from '../../compute/rows.ts';
 import { expectedWork, MIN_PARALLEL_WORK } from '../../evaluator/protocols/jobs.ts';
 import { runFits, type FitJob } from '../../evaluator/parallel.ts';
 import { createRng, deriveSeed } from '../../compute/rng.ts';
+import { BASELINES } from '../challenge/schema.ts';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import { preparedFeatures, type EvalContext } from './context.ts';
@@ -246,7 +247,7 @@ export async function runBaseline(
     default:
       throw new SieveError(`no baseline "${name}" for ${challenge.task} challenges`, {
         where: 'baselines',
-        examples: Object.keys(BASELINE_DESCRIPTIONS),
+        examples: [...BASELINES[challenge.task]],
       });
   }
   const primary = challenge.metrics.primary;
@@ -348,6 +349,14 @@ export function baselinePlan(ctx: EvalContext, names: string[] | undefined, stra
   for (const name of names) {
     const entry = libraryEntry(name);
     if (!entry) {
+      // Refused before anything is scored, naming what this challenge's task can run.
+      if (!BASELINES[ctx.challenge.task].includes(name)) {
+        throw new SieveError(
+          `no baseline or built-in strategy "${name}" for ${ctx.challenge.name}; a ${ctx.challenge.task} challenge's baselines are ${BASELINES[ctx.challenge.task].join(', ')}, `
+          + `and the built-in strategies that apply to it ${applicable.map((e) => e.name).join(', ') || 'none'}`,
+          { where: '--only', examples: [name] },
+        );
+      }
       baselines.push(name);
       continue;
     }
