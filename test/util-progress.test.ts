@@ -89,4 +89,23 @@ describe('progress off a terminal', () => {
   it('progressLine without a total', () => {
     expect(progressLine('rows', 1500, 0, 3)).toBe('rows: 1,500, 500/s');
   });
+
+  it('a slow step gives the time per unit, not "0/s"; a finished step that is not stopped says so once, not every interval', () => {
+    expect(progressLine('fitting', 1, 4, 30)).toBe('fitting: 1 / 4 (25%), 30 s each, about 90 s left');
+    expect(progressLine('reading', 0.5e6, 0, 10, 'bytes')).toBe('reading: 0.5 MB, 0.1 MB/s');
+    const { stream, lines } = capture();
+    let t = 0;
+    const p = progressBar({ stream, intervalMs: 10_000, now: () => t });
+    p.start(1, 'fitting');
+    t += 30_000;
+    p.tick(1); // done after 30 s, but the command goes on with unlabelled work
+    for (let i = 0; i < 6; i++) { t += 10_000; p.tick(0); }
+    expect(lines).toEqual(['fitting: 1 / 1 (100%), 30 s each']);
+    // The next step is reported again.
+    p.start(10, 'scoring');
+    t += 10_000;
+    p.tick(5);
+    expect(lines.at(-1)).toBe('scoring: 5 / 10 (50%), 2 s each, about 10 s left');
+    p.stop();
+  });
 });

@@ -30,13 +30,17 @@ export interface ProgressOptions {
 
 const fmtCount = (n: number, unit?: 'bytes') => (unit === 'bytes' ? `${(n / 1e6).toFixed(1)} MB` : Math.round(n).toLocaleString('en'));
 
-/** "label: 1,234 / 10,000 (12%), 150/s, about 59 s left": the line printed off a terminal. */
+/**
+ * "label: 1,234 / 10,000 (12%), 150/s, about 59 s left": the line printed off a terminal. A rate
+ * under one unit a second reads as the time per unit ("12 s each"), not "0/s".
+ */
 export function progressLine(label: string, value: number, total: number, seconds: number, unit?: 'bytes'): string {
   if (value === 0) return `${label || 'working'}: running for ${Math.round(seconds)} s${total > 0 ? ` (${fmtCount(total, unit)} to do)` : ''}`;
   const rate = seconds > 0 ? value / seconds : 0;
   const share = total > 0 ? ` (${Math.min(100, Math.floor((100 * value) / total))}%)` : '';
   const left = rate > 0 && total > value ? `, about ${Math.ceil((total - value) / rate)} s left` : '';
-  return `${label || 'working'}: ${fmtCount(value, unit)}${total > 0 ? ` / ${fmtCount(total, unit)}` : ''}${share}, ${fmtCount(rate, unit)}/s${left}`;
+  const speed = unit !== 'bytes' && rate > 0 && rate < 1 ? `${Math.round(1 / rate)} s each` : `${fmtCount(rate, unit)}/s`;
+  return `${label || 'working'}: ${fmtCount(value, unit)}${total > 0 ? ` / ${fmtCount(total, unit)}` : ''}${share}, ${speed}${left}`;
 }
 
 /**
@@ -63,10 +67,16 @@ export function progressBar(opts: ProgressOptions = {}): Progress {
   let started = false;
   let lastLine = 0;
   let timer: NodeJS.Timeout | undefined;
-  // Off a terminal, a line also when the step ticks rarely (a long DuckDB statement).
+  // Off a terminal, a line also when the step ticks rarely (a long DuckDB statement). A step
+  // whose count reached its total says so once: repeating "1 / 1 (100%)" every interval while
+  // other work runs read as a hang.
+  let doneShown = false;
   const line = () => {
     const t = now();
     if (t - lastLine < interval) return;
+    const done = total > 0 && value >= total;
+    if (done && doneShown) return;
+    doneShown = done;
     lastLine = t;
     stream.write(progressLine(label, value, total, (t - t0) / 1000, unit) + '\n');
   };
@@ -84,6 +94,7 @@ export function progressBar(opts: ProgressOptions = {}): Progress {
         value = 0;
         t0 = lastLine = now();
         started = true;
+        doneShown = false;
       }
       total = n;
       label = l;
