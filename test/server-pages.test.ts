@@ -294,6 +294,33 @@ describe.each(BACKENDS)('$name', (backend) => {
     });
   });
 
+  describe('a submission whose failed attempt waits out its retry back-off', () => {
+    it('says on its page when it is retried at the earliest', async () => {
+      const db = await backend.newDb('retry');
+      await initServer(db);
+      const own = await openStore(db);
+      try {
+        await own.migrate();
+        await syncChallenges(own, served);
+        const app = createApp({ store: own, challenges: served, maxUploadBytes: 64 * 1024 });
+        const reg = await (await app.request('/api/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'retried' }) })).json();
+        const form = new FormData();
+        form.append('file', new File([`id\n${ids.slice(0, 20).join('\n')}\n`], 'r.csv'));
+        const sub = await (await app.request('/api/challenges/tiny/submissions', { method: 'POST', body: form, headers: { authorization: `Bearer ${reg.token}` } })).json();
+        const cookie = { cookie: `sieve_session=${reg.token}` };
+        expect(await (await app.request(`/submissions/${sub.submission}`, { headers: cookie })).text()).toContain('Waiting for a worker.');
+        await own.claimJob('w', 60_000);
+        expect(await own.failAttempt({ job: sub.job, attempt: 1, worker: 'w' }, 'disk full', true)).toBe('queued');
+        const retryAt = new Date((await own.getJob(sub.job))!.retryAt!).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+        const page = await (await app.request(`/submissions/${sub.submission}`, { headers: cookie })).text();
+        expect(page).toMatch(/data-state="queued"/);
+        expect(page).toContain(`An attempt failed; it is retried at ${retryAt} at the earliest.`);
+      } finally {
+        await own.close();
+      }
+    });
+  });
+
   describe('pages and the rate limit', () => {
     it("count once per page against the address's bucket (their in-process API calls do not), so a waiting page's reloads cannot exhaust it", async () => {
       const db = await backend.newDb('rate');

@@ -401,7 +401,9 @@ export function SubmissionPage(props: { s: SubmissionDetail; plots: DrawnPlot[];
       ]} />
       {state === 'queued' || state === 'running' ? (
         <div role="status">
-          <p>{state === 'queued' ? 'Waiting for a worker. ' : 'Being evaluated. '}This page reloads itself every few seconds until the result is in.</p>
+          <p>{state === 'queued'
+            ? job?.retry_at ? `An attempt failed; it is retried at ${when(job.retry_at)} at the earliest. ` : 'Waiting for a worker. '
+            : 'Being evaluated. '}This page reloads itself every few seconds until the result is in.</p>
           {props.canCancel ? (
             <form method="post" action={`/jobs/${enc(job!.id)}/cancel`}>
               <input type="hidden" name="csrf" value={props.csrf} />
