@@ -10,7 +10,7 @@
  * /usr/bin/chromium is missing (.ci/run installs it).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { openPool, readSplit } from '../src/pool/read.ts';
+import { spawnServe, type ServeChild } from './fixtures/spawn-serve.ts';
 import { skipIfUnavailable, storeBackends } from './server-backends.ts';
 import { writeTinyChallenge } from './fixtures/tiny-challenge.ts';
 
@@ -111,7 +112,7 @@ describe.skipIf(!hasChromium)('challenge server pages in Chromium', { timeout: 3
 
   describe.each(BACKENDS)('$name', (b) => {
     if (skipIfUnavailable(b)) return;
-    let server: ChildProcess;
+    let server: ServeChild | undefined;
     let url: string;
     let context: BrowserContext;
     let page: Page;
@@ -123,18 +124,8 @@ describe.skipIf(!hasChromium)('challenge server pages in Chromium', { timeout: 3
       const db = await b.newDb('browser');
       const init = await run(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), 'serve', '--init', '--db', db], { cwd: dir, env: { ...process.env, CI: '1' } });
       organiserToken = /sieve_org_[0-9a-f]{24}_[A-Za-z0-9_-]{43}/.exec(init.stdout)![0];
-      server = spawn(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), 'serve', '--db', db, '--port', '0', '--challenges', challenges, '--workers', '1'], {
-        cwd: dir, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      url = await new Promise<string>((ok, fail) => {
-        let buf = '';
-        server.stdout!.on('data', (d: Buffer) => {
-          buf += d.toString();
-          const m = /listening on (http:\/\/\S+)/.exec(buf);
-          if (m) ok(m[1]);
-        });
-        server.once('exit', (code) => fail(new Error(`sieve serve exited ${code}`)));
-      });
+      server = await spawnServe(db, ['--challenges', challenges, '--workers', '1'], dir);
+      url = server.url;
       context = await browser.newContext({ viewport: { width: 1280, height: 900 }, serviceWorkers: 'block' });
       // Anything not from the server is refused and recorded.
       await context.route('**/*', (route) => {
@@ -148,11 +139,7 @@ describe.skipIf(!hasChromium)('challenge server pages in Chromium', { timeout: 3
 
     afterAll(async () => {
       await context?.close();
-      if (server && server.exitCode === null) {
-        const gone = new Promise((ok) => server.once('exit', ok));
-        server.kill('SIGTERM');
-        await gone;
-      }
+      await server?.stop();
     });
 
     it('registers through the form; markup typed as a name is refused and shown as text', async () => {

@@ -5,12 +5,13 @@
  * `--db FILE` and with `--db postgres://…` (test/server-backends.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { openPool, readSplit } from '../src/pool/read.ts';
+import { spawnServe, type ServeChild } from './fixtures/spawn-serve.ts';
 import { writeTinyChallenge } from './fixtures/tiny-challenge.ts';
 import { skipIfUnavailable, storeBackends } from './server-backends.ts';
 
@@ -44,7 +45,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe.each(BACKENDS)('sieve submit / status ($name)', (b) => {
   if (skipIfUnavailable(b)) return;
-  let server: ChildProcess;
+  let server: ServeChild | undefined;
   let url: string;
   let token: string;
 
@@ -53,29 +54,13 @@ describe.each(BACKENDS)('sieve submit / status ($name)', (b) => {
     const init = await sieve(['serve', '--init', '--db', db]);
     expect(init.code, init.stderr).toBe(0);
     if (b.name === 'postgres') expect(init.stdout).not.toContain(`:${new URL(db).password}@`); // the password shown as ***
-    server = spawn(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), 'serve', '--db', db, '--port', '0', '--challenges', challenges, '--workers', '1'], {
-      cwd: dir, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    url = await new Promise<string>((ok, fail) => {
-      let buf = '';
-      server.stdout!.on('data', (d: Buffer) => {
-        buf += d.toString();
-        const m = /listening on (http:\/\/\S+)/.exec(buf);
-        if (m) ok(m[1]);
-      });
-      server.once('exit', (code) => fail(new Error(`sieve serve exited ${code}`)));
-    });
+    server = await spawnServe(db, ['--challenges', challenges, '--workers', '1'], dir);
+    url = server.url;
     const r = await fetch(`${url}/api/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ada' }) });
     token = (await r.json()).token;
   }, 60_000);
 
-  afterAll(async () => {
-    if (server && server.exitCode === null) {
-      const gone = new Promise((ok) => server.once('exit', ok));
-      server.kill('SIGTERM');
-      await gone;
-    }
-  });
+  afterAll(async () => { await server?.stop(); });
 
   it('uploads, waits and prints the result as sieve evaluate does, with private scores hidden', async () => {
     const r = await sieve(['submit', 'tiny', 'ids.csv', '--server', url, '--token', token]);
@@ -131,31 +116,15 @@ describe.each(BACKENDS)('sieve submit / status ($name)', (b) => {
 });
 
 describe('sieve submit waiting on a queued job', () => {
-  let server: ChildProcess;
-  afterAll(async () => {
-    if (server && server.exitCode === null) {
-      const gone = new Promise((ok) => server.once('exit', ok));
-      server.kill('SIGTERM');
-      await gone;
-    }
-  });
+  let server: ServeChild | undefined;
+  afterAll(async () => { await server?.stop(); });
 
   it('says how long the job has waited, off a terminal, never "queued: running for"', async () => {
     // No workers: the job stays queued for as long as submit waits.
     const db = join(dir, 'queued.duckdb');
     expect((await sieve(['serve', '--init', '--db', db])).code).toBe(0);
-    server = spawn(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), 'serve', '--db', db, '--port', '0', '--challenges', challenges, '--workers', '0'], {
-      cwd: dir, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const url = await new Promise<string>((ok, fail) => {
-      let buf = '';
-      server.stdout!.on('data', (d: Buffer) => {
-        buf += d.toString();
-        const m = /listening on (http:\/\/\S+)/.exec(buf);
-        if (m) ok(m[1]);
-      });
-      server.once('exit', (code) => fail(new Error(`sieve serve exited ${code}`)));
-    });
+    server = await spawnServe(db, ['--challenges', challenges, '--workers', '0'], dir);
+    const url = server.url;
     const token = (await (await fetch(`${url}/api/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'waiter' }) })).json()).token;
     // Not under CI (whose interval is a minute): a line every 10 s on stderr, which is a pipe here.
     const r = await sieve(['submit', 'tiny', 'ids.csv', '--server', url, '--token', token, '--timeout', '11'], { CI: '' });
