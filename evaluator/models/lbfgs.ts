@@ -1,7 +1,10 @@
 /**
- * Limited-memory BFGS with a strong-Wolfe line search (Nocedal & Wright, algorithms 7.4,
- * 3.5 and 3.6, cubic interpolation in the zoom phase). Deterministic: plain double
- * arithmetic in a fixed order, no randomness, no threads. The vectors (iterates, gradients,
+ * Limited-memory BFGS (Nocedal & Wright, algorithm 7.4: two-loop recursion, H0 = sᵀy / yᵀy
+ * of the latest pair) on the path L-BFGS-B takes on an unconstrained problem, which is what
+ * scipy's and scikit-learn's lbfgs solver runs: MINPACK-2's Moré–Thuente line search
+ * (line-search.ts; ftol 1e-3, gtol 0.9, xtol 0.1), a first step of unit length along −∇f, a
+ * pair skipped when sᵀy ≤ ε·stp·|∇fᵀd|, a failed search with pairs retried from steepest
+ * descent without them. Deterministic: plain double arithmetic in a fixed order, no randomness, no threads. The vectors (iterates, gradients,
  * the search direction and the curvature pairs) live in kernel memory and their arithmetic
  * runs on kernels/lbfgs-wasm.ts, the same float64 operations in the same order as plain
  * loops (dot products as two running sums over even and odd indices); the objective gets
@@ -15,6 +18,11 @@
 import { acquire } from '../../compute/arena.ts';
 import { kernelFor } from '../../compute/pool.ts';
 import { lbfgsWasmModule, type LbfgsExports } from '../kernels/lbfgs-wasm.ts';
+import { moreThuente, type LineSearchOutcome } from './line-search.ts';
+
+const XTOL = 0.1;
+/** L-BFGS-B's largest step without bounds. */
+const STPMAX = 1e10;
 
 /**
  * Writes ∇f(x) into `grad` and returns f(x). Both are views of lbfgs's kernel memory, valid
@@ -31,7 +39,7 @@ export interface LbfgsOptions {
   memory?: number;
   /** Stop when the relative decrease of f in one iteration is below this (scipy's ftol). */
   ftol?: number;
-  /** Maximum function evaluations per line search. */
+  /** Maximum function evaluations per line search (default 20, scipy's maxls, which scikit-learn 1.2 keeps). */
   maxLineSearch?: number;
   /** Curvature pairs from an earlier run on a closely related objective. */
   initialPairs?: CurvaturePairs;
@@ -64,26 +72,18 @@ export interface LbfgsResult {
 /** One float64 vector in kernel memory: its byte address and a view of it. */
 interface Vec { at: number; v: Float64Array }
 
-/** Minimiser of the cubic interpolating f and f' at a and b (N&W eq. 3.59), or NaN. */
-function cubicMin(a: number, fa: number, ga: number, b: number, fb: number, gb: number): number {
-  const d1 = ga + gb - 3 * (fa - fb) / (a - b);
-  const disc = d1 * d1 - ga * gb;
-  if (!(disc >= 0)) return NaN;
-  const d2 = Math.sign(b - a) * Math.sqrt(disc);
-  return b - (b - a) * (gb + d2 - d1) / (gb - ga + 2 * d2);
-}
-
 /**
- * Minimises `f` starting from `x0` (not modified). Returns the best point found; a failed
- * line search (no decrease possible at machine precision) ends the run with stop
- * 'line_search' rather than throwing, as scipy does.
+ * Minimises `f` starting from `x0` (not modified). A line search that fails even from
+ * steepest descent (out of evaluations, or no decrease at machine precision) ends the run
+ * at the last accepted point with stop 'line_search' rather than throwing, as scipy does.
  */
 export function lbfgs(f: Objective, x0: Float64Array, opts: LbfgsOptions): LbfgsResult {
   const n = x0.length;
   const m = opts.memory ?? 10;
   const ftol = opts.ftol ?? 64 * Number.EPSILON;
-  const maxLs = opts.maxLineSearch ?? 25;
-  const c1 = 1e-4, c2 = 0.9;
+  const maxLs = opts.maxLineSearch ?? 20;
+  // L-BFGS-B's line-search constants (lnsrlb: ftol 1e-3, gtol 0.9, xtol 0.1).
+  const c1 = 1e-3, c2 = 0.9;
   const K = kernelFor<LbfgsExports>(lbfgsWasmModule()).exports;
   // Six working vectors and m + 1 pairs (the m kept and a spare for the next one).
   const stride = Math.ceil((8 * n) / 16) * 16;
@@ -121,6 +121,24 @@ export function lbfgs(f: Objective, x0: Float64Array, opts: LbfgsOptions): Lbfgs
     let iterations = 0;
     let stop: LbfgsStop = 'max_iter';
 
+    const restart = () => { free.push(...P); P.length = 0; rho.length = 0; K.neg(dir.at, g.at, n); };
+    // The first trial step. Without curvature information (and no initial inverse Hessian) the
+    // direction is -∇f: L-BFGS-B's first iteration tries a step of unit length, 1/‖d‖; after a
+    // restart (where L-BFGS-B tries 1) we try min(1, 1/‖d‖), which never steps farther than
+    // the unit length. Otherwise the quasi-Newton step 1.
+    const firstStep = (restarted: boolean) => {
+      if (P.length > 0 || (opts.initialInverse && !restarted)) return 1;
+      const inv = 1 / Math.sqrt(dot(dir, dir));
+      return Math.min(iterations === 0 && !restarted ? inv : Math.min(1, inv), STPMAX);
+    };
+    const search = (dg0: number, step: number): LineSearchOutcome => moreThuente((a) => {
+      K.step(xNew.at, x.at, a, dir.at, n);
+      const fa = f(xNew.v, gNew.v);
+      return { f: fa, g: dot(gNew, dir) };
+    }, fx, dg0, step, { ftol: c1, gtol: c2, xtol: XTOL, stpmin: 0, stpmax: STPMAX, maxEval: maxLs });
+    // Rejected steps: out of evaluations, or a warning (the bracket collapsed) without any decrease.
+    const failed = (ls: LineSearchOutcome) => ls.status === 'max_eval' || (ls.status !== 'convergence' && !(ls.f < fx));
+
     if (K.maxabs(g.at, n) <= opts.tol) stop = 'gradient';
     while (stop === 'max_iter' && iterations < opts.maxIter) {
       // Two-loop recursion: dir = -H g.
@@ -146,24 +164,31 @@ export function lbfgs(f: Objective, x0: Float64Array, opts: LbfgsOptions): Lbfgs
       let restarted = false;
       if (!(dg0 < 0)) {
         // Not a descent direction (stale curvature): restart from steepest descent.
-        free.push(...P); P.length = 0; rho.length = 0;
-        K.neg(dir.at, g.at, n);
+        restart();
         dg0 = dot(dir, g);
         restarted = true;
+        if (!(dg0 < 0)) { stop = 'line_search'; break; } // ∇f not finite
       }
-      // First step without curvature information: unit length, as scipy's L-BFGS-B does.
-      const step = P.length === 0 && (!opts.initialInverse || restarted) ? Math.min(1, 1 / Math.sqrt(dot(dir, dir))) : 1;
-
-      const ls = wolfeSearch(f, K, x, fx, dg0, dir, step, xNew, gNew, c1, c2, maxLs);
+      let ls = search(dg0, firstStep(restarted));
+      if (failed(ls) && P.length > 0) {
+        // As L-BFGS-B: a failed search with curvature pairs drops them and tries steepest descent.
+        restart();
+        dg0 = dot(dir, g);
+        restarted = true;
+        const again = search(dg0, firstStep(true));
+        again.evaluations += ls.evaluations;
+        ls = again;
+      }
       evaluations += ls.evaluations;
-      if (ls.step === 0) { stop = 'line_search'; break; }
+      if (failed(ls)) { stop = 'line_search'; break; }
       iterations++;
-      // Curvature pair.
+      // Curvature pair, skipped (as L-BFGS-B) when sᵀy ≤ ε·stp·|∇fᵀd|, which a search that
+      // met the curvature condition cannot give (there sᵀy ≥ (1 − gtol)·stp·|∇fᵀd|).
       const pair = free.pop()!;
       K.diff(pair.s.at, xNew.at, x.at, n);
       K.diff(pair.y.at, gNew.at, g.at, n);
       const sy = dot(pair.s, pair.y);
-      if (sy > 1e-10 * Math.sqrt(dot(pair.s, pair.s) * dot(pair.y, pair.y))) keep(pair, sy);
+      if (sy > Number.EPSILON * ls.stp * -dg0) keep(pair, sy);
       else free.push(pair);
       const fPrev = fx;
       [x, xNew] = [xNew, x];
@@ -181,58 +206,4 @@ export function lbfgs(f: Objective, x0: Float64Array, opts: LbfgsOptions): Lbfgs
   } finally {
     region.release();
   }
-}
-
-interface LineSearchResult { step: number; f: number; evaluations: number }
-
-/**
- * Strong-Wolfe line search along `dir` from x (N&W algorithms 3.5 + 3.6). On return xNew and
- * gNew hold the accepted point and its gradient. If no point satisfies the Wolfe conditions
- * within `maxEval` evaluations, the best point with a sufficient decrease is accepted; step 0
- * means no decrease was found at all.
- */
-function wolfeSearch(
-  f: Objective, K: LbfgsExports, x: Vec, f0: number, dg0: number, dir: Vec, step0: number,
-  xNew: Vec, gNew: Vec, c1: number, c2: number, maxEval: number,
-): LineSearchResult {
-  const n = x.v.length;
-  let evaluations = 0;
-  const evalAt = (a: number): [number, number] => {
-    K.step(xNew.at, x.at, a, dir.at, n);
-    const fa = f(xNew.v, gNew.v);
-    evaluations++;
-    return [fa, K.dot(gNew.at, dir.at, n)];
-  };
-  // Best Armijo point seen, in case the search runs out of evaluations.
-  let bestA = 0, bestF = f0;
-  let aLo = 0, fLo = f0, gLo = dg0;
-  let aHi = 0, fHi = 0, gHi = 0;
-  let bracketed = false;
-  let a = step0;
-  while (evaluations < maxEval) {
-    const [fa, ga] = evalAt(a);
-    const armijo = Number.isFinite(fa) && fa <= f0 + c1 * a * dg0;
-    if (armijo && fa < bestF) { bestA = a; bestF = fa; }
-    if (!armijo || (fa >= fLo && (bracketed || aLo > 0))) {
-      aHi = a; fHi = fa; gHi = ga; bracketed = true;
-    } else {
-      if (Math.abs(ga) <= -c2 * dg0) return { step: a, f: fa, evaluations };
-      if (bracketed) {
-        if (ga * (aHi - aLo) >= 0) { aHi = aLo; fHi = fLo; gHi = gLo; }
-      } else if (ga >= 0) {
-        aHi = aLo; fHi = fLo; gHi = gLo; bracketed = true;
-      }
-      aLo = a; fLo = fa; gLo = ga;
-    }
-    if (!bracketed) { a *= 4; continue; }
-    const lo = Math.min(aLo, aHi), hi = Math.max(aLo, aHi), w = hi - lo;
-    if (w <= 1e-14 * hi) break;
-    let t = Number.isFinite(fHi) ? cubicMin(aLo, fLo, gLo, aHi, fHi, gHi) : NaN;
-    // Keep the trial well inside the bracket; bisect when interpolation misbehaves.
-    if (!Number.isFinite(t) || t < lo + 0.1 * w || t > hi - 0.1 * w) t = lo + 0.5 * w;
-    a = t;
-  }
-  if (bestA === 0) return { step: 0, f: f0, evaluations };
-  const [fb] = evalAt(bestA);
-  return { step: bestA, f: fb, evaluations };
 }
