@@ -31,4 +31,12 @@
 // row tiles forward, input blocks backward, float32 row sums in blocks of 256 added in float64)
 // and continues in float64 near convergence (float64 chunks of 256 rows, was 2,048): every
 // logistic-regression number moves at float32 rounding; MLP and kNN are untouched.
-export const EVALUATOR_VERSION = '5.0.0';
+// 6.0.0: L-BFGS follows L-BFGS-B's path as scipy/scikit-learn run it (evaluator/models/line-search.ts:
+// MINPACK-2's Moré–Thuente line search dcsrch/dcstep with ftol 1e-3, gtol 0.9, xtol 0.1, at most 20
+// evaluations; first step 1/‖∇f‖; a pair with sᵀy ≤ ε·stp·|∇fᵀd| is skipped; a failed search is
+// retried from steepest descent), was Nocedal & Wright's strong-Wolfe search with a cubic zoom: every logistic-regression
+// number changes; MLP and kNN are untouched.
+// 6.0.0: generalisation ci95 clipped to the primary metric's range (src/challenge/schema.ts
+// METRIC_RANGES), so a recorded interval can change at the bounds.
+// 6.0.0: group-metric notes count in the singular for one (1 row, 1 positive) — wording only.
+export const EVALUATOR_VERSION = '6.0.0';
