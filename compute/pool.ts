@@ -253,8 +253,11 @@ export class SharedKernel<E extends object> {
   private readonly attached = new WeakSet<Worker>();
   private readonly fnIndex: Map<string, number>;
   readonly exports: E;
-  /** How runs reached the helpers: through the doorbell or by message (diagnostics). */
-  readonly handoffs = { bell: 0, message: 0 };
+  /**
+   * How runs reached the helpers: through the doorbell, by message, or not at all because the
+   * helper was busy with a job (diagnostics).
+   */
+  readonly handoffs = { bell: 0, message: 0, busy: 0 };
   private gen = 0;
 
   constructor(private readonly module: WebAssembly.Module) {
@@ -287,7 +290,12 @@ export class SharedKernel<E extends object> {
     Atomics.store(ctrl, DONE, 0);
     // (After the table: a helper claiming a task of this generation reads what was written.)
     Atomics.store(ctrl, NEXT, gen << 16);
-    for (const { worker: w, bell } of helpers) {
+    for (const helper of helpers) {
+      const { worker: w, bell } = helper;
+      // A helper running a job claims nothing until the job ends, when this run is long over; a
+      // message would only wait behind the job, and hundreds of them (one per pass of every fit
+      // meanwhile) then held up the jobs posted after them by a linger each.
+      if (helper.pending.size > 0) { this.handoffs.busy++; continue; }
       if (!this.attached.has(w)) {
         w.postMessage({ type: 'attach', id: this.id, module: this.module, memory: kernelMemory(), ctrl: this.ctrl, table: this.taskTable.buffer, names: [...this.fnIndex.keys()] });
         this.attached.add(w);

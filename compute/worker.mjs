@@ -122,7 +122,11 @@ parentPort.on('message', (msg) => {
     if (msg.ctrl) kernels.set(msg.id, { exports: inst.exports, names: msg.names, ctrl: new Int32Array(msg.ctrl), table: new Float64Array(msg.table) });
   } else if (msg.type === 'run') {
     const fn = instances.get(msg.id)[msg.fn];
-    withLinger(() => runTasks(new Int32Array(msg.ctrl), msg.gen, msg.tasks.length, fn, (t) => msg.tasks[t]));
+    const ctrl = new Int32Array(msg.ctrl);
+    // A run already replaced by a later one (its caller ran the tasks): nothing to claim, and no
+    // linger, which would only delay every message queued behind this one.
+    if (Atomics.load(ctrl, NEXT) >>> 16 !== msg.gen) return;
+    withLinger(() => runTasks(ctrl, msg.gen, msg.tasks.length, fn, (t) => msg.tasks[t]));
   } else if (msg.type === 'job') {
     queue = queue.then(async () => {
       try {

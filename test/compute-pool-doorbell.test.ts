@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquire } from '../compute/arena.ts';
-import { kernelFor, setKernelThreads, shutdownPool } from '../compute/pool.ts';
+import { kernelFor, runPooled, setKernelThreads, shutdownPool } from '../compute/pool.ts';
 import { Code, F64, I32, ModuleBuilder, Op } from '../compute/wasm.ts';
 
 /**
@@ -54,7 +54,34 @@ describe('kernel runs through the helpers\' doorbell (compute/pool.ts, worker.mj
         expect(Number.isNaN(out[count])).toBe(count < n);
       }
       // Every run reached the helper one way or the other (which way depends on timing).
-      expect(a.handoffs.bell + a.handoffs.message).toBe(400 - 57);
+      expect(a.handoffs.bell + a.handoffs.message + a.handoffs.busy).toBe(400 - 57);
+    } finally {
+      region.release();
+    }
+  });
+
+  it('runs while the helper is busy with a job post it nothing, so the jobs after it are not held up', async () => {
+    setKernelThreads(2);
+    const k = kernelFor<{ put: never; mul: never }>(storeModule(0.25));
+    const region = acquire(8 * 64);
+    try {
+      const out = new Float64Array(region.buffer(), region.base, 64);
+      k.run('mul', Array.from({ length: 64 }, (_, t) => [region.base + 8 * t, t, 2])); // attaches the kernel
+      const before = { ...k.handoffs };
+      // The pool's first thread (the kernel helper) busy for 400 ms with a job, while this thread runs
+      // 300 kernel runs: as a fit on this thread does while a worker fits another segment.
+      const job = runPooled<number, number>({ module: new URL('./fixtures/pool-jobs.ts', import.meta.url), fn: 'busy', jobs: [400], workers: 1 });
+      for (let r = 0; r < 300; r++) {
+        k.run('mul', Array.from({ length: 64 }, (_, t) => [region.base + 8 * t, t, r]));
+        for (let t = 0; t < 64; t++) if (out[t] !== t * r) throw new Error(`run ${r}: task ${t} wrote ${out[t]}`);
+      }
+      expect(k.handoffs.message).toBe(before.message);
+      expect(k.handoffs.bell).toBe(before.bell);
+      expect(k.handoffs.busy - before.busy).toBe(300);
+      expect(await job).toEqual([400]);
+      // Free again: the next run reaches the helper.
+      k.run('mul', Array.from({ length: 64 }, (_, t) => [region.base + 8 * t, t, 3]));
+      expect(k.handoffs.bell + k.handoffs.message).toBe(before.bell + before.message + 1);
     } finally {
       region.release();
     }
