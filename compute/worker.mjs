@@ -123,9 +123,10 @@ parentPort.on('message', (msg) => {
   } else if (msg.type === 'run') {
     const fn = instances.get(msg.id)[msg.fn];
     const ctrl = new Int32Array(msg.ctrl);
-    // A run already replaced by a later one (its caller ran the tasks): nothing to claim, and no
-    // linger, which would only delay every message queued behind this one.
-    if (Atomics.load(ctrl, NEXT) >>> 16 !== msg.gen) return;
+    // A run two or more generations old (its caller ran the tasks long ago): nothing to claim, and
+    // no linger, which would only delay the messages queued behind it. One just missed still
+    // lingers: the caller's next run then reaches this thread through the doorbell.
+    if (((Atomics.load(ctrl, NEXT) >>> 16) - msg.gen + 0x7fff) % 0x7fff > 1) return;
     withLinger(() => runTasks(ctrl, msg.gen, msg.tasks.length, fn, (t) => msg.tasks[t]));
   } else if (msg.type === 'job') {
     queue = queue.then(async () => {
