@@ -31,10 +31,19 @@ function sleb(out: number[], v: number): void {
   }
 }
 
+/**
+ * Appends `bytes` to `out` one by one: a spread (`out.push(...bytes)`) passes every byte as an
+ * argument, and a generated body that grows with the class count (hundreds of classes) then
+ * overflows the call stack.
+ */
+function append(out: number[], bytes: ArrayLike<number>): void {
+  for (let i = 0; i < bytes.length; i++) out.push(bytes[i]);
+}
+
 function name(out: number[], s: string): void {
   const bytes = new TextEncoder().encode(s);
   uleb(out, bytes.length);
-  out.push(...bytes);
+  append(out, bytes);
 }
 
 /** Scalar opcodes (single byte). */
@@ -158,7 +167,7 @@ export class ModuleBuilder {
 
   build(): Uint8Array<ArrayBuffer> {
     const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-    const section = (id: number, body: number[]) => { out.push(id); uleb(out, body.length); out.push(...body); };
+    const section = (id: number, body: number[]) => { out.push(id); uleb(out, body.length); append(out, body); };
 
     const types: number[] = [];
     uleb(types, this.types.length);
@@ -202,9 +211,10 @@ export class ModuleBuilder {
       }
       uleb(body, groups.length);
       for (const [count, t] of groups) { uleb(body, count); body.push(t); }
-      body.push(...f.code.bytes, Op.end);
+      append(body, f.code.bytes);
+      body.push(Op.end);
       uleb(code, body.length);
-      code.push(...body);
+      append(code, body);
     }
     section(10, code);
     return new Uint8Array(out);

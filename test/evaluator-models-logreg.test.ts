@@ -297,6 +297,16 @@ describe('logistic regression fit', () => {
     expect(plain.info!.objective).toBeCloseTo(cold2.info!.objective, 6);
   });
 
+  it('fits a pool of hundreds of classes (its generated kernel, ~0.5 MB at 800, once overflowed the call stack)', () => {
+    const data = blobs(11, 600, 4, 300);
+    const m = logisticRegression.fit(data, { max_iter: 5 }, { seed: 0 });
+    const p = m.predictProba(data.X, data.n);
+    expect(p).toHaveLength(600 * 300);
+    let sum = 0;
+    for (let j = 0; j < 300; j++) sum += p[j];
+    expect(sum).toBeCloseTo(1, 5);
+  });
+
   it('is deterministic and restores from state to identical predictions', () => {
     const data = blobs(7, 300, 12, 3);
     const a = logisticRegression.fit(data, { max_iter: 30 }, { seed: 1 });
