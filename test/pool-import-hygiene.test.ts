@@ -105,6 +105,18 @@ describe('pool import: formats and headers sniffed', () => {
     expect(notes[0]).toMatch(/delimiter ";", a header line/);
   });
 
+  it('a continuous value given as the label imports with a note that says so; a real class column gets none', async () => {
+    const rows = Array.from({ length: 200 }, (_, i) => `${i},${(100000 + i * 137.5).toFixed(1)},${(i * 7) % 13},${i % 4 === 0 ? 'x' : 'y'}`);
+    const dir = fixture({ 'houses.csv': `id,price,sqft,kind\n${rows.join('\n')}\n` });
+    const notes: string[] = [];
+    const m = await importPool({ input: join(dir, 'houses.csv'), labelColumn: 'price', out: join(dir, 'p'), onNote: (n) => notes.push(n) });
+    expect(m.classes).toHaveLength(200);
+    expect(notes.join('\n')).toMatch(/column "price" has 200 classes for 200 labelled rows \(1\.0 rows per class\): if it is a continuous value, bin it/);
+    const fine: string[] = [];
+    await importPool({ input: join(dir, 'houses.csv'), labelColumn: 'kind', out: join(dir, 'q'), onNote: (n) => fine.push(n) });
+    expect(fine.join('\n')).not.toMatch(/classes for/);
+  });
+
   it('a .data file without a header gets col1..colN and says so', async () => {
     const dir = fixture({ 'd.data': '1\t2.5\ta\n2\t3.5\tb\n3\t1.0\ta\n' });
     const notes: string[] = [];

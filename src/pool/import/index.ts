@@ -649,10 +649,25 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
       where: `${train.path}: ${labelCol}`,
       examples: classes,
     });
+  // Many classes of a row or two each: most likely a continuous value (a price, a count) given
+  // as the label; the import goes on (it may be meant) but says so, as the audit cannot help.
+  const labelNotes: string[] = [];
+  if (classes.length >= 20) {
+    const counted = sources.map((s, i) => `SELECT count(*) AS n FROM ${q(s.table)} WHERE trim(${labelExprs[i]}) <> ''`).join(' UNION ALL ');
+    const rows = Number((await conn.runAndReadAll(`SELECT sum(n) FROM (${counted})`)).getRowsJS()[0][0]);
+    if (rows / classes.length < 5) {
+      labelNotes.push(
+        `column "${labelCol}" has ${classes.length.toLocaleString('en-US')} classes for ${rows.toLocaleString('en-US')} labelled rows ` +
+          `(${(rows / classes.length).toFixed(1)} rows per class): if it is a continuous value, bin it into classes first ` +
+          '(sieve\'s pools are for classification; models, label errors and fairness need several rows per class)',
+      );
+    }
+  }
   for (const g of groupCols) for (const s of sources) await checkJsonTypes(conn, problems, s, g, 'group');
 
   // --- features -----------------------------------------------------------------------
-  const { kinds, stats, strays, commaNotes } = await inferKinds(conn, opts, problems, sources, featureCols);
+  const { kinds, stats, strays, commaNotes: decimalNotes } = await inferKinds(conn, opts, problems, sources, featureCols);
+  const importNotes = [...labelNotes, ...decimalNotes];
   const plans: Plan[] = [];
   /** Numeric (or mostly numeric) columns refused for other values: their missing values are reported in the same run. */
   const refusedNumeric: string[] = [...strays];
@@ -697,7 +712,7 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
         const n = Number(await scalar(conn, `SELECT count(*) FROM ${q(s.table)} WHERE coalesce(trim(${textExpr(s, p.spec.name)}), '') = ''`));
         missingCounts[p.spec.name] = (missingCounts[p.spec.name] ?? 0) + n;
       }
-  for (const note of commaNotes) opts.onNote?.(note);
+  for (const note of importNotes) opts.onNote?.(note);
   problems.throwIfAny();
 
   // --- rows kept, test split ----------------------------------------------------------
@@ -812,7 +827,7 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
             `${[...train.notes, ...(test?.notes ?? [])].map((n) => n + '; ').join('')}${cleaning}; ` +
             `feature kinds ${opts.kinds ? 'partly set by --kind, otherwise ' : ''}inferred from column types and values${textNote}; ids ${idCol ? `from column "${idCol}"` : 'generated from row numbers'}; labels from column "${labelCol}"; ${splitNote}. Rows kept in file order; ${[droppedNote, imputeNote].filter(Boolean).join('; ') || rowsNote}.`,
           uses: 'Auditing and data-centric experiments with sieve.',
-          known_issues: [...commaNotes],
+          known_issues: [...importNotes],
         },
       },
       tables: { train: trainTable, ...(testTable ? { test: testTable } : {}) },
