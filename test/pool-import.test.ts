@@ -237,6 +237,13 @@ describe('pool import: malformed inputs fail precisely and leave nothing behind'
     const m = await importPool({ input: join(dir, 'adult.data'), testFile: join(dir, 'adult.test'), testSkipLines: 1, ...cols, out: join(dir, 'p') });
     expect(m.splits.test!.rows).toBe(8);
     expect(m.splits.train.rows).toBe(30);
+    // The same with blank lines at the end and in the middle (UCI's files end with one): they are not odd lines.
+    const blank = fixture({ 'adult.data': data.join('\n') + '\n', 'adult.test': '|1x3 Cross validator\n' + test.slice(0, 4).join('\n') + '\n\n' + test.slice(4).join('\n') + '\n\n' });
+    const eb = await importFails(blank, { input: 'adult.data', testFile: join(blank, 'adult.test'), ...cols });
+    expect(eb.message).toBe('line 1 has 1 field, the other 8 records have 4: a title or comment line before the data?');
+    expect(eb.examples).toEqual(['line 1: 1 field', 'skip it with --test-skip-lines 1']);
+    const mb = await importPool({ input: join(blank, 'adult.data'), testFile: join(blank, 'adult.test'), testSkipLines: 1, ...cols, out: join(blank, 'p') });
+    expect(mb.splits.test!.rows).toBe(8);
     // Rows are still named by their line in the file: line 1 is the skipped title.
     const bad = fixture({ 'adult.data': data.join('\n') + '\n', 'adult.test': '|1x3 Cross validator\n' + test.join('\n').replace('t3, a, 3', 't3, a, x3') + '\n' });
     const e2 = await importFails(bad, { input: 'adult.data', testFile: join(bad, 'adult.test'), testSkipLines: 1, ...cols });

@@ -236,6 +236,17 @@ export async function scanCsv(path: string, delimiter: string, hasHeader: boolea
     // A blank line is skipped, as DuckDB does, except in a one-column file, where DuckDB
     // reads it as a missing value (but not the end of the file after a final line break).
     if (recordEmpty && (expected !== 1 || atEnd)) return;
+    // A blank line read as a record only because the first record has one field: kept apart
+    // (group 0), as when most records have more (a title line first) DuckDB skips it.
+    if (recordEmpty && headerDone) {
+      const g = groups.get(0) ?? { n: 0, lines: [] };
+      groups.set(0, g);
+      g.n++;
+      if (g.lines.length < MAX_EXAMPLES) g.lines.push(recordLine);
+      lines.add(records, recordLine);
+      records++;
+      return;
+    }
     if (expected < 0) expected = fields;
     let g = groups.get(fields);
     if (!g && groups.size < MAX_FIELD_GROUPS) groups.set(fields, (g = { n: 0, lines: [] }));
@@ -350,6 +361,15 @@ export async function scanCsv(path: string, delimiter: string, hasHeader: boolea
       `${skipLines ? `after the ${skipLines} line${skipLines > 1 ? 's' : ''} ${skipOption} skips, ` : ''}${hasHeader ? 'file has no header line (only blank lines)' : 'file has no records (only blank lines)'}`,
       { where: path },
     );
+  // Blank lines (kept as group 0): part of a one-column file's single column, unless the file
+  // has other records of more fields, where they are skipped and judge nothing.
+  const blanks = groups.get(0);
+  if (blanks) {
+    groups.delete(0);
+    if (groups.size > 1 || ungrouped) throw fieldCountError(path, groups, ungrouped, expected, hasHeader, skipLines, skipOption);
+    const one = groups.get(1);
+    if (one) { one.n += blanks.n; one.lines = [...one.lines, ...blanks.lines].sort((a, b) => a - b).slice(0, MAX_EXAMPLES); }
+  }
   if (groups.size > 1 || ungrouped) throw fieldCountError(path, groups, ungrouped, expected, hasHeader, skipLines, skipOption);
   if (records === 0) throw new SieveError(hasHeader ? 'file has a header but no data rows' : 'file has no records', { where: path });
   const header = hasHeader ? parseHeader(new TextDecoder().decode(Uint8Array.from(headerBytes)), delimiter, path) : undefined;
