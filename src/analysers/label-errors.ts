@@ -396,7 +396,7 @@ export const labelErrors: Analyser<LabelErrorOptions> = {
     const topPairs = jointRows.filter((r) => r.given_label !== r.true_label_guess && (r.count as number) > 0)
       .sort((x, y) => (y.count as number) - (x.count as number)).slice(0, 3);
     const pairsText = topPairs.length
-      ? ` Most confusions: ${topPairs.map((r) => `${r.true_label_guess} labelled ${r.given_label} (${r.count})`).join('; ')}.`
+      ? ` Most confusions (confident-joint counts, not flags): ${topPairs.map((r) => `${r.true_label_guess} labelled ${r.given_label} (${r.count})`).join('; ')}.`
       : '';
     const skill = predictiveSkill(train.labels, oos.proba, k);
     const chance = !skill.better
