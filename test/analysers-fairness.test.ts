@@ -394,3 +394,11 @@ describe('the label-error rate follows the audit\'s label filter', () => {
     }
   }, 120_000);
 });
+
+describe('fairness where nothing can be judged', () => {
+  it('says so with an info badge, not ok', async () => {
+    const r = await fairness.run(ctx, { ...fairness.defaults, minGroupSize: 10_000, bootstrapSamples: 20 });
+    expect(r.summary.verdict).toMatch(/no parity or odds difference is judged/);
+    expect(r.summary.severity).toBe('info');
+  });
+});

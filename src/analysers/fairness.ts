@@ -463,7 +463,9 @@ export const fairness: Analyser<FairnessOptions> = {
         if (low !== null && low > worstGapLow) worstGapLow = low;
       }
     }
-    const severity = worstGapLow < FAIRNESS_SEVERITY.ok ? 'ok' : worstGapLow < FAIRNESS_SEVERITY.info ? 'info' : worstGapLow < FAIRNESS_SEVERITY.warning ? 'warning' : 'problem';
+    // Nothing judged is not "ok": the badge says there is something to read (why nothing was judged).
+    const severity = !dpTop && !eoTop ? 'info'
+      : worstGapLow < FAIRNESS_SEVERITY.ok ? 'ok' : worstGapLow < FAIRNESS_SEVERITY.info ? 'info' : worstGapLow < FAIRNESS_SEVERITY.warning ? 'warning' : 'problem';
 
     return {
       name: 'fairness',
