@@ -165,12 +165,17 @@ async function runAuditCommand(target: string, opts: AuditOptions) {
   return { bundle, outputs, warnings, json };
 }
 
-function flaggedCell(r: AuditReport['results'][number]): string {
+/**
+ * Flagged rows against the rows of the scope, not against the analyser's findings: duplicates
+ * lists only clustered rows and class-imbalance only rare-class rows, so "8 / 16" or "X / X"
+ * read as a share of the pool that it is not.
+ */
+export function flaggedCell(r: AuditReport['results'][number], scopeRows: number): string {
   // Analysers that judge the pool as a whole (imbalance, fairness) have no per-row findings.
   if (r.findings.length === 0) return '–';
   let n = 0;
   for (const f of r.findings) if (f.flagged) n++;
-  return `${n.toLocaleString('en-US')} / ${r.findings.length.toLocaleString('en-US')}`;
+  return `${n.toLocaleString('en-US')} / ${scopeRows.toLocaleString('en-US')}`;
 }
 
 function printHuman(bundle: AuditBundle, outputs: { html?: string; db?: string; tables?: { name: string; rows: number }[]; keep?: { path: string; rows: number; task: string; rule: string; challenge?: string } }, warnings: string[]): void {
@@ -185,7 +190,7 @@ function printHuman(bundle: AuditBundle, outputs: { html?: string; db?: string; 
   const rows: string[][] = [];
   for (const r of scopes) {
     for (const res of r.results) {
-      rows.push([...(bundle.subset ? [r.scope] : []), res.name, res.summary.severity, flaggedCell(res), res.summary.verdict]);
+      rows.push([...(bundle.subset ? [r.scope] : []), res.name, res.summary.severity, flaggedCell(res, r.rows), res.summary.verdict]);
     }
     for (const s of r.skipped) rows.push([...(bundle.subset ? [r.scope] : []), s.name, 'skipped', '', s.reason]);
   }
