@@ -402,3 +402,34 @@ describe('fairness where nothing can be judged', () => {
     expect(r.summary.severity).toBe('info');
   });
 });
+
+describe('a parity ratio whose whole interval is under four-fifths', () => {
+  // Rows predicted bad go to group "a" one in `every` times, the rest half and half: a lower
+  // selection rate of bad in "a", set by `every`.
+  const split = (every: number) => {
+    let jb = 0, jg = 0;
+    return Array.from({ length: train.n }, (_, i) => (pred[i] !== good ? (jb++ % every === 0 ? 'a' : 'b') : (jg++ % 2 === 0 ? 'a' : 'b')));
+  };
+  const run = (every: number) => fairness.run({ ...ctx, train: { ...train, groups: { g: split(every) } } }, { ...fairness.defaults, positiveClass: 'bad', intersections: false });
+
+  it('warns even where no difference is large enough to', async () => {
+    const r = await run(3);
+    const f = r.summary.figures;
+    // The differences alone would give info: the largest lower end is between 0.05 and 0.1.
+    expect(f.largest_gap_low as number).toBeGreaterThanOrEqual(0.05);
+    expect(f.largest_gap_low as number).toBeLessThan(0.1);
+    expect(f.min_demographic_parity_ratio_high as number).toBeLessThan(0.8);
+    expect(f.ratios_below_four_fifths).toBe(1);
+    expect(r.summary.severity).toBe('warning');
+    expect(r.summary.verdict).toContain(`Warning: 1 parity ratio has its whole 95% interval under 0.8 (lowest ${(f.min_demographic_parity_ratio as number).toFixed(2)}, g, selection rate of bad)`);
+  });
+
+  it('does not where the interval reaches 0.8', async () => {
+    const r = await run(2);
+    const f = r.summary.figures;
+    expect(f.min_demographic_parity_ratio_high as number).toBeGreaterThanOrEqual(0.8);
+    expect(f.ratios_below_four_fifths).toBe(0);
+    expect(r.summary.severity).toBe((f.largest_gap_low as number) < 0.05 ? 'ok' : 'info');
+    expect(r.summary.verdict).not.toContain('whole 95% interval under');
+  });
+});

@@ -29,7 +29,8 @@
  * row selected: every resample is 0 too) gets its upper end from the groups' Wilson intervals
  * (zeroRatioBound). BCa and bias-corrected percentile under-cover these gaps (0.82-0.84 against
  * the percentile's 0.97, bench/interval-coverage.ts). Every interval contains its estimate. The severity follows the lower end of the largest
- * judged gap's interval, so a gap that resampling noise could explain does not warn.
+ * judged gap's interval, so a gap that resampling noise could explain does not warn; a parity
+ * ratio whose whole interval is under four-fifths raises it to at least a warning.
  * Missing group values form their own group "(missing)".
  */
 import { forEachResample, allRows } from '../../compute/bootstrap.ts';
@@ -464,8 +465,17 @@ export const fairness: Analyser<FairnessOptions> = {
       }
     }
     // Nothing judged is not "ok": the badge says there is something to read (why nothing was judged).
-    const severity = !dpTop && !eoTop ? 'info'
+    const gapSeverity = !dpTop && !eoTop ? 'info'
       : worstGapLow < FAIRNESS_SEVERITY.ok ? 'ok' : worstGapLow < FAIRNESS_SEVERITY.info ? 'info' : worstGapLow < FAIRNESS_SEVERITY.warning ? 'warning' : 'problem';
+    // A parity ratio whose whole interval lies under four-fifths is an adverse impact that
+    // resampling noise cannot explain, even where the difference is small (low selection rates:
+    // 4% against 8% is a gap of 4 points and a ratio of 0.5): at least a warning.
+    const belowRule = ratioRows.filter((x) => { const hi = nv(x.demographic_parity_ratio_high); return hi !== null && hi < FOUR_FIFTHS; });
+    const severity = belowRule.length && (gapSeverity === 'ok' || gapSeverity === 'info') ? 'warning' : gapSeverity;
+    if (belowRule.length && severity !== gapSeverity) {
+      const worst = belowRule.slice().sort((a, b) => (a.demographic_parity_ratio as number) - (b.demographic_parity_ratio as number))[0];
+      parts.push(`Warning: ${belowRule.length} parity ratio${belowRule.length > 1 ? 's have their' : ' has its'} whole 95% interval under ${FOUR_FIFTHS} (lowest ${ratio(worst.demographic_parity_ratio as number)}, ${worst.attribute}, selection rate of ${worst.class}), though no difference is large enough to warn.`);
+    }
 
     return {
       name: 'fairness',
@@ -482,6 +492,7 @@ export const fairness: Analyser<FairnessOptions> = {
           min_demographic_parity_ratio_high: ratioLow ? nv(ratioLow.demographic_parity_ratio_high) : null,
           min_demographic_parity_ratio_attribute: ratioLow ? (ratioLow.attribute as string) : null,
           min_demographic_parity_ratio_class: ratioLow ? (ratioLow.class as string) : null,
+          ratios_below_four_fifths: belowRule.length,
           label_error_filter: labelOptions.filterBy,
           overall_accuracy: overallAccuracy,
           worst_attribute: worstAttr || null,
