@@ -62,6 +62,20 @@ describe('HTML report', () => {
     expect(html.indexOf('Cluster 1: 2 rows')).toBeLessThan(html.indexOf('Cluster 0: 3 rows'));
   });
 
+  it("counts flagged rows against the audited rows, not the analyser's findings", async () => {
+    const report = reportFor(fx);
+    const { html } = await renderHtmlReport({ pool: report });
+    const sections = html.split('<section class="analyser').slice(1);
+    for (const r of report.results.filter((x) => x.findings.length)) {
+      const flagged = r.findings.filter((f) => f.flagged).length;
+      const section = sections.find((x) => x.includes(`<h2>${r.title}</h2>`))!;
+      expect(section, r.name).toContain(`${flagged} of ${report.rows} rows flagged`);
+    }
+    // Duplicates list only the rows in clusters: the old denominator was the findings' count.
+    const dup = report.results.find((x) => x.name === 'duplicates')!;
+    expect(dup.findings.length).toBeLessThan(report.rows);
+  });
+
   it('is self-contained: no scripts, no external URLs, unique element ids', async () => {
     const { html } = await renderHtmlReport({ pool: reportFor(fx) });
     expect(html).not.toMatch(/<script|<link|<iframe|@import/i);

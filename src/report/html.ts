@@ -246,11 +246,12 @@ function figuresTable(pool: AuditResult, subset?: AuditResult): string {
     : table;
 }
 
-function verdictBlock(label: string | null, r: HtmlResult): string {
+/** An analyser's verdict; flagged rows are counted against the scope's rows, not the analyser's findings (duplicates list only the rows in clusters). */
+function verdictBlock(label: string | null, r: HtmlResult, scopeRows: number): string {
   const { total, flagged } = countsOf(r);
   return `<div class="verdict-body">${label ? `<h4>${escapeHtml(label)}</h4>` : ''}${severityBadge(r.summary.severity)}
 <p class="verdict-text">${escapeHtml(r.summary.verdict)}</p>
-${total ? `<p class="muted">${formatValue(flagged)} of ${formatValue(total)} rows flagged</p>` : ''}</div>`;
+${total ? `<p class="muted">${formatValue(flagged)} of ${formatValue(scopeRows)} rows flagged</p>` : ''}</div>`;
 }
 
 /** The summary at the top: one line per analyser (severity, verdict, link to its section), skipped analysers, notes. */
@@ -279,8 +280,8 @@ ${skipped.length ? `<ul class="skipped">${skipped.join('')}</ul>` : ''}${classPl
 async function analyserSection(bundle: HtmlBundle, r: HtmlResult, renderer: PlotRenderer, opts: Required<HtmlReportOptions>): Promise<string> {
   const s = bundle.subset?.results.find((x) => x.name === r.name);
   const bodies = s
-    ? `<div class="side-by-side">${verdictBlock('Whole pool', r)}${verdictBlock('Subset', s)}</div>`
-    : verdictBlock(null, r);
+    ? `<div class="side-by-side">${verdictBlock('Whole pool', r, bundle.pool.rows)}${verdictBlock('Subset', s, bundle.subset!.rows)}</div>`
+    : verdictBlock(null, r, bundle.pool.rows);
   const figures: string[] = [];
   for (const plot of r.plots) {
     const pool = await renderer.render(plot, r.name);
