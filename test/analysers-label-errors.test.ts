@@ -7,7 +7,7 @@ import { describe, it, expect } from 'vitest';
 import { createRng, deriveSeed } from '../compute/rng.ts';
 import { generateSynthPool, synthClassNames } from '../src/pool/synth.ts';
 import { openPool, readSplit } from '../src/pool/read.ts';
-import { chooseKnnWeight, KNN_MIN_GAIN, KNN_MIN_Z, labelErrors, predictiveSkill } from '../src/analysers/label-errors.ts';
+import { chooseKnnWeight, confusionHeatmap, HEATMAP_CLASSES, KNN_MIN_GAIN, KNN_MIN_Z, labelErrors, predictiveSkill } from '../src/analysers/label-errors.ts';
 import { labelErrorsKnn } from '../src/analysers/label-errors-knn.ts';
 import { makeContext, prf, splitFromTable } from './analysers-helpers.ts';
 import type { AnalyserResult } from '../src/analysers/types.ts';
@@ -145,5 +145,36 @@ describe('label errors from a model at chance level', () => {
     expect(s.better).toBe(false);
     const perfect = new Float32Array(labels.length * 2).map((_, i) => (labels[i >> 1] === (i & 1) ? 0.9 : 0.1));
     expect(predictiveSkill(labels, perfect, 2).better).toBe(true);
+  });
+});
+
+describe('the confident-joint heatmap', () => {
+  const jointOf = (k: number, seed: number) => {
+    const rng = createRng(seed);
+    return Array.from({ length: k * k }, (_, i) => (Math.floor(i / k) === i % k ? 50 : rng.uniform() < 0.1 ? Math.floor(rng.uniform() * 5) : 0));
+  };
+  const names = (k: number) => Array.from({ length: k }, (_, i) => `c${i}`);
+
+  it('draws every off-diagonal cell, zeros too, up to HEATMAP_CLASSES classes', () => {
+    const k = HEATMAP_CLASSES, joint = jointOf(k, 1);
+    const spec = confusionHeatmap(joint, names(k));
+    const values = (spec.vegaLite as { data: { values: { given_label: string; true_label_guess: string; count: number }[] } }).data.values;
+    expect(values).toHaveLength(k * (k - 1));
+    expect(values[0]).toEqual({ given_label: 'c0', true_label_guess: 'c1', count: joint[1] });
+    expect(spec.title).toBe('Confident joint (off-diagonal: likely true class ≠ given label)');
+  });
+
+  it('with 200 classes keeps the 20 with most confusions, only cells with a count, and says how many were left out', () => {
+    const k = 200, joint = jointOf(k, 2);
+    // Class c7 confused heavily: it must be kept.
+    for (let b = 0; b < k; b++) if (b !== 7) joint[7 * k + b] += 3;
+    const spec = confusionHeatmap(joint, names(k));
+    const values = (spec.vegaLite as { data: { values: { given_label: string; true_label_guess: string; count: number }[] } }).data.values;
+    const classes = new Set(values.flatMap((v) => [v.given_label, v.true_label_guess]));
+    expect(classes.size).toBeLessThanOrEqual(HEATMAP_CLASSES);
+    expect(classes.has('c7')).toBe(true);
+    expect(values.every((v) => v.count > 0 && v.given_label !== v.true_label_guess)).toBe(true);
+    expect(values.length).toBeLessThanOrEqual(HEATMAP_CLASSES * (HEATMAP_CLASSES - 1));
+    expect(spec.title).toContain(`${k - HEATMAP_CLASSES} of ${k} classes left out`);
   });
 });

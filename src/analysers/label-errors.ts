@@ -42,6 +42,35 @@ import { barChart, heatmap, pct, count, secondsSince, severityFor } from './spec
 import { knnGraph } from './neighbour-space.ts';
 import { knnAgreement, knnLabelProba } from './knn-agreement.ts';
 
+/** Above this many classes the confident-joint heatmap keeps the classes with most confusions (K² cells would make a page of megabytes). */
+export const HEATMAP_CLASSES = 20;
+
+/**
+ * The confident joint's off-diagonal cells as a heatmap. With more than HEATMAP_CLASSES classes,
+ * only the classes with the largest off-diagonal mass (given or likely true) are drawn, only
+ * cells with a count, and the title says how many classes were left out; the full joint stays
+ * in the `confident_joint` table.
+ */
+export function confusionHeatmap(joint: ArrayLike<number>, names: readonly string[], limit = HEATMAP_CLASSES): PlotSpec {
+  const k = names.length;
+  let keep: number[] = Array.from({ length: k }, (_, i) => i);
+  let title = 'Confident joint (off-diagonal: likely true class ≠ given label)';
+  if (k > limit) {
+    const mass = new Float64Array(k);
+    for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) if (a !== b) { mass[a] += joint[a * k + b]; mass[b] += joint[a * k + b]; }
+    keep = keep.slice().sort((x, y) => mass[y] - mass[x] || x - y).slice(0, limit).sort((x, y) => x - y);
+    title = `Confident joint (off-diagonal), the ${limit} classes with most confusions; ${k - limit} of ${k} classes left out (all in the confident_joint table)`;
+  }
+  const values: ExtraTable['rows'] = [];
+  for (const a of keep) for (const b of keep) {
+    if (a === b) continue;
+    const v = joint[a * k + b];
+    if (k > limit && v === 0) continue;
+    values.push({ given_label: names[a], true_label_guess: names[b], count: v });
+  }
+  return heatmap({ title, values, x: 'true_label_guess', y: 'given_label', value: 'count', xTitle: 'likely true label', yTitle: 'given label' });
+}
+
 export type QualityScore = 'self_confidence_margin' | 'normalized_margin' | 'self_confidence';
 export const QUALITY_SCORES: readonly QualityScore[] = ['self_confidence_margin', 'normalized_margin', 'self_confidence'];
 
@@ -416,11 +445,7 @@ export const labelErrors: Analyser<LabelErrorOptions> = {
         values: byClass.rows.map((r) => ({ class: r.class, flagged: r.flagged })),
         category: 'class', value: 'flagged', integer: true, valueTitle: 'flagged rows',
       }),
-      heatmap({
-        title: 'Confident joint (off-diagonal: likely true class ≠ given label)',
-        values: jointRows.filter((r) => r.given_label !== r.true_label_guess),
-        x: 'true_label_guess', y: 'given_label', value: 'count', xTitle: 'likely true label', yTitle: 'given label',
-      }),
+      confusionHeatmap(s.joint, names),
     ];
     return {
       name: 'label-errors',
