@@ -199,7 +199,7 @@ describe('the detection limit the verdict states', () => {
 describe('duplicates on data nobody planted duplicates in', () => {
   // measured (seeds 11..13, n = 500 + 100 test rows): no pair, no cluster, no leak in any case;
   // over 30 seeds per case (n = 500, no test split) one cluster in all: a single pair in 10 numeric dimensions.
-  const cases: [number, number[]][] = [[2, []], [3, []], [5, []], [10, []], [20, []], [1, [3]], [1, [2, 8, 16]], [2, [4, 4, 4]], [5, [2, 8, 16]], [10, [3]]];
+  const cases: [number, number[]][] = [[2, []], [3, []], [5, []], [10, []], [20, []], [1, [2]], [1, [3]], [1, [30]], [1, [2, 8, 16]], [2, [4, 4, 4]], [5, [2, 8, 16]], [10, [3]]];
   for (const [numeric, levels] of cases) {
     it(`finds no duplicates among random rows: ${numeric} numeric${levels.length ? ` + categorical ${levels.join('/')}` : ''}`, async () => {
       for (const seed of [11, 12, 13]) {
@@ -473,5 +473,44 @@ describe('pool synth near duplicates and the audit agree at every dimension', ()
     const { near, extra } = await planted(2, 0.05);
     expect(near).toBeLessThanOrEqual(3);
     expect(extra).toBe(0);
+  });
+});
+
+describe('rows equal on every column but one', () => {
+  const pairIds = (res: Awaited<ReturnType<typeof duplicates.run>>) =>
+    new Set(res.tables.find((t) => t.name === 'duplicate_pairs')!.rows.map((p) => [String(p.a_id), String(p.b_id)].sort().join('|')));
+
+  it('german-credit rows copied with one value changed are found (they never were: the 1-column radius was 4e-6 nearest-neighbour distances)', async () => {
+    const pool = await openPool('german-credit');
+    const train = await readSplit(pool, 'train');
+    const { n, d } = train, planted = 20;
+    for (const [name, delta] of [['credit_amount', 5], ['credit_amount', 500], ['age', 1], ['duration', 1]] as const) {
+      const j = train.featureNames.indexOf(name);
+      const X = new Float32Array((n + planted) * d);
+      X.set(train.features);
+      for (let t = 0; t < planted; t++) { X.set(train.features.subarray(t * d, (t + 1) * d), (n + t) * d); X[(n + t) * d + j] += delta; }
+      const labels = Int32Array.from({ length: n + planted }, (_, i) => train.labels[i < n ? i : i - n]);
+      const split = { ...makeSplit({ features: X, n: n + planted, d, labels, classNames: train.classNames }), featureNames: train.featureNames };
+      const res = await duplicates.run(makeContext(split), duplicates.defaults);
+      const pairs = pairIds(res);
+      for (let t = 0; t < planted; t++) expect(pairs.has([split.ids[t], split.ids[n + t]].sort().join('|')), `${name} + ${delta}, copy of row ${t}`).toBe(true);
+      // The planted pairs, the one pool pair (rows 9 and 320, below) and a copy of row 9 against 320 when the change is in amount.
+      expect(pairs.size, `${name} + ${delta}`).toBeLessThanOrEqual(planted + 2);
+    }
+    // measured: the pool itself has one such pair, equal on 60 of 61 columns, amounts 5,234 and 4,249 DM.
+    const res = await duplicates.run(makeContext(train), duplicates.defaults);
+    expect([...pairIds(res)]).toEqual(['row-009|row-320']);
+    expect(res.summary.severity).not.toBe('problem');
+  });
+
+  it('Adult-like rows: copies with fnlwgt + 10 are found at 8,000 rows; none without copies', async () => {
+    const bumped = adultLikeSplit(8000, 12, 1994);
+    const fn = bumped.featureNames.indexOf('fnlwgt');
+    const X = Float32Array.from(bumped.features);
+    for (let i = 8000; i < bumped.n; i++) X[i * bumped.d + fn] += 10;
+    const r = await analyseDuplicates({ ...bumped, features: X }, undefined, duplicates.defaults, 0);
+    for (let k = 0; k < 12; k++) expect(r.cluster[8000 + k], `copy ${k}`).toBeGreaterThanOrEqual(0);
+    const clean = await duplicates.run(makeContext(adultLikeSplit(8000, 0, 1994)), duplicates.defaults);
+    expect(clean.summary.figures.near_pairs).toBe(0);
   });
 });

@@ -372,6 +372,8 @@ export interface EuclideanScale {
   chanceRows: number;
   /** The radius for pairs that differ in only `dims` columns (the radius itself for dims ≥ intrinsicDim). */
   radiusFor(dims: number): number;
+  /** The accepted chance level it was chosen for (EuclideanScaleOptions.falseRows). */
+  falseRows: number;
 }
 
 export interface EuclideanScaleOptions {
@@ -448,7 +450,7 @@ export async function euclideanScale(Z: Float32Array, n: number, d: number, o: E
   const chanceRows = n * Math.LN2 * Math.pow(relativeThreshold, intrinsicDim);
   return {
     medianNn, intrinsicDim, relativeThreshold, radius: relativeThreshold * medianNn, sampleRows: m, chanceRows,
-    radiusFor: (dims) => relativeFor(dims) * medianNn,
+    radiusFor: (dims) => relativeFor(dims) * medianNn, falseRows: o.falseRows,
   };
 }
 
@@ -483,39 +485,195 @@ export function columnResolution(Z: Float32Array, n: number, d: number): Float64
 /** A radius must span this many resolution steps of a column for a difference in it to count as near. */
 const RESOLUTION_STEPS = 10;
 
+/** Rows sorted by one column, and how many pairs (within A, or A × B) lie within a distance in it. */
+class ColumnPairs {
+  readonly total: number;
+  private readonly a: Float64Array;
+  private readonly b: Float64Array | null;
+  constructor(A: Float32Array, nA: number, B: Float32Array | null, nB: number, d: number, j: number) {
+    const col = (X: Float32Array, m: number) => { const v = new Float64Array(m); for (let i = 0; i < m; i++) v[i] = X[i * d + j]; return v.sort(); };
+    this.a = col(A, nA);
+    this.b = B ? col(B, nB) : null;
+    this.total = B ? nA * nB : (nA * (nA - 1)) / 2;
+  }
+  /** Pairs whose values in the column differ by at most t (two pointers over the sorted values). */
+  within(t: number): number {
+    const a = this.a, b = this.b;
+    let count = 0;
+    if (!b) {
+      let k = 0;
+      for (let i = 0; i < a.length; i++) { if (k < i + 1) k = i + 1; while (k < a.length && a[k] - a[i] <= t) k++; count += k - i - 1; }
+    } else {
+      let lo = 0, hi = 0;
+      for (let i = 0; i < a.length; i++) {
+        while (lo < b.length && b[lo] < a[i] - t) lo++;
+        if (hi < lo) hi = lo;
+        while (hi < b.length && b[hi] <= a[i] + t) hi++;
+        count += hi - lo;
+      }
+    }
+    return count;
+  }
+  /** The median difference over all pairs (bisection on the count). */
+  median(): number {
+    const a = this.a, b = this.b ?? this.a;
+    let lo = 0, hi = Math.max(a[a.length - 1], b[b.length - 1]) - Math.min(a[0], b[0]);
+    for (let it = 0; it < 60 && hi - lo > 1e-9 * Math.max(hi, 1e-30); it++) {
+      const mid = 0.5 * (lo + hi);
+      if (this.within(mid) >= 0.5 * this.total) hi = mid; else lo = mid;
+    }
+    return hi;
+  }
+}
+
+/**
+ * The chance rule for a pair that differs in one column only (equal on every other: the
+ * same record with one value changed). Chance gives such a pair as close as δ about
+ * E₀ · P(δ) times, where P(δ) is the share of all pairs of rows whose values in that column
+ * differ by at most δ (the pair itself included, so the closest pair's P is 1 / pairs, not 0;
+ * discrete columns, ties and steps included, as they are) and E₀ is how many pairs agree on every other column by chance. E₀ is
+ * estimated from the pairs that do agree on every other column but lie far apart in this
+ * one (beyond the median difference of all pairs, so near copies do not count): chance puts
+ * a share P(> median) of its pairs there, so E₀ = far / P(> median); where that count is too
+ * small to say much, E₀ is at least what independent columns would give, all pairs × Π q_c
+ * over the other feature columns c (q_c: the share of pairs equal on c; a one-hot
+ * categorical is one column), which under-states E₀ where columns depend on each other
+ * (exactChance) but is not zero. The pair is near
+ * when E₀ · P(δ) ≤ falseRows. On german-credit no two rows agree on 60 of the 61 columns,
+ * so a copy with its amount changed by a few DM is near; where many rows share every other
+ * value (census rows equal but for fnlwgt) the same rule asks for nearly equal values.
+ */
+class OneColumnChance {
+  private readonly cache = new Map<number, { pairs: ColumnPairs; chancePairs: number }>();
+  private equalShare: Float64Array | null = null;
+  private readonly columnOf: Int32Array;
+  constructor(
+    private readonly A: Float32Array, private readonly nA: number,
+    private readonly B: Float32Array | null, private readonly nB: number,
+    private readonly d: number, private readonly falseRows: number,
+    private readonly columns: Int32Array[],
+  ) {
+    this.columnOf = new Int32Array(d);
+    columns.forEach((c, k) => { for (const j of c) this.columnOf[j] = k; });
+  }
+
+  /** Share of pairs equal on each feature column (computed once, on the first one-column pair). */
+  private shares(): Float64Array {
+    if (this.equalShare) return this.equalShare;
+    const { A, nA, B, nB, d } = this;
+    const total = B ? nA * nB : (nA * (nA - 1)) / 2;
+    this.equalShare = Float64Array.from(this.columns, (c) => {
+      const e = B ? equalPairs(A, nA, d, c, B, nB).cross : equalPairs(A, nA, d, c, null, 0).within;
+      return total > 0 ? e / total : 0;
+    });
+    return this.equalShare;
+  }
+
+  near(j: number, delta: number): boolean {
+    const c = this.column(j);
+    // The pair itself counted: the closest pair of a column has P = 1 / pairs, not 0.
+    const close = Math.max(1, c.pairs.within(delta * (1 + 1e-12) + 1e-300));
+    return c.chancePairs * close / c.pairs.total <= this.falseRows;
+  }
+
+  private column(j: number): { pairs: ColumnPairs; chancePairs: number } {
+    const hit = this.cache.get(j);
+    if (hit) return hit;
+    const { A, nA, B, nB, d } = this;
+    const pairs = new ColumnPairs(A, nA, B, nB, d, j);
+    const tau = pairs.median();
+    const farShare = 1 - pairs.within(tau) / pairs.total;
+    // Rows grouped by every value but column j's (hash, then compared value by value).
+    const a = new Int32Array(A.buffer, A.byteOffset, nA * d);
+    const b = B ? new Int32Array(B.buffer, B.byteOffset, nB * d) : a;
+    const hashOf = (X: Int32Array, i: number) => {
+      let h1 = 0x811c9dc5, h2 = 0x01000193;
+      for (let t = 0; t < d; t++) {
+        if (t === j) continue;
+        const v = X[i * d + t];
+        h1 = Math.imul(h1 ^ v, 0x01000193); h1 ^= h1 >>> 13;
+        h2 = Math.imul(h2 ^ v, 0x5bd1e995); h2 ^= h2 >>> 15;
+      }
+      return (h1 >>> 0) * 2097152 + ((h2 >>> 0) & 0x1fffff);
+    };
+    const same = (X: Int32Array, x: number, Y: Int32Array, y: number) => {
+      for (let t = 0; t < d; t++) if (t !== j && X[x * d + t] !== Y[y * d + t]) return false;
+      return true;
+    };
+    const Bf = B ?? A, nBase = B ? nB : nA;
+    const groups = new Map<number, number[][]>();
+    for (let i = 0; i < nBase; i++) {
+      const h = hashOf(b, i);
+      let list = groups.get(h);
+      if (!list) { list = []; groups.set(h, list); }
+      const g = list.find((m) => same(b, m[0], b, i));
+      if (g) g.push(i); else list.push([i]);
+    }
+    let far = 0;
+    if (!B) {
+      for (const list of groups.values()) for (const g of list) {
+        for (let x = 0; x < g.length; x++) for (let y = x + 1; y < g.length; y++) if (Math.abs(Bf[g[x] * d + j] - Bf[g[y] * d + j]) > tau) far++;
+      }
+    } else {
+      for (let i = 0; i < nA; i++) {
+        const g = groups.get(hashOf(a, i))?.find((m) => same(b, m[0], a, i));
+        if (g) for (const y of g) if (Math.abs(A[i * d + j] - Bf[y * d + j]) > tau) far++;
+      }
+    }
+    const q = this.shares(), own = this.columnOf[j];
+    let independent = pairs.total;
+    for (let k = 0; k < q.length; k++) if (k !== own) independent *= q[k];
+    const chancePairs = Math.max(independent, farShare > 0 ? far / farShare : far);
+    const out = { pairs, chancePairs };
+    this.cache.set(j, out);
+    return out;
+  }
+}
+
 /**
  * Keeps the pairs that are near by the chance rule of the columns they differ in:
+ * - a pair that differs in one column only is judged by OneColumnChance (how many pairs
+ *   agree on every other column, and how close chance puts two values of that column);
  * - a pair that differs in only c < m columns lives in a c-dimensional slice (the other
  *   columns equal: one-hot categoricals, integers), where chance neighbours are far likelier,
  *   so its radius is the one for dimension c (`radiusFor(c)`);
  * - below ~10 steps of a column's resolution, values differ by whole steps (rounding,
  *   integer columns, float32), not continuously, and the chance model does not hold: a pair
- *   differing in such a column is not near.
+ *   differing in such a column is not near (for one column, OneColumnChance counts the steps).
  */
-function chanceFiltered(p: PairList, A: Float32Array, B: Float32Array, d: number, q: Float64Array, radiusFor: (dims: number) => number): PairList {
+function chanceFiltered(p: PairList, A: Float32Array, B: Float32Array, d: number, q: Float64Array, scale: EuclideanScale, one: OneColumnChance): PairList {
   const out = new PairBuffer();
   for (let t = 0; t < p.count; t++) {
     const a = p.a[t], b = p.b[t];
-    let differing = 0;
-    for (let j = 0; j < d; j++) if (A[a * d + j] !== B[b * d + j]) differing++;
-    const r = radiusFor(differing);
-    let ok = p.sim[t] <= r;
-    for (let j = 0; j < d && ok; j++) if (A[a * d + j] !== B[b * d + j] && r < RESOLUTION_STEPS * q[j]) ok = false;
+    let differing = 0, last = -1;
+    for (let j = 0; j < d; j++) if (A[a * d + j] !== B[b * d + j]) { differing++; last = j; }
+    let ok: boolean;
+    if (differing === 1 && d > 1) ok = p.sim[t] <= scale.radius && one.near(last, p.sim[t]);
+    else {
+      const r = scale.radiusFor(differing);
+      ok = p.sim[t] <= r;
+      for (let j = 0; j < d && ok; j++) if (A[a * d + j] !== B[b * d + j] && r < RESOLUTION_STEPS * q[j]) ok = false;
+    }
     if (ok) out.push(a, b, p.sim[t]);
   }
   return out.toList();
 }
 
 /** Near pairs a < b among standardised rows (exact). `sim` holds distances. */
-export function euclideanPairsSelf(Z: Float32Array, n: number, d: number, scale: EuclideanScale, seed: number, q: Float64Array): PairList {
+export function euclideanPairsSelf(Z: Float32Array, n: number, d: number, scale: EuclideanScale, seed: number, q: Float64Array, columns: Int32Array[] = eachDimension(d)): PairList {
   const found = radiusPairsSelf(Z, n, d, scale.radius, { directions: radiusDirections(d, seed) });
-  return chanceFiltered(found, Z, Z, d, q, scale.radiusFor);
+  return chanceFiltered(found, Z, Z, d, q, scale, new OneColumnChance(Z, n, null, 0, d, scale.falseRows, columns));
 }
 
 /** Pairs (q, x) of test and train rows by the same rule (exact). `sim` holds distances. */
-export function euclideanPairsCross(Q: Float32Array, nq: number, X: Float32Array, nx: number, d: number, scale: EuclideanScale, seed: number, q: Float64Array): PairList {
+export function euclideanPairsCross(Q: Float32Array, nq: number, X: Float32Array, nx: number, d: number, scale: EuclideanScale, seed: number, q: Float64Array, columns: Int32Array[] = eachDimension(d)): PairList {
   const found = radiusPairsCross(Q, nq, X, nx, d, scale.radius, { directions: radiusDirections(d, seed) });
-  return chanceFiltered(found, Q, X, d, q, scale.radiusFor);
+  return chanceFiltered(found, Q, X, d, q, scale, new OneColumnChance(Q, nq, X, nx, d, scale.falseRows, columns));
+}
+
+/** Every dimension its own feature column (rows without feature names). */
+function eachDimension(d: number): Int32Array[] {
+  return Array.from({ length: d }, (_, j) => Int32Array.of(j));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import type { PoolSplit } from '../pool/types.ts';
 import type { Progress } from '../util/progress.ts';
 import type { Analyser, AnalyserResult, ExtraTable, Finding, PlotSpec } from './types.ts';
 import {
-  cliqueClusters, columnResolution, embedRows, euclideanPairsCross, euclideanPairsSelf, euclideanScale, exactChance, exactGroups, exactMatches,
+  cliqueClusters, columnResolution, embedRows, featureColumns, euclideanPairsCross, euclideanPairsSelf, euclideanScale, exactChance, exactGroups, exactMatches,
   nearPairs, rowContent, rowHashes,
   type DuplicateMetric, type EuclideanScale, type ExactChance, type NearSearch,
 } from './duplicate-search.ts';
@@ -156,11 +156,12 @@ export async function analyseDuplicates(
     scale = await euclideanScale(Z, reps.length, train.d, { falseRows: opts.falseRows, maxRelativeDistance: opts.maxRelativeDistance, sampleRows: opts.scaleSampleRows, seed });
     const unit = scale.medianNn > 0 ? scale.medianNn : 1;
     const resolution = columnResolution(Z, reps.length, train.d);
-    const pairs = euclideanPairsSelf(Z, reps.length, train.d, scale, seed, resolution);
+    const columns = featureColumns(train.featureNames, train.d);
+    const pairs = euclideanPairsSelf(Z, reps.length, train.d, scale, seed, resolution, columns);
     near = { pairs: mapPairs(pairs, reps, reps, unit), method: 'radius', candidates: pairs.count };
     if (hasTest) {
       const T = applyScaling(test!.features, test!.n, train.d, scaling);
-      leakNear = mapPairs(euclideanPairsCross(T, test!.n, Z, reps.length, train.d, scale, seed, resolution), null, reps, unit);
+      leakNear = mapPairs(euclideanPairsCross(T, test!.n, Z, reps.length, train.d, scale, seed, resolution, columns), null, reps, unit);
     }
   }
   const leakExact = hasTest ? exactMatches(content, n, rowContent(test!), test!.n, hashes) : null;
@@ -351,10 +352,9 @@ export const duplicates: Analyser<DuplicateOptions> = {
 
     // The detection limit in the units of the metric: the largest distance (smallest cosine) counted as near.
     const radius = r.scale ? r.scale.radius : null;
-    const oneColumn = r.scale && train.d > 1 ? r.scale.radiusFor(1) : null;
     const rule = cosine
       ? `cosine similarity ≥ ${opts.threshold}, an angle of at most ${(Math.acos(Math.min(1, opts.threshold)) * 180 / Math.PI).toPrecision(2)}° between the ${textOnly(train) ? 'hashed TF-IDF rows of the text' : 'standardised rows'}`
-      : `standardised Euclidean distance ≤ ${fmt(radius ?? 0)} (${fmt(r.scale?.relativeThreshold ?? 0)} × the median nearest-neighbour distance ${fmt(r.scale?.medianNn ?? 0)}${oneColumn !== null && oneColumn < (radius ?? 0) ? `; ≤ ${fmt(oneColumn)} for rows that differ in one column` : ''}), a distance chance reaches for ~${fmt(r.scale?.chanceRows ?? 0)} rows at intrinsic dimension ${(r.scale?.intrinsicDim ?? 0).toFixed(1)}: copies moved farther apart are not told from chance neighbours`;
+      : `standardised Euclidean distance ≤ ${fmt(radius ?? 0)} (${fmt(r.scale?.relativeThreshold ?? 0)} × the median nearest-neighbour distance ${fmt(r.scale?.medianNn ?? 0)}), a distance chance reaches for ~${fmt(r.scale?.chanceRows ?? 0)} rows at intrinsic dimension ${(r.scale?.intrinsicDim ?? 0).toFixed(1)}: copies moved farther apart are not told from chance neighbours${train.d > 1 ? '; rows equal on every column but one are near when chance rarely makes two rows agree on all the others and that close in the one' : ''}`;
     const about = (x: number) => (x < 0.05 ? 'almost none' : `about ${x < 10 ? x.toFixed(1) : count(Math.round(x))}`);
     const chanceText = (obs: number, expected: number) => `${count(obs)} equal pair${obs === 1 ? '' : 's'}, ${about(expected)} expected by chance on these feature values`;
     const plural = (k: number, one: string, many: string) => `${count(k)} ${k === 1 ? one : many}`;
@@ -414,7 +414,6 @@ export const duplicates: Analyser<DuplicateOptions> = {
           threshold: cosine ? opts.threshold : null,
           relative_threshold: r.scale?.relativeThreshold ?? null,
           near_radius: radius,
-          near_radius_one_column: oneColumn,
           max_angle_degrees: cosine ? Math.acos(Math.min(1, opts.threshold)) * 180 / Math.PI : null,
           median_nn_distance: r.scale?.medianNn ?? null,
           intrinsic_dim: r.scale?.intrinsicDim ?? null,
