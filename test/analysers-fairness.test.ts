@@ -435,6 +435,7 @@ describe('a parity ratio whose whole interval is under four-fifths', () => {
     expect(r.summary.figures.positive_class).toBeNull();
     expect(r.summary.figures.ratios_below_four_fifths).toBe(0);
     expect(r.summary.verdict).not.toContain('whole 95% interval under');
+    expect(r.summary.verdict).toContain(`It is the lowest of ${classes.filter((x) => typeof x.demographic_parity_ratio === 'number').length} ratios (one per class and attribute)`);
   }, 120_000);
 
   it('does not where the interval reaches 0.8', async () => {

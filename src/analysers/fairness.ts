@@ -435,7 +435,9 @@ export const fairness: Analyser<FairnessOptions> = {
       const rule = v < FOUR_FIFTHS
         ? `under the four-fifths rule's ${FOUR_FIFTHS}${hi !== null && hi >= FOUR_FIFTHS ? ', though its interval reaches it' : ''}`
         : `at or above the four-fifths rule's ${FOUR_FIFTHS}${lo !== null && lo < FOUR_FIFTHS ? ', though its interval goes below it' : ''}`;
-      parts.push(`Lowest demographic-parity ratio: ${ratio(v)} across ${ratioLow.attribute} (selection rate of ${ratioLow.class}, ${range(ratioLow, 'demographic_parity_ratio', ratio)}${others.length ? `; ${others.join(', ')}` : ''}), ${rule}.`);
+      // The lowest of many ratios is low by selection: say how many it was chosen from.
+      const many = k > 3 && (pos === null || ratioLow.class !== names[pos]) ? ` It is the lowest of ${ratioRows.length} ratios (one per class and attribute), so it is lower than a single one would be by chance, and does not raise the severity (only a positive class's does: --positive-class).` : '';
+      parts.push(`Lowest demographic-parity ratio: ${ratio(v)} across ${ratioLow.attribute} (selection rate of ${ratioLow.class}, ${range(ratioLow, 'demographic_parity_ratio', ratio)}${others.length ? `; ${others.join(', ')}` : ''}), ${rule}.${many}`);
     }
     if (!dpTop && !eoTop) parts.push(`No attribute has two groups of at least ${N} rows, so no parity or odds difference is judged.`);
     const small = groupRows.filter((x) => x.too_small).length;
