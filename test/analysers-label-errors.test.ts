@@ -7,7 +7,7 @@ import { describe, it, expect } from 'vitest';
 import { createRng, deriveSeed } from '../compute/rng.ts';
 import { generateSynthPool, synthClassNames } from '../src/pool/synth.ts';
 import { openPool, readSplit } from '../src/pool/read.ts';
-import { chooseKnnWeight, confusionHeatmap, HEATMAP_CLASSES, KNN_MIN_GAIN, KNN_MIN_Z, labelErrors, predictiveSkill } from '../src/analysers/label-errors.ts';
+import { chooseKnnWeight, confusionHeatmap, HEATMAP_CLASSES, WEAK_MODEL_ACCURACY, KNN_MIN_GAIN, KNN_MIN_Z, labelErrors, predictiveSkill } from '../src/analysers/label-errors.ts';
 import { labelErrorsKnn } from '../src/analysers/label-errors-knn.ts';
 import { makeContext, prf, splitFromTable } from './analysers-helpers.ts';
 import type { AnalyserResult } from '../src/analysers/types.ts';
@@ -177,4 +177,26 @@ describe('the confident-joint heatmap', () => {
     expect(values.length).toBeLessThanOrEqual(HEATMAP_CLASSES * (HEATMAP_CLASSES - 1));
     expect(spec.title).toContain(`${k - HEATMAP_CLASSES} of ${k} classes left out`);
   });
+});
+
+describe('a model wrong on most rows', () => {
+  it('says the flagged share is an upper bound: 200 classes of 40 rows, 20% flipped', async () => {
+    const p = generateSynthPool({ rows: 10000, dim: 32, classes: 200, noise: 0.2, seed: 0 });
+    const train = splitFromTable(p.train, synthClassNames(200), 'train');
+    const r = await labelErrors.run(makeContext(train), labelErrors.defaults);
+    const f = r.summary.figures;
+    // measured: accuracy 0.198, 71.6% flagged against 20% flipped
+    expect(f.oos_accuracy_given as number).toBeLessThan(WEAK_MODEL_ACCURACY);
+    expect(f.flagged_share as number).toBeGreaterThan(0.5);
+    expect(f.weak_model).toBe(1);
+    expect(r.summary.verdict).toContain(`Caution: the out-of-sample model agrees with only ${(100 * (f.oos_accuracy_given as number)).toFixed(1)}% of the given labels`);
+  }, 120_000);
+
+  it('does not say so where the model is right on most rows', async () => {
+    const train = await readSplit(await openPool('german-credit'), 'train');
+    const r = await labelErrors.run(makeContext(train), labelErrors.defaults);
+    expect(r.summary.figures.oos_accuracy_given as number).toBeGreaterThan(WEAK_MODEL_ACCURACY);
+    expect(r.summary.figures.weak_model).toBe(0);
+    expect(r.summary.verdict).not.toContain('Caution');
+  }, 120_000);
 });

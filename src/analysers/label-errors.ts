@@ -42,6 +42,9 @@ import { barChart, heatmap, pct, count, secondsSince, severityFor } from './spec
 import { knnGraph } from './neighbour-space.ts';
 import { knnAgreement, knnLabelProba } from './knn-agreement.ts';
 
+/** Below this out-of-sample accuracy on the given labels the verdict says the flags are an upper bound (the model is wrong on most rows). */
+export const WEAK_MODEL_ACCURACY = 0.5;
+
 /** Above this many classes the confident-joint heatmap keeps the classes with most confusions (K² cells would make a page of megabytes). */
 export const HEATMAP_CLASSES = 20;
 
@@ -433,11 +436,15 @@ export const labelErrors: Analyser<LabelErrorOptions> = {
         `(accuracy ${skill.accuracy.toFixed(3)} against ${skill.majorityShare.toFixed(3)}): the features do not predict the label, so disagreement ` +
         `with the model is no evidence against a label and these flags are not meaningful (${count(flagged)} of ${count(train.n)} rows flagged).`
       : undefined;
+    // Confident learning flags where the model disagrees: with a model wrong on most rows that
+    // is mostly the model's error, whatever the labels (class overlap, too few rows per class).
+    const weakModel = !chance && flagged > 0 && skill.accuracy < WEAK_MODEL_ACCURACY;
     const verdict = chance ?? (flagged === 0
       ? `No label looks wrong: the out-of-sample model agrees with the given labels or is unsure (${count(train.n)} rows).`
       : `About ${pct(share)} of labels look wrong (${count(flagged)} of ${count(train.n)} rows); confident learning estimates ${pct(estNoise)} label noise.${pairsText}` +
         (s.knnWeight > 0 ? ` The ${pct(s.knnWeight)} weight on nearest neighbours' labels (chosen by log-loss) sharpened the model's probabilities.` : '') +
-        (s.vetoed !== undefined ? ` Flags confirmed by nearest neighbours (${count(s.vetoed)} before confirmation).` : ''));
+        (s.vetoed !== undefined ? ` Flags confirmed by nearest neighbours (${count(s.vetoed)} before confirmation).` : '') +
+        (weakModel ? ` Caution: the out-of-sample model agrees with only ${pct(skill.accuracy)} of the given labels; where a model is wrong on most rows its disagreement is as likely its own error as the label's, so this share is an upper bound, not an estimate. A stronger model (--model) or your own predictions (--pred-probs) would tell the two apart.` : ''));
 
     const plots: PlotSpec[] = [
       barChart({
@@ -458,6 +465,7 @@ export const labelErrors: Analyser<LabelErrorOptions> = {
           oos_accuracy_given: skill.accuracy,
           majority_share: skill.majorityShare,
           oos_better_than_majority: skill.better ? 1 : 0,
+          weak_model: weakModel ? 1 : 0,
           flagged,
           flagged_share: share,
           estimated_noise_rate: estNoise,
