@@ -39,6 +39,9 @@ function checkOptions(o: KnnLabelOptions, split: PoolSplit): void {
   if (split.d === 0) throw new SieveError('the pool has no numeric feature columns to find neighbours in', { where: 'label-errors-knn' });
 }
 
+/** Below this mean neighbour agreement the verdict says classes are mixed in the feature space. */
+export const MIXED_NEIGHBOURHOOD = 0.5;
+
 export const labelErrorsKnn: Analyser<KnnLabelOptions> = {
   name: 'label-errors-knn',
   title: 'Label agreement with nearest neighbours',
@@ -78,7 +81,10 @@ export const labelErrorsKnn: Analyser<KnnLabelOptions> = {
     const share = flagged / Math.max(train.n, 1);
     const verdict = flagged === 0
       ? `Every row's label agrees with at least some of its ${graph.k} nearest neighbours (mean agreement ${pct(mean)}).`
-      : `${count(flagged)} rows (${pct(share)}) carry a label that at most ${Math.round(opts.maxAgreement * graph.k)} of their ${graph.k} nearest neighbours share, while most neighbours agree on another label; mean agreement ${pct(mean)}.`;
+      : `${count(flagged)} rows (${pct(share)}) carry a label that at most ${Math.round(opts.maxAgreement * graph.k)} of their ${graph.k} nearest neighbours share, while more of them carry another label; mean agreement ${pct(mean)}.` +
+        // Neighbours that mostly disagree with every row: classes are mixed in this space, and
+        // a row's disagreeing neighbours say little about its own label.
+        (mean < MIXED_NEIGHBOURHOOD ? ` Caution: on average only ${pct(mean)} of a row's neighbours share its label, so classes are mixed in this feature space and a flag here says more about the space than about the row's label.` : '');
     // An approximate graph: the same rule on the rows whose exact neighbours are known says
     // what the approximation does to the flags.
     const checked = checkedNeighbours(graph, opts.k);
