@@ -79,7 +79,18 @@ export const labelErrorsKnn: Analyser<KnnLabelOptions> = {
     for (let i = 0; i < train.n; i++) mean += a.agreement[i];
     mean /= Math.max(train.n, 1);
     const share = flagged / Math.max(train.n, 1);
-    const verdict = flagged === 0
+    // What neighbours would share if labels were random: Σ_c (n_c / n)·((n_c − 1) / (n − 1)).
+    // Not clearly above it (one-sided 95%, treating the n·k neighbour slots as independent),
+    // the labels are not predictable from the neighbours and the flags mean nothing.
+    const sizes = new Float64Array(k);
+    for (let i = 0; i < train.n; i++) sizes[train.labels[i]]++;
+    let chanceAgreement = 0;
+    for (let c = 0; c < k; c++) chanceAgreement += (sizes[c] / Math.max(train.n, 1)) * ((sizes[c] - 1) / Math.max(train.n - 1, 1));
+    const slots = Math.max(train.n * graph.k, 1);
+    const atChance = mean - chanceAgreement <= 1.6449 * Math.sqrt(chanceAgreement * (1 - chanceAgreement) / slots);
+    const verdict = atChance && flagged > 0
+      ? `Neighbours share labels no more often than random labels would (mean agreement ${pct(mean)} against ${pct(chanceAgreement)} by chance): the features do not predict the label here, so a row's disagreeing neighbours are no evidence against its label and these flags are not meaningful (${count(flagged)} of ${count(train.n)} rows flagged).`
+      : flagged === 0
       ? `Every row's label agrees with at least some of its ${graph.k} nearest neighbours (mean agreement ${pct(mean)}).`
       : `${count(flagged)} rows (${pct(share)}) carry a label that at most ${Math.round(opts.maxAgreement * graph.k)} of their ${graph.k} nearest neighbours share, while more of them carry another label; mean agreement ${pct(mean)}.` +
         // Neighbours that mostly disagree with every row: classes are mixed in this space, and
@@ -109,9 +120,11 @@ export const labelErrorsKnn: Analyser<KnnLabelOptions> = {
       name: 'label-errors-knn',
       summary: {
         verdict: verdict + note,
-        severity: severityFor(share, LABEL_ERROR_SEVERITY),
+        // At chance the flags are not evidence: a warning to read, as label-errors does.
+        severity: atChance && flagged > 0 ? 'warning' : severityFor(share, LABEL_ERROR_SEVERITY),
         figures: {
-          rows: train.n, flagged, flagged_share: share, mean_agreement: mean, k: graph.k, max_agreement: opts.maxAgreement,
+          rows: train.n, flagged, flagged_share: share, mean_agreement: mean, chance_agreement: chanceAgreement, agreement_at_chance: atChance ? 1 : 0,
+          k: graph.k, max_agreement: opts.maxAgreement,
           knn_search: graph.method ?? 'exact', knn_recall: graph.recall ?? 1,
           ...check,
         },
