@@ -62,7 +62,7 @@ describe('pred-probs reader', () => {
       'a,0.5,0.5,0',      // fine
       'a,0.2,0.3,0.5',    // duplicate id
       'zz,0.2,0.3,0.5',   // unknown id
-      'b,-0.1,0.6,0.5',   // negative
+      'b,1.1,-0.1,0',     // over 1 and negative (sums to 1)
       'c,NaN,0.5,0.5',    // not finite
       'c2,x,0.5,0.5',     // unknown id and not a number
       ',0.2,0.3,0.5',     // empty id
@@ -73,12 +73,13 @@ describe('pred-probs reader', () => {
     expect(m).toMatch(/1 duplicate ids: line 3: "a" \(first at line 2\)/);
     expect(m).toMatch(/2 unknown ids \(not train rows of tiny\): line 4: "zz"; line 7: "c2"/);
     expect(m).toMatch(/1 empty ids: line 8/);
-    expect(m).toMatch(/1 negative values: line 5, "cat": -0.1/);
+    expect(m).toMatch(/1 negative values: line 5, "dog": -0.1/);
+    expect(m).toMatch(/1 values over 1: line 5, "cat": 1.1/);
     expect(m).toMatch(/1 values that are not finite: line 6, "cat": NaN/);
     expect(m).toMatch(/1 values that are not numbers: line 7, "cat": "x"/);
     expect(m).toMatch(/1 rows whose probabilities do not sum to 1 \(within 0.001\): line 9: sums to 0.600000/);
     expect(m).toMatch(/kinds of problem/);
-    expect(e.count).toBe(8);
+    expect(e.count).toBe(9);
     // b and c have rows, but rejected ones; every train id still appears once, so none is "missing".
     expect(m).not.toMatch(/missing ids/);
   });
@@ -154,6 +155,9 @@ describe('sieve audit --pred-probs', () => {
     const report = j.pool ?? j;
     expect(report.predictions.sha256).toBe(createHash('sha256').update(lines.join('\n') + '\n').digest('hex'));
     expect(report.folds).toBe(0);
+    // The header block names the file, not a model that never ran.
+    expect(report.oos_model).toMatchObject({ source: 'predictions', file, format: 'csv', sha256: report.predictions.sha256 });
+    expect(report.oos_model.model).toBeUndefined();
     const le = report.analysers.find((a: { name: string }) => a.name === 'label-errors');
     expect(String(le.figures.oos_model)).toMatch(/^file /);
     // The same flags as the analyser run in-process on the same matrix.

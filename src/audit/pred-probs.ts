@@ -186,8 +186,8 @@ export async function readPredProbs(
 
   // Values.
   const proba = new Float32Array(pool.ids.length * k);
-  const bad: Record<'nan' | 'inf' | 'neg' | 'sum' | 'missing', { first: string[]; count: number }> = {
-    missing: { first: [], count: 0 }, nan: { first: [], count: 0 }, inf: { first: [], count: 0 }, neg: { first: [], count: 0 }, sum: { first: [], count: 0 },
+  const bad: Record<'nan' | 'inf' | 'neg' | 'over' | 'sum' | 'missing', { first: string[]; count: number }> = {
+    missing: { first: [], count: 0 }, nan: { first: [], count: 0 }, inf: { first: [], count: 0 }, neg: { first: [], count: 0 }, over: { first: [], count: 0 }, sum: { first: [], count: 0 },
   };
   const note = (kind: keyof typeof bad, text: string) => { bad[kind].count++; if (bad[kind].first.length < FIRST) bad[kind].first.push(text); };
   const row = new Float64Array(k);
@@ -203,6 +203,7 @@ export async function readPredProbs(
       if (Number.isNaN(x) && !isNanValue) { note('nan', `${at}: ${quote(String(v))}`); ok = false; continue; }
       if (!Number.isFinite(x)) { note('inf', `${at}: ${String(v).trim()}`); ok = false; continue; }
       if (x < 0) { note('neg', `${at}: ${x}`); ok = false; continue; }
+      if (x > 1 + tol) { note('over', `${at}: ${x}`); ok = false; continue; }
       row[j] = x;
       sum += x;
     }
@@ -218,6 +219,7 @@ export async function readPredProbs(
   add('values that are not numbers', bad.nan.first, bad.nan.count);
   add('values that are not finite', bad.inf.first, bad.inf.count);
   add('negative values', bad.neg.first, bad.neg.count);
+  add('values over 1', bad.over.first, bad.over.count);
   add(`rows whose probabilities do not sum to 1 (within ${tol})`, bad.sum.first, bad.sum.count);
   if (problems.length) throw reject(problems, where);
   return { proba, n: pool.ids.length, k, source: { file, format, sha256 } };

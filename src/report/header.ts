@@ -44,6 +44,10 @@ export function oosHeaderText(r: HeaderReport): OosHeaderText {
 /** The header's model block for the JSON report (snake_case, plain values). */
 export function oosHeaderJson(r: HeaderReport) {
   const text = oosHeaderText(r);
+  // With the user's own probabilities no model ran: the block names the file, not a model.
+  if (r.predictions) {
+    return { source: 'predictions' as const, file: r.predictions.file, format: r.predictions.format, sha256: r.predictions.sha256, folds: r.folds, repeats: r.repeats ?? 1, seed: r.seed, accuracy: r.oosAccuracy ?? null, text: text.line };
+  }
   return {
     ...(r.oosModel ? {
       source: r.oosModel.source,

@@ -105,7 +105,7 @@ export function htmlInputFromJson(j: AuditJson, rowViews: RowLookup, classCounts
     rows: j.rows,
     ...(j.subset ? { subset: j.subset } : {}),
     model: j.model,
-    ...(o.source !== undefined
+    ...(o.source !== undefined && o.source !== 'predictions'
       ? { oosModel: { source: o.source, ...(o.challenge ? { challenge: o.challenge } : {}), model: o.model ?? '', features: o.features ?? '', dims: o.dims ?? 0, groupFeatures: o.group_features ?? [], ...(o.note ? { note: o.note } : {}) } }
       : {}),
     oosAccuracy: o.accuracy,
