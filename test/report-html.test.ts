@@ -124,7 +124,7 @@ describe('HTML report', () => {
     const { html } = await renderHtmlReport({ pool: report });
     expect(html).not.toContain('<img');
     // Every field: the group column, each numeric value, the category set in the one-hot block.
-    expect(html).toContain('<p class="rowtext"><span class="field"><b>site</b> south</span> <span class="field"><b>age</b> 2.143</span> <span class="field"><b>amount</b> 2.286</span> <span class="field"><b>purpose</b> car</span></p>');
+    expect(html).toContain('<p class="rowtext"><span class="field"><b>site</b> south</span> <span class="field"><b>age</b> 2.142857</span> <span class="field"><b>amount</b> 2.2857144</span> <span class="field"><b>purpose</b> car</span></p>');
     expect(html).toContain('<figcaption>Rows per class</figcaption>');
     expect(html.match(/<svg /g)?.length).toBe(3);
   });
@@ -149,5 +149,17 @@ describe('HTML report', () => {
   it('scopes SVG ids and references', () => {
     const svg = '<svg><defs><clipPath id="clip1"><rect/></clipPath></defs><g clip-path="url(#clip1)"><use href="#clip1"/></g></svg>';
     expect(scopeSvgIds(svg, 'p3')).toBe('<svg><defs><clipPath id="p3-clip1"><rect/></clipPath></defs><g clip-path="url(#p3-clip1)"><use href="#p3-clip1"/></g></svg>');
+  });
+});
+
+describe('row cards', () => {
+  it('show feature values as stored (the shortest decimal that reads back to the float32), not rounded', async () => {
+    const { storedValue } = await import('../src/report/html.ts');
+    expect(storedValue(Math.fround(47857.1))).toBe('47857.1');
+    expect(storedValue(Math.fround(30534.9))).toBe('30534.9');
+    expect(storedValue(48521)).toBe('48521');
+    expect(storedValue(Math.fround(0.1))).toBe('0.1');
+    expect(storedValue(Math.fround(-1.5e-7))).toBe('-1.5e-7');
+    for (const x of [Math.fround(Math.PI), Math.fround(1 / 3), Math.fround(123456.789)]) expect(Math.fround(Number(storedValue(x)))).toBe(x);
   });
 });

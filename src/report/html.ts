@@ -169,6 +169,17 @@ function thumbnail(view: RowView, alt: string): string | null {
  * values, the category set in each one-hot block ("purpose=car" reads as purpose car). Wide
  * vector columns ("emb[0]" … "emb[63]") are summarised by their size.
  */
+/** A float32 feature value as stored: the shortest decimal that reads back to the same float32 (47857.1, not 47860 or 47857.1015625). */
+export function storedValue(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (Number.isInteger(v)) return String(v);
+  for (let p = 1; p <= 9; p++) {
+    const t = Number(v.toPrecision(p));
+    if (Math.fround(t) === v) return String(t);
+  }
+  return String(v);
+}
+
 function rowFields(split: PoolSplit, row: number): [string, string][] {
   const parts: ([string, string] | string)[] = [];
   for (const [g, vals] of Object.entries(split.groups)) parts.push([g, vals[row] ?? '(missing)']);
@@ -186,7 +197,7 @@ function rowFields(split: PoolSplit, row: number): [string, string][] {
       if (v === 1) oneHot.set(col, name.slice(eq + 1));
       continue;
     }
-    parts.push([name, formatValue(v)]);
+    parts.push([name, storedValue(v)]);
   }
   // One-hot columns keep their place in the feature order; a row with none set is missing.
   const out = parts.map((x): [string, string] => (typeof x === 'string' ? [x, oneHot.get(x) ?? '(missing)'] : x));
@@ -510,7 +521,7 @@ export async function renderHtmlReport(bundle: AuditBundle, opts: HtmlReportOpti
 <header><h1>Audit of ${escapeHtml(s.title)}</h1>
 ${s.header}</header>
 ${s.body}
-<footer>Made by sieve ${escapeHtml(SIEVE_VERSION)} (datasieve). Every finding is also available as a DuckDB table: <code>sieve audit ${escapeHtml(pool.pool.challenge ?? pool.pool.name)} --db audit.duckdb</code>.</footer>
+<footer>Made by sieve ${escapeHtml(SIEVE_VERSION)} (datasieve). Every finding is also available as DuckDB tables: run the same <code>sieve audit</code> with <code>--db audit.duckdb</code>.</footer>
 </body></html>
 `;
   return { html, warnings: s.warnings };
