@@ -447,3 +447,16 @@ describe('a parity ratio whose whole interval is under four-fifths', () => {
     expect(r.summary.verdict).not.toContain('whole 95% interval under');
   });
 });
+
+describe('fairness of a model at chance level', () => {
+  it('says the differences describe a model that has learnt little', async () => {
+    const { createRng } = await import('../compute/rng.ts');
+    const rng = createRng(5);
+    // Labels drawn at random, 50/50: nothing in the features predicts them.
+    const labels = Int32Array.from({ length: train.n }, () => (rng.uniform() < 0.5 ? 0 : 1));
+    const r = await fairness.run(makeContext({ ...train, labels }), { ...fairness.defaults, bootstrapSamples: 50 });
+    expect(r.summary.verdict).toMatch(/Caution: the out-of-sample model does not predict the labels clearly better than always guessing the majority class/);
+    // and not on the real labels
+    expect(result.summary.verdict).not.toContain('Caution');
+  });
+});

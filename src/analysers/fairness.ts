@@ -42,7 +42,7 @@ import { SieveError } from '../util/errors.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import type { Analyser, AnalyserResult, ExtraTable, PlotSpec } from './types.ts';
 import { argmaxRow } from './confident-learning.ts';
-import { labelErrorScores, labelErrors, type LabelErrorOptions } from './label-errors.ts';
+import { labelErrorScores, labelErrors, predictiveSkill, type LabelErrorOptions } from './label-errors.ts';
 import { barChart, heatmap, intervalChart, pct, secondsSince } from './specs.ts';
 
 export const MISSING_GROUP = '(missing)';
@@ -440,6 +440,10 @@ export const fairness: Analyser<FairnessOptions> = {
       parts.push(`Lowest demographic-parity ratio: ${ratio(v)} across ${ratioLow.attribute} (selection rate of ${ratioLow.class}, ${range(ratioLow, 'demographic_parity_ratio', ratio)}${others.length ? `; ${others.join(', ')}` : ''}), ${rule}.${many}`);
     }
     if (!dpTop && !eoTop) parts.push(`No attribute has two groups of at least ${N} rows, so no parity or odds difference is judged.`);
+    // A model at chance level still treats groups differently, but by accident of its fit:
+    // the figures describe that model, not anything the features say about the groups.
+    const skill = predictiveSkill(train.labels, oos.proba, k);
+    if (!skill.better) parts.push(`Caution: the out-of-sample model does not predict the labels clearly better than always guessing the majority class (accuracy ${skill.accuracy.toFixed(3)} against ${skill.majorityShare.toFixed(3)}), so these differences describe a model that has learnt little, not the data.`);
     const small = groupRows.filter((x) => x.too_small).length;
     const rateSmall = groupRows.filter((x) => !x.too_small && (!x.tpr_judged || !x.fpr_judged)).length;
     if (small) parts.push(`${small} group${small > 1 ? 's have' : ' has'} fewer than ${N} rows: listed in the tables as too small to judge, not judged.`);

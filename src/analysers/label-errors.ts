@@ -432,8 +432,8 @@ export const labelErrors: Analyser<LabelErrorOptions> = {
       : '';
     const skill = predictiveSkill(train.labels, oos.proba, k);
     const chance = !skill.better
-      ? `The out-of-sample model predicts the given labels no better than always guessing the majority class ` +
-        `(accuracy ${skill.accuracy.toFixed(3)} against ${skill.majorityShare.toFixed(3)}): the features do not predict the label, so disagreement ` +
+      ? `The out-of-sample model does not predict the given labels clearly better than always guessing the majority class ` +
+        `(accuracy ${skill.accuracy.toFixed(3)} against ${skill.majorityShare.toFixed(3)} on ${count(train.n)} rows, one-sided 95%): on these rows the features do not show that they predict the label, so disagreement ` +
         `with the model is no evidence against a label and these flags are not meaningful (${count(flagged)} of ${count(train.n)} rows flagged).`
       : undefined;
     // Confident learning flags where the model disagrees: with a model wrong on most rows that
