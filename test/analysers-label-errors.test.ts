@@ -9,7 +9,7 @@ import { generateSynthPool, synthClassNames } from '../src/pool/synth.ts';
 import { openPool, readSplit } from '../src/pool/read.ts';
 import { chooseKnnWeight, confusionHeatmap, HEATMAP_CLASSES, WEAK_MODEL_ACCURACY, KNN_MIN_GAIN, KNN_MIN_Z, labelErrors, predictiveSkill } from '../src/analysers/label-errors.ts';
 import { labelErrorsKnn } from '../src/analysers/label-errors-knn.ts';
-import { makeContext, prf, splitFromTable } from './analysers-helpers.ts';
+import { makeContext, makeSplit, prf, splitFromTable } from './analysers-helpers.ts';
 import type { AnalyserResult } from '../src/analysers/types.ts';
 
 const flags = (r: AnalyserResult) => r.findings.map((f) => (f.flagged ? 1 : 0));
@@ -203,5 +203,21 @@ describe('a model wrong on most rows', () => {
     expect(r.summary.verdict).not.toContain('Caution');
     const knn = await labelErrorsKnn.run(makeContext(train), labelErrorsKnn.defaults);
     expect(knn.summary.verdict).not.toContain('Caution');
+  }, 120_000);
+});
+
+describe('two classes the features do not separate', () => {
+  it('says most flags are rows the model is undecided on (overlap, not only wrong labels)', async () => {
+    const rng = createRng(31);
+    const n = 6000, d = 5;
+    // Class p is shifted; q and r are drawn from the same distribution, and no label is flipped.
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 3);
+    const X = Float32Array.from({ length: n * d }, (_, t) => rng.normal() + (labels[Math.floor(t / d)] === 0 && t % d === 0 ? 2 : 0));
+    const split = makeSplit({ features: X, n, d, labels, classNames: ['p', 'q', 'r'] });
+    const r = await labelErrors.run(makeContext(split), labelErrors.defaults);
+    const f = r.summary.figures;
+    expect(f.flagged as number).toBeGreaterThan(100);
+    expect((f.undecided_flags as number) / (f.flagged as number)).toBeGreaterThan(0.5);
+    expect(r.summary.verdict).toMatch(/Caution: the model is nearly undecided on \d+\.\d% of the flagged rows/);
   }, 120_000);
 });

@@ -42,6 +42,9 @@ import { barChart, heatmap, pct, count, secondsSince, severityFor } from './spec
 import { knnGraph } from './neighbour-space.ts';
 import { knnAgreement, knnLabelProba } from './knn-agreement.ts';
 
+/** A flag whose suggested label is less than this much likelier than the given one is one the model is nearly undecided on. */
+export const UNDECIDED_MARGIN = 0.2;
+
 /** Below this out-of-sample accuracy on the given labels the verdict says the flags are an upper bound (the model is wrong on most rows). */
 export const WEAK_MODEL_ACCURACY = 0.5;
 
@@ -408,6 +411,12 @@ export const labelErrors: Analyser<LabelErrorOptions> = {
       };
     }
 
+    // Flags the model is nearly undecided on (given and suggested label within UNDECIDED_MARGIN
+    // in probability): what classes the features do not separate look like, as much as wrong labels.
+    let undecided = 0;
+    for (let i = 0; i < train.n; i++) if (s.mask[i] && s.proba[i * k + s.suggested[i]] - s.proba[i * k + train.labels[i]] < UNDECIDED_MARGIN) undecided++;
+    const mostlyUndecided = flagged >= 20 && undecided > 0.5 * flagged;
+
     const counts = labelCounts(train.labels, k);
     const flaggedByClass = new Int32Array(k);
     for (let i = 0; i < train.n; i++) if (s.mask[i]) flaggedByClass[train.labels[i]]++;
@@ -444,6 +453,7 @@ export const labelErrors: Analyser<LabelErrorOptions> = {
       : `About ${pct(share)} of labels look wrong (${count(flagged)} of ${count(train.n)} rows); confident learning estimates ${pct(estNoise)} label noise.${pairsText}` +
         (s.knnWeight > 0 ? ` The ${pct(s.knnWeight)} weight on nearest neighbours' labels (chosen by log-loss) sharpened the model's probabilities.` : '') +
         (s.vetoed !== undefined ? ` Flags confirmed by nearest neighbours (${count(s.vetoed)} before confirmation).` : '') +
+        (mostlyUndecided && !weakModel ? ` Caution: the model is nearly undecided on ${pct(undecided / flagged)} of the flagged rows (given and suggested label within ${UNDECIDED_MARGIN} in probability), which is what classes that the features do not separate look like as much as wrong labels: read the confused pairs above as overlap to check, not as labels to change.` : '') +
         (weakModel ? ` Caution: the out-of-sample model agrees with only ${pct(skill.accuracy)} of the given labels; where a model is wrong on most rows its disagreement is as likely its own error as the label's, so this share is an upper bound, not an estimate. A stronger model (--model) or your own predictions (--pred-probs) would tell the two apart.` : ''));
 
     const plots: PlotSpec[] = [
@@ -466,6 +476,7 @@ export const labelErrors: Analyser<LabelErrorOptions> = {
           majority_share: skill.majorityShare,
           oos_better_than_majority: skill.better ? 1 : 0,
           weak_model: weakModel ? 1 : 0,
+          undecided_flags: undecided,
           flagged,
           flagged_share: share,
           estimated_noise_rate: estNoise,
