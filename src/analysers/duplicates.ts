@@ -359,7 +359,7 @@ export const duplicates: Analyser<DuplicateOptions> = {
     const chanceText = (obs: number, expected: number) => `${count(obs)} equal pair${obs === 1 ? '' : 's'}, ${about(expected)} expected by chance on these feature values`;
     const plural = (k: number, one: string, many: string) => `${count(k)} ${k === 1 ? one : many}`;
     const parts: string[] = [];
-    if (r.clusters.length === 0) parts.push(`No duplicates: no two train rows are identical or within ${rule}.`);
+    if (r.clusters.length === 0) parts.push(`No duplicates within train: no two train rows are identical or within ${rule}.`);
     else {
       if (dup.length) {
         const chanceNote = ch && exactCopiesInDup ? `: ${chanceText(ch.trainPairs, ch.trainExpected)}` : '';
@@ -377,10 +377,10 @@ export const duplicates: Analyser<DuplicateOptions> = {
       if (!leaked) parts.push('No test row has a duplicate in train.');
       else if (ch && ch.crossPairs !== null && exactLeakRows && crossBeyond === 0) {
         parts.push(`${plural(exactLeakRows, 'test row', 'test rows')} (${share(exactLeakRows)}) equal${exactLeakRows === 1 ? 's' : ''} a train row (${chanceText(ch.crossPairs, ch.crossExpected!)}): consistent with chance, not evidence of leakage (though a model that memorises rows has seen them).`);
-        if (nearLeakRows) parts.push(`${count(nearLeakRows)} test rows (${share(nearLeakRows)}) have a near duplicate in train: scores on them overstate generalisation.`);
+        if (nearLeakRows) parts.push(`${plural(nearLeakRows, 'test row', 'test rows')} (${share(nearLeakRows)}) ${nearLeakRows === 1 ? 'has' : 'have'} a near duplicate in train: scores on them overstate generalisation.`);
       } else {
         const chanceNote = ch && ch.crossPairs !== null && exactLeakRows ? ` (${count(exactLeakRows)} exact: ${chanceText(ch.crossPairs, ch.crossExpected!)})` : '';
-        parts.push(`${count(leaked)} test rows (${share(leaked)}) have a duplicate in train${chanceNote}: scores on them overstate generalisation.`);
+        parts.push(`${plural(leaked, 'test row', 'test rows')} (${share(leaked)}) ${leaked === 1 ? 'has' : 'have'} a duplicate in train${chanceNote}: scores on ${leaked === 1 ? 'it overstate' : 'them overstate'} generalisation.`);
       }
     } else parts.push('Leakage not checked: no test split available.');
     if (r.near.method === 'lsh') parts.push(`Near duplicates were found with an approximate index; measured recall ${recall === null ? 'n/a (no pairs in the sample)' : pct(recall)} on a ${r.near.recall!.sampleRows}-row exact sample.`);

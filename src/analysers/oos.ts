@@ -126,7 +126,7 @@ export function describeOosFeatures(
   const oneHot = categorical.reduce((s, f) => s + (f.categories?.length ?? 0), 0);
   const textCols = features.filter((f) => f.kind === 'text').map((f) => f.name);
   const what = kind === 'tabular'
-    ? `${numeric} numeric, ${oneHot} one-hot of ${categorical.length} categorical column${categorical.length === 1 ? '' : 's'}`
+    ? (categorical.length ? `${numeric} numeric, ${oneHot} one-hot of ${categorical.length} categorical column${categorical.length === 1 ? '' : 's'}` : `${numeric} numeric`)
     : kind === 'text' ? `hashed TF-IDF of ${textCols.join(', ')}` : kind;
   const pre = spec.preprocess ?? {};
   const groupText = groups.length ? ` + ${groupDims} one-hot of the group column${groups.length === 1 ? '' : 's'} ${groups.join(', ')}` : '';

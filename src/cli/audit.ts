@@ -190,7 +190,8 @@ function printHuman(bundle: AuditBundle, outputs: { html?: string; db?: string; 
   const rows: string[][] = [];
   for (const r of scopes) {
     for (const res of r.results) {
-      rows.push([...(bundle.subset ? [r.scope] : []), res.name, res.summary.severity, flaggedCell(res, r.rows), res.summary.verdict]);
+      // Values quoted in a verdict (group names) may hold line breaks: shown as \n, not as a broken row.
+      rows.push([...(bundle.subset ? [r.scope] : []), res.name, res.summary.severity, flaggedCell(res, r.rows), res.summary.verdict.replace(/\r\n|\r|\n/g, '\\n')]);
     }
     for (const s of r.skipped) rows.push([...(bundle.subset ? [r.scope] : []), s.name, 'skipped', '', s.reason]);
   }
