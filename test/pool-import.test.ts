@@ -129,6 +129,24 @@ describe('pool import: good inputs', () => {
   });
 });
 
+describe('pool import: Parquet BOOLEAN columns', () => {
+  it('are two-category features (false, true), usable as group columns', async () => {
+    const { withDb } = await import('../src/pool/duckdb.ts');
+    const dir = tempDir();
+    const file = join(dir, 'b.parquet');
+    await withDb((conn) => conn.run(`COPY (SELECT 'r' || i AS id, i * 0.5 AS x, (i % 3 = 0) AS flag, CASE WHEN i % 2 = 0 THEN 'a' ELSE 'b' END AS label FROM range(12) t(i)) TO '${file}' (FORMAT parquet)`));
+    const m = await importPool({ input: file, out: join(dir, 'p') });
+    expect(m.features).toEqual([{ name: 'x', kind: 'numeric' }, { name: 'flag', kind: 'categorical', categories: ['false', 'true'] }]);
+    const s = await readSplit(await openPool(join(dir, 'p')));
+    expect(s.featureNames).toEqual(['x', 'flag=false', 'flag=true']);
+    expect(Array.from(s.features.subarray(0, 6))).toEqual([0, 0, 1, 0.5, 1, 0]);
+    const g = await importPool({ input: file, out: join(dir, 'g'), groupColumns: ['flag'] });
+    expect(g.groups).toEqual([{ name: 'flag' }]);
+    const sg = await readSplit(await openPool(join(dir, 'g')));
+    expect(sg.groups.flag.slice(0, 3)).toEqual(['true', 'false', 'false']);
+  });
+});
+
 describe('pool import: malformed inputs fail precisely and leave nothing behind', () => {
   it('missing ids', async () => {
     const err = await importFails(fixture({ 'd.csv': 'id,label,x\n1,a,1\n,b,2\n3,a,3\n' }), { input: 'd.csv' });

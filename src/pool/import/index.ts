@@ -125,7 +125,7 @@ const numericCast = (x: string, decimalComma = false) => (decimalComma ? `CAST(r
 /** Every spelling of infinity and NaN DuckDB's cast accepts (inf, -Infinity, NaN, …). */
 const isInfNan = (x: string) => `(NOT isfinite(TRY_CAST(${x} AS DOUBLE)))`;
 
-const NUMERIC_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\)|BOOLEAN)$/;
+const NUMERIC_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\))$/;
 const FLOAT_TYPE = /^(FLOAT|DOUBLE)$/;
 const LIST_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\))\[\d*\]$/;
 
@@ -867,6 +867,8 @@ async function inferKinds(
     const t = typeOf(train, c);
     if (forced) out[c] = forced;
     else if (NUMERIC_TYPE.test(t)) out[c] = 'numeric';
+    // A yes/no column is two categories, not a number (and can then be a group column).
+    else if (t === 'BOOLEAN') out[c] = 'categorical';
     else if (LIST_TYPE.test(t) || t === 'JSON') out[c] = 'embedding';
     else if (t === 'BLOB') out[c] = 'pixels';
     else if (t === 'VARCHAR') text.push(c);
