@@ -46,26 +46,37 @@ export interface CsvSniff {
  * column holds numbers at all and line 1's values never recur below it.
  */
 export function sniffCsv(head: Uint8Array, path: string, fullFile: boolean, skipLines = 0): CsvSniff {
-  let text = new TextDecoder('utf-8', { fatal: false }).decode(head).replace(/^\uFEFF/, '');
-  let lines = text.split(/\r\n|\n|\r/);
-  if (!fullFile) lines = lines.slice(0, -1); // the last line may be cut off
-  lines = lines.slice(skipLines);
-  lines = lines.filter((l) => l.trim() !== '').slice(0, 200);
-  if (lines.length === 0) throw new SieveError('cannot tell the delimiter: no complete line in the first 64 KiB', { where: path });
-  let best: { d: string; fields: number; share: number } | undefined;
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(head).replace(/^\uFEFF/, '');
+  // The lines to skip are physical lines (a preamble); after them, records, not lines: a
+  // quoted field may hold line breaks (split by the same quoting rule as splitRecord, for
+  // each candidate delimiter).
+  let body = text;
+  for (let s = 0; s < skipLines; s++) {
+    const m = /\r\n|\n|\r/.exec(body);
+    body = m ? body.slice(m.index + m[0].length) : '';
+  }
+  const recordsFor = (d: string) => {
+    let records = splitRecords(body, d);
+    if (!fullFile) records = records.slice(0, -1); // the last record may be cut off
+    return records.filter((l) => l.trim() !== '').slice(0, 200);
+  };
+  if (DELIMITERS.every((d) => recordsFor(d).length === 0)) throw new SieveError('cannot tell the delimiter: no complete line in the first 64 KiB', { where: path });
+  let best: { d: string; fields: number; share: number; lines: string[] } | undefined;
   for (const d of DELIMITERS) {
+    const lines = recordsFor(d);
+    if (lines.length === 0) continue;
     const counts = lines.map((l) => splitRecord(l, d).length);
     const mode = modeOf(counts);
     if (mode < 2) continue;
     const share = counts.filter((c) => c === mode).length / counts.length;
-    if (!best || share > best.share || (share === best.share && mode > best.fields)) best = { d, fields: mode, share };
+    if (!best || share > best.share || (share === best.share && mode > best.fields)) best = { d, fields: mode, share, lines };
   }
   if (!best)
     throw new SieveError('cannot tell the delimiter of this text file', {
       where: path,
       examples: ['pass --delimiter C (and --format csv), or give the file a .csv/.tsv name'],
     });
-  const rows = lines.map((l) => splitRecord(l, best!.d).map((v) => v.trim()));
+  const rows = best.lines.map((l) => splitRecord(l, best!.d).map((v) => v.trim()));
   const header = looksLikeHeader(rows.filter((r) => r.length === best!.fields));
   const shown = best.d === '\t' ? 'tab' : `"${best.d}"`;
   return {
@@ -75,6 +86,34 @@ export function sniffCsv(head: Uint8Array, path: string, fullFile: boolean, skip
     fields: best.fields,
     share: best.share,
   };
+}
+
+/**
+ * Splits text into CSV records at line breaks outside quoted fields, quotes read as
+ * splitRecord reads them (a field is quoted when its first non-space character is ", and ""
+ * inside it is a quote), so a stray " inside an unquoted value does not swallow the rest.
+ */
+export function splitRecords(text: string, delimiter: string): string[] {
+  const out: string[] = [];
+  let start = 0, inQuotes = false, fieldStart = true;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (inQuotes) {
+      if (ch === '"') {
+        if (text[i + 1] === '"') i++;
+        else inQuotes = false;
+      }
+    } else if (ch === '"' && fieldStart && delimiter !== ' ') inQuotes = true;
+    else if (ch === delimiter) fieldStart = true;
+    else if (ch === '\n' || ch === '\r') {
+      out.push(text.slice(start, i));
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      start = i + 1;
+      fieldStart = true;
+    } else if (ch !== ' ') fieldStart = false;
+  }
+  out.push(text.slice(start));
+  return out;
 }
 
 function modeOf(xs: number[]): number {
