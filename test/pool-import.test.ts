@@ -129,6 +129,21 @@ describe('pool import: good inputs', () => {
   });
 });
 
+describe('pool import --hidden-test', () => {
+  it('writes the test split evaluator-only: participant reads are refused, the organiser path reads it', async () => {
+    const { readHiddenSplit } = await import('../src/pool/hidden.ts');
+    const rows = ['id,x,label', ...Array.from({ length: 40 }, (_, i) => `r${i},${i},${i % 2 ? 'a' : 'b'}`)].join('\n') + '\n';
+    const dir = fixture({ 'd.csv': rows });
+    const open = await importPool({ input: join(dir, 'd.csv'), testFraction: 0.25, out: join(dir, 'open') });
+    expect(open.files.find((f) => f.role === 'test')!.visibility).toBe('participant');
+    const hidden = await importPool({ input: join(dir, 'd.csv'), testFraction: 0.25, hiddenTest: true, out: join(dir, 'hidden') });
+    expect(hidden.files.find((f) => f.role === 'test')!.visibility).toBe('evaluator');
+    const pool = await openPool(join(dir, 'hidden'));
+    await expect(readSplit(pool, 'test')).rejects.toThrow(/evaluator/);
+    expect((await readHiddenSplit(pool, 'test')).n).toBe(10);
+  });
+});
+
 describe('pool import: Parquet BOOLEAN columns', () => {
   it('are two-category features (false, true), usable as group columns', async () => {
     const { withDb } = await import('../src/pool/duckdb.ts');

@@ -40,6 +40,8 @@ beforeAll(async () => {
   const planted = await writeTinyChallenge(challenges, { name: 'planted' });
   await symlink(join(planted.dir, 'pool', 'test.parquet'), join(planted.dir, 'pool', 'extra.parquet'));
   await symlink('/etc/passwd', join(planted.dir, 'pool', 'passwd.arrow'));
+  // A challenge whose pool.json marks its test split participant-visible (an import without --hidden-test).
+  await writeTinyChallenge(challenges, { name: 'opentest', openTest: true });
   served = await loadServedChallenges(challenges);
 }, 60_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -56,6 +58,17 @@ describe.each(BACKENDS)('pool download ($name)', (b) => {
     app = createApp({ store, challenges: served, maxUploadBytes: 1024 });
   }, 60_000);
   afterAll(() => store?.close());
+
+  it('never serves a test split, even one pool.json marks participant-visible (its labels are the answers)', async () => {
+    const pool = served.get('opentest')!.pool;
+    expect(pool.manifest.files.find((f) => f.role === 'test')!.visibility).toBe('participant');
+    for (const format of ['parquet', 'arrow']) {
+      const listing = await (await app.request(`/api/challenges/opentest/pool?format=${format}`)).json();
+      expect(listing.files.map((f: { role: string }) => f.role)).not.toContain('test');
+    }
+    for (const name of ['test.parquet', 'test.arrow']) expect((await app.request(`/api/challenges/opentest/pool/${name}`)).status).toBe(404);
+    expect((await app.request('/api/challenges/opentest/pool/train.parquet')).status).toBe(200);
+  });
 
   it('offers Parquet (with pool.json) and Arrow IPC; the Arrow file holds the same rows, with the same sha256 every time', async () => {
     const pool = served.get('tiny')!.pool;

@@ -43,6 +43,7 @@ export function registerPoolImport(pool: Command): void {
     .option('--test-labels <file>', 'IDX: the labels file of --test')
     .option('--test-fraction <f>', 'hold out this fraction of each class as the test split', Number)
     .option('--seed <n>', 'seed for --test-fraction', Number, 0)
+    .option('--hidden-test', 'make the test split evaluator-only (for a challenge scored on it: participants and the server never get its rows; `sieve audit --organiser` reads it)')
     .option('--delimiter <c>', 'CSV field delimiter (default "," for .csv, tab for .tsv, sniffed for other names)')
     .option('--header', 'CSV: line 1 is a header (default for .csv/.tsv; sniffed for other names)')
     .option('--no-header', 'CSV: line 1 is data (columns then come from --columns, or are named col1..colN)')
@@ -90,6 +91,7 @@ export function registerPoolImport(pool: Command): void {
         labelColumn: o.labelColumn,
         classes: o.classes,
         testFraction: o.testFraction,
+        hiddenTest: o.hiddenTest === true,
         seed: o.seed,
         imageSize: o.imageSize,
         description: o.description,

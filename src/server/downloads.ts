@@ -34,9 +34,13 @@ export interface PoolDownload {
 
 const converting = new Map<string, Promise<{ path: string; bytes: number; sha256: string }>>();
 
-/** The participant splits of a pool that may be offered (train, and test where the pool made it participant-visible). */
+/**
+ * The splits of a challenge's pool that may be offered: the train split only. A challenge is
+ * scored on the test split, so the server never hands it out, even where pool.json made it
+ * participant-visible (`sieve pool import` without --hidden-test): its labels are the answers.
+ */
 function participantSplits(pool: Pool) {
-  return pool.manifest.files.filter((f) => f.visibility === 'participant' && (f.role === 'train' || f.role === 'test'));
+  return pool.manifest.files.filter((f) => f.visibility === 'participant' && f.role === 'train');
 }
 
 async function manifestEntry(pool: Pool): Promise<PoolDownload> {

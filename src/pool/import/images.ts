@@ -35,7 +35,7 @@ export interface ImageSize {
 
 /** The table importer's options that mean the same here (a CSV list's id column defaults to "id" when present, else the path), plus where the images are. */
 export interface ImageImportOptions
-  extends Pick<ImportOptions, 'out' | 'name' | 'idColumn' | 'labelColumn' | 'classes' | 'testFraction' | 'seed' | 'description' | 'licence' | 'source' | 'overwrite' | 'option' | 'progress' | 'onNote'> {
+  extends Pick<ImportOptions, 'out' | 'name' | 'idColumn' | 'labelColumn' | 'classes' | 'testFraction' | 'hiddenTest' | 'seed' | 'description' | 'licence' | 'source' | 'overwrite' | 'option' | 'progress' | 'onNote'> {
   /** A folder of class folders, or a CSV file listing images. */
   input: string;
   imageSize?: ImageSize;
@@ -365,7 +365,7 @@ export async function importImages(opts: ImageImportOptions): Promise<PoolManife
         },
       },
       tables: { train, ...(test ? { test } : {}) },
-      testVisibility: 'participant',
+      testVisibility: opts.hiddenTest ? 'evaluator' : 'participant',
     },
     { overwrite: opts.overwrite, progress: opts.progress, option: opts.option },
   );

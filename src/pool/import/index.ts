@@ -67,6 +67,11 @@ export interface ImportOptions {
   testLabels?: string;
   /** Or: hold out this fraction of each class as the test split, chosen with `seed`. */
   testFraction?: number;
+  /**
+   * Mark the test split evaluator-only (`--hidden-test`): for a challenge, whose score is on
+   * those rows. Default: participant-visible, the user's own data to read (audits check leakage).
+   */
+  hiddenTest?: boolean;
   seed?: number;
   /** CSV field delimiter (default "," for CSV, tab for TSV, sniffed for other names). */
   delimiter?: string;
@@ -831,8 +836,9 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
         },
       },
       tables: { train: trainTable, ...(testTable ? { test: testTable } : {}) },
-      // An imported pool is the user's own data: its test split is theirs to read.
-      testVisibility: 'participant',
+      // An imported pool is the user's own data: its test split is theirs to read, unless it
+      // is to score a challenge (--hidden-test).
+      testVisibility: opts.hiddenTest ? 'evaluator' : 'participant',
     },
     { overwrite: opts.overwrite, progress: opts.progress, option: opts.option },
   );
