@@ -40,6 +40,13 @@ describe('sieve evaluate / verify / baselines on credit-fair (small and fast)', 
     const ok = sieve('verify', out);
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/bit-identical/);
+    // The --json public view, saved: verify compares what it holds (tryout: it reported the
+    // private and all-rows counts it lacks as 2 differing figures, exit 1).
+    const savedPublic = join(dir, 'public.json');
+    writeFileSync(savedPublic, r.stdout);
+    const publicOk = sieve('verify', savedPublic);
+    expect(publicOk.status, publicOk.stdout + publicOk.stderr).toBe(0);
+    expect(publicOk.stdout).toMatch(/private scores are not in this record/);
 
     const tampered = { ...stored, metrics: { ...stored.metrics, accuracy: { ...stored.metrics.accuracy, mean: 0.5 } } };
     const bad = join(dir, 'tampered.json');

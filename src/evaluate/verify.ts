@@ -11,7 +11,7 @@ import { loadChallenge } from '../challenge/load.ts';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import { loadEvalContext } from './context.ts';
-import { RESULT_FORMAT, type ResultRecord } from './record.ts';
+import { publicView, RESULT_FORMAT, type ResultRecord } from './record.ts';
 import { fileSource, strategySource } from '../submission/sources/index.ts';
 import { evaluateSource } from './runner.ts';
 import { comparableGeneralisation } from './variants.ts';
@@ -134,8 +134,12 @@ export async function verifyRecord(
     compareJson(rec.strategy.seed, fresh.strategy?.seed, 'strategy.seed', differences, counter);
     compareJson(rec.submission.sha256, fresh.submission.sha256, 'submission.sha256', differences, counter);
   }
+  // A record saved from the public view (private hidden) lost the private and all-rows counts
+  // and curve: compare it with the re-run's public view, built the same way.
+  const savedPublic = !!rec.private && typeof rec.private === 'object' && 'hidden' in (rec.private as object);
+  const against = savedPublic ? (JSON.parse(JSON.stringify(publicView(fresh, { now: new Date(0) }))) as ResultRecord) : fresh;
   for (const key of ['seeds', 'model', 'bootstrap', 'test', 'primary', 'metrics', 'curve', 'ranking', 'counts', 'replay', 'subset'] as const) {
-    compareJson(rec[key], fresh[key], key, differences, counter);
+    compareJson(rec[key], against[key], key, differences, counter);
   }
   // Records from before variants existed have no generalisation block; timings are never compared.
   if (rec.generalisation !== undefined)
