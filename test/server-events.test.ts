@@ -140,6 +140,15 @@ describe('sieve status', () => {
     expect(statusLines({ ...job, state: 'done', attempts: 1, attempt_log: [{ attempt: 1, outcome: 'done', reason: null, worker: 'w' }] }))
       .toEqual(['job job_1 (tiny): done, attempt 1']);
     expect(statusLines({ ...job, state: 'queued', attempts: 0, attempt_log: [] })).toEqual(['job job_1 (tiny): queued', 'failing attempts: 0 of at most 3']);
+    // A job failed for good: its last attempt is its own, not one "before it", and no retry is promised.
+    expect(statusLines({
+      ...job, state: 'failed', attempts: 1,
+      attempt_log: [{ attempt: 1, outcome: 'failed', reason: 'the strategy failed: wall-clock limit of 30 s', worker: 'w' }],
+    })).toEqual([
+      'job job_1 (tiny): failed, attempt 1',
+      '  #1 failed on w: the strategy failed: wall-clock limit of 30 s',
+      'failing attempts: 1 (final: the job is not retried)',
+    ]);
     // A failed attempt's retry waiting out its back-off says when it runs at the earliest.
     expect(statusLines({
       ...job, state: 'queued', attempts: 1, retry_at: '2026-12-02T15:20:10.000Z',

@@ -93,6 +93,8 @@ Examples:
       if (opts.json) return printJson(detail ? { ...s, record: detail.record } : s);
       for (const line of statusLines(s)) printWrapped(line, line.startsWith('  ') ? 4 : 0);
       if (s.error) printWrapped(`reason: ${s.error}`);
+      // A failed job exits 1, as `sieve submit` does when it waits for one.
+      if (s.state === 'failed') process.exitCode = 1;
       if (detail) {
         const { printRecord } = await import('./evaluate.ts');
         await printRecord(detail.record as Parameters<typeof printRecord>[0], { server: true });
@@ -120,7 +122,8 @@ interface StatusView {
  */
 export function statusLines(s: StatusView): string[] {
   const log = s.attempt_log ?? [];
-  const current = (s.state === 'running' || s.state === 'done') && log.length ? log[log.length - 1] : null;
+  // The last attempt is the job's own (running, done, or the one that failed it for good), not one "before it".
+  const current = (s.state === 'running' || s.state === 'done' || s.state === 'failed') && log.length ? log[log.length - 1] : null;
   const earlier = current ? log.slice(0, -1) : log;
   const tally = new Map<string, number>();
   for (const a of earlier) tally.set(a.outcome, (tally.get(a.outcome) ?? 0) + 1);
@@ -128,13 +131,15 @@ export function statusLines(s: StatusView): string[] {
   const at = current ? `, attempt ${current.attempt}` : '';
   const retry = s.state === 'queued' && s.retry_at ? `, retried at ${s.retry_at} at the earliest (back-off after a failed attempt)` : '';
   const out = [`job ${s.id} (${s.challenge}): ${s.state}${at}${before ? ` (before it: ${before})` : ''}${retry}`];
-  if (earlier.length) {
+  if (earlier.length || s.state === 'failed') {
     for (const a of log) out.push(`  #${a.attempt} ${a.outcome}${a.worker ? ` on ${a.worker}` : ''}${a.reason && a.outcome !== 'done' ? `: ${a.reason}` : ''}`);
   }
   const failing = log.filter((a) => a.outcome === 'failed').length;
   const notCounted = earlier.filter((a) => a.outcome !== 'failed').length;
   if (s.state !== 'done' && s.state !== 'cancelled' || failing || notCounted) {
-    out.push(`failing attempts: ${failing} of at most ${s.max_attempts}${notCounted ? ` (${notCounted} expired, interrupted or released: not counted)` : ''}`);
+    // A failed job is final: "of at most N" would suggest a retry is coming.
+    const bound = s.state === 'failed' ? ' (final: the job is not retried)' : ` of at most ${s.max_attempts}`;
+    out.push(`failing attempts: ${failing}${bound}${notCounted ? ` (${notCounted} expired, interrupted or released: not counted)` : ''}`);
   }
   return out;
 }
