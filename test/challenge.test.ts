@@ -78,7 +78,8 @@ describe('challenge specs', () => {
     expect(errorOf(base.replace('report: [macro_f1]', 'report: [macro_f1, worst_group_accuracy]')).examples[0]).toBe(
       'metrics.report[1]: worst_group_accuracy needs at least one column in groups',
     );
-    expect(errorOf(base.replace('report: [macro_f1]', 'report: [speed]')).examples[0]).toMatch(/^metrics\.report\[0\]: a metric family/);
+    expect(errorOf(base.replace('report: [macro_f1]', 'report: [speed]')).examples[0]).toMatch(/^metrics\.report\[0\]: "speed" is not a metric: expected a metric family/);
+    expect(errorOf(base.replace('primary: accuracy', 'primary: acuracy')).examples[0]).toMatch(/^metrics\.primary: "acuracy" is not a metric/);
     expect(errorOf(base.replace('primary: accuracy', 'primary: f1')).examples[0]).toMatch(/^metrics\.primary: f1 has one value per class/);
     expect(errorOf(base.replace('report: [macro_f1]', 'report: [auc]')).examples[0]).toMatch(/ranking metric/);
     expect(errorOf(base.replace('public_fraction: 0.5', 'public_fraction: 1.5')).examples[0]).toMatch(/^test\.public_fraction: /);

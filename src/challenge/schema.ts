@@ -124,7 +124,7 @@ export function splitMetricName(name: string): { family: string; arg?: string } 
 const metricName = z.string().refine((s) => {
   const { family, arg } = splitMetricName(s);
   return (METRIC_FAMILIES as readonly string[]).includes(family) && (arg === undefined || /^[^\[\]]+$/.test(arg));
-}, { message: `a metric family (${METRIC_FAMILIES.join(', ')}), optionally with [class] or [group column]` });
+}, { error: (iss) => `${JSON.stringify(iss.input)} is not a metric: expected a metric family (${METRIC_FAMILIES.join(', ')}), optionally with [class] or [group column]` });
 
 /** Built-in baselines per task (listed by each task in src/tasks/, implemented by src/evaluate/baselines.ts). */
 export const BASELINES: Record<Task, readonly string[]> = Object.fromEntries(
