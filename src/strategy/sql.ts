@@ -198,7 +198,8 @@ export const sqlRunner: StrategyRunner = {
         if (timedOut) {
           throw new SieveError(`the SQL strategy ran longer than ${limits.timeoutMs / 1000} s and was stopped`, {
             where,
-            examples: ['a cross join of the pool with itself grows with the square of its rows'],
+            // Common causes, not a diagnosis of this query.
+            examples: ['common causes: a recursive CTE that never stops, or a join of the pool with itself (it grows with the square of its rows)'],
           });
         }
         if (err instanceof SieveError) throw err;
