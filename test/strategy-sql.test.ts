@@ -96,7 +96,9 @@ describe('SQL strategies: escapes', () => {
     const target = join(dir, 'leak.csv');
     const db = join(dir, 'other.duckdb');
     const disabled = /file system operations are disabled/;
-    await refused(pool, `SELECT * FROM read_csv('/etc/passwd')`, disabled);
+    // A sandbox refusal exits 3, as the code sandbox's do (a plain SQL error exits 2).
+    expect((await refused(pool, `SELECT * FROM read_csv('/etc/passwd')`, disabled)).exitCode).toBe(3);
+    expect((await refused(pool, 'SELECT 1.5 AS id', /type DECIMAL|type DOUBLE/)).exitCode).toBe(2);
     await refused(pool, `SELECT id FROM read_parquet('${test}')`, disabled);
     await refused(pool, `SELECT id FROM read_parquet('${truth}') WHERE noisy`, disabled);
     await refused(pool, `SELECT file AS id FROM glob('${pool.dir}/*')`, disabled);

@@ -96,7 +96,8 @@ async function prepareSelect(conn: DuckDBConnection, sql: string, where: string,
         findingsLoaded.done = true;
         continue;
       }
-      throw new SieveError(`the SQL strategy was refused: ${msg}`, { where, examples: sqlHints(msg) });
+      // A sandbox refusal (files, settings) exits 3, as the code sandbox's do; a plain SQL error 2.
+      throw new SieveError(`the SQL strategy was refused: ${msg}`, { where, examples: sqlHints(msg), ...(/Permission Error/i.test(msg) ? { exitCode: 3 } : {}) });
     }
   }
 }
