@@ -6,7 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import { serve, type ServerType } from '@hono/node-server';
 import { SieveError } from '../util/errors.ts';
 import { createApp, DEFAULT_MAX_UPLOAD_BYTES } from './app.ts';
@@ -34,6 +35,8 @@ function createdChallengesFolder(db: string): string {
 
 export async function initServer(db: string): Promise<{ token: string; organiser: string; path: string; schemaVersion: number }> {
   const path = dbLocation(db);
+  // A new DuckDB file's folder is made, as `evaluate --out` makes its folder.
+  if (storeKind(db) === 'duckdb') await mkdir(dirname(path), { recursive: true });
   const store = await openStore(db);
   try {
     const version = await store.migrate();
