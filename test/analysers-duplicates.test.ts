@@ -500,6 +500,8 @@ describe('rows equal on every column but one', () => {
     // measured: the pool itself has one such pair, equal on 60 of 61 columns, amounts 5,234 and 4,249 DM.
     const res = await duplicates.run(makeContext(train), duplicates.defaults);
     expect([...pairIds(res)]).toEqual(['row-009|row-320']);
+    // The pair table says which column differs, for the user to judge.
+    expect(res.tables.find((t) => t.name === 'duplicate_pairs')!.rows[0].differs_in).toBe('credit_amount');
     expect(res.summary.severity).not.toBe('problem');
   });
 

@@ -267,6 +267,20 @@ export const duplicates: Analyser<DuplicateOptions> = {
       offer(b, a, v);
     }
 
+    // Which feature columns a near pair differs in (tabular rows): a pair that differs in one
+    // column only is the same record with one value changed, and the user judges which.
+    const cols = cosine ? [] : featureColumns(train.featureNames, train.d);
+    const colName = (c: Int32Array) => { const f = train.featureNames[c[0]] ?? `x${c[0]}`; const eq = f.indexOf('='); return c.length > 1 || eq > 0 ? f.slice(0, eq > 0 ? eq : undefined) : f; };
+    const differsIn = (X: Float32Array, i: number, Y: Float32Array, j: number): string | null => {
+      if (cosine) return null;
+      const d = train.d, out: string[] = [];
+      for (const c of cols) {
+        let diff = false;
+        for (const q of c) if (X[i * d + q] !== Y[j * d + q]) { diff = true; break; }
+        if (diff) out.push(colName(c));
+      }
+      return out.length <= 3 ? out.join(', ') : `${out.length} columns`;
+    };
     // Leakage: test rows with an exact or near twin in train.
     const leakRows: ExtraTable['rows'] = [];
     const leakedTest = new Set<number>();
@@ -281,6 +295,7 @@ export const duplicates: Analyser<DuplicateOptions> = {
       if (!chanceLeak) leakCounts.add(tr);
       leakRows.push({
         test_id: test!.ids[t], train_id: ids[tr], similarity: cosine ? v : null, relative_distance: cosine ? null : v,
+        differs_in: kind === 'near' ? differsIn(test!.features, t, train.features, tr) : null,
         kind, same_label: test!.labels[t] === train.labels[tr], chance_level: chanceLeak,
       });
       const l = leakOfTrain.get(tr);
@@ -331,6 +346,7 @@ export const duplicates: Analyser<DuplicateOptions> = {
       const a = r.near.pairs.a[p], b = r.near.pairs.b[p], v = r.near.pairs.sim[p];
       pairRows.push({
         a_id: ids[a], b_id: ids[b], similarity: cosine ? v : null, relative_distance: cosine ? null : v,
+        differs_in: differsIn(train.features, a, train.features, b),
         kind: 'near', same_cluster: r.cluster[a] >= 0 && r.cluster[a] === r.cluster[b], same_label: train.labels[a] === train.labels[b],
       });
     }
