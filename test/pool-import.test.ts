@@ -129,6 +129,19 @@ describe('pool import: good inputs', () => {
   });
 });
 
+describe('pool import: constant columns', () => {
+  it('are named in a note and the datasheet, not refused', async () => {
+    const rows = ['id,x,const,colour,label', ...Array.from({ length: 12 }, (_, i) => `r${i},${i},7,red,${i % 2 ? 'a' : 'b'}`)].join('\n') + '\n';
+    const dir = fixture({ 'c.csv': rows });
+    const notes: string[] = [];
+    const m = await importPool({ input: join(dir, 'c.csv'), out: join(dir, 'p'), onNote: (n) => notes.push(n) });
+    const note = '2 columns "colour", "const" have the same value in every train row: they tell a model nothing (leave them out with --feature-columns)';
+    expect(notes).toContain(note);
+    expect(m.datasheet.known_issues).toContain(note);
+    expect(m.features.map((f) => f.name)).toEqual(['x', 'const', 'colour']);
+  });
+});
+
 describe('pool import --hidden-test', () => {
   it('writes the test split evaluator-only: participant reads are refused, the organiser path reads it', async () => {
     const { readHiddenSplit } = await import('../src/pool/hidden.ts');

@@ -717,6 +717,19 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
         const n = Number(await scalar(conn, `SELECT count(*) FROM ${q(s.table)} WHERE coalesce(trim(${textExpr(s, p.spec.name)}), '') = ''`));
         missingCounts[p.spec.name] = (missingCounts[p.spec.name] ?? 0) + n;
       }
+  // Columns with one value in every train row tell a model nothing: said, not refused.
+  if (!problems.list.length) {
+    const constant: string[] = plans.filter((p) => p.spec.kind === 'categorical' && (p.spec.categories?.length ?? 0) === 1).map((p) => p.spec.name);
+    for (let at = 0; at < numeric.length; at += 500) {
+      const batch = numeric.slice(at, at + 500);
+      const row = (await conn.runAndReadAll(`SELECT ${batch.map((p) => `(min(${p.expr}) IS NOT DISTINCT FROM max(${p.expr}))`).join(', ')} FROM ${q(sources[0].table)}`)).getRowsJS()[0];
+      batch.forEach((p, i) => { if (row[i] === true) constant.push(p.spec.name); });
+    }
+    if (constant.length) {
+      const shown = constant.slice(0, 20).map((c) => `"${c}"`).join(', ');
+      importNotes.push(`${constant.length === 1 ? 'column' : `${constant.length} columns`} ${shown}${constant.length > 20 ? ', …' : ''} ${constant.length === 1 ? 'has' : 'have'} the same value in every train row: ${constant.length === 1 ? 'it tells' : 'they tell'} a model nothing (leave ${constant.length === 1 ? 'it' : 'them'} out with --feature-columns)`);
+    }
+  }
   for (const note of importNotes) opts.onNote?.(note);
   problems.throwIfAny();
 
