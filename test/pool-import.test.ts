@@ -129,6 +129,17 @@ describe('pool import: good inputs', () => {
   });
 });
 
+describe('pool import: missing numbers in a typed file', () => {
+  it('are NULLs, and the error says so (not the text markers)', async () => {
+    const { withDb } = await import('../src/pool/duckdb.ts');
+    const dir = tempDir();
+    const file = join(dir, 'n.parquet');
+    await withDb((conn) => conn.run(`COPY (SELECT 'r' || i AS id, CASE WHEN i = 3 THEN NULL ELSE i * 0.5 END AS x, CASE WHEN i % 2 = 0 THEN 'a' ELSE 'b' END AS label FROM range(12) t(i)) TO '${file}' (FORMAT parquet)`));
+    const err = await importPool({ input: file, out: join(dir, 'p') }).then(() => null, (e: Error) => e);
+    expect(err?.message).toMatch(/missing values in numeric feature "x" \(NULL in the file\)/);
+  });
+});
+
 describe('pool import: constant columns', () => {
   it('are named in a note and the datasheet, not refused', async () => {
     const rows = ['id,x,const,colour,label', ...Array.from({ length: 12 }, (_, i) => `r${i},${i},7,red,${i % 2 ? 'a' : 'b'}`)].join('\n') + '\n';

@@ -706,7 +706,8 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
         policy === 'error' ? problems : new ProblemList(),
         s,
         `${p.expr} IS NULL`,
-        `missing values in numeric feature "${p.name}" (missing: ${clean.naValues.map((v) => JSON.stringify(v)).join(', ')}); pass --missing drop-row or --missing impute to accept them`,
+        // A typed column (Parquet, Arrow) is missing where it is NULL; a text one where it holds a marker.
+        `missing values in numeric feature "${p.name}" (${NUMERIC_TYPE.test(typeOf(s, p.name)) ? 'NULL in the file' : `missing: ${clean.naValues.map((v) => JSON.stringify(v)).join(', ')}`}); pass --missing drop-row or --missing impute to accept them`,
         p.name,
       );
       missingCounts[p.name] = (missingCounts[p.name] ?? 0) + n;
