@@ -41,6 +41,20 @@ describe('class imbalance', () => {
     expect(rows).toContainEqual({ class: 'c', split: 'test', count: 20, share: 0.2, rare: false });
   });
 
+  it('a shift as large but within sampling noise (small test split) is said so and does not warn', async () => {
+    const names = ['a', 'b'];
+    // 60 / 40 in train, 5 / 5 in a 10-row test split: total variation 10%, chi-squared p ≈ 0.5.
+    const train = makeSplit({ features: new Float32Array(1000), n: 1000, d: 1, labels: labelsOf([600, 400]), classNames: names });
+    const test = makeSplit({ features: new Float32Array(10), n: 10, d: 1, labels: labelsOf([5, 5]), classNames: names, split: 'test' });
+    const r = await classImbalance.run(makeContext(train, { test }), classImbalance.defaults);
+    expect(r.summary.figures.train_test_tvd).toBeCloseTo(0.1, 12);
+    expect(r.summary.verdict).toMatch(/differ by total variation 10\.0%, no more than sampling gives at these sizes \(chi-squared p = 0\.\d+\)/);
+    expect(r.summary.severity).not.toBe('warning');
+    // Without a test split the verdict says it was not read, not that there is none.
+    const alone = await classImbalance.run(makeContext(train), classImbalance.defaults);
+    expect(alone.summary.verdict).toContain('No test split was read');
+  });
+
   it('an empty class is a problem, not an infinite ratio', async () => {
     const train = makeSplit({ features: new Float32Array(10), n: 10, d: 1, labels: labelsOf([5, 5, 0]), classNames: ['a', 'b', 'c'] });
     const r = await classImbalance.run(makeContext(train), classImbalance.defaults);

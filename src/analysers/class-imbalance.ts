@@ -61,6 +61,9 @@ export function totalVariation(p: ArrayLike<number>, q: ArrayLike<number>): numb
   return s / 2;
 }
 
+/** A train/test label shift must reach this chi-squared p-value to count (and raise the severity). */
+export const SHIFT_ALPHA = 0.01;
+
 export const classImbalance: Analyser<ClassImbalanceOptions> = {
   name: 'class-imbalance',
   title: 'Class imbalance and label shift',
@@ -96,17 +99,22 @@ export const classImbalance: Analyser<ClassImbalanceOptions> = {
     else if (tr.imbalanceRatio < opts.ratioOk) parts.push(`Classes are balanced: the largest (${names[maxJ]}, ${count(tr.counts[maxJ])}) is ${tr.imbalanceRatio.toFixed(2)}× the smallest (${names[minJ]}, ${count(tr.counts[minJ])}).`);
     else parts.push(`The largest class (${names[maxJ]}, ${count(tr.counts[maxJ])} rows) is ${tr.imbalanceRatio.toFixed(1)}× the smallest (${names[minJ]}, ${count(tr.counts[minJ])}).`);
     if (rareNames.length && !empty.length) parts.push(`Rare (under ${pct(opts.rareFactor / k)} of rows): ${rareNames.join(', ')}.`);
+    // A shift counts when it is both large (total variation ≥ shiftWarn) and more than sampling
+    // gives at these sizes (chi-squared p < SHIFT_ALPHA): a small test split moves by chance.
+    const shifted = shift !== null && chi !== null && shift >= opts.shiftWarn && chi.pValue < SHIFT_ALPHA;
     if (shift !== null && chi) {
-      parts.push(shift >= opts.shiftWarn
-        ? `Train and test label distributions differ (total variation ${pct(shift)}, chi-squared p = ${chi.pValue.toPrecision(2)}).`
-        : `Train and test label distributions match (total variation ${pct(shift)}).`);
-    } else parts.push('No test split to compare label distributions with.');
+      parts.push(shifted
+        ? `Train and test label distributions differ (total variation ${pct(shift)}, chi-squared p = ${chi.pValue.toPrecision(2)}): a shift between the splits, or label noise in train that the test labels do not have.`
+        : shift >= opts.shiftWarn
+          ? `Train and test label distributions differ by total variation ${pct(shift)}, no more than sampling gives at these sizes (chi-squared p = ${chi.pValue.toPrecision(2)}).`
+          : `Train and test label distributions match (total variation ${pct(shift)}).`);
+    } else parts.push('No test split was read, so the train and test label distributions were not compared.');
 
     let severity: 'ok' | 'info' | 'warning' | 'problem' = 'ok';
     if (empty.length || tr.imbalanceRatio >= opts.ratioWarn) severity = 'problem';
     else if (rareNames.length) severity = 'warning';
     else if (tr.imbalanceRatio >= opts.ratioOk) severity = 'info';
-    if (shift !== null && shift >= opts.shiftWarn && severity !== 'problem') severity = 'warning';
+    if (shifted && severity !== 'problem') severity = 'warning';
 
     // Rows of rare classes are the per-row findings: they are what a selection should protect.
     const findings: Finding[] = [];

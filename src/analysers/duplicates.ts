@@ -398,7 +398,7 @@ export const duplicates: Analyser<DuplicateOptions> = {
         const chanceNote = ch && ch.crossPairs !== null && exactLeakRows ? ` (${count(exactLeakRows)} exact: ${chanceText(ch.crossPairs, ch.crossExpected!)})` : '';
         parts.push(`${plural(leaked, 'test row', 'test rows')} (${share(leaked)}) ${leaked === 1 ? 'has' : 'have'} a duplicate in train${chanceNote}: scores on ${leaked === 1 ? 'it overstate' : 'them overstate'} generalisation.`);
       }
-    } else parts.push('Leakage not checked: no test split available.');
+    } else parts.push('Leakage not checked: no test split was read.');
     if (r.near.method === 'lsh') parts.push(`Near duplicates were found with an approximate index; measured recall ${recall === null ? 'n/a (no pairs in the sample)' : pct(recall)} on a ${r.near.recall!.sampleRows}-row exact sample.`);
 
     // Severity counts exact copies only in the share beyond chance.
