@@ -379,7 +379,7 @@ export const duplicates: Analyser<DuplicateOptions> = {
     else {
       if (dup.length) {
         const chanceNote = ch && exactCopiesInDup ? `: ${chanceText(ch.trainPairs, ch.trainExpected)}` : '';
-        parts.push(`${count(rowsInClusters)} train rows fall in ${plural(dup.length, 'duplicate cluster', 'duplicate clusters')} (${count(exactCopiesInDup)} exact copies${chanceNote}; near: ${rule}); keeping one row per cluster would drop ${count(redundantRows)} rows (${pct(redundantRows / Math.max(n, 1))}).`);
+        parts.push(`${count(rowsInClusters)} train rows fall in ${plural(dup.length, 'duplicate cluster', 'duplicate clusters')} (${count(exactCopiesInDup)} exact copies${chanceNote}; near: ${rule}); keeping one row per cluster would drop ${plural(redundantRows, 'row', 'rows')} (${pct(redundantRows / Math.max(n, 1))}).`);
         if (worstInClusters !== null && dup.some((c) => c.kind === 'near')) parts.push(`Every two rows of a cluster are near duplicates; the least similar pair of any cluster is at ${cosine ? `cosine ${fmt(worstInClusters)}` : `${fmt(worstInClusters)} × the median nearest-neighbour distance`}.`);
       }
       if (chanceClusters.length) {

@@ -240,7 +240,8 @@ export const outliers: Analyser<OutlierOptions> = {
       name: 'outliers',
       summary: {
         verdict: verdict + note,
-        severity: severityFor(share, OUTLIER_SEVERITY),
+        // Rows flagged are something to read, however few: at least info, never a green "ok" beside them.
+        severity: flagged > 0 && share < OUTLIER_SEVERITY.ok ? 'info' : severityFor(share, OUTLIER_SEVERITY),
         figures: { rows: train.n, flagged, flagged_share: share, k: s.k, metric: s.metric, metric_reason: s.metricReason, dims: s.dims, median_score: s.median, q1: s.q1, q3: s.q3, cutoff: s.cutoff, iqr_factor: opts.iqrFactor, knn_recall: s.knnRecall, knn_search: s.knnSearch, ...check },
       },
       findings,
