@@ -458,5 +458,8 @@ describe('fairness of a model at chance level', () => {
     expect(r.summary.verdict).toMatch(/Caution: the out-of-sample model does not predict the labels clearly better than always guessing the majority class/);
     // and not on the real labels
     expect(result.summary.verdict).not.toContain('Caution');
+    // Some intersections are too small to judge: "lowest" is among the judged groups, and says so.
+    expect(table('fairness_groups').some((g) => g.too_small)).toBe(true);
+    expect(result.summary.verdict).toMatch(/overall and lowest among groups of at least 30 rows for /);
   });
 });

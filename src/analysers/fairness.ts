@@ -422,7 +422,9 @@ export const fairness: Analyser<FairnessOptions> = {
     const parts: string[] = [];
     // The interval is the worst-group accuracy's (a bootstrap of the minimum over groups), not
     // that group's own Wilson interval in fairness_groups: said so, since the two differ.
-    if (worstAcc) parts.push(`Out-of-sample accuracy is ${pct(overallAccuracy)} overall and lowest for ${worstAcc.attribute} = ${worstAcc.worst_group} (${pct(worstAcc.worst_group_accuracy as number)}; worst-group accuracy ${range(worstAcc, 'worst_group_accuracy')}).`);
+    // With groups too small to judge, the lowest judged group may sit above the overall figure: say among which.
+    const anySmall = groupRows.some((x) => x.too_small);
+    if (worstAcc) parts.push(`Out-of-sample accuracy is ${pct(overallAccuracy)} overall and lowest${anySmall ? ` among groups of at least ${N} rows` : ''} for ${worstAcc.attribute} = ${worstAcc.worst_group} (${pct(worstAcc.worst_group_accuracy as number)}; worst-group accuracy ${range(worstAcc, 'worst_group_accuracy')}).`);
     if (dpTop) parts.push(`Largest demographic-parity difference: ${pct(dpTop.demographic_parity_difference as number)} across ${dpTop.attribute} (selection rate of ${dpTop.class}, ${range(dpTop, 'demographic_parity_difference')}).`);
     if (eoTop) parts.push(`Largest equalized-odds difference: ${pct(eoTop.equalized_odds_difference as number)} across ${eoTop.attribute} (${eoTop.class} one-vs-rest, ${range(eoTop, 'equalized_odds_difference')}).`);
     // The parity ratio differs by class (with two classes the differences do not): the lowest
