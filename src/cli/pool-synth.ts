@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { NoiseType, SynthOptions } from '../pool/synth.ts';
 import { SieveError } from '../util/errors.ts';
-import { printJson, printTable } from '../util/output.ts';
+import { printJson, printTable, printWrapped } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
 
 function int(s: string, option: string, min = 0): number {
@@ -129,5 +129,10 @@ export function registerPoolSynth(pool: Command): void {
         ['file', 'visibility', 'rows', 'bytes'],
         manifest.files.map((f) => [f.path, f.visibility, f.rows, f.bytes]),
       );
+      // Too few rows for the asked imbalance: every class keeps a row, so the ratio is smaller.
+      const sizes = p.stats.classCounts.train, got = Math.max(...sizes) / Math.max(1, Math.min(...sizes));
+      if (p.options.imbalance > 1 && Math.abs(got / p.options.imbalance - 1) > 0.1)
+        printWrapped(`note: --imbalance ${p.options.imbalance} cannot be met with ${p.stats.trainRows} train rows in ${p.options.classes} classes: the clean train class sizes are ${sizes.join(' ')} (ratio ${got.toFixed(1)})`);
+      if (p.stats.noisyRows) printWrapped('note: class sizes are of the clean labels; label noise moves rows between classes, so the given labels (what `sieve audit` counts) differ');
     });
 }
