@@ -1,72 +1,48 @@
 /**
- * What a waiting `sieve submit` says about its job (src/server/client.ts jobWaitLine,
- * jobWaitReporter): a queued job how long it has waited, a running one how long its attempt has
- * run, never "queued: running for"; each state (or attempt) counts from zero; off a terminal a
- * line every interval, none for a short wait; on a terminal one line rewritten; nothing under
- * --json. The clock is the test's own. (The command itself, through execFile: server-cli.test.ts.)
+ * `sieve submit` waiting for its job: a server restart mid-wait is waited out (the job is
+ * stored), and a server gone for good ends the wait with the job id and exit code 1, not as
+ * a refused submission.
  */
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { jobWaitLine, jobWaitReporter } from '../src/server/client.ts';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { waitForJob } from '../src/server/client.ts';
+import { SieveError } from '../src/util/errors.ts';
 
-function capture(isTTY: boolean) {
-  const chunks: string[] = [];
-  const stream = Object.assign(new Writable({ write(chunk, _enc, done) { chunks.push(String(chunk)); done(); } }), { isTTY });
-  return { stream, chunks };
+function jobServer(state: () => string, port = 0): Promise<Server> {
+  const s = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ id: 'job_1', challenge: 'tiny', submission: 'sub_1', state: state(), attempts: 1, max_attempts: 3, attempt_log: [] }));
+  });
+  return new Promise((resolve) => s.listen(port, '127.0.0.1', () => resolve(s)));
 }
+const close = (s: Server) => new Promise<void>((r) => s.close(() => r()));
 
-describe('the waiting job line', () => {
-  it('says how long a queued job has waited and how long a running attempt has run', () => {
-    expect(jobWaitLine({ state: 'queued', attempts: 0 }, 10.4)).toBe('queued: waiting for 10 s');
-    expect(jobWaitLine({ state: 'queued', attempts: 1 }, 3)).toBe('queued again for attempt 2: waiting for 3 s');
-    expect(jobWaitLine({ state: 'running', attempts: 1 }, 12.6)).toBe('running attempt 1: evaluating for 13 s');
-    expect(jobWaitLine({ state: 'running', attempts: 3 }, 0)).toBe('running attempt 3: evaluating for 0 s');
+describe('waiting for a job through a server restart', () => {
+  it('keeps polling while the server is down and returns the result once it is back', async () => {
+    let polls = 0;
+    const first = await jobServer(() => (polls++, 'running'));
+    const port = (first.address() as AddressInfo).port;
+    const server = `http://127.0.0.1:${port}`;
+    const waiting = waitForJob({ server, token: 't' }, 'job_1', { timeoutSeconds: 30, pollMs: 50 });
+    await new Promise((r) => setTimeout(r, 200));
+    await close(first); // the server stops …
+    await new Promise((r) => setTimeout(r, 300));
+    const second = await jobServer(() => 'done', port); // … and is back, the job scored meanwhile
+    const s = await waiting;
+    expect(s.state).toBe('done');
+    expect(polls).toBeGreaterThan(0);
+    await close(second);
   });
 
-  it('off a terminal: a line every interval while a state lasts, none for a short one; a new state or attempt counts from zero', () => {
-    const { stream, chunks } = capture(false);
-    let t = 5_000_000;
-    const r = jobWaitReporter({ stream, intervalMs: 10_000, now: () => t });
-    const poll = (state: 'queued' | 'running', attempts: number, seconds: number) => {
-      for (let i = 0; i < seconds; i++) { r.update({ state, attempts }); t += 1000; }
-    };
-    poll('queued', 0, 10); // polled at 0..9 s: nothing yet
-    expect(chunks).toEqual([]);
-    poll('queued', 0, 11); // 10 s and 20 s
-    poll('running', 1, 11); // from zero: 10 s into the attempt
-    poll('queued', 1, 4); // a short wait for the retry: nothing
-    poll('running', 2, 11);
-    r.stop();
-    expect(chunks).toEqual([
-      'queued: waiting for 10 s\n',
-      'queued: waiting for 20 s\n',
-      'running attempt 1: evaluating for 10 s\n',
-      'running attempt 2: evaluating for 10 s\n',
-    ]);
-    expect(chunks.join('')).not.toMatch(/queued[^\n]*running for/);
-  });
-
-  it('on a terminal: one line rewritten at every poll and cleared at the end; nothing when disabled', () => {
-    const tty = capture(true);
-    let t = 0;
-    const ci = process.env.CI;
-    delete process.env.CI; // under CI a terminal counts as none (as for progress bars)
-    try {
-      const r = jobWaitReporter({ stream: tty.stream, now: () => t });
-      r.update({ state: 'queued', attempts: 0 });
-      t += 2000;
-      r.update({ state: 'queued', attempts: 0 });
-      t += 1000;
-      r.update({ state: 'running', attempts: 1 });
-      r.stop();
-    } finally {
-      if (ci !== undefined) process.env.CI = ci;
-    }
-    expect(tty.chunks).toEqual(['\r\x1b[Kqueued: waiting for 0 s', '\r\x1b[Kqueued: waiting for 2 s', '\r\x1b[Krunning attempt 1: evaluating for 0 s', '\r\x1b[K']);
-    const off = capture(false);
-    const quiet = jobWaitReporter({ stream: off.stream, enabled: false, intervalMs: 1, now: () => (t += 1000) });
-    for (let i = 0; i < 5; i++) quiet.update({ state: 'queued', attempts: 0 });
-    quiet.stop();
-    expect(off.chunks).toEqual([]);
+  it('gives up after the outage limit with the job id, exit code 1', async () => {
+    const s = await jobServer(() => 'queued');
+    const port = (s.address() as AddressInfo).port;
+    await close(s);
+    const err = await waitForJob({ server: `http://127.0.0.1:${port}`, token: 't' }, 'job_1', { timeoutSeconds: 30, pollMs: 20, outageMs: 200 }).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(SieveError);
+    expect((err as SieveError).message).toMatch(/lost contact with the server while waiting for job job_1 .*the submission is stored/);
+    expect((err as SieveError).exitCode).toBe(1);
+    expect((err as SieveError).examples).toContain('see it later with: sieve status job_1');
   });
 });

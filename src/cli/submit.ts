@@ -60,6 +60,8 @@ Examples:
         }
         return;
       }
+      // Without a terminal no progress line shows the job id: say it once, so a lost wait can be picked up.
+      if (!opts.json && !process.stderr.isTTY) console.error(`job ${accepted.job} queued; waiting for its result (or later: sieve status ${accepted.job})`);
       const job = await client.waitForJob(r, accepted.job, { timeoutSeconds: timeout, report: client.jobWaitReporter({ enabled: !opts.json }) });
       if (job.state !== 'done') {
         throw new SieveError(`job ${job.id} ${job.state}${job.error ? `: ${job.error}` : ''}`, {

@@ -38,6 +38,9 @@ function base(server: string): string {
   return u.toString().replace(/\/+$/, '');
 }
 
+/** The server could not be reached at all (connection refused, reset, DNS): a waiting client may try again. */
+export class ServerUnreachable extends SieveError {}
+
 async function call<T>(opts: ClientOptions, path: string, init: RequestInit & { duplex?: 'half' } = {}): Promise<T> {
   const url = `${base(opts.server)}${path}`;
   let res: Response;
@@ -45,7 +48,7 @@ async function call<T>(opts: ClientOptions, path: string, init: RequestInit & { 
     res = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) } });
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new SieveError(`cannot reach the server at ${base(opts.server)} (${cause?.code ?? cause?.message ?? (err as Error).message})`, { where: '--server' });
+    throw new ServerUnreachable(`cannot reach the server at ${base(opts.server)} (${cause?.code ?? cause?.message ?? (err as Error).message})`, { where: '--server' });
   }
   const text = await res.text();
   let body: unknown = null;
@@ -173,11 +176,31 @@ export function jobWaitReporter(o: JobWaitOptions = {}): { update(s: Pick<JobSta
 }
 
 /** Polls a job until it is done, failed or cancelled (or `timeoutSeconds` pass). */
-export async function waitForJob(opts: ClientOptions, job: string, o: { timeoutSeconds: number; pollMs?: number; report?: ReturnType<typeof jobWaitReporter> }): Promise<JobStatus> {
+/** How long a waiting client keeps trying an unreachable server (a restart takes seconds). */
+export const OUTAGE_MS = 120_000;
+
+export async function waitForJob(opts: ClientOptions, job: string, o: { timeoutSeconds: number; pollMs?: number; outageMs?: number; report?: ReturnType<typeof jobWaitReporter> }): Promise<JobStatus> {
   const end = Date.now() + o.timeoutSeconds * 1000;
+  // The job is stored: a server restart (or a short outage) is waited out, not reported as a
+  // refused submission; past OUTAGE_MS the wait ends with the job id to look up later.
+  let downSince: number | null = null;
   try {
     for (;;) {
-      const s = await jobStatus(opts, job);
+      let s: JobStatus;
+      try {
+        s = await jobStatus(opts, job);
+        downSince = null;
+      } catch (err) {
+        if (!(err instanceof ServerUnreachable)) throw err;
+        downSince ??= Date.now();
+        if (Date.now() - downSince > (o.outageMs ?? OUTAGE_MS) || Date.now() > end) {
+          throw new SieveError(`lost contact with the server while waiting for job ${job} (${err.message}); the submission is stored and is scored when the server is back`, {
+            where: '--server', examples: [`see it later with: sieve status ${job}`], exitCode: 1,
+          });
+        }
+        await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
+        continue;
+      }
       if (s.state === 'done' || s.state === 'failed' || s.state === 'cancelled') return s;
       o.report?.update(s);
       if (Date.now() > end) {
