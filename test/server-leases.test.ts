@@ -135,14 +135,22 @@ describe.each(BACKENDS)('leases ($name)', (b) => {
         jobs: { queued: 1, running: 2, done: 1, failed: 0 }, oldestQueuedAt: 4, resultsTotal: 1, resultsLastMinute: 1, workersActive: 2,
         attempts: { done: 1, failed: 0, expired: 0 },
       });
-      // At 5000 A's lease has run out (not yet swept): A no longer counts as active.
-      expect((await store.queueStats(5000)).workersActive).toBe(1);
+      expect((await store.queueStats(300)).leaseExpired).toBe(0);
+      // At 5000 A's lease has run out (not yet swept): A no longer counts as active, and its job
+      // counts as waiting for a claim (the oldest such: job_1, created at 1), not as running.
+      expect(await store.queueStats(5000)).toMatchObject({ workersActive: 1, leaseExpired: 1, oldestQueuedAt: 1 });
+      const { metricsText } = await import('../src/server/ops.ts');
+      const text = metricsText(await store.queueStats(5000), 5000, store.schemaVersion);
+      expect(text).toMatch(/^sieve_queue_depth 2$/m);
+      expect(text).toMatch(/^sieve_jobs_running 1$/m);
+      expect(text).toMatch(/^sieve_jobs_lease_expired 1$/m);
       // The next claim sweeps it: job_1 goes back to the queue even with one attempt allowed (the
       // worker was lost, the job did not fail), and the claim gets the oldest queued: job_1 again.
       expect((await store.claimJob('C', 1000, 5000))!).toMatchObject({ attempt: 2, job: { id: 'job_1' } });
       expect(await store.getJob('job_1')).toMatchObject({ state: 'running', worker: 'C', error: 'the lease of worker A expired (no heartbeat)' });
+      // By then both running jobs' leases have run out: they wait for a claim too (job_1 the oldest).
       expect(await store.queueStats(200 + 60_001)).toMatchObject({
-        jobs: { queued: 1, running: 2, done: 1, failed: 0 }, oldestQueuedAt: 4, resultsTotal: 1, resultsLastMinute: 0,
+        jobs: { queued: 1, running: 2, done: 1, failed: 0 }, leaseExpired: 2, oldestQueuedAt: 1, resultsTotal: 1, resultsLastMinute: 0,
         attempts: { done: 1, expired: 1 },
       });
     } finally {

@@ -20,9 +20,10 @@ export function metricsText(s: QueueStats, now: number, schemaVersion: number): 
   metric('sieve_up', 'gauge', 'The server answers and its database is reachable.', [['', 1]]);
   metric('sieve_schema_version', 'gauge', 'Schema version of the server database.', [['', schemaVersion]]);
   metric('sieve_jobs', 'gauge', 'Evaluation jobs by state.', Object.entries(s.jobs).map(([k, v]) => [`{state="${k}"}`, v]));
-  metric('sieve_queue_depth', 'gauge', 'Jobs waiting to be claimed by a worker.', [['', s.jobs.queued]]);
-  metric('sieve_jobs_running', 'gauge', 'Jobs leased to a worker now.', [['', s.jobs.running]]);
-  metric('sieve_oldest_queued_job_age_seconds', 'gauge', 'Age of the oldest queued job (0 when none is queued).', [['', s.oldestQueuedAt === null ? 0 : Math.max(0, (now - s.oldestQueuedAt) / 1000)]]);
+  metric('sieve_queue_depth', 'gauge', 'Jobs waiting to be claimed by a worker (queued, or running under an expired lease).', [['', s.jobs.queued + s.leaseExpired]]);
+  metric('sieve_jobs_running', 'gauge', 'Jobs leased to a worker now (live leases).', [['', s.jobs.running - s.leaseExpired]]);
+  metric('sieve_jobs_lease_expired', 'gauge', 'Running jobs whose worker\'s lease ran out: its worker died or lost the database; the next claim takes them.', [['', s.leaseExpired]]);
+  metric('sieve_oldest_queued_job_age_seconds', 'gauge', 'Age of the oldest job waiting to be claimed (0 when none waits).', [['', s.oldestQueuedAt === null ? 0 : Math.max(0, (now - s.oldestQueuedAt) / 1000)]]);
   metric('sieve_results_last_minute', 'gauge', 'Results written in the last 60 seconds.', [['', s.resultsLastMinute]]);
   metric('sieve_results_total', 'counter', 'Results written.', [['', s.resultsTotal]]);
   metric('sieve_attempts_total', 'counter', 'Ended evaluation attempts by outcome (failed attempts count toward a job\'s attempts; interrupted, expired and released ones do not).', Object.entries(s.attempts).map(([k, v]) => [`{outcome="${k}"}`, v]));
@@ -37,7 +38,7 @@ export function opsApp(store: ServerStore): Hono {
     try {
       const version = await store.currentVersion();
       const ok = version === store.schemaVersion;
-      return c.json({ ok, database: 'reachable', schema_version: version, ...(ok ? {} : { expected_schema_version: store.schemaVersion }), jobs: await store.countJobs() }, ok ? 200 : 503);
+      return c.json({ ok, database: 'reachable', schema_version: version, ...(ok ? {} : { expected_schema_version: store.schemaVersion }), jobs: await store.countJobs(), jobs_lease_expired: (await store.queueStats()).leaseExpired }, ok ? 200 : 503);
     } catch (err) {
       return c.json({ ok: false, database: 'unreachable', error: (err as Error).message.split('\n')[0] }, 503);
     }

@@ -189,11 +189,14 @@ export async function queueStats(q: SqlTx, now: number): Promise<QueueStats> {
   for (const r of await q.rows('SELECT outcome, count(*) AS n FROM job_attempts WHERE outcome IS NOT NULL GROUP BY outcome')) {
     if ((r.outcome as string) in attempts) attempts[r.outcome as AttemptOutcome] = num(r.n);
   }
-  const oldest = await q.rows("SELECT min(created_at) AS t FROM jobs WHERE state = 'queued'");
+  // A running job whose lease ran out (its worker died) waits to be claimed again, like a queued one.
+  const expired = await q.rows("SELECT count(*) AS n FROM jobs WHERE state = 'running' AND lease_expires_at < $1", [now]);
+  const oldest = await q.rows("SELECT min(created_at) AS t FROM jobs WHERE state = 'queued' OR (state = 'running' AND lease_expires_at < $1)", [now]);
   const results = await q.rows('SELECT count(*) AS total, count(*) FILTER (WHERE created_at >= $1) AS recent FROM results', [now - 60_000]);
   const workers = await q.rows("SELECT count(DISTINCT worker) AS n FROM jobs WHERE state = 'running' AND lease_expires_at >= $1", [now]);
   return {
     jobs,
+    leaseExpired: num(expired[0].n),
     oldestQueuedAt: numOrNull(oldest[0]?.t),
     attempts,
     resultsTotal: num(results[0].total),

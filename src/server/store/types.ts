@@ -153,7 +153,9 @@ export type AttemptOutcome = 'done' | 'failed' | 'interrupted' | 'expired' | 're
 /** What /metrics shows: the queue at one moment, and counters that only grow. */
 export interface QueueStats {
   jobs: Record<JobState, number>;
-  /** created_at of the oldest queued job. */
+  /** Running jobs whose worker's lease has run out (the worker died or lost the database): waiting to be claimed again. */
+  leaseExpired: number;
+  /** created_at of the oldest queued job (or running job with an expired lease). */
   oldestQueuedAt: number | null;
   /** Ended attempts by outcome, all time. */
   attempts: Record<AttemptOutcome, number>;
