@@ -463,3 +463,26 @@ describe('fairness of a model at chance level', () => {
     expect(result.summary.verdict).toMatch(/overall and lowest among groups of at least 30 rows for /);
   });
 });
+
+describe('labels of unequal quality across groups', () => {
+  const run = async (groupNoiseFactor: number) => {
+    const p = generateSynthPool({ rows: 5000, dim: 16, classes: 5, noise: 0.15, groupNoiseFactor, seed: 3 });
+    const synth = splitFromTable(p.train, synthClassNames(5), 'train');
+    return fairness.run(makeContext(synth), { ...fairness.defaults, intersections: false, bootstrapSamples: 100 });
+  };
+
+  it('a label-error gap beyond chance raises the severity to at least a warning (planted: group b 4× the noise)', async () => {
+    const r = await run(4);
+    const f = r.summary.figures;
+    expect(f.label_error_rate_gap as number).toBeGreaterThan(0.05);
+    expect(f.label_error_rate_z as number).toBeGreaterThan(2.5758);
+    expect(['warning', 'problem']).toContain(r.summary.severity);
+    expect(r.summary.verdict).toMatch(/beyond chance, so the labels themselves are of unequal quality across group/);
+  }, 120_000);
+
+  it('no planted difference: no such sentence, and the figure is small', async () => {
+    const r = await run(1);
+    expect(r.summary.verdict).not.toContain('unequal quality');
+    expect(Math.abs(r.summary.figures.label_error_rate_gap as number)).toBeLessThan(0.05);
+  }, 120_000);
+});

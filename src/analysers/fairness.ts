@@ -149,6 +149,11 @@ export const FAIRNESS_SEVERITY = { ok: 0.05, info: 0.1, warning: 0.2 };
 /** Attribute statistics with bootstrap intervals, in this order (then every class's parity ratio). */
 const ATTR_STATS = ['demographic_parity_difference', 'demographic_parity_ratio', 'equalized_odds_difference', 'worst_group_accuracy'] as const;
 
+/** A label-error rate gap between two groups of one column raises the severity when it is this large … */
+export const LABEL_ERROR_GAP = 0.05;
+/** … and its two-proportion z exceeds this (two-sided 1%). */
+export const LABEL_ERROR_Z = 2.5758;
+
 /** The four-fifths rule: a parity ratio under 0.8 is an adverse impact (US EEOC guidelines; fairlearn's docs cite it). */
 export const FOUR_FIFTHS = 0.8;
 
@@ -462,9 +467,20 @@ export const fairness: Analyser<FairnessOptions> = {
       const spread = (hi.label_error_rate as number) - (lo.label_error_rate as number);
       if (!lerHi || spread > (lerHi.label_error_rate as number) - (lerLo!.label_error_rate as number)) { lerHi = hi; lerLo = lo; }
     }
+    // Labels of unequal quality across groups are a fairness problem of the data itself: a gap of
+    // at least LABEL_ERROR_GAP that a two-proportion z-test puts beyond chance (two-sided 1%)
+    // raises the severity to at least a warning.
+    let lerZ: number | null = null, lerGap: number | null = null;
     if (lerHi && lerLo && (lerHi.label_error_rate as number) > 0) {
-      parts.push(`Suspected label errors: ${pct(lerHi.label_error_rate as number)} of ${lerHi.attribute} = ${lerHi.group} vs ${pct(lerLo.label_error_rate as number)} of ${lerLo.attribute} = ${lerLo.group}.`);
+      const n1 = lerHi.rows as number, n2 = lerLo.rows as number, p1 = lerHi.label_error_rate as number, p2 = lerLo.label_error_rate as number;
+      const pooled = (p1 * n1 + p2 * n2) / (n1 + n2);
+      const se = Math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2));
+      lerGap = p1 - p2;
+      lerZ = se > 0 ? lerGap / se : null;
+      const beyond = lerZ !== null && lerZ > LABEL_ERROR_Z && lerGap >= LABEL_ERROR_GAP;
+      parts.push(`Suspected label errors: ${pct(p1)} of ${lerHi.attribute} = ${lerHi.group} vs ${pct(p2)} of ${lerLo.attribute} = ${lerLo.group}${beyond ? ` (a gap of ${(100 * lerGap).toFixed(1)} points, z = ${lerZ!.toFixed(1)}: beyond chance, so the labels themselves are of unequal quality across ${lerHi.attribute})` : ''}.`);
     }
+    const lerBeyond = lerZ !== null && lerGap !== null && lerZ > LABEL_ERROR_Z && lerGap >= LABEL_ERROR_GAP;
     // Severity: the largest lower interval end of a judged gap.
     let worstGap = 0, worstAttr = '', worstGapLow = 0;
     for (const x of attrRows) {
@@ -488,7 +504,7 @@ export const fairness: Analyser<FairnessOptions> = {
       const hi = nv(x.demographic_parity_ratio_high);
       return x.class === names[pos!] && hi !== null && hi < FOUR_FIFTHS;
     });
-    const severity = belowRule.length && (gapSeverity === 'ok' || gapSeverity === 'info') ? 'warning' : gapSeverity;
+    const severity = (belowRule.length || lerBeyond) && (gapSeverity === 'ok' || gapSeverity === 'info') ? 'warning' : gapSeverity;
     if (belowRule.length && severity !== gapSeverity) {
       const worst = belowRule.slice().sort((a, b) => (a.demographic_parity_ratio as number) - (b.demographic_parity_ratio as number))[0];
       parts.push(`Warning: ${belowRule.length} parity ratio${belowRule.length > 1 ? 's have their' : ' has its'} whole 95% interval under ${FOUR_FIFTHS} (lowest ${ratio(worst.demographic_parity_ratio as number)}, ${worst.attribute}, selection rate of ${worst.class}), though no difference is large enough to warn.`);
@@ -510,6 +526,8 @@ export const fairness: Analyser<FairnessOptions> = {
           min_demographic_parity_ratio_attribute: ratioLow ? (ratioLow.attribute as string) : null,
           min_demographic_parity_ratio_class: ratioLow ? (ratioLow.class as string) : null,
           ratios_below_four_fifths: belowRule.length,
+          label_error_rate_gap: lerGap,
+          label_error_rate_z: lerZ,
           label_error_filter: labelOptions.filterBy,
           overall_accuracy: overallAccuracy,
           worst_attribute: worstAttr || null,
