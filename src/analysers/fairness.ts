@@ -579,11 +579,11 @@ function fairnessPlots(groupRows: ExtraTable['rows'], results: AttributeResult[]
   const acc = singles.filter((r) => r.accuracy !== null).map((r) => ({
     group: label(r), attribute: r.attribute, rows: r.rows, accuracy: r.accuracy, low: r.accuracy_low ?? r.accuracy, high: r.accuracy_high ?? r.accuracy, judged: judgedLabel(!r.too_small),
   }));
-  if (acc.length) plots.push(intervalChart({ title: `Out-of-sample accuracy per group (95% Wilson interval; faded: too small to judge${omitted})`, values: acc, category: 'group', value: 'accuracy', low: 'low', high: 'high', color: 'attribute', shape: 'judged', extraTooltip: ['rows'] }));
+  if (acc.length) plots.push(intervalChart({ title: `Out-of-sample accuracy per group (95% Wilson interval; faded: too small to judge${omitted})`, values: acc, category: 'group', value: 'accuracy', valueTitle: 'accuracy', low: 'low', high: 'high', color: 'attribute', shape: 'judged', extraTooltip: ['rows'] }));
   const sel = singles.filter((r) => r.selection_rate !== null).map((r) => ({
     group: label(r), attribute: r.attribute, rows: r.rows, selection_rate: r.selection_rate, low: r.selection_rate_low ?? r.selection_rate, high: r.selection_rate_high ?? r.selection_rate, judged: judgedLabel(!r.too_small),
   }));
-  if (sel.length) plots.push(intervalChart({ title: `Selection rate per group: share predicted ${classNote} (95% Wilson interval${omitted})`, values: sel, category: 'group', value: 'selection_rate', low: 'low', high: 'high', color: 'attribute', shape: 'judged', extraTooltip: ['rows'] }));
+  if (sel.length) plots.push(intervalChart({ title: `Selection rate per group: share predicted ${classNote} (95% Wilson interval${omitted})`, values: sel, category: 'group', value: 'selection_rate', valueTitle: 'selection rate', low: 'low', high: 'high', color: 'attribute', shape: 'judged', extraTooltip: ['rows'] }));
   const odds: Record<string, string | number | boolean | null>[] = [];
   for (const r of singles) {
     if (r.tpr !== null) odds.push({ group: label(r), rate: 'TPR', value: r.tpr, low: r.tpr_low ?? r.tpr, high: r.tpr_high ?? r.tpr, denominator: `${r.positives} positives`, judged: judgedLabel(r.tpr_judged === true) });
