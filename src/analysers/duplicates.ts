@@ -516,7 +516,8 @@ function duplicateCostChart(n: number, clusters: { rows: number; conflict: boole
           encoding: {
             x: { field: 'plotted', type: 'quantitative', title: 'share of the split', scale: { type: 'log', domain: [1e-4, 1] }, axis: { format: '~%' } },
             x2: { datum: 1e-4 },
-            color: { field: 'split', type: 'nominal', title: null, scale: { domain: ['train', 'test'], range: ['#4c78a8', '#e45756'] }, legend: { orient: 'bottom' } },
+            // The legend names the test split only where it was read.
+            color: { field: 'split', type: 'nominal', title: null, scale: test ? { domain: ['train', 'test'], range: ['#4c78a8', '#e45756'] } : { domain: ['train'], range: ['#4c78a8'] }, legend: { orient: 'bottom' } },
           },
         },
         { mark: { type: 'text', align: 'left', dx: 4, fontSize: 10 }, transform: [{ calculate: 'max(datum.share, 1e-4)', as: 'plotted' }], encoding: { x: { field: 'plotted', type: 'quantitative' }, text: { field: 'label' } } },
