@@ -140,6 +140,11 @@ describe('sieve status', () => {
     expect(statusLines({ ...job, state: 'done', attempts: 1, attempt_log: [{ attempt: 1, outcome: 'done', reason: null, worker: 'w' }] }))
       .toEqual(['job job_1 (tiny): done, attempt 1']);
     expect(statusLines({ ...job, state: 'queued', attempts: 0, attempt_log: [] })).toEqual(['job job_1 (tiny): queued', 'failing attempts: 0 of at most 3']);
+    // A running job whose worker's lease ran out says so (the metrics count it as waiting).
+    expect(statusLines({
+      ...job, state: 'running', attempts: 1, lease_expired: true,
+      attempt_log: [{ attempt: 1, outcome: 'running', reason: null, worker: 'w' }],
+    })[0]).toBe("job job_1 (tiny): running, attempt 1: its worker's lease ran out (the worker stopped answering); waiting for a worker to take it again");
     // A job failed for good: its last attempt is its own, not one "before it", and no retry is promised.
     expect(statusLines({
       ...job, state: 'failed', attempts: 1,

@@ -114,6 +114,8 @@ interface StatusView {
   attempt_log: { attempt: number; outcome: string; reason: string | null; worker?: string | null }[];
   /** A failed job's retry is not run before this (its back-off). */
   retry_at?: string | null;
+  /** Running, but its worker's lease ran out: waiting for a worker to take it again. */
+  lease_expired?: boolean;
 }
 
 /**
@@ -131,7 +133,8 @@ export function statusLines(s: StatusView): string[] {
   for (const a of earlier) tally.set(a.outcome, (tally.get(a.outcome) ?? 0) + 1);
   const before = [...tally].map(([o, n]) => `${n} ${o}`).join(', ');
   const at = current ? `, attempt ${current.attempt}` : '';
-  const retry = s.state === 'queued' && s.retry_at ? `, retried at ${s.retry_at} at the earliest (back-off after a failed attempt)` : '';
+  const retry = s.state === 'queued' && s.retry_at ? `, retried at ${s.retry_at} at the earliest (back-off after a failed attempt)`
+    : s.state === 'running' && s.lease_expired ? ": its worker's lease ran out (the worker stopped answering); waiting for a worker to take it again" : '';
   const out = [`job ${s.id} (${s.challenge}): ${s.state}${at}${before ? ` (before it: ${before})` : ''}${retry}`];
   if (earlier.length || s.state === 'failed') {
     for (const a of log) out.push(`  #${a.attempt} ${a.outcome}${a.worker ? ` on ${a.worker}` : ''}${a.reason && a.outcome !== 'done' ? `: ${a.reason}` : ''}`);

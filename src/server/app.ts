@@ -649,5 +649,8 @@ function jobJson(j: JobRow) {
     finished_at: j.finishedAt ? new Date(j.finishedAt).toISOString() : null,
     // A job queued again after a failed attempt is not run before this (its retry back-off); null otherwise.
     retry_at: j.retryAt !== null && j.state === 'queued' ? new Date(j.retryAt).toISOString() : null,
+    // Running, but its worker's lease ran out (the worker died): the next claim takes it again.
+    // By this server's clock (leases themselves are judged by the database's); display only.
+    lease_expired: j.state === 'running' && j.leaseExpiresAt !== null && j.leaseExpiresAt < Date.now(),
   };
 }

@@ -25,6 +25,8 @@ export interface JobStatus {
   charged?: boolean;
   /** A job queued again after a failed attempt is not run before this (its retry back-off). */
   retry_at?: string | null;
+  /** Running, but its worker's lease ran out: the next claim takes it again. */
+  lease_expired?: boolean;
 }
 
 function base(server: string): string {
