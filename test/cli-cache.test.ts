@@ -25,6 +25,8 @@ describe('sieve cache', () => {
     expect(byName.evaluate).toMatchObject({ bytes: 3000, files: 1 });
     expect(byName.variants).toMatchObject({ bytes: 1000, files: 1 });
     expect(byName.findings).toMatchObject({ bytes: 0, files: 0 });
+    // A worker's pools and challenges (sieve worker --cache) are parts too (tryout: they were not shown).
+    expect(Object.keys(byName)).toEqual(expect.arrayContaining(['audit', 'downloads', 'pools', 'challenges', 'worker']));
     expect(info.bytes).toBe(4002);
     const table = run(cache, []);
     expect(table.stdout).toContain(`cache folder: ${cache}`);
@@ -36,9 +38,9 @@ describe('sieve cache', () => {
     expect(existsSync(join(cache, 'evaluate'))).toBe(false);
     expect(existsSync(join(cache, 'variants', 'v-1', 'train.parquet'))).toBe(true);
 
-    const bad = run(cache, ['clear', 'evaluate', 'pools']);
+    const bad = run(cache, ['clear', 'evaluate', 'models']);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/unknown cache part "pools": the parts are evaluate, variants, findings, embed, file-hashes/);
+    expect(bad.stderr).toMatch(/unknown cache part "models": the parts are evaluate, variants, findings, embed, file-hashes, audit, downloads, pools, challenges, worker/);
     expect(existsSync(join(cache, 'variants'))).toBe(true); // a bad call removes nothing
 
     const all = run(cache, ['clear', '--json']);

@@ -29,7 +29,7 @@ export function register(program: Command): void {
   cmd
     .command('clear')
     .description('remove cache parts (default: all); everything in them is rebuilt when next needed')
-    .argument('[parts...]', 'evaluate, variants, findings, file-hashes')
+    .argument('[parts...]', 'evaluate, variants, findings, embed, file-hashes, audit, downloads, pools, challenges, worker')
     .option('--json', 'machine-readable output')
     .action(async (names: string[], opts: { json?: boolean }) => {
       const { CACHE_PARTS, clearCache } = await import('../util/cache-parts.ts');

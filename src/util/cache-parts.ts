@@ -22,6 +22,11 @@ export const CACHE_PARTS: readonly CachePart[] = [
   { name: 'findings', entry: 'findings', what: 'analyser findings that strategies read, per pool' },
   { name: 'embed', entry: 'embed', what: 'finished chunks of interrupted sieve embed runs (reused by the next run, removed when it completes)' },
   { name: 'file-hashes', entry: 'file-hashes.json', what: 'sha256 of files already verified, by size, mtime and inode' },
+  { name: 'audit', entry: 'audit', what: "pools' audits (out-of-sample probabilities and the whole pool's report), reused by later audits of a subset" },
+  { name: 'downloads', entry: 'downloads', what: "a server's Arrow conversions of participant splits" },
+  { name: 'pools', entry: 'pools', what: "a worker's copies of challenge pools, by content hash (sieve worker --cache DIR)" },
+  { name: 'challenges', entry: 'challenges', what: "a worker's copies of challenge specs, by sha256 (sieve worker --cache DIR)" },
+  { name: 'worker', entry: 'worker', what: "sieve worker's default cache folder (its pools/, challenges/ and evaluate/)" },
 ];
 
 export interface CachePartUsage extends CachePart {
