@@ -609,15 +609,29 @@ class OneColumnChance {
       const g = list.find((m) => same(b, m[0], b, i));
       if (g) g.push(i); else list.push([i]);
     }
+    // Pairs farther than tau apart in column j, counted on each group's sorted values (a group of
+    // census rows equal but for one column can hold thousands: no loop over its pairs).
+    const sortedOf = (g: number[]) => Float64Array.from(g, (y) => Bf[y * d + j]).sort();
+    const atMost = (v: Float64Array, x: number) => { let lo = 0, hi = v.length; while (lo < hi) { const m = (lo + hi) >> 1; if (v[m] <= x) lo = m + 1; else hi = m; } return lo; };
+    const below = (v: Float64Array, x: number) => { let lo = 0, hi = v.length; while (lo < hi) { const m = (lo + hi) >> 1; if (v[m] < x) lo = m + 1; else hi = m; } return lo; };
     let far = 0;
     if (!B) {
       for (const list of groups.values()) for (const g of list) {
-        for (let x = 0; x < g.length; x++) for (let y = x + 1; y < g.length; y++) if (Math.abs(Bf[g[x] * d + j] - Bf[g[y] * d + j]) > tau) far++;
+        if (g.length < 2) continue;
+        const v = sortedOf(g);
+        let k = 0, near = 0;
+        for (let x = 0; x < v.length; x++) { if (k < x + 1) k = x + 1; while (k < v.length && v[k] - v[x] <= tau) k++; near += k - x - 1; }
+        far += (v.length * (v.length - 1)) / 2 - near;
       }
     } else {
+      const sorted = new Map<number[], Float64Array>();
       for (let i = 0; i < nA; i++) {
         const g = groups.get(hashOf(a, i))?.find((m) => same(b, m[0], a, i));
-        if (g) for (const y of g) if (Math.abs(A[i * d + j] - Bf[y * d + j]) > tau) far++;
+        if (!g) continue;
+        let v = sorted.get(g);
+        if (!v) { v = sortedOf(g); sorted.set(g, v); }
+        const x = A[i * d + j];
+        far += v.length - (atMost(v, x + tau) - below(v, x - tau));
       }
     }
     const q = this.shares(), own = this.columnOf[j];
