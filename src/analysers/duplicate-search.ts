@@ -485,6 +485,13 @@ export function columnResolution(Z: Float32Array, n: number, d: number): Float64
 /** A radius must span this many resolution steps of a column for a difference in it to count as near. */
 const RESOLUTION_STEPS = 10;
 
+/** Pairs of sorted values at most t apart (two pointers). */
+function pairsWithin(v: Float64Array, t: number): number {
+  let k = 0, count = 0;
+  for (let i = 0; i < v.length; i++) { if (k < i + 1) k = i + 1; while (k < v.length && v[k] - v[i] <= t) k++; count += k - i - 1; }
+  return count;
+}
+
 /** Rows sorted by one column, and how many pairs (within A, or A × B) lie within a distance in it. */
 class ColumnPairs {
   readonly total: number;
@@ -499,18 +506,13 @@ class ColumnPairs {
   /** Pairs whose values in the column differ by at most t (two pointers over the sorted values). */
   within(t: number): number {
     const a = this.a, b = this.b;
-    let count = 0;
-    if (!b) {
-      let k = 0;
-      for (let i = 0; i < a.length; i++) { if (k < i + 1) k = i + 1; while (k < a.length && a[k] - a[i] <= t) k++; count += k - i - 1; }
-    } else {
-      let lo = 0, hi = 0;
-      for (let i = 0; i < a.length; i++) {
-        while (lo < b.length && b[lo] < a[i] - t) lo++;
-        if (hi < lo) hi = lo;
-        while (hi < b.length && b[hi] <= a[i] + t) hi++;
-        count += hi - lo;
-      }
+    if (!b) return pairsWithin(a, t);
+    let count = 0, lo = 0, hi = 0;
+    for (let i = 0; i < a.length; i++) {
+      while (lo < b.length && b[lo] < a[i] - t) lo++;
+      if (hi < lo) hi = lo;
+      while (hi < b.length && b[hi] <= a[i] + t) hi++;
+      count += hi - lo;
     }
     return count;
   }
@@ -583,32 +585,10 @@ class OneColumnChance {
     const pairs = new ColumnPairs(A, nA, B, nB, d, j);
     const tau = pairs.median();
     const farShare = 1 - pairs.within(tau) / pairs.total;
-    // Rows grouped by every value but column j's (hash, then compared value by value).
-    const a = new Int32Array(A.buffer, A.byteOffset, nA * d);
-    const b = B ? new Int32Array(B.buffer, B.byteOffset, nB * d) : a;
-    const hashOf = (X: Int32Array, i: number) => {
-      let h1 = 0x811c9dc5, h2 = 0x01000193;
-      for (let t = 0; t < d; t++) {
-        if (t === j) continue;
-        const v = X[i * d + t];
-        h1 = Math.imul(h1 ^ v, 0x01000193); h1 ^= h1 >>> 13;
-        h2 = Math.imul(h2 ^ v, 0x5bd1e995); h2 ^= h2 >>> 15;
-      }
-      return (h1 >>> 0) * 2097152 + ((h2 >>> 0) & 0x1fffff);
-    };
-    const same = (X: Int32Array, x: number, Y: Int32Array, y: number) => {
-      for (let t = 0; t < d; t++) if (t !== j && X[x * d + t] !== Y[y * d + t]) return false;
-      return true;
-    };
+    // Rows grouped by every value but column j's.
     const Bf = B ?? A, nBase = B ? nB : nA;
-    const groups = new Map<number, number[][]>();
-    for (let i = 0; i < nBase; i++) {
-      const h = hashOf(b, i);
-      let list = groups.get(h);
-      if (!list) { list = []; groups.set(h, list); }
-      const g = list.find((m) => same(b, m[0], b, i));
-      if (g) g.push(i); else list.push([i]);
-    }
+    const rest = Int32Array.from({ length: d - 1 }, (_, t) => (t < j ? t : t + 1));
+    const groups = new RowGroups(Bf, nBase, d, rest);
     // Pairs farther than tau apart in column j, counted on each group's sorted values (a group of
     // census rows equal but for one column can hold thousands: no loop over its pairs).
     const sortedOf = (g: number[]) => Float64Array.from(g, (y) => Bf[y * d + j]).sort();
@@ -616,17 +596,14 @@ class OneColumnChance {
     const below = (v: Float64Array, x: number) => { let lo = 0, hi = v.length; while (lo < hi) { const m = (lo + hi) >> 1; if (v[m] < x) lo = m + 1; else hi = m; } return lo; };
     let far = 0;
     if (!B) {
-      for (const list of groups.values()) for (const g of list) {
+      for (const g of groups.all()) {
         if (g.length < 2) continue;
-        const v = sortedOf(g);
-        let k = 0, near = 0;
-        for (let x = 0; x < v.length; x++) { if (k < x + 1) k = x + 1; while (k < v.length && v[k] - v[x] <= tau) k++; near += k - x - 1; }
-        far += (v.length * (v.length - 1)) / 2 - near;
+        far += (g.length * (g.length - 1)) / 2 - pairsWithin(sortedOf(g), tau);
       }
     } else {
       const sorted = new Map<number[], Float64Array>();
       for (let i = 0; i < nA; i++) {
-        const g = groups.get(hashOf(a, i))?.find((m) => same(b, m[0], a, i));
+        const g = groups.find(A, i);
         if (!g) continue;
         let v = sorted.get(g);
         if (!v) { v = sortedOf(g); sorted.set(g, v); }
@@ -760,42 +737,62 @@ export function featureColumns(featureNames: string[], d: number): Int32Array[] 
 }
 
 /**
- * Pairs of rows equal on the dimensions `dims` (bit for bit, as the exact groups compare):
- * within A (Σ over value combinations of C(k, 2)) and, with B, between A's rows and B's
- * (Σ k_A · k_B). Rows are grouped by a hash of those values and compared value by value.
+ * Rows grouped by their values on the dimensions `dims`, bit for bit (as the exact groups
+ * compare): by a hash of those values, then value by value, so a collision never merges
+ * different rows. Each group lists its rows in order; `find` looks up another matrix's row.
  */
-export function equalPairs(A: Float32Array, nA: number, d: number, dims: Int32Array, B: Float32Array | null, nB: number): { within: number; cross: number } {
-  const a = new Int32Array(A.buffer, A.byteOffset, nA * d);
-  const b = B ? new Int32Array(B.buffer, B.byteOffset, nB * d) : null;
-  const w = dims.length;
-  const hashOf = (X: Int32Array, i: number) => {
-    let h1 = 0x811c9dc5, h2 = 0x01000193 ^ w;
-    for (let t = 0; t < w; t++) {
+export class RowGroups {
+  private readonly byHash = new Map<number, number[][]>();
+  private readonly x: Int32Array;
+  constructor(X: Float32Array, n: number, private readonly d: number, private readonly dims: Int32Array) {
+    this.x = new Int32Array(X.buffer, X.byteOffset, n * d);
+    for (let i = 0; i < n; i++) {
+      const h = this.hashOf(this.x, i);
+      let list = this.byHash.get(h);
+      if (!list) { list = []; this.byHash.set(h, list); }
+      const g = list.find((m) => this.same(this.x, m[0], this.x, i));
+      if (g) g.push(i); else list.push([i]);
+    }
+  }
+  /** The group of row i of Y (same width d), if its values occur here. */
+  find(Y: Float32Array, i: number): number[] | undefined {
+    // One bit view per matrix looked up (callers look up every row of one matrix in turn).
+    if (this.lastY !== Y) { this.lastY = Y; this.lastView = new Int32Array(Y.buffer, Y.byteOffset, Y.length); }
+    const y = this.lastView!;
+    return this.byHash.get(this.hashOf(y, i))?.find((m) => this.same(this.x, m[0], y, i));
+  }
+  private lastY: Float32Array | null = null;
+  private lastView: Int32Array | null = null;
+  *all(): Iterable<number[]> {
+    for (const list of this.byHash.values()) yield* list;
+  }
+  private hashOf(X: Int32Array, i: number): number {
+    const { d, dims } = this;
+    let h1 = 0x811c9dc5, h2 = 0x01000193 ^ dims.length;
+    for (let t = 0; t < dims.length; t++) {
       const v = X[i * d + dims[t]];
       h1 = Math.imul(h1 ^ v, 0x01000193); h1 ^= h1 >>> 13;
       h2 = Math.imul(h2 ^ v, 0x5bd1e995); h2 ^= h2 >>> 15;
     }
     return (h1 >>> 0) * 2097152 + ((h2 >>> 0) & 0x1fffff);
-  };
-  const same = (X: Int32Array, i: number, Y: Int32Array, j: number) => {
-    for (let t = 0; t < w; t++) if (X[i * d + dims[t]] !== Y[j * d + dims[t]]) return false;
+  }
+  private same(X: Int32Array, a: number, Y: Int32Array, b: number): boolean {
+    const { d, dims } = this;
+    for (let t = 0; t < dims.length; t++) if (X[a * d + dims[t]] !== Y[b * d + dims[t]]) return false;
     return true;
-  };
-  // Per hash: the groups' first rows and their counts in A and in B.
-  const groups = new Map<number, { rep: number; inA: number; inB: number }[]>();
+  }
+}
+
+/**
+ * Pairs of rows equal on the dimensions `dims` (bit for bit, as the exact groups compare):
+ * within A (Σ over value combinations of C(k, 2)) and, with B, between A's rows and B's
+ * (Σ k_A · k_B).
+ */
+export function equalPairs(A: Float32Array, nA: number, d: number, dims: Int32Array, B: Float32Array | null, nB: number): { within: number; cross: number } {
+  const groups = new RowGroups(A, nA, d, dims);
   let within = 0, cross = 0;
-  for (let i = 0; i < nA; i++) {
-    const h = hashOf(a, i);
-    let list = groups.get(h);
-    if (!list) { list = []; groups.set(h, list); }
-    const g = list.find((x) => same(a, x.rep, a, i));
-    if (g) { within += g.inA; g.inA++; } else list.push({ rep: i, inA: 1, inB: 0 });
-  }
-  if (b) for (let i = 0; i < nB; i++) {
-    const list = groups.get(hashOf(b, i));
-    const g = list?.find((x) => same(a, x.rep, b, i));
-    if (g) cross += g.inA;
-  }
+  for (const g of groups.all()) within += (g.length * (g.length - 1)) / 2;
+  if (B) for (let i = 0; i < nB; i++) cross += groups.find(B, i)?.length ?? 0;
   return { within, cross };
 }
 
