@@ -5,7 +5,7 @@
  * non-regular files, gzip bombs, deep nesting.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -89,6 +89,13 @@ describe('pool import: missing values', () => {
     expect(Array.from({ length: s.n }, (_, i) => s.features[i * s.d])).toEqual([1.5, 2.5, 2.5, 2.5, 2.5, 4]);
   });
 
+  it('--missing impute refuses a numeric column with no value at all (there is no median to fill in)', async () => {
+    // Declared numeric, every value missing: median() of nothing is NULL, not 0.
+    const dir = fixture({ 'd.csv': 'id,label,x,z\n1,a,1,\n2,b,2,\n3,a,3,\n4,b,4,\n' });
+    const err = await importFails(dir, { input: 'd.csv', missing: 'impute', kinds: { z: 'numeric' } });
+    expect(err.message).toMatch(/cannot impute "z": it has no values in the train split/);
+  });
+
   it('--no-default-na (defaultNaValues: false) keeps "NA" as a value', async () => {
     const dir = fixture({ 'd.csv': 'id,label,c\n1,a,NA\n2,b,x\n3,a,NA\n' });
     const m = await importPool({ input: join(dir, 'd.csv'), defaultNaValues: false, out: join(dir, 'p') });
@@ -132,6 +139,22 @@ describe('pool import: formats and headers sniffed', () => {
     });
     expect((await importPool({ input: join(dir, 'a.data'), out: join(dir, 'p1') })).features).toEqual([{ name: 'x', kind: 'numeric' }]);
     expect((await importPool({ input: join(dir, 'b.txt'), idColumn: 'none', labelColumn: 'class', out: join(dir, 'p2') })).classes).toEqual(['a', 'b']);
+  });
+
+  it('a gzipped CSV or JSON Lines file says it is compressed; a BOM before JSON Lines is read as in CSV; a dangling link names its target', async () => {
+    const jsonl = '{"id":"1","label":"a","x":1}\n{"id":"2","label":"b","x":2}\n';
+    const dir = fixture({ 'd.csv.gz': gzipSync('id,label,x\n1,a,1\n2,b,2\n'), 'j.jsonl.gz': gzipSync(jsonl), 'bom.jsonl': `\uFEFF${jsonl}` });
+    for (const input of ['d.csv.gz', 'j.jsonl.gz']) {
+      const err = await importFails(dir, { input });
+      expect(err.message).toMatch(/^the file is gzip-compressed/);
+      expect(err.examples?.[0]).toBe(`gunzip -k ${input}, then import ${input.slice(0, -3)}`);
+    }
+    const m = await importPool({ input: join(dir, 'bom.jsonl'), out: join(dir, 'p') });
+    expect(m.features).toEqual([{ name: 'x', kind: 'numeric' }]);
+    expect((await readSplit(await openPool(join(dir, 'p')))).ids).toEqual(['1', '2']);
+    const links = tempDir('sieve-import-link-');
+    symlinkSync(join(links, 'gone.csv'), join(links, 'd.csv'));
+    expect((await importFails(links, { input: 'd.csv' })).message).toBe(`the path is a symbolic link to "${join(links, 'gone.csv')}", which does not exist`);
   });
 
   it('--columns must name every column', async () => {

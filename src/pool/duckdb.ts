@@ -9,6 +9,7 @@
  */
 import {
   ARRAY,
+  BIGINT,
   BLOB,
   BOOLEAN,
   DOUBLE,
@@ -19,6 +20,7 @@ import {
   DuckDBTypeId,
   FLOAT,
   INTEGER,
+  UBIGINT,
   VARCHAR,
   type DuckDBType,
 } from '@duckdb/node-api';
@@ -38,6 +40,9 @@ export type ColumnData =
   | { name: string; type: 'VARCHAR'; values: (string | null)[] }
   | { name: string; type: 'DOUBLE'; values: Float64Array | (number | null)[] }
   | { name: string; type: 'INTEGER'; values: Int32Array }
+  /** 64-bit integers, exact (through a double an id above 2^53 would change). */
+  | { name: string; type: 'BIGINT'; values: BigInt64Array | (bigint | null)[] }
+  | { name: string; type: 'UBIGINT'; values: BigUint64Array | (bigint | null)[] }
   | { name: string; type: 'BOOLEAN'; values: Uint8Array }
   /** n × dim, row-major. Stored as DuckDB FLOAT[dim]. */
   | { name: string; type: 'FLOAT[]'; dim: number; values: Float32Array }
@@ -73,6 +78,10 @@ function columnDuckType(c: ColumnData): DuckDBType {
       return DOUBLE;
     case 'INTEGER':
       return INTEGER;
+    case 'BIGINT':
+      return BIGINT;
+    case 'UBIGINT':
+      return UBIGINT;
     case 'BOOLEAN':
       return BOOLEAN;
     case 'FLOAT[]':
@@ -235,6 +244,27 @@ function fillVector(
     case 'INTEGER': {
       const v = c.values;
       bindings.copy_data_to_vector(vector, 0, v.buffer as ArrayBuffer, v.byteOffset + start * 4, m * 4);
+      return;
+    }
+    case 'BIGINT':
+    case 'UBIGINT': {
+      const typed = c.type === 'BIGINT' ? BigInt64Array : BigUint64Array;
+      if (c.values instanceof typed) {
+        bindings.copy_data_to_vector(vector, 0, c.values.buffer as ArrayBuffer, c.values.byteOffset + start * 8, m * 8);
+        return;
+      }
+      const out = new typed(m);
+      let nulls = false;
+      mask.fill(0xff);
+      for (let i = 0; i < m; i++) {
+        const v = (c.values as (bigint | null)[])[start + i];
+        if (v === null || v === undefined) {
+          nulls = true;
+          mask[i >> 3] &= ~(1 << (i & 7));
+        } else out[i] = v;
+      }
+      bindings.copy_data_to_vector(vector, 0, out.buffer as ArrayBuffer, 0, m * 8);
+      if (nulls) setValidity(vector, mask);
       return;
     }
     case 'BOOLEAN': {

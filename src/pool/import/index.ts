@@ -776,7 +776,9 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
   if (policy === 'impute') {
     for (const p of numeric) {
       if (!missingCounts[p.spec.name]) continue;
-      const median = Number(await scalar(conn, `SELECT median(${p.expr}) FROM ${parts(0)} WHERE ${partOf(0)} = 0`));
+      // median() of no values is NULL, and Number(null) would be a median of 0.
+      const raw = await scalar(conn, `SELECT median(${p.expr}) FROM ${parts(0)} WHERE ${partOf(0)} = 0`);
+      const median = raw === null || raw === undefined ? NaN : Number(raw);
       if (!Number.isFinite(median))
         throw new SieveError(`cannot impute "${p.spec.name}": it has no values in the train split`, { where: `${train.path}: ${p.spec.name}` });
       imputed[p.spec.name] = median;

@@ -8,8 +8,13 @@
  * runs in SQL over one table. CSV and JSON Lines are streamed: DuckDB reads them itself and
  * the byte scan before it keeps only a line map, so memory does not grow with the file.
  */
-import { readFile, stat } from 'node:fs/promises';
-import { basename, extname } from 'node:path';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readFile, readlink, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { basename, extname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { trackTemp } from '../../util/temps.ts';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { Type } from 'apache-arrow';
 import { SieveError } from '../../util/errors.ts';
@@ -157,6 +162,9 @@ export async function checkInputFile(path: string): Promise<number> {
     st = await stat(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    // A link whose target is gone is there to see (ls lists it): say where it points.
+    const target = code === 'ENOENT' ? await readlink(path).catch(() => null) : null;
+    if (target !== null) throw new SieveError(`the path is a symbolic link to "${target}", which does not exist`, { where: path });
     throw new SieveError(code === 'ENOENT' ? 'file not found' : `cannot read file (${code})`, { where: path });
   }
   if (st.isDirectory()) throw new SieveError('is a directory, not a file', { where: path });
@@ -429,10 +437,21 @@ export async function stageJsonl(conn: DuckDBConnection, path: string, table: st
   const scan = await scanJsonl(path, progress);
   progress?.start(0, `reading ${basename(path)} into DuckDB (${scan.records.toLocaleString('en')} records)`);
   const raw = `${table}_json`;
+  // DuckDB's JSON reader refuses a UTF-8 byte-order mark (CSV and submissions accept one): it
+  // reads a copy without those three bytes, which moves no line.
+  const bom = (await readHead(path, 3)).every((b, i) => b === [0xef, 0xbb, 0xbf][i]) && size >= 3;
+  const source = bom ? join(tmpdir(), `sieve-jsonl-${process.pid}-${randomBytes(4).toString('hex')}.jsonl`) : path;
+  const untrack = bom ? trackTemp(source) : () => {};
   try {
-    await conn.run(`CREATE TABLE ${quoteIdent(raw)} AS SELECT json FROM read_ndjson_objects(${sqlString(path)}, maximum_object_size = 33554432)`);
+    if (bom) await pipeline(createReadStream(path, { start: 3 }), createWriteStream(source));
+    await conn.run(`CREATE TABLE ${quoteIdent(raw)} AS SELECT json FROM read_ndjson_objects(${sqlString(source)}, maximum_object_size = 33554432)`);
   } catch (err) {
     throw readerError(err, path, 'JSON Lines');
+  } finally {
+    if (bom) {
+      await rm(source, { force: true });
+      untrack();
+    }
   }
   const rows = await countRows(conn, raw);
   if (rows !== scan.records)
@@ -641,11 +660,23 @@ export async function stageArrow(conn: DuckDBConnection, path: string, table: st
             break;
           }
           case 'number': {
-            const t = field.type as { typeId: Type; bitWidth?: number; precision?: number };
+            const t = field.type as { typeId: Type; bitWidth?: number; precision?: number; isSigned?: boolean };
+            if (t.typeId === Type.Int) {
+              // Integers stay integers, as from Parquet: through a double an id above 2^53 changes
+              // (and two distinct ones can collide), and every id or label reads "1.0".
+              const unsigned64 = t.isSigned === false && (t.bitWidth ?? 64) === 64;
+              const values: (bigint | null)[] = new Array(m);
+              for (let i = 0; i < m; i++) {
+                const v = vec.get(i) as number | bigint | null | undefined;
+                values[i] = v === null || v === undefined ? null : BigInt(v);
+              }
+              cols.push(unsigned64 ? { name: field.name, type: 'UBIGINT', values } : { name: field.name, type: 'BIGINT', values });
+              break;
+            }
             // (Float precision 0 is half precision, whose typed array holds raw bits.)
-            if (vec.nullCount === 0 && ((t.typeId === Type.Float && t.precision !== 0) || (t.typeId === Type.Int && (t.bitWidth ?? 64) <= 32))) {
+            if (vec.nullCount === 0 && t.typeId === Type.Float && t.precision !== 0) {
               // Plain numbers without nulls: the typed array as it is, widened to doubles.
-              const arr = vec.toArray() as Float64Array | Float32Array | Int32Array;
+              const arr = vec.toArray() as Float64Array | Float32Array;
               cols.push({ name: field.name, type: 'DOUBLE', values: arr instanceof Float64Array ? arr : Float64Array.from(arr) });
               break;
             }

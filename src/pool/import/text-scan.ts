@@ -115,6 +115,8 @@ class Utf8Check {
     }
     const hex = bytes.slice(0, 4).map((x) => x.toString(16).padStart(2, '0')).join(' ');
     if (at === 0) assertNotUtf16(Uint8Array.from(bytes), this.where);
+    // gzip's magic 1f 8b: the 8b at offset 1 is the first byte UTF-8 refuses.
+    if (at === 1 && bytes[0] === 0x8b) assertNotGzip(Uint8Array.of(0x1f, 0x8b), this.where);
     throw new SieveError(`not valid UTF-8: byte offset ${at} (line ${line}) starts the bytes ${hex}`, {
       where: this.where,
       examples: ['save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 in.csv > out.csv)'],
@@ -137,6 +139,16 @@ export function assertNotUtf16(head: Uint8Array, where: string): void {
     `the file is UTF-16 (${head[0] === 0xff ? 'little' : 'big'}-endian), not UTF-8: it starts with the UTF-16 byte-order mark ${head[0].toString(16)} ${head[1].toString(16)}`,
     { where, examples: [`save it as UTF-8, e.g. iconv -f UTF-16 -t UTF-8 ${name} > utf8-${name}`] },
   );
+}
+
+/** A text file that is gzip-compressed (magic 1f 8b) is an error saying so: decoded as text it would read as a bad encoding. */
+export function assertNotGzip(head: Uint8Array, where: string): void {
+  if (head.length < 2 || head[0] !== 0x1f || head[1] !== 0x8b) return;
+  const name = basename(where);
+  throw new SieveError('the file is gzip-compressed: sieve reads compressed files only in the IDX format; decompress it first', {
+    where,
+    examples: [/\.gz$/i.test(name) ? `gunzip -k ${name}, then import ${name.replace(/\.gz$/i, '')}` : `gzip -dc ${name} > ${name}.txt, then import ${name}.txt`],
+  });
 }
 
 /** Checks a whole buffer is UTF-8 without NUL bytes (for small inputs read in one piece). */
