@@ -102,6 +102,12 @@ describe('synth-teach variants', () => {
     expect((await refusal(ensureVariants(pinnedWrong))).message).toMatch(/the challenge pins 0{64}/);
   });
 
+  it("are refused when the challenge's pool has features the recipe does not build (an embedded copy, say): the gap would compare two feature sets", async () => {
+    const err = await refusal(ensureVariants({ ...challenge, poolRef: 'german-credit' }));
+    expect(err.message).toMatch(/^variant seed 1 of synth-teach does not have the features of the challenge's pool german-credit: the variant lacks "checking_status", /);
+    expect(err.examples?.at(-1)).toMatch(/^remove `variants:` from the challenge\.yaml/);
+  });
+
   it('score a strategy per variant, with a t interval holding the mean and the gap to the public score', async () => {
     // A readable rule: the first 1,000 rows of each class-sorted pool, i.e. a class-balanced-ish pick.
     const produce: ProduceSubmission = async ({ train, rules }) => {

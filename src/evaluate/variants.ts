@@ -104,6 +104,10 @@ export async function ensureVariants(challenge: Challenge, opts: { progress?: Pr
   let source: Awaited<ReturnType<typeof loadSource>> | undefined;
   // The source pool's hash is part of the key; its data are read only to build.
   const sourceHash = recipe.source ? (await openPool(recipe.source)).manifest.content_hash : null;
+  // A variant is the recipe's pool with another seed: a challenge whose pool is something else
+  // (an embedded version, a pool edited by hand) would be scored on other features there, and
+  // its generalisation gap would compare the two feature sets.
+  const own = (await openPool(challenge.poolRef)).manifest;
   const out: VariantPool[] = [];
   for (const [i, entry] of challenge.variants.pools.entries()) {
     const where = `${challenge.specPath}: variants.pools[${i}]`;
@@ -137,9 +141,34 @@ export async function ensureVariants(challenge: Challenge, opts: { progress?: Pr
           `\`sieve challenge variants ${challenge.name}\` shows the hashes built here`,
         ],
       });
+    const diff = featureDifference(own, pool.manifest);
+    if (diff)
+      throw new SieveError(`variant seed ${entry.seed} of ${challenge.name} does not have the features of the challenge's pool ${own.name}: ${diff}`, {
+        where: `${challenge.specPath}: variants`,
+        examples: [
+          `variant recipe "${recipe.name}" builds pools like ${recipe.source ?? 'its own synthetic pool'}${own.datasheet.embeddings?.length ? `; ${own.name} adds the embedding column ${own.datasheet.embeddings.map((e) => `"${e.column}"`).join(', ')} to them` : ''}`,
+          'remove `variants:` from the challenge.yaml: its strategies are then scored on the pool alone',
+        ],
+      });
     out.push({ seed: entry.seed, pool, contentHash: pool.manifest.content_hash, built });
   }
   return out;
+}
+
+/** What differs between two pools' features (names, kinds, sizes), in words; null when nothing does. */
+function featureDifference(own: PoolManifest, variant: PoolManifest): string | null {
+  const shape = (f: PoolManifest['features'][number]) => `${f.kind}${'dim' in f && f.dim ? `[${f.dim}]` : ''}`;
+  const theirs = new Map(variant.features.map((f) => [f.name, shape(f)]));
+  const ours = new Map(own.features.map((f) => [f.name, shape(f)]));
+  const missing = [...ours.keys()].filter((n) => !theirs.has(n));
+  const extra = [...theirs.keys()].filter((n) => !ours.has(n));
+  const changed = [...ours.keys()].filter((n) => theirs.has(n) && theirs.get(n) !== ours.get(n));
+  const parts = [
+    missing.length ? `the variant lacks ${missing.map((n) => `"${n}"`).join(', ')}` : '',
+    extra.length ? `the variant adds ${extra.map((n) => `"${n}"`).join(', ')}` : '',
+    changed.length ? changed.map((n) => `"${n}" is ${ours.get(n)} in the pool, ${theirs.get(n)} in the variant`).join('; ') : '',
+  ].filter(Boolean);
+  return parts.length ? parts.join('; ') : null;
 }
 
 /** The challenge scored on a variant pool instead of its own (same model, seeds, rules). */
