@@ -29,7 +29,7 @@ if (!hasChromium) {
 interface PageFacts {
   verdictHeadings: string[];
   sectionHeadings: string[];
-  svgs: { width: number; height: number; marks: number }[];
+  svgs: { width: number; height: number; marks: number; drawnWidth: number }[];
   /** Plot figures whose box is empty or that sit outside an analyser section. */
   badFigures: string[];
   overflow: { scrollWidth: number; clientWidth: number };
@@ -68,6 +68,7 @@ async function openReport(browser: Browser, file: string, screenshot: string, wi
       sectionHeadings: [...document.querySelectorAll('h2')].map((h) => h.textContent ?? ''),
       svgs: [...document.querySelectorAll('figure.plot svg')].map((s) => ({
         width: box(s).width, height: box(s).height, marks: s.querySelectorAll('path, rect, line, text').length,
+        drawnWidth: Number(s.getAttribute('width')),
       })),
       badFigures: [...document.querySelectorAll('figure.plot')]
         .filter((f) => { const b = box(f); const svg = f.querySelector('svg'); return !(b.width > 0 && b.height > 0 && svg && box(svg).width > 0 && box(svg).height > 0) || !(f.closest('section.analyser') || f.closest('#summary')); })
@@ -112,6 +113,9 @@ describe.skipIf(!hasChromium)('HTML audit report in Chromium', { timeout: 600_00
     expect(facts.overflow.scrollWidth).toBeLessThanOrEqual(facts.overflow.clientWidth);
     expect(facts.badFigures).toEqual([]);
     expect(facts.cutLabels).toEqual([]);
+    // Plots at the size they were drawn, on a phone too (their box scrolls): scaled to a 360 px
+    // column their text was 4 to 6 px tall.
+    for (const s of facts.svgs) expect(s.width).toBeGreaterThanOrEqual(s.drawnWidth - 1);
     expect(facts.sectionHeadings[0]).toBe('Summary');
   }
 

@@ -33,7 +33,7 @@ const XSS = '<img src=x onerror="window.xssFired=1">';
 interface Layout {
   scrollWidth: number;
   clientWidth: number;
-  plots: { caption: string; width: number; height: number; svgWidth: number; svgHeight: number; marks: number }[];
+  plots: { caption: string; width: number; height: number; svgWidth: number; svgHeight: number; drawnWidth: number; marks: number }[];
   images: number;
   scripts: number;
   xssFired: unknown;
@@ -53,6 +53,7 @@ async function layout(page: Page): Promise<Layout> {
           caption: f.querySelector('figcaption')?.textContent ?? '',
           width: box(f).width, height: box(f).height,
           svgWidth: svg ? box(svg).width : 0, svgHeight: svg ? box(svg).height : 0,
+          drawnWidth: svg ? Number(svg.getAttribute('width')) : 0,
           marks: svg ? svg.querySelectorAll('path, line, text, rect').length : 0,
         };
       }),
@@ -74,6 +75,8 @@ function expectReadable(l: Layout, minPlots: number, desktop = true): void {
     expect(p.svgWidth, p.caption).toBeGreaterThan(100);
     expect(p.svgHeight, p.caption).toBeGreaterThan(20);
     expect(p.width, p.caption).toBeLessThanOrEqual(l.clientWidth);
+    // At the size it was drawn, on a phone too (its box scrolls): scaled down, its text is unreadable.
+    expect(p.svgWidth, p.caption).toBeGreaterThanOrEqual(p.drawnWidth - 1);
     expect(p.marks, p.caption).toBeGreaterThan(5);
   }
   expect(l.images).toBe(0);

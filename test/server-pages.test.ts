@@ -79,7 +79,8 @@ beforeAll(async () => {
   // A README with what a careless or hostile organiser could write: raw HTML and a script link.
   await writeFile(join(tiny.dir, 'README.md'), [
     '# tiny: a story', '', `**Story.** Choose rows. ${XSS} <script>window.xssFired=2</script>`, '',
-    '- a [safe link](https://example.org/a) and a [bad one](javascript:alert(1))', '- `inline code`', '',
+    '- a [safe link](https://example.org/a) and a [bad one](javascript:alert(1))',
+    '- [another challenge](../other/README.md), [a repository file](../../docs/audit.md)', '- `inline code`', '',
     '| baseline | accuracy |', '| --- | --- |', '| random | 0.5 |', '', '```', 'sieve evaluate tiny ids.csv', '```', '',
   ].join('\n'));
   served = await loadServedChallenges(challenges);
@@ -130,6 +131,9 @@ describe.each(BACKENDS)('$name', (backend) => {
       expect(page).not.toMatch(/<img|<script/i);
       expect(page).toContain('<a href="https://example.org/a">safe link</a>');
       expect(page).not.toContain('href="javascript:');
+      // Relative links as the README's folder has them: a sibling challenge's page, other files as text.
+      expect(page).toContain('<a href="/challenges/other">another challenge</a>');
+      expect(page).toContain('a repository file (../../docs/audit.md)');
       expect(page).toMatch(/<table>.*<th scope="col">baseline<\/th>.*<td>0.5<\/td>/s);
       expect(page).toContain('<pre><code>sieve evaluate tiny ids.csv</code></pre>');
       // Downloads are the API's participant files; no submit form for a visitor.
@@ -241,7 +245,7 @@ describe.each(BACKENDS)('$name', (backend) => {
       expect(done).toContain('macro_f1');
       expect(done).toMatch(/\[0\.\d{4}, [01]\.\d{4}\]/); // intervals
       expect(done).toMatch(/Private: \d+ test rows scored and stored; shown when the challenge closes/);
-      expect(done).toMatch(/<figure class="plot"><figcaption>f1 per class, public test rows \(95% intervals\)<\/figcaption><div role="img" aria-label="[^"]+"><svg/);
+      expect(done).toMatch(/<figure class="plot"><figcaption>f1 per class, public test rows \(95% intervals\)<\/figcaption><div class="plot-box" tabindex="0" role="img" aria-label="[^"]+"><svg/);
       expect(done).toContain('&lt;img src=x onerror=&quot;window.xssFired=1&quot;&gt;.csv');
       expect(done).not.toContain('<img');
       const me = await (await b.go('/me')).text();

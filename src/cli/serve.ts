@@ -99,7 +99,7 @@ Examples:
         log({ event: 'server-started', url: running.url, db: running.location, challenges: running.challenges, workers: running.workers, lease_seconds: q.leaseMs / 1000 });
       } else {
         if (r.requeued || r.failed) console.log(`sieve serve: resumed ${r.requeued} interrupted job(s)${r.failed ? `, ${r.failed} failed after their last attempt` : ''}`);
-        console.log(`sieve serve: listening on ${running.url} (${running.challenges.length} challenges: ${running.challenges.join(', ')}; ${running.workers} workers)`);
+        console.log(`sieve serve: listening on ${running.url} (${running.challenges.length} challenges: ${running.challenges.join(', ')}; ${running.workers} worker${running.workers === 1 ? '' : 's'})`);
       }
       stopOnSignal(log, { server: running.url }, running.busy, q.graceMs, (g) => running.close(g));
       // Runs until a signal (stopOnSignal); the job children of a second signal's exit follow it (IPC disconnect).

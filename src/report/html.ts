@@ -250,7 +250,7 @@ function figuresTable(pool: AuditResult, subset?: AuditResult): string {
     if (subset) cells.push(`<td class="num">${escapeHtml(formatValue(subset.summary.figures[k]))}</td>`);
     return `<tr>${cells.join('')}</tr>`;
   });
-  const table = `<div class="wide"><table class="figures">${head}${rows.join('')}</table></div>`;
+  const table = `<div class="wide" tabindex="0"><table class="figures">${head}${rows.join('')}</table></div>`;
   // Long lists of figures fold away so the verdicts stay readable at a glance.
   return names.length > FIGURES_SHOWN
     ? `<details class="figures"><summary>${names.length} figures</summary>${table}</details>`
@@ -279,7 +279,7 @@ function summarySection(bundle: HtmlBundle, classPlot: string): string {
   const notes = [bundle.pool.testNote, bundle.subset?.testNote].filter((x): x is string => !!x);
   return `<section id="summary"><h2>Summary</h2>
 ${notes.length ? `<p class="note">${escapeHtml(notes[0])}</p>` : ''}
-<div class="wide"><table class="summary">${head}${rows.join('')}</table></div>
+<div class="wide" tabindex="0"><table class="summary">${head}${rows.join('')}</table></div>
 ${skipped.length ? `<ul class="skipped">${skipped.join('')}</ul>` : ''}${classPlot}</section>`;
 }
 
@@ -344,7 +344,9 @@ class PlotRenderer {
     const prefix = `p${++this.count}`;
     try {
       const svg = await renderVegaLiteToSvg(plot.vegaLite);
-      return `<figure class="plot"><figcaption>${escapeHtml(plot.title)}</figcaption>${scopeSvgIds(svg, prefix)}</figure>`;
+      // Drawn size, scrolling in its own box where the column is narrower: scaled down to a
+      // phone's width, a plot's text would be 4 to 6 px tall.
+      return `<figure class="plot"><figcaption>${escapeHtml(plot.title)}</figcaption><div class="plot-box" tabindex="0">${scopeSvgIds(svg, prefix)}</div></figure>`;
     } catch (err) {
       const msg = `${where}: plot "${plot.title}" could not be rendered: ${(err as Error).message}`;
       this.warnings.push(msg);
@@ -464,7 +466,7 @@ function extraTables(bundle: HtmlBundle, analyser: string, maxRows: number, more
         const shown = Math.min(maxRows, t.rows.length);
         const more = total > shown ? `<p class="muted">First ${formatValue(shown)} of ${formatValue(total)} rows; ${escapeHtml(moreRows)}.</p>` : '';
         const scope = bundle.subset ? ` (${report.scope === 'subset' ? 'subset' : 'whole pool'})` : '';
-        blocks.push(`<details><summary>${escapeHtml(`Table ${t.name}${scope}: ${formatValue(total)} rows`)}</summary><div class="scroll"><table class="data"><tr>${cols.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>${body.join('')}</table></div>${more}</details>`);
+        blocks.push(`<details><summary>${escapeHtml(`Table ${t.name}${scope}: ${formatValue(total)} rows`)}</summary><div class="scroll" tabindex="0"><table class="data"><tr>${cols.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>${body.join('')}</table></div>${more}</details>`);
       }
     }
   }

@@ -22,8 +22,8 @@ h3{margin:0 0 8px}h4{margin:0 0 6px;font-size:.95rem;color:#333}
 table{border-collapse:collapse;font-size:.85rem}td,th{border-bottom:1px solid var(--line);padding:3px 8px;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}table.figures{margin-top:8px;width:100%}
 .plot-group{margin-bottom:20px}.plots{display:flex;flex-wrap:wrap;gap:18px}
-figure.plot{margin:0;max-width:100%}figure.plot figcaption{font-weight:600;font-size:.9rem;margin-bottom:4px}
-figure.plot svg{max-width:100%;height:auto}
+figure.plot{margin:0;max-width:100%;min-width:0}figure.plot figcaption{font-weight:600;font-size:.9rem;margin-bottom:4px}
+figure.plot .plot-box{overflow-x:auto;max-width:100%}figure.plot svg{display:block}
 .cards{display:flex;flex-wrap:wrap;gap:10px}
 .card{border:1px solid var(--line);border-radius:6px;padding:8px;width:120px;font-size:.8rem;background:#fafafa;position:relative}
 .card.flagged{border-color:#f2b8b5}

@@ -12,7 +12,7 @@ export const ranking: TaskDefinition = {
   budgetKey: 'max_length',
   budgetRequired: false,
   budget: (b, poolRows) => ({ limit: b.max_length ?? poolRows, name: b.max_length ? 'budget.max_length' : 'train rows' }),
-  budgetText: (b) => (b.max_length ? `${b.max_length} ids` : 'every train row'),
+  budgetText: (b) => (b.max_length ? `${b.max_length.toLocaleString('en')} ids` : 'every train row'),
   entries: 'ranked ids',
   hiddenFiles: ['truth'],
   metrics: 'ranking',

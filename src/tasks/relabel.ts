@@ -11,7 +11,7 @@ export const relabel: TaskDefinition = {
   budgetKey: 'corrections',
   budgetRequired: true,
   budget: (b) => ({ limit: b.corrections, name: 'budget.corrections' }),
-  budgetText: (b) => `${b.corrections} corrections`,
+  budgetText: (b) => `${(b.corrections ?? 0).toLocaleString('en')} corrections`,
   entries: 'corrections',
   hiddenFiles: [],
   metrics: 'classification',

@@ -8,7 +8,7 @@ export const selection: TaskDefinition = {
   budgetKey: 'rows',
   budgetRequired: true,
   budget: (b) => ({ limit: b.rows, name: 'budget.rows' }),
-  budgetText: (b) => `${b.rows} rows`,
+  budgetText: (b) => `${(b.rows ?? 0).toLocaleString('en')} rows`,
   entries: 'rows',
   hiddenFiles: [],
   metrics: 'classification',

@@ -45,18 +45,20 @@ export function AuditSummary(props: { audit: AuditView | null | undefined; submi
       {s ? (
         <>
           <p>{`What sieve's analysers find in the ${count(s.rows)} submitted rows (of ${count(s.pool_rows)} in the pool), next to the whole pool: the same audit as `}<code>sieve audit CHALLENGE --subset FILE</code>{'. '}<a href={`/submissions/${enc(props.submission)}/audit`}>The full audit report</a>{' has every figure, plot and flagged row.'}</p>
-          <div class="scroll">
+          <div class="scroll" tabindex={0}>
             <table>
               <caption>verdicts on the submitted rows and on the whole pool</caption>
-              <thead><tr><th scope="col">analyser</th><th scope="col">submitted rows</th><th scope="col" class="num">flagged</th><th scope="col">whole pool</th><th scope="col" class="num">flagged</th></tr></thead>
+              <thead><tr><th scope="col">analyser</th><th scope="col">submitted rows</th><th scope="col" class="num">flagged / audited</th><th scope="col">whole pool</th><th scope="col" class="num">flagged / audited</th></tr></thead>
               <tbody>
                 {s.analysers.map((x) => (
                   <tr>
                     <td>{x.title}</td>
                     <td><span class={`tag sev-${x.severity}`}>{x.severity}</span></td>
-                    <td class="num">{x.rows ? `${count(x.flagged)} / ${count(x.rows)}` : '–'}</td>
+                    {/* Out of the rows audited: an analyser's findings cover only the rows it points at (the
+                        duplicates' clusters), which as a denominator read as the rows audited. */}
+                    <td class="num">{x.rows ? `${count(x.flagged)} / ${count(s.rows)}` : '–'}</td>
                     <td>{x.pool ? <span class={`tag sev-${x.pool.severity}`}>{x.pool.severity}</span> : '–'}</td>
-                    <td class="num">{x.pool && x.pool.rows ? `${count(x.pool.flagged)} / ${count(x.pool.rows)}` : '–'}</td>
+                    <td class="num">{x.pool && x.pool.rows ? `${count(x.pool.flagged)} / ${count(s.pool_rows)}` : '–'}</td>
                   </tr>
                 ))}
               </tbody>

@@ -142,6 +142,10 @@ export function pagesApp(api: Hono, opts: PagesOptions): Hono {
 
   pages.get('/challenges/:name', (c) => challengePage(c, c.req.param('name')));
 
+  // The address a refused upload's page shows (the form posts there): reloaded or bookmarked, it
+  // leads back to the form instead of a 404.
+  pages.get('/challenges/:name/submit', (c) => c.redirect(`/challenges/${encodeURIComponent(c.req.param('name'))}#submit`, 303));
+
   pages.post('/challenges/:name/submit',
     bodyLimit({
       // The file plus the form's own fields and multipart framing.
@@ -237,6 +241,10 @@ export function pagesApp(api: Hono, opts: PagesOptions): Hono {
     return c.redirect(`/submissions/${enc(r.body.submission)}`, 303);
   });
 
+  // A form shows the API's refusal without the API's hints on how to call it (a request body,
+  // a header): someone filling in a form sends neither.
+  const formError = (e: ApiErrorBody, message?: string): ApiErrorBody => ({ code: e.code, message: message ?? e.message });
+
   pages.get('/register', async (c) => {
     const { viewer } = await who(c);
     return render(c, 'Register', viewer, <RegisterPage csrf={sessions.csrf(c)} />);
@@ -247,7 +255,7 @@ export function pagesApp(api: Hono, opts: PagesOptions): Hono {
     refuseForm(c, form?.csrf);
     const name = typeof form?.name === 'string' ? form.name : '';
     const r = await call<{ participant: { id: string; name: string }; token: string }>(c, '/api/register', { method: 'POST', json: { name } });
-    if (!r.ok) return render(c, 'Register', null, <RegisterPage csrf={sessions.csrf(c)} name={name} error={r.error} />, { status: r.status });
+    if (!r.ok) return render(c, 'Register', null, <RegisterPage csrf={sessions.csrf(c)} name={name} error={formError(r.error)} />, { status: r.status });
     sessions.signIn(c, r.body.token);
     const viewer: Viewer = { ...r.body.participant, role: 'participant' };
     return render(c, 'Registered', viewer, <TokenPage name={r.body.participant.name} token={r.body.token} server={serverUrl(c)} />, { status: 201, token: r.body.token });
@@ -263,7 +271,9 @@ export function pagesApp(api: Hono, opts: PagesOptions): Hono {
     refuseForm(c, form?.csrf);
     const token = typeof form?.token === 'string' ? form.token.trim() : '';
     const r = await call<Me>(c, '/api/me', { token });
-    if (!r.ok) return render(c, 'Sign in', null, <SignInPage csrf={sessions.csrf(c)} error={r.error} />, { status: r.status });
+    if (!r.ok) return render(c, 'Sign in', null, <SignInPage csrf={sessions.csrf(c)} error={r.status === 401
+      ? formError(r.error, 'this token is not valid: paste the whole token shown once when you registered (on the page after the register form, or printed by the sieve register command)')
+      : formError(r.error)} />, { status: r.status });
     sessions.signIn(c, token);
     return c.redirect(r.body.participant.role === 'organiser' ? '/organiser' : '/me', 303);
   });

@@ -2,7 +2,9 @@
  * The frame every page shares: one stylesheet (served by the pages, no inline style, so the
  * Content-Security-Policy allows no inline style or script at all), a skip link, the site
  * navigation with the signed-in participant, and a main landmark. Readable from 320 px up:
- * wide tables scroll inside their own box, plots scale down to the column.
+ * wide tables and plots scroll inside their own box (each box takes the keyboard focus, so
+ * it scrolls from the keyboard too). Plots keep the size they were drawn at: scaled down to a
+ * phone's column their text would be 4 to 6 px tall.
  */
 import type { Child } from 'hono/jsx';
 import { raw } from 'hono/html';
@@ -57,8 +59,8 @@ ul.cards h2{margin:0 0 4px;font-size:1.1rem}
 dl.facts{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:2px 14px}dl.facts dt{font-weight:600}dl.facts dd{margin:0;min-width:0}
 code.hash{word-break:break-all}
 td.note{min-width:14rem}
-figure.plot{margin:12px 0;max-width:100%}figure.plot figcaption{font-weight:600;font-size:.92rem;margin-bottom:4px}
-figure.plot svg{max-width:100%;height:auto;display:block}
+figure.plot{margin:12px 0;max-width:100%;min-width:0}figure.plot figcaption{font-weight:600;font-size:.92rem;margin-bottom:4px}
+figure.plot .plot-box{overflow-x:auto;max-width:100%}figure.plot svg{display:block}
 .plots{display:flex;flex-wrap:wrap;gap:0 24px}
 .mark-tie{font-weight:600}
 td.mark{min-width:10rem;max-width:15rem}td.when{white-space:nowrap}td.day-time{min-width:6.5rem}.mark-detail{display:block}
@@ -113,7 +115,7 @@ export function Plot(props: { plot: DrawnPlot }) {
   return (
     <figure class="plot">
       <figcaption>{p.title}</figcaption>
-      {p.svg ? <div role="img" aria-label={p.alt}>{raw(p.svg)}</div> : <p class="note">{`The plot could not be drawn: ${p.error ?? 'unknown error'}`}</p>}
+      {p.svg ? <div class="plot-box" tabindex={0} role="img" aria-label={p.alt}>{raw(p.svg)}</div> : <p class="note">{`The plot could not be drawn: ${p.error ?? 'unknown error'}`}</p>}
     </figure>
   );
 }

@@ -3,7 +3,10 @@
  * challenge READMEs use — headings, paragraphs, lists, fenced code, tables, block quotes,
  * inline code, bold, emphasis and links. Built as JSX, so every piece of text is escaped by
  * hono/jsx; no HTML in the Markdown is passed through (it shows as text), and a link keeps
- * its href only when it is http(s), mailto or a relative path (no `javascript:`).
+ * its href only when it is http(s), mailto, a path of this server or a fragment (no
+ * `javascript:`). A README's relative links are written for its folder in the repository:
+ * `../NAME/README.md` becomes challenge NAME's page; no page serves the repository's other
+ * files, so any other relative link shows as text with its path.
  */
 import type { Child } from 'hono/jsx';
 
@@ -11,8 +14,10 @@ const INLINE = /(`+)([^`]+?)\1|\*\*([^*]+)\*\*|__([^_]+)__|\[([^\]]+)\]\(([^)\s]
 
 export function safeHref(href: string): string | null {
   if (/^(https?:|mailto:)/i.test(href)) return href;
-  // Relative: no scheme at all (a colon before the first / ? or # would be one).
-  if (!/^[^/?#]*:/.test(href)) return href;
+  // This server's own pages (root-relative, not "//host") and fragments.
+  if (/^\/(?!\/)/.test(href) || /^#[\w-]*$/.test(href)) return href;
+  const sibling = /^\.\.\/([A-Za-z0-9][\w.-]*)\/?(?:README\.md)?(#[\w-]*)?$/.exec(href);
+  if (sibling) return `/challenges/${sibling[1]}${sibling[2] ?? ''}`;
   return null;
 }
 
@@ -72,7 +77,7 @@ export function Markdown(props: { text: string; shift?: number }) {
       const rows: string[][] = [];
       while (i < lines.length && lines[i].trim().startsWith('|')) rows.push(cells(lines[i++]));
       blocks.push(
-        <div class="scroll">
+        <div class="scroll" tabindex={0}>
           <table>
             <thead><tr>{head.map((x) => <th scope="col">{inline(x)}</th>)}</tr></thead>
             <tbody>{rows.map((r) => <tr>{head.map((_, j) => <td>{inline(r[j] ?? '')}</td>)}</tr>)}</tbody>

@@ -132,7 +132,7 @@ export function ChallengePage(props: {
 
       <h2 id="download">Download the pool</h2>
       <p>The participant files of pool <code>{c.pool}</code>; the test rows stay on the server.</p>
-      <div class="scroll">
+      <div class="scroll" tabindex={0}>
         <table>
           <thead><tr><th scope="col">file</th><th scope="col">what</th><th scope="col" class="num">size</th><th scope="col">sha256</th><th scope="col">also as</th></tr></thead>
           <tbody>
@@ -167,7 +167,7 @@ export function ChallengePage(props: {
       {c.phases?.length ? (
         <>
           <h2 id="phases">Phases</h2>
-          <div class="scroll">
+          <div class="scroll" tabindex={0}>
             <table>
               <thead><tr><th scope="col">phase</th><th scope="col">opens</th><th scope="col">closes</th><th scope="col">state</th></tr></thead>
               <tbody>{c.phases.map((p) => <tr><td>{p.name}</td><td>{when(p.opens_at)}</td><td>{when(p.closes_at)}</td><td>{p.state ?? ''}</td></tr>)}</tbody>
@@ -241,7 +241,7 @@ export function LeaderboardPage(props: { c: ChallengeSummary; lb: Leaderboard; p
           {closed ? (
             <>
               <h2 id="final">Final ranking (private test rows)</h2>
-              <div class="scroll">
+              <div class="scroll" tabindex={0}>
                 <table>
                   <caption class="visually-hidden">{`Final ranking of ${c.name}, private test rows`}</caption>
                   <thead>
@@ -268,7 +268,7 @@ export function LeaderboardPage(props: { c: ChallengeSummary; lb: Leaderboard; p
               <h2 id="public">Public ranking</h2>
             </>
           ) : null}
-          <div class="scroll">
+          <div class="scroll" tabindex={0}>
             <table>
               <caption class="visually-hidden">{`Leaderboard of ${c.name}, public test rows`}</caption>
               <thead>
@@ -302,7 +302,7 @@ export function LeaderboardPage(props: { c: ChallengeSummary; lb: Leaderboard; p
           {lb.columns.length ? (
             <>
               <h2 id="metrics">{"The challenge's other metrics (public test rows)"}</h2>
-              <div class="scroll">
+              <div class="scroll" tabindex={0}>
                 <table class="metrics">
                   <caption class="visually-hidden">{`Other metrics of each entry of ${c.name}, public test rows`}</caption>
                   <thead><tr><th scope="col">participant</th>{lb.columns.map((n) => <th scope="col" class="num metric">{n}</th>)}</tr></thead>
@@ -322,7 +322,7 @@ export function LeaderboardPage(props: { c: ChallengeSummary; lb: Leaderboard; p
 function MetricTable(props: { metrics: Record<string, MetricSummary>; primary: string; caption: string }) {
   const names = Object.keys(props.metrics).sort((a, b) => Number(b === props.primary) - Number(a === props.primary));
   return (
-    <div class="scroll">
+    <div class="scroll" tabindex={0}>
       <table>
         <caption class="visually-hidden">{props.caption}</caption>
         <thead><tr><th scope="col">metric</th><th scope="col" class="num">mean</th><th scope="col" class="num">± std over seeds</th><th scope="col">95% interval</th><th scope="col">note</th></tr></thead>
@@ -348,7 +348,7 @@ function MetricTable(props: { metrics: Record<string, MetricSummary>; primary: s
 function CountTable(props: { title: string; counts: Record<string, number> }) {
   const total = Object.values(props.counts).reduce((s, x) => s + x, 0);
   return (
-    <div class="scroll">
+    <div class="scroll" tabindex={0}>
       <table>
         <caption>{props.title}</caption>
         <thead><tr><th scope="col">value</th><th scope="col" class="num">rows</th><th scope="col" class="num">share</th></tr></thead>
@@ -462,7 +462,7 @@ export function MePage(props: { me: Me; challenges: ChallengeSummary[] }) {
       <h1>{me.participant.name}</h1>
       <p class="muted">{`${me.participant.role} · id ${me.participant.id}`}</p>
       <h2>Submissions left</h2>
-      <div class="scroll">
+      <div class="scroll" tabindex={0}>
         <table>
           <thead><tr><th scope="col">challenge</th><th scope="col" class="num">used today</th><th scope="col" class="num">left today</th><th scope="col" class="num">used in all</th><th scope="col" class="num">left in all</th></tr></thead>
           <tbody>{me.quota.map((q) => (
@@ -473,7 +473,7 @@ export function MePage(props: { me: Me; challenges: ChallengeSummary[] }) {
       <p class="note">Cancelled submissions, and those that failed for reasons of the server's, do not count.</p>
       <h2>Your submissions</h2>
       {me.submissions.length === 0 ? <p>None yet: pick a challenge on the <a href="/">list</a>.</p> : (
-        <div class="scroll">
+        <div class="scroll" tabindex={0}>
           <table>
             <thead><tr><th scope="col">submitted</th><th scope="col">challenge</th><th scope="col">file</th><th scope="col">state</th><th scope="col" class="num">public score</th></tr></thead>
             <tbody>{[...me.submissions].reverse().map((s) => (
@@ -509,7 +509,7 @@ export function OrganiserPage(props: { jobs: JobList; challenges: ChallengeSumma
       <h1>Organiser</h1>
       <h2>Challenges</h2>
       <p class="note">Closing shows every leaderboard's private part and final ranks, and stops submissions; it is logged with who and when.</p>
-      <div class="scroll">
+      <div class="scroll" tabindex={0}>
         <table>
           <thead><tr><th scope="col">challenge</th><th scope="col">state</th><th scope="col">closes (spec)</th><th scope="col">change</th></tr></thead>
           <tbody>{props.challenges.map((c) => (
@@ -525,7 +525,7 @@ export function OrganiserPage(props: { jobs: JobList; challenges: ChallengeSumma
       <h2>Evaluation queue</h2>
       <p>{Object.entries(jobs.counts).map(([k, v]) => <><Tag state={k} />{` ${v}  `}</>)}</p>
       {jobs.jobs.length === 0 ? <p>No submission yet.</p> : (
-        <div class="scroll">
+        <div class="scroll" tabindex={0}>
           <table>
             <thead><tr><th scope="col">submitted</th><th scope="col">challenge</th><th scope="col">participant</th><th scope="col">file</th><th scope="col">state</th><th scope="col" class="num">attempts</th><th scope="col" class="num">public score</th><th scope="col">reason</th></tr></thead>
             <tbody>{[...jobs.jobs].reverse().map((j) => (
@@ -542,7 +542,7 @@ export function OrganiserPage(props: { jobs: JobList; challenges: ChallengeSumma
         <>
           <h2>Action log</h2>
           {props.actions.length === 0 ? <p>No organiser action yet.</p> : (
-            <div class="scroll">
+            <div class="scroll" tabindex={0}>
               <table>
                 <thead><tr><th scope="col">when</th><th scope="col">who</th><th scope="col">action</th><th scope="col">challenge</th><th scope="col">detail</th></tr></thead>
                 <tbody>{[...props.actions].reverse().map((a) => (
