@@ -172,6 +172,8 @@ describe.each(BACKENDS)('$name', (backend) => {
       const badHtml = await bad.text();
       expect(badHtml).toContain('value="&lt;img src=x onerror=&quot;window.xssFired=1&quot;&gt;"');
       expect(badHtml).not.toContain('<img');
+      // The form shows the refusal without the API's hints on how to call it.
+      expect(badHtml).not.toContain('POST {');
       const ok = await b.post('/register', { name: 'ada', csrf });
       expect(ok.status).toBe(201);
       const html = await ok.text();
@@ -199,6 +201,13 @@ describe.each(BACKENDS)('$name', (backend) => {
       // Signing in takes the token from the form body, and a wrong one is refused.
       const wrong = await b.post('/signin', { token: token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'), csrf: await b.csrf('/signin') });
       expect(wrong.status).toBe(401);
+      const wrongHtml = await wrong.text();
+      expect(wrongHtml).toContain('this token is not valid: paste the whole token shown once when you registered');
+      expect(wrongHtml).not.toContain('Bearer');
+      // The address a refused upload's page shows leads back to the form when loaded again.
+      const reload = await b.go('/challenges/tiny/submit');
+      expect(reload.status).toBe(303);
+      expect(reload.headers.get('location')).toBe('/challenges/tiny#submit');
       const signin = await b.post('/signin', { token, csrf: await b.csrf('/signin') });
       expect(signin.status).toBe(303);
       expect(signin.headers.get('location')).toBe('/me');
