@@ -169,6 +169,14 @@ describe.skipIf(!EMBED_STACK)('sieve embed, text', () => {
     writeFileSync(join(noWeights, 'config.json'), '{"model_type":"bert"}');
     expect(() => resolveModel(noWeights)).toThrow(/has no ONNX weights/);
     await expect(embedPool({ pool: source, column: 'text', model: TINY_VIT, out: join(dir, 'wrong') })).rejects.toThrow(/takes images .* but column "text" holds text/);
+    // A tokenizer beside another model's graph (an image graph): the user's folder, said so, not an internal error.
+    const mixed = tempDir('sieve-model-mixed-');
+    cpSync(TINY_BERT, mixed, { recursive: true });
+    cpSync(join(TINY_VIT, 'onnx'), join(mixed, 'onnx'), { recursive: true });
+    const wrong = await embedPool({ pool: source, column: 'text', model: mixed, out: join(dir, 'mixed') }).catch((e) => e);
+    expect(wrong).toBeInstanceOf(SieveError);
+    expect(wrong.message).toMatch(/^model ".*" cannot embed text: its ONNX graph refused the tokenizer's inputs \(.*pixel_values/);
+    expect(existsSync(join(dir, 'mixed'))).toBe(false);
   });
 
   it('without the stack, the error gives the one-line install command', async () => {

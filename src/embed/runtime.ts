@@ -237,8 +237,15 @@ export async function modelFiles(dir: string, dtype: 'fp32' | 'q8'): Promise<{ f
   return { files, sha256: h.digest('hex') };
 }
 
-/** What kind of input a model folder takes: a tokenizer (text) or an image preprocessor. */
-export function modelModality(dir: string): 'text' | 'image' {
-  if (existsSync(join(dir, 'preprocessor_config.json'))) return 'image';
-  return 'text';
+/**
+ * What inputs a model folder can prepare: text with a tokenizer, images with an image
+ * preprocessor (a CLIP folder has both). A folder with neither is taken as text, where
+ * transformers.js names the tokenizer file it misses.
+ */
+export function modelModalities(dir: string): Set<'text' | 'image'> {
+  const out = new Set<'text' | 'image'>();
+  if (existsSync(join(dir, 'tokenizer.json')) || existsSync(join(dir, 'tokenizer_config.json'))) out.add('text');
+  if (existsSync(join(dir, 'preprocessor_config.json'))) out.add('image');
+  if (!out.size) out.add('text');
+  return out;
 }

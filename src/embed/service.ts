@@ -25,7 +25,7 @@ import type { RawSplit } from '../pool/read.ts';
 import { readRawSplitAnyVisibility, readTruth } from '../pool/hidden.ts';
 import type { SplitName } from '../pool/types.ts';
 import { writePool } from '../pool/write.ts';
-import { loadTransformers, modelFiles, modelModality, modelSearchDirs, resolveModel, type EmbedPipeline, type LoadedLibrary, type ResolvedModel, type Tensor } from './runtime.ts';
+import { loadTransformers, modelFiles, modelModalities, modelSearchDirs, resolveModel, type EmbedPipeline, type LoadedLibrary, type ResolvedModel, type Tensor } from './runtime.ts';
 
 export const DEFAULT_BATCH = 32;
 const CHUNK_FORMAT = 'sieve-embed-chunks/1';
@@ -85,6 +85,23 @@ interface Embedder {
   dispose(): Promise<void>;
 }
 
+/**
+ * The model's graph refused its inputs: the folder's ONNX file is another kind of model than its
+ * tokenizer or preprocessor says (an image graph beside a tokenizer, say): the user's folder,
+ * not a bug of sieve's.
+ */
+function modelFailed(err: unknown, model: ResolvedModel, modality: 'text' | 'image'): never {
+  const first = String((err as Error)?.message ?? err).split('\n')[0].trim();
+  if (!/missing|input/i.test(first)) throw err;
+  throw new SieveError(`model "${model.given}" cannot embed ${modality === 'text' ? 'text' : 'images'}: its ONNX graph refused the ${modality === 'text' ? "tokenizer's" : "preprocessor's"} inputs (${first})`, {
+    where: model.dir ?? model.given,
+    examples: [
+      modality === 'text' ? 'a text model takes input_ids and attention_mask; an image model takes pixel_values' : 'an image model takes pixel_values; a text model takes input_ids and attention_mask',
+      'check that onnx/model.onnx belongs with the tokenizer or preprocessor files of this folder',
+    ],
+  });
+}
+
 async function openEmbedder(lib: LoadedLibrary, model: ResolvedModel, modality: 'text' | 'image', threads?: number): Promise<Embedder> {
   const t = lib.lib;
   const options: Record<string, unknown> = { dtype: model.dtype, device: 'cpu' };
@@ -101,7 +118,7 @@ async function openEmbedder(lib: LoadedLibrary, model: ResolvedModel, modality: 
   if (modality === 'text') {
     return {
       async embed(texts) {
-        const out = (await pipe(texts, { pooling: 'mean', normalize: true })) as Tensor;
+        const out = (await pipe(texts, { pooling: 'mean', normalize: true }).catch((err: unknown) => modelFailed(err, model, modality))) as Tensor;
         const dim = out.dims[out.dims.length - 1];
         const values = Float32Array.from(out.data);
         out.dispose?.();
@@ -114,7 +131,7 @@ async function openEmbedder(lib: LoadedLibrary, model: ResolvedModel, modality: 
     async embed(images) {
       if (!pipe.processor) throw new SieveError(`model "${model.given}" has no image processor (preprocessor_config.json)`, { where: model.dir ?? model.given });
       const { pixel_values } = await pipe.processor(images);
-      const outputs = await pipe.model({ pixel_values });
+      const outputs = await pipe.model({ pixel_values }).catch((err: unknown) => modelFailed(err, model, modality));
       let pooling: string;
       let tensor: Tensor;
       let values: Float32Array;
@@ -289,9 +306,9 @@ export async function embedPool(opts: EmbedOptions): Promise<EmbedResult> {
 
   const modality = feature.kind === 'text' ? 'text' : 'image';
   const model = resolveModel(opts.model, { allowDownload: opts.allowDownload });
-  if (model.dir && modelModality(model.dir) !== modality)
+  if (model.dir && !modelModalities(model.dir).has(modality))
     throw new SieveError(
-      `model "${opts.model}" takes ${modelModality(model.dir) === 'text' ? 'text (it has a tokenizer)' : 'images (it has preprocessor_config.json)'}, but column "${opts.column}" holds ${modality === 'text' ? 'text' : 'pixels'}`,
+      `model "${opts.model}" takes ${modality === 'image' ? 'text (it has a tokenizer, no preprocessor_config.json)' : 'images (it has preprocessor_config.json, no tokenizer)'}, but column "${opts.column}" holds ${modality === 'text' ? 'text' : 'pixels'}`,
       { where: model.dir },
     );
   const lib = await loadTransformers();
