@@ -63,6 +63,7 @@ describe('image folder and image list import', () => {
     const bad = join(dir, 'bad');
     mkdirSync(join(bad, 'a'), { recursive: true });
     mkdirSync(join(bad, 'b', 'deeper'), { recursive: true });
+    mkdirSync(join(bad, 'c-empty'));
     for (const f of readdirSync(join(folder, 'Bag')).slice(0, 2)) copyFileSync(join(folder, 'Bag', f), join(bad, 'a', f));
     for (const f of readdirSync(join(folder, 'Sneaker')).slice(0, 2)) copyFileSync(join(folder, 'Sneaker', f), join(bad, 'b', f));
     const red = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#ff0000' } }).png().toBuffer();
@@ -85,6 +86,7 @@ describe('image folder and image list import', () => {
     const found = Object.fromEntries(problemsOf(err).map((p) => [p.message, p.examples]));
     expect(found['files directly in the folder (every image goes in the folder of its class)']).toEqual(['stray.png']);
     expect(found['folders inside class folders (one level of class folders only)']).toEqual(['b/deeper/']);
+    expect(found['class folders without an image (remove them, or declare every class with --classes to keep a class of no rows)']).toEqual(['c-empty/']);
     expect(found['files without an image extension (.png, .jpg, .jpeg, .webp)']).toEqual(['b/readme.txt']);
     expect(found['symbolic links to files outside the folder']).toEqual([`b/link.png → ${join(dir, 'outside.png')}`]);
     expect(found['unreadable files']).toEqual(['b/dangling.png (no such file)']);

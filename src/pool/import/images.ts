@@ -114,8 +114,8 @@ const shortMessage = (err: unknown) =>
 
 const toPosix = (p: string) => p.split(sep).join('/');
 
-/** A folder of class folders: every image, in class then name order. */
-async function scanFolder(dir: string, problems: ProblemList): Promise<{ entries: Entry[]; classes: string[]; ignored: string[] }> {
+/** A folder of class folders: every image, in class then name order. `where` names the folder as the user gave it. */
+async function scanFolder(dir: string, where: string, problems: ProblemList): Promise<{ entries: Entry[]; classes: string[]; ignored: string[] }> {
   const names = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const classes: string[] = [];
   const stray: string[] = [];
@@ -126,7 +126,7 @@ async function scanFolder(dir: string, problems: ProblemList): Promise<{ entries
     else stray.push(d.name);
   }
   if (stray.length)
-    problems.add({ message: 'files directly in the folder (every image goes in the folder of its class)', where: dir, count: stray.length, examples: stray.slice(0, MAX_EXAMPLES) });
+    problems.add({ message: 'files directly in the folder (every image goes in the folder of its class)', where, count: stray.length, examples: stray.slice(0, MAX_EXAMPLES) });
   const entries: Entry[] = [];
   const strangers: string[] = [];
   const nested: string[] = [];
@@ -159,10 +159,10 @@ async function scanFolder(dir: string, problems: ProblemList): Promise<{ entries
       entries.push({ id: shown, label: cls, path: abs, shown });
     }
   }
-  if (nested.length) problems.add({ message: 'folders inside class folders (one level of class folders only)', where: dir, count: nested.length, examples: nested });
+  if (nested.length) problems.add({ message: 'folders inside class folders (one level of class folders only)', where, count: nested.length, examples: nested });
   if (strangers.length)
-    problems.add({ message: `files without an image extension (${IMAGE_EXTENSIONS.join(', ')})`, where: dir, count: strangers.length, examples: strangers });
-  if (outside.length) problems.add({ message: 'symbolic links to files outside the folder', where: dir, count: outside.length, examples: outside });
+    problems.add({ message: `files without an image extension (${IMAGE_EXTENSIONS.join(', ')})`, where, count: strangers.length, examples: strangers });
+  if (outside.length) problems.add({ message: 'symbolic links to files outside the folder', where, count: outside.length, examples: outside });
   return { entries, classes, ignored };
 }
 
@@ -272,7 +272,7 @@ export async function importImages(opts: ImageImportOptions): Promise<PoolManife
   let classNames: string[];
   let ignored: string[] = [];
   if (folder) {
-    const s = await scanFolder(input, problems);
+    const s = await scanFolder(input, opts.input, problems);
     entries = s.entries;
     classNames = s.classes;
     ignored = s.ignored;
@@ -281,6 +281,17 @@ export async function importImages(opts: ImageImportOptions): Promise<PoolManife
     entries = s.entries;
     classNames = s.labels;
   }
+  // A class folder without an image would be a class of no rows: scored as a class the model
+  // never sees (macro averages over it), as torchvision's ImageFolder refuses it. Classes meant
+  // to be empty are declared with --classes.
+  const empty = folder && !opts.classes ? classNames.filter((c) => !entries.some((e) => e.label === c)) : [];
+  if (empty.length)
+    problems.add({
+      message: 'class folders without an image (remove them, or declare every class with --classes to keep a class of no rows)',
+      where: opts.input,
+      count: empty.length,
+      examples: empty.map((c) => `${c}/`),
+    });
   if (opts.classes) {
     const extra = classNames.filter((c) => !opts.classes!.includes(c));
     if (extra.length) problems.add({ message: `${folder ? 'class folders' : 'labels'} not among --classes (${opts.classes.join(', ')})`, where: opts.input, count: extra.length, examples: extra });
