@@ -221,3 +221,28 @@ describe('two classes the features do not separate', () => {
     expect(r.summary.verdict).toMatch(/Caution: the model is nearly undecided on \d+\.\d% of the flagged rows/);
   }, 120_000);
 });
+
+describe('a class of a handful of rows', () => {
+  it('is marked too small to judge, and its confident-joint counts stay out of the verdict', async () => {
+    const rng = createRng(5);
+    const n = 901, d = 4;
+    // Three separated classes of 300 rows and one of a single row, a copy of a class-a row (an
+    // image folder of one file, say): its threshold is the model's probability on that one row.
+    const labels = Int32Array.from({ length: n }, (_, i) => (i === n - 1 ? 3 : i % 3));
+    const X = new Float32Array(n * d);
+    for (let i = 0; i < n - 1; i++) for (let j = 0; j < d; j++) X[i * d + j] = rng.normal() + (j === labels[i] ? 2 : 0);
+    X.set(X.subarray(0, d), (n - 1) * d);
+    const split = makeSplit({ features: X, n, d, labels, classNames: ['a', 'b', 'c', 'single'] });
+    const r = await labelErrors.run(makeContext(split), labelErrors.defaults);
+    expect(r.summary.figures.classes_too_small_to_judge).toBe(1);
+    expect(r.summary.verdict).toContain('Caution: class single (1 row) has fewer than 10 rows, too few to judge');
+    expect(r.summary.verdict).not.toMatch(/Most confusions[^.]*single/);
+    // No row of a, b or c is counted towards single (cleanlab's rule counted 216 of 900), and none is flagged as one.
+    const joint = r.tables!.find((t) => t.name === 'confident_joint')!.rows;
+    expect(joint.filter((x) => x.true_label_guess === 'single' && x.given_label !== 'single').map((x) => x.count)).toEqual([0, 0, 0]);
+    expect(r.findings.filter((x) => x.flagged && x.detail.suggested_label === 'single')).toEqual([]);
+    expect(r.summary.figures.flagged as number).toBeLessThan(60);
+    const byClass = r.tables!.find((t) => t.name === 'label_errors_by_class')!.rows;
+    expect(byClass.map((x) => x.too_small_to_judge)).toEqual([false, false, false, true]);
+  }, 120_000);
+});

@@ -47,6 +47,13 @@ export function argmaxRow(proba: Float32Array, i: number, k: number): number {
   return best;
 }
 
+/** The class of row i's largest probability among the classes that can be a guess (cut not Infinity; the first on ties, as numpy's argmax): argmaxRow when every class can. */
+function argmaxAmong(proba: Float32Array, i: number, k: number, cut: Float64Array): number {
+  let best = -1;
+  for (let j = 0; j < k; j++) if (cut[j] !== Infinity && (best < 0 || proba[i * k + j] > proba[i * k + best])) best = j;
+  return best < 0 ? argmaxRow(proba, i, k) : best;
+}
+
 export function labelCounts(labels: Int32Array, k: number): Int32Array {
   const c = new Int32Array(k);
   for (let i = 0; i < labels.length; i++) c[labels[i]]++;
@@ -171,9 +178,16 @@ export interface ConfidentJoint {
   guess: Int32Array;
 }
 
-export function computeConfidentJoint(lp: LabelledProba, opts: { calibrate?: boolean } = {}): ConfidentJoint {
+/**
+ * `minClassRows` (default 0: cleanlab's rule): a class with fewer given labels is no row's
+ * confident guess. Its threshold is the mean probability on a handful of rows, near 0 where
+ * the model barely learns the class, and every uncertain row of another class would clear it.
+ */
+export function computeConfidentJoint(lp: LabelledProba, opts: { calibrate?: boolean; minClassRows?: number } = {}): ConfidentJoint {
   const { labels, proba, n, k } = lp;
   const thresholds = confidentThresholds(lp);
+  const counts = labelCounts(labels, k);
+  const cut = Float64Array.from(thresholds, (t, j) => (counts[j] < (opts.minClassRows ?? 0) ? Infinity : t));
   const C = new Int32Array(k * k);
   const guess = new Int32Array(n);
   const off: number[] = [];
@@ -182,16 +196,16 @@ export function computeConfidentJoint(lp: LabelledProba, opts: { calibrate?: boo
     let confident = 0;
     let first = -1;
     for (let j = 0; j < k; j++) {
-      if (proba[o + j] >= thresholds[j] - 1e-6) { confident++; if (first < 0) first = j; }
+      if (proba[o + j] >= cut[j] - 1e-6) { confident++; if (first < 0) first = j; }
     }
     if (confident === 0) { guess[i] = -1; continue; }
-    const g = confident > 1 ? argmaxRow(proba, i, k) : first;
+    const g = confident > 1 ? argmaxAmong(proba, i, k, cut) : first;
     guess[i] = g;
     C[labels[i] * k + g]++;
     if (g !== labels[i]) off.push(i);
   }
   for (let j = 0; j < k; j++) if (C[j * k + j] < 1) C[j * k + j] = 1;
-  const joint = opts.calibrate === false ? C : calibrateConfidentJoint(C, labelCounts(labels, k), k);
+  const joint = opts.calibrate === false ? C : calibrateConfidentJoint(C, counts, k);
   return { joint, thresholds, offDiagonal: Int32Array.from(off), guess };
 }
 

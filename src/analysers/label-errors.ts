@@ -48,6 +48,13 @@ export const UNDECIDED_MARGIN = 0.2;
 /** Below this out-of-sample accuracy on the given labels the verdict says the flags are an upper bound (the model is wrong on most rows). */
 export const WEAK_MODEL_ACCURACY = 0.5;
 
+/**
+ * A class with fewer train rows than this is too small to judge: its threshold (the mean
+ * probability the model gives it on its own rows) rests on a handful of rows, and near 0 when
+ * the model barely learns the class, so rows of other classes count towards it.
+ */
+export const MIN_JUDGED_CLASS_ROWS = 10;
+
 /** Above this many classes the confident-joint heatmap keeps the classes with most confusions (K² cells would make a page of megabytes). */
 export const HEATMAP_CLASSES = 20;
 
@@ -299,7 +306,7 @@ export function scoreLabelErrors(model: LabelledProba, opts: Partial<LabelErrorO
     } else w = o.knnWeight;
   }
   const lp: LabelledProba = { ...model, proba: neighbours ? blendProba(model.proba, neighbours.proba, w) : model.proba };
-  const cj = computeConfidentJoint(lp);
+  const cj = computeConfidentJoint(lp, { minClassRows: MIN_JUDGED_CLASS_ROWS });
   const mask = findLabelIssues(lp, { filterBy: o.filterBy, minExamplesPerClass: o.minExamplesPerClass, fracNoise: o.fracNoise, confident: cj });
   let vetoed: number | undefined;
   if (neighbours && o.knnK > 0 && o.knnMaxAgreement < 1) {
@@ -425,6 +432,7 @@ export const labelErrors: Analyser<LabelErrorOptions> = {
       rows: names.map((c, j) => ({
         class: c, rows: counts[j], flagged: flaggedByClass[j],
         flagged_share: counts[j] ? flaggedByClass[j] / counts[j] : 0, threshold: s.thresholds[j],
+        too_small_to_judge: counts[j] > 0 && counts[j] < MIN_JUDGED_CLASS_ROWS,
       })),
     };
     const jointRows: ExtraTable['rows'] = [];
@@ -434,10 +442,15 @@ export const labelErrors: Analyser<LabelErrorOptions> = {
     }
     const share = flagged / Math.max(train.n, 1);
     const estNoise = s.estimatedNoise;
-    const topPairs = jointRows.filter((r) => r.given_label !== r.true_label_guess && (r.count as number) > 0)
+    const tiny = names.filter((_, j) => counts[j] > 0 && counts[j] < MIN_JUDGED_CLASS_ROWS);
+    const topPairs = jointRows.filter((r) => r.given_label !== r.true_label_guess && (r.count as number) > 0
+      && !tiny.includes(r.given_label as string) && !tiny.includes(r.true_label_guess as string))
       .sort((x, y) => (y.count as number) - (x.count as number)).slice(0, 3);
     const pairsText = topPairs.length
       ? ` Most confusions (confident-joint counts, not flags): ${topPairs.map((r) => `${r.true_label_guess} labelled ${r.given_label} (${r.count})`).join('; ')}.`
+      : '';
+    const tinyText = tiny.length
+      ? ` Caution: ${tiny.length === 1 ? 'class' : 'classes'} ${tiny.map((c) => `${c} (${count(counts[names.indexOf(c)])} ${counts[names.indexOf(c)] === 1 ? 'row' : 'rows'})`).join(', ')} ${tiny.length === 1 ? 'has' : 'have'} fewer than ${MIN_JUDGED_CLASS_ROWS} rows, too few to judge: a class's threshold is the mean probability the model gives it on its own rows, which on so few rows says little (near 0 where the model barely learns the class, so every uncertain row of another class would clear it). No row is counted or flagged as belonging to ${tiny.length === 1 ? 'it' : 'them'}; ${tiny.length === 1 ? 'its own rows are' : 'their own rows are'} still judged against the other classes.`
       : '';
     const skill = predictiveSkill(train.labels, oos.proba, k);
     const chance = !skill.better
@@ -452,7 +465,7 @@ export const labelErrors: Analyser<LabelErrorOptions> = {
       ? `No label looks wrong: the out-of-sample model agrees with the given labels or is unsure (${count(train.n)} rows).`
       : `About ${pct(share)} of labels look wrong (${count(flagged)} of ${count(train.n)} rows); confident learning estimates ${pct(estNoise)} label noise.${pairsText}` +
         (s.knnWeight > 0 ? ` The ${pct(s.knnWeight)} weight on nearest neighbours' labels (chosen by log-loss) sharpened the model's probabilities.` : '') +
-        (s.vetoed !== undefined ? ` Flags confirmed by nearest neighbours (${count(s.vetoed)} before confirmation).` : '') +
+        (s.vetoed !== undefined ? ` Flags confirmed by nearest neighbours (${count(s.vetoed)} before confirmation).` : '') + tinyText +
         (mostlyUndecided && !weakModel ? ` Caution: the model is nearly undecided on ${pct(undecided / flagged)} of the flagged rows (given and suggested label within ${UNDECIDED_MARGIN} in probability), which is what classes that the features do not separate look like as much as wrong labels: read the confused pairs above as overlap to check, not as labels to change.` : '') +
         (weakModel ? ` Caution: the out-of-sample model agrees with only ${pct(skill.accuracy)} of the given labels; where a model is wrong on most rows its disagreement is as likely its own error as the label's, so this share is an upper bound, not an estimate. A stronger model (--model) or your own predictions (--pred-probs) would tell the two apart.` : ''));
 
@@ -477,6 +490,7 @@ export const labelErrors: Analyser<LabelErrorOptions> = {
           oos_better_than_majority: skill.better ? 1 : 0,
           weak_model: weakModel ? 1 : 0,
           undecided_flags: undecided,
+          classes_too_small_to_judge: tiny.length,
           flagged,
           flagged_share: share,
           estimated_noise_rate: estNoise,
