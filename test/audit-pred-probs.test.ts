@@ -98,6 +98,11 @@ describe('pred-probs reader', () => {
     expect(e.message).toMatch(/duplicate column names: "fish" × 2/);
     expect(e.message).toMatch(/missing class columns .*: "dog"; "bird"/);
     expect(e.message).toMatch(/extra columns .*: "Dog"; "fish"; "fish"/);
+    // pandas' index written as a first column without a name; a file separated by ";".
+    const indexed = await rejection(readPredProbs(await csv('pandas.csv', ',id,cat,dog,bird\n0,a,1,0,0\n1,b,0,1,0\n2,c,0,0,1\n3,d,1,0,0\n'), pool));
+    expect(indexed.message).toMatch(/1 extra columns .*pandas' index: write the file with index=False/);
+    const semi = await rejection(readPredProbs(await csv('semi.csv', 'id;cat;dog;bird\na;1;0;0\nb;0,5;0,5;0\n'), pool));
+    expect(semi.examples.join('\n')).toMatch(/the header looks separated by ";"/);
     const noId = await rejection(readPredProbs(await csv('noid.csv', 'row,cat,dog,bird\na,1,0,0\n'), pool));
     expect(noId.message).toMatch(/no "id" column/);
     expect(noId.message).toMatch(/extra columns .*"row"/);

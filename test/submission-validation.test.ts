@@ -139,6 +139,11 @@ describe('each malformed submission gets its own error', () => {
     const m = await rejects(file('mc.csv', 'ID\nr1\n'), selection, 'missing-columns');
     expect(m.examples.join(' ')).toContain('"ID" must be spelled exactly "id"');
     await rejects(file('ml.csv', 'id\nr1\n'), relabel, 'missing-columns');
+    // A file without a header, or separated by another delimiter, says so.
+    const bare = await rejects(file('bare.csv', 'r1\nr2\n'), selection, 'missing-columns');
+    expect(bare.examples).toContain('no header line? the first line must name the columns: id');
+    const semi = await rejects(file('semi.csv', 'id;label\nr1;cat\n'), relabel, 'missing-columns');
+    expect(semi.examples).toContain('the header looks separated by ";": a CSV submission is comma-separated');
     const t = await rejects(file('t.txt', 'r1\n'), relabel, 'missing-columns');
     expect(t.examples.join(' ')).toContain('TXT holds only ids');
     const x = await rejects(file('x.csv', 'id,label\nr1,cat\n'), selection, 'extra-columns');

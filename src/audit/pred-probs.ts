@@ -67,8 +67,13 @@ function readCsv(bytes: Uint8Array, where: string): RawTable {
   const rows = records.slice(1);
   const ragged = rows.filter((r) => r.fields.length !== columns.length);
   if (ragged.length) {
+    // A header of one field holding ";" or a tab: another delimiter (sieve reads commas here).
+    const other = columns.length === 1 ? [';', '\t', '|'].find((d) => columns[0].includes(d)) : undefined;
     throw new SieveError(`${ragged.length} CSV line(s) have a different number of fields than the header (${columns.length})`, {
-      where, count: ragged.length, examples: ragged.slice(0, FIRST).map((r) => `line ${r.line}: ${r.fields.length} fields`),
+      where, count: ragged.length, examples: [
+        ...ragged.slice(0, FIRST).map((r) => `line ${r.line}: ${r.fields.length} fields`),
+        ...(other ? [`the header looks separated by ${other === '\t' ? 'tabs' : `"${other}"`}: the pred-probs CSV is comma-separated (pandas: to_csv(path, index=False))`] : []),
+      ],
     });
   }
   return { columns, n: rows.length, cell: (c, i) => { const v = rows[i].fields[c]; return v.trim() === '' ? null : v; } };
@@ -149,7 +154,10 @@ export async function readPredProbs(
   if (!seen.has('id')) add('no "id" column', ['(the first column should be id)'], 1);
   add(`missing class columns (the pool's classes are ${pool.classNames.map((c) => quote(c)).join(', ')})`, pool.classNames.filter((c) => !seen.has(c)).map(quote));
   const known = new Set(['id', ...pool.classNames]);
-  add('extra columns (neither id nor a class of the pool)', raw.columns.filter((c) => !known.has(c)).map(quote));
+  const extra = raw.columns.filter((c) => !known.has(c));
+  // pandas writes its index as a first column without a name (or "Unnamed: 0" read back).
+  const pandasIndex = extra.some((c) => c === '' || /^Unnamed: \d+$/.test(c)) ? ['(a column without a name is pandas\' index: write the file with index=False)'] : [];
+  add('extra columns (neither id nor a class of the pool)', [...pandasIndex, ...extra.map(quote)], extra.length);
   if (raw.n === 0) add('no rows', ['(the file has a header only)'], 1);
   // Without the id or a class column nothing below can be checked; extra or repeated columns
   // don't stop the checks of ids and values (every problem is reported in one go).

@@ -55,10 +55,16 @@ export function validateSubmission(
       .filter((c): c is string => c !== undefined)
       .map((c) => `"${c}" must be spelled exactly "${c.trim().toLowerCase()}"`);
     const txtHint = raw.format === 'txt' && expected.includes('label') ? [`TXT holds only ids; ${rules.task} needs CSV id,label or JSON/Parquet/Arrow`] : [];
+    // A first line that is data (an id, or one field holding another delimiter) rather than a header.
+    const headerHint = raw.format === 'csv' && !caseHint.length
+      ? raw.columns.length === 1 && /[;\t|]/.test(raw.columns[0])
+        ? [`the header looks separated by ${raw.columns[0].includes('\t') ? 'tabs' : `"${/[;|]/.exec(raw.columns[0])![0]}"`}: a CSV submission is comma-separated`]
+        : [`no header line? the first line must name the columns: ${expected.join(',')}`]
+      : [];
     throw new SubmissionError('missing-columns', `missing column(s) ${missing.join(', ')}: task ${rules.task} needs ${expected.join(', ')}`, {
       where,
       count: missing.length,
-      examples: [`columns found: ${found}`, ...caseHint, ...txtHint],
+      examples: [`columns found: ${found}`, ...caseHint, ...txtHint, ...headerHint],
     });
   }
   const extra = raw.columns.filter((c) => !expected.includes(c));
