@@ -157,6 +157,14 @@ describe('pool import: formats and headers sniffed', () => {
     expect((await importFails(links, { input: 'd.csv' })).message).toBe(`the path is a symbolic link to "${join(links, 'gone.csv')}", which does not exist`);
   });
 
+  it('a folder name that is no pool name gives a pool name, and a note that says which', async () => {
+    const dir = fixture({ 'd.csv': 'id,label,x\n1,a,1\n2,b,2\n' });
+    const notes: string[] = [];
+    const m = await importPool({ input: join(dir, 'd.csv'), out: join(dir, 'pool ü'), onNote: (n) => notes.push(n) });
+    expect(m.name).toBe('pool-');
+    expect(notes).toContain('pool named "pool-" (from the folder name "pool ü": a pool name holds only letters, digits, ".", "_" and "-")');
+  });
+
   it('--columns must name every column', async () => {
     const err = await importFails(fixture({ 'd.data': '1,2,a\n2,3,b\n' }), { input: 'd.data', columns: ['x', 'label'] });
     expect(err.message).toBe('--columns names 2 columns, the file has 3');

@@ -22,7 +22,7 @@ import type { PoolManifest } from '../manifest.ts';
 import { poolReplaceBlocker, writePool } from '../write.ts';
 import { ProblemList } from './problems.ts';
 import { MAX_EXAMPLES } from './text-scan.ts';
-import { stratifiedParts, type ImportOptions } from './index.ts';
+import { poolNameFor, stratifiedParts, type ImportOptions } from './index.ts';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
 const FORMATS = new Set(['png', 'jpeg', 'webp']);
@@ -351,7 +351,7 @@ export async function importImages(opts: ImageImportOptions): Promise<PoolManife
     opts.out,
     {
       manifest: {
-        name: (opts.name ?? basename(resolve(opts.out))).replace(/[^a-z0-9._-]/gi, '-'),
+        name: poolNameFor(opts),
         version: '1',
         description: opts.description ?? `Images imported from ${name}${folder ? ' (one folder per class)' : ' (an image list)'}`,
         source: opts.source ?? name,

@@ -811,7 +811,7 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
     throw new SieveError(`--test-fraction ${opts.testFraction} leaves the test split empty (${train.rows} rows)`, { where: '--test-fraction' });
 
   const features = plans.map((p) => p.spec);
-  const name = sanitizeName(opts.name ?? basename(resolve(opts.out)));
+  const name = poolNameFor(opts);
   const inputs = [opts.input, opts.labels, opts.testFile, opts.testLabels].filter((x): x is string => !!x).map((p) => basename(p));
   const kindSummary = features.map((f) => `${f.name} (${f.kind})`).join(', ');
   const trainRows = Number(await scalar(conn, `SELECT count(*) FROM ${q(trainTable)}`));
@@ -866,9 +866,16 @@ function sortLabels(labels: string[]): string[] {
   return numeric ? labels.sort((a, b) => Number(a) - Number(b)) : labels.sort();
 }
 
-function sanitizeName(s: string): string {
-  const n = s.replace(/[^a-zA-Z0-9._-]+/g, '-').replace(/^[^a-zA-Z0-9]+/, '');
-  return n || 'imported';
+/**
+ * The pool's name from --name or the output folder's name: letters, digits, ".", "_" and "-"
+ * (other characters become "-"), starting with a letter or digit. A changed name is said in a
+ * note: the pool is found by it (`sieve pool list`, `--name`).
+ */
+export function poolNameFor(opts: Pick<ImportOptions, 'name' | 'out' | 'onNote'>): string {
+  const given = opts.name ?? basename(resolve(opts.out));
+  const n = given.replace(/[^a-zA-Z0-9._-]+/g, '-').replace(/^[^a-zA-Z0-9]+/, '') || 'imported';
+  if (n !== given) opts.onNote?.(`pool named "${n}" (from ${opts.name !== undefined ? '--name' : 'the folder name'} "${given}": a pool name holds only letters, digits, ".", "_" and "-")`);
+  return n;
 }
 
 /** Decides each feature column's kind from its DuckDB type and, for text, its values. */
