@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Challenge } from '../src/challenge/schema.ts';
 import type { Pool } from '../src/pool/read.ts';
 import { resolveOosModel, type AuditTarget } from '../src/audit/target.ts';
-import { computeOosPredictions, defaultOosModel, oosAccuracy, oosFeatureKind } from '../src/analysers/oos.ts';
+import { computeOosPredictions, defaultOosModel, describeOosFeatures, oosAccuracy, oosFeatureKind } from '../src/analysers/oos.ts';
 import { SieveError } from '../src/util/errors.ts';
 import { deriveSeed } from '../compute/rng.ts';
 import { makeSplit } from './analysers-helpers.ts';
@@ -138,5 +138,17 @@ describe('a pool too small for the folds', () => {
     expect(err).toBeInstanceOf(SieveError);
     expect((err as SieveError).message).toMatch(/4 rows cannot be split into 10 folds/);
     expect((err as SieveError).examples.join('\n')).toMatch(/--folds 4[\s\S]*--only duplicates,class-imbalance/);
+  });
+});
+
+describe('the audit header names every kind of feature column', () => {
+  it('a text pool with a numeric column, and an embedded text pool', () => {
+    const spec = { kind: 'logistic-regression', params: {}, features: 'pool' } as unknown as Parameters<typeof describeOosFeatures>[0];
+    const textAndNumber = describeOosFeatures(spec, [{ name: 'text', kind: 'text' }, { name: 'len', kind: 'numeric' }], { d: 2049, groups: {} });
+    expect(textAndNumber.description).toBe('2049 pool features (1 numeric, 2048 hashed TF-IDF of text)');
+    const embedded = describeOosFeatures(spec, [{ name: 'text', kind: 'text' }, { name: 'text_emb', kind: 'embedding', dim: 64 }], { d: 2112, groups: {} });
+    expect(embedded.description).toBe('2112 pool features (64 of the embedding text_emb, 2048 hashed TF-IDF of text)');
+    // One kind: as before.
+    expect(describeOosFeatures(spec, [{ name: 'e', kind: 'embedding', dim: 16 }], { d: 16, groups: {} }).description).toBe('16 pool features (embedding)');
   });
 });

@@ -125,9 +125,20 @@ export function describeOosFeatures(
   const categorical = features.filter((f) => f.kind === 'categorical');
   const oneHot = categorical.reduce((s, f) => s + (f.categories?.length ?? 0), 0);
   const textCols = features.filter((f) => f.kind === 'text').map((f) => f.name);
-  const what = kind === 'tabular'
-    ? (categorical.length ? `${numeric} numeric, ${oneHot} one-hot of ${categorical.length} categorical column${categorical.length === 1 ? '' : 's'}` : `${numeric} numeric`)
-    : kind === 'text' ? `hashed TF-IDF of ${textCols.join(', ')}` : kind;
+  const embedding = features.filter((f) => f.kind === 'embedding');
+  const embDims = embedding.reduce((s, f) => s + (f.dim ?? 0), 0);
+  const pixels = features.filter((f) => f.kind === 'pixels');
+  const pixelDims = pixels.reduce((s, f) => s + (f.width ?? 0) * (f.height ?? 0) * (f.channels ?? 1), 0);
+  // Every kind of column with its share of the dimensions: a text pool with one numeric column
+  // read "2049 pool features (1 numeric)", an embedded text pool "(embedding)".
+  const parts = [
+    numeric ? `${numeric} numeric` : '',
+    categorical.length ? `${oneHot} one-hot of ${categorical.length} categorical column${categorical.length === 1 ? '' : 's'}` : '',
+    embedding.length ? `${embDims} of the embedding${embedding.length === 1 ? '' : 's'} ${embedding.map((f) => f.name).join(', ')}` : '',
+    pixels.length ? `${pixelDims} pixels` : '',
+    textCols.length ? `${split.d - numeric - oneHot - embDims - pixelDims} hashed TF-IDF of ${textCols.join(', ')}` : '',
+  ].filter(Boolean);
+  const what = kind === 'text' ? `hashed TF-IDF of ${textCols.join(', ')}` : kind === 'tabular' || parts.length > 1 ? parts.join(', ') : kind;
   const pre = spec.preprocess ?? {};
   const groupText = groups.length ? ` + ${groupDims} one-hot of the group column${groups.length === 1 ? '' : 's'} ${groups.join(', ')}` : '';
   const inputDims = split.d + groupDims;
