@@ -245,6 +245,15 @@ describe('pool import: types that cannot collide or drift', () => {
     expect(err.examples[1]).toBe('"1" (string, 1 row) first at line 2');
   });
 
+  it('a JSON Lines feature of numbers with one list is said as such, with the line of each type; integers and fractions mix freely', async () => {
+    const lines = Array.from({ length: 20 }, (_, i) => `{"id":"r${i}","label":"${'ab'[i % 2]}","x":${i === 7 ? '[1, 2]' : i % 3 ? i : i + 0.5},"y":${i % 2 ? i : i / 4}}`);
+    const dir = fixture({ 'd.jsonl': lines.join('\n') + '\n' });
+    const err = await importFails(dir, { input: 'd.jsonl' });
+    expect(err.message).toMatch(/^feature column "x" mixes JSON types \(number, list\): a feature holds one kind of value/);
+    expect(err.examples).toEqual(['0.5 (number, 19 rows) first at line 1', '[1,2] (list, 1 row) first at line 8']);
+    expect(err.message).not.toMatch(/"y"/);
+  });
+
   it('JSON Lines string ids are stored without quote marks', async () => {
     const dir = fixture({ 'd.jsonl': '{"id":"a 1","label":"x","v":[1,2]}\n{"id":"b\\"2","label":"y","v":[3,4]}\n' });
     await importPool({ input: join(dir, 'd.jsonl'), out: join(dir, 'p') });

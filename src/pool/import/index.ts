@@ -376,7 +376,9 @@ async function checkTextJsonTypes(conn: DuckDBConnection, problems: ProblemList,
 async function checkJsonTypes(conn: DuckDBConnection, problems: ProblemList, s: Staged, col: string, role: string): Promise<void> {
   const types = s.jsonTypes?.[col];
   if (!types) return;
-  const family = (t: string) => (t === 'VARCHAR' ? 'string' : t === 'BOOLEAN' ? 'boolean' : t === 'DOUBLE' ? 'number with a fraction or exponent' : t === 'ARRAY' ? 'list' : t === 'OBJECT' ? 'object' : 'integer');
+  // A feature's numbers may be integers and fractions alike; an id's or label's may not (7 and 7.0).
+  const numbers = role === 'feature' ? 'number' : undefined;
+  const family = (t: string) => (t === 'VARCHAR' ? 'string' : t === 'BOOLEAN' ? 'boolean' : t === 'DOUBLE' ? numbers ?? 'number with a fraction or exponent' : t === 'ARRAY' ? 'list' : t === 'OBJECT' ? 'object' : numbers ?? 'integer');
   const byFamily = new Map<string, { count: number; first: number }>();
   for (const [t, v] of Object.entries(types)) {
     const f = family(t);
@@ -391,7 +393,9 @@ async function checkJsonTypes(conn: DuckDBConnection, problems: ProblemList, s: 
     examples.push(`${shown} (${f}, ${plural(v.count, 'row')}) first at ${s.describe(v.first)}`);
   }
   problems.add({
-    message: `${role} column "${col}" mixes JSON types (${[...byFamily.keys()].join(', ')}): write every ${role === 'id' ? 'id' : 'value'} the same way, e.g. all as strings`,
+    message: role === 'feature'
+      ? `feature column "${col}" mixes JSON types (${[...byFamily.keys()].join(', ')}): a feature holds one kind of value (numbers, strings for categories or text, or lists of numbers for an embedding)`
+      : `${role} column "${col}" mixes JSON types (${[...byFamily.keys()].join(', ')}): write every ${role === 'id' ? 'id' : 'value'} the same way, e.g. all as strings`,
     where: `${s.path}: ${col}`,
     count: byFamily.size,
     examples,
@@ -1029,6 +1033,12 @@ async function planFeature(
   const declared = train.declared[col] ?? {};
   const t = typeOf(train, col);
   const before = problems.list.length;
+  // A JSON key holding numbers on some lines and a list on another is neither a numeric column
+  // nor an embedding: said as such, with the first line of each type (text has its own check).
+  if (t === 'JSON' && kind !== 'text') {
+    for (const s of sources) await checkJsonTypes(conn, problems, s, col, 'feature');
+    if (problems.list.length > before) return undefined;
+  }
   switch (kind) {
     case 'numeric': {
       if (!(NUMERIC_TYPE.test(t) || t === 'VARCHAR')) {
