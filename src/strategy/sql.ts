@@ -143,6 +143,11 @@ export const sqlRunner: StrategyRunner = {
       const ids: (string | null)[] = [];
       const labels: (string | null)[] = [];
       let bytes = 0;
+      const stopped = () => new SieveError(`the SQL strategy ran longer than ${limits.timeoutMs / 1000} s and was stopped`, {
+        where,
+        // Common causes, not a diagnosis of this query.
+        examples: ['common causes: a recursive CTE that never stops, or a join of the pool with itself (it grows with the square of its rows)'],
+      });
       try {
         const result = await prepared.stream();
         const names = result.columnNames();
@@ -188,21 +193,18 @@ export const sqlRunner: StrategyRunner = {
           if (ids.length > limits.maxRows) {
             throw new SieveError(`the SQL strategy returned more than ${limits.maxRows} rows; stopped`, {
               where,
-              examples: [`the pool has ${input.budget} ${task.entries} at most to submit`],
+              examples: [`a submission holds at most ${input.budget} ${task.entries} (the budget)`],
             });
           }
           if (bytes > limits.maxOutputBytes) {
             throw new SieveError(`the SQL strategy's result passed ${limits.maxOutputBytes} bytes; stopped`, { where });
           }
         }
+        // An interrupted stream can end quietly, without an error: the rows read by then are a
+        // part of the output, never the output.
+        if (timedOut) throw stopped();
       } catch (err) {
-        if (timedOut) {
-          throw new SieveError(`the SQL strategy ran longer than ${limits.timeoutMs / 1000} s and was stopped`, {
-            where,
-            // Common causes, not a diagnosis of this query.
-            examples: ['common causes: a recursive CTE that never stops, or a join of the pool with itself (it grows with the square of its rows)'],
-          });
-        }
+        if (timedOut) throw stopped();
         if (err instanceof SieveError) throw err;
         const msg = firstLine(err);
         if (/Out of Memory/i.test(msg)) {
