@@ -216,6 +216,9 @@ describe('code strategy sandbox: escapes', () => {
         { allowUnisolated: false },
       );
       expectStopped(r, /tried to use the network.*(ENETUNREACH|ECONNREFUSED|EADDRNOTAVAIL)/);
+      // fetch() says the same (its TypeError "fetch failed" carries the socket's error as its cause).
+      const f = await run(`export async function select() { await fetch('http://127.0.0.1:${port}/'); return ['fetched']; }`, { allowUnisolated: false });
+      expectStopped(f, /tried to use the network, which the sandbox does not have: fetch failed \(.*(ENETUNREACH|ECONNREFUSED|EADDRNOTAVAIL)/);
       expect(connections).toBe(0);
     } finally {
       server.close();

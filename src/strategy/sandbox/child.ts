@@ -90,14 +90,16 @@ function send(message: ChildMessage): never {
 }
 
 function fail(err: unknown, limit?: string): never {
-  const e = err as { name?: string; message?: string; code?: string; permission?: string; resource?: string; stack?: string };
+  const e = err as { name?: string; message?: string; code?: string; permission?: string; resource?: string; stack?: string; cause?: { code?: unknown; message?: unknown } };
   const isObj = typeof err === 'object' && err !== null;
+  // fetch() throws "TypeError: fetch failed" and puts the socket's error (ECONNREFUSED, …) in its cause.
+  const causeCode = isObj && typeof e.code !== 'string' && typeof e.cause?.code === 'string' ? e.cause.code : undefined;
   send({
     ok: false,
     error: {
       name: String((isObj && e.name) || 'Error'),
-      message: isObj ? String(e.message ?? err) : String(err),
-      ...(isObj && typeof e.code === 'string' ? { code: e.code } : {}),
+      message: isObj ? `${String(e.message ?? err)}${causeCode && typeof e.cause?.message === 'string' ? ` (${e.cause.message})` : ''}` : String(err),
+      ...(isObj && typeof e.code === 'string' ? { code: e.code } : causeCode ? { code: causeCode } : {}),
       ...(isObj && typeof e.permission === 'string' ? { permission: e.permission } : {}),
       ...(isObj && typeof e.resource === 'string' ? { resource: e.resource } : {}),
       ...(isObj && typeof e.stack === 'string' ? { stack: e.stack.slice(0, 4000) } : {}),
