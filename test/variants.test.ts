@@ -15,6 +15,7 @@ import { METRIC_FAMILIES, METRIC_RANGES, type Challenge } from '../src/challenge
 import { loadEvalContext } from '../src/evaluate/context.ts';
 import { confidentCorrections } from '../src/evaluate/baselines.ts';
 import { evaluateFile } from '../src/evaluate/runner.ts';
+import { rescoreRecord } from '../src/evaluate/rescore.ts';
 import {
   clipToRange, ensureVariants, GENERALISATION_INTERVAL, loadVariants, produceWithStrategy, strategyGeneralisation, strategyInputOf, summariseGeneralisation, type LoadedVariant,
   type ProduceSubmission, VARIANT_ERROR_CHARS,
@@ -199,6 +200,16 @@ ORDER BY f.self_confidence DESC, p.id LIMIT 1000
     const again = await evaluateFile(challenge, sql, { bootstrapSamples: 20 });
     const a = again.generalisation as typeof g;
     expect(a.variants.map((v) => v.primary)).toEqual(g.variants.map((v) => v.primary));
+    // --rescore recomputes the summary from the record's variant scores: an edit of either shows.
+    const ok = rescoreRecord(JSON.parse(JSON.stringify(record)));
+    expect(ok.differences).toEqual([]);
+    expect(ok.notes.join('\n')).toMatch(/generalisation: its mean, interval and gap re-computed from the 3 recorded variant scores/);
+    const edited = JSON.parse(JSON.stringify(record));
+    edited.generalisation.mean = 0.85;
+    expect(rescoreRecord(edited).differences.map((d) => d.path)).toEqual(['generalisation.mean']);
+    const score = JSON.parse(JSON.stringify(record));
+    score.generalisation.variants[0].primary = 0.9;
+    expect(rescoreRecord(score).differences.map((d) => d.path)).toEqual(expect.arrayContaining(['generalisation.mean', 'generalisation.gap']));
   });
 });
 

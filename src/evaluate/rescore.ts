@@ -22,6 +22,7 @@ import { taskOf } from '../tasks/index.ts';
 import { SieveError } from '../util/errors.ts';
 import type { Metrics, ResultRecord } from './record.ts';
 import { compareJson, type Difference } from './verify.ts';
+import { summariseGeneralisation } from './variants.ts';
 
 export interface RescoreOutcome {
   ok: boolean;
@@ -145,7 +146,22 @@ export function rescoreRecord(rec: ResultRecord): RescoreOutcome {
     if (part === 'private' && rec.private) check('private.primary_mean', rec.private.primary_mean, freshPrimary);
   }
   rescoreIntervals(rec, notes, differences, check);
+  rescoreGeneralisation(rec, notes, check);
   return { ok: differences.length === 0, compared: counter.n, differences, notes };
+}
+
+/**
+ * The generalisation summary from the record's own variant scores: their mean, std, t interval
+ * and gap to the public score, as the evaluation computed them. The variant scores themselves
+ * come from fits on hidden pools, not from stored counts: only a re-run (`sieve verify`) checks them.
+ */
+function rescoreGeneralisation(rec: ResultRecord, notes: string[], check: (path: string, recorded: unknown, recomputed: unknown) => void): void {
+  const g = rec.generalisation;
+  if (!g || !('variants' in g)) return;
+  const challenge = { metrics: { primary: g.primary.name, direction: g.primary.direction }, variants: { recipe: g.recipe } } as unknown as Parameters<typeof summariseGeneralisation>[0];
+  const fresh = summariseGeneralisation(challenge, g.variants, rec.primary.mean);
+  for (const key of ['public', 'n', 'mean', 'std', 'ci95', 'gap', 'note'] as const) check(`generalisation.${key}`, g[key], fresh[key]);
+  notes.push(`generalisation: its mean, interval and gap re-computed from the ${g.variants.length} recorded variant scores; the variant scores themselves come from fits on the hidden variant pools, which only a re-run (sieve verify without --rescore) checks`);
 }
 
 /** The replay of one recorded part: public and private as stored, all interleaved from both. */
