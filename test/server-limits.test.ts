@@ -5,6 +5,7 @@
  * Retry-After; an entrant's record carries no per-row replay (test labels row by row), an
  * organiser's does.
  */
+import { rescoreRecord } from '../src/evaluate/rescore.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -135,6 +136,10 @@ describe.each(BACKENDS)('server limits ($name)', (b) => {
     const mine = await (await app.request(`/api/submissions/${sub.submission}`, { headers: { authorization: `Bearer ${token}` } })).json();
     expect(mine.record.metrics.accuracy.ci95).toHaveLength(2);
     expect(JSON.stringify(mine.record)).not.toContain('"replay"');
+    // verify --rescore of that copy says why it has no replay (not "an older record").
+    const rescored = rescoreRecord(mine.record);
+    expect(rescored.ok).toBe(true);
+    expect(rescored.notes.join('\n')).toContain("(this is an entrant's copy of a server's record, which keeps the per-row replays");
     const theirs = await (await app.request(`/api/submissions/${sub.submission}`, { headers: { authorization: `Bearer ${organiserToken}` } })).json();
     expect(theirs.record.replay).toBeTruthy();
     expect(theirs.record.private.replay).toBeTruthy();

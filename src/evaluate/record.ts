@@ -152,7 +152,16 @@ export interface ResultRecord {
  */
 export type PublicRecord = Omit<ResultRecord, 'private'> & {
   private: ResultRecord['private'] | { hidden: true; until: string | null };
+  /** Set in an entrant's copy from a server, which keeps the per-row replays (they hold the test rows' labels). */
+  replay_withheld?: string;
 };
+
+/** Why a record has no replay, for verify's notes: an entrant's copy from a server, or a record from before replays. */
+export function missingReplayReason(rec: { replay_withheld?: string; evaluator?: { version?: string } }): string {
+  return rec.replay_withheld
+    ? `this is an entrant's copy of a server's record, which keeps the per-row replays (${rec.replay_withheld}); the organiser's copy has them`
+    : `an older record (evaluator ${rec.evaluator?.version ?? '?'}), written before records stored replays`;
+}
 
 /** True when private scores may be shown: the challenge has closed, or the caller insists. */
 export function privateVisible(record: Pick<ResultRecord, 'challenge'>, opts: { showPrivate?: boolean; now?: Date } = {}): boolean {

@@ -20,7 +20,7 @@ import {
 import type { CurveCounts } from '../../evaluator/protocols/ranking.ts';
 import { taskOf } from '../tasks/index.ts';
 import { SieveError } from '../util/errors.ts';
-import type { Metrics, ResultRecord } from './record.ts';
+import { missingReplayReason, type Metrics, type ResultRecord } from './record.ts';
 import { compareJson, type Difference } from './verify.ts';
 import { summariseGeneralisation } from './variants.ts';
 
@@ -212,7 +212,7 @@ function rescoreIntervals(
   if (!rec.replay) {
     notes.push(
       `intervals (ci95, bias) and group notes were not re-scored: the record stores no replay of the rows its bootstrap resamples ` +
-        `(written by sieve ${rec.sieve?.version ?? '?'}, before records did); a full \`sieve verify\` (re-run) checks them`,
+        `(${missingReplayReason(rec)}); a full \`sieve verify\` (re-run) checks them`,
     );
     return;
   }

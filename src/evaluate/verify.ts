@@ -11,7 +11,7 @@ import { loadChallenge } from '../challenge/load.ts';
 import { SieveError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import { loadEvalContext } from './context.ts';
-import { publicView, RESULT_FORMAT, type ResultRecord } from './record.ts';
+import { missingReplayReason, publicView, RESULT_FORMAT, type ResultRecord } from './record.ts';
 import { fileSource, strategySource } from '../submission/sources/index.ts';
 import { evaluateSource } from './runner.ts';
 import { comparableGeneralisation } from './variants.ts';
@@ -124,7 +124,7 @@ export async function verifyRecord(
   const counter = { n: 0 };
   if (rec.replay === undefined) {
     // Written before records stored replays: compare what it has.
-    notes.push('the record stores no replay of its bootstrap rows (an older record); the re-run\'s replay was not compared');
+    notes.push(`the record stores no replay of its bootstrap rows: ${missingReplayReason(rec)}; the re-run's replay was not compared`);
     delete fresh.replay;
     if (fresh.private) { delete fresh.private.replay; delete fresh.private.public_mask; }
   }

@@ -629,7 +629,7 @@ export function createApp(opts: AppOptions): Hono {
  */
 function entrantView(record: PublicRecord, opts: { closed: boolean }): PublicRecord {
   const { replay: _r, ...rest } = record;
-  const view = rest as PublicRecord;
+  const view = { ...rest, replay_withheld: 'they hold each public test row\'s label, prediction and group' } as PublicRecord;
   if (view.curve && !opts.closed) view.curve = coarseCurve(view.curve);
   if (view.private && !('hidden' in view.private)) {
     const { replay: _p, ...priv } = view.private;
