@@ -49,14 +49,14 @@ function databaseCases(b: StoreBackend, db: string): { name: string; text: strin
   if (b.name === 'duckdb') {
     return [
       { name: 'db.sql', text: `SELECT * FROM read_csv('${db}')`, reason: DISABLED },
-      { name: 'attach.sql', text: `ATTACH '${db}' AS server`, reason: /a ATTACH statement/ },
+      { name: 'attach.sql', text: `ATTACH '${db}' AS server`, reason: /an ATTACH statement/ },
       ...(layer ? [{ name: 'db.ts', text: `import { readFileSync } from 'node:fs';\nexport function select() { return [readFileSync(${JSON.stringify(db)}, 'latin1').slice(0, 10)]; }`, reason: SANDBOX }] : []),
     ];
   }
   const t = pgTarget(db);
   const socket = `/var/run/postgresql/.s.PGSQL.${t.port}`;
   return [
-    { name: 'attach.sql', text: `ATTACH '${db}' AS server (TYPE postgres)`, reason: /a ATTACH statement/ },
+    { name: 'attach.sql', text: `ATTACH '${db}' AS server (TYPE postgres)`, reason: /an ATTACH statement/ },
     { name: 'scan.sql', text: `SELECT id FROM postgres_scan('${db}', 'public', 'participants')`, reason: /postgres_scan|does not exist|not found/i },
     ...(layer ? [{ name: 'db.ts', text: connectTs(`${t.port}, ${JSON.stringify(t.host)}`), reason: /ENETUNREACH|ECONNREFUSED|EACCES|network/ }] : []),
     ...(existsSync(socket) ? [{ name: 'socket.ts', text: connectTs(JSON.stringify(socket)), reason: /Unix-domain socket|refused|EACCES/ }] : []),

@@ -102,7 +102,7 @@ describe('SQL strategies: escapes', () => {
     await refused(pool, `SELECT id FROM read_parquet('${test}')`, disabled);
     await refused(pool, `SELECT id FROM read_parquet('${truth}') WHERE noisy`, disabled);
     await refused(pool, `SELECT file AS id FROM glob('${pool.dir}/*')`, disabled);
-    await refused(pool, `ATTACH '${db}' AS other`, /a ATTACH statement/);
+    await refused(pool, `ATTACH '${db}' AS other`, /an ATTACH statement/);
     await refused(pool, `COPY (SELECT id FROM pool) TO '${target}'`, /a COPY statement/);
     // Inside a SELECT the same operations meet the disabled file system.
     await refused(pool, `SELECT * FROM query('COPY (SELECT 1) TO ''${target}''')`, /refused|failed/);
@@ -120,6 +120,8 @@ describe('SQL strategies: escapes', () => {
     await refused(pool, `SELECT * FROM query('SET enable_external_access = true')`, /refused|failed/);
     await refused(pool, 'SELECT id FROM pool; SELECT id FROM pool', /holds 2 statements/);
     await refused(pool, 'SELECT id FROM pool; DROP TABLE pool', /holds 2 statements/);
+    const pivot = await refused(pool, 'PIVOT pool ON label USING count(*)', /holds 2 statements/);
+    expect(pivot.examples[0]).toMatch(/^DuckDB runs a PIVOT without an IN list as two statements/);
     await refused(pool, 'CREATE TABLE t AS SELECT id FROM pool', /a CREATE statement/);
     await refused(pool, '-- nothing', /no statement/);
     await refused(pool, 'SELEC id FROM pool', /does not parse|refused/);

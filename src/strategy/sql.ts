@@ -67,14 +67,18 @@ async function prepareSelect(conn: DuckDBConnection, sql: string, where: string,
   }
   if (extracted.count === 0) throw new SieveError('the SQL strategy holds no statement', { where });
   if (extracted.count > 1) {
+    // DuckDB runs a PIVOT without an IN list as two statements (it first makes an ENUM of the values).
+    const pivot = /\b(UN)?PIVOT\b/i.test(sql) && !/;/.test(sql.replace(/'(?:[^']|'')*'|--[^\n]*|\/\*[\s\S]*?\*\//g, ''));
     throw new SieveError(`the SQL strategy holds ${extracted.count} statements; a strategy is exactly one SELECT`, {
       where,
-      examples: ['remove the other statements (a ";" between two statements makes two)'],
+      examples: [pivot
+        ? "DuckDB runs a PIVOT without an IN list as two statements: name its values, e.g. PIVOT pool ON label IN ('a', 'b') USING count(*)"
+        : 'remove the other statements (a ";" between two statements makes two)'],
     });
   }
   const keyword = leadingKeyword(sql);
   if (!SELECT_STARTS.has(keyword)) {
-    throw new SieveError(`the SQL strategy is ${keyword ? `a ${keyword} statement` : 'not a SELECT'}; a strategy is exactly one SELECT`, {
+    throw new SieveError(`the SQL strategy is ${keyword ? `${/^[AEIOU]/.test(keyword) ? 'an' : 'a'} ${keyword} statement` : 'not a SELECT'}; a strategy is exactly one SELECT`, {
       where,
       examples: ['it may start with SELECT, WITH or FROM'],
     });

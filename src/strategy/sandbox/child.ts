@@ -189,14 +189,15 @@ function idOf(x: unknown, ctx: StrategyContext, what: string, pos: number): stri
   throw new StrategyResultError(`${what}[${pos}] is ${x === null ? 'null' : typeof x}; expected an id (string) or a row index (number)`);
 }
 
-function labelOf(x: unknown, ctx: StrategyContext, what: string, pos: number): string {
+/** The label `x` at `at` (e.g. "labels[3]" or "result[3].label"), as a class name. */
+function labelOf(x: unknown, ctx: StrategyContext, at: string): string {
   if (typeof x === 'string') return x;
   if (typeof x === 'number') {
     if (!Number.isInteger(x) || x < 0 || x >= ctx.classNames.length)
-      throw new StrategyResultError(`${what}[${pos}] = ${x} is not a class index (0 to ${ctx.classNames.length - 1}) nor a class name`);
+      throw new StrategyResultError(`${at} = ${x} is not a class index (0 to ${ctx.classNames.length - 1}) nor a class name`);
     return ctx.classNames[x];
   }
-  throw new StrategyResultError(`${what}[${pos}] is ${x === null ? 'null' : typeof x}; expected a class name (string) or a class index (number)`);
+  throw new StrategyResultError(`${at} is ${x === null ? 'null' : typeof x}; expected a class name (string) or a class index (number)`);
 }
 
 function checkRows(length: number, maxRows: number, fn: string): void {
@@ -221,7 +222,7 @@ export function normaliseResult(value: unknown, ctx: StrategyContext, fn: string
       const e = value[i] as { id?: unknown; index?: unknown; label?: unknown } | null;
       if (typeof e !== 'object' || e === null) throw new StrategyResultError(`result[${i}] is ${describe(e)}; expected { id, label } or { index, label }`);
       ids[i] = idOf(e.id !== undefined ? e.id : e.index, ctx, `result[${i}].${e.id !== undefined ? 'id' : 'index'}`, 0).toString();
-      labels[i] = labelOf(e.label, ctx, `result[${i}].label`, 0);
+      labels[i] = labelOf(e.label, ctx, `result[${i}].label`);
     }
     return { ids, labels };
   }
@@ -238,7 +239,7 @@ export function normaliseResult(value: unknown, ctx: StrategyContext, fn: string
     const labels = new Array<string>(rows.length);
     for (let i = 0; i < rows.length; i++) {
       ids[i] = idOf(rows[i], ctx, rowsName, i);
-      labels[i] = labelOf(v.labels[i], ctx, 'labels', i);
+      labels[i] = labelOf(v.labels[i], ctx, `labels[${i}]`);
     }
     return { ids, labels };
   }
