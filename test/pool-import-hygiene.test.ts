@@ -165,6 +165,22 @@ describe('pool import: formats and headers sniffed', () => {
     expect(notes).toContain('pool named "pool-" (from the folder name "pool ü": a pool name holds only letters, digits, ".", "_" and "-")');
   });
 
+  it('labels "1" and "1.0" stay two classes, with a note that they are one number written twice', async () => {
+    const dir = fixture({ 'd.csv': 'id,label,x\n1,1,1\n2,1.0,2\n3,2,3\n4,1,4\n' });
+    const notes: string[] = [];
+    const m = await importPool({ input: join(dir, 'd.csv'), out: join(dir, 'p'), onNote: (n) => notes.push(n) });
+    expect(m.classes).toEqual(['1', '1.0', '2']);
+    expect(notes.join('\n')).toContain('classes "1" and "1.0" are the same number written differently, and they are separate classes (labels are text)');
+  });
+
+  it('a declared class with no train row is said at import', async () => {
+    const dir = fixture({ 'd.csv': 'id,label,x\n1,a,1\n2,a,2\n3,a,3\n', 't.csv': 'id,label,x\n4,b,1\n5,a,2\n' });
+    const notes: string[] = [];
+    const m = await importPool({ input: join(dir, 'd.csv'), testFile: join(dir, 't.csv'), classes: ['a', 'b'], out: join(dir, 'p'), onNote: (n) => notes.push(n) });
+    expect(m.splits.train.class_counts).toEqual({ a: 3, b: 0 });
+    expect(notes).toContain('class "b" has no train row: a model fitted on this pool never sees it');
+  });
+
   it('--columns must name every column', async () => {
     const err = await importFails(fixture({ 'd.data': '1,2,a\n2,3,b\n' }), { input: 'd.data', columns: ['x', 'label'] });
     expect(err.message).toBe('--columns names 2 columns, the file has 3');

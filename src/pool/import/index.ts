@@ -33,6 +33,7 @@ import {
 } from './stage.ts';
 import { ProblemList } from './problems.ts';
 import { MAX_EXAMPLES } from './text-scan.ts';
+import { NUMBER_RE } from './sniff.ts';
 import { TEXT_FEATURISER } from '../../../compute/text-features.ts';
 
 export { detectFormat, formatFromName, IMPORT_FORMATS, DEFAULT_NA_VALUES, type ImportFormat } from './stage.ts';
@@ -672,6 +673,15 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
       );
     }
   }
+  // Labels are text: "1" and "1.0" (or "01") are two classes. Said when they parse as one number.
+  const byNumber = new Map<number, string[]>();
+  for (const c of classes) if (NUMBER_RE.test(c)) byNumber.set(Number(c), [...(byNumber.get(Number(c)) ?? []), c]);
+  const spellings = [...byNumber.values()].filter((v) => v.length > 1);
+  if (spellings.length)
+    labelNotes.push(
+      `classes ${spellings.slice(0, MAX_EXAMPLES).map((v) => v.map((c) => JSON.stringify(c)).join(' and ')).join('; ')} are the same number written differently, and ${spellings.length === 1 ? 'they are' : 'each set is'} ` +
+        'separate classes (labels are text): if they mean one class, write them the same way',
+    );
   for (const g of groupCols) for (const s of sources) await checkJsonTypes(conn, problems, s, g, 'group');
 
   // --- features -----------------------------------------------------------------------
@@ -814,6 +824,15 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
   if (testTable && Number(await scalar(conn, `SELECT count(*) FROM ${q(testTable)}`)) === 0)
     throw new SieveError(`--test-fraction ${opts.testFraction} leaves the test split empty (${train.rows} rows)`, { where: '--test-fraction' });
 
+  // A class declared (--classes) or seen only in the test file, with no train row: the model
+  // never sees it (the audit says so later; said here, where it can still be fixed).
+  const trainClasses = new Set((await conn.runAndReadAll(`SELECT DISTINCT label FROM ${q(trainTable)}`)).getRowsJS().map(([l]) => String(l)));
+  const absent = classes.filter((c) => !trainClasses.has(c));
+  if (absent.length) {
+    const note = `${absent.length === 1 ? 'class' : 'classes'} ${absent.slice(0, MAX_EXAMPLES).map((c) => JSON.stringify(c)).join(', ')}${absent.length > MAX_EXAMPLES ? ', …' : ''} ${absent.length === 1 ? 'has' : 'have'} no train row: a model fitted on this pool never sees ${absent.length === 1 ? 'it' : 'them'}`;
+    importNotes.push(note);
+    opts.onNote?.(note);
+  }
   const features = plans.map((p) => p.spec);
   const name = poolNameFor(opts);
   const inputs = [opts.input, opts.labels, opts.testFile, opts.testLabels].filter((x): x is string => !!x).map((p) => basename(p));
