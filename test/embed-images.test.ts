@@ -68,7 +68,7 @@ describe.skipIf(!EMBED_STACK)('sieve embed, images', () => {
     // A text model on a pixels column is refused before any work.
     const wrong = await sieve(['embed', pool, '--column', 'image', '--model', TINY_BERT, '--out', join(dir, 'wrong')], dir);
     expect(wrong.code).toBe(2);
-    expect(wrong.stderr).toMatch(/takes text \(it has a tokenizer\), but column "image" holds pixels/);
+    expect(wrong.stderr).toMatch(/takes text \(it has a tokenizer, no preprocessor_config.json\), but column "image" holds pixels/);
 
     const html = join(dir, 'report.html');
     const audit = await sieve(['audit', out, '--only', 'duplicates,class-imbalance', '--html', html, '--json'], dir);

@@ -100,7 +100,8 @@ describe.each(BACKENDS)('strategy escapes through the server ($name)', (b) => {
         { name: 'import.ts', text: `export async function select() { const cp = await import('node:child_process'); return [String(cp.execSync('id'))]; }`, reason: SANDBOX },
         { name: 'require.ts', text: `import { createRequire } from 'node:module';\nexport function select() { const r = createRequire(import.meta.url); return [String(r(${JSON.stringify(join(process.cwd(), 'package.json'))}).name)]; }`, reason: SANDBOX },
         { name: 'pkg.ts', text: `import duckdb from '@duckdb/node-api';\nexport function select() { return [String(duckdb)]; }`, reason: SANDBOX },
-        { name: 'fetch.ts', text: `export async function select() { await fetch('http://127.0.0.1:9/'); return [0]; }`, reason: /tried to use the network/ },
+        // (Not port 9: fetch refuses it as a "bad port" before opening any socket.)
+        { name: 'fetch.ts', text: `export async function select() { await fetch('http://127.0.0.1:18080/'); return [0]; }`, reason: /tried to use the network/ },
         { name: 'env.ts', text: `export function select() { const k = Object.keys(process.env).filter((k) => /SIEVE|TOKEN|PG/.test(k)); if (k.length) throw new Error('sees ' + k.join(',')); return [0, 0]; }`, reason: /repeated id/ },
         { name: 'loop.ts', text: 'export function select() { for (;;) {} }', reason: /wall-clock limit|CPU-time limit|SIGKILL/ },
       ] : []),

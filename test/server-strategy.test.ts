@@ -5,6 +5,7 @@
  * leaderboard by the same primary metric, refused precisely when the challenge does not take
  * their kind, and — when they fail of the entrant's making — failed at once and charged.
  */
+import { SYNTH_TEACH_OPTIONS } from '../pools/recipes/synth-teach.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -41,8 +42,12 @@ const TS = `export function select(ctx) {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sieve-server-strategy-'));
   const challenges = join(dir, 'challenges');
-  // Two hidden variants (the synth-teach recipe with seeds 1 and 2), built into the test's variant cache on first use.
-  await writeTinyChallenge(challenges, { name: 'tiny-var', limits: '{ submissions_total: 6 }', extra: ['variants: { recipe: synth-teach, pools: [{ seed: 1 }, { seed: 2 }] }'] });
+  // Two hidden variants (the synth-teach recipe with seeds 1 and 2), built into the test's variant
+  // cache on first use; the pool has their shape (features), at a tenth of their rows.
+  await writeTinyChallenge(challenges, {
+    name: 'tiny-var', limits: '{ submissions_total: 6 }', extra: ['variants: { recipe: synth-teach, pools: [{ seed: 1 }, { seed: 2 }] }'],
+    synth: { ...SYNTH_TEACH_OPTIONS, name: 'tiny-var-pool', rows: 400, testRows: 100, exactDups: 6, nearDups: 6, seed: 5 },
+  });
   await writeTinyChallenge(challenges, { name: 'tiny-sql', extra: ['strategies: [sql]'] });
   await writeTinyChallenge(challenges, { name: 'tiny-files', extra: ['strategies: []'] });
   served = await loadServedChallenges(challenges);
