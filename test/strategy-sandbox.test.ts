@@ -264,6 +264,11 @@ describe('code strategy sandbox: escapes', () => {
   it('stops unbounded allocation: heap and typed arrays', async () => {
     const heap = await run(`export function select() { const keep = []; for (;;) keep.push(new Array(100000).fill(Math.random())); }`, { limits: { ...LIMITS, memoryMb: 64 } });
     expectStopped(heap, /ran out of memory: its heap limit is 64 MB/);
+    // The strategy's own output is shown, V8's crash report (GC log, FATAL ERROR, native stack) not.
+    expect(heap.log).not.toMatch(/FATAL ERROR|Last few GCs|0x[0-9a-f]{6,}/);
+    const said = await run(`export function select() { console.error('before the fall'); const keep = []; for (;;) keep.push(new Array(100000).fill(Math.random())); }`, { limits: { ...LIMITS, memoryMb: 64 } });
+    expect(said.log).toContain('before the fall\n');
+    expect(said.log).not.toMatch(/FATAL ERROR/);
     const buffers = await run(`export function select() { const keep = []; for (;;) keep.push(new Float64Array(1e8)); }`, { limits: { ...LIMITS, memoryMb: 64 } });
     expectStopped(buffers, /ran out of memory: its address space is limited/);
   });

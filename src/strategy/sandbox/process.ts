@@ -12,6 +12,7 @@
  * The parent adds a wall-clock limit and caps on what the child prints (stdout + stderr) and
  * returns (fd 3); crossing one kills the child's whole process group at once.
  */
+import { StringDecoder } from 'node:string_decoder';
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { SieveError } from '../../util/errors.ts';
@@ -53,6 +54,10 @@ export interface SandboxOutcome {
 
 /** Bytes of the strategy's printing passed on to `onLog` before the rest is only counted. */
 export const LOG_SHOWN_BYTES = 64 * 1024;
+
+/** The first line of V8's fatal-error report (heap out of memory and the like), and the lines that follow it. */
+const V8_CRASH_START = /^(<--- Last few GCs --->|FATAL ERROR: )/;
+const V8_CRASH_LINE = /^(<--- (Last few GCs|JS stacktrace) --->|\s*\[\d+:0x[0-9a-f]+\]\s+\d+ ms: |FATAL ERROR: |----- Native stack trace -----|\s*\d+: 0x[0-9a-f]+ )/;
 
 const SH_WRAPPER = '"$@"; s=$?; exit $s';
 
@@ -157,18 +162,43 @@ export function runSandboxed(opts: {
     };
     const timer = setTimeout(() => stop('wall'), limits.wallMs);
 
+    const show = (text: string) => {
+      if (shown >= LOG_SHOWN_BYTES || !opts.onLog || !text) return;
+      const part = Buffer.from(text, 'utf8').subarray(0, LOG_SHOWN_BYTES - shown);
+      shown += part.length;
+      opts.onLog(part.toString('utf8'));
+    };
+    // stderr is shown line by line without V8's crash report (its GC log, "FATAL ERROR" and
+    // native stack, about 1.7 kB before the clear "ran out of memory" message); the tail
+    // kept for the diagnosis still holds it.
+    let errLine = '';
+    let inCrash = false;
+    const errText = new StringDecoder('utf8');
+    const outText = new StringDecoder('utf8');
+    const showErr = (text: string, end = false) => {
+      errLine += text;
+      const lines = errLine.split('\n');
+      errLine = end ? '' : lines.pop()!;
+      const kept: string[] = [];
+      for (const [i, l] of lines.entries()) {
+        if (V8_CRASH_START.test(l)) inCrash = true;
+        else if (inCrash && !(V8_CRASH_LINE.test(l) || l.trim() === '')) inCrash = false;
+        if (!inCrash && !(end && i === lines.length - 1 && l === '')) kept.push(`${l}${end && i === lines.length - 1 ? '' : '\n'}`);
+      }
+      show(kept.join(''));
+    };
     const onOutput = (stream: 'out' | 'err') => (chunk: Buffer) => {
       logBytes += chunk.length;
-      if (stream === 'err') stderrTail = (stderrTail + chunk.toString('utf8')).slice(-8192);
-      if (shown < LOG_SHOWN_BYTES && opts.onLog) {
-        const part = chunk.subarray(0, LOG_SHOWN_BYTES - shown);
-        shown += part.length;
-        opts.onLog(part.toString('utf8'));
-      }
+      if (stream === 'err') {
+        const text = errText.write(chunk);
+        stderrTail = (stderrTail + text).slice(-8192);
+        showErr(text);
+      } else show(outText.write(chunk));
       if (logBytes > limits.maxLogBytes) stop('log');
     };
     child.stdout!.on('data', onOutput('out'));
     child.stderr!.on('data', onOutput('err'));
+    child.stderr!.on('end', () => showErr(errText.end(), true));
     const resultStream = child.stdio[3] as NodeJS.ReadableStream;
     resultStream.on('data', (chunk: Buffer) => {
       if (stopped) return;
