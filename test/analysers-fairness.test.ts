@@ -299,6 +299,15 @@ describe('intervals on skewed small groups', () => {
     expect(cls.demographic_parity_ratio_high).toBe(a.demographic_parity_ratio_high);
     expect(r.summary.figures.ratio_intervals_from_wilson).toBe(1); // the headline's, counted once
     expect(r.summary.verdict).toContain(`Lowest demographic-parity ratio: 0.00 across zero (selection rate of bad, 95% CI 0.00–${high.toFixed(2)} from the groups' Wilson intervals, z: 0 of 40 selected`);
+    // The parity difference has the same trouble (z never varies): its interval is at least
+    // Newcombe's, from the Wilson intervals of the two extreme groups.
+    const [tl, tu] = wilsonInterval(selected, top.rows as number), [zl, zu] = wilsonInterval(0, 40);
+    const d = (top.selection_rate as number) - 0;
+    expect(a.demographic_parity_difference).toBeCloseTo(d, 12);
+    expect(a.demographic_parity_difference_low as number).toBeLessThanOrEqual(Math.max(0, d - Math.hypot(d - tl, zu)) + 1e-12);
+    expect(a.demographic_parity_difference_high as number).toBeGreaterThanOrEqual(Math.min(1, d + Math.hypot(tu - d, 0 - zl)) - 1e-12);
+    expect(String(a.demographic_parity_difference_bound)).toMatch(/^Newcombe's interval from the Wilson intervals of .* and z \(0 of 40\), one of them at 0$/);
+    expect(r.summary.figures.gap_intervals_from_newcombe as number).toBeGreaterThanOrEqual(1);
   });
 
   it('label-error rates are compared within one group column, and counts are pluralised', () => {
