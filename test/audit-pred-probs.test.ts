@@ -181,4 +181,27 @@ describe('sieve audit --pred-probs', () => {
     const human = (await run([])).stdout;
     expect(human).toMatch(/out-of-sample probabilities: from .*gc\.csv \(csv, sha256\s+[0-9a-f]{64}\)/); // the line wraps at the terminal width
   }, 120_000);
+
+  it('on a pixel pool too the file is used as it is: no blend with the neighbours\' labels, the flags of confident learning on it alone', async () => {
+    const train = await readSplit(await openPool('fashion-debug'), 'train');
+    const k = train.classNames.length;
+    // A weak "model": 0.15 on the given label (0.2 on another on every 5th row), the rest spread.
+    // The neighbours' labels would sharpen it, so the built-in blend would take them in.
+    const lines = [['id', ...train.classNames].join(',')];
+    const proba = new Float32Array(train.n * k);
+    for (let i = 0; i < train.n; i++) {
+      const y = train.labels[i], other = (y + 1 + (i % (k - 1))) % k;
+      for (let j = 0; j < k; j++) proba[i * k + j] = i % 5 === 0 ? (j === y ? 0.1 : j === other ? 0.2 : 0.7 / (k - 2)) : j === y ? 0.15 : 0.85 / (k - 1);
+      lines.push([train.ids[i], ...Array.from(proba.subarray(i * k, (i + 1) * k), (v) => String(v))].join(','));
+    }
+    const file = await csv('fd.csv', lines.join('\n') + '\n');
+    const out = await execFileP(process.execPath, [join(ROOT, 'bin', 'sieve.mjs'), 'audit', 'fashion-debug', '--pred-probs', file, '--only', 'label-errors', '--json'], {
+      cwd: dir, env: { ...process.env, CI: '1' }, maxBuffer: 64 * 1024 * 1024,
+    });
+    const j = JSON.parse(out.stdout);
+    const le = (j.pool ?? j).analysers.find((a: { name: string }) => a.name === 'label-errors');
+    expect(le.figures.knn_weight).toBe(0);
+    const plain = scoreLabelErrors({ labels: train.labels, proba, n: train.n, k }, { knnK: 0 });
+    expect(le.figures.flagged).toBe(plain.mask.reduce((a, v) => a + v, 0));
+  }, 120_000);
 });

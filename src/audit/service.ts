@@ -117,7 +117,11 @@ export async function runAuditService(req: AuditRequest): Promise<AuditRun> {
     ...(req.positiveClass !== undefined ? { positiveClass: req.positiveClass } : {}),
     ...(groupColumns ? { columns: groupColumns } : {}),
   };
-  const options = { fairness, ...(req.labelFilter ? { 'label-errors': { filterBy: req.labelFilter } } : {}) };
+  // Your own probabilities are used as they are, as cleanlab's find_label_issues takes
+  // pred_probs: no blend with the neighbours' labels (the built-in model's probabilities get
+  // one where it lowers their log-loss), so the flags are cleanlab's on the same file.
+  const labelOptions = { ...(req.labelFilter ? { filterBy: req.labelFilter } : {}), ...(probabilities ? { knnWeight: 0 } : {}) };
+  const options = { fairness, ...(Object.keys(labelOptions).length ? { 'label-errors': labelOptions } : {}) };
 
   // Everything the pool's part of the audit is a function of (the pool's content hash and the
   // code are added by poolAuditKey): where the pool lies is not.
