@@ -49,6 +49,14 @@ export const UNDECIDED_MARGIN = 0.2;
 export const WEAK_MODEL_ACCURACY = 0.5;
 
 /**
+ * Below this skill over the majority guess ((accuracy − majority share) / (1 − majority share):
+ * the share of the majority guess's errors the model avoids) the verdict says the flags may be
+ * class overlap: German credit's model is right on 75% of rows against 70% for the majority
+ * class (skill 0.17), and a model fitted on its clean labels is no better.
+ */
+export const LOW_SKILL = 0.5;
+
+/**
  * A class with fewer train rows than this is too small to judge: its threshold (the mean
  * probability the model gives it on its own rows) rests on a handful of rows, and near 0 when
  * the model barely learns the class, so rows of other classes count towards it.
@@ -461,12 +469,15 @@ export const labelErrors: Analyser<LabelErrorOptions> = {
     // Confident learning flags where the model disagrees: with a model wrong on most rows that
     // is mostly the model's error, whatever the labels (class overlap, too few rows per class).
     const weakModel = !chance && flagged > 0 && skill.accuracy < WEAK_MODEL_ACCURACY;
+    const skillOverMajority = skill.majorityShare < 1 ? (skill.accuracy - skill.majorityShare) / (1 - skill.majorityShare) : 0;
+    const lowSkill = !chance && !weakModel && !mostlyUndecided && flagged > 0 && skillOverMajority < LOW_SKILL;
     const verdict = chance ?? (flagged === 0
       ? `No label looks wrong: the out-of-sample model agrees with the given labels or is unsure (${count(train.n)} rows).`
       : `About ${pct(share)} of labels look wrong (${count(flagged)} of ${count(train.n)} rows); confident learning estimates ${pct(estNoise)} label noise.${pairsText}` +
         (s.knnWeight > 0 ? ` The ${pct(s.knnWeight)} weight on nearest neighbours' labels (chosen by log-loss) sharpened the model's probabilities.` : '') +
         (s.vetoed !== undefined ? ` Flags confirmed by nearest neighbours (${count(s.vetoed)} before confirmation).` : '') + tinyText +
         (mostlyUndecided && !weakModel ? ` Caution: the model is nearly undecided on ${pct(undecided / flagged)} of the flagged rows (given and suggested label within ${UNDECIDED_MARGIN} in probability), which is what classes that the features do not separate look like as much as wrong labels: read the confused pairs above as overlap to check, not as labels to change.` : '') +
+        (lowSkill ? ` Caution: the out-of-sample model is right on ${pct(skill.accuracy)} of the given labels, where always guessing the majority class is right on ${pct(skill.majorityShare)}: it avoids only ${pct(Math.max(0, skillOverMajority))} of that guess's errors. Where the features leave classes overlapping, confident learning counts the overlap as label errors, so many of these flags may be correctly labelled rows: read them as rows to check, not as labels to change.` : '') +
         (weakModel ? ` Caution: the out-of-sample model agrees with only ${pct(skill.accuracy)} of the given labels; where a model is wrong on most rows its disagreement is as likely its own error as the label's, so this share is an upper bound, not an estimate. A stronger model (--model) or your own predictions (--pred-probs) would tell the two apart.` : ''));
 
     const plots: PlotSpec[] = [
@@ -489,6 +500,8 @@ export const labelErrors: Analyser<LabelErrorOptions> = {
           majority_share: skill.majorityShare,
           oos_better_than_majority: skill.better ? 1 : 0,
           weak_model: weakModel ? 1 : 0,
+          skill_over_majority: skillOverMajority,
+          low_skill: lowSkill ? 1 : 0,
           undecided_flags: undecided,
           classes_too_small_to_judge: tiny.length,
           flagged,
