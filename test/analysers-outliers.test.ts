@@ -70,6 +70,22 @@ describe('outliers', () => {
     }
   });
 
+  it('flags that a nearly constant column makes are said as such, with the column named on each row', async () => {
+    // Digits-like: 20 columns of 0–16, one border pixel non-zero in 8 of 1,440 rows.
+    const r = createRng(11);
+    const n = 1440, d = 20;
+    const X = new Float32Array(n * d);
+    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) X[i * d + j] = j === 0 ? (i % 180 === 7 ? 1 + Math.floor(8 * r.uniform()) : 0) : Math.floor(17 * r.uniform());
+    const names = Array.from({ length: d }, (_, j) => `pixel_${j}`);
+    const res = await outliers.run(makeContext(makeSplit({ features: X, n, d, labels: Int32Array.from({ length: n }, (_, i) => i % 10), classNames: [...'0123456789'], featureNames: names })), outliers.defaults);
+    const flagged = res.findings.filter((f) => f.flagged);
+    expect(flagged.length).toBeGreaterThanOrEqual(4);
+    expect(flagged.every((f) => f.detail.main_column === 'pixel_0' && (f.detail.main_column_z as number) > 5)).toBe(true);
+    expect(res.summary.figures.flagged_by_one_column).toBe(flagged.length);
+    expect(res.summary.verdict).toMatch(/\d+ of the \d+ flagged rows stand out mainly in one column .*most often pixel_0 \(\d+\)\. Caution: pixel_0 has one value in 99\.\d% of the rows/);
+    expect(res.findings.filter((f) => !f.flagged).every((f) => f.detail.main_column === null)).toBe(true);
+  });
+
   it('random N(0, I) rows of 2–20 dimensions: (almost) nothing flagged', async () => {
     // measured over seeds 100–109, 1,000 rows: 0–9 flags at 2 dims (mean 3.6), 0–1 at 3, none at 5–20;
     // the fence on the raw distances flagged 31–50 at 2 dims, 9–30 at 3, 5–12 at 4.

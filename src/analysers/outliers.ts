@@ -177,6 +177,53 @@ export async function scoreOutliers(split: PoolSplit, opts: OutlierOptions, seed
   return { score, nearest, metric, metricReason: reason, dims, k, knnRecall, knnSearch, ...(checked ? { checked } : {}), ...fenceFlags(score, opts.iqrFactor, metric === 'euclidean') };
 }
 
+/** A column whose commonest value holds this share of the rows is nearly constant. */
+export const NEARLY_CONSTANT = 0.95;
+
+/** The share of rows holding column c's commonest value. */
+function modeShare(split: PoolSplit, c: number): number {
+  const counts = new Map<number, number>();
+  let best = 0;
+  for (let i = 0; i < split.n; i++) {
+    const v = split.features[i * split.d + c];
+    const m = (counts.get(v) ?? 0) + 1;
+    counts.set(v, m);
+    if (m > best) best = m;
+  }
+  return split.n ? best / split.n : 0;
+}
+
+/** A flagged row stands out "mainly in one column" when that column holds more than this share of the sum of squares of its standardised values. */
+export const MAIN_COLUMN_SHARE = 0.5;
+
+/**
+ * For each flagged row: the feature column where its standardised value lies furthest from 0
+ * (the pool's mean), that column's share of the row's sum of squared standardised values, and
+ * the value. -1 for other rows. (Not the difference to the nearest neighbour: rows that stand
+ * out in the same rare column are each other's nearest neighbours.)
+ */
+function mainColumns(split: PoolSplit, s: Pick<OutlierScores, 'mask'>): { column: Int32Array; share: Float64Array; z: Float64Array } {
+  const { n, d, features } = split;
+  const { mean, std } = standardScalingOf(split);
+  const column = new Int32Array(n).fill(-1);
+  const share = new Float64Array(n);
+  const z = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    if (!s.mask[i]) continue;
+    let sum = 0, best = -1, bestV = -1;
+    for (let c = 0; c < d; c++) {
+      const v = (features[i * d + c] - mean[c]) / (std[c] > 0 ? std[c] : 1);
+      sum += v * v;
+      if (v * v > bestV) { bestV = v * v; best = c; }
+    }
+    if (best < 0 || !(sum > 0)) continue;
+    column[i] = best;
+    share[i] = bestV / sum;
+    z[i] = (features[i * d + best] - mean[best]) / (std[best] > 0 ? std[best] : 1);
+  }
+  return { column, share, z };
+}
+
 /** What the distance is measured on, and why this metric. */
 export function metricSentence(split: PoolSplit, s: Pick<OutlierScores, 'metric' | 'metricReason' | 'dims'>): string {
   const on = s.metric === 'cosine'
@@ -203,10 +250,12 @@ export const outliers: Analyser<OutlierOptions> = {
     if (!(opts.iqrFactor >= 0)) throw new SieveError(`iqrFactor must be ≥ 0, got ${opts.iqrFactor}`, { where: 'outliers options' });
     if (train.d === 0) throw new SieveError('the pool has no numeric feature columns to measure distances on', { where: 'outliers' });
     const s = await scoreOutliers(train, opts, ctx.seed);
+    const main = s.metric === 'euclidean' ? mainColumns(train, s) : null;
     const findings: Finding[] = new Array(train.n);
     let flagged = 0;
     for (let i = 0; i < train.n; i++) {
       flagged += s.mask[i];
+      const col = main?.column[i] ?? -1;
       findings[i] = {
         id: train.ids[i],
         score: s.score[i],
@@ -215,8 +264,29 @@ export const outliers: Analyser<OutlierOptions> = {
           label: train.classNames[train.labels[i]],
           iqrs_above_q3: Number.isFinite(s.fence[i]) ? s.fence[i] : null,
           nearest_id: s.nearest[i] >= 0 ? train.ids[s.nearest[i]] : null,
+          main_column: col >= 0 ? train.featureNames[col] : null,
+          main_column_share: col >= 0 ? main!.share[i] : null,
+          main_column_z: col >= 0 ? main!.z[i] : null,
         },
       };
+    }
+    // Flags that one column makes: standardising a nearly constant column (a pixel at the
+    // border, non-zero in 8 of 1,438 rows) puts its rare values 20–40 standard deviations out.
+    let oneColumn = '';
+    let oneColumnRows = 0;
+    if (main && flagged > 0) {
+      const byColumn = new Map<number, number>();
+      for (let i = 0; i < train.n; i++) if (s.mask[i] && main.column[i] >= 0 && main.share[i] > MAIN_COLUMN_SHARE) { oneColumnRows++; byColumn.set(main.column[i], (byColumn.get(main.column[i]) ?? 0) + 1); }
+      if (oneColumnRows * 2 > flagged) {
+        const ranked = [...byColumn].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+        const top = ranked.slice(0, 3).map(([c, m]) => `${train.featureNames[c]} (${count(m)})`);
+        const [c0] = ranked[0];
+        const mode = modeShare(train, c0);
+        oneColumn = ` ${count(oneColumnRows)} of the ${count(flagged)} flagged rows stand out mainly in one column (more than ${pct(MAIN_COLUMN_SHARE)} of the sum of squares of their standardised values), most often ${top.join(', ')}` +
+          (mode >= NEARLY_CONSTANT
+            ? `. Caution: ${train.featureNames[c0]} has one value in ${pct(mode)} of the rows, and standardising a nearly constant column puts any row that differs in it many standard deviations out: look at that column before at the rows (detail main_column, main_column_z).`
+            : ' (detail main_column, main_column_z).');
+      }
     }
     const share = flagged / Math.max(train.n, 1);
     const distName = s.metric === 'cosine' ? 'cosine distance' : 'Euclidean distance';
@@ -239,10 +309,10 @@ export const outliers: Analyser<OutlierOptions> = {
     return {
       name: 'outliers',
       summary: {
-        verdict: verdict + note,
+        verdict: verdict + oneColumn + note,
         // Rows flagged are something to read, however few: at least info, never a green "ok" beside them.
         severity: flagged > 0 && share < OUTLIER_SEVERITY.ok ? 'info' : severityFor(share, OUTLIER_SEVERITY),
-        figures: { rows: train.n, flagged, flagged_share: share, k: s.k, metric: s.metric, metric_reason: s.metricReason, dims: s.dims, median_score: s.median, q1: s.q1, q3: s.q3, cutoff: s.cutoff, iqr_factor: opts.iqrFactor, knn_recall: s.knnRecall, knn_search: s.knnSearch, ...check },
+        figures: { rows: train.n, flagged, flagged_share: share, flagged_by_one_column: main ? oneColumnRows : null, k: s.k, metric: s.metric, metric_reason: s.metricReason, dims: s.dims, median_score: s.median, q1: s.q1, q3: s.q3, cutoff: s.cutoff, iqr_factor: opts.iqrFactor, knn_recall: s.knnRecall, knn_search: s.knnSearch, ...check },
       },
       findings,
       tables: [],
