@@ -178,6 +178,20 @@ describe('leaderboard significance', async () => {
     expect(entries.find((e) => e.participant === 'bad')!.private_tied_with_leader).toBe(false);
   });
 
+  it('ranks equal scores by when the best submission came in, earlier first, public and private', async () => {
+    // good and good2 score the same; good2's best came in first, though good's participant appeared first (with a worse try).
+    const rows = [
+      { submission: 'sub_early_bad', participant: 'par_good', participantName: 'good', record: JSON.stringify(records.bad), submittedAt: 1_000 },
+      { submission: 'sub_good2', participant: 'par_good2', participantName: 'good2', record: JSON.stringify(records.good2), submittedAt: 2_000 },
+      { submission: 'sub_good', participant: 'par_good', participantName: 'good', record: JSON.stringify(records.good), submittedAt: 3_000 },
+    ];
+    const board = await leaderboard(open, rows, new Date());
+    expect((board.entries as unknown as Entry[]).map((e) => e.participant)).toEqual(['good2', 'good']);
+    const closedRows = rows.map((r) => ({ ...r, record: JSON.stringify(closedRecords[r.submission === 'sub_early_bad' ? 'bad' : r.submission === 'sub_good2' ? 'good2' : 'good']) }));
+    const after = (await leaderboard(closed, closedRows, new Date())).entries as unknown as Entry[];
+    expect(after.find((e) => e.participant === 'good2')!.private_rank).toBe(1);
+  });
+
   it('adjusts p-values by Holm\'s step-down rule', async () => {
     // statsmodels multipletests([0.01, 0.04, 0.03, 0.005], method='holm') → [0.03, 0.06, 0.06, 0.02]
     const adj = holmAdjust([0.01, 0.04, 0.03, 0.005, null]);

@@ -45,6 +45,8 @@ export interface JobRequest {
   poolDir?: string;
   fileName: string;
   bytes: Uint8Array;
+  /** sha256 of the challenge.yaml the server serves: a spec edited on disk since is not what the job was submitted to. */
+  specSha256?: string;
   /** The job's wall-clock limit (the parent kills the attempt after it); strategies get a share. */
   timeLimitSeconds: number;
 }
@@ -145,6 +147,16 @@ async function run(req: JobRequest): Promise<{ reply: JobReply; audit?: () => Pr
     ]);
     const bytes = new Uint8Array(req.bytes);
     const loaded = await loadChallenge(req.challengeRef);
+    // An organiser who edits a served challenge.yaml (seeds, the public/private partition) would
+    // otherwise change how later jobs are scored while the API still shows the old rules.
+    if (req.specSha256 && loaded.specSha256 !== req.specSha256)
+      return {
+        reply: {
+          ok: false, final: false,
+          reason: `the challenge's challenge.yaml changed since the server loaded it (sha256 ${req.specSha256.slice(0, 12)}… served, ${loaded.specSha256.slice(0, 12)}… on disk): ` +
+            'restart the server to serve the new version (or put the served file back); the job is tried again',
+        },
+      };
     const challenge = req.poolDir ? { ...loaded, poolRef: req.poolDir } : loaded;
     let record: unknown;
     let first: () => ReadSubmission | undefined;

@@ -153,12 +153,15 @@ export async function leaderboard(
     const record = JSON.parse(r.record) as ResultRecord;
     const cur = best.get(r.participant);
     const count = (cur?.count ?? 0) + 1;
-    if (!cur || better(record.primary.mean, cur.record.primary.mean)) best.set(r.participant, { name: r.participantName, submission: r.submission, record, createdAt: r.submittedAt, count });
+    if (!cur || better(record.primary.mean, cur.record.primary.mean) || (record.primary.mean === cur.record.primary.mean && r.submittedAt < cur.createdAt)) best.set(r.participant, { name: r.participantName, submission: r.submission, record, createdAt: r.submittedAt, count });
     else cur.count = count;
   }
   const first = [...best.values()][0]?.record;
   const columns = first ? leaderboardColumns(ch.metrics.primary, ch.metrics.report, Object.keys(first.metrics)) : [];
-  const rows = leaderboardOrder([...best.values()].map((b) => ({ ...b, over_budget: false, primary: b.record.primary })));
+  // Equal scores: the earlier best submission ranks first (as on Codabench and Kaggle); the
+  // order participants first appeared in said nothing.
+  const byTime = [...best.values()].sort((a, b) => a.createdAt - b.createdAt || (a.submission < b.submission ? -1 : 1));
+  const rows = leaderboardOrder(byTime.map((b) => ({ ...b, over_budget: false, primary: b.record.primary })));
   const closed = closedNow ?? (first ? privateVisible(first, { now }) : isClosed(ch, now));
   const spec: BootstrapSpec = { samples: ch.bootstrap.samples, seed: ch.bootstrap.seed };
   const pub = await compare(rows, 'public', spec, sig);
@@ -181,7 +184,7 @@ export async function leaderboard(
   if (closed) {
     const priv = (b: (typeof rows)[number]) => (b.record.private && !('hidden' in b.record.private) ? b.record.private : null);
     const key = (x: number | null | undefined) => (x === null || x === undefined ? -Infinity : ch.metrics.direction === 'max' ? x : -x);
-    const order = rows.map((b, i) => ({ b, i })).sort((x, y) => key(priv(y.b)?.primary_mean) - key(priv(x.b)?.primary_mean) || x.i - y.i);
+    const order = rows.map((b, i) => ({ b, i })).sort((x, y) => key(priv(y.b)?.primary_mean) - key(priv(x.b)?.primary_mean) || x.b.createdAt - y.b.createdAt || x.i - y.i);
     const priv2 = await compare(order.map((o) => o.b), 'private', spec, sig);
     order.forEach(({ b, i }, r) => {
       const pm = priv(b)?.metrics[ch.metrics.primary];

@@ -245,6 +245,7 @@ export class EvaluationQueue {
       try {
         ({ reply, audit } = await this.evaluate(run, {
           challengeRef: where.challengeRef, poolDir: where.poolDir, fileName: submission.fileName, bytes: submission.bytes, timeLimitSeconds: this.opts.jobTimeoutSeconds,
+          specSha256: claimed.challengeSpecSha256,
         }));
       } catch (err) {
         where.done?.();
