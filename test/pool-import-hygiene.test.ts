@@ -181,6 +181,18 @@ describe('pool import: formats and headers sniffed', () => {
     expect(notes).toContain('class "b" has no train row: a model fitted on this pool never sees it');
   });
 
+  it('--hidden-test --test-fraction without an id column numbers each split on its own: the train ids do not name the test lines', async () => {
+    const lines = Array.from({ length: 40 }, (_, i) => `${'ab'[i % 2]},${i}`);
+    const dir = fixture({ 'd.csv': `label,x\n${lines.join('\n')}\n` });
+    const m = await importPool({ input: join(dir, 'd.csv'), idColumn: 'none', testFraction: 0.25, hiddenTest: true, out: join(dir, 'p') });
+    const train = await readSplit(await openPool(join(dir, 'p')));
+    expect(train.ids).toEqual(Array.from({ length: m.splits.train.rows }, (_, i) => `row-${i + 1}`));
+    // Rows keep their file order: x still ascends.
+    const x = Array.from({ length: train.n }, (_, i) => train.features[i * train.d]);
+    expect(x).toEqual([...x].sort((a, b) => a - b));
+    expect(m.datasheet.preprocessing).toContain('numbered within each split');
+  });
+
   it('--columns must name every column', async () => {
     const err = await importFails(fixture({ 'd.data': '1,2,a\n2,3,b\n' }), { input: 'd.data', columns: ['x', 'label'] });
     expect(err.message).toBe('--columns names 2 columns, the file has 3');

@@ -805,8 +805,11 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
         .join('; ')}`
     : undefined;
   if (imputeNote) opts.onNote?.(imputeNote);
-  const select = (i: number) => [
-    `${srcs[i].idExpr} AS id`,
+  // A hidden test split drawn from the file by --test-fraction, with ids made from line numbers:
+  // the train ids' gaps would name the test lines. Each split is numbered on its own instead.
+  const renumber = !idCol && opts.hiddenTest === true && opts.testFraction !== undefined;
+  const select = (i: number, part: number) => [
+    renumber ? `'${part === 0 ? 'row' : 'test-row'}-' || row_number() OVER (ORDER BY ${q(sources[i].table)}.rowid) AS id` : `${srcs[i].idExpr} AS id`,
     `${labelExprs[i]} AS label`,
     ...plans.map((p) => `${valueExpr(p)} AS ${q(p.spec.name)}`),
     ...groupExprs.map((g) => `${g.exprs[i]} AS ${q(g.name)}`),
@@ -816,7 +819,7 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
   // (a 1 GB CSV: twice the memory DuckDB may use, so it spilled) or of every column (a
   // 5,000-column file: as long as reading it). Ids, labels and groups as staged, features cast.
   const makeView = async (name: string, i: number, part: number) => {
-    await conn.run(`CREATE VIEW ${q(name)} AS SELECT ${select(i).join(', ')} FROM ${parts(i)} WHERE ${partOf(i)} = ${part}`);
+    await conn.run(`CREATE VIEW ${q(name)} AS SELECT ${select(i, part).join(', ')} FROM ${parts(i)} WHERE ${partOf(i)} = ${part}`);
     return name;
   };
   const trainTable = await makeView('pool_train', 0, 0);
@@ -869,7 +872,7 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
           collection: 'Not recorded: the importer only knows the file it was given.',
           preprocessing:
             `${[...train.notes, ...(test?.notes ?? [])].map((n) => n + '; ').join('')}${cleaning}; ` +
-            `feature kinds ${opts.kinds ? 'partly set by --kind, otherwise ' : ''}inferred from column types and values${textNote}; ids ${idCol ? `from column "${idCol}"` : 'generated from row numbers'}; labels from column "${labelCol}"; ${splitNote}. Rows kept in file order; ${[droppedNote, imputeNote].filter(Boolean).join('; ') || rowsNote}.`,
+            `feature kinds ${opts.kinds ? 'partly set by --kind, otherwise ' : ''}inferred from column types and values${textNote}; ids ${idCol ? `from column "${idCol}"` : renumber ? 'numbered within each split (row-N, test-row-N), so that the train ids do not name the lines of the hidden test rows' : 'generated from row numbers'}; labels from column "${labelCol}"; ${splitNote}. Rows kept in file order; ${[droppedNote, imputeNote].filter(Boolean).join('; ') || rowsNote}.`,
           uses: 'Auditing and data-centric experiments with sieve.',
           known_issues: [...importNotes],
         },
