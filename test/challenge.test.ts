@@ -84,6 +84,8 @@ describe('challenge specs', () => {
     expect(errorOf(base.replace('report: [macro_f1]', 'report: [auc]')).examples[0]).toMatch(/ranking metric/);
     expect(errorOf(base.replace('public_fraction: 0.5', 'public_fraction: 1.5')).examples[0]).toMatch(/^test\.public_fraction: /);
     expect(errorOf(base + 'closes: next tuesday\n').examples[0]).toMatch(/^closes: an ISO date/);
+    // A time without its zone would close at another instant on a machine in another zone.
+    expect(errorOf(base + 'closes: 2030-12-04T02:30:00\n').examples[0]).toMatch(/^closes: a time needs its time zone, e\.g\. 2030-12-31T16:00:00Z/);
     const fair = base.replace('report: [macro_f1]', 'report: [demographic_parity_gap]') + 'groups: [sex]\n';
     expect(errorOf(fair).examples[0]).toBe('metrics.report[0]: demographic_parity_gap needs metrics.positive_class');
     expect(errorOf(base.replace('report: [macro_f1]', 'report: ["worst_group_accuracy[age]"]') + 'groups: [sex]\n').examples[0]).toMatch(
