@@ -136,6 +136,10 @@ describe.each(BACKENDS)('server limits ($name)', (b) => {
     const mine = await (await app.request(`/api/submissions/${sub.submission}`, { headers: { authorization: `Bearer ${token}` } })).json();
     expect(mine.record.metrics.accuracy.ci95).toHaveLength(2);
     expect(JSON.stringify(mine.record)).not.toContain('"replay"');
+    // Nor where the organiser keeps the challenge and its pool.
+    expect(mine.record.challenge.ref).toBe('tiny');
+    expect(mine.record.pool.ref).toBe(mine.record.pool.name);
+    expect(JSON.stringify(mine.record)).not.toContain(dir);
     // verify --rescore of that copy says why it has no replay (not "an older record").
     const rescored = rescoreRecord(mine.record);
     expect(rescored.ok).toBe(true);

@@ -632,6 +632,11 @@ export function createApp(opts: AppOptions): Hono {
 function entrantView(record: PublicRecord, opts: { closed: boolean }): PublicRecord {
   const { replay: _r, ...rest } = record;
   const view = { ...rest, replay_withheld: 'they hold each public test row\'s label, prediction and group' } as PublicRecord;
+  // Where the challenge and its pool lie on the server is the organiser's business: an
+  // absolute path becomes the name (a built-in challenge's ref is its name already).
+  const named = (ref: string, name: string) => (ref.startsWith('/') || /^[A-Za-z]:[\\/]/.test(ref) ? name : ref);
+  view.challenge = { ...view.challenge, ref: named(view.challenge.ref, view.challenge.name) };
+  view.pool = { ...view.pool, ref: named(view.pool.ref, view.pool.name) };
   if (view.curve && !opts.closed) view.curve = coarseCurve(view.curve);
   if (view.private && !('hidden' in view.private)) {
     const { replay: _p, ...priv } = view.private;
