@@ -142,3 +142,25 @@ describe('challenge specs', () => {
     expect(isClosed({ closes: '2030-06-01' }, new Date('2030-06-02T00:00:00Z'))).toBe(true);
   });
 });
+
+describe('sieve challenge info', () => {
+  it('shows both limits, and notes a pool whose test split participants could read', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { writeTinyChallenge } = await import('./fixtures/tiny-challenge.ts');
+    const parent = mkdtempSync(join(tmpdir(), 'sieve-challenge-info-'));
+    try {
+      const open = await writeTinyChallenge(parent, { name: 'open-test', openTest: true, limits: '{ submissions_per_day: 4, submissions_total: 5 }' });
+      const hidden = await writeTinyChallenge(parent, { name: 'hidden-test' });
+      const info = (dir: string) => spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'sieve.mjs'), 'challenge', 'info', dir], { encoding: 'utf8', env: { ...process.env, CI: '1', COLUMNS: '200' } });
+      const a = info(open.dir);
+      expect(a.status, a.stderr).toBe(0);
+      expect(a.stdout).toMatch(/limits\s+│ 4 submissions per day, 5 in all per participant \(enforced by sieve serve\)/);
+      expect(a.stdout).toContain("note: the pool's test split is participant-visible");
+      const b = info(hidden.dir);
+      expect(b.status, b.stderr).toBe(0);
+      expect(b.stdout).not.toContain('participant-visible');
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

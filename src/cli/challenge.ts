@@ -77,13 +77,23 @@ export function register(program: Command): void {
           ['groups', c.groups.join(', ') || '-'],
           ['test', `public fraction ${c.test.public_fraction}, partition seed ${c.test.seed}`],
           ['bootstrap', `${c.bootstrap.samples} resamples, seed ${c.bootstrap.seed}`],
-          ['limits', c.limits.submissions_per_day ? `${c.limits.submissions_per_day} submissions per day` : '-'],
+          ['limits', [
+            c.limits.submissions_per_day ? `${c.limits.submissions_per_day} submission${c.limits.submissions_per_day === 1 ? '' : 's'} per day` : '',
+            c.limits.submissions_total ? `${c.limits.submissions_total} in all` : '',
+          ].filter(Boolean).join(', ') + (c.limits.submissions_per_day || c.limits.submissions_total ? ' per participant (enforced by sieve serve)' : '') || '-'],
           ['baselines', c.baselines.join(', ') || '-'],
           ['variants', c.variants ? `${c.variants.pools.length} hidden (recipe ${c.variants.recipe}, seeds ${c.variants.pools.map((v) => v.seed).join(', ')}): strategies are re-run on each` : '-'],
           ['status', s.status],
           ['spec', c.specPath],
         ],
       );
+      // A test split anyone with the pool folder may read (an import without --hidden-test):
+      // the server never serves it, but a pool shared as files gives the hidden scores away.
+      const { openChallengePool } = await loader();
+      const pool = await openChallengePool(c).catch(() => null);
+      const test = pool?.manifest.files.find((f) => f.role === 'test');
+      if (test?.visibility === 'participant')
+        console.log(`\nnote: the pool's test split is participant-visible (${pool!.manifest.name} was imported without --hidden-test): \`sieve pool head --split test\` shows it to anyone with the pool folder, so share that folder with no one who competes (or re-import with --hidden-test)`);
       const readme = await readFile(join(c.dir, 'README.md'), 'utf8').catch(() => null);
       if (readme) console.log('\n' + readme.trimEnd());
     });
