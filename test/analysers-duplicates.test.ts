@@ -113,6 +113,24 @@ describe('duplicates on a hand-made pool', () => {
     expect(t.clusters).toEqual([{ units: [0, 1, 2], worstA: 0, worstB: 2, worstStrength: 0.95 }]);
   });
 
+  it('a row near one member of a cluster but not every member is listed, not counted, and the verdict says so', async () => {
+    // Background: random directions in 32 dimensions. A chain a–b–c: b 0.9965 from a and from c,
+    // c only 0.986 from a: a and b cluster, c joins none.
+    const r = createRng(8);
+    const n = 300, d = 32;
+    const X = new Float32Array((n + 3) * d);
+    for (let i = 0; i < n * d; i++) X[i] = r.normal();
+    const t = Math.acos(0.9965);
+    for (let k = 0; k < 3; k++) { X[(n + k) * d] = 10 * Math.cos(k * t); X[(n + k) * d + 1] = 10 * Math.sin(k * t); }
+    const names = Array.from({ length: d }, (_, j) => `e[${j}]`);
+    const split = makeSplit({ features: X, n: n + 3, d, labels: Int32Array.from({ length: n + 3 }, (_, i) => i % 2), classNames: ['a', 'b'], featureNames: names });
+    const res = await duplicates.run(makeContext(split), duplicates.defaults);
+    const out = res.findings.filter((f) => f.detail.cluster === null && f.detail.nearest_duplicate_id !== null);
+    expect(out.map((f) => f.id)).toHaveLength(1);
+    expect(out[0].flagged).toBe(false);
+    expect(res.summary.verdict).toContain('1 more row is a near duplicate of a row in a cluster but not of every member of it, so it joins none: listed (nearest_duplicate_id), not counted.');
+  });
+
   it('the LSH path (forced) agrees with the exact search and reports its recall', async () => {
     const p = generateSynthPool({ rows: 3000, dim: 16, classes: 3, nearDups: 50, exactDups: 10, crossSplitFraction: 0.3, seed: 4 });
     const tr = splitFromTable(p.train, synthClassNames(3), 'train');

@@ -387,6 +387,11 @@ export const duplicates: Analyser<DuplicateOptions> = {
         if (!dup.length) parts.push(`No near duplicates: none within ${rule}.`);
       }
     }
+    // Rows with a near pair that complete linkage kept out of every cluster (their partner's
+    // cluster has a member they are not near): listed, not counted, and said, so that the
+    // findings hold no row the verdict does not account for.
+    const leftOut = findings.filter((f) => f.detail.cluster === null && f.detail.nearest_duplicate_id !== null).length;
+    if (leftOut) parts.push(`${leftOut === 1 ? '1 more row is a near duplicate' : `${count(leftOut)} more rows are near duplicates`} of a row in a cluster but not of every member of it, so ${leftOut === 1 ? 'it joins' : 'they join'} none: listed (nearest_duplicate_id), not counted.`);
     if (conflicting) parts.push(`${count(conflicting)} cluster${conflicting > 1 ? 's carry' : ' carries'} conflicting labels.`);
     if (test) {
       const share = (k: number) => pct(k / Math.max(test.n, 1));
