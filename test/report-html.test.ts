@@ -76,6 +76,18 @@ describe('HTML report', () => {
     expect(dup.findings.length).toBeLessThan(report.rows);
   });
 
+  it('says when many flagged rows share the top score (their order among themselves says nothing)', async () => {
+    const report = reportFor(fx);
+    const le = report.results.find((x) => x.name === 'label-errors')!;
+    const plain = await renderHtmlReport({ pool: report });
+    expect(plain.html).not.toContain('share the top score');
+    const flagged = le.findings.filter((f) => f.flagged);
+    expect(flagged.length).toBeGreaterThanOrEqual(5);
+    const tied = { ...report, results: report.results.map((r) => (r === le ? { ...le, findings: le.findings.map((f) => (f.flagged ? { ...f, score: 0.99545 } : f)) } : r)) };
+    const { html } = await renderHtmlReport({ pool: tied });
+    expect(html).toContain(`${flagged.length} flagged rows share the top score (within 0.0001): their order among themselves says nothing.`);
+  });
+
   it('is self-contained: no scripts, no external URLs, unique element ids', async () => {
     const { html } = await renderHtmlReport({ pool: reportFor(fx) });
     expect(html).not.toMatch(/<script|<link|<iframe|@import/i);

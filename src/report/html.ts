@@ -373,6 +373,9 @@ function suspectCard(f: Finding, rows: RowLookup, rank: number): string {
 <div class="rank">#${rank}</div>${body}</div>`;
 }
 
+/** Scores within this of the top score count as tied with it in the cards' note. */
+const TIED_SCORE = 1e-4;
+
 /** The label-error suspects a report's cards show, most likely first. */
 export function shownSuspects(report: Pick<HtmlReportInput, 'results'>, pixels: boolean, limit = DEFAULTS.topLabelErrors): Finding[] {
   const r = labelErrorResult(report.results);
@@ -388,8 +391,15 @@ function labelErrorsSection(report: HtmlReportInput, limit: number, heading: str
     ? `<div class="cards">${top.map((f, i) => suspectCard(f, report.rowViews, i + 1)).join('\n')}</div>`
     : '<p>No row was flagged as a likely label error.</p>';
   const { flagged } = countsOf(r);
+  // Many flagged rows at the top score (the model gives the given label about 0 and no
+  // neighbour shares it): the cards' order among them is noise, said so.
+  const topScore = top.length ? top[0].score : NaN;
+  const atTop = Number.isFinite(topScore) ? r.findings.filter((f) => f.flagged && Math.abs(f.score - topScore) <= TIED_SCORE).length : 0;
+  const tie = atTop > 1 && atTop >= Math.min(top.length, 5)
+    ? ` ${formatValue(atTop)} flagged rows share the top score (within ${TIED_SCORE}): their order among themselves says nothing.`
+    : '';
   return `<div class="suspects"><h3>${escapeHtml(heading)}</h3>
-<p class="muted">The ${top.length} most likely of ${formatValue(flagged)} flagged rows, highest score first: given label → suggested label.</p>${body}</div>`;
+<p class="muted">The ${top.length} most likely of ${formatValue(flagged)} flagged rows, highest score first: given label → suggested label.${tie}</p>${body}</div>`;
 }
 
 const CLUSTER_KEYS = ['cluster', 'cluster_id'];
