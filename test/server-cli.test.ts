@@ -108,7 +108,7 @@ describe.each(BACKENDS)('sieve submit / status ($name)', (b) => {
     expect(forged.code).toBe(3);
     expect(forged.stderr).toMatch(/the API token is not valid/);
     const none = await sieve(['status', 'job_x', '--server', 'http://127.0.0.1:1', '--token', token]);
-    expect(none.code).toBe(2);
+    expect(none.code).toBe(1); // unreachable: not a refusal (2)
     expect(none.stderr).toMatch(/cannot reach the server/);
     const missing = await sieve(['submit', 'tiny', 'ids.csv', '--token', token], { SIEVE_SERVER: '' });
     expect(missing.stderr).toMatch(/no server: give --server URL or set SIEVE_SERVER/);

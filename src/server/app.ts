@@ -28,7 +28,7 @@ import { opsApp } from './ops.ts';
 import { pagesApp } from './pages/index.tsx';
 import { MAX_ATTEMPTS } from './queue.ts';
 import { RateLimiter } from './rate-limit.ts';
-import type { ActionRow, AuditRow, ChallengeState, JobRow, ParticipantRow, PhaseRow, ServerStore } from './store/types.ts';
+import { StoreUnavailable, type ActionRow, type AuditRow, type ChallengeState, type JobRow, type ParticipantRow, type PhaseRow, type ServerStore } from './store/types.ts';
 import { issueToken, newId, parseToken, tokenMatches } from './tokens.ts';
 import { UPLOAD_FRAMING_BYTES, UploadChecks } from './upload-check.ts';
 
@@ -89,6 +89,12 @@ export function createApp(opts: AppOptions): Hono {
 
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json(errorBody(err), err.status);
+    if (err instanceof StoreUnavailable) {
+      // The database's host, role and name are the operator's: logged here, not answered.
+      console.error(`sieve serve: ${c.req.method} ${c.req.path}: ${err.message}`);
+      c.header('Retry-After', '5');
+      return c.json(errorBody(new ApiError(503, 'unavailable', "the server's database is unreachable for the moment; try again shortly (a stored submission is kept and scored)")), 503);
+    }
     if (err instanceof SieveError) {
       return c.json(errorBody(new ApiError(400, 'bad-request', err.message, err.where, err.examples)), 400);
     }

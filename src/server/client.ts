@@ -50,7 +50,8 @@ async function call<T>(opts: ClientOptions, path: string, init: RequestInit & { 
     res = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) } });
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new ServerUnreachable(`cannot reach the server at ${base(opts.server)} (${cause?.code ?? cause?.message ?? (err as Error).message})`, { where: '--server' });
+    // Exit 1, as for a job that could not be seen through: 2 says the server refused the submission.
+    throw new ServerUnreachable(`cannot reach the server at ${base(opts.server)} (${cause?.code ?? cause?.message ?? (err as Error).message})`, { where: '--server', exitCode: 1 });
   }
   const text = await res.text();
   let body: unknown = null;
@@ -61,6 +62,9 @@ async function call<T>(opts: ClientOptions, path: string, init: RequestInit & { 
   }
   if (!res.ok) {
     const e = (body as { error?: { code?: string; message?: string; where?: string; examples?: string[] } } | null)?.error;
+    // The server is up but its database is not (503): a short outage to ride out, as an
+    // unreachable server is, not a refusal.
+    if (res.status === 503) throw new ServerUnreachable(`server: ${e?.message ?? 'unavailable for the moment'} (503)`, { where: url, exitCode: 1 });
     throw new SieveError(e?.message ? `server: ${e.message} (${res.status}${e.code ? ` ${e.code}` : ''})` : `the server answered ${res.status}`, {
       where: e?.where ?? url, examples: e?.examples ?? [],
       exitCode: res.status === 401 || res.status === 403 ? 3 : 2,

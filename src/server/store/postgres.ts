@@ -12,6 +12,7 @@
  */
 import pg from 'pg';
 import { SieveError } from '../../util/errors.ts';
+import { StoreUnavailable } from './types.ts';
 import * as jobs from './jobs-sql.ts';
 import { DIALECTS } from './migrations.ts';
 import { pgTarget, type PgTarget } from './open.ts';
@@ -113,7 +114,8 @@ export class PostgresStore extends SqlStore {
       try {
         client = await this.pool.connect();
       } catch (err) {
-        throw connectionError(err, this.target);
+        const e = connectionError(err, this.target);
+        throw new StoreUnavailable(e.message, { where: e.where, examples: e.examples });
       }
       const q = new PgQuery(client);
       let broken = false;

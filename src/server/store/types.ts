@@ -8,6 +8,14 @@
  *
  * Times are milliseconds since the epoch (UTC); ids are opaque strings made by the caller.
  */
+import { SieveError } from '../../util/errors.ts';
+
+/**
+ * The store's database could not be reached during a call (PostgreSQL stopped or restarting):
+ * the request may succeed in a moment. The API answers 503 without the connection's details,
+ * which are the operator's (the server's log has them).
+ */
+export class StoreUnavailable extends SieveError {}
 
 /** draft: created, not yet opened (no submissions); open; closed (private scores shown). */
 export type ChallengeState = 'draft' | 'open' | 'closed';

@@ -1,0 +1,53 @@
+/**
+ * A database that stops answering while the server runs (PostgreSQL stopped or restarting):
+ * the API answers 503 with Retry-After and no connection details (those go to the server's
+ * log), and a client waiting for a job rides it out like an unreachable server.
+ */
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp } from '../src/server/app.ts';
+import { loadServedChallenges, syncChallenges } from '../src/server/challenges.ts';
+import { initServer } from '../src/server/serve.ts';
+import { openStore } from '../src/server/store/open.ts';
+import { StoreUnavailable } from '../src/server/store/types.ts';
+import { storeBackends } from './server-backends.ts';
+import { writeTinyChallenge } from './fixtures/tiny-challenge.ts';
+
+let dir: string;
+beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'sieve-db-outage-')); });
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const [duck] = (await storeBackends('db-outage')).filter((b) => b.name === 'duckdb');
+
+it('answers 503 with Retry-After and without the database details while the store is unreachable', async () => {
+  await writeTinyChallenge(join(dir, 'challenges'), { name: 'tiny' });
+  const served = await loadServedChallenges(join(dir, 'challenges'));
+  const db = await duck.newDb('outage');
+  await initServer(db);
+  const store = await openStore(db);
+  await store.migrate();
+  await syncChallenges(store, served);
+  const app = createApp({ store, challenges: served, maxUploadBytes: 64 * 1024 });
+  const down = new StoreUnavailable('cannot reach PostgreSQL at db.internal:5432: connection refused', { where: 'postgres://sieve@db.internal:5432/sieve', examples: ['pg_ctlcluster 15 main start'] });
+  const real = store.getChallenge.bind(store);
+  store.getChallenge = async () => { throw down; };
+  const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+  try {
+    const r = await app.request('/api/challenges/tiny');
+    expect(r.status).toBe(503);
+    expect(r.headers.get('retry-after')).toBe('5');
+    const text = await r.text();
+    expect(JSON.parse(text).error).toMatchObject({ code: 'unavailable' });
+    expect(text).not.toMatch(/db\.internal|postgres:|pg_ctlcluster/);
+    expect(logged.mock.calls.flat().join(' ')).toContain('cannot reach PostgreSQL at db.internal:5432');
+    // Back: the same request answers.
+    store.getChallenge = real;
+    expect((await app.request('/api/challenges/tiny')).status).toBe(200);
+  } finally {
+    logged.mockRestore();
+    store.getChallenge = real;
+    await store.close();
+  }
+}, 60_000);
