@@ -1,5 +1,6 @@
 /**
- * A database that stops answering while the server runs (PostgreSQL stopped or restarting):
+ * What an entrant sees when the machinery fails. A database that stops answering while the
+ * server runs (PostgreSQL stopped or restarting):
  * the API answers 503 with Retry-After and no connection details (those go to the server's
  * log), and a client waiting for a job rides it out like an unreachable server.
  */
@@ -48,6 +49,35 @@ it('answers 503 with Retry-After and without the database details while the stor
   } finally {
     logged.mockRestore();
     store.getChallenge = real;
+    await store.close();
+  }
+}, 60_000);
+
+it("an entrant's job status names no worker and no worker's reason for giving the job back; the organiser's does", async () => {
+  const served = await loadServedChallenges(join(dir, 'challenges'));
+  const db = await duck.newDb('entrant-view');
+  const organiser = (await initServer(db)).token;
+  const store = await openStore(db);
+  await store.migrate();
+  await syncChallenges(store, served);
+  const app = createApp({ store, challenges: served, maxUploadBytes: 64 * 1024 });
+  try {
+    const { openPool, readSplit } = await import('../src/pool/read.ts');
+    const ids = (await readSplit(await openPool(join(dir, 'challenges', 'tiny', 'pool')), 'train', { columns: [] })).ids;
+    const reg = await (await app.request('/api/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ada' }) })).json();
+    const form = new FormData();
+    form.append('file', new File([`id\n${ids.slice(0, 30).join('\n')}\n`], 'ids.csv'));
+    const sub = await (await app.request('/api/challenges/tiny/submissions', { method: 'POST', body: form, headers: { authorization: `Bearer ${reg.token}` } })).json();
+    const claimed = (await store.claimJob('vm/4242/0-abc', 30_000))!;
+    expect(await store.releaseJob({ job: claimed.job.id, attempt: claimed.attempt, worker: 'vm/4242/0-abc' }, undefined, "it could not get the job's files: ENOENT, mkdir '/srv/cache/challenges'")).toBe(true);
+    const view = async (token: string) => (await app.request(`/api/jobs/${sub.job}`, { headers: { authorization: `Bearer ${token}` } })).json();
+    const mine = await view(reg.token);
+    expect(JSON.stringify(mine)).not.toMatch(/vm\/4242|\/srv\/cache/);
+    expect(mine.attempt_log[0]).toMatchObject({ outcome: 'released', reason: 'a worker gave the job back (not a failed attempt; the job is run again)' });
+    const theirs = await view(organiser);
+    expect(theirs.attempt_log[0].worker).toBe('vm/4242/0-abc');
+    expect(theirs.attempt_log[0].reason).toContain('/srv/cache/challenges');
+  } finally {
     await store.close();
   }
 }, 60_000);

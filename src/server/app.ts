@@ -428,11 +428,23 @@ export function createApp(opts: AppOptions): Hono {
   });
 
   app.get('/api/jobs/:id', async (c) => {
-    const { job } = await ownJob(c);
+    const { p, job } = await ownJob(c);
     const attempts = await store.listAttempts(job.id);
+    // Which machine ran an attempt, and why a worker gave a job back (its cache path, a network
+    // error), is the organiser's business; an entrant sees what happened to the job.
+    const organiser = p.role === 'organiser';
+    const entrantReason = (outcome: string | null, reason: string | null) =>
+      outcome === 'released' ? 'a worker gave the job back (not a failed attempt; the job is run again)'
+        : outcome === 'expired' ? 'the worker running it stopped answering (not a failed attempt; the job is run again)'
+          : reason;
     return c.json({
       ...jobJson(job),
-      attempt_log: attempts.map((a) => ({ attempt: a.attempt, outcome: a.outcome ?? 'running', reason: a.reason, worker: a.worker, started_at: new Date(a.startedAt).toISOString(), finished_at: a.finishedAt ? new Date(a.finishedAt).toISOString() : null })),
+      attempt_log: attempts.map((a) => ({
+        attempt: a.attempt, outcome: a.outcome ?? 'running',
+        reason: organiser ? a.reason : entrantReason(a.outcome, a.reason),
+        ...(organiser ? { worker: a.worker } : {}),
+        started_at: new Date(a.startedAt).toISOString(), finished_at: a.finishedAt ? new Date(a.finishedAt).toISOString() : null,
+      })),
       ...(job.state === 'done' ? { result: `/api/submissions/${job.submission}` } : {}),
     });
   });
