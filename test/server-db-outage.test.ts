@@ -81,3 +81,13 @@ it("an entrant's job status names no worker and no worker's reason for giving th
     await store.close();
   }
 }, 60_000);
+
+it('a worker whose cache folder cannot be written is refused at start, before it claims a job', async () => {
+  const { writeFileSync } = await import('node:fs');
+  const { startWorker } = await import('../src/server/worker.ts');
+  const file = join(dir, 'not-a-folder');
+  writeFileSync(file, 'x');
+  const err = await startWorker({ db: 'postgres://nobody@127.0.0.1:1/none', cache: join(file, 'cache'), server: 'http://127.0.0.1:1' }).catch((e) => e);
+  expect(err.message).toMatch(/^cannot write this worker's cache folder \(--cache\): /);
+  expect(err.where).toContain('not-a-folder');
+});

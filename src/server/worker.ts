@@ -8,10 +8,11 @@
  * failures straight to the database. It never migrates the schema (the server does) and refuses
  * a database whose schema is not this sieve's.
  */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cacheDir } from '../util/cache-dir.ts';
-import { SieveError } from '../util/errors.ts';
+import { SieveError, withFsErrors } from '../util/errors.ts';
 import type { EventLogger } from './events.ts';
 import { DEFAULT_LEASE_MS, EvaluationQueue } from './queue.ts';
 import { dbLocation, openStore, storeKind } from './store/open.ts';
@@ -81,6 +82,15 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       where: '--db', examples: ['a DuckDB file is opened by one process only: its server runs the evaluations itself (sieve serve --workers N)'],
     });
   }
+  const cache = resolve(opts.cache ?? join(cacheDir(), 'worker'));
+  // A cache folder it cannot write would make the worker claim every job and give each back
+  // ("could not get the job's files"), taking jobs from workers that can run them: refused at start.
+  await withFsErrors("write this worker's cache folder (--cache)", cache, async () => {
+    await mkdir(cache, { recursive: true });
+    const probe = join(cache, `.write-check-${process.pid}`);
+    await writeFile(probe, '');
+    await rm(probe, { force: true });
+  });
   const location = dbLocation(opts.db);
   const store: ServerStore = await openStore(opts.db);
   try {
@@ -101,7 +111,6 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       await purgeExpiredWorkerTokens(store);
       tokens.push(await issueWorkerToken(store, name));
     }
-    const cache = resolve(opts.cache ?? join(cacheDir(), 'worker'));
     const files = new WorkerFiles({ server: opts.server, token: tokens[0]?.token, pools: opts.pools, cacheDir: cache, maxBytes: opts.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES, log: opts.log });
     // Rotations run one at a time (a slow database must not let two overlap) and delete the token
     // before last *before* issuing the next, so this worker never holds more than two rows.
