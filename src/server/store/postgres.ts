@@ -46,7 +46,7 @@ export function connectionError(err: unknown, t: PgTarget): SieveError {
     case 'ETIMEDOUT': case 'EHOSTUNREACH': case 'ENETUNREACH':
       return new SieveError(`cannot reach PostgreSQL at ${at} (${code})`, opts(['a firewall, or PostgreSQL listening elsewhere (listen_addresses in postgresql.conf)']));
     case '28P01':
-      return new SieveError(`PostgreSQL at ${at} refused the password of role "${t.user}"`, opts(['check the user and password in --db']));
+      return new SieveError(`PostgreSQL at ${at} refused the password of role "${t.user}"`, opts(['check the user and password: in --db, or PGPASSWORD, or ~/.pgpass (whichever gave it)']));
     case '28000':
       return new SieveError(`PostgreSQL at ${at} refused role "${t.user}" on database "${t.database}": ${e.message}`, opts([
         'pg_hba.conf needs a line for this host, database and user; or the role does not exist (CREATE ROLE … LOGIN)',
