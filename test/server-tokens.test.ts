@@ -101,6 +101,13 @@ describe.each(BACKENDS)('worker and organiser tokens ($name)', (b) => {
       const refused = await fetch(`${url}/internal/files/${'0'.repeat(64)}`, { headers: { authorization: `Bearer ${old.token}` } });
       expect(refused.status).toBe(401);
       expect((await refused.json()).error.message).toMatch(/this worker token has expired/);
+      // Its row removed (revoked, or its worker stopped): said as such, not "needs a worker token".
+      await store.removeParticipant(young.id, 'worker');
+      const gone = await fetch(`${url}/internal/challenges/tiny`, { headers: { authorization: `Bearer ${young.token}` } });
+      expect(gone.status).toBe(401);
+      expect((await gone.json()).error.message).toMatch(/^this worker token is not \(or no longer\) in the database: revoked/);
+      const back = await mk(WORKER_TOKEN_TTL_MS - 120_000);
+      Object.assign(young, back);
       expect(await purgeExpiredWorkerTokens(store)).toBe(1);
       expect((await store.listParticipants('worker')).map((p) => p.id).sort()).toEqual([live.id, young.id].sort());
       // Listed and revoked by the organiser from the command line (with DuckDB, the server must not hold the file).

@@ -38,6 +38,9 @@ export function internalApp(store: ServerStore, challenges: Map<string, ServedCh
     const m = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
     const parsed = m ? parseToken(m[1]) : null;
     const p = parsed ? await store.getParticipant(parsed.id) : null;
+    // A well-formed worker token whose row is gone was revoked (or deleted by its stopping worker).
+    if (parsed && !p && parsed.id.startsWith('wrk_'))
+      return fail(c, 401, 'unauthorized', 'this worker token is not (or no longer) in the database: revoked (sieve serve --revoke-worker-token) or removed when its worker stopped; restart the worker for a new one');
     if (!parsed || !p || !tokenMatches(parsed.secret, p.tokenSalt, p.tokenHash)) return fail(c, 401, 'unauthorized', 'this endpoint needs a worker token');
     if (p.role !== 'worker') return fail(c, 403, 'forbidden', 'this endpoint is for sieve worker processes only');
     // A worker token lives WORKER_TOKEN_TTL_MS at most (src/server/tokens.ts), by the database's clock (the worker stamped it so).
