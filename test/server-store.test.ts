@@ -6,6 +6,8 @@
  * of a quota, several stores (machines) claiming from one PostgreSQL database. PostgreSQL's
  * connection errors say what to check.
  */
+import { SCHEMA_CHECK_MS } from '../src/server/store/sql-store.ts';
+import { StoreOutdated } from '../src/server/store/types.ts';
 import { describe, expect, it } from 'vitest';
 import { initServer } from '../src/server/serve.ts';
 import { openStore } from '../src/server/store/open.ts';
@@ -97,6 +99,26 @@ describe.each(BACKENDS)('server store ($name)', (b) => {
       expect(await newer.currentVersion()).toBe(v + 1);
     } finally {
       await newer.close();
+    }
+  });
+
+  it.skipIf(b.name !== 'postgres')('a running process stops reading and writing once a newer sieve upgrades the schema under it', async () => {
+    // PostgreSQL only: a DuckDB file has one opener, so nothing can upgrade it under a running server.
+    const db = await b.newDb('upgraded-under');
+    const store = await openStore(db);
+    try {
+      await store.migrate();
+      await store.putChallenge(TINY, { opensAt: null, closesAt: null });
+      const v = MIGRATIONS.at(-1)!.version;
+      await b.sql(db, `INSERT INTO schema_version VALUES (${v + 1}, 0)`);
+      await new Promise((r) => setTimeout(r, SCHEMA_CHECK_MS + 100));
+      const err = await store.countJobs().catch((e) => e);
+      expect(err).toBeInstanceOf(StoreOutdated);
+      expect(err.message).toMatch(new RegExp(`has schema version ${v + 1}, written by a newer sieve; this process \\(schema ${v}\\) no longer reads or writes it`));
+      await expect(withParticipant(store)).rejects.toBeInstanceOf(StoreOutdated);
+      expect(await store.currentVersion()).toBe(v + 1);
+    } finally {
+      await store.close();
     }
   });
 

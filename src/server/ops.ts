@@ -38,6 +38,8 @@ export function opsApp(store: ServerStore): Hono {
     try {
       const version = await store.currentVersion();
       const ok = version === store.schemaVersion;
+      // A newer schema: this process reads nothing more from it (the store refuses), so no counts.
+      if (version > store.schemaVersion) return c.json({ ok, database: 'reachable', schema_version: version, expected_schema_version: store.schemaVersion, error: 'the database was upgraded by a newer sieve: this process no longer reads or writes it; upgrade and restart it' }, 503);
       return c.json({ ok, database: 'reachable', schema_version: version, ...(ok ? {} : { expected_schema_version: store.schemaVersion }), jobs: await store.countJobs(), jobs_lease_expired: (await store.queueStats()).leaseExpired }, ok ? 200 : 503);
     } catch (err) {
       return c.json({ ok: false, database: 'unreachable', error: (err as Error).message.split('\n')[0] }, 503);

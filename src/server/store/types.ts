@@ -17,6 +17,9 @@ import { SieveError } from '../../util/errors.ts';
  */
 export class StoreUnavailable extends SieveError {}
 
+/** The database's schema is newer than this sieve's (a newer sieve upgraded it while this process ran). */
+export class StoreOutdated extends StoreUnavailable {}
+
 /** draft: created, not yet opened (no submissions); open; closed (private scores shown). */
 export type ChallengeState = 'draft' | 'open' | 'closed';
 /** Where the server loads a challenge from: a folder of --challenges, or one created through the API. */
