@@ -64,7 +64,7 @@ figure.plot .plot-box{overflow-x:auto;max-width:100%}figure.plot svg{display:blo
 .plots{display:flex;flex-wrap:wrap;gap:0 24px}
 .mark-tie{font-weight:600}
 td.mark{min-width:10rem;max-width:15rem}td.when{white-space:nowrap}td.day-time{min-width:6.5rem}.mark-detail{display:block}
-td.reason{min-width:10rem;max-width:22rem;overflow-wrap:anywhere}td.file{max-width:14rem;overflow-wrap:anywhere}th.metric{max-width:9rem;white-space:normal;overflow-wrap:anywhere}
+td.reason{min-width:10rem;max-width:22rem;overflow-wrap:anywhere}td.file{max-width:14rem;overflow-wrap:anywhere}th.metric{max-width:9rem;white-space:normal;overflow-wrap:normal}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 @media (max-width:40rem){body{font-size:15px}h1{font-size:1.35rem}dl.facts{grid-template-columns:minmax(0,1fr)}dl.facts dd{margin-bottom:6px}}
 `;

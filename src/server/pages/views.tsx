@@ -11,6 +11,15 @@ import { ErrorBox, Plot, Tag, type Viewer } from './layout.tsx';
 import { Markdown } from './markdown.tsx';
 import type { DrawnPlot } from './plots.ts';
 
+
+/** A metric name that may wrap after "_" and "[" ("balanced_<wbr>accuracy"), never inside a word. */
+function breakable(name: string): Child[] {
+  const out: Child[] = [];
+  for (const part of name.split(/(?<=[_[])/)) out.push(part, <wbr />);
+  out.pop();
+  return out;
+}
+
 export const enc = encodeURIComponent;
 
 export function num(x: number | null | undefined, digits = 4): string {
@@ -305,7 +314,7 @@ export function LeaderboardPage(props: { c: ChallengeSummary; lb: Leaderboard; p
               <div class="scroll" tabindex={0}>
                 <table class="metrics">
                   <caption class="visually-hidden">{`Other metrics of each entry of ${c.name}, public test rows`}</caption>
-                  <thead><tr><th scope="col">participant</th>{lb.columns.map((n) => <th scope="col" class="num metric">{n}</th>)}</tr></thead>
+                  <thead><tr><th scope="col">participant</th>{lb.columns.map((n) => <th scope="col" class="num metric">{breakable(n)}</th>)}</tr></thead>
                   <tbody>{byPublic.map((e) => <tr><td>{who(e)}</td>{lb.columns.map((n) => <td class="num">{num(e.metrics[n])}</td>)}</tr>)}</tbody>
                 </table>
               </div>
