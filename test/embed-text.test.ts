@@ -5,7 +5,7 @@
  * embed → audit → evaluate through the command line.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -177,6 +177,14 @@ describe.skipIf(!EMBED_STACK)('sieve embed, text', () => {
     expect(wrong).toBeInstanceOf(SieveError);
     expect(wrong.message).toMatch(/^model ".*" cannot embed text: its ONNX graph refused the tokenizer's inputs \(.*pixel_values/);
     expect(existsSync(join(dir, 'mixed'))).toBe(false);
+    // A text model without its tokenizer.json: named in sieve's words, not transformers.js's options.
+    const noTokenizer = tempDir('sieve-model-no-tokenizer-');
+    cpSync(TINY_BERT, noTokenizer, { recursive: true });
+    rmSync(join(noTokenizer, 'tokenizer.json'));
+    const lacking = await embedPool({ pool: source, column: 'text', model: noTokenizer, out: join(dir, 'lacking') }).catch((e) => e);
+    expect(lacking).toBeInstanceOf(SieveError);
+    expect(lacking.message).toMatch(/its folder has no tokenizer\.json \(a text model's tokenizer files/);
+    expect(lacking.message).not.toMatch(/local_files_only|allowRemoteModels/);
   });
 
   it('without the stack, the error gives the one-line install command', async () => {

@@ -110,6 +110,13 @@ async function openEmbedder(lib: LoadedLibrary, model: ResolvedModel, modality: 
   try {
     pipe = await t.pipeline(modality === 'text' ? 'feature-extraction' : 'image-feature-extraction', model.id, options);
   } catch (err) {
+    // transformers.js names a missing file in its own options' words (local_files_only, allowRemoteModels).
+    const missing = /file was not found locally at "([^"]+)"/.exec((err as Error).message ?? '');
+    if (missing)
+      throw new SieveError(`cannot load model "${model.given}": its folder has no ${missing[1].split(/[\\/]/).pop()} (${modality === 'text' ? "a text model's tokenizer files: tokenizer.json and tokenizer_config.json" : "an image model's preprocessor_config.json"})`, {
+        where: missing[1],
+        examples: ['copy the whole model folder (docs/embeddings.md, "Bringing a real model"); nothing is downloaded without --allow-download'],
+      });
     throw new SieveError(`cannot load model "${model.given}": ${(err as Error).message.split('\n')[0]}`, {
       where: model.dir ?? model.given,
       examples: [model.dir ? 'the folder needs config.json, onnx/model.onnx and the tokenizer or preprocessor files; docs/embeddings.md' : 'docs/embeddings.md'],
