@@ -87,7 +87,7 @@ it('a worker whose cache folder cannot be written is refused at start, before it
   const { startWorker } = await import('../src/server/worker.ts');
   const file = join(dir, 'not-a-folder');
   writeFileSync(file, 'x');
-  const err = await startWorker({ db: 'postgres://nobody@127.0.0.1:1/none', cache: join(file, 'cache'), server: 'http://127.0.0.1:1' }).catch((e) => e);
+  const err = await startWorker({ db: 'postgres://nobody@127.0.0.1:1/none', cache: join(file, 'cache'), server: 'http://127.0.0.1:1', concurrency: 1 }).catch((e) => e);
   expect(err.message).toMatch(/^cannot write this worker's cache folder \(--cache\): /);
   expect(err.where).toContain('not-a-folder');
 });
