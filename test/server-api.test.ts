@@ -348,6 +348,9 @@ describe.each(BACKENDS)('$name', (b) => {
         expect((await send()).status).toBe(202);
         const backwards = await app.request('/api/challenges/made/phases/final', { method: 'PUT', headers: json(org), body: JSON.stringify({ closes_at: '2000-01-01T00:00:00Z' }) });
         expect((await backwards.json()).error.where).toBe('closes_at');
+        const zoneless = await app.request('/api/challenges/made/phases/final', { method: 'PUT', headers: json(org), body: JSON.stringify({ closes_at: '2999-01-01T00:00:00' }) });
+        expect(zoneless.status).toBe(400);
+        expect((await zoneless.json()).error).toMatchObject({ where: 'closes_at', message: 'closes_at needs its time zone (Z for UTC, or an offset such as +01:00)' });
         expect((await app.request('/api/challenges/made/phases/..%2Fx/open', { method: 'POST', headers: org })).status).toBe(400);
 
         // Closed by the organiser before its date: submissions refused, the private board shown.

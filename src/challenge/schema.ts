@@ -134,15 +134,19 @@ export const BASELINES: Record<Task, readonly string[]> = Object.fromEntries(
 const nonEmptyName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes');
 const paramValue = z.union([z.number(), z.string(), z.boolean()]);
 /** YYYY-MM-DD or a full ISO timestamp; YAML's core schema leaves both as strings. */
-// A date alone is midnight UTC (as Date.parse reads it); a time needs its zone: without one,
-// Date.parse reads it in the machine's zone, so one spec closed at different instants on
-// machines in other zones.
+/**
+ * A date and time without a zone ("2030-12-04T02:30:00"): Date.parse reads it in the machine's
+ * zone, so one spec closed at different instants on machines in other zones. A date alone is
+ * midnight UTC (as Date.parse reads it) and needs none.
+ */
+export const timeWithoutZone = (s: string): boolean => /^\d{4}-\d{2}-\d{2}[T ][\d:.]+$/.test(s);
+
 const isoDate = z
   .string()
   .refine((s) => /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(s) && !Number.isNaN(Date.parse(s)), {
     message: 'an ISO date such as 2030-12-31',
   })
-  .refine((s) => !/^\d{4}-\d{2}-\d{2}[T ][\d:.]+$/.test(s), {
+  .refine((s) => !timeWithoutZone(s), {
     message: 'a time needs its time zone, e.g. 2030-12-31T16:00:00Z (UTC) or 2030-12-31T17:00:00+01:00: without one it would depend on the machine\'s zone',
   });
 

@@ -11,6 +11,7 @@ import { extname, join } from 'node:path';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { isClosed } from '../challenge/load.ts';
+import { timeWithoutZone } from '../challenge/schema.ts';
 import { coarseCurve, publicView, type PublicRecord, type ResultRecord } from '../evaluate/record.ts';
 import { SUBMISSION_EXTENSIONS } from '../submission/parse.ts';
 import { checkStrategyAccepted } from '../submission/sources/strategy.ts';
@@ -596,8 +597,7 @@ export function createApp(opts: AppOptions): Hono {
     if (v === null) return null;
     const t = typeof v === 'string' ? Date.parse(v) : NaN;
     if (!Number.isFinite(t)) throw new ApiError(400, 'bad-request', `${field} must be an ISO date-time or null`, field, [`"${field}": "2026-12-24T12:00:00Z"`]);
-    // Without a zone Date.parse reads a time in the server machine's zone.
-    if (/^\d{4}-\d{2}-\d{2}[T ][\d:.]+$/.test(v as string)) throw new ApiError(400, 'bad-request', `${field} needs its time zone (Z for UTC, or an offset such as +01:00)`, field, [`"${field}": "2026-12-24T12:00:00Z"`]);
+    if (timeWithoutZone(v as string)) throw new ApiError(400, 'bad-request', `${field} needs its time zone (Z for UTC, or an offset such as +01:00)`, field, [`"${field}": "2026-12-24T12:00:00Z"`]);
     return t;
   };
   const putPhase = async (c: Context, p: ParticipantRow, name: string, change: { opensAt?: number | null; closesAt?: number | null }, what: string) => {
