@@ -17,7 +17,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { tableFromIPC, type Table } from 'apache-arrow';
 import { queryColumns, sqlString, withDb } from '../pool/duckdb.ts';
-import { decodeText, sniffBinary, splitCsv } from '../submission/text.ts';
+import { decodeText, otherDelimiter, sniffBinary, splitCsv } from '../submission/text.ts';
 import { SieveError } from '../util/errors.ts';
 import type { PredictionsSource } from '../analysers/types.ts';
 
@@ -67,12 +67,11 @@ function readCsv(bytes: Uint8Array, where: string): RawTable {
   const rows = records.slice(1);
   const ragged = rows.filter((r) => r.fields.length !== columns.length);
   if (ragged.length) {
-    // A header of one field holding ";" or a tab: another delimiter (sieve reads commas here).
-    const other = columns.length === 1 ? [';', '\t', '|'].find((d) => columns[0].includes(d)) : undefined;
+    const other = otherDelimiter(columns);
     throw new SieveError(`${ragged.length} CSV line(s) have a different number of fields than the header (${columns.length})`, {
       where, count: ragged.length, examples: [
         ...ragged.slice(0, FIRST).map((r) => `line ${r.line}: ${r.fields.length} fields`),
-        ...(other ? [`the header looks separated by ${other === '\t' ? 'tabs' : `"${other}"`}: the pred-probs CSV is comma-separated (pandas: to_csv(path, index=False))`] : []),
+        ...(other ? [`the header looks separated by ${other}: the pred-probs CSV is comma-separated (pandas: to_csv(path, index=False))`] : []),
       ],
     });
   }

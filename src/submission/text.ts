@@ -145,6 +145,16 @@ export class TooManyRows extends Error {
 const QUOTE = 0x22, COMMA = 0x2c, LF = 0x0a, CR = 0x0d;
 
 /**
+ * The delimiter a comma-separated file's header of one field looks separated by (";", a tab
+ * or "|"), as words for a hint ("\";\"", "tabs"); undefined when the header is not that.
+ */
+export function otherDelimiter(header: readonly string[]): string | undefined {
+  if (header.length !== 1) return undefined;
+  const d = [';', '\t', '|'].find((x) => header[0].includes(x));
+  return d === undefined ? undefined : d === '\t' ? 'tabs' : `"${d}"`;
+}
+
+/**
  * RFC 4180 CSV: quoted fields may hold commas, quotes ("") and newlines. Whitespace around a
  * field is not part of it (editors and spreadsheets add it): unquoted fields are trimmed, and
  * blanks around a quoted field are skipped while what the quotes hold is kept as written.

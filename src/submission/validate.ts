@@ -5,6 +5,7 @@
  */
 import { taskOf, type TaskName } from '../tasks/index.ts';
 import { originOf, SubmissionError, type RawSubmission, type ValidSubmission } from './types.ts';
+import { otherDelimiter } from './text.ts';
 
 export interface SubmissionRules {
   task: TaskName;
@@ -56,9 +57,10 @@ export function validateSubmission(
       .map((c) => `"${c}" must be spelled exactly "${c.trim().toLowerCase()}"`);
     const txtHint = raw.format === 'txt' && expected.includes('label') ? [`TXT holds only ids; ${rules.task} needs CSV id,label or JSON/Parquet/Arrow`] : [];
     // A first line that is data (an id, or one field holding another delimiter) rather than a header.
+    const other = otherDelimiter(raw.columns);
     const headerHint = raw.format === 'csv' && !caseHint.length
-      ? raw.columns.length === 1 && /[;\t|]/.test(raw.columns[0])
-        ? [`the header looks separated by ${raw.columns[0].includes('\t') ? 'tabs' : `"${/[;|]/.exec(raw.columns[0])![0]}"`}: a CSV submission is comma-separated`]
+      ? other
+        ? [`the header looks separated by ${other}: a CSV submission is comma-separated`]
         : [`no header line? the first line must name the columns: ${expected.join(',')}`]
       : [];
     throw new SubmissionError('missing-columns', `missing column(s) ${missing.join(', ')}: task ${rules.task} needs ${expected.join(', ')}`, {
