@@ -336,8 +336,10 @@ export class EvaluationQueue {
       let stderr = '';
       let auditDone: (a: AuditReply) => void = () => {};
       const audit = new Promise<AuditReply>((ok) => { auditDone = ok; });
+      // fd 4: a pipe this process holds and never writes: when it dies (SIGKILL too) the child
+      // reads its end and kills itself, however busy its main thread (job-child.ts).
       const child = fork(path, [], {
-        execArgv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+        execArgv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc', 'pipe'],
         ...(this.opts.childEnv ? { env: { ...process.env, ...this.opts.childEnv } } : {}),
       });
       run.child = child;
