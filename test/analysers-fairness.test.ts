@@ -116,6 +116,8 @@ describe('fairness on german-credit, by hand', () => {
     const [x, xl, xh] = [low.demographic_parity_ratio, low.demographic_parity_ratio_low, low.demographic_parity_ratio_high] as number[];
     const rule = x < 0.8 ? `under the four-fifths rule's 0.8${xh >= 0.8 ? ', though its interval reaches it' : ''}` : `at or above the four-fifths rule's 0.8${xl < 0.8 ? ', though its interval goes below it' : ''}`;
     expect(result.summary.verdict).toContain(`; ${other.class}: ${v(other.demographic_parity_ratio)}), ${rule}.`);
+    // Which outcome is favourable the data do not say: with two classes and no --positive-class, the verdict points at the other ratio.
+    expect(result.summary.verdict).toContain(`The four-fifths rule concerns the favourable outcome: if that is ${other.class}, read its ratio (${v(other.demographic_parity_ratio)}); name it with --positive-class.`);
   });
 
   it('with equally frequent classes the default is the second class', async () => {

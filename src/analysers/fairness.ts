@@ -492,7 +492,13 @@ export const fairness: Analyser<FairnessOptions> = {
         : `at or above the four-fifths rule's ${FOUR_FIFTHS}${lo !== null && lo < FOUR_FIFTHS ? ', though its interval goes below it' : ''}`;
       // The lowest of many ratios is low by selection: say how many it was chosen from.
       const many = k > 3 && (pos === null || ratioLow.class !== names[pos]) ? ` It is the lowest of ${ratioRows.length} ratios (one per class and attribute), so it is lower than a single one would be by chance, and does not raise the severity (only a positive class's does: --positive-class).` : '';
-      parts.push(`Lowest demographic-parity ratio: ${ratio(v)} across ${ratioLow.attribute} (selection rate of ${ratioLow.class}, ${range(ratioLow, 'demographic_parity_ratio', ratio)}${others.length ? `; ${others.join(', ')}` : ''}), ${rule}.${many}`);
+      // The four-fifths rule is about the favourable outcome's selection rate, which the data do
+      // not name: on credit data the lowest ratio is often that of "bad" (a group never predicted
+      // bad), whose low ratio favours the small group.
+      const favourable = k === 2 && opts.positiveClass === null && others.length
+        ? ` The four-fifths rule concerns the favourable outcome: if that is ${others[0].split(':')[0]}, read its ratio (${others[0].split(': ')[1]}); name it with --positive-class.`
+        : '';
+      parts.push(`Lowest demographic-parity ratio: ${ratio(v)} across ${ratioLow.attribute} (selection rate of ${ratioLow.class}, ${range(ratioLow, 'demographic_parity_ratio', ratio)}${others.length ? `; ${others.join(', ')}` : ''}), ${rule}.${favourable}${many}`);
     }
     if (!dpTop && !eoTop) parts.push(`No attribute has two groups of at least ${N} rows, so no parity or odds difference is judged.`);
     // A model at chance level still treats groups differently, but by accident of its fit:
