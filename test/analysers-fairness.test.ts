@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { openPool, readSplit } from '../src/pool/read.ts';
 import { withDb, queryRows } from '../src/pool/duckdb.ts';
 import { fairness, attributesOf, MISSING_GROUP } from '../src/analysers/fairness.ts';
-import { makeContext, splitFromTable } from './analysers-helpers.ts';
+import { makeContext, makeSplit, splitFromTable } from './analysers-helpers.ts';
 import { generateSynthPool, synthClassNames } from '../src/pool/synth.ts';
 import type { ExtraTable } from '../src/analysers/types.ts';
 
@@ -496,4 +496,19 @@ describe('labels of unequal quality across groups', () => {
     expect(r.summary.verdict).not.toContain('unequal quality');
     expect(Math.abs(r.summary.figures.label_error_rate_gap as number)).toBeLessThan(0.05);
   }, 120_000);
+});
+
+describe('a parity difference the labels themselves carry', () => {
+  it('says the groups\' base rates differ as much, beside the equalized-odds difference', async () => {
+    // Group a: 15% spam, group b: 50%; a "model" right on 98% of the rows in both.
+    const n = 2000;
+    const group = Array.from({ length: n }, (_, i) => (i < 1000 ? 'a' : 'b'));
+    const labels = Int32Array.from({ length: n }, (_, i) => (i < 1000 ? (i % 20 < 3 ? 1 : 0) : i % 2));
+    const proba = new Float32Array(n * 2);
+    for (let i = 0; i < n; i++) { const p = i % 50 === 0 ? 1 - labels[i] : labels[i]; proba[i * 2 + p] = 0.95; proba[i * 2 + 1 - p] = 0.05; }
+    const split = makeSplit({ features: new Float32Array(n), n, d: 1, labels, classNames: ['ham', 'spam'], groups: { collection: group } });
+    const r = await fairness.run(makeContext(split, { proba }), { ...fairness.defaults, bootstrapSamples: 100 });
+    expect(r.summary.verdict).toMatch(/Largest demographic-parity difference: 3\d\.\d% across collection/);
+    expect(r.summary.verdict).toContain("The given labels' share of spam itself differs by 35.0% across collection (b 50.0%, a 15.0%): a model right on every row would show that difference too");
+  });
 });

@@ -476,7 +476,19 @@ export const fairness: Analyser<FairnessOptions> = {
     // With groups too small to judge, the lowest judged group may sit above the overall figure: say among which.
     const anySmall = groupRows.some((x) => x.too_small);
     if (worstAcc) parts.push(`Out-of-sample accuracy is ${pct(overallAccuracy)} overall and lowest${anySmall ? ` among groups of at least ${N} rows` : ''} for ${worstAcc.attribute} = ${worstAcc.worst_group} (${pct(worstAcc.worst_group_accuracy as number)}; worst-group accuracy ${range(worstAcc, 'worst_group_accuracy')}).`);
-    if (dpTop) parts.push(`Largest demographic-parity difference: ${pct(dpTop.demographic_parity_difference as number)} across ${dpTop.attribute} (selection rate of ${dpTop.class}, ${range(dpTop, 'demographic_parity_difference')}).`);
+    if (dpTop) {
+      parts.push(`Largest demographic-parity difference: ${pct(dpTop.demographic_parity_difference as number)} across ${dpTop.attribute} (selection rate of ${dpTop.class}, ${range(dpTop, 'demographic_parity_difference')}).`);
+      // The groups' labels may differ as much (spam-assassin's corpus releases: another spam
+      // share each): a model that gets every group right shows that difference too.
+      const judgedRows = groupRows.filter((x) => x.attribute === dpTop.attribute && !x.too_small && (x.rows as number) > 0);
+      const base = judgedRows.map((x) => ({ group: x.group as string, rate: (x.positives as number) / (x.rows as number) })).sort((a, b) => a.rate - b.rate);
+      const dp = dpTop.demographic_parity_difference as number;
+      if (base.length >= 2 && dp > 0) {
+        const gap = base[base.length - 1].rate - base[0].rate;
+        if (gap >= 0.5 * dp)
+          parts.push(`The given labels' share of ${dpTop.class} itself differs by ${pct(gap)} across ${dpTop.attribute} (${base[base.length - 1].group} ${pct(base[base.length - 1].rate)}, ${base[0].group} ${pct(base[0].rate)}): a model right on every row would show that difference too, so read it beside the equalized-odds difference, which compares the groups at equal labels.`);
+      }
+    }
     if (eoTop) parts.push(`Largest equalized-odds difference: ${pct(eoTop.equalized_odds_difference as number)} across ${eoTop.attribute} (${eoTop.class} one-vs-rest, ${range(eoTop, 'equalized_odds_difference')}).`);
     // The parity ratio differs by class (with two classes the differences do not): the lowest
     // over attributes and classes, its class named, against the four-fifths rule.
