@@ -167,8 +167,10 @@ export function resolveOosModel(target: AuditTarget, train: PoolSplit, req: OosM
     const pool = describeOosFeatures(poolModel, features, train);
     return header(fixed, 'challenge',
       `challenge ${challenge.name}'s fixed model differs from the pool's audit model ` +
-      `(${describeModel(poolModel)} on ${pool.description}), so figures differ from \`sieve audit ${target.pool.name}\`; ` +
-      `add --model ${poolModel.kind} to audit with the pool's model`);
+      `(${describeModel(poolModel)} on ${pool.description}), so figures differ from the pool's own audit` +
+      // A challenge named as its pool (synth-teach, fashion-debug): the name means the challenge here.
+      (target.pool.name === challenge.name ? '' : ` (\`sieve audit ${target.pool.name}\`)`) +
+      `; add --model ${poolModel.kind} to audit with the pool's model`);
   }
   if (req.model) return header(poolModel, '--model', challenge ? `chosen by --model instead of challenge ${challenge.name}'s fixed model` : undefined);
   return header(poolModel, 'pool default');
