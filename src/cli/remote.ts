@@ -105,15 +105,18 @@ The token alone goes to stdout (what to do with it goes to stderr), so a shell c
       console.log(`${lb.challenge}: ${lb.part} leaderboard, ranked by ${p} (${lb.primary.direction === 'max' ? 'higher' : 'lower'} is better)`);
       if (!lb.entries.length) return console.log('no scored submission yet');
       const rows = [...lb.entries].sort((a, b) => (closed ? Number(a.private_rank) - Number(b.private_rank) : a.rank - b.rank));
+      // Closed: the final (private) figures first, which decide the ranks; a narrow terminal drops
+      // the columns at the right, so those are the public ones. Other metrics are public figures.
+      const move = (e: (typeof rows)[number]) => (typeof e.move === 'number' ? (e.move > 0 ? `+${e.move}` : e.move === 0 ? '=' : String(e.move)) : '–');
+      const publicCells = (e: (typeof rows)[number]) => [num(e.primary.mean), interval(e.primary.ci95), tieText(e.tied_with_leader, e.vs_leader, e.rank === 1)];
       printTable(
-        [...(closed ? ['final', 'move'] : []), closed ? 'public rank' : 'rank', 'participant', `${p} (public)`, '95% CI', 'vs leader',
-          ...(closed ? [`${p} (private)`, '95% CI (private)', 'vs leader (private)'] : []), ...lb.columns, 'subs'],
-        rows.map((e) => [
-          ...(closed ? [e.private_rank as number, typeof e.move === 'number' ? (e.move > 0 ? `+${e.move}` : e.move === 0 ? '=' : String(e.move)) : '–'] : []),
-          e.rank, e.participant, num(e.primary.mean), interval(e.primary.ci95), tieText(e.tied_with_leader, e.vs_leader, e.rank === 1),
-          ...(closed ? [num(e.private_mean), interval(e.private_ci95), tieText(e.private_tied_with_leader, e.private_vs_leader, e.private_rank === 1)] : []),
-          ...lb.columns.map((n) => num(e.metrics[n])), e.submissions,
-        ]),
+        closed
+          ? ['final', 'participant', `${p} (private)`, '95% CI (private)', 'vs leader (private)', 'move', 'public rank', `${p} (public)`, '95% CI (public)', 'vs leader (public)', ...lb.columns.map((n) => `${n} (public)`), 'subs']
+          : ['rank', 'participant', `${p} (public)`, '95% CI', 'vs leader', ...lb.columns, 'subs'],
+        rows.map((e) => closed
+          ? [e.private_rank as number, e.participant, num(e.private_mean), interval(e.private_ci95), tieText(e.private_tied_with_leader, e.private_vs_leader, e.private_rank === 1),
+            move(e), e.rank, ...publicCells(e), ...lb.columns.map((n) => num(e.metrics[n])), e.submissions]
+          : [e.rank, e.participant, ...publicCells(e), ...lb.columns.map((n) => num(e.metrics[n])), e.submissions]),
       );
       for (const s of [lb.significance, lb.private_significance] as ({ part?: string; method?: string; correction?: string } | undefined)[]) {
         if (s?.method) printWrapped(`${s.part ?? ''} ties: ${s.method}; ${s.correction ?? ''}`.trim());
