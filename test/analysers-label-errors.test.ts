@@ -162,6 +162,10 @@ describe('the confident-joint heatmap', () => {
     expect(values).toHaveLength(k * (k - 1));
     expect(values[0]).toEqual({ given_label: 'c0', true_label_guess: 'c1', count: joint[1] });
     expect(spec.title).toBe('Confident joint (off-diagonal: likely true class ≠ given label)');
+    // Both axes in the pool's class order (c2 before c10), not alphabetically.
+    const enc = (spec.vegaLite as { encoding: { x: { sort?: string[] }; y: { sort?: string[] } } }).encoding;
+    expect(enc.x.sort).toEqual(names(k));
+    expect(enc.y.sort).toEqual(names(k));
   });
 
   it('with 200 classes keeps the 20 with most confusions, only cells with a count, and says how many were left out', () => {

@@ -89,7 +89,8 @@ export function confusionHeatmap(joint: ArrayLike<number>, names: readonly strin
     if (k > limit && v === 0) continue;
     values.push({ given_label: names[a], true_label_guess: names[b], count: v });
   }
-  return heatmap({ title, values, x: 'true_label_guess', y: 'given_label', value: 'count', xTitle: 'likely true label', yTitle: 'given label' });
+  // In the pool's class order, as the bar chart beside it (vega-lite sorts names alphabetically).
+  return heatmap({ title, values, x: 'true_label_guess', y: 'given_label', value: 'count', xTitle: 'likely true label', yTitle: 'given label', order: keep.map((i) => names[i]) });
 }
 
 export type QualityScore = 'self_confidence_margin' | 'normalized_margin' | 'self_confidence';

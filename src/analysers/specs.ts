@@ -171,6 +171,8 @@ export function heatmap(opts: {
   title: string; values: Row[]; x: string; y: string; value: string; xTitle?: string; yTitle?: string; text?: string; extraTooltip?: string[];
   /** Colour scale from 0 (counts; default) or from the smallest value (rates that differ little). */
   zero?: boolean;
+  /** The categories of both axes in this order (e.g. the pool's class order); default alphabetical. */
+  order?: string[];
 }): PlotSpec {
   const zero = opts.zero ?? true;
   let max = -Infinity, min = Infinity;
@@ -189,8 +191,8 @@ export function heatmap(opts: {
       height: { step: 22 },
       data: { values: opts.values },
       encoding: {
-        x: { field: opts.x, type: 'nominal', title: opts.xTitle ?? opts.x, axis: { ...FULL_LABELS, labelAngle: -40 } },
-        y: { field: opts.y, type: 'nominal', title: opts.yTitle ?? opts.y, axis: FULL_LABELS },
+        x: { field: opts.x, type: 'nominal', title: opts.xTitle ?? opts.x, axis: { ...FULL_LABELS, labelAngle: -40 }, ...(opts.order ? { sort: opts.order } : {}) },
+        y: { field: opts.y, type: 'nominal', title: opts.yTitle ?? opts.y, axis: FULL_LABELS, ...(opts.order ? { sort: opts.order } : {}) },
         tooltip,
       },
       layer: [
