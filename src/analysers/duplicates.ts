@@ -404,6 +404,20 @@ export const duplicates: Analyser<DuplicateOptions> = {
         parts.push(`${plural(leaked, 'test row', 'test rows')} (${share(leaked)}) ${leaked === 1 ? 'has' : 'have'} a duplicate in train${chanceNote}: scores on ${leaked === 1 ? 'it overstate' : 'them overstate'} generalisation.`);
       }
     } else parts.push('Leakage not checked: no test split was read.');
+    // What "flagged" counts, which is not the rows a kept-one-per-cluster would drop (a tryout
+    // read 126 flagged beside "would drop 90").
+    const flaggedRows = findings.filter((f) => f.flagged);
+    if (flaggedRows.length) {
+      const copies = flaggedRows.filter((f) => f.detail.duplicate_of !== null).length;
+      const conflicted = flaggedRows.filter((f) => f.detail.duplicate_of === null && f.detail.label_conflict === true).length;
+      const leaking = flaggedRows.filter((f) => f.detail.duplicate_of === null && f.detail.label_conflict !== true && f.detail.leaked_test_ids !== null).length;
+      const why = [
+        copies ? `${count(copies)} ${copies === 1 ? 'copy' : 'copies'} beyond a cluster's first row` : '',
+        conflicted ? `${count(conflicted)} first ${conflicted === 1 ? 'row' : 'rows'} of clusters with conflicting labels` : '',
+        leaking ? `${count(leaking)} more train ${leaking === 1 ? 'row' : 'rows'} with a twin in test` : '',
+      ].filter(Boolean);
+      parts.push(`Flagged: ${plural(flaggedRows.length, 'row', 'rows')} (${why.join(', ')}).`);
+    }
     if (r.near.method === 'lsh') parts.push(`Near duplicates were found with an approximate index; measured recall ${recall === null ? 'n/a (no pairs in the sample)' : pct(recall)} on a ${r.near.recall!.sampleRows}-row exact sample.`);
 
     // Severity counts exact copies only in the share beyond chance.
