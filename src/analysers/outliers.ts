@@ -210,16 +210,16 @@ function mainColumns(split: PoolSplit, s: Pick<OutlierScores, 'mask'>): { column
   const z = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     if (!s.mask[i]) continue;
-    let sum = 0, best = -1, bestV = -1;
+    let sum = 0, best = -1, bestZ = 0;
     for (let c = 0; c < d; c++) {
       const v = (features[i * d + c] - mean[c]) / (std[c] > 0 ? std[c] : 1);
       sum += v * v;
-      if (v * v > bestV) { bestV = v * v; best = c; }
+      if (best < 0 || v * v > bestZ * bestZ) { bestZ = v; best = c; }
     }
     if (best < 0 || !(sum > 0)) continue;
     column[i] = best;
-    share[i] = bestV / sum;
-    z[i] = (features[i * d + best] - mean[best]) / (std[best] > 0 ? std[best] : 1);
+    share[i] = (bestZ * bestZ) / sum;
+    z[i] = bestZ;
   }
   return { column, share, z };
 }
