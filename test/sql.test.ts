@@ -54,6 +54,9 @@ describe('sieve sql', () => {
     const px = await runSql('fashion-debug', 'SELECT id, pixels FROM train LIMIT 1');
     expect(Buffer.from(px.rows[0].pixels as string, 'base64')).toHaveLength(784);
     await refused(runSql('german-credit', 'SELECT * FROM test'), /test split is evaluator-only/);
+    // A mistake in the query is the query's, not a refusal by the sandbox.
+    await refused(runSql('german-credit', 'SELECT no_such_column FROM train'), /^the query is not valid here: Binder Error/);
+    await refused(runSql('german-credit', `SELECT * FROM read_csv('/etc/passwd')`), /^the query was refused: .*Permission Error/);
   });
 
   it('refuses files, COPY, writes, ATTACH, settings, extensions and more than one statement', async () => {

@@ -150,6 +150,8 @@ export const classImbalance: Analyser<ClassImbalanceOptions> = {
         },
       },
       findings,
+      // Declared: a pool without rare classes has no findings, and its table keeps these columns.
+      findingColumns: { label: 'text', class_share: 'number', class_count: 'number' },
       tables: [{ name: 'class_balance', rows }],
       plots,
       seconds: secondsSince(t0),

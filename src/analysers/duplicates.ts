@@ -12,7 +12,7 @@
 import { SieveError } from '../util/errors.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import type { Progress } from '../util/progress.ts';
-import type { Analyser, AnalyserResult, ExtraTable, Finding, PlotSpec } from './types.ts';
+import type { Analyser, AnalyserResult, ColumnKindName, ExtraTable, Finding, PlotSpec } from './types.ts';
 import {
   cliqueClusters, columnResolution, embedRows, featureColumns, euclideanPairsCross, euclideanPairsSelf, euclideanScale, exactChance, exactGroups, exactMatches,
   nearPairs, rowContent, rowHashes,
@@ -485,10 +485,11 @@ export const duplicates: Analyser<DuplicateOptions> = {
         },
       },
       findings,
+      findingColumns: FINDING_COLUMNS,
       tables: [
-        { name: 'duplicate_clusters', rows: clusterRows },
-        { name: 'duplicate_pairs', rows: pairRows },
-        { name: 'leakage', rows: leakRows },
+        { name: 'duplicate_clusters', rows: clusterRows, columns: CLUSTER_COLUMNS },
+        { name: 'duplicate_pairs', rows: pairRows, columns: PAIR_COLUMNS },
+        { name: 'leakage', rows: leakRows, columns: LEAK_COLUMNS },
       ],
       plots: r.clusters.length || leaked ? [
         duplicateCostChart(n, r.clusters.flatMap((c, i) => (chanceLevel[i] ? [] : [{ rows: c.rows.length, conflict: conflict[i] === 1 }])), test ? { rows: test.n, leaked: nearLeakRows + (crossBeyond > 0 ? exactLeakRows : 0) } : null),
@@ -497,6 +498,27 @@ export const duplicates: Analyser<DuplicateOptions> = {
       seconds: secondsSince(t0),
     };
   },
+};
+
+// The columns of the findings and tables above, declared so a pool without duplicates gets the
+// same (empty) tables to query as one with them.
+const FINDING_COLUMNS: Record<string, ColumnKindName> = {
+  cluster: 'number', cluster_size: 'number', kind: 'text', duplicate_of: 'text', chance_match_of: 'text',
+  nearest_duplicate_id: 'text', best_similarity: 'number', relative_distance: 'number', label: 'text',
+  label_conflict: 'boolean', leaked_test_ids: 'text',
+};
+const CLUSTER_COLUMNS: Record<string, ColumnKindName> = {
+  cluster: 'number', size: 'number', kind: 'text', labels: 'text', label_conflict: 'boolean', first_id: 'text',
+  member_ids: 'text', least_similar_pair: 'text', least_similarity: 'number', largest_relative_distance: 'number',
+  chance_level: 'boolean',
+};
+const PAIR_COLUMNS: Record<string, ColumnKindName> = {
+  a_id: 'text', b_id: 'text', similarity: 'number', relative_distance: 'number', differs_in: 'text', kind: 'text',
+  same_cluster: 'boolean', same_label: 'boolean',
+};
+const LEAK_COLUMNS: Record<string, ColumnKindName> = {
+  test_id: 'text', train_id: 'text', similarity: 'number', relative_distance: 'number', differs_in: 'text', kind: 'text',
+  same_label: 'boolean', chance_level: 'boolean',
 };
 
 /**

@@ -94,10 +94,15 @@ export interface PlotSpec {
   vegaLite: Record<string, unknown>;
 }
 
+/** A column's kind, declared for tables that may have no rows or only NULLs in a column. */
+export type ColumnKindName = 'text' | 'number' | 'boolean';
+
 /** A further table an analyser wants kept (e.g. per-group metrics), as rows of plain values. */
 export interface ExtraTable {
   name: string;
   rows: Record<string, string | number | boolean | null>[];
+  /** Every column the rows can have: so a table without rows still has them to query. */
+  columns?: Record<string, ColumnKindName>;
 }
 
 export interface AnalyserResult {
@@ -105,6 +110,8 @@ export interface AnalyserResult {
   summary: AnalyserSummary;
   /** Per-row findings; written to the DuckDB table `findings_<name with _>`. */
   findings: Finding[];
+  /** The findings' detail columns, declared where there can be no findings (as ExtraTable.columns). */
+  findingColumns?: Record<string, ColumnKindName>;
   tables: ExtraTable[];
   plots: PlotSpec[];
   seconds: number;

@@ -12,7 +12,7 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import type { AuditBundle, AuditReport } from '../analysers/audit.ts';
-import type { Finding } from '../analysers/types.ts';
+import type { ColumnKindName, Finding } from '../analysers/types.ts';
 import { withFileAtomically } from '../util/atomic.ts';
 import { SieveError } from '../util/errors.ts';
 import { countFlagged } from './findings.ts';
@@ -79,15 +79,23 @@ function coerce(kind: ColumnKind, v: unknown): DuckDBValue {
   return v as DuckDBValue;
 }
 
-/** Columns of plain row objects, in first-seen key order, typed from their values. */
-function columnsFromRows(rows: readonly Record<string, unknown>[], reserved: Set<string>): Column[] {
+const DECLARED_KINDS: Record<ColumnKindName, ColumnKind> = { text: 'VARCHAR', number: 'DOUBLE', boolean: 'BOOLEAN' };
+
+/**
+ * Columns of plain row objects, in first-seen key order, typed from their values. Declared
+ * columns come after and type the columns whose values are all NULL (or absent), so a query
+ * written against a table works whether or not this audit found anything.
+ */
+function columnsFromRows(rows: readonly Record<string, unknown>[], reserved: Set<string>, declared: Record<string, ColumnKindName> = {}): Column[] {
   const keys: string[] = [];
   const seen = new Set<string>();
   for (const r of rows) for (const k of Object.keys(r)) if (!seen.has(k)) { seen.add(k); keys.push(k); }
+  for (const k of Object.keys(declared)) if (!seen.has(k)) { seen.add(k); keys.push(k); }
   const used = new Set(reserved);
   return keys.map((key) => {
     const raw = rows.map((r) => r[key]);
-    const kind = inferKind(raw);
+    const inferred = inferKind(raw);
+    const kind = declared[key] && raw.every((v) => v === null || v === undefined) ? DECLARED_KINDS[declared[key]] : inferred;
     // A detail key that repeats a fixed column (or another key after lower-casing) gets a prefix.
     let name = sqlName(key);
     while (used.has(name)) name = `detail_${name}`;
@@ -100,7 +108,7 @@ function constant(name: string, kind: ColumnKind, value: DuckDBValue, n: number)
   return { name, kind, values: new Array<DuckDBValue>(n).fill(value) };
 }
 
-function findingsTable(scope: string, name: string, findings: readonly Finding[]): TableSpec {
+function findingsTable(scope: string, name: string, findings: readonly Finding[], declared?: Record<string, ColumnKindName>): TableSpec {
   const n = findings.length;
   const fixed: Column[] = [
     constant('scope', 'VARCHAR', scope, n),
@@ -108,12 +116,12 @@ function findingsTable(scope: string, name: string, findings: readonly Finding[]
     { name: 'score', kind: 'DOUBLE', values: findings.map((f) => f.score) },
     { name: 'flagged', kind: 'BOOLEAN', values: findings.map((f) => f.flagged) },
   ];
-  const detail = columnsFromRows(findings.map((f) => f.detail), new Set(fixed.map((c) => c.name)));
+  const detail = columnsFromRows(findings.map((f) => f.detail), new Set(fixed.map((c) => c.name)), declared);
   return { name: `findings_${sqlName(name)}`, columns: [...fixed, ...detail] };
 }
 
-function rowsTable(name: string, scope: string, rows: readonly Record<string, unknown>[]): TableSpec {
-  const columns = [constant('scope', 'VARCHAR', scope, rows.length), ...columnsFromRows(rows, new Set(['scope']))];
+function rowsTable(name: string, scope: string, rows: readonly Record<string, unknown>[], declared?: Record<string, ColumnKindName>): TableSpec {
+  const columns = [constant('scope', 'VARCHAR', scope, rows.length), ...columnsFromRows(rows, new Set(['scope']), declared)];
   return { name, columns };
 }
 
@@ -180,11 +188,11 @@ function auditTables(report: AuditReport): TableSpec[] {
   }
   tables.push(figures);
   for (const r of report.results) {
-    tables.push(findingsTable(scope, r.name, r.findings));
+    tables.push(findingsTable(scope, r.name, r.findings, r.findingColumns));
     const prefix = sqlName(r.name);
     for (const t of r.tables) {
       const base = sqlName(t.name);
-      tables.push(rowsTable(base.startsWith(`${prefix}_`) ? base : `${prefix}_${base}`, scope, t.rows));
+      tables.push(rowsTable(base.startsWith(`${prefix}_`) ? base : `${prefix}_${base}`, scope, t.rows, t.columns));
     }
   }
   return tables;

@@ -132,7 +132,9 @@ export async function runSql(target: string, sql: string): Promise<SqlResult> {
     } catch (err) {
       if (err instanceof SieveError) throw err;
       const msg = firstLine(err);
-      throw new SieveError(`the query was refused: ${msg}`, { where: 'SQL', examples: hints(msg, info) });
+      // The sandbox's refusals are Permission Errors; a parse or binder error is the query's own.
+      const what = /Permission Error/i.test(msg) ? 'the query was refused' : 'the query is not valid here';
+      throw new SieveError(`${what}: ${msg}`, { where: 'SQL', examples: hints(msg, info) });
     }
     let reader;
     try {
