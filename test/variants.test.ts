@@ -101,6 +101,9 @@ describe('synth-teach variants', () => {
       variants: { recipe: 'synth-teach', pools: [{ seed: 1, content_hash: '0'.repeat(64) }] },
     };
     expect((await refusal(ensureVariants(pinnedWrong))).message).toMatch(/the challenge pins 0{64}/);
+    // The command that shows the hashes to pin builds them even where the pins differ.
+    const shown = await ensureVariants(pinnedWrong, { checkPins: false });
+    expect(shown.map((r) => r.contentHash)).toEqual([loaded[0].variant.contentHash]);
   });
 
   it("are refused when the challenge's pool has features the recipe does not build (an embedded copy, say): the gap would compare two feature sets", async () => {

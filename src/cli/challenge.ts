@@ -112,23 +112,36 @@ export function register(program: Command): void {
         return console.log(`${c.name} declares no hidden variants`);
       }
       const progress = progressBar({ enabled: !opts.json });
-      const variants = await ensureVariants(c, { progress });
+      // The hashes built here, also where the spec pins others: this is the command that says so.
+      const variants = await ensureVariants(c, { progress, checkPins: false });
       progress.stop();
-      const rows = variants.map((v) => ({
-        seed: v.seed,
-        train_rows: v.pool.manifest.splits.train.rows,
-        test_rows: v.pool.manifest.splits.test?.rows ?? 0,
-        content_hash: v.contentHash,
-        pinned: c.variants!.pools.find((p) => p.seed === v.seed)?.content_hash !== undefined,
-        built: v.built,
-        dir: v.pool.dir,
-      }));
+      const rows = variants.map((v) => {
+        const pin = c.variants!.pools.find((p) => p.seed === v.seed)?.content_hash;
+        return {
+          seed: v.seed,
+          train_rows: v.pool.manifest.splits.train.rows,
+          test_rows: v.pool.manifest.splits.test?.rows ?? 0,
+          content_hash: v.contentHash,
+          pinned: pin !== undefined,
+          pinned_hash: pin ?? null,
+          pin_matches: pin === undefined ? null : pin === v.contentHash,
+          built: v.built,
+          dir: v.pool.dir,
+        };
+      });
+      const differ = rows.filter((r) => r.pin_matches === false);
+      if (differ.length) process.exitCode = 1;
       if (opts.json) return printJson({ challenge: c.name, recipe: c.variants.recipe, variants: rows });
       console.log(`${c.name}: ${rows.length} hidden variant(s), recipe ${c.variants.recipe}; evaluator-only, never shown to strategies' authors`);
       printTable(
         ['seed', 'train', 'test', 'content hash', 'pinned', 'cache'],
-        rows.map((r) => [r.seed, r.train_rows, r.test_rows, r.content_hash, r.pinned ? 'yes' : 'no', `${r.built ? 'built' : 'found'} ${r.dir}`]),
+        rows.map((r) => [r.seed, r.train_rows, r.test_rows, r.content_hash, r.pin_matches === null ? 'no' : r.pin_matches ? 'yes' : 'DIFFERS', `${r.built ? 'built' : 'found'} ${r.dir}`]),
       );
+      // The pins in full (a narrow terminal cuts the table's cells), ready to paste.
+      console.log(`\nvariants.pools as built here, to pin in ${c.specPath}:`);
+      for (const r of rows) console.log(`    - { seed: ${r.seed}, content_hash: ${r.content_hash} }`);
+      if (differ.length)
+        console.log(`\n${differ.length} pinned hash(es) differ from the build here (seed ${differ.map((r) => `${r.seed} pins ${r.pinned_hash}`).join('; ')}): strategies cannot be scored until the pins are the hashes above, or the recipe builds what they pin.`);
     });
 
   cmd

@@ -97,8 +97,12 @@ function prefixed(progress: Progress, prefix: string): Progress {
   return { start: (n, label, unit) => progress.start(n, label ? `${prefix}: ${label}` : prefix, unit), tick: (u) => progress.tick(u), stop: () => progress.stop() };
 }
 
-/** Builds (or finds in the cache and re-checks) every variant pool of `challenge`. */
-export async function ensureVariants(challenge: Challenge, opts: { progress?: Progress } = {}): Promise<VariantPool[]> {
+/**
+ * Builds (or finds in the cache and re-checks) every variant pool of `challenge`. A pinned
+ * content hash that differs stops the run, except with `checkPins: false` (for the command that
+ * shows the hashes to pin: it must show them exactly when they differ).
+ */
+export async function ensureVariants(challenge: Challenge, opts: { progress?: Progress; checkPins?: boolean } = {}): Promise<VariantPool[]> {
   if (!challenge.variants) return [];
   const recipe = await recipeOf(challenge);
   let source: Awaited<ReturnType<typeof loadSource>> | undefined;
@@ -133,7 +137,7 @@ export async function ensureVariants(challenge: Challenge, opts: { progress?: Pr
       pool = await openCached(dir, expect);
       if (!pool && built) throw new SieveError('internal: a freshly built variant pool fails its own checks', { where: dir });
     }
-    if (entry.content_hash && entry.content_hash !== pool.manifest.content_hash)
+    if (opts.checkPins !== false && entry.content_hash && entry.content_hash !== pool.manifest.content_hash)
       throw new SieveError(`variant seed ${entry.seed} of ${challenge.name} has content hash ${pool.manifest.content_hash}; the challenge pins ${entry.content_hash}`, {
         where,
         examples: [

@@ -575,7 +575,9 @@ function synthManifest(r: ResolvedSynthOptions, classes: string[], s: SynthStats
       composition:
         `Row ids train-NNNNN / test-NNNNN. Each class's centroid is a random direction at distance ${r.separation} from the origin; ` +
         `features are centroid + N(0, I). Class sizes are geometric from ${s.classCounts.train[0]} (${classes[0]}) to ` +
-        `${s.classCounts.train[r.classes - 1]} (${classes[r.classes - 1]}) in train. Group 'b' holds ${pct(r.groupFraction)} of rows in expectation.`,
+        `${s.classCounts.train[r.classes - 1]} (${classes[r.classes - 1]}) in train. ` +
+        // The drawn share, not the --group-fraction: a prior shift over unequal classes moves it.
+        `Group 'b' holds ${pct(s.noisyByGroup.b.rows / Math.max(1, s.trainRows))} of train rows (${s.noisyByGroup.b.rows}; --group-fraction ${r.groupFraction}${r.groupPriorShift ? `, prior shift ${r.groupPriorShift}` : ''}).`,
       collection: 'Generated; no people, no personal data.',
       preprocessing: 'None.',
       uses: 'Label-error detection, deduplication, leakage, imbalance and fairness analysers; selection and ranking challenges.',
