@@ -119,14 +119,22 @@ describe('sieve evaluate / verify / baselines on credit-fair (small and fast)', 
     expect(human.stdout).toMatch(/MISMATCH: 2 of \d+ figures differ/);
     expect(human.stdout).toMatch(/private\.all_metrics\.worst_group_accuracy\[sex\]\.ci95\[1\]/);
 
-    // A record from before replays: everything else re-scores, with a note that intervals were not.
+    // A record from before replays (evaluator 2.0.0): everything else re-scores, with a note that intervals were not.
     const old = structuredClone(stored);
     delete old.replay;
     delete old.private.replay;
     delete old.private.public_mask;
+    old.evaluator.version = '2.0.0';
     const oldOutcome = rescoreRecord(old);
     expect(oldOutcome.differences).toEqual([]);
     expect(oldOutcome.notes.join('\n')).toMatch(/intervals \(ci95, bias\) and group notes were not re-scored: the record stores no replay/);
+    // A record of this evaluator always has them: removed replays (and removed private scores) are differences.
+    const stripped = structuredClone(old);
+    stripped.evaluator.version = stored.evaluator.version;
+    expect(rescoreRecord(stripped).differences.map((d: { path: string }) => d.path)).toEqual(['replay']);
+    const noPrivate = structuredClone(stored);
+    delete noPrivate.private;
+    expect(rescoreRecord(noPrivate).differences.map((d: { path: string }) => d.path)).toEqual(['private']);
 
     const tampered = structuredClone(stored);
     tampered.counts.parts.private[3].confusion[0] += 1;

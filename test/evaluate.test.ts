@@ -110,6 +110,26 @@ describe('fashion-select: scoring, determinism, verify', () => {
     expect(bad.ok).toBe(false);
     expect(bad.differences.map((d) => d.path)).toEqual(['metrics.accuracy.per_seed[2]']);
 
+    // The fields a citation names are compared too, not only the figures; timings and paths are not.
+    const edits: [string, (r: Record<string, any>) => void][] = [
+      ['challenge.name', (r) => { r.challenge.name = 'fashion-concept'; }],
+      ['challenge.version', (r) => { r.challenge.version += 1; }],
+      ['pool.name', (r) => { r.pool.name = 'other'; }],
+      ['submission.rows', (r) => { r.submission.rows -= 1; }],
+      ['fits[0].iterations', (r) => { r.fits[0].iterations += 1; }],
+      ['invented', (r) => { r.invented = 1; }],
+    ];
+    for (const [path, edit] of edits) {
+      const t = JSON.parse(readFileSync(recPath, 'utf8'));
+      edit(t);
+      writeFileSync(badRec, JSON.stringify(t));
+      expect((await verifyRecord(badRec)).differences.map((d) => d.path)).toEqual([path]);
+    }
+    const volatile = JSON.parse(readFileSync(recPath, 'utf8'));
+    volatile.fits[0].seconds += 5; volatile.created_at = '2000-01-01T00:00:00Z'; volatile.system = {}; volatile.submission.path = '/elsewhere/ids.csv';
+    writeFileSync(badRec, JSON.stringify(volatile));
+    expect((await verifyRecord(badRec, { submission: first.submission.path })).ok).toBe(true);
+
     const moved = join(dir, 'changed.csv');
     writeFileSync(moved, 'id\n' + ids.slice(1).join('\n') + '\n');
     const err = await verifyRecord(recPath, { submission: moved }).catch((e) => e);

@@ -105,7 +105,8 @@ export interface ResultRecord {
   strategy?: StrategyProvenance;
   /** `log_loss`: the log-loss convention (evaluator/metrics.ts LOG_LOSS_CONVENTION). */
   evaluator: { version: string; log_loss?: string };
-  sieve: { version: string };
+  /** code_sha256: src/util/code-hash.ts of the code that ran (absent from older records). */
+  sieve: { version: string; code_sha256?: string };
   model: ModelSpec;
   seeds: number[];
   bootstrap: { samples: number; seed: number };
@@ -156,11 +157,20 @@ export type PublicRecord = Omit<ResultRecord, 'private'> & {
   replay_withheld?: string;
 };
 
-/** Why a record has no replay, for verify's notes: an entrant's copy from a server, or a record from before replays. */
-export function missingReplayReason(rec: { replay_withheld?: string; evaluator?: { version?: string } }): string {
-  return rec.replay_withheld
-    ? `this is an entrant's copy of a server's record, which keeps the per-row replays (${rec.replay_withheld}); the organiser's copy has them`
-    : `an older record (evaluator ${rec.evaluator?.version ?? '?'}), written before records stored replays`;
+// Records of this evaluator major version on always store their replays (they arrived while
+// 2.0.0 was current): one of these without them has had them removed.
+const REPLAYS_FROM_MAJOR = 3;
+
+/**
+ * Why a record has no replay, for verify's notes: an entrant's copy from a server, or a record
+ * from before replays; null when the record should have them (they were removed).
+ */
+export function missingReplayReason(rec: { replay_withheld?: string; evaluator?: { version?: string } }): string | null {
+  if (rec.replay_withheld)
+    return `this is an entrant's copy of a server's record, which keeps the per-row replays (${rec.replay_withheld}); the organiser's copy has them`;
+  const major = Number(String(rec.evaluator?.version ?? '').split('.')[0]);
+  if (Number.isInteger(major) && major >= REPLAYS_FROM_MAJOR) return null;
+  return `an older record (evaluator ${rec.evaluator?.version ?? '?'}), written before records stored replays`;
 }
 
 /** True when private scores may be shown: the challenge has closed, or the caller insists. */

@@ -72,6 +72,9 @@ export function rescoreRecord(rec: ResultRecord): RescoreOutcome {
   const counter = { n: 0 };
   const check = (path: string, recorded: unknown, recomputed: unknown) =>
     compareJson(recorded, asStored(recomputed), path, differences, counter);
+  // A record with private test rows holds their scores, or says they are hidden: not nothing.
+  if (rec.test.private_rows > 0 && (rec.private === null || rec.private === undefined))
+    differences.push({ path: 'private', recorded: rec.private ?? null, rerun: `the scores of the ${rec.test.private_rows} private test rows (or the public view's "hidden" marker)` });
 
   let names: readonly string[];
   let perPart: (part: string) => Float64Array[] | null;
@@ -210,9 +213,14 @@ function rescoreIntervals(
   check: (path: string, recorded: unknown, recomputed: unknown) => void,
 ): void {
   if (!rec.replay) {
+    const why = missingReplayReason(rec);
+    if (why === null) {
+      differences.push({ path: 'replay', recorded: null, rerun: `a replay: every record of evaluator ${rec.evaluator?.version} stores one, so its intervals cannot be re-scored` });
+      return;
+    }
     notes.push(
       `intervals (ci95, bias) and group notes were not re-scored: the record stores no replay of the rows its bootstrap resamples ` +
-        `(${missingReplayReason(rec)}); a full \`sieve verify\` (re-run) checks them`,
+        `(${why}); a full \`sieve verify\` (re-run) checks them`,
     );
     return;
   }

@@ -27,6 +27,7 @@ import { systemFigures } from './system.ts';
 import { evaluatorRefusal } from './refusal.ts';
 import { convergenceNote, type ConvergenceNote } from './convergence.ts';
 import type { Timings } from './timings.ts';
+import { codeHash } from '../util/code-hash.ts';
 import { notRerun, produceFromSource, strategyGeneralisation, type Generalisation } from './variants.ts';
 
 /** A file of ids is not re-run on variants: its record says so (when the challenge has any). */
@@ -170,7 +171,7 @@ export function buildRecord(
     submission: { sha256: sub.sha256, format: sub.format, rows: sub.rows, bytes: file.bytes, path: file.path },
     ...(file.strategy ? { strategy: file.strategy } : {}),
     evaluator: { version: EVALUATOR_VERSION, log_loss: LOG_LOSS_CONVENTION },
-    sieve: { version: SIEVE_VERSION },
+    sieve: { version: SIEVE_VERSION, code_sha256: codeHash() },
     model: spec,
     seeds: [...spec.seeds],
     bootstrap: bootstrapOf(challenge, timing.bootstrapSamples),

@@ -48,10 +48,31 @@ export async function readRecord(path: string): Promise<ResultRecord> {
       examples: [`format: ${JSON.stringify((rec as { format?: unknown })?.format)}`],
     });
   }
-  for (const key of ['challenge', 'pool', 'submission', 'metrics', 'bootstrap'] as const) {
-    if (!rec[key] || typeof rec[key] !== 'object') throw new SieveError(`result record lacks "${key}"`, { where: path });
+  for (const key of ['challenge', 'pool', 'submission', 'metrics', 'bootstrap', 'test', 'primary', 'seeds', 'model'] as const) {
+    if (!rec[key] || typeof rec[key] !== 'object') throw new SieveError(`result record lacks "${key}"`, { where: path, examples: ['a record is what `sieve evaluate --out FILE` writes, whole'] });
   }
   return rec;
+}
+
+/**
+ * A record without what describes one run rather than its result: when and on what machine it
+ * ran (system, created_at), how long each fit took, where the challenge, pool and submission
+ * files lie (an entrant's copy names them, a moved file is passed with --submission), the sieve
+ * version (a note) and a server copy's note on withheld replays.
+ */
+function comparable(rec: ResultRecord): Record<string, unknown> {
+  type Obj = Record<string, unknown>;
+  const isObj = (x: unknown): x is Obj => x !== null && typeof x === 'object' && !Array.isArray(x);
+  const drop = (x: unknown, key: string) => { if (isObj(x)) delete x[key]; };
+  const r = JSON.parse(JSON.stringify(rec)) as Obj;
+  for (const key of ['system', 'created_at', 'replay_withheld', 'sieve']) delete r[key];
+  drop(r.challenge, 'ref');
+  drop(r.pool, 'ref');
+  drop(r.submission, 'path');
+  drop(r.strategy, 'path');
+  if (Array.isArray(r.fits)) for (const f of r.fits) drop(f, 'seconds');
+  else drop(r.fits, 'seconds');
+  return r;
 }
 
 /** Leaf-by-leaf comparison of two JSON values; `Object.is` on numbers (bit-identical). */
@@ -122,33 +143,37 @@ export async function verifyRecord(
   const fresh = JSON.parse(JSON.stringify(rerun)) as ResultRecord;
   const differences: Difference[] = [];
   const counter = { n: 0 };
-  if (rec.replay === undefined) {
-    // Written before records stored replays: compare what it has.
-    notes.push(`the record stores no replay of its bootstrap rows: ${missingReplayReason(rec)}; the re-run's replay was not compared`);
+  const noReplay = rec.replay === undefined ? missingReplayReason(rec) : null;
+  if (noReplay !== null) {
+    // Written before records stored replays, or an entrant's copy: compare what it has. (A
+    // record that should have them and does not is compared as it is: the replay differs.)
+    notes.push(`the record stores no replay of its bootstrap rows: ${noReplay}; the re-run's replay was not compared`);
     delete fresh.replay;
     if (fresh.private) { delete fresh.private.replay; delete fresh.private.public_mask; }
   }
-  // The strategy's output must be what was scored (same strategy, same seed, same output bit for bit).
-  if (rec.strategy) {
-    compareJson(rec.strategy.output_sha256, fresh.strategy?.output_sha256, 'strategy.output_sha256', differences, counter);
-    compareJson(rec.strategy.seed, fresh.strategy?.seed, 'strategy.seed', differences, counter);
-    compareJson(rec.submission.sha256, fresh.submission.sha256, 'submission.sha256', differences, counter);
-  }
+  // A strategy's output must be what was scored (same strategy, same seed, same output bit for
+  // bit): strategy.output_sha256, strategy.seed and submission.sha256 are compared with the rest.
   // A record saved from the public view (private hidden) lost the private and all-rows counts
   // and curve: compare it with the re-run's public view, built the same way.
   const savedPublic = !!rec.private && typeof rec.private === 'object' && 'hidden' in (rec.private as object);
   const against = savedPublic ? (JSON.parse(JSON.stringify(publicView(fresh, { now: new Date(0) }))) as ResultRecord) : fresh;
-  for (const key of ['seeds', 'model', 'bootstrap', 'test', 'primary', 'metrics', 'curve', 'ranking', 'counts', 'replay', 'subset'] as const) {
-    compareJson(rec[key], against[key], key, differences, counter);
-  }
+  // Every field is compared but those that describe this run rather than the result (when and
+  // where it ran, how long its fits took, where its files lie): a record whose challenge, pool,
+  // submission, evaluator settings or convergence note was edited does not verify.
+  const a = comparable(rec), b = comparable(against);
   // Records from before variants existed have no generalisation block; timings are never compared.
-  if (rec.generalisation !== undefined)
-    compareJson(comparableGeneralisation(rec.generalisation), comparableGeneralisation(fresh.generalisation), 'generalisation', differences, counter);
+  if (rec.generalisation === undefined) delete b.generalisation;
+  else { a.generalisation = comparableGeneralisation(rec.generalisation); b.generalisation = comparableGeneralisation(fresh.generalisation); }
   const priv = rec.private as ResultRecord['private'] | { hidden: true } | null;
   if (priv && 'hidden' in priv) {
     notes.push('private scores are not in this record (it was saved from the public view); they were not compared');
-  } else {
-    compareJson(priv, fresh.private, 'private', differences, counter);
-  }
+    delete a.private; delete b.private;
+  } else b.private = JSON.parse(JSON.stringify(fresh.private ?? null));
+  if (rec.sieve?.version !== fresh.sieve.version) notes.push(`sieve version changed: recorded ${rec.sieve?.version}, running ${fresh.sieve.version}`);
+  else if (rec.sieve?.code_sha256 && rec.sieve.code_sha256 !== fresh.sieve.code_sha256)
+    notes.push(`sieve's code differs from the code that made the record (code sha256 ${rec.sieve.code_sha256.slice(0, 12)}…, running ${fresh.sieve.code_sha256?.slice(0, 12)}…; a run from dist/ and one from the sources differ too)`);
+  const ev = (x: ResultRecord) => (x.evaluator && typeof x.evaluator === 'object' ? x.evaluator : {}) as Record<string, unknown>;
+  if (rec.evaluator?.version !== fresh.evaluator.version) { a.evaluator = { ...ev(rec), version: null }; b.evaluator = { ...ev(fresh), version: null }; }
+  for (const key of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) compareJson(a[key], b[key], key, differences, counter);
   return { ok: differences.length === 0, compared: counter.n, differences, notes, rerun };
 }

@@ -128,7 +128,7 @@ export interface RecordView {
   pool: { name: string; content_hash: string };
   submission: { sha256: string; format: string; rows: number; bytes: number };
   evaluator: { version: string };
-  sieve: { version: string };
+  sieve: { version: string; code_sha256?: string };
   model: { kind: string } & Record<string, unknown>;
   seeds: number[];
   bootstrap: { samples: number; seed: number };
