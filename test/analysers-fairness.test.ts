@@ -471,7 +471,17 @@ describe('fairness of a model at chance level', () => {
     expect(result.summary.verdict).not.toContain('Caution');
     // Some intersections are too small to judge: "lowest" is among the judged groups, and says so.
     expect(table('fairness_groups').some((g) => g.too_small)).toBe(true);
-    expect(result.summary.verdict).toMatch(/overall and lowest among groups of at least 30 rows for /);
+    expect(result.summary.verdict).toMatch(/overall and lowest of the single columns' groups of at least 30 rows for age_band = <25 \(/);
+    // An intersection lower than every single column's group is said, not hidden behind "lowest".
+    const crossed = table('fairness_attributes').filter((a) => String(a.attribute).includes(' × ') && typeof a.worst_group_accuracy === 'number')
+      .sort((a, b) => (a.worst_group_accuracy as number) - (b.worst_group_accuracy as number))[0];
+    expect(result.summary.verdict).toContain(`lower still in the intersection ${crossed.attribute} = ${crossed.worst_group} (${(100 * (crossed.worst_group_accuracy as number)).toFixed(1)}%`);
+  });
+
+  it('judges the four-fifths rule on the positive class the user names', async () => {
+    const named = await fairness.run(makeContext(train), { ...fairness.defaults, bootstrapSamples: 50, positiveClass: 'good' });
+    expect(named.summary.verdict).toMatch(/Lowest demographic-parity ratio: [0-9.]+ across [^(]+\(selection rate of good, /);
+    expect(named.summary.verdict).not.toMatch(/if that is good/);
   });
 });
 

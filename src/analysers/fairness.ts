@@ -475,7 +475,12 @@ export const fairness: Analyser<FairnessOptions> = {
     // that group's own Wilson interval in fairness_groups: said so, since the two differ.
     // With groups too small to judge, the lowest judged group may sit above the overall figure: say among which.
     const anySmall = groupRows.some((x) => x.too_small);
-    if (worstAcc) parts.push(`Out-of-sample accuracy is ${pct(overallAccuracy)} overall and lowest${anySmall ? ` among groups of at least ${N} rows` : ''} for ${worstAcc.attribute} = ${worstAcc.worst_group} (${pct(worstAcc.worst_group_accuracy as number)}; worst-group accuracy ${range(worstAcc, 'worst_group_accuracy')}).`);
+    // Intersections are judged by the same rule but finer and noisier: their lowest is said
+    // beside the single columns' where it is lower, never hidden behind "lowest".
+    const crossed = attrRows.filter((x) => isIntersection(String(x.attribute)) && nv(x.worst_group_accuracy) !== null)
+      .sort((a, b) => (a.worst_group_accuracy as number) - (b.worst_group_accuracy as number))[0];
+    const crossedLower = worstAcc && crossed && (crossed.worst_group_accuracy as number) < (worstAcc.worst_group_accuracy as number);
+    if (worstAcc) parts.push(`Out-of-sample accuracy is ${pct(overallAccuracy)} overall and lowest${crossed ? ' of the single columns\' groups' : ''}${anySmall ? `${crossed ? ' of' : ' among groups of'} at least ${N} rows` : ''} for ${worstAcc.attribute} = ${worstAcc.worst_group} (${pct(worstAcc.worst_group_accuracy as number)}; worst-group accuracy ${range(worstAcc, 'worst_group_accuracy')})${crossedLower ? `; lower still in the intersection ${crossed.attribute} = ${crossed.worst_group} (${pct(crossed.worst_group_accuracy as number)}, ${range(crossed, 'worst_group_accuracy')})` : ''}.`);
     if (dpTop) {
       parts.push(`Largest demographic-parity difference: ${pct(dpTop.demographic_parity_difference as number)} across ${dpTop.attribute} (selection rate of ${dpTop.class}, ${range(dpTop, 'demographic_parity_difference')}).`);
       // The groups' labels may differ as much (spam-assassin's corpus releases: another spam
@@ -493,7 +498,10 @@ export const fairness: Analyser<FairnessOptions> = {
     // The parity ratio differs by class (with two classes the differences do not): the lowest
     // over attributes and classes, its class named, against the four-fifths rule.
     const ratioRows = attrClassRows.filter((x) => nv(x.demographic_parity_ratio) !== null);
-    const ratioLow = ratioRows.slice().sort((a, b) => (a.demographic_parity_ratio as number) - (b.demographic_parity_ratio as number))[0];
+    // A positive class the user named is the favourable outcome the four-fifths rule is about:
+    // its ratio is the one judged, the others' stand beside it.
+    const named = opts.positiveClass !== null && pos !== null;
+    const ratioLow = ratioRows.filter((x) => !named || x.class === names[pos!]).sort((a, b) => (a.demographic_parity_ratio as number) - (b.demographic_parity_ratio as number))[0];
     if (ratioLow) {
       const v = ratioLow.demographic_parity_ratio as number;
       const others = k <= 3 ? ratioRows.filter((x) => x.attribute === ratioLow.attribute && x.class !== ratioLow.class).map((x) => `${x.class}: ${ratio(x.demographic_parity_ratio as number)}`) : [];
