@@ -158,6 +158,13 @@ describe.each(BACKENDS)('$name', (b) => {
     twice.append('file', new File(['id\n'], 'b.csv'));
     const two = await app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: twice });
     expect((await two.json()).error.message).toBe('one file per submission: the upload has 2 "file" fields');
+    // Many fields are refused in the thread (a form of 250,000 empty ones took the main thread minutes to merge).
+    const crowd = new FormData();
+    for (let i = 0; i < 2_000; i++) crowd.append('f', '');
+    crowd.append('file', new File([`id\n${ids[5]}\n`], 'a.csv'));
+    const many = await app.request('/api/challenges/tiny/submissions', { method: 'POST', headers: auth(token), body: crowd });
+    expect(many.status).toBe(400);
+    expect((await many.json()).error.message).toBe('the form has 2001 fields; a submission sends at most 16 (the file or strategy, once)');
     // The cap is on the file, not on the multipart body around it: a file of exactly the cap is taken, one byte more is not.
     const small = createApp({ store, challenges: served, maxUploadBytes: 4096 });
     const exact = `id\n${ids[5]}\n`.padEnd(4096, '\n'); // blank lines at the end are not rows

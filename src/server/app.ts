@@ -31,7 +31,7 @@ import { MAX_ATTEMPTS } from './queue.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { StoreUnavailable, type ActionRow, type AuditRow, type ChallengeState, type JobRow, type ParticipantRow, type PhaseRow, type ServerStore } from './store/types.ts';
 import { issueToken, newId, parseToken, tokenMatches } from './tokens.ts';
-import { UPLOAD_FRAMING_BYTES, UploadChecks } from './upload-check.ts';
+import { FormRefused, UPLOAD_FRAMING_BYTES, UploadChecks } from './upload-check.ts';
 
 export type ErrorCode =
   | 'bad-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'conflict' | 'too-large' | 'quota-exceeded'
@@ -320,7 +320,10 @@ export function createApp(opts: AppOptions): Hono {
       if (st.state === 'draft') throw new ApiError(409, 'challenge-closed', `challenge ${ch.name} is not open yet (an organiser opens it)`, 'challenge');
       if (!st.phaseOpen) throw new ApiError(409, 'challenge-closed', `no phase of ${ch.name} is open now`, 'challenge', st.phases.map((p) => `${p.name}: ${JSON.stringify(phaseJson(p))}`));
       // Read in a worker thread (upload-check.ts), as is the file's validation below.
-      const body = await uploadChecks.readForm(c.req.raw);
+      const body = await uploadChecks.readForm(c.req.raw).catch((err: unknown) => {
+        if (err instanceof FormRefused) throw new ApiError(400, 'bad-request', err.message, 'body', ['curl -F file=@ids.csv …']);
+        throw err;
+      });
       if (!body) throw new ApiError(400, 'bad-request', 'the body is not multipart/form-data', 'body', ['curl -F file=@ids.csv …', 'curl -F strategy=@mine.sql …']);
       // A submission file in the field "file"; a strategy (.sql, .ts, .mts, .mjs, .js) in "file" or "strategy". One of them, once.
       for (const f of ['file', 'strategy'] as const) {

@@ -53,13 +53,23 @@ export async function checkUploadJob(args: UploadCheckArgs, note: (n: unknown) =
 export type FormEntry = { name: string; file: true; fileName: string; type: string; bytes: Uint8Array } | { name: string; file: false; value: string };
 
 /** The pool job that parses a multipart body (the same parser hono's parseBody uses: the platform's Response.formData). */
-export async function readFormJob(args: { contentType: string; body: ArrayBuffer }): Promise<{ ok: true; entries: FormEntry[] } | { ok: false }> {
+/**
+ * Most fields a submission form may have: the file (or strategy) and the page's csrf field,
+ * with room to spare. A form of 250,000 empty fields (13.5 MB, under the upload cap) otherwise
+ * costs the main thread minutes to hand over.
+ */
+export const MAX_FORM_FIELDS = 16;
+
+export async function readFormJob(args: { contentType: string; body: ArrayBuffer }): Promise<{ ok: true; entries: FormEntry[] } | { ok: false; fields?: number }> {
   let form: FormData;
   try {
     form = await new Response(args.body, { headers: { 'content-type': args.contentType } }).formData();
   } catch {
     return { ok: false };
   }
+  let fields = 0;
+  for (const _ of form.keys()) fields++;
+  if (fields > MAX_FORM_FIELDS) return { ok: false, fields };
   const entries: FormEntry[] = [];
   for (const [name, v] of form.entries()) {
     if (typeof v === 'string') entries.push({ name, file: false, value: v });
@@ -79,6 +89,9 @@ export interface UploadChecksOptions {
   /** Called when a check has started in its thread. */
   onStarted?: () => void;
 }
+
+/** A multipart form refused before its fields are handed over (too many of them); the message says why. */
+export class FormRefused extends Error {}
 
 export class UploadChecks {
   private next = 0;
@@ -107,12 +120,17 @@ export class UploadChecks {
       owner: [1 + (this.next++ % this.threads)],
       onError: (_i, message) => new Error(`the upload's form could not be read in its thread: ${message}`),
     });
-    if (!reply.ok) return null;
+    if (!reply.ok) {
+      if (reply.fields !== undefined) throw new FormRefused(`the form has ${reply.fields} fields; a submission sends at most ${MAX_FORM_FIELDS} (the file or strategy, once)`);
+      return null;
+    }
     const out: FormFields = {};
     for (const e of reply.entries) {
       const v = e.file ? new File([e.bytes as Uint8Array<ArrayBuffer>], e.fileName, { type: e.type }) : e.value;
       const had = out[e.name];
-      out[e.name] = had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v];
+      if (had === undefined) out[e.name] = v;
+      else if (Array.isArray(had)) had.push(v);
+      else out[e.name] = [had, v];
     }
     return out;
   }

@@ -20,7 +20,7 @@ import type { ActionEntry, ApiErrorBody, ChallengeDetail, ChallengeSummary, JobL
 import { AUDIT_CSS, AuditReportPage, auditSections } from './audit.tsx';
 import { CSS, Layout, type Viewer } from './layout.tsx';
 import { Sessions } from './session.ts';
-import { UPLOAD_FRAMING_BYTES, UploadChecks } from '../upload-check.ts';
+import { FormRefused, UPLOAD_FRAMING_BYTES, UploadChecks } from '../upload-check.ts';
 import {
   ChallengeListPage, ChallengePage, enc, ErrorPage, LeaderboardPage, MePage, OrganiserPage, RegisterPage, SignInPage, SubmissionPage, TokenPage,
 } from './views.tsx';
@@ -155,7 +155,13 @@ export function pagesApp(api: Hono, opts: PagesOptions): Hono {
     async (c) => {
       const name = c.req.param('name');
       // The multipart body is read in a worker thread (a 15 MB file takes undici a third of a second).
-      const form = await uploadChecks.readForm(c.req.raw);
+      let form;
+      try {
+        form = await uploadChecks.readForm(c.req.raw);
+      } catch (err) {
+        if (err instanceof FormRefused) return challengePage(c, name, { code: 'bad-request', message: err.message, where: 'file' }, 400);
+        throw err;
+      }
       refuseForm(c, form?.csrf);
       const token = sessions.token(c);
       if (!token) throw new PageError(401, { code: 'unauthorized', message: 'sign in to submit' });
