@@ -105,6 +105,18 @@ describe('damaged binary submissions are SieveErrors within bounds', () => {
     expect(small.problem).toBe('over-budget');
     expect((await rejected(fixture('ff-range.parquet'), /DuckDB cannot read the Parquet file/, relabel)).problem).toBe('wrong-format');
   });
+  it('a Parquet file whose ids decompress to more than a submission holds is refused from its footer, unread', async () => {
+    // Two 40 MB ids in a few KB of zstd (a tryout's 47 KB file held 1.5 GB and peaked at 3.3 GB to refuse).
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const bomb = join(dir, 'bomb.parquet');
+    const inst = await DuckDBInstance.create(':memory:');
+    const conn = await inst.connect();
+    await conn.run(`COPY (SELECT repeat('r', 40000000) || i AS id FROM range(2) t(i)) TO '${bomb}' (FORMAT parquet, COMPRESSION zstd)`);
+    conn.closeSync();
+    inst.closeSync();
+    const e = await rejected(bomb, /^the Parquet file's "id" column is 80000\d+ bytes once decompressed \(from its footer\), more than a submission's 67108864; it was not read$/);
+    expect(e.problem).toBe('wrong-format');
+  });
 });
 
 describe('challenge.yaml cannot crash or fool the loader', () => {

@@ -38,12 +38,16 @@ function checkMagic(bytes: Uint8Array, expected: 'parquet' | 'arrow', where: str
   throw new SubmissionError('wrong-format', `the file claims to be ${expected === 'arrow' ? 'Arrow IPC' : 'Parquet'} but is ${what}`, { where });
 }
 
+/** Decoded bytes a submission's id or label column may average per pool row (ids are short strings). */
+const DECODED_BYTES_PER_ROW = 1024;
+
 /** Parquet through DuckDB. The file is read in row order, one thread. */
 export async function parseParquet(bytes: Uint8Array, path: string, where: string, limits: { maxRows?: number } = {}): Promise<RawSubmission> {
   checkMagic(bytes, 'parquet', where);
   // DuckDB's messages name the file it read: name it as the caller does (an upload's temporary copy is nobody's business).
   const said = (err: unknown) => (err as Error).message.split('\n')[0].split(path).join(where);
-  const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+  // A second bound, for a footer that lies about its sizes: DuckDB's own memory limit.
+  const instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '512MB' });
   const conn = await instance.connect();
   try {
     const src = `read_parquet('${path.replaceAll("'", "''")}')`;
@@ -70,6 +74,20 @@ export async function parseParquet(bytes: Uint8Array, path: string, where: strin
           examples: [`rows in the file: ${rows}`, `train rows in the pool: ${limits.maxRows}`],
         });
       }
+    }
+    // The footer also says how large the id and label columns are once decompressed: 47 KB of
+    // zstd held 1.5 GB of strings (a 3.3 GB peak to refuse it). A submission's column holds
+    // short ids, so one past DECODED_BYTES_PER_ROW a pool row (or 64 MiB) is refused unread.
+    const decodedCap = Math.max(64 << 20, (limits.maxRows ?? 0) * DECODED_BYTES_PER_ROW);
+    const sizes = await conn.runAndReadAll(
+      `SELECT path_in_schema, sum(total_uncompressed_size)::BIGINT FROM parquet_metadata('${path.replaceAll("'", "''")}') GROUP BY ALL`,
+    ).catch(() => null);
+    for (const [name, size] of (sizes?.getRows() ?? []) as [string, bigint][]) {
+      if ((name === 'id' || name === 'label') && Number(size) > decodedCap)
+        throw new SubmissionError('wrong-format', `the Parquet file's "${name}" column is ${Number(size)} bytes once decompressed (from its footer), more than a submission's ${decodedCap}; it was not read`, {
+          where,
+          examples: [`a submission's ids and labels are short strings: at most ${DECODED_BYTES_PER_ROW} bytes a row on average`],
+        });
     }
     for (const name of ['id', 'label']) {
       const c = columns.indexOf(name);
