@@ -202,6 +202,27 @@ describe.each(BACKENDS)('$name', (b) => {
       expect(mine[0].primary.mean).toBe(Math.max(...done));
     }, 240_000);
 
+    it("withholds from the entrant a strategy's own error text on a hidden variant (it can quote the variant's rows); the organiser's record keeps it", async () => {
+      const token = await register('dee');
+      // On the public pool (400 rows) a valid pick; on a variant (4,000 rows) an error carrying its rows.
+      const leak = `SELECT id FROM pool WHERE CASE WHEN (SELECT count(*) FROM pool) > 1000
+        THEN error('LEAK ' || (SELECT string_agg(id || '=' || label, ' ') FROM (SELECT id, label FROM pool ORDER BY id LIMIT 3))) ELSE true END
+        ORDER BY id LIMIT (SELECT budget FROM params)`;
+      const sub = await submit(token, 'tiny-var', leak, 'leak.sql');
+      expect(sub.status).toBe(202);
+      await drain(120);
+      const detail = await (await app.request(`/api/submissions/${sub.body.submission}`, { headers: auth(token) })).json();
+      const errors = detail.record.generalisation.variants.map((v: { error?: string }) => v.error);
+      expect(errors).toHaveLength(2);
+      for (const e of errors) {
+        expect(e).toBe("the SQL strategy failed (the rest is withheld from entrants: it could quote the hidden variant's rows; the organiser's record has it)");
+      }
+      const page = await (await app.request(`/submissions/${sub.body.submission}`, { headers: { cookie: `sieve_session=${token}` } })).text();
+      expect(page).not.toContain('LEAK');
+      const stored = JSON.parse((await store.getResult(sub.body.submission))!.record);
+      expect(stored.generalisation.variants[0].error).toMatch(/^the SQL strategy failed: .*LEAK train-/);
+    }, 240_000);
+
     it("fails a strategy of the entrant's making at once, with the reason, and counts it; the system's failures do not count", async () => {
       const token = await register('cy');
       const every = [

@@ -287,6 +287,19 @@ export function variantError(message: string): string {
 }
 
 /**
+ * A variant's error as an entrant may read it. The strategy's own words (an exception's text,
+ * DuckDB's message around its error() call, the ids an invalid output names) are a channel out
+ * of the hidden variant: an SQL strategy put 3,000 of a variant's rows, labels and text into
+ * error(). Kept: sieve's own sentence up to its first colon (a limit it hit, "the SQL strategy
+ * failed"); an invalid output is said as such, without its ids or counts.
+ */
+export function entrantVariantError(message: string): string {
+  const line = message.split('\n', 1)[0];
+  const own = /^the (SQL )?strategy\b/.test(line) ? line.split(':', 1)[0].replace(/\s*\($/, '') : 'its output is not a valid submission';
+  return `${own} (the rest is withheld from entrants: it could quote the hidden variant's rows; the organiser's record has it)`;
+}
+
+/**
  * Scores something on every variant of the challenge: `scoreOne` gets each variant's context
  * and returns the primary metric on its public part (or throws: recorded as that variant's
  * error). Baselines plug in here directly; strategies through `strategyGeneralisation`.

@@ -32,6 +32,7 @@ import { RateLimiter } from './rate-limit.ts';
 import { StoreUnavailable, type ActionRow, type AuditRow, type ChallengeState, type JobRow, type ParticipantRow, type PhaseRow, type ServerStore } from './store/types.ts';
 import { issueToken, newId, parseToken, tokenMatches } from './tokens.ts';
 import { FormRefused, UPLOAD_FRAMING_BYTES, UploadChecks } from './upload-check.ts';
+import { entrantVariantError } from '../evaluate/variants.ts';
 
 export type ErrorCode =
   | 'bad-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'conflict' | 'too-large' | 'quota-exceeded'
@@ -659,6 +660,9 @@ function entrantView(record: PublicRecord, opts: { closed: boolean }): PublicRec
   view.challenge = { ...view.challenge, ref: named(view.challenge.ref, view.challenge.name) };
   view.pool = { ...view.pool, ref: named(view.pool.ref, view.pool.name) };
   if (view.curve && !opts.closed) view.curve = coarseCurve(view.curve);
+  // A strategy's error on a hidden variant can carry the variant's rows (its own error text).
+  const g = view.generalisation;
+  if (g && 'variants' in g) view.generalisation = { ...g, variants: g.variants.map((v) => (v.error ? { ...v, error: entrantVariantError(v.error) } : v)) };
   if (view.private && !('hidden' in view.private)) {
     const { replay: _p, ...priv } = view.private;
     view.private = priv as typeof view.private;
