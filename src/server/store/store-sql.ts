@@ -7,6 +7,7 @@
  * used up) first takes a lock on what it checks (`byKey`: an advisory lock held until commit,
  * or the row itself `FOR UPDATE`); DuckDB's store runs one call at a time and needs none.
  */
+import { participantNameKey } from '../names.ts';
 import { pendingMigrations, SCHEMA_VERSION_TABLE, type Dialect } from './migrations.ts';
 import { endedAttempts, interruptedError, MAX_INTERRUPTIONS, type RowLocks, type SqlTx } from './jobs-sql.ts';
 import {
@@ -129,8 +130,11 @@ export async function listPhases(q: SqlTx, challenge: string): Promise<PhaseRow[
 }
 
 export async function addParticipant(q: SqlTx, locks: StoreLocks, row: ParticipantRow): Promise<boolean> {
-  await lock(q, locks, `participant-name:${row.name}`);
-  if ((await q.rows('SELECT id FROM participants WHERE name = $1', [row.name])).length) return false;
+  const key = participantNameKey(row.name);
+  await lock(q, locks, `participant-name:${key}`);
+  // Compared in JavaScript, the one definition of the key for both backends (a few thousand names at most).
+  const names = await q.rows('SELECT name FROM participants');
+  if (names.some((r) => participantNameKey(String(r.name)) === key)) return false;
   await q.exec('INSERT INTO participants (id, name, role, token_salt, token_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
     [row.id, row.name, row.role, row.tokenSalt, row.tokenHash, row.createdAt]);
   return true;
