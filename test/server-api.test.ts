@@ -113,7 +113,7 @@ describe.each(BACKENDS)('$name', (b) => {
     });
 
     it('registers once per name; a token is needed and checked', async () => {
-      const token = await register(app, 'ada');
+      let token = await register(app, 'ada');
       const again = await app.request('/api/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ada' }) });
       expect(again.status).toBe(409);
       // Names that a page shows alike, or that pass for the server's own accounts, are refused.
@@ -130,6 +130,14 @@ describe.each(BACKENDS)('$name', (b) => {
         expect(r.status, reserved).toBe(409);
         expect((await r.json()).error.message, reserved).toMatch(/is reserved: it would pass for the server's own accounts$/);
       }
+      // A participant replaces a token that may have leaked: the old one stops working at once.
+      const replaced = await app.request('/api/me/token', { method: 'POST', headers: auth(token) });
+      expect(replaced.status).toBe(201);
+      const fresh = (await replaced.json()).token as string;
+      expect(fresh).not.toBe(token);
+      expect((await app.request('/api/me', { headers: auth(token) })).status).toBe(401);
+      expect((await app.request('/api/me', { headers: auth(fresh) })).status).toBe(200);
+      token = fresh;
       const bad = await app.request('/api/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: '../x' }) });
       expect((await bad.json()).error).toMatchObject({ code: 'bad-request', where: 'name' });
       expect((await app.request('/api/me')).status).toBe(401);

@@ -211,6 +211,15 @@ describe.each(BACKENDS)('$name', (backend) => {
       const signin = await b.post('/signin', { token, csrf: await b.csrf('/signin') });
       expect(signin.status).toBe(303);
       expect(signin.headers.get('location')).toBe('/me');
+      // A token that may have leaked is replaced from /me: shown once, this browser signed in with it, the old one dead.
+      const mine = await (await b.go('/me')).text();
+      expect(mine).toContain('the token itself keeps working wherever it was copied');
+      const replaced = await b.post('/me/token', { csrf: /action="\/me\/token"><input type="hidden" name="csrf" value="([^"]+)"/.exec(mine)![1] });
+      expect(replaced.status).toBe(201);
+      const fresh = /<code class="token" id="token">(sieve_par_[^<]+)<\/code>/.exec(await replaced.text())![1];
+      expect(fresh).not.toBe(token);
+      expect((await b.go('/me')).status).toBe(200);
+      expect((await app.request('/api/me', { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
     });
 
     it('submit by form: 303 to the submission page, scored by the queue, shown with every metric and plots; a file name with markup stays text', async () => {

@@ -289,6 +289,21 @@ export function createApp(opts: AppOptions): Hono {
     return c.json({ participant: { id, name }, token: t.token, note: 'the token is shown once; the server keeps only a salted hash of it' }, 201);
   });
 
+  // A new token for the caller: the old one (a copy in a lost laptop's cookie, a leaked
+  // SIEVE_TOKEN) stops working at once. Participants only: the organiser's is replaced with
+  // `sieve serve --new-organiser-token`, a worker's with `sieve worker token`.
+  app.post('/api/me/token', async (c) => {
+    const p = await requireCaller(c);
+    if (p.role !== 'participant') throw new ApiError(403, 'forbidden', `a ${p.role}'s token is replaced from the server's command line`, 'token', ['sieve serve --new-organiser-token']);
+    const t = issueToken(p.id);
+    const ok = await store.setParticipantToken(p.id, t.salt, t.hash, {
+      id: newId('act'), at: Date.now(), actor: p.id, action: 'participant.token', challenge: null,
+      detail: JSON.stringify({ what: 'the participant replaced their token; the old one no longer works' }),
+    });
+    if (!ok) throw new ApiError(401, 'unauthorized', 'the participant is gone', 'token');
+    return c.json({ participant: { id: p.id, name: p.name }, token: t.token, note: 'the token is shown once; the old token no longer works' }, 201);
+  });
+
   app.get('/api/me', async (c) => {
     const p = await requireCaller(c);
     const subs = await store.listSubmissions({ participant: p.id });

@@ -291,11 +291,23 @@ export function pagesApp(api: Hono, opts: PagesOptions): Hono {
     return c.redirect('/', 303);
   });
 
+  pages.post('/me/token', async (c) => {
+    const form = await c.req.parseBody().catch(() => null);
+    refuseForm(c, form?.csrf);
+    const token = sessions.token(c);
+    if (!token) throw new PageError(401, { code: 'unauthorized', message: 'sign in to replace your token' });
+    const r = await call<{ participant: { id: string; name: string }; token: string }>(c, '/api/me/token', { method: 'POST', token });
+    if (!r.ok) throw new PageError(r.status, r.error);
+    sessions.signIn(c, r.body.token);
+    const viewer: Viewer = { ...r.body.participant, role: 'participant' };
+    return render(c, 'New token', viewer, <TokenPage name={r.body.participant.name} token={r.body.token} server={serverUrl(c)} replaced />, { status: 201, token: r.body.token });
+  });
+
   pages.get('/me', async (c) => {
     const { viewer, me } = await who(c);
     if (!viewer || !me) throw new PageError(401, { code: 'unauthorized', message: 'sign in to see your submissions' });
     const list = await must<{ challenges: ChallengeSummary[] }>(c, '/api/challenges');
-    return render(c, viewer.name, viewer, <MePage me={me} challenges={list.challenges} />);
+    return render(c, viewer.name, viewer, <MePage me={me} challenges={list.challenges} csrf={sessions.csrf(c)} />);
   });
 
   pages.get('/organiser', async (c) => {

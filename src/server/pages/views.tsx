@@ -464,7 +464,7 @@ export function SubmissionPage(props: { s: SubmissionDetail; plots: DrawnPlot[];
 
 // ---------------------------------------------------------------- participant, organiser, forms
 
-export function MePage(props: { me: Me; challenges: ChallengeSummary[] }) {
+export function MePage(props: { me: Me; challenges: ChallengeSummary[]; csrf: string }) {
   const { me } = props;
   return (
     <>
@@ -497,6 +497,16 @@ export function MePage(props: { me: Me; challenges: ChallengeSummary[] }) {
           </table>
         </div>
       )}
+      {me.participant.role === 'participant' ? (
+        <>
+          <h2>Your token</h2>
+          <p>Signing out ends this browser's session only: the token itself keeps working wherever it was copied. If it may have leaked, replace it: the old one stops working at once, here and on the command line.</p>
+          <form method="post" action="/me/token">
+            <input type="hidden" name="csrf" value={props.csrf} />
+            <button type="submit">Replace my token</button>
+          </form>
+        </>
+      ) : null}
     </>
   );
 }
@@ -585,12 +595,12 @@ export function RegisterPage(props: { csrf: string; name?: string; error?: ApiEr
   );
 }
 
-export function TokenPage(props: { name: string; token: string; server: string }) {
+export function TokenPage(props: { name: string; token: string; server: string; replaced?: boolean }) {
   return (
     <>
-      <h1>{`Welcome, ${props.name}`}</h1>
+      <h1>{props.replaced ? `New token for ${props.name}` : `Welcome, ${props.name}`}</h1>
       <div class="notice" role="status">
-        <p><strong>Your API token, shown only this once.</strong> The server keeps only a salted hash of it: save it now (a password manager, or a file only you can read).</p>
+        <p><strong>{props.replaced ? 'Your new API token, shown only this once; the old one no longer works.' : 'Your API token, shown only this once.'}</strong> The server keeps only a salted hash of it: save it now (a password manager, or a file only you can read).</p>
         <code class="token" id="token">{props.token}</code>
       </div>
       <p>This browser is signed in. From the command line:</p>
