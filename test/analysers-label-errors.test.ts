@@ -254,3 +254,26 @@ describe('a class of a handful of rows', () => {
     expect(byClass.map((x) => x.too_small_to_judge)).toEqual([false, false, false, true]);
   }, 120_000);
 });
+
+describe('label-errors-knn on tabular features', () => {
+  it("finds neighbours by Euclidean distance on the standardised columns: two classes on shells around the centre, which cosine cannot tell apart", async () => {
+    // Class a at radius 1, class b at radius 3, same directions: every angle is shared, so cosine
+    // neighbours carry either label at random; distances separate them. Labels are clean.
+    const rng = createRng(11);
+    const n = 400, d = 4;
+    const features = new Float32Array(n * d);
+    const labels = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      labels[i] = i % 2;
+      const u = Array.from({ length: d }, () => rng.normal());
+      const norm = Math.hypot(...u);
+      const r = (labels[i] ? 3 : 1) + 0.1 * rng.normal();
+      for (let c = 0; c < d; c++) features[i * d + c] = (r * u[c]) / norm;
+    }
+    const tabular = makeSplit({ features, n, d, labels, classNames: ['a', 'b'] });
+    const r = await labelErrorsKnn.run(makeContext(tabular), labelErrorsKnn.defaults);
+    expect(r.summary.figures.metric).toBe('euclidean');
+    expect(r.summary.figures.mean_agreement as number).toBeGreaterThan(0.9);
+    expect(r.summary.figures.flagged as number).toBeLessThan(10);
+  });
+});

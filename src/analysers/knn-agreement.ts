@@ -15,7 +15,7 @@ export interface KnnAgreement {
 }
 
 /** Label agreement of each row with its neighbours in a kNN graph. */
-export function knnAgreement(graph: TopK, labels: Int32Array, k: number): KnnAgreement {
+export function knnAgreement(graph: Pick<TopK, 'n' | 'k' | 'index'>, labels: Int32Array, k: number): KnnAgreement {
   const n = graph.n;
   const agreement = new Float64Array(n);
   const majority = new Int32Array(n);

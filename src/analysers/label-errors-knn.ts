@@ -1,14 +1,17 @@
 /**
- * A model-free label check: for each row, the share of its k nearest neighbours (cosine
- * similarity in the shared neighbour space: standardised features, ≤ 64 principal components)
- * that carry the same given label. A row whose neighbourhood mostly carries another label is
+ * A model-free label check: for each row, the share of its k nearest neighbours that carry
+ * the same given label. Neighbours by the features' kind (vectors.ts metricFor): Euclidean on
+ * the standardised columns for tabular features, cosine in the shared neighbour space
+ * (standardised, ≤ 64 principal components) for pixels, text and embeddings. A row whose neighbourhood mostly carries another label is
  * suspicious whatever model is used later. Needs no out-of-sample predictions.
  */
 import { SieveError } from '../util/errors.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import type { Analyser, AnalyserResult, Finding } from './types.ts';
 import { knnAgreement, flagByAgreement, rowAgreement } from './knn-agreement.ts';
-import { approximateGraphNote, checkedNeighbours, knnGraph } from './neighbour-space.ts';
+import { approximateGraphNote, checkedNeighbours, euclideanNeighbours, knnGraph, KNN_EXACT_MAX_ROWS } from './neighbour-space.ts';
+import { metricFor, type FeatureMetric } from './vectors.ts';
+import type { NearestK, TopK } from '../../compute/neighbours.ts';
 import { barChart, columnChart, count, pct, secondsSince, severityFor } from './specs.ts';
 import { LABEL_ERROR_SEVERITY } from './label-errors.ts';
 
@@ -51,7 +54,15 @@ export const labelErrorsKnn: Analyser<KnnLabelOptions> = {
     const t0 = performance.now();
     const train = ctx.train;
     checkOptions(opts, train);
-    const graph = await knnGraph(train, opts.k, { maxDims: opts.maxDims, seed: ctx.seed, progress: ctx.progress });
+    // Tabular features: Euclidean distance on the standardised columns (the outlier and
+    // duplicates analysers' rule, vectors.ts metricFor). On clean iris, cosine in 4
+    // standardised columns flagged 9 rows; Euclidean flags 1 (the angle of a row near the
+    // centre says little). Pixels, text and wide embeddings: cosine in the neighbour space.
+    const metric: FeatureMetric = metricFor(train) === 'euclidean' && train.n <= KNN_EXACT_MAX_ROWS ? 'euclidean' : 'cosine';
+    const graph: Pick<TopK, 'n' | 'k' | 'index'> & Partial<TopK> = metric === 'euclidean'
+      ? (await euclideanNeighbours(train, opts.k, { maxDims: opts.maxDims, seed: ctx.seed })).nearest
+      : await knnGraph(train, opts.k, { maxDims: opts.maxDims, seed: ctx.seed, progress: ctx.progress });
+    const nearestDistance = 'distance' in graph ? (graph as NearestK).distance : null;
     const k = train.classNames.length;
     const a = knnAgreement(graph, train.labels, k);
     const mask = flagByAgreement(a, train.labels, opts.maxAgreement);
@@ -71,7 +82,8 @@ export const labelErrorsKnn: Analyser<KnnLabelOptions> = {
           agreement: a.agreement[i],
           majority_share: a.majorityShare[i],
           nearest_id: graph.k > 0 && graph.index[i * graph.k] >= 0 ? train.ids[graph.index[i * graph.k]] : null,
-          nearest_similarity: graph.k > 0 && graph.index[i * graph.k] >= 0 ? graph.sim[i * graph.k] : null,
+          nearest_similarity: graph.sim && graph.k > 0 && graph.index[i * graph.k] >= 0 ? graph.sim[i * graph.k] : null,
+          nearest_distance: nearestDistance && graph.k > 0 && graph.index[i * graph.k] >= 0 ? nearestDistance[i * graph.k] : null,
         },
       };
     }
@@ -98,7 +110,7 @@ export const labelErrorsKnn: Analyser<KnnLabelOptions> = {
         (mean < MIXED_NEIGHBOURHOOD ? ` Caution: on average only ${pct(mean)} of a row's neighbours share its label, so classes are mixed in this feature space and a flag here says more about the space than about the row's label.` : '');
     // An approximate graph: the same rule on the rows whose exact neighbours are known says
     // what the approximation does to the flags.
-    const checked = checkedNeighbours(graph, opts.k);
+    const checked = graph.sim ? checkedNeighbours(graph as TopK, opts.k) : null;
     let effect = '';
     const check: Record<string, number | null> = { knn_check_rows: null, knn_check_same_flag: null, knn_check_agreement_difference: null };
     if (checked && checked.rows.length) {
@@ -115,7 +127,7 @@ export const labelErrorsKnn: Analyser<KnnLabelOptions> = {
       check.knn_check_rows = m; check.knn_check_same_flag = same / m; check.knn_check_agreement_difference = diff / m;
       effect = `On ${count(m)} rows checked against their exact neighbours, the flag is the same for ${pct(same / m)} of them (${count(flaggedExact)} flagged with the exact neighbours, ${count(flaggedApprox)} with the approximate ones) and the share of agreeing neighbours differs by ${(diff / m).toFixed(3)} on average.`;
     }
-    const note = approximateGraphNote(graph, effect);
+    const note = graph.sim ? approximateGraphNote(graph as TopK, effect) : '';
     return {
       name: 'label-errors-knn',
       summary: {
@@ -124,7 +136,7 @@ export const labelErrorsKnn: Analyser<KnnLabelOptions> = {
         severity: atChance && flagged > 0 ? 'warning' : severityFor(share, LABEL_ERROR_SEVERITY),
         figures: {
           rows: train.n, flagged, flagged_share: share, mean_agreement: mean, chance_agreement: chanceAgreement, agreement_at_chance: atChance ? 1 : 0,
-          k: graph.k, max_agreement: opts.maxAgreement,
+          k: graph.k, max_agreement: opts.maxAgreement, metric,
           knn_search: graph.method ?? 'exact', knn_recall: graph.recall ?? 1,
           ...check,
         },

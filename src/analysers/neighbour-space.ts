@@ -13,7 +13,7 @@ import type { PoolSplit } from '../pool/types.ts';
 import type { Progress } from '../util/progress.ts';
 import { applyScaling, columnScaling, normalizeRowsInPlace, type ColumnScaling } from '../../compute/scaling.ts';
 import { principalBasis, project, textOnly } from './vectors.ts';
-import { knnSelf, type TopK } from '../../compute/neighbours.ts';
+import { knnSelf, nearestSelf, type NearestK, type TopK } from '../../compute/neighbours.ts';
 import { ivfKnnSelf, ivfParams } from '../../compute/ivf-knn.ts';
 
 export const DEFAULT_MAX_DIMS = 64;
@@ -151,6 +151,58 @@ export async function knnGraph(split: PoolSplit, k: number, opts: SpaceOptions &
     : knnSelf(space.X, space.n, space.dims, k, { progress: opts.progress }));
   m.set(`${k}|${key}`, p);
   return p;
+}
+
+/** Standardised rows (projected onto the neighbour space's principal directions when wider than maxDims) and their exact Euclidean kNN lists. */
+export interface EuclideanNeighbours {
+  /** n × dims, not normalised: distances, not angles. */
+  Z: Float32Array;
+  dims: number;
+  nearest: NearestK;
+}
+
+const euclideanGraphs = new WeakMap<Float32Array, Map<string, Promise<EuclideanNeighbours>>>();
+
+/**
+ * The exact k nearest rows by Euclidean distance on the standardised features (the shared
+ * column scaling), at full width up to `maxDims` dimensions, else on the projection onto the
+ * neighbour space's `maxDims` principal directions: the space of tabular features, where the
+ * cosine of 4 standardised columns makes neighbours of rows far apart on one ray from the
+ * centre. Shared by the outlier and kNN label-agreement analysers, computed once per
+ * (features, k, dims); exact, so up to KNN_EXACT_MAX_ROWS rows.
+ */
+export function euclideanNeighbours(split: PoolSplit, k: number, opts: { maxDims?: number; seed?: number } = {}): Promise<EuclideanNeighbours> {
+  const maxDims = opts.maxDims ?? DEFAULT_MAX_DIMS;
+  const key = `${maxDims}/${opts.seed ?? 0}`;
+  let m = euclideanGraphs.get(split.features);
+  if (!m) { m = new Map(); euclideanGraphs.set(split.features, m); }
+  for (const [gk, g] of m) {
+    const [kk, rest] = gk.split('|');
+    if (rest === key && Number(kk) >= k) return g.then((e) => ({ ...e, nearest: truncateNearest(e.nearest, k) }));
+  }
+  const p = (async () => {
+    const n = split.n;
+    let Z = applyScaling(split.features, n, split.d, standardScalingOf(split));
+    let dims = split.d;
+    if (dims > maxDims) {
+      const basis = (await spaceOf(split, { maxDims, seed: opts.seed })).basis!;
+      Z = await project(Z, n, dims, basis, maxDims);
+      dims = maxDims;
+    }
+    return { Z, dims, nearest: await nearestSelf(Z, n, dims, k, 'euclidean') };
+  })();
+  m.set(`${k}|${key}`, p);
+  return p;
+}
+
+function truncateNearest(g: NearestK, k: number): NearestK {
+  if (g.k <= k) return g;
+  const index = new Int32Array(g.n * k), distance = new Float64Array(g.n * k);
+  for (let i = 0; i < g.n; i++) {
+    index.set(g.index.subarray(i * g.k, i * g.k + k), i * k);
+    distance.set(g.distance.subarray(i * g.k, i * g.k + k), i * k);
+  }
+  return { n: g.n, k, index, distance };
 }
 
 /**

@@ -20,10 +20,8 @@
 import { SieveError } from '../util/errors.ts';
 import type { PoolSplit } from '../pool/types.ts';
 import type { Analyser, AnalyserResult, Finding } from './types.ts';
-import { approximateGraphNote, checkedNeighbours, knnGraph, KNN_EXACT_MAX_ROWS, spaceOf, standardScalingOf } from './neighbour-space.ts';
-import { COSINE_MIN_DIMS, metricFor, project, textOnly, type FeatureMetric } from './vectors.ts';
-import { nearestSelf } from '../../compute/neighbours.ts';
-import { applyScaling } from '../../compute/scaling.ts';
+import { approximateGraphNote, checkedNeighbours, euclideanNeighbours, knnGraph, KNN_EXACT_MAX_ROWS, standardScalingOf } from './neighbour-space.ts';
+import { COSINE_MIN_DIMS, metricFor, textOnly, type FeatureMetric } from './vectors.ts';
 import { bin, count, histogram, pct, secondsSince, severityFor } from './specs.ts';
 import { quantileSorted } from '../../compute/stats.ts';
 
@@ -90,20 +88,12 @@ export function fenceFlags(score: Float64Array, factor: number, log = false): { 
 }
 
 /**
- * Exact k-nearest Euclidean distances on the standardised features (the shared column
- * scaling), on the full width up to `maxDims` dimensions, else on the projection onto the
- * neighbour space's `maxDims` principal directions (not normalised: distances, not angles).
+ * Exact k-nearest Euclidean distances on the standardised features: the shared graph of
+ * neighbour-space.ts `euclideanNeighbours`, each distance summed again from differences.
  */
 async function euclideanKnn(split: PoolSplit, k: number, maxDims: number, seed: number): Promise<{ dist: Float64Array; nearest: Int32Array; dims: number }> {
   const n = split.n;
-  let Z = applyScaling(split.features, n, split.d, standardScalingOf(split));
-  let d = split.d;
-  if (d > maxDims) {
-    const basis = (await spaceOf(split, { maxDims, seed })).basis!;
-    Z = await project(Z, n, d, basis, maxDims);
-    d = maxDims;
-  }
-  const top = await nearestSelf(Z, n, d, k, 'euclidean');
+  const { Z, dims: d, nearest: top } = await euclideanNeighbours(split, k, { maxDims, seed });
   const dist = new Float64Array(n);
   const nearest = new Int32Array(n).fill(-1);
   for (let i = 0; i < n; i++) {
