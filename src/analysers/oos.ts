@@ -20,7 +20,8 @@ import type { PoolSplit } from '../pool/types.ts';
 import type { Progress } from '../util/progress.ts';
 import { SieveError } from '../util/errors.ts';
 import type { OosPredictions } from './types.ts';
-import { DEFAULT_MAX_DIMS, spaceOf } from './neighbour-space.ts';
+import { DEFAULT_MAX_DIMS, keepAsIs, spaceOf, textBlockRanges } from './neighbour-space.ts';
+import { applyScaling, columnScaling } from '../../compute/scaling.ts';
 
 export { stratifiedFolds };
 
@@ -39,6 +40,13 @@ export type OosFeatureKind = 'tabular' | 'pixels' | 'embedding' | 'text';
 export interface AuditModelSpec extends ModelSpec {
   features?: 'raw' | 'neighbour-space';
   groupFeatures?: string[];
+  /**
+   * With `features: 'raw'` and `preprocess: { standardize: true }`: hashed TF-IDF columns of a
+   * pool that also has numeric ones enter as they are (each text column's block has unit norm)
+   * and the other columns are standardised (neighbour-space.ts textBlockRanges). The audit's
+   * default tabular model sets it; a challenge's model, run as the evaluator runs it, does not.
+   */
+  textAsIs?: boolean;
 }
 
 /**
@@ -68,10 +76,10 @@ export function oosFeatureKind(features: readonly Pick<FeatureSpec, 'kind'>[]): 
  * docs/analysers.md); logistic regression stops after 30 L-BFGS iterations, where the
  * probabilities rank label issues as well as at 100.
  */
-export function defaultOosModel(kind: ModelKind | string, featureKind: OosFeatureKind = 'embedding', seed = 0): AuditModelSpec {
+export function defaultOosModel(kind: ModelKind | string, featureKind: OosFeatureKind = 'embedding', seed = 0, opts: { hasText?: boolean } = {}): AuditModelSpec {
   const tabular = featureKind === 'tabular';
   const base = tabular
-    ? { preprocess: { standardize: true }, seeds: [seed], features: 'raw' as const }
+    ? { preprocess: { standardize: true }, seeds: [seed], features: 'raw' as const, ...(opts.hasText ? { textAsIs: true } : {}) }
     : { preprocess: { standardize: true }, seeds: [seed], features: 'neighbour-space' as const };
   if (!isModelKind(kind)) {
     throw new SieveError(`unknown model "${kind}" for out-of-sample predictions; choose ${MODEL_KINDS.join(', ')}`, { where: '--model' });
@@ -88,6 +96,7 @@ export function sameOosModel(a: AuditModelSpec, b: AuditModelSpec): boolean {
     preprocess: sortedEntries(s.preprocess ?? {}),
     features: s.features ?? 'raw',
     groups: s.groupFeatures ?? [],
+    textAsIs: s.textAsIs === true,
   });
   return norm(a) === norm(b);
 }
@@ -153,7 +162,7 @@ export function describeOosFeatures(
   const steps: string[] = [];
   if (pre.scale) steps.push(`divided by ${pre.scale}`);
   if (pre.pca) steps.push(`reduced to ${pre.pca} principal components`);
-  if (pre.standardize) steps.push('standardised');
+  if (pre.standardize) steps.push(spec.textAsIs && !pre.pca && !pre.scale && textBlockRanges(split).length ? 'standardised but for the TF-IDF blocks (unit norm per text column, as they are)' : 'standardised');
   const kept = kind === 'tabular' && !pre.pca && oneHot > 0 ? '; rare categories kept' : '';
   return {
     description: `${split.d} pool features (${what}${kept})${groupText}${steps.length ? `, ${steps.join(', then ')}` : ''}`,
@@ -237,9 +246,17 @@ export async function computeOosPredictions(split: PoolSplit, opts: OosOptions):
   const space = onSpace
     ? await (withGroups.X === split.features ? spaceOf(split, { seed }) : spaceOf({ ...split, features: withGroups.X, d: withGroups.d }, { seed }))
     : null;
-  const raw = space ? space.X : withGroups.X;
+  let raw = space ? space.X : withGroups.X;
   const rawD = space ? space.dims : withGroups.d;
-  const pre = fitPreprocessor(model.preprocess ?? {}, raw, n, rawD);
+  let preprocess = model.preprocess ?? {};
+  // The audit's own tabular model: text blocks enter as they are, standardised columns around
+  // them (neighbour-space.ts textBlockRanges). A challenge's fixed model is run as its spec says.
+  const asIs = !space && model.textAsIs && preprocess.standardize && !preprocess.pca && !preprocess.scale ? textBlockRanges(split) : [];
+  if (asIs.length) {
+    raw = applyScaling(raw, n, rawD, keepAsIs(columnScaling(raw, n, rawD), asIs));
+    preprocess = { ...preprocess, standardize: false };
+  }
+  const pre = fitPreprocessor(preprocess, raw, n, rawD);
   const X = pre.transform(raw, n);
   const d = pre.dOut;
   // Large pools: folds run in the evaluator's worker pool, one fold per core (results are
