@@ -338,6 +338,22 @@ describe('pool import: malformed inputs fail precisely and leave nothing behind'
     expect((await importPool({ input: join(dir, 'semi_dot.csv'), delimiter: ';', out: join(dir, 'p') })).features).toEqual([{ name: 'x', kind: 'numeric' }]);
   });
 
+  it('notes for dates read as text and for a few whole numbers that may be category codes; --kind silences them', async () => {
+    const rows = Array.from({ length: 60 }, (_, i) => `r${i},${(i * 7) % 5 + 1},2019-${String((i % 12) + 1).padStart(2, '0')}-${String((i % 27) + 1).padStart(2, '0')},${i % 3}.5,${i % 2 ? 'a' : 'b'}`);
+    const dir = fixture({ 'd.csv': `id,region,visited,x,label\n${rows.join('\n')}\n` });
+    const notes: string[] = [];
+    const m = await importPool({ input: join(dir, 'd.csv'), out: join(dir, 'p'), onNote: (n) => notes.push(n) });
+    expect(m.features.map((f) => `${f.name}:${f.kind}`)).toEqual(['region:numeric', 'visited:text', 'x:numeric']);
+    expect(notes).toEqual([
+      'column "region" holds only 5 distinct whole numbers (1–5) and was read as numeric; if they are the codes of categories, pass --kind region=categorical',
+      'column "visited" holds dates ("2019-01-01" …) and was read as text (hashed TF-IDF of the date\'s characters), which knows nothing of their order; convert it to a number (days since a date, a year) first, or leave it out with --feature-columns',
+    ]);
+    expect(m.datasheet.known_issues).toEqual(notes);
+    const quiet: string[] = [];
+    await importPool({ input: join(dir, 'd.csv'), out: join(dir, 'q'), kinds: { region: 'categorical', visited: 'text' }, onNote: (n) => quiet.push(n) });
+    expect(quiet).toEqual([]);
+  });
+
   it('decimal commas: a note when "1,5" makes a column categorical, and --decimal , reads it as numbers', async () => {
     const many = Array.from({ length: 80 }, (_, i) => `${i};${i % 2 ? 'a' : 'b'};${i},${i % 10}`);
     const dir = fixture({ 'semicolon.csv': 'id;x;z;label\n1;1,5;2;a\n2;2,5;3;b\n3;3,0;1;a\n4;-0,25;2;b\n', 'many.csv': `id;label;w\n${many.join('\n')}\n` });

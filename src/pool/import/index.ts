@@ -686,7 +686,7 @@ async function build(conn: DuckDBConnection, opts: ImportOptions, clean: CleanOp
 
   // --- features -----------------------------------------------------------------------
   const { kinds, stats, strays, commaNotes: decimalNotes } = await inferKinds(conn, opts, problems, sources, featureCols);
-  const importNotes = [...labelNotes, ...decimalNotes];
+  const importNotes = [...labelNotes, ...decimalNotes, ...(await kindHints(conn, sources, kinds, opts.kinds ?? {}))];
   const plans: Plan[] = [];
   /** Numeric (or mostly numeric) columns refused for other values: their missing values are reported in the same run. */
   const refusedNumeric: string[] = [...strays];
@@ -1012,6 +1012,43 @@ async function otherDecimalColumns(conn: DuckDBConnection, sources: Staged[], co
       `column "${c}" holds numbers written with decimal ${dec ? 'points' : 'commas'} (${JSON.stringify(example)}) and was read as ${stats.get(c)?.categories ? 'categories' : 'text'}; ` +
       (dec ? 'with --decimal , only "1,5" is a number' : 'pass --decimal , to read them as numbers'),
   );
+}
+
+/** A date or date-time as written in ISO 8601 (2015-03-01, 2015-03-01T10:20:30Z) or as day/month/year. */
+const DATE_PATTERN = '([0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?|[0-9]{1,2}[/.][0-9]{1,2}[/.][0-9]{4})';
+/** At most this many distinct whole numbers in a numeric column: perhaps the codes of categories. */
+const CODE_MAX_VALUES = 12;
+/** …each held by this many rows on average: a few rows of small integers are just a few rows. */
+const CODE_MIN_ROWS_PER_VALUE = 10;
+
+/**
+ * Notes on kinds the data suggest but the rules did not pick (every one overridable with
+ * --kind): text or categorical columns whose every value is a date (hashed as words, a date
+ * says nothing of its order: a tryout's harvest_date became 2,048 TF-IDF columns), and numeric
+ * columns of a few whole numbers, which may be the codes of categories (region_code 1–5).
+ */
+async function kindHints(conn: DuckDBConnection, sources: Staged[], kinds: Record<string, FeatureKind>, declared: Record<string, FeatureKind>): Promise<string[]> {
+  const notes: string[] = [];
+  // Kinds the user or the format declared (an ARFF attribute's type) are not second-guessed.
+  const cols = Object.keys(kinds).filter((c) => !declared[c] && !sources.some((s) => s.declared[c]?.kind) && (kinds[c] === 'text' || kinds[c] === 'categorical' || kinds[c] === 'numeric'));
+  for (let b = 0; b < cols.length; b += STATS_BATCH) {
+    const batch = cols.slice(b, b + STATS_BATCH);
+    const union = sources.map((s) => `SELECT ${batch.map((c) => `${sq(c)}::VARCHAR AS ${sq(c)}`).join(', ')} FROM ${q(s.table)}`).join(' UNION ALL ');
+    const aggs = batch.map((c) => kinds[c] === 'numeric'
+      ? `count(${sq(c)}), count(DISTINCT ${sq(c)}), count(*) FILTER (WHERE regexp_full_match(${sq(c)}, '[+-]?[0-9]+([.]0*)?')), min(TRY_CAST(${sq(c)} AS DOUBLE)), max(TRY_CAST(${sq(c)} AS DOUBLE))`
+      : `count(${sq(c)}), count(*) FILTER (WHERE regexp_full_match(${sq(c)}, '${DATE_PATTERN}')), min(${sq(c)}), NULL, NULL`);
+    const row = (await conn.runAndReadAll(`SELECT ${aggs.join(', ')} FROM (${union})`)).getRowsJS()[0];
+    batch.forEach((c, i) => {
+      const [n, a, x, lo, hi] = row.slice(i * 5, i * 5 + 5).map((v) => (v === null ? null : typeof v === 'bigint' ? Number(v) : v));
+      if (!n) return;
+      if (kinds[c] !== 'numeric') {
+        if (a === n) notes.push(`column "${c}" holds dates (${JSON.stringify(String(x))} …) and was read as ${kinds[c] === 'text' ? 'text (hashed TF-IDF of the date\'s characters)' : 'categories'}, which knows nothing of their order; convert it to a number (days since a date, a year) first, or leave it out with --feature-columns`);
+      } else if (x === n && (a as number) >= 3 && (a as number) <= CODE_MAX_VALUES && (n as number) >= CODE_MIN_ROWS_PER_VALUE * (a as number)) {
+        notes.push(`column "${c}" holds only ${a} distinct whole numbers (${lo}–${hi}) and was read as numeric; if they are the codes of categories, pass --kind ${c}=categorical`);
+      }
+    });
+  }
+  return notes;
 }
 
 const infNanMessage = (col: string) => `NaN or infinite values in numeric feature "${col}"`;
