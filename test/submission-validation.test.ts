@@ -138,7 +138,9 @@ describe('each malformed submission gets its own error', () => {
   it('missing and extra columns', async () => {
     const m = await rejects(file('mc.csv', 'ID\nr1\n'), selection, 'missing-columns');
     expect(m.examples.join(' ')).toContain('"ID" must be spelled exactly "id"');
-    await rejects(file('ml.csv', 'id\nr1\n'), relabel, 'missing-columns');
+    const ml = await rejects(file('ml.csv', 'id\nr1\n'), relabel, 'missing-columns');
+    // A header that names id but lacks label is a header: it is not asked whether it has one.
+    expect(ml.examples).toEqual(['columns found: id', 'the header names id but not label: task relabel takes the columns id,label']);
     // A file without a header, or separated by another delimiter, says so.
     const bare = await rejects(file('bare.csv', 'r1\nr2\n'), selection, 'missing-columns');
     expect(bare.examples).toContain('no header line? the first line must name the columns: id');

@@ -58,9 +58,13 @@ export function validateSubmission(
     const txtHint = raw.format === 'txt' && expected.includes('label') ? [`TXT holds only ids; ${rules.task} needs CSV id,label or JSON/Parquet/Arrow`] : [];
     // A first line that is data (an id, or one field holding another delimiter) rather than a header.
     const other = otherDelimiter(raw.columns);
+    // With some of the task's columns named, the first line is a header that lacks the rest.
+    const someNamed = expected.some((c) => raw.columns.includes(c));
     const headerHint = raw.format === 'csv' && !caseHint.length
       ? other
         ? [`the header looks separated by ${other}: a CSV submission is comma-separated`]
+        : someNamed
+        ? [`the header names ${expected.filter((c) => raw.columns.includes(c)).join(', ')} but not ${missing.join(', ')}: task ${rules.task} takes the columns ${expected.join(',')}`]
         : [`no header line? the first line must name the columns: ${expected.join(',')}`]
       : [];
     throw new SubmissionError('missing-columns', `missing column(s) ${missing.join(', ')}: task ${rules.task} needs ${expected.join(', ')}`, {
