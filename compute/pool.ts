@@ -124,9 +124,14 @@ export async function shutdownPool(): Promise<void> {
   await Promise.all(ts.map((t) => t.worker.terminate()));
 }
 
-/** Threads the machine offers (worker pools default to this many). */
+/**
+ * Threads the machine offers (worker pools default to this many), capped by SIEVE_THREADS when
+ * set (`sieve evaluate --threads N` sets it): every figure is the same at any thread count, and
+ * this is how a user checks that, or keeps sieve to part of a shared machine.
+ */
 export function machineThreads(): number {
-  return availableParallelism();
+  const cap = Number(process.env.SIEVE_THREADS);
+  return Number.isInteger(cap) && cap >= 1 ? Math.min(cap, availableParallelism()) : availableParallelism();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -234,7 +239,7 @@ export function kernelThreads(): number {
 
 function helperCount(): number {
   if (desiredHelpers !== null) return desiredHelpers;
-  return isMainThread ? Math.max(0, availableParallelism() - 1) : 0;
+  return isMainThread ? Math.max(0, machineThreads() - 1) : 0;
 }
 
 /** Stops the pool's threads (the name kernel callers know; the same as shutdownPool). */

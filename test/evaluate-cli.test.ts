@@ -40,6 +40,14 @@ describe('sieve evaluate / verify / baselines on credit-fair (small and fast)', 
     const ok = sieve('verify', out);
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/bit-identical/);
+    // On one thread: the same figures (the record says how many threads computed them).
+    const one = sieve('verify', out, '--threads', '1', '--json');
+    expect(one.status, one.stderr).toBe(0);
+    expect(JSON.parse(one.stdout).ok).toBe(true);
+    const oneOut = join(dir, 'one-thread.json');
+    expect(sieve('evaluate', 'credit-fair', sub, '--threads', '1', '--out', oneOut).status).toBe(0);
+    expect(JSON.parse(readFileSync(oneOut, 'utf8')).system.threads).toBe(1);
+    expect(sieve('evaluate', 'credit-fair', sub, '--threads', '0').stderr).toMatch(/--threads must be an integer ≥ 1, got "0"/);
     // The --json public view, saved: verify compares what it holds (tryout: it reported the
     // private and all-rows counts it lacks as 2 differing figures, exit 1).
     const savedPublic = join(dir, 'public.json');

@@ -3,6 +3,7 @@
  * the challenge's fixed model and seeds, and prints (or writes) the result record.
  */
 import type { Command } from 'commander';
+import { applyThreads } from './threads.ts';
 import type { ResultRecord } from '../evaluate/record.ts';
 import { Timings } from '../evaluate/timings.ts';
 import { writeFileAtomically } from '../util/atomic.ts';
@@ -20,6 +21,7 @@ export function register(program: Command): void {
     .option('--out <file>', 'write the full result record (private scores included) to this file, atomically')
     .option('--format <format>', 'submission format, overriding the extension (csv|txt|json|parquet|arrow)')
     .option('--show-private', 'show private-test scores even though the challenge is still open')
+    .option('--threads <n>', 'use at most this many threads (default: every core; figures are identical at any count)')
     .option('--timings', 'also print where the time went (start-up, pool read, preprocessing, fits, prediction, metrics, bootstrap, record); with --json under "timings", never in the record')
     .option('--allow-network-unsandboxed', 'code strategies: run even where the network cannot be isolated (read docs/strategies.md first)')
     .addHelpText(
@@ -32,7 +34,8 @@ Strategies:   strategy.sql (one SELECT over the tables pool and findings) or str
               run on the challenge pool; their output is validated and scored like a file (docs/strategies.md)
 Every rule is checked before any training; a broken rule exits with code 2 and names the first offending rows.`,
     )
-    .action(async (challenge: string, submission: string, opts: { json?: boolean; out?: string; format?: string; showPrivate?: boolean; allowNetworkUnsandboxed?: boolean; timings?: boolean }) => {
+    .action(async (challenge: string, submission: string, opts: { threads?: string; json?: boolean; out?: string; format?: string; showPrivate?: boolean; allowNetworkUnsandboxed?: boolean; timings?: boolean }) => {
+      applyThreads(opts.threads);
       const timings = opts.timings ? new Timings(performance.now()) : undefined;
       if (opts.out !== undefined) await checkOutputPath(opts.out, { kind: 'file', option: '--out', inputs: [submission] });
       const progress = progressBar({ enabled: !opts.json });

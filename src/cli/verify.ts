@@ -1,5 +1,6 @@
 /** `sieve verify result.json`: re-run a result record and confirm bit-identical metrics. */
 import type { Command } from 'commander';
+import { applyThreads } from './threads.ts';
 import { printJson, printTable } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
 
@@ -15,13 +16,15 @@ export function register(program: Command): void {
     .description('re-run a result record (sieve evaluate --out) and confirm every metric is bit-identical')
     .argument('<result>', 'result record JSON written by sieve evaluate --out')
     .option('--submission <file>', 'the submission file, if it moved since scoring (its sha256 must match the record)')
+    .option('--threads <n>', 'use at most this many threads (default: every core; figures are identical at any count)')
     .option('--rescore', "no re-run: recompute every figure from the record's own stored counts and check it equals the recorded one")
     .option('--allow-network-unsandboxed', 'code strategies: re-run even where the network cannot be isolated')
     .option('--json', 'print the outcome as JSON')
     .addHelpText('after', '\nExit codes: 0 identical; 1 figures differ (listed); 2 the submission, challenge spec or pool changed, or bad input.\n' +
         '--rescore needs only the record: no submission, pool or refit; intervals are recomputed from the rows the\n' +
         'record’s bootstrap resampled (records written before those were stored re-score without their intervals, and say so).')
-    .action(async (result: string, opts: { submission?: string; json?: boolean; rescore?: boolean; allowNetworkUnsandboxed?: boolean }) => {
+    .action(async (result: string, opts: { threads?: string; submission?: string; json?: boolean; rescore?: boolean; allowNetworkUnsandboxed?: boolean }) => {
+      applyThreads(opts.threads);
       if (opts.rescore) return rescore(result, opts);
       const progress = progressBar({ enabled: !opts.json });
       const { verifyRecord } = await import('../evaluate/verify.ts');

@@ -1,5 +1,6 @@
 /** Where and how fast a score was computed: recorded next to every result, never compared. */
 import { availableParallelism, cpus } from 'node:os';
+import { machineThreads } from '../../compute/pool.ts';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
@@ -13,6 +14,7 @@ export interface SystemFigures {
   node: string;
   duckdb: string;
   platform: string;
+  threads?: number;
 }
 
 export function systemFigures(fitSeconds: number, totalSeconds: number): SystemFigures {
@@ -22,6 +24,8 @@ export function systemFigures(fitSeconds: number, totalSeconds: number): SystemF
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     cpu_model: cpus()[0]?.model?.trim() ?? 'unknown',
     cores: availableParallelism(),
+    // At most this many threads computed (SIEVE_THREADS / --threads); the figures do not depend on it.
+    threads: machineThreads(),
     node: process.version,
     duckdb: duckdbPackageVersion(),
     platform: `${process.platform}-${process.arch}`,
