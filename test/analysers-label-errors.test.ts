@@ -120,6 +120,22 @@ describe('the neighbour weight is kept only when its log-loss gain is clear of n
   });
 });
 
+describe('label errors where clean classes overlap', () => {
+  it('says the flags may be rows lying among another class when the model errs on many rows it does not flag', async () => {
+    // No label is wrong: at separation 2.5 the Gaussian classes overlap, and confident
+    // learning flags rows deep in another class's region (a teacher's tryout: 5.4% "wrong").
+    const overlapping = splitFromTable(generateSynthPool({ rows: 5000, dim: 16, classes: 4, separation: 2.5, noise: 0, seed: 1 }).train, synthClassNames(4), 'train');
+    const r = await labelErrors.run(makeContext(overlapping), labelErrors.defaults);
+    expect(r.summary.figures.flagged as number).toBeGreaterThan(50);
+    expect(r.summary.verdict).toMatch(/Caution: the out-of-sample model also disagrees with [0-9.]+% of the labels it does not flag, so the classes overlap in these features/);
+    // Well separated, with real noise: the flags are wrong labels and the caution stays away.
+    const separated = splitFromTable(generateSynthPool({ rows: 5000, dim: 16, classes: 4, separation: 6, noise: 0.1, seed: 1 }).train, synthClassNames(4), 'train');
+    const q = await labelErrors.run(makeContext(separated), labelErrors.defaults);
+    expect(q.summary.figures.flagged as number).toBeGreaterThan(200);
+    expect(q.summary.verdict).not.toMatch(/classes overlap/);
+  });
+});
+
 describe('label errors from a model at chance level', () => {
   it('says the flags are not meaningful when the labels are independent of the features, and not otherwise', async () => {
     const p = generateSynthPool({ rows: 2000, dim: 8, classes: 2, noise: 0, seed: 3 });
