@@ -174,6 +174,17 @@ describe('sieve audit', () => {
     expect(Array.from(await readSubsetIndices(txt, train))).toEqual([1, 5]);
   });
 
+  it('a subset made by dropping the audit\'s own flags is clean only as far as the audit sees, and says so', async () => {
+    const keep = join(dir, 'keep.csv');
+    const k = await sieve(['audit', visible, '--only', 'label-errors,duplicates', '--keep', keep], dir);
+    expect(k.code, k.stderr).toBe(0);
+    const r = await sieve(['audit', visible, '--only', 'label-errors', '--subset', keep, '--json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const sub = JSON.parse(r.stdout).subset.analysers.find((a: { name: string }) => a.name === 'label-errors');
+    expect(sub.figures.flagged).toBe(0);
+    expect(sub.verdict).toMatch(/^No label looks wrong: .* Clean as far as this audit sees: on the whole pool it flags [0-9,]+ of 1,200 rows and estimates [0-9.]+% label noise; wrong labels it does not flag stay in any subset/);
+  });
+
   it('rejects bad input with a precise error and writes nothing', async () => {
     const bad = join(dir, 'bad.csv');
     await writeFile(bad, 'id\nno-such-row\nalso-missing\n');
