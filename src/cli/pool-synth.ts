@@ -129,10 +129,11 @@ export function registerPoolSynth(pool: Command): void {
         ['file', 'visibility', 'rows', 'bytes'],
         manifest.files.map((f) => [f.path, f.visibility, f.rows, f.bytes]),
       );
-      // Too few rows for the asked imbalance: every class keeps a row, so the ratio is smaller.
+      // Too few rows for the asked imbalance: the smallest classes round to a few rows (at least
+      // one), so the ratio comes out off, larger or smaller (200 rows, 10 classes, 50: 57).
       const sizes = p.stats.classCounts.train, got = Math.max(...sizes) / Math.max(1, Math.min(...sizes));
       if (p.options.imbalance > 1 && Math.abs(got / p.options.imbalance - 1) > 0.1)
-        printWrapped(`note: --imbalance ${p.options.imbalance} cannot be met with ${p.stats.trainRows} train rows in ${p.options.classes} classes: the clean train class sizes are ${sizes.join(' ')} (ratio ${got.toFixed(1)})`);
+        printWrapped(`note: --imbalance ${p.options.imbalance} cannot be met with ${p.stats.trainRows} train rows in ${p.options.classes} classes: the clean train class sizes are ${sizes.join(' ')} (ratio ${got.toFixed(1)}, not ${p.options.imbalance}: the smallest class has ${Math.min(...sizes)} row${Math.min(...sizes) === 1 ? '' : 's'})`);
       if (p.stats.noisyRows) printWrapped('note: class sizes are of the clean labels; label noise moves rows between classes, so the given labels (what `sieve audit` counts) differ');
     });
 }

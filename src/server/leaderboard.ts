@@ -130,9 +130,9 @@ function describe(ch: Challenge, part: Part, n: number) {
     method: `${PAIRED_METHOD}: each resample draws one set of ${part} test rows and scores both entries on it (${ch.metrics.primary} averaged over the model's seeds)`,
     resamples: ch.bootstrap.samples,
     seed: ch.bootstrap.seed,
-    test: `two-sided test of no difference in ${ch.metrics.primary}; p = min(1, 2(1 + #resampled differences beyond 0) / (B + 1))`,
+    test: `two-sided test of no difference in ${ch.metrics.primary}; p = min(1, 2(1 + #resampled differences at or beyond 0, on the side away from the observed difference) / (B + 1))`,
     level: SIGNIFICANCE_LEVEL,
-    correction: `Holm over the ${m} comparisons with the leader, and separately over the ${m} comparisons with the entry above`,
+    correction: m === 0 ? 'none needed: no comparison (one entry)' : m === 1 ? 'none needed: one comparison with the leader (the entry above is the leader)' : `Holm over the ${m} comparisons with the leader, and separately over the ${m} comparisons with the entry above`,
     tied: `tied_with_leader: the Holm-adjusted p-value against the leader is ≥ ${SIGNIFICANCE_LEVEL} (not significantly different at the ${SIGNIFICANCE_LEVEL} level)`,
   };
 }
