@@ -134,6 +134,8 @@ export function registerPoolSynth(pool: Command): void {
       const sizes = p.stats.classCounts.train, got = Math.max(...sizes) / Math.max(1, Math.min(...sizes));
       if (p.options.imbalance > 1 && Math.abs(got / p.options.imbalance - 1) > 0.1)
         printWrapped(`note: --imbalance ${p.options.imbalance} cannot be met with ${p.stats.trainRows} train rows in ${p.options.classes} classes: the clean train class sizes are ${sizes.join(' ')} (ratio ${got.toFixed(1)}, not ${p.options.imbalance}: the smallest class has ${Math.min(...sizes)} row${Math.min(...sizes) === 1 ? '' : 's'})`);
+      if (p.options.dim === 1 && p.options.nearDups > 0)
+        printWrapped(`note: at 1 dimension no near copy is detectable (the duplicates audit's radius is below the values' float32 resolution): \`sieve audit\` will not find the ${p.options.nearDups} near pairs; the exact ones it finds`);
       if (p.stats.noisyRows) printWrapped('note: class sizes are of the clean labels; label noise moves rows between classes, so the given labels (what `sieve audit` counts) differ');
     });
 }

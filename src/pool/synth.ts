@@ -544,7 +544,8 @@ export function generateSynthPool(opts: SynthOptions, run: { progress?: Progress
     nearPairs: r.nearDups,
     crossSplitPairs: crossFlags.reduce((a, b) => a + b, 0),
     outlierRows: r.outliers,
-    nearSigmaDetectable: autoSigma,
+    // At 1 dimension the audit's radius is below float32 resolution: no jitter is detectable.
+    nearSigmaDetectable: autoSigma && r.dim >= 2,
   };
   run.progress?.stop();
   return { train, test, truth, duplicates, manifestDraft: synthManifest(r, names, stats), options: r, stats };
@@ -584,7 +585,7 @@ function synthManifest(r: ResolvedSynthOptions, classes: string[], s: SynthStats
       known_issues: [
         `${s.noisyRows} train labels are wrong on purpose (truth.parquet, evaluator-only): ${r.noiseType} noise, ` +
           `rate ${rateA.toFixed(4)} in group a and ${rateB.toFixed(4)} in group b.`,
-        `${r.exactDups} exact and ${r.nearDups} near (jitter std ${Number(r.nearSigma.toPrecision(3))}${s.nearSigmaDetectable ? ', under the duplicates audit\'s Euclidean detection limit' : ''}) duplicate pairs; ${s.crossSplitPairs} of them put the copy in test (leakage). Listed in duplicates.parquet (evaluator-only).`,
+        `${r.exactDups} exact and ${r.nearDups} near (jitter std ${Number(r.nearSigma.toPrecision(3))}${s.nearSigmaDetectable ? ', under the duplicates audit\'s Euclidean detection limit' : r.dim === 1 && r.nearDups > 0 ? ', not detectable by the duplicates audit at 1 dimension' : ''}) duplicate pairs; ${s.crossSplitPairs} of them put the copy in test (leakage). Listed in duplicates.parquet (evaluator-only).`,
         ...(r.outliers > 0 ? [`${r.outliers} train rows are outliers on purpose: features ${r.outlierScale} × N(0, I) around the origin (truth.parquet, column outlier).`] : []),
         'Test labels are clean.',
       ],
