@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -183,6 +183,12 @@ describe('sieve audit', () => {
     const sub = JSON.parse(r.stdout).subset.analysers.find((a: { name: string }) => a.name === 'label-errors');
     expect(sub.figures.flagged).toBe(0);
     expect(sub.verdict).toMatch(/^No label looks wrong: .* Clean as far as this audit sees: on the whole pool it flags [0-9,]+ of 1,200 rows and estimates [0-9.]+% label noise; wrong labels it does not flag stay in any subset/);
+    // The shareable report names the subset file by its base name, not by this machine's folders.
+    const html = join(dir, 'subset-report.html');
+    expect((await sieve(['audit', visible, '--only', 'label-errors', '--subset', keep, '--html', html], dir)).code).toBe(0);
+    const text = readFileSync(html, 'utf8');
+    expect(text).toContain('Subset: keep.csv,');
+    expect(text).not.toContain(dir);
   });
 
   it('rejects bad input with a precise error and writes nothing', async () => {

@@ -123,7 +123,7 @@ describe('HTML report', () => {
     expect(html).toContain('<tr><th>figure</th><th>whole pool</th><th>subset</th></tr>');
     // Every plot appears for both scopes.
     expect(html.match(/<svg /g)?.length).toBe(6);
-    expect(html.match(/<h4>Whole pool<\/h4>/g)!.length).toBeGreaterThanOrEqual(4 + 3);
+    expect(html.match(/<h3 class="scope">Whole pool<\/h3>/g)!.length).toBeGreaterThanOrEqual(4 + 3);
     // Only the flagged rows that the subset contains (r010, r042 are even rows) are its suspects.
     const subsetPart = html.slice(html.indexOf('<h3>Most likely label errors: subset</h3>'), html.indexOf('<h2>', html.indexOf('<h3>Most likely label errors: subset</h3>')));
     expect([...subsetPart.matchAll(/id (r\d+) ·/g)].map((m) => m[1])).toEqual(['r010', 'r042']);

@@ -32,6 +32,7 @@
  *   over-estimates whenever uncertain rows are mostly correctly labelled (54% mean relative
  *   error over the matrix against 23%).
  */
+import { basename } from 'node:path';
 import { SieveError } from '../util/errors.ts';
 import type { Analyser, AnalyserResult, AuditContext, ExtraTable, Finding, OosPredictions, PlotSpec } from './types.ts';
 import {
@@ -522,7 +523,7 @@ export const labelErrors: Analyser<LabelErrorOptions> = {
           estimated_noise_rate: estNoise,
           filter_by: opts.filterBy,
           rank_by: opts.rankBy,
-          oos_model: oos.source ? `file ${oos.source.file}` : oos.model.kind,
+          oos_model: oos.source ? `file ${basename(oos.source.file)}` : oos.model.kind,
           oos_folds: oos.folds,
           knn_k: neighbours ? opts.knnK : 0,
           knn_weight: s.knnWeight,

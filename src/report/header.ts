@@ -4,6 +4,7 @@
  * and seed, its out-of-sample accuracy, and why the figures differ from the pool's own audit
  * when they do. One wording, so the three outputs cannot disagree.
  */
+import { basename } from 'node:path';
 import type { AuditReport } from '../analysers/audit.ts';
 
 /** What the header reads of a report (a stored report has no split). */
@@ -28,9 +29,14 @@ function cvText(r: HeaderReport): string {
   return `${r.folds}-fold${(r.repeats ?? 1) > 1 ? ` × ${r.repeats} repeats` : ''}`;
 }
 
-export function oosHeaderText(r: HeaderReport): OosHeaderText {
+/**
+ * The header's words. `shareable`: for a report that leaves the machine (the HTML file), a
+ * file the user named is given by its base name (the sha256 identifies it; its folder is the
+ * user's business).
+ */
+export function oosHeaderText(r: HeaderReport, opts: { shareable?: boolean } = {}): OosHeaderText {
   if (r.predictions) {
-    return { line: `out-of-sample probabilities: from ${r.predictions.file} (${r.predictions.format}, sha256 ${r.predictions.sha256})${accuracyText(r)}` };
+    return { line: `out-of-sample probabilities: from ${opts.shareable ? basename(r.predictions.file) : r.predictions.file} (${r.predictions.format}, sha256 ${r.predictions.sha256})${accuracyText(r)}` };
   }
   const m = r.oosModel;
   if (!m) return { line: `out-of-sample model: ${r.model.kind}, ${cvText(r)}, seed ${r.seed}${accuracyText(r)}` };

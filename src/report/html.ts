@@ -1,3 +1,5 @@
+import { basename } from 'node:path';
+import { plotAltText } from './plot-alt.ts';
 import type { AuditBundle, AuditReport, AuditResult } from '../analysers/audit.ts';
 import type { Finding, PlotSpec, Severity } from '../analysers/types.ts';
 import type { PoolSplit } from '../pool/types.ts';
@@ -228,7 +230,7 @@ function metaLine(r: HtmlReportInput): string {
     `${formatValue(p.features)} feature dimensions`,
     p.groups.length ? `groups: ${p.groups.join(', ')}` : 'no group columns',
     p.testRows !== null ? `test split: ${formatValue(p.testRows)} rows` : 'test split not read',
-    oosHeaderText(r).line,
+    oosHeaderText(r, { shareable: true }).line,
   ];
   return bits.map(escapeHtml).join(' · ');
 }
@@ -260,7 +262,7 @@ function figuresTable(pool: AuditResult, subset?: AuditResult): string {
 /** An analyser's verdict; flagged rows are counted against the scope's rows, not the analyser's findings (duplicates list only the rows in clusters). */
 function verdictBlock(label: string | null, r: HtmlResult, scopeRows: number): string {
   const { total, flagged } = countsOf(r);
-  return `<div class="verdict-body">${label ? `<h4>${escapeHtml(label)}</h4>` : ''}${severityBadge(r.summary.severity)}
+  return `<div class="verdict-body">${label ? `<h3 class="scope">${escapeHtml(label)}</h3>` : ''}${severityBadge(r.summary.severity)}
 <p class="verdict-text">${escapeHtml(r.summary.verdict)}</p>
 ${total ? `<p class="muted">${formatValue(flagged)} of ${formatValue(scopeRows)} rows flagged</p>` : ''}</div>`;
 }
@@ -346,7 +348,8 @@ class PlotRenderer {
       const svg = await renderVegaLiteToSvg(plot.vegaLite);
       // Drawn size, scrolling in its own box where the column is narrower: scaled down to a
       // phone's width, a plot's text would be 4 to 6 px tall.
-      return `<figure class="plot"><figcaption>${escapeHtml(plot.title)}</figcaption><div class="plot-box" tabindex="0">${scopeSvgIds(svg, prefix)}</div></figure>`;
+      // role=img with the data in words: a screen reader gets the values, not the SVG's ticks.
+      return `<figure class="plot"><figcaption>${escapeHtml(plot.title)}</figcaption><div class="plot-box" tabindex="0" role="img" aria-label="${escapeHtml(plotAltText(plot))}">${scopeSvgIds(svg, prefix)}</div></figure>`;
     } catch (err) {
       const msg = `${where}: plot "${plot.title}" could not be rendered: ${(err as Error).message}`;
       this.warnings.push(msg);
@@ -356,7 +359,7 @@ class PlotRenderer {
 }
 
 function labelled(label: string, html: string): string {
-  return `<div><h4>${escapeHtml(label)}</h4>${html}</div>`;
+  return `<div><h3 class="scope">${escapeHtml(label)}</h3>${html}</div>`;
 }
 
 function suspectCard(f: Finding, rows: RowLookup, rank: number): string {
@@ -501,7 +504,7 @@ export async function renderHtmlSections(bundle: HtmlBundle, opts: HtmlReportOpt
   const title = pool.pool.challenge ? `${pool.pool.name} (challenge ${pool.pool.challenge})` : pool.pool.name;
   const full: Required<HtmlReportOptions> = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) };
   const subsetLine = bundle.subset
-    ? `<p class="meta">Subset: ${escapeHtml(bundle.subset.subset?.file ?? '')}, ${escapeHtml(formatValue(bundle.subset.rows))} of ${escapeHtml(formatValue(pool.rows))} rows · ${metaLine(bundle.subset)}</p>`
+    ? `<p class="meta">Subset: ${escapeHtml(basename(bundle.subset.subset?.file ?? ''))}, ${escapeHtml(formatValue(bundle.subset.rows))} of ${escapeHtml(formatValue(pool.rows))} rows · ${metaLine(bundle.subset)}</p>`
     : '';
   let classPlot = '';
   if (!pool.results.some((r) => r.name === 'class-imbalance' && r.plots.length > 0)) {

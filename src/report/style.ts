@@ -5,11 +5,11 @@
  * the report's renderer.
  */
 export const STYLE = `
-:root{--ok:#2e7d32;--info:#1565c0;--warning:#b26a00;--problem:#c62828;--muted:#666;--line:#e3e3e3}
+:root{--ok:#2e7d32;--info:#1565c0;--warning:#935700;--problem:#c62828;--muted:#666;--line:#e3e3e3}
 *{box-sizing:border-box}
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1200px;padding:24px;color:#1d1d1d;line-height:1.45}
 h1{margin:0 0 4px;font-size:1.7rem}h2{margin:32px 0 12px;border-bottom:2px solid var(--line);padding-bottom:4px}
-h3{margin:0 0 8px}h4{margin:0 0 6px;font-size:.95rem;color:#333}
+h3{margin:0 0 8px}h4,h3.scope{margin:0 0 6px;font-size:.95rem;color:#333}
 .muted{color:var(--muted);font-size:.85rem;margin:4px 0}.meta{color:var(--muted)}
 .note{background:#fff8e1;border-left:4px solid var(--warning);padding:6px 10px}
 .verdict{border:1px solid var(--line);border-left:6px solid var(--muted);border-radius:6px;padding:12px 14px;background:#fff}
@@ -39,6 +39,7 @@ a{color:var(--info)}
 .cluster-list{display:flex;flex-wrap:wrap;gap:10px 28px}.cluster{margin-bottom:14px}.skipped{color:var(--muted)}
 details{margin:8px 0}summary{cursor:pointer;font-weight:600}.scroll{overflow-x:auto;max-height:420px}.wide{overflow-x:auto;max-width:100%}
 footer{margin-top:40px;color:var(--muted);font-size:.8rem;border-top:1px solid var(--line);padding-top:8px}
+@media print{figure.plot .plot-box{overflow:visible}figure.plot svg{max-width:100%;height:auto}.scroll,.wide{overflow:visible;max-height:none}}
 @media (max-width:40rem){.side-by-side{grid-template-columns:minmax(0,1fr)}body{padding:12px}
 table.summary,table.summary tbody,table.summary tr,table.summary td{display:block;width:100%}table.summary tr:first-child{display:none}
 table.summary tr{border-bottom:1px solid var(--line);padding:6px 0}table.summary td{border:0;padding:2px 0}

@@ -101,7 +101,10 @@ export function pagesApp(api: Hono, opts: PagesOptions): Hono {
 
   /** `token`: the session this response starts (registering), which the page's own forms must carry. */
   const render = async (c: Context, title: string, viewer: Viewer | null, body: Child, o: { status?: number; refresh?: number; token?: string } = {}) => {
-    const page = <Layout title={title} viewer={viewer} csrf={sessions.csrf(c, o.token ?? sessions.token(c))} refreshSeconds={o.refresh}>{body}</Layout>;
+    // A page that reloads itself can be told not to (?refresh=off): each reload moves a keyboard
+    // or screen-reader user back to the top (WCAG 2.2.1).
+    const stopped = o.refresh !== undefined && c.req.query('refresh') === 'off';
+    const page = <Layout title={title} viewer={viewer} csrf={sessions.csrf(c, o.token ?? sessions.token(c))} refreshSeconds={stopped ? undefined : o.refresh} refreshStopped={stopped} path={new URL(c.req.url).pathname}>{body}</Layout>;
     c.header('content-security-policy', CSP);
     c.header('x-content-type-options', 'nosniff');
     c.header('x-frame-options', 'DENY');

@@ -23,7 +23,7 @@ html{-webkit-text-size-adjust:100%}
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg);overflow-wrap:break-word}
 table{overflow-wrap:normal}
 a{color:var(--accent)}
-a:focus-visible,button:focus-visible,input:focus-visible,summary:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
+a:focus-visible,button:focus-visible,input:focus-visible,summary:focus-visible{outline:3px solid #b45309;outline-offset:2px}
 .skip{position:absolute;left:-999px;top:0}.skip:focus{left:8px;top:8px;background:#fff;padding:6px 10px;z-index:2}
 header.site{border-bottom:1px solid var(--line);background:var(--soft)}
 header.site nav{max-width:64rem;margin:0 auto;padding:8px 16px;display:flex;flex-wrap:wrap;gap:6px 18px;align-items:center}
@@ -69,7 +69,7 @@ td.reason{min-width:10rem;max-width:22rem;overflow-wrap:anywhere}td.file{max-wid
 @media (max-width:40rem){body{font-size:15px}h1{font-size:1.35rem}dl.facts{grid-template-columns:minmax(0,1fr)}dl.facts dd{margin-bottom:6px}}
 `;
 
-export function Layout(props: { title: string; viewer: Viewer | null; csrf: string; refreshSeconds?: number; children?: Child }) {
+export function Layout(props: { title: string; viewer: Viewer | null; csrf: string; refreshSeconds?: number; refreshStopped?: boolean; path?: string; children?: Child }) {
   const v = props.viewer;
   return (
     <html lang="en">
@@ -103,7 +103,11 @@ export function Layout(props: { title: string; viewer: Viewer | null; csrf: stri
             )}
           </nav>
         </header>
-        <main id="main">{props.children}</main>
+        <main id="main">
+          {props.refreshSeconds ? <p class="note" role="status">{`This page reloads itself every ${props.refreshSeconds} s until the work is done. `}<a href={`${props.path ?? ''}?refresh=off`}>Stop reloading</a></p> : null}
+          {props.refreshStopped ? <p class="note" role="status">{'Reloading stopped: reload the page to see progress, or '}<a href={props.path ?? ''}>reload it automatically again</a>.</p> : null}
+          {props.children}
+        </main>
       </body>
     </html>
   );
@@ -121,10 +125,10 @@ export function Plot(props: { plot: DrawnPlot }) {
 }
 
 /** An API error as the page shows it: message, field, examples (all escaped). */
-export function ErrorBox(props: { title?: string; error: { code?: string; message?: string; where?: string; examples?: string[] } }) {
+export function ErrorBox(props: { title?: string; id?: string; error: { code?: string; message?: string; where?: string; examples?: string[] } }) {
   const e = props.error;
   return (
-    <div class="error" role="alert">
+    <div class="error" role="alert" id={props.id}>
       <h2>{props.title ?? 'Not done'}</h2>
       <p>{e.message ?? 'the server refused the request'}{e.where ? <span class="muted">{` (${e.where})`}</span> : null}</p>
       {e.examples?.length ? <ul>{e.examples.map((x) => <li><code>{x}</code></li>)}</ul> : null}

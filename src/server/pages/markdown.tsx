@@ -60,7 +60,8 @@ export function Markdown(props: { text: string; shift?: number }) {
       i++;
       while (i < lines.length && !lines[i].trim().startsWith(fence[1])) body.push(lines[i++]);
       i++;
-      blocks.push(<pre><code>{body.join('\n')}</code></pre>);
+      // Focusable: a wide code block scrolls sideways, and a keyboard must reach it to scroll it.
+      blocks.push(<pre tabindex={0}><code>{body.join('\n')}</code></pre>);
       continue;
     }
     const h = /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);

@@ -93,12 +93,12 @@ function Datasheet(props: { sheet: Record<string, unknown> }) {
   );
 }
 
-export function SubmitForm(props: { challenge: string; csrf: string; maxUploadBytes: number }) {
+export function SubmitForm(props: { challenge: string; csrf: string; maxUploadBytes: number; invalid?: boolean }) {
   return (
     <form class="stack" method="post" action={`/challenges/${enc(props.challenge)}/submit`} enctype="multipart/form-data">
       <input type="hidden" name="csrf" value={props.csrf} />
       <label for="file">Submission file</label>
-      <input id="file" name="file" type="file" required accept=".csv,.txt,.json,.parquet,.arrow,.feather,.ipc" aria-describedby="file-help" />
+      <input id="file" name="file" type="file" required accept=".csv,.txt,.json,.parquet,.arrow,.feather,.ipc" aria-describedby={props.invalid ? 'form-error file-help' : 'file-help'} aria-invalid={props.invalid ? 'true' : undefined} />
       <p id="file-help" class="note">{`CSV, TXT, JSON, Parquet or Arrow, at most ${bytes(props.maxUploadBytes)}; checked as strictly as sieve evaluate checks it before anything is stored.`}</p>
       <div><button type="submit">Submit</button></div>
     </form>
@@ -128,13 +128,13 @@ export function ChallengePage(props: {
       ]} />
 
       <h2 id="submit">Submit</h2>
-      {props.error ? <ErrorBox title="The submission was not accepted" error={props.error} /> : null}
+      {props.error ? <ErrorBox title="The submission was not accepted" id="form-error" error={props.error} /> : null}
       {c.state === 'closed' ? <p>This challenge has closed: no more submissions. The leaderboard now shows the private test rows too.</p>
         : c.state === 'draft' ? <p>This challenge is not open yet: submissions are taken once the organiser opens it.</p>
         : viewer ? (
           <>
             {q ? <p class="muted">{`You have used ${q.used_today} submission(s) today and ${q.used_total} in all${q.left_today !== null ? `; ${q.left_today} left today` : ''}${q.left_total !== null ? `; ${q.left_total} left in all` : ''}. Cancelled and failed submissions do not count.`}</p> : null}
-            <SubmitForm challenge={c.name} csrf={props.csrf} maxUploadBytes={props.maxUploadBytes} />
+            <SubmitForm challenge={c.name} csrf={props.csrf} maxUploadBytes={props.maxUploadBytes} invalid={!!props.error} />
             <p class="note">From the command line: <code>{`sieve submit ${c.name} FILE --server ${props.server}`}</code> with your token in <code>SIEVE_TOKEN</code>.</p>
           </>
         ) : <p><a href="/register">Register</a> or <a href="/signin">sign in</a> to submit.</p>}
@@ -582,11 +582,12 @@ export function RegisterPage(props: { csrf: string; name?: string; error?: ApiEr
       <h1>Register</h1>
       <p>Pick a name for the leaderboard. You get an API token, shown once: this browser keeps it in a cookie that no script can read,
         and <code>sieve submit</code> takes it from <code>--token</code> or <code>SIEVE_TOKEN</code>.</p>
-      {props.error ? <ErrorBox title="Not registered" error={props.error} /> : null}
+      {props.error ? <ErrorBox title="Not registered" id="form-error" error={props.error} /> : null}
       <form class="stack" method="post" action="/register">
         <input type="hidden" name="csrf" value={props.csrf} />
         <label for="name">Name</label>
-        <input id="name" name="name" type="text" required maxlength={64} autocomplete="nickname" value={props.name ?? ''} aria-describedby="name-help" />
+        {/* A refused name is marked invalid and tied to the message, so a screen reader says why. */}
+        <input id="name" name="name" type="text" required maxlength={64} autocomplete="nickname" value={props.name ?? ''} aria-describedby={props.error ? 'form-error name-help' : 'name-help'} aria-invalid={props.error ? 'true' : undefined} autofocus={props.error ? true : undefined} />
         <p id="name-help" class="note">1 to 64 letters, digits, spaces, “.”, “_” or “-”, starting with a letter or digit.</p>
         <div><button type="submit">Register</button></div>
       </form>
@@ -614,11 +615,11 @@ export function SignInPage(props: { csrf: string; error?: { message?: string; wh
   return (
     <>
       <h1>Sign in</h1>
-      {props.error ? <ErrorBox title="Not signed in" error={props.error} /> : null}
+      {props.error ? <ErrorBox title="Not signed in" id="form-error" error={props.error} /> : null}
       <form class="stack" method="post" action="/signin">
         <input type="hidden" name="csrf" value={props.csrf} />
         <label for="token">API token</label>
-        <input id="token" name="token" type="password" required autocomplete="current-password" spellcheck={false} />
+        <input id="token" name="token" type="password" required autocomplete="current-password" spellcheck={false} aria-describedby={props.error ? 'form-error' : undefined} aria-invalid={props.error ? 'true' : undefined} autofocus={props.error ? true : undefined} />
         <p class="note">The token registration gave you (<code>sieve_par_…</code>, or the organiser's from <code>sieve serve --init</code>). It is sent in the form's body, never in a URL.</p>
         <div><button type="submit">Sign in</button></div>
       </form>
