@@ -160,6 +160,9 @@ describe.each(BACKENDS)('$name', (backend) => {
       expect((await b.post('/register', { name: 'ada' })).status).toBe(403); // no CSRF field
       const csrf = await b.csrf('/register');
       expect(b.cookies.has('sieve_nonce')).toBe(true);
+      // One nonce cookie per response, however many forms the page has (the sign-in page set it twice).
+      const signinPage = await app.request('/signin');
+      expect(signinPage.headers.getSetCookie().filter((c) => c.startsWith('sieve_nonce=')).length).toBe(1);
       expect((await b.post('/register', { name: 'ada', csrf }, { origin: 'http://evil.example' })).status).toBe(403);
       expect((await b.post('/register', { name: 'ada', csrf: csrf.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')) })).status).toBe(403);
       // Another browser's (valid) CSRF token does not work with this browser's nonce.

@@ -47,7 +47,10 @@ export class Sessions {
   private nonce(c: Context): string {
     const existing = getCookie(c, NONCE_COOKIE);
     if (existing && /^[A-Za-z0-9_-]{43}$/.test(existing)) return existing;
-    const fresh = (c.get('sieveNonce' as never) as string | undefined) ?? randomBytes(32).toString('base64url');
+    // Made once per response: a page with two forms asks twice, and sent the cookie twice.
+    const made = c.get('sieveNonce' as never) as string | undefined;
+    if (made) return made;
+    const fresh = randomBytes(32).toString('base64url');
     c.set('sieveNonce' as never, fresh as never);
     setCookie(c, NONCE_COOKIE, fresh, { httpOnly: true, sameSite: 'Strict', secure: this.secure(c), path: '/' });
     return fresh;
