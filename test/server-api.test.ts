@@ -4,6 +4,7 @@
  * job is stored; invalid ones refused with nothing stored), caps, cancel, the queue's
  * retries, the leaderboard and the participant-visible submission detail.
  */
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -138,6 +139,10 @@ describe.each(BACKENDS)('$name', (b) => {
       expect((await app.request('/api/me', { headers: auth(token) })).status).toBe(401);
       expect((await app.request('/api/me', { headers: auth(fresh) })).status).toBe(200);
       token = fresh;
+      // A compressed body is refused as such, not read as a missing name.
+      const gz = await app.request('/api/register', { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(JSON.stringify({ name: 'zed' })) });
+      expect(gz.status).toBe(415);
+      expect((await gz.json()).error.message).toBe('the request body is gzip-encoded; this server reads bodies uncompressed');
       const bad = await app.request('/api/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: '../x' }) });
       expect((await bad.json()).error).toMatchObject({ code: 'bad-request', where: 'name' });
       expect((await app.request('/api/me')).status).toBe(401);

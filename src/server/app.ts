@@ -40,7 +40,7 @@ export type ErrorCode =
   | 'invalid-submission' | 'not-accepted' | 'challenge-closed' | 'not-cancellable' | 'rate-limited' | 'unavailable' | 'internal';
 
 export class ApiError extends Error {
-  constructor(readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500 | 503, readonly code: ErrorCode, message: string, readonly where?: string, readonly examples: string[] = []) {
+  constructor(readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503, readonly code: ErrorCode, message: string, readonly where?: string, readonly examples: string[] = []) {
     super(message);
   }
 }
@@ -138,6 +138,9 @@ export function createApp(opts: AppOptions): Hono {
   app.use('*', async (c, next) => {
     const m = c.req.method;
     if (m === 'GET' || m === 'HEAD' || m === 'OPTIONS') return next();
+    // A compressed body is read by no route (a gzip JSON body read as "no name given"): say so.
+    const encoding = (c.req.header('content-encoding') ?? 'identity').trim().toLowerCase();
+    if (encoding !== 'identity') throw new ApiError(415, 'bad-request', `the request body is ${encoding}-encoded; this server reads bodies uncompressed`, 'Content-Encoding');
     const path = c.req.path;
     if (/^\/(api\/)?challenges\/[^/]+\/(submissions|submit)$/.test(path) || (path === '/api/challenges' && m === 'POST')) return next();
     return smallBody(c, next);
