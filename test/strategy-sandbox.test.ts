@@ -189,6 +189,20 @@ describe('code strategy sandbox: escapes', () => {
     expectStopped(b, /FileSystemWrite/);
   });
 
+  it("cannot tell whether a file exists elsewhere (realpath), write a trace log, or read the host's report", async () => {
+    // A tryout's probe: realpathSync answered for the server's database path (and ENOENT for a missing one).
+    for (const call of ["realpathSync('/etc/passwd')", "realpathSync.native('/etc')", "fs.realpathSync('/etc')"]) {
+      const r = await run(`import fs, { realpathSync } from 'node:fs';\nexport function select() { return [String(${call})]; }`);
+      expectStopped(r, /sandbox refused the strategy: FileSystemRead \(realpath/);
+    }
+    const p = await run(`import { realpath } from 'node:fs/promises';\nexport async function select() { return [await realpath('/etc')]; }`);
+    expectStopped(p, /FileSystemRead \(realpath/);
+    const t = await run(`import { createTracing } from 'node:trace_events';\nexport function select() { createTracing({ categories: ['node'] }).enable(); return []; }`);
+    expectStopped(t, /FileSystemWrite \(trace_events\)/);
+    const h = await run(`export function select() { return [process.report.getReport().header.host]; }`);
+    expectStopped(h, /process\.report/);
+  });
+
   it('refuses imports of anything but Node built-ins, before running', async () => {
     const r = await run(`import x from './other.ts';\nexport function select() { return x; }`);
     expectStopped(r, /imports something other than a Node built-in/);

@@ -7,7 +7,9 @@
  * It runs under Node's permission model with read access to its own directory only, so
  * nothing here may touch another file. Everything it needs is bundled in.
  */
-import { readFileSync, writeSync } from 'node:fs';
+import fs, { readFileSync, writeSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import traceEvents from 'node:trace_events';
 import net from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -67,6 +69,21 @@ Object.defineProperty(net.Server.prototype, 'listen', {
   writable: false,
   configurable: false,
 });
+
+// What Node's permission model leaves open that a strategy has no use for: realpath answers
+// for any path (ENOENT or not: whether a file exists anywhere on the machine, the server's
+// database included), trace_events writes a log file into the working directory, and
+// process.report names the host. Refused here too, also for `import { realpathSync }` (the
+// ESM bindings of built-ins are synced after the patch).
+const denyRealpath = (name: string) => () => refused(`FileSystemRead (${name})`);
+for (const [target, names] of [[fs, ['realpath', 'realpathSync']], [fs.promises, ['realpath']]] as const) {
+  for (const n of names) Object.defineProperty(target, n, { value: denyRealpath(n), writable: false, configurable: false });
+}
+Object.defineProperty(fs.realpathSync, 'native', { value: denyRealpath('realpathSync.native'), writable: false, configurable: false });
+Object.defineProperty(fs.realpath, 'native', { value: denyRealpath('realpath.native'), writable: false, configurable: false });
+Object.defineProperty(traceEvents, 'createTracing', { value: () => refused('FileSystemWrite (trace_events)'), writable: false, configurable: false });
+Object.defineProperty(process, 'report', { get: () => refused('process.report'), configurable: false });
+syncBuiltinESMExports();
 
 /** The result channel: fd 3, a pipe the parent reads to its end. */
 const RESULT_FD = 3;
