@@ -139,6 +139,14 @@ describe.each(BACKENDS)('$name', (b) => {
       expect((await app.request('/api/me', { headers: auth(token) })).status).toBe(401);
       expect((await app.request('/api/me', { headers: auth(fresh) })).status).toBe(200);
       token = fresh;
+      // --allowed-hosts: a request naming another host (a DNS-rebinding page's) is refused; loopback names always pass.
+      const named = createApp({ store, challenges: served, maxUploadBytes: 1024, allowedHosts: ['sieve.example.org'] });
+      for (const [host, status] of [['sieve.example.org', 200], ['SIEVE.example.org:8080', 200], ['localhost:8080', 200], ['[::1]:8080', 200], ['evil.example:8080', 421]] as const) {
+        const r = await named.request(`http://${host}/api/challenges`, { headers: { host } });
+        expect(r.status, host).toBe(status);
+      }
+      const evil = await named.request('http://evil.example:8080/api/challenges', { headers: { host: 'evil.example:8080' } });
+      expect((await evil.json()).error.message).toBe('this server does not answer to the host name "evil.example"');
       // A compressed body is refused as such, not read as a missing name.
       const gz = await app.request('/api/register', { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(JSON.stringify({ name: 'zed' })) });
       expect(gz.status).toBe(415);

@@ -15,6 +15,7 @@ interface ServeCliOptions extends QueueCliOptions {
   workers?: string;
   maxUploadMb: string;
   rateLimit: string;
+  allowedHosts?: string;
   init?: boolean;
   newOrganiserToken?: boolean;
   listWorkerTokens?: boolean;
@@ -31,6 +32,7 @@ export function register(program: Command): void {
     .option('--challenges <dir>', 'serve the challenges in the folders of this directory (default: the built-in challenges)')
     .option('--workers <n>', 'evaluation worker processes (default: one per core; 0: none, sieve worker processes evaluate)')
     .option('--max-upload-mb <n>', 'largest submission upload accepted, in MB', '16')
+    .option('--allowed-hosts <names>', 'answer only requests whose Host header names one of these (comma-separated; localhost always): stops a DNS-rebinding web page from using a server on your network')
     .option('--rate-limit <n>', 'requests per minute per client address and per API token (0: no limit)', '600')
     .option('--init', 'create the database and print the organiser token (shown once), then exit')
     .option('--new-organiser-token', 'replace a lost organiser token: print a new one (shown once), the old one stops working; then exit')
@@ -91,6 +93,7 @@ Examples:
         leaseMs: q.leaseMs,
         maxUploadBytes: intIn(opts.maxUploadMb, '--max-upload-mb', 1, 256) * 1024 * 1024,
         ratePerMinute: intIn(opts.rateLimit, '--rate-limit', 0, 1_000_000),
+        ...(opts.allowedHosts !== undefined ? { allowedHosts: hostList(opts.allowedHosts) } : {}),
         log,
       });
       const r = running.recovered;
@@ -105,4 +108,12 @@ Examples:
       // Runs until a signal (stopOnSignal); the job children of a second signal's exit follow it (IPC disconnect).
       await new Promise<never>(() => {});
     });
+}
+
+/** `--allowed-hosts a.example,b.example`: host names, lower case, without ports. */
+function hostList(value: string): string[] {
+  const names = value.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  const bad = names.filter((h) => !/^[a-z0-9.-]+$|^[0-9a-f:]+$/.test(h));
+  if (!names.length || bad.length) throw new SieveError(`--allowed-hosts takes host names separated by commas (no ports or schemes)${bad.length ? `; not one: ${bad.join(', ')}` : ''}`, { where: '--allowed-hosts' });
+  return names;
 }

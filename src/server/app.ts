@@ -40,7 +40,7 @@ export type ErrorCode =
   | 'invalid-submission' | 'not-accepted' | 'challenge-closed' | 'not-cancellable' | 'rate-limited' | 'unavailable' | 'internal';
 
 export class ApiError extends Error {
-  constructor(readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503, readonly code: ErrorCode, message: string, readonly where?: string, readonly examples: string[] = []) {
+  constructor(readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 421 | 422 | 429 | 500 | 503, readonly code: ErrorCode, message: string, readonly where?: string, readonly examples: string[] = []) {
     super(message);
   }
 }
@@ -56,6 +56,13 @@ export interface AppOptions {
   maxUploadBytes: number;
   /** Requests per minute per client address and per API token (0 or absent: no limit). */
   ratePerMinute?: number;
+  /**
+   * Host names (lower case, no port) the Host header must name, loopback names always allowed;
+   * absent: any. A web page whose name an attacker re-points at this server's address (DNS
+   * rebinding) sends its own name: refused with 421, it cannot use the server from a visitor's
+   * browser (register, submit, read what the visitor's network can reach).
+   */
+  allowedHosts?: string[];
   /** The rate limiter's clock in ms (default Date.now; tests freeze it so no bucket refills mid-test). */
   rateClock?: () => number;
   now?: () => Date;
@@ -105,6 +112,21 @@ export function createApp(opts: AppOptions): Hono {
     return c.json(errorBody(new ApiError(500, 'internal', 'internal server error (logged on the server)')), 500);
   });
   app.notFound((c) => c.json(errorBody(new ApiError(404, 'not-found', `no such endpoint: ${c.req.method} ${c.req.path}`)), 404));
+
+  if (opts.allowedHosts) {
+    const allowed = new Set([...opts.allowedHosts.map((h) => h.toLowerCase()), 'localhost', '127.0.0.1', '::1']);
+    app.use('*', async (c, next) => {
+      const env = c.env as { sieveInProcess?: boolean } | undefined;
+      if (env?.sieveInProcess === true) return next();
+      const header = (c.req.header('host') ?? '').toLowerCase();
+      // "name:port", "[v6]:port" or a bare name.
+      const name = header.startsWith('[') ? header.slice(1, header.indexOf(']')) : header.replace(/:\d+$/, '');
+      if (!allowed.has(name)) {
+        return c.json(errorBody(new ApiError(421, 'bad-request', `this server does not answer to the host name "${name || '(none)'}"`, 'Host', [`its names: ${[...allowed].join(', ')} (sieve serve --allowed-hosts)`])), 421);
+      }
+      await next();
+    });
+  }
 
   // Per address and, for requests bearing a token, per token: both must have room.
   if (opts.ratePerMinute) {

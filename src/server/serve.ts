@@ -158,6 +158,8 @@ export interface ServeOptions {
   maxUploadBytes?: number;
   /** Requests per minute per address and per token (0: off). */
   ratePerMinute?: number;
+  /** Host names requests may name in their Host header (app.ts AppOptions.allowedHosts); absent: any. */
+  allowedHosts?: string[];
   /** One line per job event (queued, cancelled, and the own slots' claimed, done, …) and server event. */
   log?: EventLogger;
 }
@@ -230,6 +232,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     onQueued: (e) => { opts.log?.({ event: 'queued', ...e }); queue.notify(); },
     onCancelled: (e) => opts.log?.({ event: 'cancelled', ...e }),
     maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES, ratePerMinute: opts.ratePerMinute ?? DEFAULT_RATE_PER_MINUTE,
+    ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}),
   });
   const host = opts.host ?? '127.0.0.1';
   const { server, port } = await new Promise<{ server: ServerType; port: number }>((ok, fail) => {
