@@ -12,7 +12,7 @@ import { knnAgreement, flagByAgreement, rowAgreement } from './knn-agreement.ts'
 import { approximateGraphNote, checkedNeighbours, euclideanNeighbours, knnGraph, KNN_EXACT_MAX_ROWS } from './neighbour-space.ts';
 import { metricFor, type FeatureMetric } from './vectors.ts';
 import type { NearestK, TopK } from '../../compute/neighbours.ts';
-import { barChart, columnChart, count, pct, secondsSince, severityFor } from './specs.ts';
+import { barChart, columnChart, count, counted, pct, secondsSince, severityFor } from './specs.ts';
 import { LABEL_ERROR_SEVERITY } from './label-errors.ts';
 
 export { knnAgreement, flagByAgreement, type KnnAgreement } from './knn-agreement.ts';
@@ -104,7 +104,7 @@ export const labelErrorsKnn: Analyser<KnnLabelOptions> = {
       ? `Neighbours share labels no more often than random labels would (mean agreement ${pct(mean)} against ${pct(chanceAgreement)} by chance): the features do not predict the label here, so a row's disagreeing neighbours are no evidence against its label and these flags are not meaningful (${count(flagged)} of ${count(train.n)} rows flagged).`
       : flagged === 0
       ? `Every row's label agrees with at least some of its ${graph.k} nearest neighbours (mean agreement ${pct(mean)}).`
-      : `${count(flagged)} rows (${pct(share)}) carry a label that at most ${Math.round(opts.maxAgreement * graph.k)} of their ${graph.k} nearest neighbours share, while more of them carry another label; mean agreement ${pct(mean)}.` +
+      : `${counted(flagged, 'row')} (${pct(share)}) ${flagged === 1 ? 'carries' : 'carry'} a label that at most ${Math.round(opts.maxAgreement * graph.k)} of their ${graph.k} nearest neighbours share, while more of them carry another label; mean agreement ${pct(mean)}.` +
         // Neighbours that mostly disagree with every row: classes are mixed in this space, and
         // a row's disagreeing neighbours say little about its own label.
         (mean < MIXED_NEIGHBOURHOOD ? ` Caution: on average only ${pct(mean)} of a row's neighbours share its label, so classes are mixed in this feature space and a flag here says more about the space than about the row's label.` : '');

@@ -22,7 +22,7 @@ import type { PoolSplit } from '../pool/types.ts';
 import type { Analyser, AnalyserResult, Finding } from './types.ts';
 import { approximateGraphNote, checkedNeighbours, euclideanNeighbours, knnGraph, KNN_EXACT_MAX_ROWS, standardScalingOf } from './neighbour-space.ts';
 import { COSINE_MIN_DIMS, metricFor, textOnly, type FeatureMetric } from './vectors.ts';
-import { bin, count, histogram, pct, secondsSince, severityFor } from './specs.ts';
+import { bin, count, counted, histogram, pct, secondsSince, severityFor } from './specs.ts';
 import { quantileSorted } from '../../compute/stats.ts';
 
 export interface OutlierOptions {
@@ -282,7 +282,7 @@ export const outliers: Analyser<OutlierOptions> = {
     const distName = s.metric === 'cosine' ? 'cosine distance' : 'Euclidean distance';
     const verdict = (flagged === 0
       ? `No row stands out: every row's mean ${distName} to its ${s.k} nearest neighbours is below the far-out fence (${s.metric === 'euclidean' ? `on the logarithms of the distances: upper quartile × (upper / lower quartile)^${opts.iqrFactor}` : `upper quartile + ${opts.iqrFactor} × interquartile range`} = ${s.cutoff.toPrecision(3)}).`
-      : `${count(flagged)} rows (${pct(share)}) are unusually far from their ${s.k} nearest neighbours (mean ${distName} above ${s.cutoff.toPrecision(3)}; the median row's is ${s.median.toPrecision(3)}).`)
+      : `${counted(flagged, 'row')} (${pct(share)}) ${flagged === 1 ? 'is' : 'are'} unusually far from their ${s.k} nearest neighbours (mean ${distName} above ${s.cutoff.toPrecision(3)}; the median row's is ${s.median.toPrecision(3)}).`)
       + ` ${metricSentence(train, s)}`;
     // An approximate graph: its scores against those of the exact neighbours on the checked rows.
     let effect = '';

@@ -253,6 +253,11 @@ export function count(x: number): string {
   return x.toLocaleString('en-US');
 }
 
+/** "1 row", "2 rows", "1,200 rows": a count with its noun (plural with an s unless given). */
+export function counted(x: number, noun: string, plural = `${noun}s`): string {
+  return `${count(x)} ${x === 1 ? noun : plural}`;
+}
+
 /** Seconds since `t0` (performance.now() milliseconds). */
 export function secondsSince(t0: number): number {
   return (performance.now() - t0) / 1000;
