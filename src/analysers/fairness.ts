@@ -550,7 +550,7 @@ export const fairness: Analyser<FairnessOptions> = {
       lerGap = p1 - p2;
       lerZ = se > 0 ? lerGap / se : null;
       const beyond = lerZ !== null && lerZ > LABEL_ERROR_Z && lerGap >= LABEL_ERROR_GAP;
-      parts.push(`Suspected label errors: ${pct(p1)} of ${lerHi.attribute} = ${lerHi.group} vs ${pct(p2)} of ${lerLo.attribute} = ${lerLo.group}${beyond ? ` (a gap of ${(100 * lerGap).toFixed(1)} points, z = ${lerZ!.toFixed(1)}: beyond chance, so the labels themselves are of unequal quality across ${lerHi.attribute})` : ''}.`);
+      parts.push(`Suspected label errors: ${pct(p1)} of ${lerHi.attribute} = ${lerHi.group} vs ${pct(p2)} of ${lerLo.attribute} = ${lerLo.group}${beyond ? ` (a gap of ${(100 * lerGap).toFixed(1)} points, z = ${lerZ!.toFixed(1)}: beyond chance, so the labels themselves are of unequal quality across ${lerHi.attribute})` : lerZ !== null ? ` (a gap of ${(100 * lerGap).toFixed(1)} points, z = ${lerZ.toFixed(1)}: ${lerZ > LABEL_ERROR_Z ? `beyond chance but under the ${(100 * LABEL_ERROR_GAP).toFixed(0)} points that raise the severity` : `not beyond chance at the two-sided 1% level this check uses (z above ${LABEL_ERROR_Z.toFixed(2)})`})` : ''}.`);
     }
     const lerBeyond = lerZ !== null && lerGap !== null && lerZ > LABEL_ERROR_Z && lerGap >= LABEL_ERROR_GAP;
     // Severity: the largest lower interval end of a judged gap.
