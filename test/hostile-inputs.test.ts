@@ -116,6 +116,15 @@ describe('damaged binary submissions are SieveErrors within bounds', () => {
     inst.closeSync();
     const e = await rejected(bomb, /^the Parquet file's "id" column is 80000\d+ bytes once decompressed \(from its footer\), more than a submission's 67108864; it was not read$/);
     expect(e.problem).toBe('wrong-format');
+    // Dictionary-encoded, the footer counts a repeated string once (1.4 KB held 20,000 references
+    // to a 1 MB id: 20 GB decoded): the longest value is measured before any row is read.
+    const dict = join(dir, 'dict.parquet');
+    const inst2 = await DuckDBInstance.create(':memory:');
+    const conn2 = await inst2.connect();
+    await conn2.run(`COPY (SELECT repeat('r', 5000) || (i % 2)::VARCHAR AS id FROM range(50) t(i)) TO '${dict}' (FORMAT parquet, COMPRESSION zstd)`);
+    conn2.closeSync();
+    inst2.closeSync();
+    await rejected(dict, /^the Parquet file's "id" column holds a value of 5001 bytes; a submission's ids and labels are at most 4096; it was not read$/);
   });
 });
 

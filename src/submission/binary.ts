@@ -38,6 +38,9 @@ function checkMagic(bytes: Uint8Array, expected: 'parquet' | 'arrow', where: str
   throw new SubmissionError('wrong-format', `the file claims to be ${expected === 'arrow' ? 'Arrow IPC' : 'Parquet'} but is ${what}`, { where });
 }
 
+/** Longest id or label a Parquet submission may hold, in bytes. */
+const MAX_VALUE_BYTES = 4096;
+
 /** Decoded bytes a submission's id or label column may average per pool row (ids are short strings). */
 const DECODED_BYTES_PER_ROW = 1024;
 
@@ -88,6 +91,16 @@ export async function parseParquet(bytes: Uint8Array, path: string, where: strin
           where,
           examples: [`a submission's ids and labels are short strings: at most ${DECODED_BYTES_PER_ROW} bytes a row on average`],
         });
+    }
+    // Dictionary pages: the footer counts each distinct string once, so 1.4 KB holding 20,000
+    // references to a 1 MB string passed the size check and decoded to 20 GB. The longest value
+    // is measured in DuckDB (references, not copies) before any row is handed over.
+    for (const name of ['id', 'label']) {
+      if (!columns.includes(name) || !STRING_OR_INTEGER_DUCK.has(types[columns.indexOf(name)])) continue;
+      const longest = await conn.runAndReadAll(`SELECT max(strlen(CAST("${name}" AS VARCHAR)))::BIGINT FROM ${src}`).catch(() => null);
+      const chars = longest ? Number(longest.getColumns()[0][0] ?? 0) : 0;
+      if (chars > MAX_VALUE_BYTES)
+        throw new SubmissionError('wrong-format', `the Parquet file's "${name}" column holds a value of ${chars} bytes; a submission's ids and labels are at most ${MAX_VALUE_BYTES}; it was not read`, { where });
     }
     for (const name of ['id', 'label']) {
       const c = columns.indexOf(name);
