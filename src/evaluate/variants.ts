@@ -295,7 +295,8 @@ export function variantError(message: string): string {
  */
 export function entrantVariantError(message: string): string {
   const line = message.split('\n', 1)[0];
-  const own = /^the (SQL )?strategy\b/.test(line) ? line.split(':', 1)[0].replace(/\s*\($/, '') : 'its output is not a valid submission';
+  // Up to the first colon or parenthesis: "(exit code 106)" carried a label of the variant.
+  const own = /^the (SQL )?strategy\b/.test(line) ? line.split(/[:(]/, 1)[0].trim() : 'its output is not a valid submission';
   return `${own} (the rest is withheld from entrants: it could quote the hidden variant's rows; the organiser's record has it)`;
 }
 

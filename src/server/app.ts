@@ -705,7 +705,13 @@ function entrantView(record: PublicRecord, opts: { closed: boolean }): PublicRec
   if (view.curve && !opts.closed) view.curve = coarseCurve(view.curve);
   // A strategy's error on a hidden variant can carry the variant's rows (its own error text).
   const g = view.generalisation;
-  if (g && 'variants' in g) view.generalisation = { ...g, variants: g.variants.map((v) => (v.error ? { ...v, error: entrantVariantError(v.error) } : v)) };
+  // Its time on a variant too (a busy-wait of 1 + 3 × the first label, read back from `seconds`).
+  if (g && 'variants' in g) {
+    view.generalisation = {
+      ...g,
+      variants: g.variants.map(({ seconds: _s, ...v }) => (v.error ? { ...v, error: entrantVariantError(v.error) } : v)) as typeof g.variants,
+    };
+  }
   if (view.private && !('hidden' in view.private)) {
     const { replay: _p, ...priv } = view.private;
     view.private = priv as typeof view.private;

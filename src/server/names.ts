@@ -4,11 +4,11 @@
  */
 
 /**
- * The key two names must not share: case, and runs of spaces, ".", "_" and "-" are ignored
- * (HTML shows "ada  lovelace" as "ada lovelace"; "Bob" passes for "bob").
+ * The key two names must not share: case, spaces, ".", "_" and "-" are ignored wherever they
+ * are (HTML shows "ada  lovelace" as "ada lovelace"; "Bob" and "b o b" pass for "bob").
  */
 export function participantNameKey(name: string): string {
-  return name.toLowerCase().replace(/[ ._-]+/g, '-').replace(/^-+|-+$/g, '');
+  return name.toLowerCase().replace(/[ ._-]+/g, '');
 }
 
 /** Name keys a participant may not register. */
