@@ -21,7 +21,7 @@ describe('sieve pool synth', () => {
   it('says when the asked imbalance cannot be met with so few rows', () => {
     const r = sieve('pool', 'synth', '--rows', '60', '--classes', '3', '--imbalance', '1000', '--dim', '2', '--out', join(tmp, 'tiny-imb'));
     expect(r.code).toBe(0);
-    expect(r.stdout.replace(/\s+/g, ' ')).toContain('note: --imbalance 1000 cannot be met with 48 train rows in 3 classes: the clean train class sizes are 46 1 1 (ratio 46.0)');
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain('note: --imbalance 1000 cannot be met with 48 train rows in 3 classes: the clean train class sizes are 46 1 1 (ratio 46.0, not 1000: the smallest class has 1 row)');
     const ok = sieve('pool', 'synth', '--rows', '2000', '--classes', '3', '--imbalance', '4', '--dim', '2', '--out', join(tmp, 'ok-imb'));
     expect(ok.stdout).not.toContain('cannot be met');
   });
