@@ -68,7 +68,7 @@ class PoolThread {
 
   constructor() {
     this.worker = new Worker(new URL('./worker.mjs', import.meta.url), { execArgv: [], workerData: { bell: this.bell } });
-    this.worker.on('message', (msg: { job: number; ok?: boolean; result?: unknown; error?: string; note?: unknown }) => {
+    this.worker.on('message', (msg: { job: number; ok?: boolean; result?: unknown; error?: string; note?: unknown; retire?: boolean }) => {
       const p = this.pending.get(msg.job);
       if (!p) return;
       if ('note' in msg) { p.onNote?.(msg.note); return; }
@@ -76,6 +76,8 @@ class PoolThread {
       if (this.pending.size === 0) this.worker.unref();
       if (msg.ok) p.resolve(msg.result);
       else p.reject(new Error(msg.error));
+      // The thread's module cache holds a failed import (worker.mjs): the next job gets a new thread.
+      if (msg.retire) fail(new Error(`worker thread retired after: ${msg.error}`));
     });
     const fail = (err: Error) => {
       if (this.dead) return;

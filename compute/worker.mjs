@@ -137,7 +137,13 @@ parentPort.on('message', (msg) => {
         const result = await fn(msg.args, (note) => parentPort.postMessage({ job: msg.job, note }));
         parentPort.postMessage({ job: msg.job, ok: true, result });
       } catch (err) {
-        parentPort.postMessage({ job: msg.job, ok: false, error: err instanceof Error ? `${err.message}` : String(err) });
+        const error = err instanceof Error ? `${err.message}` : String(err);
+        // Out of file descriptors mid-import (a connection flood): the failed import stays in this
+        // thread's module cache and every later job would fail the same way; a fresh thread
+        // starts clean (the pool replaces a retired thread).
+        const retire = /\bE[MN]FILE\b/.test(error) || err?.code === 'EMFILE' || err?.code === 'ENFILE';
+        parentPort.postMessage({ job: msg.job, ok: false, error, ...(retire ? { retire: true } : {}) });
+        if (retire) modules.delete(msg.module);
       }
     });
   }

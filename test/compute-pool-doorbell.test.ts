@@ -87,3 +87,18 @@ describe('kernel runs through the helpers\' doorbell (compute/pool.ts, worker.mj
     }
   });
 });
+
+describe('a pool thread out of file descriptors', () => {
+  it('is retired after the job that failed, and the next job gets a fresh thread (its module cache held the failed import)', async () => {
+    const module = new URL('./fixtures/pool-jobs.ts', import.meta.url);
+    const [first] = await runPooled<null, number>({ module, fn: 'threadNumber', jobs: [null], workers: 1 });
+    const failed = await runPooled<null, never>({ module, fn: 'outOfDescriptors', jobs: [null], workers: 1 }).then(() => null, (e: Error) => e);
+    expect(failed?.message).toMatch(/EMFILE/);
+    const [next] = await runPooled<null, number>({ module, fn: 'threadNumber', jobs: [null], workers: 1 });
+    expect(next).not.toBe(first);
+    // An ordinary failure keeps the thread.
+    await runPooled<null, never>({ module, fn: 'nope', jobs: [null], workers: 1 }).catch(() => null);
+    const [same] = await runPooled<null, number>({ module, fn: 'threadNumber', jobs: [null], workers: 1 });
+    expect(same).toBe(next);
+  });
+});

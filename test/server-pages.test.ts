@@ -236,6 +236,8 @@ describe.each(BACKENDS)('$name', (backend) => {
       expect(invalid.status).toBe(422);
       expect(await invalid.text()).toMatch(/The submission was not accepted.*not in the pool/s);
       expect((await b.post('/challenges/tiny/submit', { file: new File([`id\n${ids[0]}\n`], 'a.csv') })).status).toBe(403);
+      // Without a session the form is not even read (it would cost the shared upload thread).
+      expect((await new Browser(() => app).post('/challenges/tiny/submit', { file: new File([`id\n${ids[0]}\n`], 'a.csv') })).status).toBe(401);
       const name = `${XSS}.csv`;
       const r = await b.post('/challenges/tiny/submit', { csrf, file: new File([`id\n${ids.slice(0, 80).join('\n')}\n`], name) });
       expect(r.status).toBe(303);

@@ -4,7 +4,7 @@
  * an earlier process left running back in the queue, records the served challenges, starts the
  * evaluation workers and listens. `sieve serve` is a thin layer over these two.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { mkdir } from 'node:fs/promises';
@@ -238,6 +238,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const { server, port } = await new Promise<{ server: ServerType; port: number }>((ok, fail) => {
     const s = serve({ fetch: app.fetch, port: opts.port, hostname: host }, (info) => ok({ server: s, port: info.port }));
     s.once('error', (err: NodeJS.ErrnoException) => fail(new SieveError(`cannot listen on ${host}:${opts.port} (${err.code ?? err.message})`, { where: '--port' })));
+    // A flood of half-open connections must not take the file descriptors the server needs to
+    // read its own modules and files (20,000 of them broke every upload until a restart): at
+    // most half the process's limit, and a client has HEADERS_TIMEOUT_MS to send its headers.
+    const http = s as unknown as { maxConnections?: number; headersTimeout?: number };
+    http.maxConnections = connectionCap();
+    http.headersTimeout = HEADERS_TIMEOUT_MS;
   });
   queue.start();
   return {
@@ -256,4 +262,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await store.close();
     },
   };
+}
+
+/** How long a client may take to send its request headers. */
+const HEADERS_TIMEOUT_MS = 20_000;
+
+/** Half the process's soft limit on open files (Linux: /proc/self/limits), 1,000 elsewhere. */
+function connectionCap(): number {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (m) return Math.max(64, Math.floor(Number(m[1]) / 2));
+  } catch { /* not Linux */ }
+  return 1000;
 }

@@ -157,6 +157,9 @@ export function pagesApp(api: Hono, opts: PagesOptions): Hono {
     }),
     async (c) => {
       const name = c.req.param('name');
+      // Signed in first: reading a form costs the shared upload thread seconds, which no one
+      // without a session may spend (four anonymous loops of 16 MB forms slowed others' uploads 100×).
+      if (!sessions.token(c)) throw new PageError(401, { code: 'unauthorized', message: 'sign in to submit' });
       // The multipart body is read in a worker thread (a 15 MB file takes undici a third of a second).
       let form;
       try {
