@@ -201,6 +201,13 @@ describe('code strategy sandbox: escapes', () => {
     expectStopped(t, /FileSystemWrite \(trace_events\)/);
     const h = await run(`export function select() { return [process.report.getReport().header.host]; }`);
     expectStopped(h, /process\.report/);
+    const o = await run(`import { hostname } from 'node:os';\nexport function select() { return [hostname()]; }`);
+    expectStopped(o, /os\.hostname/);
+    // createRequire(...).resolve answered ERR_ACCESS_DENIED for a file that exists, MODULE_NOT_FOUND for one that does not.
+    for (const path of ['/etc/passwd', '/no/such/file.js']) {
+      const q = await run(`import { createRequire } from 'node:module';\nexport function select() { return [createRequire(import.meta.url).resolve(${JSON.stringify(path)})]; }`);
+      expectStopped(q, new RegExp(`FileSystemRead \\(require ${path.replace(/[./]/g, '\\$&')}\\)`));
+    }
   });
 
   it('refuses imports of anything but Node built-ins, before running', async () => {

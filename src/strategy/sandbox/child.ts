@@ -8,7 +8,8 @@
  * nothing here may touch another file. Everything it needs is bundled in.
  */
 import fs, { readFileSync, writeSync } from 'node:fs';
-import { syncBuiltinESMExports } from 'node:module';
+import Module, { isBuiltin, syncBuiltinESMExports } from 'node:module';
+import os from 'node:os';
 import traceEvents from 'node:trace_events';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -83,6 +84,17 @@ Object.defineProperty(fs.realpathSync, 'native', { value: denyRealpath('realpath
 Object.defineProperty(fs.realpath, 'native', { value: denyRealpath('realpath.native'), writable: false, configurable: false });
 Object.defineProperty(traceEvents, 'createTracing', { value: () => refused('FileSystemWrite (trace_events)'), writable: false, configurable: false });
 Object.defineProperty(process, 'report', { get: () => refused('process.report'), configurable: false });
+// The host's name, users and interfaces are no business of a strategy's either.
+for (const n of ['hostname', 'userInfo', 'networkInterfaces'] as const) {
+  Object.defineProperty(os, n, { value: () => refused(`os.${n}`), writable: false, configurable: false });
+}
+// require() and require.resolve() (through createRequire) of a path answered whether it exists
+// (ERR_ACCESS_DENIED against MODULE_NOT_FOUND): only Node's built-ins resolve.
+const resolveFilename = (Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string })._resolveFilename;
+Object.defineProperty(Module, '_resolveFilename', {
+  value: (request: string, ...rest: unknown[]) => (isBuiltin(request) ? resolveFilename.call(Module, request, ...rest) : refused(`FileSystemRead (require ${request})`)),
+  writable: false, configurable: false,
+});
 syncBuiltinESMExports();
 
 /** The result channel: fd 3, a pipe the parent reads to its end. */
