@@ -282,6 +282,18 @@ describe('code strategy sandbox: escapes', () => {
     expectStopped(r, /longer than its wall-clock limit of 1\.5 s/);
   });
 
+  it('one wall-clock budget covers the run and its restart with the findings', async () => {
+    // 1.2 s before asking for the findings, 1.2 s after: each alone fits the 2 s limit, both do not
+    // (a restart used to get a fresh budget, twice the strategy's share of a job's time).
+    const src = `export function select(ctx) {
+      const end = Date.now() + 1200; while (Date.now() < end) {}
+      if (ctx.findings.labelIssue.length < 0) return [];
+      return [0];
+    }`;
+    const r = await run(src, { limits: { ...LIMITS, timeoutMs: 2000 } }, { cpuSeconds: 30 });
+    expectStopped(r, /longer than its wall-clock limit of 2 s/);
+  });
+
   it('stops unbounded allocation: heap and typed arrays', async () => {
     const heap = await run(`export function select() { const keep = []; for (;;) keep.push(new Array(100000).fill(Math.random())); }`, { limits: { ...LIMITS, memoryMb: 64 } });
     expectStopped(heap, /ran out of memory: its heap limit is 64 MB/);

@@ -128,6 +128,9 @@ export async function runCodeStrategy(
     await writeFile(join(dir, 'child.mjs'), childJs, { mode: 0o600 });
     await writeFile(join(dir, 'strategy.mjs'), strategyJs, { mode: 0o600 });
     let findings: PoolFindings | null = null;
+    // One time budget for the run, the restart with the findings included: a strategy that
+    // spent all but a moment before asking for them got a fresh budget and twice its share.
+    const started = performance.now();
     for (;;) {
       const { bytes } = await writeContextFiles(dir, {
         task: input.task,
@@ -140,9 +143,10 @@ export async function runCodeStrategy(
         maxResultBytes: input.limits.maxOutputBytes,
         maxRows: input.limits.maxRows,
       });
+      const left = Math.max(1000, input.limits.timeoutMs - (performance.now() - started));
       const limits: SandboxLimits = {
-        wallMs: input.limits.timeoutMs,
-        cpuSeconds: opts.cpuSeconds ?? Math.ceil(input.limits.timeoutMs / 1000),
+        wallMs: left,
+        cpuSeconds: opts.cpuSeconds ?? Math.ceil(left / 1000),
         heapMb: input.limits.memoryMb,
         addressSpaceMb: input.limits.memoryMb + BASE_ADDRESS_SPACE_MB + Math.ceil((2 * bytes) / (1024 * 1024)),
         maxLogBytes: MAX_LOG_BYTES,
@@ -154,7 +158,8 @@ export async function runCodeStrategy(
         findings = await input.findings();
         continue;
       }
-      const result = interpret(outcome, limits, source.path);
+      // Said against the whole budget, not what was left of it for the restart.
+      const result = interpret(outcome, { ...limits, wallMs: input.limits.timeoutMs }, source.path);
       return {
         ids: result.ids,
         ...(result.labels ? { labels: result.labels } : {}),
