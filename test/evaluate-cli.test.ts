@@ -143,6 +143,15 @@ describe('sieve evaluate / verify / baselines on credit-fair (small and fast)', 
     const noPrivate = structuredClone(stored);
     delete noPrivate.private;
     expect(rescoreRecord(noPrivate).differences.map((d: { path: string }) => d.path)).toEqual(['private']);
+    // A record damaged deep inside is bad input for --rescore (exit 2), not an internal error (exit 1).
+    const deep = structuredClone(stored);
+    delete deep.counts.layout;
+    const deepPath = join(dir, 'deep.json');
+    writeFileSync(deepPath, JSON.stringify(deep));
+    const d = sieve('verify', deepPath, '--rescore');
+    expect(d.status).toBe(2);
+    expect(d.stderr).toMatch(/^error: the record cannot be re-scored: /);
+    expect(d.stderr).not.toMatch(/internal error/);
 
     const tampered = structuredClone(stored);
     tampered.counts.parts.private[3].confusion[0] += 1;

@@ -118,6 +118,8 @@ describe('fashion-select: scoring, determinism, verify', () => {
       ['submission.rows', (r) => { r.submission.rows -= 1; }],
       ['fits[0].iterations', (r) => { r.fits[0].iterations += 1; }],
       ['invented', (r) => { r.invented = 1; }],
+      // A record of this evaluator has its generalisation block (a file of ids': a note): removed, it differs.
+      ...(first.generalisation ? [['generalisation', (r: Record<string, any>) => { delete r.generalisation; }] as [string, (r: Record<string, any>) => void]] : []),
     ];
     for (const [path, edit] of edits) {
       const t = JSON.parse(readFileSync(recPath, 'utf8'));
@@ -125,6 +127,12 @@ describe('fashion-select: scoring, determinism, verify', () => {
       writeFileSync(badRec, JSON.stringify(t));
       expect((await verifyRecord(badRec)).differences.map((d) => d.path)).toEqual([path]);
     }
+    expect(first.generalisation).toBeDefined();
+    // A damaged field a re-run starts from is bad input, not a crash.
+    const damaged = JSON.parse(readFileSync(recPath, 'utf8'));
+    damaged.bootstrap.samples = 1.5;
+    writeFileSync(badRec, JSON.stringify(damaged));
+    await expect(verifyRecord(badRec)).rejects.toThrow(/^the result record is damaged: bootstrap\.samples is 1\.5, not an integer from 1 to 100,000/);
     const volatile = JSON.parse(readFileSync(recPath, 'utf8'));
     volatile.fits[0].seconds += 5; volatile.created_at = '2000-01-01T00:00:00Z'; volatile.system = {}; volatile.submission.path = '/elsewhere/ids.csv';
     writeFileSync(badRec, JSON.stringify(volatile));

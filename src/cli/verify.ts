@@ -1,6 +1,7 @@
 /** `sieve verify result.json`: re-run a result record and confirm bit-identical metrics. */
 import type { Command } from 'commander';
 import { applyThreads } from './threads.ts';
+import { SieveError } from '../util/errors.ts';
 import { printJson, printTable } from '../util/output.ts';
 import { progressBar } from '../util/progress.ts';
 
@@ -53,7 +54,16 @@ export function register(program: Command): void {
 async function rescore(result: string, opts: { json?: boolean }): Promise<void> {
   const { readRecord } = await import('../evaluate/verify.ts');
   const { rescoreRecord } = await import('../evaluate/rescore.ts');
-  const outcome = rescoreRecord(await readRecord(result));
+  const rec = await readRecord(result);
+  let outcome;
+  try {
+    outcome = rescoreRecord(rec);
+  } catch (err) {
+    // A record whose content the checks cannot use (a key removed deep inside, a count of the
+    // wrong shape) is bad input, exit 2: not "figures differ", not a crash.
+    if (err instanceof SieveError) throw err;
+    throw new SieveError(`the record cannot be re-scored: ${(err as Error).message.split('\n')[0]}`, { where: result, examples: ['a record is what `sieve evaluate --out FILE` writes, whole'] });
+  }
   if (opts.json) printJson(outcome);
   else {
     for (const n of outcome.notes) console.log(`note: ${n}`);

@@ -49,7 +49,9 @@ function recordedTables(rec: ResultRecord, notes: string[]): { part: string; whe
 const asStored = (v: unknown) => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)));
 
 function missing(rec: ResultRecord, what: string): never {
-  throw new SieveError(`the record has no ${what} to re-score from (written by evaluator ${rec.evaluator?.version ?? '?'}, before records stored their counts)`, {
+  // Counts arrived before 2.0.0; a record of a later evaluator without them has lost them.
+  const old = missingReplayReason({ evaluator: rec.evaluator }) !== null;
+  throw new SieveError(`the record has no ${what} to re-score from (${old ? `written by evaluator ${rec.evaluator?.version ?? '?'}, before records stored their counts` : `every record of evaluator ${rec.evaluator?.version} stores them: removed`})`, {
     where: 'record',
     examples: ['run `sieve verify` without --rescore to re-run it instead'],
   });

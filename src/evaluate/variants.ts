@@ -17,7 +17,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { studentTInterval } from '../../compute/stats.ts';
 import type { VariantRecipe } from '../../pools/recipes/variants.ts';
 import { metricRange, type Challenge } from '../challenge/schema.ts';
@@ -142,7 +142,8 @@ export async function ensureVariants(challenge: Challenge, opts: { progress?: Pr
         where,
         examples: [
           'the variant recipe, its source pool or the Parquet writer changed since the hash was pinned',
-          `\`sieve challenge variants ${challenge.name}\` shows the hashes built here`,
+          // A copied challenge keeps its name: the command must name the copy, not the built-in.
+          `\`sieve challenge variants ${challenge.builtin ? challenge.name : dirname(challenge.specPath)}\` shows the hashes built here`,
         ],
       });
     const diff = featureDifference(own, pool.manifest);

@@ -51,6 +51,18 @@ export async function readRecord(path: string): Promise<ResultRecord> {
   for (const key of ['challenge', 'pool', 'submission', 'metrics', 'bootstrap', 'test', 'primary', 'seeds', 'model'] as const) {
     if (!rec[key] || typeof rec[key] !== 'object') throw new SieveError(`result record lacks "${key}"`, { where: path, examples: ['a record is what `sieve evaluate --out FILE` writes, whole'] });
   }
+  // The fields a re-run is started from: checked here, so a damaged one is bad input (exit 2).
+  const bad: string[] = [];
+  const str = (v: unknown, name: string) => { if (typeof v !== 'string' || !v) bad.push(`${name} is not a non-empty string`); };
+  str(rec.challenge.ref, 'challenge.ref');
+  str(rec.challenge.spec_sha256, 'challenge.spec_sha256');
+  str(rec.pool.content_hash, 'pool.content_hash');
+  str(rec.submission.sha256, 'submission.sha256');
+  const b = rec.bootstrap as { samples?: unknown; seed?: unknown };
+  if (!(Number.isInteger(b.samples) && (b.samples as number) >= 1 && (b.samples as number) <= 100_000)) bad.push(`bootstrap.samples is ${JSON.stringify(b.samples)}, not an integer from 1 to 100,000 (the challenge schema's range)`);
+  if (!Number.isInteger(b.seed)) bad.push(`bootstrap.seed is ${JSON.stringify(b.seed)}, not an integer`);
+  if (!Array.isArray(rec.seeds) || !rec.seeds.every((x) => Number.isInteger(x))) bad.push('seeds is not a list of integers');
+  if (bad.length) throw new SieveError(`the result record is damaged: ${bad[0]}`, { where: path, examples: bad, count: bad.length });
   return rec;
 }
 
@@ -162,7 +174,9 @@ export async function verifyRecord(
   // submission, evaluator settings or convergence note was edited does not verify.
   const a = comparable(rec), b = comparable(against);
   // Records from before variants existed have no generalisation block; timings are never compared.
-  if (rec.generalisation === undefined) delete b.generalisation;
+  // (Records of evaluator 3.0.0 on always have one, a file of ids' a note: a missing one differs.)
+  if (rec.generalisation === undefined && (fresh.generalisation === undefined || missingReplayReason({ evaluator: rec.evaluator }) !== null)) delete b.generalisation;
+  else if (rec.generalisation === undefined) { a.generalisation = null; b.generalisation = comparableGeneralisation(fresh.generalisation); }
   else { a.generalisation = comparableGeneralisation(rec.generalisation); b.generalisation = comparableGeneralisation(fresh.generalisation); }
   const priv = rec.private as ResultRecord['private'] | { hidden: true } | null;
   if (priv && 'hidden' in priv) {
@@ -170,8 +184,10 @@ export async function verifyRecord(
     delete a.private; delete b.private;
   } else b.private = JSON.parse(JSON.stringify(fresh.private ?? null));
   if (rec.sieve?.version !== fresh.sieve.version) notes.push(`sieve version changed: recorded ${rec.sieve?.version}, running ${fresh.sieve.version}`);
-  else if (rec.sieve?.code_sha256 && rec.sieve.code_sha256 !== fresh.sieve.code_sha256)
-    notes.push(`sieve's code differs from the code that made the record (code sha256 ${rec.sieve.code_sha256.slice(0, 12)}…, running ${fresh.sieve.code_sha256?.slice(0, 12)}…; a run from dist/ and one from the sources differ too)`);
+  else if (rec.sieve?.code_sha256 !== fresh.sieve.code_sha256)
+    notes.push(rec.sieve?.code_sha256
+      ? `sieve's code differs from the code that made the record (code sha256 ${rec.sieve.code_sha256}, running ${fresh.sieve.code_sha256}; a run from dist/ and one from the sources differ too)`
+      : `the record names no code sha256 (sieve.code_sha256); running ${fresh.sieve.code_sha256}`);
   const ev = (x: ResultRecord) => (x.evaluator && typeof x.evaluator === 'object' ? x.evaluator : {}) as Record<string, unknown>;
   if (rec.evaluator?.version !== fresh.evaluator.version) { a.evaluator = { ...ev(rec), version: null }; b.evaluator = { ...ev(fresh), version: null }; }
   for (const key of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) compareJson(a[key], b[key], key, differences, counter);
