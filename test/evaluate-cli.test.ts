@@ -48,6 +48,12 @@ describe('sieve evaluate / verify / baselines on credit-fair (small and fast)', 
     expect(sieve('evaluate', 'credit-fair', sub, '--threads', '1', '--out', oneOut).status).toBe(0);
     expect(JSON.parse(readFileSync(oneOut, 'utf8')).system.threads).toBe(1);
     expect(sieve('evaluate', 'credit-fair', sub, '--threads', '0').stderr).toMatch(/--threads must be an integer ≥ 1, got "0"/);
+    // The environment variable is checked too (it was ignored, and every core used).
+    const envBad = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'sieve.mjs'), 'evaluate', 'credit-fair', sub], {
+      encoding: 'utf8', env: { ...process.env, CI: '1', SIEVE_THREADS: 'abc' },
+    });
+    expect(envBad.status).toBe(2);
+    expect(envBad.stderr).toMatch(/SIEVE_THREADS must be an integer ≥ 1, got "abc"/);
     // The --json public view, saved: verify compares what it holds (tryout: it reported the
     // private and all-rows counts it lacks as 2 differing figures, exit 1).
     const savedPublic = join(dir, 'public.json');

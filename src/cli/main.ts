@@ -7,6 +7,7 @@ import { describeFailure } from '../util/errors.ts';
 import { terminalWidth } from '../util/output.ts';
 import { cleanupTrackedSync, getInterruptNote } from '../util/temps.ts';
 import { commands } from './commands.ts';
+import { checkThreadsEnv } from './threads.ts';
 
 // Interrupted: remove every temporary file and folder, then exit as a shell expects (128 + signal).
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
@@ -41,6 +42,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 for (const register of commands) register(program);
 
 try {
+  checkThreadsEnv();
   await program.parseAsync(process.argv);
 } catch (err) {
   reportAndExit(err);
