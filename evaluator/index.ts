@@ -26,8 +26,8 @@ export {
 export { evaluateSelection, type SelectionInput } from './protocols/selection.ts';
 export { applyCorrections, evaluateRelabel, type Corrections, type RelabelInput, type RelabelOutput } from './protocols/relabel.ts';
 export {
-  classificationReplayScorer, decodeMask, decodeReplay, encodeMask, encodeReplay, mergeReplay, restrictReplay, REPLAY_FORMAT,
-  type ClassificationReplay, type CurveReplay, type Replay, type ReplayJson,
+  classificationReplayScorer, decodeMask, decodeReplay, encodeMask, encodeReplay, mergeReplay, restrictReplay, REPLAY_FORMAT, swappablePair,
+  type ClassificationReplay, type CurveReplay, type Replay, type ReplayJson, type SwappablePair,
 } from './replay.ts';
 export {
   curveReplayScorer, evaluateRanking, RANKING_METRICS, type CurveCounts, type RankingCurve, type RankingInput, type RankingOutput,

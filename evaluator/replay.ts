@@ -205,6 +205,71 @@ export function classificationReplayScorer(r: ClassificationReplay, layout: Layo
   return classificationScorer(layoutOf(layout, r.groups), r.seedSet.map((i) => scores[i]));
 }
 
+/** Two replays of the same rows, scored as per-seed copies whose rows can be exchanged (swappablePair). */
+export interface SwappablePair {
+  a: SeedScorer;
+  b: SeedScorer;
+  /** Rows where some seed's prediction, confidence or log loss differs between a and b, ascending. */
+  differing: Int32Array;
+  /**
+   * For each seed, the first seed identical to it in both replays (itself when none is): seeds
+   * identical in a and in b stay identical whatever rows are exchanged.
+   */
+  first: number[];
+  /** Exchanges a's and b's predictions of every seed on `rows` in place (exchanging again undoes it). */
+  swap(rows: ArrayLike<number>): void;
+}
+
+/**
+ * A paired permutation test's two scorers: a and b (classification replays of the same rows:
+ * same labels and groups) as per-seed copies, with swap(rows) exchanging those rows'
+ * predictions between them. The scorers read the copies on every compute() (no cached
+ * tallies), so a swap changes what they score next.
+ */
+export function swappablePair(ra: ClassificationReplay, rb: ClassificationReplay, layout: LayoutDescription): SwappablePair {
+  if (ra.n !== rb.n || !sameArray(ra.y, rb.y)) throw new RangeError('swappablePair: the two replays do not cover the same labelled rows');
+  if (ra.groups.length !== rb.groups.length || ra.groups.some((g, i) => !sameArray(g, rb.groups[i]))) throw new RangeError('swappablePair: the two replays have different groups');
+  if (ra.seedSet.length !== rb.seedSet.length) throw new RangeError(`swappablePair: ${ra.seedSet.length} and ${rb.seedSet.length} seeds`);
+  const k = layout.classes.length, n = ra.n, S = ra.seedSet.length;
+  const copies = (r: ClassificationReplay): RowScores[] => r.seedSet.map((i) => {
+    const set = r.sets[i];
+    const bin = new Uint8Array(n);
+    for (let q = 0; q < n; q++) bin[q] = eceBin(set.confidence[q]);
+    return { n, k, yTrue: r.y, pred: set.pred.slice(), confidence: set.confidence.slice(), nll: set.nll.slice(), bin };
+  });
+  const sa = copies(ra), sb = copies(rb);
+  const differing: number[] = [];
+  for (let q = 0; q < n; q++) {
+    for (let s = 0; s < S; s++) {
+      const x = sa[s], y = sb[s];
+      if (x.pred[q] !== y.pred[q] || !Object.is(x.confidence[q], y.confidence[q]) || !Object.is(x.nll[q], y.nll[q])) { differing.push(q); break; }
+    }
+  }
+  const first = Array.from({ length: S }, (_, s) => {
+    for (let t = 0; t < s; t++) if (ra.seedSet[t] === ra.seedSet[s] && rb.seedSet[t] === rb.seedSet[s]) return t;
+    return s;
+  });
+  const lay = layoutOf(layout, ra.groups);
+  return {
+    a: classificationScorer(lay, sa),
+    b: classificationScorer(lay, sb),
+    differing: Int32Array.from(differing),
+    first,
+    swap(rows) {
+      for (let s = 0; s < S; s++) {
+        const x = sa[s], y = sb[s];
+        for (let j = 0; j < rows.length; j++) {
+          const q = rows[j];
+          let t: number = x.pred[q]; x.pred[q] = y.pred[q]; y.pred[q] = t;
+          t = x.confidence[q]; x.confidence[q] = y.confidence[q]; y.confidence[q] = t;
+          t = x.nll[q]; x.nll[q] = y.nll[q]; y.nll[q] = t;
+          t = x.bin[q]; x.bin[q] = y.bin[q]; y.bin[q] = t;
+        }
+      }
+    },
+  };
+}
+
 // ---------------------------------------------------------------------------------------
 // JSON form
 

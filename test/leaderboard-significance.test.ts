@@ -1,8 +1,8 @@
 /**
  * The leaderboard's significance marks (src/server/leaderboard.ts over src/evaluate/paired.ts):
- * every interval holds its estimate, the paired bootstrap agrees with a hand computation of
- * the accuracy difference over the same resamples, identical submissions are tied, a clearly
- * worse one is not, results that cannot be paired say why, Holm's adjustment matches its
+ * every interval holds its estimate, the paired bootstrap interval of the accuracy difference
+ * and the permutation test's p-value agree with hand computations, identical submissions are
+ * tied, a clearly worse one is not, 4 rows that differ are no evidence, results that cannot be paired say why, Holm's adjustment matches its
  * definition, and everything is deterministic. The private part appears only after close,
  * with each entry's move.
  */
@@ -10,10 +10,10 @@ import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeReplay, forEachResample, allRows, type ClassificationReplay } from '../evaluator/index.ts';
+import { decodeReplay, encodeReplay, forEachResample, allRows, type ClassificationReplay } from '../evaluator/index.ts';
 import { loadChallenge } from '../src/challenge/load.ts';
 import type { Challenge } from '../src/challenge/schema.ts';
-import { holmAdjust } from '../src/evaluate/paired.ts';
+import { holmAdjust, pairedDifference, pairedScorer, type PartScorer } from '../src/evaluate/paired.ts';
 import type { ResultRecord } from '../src/evaluate/record.ts';
 import { evaluateSource } from '../src/evaluate/runner.ts';
 import { openPool, readSplit } from '../src/pool/read.ts';
@@ -93,7 +93,7 @@ describe('leaderboard significance', async () => {
     expect(bad.vs_leader!.difference!).toBeLessThan(-0.2);
     expect(bad.vs_leader!.significant).toBe(true);
     expect(bad.tied_with_leader).toBe(false);
-    expect(bad.vs_leader!.p_value).toBeCloseTo(2 / 401, 12); // no resample of 400 reaches 0
+    expect(bad.vs_leader!.p_value).toBeCloseTo(1 / 401, 12); // no exchange of 400 comes as far from 0
     // Deterministic: a fresh cache, the same marks bit for bit; the cache gives them again.
     // Computed on this thread instead of a pool worker: the same figures.
     expect(await leaderboard(open, results(records), new Date(), new Significance({ threads: 0 }))).toEqual(board);
@@ -104,7 +104,7 @@ describe('leaderboard significance', async () => {
     expect(JSON.stringify(board)).not.toMatch(/private/);
   });
 
-  it('agrees with a hand computation of the paired accuracy difference over the same resamples', async () => {
+  it('agrees with a hand computation: the interval over the same resamples, the p-value of the exact permutation test', async () => {
     // Per row: the share of seeds that predict it right, straight from the stored replays.
     const rightShare = (r: ResultRecord) => {
       const rep = decodeReplay(r.replay!) as ClassificationReplay;
@@ -113,6 +113,33 @@ describe('leaderboard significance', async () => {
       return out;
     };
     const byRecord = new Map(Object.entries(records).map(([name, r]) => [`sub_${name}`, rightShare(r)]));
+    const replays = new Map(Object.entries(records).map(([name, r]) => [`sub_${name}`, decodeReplay(r.replay!) as ClassificationReplay]));
+    // Rows where some seed's stored prediction facts differ: what the test exchanges.
+    const differing = (x: ClassificationReplay, y: ClassificationReplay) => {
+      let D = 0;
+      for (let i = 0; i < x.n; i++) {
+        if (x.seedSet.some((sx, s) => { const a = x.sets[sx], b = y.sets[y.seedSet[s]]; return a.pred[i] !== b.pred[i] || a.confidence[i] !== b.confidence[i] || a.nll[i] !== b.nll[i]; })) D++;
+      }
+      return D;
+    };
+    // The exact two-sided permutation p-value of the accuracy difference: each row's difference
+    // in right shares (a multiple of 1/S) takes either sign; the distribution of the signed sum by
+    // dynamic programming over integers.
+    const exactP = (rx: Float64Array, ry: Float64Array, S: number) => {
+      const deltas = Array.from(rx, (v, i) => Math.round((v - ry[i]) * S)).filter((v) => v !== 0);
+      const obs = Math.abs(deltas.reduce((t, v) => t + v, 0));
+      const span = deltas.reduce((t, v) => t + Math.abs(v), 0);
+      let dist = new Float64Array(2 * span + 1);
+      dist[span] = 1;
+      for (const v of deltas) {
+        const next = new Float64Array(dist.length);
+        for (let x = 0; x < dist.length; x++) if (dist[x]) { next[x + v] += dist[x] / 2; next[x - v] += dist[x] / 2; }
+        dist = next;
+      }
+      let p = 0;
+      for (let x = 0; x < dist.length; x++) if (Math.abs(x - span) >= obs) p += dist[x];
+      return p;
+    };
     const entries = (await leaderboard(open, results(records), new Date())).entries as unknown as Entry[];
     let checked = 0, between = 0;
     for (const e of entries) {
@@ -126,10 +153,12 @@ describe('leaderboard significance', async () => {
           for (let i = 0; i < n; i++) { sx += w[i] * rx[i]; sy += w[i] * ry[i]; m += w[i]; }
           d.push(sx / m - sy / m);
         });
-        const below = d.filter((v) => v <= 1e-12).length, above = d.filter((v) => v >= -1e-12).length;
         const diff = c.difference!;
-        const far = diff > 1e-12 ? below : diff < -1e-12 ? above : 400;
-        expect(c.p_value, `${e.participant} vs ${c.against}`).toBeCloseTo(Math.min(1, (2 * (1 + far)) / 401), 12);
+        const p = exactP(rx, ry, records.good.seeds.length);
+        const D = differing(replays.get(e.submission)!, replays.get(c.against)!);
+        // Every exchange scored when 2^D ≤ 400; else 400 random ones, (1 + count) / 401.
+        if (2 ** D <= 400) expect(c.p_value, `${e.participant} vs ${c.against}`).toBeCloseTo(p, 12);
+        else expect(Math.abs(c.p_value! - p), `${e.participant} vs ${c.against}: ${c.p_value} vs exact ${p}`).toBeLessThanOrEqual(4 * Math.sqrt(p * (1 - p) / 400) + 2 / 401);
         if (c.p_value! > 0.01 && c.p_value! < 0.99) between++;
         // The interval: the 2.5th and 97.5th percentiles of the same differences (numpy's linear rule).
         const sorted = [...d].sort((p, q) => p - q);
@@ -142,7 +171,50 @@ describe('leaderboard significance', async () => {
       }
     }
     expect(checked).toBe(8);
-    expect(between).toBeGreaterThan(0); // at least one comparison is neither certain nor null
+    // 41 public rows: the near pairs differ by one row net (p 1), the far ones by half the rows.
+    expect(between).toBe(0);
+  });
+
+  it('few differing rows are no evidence: 4 rows all one way give the exact p 2/16, not the bootstrap\'s ≈ 0.04', () => {
+    // A copy of `good` made wrong on n of its right rows (every seed) and right on m of its wrong ones.
+    const altered = (wrong: number, right: number): ResultRecord => {
+      const rep = decodeReplay(records.good.replay!) as ClassificationReplay;
+      const k = 3;
+      const sets = rep.sets.map((x) => ({ pred: x.pred.slice(), confidence: x.confidence, nll: x.nll }));
+      const allRight = [...Array(rep.n).keys()].filter((i) => rep.seedSet.every((s) => rep.sets[s].pred[i] === rep.y[i]));
+      const allWrong = [...Array(rep.n).keys()].filter((i) => rep.seedSet.every((s) => rep.sets[s].pred[i] !== rep.y[i]));
+      expect(allRight.length).toBeGreaterThanOrEqual(wrong);
+      expect(allWrong.length).toBeGreaterThanOrEqual(right);
+      for (const x of sets) {
+        for (const i of allRight.slice(0, wrong)) x.pred[i] = (rep.y[i] + 1) % k;
+        for (const i of allWrong.slice(0, right)) x.pred[i] = rep.y[i];
+      }
+      return { ...records.good, replay: { ...encodeReplay({ ...rep, sets }), test_ids_sha256: records.good.replay!.test_ids_sha256 } };
+    };
+    const spec = { samples: 1000, seed: 0 };
+    const base = pairedScorer(records.good, 'public') as PartScorer;
+    const four = pairedDifference(pairedScorer(altered(4, 0), 'public') as PartScorer, base, spec);
+    expect(four).toMatchObject({ comparable: true, p_value: 2 / 16 });
+    if (!four.comparable) return;
+    expect(four.difference).toBeCloseTo(-4 / base.rows, 12);
+    // The bootstrap's inverted interval, which decided before: p ≈ 0.04 on the same resamples.
+    const rep = decodeReplay(records.good.replay!) as ClassificationReplay;
+    const changed = [...Array(rep.n).keys()].filter((i) => rep.seedSet.every((s) => rep.sets[s].pred[i] === rep.y[i])).slice(0, 4);
+    const d: number[] = [];
+    forEachResample(allRows(base.rows), base.rows, spec, (_k, w) => {
+      let drawn = 0;
+      for (const i of changed) drawn += w[i];
+      d.push(-drawn / base.rows);
+    });
+    expect((2 * (1 + d.filter((v) => v >= -1e-12).length)) / 1001).toBeLessThan(0.05);
+    // 10 rows one way, 2 the other: 12 rows, more exchanges than draws, so 1000 random ones;
+    // the exact p is P(|Σ ±1 over 12| ≥ 8) = 2·(1 + 12 + 66) / 4096 = 0.0386.
+    const twelve = pairedDifference(pairedScorer(altered(10, 2), 'public') as PartScorer, base, spec);
+    if (!twelve.comparable) throw new Error('not comparable');
+    const exact = (2 * (1 + 12 + 66)) / 4096;
+    expect(Math.abs(twelve.p_value - exact)).toBeLessThanOrEqual(4 * Math.sqrt(exact * (1 - exact) / 1000) + 2 / 1001);
+    // Deterministic: the same draws again.
+    expect(pairedDifference(pairedScorer(altered(10, 2), 'public') as PartScorer, base, spec)).toEqual(twelve);
   });
 
   it('marks results that cannot be paired, and says why, instead of tying them', async () => {

@@ -1,6 +1,6 @@
 /**
- * Paired bootstrap comparison of two results of one challenge on the same test rows: is the
- * difference between their primary metrics larger than test-row sampling explains?
+ * Paired comparison of two results of one challenge on the same test rows: is the difference
+ * between their primary metrics larger than test-row sampling explains?
  *
  * Both records store, per test part, the per-row facts their own bootstrap resamples
  * (evaluator/replay.ts). Pairing means each resample draws one set of test rows and scores
@@ -9,15 +9,25 @@
  * are the evaluator's own (evaluator/bootstrap.ts, the challenge's bootstrap seed and count),
  * the very draws each entry's interval came from: the result is deterministic.
  *
- * Reported: the difference a − b of the means, its 95% percentile interval (extended to reach
- * the estimate if the percentiles miss it, compute/stats.ts), and a two-sided bootstrap
- * p-value for "no difference": p = min(1, 2 · (1 + #{d* on the far side of 0}) / (B + 1)),
- * the percentile interval inverted (Davison & Hinkley 1997, §4.4), so p < 0.05 goes with an
- * interval excluding 0. Corrections for multiple comparisons (Holm) are the caller's: a
- * leaderboard compares many pairs.
+ * Reported: the difference a − b of the means and its 95% percentile interval (extended to
+ * reach the estimate if the percentiles miss it, compute/stats.ts), and a two-sided p-value
+ * for "no difference". Classification: a paired permutation test (approximate randomisation,
+ * Noreen 1989): under "no difference" each test row's two predictions could have come from
+ * either entry, so each draw exchanges them (every seed's) on a random subset of the D rows
+ * where they differ, p = (1 + #{|d*| ≥ |d|}) / (B + 1); where 2^D ≤ B every exchange is
+ * scored and p is the exact share (for accuracy, exact McNemar). The bootstrap's inverted
+ * interval, p = 2(1 + #{d* beyond 0}) / (B + 1), is no test where few rows differ: with 4
+ * rows, all one way, nearly every resample keeps one of them and p ≈ 0.04 on any number of
+ * test rows (e^−4 of resamples miss all four), where the exact p is 2/16 = 0.125 (a stats
+ * tryout: two 400-row submissions differing on 4 of 150 test rows were marked "below"). The
+ * interval is still the bootstrap's, and can exclude 0 where the test does not reject.
+ * Ranking records (curves over a global order, whose rows cannot be exchanged one by one)
+ * keep the bootstrap p-value. Corrections for multiple comparisons (Holm) are the caller's:
+ * a leaderboard compares many pairs.
  */
 import { bootstrapInterval } from '../../compute/stats.ts';
-import { allRows, forEachResample, type BootstrapSpec, type Replay, type SeedScorer } from '../../evaluator/index.ts';
+import { allRows, forEachResample, swappablePair, type BootstrapSpec, type ClassificationReplay, type LayoutDescription, type Replay, type SeedScorer } from '../../evaluator/index.ts';
+import { createRng } from '../../compute/rng.ts';
 import type { ResultRecord } from './record.ts';
 import { partScorer } from './rescore.ts';
 
@@ -42,14 +52,17 @@ export function pairingRecord(rec: ResultRecord): PairingRecord {
 /** Resampled differences this close to 0 count as 0 (floating-point rounding, not evidence). */
 const TIE = 1e-12;
 
-export const PAIRED_METHOD = 'paired percentile bootstrap over the test rows of the part';
+/** How the p-value is found, by task: the permutation test where rows can be exchanged, else the bootstrap. */
+export function pairedTest(task: string): 'permutation' | 'bootstrap' {
+  return task === 'ranking' ? 'bootstrap' : 'permutation';
+}
 
 export interface PairedDifference {
   /** Mean of a's primary metric minus b's, on this part. */
   difference: number;
   ci95: [number, number];
   ci_extended?: true;
-  /** Two-sided bootstrap p-value of "no difference" (unadjusted). */
+  /** Two-sided p-value of "no difference" (unadjusted): the permutation test's, or the bootstrap's for rankings. */
   p_value: number;
   samples: number;
   seed: number;
@@ -64,6 +77,8 @@ export interface PartScorer {
   testIds: string;
   primary: number;
   first: readonly number[];
+  /** Classification: the replay and layout a permutation test exchanges rows of (absent for curves). */
+  classification?: { replay: ClassificationReplay; layout: LayoutDescription };
 }
 
 /** The scorer of `part` of a record for paired comparisons; a string says why there is none. */
@@ -85,6 +100,7 @@ export function pairedScorer(rec: ResultRecord | PairingRecord, part: 'public' |
     testIds: rec.replay!.test_ids_sha256,
     primary,
     first: built.scorer.firstIdentical ?? Array.from({ length: S }, (_, s) => s),
+    ...(built.replay.kind === 'classification' ? { classification: { replay: built.replay, layout: rec.counts!.layout } } : {}),
   };
 }
 
@@ -118,7 +134,7 @@ export function pairedDifference(a: PartScorer, b: PartScorer, spec: BootstrapSp
   });
   // The far side of 0 from the estimate; an estimate of exactly 0 is no evidence either way.
   const far = difference > 0 ? atOrBelow : difference < 0 ? atOrAbove : spec.samples;
-  const p = Math.min(1, (2 * (1 + far)) / (spec.samples + 1));
+  const p = a.classification && b.classification ? permutationP(a, b, difference, spec) : Math.min(1, (2 * (1 + far)) / (spec.samples + 1));
   const iv = bootstrapInterval(d, difference, { method: 'percentile' });
   return {
     comparable: true,
@@ -129,6 +145,55 @@ export function pairedDifference(a: PartScorer, b: PartScorer, spec: BootstrapSp
     samples: spec.samples,
     seed: spec.seed,
   };
+}
+
+/**
+ * The paired permutation test's two-sided p-value (see the module comment): the two entries'
+ * predictions exchanged on rows where they differ, every exchange (a Gray code: one row more
+ * or less each step) when 2^D ≤ B, else B random subsets drawn with the bootstrap's seed.
+ */
+function permutationP(a: PartScorer, b: PartScorer, difference: number, spec: BootstrapSpec): number {
+  const pair = swappablePair(a.classification!.replay, b.classification!.replay, a.classification!.layout);
+  const D = pair.differing.length;
+  // Equal predictions on every row: the same scores under any exchange.
+  if (D === 0) return 1;
+  const rows = allRows(a.rows), S = pair.first.length;
+  const outs = pair.first.map((f, s) => (f === s ? new Float64Array(a.scorer.names.length) : null));
+  const meanOf = (sc: SeedScorer) => {
+    for (let s = 0; s < S; s++) if (pair.first[s] === s) sc.compute(s, rows, null, outs[s]!);
+    let acc = 0;
+    for (let s = 0; s < S; s++) acc += outs[pair.first[s]]![a.primary];
+    return acc / S;
+  };
+  // At least as far from 0 as observed (within TIE: rounding of the seed average is no evidence).
+  const bound = Math.abs(difference) - TIE;
+  const atLeast = () => Math.abs(meanOf(pair.a) - meanOf(pair.b)) >= bound;
+  if (D < 31 && 2 ** D <= spec.samples) {
+    const total = 2 ** D;
+    let count = atLeast() ? 1 : 0;
+    const one = new Int32Array(1);
+    for (let g = 1; g < total; g++) {
+      one[0] = pair.differing[31 - Math.clz32(g & -g)];
+      pair.swap(one);
+      if (atLeast()) count++;
+    }
+    return count / total;
+  }
+  const rng = createRng(spec.seed);
+  const chosen = new Int32Array(D);
+  let count = 0;
+  for (let k = 0; k < spec.samples; k++) {
+    let m = 0;
+    for (let j = 0; j < D; j += 32) {
+      const bits = rng.nextU32();
+      for (let t = 0; t < 32 && j + t < D; t++) if ((bits >>> t) & 1) chosen[m++] = pair.differing[j + t];
+    }
+    const sub = chosen.subarray(0, m);
+    pair.swap(sub);
+    if (atLeast()) count++;
+    pair.swap(sub);
+  }
+  return (1 + count) / (spec.samples + 1);
 }
 
 /**

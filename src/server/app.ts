@@ -688,7 +688,7 @@ export function createApp(opts: AppOptions): Hono {
 
 /**
  * What an entrant gets of a record: everything but the per-row replays (each test row's true
- * label, prediction, confidence and group, which the paired bootstrap and `sieve verify
+ * label, prediction, confidence and group, which the leaderboard's paired tests and `sieve verify
  * --rescore` use). With them an entrant could read the public test rows' labels one by one;
  * platforms show entrants scores, not rows. Organisers get the whole record. While the challenge
  * is open a ranking curve is cut to its coarse points (coarseCurve): its point after every fix

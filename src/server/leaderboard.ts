@@ -1,7 +1,7 @@
 /**
  * A challenge's leaderboard: one row per participant, their best submission on the public
  * part (direction-aware), with the primary metric's 95% interval, the challenge's leaderboard
- * columns, and significance marks from paired bootstraps (src/evaluate/paired.ts):
+ * columns, and significance marks from paired tests over the same test rows (src/evaluate/paired.ts):
  *
  * - each entry against the leader and against the entry right above it, on the same test
  *   rows and the same resamples (the challenge's bootstrap seed and count);
@@ -23,7 +23,7 @@ import { isClosed } from '../challenge/load.ts';
 import type { Challenge } from '../challenge/schema.ts';
 import { leaderboardColumns, leaderboardOrder } from '../evaluate/format.ts';
 import { runPooled } from '../../compute/pool.ts';
-import { holmAdjust, PAIRED_METHOD, pairedJob, pairingRecord, type PairedOutcome, type PairJob } from '../evaluate/paired.ts';
+import { holmAdjust, pairedJob, pairedTest, pairingRecord, type PairedOutcome, type PairJob } from '../evaluate/paired.ts';
 import { privateVisible, type ResultRecord } from '../evaluate/record.ts';
 
 export const SIGNIFICANCE_LEVEL = 0.05;
@@ -127,10 +127,14 @@ function describe(ch: Challenge, part: Part, n: number) {
   const m = Math.max(0, n - 1);
   return {
     part,
-    method: `${PAIRED_METHOD}: each resample draws one set of ${part} test rows and scores both entries on it (${ch.metrics.primary} averaged over the model's seeds)`,
+    method: pairedTest(ch.task) === 'permutation'
+      ? `paired permutation test over the ${part} test rows: each draw exchanges the two entries' predictions (every seed's) on a random subset of the rows where they differ, or every exchange once when those are at most ${Math.floor(Math.log2(Math.max(1, ch.bootstrap.samples)))} rows; the interval of the difference is a paired percentile bootstrap (each resample draws one set of ${part} test rows and scores both entries on it; ${ch.metrics.primary} averaged over the model's seeds)`
+      : `paired percentile bootstrap over the ${part} test rows: each resample draws one set of them and scores both entries on it (${ch.metrics.primary} averaged over the model's seeds)`,
     resamples: ch.bootstrap.samples,
     seed: ch.bootstrap.seed,
-    test: `two-sided test of no difference in ${ch.metrics.primary}; p = min(1, 2(1 + #resampled differences at or beyond 0, on the side away from the observed difference) / (B + 1))`,
+    test: pairedTest(ch.task) === 'permutation'
+      ? `two-sided test of no difference in ${ch.metrics.primary}; p = (1 + #draws whose difference is at least as far from 0 as the observed one) / (B + 1), or the exact share of all exchanges`
+      : `two-sided test of no difference in ${ch.metrics.primary}; p = min(1, 2(1 + #resampled differences at or beyond 0, on the side away from the observed difference) / (B + 1))`,
     level: SIGNIFICANCE_LEVEL,
     correction: m === 0 ? 'none needed: no comparison (one entry)' : m === 1 ? 'none needed: one comparison with the leader (the entry above is the leader)' : `Holm over the ${m} comparisons with the leader, and separately over the ${m} comparisons with the entry above`,
     tied: `tied_with_leader: the Holm-adjusted p-value against the leader is ≥ ${SIGNIFICANCE_LEVEL} (not significantly different at the ${SIGNIFICANCE_LEVEL} level)`,
