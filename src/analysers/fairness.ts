@@ -214,6 +214,10 @@ export function zeroRatioBound(t: GroupTallies, c: number, judged: Judged, group
  * foreign_worker = no, 0 of 37 predicted bad, gave [21.3%, 26.7%] around 24.1%). Newcombe's
  * hybrid score interval from the two groups' Wilson intervals (Newcombe 1998, method 10)
  * covers it; null when neither extreme is at 0 or 1, or fewer than two groups are judged.
+ * Every judged group at the same rate (a model right on every row: TPR 1 and FPR 0 in each):
+ * the gap is 0 and every resample says so; its interval is the first group against the one
+ * whose Wilson interval is widest (a teacher's tryout printed "95% CI 0.0%–0.0%" with a group
+ * of 71 rows).
  */
 export function boundaryGapBound(t: GroupTallies, c: number, judged: Judged, groups: string[], rate: 'selection' | 'tpr' | 'fpr'): Interval | null {
   const parts = (g: number): [number, number] | null => {
@@ -230,8 +234,18 @@ export function boundaryGapBound(t: GroupTallies, c: number, judged: Judged, gro
     if (r > hiRate) { hiRate = r; hi = g; }
     if (r < loRate) { loRate = r; lo = g; }
   }
-  if (hi < 0 || lo < 0 || hi === lo) return null;
+  if (hi < 0 || lo < 0) return null;
   if (!(loRate === 0 || hiRate === 1)) return null;
+  if (hi === lo) {
+    // Every judged group at one rate: pair the first with the widest other one (fewest rows).
+    let widest = -1;
+    for (let g = 0; g < t.groups; g++) {
+      const x = g === hi ? null : parts(g);
+      if (x && (widest < 0 || x[1] < parts(widest)![1])) widest = g;
+    }
+    if (widest < 0) return null;
+    lo = widest;
+  }
   const [h, hn] = parts(hi)!, [l, ln] = parts(lo)!;
   const [hl, hu] = wilsonInterval(h, hn), [ll, lu] = wilsonInterval(l, ln);
   const d = hiRate - loRate;
@@ -239,7 +253,28 @@ export function boundaryGapBound(t: GroupTallies, c: number, judged: Judged, gro
     low: Math.max(0, d - Math.hypot(hiRate - hl, lu - loRate)),
     high: Math.min(1, d + Math.hypot(hu - hiRate, loRate - ll)),
     bias: NaN, extended: false,
-    bound: `Newcombe's interval from the Wilson intervals of ${groups[hi]} (${h} of ${hn}) and ${groups[lo]} (${l} of ${ln}), one of them at ${loRate === 0 ? '0' : '1'}`,
+    bound: `Newcombe's interval from the Wilson intervals of ${groups[hi]} (${h} of ${hn}) and ${groups[lo]} (${l} of ${ln}), ${hiRate === loRate ? 'both' : 'one of them'} at ${loRate === 0 ? '0' : '1'}`,
+  };
+}
+
+/**
+ * The 95% interval of the worst-group accuracy from the judged groups' Wilson intervals:
+ * [min_g lower_g, min_g upper_g] holds min_g p_g whenever every p_g is in its interval (used
+ * where the estimate is 0 or 1 and the bootstrap cannot vary it).
+ */
+function worstAccuracyBound(t: GroupTallies, judged: Judged, groups: string[]): Interval | null {
+  let low = Infinity, high = Infinity, at = -1;
+  for (let g = 0; g < t.groups; g++) {
+    const rows = t.rows(g);
+    if (!judged.rows[g] || rows === 0) continue;
+    const [l, u] = wilsonInterval(t.correct(g), rows);
+    if (l < low) { low = l; at = g; }
+    if (u < high) high = u;
+  }
+  if (at < 0) return null;
+  return {
+    low, high, bias: NaN, extended: false,
+    bound: `the groups' Wilson intervals (the widest, ${groups[at]}: ${t.correct(at)} of ${t.rows(at)} right)`,
   };
 }
 
@@ -372,6 +407,13 @@ export const fairness: Analyser<FairnessOptions> = {
           const rate = s === 0 ? 'selection' : gaps!.tprGap >= gaps!.fprGap ? 'tpr' : 'fpr';
           const w = Number.isFinite(r.point[s]) ? boundaryGapBound(r.t, r.cls, r.judged, r.attr.groups, rate) : null;
           if (w && (w.low < iv.low || w.high > iv.high)) { iv = { ...w, low: Math.min(w.low, iv.low), high: Math.max(w.high, iv.high) }; gapBounds++; }
+        }
+        // Worst-group accuracy at 0 or 1: every resample of that group gives the same rate, so
+        // the bootstrap's interval is a point; the groups' Wilson intervals bound the lowest
+        // accuracy instead ([min of the lower ends, min of the upper ends]).
+        if (s === 3 && (r.point[s] === 1 || r.point[s] === 0)) {
+          const w = worstAccuracyBound(r.t, r.judged, r.attr.groups);
+          if (w && (w.low < iv.low || w.high > iv.high)) iv = { ...w, low: Math.min(w.low, iv.low), high: Math.max(w.high, iv.high) };
         }
         if (iv.extended && (s < m0 || s - m0 !== r.cls)) extended++;
         r.intervals.push(iv);
@@ -518,17 +560,19 @@ export const fairness: Analyser<FairnessOptions> = {
       const favourable = k === 2 && opts.positiveClass === null && others.length
         ? ` The four-fifths rule concerns the favourable outcome: if that is ${others[0].split(':')[0]}, read its ratio (${others[0].split(': ')[1]}); name it with --positive-class.`
         : '';
-      parts.push(`Lowest demographic-parity ratio: ${ratio(v)} across ${ratioLow.attribute} (selection rate of ${ratioLow.class}, ${range(ratioLow, 'demographic_parity_ratio', ratio)}${others.length ? `; ${others.join(', ')}` : ''}), ${rule}.${favourable}${many}`);
+      // With a named positive class the ratio shown is that class's lowest (the others stand beside it).
+      const head = named ? `Lowest demographic-parity ratio of the positive class ${ratioLow.class}` : 'Lowest demographic-parity ratio';
+      parts.push(`${head}: ${ratio(v)} across ${ratioLow.attribute} (selection rate of ${ratioLow.class}, ${range(ratioLow, 'demographic_parity_ratio', ratio)}${others.length ? `; ${others.join(', ')}` : ''}), ${rule}.${favourable}${many}`);
     }
     if (!dpTop && !eoTop) parts.push(`No attribute has two groups of at least ${N} rows, so no parity or odds difference is judged.`);
     // A model at chance level still treats groups differently, but by accident of its fit:
     // the figures describe that model, not anything the features say about the groups.
     const skill = predictiveSkill(train.labels, oos.proba, k);
-    if (!skill.better) parts.push(`Caution: the out-of-sample model does not predict the labels clearly better than always guessing the majority class (accuracy ${skill.accuracy.toFixed(3)} against ${skill.majorityShare.toFixed(3)}), so these differences describe a model that has learnt little, not the data.`);
+    if (!skill.better) parts.push(`Caution: the out-of-sample model does not predict the labels clearly better than always guessing the majority class (accuracy ${skill.accuracy.toFixed(3)} against ${skill.majorityShare.toFixed(3)}), so ${dpTop || eoTop ? 'these differences describe' : 'its figures describe'} a model that has learnt little, not the data.`);
     const small = groupRows.filter((x) => x.too_small).length;
     const rateSmall = groupRows.filter((x) => !x.too_small && (!x.tpr_judged || !x.fpr_judged)).length;
     if (small) parts.push(`${small} group${small > 1 ? 's have' : ' has'} fewer than ${N} rows: listed in the tables as too small to judge, not judged.`);
-    if (rateSmall) parts.push(`${rateSmall} more group${rateSmall > 1 ? 's have' : ' has'} fewer than ${N} positives or negatives, so ${rateSmall > 1 ? 'their' : 'its'} TPR or FPR is not judged.`);
+    if (rateSmall) parts.push(`${rateSmall} more group${rateSmall > 1 ? 's have' : ' has'} fewer than ${N} positive${N === 1 ? '' : 's'} or negative${N === 1 ? '' : 's'}, so ${rateSmall > 1 ? 'their' : 'its'} TPR or FPR is not judged.`);
     // Label-error rates compared within one group column: the one whose judged groups differ most.
     let lerHi: ExtraTable['rows'][number] | null = null, lerLo: ExtraTable['rows'][number] | null = null;
     for (const a of attrs.filter((x) => !isIntersection(x.name))) {
@@ -603,8 +647,9 @@ export const fairness: Analyser<FairnessOptions> = {
           label_error_filter: labelOptions.filterBy,
           overall_accuracy: overallAccuracy,
           worst_attribute: worstAttr || null,
-          largest_gap: worstGap,
-          largest_gap_low: worstGapLow,
+          // Null when no gap is judged (0 read as "the gap is gone" beside a pool's figure).
+          largest_gap: dpTop || eoTop ? worstGap : null,
+          largest_gap_low: dpTop || eoTop ? worstGapLow : null,
           worst_group_accuracy: worstAcc ? (worstAcc.worst_group_accuracy as number) : null,
           worst_group: worstAcc ? `${worstAcc.attribute} = ${worstAcc.worst_group}` : null,
           max_demographic_parity_difference: dpTop ? (dpTop.demographic_parity_difference as number) : null,

@@ -143,7 +143,7 @@ export function resolveOosModel(target: AuditTarget, train: PoolSplit, req: OosM
   }
   const withGroups = (s: AuditModelSpec): AuditModelSpec => (groups.length ? { ...s, groupFeatures: groups } : s);
   const challenge = target.challenge;
-  const poolModel = withGroups(defaultOosModel(req.model ?? challenge?.model.kind ?? 'logistic-regression', featureKind, req.seed, { hasText: features.some((f) => f.kind === 'text') }));
+  const poolModel = withGroups(defaultOosModel(req.model ?? challenge?.model.kind ?? 'logistic-regression', featureKind, req.seed, { hasText: features.some((f) => f.kind === 'text'), dims: train.d }));
   const header = (spec: AuditModelSpec, source: OosModelHeader['source'], note?: string): OosModelChoice => {
     const f = describeOosFeatures(spec, features, train);
     return {

@@ -20,6 +20,10 @@ export function remote(opts: Remote): { server: string; token: string } {
   const server = opts.server ?? process.env.SIEVE_SERVER;
   const token = opts.token ?? process.env.SIEVE_TOKEN;
   if (!server) throw new SieveError('no server: give --server URL or set SIEVE_SERVER', { where: '--server' });
+  // `export SIEVE_TOKEN=$(sieve register NAME)` after a failed register sets it to nothing.
+  if (!token && opts.token === undefined && process.env.SIEVE_TOKEN === '') {
+    throw new SieveError('SIEVE_TOKEN is set but empty: did `sieve register` fail? (its error is above this one); give --token or set SIEVE_TOKEN to the token it printed', { where: 'SIEVE_TOKEN (environment)' });
+  }
   if (!token) throw new SieveError('no API token: give --token or set SIEVE_TOKEN (sieve register NAME gives one)', { where: '--token' });
   return { server, token };
 }
