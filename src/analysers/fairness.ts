@@ -660,7 +660,7 @@ export const fairness: Analyser<FairnessOptions> = {
           too_small_groups: small,
           rate_not_judged_groups: rateSmall,
           bootstrap_samples: B,
-          interval: 'Wilson (group rates), bootstrap percentile extended to the estimate (gaps, ratios, worst group), Wilson bounds (a ratio of 0), Newcombe where wider (a gap whose extreme group has a rate of 0 or 1)',
+          interval: 'Wilson (group rates), bootstrap percentile extended to the estimate (gaps, ratios, worst group), Wilson bounds (a ratio of 0; a worst-group accuracy of 0 or 1), Newcombe where wider (a gap whose extreme group has a rate of 0 or 1, also when every group has it)',
           intervals_extended: extended,
           ratio_intervals_from_wilson: ratioBounds,
           gap_intervals_from_newcombe: gapBounds,
