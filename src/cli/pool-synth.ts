@@ -102,7 +102,12 @@ export function registerPoolSynth(pool: Command): void {
         rows: { train: p.stats.trainRows, test: p.stats.testRows },
         dim: p.options.dim,
         classes: manifest.classes,
+        // The given labels' counts per split (what `sieve audit` counts), and the clean labels' (the sizes drawn).
         class_counts: manifest.splits,
+        clean_class_counts: {
+          train: Object.fromEntries(manifest.classes.map((c, i) => [c, p.stats.classCounts.train[i]])),
+          test: Object.fromEntries(manifest.classes.map((c, i) => [c, p.stats.classCounts.test[i]])),
+        },
         noisy_rows: p.stats.noisyRows,
         noisy_by_group: p.stats.noisyByGroup,
         duplicate_pairs: { exact: p.stats.exactPairs, near: p.stats.nearPairs, cross_split: p.stats.crossSplitPairs },
@@ -121,7 +126,8 @@ export function registerPoolSynth(pool: Command): void {
           ['label noise', `${p.stats.noisyRows} rows (${p.options.noiseType}); group a ${p.stats.noisyByGroup.a.noisy}/${p.stats.noisyByGroup.a.rows}, group b ${p.stats.noisyByGroup.b.noisy}/${p.stats.noisyByGroup.b.rows}`],
           ...(p.stats.outlierRows ? [['outliers', `${p.stats.outlierRows} rows`]] : []),
           ['duplicate pairs', `${p.stats.exactPairs} exact, ${p.stats.nearPairs} near, ${p.stats.crossSplitPairs} across train/test`],
-          ['class sizes (train)', p.stats.classCounts.train.join(' ')],
+          [p.stats.noisyRows ? 'class sizes (train, clean labels)' : 'class sizes (train)', p.stats.classCounts.train.join(' ')],
+          ...(p.stats.noisyRows ? [['class sizes (train, given labels)', manifest.classes.map((c) => manifest.splits.train.class_counts[c] ?? 0).join(' ')]] : []),
           ['content hash', manifest.content_hash],
         ],
       );
