@@ -243,9 +243,13 @@ export function severityFor(value: number, bounds: { ok: number; info: number; w
   return 'problem';
 }
 
-/** "12.3%" */
+/** "12.3%"; a share that is not 0 (or not 1) never reads as one: "<0.1%", ">99.9%" ("3 of 16,000 rows (0.0%)" read as none). */
 export function pct(x: number, digits = 1): string {
-  return `${(100 * x).toFixed(digits)}%`;
+  const text = (100 * x).toFixed(digits);
+  const step = 10 ** -digits;
+  if (x > 0 && Number(text) === 0) return `<${step.toFixed(digits)}%`;
+  if (x < 1 && x > 0.5 && Number(text) === 100) return `>${(100 - step).toFixed(digits)}%`;
+  return `${text}%`;
 }
 
 /** "1,234" */

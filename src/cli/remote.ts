@@ -23,8 +23,11 @@ const interval = (ci: unknown) => (Array.isArray(ci) && ci.length === 2 ? `[${nu
 /** "tied" (not significantly different from the leader), "below", or why the pair could not be compared. */
 function tieText(tied: unknown, vs: unknown, leader: boolean): string {
   if (leader) return 'leader';
-  if (tied === true) return `tied (Holm p ${num((vs as { p_holm?: number } | null)?.p_holm)})`;
-  if (tied === false) return `below (Holm p ${num((vs as { p_holm?: number } | null)?.p_holm)})`;
+  const c = vs as { p_holm?: number; p_value?: number } | null;
+  // One comparison needs no correction: its p is the plain one ("Holm p" beside "none needed" misled).
+  const label = c?.p_holm !== undefined && c.p_holm === c.p_value ? 'p' : 'Holm p';
+  if (tied === true) return `tied (${label} ${num(c?.p_holm)})`;
+  if (tied === false) return `below (${label} ${num(c?.p_holm)})`;
   if (tied === null) return 'not comparable';
   return '–';
 }

@@ -199,7 +199,9 @@ function TieMark(props: { tied: boolean | null | undefined; vs: LeaderboardEntry
   if (props.tied === null) return <span class="muted" title={props.vs?.reason ?? ''}>{`not comparable${props.vs?.reason ? `: ${props.vs.reason}` : ''}`}</span>;
   const p = props.vs?.p_holm;
   const d = props.vs?.difference;
-  const detail = `${d !== undefined ? `difference ${num(d)} ${interval(props.vs?.ci95)}` : ''}${p !== undefined ? `, Holm p ${num(p, 3)}` : ''}`;
+  // One comparison needs no correction: its p is the plain one.
+  const label = p !== undefined && p === props.vs?.p_value ? 'p' : 'Holm p';
+  const detail = `${d !== undefined ? `difference ${num(d)} ${interval(props.vs?.ci95)}` : ''}${p !== undefined ? `, ${label} ${num(p, 3)}` : ''}`;
   return (
     <>
       {props.tied ? <span class="mark-tie">{'≈ tied with the leader'}</span> : <span>{'below the leader'}</span>}
