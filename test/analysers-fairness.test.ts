@@ -300,7 +300,7 @@ describe('intervals on skewed small groups', () => {
     const cls = r.tables.find((t) => t.name === 'fairness_attribute_classes')!.rows.find((x) => x.class === 'bad')!;
     expect(cls.demographic_parity_ratio_high).toBe(a.demographic_parity_ratio_high);
     expect(r.summary.figures.ratio_intervals_from_wilson).toBe(1); // the headline's, counted once
-    expect(r.summary.verdict).toContain(`Lowest demographic-parity ratio: 0.00 across zero (selection rate of bad, 95% CI 0.00–${high.toFixed(2)} from the groups' Wilson intervals, z: 0 of 40 selected`);
+    expect(r.summary.verdict).toContain(`Lowest demographic-parity ratio of the positive class bad: 0.00 across zero (selection rate of bad, 95% CI 0.00–${high.toFixed(2)} from the groups' Wilson intervals, z: 0 of 40 selected`);
     // The parity difference has the same trouble (z never varies): its interval is at least
     // Newcombe's, from the Wilson intervals of the two extreme groups.
     const [tl, tu] = wilsonInterval(selected, top.rows as number), [zl, zu] = wilsonInterval(0, 40);
@@ -480,7 +480,7 @@ describe('fairness of a model at chance level', () => {
 
   it('judges the four-fifths rule on the positive class the user names', async () => {
     const named = await fairness.run(makeContext(train), { ...fairness.defaults, bootstrapSamples: 50, positiveClass: 'good' });
-    expect(named.summary.verdict).toMatch(/Lowest demographic-parity ratio: [0-9.]+ across [^(]+\(selection rate of good, /);
+    expect(named.summary.verdict).toMatch(/Lowest demographic-parity ratio of the positive class good: [0-9.]+ across [^(]+\(selection rate of good, /);
     expect(named.summary.verdict).not.toMatch(/if that is good/);
   });
 });
