@@ -144,6 +144,14 @@ describe('SQL strategies: escapes', () => {
     await refused(pool, `SELECT 'r' || range AS id FROM range(10000000000)`, /returned more than 50000 rows; stopped/, { limits: { maxRows: 50_000 } });
     await refused(pool, `SELECT repeat('x', 10000) AS id FROM range(10000000)`, /result passed 1000000 bytes; stopped/, { limits: { maxOutputBytes: 1_000_000 } });
     await refused(pool, `SELECT string_agg(repeat('x', 1000), ',') AS id FROM range(10000000)`, /more than its 64 MB of memory/, { limits: { memoryMb: 64 } });
+    // Work inside one scalar function call, which DuckDB's interrupt and memory_limit do not
+    // reach (an adversary's tryout: 187 s past a 60 s limit; 19 GB past a 1 GB one): the query's
+    // process is killed at the limit, and its data limit stops the allocation.
+    const t0 = performance.now();
+    await refused(pool, `SELECT id FROM pool WHERE levenshtein(repeat('a', 300000), repeat('b', 300000)) > 0`, /ran longer than 2 s and was stopped/, { limits: { timeoutMs: 2000 } });
+    expect(performance.now() - t0).toBeLessThan(20_000);
+    await refused(pool, `SELECT id FROM pool WHERE len(range(300000000)) > 0 LIMIT 1`, /more than its 1024 MB of memory/);
+    await refused(pool, `SELECT id FROM pool WHERE length(repeat('x', 2000000000)) > 0 LIMIT 1`, /more than its 1024 MB of memory/);
     // The runner still works after each of them.
     expect((await run(pool, 'SELECT id FROM pool LIMIT 1')).output.ids).toEqual(['row-000']);
   });
