@@ -9,7 +9,7 @@ import { expect, it } from 'vitest';
 const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
 it('a job child with a busy main thread dies when the pipe from its parent closes', async () => {
-  const childModule = join(import.meta.dirname, '..', 'src', 'server', 'job-child.ts');
+  const childModule = join(import.meta.dirname, '..', 'src', 'util', 'parent-watchdog.ts');
   const script = `import { watchParent } from ${JSON.stringify(childModule)}; watchParent(); process.send?.('ready'); setTimeout(() => { for (;;) {} }, 50);`;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'inherit', 'ipc', 'pipe'] });
   await new Promise<void>((ok) => child.once('message', () => ok()));

@@ -2,7 +2,8 @@
  * SQL strategies: what they see (the participant columns of the pool, the audit findings) and
  * every escape attempt, each stopped with a clear error and nothing written.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -155,4 +156,22 @@ describe('SQL strategies: escapes', () => {
     // The runner still works after each of them.
     expect((await run(pool, 'SELECT id FROM pool LIMIT 1')).output.ids).toEqual(['row-000']);
   });
+
+  it('the query\'s process dies with its parent, however busy it is (SIGKILL of sieve mid-query)', async () => {
+    const path = join(dir, 'long.sql');
+    writeFileSync(path, "SELECT id FROM pool WHERE levenshtein(repeat('a', 300000), repeat('b', 300000)) > 0");
+    const sieve = spawn(process.execPath, [join(import.meta.dirname, '..', 'bin', 'sieve.mjs'), 'challenge', 'check', 'credit-fair', path], { stdio: 'ignore' });
+    // The child of sieve (or of prlimit, which execs Node) that runs sql-child.
+    const children = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('sql-child') && readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(sieve.pid); } catch { return false; }
+    });
+    let found: string[] = [];
+    for (let i = 0; i < 200 && found.length === 0; i++) { await new Promise((r) => setTimeout(r, 100)); found = children(); }
+    expect(found.length).toBe(1);
+    await new Promise((r) => setTimeout(r, 1000)); // well inside the query
+    sieve.kill('SIGKILL');
+    const alive = () => existsSync(`/proc/${found[0]}`) && !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${found[0]}/stat`, 'utf8'));
+    for (let i = 0; i < 50 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(alive()).toBe(false);
+  }, 60_000);
 });

@@ -30,8 +30,6 @@
  * challenge or pool that does not load, a crash, the job's time limit) is the system's: it
  * does not count.
  */
-import { fstatSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +39,7 @@ import type { SubmissionSource } from '../submission/sources/types.ts';
 import type { SubmissionAudit } from '../report/submission-audit.ts';
 import { SieveError } from '../util/errors.ts';
 import { cacheDir } from '../util/cache-dir.ts';
+import { watchParent } from '../util/parent-watchdog.ts';
 
 export interface JobRequest {
   challengeRef: string;
@@ -84,34 +83,6 @@ export function strategyTimeoutMs(timeLimitSeconds: number, variants: number, de
   return Math.max(1000, Math.min(defaultMs, Math.floor((timeLimitSeconds * 1000 * STRATEGY_SHARE_OF_JOB) / runs)));
 }
 
-/**
- * The IPC 'disconnect' is seen only when the main thread is free; a long synchronous stretch of
- * an evaluation kept a child of a SIGKILLed worker running for ~25 s. A worker thread blocks on
- * fd 4, the pipe the parent holds (queue.ts), and kills the process at its end of file. A
- * non-blocking read that finds nothing waits 200 ms before the next (no busy loop).
- */
-export function watchParent(): void {
-  // A dynamic import: the eval'd code runs as CommonJS or as a module depending on the loader.
-  const code = `
-    import('node:fs').then((fs) => {
-      const nap = new Int32Array(new SharedArrayBuffer(4));
-      const b = new Uint8Array(16);
-      for (;;) {
-        let n;
-        try { n = fs.readSync(4, b, 0, b.length, null); }
-        catch (e) { if (e.code === 'EAGAIN' || e.code === 'EINTR') { Atomics.wait(nap, 0, 0, 200); continue; } break; }
-        if (n === 0) break;
-      }
-      process.kill(process.pid, 'SIGKILL');
-    });`;
-  try {
-    fstatSync(4);
-  } catch {
-    return; // forked without the pipe (an older parent): the IPC disconnect alone
-  }
-  // A watchdog that fails to start leaves the IPC disconnect in charge; it never ends the job.
-  new Worker(code, { eval: true }).on('error', () => {}).unref();
-}
 
 // Only as the forked entry (queue.ts forks this file): importing it (tests) installs nothing.
 if (process.send && process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

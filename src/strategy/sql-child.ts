@@ -3,11 +3,13 @@
  * stdin, opens the DuckDB file of participant tables read-only in the sandbox (src/sql/
  * sandbox.ts: no external access, the configuration locked, memory_limit, one thread), runs
  * the strategy's one SELECT within its caps and writes the reply, as JSON, on fd 3. Its
- * parent keeps the wall clock and kills it where DuckDB does not stop by itself.
+ * parent keeps the wall clock and kills it where DuckDB does not stop by itself; fd 4 is a
+ * pipe from the parent whose closing (the parent gone) ends this process.
  */
 import { createWriteStream } from 'node:fs';
 import { lockDown, openSandbox } from '../sql/sandbox.ts';
 import { SieveError } from '../util/errors.ts';
+import { watchParent } from '../util/parent-watchdog.ts';
 import { SubmissionError } from '../submission/types.ts';
 import { MissingFindings, runLockedSelect, type SqlChildReply, type SqlChildRequest } from './sql.ts';
 
@@ -43,7 +45,10 @@ async function answer(req: SqlChildRequest): Promise<SqlChildReply> {
   }
 }
 
+// The parent's end of fd 4 closes when it dies (however it dies): then so does the query.
+watchParent();
 const req = JSON.parse(await readStdin()) as SqlChildRequest;
 const reply = await answer(req);
 const out = createWriteStream('', { fd: 3 });
-out.end(JSON.stringify(reply), () => process.exit(0));
+// Then gone at once: process.exit() would wait for the watchdog thread, blocked in its read.
+out.end(JSON.stringify(reply), () => process.kill(process.pid, 'SIGKILL'));

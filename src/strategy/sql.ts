@@ -272,27 +272,32 @@ async function runChild(req: SqlChildRequest): Promise<SqlChildReply> {
   const cpu = Math.ceil(req.limits.timeoutMs / 1000) + 1;
   const argv = prlimit ? [prlimit, `--cpu=${cpu}:${cpu + 1}`, `--data=${(req.limits.memoryMb + BASE_DATA_MB) * 1024 * 1024}`, '--', ...node] : node;
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, SIEVE_SQL_CHILD: '1' } });
+    // fd 4: a pipe the parent never writes; the child exits when it closes (the parent died).
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe', 'pipe', 'pipe'], env: { ...process.env, SIEVE_SQL_CHILD: '1' } });
     const chunks: Buffer[] = [];
     let stderr = '';
     let killed = false;
+    // prlimit execs Node in its own process: the query's process is the child itself.
     const killGroup = () => {
-      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+      try { child.kill('SIGKILL'); } catch { /* gone */ }
     };
     const timer = setTimeout(() => { killed = true; killGroup(); }, req.limits.timeoutMs + KILL_GRACE_MS);
     // The parent's end: when this process dies, so does the query.
     const onExit = () => killGroup();
     process.once('exit', onExit);
     (child.stdio[3] as NodeJS.ReadableStream).on('data', (b: Buffer) => chunks.push(b));
+    // Drained, so that it closes with the child (the 'close' event waits for every pipe).
+    (child.stdio[4] as NodeJS.ReadableStream).resume();
     child.stderr!.on('data', (b: Buffer) => { if (stderr.length < 16_384) stderr += b.toString('utf8'); });
     child.on('error', (err) => { clearTimeout(timer); process.removeListener('exit', onExit); reject(err); });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       process.removeListener('exit', onExit);
       if (killed) return resolve({ ok: false, error: { message: stoppedError(req.where, req.limits).message, where: req.where, examples: stoppedError(req.where, req.limits).examples } });
+      // A whole reply is the answer (the child ends itself with SIGKILL once it is written).
       const text = Buffer.concat(chunks).toString('utf8');
-      if (code === 0 && text) {
-        try { return resolve(JSON.parse(text) as SqlChildReply); } catch { /* fall through */ }
+      if (text) {
+        try { return resolve(JSON.parse(text) as SqlChildReply); } catch { /* cut short: fall through */ }
       }
       if (signal === 'SIGXCPU' || signal === 'SIGKILL') {
         const e = stoppedError(req.where, req.limits);
