@@ -231,6 +231,11 @@ describe.skipIf(!hasChromium)('challenge server pages in Chromium', { timeout: 3
       const l = await layout(page);
       expectReadable(l, 1);
       expect(l.plots.map((p) => p.caption).some((c) => c.startsWith('Ranking curve'))).toBe(true);
+      // While open, how many wrong labels the ranking reached is withheld (a count of wrong
+      // labels among the rows the entrant chose), and so are the fit counts that carry it.
+      const body = (await page.textContent('body'))!;
+      expect(body).toMatch(/how many of the \d+ rows with a wrong label it reached is shown after the challenge closes/);
+      expect(body).not.toMatch(/The ranking reached \d+ of/);
       await page.screenshot({ path: join(dir, `${b.name}-ranking.png`), fullPage: true });
     });
 

@@ -104,7 +104,8 @@ export async function printRecord(record: ResultRecord, opts: { showPrivate?: bo
     const over = showPrivate ? `all ${record.test.rows} test rows (per part in the record)` : `the ${record.test.public_rows} public test rows`;
     printWrapped(
       `curve       ${cv.k.length} points over ${over}: accuracy ${cv.accuracy[0].toFixed(4)} (noisy pool) → ` +
-        `${cv.accuracy[last].toFixed(4)} after ${cv.k[last]} fixes; the ranking reaches ${r.noisy_fixed} of ${r.noisy_rows} noisy rows`,
+        `${cv.accuracy[last].toFixed(4)} after ${cv.k[last]} fixes; ` +
+        (r.noisy_fixed === undefined ? `how many of the ${r.noisy_rows} noisy rows the ranking reaches is withheld until the challenge closes` : `the ranking reaches ${r.noisy_fixed} of ${r.noisy_rows} noisy rows`),
       12,
     );
   }

@@ -155,6 +155,8 @@ export type PublicRecord = Omit<ResultRecord, 'private'> & {
   private: ResultRecord['private'] | { hidden: true; until: string | null };
   /** Set in an entrant's copy from a server, which keeps the per-row replays (they hold the test rows' labels). */
   replay_withheld?: string;
+  /** Set in an entrant's copy of a ranking record while the challenge is open (ranking.noisy_fixed and the fit counts withheld). */
+  ranking_withheld?: string;
 };
 
 // Records of this evaluator major version on always store their replays (they arrived while

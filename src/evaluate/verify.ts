@@ -87,6 +87,14 @@ function comparable(rec: ResultRecord): Record<string, unknown> {
   return r;
 }
 
+/** An entrant's copy of an open ranking challenge's record lacks these (app.ts entrantView): not compared. */
+function dropWithheldRanking(r: Record<string, unknown>): void {
+  const isObj = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
+  if (isObj(r.ranking)) delete r.ranking.noisy_fixed;
+  if (isObj(r.fits)) { delete r.fits.cold; delete r.fits.warm; }
+  delete r.ranking_withheld;
+}
+
 /** Leaf-by-leaf comparison of two JSON values; `Object.is` on numbers (bit-identical). */
 export function compareJson(a: unknown, b: unknown, path: string, out: Difference[], counter: { n: number }): void {
   if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
@@ -173,6 +181,10 @@ export async function verifyRecord(
   // where it ran, how long its fits took, where its files lie): a record whose challenge, pool,
   // submission, evaluator settings or convergence note was edited does not verify.
   const a = comparable(rec), b = comparable(against);
+  if ((rec as { ranking_withheld?: string }).ranking_withheld) {
+    dropWithheldRanking(a); dropWithheldRanking(b);
+    notes.push('how many wrong labels the ranking reached is not in this record (an entrant\'s copy while the challenge was open); not compared');
+  }
   // Records from before variants existed have no generalisation block; timings are never compared.
   // (Records of evaluator 3.0.0 on always have one, a file of ids' a note: a missing one differs.)
   if (rec.generalisation === undefined && (fresh.generalisation === undefined || missingReplayReason({ evaluator: rec.evaluator }) !== null)) delete b.generalisation;

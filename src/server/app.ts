@@ -703,6 +703,18 @@ function entrantView(record: PublicRecord, opts: { closed: boolean }): PublicRec
   view.challenge = { ...view.challenge, ref: named(view.challenge.ref, view.challenge.name) };
   view.pool = { ...view.pool, ref: named(view.pool.ref, view.pool.name) };
   if (view.curve && !opts.closed) view.curve = coarseCurve(view.curve);
+  // How many planted errors the ranking reached is a count of wrong labels among the rows the
+  // entrant chose (a ranking of 10 ids: "5 of 300"), as is the count of warm fits (one after each
+  // such fix): withheld while open, like the fine curve (an adversary's tryout read it off).
+  if (view.ranking && !opts.closed) {
+    const { noisy_fixed: _n, ...ranking } = view.ranking;
+    view.ranking = ranking as typeof view.ranking;
+    if (view.fits && !Array.isArray(view.fits)) {
+      const { cold: _c, warm: _w, ...fits } = view.fits;
+      view.fits = fits as typeof view.fits;
+    }
+    view.ranking_withheld = 'how many rows with a wrong label the ranking reached, and the fits that count them, are withheld while the challenge is open';
+  }
   // A strategy's error on a hidden variant can carry the variant's rows (its own error text).
   const g = view.generalisation;
   // Its time on a variant too (a busy-wait of 1 + 3 × the first label, read back from `seconds`).

@@ -137,7 +137,7 @@ export interface RecordView {
   metrics: Record<string, MetricSummary>;
   private: { metrics: Record<string, MetricSummary>; all_metrics: Record<string, MetricSummary>; primary_mean: number | null } | { hidden: true; until: string | null } | null;
   curve?: { k: number[]; fraction: number[]; accuracy: number[]; per_seed?: number[][]; parts: Record<string, { rows: number; correct: number[]; clean_correct: number }[]> };
-  ranking?: { rows: number; pool_rows: number; noisy_rows: number; noisy_fixed: number; step: number };
+  ranking?: { rows: number; pool_rows: number; noisy_rows: number; noisy_fixed?: number; step: number };
   subset: { rows: number; class_counts: Record<string, number>; group_counts: Record<string, Record<string, number>>; changed?: number };
   /** A strategy's re-runs on the hidden variants (a file of ids: only the note). */
   generalisation?: { note: string } | GeneralisationView;

@@ -440,7 +440,9 @@ export function SubmissionPage(props: { s: SubmissionDetail; plots: DrawnPlot[];
           ) : null}
           <Variants g={r.generalisation} />
           {props.plots.length ? <><h2 id="plots">Plots</h2><div class="plots">{props.plots.map((p) => <Plot plot={p} />)}</div></> : null}
-          {r.ranking ? <p>{`The ranking reached ${r.ranking.noisy_fixed} of the ${r.ranking.noisy_rows} rows with a wrong label among its ${r.ranking.rows} rows (pool of ${r.ranking.pool_rows}; the model is refitted every ${r.ranking.step} fixes).`}</p> : null}
+          {r.ranking ? <p>{r.ranking.noisy_fixed === undefined
+            ? `The ranking holds ${r.ranking.rows} rows (pool of ${r.ranking.pool_rows}; the model is refitted every ${r.ranking.step} fixes); how many of the ${r.ranking.noisy_rows} rows with a wrong label it reached is shown after the challenge closes.`
+            : `The ranking reached ${r.ranking.noisy_fixed} of the ${r.ranking.noisy_rows} rows with a wrong label among its ${r.ranking.rows} rows (pool of ${r.ranking.pool_rows}; the model is refitted every ${r.ranking.step} fixes).`}</p> : null}
           <h2 id="subset">What was submitted</h2>
           <p>{`${r.subset.rows} rows${r.subset.changed !== undefined ? `, ${r.subset.changed} of them changing a label` : ''}.`}</p>
           <div class="plots">
