@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -54,6 +55,8 @@ describe.each(BACKENDS)('sieve submit / status ($name)', (b) => {
     const init = await sieve(['serve', '--init', '--db', db]);
     expect(init.code, init.stderr).toBe(0);
     if (b.name === 'postgres') expect(init.stdout).not.toContain(`:${new URL(db).password}@`); // the password shown as ***
+    // The database holds private scores and test labels: its owner's alone (it was 0644).
+    else expect(statSync(db).mode & 0o777).toBe(0o600);
     server = await spawnServe(db, ['--challenges', challenges, '--workers', '1'], dir);
     url = server.url;
     const r = await fetch(`${url}/api/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ada' }) });

@@ -7,6 +7,7 @@
  * signal exits at once; the leases of what was running then expire and other workers take it).
  * Import-free (the `--help` path): services are loaded by the commands' actions.
  */
+import { chmodSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SieveError } from '../util/errors.ts';
 
@@ -50,6 +51,26 @@ export function queueSettings(o: QueueCliOptions): QueueSettings {
     graceMs: intIn(o.grace, '--grace', 0, 86_400) * 1000,
     json: o.json === true,
   };
+}
+
+/**
+ * A server's and a worker's files are its own: the database (every record with its private
+ * scores and per-row replays, whose test labels they hold), the variant pools, the caches. The
+ * default umask left them readable by every local user (an adversary's tryout copied a served
+ * DuckDB file as `nobody` and read the private scores of an open challenge). New files get
+ * 0600 / 0700, and a DuckDB database file given by path (and its WAL) is made 0600 if it is not.
+ */
+export function ownFilesOnly(db?: string): void {
+  process.umask(0o077);
+  if (!db || /^postgres(ql)?:\/\//i.test(db)) return;
+  for (const f of [db, `${db}.wal`]) {
+    try {
+      const st = statSync(f);
+      if (st.isFile() && (st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) chmodSync(f, st.mode & 0o700);
+    } catch {
+      // absent: created under the umask above
+    }
+  }
 }
 
 export type EventLog = (event: Record<string, unknown>) => void;

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { SieveError } from '../util/errors.ts';
 import { printJson } from '../util/output.ts';
-import { eventLog, intIn, queueOptions, queueSettings, stopOnSignal, type QueueCliOptions } from './queue-options.ts';
+import { eventLog, intIn, ownFilesOnly, queueOptions, queueSettings, stopOnSignal, type QueueCliOptions } from './queue-options.ts';
 
 interface ServeCliOptions extends QueueCliOptions {
   db: string;
@@ -47,6 +47,7 @@ Examples:
   PGPASSWORD=… sieve serve --init --db postgres://sieve@db.example/sieve   # the state in PostgreSQL (docs/server.md)
   sieve serve --new-organiser-token --db class.duckdb   # a lost organiser token: a new one, the old one revoked`)
     .action(async (opts: ServeCliOptions) => {
+      ownFilesOnly(opts.db);
       const serve = await import('../server/serve.ts');
       if (opts.init) {
         const r = await serve.initServer(opts.db);

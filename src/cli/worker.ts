@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { SieveError } from '../util/errors.ts';
-import { eventLog, intIn, queueOptions, queueSettings, stopOnSignal, type QueueCliOptions } from './queue-options.ts';
+import { eventLog, intIn, ownFilesOnly, queueOptions, queueSettings, stopOnSignal, type QueueCliOptions } from './queue-options.ts';
 
 interface WorkerCliOptions extends QueueCliOptions {
   db?: string;
@@ -37,6 +37,7 @@ Examples:
   sieve worker --db "$SIEVE_DB" --server http://10.0.0.5:8080 --pools /mnt/sieve/pools --cache /var/cache/sieve`)
     .action(async (opts: WorkerCliOptions) => {
       const db = opts.db ?? process.env.SIEVE_DB;
+      ownFilesOnly(db);
       if (!db) throw new SieveError('no database given', { where: '--db', examples: ['sieve worker --db postgres://USER:PASSWORD@HOST:5432/DATABASE', 'or set SIEVE_DB'] });
       const { startWorker } = await import('../server/worker.ts');
       const q = queueSettings(opts);
