@@ -42,13 +42,15 @@ describe('out-of-sample model fitted to the feature kind', () => {
     expect(oosAccuracy(p.proba, split.labels, 3)).toBeCloseTo(oosAccuracy(Float32Array.from(SKLEARN_PROBA), split.labels, 3), 10);
   });
 
-  it('pixels and embeddings use the reduced neighbour space', () => {
+  it('pixels and embeddings use the reduced neighbour space; embeddings under 16 dimensions their standardised coordinates', () => {
     const { split } = smallTabular();
-    for (const kind of ['pixels', 'embedding'] as const) {
-      const features = [{ name: 'v', kind, dim: 8, width: 4, height: 2 }];
-      const { spec, header } = resolveOosModel(target(features), split, { seed: 0 });
-      expect(spec.features).toBe('neighbour-space');
-      expect(header.features).toContain('rows L2-normalised');
+    expect(split.d).toBeLessThan(16);
+    for (const [kind, d, space] of [['pixels', split.d, true], ['embedding', 16, true], ['embedding', split.d, false]] as const) {
+      const features = [{ name: 'v', kind, dim: d, width: 4, height: 2 }];
+      const { spec, header } = resolveOosModel(target(features), { ...split, d }, { seed: 0 });
+      expect(spec.features, `${kind} ${d}`).toBe(space ? 'neighbour-space' : 'raw');
+      if (space) expect(header.features).toContain('rows L2-normalised');
+      else expect(header.features).not.toContain('L2-normalised');
     }
   });
 
