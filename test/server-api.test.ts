@@ -554,6 +554,11 @@ describe.each(BACKENDS)('$name', (b) => {
         expect((await from('10.0.0.2')).status).toBe(200);
         const t = issueToken('par_00000000000000000000abcd');
         await store.addParticipant({ id: 'par_00000000000000000000abcd', name: 'rate', role: 'participant', tokenSalt: t.salt, tokenHash: t.hash, createdAt: 1 });
+        // A forged secret with this participant's id (the id is a token's visible part) drains
+        // a bucket of its own, not theirs.
+        const forged = `sieve_par_00000000000000000000abcd_${'A'.repeat(43)}`;
+        for (let i = 0; i < 6; i++) await from(`10.3.0.${i}`, forged);
+        expect((await from('10.3.0.9', forged)).status).toBe(429);
         for (let i = 0; i < 5; i++) expect((await from(`10.1.0.${i}`, t.token)).status).toBe(200);
         const byToken = await from('10.2.0.1', t.token);
         expect(byToken.status).toBe(429);

@@ -6,6 +6,7 @@
  * server only through publicView. Every error is JSON of one shape:
  * `{ "error": { "code", "message", "where"?, "examples"? } }`.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { Hono, type Context } from 'hono';
@@ -139,7 +140,10 @@ export function createApp(opts: AppOptions): Hono {
       if (env?.sieveInProcess === true) return next();
       const address = env?.incoming?.socket?.remoteAddress ?? 'unknown';
       const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
-      const id = bearer ? parseToken(bearer)?.id : undefined;
+      // Keyed by the whole token, not the id it names: the id is the visible part of a token,
+      // and a forged secret with someone's id drained their bucket (an adversary's tryout kept
+      // a participant at 429 from another address). A forged token gets a bucket of its own.
+      const id = bearer && parseToken(bearer) ? createHash('sha256').update(bearer).digest('base64url') : undefined;
       const t = (opts.rateClock ?? Date.now)();
       for (const r of [byAddress.take(address, t), ...(id ? [byToken.take(id, t)] : [])]) {
         if (!r.ok) {
