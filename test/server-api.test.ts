@@ -123,14 +123,18 @@ describe.each(BACKENDS)('$name', (b) => {
         const r = await reg(alike);
         expect(r.status, alike).toBe(alike === '-ada' ? 400 : 409);
       }
-      expect((await (await reg('Ada')).json()).error.message).toBe('the name "Ada" is taken (names differing only in case, spaces, ".", "_" or "-" count as one)');
+      expect((await (await reg('Ada')).json()).error.message).toBe('the name "Ada" is taken (names differing only in case, spaces, ".", "_" or "-", or in look-alike characters such as 0/o and 1/l/I, count as one)');
+      // ASCII look-alikes of a taken name (capital I for l, 0 for o; an adversary's tryout).
+      expect((await reg('alice')).status).toBe(201);
+      for (const alike of ['AIice', 'a1ice', 'al1ce']) expect((await reg(alike)).status, alike).toBe(409);
       expect((await reg('ada lovelace')).status).toBe(201);
       for (const alike of ['ada  lovelace', 'Ada_Lovelace', 'ada-lovelace']) expect((await reg(alike)).status, alike).toBe(409);
-      for (const reserved of ['Organiser', 'organiser.', 'admin', 'Organizer', 'o r g a n i s e r', 'adm.in']) {
+      for (const reserved of ['Organiser', 'organiser.', 'admin', 'Organizer', 'o r g a n i s e r', 'adm.in', '0rganiser', 'Adm1n', 'the organiser', 'organiser 2', 'sys-admin']) {
         const r = await reg(reserved);
         expect(r.status, reserved).toBe(409);
         expect((await r.json()).error.message, reserved).toMatch(/is reserved: it would pass for the server's own accounts$/);
       }
+      expect((await reg('badminton')).status).toBe(201);
       // A participant replaces a token that may have leaked: the old one stops working at once.
       const replaced = await app.request('/api/me/token', { method: 'POST', headers: auth(token) });
       expect(replaced.status).toBe(201);

@@ -34,7 +34,7 @@ import { StoreUnavailable, type ActionRow, type AuditRow, type ChallengeState, t
 import { issueToken, newId, parseToken, tokenMatches } from './tokens.ts';
 import { FormRefused, UPLOAD_FRAMING_BYTES, UploadChecks } from './upload-check.ts';
 import { entrantVariantError } from '../evaluate/variants.ts';
-import { participantNameKey, RESERVED_NAMES } from './names.ts';
+import { isReservedName } from './names.ts';
 
 export type ErrorCode =
   | 'bad-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'conflict' | 'too-large' | 'quota-exceeded'
@@ -310,11 +310,11 @@ export function createApp(opts: AppOptions): Hono {
     // Runs of spaces are one space: a page shows them so, and two names must look different.
     const name = typeof body?.name === 'string' ? body.name.trim().replace(/ {2,}/g, ' ') : '';
     if (!NAME.test(name)) throw new ApiError(400, 'bad-request', 'a name of 1-64 letters, digits, spaces, ".", "_" or "-" (starting with a letter or digit) is needed', 'name', ['POST {"name": "ada"}']);
-    if (RESERVED_NAMES.has(participantNameKey(name))) throw new ApiError(409, 'conflict', `the name "${name}" is reserved: it would pass for the server's own accounts`, 'name');
+    if (isReservedName(name)) throw new ApiError(409, 'conflict', `the name "${name}" is reserved: it would pass for the server's own accounts`, 'name');
     const id = newId('par');
     const t = issueToken(id);
     const added = await store.addParticipant({ id, name, role: 'participant', tokenSalt: t.salt, tokenHash: t.hash, createdAt: Date.now() });
-    if (!added) throw new ApiError(409, 'conflict', `the name "${name}" is taken (names differing only in case, spaces, ".", "_" or "-" count as one)`, 'name');
+    if (!added) throw new ApiError(409, 'conflict', `the name "${name}" is taken (names differing only in case, spaces, ".", "_" or "-", or in look-alike characters such as 0/o and 1/l/I, count as one)`, 'name');
     return c.json({ participant: { id, name }, token: t.token, note: 'the token is shown once; the server keeps only a salted hash of it' }, 201);
   });
 
