@@ -323,7 +323,7 @@ export function createApp(opts: AppOptions): Hono {
   // `sieve serve --new-organiser-token`, a worker's with `sieve worker token`.
   app.post('/api/me/token', async (c) => {
     const p = await requireCaller(c);
-    if (p.role !== 'participant') throw new ApiError(403, 'forbidden', `a ${p.role}'s token is replaced from the server's command line`, 'token', ['sieve serve --new-organiser-token']);
+    if (p.role !== 'participant') throw new ApiError(403, 'forbidden', `${/^[aeiou]/.test(p.role) ? 'an' : 'a'} ${p.role}'s token is replaced from the server's command line`, 'token', ['sieve serve --new-organiser-token']);
     const t = issueToken(p.id);
     const ok = await store.setParticipantToken(p.id, t.salt, t.hash, {
       id: newId('act'), at: Date.now(), actor: p.id, action: 'participant.token', challenge: null,
