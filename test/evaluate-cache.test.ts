@@ -3,7 +3,7 @@
  * changes no bit of a result: the same record with a cold cache, a warm one and none; the
  * warm run really reads it; a damaged entry reads as a miss; the folder is evaluator-only.
  */
-import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +48,12 @@ describe('array files', () => {
     const some = readArrayFile(path, ['i'])!;
     expect(Object.keys(some.arrays)).toEqual(['i']);
     expect(readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
+    // One value changed on disk, size and header intact: its array no longer hashes to the header's sha256.
+    const bytes = readFileSync(path);
+    bytes[bytes.length - 8] ^= 0x80; // u[0] (the last array but the empty one, padded to 8 bytes)
+    writeFileSync(path, bytes);
+    expect(readArrayFile(path)).toBeNull();
+    expect(readArrayFile(path, ['f'])).not.toBeNull(); // the other arrays still read
     truncateSync(path, statSync(path).size - 1);
     expect(readArrayFile(path)).toBeNull();
     writeFileSync(path, 'not an array file at all');
@@ -94,8 +100,15 @@ describe('the evaluation cache', () => {
     expect(scored(off)).toEqual(scored(cold));
     expect(JSON.stringify(scored(warm))).toBe(JSON.stringify(scored(cold)));
 
-    // A truncated feature entry is recomputed (and rewritten), not half-read.
+    // A feature entry changed on disk (the test features' signs flipped: accuracy 0.56 instead
+    // of 0.75 in a verify tryout) is a miss, recomputed: the same figures.
     const feat = join(cache, entries.find((n) => n.startsWith('features-'))!);
+    const raw = readFileSync(feat);
+    const f32 = new Float32Array(raw.buffer, raw.byteOffset + raw.length - 4000, 1000);
+    for (let k = 0; k < f32.length; k++) f32[k] = -f32[k];
+    writeFileSync(feat, raw);
+    expect(JSON.stringify(scored(await evaluateFile('credit-fair', sub)))).toBe(JSON.stringify(scored(cold)));
+    // A truncated feature entry is recomputed (and rewritten), not half-read.
     truncateSync(feat, 1000);
     const repaired = await evaluateFile('credit-fair', sub);
     expect(JSON.stringify(scored(repaired))).toBe(JSON.stringify(scored(cold)));

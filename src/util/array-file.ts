@@ -7,10 +7,13 @@
  *
  * Written to a temporary file beside the target and renamed into place, so a reader never sees
  * a half-written file; a file that does not parse, or whose size is not what its header says,
- * reads as absent (null).
+ * reads as absent (null), and so does an array whose bytes do not hash to the sha256 its header
+ * records (a cache entry damaged on disk scored a wrong number without a word: the test
+ * features' signs flipped gave accuracy 0.56 instead of 0.75; a verify tryout). The hash costs
+ * about 40 ms on 78 MB of Fashion-MNIST features.
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
 const MAGIC = 'SIEVEARR';
@@ -20,8 +23,10 @@ export type StoredArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
 interface Header {
   meta: unknown;
-  arrays: { name: string; dtype: ArrayDtype; length: number }[];
+  arrays: { name: string; dtype: ArrayDtype; length: number; sha256: string }[];
 }
+
+const sha256Of = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 function dtypeOf(a: StoredArray): ArrayDtype {
   if (a instanceof Float32Array) return 'f32';
@@ -34,7 +39,10 @@ const pad8 = (n: number) => (n + 7) & ~7;
 
 /** Writes `meta` and `arrays` to `path` (temporary file + rename); creates the folder. */
 export function writeArrayFile(path: string, meta: unknown, arrays: Record<string, StoredArray>): void {
-  const header: Header = { meta, arrays: Object.entries(arrays).map(([name, a]) => ({ name, dtype: dtypeOf(a), length: a.length })) };
+  const header: Header = {
+    meta,
+    arrays: Object.entries(arrays).map(([name, a]) => ({ name, dtype: dtypeOf(a), length: a.length, sha256: sha256Of(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)) })),
+  };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const prefix = Buffer.alloc(pad8(12 + json.length));
   prefix.write(MAGIC, 0, 'latin1');
@@ -109,11 +117,12 @@ export function openArrayFile(path: string): OpenArrayFile | null {
     const header = JSON.parse(Buffer.from(json).toString('utf8')) as Header;
     if (!header || !Array.isArray(header.arrays)) { close(); return null; }
     let offset = pad8(12 + jsonBytes);
-    const where = new Map<string, { Ctor: (typeof DTYPES)[ArrayDtype]; length: number; offset: number }>();
+    const where = new Map<string, { Ctor: (typeof DTYPES)[ArrayDtype]; length: number; offset: number; sha256: string }>();
     for (const a of header.arrays) {
       const Ctor = DTYPES[a.dtype];
-      if (!Ctor || !(Number.isInteger(a.length) && a.length >= 0)) { close(); return null; }
-      where.set(a.name, { Ctor, length: a.length, offset });
+      // No hash (a file from before hashes were kept) reads as absent, like a damaged one.
+      if (!Ctor || !(Number.isInteger(a.length) && a.length >= 0) || typeof a.sha256 !== 'string') { close(); return null; }
+      where.set(a.name, { Ctor, length: a.length, offset, sha256: a.sha256 });
       offset += pad8(a.length * Ctor.BYTES_PER_ELEMENT);
     }
     if (offset !== size) { close(); return null; }
@@ -125,7 +134,8 @@ export function openArrayFile(path: string): OpenArrayFile | null {
         if (!a || !open) return null;
         try {
           const out = new a.Ctor(a.length);
-          return readExactly(fd, new Uint8Array(out.buffer), a.offset) ? out : null;
+          const bytes = new Uint8Array(out.buffer);
+          return readExactly(fd, bytes, a.offset) && sha256Of(bytes) === a.sha256 ? out : null;
         } catch {
           return null;
         }
