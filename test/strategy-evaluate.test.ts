@@ -50,6 +50,8 @@ describe('strategies as submissions', () => {
     const ok = await verifyRecord(out);
     expect(ok.differences).toEqual([]);
     expect(ok.ok).toBe(true);
+    // 20 resamples, not the challenge's 1000: the figures re-run alike, but are not the official ones.
+    expect(ok.notes.join('\n')).toMatch(/NOT THE OFFICIAL INTERVALS: the record's intervals use 20 bootstrap resamples, challenge credit-fair fixes 1000/);
 
     // The record says the output was something else: verify names the figure.
     const other = structuredClone(record);

@@ -156,6 +156,12 @@ export async function verifyRecord(
   if (rec.evaluator?.version !== EVALUATOR_VERSION) {
     notes.push(`evaluator version changed: recorded ${rec.evaluator?.version}, running ${EVALUATOR_VERSION}`);
   }
+  // The re-run uses the record's resample count (programmatic callers may lower it); a count
+  // that is not the challenge's is said, since then no interval is the official one (a verify
+  // tryout forged 100 resamples with their intervals, and verify called it bit-identical).
+  if (rec.bootstrap.samples !== challenge.bootstrap.samples) {
+    notes.push(`NOT THE OFFICIAL INTERVALS: the record's intervals use ${rec.bootstrap.samples} bootstrap resamples, challenge ${challenge.name} fixes ${challenge.bootstrap.samples}; its figures re-run alike with ${rec.bootstrap.samples}, but \`sieve evaluate\` gives the official ones`);
+  }
 
   const source = rec.strategy ? strategySource(subPath, { progress: opts.progress, allowUnisolated: opts.allowUnisolated }) : fileSource(subPath, { format: rec.submission.format });
   const rerun = await evaluateSource(challenge, source, { context: ctx, bootstrapSamples: rec.bootstrap.samples, progress: opts.progress });
