@@ -69,6 +69,18 @@ describe('sieve evaluate / verify / baselines on credit-fair (small and fast)', 
     expect(mismatch.status).toBe(1);
     expect(JSON.parse(mismatch.stdout).differences).toEqual([{ path: 'metrics.accuracy.mean', recorded: 0.5, rerun: stored.metrics.accuracy.mean }]);
 
+    // A record naming a device or a FIFO as its submission: bad input at once (it read /dev/zero
+    // without end, and blocked on a FIFO through SIGTERM).
+    const fifo = join(dir, 'fifo');
+    spawnSync('mkfifo', [fifo]);
+    for (const path of ['/dev/zero', fifo, 5]) {
+      const odd = join(dir, 'odd-path.json');
+      writeFileSync(odd, JSON.stringify({ ...stored, submission: { ...stored.submission, path } }));
+      const r2 = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'sieve.mjs'), 'verify', odd], { encoding: 'utf8', env: { ...process.env, CI: '1' }, timeout: 30_000 });
+      expect(r2.status, String(path)).toBe(2);
+      expect(r2.stderr, String(path)).toMatch(typeof path === 'number' ? /the record names 5/ : /is not a regular file/);
+    }
+
     writeFileSync(sub, 'id\n' + train.ids.slice(0, 10).join('\n') + '\n');
     const changed = sieve('verify', out);
     expect(changed.status).toBe(2);

@@ -5,7 +5,8 @@
  * re-run would then score something else.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { MAX_SUBMISSION_BYTES } from '../submission/parse.ts';
 import { EVALUATOR_VERSION } from '../../evaluator/version.ts';
 import { loadChallenge } from '../challenge/load.ts';
 import { SieveError } from '../util/errors.ts';
@@ -123,8 +124,18 @@ export async function verifyRecord(
   // output must hash to what was scored. A submission file's record names the file itself.
   const subPath = opts.submission ?? (rec.strategy ? rec.strategy.path : rec.submission.path);
   const what = rec.strategy ? 'strategy' : 'submission';
-  const bytes = await readFile(subPath).catch(() => {
-    throw new SieveError(`the ${what} named by the record is gone: ${subPath}`, {
+  // A record is untrusted input: its path may name a device or a FIFO (/dev/zero read 3.4 GB in
+  // 15 s; a FIFO blocked for ever, through SIGTERM; a verify tryout). Only a regular file of at
+  // most a submission's size is read.
+  const st = await stat(typeof subPath === 'string' ? subPath : '').catch(() => null);
+  if (st && (!st.isFile() || st.size > MAX_SUBMISSION_BYTES)) {
+    throw new SieveError(`the ${what} named by the record is ${st.isFile() ? `${st.size} bytes, over the ${MAX_SUBMISSION_BYTES}-byte limit of a submission` : 'not a regular file'}: ${subPath}`, {
+      where: recordPath,
+      examples: [`pass --submission FILE to name the file that was scored`],
+    });
+  }
+  const bytes = await readFile(typeof subPath === 'string' ? subPath : '').catch(() => {
+    throw new SieveError(`the ${what} named by the record is gone: ${typeof subPath === 'string' ? subPath : `(the record names ${JSON.stringify(subPath) ?? 'none'})`}`, {
       where: recordPath,
       examples: [`pass --submission FILE if it moved (its sha256 must still match)`],
     });
