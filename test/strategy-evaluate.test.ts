@@ -61,6 +61,10 @@ describe('strategies as submissions', () => {
     const off = await verifyRecord(otherPath);
     expect(off.ok).toBe(false);
     expect(off.differences.map((d) => d.path)).toEqual(['strategy.output_sha256']);
+    // The cause is listed before its effects, whatever the alphabet says (metrics < strategy).
+    other.metrics.accuracy.mean = 0.5;
+    writeFileSync(otherPath, JSON.stringify(other));
+    expect((await verifyRecord(otherPath)).differences.map((d) => d.path)).toEqual(['strategy.output_sha256', 'metrics.accuracy.mean']);
 
     // A changed strategy file is refused before anything runs.
     writeFileSync(strategy, KEEP_CONFIDENT.replace('LIMIT 400', 'LIMIT 399'));

@@ -96,6 +96,9 @@ function dropWithheldRanking(r: Record<string, unknown>): void {
   delete r.ranking_withheld;
 }
 
+/** Fields that say what was scored, in the order a difference is shown (a cause before its effects). */
+const CAUSE_FIELDS = ['strategy', 'submission', 'subset', 'evaluator', 'model', 'seeds', 'bootstrap', 'test', 'primary', 'metrics'];
+
 /** Leaf-by-leaf comparison of two JSON values; `Object.is` on numbers (bit-identical). */
 export function compareJson(a: unknown, b: unknown, path: string, out: Difference[], counter: { n: number }): void {
   if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
@@ -220,5 +223,10 @@ export async function verifyRecord(
   const ev = (x: ResultRecord) => (x.evaluator && typeof x.evaluator === 'object' ? x.evaluator : {}) as Record<string, unknown>;
   if (rec.evaluator?.version !== fresh.evaluator.version) { a.evaluator = { ...ev(rec), version: null }; b.evaluator = { ...ev(fresh), version: null }; }
   for (const key of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) compareJson(a[key], b[key], key, differences, counter);
+  // What was scored before what it scored: a strategy whose output changed differs in hundreds
+  // of counts, and its strategy.output_sha256 (the cause) came 493rd of 500 (a verify tryout).
+  const rank = (p: string) => CAUSE_FIELDS.findIndex((f) => p === f || p.startsWith(`${f}.`) || p.startsWith(`${f}[`));
+  const order = (p: string) => { const r = rank(p); return r < 0 ? CAUSE_FIELDS.length : r; };
+  differences.sort((x, y) => order(x.path) - order(y.path));
   return { ok: differences.length === 0, compared: counter.n, differences, notes, rerun };
 }
