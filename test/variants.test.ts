@@ -70,6 +70,10 @@ describe('synth-teach variants', () => {
     for (const { ctx } of loaded) {
       expect(ctx.train.n).toBe(pubTrain.n);
       expect(Buffer.from(ctx.train.features.buffer).equals(Buffer.from(pubTrain.features.buffer))).toBe(false);
+      // Fresh ids: none of the public pool's (a memorised public list scored on every variant).
+      const pubIds = new Set(pubTrain.ids);
+      expect(ctx.train.ids.filter((id) => pubIds.has(id))).toEqual([]);
+      expect(ctx.train.ids[0]).toMatch(/^v\d+-train-\d{5}$/);
       expect(ctx.pool.manifest.variant).toMatchObject({ recipe: 'synth-teach', source: null });
       for (const f of ctx.pool.manifest.files) expect(f.visibility).toBe('evaluator');
     }
