@@ -215,7 +215,7 @@ export function interpret(o: SandboxOutcome, limits: SandboxLimits, path: string
   if (!m && o.signal === 'SIGXCPU')
     throw new SieveError(`the strategy used more than its CPU-time limit of ${limits.cpuSeconds} s and was stopped`, { where });
   if (!m && o.signal === 'SIGKILL')
-    throw new SieveError(`the strategy was killed (SIGKILL): its CPU-time hard limit (${limits.cpuSeconds + 1} s) or the system's out-of-memory killer`, { where });
+    throw new SieveError(`the strategy was killed (SIGKILL): by itself, by its CPU-time hard limit (${limits.cpuSeconds + 1} s) or by the system's out-of-memory killer`, { where });
   if (m && !m.ok && 'needs' in m)
     throw new SieveError('the strategy asked for the findings again after they were given', { where });
   if (m && !m.ok) {
