@@ -126,6 +126,21 @@ describe('sieve evaluate / verify / baselines on credit-fair (small and fast)', 
     expect(rescored.status, rescored.stderr).toBe(0);
     expect(rescored.stdout).toMatch(/re-scored: all \d+ recorded figures equal/);
     expect(rescored.stdout).toMatch(/note: \d+ intervals re-scored from the record's replays \(20 resamples, seed 0\)/);
+    // A byte-order mark before the JSON is read past; damaged records say what is wrong (exit 2).
+    const bom = join(dir, 'rescore-bom.json');
+    writeFileSync(bom, '\uFEFF' + JSON.stringify(stored));
+    expect(sieve('verify', bom, '--rescore').status).toBe(0);
+    const asString = join(dir, 'rescore-challenge-string.json');
+    writeFileSync(asString, JSON.stringify({ ...stored, challenge: 'credit-fair' }));
+    expect(sieve('verify', asString, '--rescore').stderr).toMatch(/result record's "challenge" is "credit-fair", not an object/);
+    const objVersion = join(dir, 'rescore-version-object.json');
+    writeFileSync(objVersion, JSON.stringify({ ...stored, evaluator: { ...stored.evaluator, version: { x: 1 } } }));
+    const ov = sieve('verify', objVersion, '--rescore');
+    expect(ov.status).toBe(2);
+    expect(ov.stderr).toMatch(/evaluator\.version is \{"x":1\}, not a version string/);
+    const folder = sieve('verify', dir, '--rescore');
+    expect(folder.status).toBe(2);
+    expect(folder.stderr).toMatch(/result record is not a file/);
 
     // An interval moved by one ulp is named with both values; nothing else differs.
     const interval = structuredClone(stored);

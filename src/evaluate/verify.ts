@@ -34,12 +34,15 @@ export interface VerifyOutcome {
 
 /** Reads and sanity-checks a result record file. */
 export async function readRecord(path: string): Promise<ResultRecord> {
+  const st = await stat(path).catch(() => null);
+  if (st && !st.isFile()) throw new SieveError(`result record is not a file: ${path}`, { where: 'result', examples: ['give the JSON file `sieve evaluate --out FILE` wrote'] });
   const text = await readFile(path, 'utf8').catch(() => {
     throw new SieveError(`result record not found: ${path}`, { where: 'result' });
   });
   let rec: ResultRecord;
   try {
-    rec = JSON.parse(text);
+    // A byte-order mark (an editor's UTF-8 save) is not part of the JSON, as in submission files.
+    rec = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
     throw new SieveError(`result record is not valid JSON: ${(err as Error).message.split('\n')[0]}`, { where: path });
   }
@@ -50,12 +53,15 @@ export async function readRecord(path: string): Promise<ResultRecord> {
     });
   }
   for (const key of ['challenge', 'pool', 'submission', 'metrics', 'bootstrap', 'test', 'primary', 'seeds', 'model'] as const) {
-    if (!rec[key] || typeof rec[key] !== 'object') throw new SieveError(`result record lacks "${key}"`, { where: path, examples: ['a record is what `sieve evaluate --out FILE` writes, whole'] });
+    if (!rec[key] || typeof rec[key] !== 'object') {
+      throw new SieveError(rec[key] === undefined ? `result record lacks "${key}"` : `result record's "${key}" is ${JSON.stringify(rec[key]).slice(0, 60)}, not an object`, { where: path, examples: ['a record is what `sieve evaluate --out FILE` writes, whole'] });
+    }
   }
   // The fields a re-run is started from: checked here, so a damaged one is bad input (exit 2).
   const bad: string[] = [];
   const str = (v: unknown, name: string) => { if (typeof v !== 'string' || !v) bad.push(`${name} is not a non-empty string`); };
   str(rec.challenge.ref, 'challenge.ref');
+  if (rec.evaluator !== undefined && (rec.evaluator === null || typeof rec.evaluator !== 'object' || typeof rec.evaluator.version !== 'string')) bad.push(`evaluator.version is ${JSON.stringify((rec.evaluator as { version?: unknown } | null)?.version)}, not a version string`);
   str(rec.challenge.spec_sha256, 'challenge.spec_sha256');
   str(rec.pool.content_hash, 'pool.content_hash');
   str(rec.submission.sha256, 'submission.sha256');
