@@ -106,7 +106,8 @@ export interface ResultRecord {
   /** `log_loss`: the log-loss convention (evaluator/metrics.ts LOG_LOSS_CONVENTION). */
   evaluator: { version: string; log_loss?: string };
   /** code_sha256: src/util/code-hash.ts of the code that ran (absent from older records). */
-  sieve: { version: string; code_sha256?: string };
+  /** git_commit: the clone's commit when sieve ran from one (src/util/code-hash.ts gitCommit). */
+  sieve: { version: string; code_sha256?: string; git_commit?: string };
   model: ModelSpec;
   seeds: number[];
   bootstrap: { samples: number; seed: number };

@@ -27,8 +27,13 @@ import { systemFigures } from './system.ts';
 import { evaluatorRefusal } from './refusal.ts';
 import { convergenceNote, type ConvergenceNote } from './convergence.ts';
 import type { Timings } from './timings.ts';
-import { codeHash } from '../util/code-hash.ts';
+import { codeHash, gitCommit } from '../util/code-hash.ts';
+import { PACKAGE_ROOT } from '../util/package-root.ts';
+
 import { notRerun, produceFromSource, strategyGeneralisation, type Generalisation } from './variants.ts';
+
+/** The clone's commit, read once (null in an installed package). */
+const GIT_COMMIT = gitCommit(PACKAGE_ROOT);
 
 /** A file of ids is not re-run on variants: its record says so (when the challenge has any). */
 function notRerunField(challenge: Challenge): { generalisation?: { note: string } } {
@@ -171,7 +176,7 @@ export function buildRecord(
     submission: { sha256: sub.sha256, format: sub.format, rows: sub.rows, bytes: file.bytes, path: file.path },
     ...(file.strategy ? { strategy: file.strategy } : {}),
     evaluator: { version: EVALUATOR_VERSION, log_loss: LOG_LOSS_CONVENTION },
-    sieve: { version: SIEVE_VERSION, code_sha256: codeHash() },
+    sieve: { version: SIEVE_VERSION, code_sha256: codeHash(), ...(GIT_COMMIT ? { git_commit: GIT_COMMIT } : {}) },
     model: spec,
     seeds: [...spec.seeds],
     bootstrap: bootstrapOf(challenge, timing.bootstrapSamples),

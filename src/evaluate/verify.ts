@@ -224,7 +224,8 @@ export async function verifyRecord(
   if (rec.sieve?.version !== fresh.sieve.version) notes.push(`sieve version changed: recorded ${rec.sieve?.version}, running ${fresh.sieve.version}`);
   else if (rec.sieve?.code_sha256 !== fresh.sieve.code_sha256)
     notes.push(rec.sieve?.code_sha256
-      ? `sieve's code differs from the code that made the record (code sha256 ${rec.sieve.code_sha256}, running ${fresh.sieve.code_sha256}; a run from dist/ and one from the sources differ too)`
+      ? `sieve's code differs from the code that made the record (code sha256 ${rec.sieve.code_sha256}, running ${fresh.sieve.code_sha256}; a run from dist/ and one from the sources differ too)` +
+        (rec.sieve.git_commit && rec.sieve.git_commit !== fresh.sieve.git_commit ? `; the record was made at git commit ${rec.sieve.git_commit}: \`git checkout ${rec.sieve.git_commit}\` re-runs it with that code` : '')
       : `the record names no code sha256 (sieve.code_sha256); running ${fresh.sieve.code_sha256}`);
   const ev = (x: ResultRecord) => (x.evaluator && typeof x.evaluator === 'object' ? x.evaluator : {}) as Record<string, unknown>;
   if (rec.evaluator?.version !== fresh.evaluator.version) { a.evaluator = { ...ev(rec), version: null }; b.evaluator = { ...ev(fresh), version: null }; }
