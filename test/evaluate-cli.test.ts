@@ -138,6 +138,12 @@ describe('sieve evaluate / verify / baselines on credit-fair (small and fast)', 
     const ov = sieve('verify', objVersion, '--rescore');
     expect(ov.status).toBe(2);
     expect(ov.stderr).toMatch(/evaluator\.version is \{"x":1\}, not a version string/);
+    // Variant scores on a file of ids' record (only strategies are re-run on variants): a difference.
+    const madeUp = join(dir, 'rescore-made-up-variants.json');
+    writeFileSync(madeUp, JSON.stringify({ ...stored, generalisation: { variants: [{ seed: 1, score: 0.95 }, { seed: 2, score: 0.95 }] } }));
+    const mu = sieve('verify', madeUp, '--rescore', '--json');
+    expect(mu.status).toBe(1);
+    expect(JSON.parse(mu.stdout).differences.map((d: { path: string }) => d.path)).toContain('generalisation');
     const folder = sieve('verify', dir, '--rescore');
     expect(folder.status).toBe(2);
     expect(folder.stderr).toMatch(/result record is not a file/);

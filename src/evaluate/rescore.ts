@@ -163,6 +163,12 @@ export function rescoreRecord(rec: ResultRecord): RescoreOutcome {
 function rescoreGeneralisation(rec: ResultRecord, notes: string[], check: (path: string, recorded: unknown, recomputed: unknown) => void): void {
   const g = rec.generalisation;
   if (!g || !('variants' in g)) return;
+  // Only a strategy is re-run on variants: a file of ids' record holds a note, never scores (a
+  // made-up block on a file record re-scored as equal; verify tryout).
+  if (!rec.strategy) {
+    check('generalisation', 'variant scores', 'none: a submission file is not re-run on the hidden variants (its record holds only a note)');
+    return;
+  }
   const challenge = { metrics: { primary: g.primary.name, direction: g.primary.direction }, variants: { recipe: g.recipe } } as unknown as Parameters<typeof summariseGeneralisation>[0];
   const fresh = summariseGeneralisation(challenge, g.variants, rec.primary.mean);
   for (const key of ['public', 'n', 'mean', 'std', 'ci95', 'gap', 'note'] as const) check(`generalisation.${key}`, g[key], fresh[key]);
