@@ -67,7 +67,7 @@ async function createParams(conn: DuckDBConnection, input: StrategyInput): Promi
 /** Thrown in the child when the query reaches the table findings, which was not loaded. */
 export class MissingFindings extends Error {}
 
-async function prepareSelect(conn: DuckDBConnection, sql: string, where: string, findingsLoaded: boolean) {
+async function prepareSelect(conn: DuckDBConnection, sql: string, where: string, findingsLoaded: boolean, limits: StrategyLimits) {
   let extracted;
   try {
     extracted = await conn.extractStatements(sql);
@@ -104,7 +104,8 @@ async function prepareSelect(conn: DuckDBConnection, sql: string, where: string,
     const msg = firstLine(err);
     // The findings are computed only for strategies that use them (an audit of the pool).
     if (!findingsLoaded && /Table with name findings does not exist/i.test(msg)) throw new MissingFindings(msg);
-    if (/Out of Memory|could not allocate|std::bad_alloc/i.test(msg)) throw new SieveError(`the SQL strategy needed more memory than it may use and was stopped`, { where, examples: [msg] });
+    // Constant folding runs functions at prepare time: their memory is the strategy's too.
+    if (/Out of Memory|could not allocate|std::bad_alloc/i.test(msg)) throw memoryError(where, limits, msg);
     // A sandbox refusal (files, settings) exits 3, as the code sandbox's do; a plain SQL error 2.
     throw new SieveError(`the SQL strategy was refused: ${msg}`, { where, examples: sqlHints(msg), ...(/Permission Error/i.test(msg) ? { exitCode: 3 } : {}) });
   }
@@ -151,7 +152,7 @@ export type SqlChildReply =
 export async function runLockedSelect(conn: DuckDBConnection, req: SqlChildRequest): Promise<StrategyOutput> {
   const { where, limits } = req;
   const task = taskOf(req.task);
-  const prepared = await prepareSelect(conn, req.sql, where, req.findingsLoaded);
+  const prepared = await prepareSelect(conn, req.sql, where, req.findingsLoaded, limits);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
