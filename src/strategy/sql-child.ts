@@ -11,7 +11,7 @@ import { lockDown, openSandbox } from '../sql/sandbox.ts';
 import { SieveError } from '../util/errors.ts';
 import { watchParent } from '../util/parent-watchdog.ts';
 import { SubmissionError } from '../submission/types.ts';
-import { MissingFindings, runLockedSelect, type SqlChildReply, type SqlChildRequest } from './sql.ts';
+import { MissingFindings, runLockedSelect, type SqlChildReply, type SqlChildRequest } from './sql-query.ts';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
