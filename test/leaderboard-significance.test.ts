@@ -215,6 +215,12 @@ describe('leaderboard significance', async () => {
     expect(Math.abs(twelve.p_value - exact)).toBeLessThanOrEqual(4 * Math.sqrt(exact * (1 - exact) / 1000) + 2 / 1001);
     // Deterministic: the same draws again.
     expect(pairedDifference(pairedScorer(altered(10, 2), 'public') as PartScorer, base, spec)).toEqual(twelve);
+    // Results whose rows cannot be exchanged (one seed more, same test rows) keep the bootstrap's p.
+    const rep3 = decodeReplay(altered(4, 0).replay!) as ClassificationReplay;
+    const three = { ...records.good, seeds: [...records.good.seeds, 99], replay: { ...encodeReplay({ ...rep3, seedSet: [...rep3.seedSet, rep3.seedSet[0]] }), test_ids_sha256: records.good.replay!.test_ids_sha256 } };
+    const mixed = pairedDifference(pairedScorer(three, 'public') as PartScorer, base, spec);
+    expect(mixed).toMatchObject({ comparable: true });
+    if (mixed.comparable) expect(mixed.p_value).toBeLessThan(0.05); // the bootstrap's ≈ 0.04 for 4 rows one way
   });
 
   it('marks results that cannot be paired, and says why, instead of tying them', async () => {

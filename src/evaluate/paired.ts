@@ -134,7 +134,7 @@ export function pairedDifference(a: PartScorer, b: PartScorer, spec: BootstrapSp
   });
   // The far side of 0 from the estimate; an estimate of exactly 0 is no evidence either way.
   const far = difference > 0 ? atOrBelow : difference < 0 ? atOrAbove : spec.samples;
-  const p = a.classification && b.classification ? permutationP(a, b, difference, spec) : Math.min(1, (2 * (1 + far)) / (spec.samples + 1));
+  const p = (a.classification && b.classification ? permutationP(a, b, difference, spec) : null) ?? Math.min(1, (2 * (1 + far)) / (spec.samples + 1));
   const iv = bootstrapInterval(d, difference, { method: 'percentile' });
   return {
     comparable: true,
@@ -152,8 +152,16 @@ export function pairedDifference(a: PartScorer, b: PartScorer, spec: BootstrapSp
  * predictions exchanged on rows where they differ, every exchange (a Gray code: one row more
  * or less each step) when 2^D ≤ B, else B random subsets drawn with the bootstrap's seed.
  */
-function permutationP(a: PartScorer, b: PartScorer, difference: number, spec: BootstrapSpec): number {
-  const pair = swappablePair(a.classification!.replay, b.classification!.replay, a.classification!.layout);
+function permutationP(a: PartScorer, b: PartScorer, difference: number, spec: BootstrapSpec): number | null {
+  let pair: ReturnType<typeof swappablePair>;
+  try {
+    pair = swappablePair(a.classification!.replay, b.classification!.replay, a.classification!.layout);
+  } catch (err) {
+    // Rows that cannot be exchanged (results of another seed list or group layout, scored on
+    // the same test rows): the bootstrap's p-value, as for rankings.
+    if (err instanceof RangeError) return null;
+    throw err;
+  }
   const D = pair.differing.length;
   // Equal predictions on every row: the same scores under any exchange.
   if (D === 0) return 1;
