@@ -95,12 +95,12 @@ async function runChild(req: SqlChildRequest): Promise<SqlChildReply> {
     let stderr = '';
     let killed = false;
     // prlimit execs Node in its own process: the query's process is the child itself.
-    const killGroup = () => {
+    const kill = () => {
       try { child.kill('SIGKILL'); } catch { /* gone */ }
     };
-    const timer = setTimeout(() => { killed = true; killGroup(); }, req.limits.timeoutMs + KILL_GRACE_MS);
-    // The parent's end: when this process dies, so does the query.
-    const onExit = () => killGroup();
+    const timer = setTimeout(() => { killed = true; kill(); }, req.limits.timeoutMs + KILL_GRACE_MS);
+    // This process exiting normally takes the query with it (its watchdog covers a SIGKILL).
+    const onExit = () => kill();
     process.once('exit', onExit);
     (child.stdio[3] as NodeJS.ReadableStream).on('data', (b: Buffer) => chunks.push(b));
     // Drained, so that it closes with the child (the 'close' event waits for every pipe).
@@ -110,17 +110,18 @@ async function runChild(req: SqlChildRequest): Promise<SqlChildReply> {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       process.removeListener('exit', onExit);
-      if (killed) return resolve({ ok: false, error: { message: stoppedError(req.where, req.limits).message, where: req.where, examples: stoppedError(req.where, req.limits).examples } });
+      const stopped = stoppedError(req.where, req.limits);
+      if (killed) return resolve({ ok: false, error: { message: stopped.message, where: req.where, examples: stopped.examples } });
       // A whole reply is the answer (the child ends itself with SIGKILL once it is written).
       const text = Buffer.concat(chunks).toString('utf8');
       if (text) {
         try { return resolve(JSON.parse(text) as SqlChildReply); } catch { /* cut short: fall through */ }
       }
       if (signal === 'SIGXCPU' || signal === 'SIGKILL') {
-        const e = stoppedError(req.where, req.limits);
-        return resolve({ ok: false, error: { message: `${e.message} (its CPU-time limit)`, where: req.where, examples: e.examples } });
+        const why = signal === 'SIGXCPU' ? 'its CPU-time limit' : "its CPU-time hard limit or the system's out-of-memory killer";
+        return resolve({ ok: false, error: { message: `${stopped.message} (${why})`, where: req.where, examples: stopped.examples } });
       }
-      // Allocation failures outside DuckDB's own accounting (under RLIMIT_AS) end the process.
+      // Allocation failures outside DuckDB's own accounting (under RLIMIT_DATA) end the process.
       if (/out of memory|bad_alloc|Allocation failed|could not allocate/i.test(stderr)) {
         const e = memoryError(req.where, req.limits);
         return resolve({ ok: false, error: { message: e.message, where: req.where } });
@@ -145,24 +146,18 @@ export const sqlRunner: StrategyRunner = {
     try {
       // The participant data in a DuckDB file of its own, which the child opens read-only.
       const file = join(dir, 'strategy.duckdb');
-      const db = await DuckDBInstance.create(file, { threads: '1', temp_directory: '', autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
-      const conn = await db.connect();
-      try {
+      // The findings are computed only for strategies that name them (an audit of the pool);
+      // one the text does not name but the query reaches is loaded on the child's request.
+      const findingsNamed = namesFindings(source.text);
+      await writeTables(file, async (conn) => {
         await copyParticipantSplit(conn, input.pool, 'pool');
         await createParams(conn, input);
-        // The findings are computed only for strategies that name them (an audit of the pool);
-        // one the text does not name but the query reaches is loaded on the child's request.
-        if (namesFindings(source.text)) await loadFindings(conn, input);
-      } finally {
-        conn.closeSync();
-        db.closeSync();
-      }
-      const req: SqlChildRequest = { file, sql: source.text, where, task: task.name, budget: input.budget, limits, findingsLoaded: namesFindings(source.text) };
+        if (findingsNamed) await loadFindings(conn, input);
+      });
+      const req: SqlChildRequest = { file, sql: source.text, where, task: task.name, budget: input.budget, limits, findingsLoaded: findingsNamed };
       let reply = await runChild(req);
       if (!reply.ok && reply.missingFindings) {
-        const again = await DuckDBInstance.create(file, { threads: '1', temp_directory: '' });
-        const c2 = await again.connect();
-        try { await loadFindings(c2, input); } finally { c2.closeSync(); again.closeSync(); }
+        await writeTables(file, (conn) => loadFindings(conn, input));
         reply = await runChild({ ...req, findingsLoaded: true });
       }
       if (!reply.ok) {
@@ -178,6 +173,18 @@ export const sqlRunner: StrategyRunner = {
     }
   },
 };
+
+/** Opens the strategy's DuckDB file (written by the parent only, before the child reads it) for `write`. */
+async function writeTables(file: string, write: (conn: DuckDBConnection) => Promise<void>): Promise<void> {
+  const db = await DuckDBInstance.create(file, { threads: '1', temp_directory: '', autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+  const conn = await db.connect();
+  try {
+    await write(conn);
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+}
 
 /** Whether the text names the table findings outside comments and string literals. */
 function namesFindings(sql: string): boolean {
