@@ -188,6 +188,13 @@ export function mergeReplay<R extends Replay>(a: R, b: R, inA: Uint8Array): R {
   return { ...ac, n, sets } as R;
 }
 
+/** Each row's ECE bin of its confidence. */
+function eceBins(confidence: Float64Array): Uint8Array {
+  const b = new Uint8Array(confidence.length);
+  for (let i = 0; i < confidence.length; i++) b[i] = eceBin(confidence[i]);
+  return b;
+}
+
 /** Classification: the scorer of a replay under the record's layout (its group codes filled in). */
 export function classificationReplayScorer(r: ClassificationReplay, layout: LayoutDescription): SeedScorer {
   const k = layout.classes.length;
@@ -196,12 +203,7 @@ export function classificationReplayScorer(r: ClassificationReplay, layout: Layo
     const i = outside(a);
     if (i >= 0) throw new RangeError(`replay.${what}[${i}]: class ${a[i]} is outside [0, ${k})`);
   }
-  const bin = (s: PredictionRows) => {
-    const b = new Uint8Array(r.n);
-    for (let i = 0; i < r.n; i++) b[i] = eceBin(s.confidence[i]);
-    return b;
-  };
-  const scores: RowScores[] = r.sets.map((s) => ({ n: r.n, k, yTrue: r.y, pred: s.pred, confidence: s.confidence, nll: s.nll, bin: bin(s) }));
+  const scores: RowScores[] = r.sets.map((s) => ({ n: r.n, k, yTrue: r.y, pred: s.pred, confidence: s.confidence, nll: s.nll, bin: eceBins(s.confidence) }));
   return classificationScorer(layoutOf(layout, r.groups), r.seedSet.map((i) => scores[i]));
 }
 
@@ -233,9 +235,7 @@ export function swappablePair(ra: ClassificationReplay, rb: ClassificationReplay
   const k = layout.classes.length, n = ra.n, S = ra.seedSet.length;
   const copies = (r: ClassificationReplay): RowScores[] => r.seedSet.map((i) => {
     const set = r.sets[i];
-    const bin = new Uint8Array(n);
-    for (let q = 0; q < n; q++) bin[q] = eceBin(set.confidence[q]);
-    return { n, k, yTrue: r.y, pred: set.pred.slice(), confidence: set.confidence.slice(), nll: set.nll.slice(), bin };
+    return { n, k, yTrue: r.y, pred: set.pred.slice(), confidence: set.confidence.slice(), nll: set.nll.slice(), bin: eceBins(set.confidence) };
   });
   const sa = copies(ra), sb = copies(rb);
   const differing: number[] = [];
